@@ -1,0 +1,3 @@
+"""Baton Task SDK."""
+
+__all__: list[str] = []

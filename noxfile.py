@@ -1,0 +1,85 @@
+"""The one command surface of the Baton monorepo; ``nox -l`` lists the sessions.
+
+Every session installs the workspace from ``uv.lock`` (exact versions) into its own virtualenv.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+PYTHON = "3.11"
+PY_SOURCES = ["server/src", "clients/python/src", "noxfile.py"]
+
+nox.options.default_venv_backend = "uv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.sessions = ["lint", "tests"]
+nox.options.error_on_missing_interpreters = True
+
+
+def _sync(session: nox.Session) -> None:
+    """Install every workspace package and the dev tools, exactly as locked."""
+    session.run_install(
+        "uv",
+        "sync",
+        "--frozen",
+        "--all-packages",
+        "--group",
+        "dev",
+        "--inexact",
+        env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
+        silent=True,
+    )
+
+
+def _postgres_url(session: nox.Session) -> str | None:
+    """The PostgreSQL URL for the second test run: from the environment, or a local throw-away cluster."""
+    url = os.environ.get("BATON_TEST_POSTGRES_URL")
+    if url:
+        return url
+    try:
+        out = subprocess.run(
+            [str(ROOT / "scripts" / "postgres.sh"), "start"], check=True, capture_output=True, text=True
+        )
+    except subprocess.CalledProcessError as exc:
+        if os.environ.get("CI"):
+            session.error(f"PostgreSQL is required in CI: {exc.stderr.strip()}")
+        session.warn(f"skipping the PostgreSQL run: {exc.stderr.strip()}")
+        return None
+    return out.stdout.strip()
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff (lint and format) and mypy --strict on the hand-written Python."""
+    _sync(session)
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("mypy", *PY_SOURCES)
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """Everything CI runs: lint, then the test suites on SQLite and on PostgreSQL."""
+    _sync(session)
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("mypy", *PY_SOURCES)
+    pytest_args = ["pytest", *session.posargs]
+    session.log("test run 1/2: SQLite")
+    session.run(*pytest_args, env={"BATON_TEST_POSTGRES_URL": ""})
+    url = _postgres_url(session)
+    if url:
+        session.log("test run 2/2: PostgreSQL")
+        session.run(*pytest_args, env={"BATON_TEST_POSTGRES_URL": url})
+
+
+@nox.session(python=PYTHON)
+def serve(session: nox.Session) -> None:
+    """Start a server on the embedded default (SQLite under .baton/) on 127.0.0.1:8080."""
+    _sync(session)
+    session.run("baton-server", "serve", external=False)

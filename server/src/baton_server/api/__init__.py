@@ -1,0 +1,1 @@
+"""The HTTP layer: app wiring, routes, wire schemas, versions and error mapping."""

@@ -1,0 +1,104 @@
+"""Turn every error into ``{"reason": "<snake_case>", "message": "<sentence>"}`` with the right status."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from baton_server.errors import DomainError
+
+log = logging.getLogger("baton_server.api")
+
+_REASONS_BY_STATUS = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "too_many_requests",
+    503: "unavailable",
+}
+
+
+class ErrorBody(BaseModel):
+    """The body of every error response."""
+
+    reason: str = Field(description="Stable snake_case code a client can branch on.", examples=["not_found"])
+    message: str = Field(description="A sentence for humans.", examples=["Variable 'x' does not exist."])
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries documenting the given error statuses with ErrorBody."""
+    descriptions = {
+        400: "Bad request (unsupported API version, say)",
+        401: "Missing, invalid, expired or revoked credential",
+        403: "The credential may not touch this resource",
+        404: "Not found",
+        409: "Conflict with the resource's current state",
+        413: "Payload too large",
+        422: "Invalid input",
+    }
+    return {status: {"model": ErrorBody, "description": descriptions[status]} for status in statuses}
+
+
+def _json_error(status: int, reason: str, message: str) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"reason": reason, "message": message})
+
+
+def _describe_validation(exc: RequestValidationError) -> str:
+    parts: list[str] = []
+    for error in exc.errors()[:5]:
+        loc = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "body"
+        parts.append(f"{loc}: {error.get('msg', 'invalid')}")
+    more = len(exc.errors()) - len(parts)
+    if more > 0:
+        parts.append(f"and {more} more")
+    return "invalid request: " + "; ".join(parts)
+
+
+async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    return _json_error(exc.status_code, exc.reason, exc.message)
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    if errors and errors[0].get("type") == "json_invalid":
+        return _json_error(422, "invalid_json", "the request body is not valid JSON")
+    return _json_error(422, "validation_error", _describe_validation(exc))
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    reason = _REASONS_BY_STATUS.get(exc.status_code, "error")
+    message = exc.detail if isinstance(exc.detail, str) else reason.replace("_", " ")
+    if exc.status_code == 404 and message == "Not Found":
+        message = "no such route in this API version"
+    response = _json_error(exc.status_code, reason, message)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _json_error(500, "internal_error", "the server failed to handle this request; it has been logged")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers that give every error the same body shape."""
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

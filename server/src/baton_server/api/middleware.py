@@ -1,0 +1,189 @@
+"""One pure-ASGI middleware for what every request needs before routing.
+
+It negotiates the API version from the ``Baton-API-Version`` header, assigns a request id,
+enforces the request body limit, and stamps the served version and the request id on the
+response. It replaces Cadwyn's ``BaseHTTPMiddleware``-based version picker, whose per-request
+task and stream plumbing costs more than our heartbeat handler itself.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Sequence
+from contextvars import ContextVar
+from datetime import date
+from typing import Any
+
+from cadwyn.middleware import VersionPickingMiddleware
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+VERSION_HEADER = "Baton-API-Version"
+REQUEST_ID_HEADER = "X-Request-ID"
+_VERSION_HEADER_B = VERSION_HEADER.lower().encode()
+_REQUEST_ID_HEADER_B = REQUEST_ID_HEADER.lower().encode()
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+REQUEST_ID_SCOPE_KEY = "baton.request_id"
+VERSION_SCOPE_KEY = "baton.api_version"
+
+
+class BodyTooLargeError(HTTPException):
+    """Raised from ``receive`` when a streamed body passes the limit; FastAPI re-raises HTTPExceptions."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the request body exceeds the limit of {limit} bytes")
+
+
+def _error_response(
+    status: int, reason: str, message: str, headers: list[tuple[bytes, bytes]]
+) -> list[Message]:
+    body = json.dumps({"reason": reason, "message": message}).encode()
+    return [
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        },
+        {"type": "http.response.body", "body": body},
+    ]
+
+
+def _is_date(value: str) -> bool:
+    if not _DATE_RE.match(value):
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def negotiate_version(requested: str | None, supported: Sequence[str]) -> tuple[str | None, str, str]:
+    """Pick the version to serve: (version or None, error reason, error message)."""
+    latest = supported[-1]
+    if requested is None or requested == "":
+        return latest, "", ""
+    if requested in supported:
+        return requested, "", ""
+    listing = ", ".join(supported)
+    if _is_date(requested) and requested > latest:
+        return (
+            None,
+            "client_version_too_new",
+            f"API version {requested} is newer than this server's latest version {latest}: "
+            f"upgrade the server, or use a client for one of: {listing}",
+        )
+    return (
+        None,
+        "unsupported_api_version",
+        f"API version {requested!r} is not supported; supported: {listing}",
+    )
+
+
+def build_middleware(versions: Sequence[str], *, request_max_bytes: int) -> type[VersionPickingMiddleware]:
+    """Make the middleware class Cadwyn installs, bound to our versions and body limit."""
+    supported = sorted(versions)
+
+    class BatonRequestMiddleware(VersionPickingMiddleware):
+        def __init__(
+            self,
+            app: ASGIApp,
+            *,
+            api_version_parameter_name: str,
+            api_version_default_value: Any,
+            api_version_var: ContextVar[Any],
+            api_version_manager: Any,
+            dispatch: Any = None,
+        ) -> None:
+            self.app = app
+            self.api_version_var = api_version_var
+
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                await self.app(scope, receive, send)
+                return
+            requested: str | None = None
+            request_id: str | None = None
+            content_length: int | None = None
+            for name, value in scope["headers"]:
+                if name == _VERSION_HEADER_B:
+                    requested = value.decode("latin-1").strip()
+                elif name == _REQUEST_ID_HEADER_B:
+                    candidate = value.decode("latin-1")
+                    if _REQUEST_ID_RE.match(candidate):
+                        request_id = candidate
+                elif name == b"content-length":
+                    try:
+                        content_length = int(value)
+                    except ValueError:
+                        content_length = None
+            if request_id is None:
+                request_id = uuid.uuid4().hex
+            scope[REQUEST_ID_SCOPE_KEY] = request_id
+            rid_header = (_REQUEST_ID_HEADER_B, request_id.encode())
+
+            version, reason, message = negotiate_version(requested, supported)
+            if version is None:
+                for msg in _error_response(400, reason, message, [rid_header]):
+                    await send(msg)
+                return
+            if content_length is not None and content_length > request_max_bytes:
+                for msg in _error_response(
+                    413,
+                    "payload_too_large",
+                    f"the request body is {content_length} bytes; the limit is {request_max_bytes}",
+                    [rid_header],
+                ):
+                    await send(msg)
+                return
+
+            scope[VERSION_SCOPE_KEY] = version
+            self.api_version_var.set(version)
+            if not requested:
+                # The routes' version dependency reads the header: give it the version we picked.
+                scope["headers"] = [
+                    *(h for h in scope["headers"] if h[0] != _VERSION_HEADER_B),
+                    (_VERSION_HEADER_B, version.encode()),
+                ]
+                # Without a header the unversioned utility routes (/openapi.json, /docs) stay reachable.
+                from cadwyn._internal.context_vars import DEFAULT_API_VERSION_VAR
+
+                DEFAULT_API_VERSION_VAR.set(version)
+            extra_headers = [(_VERSION_HEADER_B, version.encode()), rid_header]
+            started = False
+
+            async def send_with_headers(message: Message) -> None:
+                nonlocal started
+                if message["type"] == "http.response.start":
+                    started = True
+                    message["headers"] = [*message.get("headers", []), *extra_headers]
+                await send(message)
+
+            received = 0
+
+            async def receive_limited() -> Message:
+                nonlocal received
+                message = await receive()
+                if message["type"] == "http.request":
+                    received += len(message.get("body", b""))
+                    if received > request_max_bytes:
+                        raise BodyTooLargeError(request_max_bytes)
+                return message
+
+            try:
+                await self.app(scope, receive_limited, send_with_headers)
+            except BodyTooLargeError as exc:
+                if started:
+                    raise
+                for msg in _error_response(413, "payload_too_large", str(exc.detail), extra_headers):
+                    await send(msg)
+
+    return BatonRequestMiddleware

@@ -1,0 +1,1 @@
+"""Thin route handlers, grouped by API: execution, workers and admin."""

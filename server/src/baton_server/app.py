@@ -1,0 +1,94 @@
+"""The only app factory: ``create_app(settings)`` builds the versioned Baton API."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter
+from fastapi.routing import APIRoute
+
+from baton_server import __version__
+from baton_server.api.errors import install_error_handlers
+from baton_server.api.middleware import VERSION_HEADER, build_middleware
+from baton_server.api.routes.health import health_router
+from baton_server.api.versioned_app import VersionedApp
+from baton_server.api.versions import VERSIONS, supported_versions
+from baton_server.config import Settings
+from baton_server.db.engine import check_database
+from baton_server.db.migrate import current_revision, head_revision, upgrade
+from baton_server.errors import ConfigurationError
+from baton_server.runtime import Runtime
+
+log = logging.getLogger("baton_server")
+
+EXECUTION_PREFIX = "/execution"
+WORKERS_PREFIX = "/workers"
+ADMIN_PREFIX = "/api"
+
+
+def _operation_id(route: APIRoute) -> str:
+    # Handlers are named verb_noun; the name is the operation id and so the generated method name.
+    return route.name
+
+
+def build_routers() -> list[APIRouter]:
+    """The HEAD routers of the three APIs, mounted under their prefixes."""
+    execution = APIRouter(prefix=EXECUTION_PREFIX)
+    execution.include_router(health_router("check_execution_health", "health"))
+    workers = APIRouter(prefix=WORKERS_PREFIX)
+    workers.include_router(health_router("check_workers_health", "health"))
+    admin = APIRouter(prefix=ADMIN_PREFIX)
+    admin.include_router(health_router("check_admin_health", "health"))
+    return [execution, workers, admin]
+
+
+async def prepare_database(runtime: Runtime) -> None:
+    """Check the database answers and is at the code's migration head (migrating it when allowed)."""
+    await check_database(runtime.engine)
+    if runtime.settings.auto_migrate:
+        await upgrade(runtime.engine)
+        return
+    current, head = await current_revision(runtime.engine), head_revision()
+    if current != head:
+        raise ConfigurationError(
+            f"BATON_DATABASE_URL: the database is at revision {current or 'empty'}, the server needs {head}; "
+            "run `baton-server db migrate`",
+            setting="BATON_DATABASE_URL",
+        )
+
+
+def create_app(settings: Settings) -> VersionedApp:
+    """Build the Cadwyn app: every API version, error handling and the request middleware."""
+
+    @asynccontextmanager
+    async def lifespan(app: VersionedApp) -> AsyncIterator[None]:
+        runtime = Runtime.create(settings)
+        app.state.runtime = runtime
+        try:
+            await prepare_database(runtime)
+            yield
+        finally:
+            await runtime.close()
+
+    app = VersionedApp(
+        versions=VERSIONS,
+        title="Baton API",
+        description=(
+            "The Task Execution API (/execution), the Worker API (/workers) and the admin API (/api). "
+            f"Every request names its API version in the `{VERSION_HEADER}` header."
+        ),
+        version=__version__,
+        api_version_parameter_name=VERSION_HEADER,
+        versioning_middleware_class=build_middleware(
+            supported_versions(), request_max_bytes=settings.request_max_bytes
+        ),
+        generate_unique_id_function=_operation_id,
+        lifespan=lifespan,
+        separate_input_output_schemas=False,
+    )
+    install_error_handlers(app)
+    for router in build_routers():
+        app.generate_and_include_versioned_routers(router)
+    return app

@@ -1,0 +1,238 @@
+"""The ``baton-server`` command: serve, run the scheduler, migrate, and issue credentials."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import errno
+import json
+import socket
+import sys
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+from baton_server.config import Settings, load_settings
+from baton_server.errors import BatonServerError, ConfigurationError, DomainError
+from baton_server.runtime import Runtime
+
+T = TypeVar("T")
+
+
+def _fail(message: str, code: int = 2) -> int:
+    print(f"baton-server: error: {message}", file=sys.stderr)
+    return code
+
+
+def _check_port_free(host: str, port: int) -> None:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigurationError(
+                f"BATON_PORT: {host}:{port} is already in use", setting="BATON_PORT"
+            ) from None
+        raise ConfigurationError(f"BATON_HOST: cannot listen on {host}:{port}: {exc.strerror}") from None
+    finally:
+        sock.close()
+
+
+async def _with_runtime(settings: Settings, action: Callable[[Runtime], Awaitable[T]]) -> T:
+    from baton_server.db.engine import check_database
+
+    runtime = Runtime.create(settings)
+    try:
+        await check_database(runtime.engine)
+        return await action(runtime)
+    finally:
+        await runtime.close()
+
+
+def _serve(settings: Settings, _: argparse.Namespace) -> int:
+    import uvicorn
+
+    from baton_server.app import create_app, prepare_database
+
+    _check_port_free(settings.host, settings.port)
+    # Fail fast, with one line, before uvicorn starts: the lifespan repeats this cheaply.
+    asyncio.run(_with_runtime(settings, prepare_database))
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=False,
+        loop="auto",
+        http="auto",
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    server.run()
+    return 0 if server.started else 1
+
+
+def _db_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from baton_server.db.migrate import current_revision, upgrade
+
+    async def action(runtime: Runtime) -> str | None:
+        await upgrade(runtime.engine, args.revision)
+        return await current_revision(runtime.engine)
+
+    print(f"database at revision {asyncio.run(_with_runtime(settings, action))}")
+    return 0
+
+
+def _db_downgrade(settings: Settings, args: argparse.Namespace) -> int:
+    from baton_server.db.migrate import current_revision, downgrade
+
+    async def action(runtime: Runtime) -> str | None:
+        await downgrade(runtime.engine, args.revision)
+        return await current_revision(runtime.engine)
+
+    print(f"database at revision {asyncio.run(_with_runtime(settings, action)) or 'base (empty)'}")
+    return 0
+
+
+def _db_current(settings: Settings, _: argparse.Namespace) -> int:
+    from baton_server.db.migrate import current_revision, head_revision
+
+    current = asyncio.run(_with_runtime(settings, lambda rt: current_revision(rt.engine)))
+    head = head_revision()
+    state = "up to date" if current == head else f"behind: head is {head}; run `baton-server db migrate`"
+    print(f"database at revision {current or 'base (empty)'} ({state})")
+    return 0
+
+
+def _issue(kind: str) -> Callable[[Settings, argparse.Namespace], int]:
+    def run(settings: Settings, args: argparse.Namespace) -> int:
+        from baton_server.app import prepare_database
+        from baton_server.services.credentials import issue_credential
+
+        async def action(runtime: Runtime) -> Any:
+            await prepare_database(runtime)
+            async with runtime.sessions() as session:
+                return await issue_credential(session, kind, args.name)  # type: ignore[arg-type]
+
+        issued = asyncio.run(_with_runtime(settings, action))
+        if args.json:
+            print(
+                json.dumps(
+                    {"id": str(issued.id), "kind": issued.kind, "name": issued.name, "token": issued.token}
+                )
+            )
+        else:
+            print(issued.token)
+            print(
+                f"{kind} credential {issued.id} ({issued.name}); the token is shown only once.",
+                file=sys.stderr,
+            )
+        return 0
+
+    return run
+
+
+def _revoke(settings: Settings, args: argparse.Namespace) -> int:
+    from baton_server.services.credentials import revoke_credential
+
+    try:
+        credential_id = uuid.UUID(args.id)
+    except ValueError:
+        return _fail(f"not a credential id: {args.id!r}")
+
+    async def action(runtime: Runtime) -> None:
+        async with runtime.sessions() as session:
+            await revoke_credential(session, credential_id)
+
+    asyncio.run(_with_runtime(settings, action))
+    print(f"revoked {credential_id}")
+    return 0
+
+
+def _list_credentials(settings: Settings, args: argparse.Namespace) -> int:
+    from baton_server.services.credentials import list_credentials
+
+    async def action(runtime: Runtime) -> list[dict[str, str | None]]:
+        async with runtime.sessions() as session:
+            return [
+                {
+                    "id": str(r.id),
+                    "kind": r.kind,
+                    "name": r.name,
+                    "created_at": r.created_at.isoformat(),
+                    "revoked_at": r.revoked_at.isoformat() if r.revoked_at else None,
+                }
+                for r in await list_credentials(session)
+            ]
+
+    rows = asyncio.run(_with_runtime(settings, action))
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    for row in rows:
+        status = f"revoked {row['revoked_at']}" if row["revoked_at"] else "active"
+        print(f"{row['id']}  {row['kind']:<6}  {row['name']:<30}  {status}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``baton-server``."""
+    parser = argparse.ArgumentParser(
+        prog="baton-server",
+        description="Baton API server. Settings: BATON_* environment variables (docs/configuration.md).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser(
+        "serve", help="run the API server (and, unless BATON_RUN_SCHEDULER=false, the scheduler)"
+    )
+    serve.set_defaults(handler=_serve)
+
+    db = sub.add_parser("db", help="manage the metadata database schema")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    migrate = db_sub.add_parser("migrate", help="apply pending migrations")
+    migrate.add_argument("--revision", default="head", help="target revision (default: head)")
+    migrate.set_defaults(handler=_db_migrate)
+    downgrade = db_sub.add_parser("downgrade", help="revert migrations down to a revision")
+    downgrade.add_argument("revision", help="target revision, or 'base' to remove every table")
+    downgrade.set_defaults(handler=_db_downgrade)
+    current = db_sub.add_parser("current", help="show the database's revision")
+    current.set_defaults(handler=_db_current)
+
+    admin = sub.add_parser("create-admin-token", help="issue an admin token (printed once)")
+    admin.add_argument("name", help="who or what the token is for")
+    admin.add_argument("--json", action="store_true", help="print id, name and token as JSON")
+    admin.set_defaults(handler=_issue("admin"))
+    worker = sub.add_parser("create-worker-credential", help="issue a worker credential (printed once)")
+    worker.add_argument("name", help="the worker (or worker pool) it is for")
+    worker.add_argument("--json", action="store_true", help="print id, name and token as JSON")
+    worker.set_defaults(handler=_issue("worker"))
+    revoke = sub.add_parser("revoke-credential", help="revoke an admin token or worker credential")
+    revoke.add_argument("id", help="the credential id")
+    revoke.set_defaults(handler=_revoke)
+    listing = sub.add_parser("list-credentials", help="list credentials (never their tokens)")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=_list_credentials)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``baton-server``; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        handler: Callable[[Settings, argparse.Namespace], int] = args.handler
+        return handler(settings, args)
+    except ConfigurationError as exc:
+        return _fail(str(exc))
+    except DomainError as exc:
+        return _fail(exc.message, code=1)
+    except BatonServerError as exc:
+        return _fail(str(exc), code=1)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""Server settings, read from ``BATON_*`` environment variables.
+
+There is no module-level settings instance: :func:`load_settings` builds one, and every component
+receives it as an argument.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from baton_server.errors import ConfigurationError
+
+_SUPPORTED_DRIVERS = {"sqlite+aiosqlite", "postgresql+asyncpg"}
+
+
+class Settings(BaseSettings):
+    """Everything the server can be configured with; each field is ``BATON_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="BATON_", extra="ignore", frozen=True)
+
+    data_dir: Path = Field(
+        default=Path(".baton"), description="Folder for the SQLite file and generated keys."
+    )
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy async URL; default: a SQLite file in the data folder."
+    )
+    signing_key: SecretStr | None = Field(
+        default=None, description="Key that signs task tokens; generated into the data folder when unset."
+    )
+    encryption_key: SecretStr | None = Field(
+        default=None,
+        description="Fernet key that encrypts connection secrets; generated into the data folder when unset.",
+    )
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8080
+    db_pool_size: Annotated[int, Field(ge=1, le=1000)] = 10
+    db_pool_timeout: Annotated[float, Field(gt=0)] = 30.0
+    auto_migrate: bool = Field(default=True, description="Apply pending migrations when the server starts.")
+
+    workload_token_ttl: Annotated[int, Field(ge=60)] = 24 * 3600
+    execution_token_ttl: Annotated[int, Field(ge=30)] = 600
+    token_refresh_before: Annotated[int, Field(ge=5)] = 120
+    xcom_max_bytes: Annotated[int, Field(ge=1024)] = 1024 * 1024
+    request_max_bytes: Annotated[int, Field(ge=4096)] = 4 * 1024 * 1024
+
+    heartbeat_timeout: Annotated[float, Field(gt=0)] = 300.0
+    scheduler_interval: Annotated[float, Field(gt=0)] = 1.0
+    run_scheduler: bool = Field(default=True, description="Run the scheduler inside the API server process.")
+    claim_max_wait: Annotated[float, Field(ge=0, le=60)] = 20.0
+    log_level: str = "info"
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError(f"not a database URL: {value!r}") from None
+        if url.drivername == "postgresql":
+            # A plain postgresql:// URL is what operators copy from elsewhere: pick the async driver.
+            return str(url.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False))
+        if url.drivername == "sqlite":
+            return str(url.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False))
+        if url.drivername not in _SUPPORTED_DRIVERS:
+            raise ValueError(
+                f"unsupported driver {url.drivername!r}; use postgresql+asyncpg or sqlite+aiosqlite"
+            )
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL in force: the configured one, or the embedded SQLite file."""
+        if self.database_url is not None:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'baton.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether the metadata database is SQLite."""
+        return self.effective_database_url.startswith("sqlite")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment, turning validation errors into one clear line."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "?"
+        raise ConfigurationError(
+            f"BATON_{field.upper()}: {first['msg']}", setting=f"BATON_{field.upper()}"
+        ) from None
+
+
+def _read_or_create_secret(path: Path, make: bytes) -> str:
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = base64.urlsafe_b64encode(make).decode()
+    # O_EXCL: two processes starting at once must not overwrite each other's key.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    return value
+
+
+def resolve_secrets(settings: Settings) -> Settings:
+    """Settings whose signing and encryption keys are set, generating missing ones in the data folder."""
+    updates: dict[str, SecretStr] = {}
+    if settings.signing_key is None:
+        updates["signing_key"] = SecretStr(
+            _read_or_create_secret(settings.data_dir / "signing.key", secrets.token_bytes(32))
+        )
+    if settings.encryption_key is None:
+        updates["encryption_key"] = SecretStr(
+            _read_or_create_secret(settings.data_dir / "encryption.key", secrets.token_bytes(32))
+        )
+    if not updates:
+        return settings
+    return settings.model_copy(update=updates)

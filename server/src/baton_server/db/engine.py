@@ -1,0 +1,71 @@
+"""Engine and session factory for the metadata database, with a bounded connection pool."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from baton_server.config import Settings
+from baton_server.errors import ConfigurationError
+
+
+def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers run beside the single writer; busy_timeout makes writers queue instead of failing.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    """Build the async engine; the pool never opens more than ``db_pool_size`` connections."""
+    url = make_url(settings.effective_database_url)
+    kwargs: dict[str, Any] = {
+        "pool_size": settings.db_pool_size,
+        "max_overflow": 0,
+        "pool_timeout": settings.db_pool_timeout,
+        "pool_pre_ping": False,
+    }
+    if url.drivername.startswith("sqlite"):
+        if url.database and url.database != ":memory:":
+            from pathlib import Path
+
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, **kwargs)
+        event.listen(engine.sync_engine, "connect", _configure_sqlite)
+        return engine
+    kwargs["pool_recycle"] = 1800
+    # asyncpg's prepared-statement cache makes the hot path (heartbeats) a single round trip.
+    kwargs["connect_args"] = {"timeout": 10, "server_settings": {"application_name": "baton-server"}}
+    return create_async_engine(url, **kwargs)
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions that keep loaded values after commit, so handlers can answer from them."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def check_database(engine: AsyncEngine, *, within: float = 15.0) -> None:
+    """Connect once, or raise a ConfigurationError that names BATON_DATABASE_URL."""
+    safe_url = engine.url.render_as_string(hide_password=True)
+    try:
+        async with asyncio.timeout(within):
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+    except TimeoutError:
+        raise ConfigurationError(
+            f"BATON_DATABASE_URL: no answer from {safe_url} within {within:.0f} s",
+            setting="BATON_DATABASE_URL",
+        ) from None
+    except (OperationalError, DBAPIError, OSError) as exc:
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigurationError(
+            f"BATON_DATABASE_URL: cannot connect to {safe_url}: {reason}", setting="BATON_DATABASE_URL"
+        ) from None

@@ -1,0 +1,220 @@
+"""The metadata tables, as SQLAlchemy 2 declarative records.
+
+Records are storage, not wire models: the API's schemas live in ``api/schemas`` and the services
+translate between the two.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from baton_server.db.types import BigIntPK, JSONType, UTCDateTime, new_id, utcnow
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ID_LENGTH = 250
+"""Longest DAG, task, run, variable, connection and XCom key id."""
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a naming convention, so migrations name constraints alike everywhere."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class DagRecord(Base):
+    """A DAG known to the server: its id, the latest registered version and its schedule."""
+
+    __tablename__ = "dags"
+
+    dag_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    latest_version_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    schedule: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    is_paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    next_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class DagVersionRecord(Base):
+    """One registered description of a DAG; a changed description makes a new version."""
+
+    __tablename__ = "dag_versions"
+    __table_args__ = (UniqueConstraint("dag_id", "version_number"), Index(None, "dag_id", "description_hash"))
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    dag_id: Mapped[str] = mapped_column(ForeignKey("dags.dag_id", ondelete="CASCADE"))
+    version_number: Mapped[int] = mapped_column(Integer)
+    description_hash: Mapped[str] = mapped_column(String(64))
+    description: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    bundle_name: Mapped[str | None] = mapped_column(String(ID_LENGTH), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DagRunRecord(Base):
+    """One run of a DAG, pinned to the DAG version it started with."""
+
+    __tablename__ = "dag_runs"
+    __table_args__ = (UniqueConstraint("dag_id", "run_id"), Index(None, "state"))
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    dag_id: Mapped[str] = mapped_column(ForeignKey("dags.dag_id", ondelete="CASCADE"))
+    run_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    dag_version_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("dag_versions.id"))
+    run_type: Mapped[str] = mapped_column(String(20), default="manual")
+    state: Mapped[str] = mapped_column(String(20), default="queued")
+    logical_date: Mapped[datetime] = mapped_column(UTCDateTime)
+    data_interval_start: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    data_interval_end: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    conf: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    start_date: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    end_date: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class TaskInstanceRecord(Base):
+    """One task of one DAG run; its attempts are counted by ``try_number``."""
+
+    __tablename__ = "task_instances"
+    __table_args__ = (
+        UniqueConstraint("dag_run_id", "task_id", "map_index"),
+        Index(None, "state", "queue"),
+        Index(None, "dag_id", "task_id", "state"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    dag_run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("dag_runs.id", ondelete="CASCADE"))
+    dag_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    run_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    task_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    map_index: Mapped[int] = mapped_column(Integer, default=-1)
+    dag_version_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("dag_versions.id"))
+    state: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    try_number: Mapped[int] = mapped_column(Integer, default=0)
+    max_tries: Mapped[int] = mapped_column(Integer, default=0)
+    queue: Mapped[str] = mapped_column(String(ID_LENGTH), default="default")
+    runtime: Mapped[str] = mapped_column(String(20), default="python")
+    hostname: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    unix_user: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    worker_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    start_date: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    end_date: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class XComRecord(Base):
+    """A JSON value a task pushed under a key, addressed by DAG, run, task, map index and key."""
+
+    __tablename__ = "xcoms"
+    __table_args__ = (UniqueConstraint("dag_id", "run_id", "task_id", "map_index", "key"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    dag_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    run_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    task_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    map_index: Mapped[int] = mapped_column(Integer, default=-1)
+    key: Mapped[str] = mapped_column(String(ID_LENGTH))
+    value: Mapped[str] = mapped_column(Text)
+    task_instance_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("task_instances.id", ondelete="CASCADE"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class VariableRecord(Base):
+    """A named JSON value shared by all tasks."""
+
+    __tablename__ = "variables"
+
+    key: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ConnectionRecord(Base):
+    """Where and how to reach an external system; password and extra are encrypted at rest."""
+
+    __tablename__ = "connections"
+
+    conn_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    conn_type: Mapped[str] = mapped_column(String(500))
+    host: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    port: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    login: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    password_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    schema_name: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    extra_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    allowed_dag_ids: Mapped[list[str] | None] = mapped_column(JSONType, nullable=True)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class TaskLogRecord(Base):
+    """One structured log line of one attempt of a task instance."""
+
+    __tablename__ = "task_logs"
+    __table_args__ = (Index(None, "task_instance_id", "try_number", "id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    task_instance_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("task_instances.id", ondelete="CASCADE"))
+    try_number: Mapped[int] = mapped_column(Integer)
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime)
+    level: Mapped[str] = mapped_column(String(20))
+    message: Mapped[str] = mapped_column(Text)
+    fields: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+
+
+class CredentialRecord(Base):
+    """An operator-issued bearer credential of an admin or a worker; only its hash is stored."""
+
+    __tablename__ = "credentials"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    kind: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(ID_LENGTH))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class WorkerRecord(Base):
+    """A worker process that registered itself with its queues and capacity."""
+
+    __tablename__ = "workers"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(ID_LENGTH), unique=True)
+    credential_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("credentials.id", ondelete="CASCADE"))
+    queues: Mapped[list[str]] = mapped_column(JSONType)
+    capacity: Mapped[int] = mapped_column(Integer)
+    runtime: Mapped[str] = mapped_column(String(20), default="python")
+    hostname: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    state: Mapped[str] = mapped_column(String(20), default="active")
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,1 @@
+"""Business logic on HEAD shapes: no FastAPI imports; raises domain errors."""

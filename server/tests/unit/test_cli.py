@@ -1,0 +1,144 @@
+"""The ``baton-server`` command as an operator meets it: real subprocesses, real sockets."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import POSTGRES_URL
+
+
+def _run(args: list[str], env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "baton_server.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BATON_")}
+    env["BATON_DATA_DIR"] = str(tmp_path / "data")
+    env.update(extra)
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test__serve__starts_and_answers_health_on_sqlite(tmp_path: Path) -> None:
+    port = _free_port()
+    env = _env(tmp_path, BATON_PORT=str(port))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "baton_server.cli", "serve"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        last_error: Exception | None = None
+        while time.monotonic() < deadline:
+            try:
+                for prefix in ("/execution", "/workers", "/api"):
+                    response = httpx.get(f"http://127.0.0.1:{port}{prefix}/health", timeout=2)
+                    assert response.status_code == 200
+                break
+            except httpx.TransportError as exc:
+                last_error = exc
+                time.sleep(0.1)
+        else:
+            pytest.fail(f"the server did not answer within 20 s: {last_error}")
+        assert (tmp_path / "data" / "baton.db").exists()
+        assert (tmp_path / "data" / "signing.key").exists()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def test__serve__port_in_use__one_line_naming_the_setting(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = _run(["serve"], _env(tmp_path, BATON_PORT=str(port)))
+    assert result.returncode != 0
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert "BATON_PORT" in result.stderr
+    assert "already in use" in result.stderr
+
+
+def test__serve__malformed_database_url__one_line(tmp_path: Path) -> None:
+    result = _run(["serve"], _env(tmp_path, BATON_DATABASE_URL="not a url"))
+    assert result.returncode != 0
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert "BATON_DATABASE_URL" in result.stderr
+
+
+def test__serve__unsupported_driver__one_line(tmp_path: Path) -> None:
+    result = _run(["serve"], _env(tmp_path, BATON_DATABASE_URL="mysql://u@127.0.0.1/x"))
+    assert result.returncode != 0
+    assert "BATON_DATABASE_URL" in result.stderr
+    assert "unsupported driver" in result.stderr
+
+
+def test__serve__unreachable_database__one_line(tmp_path: Path) -> None:
+    port = _free_port()  # nothing listens there
+    result = _run(["serve"], _env(tmp_path, BATON_DATABASE_URL=f"postgresql://baton@127.0.0.1:{port}/baton"))
+    assert result.returncode != 0
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert "BATON_DATABASE_URL" in result.stderr
+    assert "cannot connect" in result.stderr
+
+
+def test__bad_port_setting__one_line(tmp_path: Path) -> None:
+    result = _run(["serve"], _env(tmp_path, BATON_PORT="seventy"))
+    assert result.returncode != 0
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert "BATON_PORT" in result.stderr
+
+
+def test__credentials__issue_list_revoke(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    if POSTGRES_URL:
+        env["BATON_DATABASE_URL"] = POSTGRES_URL
+    issued = _run(["create-worker-credential", "w1", "--json"], env)
+    assert issued.returncode == 0, issued.stderr
+    import json
+
+    data = json.loads(issued.stdout)
+    assert data["token"].startswith("baton_worker_")
+    listed = _run(["list-credentials", "--json"], env)
+    assert data["id"] in listed.stdout
+    assert data["token"] not in listed.stdout
+    revoked = _run(["revoke-credential", data["id"]], env)
+    assert revoked.returncode == 0, revoked.stderr
+    missing = _run(["revoke-credential", "00000000-0000-0000-0000-000000000000"], env)
+    assert missing.returncode == 1
+    assert "no credential" in missing.stderr
+
+
+def test__db_migrate_downgrade__round_trip(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    assert _run(["db", "migrate"], env).returncode == 0
+    down = _run(["db", "downgrade", "base"], env)
+    assert down.returncode == 0, down.stderr
+    assert "base" in down.stdout
+    current = _run(["db", "current"], env)
+    assert "behind" in current.stdout
+    assert _run(["db", "migrate"], env).returncode == 0
+    assert "up to date" in _run(["db", "current"], env).stdout

@@ -1,0 +1,54 @@
+"""Alembic migrations round-trip on the run's database (SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+from baton_server.db.migrate import current_revision, downgrade, head_revision, upgrade
+from baton_server.db.tables import Base
+from sqlalchemy import inspect
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from tests.conftest import DatabaseFactory
+
+
+async def _table_names(url: str) -> set[str]:
+    engine = create_async_engine(url)
+    async with engine.connect() as conn:
+        names = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
+    await engine.dispose()
+    return names - {"alembic_version"}
+
+
+async def test__migrations__upgrade_downgrade_upgrade_round_trips(databases: DatabaseFactory) -> None:
+    url = await databases.create()
+    engine = create_async_engine(url)
+    try:
+        await upgrade(engine)
+        assert await current_revision(engine) == head_revision()
+        assert await _table_names(url) == set(Base.metadata.tables)
+        await downgrade(engine, "base")
+        assert await current_revision(engine) is None
+        assert await _table_names(url) == set()
+        await upgrade(engine)
+        assert await current_revision(engine) == head_revision()
+        assert await _table_names(url) == set(Base.metadata.tables)
+    finally:
+        await engine.dispose()
+
+
+async def test__migrations__match_the_models(databases: DatabaseFactory) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    url = await databases.create()
+    engine = create_async_engine(url)
+    try:
+        await upgrade(engine)
+        async with engine.connect() as conn:
+            diff = await conn.run_sync(
+                lambda c: compare_metadata(
+                    MigrationContext.configure(c, opts={"compare_type": True}), Base.metadata
+                )
+            )
+        assert diff == [], f"the models and the migrations differ; add a migration: {diff}"
+    finally:
+        await engine.dispose()
