@@ -69,6 +69,7 @@ def tests(session: nox.Session) -> None:
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy", *PY_SOURCES)
+    session.run("python", "-m", "baton_server.spec", "check", "spec")
     pytest_args = ["pytest", *session.posargs]
     session.log("test run 1/2: SQLite")
     session.run(*pytest_args, env={"BATON_TEST_POSTGRES_URL": ""})
@@ -76,6 +77,14 @@ def tests(session: nox.Session) -> None:
     if url:
         session.log("test run 2/2: PostgreSQL")
         session.run(*pytest_args, env={"BATON_TEST_POSTGRES_URL": url})
+
+
+@nox.session(python=PYTHON)
+def spec(session: nox.Session) -> None:
+    """Regenerate spec/ from the code; with ``-- --check``, fail when the committed files differ."""
+    _sync(session)
+    action = "check" if "--check" in session.posargs else "write"
+    session.run("python", "-m", "baton_server.spec", action, "spec")
 
 
 @nox.session(python=PYTHON)

@@ -13,6 +13,10 @@ VERSIONS = VersionBundle(
 )
 
 
+RELEASED_VERSIONS: frozenset[str] = frozenset()
+"""Versions whose spec is frozen: a change to them is refused by `nox -s spec` and its `--check`."""
+
+
 def supported_versions() -> list[str]:
     """Every served version, oldest first."""
     return sorted(str(v.value) for v in VERSIONS.versions)

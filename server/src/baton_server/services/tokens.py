@@ -1,0 +1,92 @@
+"""Task tokens: JWTs scoped to one attempt of one task instance.
+
+A *workload* token travels with the workload through the queue and is good only for starting
+the attempt (``run``); ``run`` answers with a short-lived *execution* token that every other
+execution route requires. Claims: ``sub`` (task instance id), ``aud``, ``scope``, ``try``,
+``iat``, ``exp``, ``jti``.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Literal
+
+import jwt
+
+from baton_server.errors import UnauthorizedError
+
+AUDIENCE = "baton:execution"
+ALGORITHM = "HS256"
+TokenScope = Literal["workload", "execution"]
+
+
+@dataclass(frozen=True, slots=True)
+class TaskClaims:
+    """The verified claims of a task token."""
+
+    task_instance_id: uuid.UUID
+    try_number: int
+    scope: TokenScope
+    issued_at: int
+    expires_at: int
+
+
+class TokenService:
+    """Signs and verifies task tokens with the server's signing key."""
+
+    def __init__(self, signing_key: str, *, workload_ttl: int, execution_ttl: int) -> None:
+        self._key = signing_key
+        self._ttl: dict[TokenScope, int] = {"workload": workload_ttl, "execution": execution_ttl}
+
+    def issue(self, task_instance_id: uuid.UUID, try_number: int, scope: TokenScope) -> str:
+        """A new token for one attempt, valid for the scope's lifetime."""
+        now = int(time.time())
+        claims = {
+            "sub": str(task_instance_id),
+            "aud": AUDIENCE,
+            "scope": scope,
+            "try": try_number,
+            "iat": now,
+            "exp": now + self._ttl[scope],
+            "jti": uuid.uuid4().hex,
+        }
+        return jwt.encode(claims, self._key, algorithm=ALGORITHM)
+
+    def verify(self, token: str) -> TaskClaims:
+        """The claims of a valid token, or UnauthorizedError saying what is wrong with it."""
+        try:
+            claims = jwt.decode(
+                token,
+                self._key,
+                algorithms=[ALGORITHM],
+                audience=AUDIENCE,
+                options={"require": ["sub", "aud", "exp", "iat", "scope", "try"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise UnauthorizedError("the task token has expired", reason="token_expired") from None
+        except jwt.InvalidAudienceError:
+            raise UnauthorizedError(
+                "the token is not meant for the execution API", reason="token_invalid"
+            ) from None
+        except jwt.PyJWTError:
+            raise UnauthorizedError(
+                "the task token is malformed or not signed by this server", reason="token_invalid"
+            ) from None
+        try:
+            ti_id = uuid.UUID(str(claims["sub"]))
+        except ValueError:
+            raise UnauthorizedError(
+                "the task token's subject is not a task instance id", reason="token_invalid"
+            ) from None
+        scope, try_number = claims["scope"], claims["try"]
+        if scope not in ("workload", "execution") or type(try_number) is not int or try_number < 0:
+            raise UnauthorizedError("the task token's claims are malformed", reason="token_invalid")
+        return TaskClaims(
+            task_instance_id=ti_id,
+            try_number=try_number,
+            scope=scope,
+            issued_at=int(claims["iat"]),
+            expires_at=int(claims["exp"]),
+        )

@@ -1,0 +1,116 @@
+"""Emit the OpenAPI 3.1 document of every API version into ``spec/``, deterministically.
+
+``python -m baton_server.spec write [DIR]`` writes ``<version>.json`` and ``versions.json``;
+``python -m baton_server.spec check [DIR]`` fails when the committed files differ from what the
+code emits, and says so loudly when a *released* version's document would change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from baton_server.api.versions import RELEASED_VERSIONS, supported_versions
+from baton_server.config import Settings
+
+DEFAULT_DIR = Path(__file__).resolve().parents[3] / "spec"
+
+
+def _normalise(document: dict[str, Any]) -> dict[str, Any]:
+    # Paths and component schemas sorted by name: a route moved in the code does not move the file.
+    document["paths"] = dict(sorted(document.get("paths", {}).items()))
+    components = document.get("components", {})
+    if "schemas" in components:
+        components["schemas"] = dict(sorted(components["schemas"].items()))
+    return document
+
+
+async def _fetch_all(versions: Sequence[str]) -> dict[str, dict[str, Any]]:
+    from baton_server.app import create_app
+
+    # No lifespan runs: emitting the spec touches no database and needs no keys.
+    app = create_app(Settings(database_url="sqlite+aiosqlite:///:memory:", run_scheduler=False))
+    documents: dict[str, dict[str, Any]] = {}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://spec") as client:
+        for version in versions:
+            response = await client.get("/openapi.json", params={"version": version})
+            response.raise_for_status()
+            documents[version] = _normalise(response.json())
+    return documents
+
+
+def render_specs() -> dict[str, str]:
+    """File name → exact file content, for every version plus ``versions.json``."""
+    versions = supported_versions()
+    documents = asyncio.run(_fetch_all(versions))
+    files = {f"{v}.json": json.dumps(documents[v], indent=2, ensure_ascii=False) + "\n" for v in versions}
+    index = {
+        "latest": versions[-1],
+        "versions": [{"version": v, "released": v in RELEASED_VERSIONS} for v in versions],
+    }
+    files["versions.json"] = json.dumps(index, indent=2) + "\n"
+    return files
+
+
+def check(directory: Path) -> list[str]:
+    """Problems between the committed spec files and what the code emits (empty when in sync)."""
+    problems: list[str] = []
+    expected = render_specs()
+    for name, content in expected.items():
+        path = directory / name
+        if not path.exists():
+            problems.append(f"{path}: missing; run `nox -s spec`")
+        elif path.read_text() != content:
+            version = name.removesuffix(".json")
+            if version in RELEASED_VERSIONS:
+                problems.append(
+                    f"{path}: the released version {version} would change. Released versions are immutable: "
+                    "revert the change, or make it a new version with migrations (docs/versioning.md)"
+                )
+            else:
+                problems.append(f"{path}: differs from what the code emits; run `nox -s spec`")
+    for path in sorted(directory.glob("*.json")):
+        if path.name not in expected:
+            problems.append(f"{path}: no such version in the code; remove it or restore the version")
+    return problems
+
+
+def write(directory: Path) -> list[str]:
+    """Write every spec file; released versions that would change are refused, not overwritten."""
+    directory.mkdir(parents=True, exist_ok=True)
+    refused: list[str] = []
+    for name, content in render_specs().items():
+        path = directory / name
+        version = name.removesuffix(".json")
+        if version in RELEASED_VERSIONS and path.exists() and path.read_text() != content:
+            refused.append(
+                f"{path}: released version {version} would change; not written (docs/versioning.md)"
+            )
+            continue
+        path.write_text(content)
+    return refused
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: ``write`` or ``check`` the spec folder."""
+    parser = argparse.ArgumentParser(prog="python -m baton_server.spec", description=__doc__)
+    parser.add_argument("action", choices=["write", "check"])
+    parser.add_argument("directory", nargs="?", type=Path, default=DEFAULT_DIR)
+    args = parser.parse_args(argv)
+    problems = check(args.directory) if args.action == "check" else write(args.directory)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if not problems:
+        print(f"spec: {args.directory} {'is up to date' if args.action == 'check' else 'written'}")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
