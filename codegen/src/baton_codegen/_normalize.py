@@ -1,0 +1,275 @@
+"""Per-generator rewrites of an API version's OpenAPI 3.1 document.
+
+Every generator gets the document without the ``Baton-API-Version`` header parameter (each
+client sends its pinned version itself, so no generated method should ask for it). oapi-codegen
+and openapi-generator additionally get the document downgraded to OpenAPI 3.0.3, the dialect
+both handle completely; openapi-python-client and datamodel-code-generator read 3.1 as is.
+
+The functions are pure: they return a new document and never touch their input.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+VERSION_HEADER = "Baton-API-Version"
+OPENAPI_30 = "3.0.3"
+
+Document = dict[str, Any]
+Schema = dict[str, Any]
+
+# Keywords whose value is one schema / a list of schemas / a name → schema map.
+_SCHEMA_KEYS = ("items", "not", "additionalProperties", "contains", "propertyNames", "if", "then", "else")
+_SCHEMA_LIST_KEYS = ("allOf", "anyOf", "oneOf", "prefixItems")
+_SCHEMA_MAP_KEYS = ("properties", "patternProperties", "dependentSchemas", "$defs")
+
+# JSON Schema 2020-12 keywords that OpenAPI 3.0's schema object does not have and that carry no
+# meaning a 3.0 generator could use.
+_DROPPED_IN_30 = (
+    "$schema",
+    "$id",
+    "$anchor",
+    "$comment",
+    "$defs",
+    "contentMediaType",
+    "contentEncoding",
+    "contentSchema",
+    "unevaluatedProperties",
+    "unevaluatedItems",
+    "dependentRequired",
+    "dependentSchemas",
+    "patternProperties",
+    "propertyNames",
+    "contains",
+    "minContains",
+    "maxContains",
+    "if",
+    "then",
+    "else",
+)
+
+_HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+def drop_version_header(document: Document) -> Document:
+    """The document without the ``Baton-API-Version`` header parameter on any path or operation."""
+    result = copy.deepcopy(document)
+    for path_item in result.get("paths", {}).values():
+        _drop_header_params(path_item)
+        for method in _HTTP_METHODS:
+            if method in path_item:
+                _drop_header_params(path_item[method])
+    return result
+
+
+def _drop_header_params(holder: dict[str, Any]) -> None:
+    params = holder.get("parameters")
+    if params is None:
+        return
+    kept = [p for p in params if not _is_version_header(p)]
+    if kept:
+        holder["parameters"] = kept
+    else:
+        del holder["parameters"]
+
+
+def _is_version_header(parameter: dict[str, Any]) -> bool:
+    return parameter.get("in") == "header" and str(parameter.get("name", "")).lower() == VERSION_HEADER.lower()
+
+
+def downgrade_to_30(document: Document) -> Document:
+    """The document rewritten as OpenAPI 3.0.3: nullable types, ``enum`` for ``const``, one ``example``."""
+    result = copy.deepcopy(document)
+    result["openapi"] = OPENAPI_30
+    for key in ("webhooks", "jsonSchemaDialect"):
+        result.pop(key, None)
+    info = result.get("info", {})
+    info.pop("summary", None)
+    if isinstance(info.get("license"), dict):
+        info["license"].pop("identifier", None)
+    components = result.get("components", {})
+    components.pop("pathItems", None)
+    _visit_schemas(result, _schema_to_30)
+    return result
+
+
+def _visit_schemas(document: Document, rewrite: Callable[[Schema], Schema]) -> None:
+    """Apply ``rewrite`` to every top-level schema position of the document (it recurses itself)."""
+    components = document.get("components", {})
+    schemas = components.get("schemas", {})
+    for name in list(schemas):
+        schemas[name] = rewrite(schemas[name])
+    for parameter in components.get("parameters", {}).values():
+        _rewrite_parameter(parameter, rewrite)
+    for header in components.get("headers", {}).values():
+        _rewrite_parameter(header, rewrite)
+    for body in components.get("requestBodies", {}).values():
+        _rewrite_content(body, rewrite)
+    for response in components.get("responses", {}).values():
+        _rewrite_response(response, rewrite)
+    for path_item in document.get("paths", {}).values():
+        for parameter in path_item.get("parameters", []):
+            _rewrite_parameter(parameter, rewrite)
+        for method in _HTTP_METHODS:
+            operation = path_item.get(method)
+            if operation is None:
+                continue
+            for parameter in operation.get("parameters", []):
+                _rewrite_parameter(parameter, rewrite)
+            if "requestBody" in operation:
+                _rewrite_content(operation["requestBody"], rewrite)
+            for response in operation.get("responses", {}).values():
+                _rewrite_response(response, rewrite)
+
+
+def _rewrite_parameter(parameter: dict[str, Any], rewrite: Callable[[Schema], Schema]) -> None:
+    if "schema" in parameter:
+        parameter["schema"] = rewrite(parameter["schema"])
+    _rewrite_content(parameter, rewrite)
+
+
+def _rewrite_content(holder: dict[str, Any], rewrite: Callable[[Schema], Schema]) -> None:
+    for media in holder.get("content", {}).values():
+        if "schema" in media:
+            media["schema"] = rewrite(media["schema"])
+
+
+def _rewrite_response(response: dict[str, Any], rewrite: Callable[[Schema], Schema]) -> None:
+    _rewrite_content(response, rewrite)
+    for header in response.get("headers", {}).values():
+        _rewrite_parameter(header, rewrite)
+
+
+def _is_null_schema(schema: Any) -> bool:
+    return isinstance(schema, dict) and schema.get("type") == "null" and len(schema) == 1
+
+
+def _schema_to_30(schema: Any) -> Any:
+    """One schema (and everything below it) in OpenAPI 3.0's dialect."""
+    if not isinstance(schema, dict):
+        return schema  # `true` / `false` schemas, and non-schemas such as `additionalProperties: true`
+    out: Schema = {}
+    for key, value in schema.items():
+        if key in _SCHEMA_KEYS:
+            out[key] = _schema_to_30(value)
+        elif key in _SCHEMA_LIST_KEYS:
+            out[key] = [_schema_to_30(v) for v in value]
+        elif key in _SCHEMA_MAP_KEYS:
+            out[key] = {name: _schema_to_30(v) for name, v in value.items()}
+        else:
+            out[key] = value
+    for key in _DROPPED_IN_30:
+        out.pop(key, None)
+
+    if "const" in out:
+        out["enum"] = [out.pop("const")]
+    if "examples" in out:
+        examples = out.pop("examples")
+        if isinstance(examples, list) and examples and "example" not in out:
+            out["example"] = examples[0]
+    for bound, plain in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+        if isinstance(out.get(bound), int | float) and not isinstance(out.get(bound), bool):
+            out[plain] = out.pop(bound)
+            out[bound] = True
+    if "prefixItems" in out:
+        prefix = out.pop("prefixItems")
+        members = _dedupe(prefix)
+        out.setdefault("minItems", len(prefix))
+        if out.get("items") is False or "items" not in out:
+            out.pop("items", None)
+            out.setdefault("maxItems", len(prefix))
+            out["items"] = members[0] if len(members) == 1 else {"anyOf": members}
+
+    out = _type_list_to_30(out)
+    for combinator in ("anyOf", "oneOf"):
+        if combinator in out:
+            out = _nullable_combinator_to_30(out, combinator)
+    return _ref_with_siblings_to_30(out)
+
+
+def _dedupe(schemas: list[Any]) -> list[Any]:
+    seen: list[Any] = []
+    for schema in schemas:
+        if schema not in seen:
+            seen.append(schema)
+    return seen
+
+
+def _type_list_to_30(schema: Schema) -> Schema:
+    """``type: [X, "null"]`` → ``type: X, nullable: true``; several types → ``anyOf`` of each."""
+    kind = schema.get("type")
+    if kind == "null":
+        del schema["type"]
+        schema["nullable"] = True
+        schema.setdefault("enum", [None])
+        return schema
+    if not isinstance(kind, list):
+        return schema
+    types = [t for t in kind if t != "null"]
+    if len(types) < len(kind):
+        schema["nullable"] = True
+    if len(types) == 1:
+        schema["type"] = types[0]
+        return schema
+    del schema["type"]
+    if types:
+        schema["anyOf"] = [{"type": t} for t in types]
+    return schema
+
+
+def _nullable_combinator_to_30(schema: Schema, combinator: str) -> Schema:
+    """``anyOf: [X, {type: null}]`` → X with ``nullable: true`` (wrapped in ``allOf`` when X is a $ref)."""
+    members = schema[combinator]
+    rest = [m for m in members if not _is_null_schema(m)]
+    if len(rest) == len(members):
+        return schema
+    del schema[combinator]
+    schema["nullable"] = True
+    if len(rest) > 1:
+        schema[combinator] = rest
+        return schema
+    if not rest:
+        schema.setdefault("enum", [None])
+        return schema
+    (only,) = rest
+    if "$ref" in only:
+        # A $ref's siblings are ignored in 3.0: `nullable` must sit next to an allOf holding the ref.
+        schema["allOf"] = [*schema.get("allOf", []), only]
+        return schema
+    merged = {**only, **{k: v for k, v in schema.items() if k != "nullable"}}
+    merged["nullable"] = True
+    return merged
+
+
+def _ref_with_siblings_to_30(schema: Schema) -> Schema:
+    """A ``$ref`` with sibling keywords (allowed in 3.1, ignored in 3.0) becomes ``allOf: [$ref]``."""
+    if "$ref" not in schema or len(schema) == 1:
+        return schema
+    ref = {"$ref": schema.pop("$ref")}
+    schema["allOf"] = [ref, *schema.get("allOf", [])]
+    return schema
+
+
+def for_python(document: Document) -> Document:
+    """The document openapi-python-client and datamodel-code-generator read (still 3.1)."""
+    return drop_version_header(document)
+
+
+def for_go(document: Document) -> Document:
+    """The document oapi-codegen reads: no version header, OpenAPI 3.0.3."""
+    return downgrade_to_30(drop_version_header(document))
+
+
+def for_java(document: Document) -> Document:
+    """The document openapi-generator reads: no version header, OpenAPI 3.0.3."""
+    return downgrade_to_30(drop_version_header(document))
+
+
+NORMALIZERS: dict[str, Callable[[Document], Document]] = {
+    "python": for_python,
+    "go": for_go,
+    "java": for_java,
+}
+"""Generator family → the rewrite its input gets."""
