@@ -1,9 +1,9 @@
 """``python -m baton_codegen``: regenerate the committed clients, check them for drift, or build any version.
 
-    python -m baton_codegen write                 # clients/ from the latest version
-    python -m baton_codegen check                 # fail when clients/ differs from a fresh generation
-    python -m baton_codegen generate --version 2026-09-01 --out build/clients/2026-09-01
-    python -m baton_codegen normalize --version 2026-09-01 --generator go   # the generator's input
+python -m baton_codegen write                 # clients/ from the latest version
+python -m baton_codegen check                 # fail when clients/ differs from a fresh generation
+python -m baton_codegen generate --version 2026-09-01 --out build/clients/2026-09-01
+python -m baton_codegen normalize --version 2026-09-01 --generator go   # the generator's input
 """
 
 from __future__ import annotations

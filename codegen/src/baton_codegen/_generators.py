@@ -164,9 +164,8 @@ def generate_python(version: str, document: dict[str, Any], work: Path) -> Files
         cwd=spec.parent,
     )
     files[f"{prefix}/pydantic_models.py"] = models.read_bytes()
-    files[f"{prefix}/api_version.py"] = (
-        _python_header(version) + f'\nAPI_VERSION = "{version}"\n"""The API version this client was generated for."""\n'
-    ).encode()
+    constant = f'API_VERSION = "{version}"\n"""The API version this client was generated for."""\n'
+    files[f"{prefix}/api_version.py"] = (_python_header(version) + "\n" + constant).encode()
     return files
 
 

@@ -76,7 +76,8 @@ def _drop_header_params(holder: dict[str, Any]) -> None:
 
 
 def _is_version_header(parameter: dict[str, Any]) -> bool:
-    return parameter.get("in") == "header" and str(parameter.get("name", "")).lower() == VERSION_HEADER.lower()
+    name = str(parameter.get("name", ""))
+    return parameter.get("in") == "header" and name.lower() == VERSION_HEADER.lower()
 
 
 def downgrade_to_30(document: Document) -> Document:
@@ -150,6 +151,10 @@ def _schema_to_30(schema: Any) -> Any:
     """One schema (and everything below it) in OpenAPI 3.0's dialect."""
     if not isinstance(schema, dict):
         return schema  # `true` / `false` schemas, and non-schemas such as `additionalProperties: true`
+    # Null members go first, while they are still `{"type": "null"}`: below they would be rewritten.
+    for combinator in ("anyOf", "oneOf"):
+        if combinator in schema:
+            schema = _nullable_combinator_to_30(dict(schema), combinator)
     out: Schema = {}
     for key, value in schema.items():
         if key in _SCHEMA_KEYS:
@@ -183,9 +188,6 @@ def _schema_to_30(schema: Any) -> Any:
             out["items"] = members[0] if len(members) == 1 else {"anyOf": members}
 
     out = _type_list_to_30(out)
-    for combinator in ("anyOf", "oneOf"):
-        if combinator in out:
-            out = _nullable_combinator_to_30(out, combinator)
     return _ref_with_siblings_to_30(out)
 
 

@@ -40,12 +40,13 @@ def generate(version: str, document: dict[str, Any], languages: Sequence[str] = 
     unknown = sorted(set(languages) - set(LANGUAGES))
     if unknown:
         raise GeneratorError(f"unknown language(s) {', '.join(unknown)}; known: {', '.join(LANGUAGES)}")
-    with tempfile.TemporaryDirectory(prefix="baton-codegen-") as scratch:
-        with ThreadPoolExecutor(max_workers=len(languages)) as pool:
-            futures = [
-                pool.submit(GENERATORS[lang], version, document, Path(scratch) / lang) for lang in languages
-            ]
-            results = [future.result() for future in futures]
+    with (
+        tempfile.TemporaryDirectory(prefix="baton-codegen-") as scratch,
+        ThreadPoolExecutor(max_workers=len(languages)) as pool,
+    ):
+        work = Path(scratch)
+        futures = [pool.submit(GENERATORS[lang], version, document, work / lang) for lang in languages]
+        results = [future.result() for future in futures]
     files: Files = {}
     for result in results:
         files.update(result)
