@@ -1,0 +1,127 @@
+"""The errors the Baton client raises; every one is a :class:`BatonError`.
+
+    BatonError
+    ├── TransportError            the server could not be reached (after the retries)
+    └── APIError                  the server answered with an error status
+        ├── BadRequestError           400
+        │   └── VersionMismatchError      the server does not serve this client's API version
+        │       └── ServerTooOldError         ... because the client is newer: upgrade the server
+        ├── UnauthorizedError         401
+        ├── ForbiddenError            403
+        ├── NotFoundError             404
+        ├── ConflictError             409
+        ├── PayloadTooLargeError      413
+        ├── InvalidRequestError       422
+        └── ServerError               5xx
+
+An :class:`APIError` carries the HTTP status, the server's ``reason`` and ``message`` and the
+request id (``X-Request-ID``) to quote when reporting a problem.
+"""
+
+from __future__ import annotations
+
+import json
+
+REQUEST_ID_HEADER = "X-Request-ID"
+CLIENT_VERSION_TOO_NEW = "client_version_too_new"
+UNSUPPORTED_API_VERSION = "unsupported_api_version"
+
+
+class BatonError(Exception):
+    """Base class of every error the client raises."""
+
+
+class TransportError(BatonError):
+    """The request did not get an HTTP answer (connection refused, timed out, reset)."""
+
+
+class APIError(BatonError):
+    """The server answered with an error status and a ``{"reason", "message"}`` body."""
+
+    def __init__(self, status: int, reason: str, message: str, request_id: str | None) -> None:
+        suffix = f" (request id {request_id})" if request_id else ""
+        super().__init__(f"{status} {reason}: {message}{suffix}")
+        self.status = status
+        self.reason = reason
+        self.message = message
+        self.request_id = request_id
+
+
+class BadRequestError(APIError):
+    """400: the request was refused before it reached a handler."""
+
+
+class VersionMismatchError(BadRequestError):
+    """400: the server does not serve the API version this client was generated for."""
+
+
+class ServerTooOldError(VersionMismatchError):
+    """400: this client speaks a newer API version than the server knows; upgrade the server."""
+
+    def __init__(self, status: int, reason: str, message: str, request_id: str | None) -> None:
+        super().__init__(status, reason, f"upgrade the Baton server: {message}", request_id)
+
+
+class UnauthorizedError(APIError):
+    """401: the token is missing, invalid, expired or revoked."""
+
+
+class ForbiddenError(APIError):
+    """403: the token may not touch this resource."""
+
+
+class NotFoundError(APIError):
+    """404: no such resource (or route, in this API version)."""
+
+
+class ConflictError(APIError):
+    """409: the resource is not in a state that allows this request."""
+
+
+class PayloadTooLargeError(APIError):
+    """413: the request body is over the server's limit."""
+
+
+class InvalidRequestError(APIError):
+    """422: the request body or parameters are not valid for this API version."""
+
+
+class ServerError(APIError):
+    """5xx: the server failed; idempotent requests were already retried."""
+
+
+_BY_STATUS: dict[int, type[APIError]] = {
+    400: BadRequestError,
+    401: UnauthorizedError,
+    403: ForbiddenError,
+    404: NotFoundError,
+    409: ConflictError,
+    413: PayloadTooLargeError,
+    422: InvalidRequestError,
+}
+
+
+def error_from_response(status: int, body: bytes, request_id: str | None) -> APIError:
+    """The typed error for an error response's status and ``{"reason", "message"}`` body."""
+    reason, message = _parse_body(status, body)
+    cls: type[APIError]
+    if status == 400 and reason == CLIENT_VERSION_TOO_NEW:
+        cls = ServerTooOldError
+    elif status == 400 and reason == UNSUPPORTED_API_VERSION:
+        cls = VersionMismatchError
+    elif status >= 500:
+        cls = ServerError
+    else:
+        cls = _BY_STATUS.get(status, APIError)
+    return cls(status, reason, message, request_id)
+
+
+def _parse_body(status: int, body: bytes) -> tuple[str, str]:
+    fallback = (f"http_{status}", body.decode("utf-8", "replace")[:500] or f"HTTP {status}")
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return fallback
+    if isinstance(data, dict) and isinstance(data.get("reason"), str):
+        return data["reason"], str(data.get("message", ""))
+    return fallback

@@ -1,0 +1,170 @@
+"""httpx transports that add what every Baton request needs around the generated client.
+
+They send the pinned API version, the current token and a request id; swap in the token the
+server returns in ``Refreshed-API-Token``; retry transport errors and 5xx answers of idempotent
+requests with exponential backoff; and turn error answers into typed :mod:`baton._errors`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+
+import httpx
+
+from baton._errors import REQUEST_ID_HEADER, TransportError, error_from_response
+from baton._generated.api_version import API_VERSION
+
+VERSION_HEADER = "Baton-API-Version"
+REFRESHED_TOKEN_HEADER = "Refreshed-API-Token"  # noqa: S105 - a header name, not a secret
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently idempotent requests are retried."""
+
+    attempts: int = 4
+    """Tries in all, the first included; 1 turns retries off."""
+    backoff: float = 0.2
+    """Seconds before the first retry; doubled for each further one."""
+    max_backoff: float = 5.0
+
+    def delay(self, retry: int) -> float:
+        """Seconds to wait before retry number ``retry`` (1-based), with jitter."""
+        base: float = min(self.max_backoff, self.backoff * (2 ** (retry - 1)))
+        return base * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not cryptography
+
+
+class _Credentials:
+    """The current token, shared by the sync and async transports of one client; thread-safe."""
+
+    def __init__(self, token: str | None) -> None:
+        self._token = token
+        self._lock = threading.Lock()
+
+    @property
+    def token(self) -> str | None:
+        with self._lock:
+            return self._token
+
+    def update_from(self, response: httpx.Response) -> None:
+        refreshed = response.headers.get(REFRESHED_TOKEN_HEADER)
+        if refreshed:
+            with self._lock:
+                self._token = refreshed
+
+
+def _prepare(request: httpx.Request, credentials: _Credentials, version: str) -> None:
+    request.headers[VERSION_HEADER] = version
+    token = credentials.token
+    if token:
+        request.headers["Authorization"] = f"Bearer {token}"
+    if REQUEST_ID_HEADER not in request.headers:
+        # One id for every try of this request: the server's logs tie the retries together.
+        request.headers[REQUEST_ID_HEADER] = uuid.uuid4().hex
+
+
+def _may_retry(request: httpx.Request, error: httpx.TransportError | None) -> bool:
+    if request.method in IDEMPOTENT_METHODS:
+        return True
+    # A request that never reached the server can be sent again whatever its method.
+    return isinstance(error, httpx.ConnectError | httpx.ConnectTimeout)
+
+
+def _transport_error(request: httpx.Request, error: httpx.TransportError) -> TransportError:
+    return TransportError(f"{request.method} {request.url}: {type(error).__name__}: {error}")
+
+
+class BatonTransport(httpx.BaseTransport):
+    """Synchronous transport: version and token headers, token refresh, retries, typed errors."""
+
+    def __init__(
+        self,
+        credentials: _Credentials,
+        *,
+        inner: httpx.BaseTransport | None = None,
+        retry: RetryPolicy | None = None,
+        version: str = API_VERSION,
+    ) -> None:
+        self._credentials = credentials
+        self._inner = inner or httpx.HTTPTransport()
+        self._retry = retry or RetryPolicy()
+        self._version = version
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request`` with Baton's headers, retrying and raising as described above."""
+        for attempt in range(1, self._retry.attempts + 1):
+            _prepare(request, self._credentials, self._version)
+            last = attempt == self._retry.attempts
+            try:
+                response = self._inner.handle_request(request)
+            except httpx.TransportError as exc:
+                if last or not _may_retry(request, exc):
+                    raise _transport_error(request, exc) from exc
+                time.sleep(self._retry.delay(attempt))
+                continue
+            self._credentials.update_from(response)
+            if response.status_code >= 500 and not last and _may_retry(request, None):
+                response.close()
+                time.sleep(self._retry.delay(attempt))
+                continue
+            if response.status_code >= 400:
+                body = response.read()
+                response.close()
+                raise error_from_response(response.status_code, body, response.headers.get(REQUEST_ID_HEADER))
+            return response
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def close(self) -> None:
+        """Close the wrapped transport."""
+        self._inner.close()
+
+
+class AsyncBatonTransport(httpx.AsyncBaseTransport):
+    """Asynchronous twin of :class:`BatonTransport`."""
+
+    def __init__(
+        self,
+        credentials: _Credentials,
+        *,
+        inner: httpx.AsyncBaseTransport | None = None,
+        retry: RetryPolicy | None = None,
+        version: str = API_VERSION,
+    ) -> None:
+        self._credentials = credentials
+        self._inner = inner or httpx.AsyncHTTPTransport()
+        self._retry = retry or RetryPolicy()
+        self._version = version
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request`` with Baton's headers, retrying and raising as described above."""
+        for attempt in range(1, self._retry.attempts + 1):
+            _prepare(request, self._credentials, self._version)
+            last = attempt == self._retry.attempts
+            try:
+                response = await self._inner.handle_async_request(request)
+            except httpx.TransportError as exc:
+                if last or not _may_retry(request, exc):
+                    raise _transport_error(request, exc) from exc
+                await asyncio.sleep(self._retry.delay(attempt))
+                continue
+            self._credentials.update_from(response)
+            if response.status_code >= 500 and not last and _may_retry(request, None):
+                await response.aclose()
+                await asyncio.sleep(self._retry.delay(attempt))
+                continue
+            if response.status_code >= 400:
+                body = await response.aread()
+                await response.aclose()
+                raise error_from_response(response.status_code, body, response.headers.get(REQUEST_ID_HEADER))
+            return response
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    async def aclose(self) -> None:
+        """Close the wrapped transport."""
+        await self._inner.aclose()

@@ -1,0 +1,36 @@
+"""The public surface of ``baton`` is exactly this list: a change here is an API change."""
+
+from __future__ import annotations
+
+import baton
+
+EXPECTED = [
+    "APIError",
+    "API_VERSION",
+    "AsyncClient",
+    "BadRequestError",
+    "BatonError",
+    "Client",
+    "ConflictError",
+    "ForbiddenError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "RetryPolicy",
+    "ServerError",
+    "ServerTooOldError",
+    "TransportError",
+    "UnauthorizedError",
+    "VersionMismatchError",
+]
+
+
+def test__public_surface__frozen() -> None:
+    assert sorted(baton.__all__) == EXPECTED
+    assert all(hasattr(baton, name) for name in baton.__all__)
+
+
+def test__api_version__is_a_date_string() -> None:
+    assert isinstance(baton.API_VERSION, str)
+    year, month, day = baton.API_VERSION.split("-")
+    assert (len(year), len(month), len(day)) == (4, 2, 2)

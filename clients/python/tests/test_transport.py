@@ -1,0 +1,146 @@
+"""The transport's retry, token-refresh and error-mapping rules, against scripted server answers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import httpx
+import pytest
+from baton import (
+    API_VERSION,
+    AsyncClient,
+    Client,
+    ConflictError,
+    InvalidRequestError,
+    RetryPolicy,
+    ServerError,
+    TransportError,
+    UnauthorizedError,
+)
+
+FAST = RetryPolicy(attempts=3, backoff=0.001)
+HEALTHY = {"status": "ok", "database": "ok"}
+
+
+def _script(*answers: httpx.Response | Exception) -> tuple[httpx.MockTransport, list[httpx.Request]]:
+    """A transport answering each request with the next scripted answer, and the requests it saw."""
+    seen: list[httpx.Request] = []
+    pending = list(answers)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        answer = pending.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    return httpx.MockTransport(handler), seen
+
+
+def _error(status: int, reason: str, message: str = "m", **headers: str) -> httpx.Response:
+    return httpx.Response(status, json={"reason": reason, "message": message}, headers=headers)
+
+
+def test__refreshed_token_header__used_from_the_next_request_on() -> None:
+    transport, seen = _script(
+        httpx.Response(200, json=HEALTHY, headers={"Refreshed-API-Token": "fresh"}),
+        httpx.Response(200, json=HEALTHY),
+    )
+    with Client("http://baton.test", "stale", transport=transport) as client:
+        client.health()
+        assert client.token == "fresh"
+        client.health()
+    assert [r.headers["Authorization"] for r in seen] == ["Bearer stale", "Bearer fresh"]
+    assert {r.headers["Baton-API-Version"] for r in seen} == {API_VERSION}
+
+
+def test__get_5xx_then_ok__retried_with_the_same_request_id() -> None:
+    transport, seen = _script(_error(503, "unavailable"), httpx.Response(200, json=HEALTHY))
+    with Client("http://baton.test", retry=FAST, transport=transport) as client:
+        assert client.health().status == "ok"
+    assert len(seen) == 2
+    assert seen[0].headers["X-Request-ID"] == seen[1].headers["X-Request-ID"]
+
+
+def test__get_5xx_every_time__server_error_after_all_attempts() -> None:
+    transport, seen = _script(*[_error(500, "internal_error", **{"X-Request-ID": "r1"})] * 3)
+    with (
+        Client("http://baton.test", retry=FAST, transport=transport) as client,
+        pytest.raises(ServerError) as e,
+    ):
+        client.health()
+    assert len(seen) == 3
+    assert (e.value.status, e.value.reason, e.value.request_id) == (500, "internal_error", "r1")
+
+
+def _post(client: Client) -> httpx.Response:
+    return client.generated.get_httpx_client().post("/execution/things", json={})
+
+
+def test__post_5xx__not_retried() -> None:
+    transport, seen = _script(_error(502, "bad_gateway"), httpx.Response(200))
+    with Client("http://baton.test", retry=FAST, transport=transport) as client, pytest.raises(ServerError):
+        _post(client)
+    assert len(seen) == 1
+
+
+def test__post_connect_error__retried_because_never_sent() -> None:
+    transport, seen = _script(httpx.ConnectError("refused"), httpx.Response(201, json={}))
+    with Client("http://baton.test", retry=FAST, transport=transport) as client:
+        assert _post(client).status_code == 201
+    assert len(seen) == 2
+
+
+def test__post_read_timeout__not_retried() -> None:
+    transport, seen = _script(httpx.ReadTimeout("slow"), httpx.Response(201))
+    with (
+        Client("http://baton.test", retry=FAST, transport=transport) as client,
+        pytest.raises(TransportError),
+    ):
+        _post(client)
+    assert len(seen) == 1
+
+
+@pytest.mark.parametrize(
+    ("response", "expected"),
+    [
+        (_error(401, "token_expired", "the token expired"), UnauthorizedError),
+        (_error(409, "not_running", "the task instance is not running"), ConflictError),
+        (_error(422, "validation_error", "pid: field required"), InvalidRequestError),
+        (httpx.Response(409, text="<html>proxy</html>"), ConflictError),
+    ],
+)
+def test__error_status__typed_error_with_reason_and_message(
+    response: httpx.Response, expected: type[Exception]
+) -> None:
+    transport, _ = _script(response)
+    with Client("http://baton.test", transport=transport) as client, pytest.raises(expected) as caught:
+        client.health()
+    body = response.content
+    if body.startswith(b"{"):
+        assert caught.value.reason == json.loads(body)["reason"]  # type: ignore[attr-defined]
+        assert caught.value.message == json.loads(body)["message"]  # type: ignore[attr-defined]
+    else:
+        assert caught.value.reason == "http_409"  # type: ignore[attr-defined]
+
+
+async def test__async__refresh_retry_and_errors_behave_like_sync() -> None:
+    answers: list[Callable[[], httpx.Response]] = [
+        lambda: _error(503, "unavailable"),
+        lambda: httpx.Response(200, json=HEALTHY, headers={"Refreshed-API-Token": "fresh"}),
+        lambda: _error(409, "conflict"),
+    ]
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return answers.pop(0)()
+
+    async with AsyncClient(
+        "http://baton.test", "stale", retry=FAST, transport=httpx.MockTransport(handler)
+    ) as client:
+        assert (await client.health()).status == "ok"
+        with pytest.raises(ConflictError):
+            await client.health()
+    assert [r.headers["Authorization"] for r in seen] == ["Bearer stale", "Bearer stale", "Bearer fresh"]
