@@ -1,0 +1,295 @@
+package baton_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	baton "github.com/baton-org/baton/clients/go"
+	"github.com/baton-org/baton/clients/go/internal/testserver"
+)
+
+var live *testserver.Server
+
+func TestMain(m *testing.M) {
+	server, err := testserver.Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "starting the live server:", err)
+		os.Exit(1)
+	}
+	live = server
+	code := m.Run()
+	server.Stop()
+	os.Exit(code)
+}
+
+var fast = baton.WithRetry(baton.RetryPolicy{Attempts: 3, Backoff: time.Millisecond, MaxBackoff: time.Millisecond})
+
+func newClient(t *testing.T, baseURL, token string, opts ...baton.Option) *baton.Client {
+	t.Helper()
+	client, err := baton.NewClient(baseURL, token, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return client
+}
+
+// recorder is a real transport that keeps the requests it sent.
+type recorder struct {
+	mu       sync.Mutex
+	requests []*http.Request
+}
+
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	r.mu.Lock()
+	r.requests = append(r.requests, req)
+	r.mu.Unlock()
+	return http.DefaultTransport.RoundTrip(req)
+}
+
+func TestHealth_EachAPI_AnswersOK(t *testing.T) {
+	client := newClient(t, live.BaseURL, "")
+	for _, which := range []baton.APIName{baton.ExecutionAPI, baton.WorkersAPI, baton.AdminAPI} {
+		status, err := client.Health(context.Background(), which)
+		if err != nil {
+			t.Fatalf("%s: %v", which, err)
+		}
+		if status.Status != "ok" || status.Database != "ok" {
+			t.Fatalf("%s: %+v", which, status)
+		}
+	}
+}
+
+func TestEveryRequest_SendsPinnedVersionTokenAndRequestID(t *testing.T) {
+	rec := &recorder{}
+	client := newClient(t, live.BaseURL, "tok", baton.WithTransport(rec))
+	resp, err := client.Generated().CheckExecutionHealthWithResponse(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := rec.requests[0]
+	if got := sent.Header.Get(baton.VersionHeader); got != baton.APIVersion {
+		t.Fatalf("version header %q, want %q", got, baton.APIVersion)
+	}
+	if got := sent.Header.Get("Authorization"); got != "Bearer tok" {
+		t.Fatalf("authorization %q", got)
+	}
+	if got := resp.HTTPResponse.Header.Get(baton.VersionHeader); got != baton.APIVersion {
+		t.Fatalf("served version %q, want %q", got, baton.APIVersion)
+	}
+	if sent.Header.Get(baton.RequestIDHeader) != resp.HTTPResponse.Header.Get(baton.RequestIDHeader) {
+		t.Fatal("the server did not echo the request id")
+	}
+}
+
+func do(t *testing.T, client *baton.Client, method, url string) error {
+	t.Helper()
+	req, err := http.NewRequestWithContext(context.Background(), method, url, strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := client.HTTPClient().Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return baton.CheckResponse(resp, body)
+}
+
+func TestUnknownRoute_NotFoundErrorWithRequestID(t *testing.T) {
+	client := newClient(t, live.BaseURL, "")
+	err := do(t, client, http.MethodGet, live.BaseURL+"/execution/no-such-route")
+	var apiErr *baton.APIError
+	if !errors.As(err, &apiErr) || !errors.Is(err, baton.ErrNotFound) {
+		t.Fatalf("want a not-found *APIError, got %T %v", err, err)
+	}
+	if apiErr.Reason != "not_found" || len(apiErr.RequestID) != 32 || !strings.Contains(err.Error(), apiErr.RequestID) {
+		t.Fatalf("%+v", apiErr)
+	}
+}
+
+func TestClientNewerThanServer_ServerTooOldError(t *testing.T) {
+	client := newClient(t, live.BaseURL, "", baton.WithVersionForTest("2999-01-01"))
+	_, err := client.Health(context.Background(), baton.ExecutionAPI)
+	if !errors.Is(err, baton.ErrServerTooOld) || !errors.Is(err, baton.ErrVersionMismatch) {
+		t.Fatalf("want ErrServerTooOld, got %T %v", err, err)
+	}
+	if !strings.Contains(err.Error(), "upgrade the Baton server") || !strings.Contains(err.Error(), baton.APIVersion) {
+		t.Fatalf("unclear message: %v", err)
+	}
+}
+
+func TestServerUnreachable_TransportErrorAfterRetries(t *testing.T) {
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := listener.Addr().String()
+	listener.Close() // nothing listens there any more: connections are refused
+	rec := &recorder{}
+	client := newClient(t, "http://"+addr, "", fast, baton.WithTransport(rec))
+	_, err = client.Health(context.Background(), baton.ExecutionAPI)
+	var transportErr *baton.TransportError
+	if !errors.As(err, &transportErr) {
+		t.Fatalf("want a *TransportError, got %T %v", err, err)
+	}
+	if len(rec.requests) != 3 {
+		t.Fatalf("%d tries, want 3", len(rec.requests))
+	}
+}
+
+// scripted is a loopback HTTP server answering each request with the next scripted answer.
+func scripted(t *testing.T, answers ...func(w http.ResponseWriter)) (*httptest.Server, *[]*http.Request) {
+	t.Helper()
+	var (
+		mu   sync.Mutex
+		seen []*http.Request
+	)
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		seen = append(seen, r)
+		if len(answers) == 0 {
+			t.Errorf("unexpected request %s %s", r.Method, r.URL)
+			w.WriteHeader(http.StatusTeapot)
+			return
+		}
+		answer := answers[0]
+		answers = answers[1:]
+		answer(w)
+	}))
+	t.Cleanup(server.Close)
+	return server, &seen
+}
+
+func answer(status int, body string, headers ...string) func(w http.ResponseWriter) {
+	return func(w http.ResponseWriter) {
+		for i := 0; i+1 < len(headers); i += 2 {
+			w.Header().Set(headers[i], headers[i+1])
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(body))
+	}
+}
+
+const healthy = `{"status":"ok","database":"ok"}`
+
+func TestRefreshedToken_UsedFromTheNextRequestOn(t *testing.T) {
+	server, seen := scripted(t,
+		answer(200, healthy, baton.RefreshedTokenHeader, "fresh"),
+		answer(200, healthy),
+	)
+	client := newClient(t, server.URL, "stale")
+	for range 2 {
+		if _, err := client.Health(context.Background(), baton.ExecutionAPI); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := []string{(*seen)[0].Header.Get("Authorization"), (*seen)[1].Header.Get("Authorization")}; got[0] != "Bearer stale" || got[1] != "Bearer fresh" {
+		t.Fatalf("authorization headers %v", got)
+	}
+	if client.Token() != "fresh" {
+		t.Fatalf("token %q", client.Token())
+	}
+}
+
+func TestGet5xxThenOK_RetriedWithTheSameRequestID(t *testing.T) {
+	server, seen := scripted(t,
+		answer(503, `{"reason":"unavailable","message":"busy"}`),
+		answer(200, healthy),
+	)
+	client := newClient(t, server.URL, "", fast)
+	if _, err := client.Health(context.Background(), baton.ExecutionAPI); err != nil {
+		t.Fatal(err)
+	}
+	if len(*seen) != 2 {
+		t.Fatalf("%d tries, want 2", len(*seen))
+	}
+	if (*seen)[0].Header.Get(baton.RequestIDHeader) != (*seen)[1].Header.Get(baton.RequestIDHeader) {
+		t.Fatal("retries must share one request id")
+	}
+}
+
+func TestGet5xxEveryTime_ServerErrorAfterAllAttempts(t *testing.T) {
+	boom := answer(500, `{"reason":"internal_error","message":"logged"}`, baton.RequestIDHeader, "r1")
+	server, seen := scripted(t, boom, boom, boom)
+	client := newClient(t, server.URL, "", fast)
+	_, err := client.Health(context.Background(), baton.ExecutionAPI)
+	var apiErr *baton.APIError
+	if !errors.As(err, &apiErr) || !errors.Is(err, baton.ErrServer) {
+		t.Fatalf("want a server *APIError, got %T %v", err, err)
+	}
+	if apiErr.Status != 500 || apiErr.Reason != "internal_error" || apiErr.RequestID != "r1" {
+		t.Fatalf("%+v", apiErr)
+	}
+	if len(*seen) != 3 {
+		t.Fatalf("%d tries, want 3", len(*seen))
+	}
+}
+
+func TestPost5xx_NotRetried(t *testing.T) {
+	server, seen := scripted(t, answer(502, `{"reason":"bad_gateway","message":"m"}`))
+	client := newClient(t, server.URL, "", fast)
+	if err := do(t, client, http.MethodPost, server.URL+"/execution/things"); !errors.Is(err, baton.ErrServer) {
+		t.Fatalf("want ErrServer, got %v", err)
+	}
+	if len(*seen) != 1 {
+		t.Fatalf("%d tries, want 1", len(*seen))
+	}
+}
+
+func TestPostConnectionRefused_RetriedBecauseNeverSent(t *testing.T) {
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := listener.Addr().String()
+	listener.Close()
+	rec := &recorder{}
+	client := newClient(t, "http://"+addr, "", fast, baton.WithTransport(rec))
+	var transportErr *baton.TransportError
+	if err := do(t, client, http.MethodPost, "http://"+addr+"/execution/things"); !errors.As(err, &transportErr) {
+		t.Fatalf("want a *TransportError, got %T %v", err, err)
+	}
+	if len(rec.requests) != 3 {
+		t.Fatalf("%d tries, want 3: a refused connection never reached the server", len(rec.requests))
+	}
+}
+
+func TestErrorStatus_TypedErrorWithReasonAndMessage(t *testing.T) {
+	cases := []struct {
+		status   int
+		body     string
+		sentinel error
+		reason   string
+	}{
+		{401, `{"reason":"token_expired","message":"the token expired"}`, baton.ErrUnauthorized, "token_expired"},
+		{409, `{"reason":"not_running","message":"not running"}`, baton.ErrConflict, "not_running"},
+		{422, `{"reason":"validation_error","message":"pid: required"}`, baton.ErrInvalidRequest, "validation_error"},
+		{409, `<html>proxy</html>`, baton.ErrConflict, "http_409"},
+		{400, `{"reason":"client_version_too_new","message":"newer"}`, baton.ErrServerTooOld, "client_version_too_new"},
+	}
+	for _, tc := range cases {
+		server, _ := scripted(t, answer(tc.status, tc.body))
+		client := newClient(t, server.URL, "")
+		_, err := client.Health(context.Background(), baton.ExecutionAPI)
+		var apiErr *baton.APIError
+		if !errors.As(err, &apiErr) || !errors.Is(err, tc.sentinel) || apiErr.Reason != tc.reason {
+			t.Fatalf("%d %s: got %T %v", tc.status, tc.body, err, err)
+		}
+	}
+}

@@ -1,0 +1,153 @@
+// Package testserver runs a real `baton-server serve` on 127.0.0.1 over a temporary SQLite
+// folder, for tests against a live server.
+package testserver
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Server is a running baton-server.
+type Server struct {
+	BaseURL string
+	command string
+	env     []string
+	dir     string
+	proc    *exec.Cmd
+	log     *bytes.Buffer
+	exited  chan struct{}
+	waitErr error
+}
+
+// command finds baton-server: $BATON_SERVER, then PATH, then the workspace's .venv above here.
+func command() (string, error) {
+	if explicit := os.Getenv("BATON_SERVER"); explicit != "" {
+		return explicit, nil
+	}
+	if found, err := exec.LookPath("baton-server"); err == nil {
+		return found, nil
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		candidate := filepath.Join(dir, ".venv", "bin", "baton-server")
+		if _, err := os.Stat(candidate); err == nil {
+			return candidate, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("baton-server not found: set BATON_SERVER or install the workspace (uv sync --all-packages)")
+		}
+		dir = parent
+	}
+}
+
+func freePort() (int, error) {
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer listener.Close()
+	return listener.Addr().(*net.TCPAddr).Port, nil
+}
+
+// Start runs a server and waits until it answers its health check.
+func Start() (*Server, error) {
+	cmd, err := command()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "baton-go-test-")
+	if err != nil {
+		return nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "BATON_DATABASE_URL=") {
+			env = append(env, kv)
+		}
+	}
+	env = append(env,
+		"BATON_DATA_DIR="+dir,
+		"BATON_HOST=127.0.0.1",
+		"BATON_PORT="+strconv.Itoa(port),
+		"BATON_LOG_LEVEL=warning",
+	)
+	s := &Server{
+		BaseURL: fmt.Sprintf("http://127.0.0.1:%d", port),
+		command: cmd, env: env, dir: dir, log: &bytes.Buffer{},
+	}
+	s.proc = exec.Command(cmd, "serve")
+	s.proc.Env = env
+	s.proc.Stdout, s.proc.Stderr = s.log, s.log
+	if err := s.proc.Start(); err != nil {
+		return nil, err
+	}
+	s.exited = make(chan struct{})
+	go func() {
+		s.waitErr = s.proc.Wait()
+		close(s.exited)
+	}()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		select {
+		case <-s.exited:
+			return nil, fmt.Errorf("baton-server exited (%v):\n%s", s.waitErr, s.log.String())
+		default:
+		}
+		resp, err := http.Get(s.BaseURL + "/execution/health")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return s, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			s.Stop()
+			return nil, fmt.Errorf("baton-server did not answer within 60 s:\n%s", s.log.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// CLI runs `baton-server ARGS` against this server's database and returns its standard output.
+func (s *Server) CLI(args ...string) (string, error) {
+	cmd := exec.Command(s.command, args...)
+	cmd.Env = s.env
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("baton-server %v: %w: %s", args, err, stderr.String())
+	}
+	return string(out), nil
+}
+
+// Stop ends the server and removes its data folder.
+func (s *Server) Stop() {
+	if s.proc != nil && s.proc.Process != nil {
+		_ = s.proc.Process.Signal(os.Interrupt)
+		select {
+		case <-s.exited:
+		case <-time.After(15 * time.Second):
+			_ = s.proc.Process.Kill()
+			<-s.exited
+		}
+	}
+	_ = os.RemoveAll(s.dir)
+}

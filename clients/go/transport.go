@@ -1,0 +1,155 @@
+package baton
+
+import (
+	cryptorand "crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/baton-org/baton/clients/go/api"
+)
+
+// Header names of the Baton API.
+const (
+	VersionHeader        = "Baton-API-Version"
+	RefreshedTokenHeader = "Refreshed-API-Token"
+	RequestIDHeader      = "X-Request-ID"
+)
+
+// RetryPolicy says how often and how patiently idempotent requests are retried.
+type RetryPolicy struct {
+	// Attempts is the number of tries in all, the first included; 1 turns retries off.
+	Attempts int
+	// Backoff is the wait before the first retry; it doubles for each further one, up to MaxBackoff.
+	Backoff    time.Duration
+	MaxBackoff time.Duration
+}
+
+// DefaultRetryPolicy is used when no WithRetry option is given.
+var DefaultRetryPolicy = RetryPolicy{Attempts: 4, Backoff: 200 * time.Millisecond, MaxBackoff: 5 * time.Second}
+
+func (p RetryPolicy) delay(retry int) time.Duration {
+	d := p.Backoff << (retry - 1)
+	if d > p.MaxBackoff || d <= 0 {
+		d = p.MaxBackoff
+	}
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1)) // jitter, not cryptography
+}
+
+type credentials struct {
+	mu    sync.Mutex
+	token string
+}
+
+func (c *credentials) get() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.token
+}
+
+func (c *credentials) set(token string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.token = token
+}
+
+// transport adds the version, token and request id headers, swaps in refreshed tokens and
+// retries transport errors and 5xx answers of idempotent requests.
+type transport struct {
+	inner   http.RoundTripper
+	creds   *credentials
+	retry   RetryPolicy
+	version string
+}
+
+func idempotent(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	return false
+}
+
+// neverSent reports whether the error means the request did not reach the server.
+func neverSent(err error) bool {
+	var opErr *net.OpError
+	if errors.As(err, &opErr) && opErr.Op == "dial" {
+		return true
+	}
+	return errors.Is(err, syscall.ECONNREFUSED)
+}
+
+func newRequestID() string {
+	var b [16]byte
+	_, _ = cryptorand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	requestID := req.Header.Get(RequestIDHeader)
+	if requestID == "" {
+		// One id for every try of this request: the server's logs tie the retries together.
+		requestID = newRequestID()
+	}
+	for attempt := 1; ; attempt++ {
+		last := attempt >= t.retry.Attempts
+		try := req.Clone(req.Context())
+		if attempt > 1 && req.Body != nil {
+			if req.GetBody == nil {
+				last = true
+			} else {
+				body, err := req.GetBody()
+				if err != nil {
+					return nil, err
+				}
+				try.Body = body
+			}
+		}
+		try.Header.Set(VersionHeader, t.version)
+		try.Header.Set(RequestIDHeader, requestID)
+		if token := t.creds.get(); token != "" {
+			try.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := t.inner.RoundTrip(try)
+		if err != nil {
+			if last || !(idempotent(req.Method) || neverSent(err)) || t.wait(req, attempt) != nil {
+				return nil, &TransportError{Method: req.Method, URL: req.URL.Redacted(), Err: err}
+			}
+			continue
+		}
+		if refreshed := resp.Header.Get(RefreshedTokenHeader); refreshed != "" {
+			t.creds.set(refreshed)
+		}
+		if resp.StatusCode >= 500 && !last && idempotent(req.Method) {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			_ = resp.Body.Close()
+			if t.wait(req, attempt) != nil {
+				return nil, &TransportError{Method: req.Method, URL: req.URL.Redacted(), Err: req.Context().Err()}
+			}
+			continue
+		}
+		return resp, nil
+	}
+}
+
+func (t *transport) wait(req *http.Request, attempt int) error {
+	timer := time.NewTimer(t.retry.delay(attempt))
+	defer timer.Stop()
+	select {
+	case <-req.Context().Done():
+		return req.Context().Err()
+	case <-timer.C:
+		return nil
+	}
+}
+
+var _ http.RoundTripper = (*transport)(nil)
+
+// APIVersion is the Baton API version this client was generated for and sends on every request.
+const APIVersion = api.APIVersion
