@@ -4,6 +4,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,8 +12,10 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/oapi-codegen/runtime"
+	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
 // Defines values for HealthStatusDatabase.
@@ -45,9 +48,163 @@ func (e HealthStatusStatus) Valid() bool {
 	}
 }
 
-// HTTPValidationError defines model for HTTPValidationError.
-type HTTPValidationError struct {
-	Detail *[]ValidationError `json:"detail,omitempty"`
+// Defines values for LogLineLevel.
+const (
+	Critical LogLineLevel = "critical"
+	Debug    LogLineLevel = "debug"
+	Error    LogLineLevel = "error"
+	Info     LogLineLevel = "info"
+	Warning  LogLineLevel = "warning"
+)
+
+// Valid indicates whether the value is a known member of the LogLineLevel enum.
+func (e LogLineLevel) Valid() bool {
+	switch e {
+	case Critical:
+		return true
+	case Debug:
+		return true
+	case Error:
+		return true
+	case Info:
+		return true
+	case Warning:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TIStatePayloadState.
+const (
+	TIStatePayloadStateFailed     TIStatePayloadState = "failed"
+	TIStatePayloadStateSkipped    TIStatePayloadState = "skipped"
+	TIStatePayloadStateSuccess    TIStatePayloadState = "success"
+	TIStatePayloadStateUpForRetry TIStatePayloadState = "up_for_retry"
+)
+
+// Valid indicates whether the value is a known member of the TIStatePayloadState enum.
+func (e TIStatePayloadState) Valid() bool {
+	switch e {
+	case TIStatePayloadStateFailed:
+		return true
+	case TIStatePayloadStateSkipped:
+		return true
+	case TIStatePayloadStateSuccess:
+		return true
+	case TIStatePayloadStateUpForRetry:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TIStateResponseState.
+const (
+	TIStateResponseStateFailed         TIStateResponseState = "failed"
+	TIStateResponseStateQueued         TIStateResponseState = "queued"
+	TIStateResponseStateRunning        TIStateResponseState = "running"
+	TIStateResponseStateScheduled      TIStateResponseState = "scheduled"
+	TIStateResponseStateSkipped        TIStateResponseState = "skipped"
+	TIStateResponseStateSuccess        TIStateResponseState = "success"
+	TIStateResponseStateUpForRetry     TIStateResponseState = "up_for_retry"
+	TIStateResponseStateUpstreamFailed TIStateResponseState = "upstream_failed"
+)
+
+// Valid indicates whether the value is a known member of the TIStateResponseState enum.
+func (e TIStateResponseState) Valid() bool {
+	switch e {
+	case TIStateResponseStateFailed:
+		return true
+	case TIStateResponseStateQueued:
+		return true
+	case TIStateResponseStateRunning:
+		return true
+	case TIStateResponseStateScheduled:
+		return true
+	case TIStateResponseStateSkipped:
+		return true
+	case TIStateResponseStateSuccess:
+		return true
+	case TIStateResponseStateUpForRetry:
+		return true
+	case TIStateResponseStateUpstreamFailed:
+		return true
+	default:
+		return false
+	}
+}
+
+// ConnectionEntry A connection as operators see it: the password is never returned, only whether one is set.
+type ConnectionEntry struct {
+	AllowedDagIds *[]string             `json:"allowed_dag_ids"`
+	ConnId        string                `json:"conn_id"`
+	ConnType      string                `json:"conn_type"`
+	Description   *string               `json:"description"`
+	Extra         *map[string]JsonValue `json:"extra"`
+	Host          *string               `json:"host"`
+	Login         *string               `json:"login"`
+	PasswordSet   bool                  `json:"password_set"`
+	Port          *int                  `json:"port"`
+	Schema        *string               `json:"schema"`
+}
+
+// ConnectionPage A page of connections ordered by id.
+type ConnectionPage struct {
+	Connections []ConnectionEntry `json:"connections"`
+	Total       int               `json:"total"`
+}
+
+// ConnectionPutBody A connection to create or replace; “allowed_dag_ids“ null grants it to every DAG.
+type ConnectionPutBody struct {
+	AllowedDagIds *[]string             `json:"allowed_dag_ids,omitempty"`
+	ConnType      string                `json:"conn_type"`
+	Description   *string               `json:"description,omitempty"`
+	Extra         *map[string]JsonValue `json:"extra,omitempty"`
+	Host          *string               `json:"host,omitempty"`
+	Login         *string               `json:"login,omitempty"`
+	Password      *string               `json:"password,omitempty"`
+	Port          *int                  `json:"port,omitempty"`
+	Schema        *string               `json:"schema,omitempty"`
+}
+
+// ConnectionResponse How to reach an external system; secrets are decrypted for the task that asks.
+type ConnectionResponse struct {
+	ConnId   string                `json:"conn_id"`
+	ConnType string                `json:"conn_type"`
+	Extra    *map[string]JsonValue `json:"extra"`
+	Host     *string               `json:"host"`
+	Login    *string               `json:"login"`
+	Password *string               `json:"password"`
+	Port     *int                  `json:"port"`
+	Schema   *string               `json:"schema"`
+}
+
+// DagRunInfo The facts of the DAG run a task instance belongs to.
+type DagRunInfo struct {
+	Conf              map[string]JsonValue `json:"conf"`
+	DagId             string               `json:"dag_id"`
+	DataIntervalEnd   *time.Time           `json:"data_interval_end"`
+	DataIntervalStart *time.Time           `json:"data_interval_start"`
+	Id                openapi_types.UUID   `json:"id"`
+	LogicalDate       time.Time            `json:"logical_date"`
+	RunId             string               `json:"run_id"`
+	RunType           string               `json:"run_type"`
+	StartDate         *time.Time           `json:"start_date"`
+	State             string               `json:"state"`
+}
+
+// ErrorBody The body of every error response.
+type ErrorBody struct {
+	// Message A sentence for humans.
+	//
+	// Example: Variable 'x' does not exist.
+	Message string `json:"message"`
+
+	// Reason Stable snake_case code a client can branch on.
+	//
+	// Example: not_found
+	Reason string `json:"reason"`
 }
 
 // HealthStatus Whether the server and its database answer.
@@ -62,87 +219,253 @@ type HealthStatusDatabase string
 // HealthStatusStatus defines model for HealthStatus.Status.
 type HealthStatusStatus string
 
-// ValidationError defines model for ValidationError.
-type ValidationError struct {
-	Ctx   *map[string]interface{}    `json:"ctx,omitempty"`
-	Input interface{}                `json:"input,omitempty"`
-	Loc   []ValidationError_Loc_Item `json:"loc"`
-	Msg   string                     `json:"msg"`
-	Type  string                     `json:"type"`
+// JsonValue defines model for JsonValue.
+type JsonValue = interface{}
+
+// LogBatch Log lines of the calling attempt, in the order they were emitted.
+type LogBatch struct {
+	Lines []LogLine `json:"lines"`
 }
 
-// ValidationErrorLoc0 defines model for ValidationError.Loc.0.
-type ValidationErrorLoc0 = string
-
-// ValidationErrorLoc1 defines model for ValidationError.Loc.1.
-type ValidationErrorLoc1 = int
-
-// ValidationError_Loc_Item defines model for ValidationError.loc.Item.
-type ValidationError_Loc_Item struct {
-	union json.RawMessage
+// LogBatchAccepted How many lines were stored.
+type LogBatchAccepted struct {
+	Accepted int `json:"accepted"`
 }
 
-// AsValidationErrorLoc0 returns the union data inside the ValidationError_Loc_Item as a ValidationErrorLoc0
-func (t ValidationError_Loc_Item) AsValidationErrorLoc0() (ValidationErrorLoc0, error) {
-	var body ValidationErrorLoc0
-	err := json.Unmarshal(t.union, &body)
-	return body, err
+// LogLine One structured log line.
+type LogLine struct {
+	Fields    *map[string]JsonValue `json:"fields,omitempty"`
+	Level     LogLineLevel          `json:"level"`
+	Message   string                `json:"message"`
+	Timestamp time.Time             `json:"timestamp"`
 }
 
-// FromValidationErrorLoc0 overwrites any union data inside the ValidationError_Loc_Item as the provided ValidationErrorLoc0
-func (t *ValidationError_Loc_Item) FromValidationErrorLoc0(v ValidationErrorLoc0) error {
-	b, err := json.Marshal(v)
-	t.union = b
-	return err
+// LogLineLevel defines model for LogLine.Level.
+type LogLineLevel string
+
+// LogPage A page of one attempt's log lines; pass “next_after“ as “after“ for the next page.
+type LogPage struct {
+	Lines          []LogRecordOut     `json:"lines"`
+	NextAfter      *int               `json:"next_after"`
+	TaskInstanceId openapi_types.UUID `json:"task_instance_id"`
+	TryNumber      int                `json:"try_number"`
 }
 
-// MergeValidationErrorLoc0 performs a merge with any union data inside the ValidationError_Loc_Item, using the provided ValidationErrorLoc0
-func (t *ValidationError_Loc_Item) MergeValidationErrorLoc0(v ValidationErrorLoc0) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-
-	merged, err := runtime.JSONMerge(t.union, b)
-	t.union = merged
-	return err
+// LogRecordOut One stored log line; “id“ orders lines and pages.
+type LogRecordOut struct {
+	Fields    *map[string]JsonValue `json:"fields"`
+	Id        int                   `json:"id"`
+	Level     string                `json:"level"`
+	Message   string                `json:"message"`
+	Timestamp time.Time             `json:"timestamp"`
 }
 
-// AsValidationErrorLoc1 returns the union data inside the ValidationError_Loc_Item as a ValidationErrorLoc1
-func (t ValidationError_Loc_Item) AsValidationErrorLoc1() (ValidationErrorLoc1, error) {
-	var body ValidationErrorLoc1
-	err := json.Unmarshal(t.union, &body)
-	return body, err
+// PreviousSuccessfulRun The latest earlier DAG run in which this task succeeded.
+type PreviousSuccessfulRun struct {
+	EndDate     *time.Time `json:"end_date"`
+	LogicalDate time.Time  `json:"logical_date"`
+	RunId       string     `json:"run_id"`
+	StartDate   *time.Time `json:"start_date"`
+	TryNumber   int        `json:"try_number"`
 }
 
-// FromValidationErrorLoc1 overwrites any union data inside the ValidationError_Loc_Item as the provided ValidationErrorLoc1
-func (t *ValidationError_Loc_Item) FromValidationErrorLoc1(v ValidationErrorLoc1) error {
-	b, err := json.Marshal(v)
-	t.union = b
-	return err
+// PreviousSuccessfulRunResponse The previous successful run of this task, or null when there is none.
+type PreviousSuccessfulRunResponse struct {
+	Previous *PreviousSuccessfulRun `json:"previous"`
 }
 
-// MergeValidationErrorLoc1 performs a merge with any union data inside the ValidationError_Loc_Item, using the provided ValidationErrorLoc1
-func (t *ValidationError_Loc_Item) MergeValidationErrorLoc1(v ValidationErrorLoc1) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-
-	merged, err := runtime.JSONMerge(t.union, b)
-	t.union = merged
-	return err
+// TIHeartbeatPayload A running attempt says it is alive.
+type TIHeartbeatPayload struct {
+	Hostname string `json:"hostname"`
+	Pid      int    `json:"pid"`
 }
 
-func (t ValidationError_Loc_Item) MarshalJSON() ([]byte, error) {
-	b, err := t.union.MarshalJSON()
-	return b, err
+// TIRunContext Everything a task needs to run without another round trip.
+type TIRunContext struct {
+	// DagRun The facts of the DAG run a task instance belongs to.
+	DagRun       DagRunInfo         `json:"dag_run"`
+	DagVersionId openapi_types.UUID `json:"dag_version_id"`
+
+	// EntryPoint What the worker runs for this task, from the DAG's description.
+	EntryPoint *string `json:"entry_point"`
+
+	// ExecutionTimeout Seconds the attempt may run; null for no limit.
+	ExecutionTimeout *float32 `json:"execution_timeout"`
+
+	// MaxTries Total attempts allowed (retries + 1).
+	MaxTries int `json:"max_tries"`
+
+	// TaskInstance Which task instance and attempt this is.
+	TaskInstance TaskInstanceIdentity `json:"task_instance"`
 }
 
-func (t *ValidationError_Loc_Item) UnmarshalJSON(b []byte) error {
-	err := t.union.UnmarshalJSON(b)
-	return err
+// TIRunPayload Start an attempt: where and as whom the task runs, and when it started.
+type TIRunPayload struct {
+	Hostname  string    `json:"hostname"`
+	Pid       int       `json:"pid"`
+	StartDate time.Time `json:"start_date"`
+	UnixUser  string    `json:"unix_user"`
 }
+
+// TIStatePayload Finish the attempt: a terminal or retry state and when it ended.
+type TIStatePayload struct {
+	EndDate time.Time           `json:"end_date"`
+	State   TIStatePayloadState `json:"state"`
+}
+
+// TIStatePayloadState defines model for TIStatePayload.State.
+type TIStatePayloadState string
+
+// TIStateResponse The state the task instance is in after the call.
+type TIStateResponse struct {
+	State     TIStateResponseState `json:"state"`
+	TryNumber int                  `json:"try_number"`
+}
+
+// TIStateResponseState defines model for TIStateResponse.State.
+type TIStateResponseState string
+
+// TaskInstanceDetail A task instance's state and its current attempt.
+type TaskInstanceDetail struct {
+	DagId           string             `json:"dag_id"`
+	DagRunId        openapi_types.UUID `json:"dag_run_id"`
+	DagVersionId    openapi_types.UUID `json:"dag_version_id"`
+	EndDate         *time.Time         `json:"end_date"`
+	Hostname        *string            `json:"hostname"`
+	Id              openapi_types.UUID `json:"id"`
+	LastHeartbeatAt *time.Time         `json:"last_heartbeat_at"`
+	MapIndex        int                `json:"map_index"`
+	MaxTries        int                `json:"max_tries"`
+	Pid             *int               `json:"pid"`
+	Queue           string             `json:"queue"`
+	RunId           string             `json:"run_id"`
+	Runtime         string             `json:"runtime"`
+	StartDate       *time.Time         `json:"start_date"`
+	State           *string            `json:"state"`
+	TaskId          string             `json:"task_id"`
+	TryNumber       int                `json:"try_number"`
+}
+
+// TaskInstanceIdentity Which task instance and attempt this is.
+type TaskInstanceIdentity struct {
+	DagId     string             `json:"dag_id"`
+	Id        openapi_types.UUID `json:"id"`
+	MapIndex  int                `json:"map_index"`
+	RunId     string             `json:"run_id"`
+	TaskId    string             `json:"task_id"`
+	TryNumber int                `json:"try_number"`
+}
+
+// TaskStateCounts How many task instances of this DAG run are in each state (states with none are left out).
+type TaskStateCounts struct {
+	Counts map[string]int `json:"counts"`
+	Total  int            `json:"total"`
+}
+
+// VariableEntry A variable as operators see it.
+type VariableEntry struct {
+	Description *string   `json:"description"`
+	Key         string    `json:"key"`
+	UpdatedAt   time.Time `json:"updated_at"`
+	Value       JsonValue `json:"value"`
+}
+
+// VariablePage A page of variables ordered by key.
+type VariablePage struct {
+	Total     int             `json:"total"`
+	Variables []VariableEntry `json:"variables"`
+}
+
+// VariablePutBody The JSON value to store under a variable's key.
+type VariablePutBody struct {
+	Description *string   `json:"description,omitempty"`
+	Value       JsonValue `json:"value"`
+}
+
+// VariableResponse A variable's key and JSON value.
+type VariableResponse struct {
+	Key   string    `json:"key"`
+	Value JsonValue `json:"value"`
+}
+
+// XComPutBody The JSON value to push.
+type XComPutBody struct {
+	Value JsonValue `json:"value"`
+}
+
+// XComResponse An XCom's address and JSON value.
+type XComResponse struct {
+	DagId    string    `json:"dag_id"`
+	Key      string    `json:"key"`
+	MapIndex int       `json:"map_index"`
+	RunId    string    `json:"run_id"`
+	TaskId   string    `json:"task_id"`
+	Value    JsonValue `json:"value"`
+}
+
+// AdminListConnectionsParams defines parameters for AdminListConnections.
+type AdminListConnectionsParams struct {
+	Limit  *int `form:"limit,omitempty" json:"limit,omitempty"`
+	Offset *int `form:"offset,omitempty" json:"offset,omitempty"`
+}
+
+// GetTaskInstanceLogsParams defines parameters for GetTaskInstanceLogs.
+type GetTaskInstanceLogsParams struct {
+	// TryNumber The attempt; default: the latest.
+	TryNumber *int `form:"try_number,omitempty" json:"try_number,omitempty"`
+
+	// After Only lines after this line id.
+	After *int `form:"after,omitempty" json:"after,omitempty"`
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// AdminListVariablesParams defines parameters for AdminListVariables.
+type AdminListVariablesParams struct {
+	Limit  *int `form:"limit,omitempty" json:"limit,omitempty"`
+	Offset *int `form:"offset,omitempty" json:"offset,omitempty"`
+}
+
+// DeleteXcomParams defines parameters for DeleteXcom.
+type DeleteXcomParams struct {
+	// MapIndex Map index of the task; -1 when unmapped.
+	MapIndex *int `form:"map_index,omitempty" json:"map_index,omitempty"`
+}
+
+// PullXcomParams defines parameters for PullXcom.
+type PullXcomParams struct {
+	// MapIndex Map index of the task; -1 when unmapped.
+	MapIndex *int `form:"map_index,omitempty" json:"map_index,omitempty"`
+}
+
+// PushXcomParams defines parameters for PushXcom.
+type PushXcomParams struct {
+	// MapIndex Map index of the task; -1 when unmapped.
+	MapIndex *int `form:"map_index,omitempty" json:"map_index,omitempty"`
+}
+
+// AdminSetConnectionJSONRequestBody defines body for AdminSetConnection for application/json ContentType.
+type AdminSetConnectionJSONRequestBody = ConnectionPutBody
+
+// AdminSetVariableJSONRequestBody defines body for AdminSetVariable for application/json ContentType.
+type AdminSetVariableJSONRequestBody = VariablePutBody
+
+// HeartbeatTaskInstanceJSONRequestBody defines body for HeartbeatTaskInstance for application/json ContentType.
+type HeartbeatTaskInstanceJSONRequestBody = TIHeartbeatPayload
+
+// UploadTaskLogsJSONRequestBody defines body for UploadTaskLogs for application/json ContentType.
+type UploadTaskLogsJSONRequestBody = LogBatch
+
+// RunTaskInstanceJSONRequestBody defines body for RunTaskInstance for application/json ContentType.
+type RunTaskInstanceJSONRequestBody = TIRunPayload
+
+// UpdateTaskInstanceStateJSONRequestBody defines body for UpdateTaskInstanceState for application/json ContentType.
+type UpdateTaskInstanceStateJSONRequestBody = TIStatePayload
+
+// SetVariableJSONRequestBody defines body for SetVariable for application/json ContentType.
+type SetVariableJSONRequestBody = VariablePutBody
+
+// PushXcomJSONRequestBody defines body for PushXcom for application/json ContentType.
+type PushXcomJSONRequestBody = XComPutBody
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -218,15 +541,214 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// AdminListConnections List connections
+	//
+	// Corresponds with GET /api/connections (the `AdminListConnections` operationId).
+	AdminListConnections(ctx context.Context, params *AdminListConnectionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AdminDeleteConnection Delete a connection
+	//
+	// Corresponds with DELETE /api/connections/{connection_id} (the `AdminDeleteConnection` operationId).
+	AdminDeleteConnection(ctx context.Context, connectionId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AdminGetConnection Read a connection (without its password)
+	//
+	// Corresponds with GET /api/connections/{connection_id} (the `AdminGetConnection` operationId).
+	AdminGetConnection(ctx context.Context, connectionId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AdminSetConnectionWithBody Create or replace a connection
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/connections/{connection_id} (the `AdminSetConnection` operationId).
+	AdminSetConnectionWithBody(ctx context.Context, connectionId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AdminSetConnection Create or replace a connection
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /api/connections/{connection_id} (the `AdminSetConnection` operationId).
+	AdminSetConnection(ctx context.Context, connectionId string, body AdminSetConnectionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CheckAdminHealth Check that the server and its database answer
 	//
 	// Corresponds with GET /api/health (the `CheckAdminHealth` operationId).
 	CheckAdminHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetTaskInstance Read a task instance's state and current attempt
+	//
+	// Corresponds with GET /api/task-instances/{task_instance_id} (the `GetTaskInstance` operationId).
+	GetTaskInstance(ctx context.Context, taskInstanceId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetTaskInstanceLogs Read a page of one attempt's log lines, in order
+	//
+	// Corresponds with GET /api/task-instances/{task_instance_id}/logs (the `GetTaskInstanceLogs` operationId).
+	GetTaskInstanceLogs(ctx context.Context, taskInstanceId openapi_types.UUID, params *GetTaskInstanceLogsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AdminListVariables List variables
+	//
+	// Corresponds with GET /api/variables (the `AdminListVariables` operationId).
+	AdminListVariables(ctx context.Context, params *AdminListVariablesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AdminDeleteVariable Delete a variable
+	//
+	// Corresponds with DELETE /api/variables/{key} (the `AdminDeleteVariable` operationId).
+	AdminDeleteVariable(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AdminGetVariable Read a variable
+	//
+	// Corresponds with GET /api/variables/{key} (the `AdminGetVariable` operationId).
+	AdminGetVariable(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AdminSetVariableWithBody Create or replace a variable
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/variables/{key} (the `AdminSetVariable` operationId).
+	AdminSetVariableWithBody(ctx context.Context, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AdminSetVariable Create or replace a variable
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /api/variables/{key} (the `AdminSetVariable` operationId).
+	AdminSetVariable(ctx context.Context, key string, body AdminSetVariableJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetConnection Read a connection granted to the caller's DAG, secrets included
+	//
+	// Corresponds with GET /execution/connections/{connection_id} (the `GetConnection` operationId).
+	GetConnection(ctx context.Context, connectionId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CheckExecutionHealth Check that the server and its database answer
 	//
 	// Corresponds with GET /execution/health (the `CheckExecutionHealth` operationId).
 	CheckExecutionHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// HeartbeatTaskInstanceWithBody Say the running attempt is alive
+	//
+	// 409 when the host and pid do not match the running attempt, or the attempt is over: stop the task.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /execution/task-instances/{task_instance_id}/heartbeat (the `HeartbeatTaskInstance` operationId).
+	HeartbeatTaskInstanceWithBody(ctx context.Context, taskInstanceId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// HeartbeatTaskInstance Say the running attempt is alive
+	//
+	// 409 when the host and pid do not match the running attempt, or the attempt is over: stop the task.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /execution/task-instances/{task_instance_id}/heartbeat (the `HeartbeatTaskInstance` operationId).
+	HeartbeatTaskInstance(ctx context.Context, taskInstanceId openapi_types.UUID, body HeartbeatTaskInstanceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UploadTaskLogsWithBody Upload a batch of the running attempt's log lines
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /execution/task-instances/{task_instance_id}/logs (the `UploadTaskLogs` operationId).
+	UploadTaskLogsWithBody(ctx context.Context, taskInstanceId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UploadTaskLogs Upload a batch of the running attempt's log lines
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /execution/task-instances/{task_instance_id}/logs (the `UploadTaskLogs` operationId).
+	UploadTaskLogs(ctx context.Context, taskInstanceId openapi_types.UUID, body UploadTaskLogsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPreviousSuccessfulRun The latest earlier DAG run in which this task succeeded
+	//
+	// Corresponds with GET /execution/task-instances/{task_instance_id}/previous-successful-run (the `GetPreviousSuccessfulRun` operationId).
+	GetPreviousSuccessfulRun(ctx context.Context, taskInstanceId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RunTaskInstanceWithBody Start an attempt and get its run context
+	//
+	// Takes the workload token. Answers with the run context and, in the `Refreshed-API-Token` header, the execution token every other call of this attempt must use. Repeating the call from the same host and pid replays the answer.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /execution/task-instances/{task_instance_id}/run (the `RunTaskInstance` operationId).
+	RunTaskInstanceWithBody(ctx context.Context, taskInstanceId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RunTaskInstance Start an attempt and get its run context
+	//
+	// Takes the workload token. Answers with the run context and, in the `Refreshed-API-Token` header, the execution token every other call of this attempt must use. Repeating the call from the same host and pid replays the answer.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /execution/task-instances/{task_instance_id}/run (the `RunTaskInstance` operationId).
+	RunTaskInstance(ctx context.Context, taskInstanceId openapi_types.UUID, body RunTaskInstanceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateTaskInstanceStateWithBody Finish the attempt
+	//
+	// Moves the running attempt to success, failed, skipped or up_for_retry (stored as failed when no attempt is left). Repeating the same call is harmless; any other change of a finished attempt is 409.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /execution/task-instances/{task_instance_id}/state (the `UpdateTaskInstanceState` operationId).
+	UpdateTaskInstanceStateWithBody(ctx context.Context, taskInstanceId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateTaskInstanceState Finish the attempt
+	//
+	// Moves the running attempt to success, failed, skipped or up_for_retry (stored as failed when no attempt is left). Repeating the same call is harmless; any other change of a finished attempt is 409.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /execution/task-instances/{task_instance_id}/state (the `UpdateTaskInstanceState` operationId).
+	UpdateTaskInstanceState(ctx context.Context, taskInstanceId openapi_types.UUID, body UpdateTaskInstanceStateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetTaskStateCounts How many task instances of this DAG run are in each state
+	//
+	// Corresponds with GET /execution/task-instances/{task_instance_id}/task-state-counts (the `GetTaskStateCounts` operationId).
+	GetTaskStateCounts(ctx context.Context, taskInstanceId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteVariable Delete a variable
+	//
+	// Corresponds with DELETE /execution/variables/{key} (the `DeleteVariable` operationId).
+	DeleteVariable(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetVariable Read a variable
+	//
+	// Corresponds with GET /execution/variables/{key} (the `GetVariable` operationId).
+	GetVariable(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetVariableWithBody Create or replace a variable
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /execution/variables/{key} (the `SetVariable` operationId).
+	SetVariableWithBody(ctx context.Context, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetVariable Create or replace a variable
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /execution/variables/{key} (the `SetVariable` operationId).
+	SetVariable(ctx context.Context, key string, body SetVariableJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteXcom Delete an XCom of the caller's own task instance
+	//
+	// Corresponds with DELETE /execution/xcoms/{dag_id}/{run_id}/{task_id}/{key} (the `DeleteXcom` operationId).
+	DeleteXcom(ctx context.Context, dagId string, runId string, taskId string, key string, params *DeleteXcomParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PullXcom Pull an XCom of the caller's DAG
+	//
+	// Corresponds with GET /execution/xcoms/{dag_id}/{run_id}/{task_id}/{key} (the `PullXcom` operationId).
+	PullXcom(ctx context.Context, dagId string, runId string, taskId string, key string, params *PullXcomParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PushXcomWithBody Push an XCom of the caller's own task instance
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /execution/xcoms/{dag_id}/{run_id}/{task_id}/{key} (the `PushXcom` operationId).
+	PushXcomWithBody(ctx context.Context, dagId string, runId string, taskId string, key string, params *PushXcomParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PushXcom Push an XCom of the caller's own task instance
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /execution/xcoms/{dag_id}/{run_id}/{task_id}/{key} (the `PushXcom` operationId).
+	PushXcom(ctx context.Context, dagId string, runId string, taskId string, key string, params *PushXcomParams, body PushXcomJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CheckWorkersHealth Check that the server and its database answer
 	//
@@ -234,11 +756,214 @@ type ClientInterface interface {
 	CheckWorkersHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
+// AdminListConnections List connections
+//
+// Corresponds with GET /api/connections (the `AdminListConnections` operationId).
+func (c *Client) AdminListConnections(ctx context.Context, params *AdminListConnectionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdminListConnectionsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AdminDeleteConnection Delete a connection
+//
+// Corresponds with DELETE /api/connections/{connection_id} (the `AdminDeleteConnection` operationId).
+func (c *Client) AdminDeleteConnection(ctx context.Context, connectionId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdminDeleteConnectionRequest(c.Server, connectionId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AdminGetConnection Read a connection (without its password)
+//
+// Corresponds with GET /api/connections/{connection_id} (the `AdminGetConnection` operationId).
+func (c *Client) AdminGetConnection(ctx context.Context, connectionId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdminGetConnectionRequest(c.Server, connectionId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AdminSetConnectionWithBody Create or replace a connection
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/connections/{connection_id} (the `AdminSetConnection` operationId).
+func (c *Client) AdminSetConnectionWithBody(ctx context.Context, connectionId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdminSetConnectionRequestWithBody(c.Server, connectionId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AdminSetConnection Create or replace a connection
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /api/connections/{connection_id} (the `AdminSetConnection` operationId).
+func (c *Client) AdminSetConnection(ctx context.Context, connectionId string, body AdminSetConnectionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdminSetConnectionRequest(c.Server, connectionId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // CheckAdminHealth Check that the server and its database answer
 //
 // Corresponds with GET /api/health (the `CheckAdminHealth` operationId).
 func (c *Client) CheckAdminHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCheckAdminHealthRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetTaskInstance Read a task instance's state and current attempt
+//
+// Corresponds with GET /api/task-instances/{task_instance_id} (the `GetTaskInstance` operationId).
+func (c *Client) GetTaskInstance(ctx context.Context, taskInstanceId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetTaskInstanceRequest(c.Server, taskInstanceId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetTaskInstanceLogs Read a page of one attempt's log lines, in order
+//
+// Corresponds with GET /api/task-instances/{task_instance_id}/logs (the `GetTaskInstanceLogs` operationId).
+func (c *Client) GetTaskInstanceLogs(ctx context.Context, taskInstanceId openapi_types.UUID, params *GetTaskInstanceLogsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetTaskInstanceLogsRequest(c.Server, taskInstanceId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AdminListVariables List variables
+//
+// Corresponds with GET /api/variables (the `AdminListVariables` operationId).
+func (c *Client) AdminListVariables(ctx context.Context, params *AdminListVariablesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdminListVariablesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AdminDeleteVariable Delete a variable
+//
+// Corresponds with DELETE /api/variables/{key} (the `AdminDeleteVariable` operationId).
+func (c *Client) AdminDeleteVariable(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdminDeleteVariableRequest(c.Server, key)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AdminGetVariable Read a variable
+//
+// Corresponds with GET /api/variables/{key} (the `AdminGetVariable` operationId).
+func (c *Client) AdminGetVariable(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdminGetVariableRequest(c.Server, key)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AdminSetVariableWithBody Create or replace a variable
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/variables/{key} (the `AdminSetVariable` operationId).
+func (c *Client) AdminSetVariableWithBody(ctx context.Context, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdminSetVariableRequestWithBody(c.Server, key, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AdminSetVariable Create or replace a variable
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /api/variables/{key} (the `AdminSetVariable` operationId).
+func (c *Client) AdminSetVariable(ctx context.Context, key string, body AdminSetVariableJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdminSetVariableRequest(c.Server, key, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetConnection Read a connection granted to the caller's DAG, secrets included
+//
+// Corresponds with GET /execution/connections/{connection_id} (the `GetConnection` operationId).
+func (c *Client) GetConnection(ctx context.Context, connectionId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetConnectionRequest(c.Server, connectionId)
 	if err != nil {
 		return nil, err
 	}
@@ -264,6 +989,312 @@ func (c *Client) CheckExecutionHealth(ctx context.Context, reqEditors ...Request
 	return c.Client.Do(req)
 }
 
+// HeartbeatTaskInstanceWithBody Say the running attempt is alive
+//
+// 409 when the host and pid do not match the running attempt, or the attempt is over: stop the task.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /execution/task-instances/{task_instance_id}/heartbeat (the `HeartbeatTaskInstance` operationId).
+func (c *Client) HeartbeatTaskInstanceWithBody(ctx context.Context, taskInstanceId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeartbeatTaskInstanceRequestWithBody(c.Server, taskInstanceId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// HeartbeatTaskInstance Say the running attempt is alive
+//
+// 409 when the host and pid do not match the running attempt, or the attempt is over: stop the task.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /execution/task-instances/{task_instance_id}/heartbeat (the `HeartbeatTaskInstance` operationId).
+func (c *Client) HeartbeatTaskInstance(ctx context.Context, taskInstanceId openapi_types.UUID, body HeartbeatTaskInstanceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeartbeatTaskInstanceRequest(c.Server, taskInstanceId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UploadTaskLogsWithBody Upload a batch of the running attempt's log lines
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /execution/task-instances/{task_instance_id}/logs (the `UploadTaskLogs` operationId).
+func (c *Client) UploadTaskLogsWithBody(ctx context.Context, taskInstanceId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUploadTaskLogsRequestWithBody(c.Server, taskInstanceId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UploadTaskLogs Upload a batch of the running attempt's log lines
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /execution/task-instances/{task_instance_id}/logs (the `UploadTaskLogs` operationId).
+func (c *Client) UploadTaskLogs(ctx context.Context, taskInstanceId openapi_types.UUID, body UploadTaskLogsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUploadTaskLogsRequest(c.Server, taskInstanceId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPreviousSuccessfulRun The latest earlier DAG run in which this task succeeded
+//
+// Corresponds with GET /execution/task-instances/{task_instance_id}/previous-successful-run (the `GetPreviousSuccessfulRun` operationId).
+func (c *Client) GetPreviousSuccessfulRun(ctx context.Context, taskInstanceId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPreviousSuccessfulRunRequest(c.Server, taskInstanceId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RunTaskInstanceWithBody Start an attempt and get its run context
+//
+// Takes the workload token. Answers with the run context and, in the `Refreshed-API-Token` header, the execution token every other call of this attempt must use. Repeating the call from the same host and pid replays the answer.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /execution/task-instances/{task_instance_id}/run (the `RunTaskInstance` operationId).
+func (c *Client) RunTaskInstanceWithBody(ctx context.Context, taskInstanceId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRunTaskInstanceRequestWithBody(c.Server, taskInstanceId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RunTaskInstance Start an attempt and get its run context
+//
+// Takes the workload token. Answers with the run context and, in the `Refreshed-API-Token` header, the execution token every other call of this attempt must use. Repeating the call from the same host and pid replays the answer.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /execution/task-instances/{task_instance_id}/run (the `RunTaskInstance` operationId).
+func (c *Client) RunTaskInstance(ctx context.Context, taskInstanceId openapi_types.UUID, body RunTaskInstanceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRunTaskInstanceRequest(c.Server, taskInstanceId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateTaskInstanceStateWithBody Finish the attempt
+//
+// Moves the running attempt to success, failed, skipped or up_for_retry (stored as failed when no attempt is left). Repeating the same call is harmless; any other change of a finished attempt is 409.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /execution/task-instances/{task_instance_id}/state (the `UpdateTaskInstanceState` operationId).
+func (c *Client) UpdateTaskInstanceStateWithBody(ctx context.Context, taskInstanceId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateTaskInstanceStateRequestWithBody(c.Server, taskInstanceId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateTaskInstanceState Finish the attempt
+//
+// Moves the running attempt to success, failed, skipped or up_for_retry (stored as failed when no attempt is left). Repeating the same call is harmless; any other change of a finished attempt is 409.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /execution/task-instances/{task_instance_id}/state (the `UpdateTaskInstanceState` operationId).
+func (c *Client) UpdateTaskInstanceState(ctx context.Context, taskInstanceId openapi_types.UUID, body UpdateTaskInstanceStateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateTaskInstanceStateRequest(c.Server, taskInstanceId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetTaskStateCounts How many task instances of this DAG run are in each state
+//
+// Corresponds with GET /execution/task-instances/{task_instance_id}/task-state-counts (the `GetTaskStateCounts` operationId).
+func (c *Client) GetTaskStateCounts(ctx context.Context, taskInstanceId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetTaskStateCountsRequest(c.Server, taskInstanceId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteVariable Delete a variable
+//
+// Corresponds with DELETE /execution/variables/{key} (the `DeleteVariable` operationId).
+func (c *Client) DeleteVariable(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteVariableRequest(c.Server, key)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetVariable Read a variable
+//
+// Corresponds with GET /execution/variables/{key} (the `GetVariable` operationId).
+func (c *Client) GetVariable(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetVariableRequest(c.Server, key)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetVariableWithBody Create or replace a variable
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /execution/variables/{key} (the `SetVariable` operationId).
+func (c *Client) SetVariableWithBody(ctx context.Context, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetVariableRequestWithBody(c.Server, key, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetVariable Create or replace a variable
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /execution/variables/{key} (the `SetVariable` operationId).
+func (c *Client) SetVariable(ctx context.Context, key string, body SetVariableJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetVariableRequest(c.Server, key, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteXcom Delete an XCom of the caller's own task instance
+//
+// Corresponds with DELETE /execution/xcoms/{dag_id}/{run_id}/{task_id}/{key} (the `DeleteXcom` operationId).
+func (c *Client) DeleteXcom(ctx context.Context, dagId string, runId string, taskId string, key string, params *DeleteXcomParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteXcomRequest(c.Server, dagId, runId, taskId, key, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PullXcom Pull an XCom of the caller's DAG
+//
+// Corresponds with GET /execution/xcoms/{dag_id}/{run_id}/{task_id}/{key} (the `PullXcom` operationId).
+func (c *Client) PullXcom(ctx context.Context, dagId string, runId string, taskId string, key string, params *PullXcomParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPullXcomRequest(c.Server, dagId, runId, taskId, key, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PushXcomWithBody Push an XCom of the caller's own task instance
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /execution/xcoms/{dag_id}/{run_id}/{task_id}/{key} (the `PushXcom` operationId).
+func (c *Client) PushXcomWithBody(ctx context.Context, dagId string, runId string, taskId string, key string, params *PushXcomParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPushXcomRequestWithBody(c.Server, dagId, runId, taskId, key, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PushXcom Push an XCom of the caller's own task instance
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /execution/xcoms/{dag_id}/{run_id}/{task_id}/{key} (the `PushXcom` operationId).
+func (c *Client) PushXcom(ctx context.Context, dagId string, runId string, taskId string, key string, params *PushXcomParams, body PushXcomJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPushXcomRequest(c.Server, dagId, runId, taskId, key, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // CheckWorkersHealth Check that the server and its database answer
 //
 // Corresponds with GET /workers/health (the `CheckWorkersHealth` operationId).
@@ -279,6 +1310,187 @@ func (c *Client) CheckWorkersHealth(ctx context.Context, reqEditors ...RequestEd
 	return c.Client.Do(req)
 }
 
+// NewAdminListConnectionsRequest constructs an http.Request for the AdminListConnections method
+func NewAdminListConnectionsRequest(server string, params *AdminListConnectionsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/connections")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Offset != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAdminDeleteConnectionRequest constructs an http.Request for the AdminDeleteConnection method
+func NewAdminDeleteConnectionRequest(server string, connectionId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "connection_id", connectionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/connections/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAdminGetConnectionRequest constructs an http.Request for the AdminGetConnection method
+func NewAdminGetConnectionRequest(server string, connectionId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "connection_id", connectionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/connections/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAdminSetConnectionRequest calls the generic AdminSetConnection builder with application/json body
+func NewAdminSetConnectionRequest(server string, connectionId string, body AdminSetConnectionJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAdminSetConnectionRequestWithBody(server, connectionId, "application/json", bodyReader)
+}
+
+// NewAdminSetConnectionRequestWithBody constructs an http.Request for the AdminSetConnection method, with any body, and a specified content type
+func NewAdminSetConnectionRequestWithBody(server string, connectionId string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "connection_id", connectionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/connections/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewCheckAdminHealthRequest constructs an http.Request for the CheckAdminHealth method
 func NewCheckAdminHealthRequest(server string) (*http.Request, error) {
 	var err error
@@ -289,6 +1501,340 @@ func NewCheckAdminHealthRequest(server string) (*http.Request, error) {
 	}
 
 	operationPath := fmt.Sprintf("/api/health")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetTaskInstanceRequest constructs an http.Request for the GetTaskInstance method
+func NewGetTaskInstanceRequest(server string, taskInstanceId openapi_types.UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "task_instance_id", taskInstanceId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/task-instances/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetTaskInstanceLogsRequest constructs an http.Request for the GetTaskInstanceLogs method
+func NewGetTaskInstanceLogsRequest(server string, taskInstanceId openapi_types.UUID, params *GetTaskInstanceLogsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "task_instance_id", taskInstanceId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/task-instances/%s/logs", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.TryNumber != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "try_number", *params.TryNumber, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAdminListVariablesRequest constructs an http.Request for the AdminListVariables method
+func NewAdminListVariablesRequest(server string, params *AdminListVariablesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/variables")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Offset != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAdminDeleteVariableRequest constructs an http.Request for the AdminDeleteVariable method
+func NewAdminDeleteVariableRequest(server string, key string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "key", key, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/variables/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAdminGetVariableRequest constructs an http.Request for the AdminGetVariable method
+func NewAdminGetVariableRequest(server string, key string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "key", key, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/variables/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAdminSetVariableRequest calls the generic AdminSetVariable builder with application/json body
+func NewAdminSetVariableRequest(server string, key string, body AdminSetVariableJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAdminSetVariableRequestWithBody(server, key, "application/json", bodyReader)
+}
+
+// NewAdminSetVariableRequestWithBody constructs an http.Request for the AdminSetVariable method, with any body, and a specified content type
+func NewAdminSetVariableRequestWithBody(server string, key string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "key", key, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/variables/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetConnectionRequest constructs an http.Request for the GetConnection method
+func NewGetConnectionRequest(server string, connectionId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "connection_id", connectionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/execution/connections/%s", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -329,6 +1875,636 @@ func NewCheckExecutionHealthRequest(server string) (*http.Request, error) {
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewHeartbeatTaskInstanceRequest calls the generic HeartbeatTaskInstance builder with application/json body
+func NewHeartbeatTaskInstanceRequest(server string, taskInstanceId openapi_types.UUID, body HeartbeatTaskInstanceJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewHeartbeatTaskInstanceRequestWithBody(server, taskInstanceId, "application/json", bodyReader)
+}
+
+// NewHeartbeatTaskInstanceRequestWithBody constructs an http.Request for the HeartbeatTaskInstance method, with any body, and a specified content type
+func NewHeartbeatTaskInstanceRequestWithBody(server string, taskInstanceId openapi_types.UUID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "task_instance_id", taskInstanceId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/execution/task-instances/%s/heartbeat", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewUploadTaskLogsRequest calls the generic UploadTaskLogs builder with application/json body
+func NewUploadTaskLogsRequest(server string, taskInstanceId openapi_types.UUID, body UploadTaskLogsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUploadTaskLogsRequestWithBody(server, taskInstanceId, "application/json", bodyReader)
+}
+
+// NewUploadTaskLogsRequestWithBody constructs an http.Request for the UploadTaskLogs method, with any body, and a specified content type
+func NewUploadTaskLogsRequestWithBody(server string, taskInstanceId openapi_types.UUID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "task_instance_id", taskInstanceId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/execution/task-instances/%s/logs", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetPreviousSuccessfulRunRequest constructs an http.Request for the GetPreviousSuccessfulRun method
+func NewGetPreviousSuccessfulRunRequest(server string, taskInstanceId openapi_types.UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "task_instance_id", taskInstanceId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/execution/task-instances/%s/previous-successful-run", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRunTaskInstanceRequest calls the generic RunTaskInstance builder with application/json body
+func NewRunTaskInstanceRequest(server string, taskInstanceId openapi_types.UUID, body RunTaskInstanceJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRunTaskInstanceRequestWithBody(server, taskInstanceId, "application/json", bodyReader)
+}
+
+// NewRunTaskInstanceRequestWithBody constructs an http.Request for the RunTaskInstance method, with any body, and a specified content type
+func NewRunTaskInstanceRequestWithBody(server string, taskInstanceId openapi_types.UUID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "task_instance_id", taskInstanceId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/execution/task-instances/%s/run", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewUpdateTaskInstanceStateRequest calls the generic UpdateTaskInstanceState builder with application/json body
+func NewUpdateTaskInstanceStateRequest(server string, taskInstanceId openapi_types.UUID, body UpdateTaskInstanceStateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateTaskInstanceStateRequestWithBody(server, taskInstanceId, "application/json", bodyReader)
+}
+
+// NewUpdateTaskInstanceStateRequestWithBody constructs an http.Request for the UpdateTaskInstanceState method, with any body, and a specified content type
+func NewUpdateTaskInstanceStateRequestWithBody(server string, taskInstanceId openapi_types.UUID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "task_instance_id", taskInstanceId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/execution/task-instances/%s/state", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetTaskStateCountsRequest constructs an http.Request for the GetTaskStateCounts method
+func NewGetTaskStateCountsRequest(server string, taskInstanceId openapi_types.UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "task_instance_id", taskInstanceId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/execution/task-instances/%s/task-state-counts", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDeleteVariableRequest constructs an http.Request for the DeleteVariable method
+func NewDeleteVariableRequest(server string, key string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "key", key, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/execution/variables/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetVariableRequest constructs an http.Request for the GetVariable method
+func NewGetVariableRequest(server string, key string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "key", key, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/execution/variables/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSetVariableRequest calls the generic SetVariable builder with application/json body
+func NewSetVariableRequest(server string, key string, body SetVariableJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetVariableRequestWithBody(server, key, "application/json", bodyReader)
+}
+
+// NewSetVariableRequestWithBody constructs an http.Request for the SetVariable method, with any body, and a specified content type
+func NewSetVariableRequestWithBody(server string, key string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "key", key, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/execution/variables/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteXcomRequest constructs an http.Request for the DeleteXcom method
+func NewDeleteXcomRequest(server string, dagId string, runId string, taskId string, key string, params *DeleteXcomParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "dag_id", dagId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "run_id", runId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "task_id", taskId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam3 string
+
+	pathParam3, err = runtime.StyleParamWithOptions("simple", false, "key", key, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/execution/xcoms/%s/%s/%s/%s", pathParam0, pathParam1, pathParam2, pathParam3)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.MapIndex != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "map_index", *params.MapIndex, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPullXcomRequest constructs an http.Request for the PullXcom method
+func NewPullXcomRequest(server string, dagId string, runId string, taskId string, key string, params *PullXcomParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "dag_id", dagId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "run_id", runId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "task_id", taskId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam3 string
+
+	pathParam3, err = runtime.StyleParamWithOptions("simple", false, "key", key, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/execution/xcoms/%s/%s/%s/%s", pathParam0, pathParam1, pathParam2, pathParam3)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.MapIndex != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "map_index", *params.MapIndex, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPushXcomRequest calls the generic PushXcom builder with application/json body
+func NewPushXcomRequest(server string, dagId string, runId string, taskId string, key string, params *PushXcomParams, body PushXcomJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPushXcomRequestWithBody(server, dagId, runId, taskId, key, params, "application/json", bodyReader)
+}
+
+// NewPushXcomRequestWithBody constructs an http.Request for the PushXcom method, with any body, and a specified content type
+func NewPushXcomRequestWithBody(server string, dagId string, runId string, taskId string, key string, params *PushXcomParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "dag_id", dagId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "run_id", runId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "task_id", taskId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam3 string
+
+	pathParam3, err = runtime.StyleParamWithOptions("simple", false, "key", key, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/execution/xcoms/%s/%s/%s/%s", pathParam0, pathParam1, pathParam2, pathParam3)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.MapIndex != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "map_index", *params.MapIndex, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -404,6 +2580,41 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// AdminListConnectionsWithResponse List connections
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/connections (the `AdminListConnections` operationId).
+	AdminListConnectionsWithResponse(ctx context.Context, params *AdminListConnectionsParams, reqEditors ...RequestEditorFn) (*AdminListConnectionsResponse, error)
+
+	// AdminDeleteConnectionWithResponse Delete a connection
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/connections/{connection_id} (the `AdminDeleteConnection` operationId).
+	AdminDeleteConnectionWithResponse(ctx context.Context, connectionId string, reqEditors ...RequestEditorFn) (*AdminDeleteConnectionResponse, error)
+
+	// AdminGetConnectionWithResponse Read a connection (without its password)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/connections/{connection_id} (the `AdminGetConnection` operationId).
+	AdminGetConnectionWithResponse(ctx context.Context, connectionId string, reqEditors ...RequestEditorFn) (*AdminGetConnectionResponse, error)
+
+	// AdminSetConnectionWithBodyWithResponse Create or replace a connection
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/connections/{connection_id} (the `AdminSetConnection` operationId).
+	AdminSetConnectionWithBodyWithResponse(ctx context.Context, connectionId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AdminSetConnectionResponse, error)
+
+	// AdminSetConnectionWithResponse Create or replace a connection
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/connections/{connection_id} (the `AdminSetConnection` operationId).
+	AdminSetConnectionWithResponse(ctx context.Context, connectionId string, body AdminSetConnectionJSONRequestBody, reqEditors ...RequestEditorFn) (*AdminSetConnectionResponse, error)
+
 	// CheckAdminHealthWithResponse Check that the server and its database answer
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -411,12 +2622,206 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/health (the `CheckAdminHealth` operationId).
 	CheckAdminHealthWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*CheckAdminHealthResponse, error)
 
+	// GetTaskInstanceWithResponse Read a task instance's state and current attempt
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/task-instances/{task_instance_id} (the `GetTaskInstance` operationId).
+	GetTaskInstanceWithResponse(ctx context.Context, taskInstanceId openapi_types.UUID, reqEditors ...RequestEditorFn) (*GetTaskInstanceResponse, error)
+
+	// GetTaskInstanceLogsWithResponse Read a page of one attempt's log lines, in order
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/task-instances/{task_instance_id}/logs (the `GetTaskInstanceLogs` operationId).
+	GetTaskInstanceLogsWithResponse(ctx context.Context, taskInstanceId openapi_types.UUID, params *GetTaskInstanceLogsParams, reqEditors ...RequestEditorFn) (*GetTaskInstanceLogsResponse, error)
+
+	// AdminListVariablesWithResponse List variables
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/variables (the `AdminListVariables` operationId).
+	AdminListVariablesWithResponse(ctx context.Context, params *AdminListVariablesParams, reqEditors ...RequestEditorFn) (*AdminListVariablesResponse, error)
+
+	// AdminDeleteVariableWithResponse Delete a variable
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/variables/{key} (the `AdminDeleteVariable` operationId).
+	AdminDeleteVariableWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*AdminDeleteVariableResponse, error)
+
+	// AdminGetVariableWithResponse Read a variable
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/variables/{key} (the `AdminGetVariable` operationId).
+	AdminGetVariableWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*AdminGetVariableResponse, error)
+
+	// AdminSetVariableWithBodyWithResponse Create or replace a variable
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/variables/{key} (the `AdminSetVariable` operationId).
+	AdminSetVariableWithBodyWithResponse(ctx context.Context, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AdminSetVariableResponse, error)
+
+	// AdminSetVariableWithResponse Create or replace a variable
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/variables/{key} (the `AdminSetVariable` operationId).
+	AdminSetVariableWithResponse(ctx context.Context, key string, body AdminSetVariableJSONRequestBody, reqEditors ...RequestEditorFn) (*AdminSetVariableResponse, error)
+
+	// GetConnectionWithResponse Read a connection granted to the caller's DAG, secrets included
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /execution/connections/{connection_id} (the `GetConnection` operationId).
+	GetConnectionWithResponse(ctx context.Context, connectionId string, reqEditors ...RequestEditorFn) (*GetConnectionResponse, error)
+
 	// CheckExecutionHealthWithResponse Check that the server and its database answer
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /execution/health (the `CheckExecutionHealth` operationId).
 	CheckExecutionHealthWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*CheckExecutionHealthResponse, error)
+
+	// HeartbeatTaskInstanceWithBodyWithResponse Say the running attempt is alive
+	//
+	// 409 when the host and pid do not match the running attempt, or the attempt is over: stop the task.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /execution/task-instances/{task_instance_id}/heartbeat (the `HeartbeatTaskInstance` operationId).
+	HeartbeatTaskInstanceWithBodyWithResponse(ctx context.Context, taskInstanceId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*HeartbeatTaskInstanceResponse, error)
+
+	// HeartbeatTaskInstanceWithResponse Say the running attempt is alive
+	//
+	// 409 when the host and pid do not match the running attempt, or the attempt is over: stop the task.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /execution/task-instances/{task_instance_id}/heartbeat (the `HeartbeatTaskInstance` operationId).
+	HeartbeatTaskInstanceWithResponse(ctx context.Context, taskInstanceId openapi_types.UUID, body HeartbeatTaskInstanceJSONRequestBody, reqEditors ...RequestEditorFn) (*HeartbeatTaskInstanceResponse, error)
+
+	// UploadTaskLogsWithBodyWithResponse Upload a batch of the running attempt's log lines
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /execution/task-instances/{task_instance_id}/logs (the `UploadTaskLogs` operationId).
+	UploadTaskLogsWithBodyWithResponse(ctx context.Context, taskInstanceId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UploadTaskLogsResponse, error)
+
+	// UploadTaskLogsWithResponse Upload a batch of the running attempt's log lines
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /execution/task-instances/{task_instance_id}/logs (the `UploadTaskLogs` operationId).
+	UploadTaskLogsWithResponse(ctx context.Context, taskInstanceId openapi_types.UUID, body UploadTaskLogsJSONRequestBody, reqEditors ...RequestEditorFn) (*UploadTaskLogsResponse, error)
+
+	// GetPreviousSuccessfulRunWithResponse The latest earlier DAG run in which this task succeeded
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /execution/task-instances/{task_instance_id}/previous-successful-run (the `GetPreviousSuccessfulRun` operationId).
+	GetPreviousSuccessfulRunWithResponse(ctx context.Context, taskInstanceId openapi_types.UUID, reqEditors ...RequestEditorFn) (*GetPreviousSuccessfulRunResponse, error)
+
+	// RunTaskInstanceWithBodyWithResponse Start an attempt and get its run context
+	//
+	// Takes the workload token. Answers with the run context and, in the `Refreshed-API-Token` header, the execution token every other call of this attempt must use. Repeating the call from the same host and pid replays the answer.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /execution/task-instances/{task_instance_id}/run (the `RunTaskInstance` operationId).
+	RunTaskInstanceWithBodyWithResponse(ctx context.Context, taskInstanceId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RunTaskInstanceResponse, error)
+
+	// RunTaskInstanceWithResponse Start an attempt and get its run context
+	//
+	// Takes the workload token. Answers with the run context and, in the `Refreshed-API-Token` header, the execution token every other call of this attempt must use. Repeating the call from the same host and pid replays the answer.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /execution/task-instances/{task_instance_id}/run (the `RunTaskInstance` operationId).
+	RunTaskInstanceWithResponse(ctx context.Context, taskInstanceId openapi_types.UUID, body RunTaskInstanceJSONRequestBody, reqEditors ...RequestEditorFn) (*RunTaskInstanceResponse, error)
+
+	// UpdateTaskInstanceStateWithBodyWithResponse Finish the attempt
+	//
+	// Moves the running attempt to success, failed, skipped or up_for_retry (stored as failed when no attempt is left). Repeating the same call is harmless; any other change of a finished attempt is 409.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /execution/task-instances/{task_instance_id}/state (the `UpdateTaskInstanceState` operationId).
+	UpdateTaskInstanceStateWithBodyWithResponse(ctx context.Context, taskInstanceId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateTaskInstanceStateResponse, error)
+
+	// UpdateTaskInstanceStateWithResponse Finish the attempt
+	//
+	// Moves the running attempt to success, failed, skipped or up_for_retry (stored as failed when no attempt is left). Repeating the same call is harmless; any other change of a finished attempt is 409.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /execution/task-instances/{task_instance_id}/state (the `UpdateTaskInstanceState` operationId).
+	UpdateTaskInstanceStateWithResponse(ctx context.Context, taskInstanceId openapi_types.UUID, body UpdateTaskInstanceStateJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateTaskInstanceStateResponse, error)
+
+	// GetTaskStateCountsWithResponse How many task instances of this DAG run are in each state
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /execution/task-instances/{task_instance_id}/task-state-counts (the `GetTaskStateCounts` operationId).
+	GetTaskStateCountsWithResponse(ctx context.Context, taskInstanceId openapi_types.UUID, reqEditors ...RequestEditorFn) (*GetTaskStateCountsResponse, error)
+
+	// DeleteVariableWithResponse Delete a variable
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /execution/variables/{key} (the `DeleteVariable` operationId).
+	DeleteVariableWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*DeleteVariableResponse, error)
+
+	// GetVariableWithResponse Read a variable
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /execution/variables/{key} (the `GetVariable` operationId).
+	GetVariableWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetVariableResponse, error)
+
+	// SetVariableWithBodyWithResponse Create or replace a variable
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /execution/variables/{key} (the `SetVariable` operationId).
+	SetVariableWithBodyWithResponse(ctx context.Context, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetVariableResponse, error)
+
+	// SetVariableWithResponse Create or replace a variable
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /execution/variables/{key} (the `SetVariable` operationId).
+	SetVariableWithResponse(ctx context.Context, key string, body SetVariableJSONRequestBody, reqEditors ...RequestEditorFn) (*SetVariableResponse, error)
+
+	// DeleteXcomWithResponse Delete an XCom of the caller's own task instance
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /execution/xcoms/{dag_id}/{run_id}/{task_id}/{key} (the `DeleteXcom` operationId).
+	DeleteXcomWithResponse(ctx context.Context, dagId string, runId string, taskId string, key string, params *DeleteXcomParams, reqEditors ...RequestEditorFn) (*DeleteXcomResponse, error)
+
+	// PullXcomWithResponse Pull an XCom of the caller's DAG
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /execution/xcoms/{dag_id}/{run_id}/{task_id}/{key} (the `PullXcom` operationId).
+	PullXcomWithResponse(ctx context.Context, dagId string, runId string, taskId string, key string, params *PullXcomParams, reqEditors ...RequestEditorFn) (*PullXcomResponse, error)
+
+	// PushXcomWithBodyWithResponse Push an XCom of the caller's own task instance
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /execution/xcoms/{dag_id}/{run_id}/{task_id}/{key} (the `PushXcom` operationId).
+	PushXcomWithBodyWithResponse(ctx context.Context, dagId string, runId string, taskId string, key string, params *PushXcomParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PushXcomResponse, error)
+
+	// PushXcomWithResponse Push an XCom of the caller's own task instance
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /execution/xcoms/{dag_id}/{run_id}/{task_id}/{key} (the `PushXcom` operationId).
+	PushXcomWithResponse(ctx context.Context, dagId string, runId string, taskId string, key string, params *PushXcomParams, body PushXcomJSONRequestBody, reqEditors ...RequestEditorFn) (*PushXcomResponse, error)
 
 	// CheckWorkersHealthWithResponse Check that the server and its database answer
 	//
@@ -426,13 +2831,277 @@ type ClientWithResponsesInterface interface {
 	CheckWorkersHealthWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*CheckWorkersHealthResponse, error)
 }
 
+type AdminListConnectionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ConnectionPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AdminListConnectionsResponse) GetJSON200() *ConnectionPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AdminListConnectionsResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AdminListConnectionsResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r AdminListConnectionsResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r AdminListConnectionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AdminListConnectionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AdminListConnectionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AdminListConnectionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AdminDeleteConnectionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AdminDeleteConnectionResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AdminDeleteConnectionResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AdminDeleteConnectionResponse) GetJSON404() *ErrorBody {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r AdminDeleteConnectionResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r AdminDeleteConnectionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AdminDeleteConnectionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AdminDeleteConnectionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AdminDeleteConnectionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AdminGetConnectionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ConnectionEntry
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AdminGetConnectionResponse) GetJSON200() *ConnectionEntry {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AdminGetConnectionResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AdminGetConnectionResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AdminGetConnectionResponse) GetJSON404() *ErrorBody {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r AdminGetConnectionResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r AdminGetConnectionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AdminGetConnectionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AdminGetConnectionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AdminGetConnectionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AdminSetConnectionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ConnectionEntry
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AdminSetConnectionResponse) GetJSON200() *ConnectionEntry {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AdminSetConnectionResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AdminSetConnectionResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AdminSetConnectionResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r AdminSetConnectionResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r AdminSetConnectionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AdminSetConnectionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AdminSetConnectionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AdminSetConnectionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type CheckAdminHealthResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *HealthStatus
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
-	JSON422 *HTTPValidationError
+	JSON422 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -440,8 +3109,13 @@ func (r CheckAdminHealthResponse) GetJSON200() *HealthStatus {
 	return r.JSON200
 }
 
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CheckAdminHealthResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
-func (r CheckAdminHealthResponse) GetJSON422() *HTTPValidationError {
+func (r CheckAdminHealthResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
 }
 
@@ -474,13 +3148,491 @@ func (r CheckAdminHealthResponse) ContentType() string {
 	return ""
 }
 
+type GetTaskInstanceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TaskInstanceDetail
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetTaskInstanceResponse) GetJSON200() *TaskInstanceDetail {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetTaskInstanceResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetTaskInstanceResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetTaskInstanceResponse) GetJSON404() *ErrorBody {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r GetTaskInstanceResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r GetTaskInstanceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetTaskInstanceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetTaskInstanceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetTaskInstanceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetTaskInstanceLogsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LogPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetTaskInstanceLogsResponse) GetJSON200() *LogPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetTaskInstanceLogsResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetTaskInstanceLogsResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetTaskInstanceLogsResponse) GetJSON404() *ErrorBody {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r GetTaskInstanceLogsResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r GetTaskInstanceLogsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetTaskInstanceLogsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetTaskInstanceLogsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetTaskInstanceLogsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AdminListVariablesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *VariablePage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AdminListVariablesResponse) GetJSON200() *VariablePage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AdminListVariablesResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AdminListVariablesResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r AdminListVariablesResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r AdminListVariablesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AdminListVariablesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AdminListVariablesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AdminListVariablesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AdminDeleteVariableResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AdminDeleteVariableResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AdminDeleteVariableResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AdminDeleteVariableResponse) GetJSON404() *ErrorBody {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r AdminDeleteVariableResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r AdminDeleteVariableResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AdminDeleteVariableResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AdminDeleteVariableResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AdminDeleteVariableResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AdminGetVariableResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *VariableEntry
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AdminGetVariableResponse) GetJSON200() *VariableEntry {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AdminGetVariableResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AdminGetVariableResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AdminGetVariableResponse) GetJSON404() *ErrorBody {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r AdminGetVariableResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r AdminGetVariableResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AdminGetVariableResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AdminGetVariableResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AdminGetVariableResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AdminSetVariableResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *VariableEntry
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AdminSetVariableResponse) GetJSON200() *VariableEntry {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AdminSetVariableResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AdminSetVariableResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AdminSetVariableResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r AdminSetVariableResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r AdminSetVariableResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AdminSetVariableResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AdminSetVariableResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AdminSetVariableResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetConnectionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ConnectionResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ErrorBody
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetConnectionResponse) GetJSON200() *ConnectionResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetConnectionResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetConnectionResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetConnectionResponse) GetJSON403() *ErrorBody {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetConnectionResponse) GetJSON404() *ErrorBody {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r GetConnectionResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r GetConnectionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetConnectionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetConnectionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetConnectionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type CheckExecutionHealthResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *HealthStatus
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
-	JSON422 *HTTPValidationError
+	JSON422 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -488,8 +3640,13 @@ func (r CheckExecutionHealthResponse) GetJSON200() *HealthStatus {
 	return r.JSON200
 }
 
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CheckExecutionHealthResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
-func (r CheckExecutionHealthResponse) GetJSON422() *HTTPValidationError {
+func (r CheckExecutionHealthResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
 }
 
@@ -522,13 +3679,913 @@ func (r CheckExecutionHealthResponse) ContentType() string {
 	return ""
 }
 
+type HeartbeatTaskInstanceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ErrorBody
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorBody
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r HeartbeatTaskInstanceResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r HeartbeatTaskInstanceResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r HeartbeatTaskInstanceResponse) GetJSON403() *ErrorBody {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r HeartbeatTaskInstanceResponse) GetJSON404() *ErrorBody {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r HeartbeatTaskInstanceResponse) GetJSON409() *ErrorBody {
+	return r.JSON409
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r HeartbeatTaskInstanceResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r HeartbeatTaskInstanceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeartbeatTaskInstanceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeartbeatTaskInstanceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeartbeatTaskInstanceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UploadTaskLogsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LogBatchAccepted
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UploadTaskLogsResponse) GetJSON200() *LogBatchAccepted {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UploadTaskLogsResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UploadTaskLogsResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UploadTaskLogsResponse) GetJSON403() *ErrorBody {
+	return r.JSON403
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r UploadTaskLogsResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r UploadTaskLogsResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r UploadTaskLogsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UploadTaskLogsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UploadTaskLogsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UploadTaskLogsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetPreviousSuccessfulRunResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PreviousSuccessfulRunResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetPreviousSuccessfulRunResponse) GetJSON200() *PreviousSuccessfulRunResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetPreviousSuccessfulRunResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetPreviousSuccessfulRunResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetPreviousSuccessfulRunResponse) GetJSON403() *ErrorBody {
+	return r.JSON403
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r GetPreviousSuccessfulRunResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPreviousSuccessfulRunResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPreviousSuccessfulRunResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPreviousSuccessfulRunResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPreviousSuccessfulRunResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RunTaskInstanceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TIRunContext
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ErrorBody
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorBody
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RunTaskInstanceResponse) GetJSON200() *TIRunContext {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RunTaskInstanceResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RunTaskInstanceResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RunTaskInstanceResponse) GetJSON403() *ErrorBody {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RunTaskInstanceResponse) GetJSON404() *ErrorBody {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r RunTaskInstanceResponse) GetJSON409() *ErrorBody {
+	return r.JSON409
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r RunTaskInstanceResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r RunTaskInstanceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RunTaskInstanceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RunTaskInstanceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RunTaskInstanceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdateTaskInstanceStateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TIStateResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ErrorBody
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorBody
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateTaskInstanceStateResponse) GetJSON200() *TIStateResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UpdateTaskInstanceStateResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UpdateTaskInstanceStateResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UpdateTaskInstanceStateResponse) GetJSON403() *ErrorBody {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UpdateTaskInstanceStateResponse) GetJSON404() *ErrorBody {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r UpdateTaskInstanceStateResponse) GetJSON409() *ErrorBody {
+	return r.JSON409
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r UpdateTaskInstanceStateResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateTaskInstanceStateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateTaskInstanceStateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateTaskInstanceStateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateTaskInstanceStateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetTaskStateCountsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TaskStateCounts
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetTaskStateCountsResponse) GetJSON200() *TaskStateCounts {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetTaskStateCountsResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetTaskStateCountsResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetTaskStateCountsResponse) GetJSON403() *ErrorBody {
+	return r.JSON403
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r GetTaskStateCountsResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r GetTaskStateCountsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetTaskStateCountsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetTaskStateCountsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetTaskStateCountsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteVariableResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ErrorBody
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeleteVariableResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteVariableResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteVariableResponse) GetJSON403() *ErrorBody {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteVariableResponse) GetJSON404() *ErrorBody {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r DeleteVariableResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteVariableResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteVariableResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteVariableResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteVariableResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetVariableResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *VariableResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ErrorBody
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetVariableResponse) GetJSON200() *VariableResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetVariableResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetVariableResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetVariableResponse) GetJSON403() *ErrorBody {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetVariableResponse) GetJSON404() *ErrorBody {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r GetVariableResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r GetVariableResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetVariableResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetVariableResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetVariableResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type SetVariableResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *VariableResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetVariableResponse) GetJSON200() *VariableResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SetVariableResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SetVariableResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SetVariableResponse) GetJSON403() *ErrorBody {
+	return r.JSON403
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SetVariableResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r SetVariableResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r SetVariableResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetVariableResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetVariableResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetVariableResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteXcomResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ErrorBody
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeleteXcomResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteXcomResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteXcomResponse) GetJSON403() *ErrorBody {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteXcomResponse) GetJSON404() *ErrorBody {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r DeleteXcomResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteXcomResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteXcomResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteXcomResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteXcomResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PullXcomResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *XComResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ErrorBody
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PullXcomResponse) GetJSON200() *XComResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PullXcomResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PullXcomResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PullXcomResponse) GetJSON403() *ErrorBody {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r PullXcomResponse) GetJSON404() *ErrorBody {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r PullXcomResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r PullXcomResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PullXcomResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PullXcomResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PullXcomResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PushXcomResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *XComResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PushXcomResponse) GetJSON200() *XComResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PushXcomResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PushXcomResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PushXcomResponse) GetJSON403() *ErrorBody {
+	return r.JSON403
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r PushXcomResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r PushXcomResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r PushXcomResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PushXcomResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PushXcomResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PushXcomResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type CheckWorkersHealthResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *HealthStatus
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
-	JSON422 *HTTPValidationError
+	JSON422 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -536,8 +4593,13 @@ func (r CheckWorkersHealthResponse) GetJSON200() *HealthStatus {
 	return r.JSON200
 }
 
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CheckWorkersHealthResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
-func (r CheckWorkersHealthResponse) GetJSON422() *HTTPValidationError {
+func (r CheckWorkersHealthResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
 }
 
@@ -570,6 +4632,71 @@ func (r CheckWorkersHealthResponse) ContentType() string {
 	return ""
 }
 
+// AdminListConnectionsWithResponse List connections
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/connections (the `AdminListConnections` operationId).
+func (c *ClientWithResponses) AdminListConnectionsWithResponse(ctx context.Context, params *AdminListConnectionsParams, reqEditors ...RequestEditorFn) (*AdminListConnectionsResponse, error) {
+	rsp, err := c.AdminListConnections(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdminListConnectionsResponse(rsp)
+}
+
+// AdminDeleteConnectionWithResponse Delete a connection
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/connections/{connection_id} (the `AdminDeleteConnection` operationId).
+func (c *ClientWithResponses) AdminDeleteConnectionWithResponse(ctx context.Context, connectionId string, reqEditors ...RequestEditorFn) (*AdminDeleteConnectionResponse, error) {
+	rsp, err := c.AdminDeleteConnection(ctx, connectionId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdminDeleteConnectionResponse(rsp)
+}
+
+// AdminGetConnectionWithResponse Read a connection (without its password)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/connections/{connection_id} (the `AdminGetConnection` operationId).
+func (c *ClientWithResponses) AdminGetConnectionWithResponse(ctx context.Context, connectionId string, reqEditors ...RequestEditorFn) (*AdminGetConnectionResponse, error) {
+	rsp, err := c.AdminGetConnection(ctx, connectionId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdminGetConnectionResponse(rsp)
+}
+
+// AdminSetConnectionWithBodyWithResponse Create or replace a connection
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/connections/{connection_id} (the `AdminSetConnection` operationId).
+func (c *ClientWithResponses) AdminSetConnectionWithBodyWithResponse(ctx context.Context, connectionId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AdminSetConnectionResponse, error) {
+	rsp, err := c.AdminSetConnectionWithBody(ctx, connectionId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdminSetConnectionResponse(rsp)
+}
+
+// AdminSetConnectionWithResponse Create or replace a connection
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/connections/{connection_id} (the `AdminSetConnection` operationId).
+func (c *ClientWithResponses) AdminSetConnectionWithResponse(ctx context.Context, connectionId string, body AdminSetConnectionJSONRequestBody, reqEditors ...RequestEditorFn) (*AdminSetConnectionResponse, error) {
+	rsp, err := c.AdminSetConnection(ctx, connectionId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdminSetConnectionResponse(rsp)
+}
+
 // CheckAdminHealthWithResponse Check that the server and its database answer
 //
 // Returns a wrapper object for the known response body format(s).
@@ -581,6 +4708,110 @@ func (c *ClientWithResponses) CheckAdminHealthWithResponse(ctx context.Context, 
 		return nil, err
 	}
 	return ParseCheckAdminHealthResponse(rsp)
+}
+
+// GetTaskInstanceWithResponse Read a task instance's state and current attempt
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/task-instances/{task_instance_id} (the `GetTaskInstance` operationId).
+func (c *ClientWithResponses) GetTaskInstanceWithResponse(ctx context.Context, taskInstanceId openapi_types.UUID, reqEditors ...RequestEditorFn) (*GetTaskInstanceResponse, error) {
+	rsp, err := c.GetTaskInstance(ctx, taskInstanceId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetTaskInstanceResponse(rsp)
+}
+
+// GetTaskInstanceLogsWithResponse Read a page of one attempt's log lines, in order
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/task-instances/{task_instance_id}/logs (the `GetTaskInstanceLogs` operationId).
+func (c *ClientWithResponses) GetTaskInstanceLogsWithResponse(ctx context.Context, taskInstanceId openapi_types.UUID, params *GetTaskInstanceLogsParams, reqEditors ...RequestEditorFn) (*GetTaskInstanceLogsResponse, error) {
+	rsp, err := c.GetTaskInstanceLogs(ctx, taskInstanceId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetTaskInstanceLogsResponse(rsp)
+}
+
+// AdminListVariablesWithResponse List variables
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/variables (the `AdminListVariables` operationId).
+func (c *ClientWithResponses) AdminListVariablesWithResponse(ctx context.Context, params *AdminListVariablesParams, reqEditors ...RequestEditorFn) (*AdminListVariablesResponse, error) {
+	rsp, err := c.AdminListVariables(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdminListVariablesResponse(rsp)
+}
+
+// AdminDeleteVariableWithResponse Delete a variable
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/variables/{key} (the `AdminDeleteVariable` operationId).
+func (c *ClientWithResponses) AdminDeleteVariableWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*AdminDeleteVariableResponse, error) {
+	rsp, err := c.AdminDeleteVariable(ctx, key, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdminDeleteVariableResponse(rsp)
+}
+
+// AdminGetVariableWithResponse Read a variable
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/variables/{key} (the `AdminGetVariable` operationId).
+func (c *ClientWithResponses) AdminGetVariableWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*AdminGetVariableResponse, error) {
+	rsp, err := c.AdminGetVariable(ctx, key, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdminGetVariableResponse(rsp)
+}
+
+// AdminSetVariableWithBodyWithResponse Create or replace a variable
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/variables/{key} (the `AdminSetVariable` operationId).
+func (c *ClientWithResponses) AdminSetVariableWithBodyWithResponse(ctx context.Context, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AdminSetVariableResponse, error) {
+	rsp, err := c.AdminSetVariableWithBody(ctx, key, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdminSetVariableResponse(rsp)
+}
+
+// AdminSetVariableWithResponse Create or replace a variable
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/variables/{key} (the `AdminSetVariable` operationId).
+func (c *ClientWithResponses) AdminSetVariableWithResponse(ctx context.Context, key string, body AdminSetVariableJSONRequestBody, reqEditors ...RequestEditorFn) (*AdminSetVariableResponse, error) {
+	rsp, err := c.AdminSetVariable(ctx, key, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdminSetVariableResponse(rsp)
+}
+
+// GetConnectionWithResponse Read a connection granted to the caller's DAG, secrets included
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /execution/connections/{connection_id} (the `GetConnection` operationId).
+func (c *ClientWithResponses) GetConnectionWithResponse(ctx context.Context, connectionId string, reqEditors ...RequestEditorFn) (*GetConnectionResponse, error) {
+	rsp, err := c.GetConnection(ctx, connectionId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetConnectionResponse(rsp)
 }
 
 // CheckExecutionHealthWithResponse Check that the server and its database answer
@@ -596,6 +4827,252 @@ func (c *ClientWithResponses) CheckExecutionHealthWithResponse(ctx context.Conte
 	return ParseCheckExecutionHealthResponse(rsp)
 }
 
+// HeartbeatTaskInstanceWithBodyWithResponse Say the running attempt is alive
+//
+// 409 when the host and pid do not match the running attempt, or the attempt is over: stop the task.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /execution/task-instances/{task_instance_id}/heartbeat (the `HeartbeatTaskInstance` operationId).
+func (c *ClientWithResponses) HeartbeatTaskInstanceWithBodyWithResponse(ctx context.Context, taskInstanceId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*HeartbeatTaskInstanceResponse, error) {
+	rsp, err := c.HeartbeatTaskInstanceWithBody(ctx, taskInstanceId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeartbeatTaskInstanceResponse(rsp)
+}
+
+// HeartbeatTaskInstanceWithResponse Say the running attempt is alive
+//
+// 409 when the host and pid do not match the running attempt, or the attempt is over: stop the task.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /execution/task-instances/{task_instance_id}/heartbeat (the `HeartbeatTaskInstance` operationId).
+func (c *ClientWithResponses) HeartbeatTaskInstanceWithResponse(ctx context.Context, taskInstanceId openapi_types.UUID, body HeartbeatTaskInstanceJSONRequestBody, reqEditors ...RequestEditorFn) (*HeartbeatTaskInstanceResponse, error) {
+	rsp, err := c.HeartbeatTaskInstance(ctx, taskInstanceId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeartbeatTaskInstanceResponse(rsp)
+}
+
+// UploadTaskLogsWithBodyWithResponse Upload a batch of the running attempt's log lines
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /execution/task-instances/{task_instance_id}/logs (the `UploadTaskLogs` operationId).
+func (c *ClientWithResponses) UploadTaskLogsWithBodyWithResponse(ctx context.Context, taskInstanceId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UploadTaskLogsResponse, error) {
+	rsp, err := c.UploadTaskLogsWithBody(ctx, taskInstanceId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUploadTaskLogsResponse(rsp)
+}
+
+// UploadTaskLogsWithResponse Upload a batch of the running attempt's log lines
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /execution/task-instances/{task_instance_id}/logs (the `UploadTaskLogs` operationId).
+func (c *ClientWithResponses) UploadTaskLogsWithResponse(ctx context.Context, taskInstanceId openapi_types.UUID, body UploadTaskLogsJSONRequestBody, reqEditors ...RequestEditorFn) (*UploadTaskLogsResponse, error) {
+	rsp, err := c.UploadTaskLogs(ctx, taskInstanceId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUploadTaskLogsResponse(rsp)
+}
+
+// GetPreviousSuccessfulRunWithResponse The latest earlier DAG run in which this task succeeded
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /execution/task-instances/{task_instance_id}/previous-successful-run (the `GetPreviousSuccessfulRun` operationId).
+func (c *ClientWithResponses) GetPreviousSuccessfulRunWithResponse(ctx context.Context, taskInstanceId openapi_types.UUID, reqEditors ...RequestEditorFn) (*GetPreviousSuccessfulRunResponse, error) {
+	rsp, err := c.GetPreviousSuccessfulRun(ctx, taskInstanceId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPreviousSuccessfulRunResponse(rsp)
+}
+
+// RunTaskInstanceWithBodyWithResponse Start an attempt and get its run context
+//
+// Takes the workload token. Answers with the run context and, in the `Refreshed-API-Token` header, the execution token every other call of this attempt must use. Repeating the call from the same host and pid replays the answer.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /execution/task-instances/{task_instance_id}/run (the `RunTaskInstance` operationId).
+func (c *ClientWithResponses) RunTaskInstanceWithBodyWithResponse(ctx context.Context, taskInstanceId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RunTaskInstanceResponse, error) {
+	rsp, err := c.RunTaskInstanceWithBody(ctx, taskInstanceId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRunTaskInstanceResponse(rsp)
+}
+
+// RunTaskInstanceWithResponse Start an attempt and get its run context
+//
+// Takes the workload token. Answers with the run context and, in the `Refreshed-API-Token` header, the execution token every other call of this attempt must use. Repeating the call from the same host and pid replays the answer.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /execution/task-instances/{task_instance_id}/run (the `RunTaskInstance` operationId).
+func (c *ClientWithResponses) RunTaskInstanceWithResponse(ctx context.Context, taskInstanceId openapi_types.UUID, body RunTaskInstanceJSONRequestBody, reqEditors ...RequestEditorFn) (*RunTaskInstanceResponse, error) {
+	rsp, err := c.RunTaskInstance(ctx, taskInstanceId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRunTaskInstanceResponse(rsp)
+}
+
+// UpdateTaskInstanceStateWithBodyWithResponse Finish the attempt
+//
+// Moves the running attempt to success, failed, skipped or up_for_retry (stored as failed when no attempt is left). Repeating the same call is harmless; any other change of a finished attempt is 409.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /execution/task-instances/{task_instance_id}/state (the `UpdateTaskInstanceState` operationId).
+func (c *ClientWithResponses) UpdateTaskInstanceStateWithBodyWithResponse(ctx context.Context, taskInstanceId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateTaskInstanceStateResponse, error) {
+	rsp, err := c.UpdateTaskInstanceStateWithBody(ctx, taskInstanceId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateTaskInstanceStateResponse(rsp)
+}
+
+// UpdateTaskInstanceStateWithResponse Finish the attempt
+//
+// Moves the running attempt to success, failed, skipped or up_for_retry (stored as failed when no attempt is left). Repeating the same call is harmless; any other change of a finished attempt is 409.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /execution/task-instances/{task_instance_id}/state (the `UpdateTaskInstanceState` operationId).
+func (c *ClientWithResponses) UpdateTaskInstanceStateWithResponse(ctx context.Context, taskInstanceId openapi_types.UUID, body UpdateTaskInstanceStateJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateTaskInstanceStateResponse, error) {
+	rsp, err := c.UpdateTaskInstanceState(ctx, taskInstanceId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateTaskInstanceStateResponse(rsp)
+}
+
+// GetTaskStateCountsWithResponse How many task instances of this DAG run are in each state
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /execution/task-instances/{task_instance_id}/task-state-counts (the `GetTaskStateCounts` operationId).
+func (c *ClientWithResponses) GetTaskStateCountsWithResponse(ctx context.Context, taskInstanceId openapi_types.UUID, reqEditors ...RequestEditorFn) (*GetTaskStateCountsResponse, error) {
+	rsp, err := c.GetTaskStateCounts(ctx, taskInstanceId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetTaskStateCountsResponse(rsp)
+}
+
+// DeleteVariableWithResponse Delete a variable
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /execution/variables/{key} (the `DeleteVariable` operationId).
+func (c *ClientWithResponses) DeleteVariableWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*DeleteVariableResponse, error) {
+	rsp, err := c.DeleteVariable(ctx, key, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteVariableResponse(rsp)
+}
+
+// GetVariableWithResponse Read a variable
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /execution/variables/{key} (the `GetVariable` operationId).
+func (c *ClientWithResponses) GetVariableWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetVariableResponse, error) {
+	rsp, err := c.GetVariable(ctx, key, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetVariableResponse(rsp)
+}
+
+// SetVariableWithBodyWithResponse Create or replace a variable
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /execution/variables/{key} (the `SetVariable` operationId).
+func (c *ClientWithResponses) SetVariableWithBodyWithResponse(ctx context.Context, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetVariableResponse, error) {
+	rsp, err := c.SetVariableWithBody(ctx, key, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetVariableResponse(rsp)
+}
+
+// SetVariableWithResponse Create or replace a variable
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /execution/variables/{key} (the `SetVariable` operationId).
+func (c *ClientWithResponses) SetVariableWithResponse(ctx context.Context, key string, body SetVariableJSONRequestBody, reqEditors ...RequestEditorFn) (*SetVariableResponse, error) {
+	rsp, err := c.SetVariable(ctx, key, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetVariableResponse(rsp)
+}
+
+// DeleteXcomWithResponse Delete an XCom of the caller's own task instance
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /execution/xcoms/{dag_id}/{run_id}/{task_id}/{key} (the `DeleteXcom` operationId).
+func (c *ClientWithResponses) DeleteXcomWithResponse(ctx context.Context, dagId string, runId string, taskId string, key string, params *DeleteXcomParams, reqEditors ...RequestEditorFn) (*DeleteXcomResponse, error) {
+	rsp, err := c.DeleteXcom(ctx, dagId, runId, taskId, key, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteXcomResponse(rsp)
+}
+
+// PullXcomWithResponse Pull an XCom of the caller's DAG
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /execution/xcoms/{dag_id}/{run_id}/{task_id}/{key} (the `PullXcom` operationId).
+func (c *ClientWithResponses) PullXcomWithResponse(ctx context.Context, dagId string, runId string, taskId string, key string, params *PullXcomParams, reqEditors ...RequestEditorFn) (*PullXcomResponse, error) {
+	rsp, err := c.PullXcom(ctx, dagId, runId, taskId, key, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePullXcomResponse(rsp)
+}
+
+// PushXcomWithBodyWithResponse Push an XCom of the caller's own task instance
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /execution/xcoms/{dag_id}/{run_id}/{task_id}/{key} (the `PushXcom` operationId).
+func (c *ClientWithResponses) PushXcomWithBodyWithResponse(ctx context.Context, dagId string, runId string, taskId string, key string, params *PushXcomParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PushXcomResponse, error) {
+	rsp, err := c.PushXcomWithBody(ctx, dagId, runId, taskId, key, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePushXcomResponse(rsp)
+}
+
+// PushXcomWithResponse Push an XCom of the caller's own task instance
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /execution/xcoms/{dag_id}/{run_id}/{task_id}/{key} (the `PushXcom` operationId).
+func (c *ClientWithResponses) PushXcomWithResponse(ctx context.Context, dagId string, runId string, taskId string, key string, params *PushXcomParams, body PushXcomJSONRequestBody, reqEditors ...RequestEditorFn) (*PushXcomResponse, error) {
+	rsp, err := c.PushXcom(ctx, dagId, runId, taskId, key, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePushXcomResponse(rsp)
+}
+
 // CheckWorkersHealthWithResponse Check that the server and its database answer
 //
 // Returns a wrapper object for the known response body format(s).
@@ -607,6 +5084,211 @@ func (c *ClientWithResponses) CheckWorkersHealthWithResponse(ctx context.Context
 		return nil, err
 	}
 	return ParseCheckWorkersHealthResponse(rsp)
+}
+
+// ParseAdminListConnectionsResponse parses an HTTP response from a AdminListConnectionsWithResponse call
+func ParseAdminListConnectionsResponse(rsp *http.Response) (*AdminListConnectionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AdminListConnectionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ConnectionPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAdminDeleteConnectionResponse parses an HTTP response from a AdminDeleteConnectionWithResponse call
+func ParseAdminDeleteConnectionResponse(rsp *http.Response) (*AdminDeleteConnectionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AdminDeleteConnectionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAdminGetConnectionResponse parses an HTTP response from a AdminGetConnectionWithResponse call
+func ParseAdminGetConnectionResponse(rsp *http.Response) (*AdminGetConnectionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AdminGetConnectionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ConnectionEntry
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAdminSetConnectionResponse parses an HTTP response from a AdminSetConnectionWithResponse call
+func ParseAdminSetConnectionResponse(rsp *http.Response) (*AdminSetConnectionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AdminSetConnectionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ConnectionEntry
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
 }
 
 // ParseCheckAdminHealthResponse parses an HTTP response from a CheckAdminHealthWithResponse call
@@ -630,8 +5312,389 @@ func ParseCheckAdminHealthResponse(rsp *http.Response) (*CheckAdminHealthRespons
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest HTTPValidationError
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetTaskInstanceResponse parses an HTTP response from a GetTaskInstanceWithResponse call
+func ParseGetTaskInstanceResponse(rsp *http.Response) (*GetTaskInstanceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetTaskInstanceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TaskInstanceDetail
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetTaskInstanceLogsResponse parses an HTTP response from a GetTaskInstanceLogsWithResponse call
+func ParseGetTaskInstanceLogsResponse(rsp *http.Response) (*GetTaskInstanceLogsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetTaskInstanceLogsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LogPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAdminListVariablesResponse parses an HTTP response from a AdminListVariablesWithResponse call
+func ParseAdminListVariablesResponse(rsp *http.Response) (*AdminListVariablesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AdminListVariablesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest VariablePage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAdminDeleteVariableResponse parses an HTTP response from a AdminDeleteVariableWithResponse call
+func ParseAdminDeleteVariableResponse(rsp *http.Response) (*AdminDeleteVariableResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AdminDeleteVariableResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAdminGetVariableResponse parses an HTTP response from a AdminGetVariableWithResponse call
+func ParseAdminGetVariableResponse(rsp *http.Response) (*AdminGetVariableResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AdminGetVariableResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest VariableEntry
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAdminSetVariableResponse parses an HTTP response from a AdminSetVariableWithResponse call
+func ParseAdminSetVariableResponse(rsp *http.Response) (*AdminSetVariableResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AdminSetVariableResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest VariableEntry
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetConnectionResponse parses an HTTP response from a GetConnectionWithResponse call
+func ParseGetConnectionResponse(rsp *http.Response) (*GetConnectionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetConnectionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ConnectionResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -663,8 +5726,742 @@ func ParseCheckExecutionHealthResponse(rsp *http.Response) (*CheckExecutionHealt
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest HTTPValidationError
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseHeartbeatTaskInstanceResponse parses an HTTP response from a HeartbeatTaskInstanceWithResponse call
+func ParseHeartbeatTaskInstanceResponse(rsp *http.Response) (*HeartbeatTaskInstanceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeartbeatTaskInstanceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUploadTaskLogsResponse parses an HTTP response from a UploadTaskLogsWithResponse call
+func ParseUploadTaskLogsResponse(rsp *http.Response) (*UploadTaskLogsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UploadTaskLogsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LogBatchAccepted
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetPreviousSuccessfulRunResponse parses an HTTP response from a GetPreviousSuccessfulRunWithResponse call
+func ParseGetPreviousSuccessfulRunResponse(rsp *http.Response) (*GetPreviousSuccessfulRunResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPreviousSuccessfulRunResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PreviousSuccessfulRunResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRunTaskInstanceResponse parses an HTTP response from a RunTaskInstanceWithResponse call
+func ParseRunTaskInstanceResponse(rsp *http.Response) (*RunTaskInstanceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RunTaskInstanceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TIRunContext
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdateTaskInstanceStateResponse parses an HTTP response from a UpdateTaskInstanceStateWithResponse call
+func ParseUpdateTaskInstanceStateResponse(rsp *http.Response) (*UpdateTaskInstanceStateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateTaskInstanceStateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TIStateResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetTaskStateCountsResponse parses an HTTP response from a GetTaskStateCountsWithResponse call
+func ParseGetTaskStateCountsResponse(rsp *http.Response) (*GetTaskStateCountsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetTaskStateCountsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TaskStateCounts
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteVariableResponse parses an HTTP response from a DeleteVariableWithResponse call
+func ParseDeleteVariableResponse(rsp *http.Response) (*DeleteVariableResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteVariableResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetVariableResponse parses an HTTP response from a GetVariableWithResponse call
+func ParseGetVariableResponse(rsp *http.Response) (*GetVariableResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetVariableResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest VariableResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseSetVariableResponse parses an HTTP response from a SetVariableWithResponse call
+func ParseSetVariableResponse(rsp *http.Response) (*SetVariableResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetVariableResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest VariableResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteXcomResponse parses an HTTP response from a DeleteXcomWithResponse call
+func ParseDeleteXcomResponse(rsp *http.Response) (*DeleteXcomResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteXcomResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePullXcomResponse parses an HTTP response from a PullXcomWithResponse call
+func ParsePullXcomResponse(rsp *http.Response) (*PullXcomResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PullXcomResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest XComResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePushXcomResponse parses an HTTP response from a PushXcomWithResponse call
+func ParsePushXcomResponse(rsp *http.Response) (*PushXcomResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PushXcomResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest XComResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -696,8 +6493,15 @@ func ParseCheckWorkersHealthResponse(rsp *http.Response) (*CheckWorkersHealthRes
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest HTTPValidationError
+		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

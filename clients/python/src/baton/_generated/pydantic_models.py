@@ -3,7 +3,73 @@
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel
+from enum import StrEnum
+from uuid import UUID
+
+
+class Host(RootModel[str]):
+    root: Annotated[str, Field(max_length=500, title="Host")]
+
+
+class Port(RootModel[int]):
+    root: Annotated[int, Field(ge=1, le=65535, title="Port")]
+
+
+class Login(RootModel[str]):
+    root: Annotated[str, Field(max_length=500, title="Login")]
+
+
+class Password(RootModel[str]):
+    root: Annotated[str, Field(max_length=10000, title="Password")]
+
+
+class Schema(RootModel[str]):
+    root: Annotated[str, Field(max_length=500, title="Schema")]
+
+
+class AllowedDagId(RootModel[str]):
+    root: Annotated[
+        str,
+        Field(
+            max_length=250,
+            min_length=1,
+            pattern="^[A-Za-z0-9_][A-Za-z0-9_.\\-]{0,249}$",
+        ),
+    ]
+
+
+class AllowedDagIds(RootModel[list[AllowedDagId]]):
+    root: Annotated[
+        list[AllowedDagId], Field(max_length=10000, title="Allowed Dag Ids")
+    ]
+
+
+class Description(RootModel[str]):
+    root: Annotated[str, Field(max_length=10000, title="Description")]
+
+
+class ErrorBody(BaseModel):
+    """
+    The body of every error response.
+    """
+
+    reason: Annotated[
+        str,
+        Field(
+            description="Stable snake_case code a client can branch on.",
+            examples=["not_found"],
+            title="Reason",
+        ),
+    ]
+    message: Annotated[
+        str,
+        Field(
+            description="A sentence for humans.",
+            examples=["Variable 'x' does not exist."],
+            title="Message",
+        ),
+    ]
 
 
 class HealthStatus(BaseModel):
@@ -15,13 +81,374 @@ class HealthStatus(BaseModel):
     database: Annotated[Literal["ok"], Field(title="Database")]
 
 
-class ValidationError(BaseModel):
-    loc: Annotated[list[str | int], Field(title="Location")]
-    msg: Annotated[str, Field(title="Message")]
-    type: Annotated[str, Field(title="Error Type")]
-    input: Annotated[Any | None, Field(title="Input")] = None
-    ctx: Annotated[dict[str, Any] | None, Field(title="Context")] = None
+class JsonValue(RootModel[Any]):
+    root: Any
 
 
-class HTTPValidationError(BaseModel):
-    detail: Annotated[list[ValidationError] | None, Field(title="Detail")] = None
+class LogBatchAccepted(BaseModel):
+    """
+    How many lines were stored.
+    """
+
+    accepted: Annotated[int, Field(title="Accepted")]
+
+
+class Level(StrEnum):
+    debug = "debug"
+    info = "info"
+    warning = "warning"
+    error = "error"
+    critical = "critical"
+
+
+class LogLine(BaseModel):
+    """
+    One structured log line.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    timestamp: Annotated[AwareDatetime, Field(title="Timestamp")]
+    level: Annotated[Level, Field(title="Level")]
+    message: Annotated[str, Field(max_length=100000, title="Message")]
+    fields: Annotated[dict[str, JsonValue] | None, Field(title="Fields")] = None
+
+
+class LogRecordOut(BaseModel):
+    """
+    One stored log line; ``id`` orders lines and pages.
+    """
+
+    id: Annotated[int, Field(title="Id")]
+    timestamp: Annotated[AwareDatetime, Field(title="Timestamp")]
+    level: Annotated[str, Field(title="Level")]
+    message: Annotated[str, Field(title="Message")]
+    fields: Annotated[dict[str, JsonValue] | None, Field(title="Fields")]
+
+
+class PreviousSuccessfulRun(BaseModel):
+    """
+    The latest earlier DAG run in which this task succeeded.
+    """
+
+    run_id: Annotated[str, Field(title="Run Id")]
+    logical_date: Annotated[AwareDatetime, Field(title="Logical Date")]
+    start_date: Annotated[AwareDatetime | None, Field(title="Start Date")]
+    end_date: Annotated[AwareDatetime | None, Field(title="End Date")]
+    try_number: Annotated[int, Field(title="Try Number")]
+
+
+class PreviousSuccessfulRunResponse(BaseModel):
+    """
+    The previous successful run of this task, or null when there is none.
+    """
+
+    previous: PreviousSuccessfulRun | None
+
+
+class TIHeartbeatPayload(BaseModel):
+    """
+    A running attempt says it is alive.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    hostname: Annotated[str, Field(max_length=1000, min_length=1, title="Hostname")]
+    pid: Annotated[int, Field(ge=0, le=2147483647, title="Pid")]
+
+
+class TIRunPayload(BaseModel):
+    """
+    Start an attempt: where and as whom the task runs, and when it started.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    hostname: Annotated[str, Field(max_length=1000, min_length=1, title="Hostname")]
+    pid: Annotated[int, Field(ge=0, le=2147483647, title="Pid")]
+    unix_user: Annotated[str, Field(max_length=1000, min_length=1, title="Unix User")]
+    start_date: Annotated[AwareDatetime, Field(title="Start Date")]
+
+
+class State(StrEnum):
+    success = "success"
+    failed = "failed"
+    skipped = "skipped"
+    up_for_retry = "up_for_retry"
+
+
+class TIStatePayload(BaseModel):
+    """
+    Finish the attempt: a terminal or retry state and when it ended.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    state: Annotated[State, Field(title="State")]
+    end_date: Annotated[AwareDatetime, Field(title="End Date")]
+
+
+class State1(StrEnum):
+    scheduled = "scheduled"
+    queued = "queued"
+    running = "running"
+    success = "success"
+    failed = "failed"
+    skipped = "skipped"
+    up_for_retry = "up_for_retry"
+    upstream_failed = "upstream_failed"
+
+
+class TIStateResponse(BaseModel):
+    """
+    The state the task instance is in after the call.
+    """
+
+    state: Annotated[State1, Field(title="State")]
+    try_number: Annotated[int, Field(title="Try Number")]
+
+
+class TaskInstanceDetail(BaseModel):
+    """
+    A task instance's state and its current attempt.
+    """
+
+    id: Annotated[UUID, Field(title="Id")]
+    dag_id: Annotated[str, Field(title="Dag Id")]
+    run_id: Annotated[str, Field(title="Run Id")]
+    task_id: Annotated[str, Field(title="Task Id")]
+    map_index: Annotated[int, Field(title="Map Index")]
+    dag_run_id: Annotated[UUID, Field(title="Dag Run Id")]
+    dag_version_id: Annotated[UUID, Field(title="Dag Version Id")]
+    state: Annotated[str | None, Field(title="State")]
+    try_number: Annotated[int, Field(title="Try Number")]
+    max_tries: Annotated[int, Field(title="Max Tries")]
+    queue: Annotated[str, Field(title="Queue")]
+    runtime: Annotated[str, Field(title="Runtime")]
+    hostname: Annotated[str | None, Field(title="Hostname")]
+    pid: Annotated[int | None, Field(title="Pid")]
+    start_date: Annotated[AwareDatetime | None, Field(title="Start Date")]
+    end_date: Annotated[AwareDatetime | None, Field(title="End Date")]
+    last_heartbeat_at: Annotated[AwareDatetime | None, Field(title="Last Heartbeat At")]
+
+
+class TaskInstanceIdentity(BaseModel):
+    """
+    Which task instance and attempt this is.
+    """
+
+    id: Annotated[UUID, Field(title="Id")]
+    dag_id: Annotated[str, Field(title="Dag Id")]
+    run_id: Annotated[str, Field(title="Run Id")]
+    task_id: Annotated[str, Field(title="Task Id")]
+    map_index: Annotated[int, Field(title="Map Index")]
+    try_number: Annotated[int, Field(title="Try Number")]
+
+
+class TaskStateCounts(BaseModel):
+    """
+    How many task instances of this DAG run are in each state (states with none are left out).
+    """
+
+    counts: Annotated[dict[str, int], Field(title="Counts")]
+    total: Annotated[int, Field(title="Total")]
+
+
+class VariableEntry(BaseModel):
+    """
+    A variable as operators see it.
+    """
+
+    key: Annotated[str, Field(title="Key")]
+    value: JsonValue
+    description: Annotated[str | None, Field(title="Description")]
+    updated_at: Annotated[AwareDatetime, Field(title="Updated At")]
+
+
+class VariablePage(BaseModel):
+    """
+    A page of variables ordered by key.
+    """
+
+    variables: Annotated[list[VariableEntry], Field(title="Variables")]
+    total: Annotated[int, Field(title="Total")]
+
+
+class VariablePutBody(BaseModel):
+    """
+    The JSON value to store under a variable's key.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    value: JsonValue
+    description: Annotated[Description | None, Field(title="Description")] = None
+
+
+class VariableResponse(BaseModel):
+    """
+    A variable's key and JSON value.
+    """
+
+    key: Annotated[str, Field(title="Key")]
+    value: JsonValue
+
+
+class XComPutBody(BaseModel):
+    """
+    The JSON value to push.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    value: JsonValue
+
+
+class XComResponse(BaseModel):
+    """
+    An XCom's address and JSON value.
+    """
+
+    dag_id: Annotated[str, Field(title="Dag Id")]
+    run_id: Annotated[str, Field(title="Run Id")]
+    task_id: Annotated[str, Field(title="Task Id")]
+    map_index: Annotated[int, Field(title="Map Index")]
+    key: Annotated[str, Field(title="Key")]
+    value: JsonValue
+
+
+class ConnectionEntry(BaseModel):
+    """
+    A connection as operators see it: the password is never returned, only whether one is set.
+    """
+
+    conn_id: Annotated[str, Field(title="Conn Id")]
+    conn_type: Annotated[str, Field(title="Conn Type")]
+    host: Annotated[str | None, Field(title="Host")]
+    port: Annotated[int | None, Field(title="Port")]
+    login: Annotated[str | None, Field(title="Login")]
+    password_set: Annotated[bool, Field(title="Password Set")]
+    schema_: Annotated[str | None, Field(alias="schema", title="Schema")]
+    extra: Annotated[dict[str, JsonValue] | None, Field(title="Extra")]
+    allowed_dag_ids: Annotated[list[str] | None, Field(title="Allowed Dag Ids")]
+    description: Annotated[str | None, Field(title="Description")]
+
+
+class ConnectionPage(BaseModel):
+    """
+    A page of connections ordered by id.
+    """
+
+    connections: Annotated[list[ConnectionEntry], Field(title="Connections")]
+    total: Annotated[int, Field(title="Total")]
+
+
+class ConnectionPutBody(BaseModel):
+    """
+    A connection to create or replace; ``allowed_dag_ids`` null grants it to every DAG.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    conn_type: Annotated[str, Field(max_length=500, min_length=1, title="Conn Type")]
+    host: Annotated[Host | None, Field(title="Host")] = None
+    port: Annotated[Port | None, Field(title="Port")] = None
+    login: Annotated[Login | None, Field(title="Login")] = None
+    password: Annotated[Password | None, Field(title="Password")] = None
+    schema_: Annotated[Schema | None, Field(alias="schema", title="Schema")] = None
+    extra: Annotated[dict[str, JsonValue] | None, Field(title="Extra")] = None
+    allowed_dag_ids: Annotated[AllowedDagIds | None, Field(title="Allowed Dag Ids")] = (
+        None
+    )
+    description: Annotated[Description | None, Field(title="Description")] = None
+
+
+class ConnectionResponse(BaseModel):
+    """
+    How to reach an external system; secrets are decrypted for the task that asks.
+    """
+
+    conn_id: Annotated[str, Field(title="Conn Id")]
+    conn_type: Annotated[str, Field(title="Conn Type")]
+    host: Annotated[str | None, Field(title="Host")]
+    port: Annotated[int | None, Field(title="Port")]
+    login: Annotated[str | None, Field(title="Login")]
+    password: Annotated[str | None, Field(title="Password")]
+    schema_: Annotated[str | None, Field(alias="schema", title="Schema")]
+    extra: Annotated[dict[str, JsonValue] | None, Field(title="Extra")]
+
+
+class DagRunInfo(BaseModel):
+    """
+    The facts of the DAG run a task instance belongs to.
+    """
+
+    id: Annotated[UUID, Field(title="Id")]
+    dag_id: Annotated[str, Field(title="Dag Id")]
+    run_id: Annotated[str, Field(title="Run Id")]
+    run_type: Annotated[str, Field(title="Run Type")]
+    state: Annotated[str, Field(title="State")]
+    logical_date: Annotated[AwareDatetime, Field(title="Logical Date")]
+    data_interval_start: Annotated[
+        AwareDatetime | None, Field(title="Data Interval Start")
+    ]
+    data_interval_end: Annotated[AwareDatetime | None, Field(title="Data Interval End")]
+    start_date: Annotated[AwareDatetime | None, Field(title="Start Date")]
+    conf: Annotated[dict[str, JsonValue], Field(title="Conf")]
+
+
+class LogBatch(BaseModel):
+    """
+    Log lines of the calling attempt, in the order they were emitted.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    lines: Annotated[list[LogLine], Field(max_length=1000, min_length=1, title="Lines")]
+
+
+class LogPage(BaseModel):
+    """
+    A page of one attempt's log lines; pass ``next_after`` as ``after`` for the next page.
+    """
+
+    task_instance_id: Annotated[UUID, Field(title="Task Instance Id")]
+    try_number: Annotated[int, Field(title="Try Number")]
+    lines: Annotated[list[LogRecordOut], Field(title="Lines")]
+    next_after: Annotated[int | None, Field(title="Next After")]
+
+
+class TIRunContext(BaseModel):
+    """
+    Everything a task needs to run without another round trip.
+    """
+
+    task_instance: TaskInstanceIdentity
+    max_tries: Annotated[
+        int,
+        Field(description="Total attempts allowed (retries + 1).", title="Max Tries"),
+    ]
+    dag_version_id: Annotated[UUID, Field(title="Dag Version Id")]
+    dag_run: DagRunInfo
+    entry_point: Annotated[
+        str | None,
+        Field(
+            description="What the worker runs for this task, from the DAG's description.",
+            title="Entry Point",
+        ),
+    ]
+    execution_timeout: Annotated[
+        float | None,
+        Field(
+            description="Seconds the attempt may run; null for no limit.",
+            title="Execution Timeout",
+        ),
+    ]

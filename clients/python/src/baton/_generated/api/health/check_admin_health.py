@@ -5,8 +5,8 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
+from ...models.error_body import ErrorBody
 from ...models.health_status import HealthStatus
-from ...models.http_validation_error import HTTPValidationError
 from ...types import Response
 
 
@@ -22,14 +22,19 @@ def _get_kwargs() -> dict[str, Any]:
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> HTTPValidationError | HealthStatus | None:
+) -> ErrorBody | HealthStatus | None:
     if response.status_code == 200:
         response_200 = HealthStatus.from_dict(response.json())
 
         return response_200
 
+    if response.status_code == 400:
+        response_400 = ErrorBody.from_dict(response.json())
+
+        return response_400
+
     if response.status_code == 422:
-        response_422 = HTTPValidationError.from_dict(response.json())
+        response_422 = ErrorBody.from_dict(response.json())
 
         return response_422
 
@@ -41,7 +46,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[HTTPValidationError | HealthStatus]:
+) -> Response[ErrorBody | HealthStatus]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -53,7 +58,7 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-) -> Response[HTTPValidationError | HealthStatus]:
+) -> Response[ErrorBody | HealthStatus]:
     """Check that the server and its database answer
 
     Raises:
@@ -61,7 +66,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[HTTPValidationError | HealthStatus]
+        Response[ErrorBody | HealthStatus]
     """
 
     kwargs = _get_kwargs()
@@ -76,7 +81,7 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-) -> HTTPValidationError | HealthStatus | None:
+) -> ErrorBody | HealthStatus | None:
     """Check that the server and its database answer
 
     Raises:
@@ -84,7 +89,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        HTTPValidationError | HealthStatus
+        ErrorBody | HealthStatus
     """
 
     return sync_detailed(
@@ -95,7 +100,7 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-) -> Response[HTTPValidationError | HealthStatus]:
+) -> Response[ErrorBody | HealthStatus]:
     """Check that the server and its database answer
 
     Raises:
@@ -103,7 +108,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[HTTPValidationError | HealthStatus]
+        Response[ErrorBody | HealthStatus]
     """
 
     kwargs = _get_kwargs()
@@ -116,7 +121,7 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-) -> HTTPValidationError | HealthStatus | None:
+) -> ErrorBody | HealthStatus | None:
     """Check that the server and its database answer
 
     Raises:
@@ -124,7 +129,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        HTTPValidationError | HealthStatus
+        ErrorBody | HealthStatus
     """
 
     return (

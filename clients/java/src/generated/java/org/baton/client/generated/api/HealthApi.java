@@ -18,7 +18,7 @@ import org.baton.client.generated.ApiResponse;
 import org.baton.client.generated.Configuration;
 import org.baton.client.generated.Pair;
 
-import org.baton.client.generated.model.HTTPValidationError;
+import org.baton.client.generated.model.ErrorBody;
 import org.baton.client.generated.model.HealthStatus;
 
 import com.fasterxml.jackson.core.type.TypeReference;

@@ -24,63 +24,52 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonTypeName;
 import com.fasterxml.jackson.annotation.JsonValue;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
-import org.baton.client.generated.model.ValidationError;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 
 
 import org.baton.client.generated.ApiClient;
 /**
- * HTTPValidationError
+ * The JSON value to push.
  */
 @JsonPropertyOrder({
-  HTTPValidationError.JSON_PROPERTY_DETAIL
+  XComPutBody.JSON_PROPERTY_VALUE
 })
 @jakarta.annotation.Generated(value = "org.openapitools.codegen.languages.JavaClientCodegen", comments = "Generator version: 7.25.0")
-public class HTTPValidationError {
-  public static final String JSON_PROPERTY_DETAIL = "detail";
+public class XComPutBody {
+  public static final String JSON_PROPERTY_VALUE = "value";
   @jakarta.annotation.Nullable
-  private List<ValidationError> detail = new ArrayList<>();
+  private Object value = null;
 
-  public HTTPValidationError() { 
+  public XComPutBody() { 
   }
 
-  public HTTPValidationError detail(@jakarta.annotation.Nullable List<ValidationError> detail) {
-    this.detail = detail;
-    return this;
-  }
-
-  public HTTPValidationError addDetailItem(ValidationError detailItem) {
-    if (this.detail == null) {
-      this.detail = new ArrayList<>();
-    }
-    this.detail.add(detailItem);
+  public XComPutBody value(@jakarta.annotation.Nullable Object value) {
+    this.value = value;
     return this;
   }
 
   /**
-   * Get detail
-   * @return detail
+   * Get value
+   * @return value
    */
   @jakarta.annotation.Nullable
-  @JsonProperty(value = JSON_PROPERTY_DETAIL, required = false)
-  @JsonInclude(value = JsonInclude.Include.USE_DEFAULTS)
-  public List<ValidationError> getDetail() {
-    return detail;
+  @JsonProperty(value = JSON_PROPERTY_VALUE, required = false)
+  @JsonInclude(value = JsonInclude.Include.ALWAYS)
+  public Object getValue() {
+    return value;
   }
 
 
-  @JsonProperty(value = JSON_PROPERTY_DETAIL, required = false)
-  @JsonInclude(value = JsonInclude.Include.USE_DEFAULTS)
-  public void setDetail(@jakarta.annotation.Nullable List<ValidationError> detail) {
-    this.detail = detail;
+  @JsonProperty(value = JSON_PROPERTY_VALUE, required = false)
+  @JsonInclude(value = JsonInclude.Include.ALWAYS)
+  public void setValue(@jakarta.annotation.Nullable Object value) {
+    this.value = value;
   }
 
 
   /**
-   * Return true if this HTTPValidationError object is equal to o.
+   * Return true if this XComPutBody object is equal to o.
    */
   @Override
   public boolean equals(Object o) {
@@ -90,20 +79,20 @@ public class HTTPValidationError {
     if (o == null || getClass() != o.getClass()) {
       return false;
     }
-    HTTPValidationError htTPValidationError = (HTTPValidationError) o;
-    return Objects.equals(this.detail, htTPValidationError.detail);
+    XComPutBody xcomPutBody = (XComPutBody) o;
+    return Objects.equals(this.value, xcomPutBody.value);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(detail);
+    return Objects.hash(value);
   }
 
   @Override
   public String toString() {
     StringBuilder sb = new StringBuilder();
-    sb.append("class HTTPValidationError {\n");
-    sb.append("    detail: ").append(toIndentedString(detail)).append("\n");
+    sb.append("class XComPutBody {\n");
+    sb.append("    value: ").append(toIndentedString(value)).append("\n");
     sb.append("}");
     return sb.toString();
   }
@@ -148,14 +137,9 @@ public class HTTPValidationError {
 
     StringJoiner joiner = new StringJoiner("&");
 
-    // add `detail` to the URL query string
-    if (getDetail() != null) {
-      for (int i = 0; i < getDetail().size(); i++) {
-        if (getDetail().get(i) != null) {
-          joiner.add(getDetail().get(i).toUrlQueryString(String.format(java.util.Locale.ROOT, "%sdetail%s%s", prefix, suffix,
-          "".equals(suffix) ? "" : String.format(java.util.Locale.ROOT, "%s%d%s", containerPrefix, i, containerSuffix))));
-        }
-      }
+    // add `value` to the URL query string
+    if (getValue() != null) {
+      joiner.add(String.format(java.util.Locale.ROOT, "%svalue%s=%s", prefix, suffix, ApiClient.urlEncode(ApiClient.valueToString(getValue()))));
     }
 
     return joiner.toString();

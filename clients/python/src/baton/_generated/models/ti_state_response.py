@@ -6,27 +6,57 @@ from typing import Any, Self, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-T = TypeVar("T", bound="ValidationErrorContext")
+from ..models.ti_state_response_state import (
+    TIStateResponseState,
+    check_ti_state_response_state,
+)
+
+T = TypeVar("T", bound="TIStateResponse")
 
 
 @_attrs_define
-class ValidationErrorContext:
+class TIStateResponse:
+    """The state the task instance is in after the call.
+
+    Attributes:
+        state (TIStateResponseState):
+        try_number (int):
+    """
+
+    state: TIStateResponseState
+    try_number: int
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        state: str = self.state
+
+        try_number = self.try_number
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "state": state,
+                "try_number": try_number,
+            }
+        )
 
         return field_dict
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         d = dict(src_dict)
-        validation_error_context = cls()
+        state = check_ti_state_response_state(d.pop("state"))
 
-        validation_error_context.additional_properties = d
-        return validation_error_context
+        try_number = d.pop("try_number")
+
+        ti_state_response = cls(
+            state=state,
+            try_number=try_number,
+        )
+
+        ti_state_response.additional_properties = d
+        return ti_state_response
 
     @property
     def additional_keys(self) -> list[str]:

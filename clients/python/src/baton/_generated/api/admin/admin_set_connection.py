@@ -1,0 +1,201 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.connection_entry import ConnectionEntry
+from ...models.connection_put_body import ConnectionPutBody
+from ...models.error_body import ErrorBody
+from ...types import Response
+
+
+def _get_kwargs(
+    connection_id: str,
+    *,
+    body: ConnectionPutBody,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+
+    _kwargs: dict[str, Any] = {
+        "method": "put",
+        "url": "/api/connections/{connection_id}".format(
+            connection_id=quote(str(connection_id), safe=""),
+        ),
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ConnectionEntry | ErrorBody | None:
+    if response.status_code == 200:
+        response_200 = ConnectionEntry.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = ErrorBody.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = ErrorBody.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 413:
+        response_413 = ErrorBody.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 422:
+        response_422 = ErrorBody.from_dict(response.json())
+
+        return response_422
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ConnectionEntry | ErrorBody]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    connection_id: str,
+    *,
+    client: AuthenticatedClient,
+    body: ConnectionPutBody,
+) -> Response[ConnectionEntry | ErrorBody]:
+    """Create or replace a connection
+
+    Args:
+        connection_id (str):
+        body (ConnectionPutBody): A connection to create or replace; ``allowed_dag_ids`` null
+            grants it to every DAG.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ConnectionEntry | ErrorBody]
+    """
+
+    kwargs = _get_kwargs(
+        connection_id=connection_id,
+        body=body,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    connection_id: str,
+    *,
+    client: AuthenticatedClient,
+    body: ConnectionPutBody,
+) -> ConnectionEntry | ErrorBody | None:
+    """Create or replace a connection
+
+    Args:
+        connection_id (str):
+        body (ConnectionPutBody): A connection to create or replace; ``allowed_dag_ids`` null
+            grants it to every DAG.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ConnectionEntry | ErrorBody
+    """
+
+    return sync_detailed(
+        connection_id=connection_id,
+        client=client,
+        body=body,
+    ).parsed
+
+
+async def asyncio_detailed(
+    connection_id: str,
+    *,
+    client: AuthenticatedClient,
+    body: ConnectionPutBody,
+) -> Response[ConnectionEntry | ErrorBody]:
+    """Create or replace a connection
+
+    Args:
+        connection_id (str):
+        body (ConnectionPutBody): A connection to create or replace; ``allowed_dag_ids`` null
+            grants it to every DAG.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ConnectionEntry | ErrorBody]
+    """
+
+    kwargs = _get_kwargs(
+        connection_id=connection_id,
+        body=body,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    connection_id: str,
+    *,
+    client: AuthenticatedClient,
+    body: ConnectionPutBody,
+) -> ConnectionEntry | ErrorBody | None:
+    """Create or replace a connection
+
+    Args:
+        connection_id (str):
+        body (ConnectionPutBody): A connection to create or replace; ``allowed_dag_ids`` null
+            grants it to every DAG.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ConnectionEntry | ErrorBody
+    """
+
+    return (
+        await asyncio_detailed(
+            connection_id=connection_id,
+            client=client,
+            body=body,
+        )
+    ).parsed

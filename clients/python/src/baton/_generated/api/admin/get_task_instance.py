@@ -1,0 +1,177 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+from uuid import UUID
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.error_body import ErrorBody
+from ...models.task_instance_detail import TaskInstanceDetail
+from ...types import Response
+
+
+def _get_kwargs(
+    task_instance_id: UUID,
+) -> dict[str, Any]:
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/api/task-instances/{task_instance_id}".format(
+            task_instance_id=quote(str(task_instance_id), safe=""),
+        ),
+    }
+
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorBody | TaskInstanceDetail | None:
+    if response.status_code == 200:
+        response_200 = TaskInstanceDetail.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = ErrorBody.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = ErrorBody.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 404:
+        response_404 = ErrorBody.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 422:
+        response_422 = ErrorBody.from_dict(response.json())
+
+        return response_422
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ErrorBody | TaskInstanceDetail]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    task_instance_id: UUID,
+    *,
+    client: AuthenticatedClient,
+) -> Response[ErrorBody | TaskInstanceDetail]:
+    """Read a task instance's state and current attempt
+
+    Args:
+        task_instance_id (UUID):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ErrorBody | TaskInstanceDetail]
+    """
+
+    kwargs = _get_kwargs(
+        task_instance_id=task_instance_id,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    task_instance_id: UUID,
+    *,
+    client: AuthenticatedClient,
+) -> ErrorBody | TaskInstanceDetail | None:
+    """Read a task instance's state and current attempt
+
+    Args:
+        task_instance_id (UUID):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ErrorBody | TaskInstanceDetail
+    """
+
+    return sync_detailed(
+        task_instance_id=task_instance_id,
+        client=client,
+    ).parsed
+
+
+async def asyncio_detailed(
+    task_instance_id: UUID,
+    *,
+    client: AuthenticatedClient,
+) -> Response[ErrorBody | TaskInstanceDetail]:
+    """Read a task instance's state and current attempt
+
+    Args:
+        task_instance_id (UUID):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ErrorBody | TaskInstanceDetail]
+    """
+
+    kwargs = _get_kwargs(
+        task_instance_id=task_instance_id,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    task_instance_id: UUID,
+    *,
+    client: AuthenticatedClient,
+) -> ErrorBody | TaskInstanceDetail | None:
+    """Read a task instance's state and current attempt
+
+    Args:
+        task_instance_id (UUID):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ErrorBody | TaskInstanceDetail
+    """
+
+    return (
+        await asyncio_detailed(
+            task_instance_id=task_instance_id,
+            client=client,
+        )
+    ).parsed

@@ -1,0 +1,228 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+from uuid import UUID
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.error_body import ErrorBody
+from ...models.ti_run_context import TIRunContext
+from ...models.ti_run_payload import TIRunPayload
+from ...types import Response
+
+
+def _get_kwargs(
+    task_instance_id: UUID,
+    *,
+    body: TIRunPayload,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+
+    _kwargs: dict[str, Any] = {
+        "method": "patch",
+        "url": "/execution/task-instances/{task_instance_id}/run".format(
+            task_instance_id=quote(str(task_instance_id), safe=""),
+        ),
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorBody | TIRunContext | None:
+    if response.status_code == 200:
+        response_200 = TIRunContext.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = ErrorBody.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = ErrorBody.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = ErrorBody.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = ErrorBody.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 409:
+        response_409 = ErrorBody.from_dict(response.json())
+
+        return response_409
+
+    if response.status_code == 422:
+        response_422 = ErrorBody.from_dict(response.json())
+
+        return response_422
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ErrorBody | TIRunContext]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    task_instance_id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: TIRunPayload,
+) -> Response[ErrorBody | TIRunContext]:
+    """Start an attempt and get its run context
+
+     Takes the workload token. Answers with the run context and, in the `Refreshed-API-Token` header, the
+    execution token every other call of this attempt must use. Repeating the call from the same host and
+    pid replays the answer.
+
+    Args:
+        task_instance_id (UUID):
+        body (TIRunPayload): Start an attempt: where and as whom the task runs, and when it
+            started.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ErrorBody | TIRunContext]
+    """
+
+    kwargs = _get_kwargs(
+        task_instance_id=task_instance_id,
+        body=body,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    task_instance_id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: TIRunPayload,
+) -> ErrorBody | TIRunContext | None:
+    """Start an attempt and get its run context
+
+     Takes the workload token. Answers with the run context and, in the `Refreshed-API-Token` header, the
+    execution token every other call of this attempt must use. Repeating the call from the same host and
+    pid replays the answer.
+
+    Args:
+        task_instance_id (UUID):
+        body (TIRunPayload): Start an attempt: where and as whom the task runs, and when it
+            started.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ErrorBody | TIRunContext
+    """
+
+    return sync_detailed(
+        task_instance_id=task_instance_id,
+        client=client,
+        body=body,
+    ).parsed
+
+
+async def asyncio_detailed(
+    task_instance_id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: TIRunPayload,
+) -> Response[ErrorBody | TIRunContext]:
+    """Start an attempt and get its run context
+
+     Takes the workload token. Answers with the run context and, in the `Refreshed-API-Token` header, the
+    execution token every other call of this attempt must use. Repeating the call from the same host and
+    pid replays the answer.
+
+    Args:
+        task_instance_id (UUID):
+        body (TIRunPayload): Start an attempt: where and as whom the task runs, and when it
+            started.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ErrorBody | TIRunContext]
+    """
+
+    kwargs = _get_kwargs(
+        task_instance_id=task_instance_id,
+        body=body,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    task_instance_id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: TIRunPayload,
+) -> ErrorBody | TIRunContext | None:
+    """Start an attempt and get its run context
+
+     Takes the workload token. Answers with the run context and, in the `Refreshed-API-Token` header, the
+    execution token every other call of this attempt must use. Repeating the call from the same host and
+    pid replays the answer.
+
+    Args:
+        task_instance_id (UUID):
+        body (TIRunPayload): Start an attempt: where and as whom the task runs, and when it
+            started.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ErrorBody | TIRunContext
+    """
+
+    return (
+        await asyncio_detailed(
+            task_instance_id=task_instance_id,
+            client=client,
+            body=body,
+        )
+    ).parsed

@@ -1,0 +1,242 @@
+from http import HTTPStatus
+from typing import Any, cast
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.error_body import ErrorBody
+from ...types import UNSET, Response, Unset
+
+
+def _get_kwargs(
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    key: str,
+    *,
+    map_index: int | Unset = -1,
+) -> dict[str, Any]:
+
+    params: dict[str, Any] = {}
+
+    params["map_index"] = map_index
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+
+    _kwargs: dict[str, Any] = {
+        "method": "delete",
+        "url": "/execution/xcoms/{dag_id}/{run_id}/{task_id}/{key}".format(
+            dag_id=quote(str(dag_id), safe=""),
+            run_id=quote(str(run_id), safe=""),
+            task_id=quote(str(task_id), safe=""),
+            key=quote(str(key), safe=""),
+        ),
+        "params": params,
+    }
+
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Any | ErrorBody | None:
+    if response.status_code == 204:
+        response_204 = cast(Any, None)
+        return response_204
+
+    if response.status_code == 400:
+        response_400 = ErrorBody.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = ErrorBody.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = ErrorBody.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = ErrorBody.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 422:
+        response_422 = ErrorBody.from_dict(response.json())
+
+        return response_422
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Any | ErrorBody]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    key: str,
+    *,
+    client: AuthenticatedClient,
+    map_index: int | Unset = -1,
+) -> Response[Any | ErrorBody]:
+    """Delete an XCom of the caller's own task instance
+
+    Args:
+        dag_id (str):
+        run_id (str):
+        task_id (str):
+        key (str):
+        map_index (int | Unset): Map index of the task; -1 when unmapped. Default: -1.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Any | ErrorBody]
+    """
+
+    kwargs = _get_kwargs(
+        dag_id=dag_id,
+        run_id=run_id,
+        task_id=task_id,
+        key=key,
+        map_index=map_index,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    key: str,
+    *,
+    client: AuthenticatedClient,
+    map_index: int | Unset = -1,
+) -> Any | ErrorBody | None:
+    """Delete an XCom of the caller's own task instance
+
+    Args:
+        dag_id (str):
+        run_id (str):
+        task_id (str):
+        key (str):
+        map_index (int | Unset): Map index of the task; -1 when unmapped. Default: -1.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Any | ErrorBody
+    """
+
+    return sync_detailed(
+        dag_id=dag_id,
+        run_id=run_id,
+        task_id=task_id,
+        key=key,
+        client=client,
+        map_index=map_index,
+    ).parsed
+
+
+async def asyncio_detailed(
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    key: str,
+    *,
+    client: AuthenticatedClient,
+    map_index: int | Unset = -1,
+) -> Response[Any | ErrorBody]:
+    """Delete an XCom of the caller's own task instance
+
+    Args:
+        dag_id (str):
+        run_id (str):
+        task_id (str):
+        key (str):
+        map_index (int | Unset): Map index of the task; -1 when unmapped. Default: -1.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Any | ErrorBody]
+    """
+
+    kwargs = _get_kwargs(
+        dag_id=dag_id,
+        run_id=run_id,
+        task_id=task_id,
+        key=key,
+        map_index=map_index,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    key: str,
+    *,
+    client: AuthenticatedClient,
+    map_index: int | Unset = -1,
+) -> Any | ErrorBody | None:
+    """Delete an XCom of the caller's own task instance
+
+    Args:
+        dag_id (str):
+        run_id (str):
+        task_id (str):
+        key (str):
+        map_index (int | Unset): Map index of the task; -1 when unmapped. Default: -1.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Any | ErrorBody
+    """
+
+    return (
+        await asyncio_detailed(
+            dag_id=dag_id,
+            run_id=run_id,
+            task_id=task_id,
+            key=key,
+            client=client,
+            map_index=map_index,
+        )
+    ).parsed

@@ -1,0 +1,207 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+if TYPE_CHECKING:
+    from ..models.connection_entry_extra_type_0 import ConnectionEntryExtraType0
+
+
+T = TypeVar("T", bound="ConnectionEntry")
+
+
+@_attrs_define
+class ConnectionEntry:
+    """A connection as operators see it: the password is never returned, only whether one is set.
+
+    Attributes:
+        conn_id (str):
+        conn_type (str):
+        host (None | str):
+        port (int | None):
+        login (None | str):
+        password_set (bool):
+        schema (None | str):
+        extra (ConnectionEntryExtraType0 | None):
+        allowed_dag_ids (list[str] | None):
+        description (None | str):
+    """
+
+    conn_id: str
+    conn_type: str
+    host: None | str
+    port: int | None
+    login: None | str
+    password_set: bool
+    schema: None | str
+    extra: ConnectionEntryExtraType0 | None
+    allowed_dag_ids: list[str] | None
+    description: None | str
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        from ..models.connection_entry_extra_type_0 import ConnectionEntryExtraType0
+
+        conn_id = self.conn_id
+
+        conn_type = self.conn_type
+
+        host: None | str
+        host = self.host
+
+        port: int | None
+        port = self.port
+
+        login: None | str
+        login = self.login
+
+        password_set = self.password_set
+
+        schema: None | str
+        schema = self.schema
+
+        extra: dict[str, Any] | None
+        if isinstance(self.extra, ConnectionEntryExtraType0):
+            extra = self.extra.to_dict()
+        else:
+            extra = self.extra
+
+        allowed_dag_ids: list[str] | None
+        if isinstance(self.allowed_dag_ids, list):
+            allowed_dag_ids = self.allowed_dag_ids
+
+        else:
+            allowed_dag_ids = self.allowed_dag_ids
+
+        description: None | str
+        description = self.description
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "conn_id": conn_id,
+                "conn_type": conn_type,
+                "host": host,
+                "port": port,
+                "login": login,
+                "password_set": password_set,
+                "schema": schema,
+                "extra": extra,
+                "allowed_dag_ids": allowed_dag_ids,
+                "description": description,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        from ..models.connection_entry_extra_type_0 import ConnectionEntryExtraType0
+
+        d = dict(src_dict)
+        conn_id = d.pop("conn_id")
+
+        conn_type = d.pop("conn_type")
+
+        def _parse_host(data: object) -> None | str:
+            if data is None:
+                return data
+            return cast(None | str, data)
+
+        host = _parse_host(d.pop("host"))
+
+        def _parse_port(data: object) -> int | None:
+            if data is None:
+                return data
+            return cast(int | None, data)
+
+        port = _parse_port(d.pop("port"))
+
+        def _parse_login(data: object) -> None | str:
+            if data is None:
+                return data
+            return cast(None | str, data)
+
+        login = _parse_login(d.pop("login"))
+
+        password_set = d.pop("password_set")
+
+        def _parse_schema(data: object) -> None | str:
+            if data is None:
+                return data
+            return cast(None | str, data)
+
+        schema = _parse_schema(d.pop("schema"))
+
+        def _parse_extra(data: object) -> ConnectionEntryExtraType0 | None:
+            if data is None:
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                extra_type_0 = ConnectionEntryExtraType0.from_dict(data)
+
+                return extra_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(ConnectionEntryExtraType0 | None, data)
+
+        extra = _parse_extra(d.pop("extra"))
+
+        def _parse_allowed_dag_ids(data: object) -> list[str] | None:
+            if data is None:
+                return data
+            try:
+                if not isinstance(data, list):
+                    raise TypeError()
+                allowed_dag_ids_type_0 = cast(list[str], data)
+
+                return allowed_dag_ids_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(list[str] | None, data)
+
+        allowed_dag_ids = _parse_allowed_dag_ids(d.pop("allowed_dag_ids"))
+
+        def _parse_description(data: object) -> None | str:
+            if data is None:
+                return data
+            return cast(None | str, data)
+
+        description = _parse_description(d.pop("description"))
+
+        connection_entry = cls(
+            conn_id=conn_id,
+            conn_type=conn_type,
+            host=host,
+            port=port,
+            login=login,
+            password_set=password_set,
+            schema=schema,
+            extra=extra,
+            allowed_dag_ids=allowed_dag_ids,
+            description=description,
+        )
+
+        connection_entry.additional_properties = d
+        return connection_entry
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties
