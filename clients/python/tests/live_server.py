@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -12,9 +13,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+
+SEED_SCRIPT = Path(__file__).resolve().parents[2] / "testing" / "seed_task_instances.py"
 
 
 def _server_command() -> list[str]:
@@ -44,6 +48,19 @@ class LiveServer:
     base_url: str
     env: dict[str, str]
     command: list[str]
+
+    def seed(self, *task_ids: str) -> dict[str, Any]:
+        """Queue a new DAG run with these tasks (clients/testing/seed_task_instances.py); its JSON."""
+        result = subprocess.run(
+            [sys.executable, str(SEED_SCRIPT), "--tasks", ",".join(task_ids or ("extract", "load"))],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
+        seeded: dict[str, Any] = json.loads(result.stdout)
+        return seeded
 
     def cli(self, *args: str) -> str:
         """Run ``baton-server ARGS`` against this server's database; returns stdout."""

@@ -6,20 +6,42 @@ with ``client.generated`` as its ``client=`` argument, and the common ones have 
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
 from types import TracebackType
-from typing import Literal, Self, TypeVar
+from typing import Any, Literal, Self, TypeVar
 
 import httpx
 
 from baton._errors import BatonError
 from baton._generated.api.health import check_admin_health, check_execution_health, check_workers_health
+from baton._generated.api.task_instances import (
+    heartbeat_task_instance,
+    run_task_instance,
+    update_task_instance_state,
+)
+from baton._generated.api.variables import get_variable, set_variable
+from baton._generated.api.xcoms import pull_xcom, push_xcom
 from baton._generated.api_version import API_VERSION
 from baton._generated.client import AuthenticatedClient
-from baton._generated.models import HealthStatus
+from baton._generated.models import (
+    HealthStatus,
+    TIHeartbeatPayload,
+    TIRunContext,
+    TIRunPayload,
+    TIStatePayload,
+    TIStatePayloadState,
+    TIStateResponse,
+    VariablePutBody,
+    VariableResponse,
+    XComPutBody,
+    XComResponse,
+)
 from baton._transport import AsyncBatonTransport, BatonTransport, RetryPolicy, _Credentials
 
 T = TypeVar("T")
 ApiName = Literal["execution", "workers", "admin"]
+FinalState = TIStatePayloadState
 
 _HEALTH = {
     "execution": check_execution_health,
@@ -33,6 +55,16 @@ def _expect(parsed: object, kind: type[T]) -> T:
     if not isinstance(parsed, kind):
         raise BatonError(f"unexpected response: wanted {kind.__name__}, got {type(parsed).__name__}")
     return parsed
+
+
+def _run_payload(hostname: str, pid: int, unix_user: str, start_date: datetime | None) -> TIRunPayload:
+    return TIRunPayload(
+        hostname=hostname, pid=pid, unix_user=unix_user, start_date=start_date or datetime.now(UTC)
+    )
+
+
+def _state_payload(state: FinalState, end_date: datetime | None) -> TIStatePayload:
+    return TIStatePayload(state=state, end_date=end_date or datetime.now(UTC))
 
 
 def _generated_client(base_url: str, timeout: float) -> AuthenticatedClient:
@@ -76,6 +108,56 @@ class Client:
     def health(self, api: ApiName = "execution") -> HealthStatus:
         """Check that the server and its database answer, through one of the three APIs."""
         return _expect(_HEALTH[api].sync(client=self.generated), HealthStatus)
+
+    def start(
+        self,
+        task_instance_id: uuid.UUID,
+        *,
+        hostname: str,
+        pid: int,
+        unix_user: str,
+        start_date: datetime | None = None,
+    ) -> TIRunContext:
+        """Start the attempt (with the workload token); the client switches to the execution token."""
+        body = _run_payload(hostname, pid, unix_user, start_date)
+        return _expect(
+            run_task_instance.sync(task_instance_id, client=self.generated, body=body), TIRunContext
+        )
+
+    def heartbeat(self, task_instance_id: uuid.UUID, *, hostname: str, pid: int) -> None:
+        """Say the running attempt is alive; ConflictError means: stop the task."""
+        body = TIHeartbeatPayload(hostname=hostname, pid=pid)
+        heartbeat_task_instance.sync_detailed(task_instance_id, client=self.generated, body=body)
+
+    def finish(
+        self, task_instance_id: uuid.UUID, state: FinalState, *, end_date: datetime | None = None
+    ) -> TIStateResponse:
+        """Finish the attempt in a terminal (or retry) state."""
+        body = _state_payload(state, end_date)
+        response = update_task_instance_state.sync(task_instance_id, client=self.generated, body=body)
+        return _expect(response, TIStateResponse)
+
+    def get_variable(self, key: str) -> Any:
+        """The JSON value of a variable; NotFoundError when it is not set."""
+        return _expect(get_variable.sync(key, client=self.generated), VariableResponse).value
+
+    def set_variable(self, key: str, value: Any, *, description: str | None = None) -> None:
+        """Store a JSON value under a variable's key."""
+        set_variable.sync_detailed(key, client=self.generated, body=VariablePutBody(value, description))
+
+    def push_xcom(
+        self, dag_id: str, run_id: str, task_id: str, key: str, value: Any, *, map_index: int = -1
+    ) -> None:
+        """Push a JSON value as this task's XCom."""
+        body = XComPutBody(value=value)
+        push_xcom.sync_detailed(
+            dag_id, run_id, task_id, key, client=self.generated, body=body, map_index=map_index
+        )
+
+    def pull_xcom(self, dag_id: str, run_id: str, task_id: str, key: str, *, map_index: int = -1) -> Any:
+        """The JSON value of an XCom of this DAG run; NotFoundError when there is none."""
+        response = pull_xcom.sync(dag_id, run_id, task_id, key, client=self.generated, map_index=map_index)
+        return _expect(response, XComResponse).value
 
     def close(self) -> None:
         """Close the connections."""
@@ -125,6 +207,62 @@ class AsyncClient:
     async def health(self, api: ApiName = "execution") -> HealthStatus:
         """Check that the server and its database answer, through one of the three APIs."""
         return _expect(await _HEALTH[api].asyncio(client=self.generated), HealthStatus)
+
+    async def start(
+        self,
+        task_instance_id: uuid.UUID,
+        *,
+        hostname: str,
+        pid: int,
+        unix_user: str,
+        start_date: datetime | None = None,
+    ) -> TIRunContext:
+        """Start the attempt (with the workload token); the client switches to the execution token."""
+        body = _run_payload(hostname, pid, unix_user, start_date)
+        response = await run_task_instance.asyncio(task_instance_id, client=self.generated, body=body)
+        return _expect(response, TIRunContext)
+
+    async def heartbeat(self, task_instance_id: uuid.UUID, *, hostname: str, pid: int) -> None:
+        """Say the running attempt is alive; ConflictError means: stop the task."""
+        body = TIHeartbeatPayload(hostname=hostname, pid=pid)
+        await heartbeat_task_instance.asyncio_detailed(task_instance_id, client=self.generated, body=body)
+
+    async def finish(
+        self, task_instance_id: uuid.UUID, state: FinalState, *, end_date: datetime | None = None
+    ) -> TIStateResponse:
+        """Finish the attempt in a terminal (or retry) state."""
+        body = _state_payload(state, end_date)
+        response = await update_task_instance_state.asyncio(
+            task_instance_id, client=self.generated, body=body
+        )
+        return _expect(response, TIStateResponse)
+
+    async def get_variable(self, key: str) -> Any:
+        """The JSON value of a variable; NotFoundError when it is not set."""
+        return _expect(await get_variable.asyncio(key, client=self.generated), VariableResponse).value
+
+    async def set_variable(self, key: str, value: Any, *, description: str | None = None) -> None:
+        """Store a JSON value under a variable's key."""
+        body = VariablePutBody(value, description)
+        await set_variable.asyncio_detailed(key, client=self.generated, body=body)
+
+    async def push_xcom(
+        self, dag_id: str, run_id: str, task_id: str, key: str, value: Any, *, map_index: int = -1
+    ) -> None:
+        """Push a JSON value as this task's XCom."""
+        body = XComPutBody(value=value)
+        await push_xcom.asyncio_detailed(
+            dag_id, run_id, task_id, key, client=self.generated, body=body, map_index=map_index
+        )
+
+    async def pull_xcom(
+        self, dag_id: str, run_id: str, task_id: str, key: str, *, map_index: int = -1
+    ) -> Any:
+        """The JSON value of an XCom of this DAG run; NotFoundError when there is none."""
+        response = await pull_xcom.asyncio(
+            dag_id, run_id, task_id, key, client=self.generated, map_index=map_index
+        )
+        return _expect(response, XComResponse).value
 
     async def aclose(self) -> None:
         """Close the connections."""

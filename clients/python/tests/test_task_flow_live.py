@@ -1,0 +1,98 @@
+"""A task's whole life through the client against a live server: start, heartbeat, variable, XCom, finish."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from baton import AsyncClient, Client, ConflictError, NotFoundError, UnauthorizedError
+from live_server import LiveServer
+
+HOST = "worker-1.test"
+
+
+def test__task_flow__start_heartbeat_variable_xcom_finish(live_server: LiveServer) -> None:
+    seeded = live_server.seed("extract", "load")
+    extract, load = seeded["task_instances"]
+    dag_id, run_id = seeded["dag_id"], seeded["run_id"]
+    extract_id = uuid.UUID(extract["id"])
+
+    with Client(live_server.base_url, extract["workload_token"]) as client:
+        context = client.start(extract_id, hostname=HOST, pid=os.getpid(), unix_user="baton")
+        assert context.task_instance.id == extract_id
+        assert (context.task_instance.dag_id, context.dag_run.run_id) == (dag_id, run_id)
+        assert context.entry_point == "tasks:extract"
+        assert client.token != extract["workload_token"], "run must hand out the execution token"
+
+        client.heartbeat(extract_id, hostname=HOST, pid=os.getpid())
+
+        key = f"python-{uuid.uuid4().hex[:8]}"
+        client.set_variable(key, {"rows": [1, 2, 3]}, description="client test")
+        assert client.get_variable(key) == {"rows": [1, 2, 3]}
+
+        client.push_xcom(dag_id, run_id, "extract", "return_value", {"path": "/data/x.csv", "rows": 3})
+        assert client.pull_xcom(dag_id, run_id, "extract", "return_value") == {
+            "path": "/data/x.csv",
+            "rows": 3,
+        }
+
+        finished = client.finish(extract_id, "success")
+        assert (finished.state, finished.try_number) == ("success", 1)
+        # Finishing again with the same state is harmless.
+        assert client.finish(extract_id, "success").state == "success"
+
+    # Another task of the same run reads the XCom with its own token.
+    with Client(live_server.base_url, load["workload_token"]) as other:
+        other.start(uuid.UUID(load["id"]), hostname=HOST, pid=os.getpid(), unix_user="baton")
+        assert other.pull_xcom(dag_id, run_id, "extract", "return_value")["rows"] == 3
+
+
+def test__heartbeat__wrong_pid__conflict_error(live_server: LiveServer) -> None:
+    (ti,) = live_server.seed("only")["task_instances"]
+    ti_id = uuid.UUID(ti["id"])
+    with Client(live_server.base_url, ti["workload_token"]) as client:
+        client.start(ti_id, hostname=HOST, pid=1234, unix_user="baton")
+        with pytest.raises(ConflictError) as caught:
+            client.heartbeat(ti_id, hostname=HOST, pid=999)
+    assert caught.value.status == 409
+    assert caught.value.reason
+    assert caught.value.request_id
+
+
+def test__start_twice_from_another_host__conflict_error(live_server: LiveServer) -> None:
+    (ti,) = live_server.seed("only")["task_instances"]
+    ti_id = uuid.UUID(ti["id"])
+    with Client(live_server.base_url, ti["workload_token"]) as first:
+        first.start(ti_id, hostname=HOST, pid=1, unix_user="baton")
+    with Client(live_server.base_url, ti["workload_token"]) as second, pytest.raises(ConflictError):
+        second.start(ti_id, hostname="elsewhere.test", pid=2, unix_user="baton")
+
+
+def test__missing_variable__not_found_error(live_server: LiveServer) -> None:
+    (ti,) = live_server.seed("only")["task_instances"]
+    with Client(live_server.base_url, ti["workload_token"]) as client:
+        client.start(uuid.UUID(ti["id"]), hostname=HOST, pid=1, unix_user="baton")
+        with pytest.raises(NotFoundError) as caught:
+            client.get_variable(f"missing-{uuid.uuid4().hex}")
+    assert caught.value.reason
+
+
+def test__bad_token__unauthorized_error(live_server: LiveServer) -> None:
+    with Client(live_server.base_url, "not-a-token") as client, pytest.raises(UnauthorizedError):
+        client.get_variable("anything")
+
+
+async def test__async_task_flow__start_heartbeat_variable_xcom_finish(live_server: LiveServer) -> None:
+    seeded = live_server.seed("extract")
+    (ti,) = seeded["task_instances"]
+    ti_id = uuid.UUID(ti["id"])
+    async with AsyncClient(live_server.base_url, ti["workload_token"]) as client:
+        await client.start(ti_id, hostname=HOST, pid=os.getpid(), unix_user="baton")
+        await client.heartbeat(ti_id, hostname=HOST, pid=os.getpid())
+        key = f"async-{uuid.uuid4().hex[:8]}"
+        await client.set_variable(key, [1, "two", None])
+        assert await client.get_variable(key) == [1, "two", None]
+        await client.push_xcom(seeded["dag_id"], seeded["run_id"], "extract", "k", 42)
+        assert await client.pull_xcom(seeded["dag_id"], seeded["run_id"], "extract", "k") == 42
+        assert (await client.finish(ti_id, "failed")).state == "failed"
