@@ -1,0 +1,117 @@
+package baton_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	baton "github.com/baton-org/baton/clients/go"
+	"github.com/baton-org/baton/clients/go/api"
+	"github.com/baton-org/baton/clients/go/internal/testserver"
+)
+
+const host = "worker-1.test"
+
+func seed(t *testing.T, tasks ...string) *testserver.Seeded {
+	t.Helper()
+	seeded, err := live.Seed(tasks...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return seeded
+}
+
+func TestTaskFlow_StartHeartbeatVariableXComFinish(t *testing.T) {
+	ctx := context.Background()
+	seeded := seed(t, "extract", "load")
+	extract, load := seeded.TaskInstances[0], seeded.TaskInstances[1]
+	extractID := uuid.MustParse(extract.ID)
+	client := newClient(t, live.BaseURL, extract.WorkloadToken)
+
+	runCtx, err := client.Start(ctx, extractID, baton.RunInfo{Hostname: host, Pid: os.Getpid(), UnixUser: "baton"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if runCtx.TaskInstance.Id != extractID || runCtx.DagRun.RunId != seeded.RunID {
+		t.Fatalf("run context %+v", runCtx)
+	}
+	if client.Token() == extract.WorkloadToken {
+		t.Fatal("run must hand out the execution token")
+	}
+	if err := client.Heartbeat(ctx, extractID, host, os.Getpid()); err != nil {
+		t.Fatal(err)
+	}
+
+	key := fmt.Sprintf("go-%s", uuid.NewString()[:8])
+	value := map[string]any{"rows": []any{1.0, 2.0, 3.0}}
+	if err := client.SetVariable(ctx, key, value); err != nil {
+		t.Fatal(err)
+	}
+	got, err := client.GetVariable(ctx, key)
+	if err != nil || !reflect.DeepEqual(got, value) {
+		t.Fatalf("variable %v, %v", got, err)
+	}
+
+	ref := baton.XComRef{DagID: seeded.DagID, RunID: seeded.RunID, TaskID: "extract", Key: "return_value", MapIndex: -1}
+	if err := client.PushXCom(ctx, ref, map[string]any{"path": "/data/x.csv"}); err != nil {
+		t.Fatal(err)
+	}
+	pulled, err := client.PullXCom(ctx, ref)
+	if err != nil || !reflect.DeepEqual(pulled, map[string]any{"path": "/data/x.csv"}) {
+		t.Fatalf("xcom %v, %v", pulled, err)
+	}
+
+	finished, err := client.Finish(ctx, extractID, api.TIStatePayloadStateSuccess, time.Time{})
+	if err != nil || finished.State != api.TIStateResponseStateSuccess || finished.TryNumber != 1 {
+		t.Fatalf("finish %+v, %v", finished, err)
+	}
+
+	// Another task of the same run reads the XCom with its own token.
+	other := newClient(t, live.BaseURL, load.WorkloadToken)
+	if _, err := other.Start(ctx, uuid.MustParse(load.ID), baton.RunInfo{Hostname: host, Pid: 1, UnixUser: "baton"}); err != nil {
+		t.Fatal(err)
+	}
+	if pulled, err := other.PullXCom(ctx, ref); err != nil || !reflect.DeepEqual(pulled, map[string]any{"path": "/data/x.csv"}) {
+		t.Fatalf("xcom from load: %v, %v", pulled, err)
+	}
+}
+
+func TestHeartbeat_WrongPid_ConflictError(t *testing.T) {
+	ctx := context.Background()
+	ti := seed(t, "only").TaskInstances[0]
+	id := uuid.MustParse(ti.ID)
+	client := newClient(t, live.BaseURL, ti.WorkloadToken)
+	if _, err := client.Start(ctx, id, baton.RunInfo{Hostname: host, Pid: 1234, UnixUser: "baton"}); err != nil {
+		t.Fatal(err)
+	}
+	err := client.Heartbeat(ctx, id, host, 999)
+	var apiErr *baton.APIError
+	if !errors.Is(err, baton.ErrConflict) || !errors.As(err, &apiErr) || apiErr.RequestID == "" || apiErr.Reason == "" {
+		t.Fatalf("want a conflict *APIError with reason and request id, got %T %v", err, err)
+	}
+}
+
+func TestGetVariable_Missing_NotFoundError(t *testing.T) {
+	ctx := context.Background()
+	ti := seed(t, "only").TaskInstances[0]
+	client := newClient(t, live.BaseURL, ti.WorkloadToken)
+	if _, err := client.Start(ctx, uuid.MustParse(ti.ID), baton.RunInfo{Hostname: host, Pid: 1, UnixUser: "baton"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.GetVariable(ctx, "missing-"+uuid.NewString()); !errors.Is(err, baton.ErrNotFound) {
+		t.Fatalf("want ErrNotFound, got %v", err)
+	}
+}
+
+func TestBadToken_UnauthorizedError(t *testing.T) {
+	client := newClient(t, live.BaseURL, "not-a-token")
+	if _, err := client.GetVariable(context.Background(), "anything"); !errors.Is(err, baton.ErrUnauthorized) {
+		t.Fatalf("want ErrUnauthorized, got %v", err)
+	}
+}
