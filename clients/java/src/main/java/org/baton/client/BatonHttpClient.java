@@ -1,0 +1,165 @@
+package org.baton.client;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.Authenticator;
+import java.net.ConnectException;
+import java.net.CookieHandler;
+import java.net.ProxySelector;
+import java.net.http.HttpClient;
+import java.net.http.HttpConnectTimeoutException;
+import java.net.http.HttpHeaders;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicReference;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+
+/**
+ * An {@link HttpClient} that adds what every Baton request needs: the pinned version, the current
+ * token and a request id; it swaps in the token the server returns in {@code Refreshed-API-Token}
+ * and retries transport errors and 5xx answers of idempotent requests with exponential backoff.
+ */
+final class BatonHttpClient extends HttpClient {
+  static final String VERSION_HEADER = "Baton-API-Version";
+  static final String REFRESHED_TOKEN_HEADER = "Refreshed-API-Token";
+  static final String REQUEST_ID_HEADER = "X-Request-ID";
+  private static final Set<String> IDEMPOTENT = Set.of("GET", "HEAD", "OPTIONS", "PUT", "DELETE");
+
+  private final HttpClient delegate;
+  private final AtomicReference<String> token;
+  private final RetryPolicy retry;
+  private final String version;
+
+  BatonHttpClient(HttpClient delegate, AtomicReference<String> token, RetryPolicy retry, String version) {
+    this.delegate = delegate;
+    this.token = token;
+    this.retry = retry;
+    this.version = version;
+  }
+
+  private HttpRequest prepare(HttpRequest request) {
+    HttpRequest.Builder builder = HttpRequest.newBuilder(request, (name, value) -> true);
+    builder.setHeader(VERSION_HEADER, version);
+    String current = token.get();
+    if (current != null && !current.isEmpty()) {
+      builder.setHeader("Authorization", "Bearer " + current);
+    }
+    if (request.headers().firstValue(REQUEST_ID_HEADER).isEmpty()) {
+      // One id for every try of this request: the server's logs tie the retries together.
+      builder.setHeader(REQUEST_ID_HEADER, UUID.randomUUID().toString().replace("-", ""));
+    }
+    return builder.build();
+  }
+
+  private void refreshFrom(HttpHeaders headers) {
+    headers.firstValue(REFRESHED_TOKEN_HEADER).filter(t -> !t.isEmpty()).ifPresent(token::set);
+  }
+
+  private static boolean neverSent(IOException error) {
+    return error instanceof ConnectException || error instanceof HttpConnectTimeoutException;
+  }
+
+  @Override
+  public <T> HttpResponse<T> send(HttpRequest request, HttpResponse.BodyHandler<T> handler)
+      throws IOException, InterruptedException {
+    HttpRequest prepared = prepare(request);
+    boolean idempotent = IDEMPOTENT.contains(prepared.method());
+    for (int attempt = 1; ; attempt++) {
+      boolean last = attempt >= retry.attempts();
+      HttpResponse<T> response;
+      try {
+        response = delegate.send(prepared, handler);
+      } catch (IOException error) {
+        if (last || !(idempotent || neverSent(error))) {
+          throw error;
+        }
+        Thread.sleep(retry.delay(attempt).toMillis());
+        continue;
+      }
+      refreshFrom(response.headers());
+      if (response.statusCode() >= 500 && idempotent && !last) {
+        discard(response.body());
+        Thread.sleep(retry.delay(attempt).toMillis());
+        continue;
+      }
+      return response;
+    }
+  }
+
+  private static void discard(Object body) throws IOException {
+    if (body instanceof InputStream stream) {
+      stream.close();
+    }
+  }
+
+  @Override
+  public <T> CompletableFuture<HttpResponse<T>> sendAsync(
+      HttpRequest request, HttpResponse.BodyHandler<T> handler) {
+    return delegate.sendAsync(prepare(request), handler).thenApply(this::refreshed);
+  }
+
+  @Override
+  public <T> CompletableFuture<HttpResponse<T>> sendAsync(
+      HttpRequest request,
+      HttpResponse.BodyHandler<T> handler,
+      HttpResponse.PushPromiseHandler<T> pushHandler) {
+    return delegate.sendAsync(prepare(request), handler, pushHandler).thenApply(this::refreshed);
+  }
+
+  private <T> HttpResponse<T> refreshed(HttpResponse<T> response) {
+    refreshFrom(response.headers());
+    return response;
+  }
+
+  @Override
+  public Optional<CookieHandler> cookieHandler() {
+    return delegate.cookieHandler();
+  }
+
+  @Override
+  public Optional<Duration> connectTimeout() {
+    return delegate.connectTimeout();
+  }
+
+  @Override
+  public Redirect followRedirects() {
+    return delegate.followRedirects();
+  }
+
+  @Override
+  public Optional<ProxySelector> proxy() {
+    return delegate.proxy();
+  }
+
+  @Override
+  public SSLContext sslContext() {
+    return delegate.sslContext();
+  }
+
+  @Override
+  public SSLParameters sslParameters() {
+    return delegate.sslParameters();
+  }
+
+  @Override
+  public Optional<Authenticator> authenticator() {
+    return delegate.authenticator();
+  }
+
+  @Override
+  public Version version() {
+    return delegate.version();
+  }
+
+  @Override
+  public Optional<Executor> executor() {
+    return delegate.executor();
+  }
+}

@@ -1,0 +1,29 @@
+package org.baton.client;
+
+import java.time.Duration;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * How often and how patiently idempotent requests are retried.
+ *
+ * @param attempts tries in all, the first included; 1 turns retries off
+ * @param backoff the wait before the first retry; doubled for each further one
+ * @param maxBackoff the longest wait between two tries
+ */
+public record RetryPolicy(int attempts, Duration backoff, Duration maxBackoff) {
+  /** Four tries, waiting about 0.2 s, 0.4 s and 0.8 s between them. */
+  public static final RetryPolicy DEFAULT = new RetryPolicy(4, Duration.ofMillis(200), Duration.ofSeconds(5));
+
+  /** Validates the policy. */
+  public RetryPolicy {
+    if (attempts < 1) {
+      throw new IllegalArgumentException("attempts must be at least 1, got " + attempts);
+    }
+  }
+
+  /** The wait before retry number {@code retry} (1-based), with jitter. */
+  Duration delay(int retry) {
+    long base = Math.min(maxBackoff.toMillis(), backoff.toMillis() << Math.min(retry - 1, 20));
+    return Duration.ofMillis(base / 2 + ThreadLocalRandom.current().nextLong(base / 2 + 1));
+  }
+}

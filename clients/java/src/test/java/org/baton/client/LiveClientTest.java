@@ -1,0 +1,137 @@
+package org.baton.client;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.baton.client.generated.model.HealthStatus;
+import org.baton.client.generated.model.TIRunContext;
+import org.baton.client.generated.model.TIStatePayload;
+import org.baton.client.generated.model.TIStateResponse;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/** The client against a live server: health, the whole task flow, and its error paths. */
+class LiveClientTest {
+  private static final String HOST = "worker-1.test";
+  private static LiveServer server;
+
+  @BeforeAll
+  static void startServer() throws Exception {
+    server = LiveServer.get();
+  }
+
+  private static BatonClient client(String token) {
+    return BatonClient.builder().baseUrl(server.baseUrl).token(token).build();
+  }
+
+  @ParameterizedTest
+  @EnumSource(BatonClient.Api.class)
+  void health_eachApi_answersOk(BatonClient.Api api) {
+    HealthStatus status = client(null).health(api);
+    assertEquals(HealthStatus.StatusEnum.OK, status.getStatus());
+    assertEquals(HealthStatus.DatabaseEnum.OK, status.getDatabase());
+  }
+
+  @Test
+  void taskFlow_startHeartbeatVariableXComFinish() throws Exception {
+    JsonNode seeded = server.seed("extract", "load");
+    JsonNode extract = seeded.get("task_instances").get(0);
+    JsonNode load = seeded.get("task_instances").get(1);
+    String dagId = seeded.get("dag_id").asText();
+    String runId = seeded.get("run_id").asText();
+    UUID extractId = UUID.fromString(extract.get("id").asText());
+    String workloadToken = extract.get("workload_token").asText();
+    BatonClient client = client(workloadToken);
+
+    TIRunContext context = client.start(extractId, new BatonClient.RunInfo(HOST, 4242, "baton"));
+    assertEquals(extractId, context.getTaskInstance().getId());
+    assertEquals(runId, context.getDagRun().getRunId());
+    assertEquals("tasks:extract", context.getEntryPoint());
+    assertNotEquals(workloadToken, client.token(), "run must hand out the execution token");
+
+    client.heartbeat(extractId, HOST, 4242);
+
+    String key = "java-" + UUID.randomUUID().toString().substring(0, 8);
+    client.setVariable(key, Map.of("rows", List.of(1, 2, 3)));
+    assertEquals(Map.of("rows", List.of(1, 2, 3)), client.getVariable(key));
+
+    BatonClient.XComRef ref = new BatonClient.XComRef(dagId, runId, "extract", "return_value");
+    client.pushXCom(ref, Map.of("path", "/data/x.csv"));
+    assertEquals(Map.of("path", "/data/x.csv"), client.pullXCom(ref));
+
+    TIStateResponse finished = client.finish(extractId, TIStatePayload.StateEnum.SUCCESS);
+    assertEquals(TIStateResponse.StateEnum.SUCCESS, finished.getState());
+    assertEquals(1, finished.getTryNumber());
+
+    // Another task of the same run reads the XCom with its own token.
+    BatonClient other = client(load.get("workload_token").asText());
+    other.start(UUID.fromString(load.get("id").asText()), new BatonClient.RunInfo(HOST, 1, "baton"));
+    assertEquals(Map.of("path", "/data/x.csv"), other.pullXCom(ref));
+  }
+
+  @Test
+  void heartbeat_wrongPid_conflictException() throws Exception {
+    JsonNode ti = server.seed("only").get("task_instances").get(0);
+    UUID id = UUID.fromString(ti.get("id").asText());
+    BatonClient client = client(ti.get("workload_token").asText());
+    client.start(id, new BatonClient.RunInfo(HOST, 1234, "baton"));
+    ConflictException error = assertThrows(ConflictException.class, () -> client.heartbeat(id, HOST, 999));
+    assertEquals(409, error.status());
+    assertNotNull(error.reason());
+    assertNotNull(error.requestId());
+    assertTrue(error.getMessage().contains(error.requestId()));
+  }
+
+  @Test
+  void getVariable_missing_notFoundException() throws Exception {
+    JsonNode ti = server.seed("only").get("task_instances").get(0);
+    BatonClient client = client(ti.get("workload_token").asText());
+    client.start(UUID.fromString(ti.get("id").asText()), new BatonClient.RunInfo(HOST, 1, "baton"));
+    assertThrows(NotFoundException.class, () -> client.getVariable("missing-" + UUID.randomUUID()));
+  }
+
+  @Test
+  void badToken_unauthorizedException() {
+    assertThrows(UnauthorizedException.class, () -> client("not-a-token").getVariable("anything"));
+  }
+
+  @Test
+  void clientNewerThanServer_serverTooOldException() {
+    BatonClient future = BatonClient.builder().baseUrl(server.baseUrl).apiVersion("2999-01-01").build();
+    ServerTooOldException error =
+        assertThrows(ServerTooOldException.class, () -> future.health(BatonClient.Api.EXECUTION));
+    assertInstanceOf(VersionMismatchException.class, error);
+    assertEquals("client_version_too_new", error.reason());
+    assertTrue(error.serverMessage().startsWith("upgrade the Baton server"));
+    assertTrue(error.serverMessage().contains(BatonClient.API_VERSION));
+  }
+
+  @Test
+  void serverUnreachable_transportExceptionAfterRetries() throws IOException {
+    int port;
+    try (ServerSocket socket = new ServerSocket(0)) {
+      port = socket.getLocalPort();
+    }
+    BatonClient client =
+        BatonClient.builder()
+            .baseUrl("http://127.0.0.1:" + port)
+            .retryPolicy(new RetryPolicy(3, Duration.ofMillis(1), Duration.ofMillis(1)))
+            .build();
+    TransportException error =
+        assertThrows(TransportException.class, () -> client.health(BatonClient.Api.EXECUTION));
+    assertInstanceOf(java.net.ConnectException.class, error.getCause());
+  }
+}

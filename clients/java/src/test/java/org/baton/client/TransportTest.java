@@ -1,0 +1,141 @@
+package org.baton.client;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Deque;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.baton.client.generated.model.TIStatePayload;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Retry, token-refresh and error-mapping rules, against a loopback server answering from a script. */
+class TransportTest {
+  private static final String HEALTHY = "{\"status\":\"ok\",\"database\":\"ok\"}";
+  private static final RetryPolicy FAST = new RetryPolicy(3, Duration.ofMillis(1), Duration.ofMillis(1));
+
+  private record Answer(int status, String body, Map<String, String> headers) {}
+
+  private record Seen(String method, String authorization, String version, String requestId) {}
+
+  private HttpServer server;
+  private final Deque<Answer> answers = new ArrayDeque<>();
+  private final List<Seen> seen = Collections.synchronizedList(new ArrayList<>());
+
+  private String start(Answer... script) throws IOException {
+    answers.addAll(List.of(script));
+    server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    server.createContext("/", this::handle);
+    server.start();
+    return "http://127.0.0.1:" + server.getAddress().getPort();
+  }
+
+  private void handle(HttpExchange exchange) throws IOException {
+    seen.add(
+        new Seen(
+            exchange.getRequestMethod(),
+            exchange.getRequestHeaders().getFirst("Authorization"),
+            exchange.getRequestHeaders().getFirst("Baton-API-Version"),
+            exchange.getRequestHeaders().getFirst("X-Request-ID")));
+    exchange.getRequestBody().readAllBytes();
+    Answer answer = answers.poll();
+    if (answer == null) {
+      answer = new Answer(418, "{\"reason\":\"unscripted\",\"message\":\"no answer left\"}", Map.of());
+    }
+    byte[] body = answer.body().getBytes(StandardCharsets.UTF_8);
+    exchange.getResponseHeaders().set("Content-Type", "application/json");
+    answer.headers().forEach((name, value) -> exchange.getResponseHeaders().set(name, value));
+    exchange.sendResponseHeaders(answer.status(), body.length);
+    try (OutputStream out = exchange.getResponseBody()) {
+      out.write(body);
+    }
+  }
+
+  @AfterEach
+  void stop() {
+    if (server != null) {
+      server.stop(0);
+    }
+  }
+
+  private static Answer ok() {
+    return new Answer(200, HEALTHY, Map.of());
+  }
+
+  private static Answer error(int status, String reason) {
+    return new Answer(status, "{\"reason\":\"" + reason + "\",\"message\":\"m\"}", Map.of("X-Request-ID", "r1"));
+  }
+
+  @Test
+  void refreshedToken_usedFromTheNextRequestOn() throws IOException {
+    String url = start(new Answer(200, HEALTHY, Map.of("Refreshed-API-Token", "fresh")), ok());
+    BatonClient client = BatonClient.builder().baseUrl(url).token("stale").build();
+    client.health(BatonClient.Api.EXECUTION);
+    client.health(BatonClient.Api.EXECUTION);
+    assertEquals("Bearer stale", seen.get(0).authorization());
+    assertEquals("Bearer fresh", seen.get(1).authorization());
+    assertEquals("fresh", client.token());
+    assertEquals(BatonClient.API_VERSION, seen.get(0).version());
+  }
+
+  @Test
+  void get5xxThenOk_retriedWithTheSameRequestId() throws IOException {
+    String url = start(error(503, "unavailable"), ok());
+    BatonClient.builder().baseUrl(url).retryPolicy(FAST).build().health(BatonClient.Api.EXECUTION);
+    assertEquals(2, seen.size());
+    assertEquals(seen.get(0).requestId(), seen.get(1).requestId());
+  }
+
+  @Test
+  void get5xxEveryTime_serverErrorAfterAllAttempts() throws IOException {
+    String url = start(error(500, "internal_error"), error(500, "internal_error"), error(500, "internal_error"));
+    BatonClient client = BatonClient.builder().baseUrl(url).retryPolicy(FAST).build();
+    ServerErrorException e =
+        assertThrows(ServerErrorException.class, () -> client.health(BatonClient.Api.EXECUTION));
+    assertEquals(3, seen.size());
+    assertEquals(500, e.status());
+    assertEquals("internal_error", e.reason());
+    assertEquals("r1", e.requestId());
+  }
+
+  @Test
+  void patch5xx_notRetried() throws IOException {
+    String url = start(error(502, "bad_gateway"), ok());
+    BatonClient client = BatonClient.builder().baseUrl(url).retryPolicy(FAST).build();
+    assertThrows(
+        ServerErrorException.class,
+        () -> client.finish(UUID.randomUUID(), TIStatePayload.StateEnum.SUCCESS));
+    assertEquals(1, seen.size());
+    assertEquals("PATCH", seen.get(0).method());
+  }
+
+  @Test
+  void errorStatus_typedExceptionWithReason() throws IOException {
+    String url =
+        start(
+            error(401, "token_expired"),
+            error(409, "not_running"),
+            error(422, "validation_error"),
+            new Answer(409, "<html>proxy</html>", Map.of()));
+    BatonClient client = BatonClient.builder().baseUrl(url).build();
+    assertEquals("token_expired", assertThrows(UnauthorizedException.class, () -> client.getVariable("k")).reason());
+    assertEquals("not_running", assertThrows(ConflictException.class, () -> client.getVariable("k")).reason());
+    assertEquals(
+        "validation_error", assertThrows(InvalidRequestException.class, () -> client.getVariable("k")).reason());
+    ConflictException raw = assertThrows(ConflictException.class, () -> client.getVariable("k"));
+    assertEquals("http_409", raw.reason());
+    assertEquals("<html>proxy</html>", raw.serverMessage());
+  }
+}
