@@ -6,6 +6,7 @@ Every session installs the workspace from ``uv.lock`` (exact versions) into its 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import nox
 
 ROOT = Path(__file__).parent
 PYTHON = "3.11"
-PY_SOURCES = ["server/src", "clients/python/src", "noxfile.py"]
+PY_SOURCES = ["server/src", "clients/python/src", "clients/testing", "codegen/src", "noxfile.py"]
 
 nox.options.default_venv_backend = "uv"
 nox.options.reuse_existing_virtualenvs = True
@@ -62,14 +63,41 @@ def lint(session: nox.Session) -> None:
     session.run("mypy", *PY_SOURCES)
 
 
+def _tool(session: nox.Session, name: str, fallback: str | None = None) -> str:
+    """A non-Python toolchain the tests need (go, mvn): from PATH, else ``fallback``; missing is an error."""
+    found = shutil.which(name) or (fallback if fallback and Path(fallback).exists() else None)
+    if found is None:
+        session.error(f"{name} is required (Go 1.26+ and Maven 3.8+ with Java 17 build the clients)")
+    return found
+
+
+def _client_env(session: nox.Session) -> dict[str, str]:
+    """What the Go and Java live-server tests need to start ``baton-server`` from this session."""
+    bin_dir = Path(str(session.bin))
+    return {"BATON_SERVER": str(bin_dir / "baton-server")}
+
+
+def _go_and_java(session: nox.Session) -> None:
+    """Build and test the Go and Java clients against a live server."""
+    env = _client_env(session)
+    go = _tool(session, "go", "/usr/local/go/bin/go")
+    with session.chdir(ROOT / "clients" / "go"):
+        session.run(go, "vet", "./...", external=True, env=env)
+        session.run(go, "test", "-count=1", "./...", external=True, env=env)
+    mvn = _tool(session, "mvn")
+    with session.chdir(ROOT / "clients" / "java"):
+        session.run(mvn, "-B", "-q", "verify", external=True, env=env)
+
+
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """Everything CI runs: lint, then the test suites on SQLite and on PostgreSQL."""
+    """Everything CI runs: lint, drift checks, suites on SQLite and PostgreSQL, the Go and Java clients."""
     _sync(session)
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy", *PY_SOURCES)
     session.run("python", "-m", "baton_server.spec", "check", "spec")
+    session.run("python", "-m", "baton_codegen", "check")
     pytest_args = ["pytest", *session.posargs]
     session.log("test run 1/2: SQLite")
     session.run(*pytest_args, env={"BATON_TEST_POSTGRES_URL": ""})
@@ -77,6 +105,8 @@ def tests(session: nox.Session) -> None:
     if url:
         session.log("test run 2/2: PostgreSQL")
         session.run(*pytest_args, env={"BATON_TEST_POSTGRES_URL": url})
+    session.log("clients: Go and Java against a live server")
+    _go_and_java(session)
 
 
 @nox.session(python=PYTHON)
@@ -85,6 +115,14 @@ def spec(session: nox.Session) -> None:
     _sync(session)
     action = "check" if "--check" in session.posargs else "write"
     session.run("python", "-m", "baton_server.spec", action, "spec")
+
+
+@nox.session(python=PYTHON)
+def codegen(session: nox.Session) -> None:
+    """Regenerate the clients under clients/ from the latest spec; with ``-- --check``, fail on drift."""
+    _sync(session)
+    action = "check" if "--check" in session.posargs else "write"
+    session.run("python", "-m", "baton_codegen", action)
 
 
 @nox.session(python=PYTHON)

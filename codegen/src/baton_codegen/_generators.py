@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -114,55 +115,53 @@ def generate_python(version: str, document: dict[str, Any], work: Path) -> Files
     config_path = work / "openapi-python-client.json"
     config_path.write_text(json.dumps(config))
     out = work / "python"
-    _run(
-        [
-            _venv_tool("openapi-python-client"),
-            "generate",
-            "--path",
-            str(spec),
-            "--meta",
-            "none",
-            "--config",
-            str(config_path),
-            "--output-path",
-            str(out),
-            "--overwrite",
-            "--fail-on-warning",
-        ],
-        cwd=work,
-    )
+    client_args = [
+        _venv_tool("openapi-python-client"),
+        "generate",
+        "--path",
+        str(spec),
+        "--meta",
+        "none",
+        "--config",
+        str(config_path),
+        "--output-path",
+        str(out),
+        "--overwrite",
+        "--fail-on-warning",
+    ]
+    models = work / "pydantic_models.py"
+    models_args = [
+        _venv_tool("datamodel-codegen"),
+        "--input",
+        spec.name,
+        "--input-file-type",
+        "openapi",
+        "--output",
+        str(models),
+        "--output-model-type",
+        "pydantic_v2.BaseModel",
+        "--target-python-version",
+        "3.11",
+        "--strict-nullable",
+        "--use-standard-collections",
+        "--use-union-operator",
+        "--use-annotated",
+        "--field-constraints",
+        "--use-double-quotes",
+        "--use-schema-description",
+        "--disable-timestamp",
+        "--custom-file-header",
+        _python_header(version).rstrip("\n"),
+        "--formatters",
+        "ruff-format",
+    ]
+    # The two generators are independent: run them side by side.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        runs = [pool.submit(_run, client_args, cwd=work), pool.submit(_run, models_args, cwd=spec.parent)]
+        for run in runs:
+            run.result()
     prefix = GENERATED_DIRS["python"]
     files = _collect(out, prefix, (".py", ".typed"))
-
-    models = work / "pydantic_models.py"
-    _run(
-        [
-            _venv_tool("datamodel-codegen"),
-            "--input",
-            spec.name,
-            "--input-file-type",
-            "openapi",
-            "--output",
-            str(models),
-            "--output-model-type",
-            "pydantic_v2.BaseModel",
-            "--target-python-version",
-            "3.11",
-            "--strict-nullable",
-            "--use-standard-collections",
-            "--use-union-operator",
-            "--use-annotated",
-            "--field-constraints",
-            "--use-double-quotes",
-            "--use-schema-description",
-            "--disable-timestamp",
-            "--custom-file-header",
-            _python_header(version).rstrip("\n"),
-            "--formatters",
-            "ruff-format",
-        ],
-        cwd=spec.parent,
-    )
     files[f"{prefix}/pydantic_models.py"] = models.read_bytes()
     constant = f'API_VERSION = "{version}"\n"""The API version this client was generated for."""\n'
     files[f"{prefix}/api_version.py"] = (_python_header(version) + "\n" + constant).encode()
@@ -222,7 +221,9 @@ def generate_java(version: str, document: dict[str, Any], work: Path) -> Files:
     ]
     if os.environ.get("BATON_MAVEN_OFFLINE"):
         args.insert(1, "--offline")
-    _run(args, cwd=work)
+    # A short-lived JVM: C1 only and the serial collector halve Maven's start-up and run time here.
+    opts = " ".join(filter(None, [os.environ.get("MAVEN_OPTS"), "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"]))
+    _run(args, cwd=work, env={"MAVEN_OPTS": opts})
     prefix = GENERATED_DIRS["java"]
     files = _collect(out / "src" / "main" / "java", prefix, (".java",))
     package_dir = JAVA_PACKAGE.replace(".", "/")
