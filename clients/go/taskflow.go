@@ -2,32 +2,19 @@ package baton
 
 import (
 	"context"
-	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/baton-org/baton/clients/go/api"
 )
 
-// RunInfo says where and as whom an attempt runs.
-type RunInfo struct {
-	Hostname string
-	Pid      int
-	UnixUser string
-	// StartDate defaults to now.
-	StartDate time.Time
-}
+// The methods below take and return the generated models (package api) of the client's API
+// version, so that this layer compiles unchanged over the generated code of every supported version.
 
 // Start starts the attempt with the workload token the client was made with; the server answers
 // with the run context and the execution token, which the client uses from then on.
-func (c *Client) Start(ctx context.Context, taskInstanceID uuid.UUID, info RunInfo) (*api.TIRunContext, error) {
-	start := info.StartDate
-	if start.IsZero() {
-		start = time.Now().UTC()
-	}
-	r, err := c.generated.RunTaskInstanceWithResponse(ctx, taskInstanceID, api.TIRunPayload{
-		Hostname: info.Hostname, Pid: info.Pid, UnixUser: info.UnixUser, StartDate: start,
-	})
+func (c *Client) Start(ctx context.Context, taskInstanceID uuid.UUID, body api.TIRunPayload) (*api.TIRunContext, error) {
+	r, err := c.generated.RunTaskInstanceWithResponse(ctx, taskInstanceID, body)
 	if err != nil {
 		return nil, err
 	}
@@ -35,26 +22,17 @@ func (c *Client) Start(ctx context.Context, taskInstanceID uuid.UUID, info RunIn
 }
 
 // Heartbeat says the running attempt is alive. An error matching ErrConflict means: stop the task.
-func (c *Client) Heartbeat(ctx context.Context, taskInstanceID uuid.UUID, hostname string, pid int) error {
-	r, err := c.generated.HeartbeatTaskInstanceWithResponse(ctx, taskInstanceID, api.TIHeartbeatPayload{
-		Hostname: hostname, Pid: pid,
-	})
+func (c *Client) Heartbeat(ctx context.Context, taskInstanceID uuid.UUID, body api.TIHeartbeatPayload) error {
+	r, err := c.generated.HeartbeatTaskInstanceWithResponse(ctx, taskInstanceID, body)
 	if err != nil {
 		return err
 	}
 	return CheckResponse(r.HTTPResponse, r.Body)
 }
 
-// Finish moves the attempt to a terminal (or retry) state; endDate defaults to now.
-func (c *Client) Finish(
-	ctx context.Context, taskInstanceID uuid.UUID, state api.TIStatePayloadState, endDate time.Time,
-) (*api.TIStateResponse, error) {
-	if endDate.IsZero() {
-		endDate = time.Now().UTC()
-	}
-	r, err := c.generated.UpdateTaskInstanceStateWithResponse(ctx, taskInstanceID, api.TIStatePayload{
-		State: state, EndDate: endDate,
-	})
+// Finish moves the attempt to a terminal (or retry) state.
+func (c *Client) Finish(ctx context.Context, taskInstanceID uuid.UUID, body api.TIStatePayload) (*api.TIStateResponse, error) {
+	r, err := c.generated.UpdateTaskInstanceStateWithResponse(ctx, taskInstanceID, body)
 	if err != nil {
 		return nil, err
 	}

@@ -18,6 +18,14 @@ import (
 
 const host = "worker-1.test"
 
+func runPayload(pid int) api.TIRunPayload {
+	return api.TIRunPayload{Hostname: host, Pid: pid, UnixUser: "baton", StartDate: time.Now().UTC()}
+}
+
+func beat(pid int) api.TIHeartbeatPayload {
+	return api.TIHeartbeatPayload{Hostname: host, Pid: pid}
+}
+
 func seed(t *testing.T, tasks ...string) *testserver.Seeded {
 	t.Helper()
 	seeded, err := live.Seed(tasks...)
@@ -34,7 +42,7 @@ func TestTaskFlow_StartHeartbeatVariableXComFinish(t *testing.T) {
 	extractID := uuid.MustParse(extract.ID)
 	client := newClient(t, live.BaseURL, extract.WorkloadToken)
 
-	runCtx, err := client.Start(ctx, extractID, baton.RunInfo{Hostname: host, Pid: os.Getpid(), UnixUser: "baton"})
+	runCtx, err := client.Start(ctx, extractID, runPayload(os.Getpid()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +52,7 @@ func TestTaskFlow_StartHeartbeatVariableXComFinish(t *testing.T) {
 	if client.Token() == extract.WorkloadToken {
 		t.Fatal("run must hand out the execution token")
 	}
-	if err := client.Heartbeat(ctx, extractID, host, os.Getpid()); err != nil {
+	if err := client.Heartbeat(ctx, extractID, beat(os.Getpid())); err != nil {
 		t.Fatal(err)
 	}
 
@@ -67,14 +75,14 @@ func TestTaskFlow_StartHeartbeatVariableXComFinish(t *testing.T) {
 		t.Fatalf("xcom %v, %v", pulled, err)
 	}
 
-	finished, err := client.Finish(ctx, extractID, api.TIStatePayloadStateSuccess, time.Time{})
+	finished, err := client.Finish(ctx, extractID, api.TIStatePayload{State: api.TIStatePayloadStateSuccess, EndDate: time.Now().UTC()})
 	if err != nil || finished.State != api.TIStateResponseStateSuccess || finished.TryNumber != 1 {
 		t.Fatalf("finish %+v, %v", finished, err)
 	}
 
 	// Another task of the same run reads the XCom with its own token.
 	other := newClient(t, live.BaseURL, load.WorkloadToken)
-	if _, err := other.Start(ctx, uuid.MustParse(load.ID), baton.RunInfo{Hostname: host, Pid: 1, UnixUser: "baton"}); err != nil {
+	if _, err := other.Start(ctx, uuid.MustParse(load.ID), runPayload(1)); err != nil {
 		t.Fatal(err)
 	}
 	if pulled, err := other.PullXCom(ctx, ref); err != nil || !reflect.DeepEqual(pulled, map[string]any{"path": "/data/x.csv"}) {
@@ -87,10 +95,10 @@ func TestHeartbeat_WrongPid_ConflictError(t *testing.T) {
 	ti := seed(t, "only").TaskInstances[0]
 	id := uuid.MustParse(ti.ID)
 	client := newClient(t, live.BaseURL, ti.WorkloadToken)
-	if _, err := client.Start(ctx, id, baton.RunInfo{Hostname: host, Pid: 1234, UnixUser: "baton"}); err != nil {
+	if _, err := client.Start(ctx, id, runPayload(1234)); err != nil {
 		t.Fatal(err)
 	}
-	err := client.Heartbeat(ctx, id, host, 999)
+	err := client.Heartbeat(ctx, id, beat(999))
 	var apiErr *baton.APIError
 	if !errors.Is(err, baton.ErrConflict) || !errors.As(err, &apiErr) || apiErr.RequestID == "" || apiErr.Reason == "" {
 		t.Fatalf("want a conflict *APIError with reason and request id, got %T %v", err, err)
@@ -101,7 +109,7 @@ func TestGetVariable_Missing_NotFoundError(t *testing.T) {
 	ctx := context.Background()
 	ti := seed(t, "only").TaskInstances[0]
 	client := newClient(t, live.BaseURL, ti.WorkloadToken)
-	if _, err := client.Start(ctx, uuid.MustParse(ti.ID), baton.RunInfo{Hostname: host, Pid: 1, UnixUser: "baton"}); err != nil {
+	if _, err := client.Start(ctx, uuid.MustParse(ti.ID), runPayload(1)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := client.GetVariable(ctx, "missing-"+uuid.NewString()); !errors.Is(err, baton.ErrNotFound) {

@@ -4,12 +4,26 @@ from __future__ import annotations
 
 import os
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from baton import AsyncClient, Client, ConflictError, NotFoundError, UnauthorizedError
+from baton.models import TIHeartbeatPayload, TIRunPayload, TIStatePayload, TIStatePayloadState
 from live_server import LiveServer
 
 HOST = "worker-1.test"
+
+
+def _run(pid: int = 1, hostname: str = HOST) -> TIRunPayload:
+    return TIRunPayload(hostname=hostname, pid=pid, unix_user="baton", start_date=datetime.now(UTC))
+
+
+def _beat(pid: int = 1) -> TIHeartbeatPayload:
+    return TIHeartbeatPayload(hostname=HOST, pid=pid)
+
+
+def _done(state: TIStatePayloadState) -> TIStatePayload:
+    return TIStatePayload(state=state, end_date=datetime.now(UTC))
 
 
 def test__task_flow__start_heartbeat_variable_xcom_finish(live_server: LiveServer) -> None:
@@ -19,13 +33,13 @@ def test__task_flow__start_heartbeat_variable_xcom_finish(live_server: LiveServe
     extract_id = uuid.UUID(extract["id"])
 
     with Client(live_server.base_url, extract["workload_token"]) as client:
-        context = client.start(extract_id, hostname=HOST, pid=os.getpid(), unix_user="baton")
+        context = client.start(extract_id, _run(os.getpid()))
         assert context.task_instance.id == extract_id
         assert (context.task_instance.dag_id, context.dag_run.run_id) == (dag_id, run_id)
         assert context.entry_point == "tasks:extract"
         assert client.token != extract["workload_token"], "run must hand out the execution token"
 
-        client.heartbeat(extract_id, hostname=HOST, pid=os.getpid())
+        client.heartbeat(extract_id, _beat(os.getpid()))
 
         key = f"python-{uuid.uuid4().hex[:8]}"
         client.set_variable(key, {"rows": [1, 2, 3]}, description="client test")
@@ -37,14 +51,14 @@ def test__task_flow__start_heartbeat_variable_xcom_finish(live_server: LiveServe
             "rows": 3,
         }
 
-        finished = client.finish(extract_id, "success")
+        finished = client.finish(extract_id, _done("success"))
         assert (finished.state, finished.try_number) == ("success", 1)
         # Finishing again with the same state is harmless.
-        assert client.finish(extract_id, "success").state == "success"
+        assert client.finish(extract_id, _done("success")).state == "success"
 
     # Another task of the same run reads the XCom with its own token.
     with Client(live_server.base_url, load["workload_token"]) as other:
-        other.start(uuid.UUID(load["id"]), hostname=HOST, pid=os.getpid(), unix_user="baton")
+        other.start(uuid.UUID(load["id"]), _run(os.getpid()))
         assert other.pull_xcom(dag_id, run_id, "extract", "return_value")["rows"] == 3
 
 
@@ -52,9 +66,9 @@ def test__heartbeat__wrong_pid__conflict_error(live_server: LiveServer) -> None:
     (ti,) = live_server.seed("only")["task_instances"]
     ti_id = uuid.UUID(ti["id"])
     with Client(live_server.base_url, ti["workload_token"]) as client:
-        client.start(ti_id, hostname=HOST, pid=1234, unix_user="baton")
+        client.start(ti_id, _run(1234))
         with pytest.raises(ConflictError) as caught:
-            client.heartbeat(ti_id, hostname=HOST, pid=999)
+            client.heartbeat(ti_id, _beat(999))
     assert caught.value.status == 409
     assert caught.value.reason
     assert caught.value.request_id
@@ -64,15 +78,15 @@ def test__start_twice_from_another_host__conflict_error(live_server: LiveServer)
     (ti,) = live_server.seed("only")["task_instances"]
     ti_id = uuid.UUID(ti["id"])
     with Client(live_server.base_url, ti["workload_token"]) as first:
-        first.start(ti_id, hostname=HOST, pid=1, unix_user="baton")
+        first.start(ti_id, _run(1))
     with Client(live_server.base_url, ti["workload_token"]) as second, pytest.raises(ConflictError):
-        second.start(ti_id, hostname="elsewhere.test", pid=2, unix_user="baton")
+        second.start(ti_id, _run(2, "elsewhere.test"))
 
 
 def test__missing_variable__not_found_error(live_server: LiveServer) -> None:
     (ti,) = live_server.seed("only")["task_instances"]
     with Client(live_server.base_url, ti["workload_token"]) as client:
-        client.start(uuid.UUID(ti["id"]), hostname=HOST, pid=1, unix_user="baton")
+        client.start(uuid.UUID(ti["id"]), _run())
         with pytest.raises(NotFoundError) as caught:
             client.get_variable(f"missing-{uuid.uuid4().hex}")
     assert caught.value.reason
@@ -88,11 +102,11 @@ async def test__async_task_flow__start_heartbeat_variable_xcom_finish(live_serve
     (ti,) = seeded["task_instances"]
     ti_id = uuid.UUID(ti["id"])
     async with AsyncClient(live_server.base_url, ti["workload_token"]) as client:
-        await client.start(ti_id, hostname=HOST, pid=os.getpid(), unix_user="baton")
-        await client.heartbeat(ti_id, hostname=HOST, pid=os.getpid())
+        await client.start(ti_id, _run(os.getpid()))
+        await client.heartbeat(ti_id, _beat(os.getpid()))
         key = f"async-{uuid.uuid4().hex[:8]}"
         await client.set_variable(key, [1, "two", None])
         assert await client.get_variable(key) == [1, "two", None]
         await client.push_xcom(seeded["dag_id"], seeded["run_id"], "extract", "k", 42)
         assert await client.pull_xcom(seeded["dag_id"], seeded["run_id"], "extract", "k") == 42
-        assert (await client.finish(ti_id, "failed")).state == "failed"
+        assert (await client.finish(ti_id, _done("failed"))).state == "failed"

@@ -15,8 +15,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from baton_codegen import _normalize, _pipeline
-from baton_codegen._generators import LANGUAGES, GeneratorError
+from baton_codegen import _normalize, _pipeline, _verify
+from baton_codegen._generators import LANGUAGES, ROOT, GeneratorError
 
 
 def _languages(value: str) -> list[str]:
@@ -44,6 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--version", required=True, help="API version, e.g. 2026-09-01")
     generate.add_argument("--out", required=True, type=Path, help="folder to write <lang>/ into")
     generate.add_argument("--lang", type=_languages, default=list(LANGUAGES), help=lang_help)
+    verify = sub.add_parser(
+        "verify", help="generate every version's clients and check each hand-written layer builds over them"
+    )
+    verify.add_argument("--out", type=Path, default=ROOT / "build" / "clients", help="build folder")
+    verify.add_argument("--lang", type=_languages, default=list(LANGUAGES), help=lang_help)
     normalize = sub.add_parser("normalize", help="print the document one generator reads")
     normalize.add_argument("--version", required=True)
     normalize.add_argument("--generator", required=True, choices=sorted(_normalize.NORMALIZERS))
@@ -64,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
         document = _normalize.NORMALIZERS[args.generator](_pick(documents, args.version))
         print(json.dumps(document, indent=2, ensure_ascii=False))
         return 0
+    if args.command == "verify":
+        return _verify_all(documents, args.out, args.lang, started)
     version = args.version if args.command == "generate" else _pipeline.latest_version(documents)
     files = _pipeline.generate(version, _pick(documents, version), args.lang)
     if args.command == "generate":
@@ -83,6 +90,23 @@ def run(args: argparse.Namespace) -> int:
     elapsed = time.monotonic() - started
     print(f"codegen: {version} ({', '.join(args.lang)}) → {where} in {elapsed:.1f}s, {len(files)} files")
     return 0
+
+
+def _verify_all(
+    documents: dict[str, dict[str, object]], out: Path, languages: list[str], started: float
+) -> int:
+    problems: list[str] = []
+    for version in sorted(documents):
+        folder = out / version
+        _pipeline.build_folder(_pipeline.generate(version, documents[version], languages), folder, languages)
+        found = _verify.build_problems(folder, version, languages)
+        print(f"codegen: {version} ({', '.join(languages)}) {'FAILS' if found else 'builds'} in {folder}")
+        problems += found
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    elapsed = time.monotonic() - started
+    print(f"codegen: {len(documents)} versions checked in {elapsed:.1f}s")
+    return 1 if problems else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

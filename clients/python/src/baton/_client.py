@@ -2,12 +2,13 @@
 
 Construct one from the server's base URL and a token; every generated operation is then callable
 with ``client.generated`` as its ``client=`` argument, and the common ones have methods here.
+The methods take and return the generated models (``baton.models``) of the client's API version,
+so that this layer works unchanged over the generated code of every supported version.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Literal, Self, TypeVar
 
@@ -30,7 +31,6 @@ from baton._generated.models import (
     TIRunContext,
     TIRunPayload,
     TIStatePayload,
-    TIStatePayloadState,
     TIStateResponse,
     VariablePutBody,
     VariableResponse,
@@ -41,7 +41,6 @@ from baton._transport import AsyncBatonTransport, BatonTransport, RetryPolicy, _
 
 T = TypeVar("T")
 ApiName = Literal["execution", "workers", "admin"]
-FinalState = TIStatePayloadState
 
 _HEALTH = {
     "execution": check_execution_health,
@@ -55,16 +54,6 @@ def _expect(parsed: object, kind: type[T]) -> T:
     if not isinstance(parsed, kind):
         raise BatonError(f"unexpected response: wanted {kind.__name__}, got {type(parsed).__name__}")
     return parsed
-
-
-def _run_payload(hostname: str, pid: int, unix_user: str, start_date: datetime | None) -> TIRunPayload:
-    return TIRunPayload(
-        hostname=hostname, pid=pid, unix_user=unix_user, start_date=start_date or datetime.now(UTC)
-    )
-
-
-def _state_payload(state: FinalState, end_date: datetime | None) -> TIStatePayload:
-    return TIStatePayload(state=state, end_date=end_date or datetime.now(UTC))
 
 
 def _generated_client(base_url: str, timeout: float) -> AuthenticatedClient:
@@ -109,31 +98,18 @@ class Client:
         """Check that the server and its database answer, through one of the three APIs."""
         return _expect(_HEALTH[api].sync(client=self.generated), HealthStatus)
 
-    def start(
-        self,
-        task_instance_id: uuid.UUID,
-        *,
-        hostname: str,
-        pid: int,
-        unix_user: str,
-        start_date: datetime | None = None,
-    ) -> TIRunContext:
+    def start(self, task_instance_id: uuid.UUID, body: TIRunPayload) -> TIRunContext:
         """Start the attempt (with the workload token); the client switches to the execution token."""
-        body = _run_payload(hostname, pid, unix_user, start_date)
         return _expect(
             run_task_instance.sync(task_instance_id, client=self.generated, body=body), TIRunContext
         )
 
-    def heartbeat(self, task_instance_id: uuid.UUID, *, hostname: str, pid: int) -> None:
+    def heartbeat(self, task_instance_id: uuid.UUID, body: TIHeartbeatPayload) -> None:
         """Say the running attempt is alive; ConflictError means: stop the task."""
-        body = TIHeartbeatPayload(hostname=hostname, pid=pid)
         heartbeat_task_instance.sync_detailed(task_instance_id, client=self.generated, body=body)
 
-    def finish(
-        self, task_instance_id: uuid.UUID, state: FinalState, *, end_date: datetime | None = None
-    ) -> TIStateResponse:
+    def finish(self, task_instance_id: uuid.UUID, body: TIStatePayload) -> TIStateResponse:
         """Finish the attempt in a terminal (or retry) state."""
-        body = _state_payload(state, end_date)
         response = update_task_instance_state.sync(task_instance_id, client=self.generated, body=body)
         return _expect(response, TIStateResponse)
 
@@ -208,30 +184,17 @@ class AsyncClient:
         """Check that the server and its database answer, through one of the three APIs."""
         return _expect(await _HEALTH[api].asyncio(client=self.generated), HealthStatus)
 
-    async def start(
-        self,
-        task_instance_id: uuid.UUID,
-        *,
-        hostname: str,
-        pid: int,
-        unix_user: str,
-        start_date: datetime | None = None,
-    ) -> TIRunContext:
+    async def start(self, task_instance_id: uuid.UUID, body: TIRunPayload) -> TIRunContext:
         """Start the attempt (with the workload token); the client switches to the execution token."""
-        body = _run_payload(hostname, pid, unix_user, start_date)
         response = await run_task_instance.asyncio(task_instance_id, client=self.generated, body=body)
         return _expect(response, TIRunContext)
 
-    async def heartbeat(self, task_instance_id: uuid.UUID, *, hostname: str, pid: int) -> None:
+    async def heartbeat(self, task_instance_id: uuid.UUID, body: TIHeartbeatPayload) -> None:
         """Say the running attempt is alive; ConflictError means: stop the task."""
-        body = TIHeartbeatPayload(hostname=hostname, pid=pid)
         await heartbeat_task_instance.asyncio_detailed(task_instance_id, client=self.generated, body=body)
 
-    async def finish(
-        self, task_instance_id: uuid.UUID, state: FinalState, *, end_date: datetime | None = None
-    ) -> TIStateResponse:
+    async def finish(self, task_instance_id: uuid.UUID, body: TIStatePayload) -> TIStateResponse:
         """Finish the attempt in a terminal (or retry) state."""
-        body = _state_payload(state, end_date)
         response = await update_task_instance_state.asyncio(
             task_instance_id, client=self.generated, body=body
         )

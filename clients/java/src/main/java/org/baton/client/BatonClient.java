@@ -5,8 +5,6 @@ import java.io.InputStream;
 import java.net.http.HttpClient;
 import java.net.http.HttpResponse;
 import java.time.Duration;
-import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
 import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicReference;
@@ -35,7 +33,9 @@ import org.baton.client.generated.model.XComPutBody;
  * HealthStatus status = client.health(BatonClient.Api.EXECUTION);
  * }</pre>
  *
- * <p>Every method throws a {@link BatonException} subclass on failure. For operations without a
+ * <p>The methods take and return the generated models of the client's API version, so that this
+ * layer compiles unchanged over the generated code of every supported version. Every method throws
+ * a {@link BatonException} subclass on failure. For operations without a
  * method here, use the generated API classes over {@link #apiClient()}: error answers reach them as
  * the same typed exceptions; transport failures as the generated {@code ApiException} whose cause
  * is the {@code IOException}.
@@ -147,43 +147,20 @@ public final class BatonClient {
   }
 
   /**
-   * Where and as whom an attempt runs.
-   *
-   * @param hostname the host the task runs on
-   * @param pid the task process id
-   * @param unixUser the user the task runs as
-   * @param startDate when it started; null for now
-   */
-  public record RunInfo(String hostname, int pid, String unixUser, OffsetDateTime startDate) {
-    /** Where and as whom the attempt runs, starting now. */
-    public RunInfo(String hostname, int pid, String unixUser) {
-      this(hostname, pid, unixUser, null);
-    }
-  }
-
-  /**
    * Starts the attempt with the workload token the client was built with; the server answers with
    * the run context and the execution token, which the client uses from then on.
    */
-  public TIRunContext start(UUID taskInstanceId, RunInfo info) {
-    TIRunPayload payload =
-        new TIRunPayload()
-            .hostname(info.hostname())
-            .pid(info.pid())
-            .unixUser(info.unixUser())
-            .startDate(info.startDate() != null ? info.startDate() : now());
+  public TIRunContext start(UUID taskInstanceId, TIRunPayload payload) {
     return call("start", () -> taskInstances.runTaskInstance(taskInstanceId, payload));
   }
 
   /** Says the running attempt is alive; a {@link ConflictException} means: stop the task. */
-  public void heartbeat(UUID taskInstanceId, String hostname, int pid) {
-    TIHeartbeatPayload payload = new TIHeartbeatPayload().hostname(hostname).pid(pid);
+  public void heartbeat(UUID taskInstanceId, TIHeartbeatPayload payload) {
     run("heartbeat", () -> taskInstances.heartbeatTaskInstance(taskInstanceId, payload));
   }
 
-  /** Moves the attempt to a terminal (or retry) state, ending now. */
-  public TIStateResponse finish(UUID taskInstanceId, TIStatePayload.StateEnum state) {
-    TIStatePayload payload = new TIStatePayload().state(state).endDate(now());
+  /** Moves the attempt to a terminal (or retry) state. */
+  public TIStateResponse finish(UUID taskInstanceId, TIStatePayload payload) {
     return call("finish", () -> taskInstances.updateTaskInstanceState(taskInstanceId, payload));
   }
 
@@ -227,10 +204,6 @@ public final class BatonClient {
             "pullXCom",
             () -> xcoms.pullXcom(ref.dagId(), ref.runId(), ref.taskId(), ref.key(), ref.mapIndex()))
         .getValue();
-  }
-
-  private static OffsetDateTime now() {
-    return OffsetDateTime.now(ZoneOffset.UTC);
   }
 
   /** Builds a {@link BatonClient}. */

@@ -11,11 +11,15 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.time.Duration;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.baton.client.generated.model.HealthStatus;
+import org.baton.client.generated.model.TIHeartbeatPayload;
 import org.baton.client.generated.model.TIRunContext;
+import org.baton.client.generated.model.TIRunPayload;
 import org.baton.client.generated.model.TIStatePayload;
 import org.baton.client.generated.model.TIStateResponse;
 import org.junit.jupiter.api.BeforeAll;
@@ -31,6 +35,14 @@ class LiveClientTest {
   @BeforeAll
   static void startServer() throws Exception {
     server = LiveServer.get();
+  }
+
+  private static TIRunPayload run(int pid) {
+    return new TIRunPayload().hostname(HOST).pid(pid).unixUser("baton").startDate(OffsetDateTime.now(ZoneOffset.UTC));
+  }
+
+  private static TIHeartbeatPayload beat(int pid) {
+    return new TIHeartbeatPayload().hostname(HOST).pid(pid);
   }
 
   private static BatonClient client(String token) {
@@ -56,13 +68,13 @@ class LiveClientTest {
     String workloadToken = extract.get("workload_token").asText();
     BatonClient client = client(workloadToken);
 
-    TIRunContext context = client.start(extractId, new BatonClient.RunInfo(HOST, 4242, "baton"));
+    TIRunContext context = client.start(extractId, run(4242));
     assertEquals(extractId, context.getTaskInstance().getId());
     assertEquals(runId, context.getDagRun().getRunId());
     assertEquals("tasks:extract", context.getEntryPoint());
     assertNotEquals(workloadToken, client.token(), "run must hand out the execution token");
 
-    client.heartbeat(extractId, HOST, 4242);
+    client.heartbeat(extractId, beat(4242));
 
     String key = "java-" + UUID.randomUUID().toString().substring(0, 8);
     client.setVariable(key, Map.of("rows", List.of(1, 2, 3)));
@@ -72,13 +84,15 @@ class LiveClientTest {
     client.pushXCom(ref, Map.of("path", "/data/x.csv"));
     assertEquals(Map.of("path", "/data/x.csv"), client.pullXCom(ref));
 
-    TIStateResponse finished = client.finish(extractId, TIStatePayload.StateEnum.SUCCESS);
+    TIStateResponse finished = client.finish(
+            extractId,
+            new TIStatePayload().state(TIStatePayload.StateEnum.SUCCESS).endDate(OffsetDateTime.now(ZoneOffset.UTC)));
     assertEquals(TIStateResponse.StateEnum.SUCCESS, finished.getState());
     assertEquals(1, finished.getTryNumber());
 
     // Another task of the same run reads the XCom with its own token.
     BatonClient other = client(load.get("workload_token").asText());
-    other.start(UUID.fromString(load.get("id").asText()), new BatonClient.RunInfo(HOST, 1, "baton"));
+    other.start(UUID.fromString(load.get("id").asText()), run(1));
     assertEquals(Map.of("path", "/data/x.csv"), other.pullXCom(ref));
   }
 
@@ -87,8 +101,8 @@ class LiveClientTest {
     JsonNode ti = server.seed("only").get("task_instances").get(0);
     UUID id = UUID.fromString(ti.get("id").asText());
     BatonClient client = client(ti.get("workload_token").asText());
-    client.start(id, new BatonClient.RunInfo(HOST, 1234, "baton"));
-    ConflictException error = assertThrows(ConflictException.class, () -> client.heartbeat(id, HOST, 999));
+    client.start(id, run(1234));
+    ConflictException error = assertThrows(ConflictException.class, () -> client.heartbeat(id, beat(999)));
     assertEquals(409, error.status());
     assertNotNull(error.reason());
     assertNotNull(error.requestId());
@@ -99,7 +113,7 @@ class LiveClientTest {
   void getVariable_missing_notFoundException() throws Exception {
     JsonNode ti = server.seed("only").get("task_instances").get(0);
     BatonClient client = client(ti.get("workload_token").asText());
-    client.start(UUID.fromString(ti.get("id").asText()), new BatonClient.RunInfo(HOST, 1, "baton"));
+    client.start(UUID.fromString(ti.get("id").asText()), run(1));
     assertThrows(NotFoundException.class, () -> client.getVariable("missing-" + UUID.randomUUID()));
   }
 

@@ -10,6 +10,7 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.OffsetDateTime;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -114,9 +115,9 @@ class TransportTest {
   void patch5xx_notRetried() throws IOException {
     String url = start(error(502, "bad_gateway"), ok());
     BatonClient client = BatonClient.builder().baseUrl(url).retryPolicy(FAST).build();
-    assertThrows(
-        ServerErrorException.class,
-        () -> client.finish(UUID.randomUUID(), TIStatePayload.StateEnum.SUCCESS));
+    TIStatePayload done =
+        new TIStatePayload().state(TIStatePayload.StateEnum.SUCCESS).endDate(OffsetDateTime.now());
+    assertThrows(ServerErrorException.class, () -> client.finish(UUID.randomUUID(), done));
     assertEquals(1, seen.size());
     assertEquals("PATCH", seen.get(0).method());
   }
