@@ -62,6 +62,18 @@ def test__task_flow__start_heartbeat_variable_xcom_finish(live_server: LiveServe
         assert other.pull_xcom(dag_id, run_id, "extract", "return_value")["rows"] == 3
 
 
+def test__pydantic_models__validate_the_servers_run_context(live_server: LiveServer) -> None:
+    from baton._generated import pydantic_models
+    from baton._generated.api.task_instances import run_task_instance
+
+    (ti,) = live_server.seed("only")["task_instances"]
+    with Client(live_server.base_url, ti["workload_token"]) as client:
+        response = run_task_instance.sync_detailed(uuid.UUID(ti["id"]), client=client.generated, body=_run())
+    context = pydantic_models.TIRunContext.model_validate_json(response.content)
+    assert str(context.task_instance.id) == ti["id"]
+    assert context.dag_run.run_id.startswith("test__")
+
+
 def test__heartbeat__wrong_pid__conflict_error(live_server: LiveServer) -> None:
     (ti,) = live_server.seed("only")["task_instances"]
     ti_id = uuid.UUID(ti["id"])
