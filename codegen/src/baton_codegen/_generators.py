@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -111,7 +112,7 @@ def generate_python(version: str, document: dict[str, Any], work: Path) -> Files
     config = dict(_PYTHON_CONFIG)
     # The ruff executable, not `python -m ruff`: the hooks run inside the package, whose types.py
     # would shadow the standard library's.
-    ruff = _venv_tool("ruff")
+    ruff = shlex.quote(_venv_tool("ruff"))
     config["post_hooks"] = [f"{ruff} check . --fix-only --quiet", f"{ruff} format . --quiet"]
     config_path = work / "openapi-python-client.json"
     config_path.write_text(json.dumps(config))
@@ -169,14 +170,13 @@ def generate_python(version: str, document: dict[str, Any], work: Path) -> Files
     return files
 
 
-_GO_CONFIG = f"""package: {GO_PACKAGE}
-generate:
-  models: true
-  client: true
-output: api.gen.go
-output-options:
-  skip-prune: true
-"""
+def _go_config(output: Path) -> str:
+    return (
+        f"package: {GO_PACKAGE}\n"
+        "generate:\n  models: true\n  client: true\n"
+        f"output: {json.dumps(str(output))}\n"
+        "output-options:\n  skip-prune: true\n"
+    )
 
 
 def generate_go(version: str, document: dict[str, Any], work: Path) -> Files:
@@ -185,7 +185,7 @@ def generate_go(version: str, document: dict[str, Any], work: Path) -> Files:
     out = work / "go"
     out.mkdir(parents=True)
     config = work / "oapi-codegen.yaml"
-    config.write_text(_GO_CONFIG.replace("output: api.gen.go", f"output: {out / 'api.gen.go'}"))
+    config.write_text(_go_config(out / "api.gen.go"))
     go = find_go()
     # `go tool` resolves the tool from the go.mod of its working folder: the pinned one.
     _run(
