@@ -6,7 +6,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from baton_codegen import GENERATED_DIRS, GeneratorError, build_folder, drift, generate, load_documents
+from baton_codegen import (
+    GENERATED_DIRS,
+    GeneratorError,
+    build_folder,
+    build_problems,
+    drift,
+    generate,
+    load_documents,
+)
 
 
 @pytest.fixture(scope="module")
@@ -80,3 +88,20 @@ def test__build_folder__copies_hand_written_layer_and_replaces_generated(tmp_pat
     assert (tmp_path / "python" / "src" / "baton" / "__init__.py").exists()
     generated = sorted(p.name for p in (tmp_path / prefix).rglob("*") if p.is_file())
     assert generated == ["api_version.py"]
+
+
+def test__build_problems__layer_over_incomplete_generated_code__reported(tmp_path: Path) -> None:
+    # The hand-written layer imports generated operations this fake version does not have.
+    files = {f"{GENERATED_DIRS['python']}/api_version.py": b'API_VERSION = "2000-01-01"\n'}
+    build_folder(files, tmp_path, ["python"])
+    problems = build_problems(tmp_path, "2000-01-01", ["python"])
+    assert len(problems) == 1
+    assert problems[0].startswith("python client of 2000-01-01 does not build")
+
+
+def test__build_problems__latest_python_client__builds(
+    tmp_path: Path, latest: tuple[str, dict[str, Any]]
+) -> None:
+    version, document = latest
+    build_folder(generate(version, document, ["python"]), tmp_path, ["python"])
+    assert build_problems(tmp_path, version, ["python"]) == []
