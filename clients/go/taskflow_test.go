@@ -52,8 +52,12 @@ func TestTaskFlow_StartHeartbeatVariableXComFinish(t *testing.T) {
 	if client.Token() == extract.WorkloadToken {
 		t.Fatal("run must hand out the execution token")
 	}
+	executionToken := client.Token()
 	if err := client.Heartbeat(ctx, extractID, beat(os.Getpid())); err != nil {
 		t.Fatal(err)
+	}
+	if client.Token() == executionToken {
+		t.Fatal("the refreshed token must be swapped in")
 	}
 
 	key := fmt.Sprintf("go-%s", uuid.NewString()[:8])

@@ -80,6 +80,9 @@ def start_live_server(data_dir: Path) -> Iterator[LiveServer]:
         "BATON_HOST": "127.0.0.1",
         "BATON_PORT": str(port),
         "BATON_LOG_LEVEL": "warning",
+        # Execution tokens live 600 s; refreshing from 3600 s before expiry means every response
+        # of a running attempt carries a fresh token, so the clients' token swap is exercised.
+        "BATON_TOKEN_REFRESH_BEFORE": "3600",
     }
     env.pop("BATON_DATABASE_URL", None)
     command = _server_command()

@@ -39,7 +39,9 @@ def test__task_flow__start_heartbeat_variable_xcom_finish(live_server: LiveServe
         assert context.entry_point == "tasks:extract"
         assert client.token != extract["workload_token"], "run must hand out the execution token"
 
+        execution_token = client.token
         client.heartbeat(extract_id, _beat(os.getpid()))
+        assert client.token != execution_token, "the refreshed token must be swapped in"
 
         key = f"python-{uuid.uuid4().hex[:8]}"
         client.set_variable(key, {"rows": [1, 2, 3]}, description="client test")

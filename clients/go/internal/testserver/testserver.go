@@ -88,6 +88,8 @@ func Start() (*Server, error) {
 		"BATON_HOST=127.0.0.1",
 		"BATON_PORT="+strconv.Itoa(port),
 		"BATON_LOG_LEVEL=warning",
+		// Every response of a running attempt carries a fresh token: the token swap is exercised.
+		"BATON_TOKEN_REFRESH_BEFORE=3600",
 	)
 	s := &Server{
 		BaseURL: fmt.Sprintf("http://127.0.0.1:%d", port),

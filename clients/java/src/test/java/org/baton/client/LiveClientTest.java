@@ -74,7 +74,9 @@ class LiveClientTest {
     assertEquals("tasks:extract", context.getEntryPoint());
     assertNotEquals(workloadToken, client.token(), "run must hand out the execution token");
 
+    String executionToken = client.token();
     client.heartbeat(extractId, beat(4242));
+    assertNotEquals(executionToken, client.token(), "the refreshed token must be swapped in");
 
     String key = "java-" + UUID.randomUUID().toString().substring(0, 8);
     client.setVariable(key, Map.of("rows", List.of(1, 2, 3)));

@@ -90,6 +90,8 @@ final class LiveServer {
     env.put("BATON_HOST", "127.0.0.1");
     env.put("BATON_PORT", Integer.toString(port));
     env.put("BATON_LOG_LEVEL", "warning");
+    // Every response of a running attempt carries a fresh token: the token swap is exercised.
+    env.put("BATON_TOKEN_REFRESH_BEFORE", "3600");
     Path log = dataDir.resolve("server.log");
     builder.redirectErrorStream(true).redirectOutput(log.toFile());
     Process process = builder.start();
