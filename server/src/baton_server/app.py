@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,6 +13,8 @@ from fastapi.routing import APIRoute
 from baton_server import __version__
 from baton_server.api.errors import install_error_handlers
 from baton_server.api.middleware import VERSION_HEADER, build_middleware
+from baton_server.api.routes import admin_dags
+from baton_server.api.routes import workers as worker_routes
 from baton_server.api.routes.health import health_router
 from baton_server.api.versioned_app import VersionedApp
 from baton_server.api.versions import VERSIONS, supported_versions
@@ -39,8 +42,10 @@ def build_routers() -> list[APIRouter]:
     execution.include_router(health_router("check_execution_health", "health"))
     workers = APIRouter(prefix=WORKERS_PREFIX)
     workers.include_router(health_router("check_workers_health", "health"))
+    workers.include_router(worker_routes.router)
     admin = APIRouter(prefix=ADMIN_PREFIX)
     admin.include_router(health_router("check_admin_health", "health"))
+    admin.include_router(admin_dags.router)
     return [execution, workers, admin]
 
 
@@ -59,6 +64,23 @@ async def prepare_database(runtime: Runtime) -> None:
         )
 
 
+@asynccontextmanager
+async def run_scheduler_beside(runtime: Runtime) -> AsyncIterator[None]:
+    """Run the scheduler as a background task for the duration of the block, when the settings ask for it."""
+    if not runtime.settings.run_scheduler:
+        yield
+        return
+    from baton_server.scheduler import Scheduler
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(Scheduler(runtime).run_until(stop), name="baton-scheduler")
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+
+
 def create_app(settings: Settings) -> VersionedApp:
     """Build the Cadwyn app: every API version, error handling and the request middleware."""
 
@@ -68,7 +90,8 @@ def create_app(settings: Settings) -> VersionedApp:
         app.state.runtime = runtime
         try:
             await prepare_database(runtime)
-            yield
+            async with run_scheduler_beside(runtime):
+                yield
         finally:
             await runtime.close()
 

@@ -1,0 +1,1 @@
+"""The HEAD wire models of every API: what clients send and receive, never the database's rows."""

@@ -1,0 +1,139 @@
+"""The workload queue: workers claim queued task instances, each one by exactly one worker.
+
+A claim is one ``UPDATE ... WHERE id IN (SELECT ... LIMIT n) AND state = 'queued' AND worker_id
+IS NULL RETURNING ...``. On PostgreSQL the inner select takes its rows ``FOR UPDATE SKIP
+LOCKED``, so concurrent claimers (on any replica) pass each other instead of queueing behind
+the same rows; on SQLite the statement runs under the database's single write lock. Either way
+a row is handed to the one transaction whose UPDATE changed it.
+
+A claim that finds nothing waits and asks again, up to its deadline, committing first so that
+no pooled connection is held while it sleeps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from baton_server.db.tables import CredentialRecord, TaskInstanceRecord, WorkerRecord
+from baton_server.db.types import utcnow
+from baton_server.errors import InvalidInputError
+from baton_server.services._sql import is_postgres
+from baton_server.services.dag_specs import TaskSpec
+from baton_server.services.dags import load_version
+from baton_server.services.states import TaskInstanceState
+from baton_server.services.tokens import TokenService
+from baton_server.services.workers import WorkerState, count_active, owned_worker
+
+POLL_INTERVAL = 0.5
+"""Seconds between two looks at the queue while a claim long-polls."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimRequest:
+    """What a worker asks for: how many workloads, from which of its queues, how long to wait."""
+
+    worker_id: uuid.UUID
+    max_workloads: int
+    wait_seconds: float
+    queues: list[str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    """A claimed attempt of a task instance, with what the worker needs to start it."""
+
+    task_instance: TaskInstanceRecord
+    task: TaskSpec
+    bundle_name: str | None
+    token: str
+
+
+async def claim_workloads(
+    session: AsyncSession,
+    tokens: TokenService,
+    credential: CredentialRecord,
+    request: ClaimRequest,
+    *,
+    max_wait: float,
+    client_gone: Callable[[], Awaitable[bool]] | None = None,
+) -> list[Workload]:
+    """Claim up to ``max_workloads`` workloads, waiting up to ``min(wait_seconds, max_wait)`` for some."""
+    deadline = time.monotonic() + max(0.0, min(request.wait_seconds, max_wait))
+    while True:
+        workloads = await _claim_once(session, tokens, credential, request)
+        await session.commit()
+        remaining = deadline - time.monotonic()
+        if workloads or remaining <= 0:
+            return workloads
+        await asyncio.sleep(min(POLL_INTERVAL, remaining))
+        if client_gone is not None and await client_gone():
+            return []
+
+
+def _served_queues(worker: WorkerRecord, requested: list[str] | None) -> list[str]:
+    if requested is None:
+        return list(worker.queues)
+    unknown = sorted(set(requested) - set(worker.queues))
+    if unknown:
+        raise InvalidInputError(
+            f"worker {worker.name!r} does not serve the queue(s) {', '.join(unknown)}; "
+            f"it registered {', '.join(worker.queues)}",
+            reason="queue_not_served",
+        )
+    return requested
+
+
+async def _claim_once(
+    session: AsyncSession, tokens: TokenService, credential: CredentialRecord, request: ClaimRequest
+) -> list[Workload]:
+    worker = await owned_worker(session, credential, request.worker_id)
+    queues = _served_queues(worker, request.queues)
+    now = utcnow()
+    worker.last_heartbeat_at = now
+    worker.state = WorkerState.ACTIVE.value
+    free = worker.capacity - await count_active(session, worker.id)
+    limit = min(request.max_workloads, free)
+    if limit <= 0 or not queues:
+        return []
+    ti = TaskInstanceRecord
+    candidates = (
+        select(ti.id)
+        .where(
+            ti.state == TaskInstanceState.QUEUED.value,
+            ti.worker_id.is_(None),
+            ti.queue.in_(queues),
+            ti.runtime == worker.runtime,
+        )
+        .order_by(ti.queued_at, ti.id)
+        .limit(limit)
+    )
+    if is_postgres(session):
+        candidates = candidates.with_for_update(skip_locked=True)
+    claimed = (
+        await session.scalars(
+            update(ti)
+            .where(
+                ti.id.in_(candidates.scalar_subquery()),
+                ti.state == TaskInstanceState.QUEUED.value,
+                ti.worker_id.is_(None),
+            )
+            .values(worker_id=worker.id, claimed_at=now)
+            .returning(ti)
+            .execution_options(synchronize_session=False)
+        )
+    ).all()
+    workloads: list[Workload] = []
+    for record in sorted(claimed, key=lambda r: (r.queued_at or now, r.id)):
+        version = await load_version(session, record.dag_version_id)
+        task = version.spec.task(record.task_id)
+        assert task is not None, "a task instance always belongs to a task of its run's DAG version"
+        token = tokens.issue(record.id, record.try_number, "workload")
+        workloads.append(Workload(record, task, version.bundle_name, token))
+    return workloads
