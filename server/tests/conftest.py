@@ -170,3 +170,19 @@ async def server(harness: ServerHarness) -> ServerHarness:
 async def client(server: ServerHarness) -> AsyncIterator[httpx.AsyncClient]:
     async with server.client() as http:
         yield http
+
+
+@pytest.fixture
+async def admin_token(server: ServerHarness) -> str:
+    """A fresh admin token."""
+    from baton_server.services.credentials import issue_credential
+
+    async with server.runtime.sessions() as session:
+        return (await issue_credential(session, "admin", "tests")).token
+
+
+@pytest.fixture
+async def admin(server: ServerHarness, admin_token: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client authenticated as an admin."""
+    async with server.client(token=admin_token) as http:
+        yield http

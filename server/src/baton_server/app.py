@@ -11,11 +11,21 @@ from fastapi import APIRouter
 from fastapi.routing import APIRoute
 
 from baton_server import __version__
-from baton_server.api.errors import install_error_handlers
+from baton_server.api.errors import error_responses, install_error_handlers
 from baton_server.api.middleware import VERSION_HEADER, build_middleware
-from baton_server.api.routes import admin_dags
-from baton_server.api.routes import workers as worker_routes
+from baton_server.api.routes.admin import connections as admin_connections
+from baton_server.api.routes.admin import dags as admin_dags
+from baton_server.api.routes.admin import task_instances as admin_task_instances
+from baton_server.api.routes.admin import variables as admin_variables
+from baton_server.api.routes.admin import workers as admin_workers
+from baton_server.api.routes.execution import connections as ex_connections
+from baton_server.api.routes.execution import logs as ex_logs
+from baton_server.api.routes.execution import task_instances as ex_task_instances
+from baton_server.api.routes.execution import variables as ex_variables
+from baton_server.api.routes.execution import xcoms as ex_xcoms
 from baton_server.api.routes.health import health_router
+from baton_server.api.routes.workers import dags as worker_dags
+from baton_server.api.routes.workers import workloads as worker_workloads
 from baton_server.api.versioned_app import VersionedApp
 from baton_server.api.versions import VERSIONS, supported_versions
 from baton_server.config import Settings
@@ -40,12 +50,16 @@ def build_routers() -> list[APIRouter]:
     """The HEAD routers of the three APIs, mounted under their prefixes."""
     execution = APIRouter(prefix=EXECUTION_PREFIX)
     execution.include_router(health_router("check_execution_health", "health"))
+    for module in (ex_task_instances, ex_logs, ex_variables, ex_connections, ex_xcoms):
+        execution.include_router(module.router)
     workers = APIRouter(prefix=WORKERS_PREFIX)
     workers.include_router(health_router("check_workers_health", "health"))
-    workers.include_router(worker_routes.router)
+    for module in (worker_dags, worker_workloads):
+        workers.include_router(module.router)
     admin = APIRouter(prefix=ADMIN_PREFIX)
     admin.include_router(health_router("check_admin_health", "health"))
-    admin.include_router(admin_dags.router)
+    for module in (admin_variables, admin_connections, admin_task_instances, admin_dags, admin_workers):
+        admin.include_router(module.router)
     return [execution, workers, admin]
 
 
@@ -110,6 +124,8 @@ def create_app(settings: Settings) -> VersionedApp:
         generate_unique_id_function=_operation_id,
         lifespan=lifespan,
         separate_input_output_schemas=False,
+        # Every route can meet a bad version header (400) and, through it, a validation error (422).
+        responses=error_responses(400, 422),
     )
     install_error_handlers(app)
     for router in build_routers():

@@ -8,17 +8,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from baton_server.config import Settings, resolve_secrets
 from baton_server.db.engine import create_engine, create_sessionmaker
+from baton_server.services.cipher import SecretCipher
 from baton_server.services.tokens import TokenService
 
 
 @dataclass(frozen=True, slots=True)
 class Runtime:
-    """Settings with resolved secrets, the database engine, its session factory and the token service."""
+    """Settings with resolved secrets, the engine and its sessions, the token service and the cipher."""
 
     settings: Settings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     tokens: TokenService
+    cipher: SecretCipher
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:
@@ -31,7 +33,15 @@ class Runtime:
             workload_ttl=settings.workload_token_ttl,
             execution_ttl=settings.execution_token_ttl,
         )
-        return cls(settings=settings, engine=engine, sessions=create_sessionmaker(engine), tokens=tokens)
+        assert settings.encryption_key is not None
+        cipher = SecretCipher(settings.encryption_key.get_secret_value())
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessions=create_sessionmaker(engine),
+            tokens=tokens,
+            cipher=cipher,
+        )
 
     async def close(self) -> None:
         """Release every pooled connection."""

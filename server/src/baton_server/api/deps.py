@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from baton_server.api.middleware import REFRESHED_TOKEN_SCOPE_KEY
 from baton_server.db.tables import CredentialRecord
 from baton_server.errors import UnauthorizedError
 from baton_server.runtime import Runtime
 from baton_server.services.credentials import authenticate
+from baton_server.services.task_instances import Attempt, load_attempt
+from baton_server.services.tokens import TaskClaims
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     """The process's runtime, set up by the lifespan."""
     runtime: Runtime = request.app.state.runtime
     return runtime
@@ -43,15 +48,66 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
-async def require_admin(session: SessionDep, request: Request) -> CredentialRecord:
+# The schemes document each principal's bearer token in the spec; we parse the header ourselves
+# so that every failure is our 401 body, not FastAPI's 403.
+_admin_scheme = HTTPBearer(scheme_name="AdminToken", description="An admin token", auto_error=False)
+_worker_scheme = HTTPBearer(
+    scheme_name="WorkerCredential", description="A worker credential", auto_error=False
+)
+_task_scheme = HTTPBearer(
+    scheme_name="TaskToken", description="The task's workload or execution token", auto_error=False
+)
+_SchemeCredentials = HTTPAuthorizationCredentials | None
+
+
+async def require_admin(
+    session: SessionDep, request: Request, _: Annotated[_SchemeCredentials, Depends(_admin_scheme)]
+) -> CredentialRecord:
     """The admin credential of the request (401 when missing, unknown or revoked)."""
     return await authenticate(session, bearer_token(request), "admin")
 
 
-async def require_worker(session: SessionDep, request: Request) -> CredentialRecord:
+async def require_worker(
+    session: SessionDep, request: Request, _: Annotated[_SchemeCredentials, Depends(_worker_scheme)]
+) -> CredentialRecord:
     """The worker credential of the request (401 when missing, unknown or revoked)."""
     return await authenticate(session, bearer_token(request), "worker")
 
 
 AdminDep = Annotated[CredentialRecord, Depends(require_admin)]
 WorkerCredentialDep = Annotated[CredentialRecord, Depends(require_worker)]
+
+
+async def task_claims(
+    request: Request, runtime: RuntimeDep, _: Annotated[_SchemeCredentials, Depends(_task_scheme)]
+) -> TaskClaims:
+    """The verified claims of the request's task token (401 when missing, malformed, expired or forged)."""
+    return runtime.tokens.verify(bearer_token(request))
+
+
+TaskClaimsDep = Annotated[TaskClaims, Depends(task_claims)]
+
+
+def hand_out_token(request: Request, token: str) -> None:
+    """Send ``token`` in the Refreshed-API-Token header of the response, error responses included."""
+    request.scope[REFRESHED_TOKEN_SCOPE_KEY] = token
+
+
+def refresh_if_due(request: Request, runtime: Runtime, claims: TaskClaims) -> None:
+    """Hand out a fresh execution token when the caller's one nears expiry."""
+    if claims.scope != "execution":
+        return
+    if claims.expires_at - time.time() <= runtime.settings.token_refresh_before:
+        hand_out_token(request, runtime.tokens.issue(claims.task_instance_id, claims.try_number, "execution"))
+
+
+async def running_attempt(
+    claims: TaskClaimsDep, session: SessionDep, runtime: RuntimeDep, request: Request
+) -> Attempt:
+    """The caller's attempt, verified as still running; refreshes its token when due."""
+    attempt = await load_attempt(session, claims)
+    refresh_if_due(request, runtime, claims)
+    return attempt
+
+
+AttemptDep = Annotated[Attempt, Depends(running_attempt)]

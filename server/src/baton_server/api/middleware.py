@@ -27,6 +27,9 @@ _REQUEST_ID_HEADER_B = REQUEST_ID_HEADER.lower().encode()
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
+REFRESHED_TOKEN_HEADER = "Refreshed-API-Token"  # noqa: S105 - a header name
+REFRESHED_TOKEN_SCOPE_KEY = "baton.refreshed_token"  # noqa: S105 - a scope key
+_REFRESHED_TOKEN_HEADER_B = REFRESHED_TOKEN_HEADER.lower().encode()
 REQUEST_ID_SCOPE_KEY = "baton.request_id"
 VERSION_SCOPE_KEY = "baton.api_version"
 
@@ -165,6 +168,9 @@ def build_middleware(versions: Sequence[str], *, request_max_bytes: int) -> type
                 if message["type"] == "http.response.start":
                     started = True
                     message["headers"] = [*message.get("headers", []), *extra_headers]
+                    token = scope.get(REFRESHED_TOKEN_SCOPE_KEY)
+                    if token is not None:
+                        message["headers"].append((_REFRESHED_TOKEN_HEADER_B, token.encode()))
                 await send(message)
 
             received = 0

@@ -1,1 +1,1 @@
-"""The HEAD wire models of every API: what clients send and receive, never the database's rows."""
+"""HEAD wire models of the API; older versions are derived from them by Cadwyn's version changes."""

@@ -6,14 +6,15 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictStr
+from pydantic import AwareDatetime, Field, StrictBool, StrictStr
 
+from baton_server.api.schemas.common import RequestModel, ResponseModel
 from baton_server.api.schemas.orchestration import DagSchedule, TaskDescription, Worker
 from baton_server.services.dag_specs import TaskRuntime
 from baton_server.services.states import DagRunState, TaskInstanceState
 
 
-class DagSummary(BaseModel):
+class DagSummary(ResponseModel):
     """A DAG with the facts of its latest version."""
 
     dag_id: str
@@ -35,36 +36,35 @@ class Dag(DagSummary):
     tasks: list[TaskDescription]
 
 
-class DagList(BaseModel):
+class DagList(ResponseModel):
     """A page of DAGs, by id."""
 
     dags: list[DagSummary]
     total: int
 
 
-class UpdateDagPayload(BaseModel):
+class UpdateDagPayload(RequestModel):
     """The DAG settings an operator can change."""
-
-    model_config = ConfigDict(extra="forbid")
 
     is_paused: StrictBool = Field(
         description="A paused DAG gets no scheduled runs; triggered runs still run."
     )
 
 
-class TriggerDagRunPayload(BaseModel):
+class TriggerDagRunPayload(RequestModel):
     """A manual run of a DAG's latest version."""
 
-    model_config = ConfigDict(extra="forbid")
-
     run_id: (
-        Annotated[StrictStr, Field(min_length=1, max_length=250, pattern=r"^[A-Za-z0-9_.:\-]+$")] | None
+        Annotated[
+            StrictStr, Field(min_length=1, max_length=250, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.:\-]{0,249}$")
+        ]
+        | None
     ) = Field(default=None, description="Default: manual__<UTC time>.")
     conf: dict[str, Any] = Field(default_factory=dict, description="Any JSON object; the tasks read it.")
     logical_date: AwareDatetime | None = Field(default=None, description="Default: now.")
 
 
-class DagRun(BaseModel):
+class DagRun(ResponseModel):
     """One run of a DAG, pinned to the DAG version it started with."""
 
     id: uuid.UUID
@@ -83,14 +83,14 @@ class DagRun(BaseModel):
     duration_seconds: float | None
 
 
-class DagRunList(BaseModel):
+class DagRunList(ResponseModel):
     """A page of DAG runs, newest first."""
 
     dag_runs: list[DagRun]
     total: int
 
 
-class TaskInstanceSummary(BaseModel):
+class TaskInstanceSummary(ResponseModel):
     """A task instance of a run: where its current attempt stands."""
 
     id: uuid.UUID
@@ -124,7 +124,7 @@ class WorkerSummary(Worker):
     active_task_instances: int
 
 
-class WorkerList(BaseModel):
+class WorkerList(ResponseModel):
     """A page of workers, by name."""
 
     workers: list[WorkerSummary]

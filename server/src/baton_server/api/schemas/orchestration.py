@@ -6,25 +6,17 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import AwareDatetime, Field, StrictInt, StrictStr
 
+from baton_server.api.schemas.common import Hostname, Identifier, RequestModel, ResponseModel
+from baton_server.api.schemas.execution import TaskInstanceIdentity
 from baton_server.services.dag_specs import TaskRuntime, TriggerRule
 from baton_server.services.workers import WorkerState
-
-Identifier = Annotated[
-    StrictStr,
-    Field(min_length=1, max_length=250, pattern=r"^[A-Za-z0-9_.\-]+$", examples=["etl_daily"]),
-]
-"""DAG, task, queue, bundle and worker names: letters, digits, ``_``, ``.`` and ``-``."""
 
 Seconds = Annotated[float, Field(strict=True, ge=0)]
 
 
-class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class DagSchedule(_Request):
+class DagSchedule(RequestModel):
     """When a DAG runs by itself: exactly one of a cron expression (UTC) and an interval."""
 
     cron: Annotated[StrictStr, Field(min_length=1, max_length=100, examples=["0 6 * * *"])] | None = None
@@ -34,7 +26,7 @@ class DagSchedule(_Request):
     )
 
 
-class TaskDescription(_Request):
+class TaskDescription(RequestModel):
     """One task of a DAG: what it runs (an entry point in its bundle), where, and what it waits for."""
 
     task_id: Identifier
@@ -48,7 +40,7 @@ class TaskDescription(_Request):
     trigger_rule: TriggerRule = TriggerRule.ALL_SUCCESS
 
 
-class DagDescription(_Request):
+class DagDescription(RequestModel):
     """A DAG as its bundle describes it; the server never sees its code."""
 
     dag_id: Identifier
@@ -57,14 +49,14 @@ class DagDescription(_Request):
     tasks: Annotated[list[TaskDescription], Field(min_length=1, max_length=10_000)]
 
 
-class RegisterDagsPayload(_Request):
+class RegisterDagsPayload(RequestModel):
     """The DAGs of one bundle, registered by a worker that loaded it."""
 
     bundle_name: Identifier | None = None
     dags: Annotated[list[DagDescription], Field(min_length=1, max_length=1000)]
 
 
-class RegisteredDag(BaseModel):
+class RegisteredDag(ResponseModel):
     """The version a DAG's description is stored as; ``created_version`` says whether it is new."""
 
     dag_id: str
@@ -73,23 +65,23 @@ class RegisteredDag(BaseModel):
     created_version: bool
 
 
-class RegisteredDags(BaseModel):
+class RegisteredDags(ResponseModel):
     """The outcome of a registration, one entry per DAG in the order sent."""
 
     dags: list[RegisteredDag]
 
 
-class RegisterWorkerPayload(_Request):
+class RegisterWorkerPayload(RequestModel):
     """What a worker says about itself when it starts."""
 
     name: Identifier
     queues: Annotated[list[Identifier], Field(min_length=1, max_length=100)]
     capacity: Annotated[StrictInt, Field(ge=1, le=10_000, description="Task instances it runs at once.")]
     runtime: TaskRuntime
-    hostname: Annotated[StrictStr, Field(max_length=1000)] | None = None
+    hostname: Hostname | None = None
 
 
-class Worker(BaseModel):
+class Worker(ResponseModel):
     """A registered worker."""
 
     id: uuid.UUID
@@ -103,7 +95,7 @@ class Worker(BaseModel):
     last_heartbeat_at: datetime
 
 
-class ClaimWorkloadsPayload(_Request):
+class ClaimWorkloadsPayload(RequestModel):
     """How many workloads a worker can take now, and how long it will wait for the first one."""
 
     max_workloads: Annotated[StrictInt, Field(ge=1, le=100)] = 1
@@ -115,21 +107,10 @@ class ClaimWorkloadsPayload(_Request):
     )
 
 
-class WorkloadTaskInstance(BaseModel):
-    """Which task instance a workload runs."""
-
-    id: uuid.UUID
-    dag_id: str
-    run_id: str
-    task_id: str
-    map_index: int
-
-
-class ExecuteTaskWorkload(BaseModel):
+class ExecuteTaskWorkload(ResponseModel):
     """One attempt of a task instance for a worker to start, with the token that starts it."""
 
-    task_instance: WorkloadTaskInstance
-    try_number: int
+    task_instance: TaskInstanceIdentity = Field(description="The task instance and the attempt (try_number).")
     max_tries: int
     dag_version_id: uuid.UUID
     bundle_name: str | None
@@ -140,7 +121,7 @@ class ExecuteTaskWorkload(BaseModel):
     token: str = Field(description="Workload token: good only for starting this attempt (`run`).")
 
 
-class ClaimedWorkloads(BaseModel):
+class ClaimedWorkloads(ResponseModel):
     """The workloads handed to this worker; empty when none was ready within the wait."""
 
     workloads: list[ExecuteTaskWorkload]

@@ -1,4 +1,4 @@
-"""The Worker API (worker credential): register DAGs and workers, heartbeat, claim workloads."""
+"""Worker routes: register a worker, heartbeat it, and claim workloads from its queues."""
 
 from __future__ import annotations
 
@@ -8,19 +8,16 @@ from fastapi import APIRouter, Request
 
 from baton_server.api.deps import RuntimeDep, SessionDep, WorkerCredentialDep
 from baton_server.api.errors import error_responses
-from baton_server.api.routes._orchestration import dag_spec, worker_model
+from baton_server.api.routes._orchestration import worker_model
+from baton_server.api.schemas.execution import TaskInstanceIdentity
 from baton_server.api.schemas.orchestration import (
     ClaimedWorkloads,
     ClaimWorkloadsPayload,
     ExecuteTaskWorkload,
-    RegisterDagsPayload,
-    RegisteredDag,
-    RegisteredDags,
     RegisterWorkerPayload,
     Worker,
-    WorkloadTaskInstance,
 )
-from baton_server.services import dags, workers, workloads
+from baton_server.services import workers, workloads
 
 router = APIRouter(tags=["workers"])
 
@@ -28,10 +25,14 @@ router = APIRouter(tags=["workers"])
 def _workload_model(workload: workloads.Workload) -> ExecuteTaskWorkload:
     ti = workload.task_instance
     return ExecuteTaskWorkload(
-        task_instance=WorkloadTaskInstance(
-            id=ti.id, dag_id=ti.dag_id, run_id=ti.run_id, task_id=ti.task_id, map_index=ti.map_index
+        task_instance=TaskInstanceIdentity(
+            id=ti.id,
+            dag_id=ti.dag_id,
+            run_id=ti.run_id,
+            task_id=ti.task_id,
+            map_index=ti.map_index,
+            try_number=ti.try_number,
         ),
-        try_number=ti.try_number,
         max_tries=ti.max_tries,
         dag_version_id=ti.dag_version_id,
         bundle_name=workload.bundle_name,
@@ -44,36 +45,10 @@ def _workload_model(workload: workloads.Workload) -> ExecuteTaskWorkload:
 
 
 @router.post(
-    "/dags",
-    response_model=RegisteredDags,
-    summary="Register the DAGs of a bundle; a changed description becomes a new DAG version",
-    responses=error_responses(400, 401, 422),
-)
-async def register_dags(
-    payload: RegisterDagsPayload, session: SessionDep, _credential: WorkerCredentialDep
-) -> RegisteredDags:
-    """Store each DAG's description, making a new version when it changed."""
-    results = await dags.register_dags(
-        session, [dag_spec(d) for d in payload.dags], bundle_name=payload.bundle_name
-    )
-    return RegisteredDags(
-        dags=[
-            RegisteredDag(
-                dag_id=r.dag_id,
-                dag_version_id=r.dag_version_id,
-                version_number=r.version_number,
-                created_version=r.created_version,
-            )
-            for r in results
-        ]
-    )
-
-
-@router.post(
     "/registrations",
     response_model=Worker,
     summary="Register (or re-register) a worker with its queues and capacity",
-    responses=error_responses(400, 401, 409, 422),
+    responses=error_responses(401, 409, 422),
 )
 async def register_worker(
     payload: RegisterWorkerPayload, session: SessionDep, credential: WorkerCredentialDep
@@ -97,7 +72,7 @@ async def register_worker(
     "/{worker_id}/heartbeat",
     response_model=Worker,
     summary="Tell the server the worker is alive",
-    responses=error_responses(400, 401, 403, 404, 422),
+    responses=error_responses(401, 403, 404, 422),
 )
 async def heartbeat_worker(
     worker_id: uuid.UUID, session: SessionDep, credential: WorkerCredentialDep
@@ -110,7 +85,7 @@ async def heartbeat_worker(
     "/{worker_id}/claims",
     response_model=ClaimedWorkloads,
     summary="Claim up to max_workloads workloads from the worker's queues, long-polling when none is ready",
-    responses=error_responses(400, 401, 403, 404, 422),
+    responses=error_responses(401, 403, 404, 422),
 )
 async def claim_workloads(
     worker_id: uuid.UUID,

@@ -1,4 +1,4 @@
-"""Admin API (admin token): DAGs, DAG runs and workers, as the operator CLI needs them."""
+"""Admin routes for DAGs and DAG runs: list and show DAGs, pause them, trigger and inspect runs."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from baton_server.api.routes._orchestration import (
     dag_run_detail_model,
     dag_run_model,
     dag_summary_model,
-    worker_summary_model,
 )
 from baton_server.api.schemas.admin_orchestration import (
     Dag,
@@ -23,12 +22,11 @@ from baton_server.api.schemas.admin_orchestration import (
     DagRunList,
     TriggerDagRunPayload,
     UpdateDagPayload,
-    WorkerList,
 )
-from baton_server.services import dag_runs, dags, workers
+from baton_server.services import dag_runs, dags
 from baton_server.services.states import DagRunState
 
-router = APIRouter()
+router = APIRouter(tags=["admin"])
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size.")]
 Offset = Annotated[int, Query(ge=0, description="Entries to skip.")]
@@ -37,9 +35,8 @@ Offset = Annotated[int, Query(ge=0, description="Entries to skip.")]
 @router.get(
     "/dags",
     response_model=DagList,
-    tags=["dags"],
     summary="List DAGs with their latest version",
-    responses=error_responses(400, 401, 422),
+    responses=error_responses(401, 422),
 )
 async def list_dags(session: SessionDep, _admin: AdminDep, limit: Limit = 100, offset: Offset = 0) -> DagList:
     """A page of DAGs, by id."""
@@ -50,9 +47,8 @@ async def list_dags(session: SessionDep, _admin: AdminDep, limit: Limit = 100, o
 @router.get(
     "/dags/{dag_id}",
     response_model=Dag,
-    tags=["dags"],
     summary="Show a DAG with the tasks of its latest version",
-    responses=error_responses(400, 401, 404, 422),
+    responses=error_responses(401, 404, 422),
 )
 async def get_dag(dag_id: str, session: SessionDep, _admin: AdminDep) -> Dag:
     """One DAG and its tasks."""
@@ -62,9 +58,8 @@ async def get_dag(dag_id: str, session: SessionDep, _admin: AdminDep) -> Dag:
 @router.patch(
     "/dags/{dag_id}",
     response_model=Dag,
-    tags=["dags"],
     summary="Pause or unpause a DAG",
-    responses=error_responses(400, 401, 404, 422),
+    responses=error_responses(401, 404, 422),
 )
 async def update_dag(dag_id: str, payload: UpdateDagPayload, session: SessionDep, _admin: AdminDep) -> Dag:
     """Change a DAG's settings."""
@@ -75,9 +70,8 @@ async def update_dag(dag_id: str, payload: UpdateDagPayload, session: SessionDep
     "/dags/{dag_id}/dag-runs",
     response_model=DagRun,
     status_code=201,
-    tags=["dag-runs"],
     summary="Trigger a run of a DAG's latest version",
-    responses=error_responses(400, 401, 404, 409, 422),
+    responses=error_responses(401, 404, 409, 422),
 )
 async def trigger_dag_run(
     dag_id: str, payload: TriggerDagRunPayload, session: SessionDep, _admin: AdminDep
@@ -92,9 +86,8 @@ async def trigger_dag_run(
 @router.get(
     "/dag-runs",
     response_model=DagRunList,
-    tags=["dag-runs"],
     summary="List DAG runs, newest first",
-    responses=error_responses(400, 401, 422),
+    responses=error_responses(401, 422),
 )
 async def list_dag_runs(
     session: SessionDep,
@@ -114,25 +107,9 @@ async def list_dag_runs(
 @router.get(
     "/dags/{dag_id}/dag-runs/{run_id}",
     response_model=DagRunDetail,
-    tags=["dag-runs"],
     summary="Show a DAG run with its task instances",
-    responses=error_responses(400, 401, 404, 422),
+    responses=error_responses(401, 404, 422),
 )
 async def get_dag_run(dag_id: str, run_id: str, session: SessionDep, _admin: AdminDep) -> DagRunDetail:
     """One run and its task instances."""
     return dag_run_detail_model(await dag_runs.get_dag_run(session, dag_id, run_id))
-
-
-@router.get(
-    "/workers",
-    response_model=WorkerList,
-    tags=["workers-admin"],
-    summary="List registered workers with their state and load",
-    responses=error_responses(400, 401, 422),
-)
-async def list_workers(
-    session: SessionDep, _admin: AdminDep, limit: Limit = 100, offset: Offset = 0
-) -> WorkerList:
-    """A page of workers, by name."""
-    loads, total = await workers.list_workers(session, limit=limit, offset=offset)
-    return WorkerList(workers=[worker_summary_model(w) for w in loads], total=total)

@@ -1,0 +1,1 @@
+"""Routes of the admin API: what operators and their tools need."""

@@ -1,0 +1,32 @@
+"""Log upload route of the Task Execution API."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter
+
+from baton_server.api.deps import AttemptDep, SessionDep
+from baton_server.api.errors import error_responses
+from baton_server.api.schemas.execution import LogBatch, LogBatchAccepted
+from baton_server.errors import ForbiddenError
+from baton_server.services import logs as service
+
+router = APIRouter(prefix="/task-instances", tags=["logs"])
+
+
+@router.post(
+    "/{task_instance_id}/logs",
+    response_model=LogBatchAccepted,
+    responses=error_responses(401, 403, 413, 422),
+    summary="Upload a batch of the running attempt's log lines",
+)
+async def upload_task_logs(
+    task_instance_id: uuid.UUID, batch: LogBatch, attempt: AttemptDep, session: SessionDep
+) -> LogBatchAccepted:
+    if attempt.id != task_instance_id:
+        raise ForbiddenError("a task uploads only its own logs", reason="token_subject_mismatch")
+    accepted = await service.append_logs(
+        session, attempt, [(line.timestamp, line.level, line.message, line.fields) for line in batch.lines]
+    )
+    return LogBatchAccepted(accepted=accepted)

@@ -1,0 +1,158 @@
+"""Task instance routes: start, heartbeat, finish, and the run-time facts a task asks for."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Request, status
+
+from baton_server.api.deps import (
+    AttemptDep,
+    RuntimeDep,
+    SessionDep,
+    TaskClaimsDep,
+    hand_out_token,
+    refresh_if_due,
+)
+from baton_server.api.errors import error_responses
+from baton_server.api.schemas.execution import (
+    DagRunInfo,
+    PreviousSuccessfulRun,
+    PreviousSuccessfulRunResponse,
+    TaskInstanceIdentity,
+    TaskStateCounts,
+    TIHeartbeatPayload,
+    TIRunContext,
+    TIRunPayload,
+    TIStatePayload,
+    TIStateResponse,
+)
+from baton_server.errors import ForbiddenError
+from baton_server.services import task_instances as service
+from baton_server.services.states import TaskInstanceState
+
+router = APIRouter(prefix="/task-instances", tags=["task-instances"])
+
+
+@router.patch(
+    "/{task_instance_id}/run",
+    response_model=TIRunContext,
+    responses=error_responses(401, 403, 404, 409, 422),
+    summary="Start an attempt and get its run context",
+    description=(
+        "Takes the workload token. Answers with the run context and, in the `Refreshed-API-Token` header, "
+        "the execution token every other call of this attempt must use. Repeating the call from the same "
+        "host and pid replays the answer."
+    ),
+)
+async def run_task_instance(
+    task_instance_id: uuid.UUID,
+    payload: TIRunPayload,
+    claims: TaskClaimsDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    request: Request,
+) -> TIRunContext:
+    started = await service.start_attempt(
+        session,
+        claims,
+        task_instance_id,
+        hostname=payload.hostname,
+        pid=payload.pid,
+        unix_user=payload.unix_user,
+        start_date=payload.start_date,
+    )
+    ti, run, task = started.task_instance, started.dag_run, started.task_description
+    hand_out_token(request, runtime.tokens.issue(ti.id, ti.try_number, "execution"))
+    timeout = task.get("execution_timeout")
+    return TIRunContext(
+        task_instance=TaskInstanceIdentity(
+            id=ti.id,
+            dag_id=ti.dag_id,
+            run_id=ti.run_id,
+            task_id=ti.task_id,
+            map_index=ti.map_index,
+            try_number=ti.try_number,
+        ),
+        max_tries=ti.max_tries,
+        dag_version_id=ti.dag_version_id,
+        dag_run=DagRunInfo.model_validate(run),
+        entry_point=task.get("entry_point"),
+        execution_timeout=float(timeout) if isinstance(timeout, int | float) else None,
+    )
+
+
+@router.put(
+    "/{task_instance_id}/heartbeat",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(401, 403, 404, 409, 422),
+    summary="Say the running attempt is alive",
+    description=(
+        "409 when the host and pid do not match the running attempt, or the attempt is over: stop the task."
+    ),
+)
+async def heartbeat_task_instance(
+    task_instance_id: uuid.UUID,
+    payload: TIHeartbeatPayload,
+    claims: TaskClaimsDep,
+    runtime: RuntimeDep,
+    request: Request,
+) -> None:
+    async with runtime.engine.connect() as conn:
+        await service.heartbeat(conn, claims, task_instance_id, hostname=payload.hostname, pid=payload.pid)
+    refresh_if_due(request, runtime, claims)
+
+
+@router.patch(
+    "/{task_instance_id}/state",
+    response_model=TIStateResponse,
+    responses=error_responses(401, 403, 404, 409, 422),
+    summary="Finish the attempt",
+    description=(
+        "Moves the running attempt to success, failed, skipped or up_for_retry (stored as failed when no "
+        "attempt is left). Repeating the same call is harmless; any other change of a finished attempt "
+        "is 409."
+    ),
+)
+async def update_task_instance_state(
+    task_instance_id: uuid.UUID, payload: TIStatePayload, claims: TaskClaimsDep, session: SessionDep
+) -> TIStateResponse:
+    ti = await service.finish_attempt(
+        session, claims, task_instance_id, state=TaskInstanceState(payload.state), end_date=payload.end_date
+    )
+    return TIStateResponse.model_validate(ti)
+
+
+def _require_own(attempt: service.Attempt, task_instance_id: uuid.UUID) -> None:
+    if attempt.id != task_instance_id:
+        raise ForbiddenError("the token belongs to another task instance", reason="token_subject_mismatch")
+
+
+@router.get(
+    "/{task_instance_id}/previous-successful-run",
+    response_model=PreviousSuccessfulRunResponse,
+    responses=error_responses(401, 403),
+    summary="The latest earlier DAG run in which this task succeeded",
+)
+async def get_previous_successful_run(
+    task_instance_id: uuid.UUID, attempt: AttemptDep, session: SessionDep
+) -> PreviousSuccessfulRunResponse:
+    _require_own(attempt, task_instance_id)
+    previous = await service.previous_successful_run(session, attempt)
+    return PreviousSuccessfulRunResponse(
+        previous=None if previous is None else PreviousSuccessfulRun.model_validate(previous)
+    )
+
+
+@router.get(
+    "/{task_instance_id}/task-state-counts",
+    response_model=TaskStateCounts,
+    responses=error_responses(401, 403),
+    summary="How many task instances of this DAG run are in each state",
+)
+async def get_task_state_counts(
+    task_instance_id: uuid.UUID, attempt: AttemptDep, session: SessionDep
+) -> TaskStateCounts:
+    _require_own(attempt, task_instance_id)
+    counts = await service.task_state_counts(session, attempt)
+    return TaskStateCounts(counts=counts, total=sum(counts.values()))

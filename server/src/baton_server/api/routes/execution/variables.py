@@ -1,0 +1,49 @@
+"""Variable routes of the Task Execution API."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, status
+
+from baton_server.api.deps import AttemptDep, SessionDep
+from baton_server.api.errors import error_responses
+from baton_server.api.schemas.common import ID_PATTERN
+from baton_server.api.schemas.execution import VariablePutBody, VariableResponse
+from baton_server.services import variables as service
+
+router = APIRouter(prefix="/variables", tags=["variables"])
+VariableKey = Annotated[str, Path(pattern=ID_PATTERN, min_length=1, max_length=250)]
+
+
+@router.get(
+    "/{key}",
+    response_model=VariableResponse,
+    responses=error_responses(401, 403, 404, 422),
+    summary="Read a variable",
+)
+async def get_variable(key: VariableKey, _: AttemptDep, session: SessionDep) -> VariableResponse:
+    return VariableResponse(key=key, value=await service.get_variable(session, key))
+
+
+@router.put(
+    "/{key}",
+    response_model=VariableResponse,
+    responses=error_responses(401, 403, 413, 422),
+    summary="Create or replace a variable",
+)
+async def set_variable(
+    key: VariableKey, body: VariablePutBody, _: AttemptDep, session: SessionDep
+) -> VariableResponse:
+    await service.set_variable(session, key, body.value, body.description)
+    return VariableResponse(key=key, value=body.value)
+
+
+@router.delete(
+    "/{key}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(401, 403, 404, 422),
+    summary="Delete a variable",
+)
+async def delete_variable(key: VariableKey, _: AttemptDep, session: SessionDep) -> None:
+    await service.delete_variable(session, key)

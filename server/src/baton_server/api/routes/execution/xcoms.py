@@ -1,0 +1,88 @@
+"""XCom routes of the Task Execution API."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, status
+
+from baton_server.api.deps import AttemptDep, RuntimeDep, SessionDep
+from baton_server.api.errors import error_responses
+from baton_server.api.schemas.common import ID_PATTERN
+from baton_server.api.schemas.execution import XComPutBody, XComResponse
+from baton_server.services import xcoms as service
+
+router = APIRouter(prefix="/xcoms", tags=["xcoms"])
+Segment = Annotated[str, Path(pattern=ID_PATTERN, min_length=1, max_length=250)]
+MapIndexQuery = Annotated[
+    int, Query(ge=-1, le=2**31 - 1, description="Map index of the task; -1 when unmapped.")
+]
+PATH = "/{dag_id}/{run_id}/{task_id}/{key}"
+
+
+def _address(dag_id: str, run_id: str, task_id: str, key: str, map_index: int) -> service.XComAddress:
+    return service.XComAddress(dag_id=dag_id, run_id=run_id, task_id=task_id, map_index=map_index, key=key)
+
+
+@router.put(
+    PATH,
+    response_model=XComResponse,
+    responses=error_responses(401, 403, 413, 422),
+    summary="Push an XCom of the caller's own task instance",
+)
+async def push_xcom(
+    dag_id: Segment,
+    run_id: Segment,
+    task_id: Segment,
+    key: Segment,
+    body: XComPutBody,
+    attempt: AttemptDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    map_index: MapIndexQuery = -1,
+) -> XComResponse:
+    address = _address(dag_id, run_id, task_id, key, map_index)
+    await service.push_xcom(session, attempt, address, body.value, max_bytes=runtime.settings.xcom_max_bytes)
+    return XComResponse(
+        dag_id=dag_id, run_id=run_id, task_id=task_id, map_index=map_index, key=key, value=body.value
+    )
+
+
+@router.get(
+    PATH,
+    response_model=XComResponse,
+    responses=error_responses(401, 403, 404, 422),
+    summary="Pull an XCom of the caller's DAG",
+)
+async def pull_xcom(
+    dag_id: Segment,
+    run_id: Segment,
+    task_id: Segment,
+    key: Segment,
+    attempt: AttemptDep,
+    session: SessionDep,
+    map_index: MapIndexQuery = -1,
+) -> XComResponse:
+    address = _address(dag_id, run_id, task_id, key, map_index)
+    value = await service.pull_xcom(session, attempt, address)
+    return XComResponse(
+        dag_id=dag_id, run_id=run_id, task_id=task_id, map_index=map_index, key=key, value=value
+    )
+
+
+@router.delete(
+    PATH,
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(401, 403, 404, 422),
+    summary="Delete an XCom of the caller's own task instance",
+)
+async def delete_xcom(
+    dag_id: Segment,
+    run_id: Segment,
+    task_id: Segment,
+    key: Segment,
+    attempt: AttemptDep,
+    session: SessionDep,
+    map_index: MapIndexQuery = -1,
+) -> None:
+    await service.delete_xcom(session, attempt, _address(dag_id, run_id, task_id, key, map_index))

@@ -1,0 +1,121 @@
+"""Wire models of the admin API (``/api``) for variables, connections, task instances and logs."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import Field, JsonValue, StrictStr
+
+from baton_server.api.schemas.common import Identifier, RequestModel, ResponseModel
+from baton_server.api.schemas.execution import VariableResponse
+
+PortNumber = Annotated[int, Field(ge=1, le=65535, strict=True)]
+ShortText = Annotated[StrictStr, Field(max_length=500)]
+
+
+class VariableEntry(ResponseModel):
+    """A variable as operators see it."""
+
+    key: str
+    value: JsonValue
+    description: str | None
+    updated_at: datetime
+
+
+class VariablePage(ResponseModel):
+    """A page of variables ordered by key."""
+
+    variables: list[VariableEntry]
+    total: int
+
+
+class ConnectionPutBody(RequestModel):
+    """A connection to create or replace; ``allowed_dag_ids`` null grants it to every DAG."""
+
+    conn_type: Annotated[StrictStr, Field(min_length=1, max_length=500)]
+    host: ShortText | None = None
+    port: PortNumber | None = None
+    login: ShortText | None = None
+    password: Annotated[StrictStr, Field(max_length=10_000)] | None = None
+    schema_: ShortText | None = Field(default=None, alias="schema")
+    extra: dict[str, JsonValue] | None = None
+    allowed_dag_ids: Annotated[list[Identifier], Field(max_length=10_000)] | None = None
+    description: Annotated[StrictStr, Field(max_length=10_000)] | None = None
+
+
+class ConnectionEntry(ResponseModel):
+    """A connection as operators see it: the password is never returned, only whether one is set."""
+
+    conn_id: str
+    conn_type: str
+    host: str | None
+    port: int | None
+    login: str | None
+    password_set: bool
+    schema_: str | None = Field(alias="schema", serialization_alias="schema")
+    extra: dict[str, JsonValue] | None
+    allowed_dag_ids: list[str] | None
+    description: str | None
+
+
+class ConnectionPage(ResponseModel):
+    """A page of connections ordered by id."""
+
+    connections: list[ConnectionEntry]
+    total: int
+
+
+class TaskInstanceDetail(ResponseModel):
+    """A task instance's state and its current attempt."""
+
+    id: uuid.UUID
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int
+    dag_run_id: uuid.UUID
+    dag_version_id: uuid.UUID
+    state: str | None
+    try_number: int
+    max_tries: int
+    queue: str
+    runtime: str
+    hostname: str | None
+    pid: int | None
+    start_date: datetime | None
+    end_date: datetime | None
+    last_heartbeat_at: datetime | None
+
+
+class LogRecordOut(ResponseModel):
+    """One stored log line; ``id`` orders lines and pages."""
+
+    id: int
+    timestamp: datetime
+    level: str
+    message: str
+    fields: dict[str, JsonValue] | None
+
+
+class LogPage(ResponseModel):
+    """A page of one attempt's log lines; pass ``next_after`` as ``after`` for the next page."""
+
+    task_instance_id: uuid.UUID
+    try_number: int
+    lines: list[LogRecordOut]
+    next_after: int | None
+
+
+__all__ = [
+    "ConnectionEntry",
+    "ConnectionPage",
+    "ConnectionPutBody",
+    "LogPage",
+    "LogRecordOut",
+    "TaskInstanceDetail",
+    "VariableEntry",
+    "VariablePage",
+    "VariableResponse",
+]
