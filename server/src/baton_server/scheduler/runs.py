@@ -27,19 +27,17 @@ INSERT_CHUNK = 1000
 
 async def create_scheduled_runs(session: AsyncSession, now: datetime) -> int:
     """Make one run for each unpaused scheduled DAG that is due; return how many were made."""
-    due = (
-        await session.execute(
-            select(DagRecord.dag_id, DagRecord.next_run_at, DagRecord.latest_version_id)
-            .where(
-                DagRecord.next_run_at.is_not(None),
-                DagRecord.next_run_at <= now,
-                DagRecord.is_paused.is_(False),
-                DagRecord.latest_version_id.is_not(None),
-            )
-            .order_by(DagRecord.next_run_at)
-            .limit(BATCH)
+    due = await session.execute(
+        select(DagRecord.dag_id, DagRecord.next_run_at, DagRecord.latest_version_id)
+        .where(
+            DagRecord.next_run_at.is_not(None),
+            DagRecord.next_run_at <= now,
+            DagRecord.is_paused.is_(False),
+            DagRecord.latest_version_id.is_not(None),
         )
-    ).tuples()
+        .order_by(DagRecord.next_run_at)
+        .limit(BATCH)
+    )
     created = 0
     for dag_id, next_run_at, version_id in list(due):
         assert next_run_at is not None
@@ -81,14 +79,12 @@ async def create_scheduled_runs(session: AsyncSession, now: datetime) -> int:
 
 async def start_queued_runs(session: AsyncSession, now: datetime) -> int:
     """Move queued runs to running and create their task instances; return how many started."""
-    queued = (
-        await session.execute(
-            select(DagRunRecord.id, DagRunRecord.dag_id, DagRunRecord.run_id, DagRunRecord.dag_version_id)
-            .where(DagRunRecord.state == DagRunState.QUEUED.value)
-            .order_by(DagRunRecord.queued_at, DagRunRecord.id)
-            .limit(BATCH)
-        )
-    ).tuples()
+    queued = await session.execute(
+        select(DagRunRecord.id, DagRunRecord.dag_id, DagRunRecord.run_id, DagRunRecord.dag_version_id)
+        .where(DagRunRecord.state == DagRunState.QUEUED.value)
+        .order_by(DagRunRecord.queued_at, DagRunRecord.id)
+        .limit(BATCH)
+    )
     started = 0
     for run_pk, dag_id, run_id, version_id in list(queued):
         moved = await session.execute(

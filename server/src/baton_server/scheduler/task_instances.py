@@ -66,20 +66,18 @@ async def release_stale_claims(session: AsyncSession, now: datetime, claim_timeo
 
 async def fail_timed_out(session: AsyncSession, now: datetime, heartbeat_timeout: float) -> int:
     """Fail (or send to retry) running attempts whose heartbeat stopped or whose execution timed out."""
-    running = (
-        await session.execute(
-            select(
-                TI.id,
-                TI.dag_version_id,
-                TI.task_id,
-                TI.try_number,
-                TI.max_tries,
-                TI.start_date,
-                TI.last_heartbeat_at,
-                TI.updated_at,
-            ).where(TI.state == TaskInstanceState.RUNNING.value)
-        )
-    ).tuples()
+    running = await session.execute(
+        select(
+            TI.id,
+            TI.dag_version_id,
+            TI.task_id,
+            TI.try_number,
+            TI.max_tries,
+            TI.start_date,
+            TI.last_heartbeat_at,
+            TI.updated_at,
+        ).where(TI.state == TaskInstanceState.RUNNING.value)
+    )
     heartbeat_cutoff = now - timedelta(seconds=heartbeat_timeout)
     ended = 0
     for ti_id, version_id, task_id, try_number, max_tries, start_date, last_heartbeat, updated in list(
@@ -138,14 +136,12 @@ async def _set_state(
 async def resolve_dependencies(session: AsyncSession, now: datetime) -> DependencyReport:
     """For each running run: schedule what may run, fail or skip what never will, and finish the run."""
     report = DependencyReport()
-    runs = (
-        await session.execute(
-            select(DagRunRecord.id, DagRunRecord.dag_version_id)
-            .where(DagRunRecord.state == DagRunState.RUNNING.value)
-            .order_by(DagRunRecord.queued_at, DagRunRecord.id)
-            .limit(BATCH)
-        )
-    ).tuples()
+    runs = await session.execute(
+        select(DagRunRecord.id, DagRunRecord.dag_version_id)
+        .where(DagRunRecord.state == DagRunState.RUNNING.value)
+        .order_by(DagRunRecord.queued_at, DagRunRecord.id)
+        .limit(BATCH)
+    )
     for run_pk, version_id in list(runs):
         outcome = await _resolve_run(session, run_pk, version_id, now, report)
         if outcome is None:

@@ -65,7 +65,7 @@ class TaskSpec:
             "runtime": self.runtime.value,
             "retries": self.retries,
             "retry_delay_seconds": self.retry_delay_seconds,
-            "execution_timeout_seconds": self.execution_timeout_seconds,
+            "execution_timeout": self.execution_timeout_seconds,
             "trigger_rule": self.trigger_rule.value,
         }
 
@@ -80,7 +80,7 @@ class TaskSpec:
             runtime=TaskRuntime(doc["runtime"]),
             retries=doc["retries"],
             retry_delay_seconds=doc["retry_delay_seconds"],
-            execution_timeout_seconds=doc["execution_timeout_seconds"],
+            execution_timeout_seconds=doc["execution_timeout"],
             trigger_rule=TriggerRule(doc["trigger_rule"]),
         )
 

@@ -182,7 +182,7 @@ async def list_dags(session: AsyncSession, *, limit: int, offset: int) -> tuple[
         .limit(limit)
         .offset(offset)
     )
-    summaries = [DagSummary(dag=dag, version=_cached(version)) for dag, version in rows.tuples()]
+    summaries = [DagSummary(dag=dag, version=_cached(version)) for dag, version in rows]
     return summaries, int(total or 0)
 
 
@@ -197,7 +197,7 @@ async def get_dag(session: AsyncSession, dag_id: str) -> DagSummary:
     ).first()
     if row is None:
         raise NotFoundError(f"no DAG {dag_id!r}", reason="dag_not_found")
-    dag, version = row.tuple()
+    dag, version = row
     return DagSummary(dag=dag, version=_cached(version))
 
 

@@ -151,5 +151,5 @@ async def list_workers(session: AsyncSession, *, limit: int, offset: int) -> tup
             )
             .group_by(TaskInstanceRecord.worker_id)
         )
-        loads = {worker_id: int(count) for worker_id, count in rows.tuples() if worker_id is not None}
+        loads = {worker_id: int(count) for worker_id, count in rows if worker_id is not None}
     return [WorkerLoad(w, loads.get(w.id, 0)) for w in workers], int(total or 0)
