@@ -28,10 +28,23 @@ async def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
-    """A session for one request; it takes a pooled connection only when it first queries."""
+_SESSION_SCOPE_KEY = "baton.session"
+
+
+async def get_session(request: Request, runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+    """The request's one session; it takes a pooled connection only when it first queries."""
+    # Cadwyn solves a versioned route's dependencies, then the HEAD route's again: without sharing,
+    # one request would hold two sessions, each pinning a pooled connection once it has queried.
+    shared: AsyncSession | None = request.scope.get(_SESSION_SCOPE_KEY)
+    if shared is not None:
+        yield shared
+        return
     async with runtime.sessions() as session:
-        yield session
+        request.scope[_SESSION_SCOPE_KEY] = session
+        try:
+            yield session
+        finally:
+            request.scope.pop(_SESSION_SCOPE_KEY, None)
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
