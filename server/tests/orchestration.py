@@ -144,7 +144,7 @@ class FakeWorker:
         ti_id = workload["task_instance"]["id"]
         return await self.http.put(
             f"/execution/task-instances/{ti_id}/heartbeat",
-            json={"hostname": f"{self.name}.test", "pid": self.pids[ti_id]},
+            json={"hostname": f"{self.name}.test", "pid": self.pids.get(ti_id, 1)},
             headers={"Authorization": f"Bearer {token or self.execution_tokens[ti_id]}"},
         )
 

@@ -1,9 +1,9 @@
 """The workload queue: workers claim queued task instances, each one by exactly one worker.
 
 A claim is one ``UPDATE ... WHERE id IN (SELECT ... LIMIT n) AND state = 'queued' AND worker_id
-IS NULL RETURNING ...``. On PostgreSQL the inner select takes its rows ``FOR UPDATE SKIP
-LOCKED``, so concurrent claimers (on any replica) pass each other instead of queueing behind
-the same rows; on SQLite the statement runs under the database's single write lock. Either way
+IS NULL RETURNING ...``. On PostgreSQL the inner select is a materialized CTE that takes its rows
+``FOR UPDATE SKIP LOCKED``, so concurrent claimers (on any replica) pass each other instead of
+queueing behind the same rows; on SQLite the statement runs under the database's single write lock. Either way
 a row is handed to the one transaction whose UPDATE changed it.
 
 A claim that finds nothing waits and asks again, up to its deadline, committing first so that
@@ -115,12 +115,17 @@ async def _claim_once(
         .limit(limit)
     )
     if is_postgres(session):
-        candidates = candidates.with_for_update(skip_locked=True)
+        # MATERIALIZED: evaluated once. Inlined as an IN subquery, PostgreSQL may rescan it and, with
+        # SKIP LOCKED, pick more rows than the LIMIT.
+        picked = candidates.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
+        chosen = select(picked.c.id).scalar_subquery()
+    else:
+        chosen = candidates.scalar_subquery()
     claimed = (
         await session.scalars(
             update(ti)
             .where(
-                ti.id.in_(candidates.scalar_subquery()),
+                ti.id.in_(chosen),
                 ti.state == TaskInstanceState.QUEUED.value,
                 ti.worker_id.is_(None),
             )
