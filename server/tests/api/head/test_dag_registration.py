@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -166,3 +167,20 @@ async def test__pause__paused_dag_shown_paused(
     listed = (await admin.get("/api/dags")).json()["dags"][0]
     assert listed["is_paused"] is True
     assert listed["schedule"] == {"cron": None, "interval_seconds": 3600, "start_at": None}
+
+
+async def test__register__same_new_dag_from_four_workers_at_once__one_version(
+    server: ServerHarness, admin: httpx.AsyncClient
+) -> None:
+    tokens = [await new_worker_token(server, f"w{i}") for i in range(4)]
+
+    async def register(token: str) -> httpx.Response:
+        async with server.client(token=token) as http:
+            return await _register(http, diamond("raced"), dag(f"own_{token[-6:]}", task("a")))
+
+    responses = await asyncio.gather(*(register(token) for token in tokens))
+    assert [r.status_code for r in responses] == [200] * 4
+    raced = [next(d for d in r.json()["dags"] if d["dag_id"] == "raced") for r in responses]
+    assert {d["dag_version_id"] for d in raced} == {raced[0]["dag_version_id"]}
+    assert sorted(d["created_version"] for d in raced) == [False, False, False, True]
+    assert (await admin.get("/api/dags")).json()["total"] == 5
