@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
@@ -44,6 +45,23 @@ ADMIN_PREFIX = "/api"
 def _operation_id(route: APIRoute) -> str:
     # Handlers are named verb_noun; the name is the operation id and so the generated method name.
     return route.name
+
+
+def pin_version_header(document: dict[str, Any], version: str | None) -> dict[str, Any]:
+    """Document the version header of every operation as exactly this document's version."""
+    if version is None:
+        return document
+    for path_item in document.get("paths", {}).values():
+        for operation in path_item.values():
+            for parameter in operation.get("parameters", ()):
+                if parameter.get("in") == "header" and parameter.get("name") == VERSION_HEADER:
+                    parameter.pop("examples", None)
+                    parameter["required"] = True
+                    parameter["description"] = (
+                        "The API version of this document; clients send it on every request."
+                    )
+                    parameter["schema"] = {"type": "string", "enum": [version], "title": VERSION_HEADER}
+    return document
 
 
 def build_routers() -> list[APIRouter]:
@@ -122,6 +140,7 @@ def create_app(settings: Settings) -> VersionedApp:
             supported_versions(), request_max_bytes=settings.request_max_bytes
         ),
         generate_unique_id_function=_operation_id,
+        openapi_customizer=pin_version_header,
         lifespan=lifespan,
         separate_input_output_schemas=False,
         # Every route can meet a bad version header (400) and, through it, a validation error (422).

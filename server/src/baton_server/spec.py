@@ -21,6 +21,7 @@ from baton_server.api.versions import RELEASED_VERSIONS, supported_versions
 from baton_server.config import Settings
 
 DEFAULT_DIR = Path(__file__).resolve().parents[3] / "spec"
+VERSIONING_DOC = DEFAULT_DIR.parent / "docs" / "versioning.md"
 
 
 def _normalise(document: dict[str, Any]) -> dict[str, Any]:
@@ -59,6 +60,35 @@ def render_specs() -> dict[str, str]:
     return files
 
 
+CHANGELOG_START = "<!-- changelog:start (written by `nox -s spec`; do not edit) -->"
+CHANGELOG_END = "<!-- changelog:end -->"
+
+
+def render_changelog() -> str:
+    """The changelog of every version, newest first, from the version changes' docstrings."""
+    from baton_server.api.versions import VERSIONS
+
+    lines: list[str] = []
+    for version in VERSIONS.versions:
+        status = "released" if str(version.value) in RELEASED_VERSIONS else "unreleased"
+        lines.append(f"### {version.value} ({status})")
+        lines.append("")
+        if not version.changes:
+            lines.append("- The first version of the API.")
+        for change in version.changes:
+            text = " ".join(
+                line.strip() for line in (change.__doc__ or "").strip().splitlines() if line.strip()
+            )
+            lines.append(f"- **{change.__name__}**: {text}")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _with_changelog(document: str) -> str:
+    start, end = document.index(CHANGELOG_START), document.index(CHANGELOG_END)
+    return document[: start + len(CHANGELOG_START)] + "\n\n" + render_changelog() + "\n" + document[end:]
+
+
 def check(directory: Path) -> list[str]:
     """Problems between the committed spec files and what the code emits (empty when in sync)."""
     problems: list[str] = []
@@ -79,6 +109,12 @@ def check(directory: Path) -> list[str]:
     for path in sorted(directory.glob("*.json")):
         if path.name not in expected:
             problems.append(f"{path}: no such version in the code; remove it or restore the version")
+    if directory == DEFAULT_DIR and VERSIONING_DOC.exists():
+        text = VERSIONING_DOC.read_text()
+        if text != _with_changelog(text):
+            problems.append(
+                f"{VERSIONING_DOC}: the changelog differs from the version changes; run `nox -s spec`"
+            )
     return problems
 
 
@@ -95,6 +131,8 @@ def write(directory: Path) -> list[str]:
             )
             continue
         path.write_text(content)
+    if directory == DEFAULT_DIR and VERSIONING_DOC.exists():
+        VERSIONING_DOC.write_text(_with_changelog(VERSIONING_DOC.read_text()))
     return refused
 
 
@@ -104,6 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("action", choices=["write", "check"])
     parser.add_argument("directory", nargs="?", type=Path, default=DEFAULT_DIR)
     args = parser.parse_args(argv)
+    args.directory = args.directory.resolve()
     problems = check(args.directory) if args.action == "check" else write(args.directory)
     for problem in problems:
         print(problem, file=sys.stderr)

@@ -1,4 +1,4 @@
-"""The dated API versions, newest first; each older version is a module of VersionChanges.
+"""The dated API versions, newest first; ``vYYYY_MM_DD.py`` holds the changes that version made.
 
 To add a version: see docs/versioning.md.
 """
@@ -7,11 +7,18 @@ from __future__ import annotations
 
 from cadwyn import HeadVersion, Version, VersionBundle
 
-VERSIONS = VersionBundle(
-    HeadVersion(),
-    Version("2026-09-01"),
+from baton_server.api.versions.v2026_10_15 import AddUnixUserToRunPayload, RenameVersionIdToDagVersionId
+from baton_server.api.versions.v2026_11_24 import (
+    AddPreviousSuccessfulRunEndpoint,
+    ChangeConnectionExtraToObject,
 )
 
+VERSIONS = VersionBundle(
+    HeadVersion(),
+    Version("2026-11-24", AddPreviousSuccessfulRunEndpoint, ChangeConnectionExtraToObject),
+    Version("2026-10-15", RenameVersionIdToDagVersionId, AddUnixUserToRunPayload),
+    Version("2026-09-01"),
+)
 
 RELEASED_VERSIONS: frozenset[str] = frozenset()
 """Versions whose spec is frozen: a change to them is refused by `nox -s spec` and its `--check`."""

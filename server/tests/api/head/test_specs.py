@@ -1,0 +1,136 @@
+"""The committed spec/: valid OpenAPI 3.1 per version, differing exactly by the declared changes."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from baton_server import spec as spec_module
+from baton_server.api.versions import supported_versions
+from openapi_spec_validator import validate
+from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
+
+SPEC_DIR = Path(__file__).resolve().parents[4] / "spec"
+V1, V2, V3 = "2026-09-01", "2026-10-15", "2026-11-24"
+
+
+def _load(version: str) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads((SPEC_DIR / f"{version}.json").read_text())
+    return document
+
+
+def _without_version_marks(document: dict[str, Any]) -> dict[str, Any]:
+    document = copy.deepcopy(document)
+    document["info"].pop("version")
+    for path_item in document["paths"].values():
+        for operation in path_item.values():
+            for parameter in operation.get("parameters", []):
+                if parameter["name"] == "Baton-API-Version":
+                    parameter["schema"].pop("enum")
+    return document
+
+
+def _operations(document: dict[str, Any]) -> set[tuple[str, str]]:
+    return {(method, path) for path, item in document["paths"].items() for method in item}
+
+
+def test__spec_dir__has_every_version_and_index() -> None:
+    assert supported_versions() == [V1, V2, V3]
+    index = json.loads((SPEC_DIR / "versions.json").read_text())
+    assert index["latest"] == V3
+    assert [v["version"] for v in index["versions"]] == [V1, V2, V3]
+
+
+@pytest.mark.parametrize("version", [V1, V2, V3])
+def test__spec__is_valid_openapi_31(version: str) -> None:
+    document = _load(version)
+    assert document["openapi"].startswith("3.1")
+    validate(document)
+    assert document["info"]["version"] == version
+
+
+def test__validator__rejects_a_broken_document() -> None:
+    broken = _load(V3)
+    broken["paths"]["/execution/health"]["get"]["responses"] = "nope"
+    with pytest.raises(OpenAPIValidationError):
+        validate(broken)
+
+
+def test__operation_ids__unique_and_readable() -> None:
+    ids = [op["operationId"] for item in _load(V3)["paths"].values() for op in item.values()]
+    assert len(ids) == len(set(ids))
+    assert all(i.islower() and " " not in i for i in ids)
+
+
+def test__v1_to_v2__differs_by_rename_and_unix_user_only() -> None:
+    old, new = _without_version_marks(_load(V1)), _without_version_marks(_load(V2))
+    assert _operations(old) == _operations(new)
+    old_schemas, new_schemas = old["components"]["schemas"], new["components"]["schemas"]
+    changed = {
+        name
+        for name in old_schemas.keys() | new_schemas.keys()
+        if old_schemas.get(name) != new_schemas.get(name)
+    }
+    assert changed == {"TIRunContext", "TIRunPayload"}
+    assert "version_id" in old_schemas["TIRunContext"]["properties"]
+    assert "dag_version_id" in new_schemas["TIRunContext"]["properties"]
+    assert "unix_user" not in old_schemas["TIRunPayload"]["properties"]
+    assert "unix_user" in new_schemas["TIRunPayload"]["required"]
+    old["components"].pop("schemas")
+    new["components"].pop("schemas")
+    assert old == new
+
+
+def test__v2_to_v3__differs_by_new_endpoint_and_extra_shape_only() -> None:
+    old, new = _without_version_marks(_load(V2)), _without_version_marks(_load(V3))
+    added = ("get", "/execution/task-instances/{task_instance_id}/previous-successful-run")
+    assert _operations(new) - _operations(old) == {added}
+    assert _operations(old) - _operations(new) == set()
+    old_schemas, new_schemas = old["components"]["schemas"], new["components"]["schemas"]
+    changed = {
+        name
+        for name in old_schemas.keys() | new_schemas.keys()
+        if old_schemas.get(name) != new_schemas.get(name)
+    }
+    assert changed == {"ConnectionResponse", "PreviousSuccessfulRun", "PreviousSuccessfulRunResponse"}
+    assert "PreviousSuccessfulRun" not in old_schemas
+    assert old_schemas["ConnectionResponse"]["properties"]["extra"]["anyOf"][0] == {"type": "string"}
+    new["paths"].pop(added[1])
+    old["components"].pop("schemas")
+    new["components"].pop("schemas")
+    assert old == new
+
+
+def test__check__in_sync_with_the_code() -> None:
+    assert spec_module.check(SPEC_DIR) == []
+
+
+def test__check__released_version_change__named_and_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for path in SPEC_DIR.glob("*.json"):
+        (tmp_path / path.name).write_text(path.read_text())
+    monkeypatch.setattr(spec_module, "RELEASED_VERSIONS", frozenset({V1}))
+    released = tmp_path / f"{V1}.json"
+    released.write_text(released.read_text().replace('"Baton API"', '"Edited by hand"'))
+    problems = spec_module.check(tmp_path)
+    assert (
+        len(problems) == 2
+    )  # the edited file, and versions.json (released flags differ from the committed index)
+    assert any("released version 2026-09-01 would change" in p for p in problems)
+    refused = spec_module.write(tmp_path)
+    assert any("not written" in r for r in refused)
+    assert "Edited by hand" in released.read_text()
+
+
+def test__check__unreleased_drift__asks_to_regenerate(tmp_path: Path) -> None:
+    for path in SPEC_DIR.glob("*.json"):
+        (tmp_path / path.name).write_text(path.read_text())
+    (tmp_path / f"{V3}.json").write_text("{}")
+    (tmp_path / "1999-01-01.json").write_text("{}")
+    problems = spec_module.check(tmp_path)
+    assert any("run `nox -s spec`" in p for p in problems)
+    assert any("no such version" in p for p in problems)
