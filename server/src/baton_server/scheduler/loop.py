@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -67,6 +68,7 @@ class Scheduler:
     def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
         self._settings = runtime.settings
+        self._resume_after: uuid.UUID | None = None
 
     async def run_once(self, now: datetime | None = None) -> PassReport:
         """One pass, as of ``now`` (default: the current time)."""
@@ -88,7 +90,7 @@ class Scheduler:
             report.attempts_timed_out = await task_instances.fail_timed_out(
                 session, now, self._settings.heartbeat_timeout
             )
-            deps = await task_instances.resolve_dependencies(session, now)
+            deps = await task_instances.resolve_dependencies(session, now, after=self._resume_after)
             report.scheduled = deps.scheduled
             report.upstream_failed = deps.upstream_failed
             report.skipped = deps.skipped
@@ -99,6 +101,7 @@ class Scheduler:
                 session, now, self._settings.heartbeat_timeout
             )
             await session.commit()
+        self._resume_after = deps.resume_after
         if report.changed:
             log.info("scheduler pass: %s", report)
         return report

@@ -24,7 +24,7 @@ from baton_server.services.workers import WorkerState
 
 TI = TaskInstanceRecord
 BATCH = 200
-"""Most running DAG runs one pass examines; the oldest go first."""
+"""Most running DAG runs one pass examines."""
 
 _FRESH_ATTEMPT: dict[str, Any] = {
     "worker_id": None,
@@ -48,6 +48,8 @@ class DependencyReport:
     skipped: int = 0
     failed: int = 0
     runs_finished: dict[str, int] = field(default_factory=dict)
+    resume_after: uuid.UUID | None = None
+    """Where the next pass continues when this one stopped at its batch limit (None: from the start)."""
 
 
 async def release_stale_claims(session: AsyncSession, now: datetime, claim_timeout: float) -> int:
@@ -133,16 +135,29 @@ async def _set_state(
     return rowcount(result)
 
 
-async def resolve_dependencies(session: AsyncSession, now: datetime) -> DependencyReport:
-    """For each running run: schedule what may run, fail or skip what never will, and finish the run."""
+async def resolve_dependencies(
+    session: AsyncSession, now: datetime, *, after: uuid.UUID | None = None
+) -> DependencyReport:
+    """For each running run: schedule what may run, fail or skip what never will, and finish the run.
+
+    At most ``BATCH`` runs per pass, in id order from ``after``; the report says where to go on, so
+    that with more running runs than a batch, every run still gets its turn.
+    """
     report = DependencyReport()
-    runs = await session.execute(
-        select(DagRunRecord.id, DagRunRecord.dag_version_id)
-        .where(DagRunRecord.state == DagRunState.RUNNING.value)
-        .order_by(DagRunRecord.queued_at, DagRunRecord.id)
-        .limit(BATCH)
+    conditions = [DagRunRecord.state == DagRunState.RUNNING.value]
+    if after is not None:
+        conditions.append(DagRunRecord.id > after)
+    runs = list(
+        await session.execute(
+            select(DagRunRecord.id, DagRunRecord.dag_version_id)
+            .where(*conditions)
+            .order_by(DagRunRecord.id)
+            .limit(BATCH)
+        )
     )
-    for run_pk, version_id in list(runs):
+    if len(runs) == BATCH:
+        report.resume_after = runs[-1][0]
+    for run_pk, version_id in runs:
         outcome = await _resolve_run(session, run_pk, version_id, now, report)
         if outcome is None:
             continue

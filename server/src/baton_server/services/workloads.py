@@ -66,8 +66,14 @@ async def claim_workloads(
 ) -> list[Workload]:
     """Claim up to ``max_workloads`` workloads, waiting up to ``min(wait_seconds, max_wait)`` for some."""
     deadline = time.monotonic() + max(0.0, min(request.wait_seconds, max_wait))
+    worker = await owned_worker(session, credential, request.worker_id)
+    queues = _served_queues(worker, request.queues)
+    # A claim is a sign of life; recorded once per request, not on every look at the queue.
+    worker.last_heartbeat_at = utcnow()
+    worker.state = WorkerState.ACTIVE.value
+    await session.commit()
     while True:
-        workloads = await _claim_once(session, tokens, credential, request)
+        workloads = await _claim_once(session, tokens, worker, queues, request.max_workloads)
         await session.commit()
         remaining = deadline - time.monotonic()
         if workloads or remaining <= 0:
@@ -91,15 +97,9 @@ def _served_queues(worker: WorkerRecord, requested: list[str] | None) -> list[st
 
 
 async def _claim_once(
-    session: AsyncSession, tokens: TokenService, credential: CredentialRecord, request: ClaimRequest
+    session: AsyncSession, tokens: TokenService, worker: WorkerRecord, queues: list[str], max_workloads: int
 ) -> list[Workload]:
-    worker = await owned_worker(session, credential, request.worker_id)
-    queues = _served_queues(worker, request.queues)
-    now = utcnow()
-    worker.last_heartbeat_at = now
-    worker.state = WorkerState.ACTIVE.value
-    free = worker.capacity - await count_active(session, worker.id)
-    limit = min(request.max_workloads, free)
+    limit = min(max_workloads, worker.capacity - await count_active(session, worker.id))
     if limit <= 0 or not queues:
         return []
     ti = TaskInstanceRecord
@@ -114,6 +114,8 @@ async def _claim_once(
         .order_by(ti.queued_at, ti.id)
         .limit(limit)
     )
+    if await session.scalar(candidates.limit(1)) is None:
+        return []  # nothing to take: leave the write (and, on SQLite, the write lock) alone
     if is_postgres(session):
         # MATERIALIZED: evaluated once. Inlined as an IN subquery, PostgreSQL may rescan it and, with
         # SKIP LOCKED, pick more rows than the LIMIT.
@@ -121,6 +123,7 @@ async def _claim_once(
         chosen = select(picked.c.id).scalar_subquery()
     else:
         chosen = candidates.scalar_subquery()
+    now = utcnow()
     claimed = (
         await session.scalars(
             update(ti)

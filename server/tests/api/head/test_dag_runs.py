@@ -8,6 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
+from baton_server.scheduler import Scheduler
+from baton_server.scheduler.task_instances import BATCH
 
 from tests.conftest import ServerHarness
 from tests.orchestration import dag, fake_worker, scheduler_pass, task
@@ -178,3 +180,14 @@ async def test__schedule_removed__no_more_runs(server: ServerHarness, admin: htt
     await _register(server, dag("dropped", task("a")))
     assert (await admin.get("/api/dags/dropped")).json()["next_run_at"] is None
     assert (await scheduler_pass(server, datetime.now(UTC) + timedelta(hours=1))).runs_created == 0
+
+
+async def test__more_running_runs_than_one_pass_takes__every_run_gets_its_turn(
+    server: ServerHarness, admin: httpx.AsyncClient
+) -> None:
+    await _register(server, dag("busy", task("first"), task("second", "first")))
+    for index in range(BATCH + 1):
+        assert (await admin.post("/api/dags/busy/dag-runs", json={"run_id": f"r{index}"})).status_code == 201
+    scheduler = Scheduler(server.runtime)
+    queued = [(await scheduler.run_once()).queued for _ in range(3)]
+    assert sum(queued) == BATCH + 1  # every run's first task, though no run finishes
