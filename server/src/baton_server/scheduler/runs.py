@@ -15,7 +15,7 @@ from baton_server.db.tables import DagRecord, DagRunRecord, TaskInstanceRecord
 from baton_server.db.types import new_id
 from baton_server.services._sql import insert_ignoring_conflicts, rowcount
 from baton_server.services.dag_runs import run_id_time
-from baton_server.services.dags import load_version
+from baton_server.services.dags import load_version_or_none
 from baton_server.services.states import DagRunState
 
 BATCH = 200
@@ -42,7 +42,9 @@ async def create_scheduled_runs(session: AsyncSession, now: datetime) -> int:
     for dag_id, next_run_at, version_id in list(due):
         assert next_run_at is not None
         assert version_id is not None
-        version = await load_version(session, version_id)
+        version = await load_version_or_none(session, version_id)
+        if version is None:
+            continue
         schedule = version.spec.schedule
         tick = schedule.latest_tick(next_run_at, now) if schedule else None
         following = schedule.next_after(tick) if schedule and tick else None
@@ -87,6 +89,9 @@ async def start_queued_runs(session: AsyncSession, now: datetime) -> int:
     )
     started = 0
     for run_pk, dag_id, run_id, version_id in list(queued):
+        version = await load_version_or_none(session, version_id)
+        if version is None:
+            continue
         moved = await session.execute(
             update(DagRunRecord)
             .where(DagRunRecord.id == run_pk, DagRunRecord.state == DagRunState.QUEUED.value)
@@ -94,7 +99,6 @@ async def start_queued_runs(session: AsyncSession, now: datetime) -> int:
         )
         if rowcount(moved) != 1:
             continue
-        version = await load_version(session, version_id)
         rows = [
             {
                 "id": new_id(),

@@ -18,7 +18,7 @@ from baton_server.db.tables import DagRunRecord, TaskInstanceRecord, WorkerRecor
 from baton_server.scheduler.dependencies import Decision, decide, run_outcome
 from baton_server.services._sql import rowcount
 from baton_server.services.dag_specs import topological_order
-from baton_server.services.dags import load_version
+from baton_server.services.dags import load_version_or_none
 from baton_server.services.states import DagRunState, TaskInstanceState, resolve_failure
 from baton_server.services.workers import WorkerState
 
@@ -85,7 +85,8 @@ async def fail_timed_out(session: AsyncSession, now: datetime, heartbeat_timeout
     for ti_id, version_id, task_id, try_number, max_tries, start_date, last_heartbeat, updated in list(
         running
     ):
-        task = (await load_version(session, version_id)).spec.task(task_id)
+        version = await load_version_or_none(session, version_id)
+        task = version.spec.task(task_id) if version else None
         alive_at = last_heartbeat or start_date or updated
         stale = alive_at < heartbeat_cutoff
         overran = bool(
@@ -174,7 +175,10 @@ async def resolve_dependencies(
 async def _resolve_run(
     session: AsyncSession, run_pk: uuid.UUID, version_id: uuid.UUID, now: datetime, report: DependencyReport
 ) -> DagRunState | None:
-    spec = (await load_version(session, version_id)).spec
+    version = await load_version_or_none(session, version_id)
+    if version is None:
+        return None
+    spec = version.spec
     rows = (
         await session.execute(
             select(

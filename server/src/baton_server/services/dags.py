@@ -8,6 +8,7 @@ its ``dags`` row, which takes the row lock on PostgreSQL and the write lock on S
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from baton_server.db.types import utcnow
 from baton_server.errors import InvalidInputError, NotFoundError
 from baton_server.services._sql import upsert_touching
 from baton_server.services.dag_specs import DagSpec, validate_dag
+
+log = logging.getLogger("baton_server.dags")
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +99,18 @@ async def load_version(session: AsyncSession, version_id: uuid.UUID) -> DagVersi
         version = _parse(record)
         _VERSIONS.put(version)
     return version
+
+
+async def load_version_or_none(session: AsyncSession, version_id: uuid.UUID) -> DagVersion | None:
+    """Like :func:`load_version`, but None (logged) for a version that is missing or unreadable.
+
+    The scheduler uses it so that one bad row costs one run its progress, not every DAG theirs.
+    """
+    try:
+        return await load_version(session, version_id)
+    except (NotFoundError, KeyError, TypeError, ValueError):
+        log.exception("DAG version %s cannot be read; skipping what depends on it", version_id)
+        return None
 
 
 async def register_dags(

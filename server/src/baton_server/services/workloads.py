@@ -26,7 +26,7 @@ from baton_server.db.types import utcnow
 from baton_server.errors import InvalidInputError
 from baton_server.services._sql import is_postgres
 from baton_server.services.dag_specs import TaskSpec
-from baton_server.services.dags import load_version
+from baton_server.services.dags import load_version_or_none
 from baton_server.services.states import TaskInstanceState
 from baton_server.services.tokens import TokenService
 from baton_server.services.workers import WorkerState, count_active, owned_worker
@@ -138,10 +138,21 @@ async def _claim_once(
         )
     ).all()
     workloads: list[Workload] = []
+    unrunnable: list[TaskInstanceRecord] = []
     for record in sorted(claimed, key=lambda r: (r.queued_at or now, r.id)):
-        version = await load_version(session, record.dag_version_id)
-        task = version.spec.task(record.task_id)
-        assert task is not None, "a task instance always belongs to a task of its run's DAG version"
+        version = await load_version_or_none(session, record.dag_version_id)
+        task = version.spec.task(record.task_id) if version else None
+        if version is None or task is None:
+            unrunnable.append(record)
+            continue
         token = tokens.issue(record.id, record.try_number, "workload")
         workloads.append(Workload(record, task, version.bundle_name, token))
+    if unrunnable:
+        # No worker could start these; failing them shows the operator, where handing them out again
+        # would block the queue.
+        await session.execute(
+            update(ti)
+            .where(ti.id.in_([r.id for r in unrunnable]), ti.state == TaskInstanceState.QUEUED.value)
+            .values(state=TaskInstanceState.FAILED.value, end_date=now)
+        )
     return workloads

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import ServerHarness
+from tests.factories import make_dag_run
 from tests.orchestration import by_task, dag, diamond, fake_worker, scheduler_pass, task
 
 
@@ -246,3 +247,22 @@ async def test__run_keeps_its_dag_version__when_the_dag_changes(
         ("before", v1["dags"][0]["dag_version_id"]),
         ("after", v2["dags"][0]["dag_version_id"]),
     }
+
+
+async def test__unreadable_dag_version__other_runs_still_scheduled(
+    server: ServerHarness, admin: httpx.AsyncClient
+) -> None:
+    # A run whose stored description is not in the registration's form (written straight to the database).
+    await make_dag_run(
+        server.runtime, dag_id="legacy", description={"dag_id": "legacy", "tasks": [{"id": 1}]}
+    )
+    async with fake_worker(server) as worker:
+        await worker.register_dags(dag("healthy", task("work")))
+        await _trigger(admin, "healthy")
+        report = await scheduler_pass(server)
+        claimed = [w["task_instance"]["dag_id"] for w in await worker.claim()]
+    assert report.runs_started == 1
+    assert "healthy" in claimed
+    legacy = (await admin.get("/api/dag-runs", params={"dag_id": "legacy"})).json()["dag_runs"][0]
+    states = {ti["state"] for ti in (await _run_detail(admin, "legacy", legacy["run_id"]))["task_instances"]}
+    assert states == {"failed"}  # handed to no worker, shown to the operator
