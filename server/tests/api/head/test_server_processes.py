@@ -55,16 +55,23 @@ def _process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subpro
             proc.wait(timeout=30)
 
 
-async def _healthy(base_url: str) -> None:
+def _tail(log: Path) -> str:
+    return log.read_text(errors="replace")[-3000:]
+
+
+async def _healthy(base_url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    """Wait until the server answers; fail with its log if it exits, or stays silent for 2 minutes."""
     async with httpx.AsyncClient(base_url=base_url, timeout=2) as http:
-        for _ in range(300):
+        for _ in range(1200):
+            if proc.poll() is not None:
+                raise AssertionError(f"{base_url} exited with {proc.returncode}:\n{_tail(log)}")
             try:
                 if (await http.get("/api/health")).status_code == 200:
                     return
             except httpx.TransportError:
                 pass
             await asyncio.sleep(0.1)
-    raise AssertionError(f"{base_url} did not come up")
+    raise AssertionError(f"{base_url} did not come up:\n{_tail(log)}")
 
 
 async def _credentials(database_url: str, data_dir: Path, workers: int) -> tuple[str, list[str]]:
@@ -107,10 +114,10 @@ async def test__scheduler_command__turns_a_triggered_run_into_claimable_work(
     scheduler_env = _env(url, tmp_path / "data", BATON_SCHEDULER_INTERVAL="0.2")
     server_log, scheduler_log = tmp_path / "serve.log", tmp_path / "scheduler.log"
     with (
-        _process(["serve"], env, server_log),
+        _process(["serve"], env, server_log) as server,
         _process(["scheduler"], scheduler_env, scheduler_log) as scheduler,
     ):
-        await _healthy(base)
+        await _healthy(base, server, server_log)
         async with _worker(base, worker_token, "solo") as worker:
             await worker.register_dags(dag("standalone", task("work")))
             async with httpx.AsyncClient(
@@ -158,8 +165,8 @@ async def test__two_servers_four_claimers__500_workloads__each_claimed_exactly_o
                 workloads = await worker.claim(max_workloads=rng.randint(1, 25), wait=1.0)
                 mine.extend(w["task_instance"]["id"] for w in workloads)
 
-    with _process(["serve"], envs[0], logs[0]), _process(["serve"], envs[1], logs[1]):
-        await asyncio.gather(*(_healthy(base) for base in bases))
+    with _process(["serve"], envs[0], logs[0]) as first, _process(["serve"], envs[1], logs[1]) as second:
+        await asyncio.gather(_healthy(bases[0], first, logs[0]), _healthy(bases[1], second, logs[1]))
         async with _worker(bases[0], tokens[0], "registrar") as registrar:
             await registrar.register_dags(dag("wide", *(task(f"t{i:03d}") for i in range(tasks_per_run))))
         async with httpx.AsyncClient(
