@@ -86,7 +86,7 @@ async def test__diamond_with_a_retry__runs_in_dependency_order_and_succeeds(
         "d": ("success", 1, 1),
     }
     assert all(ti["duration_seconds"] is not None and ti["duration_seconds"] >= 0 for ti in tis.values())
-    assert tis["d"]["start_date"] >= tis["b"]["end_date"]
+    assert datetime.fromisoformat(tis["d"]["start_date"]) >= datetime.fromisoformat(tis["b"]["end_date"])
 
 
 async def test__heartbeat_stops__retried_after_timeout_then_failed_after_last_try(
