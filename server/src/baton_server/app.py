@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,14 +15,18 @@ from baton_server import __version__
 from baton_server.api.errors import error_responses, install_error_handlers
 from baton_server.api.middleware import VERSION_HEADER, build_middleware
 from baton_server.api.routes.admin import connections as admin_connections
+from baton_server.api.routes.admin import dags as admin_dags
 from baton_server.api.routes.admin import task_instances as admin_task_instances
 from baton_server.api.routes.admin import variables as admin_variables
+from baton_server.api.routes.admin import workers as admin_workers
 from baton_server.api.routes.execution import connections as ex_connections
 from baton_server.api.routes.execution import logs as ex_logs
 from baton_server.api.routes.execution import task_instances as ex_task_instances
 from baton_server.api.routes.execution import variables as ex_variables
 from baton_server.api.routes.execution import xcoms as ex_xcoms
 from baton_server.api.routes.health import health_router
+from baton_server.api.routes.workers import dags as worker_dags
+from baton_server.api.routes.workers import workloads as worker_workloads
 from baton_server.api.versioned_app import VersionedApp
 from baton_server.api.versions import VERSIONS, supported_versions
 from baton_server.config import Settings
@@ -67,9 +72,11 @@ def build_routers() -> list[APIRouter]:
         execution.include_router(module.router)
     workers = APIRouter(prefix=WORKERS_PREFIX)
     workers.include_router(health_router("check_workers_health", "health"))
+    for module in (worker_dags, worker_workloads):
+        workers.include_router(module.router)
     admin = APIRouter(prefix=ADMIN_PREFIX)
     admin.include_router(health_router("check_admin_health", "health"))
-    for module in (admin_variables, admin_connections, admin_task_instances):
+    for module in (admin_variables, admin_connections, admin_task_instances, admin_dags, admin_workers):
         admin.include_router(module.router)
     return [execution, workers, admin]
 
@@ -89,6 +96,23 @@ async def prepare_database(runtime: Runtime) -> None:
         )
 
 
+@asynccontextmanager
+async def run_scheduler_beside(runtime: Runtime) -> AsyncIterator[None]:
+    """Run the scheduler as a background task for the duration of the block, when the settings ask for it."""
+    if not runtime.settings.run_scheduler:
+        yield
+        return
+    from baton_server.scheduler import Scheduler
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(Scheduler(runtime).run_until(stop), name="baton-scheduler")
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+
+
 def create_app(settings: Settings) -> VersionedApp:
     """Build the Cadwyn app: every API version, error handling and the request middleware."""
 
@@ -98,7 +122,8 @@ def create_app(settings: Settings) -> VersionedApp:
         app.state.runtime = runtime
         try:
             await prepare_database(runtime)
-            yield
+            async with run_scheduler_beside(runtime):
+                yield
         finally:
             await runtime.close()
 

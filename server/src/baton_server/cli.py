@@ -73,6 +73,29 @@ def _serve(settings: Settings, _: argparse.Namespace) -> int:
     return 0 if server.started else 1
 
 
+def _scheduler(settings: Settings, _: argparse.Namespace) -> int:
+    import logging
+    import signal
+
+    from baton_server.app import prepare_database
+    from baton_server.scheduler import Scheduler
+
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+    async def action(runtime: Runtime) -> None:
+        await prepare_database(runtime)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await Scheduler(runtime).run_until(stop)
+
+    asyncio.run(_with_runtime(settings, action))
+    return 0
+
+
 def _db_migrate(settings: Settings, args: argparse.Namespace) -> int:
     from baton_server.db.migrate import current_revision, upgrade
 
@@ -188,6 +211,11 @@ def build_parser() -> argparse.ArgumentParser:
         "serve", help="run the API server (and, unless BATON_RUN_SCHEDULER=false, the scheduler)"
     )
     serve.set_defaults(handler=_serve)
+
+    scheduler = sub.add_parser(
+        "scheduler", help="run only the scheduler (beside API servers started with BATON_RUN_SCHEDULER=false)"
+    )
+    scheduler.set_defaults(handler=_scheduler)
 
     db = sub.add_parser("db", help="manage the metadata database schema")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")

@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     scheduler_interval: Annotated[float, Field(gt=0)] = 1.0
     run_scheduler: bool = Field(default=True, description="Run the scheduler inside the API server process.")
     claim_max_wait: Annotated[float, Field(ge=0, le=60)] = 20.0
+    claim_timeout: Annotated[float, Field(gt=0)] = Field(
+        default=300.0,
+        description="Seconds a claimed workload may wait to be started before it is queued again.",
+    )
     log_level: str = "info"
 
     @field_validator("database_url")

@@ -19,6 +19,8 @@ class Runtime:
     settings: Settings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    autocommit: AsyncEngine
+    """The same pool, without transactions: a single-statement write is one round trip."""
     tokens: TokenService
     cipher: SecretCipher
 
@@ -39,6 +41,7 @@ class Runtime:
             settings=settings,
             engine=engine,
             sessions=create_sessionmaker(engine),
+            autocommit=engine.execution_options(isolation_level="AUTOCOMMIT"),
             tokens=tokens,
             cipher=cipher,
         )

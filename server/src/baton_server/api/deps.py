@@ -1,11 +1,19 @@
-"""FastAPI dependencies: the runtime, database sessions and the three principals (admin, worker, task)."""
+"""FastAPI dependencies: the runtime, database sessions and the three principals (admin, worker, task).
+
+Cadwyn solves a route's dependencies twice: once for the client's version (FastAPI's solve,
+whose values it then discards) and once for HEAD (Cadwyn's solve, whose values reach the
+handler). Our dependencies with a cost — a pooled connection, a token check, a query — do their
+work only in Cadwyn's solve. Otherwise every request would verify its token twice and hold two
+connections at once, which deadlocks a busy pool. See docs/adr/0002-lean-request-path.md.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
+from cadwyn import current_dependency_solver
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,8 +36,20 @@ async def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
+async def is_discarded_solve() -> bool:
+    """Whether dependencies are being solved for the client's version, whose values Cadwyn discards."""
+    return await current_dependency_solver() != "cadwyn"
+
+
+_SKIPPED: Any = None
+"""What a dependency returns in the discarded solve: nothing reads it."""
+
+
 async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
     """A session for one request; it takes a pooled connection only when it first queries."""
+    if await is_discarded_solve():
+        yield _SKIPPED
+        return
     async with runtime.sessions() as session:
         yield session
 
@@ -64,6 +84,8 @@ async def require_admin(
     session: SessionDep, request: Request, _: Annotated[_SchemeCredentials, Depends(_admin_scheme)]
 ) -> CredentialRecord:
     """The admin credential of the request (401 when missing, unknown or revoked)."""
+    if await is_discarded_solve():
+        return _SKIPPED  # type: ignore[no-any-return]
     return await authenticate(session, bearer_token(request), "admin")
 
 
@@ -71,6 +93,8 @@ async def require_worker(
     session: SessionDep, request: Request, _: Annotated[_SchemeCredentials, Depends(_worker_scheme)]
 ) -> CredentialRecord:
     """The worker credential of the request (401 when missing, unknown or revoked)."""
+    if await is_discarded_solve():
+        return _SKIPPED  # type: ignore[no-any-return]
     return await authenticate(session, bearer_token(request), "worker")
 
 
@@ -79,9 +103,12 @@ WorkerCredentialDep = Annotated[CredentialRecord, Depends(require_worker)]
 
 
 async def task_claims(
-    request: Request, runtime: RuntimeDep, _: Annotated[_SchemeCredentials, Depends(_task_scheme)]
+    request: Request, _: Annotated[_SchemeCredentials, Depends(_task_scheme)]
 ) -> TaskClaims:
     """The verified claims of the request's task token (401 when missing, malformed, expired or forged)."""
+    if await is_discarded_solve():
+        return _SKIPPED  # type: ignore[no-any-return]
+    runtime: Runtime = request.app.state.runtime
     return runtime.tokens.verify(bearer_token(request))
 
 
@@ -105,6 +132,8 @@ async def running_attempt(
     claims: TaskClaimsDep, session: SessionDep, runtime: RuntimeDep, request: Request
 ) -> Attempt:
     """The caller's attempt, verified as still running; refreshes its token when due."""
+    if await is_discarded_solve():
+        return _SKIPPED  # type: ignore[no-any-return]
     attempt = await load_attempt(session, claims)
     refresh_if_due(request, runtime, claims)
     return attempt

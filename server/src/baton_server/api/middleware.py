@@ -16,6 +16,7 @@ from contextvars import ContextVar
 from datetime import date
 from typing import Any
 
+from cadwyn._internal.context_vars import CURRENT_DEPENDENCY_SOLVER_VAR, DEFAULT_API_VERSION_VAR
 from cadwyn.middleware import VersionPickingMiddleware
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -149,17 +150,19 @@ def build_middleware(versions: Sequence[str], *, request_max_bytes: int) -> type
                 return
 
             scope[VERSION_SCOPE_KEY] = version
-            self.api_version_var.set(version)
             if not requested:
                 # The routes' version dependency reads the header: give it the version we picked.
                 scope["headers"] = [
                     *(h for h in scope["headers"] if h[0] != _VERSION_HEADER_B),
                     (_VERSION_HEADER_B, version.encode()),
                 ]
-                # Without a header the unversioned utility routes (/openapi.json, /docs) stay reachable.
-                from cadwyn._internal.context_vars import DEFAULT_API_VERSION_VAR
-
-                DEFAULT_API_VERSION_VAR.set(version)
+            # Cadwyn keeps per-request state in context variables. Set them here and reset them on the
+            # way out, so that a caller running the app in its own task (an in-process test client)
+            # sees each request start afresh, as under uvicorn, where each request has its own task.
+            version_token = self.api_version_var.set(version)
+            # Without a header the unversioned utility routes (/openapi.json, /docs) stay reachable.
+            default_token = DEFAULT_API_VERSION_VAR.set(version if not requested else None)
+            solver_token = CURRENT_DEPENDENCY_SOLVER_VAR.set("fastapi")
             extra_headers = [(_VERSION_HEADER_B, version.encode()), rid_header]
             started = False
 
@@ -191,5 +194,9 @@ def build_middleware(versions: Sequence[str], *, request_max_bytes: int) -> type
                     raise
                 for msg in _error_response(413, "payload_too_large", str(exc.detail), extra_headers):
                     await send(msg)
+            finally:
+                CURRENT_DEPENDENCY_SOLVER_VAR.reset(solver_token)
+                DEFAULT_API_VERSION_VAR.reset(default_token)
+                self.api_version_var.reset(version_token)
 
     return BatonRequestMiddleware

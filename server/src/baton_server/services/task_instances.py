@@ -141,7 +141,7 @@ def _explain_not_startable(ti: TaskInstanceRecord, claims: TaskClaims, hostname:
 async def heartbeat(
     conn: AsyncConnection, claims: TaskClaims, task_instance_id: uuid.UUID, *, hostname: str, pid: int
 ) -> None:
-    """Record that the running attempt is alive: one UPDATE on the hot path."""
+    """Record that the running attempt is alive: one UPDATE, one round trip (``conn`` autocommits)."""
     require_scope(claims, "execution")
     require_subject(claims, task_instance_id)
     result = await conn.execute(
@@ -156,14 +156,12 @@ async def heartbeat(
         .values(last_heartbeat_at=utcnow())
     )
     if result.rowcount == 1:
-        await conn.commit()
         return
     row = (
         await conn.execute(
             select(TI.state, TI.try_number, TI.hostname, TI.pid).where(TI.id == task_instance_id)
         )
     ).first()
-    await conn.rollback()
     if row is None:
         raise NotFoundError(
             f"task instance {task_instance_id} does not exist", reason="task_instance_not_found"

@@ -98,7 +98,7 @@ async def heartbeat_task_instance(
     runtime: RuntimeDep,
     request: Request,
 ) -> None:
-    async with runtime.engine.connect() as conn:
+    async with runtime.autocommit.connect() as conn:
         await service.heartbeat(conn, claims, task_instance_id, hostname=payload.hostname, pid=payload.pid)
     refresh_if_due(request, runtime, claims)
 

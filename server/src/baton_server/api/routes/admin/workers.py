@@ -1,0 +1,32 @@
+"""Admin routes for workers: who is registered, serving what, how loaded."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from baton_server.api.deps import AdminDep, SessionDep
+from baton_server.api.errors import error_responses
+from baton_server.api.routes._orchestration import worker_summary_model
+from baton_server.api.schemas.admin_orchestration import WorkerList
+from baton_server.services import workers
+
+router = APIRouter(tags=["admin"])
+
+Limit = Annotated[int, Query(ge=1, le=1000, description="Page size.")]
+Offset = Annotated[int, Query(ge=0, description="Entries to skip.")]
+
+
+@router.get(
+    "/workers",
+    response_model=WorkerList,
+    summary="List registered workers with their state and load",
+    responses=error_responses(401, 422),
+)
+async def list_workers(
+    session: SessionDep, _admin: AdminDep, limit: Limit = 100, offset: Offset = 0
+) -> WorkerList:
+    """A page of workers, by name."""
+    loads, total = await workers.list_workers(session, limit=limit, offset=offset)
+    return WorkerList(workers=[worker_summary_model(w) for w in loads], total=total)

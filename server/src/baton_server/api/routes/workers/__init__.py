@@ -1,0 +1,1 @@
+"""Routes of the Worker API: what workers need, under a worker credential."""

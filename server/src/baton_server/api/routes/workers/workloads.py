@@ -1,0 +1,112 @@
+"""Worker routes: register a worker, heartbeat it, and claim workloads from its queues."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Request
+
+from baton_server.api.deps import RuntimeDep, SessionDep, WorkerCredentialDep
+from baton_server.api.errors import error_responses
+from baton_server.api.routes._orchestration import worker_model
+from baton_server.api.schemas.execution import TaskInstanceIdentity
+from baton_server.api.schemas.orchestration import (
+    ClaimedWorkloads,
+    ClaimWorkloadsPayload,
+    ExecuteTaskWorkload,
+    RegisterWorkerPayload,
+    Worker,
+)
+from baton_server.services import workers, workloads
+
+router = APIRouter(tags=["workers"])
+
+
+def _workload_model(workload: workloads.Workload) -> ExecuteTaskWorkload:
+    ti = workload.task_instance
+    return ExecuteTaskWorkload(
+        task_instance=TaskInstanceIdentity(
+            id=ti.id,
+            dag_id=ti.dag_id,
+            run_id=ti.run_id,
+            task_id=ti.task_id,
+            map_index=ti.map_index,
+            try_number=ti.try_number,
+        ),
+        max_tries=ti.max_tries,
+        dag_version_id=ti.dag_version_id,
+        bundle_name=workload.bundle_name,
+        runtime=workload.task.runtime,
+        entry_point=workload.task.entry_point,
+        queue=ti.queue,
+        execution_timeout_seconds=workload.task.execution_timeout_seconds,
+        token=workload.token,
+    )
+
+
+@router.post(
+    "/registrations",
+    response_model=Worker,
+    summary="Register (or re-register) a worker with its queues and capacity",
+    responses=error_responses(401, 409, 422),
+)
+async def register_worker(
+    payload: RegisterWorkerPayload, session: SessionDep, credential: WorkerCredentialDep
+) -> Worker:
+    """Create or refresh a worker under the caller's credential."""
+    record = await workers.register_worker(
+        session,
+        credential,
+        workers.WorkerRegistration(
+            name=payload.name,
+            queues=payload.queues,
+            capacity=payload.capacity,
+            runtime=payload.runtime.value,
+            hostname=payload.hostname,
+        ),
+    )
+    return worker_model(record)
+
+
+@router.put(
+    "/{worker_id}/heartbeat",
+    response_model=Worker,
+    summary="Tell the server the worker is alive",
+    responses=error_responses(401, 403, 404, 422),
+)
+async def heartbeat_worker(
+    worker_id: uuid.UUID, session: SessionDep, credential: WorkerCredentialDep
+) -> Worker:
+    """Record a worker heartbeat."""
+    return worker_model(await workers.heartbeat_worker(session, credential, worker_id))
+
+
+@router.post(
+    "/{worker_id}/claims",
+    response_model=ClaimedWorkloads,
+    summary="Claim up to max_workloads workloads from the worker's queues, long-polling when none is ready",
+    responses=error_responses(401, 403, 404, 422),
+)
+async def claim_workloads(
+    worker_id: uuid.UUID,
+    payload: ClaimWorkloadsPayload,
+    request: Request,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    credential: WorkerCredentialDep,
+) -> ClaimedWorkloads:
+    """Hand the worker workloads, each to this worker only."""
+    claimed = await workloads.claim_workloads(
+        session,
+        runtime.tokens,
+        credential,
+        workloads.ClaimRequest(
+            worker_id=worker_id,
+            max_workloads=payload.max_workloads,
+            wait_seconds=payload.wait_seconds,
+            queues=payload.queues,
+        ),
+        max_wait=runtime.settings.claim_max_wait,
+        client_gone=request.is_disconnected,
+    )
+    return ClaimedWorkloads(workloads=[_workload_model(w) for w in claimed])

@@ -1,0 +1,127 @@
+"""Wire models of orchestration: DAG registration, workers and workload claims (Worker API)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AwareDatetime, Field, StrictInt, StrictStr
+
+from baton_server.api.schemas.common import Hostname, Identifier, RequestModel, ResponseModel
+from baton_server.api.schemas.execution import TaskInstanceIdentity
+from baton_server.services.dag_specs import TaskRuntime, TriggerRule
+from baton_server.services.workers import WorkerState
+
+Seconds = Annotated[float, Field(strict=True, ge=0)]
+
+
+class DagSchedule(RequestModel):
+    """When a DAG runs by itself: exactly one of a cron expression (UTC) and an interval."""
+
+    cron: Annotated[StrictStr, Field(min_length=1, max_length=100, examples=["0 6 * * *"])] | None = None
+    interval_seconds: Annotated[StrictInt, Field(ge=1, le=366 * 24 * 3600)] | None = None
+    start_at: AwareDatetime | None = Field(
+        default=None, description="No run is due before this time; interval schedules count from it."
+    )
+
+
+class TaskDescription(RequestModel):
+    """One task of a DAG: what it runs (an entry point in its bundle), where, and what it waits for."""
+
+    task_id: Identifier
+    entry_point: Annotated[StrictStr, Field(min_length=1, max_length=1000, examples=["etl.tasks:extract"])]
+    runtime: TaskRuntime = Field(description="The language runtime; only workers of that runtime claim it.")
+    upstream_task_ids: Annotated[list[Identifier], Field(max_length=1000)] = Field(default_factory=list)
+    queue: Identifier = "default"
+    retries: Annotated[StrictInt, Field(ge=0, le=100)] = 0
+    retry_delay_seconds: Annotated[StrictInt, Field(ge=0, le=7 * 24 * 3600)] = 300
+    execution_timeout_seconds: Annotated[StrictInt, Field(ge=1, le=30 * 24 * 3600)] | None = None
+    trigger_rule: TriggerRule = TriggerRule.ALL_SUCCESS
+
+
+class DagDescription(RequestModel):
+    """A DAG as its bundle describes it; the server never sees its code."""
+
+    dag_id: Identifier
+    description: Annotated[StrictStr, Field(max_length=2000)] | None = None
+    schedule: DagSchedule | None = None
+    tasks: Annotated[list[TaskDescription], Field(min_length=1, max_length=10_000)]
+
+
+class RegisterDagsPayload(RequestModel):
+    """The DAGs of one bundle, registered by a worker that loaded it."""
+
+    bundle_name: Identifier | None = None
+    dags: Annotated[list[DagDescription], Field(min_length=1, max_length=1000)]
+
+
+class RegisteredDag(ResponseModel):
+    """The version a DAG's description is stored as; ``created_version`` says whether it is new."""
+
+    dag_id: str
+    dag_version_id: uuid.UUID
+    version_number: int
+    created_version: bool
+
+
+class RegisteredDags(ResponseModel):
+    """The outcome of a registration, one entry per DAG in the order sent."""
+
+    dags: list[RegisteredDag]
+
+
+class RegisterWorkerPayload(RequestModel):
+    """What a worker says about itself when it starts."""
+
+    name: Identifier
+    queues: Annotated[list[Identifier], Field(min_length=1, max_length=100)]
+    capacity: Annotated[StrictInt, Field(ge=1, le=10_000, description="Task instances it runs at once.")]
+    runtime: TaskRuntime
+    hostname: Hostname | None = None
+
+
+class Worker(ResponseModel):
+    """A registered worker."""
+
+    id: uuid.UUID
+    name: str
+    queues: list[str]
+    capacity: int
+    runtime: TaskRuntime
+    hostname: str | None
+    state: WorkerState
+    registered_at: datetime
+    last_heartbeat_at: datetime
+
+
+class ClaimWorkloadsPayload(RequestModel):
+    """How many workloads a worker can take now, and how long it will wait for the first one."""
+
+    max_workloads: Annotated[StrictInt, Field(ge=1, le=100)] = 1
+    wait_seconds: Annotated[Seconds, Field(le=60)] = Field(
+        default=0.0, description="Long-poll up to this long (capped by the server) when nothing is ready."
+    )
+    queues: Annotated[list[Identifier], Field(min_length=1, max_length=100)] | None = Field(
+        default=None, description="Claim only from these of the worker's queues; default: all of them."
+    )
+
+
+class ExecuteTaskWorkload(ResponseModel):
+    """One attempt of a task instance for a worker to start, with the token that starts it."""
+
+    task_instance: TaskInstanceIdentity = Field(description="The task instance and the attempt (try_number).")
+    max_tries: int
+    dag_version_id: uuid.UUID
+    bundle_name: str | None
+    runtime: TaskRuntime
+    entry_point: str
+    queue: str
+    execution_timeout_seconds: int | None
+    token: str = Field(description="Workload token: good only for starting this attempt (`run`).")
+
+
+class ClaimedWorkloads(ResponseModel):
+    """The workloads handed to this worker; empty when none was ready within the wait."""
+
+    workloads: list[ExecuteTaskWorkload]

@@ -1,0 +1,122 @@
+"""The scheduler: one pass turns the database's state into the next, a loop repeats it.
+
+A pass runs in one transaction. On PostgreSQL it first takes a transaction-scoped advisory lock
+without waiting: with several replicas, one does the pass and the others skip it, so the work is
+not done twice (and every write is conditional anyway, see ``runs`` and ``task_instances``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import text
+
+from baton_server.db.types import utcnow
+from baton_server.runtime import Runtime
+from baton_server.scheduler import runs, task_instances
+from baton_server.services._sql import is_postgres
+
+log = logging.getLogger("baton_server.scheduler")
+
+LEADER_LOCK_KEY = 0x62_61_74_6F_6E_73_63
+"""PostgreSQL advisory lock key ("batonsc") that elects the replica doing the current pass."""
+
+
+@dataclass(slots=True)
+class PassReport:
+    """What one scheduler pass did; ``leader`` is False when another replica held the pass."""
+
+    leader: bool = True
+    runs_created: int = 0
+    runs_started: int = 0
+    claims_released: int = 0
+    attempts_timed_out: int = 0
+    scheduled: int = 0
+    upstream_failed: int = 0
+    skipped: int = 0
+    failed: int = 0
+    queued: int = 0
+    runs_finished: dict[str, int] = field(default_factory=dict)
+    workers_offline: int = 0
+
+    @property
+    def changed(self) -> bool:
+        """Whether the pass changed anything."""
+        counts = (
+            self.runs_created,
+            self.runs_started,
+            self.claims_released,
+            self.attempts_timed_out,
+            self.scheduled,
+            self.upstream_failed,
+            self.skipped,
+            self.failed,
+            self.queued,
+            self.workers_offline,
+        )
+        return any(counts) or bool(self.runs_finished)
+
+
+class Scheduler:
+    """Creates and starts DAG runs, resolves dependencies, retries, times out and queues task instances."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._settings = runtime.settings
+        self._resume_after: uuid.UUID | None = None
+
+    async def run_once(self, now: datetime | None = None) -> PassReport:
+        """One pass, as of ``now`` (default: the current time)."""
+        now = now or utcnow()
+        report = PassReport()
+        async with self._runtime.sessions() as session:
+            if is_postgres(session):
+                leader = await session.scalar(
+                    text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": LEADER_LOCK_KEY}
+                )
+                if not leader:
+                    await session.rollback()
+                    return PassReport(leader=False)
+            report.runs_created = await runs.create_scheduled_runs(session, now)
+            report.runs_started = await runs.start_queued_runs(session, now)
+            report.claims_released = await task_instances.release_stale_claims(
+                session, now, self._settings.claim_timeout
+            )
+            report.attempts_timed_out = await task_instances.fail_timed_out(
+                session, now, self._settings.heartbeat_timeout
+            )
+            deps = await task_instances.resolve_dependencies(session, now, after=self._resume_after)
+            report.scheduled = deps.scheduled
+            report.upstream_failed = deps.upstream_failed
+            report.skipped = deps.skipped
+            report.failed = deps.failed
+            report.runs_finished = deps.runs_finished
+            report.queued = await task_instances.queue_scheduled(session, now)
+            report.workers_offline = await task_instances.mark_offline_workers(
+                session, now, self._settings.heartbeat_timeout
+            )
+            await session.commit()
+        self._resume_after = deps.resume_after
+        if report.changed:
+            log.info("scheduler pass: %s", report)
+        return report
+
+    async def run_until(self, stop: asyncio.Event) -> None:
+        """Run a pass every ``scheduler_interval`` seconds until ``stop`` is set; a failed pass is logged."""
+        interval = self._settings.scheduler_interval
+        log.info("scheduler started (a pass every %s s)", interval)
+        while not stop.is_set():
+            try:
+                await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("scheduler pass failed; retrying in %s s", interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=interval)
+        log.info("scheduler stopped")

@@ -1,0 +1,283 @@
+"""Scheduler steps on task instances: timeouts, stale claims, dependencies, retries, queueing.
+
+Only the scheduler moves a task instance into ``scheduled`` or ``queued``, and it increments
+``try_number`` exactly when it queues an attempt. Every write is conditional on the state read.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from baton_server.db.tables import DagRunRecord, TaskInstanceRecord, WorkerRecord
+from baton_server.scheduler.dependencies import Decision, decide, run_outcome
+from baton_server.services._sql import rowcount
+from baton_server.services.dag_specs import topological_order
+from baton_server.services.dags import load_version_or_none
+from baton_server.services.states import DagRunState, TaskInstanceState, resolve_failure
+from baton_server.services.workers import WorkerState
+
+TI = TaskInstanceRecord
+BATCH = 200
+"""Most running DAG runs one pass examines."""
+
+_FRESH_ATTEMPT: dict[str, Any] = {
+    "worker_id": None,
+    "claimed_at": None,
+    "hostname": None,
+    "pid": None,
+    "start_date": None,
+    "end_date": None,
+    "last_heartbeat_at": None,
+    "next_attempt_at": None,
+}
+"""What queueing a new attempt clears: the row always describes the current attempt."""
+
+
+@dataclass(slots=True)
+class DependencyReport:
+    """What one dependency step did."""
+
+    scheduled: int = 0
+    upstream_failed: int = 0
+    skipped: int = 0
+    failed: int = 0
+    runs_finished: dict[str, int] = field(default_factory=dict)
+    resume_after: uuid.UUID | None = None
+    """Where the next pass continues when this one stopped at its batch limit (None: from the start)."""
+
+
+async def release_stale_claims(session: AsyncSession, now: datetime, claim_timeout: float) -> int:
+    """Put back in the queue what was claimed longer than ``claim_timeout`` ago and never started."""
+    result = await session.execute(
+        update(TI)
+        .where(
+            TI.state == TaskInstanceState.QUEUED.value,
+            TI.worker_id.is_not(None),
+            TI.claimed_at < now - timedelta(seconds=claim_timeout),
+        )
+        .values(worker_id=None, claimed_at=None)
+    )
+    return rowcount(result)
+
+
+async def fail_timed_out(session: AsyncSession, now: datetime, heartbeat_timeout: float) -> int:
+    """Fail (or send to retry) running attempts whose heartbeat stopped or whose execution timed out."""
+    running = await session.execute(
+        select(
+            TI.id,
+            TI.dag_version_id,
+            TI.task_id,
+            TI.try_number,
+            TI.max_tries,
+            TI.start_date,
+            TI.last_heartbeat_at,
+            TI.updated_at,
+        ).where(TI.state == TaskInstanceState.RUNNING.value)
+    )
+    heartbeat_cutoff = now - timedelta(seconds=heartbeat_timeout)
+    ended = 0
+    for ti_id, version_id, task_id, try_number, max_tries, start_date, last_heartbeat, updated in list(
+        running
+    ):
+        version = await load_version_or_none(session, version_id)
+        task = version.spec.task(task_id) if version else None
+        alive_at = last_heartbeat or start_date or updated
+        stale = alive_at < heartbeat_cutoff
+        overran = bool(
+            task
+            and task.execution_timeout_seconds is not None
+            and start_date is not None
+            and now - start_date > timedelta(seconds=task.execution_timeout_seconds)
+        )
+        if not (stale or overran):
+            continue
+        target = resolve_failure(try_number, max_tries)
+        delay = task.retry_delay_seconds if task else 0
+        conditions = [
+            TI.id == ti_id,
+            TI.state == TaskInstanceState.RUNNING.value,
+            TI.try_number == try_number,
+        ]
+        if not overran:
+            # A heartbeat that lands between our read and this write keeps the attempt alive.
+            conditions.append(
+                TI.last_heartbeat_at.is_(None)
+                if last_heartbeat is None
+                else TI.last_heartbeat_at == last_heartbeat
+            )
+        result = await session.execute(
+            update(TI)
+            .where(*conditions)
+            .values(
+                state=target.value,
+                end_date=now,
+                next_attempt_at=(
+                    now + timedelta(seconds=delay) if target is TaskInstanceState.UP_FOR_RETRY else None
+                ),
+            )
+        )
+        ended += rowcount(result)
+    return ended
+
+
+async def _set_state(
+    session: AsyncSession, ids: list[uuid.UUID], expected: str | None, values: dict[str, Any]
+) -> int:
+    if not ids:
+        return 0
+    state_is = TI.state.is_(None) if expected is None else TI.state == expected
+    result = await session.execute(update(TI).where(TI.id.in_(ids), state_is).values(**values))
+    return rowcount(result)
+
+
+async def resolve_dependencies(
+    session: AsyncSession, now: datetime, *, after: uuid.UUID | None = None
+) -> DependencyReport:
+    """For each running run: schedule what may run, fail or skip what never will, and finish the run.
+
+    At most ``BATCH`` runs per pass, in id order from ``after``; the report says where to go on, so
+    that with more running runs than a batch, every run still gets its turn.
+    """
+    report = DependencyReport()
+    conditions = [DagRunRecord.state == DagRunState.RUNNING.value]
+    if after is not None:
+        conditions.append(DagRunRecord.id > after)
+    runs = list(
+        await session.execute(
+            select(DagRunRecord.id, DagRunRecord.dag_version_id)
+            .where(*conditions)
+            .order_by(DagRunRecord.id)
+            .limit(BATCH)
+        )
+    )
+    if len(runs) == BATCH:
+        report.resume_after = runs[-1][0]
+    for run_pk, version_id in runs:
+        outcome = await _resolve_run(session, run_pk, version_id, now, report)
+        if outcome is None:
+            continue
+        finished = await session.execute(
+            update(DagRunRecord)
+            .where(DagRunRecord.id == run_pk, DagRunRecord.state == DagRunState.RUNNING.value)
+            .values(state=outcome.value, end_date=now)
+        )
+        if rowcount(finished):
+            report.runs_finished[outcome.value] = report.runs_finished.get(outcome.value, 0) + 1
+    return report
+
+
+async def _resolve_run(
+    session: AsyncSession, run_pk: uuid.UUID, version_id: uuid.UUID, now: datetime, report: DependencyReport
+) -> DagRunState | None:
+    version = await load_version_or_none(session, version_id)
+    if version is None:
+        return None
+    spec = version.spec
+    rows = (
+        await session.execute(
+            select(
+                TI.id, TI.task_id, TI.state, TI.try_number, TI.max_tries, TI.end_date, TI.next_attempt_at
+            ).where(TI.dag_run_id == run_pk)
+        )
+    ).all()
+    by_task = {row.task_id: row for row in rows}
+    states: dict[str, str | None] = {row.task_id: row.state for row in rows}
+    plan: dict[str, list[uuid.UUID]] = {
+        "schedule": [],
+        "upstream_failed": [],
+        "skip": [],
+        "retry": [],
+        "fail": [],
+    }
+    next_attempts: list[tuple[uuid.UUID, datetime]] = []
+    for task in topological_order(spec):
+        row = by_task.get(task.task_id)
+        if row is None:
+            continue
+        if row.state is None:
+            decision = decide(task.trigger_rule, [states.get(u) for u in task.upstream_task_ids])
+            if decision is Decision.RUN:
+                plan["schedule"].append(row.id)
+                states[task.task_id] = TaskInstanceState.SCHEDULED.value
+            elif decision is Decision.UPSTREAM_FAILED:
+                plan["upstream_failed"].append(row.id)
+                states[task.task_id] = TaskInstanceState.UPSTREAM_FAILED.value
+            elif decision is Decision.SKIP:
+                plan["skip"].append(row.id)
+                states[task.task_id] = TaskInstanceState.SKIPPED.value
+        elif row.state == TaskInstanceState.UP_FOR_RETRY.value:
+            if row.try_number >= row.max_tries:
+                plan["fail"].append(row.id)
+                states[task.task_id] = TaskInstanceState.FAILED.value
+                continue
+            due = row.next_attempt_at or (row.end_date or now) + timedelta(seconds=task.retry_delay_seconds)
+            if due <= now:
+                plan["retry"].append(row.id)
+                states[task.task_id] = TaskInstanceState.SCHEDULED.value
+            elif row.next_attempt_at is None:
+                next_attempts.append((row.id, due))
+    planned = sum(len(ids) for ids in plan.values())
+    scheduled = {"state": TaskInstanceState.SCHEDULED.value}
+    retry_state = TaskInstanceState.UP_FOR_RETRY.value
+    moved = await _set_state(session, plan["schedule"], None, scheduled)
+    moved += await _set_state(session, plan["retry"], retry_state, scheduled)
+    report.scheduled += moved
+    upstream_failed = await _set_state(
+        session,
+        plan["upstream_failed"],
+        None,
+        {"state": TaskInstanceState.UPSTREAM_FAILED.value, "end_date": now},
+    )
+    skipped = await _set_state(
+        session, plan["skip"], None, {"state": TaskInstanceState.SKIPPED.value, "end_date": now}
+    )
+    failed = await _set_state(session, plan["fail"], retry_state, {"state": TaskInstanceState.FAILED.value})
+    report.upstream_failed += upstream_failed
+    report.skipped += skipped
+    report.failed += failed
+    done = moved + upstream_failed + skipped + failed
+    for ti_id, due in next_attempts:
+        await session.execute(
+            update(TI)
+            .where(
+                TI.id == ti_id, TI.state == TaskInstanceState.UP_FOR_RETRY.value, TI.next_attempt_at.is_(None)
+            )
+            .values(next_attempt_at=due)
+        )
+    if done != planned:
+        return None  # something moved under us: judge the run on the next pass
+    return run_outcome(spec, states)
+
+
+async def queue_scheduled(session: AsyncSession, now: datetime) -> int:
+    """Queue every scheduled task instance as a new attempt (``try_number`` + 1)."""
+    result = await session.execute(
+        update(TI)
+        .where(TI.state == TaskInstanceState.SCHEDULED.value)
+        .values(
+            state=TaskInstanceState.QUEUED.value,
+            try_number=TI.try_number + 1,
+            queued_at=now,
+            **_FRESH_ATTEMPT,
+        )
+    )
+    return rowcount(result)
+
+
+async def mark_offline_workers(session: AsyncSession, now: datetime, heartbeat_timeout: float) -> int:
+    """Mark workers not heard from within the heartbeat timeout as offline."""
+    result = await session.execute(
+        update(WorkerRecord)
+        .where(
+            WorkerRecord.state == WorkerState.ACTIVE.value,
+            WorkerRecord.last_heartbeat_at < now - timedelta(seconds=heartbeat_timeout),
+        )
+        .values(state=WorkerState.OFFLINE.value)
+    )
+    return rowcount(result)

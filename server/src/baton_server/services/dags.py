@@ -1,0 +1,224 @@
+"""DAG registration and the DAG catalogue: versions, schedules, pausing.
+
+A registration is idempotent: a description whose hash equals the DAG's latest version changes
+nothing; a changed one becomes a new version (numbered from 1), which new runs use while runs
+already started keep theirs. Registrations of one DAG are serialised by first creating-or-touching
+its ``dags`` row, which takes the row lock on PostgreSQL and the write lock on SQLite.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from baton_server.db.tables import DagRecord, DagVersionRecord
+from baton_server.db.types import utcnow
+from baton_server.errors import InvalidInputError, NotFoundError
+from baton_server.services._sql import upsert_touching
+from baton_server.services.dag_specs import DagSpec, validate_dag
+
+log = logging.getLogger("baton_server.dags")
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredDag:
+    """The outcome of registering one DAG."""
+
+    dag_id: str
+    dag_version_id: uuid.UUID
+    version_number: int
+    created_version: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DagVersion:
+    """One stored version of a DAG, parsed."""
+
+    id: uuid.UUID
+    dag_id: str
+    version_number: int
+    bundle_name: str | None
+    spec: DagSpec
+
+
+@dataclass(frozen=True, slots=True)
+class DagSummary:
+    """A DAG with the facts of its latest version."""
+
+    dag: DagRecord
+    version: DagVersion
+
+
+class _VersionCache:
+    """Parsed DAG versions by id. Versions are immutable, so an entry never goes stale."""
+
+    def __init__(self, size: int = 512) -> None:
+        self._size = size
+        self._items: OrderedDict[uuid.UUID, DagVersion] = OrderedDict()
+
+    def get(self, version_id: uuid.UUID) -> DagVersion | None:
+        version = self._items.get(version_id)
+        if version is not None:
+            self._items.move_to_end(version_id)
+        return version
+
+    def put(self, version: DagVersion) -> None:
+        version_id = version.id
+        self._items[version_id] = version
+        self._items.move_to_end(version_id)
+        while len(self._items) > self._size:
+            self._items.popitem(last=False)
+
+
+_VERSIONS = _VersionCache()
+
+
+def _parse(record: DagVersionRecord) -> DagVersion:
+    return DagVersion(
+        id=record.id,
+        dag_id=record.dag_id,
+        version_number=record.version_number,
+        bundle_name=record.bundle_name,
+        spec=DagSpec.from_document(record.description),
+    )
+
+
+async def load_version(session: AsyncSession, version_id: uuid.UUID) -> DagVersion:
+    """One DAG version, parsed (from a per-process cache after the first read)."""
+    version = _VERSIONS.get(version_id)
+    if version is None:
+        record = await session.get(DagVersionRecord, version_id)
+        if record is None:
+            raise NotFoundError(f"no DAG version {version_id}", reason="dag_version_not_found")
+        version = _parse(record)
+        _VERSIONS.put(version)
+    return version
+
+
+async def load_version_or_none(session: AsyncSession, version_id: uuid.UUID) -> DagVersion | None:
+    """Like :func:`load_version`, but None (logged) for a version that is missing or unreadable.
+
+    The scheduler uses it so that one bad row costs one run its progress, not every DAG theirs.
+    """
+    try:
+        return await load_version(session, version_id)
+    except (NotFoundError, KeyError, TypeError, ValueError):
+        log.exception("DAG version %s cannot be read; skipping what depends on it", version_id)
+        return None
+
+
+async def register_dags(
+    session: AsyncSession, specs: list[DagSpec], *, bundle_name: str | None, now: datetime | None = None
+) -> list[RegisteredDag]:
+    """Validate every description, then store the changed ones as new versions, all or nothing."""
+    seen: set[str] = set()
+    for spec in specs:
+        if spec.dag_id in seen:
+            raise InvalidInputError(
+                f"DAG id {spec.dag_id!r} appears more than once in this registration",
+                reason="duplicate_dag_id",
+            )
+        seen.add(spec.dag_id)
+        validate_dag(spec)
+    now = now or utcnow()
+    results = [await _register_one(session, spec, bundle_name, now) for spec in specs]
+    await session.commit()
+    return results
+
+
+async def _register_one(
+    session: AsyncSession, spec: DagSpec, bundle_name: str | None, now: datetime
+) -> RegisteredDag:
+    await session.execute(
+        upsert_touching(
+            session,
+            DagRecord,
+            {"dag_id": spec.dag_id, "is_paused": False, "created_at": now, "updated_at": now},
+            keys=["dag_id"],
+            touch={"updated_at": now},
+        )
+    )
+    dag = await session.get(DagRecord, spec.dag_id, populate_existing=True)
+    assert dag is not None
+    digest = spec.content_hash()
+    previous: DagSpec | None = None
+    if dag.latest_version_id is not None:
+        latest = await session.get(DagVersionRecord, dag.latest_version_id)
+        assert latest is not None
+        if latest.description_hash == digest:
+            return RegisteredDag(spec.dag_id, latest.id, latest.version_number, created_version=False)
+        previous = DagSpec.from_document(latest.description)
+    number = await session.scalar(
+        select(func.coalesce(func.max(DagVersionRecord.version_number), 0)).where(
+            DagVersionRecord.dag_id == spec.dag_id
+        )
+    )
+    version = DagVersionRecord(
+        dag_id=spec.dag_id,
+        version_number=int(number or 0) + 1,
+        description_hash=digest,
+        description=spec.to_document(),
+        bundle_name=bundle_name,
+        created_at=now,
+    )
+    session.add(version)
+    await session.flush()
+    dag.latest_version_id = version.id
+    dag.updated_at = now
+    old_schedule = previous.schedule if previous else None
+    if spec.schedule != old_schedule:
+        dag.schedule = spec.schedule.summary if spec.schedule else None
+        dag.next_run_at = spec.schedule.first_run_at(now) if spec.schedule else None
+    await session.flush()
+    return RegisteredDag(spec.dag_id, version.id, version.version_number, created_version=True)
+
+
+def _cached(record: DagVersionRecord) -> DagVersion:
+    version = _VERSIONS.get(record.id)
+    if version is None:
+        version = _parse(record)
+        _VERSIONS.put(version)
+    return version
+
+
+async def list_dags(session: AsyncSession, *, limit: int, offset: int) -> tuple[list[DagSummary], int]:
+    """A page of DAGs by id, with the total count."""
+    total = await session.scalar(select(func.count()).select_from(DagRecord))
+    rows = await session.execute(
+        select(DagRecord, DagVersionRecord)
+        .join(DagVersionRecord, DagVersionRecord.id == DagRecord.latest_version_id)
+        .order_by(DagRecord.dag_id)
+        .limit(limit)
+        .offset(offset)
+    )
+    summaries = [DagSummary(dag=dag, version=_cached(version)) for dag, version in rows]
+    return summaries, int(total or 0)
+
+
+async def get_dag(session: AsyncSession, dag_id: str) -> DagSummary:
+    """One DAG with its latest version, or NotFoundError."""
+    row = (
+        await session.execute(
+            select(DagRecord, DagVersionRecord)
+            .join(DagVersionRecord, DagVersionRecord.id == DagRecord.latest_version_id)
+            .where(DagRecord.dag_id == dag_id)
+        )
+    ).first()
+    if row is None:
+        raise NotFoundError(f"no DAG {dag_id!r}", reason="dag_not_found")
+    dag, version = row
+    return DagSummary(dag=dag, version=_cached(version))
+
+
+async def set_paused(session: AsyncSession, dag_id: str, *, paused: bool) -> DagSummary:
+    """Pause or unpause a DAG: a paused DAG gets no scheduled runs (triggered runs still run)."""
+    summary = await get_dag(session, dag_id)
+    summary.dag.is_paused = paused
+    await session.commit()
+    return summary

@@ -1,0 +1,155 @@
+"""Workers: registration with queues and capacity, liveness, and the operator's listing.
+
+A worker acts under the worker credential it registered with: another credential may not
+heartbeat it or claim for it (403). A name is owned by its credential while that credential is
+live; once it is revoked, a worker restarted with a new credential may take the name over.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from baton_server.db.tables import CredentialRecord, TaskInstanceRecord, WorkerRecord
+from baton_server.db.types import utcnow
+from baton_server.errors import ConflictError, ForbiddenError, NotFoundError
+from baton_server.services.states import TaskInstanceState
+
+ACTIVE_TI_STATES = (TaskInstanceState.QUEUED.value, TaskInstanceState.RUNNING.value)
+"""States in which a task instance holds a slot of the worker that claimed it."""
+
+
+class WorkerState(StrEnum):
+    """Whether a worker has been heard from within the heartbeat timeout."""
+
+    ACTIVE = "active"
+    OFFLINE = "offline"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerRegistration:
+    """What a worker says about itself when it starts."""
+
+    name: str
+    queues: list[str]
+    capacity: int
+    runtime: str
+    hostname: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerLoad:
+    """A worker with the number of task instances it holds (claimed or running)."""
+
+    worker: WorkerRecord
+    active_task_instances: int
+
+
+async def register_worker(
+    session: AsyncSession, credential: CredentialRecord, registration: WorkerRegistration
+) -> WorkerRecord:
+    """Create or refresh the worker of that name; work it claimed but never started goes back to the queue."""
+    now = utcnow()
+    worker = await session.scalar(select(WorkerRecord).where(WorkerRecord.name == registration.name))
+    if worker is not None and worker.credential_id != credential.id:
+        owner = await session.get(CredentialRecord, worker.credential_id)
+        if owner is not None and owner.revoked_at is None:
+            raise ConflictError(
+                f"worker name {registration.name!r} belongs to another live worker credential",
+                reason="worker_name_taken",
+            )
+    if worker is None:
+        worker = WorkerRecord(name=registration.name, registered_at=now)
+        session.add(worker)
+    worker.credential_id = credential.id
+    worker.queues = list(dict.fromkeys(registration.queues))
+    worker.capacity = registration.capacity
+    worker.runtime = registration.runtime
+    worker.hostname = registration.hostname
+    worker.state = WorkerState.ACTIVE.value
+    worker.registered_at = now
+    worker.last_heartbeat_at = now
+    try:
+        await session.flush()
+    except IntegrityError:
+        await session.rollback()
+        raise ConflictError(
+            f"worker {registration.name!r} is being registered concurrently; retry",
+            reason="worker_name_taken",
+        ) from None
+    # A (re)starting worker runs nothing yet: what it had claimed but not started is free again.
+    await session.execute(
+        update(TaskInstanceRecord)
+        .where(
+            TaskInstanceRecord.worker_id == worker.id,
+            TaskInstanceRecord.state == TaskInstanceState.QUEUED.value,
+        )
+        .values(worker_id=None, claimed_at=None)
+    )
+    await session.commit()
+    return worker
+
+
+async def owned_worker(
+    session: AsyncSession, credential: CredentialRecord, worker_id: uuid.UUID
+) -> WorkerRecord:
+    """The worker, provided it was registered under this credential (404 or 403 otherwise)."""
+    worker = await session.get(WorkerRecord, worker_id)
+    if worker is None:
+        raise NotFoundError(f"no worker {worker_id}; register first", reason="worker_not_found")
+    if worker.credential_id != credential.id:
+        raise ForbiddenError(
+            f"worker {worker_id} was registered with another credential", reason="worker_not_owned"
+        )
+    return worker
+
+
+async def heartbeat_worker(
+    session: AsyncSession, credential: CredentialRecord, worker_id: uuid.UUID, *, now: datetime | None = None
+) -> WorkerRecord:
+    """Record that the worker is alive."""
+    worker = await owned_worker(session, credential, worker_id)
+    worker.last_heartbeat_at = now or utcnow()
+    worker.state = WorkerState.ACTIVE.value
+    await session.commit()
+    return worker
+
+
+async def count_active(session: AsyncSession, worker_id: uuid.UUID) -> int:
+    """Task instances the worker holds: claimed and not finished."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(TaskInstanceRecord)
+        .where(TaskInstanceRecord.worker_id == worker_id, TaskInstanceRecord.state.in_(ACTIVE_TI_STATES))
+    )
+    return int(count or 0)
+
+
+async def list_workers(session: AsyncSession, *, limit: int, offset: int) -> tuple[list[WorkerLoad], int]:
+    """A page of workers by name, each with the task instances it holds, and the total count."""
+    total = await session.scalar(select(func.count()).select_from(WorkerRecord))
+    workers = list(
+        (
+            await session.scalars(
+                select(WorkerRecord).order_by(WorkerRecord.name).limit(limit).offset(offset)
+            )
+        ).all()
+    )
+    loads: dict[uuid.UUID, int] = {}
+    if workers:
+        rows = await session.execute(
+            select(TaskInstanceRecord.worker_id, func.count())
+            .where(
+                TaskInstanceRecord.worker_id.in_([w.id for w in workers]),
+                TaskInstanceRecord.state.in_(ACTIVE_TI_STATES),
+            )
+            .group_by(TaskInstanceRecord.worker_id)
+        )
+        loads = {worker_id: int(count) for worker_id, count in rows if worker_id is not None}
+    return [WorkerLoad(w, loads.get(w.id, 0)) for w in workers], int(total or 0)

@@ -1,0 +1,158 @@
+"""The workload queue: workers claim queued task instances, each one by exactly one worker.
+
+A claim is one ``UPDATE ... WHERE id IN (SELECT ... LIMIT n) AND state = 'queued' AND worker_id
+IS NULL RETURNING ...``. On PostgreSQL the inner select is a materialized CTE that takes its rows
+``FOR UPDATE SKIP LOCKED``, so concurrent claimers (on any replica) pass each other instead of
+queueing behind the same rows; on SQLite the statement runs under the database's single write lock. Either way
+a row is handed to the one transaction whose UPDATE changed it.
+
+A claim that finds nothing waits and asks again, up to its deadline, committing first so that
+no pooled connection is held while it sleeps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from baton_server.db.tables import CredentialRecord, TaskInstanceRecord, WorkerRecord
+from baton_server.db.types import utcnow
+from baton_server.errors import InvalidInputError
+from baton_server.services._sql import is_postgres
+from baton_server.services.dag_specs import TaskSpec
+from baton_server.services.dags import load_version_or_none
+from baton_server.services.states import TaskInstanceState
+from baton_server.services.tokens import TokenService
+from baton_server.services.workers import WorkerState, count_active, owned_worker
+
+POLL_INTERVAL = 0.5
+"""Seconds between two looks at the queue while a claim long-polls."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimRequest:
+    """What a worker asks for: how many workloads, from which of its queues, how long to wait."""
+
+    worker_id: uuid.UUID
+    max_workloads: int
+    wait_seconds: float
+    queues: list[str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    """A claimed attempt of a task instance, with what the worker needs to start it."""
+
+    task_instance: TaskInstanceRecord
+    task: TaskSpec
+    bundle_name: str | None
+    token: str
+
+
+async def claim_workloads(
+    session: AsyncSession,
+    tokens: TokenService,
+    credential: CredentialRecord,
+    request: ClaimRequest,
+    *,
+    max_wait: float,
+    client_gone: Callable[[], Awaitable[bool]] | None = None,
+) -> list[Workload]:
+    """Claim up to ``max_workloads`` workloads, waiting up to ``min(wait_seconds, max_wait)`` for some."""
+    deadline = time.monotonic() + max(0.0, min(request.wait_seconds, max_wait))
+    worker = await owned_worker(session, credential, request.worker_id)
+    queues = _served_queues(worker, request.queues)
+    # A claim is a sign of life; recorded once per request, not on every look at the queue.
+    worker.last_heartbeat_at = utcnow()
+    worker.state = WorkerState.ACTIVE.value
+    await session.commit()
+    while True:
+        workloads = await _claim_once(session, tokens, worker, queues, request.max_workloads)
+        await session.commit()
+        remaining = deadline - time.monotonic()
+        if workloads or remaining <= 0:
+            return workloads
+        await asyncio.sleep(min(POLL_INTERVAL, remaining))
+        if client_gone is not None and await client_gone():
+            return []
+
+
+def _served_queues(worker: WorkerRecord, requested: list[str] | None) -> list[str]:
+    if requested is None:
+        return list(worker.queues)
+    unknown = sorted(set(requested) - set(worker.queues))
+    if unknown:
+        raise InvalidInputError(
+            f"worker {worker.name!r} does not serve the queue(s) {', '.join(unknown)}; "
+            f"it registered {', '.join(worker.queues)}",
+            reason="queue_not_served",
+        )
+    return requested
+
+
+async def _claim_once(
+    session: AsyncSession, tokens: TokenService, worker: WorkerRecord, queues: list[str], max_workloads: int
+) -> list[Workload]:
+    limit = min(max_workloads, worker.capacity - await count_active(session, worker.id))
+    if limit <= 0 or not queues:
+        return []
+    ti = TaskInstanceRecord
+    candidates = (
+        select(ti.id)
+        .where(
+            ti.state == TaskInstanceState.QUEUED.value,
+            ti.worker_id.is_(None),
+            ti.queue.in_(queues),
+            ti.runtime == worker.runtime,
+        )
+        .order_by(ti.queued_at, ti.id)
+        .limit(limit)
+    )
+    if await session.scalar(candidates.limit(1)) is None:
+        return []  # nothing to take: leave the write (and, on SQLite, the write lock) alone
+    if is_postgres(session):
+        # MATERIALIZED: evaluated once. Inlined as an IN subquery, PostgreSQL may rescan it and, with
+        # SKIP LOCKED, pick more rows than the LIMIT.
+        picked = candidates.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
+        chosen = select(picked.c.id).scalar_subquery()
+    else:
+        chosen = candidates.scalar_subquery()
+    now = utcnow()
+    claimed = (
+        await session.scalars(
+            update(ti)
+            .where(
+                ti.id.in_(chosen),
+                ti.state == TaskInstanceState.QUEUED.value,
+                ti.worker_id.is_(None),
+            )
+            .values(worker_id=worker.id, claimed_at=now)
+            .returning(ti)
+            .execution_options(synchronize_session=False)
+        )
+    ).all()
+    workloads: list[Workload] = []
+    unrunnable: list[TaskInstanceRecord] = []
+    for record in sorted(claimed, key=lambda r: (r.queued_at or now, r.id)):
+        version = await load_version_or_none(session, record.dag_version_id)
+        task = version.spec.task(record.task_id) if version else None
+        if version is None or task is None:
+            unrunnable.append(record)
+            continue
+        token = tokens.issue(record.id, record.try_number, "workload")
+        workloads.append(Workload(record, task, version.bundle_name, token))
+    if unrunnable:
+        # No worker could start these; failing them shows the operator, where handing them out again
+        # would block the queue.
+        await session.execute(
+            update(ti)
+            .where(ti.id.in_([r.id for r in unrunnable]), ti.state == TaskInstanceState.QUEUED.value)
+            .values(state=TaskInstanceState.FAILED.value, end_date=now)
+        )
+    return workloads

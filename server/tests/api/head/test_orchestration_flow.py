@@ -1,0 +1,268 @@
+"""DAG runs end to end through the HTTP APIs: register, trigger, claim, run, retry, time out, finish.
+
+The scheduler is driven explicitly, pass by pass, with an injected "now" where time matters.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from tests.conftest import ServerHarness
+from tests.factories import make_dag_run
+from tests.orchestration import by_task, dag, diamond, fake_worker, scheduler_pass, task
+
+
+async def _trigger(admin: httpx.AsyncClient, dag_id: str, **payload: Any) -> dict[str, Any]:
+    response = await admin.post(f"/api/dags/{dag_id}/dag-runs", json=payload)
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def _run_detail(admin: httpx.AsyncClient, dag_id: str, run_id: str) -> dict[str, Any]:
+    response = await admin.get(f"/api/dags/{dag_id}/dag-runs/{run_id}")
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def _tis(detail: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {ti["task_id"]: ti for ti in detail["task_instances"]}
+
+
+async def test__diamond_with_a_retry__runs_in_dependency_order_and_succeeds(
+    server: ServerHarness, admin: httpx.AsyncClient
+) -> None:
+    async with fake_worker(server) as worker:
+        await worker.register_dags(diamond("diamond", retries=1, retry_delay_seconds=60))
+        run = await _trigger(admin, "diamond", conf={"source": "s3://bucket"})
+        assert run["state"] == "queued"
+        assert run["conf"] == {"source": "s3://bucket"}
+
+        waves: list[list[tuple[str, int]]] = []
+
+        async def wave(now: datetime | None = None) -> dict[str, dict[str, Any]]:
+            await scheduler_pass(server, now)
+            claimed = await worker.claim()
+            waves.append(
+                sorted((w["task_instance"]["task_id"], w["task_instance"]["try_number"]) for w in claimed)
+            )
+            return by_task(claimed)
+
+        first = await wave()
+        await worker.run(first["a"])
+        second = await wave()
+        await worker.run(second["b"], "up_for_retry")
+        await worker.run(second["c"])
+
+        before_delay = await wave()
+        detail = await _run_detail(admin, "diamond", run["run_id"])
+        b = _tis(detail)["b"]
+        assert (b["state"], b["try_number"], b["max_tries"]) == ("up_for_retry", 1, 2)
+        due = datetime.fromisoformat(b["next_attempt_at"])
+        assert due - datetime.fromisoformat(b["end_date"]) == timedelta(seconds=60)
+        assert before_delay == {}
+
+        retried = await wave(due + timedelta(seconds=1))
+        assert retried["b"]["token"] != second["b"]["token"]
+        await worker.run(retried["b"])
+        last = await wave()
+        await worker.run(last["d"])
+        report = await scheduler_pass(server)
+
+    assert waves == [[("a", 1)], [("b", 1), ("c", 1)], [], [("b", 2)], [("d", 1)]]
+    assert report.runs_finished == {"success": 1}
+    detail = await _run_detail(admin, "diamond", run["run_id"])
+    assert detail["state"] == "success"
+    assert detail["end_date"] is not None
+    tis = _tis(detail)
+    assert {t: (ti["state"], ti["try_number"], ti["max_tries"]) for t, ti in tis.items()} == {
+        "a": ("success", 1, 1),
+        "b": ("success", 2, 2),
+        "c": ("success", 1, 1),
+        "d": ("success", 1, 1),
+    }
+    assert all(ti["duration_seconds"] is not None and ti["duration_seconds"] >= 0 for ti in tis.values())
+    assert datetime.fromisoformat(tis["d"]["start_date"]) >= datetime.fromisoformat(tis["b"]["end_date"])
+
+
+async def test__heartbeat_stops__retried_after_timeout_then_failed_after_last_try(
+    server: ServerHarness, admin: httpx.AsyncClient
+) -> None:
+    timeout = timedelta(seconds=server.settings.heartbeat_timeout)
+    async with fake_worker(server) as worker:
+        await worker.register_dags(dag("flaky", task("work", retries=1, retry_delay_seconds=0)))
+        run = await _trigger(admin, "flaky")
+        await scheduler_pass(server)
+        (first,) = await worker.claim()
+        assert (await worker.start(first)).status_code == 200
+        assert (await worker.heartbeat_task(first)).status_code == 204
+        ti_id = first["task_instance"]["id"]
+        beat = datetime.fromisoformat(
+            (await admin.get(f"/api/task-instances/{ti_id}")).json()["last_heartbeat_at"]
+        )
+
+        just_in_time = await scheduler_pass(server, beat + timeout - timedelta(seconds=1))
+        assert just_in_time.attempts_timed_out == 0
+        timed_out = await scheduler_pass(server, beat + timeout + timedelta(seconds=1))
+        assert timed_out.attempts_timed_out == 1
+        assert timed_out.queued == 1  # no retry delay: the next attempt is queued in the same pass
+
+        # The lost attempt's process is told to stop when it next heartbeats.
+        assert (await worker.heartbeat_task(first)).status_code == 409
+        (second,) = await worker.claim()
+        assert second["task_instance"]["try_number"] == 2
+        assert (await worker.start(second)).status_code == 200
+        beat = datetime.now(UTC)
+        final = await scheduler_pass(server, beat + timeout + timedelta(seconds=1))
+
+    assert final.attempts_timed_out == 1
+    assert final.runs_finished == {"failed": 1}
+    detail = await _run_detail(admin, "flaky", run["run_id"])
+    assert detail["state"] == "failed"
+    assert _tis(detail)["work"]["state"] == "failed"
+    assert _tis(detail)["work"]["try_number"] == 2
+
+
+async def test__execution_timeout__fails_the_attempt(server: ServerHarness, admin: httpx.AsyncClient) -> None:
+    async with fake_worker(server) as worker:
+        await worker.register_dags(dag("slow", task("work", execution_timeout_seconds=30)))
+        run = await _trigger(admin, "slow")
+        await scheduler_pass(server)
+        (workload,) = await worker.claim()
+        assert workload["execution_timeout_seconds"] == 30
+        started_at = datetime.now(UTC)
+        assert (await worker.start(workload, start_date=started_at)).status_code == 200
+        within = await scheduler_pass(server, started_at + timedelta(seconds=29))
+        over = await scheduler_pass(server, started_at + timedelta(seconds=31))
+
+    assert within.attempts_timed_out == 0
+    assert over.attempts_timed_out == 1
+    detail = await _run_detail(admin, "slow", run["run_id"])
+    assert (detail["state"], _tis(detail)["work"]["state"]) == ("failed", "failed")
+
+
+async def test__claimed_never_started__queued_again_after_claim_timeout(
+    server: ServerHarness, admin: httpx.AsyncClient
+) -> None:
+    async with fake_worker(server, "w1") as first, fake_worker(server, "w2") as second:
+        await first.register_dags(dag("once", task("work")))
+        await _trigger(admin, "once")
+        await scheduler_pass(server)
+        (lost,) = await first.claim()
+        assert await second.claim() == []
+        claimed_at = datetime.now(UTC)
+        early = await scheduler_pass(
+            server, claimed_at + timedelta(seconds=server.settings.claim_timeout - 5)
+        )
+        late = await scheduler_pass(server, claimed_at + timedelta(seconds=server.settings.claim_timeout + 5))
+        (found,) = await second.claim()
+
+    assert (early.claims_released, late.claims_released) == (0, 1)
+    assert found["task_instance"]["id"] == lost["task_instance"]["id"]
+    assert found["task_instance"]["try_number"] == lost["task_instance"]["try_number"] == 1
+
+
+async def test__upstream_failure__propagates_by_trigger_rule_and_fails_the_run(
+    server: ServerHarness, admin: httpx.AsyncClient
+) -> None:
+    description = dag(
+        "rules",
+        task("root"),
+        task("strict", "root"),
+        task("after_strict", "strict"),
+        task("careful", "root", trigger_rule="none_failed"),
+        task("cleanup", "root", trigger_rule="all_done"),
+    )
+    async with fake_worker(server) as worker:
+        await worker.register_dags(description)
+        run = await _trigger(admin, "rules")
+        await scheduler_pass(server)
+        (root,) = await worker.claim()
+        await worker.run(root, "failed")
+        report = await scheduler_pass(server)
+        claimed = by_task(await worker.claim())
+        assert set(claimed) == {"cleanup"}
+        await worker.run(claimed["cleanup"])
+        finished = await scheduler_pass(server)
+
+    assert report.upstream_failed == 3  # strict, careful and, in the same pass, after_strict
+    detail = await _run_detail(admin, "rules", run["run_id"])
+    states = {t: ti["state"] for t, ti in _tis(detail).items()}
+    assert states == {
+        "root": "failed",
+        "strict": "upstream_failed",
+        "after_strict": "upstream_failed",
+        "careful": "upstream_failed",
+        "cleanup": "success",
+    }
+    assert finished.runs_finished == {"failed": 1}  # a leaf (after_strict, careful) did not succeed
+
+
+async def test__skipped_upstream__skips_all_success_and_runs_none_failed(
+    server: ServerHarness, admin: httpx.AsyncClient
+) -> None:
+    description = dag(
+        "skips", task("gate"), task("strict", "gate"), task("lenient", "gate", trigger_rule="none_failed")
+    )
+    async with fake_worker(server) as worker:
+        await worker.register_dags(description)
+        run = await _trigger(admin, "skips")
+        await scheduler_pass(server)
+        (gate,) = await worker.claim()
+        await worker.run(gate, "skipped")
+        await scheduler_pass(server)
+        claimed = by_task(await worker.claim())
+        assert set(claimed) == {"lenient"}
+        await worker.run(claimed["lenient"])
+        finished = await scheduler_pass(server)
+
+    assert finished.runs_finished == {"success": 1}
+    states = {t: ti["state"] for t, ti in _tis(await _run_detail(admin, "skips", run["run_id"])).items()}
+    assert states == {"gate": "skipped", "strict": "skipped", "lenient": "success"}
+
+
+async def test__run_keeps_its_dag_version__when_the_dag_changes(
+    server: ServerHarness, admin: httpx.AsyncClient
+) -> None:
+    async with fake_worker(server) as worker:
+        v1 = await worker.register_dags(dag("evolving", task("old")))
+        old_run = await _trigger(admin, "evolving", run_id="before")
+        v2 = await worker.register_dags(dag("evolving", task("old"), task("new", "old")))
+        new_run = await _trigger(admin, "evolving", run_id="after")
+        await scheduler_pass(server)
+        claimed = await worker.claim()
+
+    assert v1["dags"][0]["version_number"] == 1
+    assert v2["dags"][0]["version_number"] == 2
+    assert old_run["dag_version_id"] == v1["dags"][0]["dag_version_id"]
+    assert new_run["dag_version_id"] == v2["dags"][0]["dag_version_id"]
+    assert set(_tis(await _run_detail(admin, "evolving", "before"))) == {"old"}
+    assert set(_tis(await _run_detail(admin, "evolving", "after"))) == {"old", "new"}
+    versions = {(w["task_instance"]["run_id"], w["dag_version_id"]) for w in claimed}
+    assert versions == {
+        ("before", v1["dags"][0]["dag_version_id"]),
+        ("after", v2["dags"][0]["dag_version_id"]),
+    }
+
+
+async def test__unreadable_dag_version__other_runs_still_scheduled(
+    server: ServerHarness, admin: httpx.AsyncClient
+) -> None:
+    # A run whose stored description is not in the registration's form (written straight to the database).
+    await make_dag_run(
+        server.runtime, dag_id="legacy", description={"dag_id": "legacy", "tasks": [{"id": 1}]}
+    )
+    async with fake_worker(server) as worker:
+        await worker.register_dags(dag("healthy", task("work")))
+        await _trigger(admin, "healthy")
+        report = await scheduler_pass(server)
+        claimed = [w["task_instance"]["dag_id"] for w in await worker.claim()]
+    assert report.runs_started == 1
+    assert "healthy" in claimed
+    legacy = (await admin.get("/api/dag-runs", params={"dag_id": "legacy"})).json()["dag_runs"][0]
+    states = {ti["state"] for ti in (await _run_detail(admin, "legacy", legacy["run_id"]))["task_instances"]}
+    assert states == {"failed"}  # handed to no worker, shown to the operator

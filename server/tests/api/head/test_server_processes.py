@@ -1,0 +1,196 @@
+"""Real ``baton-server`` processes on real sockets: the standalone scheduler, two replicas sharing work."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from baton_server.app import prepare_database
+from baton_server.runtime import Runtime
+from baton_server.services.credentials import issue_credential
+
+from tests.conftest import DatabaseFactory, make_settings
+from tests.orchestration import FakeWorker, dag, task
+
+SIGNING_KEY = "process-test-signing-key-" + "y" * 32
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _env(database_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BATON_")}
+    env.update(BATON_DATABASE_URL=database_url, BATON_DATA_DIR=str(data_dir), BATON_SIGNING_KEY=SIGNING_KEY)
+    env.update(extra)
+    return env
+
+
+@contextmanager
+def _process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "baton_server.cli", *args], env=env, stderr=out, stdout=out
+        )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+def _tail(log: Path) -> str:
+    return log.read_text(errors="replace")[-3000:]
+
+
+async def _healthy(base_url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    """Wait until the server answers; fail with its log if it exits, or stays silent for 2 minutes."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=2) as http:
+        for _ in range(1200):
+            if proc.poll() is not None:
+                raise AssertionError(f"{base_url} exited with {proc.returncode}:\n{_tail(log)}")
+            try:
+                if (await http.get("/api/health")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"{base_url} did not come up:\n{_tail(log)}")
+
+
+async def _credentials(database_url: str, data_dir: Path, workers: int) -> tuple[str, list[str]]:
+    """Migrate the database and issue an admin token and worker credentials."""
+    runtime = Runtime.create(make_settings(database_url, data_dir, signing_key=SIGNING_KEY))
+    try:
+        await prepare_database(runtime)
+        async with runtime.sessions() as session:
+            admin = (await issue_credential(session, "admin", "operator")).token
+            tokens = [(await issue_credential(session, "worker", f"w{i}")).token for i in range(workers)]
+    finally:
+        await runtime.close()
+    return admin, tokens
+
+
+@asynccontextmanager
+async def _worker(base_url: str, token: str, name: str) -> AsyncIterator[FakeWorker]:
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=60) as http:
+        worker = FakeWorker(http, name)
+        response = await worker.register(capacity=10_000)
+        assert response.status_code == 200, response.text
+        yield worker
+
+
+def _no_tracebacks(*logs: Path) -> None:
+    for log in logs:
+        text = log.read_text(errors="replace")
+        assert "Traceback" not in text, f"{log.name}:\n{text[-3000:]}"
+
+
+async def test__scheduler_command__turns_a_triggered_run_into_claimable_work(
+    databases: DatabaseFactory, tmp_path: Path
+) -> None:
+    url = await databases.create()
+    admin_token, (worker_token,) = await _credentials(url, tmp_path / "data", 1)
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = _env(url, tmp_path / "data", BATON_PORT=str(port), BATON_RUN_SCHEDULER="false")
+    scheduler_env = _env(url, tmp_path / "data", BATON_SCHEDULER_INTERVAL="0.2")
+    server_log, scheduler_log = tmp_path / "serve.log", tmp_path / "scheduler.log"
+    with (
+        _process(["serve"], env, server_log) as server,
+        _process(["scheduler"], scheduler_env, scheduler_log) as scheduler,
+    ):
+        await _healthy(base, server, server_log)
+        async with _worker(base, worker_token, "solo") as worker:
+            await worker.register_dags(dag("standalone", task("work")))
+            async with httpx.AsyncClient(
+                base_url=base, headers={"Authorization": f"Bearer {admin_token}"}
+            ) as admin:
+                assert (await admin.post("/api/dags/standalone/dag-runs", json={})).status_code == 201
+            claimed = await worker.claim(wait=15)
+        scheduler.send_signal(signal.SIGTERM)
+        exit_code = await asyncio.to_thread(scheduler.wait, 30)
+    assert [w["task_instance"]["task_id"] for w in claimed] == ["work"]
+    assert exit_code == 0
+    _no_tracebacks(server_log, scheduler_log)
+
+
+@pytest.mark.postgres_only
+@pytest.mark.slow
+async def test__two_servers_four_claimers__500_workloads__each_claimed_exactly_once(
+    databases: DatabaseFactory, tmp_path: Path
+) -> None:
+    tasks_per_run, runs, claimers = 100, 5, 4
+    total = tasks_per_run * runs
+    url = await databases.create()
+    admin_token, tokens = await _credentials(url, tmp_path / "data", claimers)
+    ports = [_free_port(), _free_port()]
+    bases = [f"http://127.0.0.1:{port}" for port in ports]
+    logs = [tmp_path / f"serve-{i}.log" for i in range(2)]
+    # Both replicas run their scheduler too: the runs must still start once each.
+    envs = [
+        _env(
+            url,
+            tmp_path / "data",
+            BATON_PORT=str(port),
+            BATON_SCHEDULER_INTERVAL="0.1",
+            BATON_DB_POOL_SIZE="5",
+        )
+        for port in ports
+    ]
+    claimed: dict[str, list[str]] = {}
+
+    async def claim_until_done(index: int) -> None:
+        async with _worker(bases[index % 2], tokens[index], f"claimer-{index}") as worker:
+            mine = claimed.setdefault(worker.id, [])
+            rng = random.Random(index)
+            while sum(len(ids) for ids in claimed.values()) < total:
+                workloads = await worker.claim(max_workloads=rng.randint(1, 25), wait=1.0)
+                mine.extend(w["task_instance"]["id"] for w in workloads)
+
+    with _process(["serve"], envs[0], logs[0]) as first, _process(["serve"], envs[1], logs[1]) as second:
+        await asyncio.gather(_healthy(bases[0], first, logs[0]), _healthy(bases[1], second, logs[1]))
+        async with _worker(bases[0], tokens[0], "registrar") as registrar:
+            await registrar.register_dags(dag("wide", *(task(f"t{i:03d}") for i in range(tasks_per_run))))
+        async with httpx.AsyncClient(
+            base_url=bases[1], headers={"Authorization": f"Bearer {admin_token}"}
+        ) as admin:
+            for run in range(runs):
+                assert (
+                    await admin.post("/api/dags/wide/dag-runs", json={"run_id": f"r{run}"})
+                ).status_code == 201
+            await asyncio.wait_for(
+                asyncio.gather(*(claim_until_done(i) for i in range(claimers))), timeout=120
+            )
+            details: list[dict[str, Any]] = [
+                (await admin.get(f"/api/dags/wide/dag-runs/r{run}")).json() for run in range(runs)
+            ]
+
+    every_claim = [ti_id for ids in claimed.values() for ti_id in ids]
+    assert len(every_claim) == total
+    assert Counter(every_claim).most_common(1)[0][1] == 1
+    assert all(len(ids) > 0 for ids in claimed.values()), {k: len(v) for k, v in claimed.items()}
+    holder = {ti_id: worker_id for worker_id, ids in claimed.items() for ti_id in ids}
+    task_instances = [ti for detail in details for ti in detail["task_instances"]]
+    assert len(task_instances) == total
+    for ti in task_instances:
+        assert (ti["state"], ti["try_number"]) == ("queued", 1)
+        assert ti["worker_id"] == holder[ti["id"]]
+    _no_tracebacks(*logs)

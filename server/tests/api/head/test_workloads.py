@@ -1,0 +1,175 @@
+"""Claiming workloads over the Worker API: routing, capacity, long-polling and exactly-once hand-out."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import DatabaseFactory, ServerHarness, make_settings
+from tests.orchestration import dag, fake_worker, new_worker_token, scheduler_pass, task
+
+
+async def _queued(server: ServerHarness, admin: httpx.AsyncClient, dag_id: str, runs: int = 1) -> None:
+    for index in range(runs):
+        response = await admin.post(f"/api/dags/{dag_id}/dag-runs", json={"run_id": f"run_{index}"})
+        assert response.status_code == 201, response.text
+    await scheduler_pass(server)
+
+
+async def test__workload__carries_identity_attempt_entry_point_and_a_workload_token(
+    server: ServerHarness, admin: httpx.AsyncClient
+) -> None:
+    async with fake_worker(server) as worker:
+        registered = await worker.register_dags(
+            dag(
+                "etl",
+                task("extract", entry_point="etl.tasks:extract", retries=2, execution_timeout_seconds=90),
+            ),
+            bundle_name="etl-bundle",
+        )
+        await _queued(server, admin, "etl")
+        (workload,) = await worker.claim()
+        heartbeat_with_workload_token = await worker.heartbeat_task(workload, token=workload["token"])
+        started = await worker.start(workload)
+
+    ti = workload["task_instance"]
+    assert (ti["dag_id"], ti["run_id"], ti["task_id"], ti["map_index"], ti["try_number"]) == (
+        "etl",
+        "run_0",
+        "extract",
+        -1,
+        1,
+    )
+    assert workload["max_tries"] == 3
+    assert workload["dag_version_id"] == registered["dags"][0]["dag_version_id"]
+    assert workload["bundle_name"] == "etl-bundle"
+    assert (workload["runtime"], workload["queue"]) == ("python", "default")
+    assert workload["entry_point"] == "etl.tasks:extract"
+    assert workload["execution_timeout_seconds"] == 90
+    assert server.runtime.tokens.verify(workload["token"]).scope == "workload"
+    assert heartbeat_with_workload_token.status_code == 403  # a workload token only starts its attempt
+    assert started.status_code == 200
+    context = started.json()
+    assert context["entry_point"] == "etl.tasks:extract"
+    assert context["execution_timeout"] == 90
+
+
+async def test__claim__only_the_workers_queues_and_runtime(
+    server: ServerHarness, admin: httpx.AsyncClient
+) -> None:
+    description = dag(
+        "mixed",
+        task("py_default"),
+        task("py_gpu", queue="gpu"),
+        task("go_default", runtime="go"),
+    )
+    async with (
+        fake_worker(server, "gpu-python", queues=("gpu",)) as gpu_worker,
+        fake_worker(server, "go", runtime="go") as go_worker,
+        fake_worker(server, "python") as py_worker,
+    ):
+        await py_worker.register_dags(description)
+        await _queued(server, admin, "mixed")
+        gpu = [w["task_instance"]["task_id"] for w in await gpu_worker.claim()]
+        go = [w["task_instance"]["task_id"] for w in await go_worker.claim()]
+        py = [w["task_instance"]["task_id"] for w in await py_worker.claim()]
+        not_served = await py_worker.http.post(f"/workers/{py_worker.id}/claims", json={"queues": ["gpu"]})
+
+    assert (gpu, go, py) == (["py_gpu"], ["go_default"], ["py_default"])
+    assert not_served.status_code == 422
+    assert not_served.json()["reason"] == "queue_not_served"
+
+
+async def test__claim__never_more_than_free_capacity_or_max_workloads(
+    server: ServerHarness, admin: httpx.AsyncClient
+) -> None:
+    async with fake_worker(server, capacity=3) as worker:
+        await worker.register_dags(dag("wide", *(task(f"t{i}") for i in range(6))))
+        await _queued(server, admin, "wide")
+        first = await worker.claim(max_workloads=2)
+        second = await worker.claim(max_workloads=5)
+        full = await worker.claim(max_workloads=5)
+        await worker.run(first[0])
+        after_one_done = await worker.claim(max_workloads=5)
+
+    assert [len(first), len(second), len(full), len(after_one_done)] == [2, 1, 0, 1]
+
+
+async def test__claim__bad_input__422(server: ServerHarness) -> None:
+    async with fake_worker(server) as worker:
+        for body in (
+            {"max_workloads": 0},
+            {"max_workloads": "3"},
+            {"wait_seconds": "1"},
+            {"wait_seconds": 61},
+        ):
+            response = await worker.http.post(f"/workers/{worker.id}/claims", json=body)
+            assert response.status_code == 422, body
+
+
+async def test__claim__long_poll__returns_as_soon_as_work_is_queued(
+    server: ServerHarness, admin: httpx.AsyncClient
+) -> None:
+    async with fake_worker(server) as worker:
+        await worker.register_dags(dag("later", task("work")))
+        started = time.monotonic()
+        waiting = asyncio.create_task(worker.claim(wait=15))
+        await asyncio.sleep(0.3)
+        assert not waiting.done()
+        await _queued(server, admin, "later")
+        claimed = await asyncio.wait_for(waiting, timeout=15)
+    assert [w["task_instance"]["task_id"] for w in claimed] == ["work"]
+    assert time.monotonic() - started < 10
+
+
+async def test__claim__long_poll__capped_and_holds_no_connection_while_waiting(
+    databases: DatabaseFactory, tmp_path: Path
+) -> None:
+    settings = make_settings(
+        await databases.create(), tmp_path / "data", db_pool_size=1, db_pool_timeout=2.0, claim_max_wait=3.0
+    )
+    harness = ServerHarness(settings)
+    await harness.start()
+    try:
+        async with fake_worker(harness) as worker:
+            started = time.monotonic()
+            waiting = asyncio.create_task(worker.claim(wait=60))
+            await asyncio.sleep(0.2)
+            # With one pooled connection, this request could not run if the waiting claim held it.
+            beside = await worker.http.put(f"/workers/{worker.id}/heartbeat")
+            assert not waiting.done()
+            claimed = await waiting
+            elapsed = time.monotonic() - started
+    finally:
+        await harness.stop()
+    assert beside.status_code == 200
+    assert claimed == []
+    assert 2.5 <= elapsed < 20
+
+
+async def test__claim__four_concurrent_workers__each_workload_once(
+    server: ServerHarness, admin: httpx.AsyncClient
+) -> None:
+    tasks_per_run, runs = 25, 4
+    seen: list[str] = []
+
+    async def drain(name: str, token: str) -> None:
+        async with fake_worker(server, name, token=token, capacity=1000) as worker:
+            while True:
+                claimed = await worker.claim(max_workloads=7)
+                if not claimed:
+                    return
+                seen.extend(w["task_instance"]["id"] for w in claimed)
+
+    async with fake_worker(server, "registrar") as registrar:
+        await registrar.register_dags(dag("fan", *(task(f"t{i}") for i in range(tasks_per_run))))
+    await _queued(server, admin, "fan", runs=runs)
+    tokens = [await new_worker_token(server, f"claimer-{i}") for i in range(4)]
+    await asyncio.gather(*(drain(f"claimer-{i}", token) for i, token in enumerate(tokens)))
+
+    assert len(seen) == tasks_per_run * runs
+    assert Counter(seen).most_common(1)[0][1] == 1
