@@ -13,7 +13,6 @@ import (
 
 	baton "github.com/baton-org/baton/clients/go"
 	"github.com/baton-org/baton/clients/go/api"
-	"github.com/baton-org/baton/clients/go/internal/testserver"
 )
 
 const host = "worker-1.test"
@@ -26,27 +25,18 @@ func beat(pid int) api.TIHeartbeatPayload {
 	return api.TIHeartbeatPayload{Hostname: host, Pid: pid}
 }
 
-func seed(t *testing.T, tasks ...string) *testserver.Seeded {
-	t.Helper()
-	seeded, err := live.Seed(tasks...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return seeded
-}
-
 func TestTaskFlow_StartHeartbeatVariableXComFinish(t *testing.T) {
 	ctx := context.Background()
-	seeded := seed(t, "extract", "load")
-	extract, load := seeded.TaskInstances[0], seeded.TaskInstances[1]
-	extractID := uuid.MustParse(extract.ID)
+	queued := queueRun(t, "extract", "load")
+	extract, load := queued.TaskInstances[0], queued.TaskInstances[1]
+	extractID := extract.ID
 	client := newClient(t, live.BaseURL, extract.WorkloadToken)
 
 	runCtx, err := client.Start(ctx, extractID, runPayload(os.Getpid()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if runCtx.TaskInstance.Id != extractID || runCtx.DagRun.RunId != seeded.RunID {
+	if runCtx.TaskInstance.Id != extractID || runCtx.DagRun.RunId != queued.RunID {
 		t.Fatalf("run context %+v", runCtx)
 	}
 	if client.Token() == extract.WorkloadToken {
@@ -70,7 +60,7 @@ func TestTaskFlow_StartHeartbeatVariableXComFinish(t *testing.T) {
 		t.Fatalf("variable %v, %v", got, err)
 	}
 
-	ref := baton.XComRef{DagID: seeded.DagID, RunID: seeded.RunID, TaskID: "extract", Key: "return_value", MapIndex: -1}
+	ref := baton.XComRef{DagID: queued.DagID, RunID: queued.RunID, TaskID: "extract", Key: "return_value", MapIndex: -1}
 	if err := client.PushXCom(ctx, ref, map[string]any{"path": "/data/x.csv"}); err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +76,7 @@ func TestTaskFlow_StartHeartbeatVariableXComFinish(t *testing.T) {
 
 	// Another task of the same run reads the XCom with its own token.
 	other := newClient(t, live.BaseURL, load.WorkloadToken)
-	if _, err := other.Start(ctx, uuid.MustParse(load.ID), runPayload(1)); err != nil {
+	if _, err := other.Start(ctx, load.ID, runPayload(1)); err != nil {
 		t.Fatal(err)
 	}
 	if pulled, err := other.PullXCom(ctx, ref); err != nil || !reflect.DeepEqual(pulled, map[string]any{"path": "/data/x.csv"}) {
@@ -96,8 +86,8 @@ func TestTaskFlow_StartHeartbeatVariableXComFinish(t *testing.T) {
 
 func TestHeartbeat_WrongPid_ConflictError(t *testing.T) {
 	ctx := context.Background()
-	ti := seed(t, "only").TaskInstances[0]
-	id := uuid.MustParse(ti.ID)
+	ti := queueRun(t, "only").TaskInstances[0]
+	id := ti.ID
 	client := newClient(t, live.BaseURL, ti.WorkloadToken)
 	if _, err := client.Start(ctx, id, runPayload(1234)); err != nil {
 		t.Fatal(err)
@@ -111,9 +101,9 @@ func TestHeartbeat_WrongPid_ConflictError(t *testing.T) {
 
 func TestGetVariable_Missing_NotFoundError(t *testing.T) {
 	ctx := context.Background()
-	ti := seed(t, "only").TaskInstances[0]
+	ti := queueRun(t, "only").TaskInstances[0]
 	client := newClient(t, live.BaseURL, ti.WorkloadToken)
-	if _, err := client.Start(ctx, uuid.MustParse(ti.ID), runPayload(1)); err != nil {
+	if _, err := client.Start(ctx, ti.ID, runPayload(1)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := client.GetVariable(ctx, "missing-"+uuid.NewString()); !errors.Is(err, baton.ErrNotFound) {

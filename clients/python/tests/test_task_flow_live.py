@@ -27,9 +27,9 @@ def _done(state: TIStatePayloadState) -> TIStatePayload:
 
 
 def test__task_flow__start_heartbeat_variable_xcom_finish(live_server: LiveServer) -> None:
-    seeded = live_server.seed("extract", "load")
-    extract, load = seeded["task_instances"]
-    dag_id, run_id = seeded["dag_id"], seeded["run_id"]
+    queued = live_server.queue_run("extract", "load")
+    extract, load = queued["task_instances"]
+    dag_id, run_id = queued["dag_id"], queued["run_id"]
     extract_id = uuid.UUID(extract["id"])
 
     with Client(live_server.base_url, extract["workload_token"]) as client:
@@ -68,7 +68,7 @@ def test__pydantic_models__validate_the_servers_run_context(live_server: LiveSer
     from baton._generated import pydantic_models
     from baton._generated.api.task_instances import run_task_instance
 
-    (ti,) = live_server.seed("only")["task_instances"]
+    (ti,) = live_server.queue_run("only")["task_instances"]
     with Client(live_server.base_url, ti["workload_token"]) as client:
         response = run_task_instance.sync_detailed(uuid.UUID(ti["id"]), client=client.generated, body=_run())
     context = pydantic_models.TIRunContext.model_validate_json(response.content)
@@ -77,7 +77,7 @@ def test__pydantic_models__validate_the_servers_run_context(live_server: LiveSer
 
 
 def test__heartbeat__wrong_pid__conflict_error(live_server: LiveServer) -> None:
-    (ti,) = live_server.seed("only")["task_instances"]
+    (ti,) = live_server.queue_run("only")["task_instances"]
     ti_id = uuid.UUID(ti["id"])
     with Client(live_server.base_url, ti["workload_token"]) as client:
         client.start(ti_id, _run(1234))
@@ -89,7 +89,7 @@ def test__heartbeat__wrong_pid__conflict_error(live_server: LiveServer) -> None:
 
 
 def test__start_twice_from_another_host__conflict_error(live_server: LiveServer) -> None:
-    (ti,) = live_server.seed("only")["task_instances"]
+    (ti,) = live_server.queue_run("only")["task_instances"]
     ti_id = uuid.UUID(ti["id"])
     with Client(live_server.base_url, ti["workload_token"]) as first:
         first.start(ti_id, _run(1))
@@ -98,7 +98,7 @@ def test__start_twice_from_another_host__conflict_error(live_server: LiveServer)
 
 
 def test__missing_variable__not_found_error(live_server: LiveServer) -> None:
-    (ti,) = live_server.seed("only")["task_instances"]
+    (ti,) = live_server.queue_run("only")["task_instances"]
     with Client(live_server.base_url, ti["workload_token"]) as client:
         client.start(uuid.UUID(ti["id"]), _run())
         with pytest.raises(NotFoundError) as caught:
@@ -112,8 +112,8 @@ def test__bad_token__unauthorized_error(live_server: LiveServer) -> None:
 
 
 async def test__async_task_flow__start_heartbeat_variable_xcom_finish(live_server: LiveServer) -> None:
-    seeded = live_server.seed("extract")
-    (ti,) = seeded["task_instances"]
+    queued = live_server.queue_run("extract")
+    (ti,) = queued["task_instances"]
     ti_id = uuid.UUID(ti["id"])
     async with AsyncClient(live_server.base_url, ti["workload_token"]) as client:
         await client.start(ti_id, _run(os.getpid()))
@@ -121,6 +121,6 @@ async def test__async_task_flow__start_heartbeat_variable_xcom_finish(live_serve
         key = f"async-{uuid.uuid4().hex[:8]}"
         await client.set_variable(key, [1, "two", None])
         assert await client.get_variable(key) == [1, "two", None]
-        await client.push_xcom(seeded["dag_id"], seeded["run_id"], "extract", "k", 42)
-        assert await client.pull_xcom(seeded["dag_id"], seeded["run_id"], "extract", "k") == 42
+        await client.push_xcom(queued["dag_id"], queued["run_id"], "extract", "k", 42)
+        assert await client.pull_xcom(queued["dag_id"], queued["run_id"], "extract", "k") == 42
         assert (await client.finish(ti_id, _done("failed"))).state == "failed"

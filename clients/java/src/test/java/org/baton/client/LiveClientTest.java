@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.time.Duration;
@@ -59,19 +58,19 @@ class LiveClientTest {
 
   @Test
   void taskFlow_startHeartbeatVariableXComFinish() throws Exception {
-    JsonNode seeded = server.seed("extract", "load");
-    JsonNode extract = seeded.get("task_instances").get(0);
-    JsonNode load = seeded.get("task_instances").get(1);
-    String dagId = seeded.get("dag_id").asText();
-    String runId = seeded.get("run_id").asText();
-    UUID extractId = UUID.fromString(extract.get("id").asText());
-    String workloadToken = extract.get("workload_token").asText();
+    LiveServer.QueuedRun queued = server.queueRun("extract", "load");
+    LiveServer.QueuedTask extract = queued.taskInstances().get(0);
+    LiveServer.QueuedTask load = queued.taskInstances().get(1);
+    String dagId = queued.dagId();
+    String runId = queued.runId();
+    UUID extractId = extract.id();
+    String workloadToken = extract.workloadToken();
     BatonClient client = client(workloadToken);
 
     TIRunContext context = client.start(extractId, run(4242));
     assertEquals(extractId, context.getTaskInstance().getId());
     assertEquals(runId, context.getDagRun().getRunId());
-    assertEquals("tasks:extract", context.getEntryPoint());
+    assertEquals("org.example.Tasks#extract", context.getEntryPoint());
     assertNotEquals(workloadToken, client.token(), "run must hand out the execution token");
 
     String executionToken = client.token();
@@ -93,16 +92,16 @@ class LiveClientTest {
     assertEquals(1, finished.getTryNumber());
 
     // Another task of the same run reads the XCom with its own token.
-    BatonClient other = client(load.get("workload_token").asText());
-    other.start(UUID.fromString(load.get("id").asText()), run(1));
+    BatonClient other = client(load.workloadToken());
+    other.start(load.id(), run(1));
     assertEquals(Map.of("path", "/data/x.csv"), other.pullXCom(ref));
   }
 
   @Test
   void heartbeat_wrongPid_conflictException() throws Exception {
-    JsonNode ti = server.seed("only").get("task_instances").get(0);
-    UUID id = UUID.fromString(ti.get("id").asText());
-    BatonClient client = client(ti.get("workload_token").asText());
+    LiveServer.QueuedTask ti = server.queueRun("only").taskInstances().get(0);
+    UUID id = ti.id();
+    BatonClient client = client(ti.workloadToken());
     client.start(id, run(1234));
     ConflictException error = assertThrows(ConflictException.class, () -> client.heartbeat(id, beat(999)));
     assertEquals(409, error.status());
@@ -113,9 +112,9 @@ class LiveClientTest {
 
   @Test
   void getVariable_missing_notFoundException() throws Exception {
-    JsonNode ti = server.seed("only").get("task_instances").get(0);
-    BatonClient client = client(ti.get("workload_token").asText());
-    client.start(UUID.fromString(ti.get("id").asText()), run(1));
+    LiveServer.QueuedTask ti = server.queueRun("only").taskInstances().get(0);
+    BatonClient client = client(ti.workloadToken());
+    client.start(ti.id(), run(1));
     assertThrows(NotFoundException.class, () -> client.getVariable("missing-" + UUID.randomUUID()));
   }
 
