@@ -29,7 +29,7 @@ from baton_server.api.routes.health import health_router
 from baton_server.api.routes.workers import dags as worker_dags
 from baton_server.api.routes.workers import workloads as worker_workloads
 from baton_server.api.versioned_app import VersionedApp
-from baton_server.api.versions import VERSIONS, supported_versions
+from baton_server.api.versions import VERSIONS
 from baton_server.config import Settings
 from baton_server.db.engine import check_database
 from baton_server.db.migrate import current_revision, head_revision, upgrade
@@ -138,7 +138,7 @@ def create_app(settings: Settings) -> VersionedApp:
         version=__version__,
         api_version_parameter_name=VERSION_HEADER,
         versioning_middleware_class=build_middleware(
-            supported_versions(),
+            settings.served_api_versions,
             request_max_bytes=settings.request_max_bytes,
             fast_heartbeat_versions=fast_path_versions(VERSIONS),
         ),

@@ -64,6 +64,13 @@ class Settings(BaseSettings):
         description="Seconds a claimed workload may wait to be started before it is queued again.",
     )
     log_level: str = "info"
+    max_api_version: str | None = Field(
+        default=None,
+        description=(
+            "Serve only the API versions up to this date, as a server released before the newer ones would. "
+            "Unset: every version the code knows."
+        ),
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -84,6 +91,28 @@ class Settings(BaseSettings):
                 f"unsupported driver {url.drivername!r}; use postgresql+asyncpg or sqlite+aiosqlite"
             )
         return value
+
+    @field_validator("max_api_version")
+    @classmethod
+    def _check_max_api_version(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        from baton_server.api.versions import supported_versions
+
+        known = supported_versions()
+        if value not in known:
+            raise ValueError(f"{value!r} is not an API version of this server; known: {', '.join(known)}")
+        return value
+
+    @property
+    def served_api_versions(self) -> list[str]:
+        """The API versions this server answers, oldest first (all known ones unless capped)."""
+        from baton_server.api.versions import supported_versions
+
+        known = supported_versions()
+        if self.max_api_version is None:
+            return known
+        return [v for v in known if v <= self.max_api_version]
 
     @property
     def effective_database_url(self) -> str:
