@@ -8,8 +8,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from baton_server.errors import DomainError
 
@@ -79,7 +81,24 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return _json_error(422, "validation_error", _describe_validation(exc))
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+def _allowed_methods(request: Request) -> str | None:
+    """Every method the request's path answers in its API version (Starlette names only one route's)."""
+    from baton_server.api.middleware import VERSION_SCOPE_KEY
+
+    version = request.scope.get(VERSION_SCOPE_KEY)
+    routers = getattr(request.app.router, "versioned_routers", {})
+    router = routers.get(version) if version is not None else None
+    if router is None:
+        return None
+    methods: set[str] = set()
+    for route in router.routes:
+        match, _ = route.matches({**request.scope, "method": "\x00"})
+        if match is Match.PARTIAL and isinstance(route, APIRoute):
+            methods |= route.methods
+    return ", ".join(sorted(methods)) if methods else None
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     reason = _REASONS_BY_STATUS.get(exc.status_code, "error")
     message = exc.detail if isinstance(exc.detail, str) else reason.replace("_", " ")
@@ -88,6 +107,10 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     response = _json_error(exc.status_code, reason, message)
     if exc.headers:
         response.headers.update(exc.headers)
+    if exc.status_code == 405:
+        allowed = _allowed_methods(request)
+        if allowed:
+            response.headers["Allow"] = allowed
     return response
 
 

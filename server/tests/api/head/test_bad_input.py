@@ -76,3 +76,50 @@ async def test__wrong_method__405_error_body(server: ServerHarness, client: http
     response = await client.post("/execution/variables/x")
     assert response.status_code == 405
     assert response.json()["reason"] == "method_not_allowed"
+
+
+async def test__wrong_method__405__allow_lists_every_method_of_the_path(client: httpx.AsyncClient) -> None:
+    # Starlette names only the first matching route's methods; the path answers three.
+    response = await client.options("/execution/variables/x")
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "DELETE, GET, PUT"
+
+
+async def test__integral_float_pid__accepted_as_an_integer(
+    server: ServerHarness, client: httpx.AsyncClient
+) -> None:
+    # JSON Schema's "integer" includes 4242.0: clients that keep numbers as doubles send it.
+    attempt = (await started(server.runtime, client))["extract"]
+    response = await client.put(
+        f"/execution/task-instances/{attempt.id}/heartbeat",
+        json={"hostname": "worker-1.example", "pid": 4242.0},
+        headers=attempt.headers(),
+    )
+    assert response.status_code == 204, response.text
+
+
+@pytest.mark.parametrize("capacity", [4.0, 4])
+async def test__worker_registration__integral_float__accepted(server: ServerHarness, capacity: float) -> None:
+    from tests.orchestration import new_worker_token
+
+    async with server.client(token=await new_worker_token(server)) as worker:
+        response = await worker.post(
+            "/workers/registrations",
+            json={"name": "w", "queues": ["default"], "capacity": capacity, "runtime": "python"},
+        )
+    assert response.status_code == 200, response.text
+    assert response.json()["capacity"] == 4
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["offset=65955082196896296448372026450951274496", "offset=9223372036854775808", "limit=1001"],
+)
+@pytest.mark.parametrize(
+    "path", ["/api/connections", "/api/variables", "/api/dags", "/api/dag-runs", "/api/workers"]
+)
+async def test__admin_list__number_past_the_database_range__422_not_500(
+    admin: httpx.AsyncClient, path: str, query: str
+) -> None:
+    response = await admin.get(f"{path}?{query}")
+    assert response.status_code == 422, response.text

@@ -6,12 +6,12 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import Field, JsonValue, StrictStr
+from pydantic import Field, JsonValue, StrictInt, StrictStr
 
-from baton_server.api.schemas.common import Identifier, RequestModel, ResponseModel
+from baton_server.api.schemas.common import Identifier, IntegralNumber, RequestModel, ResponseModel
 from baton_server.api.schemas.execution import VariableResponse
 
-PortNumber = Annotated[int, Field(ge=1, le=65535, strict=True)]
+PortNumber = Annotated[StrictInt, Field(ge=1, le=65535), IntegralNumber]
 ShortText = Annotated[StrictStr, Field(max_length=500)]
 
 

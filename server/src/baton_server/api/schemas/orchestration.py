@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, Field, StrictInt, StrictStr
 
-from baton_server.api.schemas.common import Hostname, Identifier, RequestModel, ResponseModel
+from baton_server.api.schemas.common import Hostname, Identifier, IntegralNumber, RequestModel, ResponseModel
 from baton_server.api.schemas.execution import TaskInstanceIdentity
 from baton_server.services.dag_specs import TaskRuntime, TriggerRule
 from baton_server.services.workers import WorkerState
@@ -20,7 +20,7 @@ class DagSchedule(RequestModel):
     """When a DAG runs by itself: exactly one of a cron expression (UTC) and an interval."""
 
     cron: Annotated[StrictStr, Field(min_length=1, max_length=100, examples=["0 6 * * *"])] | None = None
-    interval_seconds: Annotated[StrictInt, Field(ge=1, le=366 * 24 * 3600)] | None = None
+    interval_seconds: Annotated[StrictInt, Field(ge=1, le=366 * 24 * 3600), IntegralNumber] | None = None
     start_at: AwareDatetime | None = Field(
         default=None, description="No run is due before this time; interval schedules count from it."
     )
@@ -34,9 +34,11 @@ class TaskDescription(RequestModel):
     runtime: TaskRuntime = Field(description="The language runtime; only workers of that runtime claim it.")
     upstream_task_ids: Annotated[list[Identifier], Field(max_length=1000)] = Field(default_factory=list)
     queue: Identifier = "default"
-    retries: Annotated[StrictInt, Field(ge=0, le=100)] = 0
-    retry_delay_seconds: Annotated[StrictInt, Field(ge=0, le=7 * 24 * 3600)] = 300
-    execution_timeout_seconds: Annotated[StrictInt, Field(ge=1, le=30 * 24 * 3600)] | None = None
+    retries: Annotated[StrictInt, Field(ge=0, le=100), IntegralNumber] = 0
+    retry_delay_seconds: Annotated[StrictInt, Field(ge=0, le=7 * 24 * 3600), IntegralNumber] = 300
+    execution_timeout_seconds: Annotated[StrictInt, Field(ge=1, le=30 * 24 * 3600), IntegralNumber] | None = (
+        None
+    )
     trigger_rule: TriggerRule = TriggerRule.ALL_SUCCESS
 
 
@@ -76,7 +78,9 @@ class RegisterWorkerPayload(RequestModel):
 
     name: Identifier
     queues: Annotated[list[Identifier], Field(min_length=1, max_length=100)]
-    capacity: Annotated[StrictInt, Field(ge=1, le=10_000, description="Task instances it runs at once.")]
+    capacity: Annotated[
+        StrictInt, Field(ge=1, le=10_000, description="Task instances it runs at once."), IntegralNumber
+    ]
     runtime: TaskRuntime
     hostname: Hostname | None = None
 
@@ -98,7 +102,7 @@ class Worker(ResponseModel):
 class ClaimWorkloadsPayload(RequestModel):
     """How many workloads a worker can take now, and how long it will wait for the first one."""
 
-    max_workloads: Annotated[StrictInt, Field(ge=1, le=100)] = 1
+    max_workloads: Annotated[StrictInt, Field(ge=1, le=100), IntegralNumber] = 1
     wait_seconds: Annotated[Seconds, Field(le=60)] = Field(
         default=0.0, description="Long-poll up to this long (capped by the server) when nothing is ready."
     )

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, status
 from baton_server.api.deps import AdminDep, RuntimeDep, SessionDep
 from baton_server.api.errors import error_responses
 from baton_server.api.schemas.admin import ConnectionEntry, ConnectionPage, ConnectionPutBody
-from baton_server.api.schemas.common import ID_PATTERN
+from baton_server.api.schemas.common import ID_PATTERN, MAX_DB_INT
 from baton_server.services import connections as service
 
 router = APIRouter(prefix="/connections", tags=["admin"])
@@ -39,7 +39,7 @@ async def admin_list_connections(
     session: SessionDep,
     runtime: RuntimeDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_DB_INT)] = 0,
 ) -> ConnectionPage:
     connections, total = await service.list_connections(session, runtime.cipher, limit=limit, offset=offset)
     return ConnectionPage(connections=[_entry(c) for c in connections], total=total)

@@ -23,13 +23,14 @@ from baton_server.api.schemas.admin_orchestration import (
     TriggerDagRunPayload,
     UpdateDagPayload,
 )
+from baton_server.api.schemas.common import ID_PATTERN, MAX_DB_INT
 from baton_server.services import dag_runs, dags
 from baton_server.services.states import DagRunState
 
 router = APIRouter(tags=["admin"])
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size.")]
-Offset = Annotated[int, Query(ge=0, description="Entries to skip.")]
+Offset = Annotated[int, Query(ge=0, le=MAX_DB_INT, description="Entries to skip.")]
 
 
 @router.get(
@@ -92,7 +93,9 @@ async def trigger_dag_run(
 async def list_dag_runs(
     session: SessionDep,
     _admin: AdminDep,
-    dag_id: Annotated[str | None, Query(description="Only this DAG's runs.")] = None,
+    dag_id: Annotated[
+        str | None, Query(pattern=ID_PATTERN, max_length=250, description="Only this DAG's runs.")
+    ] = None,
     state: Annotated[DagRunState | None, Query(description="Only runs in this state.")] = None,
     limit: Limit = 100,
     offset: Offset = 0,

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from baton_server.api.deps import AdminDep, SessionDep
 from baton_server.api.errors import error_responses
 from baton_server.api.schemas.admin import LogPage, LogRecordOut, TaskInstanceDetail
+from baton_server.api.schemas.common import MAX_DB_INT
 from baton_server.db.tables import TaskInstanceRecord
 from baton_server.errors import NotFoundError
 from baton_server.services import logs as log_service
@@ -44,8 +45,10 @@ async def get_task_instance_logs(
     task_instance_id: uuid.UUID,
     _: AdminDep,
     session: SessionDep,
-    try_number: Annotated[int | None, Query(ge=1, description="The attempt; default: the latest.")] = None,
-    after: Annotated[int, Query(ge=0, description="Only lines after this line id.")] = 0,
+    try_number: Annotated[
+        int | None, Query(ge=1, le=MAX_DB_INT, description="The attempt; default: the latest.")
+    ] = None,
+    after: Annotated[int, Query(ge=0, le=MAX_DB_INT, description="Only lines after this line id.")] = 0,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> LogPage:
     records, attempt = await log_service.read_logs(

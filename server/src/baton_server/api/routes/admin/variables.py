@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, status
 from baton_server.api.deps import AdminDep, SessionDep
 from baton_server.api.errors import error_responses
 from baton_server.api.schemas.admin import VariableEntry, VariablePage
-from baton_server.api.schemas.common import ID_PATTERN
+from baton_server.api.schemas.common import ID_PATTERN, MAX_DB_INT
 from baton_server.api.schemas.execution import VariablePutBody
 from baton_server.db.tables import VariableRecord
 from baton_server.services import variables as service
@@ -32,7 +32,7 @@ async def admin_list_variables(
     _: AdminDep,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_DB_INT)] = 0,
 ) -> VariablePage:
     records, total = await service.list_variables(session, limit=limit, offset=offset)
     return VariablePage(

@@ -10,12 +10,13 @@ from baton_server.api.deps import AdminDep, SessionDep
 from baton_server.api.errors import error_responses
 from baton_server.api.routes._orchestration import worker_summary_model
 from baton_server.api.schemas.admin_orchestration import WorkerList
+from baton_server.api.schemas.common import MAX_DB_INT
 from baton_server.services import workers
 
 router = APIRouter(tags=["admin"])
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size.")]
-Offset = Annotated[int, Query(ge=0, description="Entries to skip.")]
+Offset = Annotated[int, Query(ge=0, le=MAX_DB_INT, description="Entries to skip.")]
 
 
 @router.get(
