@@ -93,7 +93,7 @@ def _allowed_methods(request: Request) -> str | None:
     methods: set[str] = set()
     for route in router.routes:
         match, _ = route.matches({**request.scope, "method": "\x00"})
-        if match is Match.PARTIAL and isinstance(route, APIRoute):
+        if match is Match.PARTIAL and isinstance(route, APIRoute) and route.methods:
             methods |= route.methods
     return ", ".join(sorted(methods)) if methods else None
 
