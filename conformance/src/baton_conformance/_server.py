@@ -1,0 +1,158 @@
+"""The server under test: a target URL with its credentials, or a local ``baton-server`` started for the run."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+import httpx
+
+from baton_conformance._errors import SetupError
+
+SERVER_LIFETIME = 3600
+"""Seconds after which a local server stops by itself, whatever becomes of the suite."""
+START_PATIENCE = 120.0
+
+
+@dataclass(frozen=True)
+class Target:
+    """A server to test and the credentials to drive it: an admin token and a worker credential.
+
+    With the server's signing key the suite can also mint an expired task token; without it, the
+    steps that need one are skipped (and counted as such).
+    """
+
+    base_url: str
+    admin_token: str
+    worker_token: str
+    signing_key: str | None = None
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _baton_server() -> str:
+    beside = Path(sys.executable).parent / "baton-server"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("baton-server")
+    if found is None:
+        raise SetupError("baton-server is not installed in this environment")
+    return found
+
+
+class LocalServer:
+    """``baton-server serve`` on 127.0.0.1 over a fresh SQLite folder, with an admin token and a worker credential.
+
+    It runs under ``timeout``, so it stops after :data:`SERVER_LIFETIME` even if the suite is killed.
+    """
+
+    def __init__(self, workdir: Path, *, max_api_version: str | None = None, name: str = "server") -> None:
+        self.workdir = workdir / name
+        self.max_api_version = max_api_version
+        self.port = _free_port()
+        self.signing_key = secrets.token_urlsafe(32)
+        self.log_path = self.workdir / "server.log"
+        self._process: subprocess.Popen[bytes] | None = None
+        self.target: Target | None = None
+
+    def _env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("BATON_")}
+        env.update(
+            {
+                "BATON_DATA_DIR": str(self.workdir / "data"),
+                "BATON_HOST": "127.0.0.1",
+                "BATON_PORT": str(self.port),
+                "BATON_SIGNING_KEY": self.signing_key,
+                "BATON_SCHEDULER_INTERVAL": "0.2",
+                # Claims long-poll for at most a second; a workload claimed and never started goes back
+                # to the queue after five, so that fuzzed claims do not drain it.
+                "BATON_CLAIM_MAX_WAIT": "1",
+                "BATON_CLAIM_TIMEOUT": "5",
+                "BATON_LOG_LEVEL": "warning",
+            }
+        )
+        if self.max_api_version:
+            env["BATON_MAX_API_VERSION"] = self.max_api_version
+        return env
+
+    def _issue(self, command: str) -> str:
+        out = subprocess.run(
+            [_baton_server(), command, "conformance", "--json"],
+            env=self._env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if out.returncode != 0:
+            raise SetupError(f"baton-server {command} failed: {out.stderr.strip()}")
+        token: str = json.loads(out.stdout)["token"]
+        return token
+
+    def __enter__(self) -> Self:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        admin, worker = self._issue("create-admin-token"), self._issue("create-worker-credential")
+        log = self.log_path.open("wb")
+        self._process = subprocess.Popen(
+            ["timeout", "--signal=TERM", "--kill-after=10", str(SERVER_LIFETIME), _baton_server(), "serve"],
+            env=self._env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        base_url = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + START_PATIENCE
+        while True:
+            if self._process.poll() is not None:
+                raise SetupError(f"baton-server exited at start:\n{self.log_path.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{base_url}/execution/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise SetupError(f"baton-server did not answer within {START_PATIENCE:.0f} s")
+            time.sleep(0.2)
+        self.target = Target(base_url, admin, worker, self.signing_key)
+        return self
+
+    def stop(self) -> None:
+        """Stop the server (SIGTERM, then SIGKILL after ten seconds)."""
+        if self._process is None or self._process.poll() is not None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait(timeout=5)
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def expired_task_token(signing_key: str) -> str:
+    """A task token signed with the server's key whose expiry is a minute past."""
+    import uuid
+
+    from baton_server.services.tokens import TokenService
+
+    tokens = TokenService(signing_key, workload_ttl=-60, execution_ttl=-60)
+    return tokens.issue(uuid.uuid4(), 1, "execution")
