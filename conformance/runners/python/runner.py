@@ -97,7 +97,9 @@ class ScenarioRun:
         deadline = time.monotonic() + CLAIM_PATIENCE
         # The scheduler queues a triggered run's task instances within a pass or two: ask until all came.
         while len(self.workloads) < int(args["count"]) and time.monotonic() < deadline:
-            claimed = claim_workloads.sync(uuid.UUID(str(self.worker_id)), client=self.worker.generated, body=body)
+            claimed = claim_workloads.sync(
+                uuid.UUID(str(self.worker_id)), client=self.worker.generated, body=body
+            )
             for workload in claimed.workloads:  # type: ignore[union-attr]
                 self.workloads[workload.task_instance.task_id] = workload
         return {"task_ids": sorted(self.workloads)}
@@ -165,7 +167,7 @@ def run_step(run: ScenarioRun, step: dict[str, Any]) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     plan = json.loads(Path(argv[1]).read_text())
-    if baton.API_VERSION != plan["version"]:
+    if plan["version"] != baton.API_VERSION:
         print(f"runner: baton {baton.API_VERSION} is not the plan's {plan['version']}", file=sys.stderr)
         return 2
     scenarios = []

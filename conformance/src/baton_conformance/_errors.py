@@ -1,9 +1,9 @@
 """The errors of the conformance suite.
 
-    ConformanceError
-    ├── ScenarioError     a scenario file is malformed
-    ├── SetupError        the server, a client build or a runner could not be prepared
-    └── GateError         the run finished and something failed (the report says what)
+ConformanceError
+├── ScenarioError     a scenario file is malformed
+├── SetupError        the server, a client build or a runner could not be prepared
+└── GateError         the run finished and something failed (the report says what)
 """
 
 from __future__ import annotations

@@ -29,8 +29,12 @@ class DagRunDetail:
 
 
 def run_id_time(value: datetime) -> str:
-    """A compact UTC timestamp for generated run ids: ``2026-11-05T10:00:00Z``."""
-    text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    """A compact UTC timestamp for generated run ids: ``20261105T100000Z``.
+
+    ISO 8601's basic format: no colons, so that a generated run id is an identifier like any
+    other (the XCom routes take run ids in their path, with the identifier pattern).
+    """
+    text = value.strftime("%Y%m%dT%H%M%S")
     if value.microsecond:
         text += f".{value.microsecond:06d}"
     return text + "Z"

@@ -27,6 +27,10 @@ from tests.factories import started
         ("PATCH", "state", b'{"state": "success", "end_date": "2026-11-24T12:00:00"}'),
         ("PATCH", "state", b'{"state": 1, "end_date": "2026-11-24T12:00:00Z"}'),
         ("PATCH", "run", b'{"hostname": "h", "pid": 1, "unix_user": "u"}'),
+        # A number is no date-time, though lax parsing would take it as seconds since 1970.
+        ("PATCH", "state", b'{"state": "success", "end_date": 0}'),
+        ("PATCH", "run", b'{"hostname": "h", "pid": 1, "unix_user": "u", "start_date": 0}'),
+        ("POST", "logs", b'{"lines": [{"timestamp": 0, "level": "info", "message": ""}]}'),
         ("POST", "logs", b'{"lines": "many"}'),
         ("POST", "logs", b'{"lines": [{"level": "info"}]}'),
     ],

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from baton_server.api.schemas.common import ID_PATTERN
 from baton_server.scheduler import Scheduler
 from baton_server.scheduler.task_instances import BATCH
 
@@ -62,6 +64,8 @@ async def test__trigger__default_run_id_and_logical_date(
     before = datetime.now(UTC)
     run = (await admin.post("/api/dags/etl/dag-runs", json={})).json()
     assert run["run_id"].startswith("manual__")
+    # An identifier like any other: the XCom routes take it in their path.
+    assert re.fullmatch(ID_PATTERN, run["run_id"]), run["run_id"]
     assert datetime.fromisoformat(run["logical_date"]) >= before
     assert run["conf"] == {}
 

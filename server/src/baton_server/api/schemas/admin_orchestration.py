@@ -6,9 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, Field, StrictBool, StrictStr
+from pydantic import Field, StrictBool, StrictStr
 
-from baton_server.api.schemas.common import RequestModel, ResponseModel
+from baton_server.api.schemas.common import RequestModel, ResponseModel, StrictAwareDatetime
 from baton_server.api.schemas.orchestration import DagSchedule, TaskDescription, Worker
 from baton_server.services.dag_specs import TaskRuntime
 from baton_server.services.states import DagRunState, TaskInstanceState
@@ -61,7 +61,7 @@ class TriggerDagRunPayload(RequestModel):
         | None
     ) = Field(default=None, description="Default: manual__<UTC time>.")
     conf: dict[str, Any] = Field(default_factory=dict, description="Any JSON object; the tasks read it.")
-    logical_date: AwareDatetime | None = Field(default=None, description="Default: now.")
+    logical_date: StrictAwareDatetime | None = Field(default=None, description="Default: now.")
 
 
 class DagRun(ResponseModel):

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, StrictInt, StrictStr
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    StrictInt,
+    StrictStr,
+)
 from pydantic_core import CoreSchema, core_schema
 
 ID_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,249}$"
@@ -35,6 +43,25 @@ def _integral_number(value: object) -> object:
 
 MAX_DB_INT = 2**63 - 1
 """The widest integer the database stores (BIGINT, SQLite INTEGER): the bound of open-ended numbers."""
+
+
+class _TextOnly:
+    """Annotation: the JSON value must be a string (Python values of the field's own type pass too)."""
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.no_info_before_validator_function(_text_only, handler(source))
+
+
+def _text_only(value: object) -> object:
+    if isinstance(value, int | float):
+        raise ValueError("must be an RFC 3339 string, not a number")
+    return value
+
+
+StrictAwareDatetime = Annotated[AwareDatetime, _TextOnly]
+"""A request's timestamp: an RFC 3339 string with its zone. Lax pydantic also takes a number (seconds since
+1970), which the documented schema (``format: date-time``) does not allow."""
 
 Identifier = Annotated[StrictStr, Field(pattern=ID_PATTERN, min_length=1, max_length=250)]
 Hostname = Annotated[StrictStr, Field(min_length=1, max_length=1000)]

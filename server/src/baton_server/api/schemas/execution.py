@@ -6,9 +6,17 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, JsonValue, StrictStr
+from pydantic import Field, JsonValue, StrictStr
 
-from baton_server.api.schemas.common import Hostname, Identifier, MapIndex, Pid, RequestModel, ResponseModel
+from baton_server.api.schemas.common import (
+    Hostname,
+    Identifier,
+    MapIndex,
+    Pid,
+    RequestModel,
+    ResponseModel,
+    StrictAwareDatetime,
+)
 
 ReportableState = Literal["success", "failed", "skipped", "up_for_retry"]
 TaskInstanceStateName = Literal[
@@ -22,7 +30,7 @@ class TIRunPayload(RequestModel):
     hostname: Hostname
     pid: Pid
     unix_user: Annotated[StrictStr, Field(min_length=1, max_length=1000)]
-    start_date: AwareDatetime
+    start_date: StrictAwareDatetime
 
 
 class TaskInstanceIdentity(ResponseModel):
@@ -75,7 +83,7 @@ class TIStatePayload(RequestModel):
     """Finish the attempt: a terminal or retry state and when it ended."""
 
     state: ReportableState
-    end_date: AwareDatetime
+    end_date: StrictAwareDatetime
 
 
 class TIStateResponse(ResponseModel):
@@ -155,7 +163,7 @@ class XComPutBody(RequestModel):
 class LogLine(RequestModel):
     """One structured log line."""
 
-    timestamp: AwareDatetime
+    timestamp: StrictAwareDatetime
     level: Literal["debug", "info", "warning", "error", "critical"]
     message: Annotated[StrictStr, Field(max_length=100_000)]
     fields: dict[str, JsonValue] | None = None

@@ -6,9 +6,16 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, Field, StrictInt, StrictStr
+from pydantic import Field, StrictInt, StrictStr
 
-from baton_server.api.schemas.common import Hostname, Identifier, IntegralNumber, RequestModel, ResponseModel
+from baton_server.api.schemas.common import (
+    Hostname,
+    Identifier,
+    IntegralNumber,
+    RequestModel,
+    ResponseModel,
+    StrictAwareDatetime,
+)
 from baton_server.api.schemas.execution import TaskInstanceIdentity
 from baton_server.services.dag_specs import TaskRuntime, TriggerRule
 from baton_server.services.workers import WorkerState
@@ -21,7 +28,7 @@ class DagSchedule(RequestModel):
 
     cron: Annotated[StrictStr, Field(min_length=1, max_length=100, examples=["0 6 * * *"])] | None = None
     interval_seconds: Annotated[StrictInt, Field(ge=1, le=366 * 24 * 3600), IntegralNumber] | None = None
-    start_at: AwareDatetime | None = Field(
+    start_at: StrictAwareDatetime | None = Field(
         default=None, description="No run is due before this time; interval schedules count from it."
     )
 
