@@ -14,7 +14,7 @@ import nox
 
 ROOT = Path(__file__).parent
 PYTHON = "3.11"
-PY_SOURCES = ["server/src", "clients/python/src", "codegen/src", "noxfile.py"]
+PY_SOURCES = ["server/src", "clients/python/src", "codegen/src", "conformance/src", "noxfile.py"]
 
 nox.options.default_venv_backend = "uv"
 nox.options.reuse_existing_virtualenvs = True
@@ -111,6 +111,26 @@ def tests(session: nox.Session) -> None:
         session.run(*pg_args, env={"BATON_TEST_POSTGRES_URL": url})
     session.log("clients: Go and Java against a live server")
     _go_and_java(session)
+    session.log("conformance: schemathesis and every client at every API version")
+    _conformance(session)
+
+
+def _conformance(session: nox.Session, *args: str) -> None:
+    _tool(session, "go", "/usr/local/go/bin/go")
+    _tool(session, "mvn")
+    env = {"PATH": os.pathsep.join([str(session.bin), "/usr/local/go/bin", os.environ.get("PATH", "")])}
+    session.run("baton-conformance", "run", *args, env=env)
+
+
+@nox.session(python=PYTHON)
+def conformance(session: nox.Session) -> None:
+    """Schemathesis against every API version, and the scenarios through every client at every version.
+
+    Writes docs/compatibility.md. ``-- --target URL --admin-token T --worker-token T`` runs it against a
+    deployment instead of a local server.
+    """
+    _sync(session)
+    _conformance(session, *session.posargs)
 
 
 @nox.session(python=PYTHON)

@@ -48,7 +48,7 @@ def _json(model: Any) -> Any:
 
 
 class ScenarioRun:
-    """The clients of one scenario run: worker, admin, and one per task (its workload, then execution token)."""
+    """The clients of one scenario run: worker, admin, and one per task (workload, then execution token)."""
 
     def __init__(self, plan: dict[str, Any]) -> None:
         self.base_url: str = plan["base_url"]

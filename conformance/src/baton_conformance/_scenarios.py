@@ -61,7 +61,7 @@ _VAR = re.compile(r"\$\{([a-z_][a-z0-9_]*)\}")
 
 @dataclass(frozen=True)
 class Expectation:
-    """What a step must give: a result containing ``result`` (and these keys present or absent), or an error."""
+    """What a step must give: a result holding ``result`` (and these keys present or absent), or an error."""
 
     result: Any = None
     present: tuple[str, ...] = ()
@@ -207,6 +207,6 @@ def substitute(value: Any, variables: dict[str, str]) -> Any:
 
 def uses_variable(step: Step, name: str) -> bool:
     """Whether the step needs ``${name}`` (directly, or through its token)."""
-    if name == "expired_token" and step.token == "expired":
+    if name == "expired_token" and step.token == "expired":  # noqa: S105 - a variable's name
         return True
     return f"${{{name}}}" in repr(step.args)

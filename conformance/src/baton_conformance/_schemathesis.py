@@ -2,11 +2,15 @@
 
 Every check is on, in all four phases (examples, coverage, fuzzing, stateful), with a bounded
 number of examples per operation. The run registers a worker and a DAG of its own first, so that
-task operations meet real attempts (see :mod:`baton_conformance._st_hooks`). Two checks are
+task operations meet real attempts (see :mod:`baton_conformance._st_hooks`). Three checks are
 configured narrowly, each for a documented reason:
 
 - ``negative_data_rejection`` also accepts 413: a body over the server's size limit is refused
   as too large before it is validated (``BATON_REQUEST_MAX_BYTES``), and 413 is documented.
+- ``positive_data_acceptance`` also accepts 422 from ``register_dags`` and ``claim_workloads``: their
+  bodies hold references the schema cannot check — a DAG's tasks name their upstream tasks, a claim
+  names queues the worker must serve — and a dangling one is a 422 with its own reason
+  (``unknown_upstream_task``, ``queue_not_served``, …).
 - ``missing_required_header``: every document marks ``Baton-API-Version`` required, because an
   operation has *this* document's shapes only when the client names the version. The server
   answers a request without it in the latest version, by design (docs/versioning.md), where this
@@ -33,6 +37,8 @@ from baton_conformance._server import Target
 
 ST_TIMEOUT = 900
 DISABLED_CHECKS = ("missing_required_header",)
+SEMANTIC_422_OPERATIONS = ("register_dags", "claim_workloads")
+POSITIVE_DATA_ACCEPTANCE = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 NEGATIVE_DATA_REJECTION = [
     *("400", "401", "403", "404", "405", "406", "409", "415", "422", "428", "429", "5xx"),
     "413",
@@ -106,6 +112,16 @@ def _config(version: str, examples: int, report_dir: Path) -> str:
         f"expected-statuses = {json.dumps(NEGATIVE_DATA_REJECTION)}",
         "[phases.stateful.inference]",
         'algorithms = ["location-headers"]',
+        *(
+            line
+            for operation in SEMANTIC_422_OPERATIONS
+            for line in (
+                "[[operations]]",
+                f'include-operation-id = "{operation}"',
+                "[operations.checks.positive_data_acceptance]",
+                f"expected-statuses = {json.dumps([*POSITIVE_DATA_ACCEPTANCE, '422'])}",
+            )
+        ),
         "[reports.junit]",
         f'path = "{report_dir / "junit.xml"}"',
     ]

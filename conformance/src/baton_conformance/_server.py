@@ -1,4 +1,4 @@
-"""The server under test: a target URL with its credentials, or a local ``baton-server`` started for the run."""
+"""The server under test: a target URL and its credentials, or a local ``baton-server`` for the run."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def _baton_server() -> str:
 
 
 class LocalServer:
-    """``baton-server serve`` on 127.0.0.1 over a fresh SQLite folder, with an admin token and a worker credential.
+    """``baton-server serve`` on 127.0.0.1 over a fresh SQLite folder, with an admin and a worker credential.
 
     It runs under ``timeout``, so it stops after :data:`SERVER_LIFETIME` even if the suite is killed.
     """

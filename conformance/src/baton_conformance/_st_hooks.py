@@ -202,8 +202,8 @@ class BatonAuth:
 def _header(response: Any, name: str) -> str | None:
     value = response.headers.get(name) or response.headers.get(name.lower())
     if isinstance(value, list):
-        return value[0] if value else None
-    return value
+        value = value[0] if value else None
+    return None if value is None else str(value)
 
 
 @schemathesis.hook
