@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import subprocess
 import sys
 import time
@@ -68,7 +69,7 @@ class SchemathesisResult:
 
 def _seed(target: Target, version: str) -> dict[str, Any]:
     """A worker and a DAG of this run's own, with a run queued, for the task operations."""
-    suffix = version.replace("-", "")
+    suffix = f"{version.replace('-', '')}_{secrets.token_hex(3)}"  # unique: a target keeps earlier runs
     queue, dag_id = f"st_{suffix}", f"st_{suffix}"
     with httpx.Client(base_url=target.base_url, timeout=30, headers={"Baton-API-Version": version}) as http:
         worker_auth = {"Authorization": f"Bearer {target.worker_token}"}

@@ -105,7 +105,9 @@ class LocalServer:
         return token
 
     def __enter__(self) -> Self:
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        if self.workdir.exists():
+            shutil.rmtree(self.workdir)  # a fresh database every run
+        self.workdir.mkdir(parents=True)
         admin, worker = self._issue("create-admin-token"), self._issue("create-worker-credential")
         log = self.log_path.open("wb")
         self._process = subprocess.Popen(
