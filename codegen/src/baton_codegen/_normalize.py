@@ -5,6 +5,8 @@ client sends its pinned version itself, so no generated method should ask for it
 and openapi-generator additionally get the document downgraded to OpenAPI 3.0.3, the dialect
 both handle completely; openapi-python-client and datamodel-code-generator read 3.1 as is.
 
+openapi-generator also gets it without response links, which its validator mishandles.
+
 The functions are pure: they return a new document and never touch their input.
 """
 
@@ -264,9 +266,25 @@ def for_go(document: Document) -> Document:
     return downgrade_to_30(drop_version_header(document))
 
 
+def drop_links(document: Document) -> Document:
+    """The document without response ``links`` (no generated code uses them)."""
+    result = copy.deepcopy(document)
+    for path_item in result.get("paths", {}).values():
+        for method in _HTTP_METHODS:
+            for response in path_item.get(method, {}).get("responses", {}).values():
+                response.pop("links", None)
+    for response in result.get("components", {}).get("responses", {}).values():
+        response.pop("links", None)
+    return result
+
+
 def for_java(document: Document) -> Document:
-    """The document openapi-generator reads: no version header, OpenAPI 3.0.3."""
-    return downgrade_to_30(drop_version_header(document))
+    """The document openapi-generator reads: no version header, OpenAPI 3.0.3, no links.
+
+    Its validator refuses a link whose ``requestBody`` is an object of runtime expressions, which
+    OpenAPI allows and the API uses (a heartbeat takes the host and pid its ``run`` call sent).
+    """
+    return drop_links(downgrade_to_30(drop_version_header(document)))
 
 
 NORMALIZERS: dict[str, Callable[[Document], Document]] = {

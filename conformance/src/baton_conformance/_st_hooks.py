@@ -55,6 +55,7 @@ class _State:
         self.tokens: dict[str, str] = {}
         self.lock = threading.RLock()
         self.live: _Attempt | None = None
+        self.workers: set[str] = set()  # workers the suite registered itself
         self.pid = 50_000
 
     def _as(self, token: str) -> dict[str, str]:
@@ -74,12 +75,16 @@ class _State:
             if workloads:
                 self.tokens[workloads[0]["task_instance"]["id"]] = workloads[0]["token"]
                 return workloads[0]
-            self.http.post(
-                f"/api/dags/{self.settings['dag_id']}/dag-runs",
-                json={},
-                headers=self._as(self.settings["admin_token"]),
-            )
+            self.trigger_run()
         return None
+
+    def trigger_run(self) -> None:
+        """Trigger a run of the suite's DAG, so that its queue holds workloads."""
+        self.http.post(
+            f"/api/dags/{self.settings['dag_id']}/dag-runs",
+            json={},
+            headers=self._as(self.settings["admin_token"]),
+        ).raise_for_status()
 
     def _running(self, attempt: _Attempt) -> bool:
         response = self.http.get(
@@ -171,6 +176,26 @@ def _task_token(case: Any, state: _State, positive: bool) -> str | None:
     return attempt.token
 
 
+def _point_claim_at_work(case: Any, state: _State) -> None:
+    """A valid claim by a worker the run did not register is made by the run's worker, with work queued.
+
+    Claims by workers the stateful phase registered keep their own worker and queues (and find them
+    empty); the others claim from the run's queue, where a fresh DAG run waits, so that the links
+    claim → run → heartbeat → finish drive real attempts.
+    """
+    path = dict(case.path_parameters or {})
+    if str(path.get("worker_id")) in state.workers:
+        return
+    path["worker_id"] = state.settings["worker_id"]
+    case.path_parameters = path
+    body = dict(case.body) if isinstance(case.body, dict) else {}
+    body["queues"] = [state.settings["queue"]]
+    body["max_workloads"] = 1
+    body["wait_seconds"] = 5
+    case.body = body
+    state.trigger_run()
+
+
 @schemathesis.auth(refresh_interval=None, retry_on=[])
 class BatonAuth:
     """The token of the principal each operation names in its ``security``."""
@@ -192,6 +217,8 @@ class BatonAuth:
             token = state.settings["admin_token"]
         elif WORKER_SCHEME in schemes:
             token = state.settings["worker_token"]
+            if positive and case.operation.definition.raw.get("operationId") == "claim_workloads":
+                _point_claim_at_work(case, state)
         elif TASK_SCHEME in schemes:
             token = _task_token(case, state, positive)
         if token is not None:
@@ -211,6 +238,8 @@ def after_call(context: Any, case: Any, response: Any) -> None:
     """Keep the task tokens the server hands out: workload tokens of claims, execution tokens of runs."""
     state = _state()
     operation = case.operation.definition.raw.get("operationId")
+    if operation == "register_worker" and response.status_code == 200:
+        state.workers.add(str(response.json()["id"]))
     if operation == "claim_workloads" and response.status_code == 200:
         for workload in response.json().get("workloads", []):
             state.tokens[workload["task_instance"]["id"]] = workload["token"]

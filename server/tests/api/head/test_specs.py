@@ -134,3 +134,38 @@ def test__check__unreleased_drift__asks_to_regenerate(tmp_path: Path) -> None:
     problems = spec_module.check(tmp_path)
     assert any("run `nox -s spec`" in p for p in problems)
     assert any("no such version" in p for p in problems)
+
+
+def _resolve(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    return schema
+
+
+@pytest.mark.parametrize("version", [V1, V2, V3])
+def test__links__name_real_operations_parameters_and_body_fields(version: str) -> None:
+    document = _load(version)
+    by_id = {
+        operation["operationId"]: (path_item, operation)
+        for path_item in document["paths"].values()
+        for operation in path_item.values()
+        if isinstance(operation, dict) and "operationId" in operation
+    }
+    links = [
+        (source["operationId"], name, link)
+        for path_item in document["paths"].values()
+        for source in path_item.values()
+        if isinstance(source, dict)
+        for response in source.get("responses", {}).values()
+        for name, link in response.get("links", {}).items()
+    ]
+    assert {"run_task_instance", "heartbeat_task_instance"} <= {link["operationId"] for _, _, link in links}
+    for source, name, link in links:
+        assert link["operationId"] in by_id, f"{source}.{name} names an unknown operation"
+        path_item, target = by_id[link["operationId"]]
+        parameters = {p["name"] for p in [*path_item.get("parameters", []), *target.get("parameters", [])]}
+        assert set(link["parameters"]) <= parameters, f"{source}.{name}: unknown parameters"
+        if "requestBody" in link:
+            body = target["requestBody"]["content"]["application/json"]["schema"]
+            fields = set(_resolve(document, body)["properties"])
+            assert set(link["requestBody"]) <= fields, f"{source}.{name}: unknown body fields"

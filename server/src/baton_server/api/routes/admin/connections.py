@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
 
+from baton_server.api import links
 from baton_server.api.deps import AdminDep, RuntimeDep, SessionDep
 from baton_server.api.errors import error_responses
 from baton_server.api.schemas.admin import ConnectionEntry, ConnectionPage, ConnectionPutBody
@@ -60,7 +61,7 @@ async def admin_get_connection(
 @router.put(
     "/{connection_id}",
     response_model=ConnectionEntry,
-    responses=error_responses(401, 413, 422),
+    responses={**error_responses(401, 413, 422), **links.ADMIN_SET_CONNECTION},
     summary="Create or replace a connection",
 )
 async def admin_set_connection(

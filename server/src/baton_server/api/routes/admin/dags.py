@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from baton_server.api import links
 from baton_server.api.deps import AdminDep, SessionDep
 from baton_server.api.errors import error_responses
 from baton_server.api.routes._orchestration import (
@@ -72,7 +73,7 @@ async def update_dag(dag_id: str, payload: UpdateDagPayload, session: SessionDep
     response_model=DagRun,
     status_code=201,
     summary="Trigger a run of a DAG's latest version",
-    responses=error_responses(401, 404, 409, 422),
+    responses={**error_responses(401, 404, 409, 422), **links.TRIGGER_DAG_RUN},
 )
 async def trigger_dag_run(
     dag_id: str, payload: TriggerDagRunPayload, session: SessionDep, _admin: AdminDep

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
 
+from baton_server.api import links
 from baton_server.api.deps import AdminDep, SessionDep
 from baton_server.api.errors import error_responses
 from baton_server.api.schemas.admin import VariableEntry, VariablePage
@@ -54,7 +55,7 @@ async def admin_get_variable(key: VariableKey, _: AdminDep, session: SessionDep)
 @router.put(
     "/{key}",
     response_model=VariableEntry,
-    responses=error_responses(401, 413, 422),
+    responses={**error_responses(401, 413, 422), **links.ADMIN_SET_VARIABLE},
     summary="Create or replace a variable",
 )
 async def admin_set_variable(

@@ -6,6 +6,7 @@ import uuid
 
 from fastapi import APIRouter, Request, status
 
+from baton_server.api import links
 from baton_server.api.deps import (
     AttemptDep,
     RuntimeDep,
@@ -37,7 +38,7 @@ router = APIRouter(prefix="/task-instances", tags=["task-instances"])
 @router.patch(
     "/{task_instance_id}/run",
     response_model=TIRunContext,
-    responses=error_responses(401, 403, 404, 409, 422),
+    responses={**error_responses(401, 403, 404, 409, 422), **links.RUN_TASK_INSTANCE},
     summary="Start an attempt and get its run context",
     description=(
         "Takes the workload token. Answers with the run context and, in the `Refreshed-API-Token` header, "
@@ -85,7 +86,7 @@ async def run_task_instance(
 @router.put(
     "/{task_instance_id}/heartbeat",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=error_responses(401, 403, 404, 409, 422),
+    responses={**error_responses(401, 403, 404, 409, 422), **links.HEARTBEAT_TASK_INSTANCE},
     summary="Say the running attempt is alive",
     description=(
         "409 when the host and pid do not match the running attempt, or the attempt is over: stop the task."

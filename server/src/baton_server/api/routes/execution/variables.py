@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, status
 
+from baton_server.api import links
 from baton_server.api.deps import AttemptDep, TaskSessionDep
 from baton_server.api.errors import error_responses
 from baton_server.api.schemas.common import ID_PATTERN
@@ -29,7 +30,7 @@ async def get_variable(key: VariableKey, _: AttemptDep, session: TaskSessionDep)
 @router.put(
     "/{key}",
     response_model=VariableResponse,
-    responses=error_responses(401, 403, 413, 422),
+    responses={**error_responses(401, 403, 413, 422), **links.SET_VARIABLE},
     summary="Create or replace a variable",
 )
 async def set_variable(

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
 
+from baton_server.api import links
 from baton_server.api.deps import AttemptDep, RuntimeDep, TaskSessionDep
 from baton_server.api.errors import error_responses
 from baton_server.api.schemas.common import ID_PATTERN
@@ -27,7 +28,7 @@ def _address(dag_id: str, run_id: str, task_id: str, key: str, map_index: int) -
 @router.put(
     PATH,
     response_model=XComResponse,
-    responses=error_responses(401, 403, 413, 422),
+    responses={**error_responses(401, 403, 413, 422), **links.PUSH_XCOM},
     summary="Push an XCom of the caller's own task instance",
 )
 async def push_xcom(
