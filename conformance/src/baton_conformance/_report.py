@@ -68,15 +68,16 @@ def render(
             "Every check, all four phases (examples, coverage, fuzzing, stateful), real credentials for",
             "each principal; configured in `conformance/src/baton_conformance/_schemathesis.py`.",
             "",
-            "| version | operations tested | result |",
-            "|---|---|---|",
+            "| version | operations tested | stateful links followed | result |",
+            "|---|---|---|---|",
         ]
         for r in schemathesis:
             result = "✅ pass" if r.passed else f"❌ fail ({len(r.failures)} failures)"
             if r.error:
                 result = "❌ did not run"
             lines.append(
-                f"| {r.version} | {len(set(r.tested) & set(r.operations))}/{len(r.operations)} | {result} |"
+                f"| {r.version} | {len(set(r.tested) & set(r.operations))}/{len(r.operations)} "
+                f"| {r.links or 'none'} | {result} |"
             )
     return "\n".join(lines) + "\n"
 

@@ -39,6 +39,8 @@ from baton_conformance._server import Target
 ST_TIMEOUT = 900
 DISABLED_CHECKS = ("missing_required_header",)
 SEMANTIC_422_OPERATIONS = ("register_dags", "claim_workloads")
+_LINKS = re.compile(r"API Links:\s+(\d+) covered / \d+ selected / (\d+) total")
+_OPERATION = re.compile(r"^(GET|PUT|POST|PATCH|DELETE) (\S+)")
 POSITIVE_DATA_ACCEPTANCE = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 NEGATIVE_DATA_REJECTION = [
     *("400", "401", "403", "404", "405", "406", "409", "415", "422", "428", "429", "5xx"),
@@ -57,6 +59,7 @@ class SchemathesisResult:
     error: str | None = None
     seconds: float = 0.0
     output: Path | None = None
+    links: str | None = None  # "N/M": links of the document the stateful phase followed
 
     @property
     def untested(self) -> list[str]:
@@ -96,6 +99,7 @@ def _seed(target: Target, version: str) -> dict[str, Any]:
         "worker_id": worker.json()["id"],
         "queue": queue,
         "dag_id": dag_id,
+        "tasks": len(tasks),
     }
 
 
@@ -147,8 +151,8 @@ def _tested(junit: Path) -> tuple[list[str], list[str]]:
     root = ET.parse(junit).getroot()  # noqa: S314 - our own tool's report
     for case in root.iter("testcase"):
         name = case.get("name", "")
-        if case.find("skipped") is not None:
-            continue
+        if case.find("skipped") is not None or not _OPERATION.match(name):
+            continue  # skipped, or not an operation (the stateful phase reports as one case)
         tested.append(name)
         for failure in [*case.findall("failure"), *case.findall("error")]:
             text = (failure.get("message") or failure.text or "").strip().splitlines()
@@ -202,6 +206,8 @@ def run_schemathesis(target: Target, version: str, examples: int, work: Path) ->
             f"schemathesis exited {out.returncode} without a report:\n{(out.stdout + out.stderr)[-3000:]}"
         )
         return result
+    links = _LINKS.search(out.stdout)
+    result.links = f"{links.group(1)}/{links.group(2)}" if links else None
     tested, failures = _tested(junit)
     result.tested = sorted({_label(t) for t in tested})
     result.failures = failures
@@ -211,7 +217,7 @@ def run_schemathesis(target: Target, version: str, examples: int, work: Path) ->
 
 
 def _label(name: str) -> str:
-    match = re.match(r"^(GET|PUT|POST|PATCH|DELETE) (\S+)", name)
+    match = _OPERATION.match(name)
     return f"{match.group(1)} {match.group(2)}" if match else name
 
 

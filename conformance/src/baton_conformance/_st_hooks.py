@@ -55,7 +55,7 @@ class _State:
         self.tokens: dict[str, str] = {}
         self.lock = threading.RLock()
         self.live: _Attempt | None = None
-        self.workers: set[str] = set()  # workers the suite registered itself
+        self.pending = 0  # workloads of the suite's DAG that may still wait in its queue
         self.pid = 50_000
 
     def _as(self, token: str) -> dict[str, str]:
@@ -177,23 +177,23 @@ def _task_token(case: Any, state: _State, positive: bool) -> str | None:
 
 
 def _point_claim_at_work(case: Any, state: _State) -> None:
-    """A valid claim by a worker the run did not register is made by the run's worker, with work queued.
+    """A valid claim is made by the suite's worker from the suite's queue, where work is waiting.
 
-    Claims by workers the stateful phase registered keep their own worker and queues (and find them
-    empty); the others claim from the run's queue, where a fresh DAG run waits, so that the links
-    claim → run → heartbeat → finish drive real attempts.
+    Workers the suite registers serve random queues, which stay empty; so that the links claim →
+    run → heartbeat → finish drive real attempts, every valid claim takes one workload of the
+    suite's DAG (a run is triggered whenever the queue may be empty).
     """
     path = dict(case.path_parameters or {})
-    if str(path.get("worker_id")) in state.workers:
-        return
     path["worker_id"] = state.settings["worker_id"]
     case.path_parameters = path
     body = dict(case.body) if isinstance(case.body, dict) else {}
-    body["queues"] = [state.settings["queue"]]
-    body["max_workloads"] = 1
-    body["wait_seconds"] = 5
+    body.update(queues=[state.settings["queue"]], max_workloads=1, wait_seconds=5)
     case.body = body
-    state.trigger_run()
+    with state.lock:
+        if state.pending <= 0:
+            state.trigger_run()
+            state.pending += state.settings.get("tasks", 1)
+        state.pending -= 1
 
 
 @schemathesis.auth(refresh_interval=None, retry_on=[])
@@ -238,8 +238,6 @@ def after_call(context: Any, case: Any, response: Any) -> None:
     """Keep the task tokens the server hands out: workload tokens of claims, execution tokens of runs."""
     state = _state()
     operation = case.operation.definition.raw.get("operationId")
-    if operation == "register_worker" and response.status_code == 200:
-        state.workers.add(str(response.json()["id"]))
     if operation == "claim_workloads" and response.status_code == 200:
         for workload in response.json().get("workloads", []):
             state.tokens[workload["task_instance"]["id"]] = workload["token"]
