@@ -18,6 +18,66 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for DagRunRunType.
+const (
+	DagRunRunTypeManual    DagRunRunType = "manual"
+	DagRunRunTypeScheduled DagRunRunType = "scheduled"
+)
+
+// Valid indicates whether the value is a known member of the DagRunRunType enum.
+func (e DagRunRunType) Valid() bool {
+	switch e {
+	case DagRunRunTypeManual:
+		return true
+	case DagRunRunTypeScheduled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DagRunDetailRunType.
+const (
+	DagRunDetailRunTypeManual    DagRunDetailRunType = "manual"
+	DagRunDetailRunTypeScheduled DagRunDetailRunType = "scheduled"
+)
+
+// Valid indicates whether the value is a known member of the DagRunDetailRunType enum.
+func (e DagRunDetailRunType) Valid() bool {
+	switch e {
+	case DagRunDetailRunTypeManual:
+		return true
+	case DagRunDetailRunTypeScheduled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DagRunState.
+const (
+	DagRunStateFailed  DagRunState = "failed"
+	DagRunStateQueued  DagRunState = "queued"
+	DagRunStateRunning DagRunState = "running"
+	DagRunStateSuccess DagRunState = "success"
+)
+
+// Valid indicates whether the value is a known member of the DagRunState enum.
+func (e DagRunState) Valid() bool {
+	switch e {
+	case DagRunStateFailed:
+		return true
+	case DagRunStateQueued:
+		return true
+	case DagRunStateRunning:
+		return true
+	case DagRunStateSuccess:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthStatusDatabase.
 const (
 	HealthStatusDatabaseOk HealthStatusDatabase = "ok"
@@ -135,6 +195,118 @@ func (e TIStateResponseState) Valid() bool {
 	}
 }
 
+// Defines values for TaskInstanceState.
+const (
+	TaskInstanceStateFailed         TaskInstanceState = "failed"
+	TaskInstanceStateQueued         TaskInstanceState = "queued"
+	TaskInstanceStateRunning        TaskInstanceState = "running"
+	TaskInstanceStateScheduled      TaskInstanceState = "scheduled"
+	TaskInstanceStateSkipped        TaskInstanceState = "skipped"
+	TaskInstanceStateSuccess        TaskInstanceState = "success"
+	TaskInstanceStateUpForRetry     TaskInstanceState = "up_for_retry"
+	TaskInstanceStateUpstreamFailed TaskInstanceState = "upstream_failed"
+)
+
+// Valid indicates whether the value is a known member of the TaskInstanceState enum.
+func (e TaskInstanceState) Valid() bool {
+	switch e {
+	case TaskInstanceStateFailed:
+		return true
+	case TaskInstanceStateQueued:
+		return true
+	case TaskInstanceStateRunning:
+		return true
+	case TaskInstanceStateScheduled:
+		return true
+	case TaskInstanceStateSkipped:
+		return true
+	case TaskInstanceStateSuccess:
+		return true
+	case TaskInstanceStateUpForRetry:
+		return true
+	case TaskInstanceStateUpstreamFailed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TaskRuntime.
+const (
+	Go     TaskRuntime = "go"
+	Java   TaskRuntime = "java"
+	Python TaskRuntime = "python"
+)
+
+// Valid indicates whether the value is a known member of the TaskRuntime enum.
+func (e TaskRuntime) Valid() bool {
+	switch e {
+	case Go:
+		return true
+	case Java:
+		return true
+	case Python:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TriggerRule.
+const (
+	AllDone    TriggerRule = "all_done"
+	AllSuccess TriggerRule = "all_success"
+	NoneFailed TriggerRule = "none_failed"
+)
+
+// Valid indicates whether the value is a known member of the TriggerRule enum.
+func (e TriggerRule) Valid() bool {
+	switch e {
+	case AllDone:
+		return true
+	case AllSuccess:
+		return true
+	case NoneFailed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WorkerState.
+const (
+	Active  WorkerState = "active"
+	Offline WorkerState = "offline"
+)
+
+// Valid indicates whether the value is a known member of the WorkerState enum.
+func (e WorkerState) Valid() bool {
+	switch e {
+	case Active:
+		return true
+	case Offline:
+		return true
+	default:
+		return false
+	}
+}
+
+// ClaimWorkloadsPayload How many workloads a worker can take now, and how long it will wait for the first one.
+type ClaimWorkloadsPayload struct {
+	MaxWorkloads *int `json:"max_workloads,omitempty"`
+
+	// Queues Claim only from these of the worker's queues; default: all of them.
+	Queues *[]string `json:"queues,omitempty"`
+
+	// WaitSeconds Long-poll up to this long (capped by the server) when nothing is ready.
+	WaitSeconds *float32 `json:"wait_seconds,omitempty"`
+}
+
+// ClaimedWorkloads The workloads handed to this worker; empty when none was ready within the wait.
+type ClaimedWorkloads struct {
+	Workloads []ExecuteTaskWorkload `json:"workloads"`
+}
+
 // ConnectionEntry A connection as operators see it: the password is never returned, only whether one is set.
 type ConnectionEntry struct {
 	AllowedDagIds *[]string             `json:"allowed_dag_ids"`
@@ -180,6 +352,85 @@ type ConnectionResponse struct {
 	Schema   *string               `json:"schema"`
 }
 
+// Dag A DAG with the tasks of its latest version.
+type Dag struct {
+	BundleName          *string            `json:"bundle_name"`
+	CreatedAt           time.Time          `json:"created_at"`
+	DagId               string             `json:"dag_id"`
+	Description         *string            `json:"description"`
+	IsPaused            bool               `json:"is_paused"`
+	LatestVersionId     openapi_types.UUID `json:"latest_version_id"`
+	LatestVersionNumber int                `json:"latest_version_number"`
+
+	// NextRunAt When the next scheduled run is due, if scheduled.
+	NextRunAt *time.Time        `json:"next_run_at"`
+	Schedule  *DagSchedule      `json:"schedule"`
+	TaskCount int               `json:"task_count"`
+	Tasks     []TaskDescription `json:"tasks"`
+	UpdatedAt time.Time         `json:"updated_at"`
+}
+
+// DagDescription A DAG as its bundle describes it; the server never sees its code.
+type DagDescription struct {
+	DagId       string            `json:"dag_id"`
+	Description *string           `json:"description,omitempty"`
+	Schedule    *DagSchedule      `json:"schedule,omitempty"`
+	Tasks       []TaskDescription `json:"tasks"`
+}
+
+// DagList A page of DAGs, by id.
+type DagList struct {
+	Dags  []DagSummary `json:"dags"`
+	Total int          `json:"total"`
+}
+
+// DagRun One run of a DAG, pinned to the DAG version it started with.
+type DagRun struct {
+	Conf              map[string]interface{} `json:"conf"`
+	DagId             string                 `json:"dag_id"`
+	DagVersionId      openapi_types.UUID     `json:"dag_version_id"`
+	DataIntervalEnd   *time.Time             `json:"data_interval_end"`
+	DataIntervalStart *time.Time             `json:"data_interval_start"`
+	DurationSeconds   *float32               `json:"duration_seconds"`
+	EndDate           *time.Time             `json:"end_date"`
+	Id                openapi_types.UUID     `json:"id"`
+	LogicalDate       time.Time              `json:"logical_date"`
+	QueuedAt          time.Time              `json:"queued_at"`
+	RunId             string                 `json:"run_id"`
+	RunType           DagRunRunType          `json:"run_type"`
+	StartDate         *time.Time             `json:"start_date"`
+
+	// State Where a DAG run is in its life cycle.
+	State DagRunState `json:"state"`
+}
+
+// DagRunRunType defines model for DagRun.RunType.
+type DagRunRunType string
+
+// DagRunDetail A DAG run with its task instances, by task id.
+type DagRunDetail struct {
+	Conf              map[string]interface{} `json:"conf"`
+	DagId             string                 `json:"dag_id"`
+	DagVersionId      openapi_types.UUID     `json:"dag_version_id"`
+	DataIntervalEnd   *time.Time             `json:"data_interval_end"`
+	DataIntervalStart *time.Time             `json:"data_interval_start"`
+	DurationSeconds   *float32               `json:"duration_seconds"`
+	EndDate           *time.Time             `json:"end_date"`
+	Id                openapi_types.UUID     `json:"id"`
+	LogicalDate       time.Time              `json:"logical_date"`
+	QueuedAt          time.Time              `json:"queued_at"`
+	RunId             string                 `json:"run_id"`
+	RunType           DagRunDetailRunType    `json:"run_type"`
+	StartDate         *time.Time             `json:"start_date"`
+
+	// State Where a DAG run is in its life cycle.
+	State         DagRunState           `json:"state"`
+	TaskInstances []TaskInstanceSummary `json:"task_instances"`
+}
+
+// DagRunDetailRunType defines model for DagRunDetail.RunType.
+type DagRunDetailRunType string
+
 // DagRunInfo The facts of the DAG run a task instance belongs to.
 type DagRunInfo struct {
 	Conf              map[string]JsonValue `json:"conf"`
@@ -194,6 +445,42 @@ type DagRunInfo struct {
 	State             string               `json:"state"`
 }
 
+// DagRunList A page of DAG runs, newest first.
+type DagRunList struct {
+	DagRuns []DagRun `json:"dag_runs"`
+	Total   int      `json:"total"`
+}
+
+// DagRunState Where a DAG run is in its life cycle.
+type DagRunState string
+
+// DagSchedule When a DAG runs by itself: exactly one of a cron expression (UTC) and an interval.
+type DagSchedule struct {
+	// Cron Example: 0 6 * * *
+	Cron            *string `json:"cron,omitempty"`
+	IntervalSeconds *int    `json:"interval_seconds,omitempty"`
+
+	// StartAt No run is due before this time; interval schedules count from it.
+	StartAt *time.Time `json:"start_at,omitempty"`
+}
+
+// DagSummary A DAG with the facts of its latest version.
+type DagSummary struct {
+	BundleName          *string            `json:"bundle_name"`
+	CreatedAt           time.Time          `json:"created_at"`
+	DagId               string             `json:"dag_id"`
+	Description         *string            `json:"description"`
+	IsPaused            bool               `json:"is_paused"`
+	LatestVersionId     openapi_types.UUID `json:"latest_version_id"`
+	LatestVersionNumber int                `json:"latest_version_number"`
+
+	// NextRunAt When the next scheduled run is due, if scheduled.
+	NextRunAt *time.Time   `json:"next_run_at"`
+	Schedule  *DagSchedule `json:"schedule"`
+	TaskCount int          `json:"task_count"`
+	UpdatedAt time.Time    `json:"updated_at"`
+}
+
 // ErrorBody The body of every error response.
 type ErrorBody struct {
 	// Message A sentence for humans.
@@ -205,6 +492,25 @@ type ErrorBody struct {
 	//
 	// Example: not_found
 	Reason string `json:"reason"`
+}
+
+// ExecuteTaskWorkload One attempt of a task instance for a worker to start, with the token that starts it.
+type ExecuteTaskWorkload struct {
+	BundleName              *string            `json:"bundle_name"`
+	DagVersionId            openapi_types.UUID `json:"dag_version_id"`
+	EntryPoint              string             `json:"entry_point"`
+	ExecutionTimeoutSeconds *int               `json:"execution_timeout_seconds"`
+	MaxTries                int                `json:"max_tries"`
+	Queue                   string             `json:"queue"`
+
+	// Runtime The language runtime a task runs in; a worker claims only tasks of its own runtime.
+	Runtime TaskRuntime `json:"runtime"`
+
+	// TaskInstance The task instance and the attempt (try_number).
+	TaskInstance TaskInstanceIdentity `json:"task_instance"`
+
+	// Token Workload token: good only for starting this attempt (`run`).
+	Token string `json:"token"`
 }
 
 // HealthStatus Whether the server and its database answer.
@@ -274,6 +580,37 @@ type PreviousSuccessfulRunResponse struct {
 	Previous *PreviousSuccessfulRun `json:"previous"`
 }
 
+// RegisterDagsPayload The DAGs of one bundle, registered by a worker that loaded it.
+type RegisterDagsPayload struct {
+	BundleName *string          `json:"bundle_name,omitempty"`
+	Dags       []DagDescription `json:"dags"`
+}
+
+// RegisterWorkerPayload What a worker says about itself when it starts.
+type RegisterWorkerPayload struct {
+	// Capacity Task instances it runs at once.
+	Capacity int      `json:"capacity"`
+	Hostname *string  `json:"hostname,omitempty"`
+	Name     string   `json:"name"`
+	Queues   []string `json:"queues"`
+
+	// Runtime The language runtime a task runs in; a worker claims only tasks of its own runtime.
+	Runtime TaskRuntime `json:"runtime"`
+}
+
+// RegisteredDag The version a DAG's description is stored as; “created_version“ says whether it is new.
+type RegisteredDag struct {
+	CreatedVersion bool               `json:"created_version"`
+	DagId          string             `json:"dag_id"`
+	DagVersionId   openapi_types.UUID `json:"dag_version_id"`
+	VersionNumber  int                `json:"version_number"`
+}
+
+// RegisteredDags The outcome of a registration, one entry per DAG in the order sent.
+type RegisteredDags struct {
+	Dags []RegisteredDag `json:"dags"`
+}
+
 // TIHeartbeatPayload A running attempt says it is alive.
 type TIHeartbeatPayload struct {
 	Hostname string `json:"hostname"`
@@ -325,6 +662,22 @@ type TIStateResponse struct {
 // TIStateResponseState defines model for TIStateResponse.State.
 type TIStateResponseState string
 
+// TaskDescription One task of a DAG: what it runs (an entry point in its bundle), where, and what it waits for.
+type TaskDescription struct {
+	// EntryPoint Example: etl.tasks:extract
+	EntryPoint              string  `json:"entry_point"`
+	ExecutionTimeoutSeconds *int    `json:"execution_timeout_seconds,omitempty"`
+	Queue                   *string `json:"queue,omitempty"`
+	Retries                 *int    `json:"retries,omitempty"`
+	RetryDelaySeconds       *int    `json:"retry_delay_seconds,omitempty"`
+
+	// Runtime The language runtime; only workers of that runtime claim it.
+	Runtime         TaskRuntime  `json:"runtime"`
+	TaskId          string       `json:"task_id"`
+	TriggerRule     *TriggerRule `json:"trigger_rule,omitempty"`
+	UpstreamTaskIds *[]string    `json:"upstream_task_ids,omitempty"`
+}
+
 // TaskInstanceDetail A task instance's state and its current attempt.
 type TaskInstanceDetail struct {
 	DagId           string             `json:"dag_id"`
@@ -356,10 +709,66 @@ type TaskInstanceIdentity struct {
 	TryNumber int                `json:"try_number"`
 }
 
+// TaskInstanceState Where a task instance is in its life cycle.
+type TaskInstanceState string
+
+// TaskInstanceSummary A task instance of a run: where its current attempt stands.
+type TaskInstanceSummary struct {
+	DurationSeconds *float32           `json:"duration_seconds"`
+	EndDate         *time.Time         `json:"end_date"`
+	Hostname        *string            `json:"hostname"`
+	Id              openapi_types.UUID `json:"id"`
+	MapIndex        int                `json:"map_index"`
+
+	// MaxTries Attempts allowed in all: retries + 1.
+	MaxTries int `json:"max_tries"`
+
+	// NextAttemptAt When an up_for_retry task instance is queued again.
+	NextAttemptAt *time.Time `json:"next_attempt_at"`
+	Queue         string     `json:"queue"`
+	QueuedAt      *time.Time `json:"queued_at"`
+
+	// Runtime The language runtime a task runs in; a worker claims only tasks of its own runtime.
+	Runtime   TaskRuntime `json:"runtime"`
+	StartDate *time.Time  `json:"start_date"`
+
+	// State null: waiting for its upstream tasks.
+	State  *TaskInstanceState `json:"state"`
+	TaskId string             `json:"task_id"`
+
+	// TryNumber The current attempt (0 before the first is queued).
+	TryNumber int                 `json:"try_number"`
+	WorkerId  *openapi_types.UUID `json:"worker_id"`
+}
+
+// TaskRuntime The language runtime a task runs in; a worker claims only tasks of its own runtime.
+type TaskRuntime string
+
 // TaskStateCounts How many task instances of this DAG run are in each state (states with none are left out).
 type TaskStateCounts struct {
 	Counts map[string]int `json:"counts"`
 	Total  int            `json:"total"`
+}
+
+// TriggerDagRunPayload A manual run of a DAG's latest version.
+type TriggerDagRunPayload struct {
+	// Conf Any JSON object; the tasks read it.
+	Conf *map[string]interface{} `json:"conf,omitempty"`
+
+	// LogicalDate Default: now.
+	LogicalDate *time.Time `json:"logical_date,omitempty"`
+
+	// RunId Default: manual__<UTC time>.
+	RunId *string `json:"run_id,omitempty"`
+}
+
+// TriggerRule When a task may start, given the states of its upstream tasks.
+type TriggerRule string
+
+// UpdateDagPayload The DAG settings an operator can change.
+type UpdateDagPayload struct {
+	// IsPaused A paused DAG gets no scheduled runs; triggered runs still run.
+	IsPaused bool `json:"is_paused"`
 }
 
 // VariableEntry A variable as operators see it.
@@ -388,6 +797,50 @@ type VariableResponse struct {
 	Value JsonValue `json:"value"`
 }
 
+// Worker A registered worker.
+type Worker struct {
+	Capacity        int                `json:"capacity"`
+	Hostname        *string            `json:"hostname"`
+	Id              openapi_types.UUID `json:"id"`
+	LastHeartbeatAt time.Time          `json:"last_heartbeat_at"`
+	Name            string             `json:"name"`
+	Queues          []string           `json:"queues"`
+	RegisteredAt    time.Time          `json:"registered_at"`
+
+	// Runtime The language runtime a task runs in; a worker claims only tasks of its own runtime.
+	Runtime TaskRuntime `json:"runtime"`
+
+	// State Whether a worker has been heard from within the heartbeat timeout.
+	State WorkerState `json:"state"`
+}
+
+// WorkerList A page of workers, by name.
+type WorkerList struct {
+	Total   int             `json:"total"`
+	Workers []WorkerSummary `json:"workers"`
+}
+
+// WorkerState Whether a worker has been heard from within the heartbeat timeout.
+type WorkerState string
+
+// WorkerSummary A worker with the task instances it holds (claimed or running).
+type WorkerSummary struct {
+	ActiveTaskInstances int                `json:"active_task_instances"`
+	Capacity            int                `json:"capacity"`
+	Hostname            *string            `json:"hostname"`
+	Id                  openapi_types.UUID `json:"id"`
+	LastHeartbeatAt     time.Time          `json:"last_heartbeat_at"`
+	Name                string             `json:"name"`
+	Queues              []string           `json:"queues"`
+	RegisteredAt        time.Time          `json:"registered_at"`
+
+	// Runtime The language runtime a task runs in; a worker claims only tasks of its own runtime.
+	Runtime TaskRuntime `json:"runtime"`
+
+	// State Whether a worker has been heard from within the heartbeat timeout.
+	State WorkerState `json:"state"`
+}
+
 // XComPutBody The JSON value to push.
 type XComPutBody struct {
 	Value JsonValue `json:"value"`
@@ -409,6 +862,30 @@ type AdminListConnectionsParams struct {
 	Offset *int `form:"offset,omitempty" json:"offset,omitempty"`
 }
 
+// ListDagRunsParams defines parameters for ListDagRuns.
+type ListDagRunsParams struct {
+	// DagId Only this DAG's runs.
+	DagId *string `form:"dag_id,omitempty" json:"dag_id,omitempty"`
+
+	// State Only runs in this state.
+	State *DagRunState `form:"state,omitempty" json:"state,omitempty"`
+
+	// Limit Page size.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Offset Entries to skip.
+	Offset *int `form:"offset,omitempty" json:"offset,omitempty"`
+}
+
+// ListDagsParams defines parameters for ListDags.
+type ListDagsParams struct {
+	// Limit Page size.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Offset Entries to skip.
+	Offset *int `form:"offset,omitempty" json:"offset,omitempty"`
+}
+
 // GetTaskInstanceLogsParams defines parameters for GetTaskInstanceLogs.
 type GetTaskInstanceLogsParams struct {
 	// TryNumber The attempt; default: the latest.
@@ -422,6 +899,15 @@ type GetTaskInstanceLogsParams struct {
 // AdminListVariablesParams defines parameters for AdminListVariables.
 type AdminListVariablesParams struct {
 	Limit  *int `form:"limit,omitempty" json:"limit,omitempty"`
+	Offset *int `form:"offset,omitempty" json:"offset,omitempty"`
+}
+
+// ListWorkersParams defines parameters for ListWorkers.
+type ListWorkersParams struct {
+	// Limit Page size.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Offset Entries to skip.
 	Offset *int `form:"offset,omitempty" json:"offset,omitempty"`
 }
 
@@ -446,6 +932,12 @@ type PushXcomParams struct {
 // AdminSetConnectionJSONRequestBody defines body for AdminSetConnection for application/json ContentType.
 type AdminSetConnectionJSONRequestBody = ConnectionPutBody
 
+// UpdateDagJSONRequestBody defines body for UpdateDag for application/json ContentType.
+type UpdateDagJSONRequestBody = UpdateDagPayload
+
+// TriggerDagRunJSONRequestBody defines body for TriggerDagRun for application/json ContentType.
+type TriggerDagRunJSONRequestBody = TriggerDagRunPayload
+
 // AdminSetVariableJSONRequestBody defines body for AdminSetVariable for application/json ContentType.
 type AdminSetVariableJSONRequestBody = VariablePutBody
 
@@ -466,6 +958,15 @@ type SetVariableJSONRequestBody = VariablePutBody
 
 // PushXcomJSONRequestBody defines body for PushXcom for application/json ContentType.
 type PushXcomJSONRequestBody = XComPutBody
+
+// RegisterDagsJSONRequestBody defines body for RegisterDags for application/json ContentType.
+type RegisterDagsJSONRequestBody = RegisterDagsPayload
+
+// RegisterWorkerJSONRequestBody defines body for RegisterWorker for application/json ContentType.
+type RegisterWorkerJSONRequestBody = RegisterWorkerPayload
+
+// ClaimWorkloadsJSONRequestBody defines body for ClaimWorkloads for application/json ContentType.
+type ClaimWorkloadsJSONRequestBody = ClaimWorkloadsPayload
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -570,6 +1071,70 @@ type ClientInterface interface {
 	// Corresponds with PUT /api/connections/{connection_id} (the `AdminSetConnection` operationId).
 	AdminSetConnection(ctx context.Context, connectionId string, body AdminSetConnectionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListDagRuns List DAG runs, newest first
+	//
+	// A page of runs, optionally of one DAG and in one state.
+	//
+	// Corresponds with GET /api/dag-runs (the `ListDagRuns` operationId).
+	ListDagRuns(ctx context.Context, params *ListDagRunsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListDags List DAGs with their latest version
+	//
+	// A page of DAGs, by id.
+	//
+	// Corresponds with GET /api/dags (the `ListDags` operationId).
+	ListDags(ctx context.Context, params *ListDagsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetDag Show a DAG with the tasks of its latest version
+	//
+	// One DAG and its tasks.
+	//
+	// Corresponds with GET /api/dags/{dag_id} (the `GetDag` operationId).
+	GetDag(ctx context.Context, dagId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateDagWithBody Pause or unpause a DAG
+	//
+	// Change a DAG's settings.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /api/dags/{dag_id} (the `UpdateDag` operationId).
+	UpdateDagWithBody(ctx context.Context, dagId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateDag Pause or unpause a DAG
+	//
+	// Change a DAG's settings.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /api/dags/{dag_id} (the `UpdateDag` operationId).
+	UpdateDag(ctx context.Context, dagId string, body UpdateDagJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TriggerDagRunWithBody Trigger a run of a DAG's latest version
+	//
+	// Queue a manual run with its conf.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/dags/{dag_id}/dag-runs (the `TriggerDagRun` operationId).
+	TriggerDagRunWithBody(ctx context.Context, dagId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TriggerDagRun Trigger a run of a DAG's latest version
+	//
+	// Queue a manual run with its conf.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/dags/{dag_id}/dag-runs (the `TriggerDagRun` operationId).
+	TriggerDagRun(ctx context.Context, dagId string, body TriggerDagRunJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetDagRun Show a DAG run with its task instances
+	//
+	// One run and its task instances.
+	//
+	// Corresponds with GET /api/dags/{dag_id}/dag-runs/{run_id} (the `GetDagRun` operationId).
+	GetDagRun(ctx context.Context, dagId string, runId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CheckAdminHealth Check that the server and its database answer
 	//
 	// Corresponds with GET /api/health (the `CheckAdminHealth` operationId).
@@ -613,6 +1178,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /api/variables/{key} (the `AdminSetVariable` operationId).
 	AdminSetVariable(ctx context.Context, key string, body AdminSetVariableJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListWorkers List registered workers with their state and load
+	//
+	// A page of workers, by name.
+	//
+	// Corresponds with GET /api/workers (the `ListWorkers` operationId).
+	ListWorkers(ctx context.Context, params *ListWorkersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetConnection Read a connection granted to the caller's DAG, secrets included
 	//
@@ -750,10 +1322,71 @@ type ClientInterface interface {
 	// Corresponds with PUT /execution/xcoms/{dag_id}/{run_id}/{task_id}/{key} (the `PushXcom` operationId).
 	PushXcom(ctx context.Context, dagId string, runId string, taskId string, key string, params *PushXcomParams, body PushXcomJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// RegisterDagsWithBody Register the DAGs of a bundle; a changed description becomes a new DAG version
+	//
+	// Store each DAG's description, making a new version when it changed.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /workers/dags (the `RegisterDags` operationId).
+	RegisterDagsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RegisterDags Register the DAGs of a bundle; a changed description becomes a new DAG version
+	//
+	// Store each DAG's description, making a new version when it changed.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /workers/dags (the `RegisterDags` operationId).
+	RegisterDags(ctx context.Context, body RegisterDagsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CheckWorkersHealth Check that the server and its database answer
 	//
 	// Corresponds with GET /workers/health (the `CheckWorkersHealth` operationId).
 	CheckWorkersHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RegisterWorkerWithBody Register (or re-register) a worker with its queues and capacity
+	//
+	// Create or refresh a worker under the caller's credential.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /workers/registrations (the `RegisterWorker` operationId).
+	RegisterWorkerWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RegisterWorker Register (or re-register) a worker with its queues and capacity
+	//
+	// Create or refresh a worker under the caller's credential.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /workers/registrations (the `RegisterWorker` operationId).
+	RegisterWorker(ctx context.Context, body RegisterWorkerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ClaimWorkloadsWithBody Claim up to max_workloads workloads from the worker's queues, long-polling when none is ready
+	//
+	// Hand the worker workloads, each to this worker only.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /workers/{worker_id}/claims (the `ClaimWorkloads` operationId).
+	ClaimWorkloadsWithBody(ctx context.Context, workerId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ClaimWorkloads Claim up to max_workloads workloads from the worker's queues, long-polling when none is ready
+	//
+	// Hand the worker workloads, each to this worker only.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /workers/{worker_id}/claims (the `ClaimWorkloads` operationId).
+	ClaimWorkloads(ctx context.Context, workerId openapi_types.UUID, body ClaimWorkloadsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// HeartbeatWorker Tell the server the worker is alive
+	//
+	// Record a worker heartbeat.
+	//
+	// Corresponds with PUT /workers/{worker_id}/heartbeat (the `HeartbeatWorker` operationId).
+	HeartbeatWorker(ctx context.Context, workerId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // AdminListConnections List connections
@@ -825,6 +1458,150 @@ func (c *Client) AdminSetConnectionWithBody(ctx context.Context, connectionId st
 // Corresponds with PUT /api/connections/{connection_id} (the `AdminSetConnection` operationId).
 func (c *Client) AdminSetConnection(ctx context.Context, connectionId string, body AdminSetConnectionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAdminSetConnectionRequest(c.Server, connectionId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListDagRuns List DAG runs, newest first
+//
+// A page of runs, optionally of one DAG and in one state.
+//
+// Corresponds with GET /api/dag-runs (the `ListDagRuns` operationId).
+func (c *Client) ListDagRuns(ctx context.Context, params *ListDagRunsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListDagRunsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListDags List DAGs with their latest version
+//
+// A page of DAGs, by id.
+//
+// Corresponds with GET /api/dags (the `ListDags` operationId).
+func (c *Client) ListDags(ctx context.Context, params *ListDagsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListDagsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetDag Show a DAG with the tasks of its latest version
+//
+// One DAG and its tasks.
+//
+// Corresponds with GET /api/dags/{dag_id} (the `GetDag` operationId).
+func (c *Client) GetDag(ctx context.Context, dagId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDagRequest(c.Server, dagId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateDagWithBody Pause or unpause a DAG
+//
+// Change a DAG's settings.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /api/dags/{dag_id} (the `UpdateDag` operationId).
+func (c *Client) UpdateDagWithBody(ctx context.Context, dagId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateDagRequestWithBody(c.Server, dagId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateDag Pause or unpause a DAG
+//
+// Change a DAG's settings.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /api/dags/{dag_id} (the `UpdateDag` operationId).
+func (c *Client) UpdateDag(ctx context.Context, dagId string, body UpdateDagJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateDagRequest(c.Server, dagId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TriggerDagRunWithBody Trigger a run of a DAG's latest version
+//
+// Queue a manual run with its conf.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/dags/{dag_id}/dag-runs (the `TriggerDagRun` operationId).
+func (c *Client) TriggerDagRunWithBody(ctx context.Context, dagId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTriggerDagRunRequestWithBody(c.Server, dagId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TriggerDagRun Trigger a run of a DAG's latest version
+//
+// Queue a manual run with its conf.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/dags/{dag_id}/dag-runs (the `TriggerDagRun` operationId).
+func (c *Client) TriggerDagRun(ctx context.Context, dagId string, body TriggerDagRunJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTriggerDagRunRequest(c.Server, dagId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetDagRun Show a DAG run with its task instances
+//
+// One run and its task instances.
+//
+// Corresponds with GET /api/dags/{dag_id}/dag-runs/{run_id} (the `GetDagRun` operationId).
+func (c *Client) GetDagRun(ctx context.Context, dagId string, runId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDagRunRequest(c.Server, dagId, runId)
 	if err != nil {
 		return nil, err
 	}
@@ -949,6 +1726,23 @@ func (c *Client) AdminSetVariableWithBody(ctx context.Context, key string, conte
 // Corresponds with PUT /api/variables/{key} (the `AdminSetVariable` operationId).
 func (c *Client) AdminSetVariable(ctx context.Context, key string, body AdminSetVariableJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAdminSetVariableRequest(c.Server, key, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListWorkers List registered workers with their state and load
+//
+// A page of workers, by name.
+//
+// Corresponds with GET /api/workers (the `ListWorkers` operationId).
+func (c *Client) ListWorkers(ctx context.Context, params *ListWorkersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListWorkersRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1295,11 +2089,142 @@ func (c *Client) PushXcom(ctx context.Context, dagId string, runId string, taskI
 	return c.Client.Do(req)
 }
 
+// RegisterDagsWithBody Register the DAGs of a bundle; a changed description becomes a new DAG version
+//
+// Store each DAG's description, making a new version when it changed.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /workers/dags (the `RegisterDags` operationId).
+func (c *Client) RegisterDagsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRegisterDagsRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RegisterDags Register the DAGs of a bundle; a changed description becomes a new DAG version
+//
+// Store each DAG's description, making a new version when it changed.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /workers/dags (the `RegisterDags` operationId).
+func (c *Client) RegisterDags(ctx context.Context, body RegisterDagsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRegisterDagsRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // CheckWorkersHealth Check that the server and its database answer
 //
 // Corresponds with GET /workers/health (the `CheckWorkersHealth` operationId).
 func (c *Client) CheckWorkersHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCheckWorkersHealthRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RegisterWorkerWithBody Register (or re-register) a worker with its queues and capacity
+//
+// Create or refresh a worker under the caller's credential.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /workers/registrations (the `RegisterWorker` operationId).
+func (c *Client) RegisterWorkerWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRegisterWorkerRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RegisterWorker Register (or re-register) a worker with its queues and capacity
+//
+// Create or refresh a worker under the caller's credential.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /workers/registrations (the `RegisterWorker` operationId).
+func (c *Client) RegisterWorker(ctx context.Context, body RegisterWorkerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRegisterWorkerRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ClaimWorkloadsWithBody Claim up to max_workloads workloads from the worker's queues, long-polling when none is ready
+//
+// Hand the worker workloads, each to this worker only.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /workers/{worker_id}/claims (the `ClaimWorkloads` operationId).
+func (c *Client) ClaimWorkloadsWithBody(ctx context.Context, workerId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewClaimWorkloadsRequestWithBody(c.Server, workerId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ClaimWorkloads Claim up to max_workloads workloads from the worker's queues, long-polling when none is ready
+//
+// Hand the worker workloads, each to this worker only.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /workers/{worker_id}/claims (the `ClaimWorkloads` operationId).
+func (c *Client) ClaimWorkloads(ctx context.Context, workerId openapi_types.UUID, body ClaimWorkloadsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewClaimWorkloadsRequest(c.Server, workerId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// HeartbeatWorker Tell the server the worker is alive
+//
+// Record a worker heartbeat.
+//
+// Corresponds with PUT /workers/{worker_id}/heartbeat (the `HeartbeatWorker` operationId).
+func (c *Client) HeartbeatWorker(ctx context.Context, workerId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeartbeatWorkerRequest(c.Server, workerId)
 	if err != nil {
 		return nil, err
 	}
@@ -1487,6 +2412,331 @@ func NewAdminSetConnectionRequestWithBody(server string, connectionId string, co
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListDagRunsRequest constructs an http.Request for the ListDagRuns method
+func NewListDagRunsRequest(server string, params *ListDagRunsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/dag-runs")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.DagId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "dag_id", *params.DagId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.State != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "state", *params.State, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Offset != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListDagsRequest constructs an http.Request for the ListDags method
+func NewListDagsRequest(server string, params *ListDagsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/dags")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Offset != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetDagRequest constructs an http.Request for the GetDag method
+func NewGetDagRequest(server string, dagId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "dag_id", dagId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/dags/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateDagRequest calls the generic UpdateDag builder with application/json body
+func NewUpdateDagRequest(server string, dagId string, body UpdateDagJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateDagRequestWithBody(server, dagId, "application/json", bodyReader)
+}
+
+// NewUpdateDagRequestWithBody constructs an http.Request for the UpdateDag method, with any body, and a specified content type
+func NewUpdateDagRequestWithBody(server string, dagId string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "dag_id", dagId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/dags/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewTriggerDagRunRequest calls the generic TriggerDagRun builder with application/json body
+func NewTriggerDagRunRequest(server string, dagId string, body TriggerDagRunJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewTriggerDagRunRequestWithBody(server, dagId, "application/json", bodyReader)
+}
+
+// NewTriggerDagRunRequestWithBody constructs an http.Request for the TriggerDagRun method, with any body, and a specified content type
+func NewTriggerDagRunRequestWithBody(server string, dagId string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "dag_id", dagId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/dags/%s/dag-runs", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetDagRunRequest constructs an http.Request for the GetDagRun method
+func NewGetDagRunRequest(server string, dagId string, runId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "dag_id", dagId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "run_id", runId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/dags/%s/dag-runs/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -1814,6 +3064,72 @@ func NewAdminSetVariableRequestWithBody(server string, key string, contentType s
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListWorkersRequest constructs an http.Request for the ListWorkers method
+func NewListWorkersRequest(server string, params *ListWorkersParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/workers")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Offset != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -2509,6 +3825,46 @@ func NewPushXcomRequestWithBody(server string, dagId string, runId string, taskI
 	return req, nil
 }
 
+// NewRegisterDagsRequest calls the generic RegisterDags builder with application/json body
+func NewRegisterDagsRequest(server string, body RegisterDagsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRegisterDagsRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewRegisterDagsRequestWithBody constructs an http.Request for the RegisterDags method, with any body, and a specified content type
+func NewRegisterDagsRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/workers/dags")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewCheckWorkersHealthRequest constructs an http.Request for the CheckWorkersHealth method
 func NewCheckWorkersHealthRequest(server string) (*http.Request, error) {
 	var err error
@@ -2529,6 +3885,127 @@ func NewCheckWorkersHealthRequest(server string) (*http.Request, error) {
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRegisterWorkerRequest calls the generic RegisterWorker builder with application/json body
+func NewRegisterWorkerRequest(server string, body RegisterWorkerJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRegisterWorkerRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewRegisterWorkerRequestWithBody constructs an http.Request for the RegisterWorker method, with any body, and a specified content type
+func NewRegisterWorkerRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/workers/registrations")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewClaimWorkloadsRequest calls the generic ClaimWorkloads builder with application/json body
+func NewClaimWorkloadsRequest(server string, workerId openapi_types.UUID, body ClaimWorkloadsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewClaimWorkloadsRequestWithBody(server, workerId, "application/json", bodyReader)
+}
+
+// NewClaimWorkloadsRequestWithBody constructs an http.Request for the ClaimWorkloads method, with any body, and a specified content type
+func NewClaimWorkloadsRequestWithBody(server string, workerId openapi_types.UUID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "worker_id", workerId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/workers/%s/claims", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewHeartbeatWorkerRequest constructs an http.Request for the HeartbeatWorker method
+func NewHeartbeatWorkerRequest(server string, workerId openapi_types.UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "worker_id", workerId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/workers/%s/heartbeat", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -2615,6 +4092,78 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /api/connections/{connection_id} (the `AdminSetConnection` operationId).
 	AdminSetConnectionWithResponse(ctx context.Context, connectionId string, body AdminSetConnectionJSONRequestBody, reqEditors ...RequestEditorFn) (*AdminSetConnectionResponse, error)
 
+	// ListDagRunsWithResponse List DAG runs, newest first
+	//
+	// A page of runs, optionally of one DAG and in one state.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/dag-runs (the `ListDagRuns` operationId).
+	ListDagRunsWithResponse(ctx context.Context, params *ListDagRunsParams, reqEditors ...RequestEditorFn) (*ListDagRunsResponse, error)
+
+	// ListDagsWithResponse List DAGs with their latest version
+	//
+	// A page of DAGs, by id.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/dags (the `ListDags` operationId).
+	ListDagsWithResponse(ctx context.Context, params *ListDagsParams, reqEditors ...RequestEditorFn) (*ListDagsResponse, error)
+
+	// GetDagWithResponse Show a DAG with the tasks of its latest version
+	//
+	// One DAG and its tasks.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/dags/{dag_id} (the `GetDag` operationId).
+	GetDagWithResponse(ctx context.Context, dagId string, reqEditors ...RequestEditorFn) (*GetDagResponse, error)
+
+	// UpdateDagWithBodyWithResponse Pause or unpause a DAG
+	//
+	// Change a DAG's settings.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /api/dags/{dag_id} (the `UpdateDag` operationId).
+	UpdateDagWithBodyWithResponse(ctx context.Context, dagId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateDagResponse, error)
+
+	// UpdateDagWithResponse Pause or unpause a DAG
+	//
+	// Change a DAG's settings.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /api/dags/{dag_id} (the `UpdateDag` operationId).
+	UpdateDagWithResponse(ctx context.Context, dagId string, body UpdateDagJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateDagResponse, error)
+
+	// TriggerDagRunWithBodyWithResponse Trigger a run of a DAG's latest version
+	//
+	// Queue a manual run with its conf.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/dags/{dag_id}/dag-runs (the `TriggerDagRun` operationId).
+	TriggerDagRunWithBodyWithResponse(ctx context.Context, dagId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*TriggerDagRunResponse, error)
+
+	// TriggerDagRunWithResponse Trigger a run of a DAG's latest version
+	//
+	// Queue a manual run with its conf.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/dags/{dag_id}/dag-runs (the `TriggerDagRun` operationId).
+	TriggerDagRunWithResponse(ctx context.Context, dagId string, body TriggerDagRunJSONRequestBody, reqEditors ...RequestEditorFn) (*TriggerDagRunResponse, error)
+
+	// GetDagRunWithResponse Show a DAG run with its task instances
+	//
+	// One run and its task instances.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/dags/{dag_id}/dag-runs/{run_id} (the `GetDagRun` operationId).
+	GetDagRunWithResponse(ctx context.Context, dagId string, runId string, reqEditors ...RequestEditorFn) (*GetDagRunResponse, error)
+
 	// CheckAdminHealthWithResponse Check that the server and its database answer
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -2670,6 +4219,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /api/variables/{key} (the `AdminSetVariable` operationId).
 	AdminSetVariableWithResponse(ctx context.Context, key string, body AdminSetVariableJSONRequestBody, reqEditors ...RequestEditorFn) (*AdminSetVariableResponse, error)
+
+	// ListWorkersWithResponse List registered workers with their state and load
+	//
+	// A page of workers, by name.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/workers (the `ListWorkers` operationId).
+	ListWorkersWithResponse(ctx context.Context, params *ListWorkersParams, reqEditors ...RequestEditorFn) (*ListWorkersResponse, error)
 
 	// GetConnectionWithResponse Read a connection granted to the caller's DAG, secrets included
 	//
@@ -2823,12 +4381,75 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /execution/xcoms/{dag_id}/{run_id}/{task_id}/{key} (the `PushXcom` operationId).
 	PushXcomWithResponse(ctx context.Context, dagId string, runId string, taskId string, key string, params *PushXcomParams, body PushXcomJSONRequestBody, reqEditors ...RequestEditorFn) (*PushXcomResponse, error)
 
+	// RegisterDagsWithBodyWithResponse Register the DAGs of a bundle; a changed description becomes a new DAG version
+	//
+	// Store each DAG's description, making a new version when it changed.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /workers/dags (the `RegisterDags` operationId).
+	RegisterDagsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegisterDagsResponse, error)
+
+	// RegisterDagsWithResponse Register the DAGs of a bundle; a changed description becomes a new DAG version
+	//
+	// Store each DAG's description, making a new version when it changed.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /workers/dags (the `RegisterDags` operationId).
+	RegisterDagsWithResponse(ctx context.Context, body RegisterDagsJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterDagsResponse, error)
+
 	// CheckWorkersHealthWithResponse Check that the server and its database answer
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /workers/health (the `CheckWorkersHealth` operationId).
 	CheckWorkersHealthWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*CheckWorkersHealthResponse, error)
+
+	// RegisterWorkerWithBodyWithResponse Register (or re-register) a worker with its queues and capacity
+	//
+	// Create or refresh a worker under the caller's credential.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /workers/registrations (the `RegisterWorker` operationId).
+	RegisterWorkerWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegisterWorkerResponse, error)
+
+	// RegisterWorkerWithResponse Register (or re-register) a worker with its queues and capacity
+	//
+	// Create or refresh a worker under the caller's credential.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /workers/registrations (the `RegisterWorker` operationId).
+	RegisterWorkerWithResponse(ctx context.Context, body RegisterWorkerJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterWorkerResponse, error)
+
+	// ClaimWorkloadsWithBodyWithResponse Claim up to max_workloads workloads from the worker's queues, long-polling when none is ready
+	//
+	// Hand the worker workloads, each to this worker only.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /workers/{worker_id}/claims (the `ClaimWorkloads` operationId).
+	ClaimWorkloadsWithBodyWithResponse(ctx context.Context, workerId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ClaimWorkloadsResponse, error)
+
+	// ClaimWorkloadsWithResponse Claim up to max_workloads workloads from the worker's queues, long-polling when none is ready
+	//
+	// Hand the worker workloads, each to this worker only.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /workers/{worker_id}/claims (the `ClaimWorkloads` operationId).
+	ClaimWorkloadsWithResponse(ctx context.Context, workerId openapi_types.UUID, body ClaimWorkloadsJSONRequestBody, reqEditors ...RequestEditorFn) (*ClaimWorkloadsResponse, error)
+
+	// HeartbeatWorkerWithResponse Tell the server the worker is alive
+	//
+	// Record a worker heartbeat.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /workers/{worker_id}/heartbeat (the `HeartbeatWorker` operationId).
+	HeartbeatWorkerWithResponse(ctx context.Context, workerId openapi_types.UUID, reqEditors ...RequestEditorFn) (*HeartbeatWorkerResponse, error)
 }
 
 type AdminListConnectionsResponse struct {
@@ -3087,6 +4708,413 @@ func (r AdminSetConnectionResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r AdminSetConnectionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListDagRunsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DagRunList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListDagRunsResponse) GetJSON200() *DagRunList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListDagRunsResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListDagRunsResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ListDagRunsResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r ListDagRunsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListDagRunsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListDagRunsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListDagRunsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListDagsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DagList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListDagsResponse) GetJSON200() *DagList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListDagsResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListDagsResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ListDagsResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r ListDagsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListDagsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListDagsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListDagsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetDagResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Dag
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetDagResponse) GetJSON200() *Dag {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetDagResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetDagResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetDagResponse) GetJSON404() *ErrorBody {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r GetDagResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r GetDagResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetDagResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetDagResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetDagResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdateDagResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Dag
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateDagResponse) GetJSON200() *Dag {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UpdateDagResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UpdateDagResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UpdateDagResponse) GetJSON404() *ErrorBody {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r UpdateDagResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateDagResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateDagResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateDagResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateDagResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type TriggerDagRunResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *DagRun
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorBody
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r TriggerDagRunResponse) GetJSON201() *DagRun {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r TriggerDagRunResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r TriggerDagRunResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r TriggerDagRunResponse) GetJSON404() *ErrorBody {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r TriggerDagRunResponse) GetJSON409() *ErrorBody {
+	return r.JSON409
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r TriggerDagRunResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r TriggerDagRunResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r TriggerDagRunResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r TriggerDagRunResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r TriggerDagRunResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetDagRunResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DagRunDetail
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetDagRunResponse) GetJSON200() *DagRunDetail {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetDagRunResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetDagRunResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetDagRunResponse) GetJSON404() *ErrorBody {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r GetDagRunResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r GetDagRunResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetDagRunResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetDagRunResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetDagRunResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -3542,6 +5570,68 @@ func (r AdminSetVariableResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r AdminSetVariableResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListWorkersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WorkerList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListWorkersResponse) GetJSON200() *WorkerList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListWorkersResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListWorkersResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ListWorkersResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r ListWorkersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListWorkersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListWorkersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListWorkersResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -4577,6 +6667,68 @@ func (r PushXcomResponse) ContentType() string {
 	return ""
 }
 
+type RegisterDagsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RegisteredDags
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RegisterDagsResponse) GetJSON200() *RegisteredDags {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RegisterDagsResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RegisterDagsResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r RegisterDagsResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r RegisterDagsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RegisterDagsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RegisterDagsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RegisterDagsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type CheckWorkersHealthResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -4626,6 +6778,227 @@ func (r CheckWorkersHealthResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CheckWorkersHealthResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RegisterWorkerResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Worker
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RegisterWorkerResponse) GetJSON200() *Worker {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RegisterWorkerResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RegisterWorkerResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r RegisterWorkerResponse) GetJSON409() *ErrorBody {
+	return r.JSON409
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r RegisterWorkerResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r RegisterWorkerResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RegisterWorkerResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RegisterWorkerResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RegisterWorkerResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ClaimWorkloadsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ClaimedWorkloads
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ErrorBody
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ClaimWorkloadsResponse) GetJSON200() *ClaimedWorkloads {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ClaimWorkloadsResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ClaimWorkloadsResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ClaimWorkloadsResponse) GetJSON403() *ErrorBody {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ClaimWorkloadsResponse) GetJSON404() *ErrorBody {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ClaimWorkloadsResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r ClaimWorkloadsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ClaimWorkloadsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ClaimWorkloadsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ClaimWorkloadsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type HeartbeatWorkerResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Worker
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ErrorBody
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r HeartbeatWorkerResponse) GetJSON200() *Worker {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r HeartbeatWorkerResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r HeartbeatWorkerResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r HeartbeatWorkerResponse) GetJSON403() *ErrorBody {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r HeartbeatWorkerResponse) GetJSON404() *ErrorBody {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r HeartbeatWorkerResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r HeartbeatWorkerResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeartbeatWorkerResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeartbeatWorkerResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeartbeatWorkerResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -4695,6 +7068,126 @@ func (c *ClientWithResponses) AdminSetConnectionWithResponse(ctx context.Context
 		return nil, err
 	}
 	return ParseAdminSetConnectionResponse(rsp)
+}
+
+// ListDagRunsWithResponse List DAG runs, newest first
+//
+// A page of runs, optionally of one DAG and in one state.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/dag-runs (the `ListDagRuns` operationId).
+func (c *ClientWithResponses) ListDagRunsWithResponse(ctx context.Context, params *ListDagRunsParams, reqEditors ...RequestEditorFn) (*ListDagRunsResponse, error) {
+	rsp, err := c.ListDagRuns(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListDagRunsResponse(rsp)
+}
+
+// ListDagsWithResponse List DAGs with their latest version
+//
+// A page of DAGs, by id.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/dags (the `ListDags` operationId).
+func (c *ClientWithResponses) ListDagsWithResponse(ctx context.Context, params *ListDagsParams, reqEditors ...RequestEditorFn) (*ListDagsResponse, error) {
+	rsp, err := c.ListDags(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListDagsResponse(rsp)
+}
+
+// GetDagWithResponse Show a DAG with the tasks of its latest version
+//
+// One DAG and its tasks.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/dags/{dag_id} (the `GetDag` operationId).
+func (c *ClientWithResponses) GetDagWithResponse(ctx context.Context, dagId string, reqEditors ...RequestEditorFn) (*GetDagResponse, error) {
+	rsp, err := c.GetDag(ctx, dagId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetDagResponse(rsp)
+}
+
+// UpdateDagWithBodyWithResponse Pause or unpause a DAG
+//
+// Change a DAG's settings.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /api/dags/{dag_id} (the `UpdateDag` operationId).
+func (c *ClientWithResponses) UpdateDagWithBodyWithResponse(ctx context.Context, dagId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateDagResponse, error) {
+	rsp, err := c.UpdateDagWithBody(ctx, dagId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateDagResponse(rsp)
+}
+
+// UpdateDagWithResponse Pause or unpause a DAG
+//
+// Change a DAG's settings.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /api/dags/{dag_id} (the `UpdateDag` operationId).
+func (c *ClientWithResponses) UpdateDagWithResponse(ctx context.Context, dagId string, body UpdateDagJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateDagResponse, error) {
+	rsp, err := c.UpdateDag(ctx, dagId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateDagResponse(rsp)
+}
+
+// TriggerDagRunWithBodyWithResponse Trigger a run of a DAG's latest version
+//
+// Queue a manual run with its conf.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/dags/{dag_id}/dag-runs (the `TriggerDagRun` operationId).
+func (c *ClientWithResponses) TriggerDagRunWithBodyWithResponse(ctx context.Context, dagId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*TriggerDagRunResponse, error) {
+	rsp, err := c.TriggerDagRunWithBody(ctx, dagId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTriggerDagRunResponse(rsp)
+}
+
+// TriggerDagRunWithResponse Trigger a run of a DAG's latest version
+//
+// Queue a manual run with its conf.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/dags/{dag_id}/dag-runs (the `TriggerDagRun` operationId).
+func (c *ClientWithResponses) TriggerDagRunWithResponse(ctx context.Context, dagId string, body TriggerDagRunJSONRequestBody, reqEditors ...RequestEditorFn) (*TriggerDagRunResponse, error) {
+	rsp, err := c.TriggerDagRun(ctx, dagId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTriggerDagRunResponse(rsp)
+}
+
+// GetDagRunWithResponse Show a DAG run with its task instances
+//
+// One run and its task instances.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/dags/{dag_id}/dag-runs/{run_id} (the `GetDagRun` operationId).
+func (c *ClientWithResponses) GetDagRunWithResponse(ctx context.Context, dagId string, runId string, reqEditors ...RequestEditorFn) (*GetDagRunResponse, error) {
+	rsp, err := c.GetDagRun(ctx, dagId, runId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetDagRunResponse(rsp)
 }
 
 // CheckAdminHealthWithResponse Check that the server and its database answer
@@ -4799,6 +7292,21 @@ func (c *ClientWithResponses) AdminSetVariableWithResponse(ctx context.Context, 
 		return nil, err
 	}
 	return ParseAdminSetVariableResponse(rsp)
+}
+
+// ListWorkersWithResponse List registered workers with their state and load
+//
+// A page of workers, by name.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/workers (the `ListWorkers` operationId).
+func (c *ClientWithResponses) ListWorkersWithResponse(ctx context.Context, params *ListWorkersParams, reqEditors ...RequestEditorFn) (*ListWorkersResponse, error) {
+	rsp, err := c.ListWorkers(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListWorkersResponse(rsp)
 }
 
 // GetConnectionWithResponse Read a connection granted to the caller's DAG, secrets included
@@ -5073,6 +7581,36 @@ func (c *ClientWithResponses) PushXcomWithResponse(ctx context.Context, dagId st
 	return ParsePushXcomResponse(rsp)
 }
 
+// RegisterDagsWithBodyWithResponse Register the DAGs of a bundle; a changed description becomes a new DAG version
+//
+// Store each DAG's description, making a new version when it changed.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /workers/dags (the `RegisterDags` operationId).
+func (c *ClientWithResponses) RegisterDagsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegisterDagsResponse, error) {
+	rsp, err := c.RegisterDagsWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRegisterDagsResponse(rsp)
+}
+
+// RegisterDagsWithResponse Register the DAGs of a bundle; a changed description becomes a new DAG version
+//
+// Store each DAG's description, making a new version when it changed.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /workers/dags (the `RegisterDags` operationId).
+func (c *ClientWithResponses) RegisterDagsWithResponse(ctx context.Context, body RegisterDagsJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterDagsResponse, error) {
+	rsp, err := c.RegisterDags(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRegisterDagsResponse(rsp)
+}
+
 // CheckWorkersHealthWithResponse Check that the server and its database answer
 //
 // Returns a wrapper object for the known response body format(s).
@@ -5084,6 +7622,81 @@ func (c *ClientWithResponses) CheckWorkersHealthWithResponse(ctx context.Context
 		return nil, err
 	}
 	return ParseCheckWorkersHealthResponse(rsp)
+}
+
+// RegisterWorkerWithBodyWithResponse Register (or re-register) a worker with its queues and capacity
+//
+// Create or refresh a worker under the caller's credential.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /workers/registrations (the `RegisterWorker` operationId).
+func (c *ClientWithResponses) RegisterWorkerWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegisterWorkerResponse, error) {
+	rsp, err := c.RegisterWorkerWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRegisterWorkerResponse(rsp)
+}
+
+// RegisterWorkerWithResponse Register (or re-register) a worker with its queues and capacity
+//
+// Create or refresh a worker under the caller's credential.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /workers/registrations (the `RegisterWorker` operationId).
+func (c *ClientWithResponses) RegisterWorkerWithResponse(ctx context.Context, body RegisterWorkerJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterWorkerResponse, error) {
+	rsp, err := c.RegisterWorker(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRegisterWorkerResponse(rsp)
+}
+
+// ClaimWorkloadsWithBodyWithResponse Claim up to max_workloads workloads from the worker's queues, long-polling when none is ready
+//
+// Hand the worker workloads, each to this worker only.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /workers/{worker_id}/claims (the `ClaimWorkloads` operationId).
+func (c *ClientWithResponses) ClaimWorkloadsWithBodyWithResponse(ctx context.Context, workerId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ClaimWorkloadsResponse, error) {
+	rsp, err := c.ClaimWorkloadsWithBody(ctx, workerId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseClaimWorkloadsResponse(rsp)
+}
+
+// ClaimWorkloadsWithResponse Claim up to max_workloads workloads from the worker's queues, long-polling when none is ready
+//
+// Hand the worker workloads, each to this worker only.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /workers/{worker_id}/claims (the `ClaimWorkloads` operationId).
+func (c *ClientWithResponses) ClaimWorkloadsWithResponse(ctx context.Context, workerId openapi_types.UUID, body ClaimWorkloadsJSONRequestBody, reqEditors ...RequestEditorFn) (*ClaimWorkloadsResponse, error) {
+	rsp, err := c.ClaimWorkloads(ctx, workerId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseClaimWorkloadsResponse(rsp)
+}
+
+// HeartbeatWorkerWithResponse Tell the server the worker is alive
+//
+// Record a worker heartbeat.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /workers/{worker_id}/heartbeat (the `HeartbeatWorker` operationId).
+func (c *ClientWithResponses) HeartbeatWorkerWithResponse(ctx context.Context, workerId openapi_types.UUID, reqEditors ...RequestEditorFn) (*HeartbeatWorkerResponse, error) {
+	rsp, err := c.HeartbeatWorker(ctx, workerId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeartbeatWorkerResponse(rsp)
 }
 
 // ParseAdminListConnectionsResponse parses an HTTP response from a AdminListConnectionsWithResponse call
@@ -5278,6 +7891,323 @@ func ParseAdminSetConnectionResponse(rsp *http.Response) (*AdminSetConnectionRes
 			return nil, err
 		}
 		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListDagRunsResponse parses an HTTP response from a ListDagRunsWithResponse call
+func ParseListDagRunsResponse(rsp *http.Response) (*ListDagRunsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListDagRunsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DagRunList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListDagsResponse parses an HTTP response from a ListDagsWithResponse call
+func ParseListDagsResponse(rsp *http.Response) (*ListDagsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListDagsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DagList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetDagResponse parses an HTTP response from a GetDagWithResponse call
+func ParseGetDagResponse(rsp *http.Response) (*GetDagResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetDagResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Dag
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdateDagResponse parses an HTTP response from a UpdateDagWithResponse call
+func ParseUpdateDagResponse(rsp *http.Response) (*UpdateDagResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateDagResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Dag
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseTriggerDagRunResponse parses an HTTP response from a TriggerDagRunWithResponse call
+func ParseTriggerDagRunResponse(rsp *http.Response) (*TriggerDagRunResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &TriggerDagRunResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest DagRun
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetDagRunResponse parses an HTTP response from a GetDagRunWithResponse call
+func ParseGetDagRunResponse(rsp *http.Response) (*GetDagRunResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetDagRunResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DagRunDetail
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
@@ -5631,6 +8561,53 @@ func ParseAdminSetVariableResponse(rsp *http.Response) (*AdminSetVariableRespons
 			return nil, err
 		}
 		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListWorkersResponse parses an HTTP response from a ListWorkersWithResponse call
+func ParseListWorkersResponse(rsp *http.Response) (*ListWorkersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListWorkersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WorkerList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
@@ -6472,6 +9449,53 @@ func ParsePushXcomResponse(rsp *http.Response) (*PushXcomResponse, error) {
 	return response, nil
 }
 
+// ParseRegisterDagsResponse parses an HTTP response from a RegisterDagsWithResponse call
+func ParseRegisterDagsResponse(rsp *http.Response) (*RegisterDagsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RegisterDagsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RegisteredDags
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseCheckWorkersHealthResponse parses an HTTP response from a CheckWorkersHealthWithResponse call
 func ParseCheckWorkersHealthResponse(rsp *http.Response) (*CheckWorkersHealthResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -6499,6 +9523,182 @@ func ParseCheckWorkersHealthResponse(rsp *http.Response) (*CheckWorkersHealthRes
 			return nil, err
 		}
 		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRegisterWorkerResponse parses an HTTP response from a RegisterWorkerWithResponse call
+func ParseRegisterWorkerResponse(rsp *http.Response) (*RegisterWorkerResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RegisterWorkerResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Worker
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseClaimWorkloadsResponse parses an HTTP response from a ClaimWorkloadsWithResponse call
+func ParseClaimWorkloadsResponse(rsp *http.Response) (*ClaimWorkloadsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ClaimWorkloadsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ClaimedWorkloads
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseHeartbeatWorkerResponse parses an HTTP response from a HeartbeatWorkerWithResponse call
+func ParseHeartbeatWorkerResponse(rsp *http.Response) (*HeartbeatWorkerResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeartbeatWorkerResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Worker
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody

@@ -8,6 +8,56 @@ from enum import StrEnum
 from uuid import UUID
 
 
+class Queue(RootModel[str]):
+    root: Annotated[
+        str,
+        Field(
+            max_length=250,
+            min_length=1,
+            pattern="^[A-Za-z0-9_][A-Za-z0-9_.\\-]{0,249}$",
+        ),
+    ]
+
+
+class Queues(RootModel[list[Queue]]):
+    root: Annotated[
+        list[Queue],
+        Field(
+            description="Claim only from these of the worker's queues; default: all of them.",
+            max_length=100,
+            min_length=1,
+            title="Queues",
+        ),
+    ]
+
+
+class ClaimWorkloadsPayload(BaseModel):
+    """
+    How many workloads a worker can take now, and how long it will wait for the first one.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    max_workloads: Annotated[int, Field(ge=1, le=100, title="Max Workloads")] = 1
+    wait_seconds: Annotated[
+        float,
+        Field(
+            description="Long-poll up to this long (capped by the server) when nothing is ready.",
+            ge=0.0,
+            le=60.0,
+            title="Wait Seconds",
+        ),
+    ] = 0.0
+    queues: Annotated[
+        Queues | None,
+        Field(
+            description="Claim only from these of the worker's queues; default: all of them.",
+            title="Queues",
+        ),
+    ] = None
+
+
 class Host(RootModel[str]):
     root: Annotated[str, Field(max_length=500, title="Host")]
 
@@ -47,6 +97,81 @@ class AllowedDagIds(RootModel[list[AllowedDagId]]):
 
 class Description(RootModel[str]):
     root: Annotated[str, Field(max_length=10000, title="Description")]
+
+
+class Description1(RootModel[str]):
+    root: Annotated[str, Field(max_length=2000, title="Description")]
+
+
+class RunType(StrEnum):
+    manual = "manual"
+    scheduled = "scheduled"
+
+
+class DagRunState(StrEnum):
+    """
+    Where a DAG run is in its life cycle.
+    """
+
+    queued = "queued"
+    running = "running"
+    success = "success"
+    failed = "failed"
+
+
+class Cron(RootModel[str]):
+    root: Annotated[
+        str, Field(examples=["0 6 * * *"], max_length=100, min_length=1, title="Cron")
+    ]
+
+
+class IntervalSeconds(RootModel[int]):
+    root: Annotated[int, Field(ge=1, le=31622400, title="Interval Seconds")]
+
+
+class DagSchedule(BaseModel):
+    """
+    When a DAG runs by itself: exactly one of a cron expression (UTC) and an interval.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    cron: Annotated[Cron | None, Field(title="Cron")] = None
+    interval_seconds: Annotated[
+        IntervalSeconds | None, Field(title="Interval Seconds")
+    ] = None
+    start_at: Annotated[
+        AwareDatetime | None,
+        Field(
+            description="No run is due before this time; interval schedules count from it.",
+            title="Start At",
+        ),
+    ] = None
+
+
+class DagSummary(BaseModel):
+    """
+    A DAG with the facts of its latest version.
+    """
+
+    dag_id: Annotated[str, Field(title="Dag Id")]
+    description: Annotated[str | None, Field(title="Description")]
+    schedule: DagSchedule | None
+    is_paused: Annotated[bool, Field(title="Is Paused")]
+    next_run_at: Annotated[
+        AwareDatetime | None,
+        Field(
+            description="When the next scheduled run is due, if scheduled.",
+            title="Next Run At",
+        ),
+    ]
+    latest_version_id: Annotated[UUID, Field(title="Latest Version Id")]
+    latest_version_number: Annotated[int, Field(title="Latest Version Number")]
+    bundle_name: Annotated[str | None, Field(title="Bundle Name")]
+    task_count: Annotated[int, Field(title="Task Count")]
+    created_at: Annotated[AwareDatetime, Field(title="Created At")]
+    updated_at: Annotated[AwareDatetime, Field(title="Updated At")]
 
 
 class ErrorBody(BaseModel):
@@ -147,6 +272,41 @@ class PreviousSuccessfulRunResponse(BaseModel):
     previous: PreviousSuccessfulRun | None
 
 
+class BundleName(RootModel[str]):
+    root: Annotated[
+        str,
+        Field(
+            max_length=250,
+            min_length=1,
+            pattern="^[A-Za-z0-9_][A-Za-z0-9_.\\-]{0,249}$",
+            title="Bundle Name",
+        ),
+    ]
+
+
+class Hostname(RootModel[str]):
+    root: Annotated[str, Field(max_length=1000, min_length=1, title="Hostname")]
+
+
+class RegisteredDag(BaseModel):
+    """
+    The version a DAG's description is stored as; ``created_version`` says whether it is new.
+    """
+
+    dag_id: Annotated[str, Field(title="Dag Id")]
+    dag_version_id: Annotated[UUID, Field(title="Dag Version Id")]
+    version_number: Annotated[int, Field(title="Version Number")]
+    created_version: Annotated[bool, Field(title="Created Version")]
+
+
+class RegisteredDags(BaseModel):
+    """
+    The outcome of a registration, one entry per DAG in the order sent.
+    """
+
+    dags: Annotated[list[RegisteredDag], Field(title="Dags")]
+
+
 class TIHeartbeatPayload(BaseModel):
     """
     A running attempt says it is alive.
@@ -212,6 +372,21 @@ class TIStateResponse(BaseModel):
     try_number: Annotated[int, Field(title="Try Number")]
 
 
+class UpstreamTaskId(RootModel[str]):
+    root: Annotated[
+        str,
+        Field(
+            max_length=250,
+            min_length=1,
+            pattern="^[A-Za-z0-9_][A-Za-z0-9_.\\-]{0,249}$",
+        ),
+    ]
+
+
+class ExecutionTimeoutSeconds(RootModel[int]):
+    root: Annotated[int, Field(ge=1, le=2592000, title="Execution Timeout Seconds")]
+
+
 class TaskInstanceDetail(BaseModel):
     """
     A task instance's state and its current attempt.
@@ -249,6 +424,31 @@ class TaskInstanceIdentity(BaseModel):
     try_number: Annotated[int, Field(title="Try Number")]
 
 
+class TaskInstanceState(StrEnum):
+    """
+    Where a task instance is in its life cycle.
+    """
+
+    scheduled = "scheduled"
+    queued = "queued"
+    running = "running"
+    success = "success"
+    failed = "failed"
+    skipped = "skipped"
+    up_for_retry = "up_for_retry"
+    upstream_failed = "upstream_failed"
+
+
+class TaskRuntime(StrEnum):
+    """
+    The language runtime a task runs in; a worker claims only tasks of its own runtime.
+    """
+
+    python = "python"
+    go = "go"
+    java = "java"
+
+
 class TaskStateCounts(BaseModel):
     """
     How many task instances of this DAG run are in each state (states with none are left out).
@@ -256,6 +456,66 @@ class TaskStateCounts(BaseModel):
 
     counts: Annotated[dict[str, int], Field(title="Counts")]
     total: Annotated[int, Field(title="Total")]
+
+
+class RunId(RootModel[str]):
+    root: Annotated[
+        str,
+        Field(
+            description="Default: manual__<UTC time>.",
+            max_length=250,
+            min_length=1,
+            pattern="^[A-Za-z0-9_][A-Za-z0-9_.:\\-]{0,249}$",
+            title="Run Id",
+        ),
+    ]
+
+
+class TriggerDagRunPayload(BaseModel):
+    """
+    A manual run of a DAG's latest version.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    run_id: Annotated[
+        RunId | None, Field(description="Default: manual__<UTC time>.", title="Run Id")
+    ] = None
+    conf: Annotated[
+        dict[str, Any] | None,
+        Field(description="Any JSON object; the tasks read it.", title="Conf"),
+    ] = None
+    logical_date: Annotated[
+        AwareDatetime | None, Field(description="Default: now.", title="Logical Date")
+    ] = None
+
+
+class TriggerRule(StrEnum):
+    """
+    When a task may start, given the states of its upstream tasks.
+    """
+
+    all_success = "all_success"
+    all_done = "all_done"
+    none_failed = "none_failed"
+
+
+class UpdateDagPayload(BaseModel):
+    """
+    The DAG settings an operator can change.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    is_paused: Annotated[
+        bool,
+        Field(
+            description="A paused DAG gets no scheduled runs; triggered runs still run.",
+            title="Is Paused",
+        ),
+    ]
 
 
 class VariableEntry(BaseModel):
@@ -278,6 +538,10 @@ class VariablePage(BaseModel):
     total: Annotated[int, Field(title="Total")]
 
 
+class Description2(RootModel[str]):
+    root: Annotated[str, Field(max_length=10000, title="Description")]
+
+
 class VariablePutBody(BaseModel):
     """
     The JSON value to store under a variable's key.
@@ -287,7 +551,7 @@ class VariablePutBody(BaseModel):
         extra="forbid",
     )
     value: JsonValue
-    description: Annotated[Description | None, Field(title="Description")] = None
+    description: Annotated[Description2 | None, Field(title="Description")] = None
 
 
 class VariableResponse(BaseModel):
@@ -297,6 +561,32 @@ class VariableResponse(BaseModel):
 
     key: Annotated[str, Field(title="Key")]
     value: JsonValue
+
+
+class WorkerState(StrEnum):
+    """
+    Whether a worker has been heard from within the heartbeat timeout.
+    """
+
+    active = "active"
+    offline = "offline"
+
+
+class WorkerSummary(BaseModel):
+    """
+    A worker with the task instances it holds (claimed or running).
+    """
+
+    id: Annotated[UUID, Field(title="Id")]
+    name: Annotated[str, Field(title="Name")]
+    queues: Annotated[list[str], Field(title="Queues")]
+    capacity: Annotated[int, Field(title="Capacity")]
+    runtime: TaskRuntime
+    hostname: Annotated[str | None, Field(title="Hostname")]
+    state: WorkerState
+    registered_at: Annotated[AwareDatetime, Field(title="Registered At")]
+    last_heartbeat_at: Annotated[AwareDatetime, Field(title="Last Heartbeat At")]
+    active_task_instances: Annotated[int, Field(title="Active Task Instances")]
 
 
 class XComPutBody(BaseModel):
@@ -385,6 +675,38 @@ class ConnectionResponse(BaseModel):
     extra: Annotated[dict[str, JsonValue] | None, Field(title="Extra")]
 
 
+class DagList(BaseModel):
+    """
+    A page of DAGs, by id.
+    """
+
+    dags: Annotated[list[DagSummary], Field(title="Dags")]
+    total: Annotated[int, Field(title="Total")]
+
+
+class DagRun(BaseModel):
+    """
+    One run of a DAG, pinned to the DAG version it started with.
+    """
+
+    id: Annotated[UUID, Field(title="Id")]
+    dag_id: Annotated[str, Field(title="Dag Id")]
+    run_id: Annotated[str, Field(title="Run Id")]
+    dag_version_id: Annotated[UUID, Field(title="Dag Version Id")]
+    run_type: Annotated[RunType, Field(title="Run Type")]
+    state: DagRunState
+    logical_date: Annotated[AwareDatetime, Field(title="Logical Date")]
+    data_interval_start: Annotated[
+        AwareDatetime | None, Field(title="Data Interval Start")
+    ]
+    data_interval_end: Annotated[AwareDatetime | None, Field(title="Data Interval End")]
+    conf: Annotated[dict[str, Any], Field(title="Conf")]
+    queued_at: Annotated[AwareDatetime, Field(title="Queued At")]
+    start_date: Annotated[AwareDatetime | None, Field(title="Start Date")]
+    end_date: Annotated[AwareDatetime | None, Field(title="End Date")]
+    duration_seconds: Annotated[float | None, Field(title="Duration Seconds")]
+
+
 class DagRunInfo(BaseModel):
     """
     The facts of the DAG run a task instance belongs to.
@@ -402,6 +724,42 @@ class DagRunInfo(BaseModel):
     data_interval_end: Annotated[AwareDatetime | None, Field(title="Data Interval End")]
     start_date: Annotated[AwareDatetime | None, Field(title="Start Date")]
     conf: Annotated[dict[str, JsonValue], Field(title="Conf")]
+
+
+class DagRunList(BaseModel):
+    """
+    A page of DAG runs, newest first.
+    """
+
+    dag_runs: Annotated[list[DagRun], Field(title="Dag Runs")]
+    total: Annotated[int, Field(title="Total")]
+
+
+class ExecuteTaskWorkload(BaseModel):
+    """
+    One attempt of a task instance for a worker to start, with the token that starts it.
+    """
+
+    task_instance: Annotated[
+        TaskInstanceIdentity,
+        Field(description="The task instance and the attempt (try_number)."),
+    ]
+    max_tries: Annotated[int, Field(title="Max Tries")]
+    dag_version_id: Annotated[UUID, Field(title="Dag Version Id")]
+    bundle_name: Annotated[str | None, Field(title="Bundle Name")]
+    runtime: TaskRuntime
+    entry_point: Annotated[str, Field(title="Entry Point")]
+    queue: Annotated[str, Field(title="Queue")]
+    execution_timeout_seconds: Annotated[
+        int | None, Field(title="Execution Timeout Seconds")
+    ]
+    token: Annotated[
+        str,
+        Field(
+            description="Workload token: good only for starting this attempt (`run`).",
+            title="Token",
+        ),
+    ]
 
 
 class LogBatch(BaseModel):
@@ -424,6 +782,37 @@ class LogPage(BaseModel):
     try_number: Annotated[int, Field(title="Try Number")]
     lines: Annotated[list[LogRecordOut], Field(title="Lines")]
     next_after: Annotated[int | None, Field(title="Next After")]
+
+
+class RegisterWorkerPayload(BaseModel):
+    """
+    What a worker says about itself when it starts.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    name: Annotated[
+        str,
+        Field(
+            max_length=250,
+            min_length=1,
+            pattern="^[A-Za-z0-9_][A-Za-z0-9_.\\-]{0,249}$",
+            title="Name",
+        ),
+    ]
+    queues: Annotated[list[Queue], Field(max_length=100, min_length=1, title="Queues")]
+    capacity: Annotated[
+        int,
+        Field(
+            description="Task instances it runs at once.",
+            ge=1,
+            le=10000,
+            title="Capacity",
+        ),
+    ]
+    runtime: TaskRuntime
+    hostname: Annotated[Hostname | None, Field(title="Hostname")] = None
 
 
 class TIRunContext(BaseModel):
@@ -451,4 +840,218 @@ class TIRunContext(BaseModel):
             description="Seconds the attempt may run; null for no limit.",
             title="Execution Timeout",
         ),
+    ]
+
+
+class TaskDescription(BaseModel):
+    """
+    One task of a DAG: what it runs (an entry point in its bundle), where, and what it waits for.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    task_id: Annotated[
+        str,
+        Field(
+            max_length=250,
+            min_length=1,
+            pattern="^[A-Za-z0-9_][A-Za-z0-9_.\\-]{0,249}$",
+            title="Task Id",
+        ),
+    ]
+    entry_point: Annotated[
+        str,
+        Field(
+            examples=["etl.tasks:extract"],
+            max_length=1000,
+            min_length=1,
+            title="Entry Point",
+        ),
+    ]
+    runtime: Annotated[
+        TaskRuntime,
+        Field(
+            description="The language runtime; only workers of that runtime claim it."
+        ),
+    ]
+    upstream_task_ids: Annotated[
+        list[UpstreamTaskId] | None, Field(max_length=1000, title="Upstream Task Ids")
+    ] = None
+    queue: Annotated[
+        str,
+        Field(
+            max_length=250,
+            min_length=1,
+            pattern="^[A-Za-z0-9_][A-Za-z0-9_.\\-]{0,249}$",
+            title="Queue",
+        ),
+    ] = "default"
+    retries: Annotated[int, Field(ge=0, le=100, title="Retries")] = 0
+    retry_delay_seconds: Annotated[
+        int, Field(ge=0, le=604800, title="Retry Delay Seconds")
+    ] = 300
+    execution_timeout_seconds: Annotated[
+        ExecutionTimeoutSeconds | None, Field(title="Execution Timeout Seconds")
+    ] = None
+    trigger_rule: TriggerRule = "all_success"
+
+
+class TaskInstanceSummary(BaseModel):
+    """
+    A task instance of a run: where its current attempt stands.
+    """
+
+    id: Annotated[UUID, Field(title="Id")]
+    task_id: Annotated[str, Field(title="Task Id")]
+    map_index: Annotated[int, Field(title="Map Index")]
+    state: Annotated[
+        TaskInstanceState | None,
+        Field(description="null: waiting for its upstream tasks."),
+    ]
+    try_number: Annotated[
+        int,
+        Field(
+            description="The current attempt (0 before the first is queued).",
+            title="Try Number",
+        ),
+    ]
+    max_tries: Annotated[
+        int,
+        Field(description="Attempts allowed in all: retries + 1.", title="Max Tries"),
+    ]
+    queue: Annotated[str, Field(title="Queue")]
+    runtime: TaskRuntime
+    hostname: Annotated[str | None, Field(title="Hostname")]
+    worker_id: Annotated[UUID | None, Field(title="Worker Id")]
+    queued_at: Annotated[AwareDatetime | None, Field(title="Queued At")]
+    start_date: Annotated[AwareDatetime | None, Field(title="Start Date")]
+    end_date: Annotated[AwareDatetime | None, Field(title="End Date")]
+    duration_seconds: Annotated[float | None, Field(title="Duration Seconds")]
+    next_attempt_at: Annotated[
+        AwareDatetime | None,
+        Field(
+            description="When an up_for_retry task instance is queued again.",
+            title="Next Attempt At",
+        ),
+    ]
+
+
+class Worker(BaseModel):
+    """
+    A registered worker.
+    """
+
+    id: Annotated[UUID, Field(title="Id")]
+    name: Annotated[str, Field(title="Name")]
+    queues: Annotated[list[str], Field(title="Queues")]
+    capacity: Annotated[int, Field(title="Capacity")]
+    runtime: TaskRuntime
+    hostname: Annotated[str | None, Field(title="Hostname")]
+    state: WorkerState
+    registered_at: Annotated[AwareDatetime, Field(title="Registered At")]
+    last_heartbeat_at: Annotated[AwareDatetime, Field(title="Last Heartbeat At")]
+
+
+class WorkerList(BaseModel):
+    """
+    A page of workers, by name.
+    """
+
+    workers: Annotated[list[WorkerSummary], Field(title="Workers")]
+    total: Annotated[int, Field(title="Total")]
+
+
+class ClaimedWorkloads(BaseModel):
+    """
+    The workloads handed to this worker; empty when none was ready within the wait.
+    """
+
+    workloads: Annotated[list[ExecuteTaskWorkload], Field(title="Workloads")]
+
+
+class Dag(BaseModel):
+    """
+    A DAG with the tasks of its latest version.
+    """
+
+    dag_id: Annotated[str, Field(title="Dag Id")]
+    description: Annotated[str | None, Field(title="Description")]
+    schedule: DagSchedule | None
+    is_paused: Annotated[bool, Field(title="Is Paused")]
+    next_run_at: Annotated[
+        AwareDatetime | None,
+        Field(
+            description="When the next scheduled run is due, if scheduled.",
+            title="Next Run At",
+        ),
+    ]
+    latest_version_id: Annotated[UUID, Field(title="Latest Version Id")]
+    latest_version_number: Annotated[int, Field(title="Latest Version Number")]
+    bundle_name: Annotated[str | None, Field(title="Bundle Name")]
+    task_count: Annotated[int, Field(title="Task Count")]
+    created_at: Annotated[AwareDatetime, Field(title="Created At")]
+    updated_at: Annotated[AwareDatetime, Field(title="Updated At")]
+    tasks: Annotated[list[TaskDescription], Field(title="Tasks")]
+
+
+class DagDescription(BaseModel):
+    """
+    A DAG as its bundle describes it; the server never sees its code.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    dag_id: Annotated[
+        str,
+        Field(
+            max_length=250,
+            min_length=1,
+            pattern="^[A-Za-z0-9_][A-Za-z0-9_.\\-]{0,249}$",
+            title="Dag Id",
+        ),
+    ]
+    description: Annotated[Description1 | None, Field(title="Description")] = None
+    schedule: DagSchedule | None = None
+    tasks: Annotated[
+        list[TaskDescription], Field(max_length=10000, min_length=1, title="Tasks")
+    ]
+
+
+class DagRunDetail(BaseModel):
+    """
+    A DAG run with its task instances, by task id.
+    """
+
+    id: Annotated[UUID, Field(title="Id")]
+    dag_id: Annotated[str, Field(title="Dag Id")]
+    run_id: Annotated[str, Field(title="Run Id")]
+    dag_version_id: Annotated[UUID, Field(title="Dag Version Id")]
+    run_type: Annotated[RunType, Field(title="Run Type")]
+    state: DagRunState
+    logical_date: Annotated[AwareDatetime, Field(title="Logical Date")]
+    data_interval_start: Annotated[
+        AwareDatetime | None, Field(title="Data Interval Start")
+    ]
+    data_interval_end: Annotated[AwareDatetime | None, Field(title="Data Interval End")]
+    conf: Annotated[dict[str, Any], Field(title="Conf")]
+    queued_at: Annotated[AwareDatetime, Field(title="Queued At")]
+    start_date: Annotated[AwareDatetime | None, Field(title="Start Date")]
+    end_date: Annotated[AwareDatetime | None, Field(title="End Date")]
+    duration_seconds: Annotated[float | None, Field(title="Duration Seconds")]
+    task_instances: Annotated[list[TaskInstanceSummary], Field(title="Task Instances")]
+
+
+class RegisterDagsPayload(BaseModel):
+    """
+    The DAGs of one bundle, registered by a worker that loaded it.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    bundle_name: Annotated[BundleName | None, Field(title="Bundle Name")] = None
+    dags: Annotated[
+        list[DagDescription], Field(max_length=1000, min_length=1, title="Dags")
     ]

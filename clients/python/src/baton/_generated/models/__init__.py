@@ -1,5 +1,7 @@
 """Contains all the data models used in inputs/outputs"""
 
+from .claim_workloads_payload import ClaimWorkloadsPayload
+from .claimed_workloads import ClaimedWorkloads
 from .connection_entry import ConnectionEntry
 from .connection_entry_extra_type_0 import ConnectionEntryExtraType0
 from .connection_page import ConnectionPage
@@ -7,9 +9,23 @@ from .connection_put_body import ConnectionPutBody
 from .connection_put_body_extra_type_0 import ConnectionPutBodyExtraType0
 from .connection_response import ConnectionResponse
 from .connection_response_extra_type_0 import ConnectionResponseExtraType0
+from .dag import Dag
+from .dag_description import DagDescription
+from .dag_list import DagList
+from .dag_run import DagRun
+from .dag_run_conf import DagRunConf
+from .dag_run_detail import DagRunDetail
+from .dag_run_detail_conf import DagRunDetailConf
+from .dag_run_detail_run_type import DagRunDetailRunType
 from .dag_run_info import DagRunInfo
 from .dag_run_info_conf import DagRunInfoConf
+from .dag_run_list import DagRunList
+from .dag_run_run_type import DagRunRunType
+from .dag_run_state import DagRunState
+from .dag_schedule import DagSchedule
+from .dag_summary import DagSummary
 from .error_body import ErrorBody
+from .execute_task_workload import ExecuteTaskWorkload
 from .health_status import HealthStatus
 from .log_batch import LogBatch
 from .log_batch_accepted import LogBatchAccepted
@@ -21,8 +37,16 @@ from .log_record_out import LogRecordOut
 from .log_record_out_fields_type_0 import LogRecordOutFieldsType0
 from .previous_successful_run import PreviousSuccessfulRun
 from .previous_successful_run_response import PreviousSuccessfulRunResponse
+from .register_dags_payload import RegisterDagsPayload
+from .register_worker_payload import RegisterWorkerPayload
+from .registered_dag import RegisteredDag
+from .registered_dags import RegisteredDags
+from .task_description import TaskDescription
 from .task_instance_detail import TaskInstanceDetail
 from .task_instance_identity import TaskInstanceIdentity
+from .task_instance_state import TaskInstanceState
+from .task_instance_summary import TaskInstanceSummary
+from .task_runtime import TaskRuntime
 from .task_state_counts import TaskStateCounts
 from .task_state_counts_counts import TaskStateCountsCounts
 from .ti_heartbeat_payload import TIHeartbeatPayload
@@ -32,14 +56,24 @@ from .ti_state_payload import TIStatePayload
 from .ti_state_payload_state import TIStatePayloadState
 from .ti_state_response import TIStateResponse
 from .ti_state_response_state import TIStateResponseState
+from .trigger_dag_run_payload import TriggerDagRunPayload
+from .trigger_dag_run_payload_conf import TriggerDagRunPayloadConf
+from .trigger_rule import TriggerRule
+from .update_dag_payload import UpdateDagPayload
 from .variable_entry import VariableEntry
 from .variable_page import VariablePage
 from .variable_put_body import VariablePutBody
 from .variable_response import VariableResponse
+from .worker import Worker
+from .worker_list import WorkerList
+from .worker_state import WorkerState
+from .worker_summary import WorkerSummary
 from .x_com_put_body import XComPutBody
 from .x_com_response import XComResponse
 
 __all__ = (
+    "ClaimWorkloadsPayload",
+    "ClaimedWorkloads",
     "ConnectionEntry",
     "ConnectionEntryExtraType0",
     "ConnectionPage",
@@ -47,9 +81,23 @@ __all__ = (
     "ConnectionPutBodyExtraType0",
     "ConnectionResponse",
     "ConnectionResponseExtraType0",
+    "Dag",
+    "DagDescription",
+    "DagList",
+    "DagRun",
+    "DagRunConf",
+    "DagRunDetail",
+    "DagRunDetailConf",
+    "DagRunDetailRunType",
     "DagRunInfo",
     "DagRunInfoConf",
+    "DagRunList",
+    "DagRunRunType",
+    "DagRunState",
+    "DagSchedule",
+    "DagSummary",
     "ErrorBody",
+    "ExecuteTaskWorkload",
     "HealthStatus",
     "LogBatch",
     "LogBatchAccepted",
@@ -61,6 +109,10 @@ __all__ = (
     "LogRecordOutFieldsType0",
     "PreviousSuccessfulRun",
     "PreviousSuccessfulRunResponse",
+    "RegisterDagsPayload",
+    "RegisterWorkerPayload",
+    "RegisteredDag",
+    "RegisteredDags",
     "TIHeartbeatPayload",
     "TIRunContext",
     "TIRunPayload",
@@ -68,14 +120,26 @@ __all__ = (
     "TIStatePayloadState",
     "TIStateResponse",
     "TIStateResponseState",
+    "TaskDescription",
     "TaskInstanceDetail",
     "TaskInstanceIdentity",
+    "TaskInstanceState",
+    "TaskInstanceSummary",
+    "TaskRuntime",
     "TaskStateCounts",
     "TaskStateCountsCounts",
+    "TriggerDagRunPayload",
+    "TriggerDagRunPayloadConf",
+    "TriggerRule",
+    "UpdateDagPayload",
     "VariableEntry",
     "VariablePage",
     "VariablePutBody",
     "VariableResponse",
+    "Worker",
+    "WorkerList",
+    "WorkerState",
+    "WorkerSummary",
     "XComPutBody",
     "XComResponse",
 )

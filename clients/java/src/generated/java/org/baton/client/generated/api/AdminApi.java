@@ -20,13 +20,22 @@ import org.baton.client.generated.Pair;
 import org.baton.client.generated.model.ConnectionEntry;
 import org.baton.client.generated.model.ConnectionPage;
 import org.baton.client.generated.model.ConnectionPutBody;
+import org.baton.client.generated.model.Dag;
+import org.baton.client.generated.model.DagList;
+import org.baton.client.generated.model.DagRun;
+import org.baton.client.generated.model.DagRunDetail;
+import org.baton.client.generated.model.DagRunList;
+import org.baton.client.generated.model.DagRunState;
 import org.baton.client.generated.model.ErrorBody;
 import org.baton.client.generated.model.LogPage;
 import org.baton.client.generated.model.TaskInstanceDetail;
+import org.baton.client.generated.model.TriggerDagRunPayload;
 import java.util.UUID;
+import org.baton.client.generated.model.UpdateDagPayload;
 import org.baton.client.generated.model.VariableEntry;
 import org.baton.client.generated.model.VariablePage;
 import org.baton.client.generated.model.VariablePutBody;
+import org.baton.client.generated.model.WorkerList;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -1147,6 +1156,251 @@ public class AdminApi {
   }
 
   /**
+   * Show a DAG with the tasks of its latest version
+   * One DAG and its tasks.
+   * @param dagId  (required)
+   * @return Dag
+   * @throws ApiException if fails to make API call
+   */
+  public Dag getDag(@jakarta.annotation.Nonnull String dagId) throws ApiException {
+    return getDag(dagId, null);
+  }
+
+  /**
+   * Show a DAG with the tasks of its latest version
+   * One DAG and its tasks.
+   * @param dagId  (required)
+   * @param headers Optional headers to include in the request
+   * @return Dag
+   * @throws ApiException if fails to make API call
+   */
+  public Dag getDag(@jakarta.annotation.Nonnull String dagId, Map<String, String> headers) throws ApiException {
+    ApiResponse<Dag> localVarResponse = getDagWithHttpInfo(dagId, headers);
+    return localVarResponse.getData();
+  }
+
+  /**
+   * Show a DAG with the tasks of its latest version
+   * One DAG and its tasks.
+   * @param dagId  (required)
+   * @return ApiResponse&lt;Dag&gt;
+   * @throws ApiException if fails to make API call
+   */
+  public ApiResponse<Dag> getDagWithHttpInfo(@jakarta.annotation.Nonnull String dagId) throws ApiException {
+    return getDagWithHttpInfo(dagId, null);
+  }
+
+  /**
+   * Show a DAG with the tasks of its latest version
+   * One DAG and its tasks.
+   * @param dagId  (required)
+   * @param headers Optional headers to include in the request
+   * @return ApiResponse&lt;Dag&gt;
+   * @throws ApiException if fails to make API call
+   */
+  public ApiResponse<Dag> getDagWithHttpInfo(@jakarta.annotation.Nonnull String dagId, Map<String, String> headers) throws ApiException {
+    HttpRequest.Builder localVarRequestBuilder = getDagRequestBuilder(dagId, headers);
+    try {
+      HttpResponse<InputStream> localVarResponse = memberVarHttpClient.send(
+          localVarRequestBuilder.build(),
+          HttpResponse.BodyHandlers.ofInputStream());
+      if (memberVarResponseInterceptor != null) {
+        memberVarResponseInterceptor.accept(localVarResponse);
+      }
+      InputStream localVarResponseBody = null;
+      try {
+        if (localVarResponse.statusCode()/ 100 != 2) {
+          throw getApiException("getDag", localVarResponse);
+        }
+        localVarResponseBody = ApiClient.getResponseBody(localVarResponse);
+        if (localVarResponseBody == null) {
+          return new ApiResponse<Dag>(
+              localVarResponse.statusCode(),
+              localVarResponse.headers().map(),
+              null
+          );
+        }
+
+        
+        
+        String responseBody = new String(localVarResponseBody.readAllBytes());
+        Dag responseValue = responseBody.isBlank()? null: memberVarObjectMapper.readValue(responseBody, new TypeReference<Dag>() {});
+        
+
+        return new ApiResponse<Dag>(
+            localVarResponse.statusCode(),
+            localVarResponse.headers().map(),
+            responseValue
+        );
+      } finally {
+        if (localVarResponseBody != null) {
+          localVarResponseBody.close();
+        }
+      }
+    } catch (IOException e) {
+      throw new ApiException(e);
+    }
+    catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ApiException(e);
+    }
+  }
+
+  private HttpRequest.Builder getDagRequestBuilder(@jakarta.annotation.Nonnull String dagId, Map<String, String> headers) throws ApiException {
+    // verify the required parameter 'dagId' is set
+    if (dagId == null) {
+      throw new ApiException(400, "Missing the required parameter 'dagId' when calling getDag");
+    }
+
+    HttpRequest.Builder localVarRequestBuilder = HttpRequest.newBuilder();
+
+    String localVarPath = "/api/dags/{dag_id}"
+        .replace("{dag_id}", ApiClient.urlEncode(dagId.toString()));
+
+    localVarRequestBuilder.uri(URI.create(memberVarBaseUri + localVarPath));
+
+    localVarRequestBuilder.header("Accept", "application/json");
+
+    localVarRequestBuilder.method("GET", HttpRequest.BodyPublishers.noBody());
+    if (memberVarReadTimeout != null) {
+      localVarRequestBuilder.timeout(memberVarReadTimeout);
+    }
+    // Add custom headers if provided
+    localVarRequestBuilder = HttpRequestBuilderExtensions.withAdditionalHeaders(localVarRequestBuilder, headers);
+    if (memberVarInterceptor != null) {
+      memberVarInterceptor.accept(localVarRequestBuilder);
+    }
+    return localVarRequestBuilder;
+  }
+
+  /**
+   * Show a DAG run with its task instances
+   * One run and its task instances.
+   * @param dagId  (required)
+   * @param runId  (required)
+   * @return DagRunDetail
+   * @throws ApiException if fails to make API call
+   */
+  public DagRunDetail getDagRun(@jakarta.annotation.Nonnull String dagId, @jakarta.annotation.Nonnull String runId) throws ApiException {
+    return getDagRun(dagId, runId, null);
+  }
+
+  /**
+   * Show a DAG run with its task instances
+   * One run and its task instances.
+   * @param dagId  (required)
+   * @param runId  (required)
+   * @param headers Optional headers to include in the request
+   * @return DagRunDetail
+   * @throws ApiException if fails to make API call
+   */
+  public DagRunDetail getDagRun(@jakarta.annotation.Nonnull String dagId, @jakarta.annotation.Nonnull String runId, Map<String, String> headers) throws ApiException {
+    ApiResponse<DagRunDetail> localVarResponse = getDagRunWithHttpInfo(dagId, runId, headers);
+    return localVarResponse.getData();
+  }
+
+  /**
+   * Show a DAG run with its task instances
+   * One run and its task instances.
+   * @param dagId  (required)
+   * @param runId  (required)
+   * @return ApiResponse&lt;DagRunDetail&gt;
+   * @throws ApiException if fails to make API call
+   */
+  public ApiResponse<DagRunDetail> getDagRunWithHttpInfo(@jakarta.annotation.Nonnull String dagId, @jakarta.annotation.Nonnull String runId) throws ApiException {
+    return getDagRunWithHttpInfo(dagId, runId, null);
+  }
+
+  /**
+   * Show a DAG run with its task instances
+   * One run and its task instances.
+   * @param dagId  (required)
+   * @param runId  (required)
+   * @param headers Optional headers to include in the request
+   * @return ApiResponse&lt;DagRunDetail&gt;
+   * @throws ApiException if fails to make API call
+   */
+  public ApiResponse<DagRunDetail> getDagRunWithHttpInfo(@jakarta.annotation.Nonnull String dagId, @jakarta.annotation.Nonnull String runId, Map<String, String> headers) throws ApiException {
+    HttpRequest.Builder localVarRequestBuilder = getDagRunRequestBuilder(dagId, runId, headers);
+    try {
+      HttpResponse<InputStream> localVarResponse = memberVarHttpClient.send(
+          localVarRequestBuilder.build(),
+          HttpResponse.BodyHandlers.ofInputStream());
+      if (memberVarResponseInterceptor != null) {
+        memberVarResponseInterceptor.accept(localVarResponse);
+      }
+      InputStream localVarResponseBody = null;
+      try {
+        if (localVarResponse.statusCode()/ 100 != 2) {
+          throw getApiException("getDagRun", localVarResponse);
+        }
+        localVarResponseBody = ApiClient.getResponseBody(localVarResponse);
+        if (localVarResponseBody == null) {
+          return new ApiResponse<DagRunDetail>(
+              localVarResponse.statusCode(),
+              localVarResponse.headers().map(),
+              null
+          );
+        }
+
+        
+        
+        String responseBody = new String(localVarResponseBody.readAllBytes());
+        DagRunDetail responseValue = responseBody.isBlank()? null: memberVarObjectMapper.readValue(responseBody, new TypeReference<DagRunDetail>() {});
+        
+
+        return new ApiResponse<DagRunDetail>(
+            localVarResponse.statusCode(),
+            localVarResponse.headers().map(),
+            responseValue
+        );
+      } finally {
+        if (localVarResponseBody != null) {
+          localVarResponseBody.close();
+        }
+      }
+    } catch (IOException e) {
+      throw new ApiException(e);
+    }
+    catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ApiException(e);
+    }
+  }
+
+  private HttpRequest.Builder getDagRunRequestBuilder(@jakarta.annotation.Nonnull String dagId, @jakarta.annotation.Nonnull String runId, Map<String, String> headers) throws ApiException {
+    // verify the required parameter 'dagId' is set
+    if (dagId == null) {
+      throw new ApiException(400, "Missing the required parameter 'dagId' when calling getDagRun");
+    }
+    // verify the required parameter 'runId' is set
+    if (runId == null) {
+      throw new ApiException(400, "Missing the required parameter 'runId' when calling getDagRun");
+    }
+
+    HttpRequest.Builder localVarRequestBuilder = HttpRequest.newBuilder();
+
+    String localVarPath = "/api/dags/{dag_id}/dag-runs/{run_id}"
+        .replace("{dag_id}", ApiClient.urlEncode(dagId.toString()))
+        .replace("{run_id}", ApiClient.urlEncode(runId.toString()));
+
+    localVarRequestBuilder.uri(URI.create(memberVarBaseUri + localVarPath));
+
+    localVarRequestBuilder.header("Accept", "application/json");
+
+    localVarRequestBuilder.method("GET", HttpRequest.BodyPublishers.noBody());
+    if (memberVarReadTimeout != null) {
+      localVarRequestBuilder.timeout(memberVarReadTimeout);
+    }
+    // Add custom headers if provided
+    localVarRequestBuilder = HttpRequestBuilderExtensions.withAdditionalHeaders(localVarRequestBuilder, headers);
+    if (memberVarInterceptor != null) {
+      memberVarInterceptor.accept(localVarRequestBuilder);
+    }
+    return localVarRequestBuilder;
+  }
+
+  /**
    * Read a task instance&#39;s state and current attempt
    * 
    * @param taskInstanceId  (required)
@@ -1402,6 +1656,684 @@ public class AdminApi {
     localVarRequestBuilder.header("Accept", "application/json");
 
     localVarRequestBuilder.method("GET", HttpRequest.BodyPublishers.noBody());
+    if (memberVarReadTimeout != null) {
+      localVarRequestBuilder.timeout(memberVarReadTimeout);
+    }
+    // Add custom headers if provided
+    localVarRequestBuilder = HttpRequestBuilderExtensions.withAdditionalHeaders(localVarRequestBuilder, headers);
+    if (memberVarInterceptor != null) {
+      memberVarInterceptor.accept(localVarRequestBuilder);
+    }
+    return localVarRequestBuilder;
+  }
+
+  /**
+   * List DAG runs, newest first
+   * A page of runs, optionally of one DAG and in one state.
+   * @param dagId Only this DAG&#39;s runs. (optional)
+   * @param state Only runs in this state. (optional)
+   * @param limit Page size. (optional, default to 100)
+   * @param offset Entries to skip. (optional, default to 0)
+   * @return DagRunList
+   * @throws ApiException if fails to make API call
+   */
+  public DagRunList listDagRuns(@jakarta.annotation.Nullable String dagId, @jakarta.annotation.Nullable DagRunState state, @jakarta.annotation.Nullable Integer limit, @jakarta.annotation.Nullable Integer offset) throws ApiException {
+    return listDagRuns(dagId, state, limit, offset, null);
+  }
+
+  /**
+   * List DAG runs, newest first
+   * A page of runs, optionally of one DAG and in one state.
+   * @param dagId Only this DAG&#39;s runs. (optional)
+   * @param state Only runs in this state. (optional)
+   * @param limit Page size. (optional, default to 100)
+   * @param offset Entries to skip. (optional, default to 0)
+   * @param headers Optional headers to include in the request
+   * @return DagRunList
+   * @throws ApiException if fails to make API call
+   */
+  public DagRunList listDagRuns(@jakarta.annotation.Nullable String dagId, @jakarta.annotation.Nullable DagRunState state, @jakarta.annotation.Nullable Integer limit, @jakarta.annotation.Nullable Integer offset, Map<String, String> headers) throws ApiException {
+    ApiResponse<DagRunList> localVarResponse = listDagRunsWithHttpInfo(dagId, state, limit, offset, headers);
+    return localVarResponse.getData();
+  }
+
+  /**
+   * List DAG runs, newest first
+   * A page of runs, optionally of one DAG and in one state.
+   * @param dagId Only this DAG&#39;s runs. (optional)
+   * @param state Only runs in this state. (optional)
+   * @param limit Page size. (optional, default to 100)
+   * @param offset Entries to skip. (optional, default to 0)
+   * @return ApiResponse&lt;DagRunList&gt;
+   * @throws ApiException if fails to make API call
+   */
+  public ApiResponse<DagRunList> listDagRunsWithHttpInfo(@jakarta.annotation.Nullable String dagId, @jakarta.annotation.Nullable DagRunState state, @jakarta.annotation.Nullable Integer limit, @jakarta.annotation.Nullable Integer offset) throws ApiException {
+    return listDagRunsWithHttpInfo(dagId, state, limit, offset, null);
+  }
+
+  /**
+   * List DAG runs, newest first
+   * A page of runs, optionally of one DAG and in one state.
+   * @param dagId Only this DAG&#39;s runs. (optional)
+   * @param state Only runs in this state. (optional)
+   * @param limit Page size. (optional, default to 100)
+   * @param offset Entries to skip. (optional, default to 0)
+   * @param headers Optional headers to include in the request
+   * @return ApiResponse&lt;DagRunList&gt;
+   * @throws ApiException if fails to make API call
+   */
+  public ApiResponse<DagRunList> listDagRunsWithHttpInfo(@jakarta.annotation.Nullable String dagId, @jakarta.annotation.Nullable DagRunState state, @jakarta.annotation.Nullable Integer limit, @jakarta.annotation.Nullable Integer offset, Map<String, String> headers) throws ApiException {
+    HttpRequest.Builder localVarRequestBuilder = listDagRunsRequestBuilder(dagId, state, limit, offset, headers);
+    try {
+      HttpResponse<InputStream> localVarResponse = memberVarHttpClient.send(
+          localVarRequestBuilder.build(),
+          HttpResponse.BodyHandlers.ofInputStream());
+      if (memberVarResponseInterceptor != null) {
+        memberVarResponseInterceptor.accept(localVarResponse);
+      }
+      InputStream localVarResponseBody = null;
+      try {
+        if (localVarResponse.statusCode()/ 100 != 2) {
+          throw getApiException("listDagRuns", localVarResponse);
+        }
+        localVarResponseBody = ApiClient.getResponseBody(localVarResponse);
+        if (localVarResponseBody == null) {
+          return new ApiResponse<DagRunList>(
+              localVarResponse.statusCode(),
+              localVarResponse.headers().map(),
+              null
+          );
+        }
+
+        
+        
+        String responseBody = new String(localVarResponseBody.readAllBytes());
+        DagRunList responseValue = responseBody.isBlank()? null: memberVarObjectMapper.readValue(responseBody, new TypeReference<DagRunList>() {});
+        
+
+        return new ApiResponse<DagRunList>(
+            localVarResponse.statusCode(),
+            localVarResponse.headers().map(),
+            responseValue
+        );
+      } finally {
+        if (localVarResponseBody != null) {
+          localVarResponseBody.close();
+        }
+      }
+    } catch (IOException e) {
+      throw new ApiException(e);
+    }
+    catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ApiException(e);
+    }
+  }
+
+  private HttpRequest.Builder listDagRunsRequestBuilder(@jakarta.annotation.Nullable String dagId, @jakarta.annotation.Nullable DagRunState state, @jakarta.annotation.Nullable Integer limit, @jakarta.annotation.Nullable Integer offset, Map<String, String> headers) throws ApiException {
+
+    HttpRequest.Builder localVarRequestBuilder = HttpRequest.newBuilder();
+
+    String localVarPath = "/api/dag-runs";
+
+    List<Pair> localVarQueryParams = new ArrayList<>();
+    StringJoiner localVarQueryStringJoiner = new StringJoiner("&");
+    String localVarQueryParameterBaseName;
+    localVarQueryParameterBaseName = "dag_id";
+    localVarQueryParams.addAll(ApiClient.parameterToPairs("dag_id", dagId));
+    localVarQueryParameterBaseName = "state";
+    localVarQueryParams.addAll(ApiClient.parameterToPairs("state", state));
+    localVarQueryParameterBaseName = "limit";
+    localVarQueryParams.addAll(ApiClient.parameterToPairs("limit", limit));
+    localVarQueryParameterBaseName = "offset";
+    localVarQueryParams.addAll(ApiClient.parameterToPairs("offset", offset));
+
+    if (!localVarQueryParams.isEmpty() || localVarQueryStringJoiner.length() != 0) {
+      StringJoiner queryJoiner = new StringJoiner("&");
+      localVarQueryParams.forEach(p -> queryJoiner.add(p.getName() + '=' + p.getValue()));
+      if (localVarQueryStringJoiner.length() != 0) {
+        queryJoiner.add(localVarQueryStringJoiner.toString());
+      }
+      localVarRequestBuilder.uri(URI.create(memberVarBaseUri + localVarPath + '?' + queryJoiner.toString()));
+    } else {
+      localVarRequestBuilder.uri(URI.create(memberVarBaseUri + localVarPath));
+    }
+
+    localVarRequestBuilder.header("Accept", "application/json");
+
+    localVarRequestBuilder.method("GET", HttpRequest.BodyPublishers.noBody());
+    if (memberVarReadTimeout != null) {
+      localVarRequestBuilder.timeout(memberVarReadTimeout);
+    }
+    // Add custom headers if provided
+    localVarRequestBuilder = HttpRequestBuilderExtensions.withAdditionalHeaders(localVarRequestBuilder, headers);
+    if (memberVarInterceptor != null) {
+      memberVarInterceptor.accept(localVarRequestBuilder);
+    }
+    return localVarRequestBuilder;
+  }
+
+  /**
+   * List DAGs with their latest version
+   * A page of DAGs, by id.
+   * @param limit Page size. (optional, default to 100)
+   * @param offset Entries to skip. (optional, default to 0)
+   * @return DagList
+   * @throws ApiException if fails to make API call
+   */
+  public DagList listDags(@jakarta.annotation.Nullable Integer limit, @jakarta.annotation.Nullable Integer offset) throws ApiException {
+    return listDags(limit, offset, null);
+  }
+
+  /**
+   * List DAGs with their latest version
+   * A page of DAGs, by id.
+   * @param limit Page size. (optional, default to 100)
+   * @param offset Entries to skip. (optional, default to 0)
+   * @param headers Optional headers to include in the request
+   * @return DagList
+   * @throws ApiException if fails to make API call
+   */
+  public DagList listDags(@jakarta.annotation.Nullable Integer limit, @jakarta.annotation.Nullable Integer offset, Map<String, String> headers) throws ApiException {
+    ApiResponse<DagList> localVarResponse = listDagsWithHttpInfo(limit, offset, headers);
+    return localVarResponse.getData();
+  }
+
+  /**
+   * List DAGs with their latest version
+   * A page of DAGs, by id.
+   * @param limit Page size. (optional, default to 100)
+   * @param offset Entries to skip. (optional, default to 0)
+   * @return ApiResponse&lt;DagList&gt;
+   * @throws ApiException if fails to make API call
+   */
+  public ApiResponse<DagList> listDagsWithHttpInfo(@jakarta.annotation.Nullable Integer limit, @jakarta.annotation.Nullable Integer offset) throws ApiException {
+    return listDagsWithHttpInfo(limit, offset, null);
+  }
+
+  /**
+   * List DAGs with their latest version
+   * A page of DAGs, by id.
+   * @param limit Page size. (optional, default to 100)
+   * @param offset Entries to skip. (optional, default to 0)
+   * @param headers Optional headers to include in the request
+   * @return ApiResponse&lt;DagList&gt;
+   * @throws ApiException if fails to make API call
+   */
+  public ApiResponse<DagList> listDagsWithHttpInfo(@jakarta.annotation.Nullable Integer limit, @jakarta.annotation.Nullable Integer offset, Map<String, String> headers) throws ApiException {
+    HttpRequest.Builder localVarRequestBuilder = listDagsRequestBuilder(limit, offset, headers);
+    try {
+      HttpResponse<InputStream> localVarResponse = memberVarHttpClient.send(
+          localVarRequestBuilder.build(),
+          HttpResponse.BodyHandlers.ofInputStream());
+      if (memberVarResponseInterceptor != null) {
+        memberVarResponseInterceptor.accept(localVarResponse);
+      }
+      InputStream localVarResponseBody = null;
+      try {
+        if (localVarResponse.statusCode()/ 100 != 2) {
+          throw getApiException("listDags", localVarResponse);
+        }
+        localVarResponseBody = ApiClient.getResponseBody(localVarResponse);
+        if (localVarResponseBody == null) {
+          return new ApiResponse<DagList>(
+              localVarResponse.statusCode(),
+              localVarResponse.headers().map(),
+              null
+          );
+        }
+
+        
+        
+        String responseBody = new String(localVarResponseBody.readAllBytes());
+        DagList responseValue = responseBody.isBlank()? null: memberVarObjectMapper.readValue(responseBody, new TypeReference<DagList>() {});
+        
+
+        return new ApiResponse<DagList>(
+            localVarResponse.statusCode(),
+            localVarResponse.headers().map(),
+            responseValue
+        );
+      } finally {
+        if (localVarResponseBody != null) {
+          localVarResponseBody.close();
+        }
+      }
+    } catch (IOException e) {
+      throw new ApiException(e);
+    }
+    catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ApiException(e);
+    }
+  }
+
+  private HttpRequest.Builder listDagsRequestBuilder(@jakarta.annotation.Nullable Integer limit, @jakarta.annotation.Nullable Integer offset, Map<String, String> headers) throws ApiException {
+
+    HttpRequest.Builder localVarRequestBuilder = HttpRequest.newBuilder();
+
+    String localVarPath = "/api/dags";
+
+    List<Pair> localVarQueryParams = new ArrayList<>();
+    StringJoiner localVarQueryStringJoiner = new StringJoiner("&");
+    String localVarQueryParameterBaseName;
+    localVarQueryParameterBaseName = "limit";
+    localVarQueryParams.addAll(ApiClient.parameterToPairs("limit", limit));
+    localVarQueryParameterBaseName = "offset";
+    localVarQueryParams.addAll(ApiClient.parameterToPairs("offset", offset));
+
+    if (!localVarQueryParams.isEmpty() || localVarQueryStringJoiner.length() != 0) {
+      StringJoiner queryJoiner = new StringJoiner("&");
+      localVarQueryParams.forEach(p -> queryJoiner.add(p.getName() + '=' + p.getValue()));
+      if (localVarQueryStringJoiner.length() != 0) {
+        queryJoiner.add(localVarQueryStringJoiner.toString());
+      }
+      localVarRequestBuilder.uri(URI.create(memberVarBaseUri + localVarPath + '?' + queryJoiner.toString()));
+    } else {
+      localVarRequestBuilder.uri(URI.create(memberVarBaseUri + localVarPath));
+    }
+
+    localVarRequestBuilder.header("Accept", "application/json");
+
+    localVarRequestBuilder.method("GET", HttpRequest.BodyPublishers.noBody());
+    if (memberVarReadTimeout != null) {
+      localVarRequestBuilder.timeout(memberVarReadTimeout);
+    }
+    // Add custom headers if provided
+    localVarRequestBuilder = HttpRequestBuilderExtensions.withAdditionalHeaders(localVarRequestBuilder, headers);
+    if (memberVarInterceptor != null) {
+      memberVarInterceptor.accept(localVarRequestBuilder);
+    }
+    return localVarRequestBuilder;
+  }
+
+  /**
+   * List registered workers with their state and load
+   * A page of workers, by name.
+   * @param limit Page size. (optional, default to 100)
+   * @param offset Entries to skip. (optional, default to 0)
+   * @return WorkerList
+   * @throws ApiException if fails to make API call
+   */
+  public WorkerList listWorkers(@jakarta.annotation.Nullable Integer limit, @jakarta.annotation.Nullable Integer offset) throws ApiException {
+    return listWorkers(limit, offset, null);
+  }
+
+  /**
+   * List registered workers with their state and load
+   * A page of workers, by name.
+   * @param limit Page size. (optional, default to 100)
+   * @param offset Entries to skip. (optional, default to 0)
+   * @param headers Optional headers to include in the request
+   * @return WorkerList
+   * @throws ApiException if fails to make API call
+   */
+  public WorkerList listWorkers(@jakarta.annotation.Nullable Integer limit, @jakarta.annotation.Nullable Integer offset, Map<String, String> headers) throws ApiException {
+    ApiResponse<WorkerList> localVarResponse = listWorkersWithHttpInfo(limit, offset, headers);
+    return localVarResponse.getData();
+  }
+
+  /**
+   * List registered workers with their state and load
+   * A page of workers, by name.
+   * @param limit Page size. (optional, default to 100)
+   * @param offset Entries to skip. (optional, default to 0)
+   * @return ApiResponse&lt;WorkerList&gt;
+   * @throws ApiException if fails to make API call
+   */
+  public ApiResponse<WorkerList> listWorkersWithHttpInfo(@jakarta.annotation.Nullable Integer limit, @jakarta.annotation.Nullable Integer offset) throws ApiException {
+    return listWorkersWithHttpInfo(limit, offset, null);
+  }
+
+  /**
+   * List registered workers with their state and load
+   * A page of workers, by name.
+   * @param limit Page size. (optional, default to 100)
+   * @param offset Entries to skip. (optional, default to 0)
+   * @param headers Optional headers to include in the request
+   * @return ApiResponse&lt;WorkerList&gt;
+   * @throws ApiException if fails to make API call
+   */
+  public ApiResponse<WorkerList> listWorkersWithHttpInfo(@jakarta.annotation.Nullable Integer limit, @jakarta.annotation.Nullable Integer offset, Map<String, String> headers) throws ApiException {
+    HttpRequest.Builder localVarRequestBuilder = listWorkersRequestBuilder(limit, offset, headers);
+    try {
+      HttpResponse<InputStream> localVarResponse = memberVarHttpClient.send(
+          localVarRequestBuilder.build(),
+          HttpResponse.BodyHandlers.ofInputStream());
+      if (memberVarResponseInterceptor != null) {
+        memberVarResponseInterceptor.accept(localVarResponse);
+      }
+      InputStream localVarResponseBody = null;
+      try {
+        if (localVarResponse.statusCode()/ 100 != 2) {
+          throw getApiException("listWorkers", localVarResponse);
+        }
+        localVarResponseBody = ApiClient.getResponseBody(localVarResponse);
+        if (localVarResponseBody == null) {
+          return new ApiResponse<WorkerList>(
+              localVarResponse.statusCode(),
+              localVarResponse.headers().map(),
+              null
+          );
+        }
+
+        
+        
+        String responseBody = new String(localVarResponseBody.readAllBytes());
+        WorkerList responseValue = responseBody.isBlank()? null: memberVarObjectMapper.readValue(responseBody, new TypeReference<WorkerList>() {});
+        
+
+        return new ApiResponse<WorkerList>(
+            localVarResponse.statusCode(),
+            localVarResponse.headers().map(),
+            responseValue
+        );
+      } finally {
+        if (localVarResponseBody != null) {
+          localVarResponseBody.close();
+        }
+      }
+    } catch (IOException e) {
+      throw new ApiException(e);
+    }
+    catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ApiException(e);
+    }
+  }
+
+  private HttpRequest.Builder listWorkersRequestBuilder(@jakarta.annotation.Nullable Integer limit, @jakarta.annotation.Nullable Integer offset, Map<String, String> headers) throws ApiException {
+
+    HttpRequest.Builder localVarRequestBuilder = HttpRequest.newBuilder();
+
+    String localVarPath = "/api/workers";
+
+    List<Pair> localVarQueryParams = new ArrayList<>();
+    StringJoiner localVarQueryStringJoiner = new StringJoiner("&");
+    String localVarQueryParameterBaseName;
+    localVarQueryParameterBaseName = "limit";
+    localVarQueryParams.addAll(ApiClient.parameterToPairs("limit", limit));
+    localVarQueryParameterBaseName = "offset";
+    localVarQueryParams.addAll(ApiClient.parameterToPairs("offset", offset));
+
+    if (!localVarQueryParams.isEmpty() || localVarQueryStringJoiner.length() != 0) {
+      StringJoiner queryJoiner = new StringJoiner("&");
+      localVarQueryParams.forEach(p -> queryJoiner.add(p.getName() + '=' + p.getValue()));
+      if (localVarQueryStringJoiner.length() != 0) {
+        queryJoiner.add(localVarQueryStringJoiner.toString());
+      }
+      localVarRequestBuilder.uri(URI.create(memberVarBaseUri + localVarPath + '?' + queryJoiner.toString()));
+    } else {
+      localVarRequestBuilder.uri(URI.create(memberVarBaseUri + localVarPath));
+    }
+
+    localVarRequestBuilder.header("Accept", "application/json");
+
+    localVarRequestBuilder.method("GET", HttpRequest.BodyPublishers.noBody());
+    if (memberVarReadTimeout != null) {
+      localVarRequestBuilder.timeout(memberVarReadTimeout);
+    }
+    // Add custom headers if provided
+    localVarRequestBuilder = HttpRequestBuilderExtensions.withAdditionalHeaders(localVarRequestBuilder, headers);
+    if (memberVarInterceptor != null) {
+      memberVarInterceptor.accept(localVarRequestBuilder);
+    }
+    return localVarRequestBuilder;
+  }
+
+  /**
+   * Trigger a run of a DAG&#39;s latest version
+   * Queue a manual run with its conf.
+   * @param dagId  (required)
+   * @param triggerDagRunPayload  (required)
+   * @return DagRun
+   * @throws ApiException if fails to make API call
+   */
+  public DagRun triggerDagRun(@jakarta.annotation.Nonnull String dagId, @jakarta.annotation.Nonnull TriggerDagRunPayload triggerDagRunPayload) throws ApiException {
+    return triggerDagRun(dagId, triggerDagRunPayload, null);
+  }
+
+  /**
+   * Trigger a run of a DAG&#39;s latest version
+   * Queue a manual run with its conf.
+   * @param dagId  (required)
+   * @param triggerDagRunPayload  (required)
+   * @param headers Optional headers to include in the request
+   * @return DagRun
+   * @throws ApiException if fails to make API call
+   */
+  public DagRun triggerDagRun(@jakarta.annotation.Nonnull String dagId, @jakarta.annotation.Nonnull TriggerDagRunPayload triggerDagRunPayload, Map<String, String> headers) throws ApiException {
+    ApiResponse<DagRun> localVarResponse = triggerDagRunWithHttpInfo(dagId, triggerDagRunPayload, headers);
+    return localVarResponse.getData();
+  }
+
+  /**
+   * Trigger a run of a DAG&#39;s latest version
+   * Queue a manual run with its conf.
+   * @param dagId  (required)
+   * @param triggerDagRunPayload  (required)
+   * @return ApiResponse&lt;DagRun&gt;
+   * @throws ApiException if fails to make API call
+   */
+  public ApiResponse<DagRun> triggerDagRunWithHttpInfo(@jakarta.annotation.Nonnull String dagId, @jakarta.annotation.Nonnull TriggerDagRunPayload triggerDagRunPayload) throws ApiException {
+    return triggerDagRunWithHttpInfo(dagId, triggerDagRunPayload, null);
+  }
+
+  /**
+   * Trigger a run of a DAG&#39;s latest version
+   * Queue a manual run with its conf.
+   * @param dagId  (required)
+   * @param triggerDagRunPayload  (required)
+   * @param headers Optional headers to include in the request
+   * @return ApiResponse&lt;DagRun&gt;
+   * @throws ApiException if fails to make API call
+   */
+  public ApiResponse<DagRun> triggerDagRunWithHttpInfo(@jakarta.annotation.Nonnull String dagId, @jakarta.annotation.Nonnull TriggerDagRunPayload triggerDagRunPayload, Map<String, String> headers) throws ApiException {
+    HttpRequest.Builder localVarRequestBuilder = triggerDagRunRequestBuilder(dagId, triggerDagRunPayload, headers);
+    try {
+      HttpResponse<InputStream> localVarResponse = memberVarHttpClient.send(
+          localVarRequestBuilder.build(),
+          HttpResponse.BodyHandlers.ofInputStream());
+      if (memberVarResponseInterceptor != null) {
+        memberVarResponseInterceptor.accept(localVarResponse);
+      }
+      InputStream localVarResponseBody = null;
+      try {
+        if (localVarResponse.statusCode()/ 100 != 2) {
+          throw getApiException("triggerDagRun", localVarResponse);
+        }
+        localVarResponseBody = ApiClient.getResponseBody(localVarResponse);
+        if (localVarResponseBody == null) {
+          return new ApiResponse<DagRun>(
+              localVarResponse.statusCode(),
+              localVarResponse.headers().map(),
+              null
+          );
+        }
+
+        
+        
+        String responseBody = new String(localVarResponseBody.readAllBytes());
+        DagRun responseValue = responseBody.isBlank()? null: memberVarObjectMapper.readValue(responseBody, new TypeReference<DagRun>() {});
+        
+
+        return new ApiResponse<DagRun>(
+            localVarResponse.statusCode(),
+            localVarResponse.headers().map(),
+            responseValue
+        );
+      } finally {
+        if (localVarResponseBody != null) {
+          localVarResponseBody.close();
+        }
+      }
+    } catch (IOException e) {
+      throw new ApiException(e);
+    }
+    catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ApiException(e);
+    }
+  }
+
+  private HttpRequest.Builder triggerDagRunRequestBuilder(@jakarta.annotation.Nonnull String dagId, @jakarta.annotation.Nonnull TriggerDagRunPayload triggerDagRunPayload, Map<String, String> headers) throws ApiException {
+    // verify the required parameter 'dagId' is set
+    if (dagId == null) {
+      throw new ApiException(400, "Missing the required parameter 'dagId' when calling triggerDagRun");
+    }
+    // verify the required parameter 'triggerDagRunPayload' is set
+    if (triggerDagRunPayload == null) {
+      throw new ApiException(400, "Missing the required parameter 'triggerDagRunPayload' when calling triggerDagRun");
+    }
+
+    HttpRequest.Builder localVarRequestBuilder = HttpRequest.newBuilder();
+
+    String localVarPath = "/api/dags/{dag_id}/dag-runs"
+        .replace("{dag_id}", ApiClient.urlEncode(dagId.toString()));
+
+    localVarRequestBuilder.uri(URI.create(memberVarBaseUri + localVarPath));
+
+    localVarRequestBuilder.header("Content-Type", "application/json");
+    localVarRequestBuilder.header("Accept", "application/json");
+
+    try {
+      byte[] localVarPostBody = memberVarObjectMapper.writeValueAsBytes(triggerDagRunPayload);
+      localVarRequestBuilder.method("POST", HttpRequest.BodyPublishers.ofByteArray(localVarPostBody));
+    } catch (IOException e) {
+      throw new ApiException(e);
+    }
+    if (memberVarReadTimeout != null) {
+      localVarRequestBuilder.timeout(memberVarReadTimeout);
+    }
+    // Add custom headers if provided
+    localVarRequestBuilder = HttpRequestBuilderExtensions.withAdditionalHeaders(localVarRequestBuilder, headers);
+    if (memberVarInterceptor != null) {
+      memberVarInterceptor.accept(localVarRequestBuilder);
+    }
+    return localVarRequestBuilder;
+  }
+
+  /**
+   * Pause or unpause a DAG
+   * Change a DAG&#39;s settings.
+   * @param dagId  (required)
+   * @param updateDagPayload  (required)
+   * @return Dag
+   * @throws ApiException if fails to make API call
+   */
+  public Dag updateDag(@jakarta.annotation.Nonnull String dagId, @jakarta.annotation.Nonnull UpdateDagPayload updateDagPayload) throws ApiException {
+    return updateDag(dagId, updateDagPayload, null);
+  }
+
+  /**
+   * Pause or unpause a DAG
+   * Change a DAG&#39;s settings.
+   * @param dagId  (required)
+   * @param updateDagPayload  (required)
+   * @param headers Optional headers to include in the request
+   * @return Dag
+   * @throws ApiException if fails to make API call
+   */
+  public Dag updateDag(@jakarta.annotation.Nonnull String dagId, @jakarta.annotation.Nonnull UpdateDagPayload updateDagPayload, Map<String, String> headers) throws ApiException {
+    ApiResponse<Dag> localVarResponse = updateDagWithHttpInfo(dagId, updateDagPayload, headers);
+    return localVarResponse.getData();
+  }
+
+  /**
+   * Pause or unpause a DAG
+   * Change a DAG&#39;s settings.
+   * @param dagId  (required)
+   * @param updateDagPayload  (required)
+   * @return ApiResponse&lt;Dag&gt;
+   * @throws ApiException if fails to make API call
+   */
+  public ApiResponse<Dag> updateDagWithHttpInfo(@jakarta.annotation.Nonnull String dagId, @jakarta.annotation.Nonnull UpdateDagPayload updateDagPayload) throws ApiException {
+    return updateDagWithHttpInfo(dagId, updateDagPayload, null);
+  }
+
+  /**
+   * Pause or unpause a DAG
+   * Change a DAG&#39;s settings.
+   * @param dagId  (required)
+   * @param updateDagPayload  (required)
+   * @param headers Optional headers to include in the request
+   * @return ApiResponse&lt;Dag&gt;
+   * @throws ApiException if fails to make API call
+   */
+  public ApiResponse<Dag> updateDagWithHttpInfo(@jakarta.annotation.Nonnull String dagId, @jakarta.annotation.Nonnull UpdateDagPayload updateDagPayload, Map<String, String> headers) throws ApiException {
+    HttpRequest.Builder localVarRequestBuilder = updateDagRequestBuilder(dagId, updateDagPayload, headers);
+    try {
+      HttpResponse<InputStream> localVarResponse = memberVarHttpClient.send(
+          localVarRequestBuilder.build(),
+          HttpResponse.BodyHandlers.ofInputStream());
+      if (memberVarResponseInterceptor != null) {
+        memberVarResponseInterceptor.accept(localVarResponse);
+      }
+      InputStream localVarResponseBody = null;
+      try {
+        if (localVarResponse.statusCode()/ 100 != 2) {
+          throw getApiException("updateDag", localVarResponse);
+        }
+        localVarResponseBody = ApiClient.getResponseBody(localVarResponse);
+        if (localVarResponseBody == null) {
+          return new ApiResponse<Dag>(
+              localVarResponse.statusCode(),
+              localVarResponse.headers().map(),
+              null
+          );
+        }
+
+        
+        
+        String responseBody = new String(localVarResponseBody.readAllBytes());
+        Dag responseValue = responseBody.isBlank()? null: memberVarObjectMapper.readValue(responseBody, new TypeReference<Dag>() {});
+        
+
+        return new ApiResponse<Dag>(
+            localVarResponse.statusCode(),
+            localVarResponse.headers().map(),
+            responseValue
+        );
+      } finally {
+        if (localVarResponseBody != null) {
+          localVarResponseBody.close();
+        }
+      }
+    } catch (IOException e) {
+      throw new ApiException(e);
+    }
+    catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ApiException(e);
+    }
+  }
+
+  private HttpRequest.Builder updateDagRequestBuilder(@jakarta.annotation.Nonnull String dagId, @jakarta.annotation.Nonnull UpdateDagPayload updateDagPayload, Map<String, String> headers) throws ApiException {
+    // verify the required parameter 'dagId' is set
+    if (dagId == null) {
+      throw new ApiException(400, "Missing the required parameter 'dagId' when calling updateDag");
+    }
+    // verify the required parameter 'updateDagPayload' is set
+    if (updateDagPayload == null) {
+      throw new ApiException(400, "Missing the required parameter 'updateDagPayload' when calling updateDag");
+    }
+
+    HttpRequest.Builder localVarRequestBuilder = HttpRequest.newBuilder();
+
+    String localVarPath = "/api/dags/{dag_id}"
+        .replace("{dag_id}", ApiClient.urlEncode(dagId.toString()));
+
+    localVarRequestBuilder.uri(URI.create(memberVarBaseUri + localVarPath));
+
+    localVarRequestBuilder.header("Content-Type", "application/json");
+    localVarRequestBuilder.header("Accept", "application/json");
+
+    try {
+      byte[] localVarPostBody = memberVarObjectMapper.writeValueAsBytes(updateDagPayload);
+      localVarRequestBuilder.method("PATCH", HttpRequest.BodyPublishers.ofByteArray(localVarPostBody));
+    } catch (IOException e) {
+      throw new ApiException(e);
+    }
     if (memberVarReadTimeout != null) {
       localVarRequestBuilder.timeout(memberVarReadTimeout);
     }

@@ -1,0 +1,184 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.dag import Dag
+from ...models.error_body import ErrorBody
+from ...types import Response
+
+
+def _get_kwargs(
+    dag_id: str,
+) -> dict[str, Any]:
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/api/dags/{dag_id}".format(
+            dag_id=quote(str(dag_id), safe=""),
+        ),
+    }
+
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Dag | ErrorBody | None:
+    if response.status_code == 200:
+        response_200 = Dag.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = ErrorBody.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = ErrorBody.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 404:
+        response_404 = ErrorBody.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 422:
+        response_422 = ErrorBody.from_dict(response.json())
+
+        return response_422
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Dag | ErrorBody]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    dag_id: str,
+    *,
+    client: AuthenticatedClient,
+) -> Response[Dag | ErrorBody]:
+    """Show a DAG with the tasks of its latest version
+
+     One DAG and its tasks.
+
+    Args:
+        dag_id (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Dag | ErrorBody]
+    """
+
+    kwargs = _get_kwargs(
+        dag_id=dag_id,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    dag_id: str,
+    *,
+    client: AuthenticatedClient,
+) -> Dag | ErrorBody | None:
+    """Show a DAG with the tasks of its latest version
+
+     One DAG and its tasks.
+
+    Args:
+        dag_id (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Dag | ErrorBody
+    """
+
+    return sync_detailed(
+        dag_id=dag_id,
+        client=client,
+    ).parsed
+
+
+async def asyncio_detailed(
+    dag_id: str,
+    *,
+    client: AuthenticatedClient,
+) -> Response[Dag | ErrorBody]:
+    """Show a DAG with the tasks of its latest version
+
+     One DAG and its tasks.
+
+    Args:
+        dag_id (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Dag | ErrorBody]
+    """
+
+    kwargs = _get_kwargs(
+        dag_id=dag_id,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    dag_id: str,
+    *,
+    client: AuthenticatedClient,
+) -> Dag | ErrorBody | None:
+    """Show a DAG with the tasks of its latest version
+
+     One DAG and its tasks.
+
+    Args:
+        dag_id (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Dag | ErrorBody
+    """
+
+    return (
+        await asyncio_detailed(
+            dag_id=dag_id,
+            client=client,
+        )
+    ).parsed

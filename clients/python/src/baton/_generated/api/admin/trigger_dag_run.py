@@ -1,0 +1,210 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.dag_run import DagRun
+from ...models.error_body import ErrorBody
+from ...models.trigger_dag_run_payload import TriggerDagRunPayload
+from ...types import Response
+
+
+def _get_kwargs(
+    dag_id: str,
+    *,
+    body: TriggerDagRunPayload,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/api/dags/{dag_id}/dag-runs".format(
+            dag_id=quote(str(dag_id), safe=""),
+        ),
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> DagRun | ErrorBody | None:
+    if response.status_code == 201:
+        response_201 = DagRun.from_dict(response.json())
+
+        return response_201
+
+    if response.status_code == 400:
+        response_400 = ErrorBody.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = ErrorBody.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 404:
+        response_404 = ErrorBody.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 409:
+        response_409 = ErrorBody.from_dict(response.json())
+
+        return response_409
+
+    if response.status_code == 422:
+        response_422 = ErrorBody.from_dict(response.json())
+
+        return response_422
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[DagRun | ErrorBody]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    dag_id: str,
+    *,
+    client: AuthenticatedClient,
+    body: TriggerDagRunPayload,
+) -> Response[DagRun | ErrorBody]:
+    """Trigger a run of a DAG's latest version
+
+     Queue a manual run with its conf.
+
+    Args:
+        dag_id (str):
+        body (TriggerDagRunPayload): A manual run of a DAG's latest version.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[DagRun | ErrorBody]
+    """
+
+    kwargs = _get_kwargs(
+        dag_id=dag_id,
+        body=body,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    dag_id: str,
+    *,
+    client: AuthenticatedClient,
+    body: TriggerDagRunPayload,
+) -> DagRun | ErrorBody | None:
+    """Trigger a run of a DAG's latest version
+
+     Queue a manual run with its conf.
+
+    Args:
+        dag_id (str):
+        body (TriggerDagRunPayload): A manual run of a DAG's latest version.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        DagRun | ErrorBody
+    """
+
+    return sync_detailed(
+        dag_id=dag_id,
+        client=client,
+        body=body,
+    ).parsed
+
+
+async def asyncio_detailed(
+    dag_id: str,
+    *,
+    client: AuthenticatedClient,
+    body: TriggerDagRunPayload,
+) -> Response[DagRun | ErrorBody]:
+    """Trigger a run of a DAG's latest version
+
+     Queue a manual run with its conf.
+
+    Args:
+        dag_id (str):
+        body (TriggerDagRunPayload): A manual run of a DAG's latest version.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[DagRun | ErrorBody]
+    """
+
+    kwargs = _get_kwargs(
+        dag_id=dag_id,
+        body=body,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    dag_id: str,
+    *,
+    client: AuthenticatedClient,
+    body: TriggerDagRunPayload,
+) -> DagRun | ErrorBody | None:
+    """Trigger a run of a DAG's latest version
+
+     Queue a manual run with its conf.
+
+    Args:
+        dag_id (str):
+        body (TriggerDagRunPayload): A manual run of a DAG's latest version.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        DagRun | ErrorBody
+    """
+
+    return (
+        await asyncio_detailed(
+            dag_id=dag_id,
+            client=client,
+            body=body,
+        )
+    ).parsed

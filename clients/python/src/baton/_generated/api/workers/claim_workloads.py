@@ -1,0 +1,215 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+from uuid import UUID
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.claim_workloads_payload import ClaimWorkloadsPayload
+from ...models.claimed_workloads import ClaimedWorkloads
+from ...models.error_body import ErrorBody
+from ...types import Response
+
+
+def _get_kwargs(
+    worker_id: UUID,
+    *,
+    body: ClaimWorkloadsPayload,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/workers/{worker_id}/claims".format(
+            worker_id=quote(str(worker_id), safe=""),
+        ),
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ClaimedWorkloads | ErrorBody | None:
+    if response.status_code == 200:
+        response_200 = ClaimedWorkloads.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = ErrorBody.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = ErrorBody.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = ErrorBody.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = ErrorBody.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 422:
+        response_422 = ErrorBody.from_dict(response.json())
+
+        return response_422
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ClaimedWorkloads | ErrorBody]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    worker_id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: ClaimWorkloadsPayload,
+) -> Response[ClaimedWorkloads | ErrorBody]:
+    """Claim up to max_workloads workloads from the worker's queues, long-polling when none is ready
+
+     Hand the worker workloads, each to this worker only.
+
+    Args:
+        worker_id (UUID):
+        body (ClaimWorkloadsPayload): How many workloads a worker can take now, and how long it
+            will wait for the first one.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ClaimedWorkloads | ErrorBody]
+    """
+
+    kwargs = _get_kwargs(
+        worker_id=worker_id,
+        body=body,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    worker_id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: ClaimWorkloadsPayload,
+) -> ClaimedWorkloads | ErrorBody | None:
+    """Claim up to max_workloads workloads from the worker's queues, long-polling when none is ready
+
+     Hand the worker workloads, each to this worker only.
+
+    Args:
+        worker_id (UUID):
+        body (ClaimWorkloadsPayload): How many workloads a worker can take now, and how long it
+            will wait for the first one.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ClaimedWorkloads | ErrorBody
+    """
+
+    return sync_detailed(
+        worker_id=worker_id,
+        client=client,
+        body=body,
+    ).parsed
+
+
+async def asyncio_detailed(
+    worker_id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: ClaimWorkloadsPayload,
+) -> Response[ClaimedWorkloads | ErrorBody]:
+    """Claim up to max_workloads workloads from the worker's queues, long-polling when none is ready
+
+     Hand the worker workloads, each to this worker only.
+
+    Args:
+        worker_id (UUID):
+        body (ClaimWorkloadsPayload): How many workloads a worker can take now, and how long it
+            will wait for the first one.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ClaimedWorkloads | ErrorBody]
+    """
+
+    kwargs = _get_kwargs(
+        worker_id=worker_id,
+        body=body,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    worker_id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: ClaimWorkloadsPayload,
+) -> ClaimedWorkloads | ErrorBody | None:
+    """Claim up to max_workloads workloads from the worker's queues, long-polling when none is ready
+
+     Hand the worker workloads, each to this worker only.
+
+    Args:
+        worker_id (UUID):
+        body (ClaimWorkloadsPayload): How many workloads a worker can take now, and how long it
+            will wait for the first one.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ClaimedWorkloads | ErrorBody
+    """
+
+    return (
+        await asyncio_detailed(
+            worker_id=worker_id,
+            client=client,
+            body=body,
+        )
+    ).parsed

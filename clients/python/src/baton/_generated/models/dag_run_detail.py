@@ -1,0 +1,274 @@
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
+from uuid import UUID
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..models.dag_run_detail_run_type import (
+    DagRunDetailRunType,
+    check_dag_run_detail_run_type,
+)
+from ..models.dag_run_state import DagRunState, check_dag_run_state
+
+if TYPE_CHECKING:
+    from ..models.dag_run_detail_conf import DagRunDetailConf
+    from ..models.task_instance_summary import TaskInstanceSummary
+
+
+T = TypeVar("T", bound="DagRunDetail")
+
+
+@_attrs_define
+class DagRunDetail:
+    """A DAG run with its task instances, by task id.
+
+    Attributes:
+        id (UUID):
+        dag_id (str):
+        run_id (str):
+        dag_version_id (UUID):
+        run_type (DagRunDetailRunType):
+        state (DagRunState): Where a DAG run is in its life cycle.
+        logical_date (datetime.datetime):
+        data_interval_start (datetime.datetime | None):
+        data_interval_end (datetime.datetime | None):
+        conf (DagRunDetailConf):
+        queued_at (datetime.datetime):
+        start_date (datetime.datetime | None):
+        end_date (datetime.datetime | None):
+        duration_seconds (float | None):
+        task_instances (list[TaskInstanceSummary]):
+    """
+
+    id: UUID
+    dag_id: str
+    run_id: str
+    dag_version_id: UUID
+    run_type: DagRunDetailRunType
+    state: DagRunState
+    logical_date: datetime.datetime
+    data_interval_start: datetime.datetime | None
+    data_interval_end: datetime.datetime | None
+    conf: DagRunDetailConf
+    queued_at: datetime.datetime
+    start_date: datetime.datetime | None
+    end_date: datetime.datetime | None
+    duration_seconds: float | None
+    task_instances: list[TaskInstanceSummary]
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        id = str(self.id)
+
+        dag_id = self.dag_id
+
+        run_id = self.run_id
+
+        dag_version_id = str(self.dag_version_id)
+
+        run_type: str = self.run_type
+
+        state: str = self.state
+
+        logical_date = self.logical_date.isoformat()
+
+        data_interval_start: None | str
+        if isinstance(self.data_interval_start, datetime.datetime):
+            data_interval_start = self.data_interval_start.isoformat()
+        else:
+            data_interval_start = self.data_interval_start
+
+        data_interval_end: None | str
+        if isinstance(self.data_interval_end, datetime.datetime):
+            data_interval_end = self.data_interval_end.isoformat()
+        else:
+            data_interval_end = self.data_interval_end
+
+        conf = self.conf.to_dict()
+
+        queued_at = self.queued_at.isoformat()
+
+        start_date: None | str
+        if isinstance(self.start_date, datetime.datetime):
+            start_date = self.start_date.isoformat()
+        else:
+            start_date = self.start_date
+
+        end_date: None | str
+        if isinstance(self.end_date, datetime.datetime):
+            end_date = self.end_date.isoformat()
+        else:
+            end_date = self.end_date
+
+        duration_seconds: float | None
+        duration_seconds = self.duration_seconds
+
+        task_instances = []
+        for task_instances_item_data in self.task_instances:
+            task_instances_item = task_instances_item_data.to_dict()
+            task_instances.append(task_instances_item)
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "id": id,
+                "dag_id": dag_id,
+                "run_id": run_id,
+                "dag_version_id": dag_version_id,
+                "run_type": run_type,
+                "state": state,
+                "logical_date": logical_date,
+                "data_interval_start": data_interval_start,
+                "data_interval_end": data_interval_end,
+                "conf": conf,
+                "queued_at": queued_at,
+                "start_date": start_date,
+                "end_date": end_date,
+                "duration_seconds": duration_seconds,
+                "task_instances": task_instances,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        from ..models.dag_run_detail_conf import DagRunDetailConf
+        from ..models.task_instance_summary import TaskInstanceSummary
+
+        d = dict(src_dict)
+        id = UUID(d.pop("id"))
+
+        dag_id = d.pop("dag_id")
+
+        run_id = d.pop("run_id")
+
+        dag_version_id = UUID(d.pop("dag_version_id"))
+
+        run_type = check_dag_run_detail_run_type(d.pop("run_type"))
+
+        state = check_dag_run_state(d.pop("state"))
+
+        logical_date = datetime.datetime.fromisoformat(d.pop("logical_date"))
+
+        def _parse_data_interval_start(data: object) -> datetime.datetime | None:
+            if data is None:
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                data_interval_start_type_0 = datetime.datetime.fromisoformat(data)
+
+                return data_interval_start_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.datetime | None, data)
+
+        data_interval_start = _parse_data_interval_start(d.pop("data_interval_start"))
+
+        def _parse_data_interval_end(data: object) -> datetime.datetime | None:
+            if data is None:
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                data_interval_end_type_0 = datetime.datetime.fromisoformat(data)
+
+                return data_interval_end_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.datetime | None, data)
+
+        data_interval_end = _parse_data_interval_end(d.pop("data_interval_end"))
+
+        conf = DagRunDetailConf.from_dict(d.pop("conf"))
+
+        queued_at = datetime.datetime.fromisoformat(d.pop("queued_at"))
+
+        def _parse_start_date(data: object) -> datetime.datetime | None:
+            if data is None:
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                start_date_type_0 = datetime.datetime.fromisoformat(data)
+
+                return start_date_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.datetime | None, data)
+
+        start_date = _parse_start_date(d.pop("start_date"))
+
+        def _parse_end_date(data: object) -> datetime.datetime | None:
+            if data is None:
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                end_date_type_0 = datetime.datetime.fromisoformat(data)
+
+                return end_date_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.datetime | None, data)
+
+        end_date = _parse_end_date(d.pop("end_date"))
+
+        def _parse_duration_seconds(data: object) -> float | None:
+            if data is None:
+                return data
+            return cast(float | None, data)
+
+        duration_seconds = _parse_duration_seconds(d.pop("duration_seconds"))
+
+        task_instances = []
+        _task_instances = d.pop("task_instances")
+        for task_instances_item_data in _task_instances:
+            task_instances_item = TaskInstanceSummary.from_dict(
+                task_instances_item_data
+            )
+
+            task_instances.append(task_instances_item)
+
+        dag_run_detail = cls(
+            id=id,
+            dag_id=dag_id,
+            run_id=run_id,
+            dag_version_id=dag_version_id,
+            run_type=run_type,
+            state=state,
+            logical_date=logical_date,
+            data_interval_start=data_interval_start,
+            data_interval_end=data_interval_end,
+            conf=conf,
+            queued_at=queued_at,
+            start_date=start_date,
+            end_date=end_date,
+            duration_seconds=duration_seconds,
+            task_instances=task_instances,
+        )
+
+        dag_run_detail.additional_properties = d
+        return dag_run_detail
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties
