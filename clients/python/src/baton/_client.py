@@ -94,6 +94,10 @@ class Client:
         """The token in use: the one given, or the latest the server refreshed it to."""
         return self._credentials.token
 
+    def use_token(self, token: str | None) -> None:
+        """Send ``token`` from now on (one refreshed elsewhere, by the attempt's supervisor say)."""
+        self._credentials.replace(token)
+
     def health(self, api: ApiName = "execution") -> HealthStatus:
         """Check that the server and its database answer, through one of the three APIs."""
         return _expect(_HEALTH[api].sync(client=self.generated), HealthStatus)
@@ -179,6 +183,10 @@ class AsyncClient:
     def token(self) -> str | None:
         """The token in use: the one given, or the latest the server refreshed it to."""
         return self._credentials.token
+
+    def use_token(self, token: str | None) -> None:
+        """Send ``token`` from now on (one refreshed elsewhere, by the attempt's supervisor say)."""
+        self._credentials.replace(token)
 
     async def health(self, api: ApiName = "execution") -> HealthStatus:
         """Check that the server and its database answer, through one of the three APIs."""
