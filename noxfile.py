@@ -130,6 +130,23 @@ def codegen(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Benchmark the Task Execution API on PostgreSQL with wrk (installed from Debian when absent)."""
+    _sync(session)
+    if subprocess.run(["sh", "-c", "command -v wrk"], capture_output=True, check=False).returncode != 0:
+        session.run(
+            "sh",
+            "-c",
+            "apt-get install -y -qq wrk || (apt-get update -qq && apt-get install -y -qq wrk)",
+            external=True,
+        )
+    url = _postgres_url(session)
+    if url is None:
+        session.error("the benchmark needs PostgreSQL")
+    session.run("python", "server/benchmarks/bench_execution_api.py", "--postgres-url", url, *session.posargs)
+
+
+@nox.session(python=PYTHON)
 def serve(session: nox.Session) -> None:
     """Start a server on the embedded default (SQLite under .baton/) on 127.0.0.1:8080."""
     _sync(session)

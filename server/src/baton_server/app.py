@@ -13,6 +13,7 @@ from fastapi.routing import APIRoute
 
 from baton_server import __version__
 from baton_server.api.errors import error_responses, install_error_handlers
+from baton_server.api.fast_heartbeat import fast_path_versions
 from baton_server.api.middleware import VERSION_HEADER, build_middleware
 from baton_server.api.routes.admin import connections as admin_connections
 from baton_server.api.routes.admin import dags as admin_dags
@@ -137,7 +138,9 @@ def create_app(settings: Settings) -> VersionedApp:
         version=__version__,
         api_version_parameter_name=VERSION_HEADER,
         versioning_middleware_class=build_middleware(
-            supported_versions(), request_max_bytes=settings.request_max_bytes
+            supported_versions(),
+            request_max_bytes=settings.request_max_bytes,
+            fast_heartbeat_versions=fast_path_versions(VERSIONS),
         ),
         generate_unique_id_function=_operation_id,
         openapi_customizer=pin_version_header,

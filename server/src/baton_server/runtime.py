@@ -21,6 +21,8 @@ class Runtime:
     sessions: async_sessionmaker[AsyncSession]
     autocommit: AsyncEngine
     """The same pool, without transactions: a single-statement write is one round trip."""
+    autocommit_sessions: async_sessionmaker[AsyncSession]
+    """Sessions on ``autocommit``, for requests whose every write is one statement."""
     tokens: TokenService
     cipher: SecretCipher
 
@@ -37,11 +39,13 @@ class Runtime:
         )
         assert settings.encryption_key is not None
         cipher = SecretCipher(settings.encryption_key.get_secret_value())
+        autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
         return cls(
             settings=settings,
             engine=engine,
             sessions=create_sessionmaker(engine),
-            autocommit=engine.execution_options(isolation_level="AUTOCOMMIT"),
+            autocommit=autocommit,
+            autocommit_sessions=create_sessionmaker(autocommit),
             tokens=tokens,
             cipher=cipher,
         )

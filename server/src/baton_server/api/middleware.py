@@ -21,6 +21,8 @@ from cadwyn.middleware import VersionPickingMiddleware
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from baton_server.api import fast_heartbeat
+
 VERSION_HEADER = "Baton-API-Version"
 REQUEST_ID_HEADER = "X-Request-ID"
 _VERSION_HEADER_B = VERSION_HEADER.lower().encode()
@@ -92,8 +94,39 @@ def negotiate_version(requested: str | None, supported: Sequence[str]) -> tuple[
     )
 
 
-def build_middleware(versions: Sequence[str], *, request_max_bytes: int) -> type[VersionPickingMiddleware]:
-    """Make the middleware class Cadwyn installs, bound to our versions and body limit."""
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLargeError(limit)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replayed
+
+
+def build_middleware(
+    versions: Sequence[str], *, request_max_bytes: int, fast_heartbeat_versions: frozenset[str] = frozenset()
+) -> type[VersionPickingMiddleware]:
+    """Make the middleware class Cadwyn installs, bound to our versions, body limit and fast lane."""
     supported = sorted(versions)
 
     class BatonRequestMiddleware(VersionPickingMiddleware):
@@ -150,6 +183,25 @@ def build_middleware(versions: Sequence[str], *, request_max_bytes: int) -> type
                 return
 
             scope[VERSION_SCOPE_KEY] = version
+            extra_headers = [(_VERSION_HEADER_B, version.encode()), rid_header]
+            if version in fast_heartbeat_versions and fast_heartbeat.matches(scope):
+                try:
+                    body = await _read_body(receive, request_max_bytes)
+                except BodyTooLargeError as exc:
+                    for msg in _error_response(413, "payload_too_large", str(exc.detail), extra_headers):
+                        await send(msg)
+                    return
+                if body is None:
+                    return  # the client went away
+                answered = await fast_heartbeat.try_heartbeat(scope, body)
+                if answered is not None:
+                    headers = list(extra_headers)
+                    if answered.refreshed_token is not None:
+                        headers.append((_REFRESHED_TOKEN_HEADER_B, answered.refreshed_token.encode()))
+                    await send({"type": "http.response.start", "status": 204, "headers": headers})
+                    await send({"type": "http.response.body", "body": b""})
+                    return
+                receive = _replay(body, receive)
             if not requested:
                 # The routes' version dependency reads the header: give it the version we picked.
                 scope["headers"] = [
@@ -163,7 +215,6 @@ def build_middleware(versions: Sequence[str], *, request_max_bytes: int) -> type
             # Without a header the unversioned utility routes (/openapi.json, /docs) stay reachable.
             default_token = DEFAULT_API_VERSION_VAR.set(version if not requested else None)
             solver_token = CURRENT_DEPENDENCY_SOLVER_VAR.set("fastapi")
-            extra_headers = [(_VERSION_HEADER_B, version.encode()), rid_header]
             started = False
 
             async def send_with_headers(message: Message) -> None:

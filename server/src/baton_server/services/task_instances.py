@@ -10,9 +10,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from baton_server.db.tables import DagRunRecord, DagVersionRecord, TaskInstanceRecord
@@ -22,6 +22,20 @@ from baton_server.services.states import TaskInstanceState, resolve_failure
 from baton_server.services.tokens import TaskClaims, TokenScope
 
 TI = TaskInstanceRecord
+_TI_TABLE = cast(Table, TaskInstanceRecord.__table__)
+
+# Built once: constructing a statement costs more than executing it on the hot path.
+_HEARTBEAT = (
+    _TI_TABLE.update()
+    .where(
+        _TI_TABLE.c.id == bindparam("b_id"),
+        _TI_TABLE.c.state == TaskInstanceState.RUNNING.value,
+        _TI_TABLE.c.try_number == bindparam("b_try"),
+        _TI_TABLE.c.hostname == bindparam("b_host"),
+        _TI_TABLE.c.pid == bindparam("b_pid"),
+    )
+    .values(last_heartbeat_at=bindparam("b_now"))
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,15 +159,14 @@ async def heartbeat(
     require_scope(claims, "execution")
     require_subject(claims, task_instance_id)
     result = await conn.execute(
-        update(TI)
-        .where(
-            TI.id == task_instance_id,
-            TI.state == TaskInstanceState.RUNNING,
-            TI.try_number == claims.try_number,
-            TI.hostname == hostname,
-            TI.pid == pid,
-        )
-        .values(last_heartbeat_at=utcnow())
+        _HEARTBEAT,
+        {
+            "b_id": task_instance_id,
+            "b_try": claims.try_number,
+            "b_host": hostname,
+            "b_pid": pid,
+            "b_now": utcnow(),
+        },
     )
     if result.rowcount == 1:
         return

@@ -54,6 +54,12 @@ class TokenService:
         }
         return jwt.encode(claims, self._key, algorithm=ALGORITHM)
 
+    def fresh_if_due(self, claims: TaskClaims, *, within: int) -> str | None:
+        """A fresh execution token when the caller's expires within ``within`` seconds, else None."""
+        if claims.scope != "execution" or claims.expires_at - time.time() > within:
+            return None
+        return self.issue(claims.task_instance_id, claims.try_number, "execution")
+
     def verify(self, token: str) -> TaskClaims:
         """The claims of a valid token, or UnauthorizedError saying what is wrong with it."""
         try:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from baton_server.api.deps import AttemptDep, RuntimeDep, SessionDep
+from baton_server.api.deps import AttemptDep, RuntimeDep, TaskSessionDep
 from baton_server.api.errors import error_responses
 from baton_server.api.schemas.common import ID_PATTERN
 from baton_server.api.schemas.execution import ConnectionResponse
@@ -23,7 +23,7 @@ ConnectionId = Annotated[str, Path(pattern=ID_PATTERN, min_length=1, max_length=
     summary="Read a connection granted to the caller's DAG, secrets included",
 )
 async def get_connection(
-    connection_id: ConnectionId, attempt: AttemptDep, session: SessionDep, runtime: RuntimeDep
+    connection_id: ConnectionId, attempt: AttemptDep, session: TaskSessionDep, runtime: RuntimeDep
 ) -> ConnectionResponse:
     conn = await service.get_connection_for_dag(session, runtime.cipher, connection_id, attempt.dag_id)
     return ConnectionResponse(

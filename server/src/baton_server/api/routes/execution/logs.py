@@ -6,7 +6,7 @@ import uuid
 
 from fastapi import APIRouter
 
-from baton_server.api.deps import AttemptDep, SessionDep
+from baton_server.api.deps import AttemptDep, TaskSessionDep
 from baton_server.api.errors import error_responses
 from baton_server.api.schemas.execution import LogBatch, LogBatchAccepted
 from baton_server.errors import ForbiddenError
@@ -22,7 +22,7 @@ router = APIRouter(prefix="/task-instances", tags=["logs"])
     summary="Upload a batch of the running attempt's log lines",
 )
 async def upload_task_logs(
-    task_instance_id: uuid.UUID, batch: LogBatch, attempt: AttemptDep, session: SessionDep
+    task_instance_id: uuid.UUID, batch: LogBatch, attempt: AttemptDep, session: TaskSessionDep
 ) -> LogBatchAccepted:
     if attempt.id != task_instance_id:
         raise ForbiddenError("a task uploads only its own logs", reason="token_subject_mismatch")

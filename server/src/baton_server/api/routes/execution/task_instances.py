@@ -9,8 +9,8 @@ from fastapi import APIRouter, Request, status
 from baton_server.api.deps import (
     AttemptDep,
     RuntimeDep,
-    SessionDep,
     TaskClaimsDep,
+    TaskSessionDep,
     hand_out_token,
     refresh_if_due,
 )
@@ -49,7 +49,7 @@ async def run_task_instance(
     task_instance_id: uuid.UUID,
     payload: TIRunPayload,
     claims: TaskClaimsDep,
-    session: SessionDep,
+    session: TaskSessionDep,
     runtime: RuntimeDep,
     request: Request,
 ) -> TIRunContext:
@@ -115,7 +115,7 @@ async def heartbeat_task_instance(
     ),
 )
 async def update_task_instance_state(
-    task_instance_id: uuid.UUID, payload: TIStatePayload, claims: TaskClaimsDep, session: SessionDep
+    task_instance_id: uuid.UUID, payload: TIStatePayload, claims: TaskClaimsDep, session: TaskSessionDep
 ) -> TIStateResponse:
     ti = await service.finish_attempt(
         session, claims, task_instance_id, state=TaskInstanceState(payload.state), end_date=payload.end_date
@@ -135,7 +135,7 @@ def _require_own(attempt: service.Attempt, task_instance_id: uuid.UUID) -> None:
     summary="The latest earlier DAG run in which this task succeeded",
 )
 async def get_previous_successful_run(
-    task_instance_id: uuid.UUID, attempt: AttemptDep, session: SessionDep
+    task_instance_id: uuid.UUID, attempt: AttemptDep, session: TaskSessionDep
 ) -> PreviousSuccessfulRunResponse:
     _require_own(attempt, task_instance_id)
     previous = await service.previous_successful_run(session, attempt)
@@ -151,7 +151,7 @@ async def get_previous_successful_run(
     summary="How many task instances of this DAG run are in each state",
 )
 async def get_task_state_counts(
-    task_instance_id: uuid.UUID, attempt: AttemptDep, session: SessionDep
+    task_instance_id: uuid.UUID, attempt: AttemptDep, session: TaskSessionDep
 ) -> TaskStateCounts:
     _require_own(attempt, task_instance_id)
     counts = await service.task_state_counts(session, attempt)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, status
 
-from baton_server.api.deps import AttemptDep, SessionDep
+from baton_server.api.deps import AttemptDep, TaskSessionDep
 from baton_server.api.errors import error_responses
 from baton_server.api.schemas.common import ID_PATTERN
 from baton_server.api.schemas.execution import VariablePutBody, VariableResponse
@@ -22,7 +22,7 @@ VariableKey = Annotated[str, Path(pattern=ID_PATTERN, min_length=1, max_length=2
     responses=error_responses(401, 403, 404, 422),
     summary="Read a variable",
 )
-async def get_variable(key: VariableKey, _: AttemptDep, session: SessionDep) -> VariableResponse:
+async def get_variable(key: VariableKey, _: AttemptDep, session: TaskSessionDep) -> VariableResponse:
     return VariableResponse(key=key, value=await service.get_variable(session, key))
 
 
@@ -33,7 +33,7 @@ async def get_variable(key: VariableKey, _: AttemptDep, session: SessionDep) -> 
     summary="Create or replace a variable",
 )
 async def set_variable(
-    key: VariableKey, body: VariablePutBody, _: AttemptDep, session: SessionDep
+    key: VariableKey, body: VariablePutBody, _: AttemptDep, session: TaskSessionDep
 ) -> VariableResponse:
     await service.set_variable(session, key, body.value, body.description)
     return VariableResponse(key=key, value=body.value)
@@ -45,5 +45,5 @@ async def set_variable(
     responses=error_responses(401, 403, 404, 422),
     summary="Delete a variable",
 )
-async def delete_variable(key: VariableKey, _: AttemptDep, session: SessionDep) -> None:
+async def delete_variable(key: VariableKey, _: AttemptDep, session: TaskSessionDep) -> None:
     await service.delete_variable(session, key)

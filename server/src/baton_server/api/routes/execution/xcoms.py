@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
 
-from baton_server.api.deps import AttemptDep, RuntimeDep, SessionDep
+from baton_server.api.deps import AttemptDep, RuntimeDep, TaskSessionDep
 from baton_server.api.errors import error_responses
 from baton_server.api.schemas.common import ID_PATTERN
 from baton_server.api.schemas.execution import XComPutBody, XComResponse
@@ -37,7 +37,7 @@ async def push_xcom(
     key: Segment,
     body: XComPutBody,
     attempt: AttemptDep,
-    session: SessionDep,
+    session: TaskSessionDep,
     runtime: RuntimeDep,
     map_index: MapIndexQuery = -1,
 ) -> XComResponse:
@@ -60,7 +60,7 @@ async def pull_xcom(
     task_id: Segment,
     key: Segment,
     attempt: AttemptDep,
-    session: SessionDep,
+    session: TaskSessionDep,
     map_index: MapIndexQuery = -1,
 ) -> XComResponse:
     address = _address(dag_id, run_id, task_id, key, map_index)
@@ -82,7 +82,7 @@ async def delete_xcom(
     task_id: Segment,
     key: Segment,
     attempt: AttemptDep,
-    session: SessionDep,
+    session: TaskSessionDep,
     map_index: MapIndexQuery = -1,
 ) -> None:
     await service.delete_xcom(session, attempt, _address(dag_id, run_id, task_id, key, map_index))
