@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, Field, StrictBool, StrictStr
 
-from baton_server.api.schemas.common import RequestModel, ResponseModel
+from baton_server.api.schemas.common import RUN_ID_PATTERN, RequestModel, ResponseModel
 from baton_server.api.schemas.orchestration import DagSchedule, TaskDescription, Worker
 from baton_server.services.dag_specs import TaskRuntime
 from baton_server.services.states import DagRunState, TaskInstanceState
@@ -56,7 +56,7 @@ class TriggerDagRunPayload(RequestModel):
 
     run_id: (
         Annotated[
-            StrictStr, Field(min_length=1, max_length=250, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.:\-]{0,249}$")
+            StrictStr, Field(min_length=1, max_length=250, pattern=RUN_ID_PATTERN)
         ]
         | None
     ) = Field(default=None, description="Default: manual__<UTC time>.")

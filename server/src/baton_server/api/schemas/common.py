@@ -9,6 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 ID_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,249}$"
 """Variable keys, connection ids, DAG, task, run ids and XCom keys: 1 to 250 of letters, digits, _ . -."""
 
+RUN_ID_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.:\-]{0,249}$"
+"""Run ids may also hold ``:``, as the generated ones do (``manual__2026-11-05T10:00:00Z``)."""
+
 Identifier = Annotated[StrictStr, Field(pattern=ID_PATTERN, min_length=1, max_length=250)]
 Hostname = Annotated[StrictStr, Field(min_length=1, max_length=1000)]
 Pid = Annotated[StrictInt, Field(ge=0, le=2**31 - 1)]
