@@ -48,6 +48,7 @@ class LiveServer:
     base_url: str
     env: dict[str, str]
     command: list[str]
+    log_path: Path | None = None
 
     def seed(self, *task_ids: str) -> dict[str, Any]:
         """Queue a new DAG run with these tasks (clients/testing/seed_task_instances.py); its JSON."""
@@ -71,8 +72,14 @@ class LiveServer:
 
 
 @contextmanager
-def start_live_server(data_dir: Path) -> Iterator[LiveServer]:
-    """Run a server in ``data_dir`` until the block ends; fails the test when it does not come up."""
+def start_live_server(
+    data_dir: Path, *, database_url: str | None = None, settings: dict[str, str] | None = None
+) -> Iterator[LiveServer]:
+    """Run a server in ``data_dir`` until the block ends; fails the test when it does not come up.
+
+    ``database_url`` picks the database (default: SQLite in ``data_dir``); ``settings`` adds or
+    overrides ``BATON_*`` settings.
+    """
     port = _free_port()
     env = {
         **os.environ,
@@ -85,6 +92,9 @@ def start_live_server(data_dir: Path) -> Iterator[LiveServer]:
         "BATON_TOKEN_REFRESH_BEFORE": "3600",
     }
     env.pop("BATON_DATABASE_URL", None)
+    if database_url is not None:
+        env["BATON_DATABASE_URL"] = database_url
+    env.update(settings or {})
     command = _server_command()
     log_path = data_dir / "server.log"
     with log_path.open("w") as log:
@@ -103,7 +113,7 @@ def start_live_server(data_dir: Path) -> Iterator[LiveServer]:
             if time.monotonic() > deadline:
                 pytest.fail(f"baton-server did not answer within 60 s:\n{log_path.read_text()}")
             time.sleep(0.1)
-        yield LiveServer(base_url=base_url, env=env, command=command)
+        yield LiveServer(base_url=base_url, env=env, command=command, log_path=log_path)
     finally:
         process.terminate()
         try:

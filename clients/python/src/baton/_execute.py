@@ -13,6 +13,7 @@ import inspect
 import json
 import logging
 from dataclasses import dataclass
+from types import TracebackType
 from typing import Any, Literal
 
 from baton._context import RETURN_VALUE, TaskRuntime, running
@@ -63,6 +64,13 @@ def _call(ref: TaskRef, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     return result
 
 
+def _user_frames(tb: TracebackType | None) -> TracebackType | None:
+    """The traceback from the first frame outside this module: the task's code (and what it called)."""
+    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+        tb = tb.tb_next
+    return tb
+
+
 def execute(ref: TaskRef, runtime: TaskRuntime) -> Outcome:
     """Run the task use with ``runtime`` as the current task runtime; never raises an Exception."""
     log = logging.getLogger(TASK_LOGGER)
@@ -83,7 +91,13 @@ def execute(ref: TaskRef, runtime: TaskRuntime) -> Outcome:
             log.info("task %s skipped: %s", ref.task_id, reason)
             return Outcome("skipped", reason)
         except Exception as exc:
-            log.exception("task %s failed: %s: %s", ref.task_id, type(exc).__name__, exc)
+            log.error(
+                "task %s failed: %s: %s",
+                ref.task_id,
+                type(exc).__name__,
+                exc,
+                exc_info=(type(exc), exc, _user_frames(exc.__traceback__)),
+            )
             return Outcome("failed", f"{type(exc).__name__}: {exc}")
     return Outcome("success")
 

@@ -35,6 +35,8 @@ from baton._generated.models import TIRunContext
 from baton._logship import entry_from_record
 from baton._secrets import LocalSecrets
 
+QUIET_LOGGERS = ("httpx", "httpcore")
+"""Libraries of the SDK whose per-request info lines would drown the task's own log."""
 SUPERVISOR_GONE_EXIT = 75
 """Exit status when the control pipe closes under a running task (its supervisor died)."""
 
@@ -97,6 +99,8 @@ def _setup_logging(channel: _Channel, level: str) -> None:
         root.removeHandler(handler)
     root.addHandler(_ChannelHandler(channel))
     root.setLevel(level.upper())
+    for chatty in QUIET_LOGGERS:
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     logging.captureWarnings(True)
     warnings.simplefilter("default")
 

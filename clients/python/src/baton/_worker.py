@@ -223,17 +223,18 @@ class Worker:
         else:
             dags = self._given_dags
         self._tasks = index_tasks(dags)
-        for dag in dags:
-            for ref in dag.tasks.values():
-                queue = dag.settings_of(ref).queue or "default"
-                if queue not in self.queues:
-                    log.warning(
-                        "task %s/%s is on queue %r, which this worker does not serve (it serves %s)",
-                        dag.dag_id,
-                        ref.task_id,
-                        queue,
-                        ", ".join(self.queues),
-                    )
+        bundle_queues = {
+            dag.settings_of(ref).queue or "default" for dag in dags for ref in dag.tasks.values()
+        }
+        others = sorted(bundle_queues - set(self.queues))
+        if bundle_queues and not bundle_queues & set(self.queues):
+            log.warning(
+                "no task of these DAGs is on a queue this worker serves (%s); their queues: %s",
+                ", ".join(self.queues),
+                ", ".join(sorted(bundle_queues)),
+            )
+        elif others:
+            log.info("tasks on the queue(s) %s are left to other workers", ", ".join(others))
         return dags
 
     async def serve(self) -> None:
@@ -261,7 +262,7 @@ class Worker:
                     ):
                         return
                 log.info(
-                    "worker %s (%s) serves %s on %s: %d DAG(s), %d slot(s), %s isolation",
+                    "registered worker %s (%s) serving %s on %s: %d DAG(s), %d slot(s), %s isolation",
                     self.name, self.worker_id, ", ".join(self.queues), self.server_url, len(dags),
                     self.concurrency, self.isolation,
                 )  # fmt: skip

@@ -8,6 +8,7 @@ import os
 import sys
 
 from baton._cli._common import add_server_options, server_url, token
+from baton._runner import QUIET_LOGGERS
 from baton._secrets import SECRETS_FILE_ENV
 from baton._worker import Worker
 
@@ -84,6 +85,8 @@ def run_worker(args: argparse.Namespace) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    for chatty in QUIET_LOGGERS:
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     queues = [q.strip() for part in (args.queue or ["default"]) for q in part.split(",") if q.strip()]
     worker = Worker(
         server_url(args),
