@@ -24,7 +24,13 @@ from typing import Any, TypeVar
 import pytest
 from baton import Client
 from baton._generated.api.admin import get_dag_run, get_task_instance, trigger_dag_run
-from baton._generated.models import TriggerDagRunPayload, TriggerDagRunPayloadConf
+from baton._generated.models import (
+    DagRun,
+    DagRunDetail,
+    TaskInstanceDetail,
+    TriggerDagRunPayload,
+    TriggerDagRunPayloadConf,
+)
 from live_server import LiveServer, start_live_server
 from sdk_venv import SdkVenv
 
@@ -158,13 +164,13 @@ class Stack:
             )
         worker = WorkerProcess(process, log_path)
         self.workers.append(worker)
-        wait_for(
-            "the worker to register",
-            lambda: (
-                "registered worker " in worker.output()
-                or (process.poll() is not None and pytest.fail(worker.output()))
-            ),
-        )
+
+        def registered() -> bool:
+            if process.poll() is not None:
+                pytest.fail(f"the worker exited with {process.returncode}:\n{worker.output()}")
+            return "registered worker " in worker.output()
+
+        wait_for("the worker to register", registered)
         return worker
 
     def trigger(self, dag_id: str, **conf: Any) -> str:
@@ -172,14 +178,14 @@ class Stack:
         body = TriggerDagRunPayload(conf=TriggerDagRunPayloadConf.from_dict(conf))
         with self.admin() as client:
             run = trigger_dag_run.sync(dag_id, client=client.generated, body=body)
-        assert run is not None and hasattr(run, "run_id"), run
-        return str(run.run_id)
+        assert isinstance(run, DagRun), run
+        return run.run_id
 
     def run(self, dag_id: str, run_id: str) -> dict[str, Any]:
         """A run with its task instances (by task id under ``"tasks"``), as JSON."""
         with self.admin() as client:
             detail = get_dag_run.sync(dag_id, run_id, client=client.generated)
-        assert detail is not None and hasattr(detail, "to_dict"), detail
+        assert isinstance(detail, DagRunDetail), detail
         data: dict[str, Any] = detail.to_dict()
         data["tasks"] = {ti["task_id"]: ti for ti in data["task_instances"]}
         return data
@@ -187,7 +193,7 @@ class Stack:
     def task_instance(self, task_instance_id: str) -> dict[str, Any]:
         with self.admin() as client:
             ti = get_task_instance.sync(uuid.UUID(task_instance_id), client=client.generated)
-        assert ti is not None and hasattr(ti, "to_dict"), ti
+        assert isinstance(ti, TaskInstanceDetail), ti
         data: dict[str, Any] = ti.to_dict()
         return data
 
@@ -244,7 +250,7 @@ def _create_postgres_database(admin_url: str) -> tuple[str, Callable[[], None]]:
 
 @contextmanager
 def start_stack(tmp: Path, venv: SdkVenv) -> Iterator[Stack]:
-    """A server (SQLite, or PostgreSQL when BATON_TEST_POSTGRES_URL is set) with tokens, until the block ends."""
+    """A server (on PostgreSQL when BATON_TEST_POSTGRES_URL is set) with tokens, until the block ends."""
     drop: Callable[[], None] | None = None
     database_url = None
     if POSTGRES_URL:

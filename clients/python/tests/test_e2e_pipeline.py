@@ -1,4 +1,4 @@
-"""End to end: a real server and a real worker run a Python DAG; every task's log is read back with ``baton logs``.
+"""End to end: a real server and worker run a Python DAG; every task's log is read back with ``baton logs``.
 
 On SQLite, and on PostgreSQL when BATON_TEST_POSTGRES_URL is set.
 """
@@ -53,7 +53,8 @@ def test__python_dag__runs_through_the_api_alone_and_every_log_is_readable(stack
     assert "[stdout] flaky: try 2 of 2 sums [1, 2, 3]" in logs["flaky"]
     first_try = stack.baton("logs", run_id, "flaky", "--try", "1").stdout
     assert "RuntimeError: flaky: the first try fails on purpose" in first_try
-    assert "ended after" in first_try and "up_for_retry" in first_try
+    assert "ended after" in first_try
+    assert "up_for_retry" in first_try
     assert "configure: greeting='from the worker'" in logs["configure"]
     assert "configure: warehouse=postgres://etl@warehouse.example:5432" in logs["configure"]
     assert "configure: password set=True, extra={'sslmode': 'require'}" in logs["configure"]
