@@ -209,8 +209,8 @@ class Stack:
         """Poll until the task instance satisfies ``check``; returns it."""
 
         def probe() -> dict[str, Any] | None:
-            ti: dict[str, Any] = self.run(dag_id, run_id)["tasks"][task_id]
-            return ti if check(ti) else None
+            ti: dict[str, Any] | None = self.run(dag_id, run_id)["tasks"].get(task_id)
+            return ti if ti is not None and check(ti) else None
 
         return wait_for(f"{dag_id}/{task_id}: {what}", probe, timeout)
 
