@@ -239,7 +239,7 @@ def logs(args: argparse.Namespace) -> int:
     if args.json:
         print_json([line.to_dict() for line in lines])
         return 0
-    print(f"# {ti.dag_id} / {ti.run_id} / {ti.task_id}: try {attempt} of {ti.max_tries}, now {ti.state}")
+    print(f"# {ti.dag_id} / {ti.run_id} / {ti.task_id}, try {attempt} (task instance now: {ti.state})")
     for line in lines:
         print(format_line(line))
     if not lines:
