@@ -36,7 +36,9 @@ def example_etl() -> None:
     @task
     def transform(orders: list[dict[str, object]]) -> list[dict[str, object]]:
         kept = [o for o in orders if float(str(o["amount"])) >= 50]
-        log.info("kept %d of %d orders over 50", len(kept), len(orders), extra={"dropped": len(orders) - len(kept)})
+        log.info(
+            "kept %d of %d orders over 50", len(kept), len(orders), extra={"dropped": len(orders) - len(kept)}
+        )
         return kept
 
     @task(retries=2)

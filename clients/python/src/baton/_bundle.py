@@ -56,11 +56,19 @@ def _where(exc: BaseException) -> str:
     return f" (at {last.filename}:{last.lineno})"
 
 
+def _inside(location: str | None, root: Path) -> bool:
+    return location is not None and Path(location).resolve().is_relative_to(root)
+
+
 def _import(module: str, root: Path) -> object:
     """Import ``module`` from the bundle in ``root``; BundleError, with the cause, if it fails."""
     root_text = str(root)
     if root_text not in sys.path:
         sys.path.insert(0, root_text)
+    loaded = sys.modules.get(module)
+    if loaded is not None and _inside(getattr(loaded, "__file__", None), root):
+        # Loaded before (a second load in this process): run it again, so that its DAGs are collected.
+        del sys.modules[module]
     try:
         imported = importlib.import_module(module)
     except DagDefinitionError as exc:
@@ -70,7 +78,7 @@ def _import(module: str, root: Path) -> object:
             f"bundle module {module!r} failed to import: {type(exc).__name__}: {exc}{_where(exc)}"
         ) from exc
     location = getattr(imported, "__file__", None)
-    if location is None or not Path(location).resolve().is_relative_to(root):
+    if not _inside(location, root):
         raise BundleError(
             f"bundle module {module!r} is shadowed by an installed module of the same name "
             f"({location or 'built in'}): rename the file"

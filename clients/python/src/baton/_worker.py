@@ -40,6 +40,7 @@ from baton._errors import (
     UnauthorizedError,
     WorkerError,
 )
+from baton._execute import TASK_LOGGER
 from baton._executions import Execution, ProcessExecution, RoutingLogHandler, ThreadExecution
 from baton._generated.api.workers import claim_workloads, heartbeat_worker, register_dags, register_worker
 from baton._generated.models import (
@@ -251,6 +252,11 @@ class Worker:
         handler = RoutingLogHandler() if self.isolation == "thread" else None
         if handler is not None:
             logging.getLogger().addHandler(handler)
+            # The application's logging configuration decides what its tasks' loggers let through;
+            # the SDK's own lines about each task (its failure, its skip) always reach the task log.
+            task_logger = logging.getLogger(TASK_LOGGER)
+            if task_logger.level == logging.NOTSET:
+                task_logger.setLevel(logging.INFO)
         try:
             async with AsyncClient(self.server_url, self._token, retry=self._retry) as client:
                 if not await self._until_drained(lambda: self._register(client), "registering"):
