@@ -54,12 +54,9 @@ class UpdateDagPayload(RequestModel):
 class TriggerDagRunPayload(RequestModel):
     """A manual run of a DAG's latest version."""
 
-    run_id: (
-        Annotated[
-            StrictStr, Field(min_length=1, max_length=250, pattern=RUN_ID_PATTERN)
-        ]
-        | None
-    ) = Field(default=None, description="Default: manual__<UTC time>.")
+    run_id: Annotated[StrictStr, Field(min_length=1, max_length=250, pattern=RUN_ID_PATTERN)] | None = Field(
+        default=None, description="Default: manual__<UTC time>."
+    )
     conf: dict[str, Any] = Field(default_factory=dict, description="Any JSON object; the tasks read it.")
     logical_date: AwareDatetime | None = Field(default=None, description="Default: now.")
 
