@@ -141,8 +141,10 @@ class Stack:
             )
         return result
 
-    def start_worker(self, queue: str, *args: str, env: dict[str, str] | None = None) -> WorkerProcess:
-        """Start ``baton worker`` on the e2e bundle serving ``queue``; returns once it registered."""
+    def start_worker(
+        self, queue: str, *args: str, env: dict[str, str] | None = None, bundle: Path = BUNDLE
+    ) -> WorkerProcess:
+        """Start ``baton worker`` on a bundle (the e2e one) serving ``queue``; returns once it registered."""
         log_path = self.tmp / f"worker-{queue}-{secrets.token_hex(3)}.log"
         worker_env = {k: v for k, v in os.environ.items() if not k.startswith("BATON_")}
         worker_env.update(BATON_SERVER_URL=self.url, BATON_WORKER_TOKEN=self.worker_token)
@@ -151,7 +153,7 @@ class Stack:
             str(self.venv.baton),
             "worker",
             "--bundle",
-            str(BUNDLE),
+            str(bundle),
             "--queue",
             queue,
             "--heartbeat-interval",

@@ -6,6 +6,7 @@ On SQLite, and on PostgreSQL when BATON_TEST_POSTGRES_URL is set.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from e2e import Stack
@@ -13,6 +14,7 @@ from e2e import Stack
 pytestmark = pytest.mark.e2e
 
 TASKS = ["configure", "extract", "flaky", "report"]
+TUTORIAL = Path(__file__).resolve().parents[3] / "examples" / "tutorial"
 
 
 def test__python_dag__runs_through_the_api_alone_and_every_log_is_readable(stack: Stack) -> None:
@@ -96,3 +98,15 @@ def test__cli__lists_and_shows_what_the_run_left(stack: Stack) -> None:
     connection = json.loads(stack.baton("connections", "get", "warehouse", "--json").stdout)
     assert (connection["host"], connection["password_set"]) == ("warehouse.example", True)
     assert "s3cr" not in stack.baton("connections", "list").stdout
+
+
+def test__tutorial__runs_as_docs_python_sdk_md_says(stack: Stack) -> None:
+    stack.start_worker("tutorial", bundle=TUTORIAL)
+    first = stack.baton("runs", "trigger", "greetings", "--wait")
+    assert " success in " in first.stdout.splitlines()[-1]
+    stack.baton("variables", "set", "salutation", "Good morning")
+    second = stack.baton("runs", "trigger", "greetings", "--wait")
+    run_id = second.stdout.split(" run ", 1)[1].split(";", 1)[0]
+    shown = stack.baton("logs", run_id, "show").stdout
+    assert "[stdout] Good morning, Ada!" in shown
+    assert f"[stdout] run {run_id} is done" in shown

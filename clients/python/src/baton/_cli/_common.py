@@ -96,6 +96,11 @@ def duration(seconds: float | Unset | None) -> str:
     return f"{hours}h{minutes:02d}m"
 
 
+def tries(try_number: int, max_tries: int) -> str:
+    """``2/3`` (the current attempt of those allowed), or ``-`` before the first attempt."""
+    return f"{try_number}/{max_tries}" if try_number else "-"
+
+
 def parse_json_object(text: str, what: str) -> dict[str, Any]:
     """A JSON object given on the command line; CLIError otherwise."""
     try:
@@ -125,5 +130,6 @@ __all__ = [
     "stderr",
     "table",
     "token",
+    "tries",
     "when",
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TextIO
 
-from baton._cli._common import duration, table
+from baton._cli._common import duration, table, tries
 from baton._generated.models import DagRunDetail
 
 _UP_AND_CLEAR = "\x1b[{lines}F\x1b[J"
@@ -41,7 +41,7 @@ class Progress:
             [
                 ti.task_id,
                 ti.state or "waiting",
-                f"{ti.try_number}/{ti.max_tries}",
+                tries(ti.try_number, ti.max_tries),
                 duration(ti.duration_seconds),
             ]
             for ti in detail.task_instances
@@ -61,9 +61,8 @@ class Progress:
             if self._seen.get(ti.task_id) != now:
                 self._seen[ti.task_id] = now
                 took = f" in {duration(ti.duration_seconds)}" if ti.duration_seconds is not None else ""
-                self._out.write(
-                    f"{stamp}  {ti.task_id}: {now[0]} (try {ti.try_number}/{ti.max_tries}){took}\n"
-                )
+                attempt = f" (try {ti.try_number}/{ti.max_tries})" if ti.try_number else ""
+                self._out.write(f"{stamp}  {ti.task_id}: {now[0]}{attempt}{took}\n")
         self._out.flush()
 
     def finish(self, detail: DagRunDetail) -> None:

@@ -16,6 +16,7 @@ from baton._cli._common import (
     parse_json_object,
     print_json,
     table,
+    tries,
     when,
 )
 from baton._cli._progress import Progress
@@ -169,7 +170,7 @@ def task_rows(detail: DagRunDetail) -> list[list[object]]:
         [
             ti.task_id,
             ti.state or "waiting",
-            f"{ti.try_number}/{ti.max_tries}",
+            tries(ti.try_number, ti.max_tries),
             duration(ti.duration_seconds),
             when(ti.start_date),
             ti.hostname or "-",
