@@ -24,6 +24,8 @@ from baton._secrets import CONNECTION_PREFIX, SECRETS_FILE_ENV, VARIABLE_PREFIX
 
 STREAM_LIMIT = 1 << 20
 """Longest line read from the task in one piece; longer ones arrive split."""
+DRAIN_AFTER_EXIT = 5.0
+"""Seconds the pipes are still read after the task process exits."""
 OUTCOME_STATES = ("success", "skipped", "failed")
 PASSED_BATON_PREFIXES = (VARIABLE_PREFIX, CONNECTION_PREFIX)
 
@@ -165,7 +167,11 @@ class TaskProcess:
     async def wait(self) -> int:
         """Wait until the process has exited and everything it wrote has been read; its exit status."""
         code = await self._process.wait()
-        await asyncio.gather(*self._readers, return_exceptions=True)
+        # A process the task started (and left running) may hold its pipes open: read what is there,
+        # then stop listening.
+        _, lingering = await asyncio.wait(self._readers, timeout=DRAIN_AFTER_EXIT)
+        for reader in lingering:
+            reader.cancel()
         self._close_control()
         return code
 
