@@ -276,6 +276,13 @@ class Worker:
                 beat = asyncio.create_task(self._heartbeat(client))
                 try:
                     await self._claim_loop(client)
+                except WorkerError as exc:
+                    # No more claims, but what runs may still finish: task tokens are not the worker's.
+                    log.error("%s; draining", exc)
+                    self._begin_drain()
+                    await self._drain_running()
+                    raise
+                else:
                     await self._drain_running()
                 finally:
                     beat.cancel()
