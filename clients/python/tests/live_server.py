@@ -20,16 +20,12 @@ from typing import Any
 import httpx
 import pytest
 from baton import Client
-from baton._generated.api.admin import trigger_dag_run
-from baton._generated.api.workers import claim_workloads, register_dags, register_worker
 from baton.models import (
-    ClaimedWorkloads,
     ClaimWorkloadsPayload,
     ExecuteTaskWorkload,
     RegisterDagsPayload,
     RegisterWorkerPayload,
     TriggerDagRunPayload,
-    Worker,
 )
 
 
@@ -96,29 +92,20 @@ class LiveServer:
             Client(self.base_url, self.worker_token) as worker,
             Client(self.base_url, self.admin_token) as admin,
         ):
-            registered = register_worker.sync(
-                client=worker.generated,
-                body=RegisterWorkerPayload.from_dict(
+            registered = worker.register_worker(
+                RegisterWorkerPayload.from_dict(
                     {"name": f"w_{suffix}", "queues": [queue], "capacity": 100, "runtime": "python"}
-                ),
+                )
             )
-            assert isinstance(registered, Worker), registered
-            register_dags.sync(
-                client=worker.generated,
-                body=RegisterDagsPayload.from_dict({"dags": [{"dag_id": dag_id, "tasks": tasks}]}),
+            worker.register_dags(
+                RegisterDagsPayload.from_dict({"dags": [{"dag_id": dag_id, "tasks": tasks}]})
             )
-            trigger_dag_run.sync(
-                dag_id, client=admin.generated, body=TriggerDagRunPayload.from_dict({"run_id": run_id})
-            )
+            admin.trigger_dag_run(dag_id, TriggerDagRunPayload.from_dict({"run_id": run_id}))
             workloads: dict[str, ExecuteTaskWorkload] = {}
             deadline = time.monotonic() + 60
             while len(workloads) < len(task_ids) and time.monotonic() < deadline:
-                claimed = claim_workloads.sync(
-                    registered.id,
-                    client=worker.generated,
-                    body=ClaimWorkloadsPayload.from_dict({"max_workloads": len(task_ids), "wait_seconds": 5}),
-                )
-                assert isinstance(claimed, ClaimedWorkloads), claimed
+                claim = ClaimWorkloadsPayload.from_dict({"max_workloads": len(task_ids), "wait_seconds": 5})
+                claimed = worker.claim_workloads(registered.id, claim)
                 workloads.update({w.task_instance.task_id: w for w in claimed.workloads})
         missing = set(task_ids) - workloads.keys()
         assert not missing, f"no workload for {sorted(missing)} within 60 s"
