@@ -79,6 +79,12 @@ def require_subject(claims: TaskClaims, task_instance_id: uuid.UUID) -> None:
         raise ForbiddenError("the token belongs to another task instance", reason="token_subject_mismatch")
 
 
+def require_own(attempt: Attempt, task_instance_id: uuid.UUID) -> None:
+    """403 unless the verified attempt is the task instance in the path."""
+    if attempt.id != task_instance_id:
+        raise ForbiddenError("the token belongs to another task instance", reason="token_subject_mismatch")
+
+
 async def start_attempt(
     session: AsyncSession,
     claims: TaskClaims,
