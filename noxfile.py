@@ -14,7 +14,7 @@ import nox
 
 ROOT = Path(__file__).parent
 PYTHON = "3.11"
-PY_SOURCES = ["server/src", "clients/python/src", "clients/testing", "codegen/src", "noxfile.py", "scripts"]
+PY_SOURCES = ["server/src", "clients/python/src", "codegen/src", "noxfile.py", "scripts"]
 
 nox.options.default_venv_backend = "uv"
 nox.options.reuse_existing_virtualenvs = True

@@ -26,11 +26,10 @@ type Client struct {
 }
 
 type config struct {
-	httpClient *http.Client
-	inner      http.RoundTripper
-	retry      RetryPolicy
-	timeout    time.Duration
-	version    string
+	inner   http.RoundTripper
+	retry   RetryPolicy
+	timeout time.Duration
+	version string
 }
 
 // Option configures a Client.

@@ -27,7 +27,8 @@ type RetryPolicy struct {
 	// Attempts is the number of tries in all, the first included; 1 turns retries off.
 	Attempts int
 	// Backoff is the wait before the first retry; it doubles for each further one, up to MaxBackoff.
-	Backoff    time.Duration
+	Backoff time.Duration
+	// MaxBackoff caps the wait between two tries; 0 for no cap.
 	MaxBackoff time.Duration
 }
 
@@ -35,9 +36,12 @@ type RetryPolicy struct {
 var DefaultRetryPolicy = RetryPolicy{Attempts: 4, Backoff: 200 * time.Millisecond, MaxBackoff: 5 * time.Second}
 
 func (p RetryPolicy) delay(retry int) time.Duration {
-	d := p.Backoff << (retry - 1)
-	if d > p.MaxBackoff || d <= 0 {
+	d := p.Backoff << min(retry-1, 20)
+	if p.MaxBackoff > 0 && d > p.MaxBackoff {
 		d = p.MaxBackoff
+	}
+	if d <= 0 {
+		return 0
 	}
 	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1)) // jitter, not cryptography
 }

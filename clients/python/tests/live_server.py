@@ -1,7 +1,8 @@
-"""Start a real ``baton-server serve`` on 127.0.0.1 over a temp SQLite folder, for live-server tests."""
+"""A real ``baton-server serve`` on 127.0.0.1 over a temp SQLite folder; runs are queued through its APIs."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -9,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,8 +19,14 @@ from typing import Any
 
 import httpx
 import pytest
-
-SEED_SCRIPT = Path(__file__).resolve().parents[2] / "testing" / "seed_task_instances.py"
+from baton import Client
+from baton.models import (
+    ClaimWorkloadsPayload,
+    ExecuteTaskWorkload,
+    RegisterDagsPayload,
+    RegisterWorkerPayload,
+    TriggerDagRunPayload,
+)
 
 
 def _server_command() -> list[str]:
@@ -41,7 +49,7 @@ def _free_port() -> int:
         return port
 
 
-@dataclass(frozen=True)
+@dataclass
 class LiveServer:
     """A running server: its base URL, and its CLI for issuing credentials."""
 
@@ -50,18 +58,71 @@ class LiveServer:
     command: list[str]
     log_path: Path | None = None
 
-    def seed(self, *task_ids: str) -> dict[str, Any]:
-        """Queue a new DAG run with these tasks (clients/testing/seed_task_instances.py); its JSON."""
-        result = subprocess.run(
-            [sys.executable, str(SEED_SCRIPT), "--tasks", ",".join(task_ids or ("extract", "load"))],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=60,
-        )
-        seeded: dict[str, Any] = json.loads(result.stdout)
-        return seeded
+    @functools.cached_property
+    def worker_token(self) -> str:
+        """A worker credential issued by the server's CLI, once per server."""
+        issued: dict[str, str] = json.loads(self.cli("create-worker-credential", "client-tests", "--json"))
+        return issued["token"]
+
+    @functools.cached_property
+    def admin_token(self) -> str:
+        """An admin token issued by the server's CLI, once per server."""
+        issued: dict[str, str] = json.loads(self.cli("create-admin-token", "client-tests", "--json"))
+        return issued["token"]
+
+    def queue_run(self, *task_ids: str) -> dict[str, Any]:
+        """Run the way a worker and an operator do, through the API: register a worker on a queue of
+        its own and a DAG of independent tasks, trigger a run, and claim its workloads.
+
+        Returns ``{"dag_id", "run_id", "task_instances": [{"id", "task_id", "try_number",
+        "workload_token"}]}`` in the order of ``task_ids``.
+        """
+        suffix = uuid.uuid4().hex[:10]
+        dag_id, run_id, queue = f"client_tests_{suffix}", f"test__{suffix}", f"q_{suffix}"
+        tasks = [
+            {
+                "task_id": t,
+                "entry_point": f"tasks:{t}",
+                "runtime": "python",
+                "queue": queue,
+                "execution_timeout_seconds": 60,
+            }
+            for t in task_ids
+        ]
+        with (
+            Client(self.base_url, self.worker_token) as worker,
+            Client(self.base_url, self.admin_token) as admin,
+        ):
+            registered = worker.register_worker(
+                RegisterWorkerPayload.from_dict(
+                    {"name": f"w_{suffix}", "queues": [queue], "capacity": 100, "runtime": "python"}
+                )
+            )
+            worker.register_dags(
+                RegisterDagsPayload.from_dict({"dags": [{"dag_id": dag_id, "tasks": tasks}]})
+            )
+            admin.trigger_dag_run(dag_id, TriggerDagRunPayload.from_dict({"run_id": run_id}))
+            workloads: dict[str, ExecuteTaskWorkload] = {}
+            deadline = time.monotonic() + 60
+            while len(workloads) < len(task_ids) and time.monotonic() < deadline:
+                claim = ClaimWorkloadsPayload.from_dict({"max_workloads": len(task_ids), "wait_seconds": 5})
+                claimed = worker.claim_workloads(registered.id, claim)
+                workloads.update({w.task_instance.task_id: w for w in claimed.workloads})
+        missing = set(task_ids) - workloads.keys()
+        assert not missing, f"no workload for {sorted(missing)} within 60 s"
+        return {
+            "dag_id": dag_id,
+            "run_id": run_id,
+            "task_instances": [
+                {
+                    "id": str(workloads[t].task_instance.id),
+                    "task_id": t,
+                    "try_number": workloads[t].task_instance.try_number,
+                    "workload_token": workloads[t].token,
+                }
+                for t in task_ids
+            ],
+        }
 
     def cli(self, *args: str) -> str:
         """Run ``baton-server ARGS`` against this server's database; returns stdout."""

@@ -4,7 +4,6 @@ package testserver
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -125,64 +124,6 @@ func Start() (*Server, error) {
 			return nil, fmt.Errorf("baton-server did not answer within 60 s:\n%s", s.log.String())
 		}
 		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// Seeded is a queued DAG run written by clients/testing/seed_task_instances.py.
-type Seeded struct {
-	DagID         string `json:"dag_id"`
-	RunID         string `json:"run_id"`
-	TaskInstances []struct {
-		ID            string `json:"id"`
-		TaskID        string `json:"task_id"`
-		TryNumber     int    `json:"try_number"`
-		WorkloadToken string `json:"workload_token"`
-	} `json:"task_instances"`
-}
-
-// Seed queues a new DAG run with the given tasks in this server's database (test scaffolding
-// until the Worker API hands out workloads) and returns its task instances and workload tokens.
-func (s *Server) Seed(taskIDs ...string) (*Seeded, error) {
-	python := filepath.Join(filepath.Dir(s.command), "python")
-	script, err := seedScript()
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(python, script, "--tasks", strings.Join(taskIDs, ","))
-	cmd.Env = s.env
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return nil, fmt.Errorf("seeding: %w: %s", err, stderr.String())
-	}
-	var seeded Seeded
-	if err := json.Unmarshal(out, &seeded); err != nil {
-		return nil, fmt.Errorf("seeding: %w: %s", err, out)
-	}
-	return &seeded, nil
-}
-
-// seedScript finds clients/testing/seed_task_instances.py above the working folder.
-func seedScript() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		candidate := filepath.Join(dir, "clients", "testing", "seed_task_instances.py")
-		if _, err := os.Stat(candidate); err == nil {
-			return candidate, nil
-		}
-		candidate = filepath.Join(dir, "testing", "seed_task_instances.py")
-		if _, err := os.Stat(candidate); err == nil {
-			return candidate, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("clients/testing/seed_task_instances.py not found above the working folder")
-		}
-		dir = parent
 	}
 }
 

@@ -1,6 +1,7 @@
 package org.baton.client;
 
 import java.time.Duration;
+import java.util.Objects;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -19,6 +20,8 @@ public record RetryPolicy(int attempts, Duration backoff, Duration maxBackoff) {
     if (attempts < 1) {
       throw new IllegalArgumentException("attempts must be at least 1, got " + attempts);
     }
+    Objects.requireNonNull(backoff, "backoff");
+    Objects.requireNonNull(maxBackoff, "maxBackoff");
   }
 
   /** The wait before retry number {@code retry} (1-based), with jitter. */

@@ -7,8 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
+import java.math.BigDecimal;
 import java.net.ServerSocket;
 import java.time.Duration;
 import java.time.OffsetDateTime;
@@ -16,12 +16,20 @@ import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import org.baton.client.generated.model.ClaimWorkloadsPayload;
+import org.baton.client.generated.model.ConnectionPutBody;
+import org.baton.client.generated.model.ConnectionResponse;
 import org.baton.client.generated.model.HealthStatus;
+import org.baton.client.generated.model.LogBatch;
+import org.baton.client.generated.model.LogLine;
+import org.baton.client.generated.model.RegisterWorkerPayload;
+import org.baton.client.generated.model.TaskRuntime;
 import org.baton.client.generated.model.TIHeartbeatPayload;
 import org.baton.client.generated.model.TIRunContext;
 import org.baton.client.generated.model.TIRunPayload;
 import org.baton.client.generated.model.TIStatePayload;
 import org.baton.client.generated.model.TIStateResponse;
+import org.baton.client.generated.model.Worker;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -45,6 +53,10 @@ class LiveClientTest {
     return new TIHeartbeatPayload().hostname(HOST).pid(pid);
   }
 
+  private static BatonClient admin() throws Exception {
+    return client(server.token("create-admin-token"));
+  }
+
   private static BatonClient client(String token) {
     return BatonClient.builder().baseUrl(server.baseUrl).token(token).build();
   }
@@ -59,19 +71,19 @@ class LiveClientTest {
 
   @Test
   void taskFlow_startHeartbeatVariableXComFinish() throws Exception {
-    JsonNode seeded = server.seed("extract", "load");
-    JsonNode extract = seeded.get("task_instances").get(0);
-    JsonNode load = seeded.get("task_instances").get(1);
-    String dagId = seeded.get("dag_id").asText();
-    String runId = seeded.get("run_id").asText();
-    UUID extractId = UUID.fromString(extract.get("id").asText());
-    String workloadToken = extract.get("workload_token").asText();
+    LiveServer.QueuedRun queued = server.queueRun("extract", "load");
+    LiveServer.QueuedTask extract = queued.taskInstances().get(0);
+    LiveServer.QueuedTask load = queued.taskInstances().get(1);
+    String dagId = queued.dagId();
+    String runId = queued.runId();
+    UUID extractId = extract.id();
+    String workloadToken = extract.workloadToken();
     BatonClient client = client(workloadToken);
 
     TIRunContext context = client.start(extractId, run(4242));
     assertEquals(extractId, context.getTaskInstance().getId());
     assertEquals(runId, context.getDagRun().getRunId());
-    assertEquals("tasks:extract", context.getEntryPoint());
+    assertEquals("org.example.Tasks#extract", context.getEntryPoint());
     assertNotEquals(workloadToken, client.token(), "run must hand out the execution token");
 
     String executionToken = client.token();
@@ -81,6 +93,28 @@ class LiveClientTest {
     String key = "java-" + UUID.randomUUID().toString().substring(0, 8);
     client.setVariable(key, Map.of("rows", List.of(1, 2, 3)));
     assertEquals(Map.of("rows", List.of(1, 2, 3)), client.getVariable(key));
+
+    String connId = "warehouse_" + UUID.randomUUID().toString().substring(0, 8);
+    admin()
+        .setConnection(
+            connId,
+            new ConnectionPutBody()
+                .connType("postgres")
+                .host("db.test")
+                .port(5432)
+                .password("s3cret")
+                .allowedDagIds(List.of(dagId)));
+    ConnectionResponse connection = client.getConnection(connId);
+    assertEquals("db.test", connection.getHost());
+    assertEquals(5432, connection.getPort());
+    assertEquals("s3cret", connection.getPassword());
+
+    LogLine line =
+        new LogLine()
+            .timestamp(OffsetDateTime.now(ZoneOffset.UTC))
+            .level(LogLine.LevelEnum.INFO)
+            .message("extracted 3 rows");
+    assertEquals(1, client.uploadLogs(extractId, new LogBatch().lines(List.of(line))).getAccepted());
 
     BatonClient.XComRef ref = new BatonClient.XComRef(dagId, runId, "extract", "return_value");
     client.pushXCom(ref, Map.of("path", "/data/x.csv"));
@@ -93,16 +127,16 @@ class LiveClientTest {
     assertEquals(1, finished.getTryNumber());
 
     // Another task of the same run reads the XCom with its own token.
-    BatonClient other = client(load.get("workload_token").asText());
-    other.start(UUID.fromString(load.get("id").asText()), run(1));
+    BatonClient other = client(load.workloadToken());
+    other.start(load.id(), run(1));
     assertEquals(Map.of("path", "/data/x.csv"), other.pullXCom(ref));
   }
 
   @Test
   void heartbeat_wrongPid_conflictException() throws Exception {
-    JsonNode ti = server.seed("only").get("task_instances").get(0);
-    UUID id = UUID.fromString(ti.get("id").asText());
-    BatonClient client = client(ti.get("workload_token").asText());
+    LiveServer.QueuedTask ti = server.queueRun("only").taskInstances().get(0);
+    UUID id = ti.id();
+    BatonClient client = client(ti.workloadToken());
     client.start(id, run(1234));
     ConflictException error = assertThrows(ConflictException.class, () -> client.heartbeat(id, beat(999)));
     assertEquals(409, error.status());
@@ -113,10 +147,32 @@ class LiveClientTest {
 
   @Test
   void getVariable_missing_notFoundException() throws Exception {
-    JsonNode ti = server.seed("only").get("task_instances").get(0);
-    BatonClient client = client(ti.get("workload_token").asText());
-    client.start(UUID.fromString(ti.get("id").asText()), run(1));
+    LiveServer.QueuedTask ti = server.queueRun("only").taskInstances().get(0);
+    BatonClient client = client(ti.workloadToken());
+    client.start(ti.id(), run(1));
     assertThrows(NotFoundException.class, () -> client.getVariable("missing-" + UUID.randomUUID()));
+  }
+
+  @Test
+  void connectionOfAnotherDag_forbiddenException() throws Exception {
+    String connId = "private_" + UUID.randomUUID().toString().substring(0, 8);
+    admin().setConnection(connId, new ConnectionPutBody().connType("http").allowedDagIds(List.of("some_other_dag")));
+    LiveServer.QueuedTask ti = server.queueRun("only").taskInstances().get(0);
+    BatonClient client = client(ti.workloadToken());
+    client.start(ti.id(), run(1));
+    assertThrows(ForbiddenException.class, () -> client.getConnection(connId));
+  }
+
+  @Test
+  void worker_heartbeatAndClaimFromAnEmptyQueue() throws Exception {
+    BatonClient worker = client(server.token("create-worker-credential"));
+    String name = "w_" + UUID.randomUUID().toString().substring(0, 8);
+    Worker registered =
+        worker.registerWorker(
+            new RegisterWorkerPayload().name(name).queues(List.of("q_" + name)).capacity(2).runtime(TaskRuntime.JAVA));
+    assertEquals(registered.getId(), worker.heartbeatWorker(registered.getId()).getId());
+    ClaimWorkloadsPayload claim = new ClaimWorkloadsPayload().maxWorkloads(1).waitSeconds(BigDecimal.ZERO);
+    assertEquals(List.of(), worker.claimWorkloads(registered.getId(), claim).getWorkloads());
   }
 
   @Test

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.File;
 import java.io.IOException;
+import java.math.BigDecimal;
 import java.net.HttpURLConnection;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -11,13 +12,24 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import org.baton.client.generated.model.ClaimWorkloadsPayload;
+import org.baton.client.generated.model.DagDescription;
+import org.baton.client.generated.model.ExecuteTaskWorkload;
+import org.baton.client.generated.model.RegisterDagsPayload;
+import org.baton.client.generated.model.RegisterWorkerPayload;
+import org.baton.client.generated.model.TaskDescription;
+import org.baton.client.generated.model.TaskRuntime;
+import org.baton.client.generated.model.TriggerDagRunPayload;
+import org.baton.client.generated.model.Worker;
 
 /**
  * A real {@code baton-server serve} on 127.0.0.1 over a temporary SQLite folder, started once per
- * test JVM and stopped when it exits. The server is {@code $BATON_SERVER}, else {@code baton-server}
+ * test JVM and stopped when it exits; runs are queued on it through its APIs. The server is {@code $BATON_SERVER}, else {@code baton-server}
  * on the PATH, else the workspace's {@code .venv/bin/baton-server} above the working folder.
  */
 final class LiveServer {
@@ -27,6 +39,7 @@ final class LiveServer {
   private final Path command;
   private final Map<String, String> env;
   private final Process process;
+  private final Map<String, String> tokens = new HashMap<>();
 
   private LiveServer(Path command, Map<String, String> env, String baseUrl, Process process) {
     this.command = command;
@@ -140,31 +153,88 @@ final class LiveServer {
     }
   }
 
-  /**
-   * Queues a new DAG run with these tasks (clients/testing/seed_task_instances.py: test scaffolding
-   * until the Worker API hands out workloads); its JSON, with each task instance's workload token.
-   */
-  JsonNode seed(String... taskIds) throws IOException, InterruptedException {
-    Path script = findUp("clients/testing/seed_task_instances.py");
-    if (script == null) {
-      script = findUp("testing/seed_task_instances.py");
-    }
-    if (script == null) {
-      throw new IllegalStateException("clients/testing/seed_task_instances.py not found above " + Path.of(""));
-    }
-    Path python = command.toAbsolutePath().getParent().resolve("python");
-    List<String> args = new ArrayList<>(List.of(python.toString(), script.toString()));
-    args.add("--tasks");
-    args.add(String.join(",", taskIds));
-    ProcessBuilder builder = new ProcessBuilder(args);
+  /** Runs {@code baton-server ARGS} against this server's database; its standard output. */
+  String cli(String... args) throws IOException, InterruptedException {
+    List<String> command = new ArrayList<>();
+    command.add(this.command.toString());
+    command.addAll(List.of(args));
+    ProcessBuilder builder = new ProcessBuilder(command);
     builder.environment().clear();
     builder.environment().putAll(env);
     builder.redirectError(ProcessBuilder.Redirect.INHERIT);
-    Process seeding = builder.start();
-    byte[] out = seeding.getInputStream().readAllBytes();
-    if (seeding.waitFor() != 0) {
-      throw new IllegalStateException("seeding failed: " + new String(out, StandardCharsets.UTF_8));
+    Process process = builder.start();
+    byte[] out = process.getInputStream().readAllBytes();
+    if (process.waitFor() != 0) {
+      throw new IllegalStateException("baton-server " + args[0] + " failed: " + new String(out, StandardCharsets.UTF_8));
     }
-    return new ObjectMapper().readTree(out);
+    return new String(out, StandardCharsets.UTF_8);
+  }
+
+  synchronized String token(String kind) throws IOException, InterruptedException {
+    String cached = tokens.get(kind);
+    if (cached == null) {
+      JsonNode issued = new ObjectMapper().readTree(cli(kind, "java-client-tests", "--json"));
+      cached = issued.get("token").asText();
+      tokens.put(kind, cached);
+    }
+    return cached;
+  }
+
+  /** One claimed task instance of a queued run, with its workload token. */
+  record QueuedTask(UUID id, String taskId, String workloadToken) {}
+
+  /** A triggered DAG run whose task instances were claimed. */
+  record QueuedRun(String dagId, String runId, List<QueuedTask> taskInstances) {}
+
+  /**
+   * Does what a Java worker and an operator do, through the API: registers a worker on a queue of
+   * its own and a DAG of independent Java tasks, triggers a run, and claims its workloads.
+   */
+  QueuedRun queueRun(String... taskIds) throws IOException, InterruptedException {
+    BatonClient worker = BatonClient.builder().baseUrl(baseUrl).token(token("create-worker-credential")).build();
+    BatonClient admin = BatonClient.builder().baseUrl(baseUrl).token(token("create-admin-token")).build();
+    String suffix = UUID.randomUUID().toString().substring(0, 8);
+    String dagId = "java_client_tests_" + suffix;
+    String runId = "test__" + suffix;
+    String queue = "q_" + suffix;
+
+    Worker registered =
+        worker.registerWorker(
+            new RegisterWorkerPayload()
+                .name("w_" + suffix)
+                .queues(List.of(queue))
+                .capacity(100)
+                .runtime(TaskRuntime.JAVA));
+    List<TaskDescription> tasks = new ArrayList<>();
+    for (String taskId : taskIds) {
+      tasks.add(
+          new TaskDescription()
+              .taskId(taskId)
+              .entryPoint("org.example.Tasks#" + taskId)
+              .runtime(TaskRuntime.JAVA)
+              .queue(queue));
+    }
+    worker.registerDags(
+        new RegisterDagsPayload().dags(List.of(new DagDescription().dagId(dagId).tasks(tasks))));
+    admin.triggerDagRun(dagId, new TriggerDagRunPayload().runId(runId));
+
+    Map<String, ExecuteTaskWorkload> claimed = new HashMap<>();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (claimed.size() < taskIds.length && System.nanoTime() < deadline) {
+      ClaimWorkloadsPayload claim =
+          new ClaimWorkloadsPayload().maxWorkloads(taskIds.length).waitSeconds(BigDecimal.valueOf(5));
+      for (ExecuteTaskWorkload workload : worker.claimWorkloads(registered.getId(), claim).getWorkloads()) {
+        claimed.put(workload.getTaskInstance().getTaskId(), workload);
+      }
+    }
+    List<QueuedTask> queued = new ArrayList<>();
+    for (String taskId : taskIds) {
+      ExecuteTaskWorkload workload = claimed.get(taskId);
+      if (workload == null) {
+        throw new IllegalStateException("no workload for " + taskId + " within 60 s");
+      }
+      queued.add(new QueuedTask(workload.getTaskInstance().getId(), taskId, workload.getToken()));
+    }
+    return new QueuedRun(dagId, runId, queued);
   }
 }
