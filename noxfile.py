@@ -14,7 +14,7 @@ import nox
 
 ROOT = Path(__file__).parent
 PYTHON = "3.11"
-PY_SOURCES = ["server/src", "clients/python/src", "codegen/src", "conformance/src", "noxfile.py"]
+PY_SOURCES = ["server/src", "clients/python/src", "codegen/src", "conformance/src", "noxfile.py", "scripts"]
 
 nox.options.default_venv_backend = "uv"
 nox.options.reuse_existing_virtualenvs = True
@@ -106,9 +106,14 @@ def tests(session: nox.Session) -> None:
     url = _postgres_url(session)
     if url:
         session.log("test run 2/2: PostgreSQL")
-        # Only the server's suites touch the database; the clients' live servers use SQLite either way.
-        pg_args = pytest_args if session.posargs else ["pytest", "server/tests"]
-        session.run(*pg_args, env={"BATON_TEST_POSTGRES_URL": url})
+        # The server's suites and the end-to-end tests touch the database; the other client tests
+        # use a SQLite server either way.
+        env = {"BATON_TEST_POSTGRES_URL": url}
+        if session.posargs:
+            session.run(*pytest_args, env=env)
+        else:
+            session.run("pytest", "server/tests", env=env)
+            session.run("pytest", "clients/python/tests", "-m", "e2e", env=env)
     session.log("clients: Go and Java against a live server")
     _go_and_java(session)
     session.log("conformance: schemathesis and every client at every API version")
@@ -164,6 +169,13 @@ def bench(session: nox.Session) -> None:
     if url is None:
         session.error("the benchmark needs PostgreSQL")
     session.run("python", "server/benchmarks/bench_execution_api.py", "--postgres-url", url, *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def demo(session: nox.Session) -> None:
+    """A server (embedded SQLite) and a worker run the example DAG, showing its progress and logs."""
+    _sync(session)
+    session.run("python", "scripts/demo.py")
 
 
 @nox.session(python=PYTHON)

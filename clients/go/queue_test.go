@@ -9,7 +9,6 @@ import (
 
 	"github.com/google/uuid"
 
-	baton "github.com/baton-org/baton/clients/go"
 	"github.com/baton-org/baton/clients/go/api"
 )
 
@@ -68,37 +67,31 @@ func queueRun(t *testing.T, taskIDs ...string) *queuedRun {
 	suffix := uuid.NewString()[:8]
 	dagID, runID, queue := "go_client_tests_"+suffix, "test__"+suffix, "q_"+suffix
 
-	registered, err := worker.Generated().RegisterWorkerWithResponse(ctx, api.RegisterWorkerPayload{
-		Name: "w_" + suffix, Queues: []string{queue}, Capacity: 100, Runtime: api.Go,
+	registered, err := worker.RegisterWorker(ctx, api.RegisterWorkerPayload{
+		Name: "w_" + suffix, Queues: []string{queue}, Capacity: 100, Runtime: api.TaskRuntimeGo,
 	})
-	if err != nil || baton.CheckResponse(registered.HTTPResponse, registered.Body) != nil {
-		t.Fatalf("register worker: %v %s", err, registered.Body)
+	if err != nil {
+		t.Fatalf("register worker: %v", err)
 	}
 	tasks := make([]api.TaskDescription, len(taskIDs))
 	for i, id := range taskIDs {
-		tasks[i] = api.TaskDescription{TaskId: id, EntryPoint: "tasks." + id, Runtime: api.Go, Queue: &queue}
+		tasks[i] = api.TaskDescription{TaskId: id, EntryPoint: "tasks." + id, Runtime: api.TaskRuntimeGo, Queue: &queue}
 	}
-	dags, err := worker.Generated().RegisterDagsWithResponse(ctx, api.RegisterDagsPayload{
-		Dags: []api.DagDescription{{DagId: dagID, Tasks: tasks}},
-	})
-	if err != nil || baton.CheckResponse(dags.HTTPResponse, dags.Body) != nil {
-		t.Fatalf("register DAGs: %v %s", err, dags.Body)
+	if _, err := worker.RegisterDags(ctx, api.RegisterDagsPayload{Dags: []api.DagDescription{{DagId: dagID, Tasks: tasks}}}); err != nil {
+		t.Fatalf("register DAGs: %v", err)
 	}
-	run, err := admin.Generated().TriggerDagRunWithResponse(ctx, dagID, api.TriggerDagRunPayload{RunId: &runID})
-	if err != nil || baton.CheckResponse(run.HTTPResponse, run.Body) != nil {
-		t.Fatalf("trigger run: %v %s", err, run.Body)
+	if _, err := admin.TriggerDagRun(ctx, dagID, api.TriggerDagRunPayload{RunId: &runID}); err != nil {
+		t.Fatalf("trigger run: %v", err)
 	}
 
 	claimed := map[string]api.ExecuteTaskWorkload{}
 	maxWorkloads, wait := len(taskIDs), float32(5)
 	for deadline := time.Now().Add(60 * time.Second); len(claimed) < len(taskIDs) && time.Now().Before(deadline); {
-		r, err := worker.Generated().ClaimWorkloadsWithResponse(ctx, registered.JSON200.Id, api.ClaimWorkloadsPayload{
-			MaxWorkloads: &maxWorkloads, WaitSeconds: &wait,
-		})
-		if err != nil || r.JSON200 == nil {
-			t.Fatalf("claim: %v %s", err, r.Body)
+		r, err := worker.ClaimWorkloads(ctx, registered.Id, api.ClaimWorkloadsPayload{MaxWorkloads: &maxWorkloads, WaitSeconds: &wait})
+		if err != nil {
+			t.Fatalf("claim: %v", err)
 		}
-		for _, w := range r.JSON200.Workloads {
+		for _, w := range r.Workloads {
 			claimed[w.TaskInstance.TaskId] = w
 		}
 	}

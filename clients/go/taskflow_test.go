@@ -60,6 +60,27 @@ func TestTaskFlow_StartHeartbeatVariableXComFinish(t *testing.T) {
 		t.Fatalf("variable %v, %v", got, err)
 	}
 
+	_, adminTok := credentials(t)
+	admin := newClient(t, live.BaseURL, adminTok)
+	connID := "warehouse_" + uuid.NewString()[:8]
+	host, port, password := "db.test", 5432, "s3cret"
+	if _, err := admin.SetConnection(ctx, connID, api.ConnectionPutBody{
+		ConnType: "postgres", Host: &host, Port: &port, Password: &password, AllowedDagIds: &[]string{queued.DagID},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := client.GetConnection(ctx, connID)
+	if err != nil || *conn.Host != host || *conn.Port != port || *conn.Password != password {
+		t.Fatalf("connection %+v, %v", conn, err)
+	}
+
+	accepted, err := client.UploadLogs(ctx, extractID, api.LogBatch{Lines: []api.LogLine{
+		{Timestamp: time.Now().UTC(), Level: api.LogLineLevelInfo, Message: "extracted 3 rows"},
+	}})
+	if err != nil || accepted.Accepted != 1 {
+		t.Fatalf("logs %+v, %v", accepted, err)
+	}
+
 	ref := baton.XComRef{DagID: queued.DagID, RunID: queued.RunID, TaskID: "extract", Key: "return_value", MapIndex: -1}
 	if err := client.PushXCom(ctx, ref, map[string]any{"path": "/data/x.csv"}); err != nil {
 		t.Fatal(err)
@@ -115,5 +136,44 @@ func TestBadToken_UnauthorizedError(t *testing.T) {
 	client := newClient(t, live.BaseURL, "not-a-token")
 	if _, err := client.GetVariable(context.Background(), "anything"); !errors.Is(err, baton.ErrUnauthorized) {
 		t.Fatalf("want ErrUnauthorized, got %v", err)
+	}
+}
+
+func TestConnectionOfAnotherDag_ForbiddenError(t *testing.T) {
+	ctx := context.Background()
+	_, adminTok := credentials(t)
+	connID := "private_" + uuid.NewString()[:8]
+	if _, err := newClient(t, live.BaseURL, adminTok).SetConnection(ctx, connID, api.ConnectionPutBody{
+		ConnType: "http", AllowedDagIds: &[]string{"some_other_dag"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ti := queueRun(t, "only").TaskInstances[0]
+	client := newClient(t, live.BaseURL, ti.WorkloadToken)
+	if _, err := client.Start(ctx, ti.ID, runPayload(1)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.GetConnection(ctx, connID); !errors.Is(err, baton.ErrForbidden) {
+		t.Fatalf("want ErrForbidden, got %v", err)
+	}
+}
+
+func TestWorker_HeartbeatAndClaimFromAnEmptyQueue(t *testing.T) {
+	ctx := context.Background()
+	workerTok, _ := credentials(t)
+	worker := newClient(t, live.BaseURL, workerTok)
+	name := "w_" + uuid.NewString()[:8]
+	registered, err := worker.RegisterWorker(ctx, api.RegisterWorkerPayload{Name: name, Queues: []string{"q_" + name}, Capacity: 2, Runtime: api.TaskRuntimeGo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	beat, err := worker.HeartbeatWorker(ctx, registered.Id)
+	if err != nil || beat.Id != registered.Id {
+		t.Fatalf("heartbeat %+v, %v", beat, err)
+	}
+	one, none := 1, float32(0)
+	claimed, err := worker.ClaimWorkloads(ctx, registered.Id, api.ClaimWorkloadsPayload{MaxWorkloads: &one, WaitSeconds: &none})
+	if err != nil || len(claimed.Workloads) != 0 {
+		t.Fatalf("claim %+v, %v", claimed, err)
 	}
 }

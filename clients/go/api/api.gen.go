@@ -110,25 +110,25 @@ func (e HealthStatusStatus) Valid() bool {
 
 // Defines values for LogLineLevel.
 const (
-	Critical LogLineLevel = "critical"
-	Debug    LogLineLevel = "debug"
-	Error    LogLineLevel = "error"
-	Info     LogLineLevel = "info"
-	Warning  LogLineLevel = "warning"
+	LogLineLevelCritical LogLineLevel = "critical"
+	LogLineLevelDebug    LogLineLevel = "debug"
+	LogLineLevelError    LogLineLevel = "error"
+	LogLineLevelInfo     LogLineLevel = "info"
+	LogLineLevelWarning  LogLineLevel = "warning"
 )
 
 // Valid indicates whether the value is a known member of the LogLineLevel enum.
 func (e LogLineLevel) Valid() bool {
 	switch e {
-	case Critical:
+	case LogLineLevelCritical:
 		return true
-	case Debug:
+	case LogLineLevelDebug:
 		return true
-	case Error:
+	case LogLineLevelError:
 		return true
-	case Info:
+	case LogLineLevelInfo:
 		return true
-	case Warning:
+	case LogLineLevelWarning:
 		return true
 	default:
 		return false
@@ -233,19 +233,19 @@ func (e TaskInstanceState) Valid() bool {
 
 // Defines values for TaskRuntime.
 const (
-	Go     TaskRuntime = "go"
-	Java   TaskRuntime = "java"
-	Python TaskRuntime = "python"
+	TaskRuntimeGo     TaskRuntime = "go"
+	TaskRuntimeJava   TaskRuntime = "java"
+	TaskRuntimePython TaskRuntime = "python"
 )
 
 // Valid indicates whether the value is a known member of the TaskRuntime enum.
 func (e TaskRuntime) Valid() bool {
 	switch e {
-	case Go:
+	case TaskRuntimeGo:
 		return true
-	case Java:
+	case TaskRuntimeJava:
 		return true
-	case Python:
+	case TaskRuntimePython:
 		return true
 	default:
 		return false
@@ -254,19 +254,19 @@ func (e TaskRuntime) Valid() bool {
 
 // Defines values for TriggerRule.
 const (
-	AllDone    TriggerRule = "all_done"
-	AllSuccess TriggerRule = "all_success"
-	NoneFailed TriggerRule = "none_failed"
+	TriggerRuleAllDone    TriggerRule = "all_done"
+	TriggerRuleAllSuccess TriggerRule = "all_success"
+	TriggerRuleNoneFailed TriggerRule = "none_failed"
 )
 
 // Valid indicates whether the value is a known member of the TriggerRule enum.
 func (e TriggerRule) Valid() bool {
 	switch e {
-	case AllDone:
+	case TriggerRuleAllDone:
 		return true
-	case AllSuccess:
+	case TriggerRuleAllSuccess:
 		return true
-	case NoneFailed:
+	case TriggerRuleNoneFailed:
 		return true
 	default:
 		return false
@@ -275,16 +275,16 @@ func (e TriggerRule) Valid() bool {
 
 // Defines values for WorkerState.
 const (
-	Active  WorkerState = "active"
-	Offline WorkerState = "offline"
+	WorkerStateActive  WorkerState = "active"
+	WorkerStateOffline WorkerState = "offline"
 )
 
 // Valid indicates whether the value is a known member of the WorkerState enum.
 func (e WorkerState) Valid() bool {
 	switch e {
-	case Active:
+	case WorkerStateActive:
 		return true
-	case Offline:
+	case WorkerStateOffline:
 		return true
 	default:
 		return false

@@ -20,16 +20,12 @@ from typing import Any
 import httpx
 import pytest
 from baton import Client
-from baton._generated.api.admin import trigger_dag_run
-from baton._generated.api.workers import claim_workloads, register_dags, register_worker
 from baton.models import (
-    ClaimedWorkloads,
     ClaimWorkloadsPayload,
     ExecuteTaskWorkload,
     RegisterDagsPayload,
     RegisterWorkerPayload,
     TriggerDagRunPayload,
-    Worker,
 )
 
 
@@ -60,6 +56,7 @@ class LiveServer:
     base_url: str
     env: dict[str, str]
     command: list[str]
+    log_path: Path | None = None
 
     @functools.cached_property
     def worker_token(self) -> str:
@@ -96,29 +93,20 @@ class LiveServer:
             Client(self.base_url, self.worker_token) as worker,
             Client(self.base_url, self.admin_token) as admin,
         ):
-            registered = register_worker.sync(
-                client=worker.generated,
-                body=RegisterWorkerPayload.from_dict(
+            registered = worker.register_worker(
+                RegisterWorkerPayload.from_dict(
                     {"name": f"w_{suffix}", "queues": [queue], "capacity": 100, "runtime": "python"}
-                ),
+                )
             )
-            assert isinstance(registered, Worker), registered
-            register_dags.sync(
-                client=worker.generated,
-                body=RegisterDagsPayload.from_dict({"dags": [{"dag_id": dag_id, "tasks": tasks}]}),
+            worker.register_dags(
+                RegisterDagsPayload.from_dict({"dags": [{"dag_id": dag_id, "tasks": tasks}]})
             )
-            trigger_dag_run.sync(
-                dag_id, client=admin.generated, body=TriggerDagRunPayload.from_dict({"run_id": run_id})
-            )
+            admin.trigger_dag_run(dag_id, TriggerDagRunPayload.from_dict({"run_id": run_id}))
             workloads: dict[str, ExecuteTaskWorkload] = {}
             deadline = time.monotonic() + 60
             while len(workloads) < len(task_ids) and time.monotonic() < deadline:
-                claimed = claim_workloads.sync(
-                    registered.id,
-                    client=worker.generated,
-                    body=ClaimWorkloadsPayload.from_dict({"max_workloads": len(task_ids), "wait_seconds": 5}),
-                )
-                assert isinstance(claimed, ClaimedWorkloads), claimed
+                claim = ClaimWorkloadsPayload.from_dict({"max_workloads": len(task_ids), "wait_seconds": 5})
+                claimed = worker.claim_workloads(registered.id, claim)
                 workloads.update({w.task_instance.task_id: w for w in claimed.workloads})
         missing = set(task_ids) - workloads.keys()
         assert not missing, f"no workload for {sorted(missing)} within 60 s"
@@ -145,8 +133,14 @@ class LiveServer:
 
 
 @contextmanager
-def start_live_server(data_dir: Path) -> Iterator[LiveServer]:
-    """Run a server in ``data_dir`` until the block ends; fails the test when it does not come up."""
+def start_live_server(
+    data_dir: Path, *, database_url: str | None = None, settings: dict[str, str] | None = None
+) -> Iterator[LiveServer]:
+    """Run a server in ``data_dir`` until the block ends; fails the test when it does not come up.
+
+    ``database_url`` picks the database (default: SQLite in ``data_dir``); ``settings`` adds or
+    overrides ``BATON_*`` settings.
+    """
     port = _free_port()
     env = {
         **os.environ,
@@ -159,6 +153,9 @@ def start_live_server(data_dir: Path) -> Iterator[LiveServer]:
         "BATON_TOKEN_REFRESH_BEFORE": "3600",
     }
     env.pop("BATON_DATABASE_URL", None)
+    if database_url is not None:
+        env["BATON_DATABASE_URL"] = database_url
+    env.update(settings or {})
     command = _server_command()
     log_path = data_dir / "server.log"
     with log_path.open("w") as log:
@@ -177,7 +174,7 @@ def start_live_server(data_dir: Path) -> Iterator[LiveServer]:
             if time.monotonic() > deadline:
                 pytest.fail(f"baton-server did not answer within 60 s:\n{log_path.read_text()}")
             time.sleep(0.1)
-        yield LiveServer(base_url=base_url, env=env, command=command)
+        yield LiveServer(base_url=base_url, env=env, command=command, log_path=log_path)
     finally:
         process.terminate()
         try:

@@ -7,8 +7,20 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from baton import AsyncClient, Client, ConflictError, NotFoundError, UnauthorizedError
-from baton.models import TIHeartbeatPayload, TIRunPayload, TIStatePayload, TIStatePayloadState
+from baton import AsyncClient, Client, ConflictError, ForbiddenError, NotFoundError, UnauthorizedError
+from baton.models import (
+    ClaimWorkloadsPayload,
+    ConnectionPutBody,
+    LogBatch,
+    LogLine,
+    RegisterDagsPayload,
+    RegisterWorkerPayload,
+    TIHeartbeatPayload,
+    TIRunPayload,
+    TIStatePayload,
+    TIStatePayloadState,
+    TriggerDagRunPayload,
+)
 from live_server import LiveServer
 
 HOST = "worker-1.test"
@@ -46,6 +58,26 @@ def test__task_flow__start_heartbeat_variable_xcom_finish(live_server: LiveServe
         key = f"python-{uuid.uuid4().hex[:8]}"
         client.set_variable(key, {"rows": [1, 2, 3]}, description="client test")
         assert client.get_variable(key) == {"rows": [1, 2, 3]}
+
+        conn_id = f"warehouse_{uuid.uuid4().hex[:8]}"
+        with Client(live_server.base_url, live_server.admin_token) as admin:
+            admin.set_connection(
+                conn_id,
+                ConnectionPutBody.from_dict(
+                    {
+                        "conn_type": "postgres",
+                        "host": "db.test",
+                        "port": 5432,
+                        "password": "s3cret",
+                        "allowed_dag_ids": [dag_id],
+                    }
+                ),
+            )
+        connection = client.get_connection(conn_id)
+        assert (connection.host, connection.port, connection.password) == ("db.test", 5432, "s3cret")
+
+        line = LogLine(timestamp=datetime.now(UTC), level="info", message="extracted 3 rows")
+        assert client.upload_logs(extract_id, LogBatch(lines=[line])).accepted == 1
 
         client.push_xcom(dag_id, run_id, "extract", "return_value", {"path": "/data/x.csv", "rows": 3})
         assert client.pull_xcom(dag_id, run_id, "extract", "return_value") == {
@@ -106,6 +138,19 @@ def test__missing_variable__not_found_error(live_server: LiveServer) -> None:
     assert caught.value.reason
 
 
+def test__connection_of_another_dag__forbidden_error(live_server: LiveServer) -> None:
+    conn_id = f"private_{uuid.uuid4().hex[:8]}"
+    with Client(live_server.base_url, live_server.admin_token) as admin:
+        admin.set_connection(
+            conn_id, ConnectionPutBody.from_dict({"conn_type": "http", "allowed_dag_ids": ["some_other_dag"]})
+        )
+    (ti,) = live_server.queue_run("only")["task_instances"]
+    with Client(live_server.base_url, ti["workload_token"]) as client:
+        client.start(uuid.UUID(ti["id"]), _run())
+        with pytest.raises(ForbiddenError):
+            client.get_connection(conn_id)
+
+
 def test__bad_token__unauthorized_error(live_server: LiveServer) -> None:
     with Client(live_server.base_url, "not-a-token") as client, pytest.raises(UnauthorizedError):
         client.get_variable("anything")
@@ -124,3 +169,49 @@ async def test__async_task_flow__start_heartbeat_variable_xcom_finish(live_serve
         await client.push_xcom(queued["dag_id"], queued["run_id"], "extract", "k", 42)
         assert await client.pull_xcom(queued["dag_id"], queued["run_id"], "extract", "k") == 42
         assert (await client.finish(ti_id, _done("failed"))).state == "failed"
+
+
+def _worker_payload(name: str) -> RegisterWorkerPayload:
+    return RegisterWorkerPayload.from_dict(
+        {"name": name, "queues": [f"q_{name}"], "capacity": 2, "runtime": "python"}
+    )
+
+
+def test__worker__register_heartbeat_and_claim_from_an_empty_queue(live_server: LiveServer) -> None:
+    with Client(live_server.base_url, live_server.worker_token) as worker:
+        registered = worker.register_worker(_worker_payload(f"w_{uuid.uuid4().hex[:8]}"))
+        assert worker.heartbeat_worker(registered.id).id == registered.id
+        claim = ClaimWorkloadsPayload.from_dict({"max_workloads": 1, "wait_seconds": 0})
+        assert worker.claim_workloads(registered.id, claim).workloads == []
+
+
+async def test__async_worker__register_dag_trigger_claim_logs_connection(live_server: LiveServer) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    dag_id, queue, conn_id = f"async_{suffix}", f"q_async_{suffix}", f"conn_{suffix}"
+    task = {"task_id": "t", "entry_point": "tasks:t", "runtime": "python", "queue": queue}
+    async with (
+        AsyncClient(live_server.base_url, live_server.worker_token) as worker,
+        AsyncClient(live_server.base_url, live_server.admin_token) as admin,
+    ):
+        registered = await worker.register_worker(
+            RegisterWorkerPayload.from_dict(
+                {"name": f"w_{suffix}", "queues": [queue], "capacity": 2, "runtime": "python"}
+            )
+        )
+        assert (await worker.heartbeat_worker(registered.id)).id == registered.id
+        await worker.register_dags(
+            RegisterDagsPayload.from_dict({"dags": [{"dag_id": dag_id, "tasks": [task]}]})
+        )
+        await admin.trigger_dag_run(dag_id, TriggerDagRunPayload.from_dict({"run_id": f"test__{suffix}"}))
+        await admin.set_connection(
+            conn_id, ConnectionPutBody.from_dict({"conn_type": "http", "host": "api.test"})
+        )
+        claim = ClaimWorkloadsPayload.from_dict({"max_workloads": 1, "wait_seconds": 10})
+        workloads = (await worker.claim_workloads(registered.id, claim)).workloads
+    assert [w.task_instance.task_id for w in workloads] == ["t"]
+    (workload,) = workloads
+    async with AsyncClient(live_server.base_url, workload.token) as client:
+        await client.start(workload.task_instance.id, _run())
+        assert (await client.get_connection(conn_id)).host == "api.test"
+        line = LogLine(timestamp=datetime.now(UTC), level="warning", message="async")
+        assert (await client.upload_logs(workload.task_instance.id, LogBatch(lines=[line]))).accepted == 1

@@ -176,6 +176,9 @@ def _go_config(output: Path) -> str:
         "generate:\n  models: true\n  client: true\n"
         f"output: {json.dumps(str(output))}\n"
         "output-options:\n  skip-prune: true\n"
+        # Enum constants always carry their type's name (TaskRuntimeGo, not Go): a name that does
+        # not change when another enum gains the same value.
+        "compatibility:\n  always-prefix-enum-values: true\n"
     )
 
 

@@ -15,25 +15,42 @@ from typing import Any, Literal, Self, TypeVar
 import httpx
 
 from baton._errors import BatonError
+from baton._generated.api.admin import admin_set_connection, trigger_dag_run
+from baton._generated.api.connections import get_connection
 from baton._generated.api.health import check_admin_health, check_execution_health, check_workers_health
+from baton._generated.api.logs import upload_task_logs
 from baton._generated.api.task_instances import (
     heartbeat_task_instance,
     run_task_instance,
     update_task_instance_state,
 )
 from baton._generated.api.variables import get_variable, set_variable
+from baton._generated.api.workers import claim_workloads, heartbeat_worker, register_dags, register_worker
 from baton._generated.api.xcoms import pull_xcom, push_xcom
 from baton._generated.api_version import API_VERSION
 from baton._generated.client import AuthenticatedClient
 from baton._generated.models import (
+    ClaimedWorkloads,
+    ClaimWorkloadsPayload,
+    ConnectionEntry,
+    ConnectionPutBody,
+    ConnectionResponse,
+    DagRun,
     HealthStatus,
+    LogBatch,
+    LogBatchAccepted,
+    RegisterDagsPayload,
+    RegisteredDags,
+    RegisterWorkerPayload,
     TIHeartbeatPayload,
     TIRunContext,
     TIRunPayload,
     TIStatePayload,
     TIStateResponse,
+    TriggerDagRunPayload,
     VariablePutBody,
     VariableResponse,
+    Worker,
     XComPutBody,
     XComResponse,
 )
@@ -94,6 +111,10 @@ class Client:
         """The token in use: the one given, or the latest the server refreshed it to."""
         return self._credentials.token
 
+    def use_token(self, token: str | None) -> None:
+        """Send ``token`` from now on (one refreshed elsewhere, by the attempt's supervisor say)."""
+        self._credentials.replace(token)
+
     def health(self, api: ApiName = "execution") -> HealthStatus:
         """Check that the server and its database answer, through one of the three APIs."""
         return _expect(_HEALTH[api].sync(client=self.generated), HealthStatus)
@@ -134,6 +155,40 @@ class Client:
         """The JSON value of an XCom of this DAG run; NotFoundError when there is none."""
         response = pull_xcom.sync(dag_id, run_id, task_id, key, client=self.generated, map_index=map_index)
         return _expect(response, XComResponse).value
+
+    def get_connection(self, connection_id: str) -> ConnectionResponse:
+        """A connection granted to the task's DAG; ForbiddenError if not granted, NotFoundError if unknown."""
+        return _expect(get_connection.sync(connection_id, client=self.generated), ConnectionResponse)
+
+    def upload_logs(self, task_instance_id: uuid.UUID, body: LogBatch) -> LogBatchAccepted:
+        """Ship a batch of the running attempt's log lines."""
+        response = upload_task_logs.sync(task_instance_id, client=self.generated, body=body)
+        return _expect(response, LogBatchAccepted)
+
+    def register_worker(self, body: RegisterWorkerPayload) -> Worker:
+        """Register (or refresh) a worker under the client's worker credential."""
+        return _expect(register_worker.sync(client=self.generated, body=body), Worker)
+
+    def heartbeat_worker(self, worker_id: uuid.UUID) -> Worker:
+        """Say the worker is alive."""
+        return _expect(heartbeat_worker.sync(worker_id, client=self.generated), Worker)
+
+    def register_dags(self, body: RegisterDagsPayload) -> RegisteredDags:
+        """Register the DAG descriptions of a bundle the worker loaded."""
+        return _expect(register_dags.sync(client=self.generated, body=body), RegisteredDags)
+
+    def claim_workloads(self, worker_id: uuid.UUID, body: ClaimWorkloadsPayload) -> ClaimedWorkloads:
+        """Claim ready workloads; keep ``body.wait_seconds`` below the client's timeout."""
+        return _expect(claim_workloads.sync(worker_id, client=self.generated, body=body), ClaimedWorkloads)
+
+    def trigger_dag_run(self, dag_id: str, body: TriggerDagRunPayload) -> DagRun:
+        """Queue a manual run of a DAG (admin token)."""
+        return _expect(trigger_dag_run.sync(dag_id, client=self.generated, body=body), DagRun)
+
+    def set_connection(self, connection_id: str, body: ConnectionPutBody) -> ConnectionEntry:
+        """Create or replace a connection (admin token)."""
+        response = admin_set_connection.sync(connection_id, client=self.generated, body=body)
+        return _expect(response, ConnectionEntry)
 
     def close(self) -> None:
         """Close the connections."""
@@ -179,6 +234,10 @@ class AsyncClient:
     def token(self) -> str | None:
         """The token in use: the one given, or the latest the server refreshed it to."""
         return self._credentials.token
+
+    def use_token(self, token: str | None) -> None:
+        """Send ``token`` from now on (one refreshed elsewhere, by the attempt's supervisor say)."""
+        self._credentials.replace(token)
 
     async def health(self, api: ApiName = "execution") -> HealthStatus:
         """Check that the server and its database answer, through one of the three APIs."""
@@ -226,6 +285,41 @@ class AsyncClient:
             dag_id, run_id, task_id, key, client=self.generated, map_index=map_index
         )
         return _expect(response, XComResponse).value
+
+    async def get_connection(self, connection_id: str) -> ConnectionResponse:
+        """A connection granted to the task's DAG; ForbiddenError if not granted, NotFoundError if unknown."""
+        return _expect(await get_connection.asyncio(connection_id, client=self.generated), ConnectionResponse)
+
+    async def upload_logs(self, task_instance_id: uuid.UUID, body: LogBatch) -> LogBatchAccepted:
+        """Ship a batch of the running attempt's log lines."""
+        response = await upload_task_logs.asyncio(task_instance_id, client=self.generated, body=body)
+        return _expect(response, LogBatchAccepted)
+
+    async def register_worker(self, body: RegisterWorkerPayload) -> Worker:
+        """Register (or refresh) a worker under the client's worker credential."""
+        return _expect(await register_worker.asyncio(client=self.generated, body=body), Worker)
+
+    async def heartbeat_worker(self, worker_id: uuid.UUID) -> Worker:
+        """Say the worker is alive."""
+        return _expect(await heartbeat_worker.asyncio(worker_id, client=self.generated), Worker)
+
+    async def register_dags(self, body: RegisterDagsPayload) -> RegisteredDags:
+        """Register the DAG descriptions of a bundle the worker loaded."""
+        return _expect(await register_dags.asyncio(client=self.generated, body=body), RegisteredDags)
+
+    async def claim_workloads(self, worker_id: uuid.UUID, body: ClaimWorkloadsPayload) -> ClaimedWorkloads:
+        """Claim ready workloads; keep ``body.wait_seconds`` below the client's timeout."""
+        response = await claim_workloads.asyncio(worker_id, client=self.generated, body=body)
+        return _expect(response, ClaimedWorkloads)
+
+    async def trigger_dag_run(self, dag_id: str, body: TriggerDagRunPayload) -> DagRun:
+        """Queue a manual run of a DAG (admin token)."""
+        return _expect(await trigger_dag_run.asyncio(dag_id, client=self.generated, body=body), DagRun)
+
+    async def set_connection(self, connection_id: str, body: ConnectionPutBody) -> ConnectionEntry:
+        """Create or replace a connection (admin token)."""
+        response = await admin_set_connection.asyncio(connection_id, client=self.generated, body=body)
+        return _expect(response, ConnectionEntry)
 
     async def aclose(self) -> None:
         """Close the connections."""

@@ -2,6 +2,15 @@
 
     BatonError
     ├── TransportError            the server could not be reached (after the retries)
+    ├── DagDefinitionError        a DAG or task is defined wrongly (raised while the bundle loads)
+    ├── BundleError               a bundle cannot be loaded, or a task's entry point not found in it
+    ├── NoTaskContextError        Variable, Connection, XCom or get_context used outside a running task
+    ├── VariableNotFoundError     no such variable (worker environment, secrets file, then the API)
+    ├── ConnectionNotFoundError   no such connection, or not granted to this DAG
+    ├── XComNotFoundError         no such XCom in this DAG run
+    ├── ConnectionURIError        a connection URI (or its JSON form) that cannot be read
+    ├── SecretsFileError          the worker's secrets file cannot be read
+    ├── WorkerError               the worker cannot go on (credential refused, bad configuration)
     └── APIError                  the server answered with an error status
         ├── BadRequestError           400
         │   └── VersionMismatchError      the server does not serve this client's API version
@@ -15,7 +24,10 @@
         └── ServerError               5xx
 
 An :class:`APIError` carries the HTTP status, the server's ``reason`` and ``message`` and the
-request id (``X-Request-ID``) to quote when reporting a problem.
+request id (``X-Request-ID``) to quote when reporting a problem. The three "not found" errors of
+the task SDK keep the :class:`APIError` that caused them (if the API was asked) as ``__cause__``.
+
+:class:`TaskSkipped` is no error: a task raises it to end its attempt as ``skipped``.
 """
 
 from __future__ import annotations
@@ -88,6 +100,68 @@ class InvalidRequestError(APIError):
 
 class ServerError(APIError):
     """5xx: the server failed; idempotent requests were already retried."""
+
+
+class DagDefinitionError(BatonError):
+    """A DAG or task definition is invalid: a bad id, a cycle, a task used outside a DAG."""
+
+
+class BundleError(BatonError):
+    """A bundle cannot be loaded, or a workload's entry point does not name a task in it."""
+
+
+class NoTaskContextError(BatonError):
+    """A task-only facility (Variable, Connection, XCom, get_context) was used outside a running task."""
+
+
+class VariableNotFoundError(BatonError, KeyError):
+    """No variable of that key in the worker's environment, the secrets file or the API."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"variable {key!r} is not set")
+        self.key = key
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class ConnectionNotFoundError(BatonError, KeyError):
+    """No connection of that id, or the server does not grant it to this DAG."""
+
+    def __init__(self, conn_id: str, detail: str = "") -> None:
+        super().__init__(f"connection {conn_id!r} is not defined{detail}")
+        self.conn_id = conn_id
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class XComNotFoundError(BatonError, KeyError):
+    """No XCom at that address in this DAG run."""
+
+    def __init__(self, task_id: str, key: str) -> None:
+        super().__init__(f"no XCom {key!r} of task {task_id!r} in this DAG run")
+        self.task_id = task_id
+        self.key = key
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class ConnectionURIError(BatonError, ValueError):
+    """A connection URI (or its JSON-object form) that cannot be read."""
+
+
+class SecretsFileError(BatonError):
+    """The worker's secrets file cannot be read or does not have the documented shape."""
+
+
+class WorkerError(BatonError):
+    """The worker cannot go on: its credential was refused, or it is configured wrongly."""
+
+
+class TaskSkipped(Exception):  # noqa: N818 - a signal, not an error: the attempt ends as skipped
+    """Raise inside a task to end the attempt as ``skipped`` (downstream tasks follow trigger rules)."""
 
 
 _BY_STATUS: dict[int, type[APIError]] = {

@@ -52,6 +52,10 @@ class _Credentials:
         with self._lock:
             return self._token
 
+    def replace(self, token: str | None) -> None:
+        with self._lock:
+            self._token = token
+
     def update_from(self, response: httpx.Response) -> None:
         refreshed = response.headers.get(REFRESHED_TOKEN_HEADER)
         if refreshed:

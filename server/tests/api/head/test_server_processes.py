@@ -156,13 +156,17 @@ async def test__two_servers_four_claimers__500_workloads__each_claimed_exactly_o
         for port in ports
     ]
     claimed: dict[str, list[str]] = {}
+    # Every claimer is registered before any claims, so that a slow start (a loaded machine) does
+    # not leave one out; small claims share the work over many rounds.
+    all_registered = asyncio.Barrier(claimers)
 
     async def claim_until_done(index: int) -> None:
         async with _worker(bases[index % 2], tokens[index], f"claimer-{index}") as worker:
             mine = claimed.setdefault(worker.id, [])
             rng = random.Random(index)
+            await all_registered.wait()
             while sum(len(ids) for ids in claimed.values()) < total:
-                workloads = await worker.claim(max_workloads=rng.randint(1, 25), wait=1.0)
+                workloads = await worker.claim(max_workloads=rng.randint(1, 5), wait=1.0)
                 mine.extend(w["task_instance"]["id"] for w in workloads)
 
     with _process(["serve"], envs[0], logs[0]) as first, _process(["serve"], envs[1], logs[1]) as second:

@@ -34,6 +34,29 @@ async def test__xcom__push_pull_delete(server: ServerHarness, client: httpx.Asyn
     assert gone.json()["reason"] == "xcom_not_found"
 
 
+async def test__xcom__generated_run_id_with_colons__push_and_pull(
+    server: ServerHarness, client: httpx.AsyncClient
+) -> None:
+    # Triggered runs are named manual__<UTC time>, colons included: their XComs must be addressable.
+    run_id = "manual__2026-11-24T20:19:22.957522Z"
+    attempts = await started(server.runtime, client, run_id=run_id)
+    url = f"/execution/xcoms/etl/{run_id}/extract/return_value"
+    pushed = await client.put(url, json={"value": [1, 2]}, headers=attempts["extract"].headers())
+    assert pushed.status_code == 200, pushed.text
+    pulled = await client.get(url, headers=attempts["transform"].headers())
+    assert (pulled.status_code, pulled.json()["run_id"], pulled.json()["value"]) == (200, run_id, [1, 2])
+
+
+async def test__xcom__run_id_with_a_slash_or_leading_colon__422(
+    server: ServerHarness, client: httpx.AsyncClient
+) -> None:
+    extract = (await started(server.runtime, client))["extract"]
+    response = await client.put(
+        "/execution/xcoms/etl/:manual/extract/k", json={"value": 1}, headers=extract.headers()
+    )
+    assert response.status_code == 422
+
+
 async def test__xcom__map_index_addresses_separately(
     server: ServerHarness, client: httpx.AsyncClient
 ) -> None:

@@ -14,8 +14,8 @@ import httpx
 import pytest
 from baton_server.db.tables import TaskInstanceRecord
 
+from tests.api.old_clients import start_attempt
 from tests.conftest import ServerHarness
-from tests.factories import attempt_of, make_dag_run
 
 VERSION = "2026-09-01"
 OLD_RUN_PAYLOAD = {"hostname": "old-worker", "pid": 7, "start_date": "2026-11-24T12:00:00+00:00"}
@@ -27,23 +27,10 @@ async def old_client(server: ServerHarness) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-async def _run(
-    server: ServerHarness, client: httpx.AsyncClient, payload: dict[str, object]
-) -> tuple[httpx.Response, str]:
-    ti = (await make_dag_run(server.runtime))["extract"]
-    attempt = attempt_of(server.runtime, ti)
-    response = await client.patch(
-        f"/execution/task-instances/{ti.id}/run",
-        json=payload,
-        headers={"Authorization": f"Bearer {attempt.workload_token}"},
-    )
-    return response, response.headers.get("Refreshed-API-Token", "")
-
-
 async def test__run__old_payload_without_unix_user__accepted_as_unknown(
     server: ServerHarness, old_client: httpx.AsyncClient
 ) -> None:
-    response, _ = await _run(server, old_client, OLD_RUN_PAYLOAD)
+    response, _ = await start_attempt(server, old_client, OLD_RUN_PAYLOAD)
     assert response.status_code == 200, response.text
     assert response.headers["Baton-API-Version"] == VERSION
     ti_id = response.json()["task_instance"]["id"]
@@ -54,7 +41,7 @@ async def test__run__old_payload_without_unix_user__accepted_as_unknown(
 
 
 async def test__run__context_says_version_id(server: ServerHarness, old_client: httpx.AsyncClient) -> None:
-    response, _ = await _run(server, old_client, OLD_RUN_PAYLOAD)
+    response, _ = await start_attempt(server, old_client, OLD_RUN_PAYLOAD)
     body = response.json()
     assert "version_id" in body
     assert "dag_version_id" not in body
@@ -71,14 +58,14 @@ async def test__run__context_says_version_id(server: ServerHarness, old_client: 
 async def test__run__unix_user_unknown_to_this_version__422(
     server: ServerHarness, old_client: httpx.AsyncClient
 ) -> None:
-    response, _ = await _run(server, old_client, {**OLD_RUN_PAYLOAD, "unix_user": "x"})
+    response, _ = await start_attempt(server, old_client, {**OLD_RUN_PAYLOAD, "unix_user": "x"})
     assert response.status_code == 422
 
 
 async def test__previous_successful_run__absent__404(
     server: ServerHarness, old_client: httpx.AsyncClient
 ) -> None:
-    response, token = await _run(server, old_client, OLD_RUN_PAYLOAD)
+    response, token = await start_attempt(server, old_client, OLD_RUN_PAYLOAD)
     ti_id = response.json()["task_instance"]["id"]
     missing = await old_client.get(
         f"/execution/task-instances/{ti_id}/previous-successful-run",
@@ -93,7 +80,7 @@ async def test__connection__extra_is_a_json_string(
 ) -> None:
     put = await admin.put("/api/connections/db", json={"conn_type": "postgres", "extra": {"b": 2, "a": [1]}})
     assert put.status_code == 200
-    _, token = await _run(server, old_client, OLD_RUN_PAYLOAD)
+    _, token = await start_attempt(server, old_client, OLD_RUN_PAYLOAD)
     conn = await old_client.get("/execution/connections/db", headers={"Authorization": f"Bearer {token}"})
     assert conn.status_code == 200
     extra = conn.json()["extra"]
@@ -105,6 +92,6 @@ async def test__connection__no_extra_stays_null(
     server: ServerHarness, old_client: httpx.AsyncClient, admin: httpx.AsyncClient
 ) -> None:
     await admin.put("/api/connections/plain", json={"conn_type": "http"})
-    _, token = await _run(server, old_client, OLD_RUN_PAYLOAD)
+    _, token = await start_attempt(server, old_client, OLD_RUN_PAYLOAD)
     conn = await old_client.get("/execution/connections/plain", headers={"Authorization": f"Bearer {token}"})
     assert conn.json()["extra"] is None

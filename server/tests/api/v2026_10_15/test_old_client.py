@@ -12,8 +12,9 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from tests.api.old_clients import start_attempt
 from tests.conftest import ServerHarness
-from tests.factories import RUN_PAYLOAD, attempt_of, make_dag_run
+from tests.factories import RUN_PAYLOAD
 
 VERSION = "2026-10-15"
 
@@ -24,23 +25,10 @@ async def old_client(server: ServerHarness) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-async def _run(
-    server: ServerHarness, client: httpx.AsyncClient, payload: dict[str, object]
-) -> tuple[httpx.Response, str]:
-    ti = (await make_dag_run(server.runtime))["extract"]
-    attempt = attempt_of(server.runtime, ti)
-    response = await client.patch(
-        f"/execution/task-instances/{ti.id}/run",
-        json=payload,
-        headers={"Authorization": f"Bearer {attempt.workload_token}"},
-    )
-    return response, response.headers.get("Refreshed-API-Token", "")
-
-
 async def test__run__context_says_dag_version_id(
     server: ServerHarness, old_client: httpx.AsyncClient
 ) -> None:
-    response, _ = await _run(server, old_client, RUN_PAYLOAD)
+    response, _ = await start_attempt(server, old_client, RUN_PAYLOAD)
     assert response.status_code == 200
     assert response.headers["Baton-API-Version"] == VERSION
     assert "dag_version_id" in response.json()
@@ -49,14 +37,14 @@ async def test__run__context_says_dag_version_id(
 
 async def test__run__without_unix_user__422(server: ServerHarness, old_client: httpx.AsyncClient) -> None:
     payload = {k: v for k, v in RUN_PAYLOAD.items() if k != "unix_user"}
-    response, _ = await _run(server, old_client, payload)
+    response, _ = await start_attempt(server, old_client, payload)
     assert response.status_code == 422
 
 
 async def test__previous_successful_run__absent__404(
     server: ServerHarness, old_client: httpx.AsyncClient
 ) -> None:
-    response, token = await _run(server, old_client, RUN_PAYLOAD)
+    response, token = await start_attempt(server, old_client, RUN_PAYLOAD)
     ti_id = response.json()["task_instance"]["id"]
     missing = await old_client.get(
         f"/execution/task-instances/{ti_id}/previous-successful-run",
@@ -69,6 +57,6 @@ async def test__connection__extra_is_a_json_string(
     server: ServerHarness, old_client: httpx.AsyncClient, admin: httpx.AsyncClient
 ) -> None:
     await admin.put("/api/connections/db", json={"conn_type": "postgres", "extra": {"k": "v"}})
-    _, token = await _run(server, old_client, RUN_PAYLOAD)
+    _, token = await start_attempt(server, old_client, RUN_PAYLOAD)
     conn = await old_client.get("/execution/connections/db", headers={"Authorization": f"Bearer {token}"})
     assert json.loads(conn.json()["extra"]) == {"k": "v"}

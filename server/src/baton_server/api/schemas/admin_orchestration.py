@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StrictBool, StrictStr
 
-from baton_server.api.schemas.common import RequestModel, ResponseModel, StrictAwareDatetime
+from baton_server.api.schemas.common import RUN_ID_PATTERN, RequestModel, ResponseModel, StrictAwareDatetime
 from baton_server.api.schemas.orchestration import DagSchedule, TaskDescription, Worker
 from baton_server.services.dag_specs import TaskRuntime
 from baton_server.services.states import DagRunState, TaskInstanceState
@@ -54,12 +54,9 @@ class UpdateDagPayload(RequestModel):
 class TriggerDagRunPayload(RequestModel):
     """A manual run of a DAG's latest version."""
 
-    run_id: (
-        Annotated[
-            StrictStr, Field(min_length=1, max_length=250, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.:\-]{0,249}$")
-        ]
-        | None
-    ) = Field(default=None, description="Default: manual__<UTC time>.")
+    run_id: Annotated[StrictStr, Field(min_length=1, max_length=250, pattern=RUN_ID_PATTERN)] | None = Field(
+        default=None, description="Default: manual__<UTC time>."
+    )
     conf: dict[str, Any] = Field(default_factory=dict, description="Any JSON object; the tasks read it.")
     logical_date: StrictAwareDatetime | None = Field(default=None, description="Default: now.")
 

@@ -63,6 +63,9 @@ StrictAwareDatetime = Annotated[AwareDatetime, _TextOnly]
 """A request's timestamp: an RFC 3339 string with its zone. Lax pydantic also takes a number (seconds since
 1970), which the documented schema (``format: date-time``) does not allow."""
 
+RUN_ID_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.:\-]{0,249}$"
+"""Run ids may also hold ``:`` (a client's ISO time); generated ones do not: ``manual__20261105T100000Z``."""
+
 Identifier = Annotated[StrictStr, Field(pattern=ID_PATTERN, min_length=1, max_length=250)]
 Hostname = Annotated[StrictStr, Field(min_length=1, max_length=1000)]
 Pid = Annotated[StrictInt, Field(ge=0, le=2**31 - 1), IntegralNumber]

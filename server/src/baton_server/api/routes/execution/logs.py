@@ -9,8 +9,8 @@ from fastapi import APIRouter
 from baton_server.api.deps import AttemptDep, TaskSessionDep
 from baton_server.api.errors import error_responses
 from baton_server.api.schemas.execution import LogBatch, LogBatchAccepted
-from baton_server.errors import ForbiddenError
 from baton_server.services import logs as service
+from baton_server.services.task_instances import require_own
 
 router = APIRouter(prefix="/task-instances", tags=["logs"])
 
@@ -24,8 +24,7 @@ router = APIRouter(prefix="/task-instances", tags=["logs"])
 async def upload_task_logs(
     task_instance_id: uuid.UUID, batch: LogBatch, attempt: AttemptDep, session: TaskSessionDep
 ) -> LogBatchAccepted:
-    if attempt.id != task_instance_id:
-        raise ForbiddenError("a task uploads only its own logs", reason="token_subject_mismatch")
+    require_own(attempt, task_instance_id)
     accepted = await service.append_logs(
         session, attempt, [(line.timestamp, line.level, line.message, line.fields) for line in batch.lines]
     )

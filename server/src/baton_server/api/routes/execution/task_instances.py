@@ -28,7 +28,6 @@ from baton_server.api.schemas.execution import (
     TIStatePayload,
     TIStateResponse,
 )
-from baton_server.errors import ForbiddenError
 from baton_server.services import task_instances as service
 from baton_server.services.states import TaskInstanceState
 
@@ -124,11 +123,6 @@ async def update_task_instance_state(
     return TIStateResponse.model_validate(ti)
 
 
-def _require_own(attempt: service.Attempt, task_instance_id: uuid.UUID) -> None:
-    if attempt.id != task_instance_id:
-        raise ForbiddenError("the token belongs to another task instance", reason="token_subject_mismatch")
-
-
 @router.get(
     "/{task_instance_id}/previous-successful-run",
     response_model=PreviousSuccessfulRunResponse,
@@ -138,7 +132,7 @@ def _require_own(attempt: service.Attempt, task_instance_id: uuid.UUID) -> None:
 async def get_previous_successful_run(
     task_instance_id: uuid.UUID, attempt: AttemptDep, session: TaskSessionDep
 ) -> PreviousSuccessfulRunResponse:
-    _require_own(attempt, task_instance_id)
+    service.require_own(attempt, task_instance_id)
     previous = await service.previous_successful_run(session, attempt)
     return PreviousSuccessfulRunResponse(
         previous=None if previous is None else PreviousSuccessfulRun.model_validate(previous)
@@ -154,6 +148,6 @@ async def get_previous_successful_run(
 async def get_task_state_counts(
     task_instance_id: uuid.UUID, attempt: AttemptDep, session: TaskSessionDep
 ) -> TaskStateCounts:
-    _require_own(attempt, task_instance_id)
+    service.require_own(attempt, task_instance_id)
     counts = await service.task_state_counts(session, attempt)
     return TaskStateCounts(counts=counts, total=sum(counts.values()))

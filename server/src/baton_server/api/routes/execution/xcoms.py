@@ -9,12 +9,13 @@ from fastapi import APIRouter, Path, Query, status
 from baton_server.api import links
 from baton_server.api.deps import AttemptDep, RuntimeDep, TaskSessionDep
 from baton_server.api.errors import error_responses
-from baton_server.api.schemas.common import ID_PATTERN
+from baton_server.api.schemas.common import ID_PATTERN, RUN_ID_PATTERN
 from baton_server.api.schemas.execution import XComPutBody, XComResponse
 from baton_server.services import xcoms as service
 
 router = APIRouter(prefix="/xcoms", tags=["xcoms"])
 Segment = Annotated[str, Path(pattern=ID_PATTERN, min_length=1, max_length=250)]
+RunIdSegment = Annotated[str, Path(pattern=RUN_ID_PATTERN, min_length=1, max_length=250)]
 MapIndexQuery = Annotated[
     int, Query(ge=-1, le=2**31 - 1, description="Map index of the task; -1 when unmapped.")
 ]
@@ -33,7 +34,7 @@ def _address(dag_id: str, run_id: str, task_id: str, key: str, map_index: int) -
 )
 async def push_xcom(
     dag_id: Segment,
-    run_id: Segment,
+    run_id: RunIdSegment,
     task_id: Segment,
     key: Segment,
     body: XComPutBody,
@@ -57,7 +58,7 @@ async def push_xcom(
 )
 async def pull_xcom(
     dag_id: Segment,
-    run_id: Segment,
+    run_id: RunIdSegment,
     task_id: Segment,
     key: Segment,
     attempt: AttemptDep,
@@ -79,7 +80,7 @@ async def pull_xcom(
 )
 async def delete_xcom(
     dag_id: Segment,
-    run_id: Segment,
+    run_id: RunIdSegment,
     task_id: Segment,
     key: Segment,
     attempt: AttemptDep,

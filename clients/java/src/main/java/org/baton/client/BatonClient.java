@@ -12,17 +12,34 @@ import java.util.function.Supplier;
 import org.baton.client.generated.ApiClient;
 import org.baton.client.generated.ApiException;
 import org.baton.client.generated.ApiVersion;
+import org.baton.client.generated.api.AdminApi;
+import org.baton.client.generated.api.ConnectionsApi;
 import org.baton.client.generated.api.HealthApi;
+import org.baton.client.generated.api.LogsApi;
 import org.baton.client.generated.api.TaskInstancesApi;
 import org.baton.client.generated.api.VariablesApi;
+import org.baton.client.generated.api.WorkersApi;
 import org.baton.client.generated.api.XcomsApi;
+import org.baton.client.generated.model.ClaimWorkloadsPayload;
+import org.baton.client.generated.model.ClaimedWorkloads;
+import org.baton.client.generated.model.ConnectionEntry;
+import org.baton.client.generated.model.ConnectionPutBody;
+import org.baton.client.generated.model.ConnectionResponse;
+import org.baton.client.generated.model.DagRun;
 import org.baton.client.generated.model.HealthStatus;
+import org.baton.client.generated.model.LogBatch;
+import org.baton.client.generated.model.LogBatchAccepted;
+import org.baton.client.generated.model.RegisterDagsPayload;
+import org.baton.client.generated.model.RegisterWorkerPayload;
+import org.baton.client.generated.model.RegisteredDags;
 import org.baton.client.generated.model.TIHeartbeatPayload;
 import org.baton.client.generated.model.TIRunContext;
 import org.baton.client.generated.model.TIRunPayload;
 import org.baton.client.generated.model.TIStatePayload;
 import org.baton.client.generated.model.TIStateResponse;
+import org.baton.client.generated.model.TriggerDagRunPayload;
 import org.baton.client.generated.model.VariablePutBody;
+import org.baton.client.generated.model.Worker;
 import org.baton.client.generated.model.XComPutBody;
 
 /**
@@ -57,6 +74,10 @@ public final class BatonClient {
   private final TaskInstancesApi taskInstances;
   private final VariablesApi variables;
   private final XcomsApi xcoms;
+  private final ConnectionsApi connections;
+  private final LogsApi logs;
+  private final WorkersApi workers;
+  private final AdminApi admin;
 
   private BatonClient(Builder builder) {
     this.token = new AtomicReference<>(builder.token);
@@ -85,6 +106,10 @@ public final class BatonClient {
     this.taskInstances = new TaskInstancesApi(generated);
     this.variables = new VariablesApi(generated);
     this.xcoms = new XcomsApi(generated);
+    this.connections = new ConnectionsApi(generated);
+    this.logs = new LogsApi(generated);
+    this.workers = new WorkersApi(generated);
+    this.admin = new AdminApi(generated);
   }
 
   /** A builder; {@code baseUrl} is required. */
@@ -204,6 +229,46 @@ public final class BatonClient {
             "pullXCom",
             () -> xcoms.pullXcom(ref.dagId(), ref.runId(), ref.taskId(), ref.key(), ref.mapIndex()))
         .getValue();
+  }
+
+  /** A connection granted to the task's DAG; ForbiddenException if not granted, NotFoundException if unknown. */
+  public ConnectionResponse getConnection(String connectionId) {
+    return call("getConnection", () -> connections.getConnection(connectionId));
+  }
+
+  /** Ships a batch of the running attempt's log lines. */
+  public LogBatchAccepted uploadLogs(UUID taskInstanceId, LogBatch batch) {
+    return call("uploadLogs", () -> logs.uploadTaskLogs(taskInstanceId, batch));
+  }
+
+  /** Registers (or refreshes) a worker under the client's worker credential. */
+  public Worker registerWorker(RegisterWorkerPayload payload) {
+    return call("registerWorker", () -> workers.registerWorker(payload));
+  }
+
+  /** Says the worker is alive. */
+  public Worker heartbeatWorker(UUID workerId) {
+    return call("heartbeatWorker", () -> workers.heartbeatWorker(workerId));
+  }
+
+  /** Registers the DAG descriptions of a bundle the worker loaded. */
+  public RegisteredDags registerDags(RegisterDagsPayload payload) {
+    return call("registerDags", () -> workers.registerDags(payload));
+  }
+
+  /** Claims ready workloads; keep the payload's {@code waitSeconds} below the client's timeout. */
+  public ClaimedWorkloads claimWorkloads(UUID workerId, ClaimWorkloadsPayload payload) {
+    return call("claimWorkloads", () -> workers.claimWorkloads(workerId, payload));
+  }
+
+  /** Queues a manual run of a DAG (admin token). */
+  public DagRun triggerDagRun(String dagId, TriggerDagRunPayload payload) {
+    return call("triggerDagRun", () -> admin.triggerDagRun(dagId, payload));
+  }
+
+  /** Creates or replaces a connection (admin token). */
+  public ConnectionEntry setConnection(String connectionId, ConnectionPutBody payload) {
+    return call("setConnection", () -> admin.adminSetConnection(connectionId, payload));
   }
 
   /** Builds a {@link BatonClient}. */

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.math.BigDecimal;
 import java.net.ServerSocket;
 import java.time.Duration;
 import java.time.OffsetDateTime;
@@ -15,12 +16,20 @@ import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import org.baton.client.generated.model.ClaimWorkloadsPayload;
+import org.baton.client.generated.model.ConnectionPutBody;
+import org.baton.client.generated.model.ConnectionResponse;
 import org.baton.client.generated.model.HealthStatus;
+import org.baton.client.generated.model.LogBatch;
+import org.baton.client.generated.model.LogLine;
+import org.baton.client.generated.model.RegisterWorkerPayload;
+import org.baton.client.generated.model.TaskRuntime;
 import org.baton.client.generated.model.TIHeartbeatPayload;
 import org.baton.client.generated.model.TIRunContext;
 import org.baton.client.generated.model.TIRunPayload;
 import org.baton.client.generated.model.TIStatePayload;
 import org.baton.client.generated.model.TIStateResponse;
+import org.baton.client.generated.model.Worker;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -42,6 +51,10 @@ class LiveClientTest {
 
   private static TIHeartbeatPayload beat(int pid) {
     return new TIHeartbeatPayload().hostname(HOST).pid(pid);
+  }
+
+  private static BatonClient admin() throws Exception {
+    return client(server.token("create-admin-token"));
   }
 
   private static BatonClient client(String token) {
@@ -81,6 +94,28 @@ class LiveClientTest {
     client.setVariable(key, Map.of("rows", List.of(1, 2, 3)));
     assertEquals(Map.of("rows", List.of(1, 2, 3)), client.getVariable(key));
 
+    String connId = "warehouse_" + UUID.randomUUID().toString().substring(0, 8);
+    admin()
+        .setConnection(
+            connId,
+            new ConnectionPutBody()
+                .connType("postgres")
+                .host("db.test")
+                .port(5432)
+                .password("s3cret")
+                .allowedDagIds(List.of(dagId)));
+    ConnectionResponse connection = client.getConnection(connId);
+    assertEquals("db.test", connection.getHost());
+    assertEquals(5432, connection.getPort());
+    assertEquals("s3cret", connection.getPassword());
+
+    LogLine line =
+        new LogLine()
+            .timestamp(OffsetDateTime.now(ZoneOffset.UTC))
+            .level(LogLine.LevelEnum.INFO)
+            .message("extracted 3 rows");
+    assertEquals(1, client.uploadLogs(extractId, new LogBatch().lines(List.of(line))).getAccepted());
+
     BatonClient.XComRef ref = new BatonClient.XComRef(dagId, runId, "extract", "return_value");
     client.pushXCom(ref, Map.of("path", "/data/x.csv"));
     assertEquals(Map.of("path", "/data/x.csv"), client.pullXCom(ref));
@@ -116,6 +151,28 @@ class LiveClientTest {
     BatonClient client = client(ti.workloadToken());
     client.start(ti.id(), run(1));
     assertThrows(NotFoundException.class, () -> client.getVariable("missing-" + UUID.randomUUID()));
+  }
+
+  @Test
+  void connectionOfAnotherDag_forbiddenException() throws Exception {
+    String connId = "private_" + UUID.randomUUID().toString().substring(0, 8);
+    admin().setConnection(connId, new ConnectionPutBody().connType("http").allowedDagIds(List.of("some_other_dag")));
+    LiveServer.QueuedTask ti = server.queueRun("only").taskInstances().get(0);
+    BatonClient client = client(ti.workloadToken());
+    client.start(ti.id(), run(1));
+    assertThrows(ForbiddenException.class, () -> client.getConnection(connId));
+  }
+
+  @Test
+  void worker_heartbeatAndClaimFromAnEmptyQueue() throws Exception {
+    BatonClient worker = client(server.token("create-worker-credential"));
+    String name = "w_" + UUID.randomUUID().toString().substring(0, 8);
+    Worker registered =
+        worker.registerWorker(
+            new RegisterWorkerPayload().name(name).queues(List.of("q_" + name)).capacity(2).runtime(TaskRuntime.JAVA));
+    assertEquals(registered.getId(), worker.heartbeatWorker(registered.getId()).getId());
+    ClaimWorkloadsPayload claim = new ClaimWorkloadsPayload().maxWorkloads(1).waitSeconds(BigDecimal.ZERO);
+    assertEquals(List.of(), worker.claimWorkloads(registered.getId(), claim).getWorkloads());
   }
 
   @Test

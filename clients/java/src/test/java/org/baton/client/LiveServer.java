@@ -17,8 +17,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
-import org.baton.client.generated.api.AdminApi;
-import org.baton.client.generated.api.WorkersApi;
 import org.baton.client.generated.model.ClaimWorkloadsPayload;
 import org.baton.client.generated.model.DagDescription;
 import org.baton.client.generated.model.ExecuteTaskWorkload;
@@ -172,7 +170,7 @@ final class LiveServer {
     return new String(out, StandardCharsets.UTF_8);
   }
 
-  private synchronized String token(String kind) throws IOException, InterruptedException {
+  synchronized String token(String kind) throws IOException, InterruptedException {
     String cached = tokens.get(kind);
     if (cached == null) {
       JsonNode issued = new ObjectMapper().readTree(cli(kind, "java-client-tests", "--json"));
@@ -195,14 +193,13 @@ final class LiveServer {
   QueuedRun queueRun(String... taskIds) throws IOException, InterruptedException {
     BatonClient worker = BatonClient.builder().baseUrl(baseUrl).token(token("create-worker-credential")).build();
     BatonClient admin = BatonClient.builder().baseUrl(baseUrl).token(token("create-admin-token")).build();
-    WorkersApi workers = new WorkersApi(worker.apiClient());
     String suffix = UUID.randomUUID().toString().substring(0, 8);
     String dagId = "java_client_tests_" + suffix;
     String runId = "test__" + suffix;
     String queue = "q_" + suffix;
 
     Worker registered =
-        workers.registerWorker(
+        worker.registerWorker(
             new RegisterWorkerPayload()
                 .name("w_" + suffix)
                 .queues(List.of(queue))
@@ -217,16 +214,16 @@ final class LiveServer {
               .runtime(TaskRuntime.JAVA)
               .queue(queue));
     }
-    workers.registerDags(
+    worker.registerDags(
         new RegisterDagsPayload().dags(List.of(new DagDescription().dagId(dagId).tasks(tasks))));
-    new AdminApi(admin.apiClient()).triggerDagRun(dagId, new TriggerDagRunPayload().runId(runId));
+    admin.triggerDagRun(dagId, new TriggerDagRunPayload().runId(runId));
 
     Map<String, ExecuteTaskWorkload> claimed = new HashMap<>();
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
     while (claimed.size() < taskIds.length && System.nanoTime() < deadline) {
       ClaimWorkloadsPayload claim =
           new ClaimWorkloadsPayload().maxWorkloads(taskIds.length).waitSeconds(BigDecimal.valueOf(5));
-      for (ExecuteTaskWorkload workload : workers.claimWorkloads(registered.getId(), claim).getWorkloads()) {
+      for (ExecuteTaskWorkload workload : worker.claimWorkloads(registered.getId(), claim).getWorkloads()) {
         claimed.put(workload.getTaskInstance().getTaskId(), workload);
       }
     }

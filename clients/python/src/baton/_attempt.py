@@ -1,0 +1,240 @@
+"""The supervisor of one claimed attempt: start it, heartbeat it, ship its logs, report how it ended.
+
+1. start the task code (a process, or a thread) and call ``run`` with the workload token and the
+   task's pid; the server answers with the run context and the execution token;
+2. while the task runs: heartbeat every few seconds, passing refreshed tokens on to the task;
+   stop the task when a heartbeat answers 409 or 404 (the server ended the attempt: nothing is
+   reported), when its execution timeout passes, or when the worker hands it back;
+3. ship the last log lines, then report the final state: ``success``; ``skipped``; on a failure
+   (an exception, a crash, the timeout) ``up_for_retry`` while ``try_number < max_tries``, else
+   ``failed``; a handed-back attempt is ``up_for_retry`` (the server stores ``failed`` if it was
+   the last try).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from baton._client import AsyncClient
+from baton._errors import (
+    APIError,
+    BatonError,
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    ServerError,
+    TransportError,
+    UnauthorizedError,
+)
+from baton._execute import Outcome
+from baton._executions import Execution, StartInfo
+from baton._generated.models import (
+    ExecuteTaskWorkload,
+    TIHeartbeatPayload,
+    TIRunContext,
+    TIRunPayload,
+    TIStatePayload,
+)
+from baton._generated.models.ti_state_payload_state import check_ti_state_payload_state
+from baton._logship import LogEntry, LogShipper, worker_entry
+from baton._transport import RetryPolicy
+
+log = logging.getLogger("baton.worker")
+
+MakeExecution = Callable[[Callable[[LogEntry], None]], Awaitable[Execution]]
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptOptions:
+    """How attempts are supervised."""
+
+    server_url: str
+    hostname: str
+    unix_user: str
+    heartbeat_interval: float = 5.0
+    stop_grace: float = 10.0
+    """Seconds between SIGTERM and SIGKILL when a task is stopped."""
+    report_patience: float = 300.0
+    """How long the start and the final state are retried while the server cannot be reached."""
+    retry: RetryPolicy | None = None
+
+
+def final_state(outcome: Outcome, try_number: int, max_tries: int) -> str:
+    """The state to report for an outcome: failures retry while attempts remain."""
+    if outcome.state in ("success", "skipped"):
+        return outcome.state
+    return "up_for_retry" if try_number < max_tries else "failed"
+
+
+class AttemptSupervisor:
+    """Supervises one claimed workload from ``run`` to its final state."""
+
+    def __init__(self, workload: ExecuteTaskWorkload, options: AttemptOptions, make_execution: MakeExecution):
+        self.workload = workload
+        self._options = options
+        self._make_execution = make_execution
+        self._stop = asyncio.Event()
+        self._stop_reason = ""
+        self._stop_note = ""
+        ti = workload.task_instance
+        self.label = f"{ti.dag_id}/{ti.run_id}/{ti.task_id} try {ti.try_number}/{workload.max_tries}"
+
+    def hand_back(self) -> None:
+        """Stop the task and report it ``up_for_retry`` (the worker is shutting down)."""
+        self._request_stop("hand_back", "the worker is shutting down: the attempt is handed back")
+
+    def _request_stop(self, reason: str, note: str) -> None:
+        if not self._stop.is_set():
+            self._stop_reason, self._stop_note = reason, note
+            self._stop.set()
+
+    async def _patiently(self, what: str, call: Callable[[], Awaitable[object]]) -> object:
+        """``call()``, retried on transport errors and 5xx answers for up to ``report_patience`` seconds."""
+        deadline = time.monotonic() + self._options.report_patience
+        delay = 0.5
+        while True:
+            try:
+                return await call()
+            except (TransportError, ServerError) as exc:
+                if time.monotonic() + delay > deadline:
+                    raise
+                log.warning("%s: %s failed, retrying in %.1f s: %s", self.label, what, delay, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 15.0)
+
+    async def run(self) -> str | None:
+        """Run the attempt to its end; the state reported, or None when nothing was (or could be)."""
+        ti = self.workload.task_instance
+        async with AsyncClient(
+            self._options.server_url, self.workload.token, retry=self._options.retry
+        ) as client:
+            shipper = LogShipper(client, ti.id)
+            try:
+                execution = await self._make_execution(shipper.add)
+            except Exception as exc:
+                # Left claimed and unstarted, the workload goes back to the queue after the claim timeout.
+                log.error(
+                    "%s: the task could not be started here: %s: %s", self.label, type(exc).__name__, exc
+                )
+                return None
+            began = time.monotonic()
+            payload = TIRunPayload(
+                hostname=self._options.hostname,
+                pid=execution.pid,
+                unix_user=self._options.unix_user,
+                start_date=datetime.now(UTC),
+            )
+            try:
+                started = await self._patiently("start", lambda: client.start(ti.id, payload))
+            except BatonError as exc:
+                log.warning("%s: not started: %s", self.label, exc)
+                await execution.stop(0)
+                return None
+            assert isinstance(started, TIRunContext)
+            pump = asyncio.create_task(shipper.run())
+            try:
+                return await self._supervise(client, shipper, execution, started, began)
+            finally:
+                pump.cancel()
+
+    async def _supervise(
+        self,
+        client: AsyncClient,
+        shipper: LogShipper,
+        execution: Execution,
+        context: TIRunContext,
+        began: float,
+    ) -> str | None:
+        ti = self.workload.task_instance
+        shipper.add(
+            worker_entry(
+                f"attempt {ti.try_number} of {context.max_tries} started on {self._options.hostname} "
+                f"(pid {execution.pid})"
+            )
+        )
+        log.info("%s: started (pid %d)", self.label, execution.pid)
+        token = client.token or ""
+        execution.begin(StartInfo(self._options.server_url, token, context, self.workload.entry_point))
+        beat = asyncio.create_task(self._heartbeat(client, execution, token))
+        try:
+            outcome, reason = await self._wait(execution, context.execution_timeout, began, shipper)
+        finally:
+            beat.cancel()
+        took = f"{time.monotonic() - began:.1f} s"
+        if reason == "server":
+            log.warning("%s: stopped after %s: %s", self.label, took, self._stop_note)
+            await shipper.close()
+            return None
+        if reason == "hand_back":
+            state = "up_for_retry"
+        else:
+            state = final_state(outcome, ti.try_number, context.max_tries)
+        why = f": {outcome.message}" if outcome.message and state != "success" else ""
+        shipper.add(worker_entry(f"attempt {ti.try_number} ended after {took}: {state}{why}"))
+        if not await shipper.close():
+            log.warning("%s: some log lines could not be shipped", self.label)
+        reported = await self._finish(client, state)
+        log.info("%s: %s after %s%s", self.label, reported or "not reported", took, why)
+        return reported
+
+    async def _wait(
+        self, execution: Execution, limit: float | None, began: float, shipper: LogShipper
+    ) -> tuple[Outcome, str | None]:
+        # The limit counts from the start date reported to the server, as the server counts it.
+        remaining = None if limit is None else max(0.0, limit - (time.monotonic() - began))
+        ended = asyncio.create_task(execution.wait())
+        stopped = asyncio.create_task(self._stop.wait())
+        done, _ = await asyncio.wait({ended, stopped}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+        if ended in done:
+            stopped.cancel()
+            return ended.result(), None
+        stopped.cancel()
+        if not done:
+            self._request_stop("timeout", f"execution timeout of {limit:g} s exceeded: stopping the task")
+        shipper.add(worker_entry(self._stop_note, "error" if self._stop_reason != "hand_back" else "warning"))
+        await execution.stop(self._options.stop_grace)
+        outcome = await ended
+        if self._stop_reason == "timeout":
+            outcome = Outcome("failed", f"execution timeout of {limit:g} s exceeded")
+        return outcome, self._stop_reason
+
+    async def _heartbeat(self, client: AsyncClient, execution: Execution, token: str) -> None:
+        ti_id = self.workload.task_instance.id
+        body = TIHeartbeatPayload(hostname=self._options.hostname, pid=execution.pid)
+        while True:
+            await asyncio.sleep(self._options.heartbeat_interval)
+            try:
+                await client.heartbeat(ti_id, body)
+            except (ConflictError, NotFoundError, UnauthorizedError, ForbiddenError) as exc:
+                self._request_stop(
+                    "server", f"the server answered {exc.status} ({exc.reason}) to a heartbeat: {exc.message}"
+                )
+                return
+            except BatonError as exc:
+                log.warning("%s: heartbeat failed: %s", self.label, exc)
+                continue
+            if client.token and client.token != token:
+                token = client.token
+                execution.update_token(token)
+
+    async def _finish(self, client: AsyncClient, state: str) -> str | None:
+        ti_id = self.workload.task_instance.id
+        body = TIStatePayload(state=check_ti_state_payload_state(state), end_date=datetime.now(UTC))
+        try:
+            response = await self._patiently("reporting the final state", lambda: client.finish(ti_id, body))
+        except APIError as exc:
+            log.warning("%s: the server refused the final state %s: %s", self.label, state, exc)
+            return None
+        except BatonError as exc:
+            log.error("%s: the final state %s could not be reported: %s", self.label, state, exc)
+            return None
+        reported: str = getattr(response, "state", state)
+        return reported
+
+
+__all__ = ["AttemptOptions", "AttemptSupervisor", "final_state"]

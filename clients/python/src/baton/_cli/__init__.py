@@ -1,0 +1,191 @@
+"""The ``baton`` command: run a worker, and operate Baton (DAGs, runs, logs, variables, connections, workers).
+
+Every problem is reported in one line on stderr with a non-zero exit status (2: bad usage,
+1: everything else); set ``BATON_DEBUG=1`` to see a traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from baton._cli import _resources, _runs, _worker_cmd
+from baton._cli._common import ADMIN_TOKEN_ENV, CLIError, add_server_options
+from baton._errors import (
+    APIError,
+    BatonError,
+    BundleError,
+    DagDefinitionError,
+    ForbiddenError,
+    TransportError,
+    UnauthorizedError,
+)
+from baton._generated.api_version import API_VERSION
+
+if TYPE_CHECKING:
+    Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
+
+
+def _admin_command(
+    sub: Subparsers, name: str, help_text: str, *, listing: bool = False
+) -> argparse.ArgumentParser:
+    parser = sub.add_parser(name, help=help_text, description=help_text)
+    add_server_options(parser, ADMIN_TOKEN_ENV, "an admin token")
+    parser.add_argument(
+        "--json", action="store_true", help="print JSON (for scripts)" if listing else "print JSON"
+    )
+    return parser
+
+
+def _group(sub: Subparsers, name: str, help_text: str) -> Subparsers:
+    parser = sub.add_parser(name, help=help_text, description=help_text)
+    return parser.add_subparsers(dest=f"{name}_command", required=True, metavar="COMMAND")
+
+
+def _dags_and_runs(sub: Subparsers) -> None:
+    dags = _group(sub, "dags", "DAGs registered by workers")
+    _admin_command(dags, "list", "list DAGs with their latest version", listing=True).set_defaults(
+        handler=_runs.dags_list
+    )
+
+    runs = _group(sub, "runs", "DAG runs: trigger, list, show")
+    trigger = _admin_command(runs, "trigger", "trigger a run of a DAG's latest version")
+    trigger.add_argument("dag", metavar="DAG")
+    trigger.add_argument("--conf", metavar="JSON", help="a JSON object the tasks read as the run's conf")
+    trigger.add_argument("--run-id", help="the run's id (default: manual__<time>)")
+    trigger.add_argument(
+        "--wait", action="store_true", help="follow the run until it ends; exit 1 if it failed"
+    )
+    trigger.add_argument(
+        "--timeout", type=float, metavar="SECONDS", help="with --wait: give up after this long"
+    )
+    trigger.add_argument("--interval", type=float, default=1.0, metavar="SECONDS", help=argparse.SUPPRESS)
+    trigger.set_defaults(handler=_runs.runs_trigger)
+
+    listing = _admin_command(runs, "list", "list DAG runs, newest first", listing=True)
+    listing.add_argument("--dag", help="only this DAG's runs")
+    listing.add_argument("--state", choices=["queued", "running", "success", "failed"])
+    listing.add_argument("--limit", type=int, default=50)
+    listing.set_defaults(handler=_runs.runs_list)
+
+    show = _admin_command(runs, "show", "show a run's task instances: states, tries, durations")
+    show.add_argument("run", metavar="RUN", help="the run id")
+    show.add_argument("--dag", help="the DAG (needed only when several DAGs have a run of that id)")
+    show.set_defaults(handler=_runs.runs_show)
+
+    logs = _admin_command(sub, "logs", "print the log of a task attempt")
+    logs.add_argument("target", metavar="TASK_INSTANCE|RUN", help="a task instance id, or a run id with TASK")
+    logs.add_argument(
+        "task", metavar="TASK", nargs="?", help="the task id, when the first argument is a run id"
+    )
+    logs.add_argument("--dag", help="the DAG of RUN (needed only when several DAGs have a run of that id)")
+    logs.add_argument(
+        "--try", dest="try_number", type=int, metavar="N", help="the attempt (default: the latest)"
+    )
+    logs.set_defaults(handler=_runs.logs)
+
+
+def _resources_commands(sub: Subparsers) -> None:
+    variables = _group(sub, "variables", "variables: JSON values by key")
+    get = _admin_command(variables, "get", "print a variable's value")
+    get.add_argument("key")
+    get.set_defaults(handler=_resources.variables_get)
+    put = _admin_command(variables, "set", "set a variable (VALUE is JSON if it parses, else a string)")
+    put.add_argument("key")
+    put.add_argument("value")
+    put.add_argument(
+        "--string", action="store_true", help="store VALUE as a string even if it parses as JSON"
+    )
+    put.add_argument("--description")
+    put.set_defaults(handler=_resources.variables_set)
+    _admin_command(variables, "list", "list variables", listing=True).set_defaults(
+        handler=_resources.variables_list
+    )
+
+    connections = _group(sub, "connections", "connections to external systems")
+    add = _admin_command(connections, "add", "create or replace a connection")
+    add.add_argument("conn_id", metavar="ID")
+    add.add_argument("--uri", help="type://login:password@host:port/schema?extra_key=value")
+    add.add_argument("--type", dest="conn_type")
+    add.add_argument("--host")
+    add.add_argument("--port", type=int)
+    add.add_argument("--login")
+    add.add_argument("--password")
+    add.add_argument("--schema")
+    add.add_argument("--extra", metavar="JSON")
+    add.add_argument(
+        "--allow-dag", action="append", metavar="DAG", help="grant only to these DAGs (repeatable)"
+    )
+    add.add_argument("--description")
+    add.set_defaults(handler=_resources.connections_add)
+    show = _admin_command(connections, "get", "show a connection (never its password)")
+    show.add_argument("conn_id", metavar="ID")
+    show.set_defaults(handler=_resources.connections_get)
+    _admin_command(connections, "list", "list connections", listing=True).set_defaults(
+        handler=_resources.connections_list
+    )
+
+    workers = _group(sub, "workers", "registered workers")
+    _admin_command(workers, "list", "list workers with their queues and load", listing=True).set_defaults(
+        handler=_resources.workers_list
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``baton`` argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="baton",
+        description="Run a Baton worker, and operate Baton through its admin API.",
+        epilog=f"API version {API_VERSION}. Docs: docs/cli.md and docs/python-sdk.md.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _worker_cmd.add_parser(sub)
+    _dags_and_runs(sub)
+    _resources_commands(sub)
+    return parser
+
+
+def _message(exc: BaseException, args: argparse.Namespace) -> str:
+    server = getattr(args, "server", None) or os.environ.get("BATON_SERVER_URL") or "the server"
+    if isinstance(exc, TransportError):
+        return f"cannot reach the Baton server ({server}): {exc}"
+    if isinstance(exc, UnauthorizedError | ForbiddenError):
+        return f"the server refused the token: {exc}"
+    if isinstance(exc, APIError):
+        return str(exc)
+    if isinstance(exc, BundleError | DagDefinitionError):
+        return f"bundle: {exc}"
+    return str(exc)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``baton`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        status: int = args.handler(args)
+        return status
+    except CLIError as exc:
+        print(f"baton: error: {exc}", file=sys.stderr)
+        return exc.status
+    except BatonError as exc:
+        if os.environ.get("BATON_DEBUG"):
+            raise
+        print(f"baton: error: {_message(exc, args)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("baton: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1
+    except Exception as exc:
+        if os.environ.get("BATON_DEBUG"):
+            raise
+        print(f"baton: error: {type(exc).__name__}: {exc} (BATON_DEBUG=1 shows where)", file=sys.stderr)
+        return 1
+
+
+__all__ = ["build_parser", "main"]

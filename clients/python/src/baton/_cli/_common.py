@@ -1,0 +1,135 @@
+"""What every ``baton`` command shares: the server and token options, output helpers, one-line errors."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from baton._client import Client, _expect
+from baton._generated.types import UNSET, Unset
+
+T = TypeVar("T")
+SERVER_ENV = "BATON_SERVER_URL"
+ADMIN_TOKEN_ENV = "BATON_ADMIN_TOKEN"  # noqa: S105 - the name of a variable, not a secret
+DEFAULT_SERVER = "http://127.0.0.1:8080"
+
+
+class CLIError(Exception):
+    """A problem to report in one line, with the process's exit status."""
+
+    def __init__(self, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def add_server_options(parser: argparse.ArgumentParser, token_env: str, token_help: str) -> None:
+    """``--server`` and ``--token``, read from the environment when not given."""
+    parser.add_argument(
+        "--server",
+        metavar="URL",
+        help=f"the Baton server (default: ${SERVER_ENV}, else {DEFAULT_SERVER})",
+    )
+    parser.add_argument("--token", metavar="TOKEN", help=f"{token_help} (default: ${token_env})")
+
+
+def server_url(args: argparse.Namespace) -> str:
+    """The server URL from ``--server``, the environment, or the local default."""
+    url: str = args.server or os.environ.get(SERVER_ENV) or DEFAULT_SERVER
+    if not url.startswith(("http://", "https://")):
+        raise CLIError(f"the server URL must start with http:// or https://, not {url!r}", 2)
+    return url.rstrip("/")
+
+
+def token(args: argparse.Namespace, env: str, what: str) -> str:
+    """The token from ``--token`` or the environment; a CLIError naming both when neither is set."""
+    value: str | None = args.token or os.environ.get(env)
+    if not value:
+        raise CLIError(f"no {what}: pass --token or set {env}", 2)
+    return value
+
+
+def admin_client(args: argparse.Namespace) -> Client:
+    """A client of the admin API with the operator's token."""
+    return Client(server_url(args), token(args, ADMIN_TOKEN_ENV, "admin token"), timeout=30.0)
+
+
+def expect(value: object, kind: type[T]) -> T:
+    """The parsed answer as ``kind`` (error statuses were raised already)."""
+    return _expect(value, kind)
+
+
+def print_json(data: Any) -> None:
+    """Print ``data`` as indented JSON (for scripts: ``--json``)."""
+    print(json.dumps(data, indent=2, default=str))
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A plain-text table with left-aligned columns."""
+    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in cells]
+    return "\n".join(lines)
+
+
+def when(moment: datetime | Unset | None) -> str:
+    """A timestamp as ``YYYY-MM-DD HH:MM:SS`` in UTC, or ``-``."""
+    if moment is None or moment is UNSET or not isinstance(moment, datetime):
+        return "-"
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def duration(seconds: float | Unset | None) -> str:
+    """``0.4s``, ``12.3s``, ``4m05s``, ``2h03m``, or ``-``."""
+    if seconds is None or isinstance(seconds, Unset):
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def tries(try_number: int, max_tries: int) -> str:
+    """``2/3`` (the current attempt of those allowed), or ``-`` before the first attempt."""
+    return f"{try_number}/{max_tries}" if try_number else "-"
+
+
+def parse_json_object(text: str, what: str) -> dict[str, Any]:
+    """A JSON object given on the command line; CLIError otherwise."""
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise CLIError(f"{what} is not JSON: {exc}", 2) from None
+    if not isinstance(value, dict):
+        raise CLIError(f"{what} must be a JSON object", 2)
+    return value
+
+
+def stderr(message: str) -> None:
+    """Print a note for the operator on stderr."""
+    print(message, file=sys.stderr, flush=True)
+
+
+__all__ = [
+    "ADMIN_TOKEN_ENV",
+    "CLIError",
+    "add_server_options",
+    "admin_client",
+    "duration",
+    "expect",
+    "parse_json_object",
+    "print_json",
+    "server_url",
+    "stderr",
+    "table",
+    "token",
+    "tries",
+    "when",
+]

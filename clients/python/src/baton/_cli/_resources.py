@@ -1,0 +1,225 @@
+"""``baton variables``, ``baton connections`` and ``baton workers``, over the admin API."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from baton._cli._common import CLIError, admin_client, expect, print_json, table, when
+from baton._connection import Connection
+from baton._errors import ConnectionURIError
+from baton._generated.api.admin import (
+    admin_get_connection,
+    admin_get_variable,
+    admin_list_connections,
+    admin_list_variables,
+    admin_set_connection,
+    admin_set_variable,
+    list_workers,
+)
+from baton._generated.models import (
+    ConnectionEntry,
+    ConnectionPage,
+    ConnectionPutBody,
+    ConnectionPutBodyExtraType0,
+    VariableEntry,
+    VariablePage,
+    VariablePutBody,
+    WorkerList,
+)
+from baton._generated.types import UNSET
+
+PAGE = 1000
+
+
+def _value_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def variables_get(args: argparse.Namespace) -> int:
+    """``baton variables get KEY``: the value (a string as it is, anything else as JSON)."""
+    with admin_client(args) as client:
+        entry = expect(admin_get_variable.sync(args.key, client=client.generated), VariableEntry)
+    if args.json:
+        print_json(entry.to_dict())
+    else:
+        print(_value_text(entry.value))
+    return 0
+
+
+def variables_set(args: argparse.Namespace) -> int:
+    """``baton variables set KEY VALUE``: VALUE is JSON if it parses as JSON, else a string."""
+    if args.string:
+        value: Any = args.value
+    else:
+        try:
+            value = json.loads(args.value)
+        except ValueError:
+            value = args.value
+    body = VariablePutBody(
+        value=value, description=args.description if args.description is not None else UNSET
+    )
+    with admin_client(args) as client:
+        entry = expect(admin_set_variable.sync(args.key, client=client.generated, body=body), VariableEntry)
+    if args.json:
+        print_json(entry.to_dict())
+    else:
+        print(f"variable {entry.key} set")
+    return 0
+
+
+def variables_list(args: argparse.Namespace) -> int:
+    """``baton variables list``: every variable and its value."""
+    entries: list[VariableEntry] = []
+    with admin_client(args) as client:
+        while True:
+            page = expect(
+                admin_list_variables.sync(client=client.generated, limit=PAGE, offset=len(entries)),
+                VariablePage,
+            )
+            entries.extend(page.variables)
+            if len(entries) >= page.total or not page.variables:
+                break
+    if args.json:
+        print_json([e.to_dict() for e in entries])
+        return 0
+    rows = [[e.key, _shorten(_value_text(e.value)), when(e.updated_at)] for e in entries]
+    print(table(["KEY", "VALUE", "UPDATED"], rows) if rows else "no variables")
+    return 0
+
+
+def _shorten(text: str, width: int = 60) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _connection_from_args(args: argparse.Namespace) -> Connection:
+    if args.uri:
+        try:
+            return Connection.parse(args.conn_id, args.uri)
+        except ConnectionURIError as exc:
+            raise CLIError(str(exc), 2) from None
+    if not args.conn_type:
+        raise CLIError("give the connection as --uri URI, or at least --type TYPE", 2)
+    extra: dict[str, Any] = {}
+    if args.extra:
+        try:
+            extra = json.loads(args.extra)
+        except ValueError as exc:
+            raise CLIError(f"--extra is not JSON: {exc}", 2) from None
+        if not isinstance(extra, dict):
+            raise CLIError("--extra must be a JSON object", 2)
+    return Connection(
+        conn_id=args.conn_id,
+        conn_type=args.conn_type,
+        host=args.host,
+        port=args.port,
+        login=args.login,
+        password=args.password,
+        schema=args.schema,
+        extra=extra,
+    )
+
+
+def connections_add(args: argparse.Namespace) -> int:
+    """``baton connections add ID --uri URI`` (or the parts as options): create or replace it."""
+    conn = _connection_from_args(args)
+    allowed = [d for part in args.allow_dag or [] for d in part.split(",") if d]
+    body = ConnectionPutBody(
+        conn_type=conn.conn_type,
+        host=conn.host,
+        port=conn.port,
+        login=conn.login,
+        password=conn.password,
+        schema=conn.schema,
+        extra=ConnectionPutBodyExtraType0.from_dict(conn.extra) if conn.extra else None,
+        allowed_dag_ids=allowed or None,
+        description=args.description,
+    )
+    with admin_client(args) as client:
+        entry = expect(
+            admin_set_connection.sync(args.conn_id, client=client.generated, body=body), ConnectionEntry
+        )
+    if args.json:
+        print_json(entry.to_dict())
+    else:
+        print(f"connection {entry.conn_id} saved")
+    return 0
+
+
+def _connection_row(entry: ConnectionEntry) -> list[object]:
+    where = entry.host or "-"
+    if entry.port is not None:
+        where += f":{entry.port}"
+    allowed = ", ".join(entry.allowed_dag_ids) if entry.allowed_dag_ids else "all DAGs"
+    return [entry.conn_id, entry.conn_type, where, entry.login or "-", entry.schema or "-", allowed]
+
+
+CONNECTION_HEADERS = ["ID", "TYPE", "HOST", "LOGIN", "SCHEMA", "GRANTED TO"]
+
+
+def connections_get(args: argparse.Namespace) -> int:
+    """``baton connections get ID``: a connection (never its password)."""
+    with admin_client(args) as client:
+        entry = expect(admin_get_connection.sync(args.conn_id, client=client.generated), ConnectionEntry)
+    if args.json:
+        print_json(entry.to_dict())
+        return 0
+    print(table(CONNECTION_HEADERS, [_connection_row(entry)]))
+    extra = entry.extra.to_dict() if entry.extra else {}
+    print(f"password: {'set' if entry.password_set else 'not set'}; extra: {json.dumps(extra)}")
+    return 0
+
+
+def connections_list(args: argparse.Namespace) -> int:
+    """``baton connections list``: every connection (never a password)."""
+    entries: list[ConnectionEntry] = []
+    with admin_client(args) as client:
+        while True:
+            page = expect(
+                admin_list_connections.sync(client=client.generated, limit=PAGE, offset=len(entries)),
+                ConnectionPage,
+            )
+            entries.extend(page.connections)
+            if len(entries) >= page.total or not page.connections:
+                break
+    if args.json:
+        print_json([e.to_dict() for e in entries])
+        return 0
+    print(table(CONNECTION_HEADERS, [_connection_row(e) for e in entries]) if entries else "no connections")
+    return 0
+
+
+def workers_list(args: argparse.Namespace) -> int:
+    """``baton workers list``: registered workers, their queues, load and last heartbeat."""
+    with admin_client(args) as client:
+        page = expect(list_workers.sync(client=client.generated, limit=PAGE), WorkerList)
+    if args.json:
+        print_json([w.to_dict() for w in page.workers])
+        return 0
+    rows = [
+        [
+            w.name,
+            w.state,
+            ",".join(w.queues),
+            f"{w.active_task_instances}/{w.capacity}",
+            w.runtime,
+            w.hostname or "-",
+            when(w.last_heartbeat_at),
+        ]
+        for w in page.workers
+    ]
+    headers = ["NAME", "STATE", "QUEUES", "BUSY", "RUNTIME", "HOST", "LAST HEARTBEAT"]
+    print(table(headers, rows) if rows else "no workers")
+    return 0
+
+
+__all__ = [
+    "connections_add",
+    "connections_get",
+    "connections_list",
+    "variables_get",
+    "variables_list",
+    "variables_set",
+    "workers_list",
+]

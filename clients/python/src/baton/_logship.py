@@ -1,0 +1,214 @@
+"""Task log lines: turned into structured entries, batched, and shipped through the Task Execution API.
+
+Lines come from the task's stdout and stderr (``fields.stream``), from ``logging`` in the task
+(``fields.logger``, plus any JSON-able ``extra=`` values) and from the supervisor itself
+(``fields.source = "worker"``). :class:`LogShipper` uploads them in batches, in order, every
+second or so and once more before the attempt's final state is reported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from baton._client import AsyncClient
+from baton._errors import (
+    APIError,
+    BatonError,
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    UnauthorizedError,
+)
+from baton._generated.api.logs import upload_task_logs
+from baton._generated.models import LogBatch, LogLine, LogLineFieldsType0
+from baton._generated.models.log_line_level import check_log_line_level
+
+MAX_MESSAGE = 100_000
+"""Longest message the server stores; longer ones are cut."""
+MAX_BATCH_LINES = 1000
+MAX_BATCH_CHARS = 1_000_000
+MAX_BUFFERED = 20_000
+"""Lines kept while the server cannot be reached; older ones are dropped beyond this."""
+LEVELS = {"debug", "info", "warning", "error", "critical"}
+_RECORD_ATTRIBUTES = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+
+log = logging.getLogger("baton.worker")
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """One structured log line of a task attempt."""
+
+    timestamp: datetime
+    level: str
+    message: str
+    fields: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form used between the task process and its supervisor."""
+        return {
+            "timestamp": self.timestamp.isoformat(),
+            "level": self.level,
+            "message": self.message,
+            "fields": self.fields,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LogEntry:
+        """Read the JSON form, tolerating what a misbehaving task process might send."""
+        level = str(data.get("level", "info")).lower()
+        try:
+            timestamp = datetime.fromisoformat(str(data["timestamp"]))
+        except (KeyError, ValueError):
+            timestamp = datetime.now(UTC)
+        fields = data.get("fields")
+        return cls(
+            timestamp=timestamp if timestamp.tzinfo else timestamp.replace(tzinfo=UTC),
+            level=level if level in LEVELS else "info",
+            message=str(data.get("message", "")),
+            fields=fields if isinstance(fields, dict) else None,
+        )
+
+
+def _jsonable(value: Any) -> bool:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def entry_from_record(record: logging.LogRecord, formatter: logging.Formatter | None = None) -> LogEntry:
+    """A log entry for a ``logging`` record: its level, message (with traceback) and extras."""
+    message = record.getMessage()
+    if record.exc_info:
+        message += "\n" + (formatter or logging.Formatter()).formatException(record.exc_info)
+    if record.stack_info:
+        message += "\n" + record.stack_info
+    fields: dict[str, Any] = {"logger": record.name}
+    for key, value in vars(record).items():
+        if key not in _RECORD_ATTRIBUTES and not key.startswith("_") and _jsonable(value):
+            fields[key] = value
+    level = record.levelname.lower()
+    return LogEntry(
+        timestamp=datetime.fromtimestamp(record.created, UTC),
+        level=level if level in LEVELS else ("error" if record.levelno >= logging.ERROR else "info"),
+        message=message,
+        fields=fields,
+    )
+
+
+def worker_entry(message: str, level: str = "info", **fields: Any) -> LogEntry:
+    """A line the supervisor itself writes into the task's log."""
+    return LogEntry(datetime.now(UTC), level, message, {"source": "worker", **fields})
+
+
+def _line(entry: LogEntry) -> LogLine:
+    message = entry.message
+    if len(message) > MAX_MESSAGE:
+        message = message[: MAX_MESSAGE - 20] + " … (truncated)"
+    fields = LogLineFieldsType0.from_dict(entry.fields) if entry.fields else None
+    return LogLine(
+        timestamp=entry.timestamp, level=check_log_line_level(entry.level), message=message, fields=fields
+    )
+
+
+class LogShipper:
+    """Buffers one attempt's log lines and uploads them in ordered batches."""
+
+    def __init__(self, client: AsyncClient, task_instance_id: uuid.UUID, *, interval: float = 1.0) -> None:
+        self._client = client
+        self._ti = task_instance_id
+        self._interval = interval
+        self._pending: deque[LogEntry] = deque()
+        self._dropped = 0
+        self._closed = False
+        self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self.shipped = 0
+
+    def add(self, entry: LogEntry) -> None:
+        """Queue a line for upload (lines after the attempt ended are only logged locally)."""
+        if self._closed:
+            return
+        self._pending.append(entry)
+        if len(self._pending) > MAX_BUFFERED:
+            self._pending.popleft()
+            self._dropped += 1
+        if len(self._pending) >= MAX_BATCH_LINES:
+            self._wake.set()
+
+    async def run(self) -> None:
+        """Upload every ``interval`` seconds (sooner when a batch fills up) until cancelled."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self._interval)
+            self._wake.clear()
+            await self.flush()
+
+    def _next_batch(self) -> list[LogEntry]:
+        batch: list[LogEntry] = []
+        chars = 0
+        for entry in self._pending:
+            size = min(len(entry.message), MAX_MESSAGE) + 200
+            if batch and (len(batch) >= MAX_BATCH_LINES or chars + size > MAX_BATCH_CHARS):
+                break
+            batch.append(entry)
+            chars += size
+        return batch
+
+    async def flush(self) -> bool:
+        """Upload everything queued; False if some lines could not be shipped (they stay queued)."""
+        async with self._lock:
+            if self._dropped:
+                note = worker_entry(
+                    f"{self._dropped} log lines were dropped while the server was unreachable"
+                )
+                self._pending.appendleft(note)
+                self._dropped = 0
+            while self._pending:
+                batch = self._next_batch()
+                body = LogBatch(lines=[_line(e) for e in batch])
+                try:
+                    await upload_task_logs.asyncio_detailed(
+                        self._ti, client=self._client.generated, body=body
+                    )
+                except (ConflictError, NotFoundError, UnauthorizedError, ForbiddenError) as exc:
+                    # The attempt is over (or not ours): these lines can never be stored.
+                    log.warning(
+                        "task %s: %d log lines not stored: %s", self._ti, len(self._pending), exc.reason
+                    )
+                    self._pending.clear()
+                    return False
+                except APIError as exc:
+                    if exc.status < 500:
+                        log.warning("task %s: a log batch was refused and dropped: %s", self._ti, exc)
+                        for _ in batch:
+                            self._pending.popleft()
+                        continue
+                    log.warning("task %s: log upload failed (will retry): %s", self._ti, exc)
+                    return False
+                except BatonError as exc:
+                    log.warning("task %s: log upload failed (will retry): %s", self._ti, exc)
+                    return False
+                for _ in batch:
+                    self._pending.popleft()
+                self.shipped += len(batch)
+            return True
+
+    async def close(self) -> bool:
+        """Upload what is left; later lines are no longer accepted. False if some were not shipped."""
+        shipped = await self.flush()
+        self._closed = True
+        return shipped
+
+
+__all__ = ["LogEntry", "LogShipper", "entry_from_record", "worker_entry"]

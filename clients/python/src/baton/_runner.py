@@ -1,0 +1,146 @@
+"""The task process: ``python -m baton._runner --control-fd N --channel-fd M``, started by a supervisor.
+
+It reads JSON lines from the control pipe: first ``{"type": "start", ...}`` (server URL, the
+attempt's execution token, its run context, entry point, bundle folder, secrets file), then any
+number of ``{"type": "token", "token": ...}`` with tokens the supervisor refreshed. It writes JSON
+lines to the channel pipe: ``{"type": "log", ...}`` for every ``logging`` record, and finally
+``{"type": "outcome", "state": ..., "message": ...}``. Its stdout and stderr are read by the
+supervisor as they are.
+
+The end of the control pipe means the supervisor is gone: the process then exits at once, so
+that a killed worker leaves no task running unsupervised. SIGTERM stops the task (SystemExit).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+from typing import IO, Any
+
+from baton._bundle import load_task
+from baton._client import Client
+from baton._context import TaskContext, TaskRuntime
+from baton._errors import BatonError
+from baton._execute import Outcome, execute
+from baton._generated.models import TIRunContext
+from baton._logship import entry_from_record
+from baton._secrets import LocalSecrets
+
+QUIET_LOGGERS = ("httpx", "httpcore")
+"""Libraries of the SDK whose per-request info lines would drown the task's own log."""
+SUPERVISOR_GONE_EXIT = 75
+"""Exit status when the control pipe closes under a running task (its supervisor died)."""
+
+
+class _Channel:
+    """The JSON-lines pipe to the supervisor, shared by every thread of the task."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        self._lock = threading.Lock()
+
+    def send(self, message: dict[str, Any]) -> None:
+        line = json.dumps(message, default=str)
+        with self._lock:
+            try:
+                self._stream.write(line + "\n")
+                self._stream.flush()
+            except (BrokenPipeError, ValueError):
+                pass  # the supervisor is gone; the control reader ends the process
+
+
+class _ChannelHandler(logging.Handler):
+    """Sends every log record to the supervisor as a structured line."""
+
+    def __init__(self, channel: _Channel) -> None:
+        super().__init__(logging.DEBUG)
+        self._channel = channel
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._channel.send({"type": "log", **entry_from_record(record, self.formatter).to_json()})
+        except Exception:  # a logging handler must never raise into the task
+            self.handleError(record)
+
+
+def _follow_control(control: IO[str], client: Client) -> None:
+    for raw in control:
+        try:
+            message = json.loads(raw)
+        except ValueError:
+            continue
+        if (
+            isinstance(message, dict)
+            and message.get("type") == "token"
+            and isinstance(message.get("token"), str)
+        ):
+            client.use_token(message["token"])
+    # The supervisor closed the pipe or died: nobody would report this attempt; stop now.
+    os._exit(SUPERVISOR_GONE_EXIT)
+
+
+def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    logging.getLogger("baton.task").warning("the worker stopped the task (signal %d)", signum)
+    raise SystemExit(128 + signum)
+
+
+def _setup_logging(channel: _Channel, level: str) -> None:
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    root.addHandler(_ChannelHandler(channel))
+    root.setLevel(level.upper())
+    for chatty in QUIET_LOGGERS:
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+    logging.captureWarnings(True)
+    warnings.simplefilter("default")
+
+
+def _run(start: dict[str, Any], channel: _Channel, control: IO[str]) -> Outcome:
+    client = Client(start["server_url"], start["token"])
+    threading.Thread(
+        target=_follow_control, args=(control, client), name="baton-control", daemon=True
+    ).start()
+    context = TIRunContext.from_dict(start["context"])
+    secrets_file = start.get("secrets_file")
+    secrets = LocalSecrets(environ=os.environ, file=Path(secrets_file) if secrets_file else None)
+    try:
+        ref = load_task(start["entry_point"], start["bundle_root"])
+    except BatonError as exc:
+        logging.getLogger("baton.task").error("%s", exc)
+        return Outcome("failed", str(exc))
+    return execute(ref, TaskRuntime(TaskContext.from_run_context(context), client, secrets))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one task attempt as told on the control pipe; report on the channel pipe."""
+    parser = argparse.ArgumentParser(prog="python -m baton._runner")
+    parser.add_argument("--control-fd", type=int, required=True)
+    parser.add_argument("--channel-fd", type=int, required=True)
+    args = parser.parse_args(argv)
+    control = os.fdopen(args.control_fd, "r", encoding="utf-8")
+    channel = _Channel(os.fdopen(args.channel_fd, "w", encoding="utf-8"))
+    first = control.readline()
+    if not first:
+        return SUPERVISOR_GONE_EXIT
+    start = json.loads(first)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    _setup_logging(channel, start.get("log_level", "info"))
+    outcome = _run(start, channel, control)
+    channel.send({"type": "outcome", "state": outcome.state, "message": outcome.message})
+    sys.stdout.flush()
+    sys.stderr.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

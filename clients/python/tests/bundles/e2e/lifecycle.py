@@ -1,0 +1,55 @@
+"""DAGs for the worker's life-cycle tests, one queue each (so that one test's worker never runs another's).
+
+``nap`` sleeps ``conf["seconds"]`` on its first try only: a killed, stopped or handed-back first
+try is followed by a quick second one.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from baton import DAG, Task, TaskContext, TaskSkipped, dag, task
+
+
+def nap(context: TaskContext) -> int:
+    """Sleep on the first try; return the try number."""
+    seconds = float(context.conf.get("seconds", 0)) if context.try_number == 1 else 0.0
+    print(f"nap: try {context.try_number} in pid {os.getpid()} sleeps {seconds:g} s", flush=True)
+    time.sleep(seconds)
+    print(f"nap: try {context.try_number} woke up", flush=True)
+    return context.try_number
+
+
+NAP = Task(nap)
+
+for queue in ("kill", "taskkill", "drain", "handback", "stale", "down"):
+    with DAG(f"nap_{queue}", queue=queue, retries=1, retry_delay=0):
+        NAP()
+
+with DAG("overrun", queue="timeout"):
+    NAP.override(execution_timeout=2)()
+
+
+@dag(queue="skip")
+def skipper() -> None:
+    """A skipped task: its all_success downstream is skipped too; the all_done one runs."""
+
+    @task
+    def decide() -> None:
+        raise TaskSkipped("nothing to do today")
+
+    @task
+    def publish() -> None:
+        print("publish: never runs")
+
+    @task(trigger_rule="all_done")
+    def cleanup() -> None:
+        print("cleanup: runs whatever happened upstream")
+
+    decided = decide()
+    decided >> publish()
+    decided >> cleanup()
+
+
+skipper()

@@ -1,0 +1,84 @@
+"""The ``baton`` command's failures: one line on stderr, a non-zero status, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from live_server import LiveServer
+
+
+def _baton(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("BATON_")}
+    return subprocess.run(
+        [sys.executable, "-m", "baton", *args],
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def _one_line_error(result: subprocess.CompletedProcess[str], status: int, *parts: str) -> None:
+    assert result.returncode == status, result
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("baton: error: ")
+    for part in parts:
+        assert part in lines[0]
+
+
+def test__server_unreachable__one_line_and_status_1() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        result = _baton("dags", "list", "--server", url, "--token", "t")
+    _one_line_error(result, 1, "cannot reach the Baton server", url, "Connection refused")
+
+
+def test__no_admin_token__one_line_and_status_2() -> None:
+    _one_line_error(_baton("runs", "list"), 2, "no admin token: pass --token or set BATON_ADMIN_TOKEN")
+
+
+def test__wrong_token__401_in_one_line(live_server: LiveServer) -> None:
+    result = _baton(
+        "workers", "list", BATON_SERVER_URL=live_server.base_url, BATON_ADMIN_TOKEN="baton_admin_nope"
+    )
+    _one_line_error(result, 1, "the server refused the token: 401")
+
+
+def test__unknown_run__one_line(live_server: LiveServer) -> None:
+    token = live_server.cli("create-admin-token", "cli-tests").strip()
+    env = {"BATON_SERVER_URL": live_server.base_url, "BATON_ADMIN_TOKEN": token}
+    _one_line_error(_baton("runs", "show", "no-such-run", **env), 1, "no DAG run 'no-such-run'")
+    _one_line_error(_baton("runs", "trigger", "no_such_dag", **env), 1, "404 dag_not_found")
+    _one_line_error(_baton("logs", "not-a-uuid", **env), 2, "is not a task instance id")
+    _one_line_error(_baton("runs", "trigger", "d", "--conf", "[1]", **env), 2, "--conf must be a JSON object")
+    _one_line_error(_baton("variables", "get", "no_such_variable", **env), 1, "404")
+    # A listing of nothing is no error.
+    empty = _baton("variables", "list", "--json", **env)
+    assert (empty.returncode, empty.stdout.startswith("[")) == (0, True)
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({}, "holds no .py files"),
+        ({"dags.py": "import no_such_module_anywhere\n"}, "ModuleNotFoundError"),
+    ],
+)
+def test__worker__broken_bundle__one_line_and_status_1(
+    tmp_path: Path, files: dict[str, str], expected: str
+) -> None:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    result = _baton("worker", "--bundle", str(tmp_path), "--token", "t", "--server", "http://127.0.0.1:1")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("baton: error: bundle: ")
+    assert expected in result.stderr

@@ -1,0 +1,166 @@
+"""The worker's life cycle against a real server: kills, drains, hand-backs, timeouts, conflicts, skips.
+
+Each test serves its own queue (see bundles/e2e/lifecycle.py), so that no worker runs another test's task.
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import time
+from datetime import datetime
+from typing import Any
+
+import pytest
+from e2e import BUNDLE, HEARTBEAT_TIMEOUT, Stack, alive, kill, wait_for
+
+pytestmark = pytest.mark.e2e
+
+
+def _running_try_one(stack: Stack, dag_id: str, run_id: str) -> dict[str, Any]:
+    """Wait until the first try runs and its task process has said so; the task instance, with its pid."""
+    ti = stack.wait_task(dag_id, run_id, "nap", lambda t: t["state"] == "running", "try 1 running")
+    wait_for("the nap to begin", lambda: "nap: try 1" in stack.baton("logs", run_id, "nap").stdout, every=0.5)
+    detail = stack.task_instance(ti["id"])
+    assert detail["pid"]
+    assert alive(detail["pid"])
+    return detail
+
+
+def _started(ti: dict[str, Any]) -> float:
+    return datetime.fromisoformat(ti["start_date"]).timestamp()
+
+
+def test__worker_killed__task_retried_after_the_heartbeat_timeout(stack: Stack) -> None:
+    first = stack.start_worker("kill")
+    run_id = stack.trigger("nap_kill", seconds=300)
+    task_process = _running_try_one(stack, "nap_kill", run_id)["pid"]
+
+    first.process.kill()
+    killed_at = time.time()
+    first.wait(10)
+    # With its supervisor gone, the task process stops too (its control pipe closed).
+    wait_for("the orphaned task process to exit", lambda: not alive(task_process), timeout=15)
+
+    stack.start_worker("kill")
+    run = stack.wait_run("nap_kill", run_id)
+    ti = run["tasks"]["nap"]
+    assert (run["state"], ti["state"], ti["try_number"]) == ("success", "success", 2)
+    # Nobody reported the first try: the server's heartbeat timeout ended it.
+    assert _started(ti) - killed_at >= HEARTBEAT_TIMEOUT - 1
+    assert "nap: try 1" in stack.baton("logs", run_id, "nap", "--try", "1").stdout
+    assert "nap: try 2 woke up" in stack.baton("logs", run_id, "nap").stdout
+
+
+def test__task_process_killed__failure_reported_at_once_and_retried(stack: Stack) -> None:
+    stack.start_worker("taskkill")
+    run_id = stack.trigger("nap_taskkill", seconds=300)
+    task_process = _running_try_one(stack, "nap_taskkill", run_id)["pid"]
+
+    kill(task_process)
+    killed_at = time.time()
+    run = stack.wait_run("nap_taskkill", run_id)
+    ti = run["tasks"]["nap"]
+    assert (run["state"], ti["try_number"]) == ("success", 2)
+    assert _started(ti) - killed_at < HEARTBEAT_TIMEOUT, "the worker reported the failure, not the timeout"
+    first_try = stack.baton("logs", run_id, "nap", "--try", "1").stdout
+    assert "was killed by SIGKILL before reporting an outcome" in first_try
+
+
+def test__worker__sigterm__drains(stack: Stack) -> None:
+    worker = stack.start_worker("drain", "--concurrency", "1")
+    running = stack.trigger("nap_drain", seconds=3)
+    _running_try_one(stack, "nap_drain", running)
+    waiting = stack.trigger("nap_drain", seconds=0)
+    stack.wait_task("nap_drain", waiting, "nap", lambda t: t["state"] == "queued", "queued")
+
+    worker.signal(signal.SIGTERM)
+    assert worker.wait(30) == 0
+    finished = stack.run("nap_drain", running)["tasks"]["nap"]
+    assert (finished["state"], finished["try_number"]) == ("success", 1)
+    left = stack.run("nap_drain", waiting)["tasks"]["nap"]
+    assert (left["state"], left["worker_id"]) == ("queued", None), "a draining worker claims nothing new"
+    assert "draining" in worker.output()
+
+
+def test__worker__sigterm_past_the_grace_period__hands_the_task_back(stack: Stack) -> None:
+    worker = stack.start_worker("handback", "--grace-period", "1")
+    run_id = stack.trigger("nap_handback", seconds=300)
+    task_process = _running_try_one(stack, "nap_handback", run_id)["pid"]
+
+    worker.signal(signal.SIGTERM)
+    assert worker.wait(30) == 0
+    assert not alive(task_process)
+    ti = stack.run("nap_handback", run_id)["tasks"]["nap"]
+    # Handed back as a failed attempt with a retry left: queued again for another worker.
+    assert (ti["state"], ti["try_number"]) in {("up_for_retry", 1), ("scheduled", 1), ("queued", 2)}
+    first_try = stack.baton("logs", run_id, "nap", "--try", "1").stdout
+    assert "the worker is shutting down: the attempt is handed back" in first_try
+    assert "ended after" in first_try
+    assert "up_for_retry" in first_try
+
+
+def test__task__over_its_execution_timeout__stopped_and_failed(stack: Stack) -> None:
+    stack.start_worker("timeout")
+    started = time.monotonic()
+    run_id = stack.trigger("overrun", seconds=300)
+    run = stack.wait_run("overrun", run_id, timeout=60)
+    ti = run["tasks"]["nap"]
+    assert (run["state"], ti["state"], ti["try_number"], ti["max_tries"]) == ("failed", "failed", 1, 1)
+    assert time.monotonic() - started < 60
+    assert not alive(stack.task_instance(ti["id"])["pid"])
+
+
+def test__heartbeat_answered_409__worker_stops_the_task(stack: Stack) -> None:
+    # Heartbeats sparser than the server's timeout: the server ends try 1 before it hears from it.
+    worker = stack.start_worker("stale", "--heartbeat-interval", str(HEARTBEAT_TIMEOUT + 2))
+    run_id = stack.trigger("nap_stale", seconds=300)
+    first_try = _running_try_one(stack, "nap_stale", run_id)
+
+    run = stack.wait_run("nap_stale", run_id)
+    assert (run["state"], run["tasks"]["nap"]["try_number"]) == ("success", 2)
+    wait_for("the stale task process to be stopped", lambda: not alive(first_try["pid"]), timeout=30)
+    assert "the server answered 409" in worker.output()
+
+
+def test__skipped_task__downstream_follows_the_trigger_rules(stack: Stack) -> None:
+    stack.start_worker("skip")
+    run_id = stack.trigger("skipper")
+    run = stack.wait_run("skipper", run_id)
+    states = {task: ti["state"] for task, ti in run["tasks"].items()}
+    assert states == {"decide": "skipped", "publish": "skipped", "cleanup": "success"}
+    assert run["state"] == "success"
+    assert "skipped: nothing to do today" in stack.baton("logs", run_id, "decide").stdout
+
+
+def test__worker__server_unreachable__retries_with_backoff_and_stops_on_sigterm(stack: Stack) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+        port = sock.getsockname()[1]
+        log_path = stack.tmp / "worker-unreachable.log"
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                [str(stack.venv.baton), "worker", "--bundle", str(BUNDLE), "--queue", "down",
+                 "--server", f"http://127.0.0.1:{port}", "--token", stack.worker_token],
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+        try:
+            delays = wait_for(
+                "two retries",
+                lambda: (
+                    [line for line in log_path.read_text().splitlines() if "retrying in" in line][:2] or None
+                    if log_path.read_text().count("retrying in") >= 2
+                    else None
+                ),
+                timeout=60,
+            )
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=30) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    assert "retrying in 0.5 s" in delays[0]
+    assert "retrying in 1.0 s" in delays[1]
+    assert "Traceback" not in log_path.read_text()

@@ -1,0 +1,195 @@
+"""An embedded worker ("tasks as RPC"): DAG objects served from inside this process, in threads."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from baton import (
+    DAG,
+    Client,
+    TaskContext,
+    TaskSkipped,
+    Variable,
+    VariableNotFoundError,
+    Worker,
+    XCom,
+    task,
+)
+from baton._generated.api.admin import (
+    admin_set_variable,
+    get_dag_run,
+    get_task_instance_logs,
+    trigger_dag_run,
+)
+from baton._generated.models import (
+    DagRun,
+    DagRunDetail,
+    LogPage,
+    TriggerDagRunPayload,
+    TriggerDagRunPayloadConf,
+    VariablePutBody,
+)
+from live_server import LiveServer
+
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "embedded" / "tasks_as_rpc.py"
+
+
+@pytest.fixture(scope="module")
+def tokens(live_server: LiveServer) -> dict[str, str]:
+    return {
+        "admin": live_server.cli("create-admin-token", "embedded-tests").strip(),
+        "worker": live_server.cli("create-worker-credential", "embedded-tests").strip(),
+    }
+
+
+@pytest.fixture
+def admin(live_server: LiveServer, tokens: dict[str, str]) -> Iterator[Client]:
+    with Client(live_server.base_url, tokens["admin"]) as client:
+        yield client
+
+
+def _run_to_the_end(admin: Client, dag_id: str, **conf: Any) -> DagRunDetail:
+    body = TriggerDagRunPayload(conf=TriggerDagRunPayloadConf.from_dict(conf))
+    run = trigger_dag_run.sync(dag_id, client=admin.generated, body=body)
+    assert isinstance(run, DagRun)
+    deadline = time.monotonic() + 60
+    while True:
+        detail = get_dag_run.sync(dag_id, run.run_id, client=admin.generated)
+        assert isinstance(detail, DagRunDetail)
+        if detail.state in ("success", "failed"):
+            return detail
+        assert time.monotonic() < deadline, f"run of {dag_id} still {detail.state} after 60 s"
+        time.sleep(0.2)
+
+
+def _log(admin: Client, detail: DagRunDetail, task_id: str) -> list[str]:
+    ti = next(t for t in detail.task_instances if t.task_id == task_id)
+    page = get_task_instance_logs.sync(ti.id, client=admin.generated)
+    assert isinstance(page, LogPage)
+    return [line.message for line in page.lines]
+
+
+def _load_example() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("tasks_as_rpc", EXAMPLE)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test__docs_example__tasks_run_in_the_application_and_change_its_state(
+    live_server: LiveServer, tokens: dict[str, str], admin: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BATON_SERVER_URL", live_server.base_url)
+    monkeypatch.setenv("BATON_WORKER_TOKEN", tokens["worker"])
+    app = _load_example()
+    worker = app.start_worker()
+    try:
+        detail = _run_to_the_end(admin, "restock")
+    finally:
+        worker.stop(timeout=60)
+    assert detail.state == "success"
+    assert app.stock == {"widgets": 10}
+    assert worker.results == {"success": 2}
+
+
+def test__thread_isolation__secrets_first_xcoms_skips_and_logs(
+    live_server: LiveServer,
+    tokens: dict[str, str],
+    admin: Client,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    key = f"embedded_{uuid.uuid4().hex[:8]}"
+    admin_set_variable.sync(
+        f"{key}_env", client=admin.generated, body=VariablePutBody(value="from the server")
+    )
+    admin_set_variable.sync(f"{key}_api", client=admin.generated, body=VariablePutBody(value={"n": 1}))
+    monkeypatch.setenv(f"BATON_VAR_{key.upper()}_ENV", "not json, so a string")
+    secrets = tmp_path / "secrets.json"
+    secrets.write_text(
+        json.dumps({"variables": {f"{key}_file": [1, 2]}, "connections": {"files": "sftp://u@h:22"}})
+    )
+    seen: dict[str, Any] = {}
+
+    @task
+    def read(context: TaskContext) -> None:
+        seen["env"] = Variable.get(f"{key}_env")
+        seen["file"] = Variable.get(f"{key}_file")
+        seen["api"] = Variable.get(f"{key}_api")
+        seen["default"] = Variable.get(f"{key}_missing", default="fallback")
+        try:
+            Variable.get(f"{key}_missing")
+        except VariableNotFoundError as exc:
+            seen["missing"] = str(exc)
+        Variable.set(f"{key}_written", {"by": context.task_id})
+        seen["written"] = Variable.get(f"{key}_written")
+        from baton import Connection
+
+        seen["conn"] = Connection.get("files").host
+        XCom.push("side", {"conf": context.conf})
+        logging.getLogger("embedded").warning("read everything")
+
+    @task
+    def pull() -> None:
+        seen["side"] = XCom.pull("read", "side")
+
+    @task
+    def skip() -> None:
+        raise TaskSkipped("not today")
+
+    with DAG(f"{key}_dag", queue=key) as defined:
+        read() >> pull() >> skip()
+
+    worker = Worker(
+        live_server.base_url,
+        tokens["worker"],
+        dags=[defined],
+        queues=[key],
+        isolation="thread",
+        secrets_file=secrets,
+        heartbeat_interval=0.5,
+    )
+    worker.start()
+    try:
+        detail = _run_to_the_end(admin, defined.dag_id, region="eu")
+    finally:
+        worker.stop(timeout=60)
+    assert {t.task_id: t.state for t in detail.task_instances} == {
+        "read": "success",
+        "pull": "success",
+        "skip": "skipped",
+    }
+    assert seen == {
+        "env": "not json, so a string",
+        "file": [1, 2],
+        "api": {"n": 1},
+        "default": "fallback",
+        "missing": f"variable '{key}_missing' is not set",
+        "written": {"by": "read"},
+        "conn": "h",
+        "side": {"conf": {"region": "eu"}},
+    }
+    assert "read everything" in _log(admin, detail, "read")
+    assert "task skip skipped: not today" in _log(admin, detail, "skip")
+
+
+def test__worker__misconfigured__worker_error_before_anything_starts() -> None:
+    from baton import WorkerError
+
+    with pytest.raises(WorkerError, match="either a bundle path or DAG objects"):
+        Worker("http://127.0.0.1:1", "t")
+    with pytest.raises(WorkerError, match="use isolation='thread'"):
+        Worker("http://127.0.0.1:1", "t", dags=[])

@@ -1,0 +1,174 @@
+"""The demo behind ``scripts/nox -s demo``: a server, a worker, one DAG run, its progress and its logs.
+
+1. starts ``baton-server serve`` on the embedded SQLite default, in a fresh ``.baton/demo`` folder,
+   on a free port of 127.0.0.1;
+2. issues an admin token and a worker credential (``baton-server create-...``);
+3. starts ``baton worker`` with the example bundle (``examples/python``), giving it a variable and
+   a connection through its environment (worker-side secrets);
+4. triggers ``example_etl`` with ``baton runs trigger --wait`` (live progress), then prints
+   ``baton runs show`` and every task's ``baton logs``;
+5. stops the worker and the server, whatever happened. Exits 0 when the run succeeded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / ".baton" / "demo"
+BUNDLE = ROOT / "examples" / "python"
+DAG_ID = "example_etl"
+BIN = Path(sys.executable).parent
+
+
+def say(text: str) -> None:
+    """A step of the demo, in bold where the terminal allows."""
+    bold = sys.stdout.isatty()
+    print(f"\n\033[1m== {text}\033[0m" if bold else f"\n== {text}", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def run(
+    *args: str, env: dict[str, str], check: bool = True, quiet: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """Run a command, echoing it and its output (``quiet``: for scripting or secrets, show neither)."""
+    if not quiet:
+        print(f"$ {' '.join(Path(args[0]).name if i == 0 else a for i, a in enumerate(args))}", flush=True)
+    stderr = subprocess.PIPE if quiet else None
+    result = subprocess.run(
+        args, env=env, text=True, stdout=subprocess.PIPE, stderr=stderr, timeout=300, check=False
+    )
+    if not quiet:
+        print(result.stdout, end="", flush=True)
+    if check and result.returncode != 0:
+        raise SystemExit(f"demo: {Path(args[0]).name} {args[1]} failed with status {result.returncode}")
+    return result
+
+
+@contextmanager
+def background(
+    name: str, args: list[str], env: dict[str, str], log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A process that runs until the block ends (SIGTERM, then SIGKILL after 30 s)."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
+    print(f"started {name} (pid {process.pid}; output in {log.relative_to(ROOT)})", flush=True)
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        print(f"stopped {name}", flush=True)
+
+
+def wait_until(
+    what: str, check: Callable[[], bool], timeout: float, process: subprocess.Popen[bytes], log: Path
+) -> None:
+    """Poll ``check`` until it holds; exit with the process's output if it dies or the time runs out."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if process.poll() is not None:
+            raise SystemExit(f"demo: {what} failed; its output:\n{log.read_text()}")
+        if time.monotonic() > deadline:
+            raise SystemExit(f"demo: {what} took longer than {timeout:g} s; output:\n{log.read_text()}")
+        time.sleep(0.2)
+
+
+def main() -> int:
+    """Run the demo; 0 when the DAG run succeeded."""
+    shutil.rmtree(DATA, ignore_errors=True)
+    DATA.mkdir(parents=True)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    base = {k: v for k, v in os.environ.items() if not k.startswith("BATON_")}
+    server_env = {**base, "BATON_DATA_DIR": str(DATA), "BATON_PORT": str(port), "BATON_LOG_LEVEL": "warning"}
+
+    say(f"Baton server on {url} (SQLite in {DATA.relative_to(ROOT)})")
+    server_log = DATA / "server.log"
+    with background("baton-server", [str(BIN / "baton-server"), "serve"], server_env, server_log) as server:
+
+        def healthy() -> bool:
+            try:
+                return httpx.get(f"{url}/api/health", timeout=1).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        wait_until("the server start", healthy, 120, server, server_log)
+        say("credentials: an admin token for the CLI, a worker credential for the worker")
+        server_cli = str(BIN / "baton-server")
+        admin = run(server_cli, "create-admin-token", "demo", env=server_env, quiet=True).stdout.strip()
+        worker_token = run(server_cli, "create-worker-credential", "demo", env=server_env, quiet=True)
+        print("$ baton-server create-admin-token demo        # the token goes to BATON_ADMIN_TOKEN")
+        print("$ baton-server create-worker-credential demo  # the token goes to BATON_WORKER_TOKEN")
+        cli_env = {**base, "BATON_SERVER_URL": url, "BATON_ADMIN_TOKEN": admin}
+        worker_env = {
+            **base,
+            "BATON_SERVER_URL": url,
+            "BATON_WORKER_TOKEN": worker_token.stdout.strip(),
+            "BATON_VAR_EXCHANGE_RATE": "1.08",
+            "BATON_CONN_WAREHOUSE": "postgres://etl:demo-password@warehouse.internal:5432/analytics",
+        }
+        baton = str(BIN / "baton")
+
+        say(f"a worker serving the example bundle ({BUNDLE.relative_to(ROOT)}) on the queue 'python'")
+        worker_log = DATA / "worker.log"
+        worker_args = [
+            baton,
+            "worker",
+            "--bundle",
+            str(BUNDLE),
+            "--queue",
+            "python",
+            "--heartbeat-interval",
+            "2",
+        ]
+        with background("baton worker", worker_args, worker_env, worker_log) as worker:
+            registered = lambda: "registered worker" in worker_log.read_text()  # noqa: E731
+            wait_until("the worker start", registered, 60, worker, worker_log)
+            run(baton, "dags", "list", env=cli_env)
+
+            say(f"trigger {DAG_ID} and follow it")
+            triggered = run(
+                baton, "runs", "trigger", DAG_ID, "--wait", "--timeout", "180", env=cli_env, check=False
+            )
+            runs = json.loads(
+                run(baton, "runs", "list", "--dag", DAG_ID, "--json", env=cli_env, quiet=True).stdout or "[]"
+            )
+            if not runs:
+                raise SystemExit("demo: the run was not created")
+            run_id = runs[0]["run_id"]
+
+            say("the run's task instances")
+            run(baton, "runs", "show", run_id, env=cli_env)
+            detail = json.loads(run(baton, "runs", "show", run_id, "--json", env=cli_env, quiet=True).stdout)
+            for ti in sorted(detail["task_instances"], key=lambda t: t["start_date"] or "~"):
+                for attempt in range(1, ti["try_number"] + 1):
+                    say(f"logs of {ti['task_id']}, try {attempt}")
+                    run(baton, "logs", str(ti["id"]), "--try", str(attempt), env=cli_env)
+    say(f"done: the run {'succeeded' if triggered.returncode == 0 else 'FAILED'}")
+    return triggered.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())
