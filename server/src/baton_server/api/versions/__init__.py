@@ -20,7 +20,7 @@ VERSIONS = VersionBundle(
     Version("2026-09-01"),
 )
 
-RELEASED_VERSIONS: frozenset[str] = frozenset()
+RELEASED_VERSIONS: frozenset[str] = frozenset({"2026-09-01", "2026-10-15"})
 """Versions whose spec is frozen: a change to them is refused by `nox -s spec` and its `--check`."""
 
 
