@@ -225,8 +225,8 @@ def _wrk(base: str, script: Path, connections: int, seconds: int, server_pid: in
         scenario=scenario,
         connections=connections,
         requests_per_s=rps,
-        p50_ms=_to_ms(re.search(r"50%\s+(\S+)", out).group(1)),  # type: ignore[union-attr]
-        p99_ms=_to_ms(re.search(r"99%\s+(\S+)", out).group(1)),  # type: ignore[union-attr]
+        p50_ms=_to_ms(re.search(r"^\s*50%\s+(\S+)", out, re.MULTILINE).group(1)),  # type: ignore[union-attr]
+        p99_ms=_to_ms(re.search(r"^\s*99%\s+(\S+)", out, re.MULTILINE).group(1)),  # type: ignore[union-attr]
         non_2xx=int(non_2xx_match.group(1)) if non_2xx_match else 0,
         server_cpu_ms_per_request=cpu / max(total, 1),
         server_rss_mb=_rss_mb(server_pid),

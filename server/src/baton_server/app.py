@@ -13,7 +13,7 @@ from fastapi.routing import APIRoute
 
 from baton_server import __version__
 from baton_server.api.errors import error_responses, install_error_handlers
-from baton_server.api.fast_heartbeat import fast_path_versions
+from baton_server.api.fast_lane import lanes
 from baton_server.api.middleware import VERSION_HEADER, build_middleware
 from baton_server.api.routes.admin import connections as admin_connections
 from baton_server.api.routes.admin import dags as admin_dags
@@ -140,7 +140,7 @@ def create_app(settings: Settings) -> VersionedApp:
         versioning_middleware_class=build_middleware(
             settings.served_api_versions,
             request_max_bytes=settings.request_max_bytes,
-            fast_heartbeat_versions=fast_path_versions(VERSIONS),
+            fast_lanes=lanes(VERSIONS),
         ),
         generate_unique_id_function=_operation_id,
         openapi_customizer=pin_version_header,

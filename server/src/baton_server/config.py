@@ -53,8 +53,9 @@ class Settings(BaseSettings):
     request_max_bytes: Annotated[int, Field(ge=4096)] = 4 * 1024 * 1024
 
     heartbeat_timeout: Annotated[float, Field(gt=0)] = 300.0
-    heartbeat_fast_path: bool = Field(
-        default=True, description="Answer successful heartbeats ahead of the framework's routing."
+    fast_lanes: bool = Field(
+        default=True,
+        description="Answer successful heartbeats and variable reads ahead of the framework's routing.",
     )
     scheduler_interval: Annotated[float, Field(gt=0)] = 1.0
     run_scheduler: bool = Field(default=True, description="Run the scheduler inside the API server process.")

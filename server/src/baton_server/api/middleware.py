@@ -21,7 +21,7 @@ from cadwyn.middleware import VersionPickingMiddleware
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from baton_server.api import fast_heartbeat
+from baton_server.api.fast_lane import Answered, Lanes
 
 VERSION_HEADER = "Baton-API-Version"
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -123,10 +123,24 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replayed
 
 
+async def _send_answer(send: Send, answered: Answered, extra_headers: list[tuple[bytes, bytes]]) -> None:
+    headers = list(extra_headers)
+    if answered.body:
+        headers += [
+            (b"content-length", str(len(answered.body)).encode()),
+            (b"content-type", b"application/json"),
+        ]
+    if answered.refreshed_token is not None:
+        headers.append((_REFRESHED_TOKEN_HEADER_B, answered.refreshed_token.encode()))
+    await send({"type": "http.response.start", "status": answered.status, "headers": headers})
+    await send({"type": "http.response.body", "body": answered.body})
+
+
 def build_middleware(
-    versions: Sequence[str], *, request_max_bytes: int, fast_heartbeat_versions: frozenset[str] = frozenset()
+    versions: Sequence[str], *, request_max_bytes: int, fast_lanes: Lanes | None = None
 ) -> type[VersionPickingMiddleware]:
-    """Make the middleware class Cadwyn installs, bound to our versions, body limit and fast lane."""
+    """Make the middleware class Cadwyn installs, bound to our versions, body limit and fast lanes."""
+    lanes = fast_lanes or Lanes()
     supported = sorted(versions)
 
     class BatonRequestMiddleware(VersionPickingMiddleware):
@@ -184,24 +198,24 @@ def build_middleware(
 
             scope[VERSION_SCOPE_KEY] = version
             extra_headers = [(_VERSION_HEADER_B, version.encode()), rid_header]
-            if version in fast_heartbeat_versions and fast_heartbeat.matches(scope):
-                try:
-                    body = await _read_body(receive, request_max_bytes)
-                except BodyTooLargeError as exc:
-                    for msg in _error_response(413, "payload_too_large", str(exc.detail), extra_headers):
-                        await send(msg)
-                    return
-                if body is None:
-                    return  # the client went away
-                answered = await fast_heartbeat.try_heartbeat(scope, body)
+            lane = lanes.lane_for(version, scope)
+            if lane is not None:
+                body = b""
+                if scope["method"] != "GET":
+                    try:
+                        read = await _read_body(receive, request_max_bytes)
+                    except BodyTooLargeError as exc:
+                        for msg in _error_response(413, "payload_too_large", str(exc.detail), extra_headers):
+                            await send(msg)
+                        return
+                    if read is None:
+                        return  # the client went away
+                    body = read
+                    receive = _replay(body, receive)
+                answered = await lane(scope, body)
                 if answered is not None:
-                    headers = list(extra_headers)
-                    if answered.refreshed_token is not None:
-                        headers.append((_REFRESHED_TOKEN_HEADER_B, answered.refreshed_token.encode()))
-                    await send({"type": "http.response.start", "status": 204, "headers": headers})
-                    await send({"type": "http.response.body", "body": b""})
+                    await _send_answer(send, answered, extra_headers)
                     return
-                receive = _replay(body, receive)
             if not requested:
                 # The routes' version dependency reads the header: give it the version we picked.
                 scope["headers"] = [

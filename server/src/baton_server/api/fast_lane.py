@@ -1,0 +1,148 @@
+"""Fast lanes for the hottest requests of a task: a heartbeat and a variable read that succeed.
+
+Both routes are declared like any other, so they are in every version's spec and every
+generated client, and all their errors come from the one error path. But a heartbeat that can
+be answered ``204``, and a variable read that can be answered ``200``, are answered here, ahead
+of the framework's routing, Cadwyn's two dependency solves and its response migration: one token
+check, the route's own validation, and the same service functions the routes call. Anything
+else — a malformed body, a missing or bad token, a 404 or 409 — is replayed untouched to the
+declared route, which gives the canonical answer. See docs/adr/0002-lean-request-path.md.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from cadwyn import VersionBundle, VersionChange
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from starlette.types import Scope
+
+from baton_server.api.schemas.execution import TIHeartbeatPayload, VariableResponse
+from baton_server.errors import DomainError
+from baton_server.runtime import Runtime
+from baton_server.services.task_instances import heartbeat, load_attempt
+from baton_server.services.variables import get_variable
+
+HEARTBEAT_PATH = "/execution/task-instances/{task_instance_id}/heartbeat"
+VARIABLE_PATH = "/execution/variables/{key}"
+_HEARTBEAT_RE = re.compile(r"^/execution/task-instances/([0-9a-fA-F-]{32,36})/heartbeat$")
+# The route's key pattern (ID_PATTERN), so that a key the route would refuse is the route's to refuse.
+_VARIABLE_RE = re.compile(r"^/execution/variables/([A-Za-z0-9_][A-Za-z0-9_.\-]{0,249})$")
+_HEARTBEAT_PAYLOAD = TypeAdapter(TIHeartbeatPayload)
+_VARIABLE_RESPONSE = TypeAdapter(VariableResponse)
+
+
+def _touches(change: type[VersionChange], schema: type[BaseModel], path: str) -> bool:
+    return (
+        any(getattr(i, "schema", None) is schema for i in change.alter_schema_instructions)
+        or any(getattr(i, "endpoint_path", None) == path for i in change.alter_endpoint_instructions)
+        or schema in change.alter_request_by_schema_instructions
+        or schema in change.alter_response_by_schema_instructions
+        or path in change.alter_request_by_path_instructions
+        or path in change.alter_response_by_path_instructions
+    )
+
+
+def _head_shaped(bundle: VersionBundle, schema: type[BaseModel], path: str) -> frozenset[str]:
+    """The versions in which the route at ``path`` and its ``schema`` are HEAD's."""
+    served: set[str] = set()
+    for version in bundle.versions:  # newest first
+        served.add(str(version.value))
+        if any(_touches(change, schema, path) for change in version.changes):
+            break  # this version's changes migrate from older ones: those are not HEAD-shaped
+    return frozenset(served)
+
+
+@dataclass(frozen=True, slots=True)
+class Lanes:
+    """Which versions each fast lane serves."""
+
+    heartbeat: frozenset[str] = frozenset()
+    variable_get: frozenset[str] = frozenset()
+
+    def lane_for(
+        self, version: str, scope: Scope
+    ) -> Callable[[Scope, bytes], Awaitable[Answered | None]] | None:
+        """The lane that may answer this request, if any."""
+        method, path = scope["method"], scope["path"]
+        if method == "PUT" and version in self.heartbeat and _HEARTBEAT_RE.match(path):
+            return try_heartbeat
+        if method == "GET" and version in self.variable_get and _VARIABLE_RE.match(path):
+            return try_get_variable
+        return None
+
+
+def lanes(bundle: VersionBundle) -> Lanes:
+    """The fast lanes of ``bundle``: each serves the versions whose route is HEAD's."""
+    return Lanes(
+        heartbeat=_head_shaped(bundle, TIHeartbeatPayload, HEARTBEAT_PATH),
+        variable_get=_head_shaped(bundle, VariableResponse, VARIABLE_PATH),
+    )
+
+
+def _bearer(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+    return None
+
+
+def _runtime(scope: Scope) -> Runtime | None:
+    runtime: Runtime | None = getattr(scope["app"].state, "runtime", None)
+    return runtime if runtime is not None and runtime.settings.fast_lanes else None
+
+
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """The lane's answer; ``refreshed_token`` goes out when the caller's token nears expiry."""
+
+    status: int
+    body: bytes
+    refreshed_token: str | None
+
+
+async def try_heartbeat(scope: Scope, body: bytes) -> Answered | None:
+    """Record a heartbeat if it succeeds as is; None lets the declared route answer instead."""
+    runtime, token, match = _runtime(scope), _bearer(scope), _HEARTBEAT_RE.match(scope["path"])
+    if runtime is None or token is None or match is None:
+        return None
+    try:
+        task_instance_id = uuid.UUID(match.group(1))
+        payload: Any = _HEARTBEAT_PAYLOAD.validate_json(body)
+        claims = runtime.tokens.verify(token)
+        async with runtime.autocommit.connect() as conn:
+            await heartbeat(conn, claims, task_instance_id, hostname=payload.hostname, pid=payload.pid)
+    except (ValueError, ValidationError, DomainError):
+        return None
+    return Answered(
+        204, b"", runtime.tokens.fresh_if_due(claims, within=runtime.settings.token_refresh_before)
+    )
+
+
+async def try_get_variable(scope: Scope, body: bytes) -> Answered | None:
+    """Read a variable for a running attempt; None lets the declared route answer instead."""
+    runtime, token, match = _runtime(scope), _bearer(scope), _VARIABLE_RE.match(scope["path"])
+    if runtime is None or token is None or match is None:
+        return None
+    key = match.group(1)
+    try:
+        claims = runtime.tokens.verify(token)
+        async with runtime.autocommit_sessions() as session:
+            await load_attempt(session, claims)
+            value = await get_variable(session, key)
+        content = _VARIABLE_RESPONSE.dump_python(VariableResponse(key=key, value=value), mode="json")
+    except (ValueError, ValidationError, DomainError):
+        return None
+    # Rendered as FastAPI's JSONResponse renders the route's answer, byte for byte.
+    rendered = json.dumps(content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"))
+    return Answered(
+        200,
+        rendered.encode("utf-8"),
+        runtime.tokens.fresh_if_due(claims, within=runtime.settings.token_refresh_before),
+    )
