@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from baton._cli._resources import _every_page
 from live_server import LiveServer
 
 
@@ -82,3 +83,16 @@ def test__worker__broken_bundle__one_line_and_status_1(
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("baton: error: bundle: ")
     assert expected in result.stderr
+
+
+def test__every_page__collects_until_the_total_or_an_empty_page() -> None:
+    data = list(range(7))
+    offsets: list[int] = []
+
+    def fetch(offset: int) -> tuple[list[int], int]:
+        offsets.append(offset)
+        return data[offset : offset + 3], len(data)
+
+    assert (_every_page(fetch), offsets) == (data, [0, 3, 6])
+    # Entries deleted while paging: the listing ends at the first empty page.
+    assert _every_page(lambda offset: ([], 5)) == []

@@ -73,12 +73,19 @@ HEARTBEAT_TASK_INSTANCE = links(
     204, Finish=_link("update_task_instance_state", "Finish the heartbeating attempt", _TI)
 )
 
-_XCOM = {name: f"$request.path.{name}" for name in ("dag_id", "run_id", "task_id", "key")}
-PUSH_XCOM = links(
-    200,
-    PullXCom=_link("pull_xcom", "Read the pushed XCom back", _XCOM),
-    DeleteXCom=_link("delete_xcom", "Delete the pushed XCom", _XCOM),
-)
+
+def _read_back(
+    noun: str, name: str, get: str, delete: str, parameters: dict[str, str], *, read: str = "Get"
+) -> dict[int | str, dict[str, Any]]:
+    """Links from storing a thing to reading it back (``{read}{name}``) and deleting it."""
+    return links(
+        200,
+        **{
+            f"{read}{name}": _link(get, f"Read the {noun} back", parameters),
+            f"Delete{name}": _link(delete, f"Delete the {noun}", parameters),
+        },
+    )
+
 
 TRIGGER_DAG_RUN = links(
     201,
@@ -89,21 +96,12 @@ TRIGGER_DAG_RUN = links(
     ),
 )
 
+_XCOM = {name: f"$request.path.{name}" for name in ("dag_id", "run_id", "task_id", "key")}
 _KEY = {"key": "$request.path.key"}
-SET_VARIABLE = links(
-    200,
-    GetVariable=_link("get_variable", "Read the variable back", _KEY),
-    DeleteVariable=_link("delete_variable", "Delete the variable", _KEY),
-)
-ADMIN_SET_VARIABLE = links(
-    200,
-    GetVariable=_link("admin_get_variable", "Read the variable back", _KEY),
-    DeleteVariable=_link("admin_delete_variable", "Delete the variable", _KEY),
-)
-
 _CONNECTION = {"connection_id": "$request.path.connection_id"}
-ADMIN_SET_CONNECTION = links(
-    200,
-    GetConnection=_link("admin_get_connection", "Read the connection back", _CONNECTION),
-    DeleteConnection=_link("admin_delete_connection", "Delete the connection", _CONNECTION),
+PUSH_XCOM = _read_back("pushed XCom", "XCom", "pull_xcom", "delete_xcom", _XCOM, read="Pull")
+SET_VARIABLE = _read_back("variable", "Variable", "get_variable", "delete_variable", _KEY)
+ADMIN_SET_VARIABLE = _read_back("variable", "Variable", "admin_get_variable", "admin_delete_variable", _KEY)
+ADMIN_SET_CONNECTION = _read_back(
+    "connection", "Connection", "admin_get_connection", "admin_delete_connection", _CONNECTION
 )

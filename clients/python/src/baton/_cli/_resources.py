@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from baton._cli._common import CLIError, admin_client, expect, print_json, table, when
 from baton._connection import Connection
@@ -31,6 +32,17 @@ from baton._generated.models import (
 from baton._generated.types import UNSET
 
 PAGE = 1000
+_Entry = TypeVar("_Entry")
+
+
+def _every_page(fetch: Callable[[int], tuple[list[_Entry], int]]) -> list[_Entry]:
+    """Every entry of a paged admin listing; ``fetch(offset)`` answers one page and the total."""
+    entries: list[_Entry] = []
+    while True:
+        page, total = fetch(len(entries))
+        entries.extend(page)
+        if len(entries) >= total or not page:
+            return entries
 
 
 def _value_text(value: Any) -> str:
@@ -71,16 +83,15 @@ def variables_set(args: argparse.Namespace) -> int:
 
 def variables_list(args: argparse.Namespace) -> int:
     """``baton variables list``: every variable and its value."""
-    entries: list[VariableEntry] = []
     with admin_client(args) as client:
-        while True:
+
+        def fetch(offset: int) -> tuple[list[VariableEntry], int]:
             page = expect(
-                admin_list_variables.sync(client=client.generated, limit=PAGE, offset=len(entries)),
-                VariablePage,
+                admin_list_variables.sync(client=client.generated, limit=PAGE, offset=offset), VariablePage
             )
-            entries.extend(page.variables)
-            if len(entries) >= page.total or not page.variables:
-                break
+            return page.variables, page.total
+
+        entries = _every_page(fetch)
     if args.json:
         print_json([e.to_dict() for e in entries])
         return 0
@@ -173,16 +184,16 @@ def connections_get(args: argparse.Namespace) -> int:
 
 def connections_list(args: argparse.Namespace) -> int:
     """``baton connections list``: every connection (never a password)."""
-    entries: list[ConnectionEntry] = []
     with admin_client(args) as client:
-        while True:
+
+        def fetch(offset: int) -> tuple[list[ConnectionEntry], int]:
             page = expect(
-                admin_list_connections.sync(client=client.generated, limit=PAGE, offset=len(entries)),
+                admin_list_connections.sync(client=client.generated, limit=PAGE, offset=offset),
                 ConnectionPage,
             )
-            entries.extend(page.connections)
-            if len(entries) >= page.total or not page.connections:
-                break
+            return page.connections, page.total
+
+        entries = _every_page(fetch)
     if args.json:
         print_json([e.to_dict() for e in entries])
         return 0
