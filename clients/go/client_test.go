@@ -15,7 +15,9 @@ import (
 	"time"
 
 	baton "github.com/baton-org/baton/clients/go"
+	"github.com/baton-org/baton/clients/go/api"
 	"github.com/baton-org/baton/clients/go/internal/testserver"
+	"github.com/google/uuid"
 )
 
 var live *testserver.Server
@@ -249,6 +251,24 @@ func TestPost5xx_NotRetried(t *testing.T) {
 	}
 	if len(*seen) != 1 {
 		t.Fatalf("%d tries, want 1", len(*seen))
+	}
+}
+
+func TestFinish5xxThenOK_RetriedBecauseEveryPatchIsIdempotent(t *testing.T) {
+	server, seen := scripted(t,
+		answer(502, `{"reason":"bad_gateway","message":"m"}`),
+		answer(200, `{"state":"success","try_number":1}`),
+	)
+	client := newClient(t, server.URL, "t", fast)
+	done, err := client.Finish(context.Background(), uuid.New(), api.TIStatePayload{State: api.TIStatePayloadStateSuccess, EndDate: time.Now().UTC()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done.State != api.TIStateResponseStateSuccess || len(*seen) != 2 || (*seen)[1].Method != http.MethodPatch {
+		t.Fatalf("state %v after %d tries", done.State, len(*seen))
+	}
+	if (*seen)[0].Header.Get(baton.RequestIDHeader) != (*seen)[1].Header.Get(baton.RequestIDHeader) {
+		t.Fatal("retries must share one request id")
 	}
 }
 

@@ -72,9 +72,12 @@ type transport struct {
 	version string
 }
 
+// idempotent reports whether a request may be sent again. Every PATCH of the Baton API is
+// idempotent by contract (run replays its answer for the same host and pid, state repeats
+// harmlessly, a DAG update sets fields); the server's tests hold it to that.
 func idempotent(method string) bool {
 	switch method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPut, http.MethodDelete:
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPut, http.MethodPatch, http.MethodDelete:
 		return true
 	}
 	return false

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -18,7 +20,9 @@ from baton import (
     TransportError,
     UnauthorizedError,
 )
+from baton.models import TIStatePayload
 
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 FAST = RetryPolicy(attempts=3, backoff=0.001)
 HEALTHY = {"status": "ok", "database": "ok"}
 
@@ -83,6 +87,17 @@ def test__post_5xx__not_retried() -> None:
     with Client("http://baton.test", retry=FAST, transport=transport) as client, pytest.raises(ServerError):
         _post(client)
     assert len(seen) == 1
+
+
+def test__finish_5xx_then_ok__retried_because_every_patch_is_idempotent() -> None:
+    transport, seen = _script(
+        _error(502, "bad_gateway"), httpx.Response(200, json={"state": "success", "try_number": 1})
+    )
+    with Client("http://baton.test", "t", retry=FAST, transport=transport) as client:
+        done = client.finish(uuid.uuid4(), TIStatePayload(state="success", end_date=NOW))
+    assert done.state == "success"
+    assert [r.method for r in seen] == ["PATCH", "PATCH"]
+    assert seen[0].headers["X-Request-ID"] == seen[1].headers["X-Request-ID"]
 
 
 def test__post_connect_error__retried_because_never_sent() -> None:

@@ -162,6 +162,8 @@ async def test__pause__paused_dag_shown_paused(
     response = await admin.patch("/api/dags/pausable", json={"is_paused": True})
     assert response.status_code == 200
     assert response.json()["is_paused"] is True
+    again = await admin.patch("/api/dags/pausable", json={"is_paused": True})  # clients retry a PATCH
+    assert (again.status_code, again.json()) == (200, response.json())
     assert (await admin.patch("/api/dags/pausable", json={"is_paused": "yes"})).status_code == 422
     assert (await admin.patch("/api/dags/nope", json={"is_paused": True})).status_code == 404
     listed = (await admin.get("/api/dags")).json()["dags"][0]

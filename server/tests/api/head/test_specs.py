@@ -169,3 +169,20 @@ def test__links__name_real_operations_parameters_and_body_fields(version: str) -
             body = target["requestBody"]["content"]["application/json"]["schema"]
             fields = set(_resolve(document, body)["properties"])
             assert set(link["requestBody"]) <= fields, f"{source}.{name}: unknown body fields"
+
+
+# The clients retry every PATCH after a transport error or a 5xx (docs/codegen.md), so each must be
+# harmless to repeat, and each has a test that repeats it: run (test__run__same_process_again__replays),
+# state (test__state__success_then_same_again__idempotent), update_dag (test__pause__paused_dag_shown_paused).
+IDEMPOTENT_PATCHES = {"run_task_instance", "update_task_instance_state", "update_dag"}
+
+
+@pytest.mark.parametrize("version", [V1, V2, V3])
+def test__every_patch__is_one_known_to_be_idempotent(version: str) -> None:
+    patches = {
+        operation["operationId"]
+        for path_item in _load(version)["paths"].values()
+        for method, operation in path_item.items()
+        if method == "patch"
+    }
+    assert patches == IDEMPOTENT_PATCHES, "a new PATCH must be idempotent, with a test that repeats it"

@@ -18,6 +18,7 @@ import java.util.Deque;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import org.baton.client.generated.model.ClaimWorkloadsPayload;
 import org.baton.client.generated.model.TIStatePayload;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -112,14 +113,26 @@ class TransportTest {
   }
 
   @Test
-  void patch5xx_notRetried() throws IOException {
-    String url = start(error(502, "bad_gateway"), ok());
+  void finish5xxThenOk_retriedBecauseIdempotent() throws IOException {
+    String url = start(error(502, "bad_gateway"), new Answer(200, "{\"state\":\"success\",\"try_number\":1}", Map.of()));
     BatonClient client = BatonClient.builder().baseUrl(url).retryPolicy(FAST).build();
     TIStatePayload done =
         new TIStatePayload().state(TIStatePayload.StateEnum.SUCCESS).endDate(OffsetDateTime.now());
-    assertThrows(ServerErrorException.class, () -> client.finish(UUID.randomUUID(), done));
+    client.finish(UUID.randomUUID(), done);
+    assertEquals(2, seen.size());
+    assertEquals("PATCH", seen.get(1).method());
+    assertEquals(seen.get(0).requestId(), seen.get(1).requestId());
+  }
+
+  @Test
+  void claim5xx_notRetried() throws IOException {
+    String url = start(error(502, "bad_gateway"), ok());
+    BatonClient client = BatonClient.builder().baseUrl(url).retryPolicy(FAST).build();
+    assertThrows(
+        ServerErrorException.class,
+        () -> client.claimWorkloads(UUID.randomUUID(), new ClaimWorkloadsPayload().maxWorkloads(1)));
     assertEquals(1, seen.size());
-    assertEquals("PATCH", seen.get(0).method());
+    assertEquals("POST", seen.get(0).method());
   }
 
   @Test
