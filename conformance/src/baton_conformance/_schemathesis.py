@@ -38,6 +38,7 @@ from baton_conformance._server import Target
 
 ST_TIMEOUT = 900
 DISABLED_CHECKS = ("missing_required_header",)
+STATEFUL_FACTOR = 10
 SEMANTIC_422_OPERATIONS = ("register_dags", "claim_workloads")
 _LINKS = re.compile(r"API Links:\s+(\d+) covered / \d+ selected / (\d+) total")
 _OPERATION = re.compile(r"^(GET|PUT|POST|PATCH|DELETE) (\S+)")
@@ -71,7 +72,7 @@ class SchemathesisResult:
 
 
 def _seed(target: Target, version: str) -> dict[str, Any]:
-    """A worker and a DAG of this run's own, with a run queued, for the task operations."""
+    """A worker and a DAG of this run's own, with a run queued and a connection granted to the DAG."""
     suffix = f"{version.replace('-', '')}_{secrets.token_hex(3)}"  # unique: a target keeps earlier runs
     queue, dag_id = f"st_{suffix}", f"st_{suffix}"
     with httpx.Client(base_url=target.base_url, timeout=30, headers={"Baton-API-Version": version}) as http:
@@ -91,6 +92,11 @@ def _seed(target: Target, version: str) -> dict[str, Any]:
             "/workers/dags", json={"dags": [{"dag_id": dag_id, "tasks": tasks}]}, headers=worker_auth
         ).raise_for_status()
         http.post(f"/api/dags/{dag_id}/dag-runs", json={}, headers=admin_auth).raise_for_status()
+        http.put(
+            f"/api/connections/{dag_id}",
+            json={"conn_type": "http", "host": "conformance.test", "allowed_dag_ids": [dag_id]},
+            headers=admin_auth,
+        ).raise_for_status()
     return {
         "base_url": target.base_url,
         "version": version,
@@ -99,6 +105,7 @@ def _seed(target: Target, version: str) -> dict[str, Any]:
         "worker_id": worker.json()["id"],
         "queue": queue,
         "dag_id": dag_id,
+        "connection_id": dag_id,
         "tasks": len(tasks),
     }
 
@@ -117,6 +124,10 @@ def _config(version: str, examples: int, report_dir: Path) -> str:
         f"expected-statuses = {json.dumps(NEGATIVE_DATA_REJECTION)}",
         "[phases.stateful.inference]",
         'algorithms = ["location-headers"]',
+        # Scenarios are cheap (a few calls each) and each follows other links: many more than the
+        # per-operation examples, so that most links of the document are walked in every run.
+        "[phases.stateful.generation]",
+        f"max-examples = {examples * STATEFUL_FACTOR}",
         *(
             line
             for operation in SEMANTIC_422_OPERATIONS

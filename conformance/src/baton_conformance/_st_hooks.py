@@ -8,9 +8,10 @@ uses it, so the stateful phase's links (claim → run → heartbeat → finish) 
 
 Other task operations run against a *live attempt* the hooks keep running (a task of the DAG
 registered for the run, claimed by the run's worker and started): positive cases are pointed at
-it — its task instance id, its XCom address — so that valid input meets a state that accepts it;
-negative cases keep their generated values, which must be refused. Which attempt is live is
-checked through the admin API before each use: the suite may have finished it in between.
+it — its task instance id, its XCom address, a connection granted to its DAG — so that valid input
+meets a state that accepts it; negative cases keep their generated values, which must be refused.
+Which attempt is live is checked through the admin API before each use: the suite may have
+finished it in between.
 
 The hooks read their settings from the JSON file named by ``BATON_CONFORMANCE_ST_STATE``.
 """
@@ -172,6 +173,8 @@ def _task_token(case: Any, state: _State, positive: bool) -> str | None:
             path["task_instance_id"] = attempt.task_instance_id
         if all(name in path for name in XCOM_SEGMENTS):
             path.update(dag_id=attempt.dag_id, run_id=attempt.run_id, task_id=attempt.task_id)
+        if "connection_id" in path:
+            path["connection_id"] = state.settings["connection_id"]  # granted to the attempt's DAG
         case.path_parameters = path
     return attempt.token
 
@@ -215,6 +218,9 @@ class BatonAuth:
         token: str | None = None
         if ADMIN_SCHEME in schemes:
             token = state.settings["admin_token"]
+            if positive and case.operation.definition.raw.get("operationId") == "trigger_dag_run":
+                # A valid trigger of a DAG that exists: the suite's own (its link reads the run back).
+                case.path_parameters = {**(case.path_parameters or {}), "dag_id": state.settings["dag_id"]}
         elif WORKER_SCHEME in schemes:
             token = state.settings["worker_token"]
             if positive and case.operation.definition.raw.get("operationId") == "claim_workloads":
