@@ -29,6 +29,8 @@ def _run(args: list[str], env: dict[str, str], timeout: float = 60) -> subproces
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BATON_")}
     env["BATON_DATA_DIR"] = str(tmp_path / "data")
+    # A free port unless the test sets one: the default (8080) may be taken on the machine.
+    env["BATON_PORT"] = str(_free_port())
     env.update(extra)
     return env
 
