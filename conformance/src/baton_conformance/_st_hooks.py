@@ -134,6 +134,11 @@ def _state() -> _State:
     return _STATE
 
 
+def _operation_id(case: Any) -> str | None:
+    operation_id: str | None = case.operation.definition.raw.get("operationId")
+    return operation_id
+
+
 def _schemes(case: Any) -> set[str]:
     security = case.operation.definition.raw.get("security") or []
     return {name for requirement in security for name in requirement}
@@ -158,7 +163,7 @@ def _task_token(case: Any, state: _State, positive: bool) -> str | None:
 
     if ti is not None and str(ti) in state.tokens:
         return state.tokens[str(ti)]  # an attempt the run saw claimed or started: its own token
-    if case.operation.definition.raw.get("operationId") == "run_task_instance" and positive and _is_uuid(ti):
+    if _operation_id(case) == "run_task_instance" and positive and _is_uuid(ti):
         workload = state.claim()
         if workload is None:
             return None
@@ -218,12 +223,12 @@ class BatonAuth:
         token: str | None = None
         if ADMIN_SCHEME in schemes:
             token = state.settings["admin_token"]
-            if positive and case.operation.definition.raw.get("operationId") == "trigger_dag_run":
+            if positive and _operation_id(case) == "trigger_dag_run":
                 # A valid trigger of a DAG that exists: the suite's own (its link reads the run back).
                 case.path_parameters = {**(case.path_parameters or {}), "dag_id": state.settings["dag_id"]}
         elif WORKER_SCHEME in schemes:
             token = state.settings["worker_token"]
-            if positive and case.operation.definition.raw.get("operationId") == "claim_workloads":
+            if positive and _operation_id(case) == "claim_workloads":
                 _point_claim_at_work(case, state)
         elif TASK_SCHEME in schemes:
             token = _task_token(case, state, positive)
@@ -243,7 +248,7 @@ def _header(response: Any, name: str) -> str | None:
 def after_call(context: Any, case: Any, response: Any) -> None:
     """Keep the task tokens the server hands out: workload tokens of claims, execution tokens of runs."""
     state = _state()
-    operation = case.operation.definition.raw.get("operationId")
+    operation = _operation_id(case)
     if operation == "claim_workloads" and response.status_code == 200:
         for workload in response.json().get("workloads", []):
             state.tokens[workload["task_instance"]["id"]] = workload["token"]

@@ -22,6 +22,7 @@ from cadwyn import VersionBundle, VersionChange
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.types import Scope
 
+from baton_server.api.schemas.common import ID_PATTERN
 from baton_server.api.schemas.execution import TIHeartbeatPayload, VariableResponse
 from baton_server.errors import DomainError
 from baton_server.runtime import Runtime
@@ -31,8 +32,8 @@ from baton_server.services.variables import get_variable
 HEARTBEAT_PATH = "/execution/task-instances/{task_instance_id}/heartbeat"
 VARIABLE_PATH = "/execution/variables/{key}"
 _HEARTBEAT_RE = re.compile(r"^/execution/task-instances/([0-9a-fA-F-]{32,36})/heartbeat$")
-# The route's key pattern (ID_PATTERN), so that a key the route would refuse is the route's to refuse.
-_VARIABLE_RE = re.compile(r"^/execution/variables/([A-Za-z0-9_][A-Za-z0-9_.\-]{0,249})$")
+# The route's own key pattern, so that a key the route would refuse is the route's to refuse.
+_VARIABLE_RE = re.compile(rf"^/execution/variables/({ID_PATTERN.removeprefix('^').removesuffix('$')})$")
 _HEARTBEAT_PAYLOAD = TypeAdapter(TIHeartbeatPayload)
 _VARIABLE_RESPONSE = TypeAdapter(VariableResponse)
 
