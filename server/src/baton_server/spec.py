@@ -74,7 +74,8 @@ def render_changelog() -> str:
         lines.append(f"### {version.value} ({status})")
         lines.append("")
         if not version.changes:
-            lines.append("- The first version of the API.")
+            oldest = version is VERSIONS.versions[-1]
+            lines.append("- The first version of the API." if oldest else "- No changes yet.")
         for change in version.changes:
             text = " ".join(
                 line.strip() for line in (change.__doc__ or "").strip().splitlines() if line.strip()

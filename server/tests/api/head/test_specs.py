@@ -14,7 +14,7 @@ from openapi_spec_validator import validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
 SPEC_DIR = Path(__file__).resolve().parents[4] / "spec"
-V1, V2, V3 = "2026-09-01", "2026-10-15", "2026-11-24"
+V1, V2, V3, V4 = "2026-09-01", "2026-10-15", "2026-11-24", "2026-12-02"
 
 
 def _load(version: str) -> dict[str, Any]:
@@ -38,13 +38,14 @@ def _operations(document: dict[str, Any]) -> set[tuple[str, str]]:
 
 
 def test__spec_dir__has_every_version_and_index() -> None:
-    assert supported_versions() == [V1, V2, V3]
+    assert supported_versions() == [V1, V2, V3, V4]
     index = json.loads((SPEC_DIR / "versions.json").read_text())
-    assert index["latest"] == V3
-    assert [v["version"] for v in index["versions"]] == [V1, V2, V3]
+    assert index["latest"] == V4
+    assert [v["version"] for v in index["versions"]] == [V1, V2, V3, V4]
+    assert [v["released"] for v in index["versions"]] == [True, True, True, False]
 
 
-@pytest.mark.parametrize("version", [V1, V2, V3])
+@pytest.mark.parametrize("version", [V1, V2, V3, V4])
 def test__spec__is_valid_openapi_31(version: str) -> None:
     document = _load(version)
     assert document["openapi"].startswith("3.1")
@@ -53,14 +54,14 @@ def test__spec__is_valid_openapi_31(version: str) -> None:
 
 
 def test__validator__rejects_a_broken_document() -> None:
-    broken = _load(V3)
+    broken = _load(V4)
     broken["paths"]["/execution/health"]["get"]["responses"] = "nope"
     with pytest.raises(OpenAPIValidationError):
         validate(broken)
 
 
 def test__operation_ids__unique_and_readable() -> None:
-    ids = [op["operationId"] for item in _load(V3)["paths"].values() for op in item.values()]
+    ids = [op["operationId"] for item in _load(V4)["paths"].values() for op in item.values()]
     assert len(ids) == len(set(ids))
     assert all(i.islower() and " " not in i for i in ids)
 
@@ -129,7 +130,7 @@ def test__check__released_version_change__named_and_refused(
 def test__check__unreleased_drift__asks_to_regenerate(tmp_path: Path) -> None:
     for path in SPEC_DIR.glob("*.json"):
         (tmp_path / path.name).write_text(path.read_text())
-    (tmp_path / f"{V3}.json").write_text("{}")
+    (tmp_path / f"{V4}.json").write_text("{}")
     (tmp_path / "1999-01-01.json").write_text("{}")
     problems = spec_module.check(tmp_path)
     assert any("run `nox -s spec`" in p for p in problems)
@@ -142,7 +143,7 @@ def _resolve(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]
     return schema
 
 
-@pytest.mark.parametrize("version", [V1, V2, V3])
+@pytest.mark.parametrize("version", [V1, V2, V3, V4])
 def test__links__name_real_operations_parameters_and_body_fields(version: str) -> None:
     document = _load(version)
     by_id = {
@@ -177,7 +178,7 @@ def test__links__name_real_operations_parameters_and_body_fields(version: str) -
 IDEMPOTENT_PATCHES = {"run_task_instance", "update_task_instance_state", "update_dag"}
 
 
-@pytest.mark.parametrize("version", [V1, V2, V3])
+@pytest.mark.parametrize("version", [V1, V2, V3, V4])
 def test__every_patch__is_one_known_to_be_idempotent(version: str) -> None:
     patches = {
         operation["operationId"]
@@ -186,3 +187,8 @@ def test__every_patch__is_one_known_to_be_idempotent(version: str) -> None:
         if method == "patch"
     }
     assert patches == IDEMPOTENT_PATCHES, "a new PATCH must be idempotent, with a test that repeats it"
+
+
+def test__v3_to_v4__differs_by_the_declared_changes_only() -> None:
+    # 2026-12-02 declares no change yet: beyond its version marks it is 2026-11-24's document.
+    assert _without_version_marks(_load(V3)) == _without_version_marks(_load(V4))

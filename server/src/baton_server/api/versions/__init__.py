@@ -15,12 +15,13 @@ from baton_server.api.versions.v2026_11_24 import (
 
 VERSIONS = VersionBundle(
     HeadVersion(),
+    Version("2026-12-02"),
     Version("2026-11-24", AddPreviousSuccessfulRunEndpoint, ChangeConnectionExtraToObject),
     Version("2026-10-15", RenameVersionIdToDagVersionId, AddUnixUserToRunPayload),
     Version("2026-09-01"),
 )
 
-RELEASED_VERSIONS: frozenset[str] = frozenset({"2026-09-01", "2026-10-15"})
+RELEASED_VERSIONS: frozenset[str] = frozenset({"2026-09-01", "2026-10-15", "2026-11-24"})
 """Versions whose spec is frozen: a change to them is refused by `nox -s spec` and its `--check`."""
 
 
