@@ -71,6 +71,19 @@ def _tool(session: nox.Session, name: str, fallback: str | None = None) -> str:
     return found
 
 
+def _debian_tool(session: nox.Session, command: str, package: str) -> None:
+    """Install ``package`` from Debian's packages when ``command`` is not on the PATH."""
+    if shutil.which(command) is not None:
+        return
+    install = f"apt-get install -y -qq {package} || (apt-get update -qq && apt-get install -y -qq {package})"
+    session.run("sh", "-c", install, external=True)
+
+
+def _protoc(session: nox.Session) -> None:
+    """protoc, which generates the Go bundle plugin contract's code (codegen, its checks, conformance)."""
+    _debian_tool(session, "protoc", "protobuf-compiler")
+
+
 def _client_env(session: nox.Session) -> dict[str, str]:
     """What the Go and Java live-server tests need to start ``baton-server`` from this session."""
     bin_dir = Path(str(session.bin))
@@ -93,6 +106,7 @@ def _go_and_java(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Everything CI runs: lint, drift checks, suites on SQLite and PostgreSQL, the Go and Java clients."""
     _sync(session)
+    _protoc(session)
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy", *PY_SOURCES)
@@ -135,6 +149,7 @@ def conformance(session: nox.Session) -> None:
     deployment instead of a local server.
     """
     _sync(session)
+    _protoc(session)
     _conformance(session, *session.posargs)
 
 
@@ -150,6 +165,7 @@ def spec(session: nox.Session) -> None:
 def codegen(session: nox.Session) -> None:
     """Regenerate the clients under clients/ from the latest spec; with ``-- --check``, fail on drift."""
     _sync(session)
+    _protoc(session)
     action = "check" if "--check" in session.posargs else "write"
     session.run("python", "-m", "baton_codegen", action)
 
@@ -158,13 +174,7 @@ def codegen(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmark the Task Execution API on PostgreSQL with wrk (installed from Debian when absent)."""
     _sync(session)
-    if subprocess.run(["sh", "-c", "command -v wrk"], capture_output=True, check=False).returncode != 0:
-        session.run(
-            "sh",
-            "-c",
-            "apt-get install -y -qq wrk || (apt-get update -qq && apt-get install -y -qq wrk)",
-            external=True,
-        )
+    _debian_tool(session, "wrk", "wrk")
     url = _postgres_url(session)
     if url is None:
         session.error("the benchmark needs PostgreSQL")

@@ -136,3 +136,7 @@ func result[T any](httpResp *http.Response, body []byte, parsed *T) (*T, error) 
 	}
 	return parsed, nil
 }
+
+// SetToken replaces the token in use, for a token refreshed through another client of the same
+// attempt (a task's process learns its supervisor's refreshed token this way).
+func (c *Client) SetToken(token string) { c.creds.set(token) }

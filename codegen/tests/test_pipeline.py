@@ -29,14 +29,14 @@ def test__python_generator__two_runs__byte_identical(latest: tuple[str, dict[str
     first = generate(version, document, ["python"])
     second = generate(version, document, ["python"])
     assert first == second
-    assert f"{GENERATED_DIRS['python']}/api_version.py" in first
+    assert f"{GENERATED_DIRS['python'][0]}/api_version.py" in first
 
 
 def test__python_generator__carries_api_version_constant(latest: tuple[str, dict[str, Any]]) -> None:
     version, document = latest
     files = generate(version, document, ["python"])
     namespace: dict[str, Any] = {}
-    exec(files[f"{GENERATED_DIRS['python']}/api_version.py"].decode(), namespace)  # noqa: S102 - our own output
+    exec(files[f"{GENERATED_DIRS['python'][0]}/api_version.py"].decode(), namespace)  # noqa: S102 - our own output
     assert namespace["API_VERSION"] == version
 
 
@@ -57,7 +57,7 @@ def test__python_generator__unsupported_parameter__fails_instead_of_dropping_end
 
 
 def test__drift__missing_extra_and_changed_files__each_reported(tmp_path: Path) -> None:
-    prefix = GENERATED_DIRS["go"]
+    prefix = GENERATED_DIRS["go"][0]
     clients = tmp_path / "clients"
     (clients / prefix).mkdir(parents=True)
     (clients / prefix / "same.gen.go").write_bytes(b"same")
@@ -81,7 +81,7 @@ def test__drift__missing_extra_and_changed_files__each_reported(tmp_path: Path) 
 
 
 def test__build_folder__copies_hand_written_layer_and_replaces_generated(tmp_path: Path) -> None:
-    prefix = GENERATED_DIRS["python"]
+    prefix = GENERATED_DIRS["python"][0]
     files = {f"{prefix}/api_version.py": b'API_VERSION = "2000-01-01"\n'}
     build_folder(files, tmp_path, ["python"])
     assert (tmp_path / "python" / "pyproject.toml").exists()
@@ -92,7 +92,7 @@ def test__build_folder__copies_hand_written_layer_and_replaces_generated(tmp_pat
 
 def test__build_problems__layer_over_incomplete_generated_code__reported(tmp_path: Path) -> None:
     # The hand-written layer imports generated operations this fake version does not have.
-    files = {f"{GENERATED_DIRS['python']}/api_version.py": b'API_VERSION = "2000-01-01"\n'}
+    files = {f"{GENERATED_DIRS['python'][0]}/api_version.py": b'API_VERSION = "2000-01-01"\n'}
     build_folder(files, tmp_path, ["python"])
     problems = build_problems(tmp_path, "2000-01-01", ["python"])
     assert len(problems) == 1

@@ -56,19 +56,21 @@ def generate(version: str, document: dict[str, Any], languages: Sequence[str] = 
 def _existing(clients: Path, languages: Iterable[str]) -> Files:
     files: Files = {}
     for lang in languages:
-        base = clients / GENERATED_DIRS[lang]
-        if not base.exists():
-            continue
-        for path in sorted(base.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
-                files[path.relative_to(clients).as_posix()] = path.read_bytes()
+        for folder in GENERATED_DIRS[lang]:
+            base = clients / folder
+            if not base.exists():
+                continue
+            for path in sorted(base.rglob("*")):
+                if path.is_file() and "__pycache__" not in path.parts:
+                    files[path.relative_to(clients).as_posix()] = path.read_bytes()
     return files
 
 
 def write(files: Files, clients: Path, languages: Iterable[str]) -> None:
     """Replace each language's generated folder under ``clients`` with exactly ``files``."""
     for lang in languages:
-        shutil.rmtree(clients / GENERATED_DIRS[lang], ignore_errors=True)
+        for folder in GENERATED_DIRS[lang]:
+            shutil.rmtree(clients / folder, ignore_errors=True)
     for relative, content in files.items():
         path = clients / relative
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,184 @@
+package bundleplugin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+
+	"github.com/baton-org/baton/clients/go/api"
+	"github.com/baton-org/baton/clients/go/internal/bundlepb"
+	"github.com/baton-org/baton/clients/go/internal/taskrun"
+)
+
+// Process is a bundle binary running as a plugin of this worker.
+type Process struct {
+	Path        string
+	Pid         int
+	Name        string
+	Version     string
+	APIVersion  string
+	Dags        []api.DagDescription
+	EntryPoints []string
+
+	cmd    *exec.Cmd
+	client *plugin.Client
+	rpc    bundlepb.BundleClient
+}
+
+// Start starts the bundle binary at path with the environment env, and asks it to describe itself.
+// Its stdout and stderr (what its code prints outside a task's logger) go to log.
+func Start(path string, env []string, log *slog.Logger) (*Process, error) {
+	cmd := exec.Command(path)
+	cmd.Env = env
+	setParentDeathSignal(cmd)
+	label := filepath.Base(path)
+	output := &lineLogger{log: log, bundle: label}
+	client := plugin.NewClient(&plugin.ClientConfig{
+		HandshakeConfig:  Handshake,
+		Plugins:          plugin.PluginSet{PluginName: &grpcPlugin{}},
+		Cmd:              cmd,
+		SkipHostEnv:      true,
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		StartTimeout:     2 * time.Minute,
+		Stderr:           output,
+		SyncStdout:       output,
+		SyncStderr:       output,
+		Logger:           hclog.New(&hclog.LoggerOptions{Name: "bundle." + label, Level: hclog.Error, Output: output}),
+	})
+	p := &Process{Path: path, cmd: cmd, client: client}
+	if err := p.connect(); err != nil {
+		client.Kill()
+		return nil, fmt.Errorf("bundle %s: %w", path, err)
+	}
+	return p, nil
+}
+
+func (p *Process) connect() error {
+	protocol, err := p.client.Client()
+	if err != nil {
+		return err
+	}
+	raw, err := protocol.Dispense(PluginName)
+	if err != nil {
+		return err
+	}
+	p.rpc = raw.(bundlepb.BundleClient)
+	p.Pid = p.client.ReattachConfig().Pid
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	described, err := p.rpc.Describe(ctx, &bundlepb.DescribeRequest{})
+	if err != nil {
+		return fmt.Errorf("describe: %w", err)
+	}
+	p.Name, p.Version, p.APIVersion = described.Name, described.Version, described.ApiVersion
+	p.EntryPoints = described.EntryPoints
+	if err := json.Unmarshal(described.DagsJson, &p.Dags); err != nil {
+		return fmt.Errorf("its DAG descriptions are not readable: %w", err)
+	}
+	return nil
+}
+
+// Exited reports whether the bundle process has ended.
+func (p *Process) Exited() bool { return p.client.Exited() }
+
+// ExitDescription says how the process ended ("signal: killed", "exit status 2"), once it has.
+func (p *Process) ExitDescription() string {
+	if !p.client.Exited() || p.cmd.ProcessState == nil {
+		return "ended"
+	}
+	return p.cmd.ProcessState.String()
+}
+
+// Kill ends the bundle process (gracefully first, forcibly after two seconds).
+func (p *Process) Kill() { p.client.Kill() }
+
+// Request is one attempt to run in the bundle.
+type Request struct {
+	ServerURL      string
+	Token          string
+	EntryPoint     string
+	RunContextJSON []byte
+}
+
+// Execute runs an attempt in the bundle process, passing its log records to sink as they come,
+// until it ends or ctx is cancelled (which cancels the task's context in the bundle).
+func (p *Process) Execute(ctx context.Context, req Request, sink taskrun.Sink) taskrun.Outcome {
+	stream, err := p.rpc.Execute(ctx, &bundlepb.ExecuteRequest{
+		ServerUrl: req.ServerURL, Token: req.Token, EntryPoint: req.EntryPoint, RunContextJson: req.RunContextJSON,
+	})
+	if err != nil {
+		return p.lost(ctx, err)
+	}
+	for {
+		event, err := stream.Recv()
+		if err != nil {
+			return p.lost(ctx, err)
+		}
+		switch e := event.Event.(type) {
+		case *bundlepb.ExecuteEvent_Log:
+			sink(FromProto(e.Log))
+		case *bundlepb.ExecuteEvent_Outcome:
+			return taskrun.Outcome{State: stateFromProto(e.Outcome.State), Message: e.Outcome.Message}
+		}
+	}
+}
+
+// lost is the outcome of an attempt whose stream broke before its outcome came.
+func (p *Process) lost(ctx context.Context, err error) taskrun.Outcome {
+	if ctx.Err() != nil {
+		return taskrun.Outcome{State: taskrun.Failed, Message: "the task was stopped"}
+	}
+	// The stream breaks a little before the process is seen to exit: give it a moment.
+	for deadline := time.Now().Add(2 * time.Second); !p.Exited() && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if p.Exited() {
+		return taskrun.Outcome{State: taskrun.Failed, Message: fmt.Sprintf("the bundle process (pid %d) died during the attempt (%s)", p.Pid, p.ExitDescription())}
+	}
+	return taskrun.Outcome{State: taskrun.Failed, Message: fmt.Sprintf("the bundle process stopped answering: %v", err)}
+}
+
+// UpdateToken hands a running attempt its refreshed execution token.
+func (p *Process) UpdateToken(ctx context.Context, taskInstanceID, token string) error {
+	_, err := p.rpc.UpdateToken(ctx, &bundlepb.UpdateTokenRequest{TaskInstanceId: taskInstanceID, Token: token})
+	return err
+}
+
+// lineLogger logs what a bundle process writes outside task logs, a line at a time.
+type lineLogger struct {
+	log    *slog.Logger
+	bundle string
+	mu     sync.Mutex
+	buf    []byte
+}
+
+func (l *lineLogger) Write(data []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf = append(l.buf, data...)
+	for {
+		end := bytes.IndexByte(l.buf, '\n')
+		if end < 0 {
+			break
+		}
+		line := strings.TrimRight(string(l.buf[:end]), "\r")
+		l.buf = l.buf[end+1:]
+		if line != "" {
+			l.log.Warn("bundle output", "bundle", l.bundle, "line", line)
+		}
+	}
+	return len(data), nil
+}
+
+var _ io.Writer = (*lineLogger)(nil)
