@@ -104,14 +104,16 @@ func (u upstreamRef) taskID() string {
 func (t *Task) ID() string { return t.id }
 
 type registry struct {
-	dags  []*Dag
-	byID  map[string]*Dag
-	errs  []error
+	dags []*Dag
+	byID map[string]*Dag
+	errs []error
 }
 
 func newRegistry() *registry { return &registry{byID: map[string]*Dag{}} }
 
-func (r *registry) fail(format string, args ...any) { r.errs = append(r.errs, fmt.Errorf(format, args...)) }
+func (r *registry) fail(format string, args ...any) {
+	r.errs = append(r.errs, fmt.Errorf(format, args...))
+}
 
 func (r *registry) add(dagID string, implemented bool) *Dag {
 	d := &Dag{registry: r, id: dagID, implemented: implemented, byID: map[string]*Task{}}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/baton-org/baton/clients/go/api"
 	"github.com/baton-org/baton/clients/go/internal/bundleplugin"
@@ -69,7 +70,7 @@ func usage(w io.Writer, c *Catalog) {
 
 It is not run by hand: the Go worker starts it and runs its tasks.
 
-  baton-go-worker --bundles DIR --queue QUEUE    serve every bundle binary in DIR (this one included)
-  %s --describe                    print the bundle's name, version and DAG descriptions as JSON
-`, c.name, c.version, len(c.dags), len(c.tasks), api.APIVersion, os.Args[0])
+  baton-go-worker --bundles DIR --queue QUEUE   serve the tasks of every bundle binary in DIR
+  %s --describe   print the bundle's name, version and DAG descriptions as JSON
+`, c.name, c.version, len(c.dags), len(c.tasks), api.APIVersion, filepath.Base(os.Args[0]))
 }

@@ -174,11 +174,28 @@ func (l *lineLogger) Write(data []byte) (int, error) {
 		}
 		line := strings.TrimRight(string(l.buf[:end]), "\r")
 		l.buf = l.buf[end+1:]
-		if line != "" {
-			l.log.Warn("bundle output", "bundle", l.bundle, "line", line)
-		}
+		l.logLine(line)
 	}
 	return len(data), nil
+}
+
+// logLine logs one line; go-plugin's own JSON lines in the bundle process are kept only from
+// warnings up.
+func (l *lineLogger) logLine(line string) {
+	if line == "" {
+		return
+	}
+	var record struct {
+		Level   string `json:"@level"`
+		Message string `json:"@message"`
+	}
+	if strings.HasPrefix(line, "{") && json.Unmarshal([]byte(line), &record) == nil && record.Level != "" {
+		if record.Level == "warn" || record.Level == "error" {
+			l.log.Warn("bundle process", "bundle", l.bundle, "message", record.Message)
+		}
+		return
+	}
+	l.log.Warn("bundle output", "bundle", l.bundle, "line", line)
 }
 
 var _ io.Writer = (*lineLogger)(nil)

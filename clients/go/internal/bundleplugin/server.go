@@ -49,7 +49,9 @@ func (s *server) Execute(req *bundlepb.ExecuteRequest, stream bundlepb.Bundle_Ex
 		defer sendMu.Unlock()
 		_ = stream.Send(event) // fails only once the worker has gone: nothing left to tell
 	}
-	sink := func(r taskrun.Record) { send(&bundlepb.ExecuteEvent{Event: &bundlepb.ExecuteEvent_Log{Log: ToProto(r)}}) }
+	sink := func(r taskrun.Record) {
+		send(&bundlepb.ExecuteEvent{Event: &bundlepb.ExecuteEvent_Log{Log: ToProto(r)}})
+	}
 	outcome := s.execute(stream.Context(), req, sink)
 	send(&bundlepb.ExecuteEvent{Event: &bundlepb.ExecuteEvent_Outcome{Outcome: &bundlepb.Outcome{
 		State: stateToProto(outcome.State), Message: outcome.Message,

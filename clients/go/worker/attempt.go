@@ -1,0 +1,257 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	baton "github.com/baton-org/baton/clients/go"
+	"github.com/baton-org/baton/clients/go/api"
+	"github.com/baton-org/baton/clients/go/internal/taskrun"
+)
+
+// Why an attempt was stopped before its task ended.
+const (
+	stopByServer  = "server"    // a heartbeat was answered 404/409/401/403: nothing more is reported
+	stopTimeout   = "timeout"   // its execution timeout passed: it fails
+	stopHandBack  = "hand_back" // the worker is shutting down: it is reported up_for_retry
+	notReported   = "not_reported"
+	reportPatient = 5 * time.Minute // how long the start and the final state are retried
+)
+
+// finalState is the state to report for an outcome: failures retry while attempts remain.
+func finalState(outcome taskrun.Outcome, tryNumber, maxTries int) string {
+	switch outcome.State {
+	case taskrun.Success, taskrun.Skipped:
+		return outcome.State
+	}
+	if tryNumber < maxTries {
+		return "up_for_retry"
+	}
+	return "failed"
+}
+
+// attempt supervises one claimed workload from `run` to its final state.
+type attempt struct {
+	w        *Worker
+	workload api.ExecuteTaskWorkload
+	label    string
+
+	stopOnce sync.Once
+	stopMu   sync.Mutex
+	reason   string
+	note     string
+	cancel   context.CancelFunc
+}
+
+func newAttempt(w *Worker, wl api.ExecuteTaskWorkload) *attempt {
+	ti := wl.TaskInstance
+	return &attempt{w: w, workload: wl, label: fmt.Sprintf("%s/%s/%s try %d/%d", ti.DagId, ti.RunId, ti.TaskId, ti.TryNumber, wl.MaxTries)}
+}
+
+// stop cancels the task's context, once, for the first reason given.
+func (a *attempt) stop(reason, note string) {
+	a.stopOnce.Do(func() {
+		a.stopMu.Lock()
+		a.reason, a.note = reason, note
+		cancel := a.cancel
+		a.stopMu.Unlock()
+		if cancel != nil {
+			cancel()
+		}
+	})
+}
+
+func (a *attempt) stopReason() (string, string) {
+	a.stopMu.Lock()
+	defer a.stopMu.Unlock()
+	return a.reason, a.note
+}
+
+// patiently calls fn until it succeeds, fails for good, or reportPatient has passed; transport
+// errors and 5xx answers are retried with backoff.
+func (a *attempt) patiently(what string, fn func(context.Context) error) error {
+	deadline := time.Now().Add(reportPatient)
+	delay := 500 * time.Millisecond
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		err := fn(ctx)
+		cancel()
+		if err == nil || !retryable(err) || time.Now().Add(delay).After(deadline) {
+			return err
+		}
+		a.w.log.Warn("retrying", "attempt", a.label, "what", what, "in", delay, "error", err)
+		time.Sleep(delay)
+		delay = min(delay*2, 15*time.Second)
+	}
+}
+
+func retryable(err error) bool {
+	var transport *baton.TransportError
+	return errors.As(err, &transport) || errors.Is(err, baton.ErrServer) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// startPayload builds the `run` body through JSON: the generated model of an older API version
+// has no unix_user, and the same code builds against every version's model.
+func startPayload(hostname string, pid int, unixUser string, start time.Time) (api.TIRunPayload, error) {
+	var payload api.TIRunPayload
+	raw, err := json.Marshal(map[string]any{"hostname": hostname, "pid": pid, "unix_user": unixUser, "start_date": start})
+	if err == nil {
+		err = json.Unmarshal(raw, &payload)
+	}
+	return payload, err
+}
+
+// run supervises the attempt to its end; the state reported, or notReported.
+func (a *attempt) run() string {
+	w, ti := a.w, a.workload.TaskInstance
+	client, err := baton.NewClient(w.cfg.ServerURL, a.workload.Token, w.clientOptions()...)
+	if err != nil {
+		w.log.Error("attempt not started", "attempt", a.label, "error", err)
+		return notReported
+	}
+	shipper := newShipper(client, ti.Id, w.log)
+	run, resolveErr := w.source.resolve(a.workload.EntryPoint)
+	pid := w.pid
+	if resolveErr == nil {
+		pid = run.pid()
+	}
+	began := time.Now()
+	payload, err := startPayload(w.hostname, pid, w.unixUser, began.UTC())
+	var started *api.TIRunContext
+	if err == nil {
+		err = a.patiently("start", func(ctx context.Context) (err error) {
+			started, err = client.Start(ctx, ti.Id, payload)
+			return err
+		})
+	}
+	if err != nil {
+		// Left claimed and unstarted, the workload goes back to the queue after the claim timeout.
+		w.log.Warn("attempt not started", "attempt", a.label, "error", err)
+		shipper.close()
+		return notReported
+	}
+	shipper.workerLine("info", fmt.Sprintf("attempt %d of %d started on %s (pid %d)", ti.TryNumber, started.MaxTries, w.hostname, pid))
+	w.log.Info("attempt started", "attempt", a.label, "pid", pid)
+	outcome := a.execute(client, run, resolveErr, started, shipper)
+	took := fmt.Sprintf("%.1f s", time.Since(began).Seconds())
+	reason, note := a.stopReason()
+	if reason == stopByServer {
+		w.log.Warn("attempt stopped by the server", "attempt", a.label, "after", took, "why", note)
+		shipper.workerLine("error", note)
+		shipper.close()
+		return notReported
+	}
+	state := finalState(outcome, ti.TryNumber, started.MaxTries)
+	if reason == stopHandBack {
+		state = "up_for_retry"
+	}
+	why := ""
+	if outcome.Message != "" && state != "success" {
+		why = ": " + outcome.Message
+	}
+	shipper.workerLine("info", fmt.Sprintf("attempt %d ended after %s: %s%s", ti.TryNumber, took, state, why))
+	if !shipper.close() {
+		w.log.Warn("some log lines could not be shipped", "attempt", a.label)
+	}
+	reported := a.finish(client, state)
+	w.log.Info("attempt ended", "attempt", a.label, "state", reported, "after", took, "outcome", outcome.Message)
+	return reported
+}
+
+// execute runs the task while heartbeating it, until it ends or is stopped.
+func (a *attempt) execute(client *baton.Client, run runner, resolveErr error, started *api.TIRunContext, shipper *shipper) taskrun.Outcome {
+	if resolveErr != nil {
+		shipper.workerLine("error", resolveErr.Error())
+		return taskrun.Outcome{State: taskrun.Failed, Message: resolveErr.Error()}
+	}
+	runContext, err := json.Marshal(started)
+	if err != nil {
+		return taskrun.Outcome{State: taskrun.Failed, Message: err.Error()}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a.stopMu.Lock()
+	a.cancel = cancel
+	a.stopMu.Unlock()
+	if reason, _ := a.stopReason(); reason != "" {
+		cancel() // handed back before it began
+	}
+	beatDone := make(chan struct{})
+	go func() {
+		defer close(beatDone)
+		a.heartbeat(ctx, client, run, pidOf(run))
+	}()
+	if limit := a.workload.ExecutionTimeoutSeconds; limit != nil {
+		timer := time.AfterFunc(time.Duration(*limit)*time.Second, func() {
+			a.stop(stopTimeout, fmt.Sprintf("execution timeout of %ds exceeded: stopping the task", *limit))
+		})
+		defer timer.Stop()
+	}
+	outcome := run.run(ctx, runRequest{
+		client: client, serverURL: a.w.cfg.ServerURL, entryPoint: a.workload.EntryPoint, runContext: runContext, sink: shipper.add,
+	})
+	cancel()
+	<-beatDone
+	switch reason, note := a.stopReason(); reason {
+	case stopTimeout:
+		shipper.workerLine("error", note)
+		outcome = taskrun.Outcome{State: taskrun.Failed, Message: fmt.Sprintf("execution timeout of %ds exceeded", *a.workload.ExecutionTimeoutSeconds)}
+	case stopHandBack:
+		shipper.workerLine("warning", note)
+	}
+	return outcome
+}
+
+func pidOf(r runner) int { return r.pid() }
+
+// heartbeat says every interval that the attempt is alive, and stops it when the server answers
+// that it is not (404, 409) or no longer takes its token (401, 403).
+func (a *attempt) heartbeat(ctx context.Context, client *baton.Client, run runner, pid int) {
+	ti := a.workload.TaskInstance
+	body := api.TIHeartbeatPayload{Hostname: a.w.hostname, Pid: pid}
+	token := client.Token()
+	ticker := time.NewTicker(a.w.cfg.HeartbeatInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+		err := client.Heartbeat(ctx, ti.Id, body)
+		var apiErr *baton.APIError
+		switch {
+		case ctx.Err() != nil:
+			return
+		case errors.As(err, &apiErr) && (apiErr.Status == 404 || apiErr.Status == 409 || apiErr.Status == 401 || apiErr.Status == 403):
+			a.stop(stopByServer, fmt.Sprintf("the server answered %d (%s) to a heartbeat: %s; the task is stopped", apiErr.Status, apiErr.Reason, apiErr.Message))
+			return
+		case err != nil:
+			a.w.log.Warn("heartbeat failed", "attempt", a.label, "error", err)
+			continue
+		}
+		if fresh := client.Token(); fresh != token {
+			token = fresh
+			run.tokenRefreshed(ti.Id.String(), token)
+		}
+	}
+}
+
+// finish reports the final state under a context of its own (a stopped task still reports).
+func (a *attempt) finish(client *baton.Client, state string) string {
+	body := api.TIStatePayload{State: api.TIStatePayloadState(state), EndDate: time.Now().UTC()}
+	var answer *api.TIStateResponse
+	err := a.patiently("reporting the final state", func(ctx context.Context) (err error) {
+		answer, err = client.Finish(ctx, a.workload.TaskInstance.Id, body)
+		return err
+	})
+	if err != nil {
+		a.w.log.Error("the final state could not be reported", "attempt", a.label, "state", state, "error", err)
+		return notReported
+	}
+	return string(answer.State)
+}

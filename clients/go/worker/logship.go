@@ -1,0 +1,173 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	baton "github.com/baton-org/baton/clients/go"
+	"github.com/baton-org/baton/clients/go/api"
+	"github.com/baton-org/baton/clients/go/internal/taskrun"
+	"github.com/google/uuid"
+)
+
+// Limits of log shipping, as the Python worker has them.
+const (
+	maxMessage      = 100_000 // the longest message the server stores; longer ones are cut
+	maxBatchLines   = 1000
+	maxBatchChars   = 1_000_000
+	maxBufferedLogs = 20_000 // lines kept while the server cannot be reached; older ones are dropped
+	shipInterval    = time.Second
+)
+
+// shipper buffers one attempt's log lines and uploads them in ordered batches, every second
+// (sooner when a batch fills up) and once more before the final state is reported.
+type shipper struct {
+	client *baton.Client
+	ti     uuid.UUID
+	log    *slog.Logger
+
+	mu      sync.Mutex
+	pending []taskrun.Record
+	dropped int
+	closed  bool
+	wake    chan struct{}
+	flushMu sync.Mutex
+	stop    chan struct{}
+	stopped chan struct{}
+}
+
+func newShipper(client *baton.Client, ti uuid.UUID, log *slog.Logger) *shipper {
+	s := &shipper{client: client, ti: ti, log: log, wake: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{})}
+	go s.pump()
+	return s
+}
+
+// add queues a line (lines after close are only logged locally).
+func (s *shipper) add(r taskrun.Record) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	s.pending = append(s.pending, r)
+	if len(s.pending) > maxBufferedLogs {
+		s.pending = s.pending[1:]
+		s.dropped++
+	}
+	if len(s.pending) >= maxBatchLines {
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// workerLine adds a line the worker itself writes into the task's log.
+func (s *shipper) workerLine(level, message string) {
+	s.add(taskrun.Record{Time: time.Now().UTC(), Level: level, Message: message, Fields: map[string]any{"source": "worker"}})
+}
+
+func (s *shipper) pump() {
+	defer close(s.stopped)
+	ticker := time.NewTicker(shipInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-ticker.C:
+		case <-s.wake:
+		}
+		s.flush()
+	}
+}
+
+func (s *shipper) nextBatch() []taskrun.Record {
+	chars := 0
+	for i, r := range s.pending {
+		size := min(len(r.Message), maxMessage) + 200
+		if i > 0 && (i >= maxBatchLines || chars+size > maxBatchChars) {
+			return s.pending[:i]
+		}
+		chars += size
+	}
+	return s.pending
+}
+
+// flush uploads everything queued; false if some lines could not be shipped (they stay queued).
+func (s *shipper) flush() bool {
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
+	for {
+		s.mu.Lock()
+		if s.dropped > 0 {
+			note := taskrun.Record{Time: time.Now().UTC(), Level: "warning", Fields: map[string]any{"source": "worker"},
+				Message: fmt.Sprintf("%d log lines were dropped while the server was unreachable", s.dropped)}
+			s.pending = append([]taskrun.Record{note}, s.pending...)
+			s.dropped = 0
+		}
+		batch := append([]taskrun.Record(nil), s.nextBatch()...)
+		s.mu.Unlock()
+		if len(batch) == 0 {
+			return true
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		_, err := s.client.UploadLogs(ctx, s.ti, api.LogBatch{Lines: lines(batch)})
+		cancel()
+		var apiErr *baton.APIError
+		switch {
+		case err == nil:
+		case errors.Is(err, baton.ErrConflict) || errors.Is(err, baton.ErrNotFound) ||
+			errors.Is(err, baton.ErrUnauthorized) || errors.Is(err, baton.ErrForbidden):
+			// The attempt is over (or not ours): these lines can never be stored.
+			s.mu.Lock()
+			s.log.Warn("log lines not stored", "task_instance", s.ti, "lines", len(s.pending), "error", err)
+			s.pending = nil
+			s.mu.Unlock()
+			return false
+		case errors.As(err, &apiErr) && apiErr.Status < 500:
+			s.log.Warn("a log batch was refused and dropped", "task_instance", s.ti, "error", err)
+		default:
+			s.log.Warn("log upload failed (will retry)", "task_instance", s.ti, "error", err)
+			return false
+		}
+		s.mu.Lock()
+		s.pending = s.pending[len(batch):]
+		s.mu.Unlock()
+	}
+}
+
+// close uploads what is left and stops the pump; later lines are not accepted.
+func (s *shipper) close() bool {
+	close(s.stop)
+	<-s.stopped
+	shipped := s.flush()
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	return shipped
+}
+
+func lines(batch []taskrun.Record) []api.LogLine {
+	out := make([]api.LogLine, len(batch))
+	for i, r := range batch {
+		message := r.Message
+		if len(message) > maxMessage {
+			message = message[:maxMessage-20] + " … (truncated)"
+		}
+		line := api.LogLine{Timestamp: r.Time, Level: api.LogLineLevel(r.Level), Message: message}
+		if len(r.Fields) > 0 {
+			fields := make(map[string]api.JsonValue, len(r.Fields))
+			for k, v := range r.Fields {
+				fields[k] = v
+			}
+			line.Fields = &fields
+		}
+		out[i] = line
+	}
+	return out
+}
