@@ -1,0 +1,181 @@
+// Package integration_test runs the Go worker as a user does: bundle binaries built with
+// `go build`, the baton-go-worker command, a live server (on PostgreSQL when
+// BATON_TEST_POSTGRES_URL is set), and DAG runs triggered through the admin API.
+package integration_test
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The server fails a running attempt whose heartbeat is older than this (seconds).
+const serverHeartbeatTimeout = 4
+
+// The heartbeat interval of the worker serving the queue "stale": longer than the server's
+// timeout, so the server ends try 1 before it hears from it, and the next heartbeat gets a 409.
+const staleHeartbeat = 6 * time.Second
+
+func TestGoWorker_RunsBundlesBuiltWithGoBuild_ThroughEveryFault(t *testing.T) {
+	s := startStack(t,
+		"BATON_HEARTBEAT_TIMEOUT="+strconv.Itoa(serverHeartbeatTimeout),
+		"BATON_SCHEDULER_INTERVAL=0.2",
+		"BATON_CLAIM_MAX_WAIT=2",
+	)
+	root := moduleRoot(t)
+	tmp := t.TempDir()
+	bundles := filepath.Join(tmp, "bundles")
+	tutorial, scenarios := filepath.Join(bundles, "tutorial"), filepath.Join(bundles, "scenarios")
+	workerBinary := filepath.Join(tmp, "baton-go-worker")
+	goBuild(t, filepath.Join(root, "..", "..", "examples", "go"), "./tutorial", tutorial)
+	goBuild(t, root, "./internal/integration/testdata/scenarios", scenarios)
+	goBuild(t, root, "./cmd/baton-go-worker", workerBinary)
+
+	s.setVariable(t, "salutation", "Good morning")
+	s.setVariable(t, "my_variable", "from the server")
+	main := s.startWorker(t, workerBinary, bundles, "--queue", "go", "--heartbeat-interval", "1s", "--claim-wait", "2s")
+	stale := s.startWorker(t, workerBinary, bundles, "--queue", "stale", "--heartbeat-interval", staleHeartbeat.String(), "--claim-wait", "2s")
+	if n := len(running(tutorial)) + len(running(scenarios)); n != 4 {
+		t.Fatalf("%d bundle processes, want 4: each bundle started once per worker", n)
+	}
+
+	marker := filepath.Join(tmp, "stopped-at")
+	runs := map[string]string{
+		"tutorial_dag": s.trigger(t, "tutorial_dag", nil),
+		"talk_dag":     s.trigger(t, "talk_dag", nil),
+		"panic_dag":    s.trigger(t, "panic_dag", nil),
+		"stale_dag":    s.trigger(t, "stale_dag", map[string]any{"marker": marker}),
+	}
+
+	t.Run("XCom passes between Go tasks; a failed try is retried", func(t *testing.T) {
+		run := s.waitRun(t, "tutorial_dag", runs["tutorial_dag"])
+		transform, show := taskOf(t, run, "transform"), taskOf(t, run, "show")
+		if string(run.State) != "success" || state(transform) != "success" || transform.TryNumber != 2 || state(show) != "success" {
+			t.Fatalf("run %s, transform %s try %d, show %s", run.State, state(transform), transform.TryNumber, state(show))
+		}
+		firstTry := s.logs(t, transform.Id, 1)
+		for _, want := range []string{"fails its first try on purpose", "attempt 1 ended after", "up_for_retry"} {
+			if !strings.Contains(firstTry, want) {
+				t.Errorf("transform's first try's log lacks %q:\n%s", want, firstTry)
+			}
+		}
+		shown := s.logs(t, show.Id, 1)
+		for _, want := range []string{"Good morning, Ada!", "Good morning, Linus!", "done"} {
+			if !strings.Contains(shown, want) {
+				t.Errorf("show's log lacks %q (the XComs of names and transform):\n%s", want, shown)
+			}
+		}
+	})
+
+	t.Run("the talk's example runs as written", func(t *testing.T) {
+		run := s.waitRun(t, "talk_dag", runs["talk_dag"])
+		ti := taskOf(t, run, "transform")
+		if state(ti) != "success" {
+			t.Fatalf("transform %s", state(ti))
+		}
+		if log := s.logs(t, ti.Id, 1); !strings.Contains(log, "Obtained variable") {
+			t.Fatalf("the task's slog record is not in its log:\n%s", log)
+		}
+	})
+
+	t.Run("a panic fails the attempt with its stack in the log", func(t *testing.T) {
+		run := s.waitRun(t, "panic_dag", runs["panic_dag"])
+		ti := taskOf(t, run, "explode")
+		if string(run.State) != "failed" || state(ti) != "failed" {
+			t.Fatalf("run %s, explode %s", run.State, state(ti))
+		}
+		log := s.logs(t, ti.Id, 1)
+		for _, want := range []string{"task explode panicked: boom in explode", "goroutine ", "main.explode(", "failed: panic: boom in explode"} {
+			if !strings.Contains(log, want) {
+				t.Errorf("the log lacks %q:\n%s", want, log)
+			}
+		}
+	})
+
+	t.Run("a 409 heartbeat cancels the task's context within one heartbeat interval", func(t *testing.T) {
+		runID := runs["stale_dag"]
+		var ended time.Time
+		waitFor(t, "the server to end try 1 of the stale task", 2*time.Minute, func() bool {
+			ti, ok := findTask(s.run(t, "stale_dag", runID), "waitForStop")
+			if !ok || ti.TryNumber < 1 || ti.TryNumber == 1 && (state(ti) == "running" || state(ti) == "queued" || state(ti) == "scheduled" || state(ti) == "none") {
+				return false
+			}
+			ended = time.Now()
+			return true
+		})
+		var raw []byte
+		waitFor(t, "the task to see its context cancelled", 2*time.Minute, func() bool {
+			var err error
+			raw, err = os.ReadFile(marker)
+			return err == nil && len(raw) > 0
+		})
+		nanos, err := strconv.ParseInt(string(raw), 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cancelled := time.Unix(0, nanos)
+		// The server ended the try at or before `ended`; the worker's next heartbeat (at most one
+		// interval later) got the 409, and the context was cancelled on that answer.
+		if lag := cancelled.Sub(ended); lag > staleHeartbeat+3*time.Second {
+			t.Fatalf("the context was cancelled %s after the server ended the try (heartbeat interval %s)", lag, staleHeartbeat)
+		}
+		run := s.waitRun(t, "stale_dag", runID)
+		if ti := taskOf(t, run, "waitForStop"); string(run.State) != "success" || ti.TryNumber != 2 {
+			t.Fatalf("run %s, try %d", run.State, ti.TryNumber)
+		}
+		if !strings.Contains(stale.Output(), "the server answered 409") {
+			t.Fatalf("the worker did not say why it stopped the task:\n%s", stale.Output())
+		}
+	})
+
+	t.Run("a bundle process killed mid-task: the attempt is retried in a new process", func(t *testing.T) {
+		runID := s.trigger(t, "kill_dag", nil)
+		var pid int
+		waitFor(t, "try 1 of the hanging task to run", 2*time.Minute, func() bool {
+			ti, ok := findTask(s.run(t, "kill_dag", runID), "hang")
+			if !ok || state(ti) != "running" || ti.TryNumber != 1 {
+				return false
+			}
+			if detail := s.taskInstance(t, ti.Id); detail.Pid != nil {
+				pid = *detail.Pid
+			}
+			return pid != 0
+		})
+		if !slices.Contains(running(scenarios), pid) {
+			t.Fatalf("pid %d, reported for the attempt, is not a process of the bundle (%v)", pid, running(scenarios))
+		}
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		run := s.waitRun(t, "kill_dag", runID)
+		ti := taskOf(t, run, "hang")
+		if string(run.State) != "success" || ti.TryNumber != 2 {
+			t.Fatalf("run %s, hang %s try %d", run.State, state(ti), ti.TryNumber)
+		}
+		if log := s.logs(t, ti.Id, 1); !strings.Contains(log, "died during the attempt (signal: killed)") || !strings.Contains(log, "up_for_retry") {
+			t.Fatalf("try 1's log does not say the bundle process died:\n%s", log)
+		}
+		if detail := s.taskInstance(t, ti.Id); detail.Pid == nil || *detail.Pid == pid {
+			t.Fatalf("try 2 ran in pid %v, the killed process was %d", detail.Pid, pid)
+		}
+		if slices.Contains(running(scenarios), pid) {
+			t.Fatalf("the killed process %d still runs", pid)
+		}
+	})
+
+	t.Run("SIGTERM drains; nothing is left running", func(t *testing.T) {
+		for _, w := range []*workerProcess{main, stale} {
+			if code := w.stop(t); code != 0 {
+				t.Errorf("the worker exited with %d:\n%s", code, w.Output())
+			}
+		}
+		waitFor(t, "every bundle process to end", time.Minute, func() bool {
+			return len(running(tutorial, scenarios)) == 0
+		})
+	})
+}
