@@ -90,13 +90,33 @@ def _client_env(session: nox.Session) -> dict[str, str]:
     return {"BATON_SERVER": str(bin_dir / "baton-server")}
 
 
-def _go_and_java(session: nox.Session) -> None:
-    """Build and test the Go and Java clients against a live server."""
+def _go_and_java(session: nox.Session, postgres_url: str | None) -> None:
+    """Build and test the Go and Java clients against a live server.
+
+    The Go tests' servers run on PostgreSQL when there is one (CI), the worker's integration test
+    on SQLite as well.
+    """
     env = _client_env(session)
     go = _tool(session, "go", "/usr/local/go/bin/go")
     with session.chdir(ROOT / "clients" / "go"):
         session.run(go, "vet", "./...", external=True, env=env)
-        session.run(go, "test", "-count=1", "./...", external=True, env=env)
+        session.run(
+            go,
+            "test",
+            "-count=1",
+            "./...",
+            external=True,
+            env={**env, "BATON_TEST_POSTGRES_URL": postgres_url or ""},
+        )
+        if postgres_url:
+            session.run(
+                go,
+                "test",
+                "-count=1",
+                "./internal/integration",
+                external=True,
+                env={**env, "BATON_TEST_POSTGRES_URL": ""},
+            )
     mvn = _tool(session, "mvn")
     with session.chdir(ROOT / "clients" / "java"):
         session.run(mvn, "-B", "-q", "verify", external=True, env=env)
@@ -129,7 +149,7 @@ def tests(session: nox.Session) -> None:
             session.run("pytest", "server/tests", env=env)
             session.run("pytest", "clients/python/tests", "-m", "e2e", env=env)
     session.log("clients: Go and Java against a live server")
-    _go_and_java(session)
+    _go_and_java(session, url)
     session.log("conformance: schemathesis and every client at every API version")
     _conformance(session)
 

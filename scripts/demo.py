@@ -1,13 +1,15 @@
-"""The demo behind ``scripts/nox -s demo``: a server, a worker, one DAG run, its progress and its logs.
+"""The demo behind ``scripts/nox -s demo``: a server, workers in two languages, one DAG run, its logs.
 
 1. starts ``baton-server serve`` on the embedded SQLite default, in a fresh ``.baton/demo`` folder,
    on a free port of 127.0.0.1;
 2. issues an admin token and a worker credential (``baton-server create-...``);
 3. starts ``baton worker`` with the example bundle (``examples/python``), giving it a variable and
    a connection through its environment (worker-side secrets);
-4. triggers ``example_etl`` with ``baton runs trigger --wait`` (live progress), then prints
+4. builds the Go worker and the example's Go bundle (``examples/go/etl``) with ``go build`` and
+   starts ``baton-go-worker``: the DAG's first task runs in Go and feeds the Python tasks;
+5. triggers ``example_etl`` with ``baton runs trigger --wait`` (live progress), then prints
    ``baton runs show`` and every task's ``baton logs``;
-5. stops the worker and the server, whatever happened. Exits 0 when the run succeeded.
+6. stops the workers and the server, whatever happened. Exits 0 when the run succeeded.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
@@ -28,6 +30,8 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / ".baton" / "demo"
 BUNDLE = ROOT / "examples" / "python"
+GO_EXAMPLES = ROOT / "examples" / "go"
+GO_CLIENT = ROOT / "clients" / "go"
 DAG_ID = "example_etl"
 BIN = Path(sys.executable).parent
 
@@ -95,6 +99,57 @@ def wait_until(
         time.sleep(0.2)
 
 
+@contextmanager
+def python_worker(url: str, token: str, base: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """``baton worker`` serving the example bundle on the queue 'python', with worker-side secrets."""
+    say(f"a Python worker serving the example bundle ({BUNDLE.relative_to(ROOT)}) on the queue 'python'")
+    env = {
+        **base,
+        "BATON_SERVER_URL": url,
+        "BATON_WORKER_TOKEN": token,
+        "BATON_VAR_EXCHANGE_RATE": "1.08",
+        "BATON_CONN_WAREHOUSE": "postgres://etl:demo-password@warehouse.internal:5432/analytics",
+    }
+    log = DATA / "worker.log"
+    args = [str(BIN / "baton"), "worker", "--bundle", str(BUNDLE), "--queue", "python"]
+    args += ["--heartbeat-interval", "2"]
+    with background("baton worker", args, env, log) as worker:
+        wait_until("the worker start", lambda: "registered worker" in log.read_text(), 60, worker, log)
+        yield worker
+
+
+def go_tool() -> str:
+    """The Go toolchain (1.26+): on the PATH, else where its installer puts it."""
+    found = shutil.which("go") or ("/usr/local/go/bin/go" if Path("/usr/local/go/bin/go").exists() else None)
+    if found is None:
+        raise SystemExit("demo: Go 1.26+ is needed to build the Go worker and bundle (https://go.dev/dl)")
+    return found
+
+
+@contextmanager
+def go_worker(url: str, token: str, base: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """Build the Go worker and the example's Go bundle, and serve it on the queue 'go'."""
+    say(f"a Go worker serving the Go bundle ({(GO_EXAMPLES / 'etl').relative_to(ROOT)}) on the queue 'go'")
+    go, bundles = go_tool(), DATA / "go-bundles"
+    bundles.mkdir(parents=True, exist_ok=True)
+    worker_binary = DATA / "baton-go-worker"
+    build_env = {**base, "GOFLAGS": "-mod=mod"}
+    for folder, package, out in (
+        (GO_EXAMPLES, "./etl", bundles / "etl"),
+        (GO_CLIENT, "./cmd/baton-go-worker", worker_binary),
+    ):
+        print(
+            f"$ go build -o {out.relative_to(ROOT)} {package}    # in {folder.relative_to(ROOT)}", flush=True
+        )
+        subprocess.run([go, "build", "-o", str(out), package], cwd=folder, env=build_env, check=True)
+    env = {**base, "BATON_SERVER_URL": url, "BATON_WORKER_TOKEN": token}
+    log = DATA / "go-worker.log"
+    args = [str(worker_binary), "--bundles", str(bundles), "--queue", "go", "--heartbeat-interval", "2s"]
+    with background("baton-go-worker", args, env, log) as worker:
+        wait_until("the Go worker start", lambda: "registered worker" in log.read_text(), 60, worker, log)
+        yield worker
+
+
 def main() -> int:
     """Run the demo; 0 when the DAG run succeeded."""
     shutil.rmtree(DATA, ignore_errors=True)
@@ -122,30 +177,13 @@ def main() -> int:
         print("$ baton-server create-admin-token demo        # the token goes to BATON_ADMIN_TOKEN")
         print("$ baton-server create-worker-credential demo  # the token goes to BATON_WORKER_TOKEN")
         cli_env = {**base, "BATON_SERVER_URL": url, "BATON_ADMIN_TOKEN": admin}
-        worker_env = {
-            **base,
-            "BATON_SERVER_URL": url,
-            "BATON_WORKER_TOKEN": worker_token.stdout.strip(),
-            "BATON_VAR_EXCHANGE_RATE": "1.08",
-            "BATON_CONN_WAREHOUSE": "postgres://etl:demo-password@warehouse.internal:5432/analytics",
-        }
+        token = worker_token.stdout.strip()
         baton = str(BIN / "baton")
 
-        say(f"a worker serving the example bundle ({BUNDLE.relative_to(ROOT)}) on the queue 'python'")
-        worker_log = DATA / "worker.log"
-        worker_args = [
-            baton,
-            "worker",
-            "--bundle",
-            str(BUNDLE),
-            "--queue",
-            "python",
-            "--heartbeat-interval",
-            "2",
-        ]
-        with background("baton worker", worker_args, worker_env, worker_log) as worker:
-            registered = lambda: "registered worker" in worker_log.read_text()  # noqa: E731
-            wait_until("the worker start", registered, 60, worker, worker_log)
+        with ExitStack() as workers:
+            # One worker per language; each serves its bundle's tasks of the one DAG.
+            workers.enter_context(python_worker(url, token, base))
+            workers.enter_context(go_worker(url, token, base))
             run(baton, "dags", "list", env=cli_env)
 
             say(f"trigger {DAG_ID} and follow it")

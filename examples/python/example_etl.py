@@ -1,9 +1,11 @@
-"""An example bundle: a small ETL pipeline that shows the Python Task SDK at work.
+"""An example bundle: a small ETL pipeline that shows the Python Task SDK at work, with a Go task.
 
-    extract ──► transform ──► enrich (fails on its first try, then succeeds) ──► load
-        └──────────────────────────────────────────────────────────────────────► report
+    extract (Go) ──► transform ──► enrich (fails on its first try, then succeeds) ──► load
+        └───────────────────────────────────────────────────────────────────────────► report
 
-Data moves between tasks as return values (XComs). ``enrich`` reads the variable
+Data moves between tasks as return values (XComs), from one language to the other: ``extract``
+runs in a Go worker (its code is the Go bundle in ``examples/go/etl``; the function here is a
+stub that is never called). ``enrich`` reads the variable
 ``exchange_rate`` and the connection ``warehouse`` (from the worker's environment:
 ``BATON_VAR_EXCHANGE_RATE``, ``BATON_CONN_WAREHOUSE``; else from the server).
 """
@@ -22,16 +24,10 @@ log = logging.getLogger(__name__)
 def example_etl() -> None:
     """Extract orders, convert their currency, load them, and report."""
 
-    @task
+    @task(runtime="go", entry_point="etl:example_etl/extract", queue="go")
     def extract() -> list[dict[str, object]]:
-        context = get_context()
-        orders = [
-            {"id": 1, "amount": 120.0, "currency": "EUR"},
-            {"id": 2, "amount": 80.5, "currency": "EUR"},
-            {"id": 3, "amount": 42.0, "currency": "EUR"},
-        ]
-        print(f"extracted {len(orders)} orders for run {context.run_id}")
-        return orders
+        """Runs in Go (examples/go/etl): returns the orders."""
+        raise NotImplementedError
 
     @task
     def transform(orders: list[dict[str, object]]) -> list[dict[str, object]]:

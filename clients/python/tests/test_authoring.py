@@ -236,3 +236,57 @@ def test__broken_bundle__bundle_error_in_one_line(
     with pytest.raises(BundleError, match=message) as caught:
         load_bundle(_bundle(tmp_path, **files))
     assert "\n" not in str(caught.value)
+
+
+def test__task_of_another_language__described_with_its_runtime_and_entry_point() -> None:
+    @dag(queue="python")
+    def mixed() -> None:
+        @task(runtime="go", entry_point="etl:mixed/extract", queue="go", retries=2)
+        def extract() -> list[int]:
+            raise NotImplementedError
+
+        @task
+        def total(rows: list[int]) -> int:
+            return sum(rows)
+
+        total(extract())
+
+    tasks = _tasks(mixed())
+    assert (tasks["extract"]["runtime"], tasks["extract"]["entry_point"]) == ("go", "etl:mixed/extract")
+    assert (tasks["extract"]["queue"], tasks["extract"]["retries"]) == ("go", 2)
+    assert (tasks["total"]["runtime"], tasks["total"]["upstream_task_ids"]) == ("python", ["extract"])
+
+
+def test__bundle__indexes_its_python_tasks_only(tmp_path: Path) -> None:
+    (tmp_path / "mixed.py").write_text(
+        "from baton import dag, task\n"
+        "@dag\n"
+        "def mixed():\n"
+        "    @task(runtime='go', entry_point='etl:mixed/extract')\n"
+        "    def extract(): ...\n"
+        "    @task\n"
+        "    def total(rows): return rows\n"
+        "    total(extract())\n"
+        "mixed()\n"
+    )
+    assert list(load_bundle(tmp_path).tasks()) == ["mixed:mixed/total"]
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"runtime": "go"}, "give its entry_point"),
+        ({"entry_point": "etl:d/t"}, "give its runtime too"),
+        ({"runtime": "Go!", "entry_point": "etl:d/t"}, "is not a runtime name"),
+    ],
+)
+def test__task_of_another_language__incomplete__dag_definition_error(
+    settings: dict[str, str], message: str
+) -> None:
+    with pytest.raises(DagDefinitionError, match=message):
+        task(task_id="stub", **settings)(lambda: None)  # type: ignore[call-overload]
+
+
+def test__task_of_another_language__given_a_plain_value__dag_definition_error() -> None:
+    with pytest.raises(DagDefinitionError, match="can only be other tasks' results"), DAG("mixed"):
+        Task(lambda n: n, task_id="go_task", runtime="go", entry_point="etl:mixed/go_task")(3)

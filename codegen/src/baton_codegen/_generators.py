@@ -242,7 +242,7 @@ _PROTOC_VERSION_LINE = re.compile(rb"^// (\t|- )protoc +v[^\n]*\n", re.MULTILINE
 
 
 def generate_go_plugin_contract(work: Path) -> Files:
-    """protoc with protoc-gen-go and protoc-gen-go-grpc (pinned by codegen/tools/go/go.mod) on the bundle contract."""
+    """protoc with protoc-gen-go and -go-grpc (pinned by codegen/tools/go/go.mod) on the bundle contract."""
     go = find_go()
     out = work / "out"
     out.mkdir(parents=True)

@@ -14,6 +14,7 @@ from typing import Literal
 from baton._dag import DAG
 from baton._errors import BundleError, DagDefinitionError
 from baton._generated.models import DagDescription, DagSchedule, TaskDescription
+from baton._generated.models.task_runtime import check_task_runtime
 from baton._generated.types import UNSET
 from baton._task import TaskRef, to_seconds
 
@@ -89,10 +90,11 @@ def describe_task(dag: DAG, ref: TaskRef) -> TaskDescription:
     where = f"task {ref.task_id!r} of DAG {dag.dag_id!r}"
     retry_delay = to_seconds(f"{where}: retry_delay", settings.retry_delay, minimum=0)
     timeout = to_seconds(f"{where}: execution_timeout", settings.execution_timeout, minimum=1)
+    foreign = ref.task.foreign
     return TaskDescription(
         task_id=ref.task_id,
-        entry_point=str(entry_point(ref)),
-        runtime=PYTHON_RUNTIME,
+        entry_point=ref.task.entry_point if foreign and ref.task.entry_point else str(entry_point(ref)),
+        runtime=check_task_runtime(ref.task.runtime) if foreign and ref.task.runtime else PYTHON_RUNTIME,
         upstream_task_ids=list(ref.upstream_task_ids),
         queue=settings.queue if settings.queue is not None else "default",
         retries=settings.retries if settings.retries is not None else 0,

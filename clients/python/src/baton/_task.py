@@ -29,6 +29,9 @@ ID_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,249}$")
 Duration = timedelta | int | float
 """A duration: a timedelta, or seconds."""
 
+RUNTIME_PATTERN = re.compile(r"^[a-z][a-z0-9_\-]{0,31}$")
+"""A task's runtime: the language whose workers run it (``python``, ``go``, ``java``, ...)."""
+
 
 def check_id(kind: str, value: object) -> str:
     """``value`` when it is a valid id, else DagDefinitionError naming what it is."""
@@ -94,7 +97,12 @@ class TaskSettings:
 
 
 class Task:
-    """A callable and how it runs; call it inside a DAG to add it (``@task`` builds one)."""
+    """A callable and how it runs; call it inside a DAG to add it (``@task`` builds one).
+
+    A task of another language (``runtime="go"``, say) names where its code lives in that
+    language's bundle (``entry_point``); the Python function is a stub that is never called, and
+    the task's arguments may only be other tasks' results (they make it wait for them).
+    """
 
     def __init__(
         self,
@@ -106,6 +114,8 @@ class Task:
         execution_timeout: Duration | None = None,
         queue: str | None = None,
         trigger_rule: TriggerRule | None = None,
+        runtime: str | None = None,
+        entry_point: str | None = None,
     ) -> None:
         if not callable(fn):
             raise DagDefinitionError(f"a task needs a callable, not {fn!r}")
@@ -113,7 +123,13 @@ class Task:
         self.task_id = check_id("task id", task_id if task_id is not None else getattr(fn, "__name__", None))
         self.settings = TaskSettings(retries, retry_delay, execution_timeout, queue, trigger_rule)
         self.settings.check(f"task {self.task_id!r}")
+        self.runtime, self.entry_point = _check_foreign(self.task_id, runtime, entry_point)
         self.__doc__ = getattr(fn, "__doc__", None)
+
+    @property
+    def foreign(self) -> bool:
+        """Whether the task runs in another language's worker (its Python function is a stub)."""
+        return self.runtime is not None
 
     def override(self, **settings: Any) -> Task:
         """A copy with other settings (``task_id``, ``retries``, ``retry_delay``, ``queue``, ...)."""
@@ -123,13 +139,22 @@ class Task:
             raise DagDefinitionError(f"task {self.task_id!r}: unknown setting(s) {', '.join(unknown)}")
         merged = replace(self.settings, **settings)
         return Task(
-            self.fn, task_id=task_id, **{f: getattr(merged, f) for f in TaskSettings.__dataclass_fields__}
+            self.fn,
+            task_id=task_id,
+            runtime=self.runtime,
+            entry_point=self.entry_point,
+            **{f: getattr(merged, f) for f in TaskSettings.__dataclass_fields__},
         )
 
     def __call__(self, *args: Any, **kwargs: Any) -> TaskRef:
         """Add this task to the DAG being defined, with these arguments; returns its reference."""
         from baton._dag import current_dag
 
+        if self.foreign and any(not isinstance(arg, TaskRef) for arg in (*args, *kwargs.values())):
+            raise DagDefinitionError(
+                f"task {self.task_id!r} runs in {self.runtime}: its arguments can only be other tasks' "
+                "results (its own bundle binds them to its parameters)"
+            )
         dag = current_dag()
         if dag is None:
             raise DagDefinitionError(
@@ -140,6 +165,26 @@ class Task:
 
     def __repr__(self) -> str:
         return f"Task({self.task_id!r})"
+
+
+def _check_foreign(
+    task_id: str, runtime: str | None, entry_point: str | None
+) -> tuple[str | None, str | None]:
+    """(runtime, entry point) of a task of another language, or (None, None) for a Python task."""
+    if runtime is None or runtime == "python":
+        if entry_point is not None:
+            raise DagDefinitionError(
+                f"task {task_id!r}: entry_point names a task of another language; give its runtime too"
+            )
+        return None, None
+    if not isinstance(runtime, str) or not RUNTIME_PATTERN.match(runtime):
+        raise DagDefinitionError(f"task {task_id!r}: runtime {runtime!r} is not a runtime name (e.g. 'go')")
+    if not isinstance(entry_point, str) or not entry_point.strip():
+        raise DagDefinitionError(
+            f"task {task_id!r} runs in {runtime}: give its entry_point, where its {runtime} bundle has it "
+            "(a Go task's is `<bundle>:<dag_id>/<task_id>`)"
+        )
+    return runtime, entry_point
 
 
 class TaskRef:
@@ -266,6 +311,8 @@ def task(
     execution_timeout: Duration | None = None,
     queue: str | None = None,
     trigger_rule: TriggerRule | None = None,
+    runtime: str | None = None,
+    entry_point: str | None = None,
 ) -> Callable[[Callable[..., Any]], Task]: ...
 def task(
     fn: Callable[..., Any] | None = None,
@@ -277,8 +324,14 @@ def task(
     execution_timeout: Duration | None = None,
     queue: str | None = None,
     trigger_rule: TriggerRule | None = None,
+    runtime: str | None = None,
+    entry_point: str | None = None,
 ) -> Task | Callable[[Callable[..., Any]], Task]:
-    """Make a function a :class:`Task`: ``@task`` or ``@task(retries=2, queue="python", ...)``."""
+    """Make a function a :class:`Task`: ``@task`` or ``@task(retries=2, queue="python", ...)``.
+
+    ``@task(runtime="go", entry_point="etl:example_etl/extract", queue="go")`` on a stub declares a
+    task that a Go worker runs.
+    """
 
     def wrap(function: Callable[..., Any]) -> Task:
         return Task(
@@ -289,6 +342,8 @@ def task(
             execution_timeout=execution_timeout,
             queue=queue,
             trigger_rule=trigger_rule,
+            runtime=runtime,
+            entry_point=entry_point,
         )
 
     return wrap(fn) if fn is not None else wrap
