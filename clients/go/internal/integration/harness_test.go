@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -64,7 +65,7 @@ type stack struct {
 
 func issue(t *testing.T, server *testserver.Server, kind string) string {
 	t.Helper()
-	out, err := server.CLI(kind, "go-integration", "--json")
+	out, err := server.CLI(kind, "go-integration-"+uuid.NewString()[:8], "--json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,19 +78,44 @@ func issue(t *testing.T, server *testserver.Server, kind string) string {
 	return issued.Token
 }
 
-func startStack(t *testing.T, settings ...string) *stack {
+// The server fails a running attempt whose heartbeat is older than this (seconds).
+const serverHeartbeatTimeout = 4
+
+var (
+	shared    *testserver.Server
+	sharedErr error
+	startOnce sync.Once
+)
+
+// TestMain stops the server the tests shared.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared != nil {
+		shared.Stop()
+	}
+	os.Exit(code)
+}
+
+// startStack is the package's one live server (started by the first test that needs it), with
+// a short heartbeat timeout and a fast scheduler, and fresh credentials.
+func startStack(t *testing.T) *stack {
 	t.Helper()
-	server, err := testserver.Start(settings...)
+	startOnce.Do(func() {
+		shared, sharedErr = testserver.Start(
+			"BATON_HEARTBEAT_TIMEOUT="+strconv.Itoa(serverHeartbeatTimeout),
+			"BATON_SCHEDULER_INTERVAL=0.2",
+			"BATON_CLAIM_MAX_WAIT=2",
+		)
+	})
+	if sharedErr != nil {
+		t.Fatal(sharedErr)
+	}
+	t.Logf("server on %s (%s)", shared.BaseURL, shared.Database)
+	admin, err := baton.NewClient(shared.BaseURL, issue(t, shared, "create-admin-token"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(server.Stop)
-	t.Logf("server on %s (%s)", server.BaseURL, server.Database)
-	admin, err := baton.NewClient(server.BaseURL, issue(t, server, "create-admin-token"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &stack{server: server, admin: admin, workerToken: issue(t, server, "create-worker-credential")}
+	return &stack{server: shared, admin: admin, workerToken: issue(t, shared, "create-worker-credential")}
 }
 
 func (s *stack) setVariable(t *testing.T, key string, value any) {

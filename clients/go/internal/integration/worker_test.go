@@ -14,19 +14,12 @@ import (
 	"time"
 )
 
-// The server fails a running attempt whose heartbeat is older than this (seconds).
-const serverHeartbeatTimeout = 4
-
 // The heartbeat interval of the worker serving the queue "stale": longer than the server's
 // timeout, so the server ends try 1 before it hears from it, and the next heartbeat gets a 409.
 const staleHeartbeat = 6 * time.Second
 
 func TestGoWorker_RunsBundlesBuiltWithGoBuild_ThroughEveryFault(t *testing.T) {
-	s := startStack(t,
-		"BATON_HEARTBEAT_TIMEOUT="+strconv.Itoa(serverHeartbeatTimeout),
-		"BATON_SCHEDULER_INTERVAL=0.2",
-		"BATON_CLAIM_MAX_WAIT=2",
-	)
+	s := startStack(t)
 	root := moduleRoot(t)
 	tmp := t.TempDir()
 	bundles := filepath.Join(tmp, "bundles")
