@@ -192,13 +192,16 @@ def codegen(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Benchmark the Task Execution API on PostgreSQL with wrk (installed from Debian when absent)."""
+    """Benchmark the Task Execution API on PostgreSQL with wrk (Debian installs it), then the Go worker."""
     _sync(session)
     _debian_tool(session, "wrk", "wrk")
     url = _postgres_url(session)
     if url is None:
         session.error("the benchmark needs PostgreSQL")
     session.run("python", "server/benchmarks/bench_execution_api.py", "--postgres-url", url, *session.posargs)
+    # The Go worker end to end: overhead per no-op task and tasks per second (builds with go build).
+    _tool(session, "go", "/usr/local/go/bin/go")
+    session.run("python", "server/benchmarks/bench_go_worker.py", "--postgres-url", url)
 
 
 @nox.session(python=PYTHON)
