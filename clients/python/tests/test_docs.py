@@ -1,4 +1,4 @@
-"""The docs show tested code: a ```python block starting ``# file: PATH`` is exactly that file."""
+"""The docs show tested code: a ```python or ```go block starting with its ``file: PATH`` is that file."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
 DOCS = sorted((ROOT / "docs").glob("*.md"))
-BLOCK = re.compile(r"```python\n# file: (?P<path>\S+)\n(?P<code>.*?)```", re.DOTALL)
+BLOCK = re.compile(r"```(?:python\n# |go\n// )file: (?P<path>\S+)\n(?P<code>.*?)```", re.DOTALL)
 
 
 def _blocks() -> list[tuple[str, str, str]]:
@@ -18,7 +18,12 @@ def _blocks() -> list[tuple[str, str, str]]:
 
 def test__docs__show_example_files() -> None:
     shown = {path for _, path, _ in _blocks()}
-    assert {"examples/tutorial/greetings.py", "examples/embedded/tasks_as_rpc.py"} <= shown
+    assert {
+        "examples/tutorial/greetings.py",
+        "examples/embedded/tasks_as_rpc.py",
+        "examples/go/tutorial/main.go",
+        "examples/go/inventory/main.go",
+    } <= shown
 
 
 @pytest.mark.parametrize(("doc", "path", "code"), _blocks(), ids=lambda v: str(v)[:40])
