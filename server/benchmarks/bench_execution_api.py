@@ -72,6 +72,14 @@ async def _create_database(admin_url: str) -> str:
     return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
 
 
+def throwaway_database(postgres_url: str | None) -> tuple[str, str]:
+    """(admin URL, URL of a fresh database) on the benchmark's PostgreSQL; exits when none is given."""
+    if not postgres_url:
+        raise SystemExit("bench: set BATON_TEST_POSTGRES_URL (scripts/postgres.sh start prints one)")
+    admin_url = Settings(database_url=postgres_url).effective_database_url
+    return admin_url, asyncio.run(_create_database(admin_url))
+
+
 async def _drop_database(admin_url: str, url: str) -> None:
     engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
     async with engine.connect() as conn:
@@ -242,11 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pool-size", type=int, default=10)
     parser.add_argument("--out", type=Path, default=Path("build/bench.json"))
     args = parser.parse_args(argv)
-    if not args.postgres_url:
-        print("bench: set BATON_TEST_POSTGRES_URL (scripts/postgres.sh start prints one)", file=sys.stderr)
-        return 2
-    admin_url = Settings(database_url=args.postgres_url).effective_database_url
-    url = asyncio.run(_create_database(admin_url))
+    admin_url, url = throwaway_database(args.postgres_url)
     folder = Path(tempfile.mkdtemp(prefix="baton-bench-"))
     signing_key = secrets.token_urlsafe(32)
     settings = Settings(database_url=url, data_dir=folder, signing_key=signing_key, run_scheduler=False)

@@ -30,8 +30,7 @@ import time
 from pathlib import Path
 
 import httpx
-from baton_server.config import Settings
-from bench_execution_api import _cpu_ms, _create_database, _drop_database, _free_port
+from bench_execution_api import _cpu_ms, _drop_database, _free_port, throwaway_database
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -129,11 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=16, help="the worker's slots")
     parser.add_argument("--out", type=Path, default=Path("build/bench-go-worker.json"))
     args = parser.parse_args(argv)
-    if not args.postgres_url:
-        print("bench: set BATON_TEST_POSTGRES_URL (scripts/postgres.sh start prints one)", file=sys.stderr)
-        return 2
-    admin_url = Settings(database_url=args.postgres_url).effective_database_url
-    url = asyncio.run(_create_database(admin_url))
+    admin_url, url = throwaway_database(args.postgres_url)
     folder = Path(tempfile.mkdtemp(prefix="baton-bench-go-"))
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
