@@ -183,7 +183,7 @@ func (a *attempt) execute(client *baton.Client, run runner, resolveErr error, st
 	beatDone := make(chan struct{})
 	go func() {
 		defer close(beatDone)
-		a.heartbeat(ctx, client, run, pidOf(run))
+		a.heartbeat(ctx, client, run, run.pid())
 	}()
 	if limit := a.workload.ExecutionTimeoutSeconds; limit != nil {
 		timer := time.AfterFunc(time.Duration(*limit)*time.Second, func() {
@@ -206,15 +206,36 @@ func (a *attempt) execute(client *baton.Client, run runner, resolveErr error, st
 	return outcome
 }
 
-func pidOf(r runner) int { return r.pid() }
-
 // heartbeat says every interval that the attempt is alive, and stops it when the server answers
 // that it is not (404, 409) or no longer takes its token (401, 403).
 func (a *attempt) heartbeat(ctx context.Context, client *baton.Client, run runner, pid int) {
 	ti := a.workload.TaskInstance
 	body := api.TIHeartbeatPayload{Hostname: a.w.hostname, Pid: pid}
 	token := client.Token()
-	ticker := time.NewTicker(a.w.cfg.HeartbeatInterval)
+	every(ctx, a.w.cfg.HeartbeatInterval, func() bool {
+		err := client.Heartbeat(ctx, ti.Id, body)
+		var apiErr *baton.APIError
+		switch {
+		case ctx.Err() != nil:
+			return false
+		case errors.As(err, &apiErr) && (apiErr.Status == 404 || apiErr.Status == 409 || apiErr.Status == 401 || apiErr.Status == 403):
+			a.stop(stopByServer, fmt.Sprintf("the server answered %d (%s) to a heartbeat: %s; the task is stopped", apiErr.Status, apiErr.Reason, apiErr.Message))
+			return false
+		case err != nil:
+			a.w.log.Warn("heartbeat failed", "attempt", a.label, "error", err)
+			return true
+		}
+		if fresh := client.Token(); fresh != token {
+			token = fresh
+			run.tokenRefreshed(ti.Id.String(), token)
+		}
+		return true
+	})
+}
+
+// every calls beat every interval until ctx ends or beat returns false.
+func every(ctx context.Context, interval time.Duration, beat func() bool) {
+	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
 	for {
 		select {
@@ -222,21 +243,8 @@ func (a *attempt) heartbeat(ctx context.Context, client *baton.Client, run runne
 			return
 		case <-ticker.C:
 		}
-		err := client.Heartbeat(ctx, ti.Id, body)
-		var apiErr *baton.APIError
-		switch {
-		case ctx.Err() != nil:
+		if !beat() {
 			return
-		case errors.As(err, &apiErr) && (apiErr.Status == 404 || apiErr.Status == 409 || apiErr.Status == 401 || apiErr.Status == 403):
-			a.stop(stopByServer, fmt.Sprintf("the server answered %d (%s) to a heartbeat: %s; the task is stopped", apiErr.Status, apiErr.Reason, apiErr.Message))
-			return
-		case err != nil:
-			a.w.log.Warn("heartbeat failed", "attempt", a.label, "error", err)
-			continue
-		}
-		if fresh := client.Token(); fresh != token {
-			token = fresh
-			run.tokenRefreshed(ti.Id.String(), token)
 		}
 	}
 }

@@ -335,14 +335,7 @@ func (w *Worker) serve() {
 }
 
 func (w *Worker) heartbeat(ctx context.Context) {
-	ticker := time.NewTicker(w.cfg.HeartbeatInterval)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-		}
+	every(ctx, w.cfg.HeartbeatInterval, func() bool {
 		_, err := w.client.HeartbeatWorker(ctx, w.ID())
 		switch {
 		case errors.Is(err, baton.ErrNotFound):
@@ -351,7 +344,8 @@ func (w *Worker) heartbeat(ctx context.Context) {
 		case err != nil && ctx.Err() == nil:
 			w.log.Warn("worker heartbeat failed", "error", err)
 		}
-	}
+		return true
+	})
 }
 
 func (w *Worker) free() int {
