@@ -28,7 +28,7 @@ JAVA_TOOLS_POM = ROOT / "codegen" / "tools" / "java" / "pom.xml"
 GENERATED_DIRS: dict[str, str] = {
     "python": "python/src/baton/_generated",
     "go": "go/api",
-    "java": "java/src/generated/java",
+    "java": "java/client/src/generated/java",
 }
 LANGUAGES = tuple(GENERATED_DIRS)
 

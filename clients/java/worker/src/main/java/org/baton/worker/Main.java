@@ -1,0 +1,1 @@
+package org.baton.worker; final class Main { private Main() {} }
