@@ -28,33 +28,106 @@ import org.baton.client.generated.model.TriggerDagRunPayload;
 import org.baton.client.generated.model.Worker;
 
 /**
- * A real {@code baton-server serve} on 127.0.0.1 over a temporary SQLite folder, started once per
- * test JVM and stopped when it exits; runs are queued on it through its APIs. The server is {@code $BATON_SERVER}, else {@code baton-server}
- * on the PATH, else the workspace's {@code .venv/bin/baton-server} above the working folder.
+ * A real {@code baton-server serve} on 127.0.0.1, over a temporary SQLite folder, or over a fresh
+ * PostgreSQL database when {@code BATON_TEST_POSTGRES_URL} is set (created beside the one that URL
+ * names, dropped when the server stops). The shared one is started once per test JVM; tests that
+ * need other settings start their own. Every server stops when the JVM exits. The server is
+ * {@code $BATON_SERVER}, else {@code baton-server} on the PATH, else the workspace's
+ * {@code .venv/bin/baton-server} above the working folder; its Python environment (the folder of
+ * that command) also runs the Python worker of the polyglot tests.
+ *
+ * <p>Public, with the test jar, for the SDK's and the worker's tests.
  */
-final class LiveServer {
+public final class LiveServer {
   private static LiveServer instance;
 
-  final String baseUrl;
+  /** The server's base URL. */
+  public final String baseUrl;
+  /** Whether the server runs on PostgreSQL. */
+  public final boolean postgres;
   private final Path command;
   private final Map<String, String> env;
   private final Process process;
+  private final Runnable dropDatabase;
   private final Map<String, String> tokens = new HashMap<>();
 
-  private LiveServer(Path command, Map<String, String> env, String baseUrl, Process process) {
+  private LiveServer(
+      Path command, Map<String, String> env, String baseUrl, Process process, boolean postgres, Runnable dropDatabase) {
     this.command = command;
     this.env = env;
     this.baseUrl = baseUrl;
     this.process = process;
+    this.postgres = postgres;
+    this.dropDatabase = dropDatabase;
   }
 
   /** The shared server, started on first use. */
-  static synchronized LiveServer get() throws IOException, InterruptedException {
+  public static synchronized LiveServer get() throws IOException, InterruptedException {
     if (instance == null) {
-      instance = start();
-      Runtime.getRuntime().addShutdownHook(new Thread(instance::stop));
+      instance = start(Map.of());
     }
     return instance;
+  }
+
+  /** A server of its own, with these {@code BATON_*} settings added; stopped when the JVM exits (or by {@link #close}). */
+  public static LiveServer start(Map<String, String> settings) throws IOException, InterruptedException {
+    LiveServer server = launch(settings);
+    Runtime.getRuntime().addShutdownHook(new Thread(server::close));
+    return server;
+  }
+
+  /** The command beside {@code baton-server} in its environment ({@code baton}, {@code python}). */
+  public Path tool(String name) {
+    return command.resolveSibling(name);
+  }
+
+  /** A client of this server with {@code token}. */
+  public BatonClient client(String token) {
+    return BatonClient.builder().baseUrl(baseUrl).token(token).build();
+  }
+
+  /** A client with an admin token. */
+  public BatonClient admin() throws IOException, InterruptedException {
+    return client(token("create-admin-token"));
+  }
+
+  /** A worker credential, issued once per server. */
+  public String workerToken() throws IOException, InterruptedException {
+    return token("create-worker-credential");
+  }
+
+  private static Runnable createPostgresDatabase(Path python, String adminUrl, Map<String, String> env)
+      throws IOException, InterruptedException {
+    String name = "baton_java_" + UUID.randomUUID().toString().replace("-", "").substring(0, 10);
+    String plain = adminUrl.replace("postgresql+asyncpg://", "postgresql://");
+    String script =
+        "import asyncio, sys, asyncpg\n"
+            + "async def main():\n"
+            + "    conn = await asyncpg.connect(sys.argv[1])\n"
+            + "    try:\n"
+            + "        await conn.execute(sys.argv[2])\n"
+            + "    finally:\n"
+            + "        await conn.close()\n"
+            + "asyncio.run(main())\n";
+    runPython(python, script, plain, "CREATE DATABASE \"" + name + "\"");
+    env.put("BATON_DATABASE_URL", plain.substring(0, plain.lastIndexOf('/') + 1) + name);
+    return () -> {
+      try {
+        runPython(python, script, plain, "DROP DATABASE IF EXISTS \"" + name + "\" WITH (FORCE)");
+      } catch (IOException | InterruptedException | IllegalStateException e) {
+        System.err.println("could not drop the test database " + name + ": " + e);
+      }
+    };
+  }
+
+  private static void runPython(Path python, String script, String... args) throws IOException, InterruptedException {
+    List<String> command = new ArrayList<>(List.of(python.toString(), "-c", script));
+    command.addAll(List.of(args));
+    Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+    byte[] out = process.getInputStream().readAllBytes();
+    if (process.waitFor() != 0) {
+      throw new IllegalStateException("creating the PostgreSQL test database failed: " + new String(out, StandardCharsets.UTF_8));
+    }
   }
 
   private static Path findUp(String relative) {
@@ -89,7 +162,7 @@ final class LiveServer {
     return venv;
   }
 
-  private static LiveServer start() throws IOException, InterruptedException {
+  private static LiveServer launch(Map<String, String> settings) throws IOException, InterruptedException {
     Path command = serverCommand();
     Path dataDir = Files.createTempDirectory("baton-java-test-");
     int port;
@@ -105,6 +178,13 @@ final class LiveServer {
     env.put("BATON_LOG_LEVEL", "warning");
     // Every response of a running attempt carries a fresh token: the token swap is exercised.
     env.put("BATON_TOKEN_REFRESH_BEFORE", "3600");
+    env.putAll(settings);
+    String postgresUrl = System.getenv("BATON_TEST_POSTGRES_URL");
+    Runnable drop = () -> {};
+    boolean postgres = postgresUrl != null && !postgresUrl.isEmpty();
+    if (postgres) {
+      drop = createPostgresDatabase(command.resolveSibling("python"), postgresUrl, env);
+    }
     Path log = dataDir.resolve("server.log");
     builder.redirectErrorStream(true).redirectOutput(log.toFile());
     Process process = builder.start();
@@ -112,14 +192,16 @@ final class LiveServer {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
     while (true) {
       if (!process.isAlive()) {
+        drop.run();
         throw new IllegalStateException(
             "baton-server exited with " + process.exitValue() + ":\n" + Files.readString(log));
       }
       if (answers(baseUrl + "/execution/health")) {
-        return new LiveServer(command, Map.copyOf(env), baseUrl, process);
+        return new LiveServer(command, Map.copyOf(env), baseUrl, process, postgres, drop);
       }
       if (System.nanoTime() > deadline) {
         process.destroyForcibly();
+        drop.run();
         throw new IllegalStateException("baton-server did not answer within 60 s:\n" + Files.readString(log));
       }
       Thread.sleep(100);
@@ -141,20 +223,26 @@ final class LiveServer {
     }
   }
 
-  private void stop() {
+  /** Stops the server (and drops its PostgreSQL database); repeating it is harmless. */
+  public synchronized void close() {
+    if (!process.isAlive()) {
+      return;
+    }
     process.destroy();
     try {
       if (!process.waitFor(15, TimeUnit.SECONDS)) {
         process.destroyForcibly();
+        process.waitFor(15, TimeUnit.SECONDS);
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       process.destroyForcibly();
     }
+    dropDatabase.run();
   }
 
   /** Runs {@code baton-server ARGS} against this server's database; its standard output. */
-  String cli(String... args) throws IOException, InterruptedException {
+  public String cli(String... args) throws IOException, InterruptedException {
     List<String> command = new ArrayList<>();
     command.add(this.command.toString());
     command.addAll(List.of(args));
@@ -170,7 +258,8 @@ final class LiveServer {
     return new String(out, StandardCharsets.UTF_8);
   }
 
-  synchronized String token(String kind) throws IOException, InterruptedException {
+  /** A token of a kind ({@code create-admin-token}, {@code create-worker-credential}), issued once per server. */
+  public synchronized String token(String kind) throws IOException, InterruptedException {
     String cached = tokens.get(kind);
     if (cached == null) {
       JsonNode issued = new ObjectMapper().readTree(cli(kind, "java-client-tests", "--json"));
@@ -178,6 +267,11 @@ final class LiveServer {
       tokens.put(kind, cached);
     }
     return cached;
+  }
+
+  /** The environment the server runs with (its settings and database URL). */
+  public Map<String, String> environment() {
+    return env;
   }
 
   /** One claimed task instance of a queued run, with its workload token. */

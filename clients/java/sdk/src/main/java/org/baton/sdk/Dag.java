@@ -114,7 +114,9 @@ public final class Dag {
   private Task add(TaskFunction.Any function) {
     Objects.requireNonNull(function, "task method");
     Task task = new Task(this, TaskMethod.resolve(function, where()));
-    Ids.check(task.where(), "task id", task.taskId());
+    if (task.taskId() != null) {
+      Ids.check(task.where(), "task id", task.taskId());
+    }
     tasks.add(task);
     return task;
   }

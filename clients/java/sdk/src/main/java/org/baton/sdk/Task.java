@@ -28,7 +28,8 @@ public final class Task {
   }
 
   String where() {
-    return "task '" + taskId + "' of DAG '" + dag.dagId() + "'";
+    String which = taskId == null ? "a task given as a lambda (" + method.label() + ")" : "task '" + taskId + "'";
+    return which + " of DAG '" + dag.dagId() + "'";
   }
 
   /** The task's id. */
