@@ -16,6 +16,7 @@ from baton import (
     Variable,
     XCom,
     dag,
+    external_task,
     get_context,
     task,
 )
@@ -236,3 +237,51 @@ def test__broken_bundle__bundle_error_in_one_line(
     with pytest.raises(BundleError, match=message) as caught:
         load_bundle(_bundle(tmp_path, **files))
     assert "\n" not in str(caught.value)
+
+
+def test__external_task__described_with_its_runtime_and_entry_point() -> None:
+    summarize = external_task(
+        "summarize", runtime="java", entry_point="org.example.Bundle:mixed/summarize", queue="java", retries=2
+    )
+
+    @dag(queue="python")
+    def mixed() -> None:
+        @task
+        def produce() -> dict[str, int]:
+            return {"rows": 3}
+
+        @task
+        def show(summary: str) -> None:
+            print(summary)
+
+        show(summarize(produce()))
+
+    described = {t.task_id: t for t in describe_dag(mixed()).tasks}
+    java = described["summarize"]
+    assert (java.runtime, java.entry_point, java.queue, java.retries) == (
+        "java",
+        "org.example.Bundle:mixed/summarize",
+        "java",
+        2,
+    )
+    assert java.upstream_task_ids == ["produce"]
+    assert described["show"].upstream_task_ids == ["summarize"]
+    assert described["produce"].runtime == "python"
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: external_task("t", runtime="python", entry_point="x"), "runtime must name another runtime"),
+        (lambda: external_task("t", runtime="java", entry_point=""), "entry_point must be 1 to 1000"),
+    ],
+)
+def test__external_task__bad_declaration__dag_definition_error(build: Any, message: str) -> None:
+    with pytest.raises(DagDefinitionError, match=message):
+        build()
+
+
+def test__external_task__called_with_a_value__dag_definition_error() -> None:
+    total = external_task("total", runtime="go", entry_point="bundle:d/total")
+    with pytest.raises(DagDefinitionError, match="takes upstream tasks only"), DAG("d"):
+        total(42)

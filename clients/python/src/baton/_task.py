@@ -228,6 +228,65 @@ def _flatten(items: Sequence[TaskRef | Sequence[TaskRef]]) -> Iterator[TaskRef]:
             raise DagDefinitionError(f"only tasks can be chained with >> and <<, not {item!r}")
 
 
+def _runs_elsewhere(*args: Any, **kwargs: Any) -> Any:
+    raise DagDefinitionError("an external task runs in a worker of its own runtime, never in Python")
+
+
+class ExternalTask(Task):
+    """A task of this DAG that a worker of another runtime runs (a Java or Go task, say).
+
+    The bundle declares it (its id, runtime, entry point and settings) so that one DAG can mix
+    languages; the other runtime's worker serves the entry point. Call it with upstream tasks only:
+    it reads their XComs itself, and Python tasks taking it as an argument receive its return value.
+    """
+
+    def __init__(self, task_id: str, *, runtime: str, entry_point: str, **settings: Any) -> None:
+        super().__init__(_runs_elsewhere, task_id=task_id, **settings)
+        if not isinstance(runtime, str) or not runtime or runtime == "python":
+            raise DagDefinitionError(
+                f"external task {task_id!r}: runtime must name another runtime, not {runtime!r}"
+            )
+        if not isinstance(entry_point, str) or not 1 <= len(entry_point) <= 1000:
+            raise DagDefinitionError(f"external task {task_id!r}: entry_point must be 1 to 1000 characters")
+        self.runtime = runtime
+        self.entry_point = entry_point
+
+    def __call__(self, *upstream: Any, **kwargs: Any) -> TaskRef:
+        """Add this task to the DAG being defined, after ``upstream``; returns its reference."""
+        if kwargs or not all(isinstance(ref, TaskRef) for ref in upstream):
+            raise DagDefinitionError(
+                f"external task {self.task_id!r} takes upstream tasks only (it reads their XComs itself)"
+            )
+        return super().__call__(*upstream)
+
+    def __repr__(self) -> str:
+        return f"ExternalTask({self.task_id!r}, runtime={self.runtime!r})"
+
+
+def external_task(
+    task_id: str,
+    *,
+    runtime: str,
+    entry_point: str,
+    retries: int | None = None,
+    retry_delay: Duration | None = None,
+    execution_timeout: Duration | None = None,
+    queue: str | None = None,
+    trigger_rule: TriggerRule | None = None,
+) -> ExternalTask:
+    """Declare a task another runtime's worker runs (``runtime="java"``, its ``entry_point``, settings)."""
+    return ExternalTask(
+        task_id,
+        runtime=runtime,
+        entry_point=entry_point,
+        retries=retries,
+        retry_delay=retry_delay,
+        execution_timeout=execution_timeout,
+        queue=queue,
+        trigger_rule=trigger_rule,
+    )
+
+
 def iter_refs(value: Any) -> Iterator[TaskRef]:
     """Every TaskRef in ``value``, looking inside lists, tuples, sets and dict values."""
     if isinstance(value, TaskRef):
@@ -294,4 +353,13 @@ def task(
     return wrap(fn) if fn is not None else wrap
 
 
-__all__ = ["Duration", "Task", "TaskRef", "TaskSettings", "TriggerRule", "task"]
+__all__ = [
+    "Duration",
+    "ExternalTask",
+    "Task",
+    "TaskRef",
+    "TaskSettings",
+    "TriggerRule",
+    "external_task",
+    "task",
+]
