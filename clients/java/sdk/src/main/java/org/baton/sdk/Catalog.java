@@ -99,7 +99,7 @@ final class Catalog {
       }
       registrations.add(new BundleDags(bundleName, described));
     }
-    return new Catalog(List.copyOf(registrations), Map.copyOf(tasks), Set.copyOf(queues));
+    return new Catalog(List.copyOf(registrations), Map.copyOf(tasks), java.util.Collections.unmodifiableSet(queues));
   }
 
   private static DagDescription check(String bundleName, Dag dag, Map<String, TaskEntry> runnables, Set<String> queues) {
@@ -157,7 +157,10 @@ final class Catalog {
       String entryPoint = bundleName + ":" + dag.dagId() + "/" + task.taskId();
       runnables.put(entryPoint, new TaskEntry(entryPoint, dag.dagId(), task.taskId(), task.method, invocation));
       String queue = first(task.queue, dag.queue, "default");
-      queues.add(queue);
+      if (dag.registered() || task.queue != null || dag.queue != null) {
+        // The queue of a task another bundle describes is that bundle's to say, unless given here.
+        queues.add(queue);
+      }
       Duration timeout = first(task.executionTimeout, dag.executionTimeout, null);
       descriptions.add(
           new TaskDescription()

@@ -94,7 +94,13 @@ public final class Worker {
     if (catalog.tasks.isEmpty()) {
       throw new WorkerException("the worker's bundles define no task");
     }
-    this.queues = builder.queues.isEmpty() ? List.copyOf(catalog.queues) : List.copyOf(builder.queues);
+    if (!builder.queues.isEmpty()) {
+      this.queues = List.copyOf(builder.queues);
+    } else if (!catalog.queues.isEmpty()) {
+      this.queues = List.copyOf(catalog.queues);
+    } else {
+      this.queues = List.of("default");
+    }
     String host = hostname();
     long pid = ProcessHandle.current().pid();
     this.name = builder.name != null ? Ids.check("worker", "name", builder.name) : defaultName(host, pid);
@@ -235,8 +241,11 @@ public final class Worker {
     }
   }
 
-  /** Drains and waits until the worker has stopped. */
+  /** Drains and waits until the worker has stopped (at once if it never started). */
   public void stop() {
+    if (loop == null) {
+      return;
+    }
     drain();
     awaitTermination(settings.gracePeriod.plus(settings.stopGrace).plus(settings.reportPatience));
   }
