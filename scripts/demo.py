@@ -4,7 +4,8 @@
    on a free port of 127.0.0.1;
 2. issues an admin token and a worker credential (``baton-server create-...``);
 3. starts ``baton worker`` with the example bundle (``examples/python``), giving it a variable and
-   a connection through its environment (worker-side secrets);
+   a connection through its environment (worker-side secrets); builds the Java worker and the demo's
+   Java bundle with Maven and starts the Java worker for the DAG's Java task (``summarize``);
 4. triggers ``example_etl`` with ``baton runs trigger --wait`` (live progress), then prints
    ``baton runs show`` and every task's ``baton logs``;
 5. stops the worker and the server, whatever happened. Exits 0 when the run succeeded.
@@ -95,6 +96,26 @@ def wait_until(
         time.sleep(0.2)
 
 
+JAVA_CLIENTS = ROOT / "clients" / "java"
+JAVA_EXAMPLES = ROOT / "examples" / "java"
+
+
+def build_java_worker(env: dict[str, str]) -> list[str]:
+    """Build the Java worker and the demo's Java bundle (Maven); the command that starts the worker."""
+    mvn = shutil.which("mvn")
+    java = shutil.which("java")
+    if mvn is None or java is None:
+        raise SystemExit("demo: the DAG has a Java task: install Java 17 and Maven (mvn) to run the demo")
+    # The SDK goes into the local Maven repository, where the bundle's build finds it.
+    run(mvn, "-B", "-q", "-f", str(JAVA_CLIENTS), "install", "-DskipTests", env=env)
+    run(mvn, "-B", "-q", "-f", str(JAVA_EXAMPLES), "-pl", "demo-bundle", "package", env=env)
+    bundles = DATA / "java-bundles"
+    bundles.mkdir()
+    shutil.copy(JAVA_EXAMPLES / "demo-bundle" / "target" / "demo-bundle.jar", bundles)
+    jar = JAVA_CLIENTS / "worker" / "target" / "baton-worker.jar"
+    return [java, "-jar", str(jar), "--bundles", str(bundles), "--queue", "java", "--heartbeat-interval", "2"]
+
+
 def main() -> int:
     """Run the demo; 0 when the DAG run succeeded."""
     shutil.rmtree(DATA, ignore_errors=True)
@@ -143,9 +164,17 @@ def main() -> int:
             "--heartbeat-interval",
             "2",
         ]
-        with background("baton worker", worker_args, worker_env, worker_log) as worker:
+        say("the Java worker, serving the DAG's Java task on the queue 'java'")
+        java_args = build_java_worker(base)
+        java_log = DATA / "java-worker.log"
+        with (
+            background("baton worker", worker_args, worker_env, worker_log) as worker,
+            background("Java worker", java_args, worker_env, java_log) as java_worker,
+        ):
             registered = lambda: "registered worker" in worker_log.read_text()  # noqa: E731
             wait_until("the worker start", registered, 60, worker, worker_log)
+            java_registered = lambda: "registered worker" in java_log.read_text()  # noqa: E731
+            wait_until("the Java worker start", java_registered, 120, java_worker, java_log)
             run(baton, "dags", "list", env=cli_env)
 
             say(f"trigger {DAG_ID} and follow it")

@@ -1,7 +1,8 @@
 """An example bundle: a small ETL pipeline that shows the Python Task SDK at work.
 
-    extract ──► transform ──► enrich (fails on its first try, then succeeds) ──► load
-        └──────────────────────────────────────────────────────────────────────► report
+    extract ──► transform ──► enrich (fails on its first try, then succeeds) ──► load ──► report
+        │                          └──► summarize (a Java task: examples/java/demo-bundle) ──►┘
+        └─────────────────────────────────────────────────────────────────────────────────►┘
 
 Data moves between tasks as return values (XComs). ``enrich`` reads the variable
 ``exchange_rate`` and the connection ``warehouse`` (from the worker's environment:
@@ -13,9 +14,17 @@ from __future__ import annotations
 import logging
 import time
 
-from baton import Connection, Variable, dag, get_context, task
+from baton import Connection, Variable, dag, external_task, get_context, task
 
 log = logging.getLogger(__name__)
+
+summarize = external_task(
+    "summarize",
+    runtime="java",
+    entry_point="org.baton.examples.demo.DemoBundle:example_etl/summarize",
+    queue="java",
+)
+"""The Java worker runs this one: it reads ``enrich``'s orders and returns their totals."""
 
 
 @dag(queue="python", retry_delay=1)
@@ -58,12 +67,14 @@ def example_etl() -> None:
         return len(orders)
 
     @task
-    def report(orders: list[dict[str, object]], loaded: int) -> None:
+    def report(orders: list[dict[str, object]], loaded: int, summary: dict[str, object]) -> None:
         total = sum(float(str(o["amount"])) for o in orders)
         print(f"report: {len(orders)} orders extracted, {loaded} loaded, {total:.2f} EUR in all")
+        print(f"from Java: {summary['orders']} orders worth {summary['total_usd']} USD")
 
     orders = extract()
-    report(orders, load(enrich(transform(orders))))
+    enriched = enrich(transform(orders))
+    report(orders, load(enriched), summarize(enriched))
 
 
 example_etl()

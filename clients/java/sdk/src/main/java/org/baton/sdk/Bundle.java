@@ -17,6 +17,26 @@ package org.baton.sdk;
  * }</pre>
  */
 public interface Bundle {
+  /**
+   * A bundle of this name whose DAGs {@code registration} adds: for an application that serves its
+   * own tasks ({@code Worker.builder().bundle(Bundle.of("inventory", registry -> ...))}).
+   */
+  static Bundle of(String name, java.util.function.Consumer<DagRegistry> registration) {
+    java.util.Objects.requireNonNull(name, "name");
+    java.util.Objects.requireNonNull(registration, "registration");
+    return new Bundle() {
+      @Override
+      public void registerDags(DagRegistry registry) {
+        registration.accept(registry);
+      }
+
+      @Override
+      public String name() {
+        return name;
+      }
+    };
+  }
+
   /** Adds this bundle's DAGs to the registry; every mistake throws {@link DagDefinitionException}. */
   void registerDags(DagRegistry registry);
 

@@ -16,17 +16,7 @@ import org.slf4j.Logger;
 /** Every definition mistake fails while the bundle registers, naming the DAG and the task. */
 class RegistrationTest {
   static Bundle bundle(String name, Consumer<DagRegistry> definition) {
-    return new Bundle() {
-      @Override
-      public void registerDags(DagRegistry registry) {
-        definition.accept(registry);
-      }
-
-      @Override
-      public String name() {
-        return name;
-      }
-    };
+    return Bundle.of(name, definition::accept);
   }
 
   private static Catalog catalog(Consumer<DagRegistry> definition) {
