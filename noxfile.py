@@ -77,8 +77,8 @@ def _client_env(session: nox.Session) -> dict[str, str]:
     return {"BATON_SERVER": str(bin_dir / "baton-server")}
 
 
-def _go_and_java(session: nox.Session) -> None:
-    """Build and test the Go and Java clients against a live server."""
+def _go_and_java(session: nox.Session, postgres_url: str | None = None) -> None:
+    """Build and test the Go and Java clients against a live server (on PostgreSQL when a URL is given)."""
     env = _client_env(session)
     go = _tool(session, "go", "/usr/local/go/bin/go")
     with session.chdir(ROOT / "clients" / "go"):
@@ -86,7 +86,8 @@ def _go_and_java(session: nox.Session) -> None:
         session.run(go, "test", "-count=1", "./...", external=True, env=env)
     mvn = _tool(session, "mvn")
     with session.chdir(ROOT / "clients" / "java"):
-        session.run(mvn, "-B", "-q", "verify", external=True, env=env)
+        java_env = {**env, "BATON_TEST_POSTGRES_URL": postgres_url or ""}
+        session.run(mvn, "-B", "-q", "verify", external=True, env=java_env)
 
 
 @nox.session(python=PYTHON)
@@ -115,7 +116,7 @@ def tests(session: nox.Session) -> None:
             session.run("pytest", "server/tests", env=env)
             session.run("pytest", "clients/python/tests", "-m", "e2e", env=env)
     session.log("clients: Go and Java against a live server")
-    _go_and_java(session)
+    _go_and_java(session, url)
     session.log("conformance: schemathesis and every client at every API version")
     _conformance(session)
 
@@ -169,6 +170,8 @@ def bench(session: nox.Session) -> None:
     if url is None:
         session.error("the benchmark needs PostgreSQL")
     session.run("python", "server/benchmarks/bench_execution_api.py", "--postgres-url", url, *session.posargs)
+    session.log("the Java worker: overhead per no-op task and no-op tasks/s")
+    session.run("python", "server/benchmarks/bench_java_worker.py", "--postgres-url", url)
 
 
 @nox.session(python=PYTHON)

@@ -79,19 +79,19 @@ public final class BatonClient {
   private final WorkersApi workers;
   private final AdminApi admin;
 
-  private BatonClient(Builder builder) {
+  private final Builder settings;
+  private final HttpClient transport;
+
+  private BatonClient(Builder builder, HttpClient shared) {
+    this.settings = builder;
     this.token = new AtomicReference<>(builder.token);
-    BatonHttpClient http =
-        new BatonHttpClient(
-            // HTTP/1.1: the default (HTTP/2 with an h2c upgrade) loses request bodies on servers
-            // that do not speak h2c, uvicorn among them.
-            HttpClient.newBuilder()
-                .version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(builder.timeout)
-                .build(),
-            token,
-            builder.retry,
-            builder.apiVersion);
+    // HTTP/1.1: the default (HTTP/2 with an h2c upgrade) loses request bodies on servers that do
+    // not speak h2c, uvicorn among them.
+    this.transport =
+        shared != null
+            ? shared
+            : HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(builder.timeout).build();
+    BatonHttpClient http = new BatonHttpClient(transport, token, builder.retry, builder.apiVersion);
     ApiClient generated =
         new ApiClient(HttpClient.newBuilder(), ApiClient.createDefaultObjectMapper(), builder.baseUrl) {
           @Override
@@ -110,6 +110,21 @@ public final class BatonClient {
     this.logs = new LogsApi(generated);
     this.workers = new WorkersApi(generated);
     this.admin = new AdminApi(generated);
+  }
+
+  /**
+   * A client of the same server with another token, sharing this one's connections (a worker
+   * makes one per attempt, with the attempt's workload token). Settings are copied; the token is
+   * its own and refreshed on its own.
+   */
+  public BatonClient withToken(String token) {
+    Builder copy = new Builder();
+    copy.baseUrl = settings.baseUrl;
+    copy.token = token;
+    copy.retry = settings.retry;
+    copy.timeout = settings.timeout;
+    copy.apiVersion = settings.apiVersion;
+    return new BatonClient(copy, transport);
   }
 
   /** A builder; {@code baseUrl} is required. */
@@ -314,7 +329,7 @@ public final class BatonClient {
     /** The client. */
     public BatonClient build() {
       Objects.requireNonNull(baseUrl, "baseUrl");
-      return new BatonClient(this);
+      return new BatonClient(this, null);
     }
   }
 }

@@ -75,6 +75,7 @@ final class Attempt {
   private final Options options;
   private final ScheduledExecutorService timers;
   private final Executor reporter;
+  private final BatonClient transport;
   private final TaskInstanceIdentity ti;
   final String label;
   final CompletableFuture<String> reported = new CompletableFuture<>();
@@ -91,8 +92,10 @@ final class Attempt {
       Catalog.TaskEntry entry,
       Options options,
       ScheduledExecutorService timers,
-      Executor reporter) {
+      Executor reporter,
+      BatonClient transport) {
     this.workload = workload;
+    this.transport = transport;
     this.entry = entry;
     this.options = options;
     this.timers = timers;
@@ -114,7 +117,7 @@ final class Attempt {
   /** Runs the attempt to its end on the calling thread (a pool thread). */
   void run() {
     thread = Thread.currentThread();
-    client = BatonClient.builder().baseUrl(options.serverUrl()).token(workload.getToken()).retryPolicy(options.retry()).build();
+    client = transport.withToken(workload.getToken());
     LogShipper logs = new LogShipper(client, id());
     shipper = logs;
     TIRunPayload payload =

@@ -74,6 +74,7 @@ public final class Worker {
   private final String name;
   private final Attempt.Options options;
   private final BatonClient client;
+  private final BatonClient tasks;
   private final Semaphore slots;
   private final Set<Attempt> running = ConcurrentHashMap.newKeySet();
   private final Map<String, AtomicInteger> results = new ConcurrentHashMap<>();
@@ -120,6 +121,8 @@ public final class Worker {
     Duration timeout = builder.claimWait.plusSeconds(30);
     this.client =
         BatonClient.builder().baseUrl(builder.serverUrl).token(builder.token).retryPolicy(builder.retry).timeout(timeout).build();
+    // The attempts' clients share one set of connections, apart from the claim's long poll.
+    this.tasks = BatonClient.builder().baseUrl(builder.serverUrl).retryPolicy(builder.retry).build();
     this.slots = new Semaphore(builder.concurrency);
     this.timers = new ScheduledThreadPoolExecutor(2, daemons("baton-timer"));
     this.reporter = Executors.newCachedThreadPool(daemons("baton-report"));
@@ -407,7 +410,7 @@ public final class Worker {
   private void launch(ExecuteTaskWorkload workload) {
     slots.acquireUninterruptibly();
     Catalog.TaskEntry entry = catalog.tasks.get(workload.getEntryPoint());
-    Attempt attempt = new Attempt(workload, entry, options, timers, reporter);
+    Attempt attempt = new Attempt(workload, entry, options, timers, reporter, tasks);
     LOG.info("claimed {}", attempt.label);
     running.add(attempt);
     attempt.reported.whenComplete(
