@@ -90,11 +90,10 @@ def _client_env(session: nox.Session) -> dict[str, str]:
     return {"BATON_SERVER": str(bin_dir / "baton-server")}
 
 
-def _go_and_java(session: nox.Session, postgres_url: str | None) -> None:
-    """Build and test the Go and Java clients against a live server.
+def _go_and_java(session: nox.Session, postgres_url: str | None = None) -> None:
+    """Build and test the Go and Java clients against a live server (on PostgreSQL when a URL is given).
 
-    The Go tests' servers run on PostgreSQL when there is one (CI), the worker's integration test
-    on SQLite as well.
+    The Go worker's integration test runs on SQLite as well.
     """
     env = _client_env(session)
     go = _tool(session, "go", "/usr/local/go/bin/go")
@@ -119,7 +118,8 @@ def _go_and_java(session: nox.Session, postgres_url: str | None) -> None:
             )
     mvn = _tool(session, "mvn")
     with session.chdir(ROOT / "clients" / "java"):
-        session.run(mvn, "-B", "-q", "verify", external=True, env=env)
+        java_env = {**env, "BATON_TEST_POSTGRES_URL": postgres_url or ""}
+        session.run(mvn, "-B", "-q", "verify", external=True, env=java_env)
 
 
 @nox.session(python=PYTHON)
@@ -202,6 +202,8 @@ def bench(session: nox.Session) -> None:
     # The Go worker end to end: overhead per no-op task and tasks per second (builds with go build).
     _tool(session, "go", "/usr/local/go/bin/go")
     session.run("python", "server/benchmarks/bench_go_worker.py", "--postgres-url", url)
+    session.log("the Java worker: overhead per no-op task and no-op tasks/s")
+    session.run("python", "server/benchmarks/bench_java_worker.py", "--postgres-url", url)
 
 
 @nox.session(python=PYTHON)

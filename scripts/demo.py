@@ -1,4 +1,4 @@
-"""The demo behind ``scripts/nox -s demo``: a server, workers in two languages, one DAG run, its logs.
+"""The demo behind ``scripts/nox -s demo``: a server, workers in three languages, one DAG run, its logs.
 
 1. starts ``baton-server serve`` on the embedded SQLite default, in a fresh ``.baton/demo`` folder,
    on a free port of 127.0.0.1;
@@ -7,9 +7,11 @@
    a connection through its environment (worker-side secrets);
 4. builds the Go worker and the example's Go bundle (``examples/go/etl``) with ``go build`` and
    starts ``baton-go-worker``: the DAG's first task runs in Go and feeds the Python tasks;
-5. triggers ``example_etl`` with ``baton runs trigger --wait`` (live progress), then prints
+5. builds the Java worker and the demo's Java bundle with Maven and starts the Java worker for the
+   DAG's Java task (``summarize``);
+6. triggers ``example_etl`` with ``baton runs trigger --wait`` (live progress), then prints
    ``baton runs show`` and every task's ``baton logs``;
-6. stops the workers and the server, whatever happened. Exits 0 when the run succeeded.
+7. stops the workers and the server, whatever happened. Exits 0 when the run succeeded.
 """
 
 from __future__ import annotations
@@ -99,17 +101,22 @@ def wait_until(
         time.sleep(0.2)
 
 
-@contextmanager
-def python_worker(url: str, token: str, base: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    """``baton worker`` serving the example bundle on the queue 'python', with worker-side secrets."""
-    say(f"a Python worker serving the example bundle ({BUNDLE.relative_to(ROOT)}) on the queue 'python'")
-    env = {
+def worker_env(url: str, token: str, base: dict[str, str]) -> dict[str, str]:
+    """A worker's environment: the server, the credential, and the worker-side secrets of the example."""
+    return {
         **base,
         "BATON_SERVER_URL": url,
         "BATON_WORKER_TOKEN": token,
         "BATON_VAR_EXCHANGE_RATE": "1.08",
         "BATON_CONN_WAREHOUSE": "postgres://etl:demo-password@warehouse.internal:5432/analytics",
     }
+
+
+@contextmanager
+def python_worker(url: str, token: str, base: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """``baton worker`` serving the example bundle on the queue 'python', with worker-side secrets."""
+    say(f"a Python worker serving the example bundle ({BUNDLE.relative_to(ROOT)}) on the queue 'python'")
+    env = worker_env(url, token, base)
     log = DATA / "worker.log"
     args = [str(BIN / "baton"), "worker", "--bundle", str(BUNDLE), "--queue", "python"]
     args += ["--heartbeat-interval", "2"]
@@ -142,11 +149,42 @@ def go_worker(url: str, token: str, base: dict[str, str]) -> Iterator[subprocess
             f"$ go build -o {out.relative_to(ROOT)} {package}    # in {folder.relative_to(ROOT)}", flush=True
         )
         subprocess.run([go, "build", "-o", str(out), package], cwd=folder, env=build_env, check=True)
-    env = {**base, "BATON_SERVER_URL": url, "BATON_WORKER_TOKEN": token}
+    env = worker_env(url, token, base)
     log = DATA / "go-worker.log"
     args = [str(worker_binary), "--bundles", str(bundles), "--queue", "go", "--heartbeat-interval", "2s"]
     with background("baton-go-worker", args, env, log) as worker:
         wait_until("the Go worker start", lambda: "registered worker" in log.read_text(), 60, worker, log)
+        yield worker
+
+
+JAVA_CLIENTS = ROOT / "clients" / "java"
+JAVA_EXAMPLES = ROOT / "examples" / "java"
+
+
+def build_java_worker(env: dict[str, str]) -> list[str]:
+    """Build the Java worker and the demo's Java bundle (Maven); the command that starts the worker."""
+    mvn = shutil.which("mvn")
+    java = shutil.which("java")
+    if mvn is None or java is None:
+        raise SystemExit("demo: the DAG has a Java task: install Java 17 and Maven (mvn) to run the demo")
+    # The SDK goes into the local Maven repository, where the bundle's build finds it.
+    run(mvn, "-B", "-q", "-f", str(JAVA_CLIENTS), "install", "-DskipTests", env=env)
+    run(mvn, "-B", "-q", "-f", str(JAVA_EXAMPLES), "-pl", "demo-bundle", "package", env=env)
+    bundles = DATA / "java-bundles"
+    bundles.mkdir()
+    shutil.copy(JAVA_EXAMPLES / "demo-bundle" / "target" / "demo-bundle.jar", bundles)
+    jar = JAVA_CLIENTS / "worker" / "target" / "baton-worker.jar"
+    return [java, "-jar", str(jar), "--bundles", str(bundles), "--queue", "java", "--heartbeat-interval", "2"]
+
+
+@contextmanager
+def java_worker(url: str, token: str, base: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """Build the Java worker and the demo's Java bundle, and serve it on the queue 'java'."""
+    say("the Java worker, serving the DAG's Java task on the queue 'java'")
+    args = build_java_worker(base)
+    log = DATA / "java-worker.log"
+    with background("Java worker", args, worker_env(url, token, base), log) as worker:
+        wait_until("the Java worker start", lambda: "registered worker" in log.read_text(), 120, worker, log)
         yield worker
 
 
@@ -184,6 +222,7 @@ def main() -> int:
             # One worker per language; each serves its bundle's tasks of the one DAG.
             workers.enter_context(python_worker(url, token, base))
             workers.enter_context(go_worker(url, token, base))
+            workers.enter_context(java_worker(url, token, base))
             run(baton, "dags", "list", env=cli_env)
 
             say(f"trigger {DAG_ID} and follow it")

@@ -1,11 +1,12 @@
 """An example bundle: a small ETL pipeline that shows the Python Task SDK at work, with a Go task.
 
-    extract (Go) ──► transform ──► enrich (fails on its first try, then succeeds) ──► load
-        └───────────────────────────────────────────────────────────────────────────► report
+    extract (Go) ──► transform ──► enrich (fails on its first try, then succeeds) ──► load ──► report
+        │                               └──► summarize (Java: examples/java/demo-bundle) ──►┘
+        └──────────────────────────────────────────────────────────────────────────────────►┘
 
 Data moves between tasks as return values (XComs), from one language to the other: ``extract``
-runs in a Go worker (its code is the Go bundle in ``examples/go/etl``; the function here is a
-stub that is never called). ``enrich`` reads the variable
+runs in a Go worker (the Go bundle in ``examples/go/etl``), ``summarize`` in a Java worker.
+``enrich`` reads the variable
 ``exchange_rate`` and the connection ``warehouse`` (from the worker's environment:
 ``BATON_VAR_EXCHANGE_RATE``, ``BATON_CONN_WAREHOUSE``; else from the server).
 """
@@ -15,19 +16,25 @@ from __future__ import annotations
 import logging
 import time
 
-from baton import Connection, Variable, dag, get_context, task
+from baton import Connection, Variable, dag, external_task, get_context, task
 
 log = logging.getLogger(__name__)
+
+extract = external_task("extract", runtime="go", entry_point="etl:example_etl/extract", queue="go")
+"""The Go worker runs this one: it returns the orders."""
+
+summarize = external_task(
+    "summarize",
+    runtime="java",
+    entry_point="org.baton.examples.demo.DemoBundle:example_etl/summarize",
+    queue="java",
+)
+"""The Java worker runs this one: it reads ``enrich``'s orders and returns their totals."""
 
 
 @dag(queue="python", retry_delay=1)
 def example_etl() -> None:
     """Extract orders, convert their currency, load them, and report."""
-
-    @task(runtime="go", entry_point="etl:example_etl/extract", queue="go")
-    def extract() -> list[dict[str, object]]:
-        """Runs in Go (examples/go/etl): returns the orders."""
-        raise NotImplementedError
 
     @task
     def transform(orders: list[dict[str, object]]) -> list[dict[str, object]]:
@@ -54,12 +61,14 @@ def example_etl() -> None:
         return len(orders)
 
     @task
-    def report(orders: list[dict[str, object]], loaded: int) -> None:
+    def report(orders: list[dict[str, object]], loaded: int, summary: dict[str, object]) -> None:
         total = sum(float(str(o["amount"])) for o in orders)
         print(f"report: {len(orders)} orders extracted, {loaded} loaded, {total:.2f} EUR in all")
+        print(f"from Java: {summary['orders']} orders worth {summary['total_usd']} USD")
 
     orders = extract()
-    report(orders, load(enrich(transform(orders))))
+    enriched = enrich(transform(orders))
+    report(orders, load(enriched), summarize(enriched))
 
 
 example_etl()

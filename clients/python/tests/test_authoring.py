@@ -16,6 +16,7 @@ from baton import (
     Variable,
     XCom,
     dag,
+    external_task,
     get_context,
     task,
 )
@@ -238,55 +239,49 @@ def test__broken_bundle__bundle_error_in_one_line(
     assert "\n" not in str(caught.value)
 
 
-def test__task_of_another_language__described_with_its_runtime_and_entry_point() -> None:
+def test__external_task__described_with_its_runtime_and_entry_point() -> None:
+    summarize = external_task(
+        "summarize", runtime="java", entry_point="org.example.Bundle:mixed/summarize", queue="java", retries=2
+    )
+
     @dag(queue="python")
     def mixed() -> None:
-        @task(runtime="go", entry_point="etl:mixed/extract", queue="go", retries=2)
-        def extract() -> list[int]:
-            raise NotImplementedError
+        @task
+        def produce() -> dict[str, int]:
+            return {"rows": 3}
 
         @task
-        def total(rows: list[int]) -> int:
-            return sum(rows)
+        def show(summary: str) -> None:
+            print(summary)
 
-        total(extract())
+        show(summarize(produce()))
 
-    tasks = _tasks(mixed())
-    assert (tasks["extract"]["runtime"], tasks["extract"]["entry_point"]) == ("go", "etl:mixed/extract")
-    assert (tasks["extract"]["queue"], tasks["extract"]["retries"]) == ("go", 2)
-    assert (tasks["total"]["runtime"], tasks["total"]["upstream_task_ids"]) == ("python", ["extract"])
-
-
-def test__bundle__indexes_its_python_tasks_only(tmp_path: Path) -> None:
-    (tmp_path / "mixed.py").write_text(
-        "from baton import dag, task\n"
-        "@dag\n"
-        "def mixed():\n"
-        "    @task(runtime='go', entry_point='etl:mixed/extract')\n"
-        "    def extract(): ...\n"
-        "    @task\n"
-        "    def total(rows): return rows\n"
-        "    total(extract())\n"
-        "mixed()\n"
+    described = {t.task_id: t for t in describe_dag(mixed()).tasks}
+    java = described["summarize"]
+    assert (java.runtime, java.entry_point, java.queue, java.retries) == (
+        "java",
+        "org.example.Bundle:mixed/summarize",
+        "java",
+        2,
     )
-    assert list(load_bundle(tmp_path).tasks()) == ["mixed:mixed/total"]
+    assert java.upstream_task_ids == ["produce"]
+    assert described["show"].upstream_task_ids == ["summarize"]
+    assert described["produce"].runtime == "python"
 
 
 @pytest.mark.parametrize(
-    ("settings", "message"),
+    ("build", "message"),
     [
-        ({"runtime": "go"}, "give its entry_point"),
-        ({"entry_point": "etl:d/t"}, "give its runtime too"),
-        ({"runtime": "Go!", "entry_point": "etl:d/t"}, "is not a runtime name"),
+        (lambda: external_task("t", runtime="python", entry_point="x"), "runtime must name another runtime"),
+        (lambda: external_task("t", runtime="java", entry_point=""), "entry_point must be 1 to 1000"),
     ],
 )
-def test__task_of_another_language__incomplete__dag_definition_error(
-    settings: dict[str, str], message: str
-) -> None:
+def test__external_task__bad_declaration__dag_definition_error(build: Any, message: str) -> None:
     with pytest.raises(DagDefinitionError, match=message):
-        task(task_id="stub", **settings)(lambda: None)  # type: ignore[call-overload]
+        build()
 
 
-def test__task_of_another_language__given_a_plain_value__dag_definition_error() -> None:
-    with pytest.raises(DagDefinitionError, match="can only be other tasks' results"), DAG("mixed"):
-        Task(lambda n: n, task_id="go_task", runtime="go", entry_point="etl:mixed/go_task")(3)
+def test__external_task__called_with_a_value__dag_definition_error() -> None:
+    total = external_task("total", runtime="go", entry_point="bundle:d/total")
+    with pytest.raises(DagDefinitionError, match="takes upstream tasks only"), DAG("d"):
+        total(42)

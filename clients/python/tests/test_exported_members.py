@@ -18,6 +18,7 @@ EXPECTED = [
     "ConnectionURIError",
     "DAG",
     "DagDefinitionError",
+    "ExternalTask",
     "ForbiddenError",
     "InvalidRequestError",
     "NoTaskContextError",
@@ -41,6 +42,7 @@ EXPECTED = [
     "XCom",
     "XComNotFoundError",
     "dag",
+    "external_task",
     "get_context",
     "task",
 ]

@@ -29,7 +29,7 @@ JAVA_TOOLS_POM = ROOT / "codegen" / "tools" / "java" / "pom.xml"
 GENERATED_DIRS: dict[str, tuple[str, ...]] = {
     "python": ("python/src/baton/_generated",),
     "go": ("go/api", "go/internal/bundlepb"),
-    "java": ("java/src/generated/java",),
+    "java": ("java/client/src/generated/java",),
 }
 LANGUAGES = tuple(GENERATED_DIRS)
 GO_PROTO_DIR = ROOT / "clients" / "go" / "proto"

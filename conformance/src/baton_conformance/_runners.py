@@ -128,7 +128,7 @@ def build_java(version: str, clients: Path, work: Path, classpath: str) -> Runne
             "-B",
             "-q",
             "compile",
-            f"-Dbaton.client.dir={(clients / 'java').resolve()}",
+            f"-Dbaton.client.dir={(clients / 'java' / 'client').resolve()}",
             f"-Drunner.build.dir={target}",
         ],
         cwd=RUNNERS / "java",

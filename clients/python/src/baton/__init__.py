@@ -37,7 +37,7 @@ from baton._errors import (
     XComNotFoundError,
 )
 from baton._generated.api_version import API_VERSION
-from baton._task import Task, TaskRef, task
+from baton._task import ExternalTask, Task, TaskRef, external_task, task
 from baton._transport import RetryPolicy
 from baton._worker import Worker
 
@@ -55,6 +55,7 @@ __all__ = [
     "ConnectionNotFoundError",
     "ConnectionURIError",
     "DagDefinitionError",
+    "ExternalTask",
     "ForbiddenError",
     "InvalidRequestError",
     "NoTaskContextError",
@@ -78,6 +79,7 @@ __all__ = [
     "XCom",
     "XComNotFoundError",
     "dag",
+    "external_task",
     "get_context",
     "task",
 ]

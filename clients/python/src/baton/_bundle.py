@@ -37,8 +37,8 @@ class Bundle:
 
 
 def index_tasks(dags: Iterable[DAG]) -> dict[str, TaskRef]:
-    """Every Python task of these DAGs, by entry point (tasks of other languages run elsewhere)."""
-    return {str(entry_point(ref)): ref for dag in dags for ref in dag.tasks.values() if not ref.task.foreign}
+    """Every task of these DAGs, by entry point."""
+    return {str(entry_point(ref)): ref for dag in dags for ref in dag.tasks.values()}
 
 
 def bundle_name(path: Path) -> str:

@@ -14,9 +14,9 @@ from typing import Literal
 from baton._dag import DAG
 from baton._errors import BundleError, DagDefinitionError
 from baton._generated.models import DagDescription, DagSchedule, TaskDescription
-from baton._generated.models.task_runtime import check_task_runtime
+from baton._generated.models.task_runtime import TaskRuntime, check_task_runtime
 from baton._generated.types import UNSET
-from baton._task import TaskRef, to_seconds
+from baton._task import ExternalTask, TaskRef, to_seconds
 
 PYTHON_RUNTIME: Literal["python"] = "python"
 
@@ -90,11 +90,18 @@ def describe_task(dag: DAG, ref: TaskRef) -> TaskDescription:
     where = f"task {ref.task_id!r} of DAG {dag.dag_id!r}"
     retry_delay = to_seconds(f"{where}: retry_delay", settings.retry_delay, minimum=0)
     timeout = to_seconds(f"{where}: execution_timeout", settings.execution_timeout, minimum=1)
-    foreign = ref.task.foreign
+    runtime: TaskRuntime = PYTHON_RUNTIME
+    target = str(entry_point(ref))
+    if isinstance(ref.task, ExternalTask):
+        target = ref.task.entry_point
+        try:
+            runtime = check_task_runtime(ref.task.runtime)
+        except TypeError:
+            raise DagDefinitionError(f"{where}: unknown runtime {ref.task.runtime!r}") from None
     return TaskDescription(
         task_id=ref.task_id,
-        entry_point=ref.task.entry_point if foreign and ref.task.entry_point else str(entry_point(ref)),
-        runtime=check_task_runtime(ref.task.runtime) if foreign and ref.task.runtime else PYTHON_RUNTIME,
+        entry_point=target,
+        runtime=runtime,
         upstream_task_ids=list(ref.upstream_task_ids),
         queue=settings.queue if settings.queue is not None else "default",
         retries=settings.retries if settings.retries is not None else 0,

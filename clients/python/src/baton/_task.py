@@ -29,9 +29,6 @@ ID_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,249}$")
 Duration = timedelta | int | float
 """A duration: a timedelta, or seconds."""
 
-RUNTIME_PATTERN = re.compile(r"^[a-z][a-z0-9_\-]{0,31}$")
-"""A task's runtime: the language whose workers run it (``python``, ``go``, ``java``, ...)."""
-
 
 def check_id(kind: str, value: object) -> str:
     """``value`` when it is a valid id, else DagDefinitionError naming what it is."""
@@ -97,12 +94,7 @@ class TaskSettings:
 
 
 class Task:
-    """A callable and how it runs; call it inside a DAG to add it (``@task`` builds one).
-
-    A task of another language (``runtime="go"``, say) names where its code lives in that
-    language's bundle (``entry_point``); the Python function is a stub that is never called, and
-    the task's arguments may only be other tasks' results (they make it wait for them).
-    """
+    """A callable and how it runs; call it inside a DAG to add it (``@task`` builds one)."""
 
     def __init__(
         self,
@@ -114,8 +106,6 @@ class Task:
         execution_timeout: Duration | None = None,
         queue: str | None = None,
         trigger_rule: TriggerRule | None = None,
-        runtime: str | None = None,
-        entry_point: str | None = None,
     ) -> None:
         if not callable(fn):
             raise DagDefinitionError(f"a task needs a callable, not {fn!r}")
@@ -123,13 +113,7 @@ class Task:
         self.task_id = check_id("task id", task_id if task_id is not None else getattr(fn, "__name__", None))
         self.settings = TaskSettings(retries, retry_delay, execution_timeout, queue, trigger_rule)
         self.settings.check(f"task {self.task_id!r}")
-        self.runtime, self.entry_point = _check_foreign(self.task_id, runtime, entry_point)
         self.__doc__ = getattr(fn, "__doc__", None)
-
-    @property
-    def foreign(self) -> bool:
-        """Whether the task runs in another language's worker (its Python function is a stub)."""
-        return self.runtime is not None
 
     def override(self, **settings: Any) -> Task:
         """A copy with other settings (``task_id``, ``retries``, ``retry_delay``, ``queue``, ...)."""
@@ -139,22 +123,13 @@ class Task:
             raise DagDefinitionError(f"task {self.task_id!r}: unknown setting(s) {', '.join(unknown)}")
         merged = replace(self.settings, **settings)
         return Task(
-            self.fn,
-            task_id=task_id,
-            runtime=self.runtime,
-            entry_point=self.entry_point,
-            **{f: getattr(merged, f) for f in TaskSettings.__dataclass_fields__},
+            self.fn, task_id=task_id, **{f: getattr(merged, f) for f in TaskSettings.__dataclass_fields__}
         )
 
     def __call__(self, *args: Any, **kwargs: Any) -> TaskRef:
         """Add this task to the DAG being defined, with these arguments; returns its reference."""
         from baton._dag import current_dag
 
-        if self.foreign and any(not isinstance(arg, TaskRef) for arg in (*args, *kwargs.values())):
-            raise DagDefinitionError(
-                f"task {self.task_id!r} runs in {self.runtime}: its arguments can only be other tasks' "
-                "results (its own bundle binds them to its parameters)"
-            )
         dag = current_dag()
         if dag is None:
             raise DagDefinitionError(
@@ -165,26 +140,6 @@ class Task:
 
     def __repr__(self) -> str:
         return f"Task({self.task_id!r})"
-
-
-def _check_foreign(
-    task_id: str, runtime: str | None, entry_point: str | None
-) -> tuple[str | None, str | None]:
-    """(runtime, entry point) of a task of another language, or (None, None) for a Python task."""
-    if runtime is None or runtime == "python":
-        if entry_point is not None:
-            raise DagDefinitionError(
-                f"task {task_id!r}: entry_point names a task of another language; give its runtime too"
-            )
-        return None, None
-    if not isinstance(runtime, str) or not RUNTIME_PATTERN.match(runtime):
-        raise DagDefinitionError(f"task {task_id!r}: runtime {runtime!r} is not a runtime name (e.g. 'go')")
-    if not isinstance(entry_point, str) or not entry_point.strip():
-        raise DagDefinitionError(
-            f"task {task_id!r} runs in {runtime}: give its entry_point, where its {runtime} bundle has it "
-            "(a Go task's is `<bundle>:<dag_id>/<task_id>`)"
-        )
-    return runtime, entry_point
 
 
 class TaskRef:
@@ -273,6 +228,65 @@ def _flatten(items: Sequence[TaskRef | Sequence[TaskRef]]) -> Iterator[TaskRef]:
             raise DagDefinitionError(f"only tasks can be chained with >> and <<, not {item!r}")
 
 
+def _runs_elsewhere(*args: Any, **kwargs: Any) -> Any:
+    raise DagDefinitionError("an external task runs in a worker of its own runtime, never in Python")
+
+
+class ExternalTask(Task):
+    """A task of this DAG that a worker of another runtime runs (a Java or Go task, say).
+
+    The bundle declares it (its id, runtime, entry point and settings) so that one DAG can mix
+    languages; the other runtime's worker serves the entry point. Call it with upstream tasks only:
+    it reads their XComs itself, and Python tasks taking it as an argument receive its return value.
+    """
+
+    def __init__(self, task_id: str, *, runtime: str, entry_point: str, **settings: Any) -> None:
+        super().__init__(_runs_elsewhere, task_id=task_id, **settings)
+        if not isinstance(runtime, str) or not runtime or runtime == "python":
+            raise DagDefinitionError(
+                f"external task {task_id!r}: runtime must name another runtime, not {runtime!r}"
+            )
+        if not isinstance(entry_point, str) or not 1 <= len(entry_point) <= 1000:
+            raise DagDefinitionError(f"external task {task_id!r}: entry_point must be 1 to 1000 characters")
+        self.runtime = runtime
+        self.entry_point = entry_point
+
+    def __call__(self, *upstream: Any, **kwargs: Any) -> TaskRef:
+        """Add this task to the DAG being defined, after ``upstream``; returns its reference."""
+        if kwargs or not all(isinstance(ref, TaskRef) for ref in upstream):
+            raise DagDefinitionError(
+                f"external task {self.task_id!r} takes upstream tasks only (it reads their XComs itself)"
+            )
+        return super().__call__(*upstream)
+
+    def __repr__(self) -> str:
+        return f"ExternalTask({self.task_id!r}, runtime={self.runtime!r})"
+
+
+def external_task(
+    task_id: str,
+    *,
+    runtime: str,
+    entry_point: str,
+    retries: int | None = None,
+    retry_delay: Duration | None = None,
+    execution_timeout: Duration | None = None,
+    queue: str | None = None,
+    trigger_rule: TriggerRule | None = None,
+) -> ExternalTask:
+    """Declare a task another runtime's worker runs (``runtime="java"``, its ``entry_point``, settings)."""
+    return ExternalTask(
+        task_id,
+        runtime=runtime,
+        entry_point=entry_point,
+        retries=retries,
+        retry_delay=retry_delay,
+        execution_timeout=execution_timeout,
+        queue=queue,
+        trigger_rule=trigger_rule,
+    )
+
+
 def iter_refs(value: Any) -> Iterator[TaskRef]:
     """Every TaskRef in ``value``, looking inside lists, tuples, sets and dict values."""
     if isinstance(value, TaskRef):
@@ -311,8 +325,6 @@ def task(
     execution_timeout: Duration | None = None,
     queue: str | None = None,
     trigger_rule: TriggerRule | None = None,
-    runtime: str | None = None,
-    entry_point: str | None = None,
 ) -> Callable[[Callable[..., Any]], Task]: ...
 def task(
     fn: Callable[..., Any] | None = None,
@@ -324,14 +336,8 @@ def task(
     execution_timeout: Duration | None = None,
     queue: str | None = None,
     trigger_rule: TriggerRule | None = None,
-    runtime: str | None = None,
-    entry_point: str | None = None,
 ) -> Task | Callable[[Callable[..., Any]], Task]:
-    """Make a function a :class:`Task`: ``@task`` or ``@task(retries=2, queue="python", ...)``.
-
-    ``@task(runtime="go", entry_point="etl:example_etl/extract", queue="go")`` on a stub declares a
-    task that a Go worker runs.
-    """
+    """Make a function a :class:`Task`: ``@task`` or ``@task(retries=2, queue="python", ...)``."""
 
     def wrap(function: Callable[..., Any]) -> Task:
         return Task(
@@ -342,11 +348,18 @@ def task(
             execution_timeout=execution_timeout,
             queue=queue,
             trigger_rule=trigger_rule,
-            runtime=runtime,
-            entry_point=entry_point,
         )
 
     return wrap(fn) if fn is not None else wrap
 
 
-__all__ = ["Duration", "Task", "TaskRef", "TaskSettings", "TriggerRule", "task"]
+__all__ = [
+    "Duration",
+    "ExternalTask",
+    "Task",
+    "TaskRef",
+    "TaskSettings",
+    "TriggerRule",
+    "external_task",
+    "task",
+]

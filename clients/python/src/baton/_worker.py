@@ -225,10 +225,7 @@ class Worker:
             dags = self._given_dags
         self._tasks = index_tasks(dags)
         bundle_queues = {
-            dag.settings_of(ref).queue or "default"
-            for dag in dags
-            for ref in dag.tasks.values()
-            if not ref.task.foreign
+            dag.settings_of(ref).queue or "default" for dag in dags for ref in dag.tasks.values()
         }
         others = sorted(bundle_queues - set(self.queues))
         if bundle_queues and not bundle_queues & set(self.queues):

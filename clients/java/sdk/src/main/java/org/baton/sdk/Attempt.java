@@ -1,0 +1,371 @@
+package org.baton.sdk;
+
+import java.time.Duration;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.Arrays;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
+import org.baton.client.ApiErrorException;
+import org.baton.client.BatonClient;
+import org.baton.client.BatonException;
+import org.baton.client.ConflictException;
+import org.baton.client.ForbiddenException;
+import org.baton.client.NotFoundException;
+import org.baton.client.RetryPolicy;
+import org.baton.client.ServerErrorException;
+import org.baton.client.TransportException;
+import org.baton.client.UnauthorizedException;
+import org.baton.client.generated.model.ExecuteTaskWorkload;
+import org.baton.client.generated.model.TIHeartbeatPayload;
+import org.baton.client.generated.model.TIRunContext;
+import org.baton.client.generated.model.TIRunPayload;
+import org.baton.client.generated.model.TIStatePayload;
+import org.baton.client.generated.model.TIStateResponse;
+import org.baton.client.generated.model.TaskInstanceIdentity;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
+
+/**
+ * One claimed attempt, from {@code run} to its final state, on a thread of the worker's pool.
+ *
+ * <ol>
+ *   <li>starts the attempt ({@code run}, with the workload token, this host and the JVM's pid); the
+ *       server answers with the run context and the execution token, which the client swaps in;
+ *   <li>while the task method runs: heartbeats every few seconds and ships its log lines every
+ *       second; on a heartbeat answered 404 or 409 (the server ended the attempt), on its
+ *       execution timeout, or when the worker hands it back, asks the task to stop (its
+ *       {@link TaskContext#stopRequested()} and {@link Thread#interrupt()});
+ *   <li>ships the last lines and reports the final state: {@code success}, {@code skipped}, on a
+ *       failure {@code up_for_retry} while tries remain else {@code failed}; a handed-back attempt
+ *       is {@code up_for_retry}; one the server ended is not reported. A task that ignores the
+ *       stop for {@code stopGrace} is abandoned: its state is reported without it, and its pool
+ *       thread stays busy until it returns.
+ * </ol>
+ */
+final class Attempt {
+  private static final Logger LOG = LoggerFactory.getLogger("baton.worker");
+
+  /** How attempts are supervised. */
+  record Options(
+      String serverUrl,
+      String hostname,
+      int pid,
+      String unixUser,
+      Duration heartbeatInterval,
+      Duration stopGrace,
+      Duration reportPatience,
+      Duration logInterval,
+      RetryPolicy retry,
+      Level taskLogLevel) {}
+
+  private record Outcome(String state, String message) {}
+
+  private static final Outcome SUCCESS = new Outcome("success", null);
+
+  private final ExecuteTaskWorkload workload;
+  private final Catalog.TaskEntry entry;
+  private final Options options;
+  private final ScheduledExecutorService timers;
+  private final Executor reporter;
+  private final BatonClient transport;
+  private final TaskInstanceIdentity ti;
+  final String label;
+  final CompletableFuture<String> reported = new CompletableFuture<>();
+  private final AtomicBoolean settled = new AtomicBoolean();
+  private volatile Thread thread;
+  private volatile String stopKind;
+  private volatile TaskContext context;
+  private volatile LogShipper shipper;
+  private volatile BatonClient client;
+  private long began;
+
+  Attempt(
+      ExecuteTaskWorkload workload,
+      Catalog.TaskEntry entry,
+      Options options,
+      ScheduledExecutorService timers,
+      Executor reporter,
+      BatonClient transport) {
+    this.workload = workload;
+    this.transport = transport;
+    this.entry = entry;
+    this.options = options;
+    this.timers = timers;
+    this.reporter = reporter;
+    this.ti = workload.getTaskInstance();
+    this.label = ti.getDagId() + "/" + ti.getRunId() + "/" + ti.getTaskId() + " try " + ti.getTryNumber() + "/"
+        + workload.getMaxTries();
+  }
+
+  private UUID id() {
+    return ti.getId();
+  }
+
+  /** Asks the task to stop and reports it {@code up_for_retry}: the worker is shutting down. */
+  void handBack() {
+    stop("hand_back", "warning", "the worker is shutting down: the attempt is handed back");
+  }
+
+  /** Runs the attempt to its end on the calling thread (a pool thread). */
+  void run() {
+    thread = Thread.currentThread();
+    client = transport.withToken(workload.getToken());
+    LogShipper logs = new LogShipper(client, id());
+    shipper = logs;
+    TIRunPayload payload =
+        new TIRunPayload()
+            .hostname(options.hostname())
+            .pid(options.pid())
+            .unixUser(options.unixUser())
+            .startDate(OffsetDateTime.now(ZoneOffset.UTC));
+    began = System.nanoTime();
+    TIRunContext started;
+    try {
+      started = patiently("start", () -> client.start(id(), payload));
+    } catch (BatonException e) {
+      LOG.warn("{}: not started: {}", label, e.getMessage());
+      settled.set(true);
+      reported.complete(null);
+      return;
+    }
+    context = context(started);
+    logs.add(LogEntry.worker("info", "attempt " + ti.getTryNumber() + " of " + started.getMaxTries()
+        + " started on " + options.hostname() + " (pid " + options.pid() + ")"));
+    LOG.info("{}: started", label);
+    long interval = options.heartbeatInterval().toMillis();
+    ScheduledFuture<?> beat = timers.scheduleWithFixedDelay(this::heartbeat, interval, interval, TimeUnit.MILLISECONDS);
+    long every = options.logInterval().toMillis();
+    ScheduledFuture<?> ship = timers.scheduleWithFixedDelay(logs::flush, every, every, TimeUnit.MILLISECONDS);
+    Integer limit = workload.getExecutionTimeoutSeconds();
+    ScheduledFuture<?> timeout =
+        limit == null
+            ? null
+            : timers.schedule(
+                () -> stop("timeout", "error", "execution timeout of " + limit + " s exceeded: stopping the task"),
+                limit,
+                TimeUnit.SECONDS);
+    Outcome outcome;
+    try {
+      outcome = execute(logs);
+    } finally {
+      beat.cancel(false);
+      ship.cancel(false);
+      if (timeout != null) {
+        timeout.cancel(false);
+      }
+      Thread.interrupted(); // a stop request must not cut the final report short
+    }
+    settle(outcome);
+  }
+
+  private TaskContext context(TIRunContext started) {
+    var run = started.getDagRun();
+    return new TaskContext(
+        ti.getId(),
+        ti.getDagId(),
+        ti.getRunId(),
+        ti.getTaskId(),
+        ti.getMapIndex(),
+        ti.getTryNumber(),
+        started.getMaxTries(),
+        run.getLogicalDate(),
+        run.getRunType(),
+        run.getDataIntervalStart(),
+        run.getDataIntervalEnd(),
+        run.getConf());
+  }
+
+  private Outcome execute(LogShipper logs) {
+    if (entry == null) {
+      String message = "this worker has no task with the entry point '" + workload.getEntryPoint() + "'";
+      logs.add(LogEntry.worker("error", message));
+      return new Outcome("failed", message);
+    }
+    TaskLogger logger = new TaskLogger(entry.method().declaringClass().getName(), options.taskLogLevel(), logs::add);
+    AttemptClient api = new AttemptClient(client, Invocation.JSON, context);
+    Invocation.Scope scope =
+        new Invocation.Scope() {
+          @Override
+          public TaskContext context() {
+            return context;
+          }
+
+          @Override
+          public Logger logger() {
+            return logger;
+          }
+
+          @Override
+          public AttemptClient client() {
+            return api;
+          }
+        };
+    try {
+      Object result = entry.method().invoke(entry.invocation().arguments(scope));
+      if (result != null && !entry.method().returnsVoid()) {
+        Object value;
+        try {
+          value = Invocation.JSON.valueToTree(result);
+        } catch (IllegalArgumentException e) {
+          String message = "the return value cannot be written as JSON (" + e.getMessage() + ")";
+          logs.add(LogEntry.worker("error", "task " + entry.taskId() + " failed: " + message));
+          return new Outcome("failed", message);
+        }
+        api.pushXCom(AttemptClient.RETURN_VALUE, value);
+      }
+      return SUCCESS;
+    } catch (TaskSkipped skipped) {
+      String reason = skipped.getMessage() == null ? "the task threw TaskSkipped" : skipped.getMessage();
+      logger.info("task {} skipped: {}", entry.taskId(), reason);
+      return new Outcome("skipped", reason);
+    } catch (Exception | Error e) {
+      if (e instanceof VirtualMachineError fatal && !(e instanceof StackOverflowError)) {
+        throw fatal;
+      }
+      trimToTask(e);
+      String summary = e.getClass().getName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
+      logs.add(new LogEntry(OffsetDateTime.now(ZoneOffset.UTC), "error",
+          LogEntry.withStackTrace("task " + entry.taskId() + " failed: " + summary, e),
+          java.util.Map.of("logger", logger.getName())));
+      return new Outcome("failed", summary);
+    }
+  }
+
+  /** Drops the frames below the task method (reflection and this SDK): the stack shows the task's code. */
+  private void trimToTask(Throwable error) {
+    StackTraceElement[] frames = error.getStackTrace();
+    for (int i = frames.length - 1; i >= 0; i--) {
+      if (entry.method().isFrameOf(frames[i])) {
+        error.setStackTrace(Arrays.copyOf(frames, i + 1));
+        return;
+      }
+    }
+  }
+
+  private void heartbeat() {
+    if (stopKind != null) {
+      return;
+    }
+    try {
+      client.heartbeat(id(), new TIHeartbeatPayload().hostname(options.hostname()).pid(options.pid()));
+    } catch (ConflictException | NotFoundException | UnauthorizedException | ForbiddenException e) {
+      stop("server", "error", "the server answered " + e.status() + " (" + e.reason() + ") to a heartbeat: "
+          + e.serverMessage() + "; stopping the task");
+    } catch (BatonException e) {
+      LOG.warn("{}: heartbeat failed: {}", label, e.getMessage());
+    }
+  }
+
+  private synchronized void stop(String kind, String level, String note) {
+    if (stopKind != null || settled.get()) {
+      return;
+    }
+    stopKind = kind;
+    LOG.warn("{}: {}", label, note);
+    LogShipper logs = shipper;
+    if (logs != null) {
+      logs.add(LogEntry.worker(level, note));
+    }
+    TaskContext running = context;
+    if (running != null) {
+      running.requestStop(note);
+    }
+    Thread runner = thread;
+    if (runner != null) {
+      runner.interrupt();
+    }
+    long grace = options.stopGrace().toMillis();
+    timers.schedule(
+        () ->
+            reporter.execute(
+                () -> {
+                  if (!settled.get()) {
+                    LOG.warn("{}: the task did not stop within {} ms; abandoning its thread", label, grace);
+                    settle(new Outcome("failed", "the task did not stop within " + grace + " ms"));
+                  }
+                }),
+        grace,
+        TimeUnit.MILLISECONDS);
+  }
+
+  private void settle(Outcome outcome) {
+    if (!settled.compareAndSet(false, true)) {
+      return;
+    }
+    LogShipper logs = shipper;
+    String took = String.format("%.1f s", (System.nanoTime() - began) / 1e9);
+    String kind = stopKind;
+    if ("server".equals(kind)) {
+      logs.close();
+      LOG.warn("{}: stopped by the server after {}", label, took);
+      reported.complete(null);
+      return;
+    }
+    Outcome effective = outcome;
+    if ("timeout".equals(kind)) {
+      effective = new Outcome("failed", "execution timeout of " + workload.getExecutionTimeoutSeconds() + " s exceeded");
+    }
+    String state;
+    if ("hand_back".equals(kind)) {
+      state = "up_for_retry";
+    } else if (effective.state().equals("success") || effective.state().equals("skipped")) {
+      state = effective.state();
+    } else {
+      state = ti.getTryNumber() < context.maxTries() ? "up_for_retry" : "failed";
+    }
+    String why = effective.message() != null && !state.equals("success") ? ": " + effective.message() : "";
+    logs.add(LogEntry.worker(state.equals("success") || state.equals("skipped") ? "info" : "warning",
+        "attempt " + ti.getTryNumber() + " ended after " + took + ": " + state + why));
+    if (!logs.close()) {
+      LOG.warn("{}: some log lines could not be shipped", label);
+    }
+    reported.complete(finish(state, took, why));
+  }
+
+  private String finish(String state, String took, String why) {
+    TIStatePayload body =
+        new TIStatePayload().state(TIStatePayload.StateEnum.fromValue(state)).endDate(OffsetDateTime.now(ZoneOffset.UTC));
+    try {
+      TIStateResponse response = patiently("reporting the final state", () -> client.finish(id(), body));
+      String stored = response.getState() == null ? state : response.getState().getValue();
+      LOG.info("{}: {} after {}{}", label, stored, took, why);
+      return stored;
+    } catch (ApiErrorException e) {
+      LOG.warn("{}: the server refused the final state {}: {}", label, state, e.getMessage());
+    } catch (BatonException e) {
+      LOG.error("{}: the final state {} could not be reported: {}", label, state, e.getMessage());
+    }
+    return null;
+  }
+
+  /** {@code call}, retried on transport errors and 5xx answers for up to the report patience. */
+  private <T> T patiently(String what, Supplier<T> call) {
+    long deadline = System.nanoTime() + options.reportPatience().toNanos();
+    long delay = 500;
+    while (true) {
+      try {
+        return call.get();
+      } catch (TransportException | ServerErrorException e) {
+        if (System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(delay) > deadline) {
+          throw e;
+        }
+        LOG.warn("{}: {} failed, retrying in {} ms: {}", label, what, delay, e.getMessage());
+        try {
+          Thread.sleep(delay);
+        } catch (InterruptedException interrupted) {
+          Thread.currentThread().interrupt();
+          throw e;
+        }
+        delay = Math.min(delay * 2, 15_000);
+      }
+    }
+  }
+}

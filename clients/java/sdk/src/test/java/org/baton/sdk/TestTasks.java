@@ -1,0 +1,70 @@
+package org.baton.sdk;
+
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+
+/** Task methods of the SDK's tests; what they received is kept in {@link #SEEN}, by run id. */
+final class TestTasks {
+  /** What the tasks saw, by {@code <run id>/<task id>}. */
+  static final Map<String, Object> SEEN = new ConcurrentHashMap<>();
+
+  private TestTasks() {}
+
+  /** An order: a record, read and written through Jackson. */
+  record Order(int id, double amount, String currency) {}
+
+  static List<Order> extract(TaskContext context, Logger log) {
+    log.info("extracting orders for run {}", context.runId());
+    return List.of(new Order(1, 120.0, "EUR"), new Order(2, 80.5, "EUR"), new Order(3, 42.0, "EUR"));
+  }
+
+  static double total(List<Order> orders, XComClient xcoms, Logger log) {
+    xcoms.pushXCom("count", orders.size());
+    log.atInfo().addKeyValue("orders", orders.size()).log("summing {} orders", orders.size());
+    return orders.stream().mapToDouble(Order::amount).sum();
+  }
+
+  static void report(
+      @FromTask("total") double total,
+      @FromTask(value = "total", key = "count") int count,
+      @FromTask("extract") List<Order> orders,
+      VariableClient variables,
+      TaskContext context) {
+    String greeting = variables.getVariable("java_sdk_test_greeting", String.class, "none");
+    SEEN.put(context.runId() + "/report", total + "|" + count + "|" + orders.get(0) + "|" + greeting);
+  }
+
+  static String flaky(TaskContext context, Logger log) {
+    if (context.tryNumber() == 1) {
+      throw new IllegalStateException("the first try fails on purpose");
+    }
+    log.info("try {} of {} works", context.tryNumber(), context.maxTries());
+    return "ok on try " + context.tryNumber();
+  }
+
+  static void boom(TaskContext context) {
+    deeper(context.taskId());
+  }
+
+  private static void deeper(String taskId) {
+    throw new IllegalArgumentException("boom in " + taskId);
+  }
+
+  static void waitForStop(TaskContext context, Logger log) {
+    log.info("waiting to be stopped");
+    SEEN.put(context.runId() + "/waiting", true);
+    try {
+      Thread.sleep(600_000);
+      SEEN.put(context.runId() + "/stopped", "not interrupted");
+    } catch (InterruptedException e) {
+      SEEN.put(context.runId() + "/stopped", "interrupted: " + context.stopReason());
+    }
+  }
+
+  static String fromPython(@FromTask("produce") Map<String, Object> produced, Logger log) {
+    log.info("received {} from Python", produced);
+    return "java saw " + produced.get("rows") + " rows from " + produced.get("by");
+  }
+}

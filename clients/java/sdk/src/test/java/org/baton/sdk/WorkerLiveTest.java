@@ -1,0 +1,182 @@
+package org.baton.sdk;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.function.Consumer;
+import org.baton.client.LiveServer;
+import org.baton.client.generated.api.AdminApi;
+import org.baton.client.generated.model.DagRunDetail;
+import org.baton.client.generated.model.DagRunState;
+import org.baton.client.generated.model.TaskInstanceState;
+import org.baton.client.generated.model.TaskInstanceSummary;
+import org.baton.client.generated.model.VariablePutBody;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The SDK's worker against a live server (on PostgreSQL when BATON_TEST_POSTGRES_URL is set):
+ * XComs between Java tasks, injection, a retried task, an exception's stack in the logs, a task
+ * interrupted by a 409 heartbeat, and a drain that hands a running task back.
+ */
+class WorkerLiveTest {
+  private static LiveServer server;
+  private static Runs runs;
+
+  @BeforeAll
+  static void startServer() throws Exception {
+    server = LiveServer.get();
+    runs = new Runs(server);
+  }
+
+  private static Worker.Builder worker(LiveServer on, String name, Consumer<DagRegistry> definition) throws Exception {
+    return Worker.builder()
+        .serverUrl(on.baseUrl)
+        .token(on.workerToken())
+        .bundle(RegistrationTest.bundle(name, definition))
+        .heartbeatInterval(Duration.ofSeconds(1))
+        .claimWait(Duration.ofSeconds(1))
+        .logInterval(Duration.ofMillis(200));
+  }
+
+  @Test
+  void pipeline_passesXComsThroughJackson_andInjectsWhatEachTaskDeclares() throws Exception {
+    String id = Runs.suffix();
+    String dagId = "java_pipeline_" + id;
+    new AdminApi(server.admin().apiClient()).adminSetVariable("java_sdk_test_greeting", new VariablePutBody().value("hello"));
+    Worker worker =
+        worker(
+                server,
+                "pipeline_" + id,
+                registry -> {
+                  Dag dag = registry.addDag(dagId).queue("q_" + id);
+                  Task extract = dag.addTask(TestTasks::extract);
+                  Task total = dag.addTask(TestTasks::total).upstream(extract);
+                  dag.addTask(TestTasks::report).upstream(total);
+                })
+            .build();
+    worker.start();
+    try {
+      String runId = runs.trigger(dagId);
+      DagRunDetail run = runs.await(dagId, runId);
+      assertEquals(DagRunState.SUCCESS, run.getState(), run.toString());
+      assertEquals(
+          "242.5|3|Order[id=1, amount=120.0, currency=EUR]|hello", TestTasks.SEEN.get(runId + "/report"));
+      TaskInstanceSummary extract = Runs.task(run, "extract");
+      String extractLog = runs.logText(extract.getId(), 1);
+      assertTrue(extractLog.contains("info extracting orders for run " + runId + " {logger=org.baton.sdk.TestTasks}"), extractLog);
+      assertTrue(extractLog.contains("attempt 1 of 1 started on"), extractLog);
+      assertTrue(extractLog.contains("attempt 1 ended after"), extractLog);
+      String totalLog = runs.logText(Runs.task(run, "total").getId(), 1);
+      assertTrue(totalLog.contains("summing 3 orders {logger=org.baton.sdk.TestTasks, orders=3}"), totalLog);
+    } finally {
+      worker.stop();
+    }
+    assertEquals(Map.of("success", 3), worker.results());
+  }
+
+  @Test
+  void failingTask_isRetried_thenSucceeds() throws Exception {
+    String id = Runs.suffix();
+    String dagId = "java_retry_" + id;
+    Worker worker =
+        worker(server, "retry_" + id, registry -> registry.addDag(dagId).queue("q_" + id).addTask(TestTasks::flaky).retries(1).retryDelay(Duration.ZERO))
+            .build();
+    worker.start();
+    try {
+      String runId = runs.trigger(dagId);
+      DagRunDetail run = runs.await(dagId, runId);
+      assertEquals(DagRunState.SUCCESS, run.getState(), run.toString());
+      TaskInstanceSummary flaky = Runs.task(run, "flaky");
+      assertEquals(2, flaky.getTryNumber());
+      String first = runs.logText(flaky.getId(), 1);
+      assertTrue(first.contains("java.lang.IllegalStateException: the first try fails on purpose"), first);
+      assertTrue(first.contains("attempt 1 ended after"), first);
+      assertTrue(first.contains(": up_for_retry: java.lang.IllegalStateException"), first);
+      assertTrue(runs.logText(flaky.getId(), 2).contains("try 2 of 2 works"));
+    } finally {
+      worker.stop();
+    }
+    assertEquals(Map.of("success", 1, "up_for_retry", 1), worker.results());
+  }
+
+  @Test
+  void exception_failsTheAttempt_withItsStackTraceInTheLogs() throws Exception {
+    String id = Runs.suffix();
+    String dagId = "java_boom_" + id;
+    Worker worker = worker(server, "boom_" + id, registry -> registry.addDag(dagId).queue("q_" + id).addTask(TestTasks::boom)).build();
+    worker.start();
+    try {
+      String runId = runs.trigger(dagId);
+      DagRunDetail run = runs.await(dagId, runId);
+      assertEquals(DagRunState.FAILED, run.getState());
+      TaskInstanceSummary boom = Runs.task(run, "boom");
+      assertEquals(TaskInstanceState.FAILED, boom.getState());
+      String log = runs.logText(boom.getId(), 1);
+      assertTrue(log.contains("error task boom failed: java.lang.IllegalArgumentException: boom in boom"), log);
+      assertTrue(log.contains("at org.baton.sdk.TestTasks.deeper(TestTasks.java:"), log);
+      assertTrue(log.contains("at org.baton.sdk.TestTasks.boom(TestTasks.java:"), log);
+      assertFalse(log.contains("java.lang.reflect.Method.invoke"), "the SDK's frames are cut: " + log);
+      assertTrue(log.contains("ended after") && log.contains(": failed: java.lang.IllegalArgumentException: boom in boom"), log);
+    } finally {
+      worker.stop();
+    }
+  }
+
+  @Test
+  void heartbeatAnswered409_interruptsTheTask_andReportsNothing() throws Exception {
+    // A server that fails a task instance whose heartbeat is 2 s old, and a worker that heartbeats
+    // every 6 s: the server ends the attempt first, so the worker's next heartbeat meets a 409.
+    LiveServer strict = LiveServer.start(Map.of("BATON_HEARTBEAT_TIMEOUT", "2", "BATON_SCHEDULER_INTERVAL", "0.2"));
+    try {
+      Runs strictRuns = new Runs(strict);
+      String id = Runs.suffix();
+      String dagId = "java_409_" + id;
+      Worker worker =
+          worker(strict, "interrupt_" + id, registry -> registry.addDag(dagId).queue("q_" + id).addTask(TestTasks::waitForStop))
+              .heartbeatInterval(Duration.ofSeconds(6))
+              .build();
+      worker.start();
+      try {
+        String runId = strictRuns.trigger(dagId);
+        Object stopped = Runs.waitFor("the task to be interrupted", () -> TestTasks.SEEN.get(runId + "/stopped"));
+        assertTrue(stopped.toString().startsWith("interrupted: the server answered 409"), stopped.toString());
+        DagRunDetail run = strictRuns.await(dagId, runId);
+        TaskInstanceSummary task = Runs.task(run, "waitForStop");
+        assertEquals(TaskInstanceState.FAILED, task.getState(), "the server's verdict stands");
+        Runs.waitFor("the attempt to be over", () -> worker.results().get("not_reported"));
+      } finally {
+        worker.stop();
+      }
+      assertEquals(Map.of("not_reported", 1), worker.results());
+    } finally {
+      strict.close();
+    }
+  }
+
+  @Test
+  void stop_handsARunningTaskBackAfterTheGracePeriod() throws Exception {
+    String id = Runs.suffix();
+    String dagId = "java_drain_" + id;
+    Worker worker =
+        worker(server, "drain_" + id, registry -> registry.addDag(dagId).queue("q_" + id).addTask(TestTasks::waitForStop).retries(1))
+            .gracePeriod(Duration.ofSeconds(1))
+            .build();
+    worker.start();
+    String runId = runs.trigger(dagId);
+    Runs.waitFor("the task to run", () -> TestTasks.SEEN.get(runId + "/waiting"));
+    worker.stop();
+    assertEquals(
+        "interrupted: the worker is shutting down: the attempt is handed back", TestTasks.SEEN.get(runId + "/stopped"));
+    assertEquals(Map.of("up_for_retry", 1), worker.results());
+    TaskInstanceSummary task = Runs.task(runs.run(dagId, runId), "waitForStop");
+    assertEquals(1, task.getTryNumber());
+    assertTrue(
+        task.getState() == TaskInstanceState.UP_FOR_RETRY || task.getState() == TaskInstanceState.QUEUED
+            || task.getState() == TaskInstanceState.SCHEDULED,
+        "handed back for another try: " + task.getState());
+  }
+}
