@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 
-from tests.conftest import ServerHarness
+from tests.conftest import DatabaseFactory, ServerHarness, make_settings
 from tests.factories import started
 from tests.orchestration import dag, fake_worker, scheduler_pass, task
 
@@ -96,3 +98,38 @@ async def test__claim__another_workers_claims__untouched(
         taken_by_two = await two.claim(max_workloads=2, held_task_instance_ids=[])
     assert len(taken_by_one) == 2
     assert taken_by_two == []
+
+
+async def new_admin_token(server: ServerHarness) -> str:
+    from baton_server.services.credentials import issue_credential
+
+    async with server.runtime.sessions() as session:
+        return (await issue_credential(session, "admin", "tests")).token
+
+
+async def test__claim__worker_goes_silent__its_unstarted_claims_released_once_it_is_offline(
+    databases: DatabaseFactory, tmp_path: Path
+) -> None:
+    # A worker frozen while its long-poll claim was served never sees the workloads it was handed.
+    harness = ServerHarness(
+        make_settings(await databases.create(), tmp_path / "data", heartbeat_timeout=10, claim_timeout=3600)
+    )
+    await harness.start()
+    try:
+        async with (
+            harness.client(token=await new_admin_token(harness)) as admin,
+            fake_worker(harness, name="frozen") as frozen,
+            fake_worker(harness, name="alive") as alive,
+        ):
+            await frozen.register_dags(dag("etl", task("a")))
+            assert (await admin.post("/api/dags/etl/dag-runs", json={"run_id": "r"})).status_code == 201
+            await scheduler_pass(harness)
+            (handed,) = await frozen.claim()
+            soon = datetime.now(UTC)
+            before = await scheduler_pass(harness, soon + timedelta(seconds=5))
+            after = await scheduler_pass(harness, soon + timedelta(seconds=15))
+            (found,) = await alive.claim()
+    finally:
+        await harness.stop()
+    assert (before.claims_released, after.workers_offline, after.claims_released) == (0, 2, 1)
+    assert found["task_instance"]["id"] == handed["task_instance"]["id"]
