@@ -118,6 +118,29 @@ def tests(session: nox.Session) -> None:
     _go_and_java(session)
     session.log("conformance: schemathesis and every client at every API version")
     _conformance(session)
+    session.log("faults: servers, workers, PostgreSQL and HAProxy killed, restarted and frozen")
+    _faults(session)
+
+
+def _debian_packages(session: nox.Session, *names: str) -> None:
+    """Install the named tools from Debian's packages when absent (scripts/debian-package.sh)."""
+    session.run(str(ROOT / "scripts" / "debian-package.sh"), *names, external=True)
+
+
+def _faults(session: nox.Session, *args: str) -> None:
+    _debian_packages(session, "haproxy")
+    session.run("pytest", "faults", "-p", "no:cacheprovider", *args, env={"BATON_TEST_POSTGRES_URL": ""})
+
+
+@nox.session(python=PYTHON)
+def faults(session: nox.Session) -> None:
+    """The fault suite: real servers, workers, PostgreSQL and HAProxy killed, restarted and frozen.
+
+    Fails on any lost or duplicated task, transition or log line; prints the figures and writes them to
+    build/faults/figures.md (docs/reliability.md quotes a run). Runs its own PostgreSQL cluster.
+    """
+    _sync(session)
+    _faults(session, *session.posargs)
 
 
 def _conformance(session: nox.Session, *args: str) -> None:
@@ -158,13 +181,7 @@ def codegen(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmark the Task Execution API on PostgreSQL with wrk (installed from Debian when absent)."""
     _sync(session)
-    if subprocess.run(["sh", "-c", "command -v wrk"], capture_output=True, check=False).returncode != 0:
-        session.run(
-            "sh",
-            "-c",
-            "apt-get install -y -qq wrk || (apt-get update -qq && apt-get install -y -qq wrk)",
-            external=True,
-        )
+    _debian_packages(session, "wrk")
     url = _postgres_url(session)
     if url is None:
         session.error("the benchmark needs PostgreSQL")

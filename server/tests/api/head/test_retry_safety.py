@@ -10,7 +10,7 @@ import httpx
 
 from tests.conftest import DatabaseFactory, ServerHarness, make_settings
 from tests.factories import started
-from tests.orchestration import dag, fake_worker, scheduler_pass, task
+from tests.orchestration import dag, fake_worker, new_admin_token, scheduler_pass, task
 
 
 def _lines(prefix: str, count: int) -> list[dict[str, object]]:
@@ -98,13 +98,6 @@ async def test__claim__another_workers_claims__untouched(
         taken_by_two = await two.claim(max_workloads=2, held_task_instance_ids=[])
     assert len(taken_by_one) == 2
     assert taken_by_two == []
-
-
-async def new_admin_token(server: ServerHarness) -> str:
-    from baton_server.services.credentials import issue_credential
-
-    async with server.runtime.sessions() as session:
-        return (await issue_credential(session, "admin", "tests")).token
 
 
 async def test__claim__worker_goes_silent__its_unstarted_claims_released_once_it_is_offline(
