@@ -2,8 +2,9 @@
 execution, so the suite counts how often each body ran, and logs ``FAULTS_LINES`` numbered lines, so
 it counts which log lines the server stored.
 
-``many`` has ``FAULTS_TASKS`` independent tasks (queue ``load``; no such DAG when it is 0); ``sleeper`` (queue ``kill``) and
-``zombie`` (queue ``zombie``) have one task each that sleeps ``conf["seconds"]`` on its first try only.
+``many`` has ``FAULTS_TASKS`` independent tasks (queue ``load``; no such DAG when it is 0);
+``sleeper_kill`` and ``sleeper_zombie`` (queues ``kill`` and ``zombie``) have one task each that
+sleeps ``conf["seconds"]`` on its first try only.
 """
 
 from __future__ import annotations
