@@ -105,7 +105,7 @@ func Start() (*Server, error) {
 		s.waitErr = s.proc.Wait()
 		close(s.exited)
 	}()
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(300 * time.Second)
 	for {
 		select {
 		case <-s.exited:
@@ -121,7 +121,7 @@ func Start() (*Server, error) {
 		}
 		if time.Now().After(deadline) {
 			s.Stop()
-			return nil, fmt.Errorf("baton-server did not answer within 60 s:\n%s", s.log.String())
+			return nil, fmt.Errorf("baton-server did not answer within 300 s:\n%s", s.log.String())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
