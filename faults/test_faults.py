@@ -10,6 +10,7 @@ import contextlib
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -55,20 +56,20 @@ def _loaded_run(
     db: str,
     deployed: Deployment,
     run_ids: list[str],
+    total: int,
     fault_at: float,
-    fault: object,
+    fault: Callable[[], float],
 ) -> tuple[float, float]:
-    """Trigger ``run_ids``, apply ``fault()`` once ``fault_at`` of their tasks succeeded, wait for the end.
+    """Trigger ``run_ids`` (``total`` tasks in all), apply ``fault()`` once ``fault_at`` of them succeeded,
+    and wait for the end.
 
     Returns (the fault's recovery time as ``fault()`` measured it, the runs' total time).
     """
     started = time.monotonic()
     for run_id in run_ids:
         deployed.trigger("many", run_id)
-    total = len(pg.query(db, "SELECT id FROM task_instances WHERE run_id = ANY($1)", run_ids)) or 1
     wait_for("the runs to get going", lambda: succeeded(pg, db, run_ids) >= fault_at * total, RUN_DEADLINE)
-    assert callable(fault)
-    recovery: float = fault()
+    recovery = fault()
     wait_for("the runs to finish", lambda: finished(pg, db, run_ids), RUN_DEADLINE)
     return recovery, time.monotonic() - started
 
@@ -147,7 +148,7 @@ def test__server_sigkill_under_load__every_task_once_no_transition_or_log_line_l
             deployed.start_server("server")  # the same port: the workers keep their URL
             return time.monotonic() - killed
 
-        recovery, took = _loaded_run(pg, db, deployed, ["r1"], 0.3, kill_and_restart)
+        recovery, took = _loaded_run(pg, db, deployed, ["r1"], tasks, 0.3, kill_and_restart)
         counts = _assert_exactly_once(pg, db, deployed, ["r1"], tasks)
     figures.add(
         "API server SIGKILL + restart, 2 workers",
@@ -175,7 +176,7 @@ def test__postgres_restart_under_load__workers_ride_it_out_server_recovers_alone
             wait_for("tasks to succeed again", lambda: succeeded(pg, db, ["r1"]) > before, RUN_DEADLINE)
             return time.monotonic() - down
 
-        recovery, took = _loaded_run(pg, db, deployed, ["r1"], 0.3, restart_postgres)
+        recovery, took = _loaded_run(pg, db, deployed, ["r1"], tasks, 0.3, restart_postgres)
         counts = _assert_exactly_once(pg, db, deployed, ["r1"], tasks)
     figures.add(
         "PostgreSQL restart, 2 workers",
@@ -204,7 +205,7 @@ def test__two_replicas_behind_haproxy__1000_workloads_once_each_one_replica_kill
             wait_for("tasks to succeed on the other replica", lambda: succeeded(pg, db, run_ids) > before + 8)
             return time.monotonic() - killed
 
-        recovery, took = _loaded_run(pg, db, deployed, run_ids, 0.4, kill_a_replica)
+        recovery, took = _loaded_run(pg, db, deployed, run_ids, per_run * len(run_ids), 0.4, kill_a_replica)
         counts = _assert_exactly_once(pg, db, deployed, run_ids, per_run * len(run_ids))
     figures.add(
         "2 replicas + HAProxy, 4 workers, one replica SIGKILLed",
