@@ -231,7 +231,7 @@ class Deployment:
         haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
         port = free_port()
         backends = "\n".join(
-            f"    server {name} 127.0.0.1:{self.ports[name]} check inter 500ms fall 2 rise 2"
+            f"    server {name} 127.0.0.1:{self.ports[name]} check inter 1s fall 3 rise 2"
             for name in replicas
         )
         config = self.folder / "haproxy.cfg"
@@ -243,6 +243,8 @@ defaults
     timeout connect 5s
     timeout client 90s
     timeout server 90s
+    # A health check answered slowly (a busy machine) is not a dead replica.
+    timeout check 10s
     retries 3
     option redispatch
 frontend baton

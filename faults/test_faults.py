@@ -18,6 +18,7 @@ from conftest import Figures
 from harness import (
     Deployment,
     Postgres,
+    Process,
     deployment,
     finished,
     missing_and_repeated_lines,
@@ -131,87 +132,88 @@ def test__worker_sigkill_mid_task__retried_within_the_heartbeat_timeout_plus_a_p
     assert detected <= bound + WORKER_HEARTBEAT + 15, detected
 
 
+def _under_load(
+    pg: Postgres,
+    tmp_path: Path,
+    figures: Figures,
+    scenario: str,
+    *,
+    replicas: list[str],
+    workers: int,
+    runs: int,
+    per_run: int,
+    fault_at: float,
+    fault: Callable[[Deployment, list[Process]], float],
+) -> None:
+    """``runs`` runs of ``per_run`` short tasks on ``workers`` workers (8 slots each) and ``replicas``
+    servers (behind HAProxy when several); ``fault`` strikes at ``fault_at`` of the tasks done."""
+    db, run_ids, total = f"faults_{len(figures.rows)}", [f"r{i}" for i in range(1, runs + 1)], runs * per_run
+    url = pg.create_database(db)
+    with deployment(tmp_path, url, BATON_HEARTBEAT_TIMEOUT="120") as deployed:
+        servers = [deployed.start_server(name) for name in replicas]
+        if len(replicas) > 1:
+            deployed.start_haproxy(replicas)
+        for index in range(workers):
+            deployed.start_worker(
+                f"w{index}", "load", "--isolation", "thread", "--concurrency", "8", tasks=per_run
+            )
+        recovery, took = _loaded_run(
+            pg, db, deployed, run_ids, total, fault_at, lambda: fault(deployed, servers)
+        )
+        counts = _assert_exactly_once(pg, db, deployed, run_ids, total)
+    figures.add(scenario, **counts, **{"recovery (s)": f"{recovery:.1f}", "run (s)": f"{took:.0f}"})
+
+
 def test__server_sigkill_under_load__every_task_once_no_transition_or_log_line_lost(
     pg: Postgres, tmp_path: Path, figures: Figures
 ) -> None:
-    db, tasks = "faults_server_kill", 200
-    url = pg.create_database(db)
-    with deployment(tmp_path, url, BATON_HEARTBEAT_TIMEOUT="120") as deployed:
-        server = deployed.start_server("server")
-        for name in ("w1", "w2"):
-            deployed.start_worker(name, "load", "--isolation", "thread", "--concurrency", "8", tasks=tasks)
+    def kill_and_restart(deployed: Deployment, servers: list[Process]) -> float:
+        servers[0].signal(signal.SIGKILL)
+        servers[0].popen.wait()
+        killed = time.monotonic()
+        deployed.start_server("server")  # the same port: the workers keep their URL
+        return time.monotonic() - killed
 
-        def kill_and_restart() -> float:
-            server.signal(signal.SIGKILL)
-            server.popen.wait()
-            killed = time.monotonic()
-            deployed.start_server("server")  # the same port: the workers keep their URL
-            return time.monotonic() - killed
-
-        recovery, took = _loaded_run(pg, db, deployed, ["r1"], tasks, 0.3, kill_and_restart)
-        counts = _assert_exactly_once(pg, db, deployed, ["r1"], tasks)
-    figures.add(
-        "API server SIGKILL + restart, 2 workers",
-        **counts,
-        **{"recovery (s)": f"{recovery:.1f}", "run (s)": f"{took:.0f}"},
-    )
+    _under_load(
+        pg, tmp_path, figures, "API server SIGKILL + restart, 2 workers",
+        replicas=["server"], workers=2, runs=1, per_run=200, fault_at=0.3, fault=kill_and_restart,
+    )  # fmt: skip
 
 
 def test__postgres_restart_under_load__workers_ride_it_out_server_recovers_alone(
     pg: Postgres, tmp_path: Path, figures: Figures
 ) -> None:
-    db, tasks = "faults_pg_restart", 200
-    url = pg.create_database(db)
-    with deployment(tmp_path, url, BATON_HEARTBEAT_TIMEOUT="120") as deployed:
-        deployed.start_server("server")
-        for name in ("w1", "w2"):
-            deployed.start_worker(name, "load", "--isolation", "thread", "--concurrency", "8", tasks=tasks)
+    def restart_postgres(deployed: Deployment, servers: list[Process]) -> float:
+        db = deployed.database_url.rsplit("/", 1)[1]
+        before = succeeded(pg, db, ["r1"])
+        pg.stop()
+        down = time.monotonic()
+        pg.start()
+        # Recovered: tasks succeed again, with nobody touching the server.
+        wait_for("tasks to succeed again", lambda: succeeded(pg, db, ["r1"]) > before, RUN_DEADLINE)
+        return time.monotonic() - down
 
-        def restart_postgres() -> float:
-            before = succeeded(pg, db, ["r1"])
-            pg.stop()
-            down = time.monotonic()
-            pg.start()
-            # Recovered: tasks succeed again, with nobody touching the server.
-            wait_for("tasks to succeed again", lambda: succeeded(pg, db, ["r1"]) > before, RUN_DEADLINE)
-            return time.monotonic() - down
-
-        recovery, took = _loaded_run(pg, db, deployed, ["r1"], tasks, 0.3, restart_postgres)
-        counts = _assert_exactly_once(pg, db, deployed, ["r1"], tasks)
-    figures.add(
-        "PostgreSQL restart, 2 workers",
-        **counts,
-        **{"recovery (s)": f"{recovery:.1f}", "run (s)": f"{took:.0f}"},
-    )
+    _under_load(
+        pg, tmp_path, figures, "PostgreSQL restart, 2 workers",
+        replicas=["server"], workers=2, runs=1, per_run=200, fault_at=0.3, fault=restart_postgres,
+    )  # fmt: skip
 
 
 def test__two_replicas_behind_haproxy__1000_workloads_once_each_one_replica_killed(
     pg: Postgres, tmp_path: Path, figures: Figures
 ) -> None:
-    db, per_run, run_ids = "faults_replicas", 250, ["r1", "r2", "r3", "r4"]
-    url = pg.create_database(db)
-    with deployment(tmp_path, url, BATON_HEARTBEAT_TIMEOUT="120") as deployed:
-        doomed = deployed.start_server("replica-a")
-        deployed.start_server("replica-b")
-        deployed.start_haproxy(["replica-a", "replica-b"])
-        for index in range(4):
-            deployed.start_worker(
-                f"w{index}", "load", "--isolation", "thread", "--concurrency", "8", tasks=per_run
-            )
+    def kill_a_replica(deployed: Deployment, servers: list[Process]) -> float:
+        db, run_ids = deployed.database_url.rsplit("/", 1)[1], ["r1", "r2", "r3", "r4"]
+        servers[0].signal(signal.SIGKILL)
+        killed, before = time.monotonic(), succeeded(pg, db, run_ids)
+        wait_for("tasks to succeed on the other replica", lambda: succeeded(pg, db, run_ids) > before + 8)
+        return time.monotonic() - killed
 
-        def kill_a_replica() -> float:
-            doomed.signal(signal.SIGKILL)
-            killed, before = time.monotonic(), succeeded(pg, db, run_ids)
-            wait_for("tasks to succeed on the other replica", lambda: succeeded(pg, db, run_ids) > before + 8)
-            return time.monotonic() - killed
-
-        recovery, took = _loaded_run(pg, db, deployed, run_ids, per_run * len(run_ids), 0.4, kill_a_replica)
-        counts = _assert_exactly_once(pg, db, deployed, run_ids, per_run * len(run_ids))
-    figures.add(
-        "2 replicas + HAProxy, 4 workers, one replica SIGKILLed",
-        **counts,
-        **{"recovery (s)": f"{recovery:.1f}", "run (s)": f"{took:.0f}"},
-    )
+    _under_load(
+        pg, tmp_path, figures, "2 replicas + HAProxy, 4 workers, one replica SIGKILLed",
+        replicas=["replica-a", "replica-b"], workers=4, runs=4, per_run=250, fault_at=0.4,
+        fault=kill_a_replica,
+    )  # fmt: skip
 
 
 def test__frozen_worker__retried_elsewhere_zombie_refused_its_late_logs_and_state_change_nothing(
