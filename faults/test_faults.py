@@ -246,6 +246,9 @@ def test__frozen_worker__retried_elsewhere_zombie_refused_its_late_logs_and_stat
             after = _ti(pg, db, "r1")
             late = pg.query(db, "SELECT count(*) AS n FROM task_logs WHERE message LIKE 'late line%'")[0]["n"]
             try_one_lines = pg.query(db, "SELECT message FROM task_logs WHERE try_number = 1")
+            try_two_lines = [
+                r["message"] for r in pg.query(db, "SELECT message FROM task_logs WHERE try_number = 2")
+            ]
         finally:
             _kill_leftovers(deployed)
     runs = [line.split()[1] for line in deployed.ledger.read_text().splitlines() if " ran " in line]
@@ -264,6 +267,7 @@ def test__frozen_worker__retried_elsewhere_zombie_refused_its_late_logs_and_stat
     assert late == 0  # its late log line was refused
     assert not any("late line" in r["message"] for r in try_one_lines)
     assert sorted(runs) == ["1", "2"]  # at least once: the body ran in both tries, each with its fencing
+    assert f"line 0 of {after['id']}:2" in try_two_lines  # the task saw its own attempt's fencing token
 
 
 @pytest.fixture(autouse=True)
