@@ -183,7 +183,7 @@ async def test__two_servers_four_claimers__500_workloads__each_claimed_exactly_o
                     await admin.post("/api/dags/wide/dag-runs", json={"run_id": f"r{run}"})
                 ).status_code == 201
             await asyncio.wait_for(
-                asyncio.gather(*(claim_until_done(i) for i in range(claimers))), timeout=120
+                asyncio.gather(*(claim_until_done(i) for i in range(claimers))), timeout=600
             )
             details: list[dict[str, Any]] = [
                 (await admin.get(f"/api/dags/wide/dag-runs/r{run}")).json() for run in range(runs)
