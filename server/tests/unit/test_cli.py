@@ -18,7 +18,9 @@ START_PATIENCE = 300.0
 """Seconds a server subprocess may take to start or stop before a test gives up on it."""
 
 
-def _run(args: list[str], env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def _run(
+    args: list[str], env: dict[str, str], timeout: float = START_PATIENCE
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "baton_server.cli", *args],
         env=env,
