@@ -71,17 +71,9 @@ def _tool(session: nox.Session, name: str, fallback: str | None = None) -> str:
     return found
 
 
-def _debian_tool(session: nox.Session, command: str, package: str) -> None:
-    """Install ``package`` from Debian's packages when ``command`` is not on the PATH."""
-    if shutil.which(command) is not None:
-        return
-    install = f"apt-get install -y -qq {package} || (apt-get update -qq && apt-get install -y -qq {package})"
-    session.run("sh", "-c", install, external=True)
-
-
 def _protoc(session: nox.Session) -> None:
     """protoc, which generates the Go bundle plugin contract's code (codegen, its checks, conformance)."""
-    _debian_tool(session, "protoc", "protobuf-compiler")
+    _debian_packages(session, "protoc:protobuf-compiler")
 
 
 def _client_env(session: nox.Session) -> dict[str, str]:
@@ -152,6 +144,29 @@ def tests(session: nox.Session) -> None:
     _go_and_java(session, url)
     session.log("conformance: schemathesis and every client at every API version")
     _conformance(session)
+    session.log("faults: servers, workers, PostgreSQL and HAProxy killed, restarted and frozen")
+    _faults(session)
+
+
+def _debian_packages(session: nox.Session, *names: str) -> None:
+    """Install the named tools from Debian's packages when absent (scripts/debian-package.sh)."""
+    session.run(str(ROOT / "scripts" / "debian-package.sh"), *names, external=True)
+
+
+def _faults(session: nox.Session, *args: str) -> None:
+    _debian_packages(session, "haproxy")
+    session.run("pytest", "faults", "-p", "no:cacheprovider", *args, env={"BATON_TEST_POSTGRES_URL": ""})
+
+
+@nox.session(python=PYTHON)
+def faults(session: nox.Session) -> None:
+    """The fault suite: real servers, workers, PostgreSQL and HAProxy killed, restarted and frozen.
+
+    Fails on any lost or duplicated task, transition or log line; prints the figures and writes them to
+    build/faults/figures.md (docs/reliability.md quotes a run). Runs its own PostgreSQL cluster.
+    """
+    _sync(session)
+    _faults(session, *session.posargs)
 
 
 def _conformance(session: nox.Session, *args: str) -> None:
@@ -194,7 +209,7 @@ def codegen(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmark the Task Execution API on PostgreSQL with wrk (Debian installs it), then the Go worker."""
     _sync(session)
-    _debian_tool(session, "wrk", "wrk")
+    _debian_packages(session, "wrk")
     url = _postgres_url(session)
     if url is None:
         session.error("the benchmark needs PostgreSQL")

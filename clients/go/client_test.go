@@ -272,6 +272,33 @@ func TestFinish5xxThenOK_RetriedBecauseEveryPatchIsIdempotent(t *testing.T) {
 	}
 }
 
+func TestClaim503_RetriedBecauseAClaimIsSafeToRepeat(t *testing.T) {
+	server, seen := scripted(t,
+		answer(503, `{"reason":"database_unavailable","message":"m"}`, "Retry-After", "0"),
+		answer(200, `{"workloads":[]}`),
+	)
+	client := newClient(t, server.URL, "", fast)
+	if err := do(t, client, http.MethodPost, server.URL+"/workers/"+uuid.NewString()+"/claims"); err != nil {
+		t.Fatal(err)
+	}
+	if len(*seen) != 2 {
+		t.Fatalf("%d tries, want 2", len(*seen))
+	}
+}
+
+func TestRetryAfter_WaitedAtLeastThatLongButNeverPastMaxBackoff(t *testing.T) {
+	policy := baton.RetryPolicy{Attempts: 3, Backoff: 100 * time.Millisecond, MaxBackoff: 5 * time.Second}
+	if got := baton.DelayAfterForTest(policy, 1, "2"); got != 2*time.Second {
+		t.Fatalf("Retry-After 2: waited %v", got)
+	}
+	if got := baton.DelayAfterForTest(policy, 1, "600"); got != 5*time.Second {
+		t.Fatalf("Retry-After 600: waited %v, want the 5 s cap", got)
+	}
+	if got := baton.DelayAfterForTest(policy, 1, "Wed, 21 Oct 2026 07:28:00 GMT"); got > 100*time.Millisecond {
+		t.Fatalf("Retry-After as a date: waited %v, want the backoff", got)
+	}
+}
+
 func TestPostConnectionRefused_RetriedBecauseNeverSent(t *testing.T) {
 	listener, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

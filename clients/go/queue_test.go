@@ -86,7 +86,7 @@ func queueRun(t *testing.T, taskIDs ...string) *queuedRun {
 
 	claimed := map[string]api.ExecuteTaskWorkload{}
 	maxWorkloads, wait := len(taskIDs), float32(5)
-	for deadline := time.Now().Add(60 * time.Second); len(claimed) < len(taskIDs) && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(300 * time.Second); len(claimed) < len(taskIDs) && time.Now().Before(deadline); {
 		r, err := worker.ClaimWorkloads(ctx, registered.Id, api.ClaimWorkloadsPayload{MaxWorkloads: &maxWorkloads, WaitSeconds: &wait})
 		if err != nil {
 			t.Fatalf("claim: %v", err)

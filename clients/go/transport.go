@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"regexp"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -46,6 +48,21 @@ func (p RetryPolicy) delay(retry int) time.Duration {
 	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1)) // jitter, not cryptography
 }
 
+// delayAfter is the wait before retry number retry: at least the server's Retry-After (in seconds,
+// as a 503 sends it while the server's database is unreachable), but never more than MaxBackoff.
+func (p RetryPolicy) delayAfter(retry int, retryAfter string) time.Duration {
+	d := p.delay(retry)
+	seconds, err := strconv.ParseFloat(retryAfter, 64)
+	if err != nil || seconds <= 0 {
+		return d // absent, or an HTTP date: the backoff applies
+	}
+	asked := time.Duration(seconds * float64(time.Second))
+	if p.MaxBackoff > 0 && asked > p.MaxBackoff {
+		asked = p.MaxBackoff
+	}
+	return max(d, asked)
+}
+
 type credentials struct {
 	mu    sync.Mutex
 	token string
@@ -64,7 +81,7 @@ func (c *credentials) set(token string) {
 }
 
 // transport adds the version, token and request id headers, swaps in refreshed tokens and
-// retries transport errors and 5xx answers of idempotent requests.
+// retries transport errors and 5xx answers (honouring Retry-After) of requests that are safe to repeat.
 type transport struct {
 	inner   http.RoundTripper
 	creds   *credentials
@@ -81,6 +98,16 @@ func idempotent(method string) bool {
 		return true
 	}
 	return false
+}
+
+// retryablePost matches the POST routes whose repeat is harmless: worker and DAG registrations
+// (upserts) and claims (a claim from a worker that lost an answer gets its workloads back once the
+// claim timeout passes, or at once when it lists what it holds).
+var retryablePost = regexp.MustCompile(`/workers/(registrations|dags|[^/]+/claims)$`)
+
+// safeToRepeat reports whether the request may be sent again after its answer was lost.
+func safeToRepeat(req *http.Request) bool {
+	return idempotent(req.Method) || (req.Method == http.MethodPost && retryablePost.MatchString(req.URL.Path))
 }
 
 // neverSent reports whether the error means the request did not reach the server.
@@ -125,7 +152,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		resp, err := t.inner.RoundTrip(try)
 		if err != nil {
-			if last || !(idempotent(req.Method) || neverSent(err)) || t.wait(req, attempt) != nil {
+			if last || !(safeToRepeat(req) || neverSent(err)) || t.wait(req, t.retry.delay(attempt)) != nil {
 				return nil, &TransportError{Method: req.Method, URL: req.URL.Redacted(), Err: err}
 			}
 			continue
@@ -133,10 +160,10 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if refreshed := resp.Header.Get(RefreshedTokenHeader); refreshed != "" {
 			t.creds.set(refreshed)
 		}
-		if resp.StatusCode >= 500 && !last && idempotent(req.Method) {
+		if resp.StatusCode >= 500 && !last && safeToRepeat(req) {
 			_, _ = io.Copy(io.Discard, resp.Body)
 			_ = resp.Body.Close()
-			if t.wait(req, attempt) != nil {
+			if t.wait(req, t.retry.delayAfter(attempt, resp.Header.Get("Retry-After"))) != nil {
 				return nil, &TransportError{Method: req.Method, URL: req.URL.Redacted(), Err: req.Context().Err()}
 			}
 			continue
@@ -145,8 +172,8 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 }
 
-func (t *transport) wait(req *http.Request, attempt int) error {
-	timer := time.NewTimer(t.retry.delay(attempt))
+func (t *transport) wait(req *http.Request, d time.Duration) error {
+	timer := time.NewTimer(d)
 	defer timer.Stop()
 	select {
 	case <-req.Context().Done():

@@ -46,6 +46,12 @@ async def new_worker_token(server: ServerHarness, name: str = "worker") -> str:
         return (await issue_credential(session, "worker", name)).token
 
 
+async def new_admin_token(server: ServerHarness, name: str = "tests") -> str:
+    """A fresh admin token, for a harness of the test's own."""
+    async with server.runtime.sessions() as session:
+        return (await issue_credential(session, "admin", name)).token
+
+
 async def scheduler_pass(server: ServerHarness, now: datetime | None = None) -> PassReport:
     """Drive one scheduler pass explicitly."""
     return await Scheduler(server.runtime).run_once(now)

@@ -293,7 +293,9 @@ func (e WorkerState) Valid() bool {
 
 // ClaimWorkloadsPayload How many workloads a worker can take now, and how long it will wait for the first one.
 type ClaimWorkloadsPayload struct {
-	MaxWorkloads *int `json:"max_workloads,omitempty"`
+	// HeldTaskInstanceIds The task instances whose workloads the worker holds now (claimed and not yet reported). A workload the server assigned to this worker but which is not listed (its claim's answer was lost) goes back to the queue before this claim is served, so it need not wait out the claim timeout. Omitted: nothing is released.
+	HeldTaskInstanceIds *[]openapi_types.UUID `json:"held_task_instance_ids,omitempty"`
+	MaxWorkloads        *int                  `json:"max_workloads,omitempty"`
 
 	// Queues Claim only from these of the worker's queues; default: all of them.
 	Queues *[]string `json:"queues,omitempty"`
@@ -530,7 +532,9 @@ type JsonValue = interface{}
 
 // LogBatch Log lines of the calling attempt, in the order they were emitted.
 type LogBatch struct {
-	Lines []LogLine `json:"lines"`
+	// BatchId Names this batch so it is safe to send again: the same batch id with the same lines is stored once however often it is sent (when its answer was lost, say). A new id per new batch.
+	BatchId *openapi_types.UUID `json:"batch_id,omitempty"`
+	Lines   []LogLine           `json:"lines"`
 }
 
 // LogBatchAccepted How many lines were stored.

@@ -36,14 +36,16 @@ from sdk_venv import SdkVenv
 
 T = TypeVar("T")
 BUNDLE = Path(__file__).parent / "bundles" / "e2e"
-HEARTBEAT_TIMEOUT = 4.0
-"""The server's heartbeat timeout in these tests (BATON_HEARTBEAT_TIMEOUT)."""
+HEARTBEAT_TIMEOUT = 10.0
+"""The server's heartbeat timeout in these tests (BATON_HEARTBEAT_TIMEOUT): short, for the tests that
+wait it out, yet 20 worker heartbeats long, so that a starved worker on a loaded machine is not
+declared dead."""
 WORKER_HEARTBEAT = 0.5
 POSTGRES_URL = os.environ.get("BATON_TEST_POSTGRES_URL") or None
 FINISHED = {"success", "failed"}
 
 
-def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 60.0, every: float = 0.2) -> T:
+def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 300.0, every: float = 0.2) -> T:
     """Poll ``probe`` until it returns something other than None (or False); fail after ``timeout``."""
     deadline = time.monotonic() + timeout
     while True:
@@ -94,7 +96,7 @@ class WorkerProcess:
         if self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(timeout=30)
+                self.process.wait(timeout=120)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
@@ -206,7 +208,7 @@ class Stack:
         task_id: str,
         check: Callable[[dict[str, Any]], bool],
         what: str,
-        timeout: float = 60.0,
+        timeout: float = 300.0,
     ) -> dict[str, Any]:
         """Poll until the task instance satisfies ``check``; returns it."""
 
@@ -216,7 +218,7 @@ class Stack:
 
         return wait_for(f"{dag_id}/{task_id}: {what}", probe, timeout)
 
-    def wait_run(self, dag_id: str, run_id: str, timeout: float = 90.0) -> dict[str, Any]:
+    def wait_run(self, dag_id: str, run_id: str, timeout: float = 300.0) -> dict[str, Any]:
         """Poll until the run has finished; returns it."""
 
         def probe() -> dict[str, Any] | None:

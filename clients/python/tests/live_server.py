@@ -103,13 +103,13 @@ class LiveServer:
             )
             admin.trigger_dag_run(dag_id, TriggerDagRunPayload.from_dict({"run_id": run_id}))
             workloads: dict[str, ExecuteTaskWorkload] = {}
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + 300
             while len(workloads) < len(task_ids) and time.monotonic() < deadline:
                 claim = ClaimWorkloadsPayload.from_dict({"max_workloads": len(task_ids), "wait_seconds": 5})
                 claimed = worker.claim_workloads(registered.id, claim)
                 workloads.update({w.task_instance.task_id: w for w in claimed.workloads})
         missing = set(task_ids) - workloads.keys()
-        assert not missing, f"no workload for {sorted(missing)} within 60 s"
+        assert not missing, f"no workload for {sorted(missing)} within 300 s"
         return {
             "dag_id": dag_id,
             "run_id": run_id,
@@ -127,7 +127,7 @@ class LiveServer:
     def cli(self, *args: str) -> str:
         """Run ``baton-server ARGS`` against this server's database; returns stdout."""
         result = subprocess.run(
-            [*self.command, *args], env=self.env, capture_output=True, text=True, check=True, timeout=60
+            [*self.command, *args], env=self.env, capture_output=True, text=True, check=True, timeout=300
         )
         return result.stdout
 
@@ -162,23 +162,23 @@ def start_live_server(
         process = subprocess.Popen([*command, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 300
         while True:
             if process.poll() is not None:
                 pytest.fail(f"baton-server exited with {process.returncode}:\n{log_path.read_text()}")
             try:
-                if httpx.get(f"{base_url}/execution/health", timeout=1).status_code == 200:
+                if httpx.get(f"{base_url}/execution/health", timeout=10).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
-                pytest.fail(f"baton-server did not answer within 60 s:\n{log_path.read_text()}")
+                pytest.fail(f"baton-server did not answer within 300 s:\n{log_path.read_text()}")
             time.sleep(0.1)
         yield LiveServer(base_url=base_url, env=env, command=command, log_path=log_path)
     finally:
         process.terminate()
         try:
-            process.wait(timeout=15)
+            process.wait(timeout=120)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()

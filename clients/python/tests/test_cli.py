@@ -20,7 +20,7 @@ def _baton(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         env={**base, **env},
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=300,
     )
 
 

@@ -20,7 +20,8 @@ from baton import (
     TransportError,
     UnauthorizedError,
 )
-from baton.models import TIStatePayload
+from baton._generated.models.log_line_level import check_log_line_level
+from baton.models import LogBatch, LogLine, TIStatePayload
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 FAST = RetryPolicy(attempts=3, backoff=0.001)
@@ -159,3 +160,42 @@ async def test__async__refresh_retry_and_errors_behave_like_sync() -> None:
         with pytest.raises(ConflictError):
             await client.health()
     assert [r.headers["Authorization"] for r in seen] == ["Bearer stale", "Bearer stale", "Bearer fresh"]
+
+
+def test__retry_after__waited_at_least_that_long_but_never_past_max_backoff() -> None:
+    policy = RetryPolicy(attempts=3, backoff=0.1, max_backoff=5.0)
+    assert policy.delay(1, "2") == 2.0
+    assert policy.delay(1, "600") == 5.0
+    assert policy.delay(1, "Wed, 21 Oct 2026 07:28:00 GMT") <= 0.1  # a date: the backoff applies
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/workers/{uuid.uuid4()}/claims",
+        "/workers/registrations",
+        "/workers/dags",
+        f"/execution/task-instances/{uuid.uuid4()}/logs",
+    ],
+)
+def test__safe_post_503_or_read_timeout__retried(path: str) -> None:
+    transport, seen = _script(
+        _error(503, "database_unavailable", **{"Retry-After": "0"}),
+        httpx.ReadTimeout("answer lost"),
+        httpx.Response(200, json={}),
+    )
+    with Client("http://baton.test", retry=FAST, transport=transport) as client:
+        assert client.generated.get_httpx_client().post(path, json={}).status_code == 200
+    assert len(seen) == 3
+    assert len({r.headers["X-Request-ID"] for r in seen}) == 1
+
+
+def test__upload_logs__named_by_one_batch_id_across_retries() -> None:
+    transport, seen = _script(_error(503, "database_unavailable"), httpx.Response(200, json={"accepted": 1}))
+    line = LogLine(timestamp=NOW, level=check_log_line_level("info"), message="m")
+    with Client("http://baton.test", "t", retry=FAST, transport=transport) as client:
+        assert client.upload_logs(uuid.uuid4(), LogBatch(lines=[line])).accepted == 1
+    ids = {json.loads(r.content)["batch_id"] for r in seen}
+    assert len(seen) == 2
+    assert len(ids) == 1
+    assert uuid.UUID(ids.pop())

@@ -24,7 +24,7 @@ import (
 	"github.com/baton-org/baton/clients/go/api"
 )
 
-const claimPatience = 30 * time.Second
+const claimPatience = 300 * time.Second
 
 type step struct {
 	Action string         `json:"action"`

@@ -26,7 +26,7 @@ from baton._generated.api.connections import get_connection
 from baton._generated.api.logs import upload_task_logs
 from baton._generated.api.workers import claim_workloads, register_dags, register_worker
 
-CLAIM_PATIENCE = 30.0
+CLAIM_PATIENCE = 300.0
 
 ERROR_KINDS: list[tuple[type[baton.BatonError], str]] = [
     (baton.ServerTooOldError, "server_too_old"),

@@ -21,7 +21,7 @@ from baton_conformance._errors import SetupError
 
 SERVER_LIFETIME = 3600
 """Seconds after which a local server stops by itself, whatever becomes of the suite."""
-START_PATIENCE = 120.0
+START_PATIENCE = 300.0
 
 
 @dataclass(frozen=True)

@@ -64,7 +64,7 @@ class _State:
 
     def claim(self) -> dict[str, Any] | None:
         """One workload of the run's DAG, claimed by the run's worker (None when the queue stays empty)."""
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             response = self.http.post(
                 f"/workers/{self.settings['worker_id']}/claims",

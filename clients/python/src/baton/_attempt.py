@@ -60,7 +60,8 @@ class AttemptOptions:
     stop_grace: float = 10.0
     """Seconds between SIGTERM and SIGKILL when a task is stopped."""
     report_patience: float = 300.0
-    """How long the start and the final state are retried while the server cannot be reached."""
+    """How long the start, the last log lines and the final state are retried while the server cannot
+    be reached."""
     retry: RetryPolicy | None = None
 
 
@@ -113,7 +114,7 @@ class AttemptSupervisor:
         async with AsyncClient(
             self._options.server_url, self.workload.token, retry=self._options.retry
         ) as client:
-            shipper = LogShipper(client, ti.id)
+            shipper = LogShipper(client, ti.id, patience=self._options.report_patience)
             try:
                 execution = await self._make_execution(shipper.add)
             except Exception as exc:

@@ -54,6 +54,7 @@ from baton._generated.models import (
     XComPutBody,
     XComResponse,
 )
+from baton._generated.types import UNSET
 from baton._transport import AsyncBatonTransport, BatonTransport, RetryPolicy, _Credentials
 
 T = TypeVar("T")
@@ -71,6 +72,18 @@ def _expect(parsed: object, kind: type[T]) -> T:
     if not isinstance(parsed, kind):
         raise BatonError(f"unexpected response: wanted {kind.__name__}, got {type(parsed).__name__}")
     return parsed
+
+
+def with_batch_id(body: LogBatch, batch_id: uuid.UUID | None = None) -> LogBatch:
+    """``body`` named by ``batch_id`` (or by a new id unless it has one), so that sending it again
+    stores it once. Batch ids exist from API version 2026-12-02; a client of an older one sends none."""
+    if not hasattr(body, "batch_id"):
+        return body
+    if batch_id is not None:
+        body.batch_id = batch_id
+    elif body.batch_id in (None, UNSET):
+        body.batch_id = uuid.uuid4()
+    return body
 
 
 def _generated_client(base_url: str, timeout: float) -> AuthenticatedClient:
@@ -161,7 +174,9 @@ class Client:
         return _expect(get_connection.sync(connection_id, client=self.generated), ConnectionResponse)
 
     def upload_logs(self, task_instance_id: uuid.UUID, body: LogBatch) -> LogBatchAccepted:
-        """Ship a batch of the running attempt's log lines."""
+        """Ship a batch of the running attempt's log lines (named by a new batch id unless it has one,
+        so that a retry stores it once)."""
+        body = with_batch_id(body)
         response = upload_task_logs.sync(task_instance_id, client=self.generated, body=body)
         return _expect(response, LogBatchAccepted)
 
@@ -291,7 +306,9 @@ class AsyncClient:
         return _expect(await get_connection.asyncio(connection_id, client=self.generated), ConnectionResponse)
 
     async def upload_logs(self, task_instance_id: uuid.UUID, body: LogBatch) -> LogBatchAccepted:
-        """Ship a batch of the running attempt's log lines."""
+        """Ship a batch of the running attempt's log lines (named by a new batch id unless it has one,
+        so that a retry stores it once)."""
+        body = with_batch_id(body)
         response = await upload_task_logs.asyncio(task_instance_id, client=self.generated, body=body)
         return _expect(response, LogBatchAccepted)
 

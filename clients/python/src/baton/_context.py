@@ -52,6 +52,16 @@ class TaskContext:
     conf: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def fencing_token(self) -> str:
+        """This attempt's identity, ``<task_instance_id>:<try_number>``.
+
+        Delivery is at least once: an attempt declared dead (its worker stopped heartbeating) is
+        retried while its body may still be running. A task whose effects must happen once can record
+        this token (or compare ``try_number``) where it writes, and refuse a write from an older try.
+        """
+        return f"{self.task_instance_id}:{self.try_number}"
+
+    @property
     def is_last_try(self) -> bool:
         """Whether a failure of this attempt fails the task instance for good."""
         return self.try_number >= self.max_tries

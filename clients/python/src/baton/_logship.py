@@ -4,6 +4,11 @@ Lines come from the task's stdout and stderr (``fields.stream``), from ``logging
 (``fields.logger``, plus any JSON-able ``extra=`` values) and from the supervisor itself
 (``fields.source = "worker"``). :class:`LogShipper` uploads them in batches, in order, every
 second or so and once more before the attempt's final state is reported.
+
+Each batch carries a ``batch_id`` and is sent again, unchanged and with the same id, until the
+server has it: an upload whose answer was lost is stored once, never twice and never lost. While
+the server cannot be reached, lines wait (up to :data:`MAX_BUFFERED`); the last upload is retried
+for up to ``patience`` seconds before the attempt's final state is reported.
 """
 
 from __future__ import annotations
@@ -12,13 +17,14 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 import uuid
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from baton._client import AsyncClient
+from baton._client import AsyncClient, with_batch_id
 from baton._errors import (
     APIError,
     BatonError,
@@ -124,11 +130,21 @@ def _line(entry: LogEntry) -> LogLine:
 class LogShipper:
     """Buffers one attempt's log lines and uploads them in ordered batches."""
 
-    def __init__(self, client: AsyncClient, task_instance_id: uuid.UUID, *, interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        client: AsyncClient,
+        task_instance_id: uuid.UUID,
+        *,
+        interval: float = 1.0,
+        patience: float = 300.0,
+    ) -> None:
         self._client = client
         self._ti = task_instance_id
         self._interval = interval
+        self._patience = patience
         self._pending: deque[LogEntry] = deque()
+        self._in_flight: tuple[uuid.UUID, list[LogEntry]] | None = None
+        """The batch being uploaded, kept with its id until the server has it."""
         self._dropped = 0
         self._closed = False
         self._lock = asyncio.Lock()
@@ -165,6 +181,14 @@ class LogShipper:
             chars += size
         return batch
 
+    def _batch_to_send(self) -> tuple[uuid.UUID, list[LogEntry]] | None:
+        if self._in_flight is None and self._pending:
+            batch = self._next_batch()
+            for _ in batch:
+                self._pending.popleft()
+            self._in_flight = (uuid.uuid4(), batch)
+        return self._in_flight
+
     async def flush(self) -> bool:
         """Upload everything queued; False if some lines could not be shipped (they stay queued)."""
         async with self._lock:
@@ -174,9 +198,9 @@ class LogShipper:
                 )
                 self._pending.appendleft(note)
                 self._dropped = 0
-            while self._pending:
-                batch = self._next_batch()
-                body = LogBatch(lines=[_line(e) for e in batch])
+            while (in_flight := self._batch_to_send()) is not None:
+                batch_id, batch = in_flight
+                body = with_batch_id(LogBatch(lines=[_line(e) for e in batch]), batch_id)
                 try:
                     await upload_task_logs.asyncio_detailed(
                         self._ti, client=self._client.generated, body=body
@@ -184,29 +208,41 @@ class LogShipper:
                 except (ConflictError, NotFoundError, UnauthorizedError, ForbiddenError) as exc:
                     # The attempt is over (or not ours): these lines can never be stored.
                     log.warning(
-                        "task %s: %d log lines not stored: %s", self._ti, len(self._pending), exc.reason
+                        "task %s: %d log lines not stored: %s",
+                        self._ti,
+                        len(self._pending) + len(batch),
+                        exc.reason,
                     )
                     self._pending.clear()
+                    self._in_flight = None
                     return False
                 except APIError as exc:
                     if exc.status < 500:
                         log.warning("task %s: a log batch was refused and dropped: %s", self._ti, exc)
-                        for _ in batch:
-                            self._pending.popleft()
+                        self._in_flight = None
                         continue
                     log.warning("task %s: log upload failed (will retry): %s", self._ti, exc)
                     return False
                 except BatonError as exc:
                     log.warning("task %s: log upload failed (will retry): %s", self._ti, exc)
                     return False
-                for _ in batch:
-                    self._pending.popleft()
+                self._in_flight = None
                 self.shipped += len(batch)
             return True
 
     async def close(self) -> bool:
-        """Upload what is left; later lines are no longer accepted. False if some were not shipped."""
+        """Upload what is left, retrying for up to ``patience`` seconds while the server cannot be
+        reached; later lines are no longer accepted. False if some were not shipped."""
+        deadline = time.monotonic() + self._patience
+        delay = 0.5
         shipped = await self.flush()
+        # Lines still held could yet be stored; none held after a failure means they were refused for good.
+        while not shipped and (self._in_flight is not None or self._pending):
+            if time.monotonic() + delay > deadline:
+                break
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+            shipped = await self.flush()
         self._closed = True
         return shipped
 

@@ -1,14 +1,20 @@
 """httpx transports that add what every Baton request needs around the generated client.
 
 They send the pinned API version, the current token and a request id; swap in the token the
-server returns in ``Refreshed-API-Token``; retry transport errors and 5xx answers of idempotent
-requests with exponential backoff; and turn error answers into typed :mod:`baton._errors`.
+server returns in ``Refreshed-API-Token``; retry transport errors and 5xx answers of requests that
+are safe to send again, with exponential backoff that honours ``Retry-After`` (a 503 while the
+server's database is unreachable); and turn error answers into typed :mod:`baton._errors`.
+
+Safe to send again: every GET, PUT, PATCH and DELETE (idempotent by contract), and the POSTs the
+API makes safe: worker and DAG registrations (upserts), claims (a claim that lists what the worker
+holds gets back workloads whose answer was lost) and log batches (a ``batch_id`` stores a batch once).
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+import re
 import threading
 import time
 import uuid
@@ -24,6 +30,10 @@ REFRESHED_TOKEN_HEADER = "Refreshed-API-Token"  # noqa: S105 - a header name, no
 # Every PATCH of the Baton API is idempotent by contract (`run` replays its answer for the same host
 # and pid, `state` repeats harmlessly, a DAG update sets fields); the server's tests hold it to that.
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
+RETRYABLE_POSTS = re.compile(
+    r"/workers/(registrations|dags|[^/]+/claims)$|/execution/task-instances/[^/]+/logs$"
+)
+"""POST routes whose repeat is harmless (see above); matched against the path after the base URL's."""
 
 
 @dataclass(frozen=True)
@@ -36,10 +46,20 @@ class RetryPolicy:
     """Seconds before the first retry; doubled for each further one."""
     max_backoff: float = 5.0
 
-    def delay(self, retry: int) -> float:
-        """Seconds to wait before retry number ``retry`` (1-based), with jitter."""
+    def delay(self, retry: int, retry_after: str | None = None) -> float:
+        """Seconds to wait before retry number ``retry`` (1-based), with jitter; at least ``Retry-After``
+        seconds when the server said so, but never more than ``max_backoff``."""
         base: float = min(self.max_backoff, self.backoff * (2 ** (retry - 1)))
-        return base * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not cryptography
+        jittered = base * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not cryptography
+        asked = _seconds(retry_after)
+        return jittered if asked is None else min(self.max_backoff, max(jittered, asked))
+
+
+def _seconds(retry_after: str | None) -> float | None:
+    try:
+        return max(0.0, float(retry_after)) if retry_after else None
+    except ValueError:
+        return None  # an HTTP date: ignored, the backoff applies
 
 
 class _Credentials:
@@ -77,6 +97,8 @@ def _prepare(request: httpx.Request, credentials: _Credentials, version: str) ->
 
 def _may_retry(request: httpx.Request, error: httpx.TransportError | None) -> bool:
     if request.method in IDEMPOTENT_METHODS:
+        return True
+    if request.method == "POST" and RETRYABLE_POSTS.search(request.url.path):
         return True
     # A request that never reached the server can be sent again whatever its method.
     return isinstance(error, httpx.ConnectError | httpx.ConnectTimeout)
@@ -117,7 +139,7 @@ class BatonTransport(httpx.BaseTransport):
             self._credentials.update_from(response)
             if response.status_code >= 500 and not last and _may_retry(request, None):
                 response.close()
-                time.sleep(self._retry.delay(attempt))
+                time.sleep(self._retry.delay(attempt, response.headers.get("Retry-After")))
                 continue
             if response.status_code >= 400:
                 body = response.read()
@@ -162,7 +184,7 @@ class AsyncBatonTransport(httpx.AsyncBaseTransport):
             self._credentials.update_from(response)
             if response.status_code >= 500 and not last and _may_retry(request, None):
                 await response.aclose()
-                await asyncio.sleep(self._retry.delay(attempt))
+                await asyncio.sleep(self._retry.delay(attempt, response.headers.get("Retry-After")))
                 continue
             if response.status_code >= 400:
                 body = await response.aread()

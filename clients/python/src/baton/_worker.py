@@ -351,6 +351,10 @@ class Worker:
 
     async def _claim(self, client: AsyncClient, free: int) -> list[ExecuteTaskWorkload]:
         body = ClaimWorkloadsPayload(max_workloads=min(free, 100), wait_seconds=self.claim_wait)
+        if hasattr(body, "held_task_instance_ids"):  # from API version 2026-12-02
+            # What this worker holds: a workload the server assigned to it whose claim answer was lost
+            # is not listed, so it goes back to the queue now instead of after the claim timeout.
+            body.held_task_instance_ids = [a.workload.task_instance.id for a in self._attempts.values()]
         claimed = await claim_workloads.asyncio(self._worker_uuid(), client=client.generated, body=body)
         return list(_expect(claimed, ClaimedWorkloads).workloads)
 

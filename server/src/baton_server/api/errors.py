@@ -10,9 +10,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from baton_server.db.availability import RETRY_AFTER_SECONDS, is_database_unavailable
 from baton_server.errors import DomainError
 
 log = logging.getLogger("baton_server.api")
@@ -49,6 +51,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         409: "Conflict with the resource's current state",
         413: "Payload too large",
         422: "Invalid input",
+        503: "The metadata database cannot be reached right now (see Retry-After)",
     }
     return {status: {"model": ErrorBody, "description": descriptions[status]} for status in statuses}
 
@@ -114,6 +117,22 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
+def database_unavailable_response() -> JSONResponse:
+    """503 with Retry-After: the database cannot be reached now, the request was not done."""
+    response = _json_error(
+        503, "database_unavailable", "the metadata database cannot be reached right now; try again shortly"
+    )
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    if is_database_unavailable(exc):
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+        return database_unavailable_response()
+    return await _unexpected_error(request, exc)
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _json_error(500, "internal_error", "the server failed to handle this request; it has been logged")
@@ -124,4 +143,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    # Answered in the app (not by the outermost 500 handler), so the connection stays usable.
+    for kind in (SQLAlchemyError, OSError, TimeoutError):
+        app.add_exception_handler(kind, _database_error)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -6,7 +6,9 @@ be answered ``204``, and a variable read that can be answered ``200``, are answe
 of the framework's routing, Cadwyn's two dependency solves and its response migration: one token
 check, the route's own validation, and the same service functions the routes call. Anything
 else — a malformed body, a missing or bad token, a 404 or 409 — is replayed untouched to the
-declared route, which gives the canonical answer. See docs/adr/0002-lean-request-path.md.
+declared route, which gives the canonical answer; a database that cannot be reached is the one
+error a lane answers itself (503 with Retry-After, as the routes do), rather than trying twice.
+See docs/adr/0002-lean-request-path.md.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from starlette.types import Scope
 
 from baton_server.api.schemas.common import ID_PATTERN
 from baton_server.api.schemas.execution import TIHeartbeatPayload, VariableResponse
+from baton_server.db.availability import RETRY_AFTER_SECONDS, is_database_unavailable
 from baton_server.errors import DomainError
 from baton_server.runtime import Runtime
 from baton_server.services.task_instances import heartbeat, load_attempt
@@ -106,6 +109,26 @@ class Answered:
     status: int
     body: bytes
     refreshed_token: str | None
+    headers: tuple[tuple[bytes, bytes], ...] = ()
+
+
+_UNAVAILABLE = Answered(
+    503,
+    json.dumps(
+        {
+            "reason": "database_unavailable",
+            "message": "the metadata database cannot be reached right now; try again shortly",
+        }
+    ).encode(),
+    None,
+    ((b"retry-after", str(RETRY_AFTER_SECONDS).encode()),),
+)
+
+
+def _unavailable_or_raise(error: Exception) -> Answered:
+    if is_database_unavailable(error):
+        return _UNAVAILABLE
+    raise error
 
 
 async def try_heartbeat(scope: Scope, body: bytes) -> Answered | None:
@@ -121,6 +144,8 @@ async def try_heartbeat(scope: Scope, body: bytes) -> Answered | None:
             await heartbeat(conn, claims, task_instance_id, hostname=payload.hostname, pid=payload.pid)
     except (ValueError, ValidationError, DomainError):
         return None
+    except Exception as exc:  # only an unreachable database is answered; the rest re-raised
+        return _unavailable_or_raise(exc)
     return Answered(
         204, b"", runtime.tokens.fresh_if_due(claims, within=runtime.settings.token_refresh_before)
     )
@@ -140,6 +165,8 @@ async def try_get_variable(scope: Scope, body: bytes) -> Answered | None:
         content = _VARIABLE_RESPONSE.dump_python(VariableResponse(key=key, value=value), mode="json")
     except (ValueError, ValidationError, DomainError):
         return None
+    except Exception as exc:  # only an unreachable database is answered; the rest re-raised
+        return _unavailable_or_raise(exc)
     # Rendered as FastAPI's JSONResponse renders the route's answer, byte for byte.
     rendered = json.dumps(content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"))
     return Answered(

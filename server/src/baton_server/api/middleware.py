@@ -124,7 +124,7 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 
 async def _send_answer(send: Send, answered: Answered, extra_headers: list[tuple[bytes, bytes]]) -> None:
-    headers = list(extra_headers)
+    headers = [*extra_headers, *answered.headers]
     if answered.body:
         headers += [
             (b"content-length", str(len(answered.body)).encode()),

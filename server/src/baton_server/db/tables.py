@@ -179,7 +179,11 @@ class TaskLogRecord(Base):
     """One structured log line of one attempt of a task instance."""
 
     __tablename__ = "task_logs"
-    __table_args__ = (Index(None, "task_instance_id", "try_number", "id"),)
+    __table_args__ = (
+        Index(None, "task_instance_id", "try_number", "id"),
+        # A batch sent again (its answer was lost) stores nothing twice; NULLs (old clients) never collide.
+        Index(None, "task_instance_id", "batch_id", "batch_line", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     task_instance_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("task_instances.id", ondelete="CASCADE"))
@@ -188,6 +192,8 @@ class TaskLogRecord(Base):
     level: Mapped[str] = mapped_column(String(20))
     message: Mapped[str] = mapped_column(Text)
     fields: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    batch_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    batch_line: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class CredentialRecord(Base):

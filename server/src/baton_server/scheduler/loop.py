@@ -100,6 +100,7 @@ class Scheduler:
             report.workers_offline = await task_instances.mark_offline_workers(
                 session, now, self._settings.heartbeat_timeout
             )
+            report.claims_released += await task_instances.release_claims_of_offline_workers(session)
             await session.commit()
         self._resume_after = deps.resume_after
         if report.changed:

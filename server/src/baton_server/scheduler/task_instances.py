@@ -281,3 +281,20 @@ async def mark_offline_workers(session: AsyncSession, now: datetime, heartbeat_t
         .values(state=WorkerState.OFFLINE.value)
     )
     return rowcount(result)
+
+
+async def release_claims_of_offline_workers(session: AsyncSession) -> int:
+    """Put back in the queue what offline workers claimed and never started.
+
+    A worker that froze mid-claim (or whose claim answer never reached it) cannot start what it was
+    handed; once it is offline, its unstarted workloads go to others instead of waiting out the claim
+    timeout. If it comes back, ``run`` refuses it (409) whatever another worker has started.
+    """
+    offline = select(WorkerRecord.id).where(WorkerRecord.state == WorkerState.OFFLINE.value)
+    result = await session.execute(
+        update(TI)
+        .where(TI.state == TaskInstanceState.QUEUED.value, TI.worker_id.in_(offline.scalar_subquery()))
+        .values(worker_id=None, claimed_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return rowcount(result)

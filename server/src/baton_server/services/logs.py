@@ -12,27 +12,40 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton_server.db.tables import TaskInstanceRecord, TaskLogRecord
 from baton_server.errors import NotFoundError
+from baton_server.services._sql import insert_ignoring_conflicts
 from baton_server.services.task_instances import Attempt
 
 
 async def append_logs(
-    session: AsyncSession, attempt: Attempt, lines: Sequence[tuple[datetime, str, str, dict[str, Any] | None]]
+    session: AsyncSession,
+    attempt: Attempt,
+    lines: Sequence[tuple[datetime, str, str, dict[str, Any] | None]],
+    *,
+    batch_id: uuid.UUID | None = None,
 ) -> int:
-    """Store a batch of (timestamp, level, message, fields) lines for the caller's attempt."""
-    await session.execute(
-        insert(TaskLogRecord),
-        [
-            {
-                "task_instance_id": attempt.id,
-                "try_number": attempt.try_number,
-                "timestamp": timestamp,
-                "level": level,
-                "message": message,
-                "fields": fields,
-            }
-            for timestamp, level, message, fields in lines
-        ],
-    )
+    """Store a batch of (timestamp, level, message, fields) lines for the caller's attempt.
+
+    With a ``batch_id``, each line is keyed by (task instance, batch id, position): a batch sent
+    again stores only the lines not stored yet, so a retried upload never duplicates a line.
+    """
+    rows = [
+        {
+            "task_instance_id": attempt.id,
+            "try_number": attempt.try_number,
+            "timestamp": timestamp,
+            "level": level,
+            "message": message,
+            "fields": fields,
+            "batch_id": batch_id,
+            "batch_line": None if batch_id is None else position,
+        }
+        for position, (timestamp, level, message, fields) in enumerate(lines)
+    ]
+    if batch_id is None:
+        await session.execute(insert(TaskLogRecord), rows)
+    else:
+        # One statement: the batch is stored whole or not at all, even without a transaction.
+        await session.execute(insert_ignoring_conflicts(session, TaskLogRecord, rows))
     await session.commit()
     return len(lines)
 

@@ -15,6 +15,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from baton_server.db.availability import is_database_unavailable
 from baton_server.db.tables import DagRunRecord, DagVersionRecord, TaskInstanceRecord
 from baton_server.db.types import utcnow
 from baton_server.errors import ConflictError, ForbiddenError, NotFoundError, UnauthorizedError
@@ -174,9 +175,15 @@ async def _record_heartbeat(
     now = utcnow()
     if conn.dialect.name == "postgresql":
         raw = await conn.get_raw_connection()
-        status: str = await raw.driver_connection.execute(  # type: ignore[union-attr]
-            _PG_HEARTBEAT, now, task_instance_id, try_number, hostname, pid
-        )
+        try:
+            status: str = await raw.driver_connection.execute(  # type: ignore[union-attr]
+                _PG_HEARTBEAT, now, task_instance_id, try_number, hostname, pid
+            )
+        except Exception as exc:
+            if is_database_unavailable(exc):
+                # Outside SQLAlchemy, so nobody else notices the connection died: drop it from the pool.
+                await conn.invalidate(exc)
+            raise
         return int(status.rsplit(" ", 1)[-1])
     result = await conn.execute(
         _HEARTBEAT,

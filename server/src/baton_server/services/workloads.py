@@ -13,6 +13,7 @@ no pooled connection is held while it sleeps.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -24,12 +25,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from baton_server.db.tables import CredentialRecord, TaskInstanceRecord, WorkerRecord
 from baton_server.db.types import utcnow
 from baton_server.errors import InvalidInputError
-from baton_server.services._sql import is_postgres
+from baton_server.services._sql import is_postgres, rowcount
 from baton_server.services.dag_specs import TaskSpec
 from baton_server.services.dags import load_version_or_none
 from baton_server.services.states import TaskInstanceState
 from baton_server.services.tokens import TokenService
 from baton_server.services.workers import WorkerState, count_active, owned_worker
+
+log = logging.getLogger("baton_server.workloads")
 
 POLL_INTERVAL = 0.5
 """Seconds between two looks at the queue while a claim long-polls."""
@@ -43,6 +46,8 @@ class ClaimRequest:
     max_workloads: int
     wait_seconds: float
     queues: list[str] | None = None
+    held: list[uuid.UUID] | None = None
+    """What the worker holds; its other claimed, unstarted workloads are released first (None: none is)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +76,8 @@ async def claim_workloads(
     # A claim is a sign of life; recorded once per request, not on every look at the queue.
     worker.last_heartbeat_at = utcnow()
     worker.state = WorkerState.ACTIVE.value
+    if request.held is not None:
+        await release_unheld(session, worker.id, request.held)
     await session.commit()
     while True:
         workloads = await _claim_once(session, tokens, worker, queues, request.max_workloads)
@@ -81,6 +88,30 @@ async def claim_workloads(
         await asyncio.sleep(min(POLL_INTERVAL, remaining))
         if client_gone is not None and await client_gone():
             return []
+
+
+async def release_unheld(session: AsyncSession, worker_id: uuid.UUID, held: list[uuid.UUID]) -> int:
+    """Put back in the queue the claimed, unstarted workloads of a worker that says it does not hold them.
+
+    The server committed those claims but the worker never got the answer: without this they would
+    wait out the claim timeout.
+    """
+    ti = TaskInstanceRecord
+    conditions = [ti.worker_id == worker_id, ti.state == TaskInstanceState.QUEUED.value]
+    if held:
+        conditions.append(ti.id.not_in(held))
+    result = await session.execute(
+        update(ti)
+        .where(*conditions)
+        .values(worker_id=None, claimed_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    released = rowcount(result)
+    if released:
+        log.info(
+            "worker %s: %d claimed workload(s) it does not hold went back to the queue", worker_id, released
+        )
+    return released
 
 
 def _served_queues(worker: WorkerRecord, requested: list[str] | None) -> list[str]:

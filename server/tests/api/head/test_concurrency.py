@@ -46,10 +46,10 @@ def _free_port() -> int:
 
 
 def _wait_healthy(port: int) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 300  # a cold start on a loaded machine
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/execution/health", timeout=1).status_code == 200:
+            if httpx.get(f"http://127.0.0.1:{port}/execution/health", timeout=10).status_code == 200:
                 return
         except httpx.TransportError:
             time.sleep(0.1)
@@ -81,10 +81,10 @@ def _race(jobs: list[list[str]], database_url: str, signing_key: str, data_dir: 
             )
             for pid in (1001, 1002)
         ]
-        return [json.loads(c.communicate(timeout=60)[0]) for c in clients]
+        return [json.loads(c.communicate(timeout=300)[0]) for c in clients]
     finally:
         proc.terminate()
-        proc.wait(timeout=20)
+        proc.wait(timeout=300)
 
 
 async def test__run__two_processes_race__exactly_one_wins(server: ServerHarness, tmp_path: Path) -> None:

@@ -190,5 +190,18 @@ def test__every_patch__is_one_known_to_be_idempotent(version: str) -> None:
 
 
 def test__v3_to_v4__differs_by_the_declared_changes_only() -> None:
-    # 2026-12-02 declares no change yet: beyond its version marks it is 2026-11-24's document.
-    assert _without_version_marks(_load(V3)) == _without_version_marks(_load(V4))
+    old, new = _without_version_marks(_load(V3)), _without_version_marks(_load(V4))
+    old_schemas, new_schemas = old["components"].pop("schemas"), new["components"].pop("schemas")
+    changed = {
+        name
+        for name in old_schemas.keys() | new_schemas.keys()
+        if old_schemas.get(name) != new_schemas.get(name)
+    }
+    # AddBatchIdToLogBatch, AddHeldTaskInstanceIdsToClaims: one new optional field each.
+    assert changed == {"LogBatch", "ClaimWorkloadsPayload"}
+    for name, field in (("LogBatch", "batch_id"), ("ClaimWorkloadsPayload", "held_task_instance_ids")):
+        added = new_schemas[name]["properties"].pop(field)
+        assert field not in new_schemas[name].get("required", [])
+        assert {"type": "null"} in added["anyOf"]
+        assert new_schemas[name] == old_schemas[name]
+    assert old == new

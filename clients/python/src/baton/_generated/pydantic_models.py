@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel
-from enum import StrEnum
 from uuid import UUID
+from enum import StrEnum
 
 
 class Queue(RootModel[str]):
@@ -27,6 +27,17 @@ class Queues(RootModel[list[Queue]]):
             max_length=100,
             min_length=1,
             title="Queues",
+        ),
+    ]
+
+
+class HeldTaskInstanceIds(RootModel[list[UUID]]):
+    root: Annotated[
+        list[UUID],
+        Field(
+            description="The task instances whose workloads the worker holds now (claimed and not yet reported). A workload the server assigned to this worker but which is not listed (its claim's answer was lost) goes back to the queue before this claim is served, so it need not wait out the claim timeout. Omitted: nothing is released.",
+            max_length=10000,
+            title="Held Task Instance Ids",
         ),
     ]
 
@@ -54,6 +65,13 @@ class ClaimWorkloadsPayload(BaseModel):
         Field(
             description="Claim only from these of the worker's queues; default: all of them.",
             title="Queues",
+        ),
+    ] = None
+    held_task_instance_ids: Annotated[
+        HeldTaskInstanceIds | None,
+        Field(
+            description="The task instances whose workloads the worker holds now (claimed and not yet reported). A workload the server assigned to this worker but which is not listed (its claim's answer was lost) goes back to the queue before this claim is served, so it need not wait out the claim timeout. Omitted: nothing is released.",
+            title="Held Task Instance Ids",
         ),
     ] = None
 
@@ -771,6 +789,13 @@ class LogBatch(BaseModel):
         extra="forbid",
     )
     lines: Annotated[list[LogLine], Field(max_length=1000, min_length=1, title="Lines")]
+    batch_id: Annotated[
+        UUID | None,
+        Field(
+            description="Names this batch so it is safe to send again: the same batch id with the same lines is stored once however often it is sent (when its answer was lost, say). A new id per new batch.",
+            title="Batch Id",
+        ),
+    ] = None
 
 
 class LogPage(BaseModel):

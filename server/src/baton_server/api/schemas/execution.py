@@ -173,6 +173,13 @@ class LogBatch(RequestModel):
     """Log lines of the calling attempt, in the order they were emitted."""
 
     lines: Annotated[list[LogLine], Field(min_length=1, max_length=1000)]
+    batch_id: uuid.UUID | None = Field(
+        default=None,
+        description=(
+            "Names this batch so it is safe to send again: the same batch id with the same lines is "
+            "stored once however often it is sent (when its answer was lost, say). A new id per new batch."
+        ),
+    )
 
 
 class LogBatchAccepted(ResponseModel):

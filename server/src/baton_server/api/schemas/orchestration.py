@@ -116,6 +116,15 @@ class ClaimWorkloadsPayload(RequestModel):
     queues: Annotated[list[Identifier], Field(min_length=1, max_length=100)] | None = Field(
         default=None, description="Claim only from these of the worker's queues; default: all of them."
     )
+    held_task_instance_ids: Annotated[list[uuid.UUID], Field(max_length=10_000)] | None = Field(
+        default=None,
+        description=(
+            "The task instances whose workloads the worker holds now (claimed and not yet reported). A "
+            "workload the server assigned to this worker but which is not listed (its claim's answer was "
+            "lost) goes back to the queue before this claim is served, so it need not wait out the claim "
+            "timeout. Omitted: nothing is released."
+        ),
+    )
 
 
 class ExecuteTaskWorkload(ResponseModel):

@@ -26,6 +26,9 @@ async def upload_task_logs(
 ) -> LogBatchAccepted:
     require_own(attempt, task_instance_id)
     accepted = await service.append_logs(
-        session, attempt, [(line.timestamp, line.level, line.message, line.fields) for line in batch.lines]
+        session,
+        attempt,
+        [(line.timestamp, line.level, line.message, line.fields) for line in batch.lines],
+        batch_id=batch.batch_id,
     )
     return LogBatchAccepted(accepted=accepted)

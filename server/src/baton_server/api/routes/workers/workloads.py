@@ -106,6 +106,7 @@ async def claim_workloads(
             max_workloads=payload.max_workloads,
             wait_seconds=payload.wait_seconds,
             queues=payload.queues,
+            held=payload.held_task_instance_ids,
         ),
         max_wait=runtime.settings.claim_max_wait,
         client_gone=request.is_disconnected,

@@ -18,13 +18,18 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.regex.Pattern;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 
 /**
  * An {@link HttpClient} that adds what every Baton request needs: the pinned version, the current
  * token and a request id; it swaps in the token the server returns in {@code Refreshed-API-Token}
- * and retries transport errors and 5xx answers of idempotent requests with exponential backoff.
+ * and retries transport errors and 5xx answers of requests that are safe to repeat with exponential
+ * backoff, waiting at least what a {@code Retry-After} header asks (a 503 while the server's database
+ * is unreachable) but never more than the policy's longest wait. Safe to repeat: every idempotent
+ * method, and the POSTs of worker and DAG registrations (upserts) and claims (workloads a worker
+ * never heard of go back to the queue).
  */
 final class BatonHttpClient extends HttpClient {
   static final String VERSION_HEADER = "Baton-API-Version";
@@ -33,6 +38,7 @@ final class BatonHttpClient extends HttpClient {
   // Every PATCH of the Baton API is idempotent by contract (run replays its answer for the same host
   // and pid, state repeats harmlessly, a DAG update sets fields); the server's tests hold it to that.
   private static final Set<String> IDEMPOTENT = Set.of("GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE");
+  private static final Pattern RETRYABLE_POST = Pattern.compile("/workers/(registrations|dags|[^/]+/claims)$");
 
   private final HttpClient delegate;
   private final AtomicReference<String> token;
@@ -64,6 +70,12 @@ final class BatonHttpClient extends HttpClient {
     headers.firstValue(REFRESHED_TOKEN_HEADER).filter(t -> !t.isEmpty()).ifPresent(token::set);
   }
 
+  static boolean safeToRepeat(HttpRequest request) {
+    String method = request.method();
+    return IDEMPOTENT.contains(method)
+        || ("POST".equals(method) && RETRYABLE_POST.matcher(request.uri().getPath()).find());
+  }
+
   private static boolean neverSent(IOException error) {
     return error instanceof ConnectException || error instanceof HttpConnectTimeoutException;
   }
@@ -72,7 +84,7 @@ final class BatonHttpClient extends HttpClient {
   public <T> HttpResponse<T> send(HttpRequest request, HttpResponse.BodyHandler<T> handler)
       throws IOException, InterruptedException {
     HttpRequest prepared = prepare(request);
-    boolean idempotent = IDEMPOTENT.contains(prepared.method());
+    boolean idempotent = safeToRepeat(prepared);
     for (int attempt = 1; ; attempt++) {
       boolean last = attempt >= retry.attempts();
       HttpResponse<T> response;
@@ -88,7 +100,7 @@ final class BatonHttpClient extends HttpClient {
       refreshFrom(response.headers());
       if (response.statusCode() >= 500 && idempotent && !last) {
         discard(response.body());
-        Thread.sleep(retry.delay(attempt).toMillis());
+        Thread.sleep(retry.delay(attempt, response.headers().firstValue("Retry-After")).toMillis());
         continue;
       }
       return response;

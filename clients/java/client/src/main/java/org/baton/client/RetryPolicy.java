@@ -2,6 +2,7 @@ package org.baton.client;
 
 import java.time.Duration;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -28,5 +29,27 @@ public record RetryPolicy(int attempts, Duration backoff, Duration maxBackoff) {
   Duration delay(int retry) {
     long base = Math.min(maxBackoff.toMillis(), backoff.toMillis() << Math.min(retry - 1, 20));
     return Duration.ofMillis(base / 2 + ThreadLocalRandom.current().nextLong(base / 2 + 1));
+  }
+
+  /**
+   * The wait before retry number {@code retry} after an answer with a {@code Retry-After} header (in
+   * seconds): at least that long, never longer than {@code maxBackoff}; a date is ignored.
+   */
+  Duration delay(int retry, Optional<String> retryAfter) {
+    Duration backoffDelay = delay(retry);
+    if (retryAfter.isEmpty()) {
+      return backoffDelay;
+    }
+    double seconds;
+    try {
+      seconds = Double.parseDouble(retryAfter.get().trim());
+    } catch (NumberFormatException dateOrJunk) {
+      return backoffDelay;
+    }
+    if (!(seconds > 0)) {
+      return backoffDelay;
+    }
+    Duration asked = Duration.ofMillis((long) Math.min(seconds * 1000, maxBackoff.toMillis()));
+    return asked.compareTo(backoffDelay) > 0 ? asked : backoffDelay;
   }
 }

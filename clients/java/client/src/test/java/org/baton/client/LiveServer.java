@@ -189,7 +189,7 @@ public final class LiveServer {
     builder.redirectErrorStream(true).redirectOutput(log.toFile());
     Process process = builder.start();
     String baseUrl = "http://127.0.0.1:" + port;
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(300);
     while (true) {
       if (!process.isAlive()) {
         drop.run();
@@ -202,7 +202,8 @@ public final class LiveServer {
       if (System.nanoTime() > deadline) {
         process.destroyForcibly();
         drop.run();
-        throw new IllegalStateException("baton-server did not answer within 60 s:\n" + Files.readString(log));
+        throw new IllegalStateException("baton-server did not answer within 300 s:
+" + Files.readString(log));
       }
       Thread.sleep(100);
     }
@@ -211,8 +212,8 @@ public final class LiveServer {
   private static boolean answers(String url) {
     try {
       HttpURLConnection connection = (HttpURLConnection) URI.create(url).toURL().openConnection();
-      connection.setConnectTimeout(1000);
-      connection.setReadTimeout(1000);
+      connection.setConnectTimeout(5000);
+      connection.setReadTimeout(10000);
       try {
         return connection.getResponseCode() == 200;
       } finally {
@@ -313,7 +314,7 @@ public final class LiveServer {
     admin.triggerDagRun(dagId, new TriggerDagRunPayload().runId(runId));
 
     Map<String, ExecuteTaskWorkload> claimed = new HashMap<>();
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(300);
     while (claimed.size() < taskIds.length && System.nanoTime() < deadline) {
       ClaimWorkloadsPayload claim =
           new ClaimWorkloadsPayload().maxWorkloads(taskIds.length).waitSeconds(BigDecimal.valueOf(5));

@@ -2,12 +2,15 @@ package org.baton.client;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.OffsetDateTime;
@@ -17,9 +20,11 @@ import java.util.Collections;
 import java.util.Deque;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import org.baton.client.generated.model.ClaimWorkloadsPayload;
 import org.baton.client.generated.model.TIStatePayload;
+import org.baton.client.generated.model.TriggerDagRunPayload;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -125,14 +130,38 @@ class TransportTest {
   }
 
   @Test
-  void claim5xx_notRetried() throws IOException {
+  void claim503_retriedBecauseAClaimIsSafeToRepeat() throws IOException {
+    String url =
+        start(
+            new Answer(503, "{\"reason\":\"database_unavailable\",\"message\":\"m\"}", Map.of("Retry-After", "0")),
+            new Answer(200, "{\"workloads\":[]}", Map.of()));
+    BatonClient client = BatonClient.builder().baseUrl(url).retryPolicy(FAST).build();
+    client.claimWorkloads(UUID.randomUUID(), new ClaimWorkloadsPayload().maxWorkloads(1));
+    assertEquals(2, seen.size());
+    assertEquals("POST", seen.get(1).method());
+  }
+
+  @Test
+  void otherPost5xx_notRetried() throws IOException {
     String url = start(error(502, "bad_gateway"), ok());
     BatonClient client = BatonClient.builder().baseUrl(url).retryPolicy(FAST).build();
+    HttpRequest post =
+        HttpRequest.newBuilder(URI.create(url + "/api/dags/d/dag-runs"))
+            .POST(HttpRequest.BodyPublishers.ofString("{}"))
+            .build();
+    assertEquals(false, BatonHttpClient.safeToRepeat(post));
     assertThrows(
         ServerErrorException.class,
-        () -> client.claimWorkloads(UUID.randomUUID(), new ClaimWorkloadsPayload().maxWorkloads(1)));
+        () -> client.triggerDagRun("d", new TriggerDagRunPayload()));
     assertEquals(1, seen.size());
-    assertEquals("POST", seen.get(0).method());
+  }
+
+  @Test
+  void retryAfter_waitedAtLeastThatLongButNeverPastMaxBackoff() {
+    RetryPolicy policy = new RetryPolicy(3, Duration.ofMillis(100), Duration.ofSeconds(5));
+    assertEquals(Duration.ofSeconds(2), policy.delay(1, Optional.of("2")));
+    assertEquals(Duration.ofSeconds(5), policy.delay(1, Optional.of("600")));
+    assertTrue(policy.delay(1, Optional.of("Wed, 21 Oct 2026 07:28:00 GMT")).toMillis() <= 100);
   }
 
   @Test

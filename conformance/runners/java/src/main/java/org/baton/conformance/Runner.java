@@ -59,7 +59,7 @@ import org.baton.client.generated.model.Worker;
  * business.
  */
 public final class Runner {
-  private static final Duration CLAIM_PATIENCE = Duration.ofSeconds(30);
+  private static final Duration CLAIM_PATIENCE = Duration.ofSeconds(300);
 
   private final JsonNode plan;
   private final ObjectMapper mapper;

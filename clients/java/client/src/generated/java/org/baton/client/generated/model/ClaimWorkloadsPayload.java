@@ -27,6 +27,7 @@ import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.UUID;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 
 
@@ -37,7 +38,8 @@ import org.baton.client.generated.ApiClient;
 @JsonPropertyOrder({
   ClaimWorkloadsPayload.JSON_PROPERTY_MAX_WORKLOADS,
   ClaimWorkloadsPayload.JSON_PROPERTY_WAIT_SECONDS,
-  ClaimWorkloadsPayload.JSON_PROPERTY_QUEUES
+  ClaimWorkloadsPayload.JSON_PROPERTY_QUEUES,
+  ClaimWorkloadsPayload.JSON_PROPERTY_HELD_TASK_INSTANCE_IDS
 })
 @jakarta.annotation.Generated(value = "org.openapitools.codegen.languages.JavaClientCodegen", comments = "Generator version: 7.25.0")
 public class ClaimWorkloadsPayload {
@@ -52,6 +54,10 @@ public class ClaimWorkloadsPayload {
   public static final String JSON_PROPERTY_QUEUES = "queues";
   @jakarta.annotation.Nullable
   private List<String> queues;
+
+  public static final String JSON_PROPERTY_HELD_TASK_INSTANCE_IDS = "held_task_instance_ids";
+  @jakarta.annotation.Nullable
+  private List<UUID> heldTaskInstanceIds;
 
   public ClaimWorkloadsPayload() { 
   }
@@ -140,6 +146,38 @@ public class ClaimWorkloadsPayload {
   }
 
 
+  public ClaimWorkloadsPayload heldTaskInstanceIds(@jakarta.annotation.Nullable List<UUID> heldTaskInstanceIds) {
+    this.heldTaskInstanceIds = heldTaskInstanceIds;
+    return this;
+  }
+
+  public ClaimWorkloadsPayload addHeldTaskInstanceIdsItem(UUID heldTaskInstanceIdsItem) {
+    if (this.heldTaskInstanceIds == null) {
+      this.heldTaskInstanceIds = new ArrayList<>();
+    }
+    this.heldTaskInstanceIds.add(heldTaskInstanceIdsItem);
+    return this;
+  }
+
+  /**
+   * The task instances whose workloads the worker holds now (claimed and not yet reported). A workload the server assigned to this worker but which is not listed (its claim&#39;s answer was lost) goes back to the queue before this claim is served, so it need not wait out the claim timeout. Omitted: nothing is released.
+   * @return heldTaskInstanceIds
+   */
+  @jakarta.annotation.Nullable
+  @JsonProperty(value = JSON_PROPERTY_HELD_TASK_INSTANCE_IDS, required = false)
+  @JsonInclude(value = JsonInclude.Include.USE_DEFAULTS)
+  public List<UUID> getHeldTaskInstanceIds() {
+    return heldTaskInstanceIds;
+  }
+
+
+  @JsonProperty(value = JSON_PROPERTY_HELD_TASK_INSTANCE_IDS, required = false)
+  @JsonInclude(value = JsonInclude.Include.USE_DEFAULTS)
+  public void setHeldTaskInstanceIds(@jakarta.annotation.Nullable List<UUID> heldTaskInstanceIds) {
+    this.heldTaskInstanceIds = heldTaskInstanceIds;
+  }
+
+
   /**
    * Return true if this ClaimWorkloadsPayload object is equal to o.
    */
@@ -154,12 +192,13 @@ public class ClaimWorkloadsPayload {
     ClaimWorkloadsPayload claimWorkloadsPayload = (ClaimWorkloadsPayload) o;
     return Objects.equals(this.maxWorkloads, claimWorkloadsPayload.maxWorkloads) &&
         Objects.equals(this.waitSeconds, claimWorkloadsPayload.waitSeconds) &&
-        Objects.equals(this.queues, claimWorkloadsPayload.queues);
+        Objects.equals(this.queues, claimWorkloadsPayload.queues) &&
+        Objects.equals(this.heldTaskInstanceIds, claimWorkloadsPayload.heldTaskInstanceIds);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(maxWorkloads, waitSeconds, queues);
+    return Objects.hash(maxWorkloads, waitSeconds, queues, heldTaskInstanceIds);
   }
 
   @Override
@@ -169,6 +208,7 @@ public class ClaimWorkloadsPayload {
     sb.append("    maxWorkloads: ").append(toIndentedString(maxWorkloads)).append("\n");
     sb.append("    waitSeconds: ").append(toIndentedString(waitSeconds)).append("\n");
     sb.append("    queues: ").append(toIndentedString(queues)).append("\n");
+    sb.append("    heldTaskInstanceIds: ").append(toIndentedString(heldTaskInstanceIds)).append("\n");
     sb.append("}");
     return sb.toString();
   }
@@ -229,6 +269,17 @@ public class ClaimWorkloadsPayload {
         joiner.add(String.format(java.util.Locale.ROOT, "%squeues%s%s=%s", prefix, suffix,
             "".equals(suffix) ? "" : String.format(java.util.Locale.ROOT, "%s%d%s", containerPrefix, i, containerSuffix),
             ApiClient.urlEncode(ApiClient.valueToString(getQueues().get(i)))));
+      }
+    }
+
+    // add `held_task_instance_ids` to the URL query string
+    if (getHeldTaskInstanceIds() != null) {
+      for (int i = 0; i < getHeldTaskInstanceIds().size(); i++) {
+        if (getHeldTaskInstanceIds().get(i) != null) {
+          joiner.add(String.format(java.util.Locale.ROOT, "%sheld_task_instance_ids%s%s=%s", prefix, suffix,
+              "".equals(suffix) ? "" : String.format(java.util.Locale.ROOT, "%s%d%s", containerPrefix, i, containerSuffix),
+              ApiClient.urlEncode(ApiClient.valueToString(getHeldTaskInstanceIds().get(i)))));
+        }
       }
     }
 

@@ -26,6 +26,7 @@ import com.fasterxml.jackson.annotation.JsonValue;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.UUID;
 import org.baton.client.generated.model.LogLine;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 
@@ -35,13 +36,18 @@ import org.baton.client.generated.ApiClient;
  * Log lines of the calling attempt, in the order they were emitted.
  */
 @JsonPropertyOrder({
-  LogBatch.JSON_PROPERTY_LINES
+  LogBatch.JSON_PROPERTY_LINES,
+  LogBatch.JSON_PROPERTY_BATCH_ID
 })
 @jakarta.annotation.Generated(value = "org.openapitools.codegen.languages.JavaClientCodegen", comments = "Generator version: 7.25.0")
 public class LogBatch {
   public static final String JSON_PROPERTY_LINES = "lines";
   @jakarta.annotation.Nonnull
   private List<LogLine> lines = new ArrayList<>();
+
+  public static final String JSON_PROPERTY_BATCH_ID = "batch_id";
+  @jakarta.annotation.Nullable
+  private UUID batchId;
 
   public LogBatch() { 
   }
@@ -78,6 +84,30 @@ public class LogBatch {
   }
 
 
+  public LogBatch batchId(@jakarta.annotation.Nullable UUID batchId) {
+    this.batchId = batchId;
+    return this;
+  }
+
+  /**
+   * Names this batch so it is safe to send again: the same batch id with the same lines is stored once however often it is sent (when its answer was lost, say). A new id per new batch.
+   * @return batchId
+   */
+  @jakarta.annotation.Nullable
+  @JsonProperty(value = JSON_PROPERTY_BATCH_ID, required = false)
+  @JsonInclude(value = JsonInclude.Include.USE_DEFAULTS)
+  public UUID getBatchId() {
+    return batchId;
+  }
+
+
+  @JsonProperty(value = JSON_PROPERTY_BATCH_ID, required = false)
+  @JsonInclude(value = JsonInclude.Include.USE_DEFAULTS)
+  public void setBatchId(@jakarta.annotation.Nullable UUID batchId) {
+    this.batchId = batchId;
+  }
+
+
   /**
    * Return true if this LogBatch object is equal to o.
    */
@@ -90,12 +120,13 @@ public class LogBatch {
       return false;
     }
     LogBatch logBatch = (LogBatch) o;
-    return Objects.equals(this.lines, logBatch.lines);
+    return Objects.equals(this.lines, logBatch.lines) &&
+        Objects.equals(this.batchId, logBatch.batchId);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(lines);
+    return Objects.hash(lines, batchId);
   }
 
   @Override
@@ -103,6 +134,7 @@ public class LogBatch {
     StringBuilder sb = new StringBuilder();
     sb.append("class LogBatch {\n");
     sb.append("    lines: ").append(toIndentedString(lines)).append("\n");
+    sb.append("    batchId: ").append(toIndentedString(batchId)).append("\n");
     sb.append("}");
     return sb.toString();
   }
@@ -155,6 +187,11 @@ public class LogBatch {
           "".equals(suffix) ? "" : String.format(java.util.Locale.ROOT, "%s%d%s", containerPrefix, i, containerSuffix))));
         }
       }
+    }
+
+    // add `batch_id` to the URL query string
+    if (getBatchId() != null) {
+      joiner.add(String.format(java.util.Locale.ROOT, "%sbatch_id%s=%s", prefix, suffix, ApiClient.urlEncode(ApiClient.valueToString(getBatchId()))));
     }
 
     return joiner.toString();
