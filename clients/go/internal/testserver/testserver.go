@@ -1,5 +1,6 @@
-// Package testserver runs a real `baton-server serve` on 127.0.0.1 over a temporary SQLite
-// folder, for tests against a live server.
+// Package testserver runs a real `baton-server serve` on 127.0.0.1, for tests against a live
+// server: over a temporary SQLite folder, or over a fresh database of the PostgreSQL server
+// named by BATON_TEST_POSTGRES_URL when it is set (created with psql, dropped at Stop).
 package testserver
 
 import (
@@ -26,6 +27,9 @@ type Server struct {
 	log     *bytes.Buffer
 	exited  chan struct{}
 	waitErr error
+	dropDB  func()
+	// Database says where the server keeps its data: "sqlite" or "postgresql".
+	Database string
 }
 
 // command finds baton-server: $BATON_SERVER, then PATH, then the workspace's .venv above here.
@@ -62,8 +66,9 @@ func freePort() (int, error) {
 	return listener.Addr().(*net.TCPAddr).Port, nil
 }
 
-// Start runs a server and waits until it answers its health check.
-func Start() (*Server, error) {
+// Start runs a server and waits until it answers its health check. Each setting is a
+// NAME=VALUE environment variable of the server (BATON_HEARTBEAT_TIMEOUT=4, say).
+func Start(settings ...string) (*Server, error) {
 	cmd, err := command()
 	if err != nil {
 		return nil, err
@@ -82,6 +87,15 @@ func Start() (*Server, error) {
 			env = append(env, kv)
 		}
 	}
+	database, dropDB := "sqlite", func() {}
+	if admin := os.Getenv("BATON_TEST_POSTGRES_URL"); admin != "" {
+		url, drop, err := createDatabase(admin)
+		if err != nil {
+			return nil, err
+		}
+		env = append(env, "BATON_DATABASE_URL="+url)
+		database, dropDB = "postgresql", drop
+	}
 	env = append(env,
 		"BATON_DATA_DIR="+dir,
 		"BATON_HOST=127.0.0.1",
@@ -90,14 +104,16 @@ func Start() (*Server, error) {
 		// Every response of a running attempt carries a fresh token: the token swap is exercised.
 		"BATON_TOKEN_REFRESH_BEFORE=3600",
 	)
+	env = append(env, settings...)
 	s := &Server{
 		BaseURL: fmt.Sprintf("http://127.0.0.1:%d", port),
-		command: cmd, env: env, dir: dir, log: &bytes.Buffer{},
+		command: cmd, env: env, dir: dir, log: &bytes.Buffer{}, dropDB: dropDB, Database: database,
 	}
 	s.proc = exec.Command(cmd, "serve")
 	s.proc.Env = env
 	s.proc.Stdout, s.proc.Stderr = s.log, s.log
 	if err := s.proc.Start(); err != nil {
+		dropDB()
 		return nil, err
 	}
 	s.exited = make(chan struct{})
@@ -152,4 +168,8 @@ func (s *Server) Stop() {
 		}
 	}
 	_ = os.RemoveAll(s.dir)
+	s.dropDB()
 }
+
+// Log is what the server has printed so far.
+func (s *Server) Log() string { return s.log.String() }
