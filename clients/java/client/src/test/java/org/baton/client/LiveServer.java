@@ -202,8 +202,7 @@ public final class LiveServer {
       if (System.nanoTime() > deadline) {
         process.destroyForcibly();
         drop.run();
-        throw new IllegalStateException("baton-server did not answer within 300 s:
-" + Files.readString(log));
+        throw new IllegalStateException("baton-server did not answer within 300 s:\n" + Files.readString(log));
       }
       Thread.sleep(100);
     }
