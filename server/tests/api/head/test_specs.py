@@ -190,5 +190,44 @@ def test__every_patch__is_one_known_to_be_idempotent(version: str) -> None:
 
 
 def test__v3_to_v4__differs_by_the_declared_changes_only() -> None:
-    # 2026-12-02 declares no change yet: beyond its version marks it is 2026-11-24's document.
-    assert _without_version_marks(_load(V3)) == _without_version_marks(_load(V4))
+    old, new = _without_version_marks(_load(V3)), _without_version_marks(_load(V4))
+    assert _operations(old) == _operations(new)
+    old_schemas, new_schemas = old["components"]["schemas"], new["components"]["schemas"]
+    changed = {
+        name
+        for name in old_schemas.keys() | new_schemas.keys()
+        if old_schemas.get(name) != new_schemas.get(name)
+    }
+    # OpenTaskRuntimes: the enum becomes a pattern, which every model carrying a runtime refers to.
+    assert old_schemas["TaskRuntime"]["enum"] == ["python", "go", "java"]
+    assert new_schemas["TaskRuntime"]["pattern"] == "^[a-z][a-z0-9_-]{0,19}$"
+    assert "enum" not in new_schemas["TaskRuntime"]
+    # SplitRegisteredTaskAndScheduleFromRequests: two response models, every field required.
+    assert {"RegisteredTask", "RegisteredSchedule"} <= new_schemas.keys() - old_schemas.keys()
+    for name in ("RegisteredTask", "RegisteredSchedule"):
+        assert set(new_schemas[name]["required"]) == set(new_schemas[name]["properties"])
+    assert new_schemas["Dag"]["properties"]["tasks"]["items"] == {
+        "$ref": "#/components/schemas/RegisteredTask"
+    }
+    # TypeStatesRunTypesAndLogLevelsAsEnums
+    assert new_schemas["DagRunInfo"]["properties"]["state"] == {"$ref": "#/components/schemas/DagRunState"}
+    assert new_schemas["DagRunInfo"]["properties"]["run_type"]["enum"] == ["manual", "scheduled"]
+    assert new_schemas["LogRecordOut"]["properties"]["level"]["enum"][0] == "debug"
+    # RenameExecutionTimeoutToExecutionTimeoutSeconds
+    assert "execution_timeout" in old_schemas["TIRunContext"]["properties"]
+    timeout = new_schemas["TIRunContext"]["properties"]["execution_timeout_seconds"]
+    assert timeout["anyOf"][0] == {"type": "integer"}
+    assert changed == {
+        "TaskRuntime",
+        "RegisteredTask",
+        "RegisteredSchedule",
+        "Dag",
+        "DagSummary",
+        "DagRunInfo",
+        "TaskInstanceDetail",
+        "LogRecordOut",
+        "TIRunContext",
+    }
+    old["components"].pop("schemas")
+    new["components"].pop("schemas")
+    assert old == new

@@ -12,10 +12,22 @@ from baton_server.api.versions.v2026_11_24 import (
     AddPreviousSuccessfulRunEndpoint,
     ChangeConnectionExtraToObject,
 )
+from baton_server.api.versions.v2026_12_02 import (
+    OpenTaskRuntimes,
+    RenameExecutionTimeoutToExecutionTimeoutSeconds,
+    SplitRegisteredTaskAndScheduleFromRequests,
+    TypeStatesRunTypesAndLogLevelsAsEnums,
+)
 
 VERSIONS = VersionBundle(
     HeadVersion(),
-    Version("2026-12-02"),
+    Version(
+        "2026-12-02",
+        OpenTaskRuntimes,
+        SplitRegisteredTaskAndScheduleFromRequests,
+        TypeStatesRunTypesAndLogLevelsAsEnums,
+        RenameExecutionTimeoutToExecutionTimeoutSeconds,
+    ),
     Version("2026-11-24", AddPreviousSuccessfulRunEndpoint, ChangeConnectionExtraToObject),
     Version("2026-10-15", RenameVersionIdToDagVersionId, AddUnixUserToRunPayload),
     Version("2026-09-01"),

@@ -78,7 +78,7 @@ async def run_task_instance(
         dag_version_id=ti.dag_version_id,
         dag_run=DagRunInfo.model_validate(run),
         entry_point=task.get("entry_point"),
-        execution_timeout=float(timeout) if isinstance(timeout, int | float) else None,
+        execution_timeout_seconds=int(timeout) if isinstance(timeout, int | float) else None,
     )
 
 

@@ -9,7 +9,11 @@ from fastapi import APIRouter, Request
 from baton_server.api import links
 from baton_server.api.deps import RuntimeDep, SessionDep, WorkerCredentialDep
 from baton_server.api.errors import error_responses
-from baton_server.api.routes._orchestration import worker_model
+from baton_server.api.routes._orchestration import (
+    ClientRuntimes,
+    require_runtime_known_to_client,
+    worker_model,
+)
 from baton_server.api.schemas.execution import TaskInstanceIdentity
 from baton_server.api.schemas.orchestration import (
     ClaimedWorkloads,
@@ -62,7 +66,7 @@ async def register_worker(
             name=payload.name,
             queues=payload.queues,
             capacity=payload.capacity,
-            runtime=payload.runtime.value,
+            runtime=payload.runtime,
             hostname=payload.hostname,
         ),
     )
@@ -76,9 +80,13 @@ async def register_worker(
     responses=error_responses(401, 403, 404, 422),
 )
 async def heartbeat_worker(
-    worker_id: uuid.UUID, session: SessionDep, credential: WorkerCredentialDep
+    worker_id: uuid.UUID,
+    session: SessionDep,
+    credential: WorkerCredentialDep,
+    client_runtimes: ClientRuntimes = None,
 ) -> Worker:
     """Record a worker heartbeat."""
+    await require_runtime_known_to_client(session, credential, worker_id, client_runtimes)
     return worker_model(await workers.heartbeat_worker(session, credential, worker_id))
 
 
@@ -95,8 +103,10 @@ async def claim_workloads(
     session: SessionDep,
     runtime: RuntimeDep,
     credential: WorkerCredentialDep,
+    client_runtimes: ClientRuntimes = None,
 ) -> ClaimedWorkloads:
     """Hand the worker workloads, each to this worker only."""
+    await require_runtime_known_to_client(session, credential, worker_id, client_runtimes)
     claimed = await workloads.claim_workloads(
         session,
         runtime.tokens,
