@@ -54,6 +54,24 @@ func (e DagRunDetailRunType) Valid() bool {
 	}
 }
 
+// Defines values for DagRunInfoRunType.
+const (
+	DagRunInfoRunTypeManual    DagRunInfoRunType = "manual"
+	DagRunInfoRunTypeScheduled DagRunInfoRunType = "scheduled"
+)
+
+// Valid indicates whether the value is a known member of the DagRunInfoRunType enum.
+func (e DagRunInfoRunType) Valid() bool {
+	switch e {
+	case DagRunInfoRunTypeManual:
+		return true
+	case DagRunInfoRunTypeScheduled:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for DagRunState.
 const (
 	DagRunStateFailed  DagRunState = "failed"
@@ -129,6 +147,33 @@ func (e LogLineLevel) Valid() bool {
 	case LogLineLevelInfo:
 		return true
 	case LogLineLevelWarning:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LogRecordOutLevel.
+const (
+	LogRecordOutLevelCritical LogRecordOutLevel = "critical"
+	LogRecordOutLevelDebug    LogRecordOutLevel = "debug"
+	LogRecordOutLevelError    LogRecordOutLevel = "error"
+	LogRecordOutLevelInfo     LogRecordOutLevel = "info"
+	LogRecordOutLevelWarning  LogRecordOutLevel = "warning"
+)
+
+// Valid indicates whether the value is a known member of the LogRecordOutLevel enum.
+func (e LogRecordOutLevel) Valid() bool {
+	switch e {
+	case LogRecordOutLevelCritical:
+		return true
+	case LogRecordOutLevelDebug:
+		return true
+	case LogRecordOutLevelError:
+		return true
+	case LogRecordOutLevelInfo:
+		return true
+	case LogRecordOutLevelWarning:
 		return true
 	default:
 		return false
@@ -225,27 +270,6 @@ func (e TaskInstanceState) Valid() bool {
 	case TaskInstanceStateUpForRetry:
 		return true
 	case TaskInstanceStateUpstreamFailed:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for TaskRuntime.
-const (
-	TaskRuntimeGo     TaskRuntime = "go"
-	TaskRuntimeJava   TaskRuntime = "java"
-	TaskRuntimePython TaskRuntime = "python"
-)
-
-// Valid indicates whether the value is a known member of the TaskRuntime enum.
-func (e TaskRuntime) Valid() bool {
-	switch e {
-	case TaskRuntimeGo:
-		return true
-	case TaskRuntimeJava:
-		return true
-	case TaskRuntimePython:
 		return true
 	default:
 		return false
@@ -363,11 +387,11 @@ type Dag struct {
 	LatestVersionNumber int                `json:"latest_version_number"`
 
 	// NextRunAt When the next scheduled run is due, if scheduled.
-	NextRunAt *time.Time        `json:"next_run_at"`
-	Schedule  *DagSchedule      `json:"schedule"`
-	TaskCount int               `json:"task_count"`
-	Tasks     []TaskDescription `json:"tasks"`
-	UpdatedAt time.Time         `json:"updated_at"`
+	NextRunAt *time.Time          `json:"next_run_at"`
+	Schedule  *RegisteredSchedule `json:"schedule"`
+	TaskCount int                 `json:"task_count"`
+	Tasks     []RegisteredTask    `json:"tasks"`
+	UpdatedAt time.Time           `json:"updated_at"`
 }
 
 // DagDescription A DAG as its bundle describes it; the server never sees its code.
@@ -440,10 +464,15 @@ type DagRunInfo struct {
 	Id                openapi_types.UUID   `json:"id"`
 	LogicalDate       time.Time            `json:"logical_date"`
 	RunId             string               `json:"run_id"`
-	RunType           string               `json:"run_type"`
+	RunType           DagRunInfoRunType    `json:"run_type"`
 	StartDate         *time.Time           `json:"start_date"`
-	State             string               `json:"state"`
+
+	// State Where a DAG run is in its life cycle.
+	State DagRunState `json:"state"`
 }
+
+// DagRunInfoRunType defines model for DagRunInfo.RunType.
+type DagRunInfoRunType string
 
 // DagRunList A page of DAG runs, newest first.
 type DagRunList struct {
@@ -475,10 +504,10 @@ type DagSummary struct {
 	LatestVersionNumber int                `json:"latest_version_number"`
 
 	// NextRunAt When the next scheduled run is due, if scheduled.
-	NextRunAt *time.Time   `json:"next_run_at"`
-	Schedule  *DagSchedule `json:"schedule"`
-	TaskCount int          `json:"task_count"`
-	UpdatedAt time.Time    `json:"updated_at"`
+	NextRunAt *time.Time          `json:"next_run_at"`
+	Schedule  *RegisteredSchedule `json:"schedule"`
+	TaskCount int                 `json:"task_count"`
+	UpdatedAt time.Time           `json:"updated_at"`
 }
 
 // ErrorBody The body of every error response.
@@ -488,9 +517,9 @@ type ErrorBody struct {
 	// Example: Variable 'x' does not exist.
 	Message string `json:"message"`
 
-	// Reason Stable snake_case code a client can branch on.
+	// Reason Stable snake_case code a client can branch on; each operation's error responses list the codes they send.
 	//
-	// Example: not_found
+	// Example: variable_not_found
 	Reason string `json:"reason"`
 }
 
@@ -503,7 +532,9 @@ type ExecuteTaskWorkload struct {
 	MaxTries                int                `json:"max_tries"`
 	Queue                   string             `json:"queue"`
 
-	// Runtime The language runtime a task runs in; a worker claims only tasks of its own runtime.
+	// Runtime The runtime (language) a task runs in and a worker serves: an open identifier, `^[a-z][a-z0-9_-]{0,19}$`. A worker claims only tasks of its own runtime. Baton's SDKs use `python`, `go`, `java`; a worker in another language registers under a name of its own.
+	//
+	// Example: python
 	Runtime TaskRuntime `json:"runtime"`
 
 	// TaskInstance The task instance and the attempt (try_number).
@@ -561,10 +592,13 @@ type LogPage struct {
 type LogRecordOut struct {
 	Fields    *map[string]JsonValue `json:"fields"`
 	Id        int                   `json:"id"`
-	Level     string                `json:"level"`
+	Level     LogRecordOutLevel     `json:"level"`
 	Message   string                `json:"message"`
 	Timestamp time.Time             `json:"timestamp"`
 }
+
+// LogRecordOutLevel defines model for LogRecordOut.Level.
+type LogRecordOutLevel string
 
 // PreviousSuccessfulRun The latest earlier DAG run in which this task succeeded.
 type PreviousSuccessfulRun struct {
@@ -594,7 +628,9 @@ type RegisterWorkerPayload struct {
 	Name     string   `json:"name"`
 	Queues   []string `json:"queues"`
 
-	// Runtime The language runtime a task runs in; a worker claims only tasks of its own runtime.
+	// Runtime The runtime (language) a task runs in and a worker serves: an open identifier, `^[a-z][a-z0-9_-]{0,19}$`. A worker claims only tasks of its own runtime. Baton's SDKs use `python`, `go`, `java`; a worker in another language registers under a name of its own.
+	//
+	// Example: python
 	Runtime TaskRuntime `json:"runtime"`
 }
 
@@ -609,6 +645,34 @@ type RegisteredDag struct {
 // RegisteredDags The outcome of a registration, one entry per DAG in the order sent.
 type RegisteredDags struct {
 	Dags []RegisteredDag `json:"dags"`
+}
+
+// RegisteredSchedule A DAG's stored schedule: a cron expression (UTC) or an interval, and when it starts.
+type RegisteredSchedule struct {
+	Cron            *string `json:"cron"`
+	IntervalSeconds *int    `json:"interval_seconds"`
+
+	// StartAt No run is due before this time.
+	StartAt *time.Time `json:"start_at"`
+}
+
+// RegisteredTask A task of a stored DAG version: every setting, defaults filled in.
+type RegisteredTask struct {
+	EntryPoint              string `json:"entry_point"`
+	ExecutionTimeoutSeconds *int   `json:"execution_timeout_seconds"`
+	Queue                   string `json:"queue"`
+	Retries                 int    `json:"retries"`
+	RetryDelaySeconds       int    `json:"retry_delay_seconds"`
+
+	// Runtime The runtime (language) a task runs in and a worker serves: an open identifier, `^[a-z][a-z0-9_-]{0,19}$`. A worker claims only tasks of its own runtime. Baton's SDKs use `python`, `go`, `java`; a worker in another language registers under a name of its own.
+	//
+	// Example: python
+	Runtime TaskRuntime `json:"runtime"`
+	TaskId  string      `json:"task_id"`
+
+	// TriggerRule When a task may start, given the states of its upstream tasks.
+	TriggerRule     TriggerRule `json:"trigger_rule"`
+	UpstreamTaskIds []string    `json:"upstream_task_ids"`
 }
 
 // TIHeartbeatPayload A running attempt says it is alive.
@@ -626,8 +690,8 @@ type TIRunContext struct {
 	// EntryPoint What the worker runs for this task, from the DAG's description.
 	EntryPoint *string `json:"entry_point"`
 
-	// ExecutionTimeout Seconds the attempt may run; null for no limit.
-	ExecutionTimeout *float32 `json:"execution_timeout"`
+	// ExecutionTimeoutSeconds Seconds the attempt may run; null for no limit.
+	ExecutionTimeoutSeconds *int `json:"execution_timeout_seconds"`
 
 	// MaxTries Total attempts allowed (retries + 1).
 	MaxTries int `json:"max_tries"`
@@ -692,11 +756,15 @@ type TaskInstanceDetail struct {
 	Pid             *int               `json:"pid"`
 	Queue           string             `json:"queue"`
 	RunId           string             `json:"run_id"`
-	Runtime         string             `json:"runtime"`
-	StartDate       *time.Time         `json:"start_date"`
-	State           *string            `json:"state"`
-	TaskId          string             `json:"task_id"`
-	TryNumber       int                `json:"try_number"`
+
+	// Runtime The runtime (language) a task runs in and a worker serves: an open identifier, `^[a-z][a-z0-9_-]{0,19}$`. A worker claims only tasks of its own runtime. Baton's SDKs use `python`, `go`, `java`; a worker in another language registers under a name of its own.
+	//
+	// Example: python
+	Runtime   TaskRuntime        `json:"runtime"`
+	StartDate *time.Time         `json:"start_date"`
+	State     *TaskInstanceState `json:"state"`
+	TaskId    string             `json:"task_id"`
+	TryNumber int                `json:"try_number"`
 }
 
 // TaskInstanceIdentity Which task instance and attempt this is.
@@ -728,7 +796,9 @@ type TaskInstanceSummary struct {
 	Queue         string     `json:"queue"`
 	QueuedAt      *time.Time `json:"queued_at"`
 
-	// Runtime The language runtime a task runs in; a worker claims only tasks of its own runtime.
+	// Runtime The runtime (language) a task runs in and a worker serves: an open identifier, `^[a-z][a-z0-9_-]{0,19}$`. A worker claims only tasks of its own runtime. Baton's SDKs use `python`, `go`, `java`; a worker in another language registers under a name of its own.
+	//
+	// Example: python
 	Runtime   TaskRuntime `json:"runtime"`
 	StartDate *time.Time  `json:"start_date"`
 
@@ -741,8 +811,10 @@ type TaskInstanceSummary struct {
 	WorkerId  *openapi_types.UUID `json:"worker_id"`
 }
 
-// TaskRuntime The language runtime a task runs in; a worker claims only tasks of its own runtime.
-type TaskRuntime string
+// TaskRuntime The runtime (language) a task runs in and a worker serves: an open identifier, `^[a-z][a-z0-9_-]{0,19}$`. A worker claims only tasks of its own runtime. Baton's SDKs use `python`, `go`, `java`; a worker in another language registers under a name of its own.
+//
+// Example: python
+type TaskRuntime = string
 
 // TaskStateCounts How many task instances of this DAG run are in each state (states with none are left out).
 type TaskStateCounts struct {
@@ -807,7 +879,9 @@ type Worker struct {
 	Queues          []string           `json:"queues"`
 	RegisteredAt    time.Time          `json:"registered_at"`
 
-	// Runtime The language runtime a task runs in; a worker claims only tasks of its own runtime.
+	// Runtime The runtime (language) a task runs in and a worker serves: an open identifier, `^[a-z][a-z0-9_-]{0,19}$`. A worker claims only tasks of its own runtime. Baton's SDKs use `python`, `go`, `java`; a worker in another language registers under a name of its own.
+	//
+	// Example: python
 	Runtime TaskRuntime `json:"runtime"`
 
 	// State Whether a worker has been heard from within the heartbeat timeout.
@@ -834,7 +908,9 @@ type WorkerSummary struct {
 	Queues              []string           `json:"queues"`
 	RegisteredAt        time.Time          `json:"registered_at"`
 
-	// Runtime The language runtime a task runs in; a worker claims only tasks of its own runtime.
+	// Runtime The runtime (language) a task runs in and a worker serves: an open identifier, `^[a-z][a-z0-9_-]{0,19}$`. A worker claims only tasks of its own runtime. Baton's SDKs use `python`, `go`, `java`; a worker in another language registers under a name of its own.
+	//
+	// Example: python
 	Runtime TaskRuntime `json:"runtime"`
 
 	// State Whether a worker has been heard from within the heartbeat timeout.
@@ -1044,20 +1120,28 @@ type ClientInterface interface {
 
 	// AdminListConnections List connections
 	//
+	// A page of connections ordered by id, passwords left out.
+	//
 	// Corresponds with GET /api/connections (the `AdminListConnections` operationId).
 	AdminListConnections(ctx context.Context, params *AdminListConnectionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AdminDeleteConnection Delete a connection
+	//
+	// Delete the connection; tasks asking for it get 404 from then on.
 	//
 	// Corresponds with DELETE /api/connections/{connection_id} (the `AdminDeleteConnection` operationId).
 	AdminDeleteConnection(ctx context.Context, connectionId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AdminGetConnection Read a connection (without its password)
 	//
+	// One connection as operators see it: whether a password is set, never the password.
+	//
 	// Corresponds with GET /api/connections/{connection_id} (the `AdminGetConnection` operationId).
 	AdminGetConnection(ctx context.Context, connectionId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AdminSetConnectionWithBody Create or replace a connection
+	//
+	// Store the connection under this id, replacing any; secrets are encrypted at rest.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1065,6 +1149,8 @@ type ClientInterface interface {
 	AdminSetConnectionWithBody(ctx context.Context, connectionId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AdminSetConnection Create or replace a connection
+	//
+	// Store the connection under this id, replacing any; secrets are encrypted at rest.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1137,35 +1223,49 @@ type ClientInterface interface {
 
 	// CheckAdminHealth Check that the server and its database answer
 	//
+	// 200 when the server answers and its database answers a query. Needs no credential.
+	//
 	// Corresponds with GET /api/health (the `CheckAdminHealth` operationId).
 	CheckAdminHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetTaskInstance Read a task instance's state and current attempt
+	//
+	// The task instance's state and its current attempt: try, host, pid, heartbeat.
 	//
 	// Corresponds with GET /api/task-instances/{task_instance_id} (the `GetTaskInstance` operationId).
 	GetTaskInstance(ctx context.Context, taskInstanceId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetTaskInstanceLogs Read a page of one attempt's log lines, in order
 	//
+	// One attempt's log lines in the order they were emitted; page with `after` = `next_after`.
+	//
 	// Corresponds with GET /api/task-instances/{task_instance_id}/logs (the `GetTaskInstanceLogs` operationId).
 	GetTaskInstanceLogs(ctx context.Context, taskInstanceId openapi_types.UUID, params *GetTaskInstanceLogsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AdminListVariables List variables
+	//
+	// A page of variables ordered by key.
 	//
 	// Corresponds with GET /api/variables (the `AdminListVariables` operationId).
 	AdminListVariables(ctx context.Context, params *AdminListVariablesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AdminDeleteVariable Delete a variable
 	//
+	// Delete the variable.
+	//
 	// Corresponds with DELETE /api/variables/{key} (the `AdminDeleteVariable` operationId).
 	AdminDeleteVariable(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AdminGetVariable Read a variable
 	//
+	// One variable with its description and when it last changed.
+	//
 	// Corresponds with GET /api/variables/{key} (the `AdminGetVariable` operationId).
 	AdminGetVariable(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AdminSetVariableWithBody Create or replace a variable
+	//
+	// Store the JSON value under this key, replacing any.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1173,6 +1273,8 @@ type ClientInterface interface {
 	AdminSetVariableWithBody(ctx context.Context, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AdminSetVariable Create or replace a variable
+	//
+	// Store the JSON value under this key, replacing any.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1188,10 +1290,14 @@ type ClientInterface interface {
 
 	// GetConnection Read a connection granted to the caller's DAG, secrets included
 	//
+	// The connection with its secrets, for a task of a DAG it is granted to (all DAGs when unrestricted).
+	//
 	// Corresponds with GET /execution/connections/{connection_id} (the `GetConnection` operationId).
 	GetConnection(ctx context.Context, connectionId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CheckExecutionHealth Check that the server and its database answer
+	//
+	// 200 when the server answers and its database answers a query. Needs no credential.
 	//
 	// Corresponds with GET /execution/health (the `CheckExecutionHealth` operationId).
 	CheckExecutionHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1216,6 +1322,8 @@ type ClientInterface interface {
 
 	// UploadTaskLogsWithBody Upload a batch of the running attempt's log lines
 	//
+	// Store up to 1000 structured lines of the calling attempt, in order. Ship batches every few seconds.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /execution/task-instances/{task_instance_id}/logs (the `UploadTaskLogs` operationId).
@@ -1223,12 +1331,16 @@ type ClientInterface interface {
 
 	// UploadTaskLogs Upload a batch of the running attempt's log lines
 	//
+	// Store up to 1000 structured lines of the calling attempt, in order. Ship batches every few seconds.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /execution/task-instances/{task_instance_id}/logs (the `UploadTaskLogs` operationId).
 	UploadTaskLogs(ctx context.Context, taskInstanceId openapi_types.UUID, body UploadTaskLogsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetPreviousSuccessfulRun The latest earlier DAG run in which this task succeeded
+	//
+	// The latest earlier DAG run of this DAG in which the calling task succeeded, or null.
 	//
 	// Corresponds with GET /execution/task-instances/{task_instance_id}/previous-successful-run (the `GetPreviousSuccessfulRun` operationId).
 	GetPreviousSuccessfulRun(ctx context.Context, taskInstanceId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1271,20 +1383,28 @@ type ClientInterface interface {
 
 	// GetTaskStateCounts How many task instances of this DAG run are in each state
 	//
+	// How many task instances of the caller's DAG run are in each state.
+	//
 	// Corresponds with GET /execution/task-instances/{task_instance_id}/task-state-counts (the `GetTaskStateCounts` operationId).
 	GetTaskStateCounts(ctx context.Context, taskInstanceId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteVariable Delete a variable
+	//
+	// Delete the variable.
 	//
 	// Corresponds with DELETE /execution/variables/{key} (the `DeleteVariable` operationId).
 	DeleteVariable(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetVariable Read a variable
 	//
+	// The variable's JSON value. A worker may ask its own secrets backend first.
+	//
 	// Corresponds with GET /execution/variables/{key} (the `GetVariable` operationId).
 	GetVariable(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SetVariableWithBody Create or replace a variable
+	//
+	// Store a JSON value under the key, replacing any.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1293,6 +1413,8 @@ type ClientInterface interface {
 
 	// SetVariable Create or replace a variable
 	//
+	// Store a JSON value under the key, replacing any.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PUT /execution/variables/{key} (the `SetVariable` operationId).
@@ -1300,15 +1422,21 @@ type ClientInterface interface {
 
 	// DeleteXcom Delete an XCom of the caller's own task instance
 	//
+	// Delete an XCom of the caller's own task instance.
+	//
 	// Corresponds with DELETE /execution/xcoms/{dag_id}/{run_id}/{task_id}/{key} (the `DeleteXcom` operationId).
 	DeleteXcom(ctx context.Context, dagId string, runId string, taskId string, key string, params *DeleteXcomParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PullXcom Pull an XCom of the caller's DAG
 	//
+	// Read an XCom of any task instance of the caller's DAG.
+	//
 	// Corresponds with GET /execution/xcoms/{dag_id}/{run_id}/{task_id}/{key} (the `PullXcom` operationId).
 	PullXcom(ctx context.Context, dagId string, runId string, taskId string, key string, params *PullXcomParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PushXcomWithBody Push an XCom of the caller's own task instance
+	//
+	// Store a JSON value under the caller's own task instance, replacing any at that address.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1316,6 +1444,8 @@ type ClientInterface interface {
 	PushXcomWithBody(ctx context.Context, dagId string, runId string, taskId string, key string, params *PushXcomParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PushXcom Push an XCom of the caller's own task instance
+	//
+	// Store a JSON value under the caller's own task instance, replacing any at that address.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1341,6 +1471,8 @@ type ClientInterface interface {
 	RegisterDags(ctx context.Context, body RegisterDagsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CheckWorkersHealth Check that the server and its database answer
+	//
+	// 200 when the server answers and its database answers a query. Needs no credential.
 	//
 	// Corresponds with GET /workers/health (the `CheckWorkersHealth` operationId).
 	CheckWorkersHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1391,6 +1523,8 @@ type ClientInterface interface {
 
 // AdminListConnections List connections
 //
+// A page of connections ordered by id, passwords left out.
+//
 // Corresponds with GET /api/connections (the `AdminListConnections` operationId).
 func (c *Client) AdminListConnections(ctx context.Context, params *AdminListConnectionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAdminListConnectionsRequest(c.Server, params)
@@ -1405,6 +1539,8 @@ func (c *Client) AdminListConnections(ctx context.Context, params *AdminListConn
 }
 
 // AdminDeleteConnection Delete a connection
+//
+// Delete the connection; tasks asking for it get 404 from then on.
 //
 // Corresponds with DELETE /api/connections/{connection_id} (the `AdminDeleteConnection` operationId).
 func (c *Client) AdminDeleteConnection(ctx context.Context, connectionId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1421,6 +1557,8 @@ func (c *Client) AdminDeleteConnection(ctx context.Context, connectionId string,
 
 // AdminGetConnection Read a connection (without its password)
 //
+// One connection as operators see it: whether a password is set, never the password.
+//
 // Corresponds with GET /api/connections/{connection_id} (the `AdminGetConnection` operationId).
 func (c *Client) AdminGetConnection(ctx context.Context, connectionId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAdminGetConnectionRequest(c.Server, connectionId)
@@ -1435,6 +1573,8 @@ func (c *Client) AdminGetConnection(ctx context.Context, connectionId string, re
 }
 
 // AdminSetConnectionWithBody Create or replace a connection
+//
+// Store the connection under this id, replacing any; secrets are encrypted at rest.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1452,6 +1592,8 @@ func (c *Client) AdminSetConnectionWithBody(ctx context.Context, connectionId st
 }
 
 // AdminSetConnection Create or replace a connection
+//
+// Store the connection under this id, replacing any; secrets are encrypted at rest.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1614,6 +1756,8 @@ func (c *Client) GetDagRun(ctx context.Context, dagId string, runId string, reqE
 
 // CheckAdminHealth Check that the server and its database answer
 //
+// 200 when the server answers and its database answers a query. Needs no credential.
+//
 // Corresponds with GET /api/health (the `CheckAdminHealth` operationId).
 func (c *Client) CheckAdminHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCheckAdminHealthRequest(c.Server)
@@ -1628,6 +1772,8 @@ func (c *Client) CheckAdminHealth(ctx context.Context, reqEditors ...RequestEdit
 }
 
 // GetTaskInstance Read a task instance's state and current attempt
+//
+// The task instance's state and its current attempt: try, host, pid, heartbeat.
 //
 // Corresponds with GET /api/task-instances/{task_instance_id} (the `GetTaskInstance` operationId).
 func (c *Client) GetTaskInstance(ctx context.Context, taskInstanceId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1644,6 +1790,8 @@ func (c *Client) GetTaskInstance(ctx context.Context, taskInstanceId openapi_typ
 
 // GetTaskInstanceLogs Read a page of one attempt's log lines, in order
 //
+// One attempt's log lines in the order they were emitted; page with `after` = `next_after`.
+//
 // Corresponds with GET /api/task-instances/{task_instance_id}/logs (the `GetTaskInstanceLogs` operationId).
 func (c *Client) GetTaskInstanceLogs(ctx context.Context, taskInstanceId openapi_types.UUID, params *GetTaskInstanceLogsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetTaskInstanceLogsRequest(c.Server, taskInstanceId, params)
@@ -1658,6 +1806,8 @@ func (c *Client) GetTaskInstanceLogs(ctx context.Context, taskInstanceId openapi
 }
 
 // AdminListVariables List variables
+//
+// A page of variables ordered by key.
 //
 // Corresponds with GET /api/variables (the `AdminListVariables` operationId).
 func (c *Client) AdminListVariables(ctx context.Context, params *AdminListVariablesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1674,6 +1824,8 @@ func (c *Client) AdminListVariables(ctx context.Context, params *AdminListVariab
 
 // AdminDeleteVariable Delete a variable
 //
+// Delete the variable.
+//
 // Corresponds with DELETE /api/variables/{key} (the `AdminDeleteVariable` operationId).
 func (c *Client) AdminDeleteVariable(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAdminDeleteVariableRequest(c.Server, key)
@@ -1689,6 +1841,8 @@ func (c *Client) AdminDeleteVariable(ctx context.Context, key string, reqEditors
 
 // AdminGetVariable Read a variable
 //
+// One variable with its description and when it last changed.
+//
 // Corresponds with GET /api/variables/{key} (the `AdminGetVariable` operationId).
 func (c *Client) AdminGetVariable(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAdminGetVariableRequest(c.Server, key)
@@ -1703,6 +1857,8 @@ func (c *Client) AdminGetVariable(ctx context.Context, key string, reqEditors ..
 }
 
 // AdminSetVariableWithBody Create or replace a variable
+//
+// Store the JSON value under this key, replacing any.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1720,6 +1876,8 @@ func (c *Client) AdminSetVariableWithBody(ctx context.Context, key string, conte
 }
 
 // AdminSetVariable Create or replace a variable
+//
+// Store the JSON value under this key, replacing any.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1755,6 +1913,8 @@ func (c *Client) ListWorkers(ctx context.Context, params *ListWorkersParams, req
 
 // GetConnection Read a connection granted to the caller's DAG, secrets included
 //
+// The connection with its secrets, for a task of a DAG it is granted to (all DAGs when unrestricted).
+//
 // Corresponds with GET /execution/connections/{connection_id} (the `GetConnection` operationId).
 func (c *Client) GetConnection(ctx context.Context, connectionId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetConnectionRequest(c.Server, connectionId)
@@ -1769,6 +1929,8 @@ func (c *Client) GetConnection(ctx context.Context, connectionId string, reqEdit
 }
 
 // CheckExecutionHealth Check that the server and its database answer
+//
+// 200 when the server answers and its database answers a query. Needs no credential.
 //
 // Corresponds with GET /execution/health (the `CheckExecutionHealth` operationId).
 func (c *Client) CheckExecutionHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1823,6 +1985,8 @@ func (c *Client) HeartbeatTaskInstance(ctx context.Context, taskInstanceId opena
 
 // UploadTaskLogsWithBody Upload a batch of the running attempt's log lines
 //
+// Store up to 1000 structured lines of the calling attempt, in order. Ship batches every few seconds.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /execution/task-instances/{task_instance_id}/logs (the `UploadTaskLogs` operationId).
@@ -1840,6 +2004,8 @@ func (c *Client) UploadTaskLogsWithBody(ctx context.Context, taskInstanceId open
 
 // UploadTaskLogs Upload a batch of the running attempt's log lines
 //
+// Store up to 1000 structured lines of the calling attempt, in order. Ship batches every few seconds.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /execution/task-instances/{task_instance_id}/logs (the `UploadTaskLogs` operationId).
@@ -1856,6 +2022,8 @@ func (c *Client) UploadTaskLogs(ctx context.Context, taskInstanceId openapi_type
 }
 
 // GetPreviousSuccessfulRun The latest earlier DAG run in which this task succeeded
+//
+// The latest earlier DAG run of this DAG in which the calling task succeeded, or null.
 //
 // Corresponds with GET /execution/task-instances/{task_instance_id}/previous-successful-run (the `GetPreviousSuccessfulRun` operationId).
 func (c *Client) GetPreviousSuccessfulRun(ctx context.Context, taskInstanceId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1948,6 +2116,8 @@ func (c *Client) UpdateTaskInstanceState(ctx context.Context, taskInstanceId ope
 
 // GetTaskStateCounts How many task instances of this DAG run are in each state
 //
+// How many task instances of the caller's DAG run are in each state.
+//
 // Corresponds with GET /execution/task-instances/{task_instance_id}/task-state-counts (the `GetTaskStateCounts` operationId).
 func (c *Client) GetTaskStateCounts(ctx context.Context, taskInstanceId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetTaskStateCountsRequest(c.Server, taskInstanceId)
@@ -1962,6 +2132,8 @@ func (c *Client) GetTaskStateCounts(ctx context.Context, taskInstanceId openapi_
 }
 
 // DeleteVariable Delete a variable
+//
+// Delete the variable.
 //
 // Corresponds with DELETE /execution/variables/{key} (the `DeleteVariable` operationId).
 func (c *Client) DeleteVariable(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1978,6 +2150,8 @@ func (c *Client) DeleteVariable(ctx context.Context, key string, reqEditors ...R
 
 // GetVariable Read a variable
 //
+// The variable's JSON value. A worker may ask its own secrets backend first.
+//
 // Corresponds with GET /execution/variables/{key} (the `GetVariable` operationId).
 func (c *Client) GetVariable(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetVariableRequest(c.Server, key)
@@ -1992,6 +2166,8 @@ func (c *Client) GetVariable(ctx context.Context, key string, reqEditors ...Requ
 }
 
 // SetVariableWithBody Create or replace a variable
+//
+// Store a JSON value under the key, replacing any.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2010,6 +2186,8 @@ func (c *Client) SetVariableWithBody(ctx context.Context, key string, contentTyp
 
 // SetVariable Create or replace a variable
 //
+// Store a JSON value under the key, replacing any.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PUT /execution/variables/{key} (the `SetVariable` operationId).
@@ -2027,6 +2205,8 @@ func (c *Client) SetVariable(ctx context.Context, key string, body SetVariableJS
 
 // DeleteXcom Delete an XCom of the caller's own task instance
 //
+// Delete an XCom of the caller's own task instance.
+//
 // Corresponds with DELETE /execution/xcoms/{dag_id}/{run_id}/{task_id}/{key} (the `DeleteXcom` operationId).
 func (c *Client) DeleteXcom(ctx context.Context, dagId string, runId string, taskId string, key string, params *DeleteXcomParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeleteXcomRequest(c.Server, dagId, runId, taskId, key, params)
@@ -2042,6 +2222,8 @@ func (c *Client) DeleteXcom(ctx context.Context, dagId string, runId string, tas
 
 // PullXcom Pull an XCom of the caller's DAG
 //
+// Read an XCom of any task instance of the caller's DAG.
+//
 // Corresponds with GET /execution/xcoms/{dag_id}/{run_id}/{task_id}/{key} (the `PullXcom` operationId).
 func (c *Client) PullXcom(ctx context.Context, dagId string, runId string, taskId string, key string, params *PullXcomParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPullXcomRequest(c.Server, dagId, runId, taskId, key, params)
@@ -2056,6 +2238,8 @@ func (c *Client) PullXcom(ctx context.Context, dagId string, runId string, taskI
 }
 
 // PushXcomWithBody Push an XCom of the caller's own task instance
+//
+// Store a JSON value under the caller's own task instance, replacing any at that address.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2073,6 +2257,8 @@ func (c *Client) PushXcomWithBody(ctx context.Context, dagId string, runId strin
 }
 
 // PushXcom Push an XCom of the caller's own task instance
+//
+// Store a JSON value under the caller's own task instance, replacing any at that address.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2128,6 +2314,8 @@ func (c *Client) RegisterDags(ctx context.Context, body RegisterDagsJSONRequestB
 }
 
 // CheckWorkersHealth Check that the server and its database answer
+//
+// 200 when the server answers and its database answers a query. Needs no credential.
 //
 // Corresponds with GET /workers/health (the `CheckWorkersHealth` operationId).
 func (c *Client) CheckWorkersHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4059,12 +4247,16 @@ type ClientWithResponsesInterface interface {
 
 	// AdminListConnectionsWithResponse List connections
 	//
+	// A page of connections ordered by id, passwords left out.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/connections (the `AdminListConnections` operationId).
 	AdminListConnectionsWithResponse(ctx context.Context, params *AdminListConnectionsParams, reqEditors ...RequestEditorFn) (*AdminListConnectionsResponse, error)
 
 	// AdminDeleteConnectionWithResponse Delete a connection
+	//
+	// Delete the connection; tasks asking for it get 404 from then on.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4073,6 +4265,8 @@ type ClientWithResponsesInterface interface {
 
 	// AdminGetConnectionWithResponse Read a connection (without its password)
 	//
+	// One connection as operators see it: whether a password is set, never the password.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/connections/{connection_id} (the `AdminGetConnection` operationId).
@@ -4080,12 +4274,16 @@ type ClientWithResponsesInterface interface {
 
 	// AdminSetConnectionWithBodyWithResponse Create or replace a connection
 	//
+	// Store the connection under this id, replacing any; secrets are encrypted at rest.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /api/connections/{connection_id} (the `AdminSetConnection` operationId).
 	AdminSetConnectionWithBodyWithResponse(ctx context.Context, connectionId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AdminSetConnectionResponse, error)
 
 	// AdminSetConnectionWithResponse Create or replace a connection
+	//
+	// Store the connection under this id, replacing any; secrets are encrypted at rest.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4166,12 +4364,16 @@ type ClientWithResponsesInterface interface {
 
 	// CheckAdminHealthWithResponse Check that the server and its database answer
 	//
+	// 200 when the server answers and its database answers a query. Needs no credential.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/health (the `CheckAdminHealth` operationId).
 	CheckAdminHealthWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*CheckAdminHealthResponse, error)
 
 	// GetTaskInstanceWithResponse Read a task instance's state and current attempt
+	//
+	// The task instance's state and its current attempt: try, host, pid, heartbeat.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4180,12 +4382,16 @@ type ClientWithResponsesInterface interface {
 
 	// GetTaskInstanceLogsWithResponse Read a page of one attempt's log lines, in order
 	//
+	// One attempt's log lines in the order they were emitted; page with `after` = `next_after`.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/task-instances/{task_instance_id}/logs (the `GetTaskInstanceLogs` operationId).
 	GetTaskInstanceLogsWithResponse(ctx context.Context, taskInstanceId openapi_types.UUID, params *GetTaskInstanceLogsParams, reqEditors ...RequestEditorFn) (*GetTaskInstanceLogsResponse, error)
 
 	// AdminListVariablesWithResponse List variables
+	//
+	// A page of variables ordered by key.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4194,12 +4400,16 @@ type ClientWithResponsesInterface interface {
 
 	// AdminDeleteVariableWithResponse Delete a variable
 	//
+	// Delete the variable.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /api/variables/{key} (the `AdminDeleteVariable` operationId).
 	AdminDeleteVariableWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*AdminDeleteVariableResponse, error)
 
 	// AdminGetVariableWithResponse Read a variable
+	//
+	// One variable with its description and when it last changed.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4208,12 +4418,16 @@ type ClientWithResponsesInterface interface {
 
 	// AdminSetVariableWithBodyWithResponse Create or replace a variable
 	//
+	// Store the JSON value under this key, replacing any.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /api/variables/{key} (the `AdminSetVariable` operationId).
 	AdminSetVariableWithBodyWithResponse(ctx context.Context, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AdminSetVariableResponse, error)
 
 	// AdminSetVariableWithResponse Create or replace a variable
+	//
+	// Store the JSON value under this key, replacing any.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4231,12 +4445,16 @@ type ClientWithResponsesInterface interface {
 
 	// GetConnectionWithResponse Read a connection granted to the caller's DAG, secrets included
 	//
+	// The connection with its secrets, for a task of a DAG it is granted to (all DAGs when unrestricted).
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /execution/connections/{connection_id} (the `GetConnection` operationId).
 	GetConnectionWithResponse(ctx context.Context, connectionId string, reqEditors ...RequestEditorFn) (*GetConnectionResponse, error)
 
 	// CheckExecutionHealthWithResponse Check that the server and its database answer
+	//
+	// 200 when the server answers and its database answers a query. Needs no credential.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4263,6 +4481,8 @@ type ClientWithResponsesInterface interface {
 
 	// UploadTaskLogsWithBodyWithResponse Upload a batch of the running attempt's log lines
 	//
+	// Store up to 1000 structured lines of the calling attempt, in order. Ship batches every few seconds.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /execution/task-instances/{task_instance_id}/logs (the `UploadTaskLogs` operationId).
@@ -4270,12 +4490,16 @@ type ClientWithResponsesInterface interface {
 
 	// UploadTaskLogsWithResponse Upload a batch of the running attempt's log lines
 	//
+	// Store up to 1000 structured lines of the calling attempt, in order. Ship batches every few seconds.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /execution/task-instances/{task_instance_id}/logs (the `UploadTaskLogs` operationId).
 	UploadTaskLogsWithResponse(ctx context.Context, taskInstanceId openapi_types.UUID, body UploadTaskLogsJSONRequestBody, reqEditors ...RequestEditorFn) (*UploadTaskLogsResponse, error)
 
 	// GetPreviousSuccessfulRunWithResponse The latest earlier DAG run in which this task succeeded
+	//
+	// The latest earlier DAG run of this DAG in which the calling task succeeded, or null.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4320,12 +4544,16 @@ type ClientWithResponsesInterface interface {
 
 	// GetTaskStateCountsWithResponse How many task instances of this DAG run are in each state
 	//
+	// How many task instances of the caller's DAG run are in each state.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /execution/task-instances/{task_instance_id}/task-state-counts (the `GetTaskStateCounts` operationId).
 	GetTaskStateCountsWithResponse(ctx context.Context, taskInstanceId openapi_types.UUID, reqEditors ...RequestEditorFn) (*GetTaskStateCountsResponse, error)
 
 	// DeleteVariableWithResponse Delete a variable
+	//
+	// Delete the variable.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4334,12 +4562,16 @@ type ClientWithResponsesInterface interface {
 
 	// GetVariableWithResponse Read a variable
 	//
+	// The variable's JSON value. A worker may ask its own secrets backend first.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /execution/variables/{key} (the `GetVariable` operationId).
 	GetVariableWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetVariableResponse, error)
 
 	// SetVariableWithBodyWithResponse Create or replace a variable
+	//
+	// Store a JSON value under the key, replacing any.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4348,12 +4580,16 @@ type ClientWithResponsesInterface interface {
 
 	// SetVariableWithResponse Create or replace a variable
 	//
+	// Store a JSON value under the key, replacing any.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /execution/variables/{key} (the `SetVariable` operationId).
 	SetVariableWithResponse(ctx context.Context, key string, body SetVariableJSONRequestBody, reqEditors ...RequestEditorFn) (*SetVariableResponse, error)
 
 	// DeleteXcomWithResponse Delete an XCom of the caller's own task instance
+	//
+	// Delete an XCom of the caller's own task instance.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4362,6 +4598,8 @@ type ClientWithResponsesInterface interface {
 
 	// PullXcomWithResponse Pull an XCom of the caller's DAG
 	//
+	// Read an XCom of any task instance of the caller's DAG.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /execution/xcoms/{dag_id}/{run_id}/{task_id}/{key} (the `PullXcom` operationId).
@@ -4369,12 +4607,16 @@ type ClientWithResponsesInterface interface {
 
 	// PushXcomWithBodyWithResponse Push an XCom of the caller's own task instance
 	//
+	// Store a JSON value under the caller's own task instance, replacing any at that address.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /execution/xcoms/{dag_id}/{run_id}/{task_id}/{key} (the `PushXcom` operationId).
 	PushXcomWithBodyWithResponse(ctx context.Context, dagId string, runId string, taskId string, key string, params *PushXcomParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PushXcomResponse, error)
 
 	// PushXcomWithResponse Push an XCom of the caller's own task instance
+	//
+	// Store a JSON value under the caller's own task instance, replacing any at that address.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4400,6 +4642,8 @@ type ClientWithResponsesInterface interface {
 	RegisterDagsWithResponse(ctx context.Context, body RegisterDagsJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterDagsResponse, error)
 
 	// CheckWorkersHealthWithResponse Check that the server and its database answer
+	//
+	// 200 when the server answers and its database answers a query. Needs no credential.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4461,8 +4705,12 @@ type AdminListConnectionsResponse struct {
 	JSON400 *ErrorBody
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -4480,9 +4728,19 @@ func (r AdminListConnectionsResponse) GetJSON401() *ErrorBody {
 	return r.JSON401
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AdminListConnectionsResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r AdminListConnectionsResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AdminListConnectionsResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -4523,8 +4781,12 @@ type AdminDeleteConnectionResponse struct {
 	JSON401 *ErrorBody
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
@@ -4542,9 +4804,19 @@ func (r AdminDeleteConnectionResponse) GetJSON404() *ErrorBody {
 	return r.JSON404
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AdminDeleteConnectionResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r AdminDeleteConnectionResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AdminDeleteConnectionResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -4587,8 +4859,12 @@ type AdminGetConnectionResponse struct {
 	JSON401 *ErrorBody
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -4611,9 +4887,19 @@ func (r AdminGetConnectionResponse) GetJSON404() *ErrorBody {
 	return r.JSON404
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AdminGetConnectionResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r AdminGetConnectionResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AdminGetConnectionResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -4658,6 +4944,8 @@ type AdminSetConnectionResponse struct {
 	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -4683,6 +4971,11 @@ func (r AdminSetConnectionResponse) GetJSON413() *ErrorBody {
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r AdminSetConnectionResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AdminSetConnectionResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -4723,8 +5016,12 @@ type ListDagRunsResponse struct {
 	JSON400 *ErrorBody
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -4742,9 +5039,19 @@ func (r ListDagRunsResponse) GetJSON401() *ErrorBody {
 	return r.JSON401
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ListDagRunsResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r ListDagRunsResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListDagRunsResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -4785,8 +5092,12 @@ type ListDagsResponse struct {
 	JSON400 *ErrorBody
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -4804,9 +5115,19 @@ func (r ListDagsResponse) GetJSON401() *ErrorBody {
 	return r.JSON401
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ListDagsResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r ListDagsResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListDagsResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -4849,8 +5170,12 @@ type GetDagResponse struct {
 	JSON401 *ErrorBody
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -4873,9 +5198,19 @@ func (r GetDagResponse) GetJSON404() *ErrorBody {
 	return r.JSON404
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetDagResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r GetDagResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetDagResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -4918,8 +5253,12 @@ type UpdateDagResponse struct {
 	JSON401 *ErrorBody
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -4942,9 +5281,19 @@ func (r UpdateDagResponse) GetJSON404() *ErrorBody {
 	return r.JSON404
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r UpdateDagResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r UpdateDagResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r UpdateDagResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -4989,8 +5338,12 @@ type TriggerDagRunResponse struct {
 	JSON404 *ErrorBody
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -5018,9 +5371,19 @@ func (r TriggerDagRunResponse) GetJSON409() *ErrorBody {
 	return r.JSON409
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r TriggerDagRunResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r TriggerDagRunResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r TriggerDagRunResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -5063,8 +5426,12 @@ type GetDagRunResponse struct {
 	JSON401 *ErrorBody
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -5087,9 +5454,19 @@ func (r GetDagRunResponse) GetJSON404() *ErrorBody {
 	return r.JSON404
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetDagRunResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r GetDagRunResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetDagRunResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -5128,8 +5505,10 @@ type CheckAdminHealthResponse struct {
 	JSON200 *HealthStatus
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *ErrorBody
-	// JSON422 the response for an HTTP 422 `application/json` response
-	JSON422 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -5142,9 +5521,14 @@ func (r CheckAdminHealthResponse) GetJSON400() *ErrorBody {
 	return r.JSON400
 }
 
-// GetJSON422 returns the response for an HTTP 422 `application/json` response
-func (r CheckAdminHealthResponse) GetJSON422() *ErrorBody {
-	return r.JSON422
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CheckAdminHealthResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r CheckAdminHealthResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -5187,8 +5571,12 @@ type GetTaskInstanceResponse struct {
 	JSON401 *ErrorBody
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -5211,9 +5599,19 @@ func (r GetTaskInstanceResponse) GetJSON404() *ErrorBody {
 	return r.JSON404
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetTaskInstanceResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r GetTaskInstanceResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetTaskInstanceResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -5256,8 +5654,12 @@ type GetTaskInstanceLogsResponse struct {
 	JSON401 *ErrorBody
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -5280,9 +5682,19 @@ func (r GetTaskInstanceLogsResponse) GetJSON404() *ErrorBody {
 	return r.JSON404
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetTaskInstanceLogsResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r GetTaskInstanceLogsResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetTaskInstanceLogsResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -5323,8 +5735,12 @@ type AdminListVariablesResponse struct {
 	JSON400 *ErrorBody
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -5342,9 +5758,19 @@ func (r AdminListVariablesResponse) GetJSON401() *ErrorBody {
 	return r.JSON401
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AdminListVariablesResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r AdminListVariablesResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AdminListVariablesResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -5385,8 +5811,12 @@ type AdminDeleteVariableResponse struct {
 	JSON401 *ErrorBody
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
@@ -5404,9 +5834,19 @@ func (r AdminDeleteVariableResponse) GetJSON404() *ErrorBody {
 	return r.JSON404
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AdminDeleteVariableResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r AdminDeleteVariableResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AdminDeleteVariableResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -5449,8 +5889,12 @@ type AdminGetVariableResponse struct {
 	JSON401 *ErrorBody
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -5473,9 +5917,19 @@ func (r AdminGetVariableResponse) GetJSON404() *ErrorBody {
 	return r.JSON404
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AdminGetVariableResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r AdminGetVariableResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AdminGetVariableResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -5520,6 +5974,8 @@ type AdminSetVariableResponse struct {
 	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -5545,6 +6001,11 @@ func (r AdminSetVariableResponse) GetJSON413() *ErrorBody {
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r AdminSetVariableResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AdminSetVariableResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -5585,8 +6046,12 @@ type ListWorkersResponse struct {
 	JSON400 *ErrorBody
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -5604,9 +6069,19 @@ func (r ListWorkersResponse) GetJSON401() *ErrorBody {
 	return r.JSON401
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ListWorkersResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r ListWorkersResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListWorkersResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -5651,8 +6126,12 @@ type GetConnectionResponse struct {
 	JSON403 *ErrorBody
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -5680,9 +6159,19 @@ func (r GetConnectionResponse) GetJSON404() *ErrorBody {
 	return r.JSON404
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetConnectionResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r GetConnectionResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetConnectionResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -5721,8 +6210,10 @@ type CheckExecutionHealthResponse struct {
 	JSON200 *HealthStatus
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *ErrorBody
-	// JSON422 the response for an HTTP 422 `application/json` response
-	JSON422 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -5735,9 +6226,14 @@ func (r CheckExecutionHealthResponse) GetJSON400() *ErrorBody {
 	return r.JSON400
 }
 
-// GetJSON422 returns the response for an HTTP 422 `application/json` response
-func (r CheckExecutionHealthResponse) GetJSON422() *ErrorBody {
-	return r.JSON422
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CheckExecutionHealthResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r CheckExecutionHealthResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -5782,8 +6278,12 @@ type HeartbeatTaskInstanceResponse struct {
 	JSON404 *ErrorBody
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
@@ -5811,9 +6311,19 @@ func (r HeartbeatTaskInstanceResponse) GetJSON409() *ErrorBody {
 	return r.JSON409
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r HeartbeatTaskInstanceResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r HeartbeatTaskInstanceResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r HeartbeatTaskInstanceResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -5860,6 +6370,8 @@ type UploadTaskLogsResponse struct {
 	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -5890,6 +6402,11 @@ func (r UploadTaskLogsResponse) GetJSON413() *ErrorBody {
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r UploadTaskLogsResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r UploadTaskLogsResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -5932,8 +6449,12 @@ type GetPreviousSuccessfulRunResponse struct {
 	JSON401 *ErrorBody
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -5956,9 +6477,19 @@ func (r GetPreviousSuccessfulRunResponse) GetJSON403() *ErrorBody {
 	return r.JSON403
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetPreviousSuccessfulRunResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r GetPreviousSuccessfulRunResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetPreviousSuccessfulRunResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -6005,8 +6536,12 @@ type RunTaskInstanceResponse struct {
 	JSON404 *ErrorBody
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -6039,9 +6574,19 @@ func (r RunTaskInstanceResponse) GetJSON409() *ErrorBody {
 	return r.JSON409
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r RunTaskInstanceResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r RunTaskInstanceResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r RunTaskInstanceResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -6088,8 +6633,12 @@ type UpdateTaskInstanceStateResponse struct {
 	JSON404 *ErrorBody
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -6122,9 +6671,19 @@ func (r UpdateTaskInstanceStateResponse) GetJSON409() *ErrorBody {
 	return r.JSON409
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r UpdateTaskInstanceStateResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r UpdateTaskInstanceStateResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r UpdateTaskInstanceStateResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -6167,8 +6726,12 @@ type GetTaskStateCountsResponse struct {
 	JSON401 *ErrorBody
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -6191,9 +6754,19 @@ func (r GetTaskStateCountsResponse) GetJSON403() *ErrorBody {
 	return r.JSON403
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetTaskStateCountsResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r GetTaskStateCountsResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetTaskStateCountsResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -6236,8 +6809,12 @@ type DeleteVariableResponse struct {
 	JSON403 *ErrorBody
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
@@ -6260,9 +6837,19 @@ func (r DeleteVariableResponse) GetJSON404() *ErrorBody {
 	return r.JSON404
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r DeleteVariableResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r DeleteVariableResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r DeleteVariableResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -6307,8 +6894,12 @@ type GetVariableResponse struct {
 	JSON403 *ErrorBody
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -6336,9 +6927,19 @@ func (r GetVariableResponse) GetJSON404() *ErrorBody {
 	return r.JSON404
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetVariableResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r GetVariableResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetVariableResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -6385,6 +6986,8 @@ type SetVariableResponse struct {
 	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -6415,6 +7018,11 @@ func (r SetVariableResponse) GetJSON413() *ErrorBody {
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r SetVariableResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SetVariableResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -6457,8 +7065,12 @@ type DeleteXcomResponse struct {
 	JSON403 *ErrorBody
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
@@ -6481,9 +7093,19 @@ func (r DeleteXcomResponse) GetJSON404() *ErrorBody {
 	return r.JSON404
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r DeleteXcomResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r DeleteXcomResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r DeleteXcomResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -6528,8 +7150,12 @@ type PullXcomResponse struct {
 	JSON403 *ErrorBody
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -6557,9 +7183,19 @@ func (r PullXcomResponse) GetJSON404() *ErrorBody {
 	return r.JSON404
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r PullXcomResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r PullXcomResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r PullXcomResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -6606,6 +7242,8 @@ type PushXcomResponse struct {
 	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -6636,6 +7274,11 @@ func (r PushXcomResponse) GetJSON413() *ErrorBody {
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r PushXcomResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r PushXcomResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -6676,8 +7319,12 @@ type RegisterDagsResponse struct {
 	JSON400 *ErrorBody
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -6695,9 +7342,19 @@ func (r RegisterDagsResponse) GetJSON401() *ErrorBody {
 	return r.JSON401
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r RegisterDagsResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r RegisterDagsResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r RegisterDagsResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -6736,8 +7393,10 @@ type CheckWorkersHealthResponse struct {
 	JSON200 *HealthStatus
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *ErrorBody
-	// JSON422 the response for an HTTP 422 `application/json` response
-	JSON422 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -6750,9 +7409,14 @@ func (r CheckWorkersHealthResponse) GetJSON400() *ErrorBody {
 	return r.JSON400
 }
 
-// GetJSON422 returns the response for an HTTP 422 `application/json` response
-func (r CheckWorkersHealthResponse) GetJSON422() *ErrorBody {
-	return r.JSON422
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CheckWorkersHealthResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r CheckWorkersHealthResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -6795,8 +7459,12 @@ type RegisterWorkerResponse struct {
 	JSON401 *ErrorBody
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -6819,9 +7487,19 @@ func (r RegisterWorkerResponse) GetJSON409() *ErrorBody {
 	return r.JSON409
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r RegisterWorkerResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r RegisterWorkerResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r RegisterWorkerResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -6866,8 +7544,14 @@ type ClaimWorkloadsResponse struct {
 	JSON403 *ErrorBody
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorBody
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -6895,9 +7579,24 @@ func (r ClaimWorkloadsResponse) GetJSON404() *ErrorBody {
 	return r.JSON404
 }
 
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ClaimWorkloadsResponse) GetJSON409() *ErrorBody {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ClaimWorkloadsResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r ClaimWorkloadsResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ClaimWorkloadsResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -6942,8 +7641,14 @@ type HeartbeatWorkerResponse struct {
 	JSON403 *ErrorBody
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorBody
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -6971,9 +7676,24 @@ func (r HeartbeatWorkerResponse) GetJSON404() *ErrorBody {
 	return r.JSON404
 }
 
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r HeartbeatWorkerResponse) GetJSON409() *ErrorBody {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r HeartbeatWorkerResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r HeartbeatWorkerResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r HeartbeatWorkerResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -7007,6 +7727,8 @@ func (r HeartbeatWorkerResponse) ContentType() string {
 
 // AdminListConnectionsWithResponse List connections
 //
+// A page of connections ordered by id, passwords left out.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/connections (the `AdminListConnections` operationId).
@@ -7019,6 +7741,8 @@ func (c *ClientWithResponses) AdminListConnectionsWithResponse(ctx context.Conte
 }
 
 // AdminDeleteConnectionWithResponse Delete a connection
+//
+// Delete the connection; tasks asking for it get 404 from then on.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -7033,6 +7757,8 @@ func (c *ClientWithResponses) AdminDeleteConnectionWithResponse(ctx context.Cont
 
 // AdminGetConnectionWithResponse Read a connection (without its password)
 //
+// One connection as operators see it: whether a password is set, never the password.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/connections/{connection_id} (the `AdminGetConnection` operationId).
@@ -7046,6 +7772,8 @@ func (c *ClientWithResponses) AdminGetConnectionWithResponse(ctx context.Context
 
 // AdminSetConnectionWithBodyWithResponse Create or replace a connection
 //
+// Store the connection under this id, replacing any; secrets are encrypted at rest.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PUT /api/connections/{connection_id} (the `AdminSetConnection` operationId).
@@ -7058,6 +7786,8 @@ func (c *ClientWithResponses) AdminSetConnectionWithBodyWithResponse(ctx context
 }
 
 // AdminSetConnectionWithResponse Create or replace a connection
+//
+// Store the connection under this id, replacing any; secrets are encrypted at rest.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -7192,6 +7922,8 @@ func (c *ClientWithResponses) GetDagRunWithResponse(ctx context.Context, dagId s
 
 // CheckAdminHealthWithResponse Check that the server and its database answer
 //
+// 200 when the server answers and its database answers a query. Needs no credential.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/health (the `CheckAdminHealth` operationId).
@@ -7204,6 +7936,8 @@ func (c *ClientWithResponses) CheckAdminHealthWithResponse(ctx context.Context, 
 }
 
 // GetTaskInstanceWithResponse Read a task instance's state and current attempt
+//
+// The task instance's state and its current attempt: try, host, pid, heartbeat.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -7218,6 +7952,8 @@ func (c *ClientWithResponses) GetTaskInstanceWithResponse(ctx context.Context, t
 
 // GetTaskInstanceLogsWithResponse Read a page of one attempt's log lines, in order
 //
+// One attempt's log lines in the order they were emitted; page with `after` = `next_after`.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/task-instances/{task_instance_id}/logs (the `GetTaskInstanceLogs` operationId).
@@ -7230,6 +7966,8 @@ func (c *ClientWithResponses) GetTaskInstanceLogsWithResponse(ctx context.Contex
 }
 
 // AdminListVariablesWithResponse List variables
+//
+// A page of variables ordered by key.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -7244,6 +7982,8 @@ func (c *ClientWithResponses) AdminListVariablesWithResponse(ctx context.Context
 
 // AdminDeleteVariableWithResponse Delete a variable
 //
+// Delete the variable.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /api/variables/{key} (the `AdminDeleteVariable` operationId).
@@ -7256,6 +7996,8 @@ func (c *ClientWithResponses) AdminDeleteVariableWithResponse(ctx context.Contex
 }
 
 // AdminGetVariableWithResponse Read a variable
+//
+// One variable with its description and when it last changed.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -7270,6 +8012,8 @@ func (c *ClientWithResponses) AdminGetVariableWithResponse(ctx context.Context, 
 
 // AdminSetVariableWithBodyWithResponse Create or replace a variable
 //
+// Store the JSON value under this key, replacing any.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PUT /api/variables/{key} (the `AdminSetVariable` operationId).
@@ -7282,6 +8026,8 @@ func (c *ClientWithResponses) AdminSetVariableWithBodyWithResponse(ctx context.C
 }
 
 // AdminSetVariableWithResponse Create or replace a variable
+//
+// Store the JSON value under this key, replacing any.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -7311,6 +8057,8 @@ func (c *ClientWithResponses) ListWorkersWithResponse(ctx context.Context, param
 
 // GetConnectionWithResponse Read a connection granted to the caller's DAG, secrets included
 //
+// The connection with its secrets, for a task of a DAG it is granted to (all DAGs when unrestricted).
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /execution/connections/{connection_id} (the `GetConnection` operationId).
@@ -7323,6 +8071,8 @@ func (c *ClientWithResponses) GetConnectionWithResponse(ctx context.Context, con
 }
 
 // CheckExecutionHealthWithResponse Check that the server and its database answer
+//
+// 200 when the server answers and its database answers a query. Needs no credential.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -7367,6 +8117,8 @@ func (c *ClientWithResponses) HeartbeatTaskInstanceWithResponse(ctx context.Cont
 
 // UploadTaskLogsWithBodyWithResponse Upload a batch of the running attempt's log lines
 //
+// Store up to 1000 structured lines of the calling attempt, in order. Ship batches every few seconds.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /execution/task-instances/{task_instance_id}/logs (the `UploadTaskLogs` operationId).
@@ -7380,6 +8132,8 @@ func (c *ClientWithResponses) UploadTaskLogsWithBodyWithResponse(ctx context.Con
 
 // UploadTaskLogsWithResponse Upload a batch of the running attempt's log lines
 //
+// Store up to 1000 structured lines of the calling attempt, in order. Ship batches every few seconds.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /execution/task-instances/{task_instance_id}/logs (the `UploadTaskLogs` operationId).
@@ -7392,6 +8146,8 @@ func (c *ClientWithResponses) UploadTaskLogsWithResponse(ctx context.Context, ta
 }
 
 // GetPreviousSuccessfulRunWithResponse The latest earlier DAG run in which this task succeeded
+//
+// The latest earlier DAG run of this DAG in which the calling task succeeded, or null.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -7466,6 +8222,8 @@ func (c *ClientWithResponses) UpdateTaskInstanceStateWithResponse(ctx context.Co
 
 // GetTaskStateCountsWithResponse How many task instances of this DAG run are in each state
 //
+// How many task instances of the caller's DAG run are in each state.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /execution/task-instances/{task_instance_id}/task-state-counts (the `GetTaskStateCounts` operationId).
@@ -7478,6 +8236,8 @@ func (c *ClientWithResponses) GetTaskStateCountsWithResponse(ctx context.Context
 }
 
 // DeleteVariableWithResponse Delete a variable
+//
+// Delete the variable.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -7492,6 +8252,8 @@ func (c *ClientWithResponses) DeleteVariableWithResponse(ctx context.Context, ke
 
 // GetVariableWithResponse Read a variable
 //
+// The variable's JSON value. A worker may ask its own secrets backend first.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /execution/variables/{key} (the `GetVariable` operationId).
@@ -7504,6 +8266,8 @@ func (c *ClientWithResponses) GetVariableWithResponse(ctx context.Context, key s
 }
 
 // SetVariableWithBodyWithResponse Create or replace a variable
+//
+// Store a JSON value under the key, replacing any.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -7518,6 +8282,8 @@ func (c *ClientWithResponses) SetVariableWithBodyWithResponse(ctx context.Contex
 
 // SetVariableWithResponse Create or replace a variable
 //
+// Store a JSON value under the key, replacing any.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PUT /execution/variables/{key} (the `SetVariable` operationId).
@@ -7530,6 +8296,8 @@ func (c *ClientWithResponses) SetVariableWithResponse(ctx context.Context, key s
 }
 
 // DeleteXcomWithResponse Delete an XCom of the caller's own task instance
+//
+// Delete an XCom of the caller's own task instance.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -7544,6 +8312,8 @@ func (c *ClientWithResponses) DeleteXcomWithResponse(ctx context.Context, dagId 
 
 // PullXcomWithResponse Pull an XCom of the caller's DAG
 //
+// Read an XCom of any task instance of the caller's DAG.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /execution/xcoms/{dag_id}/{run_id}/{task_id}/{key} (the `PullXcom` operationId).
@@ -7557,6 +8327,8 @@ func (c *ClientWithResponses) PullXcomWithResponse(ctx context.Context, dagId st
 
 // PushXcomWithBodyWithResponse Push an XCom of the caller's own task instance
 //
+// Store a JSON value under the caller's own task instance, replacing any at that address.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PUT /execution/xcoms/{dag_id}/{run_id}/{task_id}/{key} (the `PushXcom` operationId).
@@ -7569,6 +8341,8 @@ func (c *ClientWithResponses) PushXcomWithBodyWithResponse(ctx context.Context, 
 }
 
 // PushXcomWithResponse Push an XCom of the caller's own task instance
+//
+// Store a JSON value under the caller's own task instance, replacing any at that address.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -7612,6 +8386,8 @@ func (c *ClientWithResponses) RegisterDagsWithResponse(ctx context.Context, body
 }
 
 // CheckWorkersHealthWithResponse Check that the server and its database answer
+//
+// 200 when the server answers and its database answers a query. Needs no credential.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -7734,12 +8510,26 @@ func ParseAdminListConnectionsResponse(rsp *http.Response) (*AdminListConnection
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
 
 	}
 
@@ -7784,12 +8574,26 @@ func ParseAdminDeleteConnectionResponse(rsp *http.Response) (*AdminDeleteConnect
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
 
 	}
 
@@ -7838,12 +8642,26 @@ func ParseAdminGetConnectionResponse(rsp *http.Response) (*AdminGetConnectionRes
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
 
 	}
 
@@ -7899,6 +8717,13 @@ func ParseAdminSetConnectionResponse(rsp *http.Response) (*AdminSetConnectionRes
 		}
 		response.JSON422 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
 	}
 
 	return response, nil
@@ -7939,12 +8764,26 @@ func ParseListDagRunsResponse(rsp *http.Response) (*ListDagRunsResponse, error) 
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
 
 	}
 
@@ -7986,12 +8825,26 @@ func ParseListDagsResponse(rsp *http.Response) (*ListDagsResponse, error) {
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
 
 	}
 
@@ -8040,12 +8893,26 @@ func ParseGetDagResponse(rsp *http.Response) (*GetDagResponse, error) {
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
 
 	}
 
@@ -8094,12 +8961,26 @@ func ParseUpdateDagResponse(rsp *http.Response) (*UpdateDagResponse, error) {
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
 
 	}
 
@@ -8155,12 +9036,26 @@ func ParseTriggerDagRunResponse(rsp *http.Response) (*TriggerDagRunResponse, err
 		}
 		response.JSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
 
 	}
 
@@ -8209,12 +9104,26 @@ func ParseGetDagRunResponse(rsp *http.Response) (*GetDagRunResponse, error) {
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
 
 	}
 
@@ -8249,12 +9158,19 @@ func ParseCheckAdminHealthResponse(rsp *http.Response) (*CheckAdminHealthRespons
 		}
 		response.JSON400 = &dest
 
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.JSON422 = &dest
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
 
 	}
 
@@ -8303,12 +9219,26 @@ func ParseGetTaskInstanceResponse(rsp *http.Response) (*GetTaskInstanceResponse,
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
 
 	}
 
@@ -8357,12 +9287,26 @@ func ParseGetTaskInstanceLogsResponse(rsp *http.Response) (*GetTaskInstanceLogsR
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
 
 	}
 
@@ -8404,12 +9348,26 @@ func ParseAdminListVariablesResponse(rsp *http.Response) (*AdminListVariablesRes
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
 
 	}
 
@@ -8454,12 +9412,26 @@ func ParseAdminDeleteVariableResponse(rsp *http.Response) (*AdminDeleteVariableR
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
 
 	}
 
@@ -8508,12 +9480,26 @@ func ParseAdminGetVariableResponse(rsp *http.Response) (*AdminGetVariableRespons
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
 
 	}
 
@@ -8569,6 +9555,13 @@ func ParseAdminSetVariableResponse(rsp *http.Response) (*AdminSetVariableRespons
 		}
 		response.JSON422 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
 	}
 
 	return response, nil
@@ -8609,12 +9602,26 @@ func ParseListWorkersResponse(rsp *http.Response) (*ListWorkersResponse, error) 
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
 
 	}
 
@@ -8670,12 +9677,26 @@ func ParseGetConnectionResponse(rsp *http.Response) (*GetConnectionResponse, err
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
 
 	}
 
@@ -8710,12 +9731,19 @@ func ParseCheckExecutionHealthResponse(rsp *http.Response) (*CheckExecutionHealt
 		}
 		response.JSON400 = &dest
 
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.JSON422 = &dest
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
 
 	}
 
@@ -8774,12 +9802,26 @@ func ParseHeartbeatTaskInstanceResponse(rsp *http.Response) (*HeartbeatTaskInsta
 		}
 		response.JSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
 
 	}
 
@@ -8842,6 +9884,13 @@ func ParseUploadTaskLogsResponse(rsp *http.Response) (*UploadTaskLogsResponse, e
 		}
 		response.JSON422 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
 	}
 
 	return response, nil
@@ -8889,12 +9938,26 @@ func ParseGetPreviousSuccessfulRunResponse(rsp *http.Response) (*GetPreviousSucc
 		}
 		response.JSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
 
 	}
 
@@ -8957,12 +10020,26 @@ func ParseRunTaskInstanceResponse(rsp *http.Response) (*RunTaskInstanceResponse,
 		}
 		response.JSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
 
 	}
 
@@ -9025,12 +10102,26 @@ func ParseUpdateTaskInstanceStateResponse(rsp *http.Response) (*UpdateTaskInstan
 		}
 		response.JSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
 
 	}
 
@@ -9079,12 +10170,26 @@ func ParseGetTaskStateCountsResponse(rsp *http.Response) (*GetTaskStateCountsRes
 		}
 		response.JSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
 
 	}
 
@@ -9136,12 +10241,26 @@ func ParseDeleteVariableResponse(rsp *http.Response) (*DeleteVariableResponse, e
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
 
 	}
 
@@ -9197,12 +10316,26 @@ func ParseGetVariableResponse(rsp *http.Response) (*GetVariableResponse, error) 
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
 
 	}
 
@@ -9265,6 +10398,13 @@ func ParseSetVariableResponse(rsp *http.Response) (*SetVariableResponse, error) 
 		}
 		response.JSON422 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
 	}
 
 	return response, nil
@@ -9315,12 +10455,26 @@ func ParseDeleteXcomResponse(rsp *http.Response) (*DeleteXcomResponse, error) {
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
 
 	}
 
@@ -9376,12 +10530,26 @@ func ParsePullXcomResponse(rsp *http.Response) (*PullXcomResponse, error) {
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
 
 	}
 
@@ -9444,6 +10612,13 @@ func ParsePushXcomResponse(rsp *http.Response) (*PushXcomResponse, error) {
 		}
 		response.JSON422 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
 	}
 
 	return response, nil
@@ -9484,12 +10659,26 @@ func ParseRegisterDagsResponse(rsp *http.Response) (*RegisterDagsResponse, error
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
 
 	}
 
@@ -9524,12 +10713,19 @@ func ParseCheckWorkersHealthResponse(rsp *http.Response) (*CheckWorkersHealthRes
 		}
 		response.JSON400 = &dest
 
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.JSON422 = &dest
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
 
 	}
 
@@ -9578,12 +10774,26 @@ func ParseRegisterWorkerResponse(rsp *http.Response) (*RegisterWorkerResponse, e
 		}
 		response.JSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
 
 	}
 
@@ -9639,12 +10849,33 @@ func ParseClaimWorkloadsResponse(rsp *http.Response) (*ClaimWorkloadsResponse, e
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
 
 	}
 
@@ -9700,12 +10931,33 @@ func ParseHeartbeatWorkerResponse(rsp *http.Response) (*HeartbeatWorkerResponse,
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
 
 	}
 

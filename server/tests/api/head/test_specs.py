@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from baton_server import spec as spec_module
+from baton_server import spec_freeze
 from baton_server.api.versions import supported_versions
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
@@ -29,7 +30,8 @@ def _without_version_marks(document: dict[str, Any]) -> dict[str, Any]:
         for operation in path_item.values():
             for parameter in operation.get("parameters", []):
                 if parameter["name"] == "Baton-API-Version":
-                    parameter["schema"].pop("enum")
+                    parameter["schema"].pop("examples")
+                    parameter.pop("description")
     return document
 
 
@@ -109,27 +111,77 @@ def test__check__in_sync_with_the_code() -> None:
     assert spec_module.check(SPEC_DIR) == []
 
 
+def _copy_specs(tmp_path: Path) -> None:
+    for path in SPEC_DIR.glob("*.json"):
+        (tmp_path / path.name).write_text(path.read_text())
+
+
 def test__check__released_version_change__named_and_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for path in SPEC_DIR.glob("*.json"):
-        (tmp_path / path.name).write_text(path.read_text())
-    monkeypatch.setattr(spec_module, "RELEASED_VERSIONS", frozenset({V1}))
+    _copy_specs(tmp_path)
+    # The code renders a released document that no amendment records: refused.
+    monkeypatch.setattr(spec_freeze, "AMENDMENTS", ())
     released = tmp_path / f"{V1}.json"
-    released.write_text(released.read_text().replace('"Baton API"', '"Edited by hand"'))
+    committed = released.read_text().replace('"Baton API"', '"Before this change"')
+    released.write_text(committed)
     problems = spec_module.check(tmp_path)
-    assert (
-        len(problems) == 2
-    )  # the edited file, and versions.json (released flags differ from the committed index)
-    assert any("released version 2026-09-01 would change" in p for p in problems)
+    assert len(problems) == 1
+    assert "released version 2026-09-01 would change" in problems[0]
+    assert spec_freeze.sha256((SPEC_DIR / f"{V1}.json").read_text()) in problems[0]  # what to record
     refused = spec_module.write(tmp_path)
     assert any("not written" in r for r in refused)
-    assert "Edited by hand" in released.read_text()
+    assert released.read_text() == committed
+
+
+def test__write__released_version__takes_its_recorded_amendment(tmp_path: Path) -> None:
+    _copy_specs(tmp_path)
+    released = tmp_path / f"{V2}.json"
+    released.write_text(released.read_text().replace('"Baton API"', '"Edited by hand"'))
+    (problem,) = spec_module.check(tmp_path)
+    assert "takes the recorded amendment DocumentHeadersErrorsAndTags" in problem
+    assert spec_module.write(tmp_path) == []
+    assert released.read_text() == (SPEC_DIR / f"{V2}.json").read_text()
+
+
+def test__check__released_wire_change__refused_even_with_an_amendment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _copy_specs(tmp_path)
+    monkeypatch.setitem(spec_freeze.WIRE, V3, "0" * 64)
+    (problem,) = spec_module.check(tmp_path)
+    assert "the wire of released version 2026-11-24 would change" in problem
+    assert any("not written" in r for r in spec_module.write(tmp_path))
+
+
+@pytest.mark.parametrize("version", [V1, V2, V3])
+def test__released_versions__wire_as_recorded_at_release(version: str) -> None:
+    assert spec_freeze.wire_fingerprint(_load(version)) == spec_freeze.WIRE[version]
+
+
+def test__wire_fingerprint__ignores_documentation_catches_fields() -> None:
+    document = _load(V3)
+    fingerprint = spec_freeze.wire_fingerprint(document)
+    documented = copy.deepcopy(document)
+    heartbeat = documented["paths"]["/execution/task-instances/{task_instance_id}/heartbeat"]["put"]
+    heartbeat["description"] = "reworded"
+    heartbeat["responses"]["409"]["content"]["application/json"]["schema"]["properties"]["reason"][
+        "enum"
+    ] = []
+    documented["servers"] = []
+    assert spec_freeze.wire_fingerprint(documented) == fingerprint
+    for change in (
+        lambda d: d["components"]["schemas"]["TIHeartbeatPayload"]["properties"].pop("pid"),
+        lambda d: d["paths"].pop("/execution/health"),
+        lambda d: d["paths"]["/api/dags"]["get"]["parameters"][0].update(required=True),
+    ):
+        changed = copy.deepcopy(document)
+        change(changed)
+        assert spec_freeze.wire_fingerprint(changed) != fingerprint
 
 
 def test__check__unreleased_drift__asks_to_regenerate(tmp_path: Path) -> None:
-    for path in SPEC_DIR.glob("*.json"):
-        (tmp_path / path.name).write_text(path.read_text())
+    _copy_specs(tmp_path)
     (tmp_path / f"{V4}.json").write_text("{}")
     (tmp_path / "1999-01-01.json").write_text("{}")
     problems = spec_module.check(tmp_path)

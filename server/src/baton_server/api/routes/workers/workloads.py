@@ -8,7 +8,6 @@ from fastapi import APIRouter, Request
 
 from baton_server.api import links
 from baton_server.api.deps import RuntimeDep, SessionDep, WorkerCredentialDep
-from baton_server.api.errors import error_responses
 from baton_server.api.routes._orchestration import (
     ClientRuntimes,
     require_runtime_known_to_client,
@@ -53,7 +52,7 @@ def _workload_model(workload: workloads.Workload) -> ExecuteTaskWorkload:
     "/registrations",
     response_model=Worker,
     summary="Register (or re-register) a worker with its queues and capacity",
-    responses={**error_responses(401, 409, 422), **links.REGISTER_WORKER},
+    responses=links.REGISTER_WORKER,
 )
 async def register_worker(
     payload: RegisterWorkerPayload, session: SessionDep, credential: WorkerCredentialDep
@@ -77,7 +76,6 @@ async def register_worker(
     "/{worker_id}/heartbeat",
     response_model=Worker,
     summary="Tell the server the worker is alive",
-    responses=error_responses(401, 403, 404, 422),
 )
 async def heartbeat_worker(
     worker_id: uuid.UUID,
@@ -94,7 +92,7 @@ async def heartbeat_worker(
     "/{worker_id}/claims",
     response_model=ClaimedWorkloads,
     summary="Claim up to max_workloads workloads from the worker's queues, long-polling when none is ready",
-    responses={**error_responses(401, 403, 404, 422), **links.CLAIM_WORKLOADS},
+    responses=links.CLAIM_WORKLOADS,
 )
 async def claim_workloads(
     worker_id: uuid.UUID,

@@ -62,6 +62,11 @@ def _parse_response(
 
         return response_422
 
+    if response.status_code == 500:
+        response_500 = ErrorBody.from_dict(response.json())
+
+        return response_500
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
@@ -86,6 +91,8 @@ def sync_detailed(
     body: ConnectionPutBody,
 ) -> Response[ConnectionEntry | ErrorBody]:
     """Create or replace a connection
+
+     Store the connection under this id, replacing any; secrets are encrypted at rest.
 
     Args:
         connection_id (str):
@@ -120,6 +127,8 @@ def sync(
 ) -> ConnectionEntry | ErrorBody | None:
     """Create or replace a connection
 
+     Store the connection under this id, replacing any; secrets are encrypted at rest.
+
     Args:
         connection_id (str):
         body (ConnectionPutBody): A connection to create or replace; ``allowed_dag_ids`` null
@@ -147,6 +156,8 @@ async def asyncio_detailed(
     body: ConnectionPutBody,
 ) -> Response[ConnectionEntry | ErrorBody]:
     """Create or replace a connection
+
+     Store the connection under this id, replacing any; secrets are encrypted at rest.
 
     Args:
         connection_id (str):
@@ -178,6 +189,8 @@ async def asyncio(
     body: ConnectionPutBody,
 ) -> ConnectionEntry | ErrorBody | None:
     """Create or replace a connection
+
+     Store the connection under this id, replacing any; secrets are encrypted at rest.
 
     Args:
         connection_id (str):
