@@ -59,9 +59,9 @@ AMENDMENTS: tuple[Amendment, ...] = (
             "entry, the license, and a description and tag on every operation."
         ),
         documents={
-            "2026-09-01": "5f2848e8e048eebf22ef1b89ffe2029e5bc14f2a4f44af313513428ca6b01cdc",
-            "2026-10-15": "105394fc98a46903018725462f9637c6cc21b7d0ddfe696c045b20d0a79f802a",
-            "2026-11-24": "0291a438a4d4f189e9b494f5d299f88582d9c42a5ef497262eb53dfd55377e49",
+            "2026-09-01": "727369f5cb9b5918c1fe01f6b985345999534bc836b4f6de63b001ea2b11fd5c",
+            "2026-10-15": "0db3ad7b4d6fb46e9352584dc6d91881072d9da05e24afdb8b6159119fe29761",
+            "2026-11-24": "0d237c77174549dc19efe2a6954ce7beed1c58639a7d7e4a862195db4d3277f1",
         },
     ),
 )

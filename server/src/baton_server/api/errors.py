@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from baton_server.api.reasons import (
+    BAD_REQUEST,
     INTERNAL_ERROR,
     INVALID_JSON,
     METHOD_NOT_ALLOWED,
@@ -24,9 +25,10 @@ from baton_server.errors import DomainError
 
 log = logging.getLogger("baton_server.api")
 
-# The statuses of the HTTP exceptions the framework raises itself: an unknown path or method, and a
-# streamed body over the limit. Every reason is in the catalogue (api/reasons.py).
+# The statuses of the HTTP exceptions the framework raises itself: a body it cannot parse, an unknown
+# path or method, and a streamed body over the limit. Every reason is in the catalogue (api/reasons.py).
 _REASONS_BY_STATUS = {
+    400: BAD_REQUEST.code,  # FastAPI: "There was an error parsing the body"
     404: NO_SUCH_ROUTE.code,
     405: METHOD_NOT_ALLOWED.code,
     413: PAYLOAD_TOO_LARGE.code,

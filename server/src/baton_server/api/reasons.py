@@ -70,6 +70,9 @@ VALIDATION_ERROR = define(
     "A parameter or body field is missing, malformed or out of range; the message names it.",
 )
 INVALID_JSON = define("invalid_json", 422, "The request body is not valid JSON.")
+BAD_REQUEST = define(
+    "bad_request", 400, "The request body could not be read as JSON at all (its encoding, say)."
+)
 
 # Credentials.
 TOKEN_MISSING = define("token_missing", 401, "No `Authorization: Bearer` header.")
@@ -190,7 +193,7 @@ EVERY_OPERATION = (UNSUPPORTED_API_VERSION, CLIENT_VERSION_TOO_NEW, PAYLOAD_TOO_
 """Sent by any operation (the version is negotiated, and the body size checked, before routing)."""
 WITH_INPUT = (VALIDATION_ERROR,)
 """Sent by operations that take parameters or a body."""
-WITH_BODY = (INVALID_JSON,)
+WITH_BODY = (BAD_REQUEST, INVALID_JSON)
 """Sent by operations that take a JSON body."""
 BY_CREDENTIAL: dict[str, tuple[Reason, ...]] = {
     "AdminToken": (TOKEN_MISSING, TOKEN_INVALID, INVALID_CREDENTIAL, CREDENTIAL_REVOKED),
