@@ -17,7 +17,7 @@ The functions are pure: they return a new document and never touch their input.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 VERSION_HEADER = "Baton-API-Version"
@@ -86,29 +86,32 @@ def _is_version_header(parameter: dict[str, Any]) -> bool:
     return parameter.get("in") == "header" and name.lower() == VERSION_HEADER.lower()
 
 
+def _operation_responses(document: Document) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(status, response) of every operation of the document."""
+    for path_item in document.get("paths", {}).values():
+        for method in _HTTP_METHODS:
+            yield from path_item.get(method, {}).get("responses", {}).items()
+
+
 def plain_error_bodies(document: Document) -> Document:
     """Each error response's body (``allOf: [ErrorBody]`` and a reason enum) as the plain ``ErrorBody``."""
     result = copy.deepcopy(document)
-    for path_item in result.get("paths", {}).values():
-        for method in _HTTP_METHODS:
-            for status, response in path_item.get(method, {}).get("responses", {}).items():
-                if not str(status).startswith(("4", "5")):
-                    continue
-                for media in response.get("content", {}).values():
-                    schema = media.get("schema", {})
-                    members = schema.get("allOf", [])
-                    if len(members) == 1 and "$ref" in members[0] and set(schema) <= {"allOf", "properties"}:
-                        media["schema"] = dict(members[0])
+    for status, response in _operation_responses(result):
+        if not str(status).startswith(("4", "5")):
+            continue
+        for media in response.get("content", {}).values():
+            schema = media.get("schema", {})
+            members = schema.get("allOf", [])
+            if len(members) == 1 and "$ref" in members[0] and set(schema) <= {"allOf", "properties"}:
+                media["schema"] = dict(members[0])
     return result
 
 
 def drop_response_headers(document: Document) -> Document:
     """The document without response headers (the version, the request id, a refreshed token)."""
     result = copy.deepcopy(document)
-    for path_item in result.get("paths", {}).values():
-        for method in _HTTP_METHODS:
-            for response in path_item.get(method, {}).get("responses", {}).values():
-                response.pop("headers", None)
+    for _, response in _operation_responses(result):
+        response.pop("headers", None)
     result.get("components", {}).pop("headers", None)
     return result
 
@@ -304,10 +307,8 @@ def for_go(document: Document) -> Document:
 def drop_links(document: Document) -> Document:
     """The document without response ``links`` (no generated code uses them)."""
     result = copy.deepcopy(document)
-    for path_item in result.get("paths", {}).values():
-        for method in _HTTP_METHODS:
-            for response in path_item.get(method, {}).get("responses", {}).values():
-                response.pop("links", None)
+    for _, response in _operation_responses(result):
+        response.pop("links", None)
     for response in result.get("components", {}).get("responses", {}).values():
         response.pop("links", None)
     return result

@@ -35,6 +35,11 @@ def _without_version_marks(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+def _changed(old: dict[str, Any], new: dict[str, Any]) -> set[str]:
+    """The names of the component schemas that differ between two documents' schema maps."""
+    return {name for name in old.keys() | new.keys() if old.get(name) != new.get(name)}
+
+
 def _operations(document: dict[str, Any]) -> set[tuple[str, str]]:
     return {(method, path) for path, item in document["paths"].items() for method in item}
 
@@ -72,11 +77,7 @@ def test__v1_to_v2__differs_by_rename_and_unix_user_only() -> None:
     old, new = _without_version_marks(_load(V1)), _without_version_marks(_load(V2))
     assert _operations(old) == _operations(new)
     old_schemas, new_schemas = old["components"]["schemas"], new["components"]["schemas"]
-    changed = {
-        name
-        for name in old_schemas.keys() | new_schemas.keys()
-        if old_schemas.get(name) != new_schemas.get(name)
-    }
+    changed = _changed(old_schemas, new_schemas)
     assert changed == {"TIRunContext", "TIRunPayload"}
     assert "version_id" in old_schemas["TIRunContext"]["properties"]
     assert "dag_version_id" in new_schemas["TIRunContext"]["properties"]
@@ -93,11 +94,7 @@ def test__v2_to_v3__differs_by_new_endpoint_and_extra_shape_only() -> None:
     assert _operations(new) - _operations(old) == {added}
     assert _operations(old) - _operations(new) == set()
     old_schemas, new_schemas = old["components"]["schemas"], new["components"]["schemas"]
-    changed = {
-        name
-        for name in old_schemas.keys() | new_schemas.keys()
-        if old_schemas.get(name) != new_schemas.get(name)
-    }
+    changed = _changed(old_schemas, new_schemas)
     assert changed == {"ConnectionResponse", "PreviousSuccessfulRun", "PreviousSuccessfulRunResponse"}
     assert "PreviousSuccessfulRun" not in old_schemas
     assert old_schemas["ConnectionResponse"]["properties"]["extra"]["anyOf"][0] == {"type": "string"}
@@ -245,11 +242,7 @@ def test__v3_to_v4__differs_by_the_declared_changes_only() -> None:
     old, new = _without_version_marks(_load(V3)), _without_version_marks(_load(V4))
     assert _operations(old) == _operations(new)
     old_schemas, new_schemas = old["components"]["schemas"], new["components"]["schemas"]
-    changed = {
-        name
-        for name in old_schemas.keys() | new_schemas.keys()
-        if old_schemas.get(name) != new_schemas.get(name)
-    }
+    changed = _changed(old_schemas, new_schemas)
     # OpenTaskRuntimes: the enum becomes a pattern, which every model carrying a runtime refers to.
     assert old_schemas["TaskRuntime"]["enum"] == ["python", "go", "java"]
     assert new_schemas["TaskRuntime"]["pattern"] == "^[a-z][a-z0-9_-]{0,19}$"
