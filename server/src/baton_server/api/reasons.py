@@ -271,6 +271,8 @@ def reasons_of(
     operation_id: str, *, credentials: Iterable[str], has_input: bool, has_body: bool
 ) -> dict[int, tuple[Reason, ...]]:
     """Status → the reasons an operation sends with it (KeyError for an operation not catalogued)."""
+    if operation_id not in BY_OPERATION:
+        raise KeyError(f"operation {operation_id!r} has no line in BY_OPERATION (api/reasons.py): add one")
     own = BY_OPERATION[operation_id]
     reasons: list[Reason] = list(EVERY_OPERATION)
     if has_input:
