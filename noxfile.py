@@ -123,6 +123,7 @@ def tests(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", ".")
     session.run("mypy", *PY_SOURCES)
     session.run("python", "-m", "baton_server.spec", "check", "spec")
+    _spec_gates(session)
     session.run("python", "-m", "baton_codegen", "check")
     # The hand-written layers must build over every supported version's generated code.
     session.run("python", "-m", "baton_codegen", "verify")
@@ -194,6 +195,19 @@ def spec(session: nox.Session) -> None:
     _sync(session)
     action = "check" if "--check" in session.posargs else "write"
     session.run("python", "-m", "baton_server.spec", action, "spec")
+
+
+def _spec_gates(session: nox.Session) -> None:
+    _tool(session, "go", "/usr/local/go/bin/go")
+    _tool(session, "npm")
+    session.run("python", "-m", "baton_codegen", "gates")
+
+
+@nox.session(name="spec_gates", python=PYTHON)
+def spec_gates(session: nox.Session) -> None:
+    """The spec gates: Redocly lints every spec/ document; oasdiff's breaking changes must all be declared."""
+    _sync(session)
+    _spec_gates(session)
 
 
 @nox.session(python=PYTHON)

@@ -68,14 +68,14 @@ func queueRun(t *testing.T, taskIDs ...string) *queuedRun {
 	dagID, runID, queue := "go_client_tests_"+suffix, "test__"+suffix, "q_"+suffix
 
 	registered, err := worker.RegisterWorker(ctx, api.RegisterWorkerPayload{
-		Name: "w_" + suffix, Queues: []string{queue}, Capacity: 100, Runtime: api.TaskRuntimeGo,
+		Name: "w_" + suffix, Queues: []string{queue}, Capacity: 100, Runtime: "go",
 	})
 	if err != nil {
 		t.Fatalf("register worker: %v", err)
 	}
 	tasks := make([]api.TaskDescription, len(taskIDs))
 	for i, id := range taskIDs {
-		tasks[i] = api.TaskDescription{TaskId: id, EntryPoint: "tasks." + id, Runtime: api.TaskRuntimeGo, Queue: &queue}
+		tasks[i] = api.TaskDescription{TaskId: id, EntryPoint: "tasks." + id, Runtime: "go", Queue: &queue}
 	}
 	if _, err := worker.RegisterDags(ctx, api.RegisterDagsPayload{Dags: []api.DagDescription{{DagId: dagID, Tasks: tasks}}}); err != nil {
 		t.Fatalf("register DAGs: %v", err)

@@ -163,7 +163,7 @@ func TestWorker_HeartbeatAndClaimFromAnEmptyQueue(t *testing.T) {
 	workerTok, _ := credentials(t)
 	worker := newClient(t, live.BaseURL, workerTok)
 	name := "w_" + uuid.NewString()[:8]
-	registered, err := worker.RegisterWorker(ctx, api.RegisterWorkerPayload{Name: name, Queues: []string{"q_" + name}, Capacity: 2, Runtime: api.TaskRuntimeGo})
+	registered, err := worker.RegisterWorker(ctx, api.RegisterWorkerPayload{Name: name, Queues: []string{"q_" + name}, Capacity: 2, Runtime: "go"})
 	if err != nil {
 		t.Fatal(err)
 	}

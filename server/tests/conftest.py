@@ -130,8 +130,13 @@ class ServerHarness:
             headers["Baton-API-Version"] = version
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
+        from tests.reasons_check import make_hook
+
         return httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=self.app), base_url="http://baton.test", headers=headers
+            transport=httpx.ASGITransport(app=self.app),
+            base_url="http://baton.test",
+            headers=headers,
+            event_hooks={"response": [make_hook(self.app)]},
         )
 
 

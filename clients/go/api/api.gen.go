@@ -54,6 +54,24 @@ func (e DagRunDetailRunType) Valid() bool {
 	}
 }
 
+// Defines values for DagRunInfoRunType.
+const (
+	DagRunInfoRunTypeManual    DagRunInfoRunType = "manual"
+	DagRunInfoRunTypeScheduled DagRunInfoRunType = "scheduled"
+)
+
+// Valid indicates whether the value is a known member of the DagRunInfoRunType enum.
+func (e DagRunInfoRunType) Valid() bool {
+	switch e {
+	case DagRunInfoRunTypeManual:
+		return true
+	case DagRunInfoRunTypeScheduled:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for DagRunState.
 const (
 	DagRunStateFailed  DagRunState = "failed"
@@ -129,6 +147,33 @@ func (e LogLineLevel) Valid() bool {
 	case LogLineLevelInfo:
 		return true
 	case LogLineLevelWarning:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LogRecordOutLevel.
+const (
+	LogRecordOutLevelCritical LogRecordOutLevel = "critical"
+	LogRecordOutLevelDebug    LogRecordOutLevel = "debug"
+	LogRecordOutLevelError    LogRecordOutLevel = "error"
+	LogRecordOutLevelInfo     LogRecordOutLevel = "info"
+	LogRecordOutLevelWarning  LogRecordOutLevel = "warning"
+)
+
+// Valid indicates whether the value is a known member of the LogRecordOutLevel enum.
+func (e LogRecordOutLevel) Valid() bool {
+	switch e {
+	case LogRecordOutLevelCritical:
+		return true
+	case LogRecordOutLevelDebug:
+		return true
+	case LogRecordOutLevelError:
+		return true
+	case LogRecordOutLevelInfo:
+		return true
+	case LogRecordOutLevelWarning:
 		return true
 	default:
 		return false
@@ -225,27 +270,6 @@ func (e TaskInstanceState) Valid() bool {
 	case TaskInstanceStateUpForRetry:
 		return true
 	case TaskInstanceStateUpstreamFailed:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for TaskRuntime.
-const (
-	TaskRuntimeGo     TaskRuntime = "go"
-	TaskRuntimeJava   TaskRuntime = "java"
-	TaskRuntimePython TaskRuntime = "python"
-)
-
-// Valid indicates whether the value is a known member of the TaskRuntime enum.
-func (e TaskRuntime) Valid() bool {
-	switch e {
-	case TaskRuntimeGo:
-		return true
-	case TaskRuntimeJava:
-		return true
-	case TaskRuntimePython:
 		return true
 	default:
 		return false
@@ -365,11 +389,11 @@ type Dag struct {
 	LatestVersionNumber int                `json:"latest_version_number"`
 
 	// NextRunAt When the next scheduled run is due, if scheduled.
-	NextRunAt *time.Time        `json:"next_run_at"`
-	Schedule  *DagSchedule      `json:"schedule"`
-	TaskCount int               `json:"task_count"`
-	Tasks     []TaskDescription `json:"tasks"`
-	UpdatedAt time.Time         `json:"updated_at"`
+	NextRunAt *time.Time          `json:"next_run_at"`
+	Schedule  *RegisteredSchedule `json:"schedule"`
+	TaskCount int                 `json:"task_count"`
+	Tasks     []RegisteredTask    `json:"tasks"`
+	UpdatedAt time.Time           `json:"updated_at"`
 }
 
 // DagDescription A DAG as its bundle describes it; the server never sees its code.
@@ -442,10 +466,15 @@ type DagRunInfo struct {
 	Id                openapi_types.UUID   `json:"id"`
 	LogicalDate       time.Time            `json:"logical_date"`
 	RunId             string               `json:"run_id"`
-	RunType           string               `json:"run_type"`
+	RunType           DagRunInfoRunType    `json:"run_type"`
 	StartDate         *time.Time           `json:"start_date"`
-	State             string               `json:"state"`
+
+	// State Where a DAG run is in its life cycle.
+	State DagRunState `json:"state"`
 }
+
+// DagRunInfoRunType defines model for DagRunInfo.RunType.
+type DagRunInfoRunType string
 
 // DagRunList A page of DAG runs, newest first.
 type DagRunList struct {
@@ -477,10 +506,10 @@ type DagSummary struct {
 	LatestVersionNumber int                `json:"latest_version_number"`
 
 	// NextRunAt When the next scheduled run is due, if scheduled.
-	NextRunAt *time.Time   `json:"next_run_at"`
-	Schedule  *DagSchedule `json:"schedule"`
-	TaskCount int          `json:"task_count"`
-	UpdatedAt time.Time    `json:"updated_at"`
+	NextRunAt *time.Time          `json:"next_run_at"`
+	Schedule  *RegisteredSchedule `json:"schedule"`
+	TaskCount int                 `json:"task_count"`
+	UpdatedAt time.Time           `json:"updated_at"`
 }
 
 // ErrorBody The body of every error response.
@@ -490,9 +519,9 @@ type ErrorBody struct {
 	// Example: Variable 'x' does not exist.
 	Message string `json:"message"`
 
-	// Reason Stable snake_case code a client can branch on.
+	// Reason Stable snake_case code a client can branch on; each operation's error responses list the codes they send.
 	//
-	// Example: not_found
+	// Example: variable_not_found
 	Reason string `json:"reason"`
 }
 
@@ -505,7 +534,9 @@ type ExecuteTaskWorkload struct {
 	MaxTries                int                `json:"max_tries"`
 	Queue                   string             `json:"queue"`
 
-	// Runtime The language runtime a task runs in; a worker claims only tasks of its own runtime.
+	// Runtime The runtime (language) a task runs in and a worker serves: an open identifier, `^[a-z][a-z0-9_-]{0,19}$`. A worker claims only tasks of its own runtime. Baton's SDKs use `python`, `go`, `java`; a worker in another language registers under a name of its own.
+	//
+	// Example: python
 	Runtime TaskRuntime `json:"runtime"`
 
 	// TaskInstance The task instance and the attempt (try_number).
@@ -565,10 +596,13 @@ type LogPage struct {
 type LogRecordOut struct {
 	Fields    *map[string]JsonValue `json:"fields"`
 	Id        int                   `json:"id"`
-	Level     string                `json:"level"`
+	Level     LogRecordOutLevel     `json:"level"`
 	Message   string                `json:"message"`
 	Timestamp time.Time             `json:"timestamp"`
 }
+
+// LogRecordOutLevel defines model for LogRecordOut.Level.
+type LogRecordOutLevel string
 
 // PreviousSuccessfulRun The latest earlier DAG run in which this task succeeded.
 type PreviousSuccessfulRun struct {
@@ -598,7 +632,9 @@ type RegisterWorkerPayload struct {
 	Name     string   `json:"name"`
 	Queues   []string `json:"queues"`
 
-	// Runtime The language runtime a task runs in; a worker claims only tasks of its own runtime.
+	// Runtime The runtime (language) a task runs in and a worker serves: an open identifier, `^[a-z][a-z0-9_-]{0,19}$`. A worker claims only tasks of its own runtime. Baton's SDKs use `python`, `go`, `java`; a worker in another language registers under a name of its own.
+	//
+	// Example: python
 	Runtime TaskRuntime `json:"runtime"`
 }
 
@@ -613,6 +649,34 @@ type RegisteredDag struct {
 // RegisteredDags The outcome of a registration, one entry per DAG in the order sent.
 type RegisteredDags struct {
 	Dags []RegisteredDag `json:"dags"`
+}
+
+// RegisteredSchedule A DAG's stored schedule: a cron expression (UTC) or an interval, and when it starts.
+type RegisteredSchedule struct {
+	Cron            *string `json:"cron"`
+	IntervalSeconds *int    `json:"interval_seconds"`
+
+	// StartAt No run is due before this time.
+	StartAt *time.Time `json:"start_at"`
+}
+
+// RegisteredTask A task of a stored DAG version: every setting, defaults filled in.
+type RegisteredTask struct {
+	EntryPoint              string `json:"entry_point"`
+	ExecutionTimeoutSeconds *int   `json:"execution_timeout_seconds"`
+	Queue                   string `json:"queue"`
+	Retries                 int    `json:"retries"`
+	RetryDelaySeconds       int    `json:"retry_delay_seconds"`
+
+	// Runtime The runtime (language) a task runs in and a worker serves: an open identifier, `^[a-z][a-z0-9_-]{0,19}$`. A worker claims only tasks of its own runtime. Baton's SDKs use `python`, `go`, `java`; a worker in another language registers under a name of its own.
+	//
+	// Example: python
+	Runtime TaskRuntime `json:"runtime"`
+	TaskId  string      `json:"task_id"`
+
+	// TriggerRule When a task may start, given the states of its upstream tasks.
+	TriggerRule     TriggerRule `json:"trigger_rule"`
+	UpstreamTaskIds []string    `json:"upstream_task_ids"`
 }
 
 // TIHeartbeatPayload A running attempt says it is alive.
@@ -630,8 +694,8 @@ type TIRunContext struct {
 	// EntryPoint What the worker runs for this task, from the DAG's description.
 	EntryPoint *string `json:"entry_point"`
 
-	// ExecutionTimeout Seconds the attempt may run; null for no limit.
-	ExecutionTimeout *float32 `json:"execution_timeout"`
+	// ExecutionTimeoutSeconds Seconds the attempt may run; null for no limit.
+	ExecutionTimeoutSeconds *int `json:"execution_timeout_seconds"`
 
 	// MaxTries Total attempts allowed (retries + 1).
 	MaxTries int `json:"max_tries"`
@@ -696,11 +760,15 @@ type TaskInstanceDetail struct {
 	Pid             *int               `json:"pid"`
 	Queue           string             `json:"queue"`
 	RunId           string             `json:"run_id"`
-	Runtime         string             `json:"runtime"`
-	StartDate       *time.Time         `json:"start_date"`
-	State           *string            `json:"state"`
-	TaskId          string             `json:"task_id"`
-	TryNumber       int                `json:"try_number"`
+
+	// Runtime The runtime (language) a task runs in and a worker serves: an open identifier, `^[a-z][a-z0-9_-]{0,19}$`. A worker claims only tasks of its own runtime. Baton's SDKs use `python`, `go`, `java`; a worker in another language registers under a name of its own.
+	//
+	// Example: python
+	Runtime   TaskRuntime        `json:"runtime"`
+	StartDate *time.Time         `json:"start_date"`
+	State     *TaskInstanceState `json:"state"`
+	TaskId    string             `json:"task_id"`
+	TryNumber int                `json:"try_number"`
 }
 
 // TaskInstanceIdentity Which task instance and attempt this is.
@@ -732,7 +800,9 @@ type TaskInstanceSummary struct {
 	Queue         string     `json:"queue"`
 	QueuedAt      *time.Time `json:"queued_at"`
 
-	// Runtime The language runtime a task runs in; a worker claims only tasks of its own runtime.
+	// Runtime The runtime (language) a task runs in and a worker serves: an open identifier, `^[a-z][a-z0-9_-]{0,19}$`. A worker claims only tasks of its own runtime. Baton's SDKs use `python`, `go`, `java`; a worker in another language registers under a name of its own.
+	//
+	// Example: python
 	Runtime   TaskRuntime `json:"runtime"`
 	StartDate *time.Time  `json:"start_date"`
 
@@ -745,8 +815,10 @@ type TaskInstanceSummary struct {
 	WorkerId  *openapi_types.UUID `json:"worker_id"`
 }
 
-// TaskRuntime The language runtime a task runs in; a worker claims only tasks of its own runtime.
-type TaskRuntime string
+// TaskRuntime The runtime (language) a task runs in and a worker serves: an open identifier, `^[a-z][a-z0-9_-]{0,19}$`. A worker claims only tasks of its own runtime. Baton's SDKs use `python`, `go`, `java`; a worker in another language registers under a name of its own.
+//
+// Example: python
+type TaskRuntime = string
 
 // TaskStateCounts How many task instances of this DAG run are in each state (states with none are left out).
 type TaskStateCounts struct {
@@ -811,7 +883,9 @@ type Worker struct {
 	Queues          []string           `json:"queues"`
 	RegisteredAt    time.Time          `json:"registered_at"`
 
-	// Runtime The language runtime a task runs in; a worker claims only tasks of its own runtime.
+	// Runtime The runtime (language) a task runs in and a worker serves: an open identifier, `^[a-z][a-z0-9_-]{0,19}$`. A worker claims only tasks of its own runtime. Baton's SDKs use `python`, `go`, `java`; a worker in another language registers under a name of its own.
+	//
+	// Example: python
 	Runtime TaskRuntime `json:"runtime"`
 
 	// State Whether a worker has been heard from within the heartbeat timeout.
@@ -838,7 +912,9 @@ type WorkerSummary struct {
 	Queues              []string           `json:"queues"`
 	RegisteredAt        time.Time          `json:"registered_at"`
 
-	// Runtime The language runtime a task runs in; a worker claims only tasks of its own runtime.
+	// Runtime The runtime (language) a task runs in and a worker serves: an open identifier, `^[a-z][a-z0-9_-]{0,19}$`. A worker claims only tasks of its own runtime. Baton's SDKs use `python`, `go`, `java`; a worker in another language registers under a name of its own.
+	//
+	// Example: python
 	Runtime TaskRuntime `json:"runtime"`
 
 	// State Whether a worker has been heard from within the heartbeat timeout.
@@ -1048,20 +1124,28 @@ type ClientInterface interface {
 
 	// AdminListConnections List connections
 	//
+	// A page of connections ordered by id, passwords left out.
+	//
 	// Corresponds with GET /api/connections (the `AdminListConnections` operationId).
 	AdminListConnections(ctx context.Context, params *AdminListConnectionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AdminDeleteConnection Delete a connection
+	//
+	// Delete the connection; tasks asking for it get 404 from then on.
 	//
 	// Corresponds with DELETE /api/connections/{connection_id} (the `AdminDeleteConnection` operationId).
 	AdminDeleteConnection(ctx context.Context, connectionId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AdminGetConnection Read a connection (without its password)
 	//
+	// One connection as operators see it: whether a password is set, never the password.
+	//
 	// Corresponds with GET /api/connections/{connection_id} (the `AdminGetConnection` operationId).
 	AdminGetConnection(ctx context.Context, connectionId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AdminSetConnectionWithBody Create or replace a connection
+	//
+	// Store the connection under this id, replacing any; secrets are encrypted at rest.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1069,6 +1153,8 @@ type ClientInterface interface {
 	AdminSetConnectionWithBody(ctx context.Context, connectionId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AdminSetConnection Create or replace a connection
+	//
+	// Store the connection under this id, replacing any; secrets are encrypted at rest.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1141,35 +1227,49 @@ type ClientInterface interface {
 
 	// CheckAdminHealth Check that the server and its database answer
 	//
+	// 200 when the server answers and its database answers a query. Needs no credential.
+	//
 	// Corresponds with GET /api/health (the `CheckAdminHealth` operationId).
 	CheckAdminHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetTaskInstance Read a task instance's state and current attempt
+	//
+	// The task instance's state and its current attempt: try, host, pid, heartbeat.
 	//
 	// Corresponds with GET /api/task-instances/{task_instance_id} (the `GetTaskInstance` operationId).
 	GetTaskInstance(ctx context.Context, taskInstanceId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetTaskInstanceLogs Read a page of one attempt's log lines, in order
 	//
+	// One attempt's log lines in the order they were emitted; page with `after` = `next_after`.
+	//
 	// Corresponds with GET /api/task-instances/{task_instance_id}/logs (the `GetTaskInstanceLogs` operationId).
 	GetTaskInstanceLogs(ctx context.Context, taskInstanceId openapi_types.UUID, params *GetTaskInstanceLogsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AdminListVariables List variables
+	//
+	// A page of variables ordered by key.
 	//
 	// Corresponds with GET /api/variables (the `AdminListVariables` operationId).
 	AdminListVariables(ctx context.Context, params *AdminListVariablesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AdminDeleteVariable Delete a variable
 	//
+	// Delete the variable.
+	//
 	// Corresponds with DELETE /api/variables/{key} (the `AdminDeleteVariable` operationId).
 	AdminDeleteVariable(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AdminGetVariable Read a variable
 	//
+	// One variable with its description and when it last changed.
+	//
 	// Corresponds with GET /api/variables/{key} (the `AdminGetVariable` operationId).
 	AdminGetVariable(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AdminSetVariableWithBody Create or replace a variable
+	//
+	// Store the JSON value under this key, replacing any.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1177,6 +1277,8 @@ type ClientInterface interface {
 	AdminSetVariableWithBody(ctx context.Context, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AdminSetVariable Create or replace a variable
+	//
+	// Store the JSON value under this key, replacing any.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1192,10 +1294,14 @@ type ClientInterface interface {
 
 	// GetConnection Read a connection granted to the caller's DAG, secrets included
 	//
+	// The connection with its secrets, for a task of a DAG it is granted to (all DAGs when unrestricted).
+	//
 	// Corresponds with GET /execution/connections/{connection_id} (the `GetConnection` operationId).
 	GetConnection(ctx context.Context, connectionId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CheckExecutionHealth Check that the server and its database answer
+	//
+	// 200 when the server answers and its database answers a query. Needs no credential.
 	//
 	// Corresponds with GET /execution/health (the `CheckExecutionHealth` operationId).
 	CheckExecutionHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1220,6 +1326,8 @@ type ClientInterface interface {
 
 	// UploadTaskLogsWithBody Upload a batch of the running attempt's log lines
 	//
+	// Store up to 1000 structured lines of the calling attempt, in order. Ship batches every few seconds.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /execution/task-instances/{task_instance_id}/logs (the `UploadTaskLogs` operationId).
@@ -1227,12 +1335,16 @@ type ClientInterface interface {
 
 	// UploadTaskLogs Upload a batch of the running attempt's log lines
 	//
+	// Store up to 1000 structured lines of the calling attempt, in order. Ship batches every few seconds.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /execution/task-instances/{task_instance_id}/logs (the `UploadTaskLogs` operationId).
 	UploadTaskLogs(ctx context.Context, taskInstanceId openapi_types.UUID, body UploadTaskLogsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetPreviousSuccessfulRun The latest earlier DAG run in which this task succeeded
+	//
+	// The latest earlier DAG run of this DAG in which the calling task succeeded, or null.
 	//
 	// Corresponds with GET /execution/task-instances/{task_instance_id}/previous-successful-run (the `GetPreviousSuccessfulRun` operationId).
 	GetPreviousSuccessfulRun(ctx context.Context, taskInstanceId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1275,20 +1387,28 @@ type ClientInterface interface {
 
 	// GetTaskStateCounts How many task instances of this DAG run are in each state
 	//
+	// How many task instances of the caller's DAG run are in each state.
+	//
 	// Corresponds with GET /execution/task-instances/{task_instance_id}/task-state-counts (the `GetTaskStateCounts` operationId).
 	GetTaskStateCounts(ctx context.Context, taskInstanceId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteVariable Delete a variable
+	//
+	// Delete the variable.
 	//
 	// Corresponds with DELETE /execution/variables/{key} (the `DeleteVariable` operationId).
 	DeleteVariable(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetVariable Read a variable
 	//
+	// The variable's JSON value. A worker may ask its own secrets backend first.
+	//
 	// Corresponds with GET /execution/variables/{key} (the `GetVariable` operationId).
 	GetVariable(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SetVariableWithBody Create or replace a variable
+	//
+	// Store a JSON value under the key, replacing any.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1297,6 +1417,8 @@ type ClientInterface interface {
 
 	// SetVariable Create or replace a variable
 	//
+	// Store a JSON value under the key, replacing any.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PUT /execution/variables/{key} (the `SetVariable` operationId).
@@ -1304,15 +1426,21 @@ type ClientInterface interface {
 
 	// DeleteXcom Delete an XCom of the caller's own task instance
 	//
+	// Delete an XCom of the caller's own task instance.
+	//
 	// Corresponds with DELETE /execution/xcoms/{dag_id}/{run_id}/{task_id}/{key} (the `DeleteXcom` operationId).
 	DeleteXcom(ctx context.Context, dagId string, runId string, taskId string, key string, params *DeleteXcomParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PullXcom Pull an XCom of the caller's DAG
 	//
+	// Read an XCom of any task instance of the caller's DAG.
+	//
 	// Corresponds with GET /execution/xcoms/{dag_id}/{run_id}/{task_id}/{key} (the `PullXcom` operationId).
 	PullXcom(ctx context.Context, dagId string, runId string, taskId string, key string, params *PullXcomParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PushXcomWithBody Push an XCom of the caller's own task instance
+	//
+	// Store a JSON value under the caller's own task instance, replacing any at that address.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1320,6 +1448,8 @@ type ClientInterface interface {
 	PushXcomWithBody(ctx context.Context, dagId string, runId string, taskId string, key string, params *PushXcomParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PushXcom Push an XCom of the caller's own task instance
+	//
+	// Store a JSON value under the caller's own task instance, replacing any at that address.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1345,6 +1475,8 @@ type ClientInterface interface {
 	RegisterDags(ctx context.Context, body RegisterDagsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CheckWorkersHealth Check that the server and its database answer
+	//
+	// 200 when the server answers and its database answers a query. Needs no credential.
 	//
 	// Corresponds with GET /workers/health (the `CheckWorkersHealth` operationId).
 	CheckWorkersHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1395,6 +1527,8 @@ type ClientInterface interface {
 
 // AdminListConnections List connections
 //
+// A page of connections ordered by id, passwords left out.
+//
 // Corresponds with GET /api/connections (the `AdminListConnections` operationId).
 func (c *Client) AdminListConnections(ctx context.Context, params *AdminListConnectionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAdminListConnectionsRequest(c.Server, params)
@@ -1409,6 +1543,8 @@ func (c *Client) AdminListConnections(ctx context.Context, params *AdminListConn
 }
 
 // AdminDeleteConnection Delete a connection
+//
+// Delete the connection; tasks asking for it get 404 from then on.
 //
 // Corresponds with DELETE /api/connections/{connection_id} (the `AdminDeleteConnection` operationId).
 func (c *Client) AdminDeleteConnection(ctx context.Context, connectionId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1425,6 +1561,8 @@ func (c *Client) AdminDeleteConnection(ctx context.Context, connectionId string,
 
 // AdminGetConnection Read a connection (without its password)
 //
+// One connection as operators see it: whether a password is set, never the password.
+//
 // Corresponds with GET /api/connections/{connection_id} (the `AdminGetConnection` operationId).
 func (c *Client) AdminGetConnection(ctx context.Context, connectionId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAdminGetConnectionRequest(c.Server, connectionId)
@@ -1439,6 +1577,8 @@ func (c *Client) AdminGetConnection(ctx context.Context, connectionId string, re
 }
 
 // AdminSetConnectionWithBody Create or replace a connection
+//
+// Store the connection under this id, replacing any; secrets are encrypted at rest.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1456,6 +1596,8 @@ func (c *Client) AdminSetConnectionWithBody(ctx context.Context, connectionId st
 }
 
 // AdminSetConnection Create or replace a connection
+//
+// Store the connection under this id, replacing any; secrets are encrypted at rest.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1618,6 +1760,8 @@ func (c *Client) GetDagRun(ctx context.Context, dagId string, runId string, reqE
 
 // CheckAdminHealth Check that the server and its database answer
 //
+// 200 when the server answers and its database answers a query. Needs no credential.
+//
 // Corresponds with GET /api/health (the `CheckAdminHealth` operationId).
 func (c *Client) CheckAdminHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCheckAdminHealthRequest(c.Server)
@@ -1632,6 +1776,8 @@ func (c *Client) CheckAdminHealth(ctx context.Context, reqEditors ...RequestEdit
 }
 
 // GetTaskInstance Read a task instance's state and current attempt
+//
+// The task instance's state and its current attempt: try, host, pid, heartbeat.
 //
 // Corresponds with GET /api/task-instances/{task_instance_id} (the `GetTaskInstance` operationId).
 func (c *Client) GetTaskInstance(ctx context.Context, taskInstanceId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1648,6 +1794,8 @@ func (c *Client) GetTaskInstance(ctx context.Context, taskInstanceId openapi_typ
 
 // GetTaskInstanceLogs Read a page of one attempt's log lines, in order
 //
+// One attempt's log lines in the order they were emitted; page with `after` = `next_after`.
+//
 // Corresponds with GET /api/task-instances/{task_instance_id}/logs (the `GetTaskInstanceLogs` operationId).
 func (c *Client) GetTaskInstanceLogs(ctx context.Context, taskInstanceId openapi_types.UUID, params *GetTaskInstanceLogsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetTaskInstanceLogsRequest(c.Server, taskInstanceId, params)
@@ -1662,6 +1810,8 @@ func (c *Client) GetTaskInstanceLogs(ctx context.Context, taskInstanceId openapi
 }
 
 // AdminListVariables List variables
+//
+// A page of variables ordered by key.
 //
 // Corresponds with GET /api/variables (the `AdminListVariables` operationId).
 func (c *Client) AdminListVariables(ctx context.Context, params *AdminListVariablesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1678,6 +1828,8 @@ func (c *Client) AdminListVariables(ctx context.Context, params *AdminListVariab
 
 // AdminDeleteVariable Delete a variable
 //
+// Delete the variable.
+//
 // Corresponds with DELETE /api/variables/{key} (the `AdminDeleteVariable` operationId).
 func (c *Client) AdminDeleteVariable(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAdminDeleteVariableRequest(c.Server, key)
@@ -1693,6 +1845,8 @@ func (c *Client) AdminDeleteVariable(ctx context.Context, key string, reqEditors
 
 // AdminGetVariable Read a variable
 //
+// One variable with its description and when it last changed.
+//
 // Corresponds with GET /api/variables/{key} (the `AdminGetVariable` operationId).
 func (c *Client) AdminGetVariable(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAdminGetVariableRequest(c.Server, key)
@@ -1707,6 +1861,8 @@ func (c *Client) AdminGetVariable(ctx context.Context, key string, reqEditors ..
 }
 
 // AdminSetVariableWithBody Create or replace a variable
+//
+// Store the JSON value under this key, replacing any.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1724,6 +1880,8 @@ func (c *Client) AdminSetVariableWithBody(ctx context.Context, key string, conte
 }
 
 // AdminSetVariable Create or replace a variable
+//
+// Store the JSON value under this key, replacing any.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1759,6 +1917,8 @@ func (c *Client) ListWorkers(ctx context.Context, params *ListWorkersParams, req
 
 // GetConnection Read a connection granted to the caller's DAG, secrets included
 //
+// The connection with its secrets, for a task of a DAG it is granted to (all DAGs when unrestricted).
+//
 // Corresponds with GET /execution/connections/{connection_id} (the `GetConnection` operationId).
 func (c *Client) GetConnection(ctx context.Context, connectionId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetConnectionRequest(c.Server, connectionId)
@@ -1773,6 +1933,8 @@ func (c *Client) GetConnection(ctx context.Context, connectionId string, reqEdit
 }
 
 // CheckExecutionHealth Check that the server and its database answer
+//
+// 200 when the server answers and its database answers a query. Needs no credential.
 //
 // Corresponds with GET /execution/health (the `CheckExecutionHealth` operationId).
 func (c *Client) CheckExecutionHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1827,6 +1989,8 @@ func (c *Client) HeartbeatTaskInstance(ctx context.Context, taskInstanceId opena
 
 // UploadTaskLogsWithBody Upload a batch of the running attempt's log lines
 //
+// Store up to 1000 structured lines of the calling attempt, in order. Ship batches every few seconds.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /execution/task-instances/{task_instance_id}/logs (the `UploadTaskLogs` operationId).
@@ -1844,6 +2008,8 @@ func (c *Client) UploadTaskLogsWithBody(ctx context.Context, taskInstanceId open
 
 // UploadTaskLogs Upload a batch of the running attempt's log lines
 //
+// Store up to 1000 structured lines of the calling attempt, in order. Ship batches every few seconds.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /execution/task-instances/{task_instance_id}/logs (the `UploadTaskLogs` operationId).
@@ -1860,6 +2026,8 @@ func (c *Client) UploadTaskLogs(ctx context.Context, taskInstanceId openapi_type
 }
 
 // GetPreviousSuccessfulRun The latest earlier DAG run in which this task succeeded
+//
+// The latest earlier DAG run of this DAG in which the calling task succeeded, or null.
 //
 // Corresponds with GET /execution/task-instances/{task_instance_id}/previous-successful-run (the `GetPreviousSuccessfulRun` operationId).
 func (c *Client) GetPreviousSuccessfulRun(ctx context.Context, taskInstanceId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1952,6 +2120,8 @@ func (c *Client) UpdateTaskInstanceState(ctx context.Context, taskInstanceId ope
 
 // GetTaskStateCounts How many task instances of this DAG run are in each state
 //
+// How many task instances of the caller's DAG run are in each state.
+//
 // Corresponds with GET /execution/task-instances/{task_instance_id}/task-state-counts (the `GetTaskStateCounts` operationId).
 func (c *Client) GetTaskStateCounts(ctx context.Context, taskInstanceId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetTaskStateCountsRequest(c.Server, taskInstanceId)
@@ -1966,6 +2136,8 @@ func (c *Client) GetTaskStateCounts(ctx context.Context, taskInstanceId openapi_
 }
 
 // DeleteVariable Delete a variable
+//
+// Delete the variable.
 //
 // Corresponds with DELETE /execution/variables/{key} (the `DeleteVariable` operationId).
 func (c *Client) DeleteVariable(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1982,6 +2154,8 @@ func (c *Client) DeleteVariable(ctx context.Context, key string, reqEditors ...R
 
 // GetVariable Read a variable
 //
+// The variable's JSON value. A worker may ask its own secrets backend first.
+//
 // Corresponds with GET /execution/variables/{key} (the `GetVariable` operationId).
 func (c *Client) GetVariable(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetVariableRequest(c.Server, key)
@@ -1996,6 +2170,8 @@ func (c *Client) GetVariable(ctx context.Context, key string, reqEditors ...Requ
 }
 
 // SetVariableWithBody Create or replace a variable
+//
+// Store a JSON value under the key, replacing any.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2014,6 +2190,8 @@ func (c *Client) SetVariableWithBody(ctx context.Context, key string, contentTyp
 
 // SetVariable Create or replace a variable
 //
+// Store a JSON value under the key, replacing any.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PUT /execution/variables/{key} (the `SetVariable` operationId).
@@ -2031,6 +2209,8 @@ func (c *Client) SetVariable(ctx context.Context, key string, body SetVariableJS
 
 // DeleteXcom Delete an XCom of the caller's own task instance
 //
+// Delete an XCom of the caller's own task instance.
+//
 // Corresponds with DELETE /execution/xcoms/{dag_id}/{run_id}/{task_id}/{key} (the `DeleteXcom` operationId).
 func (c *Client) DeleteXcom(ctx context.Context, dagId string, runId string, taskId string, key string, params *DeleteXcomParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeleteXcomRequest(c.Server, dagId, runId, taskId, key, params)
@@ -2046,6 +2226,8 @@ func (c *Client) DeleteXcom(ctx context.Context, dagId string, runId string, tas
 
 // PullXcom Pull an XCom of the caller's DAG
 //
+// Read an XCom of any task instance of the caller's DAG.
+//
 // Corresponds with GET /execution/xcoms/{dag_id}/{run_id}/{task_id}/{key} (the `PullXcom` operationId).
 func (c *Client) PullXcom(ctx context.Context, dagId string, runId string, taskId string, key string, params *PullXcomParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPullXcomRequest(c.Server, dagId, runId, taskId, key, params)
@@ -2060,6 +2242,8 @@ func (c *Client) PullXcom(ctx context.Context, dagId string, runId string, taskI
 }
 
 // PushXcomWithBody Push an XCom of the caller's own task instance
+//
+// Store a JSON value under the caller's own task instance, replacing any at that address.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2077,6 +2261,8 @@ func (c *Client) PushXcomWithBody(ctx context.Context, dagId string, runId strin
 }
 
 // PushXcom Push an XCom of the caller's own task instance
+//
+// Store a JSON value under the caller's own task instance, replacing any at that address.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2132,6 +2318,8 @@ func (c *Client) RegisterDags(ctx context.Context, body RegisterDagsJSONRequestB
 }
 
 // CheckWorkersHealth Check that the server and its database answer
+//
+// 200 when the server answers and its database answers a query. Needs no credential.
 //
 // Corresponds with GET /workers/health (the `CheckWorkersHealth` operationId).
 func (c *Client) CheckWorkersHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4063,12 +4251,16 @@ type ClientWithResponsesInterface interface {
 
 	// AdminListConnectionsWithResponse List connections
 	//
+	// A page of connections ordered by id, passwords left out.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/connections (the `AdminListConnections` operationId).
 	AdminListConnectionsWithResponse(ctx context.Context, params *AdminListConnectionsParams, reqEditors ...RequestEditorFn) (*AdminListConnectionsResponse, error)
 
 	// AdminDeleteConnectionWithResponse Delete a connection
+	//
+	// Delete the connection; tasks asking for it get 404 from then on.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4077,6 +4269,8 @@ type ClientWithResponsesInterface interface {
 
 	// AdminGetConnectionWithResponse Read a connection (without its password)
 	//
+	// One connection as operators see it: whether a password is set, never the password.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/connections/{connection_id} (the `AdminGetConnection` operationId).
@@ -4084,12 +4278,16 @@ type ClientWithResponsesInterface interface {
 
 	// AdminSetConnectionWithBodyWithResponse Create or replace a connection
 	//
+	// Store the connection under this id, replacing any; secrets are encrypted at rest.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /api/connections/{connection_id} (the `AdminSetConnection` operationId).
 	AdminSetConnectionWithBodyWithResponse(ctx context.Context, connectionId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AdminSetConnectionResponse, error)
 
 	// AdminSetConnectionWithResponse Create or replace a connection
+	//
+	// Store the connection under this id, replacing any; secrets are encrypted at rest.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4170,12 +4368,16 @@ type ClientWithResponsesInterface interface {
 
 	// CheckAdminHealthWithResponse Check that the server and its database answer
 	//
+	// 200 when the server answers and its database answers a query. Needs no credential.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/health (the `CheckAdminHealth` operationId).
 	CheckAdminHealthWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*CheckAdminHealthResponse, error)
 
 	// GetTaskInstanceWithResponse Read a task instance's state and current attempt
+	//
+	// The task instance's state and its current attempt: try, host, pid, heartbeat.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4184,12 +4386,16 @@ type ClientWithResponsesInterface interface {
 
 	// GetTaskInstanceLogsWithResponse Read a page of one attempt's log lines, in order
 	//
+	// One attempt's log lines in the order they were emitted; page with `after` = `next_after`.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/task-instances/{task_instance_id}/logs (the `GetTaskInstanceLogs` operationId).
 	GetTaskInstanceLogsWithResponse(ctx context.Context, taskInstanceId openapi_types.UUID, params *GetTaskInstanceLogsParams, reqEditors ...RequestEditorFn) (*GetTaskInstanceLogsResponse, error)
 
 	// AdminListVariablesWithResponse List variables
+	//
+	// A page of variables ordered by key.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4198,12 +4404,16 @@ type ClientWithResponsesInterface interface {
 
 	// AdminDeleteVariableWithResponse Delete a variable
 	//
+	// Delete the variable.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /api/variables/{key} (the `AdminDeleteVariable` operationId).
 	AdminDeleteVariableWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*AdminDeleteVariableResponse, error)
 
 	// AdminGetVariableWithResponse Read a variable
+	//
+	// One variable with its description and when it last changed.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4212,12 +4422,16 @@ type ClientWithResponsesInterface interface {
 
 	// AdminSetVariableWithBodyWithResponse Create or replace a variable
 	//
+	// Store the JSON value under this key, replacing any.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /api/variables/{key} (the `AdminSetVariable` operationId).
 	AdminSetVariableWithBodyWithResponse(ctx context.Context, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AdminSetVariableResponse, error)
 
 	// AdminSetVariableWithResponse Create or replace a variable
+	//
+	// Store the JSON value under this key, replacing any.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4235,12 +4449,16 @@ type ClientWithResponsesInterface interface {
 
 	// GetConnectionWithResponse Read a connection granted to the caller's DAG, secrets included
 	//
+	// The connection with its secrets, for a task of a DAG it is granted to (all DAGs when unrestricted).
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /execution/connections/{connection_id} (the `GetConnection` operationId).
 	GetConnectionWithResponse(ctx context.Context, connectionId string, reqEditors ...RequestEditorFn) (*GetConnectionResponse, error)
 
 	// CheckExecutionHealthWithResponse Check that the server and its database answer
+	//
+	// 200 when the server answers and its database answers a query. Needs no credential.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4267,6 +4485,8 @@ type ClientWithResponsesInterface interface {
 
 	// UploadTaskLogsWithBodyWithResponse Upload a batch of the running attempt's log lines
 	//
+	// Store up to 1000 structured lines of the calling attempt, in order. Ship batches every few seconds.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /execution/task-instances/{task_instance_id}/logs (the `UploadTaskLogs` operationId).
@@ -4274,12 +4494,16 @@ type ClientWithResponsesInterface interface {
 
 	// UploadTaskLogsWithResponse Upload a batch of the running attempt's log lines
 	//
+	// Store up to 1000 structured lines of the calling attempt, in order. Ship batches every few seconds.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /execution/task-instances/{task_instance_id}/logs (the `UploadTaskLogs` operationId).
 	UploadTaskLogsWithResponse(ctx context.Context, taskInstanceId openapi_types.UUID, body UploadTaskLogsJSONRequestBody, reqEditors ...RequestEditorFn) (*UploadTaskLogsResponse, error)
 
 	// GetPreviousSuccessfulRunWithResponse The latest earlier DAG run in which this task succeeded
+	//
+	// The latest earlier DAG run of this DAG in which the calling task succeeded, or null.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4324,12 +4548,16 @@ type ClientWithResponsesInterface interface {
 
 	// GetTaskStateCountsWithResponse How many task instances of this DAG run are in each state
 	//
+	// How many task instances of the caller's DAG run are in each state.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /execution/task-instances/{task_instance_id}/task-state-counts (the `GetTaskStateCounts` operationId).
 	GetTaskStateCountsWithResponse(ctx context.Context, taskInstanceId openapi_types.UUID, reqEditors ...RequestEditorFn) (*GetTaskStateCountsResponse, error)
 
 	// DeleteVariableWithResponse Delete a variable
+	//
+	// Delete the variable.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4338,12 +4566,16 @@ type ClientWithResponsesInterface interface {
 
 	// GetVariableWithResponse Read a variable
 	//
+	// The variable's JSON value. A worker may ask its own secrets backend first.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /execution/variables/{key} (the `GetVariable` operationId).
 	GetVariableWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetVariableResponse, error)
 
 	// SetVariableWithBodyWithResponse Create or replace a variable
+	//
+	// Store a JSON value under the key, replacing any.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4352,12 +4584,16 @@ type ClientWithResponsesInterface interface {
 
 	// SetVariableWithResponse Create or replace a variable
 	//
+	// Store a JSON value under the key, replacing any.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /execution/variables/{key} (the `SetVariable` operationId).
 	SetVariableWithResponse(ctx context.Context, key string, body SetVariableJSONRequestBody, reqEditors ...RequestEditorFn) (*SetVariableResponse, error)
 
 	// DeleteXcomWithResponse Delete an XCom of the caller's own task instance
+	//
+	// Delete an XCom of the caller's own task instance.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4366,6 +4602,8 @@ type ClientWithResponsesInterface interface {
 
 	// PullXcomWithResponse Pull an XCom of the caller's DAG
 	//
+	// Read an XCom of any task instance of the caller's DAG.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /execution/xcoms/{dag_id}/{run_id}/{task_id}/{key} (the `PullXcom` operationId).
@@ -4373,12 +4611,16 @@ type ClientWithResponsesInterface interface {
 
 	// PushXcomWithBodyWithResponse Push an XCom of the caller's own task instance
 	//
+	// Store a JSON value under the caller's own task instance, replacing any at that address.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /execution/xcoms/{dag_id}/{run_id}/{task_id}/{key} (the `PushXcom` operationId).
 	PushXcomWithBodyWithResponse(ctx context.Context, dagId string, runId string, taskId string, key string, params *PushXcomParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PushXcomResponse, error)
 
 	// PushXcomWithResponse Push an XCom of the caller's own task instance
+	//
+	// Store a JSON value under the caller's own task instance, replacing any at that address.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4404,6 +4646,8 @@ type ClientWithResponsesInterface interface {
 	RegisterDagsWithResponse(ctx context.Context, body RegisterDagsJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterDagsResponse, error)
 
 	// CheckWorkersHealthWithResponse Check that the server and its database answer
+	//
+	// 200 when the server answers and its database answers a query. Needs no credential.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4465,8 +4709,14 @@ type AdminListConnectionsResponse struct {
 	JSON400 *ErrorBody
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -4484,9 +4734,24 @@ func (r AdminListConnectionsResponse) GetJSON401() *ErrorBody {
 	return r.JSON401
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AdminListConnectionsResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r AdminListConnectionsResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AdminListConnectionsResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AdminListConnectionsResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -4527,8 +4792,14 @@ type AdminDeleteConnectionResponse struct {
 	JSON401 *ErrorBody
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
@@ -4546,9 +4817,24 @@ func (r AdminDeleteConnectionResponse) GetJSON404() *ErrorBody {
 	return r.JSON404
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AdminDeleteConnectionResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r AdminDeleteConnectionResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AdminDeleteConnectionResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AdminDeleteConnectionResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -4591,8 +4877,14 @@ type AdminGetConnectionResponse struct {
 	JSON401 *ErrorBody
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -4615,9 +4907,24 @@ func (r AdminGetConnectionResponse) GetJSON404() *ErrorBody {
 	return r.JSON404
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AdminGetConnectionResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r AdminGetConnectionResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AdminGetConnectionResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AdminGetConnectionResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -4662,6 +4969,10 @@ type AdminSetConnectionResponse struct {
 	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -4687,6 +4998,16 @@ func (r AdminSetConnectionResponse) GetJSON413() *ErrorBody {
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r AdminSetConnectionResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AdminSetConnectionResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AdminSetConnectionResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -4727,8 +5048,14 @@ type ListDagRunsResponse struct {
 	JSON400 *ErrorBody
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -4746,9 +5073,24 @@ func (r ListDagRunsResponse) GetJSON401() *ErrorBody {
 	return r.JSON401
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ListDagRunsResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r ListDagRunsResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListDagRunsResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListDagRunsResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -4789,8 +5131,14 @@ type ListDagsResponse struct {
 	JSON400 *ErrorBody
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -4808,9 +5156,24 @@ func (r ListDagsResponse) GetJSON401() *ErrorBody {
 	return r.JSON401
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ListDagsResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r ListDagsResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListDagsResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListDagsResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -4853,8 +5216,14 @@ type GetDagResponse struct {
 	JSON401 *ErrorBody
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -4877,9 +5246,24 @@ func (r GetDagResponse) GetJSON404() *ErrorBody {
 	return r.JSON404
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetDagResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r GetDagResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetDagResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetDagResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -4922,8 +5306,14 @@ type UpdateDagResponse struct {
 	JSON401 *ErrorBody
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -4946,9 +5336,24 @@ func (r UpdateDagResponse) GetJSON404() *ErrorBody {
 	return r.JSON404
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r UpdateDagResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r UpdateDagResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r UpdateDagResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r UpdateDagResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -4993,8 +5398,14 @@ type TriggerDagRunResponse struct {
 	JSON404 *ErrorBody
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -5022,9 +5433,24 @@ func (r TriggerDagRunResponse) GetJSON409() *ErrorBody {
 	return r.JSON409
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r TriggerDagRunResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r TriggerDagRunResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r TriggerDagRunResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r TriggerDagRunResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -5067,8 +5493,14 @@ type GetDagRunResponse struct {
 	JSON401 *ErrorBody
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -5091,9 +5523,24 @@ func (r GetDagRunResponse) GetJSON404() *ErrorBody {
 	return r.JSON404
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetDagRunResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r GetDagRunResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetDagRunResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetDagRunResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -5132,8 +5579,12 @@ type CheckAdminHealthResponse struct {
 	JSON200 *HealthStatus
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *ErrorBody
-	// JSON422 the response for an HTTP 422 `application/json` response
-	JSON422 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -5146,9 +5597,19 @@ func (r CheckAdminHealthResponse) GetJSON400() *ErrorBody {
 	return r.JSON400
 }
 
-// GetJSON422 returns the response for an HTTP 422 `application/json` response
-func (r CheckAdminHealthResponse) GetJSON422() *ErrorBody {
-	return r.JSON422
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CheckAdminHealthResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r CheckAdminHealthResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CheckAdminHealthResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -5191,8 +5652,14 @@ type GetTaskInstanceResponse struct {
 	JSON401 *ErrorBody
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -5215,9 +5682,24 @@ func (r GetTaskInstanceResponse) GetJSON404() *ErrorBody {
 	return r.JSON404
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetTaskInstanceResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r GetTaskInstanceResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetTaskInstanceResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetTaskInstanceResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -5260,8 +5742,14 @@ type GetTaskInstanceLogsResponse struct {
 	JSON401 *ErrorBody
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -5284,9 +5772,24 @@ func (r GetTaskInstanceLogsResponse) GetJSON404() *ErrorBody {
 	return r.JSON404
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetTaskInstanceLogsResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r GetTaskInstanceLogsResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetTaskInstanceLogsResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetTaskInstanceLogsResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -5327,8 +5830,14 @@ type AdminListVariablesResponse struct {
 	JSON400 *ErrorBody
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -5346,9 +5855,24 @@ func (r AdminListVariablesResponse) GetJSON401() *ErrorBody {
 	return r.JSON401
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AdminListVariablesResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r AdminListVariablesResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AdminListVariablesResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AdminListVariablesResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -5389,8 +5913,14 @@ type AdminDeleteVariableResponse struct {
 	JSON401 *ErrorBody
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
@@ -5408,9 +5938,24 @@ func (r AdminDeleteVariableResponse) GetJSON404() *ErrorBody {
 	return r.JSON404
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AdminDeleteVariableResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r AdminDeleteVariableResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AdminDeleteVariableResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AdminDeleteVariableResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -5453,8 +5998,14 @@ type AdminGetVariableResponse struct {
 	JSON401 *ErrorBody
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -5477,9 +6028,24 @@ func (r AdminGetVariableResponse) GetJSON404() *ErrorBody {
 	return r.JSON404
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AdminGetVariableResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r AdminGetVariableResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AdminGetVariableResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AdminGetVariableResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -5524,6 +6090,10 @@ type AdminSetVariableResponse struct {
 	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -5549,6 +6119,16 @@ func (r AdminSetVariableResponse) GetJSON413() *ErrorBody {
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r AdminSetVariableResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AdminSetVariableResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AdminSetVariableResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -5589,8 +6169,14 @@ type ListWorkersResponse struct {
 	JSON400 *ErrorBody
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -5608,9 +6194,24 @@ func (r ListWorkersResponse) GetJSON401() *ErrorBody {
 	return r.JSON401
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ListWorkersResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r ListWorkersResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListWorkersResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListWorkersResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -5655,8 +6256,14 @@ type GetConnectionResponse struct {
 	JSON403 *ErrorBody
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -5684,9 +6291,24 @@ func (r GetConnectionResponse) GetJSON404() *ErrorBody {
 	return r.JSON404
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetConnectionResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r GetConnectionResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetConnectionResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetConnectionResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -5725,8 +6347,12 @@ type CheckExecutionHealthResponse struct {
 	JSON200 *HealthStatus
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *ErrorBody
-	// JSON422 the response for an HTTP 422 `application/json` response
-	JSON422 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -5739,9 +6365,19 @@ func (r CheckExecutionHealthResponse) GetJSON400() *ErrorBody {
 	return r.JSON400
 }
 
-// GetJSON422 returns the response for an HTTP 422 `application/json` response
-func (r CheckExecutionHealthResponse) GetJSON422() *ErrorBody {
-	return r.JSON422
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CheckExecutionHealthResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r CheckExecutionHealthResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CheckExecutionHealthResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -5786,8 +6422,14 @@ type HeartbeatTaskInstanceResponse struct {
 	JSON404 *ErrorBody
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
@@ -5815,9 +6457,24 @@ func (r HeartbeatTaskInstanceResponse) GetJSON409() *ErrorBody {
 	return r.JSON409
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r HeartbeatTaskInstanceResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r HeartbeatTaskInstanceResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r HeartbeatTaskInstanceResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r HeartbeatTaskInstanceResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -5864,6 +6521,10 @@ type UploadTaskLogsResponse struct {
 	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -5894,6 +6555,16 @@ func (r UploadTaskLogsResponse) GetJSON413() *ErrorBody {
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r UploadTaskLogsResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r UploadTaskLogsResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r UploadTaskLogsResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -5936,8 +6607,14 @@ type GetPreviousSuccessfulRunResponse struct {
 	JSON401 *ErrorBody
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -5960,9 +6637,24 @@ func (r GetPreviousSuccessfulRunResponse) GetJSON403() *ErrorBody {
 	return r.JSON403
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetPreviousSuccessfulRunResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r GetPreviousSuccessfulRunResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetPreviousSuccessfulRunResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetPreviousSuccessfulRunResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -6009,8 +6701,14 @@ type RunTaskInstanceResponse struct {
 	JSON404 *ErrorBody
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -6043,9 +6741,24 @@ func (r RunTaskInstanceResponse) GetJSON409() *ErrorBody {
 	return r.JSON409
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r RunTaskInstanceResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r RunTaskInstanceResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r RunTaskInstanceResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RunTaskInstanceResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -6092,8 +6805,14 @@ type UpdateTaskInstanceStateResponse struct {
 	JSON404 *ErrorBody
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -6126,9 +6845,24 @@ func (r UpdateTaskInstanceStateResponse) GetJSON409() *ErrorBody {
 	return r.JSON409
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r UpdateTaskInstanceStateResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r UpdateTaskInstanceStateResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r UpdateTaskInstanceStateResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r UpdateTaskInstanceStateResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -6171,8 +6905,14 @@ type GetTaskStateCountsResponse struct {
 	JSON401 *ErrorBody
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -6195,9 +6935,24 @@ func (r GetTaskStateCountsResponse) GetJSON403() *ErrorBody {
 	return r.JSON403
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetTaskStateCountsResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r GetTaskStateCountsResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetTaskStateCountsResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetTaskStateCountsResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -6240,8 +6995,14 @@ type DeleteVariableResponse struct {
 	JSON403 *ErrorBody
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
@@ -6264,9 +7025,24 @@ func (r DeleteVariableResponse) GetJSON404() *ErrorBody {
 	return r.JSON404
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r DeleteVariableResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r DeleteVariableResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r DeleteVariableResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r DeleteVariableResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -6311,8 +7087,14 @@ type GetVariableResponse struct {
 	JSON403 *ErrorBody
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -6340,9 +7122,24 @@ func (r GetVariableResponse) GetJSON404() *ErrorBody {
 	return r.JSON404
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetVariableResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r GetVariableResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetVariableResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetVariableResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -6389,6 +7186,10 @@ type SetVariableResponse struct {
 	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -6419,6 +7220,16 @@ func (r SetVariableResponse) GetJSON413() *ErrorBody {
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r SetVariableResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SetVariableResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SetVariableResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -6461,8 +7272,14 @@ type DeleteXcomResponse struct {
 	JSON403 *ErrorBody
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
@@ -6485,9 +7302,24 @@ func (r DeleteXcomResponse) GetJSON404() *ErrorBody {
 	return r.JSON404
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r DeleteXcomResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r DeleteXcomResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r DeleteXcomResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r DeleteXcomResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -6532,8 +7364,14 @@ type PullXcomResponse struct {
 	JSON403 *ErrorBody
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -6561,9 +7399,24 @@ func (r PullXcomResponse) GetJSON404() *ErrorBody {
 	return r.JSON404
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r PullXcomResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r PullXcomResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r PullXcomResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r PullXcomResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -6610,6 +7463,10 @@ type PushXcomResponse struct {
 	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -6640,6 +7497,16 @@ func (r PushXcomResponse) GetJSON413() *ErrorBody {
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r PushXcomResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r PushXcomResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r PushXcomResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -6680,8 +7547,14 @@ type RegisterDagsResponse struct {
 	JSON400 *ErrorBody
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -6699,9 +7572,24 @@ func (r RegisterDagsResponse) GetJSON401() *ErrorBody {
 	return r.JSON401
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r RegisterDagsResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r RegisterDagsResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r RegisterDagsResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RegisterDagsResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -6740,8 +7628,12 @@ type CheckWorkersHealthResponse struct {
 	JSON200 *HealthStatus
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *ErrorBody
-	// JSON422 the response for an HTTP 422 `application/json` response
-	JSON422 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -6754,9 +7646,19 @@ func (r CheckWorkersHealthResponse) GetJSON400() *ErrorBody {
 	return r.JSON400
 }
 
-// GetJSON422 returns the response for an HTTP 422 `application/json` response
-func (r CheckWorkersHealthResponse) GetJSON422() *ErrorBody {
-	return r.JSON422
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CheckWorkersHealthResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r CheckWorkersHealthResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CheckWorkersHealthResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -6799,8 +7701,14 @@ type RegisterWorkerResponse struct {
 	JSON401 *ErrorBody
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -6823,9 +7731,24 @@ func (r RegisterWorkerResponse) GetJSON409() *ErrorBody {
 	return r.JSON409
 }
 
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r RegisterWorkerResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r RegisterWorkerResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r RegisterWorkerResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RegisterWorkerResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -6870,8 +7793,16 @@ type ClaimWorkloadsResponse struct {
 	JSON403 *ErrorBody
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorBody
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -6899,9 +7830,29 @@ func (r ClaimWorkloadsResponse) GetJSON404() *ErrorBody {
 	return r.JSON404
 }
 
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ClaimWorkloadsResponse) GetJSON409() *ErrorBody {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ClaimWorkloadsResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r ClaimWorkloadsResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ClaimWorkloadsResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ClaimWorkloadsResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -6946,8 +7897,16 @@ type HeartbeatWorkerResponse struct {
 	JSON403 *ErrorBody
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorBody
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -6975,9 +7934,29 @@ func (r HeartbeatWorkerResponse) GetJSON404() *ErrorBody {
 	return r.JSON404
 }
 
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r HeartbeatWorkerResponse) GetJSON409() *ErrorBody {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r HeartbeatWorkerResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r HeartbeatWorkerResponse) GetJSON422() *ErrorBody {
 	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r HeartbeatWorkerResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r HeartbeatWorkerResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -7011,6 +7990,8 @@ func (r HeartbeatWorkerResponse) ContentType() string {
 
 // AdminListConnectionsWithResponse List connections
 //
+// A page of connections ordered by id, passwords left out.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/connections (the `AdminListConnections` operationId).
@@ -7023,6 +8004,8 @@ func (c *ClientWithResponses) AdminListConnectionsWithResponse(ctx context.Conte
 }
 
 // AdminDeleteConnectionWithResponse Delete a connection
+//
+// Delete the connection; tasks asking for it get 404 from then on.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -7037,6 +8020,8 @@ func (c *ClientWithResponses) AdminDeleteConnectionWithResponse(ctx context.Cont
 
 // AdminGetConnectionWithResponse Read a connection (without its password)
 //
+// One connection as operators see it: whether a password is set, never the password.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/connections/{connection_id} (the `AdminGetConnection` operationId).
@@ -7050,6 +8035,8 @@ func (c *ClientWithResponses) AdminGetConnectionWithResponse(ctx context.Context
 
 // AdminSetConnectionWithBodyWithResponse Create or replace a connection
 //
+// Store the connection under this id, replacing any; secrets are encrypted at rest.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PUT /api/connections/{connection_id} (the `AdminSetConnection` operationId).
@@ -7062,6 +8049,8 @@ func (c *ClientWithResponses) AdminSetConnectionWithBodyWithResponse(ctx context
 }
 
 // AdminSetConnectionWithResponse Create or replace a connection
+//
+// Store the connection under this id, replacing any; secrets are encrypted at rest.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -7196,6 +8185,8 @@ func (c *ClientWithResponses) GetDagRunWithResponse(ctx context.Context, dagId s
 
 // CheckAdminHealthWithResponse Check that the server and its database answer
 //
+// 200 when the server answers and its database answers a query. Needs no credential.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/health (the `CheckAdminHealth` operationId).
@@ -7208,6 +8199,8 @@ func (c *ClientWithResponses) CheckAdminHealthWithResponse(ctx context.Context, 
 }
 
 // GetTaskInstanceWithResponse Read a task instance's state and current attempt
+//
+// The task instance's state and its current attempt: try, host, pid, heartbeat.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -7222,6 +8215,8 @@ func (c *ClientWithResponses) GetTaskInstanceWithResponse(ctx context.Context, t
 
 // GetTaskInstanceLogsWithResponse Read a page of one attempt's log lines, in order
 //
+// One attempt's log lines in the order they were emitted; page with `after` = `next_after`.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/task-instances/{task_instance_id}/logs (the `GetTaskInstanceLogs` operationId).
@@ -7234,6 +8229,8 @@ func (c *ClientWithResponses) GetTaskInstanceLogsWithResponse(ctx context.Contex
 }
 
 // AdminListVariablesWithResponse List variables
+//
+// A page of variables ordered by key.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -7248,6 +8245,8 @@ func (c *ClientWithResponses) AdminListVariablesWithResponse(ctx context.Context
 
 // AdminDeleteVariableWithResponse Delete a variable
 //
+// Delete the variable.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /api/variables/{key} (the `AdminDeleteVariable` operationId).
@@ -7260,6 +8259,8 @@ func (c *ClientWithResponses) AdminDeleteVariableWithResponse(ctx context.Contex
 }
 
 // AdminGetVariableWithResponse Read a variable
+//
+// One variable with its description and when it last changed.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -7274,6 +8275,8 @@ func (c *ClientWithResponses) AdminGetVariableWithResponse(ctx context.Context, 
 
 // AdminSetVariableWithBodyWithResponse Create or replace a variable
 //
+// Store the JSON value under this key, replacing any.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PUT /api/variables/{key} (the `AdminSetVariable` operationId).
@@ -7286,6 +8289,8 @@ func (c *ClientWithResponses) AdminSetVariableWithBodyWithResponse(ctx context.C
 }
 
 // AdminSetVariableWithResponse Create or replace a variable
+//
+// Store the JSON value under this key, replacing any.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -7315,6 +8320,8 @@ func (c *ClientWithResponses) ListWorkersWithResponse(ctx context.Context, param
 
 // GetConnectionWithResponse Read a connection granted to the caller's DAG, secrets included
 //
+// The connection with its secrets, for a task of a DAG it is granted to (all DAGs when unrestricted).
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /execution/connections/{connection_id} (the `GetConnection` operationId).
@@ -7327,6 +8334,8 @@ func (c *ClientWithResponses) GetConnectionWithResponse(ctx context.Context, con
 }
 
 // CheckExecutionHealthWithResponse Check that the server and its database answer
+//
+// 200 when the server answers and its database answers a query. Needs no credential.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -7371,6 +8380,8 @@ func (c *ClientWithResponses) HeartbeatTaskInstanceWithResponse(ctx context.Cont
 
 // UploadTaskLogsWithBodyWithResponse Upload a batch of the running attempt's log lines
 //
+// Store up to 1000 structured lines of the calling attempt, in order. Ship batches every few seconds.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /execution/task-instances/{task_instance_id}/logs (the `UploadTaskLogs` operationId).
@@ -7384,6 +8395,8 @@ func (c *ClientWithResponses) UploadTaskLogsWithBodyWithResponse(ctx context.Con
 
 // UploadTaskLogsWithResponse Upload a batch of the running attempt's log lines
 //
+// Store up to 1000 structured lines of the calling attempt, in order. Ship batches every few seconds.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /execution/task-instances/{task_instance_id}/logs (the `UploadTaskLogs` operationId).
@@ -7396,6 +8409,8 @@ func (c *ClientWithResponses) UploadTaskLogsWithResponse(ctx context.Context, ta
 }
 
 // GetPreviousSuccessfulRunWithResponse The latest earlier DAG run in which this task succeeded
+//
+// The latest earlier DAG run of this DAG in which the calling task succeeded, or null.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -7470,6 +8485,8 @@ func (c *ClientWithResponses) UpdateTaskInstanceStateWithResponse(ctx context.Co
 
 // GetTaskStateCountsWithResponse How many task instances of this DAG run are in each state
 //
+// How many task instances of the caller's DAG run are in each state.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /execution/task-instances/{task_instance_id}/task-state-counts (the `GetTaskStateCounts` operationId).
@@ -7482,6 +8499,8 @@ func (c *ClientWithResponses) GetTaskStateCountsWithResponse(ctx context.Context
 }
 
 // DeleteVariableWithResponse Delete a variable
+//
+// Delete the variable.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -7496,6 +8515,8 @@ func (c *ClientWithResponses) DeleteVariableWithResponse(ctx context.Context, ke
 
 // GetVariableWithResponse Read a variable
 //
+// The variable's JSON value. A worker may ask its own secrets backend first.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /execution/variables/{key} (the `GetVariable` operationId).
@@ -7508,6 +8529,8 @@ func (c *ClientWithResponses) GetVariableWithResponse(ctx context.Context, key s
 }
 
 // SetVariableWithBodyWithResponse Create or replace a variable
+//
+// Store a JSON value under the key, replacing any.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -7522,6 +8545,8 @@ func (c *ClientWithResponses) SetVariableWithBodyWithResponse(ctx context.Contex
 
 // SetVariableWithResponse Create or replace a variable
 //
+// Store a JSON value under the key, replacing any.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PUT /execution/variables/{key} (the `SetVariable` operationId).
@@ -7534,6 +8559,8 @@ func (c *ClientWithResponses) SetVariableWithResponse(ctx context.Context, key s
 }
 
 // DeleteXcomWithResponse Delete an XCom of the caller's own task instance
+//
+// Delete an XCom of the caller's own task instance.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -7548,6 +8575,8 @@ func (c *ClientWithResponses) DeleteXcomWithResponse(ctx context.Context, dagId 
 
 // PullXcomWithResponse Pull an XCom of the caller's DAG
 //
+// Read an XCom of any task instance of the caller's DAG.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /execution/xcoms/{dag_id}/{run_id}/{task_id}/{key} (the `PullXcom` operationId).
@@ -7561,6 +8590,8 @@ func (c *ClientWithResponses) PullXcomWithResponse(ctx context.Context, dagId st
 
 // PushXcomWithBodyWithResponse Push an XCom of the caller's own task instance
 //
+// Store a JSON value under the caller's own task instance, replacing any at that address.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PUT /execution/xcoms/{dag_id}/{run_id}/{task_id}/{key} (the `PushXcom` operationId).
@@ -7573,6 +8604,8 @@ func (c *ClientWithResponses) PushXcomWithBodyWithResponse(ctx context.Context, 
 }
 
 // PushXcomWithResponse Push an XCom of the caller's own task instance
+//
+// Store a JSON value under the caller's own task instance, replacing any at that address.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -7616,6 +8649,8 @@ func (c *ClientWithResponses) RegisterDagsWithResponse(ctx context.Context, body
 }
 
 // CheckWorkersHealthWithResponse Check that the server and its database answer
+//
+// 200 when the server answers and its database answers a query. Needs no credential.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -7738,12 +8773,33 @@ func ParseAdminListConnectionsResponse(rsp *http.Response) (*AdminListConnection
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -7788,12 +8844,33 @@ func ParseAdminDeleteConnectionResponse(rsp *http.Response) (*AdminDeleteConnect
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -7842,12 +8919,33 @@ func ParseAdminGetConnectionResponse(rsp *http.Response) (*AdminGetConnectionRes
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -7903,6 +9001,20 @@ func ParseAdminSetConnectionResponse(rsp *http.Response) (*AdminSetConnectionRes
 		}
 		response.JSON422 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	return response, nil
@@ -7943,12 +9055,33 @@ func ParseListDagRunsResponse(rsp *http.Response) (*ListDagRunsResponse, error) 
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -7990,12 +9123,33 @@ func ParseListDagsResponse(rsp *http.Response) (*ListDagsResponse, error) {
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -8044,12 +9198,33 @@ func ParseGetDagResponse(rsp *http.Response) (*GetDagResponse, error) {
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -8098,12 +9273,33 @@ func ParseUpdateDagResponse(rsp *http.Response) (*UpdateDagResponse, error) {
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -8159,12 +9355,33 @@ func ParseTriggerDagRunResponse(rsp *http.Response) (*TriggerDagRunResponse, err
 		}
 		response.JSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -8213,12 +9430,33 @@ func ParseGetDagRunResponse(rsp *http.Response) (*GetDagRunResponse, error) {
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -8253,12 +9491,26 @@ func ParseCheckAdminHealthResponse(rsp *http.Response) (*CheckAdminHealthRespons
 		}
 		response.JSON400 = &dest
 
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.JSON422 = &dest
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -8307,12 +9559,33 @@ func ParseGetTaskInstanceResponse(rsp *http.Response) (*GetTaskInstanceResponse,
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -8361,12 +9634,33 @@ func ParseGetTaskInstanceLogsResponse(rsp *http.Response) (*GetTaskInstanceLogsR
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -8408,12 +9702,33 @@ func ParseAdminListVariablesResponse(rsp *http.Response) (*AdminListVariablesRes
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -8458,12 +9773,33 @@ func ParseAdminDeleteVariableResponse(rsp *http.Response) (*AdminDeleteVariableR
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -8512,12 +9848,33 @@ func ParseAdminGetVariableResponse(rsp *http.Response) (*AdminGetVariableRespons
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -8573,6 +9930,20 @@ func ParseAdminSetVariableResponse(rsp *http.Response) (*AdminSetVariableRespons
 		}
 		response.JSON422 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	return response, nil
@@ -8613,12 +9984,33 @@ func ParseListWorkersResponse(rsp *http.Response) (*ListWorkersResponse, error) 
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -8674,12 +10066,33 @@ func ParseGetConnectionResponse(rsp *http.Response) (*GetConnectionResponse, err
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -8714,12 +10127,26 @@ func ParseCheckExecutionHealthResponse(rsp *http.Response) (*CheckExecutionHealt
 		}
 		response.JSON400 = &dest
 
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.JSON422 = &dest
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -8778,12 +10205,33 @@ func ParseHeartbeatTaskInstanceResponse(rsp *http.Response) (*HeartbeatTaskInsta
 		}
 		response.JSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -8846,6 +10294,20 @@ func ParseUploadTaskLogsResponse(rsp *http.Response) (*UploadTaskLogsResponse, e
 		}
 		response.JSON422 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	return response, nil
@@ -8893,12 +10355,33 @@ func ParseGetPreviousSuccessfulRunResponse(rsp *http.Response) (*GetPreviousSucc
 		}
 		response.JSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -8961,12 +10444,33 @@ func ParseRunTaskInstanceResponse(rsp *http.Response) (*RunTaskInstanceResponse,
 		}
 		response.JSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -9029,12 +10533,33 @@ func ParseUpdateTaskInstanceStateResponse(rsp *http.Response) (*UpdateTaskInstan
 		}
 		response.JSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -9083,12 +10608,33 @@ func ParseGetTaskStateCountsResponse(rsp *http.Response) (*GetTaskStateCountsRes
 		}
 		response.JSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -9140,12 +10686,33 @@ func ParseDeleteVariableResponse(rsp *http.Response) (*DeleteVariableResponse, e
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -9201,12 +10768,33 @@ func ParseGetVariableResponse(rsp *http.Response) (*GetVariableResponse, error) 
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -9269,6 +10857,20 @@ func ParseSetVariableResponse(rsp *http.Response) (*SetVariableResponse, error) 
 		}
 		response.JSON422 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	return response, nil
@@ -9319,12 +10921,33 @@ func ParseDeleteXcomResponse(rsp *http.Response) (*DeleteXcomResponse, error) {
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -9380,12 +11003,33 @@ func ParsePullXcomResponse(rsp *http.Response) (*PullXcomResponse, error) {
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -9448,6 +11092,20 @@ func ParsePushXcomResponse(rsp *http.Response) (*PushXcomResponse, error) {
 		}
 		response.JSON422 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	return response, nil
@@ -9488,12 +11146,33 @@ func ParseRegisterDagsResponse(rsp *http.Response) (*RegisterDagsResponse, error
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -9528,12 +11207,26 @@ func ParseCheckWorkersHealthResponse(rsp *http.Response) (*CheckWorkersHealthRes
 		}
 		response.JSON400 = &dest
 
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.JSON422 = &dest
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -9582,12 +11275,33 @@ func ParseRegisterWorkerResponse(rsp *http.Response) (*RegisterWorkerResponse, e
 		}
 		response.JSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -9643,12 +11357,40 @@ func ParseClaimWorkloadsResponse(rsp *http.Response) (*ClaimWorkloadsResponse, e
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -9704,12 +11446,40 @@ func ParseHeartbeatWorkerResponse(rsp *http.Response) (*HeartbeatWorkerResponse,
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 

@@ -127,6 +127,9 @@ func Load(b Bundle, opts ...Option) (*Catalog, error) {
 	return c, nil
 }
 
+// Runtime is the runtime Go tasks run in: Go workers claim only tasks of this runtime.
+const Runtime = "go"
+
 // EntryPoint is where a Go task lives, as the server stores it: `<bundle>:<dag_id>/<task_id>`.
 // A DAG described in another language names its Go tasks by this.
 func EntryPoint(bundleName, dagID, taskID string) string {
@@ -199,7 +202,7 @@ func describe(bundleName string, d *Dag) api.DagDescription {
 		task := api.TaskDescription{
 			TaskId:            t.id,
 			EntryPoint:        EntryPoint(bundleName, d.id, t.id),
-			Runtime:           api.TaskRuntimeGo,
+			Runtime:           Runtime,
 			UpstreamTaskIds:   &upstream,
 			Queue:             &queue,
 			Retries:           &retries,

@@ -165,7 +165,7 @@ func TestLoad_Described_AsTheWorkerRegistersIt(t *testing.T) {
 		t.Fatalf("DAGs described: %+v", dags)
 	}
 	first, second := dags[0].Tasks[0], dags[0].Tasks[1]
-	if first.EntryPoint != "tests:etl/extract" || first.Runtime != api.TaskRuntimeGo || *first.Queue != "go" ||
+	if first.EntryPoint != "tests:etl/extract" || first.Runtime != "go" || *first.Queue != "go" ||
 		*first.Retries != 1 || *first.RetryDelaySeconds != 300 || first.ExecutionTimeoutSeconds != nil ||
 		*first.TriggerRule != api.TriggerRuleAllSuccess || len(*first.UpstreamTaskIds) != 0 {
 		t.Fatalf("extract, with the DAG's defaults: %+v", first)

@@ -241,7 +241,7 @@ func (w *Worker) registerWorker(ctx context.Context) error {
 	return w.until(ctx, "registering", func(ctx context.Context) error {
 		host := w.hostname
 		registered, err := w.client.RegisterWorker(ctx, api.RegisterWorkerPayload{
-			Name: w.cfg.Name, Queues: w.cfg.Queues, Capacity: w.cfg.Concurrency, Runtime: api.TaskRuntimeGo, Hostname: &host,
+			Name: w.cfg.Name, Queues: w.cfg.Queues, Capacity: w.cfg.Concurrency, Runtime: bundle.Runtime, Hostname: &host,
 		})
 		if err == nil {
 			w.mu.Lock()

@@ -4,6 +4,7 @@ python -m baton_codegen write                 # clients/ from the latest version
 python -m baton_codegen check                 # fail when clients/ differs from a fresh generation
 python -m baton_codegen generate --version 2026-09-01 --out build/clients/2026-09-01
 python -m baton_codegen normalize --version 2026-09-01 --generator go   # the generator's input
+python -m baton_codegen gates                 # lint spec/ and judge its breaking changes (docs/spec-gates.md)
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from baton_codegen import _normalize, _pipeline, _verify
+from baton_codegen import _gates, _normalize, _pipeline, _verify
 from baton_codegen._generators import LANGUAGES, ROOT, GeneratorError
 
 
@@ -49,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify.add_argument("--out", type=Path, default=ROOT / "build" / "clients", help="build folder")
     verify.add_argument("--lang", type=_languages, default=list(LANGUAGES), help=lang_help)
+    sub.add_parser("gates", help="lint every spec/ document; every breaking change must be a declared one")
     normalize = sub.add_parser("normalize", help="print the document one generator reads")
     normalize.add_argument("--version", required=True)
     normalize.add_argument("--generator", required=True, choices=sorted(_normalize.NORMALIZERS))
@@ -64,6 +66,8 @@ def _pick(documents: dict[str, dict[str, object]], version: str) -> dict[str, ob
 def run(args: argparse.Namespace) -> int:
     """Carry out one parsed command; returns the exit code."""
     started = time.monotonic()
+    if args.command == "gates":
+        return _report_gates(started)
     documents = _pipeline.load_documents()
     if args.command == "normalize":
         document = _normalize.NORMALIZERS[args.generator](_pick(documents, args.version))
@@ -107,6 +111,23 @@ def _verify_all(
     elapsed = time.monotonic() - started
     print(f"codegen: {len(documents)} versions checked in {elapsed:.1f}s")
     return 1 if problems else 0
+
+
+def _report_gates(started: float) -> int:
+    report = _gates.run_gates()
+    for version, problems in report.lint.items():
+        print(f"lint: {version}: {len(problems)} problems")
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+    for finding in report.undeclared:
+        print(f"breaking: undeclared: {finding}", file=sys.stderr)
+    for entry in report.unmatched:
+        print(f"breaking: stale allow-list entry: {entry}", file=sys.stderr)
+    print(
+        f"breaking: {report.declared} findings, each a declared version change; {len(report.undeclared)} "
+        f"undeclared; {len(report.unmatched)} stale entries ({time.monotonic() - started:.1f}s)"
+    )
+    return 0 if report.passed else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,7 +1,11 @@
 """Per-generator rewrites of an API version's OpenAPI 3.1 document.
 
 Every generator gets the document without the ``Baton-API-Version`` header parameter (each
-client sends its pinned version itself, so no generated method should ask for it). oapi-codegen
+client sends its pinned version itself, so no generated method should ask for it), and with
+each error response's body as the plain ``ErrorBody``: the document enumerates the ``reason``
+codes of every operation and status, which a generator would turn into one type per operation
+and status, where the clients need one error type. Response headers are dropped as well: the
+hand-written layers read them (the token swap, the request id), no generated method does. oapi-codegen
 and openapi-generator additionally get the document downgraded to OpenAPI 3.0.3, the dialect
 both handle completely; openapi-python-client and datamodel-code-generator read 3.1 as is.
 
@@ -13,7 +17,7 @@ The functions are pure: they return a new document and never touch their input.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 VERSION_HEADER = "Baton-API-Version"
@@ -80,6 +84,40 @@ def _drop_header_params(holder: dict[str, Any]) -> None:
 def _is_version_header(parameter: dict[str, Any]) -> bool:
     name = str(parameter.get("name", ""))
     return parameter.get("in") == "header" and name.lower() == VERSION_HEADER.lower()
+
+
+def _operation_responses(document: Document) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(status, response) of every operation of the document."""
+    for path_item in document.get("paths", {}).values():
+        for method in _HTTP_METHODS:
+            yield from path_item.get(method, {}).get("responses", {}).items()
+
+
+def plain_error_bodies(document: Document) -> Document:
+    """Each error response's body (``allOf: [ErrorBody]`` and a reason enum) as the plain ``ErrorBody``."""
+    result = copy.deepcopy(document)
+    for status, response in _operation_responses(result):
+        if not str(status).startswith(("4", "5")):
+            continue
+        for media in response.get("content", {}).values():
+            schema = media.get("schema", {})
+            members = schema.get("allOf", [])
+            if len(members) == 1 and "$ref" in members[0] and set(schema) <= {"allOf", "properties"}:
+                media["schema"] = dict(members[0])
+    return result
+
+
+def drop_response_headers(document: Document) -> Document:
+    """The document without response headers (the version, the request id, a refreshed token)."""
+    result = copy.deepcopy(document)
+    for _, response in _operation_responses(result):
+        response.pop("headers", None)
+    result.get("components", {}).pop("headers", None)
+    return result
+
+
+def _lean(document: Document) -> Document:
+    return drop_response_headers(plain_error_bodies(drop_version_header(document)))
 
 
 def downgrade_to_30(document: Document) -> Document:
@@ -257,34 +295,32 @@ def _ref_with_siblings_to_30(schema: Schema) -> Schema:
 
 
 def for_python(document: Document) -> Document:
-    """The document openapi-python-client and datamodel-code-generator read (still 3.1)."""
-    return drop_version_header(document)
+    """The document openapi-python-client and datamodel-code-generator read: lean, still 3.1."""
+    return _lean(document)
 
 
 def for_go(document: Document) -> Document:
-    """The document oapi-codegen reads: no version header, OpenAPI 3.0.3."""
-    return downgrade_to_30(drop_version_header(document))
+    """The document oapi-codegen reads: lean (see the module docstring), OpenAPI 3.0.3."""
+    return downgrade_to_30(_lean(document))
 
 
 def drop_links(document: Document) -> Document:
     """The document without response ``links`` (no generated code uses them)."""
     result = copy.deepcopy(document)
-    for path_item in result.get("paths", {}).values():
-        for method in _HTTP_METHODS:
-            for response in path_item.get(method, {}).get("responses", {}).values():
-                response.pop("links", None)
+    for _, response in _operation_responses(result):
+        response.pop("links", None)
     for response in result.get("components", {}).get("responses", {}).values():
         response.pop("links", None)
     return result
 
 
 def for_java(document: Document) -> Document:
-    """The document openapi-generator reads: no version header, OpenAPI 3.0.3, no links.
+    """The document openapi-generator reads: lean, OpenAPI 3.0.3, no links.
 
     Its validator refuses a link whose ``requestBody`` is an object of runtime expressions, which
     OpenAPI allows and the API uses (a heartbeat takes the host and pid its ``run`` call sent).
     """
-    return drop_links(downgrade_to_30(drop_version_header(document)))
+    return drop_links(downgrade_to_30(_lean(document)))
 
 
 NORMALIZERS: dict[str, Callable[[Document], Document]] = {

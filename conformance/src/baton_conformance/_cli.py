@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 
 from baton_conformance import _report
+from baton_conformance._capabilities import load_all
 from baton_conformance._errors import ConformanceError
 from baton_conformance._matrix import Cell, build_all, run_cell
 from baton_conformance._runners import LANGUAGES, ROOT
@@ -143,7 +144,8 @@ def _run(args: argparse.Namespace, work: Path) -> int:
             for failure in scenario.failures:
                 _log(f"  {scenario.name}: {failure}")
     if not args.target and not args.versions and not args.no_matrix and not args.no_schemathesis:
-        _report.write(args.report, _report.render(versions, languages, cells, st_results, cap))
+        declarations = load_all(ROOT / "clients")
+        _report.write(args.report, _report.render(versions, languages, cells, st_results, cap, declarations))
         _log(f"report written to {args.report}")
     ok = all(c.passed for c in cells) and all(r.passed for r in st_results)
     cells_passed = sum(c.passed for c in cells)

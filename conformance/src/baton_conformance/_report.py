@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from baton_conformance._capabilities import CAPABILITIES, TIERS, Declaration
 from baton_conformance._matrix import Cell
 from baton_conformance._schemathesis import SchemathesisResult
 
@@ -28,6 +29,7 @@ def render(
     cells: Sequence[Cell],
     schemathesis: Sequence[SchemathesisResult],
     server_cap: str | None,
+    capabilities: Sequence[Declaration] = (),
 ) -> str:
     """The report's Markdown."""
     served = {(c.language, c.version): c for c in cells if c.mode == "served"}
@@ -79,7 +81,37 @@ def render(
                 f"| {r.version} | {len(set(r.tested) & set(r.operations))}/{len(r.operations)} "
                 f"| {r.links or 'none'} | {result} |"
             )
+    if capabilities:
+        lines += ["", *_capability_lines(capabilities)]
     return "\n".join(lines) + "\n"
+
+
+_MARKS = {"yes": "✅", "partial": "◐", "no": "—"}
+
+
+def _capability_lines(declarations: Sequence[Declaration]) -> list[str]:
+    lines = [
+        "## SDK capabilities",
+        "",
+        "What each SDK declares it implements (`clients/<language>/capabilities.toml`) of the",
+        "capability list of [the new-language SDK guide](new-language-sdk.md#capability-tiers):",
+        "✅ yes, ◐ partial, — no.",
+        "",
+        "| tier | " + " | ".join(d.sdk for d in declarations) + " |",
+        "|---|" + "---|" * len(declarations),
+    ]
+    for tier in TIERS:
+        counts = [d.tier_counts(tier) for d in declarations]
+        lines.append(f"| {tier} | " + " | ".join(f"{done}/{total}" for done, total in counts) + " |")
+    lines += ["", "| capability | tier | " + " | ".join(d.sdk for d in declarations) + " |"]
+    lines.append("|---|---|" + "---|" * len(declarations))
+    for capability in CAPABILITIES:
+        cells = []
+        for declaration in declarations:
+            status, note = declaration.statuses[capability.id]
+            cells.append(f"{_MARKS[status]} {note}".strip())
+        lines.append(f"| `{capability.id}` | {capability.tier} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def write(path: Path, text: str) -> None:

@@ -2,7 +2,7 @@
 
 Every check is on, in all four phases (examples, coverage, fuzzing, stateful), with a bounded
 number of examples per operation. The run registers a worker and a DAG of its own first, so that
-task operations meet real attempts (see :mod:`baton_conformance._st_hooks`). Three checks are
+task operations meet real attempts (see :mod:`baton_conformance._st_hooks`). Two checks are
 configured narrowly, each for a documented reason:
 
 - ``negative_data_rejection`` also accepts 413: a body over the server's size limit is refused
@@ -11,10 +11,8 @@ configured narrowly, each for a documented reason:
   bodies hold references the schema cannot check — a DAG's tasks name their upstream tasks, a claim
   names queues the worker must serve — and a dangling one is a 422 with its own reason
   (``unknown_upstream_task``, ``queue_not_served``, …).
-- ``missing_required_header``: every document marks ``Baton-API-Version`` required, because an
-  operation has *this* document's shapes only when the client names the version. The server
-  answers a request without it in the latest version, by design (docs/versioning.md), where this
-  check expects a 4xx.
+
+Every check is on: the documents mark ``Baton-API-Version`` optional, as the server treats it.
 """
 
 from __future__ import annotations
@@ -37,7 +35,7 @@ from baton_conformance._errors import SetupError
 from baton_conformance._server import Target
 
 ST_TIMEOUT = 900
-DISABLED_CHECKS = ("missing_required_header",)
+DISABLED_CHECKS: tuple[str, ...] = ()
 STATEFUL_FACTOR = 10
 SEMANTIC_422_OPERATIONS = ("register_dags", "claim_workloads")
 _LINKS = re.compile(r"API Links:\s+(\d+) covered / \d+ selected / (\d+) total")

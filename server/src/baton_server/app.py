@@ -6,15 +6,15 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
 
 from baton_server import __version__
-from baton_server.api.errors import error_responses, install_error_handlers
+from baton_server.api.errors import install_error_handlers
 from baton_server.api.fast_lane import lanes
 from baton_server.api.middleware import VERSION_HEADER, build_middleware
+from baton_server.api.openapi import document_api
 from baton_server.api.routes.admin import connections as admin_connections
 from baton_server.api.routes.admin import dags as admin_dags
 from baton_server.api.routes.admin import task_instances as admin_task_instances
@@ -46,23 +46,6 @@ ADMIN_PREFIX = "/api"
 def _operation_id(route: APIRoute) -> str:
     # Handlers are named verb_noun; the name is the operation id and so the generated method name.
     return route.name
-
-
-def pin_version_header(document: dict[str, Any], version: str | None) -> dict[str, Any]:
-    """Document the version header of every operation as exactly this document's version."""
-    if version is None:
-        return document
-    for path_item in document.get("paths", {}).values():
-        for operation in path_item.values():
-            for parameter in operation.get("parameters", ()):
-                if parameter.get("in") == "header" and parameter.get("name") == VERSION_HEADER:
-                    parameter.pop("examples", None)
-                    parameter["required"] = True
-                    parameter["description"] = (
-                        "The API version of this document; clients send it on every request."
-                    )
-                    parameter["schema"] = {"type": "string", "enum": [version], "title": VERSION_HEADER}
-    return document
 
 
 def build_routers() -> list[APIRouter]:
@@ -143,11 +126,9 @@ def create_app(settings: Settings) -> VersionedApp:
             fast_lanes=lanes(VERSIONS),
         ),
         generate_unique_id_function=_operation_id,
-        openapi_customizer=pin_version_header,
+        openapi_customizer=document_api,
         lifespan=lifespan,
         separate_input_output_schemas=False,
-        # Every route can meet a bad version header (400) and, through it, a validation error (422).
-        responses=error_responses(400, 422),
     )
     install_error_handlers(app)
     for router in build_routers():

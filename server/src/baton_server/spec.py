@@ -19,6 +19,7 @@ import httpx
 
 from baton_server.api.versions import RELEASED_VERSIONS, supported_versions
 from baton_server.config import Settings
+from baton_server.spec_freeze import AMENDMENTS, released_problem
 
 DEFAULT_DIR = Path(__file__).resolve().parents[3] / "spec"
 VERSIONING_DOC = DEFAULT_DIR.parent / "docs" / "versioning.md"
@@ -76,6 +77,12 @@ def render_changelog() -> str:
         if not version.changes:
             oldest = version is VERSIONS.versions[-1]
             lines.append("- The first version of the API." if oldest else "- No changes yet.")
+        for amendment in AMENDMENTS:
+            if str(version.value) in amendment.documents:
+                lines.append(
+                    f"- **Amended {amendment.date}: {amendment.name}** (documentation only): "
+                    + amendment.description
+                )
         for change in version.changes:
             text = " ".join(
                 line.strip() for line in (change.__doc__ or "").strip().splitlines() if line.strip()
@@ -96,17 +103,15 @@ def check(directory: Path) -> list[str]:
     expected = render_specs()
     for name, content in expected.items():
         path = directory / name
-        if not path.exists():
+        version = name.removesuffix(".json")
+        if version in RELEASED_VERSIONS:
+            problem, _ = released_problem(version, path.read_text() if path.exists() else None, content)
+            if problem is not None:
+                problems.append(f"{path}: {problem}")
+        elif not path.exists():
             problems.append(f"{path}: missing; run `nox -s spec`")
         elif path.read_text() != content:
-            version = name.removesuffix(".json")
-            if version in RELEASED_VERSIONS:
-                problems.append(
-                    f"{path}: the released version {version} would change. Released versions are immutable: "
-                    "revert the change, or make it a new version with migrations (docs/versioning.md)"
-                )
-            else:
-                problems.append(f"{path}: differs from what the code emits; run `nox -s spec`")
+            problems.append(f"{path}: differs from what the code emits; run `nox -s spec`")
     for path in sorted(directory.glob("*.json")):
         if path.name not in expected:
             problems.append(f"{path}: no such version in the code; remove it or restore the version")
@@ -126,11 +131,11 @@ def write(directory: Path) -> list[str]:
     for name, content in render_specs().items():
         path = directory / name
         version = name.removesuffix(".json")
-        if version in RELEASED_VERSIONS and path.exists() and path.read_text() != content:
-            refused.append(
-                f"{path}: released version {version} would change; not written (docs/versioning.md)"
-            )
-            continue
+        if version in RELEASED_VERSIONS and path.exists():
+            problem, writable = released_problem(version, path.read_text(), content)
+            if problem is not None and not writable:
+                refused.append(f"{path}: {problem}; not written")
+                continue
         path.write_text(content)
     if directory == DEFAULT_DIR and VERSIONING_DOC.exists():
         VERSIONING_DOC.write_text(_with_changelog(VERSIONING_DOC.read_text()))

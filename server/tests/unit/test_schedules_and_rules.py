@@ -9,7 +9,6 @@ from baton_server.errors import InvalidInputError
 from baton_server.scheduler.dependencies import Decision, decide, run_outcome
 from baton_server.services.dag_specs import (
     DagSpec,
-    TaskRuntime,
     TaskSpec,
     TriggerRule,
     topological_order,
@@ -74,7 +73,7 @@ def _spec(*tasks: tuple[str, tuple[str, ...]]) -> DagSpec:
     return DagSpec(
         dag_id="d",
         tasks=tuple(
-            TaskSpec(task_id=t, entry_point="m:f", upstream_task_ids=ups, runtime=TaskRuntime.PYTHON)
+            TaskSpec(task_id=t, entry_point="m:f", upstream_task_ids=ups, runtime="python")
             for t, ups in tasks
         ),
     )

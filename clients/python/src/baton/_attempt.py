@@ -163,7 +163,7 @@ class AttemptSupervisor:
         execution.begin(StartInfo(self._options.server_url, token, context, self.workload.entry_point))
         beat = asyncio.create_task(self._heartbeat(client, execution, token))
         try:
-            outcome, reason = await self._wait(execution, context.execution_timeout, began, shipper)
+            outcome, reason = await self._wait(execution, context.execution_timeout_seconds, began, shipper)
         finally:
             beat.cancel()
         took = f"{time.monotonic() - began:.1f} s"

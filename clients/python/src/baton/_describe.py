@@ -14,7 +14,6 @@ from typing import Literal
 from baton._dag import DAG
 from baton._errors import BundleError, DagDefinitionError
 from baton._generated.models import DagDescription, DagSchedule, TaskDescription
-from baton._generated.models.task_runtime import TaskRuntime, check_task_runtime
 from baton._generated.types import UNSET
 from baton._task import ExternalTask, TaskRef, to_seconds
 
@@ -90,14 +89,10 @@ def describe_task(dag: DAG, ref: TaskRef) -> TaskDescription:
     where = f"task {ref.task_id!r} of DAG {dag.dag_id!r}"
     retry_delay = to_seconds(f"{where}: retry_delay", settings.retry_delay, minimum=0)
     timeout = to_seconds(f"{where}: execution_timeout", settings.execution_timeout, minimum=1)
-    runtime: TaskRuntime = PYTHON_RUNTIME
+    runtime: str = PYTHON_RUNTIME
     target = str(entry_point(ref))
     if isinstance(ref.task, ExternalTask):
-        target = ref.task.entry_point
-        try:
-            runtime = check_task_runtime(ref.task.runtime)
-        except TypeError:
-            raise DagDefinitionError(f"{where}: unknown runtime {ref.task.runtime!r}") from None
+        target, runtime = ref.task.entry_point, ref.task.runtime
     return TaskDescription(
         task_id=ref.task_id,
         entry_point=target,

@@ -228,6 +228,10 @@ def _flatten(items: Sequence[TaskRef | Sequence[TaskRef]]) -> Iterator[TaskRef]:
             raise DagDefinitionError(f"only tasks can be chained with >> and <<, not {item!r}")
 
 
+_RUNTIME = re.compile(r"^[a-z][a-z0-9_-]{0,19}$")
+"""A runtime's name, as the API defines it (``go``, ``java``, or one of any other language)."""
+
+
 def _runs_elsewhere(*args: Any, **kwargs: Any) -> Any:
     raise DagDefinitionError("an external task runs in a worker of its own runtime, never in Python")
 
@@ -242,9 +246,10 @@ class ExternalTask(Task):
 
     def __init__(self, task_id: str, *, runtime: str, entry_point: str, **settings: Any) -> None:
         super().__init__(_runs_elsewhere, task_id=task_id, **settings)
-        if not isinstance(runtime, str) or not runtime or runtime == "python":
+        if not isinstance(runtime, str) or not _RUNTIME.match(runtime) or runtime == "python":
             raise DagDefinitionError(
-                f"external task {task_id!r}: runtime must name another runtime, not {runtime!r}"
+                f"external task {task_id!r}: runtime must name another runtime "
+                f"(lowercase letters, digits, _ and -, at most 20), not {runtime!r}"
             )
         if not isinstance(entry_point, str) or not 1 <= len(entry_point) <= 1000:
             raise DagDefinitionError(f"external task {task_id!r}: entry_point must be 1 to 1000 characters")

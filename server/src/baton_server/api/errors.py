@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -14,46 +13,40 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from baton_server.api.reasons import (
+    BAD_REQUEST,
+    DATABASE_UNAVAILABLE,
+    INTERNAL_ERROR,
+    INVALID_JSON,
+    METHOD_NOT_ALLOWED,
+    NO_SUCH_ROUTE,
+    PAYLOAD_TOO_LARGE,
+    VALIDATION_ERROR,
+)
 from baton_server.db.availability import RETRY_AFTER_SECONDS, is_database_unavailable
 from baton_server.errors import DomainError
 
 log = logging.getLogger("baton_server.api")
 
+# The statuses of the HTTP exceptions the framework raises itself: a body it cannot parse, an unknown
+# path or method, and a streamed body over the limit. Every reason is in the catalogue (api/reasons.py).
 _REASONS_BY_STATUS = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    422: "validation_error",
-    429: "too_many_requests",
-    503: "unavailable",
+    400: BAD_REQUEST.code,  # FastAPI: "There was an error parsing the body"
+    404: NO_SUCH_ROUTE.code,
+    405: METHOD_NOT_ALLOWED.code,
+    413: PAYLOAD_TOO_LARGE.code,
 }
 
 
 class ErrorBody(BaseModel):
     """The body of every error response."""
 
-    reason: str = Field(description="Stable snake_case code a client can branch on.", examples=["not_found"])
+    reason: str = Field(
+        description="Stable snake_case code a client can branch on; each operation's error responses list "
+        "the codes they send.",
+        examples=["variable_not_found"],
+    )
     message: str = Field(description="A sentence for humans.", examples=["Variable 'x' does not exist."])
-
-
-def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` entries documenting the given error statuses with ErrorBody."""
-    descriptions = {
-        400: "Bad request (unsupported API version, say)",
-        401: "Missing, invalid, expired or revoked credential",
-        403: "The credential may not touch this resource",
-        404: "Not found",
-        409: "Conflict with the resource's current state",
-        413: "Payload too large",
-        422: "Invalid input",
-        503: "The metadata database cannot be reached right now (see Retry-After)",
-    }
-    return {status: {"model": ErrorBody, "description": descriptions[status]} for status in statuses}
 
 
 def _json_error(status: int, reason: str, message: str) -> JSONResponse:
@@ -80,8 +73,8 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
     if errors and errors[0].get("type") == "json_invalid":
-        return _json_error(422, "invalid_json", "the request body is not valid JSON")
-    return _json_error(422, "validation_error", _describe_validation(exc))
+        return _json_error(422, INVALID_JSON.code, "the request body is not valid JSON")
+    return _json_error(422, VALIDATION_ERROR.code, _describe_validation(exc))
 
 
 def _allowed_methods(request: Request) -> str | None:
@@ -120,7 +113,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 def database_unavailable_response() -> JSONResponse:
     """503 with Retry-After: the database cannot be reached now, the request was not done."""
     response = _json_error(
-        503, "database_unavailable", "the metadata database cannot be reached right now; try again shortly"
+        503, DATABASE_UNAVAILABLE.code, "the metadata database cannot be reached right now; try again shortly"
     )
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
@@ -135,7 +128,9 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return _json_error(500, "internal_error", "the server failed to handle this request; it has been logged")
+    return _json_error(
+        500, INTERNAL_ERROR.code, "the server failed to handle this request; it has been logged"
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:

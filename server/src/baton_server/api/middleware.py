@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from baton_server.api.fast_lane import Answered, Lanes
+from baton_server.api.reasons import CLIENT_VERSION_TOO_NEW, PAYLOAD_TOO_LARGE, UNSUPPORTED_API_VERSION
 
 VERSION_HEADER = "Baton-API-Version"
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -83,13 +84,13 @@ def negotiate_version(requested: str | None, supported: Sequence[str]) -> tuple[
     if _is_date(requested) and requested > latest:
         return (
             None,
-            "client_version_too_new",
+            CLIENT_VERSION_TOO_NEW.code,
             f"API version {requested} is newer than this server's latest version {latest}: "
             f"upgrade the server, or use a client for one of: {listing}",
         )
     return (
         None,
-        "unsupported_api_version",
+        UNSUPPORTED_API_VERSION.code,
         f"API version {requested!r} is not supported; supported: {listing}",
     )
 
@@ -189,7 +190,7 @@ def build_middleware(
             if content_length is not None and content_length > request_max_bytes:
                 for msg in _error_response(
                     413,
-                    "payload_too_large",
+                    PAYLOAD_TOO_LARGE.code,
                     f"the request body is {content_length} bytes; the limit is {request_max_bytes}",
                     [rid_header],
                 ):
@@ -205,7 +206,9 @@ def build_middleware(
                     try:
                         read = await _read_body(receive, request_max_bytes)
                     except BodyTooLargeError as exc:
-                        for msg in _error_response(413, "payload_too_large", str(exc.detail), extra_headers):
+                        for msg in _error_response(
+                            413, PAYLOAD_TOO_LARGE.code, str(exc.detail), extra_headers
+                        ):
                             await send(msg)
                         return
                     if read is None:
@@ -257,7 +260,7 @@ def build_middleware(
             except BodyTooLargeError as exc:
                 if started:
                     raise
-                for msg in _error_response(413, "payload_too_large", str(exc.detail), extra_headers):
+                for msg in _error_response(413, PAYLOAD_TOO_LARGE.code, str(exc.detail), extra_headers):
                     await send(msg)
             finally:
                 CURRENT_DEPENDENCY_SOLVER_VAR.reset(solver_token)

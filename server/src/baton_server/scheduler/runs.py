@@ -112,7 +112,7 @@ async def start_queued_runs(session: AsyncSession, now: datetime) -> int:
                 "try_number": 0,
                 "max_tries": task.max_tries,
                 "queue": task.queue,
-                "runtime": task.runtime.value,
+                "runtime": task.runtime,
                 "updated_at": now,
             }
             for task in version.spec.tasks

@@ -28,14 +28,6 @@ class TriggerRule(StrEnum):
     NONE_FAILED = "none_failed"
 
 
-class TaskRuntime(StrEnum):
-    """The language runtime a task runs in; a worker claims only tasks of its own runtime."""
-
-    PYTHON = "python"
-    GO = "go"
-    JAVA = "java"
-
-
 @dataclass(frozen=True, slots=True)
 class TaskSpec:
     """One task of a DAG: where it runs, what it runs and what it waits for."""
@@ -44,7 +36,8 @@ class TaskSpec:
     entry_point: str
     upstream_task_ids: tuple[str, ...] = ()
     queue: str = "default"
-    runtime: TaskRuntime = TaskRuntime.PYTHON
+    runtime: str = "python"
+    """The runtime (language) of the workers that may claim the task: an open identifier."""
     retries: int = 0
     retry_delay_seconds: int = 300
     execution_timeout_seconds: int | None = None
@@ -62,7 +55,7 @@ class TaskSpec:
             "entry_point": self.entry_point,
             "upstream_task_ids": sorted(self.upstream_task_ids),
             "queue": self.queue,
-            "runtime": self.runtime.value,
+            "runtime": self.runtime,
             "retries": self.retries,
             "retry_delay_seconds": self.retry_delay_seconds,
             "execution_timeout": self.execution_timeout_seconds,
@@ -77,7 +70,7 @@ class TaskSpec:
             entry_point=doc["entry_point"],
             upstream_task_ids=tuple(doc["upstream_task_ids"]),
             queue=doc["queue"],
-            runtime=TaskRuntime(doc["runtime"]),
+            runtime=str(doc["runtime"]),
             retries=doc["retries"],
             retry_delay_seconds=doc["retry_delay_seconds"],
             execution_timeout_seconds=doc["execution_timeout"],

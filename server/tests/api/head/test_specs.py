@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from baton_server import spec as spec_module
+from baton_server import spec_freeze
 from baton_server.api.versions import supported_versions
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
@@ -29,8 +30,14 @@ def _without_version_marks(document: dict[str, Any]) -> dict[str, Any]:
         for operation in path_item.values():
             for parameter in operation.get("parameters", []):
                 if parameter["name"] == "Baton-API-Version":
-                    parameter["schema"].pop("enum")
+                    parameter["schema"].pop("examples")
+                    parameter.pop("description")
     return document
+
+
+def _changed(old: dict[str, Any], new: dict[str, Any]) -> set[str]:
+    """The names of the component schemas that differ between two documents' schema maps."""
+    return {name for name in old.keys() | new.keys() if old.get(name) != new.get(name)}
 
 
 def _operations(document: dict[str, Any]) -> set[tuple[str, str]]:
@@ -70,11 +77,7 @@ def test__v1_to_v2__differs_by_rename_and_unix_user_only() -> None:
     old, new = _without_version_marks(_load(V1)), _without_version_marks(_load(V2))
     assert _operations(old) == _operations(new)
     old_schemas, new_schemas = old["components"]["schemas"], new["components"]["schemas"]
-    changed = {
-        name
-        for name in old_schemas.keys() | new_schemas.keys()
-        if old_schemas.get(name) != new_schemas.get(name)
-    }
+    changed = _changed(old_schemas, new_schemas)
     assert changed == {"TIRunContext", "TIRunPayload"}
     assert "version_id" in old_schemas["TIRunContext"]["properties"]
     assert "dag_version_id" in new_schemas["TIRunContext"]["properties"]
@@ -91,11 +94,7 @@ def test__v2_to_v3__differs_by_new_endpoint_and_extra_shape_only() -> None:
     assert _operations(new) - _operations(old) == {added}
     assert _operations(old) - _operations(new) == set()
     old_schemas, new_schemas = old["components"]["schemas"], new["components"]["schemas"]
-    changed = {
-        name
-        for name in old_schemas.keys() | new_schemas.keys()
-        if old_schemas.get(name) != new_schemas.get(name)
-    }
+    changed = _changed(old_schemas, new_schemas)
     assert changed == {"ConnectionResponse", "PreviousSuccessfulRun", "PreviousSuccessfulRunResponse"}
     assert "PreviousSuccessfulRun" not in old_schemas
     assert old_schemas["ConnectionResponse"]["properties"]["extra"]["anyOf"][0] == {"type": "string"}
@@ -109,27 +108,77 @@ def test__check__in_sync_with_the_code() -> None:
     assert spec_module.check(SPEC_DIR) == []
 
 
+def _copy_specs(tmp_path: Path) -> None:
+    for path in SPEC_DIR.glob("*.json"):
+        (tmp_path / path.name).write_text(path.read_text())
+
+
 def test__check__released_version_change__named_and_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for path in SPEC_DIR.glob("*.json"):
-        (tmp_path / path.name).write_text(path.read_text())
-    monkeypatch.setattr(spec_module, "RELEASED_VERSIONS", frozenset({V1}))
+    _copy_specs(tmp_path)
+    # The code renders a released document that no amendment records: refused.
+    monkeypatch.setattr(spec_freeze, "AMENDMENTS", ())
     released = tmp_path / f"{V1}.json"
-    released.write_text(released.read_text().replace('"Baton API"', '"Edited by hand"'))
+    committed = released.read_text().replace('"Baton API"', '"Before this change"')
+    released.write_text(committed)
     problems = spec_module.check(tmp_path)
-    assert (
-        len(problems) == 2
-    )  # the edited file, and versions.json (released flags differ from the committed index)
-    assert any("released version 2026-09-01 would change" in p for p in problems)
+    assert len(problems) == 1
+    assert "released version 2026-09-01 would change" in problems[0]
+    assert spec_freeze.sha256((SPEC_DIR / f"{V1}.json").read_text()) in problems[0]  # what to record
     refused = spec_module.write(tmp_path)
     assert any("not written" in r for r in refused)
-    assert "Edited by hand" in released.read_text()
+    assert released.read_text() == committed
+
+
+def test__write__released_version__takes_its_recorded_amendment(tmp_path: Path) -> None:
+    _copy_specs(tmp_path)
+    released = tmp_path / f"{V2}.json"
+    released.write_text(released.read_text().replace('"Baton API"', '"Edited by hand"'))
+    (problem,) = spec_module.check(tmp_path)
+    assert "takes the recorded amendment DocumentHeadersErrorsAndTags" in problem
+    assert spec_module.write(tmp_path) == []
+    assert released.read_text() == (SPEC_DIR / f"{V2}.json").read_text()
+
+
+def test__check__released_wire_change__refused_even_with_an_amendment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _copy_specs(tmp_path)
+    monkeypatch.setitem(spec_freeze.WIRE, V3, "0" * 64)
+    (problem,) = spec_module.check(tmp_path)
+    assert "the wire of released version 2026-11-24 would change" in problem
+    assert any("not written" in r for r in spec_module.write(tmp_path))
+
+
+@pytest.mark.parametrize("version", [V1, V2, V3])
+def test__released_versions__wire_as_recorded_at_release(version: str) -> None:
+    assert spec_freeze.wire_fingerprint(_load(version)) == spec_freeze.WIRE[version]
+
+
+def test__wire_fingerprint__ignores_documentation_catches_fields() -> None:
+    document = _load(V3)
+    fingerprint = spec_freeze.wire_fingerprint(document)
+    documented = copy.deepcopy(document)
+    heartbeat = documented["paths"]["/execution/task-instances/{task_instance_id}/heartbeat"]["put"]
+    heartbeat["description"] = "reworded"
+    heartbeat["responses"]["409"]["content"]["application/json"]["schema"]["properties"]["reason"][
+        "enum"
+    ] = []
+    documented["servers"] = []
+    assert spec_freeze.wire_fingerprint(documented) == fingerprint
+    for change in (
+        lambda d: d["components"]["schemas"]["TIHeartbeatPayload"]["properties"].pop("pid"),
+        lambda d: d["paths"].pop("/execution/health"),
+        lambda d: d["paths"]["/api/dags"]["get"]["parameters"][0].update(required=True),
+    ):
+        changed = copy.deepcopy(document)
+        change(changed)
+        assert spec_freeze.wire_fingerprint(changed) != fingerprint
 
 
 def test__check__unreleased_drift__asks_to_regenerate(tmp_path: Path) -> None:
-    for path in SPEC_DIR.glob("*.json"):
-        (tmp_path / path.name).write_text(path.read_text())
+    _copy_specs(tmp_path)
     (tmp_path / f"{V4}.json").write_text("{}")
     (tmp_path / "1999-01-01.json").write_text("{}")
     problems = spec_module.check(tmp_path)
@@ -191,17 +240,49 @@ def test__every_patch__is_one_known_to_be_idempotent(version: str) -> None:
 
 def test__v3_to_v4__differs_by_the_declared_changes_only() -> None:
     old, new = _without_version_marks(_load(V3)), _without_version_marks(_load(V4))
-    old_schemas, new_schemas = old["components"].pop("schemas"), new["components"].pop("schemas")
-    changed = {
-        name
-        for name in old_schemas.keys() | new_schemas.keys()
-        if old_schemas.get(name) != new_schemas.get(name)
+    assert _operations(old) == _operations(new)
+    old_schemas, new_schemas = old["components"]["schemas"], new["components"]["schemas"]
+    changed = _changed(old_schemas, new_schemas)
+    # OpenTaskRuntimes: the enum becomes a pattern, which every model carrying a runtime refers to.
+    assert old_schemas["TaskRuntime"]["enum"] == ["python", "go", "java"]
+    assert new_schemas["TaskRuntime"]["pattern"] == "^[a-z][a-z0-9_-]{0,19}$"
+    assert "enum" not in new_schemas["TaskRuntime"]
+    # SplitRegisteredTaskAndScheduleFromRequests: two response models, every field required.
+    assert {"RegisteredTask", "RegisteredSchedule"} <= new_schemas.keys() - old_schemas.keys()
+    for name in ("RegisteredTask", "RegisteredSchedule"):
+        assert set(new_schemas[name]["required"]) == set(new_schemas[name]["properties"])
+    assert new_schemas["Dag"]["properties"]["tasks"]["items"] == {
+        "$ref": "#/components/schemas/RegisteredTask"
     }
+    # TypeStatesRunTypesAndLogLevelsAsEnums
+    assert new_schemas["DagRunInfo"]["properties"]["state"] == {"$ref": "#/components/schemas/DagRunState"}
+    assert new_schemas["DagRunInfo"]["properties"]["run_type"]["enum"] == ["manual", "scheduled"]
+    assert new_schemas["LogRecordOut"]["properties"]["level"]["enum"][0] == "debug"
+    # RenameExecutionTimeoutToExecutionTimeoutSeconds
+    assert "execution_timeout" in old_schemas["TIRunContext"]["properties"]
+    timeout = new_schemas["TIRunContext"]["properties"]["execution_timeout_seconds"]
+    assert timeout["anyOf"][0] == {"type": "integer"}
     # AddBatchIdToLogBatch, AddHeldTaskInstanceIdsToClaims: one new optional field each.
-    assert changed == {"LogBatch", "ClaimWorkloadsPayload"}
     for name, field in (("LogBatch", "batch_id"), ("ClaimWorkloadsPayload", "held_task_instance_ids")):
-        added = new_schemas[name]["properties"].pop(field)
+        added = new_schemas[name]["properties"][field]
         assert field not in new_schemas[name].get("required", [])
         assert {"type": "null"} in added["anyOf"]
-        assert new_schemas[name] == old_schemas[name]
+        assert {k: v for k, v in new_schemas[name]["properties"].items() if k != field} == old_schemas[name][
+            "properties"
+        ]
+    assert changed == {
+        "LogBatch",
+        "ClaimWorkloadsPayload",
+        "TaskRuntime",
+        "RegisteredTask",
+        "RegisteredSchedule",
+        "Dag",
+        "DagSummary",
+        "DagRunInfo",
+        "TaskInstanceDetail",
+        "LogRecordOut",
+        "TIRunContext",
+    }
+    old["components"].pop("schemas")
+    new["components"].pop("schemas")
     assert old == new

@@ -36,7 +36,7 @@ async def test__run__queued__returns_context_and_execution_token(
     assert body["dag_run"]["conf"] == {"x": 1}
     assert body["dag_run"]["logical_date"].startswith("2026-11-24T00:00:00")
     assert body["entry_point"] == "tasks:extract"
-    assert body["execution_timeout"] == 60.0
+    assert body["execution_timeout_seconds"] == 60
     assert attempt.execution_token
     assert attempt.execution_token != attempt.workload_token
 

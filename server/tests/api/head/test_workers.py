@@ -106,7 +106,7 @@ async def test__register_worker__bad_input__422(server: ServerHarness) -> None:
             {"name": "w", "queues": [], "capacity": 1, "runtime": "python"},
             {"name": "w", "queues": ["default"], "capacity": "4", "runtime": "python"},
             {"name": "w", "queues": ["default"], "capacity": 0, "runtime": "python"},
-            {"name": "w", "queues": ["default"], "capacity": 1, "runtime": "rust"},
+            {"name": "w", "queues": ["default"], "capacity": 1, "runtime": "Rust"},
             {"name": "w", "queues": ["default"], "capacity": 1, "runtime": "python", "zone": "eu"},
         ):
             response = await http.post("/workers/registrations", json=body)

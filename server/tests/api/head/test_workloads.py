@@ -55,7 +55,7 @@ async def test__workload__carries_identity_attempt_entry_point_and_a_workload_to
     assert started.status_code == 200
     context = started.json()
     assert context["entry_point"] == "etl.tasks:extract"
-    assert context["execution_timeout"] == 90
+    assert context["execution_timeout_seconds"] == 90
 
 
 async def test__claim__only_the_workers_queues_and_runtime(

@@ -168,30 +168,6 @@ class DagSchedule(BaseModel):
     ] = None
 
 
-class DagSummary(BaseModel):
-    """
-    A DAG with the facts of its latest version.
-    """
-
-    dag_id: Annotated[str, Field(title="Dag Id")]
-    description: Annotated[str | None, Field(title="Description")]
-    schedule: DagSchedule | None
-    is_paused: Annotated[bool, Field(title="Is Paused")]
-    next_run_at: Annotated[
-        AwareDatetime | None,
-        Field(
-            description="When the next scheduled run is due, if scheduled.",
-            title="Next Run At",
-        ),
-    ]
-    latest_version_id: Annotated[UUID, Field(title="Latest Version Id")]
-    latest_version_number: Annotated[int, Field(title="Latest Version Number")]
-    bundle_name: Annotated[str | None, Field(title="Bundle Name")]
-    task_count: Annotated[int, Field(title="Task Count")]
-    created_at: Annotated[AwareDatetime, Field(title="Created At")]
-    updated_at: Annotated[AwareDatetime, Field(title="Updated At")]
-
-
 class ErrorBody(BaseModel):
     """
     The body of every error response.
@@ -200,8 +176,8 @@ class ErrorBody(BaseModel):
     reason: Annotated[
         str,
         Field(
-            description="Stable snake_case code a client can branch on.",
-            examples=["not_found"],
+            description="Stable snake_case code a client can branch on; each operation's error responses list the codes they send.",
+            examples=["variable_not_found"],
             title="Reason",
         ),
     ]
@@ -265,7 +241,7 @@ class LogRecordOut(BaseModel):
 
     id: Annotated[int, Field(title="Id")]
     timestamp: Annotated[AwareDatetime, Field(title="Timestamp")]
-    level: Annotated[str, Field(title="Level")]
+    level: Annotated[Level, Field(title="Level")]
     message: Annotated[str, Field(title="Message")]
     fields: Annotated[dict[str, JsonValue] | None, Field(title="Fields")]
 
@@ -323,6 +299,19 @@ class RegisteredDags(BaseModel):
     """
 
     dags: Annotated[list[RegisteredDag], Field(title="Dags")]
+
+
+class RegisteredSchedule(BaseModel):
+    """
+    A DAG's stored schedule: a cron expression (UTC) or an interval, and when it starts.
+    """
+
+    cron: Annotated[str | None, Field(title="Cron")]
+    interval_seconds: Annotated[int | None, Field(title="Interval Seconds")]
+    start_at: Annotated[
+        AwareDatetime | None,
+        Field(description="No run is due before this time.", title="Start At"),
+    ]
 
 
 class TIHeartbeatPayload(BaseModel):
@@ -405,30 +394,6 @@ class ExecutionTimeoutSeconds(RootModel[int]):
     root: Annotated[int, Field(ge=1, le=2592000, title="Execution Timeout Seconds")]
 
 
-class TaskInstanceDetail(BaseModel):
-    """
-    A task instance's state and its current attempt.
-    """
-
-    id: Annotated[UUID, Field(title="Id")]
-    dag_id: Annotated[str, Field(title="Dag Id")]
-    run_id: Annotated[str, Field(title="Run Id")]
-    task_id: Annotated[str, Field(title="Task Id")]
-    map_index: Annotated[int, Field(title="Map Index")]
-    dag_run_id: Annotated[UUID, Field(title="Dag Run Id")]
-    dag_version_id: Annotated[UUID, Field(title="Dag Version Id")]
-    state: Annotated[str | None, Field(title="State")]
-    try_number: Annotated[int, Field(title="Try Number")]
-    max_tries: Annotated[int, Field(title="Max Tries")]
-    queue: Annotated[str, Field(title="Queue")]
-    runtime: Annotated[str, Field(title="Runtime")]
-    hostname: Annotated[str | None, Field(title="Hostname")]
-    pid: Annotated[int | None, Field(title="Pid")]
-    start_date: Annotated[AwareDatetime | None, Field(title="Start Date")]
-    end_date: Annotated[AwareDatetime | None, Field(title="End Date")]
-    last_heartbeat_at: Annotated[AwareDatetime | None, Field(title="Last Heartbeat At")]
-
-
 class TaskInstanceIdentity(BaseModel):
     """
     Which task instance and attempt this is.
@@ -457,14 +422,17 @@ class TaskInstanceState(StrEnum):
     upstream_failed = "upstream_failed"
 
 
-class TaskRuntime(StrEnum):
-    """
-    The language runtime a task runs in; a worker claims only tasks of its own runtime.
-    """
-
-    python = "python"
-    go = "go"
-    java = "java"
+class TaskRuntime(RootModel[str]):
+    root: Annotated[
+        str,
+        Field(
+            description="The runtime (language) a task runs in and a worker serves: an open identifier, `^[a-z][a-z0-9_-]{0,19}$`. A worker claims only tasks of its own runtime. Baton's SDKs use `python`, `go`, `java`; a worker in another language registers under a name of its own.",
+            examples=["python", "go", "java"],
+            max_length=20,
+            pattern="^[a-z][a-z0-9_-]{0,19}$",
+            title="TaskRuntime",
+        ),
+    ]
 
 
 class TaskStateCounts(BaseModel):
@@ -693,15 +661,6 @@ class ConnectionResponse(BaseModel):
     extra: Annotated[dict[str, JsonValue] | None, Field(title="Extra")]
 
 
-class DagList(BaseModel):
-    """
-    A page of DAGs, by id.
-    """
-
-    dags: Annotated[list[DagSummary], Field(title="Dags")]
-    total: Annotated[int, Field(title="Total")]
-
-
 class DagRun(BaseModel):
     """
     One run of a DAG, pinned to the DAG version it started with.
@@ -733,8 +692,8 @@ class DagRunInfo(BaseModel):
     id: Annotated[UUID, Field(title="Id")]
     dag_id: Annotated[str, Field(title="Dag Id")]
     run_id: Annotated[str, Field(title="Run Id")]
-    run_type: Annotated[str, Field(title="Run Type")]
-    state: Annotated[str, Field(title="State")]
+    run_type: Annotated[RunType, Field(title="Run Type")]
+    state: DagRunState
     logical_date: Annotated[AwareDatetime, Field(title="Logical Date")]
     data_interval_start: Annotated[
         AwareDatetime | None, Field(title="Data Interval Start")
@@ -751,6 +710,30 @@ class DagRunList(BaseModel):
 
     dag_runs: Annotated[list[DagRun], Field(title="Dag Runs")]
     total: Annotated[int, Field(title="Total")]
+
+
+class DagSummary(BaseModel):
+    """
+    A DAG with the facts of its latest version.
+    """
+
+    dag_id: Annotated[str, Field(title="Dag Id")]
+    description: Annotated[str | None, Field(title="Description")]
+    schedule: RegisteredSchedule | None
+    is_paused: Annotated[bool, Field(title="Is Paused")]
+    next_run_at: Annotated[
+        AwareDatetime | None,
+        Field(
+            description="When the next scheduled run is due, if scheduled.",
+            title="Next Run At",
+        ),
+    ]
+    latest_version_id: Annotated[UUID, Field(title="Latest Version Id")]
+    latest_version_number: Annotated[int, Field(title="Latest Version Number")]
+    bundle_name: Annotated[str | None, Field(title="Bundle Name")]
+    task_count: Annotated[int, Field(title="Task Count")]
+    created_at: Annotated[AwareDatetime, Field(title="Created At")]
+    updated_at: Annotated[AwareDatetime, Field(title="Updated At")]
 
 
 class ExecuteTaskWorkload(BaseModel):
@@ -840,6 +823,24 @@ class RegisterWorkerPayload(BaseModel):
     hostname: Annotated[Hostname | None, Field(title="Hostname")] = None
 
 
+class RegisteredTask(BaseModel):
+    """
+    A task of a stored DAG version: every setting, defaults filled in.
+    """
+
+    task_id: Annotated[str, Field(title="Task Id")]
+    entry_point: Annotated[str, Field(title="Entry Point")]
+    runtime: TaskRuntime
+    upstream_task_ids: Annotated[list[str], Field(title="Upstream Task Ids")]
+    queue: Annotated[str, Field(title="Queue")]
+    retries: Annotated[int, Field(title="Retries")]
+    retry_delay_seconds: Annotated[int, Field(title="Retry Delay Seconds")]
+    execution_timeout_seconds: Annotated[
+        int | None, Field(title="Execution Timeout Seconds")
+    ]
+    trigger_rule: TriggerRule
+
+
 class TIRunContext(BaseModel):
     """
     Everything a task needs to run without another round trip.
@@ -859,11 +860,11 @@ class TIRunContext(BaseModel):
             title="Entry Point",
         ),
     ]
-    execution_timeout: Annotated[
-        float | None,
+    execution_timeout_seconds: Annotated[
+        int | None,
         Field(
             description="Seconds the attempt may run; null for no limit.",
-            title="Execution Timeout",
+            title="Execution Timeout Seconds",
         ),
     ]
 
@@ -920,6 +921,30 @@ class TaskDescription(BaseModel):
         ExecutionTimeoutSeconds | None, Field(title="Execution Timeout Seconds")
     ] = None
     trigger_rule: TriggerRule = "all_success"
+
+
+class TaskInstanceDetail(BaseModel):
+    """
+    A task instance's state and its current attempt.
+    """
+
+    id: Annotated[UUID, Field(title="Id")]
+    dag_id: Annotated[str, Field(title="Dag Id")]
+    run_id: Annotated[str, Field(title="Run Id")]
+    task_id: Annotated[str, Field(title="Task Id")]
+    map_index: Annotated[int, Field(title="Map Index")]
+    dag_run_id: Annotated[UUID, Field(title="Dag Run Id")]
+    dag_version_id: Annotated[UUID, Field(title="Dag Version Id")]
+    state: TaskInstanceState | None
+    try_number: Annotated[int, Field(title="Try Number")]
+    max_tries: Annotated[int, Field(title="Max Tries")]
+    queue: Annotated[str, Field(title="Queue")]
+    runtime: TaskRuntime
+    hostname: Annotated[str | None, Field(title="Hostname")]
+    pid: Annotated[int | None, Field(title="Pid")]
+    start_date: Annotated[AwareDatetime | None, Field(title="Start Date")]
+    end_date: Annotated[AwareDatetime | None, Field(title="End Date")]
+    last_heartbeat_at: Annotated[AwareDatetime | None, Field(title="Last Heartbeat At")]
 
 
 class TaskInstanceSummary(BaseModel):
@@ -1002,7 +1027,7 @@ class Dag(BaseModel):
 
     dag_id: Annotated[str, Field(title="Dag Id")]
     description: Annotated[str | None, Field(title="Description")]
-    schedule: DagSchedule | None
+    schedule: RegisteredSchedule | None
     is_paused: Annotated[bool, Field(title="Is Paused")]
     next_run_at: Annotated[
         AwareDatetime | None,
@@ -1017,7 +1042,7 @@ class Dag(BaseModel):
     task_count: Annotated[int, Field(title="Task Count")]
     created_at: Annotated[AwareDatetime, Field(title="Created At")]
     updated_at: Annotated[AwareDatetime, Field(title="Updated At")]
-    tasks: Annotated[list[TaskDescription], Field(title="Tasks")]
+    tasks: Annotated[list[RegisteredTask], Field(title="Tasks")]
 
 
 class DagDescription(BaseModel):
@@ -1042,6 +1067,15 @@ class DagDescription(BaseModel):
     tasks: Annotated[
         list[TaskDescription], Field(max_length=10000, min_length=1, title="Tasks")
     ]
+
+
+class DagList(BaseModel):
+    """
+    A page of DAGs, by id.
+    """
+
+    dags: Annotated[list[DagSummary], Field(title="Dags")]
+    total: Annotated[int, Field(title="Total")]
 
 
 class DagRunDetail(BaseModel):

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
+
+from fastapi import Header
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton_server.api.schemas.admin_orchestration import (
     Dag,
@@ -13,14 +17,42 @@ from baton_server.api.schemas.admin_orchestration import (
     TaskInstanceSummary,
     WorkerSummary,
 )
-from baton_server.api.schemas.orchestration import DagDescription, DagSchedule, TaskDescription, Worker
-from baton_server.db.tables import DagRunRecord, TaskInstanceRecord, WorkerRecord
+from baton_server.api.schemas.orchestration import (
+    DagDescription,
+    RegisteredSchedule,
+    RegisteredTask,
+    TaskDescription,
+    Worker,
+)
+from baton_server.db.tables import CredentialRecord, DagRunRecord, TaskInstanceRecord, WorkerRecord
+from baton_server.errors import ConflictError
 from baton_server.services.dag_runs import DagRunDetail as DagRunDetailRecord
-from baton_server.services.dag_specs import DagSpec, TaskRuntime, TaskSpec
+from baton_server.services.dag_specs import DagSpec, TaskSpec
 from baton_server.services.dags import DagSummary as DagSummaryRecord
 from baton_server.services.schedules import Schedule
 from baton_server.services.states import DagRunState, TaskInstanceState
-from baton_server.services.workers import WorkerLoad, WorkerState
+from baton_server.services.workers import WorkerLoad, WorkerState, owned_worker
+
+CLIENT_RUNTIMES_HEADER = "Baton-Client-Runtimes"
+"""Set by the request migrations of API versions that know a closed list of runtimes (see
+``OpenTaskRuntimes``): a worker of another runtime cannot be described in them. Not in any spec."""
+
+ClientRuntimes = Annotated[str | None, Header(alias=CLIENT_RUNTIMES_HEADER, include_in_schema=False)]
+
+
+async def require_runtime_known_to_client(
+    session: AsyncSession, credential: CredentialRecord, worker_id: uuid.UUID, client_runtimes: str | None
+) -> None:
+    """409 when the worker's runtime is one the client's API version cannot express."""
+    if client_runtimes is None:
+        return
+    worker = await owned_worker(session, credential, worker_id)
+    if worker.runtime not in client_runtimes.split(","):
+        raise ConflictError(
+            f"worker {worker.name!r} runs {worker.runtime!r}, which this API version cannot express "
+            f"(it knows {client_runtimes.replace(',', ', ')}); use API version 2026-12-02 or later",
+            reason="runtime_not_in_api_version",
+        )
 
 
 def task_spec(task: TaskDescription) -> TaskSpec:
@@ -55,18 +87,18 @@ def dag_spec(dag: DagDescription) -> DagSpec:
     )
 
 
-def schedule_model(schedule: Schedule | None) -> DagSchedule | None:
+def schedule_model(schedule: Schedule | None) -> RegisteredSchedule | None:
     """The wire form of a stored schedule."""
     if schedule is None:
         return None
-    return DagSchedule(
+    return RegisteredSchedule(
         cron=schedule.cron, interval_seconds=schedule.interval_seconds, start_at=schedule.start_at
     )
 
 
-def task_model(task: TaskSpec) -> TaskDescription:
+def task_model(task: TaskSpec) -> RegisteredTask:
     """The wire form of a stored task."""
-    return TaskDescription(
+    return RegisteredTask(
         task_id=task.task_id,
         entry_point=task.entry_point,
         runtime=task.runtime,
@@ -86,7 +118,7 @@ def worker_model(record: WorkerRecord) -> Worker:
         name=record.name,
         queues=list(record.queues),
         capacity=record.capacity,
-        runtime=TaskRuntime(record.runtime),
+        runtime=record.runtime,
         hostname=record.hostname,
         state=WorkerState(record.state),
         registered_at=record.registered_at,
@@ -156,7 +188,7 @@ def task_instance_model(ti: TaskInstanceRecord) -> TaskInstanceSummary:
         try_number=ti.try_number,
         max_tries=ti.max_tries,
         queue=ti.queue,
-        runtime=TaskRuntime(ti.runtime),
+        runtime=ti.runtime,
         hostname=ti.hostname,
         worker_id=ti.worker_id,
         queued_at=ti.queued_at,

@@ -37,6 +37,7 @@ def health_router(operation_id: str, tag: str) -> APIRouter:
         methods=["GET"],
         operation_id=operation_id,
         summary="Check that the server and its database answer",
+        description="200 when the server answers and its database answers a query. Needs no credential.",
         response_model=HealthStatus,
         tags=[tag],
     )

@@ -8,8 +8,15 @@ from typing import Annotated
 
 from pydantic import Field, JsonValue, StrictInt, StrictStr
 
-from baton_server.api.schemas.common import Identifier, IntegralNumber, RequestModel, ResponseModel
-from baton_server.api.schemas.execution import VariableResponse
+from baton_server.api.schemas.common import (
+    Identifier,
+    IntegralNumber,
+    RequestModel,
+    ResponseModel,
+    TaskRuntime,
+)
+from baton_server.api.schemas.execution import LogLevel, VariableResponse
+from baton_server.services.states import TaskInstanceState
 
 PortNumber = Annotated[StrictInt, Field(ge=1, le=65535), IntegralNumber]
 ShortText = Annotated[StrictStr, Field(max_length=500)]
@@ -77,11 +84,11 @@ class TaskInstanceDetail(ResponseModel):
     map_index: int
     dag_run_id: uuid.UUID
     dag_version_id: uuid.UUID
-    state: str | None
+    state: TaskInstanceState | None
     try_number: int
     max_tries: int
     queue: str
-    runtime: str
+    runtime: TaskRuntime
     hostname: str | None
     pid: int | None
     start_date: datetime | None
@@ -94,7 +101,7 @@ class LogRecordOut(ResponseModel):
 
     id: int
     timestamp: datetime
-    level: str
+    level: LogLevel
     message: str
     fields: dict[str, JsonValue] | None
 

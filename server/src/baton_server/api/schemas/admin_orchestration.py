@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import Field, StrictBool, StrictStr
 
-from baton_server.api.schemas.common import RUN_ID_PATTERN, RequestModel, ResponseModel, StrictAwareDatetime
-from baton_server.api.schemas.orchestration import DagSchedule, TaskDescription, Worker
-from baton_server.services.dag_specs import TaskRuntime
+from baton_server.api.schemas.common import (
+    RUN_ID_PATTERN,
+    RequestModel,
+    ResponseModel,
+    StrictAwareDatetime,
+    TaskRuntime,
+)
+from baton_server.api.schemas.execution import DagRunType
+from baton_server.api.schemas.orchestration import RegisteredSchedule, RegisteredTask, Worker
 from baton_server.services.states import DagRunState, TaskInstanceState
 
 
@@ -19,7 +25,7 @@ class DagSummary(ResponseModel):
 
     dag_id: str
     description: str | None
-    schedule: DagSchedule | None
+    schedule: RegisteredSchedule | None
     is_paused: bool
     next_run_at: datetime | None = Field(description="When the next scheduled run is due, if scheduled.")
     latest_version_id: uuid.UUID
@@ -33,7 +39,7 @@ class DagSummary(ResponseModel):
 class Dag(DagSummary):
     """A DAG with the tasks of its latest version."""
 
-    tasks: list[TaskDescription]
+    tasks: list[RegisteredTask]
 
 
 class DagList(ResponseModel):
@@ -68,7 +74,7 @@ class DagRun(ResponseModel):
     dag_id: str
     run_id: str
     dag_version_id: uuid.UUID
-    run_type: Literal["manual", "scheduled"]
+    run_type: DagRunType
     state: DagRunState
     logical_date: datetime
     data_interval_start: datetime | None

@@ -10,9 +10,11 @@ from pydantic import (
     ConfigDict,
     Field,
     GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     StrictInt,
     StrictStr,
 )
+from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, core_schema
 
 ID_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,249}$"
@@ -65,6 +67,66 @@ StrictAwareDatetime = Annotated[AwareDatetime, _TextOnly]
 
 RUN_ID_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.:\-]{0,249}$"
 """Run ids may also hold ``:`` (a client's ISO time); generated ones do not: ``manual__20261105T100000Z``."""
+
+RUNTIME_PATTERN = r"^[a-z][a-z0-9_-]{0,19}$"
+"""A runtime name: a lowercase letter, then up to 19 lowercase letters, digits, ``_`` or ``-``."""
+
+KNOWN_RUNTIMES = ("python", "go", "java")
+"""The runtimes of Baton's own SDKs; any other name matching RUNTIME_PATTERN is as good."""
+
+
+class NamedSchema:
+    """Annotation: document a constrained scalar once, as the component ``name``, and refer to it.
+
+    Pydantic names only models and enums; a scalar type that several models share (a runtime
+    name) would otherwise be repeated inline in each, and generated clients would get no type
+    for it.
+    """
+
+    def __init__(self, name: str, description: str, examples: tuple[str, ...] = ()) -> None:
+        self.name = name
+        self.description = description
+        self.examples = examples
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        schema = handler(source)
+        return {**schema, "ref": self.name}
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        reference = handler(schema)
+        target = handler.resolve_ref_schema(reference)
+        target["title"] = self.name
+        target["description"] = self.description
+        if self.examples:
+            target["examples"] = list(self.examples)
+        return reference
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.description, self.examples))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, NamedSchema) and (other.name, other.description, other.examples) == (
+            self.name,
+            self.description,
+            self.examples,
+        )
+
+
+TaskRuntime = Annotated[
+    StrictStr,
+    Field(pattern=RUNTIME_PATTERN, max_length=20),
+    NamedSchema(
+        "TaskRuntime",
+        "The runtime (language) a task runs in and a worker serves: an open identifier, "
+        f"`{RUNTIME_PATTERN}`. A worker claims only tasks of its own runtime. Baton's SDKs use "
+        + ", ".join(f"`{name}`" for name in KNOWN_RUNTIMES)
+        + "; a worker in another language registers under a name of its own.",
+        KNOWN_RUNTIMES,
+    ),
+]
+"""A runtime name, as every model that carries one documents it (HEAD; older versions had an enum)."""
 
 Identifier = Annotated[StrictStr, Field(pattern=ID_PATTERN, min_length=1, max_length=250)]
 Hostname = Annotated[StrictStr, Field(min_length=1, max_length=1000)]

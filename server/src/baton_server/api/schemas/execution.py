@@ -17,7 +17,10 @@ from baton_server.api.schemas.common import (
     ResponseModel,
     StrictAwareDatetime,
 )
+from baton_server.services.states import DagRunState
 
+LogLevel = Literal["debug", "info", "warning", "error", "critical"]
+DagRunType = Literal["manual", "scheduled"]
 ReportableState = Literal["success", "failed", "skipped", "up_for_retry"]
 TaskInstanceStateName = Literal[
     "scheduled", "queued", "running", "success", "failed", "skipped", "up_for_retry", "upstream_failed"
@@ -50,8 +53,8 @@ class DagRunInfo(ResponseModel):
     id: uuid.UUID
     dag_id: str
     run_id: str
-    run_type: str
-    state: str
+    run_type: DagRunType
+    state: DagRunState
     logical_date: datetime
     data_interval_start: datetime | None
     data_interval_end: datetime | None
@@ -69,7 +72,9 @@ class TIRunContext(ResponseModel):
     entry_point: str | None = Field(
         description="What the worker runs for this task, from the DAG's description."
     )
-    execution_timeout: float | None = Field(description="Seconds the attempt may run; null for no limit.")
+    execution_timeout_seconds: int | None = Field(
+        description="Seconds the attempt may run; null for no limit."
+    )
 
 
 class TIHeartbeatPayload(RequestModel):
@@ -164,7 +169,7 @@ class LogLine(RequestModel):
     """One structured log line."""
 
     timestamp: StrictAwareDatetime
-    level: Literal["debug", "info", "warning", "error", "critical"]
+    level: LogLevel
     message: Annotated[StrictStr, Field(max_length=100_000)]
     fields: dict[str, JsonValue] | None = None
 

@@ -15,9 +15,10 @@ from baton_server.api.schemas.common import (
     RequestModel,
     ResponseModel,
     StrictAwareDatetime,
+    TaskRuntime,
 )
 from baton_server.api.schemas.execution import TaskInstanceIdentity
-from baton_server.services.dag_specs import TaskRuntime, TriggerRule
+from baton_server.services.dag_specs import TriggerRule
 from baton_server.services.workers import WorkerState
 
 Seconds = Annotated[float, Field(strict=True, ge=0)]
@@ -31,6 +32,14 @@ class DagSchedule(RequestModel):
     start_at: StrictAwareDatetime | None = Field(
         default=None, description="No run is due before this time; interval schedules count from it."
     )
+
+
+class RegisteredSchedule(ResponseModel):
+    """A DAG's stored schedule: a cron expression (UTC) or an interval, and when it starts."""
+
+    cron: str | None
+    interval_seconds: int | None
+    start_at: datetime | None = Field(description="No run is due before this time.")
 
 
 class TaskDescription(RequestModel):
@@ -47,6 +56,20 @@ class TaskDescription(RequestModel):
         None
     )
     trigger_rule: TriggerRule = TriggerRule.ALL_SUCCESS
+
+
+class RegisteredTask(ResponseModel):
+    """A task of a stored DAG version: every setting, defaults filled in."""
+
+    task_id: str
+    entry_point: str
+    runtime: TaskRuntime
+    upstream_task_ids: list[str]
+    queue: str
+    retries: int
+    retry_delay_seconds: int
+    execution_timeout_seconds: int | None
+    trigger_rule: TriggerRule
 
 
 class DagDescription(RequestModel):

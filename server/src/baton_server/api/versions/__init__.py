@@ -12,11 +12,26 @@ from baton_server.api.versions.v2026_11_24 import (
     AddPreviousSuccessfulRunEndpoint,
     ChangeConnectionExtraToObject,
 )
-from baton_server.api.versions.v2026_12_02 import AddBatchIdToLogBatch, AddHeldTaskInstanceIdsToClaims
+from baton_server.api.versions.v2026_12_02 import (
+    AddBatchIdToLogBatch,
+    AddHeldTaskInstanceIdsToClaims,
+    OpenTaskRuntimes,
+    RenameExecutionTimeoutToExecutionTimeoutSeconds,
+    SplitRegisteredTaskAndScheduleFromRequests,
+    TypeStatesRunTypesAndLogLevelsAsEnums,
+)
 
 VERSIONS = VersionBundle(
     HeadVersion(),
-    Version("2026-12-02", AddBatchIdToLogBatch, AddHeldTaskInstanceIdsToClaims),
+    Version(
+        "2026-12-02",
+        OpenTaskRuntimes,
+        SplitRegisteredTaskAndScheduleFromRequests,
+        TypeStatesRunTypesAndLogLevelsAsEnums,
+        RenameExecutionTimeoutToExecutionTimeoutSeconds,
+        AddBatchIdToLogBatch,
+        AddHeldTaskInstanceIdsToClaims,
+    ),
     Version("2026-11-24", AddPreviousSuccessfulRunEndpoint, ChangeConnectionExtraToObject),
     Version("2026-10-15", RenameVersionIdToDagVersionId, AddUnixUserToRunPayload),
     Version("2026-09-01"),

@@ -6,10 +6,148 @@ one ``VersionChange`` per change, and registered in ``api/versions/__init__.py``
 
 from __future__ import annotations
 
-from cadwyn import VersionChange, schema
+from enum import StrEnum
+from typing import Any
 
-from baton_server.api.schemas.execution import LogBatch
-from baton_server.api.schemas.orchestration import ClaimWorkloadsPayload
+from cadwyn import (
+    RequestInfo,
+    ResponseInfo,
+    VersionChange,
+    convert_request_to_next_version_for,
+    convert_response_to_previous_version_for,
+    schema,
+)
+
+from baton_server.api.routes._orchestration import CLIENT_RUNTIMES_HEADER
+from baton_server.api.schemas.admin import LogRecordOut, TaskInstanceDetail
+from baton_server.api.schemas.admin_orchestration import (
+    Dag,
+    DagRunDetail,
+    DagSummary,
+    TaskInstanceSummary,
+    WorkerList,
+)
+from baton_server.api.schemas.execution import DagRunInfo, LogBatch, TIRunContext
+from baton_server.api.schemas.orchestration import (
+    ClaimWorkloadsPayload,
+    DagSchedule,
+    ExecuteTaskWorkload,
+    RegisterWorkerPayload,
+    TaskDescription,
+    Worker,
+)
+
+
+class TaskRuntime(StrEnum):
+    """The language runtime a task runs in; a worker claims only tasks of its own runtime."""
+
+    PYTHON = "python"
+    GO = "go"
+    JAVA = "java"
+
+
+CLOSED_RUNTIMES = frozenset(runtime.value for runtime in TaskRuntime)
+"""The runtimes versions before 2026-12-02 can express."""
+
+
+def _expressible(entry: Any) -> bool:
+    return isinstance(entry, dict) and entry.get("runtime") in CLOSED_RUNTIMES
+
+
+class OpenTaskRuntimes(VersionChange):
+    """A task's and a worker's `runtime` is now an open identifier (`^[a-z][a-z0-9_-]{0,19}$`), no longer
+    one of `python`, `go`, `java`: a worker in any language registers under a runtime of its own and
+    claims only that runtime's tasks. Older versions still accept and show only `python`, `go` and `java`:
+    their listings leave out workers, tasks and task instances of any other runtime (a worker listing's
+    `total` counts only those shown), and a worker registered under another runtime that calls them is
+    refused with `409 runtime_not_in_api_version`."""
+
+    description = __doc__ or ""
+    instructions_to_migrate_to_previous_version = (
+        *(
+            instruction
+            for model in (
+                TaskDescription,
+                RegisterWorkerPayload,
+                Worker,
+                ExecuteTaskWorkload,
+                TaskInstanceSummary,
+            )
+            for instruction in (
+                schema(model).field("runtime").had(type=TaskRuntime),
+                schema(model).field("runtime").didnt_have("max_length", "pattern", "strict"),
+            )
+        ),
+        schema(TaskInstanceDetail).field("runtime").had(type=str),
+        schema(TaskInstanceDetail).field("runtime").didnt_have("max_length", "pattern", "strict"),
+    )
+
+    @convert_request_to_next_version_for("/workers/{worker_id}/claims", ["POST"])
+    def claim_only_as_a_closed_runtime(request: RequestInfo) -> None:
+        request.headers[CLIENT_RUNTIMES_HEADER] = ",".join(sorted(CLOSED_RUNTIMES))
+
+    @convert_request_to_next_version_for("/workers/{worker_id}/heartbeat", ["PUT"])
+    def heartbeat_only_as_a_closed_runtime(request: RequestInfo) -> None:
+        request.headers[CLIENT_RUNTIMES_HEADER] = ",".join(sorted(CLOSED_RUNTIMES))
+
+    @convert_response_to_previous_version_for(WorkerList)
+    def list_only_closed_runtime_workers(response: ResponseInfo) -> None:
+        shown = [w for w in response.body["workers"] if _expressible(w)]
+        response.body["total"] -= len(response.body["workers"]) - len(shown)
+        response.body["workers"] = shown
+
+    @convert_response_to_previous_version_for(Dag)
+    def show_only_closed_runtime_tasks(response: ResponseInfo) -> None:
+        response.body["tasks"] = [t for t in response.body["tasks"] if _expressible(t)]
+
+    @convert_response_to_previous_version_for(DagRunDetail)
+    def show_only_closed_runtime_task_instances(response: ResponseInfo) -> None:
+        response.body["task_instances"] = [ti for ti in response.body["task_instances"] if _expressible(ti)]
+
+
+class SplitRegisteredTaskAndScheduleFromRequests(VersionChange):
+    """A DAG read back through the admin API describes its tasks as `RegisteredTask` and its schedule as
+    `RegisteredSchedule`, in which every field is always present; the request models `TaskDescription`
+    and `DagSchedule` keep their defaulted fields optional. The JSON is unchanged."""
+
+    description = __doc__ or ""
+    instructions_to_migrate_to_previous_version = (
+        schema(Dag).field("tasks").had(type=list[TaskDescription]),
+        schema(DagSummary).field("schedule").had(type=DagSchedule | None),
+    )
+    # No data migration either way: a RegisteredTask's JSON is a valid TaskDescription's, field for field.
+
+
+class TypeStatesRunTypesAndLogLevelsAsEnums(VersionChange):
+    """`DagRunInfo.state` and `run_type`, `TaskInstanceDetail.state` and `LogRecordOut.level` are typed as
+    the enums their siblings use (`DagRunState`, `manual|scheduled`, `TaskInstanceState`, the log levels)
+    instead of plain strings. The values are unchanged."""
+
+    description = __doc__ or ""
+    instructions_to_migrate_to_previous_version = (
+        schema(DagRunInfo).field("state").had(type=str),
+        schema(DagRunInfo).field("run_type").had(type=str),
+        schema(TaskInstanceDetail).field("state").had(type=str | None),
+        schema(LogRecordOut).field("level").had(type=str),
+    )
+    # No data migration either way: the enums serialize to the strings older versions sent.
+
+
+class RenameExecutionTimeoutToExecutionTimeoutSeconds(VersionChange):
+    """The run context's `execution_timeout` (a number of seconds) is now `execution_timeout_seconds`, an
+    integer, like every other duration of the API."""
+
+    description = __doc__ or ""
+    instructions_to_migrate_to_previous_version = (
+        schema(TIRunContext)
+        .field("execution_timeout_seconds")
+        .had(name="execution_timeout", type=float | None),
+    )
+
+    @convert_response_to_previous_version_for(TIRunContext)
+    def send_execution_timeout_as_a_number(response: ResponseInfo) -> None:
+        seconds = response.body.pop("execution_timeout_seconds")
+        response.body["execution_timeout"] = None if seconds is None else float(seconds)
 
 
 class AddBatchIdToLogBatch(VersionChange):

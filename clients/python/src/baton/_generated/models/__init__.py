@@ -19,6 +19,7 @@ from .dag_run_detail_conf import DagRunDetailConf
 from .dag_run_detail_run_type import DagRunDetailRunType
 from .dag_run_info import DagRunInfo
 from .dag_run_info_conf import DagRunInfoConf
+from .dag_run_info_run_type import DagRunInfoRunType
 from .dag_run_list import DagRunList
 from .dag_run_run_type import DagRunRunType
 from .dag_run_state import DagRunState
@@ -35,18 +36,20 @@ from .log_line_level import LogLineLevel
 from .log_page import LogPage
 from .log_record_out import LogRecordOut
 from .log_record_out_fields_type_0 import LogRecordOutFieldsType0
+from .log_record_out_level import LogRecordOutLevel
 from .previous_successful_run import PreviousSuccessfulRun
 from .previous_successful_run_response import PreviousSuccessfulRunResponse
 from .register_dags_payload import RegisterDagsPayload
 from .register_worker_payload import RegisterWorkerPayload
 from .registered_dag import RegisteredDag
 from .registered_dags import RegisteredDags
+from .registered_schedule import RegisteredSchedule
+from .registered_task import RegisteredTask
 from .task_description import TaskDescription
 from .task_instance_detail import TaskInstanceDetail
 from .task_instance_identity import TaskInstanceIdentity
 from .task_instance_state import TaskInstanceState
 from .task_instance_summary import TaskInstanceSummary
-from .task_runtime import TaskRuntime
 from .task_state_counts import TaskStateCounts
 from .task_state_counts_counts import TaskStateCountsCounts
 from .ti_heartbeat_payload import TIHeartbeatPayload
@@ -91,6 +94,7 @@ __all__ = (
     "DagRunDetailRunType",
     "DagRunInfo",
     "DagRunInfoConf",
+    "DagRunInfoRunType",
     "DagRunList",
     "DagRunRunType",
     "DagRunState",
@@ -107,12 +111,15 @@ __all__ = (
     "LogPage",
     "LogRecordOut",
     "LogRecordOutFieldsType0",
+    "LogRecordOutLevel",
     "PreviousSuccessfulRun",
     "PreviousSuccessfulRunResponse",
     "RegisterDagsPayload",
     "RegisterWorkerPayload",
     "RegisteredDag",
     "RegisteredDags",
+    "RegisteredSchedule",
+    "RegisteredTask",
     "TIHeartbeatPayload",
     "TIRunContext",
     "TIRunPayload",
@@ -125,7 +132,6 @@ __all__ = (
     "TaskInstanceIdentity",
     "TaskInstanceState",
     "TaskInstanceSummary",
-    "TaskRuntime",
     "TaskStateCounts",
     "TaskStateCountsCounts",
     "TriggerDagRunPayload",

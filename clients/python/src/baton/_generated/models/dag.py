@@ -9,8 +9,8 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 if TYPE_CHECKING:
-    from ..models.dag_schedule import DagSchedule
-    from ..models.task_description import TaskDescription
+    from ..models.registered_schedule import RegisteredSchedule
+    from ..models.registered_task import RegisteredTask
 
 
 T = TypeVar("T", bound="Dag")
@@ -23,7 +23,7 @@ class Dag:
     Attributes:
         dag_id (str):
         description (None | str):
-        schedule (DagSchedule | None):
+        schedule (None | RegisteredSchedule):
         is_paused (bool):
         next_run_at (datetime.datetime | None): When the next scheduled run is due, if scheduled.
         latest_version_id (UUID):
@@ -32,12 +32,12 @@ class Dag:
         task_count (int):
         created_at (datetime.datetime):
         updated_at (datetime.datetime):
-        tasks (list[TaskDescription]):
+        tasks (list[RegisteredTask]):
     """
 
     dag_id: str
     description: None | str
-    schedule: DagSchedule | None
+    schedule: None | RegisteredSchedule
     is_paused: bool
     next_run_at: datetime.datetime | None
     latest_version_id: UUID
@@ -46,11 +46,11 @@ class Dag:
     task_count: int
     created_at: datetime.datetime
     updated_at: datetime.datetime
-    tasks: list[TaskDescription]
+    tasks: list[RegisteredTask]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.dag_schedule import DagSchedule
+        from ..models.registered_schedule import RegisteredSchedule
 
         dag_id = self.dag_id
 
@@ -58,7 +58,7 @@ class Dag:
         description = self.description
 
         schedule: dict[str, Any] | None
-        if isinstance(self.schedule, DagSchedule):
+        if isinstance(self.schedule, RegisteredSchedule):
             schedule = self.schedule.to_dict()
         else:
             schedule = self.schedule
@@ -112,8 +112,8 @@ class Dag:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        from ..models.dag_schedule import DagSchedule
-        from ..models.task_description import TaskDescription
+        from ..models.registered_schedule import RegisteredSchedule
+        from ..models.registered_task import RegisteredTask
 
         d = dict(src_dict)
         dag_id = d.pop("dag_id")
@@ -125,18 +125,18 @@ class Dag:
 
         description = _parse_description(d.pop("description"))
 
-        def _parse_schedule(data: object) -> DagSchedule | None:
+        def _parse_schedule(data: object) -> None | RegisteredSchedule:
             if data is None:
                 return data
             try:
                 if not isinstance(data, dict):
                     raise TypeError()
-                schedule_type_0 = DagSchedule.from_dict(data)
+                schedule_type_0 = RegisteredSchedule.from_dict(data)
 
                 return schedule_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(DagSchedule | None, data)
+            return cast(None | RegisteredSchedule, data)
 
         schedule = _parse_schedule(d.pop("schedule"))
 
@@ -177,7 +177,7 @@ class Dag:
         tasks = []
         _tasks = d.pop("tasks")
         for tasks_item_data in _tasks:
-            tasks_item = TaskDescription.from_dict(tasks_item_data)
+            tasks_item = RegisteredTask.from_dict(tasks_item_data)
 
             tasks.append(tasks_item)
 

@@ -8,6 +8,12 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..models.dag_run_info_run_type import (
+    DagRunInfoRunType,
+    check_dag_run_info_run_type,
+)
+from ..models.dag_run_state import DagRunState, check_dag_run_state
+
 if TYPE_CHECKING:
     from ..models.dag_run_info_conf import DagRunInfoConf
 
@@ -23,8 +29,8 @@ class DagRunInfo:
         id (UUID):
         dag_id (str):
         run_id (str):
-        run_type (str):
-        state (str):
+        run_type (DagRunInfoRunType):
+        state (DagRunState): Where a DAG run is in its life cycle.
         logical_date (datetime.datetime):
         data_interval_start (datetime.datetime | None):
         data_interval_end (datetime.datetime | None):
@@ -35,8 +41,8 @@ class DagRunInfo:
     id: UUID
     dag_id: str
     run_id: str
-    run_type: str
-    state: str
+    run_type: DagRunInfoRunType
+    state: DagRunState
     logical_date: datetime.datetime
     data_interval_start: datetime.datetime | None
     data_interval_end: datetime.datetime | None
@@ -51,9 +57,9 @@ class DagRunInfo:
 
         run_id = self.run_id
 
-        run_type = self.run_type
+        run_type: str = self.run_type
 
-        state = self.state
+        state: str = self.state
 
         logical_date = self.logical_date.isoformat()
 
@@ -107,9 +113,9 @@ class DagRunInfo:
 
         run_id = d.pop("run_id")
 
-        run_type = d.pop("run_type")
+        run_type = check_dag_run_info_run_type(d.pop("run_type"))
 
-        state = d.pop("state")
+        state = check_dag_run_state(d.pop("state"))
 
         logical_date = datetime.datetime.fromisoformat(d.pop("logical_date"))
 

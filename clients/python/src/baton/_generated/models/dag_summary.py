@@ -9,7 +9,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 if TYPE_CHECKING:
-    from ..models.dag_schedule import DagSchedule
+    from ..models.registered_schedule import RegisteredSchedule
 
 
 T = TypeVar("T", bound="DagSummary")
@@ -22,7 +22,7 @@ class DagSummary:
     Attributes:
         dag_id (str):
         description (None | str):
-        schedule (DagSchedule | None):
+        schedule (None | RegisteredSchedule):
         is_paused (bool):
         next_run_at (datetime.datetime | None): When the next scheduled run is due, if scheduled.
         latest_version_id (UUID):
@@ -35,7 +35,7 @@ class DagSummary:
 
     dag_id: str
     description: None | str
-    schedule: DagSchedule | None
+    schedule: None | RegisteredSchedule
     is_paused: bool
     next_run_at: datetime.datetime | None
     latest_version_id: UUID
@@ -47,7 +47,7 @@ class DagSummary:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.dag_schedule import DagSchedule
+        from ..models.registered_schedule import RegisteredSchedule
 
         dag_id = self.dag_id
 
@@ -55,7 +55,7 @@ class DagSummary:
         description = self.description
 
         schedule: dict[str, Any] | None
-        if isinstance(self.schedule, DagSchedule):
+        if isinstance(self.schedule, RegisteredSchedule):
             schedule = self.schedule.to_dict()
         else:
             schedule = self.schedule
@@ -103,7 +103,7 @@ class DagSummary:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        from ..models.dag_schedule import DagSchedule
+        from ..models.registered_schedule import RegisteredSchedule
 
         d = dict(src_dict)
         dag_id = d.pop("dag_id")
@@ -115,18 +115,18 @@ class DagSummary:
 
         description = _parse_description(d.pop("description"))
 
-        def _parse_schedule(data: object) -> DagSchedule | None:
+        def _parse_schedule(data: object) -> None | RegisteredSchedule:
             if data is None:
                 return data
             try:
                 if not isinstance(data, dict):
                     raise TypeError()
-                schedule_type_0 = DagSchedule.from_dict(data)
+                schedule_type_0 = RegisteredSchedule.from_dict(data)
 
                 return schedule_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(DagSchedule | None, data)
+            return cast(None | RegisteredSchedule, data)
 
         schedule = _parse_schedule(d.pop("schedule"))
 

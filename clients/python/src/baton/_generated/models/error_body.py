@@ -14,7 +14,8 @@ class ErrorBody:
     """The body of every error response.
 
     Attributes:
-        reason (str): Stable snake_case code a client can branch on.
+        reason (str): Stable snake_case code a client can branch on; each operation's error responses list the codes
+            they send.
         message (str): A sentence for humans.
     """
 

@@ -7,8 +7,6 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.task_runtime import TaskRuntime, check_task_runtime
-
 if TYPE_CHECKING:
     from ..models.task_instance_identity import TaskInstanceIdentity
 
@@ -25,7 +23,9 @@ class ExecuteTaskWorkload:
         max_tries (int):
         dag_version_id (UUID):
         bundle_name (None | str):
-        runtime (TaskRuntime): The language runtime a task runs in; a worker claims only tasks of its own runtime.
+        runtime (str): The runtime (language) a task runs in and a worker serves: an open identifier,
+            `^[a-z][a-z0-9_-]{0,19}$`. A worker claims only tasks of its own runtime. Baton's SDKs use `python`, `go`,
+            `java`; a worker in another language registers under a name of its own.
         entry_point (str):
         queue (str):
         execution_timeout_seconds (int | None):
@@ -36,7 +36,7 @@ class ExecuteTaskWorkload:
     max_tries: int
     dag_version_id: UUID
     bundle_name: None | str
-    runtime: TaskRuntime
+    runtime: str
     entry_point: str
     queue: str
     execution_timeout_seconds: int | None
@@ -53,7 +53,7 @@ class ExecuteTaskWorkload:
         bundle_name: None | str
         bundle_name = self.bundle_name
 
-        runtime: str = self.runtime
+        runtime = self.runtime
 
         entry_point = self.entry_point
 
@@ -100,7 +100,7 @@ class ExecuteTaskWorkload:
 
         bundle_name = _parse_bundle_name(d.pop("bundle_name"))
 
-        runtime = check_task_runtime(d.pop("runtime"))
+        runtime = d.pop("runtime")
 
         entry_point = d.pop("entry_point")
 

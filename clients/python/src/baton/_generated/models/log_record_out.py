@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..models.log_record_out_level import LogRecordOutLevel, check_log_record_out_level
+
 if TYPE_CHECKING:
     from ..models.log_record_out_fields_type_0 import LogRecordOutFieldsType0
 
@@ -21,14 +23,14 @@ class LogRecordOut:
     Attributes:
         id (int):
         timestamp (datetime.datetime):
-        level (str):
+        level (LogRecordOutLevel):
         message (str):
         fields (LogRecordOutFieldsType0 | None):
     """
 
     id: int
     timestamp: datetime.datetime
-    level: str
+    level: LogRecordOutLevel
     message: str
     fields: LogRecordOutFieldsType0 | None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -40,7 +42,7 @@ class LogRecordOut:
 
         timestamp = self.timestamp.isoformat()
 
-        level = self.level
+        level: str = self.level
 
         message = self.message
 
@@ -73,7 +75,7 @@ class LogRecordOut:
 
         timestamp = datetime.datetime.fromisoformat(d.pop("timestamp"))
 
-        level = d.pop("level")
+        level = check_log_record_out_level(d.pop("level"))
 
         message = d.pop("message")
 

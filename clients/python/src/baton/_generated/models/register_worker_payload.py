@@ -5,7 +5,6 @@ from typing import Any, Self, TypeVar, cast
 
 from attrs import define as _attrs_define
 
-from ..models.task_runtime import TaskRuntime, check_task_runtime
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="RegisterWorkerPayload")
@@ -19,14 +18,16 @@ class RegisterWorkerPayload:
         name (str):
         queues (list[str]):
         capacity (int): Task instances it runs at once.
-        runtime (TaskRuntime): The language runtime a task runs in; a worker claims only tasks of its own runtime.
+        runtime (str): The runtime (language) a task runs in and a worker serves: an open identifier,
+            `^[a-z][a-z0-9_-]{0,19}$`. A worker claims only tasks of its own runtime. Baton's SDKs use `python`, `go`,
+            `java`; a worker in another language registers under a name of its own.
         hostname (None | str | Unset):
     """
 
     name: str
     queues: list[str]
     capacity: int
-    runtime: TaskRuntime
+    runtime: str
     hostname: None | str | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
@@ -36,7 +37,7 @@ class RegisterWorkerPayload:
 
         capacity = self.capacity
 
-        runtime: str = self.runtime
+        runtime = self.runtime
 
         hostname: None | str | Unset
         if isinstance(self.hostname, Unset):
@@ -68,7 +69,7 @@ class RegisterWorkerPayload:
 
         capacity = d.pop("capacity")
 
-        runtime = check_task_runtime(d.pop("runtime"))
+        runtime = d.pop("runtime")
 
         def _parse_hostname(data: object) -> None | str | Unset:
             if data is None:

@@ -5,7 +5,6 @@ from typing import Any, Self, TypeVar, cast
 
 from attrs import define as _attrs_define
 
-from ..models.task_runtime import TaskRuntime, check_task_runtime
 from ..models.trigger_rule import TriggerRule, check_trigger_rule
 from ..types import UNSET, Unset
 
@@ -19,7 +18,9 @@ class TaskDescription:
     Attributes:
         task_id (str):
         entry_point (str):
-        runtime (TaskRuntime): The language runtime a task runs in; a worker claims only tasks of its own runtime.
+        runtime (str): The runtime (language) a task runs in and a worker serves: an open identifier,
+            `^[a-z][a-z0-9_-]{0,19}$`. A worker claims only tasks of its own runtime. Baton's SDKs use `python`, `go`,
+            `java`; a worker in another language registers under a name of its own.
         upstream_task_ids (list[str] | Unset):
         queue (str | Unset):  Default: 'default'.
         retries (int | Unset):  Default: 0.
@@ -30,7 +31,7 @@ class TaskDescription:
 
     task_id: str
     entry_point: str
-    runtime: TaskRuntime
+    runtime: str
     upstream_task_ids: list[str] | Unset = UNSET
     queue: str | Unset = "default"
     retries: int | Unset = 0
@@ -43,7 +44,7 @@ class TaskDescription:
 
         entry_point = self.entry_point
 
-        runtime: str = self.runtime
+        runtime = self.runtime
 
         upstream_task_ids: list[str] | Unset = UNSET
         if not isinstance(self.upstream_task_ids, Unset):
@@ -96,7 +97,7 @@ class TaskDescription:
 
         entry_point = d.pop("entry_point")
 
-        runtime = check_task_runtime(d.pop("runtime"))
+        runtime = d.pop("runtime")
 
         upstream_task_ids = cast(list[str], d.pop("upstream_task_ids", UNSET))
 

@@ -8,6 +8,8 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..models.task_instance_state import TaskInstanceState, check_task_instance_state
+
 T = TypeVar("T", bound="TaskInstanceDetail")
 
 
@@ -23,11 +25,13 @@ class TaskInstanceDetail:
         map_index (int):
         dag_run_id (UUID):
         dag_version_id (UUID):
-        state (None | str):
+        state (None | TaskInstanceState):
         try_number (int):
         max_tries (int):
         queue (str):
-        runtime (str):
+        runtime (str): The runtime (language) a task runs in and a worker serves: an open identifier,
+            `^[a-z][a-z0-9_-]{0,19}$`. A worker claims only tasks of its own runtime. Baton's SDKs use `python`, `go`,
+            `java`; a worker in another language registers under a name of its own.
         hostname (None | str):
         pid (int | None):
         start_date (datetime.datetime | None):
@@ -42,7 +46,7 @@ class TaskInstanceDetail:
     map_index: int
     dag_run_id: UUID
     dag_version_id: UUID
-    state: None | str
+    state: None | TaskInstanceState
     try_number: int
     max_tries: int
     queue: str
@@ -70,7 +74,10 @@ class TaskInstanceDetail:
         dag_version_id = str(self.dag_version_id)
 
         state: None | str
-        state = self.state
+        if isinstance(self.state, str):
+            state = self.state
+        else:
+            state = self.state
 
         try_number = self.try_number
 
@@ -147,10 +154,18 @@ class TaskInstanceDetail:
 
         dag_version_id = UUID(d.pop("dag_version_id"))
 
-        def _parse_state(data: object) -> None | str:
+        def _parse_state(data: object) -> None | TaskInstanceState:
             if data is None:
                 return data
-            return cast(None | str, data)
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                state_type_0 = check_task_instance_state(data)
+
+                return state_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | TaskInstanceState, data)
 
         state = _parse_state(d.pop("state"))
 

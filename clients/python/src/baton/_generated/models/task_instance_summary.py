@@ -9,7 +9,6 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.task_instance_state import TaskInstanceState, check_task_instance_state
-from ..models.task_runtime import TaskRuntime, check_task_runtime
 
 T = TypeVar("T", bound="TaskInstanceSummary")
 
@@ -26,7 +25,9 @@ class TaskInstanceSummary:
         try_number (int): The current attempt (0 before the first is queued).
         max_tries (int): Attempts allowed in all: retries + 1.
         queue (str):
-        runtime (TaskRuntime): The language runtime a task runs in; a worker claims only tasks of its own runtime.
+        runtime (str): The runtime (language) a task runs in and a worker serves: an open identifier,
+            `^[a-z][a-z0-9_-]{0,19}$`. A worker claims only tasks of its own runtime. Baton's SDKs use `python`, `go`,
+            `java`; a worker in another language registers under a name of its own.
         hostname (None | str):
         worker_id (None | UUID):
         queued_at (datetime.datetime | None):
@@ -43,7 +44,7 @@ class TaskInstanceSummary:
     try_number: int
     max_tries: int
     queue: str
-    runtime: TaskRuntime
+    runtime: str
     hostname: None | str
     worker_id: None | UUID
     queued_at: datetime.datetime | None
@@ -72,7 +73,7 @@ class TaskInstanceSummary:
 
         queue = self.queue
 
-        runtime: str = self.runtime
+        runtime = self.runtime
 
         hostname: None | str
         hostname = self.hostname
@@ -164,7 +165,7 @@ class TaskInstanceSummary:
 
         queue = d.pop("queue")
 
-        runtime = check_task_runtime(d.pop("runtime"))
+        runtime = d.pop("runtime")
 
         def _parse_hostname(data: object) -> None | str:
             if data is None:

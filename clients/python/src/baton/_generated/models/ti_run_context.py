@@ -25,7 +25,7 @@ class TIRunContext:
         dag_version_id (UUID):
         dag_run (DagRunInfo): The facts of the DAG run a task instance belongs to.
         entry_point (None | str): What the worker runs for this task, from the DAG's description.
-        execution_timeout (float | None): Seconds the attempt may run; null for no limit.
+        execution_timeout_seconds (int | None): Seconds the attempt may run; null for no limit.
     """
 
     task_instance: TaskInstanceIdentity
@@ -33,7 +33,7 @@ class TIRunContext:
     dag_version_id: UUID
     dag_run: DagRunInfo
     entry_point: None | str
-    execution_timeout: float | None
+    execution_timeout_seconds: int | None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -48,8 +48,8 @@ class TIRunContext:
         entry_point: None | str
         entry_point = self.entry_point
 
-        execution_timeout: float | None
-        execution_timeout = self.execution_timeout
+        execution_timeout_seconds: int | None
+        execution_timeout_seconds = self.execution_timeout_seconds
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -60,7 +60,7 @@ class TIRunContext:
                 "dag_version_id": dag_version_id,
                 "dag_run": dag_run,
                 "entry_point": entry_point,
-                "execution_timeout": execution_timeout,
+                "execution_timeout_seconds": execution_timeout_seconds,
             }
         )
 
@@ -87,12 +87,14 @@ class TIRunContext:
 
         entry_point = _parse_entry_point(d.pop("entry_point"))
 
-        def _parse_execution_timeout(data: object) -> float | None:
+        def _parse_execution_timeout_seconds(data: object) -> int | None:
             if data is None:
                 return data
-            return cast(float | None, data)
+            return cast(int | None, data)
 
-        execution_timeout = _parse_execution_timeout(d.pop("execution_timeout"))
+        execution_timeout_seconds = _parse_execution_timeout_seconds(
+            d.pop("execution_timeout_seconds")
+        )
 
         ti_run_context = cls(
             task_instance=task_instance,
@@ -100,7 +102,7 @@ class TIRunContext:
             dag_version_id=dag_version_id,
             dag_run=dag_run,
             entry_point=entry_point,
-            execution_timeout=execution_timeout,
+            execution_timeout_seconds=execution_timeout_seconds,
         )
 
         ti_run_context.additional_properties = d

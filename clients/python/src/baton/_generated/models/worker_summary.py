@@ -8,7 +8,6 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.task_runtime import TaskRuntime, check_task_runtime
 from ..models.worker_state import WorkerState, check_worker_state
 
 T = TypeVar("T", bound="WorkerSummary")
@@ -23,7 +22,9 @@ class WorkerSummary:
         name (str):
         queues (list[str]):
         capacity (int):
-        runtime (TaskRuntime): The language runtime a task runs in; a worker claims only tasks of its own runtime.
+        runtime (str): The runtime (language) a task runs in and a worker serves: an open identifier,
+            `^[a-z][a-z0-9_-]{0,19}$`. A worker claims only tasks of its own runtime. Baton's SDKs use `python`, `go`,
+            `java`; a worker in another language registers under a name of its own.
         hostname (None | str):
         state (WorkerState): Whether a worker has been heard from within the heartbeat timeout.
         registered_at (datetime.datetime):
@@ -35,7 +36,7 @@ class WorkerSummary:
     name: str
     queues: list[str]
     capacity: int
-    runtime: TaskRuntime
+    runtime: str
     hostname: None | str
     state: WorkerState
     registered_at: datetime.datetime
@@ -52,7 +53,7 @@ class WorkerSummary:
 
         capacity = self.capacity
 
-        runtime: str = self.runtime
+        runtime = self.runtime
 
         hostname: None | str
         hostname = self.hostname
@@ -95,7 +96,7 @@ class WorkerSummary:
 
         capacity = d.pop("capacity")
 
-        runtime = check_task_runtime(d.pop("runtime"))
+        runtime = d.pop("runtime")
 
         def _parse_hostname(data: object) -> None | str:
             if data is None:

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Path, Query, status
 
 from baton_server.api import links
 from baton_server.api.deps import AdminDep, RuntimeDep, SessionDep
-from baton_server.api.errors import error_responses
 from baton_server.api.schemas.admin import ConnectionEntry, ConnectionPage, ConnectionPutBody
 from baton_server.api.schemas.common import ID_PATTERN, MAX_DB_INT
 from baton_server.services import connections as service
@@ -32,9 +31,7 @@ def _entry(conn: service.Connection) -> ConnectionEntry:
     )
 
 
-@router.get(
-    "", response_model=ConnectionPage, responses=error_responses(401, 422), summary="List connections"
-)
+@router.get("", response_model=ConnectionPage, summary="List connections")
 async def admin_list_connections(
     _: AdminDep,
     session: SessionDep,
@@ -42,6 +39,7 @@ async def admin_list_connections(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_DB_INT)] = 0,
 ) -> ConnectionPage:
+    """A page of connections ordered by id, passwords left out."""
     connections, total = await service.list_connections(session, runtime.cipher, limit=limit, offset=offset)
     return ConnectionPage(connections=[_entry(c) for c in connections], total=total)
 
@@ -49,19 +47,19 @@ async def admin_list_connections(
 @router.get(
     "/{connection_id}",
     response_model=ConnectionEntry,
-    responses=error_responses(401, 404, 422),
     summary="Read a connection (without its password)",
 )
 async def admin_get_connection(
     connection_id: ConnectionId, _: AdminDep, session: SessionDep, runtime: RuntimeDep
 ) -> ConnectionEntry:
+    """One connection as operators see it: whether a password is set, never the password."""
     return _entry(await service.get_connection(session, runtime.cipher, connection_id))
 
 
 @router.put(
     "/{connection_id}",
     response_model=ConnectionEntry,
-    responses={**error_responses(401, 413, 422), **links.ADMIN_SET_CONNECTION},
+    responses=links.ADMIN_SET_CONNECTION,
     summary="Create or replace a connection",
 )
 async def admin_set_connection(
@@ -71,6 +69,7 @@ async def admin_set_connection(
     session: SessionDep,
     runtime: RuntimeDep,
 ) -> ConnectionEntry:
+    """Store the connection under this id, replacing any; secrets are encrypted at rest."""
     connection = service.Connection(
         conn_id=connection_id,
         conn_type=body.conn_type,
@@ -90,8 +89,8 @@ async def admin_set_connection(
 @router.delete(
     "/{connection_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=error_responses(401, 404, 422),
     summary="Delete a connection",
 )
 async def admin_delete_connection(connection_id: ConnectionId, _: AdminDep, session: SessionDep) -> None:
+    """Delete the connection; tasks asking for it get 404 from then on."""
     await service.delete_connection(session, connection_id)

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Query
 
 from baton_server.api import links
 from baton_server.api.deps import AdminDep, SessionDep
-from baton_server.api.errors import error_responses
 from baton_server.api.routes._orchestration import (
     dag_model,
     dag_run_detail_model,
@@ -38,7 +37,6 @@ Offset = Annotated[int, Query(ge=0, le=MAX_DB_INT, description="Entries to skip.
     "/dags",
     response_model=DagList,
     summary="List DAGs with their latest version",
-    responses=error_responses(401, 422),
 )
 async def list_dags(session: SessionDep, _admin: AdminDep, limit: Limit = 100, offset: Offset = 0) -> DagList:
     """A page of DAGs, by id."""
@@ -50,7 +48,6 @@ async def list_dags(session: SessionDep, _admin: AdminDep, limit: Limit = 100, o
     "/dags/{dag_id}",
     response_model=Dag,
     summary="Show a DAG with the tasks of its latest version",
-    responses=error_responses(401, 404, 422),
 )
 async def get_dag(dag_id: str, session: SessionDep, _admin: AdminDep) -> Dag:
     """One DAG and its tasks."""
@@ -61,7 +58,6 @@ async def get_dag(dag_id: str, session: SessionDep, _admin: AdminDep) -> Dag:
     "/dags/{dag_id}",
     response_model=Dag,
     summary="Pause or unpause a DAG",
-    responses=error_responses(401, 404, 422),
 )
 async def update_dag(dag_id: str, payload: UpdateDagPayload, session: SessionDep, _admin: AdminDep) -> Dag:
     """Change a DAG's settings."""
@@ -73,7 +69,7 @@ async def update_dag(dag_id: str, payload: UpdateDagPayload, session: SessionDep
     response_model=DagRun,
     status_code=201,
     summary="Trigger a run of a DAG's latest version",
-    responses={**error_responses(401, 404, 409, 422), **links.TRIGGER_DAG_RUN},
+    responses=links.TRIGGER_DAG_RUN,
 )
 async def trigger_dag_run(
     dag_id: str, payload: TriggerDagRunPayload, session: SessionDep, _admin: AdminDep
@@ -89,7 +85,6 @@ async def trigger_dag_run(
     "/dag-runs",
     response_model=DagRunList,
     summary="List DAG runs, newest first",
-    responses=error_responses(401, 422),
 )
 async def list_dag_runs(
     session: SessionDep,
@@ -112,7 +107,6 @@ async def list_dag_runs(
     "/dags/{dag_id}/dag-runs/{run_id}",
     response_model=DagRunDetail,
     summary="Show a DAG run with its task instances",
-    responses=error_responses(401, 404, 422),
 )
 async def get_dag_run(dag_id: str, run_id: str, session: SessionDep, _admin: AdminDep) -> DagRunDetail:
     """One run and its task instances."""

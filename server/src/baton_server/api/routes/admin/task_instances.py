@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from baton_server.api.deps import AdminDep, SessionDep
-from baton_server.api.errors import error_responses
 from baton_server.api.schemas.admin import LogPage, LogRecordOut, TaskInstanceDetail
 from baton_server.api.schemas.common import MAX_DB_INT
 from baton_server.db.tables import TaskInstanceRecord
@@ -21,12 +20,12 @@ router = APIRouter(prefix="/task-instances", tags=["admin"])
 @router.get(
     "/{task_instance_id}",
     response_model=TaskInstanceDetail,
-    responses=error_responses(401, 404, 422),
     summary="Read a task instance's state and current attempt",
 )
 async def get_task_instance(
     task_instance_id: uuid.UUID, _: AdminDep, session: SessionDep
 ) -> TaskInstanceDetail:
+    """The task instance's state and its current attempt: try, host, pid, heartbeat."""
     ti = await session.get(TaskInstanceRecord, task_instance_id)
     if ti is None:
         raise NotFoundError(
@@ -38,7 +37,6 @@ async def get_task_instance(
 @router.get(
     "/{task_instance_id}/logs",
     response_model=LogPage,
-    responses=error_responses(401, 404, 422),
     summary="Read a page of one attempt's log lines, in order",
 )
 async def get_task_instance_logs(
@@ -51,6 +49,7 @@ async def get_task_instance_logs(
     after: Annotated[int, Query(ge=0, le=MAX_DB_INT, description="Only lines after this line id.")] = 0,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> LogPage:
+    """One attempt's log lines in the order they were emitted; page with `after` = `next_after`."""
     records, attempt = await log_service.read_logs(
         session, task_instance_id, try_number=try_number, after=after, limit=limit
     )

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Path, Query, status
 
 from baton_server.api import links
 from baton_server.api.deps import AdminDep, SessionDep
-from baton_server.api.errors import error_responses
 from baton_server.api.schemas.admin import VariableEntry, VariablePage
 from baton_server.api.schemas.common import ID_PATTERN, MAX_DB_INT
 from baton_server.api.schemas.execution import VariablePutBody
@@ -28,13 +27,14 @@ def _entry(record: VariableRecord) -> VariableEntry:
     )
 
 
-@router.get("", response_model=VariablePage, responses=error_responses(401, 422), summary="List variables")
+@router.get("", response_model=VariablePage, summary="List variables")
 async def admin_list_variables(
     _: AdminDep,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_DB_INT)] = 0,
 ) -> VariablePage:
+    """A page of variables ordered by key."""
     records, total = await service.list_variables(session, limit=limit, offset=offset)
     return VariablePage(
         variables=[_entry(r) for r in records],
@@ -45,22 +45,23 @@ async def admin_list_variables(
 @router.get(
     "/{key}",
     response_model=VariableEntry,
-    responses=error_responses(401, 404, 422),
     summary="Read a variable",
 )
 async def admin_get_variable(key: VariableKey, _: AdminDep, session: SessionDep) -> VariableEntry:
+    """One variable with its description and when it last changed."""
     return _entry(await service.get_variable_record(session, key))
 
 
 @router.put(
     "/{key}",
     response_model=VariableEntry,
-    responses={**error_responses(401, 413, 422), **links.ADMIN_SET_VARIABLE},
+    responses=links.ADMIN_SET_VARIABLE,
     summary="Create or replace a variable",
 )
 async def admin_set_variable(
     key: VariableKey, body: VariablePutBody, _: AdminDep, session: SessionDep
 ) -> VariableEntry:
+    """Store the JSON value under this key, replacing any."""
     await service.set_variable(session, key, body.value, body.description)
     return _entry(await service.get_variable_record(session, key))
 
@@ -68,8 +69,8 @@ async def admin_set_variable(
 @router.delete(
     "/{key}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=error_responses(401, 404, 422),
     summary="Delete a variable",
 )
 async def admin_delete_variable(key: VariableKey, _: AdminDep, session: SessionDep) -> None:
+    """Delete the variable."""
     await service.delete_variable(session, key)

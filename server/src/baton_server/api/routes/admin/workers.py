@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from baton_server.api.deps import AdminDep, SessionDep
-from baton_server.api.errors import error_responses
 from baton_server.api.routes._orchestration import worker_summary_model
 from baton_server.api.schemas.admin_orchestration import WorkerList
 from baton_server.api.schemas.common import MAX_DB_INT
@@ -23,7 +22,6 @@ Offset = Annotated[int, Query(ge=0, le=MAX_DB_INT, description="Entries to skip.
     "/workers",
     response_model=WorkerList,
     summary="List registered workers with their state and load",
-    responses=error_responses(401, 422),
 )
 async def list_workers(
     session: SessionDep, _admin: AdminDep, limit: Limit = 100, offset: Offset = 0

@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from baton_server.api.deps import AttemptDep, RuntimeDep, TaskSessionDep
-from baton_server.api.errors import error_responses
 from baton_server.api.schemas.common import ID_PATTERN
 from baton_server.api.schemas.execution import ConnectionResponse
 from baton_server.services import connections as service
@@ -19,12 +18,12 @@ ConnectionId = Annotated[str, Path(pattern=ID_PATTERN, min_length=1, max_length=
 @router.get(
     "/{connection_id}",
     response_model=ConnectionResponse,
-    responses=error_responses(401, 403, 404, 422),
     summary="Read a connection granted to the caller's DAG, secrets included",
 )
 async def get_connection(
     connection_id: ConnectionId, attempt: AttemptDep, session: TaskSessionDep, runtime: RuntimeDep
 ) -> ConnectionResponse:
+    """The connection with its secrets, for a task of a DAG it is granted to (all DAGs when unrestricted)."""
     conn = await service.get_connection_for_dag(session, runtime.cipher, connection_id, attempt.dag_id)
     return ConnectionResponse(
         conn_id=conn.conn_id,

@@ -7,7 +7,6 @@ import uuid
 from fastapi import APIRouter
 
 from baton_server.api.deps import AttemptDep, TaskSessionDep
-from baton_server.api.errors import error_responses
 from baton_server.api.schemas.execution import LogBatch, LogBatchAccepted
 from baton_server.services import logs as service
 from baton_server.services.task_instances import require_own
@@ -18,12 +17,12 @@ router = APIRouter(prefix="/task-instances", tags=["logs"])
 @router.post(
     "/{task_instance_id}/logs",
     response_model=LogBatchAccepted,
-    responses=error_responses(401, 403, 413, 422),
     summary="Upload a batch of the running attempt's log lines",
 )
 async def upload_task_logs(
     task_instance_id: uuid.UUID, batch: LogBatch, attempt: AttemptDep, session: TaskSessionDep
 ) -> LogBatchAccepted:
+    """Store up to 1000 structured lines of the calling attempt, in order. Ship batches every few seconds."""
     require_own(attempt, task_instance_id)
     accepted = await service.append_logs(
         session,

@@ -15,7 +15,6 @@ from baton_server.api.deps import (
     hand_out_token,
     refresh_if_due,
 )
-from baton_server.api.errors import error_responses
 from baton_server.api.schemas.execution import (
     DagRunInfo,
     PreviousSuccessfulRun,
@@ -37,7 +36,7 @@ router = APIRouter(prefix="/task-instances", tags=["task-instances"])
 @router.patch(
     "/{task_instance_id}/run",
     response_model=TIRunContext,
-    responses={**error_responses(401, 403, 404, 409, 422), **links.RUN_TASK_INSTANCE},
+    responses=links.RUN_TASK_INSTANCE,
     summary="Start an attempt and get its run context",
     description=(
         "Takes the workload token. Answers with the run context and, in the `Refreshed-API-Token` header, "
@@ -78,14 +77,14 @@ async def run_task_instance(
         dag_version_id=ti.dag_version_id,
         dag_run=DagRunInfo.model_validate(run),
         entry_point=task.get("entry_point"),
-        execution_timeout=float(timeout) if isinstance(timeout, int | float) else None,
+        execution_timeout_seconds=int(timeout) if isinstance(timeout, int | float) else None,
     )
 
 
 @router.put(
     "/{task_instance_id}/heartbeat",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses={**error_responses(401, 403, 404, 409, 422), **links.HEARTBEAT_TASK_INSTANCE},
+    responses=links.HEARTBEAT_TASK_INSTANCE,
     summary="Say the running attempt is alive",
     description=(
         "409 when the host and pid do not match the running attempt, or the attempt is over: stop the task."
@@ -106,7 +105,6 @@ async def heartbeat_task_instance(
 @router.patch(
     "/{task_instance_id}/state",
     response_model=TIStateResponse,
-    responses=error_responses(401, 403, 404, 409, 422),
     summary="Finish the attempt",
     description=(
         "Moves the running attempt to success, failed, skipped or up_for_retry (stored as failed when no "
@@ -126,12 +124,12 @@ async def update_task_instance_state(
 @router.get(
     "/{task_instance_id}/previous-successful-run",
     response_model=PreviousSuccessfulRunResponse,
-    responses=error_responses(401, 403),
     summary="The latest earlier DAG run in which this task succeeded",
 )
 async def get_previous_successful_run(
     task_instance_id: uuid.UUID, attempt: AttemptDep, session: TaskSessionDep
 ) -> PreviousSuccessfulRunResponse:
+    """The latest earlier DAG run of this DAG in which the calling task succeeded, or null."""
     service.require_own(attempt, task_instance_id)
     previous = await service.previous_successful_run(session, attempt)
     return PreviousSuccessfulRunResponse(
@@ -142,12 +140,12 @@ async def get_previous_successful_run(
 @router.get(
     "/{task_instance_id}/task-state-counts",
     response_model=TaskStateCounts,
-    responses=error_responses(401, 403),
     summary="How many task instances of this DAG run are in each state",
 )
 async def get_task_state_counts(
     task_instance_id: uuid.UUID, attempt: AttemptDep, session: TaskSessionDep
 ) -> TaskStateCounts:
+    """How many task instances of the caller's DAG run are in each state."""
     service.require_own(attempt, task_instance_id)
     counts = await service.task_state_counts(session, attempt)
     return TaskStateCounts(counts=counts, total=sum(counts.values()))

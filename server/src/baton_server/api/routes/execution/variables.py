@@ -8,7 +8,6 @@ from fastapi import APIRouter, Path, status
 
 from baton_server.api import links
 from baton_server.api.deps import AttemptDep, TaskSessionDep
-from baton_server.api.errors import error_responses
 from baton_server.api.schemas.common import ID_PATTERN
 from baton_server.api.schemas.execution import VariablePutBody, VariableResponse
 from baton_server.services import variables as service
@@ -20,22 +19,23 @@ VariableKey = Annotated[str, Path(pattern=ID_PATTERN, min_length=1, max_length=2
 @router.get(
     "/{key}",
     response_model=VariableResponse,
-    responses=error_responses(401, 403, 404, 422),
     summary="Read a variable",
 )
 async def get_variable(key: VariableKey, _: AttemptDep, session: TaskSessionDep) -> VariableResponse:
+    """The variable's JSON value. A worker may ask its own secrets backend first."""
     return VariableResponse(key=key, value=await service.get_variable(session, key))
 
 
 @router.put(
     "/{key}",
     response_model=VariableResponse,
-    responses={**error_responses(401, 403, 413, 422), **links.SET_VARIABLE},
+    responses=links.SET_VARIABLE,
     summary="Create or replace a variable",
 )
 async def set_variable(
     key: VariableKey, body: VariablePutBody, _: AttemptDep, session: TaskSessionDep
 ) -> VariableResponse:
+    """Store a JSON value under the key, replacing any."""
     await service.set_variable(session, key, body.value, body.description)
     return VariableResponse(key=key, value=body.value)
 
@@ -43,8 +43,8 @@ async def set_variable(
 @router.delete(
     "/{key}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=error_responses(401, 403, 404, 422),
     summary="Delete a variable",
 )
 async def delete_variable(key: VariableKey, _: AttemptDep, session: TaskSessionDep) -> None:
+    """Delete the variable."""
     await service.delete_variable(session, key)

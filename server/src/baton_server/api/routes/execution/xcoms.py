@@ -8,7 +8,6 @@ from fastapi import APIRouter, Path, Query, status
 
 from baton_server.api import links
 from baton_server.api.deps import AttemptDep, RuntimeDep, TaskSessionDep
-from baton_server.api.errors import error_responses
 from baton_server.api.schemas.common import ID_PATTERN, RUN_ID_PATTERN
 from baton_server.api.schemas.execution import XComPutBody, XComResponse
 from baton_server.services import xcoms as service
@@ -29,7 +28,7 @@ def _address(dag_id: str, run_id: str, task_id: str, key: str, map_index: int) -
 @router.put(
     PATH,
     response_model=XComResponse,
-    responses={**error_responses(401, 403, 413, 422), **links.PUSH_XCOM},
+    responses=links.PUSH_XCOM,
     summary="Push an XCom of the caller's own task instance",
 )
 async def push_xcom(
@@ -43,6 +42,7 @@ async def push_xcom(
     runtime: RuntimeDep,
     map_index: MapIndexQuery = -1,
 ) -> XComResponse:
+    """Store a JSON value under the caller's own task instance, replacing any at that address."""
     address = _address(dag_id, run_id, task_id, key, map_index)
     await service.push_xcom(session, attempt, address, body.value, max_bytes=runtime.settings.xcom_max_bytes)
     return XComResponse(
@@ -53,7 +53,6 @@ async def push_xcom(
 @router.get(
     PATH,
     response_model=XComResponse,
-    responses=error_responses(401, 403, 404, 422),
     summary="Pull an XCom of the caller's DAG",
 )
 async def pull_xcom(
@@ -65,6 +64,7 @@ async def pull_xcom(
     session: TaskSessionDep,
     map_index: MapIndexQuery = -1,
 ) -> XComResponse:
+    """Read an XCom of any task instance of the caller's DAG."""
     address = _address(dag_id, run_id, task_id, key, map_index)
     value = await service.pull_xcom(session, attempt, address)
     return XComResponse(
@@ -75,7 +75,6 @@ async def pull_xcom(
 @router.delete(
     PATH,
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=error_responses(401, 403, 404, 422),
     summary="Delete an XCom of the caller's own task instance",
 )
 async def delete_xcom(
@@ -87,4 +86,5 @@ async def delete_xcom(
     session: TaskSessionDep,
     map_index: MapIndexQuery = -1,
 ) -> None:
+    """Delete an XCom of the caller's own task instance."""
     await service.delete_xcom(session, attempt, _address(dag_id, run_id, task_id, key, map_index))

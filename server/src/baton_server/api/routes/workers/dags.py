@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from baton_server.api.deps import SessionDep, WorkerCredentialDep
-from baton_server.api.errors import error_responses
 from baton_server.api.routes._orchestration import dag_spec
 from baton_server.api.schemas.orchestration import RegisterDagsPayload, RegisteredDag, RegisteredDags
 from baton_server.services import dags
@@ -17,7 +16,6 @@ router = APIRouter(tags=["workers"])
     "/dags",
     response_model=RegisteredDags,
     summary="Register the DAGs of a bundle; a changed description becomes a new DAG version",
-    responses=error_responses(401, 422),
 )
 async def register_dags(
     payload: RegisterDagsPayload, session: SessionDep, _credential: WorkerCredentialDep

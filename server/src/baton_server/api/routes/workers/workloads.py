@@ -8,8 +8,11 @@ from fastapi import APIRouter, Request
 
 from baton_server.api import links
 from baton_server.api.deps import RuntimeDep, SessionDep, WorkerCredentialDep
-from baton_server.api.errors import error_responses
-from baton_server.api.routes._orchestration import worker_model
+from baton_server.api.routes._orchestration import (
+    ClientRuntimes,
+    require_runtime_known_to_client,
+    worker_model,
+)
 from baton_server.api.schemas.execution import TaskInstanceIdentity
 from baton_server.api.schemas.orchestration import (
     ClaimedWorkloads,
@@ -49,7 +52,7 @@ def _workload_model(workload: workloads.Workload) -> ExecuteTaskWorkload:
     "/registrations",
     response_model=Worker,
     summary="Register (or re-register) a worker with its queues and capacity",
-    responses={**error_responses(401, 409, 422), **links.REGISTER_WORKER},
+    responses=links.REGISTER_WORKER,
 )
 async def register_worker(
     payload: RegisterWorkerPayload, session: SessionDep, credential: WorkerCredentialDep
@@ -62,7 +65,7 @@ async def register_worker(
             name=payload.name,
             queues=payload.queues,
             capacity=payload.capacity,
-            runtime=payload.runtime.value,
+            runtime=payload.runtime,
             hostname=payload.hostname,
         ),
     )
@@ -73,12 +76,15 @@ async def register_worker(
     "/{worker_id}/heartbeat",
     response_model=Worker,
     summary="Tell the server the worker is alive",
-    responses=error_responses(401, 403, 404, 422),
 )
 async def heartbeat_worker(
-    worker_id: uuid.UUID, session: SessionDep, credential: WorkerCredentialDep
+    worker_id: uuid.UUID,
+    session: SessionDep,
+    credential: WorkerCredentialDep,
+    client_runtimes: ClientRuntimes = None,
 ) -> Worker:
     """Record a worker heartbeat."""
+    await require_runtime_known_to_client(session, credential, worker_id, client_runtimes)
     return worker_model(await workers.heartbeat_worker(session, credential, worker_id))
 
 
@@ -86,7 +92,7 @@ async def heartbeat_worker(
     "/{worker_id}/claims",
     response_model=ClaimedWorkloads,
     summary="Claim up to max_workloads workloads from the worker's queues, long-polling when none is ready",
-    responses={**error_responses(401, 403, 404, 422), **links.CLAIM_WORKLOADS},
+    responses=links.CLAIM_WORKLOADS,
 )
 async def claim_workloads(
     worker_id: uuid.UUID,
@@ -95,8 +101,10 @@ async def claim_workloads(
     session: SessionDep,
     runtime: RuntimeDep,
     credential: WorkerCredentialDep,
+    client_runtimes: ClientRuntimes = None,
 ) -> ClaimedWorkloads:
     """Hand the worker workloads, each to this worker only."""
+    await require_runtime_known_to_client(session, credential, worker_id, client_runtimes)
     claimed = await workloads.claim_workloads(
         session,
         runtime.tokens,

@@ -46,10 +46,25 @@ def _parse_response(
 
         return response_404
 
+    if response.status_code == 413:
+        response_413 = ErrorBody.from_dict(response.json())
+
+        return response_413
+
     if response.status_code == 422:
         response_422 = ErrorBody.from_dict(response.json())
 
         return response_422
+
+    if response.status_code == 500:
+        response_500 = ErrorBody.from_dict(response.json())
+
+        return response_500
+
+    if response.status_code == 503:
+        response_503 = ErrorBody.from_dict(response.json())
+
+        return response_503
 
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
@@ -74,6 +89,8 @@ def sync_detailed(
     client: AuthenticatedClient,
 ) -> Response[Any | ErrorBody]:
     """Delete a connection
+
+     Delete the connection; tasks asking for it get 404 from then on.
 
     Args:
         connection_id (str):
@@ -104,6 +121,8 @@ def sync(
 ) -> Any | ErrorBody | None:
     """Delete a connection
 
+     Delete the connection; tasks asking for it get 404 from then on.
+
     Args:
         connection_id (str):
 
@@ -127,6 +146,8 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
 ) -> Response[Any | ErrorBody]:
     """Delete a connection
+
+     Delete the connection; tasks asking for it get 404 from then on.
 
     Args:
         connection_id (str):
@@ -154,6 +175,8 @@ async def asyncio(
     client: AuthenticatedClient,
 ) -> Any | ErrorBody | None:
     """Delete a connection
+
+     Delete the connection; tasks asking for it get 404 from then on.
 
     Args:
         connection_id (str):

@@ -48,10 +48,25 @@ def _parse_response(
 
         return response_404
 
+    if response.status_code == 413:
+        response_413 = ErrorBody.from_dict(response.json())
+
+        return response_413
+
     if response.status_code == 422:
         response_422 = ErrorBody.from_dict(response.json())
 
         return response_422
+
+    if response.status_code == 500:
+        response_500 = ErrorBody.from_dict(response.json())
+
+        return response_500
+
+    if response.status_code == 503:
+        response_503 = ErrorBody.from_dict(response.json())
+
+        return response_503
 
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
@@ -76,6 +91,8 @@ def sync_detailed(
     client: AuthenticatedClient,
 ) -> Response[ConnectionEntry | ErrorBody]:
     """Read a connection (without its password)
+
+     One connection as operators see it: whether a password is set, never the password.
 
     Args:
         connection_id (str):
@@ -106,6 +123,8 @@ def sync(
 ) -> ConnectionEntry | ErrorBody | None:
     """Read a connection (without its password)
 
+     One connection as operators see it: whether a password is set, never the password.
+
     Args:
         connection_id (str):
 
@@ -129,6 +148,8 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
 ) -> Response[ConnectionEntry | ErrorBody]:
     """Read a connection (without its password)
+
+     One connection as operators see it: whether a password is set, never the password.
 
     Args:
         connection_id (str):
@@ -156,6 +177,8 @@ async def asyncio(
     client: AuthenticatedClient,
 ) -> ConnectionEntry | ErrorBody | None:
     """Read a connection (without its password)
+
+     One connection as operators see it: whether a password is set, never the password.
 
     Args:
         connection_id (str):

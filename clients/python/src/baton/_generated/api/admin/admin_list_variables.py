@@ -51,10 +51,25 @@ def _parse_response(
 
         return response_401
 
+    if response.status_code == 413:
+        response_413 = ErrorBody.from_dict(response.json())
+
+        return response_413
+
     if response.status_code == 422:
         response_422 = ErrorBody.from_dict(response.json())
 
         return response_422
+
+    if response.status_code == 500:
+        response_500 = ErrorBody.from_dict(response.json())
+
+        return response_500
+
+    if response.status_code == 503:
+        response_503 = ErrorBody.from_dict(response.json())
+
+        return response_503
 
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
@@ -80,6 +95,8 @@ def sync_detailed(
     offset: int | Unset = 0,
 ) -> Response[ErrorBody | VariablePage]:
     """List variables
+
+     A page of variables ordered by key.
 
     Args:
         limit (int | Unset):  Default: 100.
@@ -113,6 +130,8 @@ def sync(
 ) -> ErrorBody | VariablePage | None:
     """List variables
 
+     A page of variables ordered by key.
+
     Args:
         limit (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
@@ -139,6 +158,8 @@ async def asyncio_detailed(
     offset: int | Unset = 0,
 ) -> Response[ErrorBody | VariablePage]:
     """List variables
+
+     A page of variables ordered by key.
 
     Args:
         limit (int | Unset):  Default: 100.
@@ -169,6 +190,8 @@ async def asyncio(
     offset: int | Unset = 0,
 ) -> ErrorBody | VariablePage | None:
     """List variables
+
+     A page of variables ordered by key.
 
     Args:
         limit (int | Unset):  Default: 100.

@@ -62,6 +62,16 @@ def _parse_response(
 
         return response_422
 
+    if response.status_code == 500:
+        response_500 = ErrorBody.from_dict(response.json())
+
+        return response_500
+
+    if response.status_code == 503:
+        response_503 = ErrorBody.from_dict(response.json())
+
+        return response_503
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
@@ -86,6 +96,8 @@ def sync_detailed(
     body: ConnectionPutBody,
 ) -> Response[ConnectionEntry | ErrorBody]:
     """Create or replace a connection
+
+     Store the connection under this id, replacing any; secrets are encrypted at rest.
 
     Args:
         connection_id (str):
@@ -120,6 +132,8 @@ def sync(
 ) -> ConnectionEntry | ErrorBody | None:
     """Create or replace a connection
 
+     Store the connection under this id, replacing any; secrets are encrypted at rest.
+
     Args:
         connection_id (str):
         body (ConnectionPutBody): A connection to create or replace; ``allowed_dag_ids`` null
@@ -147,6 +161,8 @@ async def asyncio_detailed(
     body: ConnectionPutBody,
 ) -> Response[ConnectionEntry | ErrorBody]:
     """Create or replace a connection
+
+     Store the connection under this id, replacing any; secrets are encrypted at rest.
 
     Args:
         connection_id (str):
@@ -178,6 +194,8 @@ async def asyncio(
     body: ConnectionPutBody,
 ) -> ConnectionEntry | ErrorBody | None:
     """Create or replace a connection
+
+     Store the connection under this id, replacing any; secrets are encrypted at rest.
 
     Args:
         connection_id (str):

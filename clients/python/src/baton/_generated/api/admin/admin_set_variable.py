@@ -62,6 +62,16 @@ def _parse_response(
 
         return response_422
 
+    if response.status_code == 500:
+        response_500 = ErrorBody.from_dict(response.json())
+
+        return response_500
+
+    if response.status_code == 503:
+        response_503 = ErrorBody.from_dict(response.json())
+
+        return response_503
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
@@ -86,6 +96,8 @@ def sync_detailed(
     body: VariablePutBody,
 ) -> Response[ErrorBody | VariableEntry]:
     """Create or replace a variable
+
+     Store the JSON value under this key, replacing any.
 
     Args:
         key (str):
@@ -119,6 +131,8 @@ def sync(
 ) -> ErrorBody | VariableEntry | None:
     """Create or replace a variable
 
+     Store the JSON value under this key, replacing any.
+
     Args:
         key (str):
         body (VariablePutBody): The JSON value to store under a variable's key.
@@ -145,6 +159,8 @@ async def asyncio_detailed(
     body: VariablePutBody,
 ) -> Response[ErrorBody | VariableEntry]:
     """Create or replace a variable
+
+     Store the JSON value under this key, replacing any.
 
     Args:
         key (str):
@@ -175,6 +191,8 @@ async def asyncio(
     body: VariablePutBody,
 ) -> ErrorBody | VariableEntry | None:
     """Create or replace a variable
+
+     Store the JSON value under this key, replacing any.
 
     Args:
         key (str):

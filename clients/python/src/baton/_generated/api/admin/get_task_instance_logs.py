@@ -69,10 +69,25 @@ def _parse_response(
 
         return response_404
 
+    if response.status_code == 413:
+        response_413 = ErrorBody.from_dict(response.json())
+
+        return response_413
+
     if response.status_code == 422:
         response_422 = ErrorBody.from_dict(response.json())
 
         return response_422
+
+    if response.status_code == 500:
+        response_500 = ErrorBody.from_dict(response.json())
+
+        return response_500
+
+    if response.status_code == 503:
+        response_503 = ErrorBody.from_dict(response.json())
+
+        return response_503
 
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
@@ -100,6 +115,8 @@ def sync_detailed(
     limit: int | Unset = 500,
 ) -> Response[ErrorBody | LogPage]:
     """Read a page of one attempt's log lines, in order
+
+     One attempt's log lines in the order they were emitted; page with `after` = `next_after`.
 
     Args:
         task_instance_id (UUID):
@@ -139,6 +156,8 @@ def sync(
 ) -> ErrorBody | LogPage | None:
     """Read a page of one attempt's log lines, in order
 
+     One attempt's log lines in the order they were emitted; page with `after` = `next_after`.
+
     Args:
         task_instance_id (UUID):
         try_number (int | None | Unset): The attempt; default: the latest.
@@ -171,6 +190,8 @@ async def asyncio_detailed(
     limit: int | Unset = 500,
 ) -> Response[ErrorBody | LogPage]:
     """Read a page of one attempt's log lines, in order
+
+     One attempt's log lines in the order they were emitted; page with `after` = `next_after`.
 
     Args:
         task_instance_id (UUID):
@@ -207,6 +228,8 @@ async def asyncio(
     limit: int | Unset = 500,
 ) -> ErrorBody | LogPage | None:
     """Read a page of one attempt's log lines, in order
+
+     One attempt's log lines in the order they were emitted; page with `after` = `next_after`.
 
     Args:
         task_instance_id (UUID):

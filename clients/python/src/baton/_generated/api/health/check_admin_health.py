@@ -33,10 +33,20 @@ def _parse_response(
 
         return response_400
 
-    if response.status_code == 422:
-        response_422 = ErrorBody.from_dict(response.json())
+    if response.status_code == 413:
+        response_413 = ErrorBody.from_dict(response.json())
 
-        return response_422
+        return response_413
+
+    if response.status_code == 500:
+        response_500 = ErrorBody.from_dict(response.json())
+
+        return response_500
+
+    if response.status_code == 503:
+        response_503 = ErrorBody.from_dict(response.json())
+
+        return response_503
 
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
@@ -61,6 +71,8 @@ def sync_detailed(
 ) -> Response[ErrorBody | HealthStatus]:
     """Check that the server and its database answer
 
+     200 when the server answers and its database answers a query. Needs no credential.
+
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
@@ -84,6 +96,8 @@ def sync(
 ) -> ErrorBody | HealthStatus | None:
     """Check that the server and its database answer
 
+     200 when the server answers and its database answers a query. Needs no credential.
+
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
@@ -102,6 +116,8 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
 ) -> Response[ErrorBody | HealthStatus]:
     """Check that the server and its database answer
+
+     200 when the server answers and its database answers a query. Needs no credential.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -123,6 +139,8 @@ async def asyncio(
     client: AuthenticatedClient | Client,
 ) -> ErrorBody | HealthStatus | None:
     """Check that the server and its database answer
+
+     200 when the server answers and its database answers a query. Needs no credential.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

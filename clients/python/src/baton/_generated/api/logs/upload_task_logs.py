@@ -68,6 +68,16 @@ def _parse_response(
 
         return response_422
 
+    if response.status_code == 500:
+        response_500 = ErrorBody.from_dict(response.json())
+
+        return response_500
+
+    if response.status_code == 503:
+        response_503 = ErrorBody.from_dict(response.json())
+
+        return response_503
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
@@ -92,6 +102,8 @@ def sync_detailed(
     body: LogBatch,
 ) -> Response[ErrorBody | LogBatchAccepted]:
     """Upload a batch of the running attempt's log lines
+
+     Store up to 1000 structured lines of the calling attempt, in order. Ship batches every few seconds.
 
     Args:
         task_instance_id (UUID):
@@ -125,6 +137,8 @@ def sync(
 ) -> ErrorBody | LogBatchAccepted | None:
     """Upload a batch of the running attempt's log lines
 
+     Store up to 1000 structured lines of the calling attempt, in order. Ship batches every few seconds.
+
     Args:
         task_instance_id (UUID):
         body (LogBatch): Log lines of the calling attempt, in the order they were emitted.
@@ -151,6 +165,8 @@ async def asyncio_detailed(
     body: LogBatch,
 ) -> Response[ErrorBody | LogBatchAccepted]:
     """Upload a batch of the running attempt's log lines
+
+     Store up to 1000 structured lines of the calling attempt, in order. Ship batches every few seconds.
 
     Args:
         task_instance_id (UUID):
@@ -181,6 +197,8 @@ async def asyncio(
     body: LogBatch,
 ) -> ErrorBody | LogBatchAccepted | None:
     """Upload a batch of the running attempt's log lines
+
+     Store up to 1000 structured lines of the calling attempt, in order. Ship batches every few seconds.
 
     Args:
         task_instance_id (UUID):

@@ -49,10 +49,25 @@ def _parse_response(
 
         return response_403
 
+    if response.status_code == 413:
+        response_413 = ErrorBody.from_dict(response.json())
+
+        return response_413
+
     if response.status_code == 422:
         response_422 = ErrorBody.from_dict(response.json())
 
         return response_422
+
+    if response.status_code == 500:
+        response_500 = ErrorBody.from_dict(response.json())
+
+        return response_500
+
+    if response.status_code == 503:
+        response_503 = ErrorBody.from_dict(response.json())
+
+        return response_503
 
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
@@ -77,6 +92,8 @@ def sync_detailed(
     client: AuthenticatedClient,
 ) -> Response[ErrorBody | TaskStateCounts]:
     """How many task instances of this DAG run are in each state
+
+     How many task instances of the caller's DAG run are in each state.
 
     Args:
         task_instance_id (UUID):
@@ -107,6 +124,8 @@ def sync(
 ) -> ErrorBody | TaskStateCounts | None:
     """How many task instances of this DAG run are in each state
 
+     How many task instances of the caller's DAG run are in each state.
+
     Args:
         task_instance_id (UUID):
 
@@ -130,6 +149,8 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
 ) -> Response[ErrorBody | TaskStateCounts]:
     """How many task instances of this DAG run are in each state
+
+     How many task instances of the caller's DAG run are in each state.
 
     Args:
         task_instance_id (UUID):
@@ -157,6 +178,8 @@ async def asyncio(
     client: AuthenticatedClient,
 ) -> ErrorBody | TaskStateCounts | None:
     """How many task instances of this DAG run are in each state
+
+     How many task instances of the caller's DAG run are in each state.
 
     Args:
         task_instance_id (UUID):

@@ -51,10 +51,25 @@ def _parse_response(
 
         return response_404
 
+    if response.status_code == 413:
+        response_413 = ErrorBody.from_dict(response.json())
+
+        return response_413
+
     if response.status_code == 422:
         response_422 = ErrorBody.from_dict(response.json())
 
         return response_422
+
+    if response.status_code == 500:
+        response_500 = ErrorBody.from_dict(response.json())
+
+        return response_500
+
+    if response.status_code == 503:
+        response_503 = ErrorBody.from_dict(response.json())
+
+        return response_503
 
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
@@ -79,6 +94,8 @@ def sync_detailed(
     client: AuthenticatedClient,
 ) -> Response[Any | ErrorBody]:
     """Delete a variable
+
+     Delete the variable.
 
     Args:
         key (str):
@@ -109,6 +126,8 @@ def sync(
 ) -> Any | ErrorBody | None:
     """Delete a variable
 
+     Delete the variable.
+
     Args:
         key (str):
 
@@ -132,6 +151,8 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
 ) -> Response[Any | ErrorBody]:
     """Delete a variable
+
+     Delete the variable.
 
     Args:
         key (str):
@@ -159,6 +180,8 @@ async def asyncio(
     client: AuthenticatedClient,
 ) -> Any | ErrorBody | None:
     """Delete a variable
+
+     Delete the variable.
 
     Args:
         key (str):

@@ -53,10 +53,25 @@ def _parse_response(
 
         return response_404
 
+    if response.status_code == 413:
+        response_413 = ErrorBody.from_dict(response.json())
+
+        return response_413
+
     if response.status_code == 422:
         response_422 = ErrorBody.from_dict(response.json())
 
         return response_422
+
+    if response.status_code == 500:
+        response_500 = ErrorBody.from_dict(response.json())
+
+        return response_500
+
+    if response.status_code == 503:
+        response_503 = ErrorBody.from_dict(response.json())
+
+        return response_503
 
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
@@ -81,6 +96,8 @@ def sync_detailed(
     client: AuthenticatedClient,
 ) -> Response[ErrorBody | VariableResponse]:
     """Read a variable
+
+     The variable's JSON value. A worker may ask its own secrets backend first.
 
     Args:
         key (str):
@@ -111,6 +128,8 @@ def sync(
 ) -> ErrorBody | VariableResponse | None:
     """Read a variable
 
+     The variable's JSON value. A worker may ask its own secrets backend first.
+
     Args:
         key (str):
 
@@ -134,6 +153,8 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
 ) -> Response[ErrorBody | VariableResponse]:
     """Read a variable
+
+     The variable's JSON value. A worker may ask its own secrets backend first.
 
     Args:
         key (str):
@@ -161,6 +182,8 @@ async def asyncio(
     client: AuthenticatedClient,
 ) -> ErrorBody | VariableResponse | None:
     """Read a variable
+
+     The variable's JSON value. A worker may ask its own secrets backend first.
 
     Args:
         key (str):

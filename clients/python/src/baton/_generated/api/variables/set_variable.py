@@ -67,6 +67,16 @@ def _parse_response(
 
         return response_422
 
+    if response.status_code == 500:
+        response_500 = ErrorBody.from_dict(response.json())
+
+        return response_500
+
+    if response.status_code == 503:
+        response_503 = ErrorBody.from_dict(response.json())
+
+        return response_503
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
@@ -91,6 +101,8 @@ def sync_detailed(
     body: VariablePutBody,
 ) -> Response[ErrorBody | VariableResponse]:
     """Create or replace a variable
+
+     Store a JSON value under the key, replacing any.
 
     Args:
         key (str):
@@ -124,6 +136,8 @@ def sync(
 ) -> ErrorBody | VariableResponse | None:
     """Create or replace a variable
 
+     Store a JSON value under the key, replacing any.
+
     Args:
         key (str):
         body (VariablePutBody): The JSON value to store under a variable's key.
@@ -150,6 +164,8 @@ async def asyncio_detailed(
     body: VariablePutBody,
 ) -> Response[ErrorBody | VariableResponse]:
     """Create or replace a variable
+
+     Store a JSON value under the key, replacing any.
 
     Args:
         key (str):
@@ -180,6 +196,8 @@ async def asyncio(
     body: VariablePutBody,
 ) -> ErrorBody | VariableResponse | None:
     """Create or replace a variable
+
+     Store a JSON value under the key, replacing any.
 
     Args:
         key (str):

@@ -66,10 +66,25 @@ def _parse_response(
 
         return response_404
 
+    if response.status_code == 413:
+        response_413 = ErrorBody.from_dict(response.json())
+
+        return response_413
+
     if response.status_code == 422:
         response_422 = ErrorBody.from_dict(response.json())
 
         return response_422
+
+    if response.status_code == 500:
+        response_500 = ErrorBody.from_dict(response.json())
+
+        return response_500
+
+    if response.status_code == 503:
+        response_503 = ErrorBody.from_dict(response.json())
+
+        return response_503
 
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
@@ -98,6 +113,8 @@ def sync_detailed(
     map_index: int | Unset = -1,
 ) -> Response[Any | ErrorBody]:
     """Delete an XCom of the caller's own task instance
+
+     Delete an XCom of the caller's own task instance.
 
     Args:
         dag_id (str):
@@ -140,6 +157,8 @@ def sync(
 ) -> Any | ErrorBody | None:
     """Delete an XCom of the caller's own task instance
 
+     Delete an XCom of the caller's own task instance.
+
     Args:
         dag_id (str):
         run_id (str):
@@ -175,6 +194,8 @@ async def asyncio_detailed(
     map_index: int | Unset = -1,
 ) -> Response[Any | ErrorBody]:
     """Delete an XCom of the caller's own task instance
+
+     Delete an XCom of the caller's own task instance.
 
     Args:
         dag_id (str):
@@ -214,6 +235,8 @@ async def asyncio(
     map_index: int | Unset = -1,
 ) -> Any | ErrorBody | None:
     """Delete an XCom of the caller's own task instance
+
+     Delete an XCom of the caller's own task instance.
 
     Args:
         dag_id (str):

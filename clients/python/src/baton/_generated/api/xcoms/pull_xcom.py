@@ -68,10 +68,25 @@ def _parse_response(
 
         return response_404
 
+    if response.status_code == 413:
+        response_413 = ErrorBody.from_dict(response.json())
+
+        return response_413
+
     if response.status_code == 422:
         response_422 = ErrorBody.from_dict(response.json())
 
         return response_422
+
+    if response.status_code == 500:
+        response_500 = ErrorBody.from_dict(response.json())
+
+        return response_500
+
+    if response.status_code == 503:
+        response_503 = ErrorBody.from_dict(response.json())
+
+        return response_503
 
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
@@ -100,6 +115,8 @@ def sync_detailed(
     map_index: int | Unset = -1,
 ) -> Response[ErrorBody | XComResponse]:
     """Pull an XCom of the caller's DAG
+
+     Read an XCom of any task instance of the caller's DAG.
 
     Args:
         dag_id (str):
@@ -142,6 +159,8 @@ def sync(
 ) -> ErrorBody | XComResponse | None:
     """Pull an XCom of the caller's DAG
 
+     Read an XCom of any task instance of the caller's DAG.
+
     Args:
         dag_id (str):
         run_id (str):
@@ -177,6 +196,8 @@ async def asyncio_detailed(
     map_index: int | Unset = -1,
 ) -> Response[ErrorBody | XComResponse]:
     """Pull an XCom of the caller's DAG
+
+     Read an XCom of any task instance of the caller's DAG.
 
     Args:
         dag_id (str):
@@ -216,6 +237,8 @@ async def asyncio(
     map_index: int | Unset = -1,
 ) -> ErrorBody | XComResponse | None:
     """Pull an XCom of the caller's DAG
+
+     Read an XCom of any task instance of the caller's DAG.
 
     Args:
         dag_id (str):

@@ -81,6 +81,16 @@ def _parse_response(
 
         return response_422
 
+    if response.status_code == 500:
+        response_500 = ErrorBody.from_dict(response.json())
+
+        return response_500
+
+    if response.status_code == 503:
+        response_503 = ErrorBody.from_dict(response.json())
+
+        return response_503
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
@@ -109,6 +119,8 @@ def sync_detailed(
     map_index: int | Unset = -1,
 ) -> Response[ErrorBody | XComResponse]:
     """Push an XCom of the caller's own task instance
+
+     Store a JSON value under the caller's own task instance, replacing any at that address.
 
     Args:
         dag_id (str):
@@ -154,6 +166,8 @@ def sync(
 ) -> ErrorBody | XComResponse | None:
     """Push an XCom of the caller's own task instance
 
+     Store a JSON value under the caller's own task instance, replacing any at that address.
+
     Args:
         dag_id (str):
         run_id (str):
@@ -192,6 +206,8 @@ async def asyncio_detailed(
     map_index: int | Unset = -1,
 ) -> Response[ErrorBody | XComResponse]:
     """Push an XCom of the caller's own task instance
+
+     Store a JSON value under the caller's own task instance, replacing any at that address.
 
     Args:
         dag_id (str):
@@ -234,6 +250,8 @@ async def asyncio(
     map_index: int | Unset = -1,
 ) -> ErrorBody | XComResponse | None:
     """Push an XCom of the caller's own task instance
+
+     Store a JSON value under the caller's own task instance, replacing any at that address.
 
     Args:
         dag_id (str):

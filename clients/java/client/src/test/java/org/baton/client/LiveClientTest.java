@@ -23,7 +23,6 @@ import org.baton.client.generated.model.HealthStatus;
 import org.baton.client.generated.model.LogBatch;
 import org.baton.client.generated.model.LogLine;
 import org.baton.client.generated.model.RegisterWorkerPayload;
-import org.baton.client.generated.model.TaskRuntime;
 import org.baton.client.generated.model.TIHeartbeatPayload;
 import org.baton.client.generated.model.TIRunContext;
 import org.baton.client.generated.model.TIRunPayload;
@@ -169,7 +168,7 @@ class LiveClientTest {
     String name = "w_" + UUID.randomUUID().toString().substring(0, 8);
     Worker registered =
         worker.registerWorker(
-            new RegisterWorkerPayload().name(name).queues(List.of("q_" + name)).capacity(2).runtime(TaskRuntime.JAVA));
+            new RegisterWorkerPayload().name(name).queues(List.of("q_" + name)).capacity(2).runtime("java"));
     assertEquals(registered.getId(), worker.heartbeatWorker(registered.getId()).getId());
     ClaimWorkloadsPayload claim = new ClaimWorkloadsPayload().maxWorkloads(1).waitSeconds(BigDecimal.ZERO);
     assertEquals(List.of(), worker.claimWorkloads(registered.getId(), claim).getWorkloads());

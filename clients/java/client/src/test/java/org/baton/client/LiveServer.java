@@ -23,7 +23,6 @@ import org.baton.client.generated.model.ExecuteTaskWorkload;
 import org.baton.client.generated.model.RegisterDagsPayload;
 import org.baton.client.generated.model.RegisterWorkerPayload;
 import org.baton.client.generated.model.TaskDescription;
-import org.baton.client.generated.model.TaskRuntime;
 import org.baton.client.generated.model.TriggerDagRunPayload;
 import org.baton.client.generated.model.Worker;
 
@@ -298,14 +297,14 @@ public final class LiveServer {
                 .name("w_" + suffix)
                 .queues(List.of(queue))
                 .capacity(100)
-                .runtime(TaskRuntime.JAVA));
+                .runtime("java"));
     List<TaskDescription> tasks = new ArrayList<>();
     for (String taskId : taskIds) {
       tasks.add(
           new TaskDescription()
               .taskId(taskId)
               .entryPoint("org.example.Tasks#" + taskId)
-              .runtime(TaskRuntime.JAVA)
+              .runtime("java")
               .queue(queue));
     }
     worker.registerDags(

@@ -177,7 +177,7 @@ final class Attempt {
         ti.getTryNumber(),
         started.getMaxTries(),
         run.getLogicalDate(),
-        run.getRunType(),
+        run.getRunType().getValue(),
         run.getDataIntervalStart(),
         run.getDataIntervalEnd(),
         run.getConf());

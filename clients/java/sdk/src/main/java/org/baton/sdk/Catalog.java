@@ -12,7 +12,6 @@ import java.util.Set;
 import org.baton.client.generated.model.DagDescription;
 import org.baton.client.generated.model.DagSchedule;
 import org.baton.client.generated.model.TaskDescription;
-import org.baton.client.generated.model.TaskRuntime;
 
 /**
  * Every DAG and task of a worker's bundles, checked: the descriptions to register with the server
@@ -23,7 +22,7 @@ import org.baton.client.generated.model.TaskRuntime;
  */
 final class Catalog {
   /** The runtime this SDK's workers serve. */
-  static final TaskRuntime RUNTIME = TaskRuntime.JAVA;
+  static final String RUNTIME = "java";
 
   /** A task this worker can run. */
   record TaskEntry(String entryPoint, String dagId, String taskId, TaskMethod method, Invocation invocation) {}

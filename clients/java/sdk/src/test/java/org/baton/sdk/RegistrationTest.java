@@ -58,7 +58,7 @@ class RegistrationTest {
     TaskDescription extract = dag.getTasks().get(0);
     String bundle = catalog.registrations.get(0).bundleName();
     assertEquals(bundle + ":etl/extract", extract.getEntryPoint());
-    assertEquals("java", extract.getRuntime().getValue());
+    assertEquals("java", extract.getRuntime());
     assertEquals("java", extract.getQueue());
     assertEquals(1, extract.getRetries());
     assertEquals(300, extract.getRetryDelaySeconds());

@@ -181,7 +181,7 @@ public class AdminApi {
 
   /**
    * Delete a connection
-   * 
+   * Delete the connection; tasks asking for it get 404 from then on.
    * @param connectionId  (required)
    * @throws ApiException if fails to make API call
    */
@@ -191,7 +191,7 @@ public class AdminApi {
 
   /**
    * Delete a connection
-   * 
+   * Delete the connection; tasks asking for it get 404 from then on.
    * @param connectionId  (required)
    * @param headers Optional headers to include in the request
    * @throws ApiException if fails to make API call
@@ -202,7 +202,7 @@ public class AdminApi {
 
   /**
    * Delete a connection
-   * 
+   * Delete the connection; tasks asking for it get 404 from then on.
    * @param connectionId  (required)
    * @return ApiResponse&lt;Void&gt;
    * @throws ApiException if fails to make API call
@@ -213,7 +213,7 @@ public class AdminApi {
 
   /**
    * Delete a connection
-   * 
+   * Delete the connection; tasks asking for it get 404 from then on.
    * @param connectionId  (required)
    * @param headers Optional headers to include in the request
    * @return ApiResponse&lt;Void&gt;
@@ -285,7 +285,7 @@ public class AdminApi {
 
   /**
    * Delete a variable
-   * 
+   * Delete the variable.
    * @param key  (required)
    * @throws ApiException if fails to make API call
    */
@@ -295,7 +295,7 @@ public class AdminApi {
 
   /**
    * Delete a variable
-   * 
+   * Delete the variable.
    * @param key  (required)
    * @param headers Optional headers to include in the request
    * @throws ApiException if fails to make API call
@@ -306,7 +306,7 @@ public class AdminApi {
 
   /**
    * Delete a variable
-   * 
+   * Delete the variable.
    * @param key  (required)
    * @return ApiResponse&lt;Void&gt;
    * @throws ApiException if fails to make API call
@@ -317,7 +317,7 @@ public class AdminApi {
 
   /**
    * Delete a variable
-   * 
+   * Delete the variable.
    * @param key  (required)
    * @param headers Optional headers to include in the request
    * @return ApiResponse&lt;Void&gt;
@@ -389,7 +389,7 @@ public class AdminApi {
 
   /**
    * Read a connection (without its password)
-   * 
+   * One connection as operators see it: whether a password is set, never the password.
    * @param connectionId  (required)
    * @return ConnectionEntry
    * @throws ApiException if fails to make API call
@@ -400,7 +400,7 @@ public class AdminApi {
 
   /**
    * Read a connection (without its password)
-   * 
+   * One connection as operators see it: whether a password is set, never the password.
    * @param connectionId  (required)
    * @param headers Optional headers to include in the request
    * @return ConnectionEntry
@@ -413,7 +413,7 @@ public class AdminApi {
 
   /**
    * Read a connection (without its password)
-   * 
+   * One connection as operators see it: whether a password is set, never the password.
    * @param connectionId  (required)
    * @return ApiResponse&lt;ConnectionEntry&gt;
    * @throws ApiException if fails to make API call
@@ -424,7 +424,7 @@ public class AdminApi {
 
   /**
    * Read a connection (without its password)
-   * 
+   * One connection as operators see it: whether a password is set, never the password.
    * @param connectionId  (required)
    * @param headers Optional headers to include in the request
    * @return ApiResponse&lt;ConnectionEntry&gt;
@@ -507,7 +507,7 @@ public class AdminApi {
 
   /**
    * Read a variable
-   * 
+   * One variable with its description and when it last changed.
    * @param key  (required)
    * @return VariableEntry
    * @throws ApiException if fails to make API call
@@ -518,7 +518,7 @@ public class AdminApi {
 
   /**
    * Read a variable
-   * 
+   * One variable with its description and when it last changed.
    * @param key  (required)
    * @param headers Optional headers to include in the request
    * @return VariableEntry
@@ -531,7 +531,7 @@ public class AdminApi {
 
   /**
    * Read a variable
-   * 
+   * One variable with its description and when it last changed.
    * @param key  (required)
    * @return ApiResponse&lt;VariableEntry&gt;
    * @throws ApiException if fails to make API call
@@ -542,7 +542,7 @@ public class AdminApi {
 
   /**
    * Read a variable
-   * 
+   * One variable with its description and when it last changed.
    * @param key  (required)
    * @param headers Optional headers to include in the request
    * @return ApiResponse&lt;VariableEntry&gt;
@@ -625,7 +625,7 @@ public class AdminApi {
 
   /**
    * List connections
-   * 
+   * A page of connections ordered by id, passwords left out.
    * @param limit  (optional, default to 100)
    * @param offset  (optional, default to 0)
    * @return ConnectionPage
@@ -637,7 +637,7 @@ public class AdminApi {
 
   /**
    * List connections
-   * 
+   * A page of connections ordered by id, passwords left out.
    * @param limit  (optional, default to 100)
    * @param offset  (optional, default to 0)
    * @param headers Optional headers to include in the request
@@ -651,7 +651,7 @@ public class AdminApi {
 
   /**
    * List connections
-   * 
+   * A page of connections ordered by id, passwords left out.
    * @param limit  (optional, default to 100)
    * @param offset  (optional, default to 0)
    * @return ApiResponse&lt;ConnectionPage&gt;
@@ -663,7 +663,7 @@ public class AdminApi {
 
   /**
    * List connections
-   * 
+   * A page of connections ordered by id, passwords left out.
    * @param limit  (optional, default to 100)
    * @param offset  (optional, default to 0)
    * @param headers Optional headers to include in the request
@@ -759,7 +759,7 @@ public class AdminApi {
 
   /**
    * List variables
-   * 
+   * A page of variables ordered by key.
    * @param limit  (optional, default to 100)
    * @param offset  (optional, default to 0)
    * @return VariablePage
@@ -771,7 +771,7 @@ public class AdminApi {
 
   /**
    * List variables
-   * 
+   * A page of variables ordered by key.
    * @param limit  (optional, default to 100)
    * @param offset  (optional, default to 0)
    * @param headers Optional headers to include in the request
@@ -785,7 +785,7 @@ public class AdminApi {
 
   /**
    * List variables
-   * 
+   * A page of variables ordered by key.
    * @param limit  (optional, default to 100)
    * @param offset  (optional, default to 0)
    * @return ApiResponse&lt;VariablePage&gt;
@@ -797,7 +797,7 @@ public class AdminApi {
 
   /**
    * List variables
-   * 
+   * A page of variables ordered by key.
    * @param limit  (optional, default to 100)
    * @param offset  (optional, default to 0)
    * @param headers Optional headers to include in the request
@@ -893,7 +893,7 @@ public class AdminApi {
 
   /**
    * Create or replace a connection
-   * 
+   * Store the connection under this id, replacing any; secrets are encrypted at rest.
    * @param connectionId  (required)
    * @param connectionPutBody  (required)
    * @return ConnectionEntry
@@ -905,7 +905,7 @@ public class AdminApi {
 
   /**
    * Create or replace a connection
-   * 
+   * Store the connection under this id, replacing any; secrets are encrypted at rest.
    * @param connectionId  (required)
    * @param connectionPutBody  (required)
    * @param headers Optional headers to include in the request
@@ -919,7 +919,7 @@ public class AdminApi {
 
   /**
    * Create or replace a connection
-   * 
+   * Store the connection under this id, replacing any; secrets are encrypted at rest.
    * @param connectionId  (required)
    * @param connectionPutBody  (required)
    * @return ApiResponse&lt;ConnectionEntry&gt;
@@ -931,7 +931,7 @@ public class AdminApi {
 
   /**
    * Create or replace a connection
-   * 
+   * Store the connection under this id, replacing any; secrets are encrypted at rest.
    * @param connectionId  (required)
    * @param connectionPutBody  (required)
    * @param headers Optional headers to include in the request
@@ -1025,7 +1025,7 @@ public class AdminApi {
 
   /**
    * Create or replace a variable
-   * 
+   * Store the JSON value under this key, replacing any.
    * @param key  (required)
    * @param variablePutBody  (required)
    * @return VariableEntry
@@ -1037,7 +1037,7 @@ public class AdminApi {
 
   /**
    * Create or replace a variable
-   * 
+   * Store the JSON value under this key, replacing any.
    * @param key  (required)
    * @param variablePutBody  (required)
    * @param headers Optional headers to include in the request
@@ -1051,7 +1051,7 @@ public class AdminApi {
 
   /**
    * Create or replace a variable
-   * 
+   * Store the JSON value under this key, replacing any.
    * @param key  (required)
    * @param variablePutBody  (required)
    * @return ApiResponse&lt;VariableEntry&gt;
@@ -1063,7 +1063,7 @@ public class AdminApi {
 
   /**
    * Create or replace a variable
-   * 
+   * Store the JSON value under this key, replacing any.
    * @param key  (required)
    * @param variablePutBody  (required)
    * @param headers Optional headers to include in the request
@@ -1402,7 +1402,7 @@ public class AdminApi {
 
   /**
    * Read a task instance&#39;s state and current attempt
-   * 
+   * The task instance&#39;s state and its current attempt: try, host, pid, heartbeat.
    * @param taskInstanceId  (required)
    * @return TaskInstanceDetail
    * @throws ApiException if fails to make API call
@@ -1413,7 +1413,7 @@ public class AdminApi {
 
   /**
    * Read a task instance&#39;s state and current attempt
-   * 
+   * The task instance&#39;s state and its current attempt: try, host, pid, heartbeat.
    * @param taskInstanceId  (required)
    * @param headers Optional headers to include in the request
    * @return TaskInstanceDetail
@@ -1426,7 +1426,7 @@ public class AdminApi {
 
   /**
    * Read a task instance&#39;s state and current attempt
-   * 
+   * The task instance&#39;s state and its current attempt: try, host, pid, heartbeat.
    * @param taskInstanceId  (required)
    * @return ApiResponse&lt;TaskInstanceDetail&gt;
    * @throws ApiException if fails to make API call
@@ -1437,7 +1437,7 @@ public class AdminApi {
 
   /**
    * Read a task instance&#39;s state and current attempt
-   * 
+   * The task instance&#39;s state and its current attempt: try, host, pid, heartbeat.
    * @param taskInstanceId  (required)
    * @param headers Optional headers to include in the request
    * @return ApiResponse&lt;TaskInstanceDetail&gt;
@@ -1520,7 +1520,7 @@ public class AdminApi {
 
   /**
    * Read a page of one attempt&#39;s log lines, in order
-   * 
+   * One attempt&#39;s log lines in the order they were emitted; page with &#x60;after&#x60; &#x3D; &#x60;next_after&#x60;.
    * @param taskInstanceId  (required)
    * @param tryNumber The attempt; default: the latest. (optional)
    * @param after Only lines after this line id. (optional, default to 0)
@@ -1534,7 +1534,7 @@ public class AdminApi {
 
   /**
    * Read a page of one attempt&#39;s log lines, in order
-   * 
+   * One attempt&#39;s log lines in the order they were emitted; page with &#x60;after&#x60; &#x3D; &#x60;next_after&#x60;.
    * @param taskInstanceId  (required)
    * @param tryNumber The attempt; default: the latest. (optional)
    * @param after Only lines after this line id. (optional, default to 0)
@@ -1550,7 +1550,7 @@ public class AdminApi {
 
   /**
    * Read a page of one attempt&#39;s log lines, in order
-   * 
+   * One attempt&#39;s log lines in the order they were emitted; page with &#x60;after&#x60; &#x3D; &#x60;next_after&#x60;.
    * @param taskInstanceId  (required)
    * @param tryNumber The attempt; default: the latest. (optional)
    * @param after Only lines after this line id. (optional, default to 0)
@@ -1564,7 +1564,7 @@ public class AdminApi {
 
   /**
    * Read a page of one attempt&#39;s log lines, in order
-   * 
+   * One attempt&#39;s log lines in the order they were emitted; page with &#x60;after&#x60; &#x3D; &#x60;next_after&#x60;.
    * @param taskInstanceId  (required)
    * @param tryNumber The attempt; default: the latest. (optional)
    * @param after Only lines after this line id. (optional, default to 0)

@@ -164,7 +164,7 @@ public class ConnectionsApi {
 
   /**
    * Read a connection granted to the caller&#39;s DAG, secrets included
-   * 
+   * The connection with its secrets, for a task of a DAG it is granted to (all DAGs when unrestricted).
    * @param connectionId  (required)
    * @return ConnectionResponse
    * @throws ApiException if fails to make API call
@@ -175,7 +175,7 @@ public class ConnectionsApi {
 
   /**
    * Read a connection granted to the caller&#39;s DAG, secrets included
-   * 
+   * The connection with its secrets, for a task of a DAG it is granted to (all DAGs when unrestricted).
    * @param connectionId  (required)
    * @param headers Optional headers to include in the request
    * @return ConnectionResponse
@@ -188,7 +188,7 @@ public class ConnectionsApi {
 
   /**
    * Read a connection granted to the caller&#39;s DAG, secrets included
-   * 
+   * The connection with its secrets, for a task of a DAG it is granted to (all DAGs when unrestricted).
    * @param connectionId  (required)
    * @return ApiResponse&lt;ConnectionResponse&gt;
    * @throws ApiException if fails to make API call
@@ -199,7 +199,7 @@ public class ConnectionsApi {
 
   /**
    * Read a connection granted to the caller&#39;s DAG, secrets included
-   * 
+   * The connection with its secrets, for a task of a DAG it is granted to (all DAGs when unrestricted).
    * @param connectionId  (required)
    * @param headers Optional headers to include in the request
    * @return ApiResponse&lt;ConnectionResponse&gt;

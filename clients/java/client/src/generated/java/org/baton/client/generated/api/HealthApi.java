@@ -164,7 +164,7 @@ public class HealthApi {
 
   /**
    * Check that the server and its database answer
-   * 
+   * 200 when the server answers and its database answers a query. Needs no credential.
    * @return HealthStatus
    * @throws ApiException if fails to make API call
    */
@@ -174,7 +174,7 @@ public class HealthApi {
 
   /**
    * Check that the server and its database answer
-   * 
+   * 200 when the server answers and its database answers a query. Needs no credential.
    * @param headers Optional headers to include in the request
    * @return HealthStatus
    * @throws ApiException if fails to make API call
@@ -186,7 +186,7 @@ public class HealthApi {
 
   /**
    * Check that the server and its database answer
-   * 
+   * 200 when the server answers and its database answers a query. Needs no credential.
    * @return ApiResponse&lt;HealthStatus&gt;
    * @throws ApiException if fails to make API call
    */
@@ -196,7 +196,7 @@ public class HealthApi {
 
   /**
    * Check that the server and its database answer
-   * 
+   * 200 when the server answers and its database answers a query. Needs no credential.
    * @param headers Optional headers to include in the request
    * @return ApiResponse&lt;HealthStatus&gt;
    * @throws ApiException if fails to make API call
@@ -273,7 +273,7 @@ public class HealthApi {
 
   /**
    * Check that the server and its database answer
-   * 
+   * 200 when the server answers and its database answers a query. Needs no credential.
    * @return HealthStatus
    * @throws ApiException if fails to make API call
    */
@@ -283,7 +283,7 @@ public class HealthApi {
 
   /**
    * Check that the server and its database answer
-   * 
+   * 200 when the server answers and its database answers a query. Needs no credential.
    * @param headers Optional headers to include in the request
    * @return HealthStatus
    * @throws ApiException if fails to make API call
@@ -295,7 +295,7 @@ public class HealthApi {
 
   /**
    * Check that the server and its database answer
-   * 
+   * 200 when the server answers and its database answers a query. Needs no credential.
    * @return ApiResponse&lt;HealthStatus&gt;
    * @throws ApiException if fails to make API call
    */
@@ -305,7 +305,7 @@ public class HealthApi {
 
   /**
    * Check that the server and its database answer
-   * 
+   * 200 when the server answers and its database answers a query. Needs no credential.
    * @param headers Optional headers to include in the request
    * @return ApiResponse&lt;HealthStatus&gt;
    * @throws ApiException if fails to make API call
@@ -382,7 +382,7 @@ public class HealthApi {
 
   /**
    * Check that the server and its database answer
-   * 
+   * 200 when the server answers and its database answers a query. Needs no credential.
    * @return HealthStatus
    * @throws ApiException if fails to make API call
    */
@@ -392,7 +392,7 @@ public class HealthApi {
 
   /**
    * Check that the server and its database answer
-   * 
+   * 200 when the server answers and its database answers a query. Needs no credential.
    * @param headers Optional headers to include in the request
    * @return HealthStatus
    * @throws ApiException if fails to make API call
@@ -404,7 +404,7 @@ public class HealthApi {
 
   /**
    * Check that the server and its database answer
-   * 
+   * 200 when the server answers and its database answers a query. Needs no credential.
    * @return ApiResponse&lt;HealthStatus&gt;
    * @throws ApiException if fails to make API call
    */
@@ -414,7 +414,7 @@ public class HealthApi {
 
   /**
    * Check that the server and its database answer
-   * 
+   * 200 when the server answers and its database answers a query. Needs no credential.
    * @param headers Optional headers to include in the request
    * @return ApiResponse&lt;HealthStatus&gt;
    * @throws ApiException if fails to make API call

@@ -166,7 +166,7 @@ public class LogsApi {
 
   /**
    * Upload a batch of the running attempt&#39;s log lines
-   * 
+   * Store up to 1000 structured lines of the calling attempt, in order. Ship batches every few seconds.
    * @param taskInstanceId  (required)
    * @param logBatch  (required)
    * @return LogBatchAccepted
@@ -178,7 +178,7 @@ public class LogsApi {
 
   /**
    * Upload a batch of the running attempt&#39;s log lines
-   * 
+   * Store up to 1000 structured lines of the calling attempt, in order. Ship batches every few seconds.
    * @param taskInstanceId  (required)
    * @param logBatch  (required)
    * @param headers Optional headers to include in the request
@@ -192,7 +192,7 @@ public class LogsApi {
 
   /**
    * Upload a batch of the running attempt&#39;s log lines
-   * 
+   * Store up to 1000 structured lines of the calling attempt, in order. Ship batches every few seconds.
    * @param taskInstanceId  (required)
    * @param logBatch  (required)
    * @return ApiResponse&lt;LogBatchAccepted&gt;
@@ -204,7 +204,7 @@ public class LogsApi {
 
   /**
    * Upload a batch of the running attempt&#39;s log lines
-   * 
+   * Store up to 1000 structured lines of the calling attempt, in order. Ship batches every few seconds.
    * @param taskInstanceId  (required)
    * @param logBatch  (required)
    * @param headers Optional headers to include in the request

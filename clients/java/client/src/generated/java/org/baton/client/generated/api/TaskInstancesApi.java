@@ -171,7 +171,7 @@ public class TaskInstancesApi {
 
   /**
    * The latest earlier DAG run in which this task succeeded
-   * 
+   * The latest earlier DAG run of this DAG in which the calling task succeeded, or null.
    * @param taskInstanceId  (required)
    * @return PreviousSuccessfulRunResponse
    * @throws ApiException if fails to make API call
@@ -182,7 +182,7 @@ public class TaskInstancesApi {
 
   /**
    * The latest earlier DAG run in which this task succeeded
-   * 
+   * The latest earlier DAG run of this DAG in which the calling task succeeded, or null.
    * @param taskInstanceId  (required)
    * @param headers Optional headers to include in the request
    * @return PreviousSuccessfulRunResponse
@@ -195,7 +195,7 @@ public class TaskInstancesApi {
 
   /**
    * The latest earlier DAG run in which this task succeeded
-   * 
+   * The latest earlier DAG run of this DAG in which the calling task succeeded, or null.
    * @param taskInstanceId  (required)
    * @return ApiResponse&lt;PreviousSuccessfulRunResponse&gt;
    * @throws ApiException if fails to make API call
@@ -206,7 +206,7 @@ public class TaskInstancesApi {
 
   /**
    * The latest earlier DAG run in which this task succeeded
-   * 
+   * The latest earlier DAG run of this DAG in which the calling task succeeded, or null.
    * @param taskInstanceId  (required)
    * @param headers Optional headers to include in the request
    * @return ApiResponse&lt;PreviousSuccessfulRunResponse&gt;
@@ -289,7 +289,7 @@ public class TaskInstancesApi {
 
   /**
    * How many task instances of this DAG run are in each state
-   * 
+   * How many task instances of the caller&#39;s DAG run are in each state.
    * @param taskInstanceId  (required)
    * @return TaskStateCounts
    * @throws ApiException if fails to make API call
@@ -300,7 +300,7 @@ public class TaskInstancesApi {
 
   /**
    * How many task instances of this DAG run are in each state
-   * 
+   * How many task instances of the caller&#39;s DAG run are in each state.
    * @param taskInstanceId  (required)
    * @param headers Optional headers to include in the request
    * @return TaskStateCounts
@@ -313,7 +313,7 @@ public class TaskInstancesApi {
 
   /**
    * How many task instances of this DAG run are in each state
-   * 
+   * How many task instances of the caller&#39;s DAG run are in each state.
    * @param taskInstanceId  (required)
    * @return ApiResponse&lt;TaskStateCounts&gt;
    * @throws ApiException if fails to make API call
@@ -324,7 +324,7 @@ public class TaskInstancesApi {
 
   /**
    * How many task instances of this DAG run are in each state
-   * 
+   * How many task instances of the caller&#39;s DAG run are in each state.
    * @param taskInstanceId  (required)
    * @param headers Optional headers to include in the request
    * @return ApiResponse&lt;TaskStateCounts&gt;

@@ -165,7 +165,7 @@ public class VariablesApi {
 
   /**
    * Delete a variable
-   * 
+   * Delete the variable.
    * @param key  (required)
    * @throws ApiException if fails to make API call
    */
@@ -175,7 +175,7 @@ public class VariablesApi {
 
   /**
    * Delete a variable
-   * 
+   * Delete the variable.
    * @param key  (required)
    * @param headers Optional headers to include in the request
    * @throws ApiException if fails to make API call
@@ -186,7 +186,7 @@ public class VariablesApi {
 
   /**
    * Delete a variable
-   * 
+   * Delete the variable.
    * @param key  (required)
    * @return ApiResponse&lt;Void&gt;
    * @throws ApiException if fails to make API call
@@ -197,7 +197,7 @@ public class VariablesApi {
 
   /**
    * Delete a variable
-   * 
+   * Delete the variable.
    * @param key  (required)
    * @param headers Optional headers to include in the request
    * @return ApiResponse&lt;Void&gt;
@@ -269,7 +269,7 @@ public class VariablesApi {
 
   /**
    * Read a variable
-   * 
+   * The variable&#39;s JSON value. A worker may ask its own secrets backend first.
    * @param key  (required)
    * @return VariableResponse
    * @throws ApiException if fails to make API call
@@ -280,7 +280,7 @@ public class VariablesApi {
 
   /**
    * Read a variable
-   * 
+   * The variable&#39;s JSON value. A worker may ask its own secrets backend first.
    * @param key  (required)
    * @param headers Optional headers to include in the request
    * @return VariableResponse
@@ -293,7 +293,7 @@ public class VariablesApi {
 
   /**
    * Read a variable
-   * 
+   * The variable&#39;s JSON value. A worker may ask its own secrets backend first.
    * @param key  (required)
    * @return ApiResponse&lt;VariableResponse&gt;
    * @throws ApiException if fails to make API call
@@ -304,7 +304,7 @@ public class VariablesApi {
 
   /**
    * Read a variable
-   * 
+   * The variable&#39;s JSON value. A worker may ask its own secrets backend first.
    * @param key  (required)
    * @param headers Optional headers to include in the request
    * @return ApiResponse&lt;VariableResponse&gt;
@@ -387,7 +387,7 @@ public class VariablesApi {
 
   /**
    * Create or replace a variable
-   * 
+   * Store a JSON value under the key, replacing any.
    * @param key  (required)
    * @param variablePutBody  (required)
    * @return VariableResponse
@@ -399,7 +399,7 @@ public class VariablesApi {
 
   /**
    * Create or replace a variable
-   * 
+   * Store a JSON value under the key, replacing any.
    * @param key  (required)
    * @param variablePutBody  (required)
    * @param headers Optional headers to include in the request
@@ -413,7 +413,7 @@ public class VariablesApi {
 
   /**
    * Create or replace a variable
-   * 
+   * Store a JSON value under the key, replacing any.
    * @param key  (required)
    * @param variablePutBody  (required)
    * @return ApiResponse&lt;VariableResponse&gt;
@@ -425,7 +425,7 @@ public class VariablesApi {
 
   /**
    * Create or replace a variable
-   * 
+   * Store a JSON value under the key, replacing any.
    * @param key  (required)
    * @param variablePutBody  (required)
    * @param headers Optional headers to include in the request

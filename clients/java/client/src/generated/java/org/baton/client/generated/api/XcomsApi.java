@@ -165,7 +165,7 @@ public class XcomsApi {
 
   /**
    * Delete an XCom of the caller&#39;s own task instance
-   * 
+   * Delete an XCom of the caller&#39;s own task instance.
    * @param dagId  (required)
    * @param runId  (required)
    * @param taskId  (required)
@@ -179,7 +179,7 @@ public class XcomsApi {
 
   /**
    * Delete an XCom of the caller&#39;s own task instance
-   * 
+   * Delete an XCom of the caller&#39;s own task instance.
    * @param dagId  (required)
    * @param runId  (required)
    * @param taskId  (required)
@@ -194,7 +194,7 @@ public class XcomsApi {
 
   /**
    * Delete an XCom of the caller&#39;s own task instance
-   * 
+   * Delete an XCom of the caller&#39;s own task instance.
    * @param dagId  (required)
    * @param runId  (required)
    * @param taskId  (required)
@@ -209,7 +209,7 @@ public class XcomsApi {
 
   /**
    * Delete an XCom of the caller&#39;s own task instance
-   * 
+   * Delete an XCom of the caller&#39;s own task instance.
    * @param dagId  (required)
    * @param runId  (required)
    * @param taskId  (required)
@@ -315,7 +315,7 @@ public class XcomsApi {
 
   /**
    * Pull an XCom of the caller&#39;s DAG
-   * 
+   * Read an XCom of any task instance of the caller&#39;s DAG.
    * @param dagId  (required)
    * @param runId  (required)
    * @param taskId  (required)
@@ -330,7 +330,7 @@ public class XcomsApi {
 
   /**
    * Pull an XCom of the caller&#39;s DAG
-   * 
+   * Read an XCom of any task instance of the caller&#39;s DAG.
    * @param dagId  (required)
    * @param runId  (required)
    * @param taskId  (required)
@@ -347,7 +347,7 @@ public class XcomsApi {
 
   /**
    * Pull an XCom of the caller&#39;s DAG
-   * 
+   * Read an XCom of any task instance of the caller&#39;s DAG.
    * @param dagId  (required)
    * @param runId  (required)
    * @param taskId  (required)
@@ -362,7 +362,7 @@ public class XcomsApi {
 
   /**
    * Pull an XCom of the caller&#39;s DAG
-   * 
+   * Read an XCom of any task instance of the caller&#39;s DAG.
    * @param dagId  (required)
    * @param runId  (required)
    * @param taskId  (required)
@@ -479,7 +479,7 @@ public class XcomsApi {
 
   /**
    * Push an XCom of the caller&#39;s own task instance
-   * 
+   * Store a JSON value under the caller&#39;s own task instance, replacing any at that address.
    * @param dagId  (required)
    * @param runId  (required)
    * @param taskId  (required)
@@ -495,7 +495,7 @@ public class XcomsApi {
 
   /**
    * Push an XCom of the caller&#39;s own task instance
-   * 
+   * Store a JSON value under the caller&#39;s own task instance, replacing any at that address.
    * @param dagId  (required)
    * @param runId  (required)
    * @param taskId  (required)
@@ -513,7 +513,7 @@ public class XcomsApi {
 
   /**
    * Push an XCom of the caller&#39;s own task instance
-   * 
+   * Store a JSON value under the caller&#39;s own task instance, replacing any at that address.
    * @param dagId  (required)
    * @param runId  (required)
    * @param taskId  (required)
@@ -529,7 +529,7 @@ public class XcomsApi {
 
   /**
    * Push an XCom of the caller&#39;s own task instance
-   * 
+   * Store a JSON value under the caller&#39;s own task instance, replacing any at that address.
    * @param dagId  (required)
    * @param runId  (required)
    * @param taskId  (required)

@@ -28,8 +28,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.UUID;
-import org.baton.client.generated.model.DagSchedule;
-import org.baton.client.generated.model.TaskDescription;
+import org.baton.client.generated.model.RegisteredSchedule;
+import org.baton.client.generated.model.RegisteredTask;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 
 
@@ -63,7 +63,7 @@ public class Dag {
 
   public static final String JSON_PROPERTY_SCHEDULE = "schedule";
   @jakarta.annotation.Nullable
-  private DagSchedule schedule;
+  private RegisteredSchedule schedule;
 
   public static final String JSON_PROPERTY_IS_PAUSED = "is_paused";
   @jakarta.annotation.Nonnull
@@ -99,7 +99,7 @@ public class Dag {
 
   public static final String JSON_PROPERTY_TASKS = "tasks";
   @jakarta.annotation.Nonnull
-  private List<TaskDescription> tasks = new ArrayList<>();
+  private List<RegisteredTask> tasks = new ArrayList<>();
 
   public Dag() { 
   }
@@ -152,7 +152,7 @@ public class Dag {
   }
 
 
-  public Dag schedule(@jakarta.annotation.Nullable DagSchedule schedule) {
+  public Dag schedule(@jakarta.annotation.Nullable RegisteredSchedule schedule) {
     this.schedule = schedule;
     return this;
   }
@@ -164,14 +164,14 @@ public class Dag {
   @jakarta.annotation.Nullable
   @JsonProperty(value = JSON_PROPERTY_SCHEDULE, required = false)
   @JsonInclude(value = JsonInclude.Include.ALWAYS)
-  public DagSchedule getSchedule() {
+  public RegisteredSchedule getSchedule() {
     return schedule;
   }
 
 
   @JsonProperty(value = JSON_PROPERTY_SCHEDULE, required = false)
   @JsonInclude(value = JsonInclude.Include.ALWAYS)
-  public void setSchedule(@jakarta.annotation.Nullable DagSchedule schedule) {
+  public void setSchedule(@jakarta.annotation.Nullable RegisteredSchedule schedule) {
     this.schedule = schedule;
   }
 
@@ -368,12 +368,12 @@ public class Dag {
   }
 
 
-  public Dag tasks(@jakarta.annotation.Nonnull List<TaskDescription> tasks) {
+  public Dag tasks(@jakarta.annotation.Nonnull List<RegisteredTask> tasks) {
     this.tasks = tasks;
     return this;
   }
 
-  public Dag addTasksItem(TaskDescription tasksItem) {
+  public Dag addTasksItem(RegisteredTask tasksItem) {
     if (this.tasks == null) {
       this.tasks = new ArrayList<>();
     }
@@ -388,14 +388,14 @@ public class Dag {
   @jakarta.annotation.Nonnull
   @JsonProperty(value = JSON_PROPERTY_TASKS, required = true)
   @JsonInclude(value = JsonInclude.Include.ALWAYS)
-  public List<TaskDescription> getTasks() {
+  public List<RegisteredTask> getTasks() {
     return tasks;
   }
 
 
   @JsonProperty(value = JSON_PROPERTY_TASKS, required = true)
   @JsonInclude(value = JsonInclude.Include.ALWAYS)
-  public void setTasks(@jakarta.annotation.Nonnull List<TaskDescription> tasks) {
+  public void setTasks(@jakarta.annotation.Nonnull List<RegisteredTask> tasks) {
     this.tasks = tasks;
   }
 

@@ -28,6 +28,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.UUID;
+import org.baton.client.generated.model.DagRunState;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 
 
@@ -61,13 +62,48 @@ public class DagRunInfo {
   @jakarta.annotation.Nonnull
   private String runId;
 
+  /**
+   * Gets or Sets runType
+   */
+  public enum RunTypeEnum {
+    MANUAL(String.valueOf("manual")),
+    
+    SCHEDULED(String.valueOf("scheduled"));
+
+    private String value;
+
+    RunTypeEnum(String value) {
+      this.value = value;
+    }
+
+    @JsonValue
+    public String getValue() {
+      return value;
+    }
+
+    @Override
+    public String toString() {
+      return String.valueOf(value);
+    }
+
+    @JsonCreator
+    public static RunTypeEnum fromValue(String value) {
+      for (RunTypeEnum b : RunTypeEnum.values()) {
+        if (b.value.equals(value)) {
+          return b;
+        }
+      }
+      throw new IllegalArgumentException("Unexpected value '" + value + "'");
+    }
+  }
+
   public static final String JSON_PROPERTY_RUN_TYPE = "run_type";
   @jakarta.annotation.Nonnull
-  private String runType;
+  private RunTypeEnum runType;
 
   public static final String JSON_PROPERTY_STATE = "state";
   @jakarta.annotation.Nonnull
-  private String state;
+  private DagRunState state;
 
   public static final String JSON_PROPERTY_LOGICAL_DATE = "logical_date";
   @jakarta.annotation.Nonnull
@@ -164,7 +200,7 @@ public class DagRunInfo {
   }
 
 
-  public DagRunInfo runType(@jakarta.annotation.Nonnull String runType) {
+  public DagRunInfo runType(@jakarta.annotation.Nonnull RunTypeEnum runType) {
     this.runType = runType;
     return this;
   }
@@ -176,19 +212,19 @@ public class DagRunInfo {
   @jakarta.annotation.Nonnull
   @JsonProperty(value = JSON_PROPERTY_RUN_TYPE, required = true)
   @JsonInclude(value = JsonInclude.Include.ALWAYS)
-  public String getRunType() {
+  public RunTypeEnum getRunType() {
     return runType;
   }
 
 
   @JsonProperty(value = JSON_PROPERTY_RUN_TYPE, required = true)
   @JsonInclude(value = JsonInclude.Include.ALWAYS)
-  public void setRunType(@jakarta.annotation.Nonnull String runType) {
+  public void setRunType(@jakarta.annotation.Nonnull RunTypeEnum runType) {
     this.runType = runType;
   }
 
 
-  public DagRunInfo state(@jakarta.annotation.Nonnull String state) {
+  public DagRunInfo state(@jakarta.annotation.Nonnull DagRunState state) {
     this.state = state;
     return this;
   }
@@ -200,14 +236,14 @@ public class DagRunInfo {
   @jakarta.annotation.Nonnull
   @JsonProperty(value = JSON_PROPERTY_STATE, required = true)
   @JsonInclude(value = JsonInclude.Include.ALWAYS)
-  public String getState() {
+  public DagRunState getState() {
     return state;
   }
 
 
   @JsonProperty(value = JSON_PROPERTY_STATE, required = true)
   @JsonInclude(value = JsonInclude.Include.ALWAYS)
-  public void setState(@jakarta.annotation.Nonnull String state) {
+  public void setState(@jakarta.annotation.Nonnull DagRunState state) {
     this.state = state;
   }
 

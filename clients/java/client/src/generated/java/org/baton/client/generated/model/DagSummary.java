@@ -26,7 +26,7 @@ import com.fasterxml.jackson.annotation.JsonValue;
 import java.time.OffsetDateTime;
 import java.util.Arrays;
 import java.util.UUID;
-import org.baton.client.generated.model.DagSchedule;
+import org.baton.client.generated.model.RegisteredSchedule;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 
 
@@ -59,7 +59,7 @@ public class DagSummary {
 
   public static final String JSON_PROPERTY_SCHEDULE = "schedule";
   @jakarta.annotation.Nullable
-  private DagSchedule schedule;
+  private RegisteredSchedule schedule;
 
   public static final String JSON_PROPERTY_IS_PAUSED = "is_paused";
   @jakarta.annotation.Nonnull
@@ -144,7 +144,7 @@ public class DagSummary {
   }
 
 
-  public DagSummary schedule(@jakarta.annotation.Nullable DagSchedule schedule) {
+  public DagSummary schedule(@jakarta.annotation.Nullable RegisteredSchedule schedule) {
     this.schedule = schedule;
     return this;
   }
@@ -156,14 +156,14 @@ public class DagSummary {
   @jakarta.annotation.Nullable
   @JsonProperty(value = JSON_PROPERTY_SCHEDULE, required = false)
   @JsonInclude(value = JsonInclude.Include.ALWAYS)
-  public DagSchedule getSchedule() {
+  public RegisteredSchedule getSchedule() {
     return schedule;
   }
 
 
   @JsonProperty(value = JSON_PROPERTY_SCHEDULE, required = false)
   @JsonInclude(value = JsonInclude.Include.ALWAYS)
-  public void setSchedule(@jakarta.annotation.Nullable DagSchedule schedule) {
+  public void setSchedule(@jakarta.annotation.Nullable RegisteredSchedule schedule) {
     this.schedule = schedule;
   }
 

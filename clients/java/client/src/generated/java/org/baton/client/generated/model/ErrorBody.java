@@ -54,7 +54,7 @@ public class ErrorBody {
   }
 
   /**
-   * Stable snake_case code a client can branch on.
+   * Stable snake_case code a client can branch on; each operation&#39;s error responses list the codes they send.
    * @return reason
    */
   @jakarta.annotation.Nonnull

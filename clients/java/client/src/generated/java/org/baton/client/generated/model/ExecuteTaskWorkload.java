@@ -26,7 +26,6 @@ import com.fasterxml.jackson.annotation.JsonValue;
 import java.util.Arrays;
 import java.util.UUID;
 import org.baton.client.generated.model.TaskInstanceIdentity;
-import org.baton.client.generated.model.TaskRuntime;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 
 
@@ -65,7 +64,7 @@ public class ExecuteTaskWorkload {
 
   public static final String JSON_PROPERTY_RUNTIME = "runtime";
   @jakarta.annotation.Nonnull
-  private TaskRuntime runtime;
+  private String runtime;
 
   public static final String JSON_PROPERTY_ENTRY_POINT = "entry_point";
   @jakarta.annotation.Nonnull
@@ -182,26 +181,26 @@ public class ExecuteTaskWorkload {
   }
 
 
-  public ExecuteTaskWorkload runtime(@jakarta.annotation.Nonnull TaskRuntime runtime) {
+  public ExecuteTaskWorkload runtime(@jakarta.annotation.Nonnull String runtime) {
     this.runtime = runtime;
     return this;
   }
 
   /**
-   * Get runtime
+   * The runtime (language) a task runs in and a worker serves: an open identifier, &#x60;^[a-z][a-z0-9_-]{0,19}$&#x60;. A worker claims only tasks of its own runtime. Baton&#39;s SDKs use &#x60;python&#x60;, &#x60;go&#x60;, &#x60;java&#x60;; a worker in another language registers under a name of its own.
    * @return runtime
    */
   @jakarta.annotation.Nonnull
   @JsonProperty(value = JSON_PROPERTY_RUNTIME, required = true)
   @JsonInclude(value = JsonInclude.Include.ALWAYS)
-  public TaskRuntime getRuntime() {
+  public String getRuntime() {
     return runtime;
   }
 
 
   @JsonProperty(value = JSON_PROPERTY_RUNTIME, required = true)
   @JsonInclude(value = JsonInclude.Include.ALWAYS)
-  public void setRuntime(@jakarta.annotation.Nonnull TaskRuntime runtime) {
+  public void setRuntime(@jakarta.annotation.Nonnull String runtime) {
     this.runtime = runtime;
   }
 

@@ -51,9 +51,50 @@ public class LogRecordOut {
   @jakarta.annotation.Nonnull
   private OffsetDateTime timestamp;
 
+  /**
+   * Gets or Sets level
+   */
+  public enum LevelEnum {
+    DEBUG(String.valueOf("debug")),
+    
+    INFO(String.valueOf("info")),
+    
+    WARNING(String.valueOf("warning")),
+    
+    ERROR(String.valueOf("error")),
+    
+    CRITICAL(String.valueOf("critical"));
+
+    private String value;
+
+    LevelEnum(String value) {
+      this.value = value;
+    }
+
+    @JsonValue
+    public String getValue() {
+      return value;
+    }
+
+    @Override
+    public String toString() {
+      return String.valueOf(value);
+    }
+
+    @JsonCreator
+    public static LevelEnum fromValue(String value) {
+      for (LevelEnum b : LevelEnum.values()) {
+        if (b.value.equals(value)) {
+          return b;
+        }
+      }
+      throw new IllegalArgumentException("Unexpected value '" + value + "'");
+    }
+  }
+
   public static final String JSON_PROPERTY_LEVEL = "level";
   @jakarta.annotation.Nonnull
-  private String level;
+  private LevelEnum level;
 
   public static final String JSON_PROPERTY_MESSAGE = "message";
   @jakarta.annotation.Nonnull
@@ -114,7 +155,7 @@ public class LogRecordOut {
   }
 
 
-  public LogRecordOut level(@jakarta.annotation.Nonnull String level) {
+  public LogRecordOut level(@jakarta.annotation.Nonnull LevelEnum level) {
     this.level = level;
     return this;
   }
@@ -126,14 +167,14 @@ public class LogRecordOut {
   @jakarta.annotation.Nonnull
   @JsonProperty(value = JSON_PROPERTY_LEVEL, required = true)
   @JsonInclude(value = JsonInclude.Include.ALWAYS)
-  public String getLevel() {
+  public LevelEnum getLevel() {
     return level;
   }
 
 
   @JsonProperty(value = JSON_PROPERTY_LEVEL, required = true)
   @JsonInclude(value = JsonInclude.Include.ALWAYS)
-  public void setLevel(@jakarta.annotation.Nonnull String level) {
+  public void setLevel(@jakarta.annotation.Nonnull LevelEnum level) {
     this.level = level;
   }
 

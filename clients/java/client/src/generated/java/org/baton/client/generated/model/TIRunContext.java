@@ -23,7 +23,6 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonTypeName;
 import com.fasterxml.jackson.annotation.JsonValue;
-import java.math.BigDecimal;
 import java.util.Arrays;
 import java.util.UUID;
 import org.baton.client.generated.model.DagRunInfo;
@@ -41,7 +40,7 @@ import org.baton.client.generated.ApiClient;
   TIRunContext.JSON_PROPERTY_DAG_VERSION_ID,
   TIRunContext.JSON_PROPERTY_DAG_RUN,
   TIRunContext.JSON_PROPERTY_ENTRY_POINT,
-  TIRunContext.JSON_PROPERTY_EXECUTION_TIMEOUT
+  TIRunContext.JSON_PROPERTY_EXECUTION_TIMEOUT_SECONDS
 })
 @jakarta.annotation.Generated(value = "org.openapitools.codegen.languages.JavaClientCodegen", comments = "Generator version: 7.25.0")
 public class TIRunContext {
@@ -65,9 +64,9 @@ public class TIRunContext {
   @jakarta.annotation.Nullable
   private String entryPoint;
 
-  public static final String JSON_PROPERTY_EXECUTION_TIMEOUT = "execution_timeout";
+  public static final String JSON_PROPERTY_EXECUTION_TIMEOUT_SECONDS = "execution_timeout_seconds";
   @jakarta.annotation.Nullable
-  private BigDecimal executionTimeout;
+  private Integer executionTimeoutSeconds;
 
   public TIRunContext() { 
   }
@@ -192,27 +191,27 @@ public class TIRunContext {
   }
 
 
-  public TIRunContext executionTimeout(@jakarta.annotation.Nullable BigDecimal executionTimeout) {
-    this.executionTimeout = executionTimeout;
+  public TIRunContext executionTimeoutSeconds(@jakarta.annotation.Nullable Integer executionTimeoutSeconds) {
+    this.executionTimeoutSeconds = executionTimeoutSeconds;
     return this;
   }
 
   /**
    * Seconds the attempt may run; null for no limit.
-   * @return executionTimeout
+   * @return executionTimeoutSeconds
    */
   @jakarta.annotation.Nullable
-  @JsonProperty(value = JSON_PROPERTY_EXECUTION_TIMEOUT, required = false)
+  @JsonProperty(value = JSON_PROPERTY_EXECUTION_TIMEOUT_SECONDS, required = false)
   @JsonInclude(value = JsonInclude.Include.ALWAYS)
-  public BigDecimal getExecutionTimeout() {
-    return executionTimeout;
+  public Integer getExecutionTimeoutSeconds() {
+    return executionTimeoutSeconds;
   }
 
 
-  @JsonProperty(value = JSON_PROPERTY_EXECUTION_TIMEOUT, required = false)
+  @JsonProperty(value = JSON_PROPERTY_EXECUTION_TIMEOUT_SECONDS, required = false)
   @JsonInclude(value = JsonInclude.Include.ALWAYS)
-  public void setExecutionTimeout(@jakarta.annotation.Nullable BigDecimal executionTimeout) {
-    this.executionTimeout = executionTimeout;
+  public void setExecutionTimeoutSeconds(@jakarta.annotation.Nullable Integer executionTimeoutSeconds) {
+    this.executionTimeoutSeconds = executionTimeoutSeconds;
   }
 
 
@@ -233,12 +232,12 @@ public class TIRunContext {
         Objects.equals(this.dagVersionId, tiRunContext.dagVersionId) &&
         Objects.equals(this.dagRun, tiRunContext.dagRun) &&
         Objects.equals(this.entryPoint, tiRunContext.entryPoint) &&
-        Objects.equals(this.executionTimeout, tiRunContext.executionTimeout);
+        Objects.equals(this.executionTimeoutSeconds, tiRunContext.executionTimeoutSeconds);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(taskInstance, maxTries, dagVersionId, dagRun, entryPoint, executionTimeout);
+    return Objects.hash(taskInstance, maxTries, dagVersionId, dagRun, entryPoint, executionTimeoutSeconds);
   }
 
   @Override
@@ -250,7 +249,7 @@ public class TIRunContext {
     sb.append("    dagVersionId: ").append(toIndentedString(dagVersionId)).append("\n");
     sb.append("    dagRun: ").append(toIndentedString(dagRun)).append("\n");
     sb.append("    entryPoint: ").append(toIndentedString(entryPoint)).append("\n");
-    sb.append("    executionTimeout: ").append(toIndentedString(executionTimeout)).append("\n");
+    sb.append("    executionTimeoutSeconds: ").append(toIndentedString(executionTimeoutSeconds)).append("\n");
     sb.append("}");
     return sb.toString();
   }
@@ -320,9 +319,9 @@ public class TIRunContext {
       joiner.add(String.format(java.util.Locale.ROOT, "%sentry_point%s=%s", prefix, suffix, ApiClient.urlEncode(ApiClient.valueToString(getEntryPoint()))));
     }
 
-    // add `execution_timeout` to the URL query string
-    if (getExecutionTimeout() != null) {
-      joiner.add(String.format(java.util.Locale.ROOT, "%sexecution_timeout%s=%s", prefix, suffix, ApiClient.urlEncode(ApiClient.valueToString(getExecutionTimeout()))));
+    // add `execution_timeout_seconds` to the URL query string
+    if (getExecutionTimeoutSeconds() != null) {
+      joiner.add(String.format(java.util.Locale.ROOT, "%sexecution_timeout_seconds%s=%s", prefix, suffix, ApiClient.urlEncode(ApiClient.valueToString(getExecutionTimeoutSeconds()))));
     }
 
     return joiner.toString();

@@ -26,7 +26,6 @@ import com.fasterxml.jackson.annotation.JsonValue;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import org.baton.client.generated.model.TaskRuntime;
 import org.baton.client.generated.model.TriggerRule;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 
@@ -58,7 +57,7 @@ public class TaskDescription {
 
   public static final String JSON_PROPERTY_RUNTIME = "runtime";
   @jakarta.annotation.Nonnull
-  private TaskRuntime runtime;
+  private String runtime;
 
   public static final String JSON_PROPERTY_UPSTREAM_TASK_IDS = "upstream_task_ids";
   @jakarta.annotation.Nullable
@@ -135,7 +134,7 @@ public class TaskDescription {
   }
 
 
-  public TaskDescription runtime(@jakarta.annotation.Nonnull TaskRuntime runtime) {
+  public TaskDescription runtime(@jakarta.annotation.Nonnull String runtime) {
     this.runtime = runtime;
     return this;
   }
@@ -147,14 +146,14 @@ public class TaskDescription {
   @jakarta.annotation.Nonnull
   @JsonProperty(value = JSON_PROPERTY_RUNTIME, required = true)
   @JsonInclude(value = JsonInclude.Include.ALWAYS)
-  public TaskRuntime getRuntime() {
+  public String getRuntime() {
     return runtime;
   }
 
 
   @JsonProperty(value = JSON_PROPERTY_RUNTIME, required = true)
   @JsonInclude(value = JsonInclude.Include.ALWAYS)
-  public void setRuntime(@jakarta.annotation.Nonnull TaskRuntime runtime) {
+  public void setRuntime(@jakarta.annotation.Nonnull String runtime) {
     this.runtime = runtime;
   }
 

@@ -26,6 +26,7 @@ import com.fasterxml.jackson.annotation.JsonValue;
 import java.time.OffsetDateTime;
 import java.util.Arrays;
 import java.util.UUID;
+import org.baton.client.generated.model.TaskInstanceState;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 
 
@@ -84,7 +85,7 @@ public class TaskInstanceDetail {
 
   public static final String JSON_PROPERTY_STATE = "state";
   @jakarta.annotation.Nullable
-  private String state;
+  private TaskInstanceState state;
 
   public static final String JSON_PROPERTY_TRY_NUMBER = "try_number";
   @jakarta.annotation.Nonnull
@@ -293,7 +294,7 @@ public class TaskInstanceDetail {
   }
 
 
-  public TaskInstanceDetail state(@jakarta.annotation.Nullable String state) {
+  public TaskInstanceDetail state(@jakarta.annotation.Nullable TaskInstanceState state) {
     this.state = state;
     return this;
   }
@@ -305,14 +306,14 @@ public class TaskInstanceDetail {
   @jakarta.annotation.Nullable
   @JsonProperty(value = JSON_PROPERTY_STATE, required = false)
   @JsonInclude(value = JsonInclude.Include.ALWAYS)
-  public String getState() {
+  public TaskInstanceState getState() {
     return state;
   }
 
 
   @JsonProperty(value = JSON_PROPERTY_STATE, required = false)
   @JsonInclude(value = JsonInclude.Include.ALWAYS)
-  public void setState(@jakarta.annotation.Nullable String state) {
+  public void setState(@jakarta.annotation.Nullable TaskInstanceState state) {
     this.state = state;
   }
 
@@ -395,7 +396,7 @@ public class TaskInstanceDetail {
   }
 
   /**
-   * Get runtime
+   * The runtime (language) a task runs in and a worker serves: an open identifier, &#x60;^[a-z][a-z0-9_-]{0,19}$&#x60;. A worker claims only tasks of its own runtime. Baton&#39;s SDKs use &#x60;python&#x60;, &#x60;go&#x60;, &#x60;java&#x60;; a worker in another language registers under a name of its own.
    * @return runtime
    */
   @jakarta.annotation.Nonnull

@@ -28,7 +28,6 @@ import java.time.OffsetDateTime;
 import java.util.Arrays;
 import java.util.UUID;
 import org.baton.client.generated.model.TaskInstanceState;
-import org.baton.client.generated.model.TaskRuntime;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 
 
@@ -85,7 +84,7 @@ public class TaskInstanceSummary {
 
   public static final String JSON_PROPERTY_RUNTIME = "runtime";
   @jakarta.annotation.Nonnull
-  private TaskRuntime runtime;
+  private String runtime;
 
   public static final String JSON_PROPERTY_HOSTNAME = "hostname";
   @jakarta.annotation.Nullable
@@ -286,26 +285,26 @@ public class TaskInstanceSummary {
   }
 
 
-  public TaskInstanceSummary runtime(@jakarta.annotation.Nonnull TaskRuntime runtime) {
+  public TaskInstanceSummary runtime(@jakarta.annotation.Nonnull String runtime) {
     this.runtime = runtime;
     return this;
   }
 
   /**
-   * Get runtime
+   * The runtime (language) a task runs in and a worker serves: an open identifier, &#x60;^[a-z][a-z0-9_-]{0,19}$&#x60;. A worker claims only tasks of its own runtime. Baton&#39;s SDKs use &#x60;python&#x60;, &#x60;go&#x60;, &#x60;java&#x60;; a worker in another language registers under a name of its own.
    * @return runtime
    */
   @jakarta.annotation.Nonnull
   @JsonProperty(value = JSON_PROPERTY_RUNTIME, required = true)
   @JsonInclude(value = JsonInclude.Include.ALWAYS)
-  public TaskRuntime getRuntime() {
+  public String getRuntime() {
     return runtime;
   }
 
 
   @JsonProperty(value = JSON_PROPERTY_RUNTIME, required = true)
   @JsonInclude(value = JsonInclude.Include.ALWAYS)
-  public void setRuntime(@jakarta.annotation.Nonnull TaskRuntime runtime) {
+  public void setRuntime(@jakarta.annotation.Nonnull String runtime) {
     this.runtime = runtime;
   }
 
