@@ -55,8 +55,8 @@ AMENDMENTS: tuple[Amendment, ...] = (
             "The document now says what the server has always done: `Baton-API-Version` is optional (without "
             "it the server answers in its latest version); every answer's `Baton-API-Version` and "
             "`X-Request-ID` headers, and task operations' `Refreshed-API-Token`; every error status of every "
-            "operation, with the `reason` codes it sends (503 `database_unavailable` with `Retry-After` during a "
-            "database outage included); `security: []` on the health checks; a `servers` "
+            "operation, with the `reason` codes it sends (503 `database_unavailable` with `Retry-After` "
+            "during a database outage included); `security: []` on the health checks; a `servers` "
             "entry, the license, and a description and tag on every operation."
         ),
         documents={
