@@ -13,7 +13,8 @@ import org.baton.client.Runs;
 
 /**
  * {@code java -jar baton-worker.jar ARGS} in a process of its own (the jar {@code mvn package} made,
- * named by the system property {@code baton.worker.jar}), its stdout and stderr in one file.
+ * named by the system property {@code baton.worker.jar}), or another Java program; its stdout and
+ * stderr in one file.
  * Closing it kills what is left of it.
  */
 final class WorkerProcess implements AutoCloseable {
@@ -27,14 +28,26 @@ final class WorkerProcess implements AutoCloseable {
     this.output = output;
   }
 
-  /** Starts the worker jar with {@code args}, in a clean environment holding {@code env} (and PATH). */
-  static WorkerProcess start(Path work, Map<String, String> env, List<String> args) throws IOException {
+  /** The worker jar {@code mvn package} made. */
+  static Path jar() {
     String jar = System.getProperty("baton.worker.jar");
     if (jar == null || !Files.isRegularFile(Path.of(jar))) {
       throw new IllegalStateException("no worker jar at " + jar + ": run the worker's tests with mvn verify");
     }
+    return Path.of(jar);
+  }
+
+  /** Starts the worker jar with {@code args}, in an environment holding {@code env} and no other BATON_*. */
+  static WorkerProcess start(Path work, Map<String, String> env, List<String> args) throws IOException {
+    List<String> command = new ArrayList<>(List.of("-jar", jar().toString()));
+    command.addAll(args);
+    return java(work, env, command);
+  }
+
+  /** Starts {@code java ARGS} (this JVM's), in an environment holding {@code env} and no other BATON_*. */
+  static WorkerProcess java(Path work, Map<String, String> env, List<String> args) throws IOException {
     Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-    List<String> command = new ArrayList<>(List.of(java.toString(), "-jar", jar));
+    List<String> command = new ArrayList<>(List.of(java.toString()));
     command.addAll(args);
     Path output = Files.createTempFile(work, "worker-", ".log");
     ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(output.toFile());
