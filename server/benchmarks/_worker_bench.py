@@ -116,7 +116,9 @@ def _ended(url: str, dag_id: str, run_id: str) -> int:
             run=run_id,
         )
     )
-    return int(rows[0][0])  # type: ignore[call-overload]
+    count = rows[0][0]
+    assert isinstance(count, int)
+    return count
 
 
 def _records(url: str, dag_id: str, run_id: str) -> list[tuple[str, float, float]]:
@@ -241,7 +243,8 @@ def measure(worker: WorkerUnderTest, args: argparse.Namespace, folder: Path) -> 
         "worker_cpu_ms_per_task": round(worker_cpu / counted, 2),
     }
     print(
-        f"{worker.language} worker, {result['tasks']} no-op tasks in {args.runs} run(s), {args.concurrency} slots: "
+        f"{worker.language} worker, {result['tasks']} no-op tasks in {args.runs} run(s), "
+        f"{args.concurrency} slots: "
         f"overhead per task p50 {result['overhead_ms_p50']:.1f} ms, p95 {result['overhead_ms_p95']:.1f} ms, "
         f"mean {result['overhead_ms_mean']:.1f} ms (target <= {TARGET_OVERHEAD_MS:g}); "
         f"{result['tasks_per_s']:.1f} tasks/s (target >= {TARGET_TASKS_PER_S:g}); CPU per task: "
@@ -250,6 +253,7 @@ def measure(worker: WorkerUnderTest, args: argparse.Namespace, folder: Path) -> 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     if result["succeeded"] != worker.tasks * args.runs:
-        print(f"bench: only {result['succeeded']} of {worker.tasks * args.runs} tasks succeeded", file=sys.stderr)
+        expected = worker.tasks * args.runs
+        print(f"bench: only {result['succeeded']} of {expected} tasks succeeded", file=sys.stderr)
         return 1
     return 0

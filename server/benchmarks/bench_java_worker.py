@@ -39,15 +39,16 @@ def _build(work: Path) -> tuple[Path, Path]:
     (services / "org.baton.sdk.Bundle").write_text("org.baton.bench.NoopBundle\n")
     bundles = work / "bundles"
     bundles.mkdir()
-    subprocess.run([jar, "--create", "--file", str(bundles / "noop.jar"), "-C", str(classes), "."], check=True)
+    archive = bundles / "noop.jar"
+    subprocess.run([jar, "--create", "--file", str(archive), "-C", str(classes), "."], check=True)
     return worker_jar, bundles
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; print the figures and write them as JSON."""
     parser = arguments(__doc__ or "", "bench-java-worker.json")
-    parser.add_argument("--log-level", default="warn", help="the worker's own log level (debug: per-attempt timings)")
-    parser.add_argument("--jvm-option", action="append", default=[], help="a JVM option for the worker (repeatable)")
+    parser.add_argument("--log-level", default="warn", help="the worker's log level (debug: timings)")
+    parser.add_argument("--jvm-option", action="append", default=[], help="a JVM option (repeatable)")
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="baton-bench-java-"))
     try:

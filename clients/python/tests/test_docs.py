@@ -1,4 +1,4 @@
-"""The docs show tested code: a ```python, ```go, ```java or ```xml block starting with its ``file: PATH`` is that file."""
+"""The docs show tested code: a ```python/go/java/xml block starting with its ``file: PATH`` is that file."""
 
 from __future__ import annotations
 

@@ -112,11 +112,7 @@ class WorkerJarIT {
   void sigterm_drains_runningTaskFinishes_thenTheWorkerExits() throws Exception {
     Path release = work.resolve("release-drain");
     try (WorkerProcess worker = start(Map.of("IT_RELEASE_FILE", release.toString()), "--grace-period", "600")) {
-      worker.awaitOutput("registered worker");
-      String runId = runs.trigger("it_hold");
-      awaitTaskState(runId, TaskInstanceState.RUNNING);
-      worker.terminate();
-      worker.awaitOutput("waiting up to 600 s for 1 running task(s)");
+      String runId = holdThenTerminate(worker);
       assertTrue(worker.alive(), "the worker left before its task ended:\n" + worker.output());
       Files.createFile(release);
       assertEquals(0, worker.awaitExit(), worker.output());
@@ -130,11 +126,7 @@ class WorkerJarIT {
   void secondSigterm_handsTheRunningTaskBackAtOnce() throws Exception {
     Path never = work.resolve("release-never");
     try (WorkerProcess worker = start(Map.of("IT_RELEASE_FILE", never.toString()), "--grace-period", "600")) {
-      worker.awaitOutput("registered worker");
-      String runId = runs.trigger("it_hold");
-      awaitTaskState(runId, TaskInstanceState.RUNNING);
-      worker.terminate();
-      worker.awaitOutput("waiting up to 600 s for 1 running task(s)");
+      String runId = holdThenTerminate(worker);
       worker.terminate();
       assertEquals(0, worker.awaitExit(), worker.output());
       assertTrue(worker.output().contains("handing back 1 task(s) still running"), worker.output());
@@ -145,11 +137,17 @@ class WorkerJarIT {
     }
   }
 
-  private static void awaitTaskState(String runId, TaskInstanceState state) {
+  /** Runs it_hold's task on the worker, sends SIGTERM once it runs, and waits for the drain; the run id. */
+  private static String holdThenTerminate(WorkerProcess worker) throws Exception {
+    worker.awaitOutput("registered worker");
+    String runId = runs.trigger("it_hold");
     Runs.waitFor(
-        "it_hold/" + runId + " to be " + state,
+        "it_hold/" + runId + " to be running",
         () -> runs.run("it_hold", runId).getTaskInstances().stream()
-            .anyMatch(ti -> ti.getTaskId().equals("hold") && ti.getState() == state));
+            .anyMatch(ti -> ti.getTaskId().equals("hold") && ti.getState() == TaskInstanceState.RUNNING));
+    worker.terminate();
+    worker.awaitOutput("waiting up to 600 s for 1 running task(s)");
+    return runId;
   }
 
   @Test
