@@ -221,7 +221,7 @@ def codegen(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Benchmark the Task Execution API on PostgreSQL with wrk (Debian installs it), then the Go worker."""
+    """Benchmark the Task Execution API on PostgreSQL with wrk (Debian installs it), then the two workers."""
     _sync(session)
     _debian_packages(session, "wrk")
     url = _postgres_url(session)

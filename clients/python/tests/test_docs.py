@@ -1,4 +1,4 @@
-"""The docs show tested code: a ```python or ```go block starting with its ``file: PATH`` is that file."""
+"""The docs show tested code: a ```python/go/java/xml block starting with its ``file: PATH`` is that file."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
 DOCS = sorted((ROOT / "docs").glob("*.md"))
-BLOCK = re.compile(r"```(?:python\n# |go\n// )file: (?P<path>\S+)\n(?P<code>.*?)```", re.DOTALL)
+BLOCK = re.compile(
+    r"```(?:python\n# |go\n// |java\n// |xml\n<!-- )file: (?P<path>\S+)(?: -->)?\n(?P<code>.*?)```", re.DOTALL
+)
 
 
 def _blocks() -> list[tuple[str, str, str]]:
@@ -23,6 +25,9 @@ def test__docs__show_example_files() -> None:
         "examples/embedded/tasks_as_rpc.py",
         "examples/go/tutorial/main.go",
         "examples/go/inventory/main.go",
+        "examples/java/orders-bundle/pom.xml",
+        "examples/java/orders-bundle/src/main/java/com/example/OrdersBundle.java",
+        "examples/java/inventory-service/src/main/java/org/baton/examples/inventory/InventoryService.java",
     } <= shown
 
 

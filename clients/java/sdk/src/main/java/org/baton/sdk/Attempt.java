@@ -64,7 +64,9 @@ final class Attempt {
       Duration reportPatience,
       Duration logInterval,
       RetryPolicy retry,
-      Level taskLogLevel) {}
+      Level taskLogLevel,
+      LocalSecrets secrets,
+      boolean captureOutput) {}
 
   private record Outcome(String state, String message) {}
 
@@ -86,6 +88,13 @@ final class Attempt {
   private volatile LogShipper shipper;
   private volatile BatonClient client;
   private long began;
+  // Where the attempt's time went, for the worker's debug log: claimed, picked up by a pool thread,
+  // started, task returned, logs shipped (System.nanoTime()).
+  private final long claimedAt = System.nanoTime();
+  private long pickedUpAt;
+  private long startedAt;
+  private long returnedAt;
+  private long shippedAt;
 
   Attempt(
       ExecuteTaskWorkload workload,
@@ -116,6 +125,7 @@ final class Attempt {
 
   /** Runs the attempt to its end on the calling thread (a pool thread). */
   void run() {
+    pickedUpAt = System.nanoTime();
     thread = Thread.currentThread();
     client = transport.withToken(workload.getToken());
     LogShipper logs = new LogShipper(client, id());
@@ -136,6 +146,7 @@ final class Attempt {
       reported.complete(null);
       return;
     }
+    startedAt = System.nanoTime();
     context = context(started);
     logs.add(LogEntry.worker("info", "attempt " + ti.getTryNumber() + " of " + started.getMaxTries()
         + " started on " + options.hostname() + " (pid " + options.pid() + ")"));
@@ -155,6 +166,7 @@ final class Attempt {
     Outcome outcome;
     try {
       outcome = execute(logs);
+      returnedAt = System.nanoTime();
     } finally {
       beat.cancel(false);
       ship.cancel(false);
@@ -190,7 +202,7 @@ final class Attempt {
       return new Outcome("failed", message);
     }
     TaskLogger logger = new TaskLogger(entry.method().declaringClass().getName(), options.taskLogLevel(), logs::add);
-    AttemptClient api = new AttemptClient(client, Invocation.JSON, context);
+    AttemptClient api = new AttemptClient(client, Invocation.JSON, context, options.secrets());
     Invocation.Scope scope =
         new Invocation.Scope() {
           @Override
@@ -209,7 +221,15 @@ final class Attempt {
           }
         };
     try {
-      Object result = entry.method().invoke(entry.invocation().arguments(scope));
+      Object result;
+      TaskOutput.Binding output = options.captureOutput() ? TaskOutput.bind(logs::add) : null;
+      try {
+        result = entry.method().invoke(entry.invocation().arguments(scope));
+      } finally {
+        if (output != null) {
+          output.close(); // its last unfinished line goes before the outcome's
+        }
+      }
       if (result != null && !entry.method().returnsVoid()) {
         Object value;
         try {
@@ -327,7 +347,14 @@ final class Attempt {
     if (!logs.close()) {
       LOG.warn("{}: some log lines could not be shipped", label);
     }
+    shippedAt = System.nanoTime();
     reported.complete(finish(state, took, why));
+    if (LOG.isDebugEnabled()) {
+      long done = System.nanoTime();
+      LOG.debug(
+          "{}: ms from the claim: picked up {}, started {}, returned {}, logs shipped {}, state reported {}",
+          label, ms(pickedUpAt), ms(startedAt), ms(returnedAt), ms(shippedAt), ms(done));
+    }
   }
 
   private String finish(String state, String took, String why) {
@@ -344,6 +371,10 @@ final class Attempt {
       LOG.error("{}: the final state {} could not be reported: {}", label, state, e.getMessage());
     }
     return null;
+  }
+
+  private String ms(long at) {
+    return at == 0 ? "-" : String.format("%.1f", (at - claimedAt) / 1e6);
   }
 
   /** {@code call}, retried on transport errors and 5xx answers for up to the report patience. */

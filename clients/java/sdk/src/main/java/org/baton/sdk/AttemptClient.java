@@ -17,17 +17,25 @@ final class AttemptClient implements TaskClient {
   private final BatonClient client;
   private final ObjectMapper json;
   private final TaskContext context;
+  private final LocalSecrets secrets;
 
-  AttemptClient(BatonClient client, ObjectMapper json, TaskContext context) {
+  AttemptClient(BatonClient client, ObjectMapper json, TaskContext context, LocalSecrets secrets) {
     this.client = client;
     this.json = json;
     this.context = context;
+    this.secrets = secrets;
+  }
+
+  /** The worker's own value of a variable (environment, secrets file), else the server's. */
+  private Object variable(String key) {
+    Object local = secrets.variable(key);
+    return local != LocalSecrets.NOT_FOUND ? local : client.getVariable(key);
   }
 
   @Override
   public <T> T getVariable(String key, Class<T> type) {
     try {
-      return json.convertValue(client.getVariable(key), type);
+      return json.convertValue(variable(key), type);
     } catch (NotFoundException e) {
       throw new VariableNotFoundException(key, e);
     }
@@ -36,7 +44,7 @@ final class AttemptClient implements TaskClient {
   @Override
   public <T> T getVariable(String key, Class<T> type, T fallback) {
     try {
-      return json.convertValue(client.getVariable(key), type);
+      return json.convertValue(variable(key), type);
     } catch (NotFoundException e) {
       return fallback;
     }
@@ -49,6 +57,10 @@ final class AttemptClient implements TaskClient {
 
   @Override
   public Connection getConnection(String connectionId) {
+    Connection local = secrets.connection(connectionId);
+    if (local != null) {
+      return local;
+    }
     ConnectionResponse found;
     try {
       found = client.getConnection(connectionId);

@@ -1,5 +1,7 @@
 package org.baton.sdk;
 
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -23,9 +25,9 @@ public record Connection(
     String password,
     String schema,
     Map<String, Object> extra) {
-  /** Copies {@code extra}. */
+  /** Copies {@code extra} (JSON: its values may be null). */
   public Connection {
-    extra = extra == null ? Map.of() : Map.copyOf(extra);
+    extra = extra == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(extra));
   }
 
   @Override

@@ -3,6 +3,7 @@ package org.baton.sdk;
 import java.math.BigDecimal;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -116,7 +117,9 @@ public final class Worker {
             builder.reportPatience,
             builder.logInterval,
             builder.retry,
-            builder.taskLogLevel);
+            builder.taskLogLevel,
+            secrets(builder),
+            builder.captureOutput);
     // The claim's long poll must end before the client's read timeout.
     Duration timeout = builder.claimWait.plusSeconds(30);
     this.client =
@@ -129,6 +132,14 @@ public final class Worker {
     this.pool =
         new ThreadPoolExecutor(
             builder.concurrency, builder.concurrency, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), daemons("baton-task"));
+  }
+
+  private static LocalSecrets secrets(Builder builder) {
+    try {
+      return LocalSecrets.load(builder.environment, builder.secretsFile);
+    } catch (SecretsException e) {
+      throw new WorkerException(e.getMessage(), e);
+    }
   }
 
   /** A builder; {@code serverUrl}, {@code token} and at least one bundle are required. */
@@ -231,13 +242,21 @@ public final class Worker {
     serve();
   }
 
-  /** Stops claiming; running tasks get the grace period to finish, then are handed back. Returns at once. */
+  /**
+   * Stops claiming; running tasks get the grace period to finish, then are handed back. Called
+   * again, hands them back at once. Returns at once.
+   */
   public void drain() {
     if (draining) {
-      handBackNow = true;
+      if (!handBackNow) {
+        handBackNow = true;
+        LOG.info("stopping again: running tasks are handed back now");
+      }
       return;
     }
     draining = true;
+    LOG.info("draining: no new claims; running tasks have {} s to finish (stopping again hands them back now)",
+        settings.gracePeriod.toSeconds());
     Thread thread = loop;
     if (thread != null && thread != Thread.currentThread()) {
       thread.interrupt(); // ends a claim's long poll
@@ -264,6 +283,9 @@ public final class Worker {
   }
 
   private void serve() {
+    if (settings.captureOutput) {
+      TaskOutput.install();
+    }
     try {
       if (!untilDrained("registering", this::register)) {
         return;
@@ -476,6 +498,9 @@ public final class Worker {
     private Duration reportPatience = Duration.ofMinutes(5);
     private RetryPolicy retry = RetryPolicy.DEFAULT;
     private Level taskLogLevel = Level.INFO;
+    private Path secretsFile;
+    private Map<String, String> environment = System.getenv();
+    private boolean captureOutput = true;
 
     private Builder() {}
 
@@ -571,6 +596,32 @@ public final class Worker {
     /** The lowest level of the tasks' Logger lines that reach their logs; INFO by default. */
     public Builder taskLogLevel(Level level) {
       this.taskLogLevel = Objects.requireNonNull(level, "level");
+      return this;
+    }
+
+    /**
+     * The worker's secrets file (JSON: {@code {"variables": {...}, "connections": {...}}}), asked
+     * after the environment's {@code BATON_VAR_*}/{@code BATON_CONN_*} and before the server; read
+     * when the worker is built. None by default.
+     */
+    public Builder secretsFile(Path file) {
+      this.secretsFile = file;
+      return this;
+    }
+
+    /** The environment whose {@code BATON_VAR_*}/{@code BATON_CONN_*} the tasks see first; the JVM's by default. */
+    public Builder environment(Map<String, String> environment) {
+      this.environment = Map.copyOf(Objects.requireNonNull(environment, "environment"));
+      return this;
+    }
+
+    /**
+     * Whether what a task prints to {@code System.out}/{@code System.err} (from its thread, or a
+     * thread it starts) becomes lines of its log; true by default. Other threads' output is not
+     * touched either way.
+     */
+    public Builder captureStandardStreams(boolean capture) {
+      this.captureOutput = capture;
       return this;
     }
 

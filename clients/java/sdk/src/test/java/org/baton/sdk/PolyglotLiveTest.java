@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.baton.client.LiveServer;
+import org.baton.client.Runs;
 import org.baton.client.generated.model.DagRunDetail;
 import org.baton.client.generated.model.DagRunState;
 import org.junit.jupiter.api.Test;

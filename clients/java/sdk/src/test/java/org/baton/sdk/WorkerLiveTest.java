@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.function.Consumer;
 import org.baton.client.LiveServer;
+import org.baton.client.Runs;
 import org.baton.client.generated.api.AdminApi;
 import org.baton.client.generated.model.DagRunDetail;
 import org.baton.client.generated.model.DagRunState;

@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
@@ -23,11 +24,12 @@ import org.slf4j.event.Level;
 /**
  * The Java worker's command line: loads the bundle jars of a folder, registers their DAGs and
  * serves their tasks until SIGTERM or Ctrl-C, which drain it (no new claims; running tasks get the
- * grace period, then are handed back).
+ * grace period, then are handed back; a second signal hands them back at once).
  *
  * <pre>
  * java -jar baton-worker.jar --bundles DIR [--queue Q ...] [--concurrency N] [--server URL] [--token T]
- *      [--name NAME] [--heartbeat-interval S] [--grace-period S] [--stop-grace S] [--task-log-level L]
+ *      [--name NAME] [--secrets-file FILE] [--heartbeat-interval S] [--grace-period S] [--stop-grace S]
+ *      [--task-log-level L] [--log-level L]
  * </pre>
  *
  * <p>The server and the credential come from {@code --server}/{@code BATON_SERVER_URL} and
@@ -37,11 +39,12 @@ import org.slf4j.event.Level;
 public final class Main {
   static final String USAGE =
       "usage: java -jar baton-worker.jar --bundles DIR [--queue Q ...] [--concurrency N] [--server URL]\n"
-          + "       [--token TOKEN] [--name NAME] [--heartbeat-interval S] [--grace-period S] [--stop-grace S]\n"
-          + "       [--task-log-level debug|info|warn|error]\n"
+          + "       [--token TOKEN] [--name NAME] [--secrets-file FILE] [--heartbeat-interval S] [--grace-period S]\n"
+          + "       [--stop-grace S] [--task-log-level debug|info|warn|error] [--log-level debug|info|warn|error]\n"
           + "Serves the Java tasks of the bundle jars in DIR (each lists its org.baton.sdk.Bundle classes in\n"
           + "META-INF/services/org.baton.sdk.Bundle). BATON_SERVER_URL and BATON_WORKER_TOKEN give the server\n"
-          + "and the worker credential when --server and --token do not.";
+          + "and the worker credential when --server and --token do not, BATON_SECRETS_FILE the secrets file.\n"
+          + "SIGTERM or Ctrl-C drains the worker; a second one hands its running tasks back at once.";
 
   private Main() {}
 
@@ -68,6 +71,8 @@ public final class Main {
       System.out.println(USAGE);
       return 0;
     }
+    // slf4j-simple reads its level when the first logger is made, which is after this.
+    System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", options.logLevel);
     Worker worker;
     try {
       List<Bundle> bundles = loadBundles(options.bundles);
@@ -80,7 +85,8 @@ public final class Main {
               .heartbeatInterval(options.heartbeatInterval)
               .gracePeriod(options.gracePeriod)
               .stopGrace(options.stopGrace)
-              .taskLogLevel(options.taskLogLevel);
+              .taskLogLevel(options.taskLogLevel)
+              .secretsFile(options.secretsFile);
       builder.queues(options.queues.toArray(String[]::new));
       if (options.name != null) {
         builder.name(options.name);
@@ -90,6 +96,9 @@ public final class Main {
       System.err.println("baton-worker: " + e.getMessage());
       return 1;
     }
+    // SIGTERM and Ctrl-C: the first drains, a second hands the running tasks back at once.
+    Signals.handle(count -> worker.drain());
+    // Any other shutdown of the JVM (SIGHUP, say) drains too, as far as the JVM lets it.
     Thread main = Thread.currentThread();
     Thread hook =
         new Thread(
@@ -104,13 +113,21 @@ public final class Main {
             },
             "baton-worker-shutdown");
     Runtime.getRuntime().addShutdownHook(hook);
+    int status;
     try {
       worker.run();
-      return 0;
+      status = 0;
     } catch (BatonException e) {
       System.err.println("baton-worker: " + e.getMessage());
-      return 1;
+      status = 1;
     }
+    try {
+      Runtime.getRuntime().removeShutdownHook(hook);
+    } catch (IllegalStateException shuttingDown) {
+      // The hook waits for this thread, which must not call System.exit now: it would wait forever.
+      return 0;
+    }
+    return status;
   }
 
   /** Every bundle of every jar in {@code folder}, each jar in a class loader of its own over the SDK's. */
@@ -169,12 +186,16 @@ public final class Main {
     Duration gracePeriod = Duration.ofSeconds(60);
     Duration stopGrace = Duration.ofSeconds(10);
     Level taskLogLevel = Level.INFO;
+    String logLevel = "info";
+    Path secretsFile;
 
     /** The options, or null for {@code --help}; IllegalArgumentException says what is wrong. */
     static Options parse(String[] args, Map<String, String> env) {
       Options options = new Options();
       options.server = env.get("BATON_SERVER_URL");
       options.token = env.get("BATON_WORKER_TOKEN");
+      String secrets = env.get("BATON_SECRETS_FILE");
+      options.secretsFile = secrets == null || secrets.isEmpty() ? null : Path.of(secrets);
       for (int i = 0; i < args.length; i++) {
         String flag = args[i];
         if (flag.equals("-h") || flag.equals("--help")) {
@@ -200,6 +221,9 @@ public final class Main {
           case "--token":
             options.token = value;
             break;
+          case "--secrets-file":
+            options.secretsFile = Path.of(value);
+            break;
           case "--name":
             options.name = value;
             break;
@@ -213,11 +237,10 @@ public final class Main {
             options.stopGrace = seconds(flag, value);
             break;
           case "--task-log-level":
-            try {
-              options.taskLogLevel = Level.valueOf(value.toUpperCase(java.util.Locale.ROOT));
-            } catch (IllegalArgumentException e) {
-              throw new IllegalArgumentException("--task-log-level must be debug, info, warn or error, not " + value);
-            }
+            options.taskLogLevel = level(flag, value);
+            break;
+          case "--log-level":
+            options.logLevel = level(flag, value).name().toLowerCase(Locale.ROOT);
             break;
           default:
             throw new IllegalArgumentException("unknown option " + flag);
@@ -233,6 +256,22 @@ public final class Main {
         throw new IllegalArgumentException("no worker credential: give --token or set BATON_WORKER_TOKEN");
       }
       return options;
+    }
+
+    private static Level level(String flag, String value) {
+      String name = value.toUpperCase(Locale.ROOT);
+      if (name.equals("WARNING")) {
+        name = "WARN";
+      }
+      try {
+        Level level = Level.valueOf(name);
+        if (level != Level.TRACE) {
+          return level;
+        }
+      } catch (IllegalArgumentException e) {
+        // said below
+      }
+      throw new IllegalArgumentException(flag + " must be debug, info, warn or error, not " + value);
     }
 
     private static int integer(String flag, String value) {

@@ -1,4 +1,4 @@
-package org.baton.sdk;
+package org.baton.client;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -6,8 +6,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.function.Supplier;
-import org.baton.client.BatonClient;
-import org.baton.client.LiveServer;
 import org.baton.client.generated.ApiException;
 import org.baton.client.generated.api.AdminApi;
 import org.baton.client.generated.model.DagRunDetail;
@@ -17,28 +15,31 @@ import org.baton.client.generated.model.LogRecordOut;
 import org.baton.client.generated.model.TaskInstanceSummary;
 import org.baton.client.generated.model.TriggerDagRunPayload;
 
-/** Triggers DAG runs on a live server and reads them back, as an operator does (admin API). */
-final class Runs {
+/**
+ * Triggers DAG runs on a live server and reads them back, as an operator does (admin API).
+ * Public, with the test jar, for the SDK's and the worker's tests.
+ */
+public final class Runs {
   private final BatonClient admin;
   private final AdminApi api;
 
-  Runs(LiveServer server) throws Exception {
+  public Runs(LiveServer server) throws Exception {
     this.admin = server.admin();
     this.api = new AdminApi(admin.apiClient());
   }
 
   /** A unique suffix for ids of one test. */
-  static String suffix() {
+  public static String suffix() {
     return UUID.randomUUID().toString().replace("-", "").substring(0, 8);
   }
 
-  String trigger(String dagId) {
+  public String trigger(String dagId) {
     String runId = "test__" + suffix();
     admin.triggerDagRun(dagId, new TriggerDagRunPayload().runId(runId));
     return runId;
   }
 
-  DagRunDetail run(String dagId, String runId) {
+  public DagRunDetail run(String dagId, String runId) {
     try {
       return api.getDagRun(dagId, runId);
     } catch (ApiException e) {
@@ -47,7 +48,7 @@ final class Runs {
   }
 
   /** Waits (polling, up to three minutes) for the run to end; returns it. */
-  DagRunDetail await(String dagId, String runId) {
+  public DagRunDetail await(String dagId, String runId) {
     return waitFor(
         "run " + dagId + "/" + runId + " to end",
         () -> {
@@ -56,7 +57,7 @@ final class Runs {
         });
   }
 
-  static TaskInstanceSummary task(DagRunDetail run, String taskId) {
+  public static TaskInstanceSummary task(DagRunDetail run, String taskId) {
     return run.getTaskInstances().stream()
         .filter(ti -> ti.getTaskId().equals(taskId))
         .findFirst()
@@ -64,7 +65,7 @@ final class Runs {
   }
 
   /** Every log line of one try of a task instance. */
-  List<LogRecordOut> logs(UUID taskInstanceId, int tryNumber) {
+  public List<LogRecordOut> logs(UUID taskInstanceId, int tryNumber) {
     List<LogRecordOut> lines = new ArrayList<>();
     Integer after = null;
     while (true) {
@@ -83,7 +84,7 @@ final class Runs {
   }
 
   /** The messages of one try's log, joined by newlines. */
-  String logText(UUID taskInstanceId, int tryNumber) {
+  public String logText(UUID taskInstanceId, int tryNumber) {
     StringBuilder text = new StringBuilder();
     for (LogRecordOut line : logs(taskInstanceId, tryNumber)) {
       text.append(line.getLevel()).append(' ').append(line.getMessage()).append(' ')
@@ -93,7 +94,7 @@ final class Runs {
   }
 
   /** Polls {@code probe} until it returns non-null (or true), for up to three minutes. */
-  static <T> T waitFor(String what, Supplier<T> probe) {
+  public static <T> T waitFor(String what, Supplier<T> probe) {
     long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
     while (true) {
       T value = probe.get();

@@ -1,0 +1,114 @@
+package org.baton.sdk;
+
+import java.io.ByteArrayOutputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * {@code System.out} and {@code System.err}, routed by thread: what a task prints while it runs —
+ * on its own thread, or on a thread it started — becomes lines of its attempt's log ({@code info}
+ * for stdout, {@code error} for stderr, with the field {@code stream}), as the Python worker does
+ * with a task process's output. Every other thread's output, and a task thread's once its attempt
+ * has ended, goes to the JVM's original streams unchanged.
+ */
+final class TaskOutput extends OutputStream {
+  /** The attempt a thread prints for; threads a task starts inherit it. */
+  private static final InheritableThreadLocal<Binding> CURRENT = new InheritableThreadLocal<>();
+  private static volatile TaskOutput out;
+  private static volatile TaskOutput err;
+
+  private final PrintStream original;
+  private final String stream;
+  private final String level;
+  private final ThreadLocal<ByteArrayOutputStream> partial = ThreadLocal.withInitial(ByteArrayOutputStream::new);
+
+  private TaskOutput(PrintStream original, String stream, String level) {
+    this.original = original;
+    this.stream = stream;
+    this.level = level;
+  }
+
+  /** Routes System.out and System.err through attempts from now on (once per JVM). */
+  static synchronized void install() {
+    if (out != null) {
+      return;
+    }
+    out = new TaskOutput(System.out, "stdout", "info");
+    err = new TaskOutput(System.err, "stderr", "error");
+    System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+    System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+  }
+
+  /** Sends what the calling thread (and the threads it starts) print to {@code sink} until closed. */
+  static Binding bind(Consumer<LogEntry> sink) {
+    Binding binding = new Binding(sink);
+    CURRENT.set(binding);
+    return binding;
+  }
+
+  @Override
+  public void write(int b) {
+    write(new byte[] {(byte) b}, 0, 1);
+  }
+
+  @Override
+  public void write(byte[] bytes, int offset, int length) {
+    Binding binding = CURRENT.get();
+    if (binding == null || !binding.open) {
+      original.write(bytes, offset, length);
+      return;
+    }
+    ByteArrayOutputStream line = partial.get();
+    int start = offset;
+    for (int i = offset; i < offset + length; i++) {
+      if (bytes[i] == '\n') {
+        line.write(bytes, start, i - start);
+        emit(binding, line);
+        start = i + 1;
+      }
+    }
+    line.write(bytes, start, offset + length - start);
+  }
+
+  @Override
+  public void flush() {
+    original.flush();
+  }
+
+  private void emit(Binding binding, ByteArrayOutputStream line) {
+    String text = line.toString(StandardCharsets.UTF_8);
+    line.reset();
+    if (text.endsWith("\r")) {
+      text = text.substring(0, text.length() - 1);
+    }
+    binding.sink.accept(new LogEntry(OffsetDateTime.now(ZoneOffset.UTC), level, text, Map.of("stream", stream)));
+  }
+
+  /** The routing of one attempt's output; closing it ships the calling thread's unfinished lines. */
+  static final class Binding implements AutoCloseable {
+    private final Consumer<LogEntry> sink;
+    private volatile boolean open = true;
+
+    private Binding(Consumer<LogEntry> sink) {
+      this.sink = sink;
+    }
+
+    @Override
+    public void close() {
+      System.out.flush();
+      System.err.flush();
+      for (TaskOutput output : new TaskOutput[] {out, err}) {
+        if (output != null && output.partial.get().size() > 0) {
+          output.emit(this, output.partial.get());
+        }
+      }
+      open = false;
+      CURRENT.remove();
+    }
+  }
+}
