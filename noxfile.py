@@ -145,6 +145,9 @@ def tests(session: nox.Session) -> None:
     _go_and_java(session, url)
     session.log("conformance: schemathesis and every client at every API version")
     _conformance(session)
+    if url:
+        session.log("conformance: schemathesis on PostgreSQL, every API version")
+        _conformance(session, "--no-matrix", "--postgres", url)
     session.log("faults: servers, workers, PostgreSQL and HAProxy killed, restarted and frozen")
     _faults(session)
 

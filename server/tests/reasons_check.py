@@ -34,15 +34,19 @@ def _dependencies(dependant: Dependant) -> list[Dependant]:
     return found
 
 
-def documented(route: APIRoute) -> dict[int, set[str]]:
-    """Status → reasons the catalogue documents for the route's operation."""
+def documented(route: APIRoute, version: str | None = None) -> dict[int, set[str]]:
+    """Status → reasons the catalogue documents for the route's operation in ``version``."""
     credentials = {getattr(d.call, "scheme_name", None) for d in _dependencies(route.dependant)} & set(
         BY_CREDENTIAL
     )
     has_body = route.body_field is not None
     has_input = has_body or bool(route.dependant.path_params or route.dependant.query_params)
     by_status = reasons_of(
-        route.operation_id or route.name, credentials=credentials, has_input=has_input, has_body=has_body
+        route.operation_id or route.name,
+        credentials=credentials,
+        has_input=has_input,
+        has_body=has_body,
+        version=version,
     )
     return {status: {r.code for r in reasons} for status, reasons in by_status.items()}
 
@@ -60,7 +64,8 @@ def make_hook(app: Any) -> Any:
             # No route: the middleware's answers (before routing) or the router's own.
             assert reason in {r.code for r in (*ROUTELESS, *EVERY_OPERATION)}, (reason, response.request.url)
             return
-        allowed = documented(route).get(response.status_code, set())
+        version = response.headers.get("Baton-API-Version")
+        allowed = documented(route, version).get(response.status_code, set())
         assert reason in allowed, (
             f"{route.operation_id or route.name} answered {response.status_code} {reason!r}, which "
             f"baton_server/api/reasons.py does not list for it (it lists {sorted(allowed)})"

@@ -59,3 +59,46 @@ async def test__attempt_over__close_gives_up_at_once() -> None:
         shipper = LogShipper(client, uuid.uuid4(), patience=3600)
         shipper.add(_entry("late"))
         assert await shipper.close() is False
+
+
+async def test__attempt_log_limit__shipping_stops_for_the_attempt() -> None:
+    sent: list[list[str]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append([line["message"] for line in json.loads(request.content)["lines"]])
+        if len(sent) == 1:
+            return httpx.Response(200, json={"accepted": 1})
+        return httpx.Response(413, json={"reason": "log_limit_exceeded", "message": "full"})
+
+    async with AsyncClient(
+        "http://baton.test", "t", retry=FAST, transport=httpx.MockTransport(handler)
+    ) as client:
+        shipper = LogShipper(client, uuid.uuid4(), patience=3600)
+        shipper.add(_entry("one"))
+        assert await shipper.flush() is True
+        shipper.add(_entry("two"))
+        assert await shipper.flush() is False
+        shipper.add(_entry("three"))  # the attempt's logs are full: kept out of the upload
+        assert await shipper.close() is True
+    assert sent == [["one"], ["two"]]
+    assert shipper.shipped == 1
+
+
+async def test__one_batch_too_large__dropped_and_later_lines_shipped() -> None:
+    sent: list[list[str]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append([line["message"] for line in json.loads(request.content)["lines"]])
+        if len(sent) == 1:
+            return httpx.Response(413, json={"reason": "payload_too_large", "message": "big"})
+        return httpx.Response(200, json={"accepted": 1})
+
+    async with AsyncClient(
+        "http://baton.test", "t", retry=FAST, transport=httpx.MockTransport(handler)
+    ) as client:
+        shipper = LogShipper(client, uuid.uuid4(), patience=0)
+        shipper.add(_entry("big"))
+        assert await shipper.flush() is True
+        shipper.add(_entry("small"))
+        assert await shipper.close() is True
+    assert sent == [["big"], ["small"]]

@@ -59,6 +59,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--examples", type=int, default=DEFAULT_EXAMPLES, help="schemathesis examples per operation"
     )
+    run.add_argument(
+        "--postgres",
+        metavar="URL",
+        default=None,
+        help="run the local server on a fresh database in this PostgreSQL cluster (default: SQLite)",
+    )
     run.add_argument("--no-schemathesis", action="store_true")
     run.add_argument("--no-matrix", action="store_true")
     run.add_argument(
@@ -171,10 +177,11 @@ class _TargetOf:
             if not a.admin_token or not a.worker_token:
                 raise ConformanceError("--target needs --admin-token and --worker-token")
             return Target(a.target.rstrip("/"), a.admin_token, a.worker_token, a.signing_key)
-        self.local = LocalServer(self.work)
+        self.local = LocalServer(self.work, postgres_url=a.postgres)
         self.local.__enter__()
         assert self.local.target is not None
-        _log(f"local server on {self.local.target.base_url} (log: {self.local.log_path})")
+        database = "PostgreSQL" if a.postgres else "SQLite"
+        _log(f"local server on {self.local.target.base_url}, {database} (log: {self.local.log_path})")
         return self.local.target
 
     def __exit__(self, *exc: object) -> None:

@@ -12,6 +12,11 @@ configured narrowly, each for a documented reason:
   names queues the worker must serve — and a dangling one is a 422 with its own reason
   (``unknown_upstream_task``, ``queue_not_served``, …).
 
+And the positive cases keep to the server's input contract (``_st_hooks._within_contract``): no
+U+0000 in text, no lone surrogates, integers within 64 bits, nesting up to 64 deep, date-times with
+a UTC time. JSON Schema cannot say that of a free-form value; the server's own tests walk every
+operation with such values (``server/tests/api/head/test_input_contract.py``).
+
 Every check is on: the documents mark ``Baton-API-Version`` optional, as the server treats it.
 """
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
@@ -61,9 +62,18 @@ class LocalServer:
     It runs under ``timeout``, so it stops after :data:`SERVER_LIFETIME` even if the suite is killed.
     """
 
-    def __init__(self, workdir: Path, *, max_api_version: str | None = None, name: str = "server") -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        max_api_version: str | None = None,
+        name: str = "server",
+        postgres_url: str | None = None,
+    ) -> None:
         self.workdir = workdir / name
         self.max_api_version = max_api_version
+        self.postgres_url = postgres_url
+        self.database_url: str | None = None
         self.port = _free_port()
         self.signing_key = secrets.token_urlsafe(32)
         self.log_path = self.workdir / "server.log"
@@ -88,6 +98,8 @@ class LocalServer:
         )
         if self.max_api_version:
             env["BATON_MAX_API_VERSION"] = self.max_api_version
+        if self.database_url:
+            env["BATON_DATABASE_URL"] = self.database_url
         return env
 
     def _issue(self, command: str) -> str:
@@ -108,6 +120,8 @@ class LocalServer:
         if self.workdir.exists():
             shutil.rmtree(self.workdir)  # a fresh database every run
         self.workdir.mkdir(parents=True)
+        if self.postgres_url:
+            self.database_url = _postgres_database(self.postgres_url, "create")
         admin, worker = self._issue("create-admin-token"), self._issue("create-worker-credential")
         log = self.log_path.open("wb")
         self._process = subprocess.Popen(
@@ -134,15 +148,17 @@ class LocalServer:
         return self
 
     def stop(self) -> None:
-        """Stop the server (SIGTERM, then SIGKILL after ten seconds)."""
-        if self._process is None or self._process.poll() is not None:
-            return
-        self._process.terminate()
-        try:
-            self._process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait(timeout=5)
+        """Stop the server (SIGTERM, then SIGKILL after ten seconds) and drop its PostgreSQL database."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait(timeout=5)
+        if self.database_url is not None:
+            _postgres_database(self.database_url, "drop")
+            self.database_url = None
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -158,3 +174,28 @@ def expired_task_token(signing_key: str) -> str:
 
     tokens = TokenService(signing_key, workload_ttl=-60, execution_ttl=-60)
     return tokens.issue(uuid.uuid4(), 1, "execution")
+
+
+def _postgres_database(url: str, action: str) -> str:
+    """Create a fresh database in the cluster of ``url`` (answering its URL), or drop the one it names."""
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    parsed = make_url(url).set(drivername="postgresql+asyncpg")
+    name = f"baton_conformance_{secrets.token_hex(6)}" if action == "create" else parsed.database
+    admin = parsed.set(database="postgres").render_as_string(hide_password=False)
+
+    async def run() -> None:
+        engine = create_async_engine(admin, isolation_level="AUTOCOMMIT")
+        try:
+            async with engine.connect() as conn:
+                if action == "create":
+                    await conn.execute(text(f'CREATE DATABASE "{name}"'))
+                else:
+                    await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+    return parsed.set(database=name).render_as_string(hide_password=False)

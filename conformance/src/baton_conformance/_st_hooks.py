@@ -24,6 +24,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -204,6 +205,55 @@ def _point_claim_at_work(case: Any, state: _State) -> None:
         state.pending -= 1
 
 
+_INT64 = (-(2**63), 2**63 - 1)
+_MAX_DEPTH = 64
+_SOME_INSTANT = "2026-01-01T00:00:00Z"
+
+
+def _within_contract(value: Any, depth: int = 1) -> Any:
+    """``value`` with what JSON Schema allows but the server's input contract refuses taken out.
+
+    The contract (docs/execution-api.md, "The input contract") refuses U+0000 in text, lone
+    surrogates, integers outside 64 bits, nesting deeper than 64 and date-times that have no UTC
+    time — none of which a JSON Schema can say for a free-form value.
+    """
+    if isinstance(value, str):
+        text = value.replace("\x00", "")
+        text = text.encode("utf-8", "replace").decode("utf-8")  # a lone surrogate becomes "?"
+        try:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            if moment.tzinfo is not None:
+                moment.astimezone(UTC)
+        except ValueError:
+            pass
+        except OverflowError:
+            return _SOME_INSTANT
+        return text
+    if isinstance(value, bool) or value is None or isinstance(value, float):
+        return value
+    if isinstance(value, int):
+        return min(max(value, _INT64[0]), _INT64[1])
+    if isinstance(value, dict):
+        if depth >= _MAX_DEPTH:
+            return {}
+        return {_within_contract(k): _within_contract(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        if depth >= _MAX_DEPTH:
+            return []
+        return [_within_contract(v, depth + 1) for v in value]
+    return value
+
+
+def _keep_to_the_input_contract(case: Any) -> None:
+    """A positive case keeps to the input contract, so that a refusal of it is a real failure."""
+    if isinstance(case.body, dict | list | str):
+        case.body = _within_contract(case.body)
+    for name in ("query", "path_parameters"):
+        values = getattr(case, name, None)
+        if isinstance(values, dict):
+            setattr(case, name, {k: _within_contract(v) for k, v in values.items()})
+
+
 @schemathesis.auth(refresh_interval=None, retry_on=[])
 class BatonAuth:
     """The token of the principal each operation names in its ``security``."""
@@ -232,6 +282,8 @@ class BatonAuth:
                 _point_claim_at_work(case, state)
         elif TASK_SCHEME in schemes:
             token = _task_token(case, state, positive)
+        if positive:
+            _keep_to_the_input_contract(case)
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
             case.headers = headers

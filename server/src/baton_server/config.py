@@ -51,6 +51,14 @@ class Settings(BaseSettings):
     token_refresh_before: Annotated[int, Field(ge=5)] = 120
     xcom_max_bytes: Annotated[int, Field(ge=1024)] = 1024 * 1024
     request_max_bytes: Annotated[int, Field(ge=4096)] = 4 * 1024 * 1024
+    variable_max_bytes: Annotated[int, Field(ge=1024)] = Field(
+        default=1024 * 1024, description="The largest variable value, as compact JSON in UTF-8."
+    )
+    log_max_bytes_per_attempt: Annotated[int, Field(ge=64 * 1024)] = Field(
+        default=32 * 1024 * 1024,
+        description="The most log text one attempt may store (messages and fields, as UTF-8 JSON); "
+        "a batch past it is refused with `413 log_limit_exceeded`.",
+    )
 
     heartbeat_timeout: Annotated[float, Field(gt=0)] = 300.0
     fast_lanes: bool = Field(

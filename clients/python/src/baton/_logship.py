@@ -31,6 +31,7 @@ from baton._errors import (
     ConflictError,
     ForbiddenError,
     NotFoundError,
+    PayloadTooLargeError,
     UnauthorizedError,
 )
 from baton._generated.api.logs import upload_task_logs
@@ -215,6 +216,23 @@ class LogShipper:
                     )
                     self._pending.clear()
                     self._in_flight = None
+                    return False
+                except PayloadTooLargeError as exc:
+                    if exc.reason != "log_limit_exceeded":
+                        log.warning("task %s: a log batch was refused and dropped: %s", self._ti, exc)
+                        self._in_flight = None
+                        continue
+                    # The attempt's logs are full on the server: later lines stay in the worker's log only.
+                    log.warning(
+                        "task %s: the attempt reached the server's log limit; %d lines and later ones "
+                        "are not stored: %s",
+                        self._ti,
+                        len(self._pending) + len(batch),
+                        exc,
+                    )
+                    self._pending.clear()
+                    self._in_flight = None
+                    self._closed = True
                     return False
                 except APIError as exc:
                     if exc.status < 500:

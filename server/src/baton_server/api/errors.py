@@ -15,6 +15,7 @@ from starlette.routing import Match
 
 from baton_server.api.reasons import (
     BAD_REQUEST,
+    CATALOGUE,
     DATABASE_UNAVAILABLE,
     INTERNAL_ERROR,
     INVALID_JSON,
@@ -22,6 +23,7 @@ from baton_server.api.reasons import (
     NO_SUCH_ROUTE,
     PAYLOAD_TOO_LARGE,
     VALIDATION_ERROR,
+    in_version,
 )
 from baton_server.db.availability import RETRY_AFTER_SECONDS, is_database_unavailable
 from baton_server.errors import DomainError
@@ -64,9 +66,18 @@ def _describe_validation(exc: RequestValidationError) -> str:
     return "invalid request: " + "; ".join(parts)
 
 
-async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
+def reason_for_version(code: str, version: str | None) -> str:
+    """The code a client of ``version`` gets for ``code``: itself, or the older code it replaced there."""
+    reason = CATALOGUE.get(code)
+    return code if reason is None else in_version(reason, version).code
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    return _json_error(exc.status_code, exc.reason, exc.message)
+    from baton_server.api.middleware import VERSION_SCOPE_KEY
+
+    reason = reason_for_version(exc.reason, request.scope.get(VERSION_SCOPE_KEY))
+    return _json_error(exc.status_code, reason, exc.message)
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:

@@ -1,7 +1,9 @@
 """One pure-ASGI middleware for what every request needs before routing.
 
 It negotiates the API version from the ``Baton-API-Version`` header, assigns a request id,
-enforces the request body limit, and stamps the served version and the request id on the
+enforces the request body limit and the input contract (:mod:`baton_server.api.input_contract`:
+every body is read and checked whole before any route or fast lane sees it), answers a failure
+itself so the connection stays usable, and stamps the served version and the request id on the
 response. It replaces Cadwyn's ``BaseHTTPMiddleware``-based version picker, whose per-request
 task and stream plumbing costs more than our heartbeat handler itself.
 """
@@ -9,6 +11,7 @@ task and stream plumbing costs more than our heartbeat handler itself.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import uuid
 from collections.abc import Sequence
@@ -22,7 +25,15 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from baton_server.api.fast_lane import Answered, Lanes
-from baton_server.api.reasons import CLIENT_VERSION_TOO_NEW, PAYLOAD_TOO_LARGE, UNSUPPORTED_API_VERSION
+from baton_server.api.input_contract import check_json_body, check_path_and_query, is_json_content
+from baton_server.api.reasons import (
+    CLIENT_VERSION_TOO_NEW,
+    INTERNAL_ERROR,
+    PAYLOAD_TOO_LARGE,
+    UNSUPPORTED_API_VERSION,
+)
+
+log = logging.getLogger("baton_server.api")
 
 VERSION_HEADER = "Baton-API-Version"
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -30,6 +41,7 @@ _VERSION_HEADER_B = VERSION_HEADER.lower().encode()
 _REQUEST_ID_HEADER_B = REQUEST_ID_HEADER.lower().encode()
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 REFRESHED_TOKEN_HEADER = "Refreshed-API-Token"  # noqa: S105 - a header name
 REFRESHED_TOKEN_SCOPE_KEY = "baton.refreshed_token"  # noqa: S105 - a scope key
@@ -165,6 +177,7 @@ def build_middleware(
             requested: str | None = None
             request_id: str | None = None
             content_length: int | None = None
+            content_type: bytes | None = None
             for name, value in scope["headers"]:
                 if name == _VERSION_HEADER_B:
                     requested = value.decode("latin-1").strip()
@@ -172,6 +185,8 @@ def build_middleware(
                     candidate = value.decode("latin-1")
                     if _REQUEST_ID_RE.match(candidate):
                         request_id = candidate
+                elif name == b"content-type":
+                    content_type = value
                 elif name == b"content-length":
                     try:
                         content_length = int(value)
@@ -199,22 +214,27 @@ def build_middleware(
 
             scope[VERSION_SCOPE_KEY] = version
             extra_headers = [(_VERSION_HEADER_B, version.encode()), rid_header]
+            refusal = check_path_and_query(scope["path"], scope.get("query_string", b""))
+            body = b""
+            if refusal is None and scope["method"] not in _BODYLESS_METHODS:
+                try:
+                    read = await _read_body(receive, request_max_bytes)
+                except BodyTooLargeError as exc:
+                    for msg in _error_response(413, PAYLOAD_TOO_LARGE.code, str(exc.detail), extra_headers):
+                        await send(msg)
+                    return
+                if read is None:
+                    return  # the client went away
+                body = read
+                receive = _replay(body, receive)
+                if is_json_content(content_type):
+                    refusal = check_json_body(body)
+            if refusal is not None:
+                for msg in _error_response(422, refusal.reason, refusal.message, extra_headers):
+                    await send(msg)
+                return
             lane = lanes.lane_for(version, scope)
             if lane is not None:
-                body = b""
-                if scope["method"] != "GET":
-                    try:
-                        read = await _read_body(receive, request_max_bytes)
-                    except BodyTooLargeError as exc:
-                        for msg in _error_response(
-                            413, PAYLOAD_TOO_LARGE.code, str(exc.detail), extra_headers
-                        ):
-                            await send(msg)
-                        return
-                    if read is None:
-                        return  # the client went away
-                    body = read
-                    receive = _replay(body, receive)
                 answered = await lane(scope, body)
                 if answered is not None:
                     await _send_answer(send, answered, extra_headers)
@@ -244,23 +264,22 @@ def build_middleware(
                         message["headers"].append((_REFRESHED_TOKEN_HEADER_B, token.encode()))
                 await send(message)
 
-            received = 0
-
-            async def receive_limited() -> Message:
-                nonlocal received
-                message = await receive()
-                if message["type"] == "http.request":
-                    received += len(message.get("body", b""))
-                    if received > request_max_bytes:
-                        raise BodyTooLargeError(request_max_bytes)
-                return message
-
             try:
-                await self.app(scope, receive_limited, send_with_headers)
-            except BodyTooLargeError as exc:
+                await self.app(scope, receive, send_with_headers)
+            except Exception:
                 if started:
                     raise
-                for msg in _error_response(413, PAYLOAD_TOO_LARGE.code, str(exc.detail), extra_headers):
+                # Answered here, not by the outermost handler, which would also drop the connection:
+                # the client's next request on it must not fail for this one.
+                log.exception(
+                    "unhandled error on %s %s (request id %s)", scope["method"], scope["path"], request_id
+                )
+                for msg in _error_response(
+                    500,
+                    INTERNAL_ERROR.code,
+                    "the server failed to handle this request; it has been logged",
+                    extra_headers,
+                ):
                     await send(msg)
             finally:
                 CURRENT_DEPENDENCY_SOLVER_VAR.reset(solver_token)

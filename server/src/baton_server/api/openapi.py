@@ -143,7 +143,11 @@ def _document_operation(operation: dict[str, Any], version: str) -> None:
     has_body = "requestBody" in operation
     has_input = has_body or any(p.get("name") != VERSION_HEADER for p in parameters)
     by_status = reasons_of(
-        operation["operationId"], credentials=credentials, has_input=has_input, has_body=has_body
+        operation["operationId"],
+        credentials=credentials,
+        has_input=has_input,
+        has_body=has_body,
+        version=version,
     )
     success = {code: r for code, r in operation.get("responses", {}).items() if int(code) < 400}
     served = {VERSION_HEADER: _header_ref(VERSION_HEADER), REQUEST_ID_HEADER: _header_ref(REQUEST_ID_HEADER)}

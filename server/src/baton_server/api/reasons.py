@@ -26,17 +26,30 @@ class Reason:
     code: str
     status: int
     meaning: str
+    since: str | None = None
+    """The API version that introduced the code; None: every version has it."""
+    instead: Reason | None = None
+    """What versions before ``since`` send instead (same status, an older code)."""
 
 
 CATALOGUE: dict[str, Reason] = {}
 """Every reason, by code."""
 
 
-def define(code: str, status: int, meaning: str) -> Reason:
-    """Add a reason to the catalogue (a code is defined once, with one status)."""
+def define(
+    code: str, status: int, meaning: str, *, since: str | None = None, instead: Reason | None = None
+) -> Reason:
+    """Add a reason to the catalogue (a code is defined once, with one status).
+
+    A code added after the first version names its version (``since``) and the older code that
+    earlier versions send in its place (``instead``), so that an older client sees only codes its
+    version documents.
+    """
     if code in CATALOGUE:
         raise ValueError(f"reason {code!r} is defined twice")
-    reason = Reason(code, status, meaning)
+    if (since is None) != (instead is None) or (instead is not None and instead.status != status):
+        raise ValueError(f"reason {code!r}: a newer code names its version and an older code of its status")
+    reason = Reason(code, status, meaning, since, instead)
     CATALOGUE[code] = reason
     return reason
 
@@ -151,6 +164,21 @@ XCOM_NOT_OWNED = define(
 )
 XCOM_OUTSIDE_DAG = define("xcom_outside_dag", 403, "A task reads XComs of its own DAG only.")
 XCOM_TOO_LARGE = define("xcom_too_large", 413, "The XCom value exceeds `BATON_XCOM_MAX_BYTES`.")
+VARIABLE_TOO_LARGE = define(
+    "variable_too_large",
+    413,
+    "The variable's value exceeds `BATON_VARIABLE_MAX_BYTES` encoded; nothing was stored.",
+    since="2026-12-02",
+    instead=PAYLOAD_TOO_LARGE,
+)
+LOG_LIMIT_EXCEEDED = define(
+    "log_limit_exceeded",
+    413,
+    "The attempt's logs would exceed `BATON_LOG_MAX_BYTES_PER_ATTEMPT`; the batch was not stored. Stop "
+    "sending this attempt's logs.",
+    since="2026-12-02",
+    instead=PAYLOAD_TOO_LARGE,
+)
 
 # DAGs and runs.
 DAG_NOT_FOUND = define("dag_not_found", 404, "No DAG with this id.")
@@ -234,9 +262,9 @@ BY_OPERATION: dict[str, tuple[Reason, ...]] = {
     "update_task_instance_state": (*_STARTED, STALE_ATTEMPT, ILLEGAL_STATE_TRANSITION),
     "get_previous_successful_run": OWN_ATTEMPT,
     "get_task_state_counts": OWN_ATTEMPT,
-    "upload_task_logs": OWN_ATTEMPT,
+    "upload_task_logs": (*OWN_ATTEMPT, LOG_LIMIT_EXCEEDED),
     "get_variable": (*RUNNING_ATTEMPT, VARIABLE_NOT_FOUND),
-    "set_variable": RUNNING_ATTEMPT,
+    "set_variable": (*RUNNING_ATTEMPT, VARIABLE_TOO_LARGE),
     "delete_variable": (*RUNNING_ATTEMPT, VARIABLE_NOT_FOUND),
     "get_connection": (*RUNNING_ATTEMPT, CONNECTION_NOT_GRANTED, CONNECTION_NOT_FOUND),
     "push_xcom": (*RUNNING_ATTEMPT, XCOM_NOT_OWNED, XCOM_TOO_LARGE),
@@ -259,7 +287,7 @@ BY_OPERATION: dict[str, tuple[Reason, ...]] = {
     "check_admin_health": (),
     "admin_list_variables": (),
     "admin_get_variable": (VARIABLE_NOT_FOUND,),
-    "admin_set_variable": (),
+    "admin_set_variable": (VARIABLE_TOO_LARGE,),
     "admin_delete_variable": (VARIABLE_NOT_FOUND,),
     "admin_list_connections": (),
     "admin_get_connection": (CONNECTION_NOT_FOUND,),
@@ -278,10 +306,25 @@ BY_OPERATION: dict[str, tuple[Reason, ...]] = {
 """What each operation sends beyond the shared groups, by operation id."""
 
 
+def in_version(reason: Reason, version: str | None) -> Reason:
+    """The reason as a client of ``version`` (None: the latest) sees it: itself, or the code it replaced."""
+    while version is not None and reason.instead is not None and version < str(reason.since):
+        reason = reason.instead
+    return reason
+
+
 def reasons_of(
-    operation_id: str, *, credentials: Iterable[str], has_input: bool, has_body: bool
+    operation_id: str,
+    *,
+    credentials: Iterable[str],
+    has_input: bool,
+    has_body: bool,
+    version: str | None = None,
 ) -> dict[int, tuple[Reason, ...]]:
-    """Status → the reasons an operation sends with it (KeyError for an operation not catalogued)."""
+    """Status → the reasons an operation sends with it in ``version`` (None: the latest).
+
+    KeyError for an operation not catalogued.
+    """
     if operation_id not in BY_OPERATION:
         raise KeyError(f"operation {operation_id!r} has no line in BY_OPERATION (api/reasons.py): add one")
     own = BY_OPERATION[operation_id]
@@ -294,7 +337,7 @@ def reasons_of(
         reasons += BY_CREDENTIAL[scheme]
     reasons += own
     by_status: dict[int, list[Reason]] = {}
-    for reason in reasons:
+    for reason in (in_version(r, version) for r in reasons):
         if reason not in by_status.setdefault(reason.status, []):
             by_status[reason.status].append(reason)
     return {status: tuple(by_status[status]) for status in sorted(by_status)}

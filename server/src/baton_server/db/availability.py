@@ -17,9 +17,10 @@ RETRY_AFTER_SECONDS = 2
 # SQLSTATE classes and codes of a server that is going away, starting up or unreachable:
 # 08 connection exception, 57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now.
 _UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03")
-# asyncpg raises these (outside SQLAlchemy on the raw heartbeat path) when its connection is gone.
+# asyncpg raises these (outside SQLAlchemy on the raw heartbeat path) when its connection is gone;
+# InternalClientError when a connection terminated under it is used again before it noticed.
 _DRIVER_CONNECTION_ERRORS = frozenset(
-    {"InterfaceError", "ConnectionDoesNotExistError", "ConnectionFailureError"}
+    {"InterfaceError", "ConnectionDoesNotExistError", "ConnectionFailureError", "InternalClientError"}
 )
 
 

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     ForeignKey,
     Index,
@@ -123,6 +124,9 @@ class TaskInstanceRecord(Base):
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     start_date: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Log text stored by the attempt ``log_bytes_try`` (services/logs.py caps it per attempt).
+    log_bytes: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    log_bytes_try: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     end_date: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

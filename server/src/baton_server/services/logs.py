@@ -2,18 +2,55 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import case, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton_server.db.tables import TaskInstanceRecord, TaskLogRecord
-from baton_server.errors import NotFoundError
-from baton_server.services._sql import insert_ignoring_conflicts
+from baton_server.errors import NotFoundError, PayloadTooLargeError
+from baton_server.services._sql import insert_ignoring_conflicts, rowcount
 from baton_server.services.task_instances import Attempt
+from baton_server.services.tokens import MAX_TRY_NUMBER
+
+
+def _text_bytes(lines: Sequence[tuple[datetime, str, str, dict[str, Any] | None]]) -> int:
+    """What a batch counts against its attempt's cap: messages and fields as UTF-8 (compact JSON)."""
+    return sum(
+        len(message.encode()) + (len(json.dumps(fields, separators=(",", ":")).encode()) if fields else 0)
+        for _, _, message, fields in lines
+    )
+
+
+async def _count_against_cap(session: AsyncSession, attempt: Attempt, size: int, cap: int) -> None:
+    """Add ``size`` to the attempt's stored log bytes, or refuse with 413 when that would pass ``cap``."""
+    ti = TaskInstanceRecord
+    total = case((ti.log_bytes_try == attempt.try_number, ti.log_bytes + size), else_=size)
+    result = await session.execute(
+        update(ti)
+        .where(ti.id == attempt.id, total <= cap)
+        .values(log_bytes=total, log_bytes_try=attempt.try_number, updated_at=ti.updated_at)
+    )
+    if rowcount(result) == 0:
+        raise PayloadTooLargeError(
+            f"this batch ({size} bytes of log text) would take attempt {attempt.try_number} past its limit "
+            f"of {cap} bytes (BATON_LOG_MAX_BYTES_PER_ATTEMPT); it was not stored: stop sending this "
+            "attempt's logs",
+            reason="log_limit_exceeded",
+        )
+
+
+async def _batch_stored(session: AsyncSession, attempt: Attempt, batch_id: uuid.UUID) -> bool:
+    found = await session.scalar(
+        select(TaskLogRecord.id)
+        .where(TaskLogRecord.task_instance_id == attempt.id, TaskLogRecord.batch_id == batch_id)
+        .limit(1)
+    )
+    return found is not None
 
 
 async def append_logs(
@@ -21,13 +58,19 @@ async def append_logs(
     attempt: Attempt,
     lines: Sequence[tuple[datetime, str, str, dict[str, Any] | None]],
     *,
+    max_bytes_per_attempt: int,
     batch_id: uuid.UUID | None = None,
 ) -> int:
     """Store a batch of (timestamp, level, message, fields) lines for the caller's attempt.
 
     With a ``batch_id``, each line is keyed by (task instance, batch id, position): a batch sent
-    again stores only the lines not stored yet, so a retried upload never duplicates a line.
+    again stores only the lines not stored yet, so a retried upload never duplicates a line (and
+    counts once against the attempt's cap). A batch that would take the attempt's log text past
+    ``max_bytes_per_attempt`` is refused whole (413 ``log_limit_exceeded``).
     """
+    if batch_id is not None and await _batch_stored(session, attempt, batch_id):
+        return len(lines)  # sent again after its answer was lost: stored whole already
+    await _count_against_cap(session, attempt, _text_bytes(lines), max_bytes_per_attempt)
     rows = [
         {
             "task_instance_id": attempt.id,
@@ -60,6 +103,8 @@ async def read_logs(
             f"task instance {task_instance_id} does not exist", reason="task_instance_not_found"
         )
     attempt = ti.try_number if try_number is None else try_number
+    if attempt > MAX_TRY_NUMBER:
+        return [], attempt  # no attempt has such a number (the column holds 32 bits)
     rows = await session.scalars(
         select(TaskLogRecord)
         .where(

@@ -118,12 +118,28 @@ class TokenService:
                 "the task token's subject is not a task instance id", reason="token_invalid"
             ) from None
         scope, try_number = claims["scope"], claims["try"]
-        if scope not in ("workload", "execution") or type(try_number) is not int or try_number < 0:
+        issued_at, expires_at = claims["iat"], claims["exp"]
+        if (
+            scope not in ("workload", "execution")
+            or not _is_int_within(try_number, MAX_TRY_NUMBER)
+            or not _is_int_within(issued_at, MAX_TIMESTAMP)
+            or not _is_int_within(expires_at, MAX_TIMESTAMP)
+        ):
             raise UnauthorizedError("the task token's claims are malformed", reason="token_invalid")
         return TaskClaims(
             task_instance_id=ti_id,
             try_number=try_number,
             scope=scope,
-            issued_at=int(claims["iat"]),
-            expires_at=int(claims["exp"]),
+            issued_at=issued_at,
+            expires_at=expires_at,
         )
+
+
+MAX_TRY_NUMBER = 2**31 - 1
+"""The largest try number the database stores (a 32-bit column): a token claiming more is malformed."""
+MAX_TIMESTAMP = 253402300799
+"""9999-12-31T23:59:59Z in seconds since 1970: the last instant a date-time column holds."""
+
+
+def _is_int_within(value: object, maximum: int) -> bool:
+    return type(value) is int and 0 <= value <= maximum

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from baton_server.db.tables import VariableRecord
 from baton_server.db.types import utcnow
 from baton_server.db.upsert import upsert
-from baton_server.errors import NotFoundError
+from baton_server.errors import NotFoundError, PayloadTooLargeError
 
 
 def _missing(key: str) -> NotFoundError:
@@ -34,9 +34,28 @@ async def get_variable_record(session: AsyncSession, key: str) -> VariableRecord
     return record
 
 
-async def set_variable(session: AsyncSession, key: str, value: Any, description: str | None = None) -> None:
-    """Create or replace a variable."""
-    values: dict[str, Any] = {"key": key, "value": json.dumps(value), "updated_at": utcnow()}
+def encode_value(value: Any, *, max_bytes: int) -> str:
+    """A variable's value as stored: compact JSON; 413 ``variable_too_large`` above ``max_bytes`` in UTF-8."""
+    encoded = json.dumps(value, separators=(",", ":"))
+    size = len(encoded.encode())
+    if size > max_bytes:
+        raise PayloadTooLargeError(
+            f"the variable's value is {size} bytes as JSON; the limit (BATON_VARIABLE_MAX_BYTES) is "
+            f"{max_bytes}",
+            reason="variable_too_large",
+        )
+    return encoded
+
+
+async def set_variable(
+    session: AsyncSession, key: str, value: Any, description: str | None = None, *, max_bytes: int
+) -> None:
+    """Create or replace a variable (its value at most ``max_bytes`` as compact JSON)."""
+    values: dict[str, Any] = {
+        "key": key,
+        "value": encode_value(value, max_bytes=max_bytes),
+        "updated_at": utcnow(),
+    }
     if description is not None:
         values["description"] = description
     await upsert(session, VariableRecord, values, ["key"])

@@ -111,3 +111,5 @@ def test__classification__refusals_are_not_outages() -> None:
     assert not is_database_unavailable(ValueError("bad"))
     assert is_database_unavailable(sa_exc.TimeoutError("QueuePool limit reached"))
     assert is_database_unavailable(ConnectionRefusedError(111, "refused"))
+    internal = type("InternalClientError", (Exception,), {"__module__": "asyncpg.exceptions"})
+    assert is_database_unavailable(internal("cannot perform operation: connection is closed"))

@@ -99,12 +99,25 @@ def test__every_operation__documents_exactly_its_catalogued_reasons(version: str
         credentials = [name for requirement in operation.get("security", []) for name in requirement]
         has_body = "requestBody" in operation
         has_input = has_body or any(p["name"] != "Baton-API-Version" for p in operation.get("parameters", []))
-        expected = reasons.reasons_of(op_id, credentials=credentials, has_input=has_input, has_body=has_body)
+        expected = reasons.reasons_of(
+            op_id, credentials=credentials, has_input=has_input, has_body=has_body, version=version
+        )
         assert documented == {status: [r.code for r in group] for status, group in expected.items()}, op_id
         for status, codes in documented.items():
             for code in codes:
                 assert reasons.CATALOGUE[code].status == status
                 assert f"`{code}`" in operation["responses"][str(status)]["description"]
+
+
+def test__a_newer_reason__older_versions_document_and_get_the_code_it_replaced() -> None:
+    newer = [r for r in reasons.CATALOGUE.values() if r.since is not None]
+    assert newer, "no reason names the version that introduced it"
+    for reason in newer:
+        assert reason.since in supported_versions()
+        before = max(v for v in supported_versions() if v < str(reason.since))
+        assert reasons.in_version(reason, before) == reason.instead
+        assert reasons.in_version(reason, reason.since) == reason
+        assert reasons.in_version(reason, None) == reason
 
 
 def test__catalogue__no_operation_listed_that_no_version_has() -> None:

@@ -285,4 +285,19 @@ def test__v3_to_v4__differs_by_the_declared_changes_only() -> None:
     }
     old["components"].pop("schemas")
     new["components"].pop("schemas")
+    # AddSizeCapReasons: two size caps' 413s name their own reason, where v3 says payload_too_large.
+    for path, method, code in (
+        ("/execution/variables/{key}", "put", "variable_too_large"),
+        ("/api/variables/{key}", "put", "variable_too_large"),
+        ("/execution/task-instances/{task_instance_id}/logs", "post", "log_limit_exceeded"),
+    ):
+        new_413 = new["paths"][path][method]["responses"].pop("413")
+        old_413 = old["paths"][path][method]["responses"].pop("413")
+        assert new_413["content"]["application/json"]["schema"]["properties"]["reason"]["enum"] == [
+            "payload_too_large",
+            code,
+        ]
+        assert old_413["content"]["application/json"]["schema"]["properties"]["reason"]["enum"] == [
+            "payload_too_large"
+        ]
     assert old == new

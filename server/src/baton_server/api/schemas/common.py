@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -61,9 +63,18 @@ def _text_only(value: object) -> object:
     return value
 
 
-StrictAwareDatetime = Annotated[AwareDatetime, _TextOnly]
-"""A request's timestamp: an RFC 3339 string with its zone. Lax pydantic also takes a number (seconds since
-1970), which the documented schema (``format: date-time``) does not allow."""
+def _convertible_to_utc(value: datetime) -> datetime:
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is out of range: it has no UTC time between years 1 and 9999") from None
+    return value
+
+
+StrictAwareDatetime = Annotated[AwareDatetime, _TextOnly, AfterValidator(_convertible_to_utc)]
+"""A request's timestamp: an RFC 3339 string with its zone, that has a UTC time (years 1 to 9999). Lax
+pydantic also takes a number (seconds since 1970), which the documented schema (``format: date-time``)
+does not allow; ``9999-12-31T23:59:59-14:00`` is a valid RFC 3339 string past the last UTC time."""
 
 RUN_ID_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.:\-]{0,249}$"
 """Run ids may also hold ``:`` (a client's ISO time); generated ones do not: ``manual__20261105T100000Z``."""

@@ -167,3 +167,14 @@ class AddHeldTaskInstanceIdsToClaims(VersionChange):
     instructions_to_migrate_to_previous_version = (
         schema(ClaimWorkloadsPayload).field("held_task_instance_ids").didnt_exist,
     )
+
+
+class AddSizeCapReasons(VersionChange):
+    """Two size caps get reasons of their own: a variable value over `BATON_VARIABLE_MAX_BYTES` (1 MiB by
+    default, as compact JSON) is refused with `413 variable_too_large`, and a log batch that would take its
+    attempt's log text past `BATON_LOG_MAX_BYTES_PER_ATTEMPT` (32 MiB by default) with `413
+    log_limit_exceeded` (stop sending that attempt's logs). Older versions get `413 payload_too_large` for
+    both, the code their documents list."""
+
+    description = __doc__ or ""
+    instructions_to_migrate_to_previous_version = ()

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, status
 
 from baton_server.api import links
-from baton_server.api.deps import AdminDep, SessionDep
+from baton_server.api.deps import AdminDep, RuntimeDep, SessionDep
 from baton_server.api.schemas.admin import VariableEntry, VariablePage
 from baton_server.api.schemas.common import ID_PATTERN, MAX_DB_INT
 from baton_server.api.schemas.execution import VariablePutBody
@@ -59,10 +59,11 @@ async def admin_get_variable(key: VariableKey, _: AdminDep, session: SessionDep)
     summary="Create or replace a variable",
 )
 async def admin_set_variable(
-    key: VariableKey, body: VariablePutBody, _: AdminDep, session: SessionDep
+    key: VariableKey, body: VariablePutBody, _: AdminDep, session: SessionDep, runtime: RuntimeDep
 ) -> VariableEntry:
     """Store the JSON value under this key, replacing any."""
-    await service.set_variable(session, key, body.value, body.description)
+    max_bytes = runtime.settings.variable_max_bytes
+    await service.set_variable(session, key, body.value, body.description, max_bytes=max_bytes)
     return _entry(await service.get_variable_record(session, key))
 
 

@@ -6,7 +6,7 @@ import uuid
 
 from fastapi import APIRouter
 
-from baton_server.api.deps import AttemptDep, TaskSessionDep
+from baton_server.api.deps import AttemptDep, RuntimeDep, TaskSessionDep
 from baton_server.api.schemas.execution import LogBatch, LogBatchAccepted
 from baton_server.services import logs as service
 from baton_server.services.task_instances import require_own
@@ -20,7 +20,11 @@ router = APIRouter(prefix="/task-instances", tags=["logs"])
     summary="Upload a batch of the running attempt's log lines",
 )
 async def upload_task_logs(
-    task_instance_id: uuid.UUID, batch: LogBatch, attempt: AttemptDep, session: TaskSessionDep
+    task_instance_id: uuid.UUID,
+    batch: LogBatch,
+    attempt: AttemptDep,
+    session: TaskSessionDep,
+    runtime: RuntimeDep,
 ) -> LogBatchAccepted:
     """Store up to 1000 structured lines of the calling attempt, in order. Ship batches every few seconds."""
     require_own(attempt, task_instance_id)
@@ -29,5 +33,6 @@ async def upload_task_logs(
         attempt,
         [(line.timestamp, line.level, line.message, line.fields) for line in batch.lines],
         batch_id=batch.batch_id,
+        max_bytes_per_attempt=runtime.settings.log_max_bytes_per_attempt,
     )
     return LogBatchAccepted(accepted=accepted)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, status
 
 from baton_server.api import links
-from baton_server.api.deps import AttemptDep, TaskSessionDep
+from baton_server.api.deps import AttemptDep, RuntimeDep, TaskSessionDep
 from baton_server.api.schemas.common import ID_PATTERN
 from baton_server.api.schemas.execution import VariablePutBody, VariableResponse
 from baton_server.services import variables as service
@@ -33,10 +33,11 @@ async def get_variable(key: VariableKey, _: AttemptDep, session: TaskSessionDep)
     summary="Create or replace a variable",
 )
 async def set_variable(
-    key: VariableKey, body: VariablePutBody, _: AttemptDep, session: TaskSessionDep
+    key: VariableKey, body: VariablePutBody, _: AttemptDep, session: TaskSessionDep, runtime: RuntimeDep
 ) -> VariableResponse:
     """Store a JSON value under the key, replacing any."""
-    await service.set_variable(session, key, body.value, body.description)
+    max_bytes = runtime.settings.variable_max_bytes
+    await service.set_variable(session, key, body.value, body.description, max_bytes=max_bytes)
     return VariableResponse(key=key, value=body.value)
 
 
