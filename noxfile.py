@@ -224,7 +224,7 @@ def codegen(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Benchmark the Task Execution API on PostgreSQL with wrk (Debian installs it), then the two workers."""
+    """Benchmark the Task Execution API on PostgreSQL with wrk (installed from Debian), then three workers."""
     _sync(session)
     _debian_packages(session, "wrk")
     url = _postgres_url(session)
@@ -236,6 +236,18 @@ def bench(session: nox.Session) -> None:
     session.run("python", "server/benchmarks/bench_go_worker.py", "--postgres-url", url)
     session.log("the Java worker: overhead per no-op task and no-op tasks/s")
     session.run("python", "server/benchmarks/bench_java_worker.py", "--postgres-url", url)
+    for isolation in ("process", "thread"):
+        session.log(f"the Python worker, {isolation} isolation: overhead per no-op task and no-op tasks/s")
+        session.run(
+            "python",
+            "server/benchmarks/bench_python_worker.py",
+            "--postgres-url",
+            url,
+            "--isolation",
+            isolation,
+            "--out",
+            f"build/bench-python-worker-{isolation}.json",
+        )
 
 
 @nox.session(python=PYTHON)

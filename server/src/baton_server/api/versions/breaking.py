@@ -19,6 +19,7 @@ from cadwyn import VersionChange
 from baton_server.api.versions.v2026_10_15 import AddUnixUserToRunPayload, RenameVersionIdToDagVersionId
 from baton_server.api.versions.v2026_11_24 import ChangeConnectionExtraToObject
 from baton_server.api.versions.v2026_12_02 import (
+    AddSizeCapReasons,
     OpenTaskRuntimes,
     RenameExecutionTimeoutToExecutionTimeoutSeconds,
     SplitRegisteredTaskAndScheduleFromRequests,
@@ -76,5 +77,12 @@ EXPECTED_BREAKS: dict[type[VersionChange], tuple[ExpectedBreak, ...]] = {
     ),
     RenameExecutionTimeoutToExecutionTimeoutSeconds: (
         ExpectedBreak("response-required-property-removed", ("run_task_instance",), "`execution_timeout`"),
+    ),
+    # A 413 of these operations may now name its cap; a client of the new version handles both codes.
+    AddSizeCapReasons: (
+        ExpectedBreak(
+            "response-property-enum-value-added", ("set_variable", "admin_set_variable"), "variable_too_large"
+        ),
+        ExpectedBreak("response-property-enum-value-added", ("upload_task_logs",), "log_limit_exceeded"),
     ),
 }
