@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/baton-org/baton/clients/go/bundle"
 	"github.com/baton-org/baton/clients/go/worker"
 )
@@ -110,7 +112,7 @@ func TestLostAnswers_ClaimHandedOutAgainAtOnce_LogBatchStoredOnce(t *testing.T) 
 	}
 	w, err := worker.New(worker.Config{
 		ServerURL: proxy.start(t, s.server.BaseURL), Token: s.workerToken, InProcess: []*bundle.Catalog{catalog},
-		Queues: []string{"lost_answers"}, HeartbeatInterval: 500 * time.Millisecond, ClaimWait: time.Second,
+		Name: "lost-answers-" + uuid.NewString()[:8], Queues: []string{"lost_answers"}, HeartbeatInterval: 500 * time.Millisecond, ClaimWait: time.Second,
 	})
 	if err != nil {
 		t.Fatal(err)
