@@ -2,6 +2,7 @@ package baton_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -283,6 +284,54 @@ func TestClaim503_RetriedBecauseAClaimIsSafeToRepeat(t *testing.T) {
 	}
 	if len(*seen) != 2 {
 		t.Fatalf("%d tries, want 2", len(*seen))
+	}
+}
+
+func TestUploadLogs5xxThenOK_RetriedUnderOneBatchID(t *testing.T) {
+	var (
+		mu       sync.Mutex
+		batchIDs []string
+	)
+	answers := []int{502, 200}
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			BatchID string `json:"batch_id"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		mu.Lock()
+		status := answers[min(len(batchIDs), len(answers)-1)]
+		batchIDs = append(batchIDs, body.BatchID)
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(`{"accepted":1,"reason":"bad_gateway","message":"m"}`))
+	}))
+	t.Cleanup(server.Close)
+	client := newClient(t, server.URL, "t", fast)
+	line := api.LogLine{Timestamp: time.Now().UTC(), Level: api.LogLineLevelInfo, Message: "m"}
+	if _, err := client.UploadLogs(context.Background(), uuid.New(), api.LogBatch{Lines: []api.LogLine{line}}); err != nil {
+		t.Fatal(err)
+	}
+	if len(batchIDs) != 2 || batchIDs[0] == "" || batchIDs[0] != batchIDs[1] {
+		t.Fatalf("batch ids sent %q, want one new id sent twice", batchIDs)
+	}
+	given := uuid.New()
+	if _, err := client.UploadLogs(context.Background(), uuid.New(), api.LogBatch{BatchId: &given, Lines: []api.LogLine{line}}); err != nil {
+		t.Fatal(err)
+	}
+	if batchIDs[2] != given.String() {
+		t.Fatalf("a given batch id was replaced: sent %s, gave %s", batchIDs[2], given)
+	}
+}
+
+func TestLogsPostWithoutBatchID5xx_NotRetried(t *testing.T) {
+	server, seen := scripted(t, answer(502, `{"reason":"bad_gateway","message":"m"}`))
+	client := newClient(t, server.URL, "t", fast)
+	if err := do(t, client, http.MethodPost, server.URL+"/execution/task-instances/"+uuid.NewString()+"/logs"); !errors.Is(err, baton.ErrServer) {
+		t.Fatalf("want ErrServer, got %v", err)
+	}
+	if len(*seen) != 1 {
+		t.Fatalf("%d tries, want 1: without a batch id a repeat could store the lines twice", len(*seen))
 	}
 }
 

@@ -105,9 +105,16 @@ func idempotent(method string) bool {
 // claim timeout passes, or at once when it lists what it holds).
 var retryablePost = regexp.MustCompile(`/workers/(registrations|dags|[^/]+/claims)$`)
 
+// repeatableKey marks a request's context when the request is safe to repeat although its route
+// is not: a log batch that carries a batch id (Client.UploadLogs).
+type repeatableKey struct{}
+
 // safeToRepeat reports whether the request may be sent again after its answer was lost.
 func safeToRepeat(req *http.Request) bool {
-	return idempotent(req.Method) || (req.Method == http.MethodPost && retryablePost.MatchString(req.URL.Path))
+	if idempotent(req.Method) || req.Context().Value(repeatableKey{}) != nil {
+		return true
+	}
+	return req.Method == http.MethodPost && retryablePost.MatchString(req.URL.Path)
 }
 
 // neverSent reports whether the error means the request did not reach the server.

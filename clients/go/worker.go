@@ -2,6 +2,7 @@ package baton
 
 import (
 	"context"
+	"reflect"
 
 	"github.com/google/uuid"
 
@@ -18,8 +19,13 @@ func (c *Client) GetConnection(ctx context.Context, connectionID string) (*api.C
 	return result(r.HTTPResponse, r.Body, r.JSON200)
 }
 
-// UploadLogs ships a batch of the running attempt's log lines.
+// UploadLogs ships a batch of the running attempt's log lines. From API version 2026-12-02 a batch
+// without a batch id gets a new one, and the client retries the upload like an idempotent request
+// (the server stores a batch id's lines once); to send a batch again yourself, give it the same id.
 func (c *Client) UploadLogs(ctx context.Context, taskInstanceID uuid.UUID, body api.LogBatch) (*api.LogBatchAccepted, error) {
+	if ensureBatchID(&body) {
+		ctx = context.WithValue(ctx, repeatableKey{}, true)
+	}
 	r, err := c.generated.UploadTaskLogsWithResponse(ctx, taskInstanceID, body)
 	if err != nil {
 		return nil, err
@@ -79,4 +85,18 @@ func (c *Client) SetConnection(ctx context.Context, connectionID string, body ap
 		return nil, err
 	}
 	return result(r.HTTPResponse, r.Body, r.JSON200)
+}
+
+// ensureBatchID gives the batch a new batch id unless it has one; false when this API version's
+// batches have no id (before 2026-12-02). Reflection keeps this layer building over every version.
+func ensureBatchID(body *api.LogBatch) bool {
+	field := reflect.ValueOf(body).Elem().FieldByName("BatchId")
+	if !field.IsValid() {
+		return false
+	}
+	if field.IsNil() {
+		id := uuid.New()
+		field.Set(reflect.ValueOf(&id))
+	}
+	return true
 }

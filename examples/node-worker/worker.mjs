@@ -7,6 +7,7 @@
 //
 // BATON_MAX_TASKS=N: exit after N attempts (for tests); BATON_WORKER_NAME, BATON_QUEUE: defaults
 // "node-worker" and "node".
+import { randomUUID } from "node:crypto";
 import os from "node:os";
 
 // Runtimes other than python|go|java need API version 2026-12-02 or later.
@@ -65,11 +66,12 @@ class ApiError extends Error {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-// One call. `auth` is {token} and receives a refreshed token; GET/PUT/PATCH/DELETE are retried on
-// transport errors and 5xx, POST only when the connection was refused (nothing reached the server).
-async function call(method, path, { auth, body, timeoutMs = 30000 } = {}) {
+// One call. `auth` is {token} and receives a refreshed token; GET/PUT/PATCH/DELETE and the POSTs
+// marked `repeatable` (registrations, claims, log batches with a batch_id) are retried on transport
+// errors and 5xx, other POSTs only when the connection was refused (nothing reached the server).
+async function call(method, path, { auth, body, timeoutMs = 30000, repeatable = false } = {}) {
   const requestId = `node-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
-  const idempotent = method !== "POST";
+  const idempotent = method !== "POST" || repeatable;
   for (let attempt = 0; ; attempt++) {
     let response;
     try {
@@ -115,8 +117,9 @@ async function runAttempt(workload, onDone) {
     lines.push({ timestamp: new Date().toISOString(), level, message, fields: { ...fields } });
   const ship = async () => {
     while (lines.length) {
-      const batch = lines.splice(0, 1000);
-      await call("POST", `/execution/task-instances/${ti.id}/logs`, { auth, body: { lines: batch } });
+      // A batch id makes the batch safe to send again: the server stores its lines once.
+      const body = { batch_id: randomUUID(), lines: lines.splice(0, 1000) };
+      await call("POST", `/execution/task-instances/${ti.id}/logs`, { auth, body, repeatable: true });
     }
   };
 
@@ -200,16 +203,21 @@ async function main() {
   const worker = await call("POST", "/workers/registrations", {
     auth,
     body: { name: NAME, queues: [QUEUE], capacity: CAPACITY, runtime: RUNTIME, hostname: HOSTNAME },
+    repeatable: true,
   });
-  const registered = await call("POST", "/workers/dags", { auth, body: { bundle_name: "node-example", dags: DAGS } });
+  const registered = await call("POST", "/workers/dags", {
+    auth,
+    body: { bundle_name: "node-example", dags: DAGS },
+    repeatable: true,
+  });
   console.log(`worker ${worker.name} (${worker.id}) registered ${registered.dags.map((d) => d.dag_id).join(", ")}`);
 
-  let running = 0;
+  const held = new Set(); // task instance ids of the workloads claimed and not yet reported
   let started = 0;
   let lastSeen = Date.now();
   for (;;) {
     if (MAX_TASKS && started >= MAX_TASKS) break;
-    const free = Math.min(CAPACITY - running, MAX_TASKS ? MAX_TASKS - started : CAPACITY);
+    const free = Math.min(CAPACITY - held.size, MAX_TASKS ? MAX_TASKS - started : CAPACITY);
     if (free === 0) {
       if (Date.now() - lastSeen > HEARTBEAT_MS) {
         await call("PUT", `/workers/${worker.id}/heartbeat`, { auth });
@@ -220,17 +228,20 @@ async function main() {
     }
     const claimed = await call("POST", `/workers/${worker.id}/claims`, {
       auth,
-      body: { max_workloads: free, wait_seconds: 10 },
+      // held_task_instance_ids: a workload whose claim answer was lost comes back at once.
+      body: { max_workloads: free, wait_seconds: 10, held_task_instance_ids: [...held] },
       timeoutMs: 40000,
+      repeatable: true,
     });
     lastSeen = Date.now();
     for (const workload of claimed.workloads) {
-      running++;
+      const id = workload.task_instance.id;
+      held.add(id);
       started++;
-      runAttempt(workload, () => running--);
+      runAttempt(workload, () => held.delete(id));
     }
   }
-  while (running > 0) await sleep(100);
+  while (held.size > 0) await sleep(100);
 }
 
 main().catch((error) => {

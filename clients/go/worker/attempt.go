@@ -113,7 +113,7 @@ func (a *attempt) run() string {
 		w.log.Error("attempt not started", "attempt", a.label, "error", err)
 		return notReported
 	}
-	shipper := newShipper(client, ti.Id, w.log)
+	shipper := newShipper(client, ti.Id, w.log, reportPatient)
 	run, resolveErr := w.source.resolve(a.workload.EntryPoint)
 	pid := w.pid
 	if resolveErr == nil {

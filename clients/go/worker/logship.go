@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,23 +26,34 @@ const (
 
 // shipper buffers one attempt's log lines and uploads them in ordered batches, every second
 // (sooner when a batch fills up) and once more before the final state is reported.
+//
+// Each batch carries a batch id and is sent again, unchanged and with the same id, until the
+// server answers it: a batch whose answer was lost is stored once, and no line is lost or doubled.
 type shipper struct {
-	client *baton.Client
-	ti     uuid.UUID
-	log    *slog.Logger
+	client   *baton.Client
+	ti       uuid.UUID
+	log      *slog.Logger
+	patience time.Duration // how long close retries what the server could not yet take
 
-	mu      sync.Mutex
-	pending []taskrun.Record
-	dropped int
-	closed  bool
-	wake    chan struct{}
-	flushMu sync.Mutex
-	stop    chan struct{}
-	stopped chan struct{}
+	mu       sync.Mutex
+	pending  []taskrun.Record
+	inFlight *batch // sent (or being sent) and not yet answered; nil when none
+	dropped  int
+	closed   bool
+	wake     chan struct{}
+	flushMu  sync.Mutex
+	stop     chan struct{}
+	stopped  chan struct{}
 }
 
-func newShipper(client *baton.Client, ti uuid.UUID, log *slog.Logger) *shipper {
-	s := &shipper{client: client, ti: ti, log: log, wake: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{})}
+// batch is one upload: its lines and the id that makes sending it again harmless.
+type batch struct {
+	id      uuid.UUID
+	records []taskrun.Record
+}
+
+func newShipper(client *baton.Client, ti uuid.UUID, log *slog.Logger, patience time.Duration) *shipper {
+	s := &shipper{client: client, ti: ti, log: log, patience: patience, wake: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{})}
 	go s.pump()
 	return s
 }
@@ -98,6 +110,17 @@ func (s *shipper) nextBatch() []taskrun.Record {
 	return s.pending
 }
 
+// batchToSend is the batch in flight, or a new one cut from the pending lines (nil when none).
+// Call with mu held.
+func (s *shipper) batchToSend() *batch {
+	if s.inFlight == nil && len(s.pending) > 0 {
+		records := append([]taskrun.Record(nil), s.nextBatch()...)
+		s.pending = s.pending[len(records):]
+		s.inFlight = &batch{id: uuid.New(), records: records}
+	}
+	return s.inFlight
+}
+
 // flush uploads everything queued; false if some lines could not be shipped (they stay queued).
 func (s *shipper) flush() bool {
 	s.flushMu.Lock()
@@ -110,13 +133,13 @@ func (s *shipper) flush() bool {
 			s.pending = append([]taskrun.Record{note}, s.pending...)
 			s.dropped = 0
 		}
-		batch := append([]taskrun.Record(nil), s.nextBatch()...)
+		b := s.batchToSend()
 		s.mu.Unlock()
-		if len(batch) == 0 {
+		if b == nil {
 			return true
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		_, err := s.client.UploadLogs(ctx, s.ti, api.LogBatch{Lines: lines(batch)})
+		_, err := s.client.UploadLogs(ctx, s.ti, logBatch(b))
 		cancel()
 		var apiErr *baton.APIError
 		switch {
@@ -125,8 +148,8 @@ func (s *shipper) flush() bool {
 			errors.Is(err, baton.ErrUnauthorized) || errors.Is(err, baton.ErrForbidden):
 			// The attempt is over (or not ours): these lines can never be stored.
 			s.mu.Lock()
-			s.log.Warn("log lines not stored", "task_instance", s.ti, "lines", len(s.pending), "error", err)
-			s.pending = nil
+			s.log.Warn("log lines not stored", "task_instance", s.ti, "lines", len(s.pending)+len(b.records), "error", err)
+			s.pending, s.inFlight = nil, nil
 			s.mu.Unlock()
 			return false
 		case errors.As(err, &apiErr) && apiErr.Status < 500:
@@ -136,20 +159,45 @@ func (s *shipper) flush() bool {
 			return false
 		}
 		s.mu.Lock()
-		s.pending = s.pending[len(batch):]
+		s.inFlight = nil
 		s.mu.Unlock()
 	}
 }
 
-// close uploads what is left and stops the pump; later lines are not accepted.
+// holding reports whether lines wait to be shipped (pending or in flight).
+func (s *shipper) holding() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inFlight != nil || len(s.pending) > 0
+}
+
+// close uploads what is left, retrying for up to the shipper's patience while the server cannot
+// be reached, and stops the pump; later lines are not accepted. False if some were not shipped.
 func (s *shipper) close() bool {
 	close(s.stop)
 	<-s.stopped
-	shipped := s.flush()
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()
+	deadline := time.Now().Add(s.patience)
+	delay := 500 * time.Millisecond
+	shipped := s.flush()
+	// Lines still held could yet be stored; none held after a failure means they were refused for good.
+	for !shipped && s.holding() && time.Now().Add(delay).Before(deadline) {
+		time.Sleep(delay)
+		delay = min(delay*2, 15*time.Second)
+		shipped = s.flush()
+	}
 	return shipped
+}
+
+// logBatch is the body of one upload, named by the batch's id. The id is set through JSON: the
+// generated model of an API version before 2026-12-02 has no batch_id (and the client of such a
+// version sends none), and the same code builds against every version's model.
+func logBatch(b *batch) api.LogBatch {
+	body := api.LogBatch{Lines: lines(b.records)}
+	_ = json.Unmarshal(fmt.Appendf(nil, `{"batch_id":%q}`, b.id), &body)
+	return body
 }
 
 func lines(batch []taskrun.Record) []api.LogLine {

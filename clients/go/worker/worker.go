@@ -14,6 +14,7 @@ package worker
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -423,7 +424,14 @@ func (w *Worker) claim(free int) ([]api.ExecuteTaskWorkload, error) {
 	}()
 	maxWorkloads := min(free, 100)
 	wait := float32(w.cfg.ClaimWait.Seconds())
-	claimed, err := w.client.ClaimWorkloads(ctx, w.ID(), api.ClaimWorkloadsPayload{MaxWorkloads: &maxWorkloads, WaitSeconds: &wait})
+	// What this worker holds: a workload the server assigned to it whose claim answer was lost is
+	// not listed, so it goes back to the queue now instead of after the claim timeout.
+	body := api.ClaimWorkloadsPayload{MaxWorkloads: &maxWorkloads, WaitSeconds: &wait}
+	if held, err := json.Marshal(map[string]any{"held_task_instance_ids": w.held()}); err == nil {
+		// Through JSON, as startPayload: a model before API version 2026-12-02 has no such field.
+		_ = json.Unmarshal(held, &body)
+	}
+	claimed, err := w.client.ClaimWorkloads(ctx, w.ID(), body)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, context.Canceled
@@ -431,6 +439,17 @@ func (w *Worker) claim(free int) ([]api.ExecuteTaskWorkload, error) {
 		return nil, err
 	}
 	return claimed.Workloads, nil
+}
+
+// held lists the task instances of the workloads this worker holds: claimed and not yet reported.
+func (w *Worker) held() []uuid.UUID {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	ids := make([]uuid.UUID, 0, len(w.running))
+	for a := range w.running {
+		ids = append(ids, a.workload.TaskInstance.Id)
+	}
+	return ids
 }
 
 func (w *Worker) launch(wl api.ExecuteTaskWorkload) {

@@ -263,9 +263,33 @@ public final class BatonClient {
     return call("getConnection", () -> connections.getConnection(connectionId));
   }
 
-  /** Ships a batch of the running attempt's log lines. */
+  /**
+   * Ships a batch of the running attempt's log lines. From API version 2026-12-02 a batch without a
+   * batch id gets a new one and the upload is retried like an idempotent request (the server stores
+   * a batch id's lines once); to send a batch again yourself, give it the same id.
+   */
   public LogBatchAccepted uploadLogs(UUID taskInstanceId, LogBatch batch) {
+    if (ensureBatchId(batch)) {
+      return call("uploadLogs", () -> BatonHttpClient.repeatable(() -> logs.uploadTaskLogs(taskInstanceId, batch)));
+    }
     return call("uploadLogs", () -> logs.uploadTaskLogs(taskInstanceId, batch));
+  }
+
+  /**
+   * Gives the batch a new batch id unless it has one; false when this API version's batches have no
+   * id (before 2026-12-02). Reflection keeps this layer building over every version's model.
+   */
+  static boolean ensureBatchId(LogBatch batch) {
+    try {
+      if (batch.getClass().getMethod("getBatchId").invoke(batch) == null) {
+        batch.getClass().getMethod("setBatchId", UUID.class).invoke(batch, UUID.randomUUID());
+      }
+      return true;
+    } catch (NoSuchMethodException e) {
+      return false;
+    } catch (ReflectiveOperationException e) {
+      throw new IllegalStateException("the generated LogBatch model: " + e, e);
+    }
   }
 
   /** Registers (or refreshes) a worker under the client's worker credential. */

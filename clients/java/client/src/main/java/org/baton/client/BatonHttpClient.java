@@ -28,8 +28,9 @@ import javax.net.ssl.SSLParameters;
  * and retries transport errors and 5xx answers of requests that are safe to repeat with exponential
  * backoff, waiting at least what a {@code Retry-After} header asks (a 503 while the server's database
  * is unreachable) but never more than the policy's longest wait. Safe to repeat: every idempotent
- * method, and the POSTs of worker and DAG registrations (upserts) and claims (workloads a worker
- * never heard of go back to the queue).
+ * method, the POSTs of worker and DAG registrations (upserts) and claims (workloads a worker never
+ * heard of go back to the queue), and a log batch that carries a batch id (stored once), which
+ * {@link BatonClient#uploadLogs} marks with {@link #repeatable}.
  */
 final class BatonHttpClient extends HttpClient {
   static final String VERSION_HEADER = "Baton-API-Version";
@@ -39,6 +40,9 @@ final class BatonHttpClient extends HttpClient {
   // and pid, state repeats harmlessly, a DAG update sets fields); the server's tests hold it to that.
   private static final Set<String> IDEMPOTENT = Set.of("GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE");
   private static final Pattern RETRYABLE_POST = Pattern.compile("/workers/(registrations|dags|[^/]+/claims)$");
+
+  // Set while the calling thread sends a request that is safe to repeat although its route is not.
+  private static final ThreadLocal<Boolean> REPEATABLE = new ThreadLocal<>();
 
   private final HttpClient delegate;
   private final AtomicReference<String> token;
@@ -73,7 +77,18 @@ final class BatonHttpClient extends HttpClient {
   static boolean safeToRepeat(HttpRequest request) {
     String method = request.method();
     return IDEMPOTENT.contains(method)
+        || Boolean.TRUE.equals(REPEATABLE.get())
         || ("POST".equals(method) && RETRYABLE_POST.matcher(request.uri().getPath()).find());
+  }
+
+  /** Runs {@code call}, whose request this thread sends, as one that is safe to repeat. */
+  static <T> T repeatable(java.util.function.Supplier<T> call) {
+    REPEATABLE.set(Boolean.TRUE);
+    try {
+      return call.get();
+    } finally {
+      REPEATABLE.remove();
+    }
   }
 
   private static boolean neverSent(IOException error) {

@@ -22,7 +22,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.baton.client.generated.model.ClaimWorkloadsPayload;
+import org.baton.client.generated.model.LogBatch;
+import org.baton.client.generated.model.LogLine;
 import org.baton.client.generated.model.TIStatePayload;
 import org.baton.client.generated.model.TriggerDagRunPayload;
 import org.junit.jupiter.api.AfterEach;
@@ -35,7 +39,7 @@ class TransportTest {
 
   private record Answer(int status, String body, Map<String, String> headers) {}
 
-  private record Seen(String method, String authorization, String version, String requestId) {}
+  private record Seen(String method, String authorization, String version, String requestId, String body) {}
 
   private HttpServer server;
   private final Deque<Answer> answers = new ArrayDeque<>();
@@ -55,8 +59,8 @@ class TransportTest {
             exchange.getRequestMethod(),
             exchange.getRequestHeaders().getFirst("Authorization"),
             exchange.getRequestHeaders().getFirst("Baton-API-Version"),
-            exchange.getRequestHeaders().getFirst("X-Request-ID")));
-    exchange.getRequestBody().readAllBytes();
+            exchange.getRequestHeaders().getFirst("X-Request-ID"),
+            new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8)));
     Answer answer = answers.poll();
     if (answer == null) {
       answer = new Answer(418, "{\"reason\":\"unscripted\",\"message\":\"no answer left\"}", Map.of());
@@ -139,6 +143,38 @@ class TransportTest {
     client.claimWorkloads(UUID.randomUUID(), new ClaimWorkloadsPayload().maxWorkloads(1));
     assertEquals(2, seen.size());
     assertEquals("POST", seen.get(1).method());
+  }
+
+  @Test
+  void uploadLogs5xxThenOk_retriedUnderOneBatchId() throws IOException {
+    Answer accepted = new Answer(200, "{\"accepted\":1}", Map.of());
+    String url = start(error(502, "bad_gateway"), accepted, accepted);
+    BatonClient client = BatonClient.builder().baseUrl(url).retryPolicy(FAST).build();
+    LogLine line = new LogLine().timestamp(OffsetDateTime.now()).level(LogLine.LevelEnum.INFO).message("m");
+    client.uploadLogs(UUID.randomUUID(), new LogBatch().lines(List.of(line)));
+    assertEquals(2, seen.size());
+    String sent = batchId(seen.get(0).body());
+    assertTrue(sent.matches("[0-9a-f-]{36}"), seen.get(0).body());
+    assertEquals(sent, batchId(seen.get(1).body()));
+    assertEquals(seen.get(0).requestId(), seen.get(1).requestId());
+    UUID given = UUID.randomUUID();
+    client.uploadLogs(UUID.randomUUID(), new LogBatch().batchId(given).lines(List.of(line)));
+    assertEquals(given.toString(), batchId(seen.get(2).body()));
+  }
+
+  @Test
+  void logsPostWithoutBatchId_notSafeToRepeat() {
+    HttpRequest post =
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:1/execution/task-instances/" + UUID.randomUUID() + "/logs"))
+            .POST(HttpRequest.BodyPublishers.ofString("{}"))
+            .build();
+    // Without a batch id a repeat could store the lines twice.
+    assertEquals(false, BatonHttpClient.safeToRepeat(post));
+  }
+
+  private static String batchId(String body) {
+    Matcher m = Pattern.compile("\"batch_id\"\\s*:\\s*\"([^\"]+)\"").matcher(body);
+    return m.find() ? m.group(1) : "";
   }
 
   @Test

@@ -114,7 +114,7 @@ final class Attempt {
         + workload.getMaxTries();
   }
 
-  private UUID id() {
+  UUID id() {
     return ti.getId();
   }
 
@@ -324,7 +324,7 @@ final class Attempt {
     String took = String.format("%.1f s", (System.nanoTime() - began) / 1e9);
     String kind = stopKind;
     if ("server".equals(kind)) {
-      logs.close();
+      logs.close(options.reportPatience());
       LOG.warn("{}: stopped by the server after {}", label, took);
       reported.complete(null);
       return;
@@ -344,7 +344,7 @@ final class Attempt {
     String why = effective.message() != null && !state.equals("success") ? ": " + effective.message() : "";
     logs.add(LogEntry.worker(state.equals("success") || state.equals("skipped") ? "info" : "warning",
         "attempt " + ti.getTryNumber() + " ended after " + took + ": " + state + why));
-    if (!logs.close()) {
+    if (!logs.close(options.reportPatience())) {
       LOG.warn("{}: some log lines could not be shipped", label);
     }
     shippedAt = System.nanoTime();

@@ -1,10 +1,12 @@
 package org.baton.sdk;
 
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import org.baton.client.ApiErrorException;
 import org.baton.client.BatonClient;
 import org.baton.client.BatonException;
@@ -21,6 +23,9 @@ import org.slf4j.LoggerFactory;
  * Buffers one attempt's log lines and uploads them in ordered batches (every second or so, and a
  * last time before the final state). While the server cannot be reached lines stay queued, up to
  * {@link #MAX_BUFFERED}; older ones are dropped beyond that, and a line says how many.
+ *
+ * <p>Each batch carries a batch id and is sent again, unchanged and with the same id, until the
+ * server answers it: a batch whose answer was lost is stored once, and no line is lost or doubled.
  */
 final class LogShipper {
   static final int MAX_MESSAGE = 100_000;
@@ -32,10 +37,15 @@ final class LogShipper {
   private final BatonClient client;
   private final UUID taskInstanceId;
   private final Deque<LogEntry> pending = new ArrayDeque<>();
+  // Sent (or being sent) and not yet answered; null when none. Guarded by uploadLock.
+  private Batch inFlight;
   private int dropped;
   private boolean closed;
   // Uploads take this lock, the buffer takes `this`: a task logging never waits for an upload.
   private final Object uploadLock = new Object();
+
+  /** One upload: its lines and the id that makes sending it again harmless. */
+  private record Batch(UUID id, List<LogEntry> entries) {}
 
   LogShipper(BatonClient client, UUID taskInstanceId) {
     this.client = client;
@@ -72,9 +82,34 @@ final class LogShipper {
     return batch;
   }
 
-  private synchronized void shipped(int count) {
+  private synchronized void taken(int count) {
     for (int i = 0; i < count && !pending.isEmpty(); i++) {
       pending.removeFirst();
+    }
+  }
+
+  /** The batch in flight, or a new one cut from the pending lines; null when there is none. */
+  private Batch batchToSend() {
+    if (inFlight == null) {
+      List<LogEntry> entries = nextBatch();
+      if (entries.isEmpty()) {
+        return null;
+      }
+      taken(entries.size());
+      inFlight = new Batch(UUID.randomUUID(), entries);
+    }
+    return inFlight;
+  }
+
+  /** Whether lines wait to be shipped (pending or in flight). */
+  private boolean holding() {
+    synchronized (uploadLock) {
+      if (inFlight != null) {
+        return true;
+      }
+    }
+    synchronized (this) {
+      return !pending.isEmpty();
     }
   }
 
@@ -105,24 +140,25 @@ final class LogShipper {
 
   private boolean upload() {
     while (true) {
-      List<LogEntry> batch = nextBatch();
-      if (batch.isEmpty()) {
+      Batch batch = batchToSend();
+      if (batch == null) {
         return true;
       }
-      List<LogLine> lines = new ArrayList<>(batch.size());
-      for (LogEntry entry : batch) {
+      List<LogLine> lines = new ArrayList<>(batch.entries().size());
+      for (LogEntry entry : batch.entries()) {
         lines.add(line(entry));
       }
       try {
-        client.uploadLogs(taskInstanceId, new LogBatch().lines(lines));
+        client.uploadLogs(taskInstanceId, new LogBatch().batchId(batch.id()).lines(lines));
       } catch (ConflictException | NotFoundException | UnauthorizedException | ForbiddenException e) {
         // The attempt is over (or not ours): these lines can never be stored.
-        LOG.warn("task {}: {} log lines not stored: {}", taskInstanceId, discardAll(), e.reason());
+        inFlight = null;
+        LOG.warn("task {}: {} log lines not stored: {}", taskInstanceId, discardAll() + batch.entries().size(), e.reason());
         return false;
       } catch (ApiErrorException e) {
         if (e.status() < 500) {
           LOG.warn("task {}: a log batch was refused and dropped: {}", taskInstanceId, e.getMessage());
-          shipped(batch.size());
+          inFlight = null;
           continue;
         }
         LOG.warn("task {}: log upload failed (will retry): {}", taskInstanceId, e.getMessage());
@@ -131,15 +167,31 @@ final class LogShipper {
         LOG.warn("task {}: log upload failed (will retry): {}", taskInstanceId, e.getMessage());
         return false;
       }
-      shipped(batch.size());
+      inFlight = null;
     }
   }
 
-  /** Uploads what is left; later lines are no longer accepted. False if some were not shipped. */
-  boolean close() {
-    boolean all = flush();
+  /**
+   * Uploads what is left, retrying for up to {@code patience} while the server cannot be reached;
+   * later lines are no longer accepted. False if some were not shipped.
+   */
+  boolean close(Duration patience) {
     synchronized (this) {
       closed = true;
+    }
+    long deadline = System.nanoTime() + patience.toNanos();
+    long delay = 500;
+    boolean all = flush();
+    // Lines still held could yet be stored; none held after a failure means they were refused for good.
+    while (!all && holding() && System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(delay) < deadline) {
+      try {
+        Thread.sleep(delay);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+      delay = Math.min(delay * 2, 15_000);
+      all = flush();
     }
     return all;
   }

@@ -404,7 +404,14 @@ public final class Worker {
       }
       List<ExecuteTaskWorkload> workloads;
       try {
-        ClaimWorkloadsPayload payload = new ClaimWorkloadsPayload().maxWorkloads(Math.min(free, 100)).waitSeconds(wait);
+        // What this worker holds: a workload the server assigned to it whose claim answer was lost is
+        // not listed, so it goes back to the queue now instead of after the claim timeout.
+        List<UUID> held = new ArrayList<>();
+        for (Attempt attempt : running) {
+          held.add(attempt.id());
+        }
+        ClaimWorkloadsPayload payload =
+            new ClaimWorkloadsPayload().maxWorkloads(Math.min(free, 100)).waitSeconds(wait).heldTaskInstanceIds(held);
         workloads = client.claimWorkloads(workerId, payload).getWorkloads();
         delay = 500;
       } catch (NotFoundException e) {

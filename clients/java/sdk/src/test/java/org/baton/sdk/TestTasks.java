@@ -44,6 +44,10 @@ final class TestTasks {
     return "ok on try " + context.tryNumber();
   }
 
+  static void sayOnce(Logger log) {
+    log.info("said once");
+  }
+
   static void boom(TaskContext context) {
     deeper(context.taskId());
   }
