@@ -152,6 +152,14 @@ func (s *shipper) flush() bool {
 			s.pending, s.inFlight = nil, nil
 			s.mu.Unlock()
 			return false
+		case errors.As(err, &apiErr) && apiErr.Reason == "log_limit_exceeded":
+			// The attempt's logs are full on the server: later lines stay in the worker's log only.
+			s.mu.Lock()
+			s.log.Warn("the attempt reached the server's log limit; later lines are not stored",
+				"task_instance", s.ti, "lines", len(s.pending)+len(b.records), "error", err)
+			s.pending, s.inFlight, s.closed = nil, nil, true
+			s.mu.Unlock()
+			return false
 		case errors.As(err, &apiErr) && apiErr.Status < 500:
 			s.log.Warn("a log batch was refused and dropped", "task_instance", s.ti, "error", err)
 		default:

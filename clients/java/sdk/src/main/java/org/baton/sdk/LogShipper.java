@@ -156,6 +156,17 @@ final class LogShipper {
         LOG.warn("task {}: {} log lines not stored: {}", taskInstanceId, discardAll() + batch.entries().size(), e.reason());
         return false;
       } catch (ApiErrorException e) {
+        if ("log_limit_exceeded".equals(e.reason())) {
+          // The attempt's logs are full on the server: later lines stay in the worker's log only.
+          inFlight = null;
+          int lost = discardAll() + batch.entries().size();
+          synchronized (this) {
+            closed = true;
+          }
+          LOG.warn("task {}: the attempt reached the server's log limit; {} lines and later ones are not stored",
+              taskInstanceId, lost);
+          return false;
+        }
         if (e.status() < 500) {
           LOG.warn("task {}: a log batch was refused and dropped: {}", taskInstanceId, e.getMessage());
           inFlight = null;
