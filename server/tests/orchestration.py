@@ -40,10 +40,10 @@ def diamond(dag_id: str = "diamond", **b_fields: Any) -> dict[str, Any]:
     return dag(dag_id, task("a"), task("b", "a", **b_fields), task("c", "a"), task("d", "b", "c"))
 
 
-async def new_worker_token(server: ServerHarness, name: str = "worker") -> str:
-    """A fresh worker credential's token."""
+async def new_worker_token(server: ServerHarness, name: str = "worker", dags: list[str] | None = None) -> str:
+    """A fresh worker credential's token (for the DAG id patterns ``dags``; None: every DAG)."""
     async with server.runtime.sessions() as session:
-        return (await issue_credential(session, "worker", name)).token
+        return (await issue_credential(session, "worker", name, dag_patterns=dags)).token
 
 
 async def new_admin_token(server: ServerHarness, name: str = "tests") -> str:

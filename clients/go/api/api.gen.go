@@ -389,7 +389,10 @@ type Dag struct {
 	LatestVersionNumber int                `json:"latest_version_number"`
 
 	// NextRunAt When the next scheduled run is due, if scheduled.
-	NextRunAt *time.Time          `json:"next_run_at"`
+	NextRunAt *time.Time `json:"next_run_at"`
+
+	// Owner The name of the worker credential that registered the latest version (null: registered before DAGs had owners).
+	Owner     *string             `json:"owner"`
 	Schedule  *RegisteredSchedule `json:"schedule"`
 	TaskCount int                 `json:"task_count"`
 	Tasks     []RegisteredTask    `json:"tasks"`
@@ -506,7 +509,10 @@ type DagSummary struct {
 	LatestVersionNumber int                `json:"latest_version_number"`
 
 	// NextRunAt When the next scheduled run is due, if scheduled.
-	NextRunAt *time.Time          `json:"next_run_at"`
+	NextRunAt *time.Time `json:"next_run_at"`
+
+	// Owner The name of the worker credential that registered the latest version (null: registered before DAGs had owners).
+	Owner     *string             `json:"owner"`
 	Schedule  *RegisteredSchedule `json:"schedule"`
 	TaskCount int                 `json:"task_count"`
 	UpdatedAt time.Time           `json:"updated_at"`
@@ -849,10 +855,25 @@ type UpdateDagPayload struct {
 
 // VariableEntry A variable as operators see it.
 type VariableEntry struct {
-	Description *string   `json:"description"`
-	Key         string    `json:"key"`
-	UpdatedAt   time.Time `json:"updated_at"`
-	Value       JsonValue `json:"value"`
+	Description *string `json:"description"`
+	Key         string  `json:"key"`
+
+	// ReadDagIds The DAGs whose tasks may read it; null: every DAG (a global variable).
+	ReadDagIds *[]string `json:"read_dag_ids"`
+	UpdatedAt  time.Time `json:"updated_at"`
+	Value      JsonValue `json:"value"`
+
+	// WriteDagIds The DAGs whose tasks may write or delete it; null: every DAG.
+	WriteDagIds *[]string `json:"write_dag_ids"`
+}
+
+// VariableGrants Which DAGs' tasks may read and write a variable; null grants it to every DAG.
+type VariableGrants struct {
+	// ReadDagIds The DAGs whose tasks may read it; null: every DAG (a global variable).
+	ReadDagIds *[]string `json:"read_dag_ids,omitempty"`
+
+	// WriteDagIds The DAGs whose tasks may write or delete it; null: every DAG.
+	WriteDagIds *[]string `json:"write_dag_ids,omitempty"`
 }
 
 // VariablePage A page of variables ordered by key.
@@ -1020,6 +1041,9 @@ type TriggerDagRunJSONRequestBody = TriggerDagRunPayload
 
 // AdminSetVariableJSONRequestBody defines body for AdminSetVariable for application/json ContentType.
 type AdminSetVariableJSONRequestBody = VariablePutBody
+
+// AdminSetVariableGrantsJSONRequestBody defines body for AdminSetVariableGrants for application/json ContentType.
+type AdminSetVariableGrantsJSONRequestBody = VariableGrants
 
 // HeartbeatTaskInstanceJSONRequestBody defines body for HeartbeatTaskInstance for application/json ContentType.
 type HeartbeatTaskInstanceJSONRequestBody = TIHeartbeatPayload
@@ -1284,6 +1308,28 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /api/variables/{key} (the `AdminSetVariable` operationId).
 	AdminSetVariable(ctx context.Context, key string, body AdminSetVariableJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AdminSetVariableGrantsWithBody Grant a variable to DAGs for reading and writing
+	//
+	// Which DAGs' tasks may read the variable, and which may write or delete it; null: every DAG.
+	//
+	// A task of another DAG gets `403 variable_not_granted` (reading) or `variable_not_writable`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/variables/{key}/grants (the `AdminSetVariableGrants` operationId).
+	AdminSetVariableGrantsWithBody(ctx context.Context, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AdminSetVariableGrants Grant a variable to DAGs for reading and writing
+	//
+	// Which DAGs' tasks may read the variable, and which may write or delete it; null: every DAG.
+	//
+	// A task of another DAG gets `403 variable_not_granted` (reading) or `variable_not_writable`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /api/variables/{key}/grants (the `AdminSetVariableGrants` operationId).
+	AdminSetVariableGrants(ctx context.Context, key string, body AdminSetVariableGrantsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListWorkers List registered workers with their state and load
 	//
@@ -1888,6 +1934,48 @@ func (c *Client) AdminSetVariableWithBody(ctx context.Context, key string, conte
 // Corresponds with PUT /api/variables/{key} (the `AdminSetVariable` operationId).
 func (c *Client) AdminSetVariable(ctx context.Context, key string, body AdminSetVariableJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAdminSetVariableRequest(c.Server, key, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AdminSetVariableGrantsWithBody Grant a variable to DAGs for reading and writing
+//
+// Which DAGs' tasks may read the variable, and which may write or delete it; null: every DAG.
+//
+// A task of another DAG gets `403 variable_not_granted` (reading) or `variable_not_writable`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/variables/{key}/grants (the `AdminSetVariableGrants` operationId).
+func (c *Client) AdminSetVariableGrantsWithBody(ctx context.Context, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdminSetVariableGrantsRequestWithBody(c.Server, key, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AdminSetVariableGrants Grant a variable to DAGs for reading and writing
+//
+// Which DAGs' tasks may read the variable, and which may write or delete it; null: every DAG.
+//
+// A task of another DAG gets `403 variable_not_granted` (reading) or `variable_not_writable`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /api/variables/{key}/grants (the `AdminSetVariableGrants` operationId).
+func (c *Client) AdminSetVariableGrants(ctx context.Context, key string, body AdminSetVariableGrantsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdminSetVariableGrantsRequest(c.Server, key, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3260,6 +3348,53 @@ func NewAdminSetVariableRequestWithBody(server string, key string, contentType s
 	return req, nil
 }
 
+// NewAdminSetVariableGrantsRequest calls the generic AdminSetVariableGrants builder with application/json body
+func NewAdminSetVariableGrantsRequest(server string, key string, body AdminSetVariableGrantsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAdminSetVariableGrantsRequestWithBody(server, key, "application/json", bodyReader)
+}
+
+// NewAdminSetVariableGrantsRequestWithBody constructs an http.Request for the AdminSetVariableGrants method, with any body, and a specified content type
+func NewAdminSetVariableGrantsRequestWithBody(server string, key string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "key", key, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/variables/%s/grants", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewListWorkersRequest constructs an http.Request for the ListWorkers method
 func NewListWorkersRequest(server string, params *ListWorkersParams) (*http.Request, error) {
 	var err error
@@ -4437,6 +4572,28 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /api/variables/{key} (the `AdminSetVariable` operationId).
 	AdminSetVariableWithResponse(ctx context.Context, key string, body AdminSetVariableJSONRequestBody, reqEditors ...RequestEditorFn) (*AdminSetVariableResponse, error)
+
+	// AdminSetVariableGrantsWithBodyWithResponse Grant a variable to DAGs for reading and writing
+	//
+	// Which DAGs' tasks may read the variable, and which may write or delete it; null: every DAG.
+	//
+	// A task of another DAG gets `403 variable_not_granted` (reading) or `variable_not_writable`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/variables/{key}/grants (the `AdminSetVariableGrants` operationId).
+	AdminSetVariableGrantsWithBodyWithResponse(ctx context.Context, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AdminSetVariableGrantsResponse, error)
+
+	// AdminSetVariableGrantsWithResponse Grant a variable to DAGs for reading and writing
+	//
+	// Which DAGs' tasks may read the variable, and which may write or delete it; null: every DAG.
+	//
+	// A task of another DAG gets `403 variable_not_granted` (reading) or `variable_not_writable`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/variables/{key}/grants (the `AdminSetVariableGrants` operationId).
+	AdminSetVariableGrantsWithResponse(ctx context.Context, key string, body AdminSetVariableGrantsJSONRequestBody, reqEditors ...RequestEditorFn) (*AdminSetVariableGrantsResponse, error)
 
 	// ListWorkersWithResponse List registered workers with their state and load
 	//
@@ -6160,6 +6317,96 @@ func (r AdminSetVariableResponse) ContentType() string {
 	return ""
 }
 
+type AdminSetVariableGrantsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *VariableEntry
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AdminSetVariableGrantsResponse) GetJSON200() *VariableEntry {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AdminSetVariableGrantsResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AdminSetVariableGrantsResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AdminSetVariableGrantsResponse) GetJSON404() *ErrorBody {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AdminSetVariableGrantsResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r AdminSetVariableGrantsResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AdminSetVariableGrantsResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AdminSetVariableGrantsResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AdminSetVariableGrantsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AdminSetVariableGrantsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AdminSetVariableGrantsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AdminSetVariableGrantsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListWorkersResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7547,6 +7794,8 @@ type RegisterDagsResponse struct {
 	JSON400 *ErrorBody
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ErrorBody
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ErrorBody
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *ErrorBody
 	// JSON422 the response for an HTTP 422 `application/json` response
@@ -7570,6 +7819,11 @@ func (r RegisterDagsResponse) GetJSON400() *ErrorBody {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r RegisterDagsResponse) GetJSON401() *ErrorBody {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RegisterDagsResponse) GetJSON403() *ErrorBody {
+	return r.JSON403
 }
 
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
@@ -8301,6 +8555,40 @@ func (c *ClientWithResponses) AdminSetVariableWithResponse(ctx context.Context, 
 		return nil, err
 	}
 	return ParseAdminSetVariableResponse(rsp)
+}
+
+// AdminSetVariableGrantsWithBodyWithResponse Grant a variable to DAGs for reading and writing
+//
+// Which DAGs' tasks may read the variable, and which may write or delete it; null: every DAG.
+//
+// A task of another DAG gets `403 variable_not_granted` (reading) or `variable_not_writable`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/variables/{key}/grants (the `AdminSetVariableGrants` operationId).
+func (c *ClientWithResponses) AdminSetVariableGrantsWithBodyWithResponse(ctx context.Context, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AdminSetVariableGrantsResponse, error) {
+	rsp, err := c.AdminSetVariableGrantsWithBody(ctx, key, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdminSetVariableGrantsResponse(rsp)
+}
+
+// AdminSetVariableGrantsWithResponse Grant a variable to DAGs for reading and writing
+//
+// Which DAGs' tasks may read the variable, and which may write or delete it; null: every DAG.
+//
+// A task of another DAG gets `403 variable_not_granted` (reading) or `variable_not_writable`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/variables/{key}/grants (the `AdminSetVariableGrants` operationId).
+func (c *ClientWithResponses) AdminSetVariableGrantsWithResponse(ctx context.Context, key string, body AdminSetVariableGrantsJSONRequestBody, reqEditors ...RequestEditorFn) (*AdminSetVariableGrantsResponse, error) {
+	rsp, err := c.AdminSetVariableGrants(ctx, key, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdminSetVariableGrantsResponse(rsp)
 }
 
 // ListWorkersWithResponse List registered workers with their state and load
@@ -9949,6 +10237,81 @@ func ParseAdminSetVariableResponse(rsp *http.Response) (*AdminSetVariableRespons
 	return response, nil
 }
 
+// ParseAdminSetVariableGrantsResponse parses an HTTP response from a AdminSetVariableGrantsWithResponse call
+func ParseAdminSetVariableGrantsResponse(rsp *http.Response) (*AdminSetVariableGrantsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AdminSetVariableGrantsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest VariableEntry
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseListWorkersResponse parses an HTTP response from a ListWorkersWithResponse call
 func ParseListWorkersResponse(rsp *http.Response) (*ListWorkersResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -11145,6 +11508,13 @@ func ParseRegisterDagsResponse(rsp *http.Response) (*RegisterDagsResponse, error
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest ErrorBody

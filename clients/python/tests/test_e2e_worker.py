@@ -70,13 +70,15 @@ def test__task_process_killed__failure_reported_at_once_and_retried(stack: Stack
 
 def test__worker__sigterm__drains(stack: Stack) -> None:
     worker = stack.start_worker("drain", "--concurrency", "1")
-    running = stack.trigger("nap_drain", seconds=3)
+    # Long enough to be still running when the test, on a busy machine, has seen it run and queued the
+    # second run; well within the grace period (60 s), so the drain lets it finish.
+    running = stack.trigger("nap_drain", seconds=30)
     _running_try_one(stack, "nap_drain", running)
     waiting = stack.trigger("nap_drain", seconds=0)
     stack.wait_task("nap_drain", waiting, "nap", lambda t: t["state"] == "queued", "queued")
 
     worker.signal(signal.SIGTERM)
-    assert worker.wait(30) == 0
+    assert worker.wait(300) == 0
     finished = stack.run("nap_drain", running)["tasks"]["nap"]
     assert (finished["state"], finished["try_number"]) == ("success", 1)
     left = stack.run("nap_drain", waiting)["tasks"]["nap"]
@@ -90,7 +92,7 @@ def test__worker__sigterm_past_the_grace_period__hands_the_task_back(stack: Stac
     task_process = _running_try_one(stack, "nap_handback", run_id)["pid"]
 
     worker.signal(signal.SIGTERM)
-    assert worker.wait(30) == 0
+    assert worker.wait(300) == 0
     assert not alive(task_process)
     ti = stack.run("nap_handback", run_id)["tasks"]["nap"]
     # Handed back as a failed attempt with a retry left: queued again for another worker.

@@ -132,17 +132,36 @@ def _issue(kind: str) -> Callable[[Settings, argparse.Namespace], int]:
     def run(settings: Settings, args: argparse.Namespace) -> int:
         from baton_server.app import prepare_database
         from baton_server.services.credentials import issue_credential
+        from baton_server.services.ownership import check_patterns
+
+        patterns: list[str] | None = None
+        if getattr(args, "dags", None):
+            try:
+                patterns = check_patterns([p for arg in args.dags for p in arg.split(",") if p])
+            except ValueError as exc:
+                return _fail(str(exc))
 
         async def action(runtime: Runtime) -> Any:
             await prepare_database(runtime)
             async with runtime.sessions() as session:
-                return await issue_credential(session, kind, args.name)  # type: ignore[arg-type]
+                return await issue_credential(
+                    session,
+                    kind,  # type: ignore[arg-type]
+                    args.name,
+                    dag_patterns=patterns,
+                )
 
         issued = asyncio.run(_with_runtime(settings, action))
         if args.json:
             print(
                 json.dumps(
-                    {"id": str(issued.id), "kind": issued.kind, "name": issued.name, "token": issued.token}
+                    {
+                        "id": str(issued.id),
+                        "kind": issued.kind,
+                        "name": issued.name,
+                        "token": issued.token,
+                        **({"dags": patterns} if kind == "worker" else {}),
+                    }
                 )
             )
         else:
@@ -164,25 +183,29 @@ def _revoke(settings: Settings, args: argparse.Namespace) -> int:
     except ValueError:
         return _fail(f"not a credential id: {args.id!r}")
 
-    async def action(runtime: Runtime) -> None:
+    async def action(runtime: Runtime) -> Any:
         async with runtime.sessions() as session:
-            await revoke_credential(session, credential_id)
+            return await revoke_credential(session, credential_id)
 
-    asyncio.run(_with_runtime(settings, action))
-    print(f"revoked {credential_id}")
+    revoked = asyncio.run(_with_runtime(settings, action))
+    print(
+        f"revoked {credential_id}: {revoked.released} claimed workload(s) back in the queue, "
+        f"{revoked.ended} running attempt(s) ended (their workers stop them at the next heartbeat)"
+    )
     return 0
 
 
 def _list_credentials(settings: Settings, args: argparse.Namespace) -> int:
     from baton_server.services.credentials import list_credentials
 
-    async def action(runtime: Runtime) -> list[dict[str, str | None]]:
+    async def action(runtime: Runtime) -> list[dict[str, Any]]:
         async with runtime.sessions() as session:
             return [
                 {
                     "id": str(r.id),
                     "kind": r.kind,
                     "name": r.name,
+                    "dags": r.dag_patterns,
                     "created_at": r.created_at.isoformat(),
                     "revoked_at": r.revoked_at.isoformat() if r.revoked_at else None,
                 }
@@ -195,7 +218,8 @@ def _list_credentials(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     for row in rows:
         status = f"revoked {row['revoked_at']}" if row["revoked_at"] else "active"
-        print(f"{row['id']}  {row['kind']:<6}  {row['name']:<30}  {status}")
+        scope = "" if row["kind"] != "worker" else "  dags: " + ",".join(row["dags"] or ["*"])
+        print(f"{row['id']}  {row['kind']:<6}  {row['name']:<30}  {status}{scope}")
     return 0
 
 
@@ -235,6 +259,13 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("create-worker-credential", help="issue a worker credential (printed once)")
     worker.add_argument("name", help="the worker (or worker pool) it is for")
     worker.add_argument("--json", action="store_true", help="print id, name and token as JSON")
+    worker.add_argument(
+        "--dags",
+        action="append",
+        metavar="PATTERN",
+        help="the DAG ids its workers may register and serve: globs with * and ? (repeat, or separate "
+        "with commas; default: every DAG)",
+    )
     worker.set_defaults(handler=_issue("worker"))
     revoke = sub.add_parser("revoke-credential", help="revoke an admin token or worker credential")
     revoke.add_argument("id", help="the credential id")

@@ -150,3 +150,21 @@ def test__db_migrate_downgrade__round_trip(tmp_path: Path) -> None:
     assert "behind" in current.stdout
     assert _run(["db", "migrate"], env).returncode == 0
     assert "up to date" in _run(["db", "current"], env).stdout
+
+
+def test__worker_credential__scoped_to_dag_patterns(tmp_path: Path) -> None:
+    import json
+
+    env = _env(tmp_path)
+    if POSTGRES_URL:
+        env["BATON_DATABASE_URL"] = POSTGRES_URL
+    issued = _run(
+        ["create-worker-credential", "team-a", "--dags", "team_a_*,shared", "--dags", "x?", "--json"], env
+    )
+    assert issued.returncode == 0, issued.stderr
+    assert json.loads(issued.stdout)["dags"] == ["team_a_*", "shared", "x?"]
+    listed = json.loads(_run(["list-credentials", "--json"], env).stdout)
+    assert [c["dags"] for c in listed if c["name"] == "team-a"] == [["team_a_*", "shared", "x?"]]
+    bad = _run(["create-worker-credential", "team-b", "--dags", "team b"], env)
+    assert bad.returncode == 2
+    assert "not a DAG id pattern" in bad.stderr

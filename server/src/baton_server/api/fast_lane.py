@@ -160,8 +160,8 @@ async def try_get_variable(scope: Scope, body: bytes) -> Answered | None:
     try:
         claims = runtime.tokens.verify(token)
         async with runtime.autocommit_sessions() as session:
-            await load_attempt(session, claims)
-            value = await get_variable(session, key)
+            attempt = await load_attempt(session, claims)
+            value = await get_variable(session, key, dag_id=attempt.dag_id)
         content = _VARIABLE_RESPONSE.dump_python(VariableResponse(key=key, value=value), mode="json")
     except (ValueError, ValidationError, DomainError):
         return None

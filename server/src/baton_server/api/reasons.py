@@ -29,7 +29,9 @@ class Reason:
     since: str | None = None
     """The API version that introduced the code; None: every version has it."""
     instead: Reason | None = None
-    """What versions before ``since`` send instead (same status, an older code)."""
+    """What versions before ``since`` send instead (same status, an older code). None: they send this
+    code too, undocumented there — only for refusals that older deployments never meet (a credential
+    scoped by a newer feature, say)."""
 
 
 CATALOGUE: dict[str, Reason] = {}
@@ -47,7 +49,7 @@ def define(
     """
     if code in CATALOGUE:
         raise ValueError(f"reason {code!r} is defined twice")
-    if (since is None) != (instead is None) or (instead is not None and instead.status != status):
+    if instead is not None and (since is None or instead.status != status):
         raise ValueError(f"reason {code!r}: a newer code names its version and an older code of its status")
     reason = Reason(code, status, meaning, since, instead)
     CATALOGUE[code] = reason
@@ -196,6 +198,33 @@ INVALID_SCHEDULE = define(
     "The schedule is not exactly one valid cron expression or interval.",
 )
 
+DAG_NOT_OWNED = define(
+    "dag_not_owned",
+    403,
+    "The worker credential may register only DAGs matching its DAG id patterns; nothing was registered.",
+    since="2026-12-02",
+)
+
+VARIABLE_NOT_GRANTED = define(
+    "variable_not_granted",
+    403,
+    "The variable is granted to other DAGs than the caller's for reading.",
+    since="2026-12-02",
+)
+VARIABLE_NOT_WRITABLE = define(
+    "variable_not_writable",
+    403,
+    "The variable is granted to other DAGs than the caller's for writing.",
+    since="2026-12-02",
+)
+CLAIM_REVOKED = define(
+    "claim_revoked",
+    401,
+    "The worker credential that claimed this workload has been revoked: do not run the task.",
+    since="2026-12-02",
+    instead=TOKEN_INVALID,
+)
+
 # Workers.
 WORKER_NAME_TAKEN = define(
     "worker_name_taken",
@@ -251,6 +280,7 @@ BY_OPERATION: dict[str, tuple[Reason, ...]] = {
     # Task Execution API
     "check_execution_health": (),
     "run_task_instance": (
+        CLAIM_REVOKED,
         WORKLOAD_TOKEN_REQUIRED,
         TOKEN_SUBJECT_MISMATCH,
         TASK_INSTANCE_NOT_FOUND,
@@ -263,9 +293,9 @@ BY_OPERATION: dict[str, tuple[Reason, ...]] = {
     "get_previous_successful_run": OWN_ATTEMPT,
     "get_task_state_counts": OWN_ATTEMPT,
     "upload_task_logs": (*OWN_ATTEMPT, LOG_LIMIT_EXCEEDED),
-    "get_variable": (*RUNNING_ATTEMPT, VARIABLE_NOT_FOUND),
-    "set_variable": (*RUNNING_ATTEMPT, VARIABLE_TOO_LARGE),
-    "delete_variable": (*RUNNING_ATTEMPT, VARIABLE_NOT_FOUND),
+    "get_variable": (*RUNNING_ATTEMPT, VARIABLE_NOT_GRANTED, VARIABLE_NOT_FOUND),
+    "set_variable": (*RUNNING_ATTEMPT, VARIABLE_NOT_WRITABLE, VARIABLE_TOO_LARGE),
+    "delete_variable": (*RUNNING_ATTEMPT, VARIABLE_NOT_WRITABLE, VARIABLE_NOT_FOUND),
     "get_connection": (*RUNNING_ATTEMPT, CONNECTION_NOT_GRANTED, CONNECTION_NOT_FOUND),
     "push_xcom": (*RUNNING_ATTEMPT, XCOM_NOT_OWNED, XCOM_TOO_LARGE),
     "pull_xcom": (*RUNNING_ATTEMPT, XCOM_OUTSIDE_DAG, XCOM_NOT_FOUND),
@@ -282,6 +312,7 @@ BY_OPERATION: dict[str, tuple[Reason, ...]] = {
         DUPLICATE_UPSTREAM_TASK,
         DAG_CYCLE,
         INVALID_SCHEDULE,
+        DAG_NOT_OWNED,
     ),
     # Admin API
     "check_admin_health": (),
@@ -289,6 +320,7 @@ BY_OPERATION: dict[str, tuple[Reason, ...]] = {
     "admin_get_variable": (VARIABLE_NOT_FOUND,),
     "admin_set_variable": (VARIABLE_TOO_LARGE,),
     "admin_delete_variable": (VARIABLE_NOT_FOUND,),
+    "admin_set_variable_grants": (VARIABLE_NOT_FOUND,),
     "admin_list_connections": (),
     "admin_get_connection": (CONNECTION_NOT_FOUND,),
     "admin_set_connection": (),
@@ -311,6 +343,10 @@ def in_version(reason: Reason, version: str | None) -> Reason:
     while version is not None and reason.instead is not None and version < str(reason.since):
         reason = reason.instead
     return reason
+
+
+def _documented_in(reason: Reason, version: str | None) -> bool:
+    return version is None or reason.since is None or reason.instead is not None or version >= reason.since
 
 
 def reasons_of(
@@ -337,7 +373,7 @@ def reasons_of(
         reasons += BY_CREDENTIAL[scheme]
     reasons += own
     by_status: dict[int, list[Reason]] = {}
-    for reason in (in_version(r, version) for r in reasons):
+    for reason in (in_version(r, version) for r in reasons if _documented_in(r, version)):
         if reason not in by_status.setdefault(reason.status, []):
             by_status[reason.status].append(reason)
     return {status: tuple(by_status[status]) for status in sorted(by_status)}

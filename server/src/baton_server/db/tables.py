@@ -55,6 +55,9 @@ class DagRecord(Base):
     schedule: Mapped[str | None] = mapped_column(String(100), nullable=True)
     is_paused: Mapped[bool] = mapped_column(Boolean, default=False)
     next_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The worker credential that registered the latest version (None: registered before ownership).
+    owner_credential_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    owner_name: Mapped[str | None] = mapped_column(String(ID_LENGTH), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -158,6 +161,9 @@ class VariableRecord(Base):
     key: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The DAGs whose tasks may read / write it; None: every DAG (a global variable).
+    read_dag_ids: Mapped[list[str] | None] = mapped_column(JSONType, nullable=True)
+    write_dag_ids: Mapped[list[str] | None] = mapped_column(JSONType, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
@@ -211,6 +217,9 @@ class CredentialRecord(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # A worker credential's DAG id patterns (fnmatch globs): the DAGs it may register and serve.
+    # None: every DAG (credentials issued before DAG scoping, and those issued without --dags).
+    dag_patterns: Mapped[list[str] | None] = mapped_column(JSONType, nullable=True)
 
 
 class WorkerRecord(Base):

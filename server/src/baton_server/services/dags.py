@@ -17,11 +17,12 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from baton_server.db.tables import DagRecord, DagVersionRecord
+from baton_server.db.tables import CredentialRecord, DagRecord, DagVersionRecord
 from baton_server.db.types import utcnow
 from baton_server.errors import InvalidInputError, NotFoundError
 from baton_server.services._sql import upsert_touching
 from baton_server.services.dag_specs import DagSpec, validate_dag
+from baton_server.services.ownership import check_may_register
 
 log = logging.getLogger("baton_server.dags")
 
@@ -114,9 +115,21 @@ async def load_version_or_none(session: AsyncSession, version_id: uuid.UUID) -> 
 
 
 async def register_dags(
-    session: AsyncSession, specs: list[DagSpec], *, bundle_name: str | None, now: datetime | None = None
+    session: AsyncSession,
+    specs: list[DagSpec],
+    *,
+    bundle_name: str | None,
+    owner: CredentialRecord | None = None,
+    now: datetime | None = None,
 ) -> list[RegisteredDag]:
-    """Validate every description, then store the changed ones as new versions, all or nothing."""
+    """Validate every description, then store the changed ones as new versions, all or nothing.
+
+    With an ``owner`` (the registering worker credential), every DAG must be one it may serve
+    (403 ``dag_not_owned`` otherwise, nothing stored), and it becomes the owner of the versions it
+    stores.
+    """
+    if owner is not None:
+        check_may_register(owner, [spec.dag_id for spec in specs])
     seen: set[str] = set()
     for spec in specs:
         if spec.dag_id in seen:
@@ -127,13 +140,17 @@ async def register_dags(
         seen.add(spec.dag_id)
         validate_dag(spec)
     now = now or utcnow()
-    results = [await _register_one(session, spec, bundle_name, now) for spec in specs]
+    results = [await _register_one(session, spec, bundle_name, owner, now) for spec in specs]
     await session.commit()
     return results
 
 
 async def _register_one(
-    session: AsyncSession, spec: DagSpec, bundle_name: str | None, now: datetime
+    session: AsyncSession,
+    spec: DagSpec,
+    bundle_name: str | None,
+    owner: CredentialRecord | None,
+    now: datetime,
 ) -> RegisteredDag:
     await session.execute(
         upsert_touching(
@@ -171,6 +188,8 @@ async def _register_one(
     await session.flush()
     dag.latest_version_id = version.id
     dag.updated_at = now
+    if owner is not None:
+        dag.owner_credential_id, dag.owner_name = owner.id, owner.name
     old_schedule = previous.schedule if previous else None
     if spec.schedule != old_schedule:
         dag.schedule = spec.schedule.summary if spec.schedule else None

@@ -12,11 +12,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from baton_server.db.availability import is_database_unavailable
-from baton_server.db.tables import DagRunRecord, DagVersionRecord, TaskInstanceRecord
+from baton_server.db.tables import (
+    CredentialRecord,
+    DagRunRecord,
+    DagVersionRecord,
+    TaskInstanceRecord,
+    WorkerRecord,
+)
 from baton_server.db.types import utcnow
 from baton_server.errors import ConflictError, ForbiddenError, NotFoundError, UnauthorizedError
 from baton_server.services.states import TaskInstanceState, resolve_failure
@@ -100,13 +106,20 @@ async def start_attempt(
     require_scope(claims, "workload")
     require_subject(claims, task_instance_id)
     now = utcnow()
+    conditions = [
+        TI.id == task_instance_id,
+        TI.state == TaskInstanceState.QUEUED,
+        TI.try_number == claims.try_number,
+    ]
+    if claims.worker_id is not None:
+        # Still claimed by the worker the token was issued to, whose credential is not revoked.
+        conditions += [TI.worker_id == claims.worker_id, TI.worker_id.in_(_LIVE_WORKERS)]
+    else:
+        # A token from before workload tokens named their worker: any live claim, or none.
+        conditions.append(or_(TI.worker_id.is_(None), TI.worker_id.in_(_LIVE_WORKERS)))
     result = await session.execute(
         update(TI)
-        .where(
-            TI.id == task_instance_id,
-            TI.state == TaskInstanceState.QUEUED,
-            TI.try_number == claims.try_number,
-        )
+        .where(*conditions)
         .values(
             state=TaskInstanceState.RUNNING,
             hostname=hostname,
@@ -124,6 +137,8 @@ async def start_attempt(
             f"task instance {task_instance_id} does not exist", reason="task_instance_not_found"
         )
     if result.rowcount != 1:  # type: ignore[attr-defined]
+        if ti.state == TaskInstanceState.QUEUED and ti.try_number == claims.try_number:
+            await _explain_unclaimed(session, ti, claims)
         _explain_not_startable(ti, claims, hostname, pid)
     dag_run = await session.get(DagRunRecord, ti.dag_run_id)
     version = await session.get(DagVersionRecord, ti.dag_version_id)
@@ -140,6 +155,34 @@ def _task_description(version: DagVersionRecord, task_id: str) -> dict[str, Any]
         if isinstance(task, dict) and task.get("task_id") == task_id:
             return task
     return {}
+
+
+_LIVE_WORKERS = (
+    select(WorkerRecord.id)
+    .join(CredentialRecord, CredentialRecord.id == WorkerRecord.credential_id)
+    .where(CredentialRecord.revoked_at.is_(None))
+)
+"""Workers whose credential is not revoked: only their claims may be started."""
+
+
+async def _explain_unclaimed(session: AsyncSession, ti: TaskInstanceRecord, claims: TaskClaims) -> None:
+    """Why a queued attempt of the right try could not start: its claim was revoked, or is gone."""
+    claimant = claims.worker_id if claims.worker_id is not None else ti.worker_id
+    revoked = claimant is not None and await session.scalar(
+        select(CredentialRecord.revoked_at)
+        .join(WorkerRecord, WorkerRecord.credential_id == CredentialRecord.id)
+        .where(WorkerRecord.id == claimant)
+    )
+    if revoked:
+        raise UnauthorizedError(
+            "the worker credential that claimed this workload has been revoked: do not run the task",
+            reason="claim_revoked",
+        )
+    raise ConflictError(
+        "this workload is no longer claimed by the worker its token was issued to (it went back to the "
+        "queue, or another worker claimed it): do not run the task",
+        reason="not_startable",
+    )
 
 
 def _explain_not_startable(ti: TaskInstanceRecord, claims: TaskClaims, hostname: str, pid: int) -> None:

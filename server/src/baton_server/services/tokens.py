@@ -38,6 +38,8 @@ class TaskClaims:
     scope: TokenScope
     issued_at: int
     expires_at: int
+    worker_id: uuid.UUID | None = None
+    """A workload token's worker: only that worker's claim may start the attempt (None: older tokens)."""
 
 
 class TokenService:
@@ -58,10 +60,17 @@ class TokenService:
         # decoding (a quarter of a heartbeat's CPU); only the expiry is checked again.
         self._verified: dict[str, TaskClaims] = {}
 
-    def issue(self, task_instance_id: uuid.UUID, try_number: int, scope: TokenScope) -> str:
-        """A new token for one attempt, valid for the scope's lifetime."""
+    def issue(
+        self,
+        task_instance_id: uuid.UUID,
+        try_number: int,
+        scope: TokenScope,
+        *,
+        worker_id: uuid.UUID | None = None,
+    ) -> str:
+        """A new token for one attempt, valid for the scope's lifetime (a workload's names its worker)."""
         now = int(time.time())
-        claims = {
+        claims: dict[str, object] = {
             "sub": str(task_instance_id),
             "aud": AUDIENCE,
             "scope": scope,
@@ -70,6 +79,8 @@ class TokenService:
             "exp": now + self._ttl[scope],
             "jti": uuid.uuid4().hex,
         }
+        if worker_id is not None:
+            claims["wid"] = str(worker_id)
         return jwt.encode(claims, self._key, algorithm=ALGORITHM)
 
     def fresh_if_due(self, claims: TaskClaims, *, within: int) -> str | None:
@@ -113,6 +124,7 @@ class TokenService:
             ) from None
         try:
             ti_id = uuid.UUID(str(claims["sub"]))
+            worker_id = uuid.UUID(str(claims["wid"])) if "wid" in claims else None
         except ValueError:
             raise UnauthorizedError(
                 "the task token's subject is not a task instance id", reason="token_invalid"
@@ -132,6 +144,7 @@ class TokenService:
             scope=scope,
             issued_at=issued_at,
             expires_at=expires_at,
+            worker_id=worker_id,
         )
 
 

@@ -5,25 +5,65 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton_server.db.tables import VariableRecord
 from baton_server.db.types import utcnow
 from baton_server.db.upsert import upsert
-from baton_server.errors import NotFoundError, PayloadTooLargeError
+from baton_server.errors import ForbiddenError, NotFoundError, PayloadTooLargeError
+from baton_server.services._sql import rowcount
 
 
 def _missing(key: str) -> NotFoundError:
     return NotFoundError(f"variable {key!r} does not exist", reason="variable_not_found")
 
 
-async def get_variable(session: AsyncSession, key: str) -> Any:
-    """The JSON value of a variable."""
-    raw = await session.scalar(select(VariableRecord.value).where(VariableRecord.key == key))
-    if raw is None:
+def _granted(dag_ids: list[str] | None, dag_id: str | None) -> bool:
+    return dag_id is None or dag_ids is None or dag_id in dag_ids
+
+
+async def get_variable(session: AsyncSession, key: str, *, dag_id: str | None = None) -> Any:
+    """The JSON value of a variable; for a task of ``dag_id``, 403 unless granted to it for reading."""
+    row = (
+        await session.execute(
+            select(VariableRecord.value, VariableRecord.read_dag_ids).where(VariableRecord.key == key)
+        )
+    ).first()
+    if row is None:
         raise _missing(key)
-    return json.loads(raw)
+    if not _granted(row.read_dag_ids, dag_id):
+        raise ForbiddenError(
+            f"variable {key!r} is not granted to DAG {dag_id!r} for reading", reason="variable_not_granted"
+        )
+    return json.loads(row.value)
+
+
+async def _check_writable(session: AsyncSession, key: str, dag_id: str | None) -> None:
+    if dag_id is None:
+        return
+    write_dag_ids = await session.scalar(
+        select(VariableRecord.write_dag_ids).where(VariableRecord.key == key)
+    )
+    if not _granted(write_dag_ids, dag_id):
+        raise ForbiddenError(
+            f"variable {key!r} is not granted to DAG {dag_id!r} for writing", reason="variable_not_writable"
+        )
+
+
+async def set_grants(
+    session: AsyncSession, key: str, *, read_dag_ids: list[str] | None, write_dag_ids: list[str] | None
+) -> VariableRecord:
+    """Grant a variable to DAGs for reading and writing (None: every DAG); 404 when there is none."""
+    result = await session.execute(
+        update(VariableRecord)
+        .where(VariableRecord.key == key)
+        .values(read_dag_ids=read_dag_ids, write_dag_ids=write_dag_ids, updated_at=utcnow())
+    )
+    await session.commit()
+    if rowcount(result) == 0:
+        raise _missing(key)
+    return await get_variable_record(session, key)
 
 
 async def get_variable_record(session: AsyncSession, key: str) -> VariableRecord:
@@ -48,9 +88,20 @@ def encode_value(value: Any, *, max_bytes: int) -> str:
 
 
 async def set_variable(
-    session: AsyncSession, key: str, value: Any, description: str | None = None, *, max_bytes: int
+    session: AsyncSession,
+    key: str,
+    value: Any,
+    description: str | None = None,
+    *,
+    max_bytes: int,
+    dag_id: str | None = None,
 ) -> None:
-    """Create or replace a variable (its value at most ``max_bytes`` as compact JSON)."""
+    """Create or replace a variable (its value at most ``max_bytes`` as compact JSON).
+
+    For a task of ``dag_id``: 403 when the variable exists and is not granted to it for writing; a
+    variable a task creates is global, as every variable was before grants.
+    """
+    await _check_writable(session, key, dag_id)
     values: dict[str, Any] = {
         "key": key,
         "value": encode_value(value, max_bytes=max_bytes),
@@ -62,8 +113,9 @@ async def set_variable(
     await session.commit()
 
 
-async def delete_variable(session: AsyncSession, key: str) -> None:
-    """Remove a variable; 404 when there is none."""
+async def delete_variable(session: AsyncSession, key: str, *, dag_id: str | None = None) -> None:
+    """Remove a variable; 404 when there is none; for a task of ``dag_id``, 403 unless it may write it."""
+    await _check_writable(session, key, dag_id)
     result = await session.execute(delete(VariableRecord).where(VariableRecord.key == key))
     await session.commit()
     if result.rowcount == 0:  # type: ignore[attr-defined]

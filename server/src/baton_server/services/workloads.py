@@ -28,6 +28,7 @@ from baton_server.errors import InvalidInputError
 from baton_server.services._sql import is_postgres, rowcount
 from baton_server.services.dag_specs import TaskSpec
 from baton_server.services.dags import load_version_or_none
+from baton_server.services.ownership import servable
 from baton_server.services.states import TaskInstanceState
 from baton_server.services.tokens import TokenService
 from baton_server.services.workers import WorkerState, count_active, owned_worker
@@ -80,7 +81,9 @@ async def claim_workloads(
         await release_unheld(session, worker.id, request.held)
     await session.commit()
     while True:
-        workloads = await _claim_once(session, tokens, worker, queues, request.max_workloads)
+        workloads = await _claim_once(
+            session, tokens, worker, queues, request.max_workloads, credential.dag_patterns
+        )
         await session.commit()
         remaining = deadline - time.monotonic()
         if workloads or remaining <= 0:
@@ -128,23 +131,28 @@ def _served_queues(worker: WorkerRecord, requested: list[str] | None) -> list[st
 
 
 async def _claim_once(
-    session: AsyncSession, tokens: TokenService, worker: WorkerRecord, queues: list[str], max_workloads: int
+    session: AsyncSession,
+    tokens: TokenService,
+    worker: WorkerRecord,
+    queues: list[str],
+    max_workloads: int,
+    dag_patterns: list[str] | None,
 ) -> list[Workload]:
     limit = min(max_workloads, worker.capacity - await count_active(session, worker.id))
     if limit <= 0 or not queues:
         return []
     ti = TaskInstanceRecord
-    candidates = (
-        select(ti.id)
-        .where(
-            ti.state == TaskInstanceState.QUEUED.value,
-            ti.worker_id.is_(None),
-            ti.queue.in_(queues),
-            ti.runtime == worker.runtime,
-        )
-        .order_by(ti.queued_at, ti.id)
-        .limit(limit)
-    )
+    conditions = [
+        ti.state == TaskInstanceState.QUEUED.value,
+        ti.worker_id.is_(None),
+        ti.queue.in_(queues),
+        ti.runtime == worker.runtime,
+    ]
+    # Only the workloads of DAGs the worker's credential may serve.
+    scope = servable(ti.dag_id, dag_patterns, postgres=is_postgres(session))
+    if scope is not None:
+        conditions.append(scope)
+    candidates = select(ti.id).where(*conditions).order_by(ti.queued_at, ti.id).limit(limit)
     if await session.scalar(candidates.limit(1)) is None:
         return []  # nothing to take: leave the write (and, on SQLite, the write lock) alone
     if is_postgres(session):
@@ -176,7 +184,7 @@ async def _claim_once(
         if version is None or task is None:
             unrunnable.append(record)
             continue
-        token = tokens.issue(record.id, record.try_number, "workload")
+        token = tokens.issue(record.id, record.try_number, "workload", worker_id=worker.id)
         workloads.append(Workload(record, task, version.bundle_name, token))
     if unrunnable:
         # No worker could start these; failing them shows the operator, where handing them out again

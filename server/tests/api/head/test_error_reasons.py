@@ -115,7 +115,8 @@ def test__a_newer_reason__older_versions_document_and_get_the_code_it_replaced()
     for reason in newer:
         assert reason.since in supported_versions()
         before = max(v for v in supported_versions() if v < str(reason.since))
-        assert reasons.in_version(reason, before) == reason.instead
+        # Without an older code, older versions send this one too (an older deployment never meets it).
+        assert reasons.in_version(reason, before) == (reason.instead or reason)
         assert reasons.in_version(reason, reason.since) == reason
         assert reasons.in_version(reason, None) == reason
 

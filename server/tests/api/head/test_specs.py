@@ -240,7 +240,10 @@ def test__every_patch__is_one_known_to_be_idempotent(version: str) -> None:
 
 def test__v3_to_v4__differs_by_the_declared_changes_only() -> None:
     old, new = _without_version_marks(_load(V3)), _without_version_marks(_load(V4))
-    assert _operations(old) == _operations(new)
+    # AddVariableGrants: one new operation.
+    assert _operations(new) - _operations(old) == {("put", "/api/variables/{key}/grants")}
+    assert _operations(old) <= _operations(new)
+    new["paths"].pop("/api/variables/{key}/grants")
     old_schemas, new_schemas = old["components"]["schemas"], new["components"]["schemas"]
     changed = _changed(old_schemas, new_schemas)
     # OpenTaskRuntimes: the enum becomes a pattern, which every model carrying a runtime refers to.
@@ -279,25 +282,35 @@ def test__v3_to_v4__differs_by_the_declared_changes_only() -> None:
         "Dag",
         "DagSummary",
         "DagRunInfo",
+        "VariableEntry",  # AddVariableGrants: read_dag_ids, write_dag_ids
+        "VariableGrants",
         "TaskInstanceDetail",
         "LogRecordOut",
         "TIRunContext",
     }
     old["components"].pop("schemas")
     new["components"].pop("schemas")
-    # AddSizeCapReasons: two size caps' 413s name their own reason, where v3 says payload_too_large.
-    for path, method, code in (
-        ("/execution/variables/{key}", "put", "variable_too_large"),
-        ("/api/variables/{key}", "put", "variable_too_large"),
-        ("/execution/task-instances/{task_instance_id}/logs", "post", "log_limit_exceeded"),
+    # New error reasons, each in one status of one operation: AddSizeCapReasons (two size caps' 413s
+    # name their own reason, where v3 says payload_too_large), AddDagOwner and AddVariableGrants.
+    for path, method, status, code in (
+        ("/execution/variables/{key}", "put", "413", "variable_too_large"),
+        ("/api/variables/{key}", "put", "413", "variable_too_large"),
+        ("/execution/task-instances/{task_instance_id}/logs", "post", "413", "log_limit_exceeded"),
+        ("/workers/dags", "post", "403", "dag_not_owned"),
+        ("/execution/task-instances/{task_instance_id}/run", "patch", "401", "claim_revoked"),
+        ("/execution/variables/{key}", "get", "403", "variable_not_granted"),
+        ("/execution/variables/{key}", "put", "403", "variable_not_writable"),
+        ("/execution/variables/{key}", "delete", "403", "variable_not_writable"),
     ):
-        new_413 = new["paths"][path][method]["responses"].pop("413")
-        old_413 = old["paths"][path][method]["responses"].pop("413")
-        assert new_413["content"]["application/json"]["schema"]["properties"]["reason"]["enum"] == [
-            "payload_too_large",
-            code,
-        ]
-        assert old_413["content"]["application/json"]["schema"]["properties"]["reason"]["enum"] == [
-            "payload_too_large"
-        ]
+        new_response = new["paths"][path][method]["responses"].pop(status)
+        old_response = old["paths"][path][method]["responses"].pop(status, None)
+        new_codes = new_response["content"]["application/json"]["schema"]["properties"]["reason"]["enum"]
+        old_codes = (
+            []
+            if old_response is None
+            else old_response["content"]["application/json"]["schema"]["properties"]["reason"]["enum"]
+        )
+        assert code in new_codes
+        assert code not in old_codes
+        assert set(new_codes) - set(old_codes) == {code}, (path, status)
     assert old == new

@@ -67,10 +67,12 @@ def dags_list(args: argparse.Namespace) -> int:
             "yes" if d.is_paused else "no",
             _schedule_text(d.schedule),
             d.bundle_name or "-",
+            getattr(d, "owner", None) or "-",  # from API version 2026-12-02
         ]
         for d in dags
     ]
-    print(table(["DAG", "VERSION", "TASKS", "PAUSED", "SCHEDULE", "BUNDLE"], rows) if rows else "no DAGs")
+    headers = ["DAG", "VERSION", "TASKS", "PAUSED", "SCHEDULE", "BUNDLE", "OWNER"]
+    print(table(headers, rows) if rows else "no DAGs")
     return 0
 
 

@@ -512,7 +512,89 @@ class VariableEntry(BaseModel):
     key: Annotated[str, Field(title="Key")]
     value: JsonValue
     description: Annotated[str | None, Field(title="Description")]
+    read_dag_ids: Annotated[
+        list[str] | None,
+        Field(
+            description="The DAGs whose tasks may read it; null: every DAG (a global variable).",
+            title="Read Dag Ids",
+        ),
+    ]
+    write_dag_ids: Annotated[
+        list[str] | None,
+        Field(
+            description="The DAGs whose tasks may write or delete it; null: every DAG.",
+            title="Write Dag Ids",
+        ),
+    ]
     updated_at: Annotated[AwareDatetime, Field(title="Updated At")]
+
+
+class ReadDagId(RootModel[str]):
+    root: Annotated[
+        str,
+        Field(
+            max_length=250,
+            min_length=1,
+            pattern="^[A-Za-z0-9_][A-Za-z0-9_.\\-]{0,249}$",
+        ),
+    ]
+
+
+class ReadDagIds(RootModel[list[ReadDagId]]):
+    root: Annotated[
+        list[ReadDagId],
+        Field(
+            description="The DAGs whose tasks may read it; null: every DAG (a global variable).",
+            max_length=10000,
+            title="Read Dag Ids",
+        ),
+    ]
+
+
+class WriteDagId(RootModel[str]):
+    root: Annotated[
+        str,
+        Field(
+            max_length=250,
+            min_length=1,
+            pattern="^[A-Za-z0-9_][A-Za-z0-9_.\\-]{0,249}$",
+        ),
+    ]
+
+
+class WriteDagIds(RootModel[list[WriteDagId]]):
+    root: Annotated[
+        list[WriteDagId],
+        Field(
+            description="The DAGs whose tasks may write or delete it; null: every DAG.",
+            max_length=10000,
+            title="Write Dag Ids",
+        ),
+    ]
+
+
+class VariableGrants(BaseModel):
+    """
+    Which DAGs' tasks may read and write a variable; null grants it to every DAG.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    read_dag_ids: Annotated[
+        ReadDagIds | None,
+        Field(
+            description="The DAGs whose tasks may read it; null: every DAG (a global variable).",
+            title="Read Dag Ids",
+        ),
+    ] = None
+    write_dag_ids: Annotated[
+        WriteDagIds | None,
+        Field(
+            description="The DAGs whose tasks may write or delete it; null: every DAG.",
+            title="Write Dag Ids",
+        ),
+    ] = None
 
 
 class VariablePage(BaseModel):
@@ -731,6 +813,13 @@ class DagSummary(BaseModel):
     latest_version_id: Annotated[UUID, Field(title="Latest Version Id")]
     latest_version_number: Annotated[int, Field(title="Latest Version Number")]
     bundle_name: Annotated[str | None, Field(title="Bundle Name")]
+    owner: Annotated[
+        str | None,
+        Field(
+            description="The name of the worker credential that registered the latest version (null: registered before DAGs had owners).",
+            title="Owner",
+        ),
+    ]
     task_count: Annotated[int, Field(title="Task Count")]
     created_at: Annotated[AwareDatetime, Field(title="Created At")]
     updated_at: Annotated[AwareDatetime, Field(title="Updated At")]
@@ -1039,6 +1128,13 @@ class Dag(BaseModel):
     latest_version_id: Annotated[UUID, Field(title="Latest Version Id")]
     latest_version_number: Annotated[int, Field(title="Latest Version Number")]
     bundle_name: Annotated[str | None, Field(title="Bundle Name")]
+    owner: Annotated[
+        str | None,
+        Field(
+            description="The name of the worker credential that registered the latest version (null: registered before DAGs had owners).",
+            title="Owner",
+        ),
+    ]
     task_count: Annotated[int, Field(title="Task Count")]
     created_at: Annotated[AwareDatetime, Field(title="Created At")]
     updated_at: Annotated[AwareDatetime, Field(title="Updated At")]

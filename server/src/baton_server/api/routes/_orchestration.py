@@ -138,6 +138,7 @@ def dag_summary_model(summary: DagSummaryRecord) -> DagSummary:
         latest_version_id=summary.version.id,
         latest_version_number=summary.version.version_number,
         bundle_name=summary.version.bundle_name,
+        owner=summary.dag.owner_name,
         task_count=len(spec.tasks),
         created_at=summary.dag.created_at,
         updated_at=summary.dag.updated_at,

@@ -28,7 +28,24 @@ class VariableEntry(ResponseModel):
     key: str
     value: JsonValue
     description: str | None
+    read_dag_ids: list[str] | None = Field(
+        description="The DAGs whose tasks may read it; null: every DAG (a global variable)."
+    )
+    write_dag_ids: list[str] | None = Field(
+        description="The DAGs whose tasks may write or delete it; null: every DAG."
+    )
     updated_at: datetime
+
+
+class VariableGrants(RequestModel):
+    """Which DAGs' tasks may read and write a variable; null grants it to every DAG."""
+
+    read_dag_ids: Annotated[list[Identifier], Field(max_length=10_000)] | None = Field(
+        default=None, description="The DAGs whose tasks may read it; null: every DAG (a global variable)."
+    )
+    write_dag_ids: Annotated[list[Identifier], Field(max_length=10_000)] | None = Field(
+        default=None, description="The DAGs whose tasks may write or delete it; null: every DAG."
+    )
 
 
 class VariablePage(ResponseModel):

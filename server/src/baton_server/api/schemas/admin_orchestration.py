@@ -31,6 +31,10 @@ class DagSummary(ResponseModel):
     latest_version_id: uuid.UUID
     latest_version_number: int
     bundle_name: str | None
+    owner: str | None = Field(
+        description="The name of the worker credential that registered the latest version (null: registered "
+        "before DAGs had owners)."
+    )
     task_count: int
     created_at: datetime
     updated_at: datetime

@@ -14,8 +14,10 @@ from baton_server.api.versions.v2026_11_24 import (
 )
 from baton_server.api.versions.v2026_12_02 import (
     AddBatchIdToLogBatch,
+    AddDagOwner,
     AddHeldTaskInstanceIdsToClaims,
     AddSizeCapReasons,
+    AddVariableGrants,
     OpenTaskRuntimes,
     RenameExecutionTimeoutToExecutionTimeoutSeconds,
     SplitRegisteredTaskAndScheduleFromRequests,
@@ -33,6 +35,8 @@ VERSIONS = VersionBundle(
         AddBatchIdToLogBatch,
         AddHeldTaskInstanceIdsToClaims,
         AddSizeCapReasons,
+        AddDagOwner,
+        AddVariableGrants,
     ),
     Version("2026-11-24", AddPreviousSuccessfulRunEndpoint, ChangeConnectionExtraToObject),
     Version("2026-10-15", RenameVersionIdToDagVersionId, AddUnixUserToRunPayload),

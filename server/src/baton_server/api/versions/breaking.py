@@ -19,7 +19,9 @@ from cadwyn import VersionChange
 from baton_server.api.versions.v2026_10_15 import AddUnixUserToRunPayload, RenameVersionIdToDagVersionId
 from baton_server.api.versions.v2026_11_24 import ChangeConnectionExtraToObject
 from baton_server.api.versions.v2026_12_02 import (
+    AddDagOwner,
     AddSizeCapReasons,
+    AddVariableGrants,
     OpenTaskRuntimes,
     RenameExecutionTimeoutToExecutionTimeoutSeconds,
     SplitRegisteredTaskAndScheduleFromRequests,
@@ -84,5 +86,16 @@ EXPECTED_BREAKS: dict[type[VersionChange], tuple[ExpectedBreak, ...]] = {
             "response-property-enum-value-added", ("set_variable", "admin_set_variable"), "variable_too_large"
         ),
         ExpectedBreak("response-property-enum-value-added", ("upload_task_logs",), "log_limit_exceeded"),
+    ),
+    # A revoked claim's `run` names its reason (older versions get token_invalid).
+    AddDagOwner: (
+        ExpectedBreak("response-property-enum-value-added", ("run_task_instance",), "claim_revoked"),
+    ),
+    # Refusals a task meets only once an operator narrows a variable's grants.
+    AddVariableGrants: (
+        ExpectedBreak("response-property-enum-value-added", ("get_variable",), "variable_not_granted"),
+        ExpectedBreak(
+            "response-property-enum-value-added", ("set_variable", "delete_variable"), "variable_not_writable"
+        ),
     ),
 }

@@ -15,11 +15,12 @@ from cadwyn import (
     VersionChange,
     convert_request_to_next_version_for,
     convert_response_to_previous_version_for,
+    endpoint,
     schema,
 )
 
 from baton_server.api.routes._orchestration import CLIENT_RUNTIMES_HEADER
-from baton_server.api.schemas.admin import LogRecordOut, TaskInstanceDetail
+from baton_server.api.schemas.admin import LogRecordOut, TaskInstanceDetail, VariableEntry
 from baton_server.api.schemas.admin_orchestration import (
     Dag,
     DagRunDetail,
@@ -178,3 +179,31 @@ class AddSizeCapReasons(VersionChange):
 
     description = __doc__ or ""
     instructions_to_migrate_to_previous_version = ()
+
+
+class AddDagOwner(VersionChange):
+    """A DAG read through the admin API names its `owner`: the worker credential that registered its
+    latest version. Worker credentials may be issued for a set of DAG id patterns
+    (`baton-server create-worker-credential NAME --dags 'team_a_*'`): such a credential may register
+    only those DAGs (`403 dag_not_owned`, in every version) and its workers claim only their
+    workloads. A workload's `run` whose claiming credential was revoked is `401 claim_revoked`
+    (`token_invalid` before this version)."""
+
+    description = __doc__ or ""
+    instructions_to_migrate_to_previous_version = (schema(DagSummary).field("owner").didnt_exist,)
+
+
+class AddVariableGrants(VersionChange):
+    """Variables may be granted to DAGs, like connections: `PUT /api/variables/{key}/grants` sets which
+    DAGs' tasks may read a variable (`read_dag_ids`) and which may write or delete it
+    (`write_dag_ids`); null grants it to every DAG, as every variable is until an operator narrows it.
+    A task of another DAG gets `403 variable_not_granted` or `variable_not_writable` (in every version:
+    older clients keep working with global variables). A variable read through the admin API shows
+    its grants; a variable a task creates is global."""
+
+    description = __doc__ or ""
+    instructions_to_migrate_to_previous_version = (
+        endpoint("/api/variables/{key}/grants", ["PUT"]).didnt_exist,
+        schema(VariableEntry).field("read_dag_ids").didnt_exist,
+        schema(VariableEntry).field("write_dag_ids").didnt_exist,
+    )

@@ -64,6 +64,7 @@ from .trigger_dag_run_payload_conf import TriggerDagRunPayloadConf
 from .trigger_rule import TriggerRule
 from .update_dag_payload import UpdateDagPayload
 from .variable_entry import VariableEntry
+from .variable_grants import VariableGrants
 from .variable_page import VariablePage
 from .variable_put_body import VariablePutBody
 from .variable_response import VariableResponse
@@ -139,6 +140,7 @@ __all__ = (
     "TriggerRule",
     "UpdateDagPayload",
     "VariableEntry",
+    "VariableGrants",
     "VariablePage",
     "VariablePutBody",
     "VariableResponse",

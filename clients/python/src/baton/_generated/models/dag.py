@@ -29,6 +29,8 @@ class Dag:
         latest_version_id (UUID):
         latest_version_number (int):
         bundle_name (None | str):
+        owner (None | str): The name of the worker credential that registered the latest version (null: registered
+            before DAGs had owners).
         task_count (int):
         created_at (datetime.datetime):
         updated_at (datetime.datetime):
@@ -43,6 +45,7 @@ class Dag:
     latest_version_id: UUID
     latest_version_number: int
     bundle_name: None | str
+    owner: None | str
     task_count: int
     created_at: datetime.datetime
     updated_at: datetime.datetime
@@ -78,6 +81,9 @@ class Dag:
         bundle_name: None | str
         bundle_name = self.bundle_name
 
+        owner: None | str
+        owner = self.owner
+
         task_count = self.task_count
 
         created_at = self.created_at.isoformat()
@@ -101,6 +107,7 @@ class Dag:
                 "latest_version_id": latest_version_id,
                 "latest_version_number": latest_version_number,
                 "bundle_name": bundle_name,
+                "owner": owner,
                 "task_count": task_count,
                 "created_at": created_at,
                 "updated_at": updated_at,
@@ -168,6 +175,13 @@ class Dag:
 
         bundle_name = _parse_bundle_name(d.pop("bundle_name"))
 
+        def _parse_owner(data: object) -> None | str:
+            if data is None:
+                return data
+            return cast(None | str, data)
+
+        owner = _parse_owner(d.pop("owner"))
+
         task_count = d.pop("task_count")
 
         created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
@@ -190,6 +204,7 @@ class Dag:
             latest_version_id=latest_version_id,
             latest_version_number=latest_version_number,
             bundle_name=bundle_name,
+            owner=owner,
             task_count=task_count,
             created_at=created_at,
             updated_at=updated_at,

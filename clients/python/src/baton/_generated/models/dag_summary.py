@@ -28,6 +28,8 @@ class DagSummary:
         latest_version_id (UUID):
         latest_version_number (int):
         bundle_name (None | str):
+        owner (None | str): The name of the worker credential that registered the latest version (null: registered
+            before DAGs had owners).
         task_count (int):
         created_at (datetime.datetime):
         updated_at (datetime.datetime):
@@ -41,6 +43,7 @@ class DagSummary:
     latest_version_id: UUID
     latest_version_number: int
     bundle_name: None | str
+    owner: None | str
     task_count: int
     created_at: datetime.datetime
     updated_at: datetime.datetime
@@ -75,6 +78,9 @@ class DagSummary:
         bundle_name: None | str
         bundle_name = self.bundle_name
 
+        owner: None | str
+        owner = self.owner
+
         task_count = self.task_count
 
         created_at = self.created_at.isoformat()
@@ -93,6 +99,7 @@ class DagSummary:
                 "latest_version_id": latest_version_id,
                 "latest_version_number": latest_version_number,
                 "bundle_name": bundle_name,
+                "owner": owner,
                 "task_count": task_count,
                 "created_at": created_at,
                 "updated_at": updated_at,
@@ -158,6 +165,13 @@ class DagSummary:
 
         bundle_name = _parse_bundle_name(d.pop("bundle_name"))
 
+        def _parse_owner(data: object) -> None | str:
+            if data is None:
+                return data
+            return cast(None | str, data)
+
+        owner = _parse_owner(d.pop("owner"))
+
         task_count = d.pop("task_count")
 
         created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
@@ -173,6 +187,7 @@ class DagSummary:
             latest_version_id=latest_version_id,
             latest_version_number=latest_version_number,
             bundle_name=bundle_name,
+            owner=owner,
             task_count=task_count,
             created_at=created_at,
             updated_at=updated_at,

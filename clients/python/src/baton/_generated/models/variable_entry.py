@@ -18,12 +18,16 @@ class VariableEntry:
         key (str):
         value (Any):
         description (None | str):
+        read_dag_ids (list[str] | None): The DAGs whose tasks may read it; null: every DAG (a global variable).
+        write_dag_ids (list[str] | None): The DAGs whose tasks may write or delete it; null: every DAG.
         updated_at (datetime.datetime):
     """
 
     key: str
     value: Any
     description: None | str
+    read_dag_ids: list[str] | None
+    write_dag_ids: list[str] | None
     updated_at: datetime.datetime
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -35,6 +39,20 @@ class VariableEntry:
         description: None | str
         description = self.description
 
+        read_dag_ids: list[str] | None
+        if isinstance(self.read_dag_ids, list):
+            read_dag_ids = self.read_dag_ids
+
+        else:
+            read_dag_ids = self.read_dag_ids
+
+        write_dag_ids: list[str] | None
+        if isinstance(self.write_dag_ids, list):
+            write_dag_ids = self.write_dag_ids
+
+        else:
+            write_dag_ids = self.write_dag_ids
+
         updated_at = self.updated_at.isoformat()
 
         field_dict: dict[str, Any] = {}
@@ -44,6 +62,8 @@ class VariableEntry:
                 "key": key,
                 "value": value,
                 "description": description,
+                "read_dag_ids": read_dag_ids,
+                "write_dag_ids": write_dag_ids,
                 "updated_at": updated_at,
             }
         )
@@ -64,12 +84,44 @@ class VariableEntry:
 
         description = _parse_description(d.pop("description"))
 
+        def _parse_read_dag_ids(data: object) -> list[str] | None:
+            if data is None:
+                return data
+            try:
+                if not isinstance(data, list):
+                    raise TypeError()
+                read_dag_ids_type_0 = cast(list[str], data)
+
+                return read_dag_ids_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(list[str] | None, data)
+
+        read_dag_ids = _parse_read_dag_ids(d.pop("read_dag_ids"))
+
+        def _parse_write_dag_ids(data: object) -> list[str] | None:
+            if data is None:
+                return data
+            try:
+                if not isinstance(data, list):
+                    raise TypeError()
+                write_dag_ids_type_0 = cast(list[str], data)
+
+                return write_dag_ids_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(list[str] | None, data)
+
+        write_dag_ids = _parse_write_dag_ids(d.pop("write_dag_ids"))
+
         updated_at = datetime.datetime.fromisoformat(d.pop("updated_at"))
 
         variable_entry = cls(
             key=key,
             value=value,
             description=description,
+            read_dag_ids=read_dag_ids,
+            write_dag_ids=write_dag_ids,
             updated_at=updated_at,
         )
 

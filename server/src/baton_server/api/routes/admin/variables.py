@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, status
 
 from baton_server.api import links
 from baton_server.api.deps import AdminDep, RuntimeDep, SessionDep
-from baton_server.api.schemas.admin import VariableEntry, VariablePage
+from baton_server.api.schemas.admin import VariableEntry, VariableGrants, VariablePage
 from baton_server.api.schemas.common import ID_PATTERN, MAX_DB_INT
 from baton_server.api.schemas.execution import VariablePutBody
 from baton_server.db.tables import VariableRecord
@@ -23,6 +23,8 @@ def _entry(record: VariableRecord) -> VariableEntry:
         key=record.key,
         value=service.decode_value(record),
         description=record.description,
+        read_dag_ids=record.read_dag_ids,
+        write_dag_ids=record.write_dag_ids,
         updated_at=record.updated_at,
     )
 
@@ -65,6 +67,24 @@ async def admin_set_variable(
     max_bytes = runtime.settings.variable_max_bytes
     await service.set_variable(session, key, body.value, body.description, max_bytes=max_bytes)
     return _entry(await service.get_variable_record(session, key))
+
+
+@router.put(
+    "/{key}/grants",
+    response_model=VariableEntry,
+    summary="Grant a variable to DAGs for reading and writing",
+)
+async def admin_set_variable_grants(
+    key: VariableKey, body: VariableGrants, _: AdminDep, session: SessionDep
+) -> VariableEntry:
+    """Which DAGs' tasks may read the variable, and which may write or delete it; null: every DAG.
+
+    A task of another DAG gets `403 variable_not_granted` (reading) or `variable_not_writable`.
+    """
+    record = await service.set_grants(
+        session, key, read_dag_ids=body.read_dag_ids, write_dag_ids=body.write_dag_ids
+    )
+    return _entry(record)
 
 
 @router.delete(

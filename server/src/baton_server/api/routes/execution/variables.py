@@ -21,9 +21,9 @@ VariableKey = Annotated[str, Path(pattern=ID_PATTERN, min_length=1, max_length=2
     response_model=VariableResponse,
     summary="Read a variable",
 )
-async def get_variable(key: VariableKey, _: AttemptDep, session: TaskSessionDep) -> VariableResponse:
+async def get_variable(key: VariableKey, attempt: AttemptDep, session: TaskSessionDep) -> VariableResponse:
     """The variable's JSON value. A worker may ask its own secrets backend first."""
-    return VariableResponse(key=key, value=await service.get_variable(session, key))
+    return VariableResponse(key=key, value=await service.get_variable(session, key, dag_id=attempt.dag_id))
 
 
 @router.put(
@@ -33,11 +33,13 @@ async def get_variable(key: VariableKey, _: AttemptDep, session: TaskSessionDep)
     summary="Create or replace a variable",
 )
 async def set_variable(
-    key: VariableKey, body: VariablePutBody, _: AttemptDep, session: TaskSessionDep, runtime: RuntimeDep
+    key: VariableKey, body: VariablePutBody, attempt: AttemptDep, session: TaskSessionDep, runtime: RuntimeDep
 ) -> VariableResponse:
     """Store a JSON value under the key, replacing any."""
     max_bytes = runtime.settings.variable_max_bytes
-    await service.set_variable(session, key, body.value, body.description, max_bytes=max_bytes)
+    await service.set_variable(
+        session, key, body.value, body.description, max_bytes=max_bytes, dag_id=attempt.dag_id
+    )
     return VariableResponse(key=key, value=body.value)
 
 
@@ -46,6 +48,6 @@ async def set_variable(
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a variable",
 )
-async def delete_variable(key: VariableKey, _: AttemptDep, session: TaskSessionDep) -> None:
+async def delete_variable(key: VariableKey, attempt: AttemptDep, session: TaskSessionDep) -> None:
     """Delete the variable."""
-    await service.delete_variable(session, key)
+    await service.delete_variable(session, key, dag_id=attempt.dag_id)

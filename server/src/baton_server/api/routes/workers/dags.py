@@ -18,11 +18,11 @@ router = APIRouter(tags=["workers"])
     summary="Register the DAGs of a bundle; a changed description becomes a new DAG version",
 )
 async def register_dags(
-    payload: RegisterDagsPayload, session: SessionDep, _credential: WorkerCredentialDep
+    payload: RegisterDagsPayload, session: SessionDep, credential: WorkerCredentialDep
 ) -> RegisteredDags:
     """Store each DAG's description, making a new version when it changed."""
     results = await dags.register_dags(
-        session, [dag_spec(d) for d in payload.dags], bundle_name=payload.bundle_name
+        session, [dag_spec(d) for d in payload.dags], bundle_name=payload.bundle_name, owner=credential
     )
     return RegisteredDags(
         dags=[

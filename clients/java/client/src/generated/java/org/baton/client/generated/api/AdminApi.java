@@ -33,6 +33,7 @@ import org.baton.client.generated.model.TriggerDagRunPayload;
 import java.util.UUID;
 import org.baton.client.generated.model.UpdateDagPayload;
 import org.baton.client.generated.model.VariableEntry;
+import org.baton.client.generated.model.VariableGrants;
 import org.baton.client.generated.model.VariablePage;
 import org.baton.client.generated.model.VariablePutBody;
 import org.baton.client.generated.model.WorkerList;
@@ -1140,6 +1141,138 @@ public class AdminApi {
 
     try {
       byte[] localVarPostBody = memberVarObjectMapper.writeValueAsBytes(variablePutBody);
+      localVarRequestBuilder.method("PUT", HttpRequest.BodyPublishers.ofByteArray(localVarPostBody));
+    } catch (IOException e) {
+      throw new ApiException(e);
+    }
+    if (memberVarReadTimeout != null) {
+      localVarRequestBuilder.timeout(memberVarReadTimeout);
+    }
+    // Add custom headers if provided
+    localVarRequestBuilder = HttpRequestBuilderExtensions.withAdditionalHeaders(localVarRequestBuilder, headers);
+    if (memberVarInterceptor != null) {
+      memberVarInterceptor.accept(localVarRequestBuilder);
+    }
+    return localVarRequestBuilder;
+  }
+
+  /**
+   * Grant a variable to DAGs for reading and writing
+   * Which DAGs&#39; tasks may read the variable, and which may write or delete it; null: every DAG.  A task of another DAG gets &#x60;403 variable_not_granted&#x60; (reading) or &#x60;variable_not_writable&#x60;.
+   * @param key  (required)
+   * @param variableGrants  (required)
+   * @return VariableEntry
+   * @throws ApiException if fails to make API call
+   */
+  public VariableEntry adminSetVariableGrants(@jakarta.annotation.Nonnull String key, @jakarta.annotation.Nonnull VariableGrants variableGrants) throws ApiException {
+    return adminSetVariableGrants(key, variableGrants, null);
+  }
+
+  /**
+   * Grant a variable to DAGs for reading and writing
+   * Which DAGs&#39; tasks may read the variable, and which may write or delete it; null: every DAG.  A task of another DAG gets &#x60;403 variable_not_granted&#x60; (reading) or &#x60;variable_not_writable&#x60;.
+   * @param key  (required)
+   * @param variableGrants  (required)
+   * @param headers Optional headers to include in the request
+   * @return VariableEntry
+   * @throws ApiException if fails to make API call
+   */
+  public VariableEntry adminSetVariableGrants(@jakarta.annotation.Nonnull String key, @jakarta.annotation.Nonnull VariableGrants variableGrants, Map<String, String> headers) throws ApiException {
+    ApiResponse<VariableEntry> localVarResponse = adminSetVariableGrantsWithHttpInfo(key, variableGrants, headers);
+    return localVarResponse.getData();
+  }
+
+  /**
+   * Grant a variable to DAGs for reading and writing
+   * Which DAGs&#39; tasks may read the variable, and which may write or delete it; null: every DAG.  A task of another DAG gets &#x60;403 variable_not_granted&#x60; (reading) or &#x60;variable_not_writable&#x60;.
+   * @param key  (required)
+   * @param variableGrants  (required)
+   * @return ApiResponse&lt;VariableEntry&gt;
+   * @throws ApiException if fails to make API call
+   */
+  public ApiResponse<VariableEntry> adminSetVariableGrantsWithHttpInfo(@jakarta.annotation.Nonnull String key, @jakarta.annotation.Nonnull VariableGrants variableGrants) throws ApiException {
+    return adminSetVariableGrantsWithHttpInfo(key, variableGrants, null);
+  }
+
+  /**
+   * Grant a variable to DAGs for reading and writing
+   * Which DAGs&#39; tasks may read the variable, and which may write or delete it; null: every DAG.  A task of another DAG gets &#x60;403 variable_not_granted&#x60; (reading) or &#x60;variable_not_writable&#x60;.
+   * @param key  (required)
+   * @param variableGrants  (required)
+   * @param headers Optional headers to include in the request
+   * @return ApiResponse&lt;VariableEntry&gt;
+   * @throws ApiException if fails to make API call
+   */
+  public ApiResponse<VariableEntry> adminSetVariableGrantsWithHttpInfo(@jakarta.annotation.Nonnull String key, @jakarta.annotation.Nonnull VariableGrants variableGrants, Map<String, String> headers) throws ApiException {
+    HttpRequest.Builder localVarRequestBuilder = adminSetVariableGrantsRequestBuilder(key, variableGrants, headers);
+    try {
+      HttpResponse<InputStream> localVarResponse = memberVarHttpClient.send(
+          localVarRequestBuilder.build(),
+          HttpResponse.BodyHandlers.ofInputStream());
+      if (memberVarResponseInterceptor != null) {
+        memberVarResponseInterceptor.accept(localVarResponse);
+      }
+      InputStream localVarResponseBody = null;
+      try {
+        if (localVarResponse.statusCode()/ 100 != 2) {
+          throw getApiException("adminSetVariableGrants", localVarResponse);
+        }
+        localVarResponseBody = ApiClient.getResponseBody(localVarResponse);
+        if (localVarResponseBody == null) {
+          return new ApiResponse<VariableEntry>(
+              localVarResponse.statusCode(),
+              localVarResponse.headers().map(),
+              null
+          );
+        }
+
+        
+        
+        String responseBody = new String(localVarResponseBody.readAllBytes());
+        VariableEntry responseValue = responseBody.isBlank()? null: memberVarObjectMapper.readValue(responseBody, new TypeReference<VariableEntry>() {});
+        
+
+        return new ApiResponse<VariableEntry>(
+            localVarResponse.statusCode(),
+            localVarResponse.headers().map(),
+            responseValue
+        );
+      } finally {
+        if (localVarResponseBody != null) {
+          localVarResponseBody.close();
+        }
+      }
+    } catch (IOException e) {
+      throw new ApiException(e);
+    }
+    catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ApiException(e);
+    }
+  }
+
+  private HttpRequest.Builder adminSetVariableGrantsRequestBuilder(@jakarta.annotation.Nonnull String key, @jakarta.annotation.Nonnull VariableGrants variableGrants, Map<String, String> headers) throws ApiException {
+    // verify the required parameter 'key' is set
+    if (key == null) {
+      throw new ApiException(400, "Missing the required parameter 'key' when calling adminSetVariableGrants");
+    }
+    // verify the required parameter 'variableGrants' is set
+    if (variableGrants == null) {
+      throw new ApiException(400, "Missing the required parameter 'variableGrants' when calling adminSetVariableGrants");
+    }
+
+    HttpRequest.Builder localVarRequestBuilder = HttpRequest.newBuilder();
+
+    String localVarPath = "/api/variables/{key}/grants"
+        .replace("{key}", ApiClient.urlEncode(key.toString()));
+
+    localVarRequestBuilder.uri(URI.create(memberVarBaseUri + localVarPath));
+
+    localVarRequestBuilder.header("Content-Type", "application/json");
+    localVarRequestBuilder.header("Accept", "application/json");
+
+    try {
+      byte[] localVarPostBody = memberVarObjectMapper.writeValueAsBytes(variableGrants);
       localVarRequestBuilder.method("PUT", HttpRequest.BodyPublishers.ofByteArray(localVarPostBody));
     } catch (IOException e) {
       throw new ApiException(e);

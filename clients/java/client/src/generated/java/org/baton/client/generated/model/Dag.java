@@ -46,6 +46,7 @@ import org.baton.client.generated.ApiClient;
   Dag.JSON_PROPERTY_LATEST_VERSION_ID,
   Dag.JSON_PROPERTY_LATEST_VERSION_NUMBER,
   Dag.JSON_PROPERTY_BUNDLE_NAME,
+  Dag.JSON_PROPERTY_OWNER,
   Dag.JSON_PROPERTY_TASK_COUNT,
   Dag.JSON_PROPERTY_CREATED_AT,
   Dag.JSON_PROPERTY_UPDATED_AT,
@@ -84,6 +85,10 @@ public class Dag {
   public static final String JSON_PROPERTY_BUNDLE_NAME = "bundle_name";
   @jakarta.annotation.Nullable
   private String bundleName;
+
+  public static final String JSON_PROPERTY_OWNER = "owner";
+  @jakarta.annotation.Nullable
+  private String owner;
 
   public static final String JSON_PROPERTY_TASK_COUNT = "task_count";
   @jakarta.annotation.Nonnull
@@ -296,6 +301,30 @@ public class Dag {
   }
 
 
+  public Dag owner(@jakarta.annotation.Nullable String owner) {
+    this.owner = owner;
+    return this;
+  }
+
+  /**
+   * The name of the worker credential that registered the latest version (null: registered before DAGs had owners).
+   * @return owner
+   */
+  @jakarta.annotation.Nullable
+  @JsonProperty(value = JSON_PROPERTY_OWNER, required = false)
+  @JsonInclude(value = JsonInclude.Include.ALWAYS)
+  public String getOwner() {
+    return owner;
+  }
+
+
+  @JsonProperty(value = JSON_PROPERTY_OWNER, required = false)
+  @JsonInclude(value = JsonInclude.Include.ALWAYS)
+  public void setOwner(@jakarta.annotation.Nullable String owner) {
+    this.owner = owner;
+  }
+
+
   public Dag taskCount(@jakarta.annotation.Nonnull Integer taskCount) {
     this.taskCount = taskCount;
     return this;
@@ -420,6 +449,7 @@ public class Dag {
         Objects.equals(this.latestVersionId, dag.latestVersionId) &&
         Objects.equals(this.latestVersionNumber, dag.latestVersionNumber) &&
         Objects.equals(this.bundleName, dag.bundleName) &&
+        Objects.equals(this.owner, dag.owner) &&
         Objects.equals(this.taskCount, dag.taskCount) &&
         Objects.equals(this.createdAt, dag.createdAt) &&
         Objects.equals(this.updatedAt, dag.updatedAt) &&
@@ -428,7 +458,7 @@ public class Dag {
 
   @Override
   public int hashCode() {
-    return Objects.hash(dagId, description, schedule, isPaused, nextRunAt, latestVersionId, latestVersionNumber, bundleName, taskCount, createdAt, updatedAt, tasks);
+    return Objects.hash(dagId, description, schedule, isPaused, nextRunAt, latestVersionId, latestVersionNumber, bundleName, owner, taskCount, createdAt, updatedAt, tasks);
   }
 
   @Override
@@ -443,6 +473,7 @@ public class Dag {
     sb.append("    latestVersionId: ").append(toIndentedString(latestVersionId)).append("\n");
     sb.append("    latestVersionNumber: ").append(toIndentedString(latestVersionNumber)).append("\n");
     sb.append("    bundleName: ").append(toIndentedString(bundleName)).append("\n");
+    sb.append("    owner: ").append(toIndentedString(owner)).append("\n");
     sb.append("    taskCount: ").append(toIndentedString(taskCount)).append("\n");
     sb.append("    createdAt: ").append(toIndentedString(createdAt)).append("\n");
     sb.append("    updatedAt: ").append(toIndentedString(updatedAt)).append("\n");
@@ -529,6 +560,11 @@ public class Dag {
     // add `bundle_name` to the URL query string
     if (getBundleName() != null) {
       joiner.add(String.format(java.util.Locale.ROOT, "%sbundle_name%s=%s", prefix, suffix, ApiClient.urlEncode(ApiClient.valueToString(getBundleName()))));
+    }
+
+    // add `owner` to the URL query string
+    if (getOwner() != null) {
+      joiner.add(String.format(java.util.Locale.ROOT, "%sowner%s=%s", prefix, suffix, ApiClient.urlEncode(ApiClient.valueToString(getOwner()))));
     }
 
     // add `task_count` to the URL query string

@@ -43,6 +43,7 @@ import org.baton.client.generated.ApiClient;
   DagSummary.JSON_PROPERTY_LATEST_VERSION_ID,
   DagSummary.JSON_PROPERTY_LATEST_VERSION_NUMBER,
   DagSummary.JSON_PROPERTY_BUNDLE_NAME,
+  DagSummary.JSON_PROPERTY_OWNER,
   DagSummary.JSON_PROPERTY_TASK_COUNT,
   DagSummary.JSON_PROPERTY_CREATED_AT,
   DagSummary.JSON_PROPERTY_UPDATED_AT
@@ -80,6 +81,10 @@ public class DagSummary {
   public static final String JSON_PROPERTY_BUNDLE_NAME = "bundle_name";
   @jakarta.annotation.Nullable
   private String bundleName;
+
+  public static final String JSON_PROPERTY_OWNER = "owner";
+  @jakarta.annotation.Nullable
+  private String owner;
 
   public static final String JSON_PROPERTY_TASK_COUNT = "task_count";
   @jakarta.annotation.Nonnull
@@ -288,6 +293,30 @@ public class DagSummary {
   }
 
 
+  public DagSummary owner(@jakarta.annotation.Nullable String owner) {
+    this.owner = owner;
+    return this;
+  }
+
+  /**
+   * The name of the worker credential that registered the latest version (null: registered before DAGs had owners).
+   * @return owner
+   */
+  @jakarta.annotation.Nullable
+  @JsonProperty(value = JSON_PROPERTY_OWNER, required = false)
+  @JsonInclude(value = JsonInclude.Include.ALWAYS)
+  public String getOwner() {
+    return owner;
+  }
+
+
+  @JsonProperty(value = JSON_PROPERTY_OWNER, required = false)
+  @JsonInclude(value = JsonInclude.Include.ALWAYS)
+  public void setOwner(@jakarta.annotation.Nullable String owner) {
+    this.owner = owner;
+  }
+
+
   public DagSummary taskCount(@jakarta.annotation.Nonnull Integer taskCount) {
     this.taskCount = taskCount;
     return this;
@@ -380,6 +409,7 @@ public class DagSummary {
         Objects.equals(this.latestVersionId, dagSummary.latestVersionId) &&
         Objects.equals(this.latestVersionNumber, dagSummary.latestVersionNumber) &&
         Objects.equals(this.bundleName, dagSummary.bundleName) &&
+        Objects.equals(this.owner, dagSummary.owner) &&
         Objects.equals(this.taskCount, dagSummary.taskCount) &&
         Objects.equals(this.createdAt, dagSummary.createdAt) &&
         Objects.equals(this.updatedAt, dagSummary.updatedAt);
@@ -387,7 +417,7 @@ public class DagSummary {
 
   @Override
   public int hashCode() {
-    return Objects.hash(dagId, description, schedule, isPaused, nextRunAt, latestVersionId, latestVersionNumber, bundleName, taskCount, createdAt, updatedAt);
+    return Objects.hash(dagId, description, schedule, isPaused, nextRunAt, latestVersionId, latestVersionNumber, bundleName, owner, taskCount, createdAt, updatedAt);
   }
 
   @Override
@@ -402,6 +432,7 @@ public class DagSummary {
     sb.append("    latestVersionId: ").append(toIndentedString(latestVersionId)).append("\n");
     sb.append("    latestVersionNumber: ").append(toIndentedString(latestVersionNumber)).append("\n");
     sb.append("    bundleName: ").append(toIndentedString(bundleName)).append("\n");
+    sb.append("    owner: ").append(toIndentedString(owner)).append("\n");
     sb.append("    taskCount: ").append(toIndentedString(taskCount)).append("\n");
     sb.append("    createdAt: ").append(toIndentedString(createdAt)).append("\n");
     sb.append("    updatedAt: ").append(toIndentedString(updatedAt)).append("\n");
@@ -487,6 +518,11 @@ public class DagSummary {
     // add `bundle_name` to the URL query string
     if (getBundleName() != null) {
       joiner.add(String.format(java.util.Locale.ROOT, "%sbundle_name%s=%s", prefix, suffix, ApiClient.urlEncode(ApiClient.valueToString(getBundleName()))));
+    }
+
+    // add `owner` to the URL query string
+    if (getOwner() != null) {
+      joiner.add(String.format(java.util.Locale.ROOT, "%sowner%s=%s", prefix, suffix, ApiClient.urlEncode(ApiClient.valueToString(getOwner()))));
     }
 
     // add `task_count` to the URL query string

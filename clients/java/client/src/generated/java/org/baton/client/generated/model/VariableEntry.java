@@ -24,7 +24,9 @@ import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonTypeName;
 import com.fasterxml.jackson.annotation.JsonValue;
 import java.time.OffsetDateTime;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 
 
@@ -36,6 +38,8 @@ import org.baton.client.generated.ApiClient;
   VariableEntry.JSON_PROPERTY_KEY,
   VariableEntry.JSON_PROPERTY_VALUE,
   VariableEntry.JSON_PROPERTY_DESCRIPTION,
+  VariableEntry.JSON_PROPERTY_READ_DAG_IDS,
+  VariableEntry.JSON_PROPERTY_WRITE_DAG_IDS,
   VariableEntry.JSON_PROPERTY_UPDATED_AT
 })
 @jakarta.annotation.Generated(value = "org.openapitools.codegen.languages.JavaClientCodegen", comments = "Generator version: 7.25.0")
@@ -51,6 +55,14 @@ public class VariableEntry {
   public static final String JSON_PROPERTY_DESCRIPTION = "description";
   @jakarta.annotation.Nullable
   private String description;
+
+  public static final String JSON_PROPERTY_READ_DAG_IDS = "read_dag_ids";
+  @jakarta.annotation.Nullable
+  private List<String> readDagIds;
+
+  public static final String JSON_PROPERTY_WRITE_DAG_IDS = "write_dag_ids";
+  @jakarta.annotation.Nullable
+  private List<String> writeDagIds;
 
   public static final String JSON_PROPERTY_UPDATED_AT = "updated_at";
   @jakarta.annotation.Nonnull
@@ -131,6 +143,70 @@ public class VariableEntry {
   }
 
 
+  public VariableEntry readDagIds(@jakarta.annotation.Nullable List<String> readDagIds) {
+    this.readDagIds = readDagIds;
+    return this;
+  }
+
+  public VariableEntry addReadDagIdsItem(String readDagIdsItem) {
+    if (this.readDagIds == null) {
+      this.readDagIds = new ArrayList<>();
+    }
+    this.readDagIds.add(readDagIdsItem);
+    return this;
+  }
+
+  /**
+   * The DAGs whose tasks may read it; null: every DAG (a global variable).
+   * @return readDagIds
+   */
+  @jakarta.annotation.Nullable
+  @JsonProperty(value = JSON_PROPERTY_READ_DAG_IDS, required = false)
+  @JsonInclude(value = JsonInclude.Include.ALWAYS)
+  public List<String> getReadDagIds() {
+    return readDagIds;
+  }
+
+
+  @JsonProperty(value = JSON_PROPERTY_READ_DAG_IDS, required = false)
+  @JsonInclude(value = JsonInclude.Include.ALWAYS)
+  public void setReadDagIds(@jakarta.annotation.Nullable List<String> readDagIds) {
+    this.readDagIds = readDagIds;
+  }
+
+
+  public VariableEntry writeDagIds(@jakarta.annotation.Nullable List<String> writeDagIds) {
+    this.writeDagIds = writeDagIds;
+    return this;
+  }
+
+  public VariableEntry addWriteDagIdsItem(String writeDagIdsItem) {
+    if (this.writeDagIds == null) {
+      this.writeDagIds = new ArrayList<>();
+    }
+    this.writeDagIds.add(writeDagIdsItem);
+    return this;
+  }
+
+  /**
+   * The DAGs whose tasks may write or delete it; null: every DAG.
+   * @return writeDagIds
+   */
+  @jakarta.annotation.Nullable
+  @JsonProperty(value = JSON_PROPERTY_WRITE_DAG_IDS, required = false)
+  @JsonInclude(value = JsonInclude.Include.ALWAYS)
+  public List<String> getWriteDagIds() {
+    return writeDagIds;
+  }
+
+
+  @JsonProperty(value = JSON_PROPERTY_WRITE_DAG_IDS, required = false)
+  @JsonInclude(value = JsonInclude.Include.ALWAYS)
+  public void setWriteDagIds(@jakarta.annotation.Nullable List<String> writeDagIds) {
+    this.writeDagIds = writeDagIds;
+  }
+
+
   public VariableEntry updatedAt(@jakarta.annotation.Nonnull OffsetDateTime updatedAt) {
     this.updatedAt = updatedAt;
     return this;
@@ -170,12 +246,14 @@ public class VariableEntry {
     return Objects.equals(this.key, variableEntry.key) &&
         Objects.equals(this.value, variableEntry.value) &&
         Objects.equals(this.description, variableEntry.description) &&
+        Objects.equals(this.readDagIds, variableEntry.readDagIds) &&
+        Objects.equals(this.writeDagIds, variableEntry.writeDagIds) &&
         Objects.equals(this.updatedAt, variableEntry.updatedAt);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(key, value, description, updatedAt);
+    return Objects.hash(key, value, description, readDagIds, writeDagIds, updatedAt);
   }
 
   @Override
@@ -185,6 +263,8 @@ public class VariableEntry {
     sb.append("    key: ").append(toIndentedString(key)).append("\n");
     sb.append("    value: ").append(toIndentedString(value)).append("\n");
     sb.append("    description: ").append(toIndentedString(description)).append("\n");
+    sb.append("    readDagIds: ").append(toIndentedString(readDagIds)).append("\n");
+    sb.append("    writeDagIds: ").append(toIndentedString(writeDagIds)).append("\n");
     sb.append("    updatedAt: ").append(toIndentedString(updatedAt)).append("\n");
     sb.append("}");
     return sb.toString();
@@ -243,6 +323,24 @@ public class VariableEntry {
     // add `description` to the URL query string
     if (getDescription() != null) {
       joiner.add(String.format(java.util.Locale.ROOT, "%sdescription%s=%s", prefix, suffix, ApiClient.urlEncode(ApiClient.valueToString(getDescription()))));
+    }
+
+    // add `read_dag_ids` to the URL query string
+    if (getReadDagIds() != null) {
+      for (int i = 0; i < getReadDagIds().size(); i++) {
+        joiner.add(String.format(java.util.Locale.ROOT, "%sread_dag_ids%s%s=%s", prefix, suffix,
+            "".equals(suffix) ? "" : String.format(java.util.Locale.ROOT, "%s%d%s", containerPrefix, i, containerSuffix),
+            ApiClient.urlEncode(ApiClient.valueToString(getReadDagIds().get(i)))));
+      }
+    }
+
+    // add `write_dag_ids` to the URL query string
+    if (getWriteDagIds() != null) {
+      for (int i = 0; i < getWriteDagIds().size(); i++) {
+        joiner.add(String.format(java.util.Locale.ROOT, "%swrite_dag_ids%s%s=%s", prefix, suffix,
+            "".equals(suffix) ? "" : String.format(java.util.Locale.ROOT, "%s%d%s", containerPrefix, i, containerSuffix),
+            ApiClient.urlEncode(ApiClient.valueToString(getWriteDagIds().get(i)))));
+      }
     }
 
     // add `updated_at` to the URL query string

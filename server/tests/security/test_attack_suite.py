@@ -1,0 +1,266 @@
+"""The attack suite: every operation of every API version, tried by every principal that must be refused.
+
+For each task, worker and admin operation the document declares, the suite sends a well-formed
+request as each wrong principal — no token, garbage, another kind's credential, a revoked
+credential, another team's worker credential, and for task operations another task's token, a
+finished attempt's token, an expired, altered, unsigned or re-keyed token, and a workload token
+where an execution token is needed (and the reverse) — and counts the answers. Any 2xx for an
+attack is a hole: the suite prints the counts and asserts that none was allowed. It runs on SQLite
+and PostgreSQL (``BATON_TEST_POSTGRES_URL``); docs/security.md quotes its counts.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from baton_server.api.versions import supported_versions
+
+from tests.conftest import ServerHarness
+from tests.factories import Attempt, started
+from tests.orchestration import dag, fake_worker, new_admin_token, new_worker_token, task
+
+SPEC_DIR = Path(__file__).resolve().parents[3] / "spec"
+HEALTH = {"check_execution_health", "check_workers_health", "check_admin_health"}
+REFUSED = {401, 403, 404, 409}
+
+
+@dataclass
+class World:
+    """The principals: a team's own and everyone who must be refused."""
+
+    attempt: Attempt  # a running attempt of DAG team_a_etl (the victim)
+    other: Attempt  # a running attempt of another DAG (team_b_etl)
+    finished: Attempt  # an attempt that has ended
+    admin: str
+    worker_a: str  # the victim team's worker credential (patterns team_a_*)
+    worker_b: str  # another team's worker credential (patterns team_b_*)
+    worker_a_id: str
+    revoked_admin: str
+    revoked_worker: str
+    signing_key: str
+
+
+def _b64(data: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+def _claims(attempt: Attempt, scope: str, **extra: Any) -> dict[str, Any]:
+    now = int(time.time())
+    return {
+        "sub": str(attempt.id),
+        "aud": "baton:execution",
+        "scope": scope,
+        "try": 1,
+        "iat": now,
+        "exp": now + 600,
+        **extra,
+    }
+
+
+def _task_forgeries(world: World, scope: str) -> dict[str, str]:
+    """Tokens for the victim's attempt that no server key signed as they are."""
+    good = world.attempt.execution_token if scope == "execution" else world.attempt.workload_token
+    header, payload, signature = good.split(".")
+    flipped = ("A" if signature[0] != "A" else "B") + signature[1:]
+    claims = _claims(world.attempt, scope)
+    return {
+        "altered signature": f"{header}.{payload}.{flipped}",
+        "altered claims": f"{header}.{_b64({**claims, 'sub': str(world.other.id)})}.{signature}",
+        "unsigned (alg none)": f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}.",
+        "re-keyed (another server's key)": jwt.encode(
+            claims, "another-server-" + "k" * 40, algorithm="HS256"
+        ),
+        "expired": jwt.encode(
+            {**claims, "iat": int(time.time()) - 7200, "exp": int(time.time()) - 3600},
+            world.signing_key,
+            algorithm="HS256",
+        ),
+        "wrong audience": jwt.encode({**claims, "aud": "baton:admin"}, world.signing_key, algorithm="HS256"),
+    }
+
+
+def _principals(world: World, operation: dict[str, Any]) -> Iterator[tuple[str, dict[str, str]]]:
+    """(who, headers) of everyone who must be refused by this operation."""
+    schemes = {name for requirement in operation.get("security", []) for name in requirement}
+    op_id = operation["operationId"]
+    yield "no token", {}
+    yield "garbage", {"Authorization": "Bearer not-a-token"}
+    yield "not a bearer", {"Authorization": f"Basic {world.admin}"}
+    if "TaskToken" in schemes:
+        is_run = op_id == "run_task_instance"
+        scope = "workload" if is_run else "execution"
+        yield "admin token", _bearer(world.admin)
+        yield "worker credential", _bearer(world.worker_a)
+        for name, token in _task_forgeries(world, scope).items():
+            yield name, _bearer(token)
+        if is_run:
+            yield "execution token where a workload token is needed", _bearer(world.attempt.execution_token)
+        else:
+            yield "workload token where an execution token is needed", _bearer(world.attempt.workload_token)
+            yield "a finished attempt's token", _bearer(world.finished.execution_token)
+        if "{task_instance_id}" in operation["_path"] or op_id in {"push_xcom", "delete_xcom"}:
+            yield (
+                "another task's token",
+                _bearer(world.other.workload_token if is_run else world.other.execution_token),
+            )
+        if op_id in {"pull_xcom"}:
+            yield "another DAG's task", _bearer(world.other.execution_token)
+    elif "WorkerCredential" in schemes:
+        yield "admin token", _bearer(world.admin)
+        yield "task token", _bearer(world.attempt.execution_token)
+        yield "revoked worker credential", _bearer(world.revoked_worker)
+        if "{worker_id}" in operation["_path"] or op_id == "register_dags":
+            yield "another team's worker credential", _bearer(world.worker_b)
+    elif "AdminToken" in schemes:
+        yield "worker credential", _bearer(world.worker_a)
+        yield "task token", _bearer(world.attempt.execution_token)
+        yield "revoked admin token", _bearer(world.revoked_admin)
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+BODIES: dict[str, dict[str, Any]] = {
+    "run_task_instance": {
+        "hostname": "attacker",
+        "pid": 6666,
+        "unix_user": "x",
+        "start_date": "2026-12-03T00:00:00Z",
+    },
+    "heartbeat_task_instance": {"hostname": "worker-1.example", "pid": 4242},
+    "update_task_instance_state": {"state": "success", "end_date": "2026-12-03T00:00:00Z"},
+    "upload_task_logs": {"lines": [{"timestamp": "2026-12-03T00:00:00Z", "level": "info", "message": "x"}]},
+    "set_variable": {"value": "pwned"},
+    "push_xcom": {"value": "pwned"},
+    "register_worker": {"name": "intruder", "queues": ["default"], "capacity": 1, "runtime": "python"},
+    "register_dags": {"dags": [dag("team_a_etl", task("t", queue="stolen"))]},
+    "claim_workloads": {"max_workloads": 10},
+    "admin_set_variable": {"value": "pwned"},
+    "admin_set_variable_grants": {"read_dag_ids": None},
+    "admin_set_connection": {"conn_type": "http", "host": "evil.example"},
+    "update_dag": {"is_paused": True},
+    "trigger_dag_run": {},
+}
+
+
+def _url(path: str, world: World) -> str:
+    values = {
+        "task_instance_id": str(world.attempt.id),
+        "worker_id": world.worker_a_id,
+        "key": "k",
+        "connection_id": "c",
+        "dag_id": "team_a_etl",
+        "run_id": world.attempt.run_id,
+        "task_id": world.attempt.task_id,
+    }
+    for name, value in values.items():
+        path = path.replace("{" + name + "}", value)
+    return path
+
+
+def _operations(version: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    document = json.loads((SPEC_DIR / f"{version}.json").read_text())
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if isinstance(operation, dict) and "operationId" in operation:
+                yield method.upper(), path, {**operation, "_path": path}
+
+
+async def _world(server: ServerHarness, client: httpx.AsyncClient) -> World:
+    from baton_server.services.credentials import issue_credential, revoke_credential
+
+    worker_a = await new_worker_token(server, "team-a", dags=["team_a_*"])
+    worker_b = await new_worker_token(server, "team-b", dags=["team_b_*"])
+    async with fake_worker(server, "a-1", token=worker_a) as a:
+        await a.register_dags(dag("team_a_etl", task("extract")))
+        worker_a_id = a.id
+    async with fake_worker(server, "b-1", token=worker_b) as b:
+        await b.register_dags(dag("team_b_etl", task("extract")))
+    attempt = await started(server.runtime, client, dag_id="team_a_etl", task_ids=("extract", "done"))
+    other = (await started(server.runtime, client, dag_id="team_b_etl", run_id="manual__2"))["extract"]
+    finished = attempt["done"]
+    over = await client.patch(
+        f"/execution/task-instances/{finished.id}/state",
+        json={"state": "success", "end_date": "2026-12-03T00:00:00Z"},
+        headers=finished.headers(),
+    )
+    assert over.status_code == 200, over.text
+    admin = await new_admin_token(server)
+    async with server.client(token=admin) as http:
+        await http.put("/api/variables/k", json={"value": "secret"})
+        await http.put(
+            "/api/variables/k/grants", json={"read_dag_ids": ["team_a_etl"], "write_dag_ids": ["team_a_etl"]}
+        )
+        await http.put(
+            "/api/connections/c",
+            json={"conn_type": "http", "host": "h", "password": "p", "allowed_dag_ids": ["team_a_etl"]},
+        )
+    async with server.runtime.sessions() as session:
+        revoked_admin = await issue_credential(session, "admin", "gone")
+        revoked_worker = await issue_credential(session, "worker", "gone")
+        await revoke_credential(session, revoked_admin.id)
+        await revoke_credential(session, revoked_worker.id)
+    key = server.settings.signing_key
+    assert key is not None
+    return World(
+        attempt=attempt["extract"],
+        other=other,
+        finished=finished,
+        admin=admin,
+        worker_a=worker_a,
+        worker_b=worker_b,
+        worker_a_id=worker_a_id,
+        revoked_admin=revoked_admin.token,
+        revoked_worker=revoked_worker.token,
+        signing_key=key.get_secret_value(),
+    )
+
+
+@pytest.mark.parametrize("version", supported_versions())
+async def test__every_operation__every_wrong_principal_refused(
+    server: ServerHarness, client: httpx.AsyncClient, version: str
+) -> None:
+    world = await _world(server, client)
+    outcomes: Counter[str] = Counter()
+    allowed: list[str] = []
+    for method, path, operation in _operations(version):
+        if operation["operationId"] in HEALTH:
+            continue
+        body = BODIES.get(operation["operationId"])
+        if body is not None and version < "2026-10-15":
+            body = {k: v for k, v in body.items() if k != "unix_user"}  # added in 2026-10-15
+        for who, headers in _principals(world, operation):
+            async with server.client(version=version) as http:
+                response = await http.request(
+                    method,
+                    _url(path, world),
+                    json=body,
+                    headers=headers,
+                    params={"map_index": -1} if "xcoms" in path else None,
+                )
+            if response.status_code in REFUSED:
+                outcomes["refused"] += 1
+            elif response.status_code < 300:
+                outcomes["allowed"] += 1
+                allowed.append(f"{method} {path} as {who}: {response.status_code}")
+            else:
+                outcomes[f"other {response.status_code}"] += 1
+                allowed.append(f"{method} {path} as {who}: {response.status_code} {response.text[:200]}")
+    total = sum(outcomes.values())
+    print(
+        f"\nattack suite {version}: {total} attacks, {outcomes['refused']} refused, "
+        f"{outcomes['allowed']} wrongly allowed"
+    )
+    assert allowed == [], "\n".join(allowed)
+    assert total > 150, total
