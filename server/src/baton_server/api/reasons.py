@@ -155,6 +155,12 @@ XCOM_TOO_LARGE = define("xcom_too_large", 413, "The XCom value exceeds `BATON_XC
 # DAGs and runs.
 DAG_NOT_FOUND = define("dag_not_found", 404, "No DAG with this id.")
 DAG_RUN_NOT_FOUND = define("dag_run_not_found", 404, "The DAG has no run with this id.")
+DAG_RUN_NOT_RUNNING = define(
+    "dag_run_not_running", 409, "The run has finished already: only a queued or running run is cancelled."
+)
+DELETE_NOT_CONFIRMED = define(
+    "delete_not_confirmed", 422, "`confirm` does not repeat the DAG id; nothing was deleted."
+)
 DAG_RUN_EXISTS = define("dag_run_exists", 409, "The DAG already has a run with this id.")
 NAIVE_DATETIME = define("naive_datetime", 422, "A date-time without a time zone.")
 DUPLICATE_DAG_ID = define("duplicate_dag_id", 422, "The registration names the same DAG twice.")
@@ -274,6 +280,12 @@ BY_OPERATION: dict[str, tuple[Reason, ...]] = {
     "list_dag_runs": (),
     "get_dag_run": (DAG_NOT_FOUND, DAG_RUN_NOT_FOUND),
     "list_workers": (),
+    "clear_task_instance": (TASK_INSTANCE_NOT_FOUND,),
+    "mark_task_instance": (TASK_INSTANCE_NOT_FOUND,),
+    "mark_dag_run": (DAG_RUN_NOT_FOUND,),
+    "cancel_dag_run": (DAG_RUN_NOT_FOUND, DAG_RUN_NOT_RUNNING),
+    "delete_dag": (DAG_NOT_FOUND, DELETE_NOT_CONFIRMED),
+    "list_audit_events": (),
 }
 """What each operation sends beyond the shared groups, by operation id."""
 

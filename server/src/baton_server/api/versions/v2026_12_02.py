@@ -15,6 +15,7 @@ from cadwyn import (
     VersionChange,
     convert_request_to_next_version_for,
     convert_response_to_previous_version_for,
+    endpoint,
     schema,
 )
 
@@ -166,4 +167,24 @@ class AddHeldTaskInstanceIdsToClaims(VersionChange):
     description = __doc__ or ""
     instructions_to_migrate_to_previous_version = (
         schema(ClaimWorkloadsPayload).field("held_task_instance_ids").didnt_exist,
+    )
+
+
+class AddOperatorControls(VersionChange):
+    """New admin operations for incidents, each recorded in an audit trail: `POST
+    /api/task-instances/{task_instance_id}/clear` (run a task instance again, optionally with its
+    downstream), `POST /api/task-instances/{task_instance_id}/mark` and `POST
+    /api/dags/{dag_id}/dag-runs/{run_id}/mark` (set success or failed by hand), `POST
+    /api/dags/{dag_id}/dag-runs/{run_id}/cancel` (running attempts are told to stop at their next
+    heartbeat), `DELETE /api/dags/{dag_id}?confirm={dag_id}` (a DAG with its runs, logs and XComs), and
+    `GET /api/audit-events` (who did which of these, when)."""
+
+    description = __doc__ or ""
+    instructions_to_migrate_to_previous_version = (
+        endpoint("/api/task-instances/{task_instance_id}/clear", ["POST"]).didnt_exist,
+        endpoint("/api/task-instances/{task_instance_id}/mark", ["POST"]).didnt_exist,
+        endpoint("/api/dags/{dag_id}/dag-runs/{run_id}/mark", ["POST"]).didnt_exist,
+        endpoint("/api/dags/{dag_id}/dag-runs/{run_id}/cancel", ["POST"]).didnt_exist,
+        endpoint("/api/dags/{dag_id}", ["DELETE"]).didnt_exist,
+        endpoint("/api/audit-events", ["GET"]).didnt_exist,
     )
