@@ -1345,7 +1345,7 @@ type ClientInterface interface {
 
 	// CancelDagRun Cancel a queued or running DAG run
 	//
-	// The run fails; its running attempts are told to stop at their next heartbeat (409), the rest is skipped.
+	// The run fails: running attempts are told to stop at their next heartbeat (409); the rest is skipped.
 	//
 	// Corresponds with POST /api/dags/{dag_id}/dag-runs/{run_id}/cancel (the `CancelDagRun` operationId).
 	CancelDagRun(ctx context.Context, dagId string, runId string, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1977,7 +1977,7 @@ func (c *Client) GetDagRun(ctx context.Context, dagId string, runId string, reqE
 
 // CancelDagRun Cancel a queued or running DAG run
 //
-// The run fails; its running attempts are told to stop at their next heartbeat (409), the rest is skipped.
+// The run fails: running attempts are told to stop at their next heartbeat (409); the rest is skipped.
 //
 // Corresponds with POST /api/dags/{dag_id}/dag-runs/{run_id}/cancel (the `CancelDagRun` operationId).
 func (c *Client) CancelDagRun(ctx context.Context, dagId string, runId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -5074,7 +5074,7 @@ type ClientWithResponsesInterface interface {
 
 	// CancelDagRunWithResponse Cancel a queued or running DAG run
 	//
-	// The run fails; its running attempts are told to stop at their next heartbeat (409), the rest is skipped.
+	// The run fails: running attempts are told to stop at their next heartbeat (409); the rest is skipped.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -9528,7 +9528,7 @@ func (c *ClientWithResponses) GetDagRunWithResponse(ctx context.Context, dagId s
 
 // CancelDagRunWithResponse Cancel a queued or running DAG run
 //
-// The run fails; its running attempts are told to stop at their next heartbeat (409), the rest is skipped.
+// The run fails: running attempts are told to stop at their next heartbeat (409); the rest is skipped.
 //
 // Returns a wrapper object for the known response body format(s).
 //

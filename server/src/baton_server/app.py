@@ -14,6 +14,7 @@ from baton_server import __version__
 from baton_server.api.errors import install_error_handlers
 from baton_server.api.fast_lane import lanes
 from baton_server.api.middleware import VERSION_HEADER, build_middleware
+from baton_server.api.observe import ObservingMiddleware
 from baton_server.api.openapi import document_api
 from baton_server.api.routes.admin import connections as admin_connections
 from baton_server.api.routes.admin import controls as admin_controls
@@ -139,6 +140,8 @@ def create_app(settings: Settings) -> VersionedApp:
         separate_input_output_schemas=False,
     )
     install_error_handlers(app)
+    # Added last, so outermost: it sees every request, the fast lanes' included.
+    app.add_middleware(ObservingMiddleware)
     for router in build_routers():
         app.generate_and_include_versioned_routers(router)
     return app

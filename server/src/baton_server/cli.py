@@ -52,8 +52,10 @@ async def _with_runtime(settings: Settings, action: Callable[[Runtime], Awaitabl
 
 def _serve(settings: Settings, _: argparse.Namespace) -> int:
     import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
 
     from baton_server.app import create_app, prepare_database
+    from baton_server.logging_config import uvicorn_log_config
 
     _check_port_free(settings.host, settings.port)
     # Fail fast, with one line, before uvicorn starts: the lifespan repeats this cheaply.
@@ -63,6 +65,7 @@ def _serve(settings: Settings, _: argparse.Namespace) -> int:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        log_config=uvicorn_log_config(settings) or LOGGING_CONFIG,
         access_log=False,
         loop="auto",
         http="auto",
@@ -74,15 +77,13 @@ def _serve(settings: Settings, _: argparse.Namespace) -> int:
 
 
 def _scheduler(settings: Settings, _: argparse.Namespace) -> int:
-    import logging
     import signal
 
     from baton_server.app import prepare_database
+    from baton_server.logging_config import configure_process_logging
     from baton_server.scheduler import Scheduler
 
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_process_logging(settings)
 
     async def action(runtime: Runtime) -> None:
         await prepare_database(runtime)

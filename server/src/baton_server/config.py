@@ -10,7 +10,7 @@ import base64
 import os
 import secrets
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -65,6 +65,14 @@ class Settings(BaseSettings):
         description="Seconds a claimed workload may wait to be started before it is queued again.",
     )
     log_level: str = "info"
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="`json`: server logs as JSON lines (time, level, logger, message, request_id).",
+    )
+    metrics_enabled: bool = Field(default=True, description="Serve Prometheus metrics at `GET /metrics`.")
+    metrics_token: SecretStr | None = Field(
+        default=None, description="When set, `/metrics` asks for `Authorization: Bearer <this token>`."
+    )
     max_api_version: str | None = Field(
         default=None,
         description=(

@@ -189,12 +189,15 @@ RUNTIME_NOT_IN_API_VERSION = define(
     "The worker's runtime is not one the client's API version knows (before 2026-12-02: python, go, java).",
 )
 
-# Sent without an operation: a path or method no route of the version has.
+# Sent without an operation: a path or method no route of the version has, and /metrics (no API operation).
 NO_SUCH_ROUTE = define("not_found", 404, "No route of this API version has this path.")
 METHOD_NOT_ALLOWED = define(
     "method_not_allowed", 405, "The path has no such method; `Allow` lists those it has."
 )
-ROUTELESS = (NO_SUCH_ROUTE, METHOD_NOT_ALLOWED)
+METRICS_TOKEN_INVALID = define(
+    "metrics_token_invalid", 401, "`GET /metrics` needs `Authorization: Bearer <BATON_METRICS_TOKEN>`."
+)
+ROUTELESS = (NO_SUCH_ROUTE, METHOD_NOT_ALLOWED, METRICS_TOKEN_INVALID)
 
 # Raised inside the server and handled there: never in a response.
 DAG_VERSION_NOT_FOUND = define("dag_version_not_found", 404, "A task instance's DAG version is gone.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton_server.db.tables import AuditEventRecord, CredentialRecord
 from baton_server.db.types import utcnow
+
+log = logging.getLogger("baton_server.audit")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +51,8 @@ def record(
         details=details or {},
     )
     session.add(event)
+    target = "/".join(str(part) for part in (dag_id, run_id, task_instance_id) if part is not None)
+    log.info("control %s on %s by %s: %s", action, target or "-", actor.name, event.details)
     return event
 
 

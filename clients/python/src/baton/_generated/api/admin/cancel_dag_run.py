@@ -100,8 +100,7 @@ def sync_detailed(
 ) -> Response[DagRunDetail | ErrorBody]:
     """Cancel a queued or running DAG run
 
-     The run fails; its running attempts are told to stop at their next heartbeat (409), the rest is
-    skipped.
+     The run fails: running attempts are told to stop at their next heartbeat (409); the rest is skipped.
 
     Args:
         dag_id (str):
@@ -135,8 +134,7 @@ def sync(
 ) -> DagRunDetail | ErrorBody | None:
     """Cancel a queued or running DAG run
 
-     The run fails; its running attempts are told to stop at their next heartbeat (409), the rest is
-    skipped.
+     The run fails: running attempts are told to stop at their next heartbeat (409); the rest is skipped.
 
     Args:
         dag_id (str):
@@ -165,8 +163,7 @@ async def asyncio_detailed(
 ) -> Response[DagRunDetail | ErrorBody]:
     """Cancel a queued or running DAG run
 
-     The run fails; its running attempts are told to stop at their next heartbeat (409), the rest is
-    skipped.
+     The run fails: running attempts are told to stop at their next heartbeat (409); the rest is skipped.
 
     Args:
         dag_id (str):
@@ -198,8 +195,7 @@ async def asyncio(
 ) -> DagRunDetail | ErrorBody | None:
     """Cancel a queued or running DAG run
 
-     The run fails; its running attempts are told to stop at their next heartbeat (409), the rest is
-    skipped.
+     The run fails: running attempts are told to stop at their next heartbeat (409); the rest is skipped.
 
     Args:
         dag_id (str):

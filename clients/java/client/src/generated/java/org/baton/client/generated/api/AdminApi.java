@@ -1162,7 +1162,7 @@ public class AdminApi {
 
   /**
    * Cancel a queued or running DAG run
-   * The run fails; its running attempts are told to stop at their next heartbeat (409), the rest is skipped.
+   * The run fails: running attempts are told to stop at their next heartbeat (409); the rest is skipped.
    * @param dagId  (required)
    * @param runId  (required)
    * @return DagRunDetail
@@ -1174,7 +1174,7 @@ public class AdminApi {
 
   /**
    * Cancel a queued or running DAG run
-   * The run fails; its running attempts are told to stop at their next heartbeat (409), the rest is skipped.
+   * The run fails: running attempts are told to stop at their next heartbeat (409); the rest is skipped.
    * @param dagId  (required)
    * @param runId  (required)
    * @param headers Optional headers to include in the request
@@ -1188,7 +1188,7 @@ public class AdminApi {
 
   /**
    * Cancel a queued or running DAG run
-   * The run fails; its running attempts are told to stop at their next heartbeat (409), the rest is skipped.
+   * The run fails: running attempts are told to stop at their next heartbeat (409); the rest is skipped.
    * @param dagId  (required)
    * @param runId  (required)
    * @return ApiResponse&lt;DagRunDetail&gt;
@@ -1200,7 +1200,7 @@ public class AdminApi {
 
   /**
    * Cancel a queued or running DAG run
-   * The run fails; its running attempts are told to stop at their next heartbeat (409), the rest is skipped.
+   * The run fails: running attempts are told to stop at their next heartbeat (409); the rest is skipped.
    * @param dagId  (required)
    * @param runId  (required)
    * @param headers Optional headers to include in the request
