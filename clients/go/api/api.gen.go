@@ -659,11 +659,14 @@ type LogPage struct {
 
 // LogRecordOut One stored log line; “id“ orders lines and pages.
 type LogRecordOut struct {
-	Fields    *map[string]JsonValue `json:"fields"`
-	Id        int                   `json:"id"`
-	Level     LogRecordOutLevel     `json:"level"`
-	Message   string                `json:"message"`
-	Timestamp time.Time             `json:"timestamp"`
+	Fields *map[string]JsonValue `json:"fields"`
+	Id     int                   `json:"id"`
+
+	// Late The line came after the server ended its attempt (a timeout, lost heartbeats, control).
+	Late      bool              `json:"late"`
+	Level     LogRecordOutLevel `json:"level"`
+	Message   string            `json:"message"`
+	Timestamp time.Time         `json:"timestamp"`
 }
 
 // LogRecordOutLevel defines model for LogRecordOut.Level.

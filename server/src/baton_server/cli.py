@@ -129,6 +129,38 @@ def _db_current(settings: Settings, _: argparse.Namespace) -> int:
     return 0
 
 
+def _db_clean(settings: Settings, args: argparse.Namespace) -> int:
+    from baton_server.app import prepare_database
+    from baton_server.db.types import utcnow
+    from baton_server.services.retention import clean, parse_duration
+
+    try:
+        older_than = parse_duration(args.older_than)
+    except ValueError as exc:
+        return _fail(f"--older-than: {exc}")
+    cutoff = utcnow() - older_than
+
+    async def action(runtime: Runtime) -> Any:
+        await prepare_database(runtime)
+        return await clean(runtime.sessions, cutoff)
+
+    report = asyncio.run(_with_runtime(settings, action))
+    counts = {
+        "dag_runs": report.dag_runs,
+        "task_instances": report.task_instances,
+        "task_logs": report.task_logs,
+        "xcoms": report.xcoms,
+    }
+    if args.json:
+        print(json.dumps({"finished_before": cutoff.isoformat(), **counts}))
+    else:
+        print(
+            f"deleted what finished before {cutoff.isoformat(timespec='seconds')}: "
+            + ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in counts.items())
+        )
+    return 0
+
+
 def _issue(kind: str) -> Callable[[Settings, argparse.Namespace], int]:
     def run(settings: Settings, args: argparse.Namespace) -> int:
         from baton_server.app import prepare_database
@@ -228,6 +260,18 @@ def build_parser() -> argparse.ArgumentParser:
     downgrade.set_defaults(handler=_db_downgrade)
     current = db_sub.add_parser("current", help="show the database's revision")
     current.set_defaults(handler=_db_current)
+    clean = db_sub.add_parser(
+        "clean",
+        help="delete finished DAG runs older than a duration, with their task instances, logs and XComs",
+    )
+    clean.add_argument(
+        "--older-than",
+        required=True,
+        metavar="DURATION",
+        help="e.g. 30d, 12h, 15m, 90s (finished before now - this)",
+    )
+    clean.add_argument("--json", action="store_true", help="print the counts as JSON")
+    clean.set_defaults(handler=_db_clean)
 
     admin = sub.add_parser("create-admin-token", help="issue an admin token (printed once)")
     admin.add_argument("name", help="who or what the token is for")

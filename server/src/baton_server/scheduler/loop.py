@@ -20,7 +20,9 @@ from sqlalchemy import text
 from baton_server.db.types import utcnow
 from baton_server.runtime import Runtime
 from baton_server.scheduler import runs, task_instances
+from baton_server.services import retention
 from baton_server.services._sql import is_postgres
+from baton_server.services.retention import CleanReport, parse_duration
 
 log = logging.getLogger("baton_server.scheduler")
 
@@ -70,6 +72,7 @@ class Scheduler:
         self._runtime = runtime
         self._settings = runtime.settings
         self._resume_after: uuid.UUID | None = None
+        self._last_clean: float | None = None
 
     async def run_once(self, now: datetime | None = None) -> PassReport:
         """One pass, as of ``now`` (default: the current time); timed and counted in the metrics."""
@@ -120,6 +123,23 @@ class Scheduler:
             log.info("scheduler pass: %s", report)
         return report
 
+    async def clean_if_due(self, now: datetime | None = None) -> CleanReport | None:
+        """With ``retention`` set, delete the runs it no longer keeps, every ``retention_clean_interval``."""
+        if self._settings.retention is None:
+            return None
+        moment = time.monotonic()
+        if (
+            self._last_clean is not None
+            and moment - self._last_clean < self._settings.retention_clean_interval
+        ):
+            return None
+        self._last_clean = moment
+        cutoff = (now or utcnow()) - parse_duration(self._settings.retention)
+        report = await retention.clean(self._runtime.sessions, cutoff)
+        if report.dag_runs:
+            log.info("retention: deleted what finished before %s: %s", cutoff.isoformat(), report)
+        return report
+
     async def run_until(self, stop: asyncio.Event) -> None:
         """Run a pass every ``scheduler_interval`` seconds until ``stop`` is set; a failed pass is logged."""
         interval = self._settings.scheduler_interval
@@ -127,6 +147,7 @@ class Scheduler:
         while not stop.is_set():
             try:
                 await self.run_once()
+                await self.clean_if_due()
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -22,11 +22,13 @@ async def append_logs(
     lines: Sequence[tuple[datetime, str, str, dict[str, Any] | None]],
     *,
     batch_id: uuid.UUID | None = None,
+    late: bool = False,
 ) -> int:
     """Store a batch of (timestamp, level, message, fields) lines for the caller's attempt.
 
     With a ``batch_id``, each line is keyed by (task instance, batch id, position): a batch sent
     again stores only the lines not stored yet, so a retried upload never duplicates a line.
+    ``late`` marks lines that arrived after the server had ended the attempt.
     """
     rows = [
         {
@@ -38,6 +40,7 @@ async def append_logs(
             "fields": fields,
             "batch_id": batch_id,
             "batch_line": None if batch_id is None else position,
+            "late": late,
         }
         for position, (timestamp, level, message, fields) in enumerate(lines)
     ]

@@ -313,6 +313,13 @@ class LogRecordOut(BaseModel):
     level: Annotated[Level, Field(title="Level")]
     message: Annotated[str, Field(title="Message")]
     fields: Annotated[dict[str, JsonValue] | None, Field(title="Fields")]
+    late: Annotated[
+        bool,
+        Field(
+            description="The line came after the server ended its attempt (a timeout, lost heartbeats, control).",
+            title="Late",
+        ),
+    ]
 
 
 class MarkState(StrEnum):

@@ -104,6 +104,9 @@ class LogRecordOut(ResponseModel):
     level: LogLevel
     message: str
     fields: dict[str, JsonValue] | None
+    late: bool = Field(
+        description="The line came after the server ended its attempt (a timeout, lost heartbeats, control)."
+    )
 
 
 class LogPage(ResponseModel):

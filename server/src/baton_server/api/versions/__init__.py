@@ -15,6 +15,7 @@ from baton_server.api.versions.v2026_11_24 import (
 from baton_server.api.versions.v2026_12_02 import (
     AddBatchIdToLogBatch,
     AddHeldTaskInstanceIdsToClaims,
+    AddLateToLogRecords,
     AddOperatorControls,
     OpenTaskRuntimes,
     RenameExecutionTimeoutToExecutionTimeoutSeconds,
@@ -33,6 +34,7 @@ VERSIONS = VersionBundle(
         AddBatchIdToLogBatch,
         AddHeldTaskInstanceIdsToClaims,
         AddOperatorControls,
+        AddLateToLogRecords,
     ),
     Version("2026-11-24", AddPreviousSuccessfulRunEndpoint, ChangeConnectionExtraToObject),
     Version("2026-10-15", RenameVersionIdToDagVersionId, AddUnixUserToRunPayload),

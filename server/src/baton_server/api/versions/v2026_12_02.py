@@ -188,3 +188,12 @@ class AddOperatorControls(VersionChange):
         endpoint("/api/dags/{dag_id}", ["DELETE"]).didnt_exist,
         endpoint("/api/audit-events", ["GET"]).didnt_exist,
     )
+
+
+class AddLateToLogRecords(VersionChange):
+    """A task's log lines that arrive after the server ended its attempt (an execution or heartbeat
+    timeout, an operator's control) are stored instead of refused, and an admin log page marks each
+    line with `late`."""
+
+    description = __doc__ or ""
+    instructions_to_migrate_to_previous_version = (schema(LogRecordOut).field("late").didnt_exist,)
