@@ -2,9 +2,10 @@
 
 A control changes the task instance rows directly; a running attempt learns about it at its next
 heartbeat, which no longer matches a running row and answers ``409 task_instance_not_running``
-(or ``404`` once its DAG is deleted), and its worker stops the task. Every write after the read
-is a single conditional statement, so a scheduler pass or a task's own call that races a control
-changes either the state before it or nothing.
+(or ``404`` once its DAG is deleted), and its worker stops the task. On PostgreSQL a control first
+takes the scheduler's pass lock (waiting for a pass under way, holding the next one off until it
+commits), so that a pass never judges a run from states a control is changing; a task's own calls
+are conditional writes and change either the state before the control or nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import case, delete, select, update
+from sqlalchemy import case, delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton_server.db.tables import (
@@ -28,8 +29,9 @@ from baton_server.db.tables import (
 )
 from baton_server.db.types import utcnow
 from baton_server.errors import ConflictError, InvalidInputError, NotFoundError
+from baton_server.scheduler.loop import LEADER_LOCK_KEY
 from baton_server.services import audit
-from baton_server.services._sql import rowcount
+from baton_server.services._sql import is_postgres, rowcount
 from baton_server.services.dag_runs import DagRunDetail, get_dag_run
 from baton_server.services.dag_specs import DagSpec
 from baton_server.services.dags import load_version_or_none
@@ -58,6 +60,12 @@ class DeletedDag:
     task_logs: int
     xcoms: int
     dag_versions: int
+
+
+async def hold_scheduler(session: AsyncSession) -> None:
+    """Wait for the scheduler pass under way and keep the next one off until this transaction ends."""
+    if is_postgres(session):
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LEADER_LOCK_KEY})
 
 
 async def _task_instance(session: AsyncSession, task_instance_id: uuid.UUID) -> TaskInstanceRecord:
@@ -100,6 +108,7 @@ async def clear_task_instance(
     Each cleared task instance is waiting again (state null): the scheduler queues it as a new try
     once its upstream tasks allow, with its full retry budget. A running attempt is told to stop.
     """
+    await hold_scheduler(session)
     ti = await _task_instance(session, task_instance_id)
     version = await load_version_or_none(session, ti.dag_version_id)
     task_ids = {ti.task_id}
@@ -149,6 +158,7 @@ async def mark_task_instance(
     session: AsyncSession, actor: audit.Actor, task_instance_id: uuid.UUID, state: MarkState
 ) -> TaskInstanceRecord:
     """Set a task instance's state by hand; a running attempt is told to stop, the run carries on."""
+    await hold_scheduler(session)
     ti = await _task_instance(session, task_instance_id)
     previous = ti.state
     now = utcnow()
@@ -221,6 +231,7 @@ async def mark_dag_run(
     session: AsyncSession, actor: audit.Actor, dag_id: str, run_id: str, state: MarkState
 ) -> DagRunDetail:
     """Set a run's state by hand; its unfinished task instances end with it (success, or failed/skipped)."""
+    await hold_scheduler(session)
     run = (await get_dag_run(session, dag_id, run_id)).run
     previous = run.state
     counts = await _finish_run(session, run, DagRunState(state.value), utcnow())
@@ -239,6 +250,7 @@ async def mark_dag_run(
 
 async def cancel_dag_run(session: AsyncSession, actor: audit.Actor, dag_id: str, run_id: str) -> DagRunDetail:
     """Stop a queued or running run: it fails, its attempts are told to stop, the rest is skipped."""
+    await hold_scheduler(session)
     run = (await get_dag_run(session, dag_id, run_id)).run
     if run.state in _FINISHED_RUN:
         raise ConflictError(
@@ -271,6 +283,7 @@ async def delete_dag(session: AsyncSession, actor: audit.Actor, dag_id: str, *, 
             f"deleting DAG {dag_id!r} takes confirm={dag_id!r}: it deletes every run, log and XCom of it",
             reason="delete_not_confirmed",
         )
+    await hold_scheduler(session)
     if await session.get(DagRecord, dag_id) is None:
         raise NotFoundError(f"no DAG {dag_id!r}", reason="dag_not_found")
     ti_ids = select(TI.id).where(TI.dag_id == dag_id).scalar_subquery()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
+from baton_server.services.controls import hold_scheduler
 
 from tests.conftest import ServerHarness
 from tests.orchestration import FakeWorker, by_task, dag, fake_worker, scheduler_pass, task
@@ -322,3 +324,12 @@ async def test__controls__do_not_exist_in_older_versions(server: ServerHarness, 
     async with server.client(version="2026-11-24", token=admin_token) as old:
         response = await old.get("/api/audit-events")
         assert response.status_code == 404
+
+
+@pytest.mark.postgres_only
+async def test__controls__hold_the_scheduler_pass_off_until_they_commit(server: ServerHarness) -> None:
+    async with server.runtime.sessions() as session:
+        await hold_scheduler(session)
+        assert (await scheduler_pass(server)).leader is False
+        await session.commit()
+    assert (await scheduler_pass(server)).leader is True
