@@ -1018,7 +1018,7 @@ type ListAuditEventsParams struct {
 	// DagId Only controls on this DAG.
 	DagId *string `form:"dag_id,omitempty" json:"dag_id,omitempty"`
 
-	// Action Only this control.
+	// Action Only this control (its operation id).
 	Action *string `form:"action,omitempty" json:"action,omitempty"`
 
 	// Limit Page size.

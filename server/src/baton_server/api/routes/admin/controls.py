@@ -95,7 +95,9 @@ async def delete_dag(
     dag_id: str,
     session: SessionDep,
     admin: AdminDep,
-    confirm: Annotated[str, Query(max_length=250, description="The DAG id again: the deletion is final.")],
+    confirm: Annotated[
+        str, Query(pattern=ID_PATTERN, max_length=250, description="The DAG id again: the deletion is final.")
+    ],
 ) -> DeletedDag:
     """Delete the DAG, its versions, runs, task instances, logs and XComs; running attempts get 404."""
     deleted = await controls.delete_dag(session, audit.Actor.of(admin), dag_id, confirm=confirm)
@@ -120,7 +122,9 @@ async def list_audit_events(
     dag_id: Annotated[
         str | None, Query(pattern=ID_PATTERN, max_length=250, description="Only controls on this DAG.")
     ] = None,
-    action: Annotated[str | None, Query(max_length=50, description="Only this control.")] = None,
+    action: Annotated[
+        str | None, Query(pattern=r"^[a-z][a-z_]{0,49}$", description="Only this control (its operation id).")
+    ] = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> AuditEventList:

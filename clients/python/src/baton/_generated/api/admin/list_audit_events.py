@@ -118,7 +118,7 @@ def sync_detailed(
 
     Args:
         dag_id (None | str | Unset): Only controls on this DAG.
-        action (None | str | Unset): Only this control.
+        action (None | str | Unset): Only this control (its operation id).
         limit (int | Unset): Page size. Default: 100.
         offset (int | Unset): Entries to skip. Default: 0.
 
@@ -158,7 +158,7 @@ def sync(
 
     Args:
         dag_id (None | str | Unset): Only controls on this DAG.
-        action (None | str | Unset): Only this control.
+        action (None | str | Unset): Only this control (its operation id).
         limit (int | Unset): Page size. Default: 100.
         offset (int | Unset): Entries to skip. Default: 0.
 
@@ -193,7 +193,7 @@ async def asyncio_detailed(
 
     Args:
         dag_id (None | str | Unset): Only controls on this DAG.
-        action (None | str | Unset): Only this control.
+        action (None | str | Unset): Only this control (its operation id).
         limit (int | Unset): Page size. Default: 100.
         offset (int | Unset): Entries to skip. Default: 0.
 
@@ -231,7 +231,7 @@ async def asyncio(
 
     Args:
         dag_id (None | str | Unset): Only controls on this DAG.
-        action (None | str | Unset): Only this control.
+        action (None | str | Unset): Only this control (its operation id).
         limit (int | Unset): Page size. Default: 100.
         offset (int | Unset): Entries to skip. Default: 0.
 

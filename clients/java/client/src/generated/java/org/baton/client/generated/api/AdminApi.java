@@ -2076,7 +2076,7 @@ public class AdminApi {
    * List the audit trail of operator controls, newest first
    * Who did what, when, on which DAG, run or task instance.
    * @param dagId Only controls on this DAG. (optional)
-   * @param action Only this control. (optional)
+   * @param action Only this control (its operation id). (optional)
    * @param limit Page size. (optional, default to 100)
    * @param offset Entries to skip. (optional, default to 0)
    * @return AuditEventList
@@ -2090,7 +2090,7 @@ public class AdminApi {
    * List the audit trail of operator controls, newest first
    * Who did what, when, on which DAG, run or task instance.
    * @param dagId Only controls on this DAG. (optional)
-   * @param action Only this control. (optional)
+   * @param action Only this control (its operation id). (optional)
    * @param limit Page size. (optional, default to 100)
    * @param offset Entries to skip. (optional, default to 0)
    * @param headers Optional headers to include in the request
@@ -2106,7 +2106,7 @@ public class AdminApi {
    * List the audit trail of operator controls, newest first
    * Who did what, when, on which DAG, run or task instance.
    * @param dagId Only controls on this DAG. (optional)
-   * @param action Only this control. (optional)
+   * @param action Only this control (its operation id). (optional)
    * @param limit Page size. (optional, default to 100)
    * @param offset Entries to skip. (optional, default to 0)
    * @return ApiResponse&lt;AuditEventList&gt;
@@ -2120,7 +2120,7 @@ public class AdminApi {
    * List the audit trail of operator controls, newest first
    * Who did what, when, on which DAG, run or task instance.
    * @param dagId Only controls on this DAG. (optional)
-   * @param action Only this control. (optional)
+   * @param action Only this control (its operation id). (optional)
    * @param limit Page size. (optional, default to 100)
    * @param offset Entries to skip. (optional, default to 0)
    * @param headers Optional headers to include in the request
