@@ -278,14 +278,14 @@ async def delete_dag(session: AsyncSession, actor: audit.Actor, dag_id: str, *, 
     ``confirm`` must repeat the DAG id. Running attempts of the DAG get 404 at their next heartbeat.
     A worker whose bundle still has the DAG registers it again, as a new DAG, when it next starts.
     """
+    await hold_scheduler(session)
+    if await session.get(DagRecord, dag_id) is None:
+        raise NotFoundError(f"no DAG {dag_id!r}", reason="dag_not_found")
     if confirm != dag_id:
         raise InvalidInputError(
             f"deleting DAG {dag_id!r} takes confirm={dag_id!r}: it deletes every run, log and XCom of it",
             reason="delete_not_confirmed",
         )
-    await hold_scheduler(session)
-    if await session.get(DagRecord, dag_id) is None:
-        raise NotFoundError(f"no DAG {dag_id!r}", reason="dag_not_found")
     ti_ids = select(TI.id).where(TI.dag_id == dag_id).scalar_subquery()
     logs = rowcount(
         await session.execute(delete(TaskLogRecord).where(TaskLogRecord.task_instance_id.in_(ti_ids)))

@@ -274,7 +274,7 @@ async def test__delete_dag__needs_the_id_repeated_then_removes_runs_logs_and_xco
 
         unconfirmed = await admin.delete("/api/dags/etl", params={"confirm": "keep"})
         assert (unconfirmed.status_code, unconfirmed.json()["reason"]) == (422, "delete_not_confirmed")
-        missing = await admin.delete("/api/dags/nope", params={"confirm": "nope"})
+        missing = await admin.delete("/api/dags/nope", params={"confirm": "other"})
         assert (missing.status_code, missing.json()["reason"]) == (404, "dag_not_found")
 
         deleted = await admin.delete("/api/dags/etl", params={"confirm": "etl"})
