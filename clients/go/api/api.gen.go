@@ -662,7 +662,7 @@ type LogRecordOut struct {
 	Fields *map[string]JsonValue `json:"fields"`
 	Id     int                   `json:"id"`
 
-	// Late The line came after the server ended its attempt (a timeout, lost heartbeats, control).
+	// Late The line came after its attempt had ended (a timeout, lost heartbeats, a control, ...).
 	Late      bool              `json:"late"`
 	Level     LogRecordOutLevel `json:"level"`
 	Message   string            `json:"message"`

@@ -316,7 +316,7 @@ class LogRecordOut(BaseModel):
     late: Annotated[
         bool,
         Field(
-            description="The line came after the server ended its attempt (a timeout, lost heartbeats, control).",
+            description="The line came after its attempt had ended (a timeout, lost heartbeats, a control, ...).",
             title="Late",
         ),
     ]

@@ -105,7 +105,7 @@ class LogRecordOut(ResponseModel):
     message: str
     fields: dict[str, JsonValue] | None
     late: bool = Field(
-        description="The line came after the server ended its attempt (a timeout, lost heartbeats, control)."
+        description="The line came after its attempt had ended (a timeout, lost heartbeats, a control, ...)."
     )
 
 

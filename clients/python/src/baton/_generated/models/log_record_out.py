@@ -26,7 +26,7 @@ class LogRecordOut:
         level (LogRecordOutLevel):
         message (str):
         fields (LogRecordOutFieldsType0 | None):
-        late (bool): The line came after the server ended its attempt (a timeout, lost heartbeats, control).
+        late (bool): The line came after its attempt had ended (a timeout, lost heartbeats, a control, ...).
     """
 
     id: int

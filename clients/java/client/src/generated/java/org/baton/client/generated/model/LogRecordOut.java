@@ -246,7 +246,7 @@ public class LogRecordOut {
   }
 
   /**
-   * The line came after the server ended its attempt (a timeout, lost heartbeats, control).
+   * The line came after its attempt had ended (a timeout, lost heartbeats, a control, ...).
    * @return late
    */
   @jakarta.annotation.Nonnull
