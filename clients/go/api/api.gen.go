@@ -180,6 +180,24 @@ func (e LogRecordOutLevel) Valid() bool {
 	}
 }
 
+// Defines values for MarkState.
+const (
+	MarkStateFailed  MarkState = "failed"
+	MarkStateSuccess MarkState = "success"
+)
+
+// Valid indicates whether the value is a known member of the MarkState enum.
+func (e MarkState) Valid() bool {
+	switch e {
+	case MarkStateFailed:
+		return true
+	case MarkStateSuccess:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for TIStatePayloadState.
 const (
 	TIStatePayloadStateFailed     TIStatePayloadState = "failed"
@@ -315,6 +333,30 @@ func (e WorkerState) Valid() bool {
 	}
 }
 
+// AuditEvent One operator control: who (which admin credential), when, what, on which target.
+type AuditEvent struct {
+	// Action The control: `clear_task_instance`, `mark_task_instance`, `mark_dag_run`, `cancel_dag_run` or `delete_dag` (more may come).
+	Action    string    `json:"action"`
+	CreatedAt time.Time `json:"created_at"`
+
+	// CredentialId The admin credential that acted.
+	CredentialId   *openapi_types.UUID `json:"credential_id"`
+	CredentialName string              `json:"credential_name"`
+	DagId          *string             `json:"dag_id"`
+
+	// Details The control's arguments and what it changed.
+	Details        map[string]interface{} `json:"details"`
+	Id             int                    `json:"id"`
+	RunId          *string                `json:"run_id"`
+	TaskInstanceId *openapi_types.UUID    `json:"task_instance_id"`
+}
+
+// AuditEventList A page of audit events, newest first.
+type AuditEventList struct {
+	AuditEvents []AuditEvent `json:"audit_events"`
+	Total       int          `json:"total"`
+}
+
 // ClaimWorkloadsPayload How many workloads a worker can take now, and how long it will wait for the first one.
 type ClaimWorkloadsPayload struct {
 	// HeldTaskInstanceIds The task instances whose workloads the worker holds now (claimed and not yet reported). A workload the server assigned to this worker but which is not listed (its claim's answer was lost) goes back to the queue before this claim is served, so it need not wait out the claim timeout. Omitted: nothing is released.
@@ -331,6 +373,19 @@ type ClaimWorkloadsPayload struct {
 // ClaimedWorkloads The workloads handed to this worker; empty when none was ready within the wait.
 type ClaimedWorkloads struct {
 	Workloads []ExecuteTaskWorkload `json:"workloads"`
+}
+
+// ClearTaskInstancePayload What to clear besides the task instance itself.
+type ClearTaskInstancePayload struct {
+	// IncludeDownstream Also clear every task that waits, directly or not, for this one.
+	IncludeDownstream *bool `json:"include_downstream,omitempty"`
+}
+
+// ClearedTaskInstances The task instances a clear sent back to the scheduler, waiting again (state null).
+type ClearedTaskInstances struct {
+	DagId         string                `json:"dag_id"`
+	RunId         string                `json:"run_id"`
+	TaskInstances []TaskInstanceSummary `json:"task_instances"`
 }
 
 // ConnectionEntry A connection as operators see it: the password is never returned, only whether one is set.
@@ -518,6 +573,16 @@ type DagSummary struct {
 	UpdatedAt time.Time           `json:"updated_at"`
 }
 
+// DeletedDag What deleting a DAG removed: row counts by kind.
+type DeletedDag struct {
+	DagId         string `json:"dag_id"`
+	DagRuns       int    `json:"dag_runs"`
+	DagVersions   int    `json:"dag_versions"`
+	TaskInstances int    `json:"task_instances"`
+	TaskLogs      int    `json:"task_logs"`
+	Xcoms         int    `json:"xcoms"`
+}
+
 // ErrorBody The body of every error response.
 type ErrorBody struct {
 	// Message A sentence for humans.
@@ -600,15 +665,27 @@ type LogPage struct {
 
 // LogRecordOut One stored log line; “id“ orders lines and pages.
 type LogRecordOut struct {
-	Fields    *map[string]JsonValue `json:"fields"`
-	Id        int                   `json:"id"`
-	Level     LogRecordOutLevel     `json:"level"`
-	Message   string                `json:"message"`
-	Timestamp time.Time             `json:"timestamp"`
+	Fields *map[string]JsonValue `json:"fields"`
+	Id     int                   `json:"id"`
+
+	// Late The line came after its attempt had ended (a timeout, lost heartbeats, a control, ...).
+	Late      bool              `json:"late"`
+	Level     LogRecordOutLevel `json:"level"`
+	Message   string            `json:"message"`
+	Timestamp time.Time         `json:"timestamp"`
 }
 
 // LogRecordOutLevel defines model for LogRecordOut.Level.
 type LogRecordOutLevel string
+
+// MarkState The states an operator may mark a task instance or a DAG run with.
+type MarkState string
+
+// MarkStatePayload The state to set by hand.
+type MarkStatePayload struct {
+	// State `success` or `failed`.
+	State MarkState `json:"state"`
+}
 
 // PreviousSuccessfulRun The latest earlier DAG run in which this task succeeded.
 type PreviousSuccessfulRun struct {
@@ -957,6 +1034,21 @@ type XComResponse struct {
 	Value    JsonValue `json:"value"`
 }
 
+// ListAuditEventsParams defines parameters for ListAuditEvents.
+type ListAuditEventsParams struct {
+	// DagId Only controls on this DAG.
+	DagId *string `form:"dag_id,omitempty" json:"dag_id,omitempty"`
+
+	// Action Only this control (its operation id).
+	Action *string `form:"action,omitempty" json:"action,omitempty"`
+
+	// Limit Page size.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Offset Entries to skip.
+	Offset *int `form:"offset,omitempty" json:"offset,omitempty"`
+}
+
 // AdminListConnectionsParams defines parameters for AdminListConnections.
 type AdminListConnectionsParams struct {
 	Limit  *int `form:"limit,omitempty" json:"limit,omitempty"`
@@ -985,6 +1077,12 @@ type ListDagsParams struct {
 
 	// Offset Entries to skip.
 	Offset *int `form:"offset,omitempty" json:"offset,omitempty"`
+}
+
+// DeleteDagParams defines parameters for DeleteDag.
+type DeleteDagParams struct {
+	// Confirm The DAG id again: the deletion is final.
+	Confirm string `form:"confirm" json:"confirm"`
 }
 
 // GetTaskInstanceLogsParams defines parameters for GetTaskInstanceLogs.
@@ -1038,6 +1136,15 @@ type UpdateDagJSONRequestBody = UpdateDagPayload
 
 // TriggerDagRunJSONRequestBody defines body for TriggerDagRun for application/json ContentType.
 type TriggerDagRunJSONRequestBody = TriggerDagRunPayload
+
+// MarkDagRunJSONRequestBody defines body for MarkDagRun for application/json ContentType.
+type MarkDagRunJSONRequestBody = MarkStatePayload
+
+// ClearTaskInstanceJSONRequestBody defines body for ClearTaskInstance for application/json ContentType.
+type ClearTaskInstanceJSONRequestBody = ClearTaskInstancePayload
+
+// MarkTaskInstanceJSONRequestBody defines body for MarkTaskInstance for application/json ContentType.
+type MarkTaskInstanceJSONRequestBody = MarkStatePayload
 
 // AdminSetVariableJSONRequestBody defines body for AdminSetVariable for application/json ContentType.
 type AdminSetVariableJSONRequestBody = VariablePutBody
@@ -1146,6 +1253,13 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// ListAuditEvents List the audit trail of operator controls, newest first
+	//
+	// Who did what, when, on which DAG, run or task instance.
+	//
+	// Corresponds with GET /api/audit-events (the `ListAuditEvents` operationId).
+	ListAuditEvents(ctx context.Context, params *ListAuditEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// AdminListConnections List connections
 	//
 	// A page of connections ordered by id, passwords left out.
@@ -1199,6 +1313,13 @@ type ClientInterface interface {
 	// Corresponds with GET /api/dags (the `ListDags` operationId).
 	ListDags(ctx context.Context, params *ListDagsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// DeleteDag Delete a DAG with its runs, logs and XComs
+	//
+	// Delete the DAG, its versions, runs, task instances, logs and XComs; running attempts get 404.
+	//
+	// Corresponds with DELETE /api/dags/{dag_id} (the `DeleteDag` operationId).
+	DeleteDag(ctx context.Context, dagId string, params *DeleteDagParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetDag Show a DAG with the tasks of its latest version
 	//
 	// One DAG and its tasks.
@@ -1249,6 +1370,31 @@ type ClientInterface interface {
 	// Corresponds with GET /api/dags/{dag_id}/dag-runs/{run_id} (the `GetDagRun` operationId).
 	GetDagRun(ctx context.Context, dagId string, runId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// CancelDagRun Cancel a queued or running DAG run
+	//
+	// The run fails: running attempts are told to stop at their next heartbeat (409); the rest is skipped.
+	//
+	// Corresponds with POST /api/dags/{dag_id}/dag-runs/{run_id}/cancel (the `CancelDagRun` operationId).
+	CancelDagRun(ctx context.Context, dagId string, runId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MarkDagRunWithBody Mark a DAG run success or failed
+	//
+	// End the run in this state; unfinished task instances end too (success, or failed/skipped).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/dags/{dag_id}/dag-runs/{run_id}/mark (the `MarkDagRun` operationId).
+	MarkDagRunWithBody(ctx context.Context, dagId string, runId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MarkDagRun Mark a DAG run success or failed
+	//
+	// End the run in this state; unfinished task instances end too (success, or failed/skipped).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/dags/{dag_id}/dag-runs/{run_id}/mark (the `MarkDagRun` operationId).
+	MarkDagRun(ctx context.Context, dagId string, runId string, body MarkDagRunJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CheckAdminHealth Check that the server and its database answer
 	//
 	// 200 when the server answers and its database answers a query. Needs no credential.
@@ -1263,12 +1409,52 @@ type ClientInterface interface {
 	// Corresponds with GET /api/task-instances/{task_instance_id} (the `GetTaskInstance` operationId).
 	GetTaskInstance(ctx context.Context, taskInstanceId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ClearTaskInstanceWithBody Clear a task instance (and optionally its downstream) so it runs again with a new try
+	//
+	// The task instance waits again; the scheduler queues a new try when its upstream tasks allow.
+	//
+	// A running attempt is told to stop at its next heartbeat (409); a finished run runs again.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/task-instances/{task_instance_id}/clear (the `ClearTaskInstance` operationId).
+	ClearTaskInstanceWithBody(ctx context.Context, taskInstanceId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ClearTaskInstance Clear a task instance (and optionally its downstream) so it runs again with a new try
+	//
+	// The task instance waits again; the scheduler queues a new try when its upstream tasks allow.
+	//
+	// A running attempt is told to stop at its next heartbeat (409); a finished run runs again.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/task-instances/{task_instance_id}/clear (the `ClearTaskInstance` operationId).
+	ClearTaskInstance(ctx context.Context, taskInstanceId openapi_types.UUID, body ClearTaskInstanceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetTaskInstanceLogs Read a page of one attempt's log lines, in order
 	//
 	// One attempt's log lines in the order they were emitted; page with `after` = `next_after`.
 	//
 	// Corresponds with GET /api/task-instances/{task_instance_id}/logs (the `GetTaskInstanceLogs` operationId).
 	GetTaskInstanceLogs(ctx context.Context, taskInstanceId openapi_types.UUID, params *GetTaskInstanceLogsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MarkTaskInstanceWithBody Mark a task instance success or failed
+	//
+	// Set the state by hand; a running attempt is told to stop, downstream tasks follow the new state.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/task-instances/{task_instance_id}/mark (the `MarkTaskInstance` operationId).
+	MarkTaskInstanceWithBody(ctx context.Context, taskInstanceId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MarkTaskInstance Mark a task instance success or failed
+	//
+	// Set the state by hand; a running attempt is told to stop, downstream tasks follow the new state.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/task-instances/{task_instance_id}/mark (the `MarkTaskInstance` operationId).
+	MarkTaskInstance(ctx context.Context, taskInstanceId openapi_types.UUID, body MarkTaskInstanceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AdminListVariables List variables
 	//
@@ -1571,6 +1757,23 @@ type ClientInterface interface {
 	HeartbeatWorker(ctx context.Context, workerId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
+// ListAuditEvents List the audit trail of operator controls, newest first
+//
+// Who did what, when, on which DAG, run or task instance.
+//
+// Corresponds with GET /api/audit-events (the `ListAuditEvents` operationId).
+func (c *Client) ListAuditEvents(ctx context.Context, params *ListAuditEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListAuditEventsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // AdminListConnections List connections
 //
 // A page of connections ordered by id, passwords left out.
@@ -1694,6 +1897,23 @@ func (c *Client) ListDags(ctx context.Context, params *ListDagsParams, reqEditor
 	return c.Client.Do(req)
 }
 
+// DeleteDag Delete a DAG with its runs, logs and XComs
+//
+// Delete the DAG, its versions, runs, task instances, logs and XComs; running attempts get 404.
+//
+// Corresponds with DELETE /api/dags/{dag_id} (the `DeleteDag` operationId).
+func (c *Client) DeleteDag(ctx context.Context, dagId string, params *DeleteDagParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteDagRequest(c.Server, dagId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetDag Show a DAG with the tasks of its latest version
 //
 // One DAG and its tasks.
@@ -1804,6 +2024,61 @@ func (c *Client) GetDagRun(ctx context.Context, dagId string, runId string, reqE
 	return c.Client.Do(req)
 }
 
+// CancelDagRun Cancel a queued or running DAG run
+//
+// The run fails: running attempts are told to stop at their next heartbeat (409); the rest is skipped.
+//
+// Corresponds with POST /api/dags/{dag_id}/dag-runs/{run_id}/cancel (the `CancelDagRun` operationId).
+func (c *Client) CancelDagRun(ctx context.Context, dagId string, runId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCancelDagRunRequest(c.Server, dagId, runId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MarkDagRunWithBody Mark a DAG run success or failed
+//
+// End the run in this state; unfinished task instances end too (success, or failed/skipped).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/dags/{dag_id}/dag-runs/{run_id}/mark (the `MarkDagRun` operationId).
+func (c *Client) MarkDagRunWithBody(ctx context.Context, dagId string, runId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarkDagRunRequestWithBody(c.Server, dagId, runId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MarkDagRun Mark a DAG run success or failed
+//
+// End the run in this state; unfinished task instances end too (success, or failed/skipped).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/dags/{dag_id}/dag-runs/{run_id}/mark (the `MarkDagRun` operationId).
+func (c *Client) MarkDagRun(ctx context.Context, dagId string, runId string, body MarkDagRunJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarkDagRunRequest(c.Server, dagId, runId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // CheckAdminHealth Check that the server and its database answer
 //
 // 200 when the server answers and its database answers a query. Needs no credential.
@@ -1838,6 +2113,48 @@ func (c *Client) GetTaskInstance(ctx context.Context, taskInstanceId openapi_typ
 	return c.Client.Do(req)
 }
 
+// ClearTaskInstanceWithBody Clear a task instance (and optionally its downstream) so it runs again with a new try
+//
+// The task instance waits again; the scheduler queues a new try when its upstream tasks allow.
+//
+// A running attempt is told to stop at its next heartbeat (409); a finished run runs again.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/task-instances/{task_instance_id}/clear (the `ClearTaskInstance` operationId).
+func (c *Client) ClearTaskInstanceWithBody(ctx context.Context, taskInstanceId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewClearTaskInstanceRequestWithBody(c.Server, taskInstanceId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ClearTaskInstance Clear a task instance (and optionally its downstream) so it runs again with a new try
+//
+// The task instance waits again; the scheduler queues a new try when its upstream tasks allow.
+//
+// A running attempt is told to stop at its next heartbeat (409); a finished run runs again.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/task-instances/{task_instance_id}/clear (the `ClearTaskInstance` operationId).
+func (c *Client) ClearTaskInstance(ctx context.Context, taskInstanceId openapi_types.UUID, body ClearTaskInstanceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewClearTaskInstanceRequest(c.Server, taskInstanceId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetTaskInstanceLogs Read a page of one attempt's log lines, in order
 //
 // One attempt's log lines in the order they were emitted; page with `after` = `next_after`.
@@ -1845,6 +2162,44 @@ func (c *Client) GetTaskInstance(ctx context.Context, taskInstanceId openapi_typ
 // Corresponds with GET /api/task-instances/{task_instance_id}/logs (the `GetTaskInstanceLogs` operationId).
 func (c *Client) GetTaskInstanceLogs(ctx context.Context, taskInstanceId openapi_types.UUID, params *GetTaskInstanceLogsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetTaskInstanceLogsRequest(c.Server, taskInstanceId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MarkTaskInstanceWithBody Mark a task instance success or failed
+//
+// Set the state by hand; a running attempt is told to stop, downstream tasks follow the new state.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/task-instances/{task_instance_id}/mark (the `MarkTaskInstance` operationId).
+func (c *Client) MarkTaskInstanceWithBody(ctx context.Context, taskInstanceId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarkTaskInstanceRequestWithBody(c.Server, taskInstanceId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MarkTaskInstance Mark a task instance success or failed
+//
+// Set the state by hand; a running attempt is told to stop, downstream tasks follow the new state.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/task-instances/{task_instance_id}/mark (the `MarkTaskInstance` operationId).
+func (c *Client) MarkTaskInstance(ctx context.Context, taskInstanceId openapi_types.UUID, body MarkTaskInstanceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarkTaskInstanceRequest(c.Server, taskInstanceId, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2515,6 +2870,96 @@ func (c *Client) HeartbeatWorker(ctx context.Context, workerId openapi_types.UUI
 	return c.Client.Do(req)
 }
 
+// NewListAuditEventsRequest constructs an http.Request for the ListAuditEvents method
+func NewListAuditEventsRequest(server string, params *ListAuditEventsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/audit-events")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.DagId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "dag_id", *params.DagId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Action != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "action", *params.Action, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Offset != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewAdminListConnectionsRequest constructs an http.Request for the AdminListConnections method
 func NewAdminListConnectionsRequest(server string, params *AdminListConnectionsParams) (*http.Request, error) {
 	var err error
@@ -2852,6 +3297,63 @@ func NewListDagsRequest(server string, params *ListDagsParams) (*http.Request, e
 	return req, nil
 }
 
+// NewDeleteDagRequest constructs an http.Request for the DeleteDag method
+func NewDeleteDagRequest(server string, dagId string, params *DeleteDagParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "dag_id", dagId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/dags/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "confirm", params.Confirm, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetDagRequest constructs an http.Request for the GetDag method
 func NewGetDagRequest(server string, dagId string) (*http.Request, error) {
 	var err error
@@ -3021,6 +3523,101 @@ func NewGetDagRunRequest(server string, dagId string, runId string) (*http.Reque
 	return req, nil
 }
 
+// NewCancelDagRunRequest constructs an http.Request for the CancelDagRun method
+func NewCancelDagRunRequest(server string, dagId string, runId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "dag_id", dagId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "run_id", runId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/dags/%s/dag-runs/%s/cancel", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewMarkDagRunRequest calls the generic MarkDagRun builder with application/json body
+func NewMarkDagRunRequest(server string, dagId string, runId string, body MarkDagRunJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewMarkDagRunRequestWithBody(server, dagId, runId, "application/json", bodyReader)
+}
+
+// NewMarkDagRunRequestWithBody constructs an http.Request for the MarkDagRun method, with any body, and a specified content type
+func NewMarkDagRunRequestWithBody(server string, dagId string, runId string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "dag_id", dagId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "run_id", runId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/dags/%s/dag-runs/%s/mark", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewCheckAdminHealthRequest constructs an http.Request for the CheckAdminHealth method
 func NewCheckAdminHealthRequest(server string) (*http.Request, error) {
 	var err error
@@ -3078,6 +3675,53 @@ func NewGetTaskInstanceRequest(server string, taskInstanceId openapi_types.UUID)
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewClearTaskInstanceRequest calls the generic ClearTaskInstance builder with application/json body
+func NewClearTaskInstanceRequest(server string, taskInstanceId openapi_types.UUID, body ClearTaskInstanceJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewClearTaskInstanceRequestWithBody(server, taskInstanceId, "application/json", bodyReader)
+}
+
+// NewClearTaskInstanceRequestWithBody constructs an http.Request for the ClearTaskInstance method, with any body, and a specified content type
+func NewClearTaskInstanceRequestWithBody(server string, taskInstanceId openapi_types.UUID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "task_instance_id", taskInstanceId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/task-instances/%s/clear", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -3163,6 +3807,53 @@ func NewGetTaskInstanceLogsRequest(server string, taskInstanceId openapi_types.U
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewMarkTaskInstanceRequest calls the generic MarkTaskInstance builder with application/json body
+func NewMarkTaskInstanceRequest(server string, taskInstanceId openapi_types.UUID, body MarkTaskInstanceJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewMarkTaskInstanceRequestWithBody(server, taskInstanceId, "application/json", bodyReader)
+}
+
+// NewMarkTaskInstanceRequestWithBody constructs an http.Request for the MarkTaskInstance method, with any body, and a specified content type
+func NewMarkTaskInstanceRequestWithBody(server string, taskInstanceId openapi_types.UUID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "task_instance_id", taskInstanceId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/task-instances/%s/mark", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -4384,6 +5075,15 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// ListAuditEventsWithResponse List the audit trail of operator controls, newest first
+	//
+	// Who did what, when, on which DAG, run or task instance.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/audit-events (the `ListAuditEvents` operationId).
+	ListAuditEventsWithResponse(ctx context.Context, params *ListAuditEventsParams, reqEditors ...RequestEditorFn) (*ListAuditEventsResponse, error)
+
 	// AdminListConnectionsWithResponse List connections
 	//
 	// A page of connections ordered by id, passwords left out.
@@ -4447,6 +5147,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/dags (the `ListDags` operationId).
 	ListDagsWithResponse(ctx context.Context, params *ListDagsParams, reqEditors ...RequestEditorFn) (*ListDagsResponse, error)
 
+	// DeleteDagWithResponse Delete a DAG with its runs, logs and XComs
+	//
+	// Delete the DAG, its versions, runs, task instances, logs and XComs; running attempts get 404.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/dags/{dag_id} (the `DeleteDag` operationId).
+	DeleteDagWithResponse(ctx context.Context, dagId string, params *DeleteDagParams, reqEditors ...RequestEditorFn) (*DeleteDagResponse, error)
+
 	// GetDagWithResponse Show a DAG with the tasks of its latest version
 	//
 	// One DAG and its tasks.
@@ -4501,6 +5210,33 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/dags/{dag_id}/dag-runs/{run_id} (the `GetDagRun` operationId).
 	GetDagRunWithResponse(ctx context.Context, dagId string, runId string, reqEditors ...RequestEditorFn) (*GetDagRunResponse, error)
 
+	// CancelDagRunWithResponse Cancel a queued or running DAG run
+	//
+	// The run fails: running attempts are told to stop at their next heartbeat (409); the rest is skipped.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/dags/{dag_id}/dag-runs/{run_id}/cancel (the `CancelDagRun` operationId).
+	CancelDagRunWithResponse(ctx context.Context, dagId string, runId string, reqEditors ...RequestEditorFn) (*CancelDagRunResponse, error)
+
+	// MarkDagRunWithBodyWithResponse Mark a DAG run success or failed
+	//
+	// End the run in this state; unfinished task instances end too (success, or failed/skipped).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/dags/{dag_id}/dag-runs/{run_id}/mark (the `MarkDagRun` operationId).
+	MarkDagRunWithBodyWithResponse(ctx context.Context, dagId string, runId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MarkDagRunResponse, error)
+
+	// MarkDagRunWithResponse Mark a DAG run success or failed
+	//
+	// End the run in this state; unfinished task instances end too (success, or failed/skipped).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/dags/{dag_id}/dag-runs/{run_id}/mark (the `MarkDagRun` operationId).
+	MarkDagRunWithResponse(ctx context.Context, dagId string, runId string, body MarkDagRunJSONRequestBody, reqEditors ...RequestEditorFn) (*MarkDagRunResponse, error)
+
 	// CheckAdminHealthWithResponse Check that the server and its database answer
 	//
 	// 200 when the server answers and its database answers a query. Needs no credential.
@@ -4519,6 +5255,28 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/task-instances/{task_instance_id} (the `GetTaskInstance` operationId).
 	GetTaskInstanceWithResponse(ctx context.Context, taskInstanceId openapi_types.UUID, reqEditors ...RequestEditorFn) (*GetTaskInstanceResponse, error)
 
+	// ClearTaskInstanceWithBodyWithResponse Clear a task instance (and optionally its downstream) so it runs again with a new try
+	//
+	// The task instance waits again; the scheduler queues a new try when its upstream tasks allow.
+	//
+	// A running attempt is told to stop at its next heartbeat (409); a finished run runs again.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/task-instances/{task_instance_id}/clear (the `ClearTaskInstance` operationId).
+	ClearTaskInstanceWithBodyWithResponse(ctx context.Context, taskInstanceId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ClearTaskInstanceResponse, error)
+
+	// ClearTaskInstanceWithResponse Clear a task instance (and optionally its downstream) so it runs again with a new try
+	//
+	// The task instance waits again; the scheduler queues a new try when its upstream tasks allow.
+	//
+	// A running attempt is told to stop at its next heartbeat (409); a finished run runs again.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/task-instances/{task_instance_id}/clear (the `ClearTaskInstance` operationId).
+	ClearTaskInstanceWithResponse(ctx context.Context, taskInstanceId openapi_types.UUID, body ClearTaskInstanceJSONRequestBody, reqEditors ...RequestEditorFn) (*ClearTaskInstanceResponse, error)
+
 	// GetTaskInstanceLogsWithResponse Read a page of one attempt's log lines, in order
 	//
 	// One attempt's log lines in the order they were emitted; page with `after` = `next_after`.
@@ -4527,6 +5285,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/task-instances/{task_instance_id}/logs (the `GetTaskInstanceLogs` operationId).
 	GetTaskInstanceLogsWithResponse(ctx context.Context, taskInstanceId openapi_types.UUID, params *GetTaskInstanceLogsParams, reqEditors ...RequestEditorFn) (*GetTaskInstanceLogsResponse, error)
+
+	// MarkTaskInstanceWithBodyWithResponse Mark a task instance success or failed
+	//
+	// Set the state by hand; a running attempt is told to stop, downstream tasks follow the new state.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/task-instances/{task_instance_id}/mark (the `MarkTaskInstance` operationId).
+	MarkTaskInstanceWithBodyWithResponse(ctx context.Context, taskInstanceId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MarkTaskInstanceResponse, error)
+
+	// MarkTaskInstanceWithResponse Mark a task instance success or failed
+	//
+	// Set the state by hand; a running attempt is told to stop, downstream tasks follow the new state.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/task-instances/{task_instance_id}/mark (the `MarkTaskInstance` operationId).
+	MarkTaskInstanceWithResponse(ctx context.Context, taskInstanceId openapi_types.UUID, body MarkTaskInstanceJSONRequestBody, reqEditors ...RequestEditorFn) (*MarkTaskInstanceResponse, error)
 
 	// AdminListVariablesWithResponse List variables
 	//
@@ -4855,6 +5631,89 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /workers/{worker_id}/heartbeat (the `HeartbeatWorker` operationId).
 	HeartbeatWorkerWithResponse(ctx context.Context, workerId openapi_types.UUID, reqEditors ...RequestEditorFn) (*HeartbeatWorkerResponse, error)
+}
+
+type ListAuditEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AuditEventList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListAuditEventsResponse) GetJSON200() *AuditEventList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListAuditEventsResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListAuditEventsResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ListAuditEventsResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ListAuditEventsResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListAuditEventsResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListAuditEventsResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListAuditEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListAuditEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListAuditEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListAuditEventsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 type AdminListConnectionsResponse struct {
@@ -5362,6 +6221,96 @@ func (r ListDagsResponse) ContentType() string {
 	return ""
 }
 
+type DeleteDagResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DeletedDag
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DeleteDagResponse) GetJSON200() *DeletedDag {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeleteDagResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteDagResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteDagResponse) GetJSON404() *ErrorBody {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r DeleteDagResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r DeleteDagResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r DeleteDagResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r DeleteDagResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteDagResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteDagResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteDagResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteDagResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetDagResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -5729,6 +6678,193 @@ func (r GetDagRunResponse) ContentType() string {
 	return ""
 }
 
+type CancelDagRunResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DagRunDetail
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorBody
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CancelDagRunResponse) GetJSON200() *DagRunDetail {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CancelDagRunResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CancelDagRunResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CancelDagRunResponse) GetJSON404() *ErrorBody {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r CancelDagRunResponse) GetJSON409() *ErrorBody {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CancelDagRunResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r CancelDagRunResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r CancelDagRunResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CancelDagRunResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CancelDagRunResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CancelDagRunResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CancelDagRunResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CancelDagRunResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type MarkDagRunResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DagRunDetail
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r MarkDagRunResponse) GetJSON200() *DagRunDetail {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r MarkDagRunResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r MarkDagRunResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r MarkDagRunResponse) GetJSON404() *ErrorBody {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r MarkDagRunResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r MarkDagRunResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r MarkDagRunResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r MarkDagRunResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r MarkDagRunResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MarkDagRunResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MarkDagRunResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MarkDagRunResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type CheckAdminHealthResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -5888,6 +7024,96 @@ func (r GetTaskInstanceResponse) ContentType() string {
 	return ""
 }
 
+type ClearTaskInstanceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ClearedTaskInstances
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ClearTaskInstanceResponse) GetJSON200() *ClearedTaskInstances {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ClearTaskInstanceResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ClearTaskInstanceResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ClearTaskInstanceResponse) GetJSON404() *ErrorBody {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ClearTaskInstanceResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ClearTaskInstanceResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ClearTaskInstanceResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ClearTaskInstanceResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ClearTaskInstanceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ClearTaskInstanceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ClearTaskInstanceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ClearTaskInstanceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetTaskInstanceLogsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -5972,6 +7198,96 @@ func (r GetTaskInstanceLogsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetTaskInstanceLogsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type MarkTaskInstanceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TaskInstanceDetail
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r MarkTaskInstanceResponse) GetJSON200() *TaskInstanceDetail {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r MarkTaskInstanceResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r MarkTaskInstanceResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r MarkTaskInstanceResponse) GetJSON404() *ErrorBody {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r MarkTaskInstanceResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r MarkTaskInstanceResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r MarkTaskInstanceResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r MarkTaskInstanceResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r MarkTaskInstanceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MarkTaskInstanceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MarkTaskInstanceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MarkTaskInstanceResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -8242,6 +9558,21 @@ func (r HeartbeatWorkerResponse) ContentType() string {
 	return ""
 }
 
+// ListAuditEventsWithResponse List the audit trail of operator controls, newest first
+//
+// Who did what, when, on which DAG, run or task instance.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/audit-events (the `ListAuditEvents` operationId).
+func (c *ClientWithResponses) ListAuditEventsWithResponse(ctx context.Context, params *ListAuditEventsParams, reqEditors ...RequestEditorFn) (*ListAuditEventsResponse, error) {
+	rsp, err := c.ListAuditEvents(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListAuditEventsResponse(rsp)
+}
+
 // AdminListConnectionsWithResponse List connections
 //
 // A page of connections ordered by id, passwords left out.
@@ -8347,6 +9678,21 @@ func (c *ClientWithResponses) ListDagsWithResponse(ctx context.Context, params *
 	return ParseListDagsResponse(rsp)
 }
 
+// DeleteDagWithResponse Delete a DAG with its runs, logs and XComs
+//
+// Delete the DAG, its versions, runs, task instances, logs and XComs; running attempts get 404.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/dags/{dag_id} (the `DeleteDag` operationId).
+func (c *ClientWithResponses) DeleteDagWithResponse(ctx context.Context, dagId string, params *DeleteDagParams, reqEditors ...RequestEditorFn) (*DeleteDagResponse, error) {
+	rsp, err := c.DeleteDag(ctx, dagId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteDagResponse(rsp)
+}
+
 // GetDagWithResponse Show a DAG with the tasks of its latest version
 //
 // One DAG and its tasks.
@@ -8437,6 +9783,51 @@ func (c *ClientWithResponses) GetDagRunWithResponse(ctx context.Context, dagId s
 	return ParseGetDagRunResponse(rsp)
 }
 
+// CancelDagRunWithResponse Cancel a queued or running DAG run
+//
+// The run fails: running attempts are told to stop at their next heartbeat (409); the rest is skipped.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/dags/{dag_id}/dag-runs/{run_id}/cancel (the `CancelDagRun` operationId).
+func (c *ClientWithResponses) CancelDagRunWithResponse(ctx context.Context, dagId string, runId string, reqEditors ...RequestEditorFn) (*CancelDagRunResponse, error) {
+	rsp, err := c.CancelDagRun(ctx, dagId, runId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCancelDagRunResponse(rsp)
+}
+
+// MarkDagRunWithBodyWithResponse Mark a DAG run success or failed
+//
+// End the run in this state; unfinished task instances end too (success, or failed/skipped).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/dags/{dag_id}/dag-runs/{run_id}/mark (the `MarkDagRun` operationId).
+func (c *ClientWithResponses) MarkDagRunWithBodyWithResponse(ctx context.Context, dagId string, runId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MarkDagRunResponse, error) {
+	rsp, err := c.MarkDagRunWithBody(ctx, dagId, runId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarkDagRunResponse(rsp)
+}
+
+// MarkDagRunWithResponse Mark a DAG run success or failed
+//
+// End the run in this state; unfinished task instances end too (success, or failed/skipped).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/dags/{dag_id}/dag-runs/{run_id}/mark (the `MarkDagRun` operationId).
+func (c *ClientWithResponses) MarkDagRunWithResponse(ctx context.Context, dagId string, runId string, body MarkDagRunJSONRequestBody, reqEditors ...RequestEditorFn) (*MarkDagRunResponse, error) {
+	rsp, err := c.MarkDagRun(ctx, dagId, runId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarkDagRunResponse(rsp)
+}
+
 // CheckAdminHealthWithResponse Check that the server and its database answer
 //
 // 200 when the server answers and its database answers a query. Needs no credential.
@@ -8467,6 +9858,40 @@ func (c *ClientWithResponses) GetTaskInstanceWithResponse(ctx context.Context, t
 	return ParseGetTaskInstanceResponse(rsp)
 }
 
+// ClearTaskInstanceWithBodyWithResponse Clear a task instance (and optionally its downstream) so it runs again with a new try
+//
+// The task instance waits again; the scheduler queues a new try when its upstream tasks allow.
+//
+// A running attempt is told to stop at its next heartbeat (409); a finished run runs again.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/task-instances/{task_instance_id}/clear (the `ClearTaskInstance` operationId).
+func (c *ClientWithResponses) ClearTaskInstanceWithBodyWithResponse(ctx context.Context, taskInstanceId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ClearTaskInstanceResponse, error) {
+	rsp, err := c.ClearTaskInstanceWithBody(ctx, taskInstanceId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseClearTaskInstanceResponse(rsp)
+}
+
+// ClearTaskInstanceWithResponse Clear a task instance (and optionally its downstream) so it runs again with a new try
+//
+// The task instance waits again; the scheduler queues a new try when its upstream tasks allow.
+//
+// A running attempt is told to stop at its next heartbeat (409); a finished run runs again.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/task-instances/{task_instance_id}/clear (the `ClearTaskInstance` operationId).
+func (c *ClientWithResponses) ClearTaskInstanceWithResponse(ctx context.Context, taskInstanceId openapi_types.UUID, body ClearTaskInstanceJSONRequestBody, reqEditors ...RequestEditorFn) (*ClearTaskInstanceResponse, error) {
+	rsp, err := c.ClearTaskInstance(ctx, taskInstanceId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseClearTaskInstanceResponse(rsp)
+}
+
 // GetTaskInstanceLogsWithResponse Read a page of one attempt's log lines, in order
 //
 // One attempt's log lines in the order they were emitted; page with `after` = `next_after`.
@@ -8480,6 +9905,36 @@ func (c *ClientWithResponses) GetTaskInstanceLogsWithResponse(ctx context.Contex
 		return nil, err
 	}
 	return ParseGetTaskInstanceLogsResponse(rsp)
+}
+
+// MarkTaskInstanceWithBodyWithResponse Mark a task instance success or failed
+//
+// Set the state by hand; a running attempt is told to stop, downstream tasks follow the new state.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/task-instances/{task_instance_id}/mark (the `MarkTaskInstance` operationId).
+func (c *ClientWithResponses) MarkTaskInstanceWithBodyWithResponse(ctx context.Context, taskInstanceId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MarkTaskInstanceResponse, error) {
+	rsp, err := c.MarkTaskInstanceWithBody(ctx, taskInstanceId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarkTaskInstanceResponse(rsp)
+}
+
+// MarkTaskInstanceWithResponse Mark a task instance success or failed
+//
+// Set the state by hand; a running attempt is told to stop, downstream tasks follow the new state.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/task-instances/{task_instance_id}/mark (the `MarkTaskInstance` operationId).
+func (c *ClientWithResponses) MarkTaskInstanceWithResponse(ctx context.Context, taskInstanceId openapi_types.UUID, body MarkTaskInstanceJSONRequestBody, reqEditors ...RequestEditorFn) (*MarkTaskInstanceResponse, error) {
+	rsp, err := c.MarkTaskInstance(ctx, taskInstanceId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarkTaskInstanceResponse(rsp)
 }
 
 // AdminListVariablesWithResponse List variables
@@ -9026,6 +10481,74 @@ func (c *ClientWithResponses) HeartbeatWorkerWithResponse(ctx context.Context, w
 	return ParseHeartbeatWorkerResponse(rsp)
 }
 
+// ParseListAuditEventsResponse parses an HTTP response from a ListAuditEventsWithResponse call
+func ParseListAuditEventsResponse(rsp *http.Response) (*ListAuditEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListAuditEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AuditEventList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseAdminListConnectionsResponse parses an HTTP response from a AdminListConnectionsWithResponse call
 func ParseAdminListConnectionsResponse(rsp *http.Response) (*AdminListConnectionsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -9444,6 +10967,81 @@ func ParseListDagsResponse(rsp *http.Response) (*ListDagsResponse, error) {
 	return response, nil
 }
 
+// ParseDeleteDagResponse parses an HTTP response from a DeleteDagWithResponse call
+func ParseDeleteDagResponse(rsp *http.Response) (*DeleteDagResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteDagResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DeletedDag
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseGetDagResponse parses an HTTP response from a GetDagWithResponse call
 func ParseGetDagResponse(rsp *http.Response) (*GetDagResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -9751,6 +11349,163 @@ func ParseGetDagRunResponse(rsp *http.Response) (*GetDagRunResponse, error) {
 	return response, nil
 }
 
+// ParseCancelDagRunResponse parses an HTTP response from a CancelDagRunWithResponse call
+func ParseCancelDagRunResponse(rsp *http.Response) (*CancelDagRunResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CancelDagRunResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DagRunDetail
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseMarkDagRunResponse parses an HTTP response from a MarkDagRunWithResponse call
+func ParseMarkDagRunResponse(rsp *http.Response) (*MarkDagRunResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MarkDagRunResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DagRunDetail
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseCheckAdminHealthResponse parses an HTTP response from a CheckAdminHealthWithResponse call
 func ParseCheckAdminHealthResponse(rsp *http.Response) (*CheckAdminHealthResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -9880,6 +11635,81 @@ func ParseGetTaskInstanceResponse(rsp *http.Response) (*GetTaskInstanceResponse,
 	return response, nil
 }
 
+// ParseClearTaskInstanceResponse parses an HTTP response from a ClearTaskInstanceWithResponse call
+func ParseClearTaskInstanceResponse(rsp *http.Response) (*ClearTaskInstanceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ClearTaskInstanceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ClearedTaskInstances
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseGetTaskInstanceLogsResponse parses an HTTP response from a GetTaskInstanceLogsWithResponse call
 func ParseGetTaskInstanceLogsResponse(rsp *http.Response) (*GetTaskInstanceLogsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -9896,6 +11726,81 @@ func ParseGetTaskInstanceLogsResponse(rsp *http.Response) (*GetTaskInstanceLogsR
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest LogPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseMarkTaskInstanceResponse parses an HTTP response from a MarkTaskInstanceWithResponse call
+func ParseMarkTaskInstanceResponse(rsp *http.Response) (*MarkTaskInstanceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MarkTaskInstanceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TaskInstanceDetail
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

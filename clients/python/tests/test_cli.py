@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -96,3 +97,35 @@ def test__every_page__collects_until_the_total_or_an_empty_page() -> None:
     assert (_every_page(fetch), offsets) == (data, [0, 3, 6])
     # Entries deleted while paging: the listing ends at the first empty page.
     assert _every_page(lambda offset: ([], 5)) == []
+
+
+def test__controls__clear_cancel_mark_audit_and_delete(live_server: LiveServer) -> None:
+    queued = live_server.queue_run("a")
+    dag_id, run_id, ti_id = queued["dag_id"], queued["run_id"], queued["task_instances"][0]["id"]
+    env = {"BATON_SERVER_URL": live_server.base_url, "BATON_ADMIN_TOKEN": live_server.admin_token}
+
+    cleared = _baton("tasks", "clear", ti_id, **env)
+    assert cleared.returncode == 0, cleared
+    assert cleared.stdout.startswith(f"cleared a in {dag_id} run {run_id}")
+    cancelled = _baton("runs", "cancel", run_id, "--dag", dag_id, "--json", **env)
+    assert cancelled.returncode == 0, cancelled
+    assert json.loads(cancelled.stdout)["state"] == "failed"
+    _one_line_error(_baton("runs", "cancel", run_id, **env), 1, "409 dag_run_not_running")
+    marked = _baton("runs", "mark", run_id, "--state", "success", **env)
+    assert marked.returncode == 0, marked
+    assert marked.stdout.split("\n")[0] == f"marked {dag_id} run {run_id}: success"
+    task = _baton("tasks", "mark", run_id, "a", "--dag", dag_id, "--state", "failed", **env)
+    assert (task.returncode, task.stdout.strip()) == (0, f"marked {dag_id} / {run_id} / a failed")
+
+    audit = _baton("audit", "list", "--dag", dag_id, "--json", **env)
+    assert audit.returncode == 0, audit
+    actions = [event["action"] for event in json.loads(audit.stdout)]
+    assert actions == ["mark_task_instance", "mark_dag_run", "cancel_dag_run", "clear_task_instance"]
+
+    _one_line_error(_baton("dags", "delete", dag_id, **env), 2, f"pass --confirm {dag_id}")
+    _one_line_error(
+        _baton("dags", "delete", dag_id, "--confirm", "other", **env), 1, "422 delete_not_confirmed"
+    )
+    deleted = _baton("dags", "delete", dag_id, "--confirm", dag_id, **env)
+    assert deleted.returncode == 0, deleted
+    assert deleted.stdout.startswith(f"deleted DAG {dag_id}: 1 runs, 1 task instances")

@@ -126,6 +126,27 @@ def test__heartbeat_answered_409__worker_stops_the_task(stack: Stack) -> None:
     assert "the server answered 409" in worker.output()
 
 
+def test__run_cancelled__worker_stops_the_running_task_at_its_next_heartbeat(stack: Stack) -> None:
+    interval = 2.0
+    worker = stack.start_worker("cancel", "--heartbeat-interval", str(interval))
+    run_id = stack.trigger("nap_cancel", seconds=300)
+    first_try = _running_try_one(stack, "nap_cancel", run_id)
+
+    cancelled_at = time.monotonic()
+    stack.baton("runs", "cancel", run_id, "--dag", "nap_cancel")
+    wait_for("the cancelled task process to be stopped", lambda: not alive(first_try["pid"]), timeout=300)
+    took = time.monotonic() - cancelled_at
+    assert "the server answered 409" in worker.output()
+    run = stack.run("nap_cancel", run_id)
+    assert (run["state"], run["tasks"]["nap"]["state"], run["tasks"]["nap"]["try_number"]) == (
+        "failed",
+        "failed",
+        1,
+    )
+    # Reported, not asserted against a tight bound: the next heartbeat (every 2 s) told the worker to stop.
+    print(f"cancel to task stopped: {took:.1f} s (heartbeat interval {interval:g} s)")
+
+
 def test__skipped_task__downstream_follows_the_trigger_rules(stack: Stack) -> None:
     stack.start_worker("skip")
     run_id = stack.trigger("skipper")

@@ -7,10 +7,11 @@ configured narrowly, each for a documented reason:
 
 - ``negative_data_rejection`` also accepts 413: a body over the server's size limit is refused
   as too large before it is validated (``BATON_REQUEST_MAX_BYTES``), and 413 is documented.
-- ``positive_data_acceptance`` also accepts 422 from ``register_dags`` and ``claim_workloads``: their
-  bodies hold references the schema cannot check — a DAG's tasks name their upstream tasks, a claim
-  names queues the worker must serve — and a dangling one is a 422 with its own reason
-  (``unknown_upstream_task``, ``queue_not_served``, …).
+- ``positive_data_acceptance`` also accepts 422 from ``register_dags``, ``claim_workloads`` and
+  ``delete_dag``: they hold references the schema cannot check — a DAG's tasks name their upstream
+  tasks, a claim names queues the worker must serve, a deletion's ``confirm`` repeats the DAG id of
+  its path — and a dangling one is a 422 with its own reason (``unknown_upstream_task``,
+  ``queue_not_served``, ``delete_not_confirmed``, …).
 
 And the positive cases keep to the server's input contract (``_st_hooks._within_contract``): no
 U+0000 in text, no lone surrogates, integers within 64 bits, nesting up to 64 deep, date-times with
@@ -42,7 +43,7 @@ from baton_conformance._server import Target
 ST_TIMEOUT = 900
 DISABLED_CHECKS: tuple[str, ...] = ()
 STATEFUL_FACTOR = 10
-SEMANTIC_422_OPERATIONS = ("register_dags", "claim_workloads")
+SEMANTIC_422_OPERATIONS = ("register_dags", "claim_workloads", "delete_dag")
 _LINKS = re.compile(r"API Links:\s+(\d+) covered / \d+ selected / (\d+) total")
 _OPERATION = re.compile(r"^(GET|PUT|POST|PATCH|DELETE) (\S+)")
 POSITIVE_DATA_ACCEPTANCE = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]

@@ -14,8 +14,10 @@ from baton_server import __version__
 from baton_server.api.errors import install_error_handlers
 from baton_server.api.fast_lane import lanes
 from baton_server.api.middleware import VERSION_HEADER, build_middleware
+from baton_server.api.observe import ObservingMiddleware
 from baton_server.api.openapi import document_api
 from baton_server.api.routes.admin import connections as admin_connections
+from baton_server.api.routes.admin import controls as admin_controls
 from baton_server.api.routes.admin import dags as admin_dags
 from baton_server.api.routes.admin import task_instances as admin_task_instances
 from baton_server.api.routes.admin import variables as admin_variables
@@ -60,7 +62,14 @@ def build_routers() -> list[APIRouter]:
         workers.include_router(module.router)
     admin = APIRouter(prefix=ADMIN_PREFIX)
     admin.include_router(health_router("check_admin_health", "health"))
-    for module in (admin_variables, admin_connections, admin_task_instances, admin_dags, admin_workers):
+    for module in (
+        admin_variables,
+        admin_connections,
+        admin_task_instances,
+        admin_dags,
+        admin_workers,
+        admin_controls,
+    ):
         admin.include_router(module.router)
     return [execution, workers, admin]
 
@@ -131,6 +140,8 @@ def create_app(settings: Settings) -> VersionedApp:
         separate_input_output_schemas=False,
     )
     install_error_handlers(app)
+    # Added last, so outermost: it sees every request, the fast lanes' included.
+    app.add_middleware(ObservingMiddleware)
     for router in build_routers():
         app.generate_and_include_versioned_routers(router)
     return app

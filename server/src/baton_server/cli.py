@@ -52,8 +52,10 @@ async def _with_runtime(settings: Settings, action: Callable[[Runtime], Awaitabl
 
 def _serve(settings: Settings, _: argparse.Namespace) -> int:
     import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
 
     from baton_server.app import create_app, prepare_database
+    from baton_server.logging_config import uvicorn_log_config
 
     _check_port_free(settings.host, settings.port)
     # Fail fast, with one line, before uvicorn starts: the lifespan repeats this cheaply.
@@ -63,6 +65,7 @@ def _serve(settings: Settings, _: argparse.Namespace) -> int:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        log_config=uvicorn_log_config(settings) or LOGGING_CONFIG,
         access_log=False,
         loop="auto",
         http="auto",
@@ -74,15 +77,13 @@ def _serve(settings: Settings, _: argparse.Namespace) -> int:
 
 
 def _scheduler(settings: Settings, _: argparse.Namespace) -> int:
-    import logging
     import signal
 
     from baton_server.app import prepare_database
+    from baton_server.logging_config import configure_process_logging
     from baton_server.scheduler import Scheduler
 
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_process_logging(settings)
 
     async def action(runtime: Runtime) -> None:
         await prepare_database(runtime)
@@ -125,6 +126,38 @@ def _db_current(settings: Settings, _: argparse.Namespace) -> int:
     head = head_revision()
     state = "up to date" if current == head else f"behind: head is {head}; run `baton-server db migrate`"
     print(f"database at revision {current or 'base (empty)'} ({state})")
+    return 0
+
+
+def _db_clean(settings: Settings, args: argparse.Namespace) -> int:
+    from baton_server.app import prepare_database
+    from baton_server.db.types import utcnow
+    from baton_server.services.retention import clean, parse_duration
+
+    try:
+        older_than = parse_duration(args.older_than)
+    except ValueError as exc:
+        return _fail(f"--older-than: {exc}")
+    cutoff = utcnow() - older_than
+
+    async def action(runtime: Runtime) -> Any:
+        await prepare_database(runtime)
+        return await clean(runtime.sessions, cutoff)
+
+    report = asyncio.run(_with_runtime(settings, action))
+    counts = {
+        "dag_runs": report.dag_runs,
+        "task_instances": report.task_instances,
+        "task_logs": report.task_logs,
+        "xcoms": report.xcoms,
+    }
+    if args.json:
+        print(json.dumps({"finished_before": cutoff.isoformat(), **counts}))
+    else:
+        print(
+            f"deleted what finished before {cutoff.isoformat(timespec='seconds')}: "
+            + ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in counts.items())
+        )
     return 0
 
 
@@ -251,6 +284,18 @@ def build_parser() -> argparse.ArgumentParser:
     downgrade.set_defaults(handler=_db_downgrade)
     current = db_sub.add_parser("current", help="show the database's revision")
     current.set_defaults(handler=_db_current)
+    clean = db_sub.add_parser(
+        "clean",
+        help="delete finished DAG runs older than a duration, with their task instances, logs and XComs",
+    )
+    clean.add_argument(
+        "--older-than",
+        required=True,
+        metavar="DURATION",
+        help="e.g. 30d, 12h, 15m, 90s (finished before now - this)",
+    )
+    clean.add_argument("--json", action="store_true", help="print the counts as JSON")
+    clean.set_defaults(handler=_db_clean)
 
     admin = sub.add_parser("create-admin-token", help="issue an admin token (printed once)")
     admin.add_argument("name", help="who or what the token is for")

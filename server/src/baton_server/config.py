@@ -10,7 +10,7 @@ import base64
 import os
 import secrets
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -73,6 +73,24 @@ class Settings(BaseSettings):
         description="Seconds a claimed workload may wait to be started before it is queued again.",
     )
     log_level: str = "info"
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="`json`: server logs as JSON lines (time, level, logger, message, request_id).",
+    )
+    retention: str | None = Field(
+        default=None,
+        description=(
+            "Delete finished DAG runs (with their task instances, logs and XComs) older than this "
+            "duration (`30d`, `12h`), on a schedule. Unset: keep everything."
+        ),
+    )
+    retention_clean_interval: Annotated[float, Field(gt=0)] = Field(
+        default=3600.0, description="Seconds between scheduled cleans when `retention` is set."
+    )
+    metrics_enabled: bool = Field(default=True, description="Serve Prometheus metrics at `GET /metrics`.")
+    metrics_token: SecretStr | None = Field(
+        default=None, description="When set, `/metrics` asks for `Authorization: Bearer <this token>`."
+    )
     max_api_version: str | None = Field(
         default=None,
         description=(
@@ -80,6 +98,19 @@ class Settings(BaseSettings):
             "Unset: every version the code knows."
         ),
     )
+
+    @field_validator("retention")
+    @classmethod
+    def _check_retention(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        from baton_server.services.retention import parse_duration
+
+        try:
+            parse_duration(value)
+        except ValueError as exc:
+            raise ValueError(f"BATON_RETENTION: {exc}") from None
+        return value.strip()
 
     @field_validator("database_url")
     @classmethod

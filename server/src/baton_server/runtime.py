@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from baton_server.config import Settings, resolve_secrets
 from baton_server.db.engine import create_engine, create_sessionmaker
+from baton_server.metrics import Metrics
 from baton_server.services.cipher import SecretCipher
 from baton_server.services.tokens import TokenService
 
@@ -25,6 +26,8 @@ class Runtime:
     """Sessions on ``autocommit``, for requests whose every write is one statement."""
     tokens: TokenService
     cipher: SecretCipher
+    metrics: Metrics
+    """The process's Prometheus metrics."""
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:
@@ -48,6 +51,7 @@ class Runtime:
             autocommit_sessions=create_sessionmaker(autocommit),
             tokens=tokens,
             cipher=cipher,
+            metrics=Metrics(),
         )
 
     async def close(self) -> None:

@@ -151,7 +151,11 @@ BODIES: dict[str, dict[str, Any]] = {
     "admin_set_connection": {"conn_type": "http", "host": "evil.example"},
     "update_dag": {"is_paused": True},
     "trigger_dag_run": {},
+    "clear_task_instance": {"include_downstream": True},
+    "mark_task_instance": {"state": "failed"},
+    "mark_dag_run": {"state": "failed"},
 }
+QUERIES: dict[str, dict[str, Any]] = {"delete_dag": {"confirm": "team_a_etl"}}
 
 
 def _url(path: str, world: World) -> str:
@@ -247,7 +251,7 @@ async def test__every_operation__every_wrong_principal_refused(
                     _url(path, world),
                     json=body,
                     headers=headers,
-                    params={"map_index": -1} if "xcoms" in path else None,
+                    params={"map_index": -1} if "xcoms" in path else QUERIES.get(operation["operationId"]),
                 )
             if response.status_code in REFUSED:
                 outcomes["refused"] += 1

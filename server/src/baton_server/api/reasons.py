@@ -185,6 +185,12 @@ LOG_LIMIT_EXCEEDED = define(
 # DAGs and runs.
 DAG_NOT_FOUND = define("dag_not_found", 404, "No DAG with this id.")
 DAG_RUN_NOT_FOUND = define("dag_run_not_found", 404, "The DAG has no run with this id.")
+DAG_RUN_NOT_RUNNING = define(
+    "dag_run_not_running", 409, "The run has finished already: only a queued or running run is cancelled."
+)
+DELETE_NOT_CONFIRMED = define(
+    "delete_not_confirmed", 422, "`confirm` does not repeat the DAG id; nothing was deleted."
+)
 DAG_RUN_EXISTS = define("dag_run_exists", 409, "The DAG already has a run with this id.")
 NAIVE_DATETIME = define("naive_datetime", 422, "A date-time without a time zone.")
 DUPLICATE_DAG_ID = define("duplicate_dag_id", 422, "The registration names the same DAG twice.")
@@ -240,12 +246,15 @@ RUNTIME_NOT_IN_API_VERSION = define(
     "The worker's runtime is not one the client's API version knows (before 2026-12-02: python, go, java).",
 )
 
-# Sent without an operation: a path or method no route of the version has.
+# Sent without an operation: a path or method no route of the version has, and /metrics (no API operation).
 NO_SUCH_ROUTE = define("not_found", 404, "No route of this API version has this path.")
 METHOD_NOT_ALLOWED = define(
     "method_not_allowed", 405, "The path has no such method; `Allow` lists those it has."
 )
-ROUTELESS = (NO_SUCH_ROUTE, METHOD_NOT_ALLOWED)
+METRICS_TOKEN_INVALID = define(
+    "metrics_token_invalid", 401, "`GET /metrics` needs `Authorization: Bearer <BATON_METRICS_TOKEN>`."
+)
+ROUTELESS = (NO_SUCH_ROUTE, METHOD_NOT_ALLOWED, METRICS_TOKEN_INVALID)
 
 # Raised inside the server and handled there: never in a response.
 DAG_VERSION_NOT_FOUND = define("dag_version_not_found", 404, "A task instance's DAG version is gone.")
@@ -334,6 +343,12 @@ BY_OPERATION: dict[str, tuple[Reason, ...]] = {
     "list_dag_runs": (),
     "get_dag_run": (DAG_NOT_FOUND, DAG_RUN_NOT_FOUND),
     "list_workers": (),
+    "clear_task_instance": (TASK_INSTANCE_NOT_FOUND,),
+    "mark_task_instance": (TASK_INSTANCE_NOT_FOUND,),
+    "mark_dag_run": (DAG_RUN_NOT_FOUND,),
+    "cancel_dag_run": (DAG_RUN_NOT_FOUND, DAG_RUN_NOT_RUNNING),
+    "delete_dag": (DAG_NOT_FOUND, DELETE_NOT_CONFIRMED),
+    "list_audit_events": (),
 }
 """What each operation sends beyond the shared groups, by operation id."""
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -204,6 +205,26 @@ class TaskLogRecord(Base):
     fields: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
     batch_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     batch_line: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Whether the line arrived after the server had already ended its attempt (timeout, zombie, control)."""
+
+
+class AuditEventRecord(Base):
+    """One operator control: who (which admin credential), when, what, on which target."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index(None, "created_at"), Index(None, "dag_id", "created_at"))
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # No foreign key: the trail outlives the credentials, DAGs and runs it names.
+    credential_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    credential_name: Mapped[str] = mapped_column(String(ID_LENGTH))
+    action: Mapped[str] = mapped_column(String(50))
+    dag_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), nullable=True)
+    run_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), nullable=True)
+    task_instance_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    details: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
 
 
 class CredentialRecord(Base):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,7 +20,9 @@ from sqlalchemy import text
 from baton_server.db.types import utcnow
 from baton_server.runtime import Runtime
 from baton_server.scheduler import runs, task_instances
+from baton_server.services import retention
 from baton_server.services._sql import is_postgres
+from baton_server.services.retention import CleanReport, parse_duration
 
 log = logging.getLogger("baton_server.scheduler")
 
@@ -69,10 +72,23 @@ class Scheduler:
         self._runtime = runtime
         self._settings = runtime.settings
         self._resume_after: uuid.UUID | None = None
+        self._last_clean: float | None = None
 
     async def run_once(self, now: datetime | None = None) -> PassReport:
-        """One pass, as of ``now`` (default: the current time)."""
-        now = now or utcnow()
+        """One pass, as of ``now`` (default: the current time); timed and counted in the metrics."""
+        started = time.perf_counter()
+        metrics = self._runtime.metrics
+        try:
+            report = await self._pass(now or utcnow())
+        except Exception:
+            metrics.scheduler_passes.labels("failed").inc()
+            raise
+        if report.leader:
+            metrics.scheduler_pass.observe(time.perf_counter() - started)
+        metrics.scheduler_passes.labels("led" if report.leader else "skipped").inc()
+        return report
+
+    async def _pass(self, now: datetime) -> PassReport:
         report = PassReport()
         async with self._runtime.sessions() as session:
             if is_postgres(session):
@@ -107,6 +123,23 @@ class Scheduler:
             log.info("scheduler pass: %s", report)
         return report
 
+    async def clean_if_due(self, now: datetime | None = None) -> CleanReport | None:
+        """With ``retention`` set, delete the runs it no longer keeps, every ``retention_clean_interval``."""
+        if self._settings.retention is None:
+            return None
+        moment = time.monotonic()
+        if (
+            self._last_clean is not None
+            and moment - self._last_clean < self._settings.retention_clean_interval
+        ):
+            return None
+        self._last_clean = moment
+        cutoff = (now or utcnow()) - parse_duration(self._settings.retention)
+        report = await retention.clean(self._runtime.sessions, cutoff)
+        if report.dag_runs:
+            log.info("retention: deleted what finished before %s: %s", cutoff.isoformat(), report)
+        return report
+
     async def run_until(self, stop: asyncio.Event) -> None:
         """Run a pass every ``scheduler_interval`` seconds until ``stop`` is set; a failed pass is logged."""
         interval = self._settings.scheduler_interval
@@ -114,6 +147,7 @@ class Scheduler:
         while not stop.is_set():
             try:
                 await self.run_once()
+                await self.clean_if_due()
             except asyncio.CancelledError:
                 raise
             except Exception:

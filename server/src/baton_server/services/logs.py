@@ -60,13 +60,15 @@ async def append_logs(
     *,
     max_bytes_per_attempt: int,
     batch_id: uuid.UUID | None = None,
+    late: bool = False,
 ) -> int:
     """Store a batch of (timestamp, level, message, fields) lines for the caller's attempt.
 
     With a ``batch_id``, each line is keyed by (task instance, batch id, position): a batch sent
     again stores only the lines not stored yet, so a retried upload never duplicates a line (and
     counts once against the attempt's cap). A batch that would take the attempt's log text past
-    ``max_bytes_per_attempt`` is refused whole (413 ``log_limit_exceeded``).
+    ``max_bytes_per_attempt`` is refused whole (413 ``log_limit_exceeded``). ``late`` marks lines that
+    arrived after the server had ended the attempt.
     """
     if batch_id is not None and await _batch_stored(session, attempt, batch_id):
         return len(lines)  # sent again after its answer was lost: stored whole already
@@ -81,6 +83,7 @@ async def append_logs(
             "fields": fields,
             "batch_id": batch_id,
             "batch_line": None if batch_id is None else position,
+            "late": late,
         }
         for position, (timestamp, level, message, fields) in enumerate(lines)
     ]

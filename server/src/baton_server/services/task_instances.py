@@ -336,6 +336,36 @@ async def load_attempt(session: AsyncSession, claims: TaskClaims) -> Attempt:
     )
 
 
+async def load_attempt_for_logs(session: AsyncSession, claims: TaskClaims) -> tuple[Attempt, bool]:
+    """The token's attempt for a log upload, and whether the lines come late.
+
+    Unlike other task calls, log lines of an attempt the server already ended (a heartbeat or
+    execution timeout, a control) are still taken — marked late — so the end of a stopped task's
+    output is not lost. Only a task instance that no longer exists refuses them (401).
+    """
+    require_scope(claims, "execution")
+    row = (
+        await session.execute(
+            select(
+                TI.id, TI.dag_id, TI.run_id, TI.task_id, TI.map_index, TI.try_number, TI.state, TI.dag_run_id
+            ).where(TI.id == claims.task_instance_id)
+        )
+    ).first()
+    if row is None:
+        raise UnauthorizedError("the token's task instance no longer exists", reason="task_attempt_finished")
+    late = row.state != TaskInstanceState.RUNNING or row.try_number != claims.try_number
+    attempt = Attempt(
+        id=row.id,
+        dag_id=row.dag_id,
+        run_id=row.run_id,
+        task_id=row.task_id,
+        map_index=row.map_index,
+        try_number=claims.try_number,
+        dag_run_id=row.dag_run_id,
+    )
+    return attempt, late
+
+
 async def previous_successful_run(session: AsyncSession, attempt: Attempt) -> dict[str, Any] | None:
     """The latest earlier DAG run in which this task succeeded."""
     current = await session.get(DagRunRecord, attempt.dag_run_id)

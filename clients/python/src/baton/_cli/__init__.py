@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from baton._cli import _resources, _runs, _worker_cmd
+from baton._cli import _controls, _resources, _runs, _worker_cmd
 from baton._cli._common import ADMIN_TOKEN_ENV, CLIError, add_server_options
 from baton._errors import (
     APIError,
@@ -51,7 +51,7 @@ def _dags_and_runs(sub: Subparsers) -> None:
         handler=_runs.dags_list
     )
 
-    runs = _group(sub, "runs", "DAG runs: trigger, list, show")
+    runs = _group(sub, "runs", "DAG runs: trigger, list, show, cancel, mark")
     trigger = _admin_command(runs, "trigger", "trigger a run of a DAG's latest version")
     trigger.add_argument("dag", metavar="DAG")
     trigger.add_argument("--conf", metavar="JSON", help="a JSON object the tasks read as the run's conf")
@@ -76,6 +76,8 @@ def _dags_and_runs(sub: Subparsers) -> None:
     show.add_argument("--dag", help="the DAG (needed only when several DAGs have a run of that id)")
     show.set_defaults(handler=_runs.runs_show)
 
+    _controls_commands(sub, dags, runs)
+
     logs = _admin_command(sub, "logs", "print the log of a task attempt")
     logs.add_argument("target", metavar="TASK_INSTANCE|RUN", help="a task instance id, or a run id with TASK")
     logs.add_argument(
@@ -86,6 +88,50 @@ def _dags_and_runs(sub: Subparsers) -> None:
         "--try", dest="try_number", type=int, metavar="N", help="the attempt (default: the latest)"
     )
     logs.set_defaults(handler=_runs.logs)
+
+
+def _task_target(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "target", metavar="TASK_INSTANCE|RUN", help="a task instance id, or a run id with TASK"
+    )
+    parser.add_argument(
+        "task", metavar="TASK", nargs="?", help="the task id, when the first argument is a run id"
+    )
+    parser.add_argument("--dag", help="the DAG of RUN (needed only when several DAGs have a run of that id)")
+
+
+def _controls_commands(sub: Subparsers, dags: Subparsers, runs: Subparsers) -> None:
+    delete = _admin_command(dags, "delete", "delete a DAG with its runs, logs and XComs (asks first)")
+    delete.add_argument("dag", metavar="DAG")
+    delete.add_argument("--confirm", metavar="DAG", help="the DAG id again, instead of being asked")
+    delete.set_defaults(handler=_controls.dags_delete)
+
+    cancel = _admin_command(runs, "cancel", "cancel a queued or running run; its running tasks are stopped")
+    cancel.add_argument("run", metavar="RUN", help="the run id")
+    cancel.add_argument("--dag", help="the DAG (needed only when several DAGs have a run of that id)")
+    cancel.set_defaults(handler=_controls.runs_cancel)
+    mark_run = _admin_command(runs, "mark", "set a run's state by hand; unfinished tasks end with it")
+    mark_run.add_argument("run", metavar="RUN", help="the run id")
+    mark_run.add_argument("--state", required=True, choices=["success", "failed"])
+    mark_run.add_argument("--dag", help="the DAG (needed only when several DAGs have a run of that id)")
+    mark_run.set_defaults(handler=_controls.runs_mark)
+
+    tasks = _group(sub, "tasks", "task instances: clear (run again) or mark by hand")
+    clear = _admin_command(tasks, "clear", "run a task instance again with a new try")
+    _task_target(clear)
+    clear.add_argument("--downstream", action="store_true", help="also clear every task that waits for it")
+    clear.set_defaults(handler=_controls.tasks_clear)
+    mark = _admin_command(tasks, "mark", "set a task instance's state by hand; a running attempt is stopped")
+    _task_target(mark)
+    mark.add_argument("--state", required=True, choices=["success", "failed"])
+    mark.set_defaults(handler=_controls.tasks_mark)
+
+    audit = _group(sub, "audit", "the audit trail of operator controls")
+    listing = _admin_command(audit, "list", "who did which control, when, newest first", listing=True)
+    listing.add_argument("--dag", help="only controls on this DAG")
+    listing.add_argument("--action", help="only this control (clear_task_instance, cancel_dag_run, ...)")
+    listing.add_argument("--limit", type=int, default=50)
+    listing.set_defaults(handler=_controls.audit_list)
 
 
 def _resources_commands(sub: Subparsers) -> None:

@@ -200,7 +200,8 @@ def runs_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _task_instance_id(client: Client, args: argparse.Namespace) -> uuid.UUID:
+def task_instance_id(client: Client, args: argparse.Namespace) -> uuid.UUID:
+    """The task instance named by ``args.target`` (an id) or by ``args.target`` (a run) and ``args.task``."""
     if args.task is None:
         try:
             return uuid.UUID(args.target)
@@ -218,7 +219,7 @@ def _task_instance_id(client: Client, args: argparse.Namespace) -> uuid.UUID:
 def logs(args: argparse.Namespace) -> int:
     """``baton logs TASK_INSTANCE`` or ``baton logs RUN TASK``: an attempt's log lines, in order."""
     with admin_client(args) as client:
-        ti_id = _task_instance_id(client, args)
+        ti_id = task_instance_id(client, args)
         ti = expect(get_task_instance.sync(ti_id, client=client.generated), TaskInstanceDetail)
         lines: list[LogRecordOut] = []
         after = 0
@@ -259,4 +260,15 @@ def format_line(line: LogRecordOut) -> str:
     return prefix + line.message.replace("\n", "\n" + " " * len(prefix))
 
 
-__all__ = ["dags_list", "find_run", "format_line", "logs", "runs_list", "runs_show", "runs_trigger"]
+__all__ = [
+    "TASK_HEADERS",
+    "dags_list",
+    "find_run",
+    "format_line",
+    "logs",
+    "runs_list",
+    "runs_show",
+    "runs_trigger",
+    "task_instance_id",
+    "task_rows",
+]

@@ -8,6 +8,45 @@ from uuid import UUID
 from enum import StrEnum
 
 
+class AuditEvent(BaseModel):
+    """
+    One operator control: who (which admin credential), when, what, on which target.
+    """
+
+    id: Annotated[int, Field(title="Id")]
+    created_at: Annotated[AwareDatetime, Field(title="Created At")]
+    credential_id: Annotated[
+        UUID | None,
+        Field(description="The admin credential that acted.", title="Credential Id"),
+    ]
+    credential_name: Annotated[str, Field(title="Credential Name")]
+    action: Annotated[
+        str,
+        Field(
+            description="The control: `clear_task_instance`, `mark_task_instance`, `mark_dag_run`, `cancel_dag_run` or `delete_dag` (more may come).",
+            title="Action",
+        ),
+    ]
+    dag_id: Annotated[str | None, Field(title="Dag Id")]
+    run_id: Annotated[str | None, Field(title="Run Id")]
+    task_instance_id: Annotated[UUID | None, Field(title="Task Instance Id")]
+    details: Annotated[
+        dict[str, Any],
+        Field(
+            description="The control's arguments and what it changed.", title="Details"
+        ),
+    ]
+
+
+class AuditEventList(BaseModel):
+    """
+    A page of audit events, newest first.
+    """
+
+    audit_events: Annotated[list[AuditEvent], Field(title="Audit Events")]
+    total: Annotated[int, Field(title="Total")]
+
+
 class Queue(RootModel[str]):
     root: Annotated[
         str,
@@ -74,6 +113,23 @@ class ClaimWorkloadsPayload(BaseModel):
             title="Held Task Instance Ids",
         ),
     ] = None
+
+
+class ClearTaskInstancePayload(BaseModel):
+    """
+    What to clear besides the task instance itself.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    include_downstream: Annotated[
+        bool,
+        Field(
+            description="Also clear every task that waits, directly or not, for this one.",
+            title="Include Downstream",
+        ),
+    ] = False
 
 
 class Host(RootModel[str]):
@@ -168,6 +224,19 @@ class DagSchedule(BaseModel):
     ] = None
 
 
+class DeletedDag(BaseModel):
+    """
+    What deleting a DAG removed: row counts by kind.
+    """
+
+    dag_id: Annotated[str, Field(title="Dag Id")]
+    dag_runs: Annotated[int, Field(title="Dag Runs")]
+    task_instances: Annotated[int, Field(title="Task Instances")]
+    task_logs: Annotated[int, Field(title="Task Logs")]
+    xcoms: Annotated[int, Field(title="Xcoms")]
+    dag_versions: Annotated[int, Field(title="Dag Versions")]
+
+
 class ErrorBody(BaseModel):
     """
     The body of every error response.
@@ -244,6 +313,33 @@ class LogRecordOut(BaseModel):
     level: Annotated[Level, Field(title="Level")]
     message: Annotated[str, Field(title="Message")]
     fields: Annotated[dict[str, JsonValue] | None, Field(title="Fields")]
+    late: Annotated[
+        bool,
+        Field(
+            description="The line came after its attempt had ended (a timeout, lost heartbeats, a control, ...).",
+            title="Late",
+        ),
+    ]
+
+
+class MarkState(StrEnum):
+    """
+    The states an operator may mark a task instance or a DAG run with.
+    """
+
+    success = "success"
+    failed = "failed"
+
+
+class MarkStatePayload(BaseModel):
+    """
+    The state to set by hand.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    state: Annotated[MarkState, Field(description="`success` or `failed`.")]
 
 
 class PreviousSuccessfulRun(BaseModel):
@@ -1107,6 +1203,16 @@ class ClaimedWorkloads(BaseModel):
     """
 
     workloads: Annotated[list[ExecuteTaskWorkload], Field(title="Workloads")]
+
+
+class ClearedTaskInstances(BaseModel):
+    """
+    The task instances a clear sent back to the scheduler, waiting again (state null).
+    """
+
+    dag_id: Annotated[str, Field(title="Dag Id")]
+    run_id: Annotated[str, Field(title="Run Id")]
+    task_instances: Annotated[list[TaskInstanceSummary], Field(title="Task Instances")]
 
 
 class Dag(BaseModel):

@@ -23,7 +23,7 @@ def nap(context: TaskContext) -> int:
 
 NAP = Task(nap)
 
-for queue in ("kill", "taskkill", "drain", "handback", "stale", "down"):
+for queue in ("kill", "taskkill", "drain", "handback", "stale", "down", "cancel"):
     with DAG(f"nap_{queue}", queue=queue, retries=1, retry_delay=0):
         NAP()
 

@@ -121,6 +121,9 @@ class LogRecordOut(ResponseModel):
     level: LogLevel
     message: str
     fields: dict[str, JsonValue] | None
+    late: bool = Field(
+        description="The line came after its attempt had ended (a timeout, lost heartbeats, a control, ...)."
+    )
 
 
 class LogPage(ResponseModel):

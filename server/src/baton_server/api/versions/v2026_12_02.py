@@ -207,3 +207,32 @@ class AddVariableGrants(VersionChange):
         schema(VariableEntry).field("read_dag_ids").didnt_exist,
         schema(VariableEntry).field("write_dag_ids").didnt_exist,
     )
+
+
+class AddOperatorControls(VersionChange):
+    """New admin operations for incidents, each recorded in an audit trail: `POST
+    /api/task-instances/{task_instance_id}/clear` (run a task instance again, optionally with its
+    downstream), `POST /api/task-instances/{task_instance_id}/mark` and `POST
+    /api/dags/{dag_id}/dag-runs/{run_id}/mark` (set success or failed by hand), `POST
+    /api/dags/{dag_id}/dag-runs/{run_id}/cancel` (running attempts are told to stop at their next
+    heartbeat), `DELETE /api/dags/{dag_id}?confirm={dag_id}` (a DAG with its runs, logs and XComs), and
+    `GET /api/audit-events` (who did which of these, when)."""
+
+    description = __doc__ or ""
+    instructions_to_migrate_to_previous_version = (
+        endpoint("/api/task-instances/{task_instance_id}/clear", ["POST"]).didnt_exist,
+        endpoint("/api/task-instances/{task_instance_id}/mark", ["POST"]).didnt_exist,
+        endpoint("/api/dags/{dag_id}/dag-runs/{run_id}/mark", ["POST"]).didnt_exist,
+        endpoint("/api/dags/{dag_id}/dag-runs/{run_id}/cancel", ["POST"]).didnt_exist,
+        endpoint("/api/dags/{dag_id}", ["DELETE"]).didnt_exist,
+        endpoint("/api/audit-events", ["GET"]).didnt_exist,
+    )
+
+
+class AddLateToLogRecords(VersionChange):
+    """A task's log lines that arrive after the server ended its attempt (an execution or heartbeat
+    timeout, an operator's control) are stored instead of refused, and an admin log page marks each
+    line with `late`."""
+
+    description = __doc__ or ""
+    instructions_to_migrate_to_previous_version = (schema(LogRecordOut).field("late").didnt_exist,)

@@ -1,7 +1,12 @@
 """Contains all the data models used in inputs/outputs"""
 
+from .audit_event import AuditEvent
+from .audit_event_details import AuditEventDetails
+from .audit_event_list import AuditEventList
 from .claim_workloads_payload import ClaimWorkloadsPayload
 from .claimed_workloads import ClaimedWorkloads
+from .clear_task_instance_payload import ClearTaskInstancePayload
+from .cleared_task_instances import ClearedTaskInstances
 from .connection_entry import ConnectionEntry
 from .connection_entry_extra_type_0 import ConnectionEntryExtraType0
 from .connection_page import ConnectionPage
@@ -25,6 +30,7 @@ from .dag_run_run_type import DagRunRunType
 from .dag_run_state import DagRunState
 from .dag_schedule import DagSchedule
 from .dag_summary import DagSummary
+from .deleted_dag import DeletedDag
 from .error_body import ErrorBody
 from .execute_task_workload import ExecuteTaskWorkload
 from .health_status import HealthStatus
@@ -37,6 +43,8 @@ from .log_page import LogPage
 from .log_record_out import LogRecordOut
 from .log_record_out_fields_type_0 import LogRecordOutFieldsType0
 from .log_record_out_level import LogRecordOutLevel
+from .mark_state import MarkState
+from .mark_state_payload import MarkStatePayload
 from .previous_successful_run import PreviousSuccessfulRun
 from .previous_successful_run_response import PreviousSuccessfulRunResponse
 from .register_dags_payload import RegisterDagsPayload
@@ -76,8 +84,13 @@ from .x_com_put_body import XComPutBody
 from .x_com_response import XComResponse
 
 __all__ = (
+    "AuditEvent",
+    "AuditEventDetails",
+    "AuditEventList",
     "ClaimWorkloadsPayload",
     "ClaimedWorkloads",
+    "ClearTaskInstancePayload",
+    "ClearedTaskInstances",
     "ConnectionEntry",
     "ConnectionEntryExtraType0",
     "ConnectionPage",
@@ -101,6 +114,7 @@ __all__ = (
     "DagRunState",
     "DagSchedule",
     "DagSummary",
+    "DeletedDag",
     "ErrorBody",
     "ExecuteTaskWorkload",
     "HealthStatus",
@@ -113,6 +127,8 @@ __all__ = (
     "LogRecordOut",
     "LogRecordOutFieldsType0",
     "LogRecordOutLevel",
+    "MarkState",
+    "MarkStatePayload",
     "PreviousSuccessfulRun",
     "PreviousSuccessfulRunResponse",
     "RegisterDagsPayload",

@@ -26,6 +26,7 @@ class LogRecordOut:
         level (LogRecordOutLevel):
         message (str):
         fields (LogRecordOutFieldsType0 | None):
+        late (bool): The line came after its attempt had ended (a timeout, lost heartbeats, a control, ...).
     """
 
     id: int
@@ -33,6 +34,7 @@ class LogRecordOut:
     level: LogRecordOutLevel
     message: str
     fields: LogRecordOutFieldsType0 | None
+    late: bool
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -52,6 +54,8 @@ class LogRecordOut:
         else:
             fields = self.fields
 
+        late = self.late
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -61,6 +65,7 @@ class LogRecordOut:
                 "level": level,
                 "message": message,
                 "fields": fields,
+                "late": late,
             }
         )
 
@@ -94,12 +99,15 @@ class LogRecordOut:
 
         fields = _parse_fields(d.pop("fields"))
 
+        late = d.pop("late")
+
         log_record_out = cls(
             id=id,
             timestamp=timestamp,
             level=level,
             message=message,
             fields=fields,
+            late=late,
         )
 
         log_record_out.additional_properties = d

@@ -119,4 +119,5 @@ async def claim_workloads(
         max_wait=runtime.settings.claim_max_wait,
         client_gone=request.is_disconnected,
     )
+    runtime.metrics.claimed([w.task_instance.queue for w in claimed])
     return ClaimedWorkloads(workloads=[_workload_model(w) for w in claimed])

@@ -17,6 +17,9 @@ import org.baton.client.generated.ApiResponse;
 import org.baton.client.generated.Configuration;
 import org.baton.client.generated.Pair;
 
+import org.baton.client.generated.model.AuditEventList;
+import org.baton.client.generated.model.ClearTaskInstancePayload;
+import org.baton.client.generated.model.ClearedTaskInstances;
 import org.baton.client.generated.model.ConnectionEntry;
 import org.baton.client.generated.model.ConnectionPage;
 import org.baton.client.generated.model.ConnectionPutBody;
@@ -26,8 +29,10 @@ import org.baton.client.generated.model.DagRun;
 import org.baton.client.generated.model.DagRunDetail;
 import org.baton.client.generated.model.DagRunList;
 import org.baton.client.generated.model.DagRunState;
+import org.baton.client.generated.model.DeletedDag;
 import org.baton.client.generated.model.ErrorBody;
 import org.baton.client.generated.model.LogPage;
+import org.baton.client.generated.model.MarkStatePayload;
 import org.baton.client.generated.model.TaskInstanceDetail;
 import org.baton.client.generated.model.TriggerDagRunPayload;
 import java.util.UUID;
@@ -1289,6 +1294,406 @@ public class AdminApi {
   }
 
   /**
+   * Cancel a queued or running DAG run
+   * The run fails: running attempts are told to stop at their next heartbeat (409); the rest is skipped.
+   * @param dagId  (required)
+   * @param runId  (required)
+   * @return DagRunDetail
+   * @throws ApiException if fails to make API call
+   */
+  public DagRunDetail cancelDagRun(@jakarta.annotation.Nonnull String dagId, @jakarta.annotation.Nonnull String runId) throws ApiException {
+    return cancelDagRun(dagId, runId, null);
+  }
+
+  /**
+   * Cancel a queued or running DAG run
+   * The run fails: running attempts are told to stop at their next heartbeat (409); the rest is skipped.
+   * @param dagId  (required)
+   * @param runId  (required)
+   * @param headers Optional headers to include in the request
+   * @return DagRunDetail
+   * @throws ApiException if fails to make API call
+   */
+  public DagRunDetail cancelDagRun(@jakarta.annotation.Nonnull String dagId, @jakarta.annotation.Nonnull String runId, Map<String, String> headers) throws ApiException {
+    ApiResponse<DagRunDetail> localVarResponse = cancelDagRunWithHttpInfo(dagId, runId, headers);
+    return localVarResponse.getData();
+  }
+
+  /**
+   * Cancel a queued or running DAG run
+   * The run fails: running attempts are told to stop at their next heartbeat (409); the rest is skipped.
+   * @param dagId  (required)
+   * @param runId  (required)
+   * @return ApiResponse&lt;DagRunDetail&gt;
+   * @throws ApiException if fails to make API call
+   */
+  public ApiResponse<DagRunDetail> cancelDagRunWithHttpInfo(@jakarta.annotation.Nonnull String dagId, @jakarta.annotation.Nonnull String runId) throws ApiException {
+    return cancelDagRunWithHttpInfo(dagId, runId, null);
+  }
+
+  /**
+   * Cancel a queued or running DAG run
+   * The run fails: running attempts are told to stop at their next heartbeat (409); the rest is skipped.
+   * @param dagId  (required)
+   * @param runId  (required)
+   * @param headers Optional headers to include in the request
+   * @return ApiResponse&lt;DagRunDetail&gt;
+   * @throws ApiException if fails to make API call
+   */
+  public ApiResponse<DagRunDetail> cancelDagRunWithHttpInfo(@jakarta.annotation.Nonnull String dagId, @jakarta.annotation.Nonnull String runId, Map<String, String> headers) throws ApiException {
+    HttpRequest.Builder localVarRequestBuilder = cancelDagRunRequestBuilder(dagId, runId, headers);
+    try {
+      HttpResponse<InputStream> localVarResponse = memberVarHttpClient.send(
+          localVarRequestBuilder.build(),
+          HttpResponse.BodyHandlers.ofInputStream());
+      if (memberVarResponseInterceptor != null) {
+        memberVarResponseInterceptor.accept(localVarResponse);
+      }
+      InputStream localVarResponseBody = null;
+      try {
+        if (localVarResponse.statusCode()/ 100 != 2) {
+          throw getApiException("cancelDagRun", localVarResponse);
+        }
+        localVarResponseBody = ApiClient.getResponseBody(localVarResponse);
+        if (localVarResponseBody == null) {
+          return new ApiResponse<DagRunDetail>(
+              localVarResponse.statusCode(),
+              localVarResponse.headers().map(),
+              null
+          );
+        }
+
+        
+        
+        String responseBody = new String(localVarResponseBody.readAllBytes());
+        DagRunDetail responseValue = responseBody.isBlank()? null: memberVarObjectMapper.readValue(responseBody, new TypeReference<DagRunDetail>() {});
+        
+
+        return new ApiResponse<DagRunDetail>(
+            localVarResponse.statusCode(),
+            localVarResponse.headers().map(),
+            responseValue
+        );
+      } finally {
+        if (localVarResponseBody != null) {
+          localVarResponseBody.close();
+        }
+      }
+    } catch (IOException e) {
+      throw new ApiException(e);
+    }
+    catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ApiException(e);
+    }
+  }
+
+  private HttpRequest.Builder cancelDagRunRequestBuilder(@jakarta.annotation.Nonnull String dagId, @jakarta.annotation.Nonnull String runId, Map<String, String> headers) throws ApiException {
+    // verify the required parameter 'dagId' is set
+    if (dagId == null) {
+      throw new ApiException(400, "Missing the required parameter 'dagId' when calling cancelDagRun");
+    }
+    // verify the required parameter 'runId' is set
+    if (runId == null) {
+      throw new ApiException(400, "Missing the required parameter 'runId' when calling cancelDagRun");
+    }
+
+    HttpRequest.Builder localVarRequestBuilder = HttpRequest.newBuilder();
+
+    String localVarPath = "/api/dags/{dag_id}/dag-runs/{run_id}/cancel"
+        .replace("{dag_id}", ApiClient.urlEncode(dagId.toString()))
+        .replace("{run_id}", ApiClient.urlEncode(runId.toString()));
+
+    localVarRequestBuilder.uri(URI.create(memberVarBaseUri + localVarPath));
+
+    localVarRequestBuilder.header("Accept", "application/json");
+
+    localVarRequestBuilder.method("POST", HttpRequest.BodyPublishers.noBody());
+    if (memberVarReadTimeout != null) {
+      localVarRequestBuilder.timeout(memberVarReadTimeout);
+    }
+    // Add custom headers if provided
+    localVarRequestBuilder = HttpRequestBuilderExtensions.withAdditionalHeaders(localVarRequestBuilder, headers);
+    if (memberVarInterceptor != null) {
+      memberVarInterceptor.accept(localVarRequestBuilder);
+    }
+    return localVarRequestBuilder;
+  }
+
+  /**
+   * Clear a task instance (and optionally its downstream) so it runs again with a new try
+   * The task instance waits again; the scheduler queues a new try when its upstream tasks allow.  A running attempt is told to stop at its next heartbeat (409); a finished run runs again.
+   * @param taskInstanceId  (required)
+   * @param clearTaskInstancePayload  (required)
+   * @return ClearedTaskInstances
+   * @throws ApiException if fails to make API call
+   */
+  public ClearedTaskInstances clearTaskInstance(@jakarta.annotation.Nonnull UUID taskInstanceId, @jakarta.annotation.Nonnull ClearTaskInstancePayload clearTaskInstancePayload) throws ApiException {
+    return clearTaskInstance(taskInstanceId, clearTaskInstancePayload, null);
+  }
+
+  /**
+   * Clear a task instance (and optionally its downstream) so it runs again with a new try
+   * The task instance waits again; the scheduler queues a new try when its upstream tasks allow.  A running attempt is told to stop at its next heartbeat (409); a finished run runs again.
+   * @param taskInstanceId  (required)
+   * @param clearTaskInstancePayload  (required)
+   * @param headers Optional headers to include in the request
+   * @return ClearedTaskInstances
+   * @throws ApiException if fails to make API call
+   */
+  public ClearedTaskInstances clearTaskInstance(@jakarta.annotation.Nonnull UUID taskInstanceId, @jakarta.annotation.Nonnull ClearTaskInstancePayload clearTaskInstancePayload, Map<String, String> headers) throws ApiException {
+    ApiResponse<ClearedTaskInstances> localVarResponse = clearTaskInstanceWithHttpInfo(taskInstanceId, clearTaskInstancePayload, headers);
+    return localVarResponse.getData();
+  }
+
+  /**
+   * Clear a task instance (and optionally its downstream) so it runs again with a new try
+   * The task instance waits again; the scheduler queues a new try when its upstream tasks allow.  A running attempt is told to stop at its next heartbeat (409); a finished run runs again.
+   * @param taskInstanceId  (required)
+   * @param clearTaskInstancePayload  (required)
+   * @return ApiResponse&lt;ClearedTaskInstances&gt;
+   * @throws ApiException if fails to make API call
+   */
+  public ApiResponse<ClearedTaskInstances> clearTaskInstanceWithHttpInfo(@jakarta.annotation.Nonnull UUID taskInstanceId, @jakarta.annotation.Nonnull ClearTaskInstancePayload clearTaskInstancePayload) throws ApiException {
+    return clearTaskInstanceWithHttpInfo(taskInstanceId, clearTaskInstancePayload, null);
+  }
+
+  /**
+   * Clear a task instance (and optionally its downstream) so it runs again with a new try
+   * The task instance waits again; the scheduler queues a new try when its upstream tasks allow.  A running attempt is told to stop at its next heartbeat (409); a finished run runs again.
+   * @param taskInstanceId  (required)
+   * @param clearTaskInstancePayload  (required)
+   * @param headers Optional headers to include in the request
+   * @return ApiResponse&lt;ClearedTaskInstances&gt;
+   * @throws ApiException if fails to make API call
+   */
+  public ApiResponse<ClearedTaskInstances> clearTaskInstanceWithHttpInfo(@jakarta.annotation.Nonnull UUID taskInstanceId, @jakarta.annotation.Nonnull ClearTaskInstancePayload clearTaskInstancePayload, Map<String, String> headers) throws ApiException {
+    HttpRequest.Builder localVarRequestBuilder = clearTaskInstanceRequestBuilder(taskInstanceId, clearTaskInstancePayload, headers);
+    try {
+      HttpResponse<InputStream> localVarResponse = memberVarHttpClient.send(
+          localVarRequestBuilder.build(),
+          HttpResponse.BodyHandlers.ofInputStream());
+      if (memberVarResponseInterceptor != null) {
+        memberVarResponseInterceptor.accept(localVarResponse);
+      }
+      InputStream localVarResponseBody = null;
+      try {
+        if (localVarResponse.statusCode()/ 100 != 2) {
+          throw getApiException("clearTaskInstance", localVarResponse);
+        }
+        localVarResponseBody = ApiClient.getResponseBody(localVarResponse);
+        if (localVarResponseBody == null) {
+          return new ApiResponse<ClearedTaskInstances>(
+              localVarResponse.statusCode(),
+              localVarResponse.headers().map(),
+              null
+          );
+        }
+
+        
+        
+        String responseBody = new String(localVarResponseBody.readAllBytes());
+        ClearedTaskInstances responseValue = responseBody.isBlank()? null: memberVarObjectMapper.readValue(responseBody, new TypeReference<ClearedTaskInstances>() {});
+        
+
+        return new ApiResponse<ClearedTaskInstances>(
+            localVarResponse.statusCode(),
+            localVarResponse.headers().map(),
+            responseValue
+        );
+      } finally {
+        if (localVarResponseBody != null) {
+          localVarResponseBody.close();
+        }
+      }
+    } catch (IOException e) {
+      throw new ApiException(e);
+    }
+    catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ApiException(e);
+    }
+  }
+
+  private HttpRequest.Builder clearTaskInstanceRequestBuilder(@jakarta.annotation.Nonnull UUID taskInstanceId, @jakarta.annotation.Nonnull ClearTaskInstancePayload clearTaskInstancePayload, Map<String, String> headers) throws ApiException {
+    // verify the required parameter 'taskInstanceId' is set
+    if (taskInstanceId == null) {
+      throw new ApiException(400, "Missing the required parameter 'taskInstanceId' when calling clearTaskInstance");
+    }
+    // verify the required parameter 'clearTaskInstancePayload' is set
+    if (clearTaskInstancePayload == null) {
+      throw new ApiException(400, "Missing the required parameter 'clearTaskInstancePayload' when calling clearTaskInstance");
+    }
+
+    HttpRequest.Builder localVarRequestBuilder = HttpRequest.newBuilder();
+
+    String localVarPath = "/api/task-instances/{task_instance_id}/clear"
+        .replace("{task_instance_id}", ApiClient.urlEncode(taskInstanceId.toString()));
+
+    localVarRequestBuilder.uri(URI.create(memberVarBaseUri + localVarPath));
+
+    localVarRequestBuilder.header("Content-Type", "application/json");
+    localVarRequestBuilder.header("Accept", "application/json");
+
+    try {
+      byte[] localVarPostBody = memberVarObjectMapper.writeValueAsBytes(clearTaskInstancePayload);
+      localVarRequestBuilder.method("POST", HttpRequest.BodyPublishers.ofByteArray(localVarPostBody));
+    } catch (IOException e) {
+      throw new ApiException(e);
+    }
+    if (memberVarReadTimeout != null) {
+      localVarRequestBuilder.timeout(memberVarReadTimeout);
+    }
+    // Add custom headers if provided
+    localVarRequestBuilder = HttpRequestBuilderExtensions.withAdditionalHeaders(localVarRequestBuilder, headers);
+    if (memberVarInterceptor != null) {
+      memberVarInterceptor.accept(localVarRequestBuilder);
+    }
+    return localVarRequestBuilder;
+  }
+
+  /**
+   * Delete a DAG with its runs, logs and XComs
+   * Delete the DAG, its versions, runs, task instances, logs and XComs; running attempts get 404.
+   * @param dagId  (required)
+   * @param confirm The DAG id again: the deletion is final. (required)
+   * @return DeletedDag
+   * @throws ApiException if fails to make API call
+   */
+  public DeletedDag deleteDag(@jakarta.annotation.Nonnull String dagId, @jakarta.annotation.Nonnull String confirm) throws ApiException {
+    return deleteDag(dagId, confirm, null);
+  }
+
+  /**
+   * Delete a DAG with its runs, logs and XComs
+   * Delete the DAG, its versions, runs, task instances, logs and XComs; running attempts get 404.
+   * @param dagId  (required)
+   * @param confirm The DAG id again: the deletion is final. (required)
+   * @param headers Optional headers to include in the request
+   * @return DeletedDag
+   * @throws ApiException if fails to make API call
+   */
+  public DeletedDag deleteDag(@jakarta.annotation.Nonnull String dagId, @jakarta.annotation.Nonnull String confirm, Map<String, String> headers) throws ApiException {
+    ApiResponse<DeletedDag> localVarResponse = deleteDagWithHttpInfo(dagId, confirm, headers);
+    return localVarResponse.getData();
+  }
+
+  /**
+   * Delete a DAG with its runs, logs and XComs
+   * Delete the DAG, its versions, runs, task instances, logs and XComs; running attempts get 404.
+   * @param dagId  (required)
+   * @param confirm The DAG id again: the deletion is final. (required)
+   * @return ApiResponse&lt;DeletedDag&gt;
+   * @throws ApiException if fails to make API call
+   */
+  public ApiResponse<DeletedDag> deleteDagWithHttpInfo(@jakarta.annotation.Nonnull String dagId, @jakarta.annotation.Nonnull String confirm) throws ApiException {
+    return deleteDagWithHttpInfo(dagId, confirm, null);
+  }
+
+  /**
+   * Delete a DAG with its runs, logs and XComs
+   * Delete the DAG, its versions, runs, task instances, logs and XComs; running attempts get 404.
+   * @param dagId  (required)
+   * @param confirm The DAG id again: the deletion is final. (required)
+   * @param headers Optional headers to include in the request
+   * @return ApiResponse&lt;DeletedDag&gt;
+   * @throws ApiException if fails to make API call
+   */
+  public ApiResponse<DeletedDag> deleteDagWithHttpInfo(@jakarta.annotation.Nonnull String dagId, @jakarta.annotation.Nonnull String confirm, Map<String, String> headers) throws ApiException {
+    HttpRequest.Builder localVarRequestBuilder = deleteDagRequestBuilder(dagId, confirm, headers);
+    try {
+      HttpResponse<InputStream> localVarResponse = memberVarHttpClient.send(
+          localVarRequestBuilder.build(),
+          HttpResponse.BodyHandlers.ofInputStream());
+      if (memberVarResponseInterceptor != null) {
+        memberVarResponseInterceptor.accept(localVarResponse);
+      }
+      InputStream localVarResponseBody = null;
+      try {
+        if (localVarResponse.statusCode()/ 100 != 2) {
+          throw getApiException("deleteDag", localVarResponse);
+        }
+        localVarResponseBody = ApiClient.getResponseBody(localVarResponse);
+        if (localVarResponseBody == null) {
+          return new ApiResponse<DeletedDag>(
+              localVarResponse.statusCode(),
+              localVarResponse.headers().map(),
+              null
+          );
+        }
+
+        
+        
+        String responseBody = new String(localVarResponseBody.readAllBytes());
+        DeletedDag responseValue = responseBody.isBlank()? null: memberVarObjectMapper.readValue(responseBody, new TypeReference<DeletedDag>() {});
+        
+
+        return new ApiResponse<DeletedDag>(
+            localVarResponse.statusCode(),
+            localVarResponse.headers().map(),
+            responseValue
+        );
+      } finally {
+        if (localVarResponseBody != null) {
+          localVarResponseBody.close();
+        }
+      }
+    } catch (IOException e) {
+      throw new ApiException(e);
+    }
+    catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ApiException(e);
+    }
+  }
+
+  private HttpRequest.Builder deleteDagRequestBuilder(@jakarta.annotation.Nonnull String dagId, @jakarta.annotation.Nonnull String confirm, Map<String, String> headers) throws ApiException {
+    // verify the required parameter 'dagId' is set
+    if (dagId == null) {
+      throw new ApiException(400, "Missing the required parameter 'dagId' when calling deleteDag");
+    }
+    // verify the required parameter 'confirm' is set
+    if (confirm == null) {
+      throw new ApiException(400, "Missing the required parameter 'confirm' when calling deleteDag");
+    }
+
+    HttpRequest.Builder localVarRequestBuilder = HttpRequest.newBuilder();
+
+    String localVarPath = "/api/dags/{dag_id}"
+        .replace("{dag_id}", ApiClient.urlEncode(dagId.toString()));
+
+    List<Pair> localVarQueryParams = new ArrayList<>();
+    StringJoiner localVarQueryStringJoiner = new StringJoiner("&");
+    String localVarQueryParameterBaseName;
+    localVarQueryParameterBaseName = "confirm";
+    localVarQueryParams.addAll(ApiClient.parameterToPairs("confirm", confirm));
+
+    if (!localVarQueryParams.isEmpty() || localVarQueryStringJoiner.length() != 0) {
+      StringJoiner queryJoiner = new StringJoiner("&");
+      localVarQueryParams.forEach(p -> queryJoiner.add(p.getName() + '=' + p.getValue()));
+      if (localVarQueryStringJoiner.length() != 0) {
+        queryJoiner.add(localVarQueryStringJoiner.toString());
+      }
+      localVarRequestBuilder.uri(URI.create(memberVarBaseUri + localVarPath + '?' + queryJoiner.toString()));
+    } else {
+      localVarRequestBuilder.uri(URI.create(memberVarBaseUri + localVarPath));
+    }
+
+    localVarRequestBuilder.header("Accept", "application/json");
+
+    localVarRequestBuilder.method("DELETE", HttpRequest.BodyPublishers.noBody());
+    if (memberVarReadTimeout != null) {
+      localVarRequestBuilder.timeout(memberVarReadTimeout);
+    }
+    // Add custom headers if provided
+    localVarRequestBuilder = HttpRequestBuilderExtensions.withAdditionalHeaders(localVarRequestBuilder, headers);
+    if (memberVarInterceptor != null) {
+      memberVarInterceptor.accept(localVarRequestBuilder);
+    }
+    return localVarRequestBuilder;
+  }
+
+  /**
    * Show a DAG with the tasks of its latest version
    * One DAG and its tasks.
    * @param dagId  (required)
@@ -1801,6 +2206,152 @@ public class AdminApi {
   }
 
   /**
+   * List the audit trail of operator controls, newest first
+   * Who did what, when, on which DAG, run or task instance.
+   * @param dagId Only controls on this DAG. (optional)
+   * @param action Only this control (its operation id). (optional)
+   * @param limit Page size. (optional, default to 100)
+   * @param offset Entries to skip. (optional, default to 0)
+   * @return AuditEventList
+   * @throws ApiException if fails to make API call
+   */
+  public AuditEventList listAuditEvents(@jakarta.annotation.Nullable String dagId, @jakarta.annotation.Nullable String action, @jakarta.annotation.Nullable Integer limit, @jakarta.annotation.Nullable Integer offset) throws ApiException {
+    return listAuditEvents(dagId, action, limit, offset, null);
+  }
+
+  /**
+   * List the audit trail of operator controls, newest first
+   * Who did what, when, on which DAG, run or task instance.
+   * @param dagId Only controls on this DAG. (optional)
+   * @param action Only this control (its operation id). (optional)
+   * @param limit Page size. (optional, default to 100)
+   * @param offset Entries to skip. (optional, default to 0)
+   * @param headers Optional headers to include in the request
+   * @return AuditEventList
+   * @throws ApiException if fails to make API call
+   */
+  public AuditEventList listAuditEvents(@jakarta.annotation.Nullable String dagId, @jakarta.annotation.Nullable String action, @jakarta.annotation.Nullable Integer limit, @jakarta.annotation.Nullable Integer offset, Map<String, String> headers) throws ApiException {
+    ApiResponse<AuditEventList> localVarResponse = listAuditEventsWithHttpInfo(dagId, action, limit, offset, headers);
+    return localVarResponse.getData();
+  }
+
+  /**
+   * List the audit trail of operator controls, newest first
+   * Who did what, when, on which DAG, run or task instance.
+   * @param dagId Only controls on this DAG. (optional)
+   * @param action Only this control (its operation id). (optional)
+   * @param limit Page size. (optional, default to 100)
+   * @param offset Entries to skip. (optional, default to 0)
+   * @return ApiResponse&lt;AuditEventList&gt;
+   * @throws ApiException if fails to make API call
+   */
+  public ApiResponse<AuditEventList> listAuditEventsWithHttpInfo(@jakarta.annotation.Nullable String dagId, @jakarta.annotation.Nullable String action, @jakarta.annotation.Nullable Integer limit, @jakarta.annotation.Nullable Integer offset) throws ApiException {
+    return listAuditEventsWithHttpInfo(dagId, action, limit, offset, null);
+  }
+
+  /**
+   * List the audit trail of operator controls, newest first
+   * Who did what, when, on which DAG, run or task instance.
+   * @param dagId Only controls on this DAG. (optional)
+   * @param action Only this control (its operation id). (optional)
+   * @param limit Page size. (optional, default to 100)
+   * @param offset Entries to skip. (optional, default to 0)
+   * @param headers Optional headers to include in the request
+   * @return ApiResponse&lt;AuditEventList&gt;
+   * @throws ApiException if fails to make API call
+   */
+  public ApiResponse<AuditEventList> listAuditEventsWithHttpInfo(@jakarta.annotation.Nullable String dagId, @jakarta.annotation.Nullable String action, @jakarta.annotation.Nullable Integer limit, @jakarta.annotation.Nullable Integer offset, Map<String, String> headers) throws ApiException {
+    HttpRequest.Builder localVarRequestBuilder = listAuditEventsRequestBuilder(dagId, action, limit, offset, headers);
+    try {
+      HttpResponse<InputStream> localVarResponse = memberVarHttpClient.send(
+          localVarRequestBuilder.build(),
+          HttpResponse.BodyHandlers.ofInputStream());
+      if (memberVarResponseInterceptor != null) {
+        memberVarResponseInterceptor.accept(localVarResponse);
+      }
+      InputStream localVarResponseBody = null;
+      try {
+        if (localVarResponse.statusCode()/ 100 != 2) {
+          throw getApiException("listAuditEvents", localVarResponse);
+        }
+        localVarResponseBody = ApiClient.getResponseBody(localVarResponse);
+        if (localVarResponseBody == null) {
+          return new ApiResponse<AuditEventList>(
+              localVarResponse.statusCode(),
+              localVarResponse.headers().map(),
+              null
+          );
+        }
+
+        
+        
+        String responseBody = new String(localVarResponseBody.readAllBytes());
+        AuditEventList responseValue = responseBody.isBlank()? null: memberVarObjectMapper.readValue(responseBody, new TypeReference<AuditEventList>() {});
+        
+
+        return new ApiResponse<AuditEventList>(
+            localVarResponse.statusCode(),
+            localVarResponse.headers().map(),
+            responseValue
+        );
+      } finally {
+        if (localVarResponseBody != null) {
+          localVarResponseBody.close();
+        }
+      }
+    } catch (IOException e) {
+      throw new ApiException(e);
+    }
+    catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ApiException(e);
+    }
+  }
+
+  private HttpRequest.Builder listAuditEventsRequestBuilder(@jakarta.annotation.Nullable String dagId, @jakarta.annotation.Nullable String action, @jakarta.annotation.Nullable Integer limit, @jakarta.annotation.Nullable Integer offset, Map<String, String> headers) throws ApiException {
+
+    HttpRequest.Builder localVarRequestBuilder = HttpRequest.newBuilder();
+
+    String localVarPath = "/api/audit-events";
+
+    List<Pair> localVarQueryParams = new ArrayList<>();
+    StringJoiner localVarQueryStringJoiner = new StringJoiner("&");
+    String localVarQueryParameterBaseName;
+    localVarQueryParameterBaseName = "dag_id";
+    localVarQueryParams.addAll(ApiClient.parameterToPairs("dag_id", dagId));
+    localVarQueryParameterBaseName = "action";
+    localVarQueryParams.addAll(ApiClient.parameterToPairs("action", action));
+    localVarQueryParameterBaseName = "limit";
+    localVarQueryParams.addAll(ApiClient.parameterToPairs("limit", limit));
+    localVarQueryParameterBaseName = "offset";
+    localVarQueryParams.addAll(ApiClient.parameterToPairs("offset", offset));
+
+    if (!localVarQueryParams.isEmpty() || localVarQueryStringJoiner.length() != 0) {
+      StringJoiner queryJoiner = new StringJoiner("&");
+      localVarQueryParams.forEach(p -> queryJoiner.add(p.getName() + '=' + p.getValue()));
+      if (localVarQueryStringJoiner.length() != 0) {
+        queryJoiner.add(localVarQueryStringJoiner.toString());
+      }
+      localVarRequestBuilder.uri(URI.create(memberVarBaseUri + localVarPath + '?' + queryJoiner.toString()));
+    } else {
+      localVarRequestBuilder.uri(URI.create(memberVarBaseUri + localVarPath));
+    }
+
+    localVarRequestBuilder.header("Accept", "application/json");
+
+    localVarRequestBuilder.method("GET", HttpRequest.BodyPublishers.noBody());
+    if (memberVarReadTimeout != null) {
+      localVarRequestBuilder.timeout(memberVarReadTimeout);
+    }
+    // Add custom headers if provided
+    localVarRequestBuilder = HttpRequestBuilderExtensions.withAdditionalHeaders(localVarRequestBuilder, headers);
+    if (memberVarInterceptor != null) {
+      memberVarInterceptor.accept(localVarRequestBuilder);
+    }
+    return localVarRequestBuilder;
+  }
+
+  /**
    * List DAG runs, newest first
    * A page of runs, optionally of one DAG and in one state.
    * @param dagId Only this DAG&#39;s runs. (optional)
@@ -2203,6 +2754,279 @@ public class AdminApi {
     localVarRequestBuilder.header("Accept", "application/json");
 
     localVarRequestBuilder.method("GET", HttpRequest.BodyPublishers.noBody());
+    if (memberVarReadTimeout != null) {
+      localVarRequestBuilder.timeout(memberVarReadTimeout);
+    }
+    // Add custom headers if provided
+    localVarRequestBuilder = HttpRequestBuilderExtensions.withAdditionalHeaders(localVarRequestBuilder, headers);
+    if (memberVarInterceptor != null) {
+      memberVarInterceptor.accept(localVarRequestBuilder);
+    }
+    return localVarRequestBuilder;
+  }
+
+  /**
+   * Mark a DAG run success or failed
+   * End the run in this state; unfinished task instances end too (success, or failed/skipped).
+   * @param dagId  (required)
+   * @param runId  (required)
+   * @param markStatePayload  (required)
+   * @return DagRunDetail
+   * @throws ApiException if fails to make API call
+   */
+  public DagRunDetail markDagRun(@jakarta.annotation.Nonnull String dagId, @jakarta.annotation.Nonnull String runId, @jakarta.annotation.Nonnull MarkStatePayload markStatePayload) throws ApiException {
+    return markDagRun(dagId, runId, markStatePayload, null);
+  }
+
+  /**
+   * Mark a DAG run success or failed
+   * End the run in this state; unfinished task instances end too (success, or failed/skipped).
+   * @param dagId  (required)
+   * @param runId  (required)
+   * @param markStatePayload  (required)
+   * @param headers Optional headers to include in the request
+   * @return DagRunDetail
+   * @throws ApiException if fails to make API call
+   */
+  public DagRunDetail markDagRun(@jakarta.annotation.Nonnull String dagId, @jakarta.annotation.Nonnull String runId, @jakarta.annotation.Nonnull MarkStatePayload markStatePayload, Map<String, String> headers) throws ApiException {
+    ApiResponse<DagRunDetail> localVarResponse = markDagRunWithHttpInfo(dagId, runId, markStatePayload, headers);
+    return localVarResponse.getData();
+  }
+
+  /**
+   * Mark a DAG run success or failed
+   * End the run in this state; unfinished task instances end too (success, or failed/skipped).
+   * @param dagId  (required)
+   * @param runId  (required)
+   * @param markStatePayload  (required)
+   * @return ApiResponse&lt;DagRunDetail&gt;
+   * @throws ApiException if fails to make API call
+   */
+  public ApiResponse<DagRunDetail> markDagRunWithHttpInfo(@jakarta.annotation.Nonnull String dagId, @jakarta.annotation.Nonnull String runId, @jakarta.annotation.Nonnull MarkStatePayload markStatePayload) throws ApiException {
+    return markDagRunWithHttpInfo(dagId, runId, markStatePayload, null);
+  }
+
+  /**
+   * Mark a DAG run success or failed
+   * End the run in this state; unfinished task instances end too (success, or failed/skipped).
+   * @param dagId  (required)
+   * @param runId  (required)
+   * @param markStatePayload  (required)
+   * @param headers Optional headers to include in the request
+   * @return ApiResponse&lt;DagRunDetail&gt;
+   * @throws ApiException if fails to make API call
+   */
+  public ApiResponse<DagRunDetail> markDagRunWithHttpInfo(@jakarta.annotation.Nonnull String dagId, @jakarta.annotation.Nonnull String runId, @jakarta.annotation.Nonnull MarkStatePayload markStatePayload, Map<String, String> headers) throws ApiException {
+    HttpRequest.Builder localVarRequestBuilder = markDagRunRequestBuilder(dagId, runId, markStatePayload, headers);
+    try {
+      HttpResponse<InputStream> localVarResponse = memberVarHttpClient.send(
+          localVarRequestBuilder.build(),
+          HttpResponse.BodyHandlers.ofInputStream());
+      if (memberVarResponseInterceptor != null) {
+        memberVarResponseInterceptor.accept(localVarResponse);
+      }
+      InputStream localVarResponseBody = null;
+      try {
+        if (localVarResponse.statusCode()/ 100 != 2) {
+          throw getApiException("markDagRun", localVarResponse);
+        }
+        localVarResponseBody = ApiClient.getResponseBody(localVarResponse);
+        if (localVarResponseBody == null) {
+          return new ApiResponse<DagRunDetail>(
+              localVarResponse.statusCode(),
+              localVarResponse.headers().map(),
+              null
+          );
+        }
+
+        
+        
+        String responseBody = new String(localVarResponseBody.readAllBytes());
+        DagRunDetail responseValue = responseBody.isBlank()? null: memberVarObjectMapper.readValue(responseBody, new TypeReference<DagRunDetail>() {});
+        
+
+        return new ApiResponse<DagRunDetail>(
+            localVarResponse.statusCode(),
+            localVarResponse.headers().map(),
+            responseValue
+        );
+      } finally {
+        if (localVarResponseBody != null) {
+          localVarResponseBody.close();
+        }
+      }
+    } catch (IOException e) {
+      throw new ApiException(e);
+    }
+    catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ApiException(e);
+    }
+  }
+
+  private HttpRequest.Builder markDagRunRequestBuilder(@jakarta.annotation.Nonnull String dagId, @jakarta.annotation.Nonnull String runId, @jakarta.annotation.Nonnull MarkStatePayload markStatePayload, Map<String, String> headers) throws ApiException {
+    // verify the required parameter 'dagId' is set
+    if (dagId == null) {
+      throw new ApiException(400, "Missing the required parameter 'dagId' when calling markDagRun");
+    }
+    // verify the required parameter 'runId' is set
+    if (runId == null) {
+      throw new ApiException(400, "Missing the required parameter 'runId' when calling markDagRun");
+    }
+    // verify the required parameter 'markStatePayload' is set
+    if (markStatePayload == null) {
+      throw new ApiException(400, "Missing the required parameter 'markStatePayload' when calling markDagRun");
+    }
+
+    HttpRequest.Builder localVarRequestBuilder = HttpRequest.newBuilder();
+
+    String localVarPath = "/api/dags/{dag_id}/dag-runs/{run_id}/mark"
+        .replace("{dag_id}", ApiClient.urlEncode(dagId.toString()))
+        .replace("{run_id}", ApiClient.urlEncode(runId.toString()));
+
+    localVarRequestBuilder.uri(URI.create(memberVarBaseUri + localVarPath));
+
+    localVarRequestBuilder.header("Content-Type", "application/json");
+    localVarRequestBuilder.header("Accept", "application/json");
+
+    try {
+      byte[] localVarPostBody = memberVarObjectMapper.writeValueAsBytes(markStatePayload);
+      localVarRequestBuilder.method("POST", HttpRequest.BodyPublishers.ofByteArray(localVarPostBody));
+    } catch (IOException e) {
+      throw new ApiException(e);
+    }
+    if (memberVarReadTimeout != null) {
+      localVarRequestBuilder.timeout(memberVarReadTimeout);
+    }
+    // Add custom headers if provided
+    localVarRequestBuilder = HttpRequestBuilderExtensions.withAdditionalHeaders(localVarRequestBuilder, headers);
+    if (memberVarInterceptor != null) {
+      memberVarInterceptor.accept(localVarRequestBuilder);
+    }
+    return localVarRequestBuilder;
+  }
+
+  /**
+   * Mark a task instance success or failed
+   * Set the state by hand; a running attempt is told to stop, downstream tasks follow the new state.
+   * @param taskInstanceId  (required)
+   * @param markStatePayload  (required)
+   * @return TaskInstanceDetail
+   * @throws ApiException if fails to make API call
+   */
+  public TaskInstanceDetail markTaskInstance(@jakarta.annotation.Nonnull UUID taskInstanceId, @jakarta.annotation.Nonnull MarkStatePayload markStatePayload) throws ApiException {
+    return markTaskInstance(taskInstanceId, markStatePayload, null);
+  }
+
+  /**
+   * Mark a task instance success or failed
+   * Set the state by hand; a running attempt is told to stop, downstream tasks follow the new state.
+   * @param taskInstanceId  (required)
+   * @param markStatePayload  (required)
+   * @param headers Optional headers to include in the request
+   * @return TaskInstanceDetail
+   * @throws ApiException if fails to make API call
+   */
+  public TaskInstanceDetail markTaskInstance(@jakarta.annotation.Nonnull UUID taskInstanceId, @jakarta.annotation.Nonnull MarkStatePayload markStatePayload, Map<String, String> headers) throws ApiException {
+    ApiResponse<TaskInstanceDetail> localVarResponse = markTaskInstanceWithHttpInfo(taskInstanceId, markStatePayload, headers);
+    return localVarResponse.getData();
+  }
+
+  /**
+   * Mark a task instance success or failed
+   * Set the state by hand; a running attempt is told to stop, downstream tasks follow the new state.
+   * @param taskInstanceId  (required)
+   * @param markStatePayload  (required)
+   * @return ApiResponse&lt;TaskInstanceDetail&gt;
+   * @throws ApiException if fails to make API call
+   */
+  public ApiResponse<TaskInstanceDetail> markTaskInstanceWithHttpInfo(@jakarta.annotation.Nonnull UUID taskInstanceId, @jakarta.annotation.Nonnull MarkStatePayload markStatePayload) throws ApiException {
+    return markTaskInstanceWithHttpInfo(taskInstanceId, markStatePayload, null);
+  }
+
+  /**
+   * Mark a task instance success or failed
+   * Set the state by hand; a running attempt is told to stop, downstream tasks follow the new state.
+   * @param taskInstanceId  (required)
+   * @param markStatePayload  (required)
+   * @param headers Optional headers to include in the request
+   * @return ApiResponse&lt;TaskInstanceDetail&gt;
+   * @throws ApiException if fails to make API call
+   */
+  public ApiResponse<TaskInstanceDetail> markTaskInstanceWithHttpInfo(@jakarta.annotation.Nonnull UUID taskInstanceId, @jakarta.annotation.Nonnull MarkStatePayload markStatePayload, Map<String, String> headers) throws ApiException {
+    HttpRequest.Builder localVarRequestBuilder = markTaskInstanceRequestBuilder(taskInstanceId, markStatePayload, headers);
+    try {
+      HttpResponse<InputStream> localVarResponse = memberVarHttpClient.send(
+          localVarRequestBuilder.build(),
+          HttpResponse.BodyHandlers.ofInputStream());
+      if (memberVarResponseInterceptor != null) {
+        memberVarResponseInterceptor.accept(localVarResponse);
+      }
+      InputStream localVarResponseBody = null;
+      try {
+        if (localVarResponse.statusCode()/ 100 != 2) {
+          throw getApiException("markTaskInstance", localVarResponse);
+        }
+        localVarResponseBody = ApiClient.getResponseBody(localVarResponse);
+        if (localVarResponseBody == null) {
+          return new ApiResponse<TaskInstanceDetail>(
+              localVarResponse.statusCode(),
+              localVarResponse.headers().map(),
+              null
+          );
+        }
+
+        
+        
+        String responseBody = new String(localVarResponseBody.readAllBytes());
+        TaskInstanceDetail responseValue = responseBody.isBlank()? null: memberVarObjectMapper.readValue(responseBody, new TypeReference<TaskInstanceDetail>() {});
+        
+
+        return new ApiResponse<TaskInstanceDetail>(
+            localVarResponse.statusCode(),
+            localVarResponse.headers().map(),
+            responseValue
+        );
+      } finally {
+        if (localVarResponseBody != null) {
+          localVarResponseBody.close();
+        }
+      }
+    } catch (IOException e) {
+      throw new ApiException(e);
+    }
+    catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ApiException(e);
+    }
+  }
+
+  private HttpRequest.Builder markTaskInstanceRequestBuilder(@jakarta.annotation.Nonnull UUID taskInstanceId, @jakarta.annotation.Nonnull MarkStatePayload markStatePayload, Map<String, String> headers) throws ApiException {
+    // verify the required parameter 'taskInstanceId' is set
+    if (taskInstanceId == null) {
+      throw new ApiException(400, "Missing the required parameter 'taskInstanceId' when calling markTaskInstance");
+    }
+    // verify the required parameter 'markStatePayload' is set
+    if (markStatePayload == null) {
+      throw new ApiException(400, "Missing the required parameter 'markStatePayload' when calling markTaskInstance");
+    }
+
+    HttpRequest.Builder localVarRequestBuilder = HttpRequest.newBuilder();
+
+    String localVarPath = "/api/task-instances/{task_instance_id}/mark"
+        .replace("{task_instance_id}", ApiClient.urlEncode(taskInstanceId.toString()));
+
+    localVarRequestBuilder.uri(URI.create(memberVarBaseUri + localVarPath));
+
+    localVarRequestBuilder.header("Content-Type", "application/json");
+    localVarRequestBuilder.header("Accept", "application/json");
+
+    try {
+      byte[] localVarPostBody = memberVarObjectMapper.writeValueAsBytes(markStatePayload);
+      localVarRequestBuilder.method("POST", HttpRequest.BodyPublishers.ofByteArray(localVarPostBody));
+    } catch (IOException e) {
+      throw new ApiException(e);
+    }
     if (memberVarReadTimeout != null) {
       localVarRequestBuilder.timeout(memberVarReadTimeout);
     }

@@ -39,7 +39,8 @@ import org.baton.client.generated.ApiClient;
   LogRecordOut.JSON_PROPERTY_TIMESTAMP,
   LogRecordOut.JSON_PROPERTY_LEVEL,
   LogRecordOut.JSON_PROPERTY_MESSAGE,
-  LogRecordOut.JSON_PROPERTY_FIELDS
+  LogRecordOut.JSON_PROPERTY_FIELDS,
+  LogRecordOut.JSON_PROPERTY_LATE
 })
 @jakarta.annotation.Generated(value = "org.openapitools.codegen.languages.JavaClientCodegen", comments = "Generator version: 7.25.0")
 public class LogRecordOut {
@@ -103,6 +104,10 @@ public class LogRecordOut {
   public static final String JSON_PROPERTY_FIELDS = "fields";
   @jakarta.annotation.Nullable
   private Map<String, Object> fields;
+
+  public static final String JSON_PROPERTY_LATE = "late";
+  @jakarta.annotation.Nonnull
+  private Boolean late;
 
   public LogRecordOut() { 
   }
@@ -235,6 +240,30 @@ public class LogRecordOut {
   }
 
 
+  public LogRecordOut late(@jakarta.annotation.Nonnull Boolean late) {
+    this.late = late;
+    return this;
+  }
+
+  /**
+   * The line came after its attempt had ended (a timeout, lost heartbeats, a control, ...).
+   * @return late
+   */
+  @jakarta.annotation.Nonnull
+  @JsonProperty(value = JSON_PROPERTY_LATE, required = true)
+  @JsonInclude(value = JsonInclude.Include.ALWAYS)
+  public Boolean getLate() {
+    return late;
+  }
+
+
+  @JsonProperty(value = JSON_PROPERTY_LATE, required = true)
+  @JsonInclude(value = JsonInclude.Include.ALWAYS)
+  public void setLate(@jakarta.annotation.Nonnull Boolean late) {
+    this.late = late;
+  }
+
+
   /**
    * Return true if this LogRecordOut object is equal to o.
    */
@@ -251,12 +280,13 @@ public class LogRecordOut {
         Objects.equals(this.timestamp, logRecordOut.timestamp) &&
         Objects.equals(this.level, logRecordOut.level) &&
         Objects.equals(this.message, logRecordOut.message) &&
-        Objects.equals(this.fields, logRecordOut.fields);
+        Objects.equals(this.fields, logRecordOut.fields) &&
+        Objects.equals(this.late, logRecordOut.late);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(id, timestamp, level, message, fields);
+    return Objects.hash(id, timestamp, level, message, fields, late);
   }
 
   @Override
@@ -268,6 +298,7 @@ public class LogRecordOut {
     sb.append("    level: ").append(toIndentedString(level)).append("\n");
     sb.append("    message: ").append(toIndentedString(message)).append("\n");
     sb.append("    fields: ").append(toIndentedString(fields)).append("\n");
+    sb.append("    late: ").append(toIndentedString(late)).append("\n");
     sb.append("}");
     return sb.toString();
   }
@@ -339,6 +370,11 @@ public class LogRecordOut {
             "".equals(suffix) ? "" : String.format(java.util.Locale.ROOT, "%s%d%s", containerPrefix, _key, containerSuffix),
             getFields().get(_key), ApiClient.urlEncode(ApiClient.valueToString(getFields().get(_key)))));
       }
+    }
+
+    // add `late` to the URL query string
+    if (getLate() != null) {
+      joiner.add(String.format(java.util.Locale.ROOT, "%slate%s=%s", prefix, suffix, ApiClient.urlEncode(ApiClient.valueToString(getLate()))));
     }
 
     return joiner.toString();
