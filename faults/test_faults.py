@@ -227,6 +227,8 @@ def test__frozen_worker__retried_elsewhere_zombie_refused_its_late_logs_and_stat
             zombie = deployed.start_worker("zombie", "zombie")
             deployed.trigger("sleeper_zombie", "r1", seconds=8)
             wait_for("try 1 to run", lambda: (ti := _ti(pg, db, "r1")) and ti["state"] == "running")
+            # Frozen only once its task process runs the body: `run` comes before the process starts it.
+            wait_for("try 1's body to start", lambda: " 1 ran " in deployed.ledger.read_text())
             zombie.signal(signal.SIGSTOP)  # alive, but its heartbeats stop; its task process runs on
             stopped = time.monotonic()
             wait_for("try 1 to be declared dead", lambda: (ti := _ti(pg, db, "r1")) and ti["try_number"] == 2)
