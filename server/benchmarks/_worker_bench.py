@@ -66,14 +66,9 @@ def arguments(description: str, out: str) -> argparse.ArgumentParser:
     return parser
 
 
-def _waited_children_cpu_ms(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[13]) + int(fields[14])) * 1000.0 / os.sysconf("SC_CLK_TCK")
-
-
 def tree_cpu_ms(pid: int) -> float:
     """CPU time of a process and of its children, the living and those it has waited for (task processes)."""
-    total = _cpu_ms(pid) + _waited_children_cpu_ms(pid)
+    total = _cpu_ms(pid, waited_children=True)
     children = Path(f"/proc/{pid}/task/{pid}/children")
     if children.exists():
         for child in children.read_text().split():

@@ -192,9 +192,12 @@ def _lua(scenario: str, attempts: list[tuple[str, str]], version: str, folder: P
     return path
 
 
-def _cpu_ms(pid: int) -> float:
+def _cpu_ms(pid: int, *, waited_children: bool = False) -> float:
+    """CPU time of a process; with ``waited_children``, also of the children it has reaped."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = int(fields[11]) + int(fields[12])
+    if waited_children:
+        ticks += int(fields[13]) + int(fields[14])
     return ticks * 1000.0 / os.sysconf("SC_CLK_TCK")
 
 

@@ -17,7 +17,6 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -28,8 +27,8 @@ from baton_server.api.versions import supported_versions
 from tests.conftest import ServerHarness
 from tests.factories import Attempt, started
 from tests.orchestration import dag, fake_worker, new_admin_token, new_worker_token, task
+from tests.spec_documents import operations
 
-SPEC_DIR = Path(__file__).resolve().parents[3] / "spec"
 HEALTH = {"check_execution_health", "check_workers_health", "check_admin_health"}
 REFUSED = {401, 403, 404, 409}
 
@@ -89,7 +88,7 @@ def _task_forgeries(world: World, scope: str) -> dict[str, str]:
     }
 
 
-def _principals(world: World, operation: dict[str, Any]) -> Iterator[tuple[str, dict[str, str]]]:
+def _principals(world: World, path: str, operation: dict[str, Any]) -> Iterator[tuple[str, dict[str, str]]]:
     """(who, headers) of everyone who must be refused by this operation."""
     schemes = {name for requirement in operation.get("security", []) for name in requirement}
     op_id = operation["operationId"]
@@ -108,7 +107,7 @@ def _principals(world: World, operation: dict[str, Any]) -> Iterator[tuple[str, 
         else:
             yield "workload token where an execution token is needed", _bearer(world.attempt.workload_token)
             yield "a finished attempt's token", _bearer(world.finished.execution_token)
-        if "{task_instance_id}" in operation["_path"] or op_id in {"push_xcom", "delete_xcom"}:
+        if "{task_instance_id}" in path or op_id in {"push_xcom", "delete_xcom"}:
             yield (
                 "another task's token",
                 _bearer(world.other.workload_token if is_run else world.other.execution_token),
@@ -119,7 +118,7 @@ def _principals(world: World, operation: dict[str, Any]) -> Iterator[tuple[str, 
         yield "admin token", _bearer(world.admin)
         yield "task token", _bearer(world.attempt.execution_token)
         yield "revoked worker credential", _bearer(world.revoked_worker)
-        if "{worker_id}" in operation["_path"] or op_id == "register_dags":
+        if "{worker_id}" in path or op_id == "register_dags":
             yield "another team's worker credential", _bearer(world.worker_b)
     elif "AdminToken" in schemes:
         yield "worker credential", _bearer(world.worker_a)
@@ -171,14 +170,6 @@ def _url(path: str, world: World) -> str:
     for name, value in values.items():
         path = path.replace("{" + name + "}", value)
     return path
-
-
-def _operations(version: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
-    document = json.loads((SPEC_DIR / f"{version}.json").read_text())
-    for path, item in document["paths"].items():
-        for method, operation in item.items():
-            if isinstance(operation, dict) and "operationId" in operation:
-                yield method.upper(), path, {**operation, "_path": path}
 
 
 async def _world(server: ServerHarness, client: httpx.AsyncClient) -> World:
@@ -238,13 +229,13 @@ async def test__every_operation__every_wrong_principal_refused(
     world = await _world(server, client)
     outcomes: Counter[str] = Counter()
     allowed: list[str] = []
-    for method, path, operation in _operations(version):
+    for method, path, operation in operations(version):
         if operation["operationId"] in HEALTH:
             continue
         body = BODIES.get(operation["operationId"])
         if body is not None and version < "2026-10-15":
             body = {k: v for k, v in body.items() if k != "unix_user"}  # added in 2026-10-15
-        for who, headers in _principals(world, operation):
+        for who, headers in _principals(world, path, operation):
             async with server.client(version=version) as http:
                 response = await http.request(
                     method,

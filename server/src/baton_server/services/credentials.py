@@ -83,7 +83,7 @@ async def revoke_credential(session: AsyncSession, credential_id: uuid.UUID) -> 
 
     Its next request is refused with 401. The workloads its workers claimed and did not start go
     back to the queue, and their workload tokens no longer start them (``run`` answers 401
-    ``credential_revoked``); the attempts its workers are running are ended by the server (retried
+    ``claim_revoked``); the attempts its workers are running are ended by the server (retried
     while tries remain, as after a missed heartbeat), so their next heartbeat answers 409 and the
     worker stops them.
     """

@@ -23,8 +23,8 @@ from sqlalchemy import func, select
 from tests.conftest import DatabaseFactory, ServerHarness, make_settings
 from tests.factories import Attempt, started
 from tests.orchestration import new_admin_token, new_worker_token
+from tests.spec_documents import operations
 
-SPEC_DIR = Path(__file__).resolve().parents[4] / "spec"
 LATEST = supported_versions()[-1]
 OLDEST = supported_versions()[0]
 
@@ -420,14 +420,6 @@ HOSTILE_LEAVES = ("NaN", "1e400", '"\\ud800"', '"x\\u0000"', str(2**64), _deep(1
 OVERFLOWING_DATES = ("9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00")
 
 
-def _operations(version: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
-    document = json.loads((SPEC_DIR / f"{version}.json").read_text())
-    for path, item in document["paths"].items():
-        for method, operation in item.items():
-            if isinstance(operation, dict) and "operationId" in operation:
-                yield method.upper(), path, operation
-
-
 def _leaf_paths(value: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:
     if isinstance(value, dict):
         for key, item in value.items():
@@ -504,7 +496,7 @@ async def test__every_operation__hostile_values_4xx_nothing_stored_listings_stil
 ) -> None:
     attempt: Attempt = world["attempt"]
     tried = 0
-    for method, path, operation in _operations(version):
+    for method, path, operation in operations(version):
         token = _credential(operation, world)
         for label, overrides, body in _hostile_requests(operation):
             before = await _row_counts(server)
