@@ -27,15 +27,22 @@ def _text_bytes(lines: Sequence[tuple[datetime, str, str, dict[str, Any] | None]
 
 
 async def _count_against_cap(session: AsyncSession, attempt: Attempt, size: int, cap: int) -> None:
-    """Add ``size`` to the attempt's stored log bytes, or refuse with 413 when that would pass ``cap``."""
+    """Add ``size`` to the attempt's stored log bytes, or refuse with 413 when that would pass ``cap``.
+
+    The count is kept for the latest try that shipped logs. Late lines of a try a newer one has
+    replaced (a zombie's) are stored uncounted: counting them would restart the newer try's count.
+    """
     ti = TaskInstanceRecord
     total = case((ti.log_bytes_try == attempt.try_number, ti.log_bytes + size), else_=size)
     result = await session.execute(
         update(ti)
-        .where(ti.id == attempt.id, total <= cap)
+        .where(ti.id == attempt.id, ti.log_bytes_try <= attempt.try_number, total <= cap)
         .values(log_bytes=total, log_bytes_try=attempt.try_number, updated_at=ti.updated_at)
     )
     if rowcount(result) == 0:
+        counted_try = await session.scalar(select(ti.log_bytes_try).where(ti.id == attempt.id))
+        if counted_try is not None and counted_try > attempt.try_number:
+            return  # a replaced try's late lines
         raise PayloadTooLargeError(
             f"this batch ({size} bytes of log text) would take attempt {attempt.try_number} past its limit "
             f"of {cap} bytes (BATON_LOG_MAX_BYTES_PER_ATTEMPT); it was not stored: stop sending this "

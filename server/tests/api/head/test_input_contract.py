@@ -349,6 +349,35 @@ async def test__logs_past_the_attempt_cap__refused_whole_resent_batches_counted_
         assert len(stored["lines"]) == 10 * (number - 1)
 
 
+async def test__late_lines_of_a_replaced_try__stored_without_restarting_the_new_trys_count(
+    small_log_cap: ServerHarness,
+) -> None:
+    from baton_server.db.tables import TaskInstanceRecord
+    from sqlalchemy import update
+
+    server = small_log_cap
+    line = {"timestamp": "2026-11-24T12:00:00Z", "level": "info", "message": "é" * 1000}  # 2000 bytes
+    batch = {"lines": [line] * 10}  # 20,000 bytes of a 65,536-byte cap
+    async with server.client() as client:
+        first = (await started(server.runtime, client))["extract"]
+        path = f"/execution/task-instances/{first.id}/logs"
+        # The server ended try 1 and try 2 now runs (scaffolding: straight into the database).
+        async with server.runtime.sessions() as session:
+            await session.execute(
+                update(TaskInstanceRecord).where(TaskInstanceRecord.id == first.id).values(try_number=2)
+            )
+            await session.commit()
+        second = {"Authorization": f"Bearer {server.runtime.tokens.issue(first.id, 2, 'execution')}"}
+        for _ in range(2):
+            assert (await client.post(path, json=batch, headers=second)).status_code == 200
+        late = await client.post(path, json=batch, headers=first.headers())  # try 1's zombie, late
+        assert late.status_code == 200, late.text
+        assert (await client.post(path, json=batch, headers=second)).status_code == 200
+        # Try 2 has stored 60,000 bytes: the late batch did not restart its count.
+        over = await client.post(path, json=batch, headers=second)
+        assert over.status_code == 413, over.text
+
+
 async def test__an_unexpected_failure__answered_500_by_the_app_connection_kept(
     server: ServerHarness, world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
