@@ -6,8 +6,12 @@ Every session installs the workspace from ``uv.lock`` (exact versions) into its 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
 from pathlib import Path
 
 import nox
@@ -128,28 +132,91 @@ def tests(session: nox.Session) -> None:
     # The hand-written layers must build over every supported version's generated code.
     session.run("python", "-m", "baton_codegen", "verify")
     pytest_args = ["pytest", *session.posargs]
-    session.log("test run 1/2: SQLite")
-    session.run(*pytest_args, env={"BATON_TEST_POSTGRES_URL": ""})
     url = _postgres_url(session)
+    # Independent suites run side by side (each test takes its own port, temp dir and database),
+    # then the clients, then conformance, and the fault suite last and alone: its recovery bounds
+    # are measured, so nothing else competes with it for the machine.
+    suites: dict[str, list[Command]] = {
+        "test run: SQLite": [Command(pytest_args, {"BATON_TEST_POSTGRES_URL": ""})]
+    }
     if url:
-        session.log("test run 2/2: PostgreSQL")
         # The server's suites and the end-to-end tests touch the database; the other client tests
         # use a SQLite server either way.
-        env = {"BATON_TEST_POSTGRES_URL": url}
-        if session.posargs:
-            session.run(*pytest_args, env=env)
-        else:
-            session.run("pytest", "server/tests", env=env)
-            session.run("pytest", "clients/python/tests", "-m", "e2e", env=env)
+        pg = {"BATON_TEST_POSTGRES_URL": url}
+        suites["test run: PostgreSQL"] = (
+            [Command(pytest_args, pg)]
+            if session.posargs
+            else [
+                Command(["pytest", "server/tests"], pg),
+                Command(["pytest", "clients/python/tests", "-m", "e2e"], pg),
+            ]
+        )
+    _side_by_side(session, suites)
     session.log("clients: Go and Java against a live server")
     _go_and_java(session, url)
-    session.log("conformance: schemathesis and every client at every API version")
-    _conformance(session)
+    conformance = {
+        "conformance: schemathesis and every client at every API version": [_conformance_command(session)]
+    }
     if url:
-        session.log("conformance: schemathesis on PostgreSQL, every API version")
-        _conformance(session, "--no-matrix", "--postgres", url)
+        conformance["conformance: schemathesis on PostgreSQL, every API version"] = [
+            _conformance_command(session, "--no-matrix", "--postgres", url)
+        ]
+    _side_by_side(session, conformance)
     session.log("faults: servers, workers, PostgreSQL and HAProxy killed, restarted and frozen")
     _faults(session)
+
+
+@dataclass(frozen=True)
+class Command:
+    """One command of a suite, with what it adds to the session's environment."""
+
+    args: list[str]
+    env: dict[str, str]
+
+
+def _side_by_side(session: nox.Session, suites: dict[str, list[Command]]) -> None:
+    """Run the suites at once, each one's commands in order; print their outputs whole; fail if any failed.
+
+    A suite's output goes to build/ci/<suite>.log while it runs, and is printed once it is done, so
+    that the outputs never interleave.
+    """
+    logs = ROOT / "build" / "ci"
+    logs.mkdir(parents=True, exist_ok=True)
+    path = os.pathsep.join([str(session.bin), "/usr/local/go/bin", os.environ.get("PATH", "")])
+    base_env = {**os.environ, **{k: v for k, v in session.env.items() if v is not None}, "PATH": path}
+
+    def run(name: str, commands: list[Command]) -> tuple[str, int, float, Path]:
+        log = logs / (re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-").lower() + ".log")
+        started = time.monotonic()
+        code = 0
+        with log.open("w") as out:
+            for command in commands:
+                out.write(f"$ {' '.join(command.args)}\n")
+                out.flush()
+                code = subprocess.run(
+                    command.args,
+                    cwd=ROOT,
+                    env={**base_env, **command.env},
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                ).returncode
+                if code != 0:
+                    break
+        return name, code, time.monotonic() - started, log
+
+    for name in suites:
+        session.log(f"{name}: started")
+    failed: list[str] = []
+    with ThreadPoolExecutor(max_workers=len(suites)) as pool:
+        for future in as_completed([pool.submit(run, name, commands) for name, commands in suites.items()]):
+            name, code, seconds, log = future.result()
+            print(log.read_text(errors="replace"), flush=True)
+            verdict = "passed" if code == 0 else f"FAILED (exit {code})"
+            session.log(f"{name}: {verdict} in {seconds:.0f} s (log: {log.relative_to(ROOT)})")
+            if code != 0:
+                failed.append(name)
+    if failed:
+        session.error(f"failed: {', '.join(failed)}")
 
 
 def _debian_packages(session: nox.Session, *names: str) -> None:
@@ -173,11 +240,17 @@ def faults(session: nox.Session) -> None:
     _faults(session, *session.posargs)
 
 
-def _conformance(session: nox.Session, *args: str) -> None:
+def _conformance_command(session: nox.Session, *args: str) -> Command:
+    """``baton-conformance run`` with Go and Maven on its PATH."""
     _tool(session, "go", "/usr/local/go/bin/go")
     _tool(session, "mvn")
-    env = {"PATH": os.pathsep.join([str(session.bin), "/usr/local/go/bin", os.environ.get("PATH", "")])}
-    session.run("baton-conformance", "run", *args, env=env)
+    path = os.pathsep.join([str(session.bin), "/usr/local/go/bin", os.environ.get("PATH", "")])
+    return Command(["baton-conformance", "run", *args], {"PATH": path})
+
+
+def _conformance(session: nox.Session, *args: str) -> None:
+    command = _conformance_command(session, *args)
+    session.run(*command.args, env=command.env)
 
 
 @nox.session(python=PYTHON)

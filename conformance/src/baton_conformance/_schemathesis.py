@@ -107,6 +107,7 @@ def _seed(target: Target, version: str) -> dict[str, Any]:
         "admin_token": target.admin_token,
         "worker_token": target.worker_token,
         "worker_id": worker.json()["id"],
+        "worker_name": f"schemathesis_{suffix}",
         "queue": queue,
         "dag_id": dag_id,
         "connection_id": dag_id,

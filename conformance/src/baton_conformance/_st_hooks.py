@@ -206,6 +206,38 @@ def _point_claim_at_work(case: Any, state: _State) -> None:
         state.pending -= 1
 
 
+def _spare_the_suites_own(case: Any, state: _State) -> None:
+    """Generated input never changes the worker, DAG or connection the hooks rely on.
+
+    Schemathesis reuses values it saw in responses (the worker list names the suite's worker, the
+    DAG list its DAG), so a generated case can name them: registering the suite's worker again
+    would change the queues it serves, registering its DAG again its tasks, and so on. Such a case
+    is pointed at a fresh name instead, which keeps what it tests.
+    """
+    fresh = f"st_other_{secrets.token_hex(4)}"
+    operation = _operation_id(case)
+    path = case.path_parameters or {}
+    body = case.body
+    if operation in ("delete_dag", "update_dag") and path.get("dag_id") == state.settings["dag_id"]:
+        case.path_parameters = {**path, "dag_id": fresh}  # a DAG nobody has: 404
+    elif (
+        operation in ("admin_set_connection", "admin_delete_connection")
+        and path.get("connection_id") == state.settings["connection_id"]
+    ):
+        case.path_parameters = {**path, "connection_id": fresh}
+    elif operation == "register_worker" and isinstance(body, dict):
+        if body.get("name") == state.settings["worker_name"]:
+            case.body = {**body, "name": fresh}
+    elif operation == "register_dags" and isinstance(body, dict) and isinstance(body.get("dags"), list):
+        dags = [
+            {**dag, "dag_id": fresh}
+            if isinstance(dag, dict) and dag.get("dag_id") == state.settings["dag_id"]
+            else dag
+            for dag in body["dags"]
+        ]
+        case.body = {**body, "dags": dags}
+
+
 _INT64 = (-(2**63), 2**63 - 1)
 _MAX_DEPTH = 64
 _SOME_INSTANT = "2026-01-01T00:00:00Z"
@@ -277,16 +309,14 @@ class BatonAuth:
             if positive and _operation_id(case) == "trigger_dag_run":
                 # A valid trigger of a DAG that exists: the suite's own (its link reads the run back).
                 case.path_parameters = {**(case.path_parameters or {}), "dag_id": state.settings["dag_id"]}
-            elif (
-                _operation_id(case) == "delete_dag"
-                and (case.path_parameters or {}).get("dag_id") == state.settings["dag_id"]
-            ):
-                # The suite's own DAG stays (a DAG nobody has answers 404): the rest of the run needs it.
-                case.path_parameters = {**case.path_parameters, "dag_id": f"st_gone_{secrets.token_hex(4)}"}
+            else:
+                _spare_the_suites_own(case, state)
         elif WORKER_SCHEME in schemes:
             token = state.settings["worker_token"]
             if positive and _operation_id(case) == "claim_workloads":
                 _point_claim_at_work(case, state)
+            else:
+                _spare_the_suites_own(case, state)
         elif TASK_SCHEME in schemes:
             token = _task_token(case, state, positive)
         if positive:
