@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -90,6 +91,28 @@ async def prepare_database(runtime: Runtime) -> None:
 
 
 @asynccontextmanager
+async def reload_signing_keys(runtime: Runtime) -> AsyncIterator[None]:
+    """Load the rotated signing keys, and reload them in the background while the block runs."""
+    await runtime.load_signing_keys()
+
+    async def reload_forever() -> None:
+        while True:
+            await asyncio.sleep(runtime.settings.signing_key_refresh)
+            try:
+                await runtime.load_signing_keys()
+            except Exception:  # a database outage: the keys held keep serving; retried next time
+                log.warning("could not reload the signing keys; retrying", exc_info=True)
+
+    task = asyncio.create_task(reload_forever(), name="baton-signing-keys")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+@asynccontextmanager
 async def run_scheduler_beside(runtime: Runtime) -> AsyncIterator[None]:
     """Run the scheduler as a background task for the duration of the block, when the settings ask for it."""
     if not runtime.settings.run_scheduler:
@@ -115,7 +138,7 @@ def create_app(settings: Settings) -> VersionedApp:
         app.state.runtime = runtime
         try:
             await prepare_database(runtime)
-            async with run_scheduler_beside(runtime):
+            async with reload_signing_keys(runtime), run_scheduler_beside(runtime):
                 yield
         finally:
             await runtime.close()

@@ -10,6 +10,7 @@ from baton_server.config import Settings, resolve_secrets
 from baton_server.db.engine import create_engine, create_sessionmaker
 from baton_server.metrics import Metrics
 from baton_server.services.cipher import SecretCipher
+from baton_server.services.signing_keys import key_source, load_keys
 from baton_server.services.tokens import TokenService
 
 
@@ -35,24 +36,31 @@ class Runtime:
         settings = resolve_secrets(settings)
         engine = create_engine(settings)
         assert settings.signing_key is not None
+        assert settings.encryption_key is not None
+        cipher = SecretCipher(settings.encryption_key.get_secret_value())
+        sessions = create_sessionmaker(engine)
+        max_ttl = max(settings.workload_token_ttl, settings.execution_token_ttl)
         tokens = TokenService(
             settings.signing_key.get_secret_value(),
             workload_ttl=settings.workload_token_ttl,
             execution_ttl=settings.execution_token_ttl,
+            key_source=key_source(sessions, cipher, max_ttl),
         )
-        assert settings.encryption_key is not None
-        cipher = SecretCipher(settings.encryption_key.get_secret_value())
         autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
         return cls(
             settings=settings,
             engine=engine,
-            sessions=create_sessionmaker(engine),
+            sessions=sessions,
             autocommit=autocommit,
             autocommit_sessions=create_sessionmaker(autocommit),
             tokens=tokens,
             cipher=cipher,
             metrics=Metrics(),
         )
+
+    async def load_signing_keys(self) -> None:
+        """Install the database's signing keys (after a rotation, on any replica)."""
+        await load_keys(self.sessions, self.tokens, self.cipher)
 
     async def close(self) -> None:
         """Release every pooled connection."""
