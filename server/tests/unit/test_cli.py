@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import POSTGRES_URL
+from tests.conftest import POSTGRES_URL, DatabaseFactory
 
 START_PATIENCE = 300.0
 """Seconds a server subprocess may take to start or stop before a test gives up on it."""
@@ -168,3 +168,30 @@ def test__worker_credential__scoped_to_dag_patterns(tmp_path: Path) -> None:
     bad = _run(["create-worker-credential", "team-b", "--dags", "team b"], env)
     assert bad.returncode == 2
     assert "not a DAG id pattern" in bad.stderr
+
+
+async def test__keys__rotate_and_list(tmp_path: Path, databases: DatabaseFactory) -> None:
+    import json
+
+    env = _env(tmp_path, BATON_DATABASE_URL=await databases.create())
+    assert "no rotated key" in _run(["keys", "list"], env).stdout
+    first = _run(["keys", "rotate"], env)
+    assert first.returncode == 0, first.stderr
+    assert "is active" in first.stdout
+    second = json.loads(_run(["keys", "rotate", "--algorithm", "EdDSA", "--json"], env).stdout)
+    assert second["public_key"].startswith("-----BEGIN PUBLIC KEY-----")
+    keys = json.loads(_run(["keys", "list", "--json"], env).stdout)
+    assert [k["kid"] for k in keys if k["retired_at"] is None] == [second["kid"]]
+    assert {k["kid"] for k in keys} >= {"static", second["kid"]}
+    assert "PRIVATE" not in json.dumps(keys)
+    listed = _run(["keys", "list"], env).stdout
+    assert f"{second['kid']}" in listed
+    assert "retired" in listed
+    dropped = _run(["keys", "rotate", "--drop-previous"], env)
+    assert dropped.returncode == 0, dropped.stderr
+    assert "dropped" in dropped.stdout
+    after = json.loads(_run(["keys", "list", "--json"], env).stdout)
+    assert {k["kid"] for k in after} == {"static", *(k["kid"] for k in after if k["retired_at"] is None)}
+    bad = _run(["keys", "rotate", "--algorithm", "RS256"], env)
+    assert bad.returncode == 2
+    assert "invalid choice" in bad.stderr
