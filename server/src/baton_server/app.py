@@ -34,6 +34,7 @@ from baton_server.api.routes.workers import workloads as worker_workloads
 from baton_server.api.versioned_app import VersionedApp
 from baton_server.api.versions import VERSIONS
 from baton_server.config import Settings
+from baton_server.db.availability import is_database_unavailable
 from baton_server.db.engine import check_database
 from baton_server.db.migrate import current_revision, head_revision, upgrade
 from baton_server.errors import ConfigurationError
@@ -100,8 +101,11 @@ async def reload_signing_keys(runtime: Runtime) -> AsyncIterator[None]:
             await asyncio.sleep(runtime.settings.signing_key_refresh)
             try:
                 await runtime.load_signing_keys()
-            except Exception:  # a database outage: the keys held keep serving; retried next time
-                log.warning("could not reload the signing keys; retrying", exc_info=True)
+            except Exception as exc:  # the keys held keep serving; retried at the next reload
+                log.warning(
+                    "could not reload the signing keys; the keys held keep serving",
+                    exc_info=not is_database_unavailable(exc),
+                )
 
     task = asyncio.create_task(reload_forever(), name="baton-signing-keys")
     try:
