@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import POSTGRES_URL, DatabaseFactory
+from tests.conftest import DatabaseFactory
 
 START_PATIENCE = 300.0
 """Seconds a server subprocess may take to start or stop before a test gives up on it."""
@@ -120,10 +120,8 @@ def test__bad_port_setting__one_line(tmp_path: Path) -> None:
     assert "BATON_PORT" in result.stderr
 
 
-def test__credentials__issue_list_revoke(tmp_path: Path) -> None:
-    env = _env(tmp_path)
-    if POSTGRES_URL:
-        env["BATON_DATABASE_URL"] = POSTGRES_URL
+async def test__credentials__issue_list_revoke(tmp_path: Path, databases: DatabaseFactory) -> None:
+    env = _env(tmp_path, BATON_DATABASE_URL=await databases.create())
     issued = _run(["create-worker-credential", "w1", "--json"], env)
     assert issued.returncode == 0, issued.stderr
     import json
@@ -152,12 +150,11 @@ def test__db_migrate_downgrade__round_trip(tmp_path: Path) -> None:
     assert "up to date" in _run(["db", "current"], env).stdout
 
 
-def test__worker_credential__scoped_to_dag_patterns(tmp_path: Path) -> None:
+async def test__worker_credential__scoped_to_dag_patterns(tmp_path: Path, databases: DatabaseFactory) -> None:
     import json
 
-    env = _env(tmp_path)
-    if POSTGRES_URL:
-        env["BATON_DATABASE_URL"] = POSTGRES_URL
+    # A fresh database each run: the server's own database would keep the last run's credentials.
+    env = _env(tmp_path, BATON_DATABASE_URL=await databases.create())
     issued = _run(
         ["create-worker-credential", "team-a", "--dags", "team_a_*,shared", "--dags", "x?", "--json"], env
     )
