@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -29,6 +30,8 @@ class Runtime:
     cipher: SecretCipher
     metrics: Metrics
     """The process's Prometheus metrics."""
+    key_reloads: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """One reload of the signing keys at a time: a slow one never installs its rows over a newer one's."""
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:
@@ -60,7 +63,8 @@ class Runtime:
 
     async def load_signing_keys(self) -> None:
         """Install the database's signing keys (after a rotation, on any replica)."""
-        await load_keys(self.sessions, self.tokens, self.cipher)
+        async with self.key_reloads:
+            await load_keys(self.sessions, self.tokens, self.cipher)
 
     async def close(self) -> None:
         """Release every pooled connection."""
