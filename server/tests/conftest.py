@@ -166,8 +166,9 @@ async def harness(
 
 @pytest.fixture
 async def server(harness: ServerHarness) -> ServerHarness:
-    """The shared app, with every table empty at the start of the test."""
+    """The shared app, with every table empty at the start of the test (and its configured key signing)."""
     await harness.truncate()
+    await harness.runtime.load_signing_keys()
     return harness
 
 

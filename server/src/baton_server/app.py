@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -33,6 +34,7 @@ from baton_server.api.routes.workers import workloads as worker_workloads
 from baton_server.api.versioned_app import VersionedApp
 from baton_server.api.versions import VERSIONS
 from baton_server.config import Settings
+from baton_server.db.availability import is_database_unavailable
 from baton_server.db.engine import check_database
 from baton_server.db.migrate import current_revision, head_revision, upgrade
 from baton_server.errors import ConfigurationError
@@ -90,6 +92,31 @@ async def prepare_database(runtime: Runtime) -> None:
 
 
 @asynccontextmanager
+async def reload_signing_keys(runtime: Runtime) -> AsyncIterator[None]:
+    """Load the rotated signing keys, and reload them in the background while the block runs."""
+    await runtime.load_signing_keys()
+
+    async def reload_forever() -> None:
+        while True:
+            await asyncio.sleep(runtime.settings.signing_key_refresh)
+            try:
+                await runtime.load_signing_keys()
+            except Exception as exc:  # the keys held keep serving; retried at the next reload
+                log.warning(
+                    "could not reload the signing keys; the keys held keep serving",
+                    exc_info=not is_database_unavailable(exc),
+                )
+
+    task = asyncio.create_task(reload_forever(), name="baton-signing-keys")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+@asynccontextmanager
 async def run_scheduler_beside(runtime: Runtime) -> AsyncIterator[None]:
     """Run the scheduler as a background task for the duration of the block, when the settings ask for it."""
     if not runtime.settings.run_scheduler:
@@ -115,7 +142,7 @@ def create_app(settings: Settings) -> VersionedApp:
         app.state.runtime = runtime
         try:
             await prepare_database(runtime)
-            async with run_scheduler_beside(runtime):
+            async with reload_signing_keys(runtime), run_scheduler_beside(runtime):
                 yield
         finally:
             await runtime.close()

@@ -256,6 +256,68 @@ def _list_credentials(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _keys_rotate(settings: Settings, args: argparse.Namespace) -> int:
+    from baton_server.app import prepare_database
+    from baton_server.services.signing_keys import rotate
+
+    async def action(runtime: Runtime) -> Any:
+        await prepare_database(runtime)
+        async with runtime.sessions() as session:
+            return await rotate(
+                session,
+                runtime.cipher,
+                algorithm=args.algorithm,
+                max_ttl=runtime.tokens.max_ttl,
+                drop_previous=args.drop_previous,
+            )
+
+    info = asyncio.run(_with_runtime(settings, action))
+    if args.json:
+        print(json.dumps({"kid": info.kid, "algorithm": info.algorithm, "public_key": info.public_key}))
+        return 0
+    print(
+        f"signing key {info.kid} ({info.algorithm}) is active: every replica verifies it at once and "
+        f"signs with it within BATON_SIGNING_KEY_REFRESH ({settings.signing_key_refresh:g} s)"
+    )
+    if args.drop_previous:
+        print(
+            "every previous key is dropped: the tokens they signed are refused "
+            "from each replica's next reload"
+        )
+    return 0
+
+
+def _keys_list(settings: Settings, args: argparse.Namespace) -> int:
+    from baton_server.app import prepare_database
+    from baton_server.services.signing_keys import list_keys
+
+    async def action(runtime: Runtime) -> Any:
+        await prepare_database(runtime)
+        async with runtime.sessions() as session:
+            return await list_keys(session)
+
+    rows = [
+        {
+            "kid": k.kid,
+            "algorithm": k.algorithm,
+            "created_at": k.created_at.isoformat(),
+            "activated_at": k.activated_at.isoformat() if k.activated_at else None,
+            "retired_at": k.retired_at.isoformat() if k.retired_at else None,
+            "public_key": k.public_key,
+        }
+        for k in asyncio.run(_with_runtime(settings, action))
+    ]
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    if not rows:
+        print("no rotated key: tokens are signed with the configured key (kid 'static')")
+    for row in rows:
+        status = f"retired {row['retired_at']}" if row["retired_at"] else "active"
+        print(f"{row['kid']:<24}  {row['algorithm']:<6}  {status}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``baton-server``."""
     parser = argparse.ArgumentParser(
@@ -318,6 +380,28 @@ def build_parser() -> argparse.ArgumentParser:
     listing = sub.add_parser("list-credentials", help="list credentials (never their tokens)")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=_list_credentials)
+    keys = sub.add_parser("keys", help="rotate and list the keys that sign task tokens")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    keys_rotate = keys_sub.add_parser(
+        "rotate", help="make a new signing key active; the previous one verifies until its tokens expire"
+    )
+    keys_rotate.add_argument(
+        "--algorithm",
+        choices=["HS256", "EdDSA"],
+        default="HS256",
+        help="HS256 (a shared secret) or EdDSA (Ed25519: its public key verifies but cannot mint)",
+    )
+    keys_rotate.add_argument(
+        "--drop-previous",
+        action="store_true",
+        help="for a key that may have leaked: every previous key (the configured one included) stops "
+        "verifying at once, and the tokens they signed are refused",
+    )
+    keys_rotate.add_argument("--json", action="store_true")
+    keys_rotate.set_defaults(handler=_keys_rotate)
+    keys_list = keys_sub.add_parser("list", help="list the signing keys (never their private half)")
+    keys_list.add_argument("--json", action="store_true")
+    keys_list.set_defaults(handler=_keys_list)
     return parser
 
 

@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     workload_token_ttl: Annotated[int, Field(ge=60)] = 24 * 3600
     execution_token_ttl: Annotated[int, Field(ge=30)] = 600
     token_refresh_before: Annotated[int, Field(ge=5)] = 120
+    signing_key_refresh: Annotated[float, Field(gt=0, le=300)] = Field(
+        default=10.0,
+        description="Seconds between two reloads of the rotated signing keys from the database; at most "
+        "300, the grace a retired key keeps verifying past its tokens' lifetime.",
+    )
     xcom_max_bytes: Annotated[int, Field(ge=1024)] = 1024 * 1024
     request_max_bytes: Annotated[int, Field(ge=4096)] = 4 * 1024 * 1024
     variable_max_bytes: Annotated[int, Field(ge=1024)] = Field(

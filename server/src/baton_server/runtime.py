@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -10,6 +11,7 @@ from baton_server.config import Settings, resolve_secrets
 from baton_server.db.engine import create_engine, create_sessionmaker
 from baton_server.metrics import Metrics
 from baton_server.services.cipher import SecretCipher
+from baton_server.services.signing_keys import key_source, load_keys
 from baton_server.services.tokens import TokenService
 
 
@@ -28,6 +30,8 @@ class Runtime:
     cipher: SecretCipher
     metrics: Metrics
     """The process's Prometheus metrics."""
+    key_reloads: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """One reload of the signing keys at a time: a slow one never installs its rows over a newer one's."""
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:
@@ -35,24 +39,32 @@ class Runtime:
         settings = resolve_secrets(settings)
         engine = create_engine(settings)
         assert settings.signing_key is not None
+        assert settings.encryption_key is not None
+        cipher = SecretCipher(settings.encryption_key.get_secret_value())
+        sessions = create_sessionmaker(engine)
+        max_ttl = max(settings.workload_token_ttl, settings.execution_token_ttl)
         tokens = TokenService(
             settings.signing_key.get_secret_value(),
             workload_ttl=settings.workload_token_ttl,
             execution_ttl=settings.execution_token_ttl,
+            key_source=key_source(sessions, cipher, max_ttl),
         )
-        assert settings.encryption_key is not None
-        cipher = SecretCipher(settings.encryption_key.get_secret_value())
         autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
         return cls(
             settings=settings,
             engine=engine,
-            sessions=create_sessionmaker(engine),
+            sessions=sessions,
             autocommit=autocommit,
             autocommit_sessions=create_sessionmaker(autocommit),
             tokens=tokens,
             cipher=cipher,
             metrics=Metrics(),
         )
+
+    async def load_signing_keys(self) -> None:
+        """Install the database's signing keys (after a rotation, on any replica)."""
+        async with self.key_reloads:
+            await load_keys(self.sessions, self.tokens, self.cipher)
 
     async def close(self) -> None:
         """Release every pooled connection."""

@@ -3,7 +3,8 @@
 For each task, worker and admin operation the document declares, the suite sends a well-formed
 request as each wrong principal — no token, garbage, another kind's credential, a revoked
 credential, another team's worker credential, and for task operations another task's token, a
-finished attempt's token, an expired, altered, unsigned or re-keyed token, and a workload token
+finished attempt's token, an expired, altered, unsigned or re-keyed token, a token signed by a
+retired-and-deleted key or naming an unknown key id (both must be a 401), and a workload token
 where an execution token is needed (and the reverse) — and counts the answers. Any 2xx for an
 attack is a hole: the suite prints the counts and asserts that none was allowed. It runs on SQLite
 and PostgreSQL (``BATON_TEST_POSTGRES_URL``); docs/security.md quotes its counts.
@@ -23,6 +24,7 @@ import httpx
 import jwt
 import pytest
 from baton_server.api.versions import supported_versions
+from sqlalchemy import update
 
 from tests.conftest import ServerHarness
 from tests.factories import Attempt, started
@@ -31,6 +33,9 @@ from tests.spec_documents import operations
 
 HEALTH = {"check_execution_health", "check_workers_health", "check_admin_health"}
 REFUSED = {401, 403, 404, 409}
+UNAUTHENTICATED = {"retired and deleted key", "unknown key id"}
+"""Forgeries that must be refused as such (401), whatever else is wrong with the request."""
+UNKNOWN_KID = "20261203000000-0badc0de"
 
 
 @dataclass
@@ -47,6 +52,8 @@ class World:
     revoked_admin: str
     revoked_worker: str
     signing_key: str
+    deleted_kid: str  # a rotated key, retired, expired and deleted from the database
+    deleted_key: str  # ... and its secret, as an attacker who kept a copy has it
 
 
 def _b64(data: dict[str, Any]) -> str:
@@ -85,6 +92,13 @@ def _task_forgeries(world: World, scope: str) -> dict[str, str]:
             algorithm="HS256",
         ),
         "wrong audience": jwt.encode({**claims, "aud": "baton:admin"}, world.signing_key, algorithm="HS256"),
+        "retired and deleted key": jwt.encode(
+            claims, world.deleted_key, algorithm="HS256", headers={"kid": world.deleted_kid}
+        ),
+        # Signed with the configured key, which does verify: only the key id is wrong.
+        "unknown key id": jwt.encode(
+            claims, world.signing_key, algorithm="HS256", headers={"kid": UNKNOWN_KID}
+        ),
     }
 
 
@@ -208,6 +222,7 @@ async def _world(server: ServerHarness, client: httpx.AsyncClient) -> World:
         await revoke_credential(session, revoked_worker.id)
     key = server.settings.signing_key
     assert key is not None
+    deleted_kid, deleted_key = await _retired_and_deleted_key(server)
     return World(
         attempt=attempt["extract"],
         other=other,
@@ -219,7 +234,35 @@ async def _world(server: ServerHarness, client: httpx.AsyncClient) -> World:
         revoked_admin=revoked_admin.token,
         revoked_worker=revoked_worker.token,
         signing_key=key.get_secret_value(),
+        deleted_kid=deleted_kid,
+        deleted_key=deleted_key,
     )
+
+
+async def _retired_and_deleted_key(server: ServerHarness) -> tuple[str, str]:
+    """Rotate to a key, away from it, past its tokens' lifetime, and once more: it is deleted.
+
+    The world's tokens, signed with the configured key before, still verify (retired, not expired)."""
+    from baton_server.db.tables import SigningKeyRecord
+    from baton_server.services.signing_keys import DROPPED_AT, rotate
+
+    runtime = server.runtime
+    max_ttl = runtime.tokens.max_ttl
+    async with runtime.sessions() as session:
+        doomed = await rotate(session, runtime.cipher, algorithm="HS256", max_ttl=max_ttl)
+        record = await session.get(SigningKeyRecord, doomed.kid)
+        assert record is not None
+        secret = runtime.cipher.decrypt(record.private_encrypted)
+        assert secret is not None
+        await rotate(session, runtime.cipher, algorithm="EdDSA", max_ttl=max_ttl)
+        await session.execute(
+            update(SigningKeyRecord).where(SigningKeyRecord.kid == doomed.kid).values(retired_at=DROPPED_AT)
+        )
+        await session.commit()
+        await rotate(session, runtime.cipher, algorithm="HS256", max_ttl=max_ttl)
+        assert await session.get(SigningKeyRecord, doomed.kid, populate_existing=True) is None
+    await runtime.load_signing_keys()
+    return doomed.kid, secret
 
 
 @pytest.mark.parametrize("version", supported_versions())
@@ -244,6 +287,8 @@ async def test__every_operation__every_wrong_principal_refused(
                     headers=headers,
                     params={"map_index": -1} if "xcoms" in path else QUERIES.get(operation["operationId"]),
                 )
+            if who in UNAUTHENTICATED and response.status_code != 401:
+                allowed.append(f"{method} {path} as {who}: {response.status_code}, not 401")
             if response.status_code in REFUSED:
                 outcomes["refused"] += 1
             elif response.status_code < 300:

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import POSTGRES_URL
+from tests.conftest import DatabaseFactory
 
 START_PATIENCE = 300.0
 """Seconds a server subprocess may take to start or stop before a test gives up on it."""
@@ -120,10 +120,8 @@ def test__bad_port_setting__one_line(tmp_path: Path) -> None:
     assert "BATON_PORT" in result.stderr
 
 
-def test__credentials__issue_list_revoke(tmp_path: Path) -> None:
-    env = _env(tmp_path)
-    if POSTGRES_URL:
-        env["BATON_DATABASE_URL"] = POSTGRES_URL
+async def test__credentials__issue_list_revoke(tmp_path: Path, databases: DatabaseFactory) -> None:
+    env = _env(tmp_path, BATON_DATABASE_URL=await databases.create())
     issued = _run(["create-worker-credential", "w1", "--json"], env)
     assert issued.returncode == 0, issued.stderr
     import json
@@ -152,12 +150,11 @@ def test__db_migrate_downgrade__round_trip(tmp_path: Path) -> None:
     assert "up to date" in _run(["db", "current"], env).stdout
 
 
-def test__worker_credential__scoped_to_dag_patterns(tmp_path: Path) -> None:
+async def test__worker_credential__scoped_to_dag_patterns(tmp_path: Path, databases: DatabaseFactory) -> None:
     import json
 
-    env = _env(tmp_path)
-    if POSTGRES_URL:
-        env["BATON_DATABASE_URL"] = POSTGRES_URL
+    # A fresh database each run: the server's own database would keep the last run's credentials.
+    env = _env(tmp_path, BATON_DATABASE_URL=await databases.create())
     issued = _run(
         ["create-worker-credential", "team-a", "--dags", "team_a_*,shared", "--dags", "x?", "--json"], env
     )
@@ -168,3 +165,30 @@ def test__worker_credential__scoped_to_dag_patterns(tmp_path: Path) -> None:
     bad = _run(["create-worker-credential", "team-b", "--dags", "team b"], env)
     assert bad.returncode == 2
     assert "not a DAG id pattern" in bad.stderr
+
+
+async def test__keys__rotate_and_list(tmp_path: Path, databases: DatabaseFactory) -> None:
+    import json
+
+    env = _env(tmp_path, BATON_DATABASE_URL=await databases.create())
+    assert "no rotated key" in _run(["keys", "list"], env).stdout
+    first = _run(["keys", "rotate"], env)
+    assert first.returncode == 0, first.stderr
+    assert "is active" in first.stdout
+    second = json.loads(_run(["keys", "rotate", "--algorithm", "EdDSA", "--json"], env).stdout)
+    assert second["public_key"].startswith("-----BEGIN PUBLIC KEY-----")
+    keys = json.loads(_run(["keys", "list", "--json"], env).stdout)
+    assert [k["kid"] for k in keys if k["retired_at"] is None] == [second["kid"]]
+    assert {k["kid"] for k in keys} >= {"static", second["kid"]}
+    assert "PRIVATE" not in json.dumps(keys)
+    listed = _run(["keys", "list"], env).stdout
+    assert f"{second['kid']}" in listed
+    assert "retired" in listed
+    dropped = _run(["keys", "rotate", "--drop-previous"], env)
+    assert dropped.returncode == 0, dropped.stderr
+    assert "dropped" in dropped.stdout
+    after = json.loads(_run(["keys", "list", "--json"], env).stdout)
+    assert {k["kid"] for k in after} == {"static", *(k["kid"] for k in after if k["retired_at"] is None)}
+    bad = _run(["keys", "rotate", "--algorithm", "RS256"], env)
+    assert bad.returncode == 2
+    assert "invalid choice" in bad.stderr

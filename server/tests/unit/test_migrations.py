@@ -52,3 +52,17 @@ async def test__migrations__match_the_models(databases: DatabaseFactory) -> None
         assert diff == [], f"the models and the migrations differ; add a migration: {diff}"
     finally:
         await engine.dispose()
+
+
+async def test__migration_0006__adds_and_removes_only_the_signing_keys(databases: DatabaseFactory) -> None:
+    url = await databases.create()
+    engine = create_async_engine(url)
+    try:
+        await upgrade(engine, "0005")
+        before = await _table_names(url)
+        await upgrade(engine, "0006")
+        assert await _table_names(url) == before | {"signing_keys"}
+        await downgrade(engine, "0005")
+        assert await _table_names(url) == before
+    finally:
+        await engine.dispose()

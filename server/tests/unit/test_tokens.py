@@ -1,14 +1,21 @@
-"""Task tokens: verified claims are kept per token, but never past the token's expiry."""
+"""Task tokens: verified claims are kept per token, but never past the token's expiry; key ids and keys."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import time
 import uuid
 
+import jwt
 import pytest
 from baton_server.errors import UnauthorizedError
 from baton_server.services import tokens
-from baton_server.services.tokens import TokenService
+from baton_server.services.tokens import SigningKey, TokenService
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 KEY = "k" * 64
 
@@ -56,3 +63,130 @@ def test__verify__cache_is_bounded__oldest_dropped_first(monkeypatch: pytest.Mon
         service.verify(token)
     assert list(service._verified) == issued[2:]
     assert service.verify(issued[0]).scope == "execution"  # dropped ones still verify, the long way
+
+
+def _kid(token: str) -> str | None:
+    kid: str | None = jwt.get_unverified_header(token).get("kid")
+    return kid
+
+
+def _legacy_token(key: str, scope: str = "execution") -> str:
+    """A token as servers minted it before key ids existed: HS256 with the configured key, no ``kid``."""
+    now = int(time.time())
+    claims = {"sub": str(uuid.uuid4()), "aud": tokens.AUDIENCE, "scope": scope, "try": 1, "iat": now}
+    return jwt.encode({**claims, "exp": now + 60, "jti": "x"}, key, algorithm="HS256")
+
+
+def test__issue__names_the_configured_key__and_a_token_without_kid_still_verifies() -> None:
+    service = TokenService(KEY, workload_ttl=3600, execution_ttl=60)
+    assert _kid(service.issue(uuid.uuid4(), 1, "execution")) == tokens.STATIC_KID
+    legacy = _legacy_token(KEY)
+    assert _kid(legacy) is None
+    assert service.verify(legacy).kid == tokens.STATIC_KID
+
+
+@pytest.mark.parametrize("kid", ["20261203101010-0123abcd", "nope", 7])
+def test__verify__a_kid_the_service_does_not_hold__refused_even_if_the_signature_matches_a_held_key(
+    kid: object,
+) -> None:
+    service = TokenService(KEY, workload_ttl=3600, execution_ttl=60)
+    now = int(time.time())
+    claims = {"sub": str(uuid.uuid4()), "aud": tokens.AUDIENCE, "scope": "execution", "try": 1}
+    forged = _hand_signed({"alg": "HS256", "typ": "JWT", "kid": kid}, {**claims, "iat": now, "exp": now + 60})
+    with pytest.raises(UnauthorizedError) as refused:
+        service.verify(forged)
+    assert refused.value.reason == "token_invalid"
+    same_claims = _hand_signed(
+        {"alg": "HS256", "typ": "JWT", "kid": "static"}, {**claims, "iat": now, "exp": now + 60}
+    )
+    assert service.verify(same_claims).kid == tokens.STATIC_KID  # the kid alone made the difference
+
+
+async def test__verify_async__unknown_kid__looked_up_once_then_not_again_within_a_second() -> None:
+    clock = Clock()
+    asked: list[str] = []
+    rotated = SigningKey("20261203101010-0123abcd", "HS256", "r" * 64, "r" * 64)
+
+    async def source(kid: str) -> SigningKey | None:
+        asked.append(kid)
+        return rotated if kid == rotated.kid and len(asked) > 2 else None
+
+    service = TokenService(KEY, workload_ttl=3600, execution_ttl=60, clock=clock, key_source=source)
+    other = TokenService(None, workload_ttl=3600, execution_ttl=60)
+    other.install([rotated], rotated.kid)
+    token = other.issue(uuid.uuid4(), 1, "execution")
+    for _ in range(3):
+        with pytest.raises(UnauthorizedError):
+            await service.verify_async(token)
+    assert asked == [rotated.kid]  # not asked again within UNKNOWN_KID_RETRY
+    clock.now += tokens.UNKNOWN_KID_RETRY
+    with pytest.raises(UnauthorizedError):
+        await service.verify_async(token)
+    clock.now += tokens.UNKNOWN_KID_RETRY
+    assert (await service.verify_async(token)).kid == rotated.kid  # the key now exists: learnt
+    assert len(asked) == 3
+    await service.verify_async(other.issue(uuid.uuid4(), 1, "execution"))
+    assert len(asked) == 3  # held now: no more lookups
+    # Key ids of another shape are never worth a query.
+    with pytest.raises(UnauthorizedError):
+        await service.verify_async(_with_kid(token, "../../etc"))
+    assert len(asked) == 3
+
+
+def _b64(data: dict[str, object]) -> bytes:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=")
+
+
+def _hand_signed(header: dict[str, object], claims: dict[str, object]) -> str:
+    """HS256 with the configured key, whatever the header says (PyJWT refuses a non-string kid)."""
+    signing_input = _b64(header) + b"." + _b64(claims)
+    signature = base64.urlsafe_b64encode(hmac.new(KEY.encode(), signing_input, hashlib.sha256).digest())
+    return (signing_input + b"." + signature.rstrip(b"=")).decode()
+
+
+def _with_kid(token: str, kid: str) -> str:
+    claims = jwt.decode(token, options={"verify_signature": False})
+    return jwt.encode(claims, KEY, algorithm="HS256", headers={"kid": kid})
+
+
+def test__install__a_key_no_longer_held__its_cached_tokens_refused_too() -> None:
+    rotated = SigningKey("20261203101010-0123abcd", "HS256", "r" * 64, "r" * 64)
+    service = TokenService(KEY, workload_ttl=3600, execution_ttl=60)
+    service.install([rotated], rotated.kid)
+    token = service.issue(uuid.uuid4(), 1, "execution")
+    static_token = _legacy_token(KEY)
+    assert service.verify(token).kid == rotated.kid
+    assert service.verify(static_token).kid == tokens.STATIC_KID
+    service.install([], None, keep_static=True)  # the rotated key dropped: the configured key signs again
+    with pytest.raises(UnauthorizedError):
+        service.verify(token)
+    service.install([rotated], rotated.kid, keep_static=False)  # the configured key expired
+    with pytest.raises(UnauthorizedError):
+        service.verify(static_token)
+    with pytest.raises(ValueError, match="cannot sign"):
+        service.install([SigningKey("x", "HS256", "v" * 64)], "x")  # a key that only verifies cannot sign
+
+
+def test__ed25519__a_verifier_with_the_public_key_verifies_but_cannot_mint() -> None:
+    private = Ed25519PrivateKey.generate()
+    signer = TokenService(None, workload_ttl=3600, execution_ttl=600)
+    signer.install([SigningKey("k1", "EdDSA", private.public_key(), private)], "k1")
+    verifier = TokenService(None, workload_ttl=3600, execution_ttl=600)
+    verifier.add(SigningKey("k1", "EdDSA", private.public_key()))
+    token = signer.issue(uuid.uuid4(), 1, "execution")
+    assert jwt.get_unverified_header(token)["alg"] == "EdDSA"
+    assert verifier.verify(token).kid == "k1"
+    with pytest.raises(RuntimeError):
+        verifier.issue(uuid.uuid4(), 1, "execution")
+    # A token naming the Ed25519 key but signed HS256 (with its public key's bytes, say) is refused.
+    public = private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    now = int(time.time())
+    claims = {"sub": str(uuid.uuid4()), "aud": tokens.AUDIENCE, "scope": "execution", "try": 1}
+    confused = jwt.encode(
+        {**claims, "iat": now, "exp": now + 60}, "k" * 32, algorithm="HS256", headers={"kid": "k1"}
+    )
+    with pytest.raises(UnauthorizedError):
+        verifier.verify(confused)
+    assert public.startswith(b"-----BEGIN PUBLIC KEY-----")

@@ -123,7 +123,7 @@ async def task_claims(
     if await is_discarded_solve():
         return _SKIPPED  # type: ignore[no-any-return]
     runtime: Runtime = request.app.state.runtime
-    return runtime.tokens.verify(bearer_token(request))
+    return await runtime.tokens.verify_async(bearer_token(request))
 
 
 TaskClaimsDep = Annotated[TaskClaims, Depends(task_claims)]

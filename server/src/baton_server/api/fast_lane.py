@@ -139,7 +139,7 @@ async def try_heartbeat(scope: Scope, body: bytes) -> Answered | None:
     try:
         task_instance_id = uuid.UUID(match.group(1))
         payload: Any = _HEARTBEAT_PAYLOAD.validate_json(body)
-        claims = runtime.tokens.verify(token)
+        claims = await runtime.tokens.verify_async(token)
         async with runtime.autocommit.connect() as conn:
             await heartbeat(conn, claims, task_instance_id, hostname=payload.hostname, pid=payload.pid)
     except (ValueError, ValidationError, DomainError):
@@ -158,7 +158,7 @@ async def try_get_variable(scope: Scope, body: bytes) -> Answered | None:
         return None
     key = match.group(1)
     try:
-        claims = runtime.tokens.verify(token)
+        claims = await runtime.tokens.verify_async(token)
         async with runtime.autocommit_sessions() as session:
             attempt = await load_attempt(session, claims)
             value = await get_variable(session, key, dag_id=attempt.dag_id)

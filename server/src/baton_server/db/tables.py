@@ -186,6 +186,24 @@ class ConnectionRecord(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
+class SigningKeyRecord(Base):
+    """A key that signs task tokens, shared by every replica; the private half is encrypted at rest."""
+
+    __tablename__ = "signing_keys"
+
+    kid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    algorithm: Mapped[str] = mapped_column(String(20))
+    private_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    """Encrypted with the server's secret cipher (as connection passwords are); empty for ``static``."""
+    public_key: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """An Ed25519 key's public half (PEM): verifies tokens, cannot mint them."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    """When it started signing; the active key is the one activated last and not retired."""
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    """When a newer key replaced it; it verifies until its last token has expired."""
+
+
 class TaskLogRecord(Base):
     """One structured log line of one attempt of a task instance."""
 

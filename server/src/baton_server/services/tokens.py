@@ -3,16 +3,24 @@
 A *workload* token travels with the workload through the queue and is good only for starting
 the attempt (``run``); ``run`` answers with a short-lived *execution* token that every other
 execution route requires. Claims: ``sub`` (task instance id), ``aud``, ``scope``, ``try``,
-``iat``, ``exp``, ``jti``.
+``iat``, ``exp``, ``jti``, and in a workload token ``wid``, the worker it was handed to.
+
+Every token names its signing key in the header's ``kid``. The service signs with its active key
+and verifies with any key it holds: the configured one (``kid`` ``static``, and every token
+without a ``kid``, minted before key ids existed), and the rotated keys of the database
+(:mod:`baton_server.services.signing_keys`), HS256 or Ed25519. A token naming a key the service
+does not hold yet (another replica rotated first) is looked up through ``key_source`` before it
+is refused.
 """
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import jwt
 
@@ -20,6 +28,15 @@ from baton_server.errors import UnauthorizedError
 
 AUDIENCE = "baton:execution"
 ALGORITHM = "HS256"
+"""The algorithm of the configured key."""
+STATIC_KID = "static"
+"""The key id of the configured key (``BATON_SIGNING_KEY`` or the data folder's ``signing.key``)."""
+ALGORITHMS = ("HS256", "EdDSA")
+"""The algorithms a rotated key may use: a shared secret, or Ed25519 (its public half cannot mint)."""
+KID_PATTERN = re.compile(r"[0-9]{14}-[0-9a-f]{8}")
+"""The shape of a rotated key's id: only such ids are worth a database lookup."""
+UNKNOWN_KID_RETRY = 1.0
+"""Seconds before a key id the database did not know is looked up again."""
 TokenScope = Literal["workload", "execution"]
 VERIFIED_CACHE_SIZE = 16384
 """Tokens whose verified claims are kept: a running task sends the same token every few seconds."""
@@ -27,6 +44,20 @@ VERIFIED_CACHE_SIZE = 16384
 
 def _expired() -> UnauthorizedError:
     return UnauthorizedError("the task token has expired", reason="token_expired")
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKey:
+    """One key: ``signing`` mints (None for a key that only verifies), ``verifying`` checks."""
+
+    kid: str
+    algorithm: str
+    verifying: Any
+    signing: Any = None
+
+
+KeySource = Callable[[str], Awaitable[SigningKey | None]]
+"""Looks one key up by id (in the database), None when there is no such live key."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,25 +71,68 @@ class TaskClaims:
     expires_at: int
     worker_id: uuid.UUID | None = None
     """A workload token's worker: only that worker's claim may start the attempt (None: older tokens)."""
+    kid: str = STATIC_KID
+    """The key that signed the token."""
 
 
 class TokenService:
-    """Signs and verifies task tokens with the server's signing key."""
+    """Signs task tokens with the active key and verifies them with any key it holds."""
 
     def __init__(
         self,
-        signing_key: str,
+        signing_key: str | None,
         *,
         workload_ttl: int,
         execution_ttl: int,
         clock: Callable[[], float] = time.time,
+        key_source: KeySource | None = None,
     ) -> None:
-        self._key = signing_key
         self._ttl: dict[TokenScope, int] = {"workload": workload_ttl, "execution": execution_ttl}
         self._clock = clock
+        self._key_source = key_source
+        self._static: SigningKey | None = None
+        self._keys: dict[str, SigningKey] = {}
+        if signing_key is not None:
+            self._static = SigningKey(STATIC_KID, ALGORITHM, signing_key, signing_key)
+            self._keys[STATIC_KID] = self._static
+        self._active: SigningKey | None = self._static
         # Token → its verified claims, oldest first. A hit skips the signature check and the
         # decoding (a quarter of a heartbeat's CPU); only the expiry is checked again.
         self._verified: dict[str, TaskClaims] = {}
+        # Key id → when it may be looked up again: a forged key id costs one query a second at most.
+        self._unknown: dict[str, float] = {}
+
+    @property
+    def max_ttl(self) -> int:
+        """The longest a token lives: how long a retired key must keep verifying."""
+        return max(self._ttl.values())
+
+    @property
+    def active_kid(self) -> str | None:
+        """The id of the key that signs new tokens (None: this service only verifies)."""
+        return self._active.kid if self._active is not None else None
+
+    def kids(self) -> list[str]:
+        """The ids of every key the service verifies with."""
+        return sorted(self._keys)
+
+    def install(self, keys: list[SigningKey], active: str | None, *, keep_static: bool = True) -> None:
+        """Hold ``keys``, and the configured one unless expired; ``active`` (None: configured) signs."""
+        held = {key.kid: key for key in keys}
+        if self._static is not None and keep_static:
+            held.setdefault(STATIC_KID, self._static)
+        chosen = held.get(active) if active is not None else self._static
+        if chosen is None or chosen.signing is None:
+            raise ValueError(f"the active key {active!r} cannot sign")
+        self._keys = held
+        self._active = chosen
+        # A key no longer held must no longer verify, the tokens it signed that are cached included.
+        self._verified = {t: c for t, c in self._verified.items() if c.kid in held}
+
+    def add(self, key: SigningKey) -> None:
+        """Verify with one more key (learnt from the database, or a public key)."""
+        self._keys[key.kid] = key
+        self._unknown.pop(key.kid, None)
 
     def issue(
         self,
@@ -69,6 +143,9 @@ class TokenService:
         worker_id: uuid.UUID | None = None,
     ) -> str:
         """A new token for one attempt, valid for the scope's lifetime (a workload's names its worker)."""
+        key = self._active
+        if key is None or key.signing is None:
+            raise RuntimeError("this token service holds no key that signs")
         now = int(time.time())
         claims: dict[str, object] = {
             "sub": str(task_instance_id),
@@ -81,7 +158,7 @@ class TokenService:
         }
         if worker_id is not None:
             claims["wid"] = str(worker_id)
-        return jwt.encode(claims, self._key, algorithm=ALGORITHM)
+        return jwt.encode(claims, key.signing, algorithm=key.algorithm, headers={"kid": key.kid})
 
     def fresh_if_due(self, claims: TaskClaims, *, within: int) -> str | None:
         """A fresh execution token when the caller's expires within ``within`` seconds, else None."""
@@ -97,18 +174,51 @@ class TokenService:
                 return known
             del self._verified[token]
             raise _expired()
-        verified = self._verify(token)
+        verified = self._verify(token, self._key_for(token))
         if len(self._verified) >= VERIFIED_CACHE_SIZE:
             del self._verified[next(iter(self._verified))]
         self._verified[token] = verified
         return verified
 
-    def _verify(self, token: str) -> TaskClaims:
+    async def verify_async(self, token: str) -> TaskClaims:
+        """Like :meth:`verify`, but a key this service does not hold yet is first looked up."""
+        if token not in self._verified and self._key_source is not None:
+            kid = _kid_of(token)
+            if (
+                kid is not None
+                and kid not in self._keys
+                and KID_PATTERN.fullmatch(kid)
+                and self._unknown.get(kid, 0.0) <= self._clock()
+            ):
+                key = await self._key_source(kid)
+                if key is not None:
+                    self.add(key)
+                else:
+                    if len(self._unknown) >= 1024:
+                        self._unknown.clear()
+                    self._unknown[kid] = self._clock() + UNKNOWN_KID_RETRY
+        return self.verify(token)
+
+    def _key_for(self, token: str) -> SigningKey:
+        try:
+            kid = jwt.get_unverified_header(token).get("kid", STATIC_KID)
+        except jwt.PyJWTError:
+            raise UnauthorizedError(
+                "the task token is malformed or not signed by this server", reason="token_invalid"
+            ) from None
+        key = self._keys.get(kid) if isinstance(kid, str) else None
+        if key is None:
+            raise UnauthorizedError(
+                "the task token is signed with a key this server does not hold", reason="token_invalid"
+            )
+        return key
+
+    def _verify(self, token: str, key: SigningKey) -> TaskClaims:
         try:
             claims = jwt.decode(
                 token,
-                self._key,
-                algorithms=[ALGORITHM],
+                key.verifying,
+                algorithms=[key.algorithm],
                 audience=AUDIENCE,
                 options={"require": ["sub", "aud", "exp", "iat", "scope", "try"]},
             )
@@ -145,6 +255,7 @@ class TokenService:
             issued_at=issued_at,
             expires_at=expires_at,
             worker_id=worker_id,
+            kid=key.kid,
         )
 
 
@@ -152,6 +263,14 @@ MAX_TRY_NUMBER = 2**31 - 1
 """The largest try number the database stores (a 32-bit column): a token claiming more is malformed."""
 MAX_TIMESTAMP = 253402300799
 """9999-12-31T23:59:59Z in seconds since 1970: the last instant a date-time column holds."""
+
+
+def _kid_of(token: str) -> str | None:
+    try:
+        kid = jwt.get_unverified_header(token).get("kid")
+    except jwt.PyJWTError:
+        return None
+    return kid if isinstance(kid, str) else None
 
 
 def _is_int_within(value: object, maximum: int) -> bool:
