@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nox
+from nox.command import CommandFailed
 
 ROOT = Path(__file__).parent
 PYTHON = "3.11"
@@ -178,42 +179,36 @@ def _side_by_side(session: nox.Session, suites: dict[str, list[Command]]) -> Non
     """Run the suites at once, each one's commands in order; print their outputs whole; fail if any failed.
 
     A suite's output goes to build/ci/<suite>.log while it runs, and is printed once it is done, so
-    that the outputs never interleave.
+    that the outputs never interleave. Commands go through ``session.run`` (``--install-only``
+    skips them, the session's environment applies).
     """
     logs = ROOT / "build" / "ci"
     logs.mkdir(parents=True, exist_ok=True)
-    path = os.pathsep.join([str(session.bin), "/usr/local/go/bin", os.environ.get("PATH", "")])
-    base_env = {**os.environ, **{k: v for k, v in session.env.items() if v is not None}, "PATH": path}
 
-    def run(name: str, commands: list[Command]) -> tuple[str, int, float, Path]:
+    def run(name: str, commands: list[Command]) -> tuple[str, bool, float, Path]:
         log = logs / (re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-").lower() + ".log")
         started = time.monotonic()
-        code = 0
         with log.open("w") as out:
             for command in commands:
                 out.write(f"$ {' '.join(command.args)}\n")
                 out.flush()
-                code = subprocess.run(
-                    command.args,
-                    cwd=ROOT,
-                    env={**base_env, **command.env},
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                ).returncode
-                if code != 0:
-                    break
-        return name, code, time.monotonic() - started, log
+                try:
+                    session.run(*command.args, env=command.env, stdout=out, stderr=subprocess.STDOUT)
+                except CommandFailed:
+                    return name, False, time.monotonic() - started, log
+        return name, True, time.monotonic() - started, log
 
     for name in suites:
         session.log(f"{name}: started")
     failed: list[str] = []
     with ThreadPoolExecutor(max_workers=len(suites)) as pool:
         for future in as_completed([pool.submit(run, name, commands) for name, commands in suites.items()]):
-            name, code, seconds, log = future.result()
+            name, passed, seconds, log = future.result()
             print(log.read_text(errors="replace"), flush=True)
-            verdict = "passed" if code == 0 else f"FAILED (exit {code})"
-            session.log(f"{name}: {verdict} in {seconds:.0f} s (log: {log.relative_to(ROOT)})")
-            if code != 0:
+            session.log(
+                f"{name}: {'passed' if passed else 'FAILED'} in {seconds:.0f} s, log {log.relative_to(ROOT)}"
+            )
+            if not passed:
                 failed.append(name)
     if failed:
         session.error(f"failed: {', '.join(failed)}")
