@@ -53,7 +53,7 @@ class _State:
         self.settings = settings
         self.version: str = settings["version"]
         self.http = httpx.Client(
-            base_url=settings["base_url"], timeout=30, headers={"Baton-API-Version": self.version}
+            base_url=settings["base_url"], timeout=300, headers={"Baton-API-Version": self.version}
         )
         self.tokens: dict[str, str] = {}
         self.lock = threading.RLock()
