@@ -23,8 +23,10 @@ ROOT = Path(__file__).resolve().parents[3]
 RUNNERS = ROOT / "conformance" / "runners"
 LANGUAGES = ("python", "go", "java")
 GO_CLIENT_MODULE = "github.com/baton-org/baton/clients/go"
-RUN_TIMEOUT = 300
-BUILD_TIMEOUT = 600
+RUN_TIMEOUT = 900
+"""A bound on one runner's scenario, so that a hang still ends; generous for a loaded machine."""
+BUILD_TIMEOUT = 1800
+"""A bound on building one version's clients and runners (41 s on an idle machine)."""
 
 
 @dataclass(frozen=True)
