@@ -1,14 +1,17 @@
-"""Benchmark the Task Execution API's hot paths against a real server on PostgreSQL, with wrk.
+"""Benchmark the Task Execution API against a real server on PostgreSQL, with wrk, beside its anchors.
 
-Run through ``scripts/nox -s bench``. It creates a throw-away database, seeds one DAG run of
-running task instances (attempts started through the real ``run`` endpoint), starts
-``baton-server serve`` (one process, scheduler off) on 127.0.0.1 and drives it with wrk:
+Run through ``scripts/nox -s bench [-- --against airflow]``. It creates a throw-away database, seeds
+one DAG run of running task instances (attempts started through the real ``run`` endpoint), starts
+``baton-server serve`` (one process, scheduler off), the bare FastAPI + PyJWT + asyncpg heartbeat
+(``bare_heartbeat.py``) and, with ``--against airflow``, Airflow 3.3.2's execution API
+(``_airflow_anchor.py``), all on 127.0.0.1, and drives them alike with wrk, interleaved: per round,
+scenario and client count (1, 16, 64), each target in turn — Baton at its newest and its oldest API
+version, the bare route (heartbeat only), Airflow (no log upload there).
 
-- heartbeats (PUT .../heartbeat) at 1, 16 and 64 connections;
-- variable reads (GET /execution/variables/{key}) and XCom pushes (PUT /execution/xcoms/...).
-
-It reports requests/s, p50/p99 latency, non-2xx responses, server CPU per request and RSS, and
-writes them as JSON (``--out``). Every run is bounded: a few seconds per scenario, loopback only.
+It reports requests/s, p50/p99 latency, non-2xx responses (any fails the run), server CPU per
+request, RSS, PostgreSQL connections held and the load average, Baton's ratios to each other target
+as min-max over the rounds, and writes everything as JSON (``--out``). Every run is bounded: a few
+seconds per scenario, loopback only; it stops what it started and drops its databases.
 """
 
 from __future__ import annotations
