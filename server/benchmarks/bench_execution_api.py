@@ -363,6 +363,9 @@ def _wrk(target: Target, scenario: str, connections: int, seconds: int, folder: 
             f"-t{threads}",
             f"-c{connections}",
             f"-d{seconds}s",
+            # wrk's default 2 s would drop slow answers from the count (a "timeout" socket error).
+            "--timeout",
+            "30s",
             "--latency",
             "-s",
             str(script),
@@ -396,7 +399,7 @@ def _wrk(target: Target, scenario: str, connections: int, seconds: int, folder: 
     print(
         f"round {round_} {target.name:>22} {scenario:>14} c={connections:<3} {rps:8.0f} req/s "
         f"p99 {result.p99_ms:8.1f} ms  cpu {result.server_cpu_ms_per_request:6.2f} ms/req  "
-        f"non-2xx {result.non_2xx}  load {result.load_average:.1f}",
+        f"non-2xx {result.non_2xx}  rss {result.server_rss_mb:.0f} MB  load {result.load_average:.1f}",
         file=sys.stderr,
         flush=True,
     )
@@ -453,7 +456,11 @@ def _summary(results: list[Result], names: list[str]) -> list[str]:
                 rps = [r.requests_per_s for r in theirs.values()]
                 cells.append(f"{min(rps):.0f}-{max(rps):.0f}")
                 if name != baton:
-                    ratios = [mine[k].requests_per_s / theirs[k].requests_per_s for k in mine if k in theirs]
+                    ratios = [
+                        mine[k].requests_per_s / max(theirs[k].requests_per_s, 0.01)
+                        for k in mine
+                        if k in theirs
+                    ]
                     cells.append(_spread(ratios) + "x")
             cpu = [r.server_cpu_ms_per_request for r in mine.values()]
             p99 = [r.p99_ms for r in mine.values()]
@@ -597,8 +604,20 @@ def main(argv: list[str] | None = None) -> int:
                     admin_url, make_url(admin_url).set(database=airflow_db).render_as_string(False)
                 )
             )
-    names = [t.name for t in targets]
     load_after = os.getloadavg()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(
+        json.dumps(
+            {
+                "load_average": {"before": load_before, "after": load_after},
+                "connections_held": held,
+                "results": [asdict(r) for r in results],
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    names = [t.name for t in targets]
     print(
         f"\n{args.rounds} interleaved rounds, {args.seconds} s each, "
         f"{time.monotonic() - started:.0f} s in all; "
@@ -617,18 +636,6 @@ def main(argv: list[str] | None = None) -> int:
             f"{name}: server CPU {min(cpu):.2f}-{max(cpu):.2f} ms/req, RSS {min(rss):.0f}-{max(rss):.0f} MB, "
             f"PostgreSQL connections held <= {held.get(name, 0)}"
         )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(
-        json.dumps(
-            {
-                "load_average": {"before": load_before, "after": load_after},
-                "connections_held": held,
-                "results": [asdict(r) for r in results],
-            },
-            indent=2,
-        )
-        + "\n"
-    )
     failed = [r for r in results if r.non_2xx]
     if failed:
         print(f"bench: {len(failed)} run(s) had non-2xx responses or socket errors", file=sys.stderr)
