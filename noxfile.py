@@ -292,7 +292,7 @@ def codegen(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Benchmark the Task Execution API on PostgreSQL with wrk (installed from Debian), then three workers."""
+    """Benchmark the execution API with wrk (``-- --against airflow``: beside Airflow 3.3.2), then workers."""
     _sync(session)
     _debian_packages(session, "wrk")
     url = _postgres_url(session)

@@ -1,20 +1,24 @@
-"""Benchmark the Task Execution API's hot paths against a real server on PostgreSQL, with wrk.
+"""Benchmark the Task Execution API against a real server on PostgreSQL, with wrk, beside its anchors.
 
-Run through ``scripts/nox -s bench``. It creates a throw-away database, seeds one DAG run of
-running task instances (attempts started through the real ``run`` endpoint), starts
-``baton-server serve`` (one process, scheduler off) on 127.0.0.1 and drives it with wrk:
+Run through ``scripts/nox -s bench [-- --against airflow]``. It creates a throw-away database, seeds
+one DAG run of running task instances (attempts started through the real ``run`` endpoint), starts
+``baton-server serve`` (one process, scheduler off), the bare FastAPI + PyJWT + asyncpg heartbeat
+(``bare_heartbeat.py``) and, with ``--against airflow``, Airflow 3.3.2's execution API
+(``_airflow_anchor.py``), all on 127.0.0.1, and drives them alike with wrk, interleaved: per round,
+scenario and client count (1, 16, 64), each target in turn — Baton at its newest and its oldest API
+version, the bare route (heartbeat only), Airflow (no log upload there).
 
-- heartbeats (PUT .../heartbeat) at 1, 16 and 64 connections;
-- variable reads (GET /execution/variables/{key}) and XCom pushes (PUT /execution/xcoms/...).
-
-It reports requests/s, p50/p99 latency, non-2xx responses, server CPU per request and RSS, and
-writes them as JSON (``--out``). Every run is bounded: a few seconds per scenario, loopback only.
+It reports requests/s, p50/p99 latency, non-2xx responses (any fails the run), server CPU per
+request, RSS, PostgreSQL connections held and the load average, Baton's ratios to each other target
+as min-max over the rounds, and writes everything as JSON (``--out``). Every run is bounded: a few
+seconds per scenario, loopback only; it stops what it started and drops its databases.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -30,7 +34,13 @@ from pathlib import Path
 import httpx
 from baton_server.config import Settings
 from baton_server.db.migrate import upgrade
-from baton_server.db.tables import DagRecord, DagRunRecord, DagVersionRecord, TaskInstanceRecord
+from baton_server.db.tables import (
+    ConnectionRecord,
+    DagRecord,
+    DagRunRecord,
+    DagVersionRecord,
+    TaskInstanceRecord,
+)
 from baton_server.db.types import utcnow
 from baton_server.runtime import Runtime
 from sqlalchemy import text
@@ -39,21 +49,24 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 HOSTNAME, PID = "bench-host", 4242
 VERSION_HEADER = "Baton-API-Version"
-AIRFLOW_ANCHOR = {1: 300.0, 16: 240.0, 64: 200.0}  # heartbeats/s of Airflow 3.3.2 on this kind of machine
+CLIENTS = (1, 16, 64)
 
 
 @dataclass
 class Result:
     """One wrk scenario's figures."""
 
+    target: str
     scenario: str
     connections: int
+    round: int
     requests_per_s: float
     p50_ms: float
     p99_ms: float
     non_2xx: int
     server_cpu_ms_per_request: float
     server_rss_mb: float
+    load_average: float
 
 
 def _free_port() -> int:
@@ -94,6 +107,9 @@ async def _seed(settings: Settings, count: int) -> list[tuple[str, str]]:
         await upgrade(runtime.engine)
         async with runtime.sessions() as session:
             session.add(DagRecord(dag_id="bench"))
+            session.add(
+                ConnectionRecord(conn_id="bench_conn", conn_type="postgres", host="db.example", port=5432)
+            )
             await session.flush()
             tasks = [{"task_id": f"t{n}", "entry_point": "bench:noop"} for n in range(count)]
             version = DagVersionRecord(
@@ -154,9 +170,31 @@ def _start_attempts(base: str, version: str, workloads: list[tuple[str, str]]) -
     return started
 
 
+def _start_airflow_attempts(base: str, workloads: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """Start each attempt through Airflow's own ``run``; its answer carries the execution token."""
+    started = []
+    with httpx.Client(base_url=base, timeout=60) as client:
+        for ti_id, token, task_id in workloads:
+            response = client.patch(
+                f"/execution/task-instances/{ti_id}/run",
+                json={
+                    "state": "running",
+                    "hostname": HOSTNAME,
+                    "unixname": "bench",
+                    "pid": PID,
+                    "start_date": utcnow().isoformat(),
+                },
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            response.raise_for_status()
+            started.append((ti_id, response.headers["Refreshed-API-Token"], task_id))
+    return started
+
+
 _LUA = """
 local ids = {%(ids)s}
 local tokens = {%(tokens)s}
+local tasks = {%(tasks)s}
 local n = 0
 request = function()
   n = n + 1
@@ -164,30 +202,81 @@ request = function()
   local headers = {}
   headers["Authorization"] = "Bearer " .. tokens[i]
   headers["Content-Type"] = "application/json"
-  headers["%(header)s"] = "%(version)s"
+  %(version_header)s
   %(request)s
 end
 """
 
-_REQUESTS = {
+_HEARTBEAT_BODY = f'{{"hostname": "{HOSTNAME}", "pid": {PID}}}'
+_LOG_BODY = '{"lines": [{"timestamp": "2026-12-03T10:00:00Z", "level": "info", "message": "bench line"}]}'
+_XCOM = '"/execution/xcoms/bench/" .. RUN .. "/" .. tasks[i] .. "/out"'
+
+# Each target's request per scenario (Lua); None: the target has no such request.
+BATON_REQUESTS: dict[str, str | None] = {
     "heartbeat": 'return wrk.format("PUT", "/execution/task-instances/" .. ids[i] .. "/heartbeat", headers, '
-    f'\'{{"hostname": "{HOSTNAME}", "pid": {PID}}}\')',
+    f"'{_HEARTBEAT_BODY}')",
     "variable_get": 'return wrk.format("GET", "/execution/variables/bench_var", headers)',
-    # A task pushes under its own address: the i-th token belongs to task t(i-1).
-    "xcom_push": 'return wrk.format("PUT", "/execution/xcoms/bench/bench_run/t" .. (i - 1) .. "/out", '
-    'headers, \'{"value": {"rows": [1, 2, 3], "n": 3}}\')',
+    "variable_set": 'return wrk.format("PUT", "/execution/variables/bench_set", headers, '
+    '\'{"value": {"rows": 100, "ok": true}}\')',
+    "connection_get": 'return wrk.format("GET", "/execution/connections/bench_conn", headers)',
+    # A task pushes under its own address: the i-th token belongs to tasks[i]; it pulls what it pushed.
+    "xcom_push": f'return wrk.format("PUT", {_XCOM}, headers, '
+    '\'{"value": {"rows": [1, 2, 3], "n": 3}}\')',
+    "xcom_get": f'return wrk.format("GET", {_XCOM}, headers)',
+    "log_upload": 'return wrk.format("POST", "/execution/task-instances/" .. ids[i] .. "/logs", headers, '
+    f"'{_LOG_BODY}')",
 }
+BARE_REQUESTS: dict[str, str | None] = {
+    k: (v if k == "heartbeat" else None) for k, v in BATON_REQUESTS.items()
+}
+AIRFLOW_REQUESTS: dict[str, str | None] = {
+    "heartbeat": BATON_REQUESTS["heartbeat"],
+    "variable_get": BATON_REQUESTS["variable_get"],
+    # Airflow stores a variable as a string, sent as "val".
+    "variable_set": 'return wrk.format("PUT", "/execution/variables/bench_set", headers, '
+    '\'{"val": "{\\\\"rows\\\\": 100, \\\\"ok\\\\": true}"}\')',
+    "connection_get": BATON_REQUESTS["connection_get"],
+    # Airflow's XCom body is the value itself.
+    "xcom_push": f'return wrk.format("POST", {_XCOM}, headers, \'{{"rows": [1, 2, 3], "n": 3}}\')',
+    "xcom_get": BATON_REQUESTS["xcom_get"],
+    "log_upload": None,  # a task's logs go to files / remote storage, not through the execution API
+}
+SCENARIOS = (
+    "heartbeat",
+    "variable_get",
+    "variable_set",
+    "connection_get",
+    "xcom_push",
+    "xcom_get",
+    "log_upload",
+)
 
 
-def _lua(scenario: str, attempts: list[tuple[str, str]], version: str, folder: Path) -> Path:
+@dataclass
+class Target:
+    """One server (and API version) the scenarios run against."""
+
+    name: str
+    base: str
+    pid: int
+    requests: dict[str, str | None]
+    attempts: list[tuple[str, str, str]]  # (task instance id, token, task id)
+    version_header: str
+    database: str
+    application_name: str | None = None  # its connections' name, when it shares a database
+
+
+def _lua(target: Target, scenario: str, folder: Path) -> Path:
+    request = target.requests[scenario]
+    assert request is not None
     script = _LUA % {
-        "ids": ", ".join(f'"{ti}"' for ti, _ in attempts),
-        "tokens": ", ".join(f'"{tok}"' for _, tok in attempts),
-        "header": VERSION_HEADER,
-        "version": version,
-        "request": _REQUESTS[scenario],
+        "ids": ", ".join(f'"{ti}"' for ti, _, _ in target.attempts),
+        "tokens": ", ".join(f'"{tok}"' for _, tok, _ in target.attempts),
+        "tasks": ", ".join(f'"{task}"' for _, _, task in target.attempts),
+        "version_header": target.version_header,
+        "request": request.replace("RUN", '"bench_run"'),
     }
-    path = folder / f"{scenario}.lua"
+    path = folder / f"{target.name.replace('@', '-')}-{scenario}.lua"
     path.write_text(script)
     return path
 
@@ -201,11 +290,42 @@ def _cpu_ms(pid: int, *, waited_children: bool = False) -> float:
     return ticks * 1000.0 / os.sysconf("SC_CLK_TCK")
 
 
+def _tree(pid: int) -> list[int]:
+    """The process and its descendants (a server may fork workers)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, []))
+    return found
+
+
+def _tree_cpu_ms(pid: int) -> float:
+    total = 0.0
+    for member in _tree(pid):
+        with contextlib.suppress(OSError):
+            total += _cpu_ms(member)
+    return total
+
+
 def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    """Resident memory of the process and its descendants."""
+    total = 0.0
+    for member in _tree(pid):
+        try:
+            for line in Path(f"/proc/{member}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) / 1024
+        except OSError:
+            pass
+    return total
 
 
 def _to_ms(value: str) -> float:
@@ -216,47 +336,142 @@ def _to_ms(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
-def _wrk(base: str, script: Path, connections: int, seconds: int, server_pid: int, scenario: str) -> Result:
+async def _connections_held(admin_url: str, target: Target) -> int:
+    """PostgreSQL connections the target's server holds now (from pg_stat_activity)."""
+    engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            query = "SELECT count(*) FROM pg_stat_activity WHERE datname = :db AND pid <> pg_backend_pid()"
+            params: dict[str, str] = {"db": target.database}
+            if target.application_name is not None:
+                query += " AND application_name = :app"
+                params["app"] = target.application_name
+            else:
+                query += " AND application_name <> 'bench-bare'"
+            return int((await conn.execute(text(query), params)).scalar_one())
+    finally:
+        await engine.dispose()
+
+
+def _wrk(target: Target, scenario: str, connections: int, seconds: int, folder: Path, round_: int) -> Result:
+    script = _lua(target, scenario, folder)
     threads = min(2, connections)
-    cpu_before = _cpu_ms(server_pid)
+    cpu_before = _tree_cpu_ms(target.pid)
     out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), base],
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            # wrk's default 2 s would drop slow answers from the count (a "timeout" socket error).
+            "--timeout",
+            "30s",
+            "--latency",
+            "-s",
+            str(script),
+            target.base,
+        ],
         capture_output=True,
         text=True,
         check=True,
-        timeout=seconds + 30,
+        timeout=seconds + 60,
     ).stdout
-    cpu = _cpu_ms(server_pid) - cpu_before
-    (script.parent / f"{scenario}-{connections}.wrk.txt").write_text(out)
-    print(out, file=sys.stderr)
+    cpu = _tree_cpu_ms(target.pid) - cpu_before
+    (folder / f"{script.stem}-{connections}-{round_}.wrk.txt").write_text(out)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     non_2xx_match = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return Result(
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    result = Result(
+        target=target.name,
         scenario=scenario,
         connections=connections,
+        round=round_,
         requests_per_s=rps,
         p50_ms=_to_ms(re.search(r"^\s*50%\s+(\S+)", out, re.MULTILINE).group(1)),  # type: ignore[union-attr]
         p99_ms=_to_ms(re.search(r"^\s*99%\s+(\S+)", out, re.MULTILINE).group(1)),  # type: ignore[union-attr]
-        non_2xx=int(non_2xx_match.group(1)) if non_2xx_match else 0,
+        non_2xx=(int(non_2xx_match.group(1)) if non_2xx_match else 0)
+        + (sum(int(g) for g in errors.groups()) if errors else 0),
         server_cpu_ms_per_request=cpu / max(total, 1),
-        server_rss_mb=_rss_mb(server_pid),
+        server_rss_mb=_rss_mb(target.pid),
+        load_average=os.getloadavg()[0],
     )
+    print(
+        f"round {round_} {target.name:>22} {scenario:>14} c={connections:<3} {rps:8.0f} req/s "
+        f"p99 {result.p99_ms:8.1f} ms  cpu {result.server_cpu_ms_per_request:6.2f} ms/req  "
+        f"non-2xx {result.non_2xx}  rss {result.server_rss_mb:.0f} MB  load {result.load_average:.1f}",
+        file=sys.stderr,
+        flush=True,
+    )
+    return result
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark; print a table and write JSON."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--postgres-url", default=os.environ.get("BATON_TEST_POSTGRES_URL"))
-    parser.add_argument("--seconds", type=int, default=8)
-    parser.add_argument("--task-instances", type=int, default=64)
-    parser.add_argument("--pool-size", type=int, default=10)
-    parser.add_argument("--out", type=Path, default=Path("build/bench.json"))
-    args = parser.parse_args(argv)
-    admin_url, url = throwaway_database(args.postgres_url)
-    folder = Path(tempfile.mkdtemp(prefix="baton-bench-"))
-    signing_key = secrets.token_urlsafe(32)
-    settings = Settings(database_url=url, data_dir=folder, signing_key=signing_key, run_scheduler=False)
+def _wait_healthy(base: str, path: str, process: subprocess.Popen[bytes], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"bench: the server for {base} exited with {process.returncode}")
+        try:
+            if httpx.get(f"{base}{path}", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit(f"bench: {base}{path} not healthy within {seconds:.0f} s")
+
+
+def _stop(process: subprocess.Popen[bytes] | None) -> None:
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=30)
+
+
+def _spread(values: list[float]) -> str:
+    return f"{min(values):.2f}-{max(values):.2f}" if len(values) > 1 else f"{values[0]:.2f}"
+
+
+def _summary(results: list[Result], names: list[str]) -> list[str]:
+    """Markdown rows: per scenario and clients, each target's req/s and the ratios (min-max over rounds)."""
+    by_key: dict[tuple[str, str, int], dict[int, Result]] = {}
+    for r in results:
+        by_key.setdefault((r.target, r.scenario, r.connections), {})[r.round] = r
+    rows = []
+    baton = names[0]
+    for scenario in SCENARIOS:
+        for connections in CLIENTS:
+            mine = by_key.get((baton, scenario, connections))
+            if not mine:
+                continue
+            cells = [scenario, str(connections)]
+            for name in names:
+                theirs = by_key.get((name, scenario, connections))
+                if not theirs:
+                    cells += ["n/a"] * (1 if name == baton else 2)
+                    continue
+                rps = [r.requests_per_s for r in theirs.values()]
+                cells.append(f"{min(rps):.0f}-{max(rps):.0f}")
+                if name != baton:
+                    ratios = [
+                        mine[k].requests_per_s / max(theirs[k].requests_per_s, 0.01)
+                        for k in mine
+                        if k in theirs
+                    ]
+                    cells.append(_spread(ratios) + "x")
+            cpu = [r.server_cpu_ms_per_request for r in mine.values()]
+            p99 = [r.p99_ms for r in mine.values()]
+            cells += [_spread(cpu), f"{min(p99):.0f}-{max(p99):.0f}"]
+            rows.append("| " + " | ".join(cells) + " |")
+    return rows
+
+
+def _start_baton(
+    url: str, folder: Path, signing_key: str, pool_size: int
+) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("BATON_")}
     env.update(
@@ -265,52 +480,165 @@ def main(argv: list[str] | None = None) -> int:
         BATON_DATA_DIR=str(folder),
         BATON_PORT=str(port),
         BATON_RUN_SCHEDULER="false",
-        BATON_DB_POOL_SIZE=str(args.pool_size),
+        BATON_DB_POOL_SIZE=str(pool_size),
         BATON_LOG_LEVEL="warning",
+        BATON_LOG_MAX_BYTES_PER_ATTEMPT=str(1 << 40),
     )
-    server = None
+    server = subprocess.Popen([sys.executable, "-m", "baton_server.cli", "serve"], env=env)
+    return server, f"http://127.0.0.1:{port}"
+
+
+def _start_bare(url: str, signing_key: str, pool_size: int) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    env = dict(os.environ)
+    env.update(
+        BENCH_DATABASE_URL=make_url(url).set(drivername="postgresql").render_as_string(hide_password=False),
+        BENCH_SIGNING_KEY=signing_key,
+        BENCH_POOL_SIZE=str(pool_size),
+    )
+    script = Path(__file__).with_name("bare_heartbeat.py")
+    server = subprocess.Popen([sys.executable, str(script), "--port", str(port)], env=env)
+    return server, f"http://127.0.0.1:{port}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; print a table and write JSON."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--postgres-url", default=os.environ.get("BATON_TEST_POSTGRES_URL"))
+    parser.add_argument("--seconds", type=int, default=8, help="per scenario, client count, target and round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--task-instances", type=int, default=64)
+    parser.add_argument("--pool-size", type=int, default=10)
+    parser.add_argument("--against", choices=["airflow"], action="append", default=[])
+    parser.add_argument("--airflow-env", type=Path, default=Path(".baton/airflow-3.3.2"))
+    parser.add_argument("--out", type=Path, default=Path("build/bench.json"))
+    args = parser.parse_args(argv)
+    admin_url, url = throwaway_database(args.postgres_url)
+    folder = Path(tempfile.mkdtemp(prefix="baton-bench-"))
+    signing_key = secrets.token_urlsafe(32)
+    settings = Settings(database_url=url, data_dir=folder, signing_key=signing_key, run_scheduler=False)
+    processes: list[subprocess.Popen[bytes]] = []
+    airflow_db: str | None = None
     results: list[Result] = []
+    started = time.monotonic()
+    load_before = os.getloadavg()
     try:
         from baton_server.api.versions import supported_versions
 
-        version = supported_versions()[-1]
+        versions = supported_versions()
+        oldest, newest = versions[0], versions[-1]
         workloads = asyncio.run(_seed(settings, args.task_instances))
-        server = subprocess.Popen([sys.executable, "-m", "baton_server.cli", "serve"], env=env)
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/execution/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        attempts = _start_attempts(base, version, workloads)
-        scenarios = [("heartbeat", c) for c in (1, 16, 64)] + [("variable_get", 16), ("xcom_push", 16)]
-        for scenario, connections in scenarios:
-            script = _lua(scenario, attempts, version, folder)
-            results.append(_wrk(base, script, connections, args.seconds, server.pid, scenario))
-    finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
-        asyncio.run(_drop_database(admin_url, url))
-    header = ("scenario", "conns", "req/s", "p50 ms", "p99 ms", "non2xx", "cpu ms/req", "rss MB")
-    print("".join(f"{h:>12}" for h in header))
-    for r in results:
-        print(
-            f"{r.scenario:>12}{r.connections:>12}{r.requests_per_s:>12.0f}{r.p50_ms:>12.2f}{r.p99_ms:>12.2f}"
-            f"{r.non_2xx:>12}{r.server_cpu_ms_per_request:>12.3f}{r.server_rss_mb:>12.0f}"
+        baton, base = _start_baton(url, folder, signing_key, args.pool_size)
+        processes.append(baton)
+        _wait_healthy(base, "/execution/health", baton, 300)
+        attempts = [
+            (ti, tok, f"t{n}") for n, (ti, tok) in enumerate(_start_attempts(base, newest, workloads))
+        ]
+        database = make_url(url).database or ""
+        targets = [
+            Target(
+                f"baton@{newest}",
+                base,
+                baton.pid,
+                BATON_REQUESTS,
+                attempts,
+                f'headers["{VERSION_HEADER}"] = "{newest}"',
+                database,
+            ),
+            Target(
+                f"baton@{oldest}",
+                base,
+                baton.pid,
+                BATON_REQUESTS,
+                attempts,
+                f'headers["{VERSION_HEADER}"] = "{oldest}"',
+                database,
+            ),
+        ]
+        bare, bare_base = _start_bare(url, signing_key, args.pool_size)
+        processes.append(bare)
+        _wait_healthy(bare_base, "/execution/health", bare, 300)
+        targets.append(
+            Target("bare", bare_base, bare.pid, BARE_REQUESTS, attempts, "", database, "bench-bare")
         )
-    for r in results:
-        if r.scenario == "heartbeat" and r.connections in AIRFLOW_ANCHOR:
-            ratio = r.requests_per_s / AIRFLOW_ANCHOR[r.connections]
-            anchor = AIRFLOW_ANCHOR[r.connections]
-            print(f"heartbeats at {r.connections} connections: {ratio:.1f}x Airflow 3.3.2's ~{anchor:.0f}/s")
+        if "airflow" in args.against:
+            from _airflow_anchor import start_airflow  # type: ignore[import-not-found]
+
+            airflow_db = make_url(asyncio.run(_create_database(admin_url))).database
+            assert airflow_db is not None
+            airflow = start_airflow(
+                args.airflow_env, admin_url, airflow_db, args.task_instances, folder, _free_port()
+            )
+            processes.append(airflow.process)
+            _wait_healthy(airflow.base, "/execution/health", airflow.process, 300)
+            airflow.attempts = _start_airflow_attempts(airflow.base, airflow.attempts)
+            targets.append(
+                Target(
+                    "airflow 3.3.2",
+                    airflow.base,
+                    airflow.process.pid,
+                    AIRFLOW_REQUESTS,
+                    airflow.attempts,
+                    "",
+                    airflow_db,
+                )
+            )
+        held: dict[str, int] = {}
+        for round_ in range(1, args.rounds + 1):
+            for scenario in SCENARIOS:
+                for connections in CLIENTS:
+                    for target in targets:
+                        if target.requests[scenario] is None:
+                            continue
+                        results.append(_wrk(target, scenario, connections, args.seconds, folder, round_))
+                        held[target.name] = max(
+                            held.get(target.name, 0), asyncio.run(_connections_held(admin_url, target))
+                        )
+    finally:
+        for process in reversed(processes):
+            _stop(process)
+        asyncio.run(_drop_database(admin_url, url))
+        if airflow_db is not None:
+            asyncio.run(
+                _drop_database(
+                    admin_url, make_url(admin_url).set(database=airflow_db).render_as_string(False)
+                )
+            )
+    load_after = os.getloadavg()
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n")
+    args.out.write_text(
+        json.dumps(
+            {
+                "load_average": {"before": load_before, "after": load_after},
+                "connections_held": held,
+                "results": [asdict(r) for r in results],
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    names = [t.name for t in targets]
+    print(
+        f"\n{args.rounds} interleaved rounds, {args.seconds} s each, "
+        f"{time.monotonic() - started:.0f} s in all; "
+        f"load average {load_before[0]:.1f} before, {load_after[0]:.1f} after"
+    )
+    header = [f"{names[0]} req/s"] + [x for n in names[1:] for x in (f"{n} req/s", f"x {n}")]
+    print("| scenario | clients | " + " | ".join(header) + f" | {names[0]} CPU ms/req | {names[0]} p99 ms |")
+    print("|---" * (len(header) + 4) + "|")
+    for row in _summary(results, names):
+        print(row)
+    for name in names:
+        mine = [r for r in results if r.target == name]
+        cpu = [r.server_cpu_ms_per_request for r in mine]
+        rss = [r.server_rss_mb for r in mine]
+        print(
+            f"{name}: server CPU {min(cpu):.2f}-{max(cpu):.2f} ms/req, RSS {min(rss):.0f}-{max(rss):.0f} MB, "
+            f"PostgreSQL connections held <= {held.get(name, 0)}"
+        )
     failed = [r for r in results if r.non_2xx]
     if failed:
-        print(f"bench: {len(failed)} scenario(s) had non-2xx responses", file=sys.stderr)
+        print(f"bench: {len(failed)} run(s) had non-2xx responses or socket errors", file=sys.stderr)
         return 1
     return 0
 
