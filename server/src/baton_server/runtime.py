@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -11,6 +11,7 @@ from baton_server.db.engine import create_engine, create_sessionmaker
 from baton_server.metrics import Metrics
 from baton_server.services.cipher import SecretCipher
 from baton_server.services.tokens import TokenService
+from baton_server.wakeups import Wakeups
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,8 @@ class Runtime:
     cipher: SecretCipher
     metrics: Metrics
     """The process's Prometheus metrics."""
+    wakeups: Wakeups = field(default_factory=Wakeups)
+    """What requests tell the scheduler and the waiting claims of this process."""
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:
