@@ -195,7 +195,8 @@ def test__warm_task_processes__one_attempt_each_and_a_crash_stays_in_its_own(sta
     run = stack.wait_run("warm_isolation", run_id)
     states = {task_id: (ti["state"], ti["try_number"]) for task_id, ti in run["tasks"].items()}
     assert states == {"taint": ("success", 1), "check": ("success", 1), "crash": ("success", 2)}
-    assert "exited with status 3 before reporting an outcome" in stack.baton(
-        "logs", run_id, "crash", "--try", "1"
-    ).stdout
+    assert (
+        "exited with status 3 before reporting an outcome"
+        in stack.baton("logs", run_id, "crash", "--try", "1").stdout
+    )
     assert worker.process.poll() is None  # the crash took only its own task process down
