@@ -124,7 +124,7 @@ class Worker:
         self._bundle_name = bundle_name
         self._log_level = log_level
         self._retry = retry
-        self.warm_processes = min(concurrency, 2) if warm_processes is None else max(0, warm_processes)
+        self.warm_processes = min(concurrency + 1, 4) if warm_processes is None else max(0, warm_processes)
         """Task processes kept started ahead of their attempts (process isolation; 0: none)."""
         self._pool: WarmPool | None = None
         self._secrets = LocalSecrets(file=Path(secrets_file) if secrets_file else None)

@@ -79,7 +79,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         type=int,
         metavar="N",
         help="task processes started ahead of their attempts, past their imports; each still runs one "
-        "attempt (default: the concurrency, at most 2; 0: none)",
+        "attempt (default: the concurrency + 1, at most 4; 0: none)",
     )
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     parser.set_defaults(handler=run_worker)
