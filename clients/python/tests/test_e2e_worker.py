@@ -189,3 +189,16 @@ def test__worker__server_unreachable__retries_with_backoff_and_stops_on_sigterm(
     assert "retrying in 0.5 s" in delays[0]
     assert "retrying in 1.0 s" in delays[1]
     assert "Traceback" not in log_path.read_text()
+
+
+def test__warm_task_processes__one_attempt_each_and_a_crash_stays_in_its_own(stack: Stack) -> None:
+    worker = stack.start_worker("warm", "--warm-processes", "2", "--concurrency", "1")
+    run_id = stack.trigger("warm_isolation")
+    run = stack.wait_run("warm_isolation", run_id)
+    states = {task_id: (ti["state"], ti["try_number"]) for task_id, ti in run["tasks"].items()}
+    assert states == {"taint": ("success", 1), "check": ("success", 1), "crash": ("success", 2)}
+    assert (
+        "exited with status 3 before reporting an outcome"
+        in stack.baton("logs", run_id, "crash", "--try", "1").stdout
+    )
+    assert worker.process.poll() is None  # the crash took only its own task process down

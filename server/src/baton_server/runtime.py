@@ -13,6 +13,7 @@ from baton_server.metrics import Metrics
 from baton_server.services.cipher import SecretCipher
 from baton_server.services.signing_keys import key_source, load_keys
 from baton_server.services.tokens import TokenService
+from baton_server.wakeups import Wakeups
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,8 @@ class Runtime:
     """The process's Prometheus metrics."""
     key_reloads: asyncio.Lock = field(default_factory=asyncio.Lock)
     """One reload of the signing keys at a time: a slow one never installs its rows over a newer one's."""
+    wakeups: Wakeups = field(default_factory=Wakeups)
+    """What requests tell the scheduler and the waiting claims of this process."""
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import signal
 import sys
@@ -21,6 +22,8 @@ from typing import Any
 from baton._execute import Outcome
 from baton._logship import LogEntry, worker_entry
 from baton._secrets import CONNECTION_PREFIX, SECRETS_FILE_ENV, VARIABLE_PREFIX
+
+log = logging.getLogger("baton.worker")
 
 STREAM_LIMIT = 1 << 20
 """Longest line read from the task in one piece; longer ones arrive split."""
@@ -82,6 +85,7 @@ class TaskProcess:
         self._process = process
         self._control = control
         self._on_entry = on_entry
+        self._early: list[LogEntry] | None = None
         self.outcome: Outcome | None = None
         assert process.stdout is not None
         assert process.stderr is not None
@@ -95,6 +99,26 @@ class TaskProcess:
     def pid(self) -> int:
         """The task process's pid."""
         return self._process.pid
+
+    @property
+    def alive(self) -> bool:
+        """Whether the process has not exited (as far as this loop has seen)."""
+        return self._process.returncode is None
+
+    @classmethod
+    async def spawn_idle(cls, *, environ: Mapping[str, str] | None = None) -> TaskProcess:
+        """Start a task process for an attempt not known yet; :meth:`attach` gives it its log sink."""
+        early: list[LogEntry] = []
+        process = await cls.spawn(early.append, environ=environ)
+        process._early = early
+        return process
+
+    def attach(self, on_entry: Callable[[LogEntry], None]) -> None:
+        """Send this process's lines to ``on_entry`` from now on (with any it wrote while idle)."""
+        early, self._early = self._early or [], None
+        self._on_entry = on_entry
+        for entry in early:
+            on_entry(entry)
 
     @classmethod
     async def spawn(
@@ -148,7 +172,11 @@ class TaskProcess:
 
     async def _read_stream(self, reader: asyncio.StreamReader, stream: str, level: str) -> None:
         async for line in _lines(reader):
-            self._on_entry(LogEntry(datetime.now(UTC), level, line, {"stream": stream}))
+            self._emit(LogEntry(datetime.now(UTC), level, line, {"stream": stream}))
+
+    def _emit(self, entry: LogEntry) -> None:
+        # Looked up per line: attach() may have replaced the sink since the reader started.
+        self._on_entry(entry)
 
     async def _read_channel(self, reader: asyncio.StreamReader) -> None:
         async for line in _lines(reader):
@@ -159,7 +187,7 @@ class TaskProcess:
             if not isinstance(message, dict):
                 continue
             if message.get("type") == "log":
-                self._on_entry(LogEntry.from_json(message))
+                self._emit(LogEntry.from_json(message))
             elif message.get("type") == "outcome" and message.get("state") in OUTCOME_STATES:
                 note = message.get("message")
                 self.outcome = Outcome(message["state"], note if isinstance(note, str) else None)
@@ -187,9 +215,18 @@ class TaskProcess:
         try:
             return await asyncio.wait_for(asyncio.shield(self.wait()), timeout=grace)
         except TimeoutError:
-            self._on_entry(worker_entry(f"the task did not stop within {grace:g} s of SIGTERM: killing it"))
+            self._emit(worker_entry(f"the task did not stop within {grace:g} s of SIGTERM: killing it"))
             self._signal(signal.SIGKILL)
             return await self.wait()
+
+    async def dismiss(self) -> None:
+        """End a process that was never given an attempt: it exits when its control pipe closes."""
+        self._close_control()
+        try:
+            await asyncio.wait_for(asyncio.shield(self.wait()), timeout=DRAIN_AFTER_EXIT)
+        except TimeoutError:
+            self._signal(signal.SIGKILL)
+            await self.wait()
 
     def _close_control(self) -> None:
         if self._control >= 0:
@@ -199,4 +236,64 @@ class TaskProcess:
                 self._control = -1
 
 
-__all__ = ["TaskProcess", "describe_exit", "task_environment"]
+class WarmPool:
+    """Task processes started ahead of their attempts, each already past its imports.
+
+    An attempt takes one (:meth:`take`) and the pool starts a replacement at once, in the
+    background. Each process still runs exactly one attempt and exits, with the environment the
+    worker gives task processes (``task_environment``) and the worker's working directory, exactly
+    like a process started for the attempt: only the start is earlier. A warm process that died while
+    idle is passed over.
+    """
+
+    def __init__(self, size: int, *, environ: Mapping[str, str] | None = None) -> None:
+        self.size = size
+        self._environ = environ
+        self._idle: list[TaskProcess] = []
+        self._starting: set[asyncio.Task[None]] = set()
+        self._closed = False
+
+    def fill(self) -> None:
+        """Start processes until ``size`` are idle or starting."""
+        while not self._closed and len(self._idle) + len(self._starting) < self.size:
+            starting = asyncio.create_task(self._start_one(), name="baton-warm-task-process")
+            self._starting.add(starting)
+            starting.add_done_callback(self._starting.discard)
+
+    async def _start_one(self) -> None:
+        try:
+            process = await TaskProcess.spawn_idle(environ=self._environ)
+        except OSError as exc:  # out of processes or memory: attempts start their own, as without a pool
+            log.warning("could not start a warm task process: %s", exc)
+            return
+        if self._closed:
+            await process.dismiss()
+        else:
+            self._idle.append(process)
+
+    async def take(self, on_entry: Callable[[LogEntry], None]) -> TaskProcess:
+        """A warm process for an attempt (a new one if none is ready); the pool refills behind it."""
+        process: TaskProcess | None = None
+        while self._idle and process is None:
+            candidate = self._idle.pop(0)
+            if candidate.alive:
+                process = candidate
+            else:
+                await candidate.wait()
+        self.fill()
+        if process is None:
+            return await TaskProcess.spawn(on_entry, environ=self._environ)
+        process.attach(on_entry)
+        return process
+
+    async def close(self) -> None:
+        """Stop filling; end the idle processes (closing their control pipe ends them before any task)."""
+        self._closed = True
+        for starting in list(self._starting):
+            await asyncio.gather(starting, return_exceptions=True)
+        idle, self._idle = self._idle, []
+        for process in idle:
+            await process.dismiss()
+
+
+__all__ = ["TaskProcess", "WarmPool", "describe_exit", "task_environment"]

@@ -15,7 +15,6 @@ from typing import Any, Literal, Self, TypeVar
 import httpx
 
 from baton._errors import BatonError
-from baton._generated.api.admin import admin_set_connection, trigger_dag_run
 from baton._generated.api.connections import get_connection
 from baton._generated.api.health import check_admin_health, check_execution_health, check_workers_health
 from baton._generated.api.logs import upload_task_logs
@@ -198,10 +197,14 @@ class Client:
 
     def trigger_dag_run(self, dag_id: str, body: TriggerDagRunPayload) -> DagRun:
         """Queue a manual run of a DAG (admin token)."""
+        from baton._generated.api.admin import trigger_dag_run  # the admin API, imported when used
+
         return _expect(trigger_dag_run.sync(dag_id, client=self.generated, body=body), DagRun)
 
     def set_connection(self, connection_id: str, body: ConnectionPutBody) -> ConnectionEntry:
         """Create or replace a connection (admin token)."""
+        from baton._generated.api.admin import admin_set_connection
+
         response = admin_set_connection.sync(connection_id, client=self.generated, body=body)
         return _expect(response, ConnectionEntry)
 
@@ -331,10 +334,14 @@ class AsyncClient:
 
     async def trigger_dag_run(self, dag_id: str, body: TriggerDagRunPayload) -> DagRun:
         """Queue a manual run of a DAG (admin token)."""
+        from baton._generated.api.admin import trigger_dag_run  # the admin API, imported when used
+
         return _expect(await trigger_dag_run.asyncio(dag_id, client=self.generated, body=body), DagRun)
 
     async def set_connection(self, connection_id: str, body: ConnectionPutBody) -> ConnectionEntry:
         """Create or replace a connection (admin token)."""
+        from baton._generated.api.admin import admin_set_connection
+
         response = await admin_set_connection.asyncio(connection_id, client=self.generated, body=body)
         return _expect(response, ConnectionEntry)
 

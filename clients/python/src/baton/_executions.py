@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from baton._child import TaskProcess, describe_exit
+from baton._child import TaskProcess, WarmPool, describe_exit
 from baton._client import Client
 from baton._context import TaskContext, TaskRuntime
 from baton._execute import Outcome, execute
@@ -84,9 +84,10 @@ class ProcessExecution:
         bundle_root: Path,
         secrets_file: Path | None,
         log_level: str = "info",
+        pool: WarmPool | None = None,
     ) -> ProcessExecution:
-        """Spawn the task process (it waits for :meth:`begin`)."""
-        process = await TaskProcess.spawn(on_entry)
+        """Take a warm task process from ``pool``, or spawn one (either waits for :meth:`begin`)."""
+        process = await pool.take(on_entry) if pool is not None else await TaskProcess.spawn(on_entry)
         return cls(process, bundle_root, secrets_file, log_level)
 
     @property

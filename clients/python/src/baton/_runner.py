@@ -14,6 +14,7 @@ that a killed worker leaves no task running unsupervised. SIGTERM stops the task
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import os
@@ -24,21 +25,40 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from baton._bundle import load_task
-from baton._client import Client
-from baton._context import TaskContext, TaskRuntime
-from baton._errors import BatonError
-from baton._execute import Outcome, execute
-from baton._generated.models import TIRunContext
-from baton._logship import entry_from_record
-from baton._secrets import LocalSecrets
+if TYPE_CHECKING:
+    from baton._client import Client
+    from baton._execute import Outcome
 
 QUIET_LOGGERS = ("httpx", "httpcore")
 """Libraries of the SDK whose per-request info lines would drown the task's own log."""
 SUPERVISOR_GONE_EXIT = 75
 """Exit status when the control pipe closes under a running task (its supervisor died)."""
+TASK_MODULES = ("baton._bundle", "baton._client", "baton._context", "baton._execute", "baton._logship")
+"""The SDK's modules a task attempt uses, imported while the process waits for its start message."""
+UNUSED_MODULES = ("httpx._main",)
+"""Modules a task process never imports: httpx's command line (it would pull in rich and click)."""
+
+
+def _import_task_path() -> None:
+    """Import what running a task needs, and only that (``python -X importtime`` shows the rest).
+
+    The SDK's modules are imported here rather than at the top, so that the modules in
+    :data:`UNUSED_MODULES` are barred (httpx imports its command line only if it can) before
+    httpx is first imported; a task that wants them imports them itself.
+    """
+    if "httpx" not in sys.modules:
+        for name in UNUSED_MODULES:
+            sys.modules.setdefault(name, None)  # type: ignore[arg-type]
+        import httpx
+
+        for name in UNUSED_MODULES:
+            if sys.modules.get(name, 0) is None:
+                del sys.modules[name]  # a later `import httpx._main` by the task works as usual
+        del httpx
+    for module in TASK_MODULES:
+        importlib.import_module(module)
 
 
 class _Channel:
@@ -66,6 +86,8 @@ class _ChannelHandler(logging.Handler):
         self._channel = channel
 
     def emit(self, record: logging.LogRecord) -> None:
+        from baton._logship import entry_from_record
+
         try:
             self._channel.send({"type": "log", **entry_from_record(record, self.formatter).to_json()})
         except Exception:  # a logging handler must never raise into the task
@@ -106,6 +128,14 @@ def _setup_logging(channel: _Channel, level: str) -> None:
 
 
 def _run(start: dict[str, Any], channel: _Channel, control: IO[str]) -> Outcome:
+    from baton._bundle import load_task
+    from baton._client import Client
+    from baton._context import TaskContext, TaskRuntime
+    from baton._errors import BatonError
+    from baton._execute import Outcome, execute
+    from baton._generated.models import TIRunContext
+    from baton._secrets import LocalSecrets
+
     client = Client(start["server_url"], start["token"])
     threading.Thread(
         target=_follow_control, args=(control, client), name="baton-control", daemon=True
@@ -127,6 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--control-fd", type=int, required=True)
     parser.add_argument("--channel-fd", type=int, required=True)
     args = parser.parse_args(argv)
+    _import_task_path()  # before the start message: a warm process has done it when the attempt begins
     control = os.fdopen(args.control_fd, "r", encoding="utf-8")
     channel = _Channel(os.fdopen(args.channel_fd, "w", encoding="utf-8"))
     first = control.readline()

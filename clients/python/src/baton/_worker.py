@@ -27,6 +27,7 @@ from typing import Literal, TypeVar
 
 from baton._attempt import AttemptOptions, AttemptSupervisor
 from baton._bundle import Bundle, index_tasks, load_bundle
+from baton._child import WarmPool
 from baton._client import AsyncClient, _expect
 from baton._dag import DAG
 from baton._describe import PYTHON_RUNTIME, describe_dag
@@ -99,6 +100,7 @@ class Worker:
         bundle_name: str | None = None,
         log_level: str = "info",
         retry: RetryPolicy | None = None,
+        warm_processes: int | None = None,
     ) -> None:
         if (bundle is None) == (dags is None):
             raise WorkerError("give the worker either a bundle path or DAG objects (dags=[...])")
@@ -122,6 +124,9 @@ class Worker:
         self._bundle_name = bundle_name
         self._log_level = log_level
         self._retry = retry
+        self.warm_processes = min(concurrency + 1, 4) if warm_processes is None else max(0, warm_processes)
+        """Task processes kept started ahead of their attempts (process isolation; 0: none)."""
+        self._pool: WarmPool | None = None
         self._secrets = LocalSecrets(file=Path(secrets_file) if secrets_file else None)
         self._options = AttemptOptions(
             server_url=self.server_url,
@@ -273,6 +278,9 @@ class Worker:
                     self.concurrency, self.isolation,
                 )  # fmt: skip
                 self._ready.set()
+                if self.isolation == "process" and self.warm_processes:
+                    self._pool = WarmPool(self.warm_processes)
+                    self._pool.fill()
                 beat = asyncio.create_task(self._heartbeat(client))
                 try:
                     await self._claim_loop(client)
@@ -286,6 +294,9 @@ class Worker:
                     await self._drain_running()
                 finally:
                     beat.cancel()
+                    if self._pool is not None:
+                        await self._pool.close()
+                        self._pool = None
         finally:
             if handler is not None:
                 logging.getLogger().removeHandler(handler)
@@ -427,7 +438,11 @@ class Worker:
             return ThreadExecution(on_entry, self._resolve, self._secrets)
         assert self.bundle is not None
         return await ProcessExecution.create(
-            on_entry, bundle_root=self.bundle.root, secrets_file=self._secrets.file, log_level=self._log_level
+            on_entry,
+            bundle_root=self.bundle.root,
+            secrets_file=self._secrets.file,
+            log_level=self._log_level,
+            pool=self._pool,
         )
 
     def _resolve(self, entry_point: str) -> TaskRef:

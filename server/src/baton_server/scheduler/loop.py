@@ -3,12 +3,15 @@
 A pass runs in one transaction. On PostgreSQL it first takes a transaction-scoped advisory lock
 without waiting: with several replicas, one does the pass and the others skip it, so the work is
 not done twice (and every write is conditional anyway, see ``runs`` and ``task_instances``).
+
+Between passes the loop waits ``scheduler_interval`` seconds, or less when a request wakes it (a
+triggered run). A finished attempt does not wait for a pass at all: :func:`advance_run` resolves
+its run right after the final state is stored, under the same lock, and queues what became ready.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import uuid
@@ -119,6 +122,8 @@ class Scheduler:
             report.claims_released += await task_instances.release_claims_of_offline_workers(session)
             await session.commit()
         self._resume_after = deps.resume_after
+        if report.queued:
+            self._runtime.wakeups.queue.notify()
         if report.changed:
             log.info("scheduler pass: %s", report)
         return report
@@ -143,8 +148,10 @@ class Scheduler:
     async def run_until(self, stop: asyncio.Event) -> None:
         """Run a pass every ``scheduler_interval`` seconds until ``stop`` is set; a failed pass is logged."""
         interval = self._settings.scheduler_interval
-        log.info("scheduler started (a pass every %s s)", interval)
+        log.info("scheduler started (a pass every %s s, or when woken)", interval)
+        wakeup = self._runtime.wakeups.scheduler
         while not stop.is_set():
+            ticket = wakeup.ticket()  # a wake-up during the pass asks for the next one at once
             try:
                 await self.run_once()
                 await self.clean_if_due()
@@ -152,6 +159,43 @@ class Scheduler:
                 raise
             except Exception:
                 log.exception("scheduler pass failed; retrying in %s s", interval)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=interval)
+            stopping = asyncio.ensure_future(stop.wait())
+            woken = asyncio.ensure_future(ticket.wait())
+            await asyncio.wait({stopping, woken}, timeout=interval, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            woken.cancel()
         log.info("scheduler stopped")
+
+
+async def advance_run(runtime: Runtime, run_pk: uuid.UUID) -> int:
+    """Right after an attempt of the run ended: queue what became ready, finish the run if it is done.
+
+    One short transaction, as a pass would do for this run alone, so that a downstream task does not
+    wait for the next pass. On PostgreSQL it takes the passes' lock without waiting: if a pass (of
+    any replica) holds it, the scheduler is woken instead and the next pass does it. Never raises: the
+    final state is already stored, and the passes catch up on anything left. Returns how many task
+    instances it queued.
+    """
+    try:
+        async with runtime.sessions() as session:
+            if is_postgres(session):
+                locked = await session.scalar(
+                    text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": LEADER_LOCK_KEY}
+                )
+                if not locked:
+                    await session.rollback()
+                    runtime.wakeups.scheduler.notify()
+                    return 0
+            now = utcnow()
+            deps = await task_instances.resolve_run(session, run_pk, now)
+            queued = await task_instances.queue_scheduled(session, now, run_pk=run_pk)
+            await session.commit()
+    except Exception:
+        log.exception("resolving run %s after a finished attempt failed; the next pass does it", run_pk)
+        runtime.wakeups.scheduler.notify()
+        return 0
+    if queued:
+        runtime.wakeups.queue.notify()
+    if deps.runs_finished:
+        log.info("run %s finished: %s", run_pk, deps.runs_finished)
+    return queued

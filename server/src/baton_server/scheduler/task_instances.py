@@ -159,17 +159,36 @@ async def resolve_dependencies(
     if len(runs) == BATCH:
         report.resume_after = runs[-1][0]
     for run_pk, version_id in runs:
-        outcome = await _resolve_run(session, run_pk, version_id, now, report)
-        if outcome is None:
-            continue
-        finished = await session.execute(
-            update(DagRunRecord)
-            .where(DagRunRecord.id == run_pk, DagRunRecord.state == DagRunState.RUNNING.value)
-            .values(state=outcome.value, end_date=now)
-        )
-        if rowcount(finished):
-            report.runs_finished[outcome.value] = report.runs_finished.get(outcome.value, 0) + 1
+        await _resolve_and_finish(session, run_pk, version_id, now, report)
     return report
+
+
+async def resolve_run(session: AsyncSession, run_pk: uuid.UUID, now: datetime) -> DependencyReport:
+    """Resolve one run as a pass would, if it is running: what a finished attempt of it made ready."""
+    report = DependencyReport()
+    version_id = await session.scalar(
+        select(DagRunRecord.dag_version_id).where(
+            DagRunRecord.id == run_pk, DagRunRecord.state == DagRunState.RUNNING.value
+        )
+    )
+    if version_id is not None:
+        await _resolve_and_finish(session, run_pk, version_id, now, report)
+    return report
+
+
+async def _resolve_and_finish(
+    session: AsyncSession, run_pk: uuid.UUID, version_id: uuid.UUID, now: datetime, report: DependencyReport
+) -> None:
+    outcome = await _resolve_run(session, run_pk, version_id, now, report)
+    if outcome is None:
+        return
+    finished = await session.execute(
+        update(DagRunRecord)
+        .where(DagRunRecord.id == run_pk, DagRunRecord.state == DagRunState.RUNNING.value)
+        .values(state=outcome.value, end_date=now)
+    )
+    if rowcount(finished):
+        report.runs_finished[outcome.value] = report.runs_finished.get(outcome.value, 0) + 1
 
 
 async def _resolve_run(
@@ -255,11 +274,14 @@ async def _resolve_run(
     return run_outcome(spec, states)
 
 
-async def queue_scheduled(session: AsyncSession, now: datetime) -> int:
-    """Queue every scheduled task instance as a new attempt (``try_number`` + 1)."""
+async def queue_scheduled(session: AsyncSession, now: datetime, *, run_pk: uuid.UUID | None = None) -> int:
+    """Queue every scheduled task instance (only one run's with ``run_pk``) as a new attempt (try + 1)."""
+    conditions = [TI.state == TaskInstanceState.SCHEDULED.value]
+    if run_pk is not None:
+        conditions.append(TI.dag_run_id == run_pk)
     result = await session.execute(
         update(TI)
-        .where(TI.state == TaskInstanceState.SCHEDULED.value)
+        .where(*conditions)
         .values(
             state=TaskInstanceState.QUEUED.value,
             try_number=TI.try_number + 1,

@@ -32,6 +32,7 @@ from baton_server.services.ownership import servable
 from baton_server.services.states import TaskInstanceState
 from baton_server.services.tokens import TokenService
 from baton_server.services.workers import WorkerState, count_active, owned_worker
+from baton_server.wakeups import Wakeup
 
 log = logging.getLogger("baton_server.workloads")
 
@@ -69,8 +70,13 @@ async def claim_workloads(
     *,
     max_wait: float,
     client_gone: Callable[[], Awaitable[bool]] | None = None,
+    wakeup: Wakeup | None = None,
 ) -> list[Workload]:
-    """Claim up to ``max_workloads`` workloads, waiting up to ``min(wait_seconds, max_wait)`` for some."""
+    """Claim up to ``max_workloads`` workloads, waiting up to ``min(wait_seconds, max_wait)`` for some.
+
+    While it waits it looks again every ``POLL_INTERVAL``, and at once when ``wakeup`` says that
+    task instances were queued in this process.
+    """
     deadline = time.monotonic() + max(0.0, min(request.wait_seconds, max_wait))
     worker = await owned_worker(session, credential, request.worker_id)
     queues = _served_queues(worker, request.queues)
@@ -81,6 +87,7 @@ async def claim_workloads(
         await release_unheld(session, worker.id, request.held)
     await session.commit()
     while True:
+        ticket = wakeup.ticket() if wakeup is not None else None
         workloads = await _claim_once(
             session, tokens, worker, queues, request.max_workloads, credential.dag_patterns
         )
@@ -88,7 +95,10 @@ async def claim_workloads(
         remaining = deadline - time.monotonic()
         if workloads or remaining <= 0:
             return workloads
-        await asyncio.sleep(min(POLL_INTERVAL, remaining))
+        if ticket is None:
+            await asyncio.sleep(min(POLL_INTERVAL, remaining))
+        else:
+            await Wakeup.wait(ticket, min(POLL_INTERVAL, remaining))
         if client_gone is not None and await client_gone():
             return []
 

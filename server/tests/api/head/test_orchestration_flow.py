@@ -74,7 +74,7 @@ async def test__diamond_with_a_retry__runs_in_dependency_order_and_succeeds(
         report = await scheduler_pass(server)
 
     assert waves == [[("a", 1)], [("b", 1), ("c", 1)], [], [("b", 2)], [("d", 1)]]
-    assert report.runs_finished == {"success": 1}
+    assert report.runs_finished == {}  # the final state of d finished the run, before any pass
     detail = await _run_detail(admin, "diamond", run["run_id"])
     assert detail["state"] == "success"
     assert detail["end_date"] is not None
@@ -189,7 +189,8 @@ async def test__upstream_failure__propagates_by_trigger_rule_and_fails_the_run(
         await worker.run(claimed["cleanup"])
         finished = await scheduler_pass(server)
 
-    assert report.upstream_failed == 3  # strict, careful and, in the same pass, after_strict
+    # The final state of root resolved them (strict, careful and after_strict), before any pass.
+    assert report.upstream_failed == 0
     detail = await _run_detail(admin, "rules", run["run_id"])
     states = {t: ti["state"] for t, ti in _tis(detail).items()}
     assert states == {
@@ -199,7 +200,8 @@ async def test__upstream_failure__propagates_by_trigger_rule_and_fails_the_run(
         "careful": "upstream_failed",
         "cleanup": "success",
     }
-    assert finished.runs_finished == {"failed": 1}  # a leaf (after_strict, careful) did not succeed
+    assert finished.runs_finished == {}  # the final state of cleanup finished the run:
+    assert detail["state"] == "failed"  # a leaf (after_strict, careful) did not succeed
 
 
 async def test__skipped_upstream__skips_all_success_and_runs_none_failed(
@@ -220,8 +222,10 @@ async def test__skipped_upstream__skips_all_success_and_runs_none_failed(
         await worker.run(claimed["lenient"])
         finished = await scheduler_pass(server)
 
-    assert finished.runs_finished == {"success": 1}
-    states = {t: ti["state"] for t, ti in _tis(await _run_detail(admin, "skips", run["run_id"])).items()}
+    assert finished.runs_finished == {}  # the final state of lenient finished the run
+    detail = await _run_detail(admin, "skips", run["run_id"])
+    assert detail["state"] == "success"
+    states = {t: ti["state"] for t, ti in _tis(detail).items()}
     assert states == {"gate": "skipped", "strict": "skipped", "lenient": "success"}
 
 
@@ -266,3 +270,37 @@ async def test__unreadable_dag_version__other_runs_still_scheduled(
     legacy = (await admin.get("/api/dag-runs", params={"dag_id": "legacy"})).json()["dag_runs"][0]
     states = {ti["state"] for ti in (await _run_detail(admin, "legacy", legacy["run_id"]))["task_instances"]}
     assert states == {"failed"}  # handed to no worker, shown to the operator
+
+
+async def test__final_state__queues_the_ready_downstream_itself(
+    server: ServerHarness, admin: httpx.AsyncClient
+) -> None:
+    # Event-driven: after the first pass, no pass runs; each finish queues the next task of the chain
+    # (and the last one finishes the run), so a worker claims it at once.
+    async with fake_worker(server) as worker:
+        await worker.register_dags(dag("chain", task("a"), task("b", "a"), task("c", "b")))
+        run = await _trigger(admin, "chain")
+        await scheduler_pass(server)
+        order = []
+        for _ in range(3):
+            (workload,) = await worker.claim()
+            order.append(workload["task_instance"]["task_id"])
+            await worker.run(workload)
+    assert order == ["a", "b", "c"]
+    detail = await _run_detail(admin, "chain", run["run_id"])
+    assert detail["state"] == "success"
+
+
+async def test__failed_final_state__resolves_the_downstream_itself(
+    server: ServerHarness, admin: httpx.AsyncClient
+) -> None:
+    async with fake_worker(server) as worker:
+        await worker.register_dags(
+            dag("fails", task("a"), task("b", "a"), task("tidy", "a", trigger_rule="all_done"))
+        )
+        run = await _trigger(admin, "fails")
+        await scheduler_pass(server)
+        (a,) = await worker.claim()
+        await worker.run(a, "failed")
+        states = {t: ti["state"] for t, ti in _tis(await _run_detail(admin, "fails", run["run_id"])).items()}
+        assert states == {"a": "failed", "b": "upstream_failed", "tidy": "queued"}

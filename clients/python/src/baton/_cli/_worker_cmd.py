@@ -74,6 +74,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         default="process",
         help="run each task in its own process (default) or in a thread of the worker",
     )
+    parser.add_argument(
+        "--warm-processes",
+        type=int,
+        metavar="N",
+        help="task processes started ahead of their attempts, past their imports; each still runs one "
+        "attempt (default: the concurrency + 1, at most 4; 0: none)",
+    )
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     parser.set_defaults(handler=run_worker)
 
@@ -102,6 +109,7 @@ def run_worker(args: argparse.Namespace) -> int:
         secrets_file=args.secrets_file,
         bundle_name=args.bundle_name,
         log_level=args.log_level,
+        warm_processes=args.warm_processes,
     )
     worker.run()
     return 0

@@ -7,6 +7,7 @@ try is followed by a quick second one.
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 
 from baton import DAG, Task, TaskContext, TaskSkipped, dag, task
@@ -53,3 +54,31 @@ def skipper() -> None:
 
 
 skipper()
+
+
+@dag(queue="warm", retries=1, retry_delay=0)
+def warm_isolation() -> None:
+    """Warm task processes keep isolation: each attempt its own process, environment and directory."""
+
+    @task
+    def taint() -> int:
+        os.environ["E2E_TAINTED"] = "1"
+        os.chdir(tempfile.gettempdir())
+        return os.getpid()
+
+    @task
+    def check(tainted_pid: int) -> None:
+        assert os.getpid() != tainted_pid, "two attempts ran in one process"
+        assert "E2E_TAINTED" not in os.environ, "an attempt saw another's environment"
+        assert os.getcwd() != tempfile.gettempdir(), "an attempt saw another's working directory"
+
+    @task
+    def crash(context: TaskContext) -> None:
+        if context.try_number == 1:
+            os._exit(3)
+
+    check(taint())
+    crash()
+
+
+warm_isolation()

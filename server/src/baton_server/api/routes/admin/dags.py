@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from baton_server.api import links
-from baton_server.api.deps import AdminDep, SessionDep
+from baton_server.api.deps import AdminDep, RuntimeDep, SessionDep
 from baton_server.api.routes._orchestration import (
     dag_model,
     dag_run_detail_model,
@@ -72,12 +72,13 @@ async def update_dag(dag_id: str, payload: UpdateDagPayload, session: SessionDep
     responses=links.TRIGGER_DAG_RUN,
 )
 async def trigger_dag_run(
-    dag_id: str, payload: TriggerDagRunPayload, session: SessionDep, _admin: AdminDep
+    dag_id: str, payload: TriggerDagRunPayload, session: SessionDep, runtime: RuntimeDep, _admin: AdminDep
 ) -> DagRun:
     """Queue a manual run with its conf."""
     run = await dag_runs.trigger_dag_run(
         session, dag_id, conf=payload.conf, run_id=payload.run_id, logical_date=payload.logical_date
     )
+    runtime.wakeups.scheduler.notify()  # this process's scheduler starts the run now
     return dag_run_model(run)
 
 

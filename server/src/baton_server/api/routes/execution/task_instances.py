@@ -27,8 +27,12 @@ from baton_server.api.schemas.execution import (
     TIStatePayload,
     TIStateResponse,
 )
+from baton_server.scheduler import advance_run
 from baton_server.services import task_instances as service
 from baton_server.services.states import TaskInstanceState
+
+ENDED = frozenset({TaskInstanceState.SUCCESS, TaskInstanceState.FAILED, TaskInstanceState.SKIPPED})
+"""Final states after which a task instance's downstream may be ready."""
 
 router = APIRouter(prefix="/task-instances", tags=["task-instances"])
 
@@ -113,12 +117,21 @@ async def heartbeat_task_instance(
     ),
 )
 async def update_task_instance_state(
-    task_instance_id: uuid.UUID, payload: TIStatePayload, claims: TaskClaimsDep, session: TaskSessionDep
+    task_instance_id: uuid.UUID,
+    payload: TIStatePayload,
+    claims: TaskClaimsDep,
+    session: TaskSessionDep,
+    runtime: RuntimeDep,
 ) -> TIStateResponse:
     ti = await service.finish_attempt(
         session, claims, task_instance_id, state=TaskInstanceState(payload.state), end_date=payload.end_date
     )
-    return TIStateResponse.model_validate(ti)
+    answer = TIStateResponse.model_validate(ti)
+    if ti.state in ENDED:
+        # Its ready downstream tasks are queued now, not on the scheduler's next pass. (A retry waits
+        # for its delay: the passes queue it.)
+        await advance_run(runtime, ti.dag_run_id)
+    return answer
 
 
 @router.get(

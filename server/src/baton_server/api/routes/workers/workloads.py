@@ -118,6 +118,7 @@ async def claim_workloads(
         ),
         max_wait=runtime.settings.claim_max_wait,
         client_gone=request.is_disconnected,
+        wakeup=runtime.wakeups.queue,
     )
     runtime.metrics.claimed([w.task_instance.queue for w in claimed])
     return ClaimedWorkloads(workloads=[_workload_model(w) for w in claimed])
