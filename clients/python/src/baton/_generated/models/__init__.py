@@ -45,6 +45,9 @@ from .log_record_out_fields_type_0 import LogRecordOutFieldsType0
 from .log_record_out_level import LogRecordOutLevel
 from .mark_state import MarkState
 from .mark_state_payload import MarkStatePayload
+from .pool import Pool
+from .pool_list import PoolList
+from .pool_put_body import PoolPutBody
 from .previous_successful_run import PreviousSuccessfulRun
 from .previous_successful_run_response import PreviousSuccessfulRunResponse
 from .register_dags_payload import RegisterDagsPayload
@@ -129,6 +132,9 @@ __all__ = (
     "LogRecordOutLevel",
     "MarkState",
     "MarkStatePayload",
+    "Pool",
+    "PoolList",
+    "PoolPutBody",
     "PreviousSuccessfulRun",
     "PreviousSuccessfulRunResponse",
     "RegisterDagsPayload",
