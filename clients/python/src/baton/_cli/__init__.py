@@ -180,7 +180,7 @@ def _resources_commands(sub: Subparsers) -> None:
     )
     set_pool = _admin_command(pools, "set", "create or change a pool")
     set_pool.add_argument("name")
-    set_pool.add_argument("slots", help="a number of slots, or 'unlimited'")
+    set_pool.add_argument("slots", type=_resources.pool_slots, help="a number of slots, or 'unlimited'")
     set_pool.add_argument("--description")
     set_pool.set_defaults(handler=_resources.pools_set)
     delete_pool = _admin_command(pools, "delete", "delete a pool (not default_pool)")

@@ -243,10 +243,20 @@ def pools_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def pool_slots(text: str) -> int | None:
+    """A pool's slots on the command line: a count from 0, or ``unlimited`` (None)."""
+    if text == "unlimited":
+        return None
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"SLOTS must be a number of slots or 'unlimited', not {text!r}")
+    return int(text)
+
+
 def pools_set(args: argparse.Namespace) -> int:
     """``baton pools set NAME SLOTS``: create or change a pool (SLOTS ``unlimited`` lifts the limit)."""
-    slots = None if args.slots == "unlimited" else int(args.slots)
-    body = PoolPutBody(slots=slots, description=args.description if args.description is not None else UNSET)
+    body = PoolPutBody(
+        slots=args.slots, description=args.description if args.description is not None else UNSET
+    )
     with admin_client(args) as client:
         pool = expect(admin_set_pool.sync(args.name, client=client.generated, body=body), Pool)
     if args.json:
@@ -268,6 +278,7 @@ __all__ = [
     "connections_add",
     "connections_get",
     "connections_list",
+    "pool_slots",
     "pools_delete",
     "pools_list",
     "pools_set",
