@@ -443,6 +443,12 @@ type Dag struct {
 	LatestVersionId     openapi_types.UUID `json:"latest_version_id"`
 	LatestVersionNumber int                `json:"latest_version_number"`
 
+	// MaxActiveRuns At most this many runs at once; null: no limit.
+	MaxActiveRuns *int `json:"max_active_runs"`
+
+	// MaxActiveTasks At most this many task instances claimed or running at once; null: no limit.
+	MaxActiveTasks *int `json:"max_active_tasks"`
+
 	// NextRunAt When the next scheduled run is due, if scheduled.
 	NextRunAt *time.Time `json:"next_run_at"`
 
@@ -456,10 +462,16 @@ type Dag struct {
 
 // DagDescription A DAG as its bundle describes it; the server never sees its code.
 type DagDescription struct {
-	DagId       string            `json:"dag_id"`
-	Description *string           `json:"description,omitempty"`
-	Schedule    *DagSchedule      `json:"schedule,omitempty"`
-	Tasks       []TaskDescription `json:"tasks"`
+	DagId       string  `json:"dag_id"`
+	Description *string `json:"description,omitempty"`
+
+	// MaxActiveRuns At most this many runs of the DAG run at once; null: no limit.
+	MaxActiveRuns *int `json:"max_active_runs,omitempty"`
+
+	// MaxActiveTasks At most this many task instances of the DAG are claimed or running at once; null: none.
+	MaxActiveTasks *int              `json:"max_active_tasks,omitempty"`
+	Schedule       *DagSchedule      `json:"schedule,omitempty"`
+	Tasks          []TaskDescription `json:"tasks"`
 }
 
 // DagList A page of DAGs, by id.
@@ -687,6 +699,32 @@ type MarkStatePayload struct {
 	State MarkState `json:"state"`
 }
 
+// Pool A named pool with its slots and what its claimed or running task instances take of them.
+type Pool struct {
+	Description *string `json:"description"`
+	Name        string  `json:"name"`
+
+	// Slots null: no limit.
+	Slots     *int      `json:"slots"`
+	UpdatedAt time.Time `json:"updated_at"`
+
+	// UsedSlots Slots taken now by claimed or running task instances.
+	UsedSlots int `json:"used_slots"`
+}
+
+// PoolList Every pool, by name.
+type PoolList struct {
+	Pools []Pool `json:"pools"`
+}
+
+// PoolPutBody A pool to create or replace: its slots (null: no limit) and a description.
+type PoolPutBody struct {
+	Description *string `json:"description,omitempty"`
+
+	// Slots The slots its claimed or running task instances may take together; null: no limit.
+	Slots *int `json:"slots"`
+}
+
 // PreviousSuccessfulRun The latest earlier DAG run in which this task succeeded.
 type PreviousSuccessfulRun struct {
 	EndDate     *time.Time `json:"end_date"`
@@ -747,6 +785,8 @@ type RegisteredSchedule struct {
 type RegisteredTask struct {
 	EntryPoint              string `json:"entry_point"`
 	ExecutionTimeoutSeconds *int   `json:"execution_timeout_seconds"`
+	Pool                    string `json:"pool"`
+	PoolSlots               int    `json:"pool_slots"`
 	Queue                   string `json:"queue"`
 	Retries                 int    `json:"retries"`
 	RetryDelaySeconds       int    `json:"retry_delay_seconds"`
@@ -816,11 +856,17 @@ type TIStateResponseState string
 // TaskDescription One task of a DAG: what it runs (an entry point in its bundle), where, and what it waits for.
 type TaskDescription struct {
 	// EntryPoint Example: etl.tasks:extract
-	EntryPoint              string  `json:"entry_point"`
-	ExecutionTimeoutSeconds *int    `json:"execution_timeout_seconds,omitempty"`
-	Queue                   *string `json:"queue,omitempty"`
-	Retries                 *int    `json:"retries,omitempty"`
-	RetryDelaySeconds       *int    `json:"retry_delay_seconds,omitempty"`
+	EntryPoint              string `json:"entry_point"`
+	ExecutionTimeoutSeconds *int   `json:"execution_timeout_seconds,omitempty"`
+
+	// Pool The named pool whose slots the task takes while claimed or running.
+	Pool *string `json:"pool,omitempty"`
+
+	// PoolSlots How many of the pool's slots the task takes.
+	PoolSlots         *int    `json:"pool_slots,omitempty"`
+	Queue             *string `json:"queue,omitempty"`
+	Retries           *int    `json:"retries,omitempty"`
+	RetryDelaySeconds *int    `json:"retry_delay_seconds,omitempty"`
 
 	// Runtime The language runtime; only workers of that runtime claim it.
 	Runtime         TaskRuntime  `json:"runtime"`
@@ -1140,6 +1186,9 @@ type TriggerDagRunJSONRequestBody = TriggerDagRunPayload
 // MarkDagRunJSONRequestBody defines body for MarkDagRun for application/json ContentType.
 type MarkDagRunJSONRequestBody = MarkStatePayload
 
+// AdminSetPoolJSONRequestBody defines body for AdminSetPool for application/json ContentType.
+type AdminSetPoolJSONRequestBody = PoolPutBody
+
 // ClearTaskInstanceJSONRequestBody defines body for ClearTaskInstance for application/json ContentType.
 type ClearTaskInstanceJSONRequestBody = ClearTaskInstancePayload
 
@@ -1401,6 +1450,49 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/health (the `CheckAdminHealth` operationId).
 	CheckAdminHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AdminListPools List pools
+	//
+	// Every pool by name, with the slots its claimed or running task instances take.
+	//
+	// Corresponds with GET /api/pools (the `AdminListPools` operationId).
+	AdminListPools(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AdminDeletePool Delete a pool
+	//
+	// Delete a pool; its tasks are not limited until it exists again. The default pool stays.
+	//
+	// Corresponds with DELETE /api/pools/{name} (the `AdminDeletePool` operationId).
+	AdminDeletePool(ctx context.Context, name string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AdminGetPool Read a pool
+	//
+	// One pool with its slots and what is used of them.
+	//
+	// Corresponds with GET /api/pools/{name} (the `AdminGetPool` operationId).
+	AdminGetPool(ctx context.Context, name string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AdminSetPoolWithBody Create or replace a pool
+	//
+	// Set a pool's slots (null: no limit) and description, creating it if needed.
+	//
+	// Lowering the slots below what is used stops new claims from the pool; nothing running is stopped.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/pools/{name} (the `AdminSetPool` operationId).
+	AdminSetPoolWithBody(ctx context.Context, name string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AdminSetPool Create or replace a pool
+	//
+	// Set a pool's slots (null: no limit) and description, creating it if needed.
+	//
+	// Lowering the slots below what is used stops new claims from the pool; nothing running is stopped.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /api/pools/{name} (the `AdminSetPool` operationId).
+	AdminSetPool(ctx context.Context, name string, body AdminSetPoolJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetTaskInstance Read a task instance's state and current attempt
 	//
@@ -2086,6 +2178,99 @@ func (c *Client) MarkDagRun(ctx context.Context, dagId string, runId string, bod
 // Corresponds with GET /api/health (the `CheckAdminHealth` operationId).
 func (c *Client) CheckAdminHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCheckAdminHealthRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AdminListPools List pools
+//
+// Every pool by name, with the slots its claimed or running task instances take.
+//
+// Corresponds with GET /api/pools (the `AdminListPools` operationId).
+func (c *Client) AdminListPools(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdminListPoolsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AdminDeletePool Delete a pool
+//
+// Delete a pool; its tasks are not limited until it exists again. The default pool stays.
+//
+// Corresponds with DELETE /api/pools/{name} (the `AdminDeletePool` operationId).
+func (c *Client) AdminDeletePool(ctx context.Context, name string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdminDeletePoolRequest(c.Server, name)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AdminGetPool Read a pool
+//
+// One pool with its slots and what is used of them.
+//
+// Corresponds with GET /api/pools/{name} (the `AdminGetPool` operationId).
+func (c *Client) AdminGetPool(ctx context.Context, name string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdminGetPoolRequest(c.Server, name)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AdminSetPoolWithBody Create or replace a pool
+//
+// Set a pool's slots (null: no limit) and description, creating it if needed.
+//
+// Lowering the slots below what is used stops new claims from the pool; nothing running is stopped.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/pools/{name} (the `AdminSetPool` operationId).
+func (c *Client) AdminSetPoolWithBody(ctx context.Context, name string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdminSetPoolRequestWithBody(c.Server, name, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AdminSetPool Create or replace a pool
+//
+// Set a pool's slots (null: no limit) and description, creating it if needed.
+//
+// Lowering the slots below what is used stops new claims from the pool; nothing running is stopped.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /api/pools/{name} (the `AdminSetPool` operationId).
+func (c *Client) AdminSetPool(ctx context.Context, name string, body AdminSetPoolJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdminSetPoolRequest(c.Server, name, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3641,6 +3826,148 @@ func NewCheckAdminHealthRequest(server string) (*http.Request, error) {
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewAdminListPoolsRequest constructs an http.Request for the AdminListPools method
+func NewAdminListPoolsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/pools")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAdminDeletePoolRequest constructs an http.Request for the AdminDeletePool method
+func NewAdminDeletePoolRequest(server string, name string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "name", name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/pools/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAdminGetPoolRequest constructs an http.Request for the AdminGetPool method
+func NewAdminGetPoolRequest(server string, name string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "name", name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/pools/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAdminSetPoolRequest calls the generic AdminSetPool builder with application/json body
+func NewAdminSetPoolRequest(server string, name string, body AdminSetPoolJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAdminSetPoolRequestWithBody(server, name, "application/json", bodyReader)
+}
+
+// NewAdminSetPoolRequestWithBody constructs an http.Request for the AdminSetPool method, with any body, and a specified content type
+func NewAdminSetPoolRequestWithBody(server string, name string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "name", name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/pools/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -5245,6 +5572,55 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/health (the `CheckAdminHealth` operationId).
 	CheckAdminHealthWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*CheckAdminHealthResponse, error)
+
+	// AdminListPoolsWithResponse List pools
+	//
+	// Every pool by name, with the slots its claimed or running task instances take.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/pools (the `AdminListPools` operationId).
+	AdminListPoolsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*AdminListPoolsResponse, error)
+
+	// AdminDeletePoolWithResponse Delete a pool
+	//
+	// Delete a pool; its tasks are not limited until it exists again. The default pool stays.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/pools/{name} (the `AdminDeletePool` operationId).
+	AdminDeletePoolWithResponse(ctx context.Context, name string, reqEditors ...RequestEditorFn) (*AdminDeletePoolResponse, error)
+
+	// AdminGetPoolWithResponse Read a pool
+	//
+	// One pool with its slots and what is used of them.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/pools/{name} (the `AdminGetPool` operationId).
+	AdminGetPoolWithResponse(ctx context.Context, name string, reqEditors ...RequestEditorFn) (*AdminGetPoolResponse, error)
+
+	// AdminSetPoolWithBodyWithResponse Create or replace a pool
+	//
+	// Set a pool's slots (null: no limit) and description, creating it if needed.
+	//
+	// Lowering the slots below what is used stops new claims from the pool; nothing running is stopped.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/pools/{name} (the `AdminSetPool` operationId).
+	AdminSetPoolWithBodyWithResponse(ctx context.Context, name string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AdminSetPoolResponse, error)
+
+	// AdminSetPoolWithResponse Create or replace a pool
+	//
+	// Set a pool's slots (null: no limit) and description, creating it if needed.
+	//
+	// Lowering the slots below what is used stops new claims from the pool; nothing running is stopped.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/pools/{name} (the `AdminSetPool` operationId).
+	AdminSetPoolWithResponse(ctx context.Context, name string, body AdminSetPoolJSONRequestBody, reqEditors ...RequestEditorFn) (*AdminSetPoolResponse, error)
 
 	// GetTaskInstanceWithResponse Read a task instance's state and current attempt
 	//
@@ -6928,6 +7304,345 @@ func (r CheckAdminHealthResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CheckAdminHealthResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AdminListPoolsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PoolList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AdminListPoolsResponse) GetJSON200() *PoolList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AdminListPoolsResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AdminListPoolsResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AdminListPoolsResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AdminListPoolsResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AdminListPoolsResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AdminListPoolsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AdminListPoolsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AdminListPoolsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AdminListPoolsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AdminDeletePoolResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorBody
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AdminDeletePoolResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AdminDeletePoolResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AdminDeletePoolResponse) GetJSON404() *ErrorBody {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r AdminDeletePoolResponse) GetJSON409() *ErrorBody {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AdminDeletePoolResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r AdminDeletePoolResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AdminDeletePoolResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AdminDeletePoolResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AdminDeletePoolResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AdminDeletePoolResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AdminDeletePoolResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AdminDeletePoolResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AdminGetPoolResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Pool
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AdminGetPoolResponse) GetJSON200() *Pool {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AdminGetPoolResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AdminGetPoolResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AdminGetPoolResponse) GetJSON404() *ErrorBody {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AdminGetPoolResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r AdminGetPoolResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AdminGetPoolResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AdminGetPoolResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AdminGetPoolResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AdminGetPoolResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AdminGetPoolResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AdminGetPoolResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AdminSetPoolResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Pool
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AdminSetPoolResponse) GetJSON200() *Pool {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AdminSetPoolResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AdminSetPoolResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AdminSetPoolResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r AdminSetPoolResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AdminSetPoolResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AdminSetPoolResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AdminSetPoolResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AdminSetPoolResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AdminSetPoolResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AdminSetPoolResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -9843,6 +10558,85 @@ func (c *ClientWithResponses) CheckAdminHealthWithResponse(ctx context.Context, 
 	return ParseCheckAdminHealthResponse(rsp)
 }
 
+// AdminListPoolsWithResponse List pools
+//
+// Every pool by name, with the slots its claimed or running task instances take.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/pools (the `AdminListPools` operationId).
+func (c *ClientWithResponses) AdminListPoolsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*AdminListPoolsResponse, error) {
+	rsp, err := c.AdminListPools(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdminListPoolsResponse(rsp)
+}
+
+// AdminDeletePoolWithResponse Delete a pool
+//
+// Delete a pool; its tasks are not limited until it exists again. The default pool stays.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/pools/{name} (the `AdminDeletePool` operationId).
+func (c *ClientWithResponses) AdminDeletePoolWithResponse(ctx context.Context, name string, reqEditors ...RequestEditorFn) (*AdminDeletePoolResponse, error) {
+	rsp, err := c.AdminDeletePool(ctx, name, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdminDeletePoolResponse(rsp)
+}
+
+// AdminGetPoolWithResponse Read a pool
+//
+// One pool with its slots and what is used of them.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/pools/{name} (the `AdminGetPool` operationId).
+func (c *ClientWithResponses) AdminGetPoolWithResponse(ctx context.Context, name string, reqEditors ...RequestEditorFn) (*AdminGetPoolResponse, error) {
+	rsp, err := c.AdminGetPool(ctx, name, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdminGetPoolResponse(rsp)
+}
+
+// AdminSetPoolWithBodyWithResponse Create or replace a pool
+//
+// Set a pool's slots (null: no limit) and description, creating it if needed.
+//
+// Lowering the slots below what is used stops new claims from the pool; nothing running is stopped.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/pools/{name} (the `AdminSetPool` operationId).
+func (c *ClientWithResponses) AdminSetPoolWithBodyWithResponse(ctx context.Context, name string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AdminSetPoolResponse, error) {
+	rsp, err := c.AdminSetPoolWithBody(ctx, name, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdminSetPoolResponse(rsp)
+}
+
+// AdminSetPoolWithResponse Create or replace a pool
+//
+// Set a pool's slots (null: no limit) and description, creating it if needed.
+//
+// Lowering the slots below what is used stops new claims from the pool; nothing running is stopped.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/pools/{name} (the `AdminSetPool` operationId).
+func (c *ClientWithResponses) AdminSetPoolWithResponse(ctx context.Context, name string, body AdminSetPoolJSONRequestBody, reqEditors ...RequestEditorFn) (*AdminSetPoolResponse, error) {
+	rsp, err := c.AdminSetPool(ctx, name, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdminSetPoolResponse(rsp)
+}
+
 // GetTaskInstanceWithResponse Read a task instance's state and current attempt
 //
 // The task instance's state and its current attempt: try, host, pid, heartbeat.
@@ -11540,6 +12334,288 @@ func ParseCheckAdminHealthResponse(rsp *http.Response) (*CheckAdminHealthRespons
 			return nil, err
 		}
 		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAdminListPoolsResponse parses an HTTP response from a AdminListPoolsWithResponse call
+func ParseAdminListPoolsResponse(rsp *http.Response) (*AdminListPoolsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AdminListPoolsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PoolList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAdminDeletePoolResponse parses an HTTP response from a AdminDeletePoolWithResponse call
+func ParseAdminDeletePoolResponse(rsp *http.Response) (*AdminDeletePoolResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AdminDeletePoolResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAdminGetPoolResponse parses an HTTP response from a AdminGetPoolWithResponse call
+func ParseAdminGetPoolResponse(rsp *http.Response) (*AdminGetPoolResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AdminGetPoolResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Pool
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAdminSetPoolResponse parses an HTTP response from a AdminSetPoolWithResponse call
+func ParseAdminSetPoolResponse(rsp *http.Response) (*AdminSetPoolResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AdminSetPoolResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Pool
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest ErrorBody

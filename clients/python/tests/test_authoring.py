@@ -285,3 +285,28 @@ def test__external_task__called_with_a_value__dag_definition_error() -> None:
     total = external_task("total", runtime="go", entry_point="bundle:d/total")
     with pytest.raises(DagDefinitionError, match="takes upstream tasks only"), DAG("d"):
         total(42)
+
+
+def test__pools_and_dag_limits__described_with_defaults_filled_in() -> None:
+    def extract() -> int:
+        return 1
+
+    def load(value: int) -> None:
+        pass
+
+    with DAG("limited", max_active_runs=1, max_active_tasks=3, pool="warehouse") as limited:
+        Task(load, pool_slots=2)(Task(extract, pool="api")())
+
+    described = describe_dag(limited).to_dict()
+    assert (described["max_active_runs"], described["max_active_tasks"]) == (1, 3)
+    tasks = _tasks(limited)
+    assert (tasks["extract"]["pool"], "pool_slots" in tasks["extract"]) == ("api", False)
+    assert (tasks["load"]["pool"], tasks["load"]["pool_slots"]) == ("warehouse", 2)
+    with DAG("plain") as plain:
+        Task(extract)()
+    assert "pool" not in _tasks(plain)["extract"]  # the server's default: default_pool, 1 slot
+    assert "max_active_runs" not in describe_dag(plain).to_dict()
+    with pytest.raises(DagDefinitionError, match="pool_slots"):
+        Task(extract, pool_slots=0)
+    with pytest.raises(DagDefinitionError, match="max_active_runs"):
+        DAG("bad", max_active_runs=0)

@@ -67,6 +67,22 @@ def test__unknown_run__one_line(live_server: LiveServer) -> None:
     assert (empty.returncode, empty.stdout.startswith("[")) == (0, True)
 
 
+def test__pools__set_list_delete(live_server: LiveServer) -> None:
+    token = live_server.cli("create-admin-token", "cli-pools").strip()
+    env = {"BATON_SERVER_URL": live_server.base_url, "BATON_ADMIN_TOKEN": token}
+    assert (
+        _baton("pools", "set", "warehouse", "4", "--description", "dw", **env).stdout
+        == "pool warehouse set\n"
+    )
+    listed = _baton("pools", "list", **env).stdout
+    assert "default_pool  unlimited  0" in listed
+    assert "warehouse     4          0" in listed
+    _one_line_error(_baton("pools", "delete", "default_pool", **env), 1, "default_pool_not_deletable")
+    assert _baton("pools", "delete", "warehouse", **env).returncode == 0
+    bad = _baton("pools", "set", "x", "many", **env)
+    assert (bad.returncode, "SLOTS must be a number" in bad.stderr) == (2, True)
+
+
 @pytest.mark.parametrize(
     ("files", "expected"),
     [

@@ -20,6 +20,7 @@ from baton_server.api.openapi import document_api
 from baton_server.api.routes.admin import connections as admin_connections
 from baton_server.api.routes.admin import controls as admin_controls
 from baton_server.api.routes.admin import dags as admin_dags
+from baton_server.api.routes.admin import pools as admin_pools
 from baton_server.api.routes.admin import task_instances as admin_task_instances
 from baton_server.api.routes.admin import variables as admin_variables
 from baton_server.api.routes.admin import workers as admin_workers
@@ -71,6 +72,7 @@ def build_routers() -> list[APIRouter]:
         admin_dags,
         admin_workers,
         admin_controls,
+        admin_pools,
     ):
         admin.include_router(module.router)
     return [execution, workers, admin]

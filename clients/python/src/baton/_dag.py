@@ -66,6 +66,10 @@ class DAG:
         execution_timeout: Duration | None = None,
         trigger_rule: TriggerRule | None = None,
         module: str | None = None,
+        pool: str | None = None,
+        pool_slots: int | None = None,
+        max_active_runs: int | None = None,
+        max_active_tasks: int | None = None,
     ) -> None:
         self.dag_id = check_id("DAG id", dag_id)
         self.description = description
@@ -73,9 +77,18 @@ class DAG:
         self.start_at = start_at
         if start_at is not None and start_at.tzinfo is None:
             raise DagDefinitionError(f"DAG {dag_id!r}: start_at needs a time zone (e.g. datetime.UTC)")
-        self.defaults = TaskSettings(retries, retry_delay, execution_timeout, queue, trigger_rule)
+        self.defaults = TaskSettings(
+            retries, retry_delay, execution_timeout, queue, trigger_rule, pool, pool_slots
+        )
         """Task settings every task of this DAG gets unless it sets its own."""
         self.defaults.check(f"DAG {dag_id!r}")
+        for name, limit in (("max_active_runs", max_active_runs), ("max_active_tasks", max_active_tasks)):
+            if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+                raise DagDefinitionError(f"DAG {dag_id!r}: {name} must be a positive integer, not {limit!r}")
+        self.max_active_runs = max_active_runs
+        """At most this many runs of the DAG run at once (None: no limit)."""
+        self.max_active_tasks = max_active_tasks
+        """At most this many of its task instances are claimed or running at once (None: no limit)."""
         self.module = module if module is not None else _caller_module(1)
         """The module that defines this DAG: the first part of its tasks' entry points."""
         self.tasks: dict[str, TaskRef] = {}
@@ -156,6 +169,10 @@ def dag(
     retry_delay: Duration | None = None,
     execution_timeout: Duration | None = None,
     trigger_rule: TriggerRule | None = None,
+    pool: str | None = None,
+    pool_slots: int | None = None,
+    max_active_runs: int | None = None,
+    max_active_tasks: int | None = None,
 ) -> Callable[[Callable[..., Any]], DagFunction]: ...
 def dag(
     fn: Callable[..., Any] | None = None, /, **options: Any

@@ -103,6 +103,8 @@ def describe_task(dag: DAG, ref: TaskRef) -> TaskDescription:
         retry_delay_seconds=retry_delay if retry_delay is not None else 300,
         execution_timeout_seconds=timeout,
         trigger_rule=settings.trigger_rule if settings.trigger_rule is not None else "all_success",
+        pool=settings.pool if settings.pool is not None else UNSET,
+        pool_slots=settings.pool_slots if settings.pool_slots is not None else UNSET,
     )
 
 
@@ -122,6 +124,8 @@ def describe_dag(dag: DAG) -> DagDescription:
         tasks=[describe_task(dag, ref) for ref in dag.tasks.values()],
         description=dag.description,
         schedule=_schedule(dag),
+        max_active_runs=dag.max_active_runs if dag.max_active_runs is not None else UNSET,
+        max_active_tasks=dag.max_active_tasks if dag.max_active_tasks is not None else UNSET,
     )
 
 

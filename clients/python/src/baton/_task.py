@@ -60,6 +60,9 @@ class TaskSettings:
     execution_timeout: Duration | None = None
     queue: str | None = None
     trigger_rule: TriggerRule | None = None
+    pool: str | None = None
+    """The named pool whose slots the task takes while claimed or running (server default: default_pool)."""
+    pool_slots: int | None = None
 
     def check(self, where: str) -> None:
         """Raise DagDefinitionError for a setting the server would refuse."""
@@ -75,6 +78,16 @@ class TaskSettings:
         to_seconds(f"{where}: execution_timeout", self.execution_timeout, minimum=1)
         if self.queue is not None:
             check_id(f"{where}: queue", self.queue)
+        if self.pool is not None:
+            check_id(f"{where}: pool", self.pool)
+        if self.pool_slots is not None and (
+            isinstance(self.pool_slots, bool)
+            or not isinstance(self.pool_slots, int)
+            or not 1 <= self.pool_slots <= 10_000
+        ):
+            raise DagDefinitionError(
+                f"{where}: pool_slots must be an integer from 1 to 10000, not {self.pool_slots!r}"
+            )
         if self.trigger_rule is not None and self.trigger_rule not in TRIGGER_RULES:
             raise DagDefinitionError(
                 f"{where}: trigger_rule must be one of {', '.join(TRIGGER_RULES)}, not {self.trigger_rule!r}"
@@ -90,6 +103,8 @@ class TaskSettings:
             ),
             queue=self.queue if self.queue is not None else defaults.queue,
             trigger_rule=self.trigger_rule if self.trigger_rule is not None else defaults.trigger_rule,
+            pool=self.pool if self.pool is not None else defaults.pool,
+            pool_slots=self.pool_slots if self.pool_slots is not None else defaults.pool_slots,
         )
 
 
@@ -106,12 +121,16 @@ class Task:
         execution_timeout: Duration | None = None,
         queue: str | None = None,
         trigger_rule: TriggerRule | None = None,
+        pool: str | None = None,
+        pool_slots: int | None = None,
     ) -> None:
         if not callable(fn):
             raise DagDefinitionError(f"a task needs a callable, not {fn!r}")
         self.fn = fn
         self.task_id = check_id("task id", task_id if task_id is not None else getattr(fn, "__name__", None))
-        self.settings = TaskSettings(retries, retry_delay, execution_timeout, queue, trigger_rule)
+        self.settings = TaskSettings(
+            retries, retry_delay, execution_timeout, queue, trigger_rule, pool, pool_slots
+        )
         self.settings.check(f"task {self.task_id!r}")
         self.__doc__ = getattr(fn, "__doc__", None)
 
@@ -278,6 +297,8 @@ def external_task(
     execution_timeout: Duration | None = None,
     queue: str | None = None,
     trigger_rule: TriggerRule | None = None,
+    pool: str | None = None,
+    pool_slots: int | None = None,
 ) -> ExternalTask:
     """Declare a task another runtime's worker runs (``runtime="java"``, its ``entry_point``, settings)."""
     return ExternalTask(
@@ -289,6 +310,8 @@ def external_task(
         execution_timeout=execution_timeout,
         queue=queue,
         trigger_rule=trigger_rule,
+        pool=pool,
+        pool_slots=pool_slots,
     )
 
 
@@ -330,6 +353,8 @@ def task(
     execution_timeout: Duration | None = None,
     queue: str | None = None,
     trigger_rule: TriggerRule | None = None,
+    pool: str | None = None,
+    pool_slots: int | None = None,
 ) -> Callable[[Callable[..., Any]], Task]: ...
 def task(
     fn: Callable[..., Any] | None = None,
@@ -341,6 +366,8 @@ def task(
     execution_timeout: Duration | None = None,
     queue: str | None = None,
     trigger_rule: TriggerRule | None = None,
+    pool: str | None = None,
+    pool_slots: int | None = None,
 ) -> Task | Callable[[Callable[..., Any]], Task]:
     """Make a function a :class:`Task`: ``@task`` or ``@task(retries=2, queue="python", ...)``."""
 
@@ -353,6 +380,8 @@ def task(
             execution_timeout=execution_timeout,
             queue=queue,
             trigger_rule=trigger_rule,
+            pool=pool,
+            pool_slots=pool_slots,
         )
 
     return wrap(fn) if fn is not None else wrap

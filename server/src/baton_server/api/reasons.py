@@ -154,6 +154,10 @@ ILLEGAL_STATE_TRANSITION = define(
 
 # Variables, connections, XComs.
 VARIABLE_NOT_FOUND = define("variable_not_found", 404, "No variable under this key.")
+POOL_NOT_FOUND = define("pool_not_found", 404, "No pool with this name.")
+DEFAULT_POOL_NOT_DELETABLE = define(
+    "default_pool_not_deletable", 409, "The default pool cannot be deleted; set its slots to null instead."
+)
 CONNECTION_NOT_FOUND = define("connection_not_found", 404, "No connection with this id.")
 CONNECTION_NOT_GRANTED = define(
     "connection_not_granted",
@@ -330,6 +334,10 @@ BY_OPERATION: dict[str, tuple[Reason, ...]] = {
     "admin_set_variable": (VARIABLE_TOO_LARGE,),
     "admin_delete_variable": (VARIABLE_NOT_FOUND,),
     "admin_set_variable_grants": (VARIABLE_NOT_FOUND,),
+    "admin_list_pools": (),
+    "admin_get_pool": (POOL_NOT_FOUND,),
+    "admin_set_pool": (),
+    "admin_delete_pool": (POOL_NOT_FOUND, DEFAULT_POOL_NOT_DELETABLE),
     "admin_list_connections": (),
     "admin_get_connection": (CONNECTION_NOT_FOUND,),
     "admin_set_connection": (),

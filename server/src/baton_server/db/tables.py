@@ -59,6 +59,9 @@ class DagRecord(Base):
     # The worker credential that registered the latest version (None: registered before ownership).
     owner_credential_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     owner_name: Mapped[str | None] = mapped_column(String(ID_LENGTH), nullable=True)
+    # The latest version's limits (None: none), read by the scheduler and the claim path.
+    max_active_runs: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    max_active_tasks: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -107,6 +110,7 @@ class TaskInstanceRecord(Base):
         UniqueConstraint("dag_run_id", "task_id", "map_index"),
         Index(None, "state", "queue"),
         Index(None, "dag_id", "task_id", "state"),
+        Index(None, "pool", "state"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
@@ -121,6 +125,10 @@ class TaskInstanceRecord(Base):
     max_tries: Mapped[int] = mapped_column(Integer, default=0)
     queue: Mapped[str] = mapped_column(String(ID_LENGTH), default="default")
     runtime: Mapped[str] = mapped_column(String(20), default="python")
+    pool: Mapped[str] = mapped_column(
+        String(ID_LENGTH), default="default_pool", server_default="default_pool"
+    )
+    pool_slots: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     hostname: Mapped[str | None] = mapped_column(String(1000), nullable=True)
     pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
     unix_user: Mapped[str | None] = mapped_column(String(1000), nullable=True)
@@ -134,6 +142,18 @@ class TaskInstanceRecord(Base):
     end_date: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class PoolRecord(Base):
+    """A named pool: its task instances, claimed or running, together take at most ``slots`` slots."""
+
+    __tablename__ = "pools"
+
+    name: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    slots: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """None: no limit."""
+    description: Mapped[str | None] = mapped_column(String(2000), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 

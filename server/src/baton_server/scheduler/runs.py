@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from baton_server.db.tables import DagRecord, DagRunRecord, TaskInstanceRecord
 from baton_server.db.types import new_id
-from baton_server.services._sql import insert_ignoring_conflicts, rowcount
+from baton_server.services._sql import insert_ignoring_conflicts, is_postgres, rowcount
 from baton_server.services.dag_runs import run_id_time
 from baton_server.services.dags import load_version_or_none
 from baton_server.services.states import DagRunState
@@ -92,10 +93,23 @@ async def start_queued_runs(session: AsyncSession, now: datetime) -> int:
         version = await load_version_or_none(session, version_id)
         if version is None:
             continue
+        where = [DagRunRecord.id == run_pk, DagRunRecord.state == DagRunState.QUEUED.value]
+        limit = version.spec.max_active_runs
+        if limit is not None:
+            if is_postgres(session):
+                # Two schedulers that overlap count one after the other.
+                await session.execute(
+                    select(DagRecord.dag_id).where(DagRecord.dag_id == dag_id).with_for_update()
+                )
+            other = aliased(DagRunRecord)
+            running = (
+                select(func.count())
+                .where(other.dag_id == dag_id, other.state == DagRunState.RUNNING.value)
+                .scalar_subquery()
+            )
+            where.append(running < limit)
         moved = await session.execute(
-            update(DagRunRecord)
-            .where(DagRunRecord.id == run_pk, DagRunRecord.state == DagRunState.QUEUED.value)
-            .values(state=DagRunState.RUNNING.value, start_date=now)
+            update(DagRunRecord).where(*where).values(state=DagRunState.RUNNING.value, start_date=now)
         )
         if rowcount(moved) != 1:
             continue
@@ -113,6 +127,8 @@ async def start_queued_runs(session: AsyncSession, now: datetime) -> int:
                 "max_tries": task.max_tries,
                 "queue": task.queue,
                 "runtime": task.runtime,
+                "pool": task.pool,
+                "pool_slots": task.pool_slots,
                 "updated_at": now,
             }
             for task in version.spec.tasks

@@ -19,6 +19,9 @@ from typing import Any
 from baton_server.errors import InvalidInputError
 from baton_server.services.schedules import Schedule
 
+DEFAULT_POOL = "default_pool"
+"""The pool of every task that names none; it exists from the start, with no slot limit until set."""
+
 
 class TriggerRule(StrEnum):
     """When a task may start, given the states of its upstream tasks."""
@@ -42,6 +45,9 @@ class TaskSpec:
     retry_delay_seconds: int = 300
     execution_timeout_seconds: int | None = None
     trigger_rule: TriggerRule = TriggerRule.ALL_SUCCESS
+    pool: str = DEFAULT_POOL
+    """The named pool whose slots the task takes while it is claimed or running."""
+    pool_slots: int = 1
 
     @property
     def max_tries(self) -> int:
@@ -50,7 +56,7 @@ class TaskSpec:
 
     def to_document(self) -> dict[str, Any]:
         """The stored JSON form."""
-        return {
+        doc: dict[str, Any] = {
             "task_id": self.task_id,
             "entry_point": self.entry_point,
             "upstream_task_ids": sorted(self.upstream_task_ids),
@@ -61,6 +67,12 @@ class TaskSpec:
             "execution_timeout": self.execution_timeout_seconds,
             "trigger_rule": self.trigger_rule.value,
         }
+        # Defaults are left out, so that descriptions stored before pools existed keep their hash.
+        if self.pool != DEFAULT_POOL:
+            doc["pool"] = self.pool
+        if self.pool_slots != 1:
+            doc["pool_slots"] = self.pool_slots
+        return doc
 
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> TaskSpec:
@@ -75,6 +87,8 @@ class TaskSpec:
             retry_delay_seconds=doc["retry_delay_seconds"],
             execution_timeout_seconds=doc["execution_timeout"],
             trigger_rule=TriggerRule(doc["trigger_rule"]),
+            pool=doc.get("pool", DEFAULT_POOL),
+            pool_slots=doc.get("pool_slots", 1),
         )
 
 
@@ -86,6 +100,10 @@ class DagSpec:
     tasks: tuple[TaskSpec, ...]
     schedule: Schedule | None = None
     description: str | None = None
+    max_active_runs: int | None = None
+    """At most this many runs of the DAG are running at once (None: no limit)."""
+    max_active_tasks: int | None = None
+    """At most this many task instances of the DAG are claimed or running at once (None: no limit)."""
     _by_id: dict[str, TaskSpec] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -97,12 +115,18 @@ class DagSpec:
 
     def to_document(self) -> dict[str, Any]:
         """The stored JSON form (tasks sorted by id, so that task order does not make a new version)."""
-        return {
+        doc: dict[str, Any] = {
             "dag_id": self.dag_id,
             "description": self.description,
             "schedule": self.schedule.to_document() if self.schedule else None,
             "tasks": [t.to_document() for t in sorted(self.tasks, key=lambda t: t.task_id)],
         }
+        # Unset limits are left out, so that descriptions stored before them keep their hash.
+        if self.max_active_runs is not None:
+            doc["max_active_runs"] = self.max_active_runs
+        if self.max_active_tasks is not None:
+            doc["max_active_tasks"] = self.max_active_tasks
+        return doc
 
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> DagSpec:
@@ -113,6 +137,8 @@ class DagSpec:
             description=doc.get("description"),
             schedule=Schedule.from_document(schedule) if schedule else None,
             tasks=tuple(TaskSpec.from_document(t) for t in doc["tasks"]),
+            max_active_runs=doc.get("max_active_runs"),
+            max_active_tasks=doc.get("max_active_tasks"),
         )
 
     def content_hash(self) -> str:

@@ -190,6 +190,7 @@ async def _register_one(
     dag.updated_at = now
     if owner is not None:
         dag.owner_credential_id, dag.owner_name = owner.id, owner.name
+    dag.max_active_runs, dag.max_active_tasks = spec.max_active_runs, spec.max_active_tasks
     old_schedule = previous.schedule if previous else None
     if spec.schedule != old_schedule:
         dag.schedule = spec.schedule.summary if spec.schedule else None

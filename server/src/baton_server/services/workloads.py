@@ -16,19 +16,21 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, Select, literal, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from baton_server.db.tables import CredentialRecord, TaskInstanceRecord, WorkerRecord
+from baton_server.db.tables import CredentialRecord, DagRecord, PoolRecord, TaskInstanceRecord, WorkerRecord
 from baton_server.db.types import utcnow
 from baton_server.errors import InvalidInputError
 from baton_server.services._sql import is_postgres, rowcount
 from baton_server.services.dag_specs import TaskSpec
 from baton_server.services.dags import load_version_or_none
 from baton_server.services.ownership import servable
+from baton_server.services.pools import in_use, usage
 from baton_server.services.states import TaskInstanceState
 from baton_server.services.tokens import TokenService
 from baton_server.services.workers import WorkerState, count_active, owned_worker
@@ -165,27 +167,12 @@ async def _claim_once(
     candidates = select(ti.id).where(*conditions).order_by(ti.queued_at, ti.id).limit(limit)
     if await session.scalar(candidates.limit(1)) is None:
         return []  # nothing to take: leave the write (and, on SQLite, the write lock) alone
-    if is_postgres(session):
-        # MATERIALIZED: evaluated once. Inlined as an IN subquery, PostgreSQL may rescan it and, with
-        # SKIP LOCKED, pick more rows than the LIMIT.
-        picked = candidates.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
-        chosen = select(picked.c.id).scalar_subquery()
-    else:
-        chosen = candidates.scalar_subquery()
+    limits = await _Limits.load(session)
     now = utcnow()
-    claimed = (
-        await session.scalars(
-            update(ti)
-            .where(
-                ti.id.in_(chosen),
-                ti.state == TaskInstanceState.QUEUED.value,
-                ti.worker_id.is_(None),
-            )
-            .values(worker_id=worker.id, claimed_at=now)
-            .returning(ti)
-            .execution_options(synchronize_session=False)
-        )
-    ).all()
+    if limits.empty:
+        claimed = await _claim_unlimited(session, candidates, worker.id, now)
+    else:
+        claimed = await _claim_within_limits(session, limits, conditions, limit, worker.id, now)
     workloads: list[Workload] = []
     unrunnable: list[TaskInstanceRecord] = []
     for record in sorted(claimed, key=lambda r: (r.queued_at or now, r.id)):
@@ -205,3 +192,130 @@ async def _claim_once(
             .values(state=TaskInstanceState.FAILED.value, end_date=now)
         )
     return workloads
+
+
+async def _claim_unlimited(
+    session: AsyncSession, candidates: Select[uuid.UUID], worker_id: uuid.UUID, now: datetime
+) -> Sequence[TaskInstanceRecord]:
+    """The one-statement claim, when no pool or DAG has a limit."""
+    ti = TaskInstanceRecord
+    if is_postgres(session):
+        # MATERIALIZED: evaluated once. Inlined as an IN subquery, PostgreSQL may rescan it and, with
+        # SKIP LOCKED, pick more rows than the LIMIT.
+        picked = candidates.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
+        chosen = select(picked.c.id).scalar_subquery()
+    else:
+        chosen = candidates.scalar_subquery()
+    return (
+        await session.scalars(
+            update(ti)
+            .where(
+                ti.id.in_(chosen),
+                ti.state == TaskInstanceState.QUEUED.value,
+                ti.worker_id.is_(None),
+            )
+            .values(worker_id=worker_id, claimed_at=now)
+            .returning(ti)
+            .execution_options(synchronize_session=False)
+        )
+    ).all()
+
+
+@dataclass(frozen=True, slots=True)
+class _Limits:
+    """The pools with a slot limit and the DAGs with ``max_active_tasks``, read once per look."""
+
+    pools: dict[str, int]
+    dags: dict[str, int]
+
+    @property
+    def empty(self) -> bool:
+        """Whether nothing is limited (the claim then takes its one-statement path)."""
+        return not self.pools and not self.dags
+
+    @classmethod
+    async def load(cls, session: AsyncSession) -> _Limits:
+        """Read the limits; one small query."""
+        rows = await session.execute(
+            union_all(
+                select(literal("pool"), PoolRecord.name, PoolRecord.slots).where(
+                    PoolRecord.slots.is_not(None)
+                ),
+                select(literal("dag"), DagRecord.dag_id, DagRecord.max_active_tasks).where(
+                    DagRecord.max_active_tasks.is_not(None)
+                ),
+            )
+        )
+        pools: dict[str, int] = {}
+        dags: dict[str, int] = {}
+        for kind, name, value in rows:
+            if value is not None:
+                (pools if kind == "pool" else dags)[name] = int(value)
+        return cls(pools, dags)
+
+
+async def _claim_within_limits(
+    session: AsyncSession,
+    limits: _Limits,
+    conditions: list[ColumnElement[bool]],
+    limit: int,
+    worker_id: uuid.UUID,
+    now: datetime,
+) -> list[TaskInstanceRecord]:
+    """Claim candidates one conditional UPDATE each, under the locks of the limited pools and DAGs.
+
+    On PostgreSQL the rows of the limited pools and DAGs among the candidates are locked (``FOR
+    UPDATE``, in name order) before any count, so claimers on every replica count one after another;
+    each UPDATE then takes its row only if its pool's slots and its DAG's ``max_active_tasks`` still
+    have room. On SQLite the UPDATE runs under the database's write lock.
+    """
+    ti = TaskInstanceRecord
+    # Candidates of full pools or DAGs are passed over, so they do not hold up the rest of the queue.
+    full_pools = [
+        p
+        for p, used in (await usage(session, ti.pool, list(limits.pools))).items()
+        if used >= limits.pools[p]
+    ]
+    full_dags = [
+        d
+        for d, used in (await usage(session, ti.dag_id, list(limits.dags))).items()
+        if used >= limits.dags[d]
+    ]
+    wanted = list(conditions)
+    if full_pools:
+        wanted.append(ti.pool.not_in(full_pools))
+    if full_dags:
+        wanted.append(ti.dag_id.not_in(full_dags))
+    rows = (
+        await session.execute(
+            select(ti.id, ti.pool, ti.pool_slots, ti.dag_id)
+            .where(*wanted)
+            .order_by(ti.queued_at, ti.id)
+            .limit(limit)
+        )
+    ).all()
+    if not rows:
+        return []
+    pools = sorted({pool for _, pool, _, _ in rows if pool in limits.pools})
+    dags = sorted({dag for _, _, _, dag in rows if dag in limits.dags})
+    if is_postgres(session):
+        for key, names in ((PoolRecord.name, pools), (DagRecord.dag_id, dags)):
+            if names:
+                await session.execute(select(key).where(key.in_(names)).order_by(key).with_for_update())
+    claimed: list[TaskInstanceRecord] = []
+    for ti_id, pool, slots, dag_id in rows:
+        where = [ti.id == ti_id, ti.state == TaskInstanceState.QUEUED.value, ti.worker_id.is_(None)]
+        if pool in limits.pools:
+            where.append(in_use(ti.pool, pool) + slots <= limits.pools[pool])
+        if dag_id in limits.dags:
+            where.append(in_use(ti.dag_id, dag_id) < limits.dags[dag_id])
+        record = await session.scalar(
+            update(ti)
+            .where(*where)
+            .values(worker_id=worker_id, claimed_at=now)
+            .returning(ti)
+            .execution_options(synchronize_session=False)
+        )
+        if record is not None:
+            claimed.append(record)
+    return claimed

@@ -200,3 +200,72 @@ async def test__two_servers_four_claimers__500_workloads__each_claimed_exactly_o
         assert (ti["state"], ti["try_number"]) == ("queued", 1)
         assert ti["worker_id"] == holder[ti["id"]]
     _no_tracebacks(*logs)
+
+
+@pytest.mark.postgres_only
+@pytest.mark.slow
+async def test__two_servers_six_claimers__pool_slots_and_max_active_tasks_never_exceeded(
+    databases: DatabaseFactory, tmp_path: Path
+) -> None:
+    pool_slots, max_active = 3, 4
+    pooled = [task(f"p{i:02d}", pool="db", pool_slots=1 + i % 2) for i in range(30)]
+    capped = [task(f"c{i:02d}") for i in range(30)]
+    total, claimers = len(pooled) + len(capped), 6
+    url = await databases.create()
+    admin_token, tokens = await _credentials(url, tmp_path / "data", claimers)
+    ports = [_free_port(), _free_port()]
+    bases = [f"http://127.0.0.1:{port}" for port in ports]
+    logs = [tmp_path / f"serve-{i}.log" for i in range(2)]
+    envs = [
+        _env(url, tmp_path / "data", BATON_PORT=str(port), BATON_SCHEDULER_INTERVAL="0.1") for port in ports
+    ]
+    # What the claimers hold: added once a claim answers, removed before the attempt's end is sent,
+    # so it is always a part of what the server counts; over a limit here is over it on the server.
+    held: dict[str, tuple[str, int]] = {}
+    done: list[str] = []
+    peaks = {"db": 0, "capped": 0}
+    all_registered = asyncio.Barrier(claimers)
+
+    def check() -> None:
+        in_pool = sum(slots for dag_id, slots in held.values() if dag_id == "pooled")
+        in_dag = sum(1 for dag_id, _ in held.values() if dag_id == "capped")
+        assert in_pool <= pool_slots, held
+        assert in_dag <= max_active, held
+        peaks["db"], peaks["capped"] = max(peaks["db"], in_pool), max(peaks["capped"], in_dag)
+
+    async def claim_and_run(index: int) -> None:
+        async with _worker(bases[index % 2], tokens[index], f"claimer-{index}") as worker:
+            rng = random.Random(index)
+            await all_registered.wait()
+            while len(done) < total:
+                for workload in await worker.claim(max_workloads=rng.randint(1, 4), wait=1.0):
+                    ti = workload["task_instance"]
+                    slots = 1 + int(ti["task_id"][1:]) % 2 if ti["dag_id"] == "pooled" else 1
+                    held[ti["id"]] = (ti["dag_id"], slots)
+                    check()
+                    started = await worker.start(workload)
+                    assert started.status_code == 200, started.text
+                    await asyncio.sleep(rng.random() / 20)  # hold it a little: others claim meanwhile
+                    del held[ti["id"]]
+                    finished = await worker.finish(workload, "success")
+                    assert finished.status_code == 200, finished.text
+                    done.append(ti["id"])
+
+    with _process(["serve"], envs[0], logs[0]) as first, _process(["serve"], envs[1], logs[1]) as second:
+        await asyncio.gather(_healthy(bases[0], first, logs[0]), _healthy(bases[1], second, logs[1]))
+        async with httpx.AsyncClient(
+            base_url=bases[1], headers={"Authorization": f"Bearer {admin_token}"}
+        ) as admin:
+            assert (await admin.put("/api/pools/db", json={"slots": pool_slots})).status_code == 200
+            async with _worker(bases[0], tokens[0], "registrar") as registrar:
+                await registrar.register_dags(
+                    dag("pooled", *pooled), dag("capped", *capped, max_active_tasks=max_active)
+                )
+            for dag_id in ("pooled", "capped"):
+                assert (await admin.post(f"/api/dags/{dag_id}/dag-runs", json={})).status_code == 201
+            await asyncio.wait_for(asyncio.gather(*(claim_and_run(i) for i in range(claimers))), timeout=600)
+
+    assert sorted(Counter(done).values()) == [1] * total
+    assert peaks["db"] >= 2  # the limit was reached for, not just never approached
+    assert peaks["capped"] >= 2
+    _no_tracebacks(*logs)

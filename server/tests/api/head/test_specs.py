@@ -249,6 +249,11 @@ def test__v3_to_v4__differs_by_the_declared_changes_only() -> None:
         ("delete", "/api/dags/{dag_id}"),
         ("get", "/api/audit-events"),
         ("put", "/api/variables/{key}/grants"),
+        # AddPoolsAndDagConcurrencyLimits
+        ("get", "/api/pools"),
+        ("get", "/api/pools/{name}"),
+        ("put", "/api/pools/{name}"),
+        ("delete", "/api/pools/{name}"),
     }
     assert _operations(new) == _operations(old) | added
     for method, path in added:
@@ -306,6 +311,12 @@ def test__v3_to_v4__differs_by_the_declared_changes_only() -> None:
         "DeletedDag",
         "MarkState",
         "MarkStatePayload",
+        # AddPoolsAndDagConcurrencyLimits (with Dag and RegisteredTask above)
+        "TaskDescription",
+        "DagDescription",
+        "Pool",
+        "PoolList",
+        "PoolPutBody",
     }
     old["components"].pop("schemas")
     new["components"].pop("schemas")

@@ -174,6 +174,19 @@ def _resources_commands(sub: Subparsers) -> None:
         handler=_resources.connections_list
     )
 
+    pools = _group(sub, "pools", "named pools: slots that tasks of any DAG share")
+    _admin_command(pools, "list", "list pools with their slots and use", listing=True).set_defaults(
+        handler=_resources.pools_list
+    )
+    set_pool = _admin_command(pools, "set", "create or change a pool")
+    set_pool.add_argument("name")
+    set_pool.add_argument("slots", type=_resources.pool_slots, help="a number of slots, or 'unlimited'")
+    set_pool.add_argument("--description")
+    set_pool.set_defaults(handler=_resources.pools_set)
+    delete_pool = _admin_command(pools, "delete", "delete a pool (not default_pool)")
+    delete_pool.add_argument("name")
+    delete_pool.set_defaults(handler=_resources.pools_delete)
+
     workers = _group(sub, "workers", "registered workers")
     _admin_command(workers, "list", "list workers with their queues and load", listing=True).set_defaults(
         handler=_resources.workers_list

@@ -1,4 +1,4 @@
-"""``baton variables``, ``baton connections`` and ``baton workers``, over the admin API."""
+"""``baton variables``, ``baton connections``, ``baton pools`` and ``baton workers``, over the admin API."""
 
 from __future__ import annotations
 
@@ -11,11 +11,14 @@ from baton._cli._common import CLIError, admin_client, expect, print_json, table
 from baton._connection import Connection
 from baton._errors import ConnectionURIError
 from baton._generated.api.admin import (
+    admin_delete_pool,
     admin_get_connection,
     admin_get_variable,
     admin_list_connections,
+    admin_list_pools,
     admin_list_variables,
     admin_set_connection,
+    admin_set_pool,
     admin_set_variable,
     list_workers,
 )
@@ -24,6 +27,9 @@ from baton._generated.models import (
     ConnectionPage,
     ConnectionPutBody,
     ConnectionPutBodyExtraType0,
+    Pool,
+    PoolList,
+    PoolPutBody,
     VariableEntry,
     VariablePage,
     VariablePutBody,
@@ -225,10 +231,57 @@ def workers_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def pools_list(args: argparse.Namespace) -> int:
+    """``baton pools list``: every pool with its slots and what is used of them."""
+    with admin_client(args) as client:
+        pools = expect(admin_list_pools.sync(client=client.generated), PoolList).pools
+    if args.json:
+        print_json([p.to_dict() for p in pools])
+        return 0
+    rows = [[p.name, "unlimited" if p.slots is None else str(p.slots), str(p.used_slots)] for p in pools]
+    print(table(["POOL", "SLOTS", "USED"], rows))
+    return 0
+
+
+def pool_slots(text: str) -> int | None:
+    """A pool's slots on the command line: a count from 0, or ``unlimited`` (None)."""
+    if text == "unlimited":
+        return None
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"SLOTS must be a number of slots or 'unlimited', not {text!r}")
+    return int(text)
+
+
+def pools_set(args: argparse.Namespace) -> int:
+    """``baton pools set NAME SLOTS``: create or change a pool (SLOTS ``unlimited`` lifts the limit)."""
+    body = PoolPutBody(
+        slots=args.slots, description=args.description if args.description is not None else UNSET
+    )
+    with admin_client(args) as client:
+        pool = expect(admin_set_pool.sync(args.name, client=client.generated, body=body), Pool)
+    if args.json:
+        print_json(pool.to_dict())
+    else:
+        print(f"pool {pool.name} set")
+    return 0
+
+
+def pools_delete(args: argparse.Namespace) -> int:
+    """``baton pools delete NAME``: delete a pool (not the default one)."""
+    with admin_client(args) as client:
+        admin_delete_pool.sync(args.name, client=client.generated)
+    print(f"pool {args.name} deleted")
+    return 0
+
+
 __all__ = [
     "connections_add",
     "connections_get",
     "connections_list",
+    "pool_slots",
+    "pools_delete",
+    "pools_list",
+    "pools_set",
     "variables_get",
     "variables_list",
     "variables_set",

@@ -177,6 +177,30 @@ class Description1(RootModel[str]):
     root: Annotated[str, Field(max_length=2000, title="Description")]
 
 
+class MaxActiveRuns(RootModel[int]):
+    root: Annotated[
+        int,
+        Field(
+            description="At most this many runs of the DAG run at once; null: no limit.",
+            ge=1,
+            le=100000,
+            title="Max Active Runs",
+        ),
+    ]
+
+
+class MaxActiveTasks(RootModel[int]):
+    root: Annotated[
+        int,
+        Field(
+            description="At most this many task instances of the DAG are claimed or running at once; null: none.",
+            ge=1,
+            le=100000,
+            title="Max Active Tasks",
+        ),
+    ]
+
+
 class RunType(StrEnum):
     manual = "manual"
     scheduled = "scheduled"
@@ -340,6 +364,62 @@ class MarkStatePayload(BaseModel):
         extra="forbid",
     )
     state: Annotated[MarkState, Field(description="`success` or `failed`.")]
+
+
+class Pool(BaseModel):
+    """
+    A named pool with its slots and what its claimed or running task instances take of them.
+    """
+
+    name: Annotated[str, Field(title="Name")]
+    slots: Annotated[int | None, Field(description="null: no limit.", title="Slots")]
+    used_slots: Annotated[
+        int,
+        Field(
+            description="Slots taken now by claimed or running task instances.",
+            title="Used Slots",
+        ),
+    ]
+    description: Annotated[str | None, Field(title="Description")]
+    updated_at: Annotated[AwareDatetime, Field(title="Updated At")]
+
+
+class PoolList(BaseModel):
+    """
+    Every pool, by name.
+    """
+
+    pools: Annotated[list[Pool], Field(title="Pools")]
+
+
+class Slots(RootModel[int]):
+    root: Annotated[
+        int,
+        Field(
+            description="The slots its claimed or running task instances may take together; null: no limit.",
+            ge=0,
+            le=2147483647,
+            title="Slots",
+        ),
+    ]
+
+
+class PoolPutBody(BaseModel):
+    """
+    A pool to create or replace: its slots (null: no limit) and a description.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    slots: Annotated[
+        Slots | None,
+        Field(
+            description="The slots its claimed or running task instances may take together; null: no limit.",
+            title="Slots",
+        ),
+    ]
+    description: Annotated[Description1 | None, Field(title="Description")] = None
 
 
 class PreviousSuccessfulRun(BaseModel):
@@ -702,7 +782,7 @@ class VariablePage(BaseModel):
     total: Annotated[int, Field(title="Total")]
 
 
-class Description2(RootModel[str]):
+class Description3(RootModel[str]):
     root: Annotated[str, Field(max_length=10000, title="Description")]
 
 
@@ -715,7 +795,7 @@ class VariablePutBody(BaseModel):
         extra="forbid",
     )
     value: JsonValue
-    description: Annotated[Description2 | None, Field(title="Description")] = None
+    description: Annotated[Description3 | None, Field(title="Description")] = None
 
 
 class VariableResponse(BaseModel):
@@ -1024,6 +1104,8 @@ class RegisteredTask(BaseModel):
         int | None, Field(title="Execution Timeout Seconds")
     ]
     trigger_rule: TriggerRule
+    pool: Annotated[str, Field(title="Pool")]
+    pool_slots: Annotated[int, Field(title="Pool Slots")]
 
 
 class TIRunContext(BaseModel):
@@ -1106,6 +1188,25 @@ class TaskDescription(BaseModel):
         ExecutionTimeoutSeconds | None, Field(title="Execution Timeout Seconds")
     ] = None
     trigger_rule: TriggerRule = "all_success"
+    pool: Annotated[
+        str,
+        Field(
+            description="The named pool whose slots the task takes while claimed or running.",
+            max_length=250,
+            min_length=1,
+            pattern="^[A-Za-z0-9_][A-Za-z0-9_.\\-]{0,249}$",
+            title="Pool",
+        ),
+    ] = "default_pool"
+    pool_slots: Annotated[
+        int,
+        Field(
+            description="How many of the pool's slots the task takes.",
+            ge=1,
+            le=10000,
+            title="Pool Slots",
+        ),
+    ] = 1
 
 
 class TaskInstanceDetail(BaseModel):
@@ -1245,6 +1346,20 @@ class Dag(BaseModel):
     created_at: Annotated[AwareDatetime, Field(title="Created At")]
     updated_at: Annotated[AwareDatetime, Field(title="Updated At")]
     tasks: Annotated[list[RegisteredTask], Field(title="Tasks")]
+    max_active_runs: Annotated[
+        int | None,
+        Field(
+            description="At most this many runs at once; null: no limit.",
+            title="Max Active Runs",
+        ),
+    ]
+    max_active_tasks: Annotated[
+        int | None,
+        Field(
+            description="At most this many task instances claimed or running at once; null: no limit.",
+            title="Max Active Tasks",
+        ),
+    ]
 
 
 class DagDescription(BaseModel):
@@ -1269,6 +1384,20 @@ class DagDescription(BaseModel):
     tasks: Annotated[
         list[TaskDescription], Field(max_length=10000, min_length=1, title="Tasks")
     ]
+    max_active_runs: Annotated[
+        MaxActiveRuns | None,
+        Field(
+            description="At most this many runs of the DAG run at once; null: no limit.",
+            title="Max Active Runs",
+        ),
+    ] = None
+    max_active_tasks: Annotated[
+        MaxActiveTasks | None,
+        Field(
+            description="At most this many task instances of the DAG are claimed or running at once; null: none.",
+            title="Max Active Tasks",
+        ),
+    ] = None
 
 
 class DagList(BaseModel):

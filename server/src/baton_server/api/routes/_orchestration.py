@@ -67,6 +67,8 @@ def task_spec(task: TaskDescription) -> TaskSpec:
         retry_delay_seconds=task.retry_delay_seconds,
         execution_timeout_seconds=task.execution_timeout_seconds,
         trigger_rule=task.trigger_rule,
+        pool=task.pool,
+        pool_slots=task.pool_slots,
     )
 
 
@@ -84,6 +86,8 @@ def dag_spec(dag: DagDescription) -> DagSpec:
         description=dag.description,
         schedule=schedule,
         tasks=tuple(task_spec(t) for t in dag.tasks),
+        max_active_runs=dag.max_active_runs,
+        max_active_tasks=dag.max_active_tasks,
     )
 
 
@@ -108,6 +112,8 @@ def task_model(task: TaskSpec) -> RegisteredTask:
         retry_delay_seconds=task.retry_delay_seconds,
         execution_timeout_seconds=task.execution_timeout_seconds,
         trigger_rule=task.trigger_rule,
+        pool=task.pool,
+        pool_slots=task.pool_slots,
     )
 
 
@@ -148,7 +154,13 @@ def dag_summary_model(summary: DagSummaryRecord) -> DagSummary:
 def dag_model(summary: DagSummaryRecord) -> Dag:
     """The wire form of a DAG with the tasks of its latest version."""
     tasks = [task_model(t) for t in summary.version.spec.tasks]
-    return Dag(**dag_summary_model(summary).model_dump(), tasks=tasks)
+    spec = summary.version.spec
+    return Dag(
+        **dag_summary_model(summary).model_dump(),
+        tasks=tasks,
+        max_active_runs=spec.max_active_runs,
+        max_active_tasks=spec.max_active_tasks,
+    )
 
 
 def _duration(start: datetime | None, end: datetime | None) -> float | None:

@@ -146,3 +146,28 @@ __all__ = [
     "VariablePage",
     "VariableResponse",
 ]
+
+
+class PoolPutBody(RequestModel):
+    """A pool to create or replace: its slots (null: no limit) and a description."""
+
+    slots: Annotated[StrictInt, Field(ge=0, le=2**31 - 1), IntegralNumber] | None = Field(
+        description="The slots its claimed or running task instances may take together; null: no limit."
+    )
+    description: Annotated[StrictStr, Field(max_length=2000)] | None = None
+
+
+class Pool(ResponseModel):
+    """A named pool with its slots and what its claimed or running task instances take of them."""
+
+    name: str
+    slots: int | None = Field(description="null: no limit.")
+    used_slots: int = Field(description="Slots taken now by claimed or running task instances.")
+    description: str | None
+    updated_at: datetime
+
+
+class PoolList(ResponseModel):
+    """Every pool, by name."""
+
+    pools: list[Pool]

@@ -44,6 +44,10 @@ class Dag(DagSummary):
     """A DAG with the tasks of its latest version."""
 
     tasks: list[RegisteredTask]
+    max_active_runs: int | None = Field(description="At most this many runs at once; null: no limit.")
+    max_active_tasks: int | None = Field(
+        description="At most this many task instances claimed or running at once; null: no limit."
+    )
 
 
 class DagList(ResponseModel):

@@ -56,6 +56,13 @@ class TaskDescription(RequestModel):
         None
     )
     trigger_rule: TriggerRule = TriggerRule.ALL_SUCCESS
+    pool: Identifier = Field(
+        default="default_pool",
+        description="The named pool whose slots the task takes while claimed or running.",
+    )
+    pool_slots: Annotated[StrictInt, Field(ge=1, le=10_000), IntegralNumber] = Field(
+        default=1, description="How many of the pool's slots the task takes."
+    )
 
 
 class RegisteredTask(ResponseModel):
@@ -70,6 +77,8 @@ class RegisteredTask(ResponseModel):
     retry_delay_seconds: int
     execution_timeout_seconds: int | None
     trigger_rule: TriggerRule
+    pool: str
+    pool_slots: int
 
 
 class DagDescription(RequestModel):
@@ -79,6 +88,13 @@ class DagDescription(RequestModel):
     description: Annotated[StrictStr, Field(max_length=2000)] | None = None
     schedule: DagSchedule | None = None
     tasks: Annotated[list[TaskDescription], Field(min_length=1, max_length=10_000)]
+    max_active_runs: Annotated[StrictInt, Field(ge=1, le=100_000), IntegralNumber] | None = Field(
+        default=None, description="At most this many runs of the DAG run at once; null: no limit."
+    )
+    max_active_tasks: Annotated[StrictInt, Field(ge=1, le=100_000), IntegralNumber] | None = Field(
+        default=None,
+        description="At most this many task instances of the DAG are claimed or running at once; null: none.",
+    )
 
 
 class RegisterDagsPayload(RequestModel):

@@ -31,8 +31,10 @@ from baton_server.api.schemas.admin_orchestration import (
 from baton_server.api.schemas.execution import DagRunInfo, LogBatch, TIRunContext
 from baton_server.api.schemas.orchestration import (
     ClaimWorkloadsPayload,
+    DagDescription,
     DagSchedule,
     ExecuteTaskWorkload,
+    RegisteredTask,
     RegisterWorkerPayload,
     TaskDescription,
     Worker,
@@ -236,3 +238,32 @@ class AddLateToLogRecords(VersionChange):
 
     description = __doc__ or ""
     instructions_to_migrate_to_previous_version = (schema(LogRecordOut).field("late").didnt_exist,)
+
+
+class AddPoolsAndDagConcurrencyLimits(VersionChange):
+    """Scheduling limits as Airflow users know them. A task may name a `pool` (default
+    `default_pool`) and take `pool_slots` of it (default 1); pools are managed with `GET /api/pools`,
+    `GET`/`PUT`/`DELETE /api/pools/{name}` (`409 default_pool_not_deletable`). A DAG may set
+    `max_active_runs` and `max_active_tasks`. The claim path holds every limit, on any number of API
+    server replicas. DAGs registered through older versions get the defaults (no limits, the default
+    pool)."""
+
+    description = __doc__ or ""
+    instructions_to_migrate_to_previous_version = (
+        endpoint("/api/pools", ["GET"]).didnt_exist,
+        endpoint("/api/pools/{name}", ["GET", "PUT", "DELETE"]).didnt_exist,
+        schema(TaskDescription).field("pool").didnt_exist,
+        schema(TaskDescription).field("pool_slots").didnt_exist,
+        schema(RegisteredTask).field("pool").didnt_exist,
+        schema(RegisteredTask).field("pool_slots").didnt_exist,
+        schema(DagDescription).field("max_active_runs").didnt_exist,
+        schema(DagDescription).field("max_active_tasks").didnt_exist,
+        schema(Dag).field("max_active_runs").didnt_exist,
+        schema(Dag).field("max_active_tasks").didnt_exist,
+    )
+
+    @convert_response_to_previous_version_for(Dag)
+    def show_tasks_without_pools(response: ResponseInfo) -> None:
+        for task in response.body["tasks"]:
+            task.pop("pool", None)
+            task.pop("pool_slots", None)

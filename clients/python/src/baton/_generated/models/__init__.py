@@ -49,6 +49,9 @@ if TYPE_CHECKING:
     from .log_record_out_level import LogRecordOutLevel
     from .mark_state import MarkState
     from .mark_state_payload import MarkStatePayload
+    from .pool import Pool
+    from .pool_list import PoolList
+    from .pool_put_body import PoolPutBody
     from .previous_successful_run import PreviousSuccessfulRun
     from .previous_successful_run_response import PreviousSuccessfulRunResponse
     from .register_dags_payload import RegisterDagsPayload
@@ -133,6 +136,9 @@ _SOURCES = {
     "LogRecordOutLevel": "log_record_out_level",
     "MarkState": "mark_state",
     "MarkStatePayload": "mark_state_payload",
+    "Pool": "pool",
+    "PoolList": "pool_list",
+    "PoolPutBody": "pool_put_body",
     "PreviousSuccessfulRun": "previous_successful_run",
     "PreviousSuccessfulRunResponse": "previous_successful_run_response",
     "RegisterDagsPayload": "register_dags_payload",
@@ -228,6 +234,9 @@ __all__ = (
     "LogRecordOutLevel",
     "MarkState",
     "MarkStatePayload",
+    "Pool",
+    "PoolList",
+    "PoolPutBody",
     "PreviousSuccessfulRun",
     "PreviousSuccessfulRunResponse",
     "RegisterDagsPayload",

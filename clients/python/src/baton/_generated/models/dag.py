@@ -35,6 +35,8 @@ class Dag:
         created_at (datetime.datetime):
         updated_at (datetime.datetime):
         tasks (list[RegisteredTask]):
+        max_active_runs (int | None): At most this many runs at once; null: no limit.
+        max_active_tasks (int | None): At most this many task instances claimed or running at once; null: no limit.
     """
 
     dag_id: str
@@ -50,6 +52,8 @@ class Dag:
     created_at: datetime.datetime
     updated_at: datetime.datetime
     tasks: list[RegisteredTask]
+    max_active_runs: int | None
+    max_active_tasks: int | None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -95,6 +99,12 @@ class Dag:
             tasks_item = tasks_item_data.to_dict()
             tasks.append(tasks_item)
 
+        max_active_runs: int | None
+        max_active_runs = self.max_active_runs
+
+        max_active_tasks: int | None
+        max_active_tasks = self.max_active_tasks
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -112,6 +122,8 @@ class Dag:
                 "created_at": created_at,
                 "updated_at": updated_at,
                 "tasks": tasks,
+                "max_active_runs": max_active_runs,
+                "max_active_tasks": max_active_tasks,
             }
         )
 
@@ -195,6 +207,20 @@ class Dag:
 
             tasks.append(tasks_item)
 
+        def _parse_max_active_runs(data: object) -> int | None:
+            if data is None:
+                return data
+            return cast(int | None, data)
+
+        max_active_runs = _parse_max_active_runs(d.pop("max_active_runs"))
+
+        def _parse_max_active_tasks(data: object) -> int | None:
+            if data is None:
+                return data
+            return cast(int | None, data)
+
+        max_active_tasks = _parse_max_active_tasks(d.pop("max_active_tasks"))
+
         dag = cls(
             dag_id=dag_id,
             description=description,
@@ -209,6 +235,8 @@ class Dag:
             created_at=created_at,
             updated_at=updated_at,
             tasks=tasks,
+            max_active_runs=max_active_runs,
+            max_active_tasks=max_active_tasks,
         )
 
         dag.additional_properties = d

@@ -24,12 +24,17 @@ class DagDescription:
         tasks (list[TaskDescription]):
         description (None | str | Unset):
         schedule (DagSchedule | None | Unset):
+        max_active_runs (int | None | Unset): At most this many runs of the DAG run at once; null: no limit.
+        max_active_tasks (int | None | Unset): At most this many task instances of the DAG are claimed or running at
+            once; null: none.
     """
 
     dag_id: str
     tasks: list[TaskDescription]
     description: None | str | Unset = UNSET
     schedule: DagSchedule | None | Unset = UNSET
+    max_active_runs: int | None | Unset = UNSET
+    max_active_tasks: int | None | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.dag_schedule import DagSchedule
@@ -55,6 +60,18 @@ class DagDescription:
         else:
             schedule = self.schedule
 
+        max_active_runs: int | None | Unset
+        if isinstance(self.max_active_runs, Unset):
+            max_active_runs = UNSET
+        else:
+            max_active_runs = self.max_active_runs
+
+        max_active_tasks: int | None | Unset
+        if isinstance(self.max_active_tasks, Unset):
+            max_active_tasks = UNSET
+        else:
+            max_active_tasks = self.max_active_tasks
+
         field_dict: dict[str, Any] = {}
 
         field_dict.update(
@@ -67,6 +84,10 @@ class DagDescription:
             field_dict["description"] = description
         if schedule is not UNSET:
             field_dict["schedule"] = schedule
+        if max_active_runs is not UNSET:
+            field_dict["max_active_runs"] = max_active_runs
+        if max_active_tasks is not UNSET:
+            field_dict["max_active_tasks"] = max_active_tasks
 
         return field_dict
 
@@ -111,11 +132,31 @@ class DagDescription:
 
         schedule = _parse_schedule(d.pop("schedule", UNSET))
 
+        def _parse_max_active_runs(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        max_active_runs = _parse_max_active_runs(d.pop("max_active_runs", UNSET))
+
+        def _parse_max_active_tasks(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        max_active_tasks = _parse_max_active_tasks(d.pop("max_active_tasks", UNSET))
+
         dag_description = cls(
             dag_id=dag_id,
             tasks=tasks,
             description=description,
             schedule=schedule,
+            max_active_runs=max_active_runs,
+            max_active_tasks=max_active_tasks,
         )
 
         return dag_description

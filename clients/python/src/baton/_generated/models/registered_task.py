@@ -27,6 +27,8 @@ class RegisteredTask:
         retry_delay_seconds (int):
         execution_timeout_seconds (int | None):
         trigger_rule (TriggerRule): When a task may start, given the states of its upstream tasks.
+        pool (str):
+        pool_slots (int):
     """
 
     task_id: str
@@ -38,6 +40,8 @@ class RegisteredTask:
     retry_delay_seconds: int
     execution_timeout_seconds: int | None
     trigger_rule: TriggerRule
+    pool: str
+    pool_slots: int
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -60,6 +64,10 @@ class RegisteredTask:
 
         trigger_rule: str = self.trigger_rule
 
+        pool = self.pool
+
+        pool_slots = self.pool_slots
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -73,6 +81,8 @@ class RegisteredTask:
                 "retry_delay_seconds": retry_delay_seconds,
                 "execution_timeout_seconds": execution_timeout_seconds,
                 "trigger_rule": trigger_rule,
+                "pool": pool,
+                "pool_slots": pool_slots,
             }
         )
 
@@ -106,6 +116,10 @@ class RegisteredTask:
 
         trigger_rule = check_trigger_rule(d.pop("trigger_rule"))
 
+        pool = d.pop("pool")
+
+        pool_slots = d.pop("pool_slots")
+
         registered_task = cls(
             task_id=task_id,
             entry_point=entry_point,
@@ -116,6 +130,8 @@ class RegisteredTask:
             retry_delay_seconds=retry_delay_seconds,
             execution_timeout_seconds=execution_timeout_seconds,
             trigger_rule=trigger_rule,
+            pool=pool,
+            pool_slots=pool_slots,
         )
 
         registered_task.additional_properties = d

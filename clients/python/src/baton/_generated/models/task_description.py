@@ -27,6 +27,8 @@ class TaskDescription:
         retry_delay_seconds (int | Unset):  Default: 300.
         execution_timeout_seconds (int | None | Unset):
         trigger_rule (TriggerRule | Unset): When a task may start, given the states of its upstream tasks.
+        pool (str | Unset): The named pool whose slots the task takes while claimed or running. Default: 'default_pool'.
+        pool_slots (int | Unset): How many of the pool's slots the task takes. Default: 1.
     """
 
     task_id: str
@@ -38,6 +40,8 @@ class TaskDescription:
     retry_delay_seconds: int | Unset = 300
     execution_timeout_seconds: int | None | Unset = UNSET
     trigger_rule: TriggerRule | Unset = UNSET
+    pool: str | Unset = "default_pool"
+    pool_slots: int | Unset = 1
 
     def to_dict(self) -> dict[str, Any]:
         task_id = self.task_id
@@ -66,6 +70,10 @@ class TaskDescription:
         if not isinstance(self.trigger_rule, Unset):
             trigger_rule = self.trigger_rule
 
+        pool = self.pool
+
+        pool_slots = self.pool_slots
+
         field_dict: dict[str, Any] = {}
 
         field_dict.update(
@@ -87,6 +95,10 @@ class TaskDescription:
             field_dict["execution_timeout_seconds"] = execution_timeout_seconds
         if trigger_rule is not UNSET:
             field_dict["trigger_rule"] = trigger_rule
+        if pool is not UNSET:
+            field_dict["pool"] = pool
+        if pool_slots is not UNSET:
+            field_dict["pool_slots"] = pool_slots
 
         return field_dict
 
@@ -125,6 +137,10 @@ class TaskDescription:
         else:
             trigger_rule = check_trigger_rule(_trigger_rule)
 
+        pool = d.pop("pool", UNSET)
+
+        pool_slots = d.pop("pool_slots", UNSET)
+
         task_description = cls(
             task_id=task_id,
             entry_point=entry_point,
@@ -135,6 +151,8 @@ class TaskDescription:
             retry_delay_seconds=retry_delay_seconds,
             execution_timeout_seconds=execution_timeout_seconds,
             trigger_rule=trigger_rule,
+            pool=pool,
+            pool_slots=pool_slots,
         )
 
         return task_description

@@ -33,6 +33,9 @@ import org.baton.client.generated.model.DeletedDag;
 import org.baton.client.generated.model.ErrorBody;
 import org.baton.client.generated.model.LogPage;
 import org.baton.client.generated.model.MarkStatePayload;
+import org.baton.client.generated.model.Pool;
+import org.baton.client.generated.model.PoolList;
+import org.baton.client.generated.model.PoolPutBody;
 import org.baton.client.generated.model.TaskInstanceDetail;
 import org.baton.client.generated.model.TriggerDagRunPayload;
 import java.util.UUID;
@@ -290,6 +293,110 @@ public class AdminApi {
   }
 
   /**
+   * Delete a pool
+   * Delete a pool; its tasks are not limited until it exists again. The default pool stays.
+   * @param name  (required)
+   * @throws ApiException if fails to make API call
+   */
+  public void adminDeletePool(@jakarta.annotation.Nonnull String name) throws ApiException {
+    adminDeletePool(name, null);
+  }
+
+  /**
+   * Delete a pool
+   * Delete a pool; its tasks are not limited until it exists again. The default pool stays.
+   * @param name  (required)
+   * @param headers Optional headers to include in the request
+   * @throws ApiException if fails to make API call
+   */
+  public void adminDeletePool(@jakarta.annotation.Nonnull String name, Map<String, String> headers) throws ApiException {
+    adminDeletePoolWithHttpInfo(name, headers);
+  }
+
+  /**
+   * Delete a pool
+   * Delete a pool; its tasks are not limited until it exists again. The default pool stays.
+   * @param name  (required)
+   * @return ApiResponse&lt;Void&gt;
+   * @throws ApiException if fails to make API call
+   */
+  public ApiResponse<Void> adminDeletePoolWithHttpInfo(@jakarta.annotation.Nonnull String name) throws ApiException {
+    return adminDeletePoolWithHttpInfo(name, null);
+  }
+
+  /**
+   * Delete a pool
+   * Delete a pool; its tasks are not limited until it exists again. The default pool stays.
+   * @param name  (required)
+   * @param headers Optional headers to include in the request
+   * @return ApiResponse&lt;Void&gt;
+   * @throws ApiException if fails to make API call
+   */
+  public ApiResponse<Void> adminDeletePoolWithHttpInfo(@jakarta.annotation.Nonnull String name, Map<String, String> headers) throws ApiException {
+    HttpRequest.Builder localVarRequestBuilder = adminDeletePoolRequestBuilder(name, headers);
+    try {
+      HttpResponse<InputStream> localVarResponse = memberVarHttpClient.send(
+          localVarRequestBuilder.build(),
+          HttpResponse.BodyHandlers.ofInputStream());
+      if (memberVarResponseInterceptor != null) {
+        memberVarResponseInterceptor.accept(localVarResponse);
+      }
+      InputStream localVarResponseBody = null;
+      try {
+        if (localVarResponse.statusCode()/ 100 != 2) {
+          throw getApiException("adminDeletePool", localVarResponse);
+        }
+        localVarResponseBody = ApiClient.getResponseBody(localVarResponse);
+        if (localVarResponseBody != null) {
+          localVarResponseBody.readAllBytes();
+        }
+        return new ApiResponse<>(
+            localVarResponse.statusCode(),
+            localVarResponse.headers().map(),
+            null
+        );
+      } finally {
+        if (localVarResponseBody != null) {
+          localVarResponseBody.close();
+        }
+      }
+    } catch (IOException e) {
+      throw new ApiException(e);
+    }
+    catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ApiException(e);
+    }
+  }
+
+  private HttpRequest.Builder adminDeletePoolRequestBuilder(@jakarta.annotation.Nonnull String name, Map<String, String> headers) throws ApiException {
+    // verify the required parameter 'name' is set
+    if (name == null) {
+      throw new ApiException(400, "Missing the required parameter 'name' when calling adminDeletePool");
+    }
+
+    HttpRequest.Builder localVarRequestBuilder = HttpRequest.newBuilder();
+
+    String localVarPath = "/api/pools/{name}"
+        .replace("{name}", ApiClient.urlEncode(name.toString()));
+
+    localVarRequestBuilder.uri(URI.create(memberVarBaseUri + localVarPath));
+
+    localVarRequestBuilder.header("Accept", "application/json");
+
+    localVarRequestBuilder.method("DELETE", HttpRequest.BodyPublishers.noBody());
+    if (memberVarReadTimeout != null) {
+      localVarRequestBuilder.timeout(memberVarReadTimeout);
+    }
+    // Add custom headers if provided
+    localVarRequestBuilder = HttpRequestBuilderExtensions.withAdditionalHeaders(localVarRequestBuilder, headers);
+    if (memberVarInterceptor != null) {
+      memberVarInterceptor.accept(localVarRequestBuilder);
+    }
+    return localVarRequestBuilder;
+  }
+
+  /**
    * Delete a variable
    * Delete the variable.
    * @param key  (required)
@@ -494,6 +601,124 @@ public class AdminApi {
 
     String localVarPath = "/api/connections/{connection_id}"
         .replace("{connection_id}", ApiClient.urlEncode(connectionId.toString()));
+
+    localVarRequestBuilder.uri(URI.create(memberVarBaseUri + localVarPath));
+
+    localVarRequestBuilder.header("Accept", "application/json");
+
+    localVarRequestBuilder.method("GET", HttpRequest.BodyPublishers.noBody());
+    if (memberVarReadTimeout != null) {
+      localVarRequestBuilder.timeout(memberVarReadTimeout);
+    }
+    // Add custom headers if provided
+    localVarRequestBuilder = HttpRequestBuilderExtensions.withAdditionalHeaders(localVarRequestBuilder, headers);
+    if (memberVarInterceptor != null) {
+      memberVarInterceptor.accept(localVarRequestBuilder);
+    }
+    return localVarRequestBuilder;
+  }
+
+  /**
+   * Read a pool
+   * One pool with its slots and what is used of them.
+   * @param name  (required)
+   * @return Pool
+   * @throws ApiException if fails to make API call
+   */
+  public Pool adminGetPool(@jakarta.annotation.Nonnull String name) throws ApiException {
+    return adminGetPool(name, null);
+  }
+
+  /**
+   * Read a pool
+   * One pool with its slots and what is used of them.
+   * @param name  (required)
+   * @param headers Optional headers to include in the request
+   * @return Pool
+   * @throws ApiException if fails to make API call
+   */
+  public Pool adminGetPool(@jakarta.annotation.Nonnull String name, Map<String, String> headers) throws ApiException {
+    ApiResponse<Pool> localVarResponse = adminGetPoolWithHttpInfo(name, headers);
+    return localVarResponse.getData();
+  }
+
+  /**
+   * Read a pool
+   * One pool with its slots and what is used of them.
+   * @param name  (required)
+   * @return ApiResponse&lt;Pool&gt;
+   * @throws ApiException if fails to make API call
+   */
+  public ApiResponse<Pool> adminGetPoolWithHttpInfo(@jakarta.annotation.Nonnull String name) throws ApiException {
+    return adminGetPoolWithHttpInfo(name, null);
+  }
+
+  /**
+   * Read a pool
+   * One pool with its slots and what is used of them.
+   * @param name  (required)
+   * @param headers Optional headers to include in the request
+   * @return ApiResponse&lt;Pool&gt;
+   * @throws ApiException if fails to make API call
+   */
+  public ApiResponse<Pool> adminGetPoolWithHttpInfo(@jakarta.annotation.Nonnull String name, Map<String, String> headers) throws ApiException {
+    HttpRequest.Builder localVarRequestBuilder = adminGetPoolRequestBuilder(name, headers);
+    try {
+      HttpResponse<InputStream> localVarResponse = memberVarHttpClient.send(
+          localVarRequestBuilder.build(),
+          HttpResponse.BodyHandlers.ofInputStream());
+      if (memberVarResponseInterceptor != null) {
+        memberVarResponseInterceptor.accept(localVarResponse);
+      }
+      InputStream localVarResponseBody = null;
+      try {
+        if (localVarResponse.statusCode()/ 100 != 2) {
+          throw getApiException("adminGetPool", localVarResponse);
+        }
+        localVarResponseBody = ApiClient.getResponseBody(localVarResponse);
+        if (localVarResponseBody == null) {
+          return new ApiResponse<Pool>(
+              localVarResponse.statusCode(),
+              localVarResponse.headers().map(),
+              null
+          );
+        }
+
+        
+        
+        String responseBody = new String(localVarResponseBody.readAllBytes());
+        Pool responseValue = responseBody.isBlank()? null: memberVarObjectMapper.readValue(responseBody, new TypeReference<Pool>() {});
+        
+
+        return new ApiResponse<Pool>(
+            localVarResponse.statusCode(),
+            localVarResponse.headers().map(),
+            responseValue
+        );
+      } finally {
+        if (localVarResponseBody != null) {
+          localVarResponseBody.close();
+        }
+      }
+    } catch (IOException e) {
+      throw new ApiException(e);
+    }
+    catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ApiException(e);
+    }
+  }
+
+  private HttpRequest.Builder adminGetPoolRequestBuilder(@jakarta.annotation.Nonnull String name, Map<String, String> headers) throws ApiException {
+    // verify the required parameter 'name' is set
+    if (name == null) {
+      throw new ApiException(400, "Missing the required parameter 'name' when calling adminGetPool");
+    }
+
+    HttpRequest.Builder localVarRequestBuilder = HttpRequest.newBuilder();
+
+    String localVarPath = "/api/pools/{name}"
+        .replace("{name}", ApiClient.urlEncode(name.toString()));
 
     localVarRequestBuilder.uri(URI.create(memberVarBaseUri + localVarPath));
 
@@ -764,6 +989,115 @@ public class AdminApi {
   }
 
   /**
+   * List pools
+   * Every pool by name, with the slots its claimed or running task instances take.
+   * @return PoolList
+   * @throws ApiException if fails to make API call
+   */
+  public PoolList adminListPools() throws ApiException {
+    return adminListPools(null);
+  }
+
+  /**
+   * List pools
+   * Every pool by name, with the slots its claimed or running task instances take.
+   * @param headers Optional headers to include in the request
+   * @return PoolList
+   * @throws ApiException if fails to make API call
+   */
+  public PoolList adminListPools(Map<String, String> headers) throws ApiException {
+    ApiResponse<PoolList> localVarResponse = adminListPoolsWithHttpInfo(headers);
+    return localVarResponse.getData();
+  }
+
+  /**
+   * List pools
+   * Every pool by name, with the slots its claimed or running task instances take.
+   * @return ApiResponse&lt;PoolList&gt;
+   * @throws ApiException if fails to make API call
+   */
+  public ApiResponse<PoolList> adminListPoolsWithHttpInfo() throws ApiException {
+    return adminListPoolsWithHttpInfo(null);
+  }
+
+  /**
+   * List pools
+   * Every pool by name, with the slots its claimed or running task instances take.
+   * @param headers Optional headers to include in the request
+   * @return ApiResponse&lt;PoolList&gt;
+   * @throws ApiException if fails to make API call
+   */
+  public ApiResponse<PoolList> adminListPoolsWithHttpInfo(Map<String, String> headers) throws ApiException {
+    HttpRequest.Builder localVarRequestBuilder = adminListPoolsRequestBuilder(headers);
+    try {
+      HttpResponse<InputStream> localVarResponse = memberVarHttpClient.send(
+          localVarRequestBuilder.build(),
+          HttpResponse.BodyHandlers.ofInputStream());
+      if (memberVarResponseInterceptor != null) {
+        memberVarResponseInterceptor.accept(localVarResponse);
+      }
+      InputStream localVarResponseBody = null;
+      try {
+        if (localVarResponse.statusCode()/ 100 != 2) {
+          throw getApiException("adminListPools", localVarResponse);
+        }
+        localVarResponseBody = ApiClient.getResponseBody(localVarResponse);
+        if (localVarResponseBody == null) {
+          return new ApiResponse<PoolList>(
+              localVarResponse.statusCode(),
+              localVarResponse.headers().map(),
+              null
+          );
+        }
+
+        
+        
+        String responseBody = new String(localVarResponseBody.readAllBytes());
+        PoolList responseValue = responseBody.isBlank()? null: memberVarObjectMapper.readValue(responseBody, new TypeReference<PoolList>() {});
+        
+
+        return new ApiResponse<PoolList>(
+            localVarResponse.statusCode(),
+            localVarResponse.headers().map(),
+            responseValue
+        );
+      } finally {
+        if (localVarResponseBody != null) {
+          localVarResponseBody.close();
+        }
+      }
+    } catch (IOException e) {
+      throw new ApiException(e);
+    }
+    catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ApiException(e);
+    }
+  }
+
+  private HttpRequest.Builder adminListPoolsRequestBuilder(Map<String, String> headers) throws ApiException {
+
+    HttpRequest.Builder localVarRequestBuilder = HttpRequest.newBuilder();
+
+    String localVarPath = "/api/pools";
+
+    localVarRequestBuilder.uri(URI.create(memberVarBaseUri + localVarPath));
+
+    localVarRequestBuilder.header("Accept", "application/json");
+
+    localVarRequestBuilder.method("GET", HttpRequest.BodyPublishers.noBody());
+    if (memberVarReadTimeout != null) {
+      localVarRequestBuilder.timeout(memberVarReadTimeout);
+    }
+    // Add custom headers if provided
+    localVarRequestBuilder = HttpRequestBuilderExtensions.withAdditionalHeaders(localVarRequestBuilder, headers);
+    if (memberVarInterceptor != null) {
+      memberVarInterceptor.accept(localVarRequestBuilder);
+    }
+    return localVarRequestBuilder;
+  }
+
+  /**
    * List variables
    * A page of variables ordered by key.
    * @param limit  (optional, default to 100)
@@ -1014,6 +1348,138 @@ public class AdminApi {
 
     try {
       byte[] localVarPostBody = memberVarObjectMapper.writeValueAsBytes(connectionPutBody);
+      localVarRequestBuilder.method("PUT", HttpRequest.BodyPublishers.ofByteArray(localVarPostBody));
+    } catch (IOException e) {
+      throw new ApiException(e);
+    }
+    if (memberVarReadTimeout != null) {
+      localVarRequestBuilder.timeout(memberVarReadTimeout);
+    }
+    // Add custom headers if provided
+    localVarRequestBuilder = HttpRequestBuilderExtensions.withAdditionalHeaders(localVarRequestBuilder, headers);
+    if (memberVarInterceptor != null) {
+      memberVarInterceptor.accept(localVarRequestBuilder);
+    }
+    return localVarRequestBuilder;
+  }
+
+  /**
+   * Create or replace a pool
+   * Set a pool&#39;s slots (null: no limit) and description, creating it if needed.  Lowering the slots below what is used stops new claims from the pool; nothing running is stopped.
+   * @param name  (required)
+   * @param poolPutBody  (required)
+   * @return Pool
+   * @throws ApiException if fails to make API call
+   */
+  public Pool adminSetPool(@jakarta.annotation.Nonnull String name, @jakarta.annotation.Nonnull PoolPutBody poolPutBody) throws ApiException {
+    return adminSetPool(name, poolPutBody, null);
+  }
+
+  /**
+   * Create or replace a pool
+   * Set a pool&#39;s slots (null: no limit) and description, creating it if needed.  Lowering the slots below what is used stops new claims from the pool; nothing running is stopped.
+   * @param name  (required)
+   * @param poolPutBody  (required)
+   * @param headers Optional headers to include in the request
+   * @return Pool
+   * @throws ApiException if fails to make API call
+   */
+  public Pool adminSetPool(@jakarta.annotation.Nonnull String name, @jakarta.annotation.Nonnull PoolPutBody poolPutBody, Map<String, String> headers) throws ApiException {
+    ApiResponse<Pool> localVarResponse = adminSetPoolWithHttpInfo(name, poolPutBody, headers);
+    return localVarResponse.getData();
+  }
+
+  /**
+   * Create or replace a pool
+   * Set a pool&#39;s slots (null: no limit) and description, creating it if needed.  Lowering the slots below what is used stops new claims from the pool; nothing running is stopped.
+   * @param name  (required)
+   * @param poolPutBody  (required)
+   * @return ApiResponse&lt;Pool&gt;
+   * @throws ApiException if fails to make API call
+   */
+  public ApiResponse<Pool> adminSetPoolWithHttpInfo(@jakarta.annotation.Nonnull String name, @jakarta.annotation.Nonnull PoolPutBody poolPutBody) throws ApiException {
+    return adminSetPoolWithHttpInfo(name, poolPutBody, null);
+  }
+
+  /**
+   * Create or replace a pool
+   * Set a pool&#39;s slots (null: no limit) and description, creating it if needed.  Lowering the slots below what is used stops new claims from the pool; nothing running is stopped.
+   * @param name  (required)
+   * @param poolPutBody  (required)
+   * @param headers Optional headers to include in the request
+   * @return ApiResponse&lt;Pool&gt;
+   * @throws ApiException if fails to make API call
+   */
+  public ApiResponse<Pool> adminSetPoolWithHttpInfo(@jakarta.annotation.Nonnull String name, @jakarta.annotation.Nonnull PoolPutBody poolPutBody, Map<String, String> headers) throws ApiException {
+    HttpRequest.Builder localVarRequestBuilder = adminSetPoolRequestBuilder(name, poolPutBody, headers);
+    try {
+      HttpResponse<InputStream> localVarResponse = memberVarHttpClient.send(
+          localVarRequestBuilder.build(),
+          HttpResponse.BodyHandlers.ofInputStream());
+      if (memberVarResponseInterceptor != null) {
+        memberVarResponseInterceptor.accept(localVarResponse);
+      }
+      InputStream localVarResponseBody = null;
+      try {
+        if (localVarResponse.statusCode()/ 100 != 2) {
+          throw getApiException("adminSetPool", localVarResponse);
+        }
+        localVarResponseBody = ApiClient.getResponseBody(localVarResponse);
+        if (localVarResponseBody == null) {
+          return new ApiResponse<Pool>(
+              localVarResponse.statusCode(),
+              localVarResponse.headers().map(),
+              null
+          );
+        }
+
+        
+        
+        String responseBody = new String(localVarResponseBody.readAllBytes());
+        Pool responseValue = responseBody.isBlank()? null: memberVarObjectMapper.readValue(responseBody, new TypeReference<Pool>() {});
+        
+
+        return new ApiResponse<Pool>(
+            localVarResponse.statusCode(),
+            localVarResponse.headers().map(),
+            responseValue
+        );
+      } finally {
+        if (localVarResponseBody != null) {
+          localVarResponseBody.close();
+        }
+      }
+    } catch (IOException e) {
+      throw new ApiException(e);
+    }
+    catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ApiException(e);
+    }
+  }
+
+  private HttpRequest.Builder adminSetPoolRequestBuilder(@jakarta.annotation.Nonnull String name, @jakarta.annotation.Nonnull PoolPutBody poolPutBody, Map<String, String> headers) throws ApiException {
+    // verify the required parameter 'name' is set
+    if (name == null) {
+      throw new ApiException(400, "Missing the required parameter 'name' when calling adminSetPool");
+    }
+    // verify the required parameter 'poolPutBody' is set
+    if (poolPutBody == null) {
+      throw new ApiException(400, "Missing the required parameter 'poolPutBody' when calling adminSetPool");
+    }
+
+    HttpRequest.Builder localVarRequestBuilder = HttpRequest.newBuilder();
+
+    String localVarPath = "/api/pools/{name}"
+        .replace("{name}", ApiClient.urlEncode(name.toString()));
+
+    localVarRequestBuilder.uri(URI.create(memberVarBaseUri + localVarPath));
+
+    localVarRequestBuilder.header("Content-Type", "application/json");
+    localVarRequestBuilder.header("Accept", "application/json");
+
+    try {
+      byte[] localVarPostBody = memberVarObjectMapper.writeValueAsBytes(poolPutBody);
       localVarRequestBuilder.method("PUT", HttpRequest.BodyPublishers.ofByteArray(localVarPostBody));
     } catch (IOException e) {
       throw new ApiException(e);

@@ -50,7 +50,9 @@ import org.baton.client.generated.ApiClient;
   Dag.JSON_PROPERTY_TASK_COUNT,
   Dag.JSON_PROPERTY_CREATED_AT,
   Dag.JSON_PROPERTY_UPDATED_AT,
-  Dag.JSON_PROPERTY_TASKS
+  Dag.JSON_PROPERTY_TASKS,
+  Dag.JSON_PROPERTY_MAX_ACTIVE_RUNS,
+  Dag.JSON_PROPERTY_MAX_ACTIVE_TASKS
 })
 @jakarta.annotation.Generated(value = "org.openapitools.codegen.languages.JavaClientCodegen", comments = "Generator version: 7.25.0")
 public class Dag {
@@ -105,6 +107,14 @@ public class Dag {
   public static final String JSON_PROPERTY_TASKS = "tasks";
   @jakarta.annotation.Nonnull
   private List<RegisteredTask> tasks = new ArrayList<>();
+
+  public static final String JSON_PROPERTY_MAX_ACTIVE_RUNS = "max_active_runs";
+  @jakarta.annotation.Nullable
+  private Integer maxActiveRuns;
+
+  public static final String JSON_PROPERTY_MAX_ACTIVE_TASKS = "max_active_tasks";
+  @jakarta.annotation.Nullable
+  private Integer maxActiveTasks;
 
   public Dag() { 
   }
@@ -429,6 +439,54 @@ public class Dag {
   }
 
 
+  public Dag maxActiveRuns(@jakarta.annotation.Nullable Integer maxActiveRuns) {
+    this.maxActiveRuns = maxActiveRuns;
+    return this;
+  }
+
+  /**
+   * At most this many runs at once; null: no limit.
+   * @return maxActiveRuns
+   */
+  @jakarta.annotation.Nullable
+  @JsonProperty(value = JSON_PROPERTY_MAX_ACTIVE_RUNS, required = false)
+  @JsonInclude(value = JsonInclude.Include.ALWAYS)
+  public Integer getMaxActiveRuns() {
+    return maxActiveRuns;
+  }
+
+
+  @JsonProperty(value = JSON_PROPERTY_MAX_ACTIVE_RUNS, required = false)
+  @JsonInclude(value = JsonInclude.Include.ALWAYS)
+  public void setMaxActiveRuns(@jakarta.annotation.Nullable Integer maxActiveRuns) {
+    this.maxActiveRuns = maxActiveRuns;
+  }
+
+
+  public Dag maxActiveTasks(@jakarta.annotation.Nullable Integer maxActiveTasks) {
+    this.maxActiveTasks = maxActiveTasks;
+    return this;
+  }
+
+  /**
+   * At most this many task instances claimed or running at once; null: no limit.
+   * @return maxActiveTasks
+   */
+  @jakarta.annotation.Nullable
+  @JsonProperty(value = JSON_PROPERTY_MAX_ACTIVE_TASKS, required = false)
+  @JsonInclude(value = JsonInclude.Include.ALWAYS)
+  public Integer getMaxActiveTasks() {
+    return maxActiveTasks;
+  }
+
+
+  @JsonProperty(value = JSON_PROPERTY_MAX_ACTIVE_TASKS, required = false)
+  @JsonInclude(value = JsonInclude.Include.ALWAYS)
+  public void setMaxActiveTasks(@jakarta.annotation.Nullable Integer maxActiveTasks) {
+    this.maxActiveTasks = maxActiveTasks;
+  }
+
+
   /**
    * Return true if this Dag object is equal to o.
    */
@@ -453,12 +511,14 @@ public class Dag {
         Objects.equals(this.taskCount, dag.taskCount) &&
         Objects.equals(this.createdAt, dag.createdAt) &&
         Objects.equals(this.updatedAt, dag.updatedAt) &&
-        Objects.equals(this.tasks, dag.tasks);
+        Objects.equals(this.tasks, dag.tasks) &&
+        Objects.equals(this.maxActiveRuns, dag.maxActiveRuns) &&
+        Objects.equals(this.maxActiveTasks, dag.maxActiveTasks);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(dagId, description, schedule, isPaused, nextRunAt, latestVersionId, latestVersionNumber, bundleName, owner, taskCount, createdAt, updatedAt, tasks);
+    return Objects.hash(dagId, description, schedule, isPaused, nextRunAt, latestVersionId, latestVersionNumber, bundleName, owner, taskCount, createdAt, updatedAt, tasks, maxActiveRuns, maxActiveTasks);
   }
 
   @Override
@@ -478,6 +538,8 @@ public class Dag {
     sb.append("    createdAt: ").append(toIndentedString(createdAt)).append("\n");
     sb.append("    updatedAt: ").append(toIndentedString(updatedAt)).append("\n");
     sb.append("    tasks: ").append(toIndentedString(tasks)).append("\n");
+    sb.append("    maxActiveRuns: ").append(toIndentedString(maxActiveRuns)).append("\n");
+    sb.append("    maxActiveTasks: ").append(toIndentedString(maxActiveTasks)).append("\n");
     sb.append("}");
     return sb.toString();
   }
@@ -590,6 +652,16 @@ public class Dag {
           "".equals(suffix) ? "" : String.format(java.util.Locale.ROOT, "%s%d%s", containerPrefix, i, containerSuffix))));
         }
       }
+    }
+
+    // add `max_active_runs` to the URL query string
+    if (getMaxActiveRuns() != null) {
+      joiner.add(String.format(java.util.Locale.ROOT, "%smax_active_runs%s=%s", prefix, suffix, ApiClient.urlEncode(ApiClient.valueToString(getMaxActiveRuns()))));
+    }
+
+    // add `max_active_tasks` to the URL query string
+    if (getMaxActiveTasks() != null) {
+      joiner.add(String.format(java.util.Locale.ROOT, "%smax_active_tasks%s=%s", prefix, suffix, ApiClient.urlEncode(ApiClient.valueToString(getMaxActiveTasks()))));
     }
 
     return joiner.toString();

@@ -39,7 +39,9 @@ import org.baton.client.generated.ApiClient;
   DagDescription.JSON_PROPERTY_DAG_ID,
   DagDescription.JSON_PROPERTY_DESCRIPTION,
   DagDescription.JSON_PROPERTY_SCHEDULE,
-  DagDescription.JSON_PROPERTY_TASKS
+  DagDescription.JSON_PROPERTY_TASKS,
+  DagDescription.JSON_PROPERTY_MAX_ACTIVE_RUNS,
+  DagDescription.JSON_PROPERTY_MAX_ACTIVE_TASKS
 })
 @jakarta.annotation.Generated(value = "org.openapitools.codegen.languages.JavaClientCodegen", comments = "Generator version: 7.25.0")
 public class DagDescription {
@@ -58,6 +60,14 @@ public class DagDescription {
   public static final String JSON_PROPERTY_TASKS = "tasks";
   @jakarta.annotation.Nonnull
   private List<TaskDescription> tasks = new ArrayList<>();
+
+  public static final String JSON_PROPERTY_MAX_ACTIVE_RUNS = "max_active_runs";
+  @jakarta.annotation.Nullable
+  private Integer maxActiveRuns;
+
+  public static final String JSON_PROPERTY_MAX_ACTIVE_TASKS = "max_active_tasks";
+  @jakarta.annotation.Nullable
+  private Integer maxActiveTasks;
 
   public DagDescription() { 
   }
@@ -166,6 +176,58 @@ public class DagDescription {
   }
 
 
+  public DagDescription maxActiveRuns(@jakarta.annotation.Nullable Integer maxActiveRuns) {
+    this.maxActiveRuns = maxActiveRuns;
+    return this;
+  }
+
+  /**
+   * At most this many runs of the DAG run at once; null: no limit.
+   * minimum: 1
+   * maximum: 100000
+   * @return maxActiveRuns
+   */
+  @jakarta.annotation.Nullable
+  @JsonProperty(value = JSON_PROPERTY_MAX_ACTIVE_RUNS, required = false)
+  @JsonInclude(value = JsonInclude.Include.USE_DEFAULTS)
+  public Integer getMaxActiveRuns() {
+    return maxActiveRuns;
+  }
+
+
+  @JsonProperty(value = JSON_PROPERTY_MAX_ACTIVE_RUNS, required = false)
+  @JsonInclude(value = JsonInclude.Include.USE_DEFAULTS)
+  public void setMaxActiveRuns(@jakarta.annotation.Nullable Integer maxActiveRuns) {
+    this.maxActiveRuns = maxActiveRuns;
+  }
+
+
+  public DagDescription maxActiveTasks(@jakarta.annotation.Nullable Integer maxActiveTasks) {
+    this.maxActiveTasks = maxActiveTasks;
+    return this;
+  }
+
+  /**
+   * At most this many task instances of the DAG are claimed or running at once; null: none.
+   * minimum: 1
+   * maximum: 100000
+   * @return maxActiveTasks
+   */
+  @jakarta.annotation.Nullable
+  @JsonProperty(value = JSON_PROPERTY_MAX_ACTIVE_TASKS, required = false)
+  @JsonInclude(value = JsonInclude.Include.USE_DEFAULTS)
+  public Integer getMaxActiveTasks() {
+    return maxActiveTasks;
+  }
+
+
+  @JsonProperty(value = JSON_PROPERTY_MAX_ACTIVE_TASKS, required = false)
+  @JsonInclude(value = JsonInclude.Include.USE_DEFAULTS)
+  public void setMaxActiveTasks(@jakarta.annotation.Nullable Integer maxActiveTasks) {
+    this.maxActiveTasks = maxActiveTasks;
+  }
+
+
   /**
    * Return true if this DagDescription object is equal to o.
    */
@@ -181,12 +243,14 @@ public class DagDescription {
     return Objects.equals(this.dagId, dagDescription.dagId) &&
         Objects.equals(this.description, dagDescription.description) &&
         Objects.equals(this.schedule, dagDescription.schedule) &&
-        Objects.equals(this.tasks, dagDescription.tasks);
+        Objects.equals(this.tasks, dagDescription.tasks) &&
+        Objects.equals(this.maxActiveRuns, dagDescription.maxActiveRuns) &&
+        Objects.equals(this.maxActiveTasks, dagDescription.maxActiveTasks);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(dagId, description, schedule, tasks);
+    return Objects.hash(dagId, description, schedule, tasks, maxActiveRuns, maxActiveTasks);
   }
 
   @Override
@@ -197,6 +261,8 @@ public class DagDescription {
     sb.append("    description: ").append(toIndentedString(description)).append("\n");
     sb.append("    schedule: ").append(toIndentedString(schedule)).append("\n");
     sb.append("    tasks: ").append(toIndentedString(tasks)).append("\n");
+    sb.append("    maxActiveRuns: ").append(toIndentedString(maxActiveRuns)).append("\n");
+    sb.append("    maxActiveTasks: ").append(toIndentedString(maxActiveTasks)).append("\n");
     sb.append("}");
     return sb.toString();
   }
@@ -264,6 +330,16 @@ public class DagDescription {
           "".equals(suffix) ? "" : String.format(java.util.Locale.ROOT, "%s%d%s", containerPrefix, i, containerSuffix))));
         }
       }
+    }
+
+    // add `max_active_runs` to the URL query string
+    if (getMaxActiveRuns() != null) {
+      joiner.add(String.format(java.util.Locale.ROOT, "%smax_active_runs%s=%s", prefix, suffix, ApiClient.urlEncode(ApiClient.valueToString(getMaxActiveRuns()))));
+    }
+
+    // add `max_active_tasks` to the URL query string
+    if (getMaxActiveTasks() != null) {
+      joiner.add(String.format(java.util.Locale.ROOT, "%smax_active_tasks%s=%s", prefix, suffix, ApiClient.urlEncode(ApiClient.valueToString(getMaxActiveTasks()))));
     }
 
     return joiner.toString();

@@ -43,7 +43,9 @@ import org.baton.client.generated.ApiClient;
   RegisteredTask.JSON_PROPERTY_RETRIES,
   RegisteredTask.JSON_PROPERTY_RETRY_DELAY_SECONDS,
   RegisteredTask.JSON_PROPERTY_EXECUTION_TIMEOUT_SECONDS,
-  RegisteredTask.JSON_PROPERTY_TRIGGER_RULE
+  RegisteredTask.JSON_PROPERTY_TRIGGER_RULE,
+  RegisteredTask.JSON_PROPERTY_POOL,
+  RegisteredTask.JSON_PROPERTY_POOL_SLOTS
 })
 @jakarta.annotation.Generated(value = "org.openapitools.codegen.languages.JavaClientCodegen", comments = "Generator version: 7.25.0")
 public class RegisteredTask {
@@ -82,6 +84,14 @@ public class RegisteredTask {
   public static final String JSON_PROPERTY_TRIGGER_RULE = "trigger_rule";
   @jakarta.annotation.Nonnull
   private TriggerRule triggerRule;
+
+  public static final String JSON_PROPERTY_POOL = "pool";
+  @jakarta.annotation.Nonnull
+  private String pool;
+
+  public static final String JSON_PROPERTY_POOL_SLOTS = "pool_slots";
+  @jakarta.annotation.Nonnull
+  private Integer poolSlots;
 
   public RegisteredTask() { 
   }
@@ -310,6 +320,54 @@ public class RegisteredTask {
   }
 
 
+  public RegisteredTask pool(@jakarta.annotation.Nonnull String pool) {
+    this.pool = pool;
+    return this;
+  }
+
+  /**
+   * Get pool
+   * @return pool
+   */
+  @jakarta.annotation.Nonnull
+  @JsonProperty(value = JSON_PROPERTY_POOL, required = true)
+  @JsonInclude(value = JsonInclude.Include.ALWAYS)
+  public String getPool() {
+    return pool;
+  }
+
+
+  @JsonProperty(value = JSON_PROPERTY_POOL, required = true)
+  @JsonInclude(value = JsonInclude.Include.ALWAYS)
+  public void setPool(@jakarta.annotation.Nonnull String pool) {
+    this.pool = pool;
+  }
+
+
+  public RegisteredTask poolSlots(@jakarta.annotation.Nonnull Integer poolSlots) {
+    this.poolSlots = poolSlots;
+    return this;
+  }
+
+  /**
+   * Get poolSlots
+   * @return poolSlots
+   */
+  @jakarta.annotation.Nonnull
+  @JsonProperty(value = JSON_PROPERTY_POOL_SLOTS, required = true)
+  @JsonInclude(value = JsonInclude.Include.ALWAYS)
+  public Integer getPoolSlots() {
+    return poolSlots;
+  }
+
+
+  @JsonProperty(value = JSON_PROPERTY_POOL_SLOTS, required = true)
+  @JsonInclude(value = JsonInclude.Include.ALWAYS)
+  public void setPoolSlots(@jakarta.annotation.Nonnull Integer poolSlots) {
+    this.poolSlots = poolSlots;
+  }
+
+
   /**
    * Return true if this RegisteredTask object is equal to o.
    */
@@ -330,12 +388,14 @@ public class RegisteredTask {
         Objects.equals(this.retries, registeredTask.retries) &&
         Objects.equals(this.retryDelaySeconds, registeredTask.retryDelaySeconds) &&
         Objects.equals(this.executionTimeoutSeconds, registeredTask.executionTimeoutSeconds) &&
-        Objects.equals(this.triggerRule, registeredTask.triggerRule);
+        Objects.equals(this.triggerRule, registeredTask.triggerRule) &&
+        Objects.equals(this.pool, registeredTask.pool) &&
+        Objects.equals(this.poolSlots, registeredTask.poolSlots);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(taskId, entryPoint, runtime, upstreamTaskIds, queue, retries, retryDelaySeconds, executionTimeoutSeconds, triggerRule);
+    return Objects.hash(taskId, entryPoint, runtime, upstreamTaskIds, queue, retries, retryDelaySeconds, executionTimeoutSeconds, triggerRule, pool, poolSlots);
   }
 
   @Override
@@ -351,6 +411,8 @@ public class RegisteredTask {
     sb.append("    retryDelaySeconds: ").append(toIndentedString(retryDelaySeconds)).append("\n");
     sb.append("    executionTimeoutSeconds: ").append(toIndentedString(executionTimeoutSeconds)).append("\n");
     sb.append("    triggerRule: ").append(toIndentedString(triggerRule)).append("\n");
+    sb.append("    pool: ").append(toIndentedString(pool)).append("\n");
+    sb.append("    poolSlots: ").append(toIndentedString(poolSlots)).append("\n");
     sb.append("}");
     return sb.toString();
   }
@@ -442,6 +504,16 @@ public class RegisteredTask {
     // add `trigger_rule` to the URL query string
     if (getTriggerRule() != null) {
       joiner.add(String.format(java.util.Locale.ROOT, "%strigger_rule%s=%s", prefix, suffix, ApiClient.urlEncode(ApiClient.valueToString(getTriggerRule()))));
+    }
+
+    // add `pool` to the URL query string
+    if (getPool() != null) {
+      joiner.add(String.format(java.util.Locale.ROOT, "%spool%s=%s", prefix, suffix, ApiClient.urlEncode(ApiClient.valueToString(getPool()))));
+    }
+
+    // add `pool_slots` to the URL query string
+    if (getPoolSlots() != null) {
+      joiner.add(String.format(java.util.Locale.ROOT, "%spool_slots%s=%s", prefix, suffix, ApiClient.urlEncode(ApiClient.valueToString(getPoolSlots()))));
     }
 
     return joiner.toString();

@@ -43,7 +43,9 @@ import org.baton.client.generated.ApiClient;
   TaskDescription.JSON_PROPERTY_RETRIES,
   TaskDescription.JSON_PROPERTY_RETRY_DELAY_SECONDS,
   TaskDescription.JSON_PROPERTY_EXECUTION_TIMEOUT_SECONDS,
-  TaskDescription.JSON_PROPERTY_TRIGGER_RULE
+  TaskDescription.JSON_PROPERTY_TRIGGER_RULE,
+  TaskDescription.JSON_PROPERTY_POOL,
+  TaskDescription.JSON_PROPERTY_POOL_SLOTS
 })
 @jakarta.annotation.Generated(value = "org.openapitools.codegen.languages.JavaClientCodegen", comments = "Generator version: 7.25.0")
 public class TaskDescription {
@@ -82,6 +84,14 @@ public class TaskDescription {
   public static final String JSON_PROPERTY_TRIGGER_RULE = "trigger_rule";
   @jakarta.annotation.Nullable
   private TriggerRule triggerRule = TriggerRule.ALL_SUCCESS;
+
+  public static final String JSON_PROPERTY_POOL = "pool";
+  @jakarta.annotation.Nullable
+  private String pool = "default_pool";
+
+  public static final String JSON_PROPERTY_POOL_SLOTS = "pool_slots";
+  @jakarta.annotation.Nullable
+  private Integer poolSlots = 1;
 
   public TaskDescription() { 
   }
@@ -316,6 +326,56 @@ public class TaskDescription {
   }
 
 
+  public TaskDescription pool(@jakarta.annotation.Nullable String pool) {
+    this.pool = pool;
+    return this;
+  }
+
+  /**
+   * The named pool whose slots the task takes while claimed or running.
+   * @return pool
+   */
+  @jakarta.annotation.Nullable
+  @JsonProperty(value = JSON_PROPERTY_POOL, required = false)
+  @JsonInclude(value = JsonInclude.Include.USE_DEFAULTS)
+  public String getPool() {
+    return pool;
+  }
+
+
+  @JsonProperty(value = JSON_PROPERTY_POOL, required = false)
+  @JsonInclude(value = JsonInclude.Include.USE_DEFAULTS)
+  public void setPool(@jakarta.annotation.Nullable String pool) {
+    this.pool = pool;
+  }
+
+
+  public TaskDescription poolSlots(@jakarta.annotation.Nullable Integer poolSlots) {
+    this.poolSlots = poolSlots;
+    return this;
+  }
+
+  /**
+   * How many of the pool&#39;s slots the task takes.
+   * minimum: 1
+   * maximum: 10000
+   * @return poolSlots
+   */
+  @jakarta.annotation.Nullable
+  @JsonProperty(value = JSON_PROPERTY_POOL_SLOTS, required = false)
+  @JsonInclude(value = JsonInclude.Include.USE_DEFAULTS)
+  public Integer getPoolSlots() {
+    return poolSlots;
+  }
+
+
+  @JsonProperty(value = JSON_PROPERTY_POOL_SLOTS, required = false)
+  @JsonInclude(value = JsonInclude.Include.USE_DEFAULTS)
+  public void setPoolSlots(@jakarta.annotation.Nullable Integer poolSlots) {
+    this.poolSlots = poolSlots;
+  }
+
+
   /**
    * Return true if this TaskDescription object is equal to o.
    */
@@ -336,12 +396,14 @@ public class TaskDescription {
         Objects.equals(this.retries, taskDescription.retries) &&
         Objects.equals(this.retryDelaySeconds, taskDescription.retryDelaySeconds) &&
         Objects.equals(this.executionTimeoutSeconds, taskDescription.executionTimeoutSeconds) &&
-        Objects.equals(this.triggerRule, taskDescription.triggerRule);
+        Objects.equals(this.triggerRule, taskDescription.triggerRule) &&
+        Objects.equals(this.pool, taskDescription.pool) &&
+        Objects.equals(this.poolSlots, taskDescription.poolSlots);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(taskId, entryPoint, runtime, upstreamTaskIds, queue, retries, retryDelaySeconds, executionTimeoutSeconds, triggerRule);
+    return Objects.hash(taskId, entryPoint, runtime, upstreamTaskIds, queue, retries, retryDelaySeconds, executionTimeoutSeconds, triggerRule, pool, poolSlots);
   }
 
   @Override
@@ -357,6 +419,8 @@ public class TaskDescription {
     sb.append("    retryDelaySeconds: ").append(toIndentedString(retryDelaySeconds)).append("\n");
     sb.append("    executionTimeoutSeconds: ").append(toIndentedString(executionTimeoutSeconds)).append("\n");
     sb.append("    triggerRule: ").append(toIndentedString(triggerRule)).append("\n");
+    sb.append("    pool: ").append(toIndentedString(pool)).append("\n");
+    sb.append("    poolSlots: ").append(toIndentedString(poolSlots)).append("\n");
     sb.append("}");
     return sb.toString();
   }
@@ -448,6 +512,16 @@ public class TaskDescription {
     // add `trigger_rule` to the URL query string
     if (getTriggerRule() != null) {
       joiner.add(String.format(java.util.Locale.ROOT, "%strigger_rule%s=%s", prefix, suffix, ApiClient.urlEncode(ApiClient.valueToString(getTriggerRule()))));
+    }
+
+    // add `pool` to the URL query string
+    if (getPool() != null) {
+      joiner.add(String.format(java.util.Locale.ROOT, "%spool%s=%s", prefix, suffix, ApiClient.urlEncode(ApiClient.valueToString(getPool()))));
+    }
+
+    // add `pool_slots` to the URL query string
+    if (getPoolSlots() != null) {
+      joiner.add(String.format(java.util.Locale.ROOT, "%spool_slots%s=%s", prefix, suffix, ApiClient.urlEncode(ApiClient.valueToString(getPoolSlots()))));
     }
 
     return joiner.toString();

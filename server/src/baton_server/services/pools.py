@@ -1,0 +1,93 @@
+"""Named pools: task instances that name a pool take its slots while claimed or running.
+
+The claim path (services/workloads.py) enforces the slots; this module manages the pools.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import ScalarSelect, delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute, aliased
+
+from baton_server.db.tables import PoolRecord, TaskInstanceRecord
+from baton_server.db.types import utcnow
+from baton_server.db.upsert import upsert
+from baton_server.errors import ConflictError, NotFoundError
+from baton_server.services.dag_specs import DEFAULT_POOL
+from baton_server.services.states import TaskInstanceState
+
+DEFAULT_POOL_DESCRIPTION = "The pool of every task that names none"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+ACTIVE_STATES = (TaskInstanceState.QUEUED.value, TaskInstanceState.RUNNING.value)
+"""The states in which a claimed task instance takes its pool's slots (and counts for its DAG)."""
+
+
+async def list_pools(session: AsyncSession) -> list[tuple[PoolRecord, int]]:
+    """Every pool with the slots its claimed or running task instances take, by name."""
+    records = list((await session.scalars(select(PoolRecord).order_by(PoolRecord.name))).all())
+    if all(r.name != DEFAULT_POOL for r in records):
+        records = sorted([*records, _default_pool()], key=lambda r: r.name)
+    used = await usage(session, TaskInstanceRecord.pool, [r.name for r in records])
+    return [(r, used.get(r.name, 0)) for r in records]
+
+
+async def get_pool(session: AsyncSession, name: str) -> tuple[PoolRecord, int]:
+    """One pool with its used slots."""
+    record = await session.get(PoolRecord, name, populate_existing=True)
+    if record is None and name == DEFAULT_POOL:
+        record = _default_pool()
+    if record is None:
+        raise NotFoundError(f"pool {name!r} does not exist", reason="pool_not_found")
+    return record, (await usage(session, TaskInstanceRecord.pool, [name])).get(name, 0)
+
+
+async def set_pool(session: AsyncSession, name: str, slots: int | None, description: str | None) -> None:
+    """Create or replace a pool; lowering its slots below what is used stops new claims, not running tasks."""
+    values = {"name": name, "slots": slots, "description": description, "updated_at": utcnow()}
+    await upsert(session, PoolRecord, values, ["name"])
+    await session.commit()
+
+
+async def delete_pool(session: AsyncSession, name: str) -> None:
+    """Delete a pool (not the default one); its tasks are no longer limited until it is made again."""
+    if name == DEFAULT_POOL:
+        raise ConflictError(
+            f"{DEFAULT_POOL!r} cannot be deleted; set its slots to null to lift its limit",
+            reason="default_pool_not_deletable",
+        )
+    await get_pool(session, name)
+    await session.execute(delete(PoolRecord).where(PoolRecord.name == name))
+    await session.commit()
+
+
+def _default_pool() -> PoolRecord:
+    """The default pool as it is before an operator sets it (a database made without migrations lacks it)."""
+    return PoolRecord(name=DEFAULT_POOL, slots=None, description=DEFAULT_POOL_DESCRIPTION, updated_at=EPOCH)
+
+
+def in_use(column: InstrumentedAttribute[str], name: str) -> ScalarSelect[int]:
+    """What the claimed or running task instances of one pool take (slots), or of one DAG (a count)."""
+    other = aliased(TaskInstanceRecord)
+    measure = func.sum(other.pool_slots) if column is TaskInstanceRecord.pool else func.count()
+    own = getattr(other, column.key)
+    active = (own == name, other.state.in_(ACTIVE_STATES), other.worker_id.is_not(None))
+    return select(func.coalesce(measure, 0)).where(*active).scalar_subquery()
+
+
+async def usage(
+    session: AsyncSession, column: InstrumentedAttribute[str], names: list[str]
+) -> dict[str, int]:
+    """What the claimed or running task instances take of each of these pools (slots) or DAGs (count)."""
+    if not names:
+        return {}
+    ti = TaskInstanceRecord
+    measure = func.sum(ti.pool_slots) if column is ti.pool else func.count()
+    rows = await session.execute(
+        select(column, measure)
+        .where(column.in_(names), ti.state.in_(ACTIVE_STATES), ti.worker_id.is_not(None))
+        .group_by(column)
+    )
+    return {name: int(used or 0) for name, used in rows}

@@ -1,0 +1,92 @@
+"""Pools and a DAG's max_active_runs / max_active_tasks, held by the claim path and the scheduler."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.conftest import ServerHarness
+from tests.orchestration import dag, fake_worker, scheduler_pass, task
+
+
+async def _trigger(server: ServerHarness, admin: httpx.AsyncClient, dag_id: str, runs: int = 1) -> None:
+    for index in range(runs):
+        response = await admin.post(f"/api/dags/{dag_id}/dag-runs", json={"run_id": f"run_{index}"})
+        assert response.status_code == 201, response.text
+    await scheduler_pass(server)
+
+
+async def test__pools__default_pool_exists_unlimited_and_stays(admin: httpx.AsyncClient) -> None:
+    listed = (await admin.get("/api/pools")).json()["pools"]
+    assert [(p["name"], p["slots"], p["used_slots"]) for p in listed] == [("default_pool", None, 0)]
+    refused = await admin.delete("/api/pools/default_pool")
+    assert refused.status_code == 409
+    assert refused.json()["reason"] == "default_pool_not_deletable"
+    missing = await admin.get("/api/pools/nope")
+    assert (missing.status_code, missing.json()["reason"]) == (404, "pool_not_found")
+
+
+async def test__pool__slots_cap_what_is_claimed_until_one_finishes(
+    server: ServerHarness, admin: httpx.AsyncClient
+) -> None:
+    put = await admin.put("/api/pools/db", json={"slots": 3, "description": "the warehouse"})
+    assert put.status_code == 200, put.text
+    assert (put.json()["slots"], put.json()["used_slots"]) == (3, 0)
+    description = dag(
+        "loads",
+        task("small_a", pool="db"),
+        task("small_b", pool="db"),
+        task("big", pool="db", pool_slots=2),
+        task("free"),
+    )
+    async with fake_worker(server) as worker:
+        await worker.register_dags(description)
+        await _trigger(server, admin, "loads", runs=2)
+        first = await worker.claim()
+        pooled = [w for w in first if w["task_instance"]["task_id"] != "free"]
+        free = [w for w in first if w["task_instance"]["task_id"] == "free"]
+        assert len(free) == 2  # the unpooled tasks are not held up by the full pool
+        used = sum(2 if w["task_instance"]["task_id"] == "big" else 1 for w in pooled)
+        assert used <= 3
+        assert (await admin.get("/api/pools/db")).json()["used_slots"] == used
+        for workload in pooled:
+            await worker.run(workload)
+        second = await worker.claim()
+        assert second, "slots freed by finished tasks are claimed again"
+        assert (await admin.get("/api/pools/db")).json()["used_slots"] <= 3
+    detail = (await admin.get("/api/dags/loads")).json()
+    assert {t["task_id"]: (t["pool"], t["pool_slots"]) for t in detail["tasks"]}["big"] == ("db", 2)
+
+
+async def test__max_active_tasks__caps_a_dags_claimed_and_running_tasks(
+    server: ServerHarness, admin: httpx.AsyncClient
+) -> None:
+    async with fake_worker(server) as worker:
+        await worker.register_dags(
+            dag("wide", *(task(f"t{i}") for i in range(6)), max_active_tasks=2), dag("other", task("x"))
+        )
+        await _trigger(server, admin, "wide")
+        await _trigger(server, admin, "other")
+        claimed = await worker.claim()
+        wide = [w for w in claimed if w["task_instance"]["dag_id"] == "wide"]
+        assert len(wide) == 2
+        assert [w["task_instance"]["dag_id"] for w in claimed].count("other") == 1
+        await worker.run(wide[0])
+        again = await worker.claim()
+        assert len(again) == 1
+    assert (await admin.get("/api/dags/wide")).json()["max_active_tasks"] == 2
+
+
+async def test__max_active_runs__keeps_further_runs_queued(
+    server: ServerHarness, admin: httpx.AsyncClient
+) -> None:
+    async with fake_worker(server) as worker:
+        await worker.register_dags(dag("serial", task("only"), max_active_runs=1))
+        await _trigger(server, admin, "serial", runs=3)
+        runs = (await admin.get("/api/dag-runs", params={"dag_id": "serial"})).json()["dag_runs"]
+        assert sorted(r["state"] for r in runs) == ["queued", "queued", "running"]
+        (workload,) = await worker.claim()
+        await worker.run(workload)
+        await scheduler_pass(server)
+        await scheduler_pass(server)
+        runs = (await admin.get("/api/dag-runs", params={"dag_id": "serial"})).json()["dag_runs"]
+        assert sorted(r["state"] for r in runs) == ["queued", "running", "success"]
