@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+import tempfile
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -191,13 +192,20 @@ def _read_or_create_secret(path: Path, make: bytes) -> str:
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
     value = base64.urlsafe_b64encode(make).decode()
-    # O_EXCL: two processes starting at once must not overwrite each other's key.
+    # Written whole under a private name, then linked into place: link() fails if the file exists, so
+    # two processes starting at once never overwrite each other's key, and neither reads a half-written one.
+    fd, staged = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as handle:
-        handle.write(value + "\n")
+        with os.fdopen(fd, "w") as handle:
+            handle.write(value + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(staged, path)
+        except FileExistsError:
+            return path.read_text().strip()
+    finally:
+        os.unlink(staged)
     return value
 
 
