@@ -64,6 +64,7 @@ def _serve(settings: Settings, _: argparse.Namespace) -> int:
         create_app(settings),
         host=settings.host,
         port=settings.port,
+        timeout_keep_alive=settings.keep_alive_timeout,
         log_level=settings.log_level,
         log_config=uvicorn_log_config(settings) or LOGGING_CONFIG,
         access_log=False,

@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8080
+    keep_alive_timeout: Annotated[int, Field(ge=1, le=3600)] = Field(
+        default=65,
+        description="Seconds an idle HTTP connection stays open. Longer than a client's pool keeps one idle "
+        "(httpx: 5 s) and than a load balancer's idle timeout (often 60 s), so that the server never closes "
+        "a connection just as a client sends on it.",
+    )
     db_pool_size: Annotated[int, Field(ge=1, le=1000)] = 10
     db_pool_timeout: Annotated[float, Field(gt=0)] = 30.0
     auto_migrate: bool = Field(default=True, description="Apply pending migrations when the server starts.")

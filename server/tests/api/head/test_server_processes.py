@@ -269,3 +269,43 @@ async def test__two_servers_six_claimers__pool_slots_and_max_active_tasks_never_
     assert peaks["db"] >= 2  # the limit was reached for, not just never approached
     assert peaks["capped"] >= 2
     _no_tracebacks(*logs)
+
+
+def _get_on(sock: socket.socket, path: str) -> bytes:
+    """Send one keep-alive GET on ``sock`` and read its whole answer (b"" if the server closed it)."""
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return answer
+        answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
+async def test__idle_connection__outlives_a_client_pools_idle_expiry(
+    databases: DatabaseFactory, tmp_path: Path
+) -> None:
+    # httpx keeps an idle pooled connection 5 s; a server closing at 5 s too raced requests sent on it.
+    url = await databases.create()
+    port = _free_port()
+    env = _env(url, tmp_path / "data", BATON_PORT=str(port), BATON_RUN_SCHEDULER="false")
+    log = tmp_path / "serve.log"
+    with _process(["serve"], env, log) as server:
+        await _healthy(f"http://127.0.0.1:{port}", server, log)
+        with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+            assert _get_on(sock, "/api/health").startswith(b"HTTP/1.1 200")
+            await asyncio.sleep(8)  # idle on purpose: longer than a client's pool keeps the connection
+            assert _get_on(sock, "/api/health").startswith(b"HTTP/1.1 200")
+    _no_tracebacks(log)
