@@ -74,6 +74,9 @@ start() {
   if [ "$("${psql[@]}" -c "SELECT 1 FROM pg_roles WHERE rolname='$ROLE'")" != "1" ]; then
     "${psql[@]}" -c "CREATE ROLE $ROLE LOGIN CREATEDB" >/dev/null
   fi
+  # DROP DATABASE ... WITH (FORCE) ends the sessions still on a test database, which may be another
+  # role's (autovacuum's): without this grant the drop failed now and then.
+  "${psql[@]}" -c "GRANT pg_signal_backend TO $ROLE" >/dev/null 2>&1
   if [ "$("${psql[@]}" -c "SELECT 1 FROM pg_database WHERE datname='$DB'")" != "1" ]; then
     "${psql[@]}" -c "CREATE DATABASE $DB OWNER $ROLE" >/dev/null
   fi

@@ -167,6 +167,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "clear_task_instance": {"include_downstream": True},
     "mark_task_instance": {"state": "failed"},
     "mark_dag_run": {"state": "failed"},
+    "admin_set_pool": {"slots": 1},
 }
 QUERIES: dict[str, dict[str, Any]] = {"delete_dag": {"confirm": "team_a_etl"}}
 
@@ -177,6 +178,7 @@ def _url(path: str, world: World) -> str:
         "worker_id": world.worker_a_id,
         "key": "k",
         "connection_id": "c",
+        "name": "default_pool",
         "dag_id": "team_a_etl",
         "run_id": world.attempt.run_id,
         "task_id": world.attempt.task_id,

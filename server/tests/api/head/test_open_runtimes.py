@@ -78,6 +78,8 @@ async def test__dag_read_back__every_task_setting_present_with_defaults(
             "retry_delay_seconds": 300,
             "execution_timeout_seconds": None,
             "trigger_rule": "all_success",
+            "pool": "default_pool",
+            "pool_slots": 1,
         }
     ]
     assert shown["schedule"] == {"cron": "0 6 * * *", "interval_seconds": None, "start_at": None}
