@@ -1,4 +1,4 @@
-"""The schemathesis hooks keep generated input away from the worker, DAG and connection they rely on."""
+"""The schemathesis hooks keep generated input away from the worker, DAG, connection and pool they rely on."""
 
 from __future__ import annotations
 
@@ -49,6 +49,17 @@ def test__changes_to_the_suites_dag_or_connection__go_elsewhere(operation_id: st
     case = _case(operation_id, path={parameter: "st_x"})
     _spare_the_suites_own(case, _state())
     assert case.path_parameters[parameter] != "st_x"
+
+
+@pytest.mark.parametrize("operation_id", ["admin_set_pool", "admin_delete_pool"])
+def test__changes_to_the_default_pool__go_elsewhere(operation_id: str) -> None:
+    # At 0 slots it stopped every later claim: the suite's live attempts and the client matrix's.
+    case = _case(operation_id, path={"name": "default_pool"})
+    _spare_the_suites_own(case, _state())
+    assert case.path_parameters["name"] != "default_pool"
+    case = _case(operation_id, path={"name": "reports"})
+    _spare_the_suites_own(case, _state())
+    assert case.path_parameters == {"name": "reports"}
 
 
 def test__other_names__are_left_as_generated() -> None:

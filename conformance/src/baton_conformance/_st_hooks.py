@@ -35,6 +35,8 @@ TASK_SCHEME = "TaskToken"
 ADMIN_SCHEME = "AdminToken"
 WORKER_SCHEME = "WorkerCredential"
 XCOM_SEGMENTS = ("dag_id", "run_id", "task_id")
+DEFAULT_POOL = "default_pool"
+"""The pool of every task that names none: the suite's tasks and the matrix's scenarios take its slots."""
 
 
 @dataclass
@@ -207,12 +209,14 @@ def _point_claim_at_work(case: Any, state: _State) -> None:
 
 
 def _spare_the_suites_own(case: Any, state: _State) -> None:
-    """Generated input never changes the worker, DAG or connection the hooks rely on.
+    """Generated input never changes the worker, DAG, connection or pool the hooks rely on.
 
     Schemathesis reuses values it saw in responses (the worker list names the suite's worker, the
-    DAG list its DAG), so a generated case can name them: registering the suite's worker again
-    would change the queues it serves, registering its DAG again its tasks, and so on. Such a case
-    is pointed at a fresh name instead, which keeps what it tests.
+    DAG list its DAG, the pool list ``default_pool``), so a generated case can name them:
+    registering the suite's worker again would change the queues it serves, registering its DAG
+    again its tasks, setting ``default_pool`` to 0 slots would stop every later claim (the suite's
+    and the client matrix's, which runs on the same server), and so on. Such a case is pointed at
+    a fresh name instead, which keeps what it tests.
     """
     fresh = f"st_other_{secrets.token_hex(4)}"
     operation = _operation_id(case)
@@ -225,6 +229,8 @@ def _spare_the_suites_own(case: Any, state: _State) -> None:
         and path.get("connection_id") == state.settings["connection_id"]
     ):
         case.path_parameters = {**path, "connection_id": fresh}
+    elif operation in ("admin_set_pool", "admin_delete_pool") and path.get("name") == DEFAULT_POOL:
+        case.path_parameters = {**path, "name": fresh}
     elif operation == "register_worker" and isinstance(body, dict):
         if body.get("name") == state.settings["worker_name"]:
             case.body = {**body, "name": fresh}
