@@ -167,6 +167,13 @@ def tests(session: nox.Session) -> None:
     _faults(session)
 
 
+SUITE_TIMEOUT_S = 2700
+"""A bound on one side-by-side suite, so that a hang fails with its log printed, within CI's 90 minutes.
+
+The longest suite took 7 minutes in CI, and 18 on a 2-core machine kept busy by four other processes.
+"""
+
+
 @dataclass(frozen=True)
 class Command:
     """One command of a suite, with what it adds to the session's environment."""
@@ -184,6 +191,7 @@ def _side_by_side(session: nox.Session, suites: dict[str, list[Command]]) -> Non
     """
     logs = ROOT / "build" / "ci"
     logs.mkdir(parents=True, exist_ok=True)
+    timeout = shutil.which("timeout") or "timeout"
 
     def run(name: str, commands: list[Command]) -> tuple[str, bool, float, Path]:
         log = logs / (re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-").lower() + ".log")
@@ -192,9 +200,22 @@ def _side_by_side(session: nox.Session, suites: dict[str, list[Command]]) -> Non
             for command in commands:
                 out.write(f"$ {' '.join(command.args)}\n")
                 out.flush()
+                left = max(1, int(SUITE_TIMEOUT_S - (time.monotonic() - started)))
                 try:
-                    session.run(*command.args, env=command.env, stdout=out, stderr=subprocess.STDOUT)
+                    # timeout(1) ends the command's whole process group, servers it started included.
+                    session.run(
+                        timeout,
+                        "--kill-after=60",
+                        str(left),
+                        *command.args,
+                        env=command.env,
+                        stdout=out,
+                        stderr=subprocess.STDOUT,
+                        external=True,
+                    )
                 except CommandFailed:
+                    if time.monotonic() - started >= SUITE_TIMEOUT_S:
+                        out.write(f"\n{name}: no result within {SUITE_TIMEOUT_S} s: stopped\n")
                     return name, False, time.monotonic() - started, log
         return name, True, time.monotonic() - started, log
 
