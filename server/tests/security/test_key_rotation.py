@@ -129,6 +129,30 @@ async def test__rotate__a_replica_that_has_not_reloaded_verifies_the_new_key_at_
         await second.close()
 
 
+async def test__rotations_at_once_on_two_replicas__leave_exactly_one_active_key(
+    server: ServerHarness, tmp_path: Path
+) -> None:
+    # `keys rotate` run twice at once (two operators, two replicas): each retires the active key
+    # and adds its own; without a lock neither saw the other's new key, and both stayed active.
+    first = server.runtime
+    second = Runtime.create(
+        make_settings(first.settings.effective_database_url, tmp_path, signing_key=first.settings.signing_key)
+    )
+    try:
+        for _ in range(3):
+            kids = await asyncio.gather(*(_rotate(runtime) for runtime in (first, second, first, second)))
+            async with first.sessions() as session:
+                active = (
+                    await session.scalars(
+                        select(SigningKeyRecord.kid).where(SigningKeyRecord.retired_at.is_(None))
+                    )
+                ).all()
+            assert len(active) == 1
+            assert active[0] in kids
+    finally:
+        await second.close()
+
+
 async def test__retired_key__refused_once_its_last_token_has_expired(server: ServerHarness) -> None:
     runtime = server.runtime
     first_kid = await _rotate(runtime)

@@ -25,12 +25,13 @@ from datetime import UTC, datetime, timedelta
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from baton_server.db.tables import SigningKeyRecord
 from baton_server.db.types import utcnow
 from baton_server.errors import InvalidInputError
+from baton_server.services._sql import is_postgres
 from baton_server.services.cipher import SecretCipher
 from baton_server.services.tokens import ALGORITHMS, STATIC_KID, KeySource, SigningKey, TokenService
 
@@ -40,6 +41,9 @@ with it until their next reload."""
 
 DROPPED_AT = datetime(2000, 1, 1, tzinfo=UTC)
 """The retirement time of a dropped key: its tokens expired long ago, whatever their lifetime."""
+
+ROTATION_LOCK_KEY = 0x62_61_74_6F_6E_6B_72
+"""PostgreSQL advisory lock key ("batonkr") that lets one rotation run at a time."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +120,10 @@ async def rotate(
         raise InvalidInputError(
             f"algorithm must be one of {', '.join(ALGORITHMS)}", reason="validation_error"
         )
+    if is_postgres(session):
+        # One rotation at a time: the next one's statements then see this one's new key (and
+        # retire it), so two at once never leave two active keys. SQLite runs one writer anyway.
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ROTATION_LOCK_KEY})
     now = utcnow()
     kid = f"{now:%Y%m%d%H%M%S}-{uuid.uuid4().hex[:8]}"
     public: str | None = None
