@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 from baton_server.api.versions import supported_versions
+from baton_server.db.tables import DagRunRecord
 from baton_server.services.credentials import issue_credential
 
 from tests.conftest import DatabaseFactory, ServerHarness, make_settings
@@ -71,3 +73,43 @@ async def test__pool_of_one__many_concurrent_heartbeats(one_connection_server: S
             )
         )
     assert {r.status_code for r in responses} == {204}
+
+
+async def test__pool_of_one__finished_attempts_advance_their_run_at_once(
+    one_connection_server: ServerHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Finishing an attempt resolves its run in a transaction of its own. It once did so while the
+    # request still held its connection: with a pool of one it waited for itself, and two replicas
+    # behind a load balancer starved their pools of ten (a fault-suite run stalled for 600 s).
+    server = one_connection_server
+    caplog.set_level(logging.ERROR, logger="baton_server")
+    async with server.client() as client:
+        tasks = [
+            {
+                "task_id": t,
+                "entry_point": f"tasks:{t}",
+                "upstream_task_ids": [],
+                "queue": "default",
+                "runtime": "python",
+                "retries": 0,
+                "retry_delay_seconds": 0,
+                "execution_timeout": 60,
+                "trigger_rule": "all_success",
+            }
+            for t in ("a", "b", "c")
+        ]
+        description = {"dag_id": "etl", "tasks": tasks}
+        attempts = await started(server.runtime, client, task_ids=("a", "b", "c"), description=description)
+        for attempt in attempts.values():
+            finished = await client.patch(
+                f"/execution/task-instances/{attempt.id}/state",
+                json={"state": "success", "end_date": "2026-11-24T12:00:00Z"},
+                headers=attempt.headers(),
+            )
+            assert finished.status_code == 200, finished.text
+    failures = [r.getMessage() for r in caplog.records if "finished attempt failed" in r.getMessage()]
+    assert failures == []
+    async with server.runtime.sessions() as session:
+        run = await session.get(DagRunRecord, next(iter(attempts.values())).dag_run_id)
+    assert run is not None
+    assert run.state == "success"  # resolved by the last finish itself, not left for a pass
