@@ -160,7 +160,7 @@ def test__backfill__create_status_list_and_bad_input(live_server: LiveServer) ->
                 {"name": f"w_{suffix}", "queues": [queue], "capacity": 1, "runtime": "python"}
             )
         )
-        schedule = {"interval_seconds": 3600, "start_at": "2026-01-01T00:00:00Z"}
+        schedule = {"interval_seconds": 3600, "start_at": "2100-01-01T00:00:00Z"}  # none fires in the test
         task = {"task_id": "a", "entry_point": "tasks:a", "runtime": "python", "queue": queue}
         worker.register_dags(
             RegisterDagsPayload.from_dict(

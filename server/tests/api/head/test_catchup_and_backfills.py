@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
+from baton_server.errors import ConflictError
+from baton_server.runtime import Runtime
+from baton_server.scheduler.runs import create_scheduled_runs
+from baton_server.services import backfills
+from baton_server.services.backfills import ReprocessBehavior
 
-from tests.conftest import ServerHarness
+from tests.conftest import ServerHarness, make_settings
 from tests.orchestration import dag, fake_worker, scheduler_pass, task
 
 HOUR = 3600
+FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
+"""A start_at for backfilled DAGs: its grid of ticks reaches back into the past; none fires in a test."""
 
 
 async def _register(server: ServerHarness, *dags: dict[str, Any]) -> None:
@@ -113,7 +123,7 @@ async def test__backfill__makes_one_run_per_interval_never_more_than_the_cap_act
 ) -> None:
     start = datetime(2026, 1, 1, tzinfo=UTC)
     async with fake_worker(server) as worker:
-        await worker.register_dags(_hourly("filled", start))
+        await worker.register_dags(_hourly("filled", FUTURE))
         created = await _backfill(
             admin,
             "filled",
@@ -152,7 +162,7 @@ async def test__backfill__reprocess_behavior_decides_which_intervals_run_again(
 ) -> None:
     start = datetime(2026, 1, 1, tzinfo=UTC)
     async with fake_worker(server) as worker:
-        await worker.register_dags(_hourly("again", start))
+        await worker.register_dags(_hourly("again", FUTURE))
         first = await _backfill(
             admin, "again", from_date=start.isoformat(), to_date=(start + timedelta(hours=2)).isoformat()
         )
@@ -189,7 +199,7 @@ async def test__backfill__bad_input__4xx_with_reasons(
     server: ServerHarness, admin: httpx.AsyncClient
 ) -> None:
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    await _register(server, _hourly("scheduled", start), dag("unscheduled", task("a")))
+    await _register(server, _hourly("scheduled", FUTURE), dag("unscheduled", task("a")))
     day = {"from_date": start.isoformat(), "to_date": (start + timedelta(days=1)).isoformat()}
     cases = [
         ("nope", day, 404, "dag_not_found"),
@@ -228,3 +238,61 @@ async def test__backfill__bad_input__4xx_with_reasons(
     missing = await admin.get(f"/api/dags/scheduled/backfills/{'0' * 8}-0000-0000-0000-{'0' * 12}")
     assert (missing.status_code, missing.json()["reason"]) == (404, "backfill_not_found")
     assert (await admin.get("/api/dags/scheduled/backfills/not-a-uuid")).status_code == 422
+
+
+@pytest.mark.postgres_only
+async def test__two_replicas__one_backfill_one_run_per_tick_and_never_over_the_cap(
+    server: ServerHarness, admin: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    # The services are driven directly, without the scheduler's leader lock, so that both replicas
+    # really advance the backfill and make catchup runs at once: only the conditional writes hold.
+    first = server.runtime
+    second = Runtime.create(
+        make_settings(first.settings.effective_database_url, tmp_path, signing_key=first.settings.signing_key)
+    )
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    window = {"from_date": start, "to_date": start + timedelta(hours=29)}
+
+    async def create(runtime: Runtime) -> str:
+        async with runtime.sessions() as session:
+            try:
+                await backfills.create_backfill(
+                    session, "shared", **window, max_active_runs=3, reprocess_behavior=ReprocessBehavior.NONE
+                )
+            except ConflictError as exc:
+                return exc.reason
+            return "created"
+
+    async def advance(runtime: Runtime) -> None:
+        async with runtime.sessions() as session:
+            await backfills.advance_backfills(session, datetime.now(UTC))
+            await session.commit()
+
+    async def catch_up(runtime: Runtime, now: datetime) -> None:
+        async with runtime.sessions() as session:
+            await create_scheduled_runs(session, now)
+            await session.commit()
+
+    try:
+        async with fake_worker(server) as worker:
+            await worker.register_dags(_hourly("shared", FUTURE))
+            outcomes = await asyncio.gather(*(create(r) for r in (first, second, first, second)))
+            assert sorted(outcomes) == ["backfill_already_running"] * 3 + ["created"]
+            for _ in range(60):
+                await asyncio.gather(*(advance(r) for r in (first, second, first, second)))
+                await scheduler_pass(server)  # starts and queues what the replicas made
+                runs = await _runs(admin, "shared")
+                assert len([r for r in runs if r["state"] in ("queued", "running")]) <= 3
+                if len(runs) == 30 and all(r["state"] == "success" for r in runs):
+                    break
+                for workload in await worker.claim():
+                    await worker.run(workload)
+            await worker.register_dags(_hourly("caught_twice", start + timedelta(days=1), catchup=True))
+            later = start + timedelta(days=1, hours=9, minutes=1)
+            await asyncio.gather(*(catch_up(r, later) for r in (first, second, first, second)))
+    finally:
+        await second.close()
+    ticks = [datetime.fromisoformat(r["logical_date"]) for r in await _runs(admin, "shared")]
+    assert sorted(ticks) == [start + timedelta(hours=h) for h in range(30)]
+    caught = [datetime.fromisoformat(r["logical_date"]) for r in await _runs(admin, "caught_twice")]
+    assert sorted(caught) == [start + timedelta(days=1, hours=h) for h in range(10)]
