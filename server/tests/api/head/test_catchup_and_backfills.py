@@ -238,6 +238,11 @@ async def test__backfill__bad_input__4xx_with_reasons(
     missing = await admin.get(f"/api/dags/scheduled/backfills/{'0' * 8}-0000-0000-0000-{'0' * 12}")
     assert (missing.status_code, missing.json()["reason"]) == (404, "backfill_not_found")
     assert (await admin.get("/api/dags/scheduled/backfills/not-a-uuid")).status_code == 422
+    # Deleting the DAG deletes its backfills; registered again, it has none.
+    deleted = await admin.delete("/api/dags/scheduled", params={"confirm": "scheduled"})
+    assert deleted.status_code == 200, deleted.text
+    await _register(server, _hourly("scheduled", FUTURE))
+    assert (await admin.get("/api/dags/scheduled/backfills")).json()["backfills"] == []
 
 
 @pytest.mark.postgres_only
