@@ -310,3 +310,18 @@ def test__pools_and_dag_limits__described_with_defaults_filled_in() -> None:
         Task(extract, pool_slots=0)
     with pytest.raises(DagDefinitionError, match="max_active_runs"):
         DAG("bad", max_active_runs=0)
+
+
+def test__catchup__sent_only_when_on() -> None:
+    def extract() -> int:
+        return 1
+
+    hourly = timedelta(hours=1)
+    with DAG("caught", schedule=hourly, catchup=True) as caught:
+        Task(extract)()
+    with DAG("latest_only", schedule=hourly) as latest_only:
+        Task(extract)()
+    assert describe_dag(caught).to_dict()["catchup"] is True
+    assert "catchup" not in describe_dag(latest_only).to_dict()  # the server's default: no catchup
+    with pytest.raises(DagDefinitionError, match="catchup"):
+        DAG("bad", catchup="yes")  # type: ignore[arg-type]

@@ -7,10 +7,14 @@ import os
 import socket
 import subprocess
 import sys
+import time
+import uuid
 from pathlib import Path
 
 import pytest
+from baton import Client
 from baton._cli._resources import _every_page
+from baton.models import RegisterDagsPayload, RegisterWorkerPayload
 from live_server import LiveServer
 
 
@@ -145,3 +149,54 @@ def test__controls__clear_cancel_mark_audit_and_delete(live_server: LiveServer) 
     deleted = _baton("dags", "delete", dag_id, "--confirm", dag_id, **env)
     assert deleted.returncode == 0, deleted
     assert deleted.stdout.startswith(f"deleted DAG {dag_id}: 1 runs, 1 task instances")
+
+
+def test__backfill__create_status_list_and_bad_input(live_server: LiveServer) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    dag_id, queue = f"cli_backfill_{suffix}", f"q_{suffix}"  # no worker claims from this queue
+    with Client(live_server.base_url, live_server.worker_token) as worker:
+        worker.register_worker(
+            RegisterWorkerPayload.from_dict(
+                {"name": f"w_{suffix}", "queues": [queue], "capacity": 1, "runtime": "python"}
+            )
+        )
+        schedule = {"interval_seconds": 3600, "start_at": "2100-01-01T00:00:00Z"}  # none fires in the test
+        task = {"task_id": "a", "entry_point": "tasks:a", "runtime": "python", "queue": queue}
+        worker.register_dags(
+            RegisterDagsPayload.from_dict(
+                {"dags": [{"dag_id": dag_id, "tasks": [task], "schedule": schedule}]}
+            )
+        )
+    env = {"BATON_SERVER_URL": live_server.base_url, "BATON_ADMIN_TOKEN": live_server.admin_token}
+    window = ("--from", "2026-01-01T00:00:00Z", "--to", "2026-01-01T04:00:00Z")
+
+    created = _baton("backfill", "create", dag_id, *window, "--max-active-runs", "2", "--json", **env)
+    assert created.returncode == 0, created
+    backfill = json.loads(created.stdout)
+    assert (backfill["total_intervals"], backfill["max_active_runs"]) == (5, 2)
+    deadline = time.monotonic() + 120  # the server's scheduler makes the first two runs on its next pass
+    while True:
+        status = _baton("backfill", "status", dag_id, backfill["id"], "--json", **env)
+        assert status.returncode == 0, status
+        progress = json.loads(status.stdout)
+        assert progress["queued_runs"] + progress["running_runs"] <= 2
+        if progress["runs_created"] == 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert (progress["runs_created"], progress["state"]) == (2, "running")
+    shown = _baton("backfill", "status", dag_id, backfill["id"], **env).stdout
+    assert shown.startswith(f"backfill {backfill['id']} of {dag_id}: running, 2/5 intervals handled")
+    listed = _baton("backfill", "list", dag_id, **env)
+    assert (listed.returncode, backfill["id"] in listed.stdout) == (0, True)
+
+    _one_line_error(_baton("backfill", "create", dag_id, *window, **env), 1, "409 backfill_already_running")
+    reversed_window = ("--from", "2026-01-02T00:00:00Z", "--to", "2026-01-01T00:00:00Z")
+    _one_line_error(
+        _baton("backfill", "create", dag_id, *reversed_window, **env), 1, "422 invalid_backfill_range"
+    )
+    _one_line_error(_baton("backfill", "create", "no_such_dag", *window, **env), 1, "404 dag_not_found")
+    naive = ("--from", "2026-01-01T00:00:00", "--to", "2026-01-01T04:00:00Z")
+    bad = _baton("backfill", "create", dag_id, *naive, **env)
+    assert (bad.returncode, "has no time zone" in bad.stderr) == (2, True)
+    bad = _baton("backfill", "status", dag_id, "nope", **env)
+    assert (bad.returncode, "is not a backfill id" in bad.stderr) == (2, True)

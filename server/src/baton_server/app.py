@@ -17,6 +17,7 @@ from baton_server.api.fast_lane import lanes
 from baton_server.api.middleware import VERSION_HEADER, build_middleware
 from baton_server.api.observe import ObservingMiddleware
 from baton_server.api.openapi import document_api
+from baton_server.api.routes.admin import backfills as admin_backfills
 from baton_server.api.routes.admin import connections as admin_connections
 from baton_server.api.routes.admin import controls as admin_controls
 from baton_server.api.routes.admin import dags as admin_dags
@@ -73,6 +74,7 @@ def build_routers() -> list[APIRouter]:
         admin_workers,
         admin_controls,
         admin_pools,
+        admin_backfills,
     ):
         admin.include_router(module.router)
     return [execution, workers, admin]

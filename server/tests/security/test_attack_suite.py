@@ -168,6 +168,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "mark_task_instance": {"state": "failed"},
     "mark_dag_run": {"state": "failed"},
     "admin_set_pool": {"slots": 1},
+    "create_backfill": {"from_date": "2026-01-01T00:00:00Z", "to_date": "2026-01-02T00:00:00Z"},
 }
 QUERIES: dict[str, dict[str, Any]] = {"delete_dag": {"confirm": "team_a_etl"}}
 
@@ -182,6 +183,7 @@ def _url(path: str, world: World) -> str:
         "dag_id": "team_a_etl",
         "run_id": world.attempt.run_id,
         "task_id": world.attempt.task_id,
+        "backfill_id": "00000000-0000-0000-0000-000000000000",
     }
     for name, value in values.items():
         path = path.replace("{" + name + "}", value)

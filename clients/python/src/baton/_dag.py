@@ -70,6 +70,7 @@ class DAG:
         pool_slots: int | None = None,
         max_active_runs: int | None = None,
         max_active_tasks: int | None = None,
+        catchup: bool = False,
     ) -> None:
         self.dag_id = check_id("DAG id", dag_id)
         self.description = description
@@ -89,6 +90,10 @@ class DAG:
         """At most this many runs of the DAG run at once (None: no limit)."""
         self.max_active_tasks = max_active_tasks
         """At most this many of its task instances are claimed or running at once (None: no limit)."""
+        if not isinstance(catchup, bool):
+            raise DagDefinitionError(f"DAG {dag_id!r}: catchup must be True or False, not {catchup!r}")
+        self.catchup = catchup
+        """Whether every schedule tick the scheduler missed gets a run (False: only the latest one)."""
         self.module = module if module is not None else _caller_module(1)
         """The module that defines this DAG: the first part of its tasks' entry points."""
         self.tasks: dict[str, TaskRef] = {}
@@ -173,6 +178,7 @@ def dag(
     pool_slots: int | None = None,
     max_active_runs: int | None = None,
     max_active_tasks: int | None = None,
+    catchup: bool = False,
 ) -> Callable[[Callable[..., Any]], DagFunction]: ...
 def dag(
     fn: Callable[..., Any] | None = None, /, **options: Any

@@ -126,6 +126,7 @@ def describe_dag(dag: DAG) -> DagDescription:
         schedule=_schedule(dag),
         max_active_runs=dag.max_active_runs if dag.max_active_runs is not None else UNSET,
         max_active_tasks=dag.max_active_tasks if dag.max_active_tasks is not None else UNSET,
+        catchup=True if dag.catchup else UNSET,
     )
 
 

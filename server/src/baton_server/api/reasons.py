@@ -196,6 +196,20 @@ DELETE_NOT_CONFIRMED = define(
     "delete_not_confirmed", 422, "`confirm` does not repeat the DAG id; nothing was deleted."
 )
 DAG_RUN_EXISTS = define("dag_run_exists", 409, "The DAG already has a run with this id.")
+BACKFILL_NOT_FOUND = define("backfill_not_found", 404, "The DAG has no backfill with this id.")
+BACKFILL_ALREADY_RUNNING = define(
+    "backfill_already_running", 409, "The DAG has a backfill that is still running: one at a time."
+)
+DAG_NOT_SCHEDULED = define(
+    "dag_not_scheduled", 422, "The DAG's latest version has no schedule, so it has no intervals to backfill."
+)
+INVALID_BACKFILL_RANGE = define("invalid_backfill_range", 422, "`from_date` is after `to_date`.")
+EMPTY_BACKFILL_RANGE = define("empty_backfill_range", 422, "No tick of the schedule falls in the range.")
+TOO_MANY_BACKFILL_INTERVALS = define(
+    "too_many_backfill_intervals",
+    422,
+    "The range holds more schedule intervals than one backfill may make runs for (1,000); split it.",
+)
 NAIVE_DATETIME = define("naive_datetime", 422, "A date-time without a time zone.")
 DUPLICATE_DAG_ID = define("duplicate_dag_id", 422, "The registration names the same DAG twice.")
 DUPLICATE_TASK_ID = define("duplicate_task_id", 422, "A DAG names the same task twice.")
@@ -357,6 +371,17 @@ BY_OPERATION: dict[str, tuple[Reason, ...]] = {
     "cancel_dag_run": (DAG_RUN_NOT_FOUND, DAG_RUN_NOT_RUNNING),
     "delete_dag": (DAG_NOT_FOUND, DELETE_NOT_CONFIRMED),
     "list_audit_events": (),
+    "create_backfill": (
+        DAG_NOT_FOUND,
+        NAIVE_DATETIME,
+        INVALID_BACKFILL_RANGE,
+        DAG_NOT_SCHEDULED,
+        EMPTY_BACKFILL_RANGE,
+        TOO_MANY_BACKFILL_INTERVALS,
+        BACKFILL_ALREADY_RUNNING,
+    ),
+    "get_backfill": (DAG_NOT_FOUND, BACKFILL_NOT_FOUND),
+    "list_backfills": (DAG_NOT_FOUND,),
 }
 """What each operation sends beyond the shared groups, by operation id."""
 

@@ -100,6 +100,30 @@ class DagRunRecord(Base):
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     start_date: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     end_date: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The backfill that made the run (None: scheduled or triggered).
+    backfill_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
+
+
+class BackfillRecord(Base):
+    """A backfill: one run per schedule tick in ``[from_date, to_date]``, made while fewer than
+    ``max_active_runs`` of them are queued or running; ``next_logical_date`` is the next tick to handle."""
+
+    __tablename__ = "backfills"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    dag_id: Mapped[str] = mapped_column(ForeignKey("dags.dag_id", ondelete="CASCADE"), index=True)
+    from_date: Mapped[datetime] = mapped_column(UTCDateTime)
+    to_date: Mapped[datetime] = mapped_column(UTCDateTime)
+    max_active_runs: Mapped[int] = mapped_column(Integer)
+    reprocess_behavior: Mapped[str] = mapped_column(String(20))
+    total_intervals: Mapped[int] = mapped_column(Integer)
+    runs_created: Mapped[int] = mapped_column(Integer, default=0)
+    intervals_skipped: Mapped[int] = mapped_column(Integer, default=0)
+    next_logical_date: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    """None: every tick has been handled (a run made or skipped)."""
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class TaskInstanceRecord(Base):

@@ -23,7 +23,7 @@ from sqlalchemy import text
 from baton_server.db.types import utcnow
 from baton_server.runtime import Runtime
 from baton_server.scheduler import runs, task_instances
-from baton_server.services import retention
+from baton_server.services import backfills, retention
 from baton_server.services._sql import is_postgres
 from baton_server.services.retention import CleanReport, parse_duration
 
@@ -39,6 +39,7 @@ class PassReport:
 
     leader: bool = True
     runs_created: int = 0
+    backfill_runs_created: int = 0
     runs_started: int = 0
     claims_released: int = 0
     attempts_timed_out: int = 0
@@ -55,6 +56,7 @@ class PassReport:
         """Whether the pass changed anything."""
         counts = (
             self.runs_created,
+            self.backfill_runs_created,
             self.runs_started,
             self.claims_released,
             self.attempts_timed_out,
@@ -102,6 +104,7 @@ class Scheduler:
                     await session.rollback()
                     return PassReport(leader=False)
             report.runs_created = await runs.create_scheduled_runs(session, now)
+            report.backfill_runs_created = await backfills.advance_backfills(session, now)
             report.runs_started = await runs.start_queued_runs(session, now)
             report.claims_released = await task_instances.release_stale_claims(
                 session, now, self._settings.claim_timeout

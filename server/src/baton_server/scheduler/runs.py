@@ -6,6 +6,7 @@ Every write is conditional on the state it read (``WHERE state = ...``, ``WHERE 
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from sqlalchemy import func, select, update
@@ -17,6 +18,7 @@ from baton_server.db.types import new_id
 from baton_server.services._sql import insert_ignoring_conflicts, is_postgres, rowcount
 from baton_server.services.dag_runs import run_id_time
 from baton_server.services.dags import load_version_or_none
+from baton_server.services.schedules import Schedule
 from baton_server.services.states import DagRunState
 
 BATCH = 200
@@ -27,7 +29,12 @@ INSERT_CHUNK = 1000
 
 
 async def create_scheduled_runs(session: AsyncSession, now: datetime) -> int:
-    """Make one run for each unpaused scheduled DAG that is due; return how many were made."""
+    """Make the due runs of each unpaused scheduled DAG; return how many were made.
+
+    Without catchup a DAG gets one run, for its latest passed tick. With catchup it gets one per
+    passed tick, oldest first, while its queued and running runs are fewer than its
+    ``max_active_runs`` (the rest follow in later passes, as runs finish).
+    """
     due = await session.execute(
         select(DagRecord.dag_id, DagRecord.next_run_at, DagRecord.latest_version_id)
         .where(
@@ -46,38 +53,77 @@ async def create_scheduled_runs(session: AsyncSession, now: datetime) -> int:
         version = await load_version_or_none(session, version_id)
         if version is None:
             continue
-        schedule = version.spec.schedule
-        tick = schedule.latest_tick(next_run_at, now) if schedule else None
-        following = schedule.next_after(tick) if schedule and tick else None
-        # Claim the tick: only the pass whose update moved next_run_at makes the run.
-        claimed = await session.execute(
-            update(DagRecord)
-            .where(DagRecord.dag_id == dag_id, DagRecord.next_run_at == next_run_at)
-            .values(next_run_at=following)
-        )
-        if rowcount(claimed) != 1 or schedule is None or tick is None:
+        spec = version.spec
+        if spec.schedule is None or not spec.catchup:
+            created += await _make_tick_run(session, dag_id, version_id, spec.schedule, next_run_at, now)
             continue
-        result = await session.execute(
-            insert_ignoring_conflicts(
-                session,
-                DagRunRecord,
-                {
-                    "id": new_id(),
-                    "dag_id": dag_id,
-                    "run_id": f"scheduled__{run_id_time(tick)}",
-                    "dag_version_id": version_id,
-                    "run_type": "scheduled",
-                    "state": DagRunState.QUEUED.value,
-                    "logical_date": tick,
-                    "data_interval_start": schedule.previous_before(tick),
-                    "data_interval_end": tick,
-                    "conf": {},
-                    "queued_at": now,
-                },
-            )
-        )
-        created += rowcount(result)
+        room = BATCH
+        if spec.max_active_runs is not None:
+            room = min(room, spec.max_active_runs - await _active_runs(session, dag_id))
+        due_at: datetime | None = next_run_at
+        while room > 0 and due_at is not None and due_at <= now:
+            made = await _make_tick_run(session, dag_id, version_id, spec.schedule, due_at, now, catchup=True)
+            if made < 0:
+                break
+            created += made
+            room -= 1
+            due_at = spec.schedule.next_after(due_at)
     return created
+
+
+async def _active_runs(session: AsyncSession, dag_id: str) -> int:
+    active = (DagRunState.QUEUED.value, DagRunState.RUNNING.value)
+    count = await session.scalar(
+        select(func.count()).where(DagRunRecord.dag_id == dag_id, DagRunRecord.state.in_(active))
+    )
+    return int(count or 0)
+
+
+async def _make_tick_run(
+    session: AsyncSession,
+    dag_id: str,
+    version_id: uuid.UUID,
+    schedule: Schedule | None,
+    next_run_at: datetime,
+    now: datetime,
+    *,
+    catchup: bool = False,
+) -> int:
+    """Claim the due tick (catchup) or the latest passed one and make its run: 1 made, 0 not, -1 lost."""
+    tick = None
+    if schedule is not None:
+        tick = next_run_at if catchup else schedule.latest_tick(next_run_at, now)
+    following = schedule.next_after(tick) if schedule and tick else None
+    # Claim the tick: only the pass whose update moved next_run_at makes the run.
+    claimed = await session.execute(
+        update(DagRecord)
+        .where(DagRecord.dag_id == dag_id, DagRecord.next_run_at == next_run_at)
+        .values(next_run_at=following)
+    )
+    if rowcount(claimed) != 1:
+        return -1
+    if schedule is None or tick is None:
+        return 0
+    result = await session.execute(
+        insert_ignoring_conflicts(
+            session,
+            DagRunRecord,
+            {
+                "id": new_id(),
+                "dag_id": dag_id,
+                "run_id": f"scheduled__{run_id_time(tick)}",
+                "dag_version_id": version_id,
+                "run_type": "scheduled",
+                "state": DagRunState.QUEUED.value,
+                "logical_date": tick,
+                "data_interval_start": schedule.previous_before(tick),
+                "data_interval_end": tick,
+                "conf": {},
+                "queued_at": now,
+            },
+        )
+    )
+    return rowcount(result)
 
 
 async def start_queued_runs(session: AsyncSession, now: datetime) -> int:
@@ -85,7 +131,7 @@ async def start_queued_runs(session: AsyncSession, now: datetime) -> int:
     queued = await session.execute(
         select(DagRunRecord.id, DagRunRecord.dag_id, DagRunRecord.run_id, DagRunRecord.dag_version_id)
         .where(DagRunRecord.state == DagRunState.QUEUED.value)
-        .order_by(DagRunRecord.queued_at, DagRunRecord.id)
+        .order_by(DagRunRecord.queued_at, DagRunRecord.logical_date, DagRunRecord.id)
         .limit(BATCH)
     )
     started = 0

@@ -20,6 +20,7 @@ from sqlalchemy import case, delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton_server.db.tables import (
+    BackfillRecord,
     DagRecord,
     DagRunRecord,
     DagVersionRecord,
@@ -293,6 +294,7 @@ async def delete_dag(session: AsyncSession, actor: audit.Actor, dag_id: str, *, 
     xcoms = rowcount(await session.execute(delete(XComRecord).where(XComRecord.dag_id == dag_id)))
     tis = rowcount(await session.execute(delete(TI).where(TI.dag_id == dag_id)))
     runs = rowcount(await session.execute(delete(DagRunRecord).where(DagRunRecord.dag_id == dag_id)))
+    await session.execute(delete(BackfillRecord).where(BackfillRecord.dag_id == dag_id))
     await session.execute(update(DagRecord).where(DagRecord.dag_id == dag_id).values(latest_version_id=None))
     versions = rowcount(
         await session.execute(delete(DagVersionRecord).where(DagVersionRecord.dag_id == dag_id))

@@ -104,6 +104,8 @@ class DagSpec:
     """At most this many runs of the DAG are running at once (None: no limit)."""
     max_active_tasks: int | None = None
     """At most this many task instances of the DAG are claimed or running at once (None: no limit)."""
+    catchup: bool = False
+    """Whether every missed tick of the schedule gets a run (False: only the latest one)."""
     _by_id: dict[str, TaskSpec] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -126,6 +128,8 @@ class DagSpec:
             doc["max_active_runs"] = self.max_active_runs
         if self.max_active_tasks is not None:
             doc["max_active_tasks"] = self.max_active_tasks
+        if self.catchup:
+            doc["catchup"] = True
         return doc
 
     @classmethod
@@ -139,6 +143,7 @@ class DagSpec:
             tasks=tuple(TaskSpec.from_document(t) for t in doc["tasks"]),
             max_active_runs=doc.get("max_active_runs"),
             max_active_tasks=doc.get("max_active_tasks"),
+            catchup=bool(doc.get("catchup", False)),
         )
 
     def content_hash(self) -> str:

@@ -194,7 +194,7 @@ async def _register_one(
     old_schedule = previous.schedule if previous else None
     if spec.schedule != old_schedule:
         dag.schedule = spec.schedule.summary if spec.schedule else None
-        dag.next_run_at = spec.schedule.first_run_at(now) if spec.schedule else None
+        dag.next_run_at = spec.schedule.first_run_at(now, catchup=spec.catchup) if spec.schedule else None
     await session.flush()
     return RegisteredDag(spec.dag_id, version.id, version.version_number, created_version=True)
 

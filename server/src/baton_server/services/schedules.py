@@ -1,8 +1,9 @@
 """DAG schedules: a cron expression (evaluated in UTC) or a fixed interval, turned into run times.
 
-Runs are not caught up: after downtime the scheduler makes one run, for the latest tick that
-has passed, and moves on to the next future tick. A run's logical date is its tick; its data
-interval ends there and starts at the tick before.
+By default runs are not caught up: after downtime (or a pause) the scheduler makes one run, for
+the latest tick that has passed, and moves on to the next future tick. A DAG with ``catchup`` gets
+one run per missed tick instead, oldest first, and a ``start_at`` in the past is its first tick. A
+run's logical date is its tick; its data interval ends there and starts at the tick before.
 """
 
 from __future__ import annotations
@@ -66,8 +67,10 @@ class Schedule:
         """A short human form: the cron expression, or ``every <n>s``."""
         return self.cron if self.cron is not None else f"every {self.interval_seconds}s"
 
-    def first_run_at(self, now: datetime) -> datetime:
+    def first_run_at(self, now: datetime, *, catchup: bool = False) -> datetime:
         """When the first run of a newly registered (or rescheduled) DAG is due."""
+        if catchup and self.start_at is not None and self.start_at < now:
+            return self.first_tick_from(self.start_at)
         if self.cron is not None:
             if self.start_at is not None and self.start_at > now:
                 return _cron_next(self.cron, self.start_at - _TINY)
@@ -80,6 +83,25 @@ class Schedule:
         periods = (now - self.start_at) // step
         candidate = self.start_at + periods * step
         return candidate if candidate >= now else candidate + step
+
+    def first_tick_from(self, start: datetime) -> datetime:
+        """The first tick at or after ``start`` (interval ticks are anchored at ``start_at``)."""
+        if self.cron is not None:
+            return _cron_next(self.cron, start - _TINY)
+        if self.start_at is None:
+            return start
+        step = timedelta(seconds=self._interval)
+        periods = -((self.start_at - start) // step)  # ceiling division: the first anchor tick ≥ start
+        return self.start_at + periods * step
+
+    def ticks_between(self, start: datetime, end: datetime, limit: int) -> list[datetime]:
+        """The ticks from ``start`` to ``end`` inclusive; at most ``limit`` + 1, to tell "too many"."""
+        ticks: list[datetime] = []
+        tick = self.first_tick_from(start)
+        while tick <= end and len(ticks) <= limit:
+            ticks.append(tick)
+            tick = self.next_after(tick)
+        return ticks
 
     def latest_tick(self, due: datetime, now: datetime) -> datetime:
         """The latest tick at or before ``now``, given that ``due`` (≤ now) is a tick."""

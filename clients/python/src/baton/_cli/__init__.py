@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from baton._cli import _controls, _resources, _runs, _worker_cmd
+from baton._cli import _backfills, _controls, _resources, _runs, _worker_cmd
 from baton._cli._common import ADMIN_TOKEN_ENV, CLIError, add_server_options
 from baton._errors import (
     APIError,
@@ -193,6 +193,48 @@ def _resources_commands(sub: Subparsers) -> None:
     )
 
 
+def _backfill_commands(sub: Subparsers) -> None:
+    backfill = _group(sub, "backfill", "backfills: runs of a scheduled DAG for each interval of a past range")
+    create = _admin_command(backfill, "create", "start a backfill of a DAG's schedule intervals in a range")
+    create.add_argument("dag", metavar="DAG")
+    for flag, which in (("--from", "first"), ("--to", "last")):
+        create.add_argument(
+            flag,
+            dest=f"{flag[2:]}_date",
+            required=True,
+            type=_backfills.aware_datetime,
+            metavar="DATETIME",
+            help=f"the {which} logical date covered, inclusive (ISO 8601 with a zone: 2026-01-01T00:00Z)",
+        )
+    create.add_argument(
+        "--max-active-runs",
+        type=_backfills.positive_int,
+        metavar="N",
+        help="at most N of its runs queued or running at once (default 10)",
+    )
+    create.add_argument(
+        "--reprocess",
+        choices=_backfills.REPROCESS_CHOICES,
+        help="intervals that have runs already: none (skip them, the default), failed (rerun the failed), "
+        "completed (rerun all)",
+    )
+    create.add_argument(
+        "--wait", action="store_true", help="follow it until it completes; exit 1 if a run failed"
+    )
+    create.add_argument(
+        "--timeout", type=float, metavar="SECONDS", help="with --wait: give up after this long"
+    )
+    create.add_argument("--interval", type=float, default=1.0, metavar="SECONDS", help=argparse.SUPPRESS)
+    create.set_defaults(handler=_backfills.backfill_create)
+    status = _admin_command(backfill, "status", "show a backfill's progress")
+    status.add_argument("dag", metavar="DAG")
+    status.add_argument("backfill", metavar="BACKFILL", type=_backfills.backfill_id, help="the backfill id")
+    status.set_defaults(handler=_backfills.backfill_status)
+    listing = _admin_command(backfill, "list", "list a DAG's backfills, newest first", listing=True)
+    listing.add_argument("dag", metavar="DAG")
+    listing.set_defaults(handler=_backfills.backfill_list)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``baton`` argument parser."""
     parser = argparse.ArgumentParser(
@@ -204,6 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
     _worker_cmd.add_parser(sub)
     _dags_and_runs(sub)
     _resources_commands(sub)
+    _backfill_commands(sub)
     return parser
 
 

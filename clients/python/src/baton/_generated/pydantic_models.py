@@ -47,6 +47,15 @@ class AuditEventList(BaseModel):
     total: Annotated[int, Field(title="Total")]
 
 
+class BackfillState(StrEnum):
+    """
+    ``running`` until every tick is handled and its runs are over, then ``completed``.
+    """
+
+    running = "running"
+    completed = "completed"
+
+
 class Queue(RootModel[str]):
     root: Annotated[
         str,
@@ -490,6 +499,16 @@ class RegisteredSchedule(BaseModel):
     ]
 
 
+class ReprocessBehavior(StrEnum):
+    """
+    Which intervals that already have a run get another one.
+    """
+
+    none = "none"
+    failed = "failed"
+    completed = "completed"
+
+
 class TIHeartbeatPayload(BaseModel):
     """
     A running attempt says it is alive.
@@ -855,6 +874,101 @@ class XComResponse(BaseModel):
     map_index: Annotated[int, Field(title="Map Index")]
     key: Annotated[str, Field(title="Key")]
     value: JsonValue
+
+
+class Backfill(BaseModel):
+    """
+    A backfill and its progress.
+    """
+
+    id: Annotated[UUID, Field(title="Id")]
+    dag_id: Annotated[str, Field(title="Dag Id")]
+    from_date: Annotated[AwareDatetime, Field(title="From Date")]
+    to_date: Annotated[AwareDatetime, Field(title="To Date")]
+    max_active_runs: Annotated[int, Field(title="Max Active Runs")]
+    reprocess_behavior: ReprocessBehavior
+    state: Annotated[
+        BackfillState,
+        Field(
+            description="`completed` once every interval is handled and its runs are over."
+        ),
+    ]
+    total_intervals: Annotated[
+        int,
+        Field(
+            description="Ticks of the schedule in the range.", title="Total Intervals"
+        ),
+    ]
+    runs_created: Annotated[
+        int, Field(description="Runs made so far.", title="Runs Created")
+    ]
+    intervals_skipped: Annotated[
+        int,
+        Field(
+            description="Intervals skipped so far, because of their existing runs.",
+            title="Intervals Skipped",
+        ),
+    ]
+    next_logical_date: Annotated[
+        AwareDatetime | None,
+        Field(
+            description="The next tick to handle; null: all handled.",
+            title="Next Logical Date",
+        ),
+    ]
+    queued_runs: Annotated[int, Field(title="Queued Runs")]
+    running_runs: Annotated[int, Field(title="Running Runs")]
+    successful_runs: Annotated[int, Field(title="Successful Runs")]
+    failed_runs: Annotated[int, Field(title="Failed Runs")]
+    created_at: Annotated[AwareDatetime, Field(title="Created At")]
+    completed_at: Annotated[AwareDatetime | None, Field(title="Completed At")]
+
+
+class BackfillCreate(BaseModel):
+    """
+    A backfill of a scheduled DAG: one run per tick of its schedule from `from_date` to `to_date`.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    from_date: Annotated[
+        AwareDatetime,
+        Field(
+            description="The first logical date (tick) covered, inclusive.",
+            title="From Date",
+        ),
+    ]
+    to_date: Annotated[
+        AwareDatetime,
+        Field(
+            description="The last logical date (tick) covered, inclusive.",
+            title="To Date",
+        ),
+    ]
+    max_active_runs: Annotated[
+        int,
+        Field(
+            description="At most this many of the backfill's runs are queued or running at once; the rest wait and are made as earlier ones finish.",
+            ge=1,
+            le=1000,
+            title="Max Active Runs",
+        ),
+    ] = 10
+    reprocess_behavior: Annotated[
+        ReprocessBehavior,
+        Field(
+            description="Intervals that already have a run: `none` skips them all, `failed` makes a run for those whose runs all failed, `completed` makes one for every interval. An interval with a queued or running run is always skipped."
+        ),
+    ] = "none"
+
+
+class BackfillList(BaseModel):
+    """
+    A DAG's backfills, newest first (at most 100).
+    """
+
+    backfills: Annotated[list[Backfill], Field(title="Backfills")]
 
 
 class ConnectionEntry(BaseModel):
@@ -1360,6 +1474,13 @@ class Dag(BaseModel):
             title="Max Active Tasks",
         ),
     ]
+    catchup: Annotated[
+        bool,
+        Field(
+            description="Whether missed ticks of the schedule each get a run.",
+            title="Catchup",
+        ),
+    ]
 
 
 class DagDescription(BaseModel):
@@ -1398,6 +1519,13 @@ class DagDescription(BaseModel):
             title="Max Active Tasks",
         ),
     ] = None
+    catchup: Annotated[
+        bool,
+        Field(
+            description="When the scheduler was behind (downtime, a pause, a start_at in the past), make one run per missed tick instead of one for the latest tick only.",
+            title="Catchup",
+        ),
+    ] = False
 
 
 class DagList(BaseModel):

@@ -88,6 +88,7 @@ def dag_spec(dag: DagDescription) -> DagSpec:
         tasks=tuple(task_spec(t) for t in dag.tasks),
         max_active_runs=dag.max_active_runs,
         max_active_tasks=dag.max_active_tasks,
+        catchup=dag.catchup,
     )
 
 
@@ -160,6 +161,7 @@ def dag_model(summary: DagSummaryRecord) -> Dag:
         tasks=tasks,
         max_active_runs=spec.max_active_runs,
         max_active_tasks=spec.max_active_tasks,
+        catchup=spec.catchup,
     )
 
 

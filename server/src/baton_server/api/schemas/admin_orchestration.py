@@ -48,6 +48,7 @@ class Dag(DagSummary):
     max_active_tasks: int | None = Field(
         description="At most this many task instances claimed or running at once; null: no limit."
     )
+    catchup: bool = Field(description="Whether missed ticks of the schedule each get a run.")
 
 
 class DagList(ResponseModel):

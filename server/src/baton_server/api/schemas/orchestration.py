@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import Field, StrictInt, StrictStr
+from pydantic import Field, StrictBool, StrictInt, StrictStr
 
 from baton_server.api.schemas.common import (
     Hostname,
@@ -94,6 +94,11 @@ class DagDescription(RequestModel):
     max_active_tasks: Annotated[StrictInt, Field(ge=1, le=100_000), IntegralNumber] | None = Field(
         default=None,
         description="At most this many task instances of the DAG are claimed or running at once; null: none.",
+    )
+    catchup: StrictBool = Field(
+        default=False,
+        description="When the scheduler was behind (downtime, a pause, a start_at in the past), make one run "
+        "per missed tick instead of one for the latest tick only.",
     )
 
 

@@ -13,7 +13,9 @@ from baton_server.api.versions.v2026_11_24 import (
     ChangeConnectionExtraToObject,
 )
 from baton_server.api.versions.v2026_12_02 import (
+    AddBackfills,
     AddBatchIdToLogBatch,
+    AddDagCatchup,
     AddDagOwner,
     AddHeldTaskInstanceIdsToClaims,
     AddLateToLogRecords,
@@ -43,6 +45,8 @@ VERSIONS = VersionBundle(
         AddOperatorControls,
         AddLateToLogRecords,
         AddPoolsAndDagConcurrencyLimits,
+        AddDagCatchup,
+        AddBackfills,
     ),
     Version("2026-11-24", AddPreviousSuccessfulRunEndpoint, ChangeConnectionExtraToObject),
     Version("2026-10-15", RenameVersionIdToDagVersionId, AddUnixUserToRunPayload),

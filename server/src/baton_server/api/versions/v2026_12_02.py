@@ -267,3 +267,31 @@ class AddPoolsAndDagConcurrencyLimits(VersionChange):
         for task in response.body["tasks"]:
             task.pop("pool", None)
             task.pop("pool_slots", None)
+
+
+class AddDagCatchup(VersionChange):
+    """A DAG may set `catchup` (default false): when the scheduler was behind (downtime, a pause, a
+    `start_at` in the past), a DAG with catchup gets one run per missed tick, oldest first and at most
+    `max_active_runs` queued or running at once, instead of one run for the latest tick. A DAG read
+    through the admin API shows it. DAGs registered through older versions get the default (no
+    catchup)."""
+
+    description = __doc__ or ""
+    instructions_to_migrate_to_previous_version = (
+        schema(DagDescription).field("catchup").didnt_exist,
+        schema(Dag).field("catchup").didnt_exist,
+    )
+
+
+class AddBackfills(VersionChange):
+    """Backfills of scheduled DAGs: `POST /api/dags/{dag_id}/backfills` makes one run per tick of the
+    DAG's schedule from `from_date` to `to_date` (at most 1,000), at most `max_active_runs` of them
+    queued or running at once, and `reprocess_behavior` (`none`, `failed`, `completed`) says which
+    intervals that already have runs get another. `GET /api/dags/{dag_id}/backfills` and `GET
+    /api/dags/{dag_id}/backfills/{backfill_id}` show their progress."""
+
+    description = __doc__ or ""
+    instructions_to_migrate_to_previous_version = (
+        endpoint("/api/dags/{dag_id}/backfills", ["GET", "POST"]).didnt_exist,
+        endpoint("/api/dags/{dag_id}/backfills/{backfill_id}", ["GET"]).didnt_exist,
+    )

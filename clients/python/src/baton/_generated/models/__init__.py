@@ -7,6 +7,10 @@ if TYPE_CHECKING:
     from .audit_event import AuditEvent
     from .audit_event_details import AuditEventDetails
     from .audit_event_list import AuditEventList
+    from .backfill import Backfill
+    from .backfill_create import BackfillCreate
+    from .backfill_list import BackfillList
+    from .backfill_state import BackfillState
     from .claim_workloads_payload import ClaimWorkloadsPayload
     from .claimed_workloads import ClaimedWorkloads
     from .clear_task_instance_payload import ClearTaskInstancePayload
@@ -60,6 +64,7 @@ if TYPE_CHECKING:
     from .registered_dags import RegisteredDags
     from .registered_schedule import RegisteredSchedule
     from .registered_task import RegisteredTask
+    from .reprocess_behavior import ReprocessBehavior
     from .task_description import TaskDescription
     from .task_instance_detail import TaskInstanceDetail
     from .task_instance_identity import TaskInstanceIdentity
@@ -94,6 +99,10 @@ _SOURCES = {
     "AuditEvent": "audit_event",
     "AuditEventDetails": "audit_event_details",
     "AuditEventList": "audit_event_list",
+    "Backfill": "backfill",
+    "BackfillCreate": "backfill_create",
+    "BackfillList": "backfill_list",
+    "BackfillState": "backfill_state",
     "ClaimWorkloadsPayload": "claim_workloads_payload",
     "ClaimedWorkloads": "claimed_workloads",
     "ClearTaskInstancePayload": "clear_task_instance_payload",
@@ -147,6 +156,7 @@ _SOURCES = {
     "RegisteredDags": "registered_dags",
     "RegisteredSchedule": "registered_schedule",
     "RegisteredTask": "registered_task",
+    "ReprocessBehavior": "reprocess_behavior",
     "TaskDescription": "task_description",
     "TaskInstanceDetail": "task_instance_detail",
     "TaskInstanceIdentity": "task_instance_identity",
@@ -192,6 +202,10 @@ __all__ = (
     "AuditEvent",
     "AuditEventDetails",
     "AuditEventList",
+    "Backfill",
+    "BackfillCreate",
+    "BackfillList",
+    "BackfillState",
     "ClaimWorkloadsPayload",
     "ClaimedWorkloads",
     "ClearTaskInstancePayload",
@@ -245,6 +259,7 @@ __all__ = (
     "RegisteredDags",
     "RegisteredSchedule",
     "RegisteredTask",
+    "ReprocessBehavior",
     "TIHeartbeatPayload",
     "TIRunContext",
     "TIRunPayload",

@@ -37,6 +37,7 @@ class Dag:
         tasks (list[RegisteredTask]):
         max_active_runs (int | None): At most this many runs at once; null: no limit.
         max_active_tasks (int | None): At most this many task instances claimed or running at once; null: no limit.
+        catchup (bool): Whether missed ticks of the schedule each get a run.
     """
 
     dag_id: str
@@ -54,6 +55,7 @@ class Dag:
     tasks: list[RegisteredTask]
     max_active_runs: int | None
     max_active_tasks: int | None
+    catchup: bool
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -105,6 +107,8 @@ class Dag:
         max_active_tasks: int | None
         max_active_tasks = self.max_active_tasks
 
+        catchup = self.catchup
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -124,6 +128,7 @@ class Dag:
                 "tasks": tasks,
                 "max_active_runs": max_active_runs,
                 "max_active_tasks": max_active_tasks,
+                "catchup": catchup,
             }
         )
 
@@ -221,6 +226,8 @@ class Dag:
 
         max_active_tasks = _parse_max_active_tasks(d.pop("max_active_tasks"))
 
+        catchup = d.pop("catchup")
+
         dag = cls(
             dag_id=dag_id,
             description=description,
@@ -237,6 +244,7 @@ class Dag:
             tasks=tasks,
             max_active_runs=max_active_runs,
             max_active_tasks=max_active_tasks,
+            catchup=catchup,
         )
 
         dag.additional_properties = d

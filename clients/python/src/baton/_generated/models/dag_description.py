@@ -27,6 +27,8 @@ class DagDescription:
         max_active_runs (int | None | Unset): At most this many runs of the DAG run at once; null: no limit.
         max_active_tasks (int | None | Unset): At most this many task instances of the DAG are claimed or running at
             once; null: none.
+        catchup (bool | Unset): When the scheduler was behind (downtime, a pause, a start_at in the past), make one run
+            per missed tick instead of one for the latest tick only. Default: False.
     """
 
     dag_id: str
@@ -35,6 +37,7 @@ class DagDescription:
     schedule: DagSchedule | None | Unset = UNSET
     max_active_runs: int | None | Unset = UNSET
     max_active_tasks: int | None | Unset = UNSET
+    catchup: bool | Unset = False
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.dag_schedule import DagSchedule
@@ -72,6 +75,8 @@ class DagDescription:
         else:
             max_active_tasks = self.max_active_tasks
 
+        catchup = self.catchup
+
         field_dict: dict[str, Any] = {}
 
         field_dict.update(
@@ -88,6 +93,8 @@ class DagDescription:
             field_dict["max_active_runs"] = max_active_runs
         if max_active_tasks is not UNSET:
             field_dict["max_active_tasks"] = max_active_tasks
+        if catchup is not UNSET:
+            field_dict["catchup"] = catchup
 
         return field_dict
 
@@ -150,6 +157,8 @@ class DagDescription:
 
         max_active_tasks = _parse_max_active_tasks(d.pop("max_active_tasks", UNSET))
 
+        catchup = d.pop("catchup", UNSET)
+
         dag_description = cls(
             dag_id=dag_id,
             tasks=tasks,
@@ -157,6 +166,7 @@ class DagDescription:
             schedule=schedule,
             max_active_runs=max_active_runs,
             max_active_tasks=max_active_tasks,
+            catchup=catchup,
         )
 
         return dag_description

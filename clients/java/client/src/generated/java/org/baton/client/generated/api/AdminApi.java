@@ -18,6 +18,9 @@ import org.baton.client.generated.Configuration;
 import org.baton.client.generated.Pair;
 
 import org.baton.client.generated.model.AuditEventList;
+import org.baton.client.generated.model.Backfill;
+import org.baton.client.generated.model.BackfillCreate;
+import org.baton.client.generated.model.BackfillList;
 import org.baton.client.generated.model.ClearTaskInstancePayload;
 import org.baton.client.generated.model.ClearedTaskInstances;
 import org.baton.client.generated.model.ConnectionEntry;
@@ -2019,6 +2022,138 @@ public class AdminApi {
   }
 
   /**
+   * Backfill a scheduled DAG over a date range
+   * Start a backfill: the scheduler makes its runs, at most &#x60;max_active_runs&#x60; queued or running at once.
+   * @param dagId  (required)
+   * @param backfillCreate  (required)
+   * @return Backfill
+   * @throws ApiException if fails to make API call
+   */
+  public Backfill createBackfill(@jakarta.annotation.Nonnull String dagId, @jakarta.annotation.Nonnull BackfillCreate backfillCreate) throws ApiException {
+    return createBackfill(dagId, backfillCreate, null);
+  }
+
+  /**
+   * Backfill a scheduled DAG over a date range
+   * Start a backfill: the scheduler makes its runs, at most &#x60;max_active_runs&#x60; queued or running at once.
+   * @param dagId  (required)
+   * @param backfillCreate  (required)
+   * @param headers Optional headers to include in the request
+   * @return Backfill
+   * @throws ApiException if fails to make API call
+   */
+  public Backfill createBackfill(@jakarta.annotation.Nonnull String dagId, @jakarta.annotation.Nonnull BackfillCreate backfillCreate, Map<String, String> headers) throws ApiException {
+    ApiResponse<Backfill> localVarResponse = createBackfillWithHttpInfo(dagId, backfillCreate, headers);
+    return localVarResponse.getData();
+  }
+
+  /**
+   * Backfill a scheduled DAG over a date range
+   * Start a backfill: the scheduler makes its runs, at most &#x60;max_active_runs&#x60; queued or running at once.
+   * @param dagId  (required)
+   * @param backfillCreate  (required)
+   * @return ApiResponse&lt;Backfill&gt;
+   * @throws ApiException if fails to make API call
+   */
+  public ApiResponse<Backfill> createBackfillWithHttpInfo(@jakarta.annotation.Nonnull String dagId, @jakarta.annotation.Nonnull BackfillCreate backfillCreate) throws ApiException {
+    return createBackfillWithHttpInfo(dagId, backfillCreate, null);
+  }
+
+  /**
+   * Backfill a scheduled DAG over a date range
+   * Start a backfill: the scheduler makes its runs, at most &#x60;max_active_runs&#x60; queued or running at once.
+   * @param dagId  (required)
+   * @param backfillCreate  (required)
+   * @param headers Optional headers to include in the request
+   * @return ApiResponse&lt;Backfill&gt;
+   * @throws ApiException if fails to make API call
+   */
+  public ApiResponse<Backfill> createBackfillWithHttpInfo(@jakarta.annotation.Nonnull String dagId, @jakarta.annotation.Nonnull BackfillCreate backfillCreate, Map<String, String> headers) throws ApiException {
+    HttpRequest.Builder localVarRequestBuilder = createBackfillRequestBuilder(dagId, backfillCreate, headers);
+    try {
+      HttpResponse<InputStream> localVarResponse = memberVarHttpClient.send(
+          localVarRequestBuilder.build(),
+          HttpResponse.BodyHandlers.ofInputStream());
+      if (memberVarResponseInterceptor != null) {
+        memberVarResponseInterceptor.accept(localVarResponse);
+      }
+      InputStream localVarResponseBody = null;
+      try {
+        if (localVarResponse.statusCode()/ 100 != 2) {
+          throw getApiException("createBackfill", localVarResponse);
+        }
+        localVarResponseBody = ApiClient.getResponseBody(localVarResponse);
+        if (localVarResponseBody == null) {
+          return new ApiResponse<Backfill>(
+              localVarResponse.statusCode(),
+              localVarResponse.headers().map(),
+              null
+          );
+        }
+
+        
+        
+        String responseBody = new String(localVarResponseBody.readAllBytes());
+        Backfill responseValue = responseBody.isBlank()? null: memberVarObjectMapper.readValue(responseBody, new TypeReference<Backfill>() {});
+        
+
+        return new ApiResponse<Backfill>(
+            localVarResponse.statusCode(),
+            localVarResponse.headers().map(),
+            responseValue
+        );
+      } finally {
+        if (localVarResponseBody != null) {
+          localVarResponseBody.close();
+        }
+      }
+    } catch (IOException e) {
+      throw new ApiException(e);
+    }
+    catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ApiException(e);
+    }
+  }
+
+  private HttpRequest.Builder createBackfillRequestBuilder(@jakarta.annotation.Nonnull String dagId, @jakarta.annotation.Nonnull BackfillCreate backfillCreate, Map<String, String> headers) throws ApiException {
+    // verify the required parameter 'dagId' is set
+    if (dagId == null) {
+      throw new ApiException(400, "Missing the required parameter 'dagId' when calling createBackfill");
+    }
+    // verify the required parameter 'backfillCreate' is set
+    if (backfillCreate == null) {
+      throw new ApiException(400, "Missing the required parameter 'backfillCreate' when calling createBackfill");
+    }
+
+    HttpRequest.Builder localVarRequestBuilder = HttpRequest.newBuilder();
+
+    String localVarPath = "/api/dags/{dag_id}/backfills"
+        .replace("{dag_id}", ApiClient.urlEncode(dagId.toString()));
+
+    localVarRequestBuilder.uri(URI.create(memberVarBaseUri + localVarPath));
+
+    localVarRequestBuilder.header("Content-Type", "application/json");
+    localVarRequestBuilder.header("Accept", "application/json");
+
+    try {
+      byte[] localVarPostBody = memberVarObjectMapper.writeValueAsBytes(backfillCreate);
+      localVarRequestBuilder.method("POST", HttpRequest.BodyPublishers.ofByteArray(localVarPostBody));
+    } catch (IOException e) {
+      throw new ApiException(e);
+    }
+    if (memberVarReadTimeout != null) {
+      localVarRequestBuilder.timeout(memberVarReadTimeout);
+    }
+    // Add custom headers if provided
+    localVarRequestBuilder = HttpRequestBuilderExtensions.withAdditionalHeaders(localVarRequestBuilder, headers);
+    if (memberVarInterceptor != null) {
+      memberVarInterceptor.accept(localVarRequestBuilder);
+    }
+    return localVarRequestBuilder;
+  }
+
+  /**
    * Delete a DAG with its runs, logs and XComs
    * Delete the DAG, its versions, runs, task instances, logs and XComs; running attempts get 404.
    * @param dagId  (required)
@@ -2148,6 +2283,133 @@ public class AdminApi {
     localVarRequestBuilder.header("Accept", "application/json");
 
     localVarRequestBuilder.method("DELETE", HttpRequest.BodyPublishers.noBody());
+    if (memberVarReadTimeout != null) {
+      localVarRequestBuilder.timeout(memberVarReadTimeout);
+    }
+    // Add custom headers if provided
+    localVarRequestBuilder = HttpRequestBuilderExtensions.withAdditionalHeaders(localVarRequestBuilder, headers);
+    if (memberVarInterceptor != null) {
+      memberVarInterceptor.accept(localVarRequestBuilder);
+    }
+    return localVarRequestBuilder;
+  }
+
+  /**
+   * Show a backfill&#39;s progress
+   * One backfill with its runs counted by state.
+   * @param dagId  (required)
+   * @param backfillId  (required)
+   * @return Backfill
+   * @throws ApiException if fails to make API call
+   */
+  public Backfill getBackfill(@jakarta.annotation.Nonnull String dagId, @jakarta.annotation.Nonnull UUID backfillId) throws ApiException {
+    return getBackfill(dagId, backfillId, null);
+  }
+
+  /**
+   * Show a backfill&#39;s progress
+   * One backfill with its runs counted by state.
+   * @param dagId  (required)
+   * @param backfillId  (required)
+   * @param headers Optional headers to include in the request
+   * @return Backfill
+   * @throws ApiException if fails to make API call
+   */
+  public Backfill getBackfill(@jakarta.annotation.Nonnull String dagId, @jakarta.annotation.Nonnull UUID backfillId, Map<String, String> headers) throws ApiException {
+    ApiResponse<Backfill> localVarResponse = getBackfillWithHttpInfo(dagId, backfillId, headers);
+    return localVarResponse.getData();
+  }
+
+  /**
+   * Show a backfill&#39;s progress
+   * One backfill with its runs counted by state.
+   * @param dagId  (required)
+   * @param backfillId  (required)
+   * @return ApiResponse&lt;Backfill&gt;
+   * @throws ApiException if fails to make API call
+   */
+  public ApiResponse<Backfill> getBackfillWithHttpInfo(@jakarta.annotation.Nonnull String dagId, @jakarta.annotation.Nonnull UUID backfillId) throws ApiException {
+    return getBackfillWithHttpInfo(dagId, backfillId, null);
+  }
+
+  /**
+   * Show a backfill&#39;s progress
+   * One backfill with its runs counted by state.
+   * @param dagId  (required)
+   * @param backfillId  (required)
+   * @param headers Optional headers to include in the request
+   * @return ApiResponse&lt;Backfill&gt;
+   * @throws ApiException if fails to make API call
+   */
+  public ApiResponse<Backfill> getBackfillWithHttpInfo(@jakarta.annotation.Nonnull String dagId, @jakarta.annotation.Nonnull UUID backfillId, Map<String, String> headers) throws ApiException {
+    HttpRequest.Builder localVarRequestBuilder = getBackfillRequestBuilder(dagId, backfillId, headers);
+    try {
+      HttpResponse<InputStream> localVarResponse = memberVarHttpClient.send(
+          localVarRequestBuilder.build(),
+          HttpResponse.BodyHandlers.ofInputStream());
+      if (memberVarResponseInterceptor != null) {
+        memberVarResponseInterceptor.accept(localVarResponse);
+      }
+      InputStream localVarResponseBody = null;
+      try {
+        if (localVarResponse.statusCode()/ 100 != 2) {
+          throw getApiException("getBackfill", localVarResponse);
+        }
+        localVarResponseBody = ApiClient.getResponseBody(localVarResponse);
+        if (localVarResponseBody == null) {
+          return new ApiResponse<Backfill>(
+              localVarResponse.statusCode(),
+              localVarResponse.headers().map(),
+              null
+          );
+        }
+
+        
+        
+        String responseBody = new String(localVarResponseBody.readAllBytes());
+        Backfill responseValue = responseBody.isBlank()? null: memberVarObjectMapper.readValue(responseBody, new TypeReference<Backfill>() {});
+        
+
+        return new ApiResponse<Backfill>(
+            localVarResponse.statusCode(),
+            localVarResponse.headers().map(),
+            responseValue
+        );
+      } finally {
+        if (localVarResponseBody != null) {
+          localVarResponseBody.close();
+        }
+      }
+    } catch (IOException e) {
+      throw new ApiException(e);
+    }
+    catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ApiException(e);
+    }
+  }
+
+  private HttpRequest.Builder getBackfillRequestBuilder(@jakarta.annotation.Nonnull String dagId, @jakarta.annotation.Nonnull UUID backfillId, Map<String, String> headers) throws ApiException {
+    // verify the required parameter 'dagId' is set
+    if (dagId == null) {
+      throw new ApiException(400, "Missing the required parameter 'dagId' when calling getBackfill");
+    }
+    // verify the required parameter 'backfillId' is set
+    if (backfillId == null) {
+      throw new ApiException(400, "Missing the required parameter 'backfillId' when calling getBackfill");
+    }
+
+    HttpRequest.Builder localVarRequestBuilder = HttpRequest.newBuilder();
+
+    String localVarPath = "/api/dags/{dag_id}/backfills/{backfill_id}"
+        .replace("{dag_id}", ApiClient.urlEncode(dagId.toString()))
+        .replace("{backfill_id}", ApiClient.urlEncode(backfillId.toString()));
+
+    localVarRequestBuilder.uri(URI.create(memberVarBaseUri + localVarPath));
+
+    localVarRequestBuilder.header("Accept", "application/json");
+
+    localVarRequestBuilder.method("GET", HttpRequest.BodyPublishers.noBody());
     if (memberVarReadTimeout != null) {
       localVarRequestBuilder.timeout(memberVarReadTimeout);
     }
@@ -2802,6 +3064,124 @@ public class AdminApi {
     } else {
       localVarRequestBuilder.uri(URI.create(memberVarBaseUri + localVarPath));
     }
+
+    localVarRequestBuilder.header("Accept", "application/json");
+
+    localVarRequestBuilder.method("GET", HttpRequest.BodyPublishers.noBody());
+    if (memberVarReadTimeout != null) {
+      localVarRequestBuilder.timeout(memberVarReadTimeout);
+    }
+    // Add custom headers if provided
+    localVarRequestBuilder = HttpRequestBuilderExtensions.withAdditionalHeaders(localVarRequestBuilder, headers);
+    if (memberVarInterceptor != null) {
+      memberVarInterceptor.accept(localVarRequestBuilder);
+    }
+    return localVarRequestBuilder;
+  }
+
+  /**
+   * List a DAG&#39;s backfills, newest first
+   * The DAG&#39;s latest 100 backfills with their progress.
+   * @param dagId  (required)
+   * @return BackfillList
+   * @throws ApiException if fails to make API call
+   */
+  public BackfillList listBackfills(@jakarta.annotation.Nonnull String dagId) throws ApiException {
+    return listBackfills(dagId, null);
+  }
+
+  /**
+   * List a DAG&#39;s backfills, newest first
+   * The DAG&#39;s latest 100 backfills with their progress.
+   * @param dagId  (required)
+   * @param headers Optional headers to include in the request
+   * @return BackfillList
+   * @throws ApiException if fails to make API call
+   */
+  public BackfillList listBackfills(@jakarta.annotation.Nonnull String dagId, Map<String, String> headers) throws ApiException {
+    ApiResponse<BackfillList> localVarResponse = listBackfillsWithHttpInfo(dagId, headers);
+    return localVarResponse.getData();
+  }
+
+  /**
+   * List a DAG&#39;s backfills, newest first
+   * The DAG&#39;s latest 100 backfills with their progress.
+   * @param dagId  (required)
+   * @return ApiResponse&lt;BackfillList&gt;
+   * @throws ApiException if fails to make API call
+   */
+  public ApiResponse<BackfillList> listBackfillsWithHttpInfo(@jakarta.annotation.Nonnull String dagId) throws ApiException {
+    return listBackfillsWithHttpInfo(dagId, null);
+  }
+
+  /**
+   * List a DAG&#39;s backfills, newest first
+   * The DAG&#39;s latest 100 backfills with their progress.
+   * @param dagId  (required)
+   * @param headers Optional headers to include in the request
+   * @return ApiResponse&lt;BackfillList&gt;
+   * @throws ApiException if fails to make API call
+   */
+  public ApiResponse<BackfillList> listBackfillsWithHttpInfo(@jakarta.annotation.Nonnull String dagId, Map<String, String> headers) throws ApiException {
+    HttpRequest.Builder localVarRequestBuilder = listBackfillsRequestBuilder(dagId, headers);
+    try {
+      HttpResponse<InputStream> localVarResponse = memberVarHttpClient.send(
+          localVarRequestBuilder.build(),
+          HttpResponse.BodyHandlers.ofInputStream());
+      if (memberVarResponseInterceptor != null) {
+        memberVarResponseInterceptor.accept(localVarResponse);
+      }
+      InputStream localVarResponseBody = null;
+      try {
+        if (localVarResponse.statusCode()/ 100 != 2) {
+          throw getApiException("listBackfills", localVarResponse);
+        }
+        localVarResponseBody = ApiClient.getResponseBody(localVarResponse);
+        if (localVarResponseBody == null) {
+          return new ApiResponse<BackfillList>(
+              localVarResponse.statusCode(),
+              localVarResponse.headers().map(),
+              null
+          );
+        }
+
+        
+        
+        String responseBody = new String(localVarResponseBody.readAllBytes());
+        BackfillList responseValue = responseBody.isBlank()? null: memberVarObjectMapper.readValue(responseBody, new TypeReference<BackfillList>() {});
+        
+
+        return new ApiResponse<BackfillList>(
+            localVarResponse.statusCode(),
+            localVarResponse.headers().map(),
+            responseValue
+        );
+      } finally {
+        if (localVarResponseBody != null) {
+          localVarResponseBody.close();
+        }
+      }
+    } catch (IOException e) {
+      throw new ApiException(e);
+    }
+    catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ApiException(e);
+    }
+  }
+
+  private HttpRequest.Builder listBackfillsRequestBuilder(@jakarta.annotation.Nonnull String dagId, Map<String, String> headers) throws ApiException {
+    // verify the required parameter 'dagId' is set
+    if (dagId == null) {
+      throw new ApiException(400, "Missing the required parameter 'dagId' when calling listBackfills");
+    }
+
+    HttpRequest.Builder localVarRequestBuilder = HttpRequest.newBuilder();
+
+    String localVarPath = "/api/dags/{dag_id}/backfills"
+        .replace("{dag_id}", ApiClient.urlEncode(dagId.toString()));
+
+    localVarRequestBuilder.uri(URI.create(memberVarBaseUri + localVarPath));
 
     localVarRequestBuilder.header("Accept", "application/json");
 

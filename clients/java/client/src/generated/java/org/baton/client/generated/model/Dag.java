@@ -52,7 +52,8 @@ import org.baton.client.generated.ApiClient;
   Dag.JSON_PROPERTY_UPDATED_AT,
   Dag.JSON_PROPERTY_TASKS,
   Dag.JSON_PROPERTY_MAX_ACTIVE_RUNS,
-  Dag.JSON_PROPERTY_MAX_ACTIVE_TASKS
+  Dag.JSON_PROPERTY_MAX_ACTIVE_TASKS,
+  Dag.JSON_PROPERTY_CATCHUP
 })
 @jakarta.annotation.Generated(value = "org.openapitools.codegen.languages.JavaClientCodegen", comments = "Generator version: 7.25.0")
 public class Dag {
@@ -115,6 +116,10 @@ public class Dag {
   public static final String JSON_PROPERTY_MAX_ACTIVE_TASKS = "max_active_tasks";
   @jakarta.annotation.Nullable
   private Integer maxActiveTasks;
+
+  public static final String JSON_PROPERTY_CATCHUP = "catchup";
+  @jakarta.annotation.Nonnull
+  private Boolean catchup;
 
   public Dag() { 
   }
@@ -487,6 +492,30 @@ public class Dag {
   }
 
 
+  public Dag catchup(@jakarta.annotation.Nonnull Boolean catchup) {
+    this.catchup = catchup;
+    return this;
+  }
+
+  /**
+   * Whether missed ticks of the schedule each get a run.
+   * @return catchup
+   */
+  @jakarta.annotation.Nonnull
+  @JsonProperty(value = JSON_PROPERTY_CATCHUP, required = true)
+  @JsonInclude(value = JsonInclude.Include.ALWAYS)
+  public Boolean getCatchup() {
+    return catchup;
+  }
+
+
+  @JsonProperty(value = JSON_PROPERTY_CATCHUP, required = true)
+  @JsonInclude(value = JsonInclude.Include.ALWAYS)
+  public void setCatchup(@jakarta.annotation.Nonnull Boolean catchup) {
+    this.catchup = catchup;
+  }
+
+
   /**
    * Return true if this Dag object is equal to o.
    */
@@ -513,12 +542,13 @@ public class Dag {
         Objects.equals(this.updatedAt, dag.updatedAt) &&
         Objects.equals(this.tasks, dag.tasks) &&
         Objects.equals(this.maxActiveRuns, dag.maxActiveRuns) &&
-        Objects.equals(this.maxActiveTasks, dag.maxActiveTasks);
+        Objects.equals(this.maxActiveTasks, dag.maxActiveTasks) &&
+        Objects.equals(this.catchup, dag.catchup);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(dagId, description, schedule, isPaused, nextRunAt, latestVersionId, latestVersionNumber, bundleName, owner, taskCount, createdAt, updatedAt, tasks, maxActiveRuns, maxActiveTasks);
+    return Objects.hash(dagId, description, schedule, isPaused, nextRunAt, latestVersionId, latestVersionNumber, bundleName, owner, taskCount, createdAt, updatedAt, tasks, maxActiveRuns, maxActiveTasks, catchup);
   }
 
   @Override
@@ -540,6 +570,7 @@ public class Dag {
     sb.append("    tasks: ").append(toIndentedString(tasks)).append("\n");
     sb.append("    maxActiveRuns: ").append(toIndentedString(maxActiveRuns)).append("\n");
     sb.append("    maxActiveTasks: ").append(toIndentedString(maxActiveTasks)).append("\n");
+    sb.append("    catchup: ").append(toIndentedString(catchup)).append("\n");
     sb.append("}");
     return sb.toString();
   }
@@ -662,6 +693,11 @@ public class Dag {
     // add `max_active_tasks` to the URL query string
     if (getMaxActiveTasks() != null) {
       joiner.add(String.format(java.util.Locale.ROOT, "%smax_active_tasks%s=%s", prefix, suffix, ApiClient.urlEncode(ApiClient.valueToString(getMaxActiveTasks()))));
+    }
+
+    // add `catchup` to the URL query string
+    if (getCatchup() != null) {
+      joiner.add(String.format(java.util.Locale.ROOT, "%scatchup%s=%s", prefix, suffix, ApiClient.urlEncode(ApiClient.valueToString(getCatchup()))));
     }
 
     return joiner.toString();

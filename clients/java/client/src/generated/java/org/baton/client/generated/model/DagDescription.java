@@ -41,7 +41,8 @@ import org.baton.client.generated.ApiClient;
   DagDescription.JSON_PROPERTY_SCHEDULE,
   DagDescription.JSON_PROPERTY_TASKS,
   DagDescription.JSON_PROPERTY_MAX_ACTIVE_RUNS,
-  DagDescription.JSON_PROPERTY_MAX_ACTIVE_TASKS
+  DagDescription.JSON_PROPERTY_MAX_ACTIVE_TASKS,
+  DagDescription.JSON_PROPERTY_CATCHUP
 })
 @jakarta.annotation.Generated(value = "org.openapitools.codegen.languages.JavaClientCodegen", comments = "Generator version: 7.25.0")
 public class DagDescription {
@@ -68,6 +69,10 @@ public class DagDescription {
   public static final String JSON_PROPERTY_MAX_ACTIVE_TASKS = "max_active_tasks";
   @jakarta.annotation.Nullable
   private Integer maxActiveTasks;
+
+  public static final String JSON_PROPERTY_CATCHUP = "catchup";
+  @jakarta.annotation.Nullable
+  private Boolean catchup = false;
 
   public DagDescription() { 
   }
@@ -228,6 +233,30 @@ public class DagDescription {
   }
 
 
+  public DagDescription catchup(@jakarta.annotation.Nullable Boolean catchup) {
+    this.catchup = catchup;
+    return this;
+  }
+
+  /**
+   * When the scheduler was behind (downtime, a pause, a start_at in the past), make one run per missed tick instead of one for the latest tick only.
+   * @return catchup
+   */
+  @jakarta.annotation.Nullable
+  @JsonProperty(value = JSON_PROPERTY_CATCHUP, required = false)
+  @JsonInclude(value = JsonInclude.Include.USE_DEFAULTS)
+  public Boolean getCatchup() {
+    return catchup;
+  }
+
+
+  @JsonProperty(value = JSON_PROPERTY_CATCHUP, required = false)
+  @JsonInclude(value = JsonInclude.Include.USE_DEFAULTS)
+  public void setCatchup(@jakarta.annotation.Nullable Boolean catchup) {
+    this.catchup = catchup;
+  }
+
+
   /**
    * Return true if this DagDescription object is equal to o.
    */
@@ -245,12 +274,13 @@ public class DagDescription {
         Objects.equals(this.schedule, dagDescription.schedule) &&
         Objects.equals(this.tasks, dagDescription.tasks) &&
         Objects.equals(this.maxActiveRuns, dagDescription.maxActiveRuns) &&
-        Objects.equals(this.maxActiveTasks, dagDescription.maxActiveTasks);
+        Objects.equals(this.maxActiveTasks, dagDescription.maxActiveTasks) &&
+        Objects.equals(this.catchup, dagDescription.catchup);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(dagId, description, schedule, tasks, maxActiveRuns, maxActiveTasks);
+    return Objects.hash(dagId, description, schedule, tasks, maxActiveRuns, maxActiveTasks, catchup);
   }
 
   @Override
@@ -263,6 +293,7 @@ public class DagDescription {
     sb.append("    tasks: ").append(toIndentedString(tasks)).append("\n");
     sb.append("    maxActiveRuns: ").append(toIndentedString(maxActiveRuns)).append("\n");
     sb.append("    maxActiveTasks: ").append(toIndentedString(maxActiveTasks)).append("\n");
+    sb.append("    catchup: ").append(toIndentedString(catchup)).append("\n");
     sb.append("}");
     return sb.toString();
   }
@@ -340,6 +371,11 @@ public class DagDescription {
     // add `max_active_tasks` to the URL query string
     if (getMaxActiveTasks() != null) {
       joiner.add(String.format(java.util.Locale.ROOT, "%smax_active_tasks%s=%s", prefix, suffix, ApiClient.urlEncode(ApiClient.valueToString(getMaxActiveTasks()))));
+    }
+
+    // add `catchup` to the URL query string
+    if (getCatchup() != null) {
+      joiner.add(String.format(java.util.Locale.ROOT, "%scatchup%s=%s", prefix, suffix, ApiClient.urlEncode(ApiClient.valueToString(getCatchup()))));
     }
 
     return joiner.toString();
