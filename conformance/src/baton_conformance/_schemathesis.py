@@ -7,11 +7,13 @@ configured narrowly, each for a documented reason:
 
 - ``negative_data_rejection`` also accepts 413: a body over the server's size limit is refused
   as too large before it is validated (``BATON_REQUEST_MAX_BYTES``), and 413 is documented.
-- ``positive_data_acceptance`` also accepts 422 from ``register_dags``, ``claim_workloads`` and
-  ``delete_dag``: they hold references the schema cannot check — a DAG's tasks name their upstream
-  tasks, a claim names queues the worker must serve, a deletion's ``confirm`` repeats the DAG id of
-  its path — and a dangling one is a 422 with its own reason (``unknown_upstream_task``,
-  ``queue_not_served``, ``delete_not_confirmed``, …).
+- ``positive_data_acceptance`` also accepts 422 from ``register_dags``, ``claim_workloads``,
+  ``delete_dag`` and ``create_backfill``: they hold references the schema cannot check — a DAG's
+  tasks name their upstream tasks, a claim names queues the worker must serve, a deletion's
+  ``confirm`` repeats the DAG id of its path, a backfill needs a DAG with a schedule and a range
+  that starts before it ends — and a dangling one is a 422 with its own reason
+  (``unknown_upstream_task``, ``queue_not_served``, ``delete_not_confirmed``, ``dag_not_scheduled``,
+  ``invalid_backfill_range``, …).
 
 And the positive cases keep to the server's input contract (``_st_hooks._within_contract``): no
 U+0000 in text, no lone surrogates, integers within 64 bits, nesting up to 64 deep, date-times with
@@ -44,7 +46,7 @@ ST_TIMEOUT = 2700
 """A bound on one version's schemathesis run, so that a hang still ends (790 s was seen at a load of 25)."""
 DISABLED_CHECKS: tuple[str, ...] = ()
 STATEFUL_FACTOR = 10
-SEMANTIC_422_OPERATIONS = ("register_dags", "claim_workloads", "delete_dag")
+SEMANTIC_422_OPERATIONS = ("register_dags", "claim_workloads", "delete_dag", "create_backfill")
 _LINKS = re.compile(r"API Links:\s+(\d+) covered / \d+ selected / (\d+) total")
 _OPERATION = re.compile(r"^(GET|PUT|POST|PATCH|DELETE) (\S+)")
 POSITIVE_DATA_ACCEPTANCE = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
