@@ -25,7 +25,11 @@ def make_sdk_venv(target: Path) -> SdkVenv:
     python = target / "bin" / "python"
     if uv:
         subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(target)], check=True)
-        subprocess.run([uv, "pip", "install", "-q", "--python", str(python), str(SDK_DIR)], check=True)
+        # Bytecode compiled at install, as pip does (uv does not unless asked).
+        subprocess.run(
+            [uv, "pip", "install", "-q", "--compile-bytecode", "--python", str(python), str(SDK_DIR)],
+            check=True,
+        )
     else:
         subprocess.run([sys.executable, "-m", "venv", str(target)], check=True)
         subprocess.run([str(python), "-m", "pip", "install", "-q", str(SDK_DIR)], check=True)
