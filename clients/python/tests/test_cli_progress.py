@@ -67,3 +67,20 @@ def test__pipe__one_line_per_change() -> None:
         "a: running (try 2/2)",
     ]
     assert "\x1b" not in out.getvalue()
+
+
+def test__pipe__changes_seen_in_one_poll__printed_in_the_order_they_happened() -> None:
+    detail = _run(
+        "running", ("consume", "success", 1), ("flaky", "up_for_retry", 1), ("produce", "success", 1)
+    )
+    ends = {"produce": "2026-11-24T20:00:01+00:00", "consume": "2026-11-24T20:00:03+00:00"}
+    data = detail.to_dict()
+    for ti in data["task_instances"]:
+        ti["end_date"] = ends.get(ti["task_id"], "2026-11-24T20:00:02+00:00")
+    out = io.StringIO()
+    Progress(out).show(DagRunDetail.from_dict(data))
+    assert out.getvalue().splitlines() == [
+        "20:00:01  produce: success (try 1/2) in 1.5s",
+        "20:00:02  flaky: up_for_retry (try 1/2)",
+        "20:00:03  consume: success (try 1/2) in 1.5s",
+    ]

@@ -80,6 +80,11 @@ CAPABILITIES = (
     Capability(
         "execution_timeout", "SHOULD", "stops a task after `execution_timeout_seconds` and reports it failed"
     ),
+    Capability(
+        "graceful_shutdown",
+        "SHOULD",
+        "drains on SIGTERM: no new claims, a grace period for running tasks, then stops and reports them",
+    ),
     Capability("typed_errors", "SHOULD", "errors carry status, reason, message and the request id"),
     Capability("request_ids", "SHOULD", "sends `X-Request-ID`, the same one on every retry of a call"),
     Capability("subprocess_tasks", "MAY", "runs each task in a supervised child process"),

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from baton._cli._common import duration, table, tries
-from baton._generated.models import DagRunDetail
+from baton._generated.models import DagRunDetail, TaskInstanceSummary
 
 _UP_AND_CLEAR = "\x1b[{lines}F\x1b[J"
 
@@ -55,20 +55,29 @@ class Progress:
         self._drawn = text.count("\n")
 
     def _print_changes(self, detail: DagRunDetail) -> None:
-        stamp = datetime.now(UTC).strftime("%H:%M:%S")
+        polled = datetime.now(UTC)
+        changes: list[tuple[datetime, str]] = []
         for ti in detail.task_instances:
             now = (ti.state or "waiting", ti.try_number)
             if self._seen.get(ti.task_id) != now:
                 self._seen[ti.task_id] = now
                 took = f" in {duration(ti.duration_seconds)}" if ti.duration_seconds is not None else ""
                 attempt = f" (try {ti.try_number}/{ti.max_tries})" if ti.try_number else ""
-                self._out.write(f"{stamp}  {ti.task_id}: {now[0]}{attempt}{took}\n")
+                changes.append((_changed_at(ti) or polled, f"{ti.task_id}: {now[0]}{attempt}{took}"))
+        # One poll may see several changes: they are printed in the order they happened.
+        for at, text in sorted(changes, key=lambda change: change[0]):
+            self._out.write(f"{at.astimezone(UTC).strftime('%H:%M:%S')}  {text}\n")
         self._out.flush()
 
     def finish(self, detail: DagRunDetail) -> None:
         """Say how the run ended."""
         self._out.write(f"run {detail.run_id} {detail.state} in {duration(detail.duration_seconds)}\n")
         self._out.flush()
+
+
+def _changed_at(ti: TaskInstanceSummary) -> datetime | None:
+    """When the task instance reached its current state, as far as its dates tell."""
+    return ti.end_date or ti.start_date or ti.queued_at
 
 
 __all__ = ["Progress"]
