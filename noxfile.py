@@ -99,36 +99,28 @@ def _client_env(session: nox.Session) -> dict[str, str]:
     return {"BATON_SERVER": str(bin_dir / "baton-server")}
 
 
-def _go_and_java(session: nox.Session, postgres_url: str | None = None) -> None:
+def _go_and_java(session: nox.Session, postgres_url: str | None = None) -> list[Command]:
     """Build and test the Go and Java clients against a live server (on PostgreSQL when a URL is given).
 
-    The Go worker's integration test runs on SQLite as well.
+    The Go worker's integration test runs on SQLite as well. The commands run from the repository's
+    root (``go -C``, ``mvn -f``), so that they can run beside other suites.
     """
     env = _client_env(session)
-    go = _tool(session, "go", "/usr/local/go/bin/go")
-    with session.chdir(ROOT / "clients" / "go"):
-        session.run(go, "vet", "./...", external=True, env=env)
-        session.run(
-            go,
-            "test",
-            "-count=1",
-            "./...",
-            external=True,
-            env={**env, "BATON_TEST_POSTGRES_URL": postgres_url or ""},
-        )
-        if postgres_url:
-            session.run(
-                go,
-                "test",
-                "-count=1",
-                "./internal/integration",
-                external=True,
-                env={**env, "BATON_TEST_POSTGRES_URL": ""},
+    go = [_tool(session, "go", "/usr/local/go/bin/go"), "-C", str(ROOT / "clients" / "go")]
+    on_postgres = {**env, "BATON_TEST_POSTGRES_URL": postgres_url or ""}
+    commands = [
+        Command([*go, "vet", "./..."], env),
+        Command([*go, "test", "-count=1", "./..."], on_postgres),
+    ]
+    if postgres_url:
+        commands.append(
+            Command(
+                [*go, "test", "-count=1", "./internal/integration"], {**env, "BATON_TEST_POSTGRES_URL": ""}
             )
-    mvn = _tool(session, "mvn")
-    with session.chdir(ROOT / "clients" / "java"):
-        java_env = {**env, "BATON_TEST_POSTGRES_URL": postgres_url or ""}
-        session.run(mvn, "-B", "-q", "verify", external=True, env=java_env)
+        )
+    pom = str(ROOT / "clients" / "java" / "pom.xml")
+    commands.append(Command([_tool(session, "mvn"), "-B", "-q", "-f", pom, "verify"], on_postgres))
+    return commands
 
 
 @nox.session(python=PYTHON)
@@ -149,7 +141,7 @@ def tests(session: nox.Session) -> None:
     pytest_args = [*pytest, *session.posargs]
     url = _postgres_url(session)
     # Independent suites run side by side (each test takes its own port, temp dir and database),
-    # then the clients, then conformance, and the fault suite last and alone: its recovery bounds
+    # then conformance beside the clients, and the fault suite last and alone: its recovery bounds
     # are measured, so nothing else competes with it for the machine.
     suites: dict[str, list[Command]] = {
         "test run: SQLite": [Command(pytest_args, {"BATON_TEST_POSTGRES_URL": ""})]
@@ -166,16 +158,21 @@ def tests(session: nox.Session) -> None:
                 Command([*pytest, "clients/python/tests", "-m", "e2e"], pg),
             ]
         )
-    _side_by_side(session, suites)
-    session.log("clients: Go and Java against a live server")
-    _go_and_java(session, url)
+        _side_by_side(session, suites)
+    # The Go and Java clients follow schemathesis on PostgreSQL, so that the two suites of this
+    # step take about as long as each other.
+    clients = _go_and_java(session, url)
     conformance = {
         "conformance: schemathesis and every client at every API version": [_conformance_command(session)]
     }
     if url:
-        conformance["conformance: schemathesis on PostgreSQL, every API version"] = [
-            _conformance_command(session, "--no-matrix", "--postgres", url)
+        st_on_postgres = _conformance_command(session, "--no-matrix", "--postgres", url)
+        conformance["conformance: schemathesis on PostgreSQL, every API version; the Go and Java clients"] = [
+            st_on_postgres,
+            *clients,
         ]
+    else:
+        conformance["the Go and Java clients"] = clients
     _side_by_side(session, conformance)
     session.log("faults: servers, workers, PostgreSQL and HAProxy killed, restarted and frozen")
     _faults(session)
