@@ -167,15 +167,23 @@ async function runAttempt(workload, onDone) {
 
   let state = "success";
   const limit = context.execution_timeout_seconds;
+  let timer;
   try {
     const task = TASKS[workload.entry_point];
     if (!task) throw new Error(`no task at entry point ${workload.entry_point}`);
-    const timeout = limit == null ? null : sleep(limit * 1000).then(() => Promise.reject(new Error("execution timeout")));
+    // The timer is cleared when the task ends: a pending one would keep the process alive.
+    const timeout =
+      limit == null
+        ? null
+        : new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new Error("execution timeout")), limit * 1000);
+          });
     await (timeout ? Promise.race([task(ctx), timeout]) : task(ctx));
   } catch (error) {
     log("error", `task failed: ${error.message}`, { source: "worker" });
     state = "up_for_retry"; // the server stores "failed" when no attempt is left
   } finally {
+    clearTimeout(timer);
     clearInterval(beat);
     clearInterval(flusher);
   }
