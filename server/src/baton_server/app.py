@@ -37,9 +37,7 @@ from baton_server.api.versioned_app import VersionedApp
 from baton_server.api.versions import VERSIONS
 from baton_server.config import Settings
 from baton_server.db.availability import is_database_unavailable
-from baton_server.db.engine import check_database
-from baton_server.db.migrate import current_revision, head_revision, upgrade
-from baton_server.errors import ConfigurationError
+from baton_server.db.migrate import prepare_database
 from baton_server.runtime import Runtime
 
 log = logging.getLogger("baton_server")
@@ -78,21 +76,6 @@ def build_routers() -> list[APIRouter]:
     ):
         admin.include_router(module.router)
     return [execution, workers, admin]
-
-
-async def prepare_database(runtime: Runtime) -> None:
-    """Check the database answers and is at the code's migration head (migrating it when allowed)."""
-    await check_database(runtime.engine)
-    if runtime.settings.auto_migrate:
-        await upgrade(runtime.engine)
-        return
-    current, head = await current_revision(runtime.engine), head_revision()
-    if current != head:
-        raise ConfigurationError(
-            f"BATON_DATABASE_URL: the database is at revision {current or 'empty'}, the server needs {head}; "
-            "run `baton-server db migrate`",
-            setting="BATON_DATABASE_URL",
-        )
 
 
 @asynccontextmanager

@@ -54,7 +54,8 @@ def _serve(settings: Settings, _: argparse.Namespace) -> int:
     import uvicorn
     from uvicorn.config import LOGGING_CONFIG
 
-    from baton_server.app import create_app, prepare_database
+    from baton_server.app import create_app
+    from baton_server.db.migrate import prepare_database
     from baton_server.logging_config import uvicorn_log_config
 
     _check_port_free(settings.host, settings.port)
@@ -80,7 +81,7 @@ def _serve(settings: Settings, _: argparse.Namespace) -> int:
 def _scheduler(settings: Settings, _: argparse.Namespace) -> int:
     import signal
 
-    from baton_server.app import prepare_database
+    from baton_server.db.migrate import prepare_database
     from baton_server.logging_config import configure_process_logging
     from baton_server.scheduler import Scheduler
 
@@ -131,7 +132,7 @@ def _db_current(settings: Settings, _: argparse.Namespace) -> int:
 
 
 def _db_clean(settings: Settings, args: argparse.Namespace) -> int:
-    from baton_server.app import prepare_database
+    from baton_server.db.migrate import prepare_database
     from baton_server.db.types import utcnow
     from baton_server.services.retention import clean, parse_duration
 
@@ -164,7 +165,7 @@ def _db_clean(settings: Settings, args: argparse.Namespace) -> int:
 
 def _issue(kind: str) -> Callable[[Settings, argparse.Namespace], int]:
     def run(settings: Settings, args: argparse.Namespace) -> int:
-        from baton_server.app import prepare_database
+        from baton_server.db.migrate import prepare_database
         from baton_server.services.credentials import issue_credential
         from baton_server.services.ownership import check_patterns
 
@@ -258,7 +259,7 @@ def _list_credentials(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _keys_rotate(settings: Settings, args: argparse.Namespace) -> int:
-    from baton_server.app import prepare_database
+    from baton_server.db.migrate import prepare_database
     from baton_server.services.signing_keys import rotate
 
     async def action(runtime: Runtime) -> Any:
@@ -289,7 +290,7 @@ def _keys_rotate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _keys_list(settings: Settings, args: argparse.Namespace) -> int:
-    from baton_server.app import prepare_database
+    from baton_server.db.migrate import prepare_database
     from baton_server.services.signing_keys import list_keys
 
     async def action(runtime: Runtime) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
@@ -10,6 +11,13 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from baton_server.db.engine import check_database
+from baton_server.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from baton_server.runtime import Runtime
+
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _PG_MIGRATION_LOCK = 0x626174_6F6E  # "baton": serialises migrations of several starting replicas
@@ -63,3 +71,22 @@ async def downgrade(engine: AsyncEngine, revision: str) -> None:
 
     async with engine.begin() as conn:
         await conn.run_sync(run)
+
+
+async def prepare_database(runtime: Runtime) -> None:
+    """Check the database answers and is at the code's migration head (migrating it when allowed).
+
+    Here rather than beside the app, so that the commands that only touch the database do not
+    import the web stack.
+    """
+    await check_database(runtime.engine)
+    if runtime.settings.auto_migrate:
+        await upgrade(runtime.engine)
+        return
+    current, head = await current_revision(runtime.engine), head_revision()
+    if current != head:
+        raise ConfigurationError(
+            f"BATON_DATABASE_URL: the database is at revision {current or 'empty'}, the server needs {head}; "
+            "run `baton-server db migrate`",
+            setting="BATON_DATABASE_URL",
+        )

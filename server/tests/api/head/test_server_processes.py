@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from baton_server.app import prepare_database
+from baton_server.db.migrate import prepare_database
 from baton_server.runtime import Runtime
 from baton_server.services.credentials import issue_credential
 
