@@ -309,3 +309,12 @@ def test__vendored_htmx__matches_its_recorded_sha256() -> None:
     assert recorded is not None
     (script,) = (UI_PACKAGE / "static").glob("htmx-*.min.js")
     assert hashlib.sha256(script.read_bytes()).hexdigest() == recorded.group(1)
+
+
+async def test__ui_requests__are_counted_under_their_own_operation(
+    server: ServerHarness, operator: Operator
+) -> None:
+    assert (await operator.http.get("/ui/")).status_code == 200
+    metrics = await operator.http.get("/metrics")
+    assert metrics.status_code == 200
+    assert 'baton_http_requests_total{operation="ui",status="200"' in metrics.text
