@@ -115,7 +115,7 @@ async def task_instance_page(
     ti = await load_task_instance(session, task_instance_id)
     shown = try_number if try_number is not None else ti.try_number
     if shown > max(ti.try_number, 0) and try_number is not None:
-        raise NotFoundError(f"task instance {ti.id} has no try {try_number}", reason="attempt_not_found")
+        raise NotFoundError(f"task instance {ti.id} has no try {try_number}")
     chunk = await read_log_chunk(session, ti, shown, 0) if shown >= 1 else None
     return render(request, "task_instance.html", operator, ti=ti, shown=shown, chunk=chunk)
 
