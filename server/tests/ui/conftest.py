@@ -9,9 +9,10 @@ from typing import Any
 
 import httpx
 import pytest
+from baton_server.db.types import utcnow
 
 from tests.conftest import ServerHarness
-from tests.orchestration import dag, fake_worker, run_to_the_end, scheduler_pass, task
+from tests.orchestration import FakeWorker, by_task, dag, fake_worker, run_to_the_end, scheduler_pass, task
 
 _CSRF_RE = re.compile(r'name="csrf_token" value="([^"]*)"')
 
@@ -91,3 +92,27 @@ async def audit_events(admin: httpx.AsyncClient, action: str) -> list[dict[str, 
     assert response.status_code == 200, response.text
     events: list[dict[str, Any]] = response.json()["audit_events"]
     return events
+
+
+async def started_attempt(
+    server: ServerHarness, admin: httpx.AsyncClient, worker: FakeWorker, dag_id: str
+) -> dict[str, Any]:
+    """A DAG of one task ``say`` whose run ``r1`` the worker has started; the workload."""
+    await worker.register_dags(dag(dag_id, task("say")))
+    response = await admin.post(f"/api/dags/{dag_id}/dag-runs", json={"run_id": "r1"})
+    assert response.status_code == 201, response.text
+    await scheduler_pass(server)
+    workload = by_task(await worker.claim())["say"]
+    assert (await worker.start(workload)).status_code == 200
+    return workload
+
+
+async def ship_log(worker: FakeWorker, task_instance_id: str, message: str) -> None:
+    """Upload one log line of the started attempt, with its execution token."""
+    line = {"timestamp": utcnow().isoformat(), "level": "info", "message": message}
+    response = await worker.http.post(
+        f"/execution/task-instances/{task_instance_id}/logs",
+        json={"lines": [line]},
+        headers={"Authorization": f"Bearer {worker.execution_tokens[task_instance_id]}"},
+    )
+    assert response.status_code == 200, response.text

@@ -20,15 +20,11 @@ from sqlalchemy import select
 from tests.conftest import ServerHarness
 from tests.factories import make_dag_run
 from tests.orchestration import (
-    by_task,
-    dag,
     fake_worker,
     new_admin_token,
     new_worker_token,
-    scheduler_pass,
-    task,
 )
-from tests.ui.conftest import Operator, finished_run, log_in, run_of, ui_client
+from tests.ui.conftest import Operator, finished_run, log_in, run_of, ship_log, started_attempt, ui_client
 
 UI_PACKAGE = Path(__file__).resolve().parents[2] / "src" / "baton_server" / "ui"
 
@@ -208,19 +204,8 @@ async def test__dag_id_and_log_line_with_html__are_escaped(
         record.latest_version_id = tis["<b>t</b>"].dag_version_id
         await session.commit()
     async with fake_worker(server) as worker:
-        await worker.register_dags(dag("logs", task("say")))
-        assert (await admin.post("/api/dags/logs/dag-runs", json={"run_id": "r1"})).status_code == 201
-        await scheduler_pass(server)
-        workload = by_task(await worker.claim())["say"]
-        assert (await worker.start(workload)).status_code == 200
-        ti_id = workload["task_instance"]["id"]
-        line = {"timestamp": "2026-12-01T10:00:00+00:00", "level": "info", "message": f"<script>{evil}"}
-        shipped = await worker.http.post(
-            f"/execution/task-instances/{ti_id}/logs",
-            json={"lines": [line]},
-            headers={"Authorization": f"Bearer {worker.execution_tokens[ti_id]}"},
-        )
-        assert shipped.status_code == 200, shipped.text
+        ti_id = (await started_attempt(server, admin, worker, "logs"))["task_instance"]["id"]
+        await ship_log(worker, ti_id, f"<script>{evil}")
     quoted = quote(evil, safe="")
     pages = [
         await operator.http.get("/ui/"),

@@ -12,7 +12,7 @@ from sqlalchemy import update
 
 from tests.conftest import ServerHarness
 from tests.orchestration import by_task, dag, fake_worker, scheduler_pass, task
-from tests.ui.conftest import Operator, audit_events, finished_run, run_of
+from tests.ui.conftest import Operator, audit_events, finished_run, run_of, ship_log, started_attempt
 
 
 def _cells(html: str) -> dict[tuple[str, str], str]:
@@ -220,30 +220,17 @@ async def test__log_pane__follows_a_running_attempt_and_stops_once_it_ended(
     server: ServerHarness, admin: httpx.AsyncClient, operator: Operator
 ) -> None:
     async with fake_worker(server) as worker:
-        await worker.register_dags(dag("talk", task("say")))
-        assert (await admin.post("/api/dags/talk/dag-runs", json={"run_id": "r1"})).status_code == 201
-        await scheduler_pass(server)
-        workload = by_task(await worker.claim())["say"]
-        assert (await worker.start(workload)).status_code == 200
+        workload = await started_attempt(server, admin, worker, "talk")
         ti = workload["task_instance"]["id"]
 
-        async def ship(message: str) -> None:
-            line = {"timestamp": utcnow().isoformat(), "level": "info", "message": message}
-            response = await worker.http.post(
-                f"/execution/task-instances/{ti}/logs",
-                json={"lines": [line]},
-                headers={"Authorization": f"Bearer {worker.execution_tokens[ti]}"},
-            )
-            assert response.status_code == 200, response.text
-
-        await ship("first line")
+        await ship_log(worker, ti, "first line")
         page = await operator.http.get(f"/ui/task-instances/{ti}")
         assert "first line" in page.text
         poller = re.search(r'hx-get="(/ui/task-instances/[^"]+/logs\?try=1&amp;after=(\d+))"', page.text)
         assert poller is not None, page.text
         assert 'hx-trigger="every 2s"' in page.text
 
-        await ship("second line")
+        await ship_log(worker, ti, "second line")
         more = await operator.http.get(poller.group(1).replace("&amp;", "&"), headers={"HX-Request": "true"})
         assert "second line" in more.text
         assert "first line" not in more.text  # only what came after

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from baton_server.api.schemas.common import MAX_DB_INT
+from baton_server.db.tables import TaskInstanceRecord
 from baton_server.errors import NotFoundError
 from baton_server.services import dag_runs, dags, workers
 from baton_server.services.dag_specs import topological_order
@@ -103,6 +104,18 @@ async def run_tasks(
 TryNumber = Annotated[int | None, Query(alias="try", ge=1, le=MAX_DB_INT)]
 
 
+async def _task_instance_and_try(
+    session: SessionDep, task_instance_id: str, try_number: int | None
+) -> tuple[TaskInstanceRecord, int]:
+    """The task instance and the try to show (the latest unless asked); 404 for a try it never had."""
+    ti = await load_task_instance(session, task_instance_id)
+    if try_number is None:
+        return ti, ti.try_number
+    if try_number > ti.try_number:
+        raise NotFoundError(f"task instance {ti.id} has no try {try_number}")
+    return ti, try_number
+
+
 @router.get("/task-instances/{task_instance_id}", response_class=HTMLResponse)
 async def task_instance_page(
     request: Request,
@@ -112,10 +125,7 @@ async def task_instance_page(
     try_number: TryNumber = None,
 ) -> HTMLResponse:
     """A task instance: its state, attempts and controls, and one attempt's log, followed while it runs."""
-    ti = await load_task_instance(session, task_instance_id)
-    shown = try_number if try_number is not None else ti.try_number
-    if shown > max(ti.try_number, 0) and try_number is not None:
-        raise NotFoundError(f"task instance {ti.id} has no try {try_number}")
+    ti, shown = await _task_instance_and_try(session, task_instance_id, try_number)
     chunk = await read_log_chunk(session, ti, shown, 0) if shown >= 1 else None
     return render(request, "task_instance.html", operator, ti=ti, shown=shown, chunk=chunk)
 
@@ -129,8 +139,7 @@ async def task_instance_summary(
     try_number: TryNumber = None,
 ) -> HTMLResponse:
     """The task instance's state and attempts alone, for the page's polling."""
-    ti = await load_task_instance(session, task_instance_id)
-    shown = try_number if try_number is not None else ti.try_number
+    ti, shown = await _task_instance_and_try(session, task_instance_id, try_number)
     return render(request, "_ti_summary.html", operator, ti=ti, shown=shown)
 
 
