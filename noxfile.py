@@ -93,6 +93,11 @@ def _protoc(session: nox.Session) -> None:
     _debian_packages(session, "protoc:protobuf-compiler")
 
 
+def _browser(session: nox.Session) -> None:
+    """Chromium and its driver, for the web UI's browser test (clients/python/tests/test_ui_browser.py)."""
+    _debian_packages(session, "chromium", "chromedriver:chromium-driver")
+
+
 def _client_env(session: nox.Session) -> dict[str, str]:
     """What the Go and Java live-server tests need to start ``baton-server`` from this session."""
     bin_dir = Path(str(session.bin))
@@ -128,6 +133,7 @@ def tests(session: nox.Session) -> None:
     """Everything CI runs: lint, drift checks, suites on SQLite and PostgreSQL, the Go and Java clients."""
     _sync(session)
     _protoc(session)
+    _browser(session)
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy", *PY_SOURCES)

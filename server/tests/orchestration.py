@@ -168,6 +168,20 @@ async def fake_worker(
         yield worker
 
 
+async def run_to_the_end(server: ServerHarness, worker: FakeWorker, state: str = "success") -> None:
+    """Run every workload the scheduler queues until nothing is left to claim."""
+    while True:
+        workloads = await worker.claim()
+        if not workloads:
+            await scheduler_pass(server)
+            workloads = await worker.claim()
+            if not workloads:
+                return
+        for workload in workloads:
+            await worker.run(workload, state)
+        await scheduler_pass(server)
+
+
 def by_task(workloads: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Workloads keyed by task id."""
     return {w["task_instance"]["task_id"]: w for w in workloads}

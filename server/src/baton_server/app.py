@@ -45,6 +45,7 @@ log = logging.getLogger("baton_server")
 EXECUTION_PREFIX = "/execution"
 WORKERS_PREFIX = "/workers"
 ADMIN_PREFIX = "/api"
+UI_PREFIX = "/ui"
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -158,4 +159,9 @@ def create_app(settings: Settings) -> VersionedApp:
     app.add_middleware(ObservingMiddleware)
     for router in build_routers():
         app.generate_and_include_versioned_routers(router)
+    if settings.ui_enabled:
+        from baton_server.ui import create_ui_app
+
+        # Mounted outside the versioned routers: no API version, no OpenAPI document (docs/ui.md).
+        app.mount(UI_PREFIX, create_ui_app(lambda: app.state.runtime))
     return app

@@ -103,6 +103,10 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = Field(
         default=None, description="When set, `/metrics` asks for `Authorization: Bearer <this token>`."
     )
+    ui_enabled: bool = Field(default=True, description="Serve the web UI at `/ui` (admin login required).")
+    ui_session_ttl: Annotated[int, Field(ge=60, le=7 * 24 * 3600)] = Field(
+        default=8 * 3600, description="Seconds a web UI login lasts before the operator logs in again."
+    )
     max_api_version: str | None = Field(
         default=None,
         description=(

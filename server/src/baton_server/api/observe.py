@@ -29,6 +29,8 @@ log = logging.getLogger("baton_server.api")
 METRICS_PATH = "/metrics"
 UNMATCHED = "unmatched"
 """The operation label of a request no route has."""
+UI_OPERATION = "ui"
+"""The operation label of every web UI request (``/ui``; docs/ui.md)."""
 
 REQUEST_SCOPE: ContextVar[MutableMapping[str, Any] | None] = ContextVar("baton_request_scope", default=None)
 """The ASGI scope of the request being served, so that log lines can name its request id."""
@@ -61,6 +63,8 @@ class _Operations:
     def of(self, method: str, path: str) -> str:
         if method == "PUT" and _HEARTBEAT_RE.match(path):
             return "heartbeat_task_instance"
+        if path == "/ui" or path.startswith("/ui/"):
+            return UI_OPERATION
         for methods, regex, name in self._routes:
             if method in methods and regex.match(path):
                 return name

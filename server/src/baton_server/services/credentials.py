@@ -78,6 +78,18 @@ async def authenticate(session: AsyncSession, token: str, kind: CredentialKind) 
     return record
 
 
+async def live_credential(
+    session: AsyncSession, credential_id: uuid.UUID, kind: CredentialKind
+) -> CredentialRecord:
+    """The credential of that id and kind, while it is not revoked, or UnauthorizedError."""
+    record = await session.get(CredentialRecord, credential_id, populate_existing=True)
+    if record is None or record.kind != kind:
+        raise UnauthorizedError(f"not a valid {kind} credential", reason="invalid_credential")
+    if record.revoked_at is not None:
+        raise UnauthorizedError("this credential has been revoked", reason="credential_revoked")
+    return record
+
+
 async def revoke_credential(session: AsyncSession, credential_id: uuid.UUID) -> Revoked:
     """Revoke a credential, and what its workers hold, in one transaction.
 

@@ -6,6 +6,7 @@ and completes it (``success`` or ``failed``).
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -118,3 +119,40 @@ async def list_dag_runs(
         .offset(offset)
     )
     return list(runs.all()), int(total or 0)
+
+
+async def latest_runs(session: AsyncSession, dag_ids: list[str]) -> dict[str, DagRunRecord]:
+    """The newest run of each of these DAGs (by queue time), for the DAGs that have one."""
+    if not dag_ids:
+        return {}
+    newest = (
+        select(
+            DagRunRecord.id,
+            func.row_number()
+            .over(
+                partition_by=DagRunRecord.dag_id,
+                order_by=(DagRunRecord.queued_at.desc(), DagRunRecord.id.desc()),
+            )
+            .label("position"),
+        )
+        .where(DagRunRecord.dag_id.in_(dag_ids))
+        .subquery()
+    )
+    runs = await session.scalars(
+        select(DagRunRecord).join(newest, newest.c.id == DagRunRecord.id).where(newest.c.position == 1)
+    )
+    return {run.dag_id: run for run in runs}
+
+
+async def task_instances_of_runs(
+    session: AsyncSession, dag_run_ids: list[uuid.UUID]
+) -> list[TaskInstanceRecord]:
+    """The task instances of these runs, in task order."""
+    if not dag_run_ids:
+        return []
+    tis = await session.scalars(
+        select(TaskInstanceRecord)
+        .where(TaskInstanceRecord.dag_run_id.in_(dag_run_ids))
+        .order_by(TaskInstanceRecord.task_id, TaskInstanceRecord.map_index)
+    )
+    return list(tis.all())

@@ -9,7 +9,7 @@ import pytest
 from baton_server.services.controls import hold_scheduler
 
 from tests.conftest import ServerHarness
-from tests.orchestration import FakeWorker, by_task, dag, fake_worker, scheduler_pass, task
+from tests.orchestration import by_task, dag, fake_worker, run_to_the_end, scheduler_pass, task
 
 
 async def _run(admin: httpx.AsyncClient, dag_id: str, run_id: str) -> dict[str, Any]:
@@ -36,27 +36,13 @@ async def _audit(admin: httpx.AsyncClient, **params: Any) -> list[dict[str, Any]
     return events
 
 
-async def _run_to_the_end(server: ServerHarness, worker: FakeWorker, state: str = "success") -> None:
-    """Run every workload the scheduler queues until nothing is left to claim."""
-    while True:
-        workloads = await worker.claim()
-        if not workloads:
-            await scheduler_pass(server)
-            workloads = await worker.claim()
-            if not workloads:
-                return
-        for workload in workloads:
-            await worker.run(workload, state)
-        await scheduler_pass(server)
-
-
 async def test__clear__with_downstream__runs_them_again_with_a_new_try_and_reopens_the_run(
     server: ServerHarness, admin: httpx.AsyncClient
 ) -> None:
     async with fake_worker(server) as worker:
         await worker.register_dags(dag("etl", task("a"), task("b", "a"), task("c", "b"), task("x")))
         await _trigger(server, admin, "etl", "r1")
-        await _run_to_the_end(server, worker)
+        await run_to_the_end(server, worker)
         run = await _run(admin, "etl", "r1")
         assert run["state"] == "success"
         ids = {ti["task_id"]: ti["id"] for ti in run["task_instances"]}
@@ -79,7 +65,7 @@ async def test__clear__with_downstream__runs_them_again_with_a_new_try_and_reope
         assert workloads["b"]["task_instance"]["try_number"] == 2
         await worker.run(workloads["b"])
         await scheduler_pass(server)
-        await _run_to_the_end(server, worker)
+        await run_to_the_end(server, worker)
     run = await _run(admin, "etl", "r1")
     assert run["state"] == "success", _states(run)
     assert _states(run) == {
@@ -176,7 +162,7 @@ async def test__mark_task_instance__success_in_a_failed_run__lets_the_run_carry_
             await admin.post(f"/api/task-instances/{a_id}/mark", json={"state": "success"})
         ).status_code == 200
         assert (await admin.post(f"/api/task-instances/{b_id}/clear", json={})).status_code == 200
-        await _run_to_the_end(server, worker)
+        await run_to_the_end(server, worker)
     run = await _run(admin, "etl", "r1")
     assert run["state"] == "success"
     assert _states(run) == {"a": ("success", 1), "b": ("success", 1)}

@@ -1,0 +1,144 @@
+"""Who may use the web UI: an admin token pasted once, kept as a signed session cookie.
+
+The cookie holds the admin credential's id, an expiry and the session's CSRF token, signed with
+HMAC-SHA256 under a key derived from ``BATON_ENCRYPTION_KEY`` (which every replica shares), so any
+replica reads any replica's session and nothing is stored server-side. The admin token itself is
+never kept. Every request loads the credential again, so a revoked token ends its sessions at once.
+A request may instead carry the admin token as ``Authorization: Bearer`` (no cookie, no CSRF).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from functools import lru_cache
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from baton_server.db.tables import CredentialRecord
+from baton_server.errors import UnauthorizedError
+from baton_server.services.credentials import authenticate, live_credential
+
+SESSION_COOKIE = "baton_ui_session"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+_KEY_CONTEXT = b"baton web UI session v1"
+
+
+@dataclass(frozen=True, slots=True)
+class UiSession:
+    """What a session cookie says, once its signature and expiry are checked."""
+
+    credential_id: uuid.UUID
+    csrf_token: str
+    expires_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Operator:
+    """The admin behind a UI request; ``csrf_token`` is None when a bearer token (not a cookie) was used."""
+
+    credential: CredentialRecord
+    csrf_token: str | None
+
+
+class LoginRequiredError(Exception):
+    """The request carries no valid session or admin token."""
+
+
+class CsrfRefusedError(Exception):
+    """A state-changing request's CSRF token is missing or wrong."""
+
+
+class SessionSigner:
+    """Issues and reads session cookies under one key."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    def _mac(self, payload: bytes) -> bytes:
+        return hmac.new(self._key, payload, hashlib.sha256).digest()
+
+    def issue(self, credential_id: uuid.UUID, ttl: int, now: float | None = None) -> tuple[str, UiSession]:
+        """A new session for the credential: the cookie value, and what it says."""
+        session = UiSession(
+            credential_id=credential_id,
+            csrf_token=secrets.token_urlsafe(32),
+            expires_at=int((now if now is not None else time.time()) + ttl),
+        )
+        payload = json.dumps(
+            {"c": str(session.credential_id), "x": session.csrf_token, "e": session.expires_at},
+            separators=(",", ":"),
+        ).encode()
+        return f"{_b64(payload)}.{_b64(self._mac(payload))}", session
+
+    def read(self, value: str, now: float | None = None) -> UiSession | None:
+        """The session a cookie value holds, or None when it is malformed, forged or expired."""
+        encoded, _, signature = value.partition(".")
+        try:
+            payload, mac = _unb64(encoded), _unb64(signature)
+        except (binascii.Error, ValueError):
+            return None
+        if not hmac.compare_digest(mac, self._mac(payload)):
+            return None
+        try:
+            fields = json.loads(payload)
+            session = UiSession(
+                credential_id=uuid.UUID(fields["c"]), csrf_token=str(fields["x"]), expires_at=int(fields["e"])
+            )
+        except (ValueError, KeyError, TypeError):
+            return None
+        if session.expires_at <= (now if now is not None else time.time()):
+            return None
+        return session
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+@lru_cache(maxsize=4)
+def signer_for(encryption_key: str) -> SessionSigner:
+    """The session signer of a server, its key derived from the encryption key (one per process)."""
+    return SessionSigner(hmac.new(encryption_key.encode(), _KEY_CONTEXT, hashlib.sha256).digest())
+
+
+async def identify(
+    session: AsyncSession, signer: SessionSigner, authorization: str | None, cookie: str | None
+) -> Operator:
+    """The operator of a request: by bearer admin token, else by session cookie (else LoginRequiredError)."""
+    if authorization:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise LoginRequiredError
+        try:
+            return Operator(await authenticate(session, token.strip(), "admin"), csrf_token=None)
+        except UnauthorizedError:
+            raise LoginRequiredError from None
+    ui_session = signer.read(cookie) if cookie else None
+    if ui_session is None:
+        raise LoginRequiredError
+    try:
+        credential = await live_credential(session, ui_session.credential_id, "admin")
+    except UnauthorizedError:
+        raise LoginRequiredError from None
+    return Operator(credential, csrf_token=ui_session.csrf_token)
+
+
+def check_csrf(operator: Operator, submitted: str | None) -> None:
+    """Refuse a state-changing request from a session whose CSRF token was not sent back."""
+    if operator.csrf_token is None:
+        return  # a bearer token is no ambient credential: a forged cross-site request cannot carry it
+    if not submitted or not hmac.compare_digest(submitted.encode(), operator.csrf_token.encode()):
+        raise CsrfRefusedError
