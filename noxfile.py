@@ -164,7 +164,7 @@ def tests(session: nox.Session) -> None:
                 Command([*pytest, "clients/python/tests", "-m", "e2e"], pg),
             ]
         )
-        _side_by_side(session, suites)
+    _side_by_side(session, suites)
     # The Go and Java clients follow schemathesis on PostgreSQL, so that the two suites of this
     # step take about as long as each other.
     clients = _go_and_java(session, url)
