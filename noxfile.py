@@ -166,7 +166,7 @@ def tests(session: nox.Session) -> None:
     _side_by_side(session, suites)
     # The Go and Java clients follow schemathesis on PostgreSQL, so that those two suites take about
     # as long as each other; the fault suite, mostly waiting out its timeouts, runs beside them
-    # (its bounds hold with four busy processes on the machine besides).
+    # (its bounds held on a machine at load 10-16, docs/reliability.md).
     clients = _go_and_java(session, url)
     conformance = {
         "conformance: schemathesis and every client at every API version": [_conformance_command(session)]

@@ -71,15 +71,21 @@ async def get_task_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
 TaskSessionDep = Annotated[AsyncSession, Depends(get_task_session)]
 
 
+def parse_bearer(header: str) -> str | None:
+    """The token of an ``Authorization`` header value of the form ``Bearer <token>``, else None."""
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
 def bearer_token(request: Request) -> str:
     """The bearer token of the request, or UnauthorizedError."""
     header = request.headers.get("authorization")
     if not header:
         raise UnauthorizedError("this route needs an Authorization: Bearer token", reason="token_missing")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = parse_bearer(header)
+    if token is None:
         raise UnauthorizedError("the Authorization header must be 'Bearer <token>'", reason="token_invalid")
-    return token.strip()
+    return token
 
 
 # The schemes document each principal's bearer token in the spec; we parse the header ourselves

@@ -71,18 +71,18 @@ async def authenticate(session: AsyncSession, token: str, kind: CredentialKind) 
     record = await session.scalar(
         select(CredentialRecord).where(CredentialRecord.token_hash == hash_token(token))
     )
-    if record is None or record.kind != kind:
-        raise UnauthorizedError(f"not a valid {kind} credential", reason="invalid_credential")
-    if record.revoked_at is not None:
-        raise UnauthorizedError("this credential has been revoked", reason="credential_revoked")
-    return record
+    return _live(record, kind)
 
 
 async def live_credential(
     session: AsyncSession, credential_id: uuid.UUID, kind: CredentialKind
 ) -> CredentialRecord:
     """The credential of that id and kind, while it is not revoked, or UnauthorizedError."""
-    record = await session.get(CredentialRecord, credential_id, populate_existing=True)
+    return _live(await session.get(CredentialRecord, credential_id, populate_existing=True), kind)
+
+
+def _live(record: CredentialRecord | None, kind: CredentialKind) -> CredentialRecord:
+    """The credential, if it is one of that kind and not revoked, else UnauthorizedError."""
     if record is None or record.kind != kind:
         raise UnauthorizedError(f"not a valid {kind} credential", reason="invalid_credential")
     if record.revoked_at is not None:

@@ -22,6 +22,7 @@ from functools import lru_cache
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from baton_server.api.deps import parse_bearer
 from baton_server.db.tables import CredentialRecord
 from baton_server.errors import UnauthorizedError
 from baton_server.services.credentials import authenticate, live_credential
@@ -119,11 +120,11 @@ async def identify(
 ) -> Operator:
     """The operator of a request: by bearer admin token, else by session cookie (else LoginRequiredError)."""
     if authorization:
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = parse_bearer(authorization)
+        if token is None:
             raise LoginRequiredError
         try:
-            return Operator(await authenticate(session, token.strip(), "admin"), csrf_token=None)
+            return Operator(await authenticate(session, token, "admin"), csrf_token=None)
         except UnauthorizedError:
             raise LoginRequiredError from None
     ui_session = signer.read(cookie) if cookie else None

@@ -67,15 +67,10 @@ async def delete_dag_page(
 async def _run_context(session: SessionDep, dag_id: str, run_id: str) -> dict[str, Any]:
     detail = await dag_runs.get_dag_run(session, dag_id, run_id)
     version = await dags.load_version_or_none(session, detail.run.dag_version_id)
-    order = [t.task_id for t in topological_order(version.spec)] if version is not None else []
+    order = {t.task_id: i for i, t in enumerate(topological_order(version.spec))} if version else {}
     upstream = {t.task_id: list(t.upstream_task_ids) for t in version.spec.tasks} if version else {}
     tis = sorted(
-        detail.task_instances,
-        key=lambda ti: (
-            order.index(ti.task_id) if ti.task_id in order else len(order),
-            ti.task_id,
-            ti.map_index,
-        ),
+        detail.task_instances, key=lambda ti: (order.get(ti.task_id, len(order)), ti.task_id, ti.map_index)
     )
     return {
         "run": detail.run,
