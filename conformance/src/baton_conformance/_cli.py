@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -189,8 +190,22 @@ class _TargetOf:
             self.local.stop()
 
 
+def exit_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit, so that the local servers are stopped on the way out.
+
+    CI's bound ends a suite with SIGTERM; by default that ends the process at once, and a local
+    server, in the process group of its own ``timeout`` wrapper, ran on for its whole lifetime.
+    """
+
+    def stop(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point."""
+    exit_on_sigterm()
     args = _parser().parse_args(argv)
     try:
         if args.work is not None:
