@@ -127,14 +127,14 @@ async def update_task_instance_state(
         session, claims, task_instance_id, state=TaskInstanceState(payload.state), end_date=payload.end_date
     )
     answer = TIStateResponse.model_validate(ti)
-    ended, run_pk = ti.state in ENDED, ti.dag_run_id
+    ended, run_pk, version_id, task_id = ti.state in ENDED, ti.dag_run_id, ti.dag_version_id, ti.task_id
     # The request's connection goes back to the pool first: advance_run takes one of its own, and a
     # request holding two at once starves the pool under load (every holder waits for a second).
     await session.close()
     if ended:
         # Its ready downstream tasks are queued now, not on the scheduler's next pass. (A retry waits
         # for its delay: the passes queue it.)
-        await advance_run(runtime, run_pk)
+        await advance_run(runtime, run_pk, version_id=version_id, task_id=task_id)
     return answer
 
 
