@@ -400,16 +400,28 @@ _FINISH_FOR_RETRY = _finish_statement(
 _READ_FINISHED = select(*_FINISHED, _TI_TABLE.c.max_tries).where(_TI_TABLE.c.id == bindparam("b_id"))
 
 
+_ATTEMPT = select(
+    _TI_TABLE.c.id,
+    _TI_TABLE.c.dag_id,
+    _TI_TABLE.c.run_id,
+    _TI_TABLE.c.task_id,
+    _TI_TABLE.c.map_index,
+    _TI_TABLE.c.try_number,
+    _TI_TABLE.c.state,
+    _TI_TABLE.c.dag_run_id,
+).where(_TI_TABLE.c.id == bindparam("b_id"))
+"""The token's task instance, as an attempt sees it."""
+
+
+async def _read_attempt(session: AsyncSession, claims: TaskClaims) -> AnyRow | None:
+    conn = await session.connection()
+    return (await conn.execute(_ATTEMPT, {"b_id": claims.task_instance_id})).first()
+
+
 async def load_attempt(session: AsyncSession, claims: TaskClaims) -> Attempt:
     """The caller's attempt, if it is still running; a finished attempt's token is refused (401)."""
     require_scope(claims, "execution")
-    row = (
-        await session.execute(
-            select(
-                TI.id, TI.dag_id, TI.run_id, TI.task_id, TI.map_index, TI.try_number, TI.state, TI.dag_run_id
-            ).where(TI.id == claims.task_instance_id)
-        )
-    ).first()
+    row = await _read_attempt(session, claims)
     if row is None:
         raise UnauthorizedError("the token's task instance no longer exists", reason="task_attempt_finished")
     if row.state != TaskInstanceState.RUNNING or row.try_number != claims.try_number:
@@ -435,13 +447,7 @@ async def load_attempt_for_logs(session: AsyncSession, claims: TaskClaims) -> tu
     output is not lost. Only a task instance that no longer exists refuses them (401).
     """
     require_scope(claims, "execution")
-    row = (
-        await session.execute(
-            select(
-                TI.id, TI.dag_id, TI.run_id, TI.task_id, TI.map_index, TI.try_number, TI.state, TI.dag_run_id
-            ).where(TI.id == claims.task_instance_id)
-        )
-    ).first()
+    row = await _read_attempt(session, claims)
     if row is None:
         raise UnauthorizedError("the token's task instance no longer exists", reason="task_attempt_finished")
     late = row.state != TaskInstanceState.RUNNING or row.try_number != claims.try_number
