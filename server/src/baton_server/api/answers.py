@@ -16,9 +16,10 @@ from baton_server.api.schemas.execution import (
     TIStatePayload,
     TIStateResponse,
 )
+from baton_server.api.schemas.orchestration import ClaimedWorkloads, ExecuteTaskWorkload
 from baton_server.runtime import Runtime
 from baton_server.scheduler import advance_run
-from baton_server.services import logs, task_instances
+from baton_server.services import logs, task_instances, workloads
 from baton_server.services.states import TaskInstanceState
 from baton_server.services.task_instances import StartedAttempt
 from baton_server.services.tokens import TaskClaims
@@ -96,3 +97,30 @@ async def store_logs(
         late=late,
     )
     return LogBatchAccepted(accepted=accepted)
+
+
+def claimed_workloads(claimed: list[workloads.Workload]) -> ClaimedWorkloads:
+    """The answer to a claim: each workload with its task and its workload token."""
+    return ClaimedWorkloads(workloads=[_workload_model(w) for w in claimed])
+
+
+def _workload_model(workload: workloads.Workload) -> ExecuteTaskWorkload:
+    ti = workload.task_instance
+    return ExecuteTaskWorkload(
+        task_instance=TaskInstanceIdentity(
+            id=ti.id,
+            dag_id=ti.dag_id,
+            run_id=ti.run_id,
+            task_id=ti.task_id,
+            map_index=ti.map_index,
+            try_number=ti.try_number,
+        ),
+        max_tries=ti.max_tries,
+        dag_version_id=ti.dag_version_id,
+        bundle_name=workload.bundle_name,
+        runtime=workload.task.runtime,
+        entry_point=workload.task.entry_point,
+        queue=ti.queue,
+        execution_timeout_seconds=workload.task.execution_timeout_seconds,
+        token=workload.token,
+    )

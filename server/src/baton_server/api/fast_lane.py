@@ -25,8 +25,9 @@ from cadwyn import VersionBundle, VersionChange
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.types import Scope
 
-from baton_server.api.answers import finish_attempt, run_context, store_logs
+from baton_server.api.answers import claimed_workloads, finish_attempt, run_context, store_logs
 from baton_server.api.input_contract import is_json_content
+from baton_server.api.routes._orchestration import CLIENT_RUNTIMES_HEADER
 from baton_server.api.schemas.common import ID_PATTERN
 from baton_server.api.schemas.execution import (
     DagRunInfo,
@@ -41,22 +42,34 @@ from baton_server.api.schemas.execution import (
     TIStateResponse,
     VariableResponse,
 )
+from baton_server.api.schemas.orchestration import (
+    ClaimedWorkloads,
+    ClaimWorkloadsPayload,
+    ExecuteTaskWorkload,
+)
 from baton_server.db.availability import RETRY_AFTER_SECONDS, is_database_unavailable
 from baton_server.errors import DomainError
 from baton_server.runtime import Runtime
+from baton_server.services.credentials import authenticate
 from baton_server.services.task_instances import heartbeat, load_attempt, start_attempt
 from baton_server.services.variables import get_variable
+from baton_server.services.workloads import ClaimRequest, claim_workloads
 
 HEARTBEAT_PATH = "/execution/task-instances/{task_instance_id}/heartbeat"
 VARIABLE_PATH = "/execution/variables/{key}"
 RUN_PATH = "/execution/task-instances/{task_instance_id}/run"
 STATE_PATH = "/execution/task-instances/{task_instance_id}/state"
 LOGS_PATH = "/execution/task-instances/{task_instance_id}/logs"
+CLAIMS_PATH = "/workers/{worker_id}/claims"
 _HEARTBEAT_RE = re.compile(r"^/execution/task-instances/([0-9a-fA-F-]{32,36})/heartbeat$")
 # The route's own key pattern, so that a key the route would refuse is the route's to refuse.
 _VARIABLE_RE = re.compile(rf"^/execution/variables/({ID_PATTERN.removeprefix('^').removesuffix('$')})$")
 _ATTEMPT_RE = re.compile(r"^/execution/task-instances/([^/]{1,64})/(run|state|logs)$")
+_CLAIMS_RE = re.compile(r"^/workers/([^/]{1,64})/claims$")
+_CLIENT_RUNTIMES_HEADER = CLIENT_RUNTIMES_HEADER.lower().encode()
 _HEARTBEAT_PAYLOAD = TypeAdapter(TIHeartbeatPayload)
+_CLAIM_PAYLOAD = TypeAdapter(ClaimWorkloadsPayload)
+_CLAIMED = TypeAdapter(ClaimedWorkloads)
 _VARIABLE_RESPONSE = TypeAdapter(VariableResponse)
 _UUID = TypeAdapter(uuid.UUID)
 _RUN_PAYLOAD = TypeAdapter(TIRunPayload)
@@ -97,6 +110,7 @@ class Lanes:
     run: frozenset[str] = frozenset()
     state: frozenset[str] = frozenset()
     logs: frozenset[str] = frozenset()
+    claims: frozenset[str] = frozenset()
 
     def lane_for(
         self, version: str, scope: Scope
@@ -107,6 +121,8 @@ class Lanes:
             return try_heartbeat
         if method == "GET" and version in self.variable_get and _VARIABLE_RE.match(path):
             return try_get_variable
+        if method == "POST" and version in self.claims and _CLAIMS_RE.match(path):
+            return try_claim
         attempt = _ATTEMPT_RE.match(path) if method in ("PATCH", "POST") else None
         if attempt is not None:
             kind = attempt.group(2)
@@ -127,6 +143,11 @@ def lanes(bundle: VersionBundle) -> Lanes:
         run=_head_shaped(bundle, (TIRunPayload, TIRunContext, TaskInstanceIdentity, DagRunInfo), RUN_PATH),
         state=_head_shaped(bundle, (TIStatePayload, TIStateResponse), STATE_PATH),
         logs=_head_shaped(bundle, (LogBatch, LogLine, LogBatchAccepted), LOGS_PATH),
+        claims=_head_shaped(
+            bundle,
+            (ClaimWorkloadsPayload, ClaimedWorkloads, ExecuteTaskWorkload, TaskInstanceIdentity),
+            CLAIMS_PATH,
+        ),
     )
 
 
@@ -313,3 +334,44 @@ async def try_upload_logs(scope: Scope, body: bytes) -> Answered | None:
     except Exception as exc:  # only an unreachable database is answered; the rest re-raised
         return _unavailable_or_raise(exc)
     return Answered(200, _render(content), refreshed[0])
+
+
+async def try_claim(scope: Scope, body: bytes) -> Answered | None:
+    """Hand out the workloads ready now; None lets the declared route answer (and long-poll) instead.
+
+    Only a claim that finds work at its first look is answered here: one that would wait, and every
+    refusal, goes to the route, which repeats the sign of life and the release of unheld workloads
+    (both harmless twice) and gives the canonical answer.
+    """
+    runtime, token, match = _runtime(scope), _bearer(scope), _CLAIMS_RE.match(scope["path"])
+    if runtime is None or token is None or match is None:
+        return None
+    if any(name == _CLIENT_RUNTIMES_HEADER for name, _ in scope["headers"]):
+        return None  # the route checks the worker's runtime against what the client can express
+    try:
+        worker_id = _UUID.validate_python(match.group(1))
+        payload: ClaimWorkloadsPayload = _request_body(scope, body, _CLAIM_PAYLOAD)
+        async with runtime.sessions() as session:
+            credential = await authenticate(session, token, "worker")
+            claimed = await claim_workloads(
+                session,
+                runtime.tokens,
+                credential,
+                ClaimRequest(
+                    worker_id=worker_id,
+                    max_workloads=payload.max_workloads,
+                    wait_seconds=0,
+                    queues=payload.queues,
+                    held=payload.held_task_instance_ids,
+                ),
+                max_wait=0,
+            )
+        if not claimed:
+            return None
+        runtime.metrics.claimed([w.task_instance.queue for w in claimed])
+        content = _CLAIMED.dump_python(claimed_workloads(claimed), mode="json", by_alias=True)
+    except (ValueError, ValidationError, DomainError):
+        return None  # refused before anything was committed
+    except Exception as exc:  # only an unreachable database is answered; the rest re-raised
+        return _unavailable_or_raise(exc)
+    return Answered(200, _render(content), None)

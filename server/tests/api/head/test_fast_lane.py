@@ -17,6 +17,7 @@ from cadwyn import HeadVersion, Version, VersionBundle, VersionChange, schema
 
 from tests.conftest import DatabaseFactory, ServerHarness, make_settings
 from tests.factories import RUN_PAYLOAD, attempt_of, make_dag_run, start, started
+from tests.orchestration import dag, fake_worker, new_admin_token, scheduler_pass, task
 
 BODY = {"hostname": RUN_PAYLOAD["hostname"], "pid": RUN_PAYLOAD["pid"]}
 
@@ -24,8 +25,8 @@ BODY = {"hostname": RUN_PAYLOAD["hostname"], "pid": RUN_PAYLOAD["pid"]}
 def test__lanes__serve_every_version_today() -> None:
     lanes = fast_lane.lanes(VERSIONS)
     assert lanes.heartbeat == lanes.variable_get == lanes.state == frozenset(supported_versions())
-    # Older versions' run contexts and log batches differ from HEAD's: their routes migrate them.
-    assert lanes.run == lanes.logs == frozenset(supported_versions()[-1:])
+    # Older versions' run contexts, log batches and claims differ from HEAD's: their routes migrate them.
+    assert lanes.run == lanes.logs == lanes.claims == frozenset(supported_versions()[-1:])
 
 
 def test__lanes__stop_at_a_change_to_their_route() -> None:
@@ -362,3 +363,56 @@ async def test__attempt_lanes__same_answers_as_the_routes(
     # state and the state repeated answered by the lanes, then the same asked again, left to the routes.
     asked = 1 + (version in served.logs) + 2 * (version in served.state)
     assert by_lane == [True] * asked + [False] * asked
+
+
+async def test__claim_lane__same_answers_as_the_route(
+    server: ServerHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One claim through the lane, another through the route: the same answer, byte for byte; a claim
+    that finds nothing, or is refused, is the route's."""
+    by_lane: list[bool] = []
+    lane = fast_lane.try_claim
+    routes_only = False
+
+    async def watched(scope: Any, body: bytes) -> fast_lane.Answered | None:
+        answer = None if routes_only else await lane(scope, body)
+        by_lane.append(answer is not None)
+        return answer
+
+    monkeypatch.setattr(fast_lane, "try_claim", watched)
+    async with fake_worker(server) as worker:
+        await worker.register_dags(
+            dag(
+                "lanes",
+                task("first_task", execution_timeout_seconds=30),
+                task("second_task", execution_timeout_seconds=30),
+            )
+        )
+        async with server.client(token=await new_admin_token(server)) as admin:
+            assert (await admin.post("/api/dags/lanes/dag-runs", json={"run_id": "r1"})).is_success
+        await scheduler_pass(server)
+        claims, held = [], []
+        for through_route in (False, True):
+            routes_only = through_route
+            response = await worker.http.post(
+                f"/workers/{worker.id}/claims", json={"max_workloads": 1, "held_task_instance_ids": held}
+            )
+            (workload,) = response.json()["workloads"]
+            ti = workload["task_instance"]
+            held.append(ti["id"])
+            body = (
+                response.content.replace(workload["token"].encode(), b"<token>")
+                .replace(ti["id"].encode(), b"<id>")
+                .replace(ti["task_id"].encode(), b"<task>")
+            )
+            claims.append((response.status_code, body, response.headers["content-type"]))
+        assert claims[0] == claims[1]
+        assert by_lane == [True, False]
+        routes_only = False
+        nothing_left = await worker.http.post(
+            f"/workers/{worker.id}/claims", json={"wait_seconds": 0, "held_task_instance_ids": held}
+        )
+        refused = await worker.http.post(f"/workers/{uuid.uuid4()}/claims", json={})
+    assert (nothing_left.status_code, nothing_left.content) == (200, b'{"workloads":[]}')
+    assert (refused.status_code, refused.json()["reason"]) == (404, "worker_not_found")
+    assert by_lane == [True, False, False, False]
