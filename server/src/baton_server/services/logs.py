@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import BigInteger, Integer, Table, Update, Uuid, bindparam, case, exists, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton_server.db.tables import TaskInstanceRecord, TaskLogRecord
@@ -61,6 +62,8 @@ def _count_statement(*, new_batch_only: bool) -> Update:
 # Built once: constructing a statement costs more than executing it on the hot path.
 _COUNT = _count_statement(new_batch_only=False)
 _COUNT_NEW_BATCH = _count_statement(new_batch_only=True)
+_INSERT_PG = postgresql.insert(_LOGS)
+_INSERT_NEW_PG = postgresql.insert(_LOGS).on_conflict_do_nothing()
 _COUNTED_TRY = select(_TI.c.log_bytes_try).where(_TI.c.id == bindparam("b_id"))
 _BATCH_STORED = (
     select(_LOGS.c.id)
@@ -125,8 +128,12 @@ async def append_logs(
         }
         for position, (timestamp, level, message, fields) in enumerate(lines)
     ]
-    # One statement: the batch is stored whole or not at all, even without a transaction.
-    if batch_id is None:
+    # The batch is stored whole or not at all, even without a transaction. On PostgreSQL, one
+    # prebuilt INSERT run for every line (asyncpg's executemany is atomic, one round trip): a
+    # multi-row VALUES statement cannot be cached, and compiling it again cost more than the insert.
+    if conn.dialect.name == "postgresql":
+        await conn.execute(_INSERT_PG if batch_id is None else _INSERT_NEW_PG, rows)
+    elif batch_id is None:
         await conn.execute(_LOGS.insert().values(rows))
     else:
         await conn.execute(insert_ignoring_conflicts(session, _LOGS, rows))
