@@ -13,6 +13,7 @@ from baton_server.api.schemas.execution import (
     LogBatchAccepted,
     TaskInstanceIdentity,
     TIRunContext,
+    TIRunPayload,
     TIStatePayload,
     TIStateResponse,
 )
@@ -28,19 +29,44 @@ ENDED = frozenset({TaskInstanceState.SUCCESS, TaskInstanceState.FAILED, TaskInst
 """Final states after which a task instance's downstream may be ready."""
 
 
+def _identity(ti: task_instances.AnyRow) -> TaskInstanceIdentity:
+    return TaskInstanceIdentity(
+        id=ti.id,
+        dag_id=ti.dag_id,
+        run_id=ti.run_id,
+        task_id=ti.task_id,
+        map_index=ti.map_index,
+        try_number=ti.try_number,
+    )
+
+
+async def start_attempt(
+    runtime: Runtime,
+    session: AsyncSession,
+    claims: TaskClaims,
+    task_instance_id: uuid.UUID,
+    payload: TIRunPayload,
+) -> tuple[TIRunContext, str]:
+    """Start the attempt: its run context, and the execution token its other calls must use."""
+    started = await task_instances.start_attempt(
+        session,
+        claims,
+        task_instance_id,
+        hostname=payload.hostname,
+        pid=payload.pid,
+        unix_user=payload.unix_user,
+        start_date=payload.start_date,
+    )
+    ti = started.task_instance
+    return run_context(started), runtime.tokens.issue(ti.id, ti.try_number, "execution")
+
+
 def run_context(started: StartedAttempt) -> TIRunContext:
     """The answer to ``run``: the attempt, its DAG run and what the task needs to start."""
     ti, task = started.task_instance, started.task_description
     timeout = task.get("execution_timeout")
     return TIRunContext(
-        task_instance=TaskInstanceIdentity(
-            id=ti.id,
-            dag_id=ti.dag_id,
-            run_id=ti.run_id,
-            task_id=ti.task_id,
-            map_index=ti.map_index,
-            try_number=ti.try_number,
-        ),
+        task_instance=_identity(ti),
         max_tries=ti.max_tries,
         dag_version_id=ti.dag_version_id,
         dag_run=DagRunInfo.model_validate(started.dag_run),
@@ -107,14 +133,7 @@ def claimed_workloads(claimed: list[workloads.Workload]) -> ClaimedWorkloads:
 def _workload_model(workload: workloads.Workload) -> ExecuteTaskWorkload:
     ti = workload.task_instance
     return ExecuteTaskWorkload(
-        task_instance=TaskInstanceIdentity(
-            id=ti.id,
-            dag_id=ti.dag_id,
-            run_id=ti.run_id,
-            task_id=ti.task_id,
-            map_index=ti.map_index,
-            try_number=ti.try_number,
-        ),
+        task_instance=_identity(ti),
         max_tries=ti.max_tries,
         dag_version_id=ti.dag_version_id,
         bundle_name=workload.bundle_name,

@@ -25,7 +25,7 @@ from cadwyn import VersionBundle, VersionChange
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.types import Scope
 
-from baton_server.api.answers import claimed_workloads, finish_attempt, run_context, store_logs
+from baton_server.api.answers import claimed_workloads, finish_attempt, start_attempt, store_logs
 from baton_server.api.input_contract import is_json_content
 from baton_server.api.routes._orchestration import CLIENT_RUNTIMES_HEADER
 from baton_server.api.schemas.common import ID_PATTERN
@@ -51,7 +51,7 @@ from baton_server.db.availability import RETRY_AFTER_SECONDS, is_database_unavai
 from baton_server.errors import DomainError
 from baton_server.runtime import Runtime
 from baton_server.services.credentials import authenticate
-from baton_server.services.task_instances import heartbeat, load_attempt, start_attempt
+from baton_server.services.task_instances import heartbeat, load_attempt
 from baton_server.services.variables import get_variable
 from baton_server.services.workloads import ClaimRequest, claim_workloads
 
@@ -272,18 +272,10 @@ async def try_run(scope: Scope, body: bytes) -> Answered | None:
         payload: TIRunPayload = _request_body(scope, body, _RUN_PAYLOAD)
         claims = await runtime.tokens.verify_async(token)
         async with runtime.autocommit_sessions() as session:
-            started = await start_attempt(
-                session,
-                claims,
-                task_instance_id,
-                hostname=payload.hostname,
-                pid=payload.pid,
-                unix_user=payload.unix_user,
-                start_date=payload.start_date,
+            context, execution_token = await start_attempt(
+                runtime, session, claims, task_instance_id, payload
             )
-        ti = started.task_instance
-        execution_token = runtime.tokens.issue(ti.id, ti.try_number, "execution")
-        content = _RUN_CONTEXT.dump_python(run_context(started), mode="json", by_alias=True)
+        content = _RUN_CONTEXT.dump_python(context, mode="json", by_alias=True)
     except (ValueError, ValidationError, DomainError):
         return None  # a start that did not happen changed nothing; one that did is replayed alike
     except Exception as exc:  # only an unreachable database is answered; the rest re-raised

@@ -155,17 +155,16 @@ _LIVE_WORKERS = (
 )
 """Workers whose credential is not revoked: only their claims may be started."""
 
-_STARTED = (
+_IDENTITY = (
     _TI_TABLE.c.id,
     _TI_TABLE.c.dag_id,
     _TI_TABLE.c.run_id,
     _TI_TABLE.c.task_id,
     _TI_TABLE.c.map_index,
     _TI_TABLE.c.try_number,
-    _TI_TABLE.c.max_tries,
-    _TI_TABLE.c.dag_version_id,
-    _TI_TABLE.c.dag_run_id,
 )
+"""Which task instance and attempt a row is."""
+_STARTED = (*_IDENTITY, _TI_TABLE.c.max_tries, _TI_TABLE.c.dag_version_id, _TI_TABLE.c.dag_run_id)
 """What ``run`` answers with of the task instance."""
 
 
@@ -400,16 +399,9 @@ _FINISH_FOR_RETRY = _finish_statement(
 _READ_FINISHED = select(*_FINISHED, _TI_TABLE.c.max_tries).where(_TI_TABLE.c.id == bindparam("b_id"))
 
 
-_ATTEMPT = select(
-    _TI_TABLE.c.id,
-    _TI_TABLE.c.dag_id,
-    _TI_TABLE.c.run_id,
-    _TI_TABLE.c.task_id,
-    _TI_TABLE.c.map_index,
-    _TI_TABLE.c.try_number,
-    _TI_TABLE.c.state,
-    _TI_TABLE.c.dag_run_id,
-).where(_TI_TABLE.c.id == bindparam("b_id"))
+_ATTEMPT = select(*_IDENTITY, _TI_TABLE.c.state, _TI_TABLE.c.dag_run_id).where(
+    _TI_TABLE.c.id == bindparam("b_id")
+)
 """The token's task instance, as an attempt sees it."""
 
 

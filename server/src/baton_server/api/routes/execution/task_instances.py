@@ -49,18 +49,11 @@ async def run_task_instance(
     runtime: RuntimeDep,
     request: Request,
 ) -> TIRunContext:
-    started = await service.start_attempt(
-        session,
-        claims,
-        task_instance_id,
-        hostname=payload.hostname,
-        pid=payload.pid,
-        unix_user=payload.unix_user,
-        start_date=payload.start_date,
+    context, execution_token = await answers.start_attempt(
+        runtime, session, claims, task_instance_id, payload
     )
-    ti = started.task_instance
-    hand_out_token(request, runtime.tokens.issue(ti.id, ti.try_number, "execution"))
-    return answers.run_context(started)
+    hand_out_token(request, execution_token)
+    return context
 
 
 @router.put(
