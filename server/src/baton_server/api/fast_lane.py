@@ -1,10 +1,11 @@
-"""Fast lanes for the hottest requests of a task: a heartbeat and a variable read that succeed.
+"""Fast lanes for the hottest requests of a task: a heartbeat, a variable read, and an attempt's
+start (``run``), log upload and final ``state``, when they succeed.
 
-Both routes are declared like any other, so they are in every version's spec and every
-generated client, and all their errors come from the one error path. But a heartbeat that can
-be answered ``204``, and a variable read that can be answered ``200``, are answered here, ahead
-of the framework's routing, Cadwyn's two dependency solves and its response migration: one token
-check, the route's own validation, and the same service functions the routes call. Anything
+Every route is declared like any other, so it is in every version's spec and every generated
+client, and all its errors come from the one error path. But a request that can be answered with
+success is answered here, ahead of the framework's routing, Cadwyn's two dependency solves and its
+response migration: one token check, the route's own validation, and the same service functions
+(or the same answer builders, :mod:`baton_server.api.answers`) the routes call. Anything
 else — a malformed body, a missing or bad token, a 404 or 409 — is replayed untouched to the
 declared route, which gives the canonical answer; a database that cannot be reached is the one
 error a lane answers itself (503 with Retry-After, as the routes do), rather than trying twice.
@@ -24,21 +25,59 @@ from cadwyn import VersionBundle, VersionChange
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.types import Scope
 
+from baton_server.api.answers import claimed_workloads, finish_attempt, start_attempt, store_logs
+from baton_server.api.input_contract import is_json_content
+from baton_server.api.routes._orchestration import CLIENT_RUNTIMES_HEADER
 from baton_server.api.schemas.common import ID_PATTERN
-from baton_server.api.schemas.execution import TIHeartbeatPayload, VariableResponse
+from baton_server.api.schemas.execution import (
+    DagRunInfo,
+    LogBatch,
+    LogBatchAccepted,
+    LogLine,
+    TaskInstanceIdentity,
+    TIHeartbeatPayload,
+    TIRunContext,
+    TIRunPayload,
+    TIStatePayload,
+    TIStateResponse,
+    VariableResponse,
+)
+from baton_server.api.schemas.orchestration import (
+    ClaimedWorkloads,
+    ClaimWorkloadsPayload,
+    ExecuteTaskWorkload,
+)
 from baton_server.db.availability import RETRY_AFTER_SECONDS, is_database_unavailable
 from baton_server.errors import DomainError
 from baton_server.runtime import Runtime
+from baton_server.services.credentials import authenticate
 from baton_server.services.task_instances import heartbeat, load_attempt
 from baton_server.services.variables import get_variable
+from baton_server.services.workloads import ClaimRequest, claim_workloads
 
 HEARTBEAT_PATH = "/execution/task-instances/{task_instance_id}/heartbeat"
 VARIABLE_PATH = "/execution/variables/{key}"
+RUN_PATH = "/execution/task-instances/{task_instance_id}/run"
+STATE_PATH = "/execution/task-instances/{task_instance_id}/state"
+LOGS_PATH = "/execution/task-instances/{task_instance_id}/logs"
+CLAIMS_PATH = "/workers/{worker_id}/claims"
 _HEARTBEAT_RE = re.compile(r"^/execution/task-instances/([0-9a-fA-F-]{32,36})/heartbeat$")
 # The route's own key pattern, so that a key the route would refuse is the route's to refuse.
 _VARIABLE_RE = re.compile(rf"^/execution/variables/({ID_PATTERN.removeprefix('^').removesuffix('$')})$")
+_ATTEMPT_RE = re.compile(r"^/execution/task-instances/([^/]{1,64})/(run|state|logs)$")
+_CLAIMS_RE = re.compile(r"^/workers/([^/]{1,64})/claims$")
+_CLIENT_RUNTIMES_HEADER = CLIENT_RUNTIMES_HEADER.lower().encode()
 _HEARTBEAT_PAYLOAD = TypeAdapter(TIHeartbeatPayload)
+_CLAIM_PAYLOAD = TypeAdapter(ClaimWorkloadsPayload)
+_CLAIMED = TypeAdapter(ClaimedWorkloads)
 _VARIABLE_RESPONSE = TypeAdapter(VariableResponse)
+_UUID = TypeAdapter(uuid.UUID)
+_RUN_PAYLOAD = TypeAdapter(TIRunPayload)
+_RUN_CONTEXT = TypeAdapter(TIRunContext)
+_STATE_PAYLOAD = TypeAdapter(TIStatePayload)
+_STATE_RESPONSE = TypeAdapter(TIStateResponse)
+_LOG_BATCH = TypeAdapter(LogBatch)
+_LOG_BATCH_ACCEPTED = TypeAdapter(LogBatchAccepted)
 
 
 def _touches(change: type[VersionChange], schema: type[BaseModel], path: str) -> bool:
@@ -52,12 +91,12 @@ def _touches(change: type[VersionChange], schema: type[BaseModel], path: str) ->
     )
 
 
-def _head_shaped(bundle: VersionBundle, schema: type[BaseModel], path: str) -> frozenset[str]:
-    """The versions in which the route at ``path`` and its ``schema`` are HEAD's."""
+def _head_shaped(bundle: VersionBundle, schemas: tuple[type[BaseModel], ...], path: str) -> frozenset[str]:
+    """The versions in which the route at ``path`` and its ``schemas`` (bodies, nested too) are HEAD's."""
     served: set[str] = set()
     for version in bundle.versions:  # newest first
         served.add(str(version.value))
-        if any(_touches(change, schema, path) for change in version.changes):
+        if any(_touches(change, schema, path) for change in version.changes for schema in schemas):
             break  # this version's changes migrate from older ones: those are not HEAD-shaped
     return frozenset(served)
 
@@ -68,6 +107,10 @@ class Lanes:
 
     heartbeat: frozenset[str] = frozenset()
     variable_get: frozenset[str] = frozenset()
+    run: frozenset[str] = frozenset()
+    state: frozenset[str] = frozenset()
+    logs: frozenset[str] = frozenset()
+    claims: frozenset[str] = frozenset()
 
     def lane_for(
         self, version: str, scope: Scope
@@ -78,14 +121,33 @@ class Lanes:
             return try_heartbeat
         if method == "GET" and version in self.variable_get and _VARIABLE_RE.match(path):
             return try_get_variable
+        if method == "POST" and version in self.claims and _CLAIMS_RE.match(path):
+            return try_claim
+        attempt = _ATTEMPT_RE.match(path) if method in ("PATCH", "POST") else None
+        if attempt is not None:
+            kind = attempt.group(2)
+            if method == "PATCH" and kind == "run" and version in self.run:
+                return try_run
+            if method == "PATCH" and kind == "state" and version in self.state:
+                return try_finish
+            if method == "POST" and kind == "logs" and version in self.logs:
+                return try_upload_logs
         return None
 
 
 def lanes(bundle: VersionBundle) -> Lanes:
     """The fast lanes of ``bundle``: each serves the versions whose route is HEAD's."""
     return Lanes(
-        heartbeat=_head_shaped(bundle, TIHeartbeatPayload, HEARTBEAT_PATH),
-        variable_get=_head_shaped(bundle, VariableResponse, VARIABLE_PATH),
+        heartbeat=_head_shaped(bundle, (TIHeartbeatPayload,), HEARTBEAT_PATH),
+        variable_get=_head_shaped(bundle, (VariableResponse,), VARIABLE_PATH),
+        run=_head_shaped(bundle, (TIRunPayload, TIRunContext, TaskInstanceIdentity, DagRunInfo), RUN_PATH),
+        state=_head_shaped(bundle, (TIStatePayload, TIStateResponse), STATE_PATH),
+        logs=_head_shaped(bundle, (LogBatch, LogLine, LogBatchAccepted), LOGS_PATH),
+        claims=_head_shaped(
+            bundle,
+            (ClaimWorkloadsPayload, ClaimedWorkloads, ExecuteTaskWorkload, TaskInstanceIdentity),
+            CLAIMS_PATH,
+        ),
     )
 
 
@@ -167,10 +229,141 @@ async def try_get_variable(scope: Scope, body: bytes) -> Answered | None:
         return None
     except Exception as exc:  # only an unreachable database is answered; the rest re-raised
         return _unavailable_or_raise(exc)
-    # Rendered as FastAPI's JSONResponse renders the route's answer, byte for byte.
-    rendered = json.dumps(content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"))
     return Answered(
         200,
-        rendered.encode("utf-8"),
+        _render(content),
         runtime.tokens.fresh_if_due(claims, within=runtime.settings.token_refresh_before),
     )
+
+
+def _render(content: Any) -> bytes:
+    """A JSON answer rendered as FastAPI's JSONResponse renders the route's answer, byte for byte."""
+    return json.dumps(
+        content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
+    ).encode("utf-8")
+
+
+def _request_body(scope: Scope, body: bytes, adapter: TypeAdapter[Any]) -> Any:
+    """The body validated as FastAPI validates it (JSON parsed, then the model in Python mode)."""
+    content_type = next((value for name, value in scope["headers"] if name == b"content-type"), None)
+    if not body or not is_json_content(content_type):
+        raise ValueError("not a JSON body: the route says how it refuses it")
+    return adapter.validate_python(json.loads(body), from_attributes=True)
+
+
+def _attempt_request(scope: Scope) -> tuple[Runtime, str, uuid.UUID] | None:
+    """The runtime, the bearer token and the task instance id of an attempt's request, if it has all three."""
+    runtime, token, match = _runtime(scope), _bearer(scope), _ATTEMPT_RE.match(scope["path"])
+    if runtime is None or token is None or match is None:
+        return None
+    try:
+        return runtime, token, _UUID.validate_python(match.group(1))
+    except ValidationError:
+        return None
+
+
+async def try_run(scope: Scope, body: bytes) -> Answered | None:
+    """Start an attempt if it starts as asked; None lets the declared route answer instead."""
+    request = _attempt_request(scope)
+    if request is None:
+        return None
+    runtime, token, task_instance_id = request
+    try:
+        payload: TIRunPayload = _request_body(scope, body, _RUN_PAYLOAD)
+        claims = await runtime.tokens.verify_async(token)
+        async with runtime.autocommit_sessions() as session:
+            context, execution_token = await start_attempt(
+                runtime, session, claims, task_instance_id, payload
+            )
+        content = _RUN_CONTEXT.dump_python(context, mode="json", by_alias=True)
+    except (ValueError, ValidationError, DomainError):
+        return None  # a start that did not happen changed nothing; one that did is replayed alike
+    except Exception as exc:  # only an unreachable database is answered; the rest re-raised
+        return _unavailable_or_raise(exc)
+    return Answered(200, _render(content), execution_token)
+
+
+async def try_finish(scope: Scope, body: bytes) -> Answered | None:
+    """Finish an attempt if it finishes as asked; None lets the declared route answer instead."""
+    request = _attempt_request(scope)
+    if request is None:
+        return None
+    runtime, token, task_instance_id = request
+    try:
+        payload: TIStatePayload = _request_body(scope, body, _STATE_PAYLOAD)
+        claims = await runtime.tokens.verify_async(token)
+        async with runtime.autocommit_sessions() as session:
+            answer = await finish_attempt(runtime, session, claims, task_instance_id, payload)
+        content = _STATE_RESPONSE.dump_python(answer, mode="json", by_alias=True)
+    except (ValueError, ValidationError, DomainError):
+        return None  # nothing changed (or the same call repeats harmlessly on the route)
+    except Exception as exc:  # only an unreachable database is answered; the rest re-raised
+        return _unavailable_or_raise(exc)
+    return Answered(200, _render(content), None)
+
+
+async def try_upload_logs(scope: Scope, body: bytes) -> Answered | None:
+    """Store a batch of log lines if it is taken as is; None lets the declared route answer instead."""
+    request = _attempt_request(scope)
+    if request is None:
+        return None
+    runtime, token, task_instance_id = request
+    refreshed: list[str | None] = [None]
+    try:
+        batch: LogBatch = _request_body(scope, body, _LOG_BATCH)
+        claims = await runtime.tokens.verify_async(token)
+
+        def refresh_if_due() -> None:
+            refreshed[0] = runtime.tokens.fresh_if_due(claims, within=runtime.settings.token_refresh_before)
+
+        async with runtime.autocommit_sessions() as session:
+            answer = await store_logs(
+                runtime, session, claims, task_instance_id, batch, when_running=refresh_if_due
+            )
+        content = _LOG_BATCH_ACCEPTED.dump_python(answer, mode="json", by_alias=True)
+    except (ValueError, ValidationError, DomainError):
+        return None  # refused before anything was stored
+    except Exception as exc:  # only an unreachable database is answered; the rest re-raised
+        return _unavailable_or_raise(exc)
+    return Answered(200, _render(content), refreshed[0])
+
+
+async def try_claim(scope: Scope, body: bytes) -> Answered | None:
+    """Hand out the workloads ready now; None lets the declared route answer (and long-poll) instead.
+
+    Only a claim that finds work at its first look is answered here: one that would wait, and every
+    refusal, goes to the route, which repeats the sign of life and the release of unheld workloads
+    (both harmless twice) and gives the canonical answer.
+    """
+    runtime, token, match = _runtime(scope), _bearer(scope), _CLAIMS_RE.match(scope["path"])
+    if runtime is None or token is None or match is None:
+        return None
+    if any(name == _CLIENT_RUNTIMES_HEADER for name, _ in scope["headers"]):
+        return None  # the route checks the worker's runtime against what the client can express
+    try:
+        worker_id = _UUID.validate_python(match.group(1))
+        payload: ClaimWorkloadsPayload = _request_body(scope, body, _CLAIM_PAYLOAD)
+        async with runtime.sessions() as session:
+            credential = await authenticate(session, token, "worker")
+            claimed = await claim_workloads(
+                session,
+                runtime.tokens,
+                credential,
+                ClaimRequest(
+                    worker_id=worker_id,
+                    max_workloads=payload.max_workloads,
+                    wait_seconds=0,
+                    queues=payload.queues,
+                    held=payload.held_task_instance_ids,
+                ),
+                max_wait=0,
+            )
+        if not claimed:
+            return None
+        runtime.metrics.claimed([w.task_instance.queue for w in claimed])
+        content = _CLAIMED.dump_python(claimed_workloads(claimed), mode="json", by_alias=True)
+    except (ValueError, ValidationError, DomainError):
+        return None  # refused before anything was committed
+    except Exception as exc:  # only an unreachable database is answered; the rest re-raised
+        return _unavailable_or_raise(exc)
+    return Answered(200, _render(content), None)

@@ -25,6 +25,7 @@ from baton_server.runtime import Runtime
 from baton_server.scheduler import runs, task_instances
 from baton_server.services import backfills, retention
 from baton_server.services._sql import is_postgres
+from baton_server.services.dags import load_version_or_none
 from baton_server.services.retention import CleanReport, parse_duration
 
 log = logging.getLogger("baton_server.scheduler")
@@ -170,7 +171,9 @@ class Scheduler:
         log.info("scheduler stopped")
 
 
-async def advance_run(runtime: Runtime, run_pk: uuid.UUID) -> int:
+async def advance_run(
+    runtime: Runtime, run_pk: uuid.UUID, *, version_id: uuid.UUID | None = None, task_id: str | None = None
+) -> int:
     """Right after an attempt of the run ended: queue what became ready, finish the run if it is done.
 
     One short transaction, as a pass would do for this run alone, so that a downstream task does not
@@ -178,8 +181,19 @@ async def advance_run(runtime: Runtime, run_pk: uuid.UUID) -> int:
     any replica) holds it, the scheduler is woken instead and the next pass does it. Never raises: the
     final state is already stored, and the passes catch up on anything left. Returns how many task
     instances it queued.
+
+    Given the task that ended (``version_id``, ``task_id``) and nothing waits for it, its end can
+    only finish the run: while other task instances of the run have not ended, it is done after one
+    aggregate read, without a transaction or the passes' lock. (Each final state is committed before
+    its own read, so the read of the last one to end sees every other end.)
     """
     try:
+        if (
+            version_id is not None
+            and task_id is not None
+            and await _ended_a_leaf_of_unfinished_run(runtime, run_pk, version_id, task_id)
+        ):
+            return 0
         async with runtime.sessions() as session:
             if is_postgres(session):
                 locked = await session.scalar(
@@ -202,3 +216,15 @@ async def advance_run(runtime: Runtime, run_pk: uuid.UUID) -> int:
     if deps.runs_finished:
         log.info("run %s finished: %s", run_pk, deps.runs_finished)
     return queued
+
+
+async def _ended_a_leaf_of_unfinished_run(
+    runtime: Runtime, run_pk: uuid.UUID, version_id: uuid.UUID, task_id: str
+) -> bool:
+    """Whether no task waits for ``task_id`` and some task instance of the run has not ended."""
+    async with runtime.autocommit_sessions() as session:
+        version = await load_version_or_none(session, version_id)
+        if version is None or version.spec.has_downstream(task_id):
+            return False
+        count, _, finished = await task_instances.run_summary(session, run_pk)
+        return count > 0 and not finished

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton_server.db.tables import DagRunRecord, TaskInstanceRecord, WorkerRecord
@@ -19,7 +19,7 @@ from baton_server.scheduler.dependencies import Decision, decide, run_outcome
 from baton_server.services._sql import rowcount
 from baton_server.services.dag_specs import topological_order
 from baton_server.services.dags import load_version_or_none
-from baton_server.services.states import DagRunState, TaskInstanceState, resolve_failure
+from baton_server.services.states import FINISHED_TI_STATES, DagRunState, TaskInstanceState, resolve_failure
 from baton_server.services.workers import WorkerState
 
 TI = TaskInstanceRecord
@@ -176,9 +176,31 @@ async def resolve_run(session: AsyncSession, run_pk: uuid.UUID, now: datetime) -
     return report
 
 
+_PENDING_STATES = (TaskInstanceState.UP_FOR_RETRY.value,)
+_FINISHED_STATES = tuple(sorted(state.value for state in FINISHED_TI_STATES))
+_RUN_SUMMARY = select(
+    func.count(),
+    func.max(case((or_(TI.state.is_(None), TI.state.in_(_PENDING_STATES)), 1), else_=0)),
+    func.min(case((TI.state.in_(_FINISHED_STATES), 1), else_=0)),
+).where(TI.dag_run_id == bindparam("b_run"))
+"""Of one run's task instances: how many, whether one awaits a decision (unscheduled, or up for
+retry), whether all have finished. One aggregate row, computed by the database."""
+
+
+async def run_summary(session: AsyncSession, run_pk: uuid.UUID) -> tuple[int, bool, bool]:
+    """(task instances, whether one awaits a decision, whether all have finished) of one run."""
+    row = (await session.execute(_RUN_SUMMARY, {"b_run": run_pk})).one()
+    return int(row[0]), bool(row[1]), bool(row[2])
+
+
 async def _resolve_and_finish(
     session: AsyncSession, run_pk: uuid.UUID, version_id: uuid.UUID, now: datetime, report: DependencyReport
 ) -> None:
+    count, pending, all_ended = await run_summary(session, run_pk)
+    if count and not pending and not all_ended:
+        # Nothing to decide and the run goes on: reading every task instance would change nothing.
+        # (Most passes over a large run find just this: every task queued, running or ended.)
+        return
     outcome = await _resolve_run(session, run_pk, version_id, now, report)
     if outcome is None:
         return

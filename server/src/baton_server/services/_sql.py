@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import Insert
+from sqlalchemy import Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,7 +24,7 @@ def is_postgres(session: AsyncSession) -> bool:
 
 
 def insert_ignoring_conflicts(
-    session: AsyncSession, table: type[Base], rows: Mapping[str, Any] | list[dict[str, Any]]
+    session: AsyncSession, table: type[Base] | Table, rows: Mapping[str, Any] | list[dict[str, Any]]
 ) -> Insert:
     """``INSERT ... ON CONFLICT DO NOTHING`` in the session's dialect."""
     if is_postgres(session):

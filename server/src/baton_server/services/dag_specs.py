@@ -107,9 +107,18 @@ class DagSpec:
     catchup: bool = False
     """Whether every missed tick of the schedule gets a run (False: only the latest one)."""
     _by_id: dict[str, TaskSpec] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _upstream_ids: set[str] = field(default_factory=set, init=False, repr=False, compare=False)
+    _order: list[TaskSpec] = field(default_factory=list, init=False, repr=False, compare=False)
+    """The topological order, once computed (a spec never changes)."""
 
     def __post_init__(self) -> None:
         self._by_id.update({task.task_id: task for task in self.tasks})
+        for task in self.tasks:
+            self._upstream_ids.update(task.upstream_task_ids)
+
+    def has_downstream(self, task_id: str) -> bool:
+        """Whether some task of the DAG waits for the task with that id."""
+        return task_id in self._upstream_ids
 
     def task(self, task_id: str) -> TaskSpec | None:
         """The task with that id, if the DAG has one."""
@@ -213,7 +222,13 @@ def validate_dag(dag: DagSpec) -> None:
 
 
 def topological_order(dag: DagSpec) -> list[TaskSpec]:
-    """The tasks with every task after all of its upstream tasks (ties broken by task id)."""
+    """The tasks with every task after all of its upstream tasks (ties broken by task id); computed once."""
+    if not dag._order and dag.tasks:
+        dag._order.extend(_topological_order(dag))
+    return list(dag._order)
+
+
+def _topological_order(dag: DagSpec) -> list[TaskSpec]:
     by_id = {t.task_id: t for t in dag.tasks}
     waiting_on = {t.task_id: len(set(t.upstream_task_ids)) for t in dag.tasks}
     downstream: dict[str, list[str]] = {t.task_id: [] for t in dag.tasks}

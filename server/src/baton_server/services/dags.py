@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from baton_server.db.tables import CredentialRecord, DagRecord, DagVersionRecord
 from baton_server.db.types import utcnow
 from baton_server.errors import InvalidInputError, NotFoundError
+from baton_server.services._cache import BoundedCache
 from baton_server.services._sql import upsert_touching
 from baton_server.services.dag_specs import DagSpec, validate_dag
 from baton_server.services.ownership import check_may_register
@@ -56,28 +57,11 @@ class DagSummary:
     version: DagVersion
 
 
-class _VersionCache:
-    """Parsed DAG versions by id. Versions are immutable, so an entry never goes stale."""
+_VERSIONS: BoundedCache[uuid.UUID, DagVersion] = BoundedCache(512)
+"""Parsed DAG versions by id. Versions are immutable, so an entry never goes stale."""
 
-    def __init__(self, size: int = 512) -> None:
-        self._size = size
-        self._items: OrderedDict[uuid.UUID, DagVersion] = OrderedDict()
-
-    def get(self, version_id: uuid.UUID) -> DagVersion | None:
-        version = self._items.get(version_id)
-        if version is not None:
-            self._items.move_to_end(version_id)
-        return version
-
-    def put(self, version: DagVersion) -> None:
-        version_id = version.id
-        self._items[version_id] = version
-        self._items.move_to_end(version_id)
-        while len(self._items) > self._size:
-            self._items.popitem(last=False)
-
-
-_VERSIONS = _VersionCache()
+_TASK_DESCRIPTIONS: BoundedCache[uuid.UUID, dict[str, dict[str, Any]]] = BoundedCache(128)
+"""Each DAG version's stored task descriptions by task id, as stored (immutable too)."""
 
 
 def _parse(record: DagVersionRecord) -> DagVersion:
@@ -98,8 +82,28 @@ async def load_version(session: AsyncSession, version_id: uuid.UUID) -> DagVersi
         if record is None:
             raise NotFoundError(f"no DAG version {version_id}", reason="dag_version_not_found")
         version = _parse(record)
-        _VERSIONS.put(version)
+        _VERSIONS.put(version.id, version)
     return version
+
+
+async def task_description(session: AsyncSession, version_id: uuid.UUID, task_id: str) -> dict[str, Any]:
+    """A task's description as stored in its DAG version ({} when it has none); cached per version.
+
+    A large DAG's description is a big JSON document: decoding it for every started attempt cost
+    more than the rest of the request.
+    """
+    tasks = _TASK_DESCRIPTIONS.get(version_id)
+    if tasks is None:
+        description = await session.scalar(
+            select(DagVersionRecord.description).where(DagVersionRecord.id == version_id)
+        )
+        assert description is not None, f"no DAG version {version_id}"  # a foreign key of the attempt
+        tasks = {}
+        for task in description.get("tasks", []):
+            if isinstance(task, dict) and isinstance(task.get("task_id"), str):
+                tasks.setdefault(task["task_id"], task)
+        _TASK_DESCRIPTIONS.put(version_id, tasks)
+    return tasks.get(task_id, {})
 
 
 async def load_version_or_none(session: AsyncSession, version_id: uuid.UUID) -> DagVersion | None:
@@ -203,7 +207,7 @@ def _cached(record: DagVersionRecord) -> DagVersion:
     version = _VERSIONS.get(record.id)
     if version is None:
         version = _parse(record)
-        _VERSIONS.put(version)
+        _VERSIONS.put(version.id, version)
     return version
 
 

@@ -6,14 +6,15 @@ import json
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import case, insert, select, update
+from sqlalchemy import BigInteger, Integer, Table, Update, Uuid, bindparam, case, exists, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton_server.db.tables import TaskInstanceRecord, TaskLogRecord
 from baton_server.errors import NotFoundError, PayloadTooLargeError
-from baton_server.services._sql import insert_ignoring_conflicts, rowcount
+from baton_server.services._sql import insert_ignoring_conflicts
 from baton_server.services.task_instances import Attempt
 from baton_server.services.tokens import MAX_TRY_NUMBER
 
@@ -26,38 +27,49 @@ def _text_bytes(lines: Sequence[tuple[datetime, str, str, dict[str, Any] | None]
     )
 
 
-async def _count_against_cap(session: AsyncSession, attempt: Attempt, size: int, cap: int) -> None:
-    """Add ``size`` to the attempt's stored log bytes, or refuse with 413 when that would pass ``cap``.
+_TI = cast(Table, TaskInstanceRecord.__table__)
+_LOGS = cast(Table, TaskLogRecord.__table__)
 
-    The count is kept for the latest try that shipped logs. Late lines of a try a newer one has
-    replaced (a zombie's) are stored uncounted: counting them would restart the newer try's count.
+
+def _count_statement(*, new_batch_only: bool) -> Update:
+    """Add a batch's size to its attempt's stored log bytes, unless that passes the cap.
+
+    The count is kept for the latest try that shipped logs: a newer try restarts it. With
+    ``new_batch_only``, a batch already stored (sent again) is not counted again.
     """
-    ti = TaskInstanceRecord
-    total = case((ti.log_bytes_try == attempt.try_number, ti.log_bytes + size), else_=size)
-    result = await session.execute(
-        update(ti)
-        .where(ti.id == attempt.id, ti.log_bytes_try <= attempt.try_number, total <= cap)
-        .values(log_bytes=total, log_bytes_try=attempt.try_number, updated_at=ti.updated_at)
-    )
-    if rowcount(result) == 0:
-        counted_try = await session.scalar(select(ti.log_bytes_try).where(ti.id == attempt.id))
-        if counted_try is not None and counted_try > attempt.try_number:
-            return  # a replaced try's late lines
-        raise PayloadTooLargeError(
-            f"this batch ({size} bytes of log text) would take attempt {attempt.try_number} past its limit "
-            f"of {cap} bytes (BATON_LOG_MAX_BYTES_PER_ATTEMPT); it was not stored: stop sending this "
-            "attempt's logs",
-            reason="log_limit_exceeded",
+    ti = _TI.c
+    size = bindparam("b_size", type_=BigInteger())
+    attempt_try = bindparam("b_try", type_=Integer())
+    total = case((ti.log_bytes_try == attempt_try, ti.log_bytes + size), else_=size)
+    conditions = [
+        ti.id == bindparam("b_id", type_=Uuid()),
+        ti.log_bytes_try <= attempt_try,
+        total <= bindparam("b_cap", type_=BigInteger()),
+    ]
+    if new_batch_only:
+        stored = select(_LOGS.c.id).where(
+            _LOGS.c.task_instance_id == bindparam("b_id", type_=Uuid()),
+            _LOGS.c.batch_id == bindparam("b_batch", type_=Uuid()),
         )
-
-
-async def _batch_stored(session: AsyncSession, attempt: Attempt, batch_id: uuid.UUID) -> bool:
-    found = await session.scalar(
-        select(TaskLogRecord.id)
-        .where(TaskLogRecord.task_instance_id == attempt.id, TaskLogRecord.batch_id == batch_id)
-        .limit(1)
+        conditions.append(~exists(stored))
+    return (
+        _TI.update()
+        .where(*conditions)
+        .values(log_bytes=total, log_bytes_try=attempt_try, updated_at=ti.updated_at)
     )
-    return found is not None
+
+
+# Built once: constructing a statement costs more than executing it on the hot path.
+_COUNT = _count_statement(new_batch_only=False)
+_COUNT_NEW_BATCH = _count_statement(new_batch_only=True)
+_INSERT_PG = postgresql.insert(_LOGS)
+_INSERT_NEW_PG = postgresql.insert(_LOGS).on_conflict_do_nothing()
+_COUNTED_TRY = select(_TI.c.log_bytes_try).where(_TI.c.id == bindparam("b_id"))
+_BATCH_STORED = (
+    select(_LOGS.c.id)
+    .where(_LOGS.c.task_instance_id == bindparam("b_id"), _LOGS.c.batch_id == bindparam("b_batch"))
+    .limit(1)
+)
 
 
 async def append_logs(
@@ -76,10 +88,32 @@ async def append_logs(
     counts once against the attempt's cap). A batch that would take the attempt's log text past
     ``max_bytes_per_attempt`` is refused whole (413 ``log_limit_exceeded``). ``late`` marks lines that
     arrived after the server had ended the attempt.
+
+    A new batch within the cap is two statements: the count (which also finds that the batch is
+    new) and the insert. Only a batch that was not counted reads more, to tell why.
     """
-    if batch_id is not None and await _batch_stored(session, attempt, batch_id):
-        return len(lines)  # sent again after its answer was lost: stored whole already
-    await _count_against_cap(session, attempt, _text_bytes(lines), max_bytes_per_attempt)
+    conn = await session.connection()
+    params = {
+        "b_id": attempt.id,
+        "b_try": attempt.try_number,
+        "b_size": _text_bytes(lines),
+        "b_cap": max_bytes_per_attempt,
+        "b_batch": batch_id,
+    }
+    counted = await conn.execute(_COUNT if batch_id is None else _COUNT_NEW_BATCH, params)
+    if counted.rowcount == 0:
+        if batch_id is not None and (await conn.execute(_BATCH_STORED, params)).first() is not None:
+            return len(lines)  # sent again after its answer was lost: stored whole already
+        counted_try = (await conn.execute(_COUNTED_TRY, params)).scalar()
+        # Late lines of a try a newer one has replaced (a zombie's) are stored uncounted: counting
+        # them would restart the newer try's count.
+        if counted_try is None or counted_try <= attempt.try_number:
+            raise PayloadTooLargeError(
+                f"this batch ({params['b_size']} bytes of log text) would take attempt {attempt.try_number} "
+                f"past its limit of {max_bytes_per_attempt} bytes (BATON_LOG_MAX_BYTES_PER_ATTEMPT); it "
+                "was not stored: stop sending this attempt's logs",
+                reason="log_limit_exceeded",
+            )
     rows = [
         {
             "task_instance_id": attempt.id,
@@ -94,11 +128,15 @@ async def append_logs(
         }
         for position, (timestamp, level, message, fields) in enumerate(lines)
     ]
-    if batch_id is None:
-        await session.execute(insert(TaskLogRecord), rows)
+    # The batch is stored whole or not at all, even without a transaction. On PostgreSQL, one
+    # prebuilt INSERT run for every line (asyncpg's executemany is atomic, one round trip): a
+    # multi-row VALUES statement cannot be cached, and compiling it again cost more than the insert.
+    if conn.dialect.name == "postgresql":
+        await conn.execute(_INSERT_PG if batch_id is None else _INSERT_NEW_PG, rows)
+    elif batch_id is None:
+        await conn.execute(_LOGS.insert().values(rows))
     else:
-        # One statement: the batch is stored whole or not at all, even without a transaction.
-        await session.execute(insert_ignoring_conflicts(session, TaskLogRecord, rows))
+        await conn.execute(insert_ignoring_conflicts(session, _LOGS, rows))
     await session.commit()
     return len(lines)
 

@@ -12,24 +12,27 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, or_, select, update
+from sqlalchemy import ColumnElement, Row, Table, Update, Uuid, bindparam, case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from baton_server.db.availability import is_database_unavailable
 from baton_server.db.tables import (
     CredentialRecord,
     DagRunRecord,
-    DagVersionRecord,
     TaskInstanceRecord,
     WorkerRecord,
 )
 from baton_server.db.types import utcnow
 from baton_server.errors import ConflictError, ForbiddenError, NotFoundError, UnauthorizedError
+from baton_server.services.dags import task_description
 from baton_server.services.states import TaskInstanceState, resolve_failure
 from baton_server.services.tokens import TaskClaims, TokenScope
 
 TI = TaskInstanceRecord
 _TI_TABLE = cast(Table, TaskInstanceRecord.__table__)
+_RUN_TABLE = cast(Table, DagRunRecord.__table__)
+AnyRow = Row[*tuple[Any, ...]]
+"""A result row of any columns."""
 
 # Built once: constructing a statement costs more than executing it on the hot path.
 _HEARTBEAT = (
@@ -60,10 +63,12 @@ class Attempt:
 
 @dataclass(frozen=True, slots=True)
 class StartedAttempt:
-    """What ``run`` answers with: the task instance, its DAG run and the task's description."""
+    """What ``run`` answers with: the task instance, its DAG run and the task's stored description."""
 
-    task_instance: TaskInstanceRecord
-    dag_run: DagRunRecord
+    task_instance: AnyRow
+    """The columns of ``_STARTED``: id, dag_id, run_id, task_id, map_index, try_number, max_tries, ..."""
+    dag_run: AnyRow
+    """The columns of ``_RUN_INFO``."""
     task_description: dict[str, Any]
 
 
@@ -102,59 +107,45 @@ async def start_attempt(
     unix_user: str,
     start_date: datetime,
 ) -> StartedAttempt:
-    """Move a queued attempt to running; a repeat from the same process replays the answer."""
+    """Move a queued attempt to running; a repeat from the same process replays the answer.
+
+    A start is one UPDATE ... RETURNING and one read of the run; the task's description comes from
+    a per-process cache of the (immutable) DAG version. Only a start that did not happen reads more,
+    to explain itself.
+    """
     require_scope(claims, "workload")
     require_subject(claims, task_instance_id)
-    now = utcnow()
-    conditions = [
-        TI.id == task_instance_id,
-        TI.state == TaskInstanceState.QUEUED,
-        TI.try_number == claims.try_number,
-    ]
-    if claims.worker_id is not None:
-        # Still claimed by the worker the token was issued to, whose credential is not revoked.
-        conditions += [TI.worker_id == claims.worker_id, TI.worker_id.in_(_LIVE_WORKERS)]
-    else:
-        # A token from before workload tokens named their worker: any live claim, or none.
-        conditions.append(or_(TI.worker_id.is_(None), TI.worker_id.in_(_LIVE_WORKERS)))
-    result = await session.execute(
-        update(TI)
-        .where(*conditions)
-        .values(
-            state=TaskInstanceState.RUNNING,
-            hostname=hostname,
-            pid=pid,
-            unix_user=unix_user,
-            start_date=start_date,
-            end_date=None,
-            last_heartbeat_at=now,
+    conn = await session.connection()
+    statement = _START_CLAIMED if claims.worker_id is not None else _START_UNNAMED
+    started = (
+        await conn.execute(
+            statement,
+            {
+                "b_id": task_instance_id,
+                "b_try": claims.try_number,
+                "b_worker": claims.worker_id,
+                "b_host": hostname,
+                "b_pid": pid,
+                "b_user": unix_user,
+                "b_start": start_date,
+                "b_now": utcnow(),
+            },
         )
-        .execution_options(synchronize_session=False)
-    )
-    ti = await session.get(TI, task_instance_id, populate_existing=True)
-    if ti is None:
-        raise NotFoundError(
-            f"task instance {task_instance_id} does not exist", reason="task_instance_not_found"
-        )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        if ti.state == TaskInstanceState.QUEUED and ti.try_number == claims.try_number:
-            await _explain_unclaimed(session, ti, claims)
-        _explain_not_startable(ti, claims, hostname, pid)
-    dag_run = await session.get(DagRunRecord, ti.dag_run_id)
-    version = await session.get(DagVersionRecord, ti.dag_version_id)
+    ).first()
+    if started is None:
+        started = (await conn.execute(_READ_STARTED, {"b_id": task_instance_id})).first()
+        if started is None:
+            raise NotFoundError(
+                f"task instance {task_instance_id} does not exist", reason="task_instance_not_found"
+            )
+        if started.state == TaskInstanceState.QUEUED and started.try_number == claims.try_number:
+            await _explain_unclaimed(session, started, claims)
+        _explain_not_startable(started, claims, hostname, pid)
+    dag_run = (await conn.execute(_RUN_INFO, {"b_id": started.dag_run_id})).first()
     assert dag_run is not None
-    assert version is not None
+    task = await task_description(session, started.dag_version_id, started.task_id)
     await session.commit()
-    return StartedAttempt(
-        task_instance=ti, dag_run=dag_run, task_description=_task_description(version, ti.task_id)
-    )
-
-
-def _task_description(version: DagVersionRecord, task_id: str) -> dict[str, Any]:
-    for task in version.description.get("tasks", []):
-        if isinstance(task, dict) and task.get("task_id") == task_id:
-            return task
-    return {}
+    return StartedAttempt(task_instance=started, dag_run=dag_run, task_description=task)
 
 
 _LIVE_WORKERS = (
@@ -164,8 +155,73 @@ _LIVE_WORKERS = (
 )
 """Workers whose credential is not revoked: only their claims may be started."""
 
+_IDENTITY = (
+    _TI_TABLE.c.id,
+    _TI_TABLE.c.dag_id,
+    _TI_TABLE.c.run_id,
+    _TI_TABLE.c.task_id,
+    _TI_TABLE.c.map_index,
+    _TI_TABLE.c.try_number,
+)
+"""Which task instance and attempt a row is."""
+_STARTED = (*_IDENTITY, _TI_TABLE.c.max_tries, _TI_TABLE.c.dag_version_id, _TI_TABLE.c.dag_run_id)
+"""What ``run`` answers with of the task instance."""
 
-async def _explain_unclaimed(session: AsyncSession, ti: TaskInstanceRecord, claims: TaskClaims) -> None:
+
+def _start_statement(*, named_worker: bool) -> Update:
+    """The UPDATE that starts a queued, claimed attempt, returning ``_STARTED``."""
+    ti = _TI_TABLE.c
+    live = ti.worker_id.in_(_LIVE_WORKERS.scalar_subquery())
+    claim = (
+        # Still claimed by the worker the token was issued to, whose credential is not revoked.
+        (ti.worker_id == bindparam("b_worker", type_=Uuid())) & live
+        if named_worker
+        # A token from before workload tokens named their worker: any live claim, or none.
+        else ti.worker_id.is_(None) | live
+    )
+    return (
+        _TI_TABLE.update()
+        .where(
+            ti.id == bindparam("b_id"),
+            ti.state == TaskInstanceState.QUEUED.value,
+            ti.try_number == bindparam("b_try"),
+            claim,
+        )
+        .values(
+            state=TaskInstanceState.RUNNING.value,
+            hostname=bindparam("b_host"),
+            pid=bindparam("b_pid"),
+            unix_user=bindparam("b_user"),
+            start_date=bindparam("b_start"),
+            end_date=None,
+            last_heartbeat_at=bindparam("b_now"),
+        )
+        .returning(*_STARTED)
+    )
+
+
+# Built once: constructing a statement costs more than executing it on the hot path.
+_START_CLAIMED = _start_statement(named_worker=True)
+_START_UNNAMED = _start_statement(named_worker=False)
+_READ_STARTED = select(
+    *_STARTED, _TI_TABLE.c.state, _TI_TABLE.c.hostname, _TI_TABLE.c.pid, _TI_TABLE.c.worker_id
+).where(_TI_TABLE.c.id == bindparam("b_id"))
+_RUN_INFO = select(
+    _RUN_TABLE.c.id,
+    _RUN_TABLE.c.dag_id,
+    _RUN_TABLE.c.run_id,
+    _RUN_TABLE.c.run_type,
+    _RUN_TABLE.c.state,
+    _RUN_TABLE.c.logical_date,
+    _RUN_TABLE.c.data_interval_start,
+    _RUN_TABLE.c.data_interval_end,
+    _RUN_TABLE.c.start_date,
+    _RUN_TABLE.c.conf,
+).where(_RUN_TABLE.c.id == bindparam("b_id"))
+"""The facts of a DAG run that ``run`` answers with (``DagRunInfo``)."""
+
+
+async def _explain_unclaimed(session: AsyncSession, ti: AnyRow, claims: TaskClaims) -> None:
     """Why a queued attempt of the right try could not start: its claim was revoked, or is gone."""
     claimant = claims.worker_id if claims.worker_id is not None else ti.worker_id
     revoked = claimant is not None and await session.scalar(
@@ -185,7 +241,7 @@ async def _explain_unclaimed(session: AsyncSession, ti: TaskInstanceRecord, clai
     )
 
 
-def _explain_not_startable(ti: TaskInstanceRecord, claims: TaskClaims, hostname: str, pid: int) -> None:
+def _explain_not_startable(ti: AnyRow, claims: TaskClaims, hostname: str, pid: int) -> None:
     if ti.try_number != claims.try_number:
         raise ConflictError(
             f"this workload is for try {claims.try_number}, the task instance is at try {ti.try_number}",
@@ -270,38 +326,36 @@ async def finish_attempt(
     *,
     state: TaskInstanceState,
     end_date: datetime,
-) -> TaskInstanceRecord:
-    """Move the running attempt to a terminal or retry state; the same call again changes nothing."""
+) -> AnyRow:
+    """Move the running attempt to a terminal or retry state; the same call again changes nothing.
+
+    The answer is a row of ``_FINISHED``: one UPDATE ... RETURNING when the attempt was running;
+    only a call that changed nothing reads the task instance, to explain itself.
+    """
     require_scope(claims, "execution")
     require_subject(claims, task_instance_id)
-    ti = await session.get(TI, task_instance_id, populate_existing=True)
+    conn = await session.connection()
+    # The retry budget is the server's to enforce: the last attempt fails instead.
+    statement = _FINISH_FOR_RETRY if state == TaskInstanceState.UP_FOR_RETRY else _FINISH
+    params = {"b_id": task_instance_id, "b_try": claims.try_number, "b_state": state.value, "b_end": end_date}
+    finished = (await conn.execute(statement, params)).first()
+    if finished is not None:
+        await session.commit()
+        return finished
+    ti = (await conn.execute(_READ_FINISHED, {"b_id": task_instance_id})).first()
+    await session.commit()
     if ti is None:
         raise NotFoundError(
             f"task instance {task_instance_id} does not exist", reason="task_instance_not_found"
         )
-    target = state
-    if state == TaskInstanceState.UP_FOR_RETRY:
-        # The retry budget is the server's to enforce: the last attempt fails instead.
-        target = resolve_failure(ti.try_number, ti.max_tries)
-    result = await session.execute(
-        update(TI)
-        .where(
-            TI.id == task_instance_id,
-            TI.state == TaskInstanceState.RUNNING,
-            TI.try_number == claims.try_number,
-        )
-        .values(state=target, end_date=end_date)
-        .execution_options(synchronize_session=False)
-    )
-    await session.commit()
-    await session.refresh(ti)
-    if result.rowcount == 1:  # type: ignore[attr-defined]
-        return ti
     if ti.try_number != claims.try_number:
         raise ConflictError(
             f"this token is for try {claims.try_number}, the task instance is at try {ti.try_number}",
             reason="stale_attempt",
         )
+    target = (
+        resolve_failure(ti.try_number, ti.max_tries) if state == TaskInstanceState.UP_FOR_RETRY else state
+    )
     if ti.state == target:
         return ti  # the same call repeated
     raise ConflictError(
@@ -309,16 +363,57 @@ async def finish_attempt(
     )
 
 
+_FINISHED = (
+    _TI_TABLE.c.state,
+    _TI_TABLE.c.try_number,
+    _TI_TABLE.c.dag_run_id,
+    _TI_TABLE.c.dag_version_id,
+    _TI_TABLE.c.task_id,
+)
+"""What a finished attempt answers with (``TIStateResponse``) and what advances its run."""
+
+
+def _finish_statement(target: ColumnElement[str]) -> Update:
+    """The UPDATE that ends the running attempt of the token's try, returning ``_FINISHED``."""
+    ti = _TI_TABLE.c
+    return (
+        _TI_TABLE.update()
+        .where(
+            ti.id == bindparam("b_id"),
+            ti.state == TaskInstanceState.RUNNING.value,
+            ti.try_number == bindparam("b_try"),
+        )
+        .values(state=target, end_date=bindparam("b_end"))
+        .returning(*_FINISHED)
+    )
+
+
+_FINISH = _finish_statement(bindparam("b_state", type_=_TI_TABLE.c.state.type))
+_FINISH_FOR_RETRY = _finish_statement(
+    # resolve_failure in SQL: up_for_retry while attempts remain, failed after the last.
+    case(
+        (_TI_TABLE.c.try_number < _TI_TABLE.c.max_tries, TaskInstanceState.UP_FOR_RETRY.value),
+        else_=TaskInstanceState.FAILED.value,
+    )
+)
+_READ_FINISHED = select(*_FINISHED, _TI_TABLE.c.max_tries).where(_TI_TABLE.c.id == bindparam("b_id"))
+
+
+_ATTEMPT = select(*_IDENTITY, _TI_TABLE.c.state, _TI_TABLE.c.dag_run_id).where(
+    _TI_TABLE.c.id == bindparam("b_id")
+)
+"""The token's task instance, as an attempt sees it."""
+
+
+async def _read_attempt(session: AsyncSession, claims: TaskClaims) -> AnyRow | None:
+    conn = await session.connection()
+    return (await conn.execute(_ATTEMPT, {"b_id": claims.task_instance_id})).first()
+
+
 async def load_attempt(session: AsyncSession, claims: TaskClaims) -> Attempt:
     """The caller's attempt, if it is still running; a finished attempt's token is refused (401)."""
     require_scope(claims, "execution")
-    row = (
-        await session.execute(
-            select(
-                TI.id, TI.dag_id, TI.run_id, TI.task_id, TI.map_index, TI.try_number, TI.state, TI.dag_run_id
-            ).where(TI.id == claims.task_instance_id)
-        )
-    ).first()
+    row = await _read_attempt(session, claims)
     if row is None:
         raise UnauthorizedError("the token's task instance no longer exists", reason="task_attempt_finished")
     if row.state != TaskInstanceState.RUNNING or row.try_number != claims.try_number:
@@ -344,13 +439,7 @@ async def load_attempt_for_logs(session: AsyncSession, claims: TaskClaims) -> tu
     output is not lost. Only a task instance that no longer exists refuses them (401).
     """
     require_scope(claims, "execution")
-    row = (
-        await session.execute(
-            select(
-                TI.id, TI.dag_id, TI.run_id, TI.task_id, TI.map_index, TI.try_number, TI.state, TI.dag_run_id
-            ).where(TI.id == claims.task_instance_id)
-        )
-    ).first()
+    row = await _read_attempt(session, claims)
     if row is None:
         raise UnauthorizedError("the token's task instance no longer exists", reason="task_attempt_finished")
     late = row.state != TaskInstanceState.RUNNING or row.try_number != claims.try_number

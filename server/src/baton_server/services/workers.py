@@ -121,16 +121,6 @@ async def heartbeat_worker(
     return worker
 
 
-async def count_active(session: AsyncSession, worker_id: uuid.UUID) -> int:
-    """Task instances the worker holds: claimed and not finished."""
-    count = await session.scalar(
-        select(func.count())
-        .select_from(TaskInstanceRecord)
-        .where(TaskInstanceRecord.worker_id == worker_id, TaskInstanceRecord.state.in_(ACTIVE_TI_STATES))
-    )
-    return int(count or 0)
-
-
 async def list_workers(session: AsyncSession, *, limit: int, offset: int) -> tuple[list[WorkerLoad], int]:
     """A page of workers by name, each with the task instances it holds, and the total count."""
     total = await session.scalar(select(func.count()).select_from(WorkerRecord))

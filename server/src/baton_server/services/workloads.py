@@ -19,8 +19,22 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, literal, select, union_all, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    Table,
+    bindparam,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton_server.db.tables import CredentialRecord, DagRecord, PoolRecord, TaskInstanceRecord, WorkerRecord
@@ -33,7 +47,7 @@ from baton_server.services.ownership import servable
 from baton_server.services.pools import in_use, usage
 from baton_server.services.states import TaskInstanceState
 from baton_server.services.tokens import TokenService
-from baton_server.services.workers import WorkerState, count_active, owned_worker
+from baton_server.services.workers import ACTIVE_TI_STATES, WorkerState, owned_worker
 from baton_server.wakeups import Wakeup
 
 log = logging.getLogger("baton_server.workloads")
@@ -58,7 +72,8 @@ class ClaimRequest:
 class Workload:
     """A claimed attempt of a task instance, with what the worker needs to start it."""
 
-    task_instance: TaskInstanceRecord
+    task_instance: Row[*tuple[Any, ...]]
+    """The columns of ``_CLAIMED``."""
     task: TaskSpec
     bundle_name: str | None
     token: str
@@ -80,14 +95,21 @@ async def claim_workloads(
     task instances were queued in this process.
     """
     deadline = time.monotonic() + max(0.0, min(request.wait_seconds, max_wait))
-    worker = await owned_worker(session, credential, request.worker_id)
+    # A claim is a sign of life; recorded once per request, not on every look at the queue. The
+    # same UPDATE checks that the worker is the credential's.
+    worker = (
+        await session.execute(
+            _WORKER_ALIVE,
+            {"b_id": request.worker_id, "b_credential": credential.id, "b_now": utcnow()},
+        )
+    ).first()
+    if worker is None:
+        await owned_worker(session, credential, request.worker_id)  # says why: 404 or 403
+        raise AssertionError("unreachable: the worker is the credential's")
     queues = _served_queues(worker, request.queues)
-    # A claim is a sign of life; recorded once per request, not on every look at the queue.
-    worker.last_heartbeat_at = utcnow()
-    worker.state = WorkerState.ACTIVE.value
     if request.held is not None:
         await release_unheld(session, worker.id, request.held)
-    await session.commit()
+    # The first look at the queue shares the transaction of the heartbeat and the release.
     while True:
         ticket = wakeup.ticket() if wakeup is not None else None
         workloads = await _claim_once(
@@ -103,6 +125,40 @@ async def claim_workloads(
             await Wakeup.wait(ticket, min(POLL_INTERVAL, remaining))
         if client_gone is not None and await client_gone():
             return []
+
+
+_WORKERS = cast(Table, WorkerRecord.__table__)
+_TI = cast(Table, TaskInstanceRecord.__table__)
+_WORKER_ALIVE = (
+    _WORKERS.update()
+    .where(_WORKERS.c.id == bindparam("b_id"), _WORKERS.c.credential_id == bindparam("b_credential"))
+    .values(last_heartbeat_at=bindparam("b_now"), state=WorkerState.ACTIVE.value)
+    .returning(_WORKERS.c.id, _WORKERS.c.name, _WORKERS.c.queues, _WORKERS.c.capacity, _WORKERS.c.runtime)
+)
+"""Record a claiming worker's sign of life, if it is the credential's; what a claim needs of it."""
+_CLAIMED = (
+    _TI.c.id,
+    _TI.c.dag_id,
+    _TI.c.run_id,
+    _TI.c.task_id,
+    _TI.c.map_index,
+    _TI.c.try_number,
+    _TI.c.max_tries,
+    _TI.c.dag_version_id,
+    _TI.c.queue,
+    _TI.c.queued_at,
+)
+"""What a claim hands out of each task instance it took."""
+_ACTIVE = (
+    select(func.count())
+    .select_from(_TI)
+    .where(_TI.c.worker_id == bindparam("b_worker"), _TI.c.state.in_(ACTIVE_TI_STATES))
+    .scalar_subquery()
+)
+_LIMITED = or_(
+    exists(select(PoolRecord.name).where(PoolRecord.slots.is_not(None))),
+    exists(select(DagRecord.dag_id).where(DagRecord.max_active_tasks.is_not(None))),
+)
 
 
 async def release_unheld(session: AsyncSession, worker_id: uuid.UUID, held: list[uuid.UUID]) -> int:
@@ -129,7 +185,7 @@ async def release_unheld(session: AsyncSession, worker_id: uuid.UUID, held: list
     return released
 
 
-def _served_queues(worker: WorkerRecord, requested: list[str] | None) -> list[str]:
+def _served_queues(worker: Row[*tuple[Any, ...]], requested: list[str] | None) -> list[str]:
     if requested is None:
         return list(worker.queues)
     unknown = sorted(set(requested) - set(worker.queues))
@@ -145,13 +201,12 @@ def _served_queues(worker: WorkerRecord, requested: list[str] | None) -> list[st
 async def _claim_once(
     session: AsyncSession,
     tokens: TokenService,
-    worker: WorkerRecord,
+    worker: Row[*tuple[Any, ...]],
     queues: list[str],
     max_workloads: int,
     dag_patterns: list[str] | None,
 ) -> list[Workload]:
-    limit = min(max_workloads, worker.capacity - await count_active(session, worker.id))
-    if limit <= 0 or not queues:
+    if max_workloads <= 0 or not queues:
         return []
     ti = TaskInstanceRecord
     conditions = [
@@ -164,22 +219,30 @@ async def _claim_once(
     scope = servable(ti.dag_id, dag_patterns, postgres=is_postgres(session))
     if scope is not None:
         conditions.append(scope)
+    # One look answers three questions: the worker's free slots, whether anything is there to take
+    # (if not, the write, and on SQLite its lock, is left alone), and whether any pool or DAG limits.
+    look = (
+        await session.execute(
+            select(_ACTIVE, exists(select(ti.id).where(*conditions)), _LIMITED), {"b_worker": worker.id}
+        )
+    ).one()
+    limit = min(max_workloads, worker.capacity - int(look[0] or 0))
+    if limit <= 0 or not look[1]:
+        return []
     candidates = select(ti.id).where(*conditions).order_by(ti.queued_at, ti.id).limit(limit)
-    if await session.scalar(candidates.limit(1)) is None:
-        return []  # nothing to take: leave the write (and, on SQLite, the write lock) alone
-    limits = await _Limits.load(session)
+    limits = await _Limits.load(session) if look[2] else _Limits({}, {})
     now = utcnow()
     if limits.empty:
         claimed = await _claim_unlimited(session, candidates, worker.id, now)
     else:
         claimed = await _claim_within_limits(session, limits, conditions, limit, worker.id, now)
     workloads: list[Workload] = []
-    unrunnable: list[TaskInstanceRecord] = []
+    unrunnable: list[uuid.UUID] = []
     for record in sorted(claimed, key=lambda r: (r.queued_at or now, r.id)):
         version = await load_version_or_none(session, record.dag_version_id)
         task = version.spec.task(record.task_id) if version else None
         if version is None or task is None:
-            unrunnable.append(record)
+            unrunnable.append(record.id)
             continue
         token = tokens.issue(record.id, record.try_number, "workload", worker_id=worker.id)
         workloads.append(Workload(record, task, version.bundle_name, token))
@@ -188,7 +251,7 @@ async def _claim_once(
         # would block the queue.
         await session.execute(
             update(ti)
-            .where(ti.id.in_([r.id for r in unrunnable]), ti.state == TaskInstanceState.QUEUED.value)
+            .where(ti.id.in_(unrunnable), ti.state == TaskInstanceState.QUEUED.value)
             .values(state=TaskInstanceState.FAILED.value, end_date=now)
         )
     return workloads
@@ -196,9 +259,8 @@ async def _claim_once(
 
 async def _claim_unlimited(
     session: AsyncSession, candidates: Select[uuid.UUID], worker_id: uuid.UUID, now: datetime
-) -> Sequence[TaskInstanceRecord]:
+) -> Sequence[Row[*tuple[Any, ...]]]:
     """The one-statement claim, when no pool or DAG has a limit."""
-    ti = TaskInstanceRecord
     if is_postgres(session):
         # MATERIALIZED: evaluated once. Inlined as an IN subquery, PostgreSQL may rescan it and, with
         # SKIP LOCKED, pick more rows than the LIMIT.
@@ -207,16 +269,15 @@ async def _claim_unlimited(
     else:
         chosen = candidates.scalar_subquery()
     return (
-        await session.scalars(
-            update(ti)
+        await session.execute(
+            _TI.update()
             .where(
-                ti.id.in_(chosen),
-                ti.state == TaskInstanceState.QUEUED.value,
-                ti.worker_id.is_(None),
+                _TI.c.id.in_(chosen),
+                _TI.c.state == TaskInstanceState.QUEUED.value,
+                _TI.c.worker_id.is_(None),
             )
             .values(worker_id=worker_id, claimed_at=now)
-            .returning(ti)
-            .execution_options(synchronize_session=False)
+            .returning(*_CLAIMED)
         )
     ).all()
 
@@ -261,7 +322,7 @@ async def _claim_within_limits(
     limit: int,
     worker_id: uuid.UUID,
     now: datetime,
-) -> list[TaskInstanceRecord]:
+) -> list[Row[*tuple[Any, ...]]]:
     """Claim candidates one conditional UPDATE each, under the locks of the limited pools and DAGs.
 
     On PostgreSQL the rows of the limited pools and DAGs among the candidates are locked (``FOR
@@ -302,20 +363,18 @@ async def _claim_within_limits(
         for key, names in ((PoolRecord.name, pools), (DagRecord.dag_id, dags)):
             if names:
                 await session.execute(select(key).where(key.in_(names)).order_by(key).with_for_update())
-    claimed: list[TaskInstanceRecord] = []
+    claimed: list[Row[*tuple[Any, ...]]] = []
     for ti_id, pool, slots, dag_id in rows:
         where = [ti.id == ti_id, ti.state == TaskInstanceState.QUEUED.value, ti.worker_id.is_(None)]
         if pool in limits.pools:
             where.append(in_use(ti.pool, pool) + slots <= limits.pools[pool])
         if dag_id in limits.dags:
             where.append(in_use(ti.dag_id, dag_id) < limits.dags[dag_id])
-        record = await session.scalar(
-            update(ti)
-            .where(*where)
-            .values(worker_id=worker_id, claimed_at=now)
-            .returning(ti)
-            .execution_options(synchronize_session=False)
-        )
+        record = (
+            await session.execute(
+                _TI.update().where(*where).values(worker_id=worker_id, claimed_at=now).returning(*_CLAIMED)
+            )
+        ).first()
         if record is not None:
             claimed.append(record)
     return claimed

@@ -1,4 +1,4 @@
-"""The fast lanes (heartbeat, variable read) answer only successes; the declared routes answer the same."""
+"""The fast lanes (heartbeats, variable reads, run, logs, state) answer successes only, as the routes do."""
 
 from __future__ import annotations
 
@@ -16,14 +16,17 @@ from baton_server.api.versions import VERSIONS, supported_versions
 from cadwyn import HeadVersion, Version, VersionBundle, VersionChange, schema
 
 from tests.conftest import DatabaseFactory, ServerHarness, make_settings
-from tests.factories import RUN_PAYLOAD, started
+from tests.factories import RUN_PAYLOAD, attempt_of, make_dag_run, start, started
+from tests.orchestration import dag, fake_worker, new_admin_token, scheduler_pass, task
 
 BODY = {"hostname": RUN_PAYLOAD["hostname"], "pid": RUN_PAYLOAD["pid"]}
 
 
 def test__lanes__serve_every_version_today() -> None:
     lanes = fast_lane.lanes(VERSIONS)
-    assert lanes.heartbeat == lanes.variable_get == frozenset(supported_versions())
+    assert lanes.heartbeat == lanes.variable_get == lanes.state == frozenset(supported_versions())
+    # Older versions' run contexts, log batches and claims differ from HEAD's: their routes migrate them.
+    assert lanes.run == lanes.logs == lanes.claims == frozenset(supported_versions()[-1:])
 
 
 def test__lanes__stop_at_a_change_to_their_route() -> None:
@@ -206,3 +209,210 @@ async def test__variable_get__same_answers_on_both_paths(
         ]
     for response, status, reason in cases:
         assert (response.status_code, response.json()["reason"]) == (status, reason)
+
+
+def _attempt_scope(server: ServerHarness, method: str, path: str, token: str | None) -> dict[str, Any]:
+    headers = [(b"content-type", b"application/json")]
+    if token is not None:
+        headers.append((b"authorization", f"Bearer {token}".encode()))
+    return {"method": method, "path": path, "headers": headers, "app": server.app}
+
+
+STATE_BODY = {"state": "success", "end_date": "2026-11-24T12:00:01Z"}
+LOG_LINE = {
+    "timestamp": "2026-11-24T12:00:00.5Z",
+    "level": "info",
+    "message": "naïve ✓",
+    "fields": {"n": [1]},
+}
+
+
+async def test__attempt_lanes__answer_success_only(server: ServerHarness, client: httpx.AsyncClient) -> None:
+    tis = await make_dag_run(server.runtime)
+    queued = {task_id: attempt_of(server.runtime, ti) for task_id, ti in tis.items()}
+    a, b = queued["extract"], queued["transform"]
+    run_body = json.dumps(RUN_PAYLOAD).encode()
+
+    def run_scope(attempt: Any, token: str | None) -> dict[str, Any]:
+        return _attempt_scope(server, "PATCH", f"/execution/task-instances/{attempt.id}/run", token)
+
+    run_refusals = [
+        (run_scope(a, None), run_body),
+        (run_scope(a, "garbage"), run_body),
+        (run_scope(a, b.workload_token), run_body),
+        (run_scope(a, a.workload_token), b"{not json"),
+        (run_scope(a, a.workload_token), json.dumps({**RUN_PAYLOAD, "pid": "4242"}).encode()),
+        (run_scope(a, a.workload_token), json.dumps({**RUN_PAYLOAD, "extra": 1}).encode()),
+        ({**run_scope(a, a.workload_token), "path": "/execution/task-instances/not-a-uuid/run"}, run_body),
+    ]
+    for scope, body in run_refusals:
+        assert await fast_lane.try_run(scope, body) is None, (scope, body)
+    answered = await fast_lane.try_run(run_scope(a, a.workload_token), run_body)
+    assert answered is not None
+    assert (answered.status, answered.refreshed_token is not None) == (200, True)
+    a.execution_token = answered.refreshed_token
+    # The same process asking again gets the same answer; another process is the route's to refuse.
+    again = await fast_lane.try_run(run_scope(a, a.workload_token), run_body)
+    assert again is not None
+    assert again.body == answered.body
+    other_process = json.dumps({**RUN_PAYLOAD, "pid": 1}).encode()
+    assert await fast_lane.try_run(run_scope(a, a.workload_token), other_process) is None
+
+    logs_path = f"/execution/task-instances/{a.id}/logs"
+    batch = json.dumps({"lines": [LOG_LINE], "batch_id": str(uuid.uuid4())}).encode()
+    for scope, body in [
+        (_attempt_scope(server, "POST", logs_path, None), batch),
+        (_attempt_scope(server, "POST", logs_path, a.workload_token), batch),
+        (_attempt_scope(server, "POST", f"/execution/task-instances/{b.id}/logs", a.execution_token), batch),
+        (_attempt_scope(server, "POST", logs_path, a.execution_token), json.dumps({"lines": []}).encode()),
+        (
+            {**_attempt_scope(server, "POST", logs_path, a.execution_token), "headers": []},
+            batch,
+        ),  # no token
+    ]:
+        assert await fast_lane.try_upload_logs(scope, body) is None, (scope, body)
+    stored = await fast_lane.try_upload_logs(
+        _attempt_scope(server, "POST", logs_path, a.execution_token), batch
+    )
+    assert stored is not None
+    assert (stored.status, stored.body) == (200, b'{"accepted":1}')
+
+    state_path = f"/execution/task-instances/{a.id}/state"
+    finish = json.dumps(STATE_BODY).encode()
+    for scope, body in [
+        (_attempt_scope(server, "PATCH", state_path, a.workload_token), finish),
+        (
+            _attempt_scope(server, "PATCH", f"/execution/task-instances/{b.id}/state", a.execution_token),
+            finish,
+        ),
+        (_attempt_scope(server, "PATCH", state_path, a.execution_token), b'{"state": "running"}'),
+    ]:
+        assert await fast_lane.try_finish(scope, body) is None, (scope, body)
+    done = await fast_lane.try_finish(_attempt_scope(server, "PATCH", state_path, a.execution_token), finish)
+    assert done is not None
+    assert (done.status, done.body) == (200, b'{"state":"success","try_number":1}')
+    changed = json.dumps({**STATE_BODY, "state": "failed"}).encode()
+    assert (
+        await fast_lane.try_finish(_attempt_scope(server, "PATCH", state_path, a.execution_token), changed)
+        is None
+    )
+
+
+def _normalized(response: httpx.Response, attempt: Any) -> tuple[int, bytes, str, str, bool]:
+    """A response with the attempt's own ids replaced, so two attempts' answers compare byte for byte."""
+    body = response.content.replace(str(attempt.id).encode(), b"<id>").replace(
+        attempt.task_id.encode(), b"<task>"
+    )
+    return (
+        response.status_code,
+        body,
+        response.headers["content-type"],
+        response.headers["Baton-API-Version"],
+        int(response.headers["content-length"]) == len(response.content),
+    )
+
+
+@pytest.mark.parametrize("version", supported_versions())
+async def test__attempt_lanes__same_answers_as_the_routes(
+    server: ServerHarness, version: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One attempt through the lanes, another through the routes: the same answers, byte for byte."""
+    tis = await make_dag_run(server.runtime, conf={"k": "ü", "n": [1.5, None]})
+    queued = {task_id: attempt_of(server.runtime, ti) for task_id, ti in tis.items()}
+    by_lane: list[bool] = []
+    lanes = {name: getattr(fast_lane, name) for name in ("try_run", "try_finish", "try_upload_logs")}
+    routes_only = False
+
+    def watched(name: str) -> Any:
+        async def lane(scope: Any, body: bytes) -> fast_lane.Answered | None:
+            answer = None if routes_only else await lanes[name](scope, body)
+            by_lane.append(answer is not None)
+            return answer
+
+        return lane
+
+    for name in lanes:
+        monkeypatch.setattr(fast_lane, name, watched(name))
+    newest = version == supported_versions()[-1]
+    answers = []
+    async with server.client(version=version) as client:
+        for attempt in (queued["extract"], queued["transform"]):
+            routes_only = attempt is queued["transform"]
+            if newest:
+                ran = await start(client, attempt)
+            else:  # the lanes of run and logs serve the newest version only; start as a newest client
+                async with server.client() as latest:
+                    ran = await start(latest, attempt)
+            logs = await client.post(
+                f"/execution/task-instances/{attempt.id}/logs",
+                json={"lines": [LOG_LINE], **({"batch_id": str(uuid.uuid4())} if newest else {})},
+                headers=attempt.headers(),
+            )
+            ended = await client.patch(
+                f"/execution/task-instances/{attempt.id}/state", json=STATE_BODY, headers=attempt.headers()
+            )
+            repeated = await client.patch(
+                f"/execution/task-instances/{attempt.id}/state", json=STATE_BODY, headers=attempt.headers()
+            )
+            assert "Refreshed-API-Token" in ran.headers
+            answers.append([_normalized(r, attempt) for r in (ran, logs, ended, repeated)])
+    assert answers[0] == answers[1]
+    assert [status for status, *_ in answers[0]] == [200, 200, 200, 200]
+    served = fast_lane.lanes(VERSIONS)
+    # A lane is asked only in the versions it serves: run (at the newest version either way), logs,
+    # state and the state repeated answered by the lanes, then the same asked again, left to the routes.
+    asked = 1 + (version in served.logs) + 2 * (version in served.state)
+    assert by_lane == [True] * asked + [False] * asked
+
+
+async def test__claim_lane__same_answers_as_the_route(
+    server: ServerHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One claim through the lane, another through the route: the same answer, byte for byte; a claim
+    that finds nothing, or is refused, is the route's."""
+    by_lane: list[bool] = []
+    lane = fast_lane.try_claim
+    routes_only = False
+
+    async def watched(scope: Any, body: bytes) -> fast_lane.Answered | None:
+        answer = None if routes_only else await lane(scope, body)
+        by_lane.append(answer is not None)
+        return answer
+
+    monkeypatch.setattr(fast_lane, "try_claim", watched)
+    async with fake_worker(server) as worker:
+        await worker.register_dags(
+            dag(
+                "lanes",
+                task("first_task", execution_timeout_seconds=30),
+                task("second_task", execution_timeout_seconds=30),
+            )
+        )
+        async with server.client(token=await new_admin_token(server)) as admin:
+            assert (await admin.post("/api/dags/lanes/dag-runs", json={"run_id": "r1"})).is_success
+        await scheduler_pass(server)
+        claims, held = [], []
+        for through_route in (False, True):
+            routes_only = through_route
+            response = await worker.http.post(
+                f"/workers/{worker.id}/claims", json={"max_workloads": 1, "held_task_instance_ids": held}
+            )
+            (workload,) = response.json()["workloads"]
+            ti = workload["task_instance"]
+            held.append(ti["id"])
+            body = (
+                response.content.replace(workload["token"].encode(), b"<token>")
+                .replace(ti["id"].encode(), b"<id>")
+                .replace(ti["task_id"].encode(), b"<task>")
+            )
+            claims.append((response.status_code, body, response.headers["content-type"]))
+        assert claims[0] == claims[1]
+        assert by_lane == [True, False]
+        routes_only = False
+        nothing_left = await worker.http.post(
+            f"/workers/{worker.id}/claims", json={"wait_seconds": 0, "held_task_instance_ids": held}
+        )
+        refused = await worker.http.post(f"/workers/{uuid.uuid4()}/claims", json={})
+    assert (nothing_left.status_code, nothing_left.content) == (200, b'{"workloads":[]}')
+    assert (refused.status_code, refused.json()["reason"]) == (404, "worker_not_found")
+    assert by_lane == [True, False, False, False]

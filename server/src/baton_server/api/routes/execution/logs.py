@@ -6,10 +6,9 @@ import uuid
 
 from fastapi import APIRouter, Request
 
+from baton_server.api import answers
 from baton_server.api.deps import RuntimeDep, TaskClaimsDep, TaskSessionDep, refresh_if_due
 from baton_server.api.schemas.execution import LogBatch, LogBatchAccepted
-from baton_server.services import logs as service
-from baton_server.services.task_instances import load_attempt_for_logs, require_own
 
 router = APIRouter(prefix="/task-instances", tags=["logs"])
 
@@ -28,18 +27,11 @@ async def upload_task_logs(
     request: Request,
 ) -> LogBatchAccepted:
     """Store up to 1000 structured lines of the calling attempt, in order. Ship batches every few seconds."""
-    # Lines of an attempt the server already ended (timed out, stopped by an operator) are stored
-    # too, marked late (AddLateToLogRecords); released versions' descriptions stay as they were.
-    attempt, late = await load_attempt_for_logs(session, claims)
-    require_own(attempt, task_instance_id)
-    if not late:
-        refresh_if_due(request, runtime, claims)
-    accepted = await service.append_logs(
+    return await answers.store_logs(
+        runtime,
         session,
-        attempt,
-        [(line.timestamp, line.level, line.message, line.fields) for line in batch.lines],
-        batch_id=batch.batch_id,
-        max_bytes_per_attempt=runtime.settings.log_max_bytes_per_attempt,
-        late=late,
+        claims,
+        task_instance_id,
+        batch,
+        when_running=lambda: refresh_if_due(request, runtime, claims),
     )
-    return LogBatchAccepted(accepted=accepted)

@@ -6,7 +6,7 @@ import uuid
 
 from fastapi import APIRouter, Request, status
 
-from baton_server.api import links
+from baton_server.api import answers, links
 from baton_server.api.deps import (
     AttemptDep,
     RuntimeDep,
@@ -16,10 +16,8 @@ from baton_server.api.deps import (
     refresh_if_due,
 )
 from baton_server.api.schemas.execution import (
-    DagRunInfo,
     PreviousSuccessfulRun,
     PreviousSuccessfulRunResponse,
-    TaskInstanceIdentity,
     TaskStateCounts,
     TIHeartbeatPayload,
     TIRunContext,
@@ -27,12 +25,7 @@ from baton_server.api.schemas.execution import (
     TIStatePayload,
     TIStateResponse,
 )
-from baton_server.scheduler import advance_run
 from baton_server.services import task_instances as service
-from baton_server.services.states import TaskInstanceState
-
-ENDED = frozenset({TaskInstanceState.SUCCESS, TaskInstanceState.FAILED, TaskInstanceState.SKIPPED})
-"""Final states after which a task instance's downstream may be ready."""
 
 router = APIRouter(prefix="/task-instances", tags=["task-instances"])
 
@@ -56,33 +49,11 @@ async def run_task_instance(
     runtime: RuntimeDep,
     request: Request,
 ) -> TIRunContext:
-    started = await service.start_attempt(
-        session,
-        claims,
-        task_instance_id,
-        hostname=payload.hostname,
-        pid=payload.pid,
-        unix_user=payload.unix_user,
-        start_date=payload.start_date,
+    context, execution_token = await answers.start_attempt(
+        runtime, session, claims, task_instance_id, payload
     )
-    ti, run, task = started.task_instance, started.dag_run, started.task_description
-    hand_out_token(request, runtime.tokens.issue(ti.id, ti.try_number, "execution"))
-    timeout = task.get("execution_timeout")
-    return TIRunContext(
-        task_instance=TaskInstanceIdentity(
-            id=ti.id,
-            dag_id=ti.dag_id,
-            run_id=ti.run_id,
-            task_id=ti.task_id,
-            map_index=ti.map_index,
-            try_number=ti.try_number,
-        ),
-        max_tries=ti.max_tries,
-        dag_version_id=ti.dag_version_id,
-        dag_run=DagRunInfo.model_validate(run),
-        entry_point=task.get("entry_point"),
-        execution_timeout_seconds=int(timeout) if isinstance(timeout, int | float) else None,
-    )
+    hand_out_token(request, execution_token)
+    return context
 
 
 @router.put(
@@ -123,19 +94,7 @@ async def update_task_instance_state(
     session: TaskSessionDep,
     runtime: RuntimeDep,
 ) -> TIStateResponse:
-    ti = await service.finish_attempt(
-        session, claims, task_instance_id, state=TaskInstanceState(payload.state), end_date=payload.end_date
-    )
-    answer = TIStateResponse.model_validate(ti)
-    ended, run_pk = ti.state in ENDED, ti.dag_run_id
-    # The request's connection goes back to the pool first: advance_run takes one of its own, and a
-    # request holding two at once starves the pool under load (every holder waits for a second).
-    await session.close()
-    if ended:
-        # Its ready downstream tasks are queued now, not on the scheduler's next pass. (A retry waits
-        # for its delay: the passes queue it.)
-        await advance_run(runtime, run_pk)
-    return answer
+    return await answers.finish_attempt(runtime, session, claims, task_instance_id, payload)
 
 
 @router.get(

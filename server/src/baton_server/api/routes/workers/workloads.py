@@ -6,46 +6,22 @@ import uuid
 
 from fastapi import APIRouter, Request
 
-from baton_server.api import links
+from baton_server.api import answers, links
 from baton_server.api.deps import RuntimeDep, SessionDep, WorkerCredentialDep
 from baton_server.api.routes._orchestration import (
     ClientRuntimes,
     require_runtime_known_to_client,
     worker_model,
 )
-from baton_server.api.schemas.execution import TaskInstanceIdentity
 from baton_server.api.schemas.orchestration import (
     ClaimedWorkloads,
     ClaimWorkloadsPayload,
-    ExecuteTaskWorkload,
     RegisterWorkerPayload,
     Worker,
 )
 from baton_server.services import workers, workloads
 
 router = APIRouter(tags=["workers"])
-
-
-def _workload_model(workload: workloads.Workload) -> ExecuteTaskWorkload:
-    ti = workload.task_instance
-    return ExecuteTaskWorkload(
-        task_instance=TaskInstanceIdentity(
-            id=ti.id,
-            dag_id=ti.dag_id,
-            run_id=ti.run_id,
-            task_id=ti.task_id,
-            map_index=ti.map_index,
-            try_number=ti.try_number,
-        ),
-        max_tries=ti.max_tries,
-        dag_version_id=ti.dag_version_id,
-        bundle_name=workload.bundle_name,
-        runtime=workload.task.runtime,
-        entry_point=workload.task.entry_point,
-        queue=ti.queue,
-        execution_timeout_seconds=workload.task.execution_timeout_seconds,
-        token=workload.token,
-    )
 
 
 @router.post(
@@ -121,4 +97,4 @@ async def claim_workloads(
         wakeup=runtime.wakeups.queue,
     )
     runtime.metrics.claimed([w.task_instance.queue for w in claimed])
-    return ClaimedWorkloads(workloads=[_workload_model(w) for w in claimed])
+    return answers.claimed_workloads(claimed)
