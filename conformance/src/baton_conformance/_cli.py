@@ -98,7 +98,8 @@ def _run(args: argparse.Namespace, work: Path) -> int:
         newer = [v for v in versions if v > served_latest]
         if not args.no_schemathesis:
             for version in served:
-                result = run_schemathesis(target, version, args.examples, work)
+                with _FreshTarget(args, work, target, f"server-{version}") as version_target:
+                    result = run_schemathesis(version_target, version, args.examples, work)
                 st_results.append(result)
                 _log(
                     f"schemathesis {version}: {'pass' if result.passed else 'FAIL'} "
@@ -183,6 +184,30 @@ class _TargetOf:
         assert self.local.target is not None
         database = "PostgreSQL" if a.postgres else "SQLite"
         _log(f"local server on {self.local.target.base_url}, {database} (log: {self.local.log_path})")
+        return self.local.target
+
+    def __exit__(self, *exc: object) -> None:
+        if self.local is not None:
+            self.local.stop()
+
+
+class _FreshTarget:
+    """A fresh local server (and database) for one version's schemathesis run, or the given target.
+
+    What fuzzing leaves behind (thousands of DAGs, runs and queued task instances) would otherwise
+    make each later version's run slower than the one before: on a busy machine the fourth version
+    took 2.7 times as long as the first on one server.
+    """
+
+    def __init__(self, args: argparse.Namespace, work: Path, given: Target, name: str) -> None:
+        self.local = None if args.target else LocalServer(work, postgres_url=args.postgres, name=name)
+        self.given = given
+
+    def __enter__(self) -> Target:
+        if self.local is None:
+            return self.given
+        self.local.__enter__()
+        assert self.local.target is not None
         return self.local.target
 
     def __exit__(self, *exc: object) -> None:
