@@ -43,6 +43,7 @@ from baton_server.db.tables import (
 )
 from baton_server.db.types import utcnow
 from baton_server.runtime import Runtime
+from baton_server.services.dag_specs import DagSpec, TaskSpec
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -111,9 +112,16 @@ async def _seed(settings: Settings, count: int) -> list[tuple[str, str]]:
                 ConnectionRecord(conn_id="bench_conn", conn_type="postgres", host="db.example", port=5432)
             )
             await session.flush()
-            tasks = [{"task_id": f"t{n}", "entry_point": "bench:noop"} for n in range(count)]
+            # A description as registration stores it, so that the scheduler (when on) reads it as it would.
+            spec = DagSpec(
+                dag_id="bench",
+                tasks=tuple(TaskSpec(task_id=f"t{n}", entry_point="bench:noop") for n in range(count)),
+            )
             version = DagVersionRecord(
-                dag_id="bench", version_number=1, description_hash="0" * 64, description={"tasks": tasks}
+                dag_id="bench",
+                version_number=1,
+                description_hash=spec.content_hash(),
+                description=spec.to_document(),
             )
             session.add(version)
             await session.flush()
@@ -470,8 +478,9 @@ def _summary(results: list[Result], names: list[str]) -> list[str]:
 
 
 def _start_baton(
-    url: str, folder: Path, signing_key: str, pool_size: int
+    url: str, folder: Path, signing_key: str, pool_size: int, *, scheduler: bool = False
 ) -> tuple[subprocess.Popen[bytes], str]:
+    """``baton-server serve`` on a free port of 127.0.0.1 (its scheduler off unless asked for)."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("BATON_")}
     env.update(
@@ -479,7 +488,9 @@ def _start_baton(
         BATON_SIGNING_KEY=signing_key,
         BATON_DATA_DIR=str(folder),
         BATON_PORT=str(port),
-        BATON_RUN_SCHEDULER="false",
+        BATON_RUN_SCHEDULER=str(scheduler).lower(),
+        # The seeded attempts heartbeat only when a scenario picks them: none may time out meanwhile.
+        BATON_HEARTBEAT_TIMEOUT="86400",
         BATON_DB_POOL_SIZE=str(pool_size),
         BATON_LOG_LEVEL="warning",
         BATON_LOG_MAX_BYTES_PER_ATTEMPT=str(1 << 40),

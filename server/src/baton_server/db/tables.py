@@ -135,6 +135,9 @@ class TaskInstanceRecord(Base):
         Index(None, "state", "queue"),
         Index(None, "dag_id", "task_id", "state"),
         Index(None, "pool", "state"),
+        # The scheduler's deadlines: a running attempt's heartbeat and its execution timeout.
+        Index(None, "state", "last_heartbeat_at"),
+        Index(None, "state", "timeout_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
@@ -166,6 +169,8 @@ class TaskInstanceRecord(Base):
     end_date: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # When the running attempt overruns its task's execution timeout (None: the task has none).
+    timeout_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 

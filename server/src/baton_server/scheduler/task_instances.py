@@ -35,6 +35,7 @@ _FRESH_ATTEMPT: dict[str, Any] = {
     "end_date": None,
     "last_heartbeat_at": None,
     "next_attempt_at": None,
+    "timeout_at": None,
 }
 """What queueing a new attempt clears: the row always describes the current attempt."""
 
@@ -67,36 +68,36 @@ async def release_stale_claims(session: AsyncSession, now: datetime, claim_timeo
 
 
 async def fail_timed_out(session: AsyncSession, now: datetime, heartbeat_timeout: float) -> int:
-    """Fail (or send to retry) running attempts whose heartbeat stopped or whose execution timed out."""
-    running = await session.execute(
-        select(
-            TI.id,
-            TI.dag_version_id,
-            TI.task_id,
-            TI.try_number,
-            TI.max_tries,
-            TI.start_date,
-            TI.last_heartbeat_at,
-            TI.updated_at,
-        ).where(TI.state == TaskInstanceState.RUNNING.value)
-    )
+    """Fail (or send to retry) running attempts whose heartbeat stopped or whose execution timed out.
+
+    Both deadlines are indexed with the state, so a pass reads only the attempts that are due, however
+    many are running.
+    """
     heartbeat_cutoff = now - timedelta(seconds=heartbeat_timeout)
+    running = TI.state == TaskInstanceState.RUNNING.value
+    columns = (TI.id, TI.dag_version_id, TI.task_id, TI.try_number, TI.max_tries, TI.last_heartbeat_at)
+    stale = (
+        await session.execute(
+            select(*columns).where(
+                running,
+                or_(
+                    TI.last_heartbeat_at < heartbeat_cutoff,
+                    # An attempt started before starts recorded a heartbeat.
+                    TI.last_heartbeat_at.is_(None)
+                    & (func.coalesce(TI.start_date, TI.updated_at) < heartbeat_cutoff),
+                ),
+            )
+        )
+    ).all()
+    overran = (await session.execute(select(*columns).where(running, TI.timeout_at < now))).all()
+    overran_ids = {row.id for row in overran}
     ended = 0
-    for ti_id, version_id, task_id, try_number, max_tries, start_date, last_heartbeat, updated in list(
-        running
-    ):
+    for ti_id, version_id, task_id, try_number, max_tries, last_heartbeat in [
+        *overran,
+        *(row for row in stale if row.id not in overran_ids),
+    ]:
         version = await load_version_or_none(session, version_id)
         task = version.spec.task(task_id) if version else None
-        alive_at = last_heartbeat or start_date or updated
-        stale = alive_at < heartbeat_cutoff
-        overran = bool(
-            task
-            and task.execution_timeout_seconds is not None
-            and start_date is not None
-            and now - start_date > timedelta(seconds=task.execution_timeout_seconds)
-        )
-        if not (stale or overran):
-            continue
         target = resolve_failure(try_number, max_tries)
         delay = task.retry_delay_seconds if task else 0
         conditions = [
@@ -104,7 +105,7 @@ async def fail_timed_out(session: AsyncSession, now: datetime, heartbeat_timeout
             TI.state == TaskInstanceState.RUNNING.value,
             TI.try_number == try_number,
         ]
-        if not overran:
+        if ti_id not in overran_ids:
             # A heartbeat that lands between our read and this write keeps the attempt alive.
             conditions.append(
                 TI.last_heartbeat_at.is_(None)
@@ -141,11 +142,22 @@ async def resolve_dependencies(
 ) -> DependencyReport:
     """For each running run: schedule what may run, fail or skip what never will, and finish the run.
 
-    At most ``BATCH`` runs per pass, in id order from ``after``; the report says where to go on, so
-    that with more running runs than a batch, every run still gets its turn.
+    Only runs with something to decide are read: a task instance not yet scheduled, a retry that is
+    due, or every task instance ended (the database filters them, so a pass over thousands of runs
+    whose tasks are all queued or running reads none). At most ``BATCH`` runs per pass, in id order
+    from ``after``; the report says where to go on, so that with more such runs than a batch, every
+    run still gets its turn.
     """
     report = DependencyReport()
-    conditions = [DagRunRecord.state == DagRunState.RUNNING.value]
+    of_run = TI.dag_run_id == DagRunRecord.id
+    retry_due = (TI.state == TaskInstanceState.UP_FOR_RETRY.value) & or_(
+        TI.next_attempt_at.is_(None), TI.next_attempt_at <= now
+    )
+    undecided = select(TI.id).where(of_run, or_(TI.state.is_(None), retry_due)).exists()
+    unfinished = (
+        select(TI.id).where(of_run, or_(TI.state.is_(None), TI.state.not_in(_FINISHED_STATES))).exists()
+    )
+    conditions = [DagRunRecord.state == DagRunState.RUNNING.value, or_(undecided, ~unfinished)]
     if after is not None:
         conditions.append(DagRunRecord.id > after)
     runs = list(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Row, Table, Update, Uuid, bindparam, case, func, select
@@ -117,6 +117,7 @@ async def start_attempt(
     require_subject(claims, task_instance_id)
     conn = await session.connection()
     statement = _START_CLAIMED if claims.worker_id is not None else _START_UNNAMED
+    now = utcnow()
     started = (
         await conn.execute(
             statement,
@@ -128,10 +129,11 @@ async def start_attempt(
                 "b_pid": pid,
                 "b_user": unix_user,
                 "b_start": start_date,
-                "b_now": utcnow(),
+                "b_now": now,
             },
         )
     ).first()
+    fresh = started is not None
     if started is None:
         started = (await conn.execute(_READ_STARTED, {"b_id": task_instance_id})).first()
         if started is None:
@@ -144,6 +146,14 @@ async def start_attempt(
     dag_run = (await conn.execute(_RUN_INFO, {"b_id": started.dag_run_id})).first()
     assert dag_run is not None
     task = await task_description(session, started.dag_version_id, started.task_id)
+    timeout = task.get("execution_timeout")
+    if fresh and isinstance(timeout, int | float):
+        # The scheduler finds an overrun attempt by this indexed deadline, counted on the server's
+        # clock from the start it recorded (a worker's reported start date may be skewed).
+        deadline = now + timedelta(seconds=timeout)
+        await conn.execute(
+            _SET_TIMEOUT, {"b_id": task_instance_id, "b_try": claims.try_number, "b_at": deadline}
+        )
     await session.commit()
     return StartedAttempt(task_instance=started, dag_run=dag_run, task_description=task)
 
@@ -195,6 +205,7 @@ def _start_statement(*, named_worker: bool) -> Update:
             start_date=bindparam("b_start"),
             end_date=None,
             last_heartbeat_at=bindparam("b_now"),
+            timeout_at=None,
         )
         .returning(*_STARTED)
     )
@@ -203,6 +214,11 @@ def _start_statement(*, named_worker: bool) -> Update:
 # Built once: constructing a statement costs more than executing it on the hot path.
 _START_CLAIMED = _start_statement(named_worker=True)
 _START_UNNAMED = _start_statement(named_worker=False)
+_SET_TIMEOUT = (
+    _TI_TABLE.update()
+    .where(_TI_TABLE.c.id == bindparam("b_id"), _TI_TABLE.c.try_number == bindparam("b_try"))
+    .values(timeout_at=bindparam("b_at"))
+)
 _READ_STARTED = select(
     *_STARTED, _TI_TABLE.c.state, _TI_TABLE.c.hostname, _TI_TABLE.c.pid, _TI_TABLE.c.worker_id
 ).where(_TI_TABLE.c.id == bindparam("b_id"))

@@ -304,3 +304,21 @@ async def test__failed_final_state__resolves_the_downstream_itself(
         await worker.run(a, "failed")
         states = {t: ti["state"] for t, ti in _tis(await _run_detail(admin, "fails", run["run_id"])).items()}
         assert states == {"a": "failed", "b": "upstream_failed", "tidy": "queued"}
+
+
+async def test__a_pass_finds_the_run_with_something_to_decide_among_a_batch_of_runs_without(
+    server: ServerHarness, admin: httpx.AsyncClient
+) -> None:
+    from baton_server.scheduler.task_instances import BATCH
+
+    async with fake_worker(server) as worker:
+        await worker.register_dags(dag("fresh", task("first")))
+        # More running runs than one pass examines, every task queued: nothing to decide in any of them.
+        for n in range(BATCH + 5):
+            await make_dag_run(server.runtime, dag_id="busy", run_id=f"busy_{n}", task_ids=("work",))
+        # Triggered last (ids are time-ordered): a run whose task awaits its scheduling.
+        await _trigger(admin, "fresh")
+
+        report = await scheduler_pass(server)
+
+    assert (report.runs_started, report.scheduled, report.queued) == (1, 1, 1)
