@@ -274,7 +274,7 @@ class Target:
     application_name: str | None = None  # its connections' name, when it shares a database
 
 
-def _lua(target: Target, scenario: str, folder: Path) -> Path:
+def _lua(target: Target, scenario: str, folder: Path, pace_ms: int | None = None) -> Path:
     request = target.requests[scenario]
     assert request is not None
     script = _LUA % {
@@ -284,7 +284,10 @@ def _lua(target: Target, scenario: str, folder: Path) -> Path:
         "version_header": target.version_header,
         "request": request.replace("RUN", '"bench_run"'),
     }
-    path = folder / f"{target.name.replace('@', '-')}-{scenario}.lua"
+    if pace_ms is not None:
+        # Each connection waits this long before its next request: a steady rate, not a closed loop.
+        script += f"delay = function() return {pace_ms} end\n"
+    path = folder / f"{target.name.replace('@', '-').replace(' ', '-')}-{scenario}.lua"
     path.write_text(script)
     return path
 
@@ -361,8 +364,18 @@ async def _connections_held(admin_url: str, target: Target) -> int:
         await engine.dispose()
 
 
-def _wrk(target: Target, scenario: str, connections: int, seconds: int, folder: Path, round_: int) -> Result:
-    script = _lua(target, scenario, folder)
+def _wrk(
+    target: Target,
+    scenario: str,
+    connections: int,
+    seconds: int,
+    folder: Path,
+    round_: int,
+    *,
+    pace_ms: int | None = None,
+) -> Result:
+    """One wrk run of a scenario against a target (``pace_ms``: each connection's pause between requests)."""
+    script = _lua(target, scenario, folder, pace_ms)
     threads = min(2, connections)
     cpu_before = _tree_cpu_ms(target.pid)
     out = subprocess.run(

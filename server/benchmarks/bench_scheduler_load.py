@@ -24,7 +24,7 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import httpx
@@ -47,6 +47,11 @@ from bench_execution_api import (
     throwaway_database,
 )
 from sqlalchemy.engine import make_url
+
+HEARTBEAT_INTERVAL_S = 5.0
+"""How often each running task heartbeats (the SDKs' cadence)."""
+STEADY_CONNECTIONS = 100
+"""Connections of the steady-rate measurement; each paces itself to its share of the rate."""
 
 
 def _pass_seconds(base: str) -> tuple[float, int]:
@@ -78,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     results: list[Result] = []
     held: dict[str, int] = {}
     passes: list[tuple[float, int]] = []
+    steady: list[Result] = []
+    rate = args.running / HEARTBEAT_INTERVAL_S
+    pace_ms = max(1, round(STEADY_CONNECTIONS * 1000 / rate))
     load_before = os.getloadavg()
     started = time.monotonic()
     try:
@@ -110,6 +118,21 @@ def main(argv: list[str] | None = None) -> int:
                     results.append(_wrk(target, "heartbeat", args.clients, args.seconds, folder, round_))
                     held[name] = max(held.get(name, 0), asyncio.run(_connections_held(admin_url, target)))
                     if scheduler:
+                        # Every running task heartbeating every 5 s: a steady rate, paced per connection.
+                        steady.append(
+                            _wrk(
+                                replace(target, name=f"steady {rate:.0f} per s"),
+                                "heartbeat",
+                                STEADY_CONNECTIONS,
+                                args.seconds,
+                                folder,
+                                round_,
+                                pace_ms=pace_ms,
+                            )
+                        )
+                        held["steady"] = max(
+                            held.get("steady", 0), asyncio.run(_connections_held(admin_url, target))
+                        )
                         passes.append(_pass_seconds(base))
                 finally:
                     _stop(server)
@@ -122,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         / max(by_round[("scheduler off", n)].requests_per_s, 0.01)
         for n in range(1, args.rounds + 1)
     ]
-    failed = sum(r.non_2xx for r in results)
+    failed = sum(r.non_2xx for r in [*results, *steady])
     summary = {
         "running": len(attempts),
         "clients": args.clients,
@@ -130,6 +153,11 @@ def main(argv: list[str] | None = None) -> int:
         "connections_held": held,
         "pool_size": args.pool_size,
         "non_2xx": failed,
+        "steady": {
+            "rate_asked": rate,
+            "connections": STEADY_CONNECTIONS,
+            "results": [asdict(r) for r in steady],
+        },
         "scheduler_passes": [{"seconds": total, "count": count} for total, count in passes],
         "load_average": {"before": load_before, "after": os.getloadavg()},
         "seconds": time.monotonic() - started,
@@ -145,6 +173,14 @@ def main(argv: list[str] | None = None) -> int:
             f"server CPU {_spread([r.server_cpu_ms_per_request for r in mine])} ms/request, "
             f"{held.get(name, 0)} PostgreSQL connections held (pool {args.pool_size})"
         )
+    print(
+        f"steady: every one of {len(attempts)} running tasks heartbeating every {HEARTBEAT_INTERVAL_S:.0f} s "
+        f"({rate:.0f}/s asked, {STEADY_CONNECTIONS} connections), scheduler on: "
+        f"{_spread([r.requests_per_s for r in steady])} heartbeats/s, "
+        f"p50 {_spread([r.p50_ms for r in steady])} ms, "
+        f"p99 {_spread([r.p99_ms for r in steady])} ms (target <= 50), "
+        f"{held.get('steady', 0)} PostgreSQL connections held (pool {args.pool_size})"
+    )
     mean_ms = [1000 * total / max(count, 1) for total, count in passes]
     print(f"a scheduler pass took {_spread(mean_ms)} ms on average ({sum(c for _, c in passes)} passes)")
     print(
