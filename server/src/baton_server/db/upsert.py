@@ -5,10 +5,32 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sqlalchemy import Table, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import Insert
 
 from baton_server.db.tables import Base
+
+_STATEMENTS: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], Insert] = {}
+"""Built once per dialect, table, columns and conflict key: on a task's request path (an XCom push,
+a variable set) constructing the statement cost more than running it."""
+
+
+def _statement(dialect: str, table: Table, columns: tuple[str, ...], conflict: tuple[str, ...]) -> Insert:
+    key = (dialect, table.name, columns, conflict)
+    statement = _STATEMENTS.get(key)
+    if statement is None:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        base = insert(table).values(
+            {name: bindparam(f"u_{name}", type_=table.c[name].type) for name in columns}
+        )
+        statement = base.on_conflict_do_update(
+            index_elements=list(conflict),
+            set_={name: base.excluded[name] for name in columns if name not in conflict},
+        )
+        _STATEMENTS[key] = statement
+    return statement
 
 
 async def upsert(
@@ -16,9 +38,7 @@ async def upsert(
 ) -> None:
     """Insert a row, or update every other given column of the row with the same conflict key."""
     dialect = (await session.connection()).dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(record).values(**values)
-    updates = {name: statement.excluded[name] for name in values if name not in conflict_columns}
-    await session.execute(
-        statement.on_conflict_do_update(index_elements=list(conflict_columns), set_=updates)
-    )
+    table = record.__table__
+    assert isinstance(table, Table)
+    statement = _statement(dialect, table, tuple(values), tuple(conflict_columns))
+    await session.execute(statement, {f"u_{name}": value for name, value in values.items()})
