@@ -52,6 +52,7 @@ from baton_server.errors import DomainError
 from baton_server.runtime import Runtime
 from baton_server.services.credentials import authenticate
 from baton_server.services.task_instances import heartbeat, load_attempt
+from baton_server.services.tokens import TaskClaims
 from baton_server.services.variables import get_variable
 from baton_server.services.workloads import ClaimRequest, claim_workloads
 
@@ -193,49 +194,6 @@ def _unavailable_or_raise(error: Exception) -> Answered:
     raise error
 
 
-async def try_heartbeat(scope: Scope, body: bytes) -> Answered | None:
-    """Record a heartbeat if it succeeds as is; None lets the declared route answer instead."""
-    runtime, token, match = _runtime(scope), _bearer(scope), _HEARTBEAT_RE.match(scope["path"])
-    if runtime is None or token is None or match is None:
-        return None
-    try:
-        task_instance_id = uuid.UUID(match.group(1))
-        payload: Any = _HEARTBEAT_PAYLOAD.validate_json(body)
-        claims = await runtime.tokens.verify_async(token)
-        async with runtime.autocommit.connect() as conn:
-            await heartbeat(conn, claims, task_instance_id, hostname=payload.hostname, pid=payload.pid)
-    except (ValueError, ValidationError, DomainError):
-        return None
-    except Exception as exc:  # only an unreachable database is answered; the rest re-raised
-        return _unavailable_or_raise(exc)
-    return Answered(
-        204, b"", runtime.tokens.fresh_if_due(claims, within=runtime.settings.token_refresh_before)
-    )
-
-
-async def try_get_variable(scope: Scope, body: bytes) -> Answered | None:
-    """Read a variable for a running attempt; None lets the declared route answer instead."""
-    runtime, token, match = _runtime(scope), _bearer(scope), _VARIABLE_RE.match(scope["path"])
-    if runtime is None or token is None or match is None:
-        return None
-    key = match.group(1)
-    try:
-        claims = await runtime.tokens.verify_async(token)
-        async with runtime.autocommit_sessions() as session:
-            attempt = await load_attempt(session, claims)
-            value = await get_variable(session, key, dag_id=attempt.dag_id)
-        content = _VARIABLE_RESPONSE.dump_python(VariableResponse(key=key, value=value), mode="json")
-    except (ValueError, ValidationError, DomainError):
-        return None
-    except Exception as exc:  # only an unreachable database is answered; the rest re-raised
-        return _unavailable_or_raise(exc)
-    return Answered(
-        200,
-        _render(content),
-        runtime.tokens.fresh_if_due(claims, within=runtime.settings.token_refresh_before),
-    )
-
-
 def _render(content: Any) -> bytes:
     """A JSON answer rendered as FastAPI's JSONResponse renders the route's answer, byte for byte."""
     return json.dumps(
@@ -251,119 +209,146 @@ def _request_body(scope: Scope, body: bytes, adapter: TypeAdapter[Any]) -> Any:
     return adapter.validate_python(json.loads(body), from_attributes=True)
 
 
-def _attempt_request(scope: Scope) -> tuple[Runtime, str, uuid.UUID] | None:
-    """The runtime, the bearer token and the task instance id of an attempt's request, if it has all three."""
-    runtime, token, match = _runtime(scope), _bearer(scope), _ATTEMPT_RE.match(scope["path"])
+LaneAnswer = Callable[[Runtime, str, str, Scope, bytes], Awaitable[Answered | None]]
+"""A lane's own part: (runtime, bearer token, the path's id segment, scope, body) to its answer, or
+None to leave the request to the route. It raises a validation or domain error for anything the
+route refuses, and checks the token itself (with the token service) where its request needs it."""
+
+
+async def _serve(pattern: re.Pattern[str], answer: LaneAnswer, scope: Scope, body: bytes) -> Answered | None:
+    """The one way every lane answers: a request with a bearer token on the lane's path, its answer if
+    it succeeds as is; every refusal (a malformed body or id, a bad token, a 403, 404 or 409) left to
+    the declared route for the canonical answer; an unreachable database answered 503."""
+    runtime, token, match = _runtime(scope), _bearer(scope), pattern.match(scope["path"])
     if runtime is None or token is None or match is None:
         return None
     try:
-        return runtime, token, _UUID.validate_python(match.group(1))
-    except ValidationError:
+        return await answer(runtime, token, match.group(1), scope, body)
+    except (ValueError, ValidationError, DomainError):
+        # A refusal changed nothing, or only what the route repeats alike: a start or a final state
+        # replays as a repeated call, a log batch is written last, a claim that found nothing writes
+        # only the worker's sign of life and the release of what it does not hold.
         return None
+    except Exception as exc:  # only an unreachable database is answered; the rest re-raised
+        return _unavailable_or_raise(exc)
+
+
+def _refreshed(runtime: Runtime, claims: TaskClaims) -> str | None:
+    return runtime.tokens.fresh_if_due(claims, within=runtime.settings.token_refresh_before)
+
+
+async def _heartbeat(runtime: Runtime, token: str, segment: str, scope: Scope, body: bytes) -> Answered:
+    task_instance_id = uuid.UUID(segment)
+    payload: Any = _HEARTBEAT_PAYLOAD.validate_json(body)
+    claims = await runtime.tokens.verify_async(token)
+    async with runtime.autocommit.connect() as conn:
+        await heartbeat(conn, claims, task_instance_id, hostname=payload.hostname, pid=payload.pid)
+    return Answered(204, b"", _refreshed(runtime, claims))
+
+
+async def _variable(runtime: Runtime, token: str, key: str, scope: Scope, body: bytes) -> Answered:
+    claims = await runtime.tokens.verify_async(token)
+    async with runtime.autocommit_sessions() as session:
+        attempt = await load_attempt(session, claims)
+        value = await get_variable(session, key, dag_id=attempt.dag_id)
+    content = _VARIABLE_RESPONSE.dump_python(VariableResponse(key=key, value=value), mode="json")
+    return Answered(200, _render(content), _refreshed(runtime, claims))
+
+
+async def _run(runtime: Runtime, token: str, segment: str, scope: Scope, body: bytes) -> Answered:
+    task_instance_id = _UUID.validate_python(segment)
+    payload: TIRunPayload = _request_body(scope, body, _RUN_PAYLOAD)
+    claims = await runtime.tokens.verify_async(token)
+    async with runtime.autocommit_sessions() as session:
+        context, execution_token = await start_attempt(runtime, session, claims, task_instance_id, payload)
+    return Answered(
+        200, _render(_RUN_CONTEXT.dump_python(context, mode="json", by_alias=True)), execution_token
+    )
+
+
+async def _finish(runtime: Runtime, token: str, segment: str, scope: Scope, body: bytes) -> Answered:
+    task_instance_id = _UUID.validate_python(segment)
+    payload: TIStatePayload = _request_body(scope, body, _STATE_PAYLOAD)
+    claims = await runtime.tokens.verify_async(token)
+    async with runtime.autocommit_sessions() as session:
+        answer = await finish_attempt(runtime, session, claims, task_instance_id, payload)
+    return Answered(200, _render(_STATE_RESPONSE.dump_python(answer, mode="json", by_alias=True)), None)
+
+
+async def _logs(runtime: Runtime, token: str, segment: str, scope: Scope, body: bytes) -> Answered:
+    task_instance_id = _UUID.validate_python(segment)
+    batch: LogBatch = _request_body(scope, body, _LOG_BATCH)
+    claims = await runtime.tokens.verify_async(token)
+    refreshed: list[str | None] = [None]
+
+    def refresh_if_due() -> None:  # only while the attempt runs: a late batch's token is not renewed
+        refreshed[0] = _refreshed(runtime, claims)
+
+    async with runtime.autocommit_sessions() as session:
+        answer = await store_logs(
+            runtime, session, claims, task_instance_id, batch, when_running=refresh_if_due
+        )
+    return Answered(
+        200, _render(_LOG_BATCH_ACCEPTED.dump_python(answer, mode="json", by_alias=True)), refreshed[0]
+    )
+
+
+async def _claim(runtime: Runtime, token: str, segment: str, scope: Scope, body: bytes) -> Answered | None:
+    """Only a claim that finds work at its first look is answered here: one that would wait, and every
+    refusal, goes to the route, which repeats the sign of life and the release of unheld workloads
+    (both harmless twice) and gives the canonical answer."""
+    if any(name == _CLIENT_RUNTIMES_HEADER for name, _ in scope["headers"]):
+        return None  # the route checks the worker's runtime against what the client can express
+    worker_id = _UUID.validate_python(segment)
+    payload: ClaimWorkloadsPayload = _request_body(scope, body, _CLAIM_PAYLOAD)
+    async with runtime.sessions() as session:
+        credential = await authenticate(session, token, "worker")
+        claimed = await claim_workloads(
+            session,
+            runtime.tokens,
+            credential,
+            ClaimRequest(
+                worker_id=worker_id,
+                max_workloads=payload.max_workloads,
+                wait_seconds=0,
+                queues=payload.queues,
+                held=payload.held_task_instance_ids,
+            ),
+            max_wait=0,
+        )
+    if not claimed:
+        return None
+    runtime.metrics.claimed([w.task_instance.queue for w in claimed])
+    return Answered(
+        200, _render(_CLAIMED.dump_python(claimed_workloads(claimed), mode="json", by_alias=True)), None
+    )
+
+
+async def try_heartbeat(scope: Scope, body: bytes) -> Answered | None:
+    """Record a heartbeat if it succeeds as is; None lets the declared route answer instead."""
+    return await _serve(_HEARTBEAT_RE, _heartbeat, scope, body)
+
+
+async def try_get_variable(scope: Scope, body: bytes) -> Answered | None:
+    """Read a variable for a running attempt; None lets the declared route answer instead."""
+    return await _serve(_VARIABLE_RE, _variable, scope, body)
 
 
 async def try_run(scope: Scope, body: bytes) -> Answered | None:
     """Start an attempt if it starts as asked; None lets the declared route answer instead."""
-    request = _attempt_request(scope)
-    if request is None:
-        return None
-    runtime, token, task_instance_id = request
-    try:
-        payload: TIRunPayload = _request_body(scope, body, _RUN_PAYLOAD)
-        claims = await runtime.tokens.verify_async(token)
-        async with runtime.autocommit_sessions() as session:
-            context, execution_token = await start_attempt(
-                runtime, session, claims, task_instance_id, payload
-            )
-        content = _RUN_CONTEXT.dump_python(context, mode="json", by_alias=True)
-    except (ValueError, ValidationError, DomainError):
-        return None  # a start that did not happen changed nothing; one that did is replayed alike
-    except Exception as exc:  # only an unreachable database is answered; the rest re-raised
-        return _unavailable_or_raise(exc)
-    return Answered(200, _render(content), execution_token)
+    return await _serve(_ATTEMPT_RE, _run, scope, body)
 
 
 async def try_finish(scope: Scope, body: bytes) -> Answered | None:
     """Finish an attempt if it finishes as asked; None lets the declared route answer instead."""
-    request = _attempt_request(scope)
-    if request is None:
-        return None
-    runtime, token, task_instance_id = request
-    try:
-        payload: TIStatePayload = _request_body(scope, body, _STATE_PAYLOAD)
-        claims = await runtime.tokens.verify_async(token)
-        async with runtime.autocommit_sessions() as session:
-            answer = await finish_attempt(runtime, session, claims, task_instance_id, payload)
-        content = _STATE_RESPONSE.dump_python(answer, mode="json", by_alias=True)
-    except (ValueError, ValidationError, DomainError):
-        return None  # nothing changed (or the same call repeats harmlessly on the route)
-    except Exception as exc:  # only an unreachable database is answered; the rest re-raised
-        return _unavailable_or_raise(exc)
-    return Answered(200, _render(content), None)
+    return await _serve(_ATTEMPT_RE, _finish, scope, body)
 
 
 async def try_upload_logs(scope: Scope, body: bytes) -> Answered | None:
     """Store a batch of log lines if it is taken as is; None lets the declared route answer instead."""
-    request = _attempt_request(scope)
-    if request is None:
-        return None
-    runtime, token, task_instance_id = request
-    refreshed: list[str | None] = [None]
-    try:
-        batch: LogBatch = _request_body(scope, body, _LOG_BATCH)
-        claims = await runtime.tokens.verify_async(token)
-
-        def refresh_if_due() -> None:
-            refreshed[0] = runtime.tokens.fresh_if_due(claims, within=runtime.settings.token_refresh_before)
-
-        async with runtime.autocommit_sessions() as session:
-            answer = await store_logs(
-                runtime, session, claims, task_instance_id, batch, when_running=refresh_if_due
-            )
-        content = _LOG_BATCH_ACCEPTED.dump_python(answer, mode="json", by_alias=True)
-    except (ValueError, ValidationError, DomainError):
-        return None  # refused before anything was stored
-    except Exception as exc:  # only an unreachable database is answered; the rest re-raised
-        return _unavailable_or_raise(exc)
-    return Answered(200, _render(content), refreshed[0])
+    return await _serve(_ATTEMPT_RE, _logs, scope, body)
 
 
 async def try_claim(scope: Scope, body: bytes) -> Answered | None:
-    """Hand out the workloads ready now; None lets the declared route answer (and long-poll) instead.
-
-    Only a claim that finds work at its first look is answered here: one that would wait, and every
-    refusal, goes to the route, which repeats the sign of life and the release of unheld workloads
-    (both harmless twice) and gives the canonical answer.
-    """
-    runtime, token, match = _runtime(scope), _bearer(scope), _CLAIMS_RE.match(scope["path"])
-    if runtime is None or token is None or match is None:
-        return None
-    if any(name == _CLIENT_RUNTIMES_HEADER for name, _ in scope["headers"]):
-        return None  # the route checks the worker's runtime against what the client can express
-    try:
-        worker_id = _UUID.validate_python(match.group(1))
-        payload: ClaimWorkloadsPayload = _request_body(scope, body, _CLAIM_PAYLOAD)
-        async with runtime.sessions() as session:
-            credential = await authenticate(session, token, "worker")
-            claimed = await claim_workloads(
-                session,
-                runtime.tokens,
-                credential,
-                ClaimRequest(
-                    worker_id=worker_id,
-                    max_workloads=payload.max_workloads,
-                    wait_seconds=0,
-                    queues=payload.queues,
-                    held=payload.held_task_instance_ids,
-                ),
-                max_wait=0,
-            )
-        if not claimed:
-            return None
-        runtime.metrics.claimed([w.task_instance.queue for w in claimed])
-        content = _CLAIMED.dump_python(claimed_workloads(claimed), mode="json", by_alias=True)
-    except (ValueError, ValidationError, DomainError):
-        return None  # refused before anything was committed
-    except Exception as exc:  # only an unreachable database is answered; the rest re-raised
-        return _unavailable_or_raise(exc)
-    return Answered(200, _render(content), None)
+    """Hand out the workloads ready now; None lets the declared route answer (and long-poll) instead."""
+    return await _serve(_CLAIMS_RE, _claim, scope, body)
