@@ -347,6 +347,8 @@ def bench(session: nox.Session) -> None:
     if url is None:
         session.error("the benchmark needs PostgreSQL")
     session.run("python", "server/benchmarks/bench_execution_api.py", "--postgres-url", url, *session.posargs)
+    session.log("the API server's cold start to a healthy /execution/health")
+    session.run("python", "server/benchmarks/bench_cold_start.py", "--postgres-url", url)
     session.log("heartbeats beside the scheduler, with 5,000 running tasks: scheduler on / off")
     session.run("python", "server/benchmarks/bench_scheduler_load.py", "--postgres-url", url)
     # The Go worker end to end: overhead per no-op task and tasks per second (builds with go build).
