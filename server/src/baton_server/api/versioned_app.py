@@ -32,6 +32,11 @@ def _async_version_dependency(**kwargs: Any) -> Any:
 class VersionedApp(Cadwyn):
     """Cadwyn whose per-route version dependency runs on the event loop, not the thread pool."""
 
+    def build_versions(self) -> None:
+        """Generate every version's routes and models now (Cadwyn does it on the first call otherwise)."""
+        if not self._cadwyn_initialized:
+            self._cadwyn_initialize()
+
     def _add_versioned_routers(self, router: APIRouter, *, version: str) -> None:
         added_routes: list[BaseRoute] = []
         versioned_router = self.router.versioned_routers[version]
