@@ -33,7 +33,7 @@ from baton_server.api.routes.execution import xcoms as ex_xcoms
 from baton_server.api.routes.health import health_router
 from baton_server.api.routes.workers import dags as worker_dags
 from baton_server.api.routes.workers import workloads as worker_workloads
-from baton_server.api.versioned_app import VersionedApp
+from baton_server.api.versioned_app import VersionedApp, head_routes
 from baton_server.api.versions import VERSIONS
 from baton_server.config import Settings
 from baton_server.db.availability import is_database_unavailable
@@ -135,6 +135,7 @@ def create_app(settings: Settings) -> VersionedApp:
         finally:
             await runtime.close()
 
+    routers = build_routers()
     app = VersionedApp(
         versions=VERSIONS,
         title="Baton API",
@@ -147,7 +148,7 @@ def create_app(settings: Settings) -> VersionedApp:
         versioning_middleware_class=build_middleware(
             settings.served_api_versions,
             request_max_bytes=settings.request_max_bytes,
-            fast_lanes=lanes(VERSIONS),
+            fast_lanes=lanes(VERSIONS, head_routes(routers)),
         ),
         generate_unique_id_function=_operation_id,
         openapi_customizer=document_api,
@@ -157,7 +158,7 @@ def create_app(settings: Settings) -> VersionedApp:
     install_error_handlers(app)
     # Added last, so outermost: it sees every request, the fast lanes' included.
     app.add_middleware(ObservingMiddleware)
-    for router in build_routers():
+    for router in routers:
         app.generate_and_include_versioned_routers(router)
     if settings.ui_enabled:
         from baton_server.ui import create_ui_app

@@ -1,5 +1,6 @@
-"""Fast lanes for the hottest requests of a task: a heartbeat, a variable read, and an attempt's
-start (``run``), log upload and final ``state``, when they succeed.
+"""Fast lanes for a task's requests, when they succeed: a heartbeat, an attempt's start (``run``),
+log upload and final ``state``, a claim, and every task route that only reads or idempotently
+writes with the caller's running attempt (variables, connections, XComs, the run's facts).
 
 Every route is declared like any other, so it is in every version's spec and every generated
 client, and all its errors come from the one error path. But a request that can be answered with
@@ -9,26 +10,40 @@ response migration: one token check, the route's own validation, and the same se
 else — a malformed body, a missing or bad token, a 404 or 409 — is replayed untouched to the
 declared route, which gives the canonical answer; a database that cannot be reached is the one
 error a lane answers itself (503 with Retry-After, as the routes do), rather than trying twice.
-See docs/adr/0002-lean-request-path.md.
+
+Most of them are *route lanes*: built from the declared route itself (its path, query and body
+parameters, its endpoint function, its response model and class), with its dependencies — the
+runtime, a task session, the running attempt — provided without FastAPI's solve. Only routes
+whose method is GET, PUT or DELETE qualify: a refusal after a write is then safe to replay. The
+rest are hand-written, each its own part of :func:`_serve`. See docs/adr/0002-lean-request-path.md.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+import typing
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from cadwyn import VersionBundle, VersionChange
+from fastapi.datastructures import DefaultPlaceholder
+from fastapi.dependencies.utils import request_body_to_args, request_params_to_args
+from fastapi.routing import APIRoute, serialize_response
+from fastapi.utils import is_body_allowed_for_status_code
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from starlette.datastructures import QueryParams
+from starlette.responses import Response
+from starlette.routing import BaseRoute
 from starlette.types import Scope
 
 from baton_server.api.answers import claimed_workloads, finish_attempt, start_attempt, store_logs
+from baton_server.api.deps import get_runtime, get_task_session, running_attempt
 from baton_server.api.input_contract import is_json_content
 from baton_server.api.routes._orchestration import CLIENT_RUNTIMES_HEADER
-from baton_server.api.schemas.common import ID_PATTERN
 from baton_server.api.schemas.execution import (
     DagRunInfo,
     LogBatch,
@@ -40,7 +55,6 @@ from baton_server.api.schemas.execution import (
     TIRunPayload,
     TIStatePayload,
     TIStateResponse,
-    VariableResponse,
 )
 from baton_server.api.schemas.orchestration import (
     ClaimedWorkloads,
@@ -53,25 +67,20 @@ from baton_server.runtime import Runtime
 from baton_server.services.credentials import authenticate
 from baton_server.services.task_instances import heartbeat, load_attempt
 from baton_server.services.tokens import TaskClaims
-from baton_server.services.variables import get_variable
 from baton_server.services.workloads import ClaimRequest, claim_workloads
 
 HEARTBEAT_PATH = "/execution/task-instances/{task_instance_id}/heartbeat"
-VARIABLE_PATH = "/execution/variables/{key}"
 RUN_PATH = "/execution/task-instances/{task_instance_id}/run"
 STATE_PATH = "/execution/task-instances/{task_instance_id}/state"
 LOGS_PATH = "/execution/task-instances/{task_instance_id}/logs"
 CLAIMS_PATH = "/workers/{worker_id}/claims"
 _HEARTBEAT_RE = re.compile(r"^/execution/task-instances/([0-9a-fA-F-]{32,36})/heartbeat$")
-# The route's own key pattern, so that a key the route would refuse is the route's to refuse.
-_VARIABLE_RE = re.compile(rf"^/execution/variables/({ID_PATTERN.removeprefix('^').removesuffix('$')})$")
 _ATTEMPT_RE = re.compile(r"^/execution/task-instances/([^/]{1,64})/(run|state|logs)$")
 _CLAIMS_RE = re.compile(r"^/workers/([^/]{1,64})/claims$")
 _CLIENT_RUNTIMES_HEADER = CLIENT_RUNTIMES_HEADER.lower().encode()
 _HEARTBEAT_PAYLOAD = TypeAdapter(TIHeartbeatPayload)
 _CLAIM_PAYLOAD = TypeAdapter(ClaimWorkloadsPayload)
 _CLAIMED = TypeAdapter(ClaimedWorkloads)
-_VARIABLE_RESPONSE = TypeAdapter(VariableResponse)
 _UUID = TypeAdapter(uuid.UUID)
 _RUN_PAYLOAD = TypeAdapter(TIRunPayload)
 _RUN_CONTEXT = TypeAdapter(TIRunContext)
@@ -92,8 +101,9 @@ def _touches(change: type[VersionChange], schema: type[BaseModel], path: str) ->
     )
 
 
-def _head_shaped(bundle: VersionBundle, schemas: tuple[type[BaseModel], ...], path: str) -> frozenset[str]:
+def _head_shaped(bundle: VersionBundle, schemas: Iterable[type[BaseModel]], path: str) -> frozenset[str]:
     """The versions in which the route at ``path`` and its ``schemas`` (bodies, nested too) are HEAD's."""
+    schemas = tuple(schemas)
     served: set[str] = set()
     for version in bundle.versions:  # newest first
         served.add(str(version.value))
@@ -102,16 +112,80 @@ def _head_shaped(bundle: VersionBundle, schemas: tuple[type[BaseModel], ...], pa
     return frozenset(served)
 
 
+def _models_in(annotation: Any, seen: set[type[BaseModel]]) -> Iterator[type[BaseModel]]:
+    """Every pydantic model an annotation names, the models its fields name included."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        if annotation not in seen:
+            seen.add(annotation)
+            yield annotation
+            for field in annotation.model_fields.values():
+                yield from _models_in(field.annotation, seen)
+        return
+    for argument in typing.get_args(annotation):
+        yield from _models_in(argument, seen)
+
+
+_PROVIDED: dict[Any, str] = {get_runtime: "runtime", get_task_session: "session", running_attempt: "attempt"}
+"""The dependencies a route lane provides itself, by the function the route depends on."""
+_ROUTE_LANE_METHODS = frozenset({"GET", "PUT", "DELETE"})
+
+
+def _laneable(route: APIRoute) -> bool:
+    """Whether a route lane can answer for ``route``: a task route of an idempotent method whose every
+    dependency the lane provides, with nothing read from headers, cookies or the raw request."""
+    dependant = route.dependant
+    return (
+        route.path.startswith("/execution/")
+        and len(route.methods or ()) == 1
+        and set(route.methods or ()) <= _ROUTE_LANE_METHODS
+        and not (dependant.header_params or dependant.cookie_params)
+        and dependant.request_param_name is None
+        and dependant.response_param_name is None
+        and dependant.background_tasks_param_name is None
+        and all(dep.call in _PROVIDED and dep.name for dep in dependant.dependencies)
+        and any(_PROVIDED.get(dep.call) == "attempt" for dep in dependant.dependencies)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RouteLane:
+    """A lane built from a declared route: the versions it serves and how it answers."""
+
+    route: APIRoute
+    method: str
+    versions: frozenset[str]
+
+    async def __call__(self, scope: Scope, body: bytes) -> Answered | None:
+        """Answer as the route would if it succeeds; None lets the declared route answer instead."""
+        return await try_route(self, scope, body)
+
+
+def route_lanes(bundle: VersionBundle, routes: Iterable[BaseRoute]) -> tuple[RouteLane, ...]:
+    """A lane for every route in ``routes`` that one can serve, in the versions where it is HEAD's."""
+    found = []
+    for route in routes:
+        if not isinstance(route, APIRoute) or not _laneable(route):
+            continue
+        seen: set[type[BaseModel]] = set()
+        annotations = [field.field_info.annotation for field in route.dependant.body_params]
+        if route.response_field is not None:
+            annotations.append(route.response_field.field_info.annotation)
+        models = [model for annotation in annotations for model in _models_in(annotation, seen)]
+        (method,) = tuple(route.methods or ())
+        found.append(RouteLane(route, method, _head_shaped(bundle, models, route.path)))
+    return tuple(found)
+
+
 @dataclass(frozen=True, slots=True)
 class Lanes:
-    """Which versions each fast lane serves."""
+    """Which versions each hand-written fast lane serves, and the route lanes."""
 
     heartbeat: frozenset[str] = frozenset()
-    variable_get: frozenset[str] = frozenset()
     run: frozenset[str] = frozenset()
     state: frozenset[str] = frozenset()
     logs: frozenset[str] = frozenset()
     claims: frozenset[str] = frozenset()
+    routes: tuple[RouteLane, ...] = ()
 
     def lane_for(
         self, version: str, scope: Scope
@@ -120,8 +194,6 @@ class Lanes:
         method, path = scope["method"], scope["path"]
         if method == "PUT" and version in self.heartbeat and _HEARTBEAT_RE.match(path):
             return try_heartbeat
-        if method == "GET" and version in self.variable_get and _VARIABLE_RE.match(path):
-            return try_get_variable
         if method == "POST" and version in self.claims and _CLAIMS_RE.match(path):
             return try_claim
         attempt = _ATTEMPT_RE.match(path) if method in ("PATCH", "POST") else None
@@ -133,14 +205,25 @@ class Lanes:
                 return try_finish
             if method == "POST" and kind == "logs" and version in self.logs:
                 return try_upload_logs
+            return None
+        for lane in self.routes:
+            if lane.method == method and version in lane.versions and lane.route.path_regex.match(path):
+                return lane
         return None
 
+    def route_lane(self, method: str, path: str) -> RouteLane:
+        """The route lane of the route declared at ``method`` ``path`` (KeyError if there is none)."""
+        for lane in self.routes:
+            if (lane.method, lane.route.path) == (method, path):
+                return lane
+        raise KeyError(f"no route lane for {method} {path}")
 
-def lanes(bundle: VersionBundle) -> Lanes:
-    """The fast lanes of ``bundle``: each serves the versions whose route is HEAD's."""
+
+def lanes(bundle: VersionBundle, routes: Iterable[BaseRoute] = ()) -> Lanes:
+    """The fast lanes of ``bundle``: each serves the versions whose route is HEAD's; a route lane for
+    each of ``routes`` (the HEAD routers' routes) that one can serve."""
     return Lanes(
         heartbeat=_head_shaped(bundle, (TIHeartbeatPayload,), HEARTBEAT_PATH),
-        variable_get=_head_shaped(bundle, (VariableResponse,), VARIABLE_PATH),
         run=_head_shaped(bundle, (TIRunPayload, TIRunContext, TaskInstanceIdentity, DagRunInfo), RUN_PATH),
         state=_head_shaped(bundle, (TIStatePayload, TIStateResponse), STATE_PATH),
         logs=_head_shaped(bundle, (LogBatch, LogLine, LogBatchAccepted), LOGS_PATH),
@@ -149,6 +232,7 @@ def lanes(bundle: VersionBundle) -> Lanes:
             (ClaimWorkloadsPayload, ClaimedWorkloads, ExecuteTaskWorkload, TaskInstanceIdentity),
             CLAIMS_PATH,
         ),
+        routes=route_lanes(bundle, routes),
     )
 
 
@@ -209,8 +293,8 @@ def _request_body(scope: Scope, body: bytes, adapter: TypeAdapter[Any]) -> Any:
     return adapter.validate_python(json.loads(body), from_attributes=True)
 
 
-LaneAnswer = Callable[[Runtime, str, str, Scope, bytes], Awaitable[Answered | None]]
-"""A lane's own part: (runtime, bearer token, the path's id segment, scope, body) to its answer, or
+LaneAnswer = Callable[[Runtime, str, re.Match[str], Scope, bytes], Awaitable[Answered | None]]
+"""A lane's own part: (runtime, bearer token, the path's match, scope, body) to its answer, or
 None to leave the request to the route. It raises a validation or domain error for anything the
 route refuses, and checks the token itself (with the token service) where its request needs it."""
 
@@ -223,7 +307,7 @@ async def _serve(pattern: re.Pattern[str], answer: LaneAnswer, scope: Scope, bod
     if runtime is None or token is None or match is None:
         return None
     try:
-        return await answer(runtime, token, match.group(1), scope, body)
+        return await answer(runtime, token, match, scope, body)
     except (ValueError, ValidationError, DomainError):
         # A refusal changed nothing, or only what the route repeats alike: a start or a final state
         # replays as a repeated call, a log batch is written last, a claim that found nothing writes
@@ -237,8 +321,10 @@ def _refreshed(runtime: Runtime, claims: TaskClaims) -> str | None:
     return runtime.tokens.fresh_if_due(claims, within=runtime.settings.token_refresh_before)
 
 
-async def _heartbeat(runtime: Runtime, token: str, segment: str, scope: Scope, body: bytes) -> Answered:
-    task_instance_id = uuid.UUID(segment)
+async def _heartbeat(
+    runtime: Runtime, token: str, match: re.Match[str], scope: Scope, body: bytes
+) -> Answered:
+    task_instance_id = uuid.UUID(match.group(1))
     payload: Any = _HEARTBEAT_PAYLOAD.validate_json(body)
     claims = await runtime.tokens.verify_async(token)
     async with runtime.autocommit.connect() as conn:
@@ -246,17 +332,8 @@ async def _heartbeat(runtime: Runtime, token: str, segment: str, scope: Scope, b
     return Answered(204, b"", _refreshed(runtime, claims))
 
 
-async def _variable(runtime: Runtime, token: str, key: str, scope: Scope, body: bytes) -> Answered:
-    claims = await runtime.tokens.verify_async(token)
-    async with runtime.autocommit_sessions() as session:
-        attempt = await load_attempt(session, claims)
-        value = await get_variable(session, key, dag_id=attempt.dag_id)
-    content = _VARIABLE_RESPONSE.dump_python(VariableResponse(key=key, value=value), mode="json")
-    return Answered(200, _render(content), _refreshed(runtime, claims))
-
-
-async def _run(runtime: Runtime, token: str, segment: str, scope: Scope, body: bytes) -> Answered:
-    task_instance_id = _UUID.validate_python(segment)
+async def _run(runtime: Runtime, token: str, match: re.Match[str], scope: Scope, body: bytes) -> Answered:
+    task_instance_id = _UUID.validate_python(match.group(1))
     payload: TIRunPayload = _request_body(scope, body, _RUN_PAYLOAD)
     claims = await runtime.tokens.verify_async(token)
     async with runtime.autocommit_sessions() as session:
@@ -266,8 +343,8 @@ async def _run(runtime: Runtime, token: str, segment: str, scope: Scope, body: b
     )
 
 
-async def _finish(runtime: Runtime, token: str, segment: str, scope: Scope, body: bytes) -> Answered:
-    task_instance_id = _UUID.validate_python(segment)
+async def _finish(runtime: Runtime, token: str, match: re.Match[str], scope: Scope, body: bytes) -> Answered:
+    task_instance_id = _UUID.validate_python(match.group(1))
     payload: TIStatePayload = _request_body(scope, body, _STATE_PAYLOAD)
     claims = await runtime.tokens.verify_async(token)
     async with runtime.autocommit_sessions() as session:
@@ -275,8 +352,8 @@ async def _finish(runtime: Runtime, token: str, segment: str, scope: Scope, body
     return Answered(200, _render(_STATE_RESPONSE.dump_python(answer, mode="json", by_alias=True)), None)
 
 
-async def _logs(runtime: Runtime, token: str, segment: str, scope: Scope, body: bytes) -> Answered:
-    task_instance_id = _UUID.validate_python(segment)
+async def _logs(runtime: Runtime, token: str, match: re.Match[str], scope: Scope, body: bytes) -> Answered:
+    task_instance_id = _UUID.validate_python(match.group(1))
     batch: LogBatch = _request_body(scope, body, _LOG_BATCH)
     claims = await runtime.tokens.verify_async(token)
     refreshed: list[str | None] = [None]
@@ -293,13 +370,15 @@ async def _logs(runtime: Runtime, token: str, segment: str, scope: Scope, body: 
     )
 
 
-async def _claim(runtime: Runtime, token: str, segment: str, scope: Scope, body: bytes) -> Answered | None:
+async def _claim(
+    runtime: Runtime, token: str, match: re.Match[str], scope: Scope, body: bytes
+) -> Answered | None:
     """Only a claim that finds work at its first look is answered here: one that would wait, and every
     refusal, goes to the route, which repeats the sign of life and the release of unheld workloads
     (both harmless twice) and gives the canonical answer."""
     if any(name == _CLIENT_RUNTIMES_HEADER for name, _ in scope["headers"]):
         return None  # the route checks the worker's runtime against what the client can express
-    worker_id = _UUID.validate_python(segment)
+    worker_id = _UUID.validate_python(match.group(1))
     payload: ClaimWorkloadsPayload = _request_body(scope, body, _CLAIM_PAYLOAD)
     async with runtime.sessions() as session:
         credential = await authenticate(session, token, "worker")
@@ -329,11 +408,6 @@ async def try_heartbeat(scope: Scope, body: bytes) -> Answered | None:
     return await _serve(_HEARTBEAT_RE, _heartbeat, scope, body)
 
 
-async def try_get_variable(scope: Scope, body: bytes) -> Answered | None:
-    """Read a variable for a running attempt; None lets the declared route answer instead."""
-    return await _serve(_VARIABLE_RE, _variable, scope, body)
-
-
 async def try_run(scope: Scope, body: bytes) -> Answered | None:
     """Start an attempt if it starts as asked; None lets the declared route answer instead."""
     return await _serve(_ATTEMPT_RE, _run, scope, body)
@@ -352,3 +426,83 @@ async def try_upload_logs(scope: Scope, body: bytes) -> Answered | None:
 async def try_claim(scope: Scope, body: bytes) -> Answered | None:
     """Hand out the workloads ready now; None lets the declared route answer (and long-poll) instead."""
     return await _serve(_CLAIMS_RE, _claim, scope, body)
+
+
+def _json_or_absent(scope: Scope, body: bytes) -> Any:
+    """The body as FastAPI reads it for a JSON body parameter: parsed when it is JSON, else absent."""
+    if not body:
+        return None
+    content_type = next((value for name, value in scope["headers"] if name == b"content-type"), None)
+    if not is_json_content(content_type):
+        raise ValueError("not a JSON body: the route says how it refuses it")
+    return json.loads(body)
+
+
+async def _route(
+    lane: RouteLane, runtime: Runtime, token: str, match: re.Match[str], scope: Scope, body: bytes
+) -> Answered | None:
+    """A route lane's answer: the route's parameters validated as FastAPI validates them, its
+    dependencies provided (one token check, one task session, the running attempt), its endpoint
+    called and its answer serialized as FastAPI serializes it."""
+    route, dependant = lane.route, lane.route.dependant
+    convertors = route.param_convertors
+    path = {name: convertors[name].convert(value) for name, value in match.groupdict().items()}
+    values, errors = request_params_to_args(dependant.path_params, path)
+    query, query_errors = request_params_to_args(
+        dependant.query_params, QueryParams(scope.get("query_string", b""))
+    )
+    if errors or query_errors:
+        return None
+    values.update(query)
+    if dependant.body_params:
+        received = _json_or_absent(scope, body)
+        embed = bool(getattr(route, "_embed_body_fields", False))
+        body_values, body_errors = await request_body_to_args(dependant.body_params, received, embed)
+        if body_errors:
+            return None
+        values.update(body_values)
+    claims = await runtime.tokens.verify_async(token)
+    async with runtime.autocommit_sessions() as session:
+        attempt = await load_attempt(session, claims)
+        provided = {"runtime": runtime, "session": session, "attempt": attempt}
+        for dependency in dependant.dependencies:
+            values[str(dependency.name)] = provided[_PROVIDED[dependency.call]]
+        assert dependant.call is not None
+        raw = await dependant.call(**values)
+    response = await _render_route_answer(route, raw)
+    return Answered(
+        response.status_code, bytes(response.body), _refreshed(runtime, claims), tuple(response.raw_headers)
+    )
+
+
+async def _render_route_answer(route: APIRoute, raw: Any) -> Response:
+    """The response FastAPI makes of an endpoint's return value for ``route`` (same bytes, same headers)."""
+    status = route.status_code or 200
+    dump_json = route.response_field is not None and isinstance(route.response_class, DefaultPlaceholder)
+    content = await serialize_response(
+        field=route.response_field,
+        response_content=raw,
+        include=route.response_model_include,
+        exclude=route.response_model_exclude,
+        by_alias=route.response_model_by_alias,
+        exclude_unset=route.response_model_exclude_unset,
+        exclude_defaults=route.response_model_exclude_defaults,
+        exclude_none=route.response_model_exclude_none,
+        is_coroutine=True,
+        dump_json=dump_json,
+    )
+    response_class = route.response_class
+    if isinstance(response_class, DefaultPlaceholder):
+        response_class = response_class.value
+    if dump_json:
+        response = Response(content=content, media_type="application/json", status_code=status)
+    else:
+        response = response_class(content, status_code=status)
+    if not is_body_allowed_for_status_code(response.status_code):
+        response.body = b""
+    return response
+
+
+async def try_route(lane: RouteLane, scope: Scope, body: bytes) -> Answered | None:
+    """Answer as ``lane``'s route would if it succeeds; None lets the declared route answer instead."""
+    return await _serve(lane.route.path_regex, functools.partial(_route, lane), scope, body)

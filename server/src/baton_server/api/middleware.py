@@ -17,14 +17,13 @@ import uuid
 from collections.abc import Sequence
 from contextvars import ContextVar
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cadwyn._internal.context_vars import CURRENT_DEPENDENCY_SOLVER_VAR, DEFAULT_API_VERSION_VAR
 from cadwyn.middleware import VersionPickingMiddleware
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from baton_server.api.fast_lane import Answered, Lanes
 from baton_server.api.input_contract import check_json_body, check_path_and_query, is_json_content
 from baton_server.api.reasons import (
     CLIENT_VERSION_TOO_NEW,
@@ -32,6 +31,9 @@ from baton_server.api.reasons import (
     PAYLOAD_TOO_LARGE,
     UNSUPPORTED_API_VERSION,
 )
+
+if TYPE_CHECKING:  # the lanes use the routes' dependencies, which use this module's scope keys
+    from baton_server.api.fast_lane import Answered, Lanes
 
 log = logging.getLogger("baton_server.api")
 
@@ -138,7 +140,7 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 async def _send_answer(send: Send, answered: Answered, extra_headers: list[tuple[bytes, bytes]]) -> None:
     headers = [*extra_headers, *answered.headers]
-    if answered.body:
+    if answered.body and not any(name == b"content-type" for name, _ in answered.headers):
         headers += [
             (b"content-length", str(len(answered.body)).encode()),
             (b"content-type", b"application/json"),
@@ -153,7 +155,7 @@ def build_middleware(
     versions: Sequence[str], *, request_max_bytes: int, fast_lanes: Lanes | None = None
 ) -> type[VersionPickingMiddleware]:
     """Make the middleware class Cadwyn installs, bound to our versions, body limit and fast lanes."""
-    lanes = fast_lanes or Lanes()
+    lanes = fast_lanes
     supported = sorted(versions)
 
     class BatonRequestMiddleware(VersionPickingMiddleware):
@@ -233,7 +235,7 @@ def build_middleware(
                 for msg in _error_response(422, refusal.reason, refusal.message, extra_headers):
                     await send(msg)
                 return
-            lane = lanes.lane_for(version, scope)
+            lane = None if lanes is None else lanes.lane_for(version, scope)
             if lane is not None:
                 answered = await lane(scope, body)
                 if answered is not None:

@@ -9,6 +9,7 @@ so the header is documented identically in every spec) as a coroutine. See
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from cadwyn import Cadwyn
@@ -27,6 +28,11 @@ def _async_version_dependency(**kwargs: Any) -> Any:
 
     api_version_dependency.__signature__ = sync_dependency.__signature__  # type: ignore[attr-defined]
     return api_version_dependency
+
+
+def head_routes(routers: Iterable[APIRouter]) -> list[BaseRoute]:
+    """The routes of HEAD ``routers`` as served: included routers flattened into their routes."""
+    return [route for router in routers for route in _materialize_routes(router.routes)]
 
 
 class VersionedApp(Cadwyn):

@@ -37,8 +37,8 @@ async def upsert(
     session: AsyncSession, record: type[Base], values: Mapping[str, Any], conflict_columns: Sequence[str]
 ) -> None:
     """Insert a row, or update every other given column of the row with the same conflict key."""
-    dialect = (await session.connection()).dialect.name
+    conn = await session.connection()  # Core on the connection: the ORM's per-call compile is not needed
     table = record.__table__
     assert isinstance(table, Table)
-    statement = _statement(dialect, table, tuple(values), tuple(conflict_columns))
-    await session.execute(statement, {f"u_{name}": value for name, value in values.items()})
+    statement = _statement(conn.dialect.name, table, tuple(values), tuple(conflict_columns))
+    await conn.execute(statement, {f"u_{name}": value for name, value in values.items()})

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Table, bindparam, delete, func, select
+from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton_server.db.tables import ConnectionRecord
@@ -36,7 +37,7 @@ def _missing(conn_id: str) -> NotFoundError:
     return NotFoundError(f"connection {conn_id!r} does not exist", reason="connection_not_found")
 
 
-def _decrypt(record: ConnectionRecord, cipher: SecretCipher) -> Connection:
+def _decrypt(record: ConnectionRecord | Row[Any], cipher: SecretCipher) -> Connection:
     extra = cipher.decrypt(record.extra_encrypted)
     return Connection(
         conn_id=record.conn_id,
@@ -60,11 +61,16 @@ async def get_connection(session: AsyncSession, cipher: SecretCipher, conn_id: s
     return _decrypt(record, cipher)
 
 
+_TABLE = cast(Table, ConnectionRecord.__table__)
+_FOR_TASK = select(_TABLE).where(_TABLE.c.conn_id == bindparam("b_conn_id"))
+
+
 async def get_connection_for_dag(
     session: AsyncSession, cipher: SecretCipher, conn_id: str, dag_id: str
 ) -> Connection:
     """A connection for a task of ``dag_id``; 403 when the connection is limited to other DAGs."""
-    record = await session.get(ConnectionRecord, conn_id)
+    conn = await session.connection()  # Core, built once: a task's read needs no ORM identity map
+    record = (await conn.execute(_FOR_TASK, {"b_conn_id": conn_id})).first()
     if record is None:
         raise _missing(conn_id)
     if record.allowed_dag_ids is not None and dag_id not in record.allowed_dag_ids:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton_server.db.tables import VariableRecord
@@ -23,13 +23,17 @@ def _granted(dag_ids: list[str] | None, dag_id: str | None) -> bool:
     return dag_id is None or dag_ids is None or dag_id in dag_ids
 
 
+_TABLE = cast(Table, VariableRecord.__table__)
+_VALUE = select(_TABLE.c.value, _TABLE.c.read_dag_ids).where(_TABLE.c.key == bindparam("b_key"))
+_WRITERS = select(_TABLE.c.write_dag_ids).where(_TABLE.c.key == bindparam("b_key"))
+_DELETE = delete(_TABLE).where(_TABLE.c.key == bindparam("b_key"))
+"""Statements of a task's requests, built once (Core, on the session's connection: no ORM compile)."""
+
+
 async def get_variable(session: AsyncSession, key: str, *, dag_id: str | None = None) -> Any:
     """The JSON value of a variable; for a task of ``dag_id``, 403 unless granted to it for reading."""
-    row = (
-        await session.execute(
-            select(VariableRecord.value, VariableRecord.read_dag_ids).where(VariableRecord.key == key)
-        )
-    ).first()
+    conn = await session.connection()
+    row = (await conn.execute(_VALUE, {"b_key": key})).first()
     if row is None:
         raise _missing(key)
     if not _granted(row.read_dag_ids, dag_id):
@@ -42,9 +46,8 @@ async def get_variable(session: AsyncSession, key: str, *, dag_id: str | None = 
 async def _check_writable(session: AsyncSession, key: str, dag_id: str | None) -> None:
     if dag_id is None:
         return
-    write_dag_ids = await session.scalar(
-        select(VariableRecord.write_dag_ids).where(VariableRecord.key == key)
-    )
+    conn = await session.connection()
+    write_dag_ids = (await conn.execute(_WRITERS, {"b_key": key})).scalar()
     if not _granted(write_dag_ids, dag_id):
         raise ForbiddenError(
             f"variable {key!r} is not granted to DAG {dag_id!r} for writing", reason="variable_not_writable"
@@ -116,9 +119,10 @@ async def set_variable(
 async def delete_variable(session: AsyncSession, key: str, *, dag_id: str | None = None) -> None:
     """Remove a variable; 404 when there is none; for a task of ``dag_id``, 403 unless it may write it."""
     await _check_writable(session, key, dag_id)
-    result = await session.execute(delete(VariableRecord).where(VariableRecord.key == key))
+    conn = await session.connection()
+    result = await conn.execute(_DELETE, {"b_key": key})
     await session.commit()
-    if result.rowcount == 0:  # type: ignore[attr-defined]
+    if result.rowcount == 0:
         raise _missing(key)
 
 

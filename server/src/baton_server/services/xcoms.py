@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton_server.db.tables import XComRecord
@@ -44,14 +44,27 @@ def _check_owner(attempt: Attempt, address: XComAddress) -> None:
         )
 
 
-def _where(address: XComAddress) -> Any:
-    return (
-        (XComRecord.dag_id == address.dag_id)
-        & (XComRecord.run_id == address.run_id)
-        & (XComRecord.task_id == address.task_id)
-        & (XComRecord.map_index == address.map_index)
-        & (XComRecord.key == address.key)
-    )
+_TABLE = cast(Table, XComRecord.__table__)
+_AT_ADDRESS = (
+    (_TABLE.c.dag_id == bindparam("b_dag_id"))
+    & (_TABLE.c.run_id == bindparam("b_run_id"))
+    & (_TABLE.c.task_id == bindparam("b_task_id"))
+    & (_TABLE.c.map_index == bindparam("b_map_index"))
+    & (_TABLE.c.key == bindparam("b_key"))
+)
+_VALUE = select(_TABLE.c.value).where(_AT_ADDRESS)
+_DELETE = delete(_TABLE).where(_AT_ADDRESS)
+"""A task's statements, built once and run on the session's connection (Core: no ORM compile)."""
+
+
+def _at(address: XComAddress) -> dict[str, Any]:
+    return {
+        "b_dag_id": address.dag_id,
+        "b_run_id": address.run_id,
+        "b_task_id": address.task_id,
+        "b_map_index": address.map_index,
+        "b_key": address.key,
+    }
 
 
 async def push_xcom(
@@ -85,7 +98,8 @@ async def pull_xcom(session: AsyncSession, attempt: Attempt, address: XComAddres
         raise ForbiddenError(
             f"a task reads XComs of its own DAG ({attempt.dag_id!r}) only", reason="xcom_outside_dag"
         )
-    raw = await session.scalar(select(XComRecord.value).where(_where(address)))
+    conn = await session.connection()
+    raw = (await conn.execute(_VALUE, _at(address))).scalar()
     if raw is None:
         raise NotFoundError(f"no XCom at {address.describe()}", reason="xcom_not_found")
     return json.loads(raw)
@@ -94,7 +108,8 @@ async def pull_xcom(session: AsyncSession, attempt: Attempt, address: XComAddres
 async def delete_xcom(session: AsyncSession, attempt: Attempt, address: XComAddress) -> None:
     """Remove one of the caller's XComs; 404 when there is none."""
     _check_owner(attempt, address)
-    result = await session.execute(delete(XComRecord).where(_where(address)))
+    conn = await session.connection()
+    result = await conn.execute(_DELETE, _at(address))
     await session.commit()
-    if result.rowcount == 0:  # type: ignore[attr-defined]
+    if result.rowcount == 0:
         raise NotFoundError(f"no XCom at {address.describe()}", reason="xcom_not_found")

@@ -1,4 +1,5 @@
-"""The fast lanes (heartbeats, variable reads, run, logs, state) answer successes only, as the routes do."""
+"""The fast lanes (heartbeats, run, logs, state, claims and the route lanes) answer successes only, as
+the routes do."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from typing import Any
 import httpx
 import pytest
 from baton_server.api import fast_lane
-from baton_server.api.schemas.execution import TIHeartbeatPayload, VariableResponse
+from baton_server.api.schemas.execution import TIHeartbeatPayload, VariableResponse, XComPutBody
+from baton_server.api.versioned_app import head_routes
 from baton_server.api.versions import VERSIONS, supported_versions
+from baton_server.app import build_routers
 from cadwyn import HeadVersion, Version, VersionBundle, VersionChange, schema
 
 from tests.conftest import DatabaseFactory, ServerHarness, make_settings
@@ -22,11 +25,45 @@ from tests.orchestration import dag, fake_worker, new_admin_token, scheduler_pas
 BODY = {"hostname": RUN_PAYLOAD["hostname"], "pid": RUN_PAYLOAD["pid"]}
 
 
+VARIABLE = "/execution/variables/{key}"
+XCOM = "/execution/xcoms/{dag_id}/{run_id}/{task_id}/{key}"
+CONNECTION = "/execution/connections/{connection_id}"
+
+
+def _lanes(bundle: VersionBundle = VERSIONS) -> fast_lane.Lanes:
+    return fast_lane.lanes(bundle, head_routes(build_routers()))
+
+
 def test__lanes__serve_every_version_today() -> None:
-    lanes = fast_lane.lanes(VERSIONS)
-    assert lanes.heartbeat == lanes.variable_get == lanes.state == frozenset(supported_versions())
+    lanes = _lanes()
+    every, newest = frozenset(supported_versions()), frozenset(supported_versions()[-1:])
+    assert lanes.heartbeat == lanes.state == every
     # Older versions' run contexts, log batches and claims differ from HEAD's: their routes migrate them.
-    assert lanes.run == lanes.logs == lanes.claims == frozenset(supported_versions()[-1:])
+    assert lanes.run == lanes.logs == lanes.claims == newest
+    served = {(lane.method, lane.route.path): lane.versions for lane in lanes.routes}
+    assert {key: versions for key, versions in served.items() if versions == every}.keys() == {
+        ("GET", VARIABLE),
+        ("PUT", VARIABLE),
+        ("DELETE", VARIABLE),
+        ("GET", XCOM),
+        ("PUT", XCOM),
+        ("DELETE", XCOM),
+        ("GET", "/execution/task-instances/{task_instance_id}/task-state-counts"),
+    }
+    # Connections answer with fields older versions lack; the previous run's facts too.
+    assert (
+        served[("GET", CONNECTION)]
+        == served[("GET", "/execution/task-instances/{task_instance_id}/previous-successful-run")]
+    )
+    assert newest < served[("GET", CONNECTION)] < every
+
+
+def test__route_lanes__only_idempotent_task_routes_whose_dependencies_they_provide() -> None:
+    laned = {(lane.method, lane.route.path) for lane in _lanes().routes}
+    assert all(method in ("GET", "PUT", "DELETE") for method, _ in laned)
+    assert all(path.startswith("/execution/") for _, path in laned)
+    # The heartbeat is hand-laned; its route depends on the token's claims, not the running attempt.
+    assert ("PUT", fast_lane.HEARTBEAT_PATH) not in laned
 
 
 def test__lanes__stop_at_a_change_to_their_route() -> None:
@@ -54,9 +91,28 @@ def test__lanes__stop_at_a_change_to_their_route() -> None:
     bundle_with_variable_change = VersionBundle(
         HeadVersion(), Version("2030-01-01", DescribeVariables), Version("2029-01-01")
     )
-    assert fast_lane.lanes(bundle).heartbeat == frozenset({"2030-01-01", "2029-01-01"})
-    assert fast_lane.lanes(bundle).variable_get == frozenset({"2030-01-01", "2029-01-01", "2028-01-01"})
-    assert fast_lane.lanes(bundle_with_variable_change).variable_get == frozenset({"2030-01-01"})
+
+    class PushXComsAsText(VersionChange):
+        """XComs are pushed as text."""
+
+        description = "test"
+        instructions_to_migrate_to_previous_version = (schema(XComPutBody).field("value").had(type=str),)
+
+    bundle_with_xcom_change = VersionBundle(
+        HeadVersion(), Version("2030-01-01", PushXComsAsText), Version("2029-01-01")
+    )
+    assert _lanes(bundle).heartbeat == frozenset({"2030-01-01", "2029-01-01"})
+    assert _lanes(bundle).route_lane("GET", VARIABLE).versions == frozenset(
+        {"2030-01-01", "2029-01-01", "2028-01-01"}
+    )
+    assert _lanes(bundle_with_variable_change).route_lane("GET", VARIABLE).versions == frozenset(
+        {"2030-01-01"}
+    )
+    # A change to a request body stops the lane of the route it is the body of, not of the others.
+    assert _lanes(bundle_with_xcom_change).route_lane("PUT", XCOM).versions == frozenset({"2030-01-01"})
+    assert _lanes(bundle_with_xcom_change).route_lane("GET", XCOM).versions == frozenset(
+        {"2030-01-01", "2029-01-01"}
+    )
 
 
 def _scope(server: ServerHarness, ti_id: object, token: str | None) -> dict[str, Any]:
@@ -131,7 +187,7 @@ def _variable_scope(server: ServerHarness, key: str, token: str | None) -> dict[
     return {"method": "GET", "path": f"/execution/variables/{key}", "headers": headers, "app": server.app}
 
 
-async def test__try_get_variable__answers_success_only(
+async def test__variable_get_lane__answers_success_only(
     server: ServerHarness, client: httpx.AsyncClient
 ) -> None:
     attempts = await started(server.runtime, client)
@@ -146,7 +202,8 @@ async def test__try_get_variable__answers_success_only(
             headers=finished.headers(),
         )
     ).is_success
-    answered = await fast_lane.try_get_variable(_variable_scope(server, "k", attempt.execution_token), b"")
+    lane = _lanes().route_lane("GET", VARIABLE)
+    answered = await fast_lane.try_route(lane, _variable_scope(server, "k", attempt.execution_token), b"")
     assert answered is not None
     assert (answered.status, json.loads(answered.body)) == (200, {"key": "k", "value": [1, "ü"]})
     refusals = [
@@ -157,7 +214,7 @@ async def test__try_get_variable__answers_success_only(
         _variable_scope(server, "missing", attempt.execution_token),
     ]
     for scope in refusals:
-        assert await fast_lane.try_get_variable(scope, b"") is None, scope
+        assert await fast_lane.try_route(lane, scope, b"") is None, scope
 
 
 @pytest.mark.parametrize("version", supported_versions())
@@ -165,14 +222,15 @@ async def test__variable_get__same_answers_on_both_paths(
     either_path: ServerHarness, version: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     answered_by_lane: list[bool] = []
-    lane = fast_lane.try_get_variable
+    try_route = fast_lane.try_route
 
-    async def watched(scope: Any, body: bytes) -> fast_lane.Answered | None:
-        answer = await lane(scope, body)
-        answered_by_lane.append(answer is not None)
+    async def watched(lane: fast_lane.RouteLane, scope: Any, body: bytes) -> fast_lane.Answered | None:
+        answer = await try_route(lane, scope, body)
+        if lane.method == "GET":
+            answered_by_lane.append(answer is not None)
         return answer
 
-    monkeypatch.setattr(fast_lane, "try_get_variable", watched)
+    monkeypatch.setattr(fast_lane, "try_route", watched)
     async with either_path.client() as latest:
         attempts = await started(either_path.runtime, latest)
     a = attempts["extract"]
@@ -358,7 +416,7 @@ async def test__attempt_lanes__same_answers_as_the_routes(
             answers.append([_normalized(r, attempt) for r in (ran, logs, ended, repeated)])
     assert answers[0] == answers[1]
     assert [status for status, *_ in answers[0]] == [200, 200, 200, 200]
-    served = fast_lane.lanes(VERSIONS)
+    served = _lanes()
     # A lane is asked only in the versions it serves: run (at the newest version either way), logs,
     # state and the state repeated answered by the lanes, then the same asked again, left to the routes.
     asked = 1 + (version in served.logs) + 2 * (version in served.state)
@@ -416,3 +474,104 @@ async def test__claim_lane__same_answers_as_the_route(
     assert (nothing_left.status_code, nothing_left.content) == (200, b'{"workloads":[]}')
     assert (refused.status_code, refused.json()["reason"]) == (404, "worker_not_found")
     assert by_lane == [True, False, False, False]
+
+
+def _whole(response: httpx.Response, attempt: Any) -> tuple[Any, ...]:
+    """A response's status, body and headers (but its request id and length, checked), with the
+    attempt's own ids replaced."""
+    assert int(response.headers.get("content-length", "0")) == len(response.content)
+    headers = sorted(
+        (name, value)
+        for name, value in response.headers.items()
+        if name not in ("x-request-id", "content-length")
+    )
+    body = response.content.replace(str(attempt.id).encode(), b"<id>").replace(
+        attempt.task_id.encode(), b"<task>"
+    )
+    return response.status_code, body, headers
+
+
+async def _route_lane_calls(client: httpx.AsyncClient, attempt: Any) -> list[httpx.Response]:
+    """One call of every laned route, as the attempt's task makes them."""
+    h = attempt.headers()
+    xcom = f"/execution/xcoms/{attempt.dag_id}/{attempt.run_id}/{attempt.task_id}/out"
+    ti = f"/execution/task-instances/{attempt.id}"
+    return [
+        await client.put("/execution/variables/v.1", json={"value": {"n": 1.5, "t": "naïve ✓"}}, headers=h),
+        await client.get("/execution/variables/v.1", headers=h),
+        await client.delete("/execution/variables/v.1", headers=h),
+        await client.put(xcom, json={"value": [None, True, {"deep": "ü"}]}, headers=h),
+        await client.put(f"{xcom}?map_index=-1", json={"value": 2}, headers=h),
+        await client.get(xcom, headers=h),
+        await client.delete(xcom, headers=h),
+        await client.get("/execution/connections/warehouse", headers=h),
+        await client.get(f"{ti}/task-state-counts", headers=h),
+        await client.get(f"{ti}/previous-successful-run", headers=h),
+    ]
+
+
+@pytest.mark.parametrize("version", supported_versions())
+async def test__route_lanes__same_answers_as_the_routes(
+    server: ServerHarness, version: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two attempts make the same calls to every laned route, one through the lanes, the other through
+    the routes: the same answers, byte for byte, headers included."""
+    async with server.client(token=await new_admin_token(server)) as admin:
+        connection = {
+            "conn_type": "postgres",
+            "host": "db",
+            "port": 5432,
+            "password": "ü",
+            "extra": {"a": [1]},
+        }
+        assert (await admin.put("/api/connections/warehouse", json=connection)).is_success
+    async with server.client() as latest:
+        attempts = await started(server.runtime, latest)
+    by_lane: list[bool] = []
+    try_route = fast_lane.try_route
+    routes_only = False
+
+    async def watched(lane: fast_lane.RouteLane, scope: Any, body: bytes) -> fast_lane.Answered | None:
+        answer = None if routes_only else await try_route(lane, scope, body)
+        by_lane.append(answer is not None)
+        return answer
+
+    monkeypatch.setattr(fast_lane, "try_route", watched)
+    answers = []
+    async with server.client(version=version) as client:
+        for attempt in (attempts["extract"], attempts["transform"]):
+            routes_only = attempt is attempts["transform"]
+            answers.append(
+                [_whole(response, attempt) for response in await _route_lane_calls(client, attempt)]
+            )
+    assert answers[0] == answers[1]
+    previous_run = 200 if version >= "2026-11-24" else 404  # the route is new in 2026-11-24
+    assert [status for status, *_ in answers[0]] == [
+        200,
+        200,
+        204,
+        200,
+        200,
+        200,
+        204,
+        200,
+        200,
+        previous_run,
+    ]
+    served = _lanes()
+    laned = [
+        version in served.route_lane(method, path).versions
+        for method, path in [
+            ("PUT", VARIABLE),
+            ("GET", VARIABLE),
+            ("DELETE", VARIABLE),
+            ("PUT", XCOM),
+            ("PUT", XCOM),
+            ("GET", XCOM),
+            ("DELETE", XCOM),
+            ("GET", CONNECTION),
+            ("GET", "/execution/task-instances/{task_instance_id}/task-state-counts"),
+            ("GET", "/execution/task-instances/{task_instance_id}/previous-successful-run"),
+        ]
+    ]
+    assert by_lane == [True] * sum(laned) + [False] * sum(laned)
