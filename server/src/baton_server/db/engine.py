@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from baton_server.config import Settings
+from baton_server.db.pool import FairAsyncQueuePool
 from baton_server.errors import ConfigurationError
 
 
@@ -25,9 +26,11 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
-    """Build the async engine; the pool never opens more than ``db_pool_size`` connections."""
+    """Build the async engine; the pool never opens more than ``db_pool_size`` connections, and
+    requests waiting for one are served in the order they came (:mod:`baton_server.db.pool`)."""
     url = make_url(settings.effective_database_url)
     kwargs: dict[str, Any] = {
+        "poolclass": FairAsyncQueuePool,
         "pool_size": settings.db_pool_size,
         "max_overflow": 0,
         "pool_timeout": settings.db_pool_timeout,
