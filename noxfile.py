@@ -340,7 +340,8 @@ def codegen(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Benchmark the execution API with wrk (``-- --against airflow``: beside Airflow 3.3.2), then workers."""
+    """Benchmark the execution API with wrk, then workers (``-- --against airflow``: beside Airflow 3.3.2, its
+    execution API and its LocalExecutor end to end)."""
     _sync(session)
     _debian_packages(session, "wrk")
     url = _postgres_url(session)
@@ -368,6 +369,9 @@ def bench(session: nox.Session) -> None:
             "--out",
             f"build/bench-python-worker-{isolation}.json",
         )
+    if "airflow" in session.posargs:
+        session.log("Airflow's LocalExecutor end to end, the Python worker's anchor (no-op tasks/s)")
+        session.run("python", "server/benchmarks/bench_airflow_local_executor.py", "--postgres-url", url)
 
 
 @nox.session(python=PYTHON)

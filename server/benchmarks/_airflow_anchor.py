@@ -69,12 +69,10 @@ def _install(env_dir: Path) -> Path:
     return python
 
 
-def start_airflow(
-    env_dir: Path, admin_url: str, database: str, count: int, folder: Path, port: int
-) -> Airflow:
-    """Install (once), migrate, seed ``count`` running task instances, start the execution API."""
+def prepared_airflow(env_dir: Path, admin_url: str, database: str, home: Path) -> tuple[Path, dict[str, str]]:
+    """Install Airflow (once) and migrate its database ``database``: its python and environment
+    (LocalExecutor, DAGs in ``home/dags``, one JWT secret for every Airflow process started with it)."""
     python = _install(env_dir)
-    home = folder / "airflow"
     (home / "dags").mkdir(parents=True, exist_ok=True)
     sql = make_url(admin_url).set(drivername="postgresql+psycopg2", database=database)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "BATON_"))}
@@ -90,6 +88,15 @@ def start_airflow(
     )
     airflow = str(env_dir / "bin" / "airflow")
     subprocess.run([airflow, "db", "migrate"], env=env, check=True, timeout=900, stdout=subprocess.DEVNULL)
+    return python, env
+
+
+def start_airflow(
+    env_dir: Path, admin_url: str, database: str, count: int, folder: Path, port: int
+) -> Airflow:
+    """Install (once), migrate, seed ``count`` running task instances, start the execution API."""
+    python, env = prepared_airflow(env_dir, admin_url, database, folder / "airflow")
+    airflow = str(env_dir / "bin" / "airflow")
     prepare = Path(__file__).with_name("airflow_prepare.py")
     out = subprocess.run(
         [str(python), str(prepare), str(count)],
