@@ -2,11 +2,11 @@
 
 Run through ``scripts/nox -s bench [-- --against airflow]``. It creates a throw-away database, seeds
 one DAG run of running task instances (attempts started through the real ``run`` endpoint), starts
-``baton-server serve`` (one process, scheduler off), the bare FastAPI + PyJWT + asyncpg heartbeat
-(``bare_heartbeat.py``) and, with ``--against airflow``, Airflow 3.3.2's execution API
+``baton-server serve`` (one process, scheduler off), the bare FastAPI + PyJWT + asyncpg routes
+(``bare_routes.py``) and, with ``--against airflow``, Airflow 3.3.2's execution API
 (``_airflow_anchor.py``), all on 127.0.0.1, and drives them alike with wrk, interleaved: per round,
 scenario and client count (1, 16, 64), each target in turn — Baton at its newest and its oldest API
-version, the bare route (heartbeat only), Airflow (no log upload there).
+version, the bare routes and Airflow (neither has the log upload).
 
 It reports requests/s, p50/p99 latency, non-2xx responses (any fails the run), server CPU per
 request, RSS, PostgreSQL connections held and the load average, Baton's ratios to each other target
@@ -235,7 +235,7 @@ BATON_REQUESTS: dict[str, str | None] = {
     f"'{_LOG_BODY}')",
 }
 BARE_REQUESTS: dict[str, str | None] = {
-    k: (v if k == "heartbeat" else None) for k, v in BATON_REQUESTS.items()
+    k: (None if k == "log_upload" else v) for k, v in BATON_REQUESTS.items()
 }
 AIRFLOW_REQUESTS: dict[str, str | None] = {
     "heartbeat": BATON_REQUESTS["heartbeat"],
@@ -520,7 +520,7 @@ def _start_bare(url: str, signing_key: str, pool_size: int) -> tuple[subprocess.
         BENCH_SIGNING_KEY=signing_key,
         BENCH_POOL_SIZE=str(pool_size),
     )
-    script = Path(__file__).with_name("bare_heartbeat.py")
+    script = Path(__file__).with_name("bare_routes.py")
     server = subprocess.Popen([sys.executable, str(script), "--port", str(port)], env=env)
     return server, f"http://127.0.0.1:{port}"
 
