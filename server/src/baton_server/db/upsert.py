@@ -12,13 +12,15 @@ from sqlalchemy.sql.dml import Insert
 
 from baton_server.db.tables import Base
 
-_STATEMENTS: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], Insert] = {}
+_STATEMENTS: dict[tuple[str, str, tuple[str, ...], tuple[str, ...], str | None], Insert] = {}
 """Built once per dialect, table, columns and conflict key: on a task's request path (an XCom push,
 a variable set) constructing the statement cost more than running it."""
 
 
-def _statement(dialect: str, table: Table, columns: tuple[str, ...], conflict: tuple[str, ...]) -> Insert:
-    key = (dialect, table.name, columns, conflict)
+def _statement(
+    dialect: str, table: Table, columns: tuple[str, ...], conflict: tuple[str, ...], while_null: str | None
+) -> Insert:
+    key = (dialect, table.name, columns, conflict, while_null)
     statement = _STATEMENTS.get(key)
     if statement is None:
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -28,17 +30,25 @@ def _statement(dialect: str, table: Table, columns: tuple[str, ...], conflict: t
         statement = base.on_conflict_do_update(
             index_elements=list(conflict),
             set_={name: base.excluded[name] for name in columns if name not in conflict},
+            where=None if while_null is None else table.c[while_null].is_(None),
         )
         _STATEMENTS[key] = statement
     return statement
 
 
 async def upsert(
-    session: AsyncSession, record: type[Base], values: Mapping[str, Any], conflict_columns: Sequence[str]
-) -> None:
-    """Insert a row, or update every other given column of the row with the same conflict key."""
+    session: AsyncSession,
+    record: type[Base],
+    values: Mapping[str, Any],
+    conflict_columns: Sequence[str],
+    *,
+    while_null: str | None = None,
+) -> int:
+    """Insert a row, or update every other given column of the row with the same conflict key; with
+    ``while_null``, only while that column of the existing row is NULL. The rows written (0 or 1)."""
     conn = await session.connection()  # Core on the connection: the ORM's per-call compile is not needed
     table = record.__table__
     assert isinstance(table, Table)
-    statement = _statement(conn.dialect.name, table, tuple(values), tuple(conflict_columns))
-    await conn.execute(statement, {f"u_{name}": value for name, value in values.items()})
+    statement = _statement(conn.dialect.name, table, tuple(values), tuple(conflict_columns), while_null)
+    result = await conn.execute(statement, {f"u_{name}": value for name, value in values.items()})
+    return int(result.rowcount)

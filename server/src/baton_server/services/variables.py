@@ -104,7 +104,6 @@ async def set_variable(
     For a task of ``dag_id``: 403 when the variable exists and is not granted to it for writing; a
     variable a task creates is global, as every variable was before grants.
     """
-    await _check_writable(session, key, dag_id)
     values: dict[str, Any] = {
         "key": key,
         "value": encode_value(value, max_bytes=max_bytes),
@@ -112,7 +111,13 @@ async def set_variable(
     }
     if description is not None:
         values["description"] = description
-    await upsert(session, VariableRecord, values, ["key"])
+    # A task's write is one statement for a new or global variable (no write grants): the row is
+    # replaced only while it has none; one with grants is checked, then written.
+    if dag_id is None or not await upsert(
+        session, VariableRecord, values, ["key"], while_null="write_dag_ids"
+    ):
+        await _check_writable(session, key, dag_id)
+        await upsert(session, VariableRecord, values, ["key"])
     await session.commit()
 
 
