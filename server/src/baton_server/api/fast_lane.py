@@ -26,10 +26,10 @@ import re
 import typing
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from cadwyn import VersionBundle, VersionChange
+from cadwyn import VersionBundle, VersionChange, migrate_response_body
 from fastapi.datastructures import DefaultPlaceholder
 from fastapi.dependencies.utils import request_body_to_args, request_params_to_args
 from fastapi.routing import APIRoute, serialize_response
@@ -43,6 +43,7 @@ from starlette.types import Scope
 from baton_server.api.answers import claimed_workloads, finish_attempt, start_attempt, store_logs
 from baton_server.api.deps import get_runtime, get_task_session, running_attempt
 from baton_server.api.input_contract import is_json_content
+from baton_server.api.middleware import VERSION_SCOPE_KEY
 from baton_server.api.routes._orchestration import CLIENT_RUNTIMES_HEADER
 from baton_server.api.schemas.execution import (
     DagRunInfo,
@@ -90,15 +91,24 @@ _LOG_BATCH = TypeAdapter(LogBatch)
 _LOG_BATCH_ACCEPTED = TypeAdapter(LogBatchAccepted)
 
 
-def _touches(change: type[VersionChange], schema: type[BaseModel], path: str) -> bool:
+def _touches_schema(change: type[VersionChange], schema: type[BaseModel]) -> bool:
     return (
         any(getattr(i, "schema", None) is schema for i in change.alter_schema_instructions)
-        or any(getattr(i, "endpoint_path", None) == path for i in change.alter_endpoint_instructions)
         or schema in change.alter_request_by_schema_instructions
         or schema in change.alter_response_by_schema_instructions
+    )
+
+
+def _touches_path(change: type[VersionChange], path: str) -> bool:
+    return (
+        any(getattr(i, "endpoint_path", None) == path for i in change.alter_endpoint_instructions)
         or path in change.alter_request_by_path_instructions
         or path in change.alter_response_by_path_instructions
     )
+
+
+def _touches(change: type[VersionChange], schema: type[BaseModel], path: str) -> bool:
+    return _touches_schema(change, schema) or _touches_path(change, path)
 
 
 def _head_shaped(bundle: VersionBundle, schemas: Iterable[type[BaseModel]], path: str) -> frozenset[str]:
@@ -118,8 +128,8 @@ def _models_in(annotation: Any, seen: set[type[BaseModel]]) -> Iterator[type[Bas
         if annotation not in seen:
             seen.add(annotation)
             yield annotation
-            for field in annotation.model_fields.values():
-                yield from _models_in(field.annotation, seen)
+            for info in annotation.model_fields.values():
+                yield from _models_in(info.annotation, seen)
         return
     for argument in typing.get_args(annotation):
         yield from _models_in(argument, seen)
@@ -147,13 +157,56 @@ def _laneable(route: APIRoute) -> bool:
     )
 
 
+def _response_migrated(
+    bundle: VersionBundle,
+    requests: Iterable[type[BaseModel]],
+    responses: Iterable[type[BaseModel]],
+    path: str,
+) -> frozenset[str]:
+    """The versions older than HEAD's shape of the route at ``path`` whose route differs from HEAD's
+    only in its response models (``responses``, nested ones too): not in its path, parameters or
+    request body (``requests``). Cadwyn migrates such a response by its schema alone."""
+    requests, responses = tuple(requests), tuple(responses)
+    served: set[str] = set()
+    migrating = False
+    for version in bundle.versions:  # newest first; a version's changes migrate to older ones
+        if migrating:
+            served.add(str(version.value))
+        for change in version.changes:
+            if _touches_path(change, path) or any(_touches_schema(change, m) for m in requests):
+                return frozenset(served)
+            migrating = migrating or any(_touches_schema(change, m) for m in responses)
+    return frozenset(served)
+
+
 @dataclass(frozen=True, slots=True)
 class RouteLane:
-    """A lane built from a declared route: the versions it serves and how it answers."""
+    """A lane built from a declared route: the versions it serves as HEAD's route, those it serves
+    with the response migrated to the version (``migrated``), and how it answers."""
 
     route: APIRoute
     method: str
     versions: frozenset[str]
+    migrated: frozenset[str] = frozenset()
+    _versioned: dict[str, APIRoute] = field(default_factory=dict, compare=False, repr=False)
+
+    def serves(self, version: str) -> bool:
+        """Whether this lane answers requests of ``version``."""
+        return version in self.versions or version in self.migrated
+
+    def versioned_route(self, app: Any, version: str) -> APIRoute:
+        """The route ``app`` serves for ``version`` at this lane's path and method (its response model)."""
+        route = self._versioned.get(version)
+        if route is None:
+            route = next(
+                candidate
+                for candidate in app.router.versioned_routers[version].routes
+                if isinstance(candidate, APIRoute)
+                and candidate.path == self.route.path
+                and candidate.methods == self.route.methods
+            )
+            self._versioned[version] = route
+        return route
 
     async def __call__(self, scope: Scope, body: bytes) -> Answered | None:
         """Answer as the route would if it succeeds; None lets the declared route answer instead."""
@@ -166,13 +219,25 @@ def route_lanes(bundle: VersionBundle, routes: Iterable[BaseRoute]) -> tuple[Rou
     for route in routes:
         if not isinstance(route, APIRoute) or not _laneable(route):
             continue
-        seen: set[type[BaseModel]] = set()
-        annotations = [field.field_info.annotation for field in route.dependant.body_params]
-        if route.response_field is not None:
-            annotations.append(route.response_field.field_info.annotation)
-        models = [model for annotation in annotations for model in _models_in(annotation, seen)]
+        requests = [
+            model
+            for param in route.dependant.body_params
+            for model in _models_in(param.field_info.annotation, set())
+        ]
+        responses = (
+            list(_models_in(route.response_field.field_info.annotation, set()))
+            if route.response_field is not None
+            else []
+        )
         (method,) = tuple(route.methods or ())
-        found.append(RouteLane(route, method, _head_shaped(bundle, models, route.path)))
+        found.append(
+            RouteLane(
+                route,
+                method,
+                _head_shaped(bundle, [*requests, *responses], route.path),
+                _response_migrated(bundle, requests, responses, route.path),
+            )
+        )
     return tuple(found)
 
 
@@ -207,7 +272,7 @@ class Lanes:
                 return try_upload_logs
             return None
         for lane in self.routes:
-            if lane.method == method and version in lane.versions and lane.route.path_regex.match(path):
+            if lane.method == method and lane.serves(version) and lane.route.path_regex.match(path):
                 return lane
         return None
 
@@ -469,6 +534,23 @@ async def _route(
             values[str(dependency.name)] = provided[_PROVIDED[dependency.call]]
         assert dependant.call is not None
         raw = await dependant.call(**values)
+    version = scope.get(VERSION_SCOPE_KEY, "")
+    if version in lane.migrated:
+        if not isinstance(raw, BaseModel) or route.response_field is None:
+            return None  # only a response model is migrated here; the route migrates anything else
+        head_model = type(raw)
+        route = lane.versioned_route(scope["app"], version)
+        raw = migrate_response_body(
+            scope["app"].versions,
+            head_model,
+            latest_body=raw.model_dump(
+                by_alias=True,
+                exclude_unset=lane.route.response_model_exclude_unset,
+                exclude_defaults=lane.route.response_model_exclude_defaults,
+                exclude_none=lane.route.response_model_exclude_none,
+            ),
+            version=version,
+        )
     response = await _render_route_answer(route, raw)
     return Answered(
         response.status_code, bytes(response.body), _refreshed(runtime, claims), tuple(response.raw_headers)

@@ -56,6 +56,11 @@ def test__lanes__serve_every_version_today() -> None:
         == served[("GET", "/execution/task-instances/{task_instance_id}/previous-successful-run")]
     )
     assert newest < served[("GET", CONNECTION)] < every
+    # ... but only in their response models: the older versions are laned with the response migrated.
+    assert lanes.route_lane("GET", CONNECTION).migrated == every - served[("GET", CONNECTION)]
+    assert all(
+        not lane.migrated for lane in lanes.routes if lane.route.path != CONNECTION
+    )  # previous-successful-run did not exist before
 
 
 def test__route_lanes__only_idempotent_task_routes_whose_dependencies_they_provide() -> None:
@@ -110,6 +115,11 @@ def test__lanes__stop_at_a_change_to_their_route() -> None:
     )
     # A change to a request body stops the lane of the route it is the body of, not of the others.
     assert _lanes(bundle_with_xcom_change).route_lane("PUT", XCOM).versions == frozenset({"2030-01-01"})
+    assert _lanes(bundle_with_xcom_change).route_lane("PUT", XCOM).migrated == frozenset()
+    # A change to a response model only: older versions are laned with the response migrated.
+    assert _lanes(bundle_with_variable_change).route_lane("GET", VARIABLE).migrated == frozenset(
+        {"2029-01-01"}
+    )
     assert _lanes(bundle_with_xcom_change).route_lane("GET", XCOM).versions == frozenset(
         {"2030-01-01", "2029-01-01"}
     )
@@ -560,7 +570,7 @@ async def test__route_lanes__same_answers_as_the_routes(
     ]
     served = _lanes()
     laned = [
-        version in served.route_lane(method, path).versions
+        served.route_lane(method, path).serves(version)
         for method, path in [
             ("PUT", VARIABLE),
             ("GET", VARIABLE),
