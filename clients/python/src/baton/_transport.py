@@ -154,6 +154,43 @@ class _AsyncByScheme(httpx.AsyncBaseTransport):
                 await inner.aclose()
 
 
+class SharedConnections:
+    """One pool of keep-alive connections lent to many clients: closing a client that borrows it
+    leaves the connections open for the next one; its owner closes them (:meth:`aclose`) once no
+    borrower sends any more.
+
+    The worker's attempts each have a client of their own (each its own token), one after the other
+    or side by side; borrowing this pool, an attempt's ``run`` goes out on a connection that is
+    already open instead of opening one (the address lookup and the connect, for the client and the
+    server), and its log batches and final state follow on it.
+    """
+
+    def __init__(self, inner: httpx.AsyncBaseTransport | None = None) -> None:
+        self._inner = inner or _AsyncByScheme()
+
+    def lend(self) -> httpx.AsyncBaseTransport:
+        """A transport for one client, sending through this pool; its ``aclose`` keeps the pool open."""
+        return _Borrowed(self._inner)
+
+    async def aclose(self) -> None:
+        """Close the pool's connections."""
+        await self._inner.aclose()
+
+
+class _Borrowed(httpx.AsyncBaseTransport):
+    """A client's view of a :class:`SharedConnections` pool: the client closes it, the pool stays."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self._inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request`` through the shared pool."""
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        """Leave the shared connections open: they are their owner's to close."""
+
+
 class BatonTransport(httpx.BaseTransport):
     """Synchronous transport: version and token headers, token refresh, retries, typed errors."""
 
