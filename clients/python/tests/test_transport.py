@@ -256,7 +256,7 @@ async def test__shared_connections__each_client_still_sends_its_own_token() -> N
         seen.append(request.headers["Authorization"])
         return httpx.Response(200, json=HEALTHY)
 
-    connections = SharedConnections(httpx.MockTransport(handler))
+    connections = SharedConnections(inner=httpx.MockTransport(handler))
     async with (
         AsyncClient("http://baton.test", "first", transport=connections.lend()) as first,
         AsyncClient("http://baton.test", "second", transport=connections.lend()) as second,

@@ -132,19 +132,24 @@ class _ByScheme(httpx.BaseTransport):
                 inner.close()
 
 
+_HTTPX_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+"""httpx's default limits of a client's pool."""
+
+
 class _AsyncByScheme(httpx.AsyncBaseTransport):
     """Asynchronous twin of :class:`_ByScheme`."""
 
-    def __init__(self) -> None:
+    def __init__(self, limits: httpx.Limits | None = None) -> None:
         self._plain: httpx.AsyncHTTPTransport | None = None
         self._tls: httpx.AsyncHTTPTransport | None = None
+        self._limits = limits or _HTTPX_LIMITS
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request`` through the transport of its scheme."""
         if request.url.scheme == "http":
-            self._plain = self._plain or httpx.AsyncHTTPTransport(verify=False)
+            self._plain = self._plain or httpx.AsyncHTTPTransport(verify=False, limits=self._limits)
             return await self._plain.handle_async_request(request)
-        self._tls = self._tls or httpx.AsyncHTTPTransport()
+        self._tls = self._tls or httpx.AsyncHTTPTransport(limits=self._limits)
         return await self._tls.handle_async_request(request)
 
     async def aclose(self) -> None:
@@ -165,8 +170,11 @@ class SharedConnections:
     server), and its log batches and final state follow on it.
     """
 
-    def __init__(self, inner: httpx.AsyncBaseTransport | None = None) -> None:
-        self._inner = inner or _AsyncByScheme()
+    def __init__(self, keep_open: int = 20, inner: httpx.AsyncBaseTransport | None = None) -> None:
+        # No cap on connections in use (each attempt had a pool of its own before: none waits for
+        # another's), up to ``keep_open`` kept open while idle.
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=keep_open)
+        self._inner = inner or _AsyncByScheme(limits)
 
     def lend(self) -> httpx.AsyncBaseTransport:
         """A transport for one client, sending through this pool; its ``aclose`` keeps the pool open."""

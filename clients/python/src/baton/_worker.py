@@ -284,7 +284,7 @@ class Worker:
                     self._pool.fill()
                 # The attempts' clients (one per attempt, each with its token) share one pool of
                 # connections: an attempt's first call does not wait for a connection to open.
-                connections = self._connections = SharedConnections()
+                connections = self._connections = SharedConnections(keep_open=self.concurrency)
                 beat = asyncio.create_task(self._heartbeat(client))
                 try:
                     await self._claim_loop(client)
