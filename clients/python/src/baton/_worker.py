@@ -42,7 +42,7 @@ from baton._errors import (
     WorkerError,
 )
 from baton._execute import TASK_LOGGER
-from baton._executions import Execution, ProcessExecution, RoutingLogHandler, ThreadExecution
+from baton._executions import Execution, ProcessExecution, RoutingLogHandler, ThreadExecution, WarmThreads
 from baton._generated.api.workers import claim_workloads, heartbeat_worker, register_dags, register_worker
 from baton._generated.models import (
     ClaimedWorkloads,
@@ -127,6 +127,7 @@ class Worker:
         self.warm_processes = min(concurrency + 1, 4) if warm_processes is None else max(0, warm_processes)
         """Task processes kept started ahead of their attempts (process isolation; 0: none)."""
         self._pool: WarmPool | None = None
+        self._threads: WarmThreads | None = None
         self._connections: SharedConnections | None = None
         self._secrets = LocalSecrets(file=Path(secrets_file) if secrets_file else None)
         self._options = AttemptOptions(
@@ -282,6 +283,9 @@ class Worker:
                 if self.isolation == "process" and self.warm_processes:
                     self._pool = WarmPool(self.warm_processes)
                     self._pool.fill()
+                if self.isolation == "thread":
+                    self._threads = WarmThreads(self.concurrency)
+                    self._threads.fill()
                 # The attempts' clients (one per attempt, each with its token) share one pool of
                 # connections: an attempt's first call does not wait for a connection to open.
                 connections = self._connections = SharedConnections(keep_open=self.concurrency)
@@ -301,6 +305,9 @@ class Worker:
                     if self._pool is not None:
                         await self._pool.close()
                         self._pool = None
+                    if self._threads is not None:
+                        self._threads.close()
+                        self._threads = None
                     self._connections = None
                     await connections.aclose()
         finally:
@@ -441,7 +448,7 @@ class Worker:
 
     async def _make_execution(self, on_entry: Callable[[LogEntry], None]) -> Execution:
         if self.isolation == "thread":
-            return ThreadExecution(on_entry, self._resolve, self._secrets)
+            return ThreadExecution(on_entry, self._resolve, self._secrets, self._threads)
         assert self.bundle is not None
         return await ProcessExecution.create(
             on_entry,
