@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from baton import (
     UnauthorizedError,
 )
 from baton._generated.models.log_line_level import check_log_line_level
+from baton._transport import SharedConnections
 from baton.models import LogBatch, LogLine, TIStatePayload
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -199,3 +201,68 @@ def test__upload_logs__named_by_one_batch_id_across_retries() -> None:
     assert len(seen) == 2
     assert len(ids) == 1
     assert uuid.UUID(ids.pop())
+
+
+async def _counting_server() -> tuple[asyncio.Server, str, list[int]]:
+    """A keep-alive HTTP/1.1 server answering every request ``200 {}``; the requests seen per connection."""
+    per_connection: list[int] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        per_connection.append(0)
+        index = len(per_connection) - 1
+        while True:
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except (asyncio.IncompleteReadError, ConnectionError):
+                break
+            length = next(
+                (
+                    int(line.split(b":", 1)[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length:")
+                ),
+                0,
+            )
+            await reader.readexactly(length)
+            per_connection[index] += 1
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    return server, f"http://127.0.0.1:{port}", per_connection
+
+
+async def test__shared_connections__clients_one_after_another__one_connection_left_open_by_each() -> None:
+    server, url, per_connection = await _counting_server()
+    connections = SharedConnections()
+    try:
+        for token in ("attempt-1", "attempt-2", "attempt-3"):
+            async with AsyncClient(url, token, transport=connections.lend()) as client:
+                for _ in range(2):
+                    await client.generated.get_async_httpx_client().get("/execution/health")
+        assert per_connection == [6]  # each client closed, the connection stayed for the next
+    finally:
+        await connections.aclose()
+        server.close()
+        await server.wait_closed()
+
+
+async def test__shared_connections__each_client_still_sends_its_own_token() -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["Authorization"])
+        return httpx.Response(200, json=HEALTHY)
+
+    connections = SharedConnections(inner=httpx.MockTransport(handler))
+    async with (
+        AsyncClient("http://baton.test", "first", transport=connections.lend()) as first,
+        AsyncClient("http://baton.test", "second", transport=connections.lend()) as second,
+    ):
+        await first.health()
+        await second.health()
+        await first.health()
+    assert seen == ["Bearer first", "Bearer second", "Bearer first"]
+    await connections.aclose()

@@ -45,6 +45,36 @@ def test__verify__known_token__same_claims_until_expiry_then_expired() -> None:
     assert token not in service._verified
 
 
+def test__issue__the_token_just_signed__verifies_without_decoding_with_the_claims_decoding_gives(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    service = TokenService(KEY, workload_ttl=3600, execution_ttl=60)
+    worker_id, ti_id = uuid.uuid4(), uuid.uuid4()
+    workload = service.issue(ti_id, 3, "workload", worker_id=worker_id)
+    execution = service.issue(ti_id, 3, "execution")
+    decoded = {
+        t: TokenService(KEY, workload_ttl=3600, execution_ttl=60).verify(t) for t in (workload, execution)
+    }
+
+    def no_decoding(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a token this service signed was decoded again")
+
+    monkeypatch.setattr(jwt, "decode", no_decoding)
+    assert service.verify(workload) == decoded[workload]
+    assert service.verify(workload).worker_id == worker_id
+    assert service.verify(execution) == decoded[execution]
+
+
+def test__issue__the_token_just_signed__still_refused_once_expired() -> None:
+    clock = Clock()
+    service = TokenService(KEY, workload_ttl=3600, execution_ttl=60, clock=clock)
+    token = service.issue(uuid.uuid4(), 1, "execution")
+    clock.now = service.verify(token).expires_at
+    with pytest.raises(UnauthorizedError) as expired:
+        service.verify(token)
+    assert expired.value.reason == "token_expired"
+
+
 def test__verify__refused_tokens__never_kept() -> None:
     service = TokenService(KEY, workload_ttl=3600, execution_ttl=60)
     forged = TokenService("x" * 64, workload_ttl=3600, execution_ttl=60).issue(uuid.uuid4(), 1, "execution")

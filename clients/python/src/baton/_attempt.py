@@ -42,7 +42,7 @@ from baton._generated.models import (
 )
 from baton._generated.models.ti_state_payload_state import check_ti_state_payload_state
 from baton._logship import LogEntry, LogShipper, worker_entry
-from baton._transport import RetryPolicy
+from baton._transport import RetryPolicy, SharedConnections
 
 log = logging.getLogger("baton.worker")
 
@@ -75,10 +75,18 @@ def final_state(outcome: Outcome, try_number: int, max_tries: int) -> str:
 class AttemptSupervisor:
     """Supervises one claimed workload from ``run`` to its final state."""
 
-    def __init__(self, workload: ExecuteTaskWorkload, options: AttemptOptions, make_execution: MakeExecution):
+    def __init__(
+        self,
+        workload: ExecuteTaskWorkload,
+        options: AttemptOptions,
+        make_execution: MakeExecution,
+        connections: SharedConnections | None = None,
+    ):
         self.workload = workload
         self._options = options
         self._make_execution = make_execution
+        self._connections = connections
+        """The worker's pool of open connections to the server, borrowed by this attempt's client."""
         self._stop = asyncio.Event()
         self._stop_reason = ""
         self._stop_note = ""
@@ -112,7 +120,10 @@ class AttemptSupervisor:
         """Run the attempt to its end; the state reported, or None when nothing was (or could be)."""
         ti = self.workload.task_instance
         async with AsyncClient(
-            self._options.server_url, self.workload.token, retry=self._options.retry
+            self._options.server_url,
+            self.workload.token,
+            retry=self._options.retry,
+            transport=self._connections.lend() if self._connections is not None else None,
         ) as client:
             shipper = LogShipper(client, ti.id, patience=self._options.report_patience)
             try:

@@ -132,19 +132,24 @@ class _ByScheme(httpx.BaseTransport):
                 inner.close()
 
 
+_HTTPX_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+"""httpx's default limits of a client's pool."""
+
+
 class _AsyncByScheme(httpx.AsyncBaseTransport):
     """Asynchronous twin of :class:`_ByScheme`."""
 
-    def __init__(self) -> None:
+    def __init__(self, limits: httpx.Limits | None = None) -> None:
         self._plain: httpx.AsyncHTTPTransport | None = None
         self._tls: httpx.AsyncHTTPTransport | None = None
+        self._limits = limits or _HTTPX_LIMITS
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request`` through the transport of its scheme."""
         if request.url.scheme == "http":
-            self._plain = self._plain or httpx.AsyncHTTPTransport(verify=False)
+            self._plain = self._plain or httpx.AsyncHTTPTransport(verify=False, limits=self._limits)
             return await self._plain.handle_async_request(request)
-        self._tls = self._tls or httpx.AsyncHTTPTransport()
+        self._tls = self._tls or httpx.AsyncHTTPTransport(limits=self._limits)
         return await self._tls.handle_async_request(request)
 
     async def aclose(self) -> None:
@@ -152,6 +157,46 @@ class _AsyncByScheme(httpx.AsyncBaseTransport):
         for inner in (self._plain, self._tls):
             if inner is not None:
                 await inner.aclose()
+
+
+class SharedConnections:
+    """One pool of keep-alive connections lent to many clients: closing a client that borrows it
+    leaves the connections open for the next one; its owner closes them (:meth:`aclose`) once no
+    borrower sends any more.
+
+    The worker's attempts each have a client of their own (each its own token), one after the other
+    or side by side; borrowing this pool, an attempt's ``run`` goes out on a connection that is
+    already open instead of opening one (the address lookup and the connect, for the client and the
+    server), and its log batches and final state follow on it.
+    """
+
+    def __init__(self, keep_open: int = 20, inner: httpx.AsyncBaseTransport | None = None) -> None:
+        # No cap on connections in use (each attempt had a pool of its own before: none waits for
+        # another's), up to ``keep_open`` kept open while idle.
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=keep_open)
+        self._inner = inner or _AsyncByScheme(limits)
+
+    def lend(self) -> httpx.AsyncBaseTransport:
+        """A transport for one client, sending through this pool; its ``aclose`` keeps the pool open."""
+        return _Borrowed(self._inner)
+
+    async def aclose(self) -> None:
+        """Close the pool's connections."""
+        await self._inner.aclose()
+
+
+class _Borrowed(httpx.AsyncBaseTransport):
+    """A client's view of a :class:`SharedConnections` pool: the client closes it, the pool stays."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self._inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request`` through the shared pool."""
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        """Leave the shared connections open: they are their owner's to close."""
 
 
 class BatonTransport(httpx.BaseTransport):

@@ -42,7 +42,7 @@ from baton._errors import (
     WorkerError,
 )
 from baton._execute import TASK_LOGGER
-from baton._executions import Execution, ProcessExecution, RoutingLogHandler, ThreadExecution
+from baton._executions import Execution, ProcessExecution, RoutingLogHandler, ThreadExecution, WarmThreads
 from baton._generated.api.workers import claim_workloads, heartbeat_worker, register_dags, register_worker
 from baton._generated.models import (
     ClaimedWorkloads,
@@ -58,7 +58,7 @@ from baton._generated.models import (
 from baton._logship import LogEntry
 from baton._secrets import LocalSecrets
 from baton._task import TaskRef
-from baton._transport import RetryPolicy
+from baton._transport import RetryPolicy, SharedConnections
 
 log = logging.getLogger("baton.worker")
 T = TypeVar("T")
@@ -127,6 +127,8 @@ class Worker:
         self.warm_processes = min(concurrency + 1, 4) if warm_processes is None else max(0, warm_processes)
         """Task processes kept started ahead of their attempts (process isolation; 0: none)."""
         self._pool: WarmPool | None = None
+        self._threads: WarmThreads | None = None
+        self._connections: SharedConnections | None = None
         self._secrets = LocalSecrets(file=Path(secrets_file) if secrets_file else None)
         self._options = AttemptOptions(
             server_url=self.server_url,
@@ -281,6 +283,12 @@ class Worker:
                 if self.isolation == "process" and self.warm_processes:
                     self._pool = WarmPool(self.warm_processes)
                     self._pool.fill()
+                if self.isolation == "thread":
+                    self._threads = WarmThreads(self.concurrency)
+                    self._threads.fill()
+                # The attempts' clients (one per attempt, each with its token) share one pool of
+                # connections: an attempt's first call does not wait for a connection to open.
+                connections = self._connections = SharedConnections(keep_open=self.concurrency)
                 beat = asyncio.create_task(self._heartbeat(client))
                 try:
                     await self._claim_loop(client)
@@ -297,6 +305,11 @@ class Worker:
                     if self._pool is not None:
                         await self._pool.close()
                         self._pool = None
+                    if self._threads is not None:
+                        self._threads.close()
+                        self._threads = None
+                    self._connections = None
+                    await connections.aclose()
         finally:
             if handler is not None:
                 logging.getLogger().removeHandler(handler)
@@ -414,7 +427,7 @@ class Worker:
     def _launch(self, workload: ExecuteTaskWorkload) -> None:
         ti = workload.task_instance
         log.info("claimed %s/%s/%s try %d", ti.dag_id, ti.run_id, ti.task_id, ti.try_number)
-        attempt = AttemptSupervisor(workload, self._options, self._make_execution)
+        attempt = AttemptSupervisor(workload, self._options, self._make_execution, self._connections)
         task = asyncio.create_task(attempt.run(), name=attempt.label)
         self._attempts[task] = attempt
         task.add_done_callback(self._attempt_done)
@@ -435,7 +448,7 @@ class Worker:
 
     async def _make_execution(self, on_entry: Callable[[LogEntry], None]) -> Execution:
         if self.isolation == "thread":
-            return ThreadExecution(on_entry, self._resolve, self._secrets)
+            return ThreadExecution(on_entry, self._resolve, self._secrets, self._threads)
         assert self.bundle is not None
         return await ProcessExecution.create(
             on_entry,

@@ -158,7 +158,29 @@ class TokenService:
         }
         if worker_id is not None:
             claims["wid"] = str(worker_id)
-        return jwt.encode(claims, key.signing, algorithm=key.algorithm, headers={"kid": key.kid})
+        token = jwt.encode(claims, key.signing, algorithm=key.algorithm, headers={"kid": key.kid})
+        # Its first use (the attempt's ``run``, then its first log batch) is minutes or milliseconds
+        # away, on this server most often: what was just signed needs no signature check then. Claims
+        # verifying would refuse (a try number beyond the column's) are left to be refused.
+        if _well_formed(scope, try_number, now, now + self._ttl[scope]):
+            self._remember(
+                token,
+                TaskClaims(
+                    task_instance_id=task_instance_id,
+                    try_number=try_number,
+                    scope=scope,
+                    issued_at=now,
+                    expires_at=now + self._ttl[scope],
+                    worker_id=worker_id,
+                    kid=key.kid,
+                ),
+            )
+        return token
+
+    def _remember(self, token: str, claims: TaskClaims) -> None:
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            del self._verified[next(iter(self._verified))]
+        self._verified[token] = claims
 
     def fresh_if_due(self, claims: TaskClaims, *, within: int) -> str | None:
         """A fresh execution token when the caller's expires within ``within`` seconds, else None."""
@@ -175,9 +197,7 @@ class TokenService:
             del self._verified[token]
             raise _expired()
         verified = self._verify(token, self._key_for(token))
-        if len(self._verified) >= VERIFIED_CACHE_SIZE:
-            del self._verified[next(iter(self._verified))]
-        self._verified[token] = verified
+        self._remember(token, verified)
         return verified
 
     async def verify_async(self, token: str) -> TaskClaims:
@@ -241,12 +261,7 @@ class TokenService:
             ) from None
         scope, try_number = claims["scope"], claims["try"]
         issued_at, expires_at = claims["iat"], claims["exp"]
-        if (
-            scope not in ("workload", "execution")
-            or not _is_int_within(try_number, MAX_TRY_NUMBER)
-            or not _is_int_within(issued_at, MAX_TIMESTAMP)
-            or not _is_int_within(expires_at, MAX_TIMESTAMP)
-        ):
+        if not _well_formed(scope, try_number, issued_at, expires_at):
             raise UnauthorizedError("the task token's claims are malformed", reason="token_invalid")
         return TaskClaims(
             task_instance_id=ti_id,
@@ -271,6 +286,15 @@ def _kid_of(token: str) -> str | None:
     except jwt.PyJWTError:
         return None
     return kid if isinstance(kid, str) else None
+
+
+def _well_formed(scope: object, try_number: object, issued_at: object, expires_at: object) -> bool:
+    return (
+        scope in ("workload", "execution")
+        and _is_int_within(try_number, MAX_TRY_NUMBER)
+        and _is_int_within(issued_at, MAX_TIMESTAMP)
+        and _is_int_within(expires_at, MAX_TIMESTAMP)
+    )
 
 
 def _is_int_within(value: object, maximum: int) -> bool:
