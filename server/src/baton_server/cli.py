@@ -40,12 +40,15 @@ def _check_port_free(host: str, port: int) -> None:
         sock.close()
 
 
-async def _with_runtime(settings: Settings, action: Callable[[Runtime], Awaitable[T]]) -> T:
+async def _with_runtime(
+    settings: Settings, action: Callable[[Runtime], Awaitable[T]], *, check: bool = True
+) -> T:
     from baton_server.db.engine import check_database
 
     runtime = Runtime.create(settings)
     try:
-        await check_database(runtime.engine)
+        if check:
+            await check_database(runtime.engine)
         return await action(runtime)
     finally:
         await runtime.close()
@@ -60,9 +63,10 @@ def _serve(settings: Settings, _: argparse.Namespace) -> int:
     from baton_server.logging_config import uvicorn_log_config
 
     _check_port_free(settings.host, settings.port)
-    # Fail fast, with one line, before uvicorn starts: the lifespan repeats this cheaply.
-    asyncio.run(_with_runtime(settings, prepare_database))
-    app = create_app(settings)
+    # Fail fast, with one line, before uvicorn starts; done here only (prepare_database checks the
+    # database answers first), so the app's lifespan does not do it again.
+    asyncio.run(_with_runtime(settings, prepare_database, check=False))
+    app = create_app(settings, database_prepared=True)
     app.build_versions()
     # What start-up built — every version's routes and models, hundreds of thousands of objects that
     # live as long as the process — is moved out of the collector's sight, so that a full collection
