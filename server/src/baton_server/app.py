@@ -142,6 +142,7 @@ def create_app(settings: Settings, *, database_prepared: bool = False) -> Versio
 
     app = VersionedApp(
         versions=VERSIONS,
+        served_without_header=settings.served_api_versions[-1],
         title="Baton API",
         description=(
             "The Task Execution API (/execution), the Worker API (/workers) and the admin API (/api). "
