@@ -33,7 +33,7 @@ from cadwyn.structure import Version
 from fastapi import APIRouter
 from fastapi.params import Depends
 from starlette.routing import BaseRoute
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 
 def _async_version_dependency(**kwargs: Any) -> Any:
@@ -77,6 +77,7 @@ class VersionedApp(Cadwyn):
         self._older_build: concurrent.futures.Future[None] | None = None
         self._freeze_after_older_build = False
         self._build_older_after_first_request = False
+        self._build_older_after_start: float | None = None
         self._version_header = self.api_version_parameter_name.lower().encode("latin-1")
         self._document_paths = {p for p in (self.openapi_url, self.docs_url, self.redoc_url) if p}
         self._served_without_header = served_without_header or self.latest_version
@@ -124,14 +125,21 @@ class VersionedApp(Cadwyn):
             self._cadwyn_initialized = True
 
     def build_older_versions_soon(self, *, after_seconds: float, freeze: bool) -> None:
-        """Build the older versions in a thread once the first request was answered, or after a delay.
+        """Build the older versions in a thread once the first request was answered, or
+        ``after_seconds`` after the server started (its lifespan's start-up completed).
 
-        With ``freeze``, what that build made is then moved out of the garbage collector's sight
-        (``gc.freeze``), like what was built before the server listened.
+        With ``freeze``, the garbage collector is off while that build runs, and what it made is
+        then moved out of the collector's sight (``gc.freeze``), as ``serve`` does with what it
+        built before listening.
         """
         self._freeze_after_older_build = freeze
         self._build_older_after_first_request = True
-        timer = threading.Timer(after_seconds, self._older_versions_build)
+        self._build_older_after_start = after_seconds
+
+    def _start_the_older_build_timer(self) -> None:
+        if self._build_older_after_start is None:
+            return
+        timer = threading.Timer(self._build_older_after_start, self._older_versions_build)
         timer.daemon = True
         timer.start()
 
@@ -150,6 +158,9 @@ class VersionedApp(Cadwyn):
             return self._older_build
 
     def _build_older_versions(self, future: concurrent.futures.Future[None]) -> None:
+        freeze = self._freeze_after_older_build
+        if freeze:
+            gc.disable()  # as while the server started: what is built lives as long as the process
         try:
             self.build_latest_version()
             generated = generate_versioned_routers(
@@ -169,13 +180,16 @@ class VersionedApp(Cadwyn):
             for version, router in generated.webhooks.items():
                 if version != latest:
                     self._versioned_webhook_routers[version] = router
-            if self._freeze_after_older_build:
+            if freeze:
                 gc.collect()
                 gc.freeze()
         except BaseException as exc:
             future.set_exception(exc)
         else:
             future.set_result(None)
+        finally:
+            if freeze:
+                gc.enable()
 
     def _cadwyn_initialize(self) -> None:
         self.build_versions()
@@ -195,6 +209,9 @@ class VersionedApp(Cadwyn):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not self._latest_built:
             self.build_latest_version()
+        if scope["type"] == "lifespan" and not self.all_versions_built:
+            await super().__call__(scope, receive, self._timer_at_startup(send))
+            return
         if not self.all_versions_built:
             if self._needs_older_versions(scope):
                 # Raises, for this request and the next ones alike, if their build failed.
@@ -206,6 +223,14 @@ class VersionedApp(Cadwyn):
                     self._older_versions_build()
                 return
         await super().__call__(scope, receive, send)
+
+    def _timer_at_startup(self, send: Send) -> Send:
+        async def sending(message: Message) -> None:
+            if message["type"] == "lifespan.startup.complete":
+                self._start_the_older_build_timer()
+            await send(message)
+
+        return sending
 
     def _add_versioned_routers(self, router: APIRouter, *, version: str) -> None:
         added_routes: list[BaseRoute] = []

@@ -146,3 +146,37 @@ async def test__a_failed_build_of_the_older_versions__fails_their_requests_rathe
                 await http.get("/execution/health", headers={"Baton-API-Version": OLDER[0]})
         assert (await http.get("/execution/health")).status_code == 200
     assert not fresh.app.all_versions_built
+
+
+async def test__older_versions__are_built_after_start_up_without_any_request(
+    databases: DatabaseFactory, tmp_path: Path, generations: list[int]
+) -> None:
+    harness = ServerHarness(make_settings(await databases.create(), tmp_path / "data"))
+    app = harness.app
+    app.build_latest_version()
+    app.build_older_versions_soon(after_seconds=0.0, freeze=False)
+    # The lifespan protocol, as uvicorn speaks it.
+    received: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return await received.get()
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    await received.put({"type": "lifespan.startup"})
+    lifespan = asyncio.create_task(
+        app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, receive, send)
+    )
+    try:
+        for _ in range(1200):  # up to two minutes on a busy machine
+            if app.all_versions_built:
+                break
+            await asyncio.sleep(0.1)
+        assert [m["type"] for m in sent] == ["lifespan.startup.complete"]
+        assert app.all_versions_built
+        assert len(generations) == 1
+    finally:
+        await received.put({"type": "lifespan.shutdown"})
+        await asyncio.wait_for(lifespan, 60)
