@@ -78,6 +78,7 @@ class VersionedApp(Cadwyn):
         self._freeze_after_older_build = False
         self._build_older_after_first_request = False
         self._build_older_after_start: float | None = None
+        self._latest_head_router: APIRouter | None = None
         self._version_header = self.api_version_parameter_name.lower().encode("latin-1")
         self._document_paths = {p for p in (self.openapi_url, self.docs_url, self.redoc_url) if p}
         self._served_without_header = served_without_header or self.latest_version
@@ -117,6 +118,9 @@ class VersionedApp(Cadwyn):
             # Routes that only older versions restore are checked by the full generation.
             transformer.routes_that_never_existed = []
             generated = transformer.transform()
+            # Cadwyn files the by-path migrations of every version under id() of these HEAD routes:
+            # kept alive with the app, so that no later object (the full generation's) reuses an id.
+            self._latest_head_router = transformer.head_router
             latest = self.latest_version
             self._add_versioned_routers(generated.endpoints[latest], version=latest)
             self._versioned_webhook_routers[latest] = generated.webhooks[latest]
