@@ -121,15 +121,20 @@ async def run_scheduler_beside(runtime: Runtime) -> AsyncIterator[None]:
         await task
 
 
-def create_app(settings: Settings) -> VersionedApp:
-    """Build the Cadwyn app: every API version, error handling and the request middleware."""
+def create_app(settings: Settings, *, database_prepared: bool = False) -> VersionedApp:
+    """Build the Cadwyn app: every API version, error handling and the request middleware.
+
+    Its lifespan checks the database and migrates it (``prepare_database``) unless
+    ``database_prepared`` says the caller just did (``baton-server serve``, before it listens).
+    """
 
     @asynccontextmanager
     async def lifespan(app: VersionedApp) -> AsyncIterator[None]:
         runtime = Runtime.create(settings)
         app.state.runtime = runtime
         try:
-            await prepare_database(runtime)
+            if not database_prepared:
+                await prepare_database(runtime)
             async with reload_signing_keys(runtime), run_scheduler_beside(runtime):
                 yield
         finally:
@@ -138,6 +143,7 @@ def create_app(settings: Settings) -> VersionedApp:
     routers = build_routers()
     app = VersionedApp(
         versions=VERSIONS,
+        served_without_header=settings.served_api_versions[-1],
         title="Baton API",
         description=(
             "The Task Execution API (/execution), the Worker API (/workers) and the admin API (/api). "

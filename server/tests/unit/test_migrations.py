@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
-from baton_server.db.migrate import current_revision, downgrade, head_revision, upgrade
+import asyncio
+import sys
+from pathlib import Path
+
+import pytest
+from baton_server.db.migrate import (
+    current_revision,
+    downgrade,
+    head_revision,
+    head_revision_from_files,
+    prepare_database,
+    upgrade,
+)
 from baton_server.db.tables import Base
+from baton_server.errors import ConfigurationError
+from baton_server.runtime import Runtime
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from tests.conftest import DatabaseFactory
+from tests.conftest import DatabaseFactory, make_settings
+
+SETTINGS_OF_A_START = {
+    "signing_key": "test-signing-key-" + "x" * 32,
+    "encryption_key": "mGAhw9llcslpTXRWk841ly_GXTa5ywBzJJ5jObB5pH4=",
+    "run_scheduler": False,
+}
 
 
 async def _table_names(url: str) -> set[str]:
@@ -130,3 +150,70 @@ async def test__migration_0009__gives_running_attempts_their_execution_deadline(
         await downgrade(engine, "0008")
     finally:
         await engine.dispose()
+
+
+def test__head_revision_from_files__is_alembics_head() -> None:
+    # prepare_database reads the head from the files, without Alembic, to skip it when nothing is due.
+    assert head_revision_from_files() == head_revision()
+
+
+@pytest.mark.parametrize("start_at", [None, "0005", "head"])
+async def test__prepare_database__brings_the_database_to_the_head(
+    databases: DatabaseFactory, tmp_path: Path, start_at: str | None
+) -> None:
+    url = await databases.create()
+    runtime = Runtime.create(make_settings(url, tmp_path / "data"))
+    try:
+        if start_at is not None:
+            await upgrade(runtime.engine, start_at)
+        await prepare_database(runtime)
+        assert await current_revision(runtime.engine) == head_revision()
+    finally:
+        await runtime.close()
+
+
+async def test__prepare_database__without_auto_migrate__refuses_a_database_behind(
+    databases: DatabaseFactory, tmp_path: Path
+) -> None:
+    url = await databases.create()
+    runtime = Runtime.create(make_settings(url, tmp_path / "data", auto_migrate=False))
+    try:
+        await upgrade(runtime.engine, "0008")
+        with pytest.raises(ConfigurationError, match="is at revision 0008"):
+            await prepare_database(runtime)
+        await upgrade(runtime.engine)
+        await prepare_database(runtime)
+    finally:
+        await runtime.close()
+
+
+async def test__prepare_database__at_the_head__does_not_import_alembic(
+    databases: DatabaseFactory, tmp_path: Path
+) -> None:
+    url = await databases.create()
+    engine = create_async_engine(url)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+    settings = {**SETTINGS_OF_A_START, "database_url": url, "data_dir": str(tmp_path)}
+    script = (
+        "import asyncio, sys\n"
+        "from baton_server.config import Settings\n"
+        "from baton_server.db.migrate import prepare_database\n"
+        "from baton_server.runtime import Runtime\n"
+        f"runtime = Runtime.create(Settings(**{settings!r}))\n"
+        "async def main():\n"
+        "    try:\n"
+        "        await prepare_database(runtime)\n"
+        "    finally:\n"
+        "        await runtime.close()\n"
+        "asyncio.run(main())\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))\n"
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", script, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 300)
+    assert process.returncode == 0, err.decode()
+    assert out.decode().strip() == "[]"

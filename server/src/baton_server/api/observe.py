@@ -77,10 +77,14 @@ class ObservingMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self._operations: _Operations | None = None
+        self._routes_seen = 0
 
     def _operation(self, scope: Scope) -> str:
-        if self._operations is None:
-            self._operations = _Operations(scope["app"].routes)
+        routes = scope["app"].routes
+        # Read again when routes were added: the older API versions' are built after the server starts.
+        if self._operations is None or len(routes) != self._routes_seen:
+            self._operations = _Operations(routes)
+            self._routes_seen = len(routes)
         return self._operations.of(scope["method"], scope["path"])
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -2,29 +2,34 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from baton_server.db.engine import check_database
 from baton_server.errors import ConfigurationError
 
 if TYPE_CHECKING:
+    from alembic.config import Config
+
     from baton_server.runtime import Runtime
 
+# Alembic is imported only where a migration is run or described: a start on a database already at
+# the head (the common case) reads its revision with one query and never imports it.
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _PG_MIGRATION_LOCK = 0x626174_6F6E  # "baton": serialises migrations of several starting replicas
+_REVISION_RE = re.compile(r"""^(down_)?revision\s*(?::[^=]*)?=\s*["']([^"']+)["']\s*$""", re.MULTILINE)
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
     """An Alembic config pointing at our migrations, optionally bound to an open connection."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     if connection is not None:
@@ -34,12 +39,43 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 def head_revision() -> str:
     """The newest revision the code knows."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None
     return head
 
 
+def head_revision_from_files() -> str | None:
+    """The head revision read from the migration files' ``revision`` and ``down_revision`` lines,
+    without Alembic: the one revision no other revises. None when that is not plain (several
+    heads, a file that does not say): the caller then asks Alembic."""
+    revisions: set[str] = set()
+    revised: set[str] = set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        found = {bool(m[1]): m[2] for m in _REVISION_RE.finditer(path.read_text(encoding="utf-8"))}
+        if False not in found:
+            return None
+        revisions.add(found[False])
+        if True in found:
+            revised.add(found[True])
+    heads = revisions - revised
+    return heads.pop() if len(heads) == 1 else None
+
+
+async def _revision_without_alembic(engine: AsyncEngine) -> str | None:
+    """The database's revision from Alembic's table, or None when it cannot be read so (no table yet)."""
+    try:
+        async with engine.connect() as conn:
+            rows = (await conn.execute(text("SELECT version_num FROM alembic_version"))).all()
+    except DBAPIError:
+        return None
+    return rows[0][0] if len(rows) == 1 else None
+
+
 def _current(connection: Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     return MigrationContext.configure(connection).get_current_revision()
 
 
@@ -52,6 +88,8 @@ async def current_revision(engine: AsyncEngine) -> str | None:
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Migrate the database up to ``revision``."""
 
+    from alembic import command
+
     def run(connection: Connection) -> None:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
@@ -63,6 +101,8 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
 
 async def downgrade(engine: AsyncEngine, revision: str) -> None:
     """Migrate the database down to ``revision`` (``base`` empties it)."""
+
+    from alembic import command
 
     def run(connection: Connection) -> None:
         if connection.dialect.name == "postgresql":
@@ -80,6 +120,9 @@ async def prepare_database(runtime: Runtime) -> None:
     import the web stack.
     """
     await check_database(runtime.engine)
+    head = head_revision_from_files()
+    if head is not None and await _revision_without_alembic(runtime.engine) == head:
+        return  # at the head already: nothing for Alembic to do
     if runtime.settings.auto_migrate:
         await upgrade(runtime.engine)
         return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import signal
@@ -26,6 +27,7 @@ from tests.conftest import DatabaseFactory, make_settings
 from tests.orchestration import FakeWorker, dag, task
 
 SIGNING_KEY = "process-test-signing-key-" + "y" * 32
+SPEC_DIR = Path(__file__).resolve().parents[4] / "spec"
 
 
 def _free_port() -> int:
@@ -308,4 +310,54 @@ async def test__idle_connection__outlives_a_client_pools_idle_expiry(
             assert _get_on(sock, "/api/health").startswith(b"HTTP/1.1 200")
             await asyncio.sleep(8)  # idle on purpose: longer than a client's pool keeps the connection
             assert _get_on(sock, "/api/health").startswith(b"HTTP/1.1 200")
+    _no_tracebacks(log)
+
+
+async def test__serve__right_after_it_is_healthy__answers_every_version_as_its_spec_says(
+    databases: DatabaseFactory, tmp_path: Path
+) -> None:
+    # serve builds the latest version before listening and the older ones after: a request for an
+    # older version that comes first waits for them, and is answered by that version.
+    from baton_server import spec as spec_module
+    from baton_server.api.versions import supported_versions
+
+    versions = supported_versions()
+    url = await databases.create()
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = tmp_path / "serve.log"
+    with _process(["serve"], _env(url, tmp_path / "data", BATON_PORT=str(port)), log) as server:
+        await _healthy(base, server, log)
+        async with httpx.AsyncClient(base_url=base, timeout=120) as http:
+            healths = await asyncio.gather(
+                *(http.get("/execution/health", headers={"Baton-API-Version": v}) for v in versions * 3)
+            )
+            documents = await asyncio.gather(
+                *(http.get("/openapi.json", params={"version": v}) for v in versions)
+            )
+        assert [(h.status_code, h.headers["Baton-API-Version"]) for h in healths] == [
+            (200, v) for v in versions * 3
+        ]
+        for version, document in zip(versions, documents, strict=True):
+            assert document.status_code == 200
+            emitted = json.dumps(spec_module._normalise(document.json()), indent=2, ensure_ascii=False)
+            assert emitted + "\n" == (SPEC_DIR / f"{version}.json").read_text(), version
+        server.terminate()
+        # uvicorn stops on SIGTERM, then raises it again: the exit is the signal's.
+        assert await asyncio.to_thread(server.wait, 60) in (0, -signal.SIGTERM)
+    _no_tracebacks(log)
+
+
+async def test__serve__stopped_right_after_it_is_healthy__exits_cleanly(
+    databases: DatabaseFactory, tmp_path: Path
+) -> None:
+    # The older versions may still be building in their thread: the process still stops.
+    url = await databases.create()
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    with _process(["serve"], _env(url, tmp_path / "data", BATON_PORT=str(port)), log) as server:
+        await _healthy(f"http://127.0.0.1:{port}", server, log)
+        server.terminate()
+        # uvicorn stops on SIGTERM, then raises it again: the exit is the signal's.
+        assert await asyncio.to_thread(server.wait, 60) in (0, -signal.SIGTERM)
     _no_tracebacks(log)
