@@ -504,6 +504,9 @@ def _start_baton(
         BATON_RUN_SCHEDULER=str(scheduler).lower(),
         # The seeded attempts heartbeat only when a scenario picks them: none may time out meanwhile.
         BATON_HEARTBEAT_TIMEOUT="86400",
+        # wrk replays the execution tokens `run` handed out and does not take the refreshed ones a
+        # worker would: they must outlive a run of several rounds (10 minutes by default).
+        BATON_EXECUTION_TOKEN_TTL="86400",
         BATON_DB_POOL_SIZE=str(pool_size),
         BATON_LOG_LEVEL="warning",
         BATON_LOG_MAX_BYTES_PER_ATTEMPT=str(1 << 40),
