@@ -85,6 +85,9 @@ def prepared_airflow(env_dir: Path, admin_url: str, database: str, home: Path) -
         AIRFLOW__API_AUTH__JWT_SECRET=secrets.token_urlsafe(32),
         AIRFLOW__CORE__FERNET_KEY="",
         AIRFLOW__LOGGING__LOGGING_LEVEL="WARNING",
+        # wrk replays the execution tokens `run` handed out (10 minutes by default), as Baton's: both
+        # must outlive a run of several rounds.
+        AIRFLOW__EXECUTION_API__JWT_EXPIRATION_TIME="86400",
     )
     airflow = str(env_dir / "bin" / "airflow")
     subprocess.run([airflow, "db", "migrate"], env=env, check=True, timeout=900, stdout=subprocess.DEVNULL)
