@@ -506,7 +506,7 @@ def _start_baton(
         BATON_HEARTBEAT_TIMEOUT="86400",
         # wrk replays the execution tokens `run` handed out and does not take the refreshed ones a
         # worker would: they must outlive a run of several rounds (10 minutes by default).
-        BATON_EXECUTION_TOKEN_TTL="86400",
+        BATON_EXECUTION_TOKEN_TTL="86400",  # noqa: S106 - a lifetime, not a secret
         BATON_DB_POOL_SIZE=str(pool_size),
         BATON_LOG_LEVEL="warning",
         BATON_LOG_MAX_BYTES_PER_ATTEMPT=str(1 << 40),
