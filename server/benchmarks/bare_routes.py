@@ -24,7 +24,6 @@ from datetime import UTC, datetime
 import asyncpg  # type: ignore[import-untyped]
 import jwt
 import uvicorn
-from baton_server.services.task_instances import _PG_HEARTBEAT
 from baton_server.services.tokens import ALGORITHM, AUDIENCE
 from fastapi import FastAPI, Header, HTTPException, Response
 from pydantic import BaseModel, JsonValue
@@ -46,6 +45,10 @@ class ValueBody(BaseModel):
     value: JsonValue
 
 
+_HEARTBEAT = (
+    "UPDATE task_instances SET last_heartbeat_at = $1, updated_at = $1 "
+    "WHERE id = $2 AND state = 'running' AND try_number = $3 AND hostname = $4 AND pid = $5"
+)
 _ATTEMPT = (
     "SELECT id, dag_id, run_id, task_id, map_index, try_number, state FROM task_instances WHERE id = $1"
 )
@@ -127,7 +130,7 @@ async def heartbeat(task_instance_id: uuid.UUID, body: Heartbeat, authorization:
         raise HTTPException(403, "not this task instance")
     now = datetime.now(UTC)
     status: str = await POOL["pool"].execute(
-        _PG_HEARTBEAT, now, task_instance_id, int(claims["try"]), body.hostname, body.pid
+        _HEARTBEAT, now, task_instance_id, int(claims["try"]), body.hostname, body.pid
     )
     if status.rsplit(" ", 1)[-1] != "1":
         raise HTTPException(409, "not running")

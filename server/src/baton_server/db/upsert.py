@@ -8,18 +8,18 @@ from typing import Any
 from sqlalchemy import Table, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.dml import Insert
 
+from baton_server.db.direct import Direct
 from baton_server.db.tables import Base
 
-_STATEMENTS: dict[tuple[str, str, tuple[str, ...], tuple[str, ...], str | None], Insert] = {}
+_STATEMENTS: dict[tuple[str, str, tuple[str, ...], tuple[str, ...], str | None], Direct] = {}
 """Built once per dialect, table, columns and conflict key: on a task's request path (an XCom push,
 a variable set) constructing the statement cost more than running it."""
 
 
 def _statement(
     dialect: str, table: Table, columns: tuple[str, ...], conflict: tuple[str, ...], while_null: str | None
-) -> Insert:
+) -> Direct:
     key = (dialect, table.name, columns, conflict, while_null)
     statement = _STATEMENTS.get(key)
     if statement is None:
@@ -27,10 +27,12 @@ def _statement(
         base = insert(table).values(
             {name: bindparam(f"u_{name}", type_=table.c[name].type) for name in columns}
         )
-        statement = base.on_conflict_do_update(
-            index_elements=list(conflict),
-            set_={name: base.excluded[name] for name in columns if name not in conflict},
-            where=None if while_null is None else table.c[while_null].is_(None),
+        statement = Direct(
+            base.on_conflict_do_update(
+                index_elements=list(conflict),
+                set_={name: base.excluded[name] for name in columns if name not in conflict},
+                where=None if while_null is None else table.c[while_null].is_(None),
+            )
         )
         _STATEMENTS[key] = statement
     return statement
@@ -50,5 +52,4 @@ async def upsert(
     table = record.__table__
     assert isinstance(table, Table)
     statement = _statement(conn.dialect.name, table, tuple(values), tuple(conflict_columns), while_null)
-    result = await conn.execute(statement, {f"u_{name}": value for name, value in values.items()})
-    return int(result.rowcount)
+    return await statement.rowcount(conn, {f"u_{name}": value for name, value in values.items()})

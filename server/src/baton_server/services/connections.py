@@ -10,6 +10,7 @@ from sqlalchemy import Table, bindparam, delete, func, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from baton_server.db.direct import Direct
 from baton_server.db.tables import ConnectionRecord
 from baton_server.db.types import utcnow
 from baton_server.db.upsert import upsert
@@ -62,7 +63,7 @@ async def get_connection(session: AsyncSession, cipher: SecretCipher, conn_id: s
 
 
 _TABLE = cast(Table, ConnectionRecord.__table__)
-_FOR_TASK = select(_TABLE).where(_TABLE.c.conn_id == bindparam("b_conn_id"))
+_FOR_TASK = Direct(select(_TABLE).where(_TABLE.c.conn_id == bindparam("b_conn_id")))
 
 
 async def get_connection_for_dag(
@@ -70,7 +71,7 @@ async def get_connection_for_dag(
 ) -> Connection:
     """A connection for a task of ``dag_id``; 403 when the connection is limited to other DAGs."""
     conn = await session.connection()  # Core, built once: a task's read needs no ORM identity map
-    record = (await conn.execute(_FOR_TASK, {"b_conn_id": conn_id})).first()
+    record = await _FOR_TASK.first(conn, {"b_conn_id": conn_id})
     if record is None:
         raise _missing(conn_id)
     if record.allowed_dag_ids is not None and dag_id not in record.allowed_dag_ids:

@@ -12,6 +12,7 @@ from sqlalchemy import BigInteger, Integer, Table, Update, Uuid, bindparam, case
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from baton_server.db.direct import Direct
 from baton_server.db.tables import TaskInstanceRecord, TaskLogRecord
 from baton_server.errors import NotFoundError, PayloadTooLargeError
 from baton_server.services._sql import insert_ignoring_conflicts
@@ -60,12 +61,24 @@ def _count_statement(*, new_batch_only: bool) -> Update:
 
 
 # Built once: constructing a statement costs more than executing it on the hot path.
-_COUNT = _count_statement(new_batch_only=False)
-_COUNT_NEW_BATCH = _count_statement(new_batch_only=True)
-_INSERT_PG = postgresql.insert(_LOGS)
-_INSERT_NEW_PG = postgresql.insert(_LOGS).on_conflict_do_nothing()
-_COUNTED_TRY = select(_TI.c.log_bytes_try).where(_TI.c.id == bindparam("b_id"))
-_BATCH_STORED = (
+_COUNT = Direct(_count_statement(new_batch_only=False))
+_COUNT_NEW_BATCH = Direct(_count_statement(new_batch_only=True))
+_LINE_COLUMNS = (
+    "task_instance_id",
+    "try_number",
+    "timestamp",
+    "level",
+    "message",
+    "fields",
+    "batch_id",
+    "batch_line",
+    "late",
+)
+_LINE = {name: bindparam(f"l_{name}", type_=_LOGS.c[name].type) for name in _LINE_COLUMNS}
+_INSERT_PG = Direct(postgresql.insert(_LOGS).values(_LINE))
+_INSERT_NEW_PG = Direct(postgresql.insert(_LOGS).values(_LINE).on_conflict_do_nothing())
+_COUNTED_TRY = Direct(select(_TI.c.log_bytes_try).where(_TI.c.id == bindparam("b_id")))
+_BATCH_STORED = Direct(
     select(_LOGS.c.id)
     .where(_LOGS.c.task_instance_id == bindparam("b_id"), _LOGS.c.batch_id == bindparam("b_batch"))
     .limit(1)
@@ -100,11 +113,11 @@ async def append_logs(
         "b_cap": max_bytes_per_attempt,
         "b_batch": batch_id,
     }
-    counted = await conn.execute(_COUNT if batch_id is None else _COUNT_NEW_BATCH, params)
-    if counted.rowcount == 0:
-        if batch_id is not None and (await conn.execute(_BATCH_STORED, params)).first() is not None:
+    counted = await (_COUNT if batch_id is None else _COUNT_NEW_BATCH).rowcount(conn, params)
+    if counted == 0:
+        if batch_id is not None and await _BATCH_STORED.first(conn, params) is not None:
             return len(lines)  # sent again after its answer was lost: stored whole already
-        counted_try = (await conn.execute(_COUNTED_TRY, params)).scalar()
+        counted_try = await _COUNTED_TRY.scalar(conn, params)
         # Late lines of a try a newer one has replaced (a zombie's) are stored uncounted: counting
         # them would restart the newer try's count.
         if counted_try is None or counted_try <= attempt.try_number:
@@ -132,7 +145,9 @@ async def append_logs(
     # prebuilt INSERT run for every line (asyncpg's executemany is atomic, one round trip): a
     # multi-row VALUES statement cannot be cached, and compiling it again cost more than the insert.
     if conn.dialect.name == "postgresql":
-        await conn.execute(_INSERT_PG if batch_id is None else _INSERT_NEW_PG, rows)
+        await (_INSERT_PG if batch_id is None else _INSERT_NEW_PG).executemany(
+            conn, [{f"l_{name}": value for name, value in row.items()} for row in rows]
+        )
     elif batch_id is None:
         await conn.execute(_LOGS.insert().values(rows))
     else:

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Row, Table, Update, Uuid, bindparam, case, func, select
+from sqlalchemy import ColumnElement, Table, Update, Uuid, bindparam, case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from baton_server.db.availability import is_database_unavailable
+from baton_server.db.direct import Direct
 from baton_server.db.tables import (
     CredentialRecord,
     DagRunRecord,
@@ -31,11 +31,11 @@ from baton_server.services.tokens import TaskClaims, TokenScope
 TI = TaskInstanceRecord
 _TI_TABLE = cast(Table, TaskInstanceRecord.__table__)
 _RUN_TABLE = cast(Table, DagRunRecord.__table__)
-AnyRow = Row[*tuple[Any, ...]]
-"""A result row of any columns."""
+AnyRow = Any
+"""A result row of any columns: SQLAlchemy's ``Row`` or a direct statement's (both read by name)."""
 
 # Built once: constructing a statement costs more than executing it on the hot path.
-_HEARTBEAT = (
+_HEARTBEAT = Direct(
     _TI_TABLE.update()
     .where(
         _TI_TABLE.c.id == bindparam("b_id"),
@@ -118,24 +118,22 @@ async def start_attempt(
     conn = await session.connection()
     statement = _START_CLAIMED if claims.worker_id is not None else _START_UNNAMED
     now = utcnow()
-    started = (
-        await conn.execute(
-            statement,
-            {
-                "b_id": task_instance_id,
-                "b_try": claims.try_number,
-                "b_worker": claims.worker_id,
-                "b_host": hostname,
-                "b_pid": pid,
-                "b_user": unix_user,
-                "b_start": start_date,
-                "b_now": now,
-            },
-        )
-    ).first()
+    started = await statement.first(
+        conn,
+        {
+            "b_id": task_instance_id,
+            "b_try": claims.try_number,
+            "b_worker": claims.worker_id,
+            "b_host": hostname,
+            "b_pid": pid,
+            "b_user": unix_user,
+            "b_start": start_date,
+            "b_now": now,
+        },
+    )
     fresh = started is not None
     if started is None:
-        started = (await conn.execute(_READ_STARTED, {"b_id": task_instance_id})).first()
+        started = await _READ_STARTED.first(conn, {"b_id": task_instance_id})
         if started is None:
             raise NotFoundError(
                 f"task instance {task_instance_id} does not exist", reason="task_instance_not_found"
@@ -143,7 +141,7 @@ async def start_attempt(
         if started.state == TaskInstanceState.QUEUED and started.try_number == claims.try_number:
             await _explain_unclaimed(session, started, claims)
         _explain_not_startable(started, claims, hostname, pid)
-    dag_run = (await conn.execute(_RUN_INFO, {"b_id": started.dag_run_id})).first()
+    dag_run = await _RUN_INFO.first(conn, {"b_id": started.dag_run_id})
     assert dag_run is not None
     task = await task_description(session, started.dag_version_id, started.task_id)
     timeout = task.get("execution_timeout")
@@ -151,8 +149,8 @@ async def start_attempt(
         # The scheduler finds an overrun attempt by this indexed deadline, counted on the server's
         # clock from the start it recorded (a worker's reported start date may be skewed).
         deadline = now + timedelta(seconds=timeout)
-        await conn.execute(
-            _SET_TIMEOUT, {"b_id": task_instance_id, "b_try": claims.try_number, "b_at": deadline}
+        await _SET_TIMEOUT.rowcount(
+            conn, {"b_id": task_instance_id, "b_try": claims.try_number, "b_at": deadline}
         )
     await session.commit()
     return StartedAttempt(task_instance=started, dag_run=dag_run, task_description=task)
@@ -212,28 +210,32 @@ def _start_statement(*, named_worker: bool) -> Update:
 
 
 # Built once: constructing a statement costs more than executing it on the hot path.
-_START_CLAIMED = _start_statement(named_worker=True)
-_START_UNNAMED = _start_statement(named_worker=False)
-_SET_TIMEOUT = (
+_START_CLAIMED = Direct(_start_statement(named_worker=True))
+_START_UNNAMED = Direct(_start_statement(named_worker=False))
+_SET_TIMEOUT = Direct(
     _TI_TABLE.update()
     .where(_TI_TABLE.c.id == bindparam("b_id"), _TI_TABLE.c.try_number == bindparam("b_try"))
     .values(timeout_at=bindparam("b_at"))
 )
-_READ_STARTED = select(
-    *_STARTED, _TI_TABLE.c.state, _TI_TABLE.c.hostname, _TI_TABLE.c.pid, _TI_TABLE.c.worker_id
-).where(_TI_TABLE.c.id == bindparam("b_id"))
-_RUN_INFO = select(
-    _RUN_TABLE.c.id,
-    _RUN_TABLE.c.dag_id,
-    _RUN_TABLE.c.run_id,
-    _RUN_TABLE.c.run_type,
-    _RUN_TABLE.c.state,
-    _RUN_TABLE.c.logical_date,
-    _RUN_TABLE.c.data_interval_start,
-    _RUN_TABLE.c.data_interval_end,
-    _RUN_TABLE.c.start_date,
-    _RUN_TABLE.c.conf,
-).where(_RUN_TABLE.c.id == bindparam("b_id"))
+_READ_STARTED = Direct(
+    select(*_STARTED, _TI_TABLE.c.state, _TI_TABLE.c.hostname, _TI_TABLE.c.pid, _TI_TABLE.c.worker_id).where(
+        _TI_TABLE.c.id == bindparam("b_id")
+    )
+)
+_RUN_INFO = Direct(
+    select(
+        _RUN_TABLE.c.id,
+        _RUN_TABLE.c.dag_id,
+        _RUN_TABLE.c.run_id,
+        _RUN_TABLE.c.run_type,
+        _RUN_TABLE.c.state,
+        _RUN_TABLE.c.logical_date,
+        _RUN_TABLE.c.data_interval_start,
+        _RUN_TABLE.c.data_interval_end,
+        _RUN_TABLE.c.start_date,
+        _RUN_TABLE.c.conf,
+    ).where(_RUN_TABLE.c.id == bindparam("b_id"))
+)
 """The facts of a DAG run that ``run`` answers with (``DagRunInfo``)."""
 
 
@@ -274,37 +276,14 @@ def _explain_not_startable(ti: AnyRow, claims: TaskClaims, hostname: str, pid: i
     )
 
 
-# On PostgreSQL the heartbeat goes straight to asyncpg as a prepared statement (cached per
-# connection): SQLAlchemy's execution path costs a third of a heartbeat's server time. The test
-# suite runs every heartbeat case on PostgreSQL, so this text cannot drift from _HEARTBEAT silently.
-_PG_HEARTBEAT = (
-    "UPDATE task_instances SET last_heartbeat_at = $1, updated_at = $1 "
-    "WHERE id = $2 AND state = 'running' AND try_number = $3 AND hostname = $4 AND pid = $5"
-)
-
-
 async def _record_heartbeat(
     conn: AsyncConnection, task_instance_id: uuid.UUID, try_number: int, hostname: str, pid: int
 ) -> int:
     """Set the heartbeat time of the matching running attempt; the number of rows updated."""
-    now = utcnow()
-    if conn.dialect.name == "postgresql":
-        raw = await conn.get_raw_connection()
-        try:
-            status: str = await raw.driver_connection.execute(  # type: ignore[union-attr]
-                _PG_HEARTBEAT, now, task_instance_id, try_number, hostname, pid
-            )
-        except Exception as exc:
-            if is_database_unavailable(exc):
-                # Outside SQLAlchemy, so nobody else notices the connection died: drop it from the pool.
-                await conn.invalidate(exc)
-            raise
-        return int(status.rsplit(" ", 1)[-1])
-    result = await conn.execute(
-        _HEARTBEAT,
-        {"b_id": task_instance_id, "b_try": try_number, "b_host": hostname, "b_pid": pid, "b_now": now},
+    return await _HEARTBEAT.rowcount(
+        conn,
+        {"b_id": task_instance_id, "b_try": try_number, "b_host": hostname, "b_pid": pid, "b_now": utcnow()},
     )
-    return result.rowcount
 
 
 async def heartbeat(
@@ -354,11 +333,11 @@ async def finish_attempt(
     # The retry budget is the server's to enforce: the last attempt fails instead.
     statement = _FINISH_FOR_RETRY if state == TaskInstanceState.UP_FOR_RETRY else _FINISH
     params = {"b_id": task_instance_id, "b_try": claims.try_number, "b_state": state.value, "b_end": end_date}
-    finished = (await conn.execute(statement, params)).first()
+    finished = await statement.first(conn, params)
     if finished is not None:
         await session.commit()
         return finished
-    ti = (await conn.execute(_READ_FINISHED, {"b_id": task_instance_id})).first()
+    ti = await _READ_FINISHED.first(conn, {"b_id": task_instance_id})
     await session.commit()
     if ti is None:
         raise NotFoundError(
@@ -404,26 +383,28 @@ def _finish_statement(target: ColumnElement[str]) -> Update:
     )
 
 
-_FINISH = _finish_statement(bindparam("b_state", type_=_TI_TABLE.c.state.type))
-_FINISH_FOR_RETRY = _finish_statement(
-    # resolve_failure in SQL: up_for_retry while attempts remain, failed after the last.
-    case(
-        (_TI_TABLE.c.try_number < _TI_TABLE.c.max_tries, TaskInstanceState.UP_FOR_RETRY.value),
-        else_=TaskInstanceState.FAILED.value,
+_FINISH = Direct(_finish_statement(bindparam("b_state", type_=_TI_TABLE.c.state.type)))
+_FINISH_FOR_RETRY = Direct(
+    _finish_statement(
+        # resolve_failure in SQL: up_for_retry while attempts remain, failed after the last.
+        case(
+            (_TI_TABLE.c.try_number < _TI_TABLE.c.max_tries, TaskInstanceState.UP_FOR_RETRY.value),
+            else_=TaskInstanceState.FAILED.value,
+        )
     )
 )
-_READ_FINISHED = select(*_FINISHED, _TI_TABLE.c.max_tries).where(_TI_TABLE.c.id == bindparam("b_id"))
+_READ_FINISHED = Direct(select(*_FINISHED, _TI_TABLE.c.max_tries).where(_TI_TABLE.c.id == bindparam("b_id")))
 
 
-_ATTEMPT = select(*_IDENTITY, _TI_TABLE.c.state, _TI_TABLE.c.dag_run_id).where(
-    _TI_TABLE.c.id == bindparam("b_id")
+_ATTEMPT = Direct(
+    select(*_IDENTITY, _TI_TABLE.c.state, _TI_TABLE.c.dag_run_id).where(_TI_TABLE.c.id == bindparam("b_id"))
 )
 """The token's task instance, as an attempt sees it."""
 
 
 async def _read_attempt(session: AsyncSession, claims: TaskClaims) -> AnyRow | None:
     conn = await session.connection()
-    return (await conn.execute(_ATTEMPT, {"b_id": claims.task_instance_id})).first()
+    return await _ATTEMPT.first(conn, {"b_id": claims.task_instance_id})
 
 
 async def load_attempt(session: AsyncSession, claims: TaskClaims) -> Attempt:

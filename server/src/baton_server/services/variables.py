@@ -8,6 +8,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from baton_server.db.direct import Direct
 from baton_server.db.tables import VariableRecord
 from baton_server.db.types import utcnow
 from baton_server.db.upsert import upsert
@@ -24,16 +25,16 @@ def _granted(dag_ids: list[str] | None, dag_id: str | None) -> bool:
 
 
 _TABLE = cast(Table, VariableRecord.__table__)
-_VALUE = select(_TABLE.c.value, _TABLE.c.read_dag_ids).where(_TABLE.c.key == bindparam("b_key"))
-_WRITERS = select(_TABLE.c.write_dag_ids).where(_TABLE.c.key == bindparam("b_key"))
-_DELETE = delete(_TABLE).where(_TABLE.c.key == bindparam("b_key"))
+_VALUE = Direct(select(_TABLE.c.value, _TABLE.c.read_dag_ids).where(_TABLE.c.key == bindparam("b_key")))
+_WRITERS = Direct(select(_TABLE.c.write_dag_ids).where(_TABLE.c.key == bindparam("b_key")))
+_DELETE = Direct(delete(_TABLE).where(_TABLE.c.key == bindparam("b_key")))
 """Statements of a task's requests, built once (Core, on the session's connection: no ORM compile)."""
 
 
 async def get_variable(session: AsyncSession, key: str, *, dag_id: str | None = None) -> Any:
     """The JSON value of a variable; for a task of ``dag_id``, 403 unless granted to it for reading."""
     conn = await session.connection()
-    row = (await conn.execute(_VALUE, {"b_key": key})).first()
+    row = await _VALUE.first(conn, {"b_key": key})
     if row is None:
         raise _missing(key)
     if not _granted(row.read_dag_ids, dag_id):
@@ -47,7 +48,7 @@ async def _check_writable(session: AsyncSession, key: str, dag_id: str | None) -
     if dag_id is None:
         return
     conn = await session.connection()
-    write_dag_ids = (await conn.execute(_WRITERS, {"b_key": key})).scalar()
+    write_dag_ids = await _WRITERS.scalar(conn, {"b_key": key})
     if not _granted(write_dag_ids, dag_id):
         raise ForbiddenError(
             f"variable {key!r} is not granted to DAG {dag_id!r} for writing", reason="variable_not_writable"
@@ -125,9 +126,9 @@ async def delete_variable(session: AsyncSession, key: str, *, dag_id: str | None
     """Remove a variable; 404 when there is none; for a task of ``dag_id``, 403 unless it may write it."""
     await _check_writable(session, key, dag_id)
     conn = await session.connection()
-    result = await conn.execute(_DELETE, {"b_key": key})
+    deleted = await _DELETE.rowcount(conn, {"b_key": key})
     await session.commit()
-    if result.rowcount == 0:
+    if deleted == 0:
         raise _missing(key)
 
 

@@ -13,6 +13,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from baton_server.db.direct import Direct
 from baton_server.db.tables import XComRecord
 from baton_server.db.types import utcnow
 from baton_server.db.upsert import upsert
@@ -52,8 +53,8 @@ _AT_ADDRESS = (
     & (_TABLE.c.map_index == bindparam("b_map_index"))
     & (_TABLE.c.key == bindparam("b_key"))
 )
-_VALUE = select(_TABLE.c.value).where(_AT_ADDRESS)
-_DELETE = delete(_TABLE).where(_AT_ADDRESS)
+_VALUE = Direct(select(_TABLE.c.value).where(_AT_ADDRESS))
+_DELETE = Direct(delete(_TABLE).where(_AT_ADDRESS))
 """A task's statements, built once and run on the session's connection (Core: no ORM compile)."""
 
 
@@ -99,7 +100,7 @@ async def pull_xcom(session: AsyncSession, attempt: Attempt, address: XComAddres
             f"a task reads XComs of its own DAG ({attempt.dag_id!r}) only", reason="xcom_outside_dag"
         )
     conn = await session.connection()
-    raw = (await conn.execute(_VALUE, _at(address))).scalar()
+    raw = await _VALUE.scalar(conn, _at(address))
     if raw is None:
         raise NotFoundError(f"no XCom at {address.describe()}", reason="xcom_not_found")
     return json.loads(raw)
@@ -109,7 +110,7 @@ async def delete_xcom(session: AsyncSession, attempt: Attempt, address: XComAddr
     """Remove one of the caller's XComs; 404 when there is none."""
     _check_owner(attempt, address)
     conn = await session.connection()
-    result = await conn.execute(_DELETE, _at(address))
+    deleted = await _DELETE.rowcount(conn, _at(address))
     await session.commit()
-    if result.rowcount == 0:
+    if deleted == 0:
         raise NotFoundError(f"no XCom at {address.describe()}", reason="xcom_not_found")

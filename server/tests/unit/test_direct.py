@@ -1,0 +1,261 @@
+"""A direct statement answers as SQLAlchemy's execution of the same statement does, on either database."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import baton_server.services
+import pytest
+from baton_server.db.direct import Direct
+from baton_server.db.tables import (
+    ConnectionRecord,
+    TaskInstanceRecord,
+    TaskLogRecord,
+    VariableRecord,
+    XComRecord,
+)
+from baton_server.db.upsert import upsert
+from sqlalchemy import select, update
+
+from tests.conftest import ServerHarness
+from tests.factories import make_dag_run
+
+
+def _service_statements() -> dict[str, Direct]:
+    """Every direct statement the services declare, by module and name."""
+    found: dict[str, Direct] = {}
+    for info in pkgutil.iter_modules(baton_server.services.__path__):
+        module = importlib.import_module(f"baton_server.services.{info.name}")
+        for name, value in vars(module).items():
+            if isinstance(value, Direct):
+                found[f"{info.name}.{name}"] = value
+    return found
+
+
+STATEMENTS = _service_statements()
+
+
+def test__services__declare_direct_statements() -> None:
+    # The read of the attempt, variables, connections, XComs and the heartbeat at least.
+    assert {
+        "task_instances._ATTEMPT",
+        "task_instances._HEARTBEAT",
+        "variables._VALUE",
+        "connections._FOR_TASK",
+        "xcoms._VALUE",
+    } <= set(STATEMENTS)
+
+
+@pytest.fixture
+async def seeded(server: ServerHarness) -> dict[str, Any]:
+    """One running task instance, a variable, a connection and an XCom of it; the parameters naming them."""
+    ti = (await make_dag_run(server.runtime, task_ids=("extract",)))["extract"]
+    batch = uuid.uuid4()
+    async with server.runtime.sessions() as session:
+        await session.execute(
+            update(TaskInstanceRecord)
+            .where(TaskInstanceRecord.id == ti.id)
+            .values(state="running", hostname="host-1", pid=7, start_date=datetime(2026, 12, 4, tzinfo=UTC))
+        )
+        session.add(VariableRecord(key="k", value='{"rows": 3}', read_dag_ids=["etl"], write_dag_ids=None))
+        session.add(
+            ConnectionRecord(
+                conn_id="k", conn_type="postgres", host="db", port=5432, login="u", allowed_dag_ids=["etl"]
+            )
+        )
+        session.add(
+            XComRecord(
+                dag_id="etl",
+                run_id=ti.run_id,
+                task_id="extract",
+                map_index=-1,
+                key="k",
+                value="[1, 2]",
+                task_instance_id=ti.id,
+            )
+        )
+        session.add(
+            TaskLogRecord(
+                task_instance_id=ti.id,
+                try_number=1,
+                timestamp=datetime(2026, 12, 4, tzinfo=UTC),
+                level="info",
+                message="seeded",
+                batch_id=batch,
+                batch_line=0,
+            )
+        )
+        await session.commit()
+    return {
+        "b_id": ti.id,
+        "b_key": "k",
+        "b_conn_id": "k",
+        "b_dag_id": "etl",
+        "b_run_id": ti.run_id,
+        "b_task_id": "extract",
+        "b_map_index": -1,
+        "b_try": 1,
+        "b_host": "host-1",
+        "b_pid": 7,
+        "b_now": datetime(2026, 12, 4, 12, tzinfo=UTC),
+        "b_batch": batch,
+        "b_size": 10,
+        "b_cap": 1 << 20,
+        "run_pk": ti.dag_run_id,
+    }
+
+
+def _row(row: Any) -> tuple[tuple[str, ...], tuple[Any, ...], tuple[type, ...]] | None:
+    if row is None:
+        return None
+    return tuple(row._fields), tuple(row), tuple(type(value) for value in row)
+
+
+@pytest.mark.parametrize("name", sorted(n for n, s in STATEMENTS.items() if s.statement.is_select))
+async def test__direct_read__same_row_as_sqlalchemy(
+    server: ServerHarness, seeded: dict[str, Any], name: str
+) -> None:
+    statement = STATEMENTS[name]
+    if name == "task_instances._RUN_INFO":  # keyed by the DAG run's id
+        seeded = {**seeded, "b_id": seeded["run_pk"]}
+    async with server.runtime.autocommit.connect() as conn:
+        expected = (await conn.execute(statement.statement, seeded)).first()
+        got = await statement.first(conn, seeded)
+        missing = await statement.first(
+            conn,
+            {**seeded, "b_id": uuid.uuid4(), "b_key": "absent", "b_conn_id": "x", "b_batch": uuid.uuid4()},
+        )
+    assert expected is not None, "the seed should match every read"
+    assert _row(got) == _row(expected)
+    assert missing is None
+    if conn.dialect.name == "postgresql":
+        assert statement._plans, "on PostgreSQL in autocommit the statement runs on the driver"
+
+
+async def test__direct_update__counts_rows_and_sets_python_side_columns(
+    server: ServerHarness, seeded: dict[str, Any]
+) -> None:
+    heartbeat = STATEMENTS["task_instances._HEARTBEAT"]
+    async with server.runtime.autocommit.connect() as conn:
+        before = (
+            await conn.execute(
+                select(TaskInstanceRecord.updated_at).where(TaskInstanceRecord.id == seeded["b_id"])
+            )
+        ).scalar_one()
+        assert await heartbeat.rowcount(conn, seeded) == 1
+        assert await heartbeat.rowcount(conn, {**seeded, "b_pid": 8}) == 0
+        row = (
+            await conn.execute(
+                select(TaskInstanceRecord.last_heartbeat_at, TaskInstanceRecord.updated_at).where(
+                    TaskInstanceRecord.id == seeded["b_id"]
+                )
+            )
+        ).one()
+    assert row.last_heartbeat_at == seeded["b_now"]
+    assert row.updated_at > before  # the column's onupdate ran, as it does through SQLAlchemy
+
+
+async def test__direct_upsert__inserts_then_updates_and_respects_while_null(server: ServerHarness) -> None:
+    values = {"key": "fresh", "value": "1", "updated_at": datetime(2026, 12, 4, tzinfo=UTC)}
+    async with server.runtime.autocommit_sessions() as session:
+        assert await upsert(session, VariableRecord, values, ["key"], while_null="write_dag_ids") == 1
+        assert await upsert(session, VariableRecord, {**values, "value": "2"}, ["key"]) == 1
+        await session.execute(update(VariableRecord).values(write_dag_ids=["etl"]))
+        assert (
+            await upsert(
+                session, VariableRecord, {**values, "value": "3"}, ["key"], while_null="write_dag_ids"
+            )
+            == 0
+        )
+        stored = await session.scalar(select(VariableRecord.value).where(VariableRecord.key == "fresh"))
+    assert stored == "2"
+
+
+async def test__in_a_transaction__runs_through_sqlalchemy_inside_it(
+    server: ServerHarness, seeded: dict[str, Any]
+) -> None:
+    delete = STATEMENTS["variables._DELETE"]
+    read = STATEMENTS["variables._VALUE"]
+    async with server.runtime.engine.connect() as conn:
+        transaction = await conn.begin()
+        assert await delete.rowcount(conn, seeded) == 1
+        assert await read.first(conn, seeded) is None  # inside the transaction: the row is gone
+        await transaction.rollback()
+    async with server.runtime.autocommit.connect() as conn:
+        assert await read.first(conn, seeded) is not None  # rolled back with it: it ran inside
+
+
+async def test__dropped_connection__invalidated_and_the_next_statement_reconnects(
+    server: ServerHarness, seeded: dict[str, Any]
+) -> None:
+    read = STATEMENTS["variables._VALUE"]
+    async with server.runtime.autocommit.connect() as conn:
+        if conn.dialect.name != "postgresql":
+            pytest.skip("the driver path is PostgreSQL's")
+        raw = await conn.get_raw_connection()
+        raw.driver_connection.terminate()  # type: ignore[union-attr]
+        with pytest.raises(Exception):  # noqa: B017, PT011 - asyncpg's own error for a closed connection
+            await read.first(conn, seeded)
+        assert conn.invalidated
+    async with server.runtime.autocommit.connect() as conn:
+        assert await read.first(conn, seeded) is not None
+
+
+def test__expanding_parameters__refused_when_planned() -> None:
+    from sqlalchemy.dialects.postgresql import asyncpg
+
+    statement = Direct(select(VariableRecord.value).where(VariableRecord.key.in_(["a", "b"])))
+    with pytest.raises(ValueError, match="expanding"):
+        statement._plan_for(asyncpg.dialect())
+
+
+async def test__log_lines__stored_alike_on_the_driver_and_through_sqlalchemy(
+    server: ServerHarness, seeded: dict[str, Any]
+) -> None:
+    from baton_server.services.logs import append_logs
+    from baton_server.services.task_instances import Attempt
+
+    ti = seeded["b_id"]
+    attempt = Attempt(
+        id=ti,
+        dag_id="etl",
+        run_id=seeded["b_run_id"],
+        task_id="extract",
+        map_index=-1,
+        try_number=1,
+        dag_run_id=uuid.uuid4(),
+    )
+    when = datetime(2026, 12, 4, 12, tzinfo=UTC)
+    lines = [(when, "info", "plain", None), (when, "error", "with fields", {"n": 1, "s": "é"})]
+    async with server.runtime.autocommit_sessions() as session:  # the driver path on PostgreSQL
+        await append_logs(session, attempt, lines, max_bytes_per_attempt=1 << 20, batch_id=uuid.uuid4())
+    async with server.runtime.sessions() as session:  # in a transaction: SQLAlchemy's path
+        await append_logs(session, attempt, lines, max_bytes_per_attempt=1 << 20, batch_id=uuid.uuid4())
+    async with server.runtime.autocommit_sessions() as session:
+        await append_logs(session, attempt, lines, max_bytes_per_attempt=1 << 20)  # no batch id
+    async with server.runtime.autocommit.connect() as conn:
+        stored = (
+            await conn.execute(
+                select(
+                    TaskLogRecord.timestamp,
+                    TaskLogRecord.level,
+                    TaskLogRecord.message,
+                    TaskLogRecord.fields,
+                    TaskLogRecord.batch_line,
+                    TaskLogRecord.late,
+                    TaskLogRecord.batch_id.is_(None),
+                ).order_by(TaskLogRecord.id)
+            )
+        ).all()
+    expected = [(when, "info", "plain", None), (when, "error", "with fields", {"n": 1, "s": "é"})]
+    assert [tuple(row[:4]) for row in stored[1:]] == expected * 3  # after the seeded line
+    assert [row.batch_line for row in stored[1:]] == [0, 1, 0, 1, None, None]
+    assert not any(row.late for row in stored)
+    if stored and server.runtime.engine.dialect.name == "postgresql":
+        from baton_server.services.logs import _INSERT_NEW_PG, _INSERT_PG
+
+        assert _INSERT_PG._plans and _INSERT_NEW_PG._plans, "the driver path stored lines"
