@@ -15,7 +15,12 @@ Most of them are *route lanes*: built from the declared route itself (its path, 
 parameters, its endpoint function, its response model and class), with its dependencies — the
 runtime, a task session, the running attempt — provided without FastAPI's solve. Only routes
 whose method is GET, PUT or DELETE qualify: a refusal after a write is then safe to replay. The
-rest are hand-written, each its own part of :func:`_serve`. See docs/adr/0002-lean-request-path.md.
+rest are hand-written, each its own part of :func:`_serve`.
+
+A lane serves the API versions in which its route is HEAD's, and older ones whose route differs only
+in models Cadwyn migrates by schema: the body validated with that version's route and migrated to
+HEAD's, the answer migrated back and rendered with that version's route, with the same migration
+functions Cadwyn runs (:class:`_Plan`). See docs/adr/0002-lean-request-path.md.
 """
 
 from __future__ import annotations
