@@ -15,7 +15,12 @@ Most of them are *route lanes*: built from the declared route itself (its path, 
 parameters, its endpoint function, its response model and class), with its dependencies — the
 runtime, a task session, the running attempt — provided without FastAPI's solve. Only routes
 whose method is GET, PUT or DELETE qualify: a refusal after a write is then safe to replay. The
-rest are hand-written, each its own part of :func:`_serve`. See docs/adr/0002-lean-request-path.md.
+rest are hand-written, each its own part of :func:`_serve`.
+
+A lane serves the API versions in which its route is HEAD's, and older ones whose route differs only
+in models Cadwyn migrates by schema: the body validated with that version's route and migrated to
+HEAD's, the answer migrated back and rendered with that version's route, with the same migration
+functions Cadwyn runs (:class:`_Plan`). See docs/adr/0002-lean-request-path.md.
 """
 
 from __future__ import annotations
@@ -29,13 +34,24 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from cadwyn import VersionBundle, VersionChange, migrate_response_body
+from cadwyn import RequestInfo, ResponseInfo, VersionBundle, VersionChange
+from cadwyn.structure.versions._aliases import _rescue_body
+from cadwyn.structure.versions._json import _get_route_json_values_plan
+from cadwyn.structure.versions._migration_targets import (
+    _get_request_body_target,
+    _get_schema_migration_target,
+    _get_schema_migrations,
+    _no_union_member,
+)
+from cadwyn.structure.versions._request_body import _dump_request_body
+from cadwyn.structure.versions._responses import _prepare_response_content, _rescue_response
 from fastapi.datastructures import DefaultPlaceholder
 from fastapi.dependencies.utils import request_body_to_args, request_params_to_args
 from fastapi.routing import APIRoute, serialize_response
 from fastapi.utils import is_body_allowed_for_status_code
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.datastructures import QueryParams
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 from starlette.types import Scope
@@ -157,15 +173,19 @@ def _laneable(route: APIRoute) -> bool:
     )
 
 
-def _response_migrated(
+def _migrated(
     bundle: VersionBundle,
     requests: Iterable[type[BaseModel]],
     responses: Iterable[type[BaseModel]],
     path: str,
+    *,
+    requests_too: bool = False,
 ) -> frozenset[str]:
-    """The versions older than HEAD's shape of the route at ``path`` whose route differs from HEAD's
-    only in its response models (``responses``, nested ones too): not in its path, parameters or
-    request body (``requests``). Cadwyn migrates such a response by its schema alone."""
+    """The versions older than HEAD's shape of the route at ``path`` that a lane answers as Cadwyn's
+    route answers there: a version whose response models (``responses``, nested ones too) differ from
+    HEAD's, and with ``requests_too`` one whose request body (``requests``) differs too — validated
+    with the version's own model and migrated to HEAD's with Cadwyn's migrations by schema, as the
+    route does. A change to the route itself (its path, parameters, a migration by path) ends them."""
     requests, responses = tuple(requests), tuple(responses)
     served: set[str] = set()
     migrating = False
@@ -173,10 +193,137 @@ def _response_migrated(
         if migrating:
             served.add(str(version.value))
         for change in version.changes:
-            if _touches_path(change, path) or any(_touches_schema(change, m) for m in requests):
+            if _touches_path(change, path) or (
+                not requests_too and any(_touches_schema(change, m) for m in requests)
+            ):
                 return frozenset(served)
-            migrating = migrating or any(_touches_schema(change, m) for m in responses)
+            migrating = migrating or any(_touches_schema(change, m) for m in (*requests, *responses))
     return frozenset(served)
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """How a lane answers one older version as the route does there: that version's route, HEAD's, and
+    the migrations Cadwyn runs for them by schema — the request's to HEAD (oldest version first), the
+    answer's back to the version (newest first). Built once per lane and version."""
+
+    route: APIRoute
+    head: APIRoute
+    bundle: VersionBundle
+    to_head: tuple[Callable[[RequestInfo], None], ...]
+    to_version: tuple[Callable[[ResponseInfo], None], ...]
+
+
+def _plan(app: Any, head: APIRoute, version: str) -> _Plan | None:
+    """The plan of ``head``'s route in ``version`` of ``app``; None when Cadwyn would do more than a lane
+    repeats (a union body or answer, ``Json`` values, more than one body parameter)."""
+    route = next(
+        (
+            candidate
+            for candidate in app.router.versioned_routers[version].routes
+            if isinstance(candidate, APIRoute)
+            and candidate.path == head.path
+            and candidate.methods == head.methods
+        ),
+        None,
+    )
+    if route is None:
+        return None
+    bundle: VersionBundle = app.versions
+    embed = bool(getattr(route, "_embed_body_fields", False))
+    to_head: list[Callable[[RequestInfo], None]] = []
+    if route.dependant.body_params or head.dependant.body_params:
+        if len(route.dependant.body_params) != 1 or len(head.dependant.body_params) != 1 or embed:
+            return None
+        head_model = head.dependant.body_params[0].field_info.annotation
+        target = _get_request_body_target(head_model, head)
+        json_values = _get_route_json_values_plan(head.dependant, route, embed_body_fields=False)
+        if target.union_members or json_values is not None:
+            return None
+        newer = bundle.reversed_versions[bundle.reversed_version_values.index(version) + 1 :]
+        to_head = [
+            migration
+            for newer_version in newer  # oldest first, as Cadwyn runs them
+            for change in newer_version.changes
+            for migration in _get_schema_migrations(
+                change.alter_request_by_schema_instructions, target, _no_union_member
+            )
+        ]
+    to_version: list[Callable[[ResponseInfo], None]] = []
+    if head.response_model is not None:
+        target = _get_schema_migration_target(head.response_model)
+        if target.union_members:
+            return None
+        to_version = [
+            migration
+            for newer_version in bundle.versions[: bundle.version_values.index(version)]  # newest first
+            for change in newer_version.changes
+            for migration in _get_schema_migrations(
+                change.alter_response_by_schema_instructions, target, _no_union_member
+            )
+        ]
+    return _Plan(route, head, bundle, tuple(to_head), tuple(to_version))
+
+
+async def _head_body(plan: _Plan, scope: Scope, body: bytes) -> Any:
+    """An older version's request body as HEAD's route gets it through Cadwyn: validated with the
+    version's route, dumped, migrated to HEAD by schema and validated with HEAD's model. A body either
+    refuses is left to the route (ValueError)."""
+    received = _json_or_absent(scope, body)
+    if received is None:
+        raise ValueError("no body: the route says how it refuses it")
+    (param,) = plan.route.dependant.body_params
+    values, errors = await request_body_to_args([param], received, False)
+    if errors:
+        raise ValueError("the version's route refuses this body")
+    given = values[param.name]
+    dumped = _dump_request_body(given) if isinstance(given, BaseModel) else given
+    if plan.to_head:
+        request = Request(scope)
+        info = RequestInfo(request, dumped)
+        for migration in plan.to_head:
+            migration(info)
+        if info.headers.raw != request.headers.raw or info.body is None:
+            raise ValueError("the migration changed more than the body: the route applies it")
+        dumped = info.body
+    (head_param,) = plan.head.dependant.body_params
+    dumped = plan.bundle._to_head_values(dumped, plan.route, plan.head.dependant, plan.head)
+    dumped = _rescue_body(head_param, dumped)
+    values, errors = await request_body_to_args([head_param], dumped, False)
+    if errors:
+        raise ValueError("HEAD's route refuses the migrated body")
+    return values[head_param.name]
+
+
+def _sub_response(status: int) -> Response:
+    """A response as FastAPI's sub-response starts out for Cadwyn's migrations (no body, no headers, the
+    route's status), without rendering an empty body and its headers only to delete them again."""
+    sub = Response.__new__(Response)
+    sub.status_code, sub.body, sub.background, sub.raw_headers = status, b"", None, []
+    return sub
+
+
+async def _versioned_answer(plan: _Plan, raw: Any) -> Response:
+    """The response the version's route makes of HEAD's endpoint's answer ``raw``: dumped as Cadwyn
+    dumps it, migrated back to the version by schema (a migration may set the status or headers, as
+    it does on the route's sub-response) and serialized with the version's response model."""
+    head = plan.head
+    content = _prepare_response_content(
+        raw,
+        exclude_unset=head.response_model_exclude_unset,
+        exclude_defaults=head.response_model_exclude_defaults,
+        exclude_none=head.response_model_exclude_none,
+    )
+    sub: Response | None = None
+    if plan.to_version:
+        sub = _sub_response(plan.route.status_code or 200)
+        info = ResponseInfo(sub, content)
+        for migration in plan.to_version:
+            migration(info)
+        content = info.body
+    if plan.route.response_field is not None:
+        content = _rescue_response(plan.route.response_field, head.response_model, raw, content)
+    return await _render_route_answer(plan.route, content, sub)
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,25 +335,19 @@ class RouteLane:
     method: str
     versions: frozenset[str]
     migrated: frozenset[str] = frozenset()
-    _versioned: dict[str, APIRoute] = field(default_factory=dict, compare=False, repr=False)
+    _plans: dict[str, _Plan | None] = field(default_factory=dict, compare=False, repr=False)
 
     def serves(self, version: str) -> bool:
         """Whether this lane answers requests of ``version``."""
         return version in self.versions or version in self.migrated
 
-    def versioned_route(self, app: Any, version: str) -> APIRoute:
-        """The route ``app`` serves for ``version`` at this lane's path and method (its response model)."""
-        route = self._versioned.get(version)
-        if route is None:
-            route = next(
-                candidate
-                for candidate in app.router.versioned_routers[version].routes
-                if isinstance(candidate, APIRoute)
-                and candidate.path == self.route.path
-                and candidate.methods == self.route.methods
-            )
-            self._versioned[version] = route
-        return route
+    def plan(self, app: Any, version: str) -> _Plan | None:
+        """How this lane answers ``version`` of ``app``, one of its ``migrated`` versions."""
+        try:
+            return self._plans[version]
+        except KeyError:
+            plan = self._plans[version] = _plan(app, self.route, version)
+            return plan
 
     async def __call__(self, scope: Scope, body: bytes) -> Answered | None:
         """Answer as the route would if it succeeds; None lets the declared route answer instead."""
@@ -235,41 +376,92 @@ def route_lanes(bundle: VersionBundle, routes: Iterable[BaseRoute]) -> tuple[Rou
                 route,
                 method,
                 _head_shaped(bundle, [*requests, *responses], route.path),
-                _response_migrated(bundle, requests, responses, route.path),
+                _migrated(bundle, requests, responses, route.path),
             )
         )
     return tuple(found)
 
 
+Lane = Callable[[Scope, bytes], Awaitable["Answered | None"]]
+"""A fast lane: (scope, body) to its answer, or None to leave the request to the declared route."""
+
+_MIGRATED_LANE_KEY = "baton.migrated_lane"
+"""Where a hand lane finds, in the scope of a request of one of its ``migrated`` versions, its HandLane."""
+
+
+@dataclass(frozen=True, slots=True)
+class HandLane:
+    """Which versions a hand-written lane serves: those in which its route is HEAD's (``versions``),
+    and the older ones it serves with the request migrated to HEAD's and the answer back to the
+    version's, as Cadwyn migrates them for the route (``migrated``; needs the declared ``route``)."""
+
+    versions: frozenset[str] = frozenset()
+    migrated: frozenset[str] = frozenset()
+    route: APIRoute | None = None
+    _plans: dict[str, _Plan | None] = field(default_factory=dict, compare=False, repr=False)
+
+    def serves(self, version: str) -> bool:
+        """Whether this lane answers requests of ``version``."""
+        return version in self.versions or version in self.migrated
+
+    def plan(self, app: Any, version: str) -> _Plan | None:
+        """How this lane answers ``version`` of ``app``, one of its ``migrated`` versions."""
+        try:
+            return self._plans[version]
+        except KeyError:
+            plan = self._plans[version] = None if self.route is None else _plan(app, self.route, version)
+            return plan
+
+
+def _hand_lane(
+    bundle: VersionBundle,
+    routes: dict[tuple[str, str], APIRoute],
+    method: str,
+    path: str,
+    requests: tuple[type[BaseModel], ...],
+    responses: tuple[type[BaseModel], ...],
+) -> HandLane:
+    route = routes.get((method, path))
+    return HandLane(
+        _head_shaped(bundle, (*requests, *responses), path),
+        _migrated(bundle, requests, responses, path, requests_too=True) if route is not None else frozenset(),
+        route,
+    )
+
+
+def _hand(lane: HandLane, version: str, scope: Scope, answer: Lane) -> Lane:
+    if version in lane.migrated:
+        scope[_MIGRATED_LANE_KEY] = lane
+    return answer
+
+
 @dataclass(frozen=True, slots=True)
 class Lanes:
-    """Which versions each hand-written fast lane serves, and the route lanes."""
+    """The hand-written fast lanes, and the route lanes."""
 
-    heartbeat: frozenset[str] = frozenset()
-    run: frozenset[str] = frozenset()
-    state: frozenset[str] = frozenset()
-    logs: frozenset[str] = frozenset()
-    claims: frozenset[str] = frozenset()
+    heartbeat: HandLane = HandLane()
+    run: HandLane = HandLane()
+    state: HandLane = HandLane()
+    logs: HandLane = HandLane()
+    claims: HandLane = HandLane()
     routes: tuple[RouteLane, ...] = ()
 
-    def lane_for(
-        self, version: str, scope: Scope
-    ) -> Callable[[Scope, bytes], Awaitable[Answered | None]] | None:
+    def lane_for(self, version: str, scope: Scope) -> Lane | None:
         """The lane that may answer this request, if any."""
         method, path = scope["method"], scope["path"]
-        if method == "PUT" and version in self.heartbeat and _HEARTBEAT_RE.match(path):
-            return try_heartbeat
-        if method == "POST" and version in self.claims and _CLAIMS_RE.match(path):
-            return try_claim
+        if method == "PUT" and self.heartbeat.serves(version) and _HEARTBEAT_RE.match(path):
+            return _hand(self.heartbeat, version, scope, try_heartbeat)
+        if method == "POST" and self.claims.serves(version) and _CLAIMS_RE.match(path):
+            return _hand(self.claims, version, scope, try_claim)
         attempt = _ATTEMPT_RE.match(path) if method in ("PATCH", "POST") else None
         if attempt is not None:
             kind = attempt.group(2)
-            if method == "PATCH" and kind == "run" and version in self.run:
-                return try_run
-            if method == "PATCH" and kind == "state" and version in self.state:
-                return try_finish
-            if method == "POST" and kind == "logs" and version in self.logs:
-                return try_upload_logs
+            if method == "PATCH" and kind == "run" and self.run.serves(version):
+                return _hand(self.run, version, scope, try_run)
+            if method == "PATCH" and kind == "state" and self.state.serves(version):
+                return _hand(self.state, version, scope, try_finish)
+            if method == "POST" and kind == "logs" and self.logs.serves(version):
+                return _hand(self.logs, version, scope, try_upload_logs)
             return None
         for lane in self.routes:
             if lane.method == method and lane.serves(version) and lane.route.path_regex.match(path):
@@ -285,17 +477,35 @@ class Lanes:
 
 
 def lanes(bundle: VersionBundle, routes: Iterable[BaseRoute] = ()) -> Lanes:
-    """The fast lanes of ``bundle``: each serves the versions whose route is HEAD's; a route lane for
-    each of ``routes`` (the HEAD routers' routes) that one can serve."""
+    """The fast lanes of ``bundle``: each serves the versions whose route is HEAD's, and the hand lanes
+    of ``routes`` (the HEAD routers' routes) the older versions whose route differs only in models
+    Cadwyn migrates by schema; a route lane for each of ``routes`` that one can serve."""
+    routes = tuple(routes)
+    declared = {
+        (method, route.path): route
+        for route in routes
+        if isinstance(route, APIRoute)
+        for method in route.methods or ()
+    }
     return Lanes(
-        heartbeat=_head_shaped(bundle, (TIHeartbeatPayload,), HEARTBEAT_PATH),
-        run=_head_shaped(bundle, (TIRunPayload, TIRunContext, TaskInstanceIdentity, DagRunInfo), RUN_PATH),
-        state=_head_shaped(bundle, (TIStatePayload, TIStateResponse), STATE_PATH),
-        logs=_head_shaped(bundle, (LogBatch, LogLine, LogBatchAccepted), LOGS_PATH),
-        claims=_head_shaped(
+        heartbeat=_hand_lane(bundle, declared, "PUT", HEARTBEAT_PATH, (TIHeartbeatPayload,), ()),
+        run=_hand_lane(
             bundle,
-            (ClaimWorkloadsPayload, ClaimedWorkloads, ExecuteTaskWorkload, TaskInstanceIdentity),
+            declared,
+            "PATCH",
+            RUN_PATH,
+            (TIRunPayload,),
+            (TIRunContext, TaskInstanceIdentity, DagRunInfo),
+        ),
+        state=_hand_lane(bundle, declared, "PATCH", STATE_PATH, (TIStatePayload,), (TIStateResponse,)),
+        logs=_hand_lane(bundle, declared, "POST", LOGS_PATH, (LogBatch, LogLine), (LogBatchAccepted,)),
+        claims=_hand_lane(
+            bundle,
+            declared,
+            "POST",
             CLAIMS_PATH,
+            (ClaimWorkloadsPayload,),
+            (ClaimedWorkloads, ExecuteTaskWorkload, TaskInstanceIdentity),
         ),
         routes=route_lanes(bundle, routes),
     )
@@ -358,6 +568,38 @@ def _request_body(scope: Scope, body: bytes, adapter: TypeAdapter[Any]) -> Any:
     return adapter.validate_python(json.loads(body), from_attributes=True)
 
 
+def _migration(scope: Scope) -> _Plan | None:
+    """The plan of a request of one of its lane's ``migrated`` versions; None for HEAD's route."""
+    lane: HandLane | None = scope.get(_MIGRATED_LANE_KEY)
+    if lane is None:
+        return None
+    plan = lane.plan(scope["app"], scope[VERSION_SCOPE_KEY])
+    if plan is None:
+        raise ValueError("Cadwyn does more for this version's route than a lane repeats")
+    return plan
+
+
+async def _lane_body(scope: Scope, body: bytes, plan: _Plan | None, adapter: TypeAdapter[Any]) -> Any:
+    """The body as HEAD's route gets it: validated with HEAD's model, or for an older version with its
+    own and migrated to HEAD's (``plan``)."""
+    if plan is None:
+        return _request_body(scope, body, adapter)
+    return await _head_body(plan, scope, body)
+
+
+async def _lane_answer(
+    plan: _Plan | None, adapter: TypeAdapter[Any], answer: Any, refreshed_token: str | None
+) -> Answered:
+    """HEAD's answer rendered as HEAD's route renders it, or for an older version migrated and rendered
+    as that version's route does (``plan``)."""
+    if plan is None:
+        return Answered(
+            200, _render(adapter.dump_python(answer, mode="json", by_alias=True)), refreshed_token
+        )
+    response = await _versioned_answer(plan, answer)
+    return Answered(response.status_code, bytes(response.body), refreshed_token, tuple(response.raw_headers))
+
+
 LaneAnswer = Callable[[Runtime, str, re.Match[str], Scope, bytes], Awaitable[Answered | None]]
 """A lane's own part: (runtime, bearer token, the path's match, scope, body) to its answer, or
 None to leave the request to the route. It raises a validation or domain error for anything the
@@ -390,7 +632,10 @@ async def _heartbeat(
     runtime: Runtime, token: str, match: re.Match[str], scope: Scope, body: bytes
 ) -> Answered:
     task_instance_id = uuid.UUID(match.group(1))
-    payload: Any = _HEARTBEAT_PAYLOAD.validate_json(body)
+    plan = _migration(scope)
+    payload: Any = (
+        _HEARTBEAT_PAYLOAD.validate_json(body) if plan is None else await _head_body(plan, scope, body)
+    )
     claims = await runtime.tokens.verify_async(token)
     async with runtime.autocommit.connect() as conn:
         await heartbeat(conn, claims, task_instance_id, hostname=payload.hostname, pid=payload.pid)
@@ -399,27 +644,28 @@ async def _heartbeat(
 
 async def _run(runtime: Runtime, token: str, match: re.Match[str], scope: Scope, body: bytes) -> Answered:
     task_instance_id = _UUID.validate_python(match.group(1))
-    payload: TIRunPayload = _request_body(scope, body, _RUN_PAYLOAD)
+    plan = _migration(scope)
+    payload: TIRunPayload = await _lane_body(scope, body, plan, _RUN_PAYLOAD)
     claims = await runtime.tokens.verify_async(token)
     async with runtime.autocommit_sessions() as session:
         context, execution_token = await start_attempt(runtime, session, claims, task_instance_id, payload)
-    return Answered(
-        200, _render(_RUN_CONTEXT.dump_python(context, mode="json", by_alias=True)), execution_token
-    )
+    return await _lane_answer(plan, _RUN_CONTEXT, context, execution_token)
 
 
 async def _finish(runtime: Runtime, token: str, match: re.Match[str], scope: Scope, body: bytes) -> Answered:
     task_instance_id = _UUID.validate_python(match.group(1))
-    payload: TIStatePayload = _request_body(scope, body, _STATE_PAYLOAD)
+    plan = _migration(scope)
+    payload: TIStatePayload = await _lane_body(scope, body, plan, _STATE_PAYLOAD)
     claims = await runtime.tokens.verify_async(token)
     async with runtime.autocommit_sessions() as session:
         answer = await finish_attempt(runtime, session, claims, task_instance_id, payload)
-    return Answered(200, _render(_STATE_RESPONSE.dump_python(answer, mode="json", by_alias=True)), None)
+    return await _lane_answer(plan, _STATE_RESPONSE, answer, None)
 
 
 async def _logs(runtime: Runtime, token: str, match: re.Match[str], scope: Scope, body: bytes) -> Answered:
     task_instance_id = _UUID.validate_python(match.group(1))
-    batch: LogBatch = _request_body(scope, body, _LOG_BATCH)
+    plan = _migration(scope)
+    batch: LogBatch = await _lane_body(scope, body, plan, _LOG_BATCH)
     claims = await runtime.tokens.verify_async(token)
     refreshed: list[str | None] = [None]
 
@@ -430,9 +676,7 @@ async def _logs(runtime: Runtime, token: str, match: re.Match[str], scope: Scope
         answer = await store_logs(
             runtime, session, claims, task_instance_id, batch, when_running=refresh_if_due
         )
-    return Answered(
-        200, _render(_LOG_BATCH_ACCEPTED.dump_python(answer, mode="json", by_alias=True)), refreshed[0]
-    )
+    return await _lane_answer(plan, _LOG_BATCH_ACCEPTED, answer, refreshed[0])
 
 
 async def _claim(
@@ -444,7 +688,8 @@ async def _claim(
     if any(name == _CLIENT_RUNTIMES_HEADER for name, _ in scope["headers"]):
         return None  # the route checks the worker's runtime against what the client can express
     worker_id = _UUID.validate_python(match.group(1))
-    payload: ClaimWorkloadsPayload = _request_body(scope, body, _CLAIM_PAYLOAD)
+    plan = _migration(scope)
+    payload: ClaimWorkloadsPayload = await _lane_body(scope, body, plan, _CLAIM_PAYLOAD)
     async with runtime.sessions() as session:
         credential = await authenticate(session, token, "worker")
         claimed = await claim_workloads(
@@ -463,9 +708,7 @@ async def _claim(
     if not claimed:
         return None
     runtime.metrics.claimed([w.task_instance.queue for w in claimed])
-    return Answered(
-        200, _render(_CLAIMED.dump_python(claimed_workloads(claimed), mode="json", by_alias=True)), None
-    )
+    return await _lane_answer(plan, _CLAIMED, claimed_workloads(claimed), None)
 
 
 async def try_heartbeat(scope: Scope, body: bytes) -> Answered | None:
@@ -536,30 +779,23 @@ async def _route(
         raw = await dependant.call(**values)
     version = scope.get(VERSION_SCOPE_KEY, "")
     if version in lane.migrated:
-        if not isinstance(raw, BaseModel) or route.response_field is None:
-            return None  # only a response model is migrated here; the route migrates anything else
-        head_model = type(raw)
-        route = lane.versioned_route(scope["app"], version)
-        raw = migrate_response_body(
-            scope["app"].versions,
-            head_model,
-            latest_body=raw.model_dump(
-                by_alias=True,
-                exclude_unset=lane.route.response_model_exclude_unset,
-                exclude_defaults=lane.route.response_model_exclude_defaults,
-                exclude_none=lane.route.response_model_exclude_none,
-            ),
-            version=version,
-        )
-    response = await _render_route_answer(route, raw)
+        plan = lane.plan(scope["app"], version)
+        if plan is None or isinstance(raw, Response):
+            return None  # the route answers: Cadwyn does more for it than a lane repeats
+        response = await _versioned_answer(plan, raw)
+    else:
+        response = await _render_route_answer(route, raw)
     return Answered(
         response.status_code, bytes(response.body), _refreshed(runtime, claims), tuple(response.raw_headers)
     )
 
 
-async def _render_route_answer(route: APIRoute, raw: Any) -> Response:
-    """The response FastAPI makes of an endpoint's return value for ``route`` (same bytes, same headers)."""
+async def _render_route_answer(route: APIRoute, raw: Any, sub: Response | None = None) -> Response:
+    """The response FastAPI makes of an endpoint's return value for ``route`` (same bytes, same headers);
+    ``sub`` is the route's sub-response, when a migration may have set its status or headers."""
     status = route.status_code or 200
+    if sub is not None and sub.status_code:
+        status = sub.status_code
     dump_json = route.response_field is not None and isinstance(route.response_class, DefaultPlaceholder)
     content = await serialize_response(
         field=route.response_field,
@@ -582,6 +818,8 @@ async def _render_route_answer(route: APIRoute, raw: Any) -> Response:
         response = response_class(content, status_code=status)
     if not is_body_allowed_for_status_code(response.status_code):
         response.body = b""
+    if sub is not None:
+        response.headers.raw.extend(sub.headers.raw)
     return response
 
 

@@ -16,10 +16,19 @@ from baton_server.api.schemas.execution import TIHeartbeatPayload, VariableRespo
 from baton_server.api.versioned_app import head_routes
 from baton_server.api.versions import VERSIONS, supported_versions
 from baton_server.app import build_routers
-from cadwyn import HeadVersion, Version, VersionBundle, VersionChange, schema
+from baton_server.db.tables import TaskInstanceRecord
+from cadwyn import (
+    HeadVersion,
+    RequestInfo,
+    Version,
+    VersionBundle,
+    VersionChange,
+    convert_request_to_next_version_for,
+    schema,
+)
 
 from tests.conftest import DatabaseFactory, ServerHarness, make_settings
-from tests.factories import RUN_PAYLOAD, attempt_of, make_dag_run, start, started
+from tests.factories import RUN_PAYLOAD, attempt_of, make_dag_run, started
 from tests.orchestration import dag, fake_worker, new_admin_token, scheduler_pass, task
 
 BODY = {"hostname": RUN_PAYLOAD["hostname"], "pid": RUN_PAYLOAD["pid"]}
@@ -37,9 +46,14 @@ def _lanes(bundle: VersionBundle = VERSIONS) -> fast_lane.Lanes:
 def test__lanes__serve_every_version_today() -> None:
     lanes = _lanes()
     every, newest = frozenset(supported_versions()), frozenset(supported_versions()[-1:])
-    assert lanes.heartbeat == lanes.state == every
-    # Older versions' run contexts, log batches and claims differ from HEAD's: their routes migrate them.
-    assert lanes.run == lanes.logs == lanes.claims == newest
+    assert lanes.heartbeat.versions == lanes.state.versions == every
+    # Older versions' run contexts, log batches and claims differ from HEAD's ...
+    assert lanes.run.versions == lanes.logs.versions == lanes.claims.versions == newest
+    # ... in models Cadwyn migrates by schema, for run and logs: their lanes serve them with the request
+    # migrated to HEAD's and the answer back. An older claim also gets a header by a migration by path:
+    # the route's.
+    assert lanes.run.migrated == lanes.logs.migrated == every - newest
+    assert lanes.heartbeat.migrated == lanes.state.migrated == lanes.claims.migrated == frozenset()
     served = {(lane.method, lane.route.path): lane.versions for lane in lanes.routes}
     assert {key: versions for key, versions in served.items() if versions == every}.keys() == {
         ("GET", VARIABLE),
@@ -106,7 +120,9 @@ def test__lanes__stop_at_a_change_to_their_route() -> None:
     bundle_with_xcom_change = VersionBundle(
         HeadVersion(), Version("2030-01-01", PushXComsAsText), Version("2029-01-01")
     )
-    assert _lanes(bundle).heartbeat == frozenset({"2030-01-01", "2029-01-01"})
+    assert _lanes(bundle).heartbeat.versions == frozenset({"2030-01-01", "2029-01-01"})
+    # The older version validates with its own model, then as HEAD: served with the body migrated.
+    assert _lanes(bundle).heartbeat.migrated == frozenset({"2028-01-01"})
     assert _lanes(bundle).route_lane("GET", VARIABLE).versions == frozenset(
         {"2030-01-01", "2029-01-01", "2028-01-01"}
     )
@@ -123,6 +139,42 @@ def test__lanes__stop_at_a_change_to_their_route() -> None:
     assert _lanes(bundle_with_xcom_change).route_lane("GET", XCOM).versions == frozenset(
         {"2030-01-01", "2029-01-01"}
     )
+
+
+def test__hand_lanes__migrate_older_versions_by_schema_only() -> None:
+    class ReportHeartbeatsFromAnyProcess(VersionChange):
+        """Heartbeats carry a pid of any value."""
+
+        description = "test"
+        instructions_to_migrate_to_previous_version = (schema(TIHeartbeatPayload).field("pid").had(ge=1),)
+
+        @convert_request_to_next_version_for(TIHeartbeatPayload)
+        def keep(request: RequestInfo) -> None:  # noqa: N805
+            pass
+
+    class TagHeartbeatsByPath(VersionChange):
+        """Older heartbeats are tagged by their path."""
+
+        description = "test"
+        instructions_to_migrate_to_previous_version = ()
+
+        @convert_request_to_next_version_for(fast_lane.HEARTBEAT_PATH, ["PUT"])
+        def tag(request: RequestInfo) -> None:  # noqa: N805
+            request.headers["x-old"] = "1"
+
+    bundle = VersionBundle(
+        HeadVersion(),
+        Version("2031-01-01"),
+        Version("2030-01-01", ReportHeartbeatsFromAnyProcess),
+        Version("2029-01-01", TagHeartbeatsByPath),
+        Version("2028-01-01"),
+    )
+    lanes = _lanes(bundle)
+    assert lanes.heartbeat.versions == frozenset({"2031-01-01", "2030-01-01"})
+    # A migration by schema is run by the lane as by the route; one by path ends what the lane serves.
+    assert lanes.heartbeat.migrated == frozenset({"2029-01-01"})
+    # Without the declared route, nothing to validate an older version's body with: HEAD's only.
+    assert fast_lane.lanes(bundle).heartbeat.migrated == frozenset()
 
 
 def _scope(server: ServerHarness, ti_id: object, token: str | None) -> dict[str, Any]:
@@ -366,25 +418,12 @@ async def test__attempt_lanes__answer_success_only(server: ServerHarness, client
     )
 
 
-def _normalized(response: httpx.Response, attempt: Any) -> tuple[int, bytes, str, str, bool]:
-    """A response with the attempt's own ids replaced, so two attempts' answers compare byte for byte."""
-    body = response.content.replace(str(attempt.id).encode(), b"<id>").replace(
-        attempt.task_id.encode(), b"<task>"
-    )
-    return (
-        response.status_code,
-        body,
-        response.headers["content-type"],
-        response.headers["Baton-API-Version"],
-        int(response.headers["content-length"]) == len(response.content),
-    )
-
-
 @pytest.mark.parametrize("version", supported_versions())
 async def test__attempt_lanes__same_answers_as_the_routes(
     server: ServerHarness, version: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """One attempt through the lanes, another through the routes: the same answers, byte for byte."""
+    """One attempt through the lanes, another through the routes, as a client of ``version``: the same
+    answers, byte for byte, headers included; and the lanes answer (older versions too)."""
     tis = await make_dag_run(server.runtime, conf={"k": "ü", "n": [1.5, None]})
     queued = {task_id: attempt_of(server.runtime, ti) for task_id, ti in tis.items()}
     by_lane: list[bool] = []
@@ -402,35 +441,46 @@ async def test__attempt_lanes__same_answers_as_the_routes(
     for name in lanes:
         monkeypatch.setattr(fast_lane, name, watched(name))
     newest = version == supported_versions()[-1]
-    answers = []
+    # Each version's body as its clients send it; and one its route refuses: 2026-09-01 knows no
+    # unix_user (its route records "unknown"), no version before 2026-12-02 a log batch's batch_id.
+    knows_unix_user = version >= "2026-10-15"
+    run_body = RUN_PAYLOAD if knows_unix_user else {k: v for k, v in RUN_PAYLOAD.items() if k != "unix_user"}
+    refused_run_body = {**RUN_PAYLOAD, "unix_user": ""} if knows_unix_user else RUN_PAYLOAD
+    batch: dict[str, Any] = {"lines": [LOG_LINE], **({"batch_id": str(uuid.uuid4())} if newest else {})}
+    refused_batch = {"lines": [LOG_LINE], ("extra" if newest else "batch_id"): str(uuid.uuid4())}
+    answers, refreshed = [], []
     async with server.client(version=version) as client:
         for attempt in (queued["extract"], queued["transform"]):
             routes_only = attempt is queued["transform"]
-            if newest:
-                ran = await start(client, attempt)
-            else:  # the lanes of run and logs serve the newest version only; start as a newest client
-                async with server.client() as latest:
-                    ran = await start(latest, attempt)
-            logs = await client.post(
-                f"/execution/task-instances/{attempt.id}/logs",
-                json={"lines": [LOG_LINE], **({"batch_id": str(uuid.uuid4())} if newest else {})},
-                headers=attempt.headers(),
-            )
-            ended = await client.patch(
-                f"/execution/task-instances/{attempt.id}/state", json=STATE_BODY, headers=attempt.headers()
-            )
-            repeated = await client.patch(
-                f"/execution/task-instances/{attempt.id}/state", json=STATE_BODY, headers=attempt.headers()
-            )
-            assert "Refreshed-API-Token" in ran.headers
-            answers.append([_normalized(r, attempt) for r in (ran, logs, ended, repeated)])
+            run_url = f"/execution/task-instances/{attempt.id}/run"
+            workload = {"Authorization": f"Bearer {attempt.workload_token}"}
+            refused_run = await client.patch(run_url, json=refused_run_body, headers=workload)
+            ran = await client.patch(run_url, json=run_body, headers=workload)
+            attempt.execution_token = ran.headers["Refreshed-API-Token"]
+            logs_url = f"/execution/task-instances/{attempt.id}/logs"
+            refused_logs = await client.post(logs_url, json=refused_batch, headers=attempt.headers())
+            logs = await client.post(logs_url, json=batch, headers=attempt.headers())
+            state_url = f"/execution/task-instances/{attempt.id}/state"
+            ended = await client.patch(state_url, json=STATE_BODY, headers=attempt.headers())
+            repeated = await client.patch(state_url, json=STATE_BODY, headers=attempt.headers())
+            responses = (refused_run, ran, refused_logs, logs, ended, repeated)
+            refreshed.append(["refreshed-api-token" in r.headers for r in responses])
+            answers.append([_whole(r, attempt, also_ignored=("refreshed-api-token",)) for r in responses])
     assert answers[0] == answers[1]
-    assert [status for status, *_ in answers[0]] == [200, 200, 200, 200]
+    assert refreshed[0] == refreshed[1]
+    assert [status for status, *_ in answers[0]] == [422, 200, 422, 200, 200, 200]
+    async with server.runtime.sessions() as session:
+        users = {
+            (await session.get(TaskInstanceRecord, attempt.id)).unix_user  # type: ignore[union-attr]
+            for attempt in (queued["extract"], queued["transform"])
+        }
+    assert users == {"baton" if version >= "2026-10-15" else "unknown"}
     served = _lanes()
-    # A lane is asked only in the versions it serves: run (at the newest version either way), logs,
-    # state and the state repeated answered by the lanes, then the same asked again, left to the routes.
-    asked = 1 + (version in served.logs) + 2 * (version in served.state)
-    assert by_lane == [True] * asked + [False] * asked
+    # A lane is asked only in the versions it serves; it leaves every refusal to the route. Through the
+    # lanes: the refused run, run, the refused batch, the batch, state and state repeated; then the
+    # same asked again, all left to the routes.
+    assert all(lane.serves(version) for lane in (served.run, served.logs, served.state))
+    assert by_lane == [False, True, False, True, True, True] + [False] * 6
 
 
 async def test__claim_lane__same_answers_as_the_route(
@@ -486,14 +536,14 @@ async def test__claim_lane__same_answers_as_the_route(
     assert by_lane == [True, False, False, False]
 
 
-def _whole(response: httpx.Response, attempt: Any) -> tuple[Any, ...]:
-    """A response's status, body and headers (but its request id and length, checked), with the
-    attempt's own ids replaced."""
+def _whole(response: httpx.Response, attempt: Any, also_ignored: tuple[str, ...] = ()) -> tuple[Any, ...]:
+    """A response's status, body and headers (but its request id and length, checked, and
+    ``also_ignored``), with the attempt's own ids replaced."""
     assert int(response.headers.get("content-length", "0")) == len(response.content)
     headers = sorted(
         (name, value)
         for name, value in response.headers.items()
-        if name not in ("x-request-id", "content-length")
+        if name not in ("x-request-id", "content-length", *also_ignored)
     )
     body = response.content.replace(str(attempt.id).encode(), b"<id>").replace(
         attempt.task_id.encode(), b"<task>"
