@@ -258,4 +258,5 @@ async def test__log_lines__stored_alike_on_the_driver_and_through_sqlalchemy(
     if stored and server.runtime.engine.dialect.name == "postgresql":
         from baton_server.services.logs import _INSERT_NEW_PG, _INSERT_PG
 
-        assert _INSERT_PG._plans and _INSERT_NEW_PG._plans, "the driver path stored lines"
+        assert _INSERT_PG._plans, "the driver path stored the lines without a batch id"
+        assert _INSERT_NEW_PG._plans, "the driver path stored the lines of a batch"
