@@ -15,6 +15,7 @@ that a killed worker leaves no task running unsupervised. SIGTERM stops the task
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import logging
@@ -38,6 +39,13 @@ SUPERVISOR_GONE_EXIT = 75
 """Exit status when the control pipe closes under a running task (its supervisor died)."""
 TASK_MODULES = ("baton._bundle", "baton._client", "baton._context", "baton._execute", "baton._logship")
 """The SDK's modules a task attempt uses, imported while the process waits for its start message."""
+TASK_MODELS = (
+    "baton._generated.models.dag_run_info",
+    "baton._generated.models.dag_run_info_conf",
+    "baton._generated.models.task_instance_identity",
+)
+"""The models a start message's run context is read into (``TIRunContext.from_dict`` imports them on
+first use): imported ahead too, where this version of the generated client has them."""
 UNUSED_MODULES = ("httpx._main",)
 """Modules a task process never imports: httpx's command line (it would pull in rich and click)."""
 
@@ -60,6 +68,9 @@ def _import_task_path() -> None:
         del httpx
     for module in TASK_MODULES:
         importlib.import_module(module)
+    for model in TASK_MODELS:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(model)
 
 
 class _Channel:
