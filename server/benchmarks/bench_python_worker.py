@@ -1,8 +1,9 @@
 """Benchmark the Python worker: its overhead per no-op task, and no-op tasks per second through one worker.
 
 Run through ``scripts/nox -s bench`` (after the Task Execution API benchmark), once per isolation:
-``--isolation process`` (the default: each attempt in a task process of its own, ``python -m
-baton._runner``) and ``--isolation thread`` (each attempt in a thread of the worker). It writes a
+``--isolation process`` (the default: each attempt in a task process of its own, forked from the
+worker's fork server, or with ``--task-start spawn`` a new interpreter, ``python -m baton._runner``)
+and ``--isolation thread`` (each attempt in a thread of the worker). It writes a
 bundle of one DAG of ``--tasks`` independent no-op tasks and measures it as ``_worker_bench`` says,
 like the Go and the Java worker: overhead per task from the claim to the final state stored,
 tasks/s through the one worker, CPU per task of the server and of the worker (with its task
@@ -170,7 +171,8 @@ def measure_latency(args: argparse.Namespace, folder: Path, bundle: Path) -> dic
         worker_env.update(BATON_SERVER_URL=base, BATON_WORKER_TOKEN=worker_token)
         command = [
             str(Path(sys.executable).parent / "baton"), "worker", "--bundle", str(bundle), "--queue", "bench",
-            "--isolation", args.isolation, "--log-level", "warning", "--concurrency", "1",
+            "--isolation", args.isolation, "--task-start", args.task_start, "--log-level", "warning",
+            "--concurrency", "1",
         ]  # fmt: skip
         with (folder / "latency-worker.log").open("wb") as log:
             worker = subprocess.Popen(command, env=worker_env, stdout=log, stderr=subprocess.STDOUT)
@@ -238,10 +240,19 @@ def measure_latency(args: argparse.Namespace, folder: Path, bundle: Path) -> dic
     }
 
 
+def _label(args: argparse.Namespace) -> str:
+    if args.isolation == "thread":
+        return "thread isolation"
+    return f"process isolation, tasks {'forked' if args.task_start == 'fork' else 'spawned'}"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; print the figures and write them as JSON."""
     parser = arguments(__doc__ or "", "bench-python-worker.json")
     parser.add_argument("--isolation", choices=["process", "thread"], default="process")
+    parser.add_argument(
+        "--task-start", choices=["fork", "spawn"], default="fork", help="how task processes start"
+    )
     parser.add_argument("--tasks", type=int, default=200, help="no-op tasks in the DAG")
     parser.add_argument("--singles", type=int, default=20, help="one-task runs timed phase by phase")
     parser.add_argument("--chains", type=int, default=5, help="5-task chains timed")
@@ -257,9 +268,10 @@ def main(argv: list[str] | None = None) -> int:
         latency = measure_latency(args, folder, latency_bundle)
         latency["task_process_start_ms"] = task_process_start_ms()
         latency["load_average"] = [round(x, 2) for x in os.getloadavg()]
+        latency["task_start"] = args.task_start
         phases = latency["phases_ms"]
         print(
-            f"Python worker ({args.isolation} isolation), SQLite, 1 slot, {latency['singles']} single runs: "
+            f"Python worker ({_label(args)}), SQLite, 1 slot, {latency['singles']} single runs: "
             + ", ".join(f"{name} p50 {v['p50']:.1f} ms (p95 {v['p95']:.1f})" for name, v in phases.items())
         )
         chain, down = latency["chain_s"], latency["downstream_queued_ms"]
@@ -287,10 +299,12 @@ def main(argv: list[str] | None = None) -> int:
             "bench",
             "--isolation",
             args.isolation,
+            "--task-start",
+            args.task_start,
             "--log-level",
             "warning",
         ]
-        language = f"Python ({args.isolation} isolation)"
+        language = f"Python ({_label(args)})"
         worker = WorkerUnderTest(language, command, dag_id="bench_noop_python", tasks=args.tasks)
         return measure(worker, args, folder)
     finally:

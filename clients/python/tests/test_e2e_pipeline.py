@@ -17,7 +17,10 @@ TASKS = ["configure", "extract", "flaky", "report"]
 TUTORIAL = Path(__file__).resolve().parents[3] / "examples" / "tutorial"
 
 
-def test__python_dag__runs_through_the_api_alone_and_every_log_is_readable(stack: Stack) -> None:
+@pytest.mark.parametrize("task_start", ["fork", "spawn"])
+def test__python_dag__runs_through_the_api_alone_and_every_log_is_readable(
+    stack: Stack, task_start: str
+) -> None:
     stack.baton("variables", "set", "greeting", "from the server")
     stack.baton(
         "connections", "add", "warehouse",
@@ -25,6 +28,8 @@ def test__python_dag__runs_through_the_api_alone_and_every_log_is_readable(stack
     )  # fmt: skip
     worker = stack.start_worker(
         "pipeline",
+        "--task-start",
+        task_start,
         env={
             # Worker-side secrets win over the server's variable...
             "BATON_VAR_GREETING": '"from the worker"',

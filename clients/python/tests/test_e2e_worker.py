@@ -10,6 +10,7 @@ import socket
 import subprocess
 import time
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,16 +33,26 @@ def _started(ti: dict[str, Any]) -> float:
     return datetime.fromisoformat(ti["start_date"]).timestamp()
 
 
+def _parent(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
 def test__worker_killed__task_retried_after_the_heartbeat_timeout(stack: Stack) -> None:
     first = stack.start_worker("kill")
     run_id = stack.trigger("nap_kill", seconds=300)
     task_process = _running_try_one(stack, "nap_kill", run_id)["pid"]
+    # Forked by the worker's fork server (the default), which is the worker's child.
+    fork_server = _parent(task_process)
+    assert fork_server != first.pid
+    assert _parent(fork_server) == first.pid
 
     first.process.kill()
     killed_at = time.time()
     first.wait(120)
-    # With its supervisor gone, the task process stops too (its control pipe closed).
+    # With its supervisor gone, the task process stops too (its control pipe closed), and so does the
+    # fork server (its socket to the worker closed): nothing is left running.
     wait_for("the orphaned task process to exit", lambda: not alive(task_process), timeout=120)
+    wait_for("the fork server to exit", lambda: not alive(fork_server), timeout=120)
 
     stack.start_worker("kill")
     run = stack.wait_run("nap_kill", run_id)
@@ -191,8 +202,15 @@ def test__worker__server_unreachable__retries_with_backoff_and_stops_on_sigterm(
     assert "Traceback" not in log_path.read_text()
 
 
-def test__warm_task_processes__one_attempt_each_and_a_crash_stays_in_its_own(stack: Stack) -> None:
-    worker = stack.start_worker("warm", "--warm-processes", "2", "--concurrency", "1")
+@pytest.mark.parametrize("task_start", ["fork", "spawn"])
+def test__warm_task_processes__one_attempt_each_and_a_crash_stays_in_its_own(
+    stack: Stack, task_start: str
+) -> None:
+    worker = stack.start_worker(
+        "warm", "--warm-processes", "2", "--concurrency", "1", "--task-start", task_start
+    )
+    started = {"fork": "forked", "spawn": "spawned"}[task_start]
+    assert f"process (tasks {started}) isolation" in worker.output()
     run_id = stack.trigger("warm_isolation")
     run = stack.wait_run("warm_isolation", run_id)
     states = {task_id: (ti["state"], ti["try_number"]) for task_id, ti in run["tasks"].items()}

@@ -4,6 +4,9 @@ The process gets a scrubbed environment (no ``BATON_*`` setting but the worker-s
 control pipe (its start message, then refreshed tokens) and a channel pipe (its log records and
 its outcome); its stdout and stderr become log lines as they are written. It runs in a session
 of its own, so a Ctrl-C meant for the worker does not reach it: the worker decides when it stops.
+
+It starts (:class:`TaskStarter`) either forked by the worker's fork server (``baton._zygote``,
+already past the SDK's imports) or as a new interpreter; everything else is the same either way.
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ import signal
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal, Protocol
 
 from baton._execute import Outcome
+from baton._forkserver import STATUS_UNKNOWN, ForkServer, ForkServerError, fork_unsupported
 from baton._logship import LogEntry, worker_entry
 from baton._secrets import CONNECTION_PREFIX, SECRETS_FILE_ENV, VARIABLE_PREFIX
 
@@ -31,6 +35,8 @@ DRAIN_AFTER_EXIT = 5.0
 """Seconds the pipes are still read after the task process exits."""
 OUTCOME_STATES = ("success", "skipped", "failed")
 PASSED_BATON_PREFIXES = (VARIABLE_PREFIX, CONNECTION_PREFIX)
+TaskStart = Literal["fork", "spawn"]
+TASK_STARTS: tuple[TaskStart, ...] = ("fork", "spawn")
 
 
 def task_environment(base: Mapping[str, str]) -> dict[str, str]:
@@ -50,6 +56,8 @@ def task_environment(base: Mapping[str, str]) -> dict[str, str]:
 
 def describe_exit(code: int) -> str:
     """``exited with status 3`` or ``was killed by SIGKILL``."""
+    if code == STATUS_UNKNOWN:
+        return "ended (its exit status was lost with the fork server)"
     if code < 0:
         try:
             name = signal.Signals(-code).name
@@ -72,14 +80,81 @@ async def _lines(reader: asyncio.StreamReader) -> AsyncIterator[str]:
         yield raw.decode("utf-8", "replace").rstrip("\r\n")
 
 
+class ProcessHandle(Protocol):
+    """A started task process: ``asyncio.subprocess.Process`` or a child of the fork server."""
+
+    @property
+    def pid(self) -> int: ...
+
+    @property
+    def returncode(self) -> int | None: ...
+
+    async def wait(self) -> int: ...
+
+
+class TaskStarter:
+    """How this worker starts task processes: forked by its fork server, or each a new interpreter.
+
+    ``fork`` falls back to a new interpreter, with a line in the log saying why, whenever the fork
+    server cannot serve (this platform has none, it could not start, it died); a fork server that
+    died is started again when the next task process is needed.
+    """
+
+    def __init__(self, mode: TaskStart = "fork", *, environ: Mapping[str, str] | None = None) -> None:
+        self._environ = environ
+        self._forks: ForkServer | None = None
+        if mode == "fork":
+            unsupported = fork_unsupported()
+            if unsupported is None:
+                self._forks = ForkServer(task_environment(self._base()))
+            else:
+                log.info("%s: task processes start in a new interpreter", unsupported)
+        self.mode: TaskStart = mode
+
+    def _base(self) -> Mapping[str, str]:
+        return os.environ if self._environ is None else self._environ
+
+    @property
+    def fork_server(self) -> ForkServer | None:
+        """The fork server, in ``fork`` mode where the platform has one."""
+        return self._forks
+
+    async def start(self, stdout: int, stderr: int, control: int, channel: int) -> ProcessHandle:
+        """A task process with these pipe ends (its stdout, stderr, control and channel)."""
+        env = task_environment(self._base())
+        if self._forks is not None:
+            with contextlib.suppress(ForkServerError):  # the fork server said why in the log
+                return await self._forks.fork((stdout, stderr, control, channel), env=env, cwd=os.getcwd())
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "baton._runner",
+            "--control-fd",
+            str(control),
+            "--channel-fd",
+            str(channel),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=stderr,
+            pass_fds=(control, channel),
+            env=env,
+            start_new_session=True,
+        )
+
+    async def close(self) -> None:
+        """End the fork server, if there is one."""
+        if self._forks is not None:
+            await self._forks.close()
+
+
 class TaskProcess:
     """One running task process and its pipes."""
 
     def __init__(
         self,
-        process: asyncio.subprocess.Process,
+        process: ProcessHandle,
         control: int,
-        channel: asyncio.StreamReader,
+        outputs: tuple[asyncio.StreamReader, asyncio.StreamReader, asyncio.StreamReader],
         on_entry: Callable[[LogEntry], None],
     ) -> None:
         self._process = process
@@ -87,11 +162,10 @@ class TaskProcess:
         self._on_entry = on_entry
         self._early: list[LogEntry] | None = None
         self.outcome: Outcome | None = None
-        assert process.stdout is not None
-        assert process.stderr is not None
+        stdout, stderr, channel = outputs
         self._readers = [
-            asyncio.create_task(self._read_stream(process.stdout, "stdout", "info")),
-            asyncio.create_task(self._read_stream(process.stderr, "stderr", "error")),
+            asyncio.create_task(self._read_stream(stdout, "stdout", "info")),
+            asyncio.create_task(self._read_stream(stderr, "stderr", "error")),
             asyncio.create_task(self._read_channel(channel)),
         ]
 
@@ -106,10 +180,10 @@ class TaskProcess:
         return self._process.returncode is None
 
     @classmethod
-    async def spawn_idle(cls, *, environ: Mapping[str, str] | None = None) -> TaskProcess:
+    async def spawn_idle(cls, *, starter: TaskStarter | None = None) -> TaskProcess:
         """Start a task process for an attempt not known yet; :meth:`attach` gives it its log sink."""
         early: list[LogEntry] = []
-        process = await cls.spawn(early.append, environ=environ)
+        process = await cls.spawn(early.append, starter=starter)
         process._early = early
         return process
 
@@ -122,40 +196,36 @@ class TaskProcess:
 
     @classmethod
     async def spawn(
-        cls, on_entry: Callable[[LogEntry], None], *, environ: Mapping[str, str] | None = None
+        cls, on_entry: Callable[[LogEntry], None], *, starter: TaskStarter | None = None
     ) -> TaskProcess:
-        """Start a task process that waits for its start message."""
-        control_read, control_write = os.pipe()
-        channel_read, channel_write = os.pipe()
+        """Start a task process that waits for its start message (a new interpreter without ``starter``)."""
+        ours: list[int] = []  # the read ends, and the control pipe's write end
+        theirs: list[int] = []  # the ends the task process gets: stdout, stderr, control, channel
         try:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "baton._runner",
-                "--control-fd",
-                str(control_read),
-                "--channel-fd",
-                str(channel_write),
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                pass_fds=(control_read, channel_write),
-                env=task_environment(os.environ if environ is None else environ),
-                start_new_session=True,
-                limit=STREAM_LIMIT,
-            )
+            for child_writes in (True, True, False, True):
+                read, write = os.pipe()
+                ours.append(read if child_writes else write)
+                theirs.append(write if child_writes else read)
+            process = await (starter or TaskStarter("spawn")).start(*theirs)
         except BaseException:
-            for fd in (control_read, control_write, channel_read, channel_write):
+            for fd in ours:
                 os.close(fd)
             raise
-        os.close(control_read)
-        os.close(channel_write)
+        finally:
+            for fd in theirs:
+                os.close(fd)
+        stdout, stderr, control, channel = ours
         loop = asyncio.get_running_loop()
-        channel = asyncio.StreamReader(limit=STREAM_LIMIT)
-        await loop.connect_read_pipe(
-            lambda: asyncio.StreamReaderProtocol(channel), os.fdopen(channel_read, "rb", buffering=0)
-        )
-        return cls(process, control_write, channel, on_entry)
+
+        async def reader(fd: int) -> asyncio.StreamReader:
+            stream = asyncio.StreamReader(limit=STREAM_LIMIT)
+            await loop.connect_read_pipe(
+                lambda: asyncio.StreamReaderProtocol(stream), os.fdopen(fd, "rb", buffering=0)
+            )
+            return stream
+
+        outputs = (await reader(stdout), await reader(stderr), await reader(channel))
+        return cls(process, control, outputs, on_entry)
 
     def send(self, message: dict[str, Any]) -> bool:
         """Write a control message; False when the process no longer listens."""
@@ -246,9 +316,9 @@ class WarmPool:
     idle is passed over.
     """
 
-    def __init__(self, size: int, *, environ: Mapping[str, str] | None = None) -> None:
+    def __init__(self, size: int, *, starter: TaskStarter | None = None) -> None:
         self.size = size
-        self._environ = environ
+        self._starter = starter
         self._idle: list[TaskProcess] = []
         self._starting: set[asyncio.Task[None]] = set()
         self._closed = False
@@ -262,7 +332,7 @@ class WarmPool:
 
     async def _start_one(self) -> None:
         try:
-            process = await TaskProcess.spawn_idle(environ=self._environ)
+            process = await TaskProcess.spawn_idle(starter=self._starter)
         except OSError as exc:  # out of processes or memory: attempts start their own, as without a pool
             log.warning("could not start a warm task process: %s", exc)
             return
@@ -282,7 +352,7 @@ class WarmPool:
                 await candidate.wait()
         self.fill()
         if process is None:
-            return await TaskProcess.spawn(on_entry, environ=self._environ)
+            return await TaskProcess.spawn(on_entry, starter=self._starter)
         process.attach(on_entry)
         return process
 
@@ -296,4 +366,13 @@ class WarmPool:
             await process.dismiss()
 
 
-__all__ = ["TaskProcess", "WarmPool", "describe_exit", "task_environment"]
+__all__ = [
+    "TASK_STARTS",
+    "ProcessHandle",
+    "TaskProcess",
+    "TaskStart",
+    "TaskStarter",
+    "WarmPool",
+    "describe_exit",
+    "task_environment",
+]

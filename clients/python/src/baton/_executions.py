@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from baton._child import TaskProcess, WarmPool, describe_exit
+from baton._child import TaskProcess, TaskStarter, WarmPool, describe_exit
 from baton._client import Client
 from baton._context import TaskContext, TaskRuntime
 from baton._execute import Outcome, execute
@@ -67,7 +67,7 @@ class Execution(Protocol):
 
 
 class ProcessExecution:
-    """The task runs in a task process of its own (``python -m baton._runner``)."""
+    """The task runs in a task process of its own (``baton._runner``: forked, or a new interpreter)."""
 
     def __init__(
         self, process: TaskProcess, bundle_root: Path, secrets_file: Path | None, log_level: str
@@ -86,9 +86,13 @@ class ProcessExecution:
         secrets_file: Path | None,
         log_level: str = "info",
         pool: WarmPool | None = None,
+        starter: TaskStarter | None = None,
     ) -> ProcessExecution:
-        """Take a warm task process from ``pool``, or spawn one (either waits for :meth:`begin`)."""
-        process = await pool.take(on_entry) if pool is not None else await TaskProcess.spawn(on_entry)
+        """Take a warm task process from ``pool``, or start one (either waits for :meth:`begin`)."""
+        if pool is not None:
+            process = await pool.take(on_entry)
+        else:
+            process = await TaskProcess.spawn(on_entry, starter=starter)
         return cls(process, bundle_root, secrets_file, log_level)
 
     @property

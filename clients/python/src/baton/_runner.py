@@ -1,4 +1,5 @@
-"""The task process: ``python -m baton._runner --control-fd N --channel-fd M``, started by a supervisor.
+"""The task process: ``python -m baton._runner --control-fd N --channel-fd M``, started by a supervisor
+(or a child of the fork server, ``baton._zygote``, which runs the same :func:`run_attempt`).
 
 It reads JSON lines from the control pipe: first ``{"type": "start", ...}`` (server URL, the
 attempt's execution token, its run context, entry point, bundle folder, secrets file), then any
@@ -14,6 +15,7 @@ that a killed worker leaves no task running unsupervised. SIGTERM stops the task
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import logging
@@ -37,6 +39,13 @@ SUPERVISOR_GONE_EXIT = 75
 """Exit status when the control pipe closes under a running task (its supervisor died)."""
 TASK_MODULES = ("baton._bundle", "baton._client", "baton._context", "baton._execute", "baton._logship")
 """The SDK's modules a task attempt uses, imported while the process waits for its start message."""
+TASK_MODELS = (
+    "baton._generated.models.dag_run_info",
+    "baton._generated.models.dag_run_info_conf",
+    "baton._generated.models.task_instance_identity",
+)
+"""The models a start message's run context is read into (``TIRunContext.from_dict`` imports them on
+first use): imported ahead too, where this version of the generated client has them."""
 UNUSED_MODULES = ("httpx._main",)
 """Modules a task process never imports: httpx's command line (it would pull in rich and click)."""
 
@@ -59,6 +68,9 @@ def _import_task_path() -> None:
         del httpx
     for module in TASK_MODULES:
         importlib.import_module(module)
+    for model in TASK_MODELS:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(model)
 
 
 class _Channel:
@@ -151,15 +163,15 @@ def _run(start: dict[str, Any], channel: _Channel, control: IO[str]) -> Outcome:
     return execute(ref, TaskRuntime(TaskContext.from_run_context(context), client, secrets))
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run one task attempt as told on the control pipe; report on the channel pipe."""
-    parser = argparse.ArgumentParser(prog="python -m baton._runner")
-    parser.add_argument("--control-fd", type=int, required=True)
-    parser.add_argument("--channel-fd", type=int, required=True)
-    args = parser.parse_args(argv)
+def run_attempt(control_fd: int, channel_fd: int) -> int:
+    """Run one task attempt as told on the control pipe; report on the channel pipe; the exit status.
+
+    Both ways a task process starts end here: ``python -m baton._runner`` (:func:`main`) and a
+    child forked by the fork server (``baton._zygote``).
+    """
     _import_task_path()  # before the start message: a warm process has done it when the attempt begins
-    control = os.fdopen(args.control_fd, "r", encoding="utf-8")
-    channel = _Channel(os.fdopen(args.channel_fd, "w", encoding="utf-8"))
+    control = os.fdopen(control_fd, "r", encoding="utf-8")
+    channel = _Channel(os.fdopen(channel_fd, "w", encoding="utf-8"))
     first = control.readline()
     if not first:
         return SUPERVISOR_GONE_EXIT
@@ -171,6 +183,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.stdout.flush()
     sys.stderr.flush()
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m baton._runner --control-fd N --channel-fd M``: run one attempt (:func:`run_attempt`)."""
+    parser = argparse.ArgumentParser(prog="python -m baton._runner")
+    parser.add_argument("--control-fd", type=int, required=True)
+    parser.add_argument("--channel-fd", type=int, required=True)
+    args = parser.parse_args(argv)
+    return run_attempt(args.control_fd, args.channel_fd)
 
 
 if __name__ == "__main__":

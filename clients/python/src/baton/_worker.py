@@ -27,7 +27,7 @@ from typing import Literal, TypeVar
 
 from baton._attempt import AttemptOptions, AttemptSupervisor
 from baton._bundle import Bundle, index_tasks, load_bundle
-from baton._child import WarmPool
+from baton._child import TaskStart, TaskStarter, WarmPool
 from baton._client import AsyncClient, _expect
 from baton._dag import DAG
 from baton._describe import PYTHON_RUNTIME, describe_dag
@@ -101,6 +101,7 @@ class Worker:
         log_level: str = "info",
         retry: RetryPolicy | None = None,
         warm_processes: int | None = None,
+        task_start: TaskStart = "fork",
     ) -> None:
         if (bundle is None) == (dags is None):
             raise WorkerError("give the worker either a bundle path or DAG objects (dags=[...])")
@@ -108,6 +109,8 @@ class Worker:
             raise WorkerError(
                 "DAG objects run in this process only: use isolation='thread' (or a bundle path)"
             )
+        if task_start not in ("fork", "spawn"):
+            raise WorkerError(f"task_start is 'fork' or 'spawn', not {task_start!r}")
         if concurrency < 1 or not queues:
             raise WorkerError("a worker needs a concurrency of at least 1 and at least one queue")
         self.server_url = server_url.rstrip("/")
@@ -126,6 +129,9 @@ class Worker:
         self._retry = retry
         self.warm_processes = min(concurrency + 1, 4) if warm_processes is None else max(0, warm_processes)
         """Task processes kept started ahead of their attempts (process isolation; 0: none)."""
+        self.task_start: TaskStart = task_start
+        """How task processes start (process isolation): ``fork`` from the fork server, or ``spawn``."""
+        self._starter: TaskStarter | None = None
         self._pool: WarmPool | None = None
         self._threads: WarmThreads | None = None
         self._connections: SharedConnections | None = None
@@ -277,12 +283,14 @@ class Worker:
                 log.info(
                     "registered worker %s (%s) serving %s on %s: %d DAG(s), %d slot(s), %s isolation",
                     self.name, self.worker_id, ", ".join(self.queues), self.server_url, len(dags),
-                    self.concurrency, self.isolation,
+                    self.concurrency, self._isolation_label(),
                 )  # fmt: skip
                 self._ready.set()
-                if self.isolation == "process" and self.warm_processes:
-                    self._pool = WarmPool(self.warm_processes)
-                    self._pool.fill()
+                if self.isolation == "process":
+                    self._starter = TaskStarter(self.task_start)
+                    if self.warm_processes:
+                        self._pool = WarmPool(self.warm_processes, starter=self._starter)
+                        self._pool.fill()
                 if self.isolation == "thread":
                     self._threads = WarmThreads(self.concurrency)
                     self._threads.fill()
@@ -305,6 +313,9 @@ class Worker:
                     if self._pool is not None:
                         await self._pool.close()
                         self._pool = None
+                    if self._starter is not None:
+                        await self._starter.close()
+                        self._starter = None
                     if self._threads is not None:
                         self._threads.close()
                         self._threads = None
@@ -314,6 +325,11 @@ class Worker:
             if handler is not None:
                 logging.getLogger().removeHandler(handler)
             log.info("worker %s stopped", self.name)
+
+    def _isolation_label(self) -> str:
+        if self.isolation == "thread":
+            return "thread"
+        return "process (tasks forked)" if self.task_start == "fork" else "process (tasks spawned)"
 
     def _bundle_label(self) -> str | None:
         return self.bundle.name if self.bundle is not None else self._bundle_name
@@ -456,6 +472,7 @@ class Worker:
             secrets_file=self._secrets.file,
             log_level=self._log_level,
             pool=self._pool,
+            starter=self._starter,
         )
 
     def _resolve(self, entry_point: str) -> TaskRef:

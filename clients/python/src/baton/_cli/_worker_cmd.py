@@ -7,12 +7,14 @@ import logging
 import os
 import sys
 
+from baton._child import TASK_STARTS
 from baton._cli._common import add_server_options, server_url, token
 from baton._runner import QUIET_LOGGERS
 from baton._secrets import SECRETS_FILE_ENV
 from baton._worker import Worker
 
 WORKER_TOKEN_ENV = "BATON_WORKER_TOKEN"  # noqa: S105 - the name of a variable, not a secret
+TASK_START_ENV = "BATON_TASK_START"
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -81,6 +83,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="task processes started ahead of their attempts, past their imports; each still runs one "
         "attempt (default: the concurrency + 1, at most 4; 0: none)",
     )
+    parser.add_argument(
+        "--task-start",
+        choices=TASK_STARTS,
+        default=os.environ.get(TASK_START_ENV) or "fork",
+        help="how task processes start: forked from a fork server past the SDK's imports (the default "
+        "where the platform has one; else and on its failure, a new interpreter) or spawned, each a new "
+        f"interpreter (default: ${TASK_START_ENV}, else fork)",
+    )
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     parser.set_defaults(handler=run_worker)
 
@@ -110,9 +120,10 @@ def run_worker(args: argparse.Namespace) -> int:
         bundle_name=args.bundle_name,
         log_level=args.log_level,
         warm_processes=args.warm_processes,
+        task_start=args.task_start,
     )
     worker.run()
     return 0
 
 
-__all__ = ["WORKER_TOKEN_ENV", "add_parser", "run_worker"]
+__all__ = ["TASK_START_ENV", "WORKER_TOKEN_ENV", "add_parser", "run_worker"]

@@ -1,0 +1,382 @@
+"""How task processes start (process isolation): forked from the fork server, or each a new interpreter.
+
+Both ways must give a task the same process: its output, log and outcome read alike, the same exit
+statuses, a session of its own, the scrubbed environment, nothing left by an earlier task. Real
+processes throughout (a live server, a worker serving a bundle, its task processes); every wait is a
+condition polled against a generous deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from baton import Client, Worker, WorkerError
+from baton._child import TaskProcess, TaskStart, TaskStarter, describe_exit
+from baton._forkserver import fork_unsupported
+from baton._generated.api.admin import get_dag_run, get_task_instance_logs, trigger_dag_run
+from baton._generated.models import DagRun, DagRunDetail, LogPage, TriggerDagRunPayload
+from baton._runner import SUPERVISOR_GONE_EXIT
+from live_server import LiveServer
+
+T = TypeVar("T")
+MODES: list[TaskStart] = ["fork", "spawn"]
+QUEUE = "task-start"
+needs_fork = pytest.mark.skipif(fork_unsupported() is not None, reason=str(fork_unsupported()))
+
+BUNDLE = '''
+"""DAGs that report what a task process sees."""
+
+import logging
+import os
+import random
+import secrets
+import signal
+import sys
+import types
+import uuid
+
+from baton import dag, task
+
+
+def _identity() -> str:
+    return f"random={random.random()} token={secrets.token_hex(8)} uuid={uuid.uuid4()}"
+
+
+@dag(queue="task-start")
+def probe_process() -> None:
+    """Output of every kind; the process's session, parent and environment; fresh modules."""
+
+    @task
+    def report() -> int:
+        print("report: on stdout", flush=True)
+        print("report: on stderr", file=sys.stderr, flush=True)
+        logging.getLogger("probe").warning("report: a log record")
+        print(f"report: session leader {os.getsid(0) == os.getpid()}", flush=True)
+        print(f"report: group leader {os.getpgid(0) == os.getpid()}", flush=True)
+        print(f"report: parent {os.getppid()}", flush=True)
+        leaked = sorted(k for k in os.environ if k.startswith("BATON_") and not k.startswith("BATON_VAR_"))
+        print(f"report: baton settings {leaked}", flush=True)
+        print(f"report: variable {os.environ.get('BATON_VAR_TASK_START_PROBE')}", flush=True)
+        print(f"report: identity {_identity()}", flush=True)
+        print(f"report: open fds {sorted(int(fd) for fd in os.listdir('/proc/self/fd'))}", flush=True)
+        import colorsys  # noqa: F401  (a module the task path never imports)
+
+        sys.modules["task_start_marker"] = types.ModuleType("task_start_marker")
+        return os.getpid()
+
+    @task
+    def fresh(report_pid: int) -> None:
+        assert os.getpid() != report_pid, "two attempts in one process"
+        left = [m for m in ("colorsys", "task_start_marker") if m in sys.modules]
+        print(f"fresh: modules left by the earlier task {left}", flush=True)
+        print(f"fresh: identity {_identity()}", flush=True)
+
+    fresh(report())
+
+
+probe_process()
+
+
+@dag(queue="task-start")
+def probe_exit() -> None:
+    """A task process that exits with status 3 before reporting an outcome."""
+
+    @task
+    def leave() -> None:
+        os._exit(3)
+
+    leave()
+
+
+probe_exit()
+
+
+@dag(queue="task-start")
+def probe_kill() -> None:
+    """A task process killed by a signal before reporting an outcome."""
+
+    @task
+    def die() -> None:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    die()
+
+
+probe_kill()
+'''
+
+
+def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 300.0) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value is not None and value is not False:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(0.1)
+
+
+def alive(pid: int) -> bool:
+    """Whether a process runs (a zombie counts as ended)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):  # gone, or going while read
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("task-start") / "task_start_probes.py"
+    path.write_text(textwrap.dedent(BUNDLE))
+    return path
+
+
+@pytest.fixture(scope="module")
+def worker_token(live_server: LiveServer) -> str:
+    return live_server.cli("create-worker-credential", "task-start-tests").strip()
+
+
+@pytest.fixture
+def admin(live_server: LiveServer) -> Iterator[Client]:
+    token = live_server.cli("create-admin-token", "task-start-tests").strip()
+    with Client(live_server.base_url, token) as client:
+        yield client
+
+
+@pytest.fixture
+def serve(live_server: LiveServer, worker_token: str, bundle: Path) -> Iterator[Callable[..., Worker]]:
+    """Start an embedded worker on the probes' bundle (process isolation); stopped when the test ends."""
+    started: list[Worker] = []
+
+    def start(task_start: TaskStart, **options: Any) -> Worker:
+        worker = Worker(
+            live_server.base_url,
+            worker_token,
+            bundle=bundle,
+            queues=[QUEUE],
+            task_start=task_start,
+            heartbeat_interval=0.5,
+            **options,
+        )
+        worker.start()
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop(timeout=300)
+
+
+def _run(admin: Client, dag_id: str) -> DagRunDetail:
+    run = trigger_dag_run.sync(dag_id, client=admin.generated, body=TriggerDagRunPayload())
+    assert isinstance(run, DagRun)
+
+    def ended() -> DagRunDetail | None:
+        detail = get_dag_run.sync(dag_id, run.run_id, client=admin.generated)
+        assert isinstance(detail, DagRunDetail)
+        return detail if detail.state in ("success", "failed") else None
+
+    return wait_for(f"the run of {dag_id} to end", ended)
+
+
+def _log(admin: Client, detail: DagRunDetail, task_id: str) -> dict[str, str]:
+    """The task's log lines, message to stream (``log`` for records, ``worker`` for the worker's)."""
+    ti = next(t for t in detail.task_instances if t.task_id == task_id)
+    page = get_task_instance_logs.sync(ti.id, client=admin.generated)
+    assert isinstance(page, LogPage)
+    lines: dict[str, str] = {}
+    for line in page.lines:
+        fields = line.fields.to_dict() if line.fields else {}
+        lines[line.message] = str(fields.get("stream", "log"))
+    return lines
+
+
+def _value(lines: dict[str, str], prefix: str) -> str:
+    return next(message for message in lines if message.startswith(prefix))[len(prefix) :]
+
+
+def _parent(mode: TaskStart, worker: Worker) -> int:
+    if mode == "spawn" or fork_unsupported() is not None:
+        return os.getpid()
+    assert worker._starter is not None
+    forks = worker._starter.fork_server
+    assert forks is not None
+    assert forks.pid is not None
+    return forks.pid
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test__task_process__output_log_outcome_session_environment_and_fresh_modules(
+    mode: TaskStart,
+    serve: Callable[..., Worker],
+    admin: Client,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Baton's own settings and credentials in the worker's environment; a worker-side secret too.
+    monkeypatch.setenv("BATON_ADMIN_TOKEN", "baton_admin_never_in_a_task")
+    monkeypatch.setenv("BATON_DATABASE_URL", "postgresql://nobody:never@127.0.0.1:1/none")
+    monkeypatch.setenv("BATON_VAR_TASK_START_PROBE", '"for tasks"')
+    worker = serve(mode)
+    detail = _run(admin, "probe_process")
+    report = _log(admin, detail, "report")
+    states = {t.task_id: t.state for t in detail.task_instances}
+    assert states == {"report": "success", "fresh": "success"}, "\n".join(report)
+    assert report["report: on stdout"] == "stdout"
+    assert report["report: on stderr"] == "stderr"
+    assert report["report: a log record"] == "log"
+    assert "report: session leader True" in report  # stop and kill reach its whole session
+    assert "report: group leader True" in report
+    assert int(_value(report, "report: parent ")) == _parent(mode, worker)
+    assert "report: baton settings []" in report
+    assert 'report: variable "for tasks"' in report
+    # Only stdin, stdout, stderr, the control and channel pipes (and the listing's own descriptor).
+    assert len(_value(report, "report: open fds ").strip("[]").split(",")) == 6
+    fresh = _log(admin, detail, "fresh")
+    assert "fresh: modules left by the earlier task []" in fresh
+    # Two processes from one fork server do not share random state.
+    identities = [_value(report, "report: identity "), _value(fresh, "fresh: identity ")]
+    for field in ("random=", "token=", "uuid="):
+        values = [part for identity in identities for part in identity.split() if part.startswith(field)]
+        assert len(set(values)) == 2, identities
+    if mode == "fork" and fork_unsupported() is None:
+        # The fork server itself holds nothing a task may not see.
+        zygote = _parent(mode, worker)
+        environ = Path(f"/proc/{zygote}/environ").read_bytes().split(b"\0")
+        assert [v for v in environ if v.startswith(b"BATON_") and not v.startswith(b"BATON_VAR_")] == []
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test__task_process__exit_statuses_as_reported(
+    mode: TaskStart, serve: Callable[..., Worker], admin: Client
+) -> None:
+    serve(mode)
+    exited = _run(admin, "probe_exit")
+    assert exited.state == "failed"
+    assert "the task process exited with status 3 before reporting an outcome" in "\n".join(
+        _log(admin, exited, "leave")
+    )
+    killed = _run(admin, "probe_kill")
+    assert killed.state == "failed"
+    assert "the task process was killed by SIGKILL before reporting an outcome" in "\n".join(
+        _log(admin, killed, "die")
+    )
+
+
+@needs_fork
+@pytest.mark.parametrize("warm_processes", [0, 2])
+def test__fork_server_killed__the_next_tasks_still_run(
+    warm_processes: int,
+    serve: Callable[..., Worker],
+    admin: Client,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    worker = serve("fork", warm_processes=warm_processes)
+    assert _run(admin, "probe_process").state == "success"
+    first = _parent("fork", worker)
+    caplog.set_level(logging.WARNING, logger="baton.worker")
+    os.kill(first, signal.SIGKILL)
+    wait_for("the fork server to be gone", lambda: not alive(first))
+    # Warm processes forked before the kill still run their attempts; then a new fork server serves.
+    for _ in range(3):
+        detail = _run(admin, "probe_process")
+        assert {t.task_id: t.state for t in detail.task_instances} == {
+            "report": "success",
+            "fresh": "success",
+        }
+    wait_for("the worker to see the fork server's end", lambda: "the fork server exited" in caplog.text)
+    assert worker._starter is not None
+    assert worker._starter.fork_server is not None
+    second = worker._starter.fork_server.pid
+    assert second is not None
+    assert second != first
+    assert int(_value(_log(admin, detail, "report"), "report: parent ")) == second
+
+
+_KILLED_SUPERVISOR = """
+import asyncio, sys
+from baton._child import TaskProcess, TaskStarter
+
+async def main():
+    starter = TaskStarter("fork")
+    process = await TaskProcess.spawn(lambda entry: None, starter=starter)
+    print(process.pid, starter.fork_server.pid, flush=True)
+    await asyncio.sleep(3600)
+
+asyncio.run(main())
+"""
+
+
+@needs_fork
+def test__supervisor_killed__leaves_no_task_process_and_no_fork_server() -> None:
+    supervisor = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_SUPERVISOR], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert supervisor.stdout is not None
+        task_pid, zygote_pid = (int(pid) for pid in supervisor.stdout.readline().split())
+        assert alive(task_pid)
+        assert alive(zygote_pid)
+        supervisor.kill()
+        supervisor.wait(timeout=120)
+        wait_for("the task process to exit", lambda: not alive(task_pid), timeout=120)
+        wait_for("the fork server to exit", lambda: not alive(zygote_pid), timeout=120)
+    finally:
+        if supervisor.poll() is None:
+            supervisor.kill()
+            supervisor.wait()
+        if supervisor.stdout is not None:
+            supervisor.stdout.close()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test__idle_task_process__stopped_dismissed_and_killed_like_any_other(mode: TaskStart) -> None:
+    async def scenario() -> list[int]:
+        starter = TaskStarter(mode)
+        try:
+            stopped = await TaskProcess.spawn_idle(starter=starter)
+            assert os.getsid(stopped.pid) == stopped.pid
+            dismissed = await TaskProcess.spawn_idle(starter=starter)
+            killed = await TaskProcess.spawn(lambda entry: None, starter=starter)
+            os.killpg(killed.pid, signal.SIGKILL)
+            statuses = [await stopped.stop(60), await killed.wait()]
+            await dismissed.dismiss()
+            statuses.append(await dismissed.wait())
+            assert [stopped.alive, killed.alive, dismissed.alive] == [False, False, False]
+            return statuses
+        finally:
+            await starter.close()
+
+    statuses = asyncio.run(scenario())
+    assert statuses == [-signal.SIGTERM, -signal.SIGKILL, SUPERVISOR_GONE_EXIT]
+    assert describe_exit(statuses[0]) == "was killed by SIGTERM"
+
+
+def test__worker__unknown_task_start__refused() -> None:
+    with pytest.raises(WorkerError, match="task_start is 'fork' or 'spawn'"):
+        Worker("http://127.0.0.1:1", "t", bundle=".", task_start="vfork")  # type: ignore[arg-type]
+
+
+def test__worker_command__task_start_from_the_flag_or_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from baton._cli import build_parser
+
+    monkeypatch.delenv("BATON_TASK_START", raising=False)
+    assert build_parser().parse_args(["worker", "--bundle", "."]).task_start == "fork"
+    monkeypatch.setenv("BATON_TASK_START", "spawn")
+    assert build_parser().parse_args(["worker", "--bundle", "."]).task_start == "spawn"
+    args = build_parser().parse_args(["worker", "--bundle", ".", "--task-start", "fork"])
+    assert args.task_start == "fork"
