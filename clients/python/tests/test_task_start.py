@@ -16,6 +16,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -167,6 +168,8 @@ def serve(live_server: LiveServer, worker_token: str, bundle: Path) -> Iterator[
             worker_token,
             bundle=bundle,
             queues=[QUEUE],
+            # Not <hostname>-<pid>: that name may still belong to another test's embedded worker.
+            name=f"task-start-{uuid.uuid4().hex[:8]}",
             task_start=task_start,
             heartbeat_interval=0.5,
             **options,

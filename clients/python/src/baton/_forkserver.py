@@ -50,6 +50,8 @@ def _receive(sock: socket.socket) -> tuple[bytes, list[int]]:
     for level, kind, payload in ancillary:
         if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
             fds.frombytes(payload[: len(payload) - len(payload) % fds.itemsize])
+    for fd in fds:  # a pidfd stays in the worker: not inherited by what it starts
+        os.set_inheritable(fd, False)
     return data, list(fds)
 
 
