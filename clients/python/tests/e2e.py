@@ -61,7 +61,7 @@ def alive(pid: int) -> bool:
     """Whether a process runs (a zombie nobody reaped yet counts as ended)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # gone, or going while read
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 

@@ -15,11 +15,10 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from baton import Client, Worker, WorkerError
@@ -28,9 +27,9 @@ from baton._forkserver import fork_unsupported
 from baton._generated.api.admin import get_dag_run, get_task_instance_logs, trigger_dag_run
 from baton._generated.models import DagRun, DagRunDetail, LogPage, TriggerDagRunPayload
 from baton._runner import SUPERVISOR_GONE_EXIT
+from e2e import alive, wait_for
 from live_server import LiveServer
 
-T = TypeVar("T")
 MODES: list[TaskStart] = ["fork", "spawn"]
 QUEUE = "task-start"
 needs_fork = pytest.mark.skipif(fork_unsupported() is not None, reason=str(fork_unsupported()))
@@ -116,26 +115,6 @@ def probe_kill() -> None:
 
 probe_kill()
 '''
-
-
-def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 300.0) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value is not None and value is not False:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(0.1)
-
-
-def alive(pid: int) -> bool:
-    """Whether a process runs (a zombie counts as ended)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):  # gone, or going while read
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 @pytest.fixture(scope="module")

@@ -326,6 +326,17 @@ async def _versioned_answer(plan: _Plan, raw: Any) -> Response:
     return await _render_route_answer(plan.route, content, sub)
 
 
+def _kept_plan(
+    plans: dict[str, _Plan | None], app: Any, route: APIRoute | None, version: str
+) -> _Plan | None:
+    """``route``'s plan for ``version`` of ``app``, made once and kept in ``plans`` (None: no plan)."""
+    try:
+        return plans[version]
+    except KeyError:
+        plan = plans[version] = None if route is None else _plan(app, route, version)
+        return plan
+
+
 @dataclass(frozen=True, slots=True)
 class RouteLane:
     """A lane built from a declared route: the versions it serves as HEAD's route, those it serves
@@ -343,11 +354,7 @@ class RouteLane:
 
     def plan(self, app: Any, version: str) -> _Plan | None:
         """How this lane answers ``version`` of ``app``, one of its ``migrated`` versions."""
-        try:
-            return self._plans[version]
-        except KeyError:
-            plan = self._plans[version] = _plan(app, self.route, version)
-            return plan
+        return _kept_plan(self._plans, app, self.route, version)
 
     async def __call__(self, scope: Scope, body: bytes) -> Answered | None:
         """Answer as the route would if it succeeds; None lets the declared route answer instead."""
@@ -406,11 +413,7 @@ class HandLane:
 
     def plan(self, app: Any, version: str) -> _Plan | None:
         """How this lane answers ``version`` of ``app``, one of its ``migrated`` versions."""
-        try:
-            return self._plans[version]
-        except KeyError:
-            plan = self._plans[version] = None if self.route is None else _plan(app, self.route, version)
-            return plan
+        return _kept_plan(self._plans, app, self.route, version)
 
 
 def _hand_lane(
