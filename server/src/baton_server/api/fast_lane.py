@@ -565,10 +565,10 @@ def _render(content: Any) -> bytes:
 
 def _request_body(scope: Scope, body: bytes, adapter: TypeAdapter[Any]) -> Any:
     """The body validated as FastAPI validates it (JSON parsed, then the model in Python mode)."""
-    content_type = next((value for name, value in scope["headers"] if name == b"content-type"), None)
-    if not body or not is_json_content(content_type):
-        raise ValueError("not a JSON body: the route says how it refuses it")
-    return adapter.validate_python(json.loads(body), from_attributes=True)
+    received = _json_or_absent(scope, body)
+    if received is None:
+        raise ValueError("no body: the route says how it refuses it")
+    return adapter.validate_python(received, from_attributes=True)
 
 
 def _migration(scope: Scope) -> _Plan | None:
