@@ -4,9 +4,10 @@
 ``postgresql://`` URL), ``BENCH_SIGNING_KEY`` and ``BENCH_POOL_SIZE`` in the environment. Each
 route checks the token (signature, audience, expiry; the subject where the path names the task
 instance) and runs the statements Baton runs for it, as plain SQL on an asyncpg pool: the
-heartbeat's prepared UPDATE; for a variable, connection or XCom, the read of the token's attempt
-(is it running?) and then the read or the upsert (a variable write replaces a variable without
-write grants in one statement and checks the grants of one that has some, as Baton does). No
+heartbeat's prepared UPDATE; for a variable, connection or XCom, one statement that reads or upserts
+only while the token's attempt runs (joined with, or selected from, its task instance), and on a
+miss the read of the attempt to say why (a variable write replaces a variable without write grants
+in that statement and checks the grants of one that has some, as Baton does). No
 versioning, no middleware, no ORM, no response model. Connections carry the application name
 ``bench-bare``. The benchmark's connection holds no secrets, so no route decrypts.
 """
@@ -52,21 +53,43 @@ _HEARTBEAT = (
 _ATTEMPT = (
     "SELECT id, dag_id, run_id, task_id, map_index, try_number, state FROM task_instances WHERE id = $1"
 )
-_VARIABLE = "SELECT value, read_dag_ids FROM variables WHERE key = $1"
+# Each statement below holds only while the token's attempt runs ($2: its task instance, $3: its try).
+_VARIABLE = (
+    "SELECT variables.value, variables.read_dag_ids, task_instances.dag_id "
+    "FROM task_instances JOIN variables ON variables.key = $1 "
+    "WHERE task_instances.id = $2 AND task_instances.state = 'running' AND task_instances.try_number = $3"
+)
 _WRITERS = "SELECT write_dag_ids FROM variables WHERE key = $1"
 _SET_VARIABLE = (
     "INSERT INTO variables (key, value, updated_at) VALUES ($1, $2, $3) "
     "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at"
 )
-_SET_GLOBAL_VARIABLE = _SET_VARIABLE + " WHERE variables.write_dag_ids IS NULL"
-_CONNECTION = "SELECT * FROM connections WHERE conn_id = $1"
+_SET_GLOBAL_VARIABLE = (
+    "INSERT INTO variables (key, value, updated_at) SELECT $1::varchar, $4::varchar, $5::timestamptz "
+    "FROM task_instances "
+    "WHERE task_instances.id = $2 AND task_instances.state = 'running' AND task_instances.try_number = $3 "
+    "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at "
+    "WHERE variables.write_dag_ids IS NULL"
+)
+_CONNECTION = (
+    "SELECT connections.*, task_instances.dag_id AS attempt_dag_id "
+    "FROM task_instances JOIN connections ON connections.conn_id = $1 "
+    "WHERE task_instances.id = $2 AND task_instances.state = 'running' AND task_instances.try_number = $3"
+)
 _XCOM = (
-    "SELECT value FROM xcoms "
-    "WHERE dag_id = $1 AND run_id = $2 AND task_id = $3 AND map_index = $4 AND key = $5"
+    "SELECT xcoms.value FROM task_instances JOIN xcoms ON xcoms.dag_id = $4 AND xcoms.run_id = $5 "
+    "AND xcoms.task_id = $6 AND xcoms.map_index = $7 AND xcoms.key = $1 "
+    "AND xcoms.dag_id = task_instances.dag_id "
+    "WHERE task_instances.id = $2 AND task_instances.state = 'running' AND task_instances.try_number = $3"
 )
 _PUSH_XCOM = (
     "INSERT INTO xcoms (dag_id, run_id, task_id, map_index, key, value, task_instance_id, updated_at) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (dag_id, run_id, task_id, map_index, key) "
+    "SELECT $4::varchar, $5::varchar, $6::varchar, $7::integer, $1::varchar, $8::varchar, $2::uuid, "
+    "$9::timestamptz FROM task_instances "
+    "WHERE task_instances.id = $2 AND task_instances.state = 'running' AND task_instances.try_number = $3 "
+    "AND task_instances.dag_id = $4 "
+    "AND task_instances.run_id = $5 AND task_instances.task_id = $6 AND task_instances.map_index = $7 "
+    "ON CONFLICT (dag_id, run_id, task_id, map_index, key) "
     "DO UPDATE SET value = excluded.value, task_instance_id = excluded.task_instance_id, "
     "updated_at = excluded.updated_at"
 )
@@ -82,13 +105,18 @@ def _claims(authorization: str) -> dict[str, object]:
     return claims
 
 
-async def _attempt(conn: asyncpg.Connection, authorization: str) -> asyncpg.Record:
-    """The token's attempt, if it is running (as Baton checks before every task request)."""
+def _running(authorization: str) -> tuple[uuid.UUID, int]:
+    """The token's task instance and try: the parameters of ``_RUNNING``."""
     claims = _claims(authorization)
-    row = await conn.fetchrow(_ATTEMPT, uuid.UUID(str(claims["sub"])))
-    if row is None or row["state"] != "running" or row["try_number"] != claims["try"]:
+    return uuid.UUID(str(claims["sub"])), int(str(claims["try"]))
+
+
+async def _refuse(conn: asyncpg.Connection, attempt: tuple[uuid.UUID, int], other: HTTPException) -> None:
+    """After a statement that found nothing: 401 when the attempt is over, else ``other``."""
+    row = await conn.fetchrow(_ATTEMPT, attempt[0])
+    if row is None or row["state"] != "running" or row["try_number"] != attempt[1]:
         raise HTTPException(401, "the attempt is over")
-    return row
+    raise other
 
 
 def _granted(dag_ids: str | None, dag_id: str) -> bool:
@@ -140,12 +168,12 @@ async def heartbeat(task_instance_id: uuid.UUID, body: Heartbeat, authorization:
 @app.get("/execution/variables/{key}")
 async def get_variable(key: str, authorization: str = Header()) -> dict[str, object]:
     """The variable's value for a running attempt of a DAG it is granted to."""
+    attempt = _running(authorization)
     async with POOL["pool"].acquire() as conn:
-        attempt = await _attempt(conn, authorization)
-        row = await conn.fetchrow(_VARIABLE, key)
-    if row is None:
-        raise HTTPException(404, "no such variable")
-    if not _granted(row["read_dag_ids"], attempt["dag_id"]):
+        row = await conn.fetchrow(_VARIABLE, key, *attempt)
+        if row is None:
+            await _refuse(conn, attempt, HTTPException(404, "no such variable"))
+    if not _granted(row["read_dag_ids"], row["dag_id"]):
         raise HTTPException(403, "not granted")
     return {"key": key, "value": json.loads(row["value"])}
 
@@ -153,12 +181,15 @@ async def get_variable(key: str, authorization: str = Header()) -> dict[str, obj
 @app.put("/execution/variables/{key}")
 async def set_variable(key: str, body: ValueBody, authorization: str = Header()) -> dict[str, object]:
     """Create or replace a variable the attempt's DAG may write."""
+    attempt = _running(authorization)
+    value, now = json.dumps(body.value, separators=(",", ":")), datetime.now(UTC)
     async with POOL["pool"].acquire() as conn:
-        attempt = await _attempt(conn, authorization)
-        value, now = json.dumps(body.value, separators=(",", ":")), datetime.now(UTC)
         # As Baton: one statement for a new or global variable; grants checked only when it has some.
-        if await conn.execute(_SET_GLOBAL_VARIABLE, key, value, now) == "INSERT 0 0":
-            if not _granted(await conn.fetchval(_WRITERS, key), attempt["dag_id"]):
+        if await conn.execute(_SET_GLOBAL_VARIABLE, key, *attempt, value, now) == "INSERT 0 0":
+            row = await conn.fetchrow(_ATTEMPT, attempt[0])
+            if row is None or row["state"] != "running" or row["try_number"] != attempt[1]:
+                raise HTTPException(401, "the attempt is over")
+            if not _granted(await conn.fetchval(_WRITERS, key), row["dag_id"]):
                 raise HTTPException(403, "not granted")
             await conn.execute(_SET_VARIABLE, key, value, now)
     return {"key": key, "value": body.value}
@@ -167,12 +198,12 @@ async def set_variable(key: str, body: ValueBody, authorization: str = Header())
 @app.get("/execution/connections/{conn_id}")
 async def get_connection(conn_id: str, authorization: str = Header()) -> dict[str, object]:
     """A connection granted to the attempt's DAG."""
+    attempt = _running(authorization)
     async with POOL["pool"].acquire() as conn:
-        attempt = await _attempt(conn, authorization)
-        row = await conn.fetchrow(_CONNECTION, conn_id)
-    if row is None:
-        raise HTTPException(404, "no such connection")
-    if not _granted(row["allowed_dag_ids"], attempt["dag_id"]):
+        row = await conn.fetchrow(_CONNECTION, conn_id, *attempt)
+        if row is None:
+            await _refuse(conn, attempt, HTTPException(404, "no such connection"))
+    if not _granted(row["allowed_dag_ids"], row["attempt_dag_id"]):
         raise HTTPException(403, "not granted")
     if row["password_encrypted"] is not None or row["extra_encrypted"] is not None:
         raise HTTPException(501, "the bare route does not decrypt")
@@ -196,14 +227,14 @@ async def push_xcom(
     dag_id: str, run_id: str, task_id: str, key: str, body: ValueBody, authorization: str = Header()
 ) -> dict[str, object]:
     """Store an XCom of the attempt's own task instance."""
+    attempt = _running(authorization)
+    value = json.dumps(body.value, separators=(",", ":"))
     async with POOL["pool"].acquire() as conn:
-        attempt = await _attempt(conn, authorization)
-        if (attempt["dag_id"], attempt["run_id"], attempt["task_id"]) != (dag_id, run_id, task_id):
-            raise HTTPException(403, "not its own XCom")
-        value = json.dumps(body.value, separators=(",", ":"))
-        await conn.execute(
-            _PUSH_XCOM, dag_id, run_id, task_id, -1, key, value, attempt["id"], datetime.now(UTC)
+        status = await conn.execute(
+            _PUSH_XCOM, key, *attempt, dag_id, run_id, task_id, -1, value, datetime.now(UTC)
         )
+        if status == "INSERT 0 0":
+            await _refuse(conn, attempt, HTTPException(403, "not its own XCom"))
     return {
         "dag_id": dag_id,
         "run_id": run_id,
@@ -219,13 +250,11 @@ async def pull_xcom(
     dag_id: str, run_id: str, task_id: str, key: str, authorization: str = Header()
 ) -> dict[str, object]:
     """An XCom of the attempt's DAG."""
+    attempt = _running(authorization)
     async with POOL["pool"].acquire() as conn:
-        attempt = await _attempt(conn, authorization)
-        if attempt["dag_id"] != dag_id:
-            raise HTTPException(403, "not its DAG")
-        raw = await conn.fetchval(_XCOM, dag_id, run_id, task_id, -1, key)
-    if raw is None:
-        raise HTTPException(404, "no such XCom")
+        raw = await conn.fetchval(_XCOM, key, *attempt, dag_id, run_id, task_id, -1)
+        if raw is None:
+            await _refuse(conn, attempt, HTTPException(404, "no such XCom (or not its DAG's)"))
     return {
         "dag_id": dag_id,
         "run_id": run_id,

@@ -106,6 +106,8 @@ async def seeded(server: ServerHarness) -> dict[str, Any]:
         "b_size": 10,
         "b_cap": 1 << 20,
         "run_pk": ti.dag_run_id,
+        "a_id": ti.id,  # the attempt check a request's own statement carries (RUNNING_ATTEMPT)
+        "a_try": 1,
     }
 
 
@@ -127,7 +129,14 @@ async def test__direct_read__same_row_as_sqlalchemy(
         got = await statement.first(conn, seeded)
         missing = await statement.first(
             conn,
-            {**seeded, "b_id": uuid.uuid4(), "b_key": "absent", "b_conn_id": "x", "b_batch": uuid.uuid4()},
+            {
+                **seeded,
+                "b_id": uuid.uuid4(),
+                "b_key": "absent",
+                "b_conn_id": "x",
+                "b_batch": uuid.uuid4(),
+                "a_id": uuid.uuid4(),
+            },
         )
     assert expected is not None, "the seed should match every read"
     assert _row(got) == _row(expected)
@@ -173,6 +182,40 @@ async def test__direct_upsert__inserts_then_updates_and_respects_while_null(serv
         )
         stored = await session.scalar(select(VariableRecord.value).where(VariableRecord.key == "fresh"))
     assert stored == "2"
+
+
+@pytest.mark.parametrize("path", ["driver", "sqlalchemy"])
+async def test__guarded_upsert__writes_only_while_the_attempt_runs(
+    server: ServerHarness, seeded: dict[str, Any], path: str
+) -> None:
+    from baton_server.services.task_instances import RUNNING_ATTEMPT
+
+    values = {"key": f"guarded-{path}", "value": "1", "updated_at": datetime(2026, 12, 4, tzinfo=UTC)}
+    running = {"a_id": seeded["a_id"], "a_try": 1}
+    sessions = server.runtime.autocommit_sessions if path == "driver" else server.runtime.sessions
+    async with sessions() as session:
+        write = {"while_null": "write_dag_ids", "when": RUNNING_ATTEMPT}
+        assert await upsert(session, VariableRecord, values, ["key"], **write, when_params=running) == 1
+        again = {**values, "value": "2"}
+        assert await upsert(session, VariableRecord, again, ["key"], **write, when_params=running) == 1
+        over = {**values, "value": "3"}
+        assert (
+            await upsert(session, VariableRecord, over, ["key"], **write, when_params={**running, "a_try": 2})
+            == 0
+        )
+        other = {**values, "value": "4"}
+        stranger = {**running, "a_id": uuid.uuid4()}
+        assert await upsert(session, VariableRecord, other, ["key"], **write, when_params=stranger) == 0
+        await session.commit()
+        stored = await session.scalar(select(VariableRecord.value).where(VariableRecord.key == values["key"]))
+    assert stored == "2"
+    if path == "driver" and server.runtime.engine.dialect.name == "postgresql":
+        from baton_server.db.upsert import _STATEMENTS
+
+        guarded = [s for key, s in _STATEMENTS.items() if key[-1] == id(RUNNING_ATTEMPT)]
+        assert any(s._plans for s in guarded), (
+            "on PostgreSQL in autocommit the guarded write runs on the driver"
+        )
 
 
 async def test__in_a_transaction__runs_through_sqlalchemy_inside_it(

@@ -9,6 +9,7 @@ connections at once, which deadlocks a busy pool. See docs/adr/0002-lean-request
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -22,7 +23,7 @@ from baton_server.db.tables import CredentialRecord
 from baton_server.errors import UnauthorizedError
 from baton_server.runtime import Runtime
 from baton_server.services.credentials import authenticate
-from baton_server.services.task_instances import Attempt, load_attempt
+from baton_server.services.task_instances import Attempt, AttemptCheck, load_attempt
 from baton_server.services.tokens import TaskClaims
 
 
@@ -59,7 +60,7 @@ SessionDep = Annotated[AsyncSession, Depends(get_session)]
 async def get_task_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
     """A session without transactions for task requests, whose every write is a single statement.
 
-    A task's request then costs no BEGIN and no COMMIT round trip: a variable read is two queries.
+    A task's request then costs no BEGIN and no COMMIT round trip: a variable read is one query.
     """
     if await is_discarded_solve():
         yield _SKIPPED
@@ -159,3 +160,14 @@ async def running_attempt(
 
 
 AttemptDep = Annotated[Attempt, Depends(running_attempt)]
+
+
+async def attempt_check(claims: TaskClaimsDep, runtime: RuntimeDep, request: Request) -> AttemptCheck:
+    """The caller's attempt, checked by the statement of the request's own work; its token is
+    refreshed when due once the attempt is found running (as :func:`running_attempt` does)."""
+    if await is_discarded_solve():
+        return _SKIPPED  # type: ignore[no-any-return]
+    return AttemptCheck(claims, functools.partial(refresh_if_due, request, runtime, claims))
+
+
+AttemptCheckDep = Annotated[AttemptCheck, Depends(attempt_check)]

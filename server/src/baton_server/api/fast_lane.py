@@ -13,7 +13,7 @@ error a lane answers itself (503 with Retry-After, as the routes do), rather tha
 
 Most of them are *route lanes*: built from the declared route itself (its path, query and body
 parameters, its endpoint function, its response model and class), with its dependencies — the
-runtime, a task session, the running attempt — provided without FastAPI's solve. Only routes
+runtime, a task session, the running attempt or its check — provided without FastAPI's solve. Only routes
 whose method is GET, PUT or DELETE qualify: a refusal after a write is then safe to replay. The
 rest are hand-written, each its own part of :func:`_serve`.
 
@@ -57,7 +57,7 @@ from starlette.routing import BaseRoute
 from starlette.types import Scope
 
 from baton_server.api.answers import claimed_workloads, finish_attempt, start_attempt, store_logs
-from baton_server.api.deps import get_runtime, get_task_session, running_attempt
+from baton_server.api.deps import attempt_check, get_runtime, get_task_session, running_attempt
 from baton_server.api.input_contract import is_json_content
 from baton_server.api.middleware import VERSION_SCOPE_KEY
 from baton_server.api.routes._orchestration import CLIENT_RUNTIMES_HEADER
@@ -82,7 +82,7 @@ from baton_server.db.availability import RETRY_AFTER_SECONDS, is_database_unavai
 from baton_server.errors import DomainError
 from baton_server.runtime import Runtime
 from baton_server.services.credentials import authenticate
-from baton_server.services.task_instances import heartbeat, load_attempt
+from baton_server.services.task_instances import AttemptCheck, heartbeat, load_attempt
 from baton_server.services.tokens import TaskClaims
 from baton_server.services.workloads import ClaimRequest, claim_workloads
 
@@ -151,7 +151,12 @@ def _models_in(annotation: Any, seen: set[type[BaseModel]]) -> Iterator[type[Bas
         yield from _models_in(argument, seen)
 
 
-_PROVIDED: dict[Any, str] = {get_runtime: "runtime", get_task_session: "session", running_attempt: "attempt"}
+_PROVIDED: dict[Any, str] = {
+    get_runtime: "runtime",
+    get_task_session: "session",
+    running_attempt: "attempt",
+    attempt_check: "check",
+}
 """The dependencies a route lane provides itself, by the function the route depends on."""
 _ROUTE_LANE_METHODS = frozenset({"GET", "PUT", "DELETE"})
 
@@ -169,7 +174,7 @@ def _laneable(route: APIRoute) -> bool:
         and dependant.response_param_name is None
         and dependant.background_tasks_param_name is None
         and all(dep.call in _PROVIDED and dep.name for dep in dependant.dependencies)
-        and any(_PROVIDED.get(dep.call) == "attempt" for dep in dependant.dependencies)
+        and any(_PROVIDED.get(dep.call) in ("attempt", "check") for dep in dependant.dependencies)
     )
 
 
@@ -753,7 +758,7 @@ async def _route(
     lane: RouteLane, runtime: Runtime, token: str, match: re.Match[str], scope: Scope, body: bytes
 ) -> Answered | None:
     """A route lane's answer: the route's parameters validated as FastAPI validates them, its
-    dependencies provided (one token check, one task session, the running attempt), its endpoint
+    dependencies provided (one token check, one task session, the running attempt or its check), its endpoint
     called and its answer serialized as FastAPI serializes it."""
     route, dependant = lane.route, lane.route.dependant
     convertors = route.param_convertors
@@ -774,10 +779,15 @@ async def _route(
         values.update(body_values)
     claims = await runtime.tokens.verify_async(token)
     async with runtime.autocommit_sessions() as session:
-        attempt = await load_attempt(session, claims)
-        provided = {"runtime": runtime, "session": session, "attempt": attempt}
         for dependency in dependant.dependencies:
-            values[str(dependency.name)] = provided[_PROVIDED[dependency.call]]
+            provides = _PROVIDED[dependency.call]
+            if provides == "attempt":
+                provided: Any = await load_attempt(session, claims)
+            elif provides == "check":  # the route's statement checks the attempt; a success refreshes below
+                provided = AttemptCheck(claims)
+            else:
+                provided = runtime if provides == "runtime" else session
+            values[str(dependency.name)] = provided
         assert dependant.call is not None
         raw = await dependant.call(**values)
     version = scope.get(VERSION_SCOPE_KEY, "")

@@ -2,9 +2,10 @@
 
 SQLAlchemy's execution of a statement (a greenlet switch, the DBAPI cursor adaptation, the result's
 metadata) costs twice what asyncpg spends on the statement itself: 0.21 ms against 0.07 ms of CPU
-for the read of an attempt on an idle machine. A task's request is two such statements, so on the
-request paths that run most — every task request reads its attempt; variables, connections and
-XComs are read and written — a :class:`Direct` statement skips that layer where it safely can:
+for the read of an attempt on an idle machine. So on the request paths that run most — a
+heartbeat, an attempt's start and end, variables, connections and XComs read and written (each in
+one statement that checks the attempt too), log batches — a :class:`Direct` statement skips that
+layer where it safely can:
 
 - on PostgreSQL, on a connection in autocommit (a task request's session; one statement is then its
   own transaction, as it is through SQLAlchemy), it is compiled once by SQLAlchemy for the dialect

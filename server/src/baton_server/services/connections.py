@@ -11,11 +11,12 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton_server.db.direct import Direct
-from baton_server.db.tables import ConnectionRecord
+from baton_server.db.tables import ConnectionRecord, TaskInstanceRecord
 from baton_server.db.types import utcnow
 from baton_server.db.upsert import upsert
 from baton_server.errors import ForbiddenError, NotFoundError
 from baton_server.services.cipher import SecretCipher
+from baton_server.services.task_instances import RUNNING_ATTEMPT, AttemptCheck
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,13 @@ async def get_connection(session: AsyncSession, cipher: SecretCipher, conn_id: s
 
 _TABLE = cast(Table, ConnectionRecord.__table__)
 _FOR_TASK = Direct(select(_TABLE).where(_TABLE.c.conn_id == bindparam("b_conn_id")))
+_TASK_INSTANCES = cast(Table, TaskInstanceRecord.__table__)
+_FOR_RUNNING_TASK = Direct(
+    select(_TABLE, _TASK_INSTANCES.c.dag_id.label("attempt_dag_id"))
+    .select_from(_TASK_INSTANCES.join(_TABLE, _TABLE.c.conn_id == bindparam("b_conn_id")))
+    .where(RUNNING_ATTEMPT)
+)
+"""A connection with the caller's DAG, while the caller's attempt runs."""
 
 
 async def get_connection_for_dag(
@@ -74,11 +82,28 @@ async def get_connection_for_dag(
     record = await _FOR_TASK.first(conn, {"b_conn_id": conn_id})
     if record is None:
         raise _missing(conn_id)
+    return _granted(record, cipher, conn_id, dag_id)
+
+
+def _granted(record: Any, cipher: SecretCipher, conn_id: str, dag_id: str) -> Connection:
     if record.allowed_dag_ids is not None and dag_id not in record.allowed_dag_ids:
         raise ForbiddenError(
             f"connection {conn_id!r} is not granted to DAG {dag_id!r}", reason="connection_not_granted"
         )
     return _decrypt(record, cipher)
+
+
+async def get_connection_for_task(
+    session: AsyncSession, cipher: SecretCipher, conn_id: str, check: AttemptCheck
+) -> Connection:
+    """:func:`get_connection_for_dag` for the caller's running attempt, checked in the same statement."""
+    conn = await session.connection()
+    record = await _FOR_RUNNING_TASK.first(conn, {"b_conn_id": conn_id, **check.params()})
+    if record is None:  # the attempt is over, or there is no such connection: the general path says which
+        attempt = await check.load(session)
+        return await get_connection_for_dag(session, cipher, conn_id, attempt.dag_id)
+    check.running()
+    return _granted(record, cipher, conn_id, record.attempt_dag_id)
 
 
 async def set_connection(session: AsyncSession, cipher: SecretCipher, connection: Connection) -> None:

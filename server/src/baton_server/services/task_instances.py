@@ -8,6 +8,7 @@ its token is refused, except to repeat the same ``state`` call, which is idempot
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -426,6 +427,49 @@ async def load_attempt(session: AsyncSession, claims: TaskClaims) -> Attempt:
         try_number=row.try_number,
         dag_run_id=row.dag_run_id,
     )
+
+
+RUNNING_ATTEMPT: ColumnElement[bool] = (
+    (_TI_TABLE.c.id == bindparam("a_id"))
+    & (_TI_TABLE.c.state == TaskInstanceState.RUNNING.value)
+    & (_TI_TABLE.c.try_number == bindparam("a_try"))
+)
+"""Holds for the token's task instance while the token's attempt runs: the attempt check a request's
+own statement carries (its parameters: :meth:`AttemptCheck.params`)."""
+
+
+def _nothing() -> None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptCheck:
+    """The caller's attempt, checked by the statement of the request's own work — one round trip
+    instead of a read of the attempt before it (see :data:`RUNNING_ATTEMPT`).
+
+    A statement that finds nothing cannot tell a finished attempt from a missing row or a refusal;
+    the request then takes the general path, :meth:`load` and the same service call an
+    :class:`Attempt` takes, so every answer but a success is the one it was.
+    """
+
+    claims: TaskClaims
+    on_running: Callable[[], None] = _nothing
+    """Called once the attempt is known to run (the API then refreshes a token due for it)."""
+
+    def params(self) -> dict[str, Any]:
+        """The parameters of :data:`RUNNING_ATTEMPT`; 403 unless the token is an execution token."""
+        require_scope(self.claims, "execution")
+        return {"a_id": self.claims.task_instance_id, "a_try": self.claims.try_number}
+
+    def running(self) -> None:
+        """The request's statement found the attempt running."""
+        self.on_running()
+
+    async def load(self, session: AsyncSession) -> Attempt:
+        """The caller's attempt read on its own, as :func:`load_attempt` (401 once it is over)."""
+        attempt = await load_attempt(session, self.claims)
+        self.on_running()
+        return attempt
 
 
 async def load_attempt_for_logs(session: AsyncSession, claims: TaskClaims) -> tuple[Attempt, bool]:

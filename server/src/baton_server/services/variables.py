@@ -9,11 +9,12 @@ from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton_server.db.direct import Direct
-from baton_server.db.tables import VariableRecord
+from baton_server.db.tables import TaskInstanceRecord, VariableRecord
 from baton_server.db.types import utcnow
 from baton_server.db.upsert import upsert
 from baton_server.errors import ForbiddenError, NotFoundError, PayloadTooLargeError
 from baton_server.services._sql import rowcount
+from baton_server.services.task_instances import RUNNING_ATTEMPT, AttemptCheck
 
 
 def _missing(key: str) -> NotFoundError:
@@ -25,7 +26,13 @@ def _granted(dag_ids: list[str] | None, dag_id: str | None) -> bool:
 
 
 _TABLE = cast(Table, VariableRecord.__table__)
+_TASK_INSTANCES = cast(Table, TaskInstanceRecord.__table__)
 _VALUE = Direct(select(_TABLE.c.value, _TABLE.c.read_dag_ids).where(_TABLE.c.key == bindparam("b_key")))
+_VALUE_WHILE_RUNNING = Direct(
+    select(_TABLE.c.value, _TABLE.c.read_dag_ids, _TASK_INSTANCES.c.dag_id)
+    .select_from(_TASK_INSTANCES.join(_TABLE, _TABLE.c.key == bindparam("b_key")))
+    .where(RUNNING_ATTEMPT)
+)
 _WRITERS = Direct(select(_TABLE.c.write_dag_ids).where(_TABLE.c.key == bindparam("b_key")))
 _DELETE = Direct(delete(_TABLE).where(_TABLE.c.key == bindparam("b_key")))
 """Statements of a task's requests, built once (Core, on the session's connection: no ORM compile)."""
@@ -37,11 +44,26 @@ async def get_variable(session: AsyncSession, key: str, *, dag_id: str | None = 
     row = await _VALUE.first(conn, {"b_key": key})
     if row is None:
         raise _missing(key)
+    return _readable_value(row, key, dag_id)
+
+
+def _readable_value(row: Any, key: str, dag_id: str | None) -> Any:
     if not _granted(row.read_dag_ids, dag_id):
         raise ForbiddenError(
             f"variable {key!r} is not granted to DAG {dag_id!r} for reading", reason="variable_not_granted"
         )
     return json.loads(row.value)
+
+
+async def get_variable_for_task(session: AsyncSession, key: str, check: AttemptCheck) -> Any:
+    """:func:`get_variable` for the caller's running attempt, checked in the same statement."""
+    conn = await session.connection()
+    row = await _VALUE_WHILE_RUNNING.first(conn, {"b_key": key, **check.params()})
+    if row is None:  # the attempt is over, or there is no such variable: the general path says which
+        attempt = await check.load(session)
+        return await get_variable(session, key, dag_id=attempt.dag_id)
+    check.running()
+    return _readable_value(row, key, row.dag_id)
 
 
 async def _check_writable(session: AsyncSession, key: str, dag_id: str | None) -> None:
@@ -91,6 +113,17 @@ def encode_value(value: Any, *, max_bytes: int) -> str:
     return encoded
 
 
+def _stored(key: str, value: Any, description: str | None, max_bytes: int) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "key": key,
+        "value": encode_value(value, max_bytes=max_bytes),
+        "updated_at": utcnow(),
+    }
+    if description is not None:
+        values["description"] = description
+    return values
+
+
 async def set_variable(
     session: AsyncSession,
     key: str,
@@ -105,13 +138,7 @@ async def set_variable(
     For a task of ``dag_id``: 403 when the variable exists and is not granted to it for writing; a
     variable a task creates is global, as every variable was before grants.
     """
-    values: dict[str, Any] = {
-        "key": key,
-        "value": encode_value(value, max_bytes=max_bytes),
-        "updated_at": utcnow(),
-    }
-    if description is not None:
-        values["description"] = description
+    values = _stored(key, value, description, max_bytes)
     # A task's write is one statement for a new or global variable (no write grants): the row is
     # replaced only while it has none; one with grants is checked, then written.
     if dag_id is None or not await upsert(
@@ -120,6 +147,38 @@ async def set_variable(
         await _check_writable(session, key, dag_id)
         await upsert(session, VariableRecord, values, ["key"])
     await session.commit()
+
+
+async def set_variable_for_task(
+    session: AsyncSession,
+    key: str,
+    value: Any,
+    description: str | None,
+    *,
+    max_bytes: int,
+    check: AttemptCheck,
+) -> None:
+    """:func:`set_variable` for the caller's running attempt: a new or global variable is written by
+    one statement that checks the attempt too; anything else takes the general path."""
+    guard = check.params()
+    try:
+        values: dict[str, Any] | None = _stored(key, value, description, max_bytes)
+    except PayloadTooLargeError:
+        values = None  # refused after the attempt's check, as on the general path
+    if values is not None and await upsert(
+        session,
+        VariableRecord,
+        values,
+        ["key"],
+        while_null="write_dag_ids",
+        when=RUNNING_ATTEMPT,
+        when_params=guard,
+    ):
+        check.running()
+        await session.commit()
+        return
+    attempt = await check.load(session)
+    await set_variable(session, key, value, description, max_bytes=max_bytes, dag_id=attempt.dag_id)
 
 
 async def delete_variable(session: AsyncSession, key: str, *, dag_id: str | None = None) -> None:

@@ -7,6 +7,7 @@ task and map index — and reads only within its own DAG.
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -14,11 +15,11 @@ from sqlalchemy import Table, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton_server.db.direct import Direct
-from baton_server.db.tables import XComRecord
+from baton_server.db.tables import TaskInstanceRecord, XComRecord
 from baton_server.db.types import utcnow
 from baton_server.db.upsert import upsert
 from baton_server.errors import ForbiddenError, NotFoundError, PayloadTooLargeError
-from baton_server.services.task_instances import Attempt
+from baton_server.services.task_instances import RUNNING_ATTEMPT, Attempt, AttemptCheck
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +55,21 @@ _AT_ADDRESS = (
     & (_TABLE.c.key == bindparam("b_key"))
 )
 _VALUE = Direct(select(_TABLE.c.value).where(_AT_ADDRESS))
+_TASK_INSTANCES = cast(Table, TaskInstanceRecord.__table__)
+_VALUE_WHILE_RUNNING = Direct(
+    select(_TABLE.c.value)
+    .select_from(_TASK_INSTANCES.join(_TABLE, _AT_ADDRESS & (_TABLE.c.dag_id == _TASK_INSTANCES.c.dag_id)))
+    .where(RUNNING_ATTEMPT)
+)
+"""An XCom of the caller's DAG, read while the caller's attempt runs."""
+_OWN_WHILE_RUNNING = (
+    RUNNING_ATTEMPT
+    & (_TASK_INSTANCES.c.dag_id == bindparam("o_dag_id"))
+    & (_TASK_INSTANCES.c.run_id == bindparam("o_run_id"))
+    & (_TASK_INSTANCES.c.task_id == bindparam("o_task_id"))
+    & (_TASK_INSTANCES.c.map_index == bindparam("o_map_index"))
+)
+"""The caller's attempt runs and the address is its own task instance's."""
 _DELETE = Direct(delete(_TABLE).where(_AT_ADDRESS))
 """A task's statements, built once and run on the session's connection (Core: no ORM compile)."""
 
@@ -73,24 +89,56 @@ async def push_xcom(
 ) -> None:
     """Store (or replace) one of the caller's XComs; 413 above the size limit."""
     _check_owner(attempt, address)
+    values = _stored(attempt.id, address, value, max_bytes)
+    await upsert(session, XComRecord, values, _ADDRESS_COLUMNS)
+    await session.commit()
+
+
+_ADDRESS_COLUMNS = ("dag_id", "run_id", "task_id", "map_index", "key")
+
+
+def _stored(task_instance_id: uuid.UUID, address: XComAddress, value: Any, max_bytes: int) -> dict[str, Any]:
     encoded = json.dumps(value, separators=(",", ":"))
     if len(encoded.encode()) > max_bytes:
         raise PayloadTooLargeError(
             f"the XCom value is {len(encoded.encode())} bytes encoded; the limit is {max_bytes}",
             reason="xcom_too_large",
         )
-    values = {
+    return {
         "dag_id": address.dag_id,
         "run_id": address.run_id,
         "task_id": address.task_id,
         "map_index": address.map_index,
         "key": address.key,
         "value": encoded,
-        "task_instance_id": attempt.id,
+        "task_instance_id": task_instance_id,
         "updated_at": utcnow(),
     }
-    await upsert(session, XComRecord, values, ["dag_id", "run_id", "task_id", "map_index", "key"])
-    await session.commit()
+
+
+async def push_xcom_for_task(
+    session: AsyncSession, check: AttemptCheck, address: XComAddress, value: Any, *, max_bytes: int
+) -> None:
+    """:func:`push_xcom` for the caller's running attempt: one statement that checks the attempt and
+    the address too; anything but a success takes the general path."""
+    guard = check.params()
+    guard.update(
+        o_dag_id=address.dag_id,
+        o_run_id=address.run_id,
+        o_task_id=address.task_id,
+        o_map_index=address.map_index,
+    )
+    try:
+        values: dict[str, Any] | None = _stored(check.claims.task_instance_id, address, value, max_bytes)
+    except PayloadTooLargeError:
+        values = None  # refused after the attempt's and the owner's checks, as on the general path
+    if values is not None and await upsert(
+        session, XComRecord, values, _ADDRESS_COLUMNS, when=_OWN_WHILE_RUNNING, when_params=guard
+    ):
+        check.running()
+        await session.commit()
+        return
+    await push_xcom(session, await check.load(session), address, value, max_bytes=max_bytes)
 
 
 async def pull_xcom(session: AsyncSession, attempt: Attempt, address: XComAddress) -> Any:
@@ -103,6 +151,16 @@ async def pull_xcom(session: AsyncSession, attempt: Attempt, address: XComAddres
     raw = await _VALUE.scalar(conn, _at(address))
     if raw is None:
         raise NotFoundError(f"no XCom at {address.describe()}", reason="xcom_not_found")
+    return json.loads(raw)
+
+
+async def pull_xcom_for_task(session: AsyncSession, check: AttemptCheck, address: XComAddress) -> Any:
+    """:func:`pull_xcom` for the caller's running attempt, checked in the same statement."""
+    conn = await session.connection()
+    raw = await _VALUE_WHILE_RUNNING.scalar(conn, {**_at(address), **check.params()})
+    if raw is None:  # the attempt is over, another DAG's XCom or none: the general path says which
+        return await pull_xcom(session, await check.load(session), address)
+    check.running()
     return json.loads(raw)
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, status
 
 from baton_server.api import links
-from baton_server.api.deps import AttemptDep, RuntimeDep, TaskSessionDep
+from baton_server.api.deps import AttemptCheckDep, AttemptDep, RuntimeDep, TaskSessionDep
 from baton_server.api.schemas.common import ID_PATTERN, RUN_ID_PATTERN
 from baton_server.api.schemas.execution import XComPutBody, XComResponse
 from baton_server.services import xcoms as service
@@ -37,14 +37,16 @@ async def push_xcom(
     task_id: Segment,
     key: Segment,
     body: XComPutBody,
-    attempt: AttemptDep,
+    check: AttemptCheckDep,
     session: TaskSessionDep,
     runtime: RuntimeDep,
     map_index: MapIndexQuery = -1,
 ) -> XComResponse:
     """Store a JSON value under the caller's own task instance, replacing any at that address."""
     address = _address(dag_id, run_id, task_id, key, map_index)
-    await service.push_xcom(session, attempt, address, body.value, max_bytes=runtime.settings.xcom_max_bytes)
+    await service.push_xcom_for_task(
+        session, check, address, body.value, max_bytes=runtime.settings.xcom_max_bytes
+    )
     return XComResponse(
         dag_id=dag_id, run_id=run_id, task_id=task_id, map_index=map_index, key=key, value=body.value
     )
@@ -60,13 +62,13 @@ async def pull_xcom(
     run_id: RunIdSegment,
     task_id: Segment,
     key: Segment,
-    attempt: AttemptDep,
+    check: AttemptCheckDep,
     session: TaskSessionDep,
     map_index: MapIndexQuery = -1,
 ) -> XComResponse:
     """Read an XCom of any task instance of the caller's DAG."""
     address = _address(dag_id, run_id, task_id, key, map_index)
-    value = await service.pull_xcom(session, attempt, address)
+    value = await service.pull_xcom_for_task(session, check, address)
     return XComResponse(
         dag_id=dag_id, run_id=run_id, task_id=task_id, map_index=map_index, key=key, value=value
     )
