@@ -6,7 +6,9 @@ one DAG run of running task instances (attempts started through the real ``run``
 (``bare_routes.py``) and, with ``--against airflow``, Airflow 3.3.2's execution API
 (``_airflow_anchor.py``), all on 127.0.0.1, and drives them alike with wrk, interleaved: per round,
 scenario and client count (1, 16, 64), each target in turn — Baton at its newest and its oldest API
-version, the bare routes and Airflow (neither has the log upload).
+version, the bare routes and Airflow (neither has the log upload). The ``run_state`` scenario starts
+and finishes fresh attempts — each request a ``run`` of a queued attempt seeded for that wrk run, or
+the ``state`` (success) of one just started — on Baton only.
 
 It reports requests/s, p50/p99 latency, non-2xx responses (any fails the run), server CPU per
 request, RSS, PostgreSQL connections held and the load average, Baton's ratios to each other target
@@ -44,7 +46,7 @@ from baton_server.db.tables import (
 from baton_server.db.types import utcnow
 from baton_server.runtime import Runtime
 from baton_server.services.dag_specs import DagSpec, TaskSpec
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -154,6 +156,69 @@ async def _seed(settings: Settings, count: int) -> list[tuple[str, str]]:
         await runtime.close()
 
 
+FRESH_TASKS_PER_RUN = 10
+FRESH_PER_SECOND = 1500
+"""Queued attempts seeded per second of a ``run_state`` wrk run: more than it can start (each start is
+followed by its finish, two requests); running out fails the run loudly (a 409 for a reused one)."""
+
+
+async def _seed_fresh(settings: Settings, count: int, tag: str) -> list[tuple[str, str]]:
+    """``count`` queued task instances in DAG runs of ``FRESH_TASKS_PER_RUN`` independent tasks (as a
+    real run's end is decided over its own few tasks); (id, workload token) pairs, in order."""
+    runtime = Runtime.create(settings)
+    try:
+        async with runtime.sessions() as session:
+            version = await session.scalar(
+                select(DagVersionRecord).where(DagVersionRecord.dag_id == "bench_fresh")
+            )
+            if version is None:
+                session.add(DagRecord(dag_id="bench_fresh"))
+                spec = DagSpec(
+                    dag_id="bench_fresh",
+                    tasks=tuple(
+                        TaskSpec(task_id=f"f{n}", entry_point="bench:noop")
+                        for n in range(FRESH_TASKS_PER_RUN)
+                    ),
+                )
+                version = DagVersionRecord(
+                    dag_id="bench_fresh",
+                    version_number=1,
+                    description_hash=spec.content_hash(),
+                    description=spec.to_document(),
+                )
+                session.add(version)
+                await session.flush()
+            tis = []
+            for k in range(-(-count // FRESH_TASKS_PER_RUN)):
+                run = DagRunRecord(
+                    dag_id="bench_fresh",
+                    run_id=f"fresh_{tag}_{k}",
+                    dag_version_id=version.id,
+                    state="running",
+                    logical_date=utcnow(),
+                )
+                session.add(run)
+                await session.flush()
+                tis += [
+                    TaskInstanceRecord(
+                        dag_run_id=run.id,
+                        dag_id="bench_fresh",
+                        run_id=run.run_id,
+                        task_id=f"f{n}",
+                        dag_version_id=version.id,
+                        state="queued",
+                        try_number=1,
+                        max_tries=1,
+                    )
+                    for n in range(FRESH_TASKS_PER_RUN)
+                ]
+            session.add_all(tis)
+            await session.commit()
+            return [(str(ti.id), runtime.tokens.issue(ti.id, 1, "workload")) for ti in tis[:count]]
+    finally:
+        await runtime.close()
+
+
 def _start_attempts(base: str, version: str, workloads: list[tuple[str, str]]) -> list[tuple[str, str]]:
     started = []
     with httpx.Client(base_url=base, headers={VERSION_HEADER: version}, timeout=30) as client:
@@ -215,11 +280,63 @@ request = function()
 end
 """
 
+_RUN_STATE_LUA = """
+local ids = {%(ids)s}
+local tokens = {%(tokens)s}
+local started, first, last = {}, 1, 0  -- attempts started and not yet finished (any connection's)
+local n = 0
+local threads = 0
+setup = function(thread)
+  thread:set("offset", threads)
+  threads = threads + 1
+  thread:set("stride", %(threads)d)
+end
+request = function()
+  local headers = {}
+  headers["Content-Type"] = "application/json"
+  %(version_header)s
+  if last >= first then
+    local attempt = started[first]
+    started[first] = nil
+    first = first + 1
+    headers["Authorization"] = "Bearer " .. attempt[2]
+    return wrk.format("PATCH", "/execution/task-instances/" .. attempt[1] .. "/state", headers, '%(state)s')
+  end
+  -- This thread's share of the fresh attempts; past the end it reuses one, whose 409 fails the run.
+  local i = ((n * stride + offset) %% #ids) + 1
+  n = n + 1
+  headers["Authorization"] = "Bearer " .. tokens[i]
+  return wrk.format("PATCH", "/execution/task-instances/" .. ids[i] .. "/run", headers, '%(run)s')
+end
+response = function(status, headers, body)
+  local token = nil
+  for name, value in pairs(headers) do
+    if string.lower(name) == "refreshed-api-token" then token = value end
+  end
+  local id = token and string.match(body, '"task_instance"%%s*:%%s*{%%s*"id"%%s*:%%s*"([^"]+)"')
+  if id then
+    last = last + 1
+    started[last] = {id, token}
+  end
+end
+"""
+UNIX_USER_SINCE = "2026-10-15"
+"""The API version whose ``run`` body first has ``unix_user`` (an older one refuses the field)."""
+
+
+def _run_body(version: str | None) -> str:
+    unix_user = '"unix_user": "bench", ' if version is None or version >= UNIX_USER_SINCE else ""
+    return f'{{"hostname": "{HOSTNAME}", "pid": {PID}, {unix_user}"start_date": "2026-12-04T10:00:00Z"}}'
+
+
+_STATE_BODY = '{"state": "success", "end_date": "2026-12-04T10:00:01Z"}'
 _HEARTBEAT_BODY = f'{{"hostname": "{HOSTNAME}", "pid": {PID}}}'
 _LOG_BODY = '{"lines": [{"timestamp": "2026-12-03T10:00:00Z", "level": "info", "message": "bench line"}]}'
 _XCOM = '"/execution/xcoms/bench/" .. RUN .. "/" .. tasks[i] .. "/out"'
 
 # Each target's request per scenario (Lua); None: the target has no such request.
+RUN_STATE = "run/state of fresh attempts"
+"""The ``run_state`` scenario's marker: its script is ``_RUN_STATE_LUA``, over attempts seeded for the run."""
 BATON_REQUESTS: dict[str, str | None] = {
     "heartbeat": 'return wrk.format("PUT", "/execution/task-instances/" .. ids[i] .. "/heartbeat", headers, '
     f"'{_HEARTBEAT_BODY}')",
@@ -233,9 +350,10 @@ BATON_REQUESTS: dict[str, str | None] = {
     "xcom_get": f'return wrk.format("GET", {_XCOM}, headers)',
     "log_upload": 'return wrk.format("POST", "/execution/task-instances/" .. ids[i] .. "/logs", headers, '
     f"'{_LOG_BODY}')",
+    "run_state": RUN_STATE,
 }
 BARE_REQUESTS: dict[str, str | None] = {
-    k: (None if k == "log_upload" else v) for k, v in BATON_REQUESTS.items()
+    k: (None if k in ("log_upload", "run_state") else v) for k, v in BATON_REQUESTS.items()
 }
 AIRFLOW_REQUESTS: dict[str, str | None] = {
     "heartbeat": BATON_REQUESTS["heartbeat"],
@@ -248,6 +366,7 @@ AIRFLOW_REQUESTS: dict[str, str | None] = {
     "xcom_push": f'return wrk.format("POST", {_XCOM}, headers, \'{{"rows": [1, 2, 3], "n": 3}}\')',
     "xcom_get": BATON_REQUESTS["xcom_get"],
     "log_upload": None,  # a task's logs go to files / remote storage, not through the execution API
+    "run_state": None,  # each request needs a fresh queued attempt: seeded for Baton only
 }
 SCENARIOS = (
     "heartbeat",
@@ -257,6 +376,7 @@ SCENARIOS = (
     "xcom_push",
     "xcom_get",
     "log_upload",
+    "run_state",
 )
 
 
@@ -272,18 +392,37 @@ class Target:
     version_header: str
     database: str
     application_name: str | None = None  # its connections' name, when it shares a database
+    version: str | None = None  # Baton's API version the requests ask for
 
 
-def _lua(target: Target, scenario: str, folder: Path, pace_ms: int | None = None) -> Path:
+def _lua(
+    target: Target,
+    scenario: str,
+    folder: Path,
+    pace_ms: int | None = None,
+    fresh: list[tuple[str, str]] | None = None,
+    threads: int = 1,
+) -> Path:
     request = target.requests[scenario]
     assert request is not None
-    script = _LUA % {
-        "ids": ", ".join(f'"{ti}"' for ti, _, _ in target.attempts),
-        "tokens": ", ".join(f'"{tok}"' for _, tok, _ in target.attempts),
-        "tasks": ", ".join(f'"{task}"' for _, _, task in target.attempts),
-        "version_header": target.version_header,
-        "request": request.replace("RUN", '"bench_run"'),
-    }
+    if request == RUN_STATE:
+        assert fresh, "the run_state scenario starts fresh attempts"
+        script = _RUN_STATE_LUA % {
+            "ids": ", ".join(f'"{ti}"' for ti, _ in fresh),
+            "tokens": ", ".join(f'"{tok}"' for _, tok in fresh),
+            "threads": threads,
+            "version_header": target.version_header,
+            "run": _run_body(target.version),
+            "state": _STATE_BODY,
+        }
+    else:
+        script = _LUA % {
+            "ids": ", ".join(f'"{ti}"' for ti, _, _ in target.attempts),
+            "tokens": ", ".join(f'"{tok}"' for _, tok, _ in target.attempts),
+            "tasks": ", ".join(f'"{task}"' for _, _, task in target.attempts),
+            "version_header": target.version_header,
+            "request": request.replace("RUN", '"bench_run"'),
+        }
     if pace_ms is not None:
         # Each connection waits this long before its next request: a steady rate, not a closed loop.
         script += f"delay = function() return {pace_ms} end\n"
@@ -373,10 +512,12 @@ def _wrk(
     round_: int,
     *,
     pace_ms: int | None = None,
+    fresh: list[tuple[str, str]] | None = None,
 ) -> Result:
-    """One wrk run of a scenario against a target (``pace_ms``: each connection's pause between requests)."""
-    script = _lua(target, scenario, folder, pace_ms)
+    """One wrk run of a scenario against a target (``pace_ms``: each connection's pause between requests;
+    ``fresh``: the queued attempts a ``run_state`` run starts)."""
     threads = min(2, connections)
+    script = _lua(target, scenario, folder, pace_ms, fresh, threads)
     cpu_before = _tree_cpu_ms(target.pid)
     out = subprocess.run(
         [
@@ -539,7 +680,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--against", choices=["airflow"], action="append", default=[])
     parser.add_argument("--airflow-env", type=Path, default=Path(".baton/airflow-3.3.2"))
     parser.add_argument("--out", type=Path, default=Path("build/bench.json"))
+    parser.add_argument(
+        "--scenario", choices=SCENARIOS, action="append", default=[], help="only these (default: all)"
+    )
     args = parser.parse_args(argv)
+    scenarios = [s for s in SCENARIOS if not args.scenario or s in args.scenario]
     admin_url, url = throwaway_database(args.postgres_url)
     folder = Path(tempfile.mkdtemp(prefix="baton-bench-"))
     signing_key = secrets.token_urlsafe(32)
@@ -571,6 +716,7 @@ def main(argv: list[str] | None = None) -> int:
                 attempts,
                 f'headers["{VERSION_HEADER}"] = "{newest}"',
                 database,
+                version=newest,
             ),
             Target(
                 f"baton@{oldest}",
@@ -580,6 +726,7 @@ def main(argv: list[str] | None = None) -> int:
                 attempts,
                 f'headers["{VERSION_HEADER}"] = "{oldest}"',
                 database,
+                version=oldest,
             ),
         ]
         bare, bare_base = _start_bare(url, signing_key, args.pool_size)
@@ -612,12 +759,18 @@ def main(argv: list[str] | None = None) -> int:
             )
         held: dict[str, int] = {}
         for round_ in range(1, args.rounds + 1):
-            for scenario in SCENARIOS:
+            for scenario in scenarios:
                 for connections in CLIENTS:
                     for target in targets:
                         if target.requests[scenario] is None:
                             continue
-                        results.append(_wrk(target, scenario, connections, args.seconds, folder, round_))
+                        fresh = None
+                        if target.requests[scenario] == RUN_STATE:
+                            tag = f"{round_}_{connections}_{len(results)}"
+                            fresh = asyncio.run(_seed_fresh(settings, args.seconds * FRESH_PER_SECOND, tag))
+                        results.append(
+                            _wrk(target, scenario, connections, args.seconds, folder, round_, fresh=fresh)
+                        )
                         held[target.name] = max(
                             held.get(target.name, 0), asyncio.run(_connections_held(admin_url, target))
                         )
@@ -657,6 +810,8 @@ def main(argv: list[str] | None = None) -> int:
         print(row)
     for name in names:
         mine = [r for r in results if r.target == name]
+        if not mine:
+            continue
         cpu = [r.server_cpu_ms_per_request for r in mine]
         rss = [r.server_rss_mb for r in mine]
         print(
