@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import baton_server.scheduler
 import baton_server.services
 import pytest
 from baton_server.db.direct import Direct
@@ -26,14 +27,20 @@ from tests.factories import make_dag_run
 
 
 def _service_statements() -> dict[str, Direct]:
-    """Every direct statement the services declare, by module and name."""
+    """Every direct statement the services and the scheduler declare, by module and name (a scheduler
+    module's prefixed with ``scheduler.``)."""
     found: dict[str, Direct] = {}
-    for info in pkgutil.iter_modules(baton_server.services.__path__):
-        module = importlib.import_module(f"baton_server.services.{info.name}")
-        for name, value in vars(module).items():
-            if isinstance(value, Direct):
-                found[f"{info.name}.{name}"] = value
+    for package, prefix in ((baton_server.services, ""), (baton_server.scheduler, "scheduler.")):
+        for info in pkgutil.iter_modules(package.__path__):
+            module = importlib.import_module(f"{package.__name__}.{info.name}")
+            for name, value in vars(module).items():
+                if isinstance(value, Direct):
+                    found[f"{prefix}{info.name}.{name}"] = value
     return found
+
+
+AGGREGATES = {"scheduler.task_instances._RUN_SUMMARY"}
+"""Reads that answer a row even when nothing matches."""
 
 
 STATEMENTS = _service_statements()
@@ -44,6 +51,7 @@ def test__services__declare_direct_statements() -> None:
     assert {
         "task_instances._ATTEMPT",
         "task_instances._HEARTBEAT",
+        "scheduler.task_instances._RUN_SUMMARY",
         "variables._VALUE",
         "connections._FOR_TASK",
         "xcoms._VALUE",
@@ -106,6 +114,7 @@ async def seeded(server: ServerHarness) -> dict[str, Any]:
         "b_size": 10,
         "b_cap": 1 << 20,
         "run_pk": ti.dag_run_id,
+        "b_run": ti.dag_run_id,
         "a_id": ti.id,  # the attempt check a request's own statement carries (RUNNING_ATTEMPT)
         "a_try": 1,
     }
@@ -124,23 +133,24 @@ async def test__direct_read__same_row_as_sqlalchemy(
     statement = STATEMENTS[name]
     if name == "task_instances._RUN_INFO":  # keyed by the DAG run's id
         seeded = {**seeded, "b_id": seeded["run_pk"]}
+    absent = {
+        **seeded,
+        "b_id": uuid.uuid4(),
+        "b_key": "absent",
+        "b_conn_id": "x",
+        "b_batch": uuid.uuid4(),
+        "a_id": uuid.uuid4(),
+        "b_run": uuid.uuid4(),
+    }
     async with server.runtime.autocommit.connect() as conn:
         expected = (await conn.execute(statement.statement, seeded)).first()
         got = await statement.first(conn, seeded)
-        missing = await statement.first(
-            conn,
-            {
-                **seeded,
-                "b_id": uuid.uuid4(),
-                "b_key": "absent",
-                "b_conn_id": "x",
-                "b_batch": uuid.uuid4(),
-                "a_id": uuid.uuid4(),
-            },
-        )
+        expected_missing = (await conn.execute(statement.statement, absent)).first()
+        missing = await statement.first(conn, absent)
     assert expected is not None, "the seed should match every read"
     assert _row(got) == _row(expected)
-    assert missing is None
+    assert _row(missing) == _row(expected_missing)
+    assert (missing is None) == (name not in AGGREGATES)
     if conn.dialect.name == "postgresql":
         assert statement._plans, "on PostgreSQL in autocommit the statement runs on the driver"
 

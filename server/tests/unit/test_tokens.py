@@ -85,6 +85,34 @@ def test__verify__refused_tokens__never_kept() -> None:
     assert service._verified == {}
 
 
+def _segment(data: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "no-dots",
+        "!!!.e30.sig",  # not base64url
+        "e30.e30.sig",  # a header without alg: PyJWT refuses what the key lookup let through
+        _segment([1, 2]) + ".e30.sig",  # a header that is not an object
+        _segment({"alg": "HS256", "kid": 7}) + ".e30.sig",  # a kid that is not a string
+        _segment({"alg": "HS256", "kid": "static"}) + "." + _segment({"sub": "x"}) + ".AAAA",
+        base64.urlsafe_b64encode(b"\xff\xfe").decode() + ".e30.sig",  # not UTF-8
+    ],
+)
+async def test__verify__malformed_token__token_invalid(header: str) -> None:
+    service = TokenService(KEY, workload_ttl=3600, execution_ttl=60, key_source=_no_keys)
+    with pytest.raises(UnauthorizedError) as refused:
+        await service.verify_async(header)
+    assert refused.value.reason == "token_invalid"
+    assert service._verified == {}
+
+
+async def _no_keys(kid: str) -> None:
+    return None
+
+
 def test__verify__cache_is_bounded__oldest_dropped_first(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tokens, "VERIFIED_CACHE_SIZE", 3)
     service = TokenService(KEY, workload_ttl=3600, execution_ttl=60)

@@ -19,7 +19,7 @@ from baton_server.api.schemas.execution import (
 )
 from baton_server.api.schemas.orchestration import ClaimedWorkloads, ExecuteTaskWorkload
 from baton_server.runtime import Runtime
-from baton_server.scheduler import advance_run
+from baton_server.scheduler import after_attempt_ended
 from baton_server.services import logs, task_instances, workloads
 from baton_server.services.states import TaskInstanceState
 from baton_server.services.task_instances import StartedAttempt
@@ -82,19 +82,15 @@ async def finish_attempt(
     task_instance_id: uuid.UUID,
     payload: TIStatePayload,
 ) -> TIStateResponse:
-    """End the attempt; once it has ended, queue what became ready in its run (``advance_run``)."""
+    """End the attempt; once it has ended, queue what became ready in its run (``after_attempt_ended``)."""
     ti = await task_instances.finish_attempt(
         session, claims, task_instance_id, state=TaskInstanceState(payload.state), end_date=payload.end_date
     )
     answer = TIStateResponse.model_validate(ti)
-    ended, run_pk, version_id, task_id = ti.state in ENDED, ti.dag_run_id, ti.dag_version_id, ti.task_id
-    # The request's connection goes back to the pool first: advance_run takes one of its own, and a
-    # request holding two at once starves the pool under load (every holder waits for a second).
-    await session.close()
-    if ended:
+    if ti.state in ENDED:
         # Its ready downstream tasks are queued now, not on the scheduler's next pass. (A retry waits
         # for its delay: the passes queue it.)
-        await advance_run(runtime, run_pk, version_id=version_id, task_id=task_id)
+        await after_attempt_ended(runtime, session, ti.dag_run_id, ti.dag_version_id, ti.task_id)
     return answer
 
 

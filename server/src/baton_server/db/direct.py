@@ -36,7 +36,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from baton_server.db.availability import is_database_unavailable
 
 Processor = Callable[[Any], Any]
-Statement = Select[Any] | Insert | Update | Delete
+Statement = Select[*tuple[Any, ...]] | Insert | Update | Delete
 
 
 @dataclass(frozen=True, slots=True)

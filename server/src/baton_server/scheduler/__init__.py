@@ -4,6 +4,6 @@ It runs inside the API server (``BATON_RUN_SCHEDULER=true``) or alone (``baton-s
 scheduler``); any number of copies may run against one PostgreSQL database.
 """
 
-from baton_server.scheduler.loop import PassReport, Scheduler, advance_run
+from baton_server.scheduler.loop import PassReport, Scheduler, advance_run, after_attempt_ended
 
-__all__ = ["PassReport", "Scheduler", "advance_run"]
+__all__ = ["PassReport", "Scheduler", "advance_run", "after_attempt_ended"]

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton_server.db.types import utcnow
 from baton_server.runtime import Runtime
@@ -171,9 +172,7 @@ class Scheduler:
         log.info("scheduler stopped")
 
 
-async def advance_run(
-    runtime: Runtime, run_pk: uuid.UUID, *, version_id: uuid.UUID | None = None, task_id: str | None = None
-) -> int:
+async def advance_run(runtime: Runtime, run_pk: uuid.UUID) -> int:
     """Right after an attempt of the run ended: queue what became ready, finish the run if it is done.
 
     One short transaction, as a pass would do for this run alone, so that a downstream task does not
@@ -181,19 +180,8 @@ async def advance_run(
     any replica) holds it, the scheduler is woken instead and the next pass does it. Never raises: the
     final state is already stored, and the passes catch up on anything left. Returns how many task
     instances it queued.
-
-    Given the task that ended (``version_id``, ``task_id``) and nothing waits for it, its end can
-    only finish the run: while other task instances of the run have not ended, it is done after one
-    aggregate read, without a transaction or the passes' lock. (Each final state is committed before
-    its own read, so the read of the last one to end sees every other end.)
     """
     try:
-        if (
-            version_id is not None
-            and task_id is not None
-            and await _ended_a_leaf_of_unfinished_run(runtime, run_pk, version_id, task_id)
-        ):
-            return 0
         async with runtime.sessions() as session:
             if is_postgres(session):
                 locked = await session.scalar(
@@ -218,13 +206,32 @@ async def advance_run(
     return queued
 
 
+async def after_attempt_ended(
+    runtime: Runtime, session: AsyncSession, run_pk: uuid.UUID, version_id: uuid.UUID, task_id: str
+) -> None:
+    """Once an attempt of ``task_id`` ended, on the ``session`` that stored its final state (committed:
+    a task session has no transaction): the end of a task nothing waits for, in a run that goes on,
+    changes nothing but that run's own end — done after one aggregate read on the same connection,
+    without a transaction or the passes' lock (each final state is committed before its own read,
+    so the read of the last one to end sees every other end). Otherwise ``session`` is closed and
+    :func:`advance_run` queues what became ready. Never raises."""
+    try:
+        if await _ended_a_leaf_of_unfinished_run(session, run_pk, version_id, task_id):
+            return
+    except Exception:
+        log.exception("reading run %s after a finished attempt failed; advancing it in full", run_pk)
+    # The request's connection goes back to the pool first: advance_run takes one of its own, and a
+    # request holding two at once starves the pool under load (every holder waits for a second).
+    await session.close()
+    await advance_run(runtime, run_pk)
+
+
 async def _ended_a_leaf_of_unfinished_run(
-    runtime: Runtime, run_pk: uuid.UUID, version_id: uuid.UUID, task_id: str
+    session: AsyncSession, run_pk: uuid.UUID, version_id: uuid.UUID, task_id: str
 ) -> bool:
     """Whether no task waits for ``task_id`` and some task instance of the run has not ended."""
-    async with runtime.autocommit_sessions() as session:
-        version = await load_version_or_none(session, version_id)
-        if version is None or version.spec.has_downstream(task_id):
-            return False
-        count, _, finished = await task_instances.run_summary(session, run_pk)
-        return count > 0 and not finished
+    version = await load_version_or_none(session, version_id)
+    if version is None or version.spec.has_downstream(task_id):
+        return False
+    count, _, finished = await task_instances.run_summary(session, run_pk)
+    return count > 0 and not finished

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import bindparam, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from baton_server.db.direct import Direct
 from baton_server.db.tables import DagRunRecord, TaskInstanceRecord, WorkerRecord
 from baton_server.scheduler.dependencies import Decision, decide, run_outcome
 from baton_server.services._sql import rowcount
@@ -190,18 +191,23 @@ async def resolve_run(session: AsyncSession, run_pk: uuid.UUID, now: datetime) -
 
 _PENDING_STATES = (TaskInstanceState.UP_FOR_RETRY.value,)
 _FINISHED_STATES = tuple(sorted(state.value for state in FINISHED_TI_STATES))
-_RUN_SUMMARY = select(
-    func.count(),
-    func.max(case((or_(TI.state.is_(None), TI.state.in_(_PENDING_STATES)), 1), else_=0)),
-    func.min(case((TI.state.in_(_FINISHED_STATES), 1), else_=0)),
-).where(TI.dag_run_id == bindparam("b_run"))
+_RUN_SUMMARY = Direct(
+    select(
+        func.count(),
+        func.max(case((or_(TI.state.is_(None), *(TI.state == s for s in _PENDING_STATES)), 1), else_=0)),
+        # Equalities rather than IN: a direct statement has no expanding parameters.
+        func.min(case((or_(*(TI.state == s for s in _FINISHED_STATES)), 1), else_=0)),
+    ).where(TI.dag_run_id == bindparam("b_run"))
+)
 """Of one run's task instances: how many, whether one awaits a decision (unscheduled, or up for
-retry), whether all have finished. One aggregate row, computed by the database."""
+retry), whether all have finished. One aggregate row, computed by the database (a direct statement:
+each final state of a task that nothing waits for reads it)."""
 
 
 async def run_summary(session: AsyncSession, run_pk: uuid.UUID) -> tuple[int, bool, bool]:
     """(task instances, whether one awaits a decision, whether all have finished) of one run."""
-    row = (await session.execute(_RUN_SUMMARY, {"b_run": run_pk})).one()
+    row = await _RUN_SUMMARY.first(await session.connection(), {"b_run": run_pk})
+    assert row is not None  # an aggregate has a row, even of no task instances
     return int(row[0]), bool(row[1]), bool(row[2])
 
 
