@@ -48,9 +48,10 @@ from baton_server.db.tables import (
 from baton_server.db.types import utcnow
 from baton_server.runtime import Runtime
 from baton_server.services.dag_specs import DagSpec, TaskSpec
+from baton_server.services.tokens import TokenService
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 HOSTNAME, PID = "bench-host", 4242
 VERSION_HEADER = "Baton-API-Version"
@@ -176,11 +177,16 @@ followed by its finish, two requests); running out fails the run loudly (a 409 f
 
 async def _seed_fresh(settings: Settings, count: int, tag: str) -> list[tuple[str, str]]:
     """``count`` queued task instances in DAG runs of ``FRESH_TASKS_PER_RUN`` independent tasks (as a
-    real run's end is decided over its own few tasks); (id, workload token) pairs, in order."""
-    runtime = Runtime.create(settings)
+    real run's end is decided over its own few tasks); (id, workload token) pairs, in order. Its
+    connection is named ``bench-seed``: not one the server holds."""
+    engine = create_async_engine(
+        settings.effective_database_url, connect_args={"server_settings": {"application_name": "bench-seed"}}
+    )
+    assert settings.signing_key is not None
+    tokens = TokenService(settings.signing_key.get_secret_value(), workload_ttl=86400, execution_ttl=86400)
     task_ids = [f"f{n}" for n in range(FRESH_TASKS_PER_RUN)]
     try:
-        async with runtime.sessions() as session:
+        async with async_sessionmaker(engine, expire_on_commit=False)() as session:
             version = await session.scalar(
                 select(DagVersionRecord).where(DagVersionRecord.dag_id == "bench_fresh")
             )
@@ -190,9 +196,9 @@ async def _seed_fresh(settings: Settings, count: int, tag: str) -> list[tuple[st
             for k in range(-(-count // FRESH_TASKS_PER_RUN)):
                 tis += await _queued_run(session, version, f"fresh_{tag}_{k}", task_ids)
             await session.commit()
-            return [(str(ti.id), runtime.tokens.issue(ti.id, 1, "workload")) for ti in tis[:count]]
+            return [(str(ti.id), tokens.issue(ti.id, 1, "workload")) for ti in tis[:count]]
     finally:
-        await runtime.close()
+        await engine.dispose()
 
 
 def _start_attempts(base: str, version: str, workloads: list[tuple[str, str]]) -> list[tuple[str, str]]:
