@@ -111,11 +111,17 @@ def _running(authorization: str) -> tuple[uuid.UUID, int]:
     return uuid.UUID(str(claims["sub"])), int(str(claims["try"]))
 
 
-async def _refuse(conn: asyncpg.Connection, attempt: tuple[uuid.UUID, int], other: HTTPException) -> None:
-    """After a statement that found nothing: 401 when the attempt is over, else ``other``."""
+async def _running_attempt(conn: asyncpg.Connection, attempt: tuple[uuid.UUID, int]) -> asyncpg.Record:
+    """The attempt read on its own, after a statement that found nothing: 401 when it is over."""
     row = await conn.fetchrow(_ATTEMPT, attempt[0])
     if row is None or row["state"] != "running" or row["try_number"] != attempt[1]:
         raise HTTPException(401, "the attempt is over")
+    return row
+
+
+async def _refuse(conn: asyncpg.Connection, attempt: tuple[uuid.UUID, int], other: HTTPException) -> None:
+    """After a statement that found nothing: 401 when the attempt is over, else ``other``."""
+    await _running_attempt(conn, attempt)
     raise other
 
 
@@ -186,9 +192,7 @@ async def set_variable(key: str, body: ValueBody, authorization: str = Header())
     async with POOL["pool"].acquire() as conn:
         # As Baton: one statement for a new or global variable; grants checked only when it has some.
         if await conn.execute(_SET_GLOBAL_VARIABLE, key, *attempt, value, now) == "INSERT 0 0":
-            row = await conn.fetchrow(_ATTEMPT, attempt[0])
-            if row is None or row["state"] != "running" or row["try_number"] != attempt[1]:
-                raise HTTPException(401, "the attempt is over")
+            row = await _running_attempt(conn, attempt)
             if not _granted(await conn.fetchval(_WRITERS, key), row["dag_id"]):
                 raise HTTPException(403, "not granted")
             await conn.execute(_SET_VARIABLE, key, value, now)

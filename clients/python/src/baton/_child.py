@@ -109,7 +109,6 @@ class TaskStarter:
                 self._forks = ForkServer(task_environment(self._base()))
             else:
                 log.info("%s: task processes start in a new interpreter", unsupported)
-        self.mode: TaskStart = mode
 
     def _base(self) -> Mapping[str, str]:
         return os.environ if self._environ is None else self._environ

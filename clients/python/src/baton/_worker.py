@@ -27,7 +27,7 @@ from typing import Literal, TypeVar
 
 from baton._attempt import AttemptOptions, AttemptSupervisor
 from baton._bundle import Bundle, index_tasks, load_bundle
-from baton._child import TaskStart, TaskStarter, WarmPool
+from baton._child import TASK_STARTS, TaskStart, TaskStarter, WarmPool
 from baton._client import AsyncClient, _expect
 from baton._dag import DAG
 from baton._describe import PYTHON_RUNTIME, describe_dag
@@ -109,7 +109,7 @@ class Worker:
             raise WorkerError(
                 "DAG objects run in this process only: use isolation='thread' (or a bundle path)"
             )
-        if task_start not in ("fork", "spawn"):
+        if task_start not in TASK_STARTS:
             raise WorkerError(f"task_start is 'fork' or 'spawn', not {task_start!r}")
         if concurrency < 1 or not queues:
             raise WorkerError("a worker needs a concurrency of at least 1 and at least one queue")

@@ -23,7 +23,7 @@ from baton_server.db.tables import CredentialRecord
 from baton_server.errors import UnauthorizedError
 from baton_server.runtime import Runtime
 from baton_server.services.credentials import authenticate
-from baton_server.services.task_instances import Attempt, AttemptCheck, load_attempt
+from baton_server.services.task_instances import Attempt, AttemptCheck
 from baton_server.services.tokens import TaskClaims
 
 
@@ -148,26 +148,22 @@ def refresh_if_due(request: Request, runtime: Runtime, claims: TaskClaims) -> No
         hand_out_token(request, fresh)
 
 
-async def running_attempt(
-    claims: TaskClaimsDep, session: TaskSessionDep, runtime: RuntimeDep, request: Request
-) -> Attempt:
-    """The caller's attempt, verified as still running; refreshes its token when due."""
-    if await is_discarded_solve():
-        return _SKIPPED  # type: ignore[no-any-return]
-    attempt = await load_attempt(session, claims)
-    refresh_if_due(request, runtime, claims)
-    return attempt
-
-
-AttemptDep = Annotated[Attempt, Depends(running_attempt)]
-
-
 async def attempt_check(claims: TaskClaimsDep, runtime: RuntimeDep, request: Request) -> AttemptCheck:
     """The caller's attempt, checked by the statement of the request's own work; its token is
-    refreshed when due once the attempt is found running (as :func:`running_attempt` does)."""
+    refreshed when due once the attempt is found running."""
     if await is_discarded_solve():
         return _SKIPPED  # type: ignore[no-any-return]
     return AttemptCheck(claims, functools.partial(refresh_if_due, request, runtime, claims))
 
 
 AttemptCheckDep = Annotated[AttemptCheck, Depends(attempt_check)]
+
+
+async def running_attempt(check: AttemptCheckDep, session: TaskSessionDep) -> Attempt:
+    """The caller's attempt read on its own, verified as still running; refreshes its token when due."""
+    if await is_discarded_solve():
+        return _SKIPPED  # type: ignore[no-any-return]
+    return await check.load(session)
+
+
+AttemptDep = Annotated[Attempt, Depends(running_attempt)]
