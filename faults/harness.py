@@ -408,3 +408,32 @@ def succeeded(pg: Postgres, database: str, run_ids: list[str]) -> int:
         run_ids,
     )
     return int(rows[0]["n"])
+
+
+def story_of_unsucceeded(pg: Postgres, database: str, run_ids: list[str], deployed: Deployment) -> str:
+    """What happened to the task instances of ``run_ids`` that did not succeed, for a failure message.
+
+    Their rows, every line of the deployment's logs that names one of them (by id or by task id), and
+    the warnings and errors of every process: a failure on a loaded CI machine explains itself.
+    """
+    rows = pg.query(
+        database,
+        "SELECT id, run_id, task_id, state, try_number, hostname, pid, start_date, end_date,"
+        " last_heartbeat_at, worker_id FROM task_instances"
+        " WHERE run_id = ANY($1) AND state IS DISTINCT FROM 'success' ORDER BY run_id, task_id",
+        run_ids,
+    )[:20]
+    if not rows:
+        return "every task instance succeeded"
+    names = {str(row["id"]) for row in rows} | {f"/{row['run_id']}/{row['task_id']} " for row in rows}
+    told = ["task instances that did not succeed:", *(str(dict(row)) for row in rows)]
+    for path in sorted(deployed.folder.glob("*.log")):
+        lines = path.read_text(errors="replace").splitlines()
+        kept = [
+            line
+            for line in lines
+            if any(name in line for name in names) or " WARNING " in line or " ERROR " in line
+        ]
+        if kept:
+            told += [f"--- {path.name} ({len(kept)} of {len(lines)} lines)", *kept[-60:]]
+    return "\n".join(told)

@@ -22,6 +22,7 @@ from harness import (
     deployment,
     finished,
     missing_and_repeated_lines,
+    story_of_unsucceeded,
     succeeded,
     tally,
     wait_for,
@@ -91,7 +92,7 @@ def _assert_exactly_once(
         "log lines twice": repeated,
     }
     assert counted.total == expected, figures
-    assert counted.lost == 0, (figures, counted.states)
+    assert counted.lost == 0, f"{figures} {counted.states}\n{story_of_unsucceeded(pg, db, run_ids, deployed)}"
     assert counted.not_run == 0, figures
     assert counted.duplicated == 0, figures
     assert counted.tries == {1: expected}, (figures, counted.tries)  # no transition lost or applied twice

@@ -273,6 +273,46 @@ func TestFinish5xxThenOK_RetriedBecauseEveryPatchIsIdempotent(t *testing.T) {
 	}
 }
 
+// cutShort answers with headers promising a body, then closes the connection: a server killed
+// after sending its headers.
+func cutShort(t *testing.T) func(w http.ResponseWriter) {
+	return func(w http.ResponseWriter) {
+		conn, buffered, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		_, _ = buffered.WriteString("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 607\r\n\r\n{")
+		_ = buffered.Flush()
+		_ = conn.Close()
+	}
+}
+
+func TestFinishAnswerCutShort_RetriedAsATransportError(t *testing.T) {
+	server, seen := scripted(t, cutShort(t), answer(200, `{"state":"success","try_number":1}`))
+	client := newClient(t, server.URL, "t", fast)
+	done, err := client.Finish(context.Background(), uuid.New(), api.TIStatePayload{State: api.TIStatePayloadStateSuccess, EndDate: time.Now().UTC()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done.State != api.TIStateResponseStateSuccess || len(*seen) != 2 {
+		t.Fatalf("state %v after %d tries", done.State, len(*seen))
+	}
+}
+
+func TestPostAnswerCutShort_NotRetriedButATransportError(t *testing.T) {
+	server, seen := scripted(t, cutShort(t))
+	client := newClient(t, server.URL, "", fast)
+	err := do(t, client, http.MethodPost, server.URL+"/execution/things")
+	var transportErr *baton.TransportError
+	if !errors.As(err, &transportErr) {
+		t.Fatalf("want a *TransportError, got %T %v", err, err)
+	}
+	if len(*seen) != 1 {
+		t.Fatalf("%d tries, want 1", len(*seen))
+	}
+}
+
 func TestClaim503_RetriedBecauseAClaimIsSafeToRepeat(t *testing.T) {
 	server, seen := scripted(t,
 		answer(503, `{"reason":"database_unavailable","message":"m"}`, "Retry-After", "0"),

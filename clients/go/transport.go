@@ -1,6 +1,7 @@
 package baton
 
 import (
+	"bytes"
 	cryptorand "crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -164,12 +165,21 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			continue
 		}
+		// Read here, not by the caller: a body cut short (a server killed after its headers) is a
+		// transport error that the rules above retry.
+		body, err := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if err != nil {
+			if last || !safeToRepeat(req) || t.wait(req, t.retry.delay(attempt)) != nil {
+				return nil, &TransportError{Method: req.Method, URL: req.URL.Redacted(), Err: err}
+			}
+			continue
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(body))
 		if refreshed := resp.Header.Get(RefreshedTokenHeader); refreshed != "" {
 			t.creds.set(refreshed)
 		}
 		if resp.StatusCode >= 500 && !last && safeToRepeat(req) {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			_ = resp.Body.Close()
 			if t.wait(req, t.retry.delayAfter(attempt, resp.Header.Get("Retry-After"))) != nil {
 				return nil, &TransportError{Method: req.Method, URL: req.URL.Redacted(), Err: req.Context().Err()}
 			}

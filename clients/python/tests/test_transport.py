@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 
 import httpx
@@ -118,6 +118,65 @@ def test__post_read_timeout__not_retried() -> None:
     ):
         _post(client)
     assert len(seen) == 1
+
+
+class _CutShort(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A body that ends before its Content-Length: the server was killed after sending its headers."""
+
+    def __iter__(self) -> Iterator[bytes]:
+        raise httpx.RemoteProtocolError("peer closed connection without sending complete message body")
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        raise httpx.RemoteProtocolError("peer closed connection without sending complete message body")
+        yield b""  # pragma: no cover - makes this an async generator
+
+
+def _cut_short() -> httpx.Response:
+    return httpx.Response(200, headers={"Content-Length": "607"}, stream=_CutShort())
+
+
+FINISHED = {"state": "success", "try_number": 1}
+
+
+def test__finish_answer_cut_short__retried_as_a_transport_error() -> None:
+    transport, seen = _script(_cut_short(), httpx.Response(200, json=FINISHED))
+    with Client("http://baton.test", "t", retry=FAST, transport=transport) as client:
+        done = client.finish(uuid.uuid4(), TIStatePayload(state="success", end_date=NOW))
+    assert done.state == "success"
+    assert len(seen) == 2
+    assert seen[0].headers["X-Request-ID"] == seen[1].headers["X-Request-ID"]
+
+
+def test__post_answer_cut_short__not_retried_and_raised_as_the_sdks_transport_error() -> None:
+    transport, seen = _script(_cut_short(), httpx.Response(201))
+    with (
+        Client("http://baton.test", retry=FAST, transport=transport) as client,
+        pytest.raises(TransportError, match="RemoteProtocolError"),
+    ):
+        _post(client)
+    assert len(seen) == 1
+
+
+async def test__async__answer_cut_short__retried_or_raised_like_sync() -> None:
+    answers: list[Callable[[], httpx.Response]] = [
+        _cut_short,
+        lambda: httpx.Response(200, json=FINISHED),
+        *[_cut_short] * FAST.attempts,
+    ]
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return answers.pop(0)()
+
+    body = TIStatePayload(state="success", end_date=NOW)
+    async with AsyncClient(
+        "http://baton.test", "t", retry=FAST, transport=httpx.MockTransport(handler)
+    ) as client:
+        assert (await client.finish(uuid.uuid4(), body)).state == "success"
+        with pytest.raises(TransportError, match="RemoteProtocolError"):
+            await client.finish(uuid.uuid4(), body)
+    assert len(seen) == 2 + FAST.attempts
 
 
 @pytest.mark.parametrize(

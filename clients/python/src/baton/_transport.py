@@ -222,6 +222,9 @@ class BatonTransport(httpx.BaseTransport):
             last = attempt == self._retry.attempts
             try:
                 response = self._inner.handle_request(request)
+                # Read here, not by the caller: a body cut short (a server killed after its headers)
+                # is a transport error that the rules above retry.
+                body = response.read()
             except httpx.TransportError as exc:
                 if last or not _may_retry(request, exc):
                     raise _transport_error(request, exc) from exc
@@ -229,12 +232,9 @@ class BatonTransport(httpx.BaseTransport):
                 continue
             self._credentials.update_from(response)
             if response.status_code >= 500 and not last and _may_retry(request, None):
-                response.close()
                 time.sleep(self._retry.delay(attempt, response.headers.get("Retry-After")))
                 continue
             if response.status_code >= 400:
-                body = response.read()
-                response.close()
                 raise error_from_response(response.status_code, body, response.headers.get(REQUEST_ID_HEADER))
             return response
         raise AssertionError("unreachable: the last attempt returns or raises")
@@ -267,6 +267,7 @@ class AsyncBatonTransport(httpx.AsyncBaseTransport):
             last = attempt == self._retry.attempts
             try:
                 response = await self._inner.handle_async_request(request)
+                body = await response.aread()  # a body cut short is retried, as in the sync transport
             except httpx.TransportError as exc:
                 if last or not _may_retry(request, exc):
                     raise _transport_error(request, exc) from exc
@@ -274,12 +275,9 @@ class AsyncBatonTransport(httpx.AsyncBaseTransport):
                 continue
             self._credentials.update_from(response)
             if response.status_code >= 500 and not last and _may_retry(request, None):
-                await response.aclose()
                 await asyncio.sleep(self._retry.delay(attempt, response.headers.get("Retry-After")))
                 continue
             if response.status_code >= 400:
-                body = await response.aread()
-                await response.aclose()
                 raise error_from_response(response.status_code, body, response.headers.get(REQUEST_ID_HEADER))
             return response
         raise AssertionError("unreachable: the last attempt returns or raises")

@@ -1,26 +1,31 @@
 package org.baton.client;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.Authenticator;
 import java.net.ConnectException;
 import java.net.CookieHandler;
 import java.net.ProxySelector;
+import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpConnectTimeoutException;
 import java.net.http.HttpHeaders;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
+import java.util.concurrent.Flow;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Pattern;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSession;
 
 /**
  * An {@link HttpClient} that adds what every Baton request needs: the pinned version, the current
@@ -104,7 +109,9 @@ final class BatonHttpClient extends HttpClient {
       boolean last = attempt >= retry.attempts();
       HttpResponse<T> response;
       try {
-        response = delegate.send(prepared, handler);
+        // The whole body is read here, not by the caller: a body cut short (a server killed after
+        // its headers) is an IOException that the rules above retry.
+        response = buffered(delegate.send(prepared, HttpResponse.BodyHandlers.ofByteArray()), handler);
       } catch (IOException error) {
         if (last || !(idempotent || neverSent(error))) {
           throw error;
@@ -114,7 +121,6 @@ final class BatonHttpClient extends HttpClient {
       }
       refreshFrom(response.headers());
       if (response.statusCode() >= 500 && idempotent && !last) {
-        discard(response.body());
         Thread.sleep(retry.delay(attempt, response.headers().firstValue("Retry-After")).toMillis());
         continue;
       }
@@ -122,9 +128,107 @@ final class BatonHttpClient extends HttpClient {
     }
   }
 
-  private static void discard(Object body) throws IOException {
-    if (body instanceof InputStream stream) {
-      stream.close();
+  /** The answer {@code raw}, its body (already read) handed to {@code handler} as if it arrived now. */
+  private static <T> HttpResponse<T> buffered(HttpResponse<byte[]> raw, HttpResponse.BodyHandler<T> handler)
+      throws IOException {
+    HttpResponse.BodySubscriber<T> subscriber = handler.apply(new Info(raw));
+    subscriber.onSubscribe(new Replay(subscriber, raw.body()));
+    try {
+      return new Buffered<>(raw, subscriber.getBody().toCompletableFuture().join());
+    } catch (CompletionException e) {
+      throw new IOException("reading the answer: " + e.getCause(), e.getCause());
+    }
+  }
+
+  /** What a body handler is told of an answer before its body. */
+  private record Info(HttpResponse<byte[]> raw) implements HttpResponse.ResponseInfo {
+    @Override
+    public int statusCode() {
+      return raw.statusCode();
+    }
+
+    @Override
+    public HttpHeaders headers() {
+      return raw.headers();
+    }
+
+    @Override
+    public Version version() {
+      return raw.version();
+    }
+  }
+
+  /**
+   * Hands a body that was read in full to a subscriber as it asks: the bytes on its first request,
+   * the end on the next (the JDK's input-stream subscriber takes one item at a time).
+   */
+  private static final class Replay implements Flow.Subscription {
+    private final HttpResponse.BodySubscriber<?> subscriber;
+    private final byte[] body;
+    private boolean sent;
+    private boolean ended;
+
+    Replay(HttpResponse.BodySubscriber<?> subscriber, byte[] body) {
+      this.subscriber = subscriber;
+      this.body = body;
+    }
+
+    @Override
+    public synchronized void request(long n) {
+      long wanted = n;
+      if (!sent && wanted > 0) {
+        sent = true;
+        wanted--;
+        subscriber.onNext(List.of(ByteBuffer.wrap(body)));
+      }
+      if (sent && !ended && wanted > 0) {
+        ended = true;
+        subscriber.onComplete();
+      }
+    }
+
+    @Override
+    public synchronized void cancel() {
+      sent = true;
+      ended = true;
+    }
+  }
+
+  /** An answer whose body was read in full before it was handed on. */
+  private record Buffered<T>(HttpResponse<byte[]> raw, T body) implements HttpResponse<T> {
+    @Override
+    public int statusCode() {
+      return raw.statusCode();
+    }
+
+    @Override
+    public HttpRequest request() {
+      return raw.request();
+    }
+
+    @Override
+    public Optional<HttpResponse<T>> previousResponse() {
+      return Optional.empty();
+    }
+
+    @Override
+    public HttpHeaders headers() {
+      return raw.headers();
+    }
+
+    @Override
+    public Optional<SSLSession> sslSession() {
+      return raw.sslSession();
+    }
+
+    @Override
+    public URI uri() {
+      return raw.uri();
+    }
+
+    @Override
+    public Version version() {
+      return raw.version();
     }
   }
 

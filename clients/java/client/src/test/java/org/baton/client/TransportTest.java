@@ -7,8 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
@@ -31,6 +35,7 @@ import org.baton.client.generated.model.TIStatePayload;
 import org.baton.client.generated.model.TriggerDagRunPayload;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /** Retry, token-refresh and error-mapping rules, against a loopback server answering from a script. */
 class TransportTest {
@@ -42,6 +47,7 @@ class TransportTest {
   private record Seen(String method, String authorization, String version, String requestId, String body) {}
 
   private HttpServer server;
+  private ServerSocket rawListener;
   private final Deque<Answer> answers = new ArrayDeque<>();
   private final List<Seen> seen = Collections.synchronizedList(new ArrayList<>());
 
@@ -75,7 +81,10 @@ class TransportTest {
   }
 
   @AfterEach
-  void stop() {
+  void stop() throws IOException {
+    if (rawListener != null) {
+      rawListener.close();
+    }
     if (server != null) {
       server.stop(0);
     }
@@ -131,6 +140,79 @@ class TransportTest {
     assertEquals(2, seen.size());
     assertEquals("PATCH", seen.get(1).method());
     assertEquals(seen.get(0).requestId(), seen.get(1).requestId());
+  }
+
+  /**
+   * A loopback server that answers each connection's one request with the next raw answer and then
+   * closes it: the JDK's server cannot send headers that promise more than the body it sends.
+   */
+  private String startRaw(String... raw) throws IOException {
+    ServerSocket listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+    rawListener = listener;
+    Thread thread =
+        new Thread(
+            () -> {
+              for (String answer : raw) {
+                try (Socket socket = listener.accept()) {
+                  readRequest(socket.getInputStream());
+                  seen.add(new Seen("?", null, null, null, ""));
+                  socket.getOutputStream().write(answer.getBytes(StandardCharsets.US_ASCII));
+                  socket.getOutputStream().flush();
+                } catch (IOException closed) {
+                  return;
+                }
+              }
+            },
+            "raw-answers");
+    thread.setDaemon(true);
+    thread.start();
+    return "http://127.0.0.1:" + listener.getLocalPort();
+  }
+
+  private static void readRequest(InputStream in) throws IOException {
+    StringBuilder head = new StringBuilder();
+    while (!head.toString().endsWith("\r\n\r\n")) {
+      int c = in.read();
+      if (c < 0) {
+        return;
+      }
+      head.append((char) c);
+    }
+    Matcher length = Pattern.compile("(?i)content-length:\\s*(\\d+)").matcher(head);
+    if (length.find()) {
+      in.readNBytes(Integer.parseInt(length.group(1)));
+    }
+  }
+
+  private static String raw(String body, int promised) {
+    return "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: "
+        + promised
+        + "\r\n\r\n"
+        + body;
+  }
+
+  /** Headers that promise 607 bytes, a few of them, then the end: a server killed mid-answer. */
+  private static final String CUT_SHORT = raw("{\"state\":", 607);
+
+  @Test
+  @Timeout(120) // a client that waited for the promised bytes would hang here
+  void finishAnswerCutShort_retriedAsATransportError() throws IOException {
+    String finished = "{\"state\":\"success\",\"try_number\":1}";
+    String url = startRaw(CUT_SHORT, raw(finished, finished.length()));
+    BatonClient client = BatonClient.builder().baseUrl(url).retryPolicy(FAST).build();
+    TIStatePayload done =
+        new TIStatePayload().state(TIStatePayload.StateEnum.SUCCESS).endDate(OffsetDateTime.now());
+    assertEquals("success", client.finish(UUID.randomUUID(), done).getState().getValue());
+    assertEquals(2, seen.size());
+  }
+
+  @Test
+  @Timeout(120) // a client that waited for the promised bytes would hang here
+  void otherPostAnswerCutShort_notRetriedButATransportException() throws IOException {
+    String url = startRaw(CUT_SHORT, raw(HEALTHY, HEALTHY.length()));
+    BatonClient client = BatonClient.builder().baseUrl(url).retryPolicy(FAST).build();
+    assertThrows(TransportException.class, () -> client.triggerDagRun("d", new TriggerDagRunPayload()));
+    assertEquals(1, seen.size());
   }
 
   @Test
