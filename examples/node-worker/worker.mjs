@@ -73,7 +73,7 @@ async function call(method, path, { auth, body, timeoutMs = 30000, repeatable = 
   const requestId = `node-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
   const idempotent = method !== "POST" || repeatable;
   for (let attempt = 0; ; attempt++) {
-    let response;
+    let response, text;
     try {
       response = await fetch(BASE_URL + path, {
         method,
@@ -86,6 +86,8 @@ async function call(method, path, { auth, body, timeoutMs = 30000, repeatable = 
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(timeoutMs),
       });
+      // Read inside the try: a body cut short (a server killed after its headers) is retried too.
+      text = await response.text();
     } catch (error) {
       const refused = error?.cause?.code === "ECONNREFUSED";
       if ((idempotent || refused) && attempt < 5) {
@@ -100,7 +102,6 @@ async function call(method, path, { auth, body, timeoutMs = 30000, repeatable = 
       await sleep(250 * 2 ** attempt);
       continue;
     }
-    const text = await response.text();
     const parsed = text ? JSON.parse(text) : null;
     if (response.status >= 400) throw new ApiError(response.status, parsed, requestId);
     return parsed;
