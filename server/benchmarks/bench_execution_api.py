@@ -479,7 +479,8 @@ async def _connections_held(admin_url: str, target: Target) -> int:
                 query += " AND application_name = :app"
                 params["app"] = target.application_name
             else:
-                query += " AND application_name <> 'bench-bare'"
+                # Not the bare route's, nor the run/state seeding's (a backend may outlive its engine).
+                query += " AND application_name NOT IN ('bench-bare', 'bench-seed')"
             return int((await conn.execute(text(query), params)).scalar_one())
     finally:
         await engine.dispose()
