@@ -131,30 +131,13 @@ final class BatonHttpClient extends HttpClient {
   /** The answer {@code raw}, its body (already read) handed to {@code handler} as if it arrived now. */
   private static <T> HttpResponse<T> buffered(HttpResponse<byte[]> raw, HttpResponse.BodyHandler<T> handler)
       throws IOException {
-    HttpResponse.BodySubscriber<T> subscriber = handler.apply(new Info(raw));
+    // The handler is told the answer's status, headers and version: the answer without its body yet.
+    HttpResponse.BodySubscriber<T> subscriber = handler.apply(new Buffered<T>(raw, null));
     subscriber.onSubscribe(new Replay(subscriber, raw.body()));
     try {
       return new Buffered<>(raw, subscriber.getBody().toCompletableFuture().join());
     } catch (CompletionException e) {
       throw new IOException("reading the answer: " + e.getCause(), e.getCause());
-    }
-  }
-
-  /** What a body handler is told of an answer before its body. */
-  private record Info(HttpResponse<byte[]> raw) implements HttpResponse.ResponseInfo {
-    @Override
-    public int statusCode() {
-      return raw.statusCode();
-    }
-
-    @Override
-    public HttpHeaders headers() {
-      return raw.headers();
-    }
-
-    @Override
-    public Version version() {
-      return raw.version();
     }
   }
 
@@ -194,8 +177,12 @@ final class BatonHttpClient extends HttpClient {
     }
   }
 
-  /** An answer whose body was read in full before it was handed on. */
-  private record Buffered<T>(HttpResponse<byte[]> raw, T body) implements HttpResponse<T> {
+  /**
+   * An answer whose body was read in full before it was handed on; before its body handler has made
+   * the body ({@code body} null), it is also what the handler is told of the answer.
+   */
+  private record Buffered<T>(HttpResponse<byte[]> raw, T body)
+      implements HttpResponse<T>, HttpResponse.ResponseInfo {
     @Override
     public int statusCode() {
       return raw.statusCode();
