@@ -115,10 +115,12 @@ def _touches_schema(change: type[VersionChange], schema: type[BaseModel]) -> boo
     )
 
 
-def _touches_path(change: type[VersionChange], path: str) -> bool:
+def _touches_path(change: type[VersionChange], path: str, *, but_requests: bool = False) -> bool:
+    """Whether ``change`` alters the route at ``path`` itself (with ``but_requests``: other than by a
+    request migration by path, which a lane that takes the headers it sets repeats)."""
     return (
         any(getattr(i, "endpoint_path", None) == path for i in change.alter_endpoint_instructions)
-        or path in change.alter_request_by_path_instructions
+        or (path in change.alter_request_by_path_instructions and not but_requests)
         or path in change.alter_response_by_path_instructions
     )
 
@@ -185,12 +187,15 @@ def _migrated(
     path: str,
     *,
     requests_too: bool = False,
+    request_paths_too: bool = False,
 ) -> frozenset[str]:
     """The versions older than HEAD's shape of the route at ``path`` that a lane answers as Cadwyn's
     route answers there: a version whose response models (``responses``, nested ones too) differ from
     HEAD's, and with ``requests_too`` one whose request body (``requests``) differs too — validated
     with the version's own model and migrated to HEAD's with Cadwyn's migrations by schema, as the
-    route does. A change to the route itself (its path, parameters, a migration by path) ends them."""
+    route does; with ``request_paths_too`` also one whose request a migration by path changes (the
+    lane runs it and takes the headers it sets). Any other change to the route itself (its path,
+    parameters, a migration of its answer by path) ends them."""
     requests, responses = tuple(requests), tuple(responses)
     served: set[str] = set()
     migrating = False
@@ -198,19 +203,23 @@ def _migrated(
         if migrating:
             served.add(str(version.value))
         for change in version.changes:
-            if _touches_path(change, path) or (
+            if _touches_path(change, path, but_requests=request_paths_too) or (
                 not requests_too and any(_touches_schema(change, m) for m in requests)
             ):
                 return frozenset(served)
-            migrating = migrating or any(_touches_schema(change, m) for m in (*requests, *responses))
+            migrating = (
+                migrating
+                or any(_touches_schema(change, m) for m in (*requests, *responses))
+                or path in change.alter_request_by_path_instructions
+            )
     return frozenset(served)
 
 
 @dataclass(frozen=True, slots=True)
 class _Plan:
     """How a lane answers one older version as the route does there: that version's route, HEAD's, and
-    the migrations Cadwyn runs for them by schema — the request's to HEAD (oldest version first), the
-    answer's back to the version (newest first). Built once per lane and version."""
+    the migrations Cadwyn runs for them — the request's to HEAD by schema and by path (oldest version
+    first), the answer's back to the version by schema (newest first). Built once per lane and version."""
 
     route: APIRoute
     head: APIRoute
@@ -248,10 +257,17 @@ def _plan(app: Any, head: APIRoute, version: str) -> _Plan | None:
         newer = bundle.reversed_versions[bundle.reversed_version_values.index(version) + 1 :]
         to_head = [
             migration
-            for newer_version in newer  # oldest first, as Cadwyn runs them
+            for newer_version in newer  # oldest first, as Cadwyn runs them: by schema, then by path
             for change in newer_version.changes
-            for migration in _get_schema_migrations(
-                change.alter_request_by_schema_instructions, target, _no_union_member
+            for migration in (
+                *_get_schema_migrations(
+                    change.alter_request_by_schema_instructions, target, _no_union_member
+                ),
+                *(
+                    by_path
+                    for by_path in change.alter_request_by_path_instructions.get(head.path, ())
+                    if by_path.methods & (head.methods or set())
+                ),
             )
         ]
     to_version: list[Callable[[ResponseInfo], None]] = []
@@ -270,10 +286,14 @@ def _plan(app: Any, head: APIRoute, version: str) -> _Plan | None:
     return _Plan(route, head, bundle, tuple(to_head), tuple(to_version))
 
 
-async def _head_body(plan: _Plan, scope: Scope, body: bytes) -> Any:
+async def _head_body(
+    plan: _Plan, scope: Scope, body: bytes, taken: dict[bytes, str | None] | None = None
+) -> Any:
     """An older version's request body as HEAD's route gets it through Cadwyn: validated with the
     version's route, dumped, migrated to HEAD by schema and validated with HEAD's model. A body either
-    refuses is left to the route (ValueError)."""
+    refuses is left to the route (ValueError), as is a migration that changes the request's headers,
+    but for those named in ``taken``: their values after the migrations are put there, for the lane to
+    act on as the route would."""
     received = _json_or_absent(scope, body)
     if received is None:
         raise ValueError("no body: the route says how it refuses it")
@@ -288,8 +308,14 @@ async def _head_body(plan: _Plan, scope: Scope, body: bytes) -> Any:
         info = RequestInfo(request, dumped)
         for migration in plan.to_head:
             migration(info)
-        if info.headers.raw != request.headers.raw or info.body is None:
+        names = taken.keys() if taken is not None else ()
+        if [h for h in info.headers.raw if h[0] not in names] != [
+            h for h in request.headers.raw if h[0] not in names
+        ] or info.body is None:
             raise ValueError("the migration changed more than the body: the route applies it")
+        for name in names:
+            assert taken is not None
+            taken[name] = info.headers.get(name.decode("latin-1"))
         dumped = info.body
     (head_param,) = plan.head.dependant.body_params
     dumped = plan.bundle._to_head_values(dumped, plan.route, plan.head.dependant, plan.head)
@@ -428,11 +454,16 @@ def _hand_lane(
     path: str,
     requests: tuple[type[BaseModel], ...],
     responses: tuple[type[BaseModel], ...],
+    *,
+    request_paths_too: bool = False,
 ) -> HandLane:
     route = routes.get((method, path))
+    migrated = _migrated(
+        bundle, requests, responses, path, requests_too=True, request_paths_too=request_paths_too
+    )
     return HandLane(
         _head_shaped(bundle, (*requests, *responses), path),
-        _migrated(bundle, requests, responses, path, requests_too=True) if route is not None else frozenset(),
+        migrated if route is not None else frozenset(),
         route,
     )
 
@@ -514,6 +545,9 @@ def lanes(bundle: VersionBundle, routes: Iterable[BaseRoute] = ()) -> Lanes:
             CLAIMS_PATH,
             (ClaimWorkloadsPayload,),
             (ClaimedWorkloads, ExecuteTaskWorkload, TaskInstanceIdentity),
+            # An older version's claim names the runtimes it can express in a header (by path): the
+            # lane takes it and checks the worker's runtime as the route does.
+            request_paths_too=True,
         ),
         routes=route_lanes(bundle, routes),
     )
@@ -587,12 +621,18 @@ def _migration(scope: Scope) -> _Plan | None:
     return plan
 
 
-async def _lane_body(scope: Scope, body: bytes, plan: _Plan | None, adapter: TypeAdapter[Any]) -> Any:
+async def _lane_body(
+    scope: Scope,
+    body: bytes,
+    plan: _Plan | None,
+    adapter: TypeAdapter[Any],
+    taken: dict[bytes, str | None] | None = None,
+) -> Any:
     """The body as HEAD's route gets it: validated with HEAD's model, or for an older version with its
-    own and migrated to HEAD's (``plan``)."""
+    own and migrated to HEAD's (``plan``; ``taken``: as for :func:`_head_body`)."""
     if plan is None:
         return _request_body(scope, body, adapter)
-    return await _head_body(plan, scope, body)
+    return await _head_body(plan, scope, body, taken)
 
 
 async def _lane_answer(
@@ -693,11 +733,14 @@ async def _claim(
     """Only a claim that finds work at its first look is answered here: one that would wait, and every
     refusal, goes to the route, which repeats the sign of life and the release of unheld workloads
     (both harmless twice) and gives the canonical answer."""
-    if any(name == _CLIENT_RUNTIMES_HEADER for name, _ in scope["headers"]):
-        return None  # the route checks the worker's runtime against what the client can express
     worker_id = _UUID.validate_python(match.group(1))
     plan = _migration(scope)
-    payload: ClaimWorkloadsPayload = await _lane_body(scope, body, plan, _CLAIM_PAYLOAD)
+    # The runtimes the client's version can express: an older version's migration names them.
+    sent = next((value for name, value in scope["headers"] if name == _CLIENT_RUNTIMES_HEADER), None)
+    taken: dict[bytes, str | None] = {
+        _CLIENT_RUNTIMES_HEADER: None if sent is None else sent.decode("latin-1")
+    }
+    payload: ClaimWorkloadsPayload = await _lane_body(scope, body, plan, _CLAIM_PAYLOAD, taken)
     async with runtime.sessions() as session:
         credential = await authenticate(session, token, "worker")
         claimed = await claim_workloads(
@@ -710,6 +753,7 @@ async def _claim(
                 wait_seconds=0,
                 queues=payload.queues,
                 held=payload.held_task_instance_ids,
+                client_runtimes=taken[_CLIENT_RUNTIMES_HEADER],
             ),
             max_wait=0,
         )

@@ -23,6 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
     false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -38,6 +39,9 @@ NAMING_CONVENTION = {
 
 ID_LENGTH = 250
 """Longest DAG, task, run, variable, connection and XCom key id."""
+
+CLAIMABLE = "state = 'queued' AND worker_id IS NULL"
+"""A task instance a claim may take (migration 0010 indexes these alone)."""
 
 
 class Base(DeclarativeBase):
@@ -138,6 +142,17 @@ class TaskInstanceRecord(Base):
         # The scheduler's deadlines: a running attempt's heartbeat and its execution timeout.
         Index(None, "state", "last_heartbeat_at"),
         Index(None, "state", "timeout_at"),
+        # A claim: a worker's active attempts (its free slots) and the claimable ones in claim order.
+        Index(None, "worker_id", "state"),
+        Index(
+            "ix_task_instances_claimable",
+            "queue",
+            "runtime",
+            "queued_at",
+            "id",
+            postgresql_where=text(CLAIMABLE),
+            sqlite_where=text(CLAIMABLE),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)

@@ -143,3 +143,14 @@ async def list_workers(session: AsyncSession, *, limit: int, offset: int) -> tup
         )
         loads = {worker_id: int(count) for worker_id, count in rows if worker_id is not None}
     return [WorkerLoad(w, loads.get(w.id, 0)) for w in workers], int(total or 0)
+
+
+def require_runtime_known_to_client(name: str, runtime: str, client_runtimes: str | None) -> None:
+    """409 when the worker's runtime is not among ``client_runtimes`` (the runtimes an older API
+    version can express, comma-separated; None: the client's version expresses every runtime)."""
+    if client_runtimes is not None and runtime not in client_runtimes.split(","):
+        raise ConflictError(
+            f"worker {name!r} runs {runtime!r}, which this API version cannot express "
+            f"(it knows {client_runtimes.replace(',', ', ')}); use API version 2026-12-02 or later",
+            reason="runtime_not_in_api_version",
+        )

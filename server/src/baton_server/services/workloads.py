@@ -26,18 +26,27 @@ from sqlalchemy import (
     Row,
     Select,
     Table,
+    Update,
     bindparam,
     exists,
     func,
     literal,
     or_,
     select,
+    text,
     union_all,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from baton_server.db.tables import CredentialRecord, DagRecord, PoolRecord, TaskInstanceRecord, WorkerRecord
+from baton_server.db.tables import (
+    CLAIMABLE,
+    CredentialRecord,
+    DagRecord,
+    PoolRecord,
+    TaskInstanceRecord,
+    WorkerRecord,
+)
 from baton_server.db.types import utcnow
 from baton_server.errors import InvalidInputError
 from baton_server.services._sql import is_postgres, rowcount
@@ -47,7 +56,12 @@ from baton_server.services.ownership import servable
 from baton_server.services.pools import in_use, usage
 from baton_server.services.states import TaskInstanceState
 from baton_server.services.tokens import TokenService
-from baton_server.services.workers import ACTIVE_TI_STATES, WorkerState, owned_worker
+from baton_server.services.workers import (
+    ACTIVE_TI_STATES,
+    WorkerState,
+    owned_worker,
+    require_runtime_known_to_client,
+)
 from baton_server.wakeups import Wakeup
 
 log = logging.getLogger("baton_server.workloads")
@@ -66,6 +80,9 @@ class ClaimRequest:
     queues: list[str] | None = None
     held: list[uuid.UUID] | None = None
     """What the worker holds; its other claimed, unstarted workloads are released first (None: none is)."""
+    client_runtimes: str | None = None
+    """The runtimes the client's API version can express (None: every one); a worker of another is
+    refused (409) before anything is claimed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +123,7 @@ async def claim_workloads(
     if worker is None:
         await owned_worker(session, credential, request.worker_id)  # says why: 404 or 403
         raise AssertionError("unreachable: the worker is the credential's")
+    require_runtime_known_to_client(worker.name, worker.runtime, request.client_runtimes)
     queues = _served_queues(worker, request.queues)
     if request.held is not None:
         await release_unheld(session, worker.id, request.held)
@@ -159,6 +177,30 @@ _LIMITED = or_(
     exists(select(PoolRecord.name).where(PoolRecord.slots.is_not(None))),
     exists(select(DagRecord.dag_id).where(DagRecord.max_active_tasks.is_not(None))),
 )
+_CLAIMABLE: list[ColumnElement[bool]] = [
+    # The partial index's own predicate, written out rather than bound: a prepared statement's generic
+    # plan can then still use the index (migration 0010).
+    cast(ColumnElement[bool], text(CLAIMABLE)),
+    _TI.c.queue.in_(bindparam("b_queues", expanding=True)),
+    _TI.c.runtime == bindparam("b_runtime"),
+]
+"""What a worker may claim, of any DAG: queued, held by no worker, in its queues, of its runtime."""
+
+
+def _look(conditions: list[ColumnElement[bool]]) -> Select[Any]:
+    """One look at the queue: the worker's active attempts, whether any is claimable, whether anything
+    is limited."""
+    return select(_ACTIVE, exists(select(_TI.c.id).where(*conditions)), _LIMITED)
+
+
+def _candidates(conditions: list[ColumnElement[bool]]) -> Select[Any]:
+    """The claimable task instances in claim order, up to ``b_limit``."""
+    return select(_TI.c.id).where(*conditions).order_by(_TI.c.queued_at, _TI.c.id).limit(bindparam("b_limit"))
+
+
+_LOOK_ANY_DAG = _look(_CLAIMABLE)
+_CANDIDATES_ANY_DAG = _candidates(_CLAIMABLE)
+"""The statements of a claim by a credential that serves every DAG (the usual one): built once."""
 
 
 async def release_unheld(session: AsyncSession, worker_id: uuid.UUID, held: list[uuid.UUID]) -> int:
@@ -209,33 +251,24 @@ async def _claim_once(
     if max_workloads <= 0 or not queues:
         return []
     ti = TaskInstanceRecord
-    conditions = [
-        ti.state == TaskInstanceState.QUEUED.value,
-        ti.worker_id.is_(None),
-        ti.queue.in_(queues),
-        ti.runtime == worker.runtime,
-    ]
+    params: dict[str, Any] = {"b_worker": worker.id, "b_queues": queues, "b_runtime": worker.runtime}
     # Only the workloads of DAGs the worker's credential may serve.
     scope = servable(ti.dag_id, dag_patterns, postgres=is_postgres(session))
-    if scope is not None:
-        conditions.append(scope)
+    conditions = _CLAIMABLE if scope is None else [*_CLAIMABLE, scope]
     # One look answers three questions: the worker's free slots, whether anything is there to take
     # (if not, the write, and on SQLite its lock, is left alone), and whether any pool or DAG limits.
-    look = (
-        await session.execute(
-            select(_ACTIVE, exists(select(ti.id).where(*conditions)), _LIMITED), {"b_worker": worker.id}
-        )
-    ).one()
+    look = (await session.execute(_LOOK_ANY_DAG if scope is None else _look(conditions), params)).one()
     limit = min(max_workloads, worker.capacity - int(look[0] or 0))
     if limit <= 0 or not look[1]:
         return []
-    candidates = select(ti.id).where(*conditions).order_by(ti.queued_at, ti.id).limit(limit)
+    params["b_limit"] = limit
     limits = await _Limits.load(session) if look[2] else _Limits({}, {})
     now = utcnow()
     if limits.empty:
-        claimed = await _claim_unlimited(session, candidates, worker.id, now)
+        candidates = _CANDIDATES_ANY_DAG if scope is None else _candidates(conditions)
+        claimed = await _claim_unlimited(session, candidates, params, worker.id, now)
     else:
-        claimed = await _claim_within_limits(session, limits, conditions, limit, worker.id, now)
+        claimed = await _claim_within_limits(session, limits, conditions, params, worker.id, now)
     workloads: list[Workload] = []
     unrunnable: list[uuid.UUID] = []
     for record in sorted(claimed, key=lambda r: (r.queued_at or now, r.id)):
@@ -258,10 +291,24 @@ async def _claim_once(
 
 
 async def _claim_unlimited(
-    session: AsyncSession, candidates: Select[uuid.UUID], worker_id: uuid.UUID, now: datetime
+    session: AsyncSession,
+    candidates: Select[Any],
+    params: dict[str, Any],
+    worker_id: uuid.UUID,
+    now: datetime,
 ) -> Sequence[Row[*tuple[Any, ...]]]:
     """The one-statement claim, when no pool or DAG has a limit."""
-    if is_postgres(session):
+    postgres = is_postgres(session)
+    if candidates is _CANDIDATES_ANY_DAG:
+        statement = _CLAIM_ANY_DAG[postgres]
+    else:
+        statement = _claim_statement(candidates, postgres=postgres)
+    return (await session.execute(statement, {**params, "b_claimer": worker_id, "b_now": now})).all()
+
+
+def _claim_statement(candidates: Select[Any], *, postgres: bool) -> Update:
+    """Give the first of ``candidates`` to the worker ``b_claimer`` at ``b_now``; the rows it took."""
+    if postgres:
         # MATERIALIZED: evaluated once. Inlined as an IN subquery, PostgreSQL may rescan it and, with
         # SKIP LOCKED, pick more rows than the LIMIT.
         picked = candidates.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
@@ -269,17 +316,21 @@ async def _claim_unlimited(
     else:
         chosen = candidates.scalar_subquery()
     return (
-        await session.execute(
-            _TI.update()
-            .where(
-                _TI.c.id.in_(chosen),
-                _TI.c.state == TaskInstanceState.QUEUED.value,
-                _TI.c.worker_id.is_(None),
-            )
-            .values(worker_id=worker_id, claimed_at=now)
-            .returning(*_CLAIMED)
+        _TI.update()
+        .where(
+            _TI.c.id.in_(chosen),
+            _TI.c.state == TaskInstanceState.QUEUED.value,
+            _TI.c.worker_id.is_(None),
         )
-    ).all()
+        .values(worker_id=bindparam("b_claimer"), claimed_at=bindparam("b_now"))
+        .returning(*_CLAIMED)
+    )
+
+
+_CLAIM_ANY_DAG = {
+    postgres: _claim_statement(_CANDIDATES_ANY_DAG, postgres=postgres) for postgres in (False, True)
+}
+"""The one-statement claim of a credential that serves every DAG, on SQLite (False) and PostgreSQL."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,7 +370,7 @@ async def _claim_within_limits(
     session: AsyncSession,
     limits: _Limits,
     conditions: list[ColumnElement[bool]],
-    limit: int,
+    params: dict[str, Any],
     worker_id: uuid.UUID,
     now: datetime,
 ) -> list[Row[*tuple[Any, ...]]]:
@@ -352,7 +403,8 @@ async def _claim_within_limits(
             select(ti.id, ti.pool, ti.pool_slots, ti.dag_id)
             .where(*wanted)
             .order_by(ti.queued_at, ti.id)
-            .limit(limit)
+            .limit(bindparam("b_limit")),
+            params,
         )
     ).all()
     if not rows:

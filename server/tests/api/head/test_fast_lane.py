@@ -49,11 +49,11 @@ def test__lanes__serve_every_version_today() -> None:
     assert lanes.heartbeat.versions == lanes.state.versions == every
     # Older versions' run contexts, log batches and claims differ from HEAD's ...
     assert lanes.run.versions == lanes.logs.versions == lanes.claims.versions == newest
-    # ... in models Cadwyn migrates by schema, for run and logs: their lanes serve them with the request
-    # migrated to HEAD's and the answer back. An older claim also gets a header by a migration by path:
-    # the route's.
-    assert lanes.run.migrated == lanes.logs.migrated == every - newest
-    assert lanes.heartbeat.migrated == lanes.state.migrated == lanes.claims.migrated == frozenset()
+    # ... in models Cadwyn migrates by schema: their lanes serve them with the request migrated to HEAD's
+    # and the answer back. An older claim also gets a header by a migration by path, which the claim
+    # lane runs and takes (the runtimes the version can express).
+    assert lanes.run.migrated == lanes.logs.migrated == lanes.claims.migrated == every - newest
+    assert lanes.heartbeat.migrated == lanes.state.migrated == frozenset()
     served = {(lane.method, lane.route.path): lane.versions for lane in lanes.routes}
     assert {key: versions for key, versions in served.items() if versions == every}.keys() == {
         ("GET", VARIABLE),
@@ -483,21 +483,28 @@ async def test__attempt_lanes__same_answers_as_the_routes(
     assert by_lane == [False, True, False, True, True, True] + [False] * 6
 
 
+class _WatchedClaims:
+    """The claim lane, watched: whether it answered each claim, and a switch that leaves every claim
+    to the route."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.by_lane: list[bool] = []
+        self.routes_only = False
+        self._lane = fast_lane.try_claim
+        monkeypatch.setattr(fast_lane, "try_claim", self._watched)
+
+    async def _watched(self, scope: Any, body: bytes) -> fast_lane.Answered | None:
+        answer = None if self.routes_only else await self._lane(scope, body)
+        self.by_lane.append(answer is not None)
+        return answer
+
+
 async def test__claim_lane__same_answers_as_the_route(
     server: ServerHarness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """One claim through the lane, another through the route: the same answer, byte for byte; a claim
     that finds nothing, or is refused, is the route's."""
-    by_lane: list[bool] = []
-    lane = fast_lane.try_claim
-    routes_only = False
-
-    async def watched(scope: Any, body: bytes) -> fast_lane.Answered | None:
-        answer = None if routes_only else await lane(scope, body)
-        by_lane.append(answer is not None)
-        return answer
-
-    monkeypatch.setattr(fast_lane, "try_claim", watched)
+    watch = _WatchedClaims(monkeypatch)
     async with fake_worker(server) as worker:
         await worker.register_dags(
             dag(
@@ -511,7 +518,7 @@ async def test__claim_lane__same_answers_as_the_route(
         await scheduler_pass(server)
         claims, held = [], []
         for through_route in (False, True):
-            routes_only = through_route
+            watch.routes_only = through_route
             response = await worker.http.post(
                 f"/workers/{worker.id}/claims", json={"max_workloads": 1, "held_task_instance_ids": held}
             )
@@ -525,15 +532,49 @@ async def test__claim_lane__same_answers_as_the_route(
             )
             claims.append((response.status_code, body, response.headers["content-type"]))
         assert claims[0] == claims[1]
-        assert by_lane == [True, False]
-        routes_only = False
+        assert watch.by_lane == [True, False]
+        watch.routes_only = False
         nothing_left = await worker.http.post(
             f"/workers/{worker.id}/claims", json={"wait_seconds": 0, "held_task_instance_ids": held}
         )
         refused = await worker.http.post(f"/workers/{uuid.uuid4()}/claims", json={})
     assert (nothing_left.status_code, nothing_left.content) == (200, b'{"workloads":[]}')
     assert (refused.status_code, refused.json()["reason"]) == (404, "worker_not_found")
-    assert by_lane == [True, False, False, False]
+    assert watch.by_lane == [True, False, False, False]
+
+
+@pytest.mark.parametrize("version", supported_versions()[:-1])
+async def test__claim_lane__older_versions_answer_as_their_route(
+    server: ServerHarness, monkeypatch: pytest.MonkeyPatch, version: str
+) -> None:
+    """An older version's claim (its body migrated, the runtimes it can express taken from its migration
+    by path): through the lane, then through the route, the same answer byte for byte."""
+    watch = _WatchedClaims(monkeypatch)
+    async with fake_worker(server) as worker:
+        await worker.register_dags(dag("old_claims", task("first_task"), task("second_task")))
+        async with server.client(token=await new_admin_token(server)) as admin:
+            assert (await admin.post("/api/dags/old_claims/dag-runs", json={"run_id": "r1"})).is_success
+        await scheduler_pass(server)
+        answers = []
+        for through_route in (False, True):
+            watch.routes_only = through_route
+            response = await worker.http.post(
+                f"/workers/{worker.id}/claims",
+                json={"max_workloads": 1},
+                headers={"Baton-API-Version": version},
+            )
+            assert response.status_code == 200, response.text
+            (workload,) = response.json()["workloads"]
+            ti = workload["task_instance"]
+            body = (
+                response.content.replace(workload["token"].encode(), b"<token>")
+                .replace(ti["id"].encode(), b"<id>")
+                .replace(ti["task_id"].encode(), b"<task>")
+            )
+            ignored = ("x-request-id", "content-length")  # the ids replaced differ in length
+            answers.append((body, sorted((k, v) for k, v in response.headers.items() if k not in ignored)))
+    assert watch.by_lane == [True, False]
+    assert answers[0] == answers[1]
 
 
 def _whole(response: httpx.Response, attempt: Any, also_ignored: tuple[str, ...] = ()) -> tuple[Any, ...]:

@@ -25,13 +25,13 @@ from baton_server.api.schemas.orchestration import (
     Worker,
 )
 from baton_server.db.tables import CredentialRecord, DagRunRecord, TaskInstanceRecord, WorkerRecord
-from baton_server.errors import ConflictError
 from baton_server.services.dag_runs import DagRunDetail as DagRunDetailRecord
 from baton_server.services.dag_specs import DagSpec, TaskSpec
 from baton_server.services.dags import DagSummary as DagSummaryRecord
 from baton_server.services.schedules import Schedule
 from baton_server.services.states import DagRunState, TaskInstanceState
 from baton_server.services.workers import WorkerLoad, WorkerState, owned_worker
+from baton_server.services.workers import require_runtime_known_to_client as _require_runtime
 
 CLIENT_RUNTIMES_HEADER = "Baton-Client-Runtimes"
 """Set by the request migrations of API versions that know a closed list of runtimes (see
@@ -47,12 +47,7 @@ async def require_runtime_known_to_client(
     if client_runtimes is None:
         return
     worker = await owned_worker(session, credential, worker_id)
-    if worker.runtime not in client_runtimes.split(","):
-        raise ConflictError(
-            f"worker {worker.name!r} runs {worker.runtime!r}, which this API version cannot express "
-            f"(it knows {client_runtimes.replace(',', ', ')}); use API version 2026-12-02 or later",
-            reason="runtime_not_in_api_version",
-        )
+    _require_runtime(worker.name, worker.runtime, client_runtimes)
 
 
 def task_spec(task: TaskDescription) -> TaskSpec:

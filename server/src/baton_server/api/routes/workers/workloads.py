@@ -80,7 +80,6 @@ async def claim_workloads(
     client_runtimes: ClientRuntimes = None,
 ) -> ClaimedWorkloads:
     """Hand the worker workloads, each to this worker only."""
-    await require_runtime_known_to_client(session, credential, worker_id, client_runtimes)
     claimed = await workloads.claim_workloads(
         session,
         runtime.tokens,
@@ -91,6 +90,7 @@ async def claim_workloads(
             wait_seconds=payload.wait_seconds,
             queues=payload.queues,
             held=payload.held_task_instance_ids,
+            client_runtimes=client_runtimes,
         ),
         max_wait=runtime.settings.claim_max_wait,
         client_gone=request.is_disconnected,

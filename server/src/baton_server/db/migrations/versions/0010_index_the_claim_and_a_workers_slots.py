@@ -1,0 +1,45 @@
+"""index a claim's look at the queue and at a worker's slots
+
+Revision ID: 0010
+Revises: 0009
+
+A claim counted the worker's active attempts by reading every task instance (``worker_id`` had no
+index), and found the oldest queued one by sorting every queued row of its queues: its cost grew with
+the installation and with the queue's depth. A worker's attempts are now indexed by worker and state,
+and the claimable ones (queued, held by no worker) by queue, runtime and the claim's order, so that a
+claim reads the rows it takes.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0010"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+CLAIMABLE = "state = 'queued' AND worker_id IS NULL"
+
+
+def upgrade() -> None:
+    """Apply this revision."""
+    with op.batch_alter_table("task_instances", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_task_instances_worker_id_state"), ["worker_id", "state"], unique=False
+        )
+        batch_op.create_index(
+            "ix_task_instances_claimable",
+            ["queue", "runtime", "queued_at", "id"],
+            unique=False,
+            postgresql_where=sa.text(CLAIMABLE),
+            sqlite_where=sa.text(CLAIMABLE),
+        )
+
+
+def downgrade() -> None:
+    """Revert this revision."""
+    with op.batch_alter_table("task_instances", schema=None) as batch_op:
+        batch_op.drop_index("ix_task_instances_claimable")
+        batch_op.drop_index(batch_op.f("ix_task_instances_worker_id_state"))
