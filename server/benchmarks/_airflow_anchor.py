@@ -4,9 +4,9 @@
 ``.baton/``; with Airflow's constraints file when it can be fetched, else what pip resolves, and
 the resolved set recorded in ``build/airflow-3.3.2-freeze.txt``), migrates its own database on the
 benchmark's PostgreSQL (``airflow db migrate``), creates through Airflow's own models a DAG run
-whose task instances are running and mints their tokens with Airflow's own signer
-(``airflow_prepare.py``, run inside that virtualenv), then starts ``airflow api-server --apps
-execution`` (one process, 127.0.0.1, a free port).
+whose task instances are running and queued attempts for the run/state scenario, and mints their
+tokens with Airflow's own signer (``airflow_prepare.py``, run inside that virtualenv), then starts
+``airflow api-server --apps execution`` (one process, 127.0.0.1, a free port).
 """
 
 from __future__ import annotations
@@ -36,6 +36,14 @@ class Airflow:
     process: subprocess.Popen[bytes]
     base: str
     attempts: list[tuple[str, str, str]]  # (task instance id, token, task id)
+    fresh: list[tuple[str, str]]  # queued attempts not handed out yet: (task instance id, workload token)
+
+    def take_fresh(self, count: int, tag: str) -> list[tuple[str, str]]:
+        """The next ``count`` queued attempts (``tag`` names a run; Airflow's were all made up front)."""
+        taken, self.fresh = self.fresh[:count], self.fresh[count:]
+        if len(taken) < count:
+            raise SystemExit(f"bench: Airflow's queued attempts ran out for {tag}")
+        return taken
 
 
 def _install(env_dir: Path) -> Path:
@@ -95,21 +103,24 @@ def prepared_airflow(env_dir: Path, admin_url: str, database: str, home: Path) -
 
 
 def start_airflow(
-    env_dir: Path, admin_url: str, database: str, count: int, folder: Path, port: int
+    env_dir: Path, admin_url: str, database: str, count: int, fresh: int, folder: Path, port: int
 ) -> Airflow:
-    """Install (once), migrate, seed ``count`` running task instances, start the execution API."""
+    """Install (once), migrate, seed ``count`` task instances to run and ``fresh`` queued ones (in DAG
+    runs of ten), start the execution API."""
     python, env = prepared_airflow(env_dir, admin_url, database, folder / "airflow")
     airflow = str(env_dir / "bin" / "airflow")
     prepare = Path(__file__).with_name("airflow_prepare.py")
     out = subprocess.run(
-        [str(python), str(prepare), str(count)],
+        [str(python), str(prepare), str(count), str(fresh)],
         env=env,
         check=True,
         timeout=900,
         capture_output=True,
         text=True,
     ).stdout
-    attempts = [(a[0], a[1], a[2]) for a in json.loads(out.strip().splitlines()[-1])]
+    prepared = json.loads(out.strip().splitlines()[-1])
+    attempts = [(a[0], a[1], a[2]) for a in prepared["attempts"]]
+    queued = [(a[0], a[1]) for a in prepared["fresh"]]
     process = subprocess.Popen(
         [
             airflow,
@@ -127,4 +138,4 @@ def start_airflow(
         stdout=(folder / "airflow-api-server.log").open("wb"),
         stderr=subprocess.STDOUT,
     )
-    return Airflow(process, f"http://127.0.0.1:{port}", attempts)
+    return Airflow(process, f"http://127.0.0.1:{port}", attempts, queued)

@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -47,11 +48,12 @@ from baton_server.db.tables import (
 )
 from baton_server.db.types import utcnow
 from baton_server.runtime import Runtime
+from baton_server.services.credentials import issue_credential
 from baton_server.services.dag_specs import DagSpec, TaskSpec
 from baton_server.services.tokens import TokenService
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 HOSTNAME, PID = "bench-host", 4242
 VERSION_HEADER = "Baton-API-Version"
@@ -151,8 +153,9 @@ async def _queued_run(
     return tis
 
 
-async def _seed(settings: Settings, count: int) -> list[tuple[str, str]]:
-    """Create a DAG run with ``count`` queued task instances; return (id, workload token) pairs."""
+async def _seed(settings: Settings, count: int) -> tuple[list[tuple[str, str]], str]:
+    """Create a DAG run with ``count`` queued task instances and a worker credential; return (id,
+    workload token) pairs and the credential's token (the ``claim`` scenario's worker)."""
     runtime = Runtime.create(settings)
     try:
         await upgrade(runtime.engine)
@@ -164,24 +167,33 @@ async def _seed(settings: Settings, count: int) -> list[tuple[str, str]]:
             version = await _dag_version(session, "bench", task_ids)
             tis = await _queued_run(session, version, "bench_run", task_ids)
             await session.commit()
-            return [(str(ti.id), runtime.tokens.issue(ti.id, 1, "workload")) for ti in tis]
+            worker = await issue_credential(session, "worker", "bench-worker")
+            return [(str(ti.id), runtime.tokens.issue(ti.id, 1, "workload")) for ti in tis], worker.token
     finally:
         await runtime.close()
 
 
 FRESH_TASKS_PER_RUN = 10
 FRESH_PER_SECOND = 1500
-"""Queued attempts seeded per second of a ``run_state`` wrk run: more than it can start (each start is
-followed by its finish, two requests); running out fails the run loudly (a 409 for a reused one)."""
+"""Queued attempts seeded per second of a ``run_state`` or ``claim`` wrk run: more than it can start (each
+start is followed by its finish, two requests); running out fails the run loudly (a 409 for a reused
+one, an empty claim)."""
+AIRFLOW_FRESH_PER_SECOND = 150
+"""The same for Airflow, whose attempts are made up front by ``airflow_prepare.py`` (through its own
+``create_dagrun``, far slower than Baton's seeding): above what its ``run`` and ``state`` reach here."""
+
+
+def _seed_engine(settings: Settings) -> AsyncEngine:
+    """An engine whose connections are named ``bench-seed``: not ones the server holds."""
+    return create_async_engine(
+        settings.effective_database_url, connect_args={"server_settings": {"application_name": "bench-seed"}}
+    )
 
 
 async def _seed_fresh(settings: Settings, count: int, tag: str) -> list[tuple[str, str]]:
     """``count`` queued task instances in DAG runs of ``FRESH_TASKS_PER_RUN`` independent tasks (as a
-    real run's end is decided over its own few tasks); (id, workload token) pairs, in order. Its
-    connection is named ``bench-seed``: not one the server holds."""
-    engine = create_async_engine(
-        settings.effective_database_url, connect_args={"server_settings": {"application_name": "bench-seed"}}
-    )
+    real run's end is decided over its own few tasks); (id, workload token) pairs, in order."""
+    engine = _seed_engine(settings)
     assert settings.signing_key is not None
     tokens = TokenService(settings.signing_key.get_secret_value(), workload_ttl=86400, execution_ttl=86400)
     task_ids = [f"f{n}" for n in range(FRESH_TASKS_PER_RUN)]
@@ -199,6 +211,35 @@ async def _seed_fresh(settings: Settings, count: int, tag: str) -> list[tuple[st
             return [(str(ti.id), tokens.issue(ti.id, 1, "workload")) for ti in tis[:count]]
     finally:
         await engine.dispose()
+
+
+async def _retire_fresh(settings: Settings) -> None:
+    """Take what a ``run_state`` or ``claim`` run left queued out of the queue (skipped), so that the next
+    run's claims look at its own seeding only, not at a queue grown by every run before it."""
+    engine = _seed_engine(settings)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "UPDATE task_instances SET state = 'skipped' "
+                    "WHERE dag_id = 'bench_fresh' AND state = 'queued' AND worker_id IS NULL"
+                )
+            )
+    finally:
+        await engine.dispose()
+
+
+def _register_worker(base: str, version: str, token: str) -> str:
+    """Register the ``claim`` scenario's worker (one queue, room for every attempt in flight); its id."""
+    with httpx.Client(base_url=base, headers={VERSION_HEADER: version}, timeout=30) as client:
+        response = client.post(
+            "/workers/registrations",
+            json={"name": "bench-worker", "queues": ["default"], "capacity": 10_000, "runtime": "python"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        response.raise_for_status()
+        worker_id: str = response.json()["id"]
+        return worker_id
 
 
 def _start_attempts(base: str, version: str, workloads: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -262,46 +303,125 @@ request = function()
 end
 """
 
-_RUN_STATE_LUA = """
-local ids = {%(ids)s}
-local tokens = {%(tokens)s}
-local started, first, last = {}, 1, 0  -- attempts started and not yet finished (any connection's)
-local n = 0
-local threads = 0
-setup = function(thread)
-  thread:set("offset", threads)
-  threads = threads + 1
-  thread:set("stride", %(threads)d)
+_LIFECYCLE_LUA = """
+-- What the run/state and claim scripts share: attempts started and not yet finished (any
+-- connection's), each found from its execution token's subject — its task instance, in Baton's
+-- tokens as in Airflow's: the JWT payload's "sub".
+local alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+local sextet = {}
+for k = 1, #alphabet do sextet[alphabet:sub(k, k)] = k - 1 end
+local function base64url(text)
+  local out, acc, bits = {}, 0, 0
+  for c in text:gmatch(".") do
+    acc, bits = acc * 64 + sextet[c], bits + 6
+    if bits >= 8 then
+      bits = bits - 8
+      local byte = math.floor(acc / 2 ^ bits)
+      out[#out + 1] = string.char(byte)
+      acc = acc - byte * 2 ^ bits
+    end
+  end
+  return table.concat(out)
 end
-request = function()
+local function subject(token)
+  local payload = token and string.match(token, "^[^.]+%%.([^.]+)%%.")
+  return payload and string.match(base64url(payload), '"sub"%%s*:%%s*"([^"]+)"')
+end
+local started, first, last = {}, 1, 0
+local function headers_for(token)
   local headers = {}
   headers["Content-Type"] = "application/json"
+  headers["Authorization"] = "Bearer " .. token
   %(version_header)s
-  if last >= first then
-    local attempt = started[first]
-    started[first] = nil
-    first = first + 1
-    headers["Authorization"] = "Bearer " .. attempt[2]
-    return wrk.format("PATCH", "/execution/task-instances/" .. attempt[1] .. "/state", headers, '%(state)s')
+  return headers
+end
+-- The state of the oldest attempt started and not finished yet; nil when there is none.
+local function next_state()
+  if last < first then return nil end
+  local attempt = started[first]
+  started[first] = nil
+  first = first + 1
+  local path = "/execution/task-instances/" .. attempt[1] .. "/state"
+  return wrk.format("PATCH", path, headers_for(attempt[2]), '%(state)s')
+end
+local function run(id, token)
+  return wrk.format("PATCH", "/execution/task-instances/" .. id .. "/run", headers_for(token), '%(run)s')
+end
+-- A run's answer: its attempt is started when it carries the execution token.
+local function took_run(headers)
+  for name, value in pairs(headers) do
+    if string.lower(name) == "refreshed-api-token" and subject(value) then
+      last = last + 1
+      started[last] = {subject(value), value}
+      return true
+    end
   end
+  return false
+end
+local threads = {}
+setup = function(thread)
+  thread:set("offset", #threads)
+  thread:set("stride", %(threads)d)
+  threads[#threads + 1] = thread
+end
+"""
+
+_RUN_STATE_LUA = (
+    _LIFECYCLE_LUA
+    + """
+local ids = {%(ids)s}
+local tokens = {%(tokens)s}
+local n = 0
+request = function()
+  local state = next_state()
+  if state then return state end
   -- This thread's share of the fresh attempts; past the end it reuses one, whose 409 fails the run.
   local i = ((n * stride + offset) %% #ids) + 1
   n = n + 1
-  headers["Authorization"] = "Bearer " .. tokens[i]
-  return wrk.format("PATCH", "/execution/task-instances/" .. ids[i] .. "/run", headers, '%(run)s')
+  return run(ids[i], tokens[i])
 end
 response = function(status, headers, body)
-  local token = nil
-  for name, value in pairs(headers) do
-    if string.lower(name) == "refreshed-api-token" then token = value end
-  end
-  local id = token and string.match(body, '"task_instance"%%s*:%%s*{%%s*"id"%%s*:%%s*"([^"]+)"')
-  if id then
-    last = last + 1
-    started[last] = {id, token}
-  end
+  took_run(headers)
 end
 """
+)
+
+_CLAIM_LUA = (
+    _LIFECYCLE_LUA
+    + """
+-- A worker's loop, as fast as it goes: claim one workload, start it (run, with the workload token
+-- the claim handed out), finish it (state, with the execution token run handed out).
+local claimed, cfirst, clast = {}, 1, 0
+empty = 0  -- claims answered with no workload: the queue ran dry, which fails the run
+request = function()
+  local state = next_state()
+  if state then return state end
+  if clast >= cfirst then
+    local workload = claimed[cfirst]
+    claimed[cfirst] = nil
+    cfirst = cfirst + 1
+    return run(workload[1], workload[2])
+  end
+  local claim = "/workers/%(worker_id)s/claims"
+  return wrk.format("POST", claim, headers_for("%(worker_token)s"), '{"max_workloads": 1}')
+end
+response = function(status, headers, body)
+  if took_run(headers) or not string.find(body, '"workloads"', 1, true) then return end
+  local workload = string.match(body, '"token"%%s*:%%s*"([^"]+)"')
+  if workload then
+    clast = clast + 1
+    claimed[clast] = {subject(workload), workload}
+  else
+    empty = empty + 1
+  end
+end
+done = function(summary, latency, requests)
+  local dry = 0
+  for _, thread in ipairs(threads) do dry = dry + thread:get("empty") end
+  io.write(string.format("Empty claims: %%d\\n", dry))
+end
+"""
+)
 UNIX_USER_SINCE = "2026-10-15"
 """The API version whose ``run`` body first has ``unix_user`` (an older one refuses the field)."""
 
@@ -316,9 +436,20 @@ _HEARTBEAT_BODY = f'{{"hostname": "{HOSTNAME}", "pid": {PID}}}'
 _LOG_BODY = '{"lines": [{"timestamp": "2026-12-03T10:00:00Z", "level": "info", "message": "bench line"}]}'
 _XCOM = '"/execution/xcoms/bench/" .. RUN .. "/" .. tasks[i] .. "/out"'
 
+_AIRFLOW_RUN_BODY = (
+    f'{{"state": "running", "hostname": "{HOSTNAME}", "unixname": "bench", "pid": {PID}, '
+    '"start_date": "2026-12-04T10:00:00Z"}'
+)
+_AIRFLOW_STATE_BODY = (
+    '{"state": "success", "end_date": "2026-12-04T10:00:01Z", "task_outlets": [], "outlet_events": []}'
+)
+
 # Each target's request per scenario (Lua); None: the target has no such request.
 RUN_STATE = "run/state of fresh attempts"
 """The ``run_state`` scenario's marker: its script is ``_RUN_STATE_LUA``, over attempts seeded for the run."""
+CLAIM = "claim, run and state of queued attempts"
+"""The ``claim`` scenario's marker: its script is ``_CLAIM_LUA``, a worker's loop over attempts queued for
+the run."""
 BATON_REQUESTS: dict[str, str | None] = {
     "heartbeat": 'return wrk.format("PUT", "/execution/task-instances/" .. ids[i] .. "/heartbeat", headers, '
     f"'{_HEARTBEAT_BODY}')",
@@ -333,9 +464,10 @@ BATON_REQUESTS: dict[str, str | None] = {
     "log_upload": 'return wrk.format("POST", "/execution/task-instances/" .. ids[i] .. "/logs", headers, '
     f"'{_LOG_BODY}')",
     "run_state": RUN_STATE,
+    "claim": CLAIM,
 }
 BARE_REQUESTS: dict[str, str | None] = {
-    k: (None if k in ("log_upload", "run_state") else v) for k, v in BATON_REQUESTS.items()
+    k: (None if k in ("log_upload", "run_state", "claim") else v) for k, v in BATON_REQUESTS.items()
 }
 AIRFLOW_REQUESTS: dict[str, str | None] = {
     "heartbeat": BATON_REQUESTS["heartbeat"],
@@ -348,7 +480,8 @@ AIRFLOW_REQUESTS: dict[str, str | None] = {
     "xcom_push": f'return wrk.format("POST", {_XCOM}, headers, \'{{"rows": [1, 2, 3], "n": 3}}\')',
     "xcom_get": BATON_REQUESTS["xcom_get"],
     "log_upload": None,  # a task's logs go to files / remote storage, not through the execution API
-    "run_state": None,  # each request needs a fresh queued attempt: seeded for Baton only
+    "run_state": RUN_STATE,  # over queued attempts airflow_prepare.py made with Airflow's create_dagrun
+    "claim": None,  # Airflow's executor hands workloads out: no claim in its execution API
 }
 SCENARIOS = (
     "heartbeat",
@@ -359,6 +492,7 @@ SCENARIOS = (
     "xcom_get",
     "log_upload",
     "run_state",
+    "claim",
 )
 
 
@@ -375,6 +509,11 @@ class Target:
     database: str
     application_name: str | None = None  # its connections' name, when it shares a database
     version: str | None = None  # Baton's API version the requests ask for
+    run_body: str = ""  # a ``run`` of the run_state and claim scenarios (default: Baton's, for its version)
+    state_body: str = _STATE_BODY
+    fresh: Callable[[int, str], list[tuple[str, str]]] | None = None  # n queued attempts for a run (tag)
+    fresh_per_second: int = 0  # how many a run_state run gets per second of it
+    worker: tuple[str, str] | None = None  # the claim scenario's worker: (id, credential token)
 
 
 def _lua(
@@ -387,16 +526,22 @@ def _lua(
 ) -> Path:
     request = target.requests[scenario]
     assert request is not None
+    lifecycle = {
+        "threads": threads,
+        "version_header": target.version_header,
+        "run": target.run_body or _run_body(target.version),
+        "state": target.state_body,
+    }
     if request == RUN_STATE:
         assert fresh, "the run_state scenario starts fresh attempts"
         script = _RUN_STATE_LUA % {
+            **lifecycle,
             "ids": ", ".join(f'"{ti}"' for ti, _ in fresh),
             "tokens": ", ".join(f'"{tok}"' for _, tok in fresh),
-            "threads": threads,
-            "version_header": target.version_header,
-            "run": _run_body(target.version),
-            "state": _STATE_BODY,
         }
+    elif request == CLAIM:
+        assert target.worker is not None, "the claim scenario needs a registered worker"
+        script = _CLAIM_LUA % {**lifecycle, "worker_id": target.worker[0], "worker_token": target.worker[1]}
     else:
         script = _LUA % {
             "ids": ", ".join(f'"{ti}"' for ti, _, _ in target.attempts),
@@ -526,6 +671,7 @@ def _wrk(
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     non_2xx_match = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    dry = re.search(r"Empty claims: (\d+)", out)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     result = Result(
         target=target.name,
@@ -536,7 +682,8 @@ def _wrk(
         p50_ms=_to_ms(re.search(r"^\s*50%\s+(\S+)", out, re.MULTILINE).group(1)),  # type: ignore[union-attr]
         p99_ms=_to_ms(re.search(r"^\s*99%\s+(\S+)", out, re.MULTILINE).group(1)),  # type: ignore[union-attr]
         non_2xx=(int(non_2xx_match.group(1)) if non_2xx_match else 0)
-        + (sum(int(g) for g in errors.groups()) if errors else 0),
+        + (sum(int(g) for g in errors.groups()) if errors else 0)
+        + (int(dry.group(1)) if dry else 0),
         server_cpu_ms_per_request=cpu / max(total, 1),
         server_rss_mb=_rss_mb(target.pid),
         load_average=os.getloadavg()[0],
@@ -717,14 +864,20 @@ def main(argv: list[str] | None = None) -> int:
 
         versions = supported_versions()
         oldest, newest = versions[0], versions[-1]
-        workloads = asyncio.run(_seed(settings, args.task_instances))
+        workloads, worker_token = asyncio.run(_seed(settings, args.task_instances))
         baton, base = _start_baton(url, folder, signing_key, args.pool_size)
         processes.append(baton)
         _wait_healthy(base, "/execution/health", baton, 300)
         attempts = [
             (ti, tok, f"t{n}") for n, (ti, tok) in enumerate(_start_attempts(base, newest, workloads))
         ]
+        worker = (_register_worker(base, newest, worker_token), worker_token)
         database = make_url(url).database or ""
+
+        def seeded(count: int, tag: str) -> list[tuple[str, str]]:
+            return asyncio.run(_seed_fresh(settings, count, tag))
+
+        lifecycle = {"fresh": seeded, "fresh_per_second": FRESH_PER_SECOND, "worker": worker}
         targets = [
             Target(
                 f"baton@{newest}",
@@ -735,6 +888,7 @@ def main(argv: list[str] | None = None) -> int:
                 f'headers["{VERSION_HEADER}"] = "{newest}"',
                 database,
                 version=newest,
+                **lifecycle,  # type: ignore[arg-type]
             ),
             Target(
                 f"baton@{oldest}",
@@ -745,6 +899,7 @@ def main(argv: list[str] | None = None) -> int:
                 f'headers["{VERSION_HEADER}"] = "{oldest}"',
                 database,
                 version=oldest,
+                **lifecycle,  # type: ignore[arg-type]
             ),
         ]
         bare, bare_base = _start_bare(url, signing_key, args.pool_size)
@@ -758,8 +913,15 @@ def main(argv: list[str] | None = None) -> int:
 
             airflow_db = make_url(asyncio.run(_create_database(admin_url))).database
             assert airflow_db is not None
+            fresh_runs = 3 * args.rounds if "run_state" in scenarios else 0
             airflow = start_airflow(
-                args.airflow_env, admin_url, airflow_db, args.task_instances, folder, _free_port()
+                args.airflow_env,
+                admin_url,
+                airflow_db,
+                args.task_instances,
+                fresh_runs * args.seconds * AIRFLOW_FRESH_PER_SECOND,
+                folder,
+                _free_port(),
             )
             processes.append(airflow.process)
             _wait_healthy(airflow.base, "/execution/health", airflow.process, 300)
@@ -773,6 +935,10 @@ def main(argv: list[str] | None = None) -> int:
                     airflow.attempts,
                     "",
                     airflow_db,
+                    run_body=_AIRFLOW_RUN_BODY,
+                    state_body=_AIRFLOW_STATE_BODY,
+                    fresh=airflow.take_fresh,
+                    fresh_per_second=AIRFLOW_FRESH_PER_SECOND,
                 )
             )
         _wait_quiet(targets, 120)
@@ -781,15 +947,29 @@ def main(argv: list[str] | None = None) -> int:
             for scenario in scenarios:
                 for connections in CLIENTS:
                     for target in targets:
-                        if target.requests[scenario] is None:
+                        request = target.requests[scenario]
+                        if request is None:
                             continue
                         fresh = None
-                        if target.requests[scenario] == RUN_STATE:
+                        if request in (RUN_STATE, CLAIM):
+                            # Queued attempts for this run alone: run_state starts them by their workload
+                            # tokens, claim finds them in the queue.
+                            assert target.fresh is not None
                             tag = f"{round_}_{connections}_{len(results)}"
-                            fresh = asyncio.run(_seed_fresh(settings, args.seconds * FRESH_PER_SECOND, tag))
+                            fresh = target.fresh(args.seconds * target.fresh_per_second, tag)
                         results.append(
-                            _wrk(target, scenario, connections, args.seconds, folder, round_, fresh=fresh)
+                            _wrk(
+                                target,
+                                scenario,
+                                connections,
+                                args.seconds,
+                                folder,
+                                round_,
+                                fresh=fresh if request == RUN_STATE else None,
+                            )
                         )
+                        if fresh is not None and target.worker is not None:
+                            asyncio.run(_retire_fresh(settings))
                         held[target.name] = max(
                             held.get(target.name, 0), asyncio.run(_connections_held(admin_url, target))
                         )
