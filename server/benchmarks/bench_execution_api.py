@@ -155,7 +155,7 @@ async def _queued_run(
 
 async def _seed(settings: Settings, count: int) -> tuple[list[tuple[str, str]], str]:
     """Create a DAG run with ``count`` queued task instances and a worker credential; return (id,
-    workload token) pairs and the credential's token (the ``claim`` scenario's worker)."""
+    workload token) pairs and the credential's token (the ``claim`` scenario's workers')."""
     runtime = Runtime.create(settings)
     try:
         await upgrade(runtime.engine)
@@ -229,17 +229,29 @@ async def _retire_fresh(settings: Settings) -> None:
         await engine.dispose()
 
 
-def _register_worker(base: str, version: str, token: str) -> str:
-    """Register the ``claim`` scenario's worker (one queue, room for every attempt in flight); its id."""
+CLAIM_WORKERS = 64
+"""Workers of the ``claim`` scenario, its requests taking turns among them: a worker's claims run one
+after another (its slots are counted under its row's lock), as the claims of many workers do not."""
+
+
+def _register_workers(base: str, version: str, token: str) -> list[str]:
+    """Register the ``claim`` scenario's workers (one queue, room for every attempt in flight); their ids."""
     with httpx.Client(base_url=base, headers={VERSION_HEADER: version}, timeout=30) as client:
-        response = client.post(
-            "/workers/registrations",
-            json={"name": "bench-worker", "queues": ["default"], "capacity": 10_000, "runtime": "python"},
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        response.raise_for_status()
-        worker_id: str = response.json()["id"]
-        return worker_id
+        ids = []
+        for n in range(CLAIM_WORKERS):
+            response = client.post(
+                "/workers/registrations",
+                json={
+                    "name": f"bench-worker-{n}",
+                    "queues": ["default"],
+                    "capacity": 1000,
+                    "runtime": "python",
+                },
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            response.raise_for_status()
+            ids.append(response.json()["id"])
+        return ids
 
 
 def _start_attempts(base: str, version: str, workloads: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -292,14 +304,44 @@ local ids = {%(ids)s}
 local tokens = {%(tokens)s}
 local tasks = {%(tasks)s}
 local n = 0
+local threads_made = 0
+setup = function(thread)  -- each thread its own share of the attempts, not the same ones in step
+  thread:set("offset", threads_made)
+  thread:set("stride", %(threads)d)
+  threads_made = threads_made + 1
+end
 request = function()
   n = n + 1
-  local i = (n %% #ids) + 1
+  local i = ((n * stride + offset) %% #ids) + 1
   local headers = {}
   headers["Authorization"] = "Bearer " .. tokens[i]
   headers["Content-Type"] = "application/json"
   %(version_header)s
   %(request)s
+end
+"""
+
+_PACED_LUA = """
+-- An open loop: this thread's requests leave on a fixed schedule (its share of the rate), whichever
+-- connection is free, rather than each connection's next one as soon as its answer came (which
+-- would make the connections move in step). Late ones leave at once, so the schedule holds.
+local ffi = require("ffi")
+ffi.cdef[[
+typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
+int clock_gettime(int clock_id, bench_timespec *now);
+]]
+local clock = ffi.new("bench_timespec")
+local function now_ms()
+  ffi.C.clock_gettime(1, clock)  -- CLOCK_MONOTONIC
+  return tonumber(clock.tv_sec) * 1000 + tonumber(clock.tv_nsec) / 1e6
+end
+local interval, due = %(interval_ms)f, nil
+delay = function()
+  local now = now_ms()
+  due = due or now
+  local wait = due - now
+  due = due + interval
+  return wait > 0 and math.floor(wait) or 0
 end
 """
 
@@ -392,6 +434,7 @@ _CLAIM_LUA = (
 -- A worker's loop, as fast as it goes: claim one workload, start it (run, with the workload token
 -- the claim handed out), finish it (state, with the execution token run handed out).
 local claimed, cfirst, clast = {}, 1, 0
+local workers, w = {%(workers)s}, 0
 empty = 0  -- claims answered with no workload: the queue ran dry, which fails the run
 request = function()
   local state = next_state()
@@ -402,7 +445,9 @@ request = function()
     cfirst = cfirst + 1
     return run(workload[1], workload[2])
   end
-  local claim = "/workers/%(worker_id)s/claims"
+  -- The workers take turns; each thread its own share of them.
+  local claim = "/workers/" .. workers[((w * stride + offset) %% #workers) + 1] .. "/claims"
+  w = w + 1
   return wrk.format("POST", claim, headers_for("%(worker_token)s"), '{"max_workloads": 1}')
 end
 response = function(status, headers, body)
@@ -513,14 +558,14 @@ class Target:
     state_body: str = _STATE_BODY
     fresh: Callable[[int, str], list[tuple[str, str]]] | None = None  # n queued attempts for a run (tag)
     fresh_per_second: int = 0  # how many a run_state run gets per second of it
-    worker: tuple[str, str] | None = None  # the claim scenario's worker: (id, credential token)
+    workers: tuple[list[str], str] | None = None  # the claim scenario's workers: (ids, credential token)
 
 
 def _lua(
     target: Target,
     scenario: str,
     folder: Path,
-    pace_ms: int | None = None,
+    rate: float | None = None,
     fresh: list[tuple[str, str]] | None = None,
     threads: int = 1,
 ) -> Path:
@@ -540,8 +585,13 @@ def _lua(
             "tokens": ", ".join(f'"{tok}"' for _, tok in fresh),
         }
     elif request == CLAIM:
-        assert target.worker is not None, "the claim scenario needs a registered worker"
-        script = _CLAIM_LUA % {**lifecycle, "worker_id": target.worker[0], "worker_token": target.worker[1]}
+        assert target.workers is not None, "the claim scenario needs registered workers"
+        ids, token = target.workers
+        script = _CLAIM_LUA % {
+            **lifecycle,
+            "workers": ", ".join(f'"{i}"' for i in ids),
+            "worker_token": token,
+        }
     else:
         script = _LUA % {
             "ids": ", ".join(f'"{ti}"' for ti, _, _ in target.attempts),
@@ -549,10 +599,10 @@ def _lua(
             "tasks": ", ".join(f'"{task}"' for _, _, task in target.attempts),
             "version_header": target.version_header,
             "request": request.replace("RUN", '"bench_run"'),
+            "threads": threads,
         }
-    if pace_ms is not None:
-        # Each connection waits this long before its next request: a steady rate, not a closed loop.
-        script += f"delay = function() return {pace_ms} end\n"
+    if rate is not None:
+        script += _PACED_LUA % {"interval_ms": threads * 1000.0 / rate}
     path = folder / f"{target.name.replace('@', '-').replace(' ', '-')}-{scenario}.lua"
     path.write_text(script)
     return path
@@ -639,13 +689,14 @@ def _wrk(
     folder: Path,
     round_: int,
     *,
-    pace_ms: int | None = None,
+    rate: float | None = None,
     fresh: list[tuple[str, str]] | None = None,
 ) -> Result:
-    """One wrk run of a scenario against a target (``pace_ms``: each connection's pause between requests;
-    ``fresh``: the queued attempts a ``run_state`` run starts)."""
+    """One wrk run of a scenario against a target (``rate``: requests per second on a fixed schedule, an
+    open loop, instead of each connection's next request as soon as its answer came; ``fresh``: the
+    queued attempts a ``run_state`` run starts)."""
     threads = min(2, connections)
-    script = _lua(target, scenario, folder, pace_ms, fresh, threads)
+    script = _lua(target, scenario, folder, rate, fresh, threads)
     cpu_before = _tree_cpu_ms(target.pid)
     out = subprocess.run(
         [
@@ -871,13 +922,13 @@ def main(argv: list[str] | None = None) -> int:
         attempts = [
             (ti, tok, f"t{n}") for n, (ti, tok) in enumerate(_start_attempts(base, newest, workloads))
         ]
-        worker = (_register_worker(base, newest, worker_token), worker_token)
+        workers = (_register_workers(base, newest, worker_token), worker_token)
         database = make_url(url).database or ""
 
         def seeded(count: int, tag: str) -> list[tuple[str, str]]:
             return asyncio.run(_seed_fresh(settings, count, tag))
 
-        lifecycle = {"fresh": seeded, "fresh_per_second": FRESH_PER_SECOND, "worker": worker}
+        lifecycle = {"fresh": seeded, "fresh_per_second": FRESH_PER_SECOND, "workers": workers}
         targets = [
             Target(
                 f"baton@{newest}",
@@ -968,7 +1019,7 @@ def main(argv: list[str] | None = None) -> int:
                                 fresh=fresh if request == RUN_STATE else None,
                             )
                         )
-                        if fresh is not None and target.worker is not None:
+                        if fresh is not None and target.workers is not None:
                             asyncio.run(_retire_fresh(settings))
                         held[target.name] = max(
                             held.get(target.name, 0), asyncio.run(_connections_held(admin_url, target))

@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton_server.db.tables import CredentialRecord, TaskInstanceRecord, WorkerRecord
@@ -66,11 +66,13 @@ async def issue_credential(
     return IssuedCredential(id=record.id, kind=kind, name=name, token=token)
 
 
+_BY_TOKEN_HASH = select(CredentialRecord).where(CredentialRecord.token_hash == bindparam("b_hash"))
+"""The credential behind a token's hash: built once, as every worker and admin request reads it."""
+
+
 async def authenticate(session: AsyncSession, token: str, kind: CredentialKind) -> CredentialRecord:
     """The live credential of that kind behind a bearer token, or UnauthorizedError."""
-    record = await session.scalar(
-        select(CredentialRecord).where(CredentialRecord.token_hash == hash_token(token))
-    )
+    record = await session.scalar(_BY_TOKEN_HASH, {"b_hash": hash_token(token)})
     return _live(record, kind)
 
 
