@@ -43,6 +43,7 @@ from bench_execution_api import (
     _start_baton,
     _stop,
     _wait_healthy,
+    _wait_quiet,
     _wrk,
     throwaway_database,
 )
@@ -90,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     try:
         settings = Settings(database_url=url, data_dir=folder, signing_key=signing_key, run_scheduler=False)
-        workloads = asyncio.run(_seed(settings, args.running))
+        workloads, _ = asyncio.run(_seed(settings, args.running))
         server, base = _start_baton(url, folder, signing_key, args.pool_size)
         try:
             _wait_healthy(base, "/execution/health", server, 300)
@@ -115,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
                         f'headers["{VERSION_HEADER}"] = "{newest}"',
                         database,
                     )
+                    # A healthy server may still be building what it serves lazily: not counted.
+                    _wait_quiet([target], 120)
                     results.append(_wrk(target, "heartbeat", args.clients, args.seconds, folder, round_))
                     held[name] = max(held.get(name, 0), asyncio.run(_connections_held(admin_url, target)))
                     if scheduler:

@@ -142,8 +142,15 @@ class TaskInstanceRecord(Base):
         # The scheduler's deadlines: a running attempt's heartbeat and its execution timeout.
         Index(None, "state", "last_heartbeat_at"),
         Index(None, "state", "timeout_at"),
-        # A claim: a worker's active attempts (its free slots) and the claimable ones in claim order.
-        Index(None, "worker_id", "state"),
+        # A claim: a worker's active attempts (its free slots; only rows with a worker, so that the
+        # many without one do not pile up under one key) and the claimable ones in claim order.
+        Index(
+            None,
+            "worker_id",
+            "state",
+            postgresql_where=text("worker_id IS NOT NULL"),
+            sqlite_where=text("worker_id IS NOT NULL"),
+        ),
         Index(
             "ix_task_instances_claimable",
             "queue",

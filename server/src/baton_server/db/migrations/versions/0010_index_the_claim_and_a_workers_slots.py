@@ -5,9 +5,10 @@ Revises: 0009
 
 A claim counted the worker's active attempts by reading every task instance (``worker_id`` had no
 index), and found the oldest queued one by sorting every queued row of its queues: its cost grew with
-the installation and with the queue's depth. A worker's attempts are now indexed by worker and state,
-and the claimable ones (queued, held by no worker) by queue, runtime and the claim's order, so that a
-claim reads the rows it takes.
+the installation and with the queue's depth. A worker's attempts are now indexed by worker and state
+(only the rows that have a worker: the many that have none would all sit under one key, and every
+write of one, such as a heartbeat, would add to that pile), and the claimable ones (queued, held by
+no worker) by queue, runtime and the claim's order, so that a claim reads the rows it takes.
 """
 
 from __future__ import annotations
@@ -21,13 +22,18 @@ branch_labels = None
 depends_on = None
 
 CLAIMABLE = "state = 'queued' AND worker_id IS NULL"
+HELD = "worker_id IS NOT NULL"
 
 
 def upgrade() -> None:
     """Apply this revision."""
     with op.batch_alter_table("task_instances", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_task_instances_worker_id_state"), ["worker_id", "state"], unique=False
+            batch_op.f("ix_task_instances_worker_id_state"),
+            ["worker_id", "state"],
+            unique=False,
+            postgresql_where=sa.text(HELD),
+            sqlite_where=sa.text(HELD),
         )
         batch_op.create_index(
             "ix_task_instances_claimable",
