@@ -108,6 +108,9 @@ def start_airflow(
     """Install (once), migrate, seed ``count`` task instances to run and ``fresh`` queued ones (in DAG
     runs of ten), start the execution API."""
     python, env = prepared_airflow(env_dir, admin_url, database, folder / "airflow")
+    # A workload token lives as long as a task may stay queued (10 minutes by default): the run/state
+    # scenario's, minted up front, must outlive a run of several rounds.
+    env["AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT"] = "86400"
     airflow = str(env_dir / "bin" / "airflow")
     prepare = Path(__file__).with_name("airflow_prepare.py")
     out = subprocess.run(

@@ -208,6 +208,10 @@ async def _seed_fresh(settings: Settings, count: int, tag: str) -> list[tuple[st
             for k in range(-(-count // FRESH_TASKS_PER_RUN)):
                 tis += await _queued_run(session, version, f"fresh_{tag}_{k}", task_ids)
             await session.commit()
+            # The planner's statistics as autovacuum keeps them in a running installation, not those of
+            # the table before thousands of rows arrived a moment ago.
+            await session.execute(text("ANALYZE task_instances"))
+            await session.commit()
             return [(str(ti.id), tokens.issue(ti.id, 1, "workload")) for ti in tis[:count]]
     finally:
         await engine.dispose()
@@ -224,6 +228,10 @@ async def _retire_fresh(settings: Settings) -> None:
                     "UPDATE task_instances SET state = 'skipped' "
                     "WHERE dag_id = 'bench_fresh' AND state = 'queued' AND worker_id IS NULL"
                 )
+            )
+        async with engine.connect() as conn:
+            await (await conn.execution_options(isolation_level="AUTOCOMMIT")).execute(
+                text("ANALYZE task_instances")
             )
     finally:
         await engine.dispose()
