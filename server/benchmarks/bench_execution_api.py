@@ -8,7 +8,9 @@ one DAG run of running task instances (attempts started through the real ``run``
 scenario and client count (1, 16, 64), each target in turn — Baton at its newest and its oldest API
 version, the bare routes and Airflow (neither has the log upload). The ``run_state`` scenario starts
 and finishes fresh attempts — each request a ``run`` of a queued attempt seeded for that wrk run, or
-the ``state`` (success) of one just started — on Baton only.
+the ``state`` (success) of one just started — on Baton and Airflow; the ``claim`` scenario is
+workers' loops (claim one workload, run it, finish it), on Baton only (Airflow's executor hands
+workloads out).
 
 It reports requests/s, p50/p99 latency, non-2xx responses (any of Baton's or the bare routes' fails
 the benchmark; an Airflow run with any is left out of the ratios and listed), server CPU per
