@@ -222,19 +222,16 @@ async def _seed_fresh(settings: Settings, count: int, tag: str) -> list[tuple[st
 async def _retire_fresh(settings: Settings) -> None:
     """Take what a ``run_state`` or ``claim`` run left queued out of the queue (skipped), so that the next
     run's claims look at its own seeding only, not at a queue grown by every run before it."""
-    engine = _seed_engine(settings)
+    engine = _seed_engine(settings).execution_options(isolation_level="AUTOCOMMIT")
     try:
-        async with engine.begin() as conn:
+        async with engine.connect() as conn:
             await conn.execute(
                 text(
                     "UPDATE task_instances SET state = 'skipped' "
                     "WHERE dag_id = 'bench_fresh' AND state = 'queued' AND worker_id IS NULL"
                 )
             )
-        async with engine.connect() as conn:
-            await (await conn.execution_options(isolation_level="AUTOCOMMIT")).execute(
-                text("ANALYZE task_instances")
-            )
+            await conn.execute(text("ANALYZE task_instances"))
     finally:
         await engine.dispose()
 

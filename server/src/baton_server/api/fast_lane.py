@@ -308,13 +308,12 @@ async def _head_body(
         info = RequestInfo(request, dumped)
         for migration in plan.to_head:
             migration(info)
-        names = taken.keys() if taken is not None else ()
-        if [h for h in info.headers.raw if h[0] not in names] != [
-            h for h in request.headers.raw if h[0] not in names
+        taken = {} if taken is None else taken
+        if [h for h in info.headers.raw if h[0] not in taken] != [
+            h for h in request.headers.raw if h[0] not in taken
         ] or info.body is None:
             raise ValueError("the migration changed more than the body: the route applies it")
-        for name in names:
-            assert taken is not None
+        for name in taken:
             taken[name] = info.headers.get(name.decode("latin-1"))
         dumped = info.body
     (head_param,) = plan.head.dependant.body_params

@@ -42,6 +42,8 @@ ID_LENGTH = 250
 
 CLAIMABLE = "state = 'queued' AND worker_id IS NULL"
 """A task instance a claim may take (migration 0010 indexes these alone)."""
+HELD = "worker_id IS NOT NULL"
+"""A task instance some worker holds (migration 0010 indexes these by worker)."""
 
 
 class Base(DeclarativeBase):
@@ -148,8 +150,8 @@ class TaskInstanceRecord(Base):
             None,
             "worker_id",
             "state",
-            postgresql_where=text("worker_id IS NOT NULL"),
-            sqlite_where=text("worker_id IS NOT NULL"),
+            postgresql_where=text(HELD),
+            sqlite_where=text(HELD),
         ),
         Index(
             "ix_task_instances_claimable",
