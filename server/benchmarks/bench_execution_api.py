@@ -77,6 +77,8 @@ class Result:
     server_cpu_ms_per_request: float
     server_rss_mb: float
     load_average: float
+    server_cores: float = 0.0  # the server's CPU over the run's wall time: 1.0 is one core all along
+    machine_busy: float = 0.0  # the share of the machine's CPU time busy during the run (all processes)
 
 
 def _free_port() -> int:
@@ -210,28 +212,35 @@ async def _seed_fresh(settings: Settings, count: int, tag: str) -> list[tuple[st
             for k in range(-(-count // FRESH_TASKS_PER_RUN)):
                 tis += await _queued_run(session, version, f"fresh_{tag}_{k}", task_ids)
             await session.commit()
-            # The planner's statistics as autovacuum keeps them in a running installation, not those of
-            # the table before thousands of rows arrived a moment ago.
-            await session.execute(text("ANALYZE task_instances"))
-            await session.commit()
-            return [(str(ti.id), tokens.issue(ti.id, 1, "workload")) for ti in tis[:count]]
+        await _settle(engine)
+        return [(str(ti.id), tokens.issue(ti.id, 1, "workload")) for ti in tis[:count]]
     finally:
         await engine.dispose()
+
+
+async def _settle(engine: AsyncEngine) -> None:
+    """Leave ``task_instances`` as autovacuum keeps it in a running installation before a measured run:
+    dead rows and their index entries gone, new rows' visibility settled, the planner's statistics
+    fresh. Otherwise a run pays for the seeding before it (its claims step over the index entries of
+    every attempt retired since the last autovacuum; its reads set hint bits on rows just written),
+    and two runs of one scenario differ by up to 3x with the same CPU per request."""
+    async with engine.execution_options(isolation_level="AUTOCOMMIT").connect() as conn:
+        await conn.execute(text("VACUUM (ANALYZE) task_instances"))
 
 
 async def _retire_fresh(settings: Settings) -> None:
     """Take what a ``run_state`` or ``claim`` run left queued out of the queue (skipped), so that the next
     run's claims look at its own seeding only, not at a queue grown by every run before it."""
-    engine = _seed_engine(settings).execution_options(isolation_level="AUTOCOMMIT")
+    engine = _seed_engine(settings)
     try:
-        async with engine.connect() as conn:
+        async with engine.begin() as conn:
             await conn.execute(
                 text(
                     "UPDATE task_instances SET state = 'skipped' "
                     "WHERE dag_id = 'bench_fresh' AND state = 'queued' AND worker_id IS NULL"
                 )
             )
-            await conn.execute(text("ANALYZE task_instances"))
+        await _settle(engine)
     finally:
         await engine.dispose()
 
@@ -649,6 +658,14 @@ def _tree_cpu_ms(pid: int) -> float:
     return total
 
 
+def _machine_ticks() -> tuple[int, int]:
+    """(busy, all) CPU ticks of the whole machine since boot, from /proc/stat."""
+    # user nice system idle iowait irq softirq steal (guest time is counted in user already)
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    idle = fields[3] + fields[4]
+    return sum(fields) - idle, sum(fields)
+
+
 def _rss_mb(pid: int) -> float:
     """Resident memory of the process and its descendants."""
     total = 0.0
@@ -705,6 +722,8 @@ def _wrk(
     threads = min(2, connections)
     script = _lua(target, scenario, folder, rate, fresh, threads)
     cpu_before = _tree_cpu_ms(target.pid)
+    busy_before, ticks_before = _machine_ticks()
+    wall_before = time.monotonic()
     out = subprocess.run(
         [
             "wrk",
@@ -725,6 +744,8 @@ def _wrk(
         timeout=seconds + 60,
     ).stdout
     cpu = _tree_cpu_ms(target.pid) - cpu_before
+    wall_ms = (time.monotonic() - wall_before) * 1000
+    busy_after, ticks_after = _machine_ticks()
     (folder / f"{script.stem}-{connections}-{round_}.wrk.txt").write_text(out)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
@@ -745,10 +766,13 @@ def _wrk(
         server_cpu_ms_per_request=cpu / max(total, 1),
         server_rss_mb=_rss_mb(target.pid),
         load_average=os.getloadavg()[0],
+        server_cores=cpu / max(wall_ms, 1.0),
+        machine_busy=(busy_after - busy_before) / max(ticks_after - ticks_before, 1),
     )
     print(
         f"round {round_} {target.name:>22} {scenario:>14} c={connections:<3} {rps:8.0f} req/s "
-        f"p99 {result.p99_ms:8.1f} ms  cpu {result.server_cpu_ms_per_request:6.2f} ms/req  "
+        f"p99 {result.p99_ms:8.1f} ms  cpu {result.server_cpu_ms_per_request:6.2f} ms/req "
+        f"({result.server_cores:.2f} cores, machine {result.machine_busy:.0%} busy)  "
         f"non-2xx {result.non_2xx}  rss {result.server_rss_mb:.0f} MB  load {result.load_average:.1f}",
         file=sys.stderr,
         flush=True,
@@ -820,8 +844,25 @@ def _is_anchor(name: str) -> bool:
     return name.startswith(ANCHORS)
 
 
+def _is_version(name: str, baton: str) -> bool:
+    """Whether target ``name`` is Baton itself at another API version than ``baton``."""
+    return name != baton and name.split("@")[0] == baton.split("@")[0]
+
+
+def _summary_header(names: list[str]) -> list[str]:
+    """The columns of :func:`_summary`'s rows."""
+    baton = names[0]
+    columns = ["scenario", "clients", f"{baton} req/s"]
+    for name in names[1:]:
+        columns += [f"{name} req/s", f"x {name}"]
+        if _is_version(name, baton):
+            columns.append(f"{name} CPU / {baton}'s")
+    return [*columns, f"{baton} CPU ms/req", f"{baton} p99 ms"]
+
+
 def _summary(results: list[Result], names: list[str]) -> list[str]:
-    """Markdown rows: per scenario and clients, each target's req/s and the ratios (min-max over rounds)."""
+    """Markdown rows: per scenario and clients, each target's req/s and the ratios (min-max over rounds);
+    for Baton at another API version also its server CPU per request over the first's (its cost)."""
     by_key: dict[tuple[str, str, int], dict[int, Result]] = {}
     for r in results:
         by_key.setdefault((r.target, r.scenario, r.connections), {})[r.round] = r
@@ -836,17 +877,21 @@ def _summary(results: list[Result], names: list[str]) -> list[str]:
             for name in names:
                 theirs = by_key.get((name, scenario, connections))
                 if not theirs:
-                    cells += ["n/a"] * (1 if name == baton else 2)
+                    cells += ["n/a"] * (1 if name == baton else 3 if _is_version(name, baton) else 2)
                     continue
                 rps = [r.requests_per_s for r in theirs.values() if _counted(r)]
                 cells.append(f"{min(rps):.0f}-{max(rps):.0f}" if rps else "none counted")
-                if name != baton:
-                    ratios = [
-                        mine[k].requests_per_s / max(theirs[k].requests_per_s, 0.01)
-                        for k in mine
-                        if k in theirs and _counted(theirs[k]) and _counted(mine[k])
+                if name == baton:
+                    continue
+                both = [k for k in mine if k in theirs and _counted(theirs[k]) and _counted(mine[k])]
+                ratios = [mine[k].requests_per_s / max(theirs[k].requests_per_s, 0.01) for k in both]
+                cells.append(_spread(ratios) + "x" if ratios else "n/a")
+                if _is_version(name, baton):
+                    costs = [
+                        theirs[k].server_cpu_ms_per_request / max(mine[k].server_cpu_ms_per_request, 1e-6)
+                        for k in both
                     ]
-                    cells.append(_spread(ratios) + "x" if ratios else "n/a")
+                    cells.append(_spread(costs) + "x" if costs else "n/a")
             cpu = [r.server_cpu_ms_per_request for r in mine.values()]
             p99 = [r.p99_ms for r in mine.values()]
             cells += [_spread(cpu), f"{min(p99):.0f}-{max(p99):.0f}"]
@@ -1060,9 +1105,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{time.monotonic() - started:.0f} s in all; "
         f"load average {load_before[0]:.1f} before, {load_after[0]:.1f} after"
     )
-    header = [f"{names[0]} req/s"] + [x for n in names[1:] for x in (f"{n} req/s", f"x {n}")]
-    print("| scenario | clients | " + " | ".join(header) + f" | {names[0]} CPU ms/req | {names[0]} p99 ms |")
-    print("|---" * (len(header) + 4) + "|")
+    header = _summary_header(names)
+    print("| " + " | ".join(header) + " |")
+    print("|---" * len(header) + "|")
     for row in _summary(results, names):
         print(row)
     for name in names:
@@ -1071,8 +1116,12 @@ def main(argv: list[str] | None = None) -> int:
             continue
         cpu = [r.server_cpu_ms_per_request for r in mine]
         rss = [r.server_rss_mb for r in mine]
+        cores = [r.server_cores for r in mine]
+        busy = [r.machine_busy for r in mine]
         print(
-            f"{name}: server CPU {min(cpu):.2f}-{max(cpu):.2f} ms/req, RSS {min(rss):.0f}-{max(rss):.0f} MB, "
+            f"{name}: server CPU {min(cpu):.2f}-{max(cpu):.2f} ms/req, "
+            f"{min(cores):.2f}-{max(cores):.2f} cores "
+            f"(machine {min(busy):.0%}-{max(busy):.0%} busy), RSS {min(rss):.0f}-{max(rss):.0f} MB, "
             f"PostgreSQL connections held <= {held.get(name, 0)}"
         )
     left_out = [r for r in results if r.non_2xx and _is_anchor(r.target)]
