@@ -688,11 +688,15 @@ def _to_ms(value: str) -> float:
 
 
 async def _connections_held(admin_url: str, target: Target) -> int:
-    """PostgreSQL connections the target's server holds now (from pg_stat_activity)."""
+    """PostgreSQL connections the target's server holds now (from pg_stat_activity; client backends only:
+    an autovacuum worker busy in the database is listed there too)."""
     engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
         async with engine.connect() as conn:
-            query = "SELECT count(*) FROM pg_stat_activity WHERE datname = :db AND pid <> pg_backend_pid()"
+            query = (
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = :db AND pid <> pg_backend_pid() "
+                "AND backend_type = 'client backend'"
+            )
             params: dict[str, str] = {"db": target.database}
             if target.application_name is not None:
                 query += " AND application_name = :app"
