@@ -829,10 +829,17 @@ def _stop(process: subprocess.Popen[bytes] | None) -> None:
         process.wait(timeout=30)
 
 
-def _spread(values: list[float]) -> str:
-    """The median and, over more than one value, min-max."""
+def _spread(values: list[float], unit: str = "") -> str:
+    """The median and, over more than one value, min-max (each followed by ``unit``)."""
     middle = statistics.median(values)
-    return f"{middle:.2f} ({min(values):.2f}-{max(values):.2f})" if len(values) > 1 else f"{middle:.2f}"
+    if len(values) == 1:
+        return f"{middle:.2f}{unit}"
+    return f"{middle:.2f}{unit} ({min(values):.2f}{unit}-{max(values):.2f}{unit})"
+
+
+def _range(values: list[float], digits: int = 0) -> str:
+    """min-max of ``values``."""
+    return f"{min(values):.{digits}f}-{max(values):.{digits}f}" if values else "n/a"
 
 
 ANCHORS = ("airflow",)
@@ -858,15 +865,21 @@ def _summary_header(names: list[str]) -> list[str]:
     baton = names[0]
     columns = ["scenario", "clients", f"{baton} req/s"]
     for name in names[1:]:
-        columns += [f"{name} req/s", f"x {name}"]
+        columns.append(f"x {name}")
         if _is_version(name, baton):
             columns.append(f"{name} CPU / {baton}'s")
-    return [*columns, f"{baton} CPU ms/req", f"{baton} p99 ms"]
+    columns += [f"{baton} CPU ms/req", f"{baton} p99 ms"]
+    for name in names[1:]:
+        if not _is_version(name, baton):
+            columns += [f"{name} req/s", f"{name} p99 ms"]
+    return [*columns, "machine busy"]
 
 
 def _summary(results: list[Result], names: list[str]) -> list[str]:
-    """Markdown rows: per scenario and clients, each target's req/s and the ratios (min-max over rounds);
-    for Baton at another API version also its server CPU per request over the first's (its cost)."""
+    """Markdown rows: per scenario and clients, Baton's (the first name's) req/s and its ratio to each
+    other target per round, as the median (min-max) over the rounds; for Baton at another API version
+    also that version's server CPU per request over the first's (what it costs); the first's CPU per
+    request and p99, the other targets' req/s and p99, and how busy the machine was in the first's runs."""
     by_key: dict[tuple[str, str, int], dict[int, Result]] = {}
     for r in results:
         by_key.setdefault((r.target, r.scenario, r.connections), {})[r.round] = r
@@ -877,30 +890,62 @@ def _summary(results: list[Result], names: list[str]) -> list[str]:
             mine = by_key.get((baton, scenario, connections))
             if not mine:
                 continue
-            cells = [scenario, str(connections)]
-            for name in names:
-                theirs = by_key.get((name, scenario, connections))
-                if not theirs:
-                    cells += ["n/a"] * (1 if name == baton else 3 if _is_version(name, baton) else 2)
-                    continue
-                rps = [r.requests_per_s for r in theirs.values() if _counted(r)]
-                cells.append(f"{min(rps):.0f}-{max(rps):.0f}" if rps else "none counted")
-                if name == baton:
-                    continue
+            cells = [scenario, str(connections), _range([r.requests_per_s for r in mine.values()])]
+            others = []
+            for name in names[1:]:
+                theirs = by_key.get((name, scenario, connections), {})
                 both = [k for k in mine if k in theirs and _counted(theirs[k]) and _counted(mine[k])]
                 ratios = [mine[k].requests_per_s / max(theirs[k].requests_per_s, 0.01) for k in both]
-                cells.append(_spread(ratios) + "x" if ratios else "n/a")
+                cells.append(_spread(ratios, "x") if ratios else "n/a")
                 if _is_version(name, baton):
                     costs = [
                         theirs[k].server_cpu_ms_per_request / max(mine[k].server_cpu_ms_per_request, 1e-6)
                         for k in both
                     ]
-                    cells.append(_spread(costs) + "x" if costs else "n/a")
-            cpu = [r.server_cpu_ms_per_request for r in mine.values()]
-            p99 = [r.p99_ms for r in mine.values()]
-            cells += [_spread(cpu), f"{min(p99):.0f}-{max(p99):.0f}"]
+                    cells.append(_spread(costs, "x") if costs else "n/a")
+                else:
+                    counted = [r for r in theirs.values() if _counted(r)]
+                    if theirs and not counted:
+                        others += ["none counted"] * 2
+                    else:
+                        others += [
+                            _range([r.requests_per_s for r in counted]),
+                            _range([r.p99_ms for r in counted]),
+                        ]
+            cells += [
+                _range([r.server_cpu_ms_per_request for r in mine.values()], 2),
+                _range([r.p99_ms for r in mine.values()]),
+                *others,
+                _range([100 * r.machine_busy for r in mine.values()]) + " %",
+            ]
             rows.append("| " + " | ".join(cells) + " |")
     return rows
+
+
+def _report(results: list[Result], held: dict[str, int]) -> list[str]:
+    """What a run found: the Markdown table of :func:`_summary` (docs/benchmarks.md shows it), each
+    target's CPU, cores, memory and connections held, and the anchors' runs left out of the ratios."""
+    names = list(dict.fromkeys(r.target for r in results))  # in the order they ran: Baton's newest first
+    header = _summary_header(names)
+    lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|", *_summary(results, names)]
+    for name in names:
+        mine = [r for r in results if r.target == name]
+        cpu = [r.server_cpu_ms_per_request for r in mine]
+        rss = [r.server_rss_mb for r in mine]
+        cores = [r.server_cores for r in mine]
+        busy = [100 * r.machine_busy for r in mine]
+        lines.append(
+            f"{name}: server CPU {_range(cpu, 2)} ms/req, {_range(cores, 2)} cores "
+            f"(machine {_range(busy)} % busy), RSS {_range(rss)} MB, "
+            f"PostgreSQL connections held <= {held.get(name, 0)}"
+        )
+    lines += [
+        f"left out of the ratios: {r.target} {r.scenario} c={r.connections} round {r.round} "
+        f"({r.non_2xx} non-2xx answers or socket errors)"
+        for r in results
+        if r.non_2xx and _is_anchor(r.target)
+    ]
+    return lines
 
 
 def _start_baton(
@@ -955,7 +1000,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--scenario", choices=SCENARIOS, action="append", default=[], help="only these (default: all)"
     )
+    parser.add_argument(
+        "--report",
+        type=Path,
+        help="print the report of a saved run (an --out file) and stop, running nothing",
+    )
     args = parser.parse_args(argv)
+    if args.report is not None:
+        saved = json.loads(args.report.read_text())
+        print("\n".join(_report([Result(**r) for r in saved["results"]], saved["connections_held"])))
+        return 0
     scenarios = [s for s in SCENARIOS if not args.scenario or s in args.scenario]
     admin_url, url = throwaway_database(args.postgres_url)
     folder = Path(tempfile.mkdtemp(prefix="baton-bench-"))
@@ -984,30 +1038,21 @@ def main(argv: list[str] | None = None) -> int:
         def seeded(count: int, tag: str) -> list[tuple[str, str]]:
             return asyncio.run(_seed_fresh(settings, count, tag))
 
-        lifecycle = {"fresh": seeded, "fresh_per_second": FRESH_PER_SECOND, "workers": workers}
         targets = [
             Target(
-                f"baton@{newest}",
+                f"baton@{version}",
                 base,
                 baton.pid,
                 BATON_REQUESTS,
                 attempts,
-                f'headers["{VERSION_HEADER}"] = "{newest}"',
+                f'headers["{VERSION_HEADER}"] = "{version}"',
                 database,
-                version=newest,
-                **lifecycle,  # type: ignore[arg-type]
-            ),
-            Target(
-                f"baton@{oldest}",
-                base,
-                baton.pid,
-                BATON_REQUESTS,
-                attempts,
-                f'headers["{VERSION_HEADER}"] = "{oldest}"',
-                database,
-                version=oldest,
-                **lifecycle,  # type: ignore[arg-type]
-            ),
+                version=version,
+                fresh=seeded,
+                fresh_per_second=FRESH_PER_SECOND,
+                workers=workers,
+            )
+            for version in (newest, oldest)
         ]
         bare, bare_base = _start_bare(url, signing_key, args.pool_size)
         processes.append(bare)
@@ -1103,37 +1148,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         + "\n"
     )
-    names = [t.name for t in targets]
     print(
         f"\n{args.rounds} interleaved rounds, {args.seconds} s each, "
         f"{time.monotonic() - started:.0f} s in all; "
         f"load average {load_before[0]:.1f} before, {load_after[0]:.1f} after"
     )
-    header = _summary_header(names)
-    print("| " + " | ".join(header) + " |")
-    print("|---" * len(header) + "|")
-    for row in _summary(results, names):
-        print(row)
-    for name in names:
-        mine = [r for r in results if r.target == name]
-        if not mine:
-            continue
-        cpu = [r.server_cpu_ms_per_request for r in mine]
-        rss = [r.server_rss_mb for r in mine]
-        cores = [r.server_cores for r in mine]
-        busy = [r.machine_busy for r in mine]
-        print(
-            f"{name}: server CPU {min(cpu):.2f}-{max(cpu):.2f} ms/req, "
-            f"{min(cores):.2f}-{max(cores):.2f} cores "
-            f"(machine {min(busy):.0%}-{max(busy):.0%} busy), RSS {min(rss):.0f}-{max(rss):.0f} MB, "
-            f"PostgreSQL connections held <= {held.get(name, 0)}"
-        )
-    left_out = [r for r in results if r.non_2xx and _is_anchor(r.target)]
-    for r in left_out:
-        print(
-            f"left out of the ratios: {r.target} {r.scenario} c={r.connections} round {r.round} "
-            f"({r.non_2xx} non-2xx answers or socket errors)"
-        )
+    print("\n".join(_report(results, held)))
     failed = [r for r in results if r.non_2xx and not _is_anchor(r.target)]
     if failed:
         print(f"bench: {len(failed)} run(s) had non-2xx responses or socket errors", file=sys.stderr)
