@@ -886,7 +886,7 @@ def _summary(results: list[Result], names: list[str]) -> list[str]:
     rows = []
     baton = names[0]
     for scenario in SCENARIOS:
-        for connections in CLIENTS:
+        for connections in sorted({r.connections for r in results}):
             mine = by_key.get((baton, scenario, connections))
             if not mine:
                 continue
@@ -949,7 +949,13 @@ def _report(results: list[Result], held: dict[str, int]) -> list[str]:
 
 
 def _start_baton(
-    url: str, folder: Path, signing_key: str, pool_size: int, *, scheduler: bool = False
+    url: str,
+    folder: Path,
+    signing_key: str,
+    pool_size: int,
+    *,
+    scheduler: bool = False,
+    processes: int = 1,
 ) -> tuple[subprocess.Popen[bytes], str]:
     """``baton-server serve`` on a free port of 127.0.0.1 (its scheduler off unless asked for)."""
     port = _free_port()
@@ -966,6 +972,7 @@ def _start_baton(
         # worker would: they must outlive a run of several rounds (10 minutes by default).
         BATON_EXECUTION_TOKEN_TTL="86400",  # noqa: S106 - a lifetime, not a secret
         BATON_DB_POOL_SIZE=str(pool_size),
+        BATON_PROCESSES=str(processes),
         BATON_LOG_LEVEL="warning",
         BATON_LOG_MAX_BYTES_PER_ATTEMPT=str(1 << 40),
     )
@@ -994,11 +1001,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--task-instances", type=int, default=64)
     parser.add_argument("--pool-size", type=int, default=10)
+    parser.add_argument(
+        "--baton-processes",
+        type=int,
+        default=1,
+        help="Baton's server processes (BATON_PROCESSES; the pool size is shared between them)",
+    )
     parser.add_argument("--against", choices=["airflow"], action="append", default=[])
     parser.add_argument("--airflow-env", type=Path, default=Path(".baton/airflow-3.3.2"))
     parser.add_argument("--out", type=Path, default=Path("build/bench.json"))
     parser.add_argument(
         "--scenario", choices=SCENARIOS, action="append", default=[], help="only these (default: all)"
+    )
+    parser.add_argument(
+        "--clients",
+        type=int,
+        action="append",
+        default=[],
+        help=f"only these client counts (default: {CLIENTS})",
     )
     parser.add_argument(
         "--report",
@@ -1026,7 +1046,7 @@ def main(argv: list[str] | None = None) -> int:
         versions = supported_versions()
         oldest, newest = versions[0], versions[-1]
         workloads, worker_token = asyncio.run(_seed(settings, args.task_instances))
-        baton, base = _start_baton(url, folder, signing_key, args.pool_size)
+        baton, base = _start_baton(url, folder, signing_key, args.pool_size, processes=args.baton_processes)
         processes.append(baton)
         _wait_healthy(base, "/execution/health", baton, 300)
         attempts = [
@@ -1097,7 +1117,7 @@ def main(argv: list[str] | None = None) -> int:
         held: dict[str, int] = {}
         for round_ in range(1, args.rounds + 1):
             for scenario in scenarios:
-                for connections in CLIENTS:
+                for connections in args.clients or CLIENTS:
                     for target in targets:
                         request = target.requests[scenario]
                         if request is None:

@@ -130,7 +130,8 @@ def create_app(settings: Settings, *, database_prepared: bool = False) -> Versio
 
     @asynccontextmanager
     async def lifespan(app: VersionedApp) -> AsyncIterator[None]:
-        runtime = Runtime.create(settings)
+        # Which of the server's processes this is (baton_server.processes sets it in each child).
+        runtime = Runtime.create(settings.for_process(app.state.process_index))
         app.state.runtime = runtime
         try:
             if not database_prepared:
@@ -161,6 +162,7 @@ def create_app(settings: Settings, *, database_prepared: bool = False) -> Versio
         lifespan=lifespan,
         separate_input_output_schemas=False,
     )
+    app.state.process_index = 0
     install_error_handlers(app)
     # Added last, so outermost: it sees every request, the fast lanes' included.
     app.add_middleware(ObservingMiddleware)

@@ -61,6 +61,7 @@ def _serve(settings: Settings, _: argparse.Namespace) -> int:
     from baton_server.app import create_app
     from baton_server.db.migrate import prepare_database
     from baton_server.logging_config import uvicorn_log_config
+    from baton_server.processes import listening_socket, serve_forked
 
     _check_port_free(settings.host, settings.port)
     # Start-up makes objects that live as long as the process: the collector's passes while it runs
@@ -85,7 +86,6 @@ def _serve(settings: Settings, _: argparse.Namespace) -> int:
         gc.freeze()
     finally:
         gc.enable()
-    app.build_older_versions_soon(after_seconds=1.0, freeze=True)
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -98,9 +98,21 @@ def _serve(settings: Settings, _: argparse.Namespace) -> int:
         http="auto",
         lifespan="on",
     )
-    server = uvicorn.Server(config)
-    server.run()
-    return 0 if server.started else 1
+
+    def serve(index: int | None) -> bool:
+        app.build_older_versions_soon(after_seconds=1.0, freeze=True)
+        server = uvicorn.Server(config)
+        if index is None:
+            server.run()
+        else:
+            app.state.process_index = index
+            server.run(sockets=[listening_socket(settings.host, settings.port)])
+        return server.started
+
+    if settings.processes == 1:
+        return 0 if serve(None) else 1
+    scheme_host = f"http://[{settings.host}]" if ":" in settings.host else f"http://{settings.host}"
+    return serve_forked(settings.processes, serve, address=f"{scheme_host}:{settings.port}")
 
 
 def _scheduler(settings: Settings, _: argparse.Namespace) -> int:

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -49,7 +49,15 @@ class Settings(BaseSettings):
         "(httpx: 5 s) and than a load balancer's idle timeout (often 60 s), so that the server never closes "
         "a connection just as a client sends on it.",
     )
-    db_pool_size: Annotated[int, Field(ge=1, le=1000)] = 10
+    processes: Annotated[int, Field(ge=1, le=64)] = Field(
+        default=1,
+        description="Server processes answering on the port (forked once the app is built; Linux). They "
+        "share `db_pool_size` between them, and the first one runs the scheduler.",
+    )
+    db_pool_size: Annotated[int, Field(ge=1, le=1000)] = Field(
+        default=10,
+        description="The most database connections the server opens, over all its processes.",
+    )
     db_pool_timeout: Annotated[float, Field(gt=0)] = 30.0
     auto_migrate: bool = Field(default=True, description="Apply pending migrations when the server starts.")
 
@@ -160,6 +168,27 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not an API version of this server; known: {', '.join(known)}")
         return value
 
+    @model_validator(mode="after")
+    def _check_pool_shares(self) -> Settings:
+        if self.db_pool_size < self.processes:
+            raise ValueError(
+                f"BATON_DB_POOL_SIZE ({self.db_pool_size}) must be at least BATON_PROCESSES "
+                f"({self.processes}): each process needs a connection of its own"
+            )
+        return self
+
+    def for_process(self, index: int) -> Settings:
+        """The settings of server process ``index`` of ``processes``: its share of the pool, and the
+        scheduler (when it runs in the server) in the first process only."""
+        if self.processes == 1:
+            return self
+        return self.model_copy(
+            update={
+                "db_pool_size": self.db_pool_size // self.processes,
+                "run_scheduler": self.run_scheduler and index == 0,
+            }
+        )
+
     @property
     def served_api_versions(self) -> list[str]:
         """The API versions this server answers, oldest first (all known ones unless capped)."""
@@ -191,7 +220,10 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = str(first["loc"][0]) if first["loc"] else "?"
+        if not first["loc"]:  # a rule across settings: its message names them
+            message = str(first["msg"]).removeprefix("Value error, ")
+            raise ConfigurationError(message, setting=message.split(" ", 1)[0]) from None
+        field = str(first["loc"][0])
         raise ConfigurationError(
             f"BATON_{field.upper()}: {first['msg']}", setting=f"BATON_{field.upper()}"
         ) from None

@@ -120,6 +120,13 @@ def test__bad_port_setting__one_line(tmp_path: Path) -> None:
     assert "BATON_PORT" in result.stderr
 
 
+def test__more_processes_than_pooled_connections__one_line_naming_both(tmp_path: Path) -> None:
+    result = _run(["serve"], _env(tmp_path, BATON_PROCESSES="4", BATON_DB_POOL_SIZE="3"))
+    assert result.returncode != 0
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert "BATON_DB_POOL_SIZE (3) must be at least BATON_PROCESSES (4)" in result.stderr
+
+
 async def test__credentials__issue_list_revoke(tmp_path: Path, databases: DatabaseFactory) -> None:
     env = _env(tmp_path, BATON_DATABASE_URL=await databases.create())
     issued = _run(["create-worker-credential", "w1", "--json"], env)

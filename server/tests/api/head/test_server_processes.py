@@ -361,3 +361,146 @@ async def test__serve__stopped_right_after_it_is_healthy__exits_cleanly(
         # uvicorn stops on SIGTERM, then raises it again: the exit is the signal's.
         assert await asyncio.to_thread(server.wait, 60) in (0, -signal.SIGTERM)
     _no_tracebacks(log)
+
+
+def _children(pid: int) -> set[int]:
+    """The live child processes of ``pid`` (from /proc)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.add(int(stat.parent.name))
+    return found
+
+
+def _alive(pids: set[int]) -> set[int]:
+    """Those of ``pids`` that are still processes."""
+    return {pid for pid in pids if Path(f"/proc/{pid}").exists()}
+
+
+def _accepted_on(port: int, pid: int) -> int:
+    """How many established TCP connections to ``port`` the process ``pid`` holds (from /proc)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    count = 0
+    for line in Path(f"/proc/{pid}/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local_port = int(fields[1].rsplit(":", 1)[1], 16)
+        if local_port == port and fields[3] == "01" and fields[9] in inodes:
+            count += 1
+    return count
+
+
+async def _until(condition: Any, what: str, seconds: float = 300) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {seconds:.0f} s: {what}")
+        await asyncio.sleep(0.1)
+
+
+async def _connections_of(url: str) -> int:
+    """The server's connections to the PostgreSQL database of ``url``."""
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            count: int = await conn.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = :name AND application_name = 'baton-server'"
+                ),
+                {"name": make_url(url).database},
+            )
+    finally:
+        await engine.dispose()
+    return count
+
+
+async def test__serve_with_two_processes__spreads_connections__shares_the_pool__replaces_a_dead_one(
+    databases: DatabaseFactory, tmp_path: Path
+) -> None:
+    url = await databases.create()
+    admin_token, (worker_token,) = await _credentials(url, tmp_path / "data", 1)
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = _env(
+        url,
+        tmp_path / "data",
+        BATON_PORT=str(port),
+        BATON_PROCESSES="2",
+        BATON_DB_POOL_SIZE="4",
+        BATON_SCHEDULER_INTERVAL="0.2",
+    )
+    log = tmp_path / "serve.log"
+    with _process(["serve"], env, log) as server:
+        await _healthy(base, server, log)
+        await _until(lambda: len(_children(server.pid)) == 2, "two server processes")
+        first = _children(server.pid)
+
+        # 24 connections held open at once: the kernel spreads them over both processes (all in one:
+        # a chance of one in eight million with an even spread).
+        clients = [httpx.AsyncClient(base_url=base, timeout=60) for _ in range(24)]
+        try:
+            answers = await asyncio.gather(*(c.get("/execution/health") for c in clients))
+            assert {a.status_code for a in answers} == {200}
+            accepted = {pid: _accepted_on(port, pid) for pid in first}
+        finally:
+            await asyncio.gather(*(c.aclose() for c in clients))
+        assert sum(accepted.values()) == 24, accepted
+        assert min(accepted.values()) >= 1, accepted
+
+        async def work_flows(run_id: str) -> None:
+            # The scheduler (in the first process only) turns the run into a claimable workload.
+            async with _worker(base, worker_token, f"w-{run_id}") as worker:
+                await worker.register_dags(dag("forked", task("work")))
+                async with httpx.AsyncClient(
+                    base_url=base, headers={"Authorization": f"Bearer {admin_token}"}
+                ) as admin:
+                    made = await admin.post("/api/dags/forked/dag-runs", json={"run_id": run_id})
+                    assert made.status_code == 201, made.text
+                claimed = await worker.claim(wait=15)
+                assert [w["task_instance"]["run_id"] for w in claimed] == [run_id]
+
+        await work_flows("before")
+        async with httpx.AsyncClient(base_url=base, timeout=60) as scraper:
+            metrics = (await scraper.get("/metrics")).text
+        assert "\nbaton_db_pool_size 2.0\n" in metrics  # each process's share of the 4
+        if databases.is_postgres:
+            # The pool of 4 is shared: 2 connections each at most.
+            assert 1 <= await _connections_of(url) <= 4
+
+        victim = min(first)
+        os.kill(victim, signal.SIGKILL)
+        await _until(
+            lambda: len(_children(server.pid)) == 2 and victim not in _children(server.pid),
+            "the killed process replaced",
+        )
+        await _healthy(base, server, log)
+        await work_flows("after")
+
+        children = _children(server.pid)
+        server.terminate()
+        assert await asyncio.to_thread(server.wait, 120) == 0
+    assert not _alive(children)
+    text = log.read_text(errors="replace")
+    assert f"(pid {victim}) was killed by signal {signal.SIGKILL.value}; starting it again" in text
+    _no_tracebacks(log)
+
+
+def test__serve_forked__a_process_that_cannot_start__stops_the_server_with_an_error() -> None:
+    from baton_server.processes import serve_forked
+
+    assert serve_forked(2, lambda index: False) == 1

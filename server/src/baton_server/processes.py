@@ -1,0 +1,123 @@
+"""Serving from several processes: forked once the app is built, each accepting on the same port.
+
+``baton-server serve`` with ``BATON_PROCESSES`` above one builds the app (the newest API version's
+routes and models, frozen out of the collector's sight) and then forks: the children share those
+pages instead of building them again, so a start costs little more than one process's. Each child
+binds its own listening socket to the port with ``SO_REUSEPORT``, and the kernel spreads new
+connections over them — unlike one shared socket, where the first process to wake could accept a
+whole burst of connections and leave the others idle.
+
+The parent only supervises: a child that dies is forked again (logged), ``SIGTERM`` or ``SIGINT``
+is passed on to every child, which finishes its requests and stops, and the parent exits once they
+all have. A child that could not start (its lifespan failed: the database is gone, say) stops the
+whole server with an error instead of being forked again and again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import socket
+import sys
+from collections.abc import Callable
+from types import FrameType
+
+log = logging.getLogger("uvicorn.error")
+"""The supervisor's lines go where the server processes' own (uvicorn's) go, in their format."""
+
+NEVER_STARTED = 3
+"""A child's exit status when it stopped before it served (uvicorn's start-up failure)."""
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket listening on ``host:port`` that other sockets of this user may bind too (``SO_REUSEPORT``)."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(False)
+    return sock
+
+
+def serve_forked(count: int, serve_child: Callable[[int], bool], *, address: str = "") -> int:
+    """Fork ``count`` children that each run ``serve_child(index)`` and supervise them until told to stop.
+
+    ``serve_child`` returns whether it served (False: it never started); ``address`` is named in the
+    start-up line. Returns the server's exit status: 0 after a stop by signal, 1 when a child could
+    not start.
+    """
+    if not hasattr(os, "fork") or not hasattr(socket, "SO_REUSEPORT"):
+        print(
+            "baton-server: error: BATON_PROCESSES above 1 needs fork and SO_REUSEPORT (Linux)",
+            file=sys.stderr,
+        )
+        return 2
+    children: dict[int, int] = {}
+    stopping = False
+
+    def fork(index: int) -> None:
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            status = NEVER_STARTED
+            try:
+                for signum in (signal.SIGTERM, signal.SIGINT):
+                    signal.signal(signum, signal.SIG_DFL)
+                status = 0 if serve_child(index) else NEVER_STARTED
+            except SystemExit as exc:
+                status = exc.code if isinstance(exc.code, int) else NEVER_STARTED
+            except BaseException:
+                log.exception("server process %d failed", index)
+                status = 1
+            finally:
+                logging.shutdown()
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(status)
+        children[pid] = index
+
+    def stop(signum: int, _: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in list(children):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGTERM, signal.SIGINT)}
+    status = 0
+    try:
+        for index in range(count):
+            fork(index)
+        log.info(
+            "Serving %s from %d processes (pids %s; supervisor %d)",
+            address or "the port",
+            count,
+            ", ".join(map(str, children)),
+            os.getpid(),
+        )
+        while children:
+            try:
+                pid, wait_status = os.wait()
+            except ChildProcessError:
+                break
+            index = children.pop(pid)
+            code = os.waitstatus_to_exitcode(wait_status)
+            if stopping:
+                continue
+            if code == NEVER_STARTED:
+                log.error("server process %d could not start; stopping the server", index)
+                status = 1
+                stop(signal.SIGTERM, None)
+                continue
+            how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
+            log.warning("server process %d (pid %d) %s; starting it again", index, pid, how)
+            fork(index)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return status
+
+
+__all__ = ["NEVER_STARTED", "listening_socket", "serve_forked"]
