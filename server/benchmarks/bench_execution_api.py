@@ -79,6 +79,7 @@ class Result:
     load_average: float
     server_cores: float = 0.0  # the server's CPU over the run's wall time: 1.0 is one core all along
     machine_busy: float = 0.0  # the share of the machine's CPU time busy during the run (all processes)
+    server_pss_mb: float = 0.0  # the process tree's proportional set size: pages its processes share counted once
 
 
 def _free_port() -> int:
@@ -666,17 +667,29 @@ def _machine_ticks() -> tuple[int, int]:
     return sum(fields) - idle, sum(fields)
 
 
-def _rss_mb(pid: int) -> float:
-    """Resident memory of the process and its descendants."""
+def _memory_mb(pid: int, field: str) -> float:
+    """A memory figure (``VmRSS`` from status, ``Pss`` from smaps_rollup) summed over the process and
+    its descendants."""
+    source = "status" if field == "VmRSS" else "smaps_rollup"
     total = 0.0
     for member in _tree(pid):
         try:
-            for line in Path(f"/proc/{member}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
+            for line in Path(f"/proc/{member}/{source}").read_text().splitlines():
+                if line.startswith(f"{field}:"):
                     total += int(line.split()[1]) / 1024
         except OSError:
             pass
     return total
+
+
+def _rss_mb(pid: int) -> float:
+    """Resident memory of the process and its descendants (a page they share counted in each)."""
+    return _memory_mb(pid, "VmRSS")
+
+
+def _pss_mb(pid: int) -> float:
+    """Proportional memory of the process and its descendants (a page shared by n counted 1/n in each)."""
+    return _memory_mb(pid, "Pss")
 
 
 def _to_ms(value: str) -> float:
@@ -769,6 +782,7 @@ def _wrk(
         + (int(dry.group(1)) if dry else 0),
         server_cpu_ms_per_request=cpu / max(total, 1),
         server_rss_mb=_rss_mb(target.pid),
+        server_pss_mb=_pss_mb(target.pid),
         load_average=os.getloadavg()[0],
         server_cores=cpu / max(wall_ms, 1.0),
         machine_busy=(busy_after - busy_before) / max(ticks_after - ticks_before, 1),
@@ -932,12 +946,14 @@ def _report(results: list[Result], held: dict[str, int]) -> list[str]:
         mine = [r for r in results if r.target == name]
         cpu = [r.server_cpu_ms_per_request for r in mine]
         rss = [r.server_rss_mb for r in mine]
+        pss = [r.server_pss_mb for r in mine if r.server_pss_mb]
         cores = [r.server_cores for r in mine]
         busy = [100 * r.machine_busy for r in mine]
         lines.append(
             f"{name}: server CPU {_range(cpu, 2)} ms/req, {_range(cores, 2)} cores "
-            f"(machine {_range(busy)} % busy), RSS {_range(rss)} MB, "
-            f"PostgreSQL connections held <= {held.get(name, 0)}"
+            f"(machine {_range(busy)} % busy), RSS {_range(rss)} MB"
+            + (f" (PSS {_range(pss)} MB)" if pss else "")
+            + f", PostgreSQL connections held <= {held.get(name, 0)}"
         )
     lines += [
         f"left out of the ratios: {r.target} {r.scenario} c={r.connections} round {r.round} "
