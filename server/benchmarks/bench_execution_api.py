@@ -79,7 +79,7 @@ class Result:
     load_average: float
     server_cores: float = 0.0  # the server's CPU over the run's wall time: 1.0 is one core all along
     machine_busy: float = 0.0  # the share of the machine's CPU time busy during the run (all processes)
-    server_pss_mb: float = 0.0  # the process tree's proportional set size: pages its processes share counted once
+    server_pss_mb: float = 0.0  # proportional set size of the process tree: shared pages counted once
 
 
 def _free_port() -> int:

@@ -100,13 +100,13 @@ def _serve(settings: Settings, _: argparse.Namespace) -> int:
     )
 
     def serve(index: int | None) -> bool:
+        sockets = None
+        if index is not None:  # one of several processes (baton_server.processes)
+            app.state.process_index = index
+            sockets = [listening_socket(settings.host, settings.port)]
         app.build_older_versions_soon(after_seconds=1.0, freeze=True)
         server = uvicorn.Server(config)
-        if index is None:
-            server.run()
-        else:
-            app.state.process_index = index
-            server.run(sockets=[listening_socket(settings.host, settings.port)])
+        server.run(sockets=sockets)
         return server.started
 
     if settings.processes == 1:

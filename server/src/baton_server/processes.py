@@ -9,8 +9,10 @@ whole burst of connections and leave the others idle.
 
 The parent only supervises: a child that dies is forked again (logged), ``SIGTERM`` or ``SIGINT``
 is passed on to every child, which finishes its requests and stops, and the parent exits once they
-all have. A child that could not start (its lifespan failed: the database is gone, say) stops the
-whole server with an error instead of being forked again and again.
+all have. A child that could not start (its lifespan failed: the database is gone, say), or that
+failed with an error, stops the whole server with an error instead of being forked again and
+again. A child stops by itself when the supervisor is killed (``PR_SET_PDEATHSIG``): no server
+process outlives it holding the port.
 """
 
 from __future__ import annotations
@@ -42,6 +44,18 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _stop_with(supervisor: int) -> None:
+    """Have the kernel send this process SIGTERM when the supervisor dies (Linux), so that a server
+    process never outlives it holding the port; stop at once if it has died already."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGTERM), 0, 0, 0)
+    if os.getppid() != supervisor:
+        raise SystemExit(0)
+
+
 def serve_forked(count: int, serve_child: Callable[[int], bool], *, address: str = "") -> int:
     """Fork ``count`` children that each run ``serve_child(index)`` and supervise them until told to stop.
 
@@ -58,6 +72,8 @@ def serve_forked(count: int, serve_child: Callable[[int], bool], *, address: str
     children: dict[int, int] = {}
     stopping = False
 
+    supervisor = os.getpid()
+
     def fork(index: int) -> None:
         pid = os.fork()
         if pid == 0:  # the child: never returns
@@ -65,12 +81,15 @@ def serve_forked(count: int, serve_child: Callable[[int], bool], *, address: str
             try:
                 for signum in (signal.SIGTERM, signal.SIGINT):
                     signal.signal(signum, signal.SIG_DFL)
+                _stop_with(supervisor)
                 status = 0 if serve_child(index) else NEVER_STARTED
             except SystemExit as exc:
                 status = exc.code if isinstance(exc.code, int) else NEVER_STARTED
             except BaseException:
+                # Whatever escapes is deterministic more often than not (the port, the app): forking
+                # again would fail again, so the server stops instead.
                 log.exception("server process %d failed", index)
-                status = 1
+                status = NEVER_STARTED
             finally:
                 logging.shutdown()
                 sys.stdout.flush()

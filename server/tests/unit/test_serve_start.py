@@ -55,7 +55,7 @@ def test__serve__checks_and_prepares_the_database_once_and_builds_the_latest_ver
 
     monkeypatch.setattr(VersionedApp, "build_older_versions_soon", soon)
 
-    def run(self: uvicorn.Server) -> None:
+    def run(self: uvicorn.Server, sockets: Any = None) -> None:
         # Instead of listening: the app's lifespan, as uvicorn runs it before it accepts connections.
         app = self.config.app
         assert isinstance(app, VersionedApp)

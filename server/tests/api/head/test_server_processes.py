@@ -348,15 +348,24 @@ async def test__serve__right_after_it_is_healthy__answers_every_version_as_its_s
     _no_tracebacks(log)
 
 
+@asynccontextmanager
+async def _served(
+    databases: DatabaseFactory, tmp_path: Path, **extra: str
+) -> AsyncIterator[tuple[subprocess.Popen[bytes], Path]]:
+    """``baton-server serve`` on a new database and a free port, once healthy; and its log."""
+    url = await databases.create()
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    with _process(["serve"], _env(url, tmp_path / "data", BATON_PORT=str(port), **extra), log) as server:
+        await _healthy(f"http://127.0.0.1:{port}", server, log)
+        yield server, log
+
+
 async def test__serve__stopped_right_after_it_is_healthy__exits_cleanly(
     databases: DatabaseFactory, tmp_path: Path
 ) -> None:
     # The older versions may still be building in their thread: the process still stops.
-    url = await databases.create()
-    port = _free_port()
-    log = tmp_path / "serve.log"
-    with _process(["serve"], _env(url, tmp_path / "data", BATON_PORT=str(port)), log) as server:
-        await _healthy(f"http://127.0.0.1:{port}", server, log)
+    async with _served(databases, tmp_path) as (server, log):
         server.terminate()
         # uvicorn stops on SIGTERM, then raises it again: the exit is the signal's.
         assert await asyncio.to_thread(server.wait, 60) in (0, -signal.SIGTERM)
@@ -498,6 +507,17 @@ async def test__serve_with_two_processes__spreads_connections__shares_the_pool__
     text = log.read_text(errors="replace")
     assert f"(pid {victim}) was killed by signal {signal.SIGKILL.value}; starting it again" in text
     _no_tracebacks(log)
+
+
+async def test__serve_with_two_processes__supervisor_killed__its_processes_stop_too(
+    databases: DatabaseFactory, tmp_path: Path
+) -> None:
+    async with _served(databases, tmp_path, BATON_PROCESSES="2", BATON_DB_POOL_SIZE="2") as (server, _):
+        await _until(lambda: len(_children(server.pid)) == 2, "two server processes")
+        children = _children(server.pid)
+        server.kill()
+        await asyncio.to_thread(server.wait, 60)
+        await _until(lambda: not _alive(children), "the server processes gone with their supervisor")
 
 
 def test__serve_forked__a_process_that_cannot_start__stops_the_server_with_an_error() -> None:
