@@ -76,8 +76,12 @@ def _serve(settings: Settings, _: argparse.Namespace) -> int:
         # The latest version's routes and models before listening; the older versions' in a thread
         # once the first request was answered (or a second after), and a request for one of them
         # waits for them (api/versioned_app.py): generating every version before listening was
-        # most of a start.
-        app.build_latest_version()
+        # most of a start. Several processes get every version before they are forked: built once,
+        # their pages shared, instead of once in each process while it answers requests.
+        if settings.processes == 1:
+            app.build_latest_version()
+        else:
+            app.build_versions()
         # What start-up built — routes and models, hundreds of thousands of objects that live as
         # long as the process — is moved out of the collector's sight, so that a full collection
         # does not traverse it again and again while requests wait (a pause in the tail of every
@@ -104,7 +108,8 @@ def _serve(settings: Settings, _: argparse.Namespace) -> int:
         if index is not None:  # one of several processes (baton_server.processes)
             app.state.process_index = index
             sockets = [listening_socket(settings.host, settings.port)]
-        app.build_older_versions_soon(after_seconds=1.0, freeze=True)
+        else:
+            app.build_older_versions_soon(after_seconds=1.0, freeze=True)
         server = uvicorn.Server(config)
         server.run(sockets=sockets)
         return server.started

@@ -1,6 +1,6 @@
 """Serving from several processes: forked once the app is built, each accepting on the same port.
 
-``baton-server serve`` with ``BATON_PROCESSES`` above one builds the app (the newest API version's
+``baton-server serve`` with ``BATON_PROCESSES`` above one builds the app (every API version's
 routes and models, frozen out of the collector's sight) and then forks: the children share those
 pages instead of building them again, so a start costs little more than one process's. Each child
 binds its own listening socket to the port with ``SO_REUSEPORT``, and the kernel spreads new

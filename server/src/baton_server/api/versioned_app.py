@@ -80,6 +80,7 @@ class VersionedApp(Cadwyn):
         self._build_lock = threading.RLock()
         self._latest_built = False
         self._older_build: concurrent.futures.Future[None] | None = None
+        self._older_build_thread: threading.Thread | None = None
         self._freeze_after_older_build = False
         self._build_older_after_first_request = False
         self._build_older_after_start: float | None = None
@@ -100,9 +101,12 @@ class VersionedApp(Cadwyn):
         return build is not None and build.done() and build.exception() is None
 
     def build_versions(self) -> None:
-        """Generate every version's routes and models now, in this thread."""
+        """Generate every version's routes and models now; return once the thread that built the
+        older ones has ended (the process may fork next)."""
         self.build_latest_version()
         self._older_versions_build().result()
+        if self._older_build_thread is not None:
+            self._older_build_thread.join()
 
     def build_latest_version(self) -> None:
         """Generate the latest version's routes and models now (the older ones are left for later)."""
@@ -161,9 +165,10 @@ class VersionedApp(Cadwyn):
         with self._build_lock:
             if self._older_build is None:
                 self._older_build = concurrent.futures.Future()
-                threading.Thread(
+                self._older_build_thread = threading.Thread(
                     target=self._build_older_versions, args=(self._older_build,), name="baton-older-versions"
-                ).start()
+                )
+                self._older_build_thread.start()
             return self._older_build
 
     def _build_older_versions(self, future: concurrent.futures.Future[None]) -> None:

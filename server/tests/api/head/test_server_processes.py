@@ -460,11 +460,23 @@ async def test__serve_with_two_processes__spreads_connections__shares_the_pool__
         first = _children(server.pid)
 
         # 24 connections held open at once: the kernel spreads them over both processes (all in one:
-        # a chance of one in eight million with an even spread).
+        # a chance of one in eight million with an even spread). Each asks for one of the versions,
+        # all built before the processes were forked.
+        from baton_server.api.versions import supported_versions
+
+        versions = supported_versions()
         clients = [httpx.AsyncClient(base_url=base, timeout=60) for _ in range(24)]
         try:
-            answers = await asyncio.gather(*(c.get("/execution/health") for c in clients))
-            assert {a.status_code for a in answers} == {200}
+            asked = [versions[i % len(versions)] for i in range(len(clients))]
+            answers = await asyncio.gather(
+                *(
+                    c.get("/execution/health", headers={"Baton-API-Version": v})
+                    for c, v in zip(clients, asked, strict=True)
+                )
+            )
+            assert [(a.status_code, a.headers["Baton-API-Version"]) for a in answers] == [
+                (200, v) for v in asked
+            ]
             accepted = {pid: _accepted_on(port, pid) for pid in first}
         finally:
             await asyncio.gather(*(c.aclose() for c in clients))
