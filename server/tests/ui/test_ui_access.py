@@ -78,6 +78,26 @@ async def test__login__over_https__marks_the_cookie_secure(server: ServerHarness
     assert "Secure" in response.headers["set-cookie"]
 
 
+@pytest.mark.parametrize("site", ["cross-site", "same-site"])
+async def test__login__sent_from_another_sites_page__is_refused_without_a_session(
+    ui: httpx.AsyncClient, admin_token: str, site: str
+) -> None:
+    # Login CSRF: a page elsewhere must not log the operator's browser in as someone else's admin.
+    response = await ui.post("/ui/login", data={"token": admin_token}, headers={"Sec-Fetch-Site": site})
+    assert response.status_code == 403
+    assert "sent from another site" in response.text
+    assert "set-cookie" not in response.headers
+
+
+@pytest.mark.parametrize("site", ["same-origin", "none"])
+async def test__login__from_the_login_page_or_typed_in__starts_a_session(
+    ui: httpx.AsyncClient, admin_token: str, site: str
+) -> None:
+    response = await ui.post("/ui/login", data={"token": admin_token}, headers={"Sec-Fetch-Site": site})
+    assert response.status_code == 303
+    assert response.headers["set-cookie"].startswith(f"{SESSION_COOKIE}=")
+
+
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/ui/", "/api/dags", "/ui\\..\\x"])
 async def test__login__next_outside_the_ui__goes_to_the_dag_list(
     ui: httpx.AsyncClient, admin_token: str, target: str

@@ -14,7 +14,7 @@ from baton_server.errors import InvalidInputError, UnauthorizedError
 from baton_server.services import audit, controls, dag_runs, dags
 from baton_server.services.controls import MarkState
 from baton_server.services.credentials import authenticate
-from baton_server.ui.auth import SESSION_COOKIE
+from baton_server.ui.auth import SESSION_COOKIE, CsrfRefusedError
 from baton_server.ui.deps import (
     FormDep,
     OperatorDep,
@@ -48,9 +48,24 @@ async def login_page(request: Request) -> HTMLResponse:
     )
 
 
+def _sent_from_another_site(request: Request) -> bool:
+    """Whether the browser says the request comes from another site's page (``Sec-Fetch-Site``, set
+    by the browser itself, so a proxy that rewrites ``Host`` does not confuse it). Clients that do not
+    send it (curl, scripts, browsers older than 2023) are let through."""
+    site = request.headers.get("sec-fetch-site")
+    return site is not None and site not in ("same-origin", "none")
+
+
 @router.post("/login", response_model=None)
 async def login(request: Request, session: SessionDep, runtime: RuntimeDep) -> Response:
     """Check the admin token and start a session (an HttpOnly, SameSite=Strict, signed cookie)."""
+    if _sent_from_another_site(request):
+        # Login CSRF: another site's page could log the operator's browser in as the attacker's
+        # admin, so that what the operator then does happens under the attacker's name.
+        raise CsrfRefusedError(
+            "This login form was sent from another site's page: "
+            "open this server's login page and log in there."
+        )
     form = await read_form(request)
     target = _safe_next(request, form.get("next"))
     try:

@@ -85,7 +85,9 @@ async def _login_required(request: Request, exc: Exception) -> Response:
 
 async def _csrf_refused(request: Request, exc: Exception) -> Response:
     return _error_page(
-        request, 403, "The form's CSRF token is missing or does not match this session: reload the page."
+        request,
+        403,
+        str(exc) or "The form's CSRF token is missing or does not match this session: reload the page.",
     )
 
 
