@@ -28,13 +28,15 @@ from pathlib import Path
 
 import httpx
 from baton_server.api.versions import supported_versions
-from bench_execution_api import _cpu_ms, _drop_database, _free_port, _stop, throwaway_database
+from bench_execution_api import _drop_database, _free_port, _stop, _tree_cpu_ms, throwaway_database
 
 START_PATIENCE_S = 300.0
 OLDEST_VERSION = supported_versions()[0]
 
 
-def _start_seconds(folder: Path, database_url: str | None, signing_key: str) -> tuple[float, float, float]:
+def _start_seconds(
+    folder: Path, database_url: str | None, signing_key: str, processes: int = 1
+) -> tuple[float, float, float]:
     """One server start: (seconds from the process's launch to the first 200 from the health check,
     CPU seconds the process spent by then — a busy machine stretches the first far more — and
     seconds from the launch to the oldest version's health answering, asked right after)."""
@@ -45,6 +47,7 @@ def _start_seconds(folder: Path, database_url: str | None, signing_key: str) -> 
         BATON_PORT=str(port),
         BATON_SIGNING_KEY=signing_key,
         BATON_LOG_LEVEL="warning",
+        BATON_PROCESSES=str(processes),
     )
     if database_url:
         env["BATON_DATABASE_URL"] = database_url
@@ -58,7 +61,7 @@ def _start_seconds(folder: Path, database_url: str | None, signing_key: str) -> 
                 raise SystemExit(f"bench: the server exited with {process.returncode} while starting")
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/execution/health", timeout=2).status_code == 200:
-                    healthy, cpu = time.perf_counter() - started, _cpu_ms(process.pid) / 1000
+                    healthy, cpu = time.perf_counter() - started, _tree_cpu_ms(process.pid) / 1000
                     oldest = httpx.get(
                         f"http://127.0.0.1:{port}/execution/health",
                         headers={"Baton-API-Version": OLDEST_VERSION},
@@ -75,12 +78,12 @@ def _start_seconds(folder: Path, database_url: str | None, signing_key: str) -> 
         _stop(process)
 
 
-def _series(name: str, starts: int, database_url: str | None) -> dict[str, object]:
+def _series(name: str, starts: int, database_url: str | None, processes: int) -> dict[str, object]:
     folder = Path(tempfile.mkdtemp(prefix="baton-bench-start-"))
     signing_key = secrets.token_urlsafe(32)
     try:
-        first, first_cpu, first_oldest = _start_seconds(folder, database_url, signing_key)
-        again = [_start_seconds(folder, database_url, signing_key) for _ in range(starts - 1)]
+        first, first_cpu, first_oldest = _start_seconds(folder, database_url, signing_key, processes)
+        again = [_start_seconds(folder, database_url, signing_key, processes) for _ in range(starts - 1)]
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     print(
@@ -93,6 +96,7 @@ def _series(name: str, starts: int, database_url: str | None) -> dict[str, objec
     )
     return {
         "database": name,
+        "processes": processes,
         "first_start_s": first,
         "first_start_cpu_s": first_cpu,
         "first_start_oldest_version_s": first_oldest,
@@ -107,16 +111,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--starts", type=int, default=5, help="per database, the first included (>= 2)")
     parser.add_argument("--postgres-url", default=None)
+    parser.add_argument(
+        "--processes", type=int, default=1, help="BATON_PROCESSES (CPU counted over all the processes)"
+    )
     parser.add_argument("--out", type=Path, default=Path("build/bench-cold-start.json"))
     args = parser.parse_args(argv)
     if args.starts < 2:
         parser.error("--starts must be at least 2: a first start and a restart")
     load_before = os.getloadavg()
-    series = [_series("SQLite (the embedded default)", args.starts, None)]
+    series = [_series("SQLite (the embedded default)", args.starts, None, args.processes)]
     if args.postgres_url:
         admin_url, url = throwaway_database(args.postgres_url)
         try:
-            series.append(_series("PostgreSQL", args.starts, url))
+            series.append(_series("PostgreSQL", args.starts, url, args.processes))
         finally:
             asyncio.run(_drop_database(admin_url, url))
     args.out.parent.mkdir(parents=True, exist_ok=True)
