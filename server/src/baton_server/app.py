@@ -132,6 +132,7 @@ def create_app(settings: Settings, *, database_prepared: bool = False) -> Versio
     async def lifespan(app: VersionedApp) -> AsyncIterator[None]:
         # Which of the server's processes this is (baton_server.processes sets it in each child).
         runtime = Runtime.create(settings.for_process(app.state.process_index))
+        runtime.metrics.watch_pool(runtime.engine)
         app.state.runtime = runtime
         try:
             if not database_prepared:

@@ -7,15 +7,18 @@ import asyncio
 import errno
 import gc
 import json
+import os
 import socket
 import sys
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from baton_server.config import Settings, load_settings
 from baton_server.errors import BatonServerError, ConfigurationError, DomainError
-from baton_server.runtime import Runtime
+
+if TYPE_CHECKING:  # imported when used: it imports prometheus_client, which `serve` configures first
+    from baton_server.runtime import Runtime
 
 T = TypeVar("T")
 
@@ -44,6 +47,7 @@ async def _with_runtime(
     settings: Settings, action: Callable[[Runtime], Awaitable[T]], *, check: bool = True
 ) -> T:
     from baton_server.db.engine import check_database
+    from baton_server.runtime import Runtime
 
     runtime = Runtime.create(settings)
     try:
@@ -55,6 +59,27 @@ async def _with_runtime(
 
 
 def _serve(settings: Settings, _: argparse.Namespace) -> int:
+    if settings.processes == 1:
+        return _serve_processes(settings)
+    import shutil
+    import tempfile
+
+    from baton_server.processes import SHARED_METRICS_VARIABLE
+
+    # Several processes keep their metrics in files of one folder (baton_server/metrics.py): named
+    # before prometheus_client is first imported, which reads it then; fresh for every start.
+    if "prometheus_client" in sys.modules:
+        raise RuntimeError("prometheus_client was imported before serve could share its figures")
+    shared = tempfile.mkdtemp(prefix="baton-metrics-")
+    os.environ[SHARED_METRICS_VARIABLE] = shared
+    try:
+        return _serve_processes(settings)
+    finally:
+        del os.environ[SHARED_METRICS_VARIABLE]
+        shutil.rmtree(shared, ignore_errors=True)
+
+
+def _serve_processes(settings: Settings) -> int:
     import uvicorn
     from uvicorn.config import LOGGING_CONFIG
 
@@ -116,8 +141,13 @@ def _serve(settings: Settings, _: argparse.Namespace) -> int:
 
     if settings.processes == 1:
         return 0 if serve(None) else 1
+    from prometheus_client import multiprocess
+
+    def ended(pid: int) -> None:  # a dead process's gauges no longer count (its counters still do)
+        multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
+
     scheme_host = f"http://[{settings.host}]" if ":" in settings.host else f"http://{settings.host}"
-    return serve_forked(settings.processes, serve, address=f"{scheme_host}:{settings.port}")
+    return serve_forked(settings.processes, serve, address=f"{scheme_host}:{settings.port}", ended=ended)
 
 
 def _scheduler(settings: Settings, _: argparse.Namespace) -> int:

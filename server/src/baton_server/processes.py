@@ -29,6 +29,10 @@ from types import FrameType
 log = logging.getLogger("uvicorn.error")
 """The supervisor's lines go where the server processes' own (uvicorn's) go, in their format."""
 
+SHARED_METRICS_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+"""The folder the processes of one server keep their metrics in (prometheus_client reads it when it
+is first imported; ``baton-server serve`` sets it for several processes)."""
+
 NEVER_STARTED = 3
 """A child's exit status when it stopped before it served (uvicorn's start-up failure)."""
 
@@ -56,12 +60,18 @@ def _stop_with(supervisor: int) -> None:
         raise SystemExit(0)
 
 
-def serve_forked(count: int, serve_child: Callable[[int], bool], *, address: str = "") -> int:
+def serve_forked(
+    count: int,
+    serve_child: Callable[[int], bool],
+    *,
+    address: str = "",
+    ended: Callable[[int], None] | None = None,
+) -> int:
     """Fork ``count`` children that each run ``serve_child(index)`` and supervise them until told to stop.
 
     ``serve_child`` returns whether it served (False: it never started); ``address`` is named in the
-    start-up line. Returns the server's exit status: 0 after a stop by signal, 1 when a child could
-    not start.
+    start-up line; ``ended(pid)`` is called for each child that has exited. Returns the server's
+    exit status: 0 after a stop by signal, 1 when a child could not start.
     """
     if not hasattr(os, "fork") or not hasattr(socket, "SO_REUSEPORT"):
         print(
@@ -123,6 +133,8 @@ def serve_forked(count: int, serve_child: Callable[[int], bool], *, address: str
                 break
             index = children.pop(pid)
             code = os.waitstatus_to_exitcode(wait_status)
+            if ended is not None:
+                ended(pid)
             if stopping:
                 continue
             if code == NEVER_STARTED:
@@ -139,4 +151,4 @@ def serve_forked(count: int, serve_child: Callable[[int], bool], *, address: str
     return status
 
 
-__all__ = ["NEVER_STARTED", "listening_socket", "serve_forked"]
+__all__ = ["NEVER_STARTED", "SHARED_METRICS_VARIABLE", "listening_socket", "serve_forked"]

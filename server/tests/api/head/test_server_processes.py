@@ -40,6 +40,7 @@ def _free_port() -> int:
 def _env(database_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BATON_")}
     env.update(BATON_DATABASE_URL=database_url, BATON_DATA_DIR=str(data_dir), BATON_SIGNING_KEY=SIGNING_KEY)
+    env["TMPDIR"] = str(data_dir.parent)  # what a server killed on purpose leaves behind stays here
     env.update(extra)
     return env
 
@@ -438,7 +439,25 @@ async def _connections_of(url: str) -> int:
     return count
 
 
-async def test__serve_with_two_processes__spreads_connections__shares_the_pool__replaces_a_dead_one(
+async def _scrape(base: str) -> str:
+    async with httpx.AsyncClient(base_url=base, timeout=60) as scraper:
+        response = await scraper.get("/metrics")
+    assert response.status_code == 200, response.text
+    return response.text
+
+
+def _requests(metrics: str, operation: str, version: str) -> float:
+    """``baton_http_requests_total`` of one operation and API version, every status added up."""
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith("baton_http_requests_total{")
+        and f'operation="{operation}"' in line
+        and f'version="{version}"' in line
+    )
+
+
+async def test__serve_with_two_processes__spreads_connections__shares_pool_and_metrics__replaces_a_dead_one(
     databases: DatabaseFactory, tmp_path: Path
 ) -> None:
     url = await databases.create()
@@ -496,9 +515,11 @@ async def test__serve_with_two_processes__spreads_connections__shares_the_pool__
                 assert [w["task_instance"]["run_id"] for w in claimed] == [run_id]
 
         await work_flows("before")
-        async with httpx.AsyncClient(base_url=base, timeout=60) as scraper:
-            metrics = (await scraper.get("/metrics")).text
-        assert "\nbaton_db_pool_size 2.0\n" in metrics  # each process's share of the 4
+        metrics = await _scrape(base)
+        assert "\nbaton_db_pool_size 4.0\n" in metrics  # both processes' shares (2 each) added up
+        # Whichever process answers the scrape counts every process's requests (6 of the 24 asked
+        # for the oldest version, which nothing else in this test asks for).
+        assert _requests(metrics, "check_health", versions[0]) == 6
         if databases.is_postgres:
             # The pool of 4 is shared: 2 connections each at most.
             assert 1 <= await _connections_of(url) <= 4
@@ -511,6 +532,14 @@ async def test__serve_with_two_processes__spreads_connections__shares_the_pool__
         )
         await _healthy(base, server, log)
         await work_flows("after")
+        for _ in range(10):
+            async with httpx.AsyncClient(base_url=base, timeout=60) as fresh:
+                answer = await fresh.get("/execution/health", headers={"Baton-API-Version": versions[0]})
+                assert answer.status_code == 200
+        metrics = await _scrape(base)
+        # The killed process's requests still count; its pool no longer does, its successor's does.
+        assert _requests(metrics, "check_health", versions[0]) == 16
+        assert "\nbaton_db_pool_size 4.0\n" in metrics
 
         children = _children(server.pid)
         server.terminate()
