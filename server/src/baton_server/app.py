@@ -39,6 +39,7 @@ from baton_server.config import Settings
 from baton_server.db.availability import is_database_unavailable
 from baton_server.db.migrate import prepare_database
 from baton_server.runtime import Runtime
+from baton_server.wakeup_relay import relaying
 
 log = logging.getLogger("baton_server")
 
@@ -137,7 +138,7 @@ def create_app(settings: Settings, *, database_prepared: bool = False) -> Versio
         try:
             if not database_prepared:
                 await prepare_database(runtime)
-            async with reload_signing_keys(runtime), run_scheduler_beside(runtime):
+            async with relaying(runtime.relay), reload_signing_keys(runtime), run_scheduler_beside(runtime):
                 yield
         finally:
             await runtime.close()

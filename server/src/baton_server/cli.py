@@ -156,6 +156,7 @@ def _scheduler(settings: Settings, _: argparse.Namespace) -> int:
     from baton_server.db.migrate import prepare_database
     from baton_server.logging_config import configure_process_logging
     from baton_server.scheduler import Scheduler
+    from baton_server.wakeup_relay import relaying
 
     configure_process_logging(settings)
 
@@ -165,7 +166,9 @@ def _scheduler(settings: Settings, _: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        await Scheduler(runtime).run_until(stop)
+        # The servers' wake-ups (a triggered run) start a pass now; its queued work wakes their claims.
+        async with relaying(runtime.relay):
+            await Scheduler(runtime).run_until(stop)
 
     asyncio.run(_with_runtime(settings, action))
     return 0

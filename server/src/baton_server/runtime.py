@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from baton_server.config import Settings, resolve_secrets
-from baton_server.db.engine import create_engine, create_sessionmaker
+from baton_server.db.engine import create_engine, create_sessionmaker, create_unpooled_engine
 from baton_server.metrics import Metrics
 from baton_server.services.cipher import SecretCipher
 from baton_server.services.signing_keys import key_source, load_keys
 from baton_server.services.tokens import TokenService
+from baton_server.wakeup_relay import WakeupRelay
 from baton_server.wakeups import Wakeups
 
 
@@ -35,12 +36,19 @@ class Runtime:
     """One reload of the signing keys at a time: a slow one never installs its rows over a newer one's."""
     wakeups: Wakeups = field(default_factory=Wakeups)
     """What requests tell the scheduler and the waiting claims of this process."""
+    relay: WakeupRelay | None = None
+    """Carries the wake-ups to and from the other processes on the database (PostgreSQL, when the
+    process's share of the pool is at least two connections: the relay keeps one of them)."""
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:
         """Resolve secrets and build the engine; no connection is opened yet."""
         settings = resolve_secrets(settings)
-        engine = create_engine(settings)
+        relayed = not settings.is_sqlite and settings.db_pool_size >= 2
+        # The relay's connection counts against db_pool_size: the process never opens more.
+        engine = create_engine(
+            settings.model_copy(update={"db_pool_size": settings.db_pool_size - 1}) if relayed else settings
+        )
         assert settings.signing_key is not None
         assert settings.encryption_key is not None
         cipher = SecretCipher(settings.encryption_key.get_secret_value())
@@ -53,6 +61,10 @@ class Runtime:
             key_source=key_source(sessions, cipher, max_ttl),
         )
         autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+        wakeups = Wakeups()
+        relay = None
+        if relayed:
+            relay = WakeupRelay(create_unpooled_engine(settings, "baton-server wake-ups"), wakeups)
         return cls(
             settings=settings,
             engine=engine,
@@ -62,6 +74,8 @@ class Runtime:
             tokens=tokens,
             cipher=cipher,
             metrics=Metrics(),
+            wakeups=wakeups,
+            relay=relay,
         )
 
     async def load_signing_keys(self) -> None:
@@ -70,5 +84,7 @@ class Runtime:
             await load_keys(self.sessions, self.tokens, self.cipher)
 
     async def close(self) -> None:
-        """Release every pooled connection."""
+        """Release every pooled connection, and the relay's."""
         await self.engine.dispose()
+        if self.relay is not None:
+            await self.relay.close()

@@ -1,32 +1,50 @@
-"""In-process wake-ups: what a request changed reaches the scheduler and the waiting claims at once.
+"""Wake-ups: what a request changed reaches the scheduler and the waiting claims at once.
 
 A finished attempt queues its ready downstream task instances and wakes the claims long-polling in
 this process; a triggered run wakes the scheduler, which would otherwise find it on its next pass.
-Other server processes still see the change on their next look (a claim looks every
-``POLL_INTERVAL``, the scheduler every ``scheduler_interval``): a wake-up only shortens a wait.
+On PostgreSQL the wake-ups also reach every other server and scheduler process on the database
+(:mod:`baton_server.wakeup_relay`); without the relay they see the change on their next look (a claim
+looks every ``POLL_INTERVAL``, the scheduler every ``scheduler_interval``): a wake-up only shortens a
+wait, it never carries data.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+Relay = Callable[[str], None]
+"""Carries a wake-up's name to the other processes (:meth:`WakeupRelay.publish`); it must not block."""
 
 
 class Wakeup:
     """Wakes every waiter that took a ticket before :meth:`notify` (one event per generation)."""
 
-    def __init__(self) -> None:
+    def __init__(self, name: str) -> None:
+        self.name = name
         self._event = asyncio.Event()
+        self._relay: Relay | None = None
 
     def ticket(self) -> asyncio.Event:
         """Take before looking at the state: a change after the look then ends the wait at once."""
         return self._event
 
     def notify(self) -> None:
-        """Wake everyone holding a ticket; later tickets wait for the next notify."""
+        """Wake everyone holding a ticket, here and, through the relay, in the other processes."""
+        self.wake_here()
+        if self._relay is not None:
+            self._relay(self.name)
+
+    def wake_here(self) -> None:
+        """Wake everyone in this process holding a ticket; later tickets wait for the next notify."""
         self._event.set()
         self._event = asyncio.Event()
+
+    def relay_to(self, relay: Relay | None) -> None:
+        """Send every later :meth:`notify` on through ``relay`` too (None: to this process only)."""
+        self._relay = relay
 
     @staticmethod
     async def wait(ticket: asyncio.Event, seconds: float) -> bool:
@@ -40,10 +58,19 @@ class Wakeup:
 class Wakeups:
     """The wake-ups of one server process."""
 
-    queue: Wakeup = field(default_factory=Wakeup)
+    queue: Wakeup = field(default_factory=lambda: Wakeup("queue"))
     """Task instances were queued: claims waiting for work look again."""
-    scheduler: Wakeup = field(default_factory=Wakeup)
+    scheduler: Wakeup = field(default_factory=lambda: Wakeup("scheduler"))
     """Something the scheduler acts on changed (a run was triggered): run a pass now."""
+
+    def named(self, name: str) -> Wakeup | None:
+        """The wake-up of that name (a relayed message's), or None for a name this version does not know."""
+        return next((w for w in (self.queue, self.scheduler) if w.name == name), None)
+
+    def relay_to(self, relay: Relay | None) -> None:
+        """Send every wake-up's notify on through ``relay`` too (None: to this process only)."""
+        for wakeup in (self.queue, self.scheduler):
+            wakeup.relay_to(relay)
 
 
 __all__ = ["Wakeup", "Wakeups"]

@@ -8,7 +8,7 @@ from baton_server.wakeups import Wakeup
 
 
 async def test__notify__wakes_the_tickets_taken_before_it() -> None:
-    wakeup = Wakeup()
+    wakeup = Wakeup("queue")
     before = wakeup.ticket()
     waiting = asyncio.create_task(Wakeup.wait(before, 300))
     await asyncio.sleep(0)
@@ -20,4 +20,4 @@ async def test__notify__wakes_the_tickets_taken_before_it() -> None:
 
 
 async def test__no_notify__the_wait_ends_at_its_timeout() -> None:
-    assert await Wakeup.wait(Wakeup().ticket(), 0) is False
+    assert await Wakeup.wait(Wakeup("queue").ticket(), 0) is False

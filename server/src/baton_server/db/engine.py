@@ -9,6 +9,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from baton_server.config import Settings
 from baton_server.db.pool import FairAsyncQueuePool
@@ -46,8 +47,22 @@ def create_engine(settings: Settings) -> AsyncEngine:
         return engine
     kwargs["pool_recycle"] = 1800
     # asyncpg's prepared-statement cache makes the hot path (heartbeats) a single round trip.
-    kwargs["connect_args"] = {"timeout": 10, "server_settings": {"application_name": "baton-server"}}
+    kwargs["connect_args"] = _postgres_connect_args("baton-server")
     return create_async_engine(url, **kwargs)
+
+
+def _postgres_connect_args(application_name: str) -> dict[str, Any]:
+    return {"timeout": 10, "server_settings": {"application_name": application_name}}
+
+
+def create_unpooled_engine(settings: Settings, application_name: str) -> AsyncEngine:
+    """A PostgreSQL engine that opens a connection of its own on every connect, named in
+    ``pg_stat_activity``: for a long-lived connection outside the pool (the wake-up relay's)."""
+    return create_async_engine(
+        make_url(settings.effective_database_url),
+        poolclass=NullPool,
+        connect_args=_postgres_connect_args(application_name),
+    )
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

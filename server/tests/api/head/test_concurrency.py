@@ -118,7 +118,7 @@ async def test__heartbeats__200_concurrent__never_more_connections_than_pool(
                 count = await conn.scalar(
                     text(
                         "SELECT count(*) FROM pg_stat_activity "
-                        "WHERE datname = :db AND application_name = 'baton-server'"
+                        "WHERE datname = :db AND application_name LIKE 'baton-server%'"
                     ),
                     {"db": database},
                 )
