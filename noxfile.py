@@ -369,6 +369,20 @@ def bench(session: nox.Session) -> None:
             "--out",
             f"build/bench-python-worker-{isolation}.json",
         )
+    session.log("the Python worker's latency through two server processes on PostgreSQL (wake-up relay)")
+    session.run(
+        "python",
+        "server/benchmarks/bench_python_worker.py",
+        "--postgres-url",
+        url,
+        "--skip-throughput",
+        "--latency-processes",
+        "2",
+        "--latency-pool-size",
+        "4",
+        "--out",
+        "build/bench-python-worker-processes.json",
+    )
     if "airflow" in session.posargs:
         session.log("Airflow's LocalExecutor end to end, the Python worker's anchor (no-op tasks/s)")
         session.run("python", "server/benchmarks/bench_airflow_local_executor.py", "--postgres-url", url)

@@ -40,7 +40,7 @@ from typing import Any
 
 import httpx
 from _worker_bench import WorkerUnderTest, _issue, _stop, _wait, arguments, measure
-from bench_execution_api import _free_port
+from bench_execution_api import _drop_database, _free_port, throwaway_database
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -141,8 +141,10 @@ async def _rows(url: str, dag_id: str) -> list[Any]:
         await engine.dispose()
 
 
-def measure_latency(args: argparse.Namespace, folder: Path, bundle: Path) -> dict[str, Any]:
-    """Phases of single no-op attempts and 5-task chains, on the embedded default (SQLite), one slot."""
+def measure_latency(args: argparse.Namespace, folder: Path, bundle: Path, url: str | None) -> dict[str, Any]:
+    """Phases of single no-op attempts and 5-task chains, one slot: on the embedded default (SQLite),
+    or with ``url`` on that PostgreSQL database, ``--latency-processes`` server processes and a pool of
+    ``--latency-pool-size``."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     data = folder / "sqlite-server"
@@ -153,7 +155,21 @@ def measure_latency(args: argparse.Namespace, folder: Path, bundle: Path) -> dic
         BATON_PORT=str(port),
         BATON_LOG_LEVEL="warning",
     )
-    url = f"sqlite+aiosqlite:///{(data / 'baton.db').resolve()}"
+    database = "sqlite (embedded default)"
+    if url is None:
+        url = f"sqlite+aiosqlite:///{(data / 'baton.db').resolve()}"
+    else:
+        env.update(
+            BATON_DATABASE_URL=url,
+            BATON_PROCESSES=str(args.latency_processes),
+            BATON_DB_POOL_SIZE=str(args.latency_pool_size),
+        )
+        # A process's share of one connection leaves it no wake-up relay (docs/operations.md).
+        relay = "on" if args.latency_pool_size // args.latency_processes >= 2 else "off"
+        database = (
+            f"postgresql, {args.latency_processes} server processes, pool {args.latency_pool_size}, "
+            f"wake-up relay {relay}"
+        )
     server = worker = None
     stack = contextlib.ExitStack()
     try:
@@ -220,14 +236,16 @@ def measure_latency(args: argparse.Namespace, folder: Path, bundle: Path) -> dic
     chains = [r for r in asyncio.run(_rows(url, "bench_chain_python")) if r.run_id in triggered]
     chain_s: list[float] = []
     downstream_ms: list[float] = []
+    downstream_claim_ms: list[float] = []
     for run_id, started in triggered.items():
         rows = {r.task_id: r for r in chains if r.run_id == run_id}
         chain_s.append(round(max(r.updated_at for r in rows.values()).timestamp() - started, 3))
         for index in range(1, CHAIN_TASKS):
             upstream, downstream = rows[f"c{index - 1}"], rows[f"c{index}"]
             downstream_ms.append(_ms((downstream.queued_at - upstream.updated_at).total_seconds()))
+            downstream_claim_ms.append(_ms((downstream.claimed_at - downstream.queued_at).total_seconds()))
     return {
-        "database": "sqlite (embedded default)",
+        "database": database,
         "singles": len(singles),
         "phases_ms": {name: _summary(values) for name, values in phases.items()},
         "chain_runs": len(chain_s),
@@ -235,6 +253,10 @@ def measure_latency(args: argparse.Namespace, folder: Path, bundle: Path) -> dic
         "downstream_queued_ms": {
             "p50": round(statistics.median(downstream_ms), 1),
             "max": max(downstream_ms),
+        },
+        "downstream_claim_wait_ms": {
+            "p50": round(statistics.median(downstream_claim_ms), 1),
+            "max": max(downstream_claim_ms),
         },
         "all_succeeded": all(r.state == "success" for r in [*singles, *chains]),
     }
@@ -256,7 +278,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tasks", type=int, default=200, help="no-op tasks in the DAG")
     parser.add_argument("--singles", type=int, default=20, help="one-task runs timed phase by phase")
     parser.add_argument("--chains", type=int, default=5, help="5-task chains timed")
-    parser.add_argument("--skip-throughput", action="store_true", help="only the SQLite latency part")
+    parser.add_argument("--skip-throughput", action="store_true", help="only the latency part")
+    parser.add_argument(
+        "--latency-processes",
+        type=int,
+        default=0,
+        help="run the latency part on PostgreSQL (--postgres-url) with this many server processes "
+        "(default: on the embedded default, SQLite)",
+    )
+    parser.add_argument("--latency-pool-size", type=int, default=10, help="the pool of --latency-processes")
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="baton-bench-python-"))
     try:
@@ -265,20 +295,30 @@ def main(argv: list[str] | None = None) -> int:
         latency_bundle = folder / "latency" / "latency_bundle.py"
         latency_bundle.parent.mkdir()
         latency_bundle.write_text(LATENCY_BUNDLE.format(chain=CHAIN_TASKS))
-        latency = measure_latency(args, folder, latency_bundle)
+        if args.latency_processes:
+            admin_url, latency_url = throwaway_database(args.postgres_url)
+            try:
+                latency = measure_latency(args, folder, latency_bundle, latency_url)
+            finally:
+                asyncio.run(_drop_database(admin_url, latency_url))
+        else:
+            latency = measure_latency(args, folder, latency_bundle, None)
         latency["task_process_start_ms"] = task_process_start_ms()
         latency["load_average"] = [round(x, 2) for x in os.getloadavg()]
         latency["task_start"] = args.task_start
         phases = latency["phases_ms"]
         print(
-            f"Python worker ({_label(args)}), SQLite, 1 slot, {latency['singles']} single runs: "
+            f"Python worker ({_label(args)}), {latency['database']}, 1 slot, "
+            f"{latency['singles']} single runs: "
             + ", ".join(f"{name} p50 {v['p50']:.1f} ms (p95 {v['p95']:.1f})" for name, v in phases.items())
         )
         chain, down = latency["chain_s"], latency["downstream_queued_ms"]
+        waited = latency["downstream_claim_wait_ms"]
         print(
             f"  {CHAIN_TASKS}-task chain: p50 {chain['p50']:.2f} s, max {chain['max']:.2f} s "
             f"(target <= {TARGET_CHAIN_S:g} s); downstream queued after its upstream's final state: "
-            f"p50 {down['p50']:.1f} ms, max {down['max']:.1f} ms (target <= {TARGET_DOWNSTREAM_MS:g}); "
+            f"p50 {down['p50']:.1f} ms, max {down['max']:.1f} ms (target <= {TARGET_DOWNSTREAM_MS:g}), "
+            f"then claimed after p50 {waited['p50']:.1f} ms, max {waited['max']:.1f} ms; "
             f"task process start {latency['task_process_start_ms']:.0f} ms; "
             f"load average {latency['load_average']}"
         )
