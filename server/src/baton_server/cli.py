@@ -62,15 +62,14 @@ def _serve(settings: Settings, _: argparse.Namespace) -> int:
     if settings.processes == 1:
         return _serve_processes(settings)
     import shutil
-    import tempfile
 
-    from baton_server.processes import SHARED_METRICS_VARIABLE
+    from baton_server.processes import SHARED_METRICS_VARIABLE, shared_metrics_folder
 
     # Several processes keep their metrics in files of one folder (baton_server/metrics.py): named
     # before prometheus_client is first imported, which reads it then; fresh for every start.
     if "prometheus_client" in sys.modules:
         raise RuntimeError("prometheus_client was imported before serve could share its figures")
-    shared = tempfile.mkdtemp(prefix="baton-metrics-")
+    shared = shared_metrics_folder()
     os.environ[SHARED_METRICS_VARIABLE] = shared
     try:
         return _serve_processes(settings)

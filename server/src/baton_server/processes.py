@@ -20,10 +20,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from types import FrameType
 
 log = logging.getLogger("uvicorn.error")
@@ -32,6 +35,30 @@ log = logging.getLogger("uvicorn.error")
 SHARED_METRICS_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 """The folder the processes of one server keep their metrics in (prometheus_client reads it when it
 is first imported; ``baton-server serve`` sets it for several processes)."""
+
+_METRICS_PREFIX = "baton-metrics-"
+
+
+def shared_metrics_folder() -> str:
+    """A fresh folder for the metrics of this server's processes, in the temporary directory, named
+    after the supervisor's pid; the folders of supervisors no longer alive (killed before they could
+    remove theirs) are removed first."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{_METRICS_PREFIX}*-*"):
+        owner = folder.name.removeprefix(_METRICS_PREFIX).split("-", 1)[0]
+        if owner.isdigit() and not _alive(int(owner)):
+            shutil.rmtree(folder, ignore_errors=True)
+    return tempfile.mkdtemp(prefix=f"{_METRICS_PREFIX}{os.getpid()}-")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's: not ours to remove
+    return True
+
 
 NEVER_STARTED = 3
 """A child's exit status when it stopped before it served (uvicorn's start-up failure)."""
@@ -151,4 +178,10 @@ def serve_forked(
     return status
 
 
-__all__ = ["NEVER_STARTED", "SHARED_METRICS_VARIABLE", "listening_socket", "serve_forked"]
+__all__ = [
+    "NEVER_STARTED",
+    "SHARED_METRICS_VARIABLE",
+    "listening_socket",
+    "serve_forked",
+    "shared_metrics_folder",
+]
