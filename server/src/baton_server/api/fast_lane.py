@@ -81,10 +81,9 @@ from baton_server.api.schemas.orchestration import (
 from baton_server.db.availability import RETRY_AFTER_SECONDS, is_database_unavailable
 from baton_server.errors import DomainError
 from baton_server.runtime import Runtime
-from baton_server.services.credentials import authenticate
 from baton_server.services.task_instances import AttemptCheck, heartbeat, load_attempt
 from baton_server.services.tokens import TaskClaims
-from baton_server.services.workloads import ClaimRequest, claim_workloads
+from baton_server.services.workloads import ClaimRequest, claim_workloads_by_token
 
 HEARTBEAT_PATH = "/execution/task-instances/{task_instance_id}/heartbeat"
 RUN_PATH = "/execution/task-instances/{task_instance_id}/run"
@@ -741,11 +740,10 @@ async def _claim(
     }
     payload: ClaimWorkloadsPayload = await _lane_body(scope, body, plan, _CLAIM_PAYLOAD, taken)
     async with runtime.sessions() as session:
-        credential = await authenticate(session, token, "worker")
-        claimed = await claim_workloads(
+        claimed = await claim_workloads_by_token(
             session,
             runtime.tokens,
-            credential,
+            token,
             ClaimRequest(
                 worker_id=worker_id,
                 max_workloads=payload.max_workloads,
@@ -754,9 +752,8 @@ async def _claim(
                 held=payload.held_task_instance_ids,
                 client_runtimes=taken[_CLIENT_RUNTIMES_HEADER],
             ),
-            max_wait=0,
         )
-    if not claimed:
+    if not claimed:  # None: the credential or the worker does not match; the route says which
         return None
     runtime.metrics.claimed([w.task_instance.queue for w in claimed])
     return await _lane_answer(plan, _CLAIMED, claimed_workloads(claimed), None)

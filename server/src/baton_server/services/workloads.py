@@ -50,6 +50,7 @@ from baton_server.db.tables import (
 from baton_server.db.types import utcnow
 from baton_server.errors import InvalidInputError
 from baton_server.services._sql import is_postgres, rowcount
+from baton_server.services.credentials import hash_token
 from baton_server.services.dag_specs import TaskSpec
 from baton_server.services.dags import load_version_or_none
 from baton_server.services.ownership import servable
@@ -111,7 +112,6 @@ async def claim_workloads(
     While it waits it looks again every ``POLL_INTERVAL``, and at once when ``wakeup`` says that
     task instances were queued in this process.
     """
-    deadline = time.monotonic() + max(0.0, min(request.wait_seconds, max_wait))
     # A claim is a sign of life; recorded once per request, not on every look at the queue. The
     # same UPDATE checks that the worker is the credential's.
     worker = (
@@ -123,6 +123,49 @@ async def claim_workloads(
     if worker is None:
         await owned_worker(session, credential, request.worker_id)  # says why: 404 or 403
         raise AssertionError("unreachable: the worker is the credential's")
+    return await _claim_for(
+        session,
+        tokens,
+        worker,
+        credential.dag_patterns,
+        request,
+        max_wait=max_wait,
+        client_gone=client_gone,
+        wakeup=wakeup,
+    )
+
+
+async def claim_workloads_by_token(
+    session: AsyncSession, tokens: TokenService, token: str, request: ClaimRequest
+) -> list[Workload] | None:
+    """One look at the queue for a worker whose credential's bearer token is ``token``, the check of
+    the credential folded into the worker's sign of life (a statement fewer than :func:`claim_workloads`
+    after ``authenticate``). None when no live worker credential of that token owns the worker: the
+    caller's route then says why (401, 403 or 404)."""
+    worker = (
+        await session.execute(
+            _WORKER_ALIVE_BY_TOKEN,
+            {"b_id": request.worker_id, "b_hash": hash_token(token), "b_now": utcnow()},
+        )
+    ).first()
+    if worker is None:
+        return None
+    return await _claim_for(session, tokens, worker, worker.dag_patterns, request, max_wait=0)
+
+
+async def _claim_for(
+    session: AsyncSession,
+    tokens: TokenService,
+    worker: Row[*tuple[Any, ...]],
+    dag_patterns: list[str] | None,
+    request: ClaimRequest,
+    *,
+    max_wait: float,
+    client_gone: Callable[[], Awaitable[bool]] | None = None,
+    wakeup: Wakeup | None = None,
+) -> list[Workload]:
+    """The claim of a worker that just gave its sign of life (``worker``: ``_WORKER_ALIVE``'s row)."""
+    deadline = time.monotonic() + max(0.0, min(request.wait_seconds, max_wait))
     require_runtime_known_to_client(worker.name, worker.runtime, request.client_runtimes)
     queues = _served_queues(worker, request.queues)
     if request.held is not None:
@@ -130,9 +173,7 @@ async def claim_workloads(
     # The first look at the queue shares the transaction of the heartbeat and the release.
     while True:
         ticket = wakeup.ticket() if wakeup is not None else None
-        workloads = await _claim_once(
-            session, tokens, worker, queues, request.max_workloads, credential.dag_patterns
-        )
+        workloads = await _claim_once(session, tokens, worker, queues, request.max_workloads, dag_patterns)
         await session.commit()
         remaining = deadline - time.monotonic()
         if workloads or remaining <= 0:
@@ -147,13 +188,32 @@ async def claim_workloads(
 
 _WORKERS = cast(Table, WorkerRecord.__table__)
 _TI = cast(Table, TaskInstanceRecord.__table__)
-_WORKER_ALIVE = (
-    _WORKERS.update()
-    .where(_WORKERS.c.id == bindparam("b_id"), _WORKERS.c.credential_id == bindparam("b_credential"))
-    .values(last_heartbeat_at=bindparam("b_now"), state=WorkerState.ACTIVE.value)
-    .returning(_WORKERS.c.id, _WORKERS.c.name, _WORKERS.c.queues, _WORKERS.c.capacity, _WORKERS.c.runtime)
-)
+_CREDENTIALS = cast(Table, CredentialRecord.__table__)
+_ALIVE = _WORKERS.update().values(last_heartbeat_at=bindparam("b_now"), state=WorkerState.ACTIVE.value)
+_ALIVE_ROW = (_WORKERS.c.id, _WORKERS.c.name, _WORKERS.c.queues, _WORKERS.c.capacity, _WORKERS.c.runtime)
+_WORKER_ALIVE = _ALIVE.where(
+    _WORKERS.c.id == bindparam("b_id"), _WORKERS.c.credential_id == bindparam("b_credential")
+).returning(*_ALIVE_ROW)
 """Record a claiming worker's sign of life, if it is the credential's; what a claim needs of it."""
+_WORKER_ALIVE_BY_TOKEN = _ALIVE.where(
+    _WORKERS.c.id == bindparam("b_id"),
+    _WORKERS.c.credential_id
+    == select(_CREDENTIALS.c.id)
+    .where(
+        _CREDENTIALS.c.token_hash == bindparam("b_hash"),
+        _CREDENTIALS.c.kind == "worker",
+        _CREDENTIALS.c.revoked_at.is_(None),
+    )
+    .scalar_subquery(),
+).returning(
+    *_ALIVE_ROW,
+    # Subqueries, not UPDATE ... FROM: SQLite's RETURNING names only the updated table's columns.
+    select(_CREDENTIALS.c.dag_patterns)
+    .where(_CREDENTIALS.c.id == _WORKERS.c.credential_id)
+    .scalar_subquery()
+    .label("dag_patterns"),
+)
+"""The same, for the live worker credential of a token's hash; its DAG patterns too."""
 _CLAIMED = (
     _TI.c.id,
     _TI.c.dag_id,

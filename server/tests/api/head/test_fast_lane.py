@@ -17,6 +17,7 @@ from baton_server.api.versioned_app import head_routes
 from baton_server.api.versions import VERSIONS, supported_versions
 from baton_server.app import build_routers
 from baton_server.db.tables import TaskInstanceRecord
+from baton_server.services.credentials import issue_credential, revoke_credential
 from cadwyn import (
     HeadVersion,
     RequestInfo,
@@ -29,7 +30,7 @@ from cadwyn import (
 
 from tests.conftest import DatabaseFactory, ServerHarness, make_settings
 from tests.factories import RUN_PAYLOAD, attempt_of, make_dag_run, started
-from tests.orchestration import dag, fake_worker, new_admin_token, scheduler_pass, task
+from tests.orchestration import dag, fake_worker, new_admin_token, new_worker_token, scheduler_pass, task
 
 BODY = {"hostname": RUN_PAYLOAD["hostname"], "pid": RUN_PAYLOAD["pid"]}
 
@@ -541,6 +542,43 @@ async def test__claim_lane__same_answers_as_the_route(
     assert (nothing_left.status_code, nothing_left.content) == (200, b'{"workloads":[]}')
     assert (refused.status_code, refused.json()["reason"]) == (404, "worker_not_found")
     assert watch.by_lane == [True, False, False, False]
+
+
+async def test__claim_lane__with_work_waiting__hands_out_nothing_the_route_would_refuse(
+    server: ServerHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lane checks the credential inside the worker's sign of life: another worker credential, an
+    admin token and a revoked credential get the route's refusal, a credential for other DAGs finds
+    nothing, and only then does the worker's own credential claim the waiting work, by the lane."""
+    watch = _WatchedClaims(monkeypatch)
+    async with server.runtime.sessions() as session:
+        revoked = await issue_credential(session, "worker", "revoked")
+    async with (
+        fake_worker(server) as worker,
+        fake_worker(server, "revoked", token=revoked.token) as revoked_worker,
+        fake_worker(server, "scoped", token=await new_worker_token(server, "scoped", ["other_*"])) as scoped,
+    ):
+        await worker.register_dags(dag("guarded", task("only")))
+        async with server.client(token=await new_admin_token(server)) as admin:
+            assert (await admin.post("/api/dags/guarded/dag-runs", json={"run_id": "r1"})).is_success
+        await scheduler_pass(server)
+        async with server.runtime.sessions() as session:
+            await revoke_credential(session, revoked.id)
+        refusals = []
+        for token, worker_id in (
+            (await new_worker_token(server, "other"), worker.id),
+            (await new_admin_token(server, "an-admin"), worker.id),
+            (revoked.token, revoked_worker.id),
+        ):
+            async with server.client(token=token) as http:
+                answer = await http.post(f"/workers/{worker_id}/claims", json={"wait_seconds": 0})
+            refusals.append((answer.status_code, answer.json()["reason"]))
+        out_of_scope = await scoped.claim(wait=0)
+        claimed = await worker.claim(wait=0)
+    assert refusals == [(403, "worker_not_owned"), (401, "invalid_credential"), (401, "credential_revoked")]
+    assert out_of_scope == []
+    assert [w["task_instance"]["task_id"] for w in claimed] == ["only"]
+    assert watch.by_lane == [False, False, False, False, True]
 
 
 @pytest.mark.parametrize("version", supported_versions()[:-1])
