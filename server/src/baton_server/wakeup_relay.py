@@ -86,10 +86,8 @@ class WakeupRelay:
             log.info("wake-ups from the other server processes are on again")
         self._failures = 0
         # What the others announced while this one did not listen: every waiter looks once more.
-        for name in ("queue", "scheduler"):
-            wakeup = self.wakeups.named(name)
-            if wakeup is not None:
-                wakeup.wake_here()
+        for wakeup in self.wakeups.every:
+            wakeup.wake_here()
 
     async def _listen_and_send(self) -> None:
         """Listen on one connection and send what is published, until the connection fails."""

@@ -63,13 +63,18 @@ class Wakeups:
     scheduler: Wakeup = field(default_factory=lambda: Wakeup("scheduler"))
     """Something the scheduler acts on changed (a run was triggered): run a pass now."""
 
+    @property
+    def every(self) -> tuple[Wakeup, ...]:
+        """Each wake-up of the process."""
+        return (self.queue, self.scheduler)
+
     def named(self, name: str) -> Wakeup | None:
         """The wake-up of that name (a relayed message's), or None for a name this version does not know."""
-        return next((w for w in (self.queue, self.scheduler) if w.name == name), None)
+        return next((w for w in self.every if w.name == name), None)
 
     def relay_to(self, relay: Relay | None) -> None:
         """Send every wake-up's notify on through ``relay`` too (None: to this process only)."""
-        for wakeup in (self.queue, self.scheduler):
+        for wakeup in self.every:
             wakeup.relay_to(relay)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -23,8 +24,6 @@ def test__a_new_folder__removes_only_the_folders_of_supervisors_no_longer_alive(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TMPDIR", str(tmp_path))
-    import tempfile
-
     monkeypatch.setattr(tempfile, "tempdir", None)  # read TMPDIR again
     stale = tmp_path / f"baton-metrics-{_dead_pid()}-abc"
     (stale / "sub").mkdir(parents=True)

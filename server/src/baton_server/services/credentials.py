@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import ScalarSelect, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton_server.db.tables import CredentialRecord, TaskInstanceRecord, WorkerRecord
@@ -68,6 +68,20 @@ async def issue_credential(
 
 _BY_TOKEN_HASH = select(CredentialRecord).where(CredentialRecord.token_hash == bindparam("b_hash"))
 """The credential behind a token's hash: built once, as every worker and admin request reads it."""
+
+
+def live_credential_id(kind: CredentialKind) -> ScalarSelect[uuid.UUID]:
+    """The id of the live credential of that kind behind the token hash bound as ``b_hash``, as a
+    subquery: what :func:`authenticate` checks, for a statement that checks it itself."""
+    return (
+        select(CredentialRecord.id)
+        .where(
+            CredentialRecord.token_hash == bindparam("b_hash"),
+            CredentialRecord.kind == kind,
+            CredentialRecord.revoked_at.is_(None),
+        )
+        .scalar_subquery()
+    )
 
 
 async def authenticate(session: AsyncSession, token: str, kind: CredentialKind) -> CredentialRecord:

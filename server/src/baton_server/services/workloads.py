@@ -50,7 +50,7 @@ from baton_server.db.tables import (
 from baton_server.db.types import utcnow
 from baton_server.errors import InvalidInputError
 from baton_server.services._sql import is_postgres, rowcount
-from baton_server.services.credentials import hash_token
+from baton_server.services.credentials import hash_token, live_credential_id
 from baton_server.services.dag_specs import TaskSpec
 from baton_server.services.dags import load_version_or_none
 from baton_server.services.ownership import servable
@@ -197,14 +197,7 @@ _WORKER_ALIVE = _ALIVE.where(
 """Record a claiming worker's sign of life, if it is the credential's; what a claim needs of it."""
 _WORKER_ALIVE_BY_TOKEN = _ALIVE.where(
     _WORKERS.c.id == bindparam("b_id"),
-    _WORKERS.c.credential_id
-    == select(_CREDENTIALS.c.id)
-    .where(
-        _CREDENTIALS.c.token_hash == bindparam("b_hash"),
-        _CREDENTIALS.c.kind == "worker",
-        _CREDENTIALS.c.revoked_at.is_(None),
-    )
-    .scalar_subquery(),
+    _WORKERS.c.credential_id == live_credential_id("worker"),
 ).returning(
     *_ALIVE_ROW,
     # Subqueries, not UPDATE ... FROM: SQLite's RETURNING names only the updated table's columns.
