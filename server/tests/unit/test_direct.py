@@ -270,26 +270,21 @@ async def test__log_lines__stored_alike_on_the_driver_and_through_sqlalchemy(
     server: ServerHarness, seeded: dict[str, Any]
 ) -> None:
     from baton_server.services.logs import append_logs
-    from baton_server.services.task_instances import Attempt
+    from baton_server.services.tokens import TaskClaims
 
     ti = seeded["b_id"]
-    attempt = Attempt(
-        id=ti,
-        dag_id="etl",
-        run_id=seeded["b_run_id"],
-        task_id="extract",
-        map_index=-1,
-        try_number=1,
-        dag_run_id=uuid.uuid4(),
-    )
+    claims = TaskClaims(task_instance_id=ti, try_number=1, scope="execution", issued_at=0, expires_at=1 << 40)
     when = datetime(2026, 12, 4, 12, tzinfo=UTC)
     lines = [(when, "info", "plain", None), (when, "error", "with fields", {"n": 1, "s": "é"})]
-    async with server.runtime.autocommit_sessions() as session:  # the driver path on PostgreSQL
-        await append_logs(session, attempt, lines, max_bytes_per_attempt=1 << 20, batch_id=uuid.uuid4())
+    cap = 1 << 20
+    async with server.runtime.autocommit.connect() as conn:  # the driver path on PostgreSQL
+        await append_logs(conn, claims, ti, lines, max_bytes_per_attempt=cap, batch_id=uuid.uuid4())
     async with server.runtime.sessions() as session:  # in a transaction: SQLAlchemy's path
-        await append_logs(session, attempt, lines, max_bytes_per_attempt=1 << 20, batch_id=uuid.uuid4())
-    async with server.runtime.autocommit_sessions() as session:
-        await append_logs(session, attempt, lines, max_bytes_per_attempt=1 << 20)  # no batch id
+        conn = await session.connection()
+        await append_logs(conn, claims, ti, lines, max_bytes_per_attempt=cap, batch_id=uuid.uuid4())
+        await session.commit()
+    async with server.runtime.autocommit.connect() as conn:
+        await append_logs(conn, claims, ti, lines, max_bytes_per_attempt=cap)  # no batch id
     async with server.runtime.autocommit.connect() as conn:
         stored = (
             await conn.execute(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from baton_server.api.schemas.execution import (
     DagRunInfo,
@@ -96,7 +96,7 @@ async def finish_attempt(
 
 async def store_logs(
     runtime: Runtime,
-    session: AsyncSession,
+    conn: AsyncConnection,
     claims: TaskClaims,
     task_instance_id: uuid.UUID,
     batch: LogBatch,
@@ -106,17 +106,14 @@ async def store_logs(
     """Store a batch of the token's attempt's lines; ``when_running`` runs first unless they come late."""
     # Lines of an attempt the server already ended (timed out, stopped by an operator) are stored
     # too, marked late (AddLateToLogRecords); released versions' descriptions stay as they were.
-    attempt, late = await task_instances.load_attempt_for_logs(session, claims)
-    task_instances.require_own(attempt, task_instance_id)
-    if not late:
-        when_running()
     accepted = await logs.append_logs(
-        session,
-        attempt,
+        conn,
+        claims,
+        task_instance_id,
         [(line.timestamp, line.level, line.message, line.fields) for line in batch.lines],
         batch_id=batch.batch_id,
         max_bytes_per_attempt=runtime.settings.log_max_bytes_per_attempt,
-        late=late,
+        when_running=when_running,
     )
     return LogBatchAccepted(accepted=accepted)
 

@@ -718,10 +718,8 @@ async def _logs(runtime: Runtime, token: str, match: re.Match[str], scope: Scope
     def refresh_if_due() -> None:  # only while the attempt runs: a late batch's token is not renewed
         refreshed[0] = _refreshed(runtime, claims)
 
-    async with runtime.autocommit_sessions() as session:
-        answer = await store_logs(
-            runtime, session, claims, task_instance_id, batch, when_running=refresh_if_due
-        )
+    async with runtime.autocommit.connect() as conn:
+        answer = await store_logs(runtime, conn, claims, task_instance_id, batch, when_running=refresh_if_due)
     return await _lane_answer(plan, _LOG_BATCH_ACCEPTED, answer, refreshed[0])
 
 

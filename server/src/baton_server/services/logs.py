@@ -4,23 +4,26 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import BigInteger, Integer, Table, Update, Uuid, bindparam, case, exists, select
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from baton_server.db.direct import Direct
 from baton_server.db.tables import TaskInstanceRecord, TaskLogRecord
 from baton_server.errors import NotFoundError, PayloadTooLargeError
-from baton_server.services._sql import insert_ignoring_conflicts
-from baton_server.services.task_instances import Attempt
-from baton_server.services.tokens import MAX_TRY_NUMBER
+from baton_server.services.states import TaskInstanceState
+from baton_server.services.task_instances import load_attempt_for_logs, require_own, require_scope
+from baton_server.services.tokens import MAX_TRY_NUMBER, TaskClaims
+
+LogLineValues = tuple[datetime, str, str, dict[str, Any] | None]
+"""A line to store: (timestamp, level, message, structured fields)."""
 
 
-def _text_bytes(lines: Sequence[tuple[datetime, str, str, dict[str, Any] | None]]) -> int:
+def _text_bytes(lines: Sequence[LogLineValues]) -> int:
     """What a batch counts against its attempt's cap: messages and fields as UTF-8 (compact JSON)."""
     return sum(
         len(message.encode()) + (len(json.dumps(fields, separators=(",", ":")).encode()) if fields else 0)
@@ -33,7 +36,8 @@ _LOGS = cast(Table, TaskLogRecord.__table__)
 
 
 def _count_statement(*, new_batch_only: bool) -> Update:
-    """Add a batch's size to its attempt's stored log bytes, unless that passes the cap.
+    """Add a batch's size to its attempt's stored log bytes, unless that passes the cap; returns
+    ``running``, whether the token's attempt still runs (if not, its lines come late).
 
     The count is kept for the latest try that shipped logs: a newer try restarts it. With
     ``new_batch_only``, a batch already stored (sent again) is not counted again.
@@ -53,10 +57,12 @@ def _count_statement(*, new_batch_only: bool) -> Update:
             _LOGS.c.batch_id == bindparam("b_batch", type_=Uuid()),
         )
         conditions.append(~exists(stored))
+    running = (ti.state == TaskInstanceState.RUNNING.value) & (ti.try_number == attempt_try)
     return (
         _TI.update()
         .where(*conditions)
         .values(log_bytes=total, log_bytes_try=attempt_try, updated_at=ti.updated_at)
+        .returning(running.label("running"))
     )
 
 
@@ -85,52 +91,68 @@ _BATCH_STORED = Direct(
 )
 
 
+def _nothing() -> None:
+    return None
+
+
 async def append_logs(
-    session: AsyncSession,
-    attempt: Attempt,
-    lines: Sequence[tuple[datetime, str, str, dict[str, Any] | None]],
+    conn: AsyncConnection,
+    claims: TaskClaims,
+    task_instance_id: uuid.UUID,
+    lines: Sequence[LogLineValues],
     *,
     max_bytes_per_attempt: int,
     batch_id: uuid.UUID | None = None,
-    late: bool = False,
+    when_running: Callable[[], None] = _nothing,
 ) -> int:
-    """Store a batch of (timestamp, level, message, fields) lines for the caller's attempt.
+    """Store a batch of lines for the token's attempt of ``task_instance_id``; how many were taken.
 
     With a ``batch_id``, each line is keyed by (task instance, batch id, position): a batch sent
     again stores only the lines not stored yet, so a retried upload never duplicates a line (and
     counts once against the attempt's cap). A batch that would take the attempt's log text past
-    ``max_bytes_per_attempt`` is refused whole (413 ``log_limit_exceeded``). ``late`` marks lines that
-    arrived after the server had ended the attempt.
+    ``max_bytes_per_attempt`` is refused whole (413 ``log_limit_exceeded``). Lines of an attempt the
+    server already ended (a timeout, a control) are stored too, marked late, so the end of a stopped
+    task's output is not lost; ``when_running`` is called only for an attempt that still runs. Only a
+    task instance that no longer exists refuses them (401), and another's (403).
 
-    A new batch within the cap is two statements: the count (which also finds that the batch is
-    new) and the insert. Only a batch that was not counted reads more, to tell why.
+    A new batch within the cap is two statements: the count (which also finds that the batch is new
+    and whether the attempt runs) and the insert. Only a batch that was not counted reads more, to
+    tell why. ``conn`` autocommits, or its caller commits.
     """
-    conn = await session.connection()
+    require_scope(claims, "execution")
     params = {
-        "b_id": attempt.id,
-        "b_try": attempt.try_number,
+        "b_id": claims.task_instance_id,
+        "b_try": claims.try_number,
         "b_size": _text_bytes(lines),
         "b_cap": max_bytes_per_attempt,
         "b_batch": batch_id,
     }
-    counted = await (_COUNT if batch_id is None else _COUNT_NEW_BATCH).rowcount(conn, params)
-    if counted == 0:
+    counted = None
+    if claims.task_instance_id == task_instance_id:  # another's lines are refused below, uncounted
+        counted = await (_COUNT if batch_id is None else _COUNT_NEW_BATCH).first(conn, params)
+    if counted is not None:
+        late = not counted.running
+    else:
+        attempt, late = await load_attempt_for_logs(conn, claims)
+        require_own(attempt, task_instance_id)
         if batch_id is not None and await _BATCH_STORED.first(conn, params) is not None:
             return len(lines)  # sent again after its answer was lost: stored whole already
         counted_try = await _COUNTED_TRY.scalar(conn, params)
         # Late lines of a try a newer one has replaced (a zombie's) are stored uncounted: counting
         # them would restart the newer try's count.
-        if counted_try is None or counted_try <= attempt.try_number:
+        if counted_try is None or counted_try <= claims.try_number:
             raise PayloadTooLargeError(
-                f"this batch ({params['b_size']} bytes of log text) would take attempt {attempt.try_number} "
+                f"this batch ({params['b_size']} bytes of log text) would take attempt {claims.try_number} "
                 f"past its limit of {max_bytes_per_attempt} bytes (BATON_LOG_MAX_BYTES_PER_ATTEMPT); it "
                 "was not stored: stop sending this attempt's logs",
                 reason="log_limit_exceeded",
             )
+    if not late:
+        when_running()
     rows = [
         {
-            "task_instance_id": attempt.id,
-            "try_number": attempt.try_number,
+            "task_instance_id": claims.task_instance_id,
+            "try_number": claims.try_number,
             "timestamp": timestamp,
             "level": level,
             "message": message,
@@ -151,8 +173,7 @@ async def append_logs(
     elif batch_id is None:
         await conn.execute(_LOGS.insert().values(rows))
     else:
-        await conn.execute(insert_ignoring_conflicts(session, _LOGS, rows))
-    await session.commit()
+        await conn.execute(sqlite.insert(_LOGS).values(rows).on_conflict_do_nothing())
     return len(lines)
 
 

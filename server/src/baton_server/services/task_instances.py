@@ -472,7 +472,7 @@ class AttemptCheck:
         return attempt
 
 
-async def load_attempt_for_logs(session: AsyncSession, claims: TaskClaims) -> tuple[Attempt, bool]:
+async def load_attempt_for_logs(conn: AsyncConnection, claims: TaskClaims) -> tuple[Attempt, bool]:
     """The token's attempt for a log upload, and whether the lines come late.
 
     Unlike other task calls, log lines of an attempt the server already ended (a heartbeat or
@@ -480,7 +480,7 @@ async def load_attempt_for_logs(session: AsyncSession, claims: TaskClaims) -> tu
     output is not lost. Only a task instance that no longer exists refuses them (401).
     """
     require_scope(claims, "execution")
-    row = await _read_attempt(session, claims)
+    row = await _ATTEMPT.first(conn, {"b_id": claims.task_instance_id})
     if row is None:
         raise UnauthorizedError("the token's task instance no longer exists", reason="task_attempt_finished")
     late = row.state != TaskInstanceState.RUNNING or row.try_number != claims.try_number

@@ -7,7 +7,7 @@ import uuid
 from fastapi import APIRouter, Request
 
 from baton_server.api import answers
-from baton_server.api.deps import RuntimeDep, TaskClaimsDep, TaskSessionDep, refresh_if_due
+from baton_server.api.deps import RuntimeDep, TaskClaimsDep, refresh_if_due
 from baton_server.api.schemas.execution import LogBatch, LogBatchAccepted
 
 router = APIRouter(prefix="/task-instances", tags=["logs"])
@@ -22,16 +22,16 @@ async def upload_task_logs(
     task_instance_id: uuid.UUID,
     batch: LogBatch,
     claims: TaskClaimsDep,
-    session: TaskSessionDep,
     runtime: RuntimeDep,
     request: Request,
 ) -> LogBatchAccepted:
     """Store up to 1000 structured lines of the calling attempt, in order. Ship batches every few seconds."""
-    return await answers.store_logs(
-        runtime,
-        session,
-        claims,
-        task_instance_id,
-        batch,
-        when_running=lambda: refresh_if_due(request, runtime, claims),
-    )
+    async with runtime.autocommit.connect() as conn:
+        return await answers.store_logs(
+            runtime,
+            conn,
+            claims,
+            task_instance_id,
+            batch,
+            when_running=lambda: refresh_if_due(request, runtime, claims),
+        )
