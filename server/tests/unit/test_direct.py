@@ -20,7 +20,8 @@ from baton_server.db.tables import (
     XComRecord,
 )
 from baton_server.db.upsert import upsert
-from sqlalchemy import select, update
+from sqlalchemy import CTE, select, update
+from sqlalchemy.sql import visitors
 
 from tests.conftest import ServerHarness
 from tests.factories import make_dag_run
@@ -126,7 +127,18 @@ def _row(row: Any) -> tuple[tuple[str, ...], tuple[Any, ...], tuple[type, ...]] 
     return tuple(row._fields), tuple(row), tuple(type(value) for value in row)
 
 
-@pytest.mark.parametrize("name", sorted(n for n, s in STATEMENTS.items() if s.statement.is_select))
+def _writes(statement: Direct) -> bool:
+    """Whether a statement writes: an INSERT, UPDATE or DELETE, or a SELECT over one (a CTE)."""
+    return not statement.statement.is_select or any(
+        isinstance(element, CTE) and element.element.is_dml
+        for element in visitors.iterate(statement.statement)
+    )
+
+
+READS = sorted(name for name, statement in STATEMENTS.items() if not _writes(statement))
+
+
+@pytest.mark.parametrize("name", READS)
 async def test__direct_read__same_row_as_sqlalchemy(
     server: ServerHarness, seeded: dict[str, Any], name: str
 ) -> None:
@@ -153,6 +165,36 @@ async def test__direct_read__same_row_as_sqlalchemy(
     assert (missing is None) == (name not in AGGREGATES)
     if conn.dialect.name == "postgresql":
         assert statement._plans, "on PostgreSQL in autocommit the statement runs on the driver"
+
+
+async def test__start_with_run__one_statement_answers_the_run_as_its_own_read(
+    server: ServerHarness, seeded: dict[str, Any]
+) -> None:
+    from baton_server.services import task_instances
+
+    if server.runtime.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's start (an UPDATE in a CTE); SQLite's is two statements")
+    start = STATEMENTS["task_instances._START_UNNAMED_WITH_RUN"]
+    params = {**seeded, "b_worker": None, "b_user": "bench", "b_start": seeded["b_now"]}
+    async with server.runtime.autocommit.connect() as conn:
+        assert await start.first(conn, params) is None, "a running attempt does not start"
+        await conn.execute(
+            update(TaskInstanceRecord)
+            .where(TaskInstanceRecord.id == seeded["b_id"])
+            .values(state="queued", worker_id=None)
+        )
+        started = await start.first(conn, params)
+        run = await task_instances._RUN_INFO.first(conn, {"b_id": seeded["run_pk"]})
+        state = await conn.scalar(
+            select(TaskInstanceRecord.state).where(TaskInstanceRecord.id == seeded["b_id"])
+        )
+    assert started is not None
+    assert run is not None
+    assert started.id == seeded["b_id"]
+    assert started.dag_run_id == seeded["run_pk"]
+    assert tuple(started[len(task_instances._STARTED) :]) == tuple(run)
+    assert state == "running"
+    assert start._plans, "on PostgreSQL in autocommit the start runs on the driver"
 
 
 async def test__direct_update__counts_rows_and_sets_python_side_columns(

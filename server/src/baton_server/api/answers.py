@@ -1,11 +1,13 @@
-"""Answers that a declared route and its fast lane build alike, from one function each."""
+"""Answers that a declared route and its fast lane build alike, from one function each.
+
+Each takes a pooled connection in autocommit of its own, as the heartbeat does: a task's start, end
+and log batch are single statements, which need neither a transaction nor an ORM session.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from baton_server.api.schemas.execution import (
     DagRunInfo,
@@ -41,22 +43,19 @@ def _identity(ti: task_instances.AnyRow) -> TaskInstanceIdentity:
 
 
 async def start_attempt(
-    runtime: Runtime,
-    session: AsyncSession,
-    claims: TaskClaims,
-    task_instance_id: uuid.UUID,
-    payload: TIRunPayload,
+    runtime: Runtime, claims: TaskClaims, task_instance_id: uuid.UUID, payload: TIRunPayload
 ) -> tuple[TIRunContext, str]:
     """Start the attempt: its run context, and the execution token its other calls must use."""
-    started = await task_instances.start_attempt(
-        session,
-        claims,
-        task_instance_id,
-        hostname=payload.hostname,
-        pid=payload.pid,
-        unix_user=payload.unix_user,
-        start_date=payload.start_date,
-    )
+    async with runtime.autocommit.connect() as conn:
+        started = await task_instances.start_attempt(
+            conn,
+            claims,
+            task_instance_id,
+            hostname=payload.hostname,
+            pid=payload.pid,
+            unix_user=payload.unix_user,
+            start_date=payload.start_date,
+        )
     ti = started.task_instance
     return run_context(started), runtime.tokens.issue(ti.id, ti.try_number, "execution")
 
@@ -76,27 +75,23 @@ def run_context(started: StartedAttempt) -> TIRunContext:
 
 
 async def finish_attempt(
-    runtime: Runtime,
-    session: AsyncSession,
-    claims: TaskClaims,
-    task_instance_id: uuid.UUID,
-    payload: TIStatePayload,
+    runtime: Runtime, claims: TaskClaims, task_instance_id: uuid.UUID, payload: TIStatePayload
 ) -> TIStateResponse:
     """End the attempt; once it has ended, queue what became ready in its run (``after_attempt_ended``)."""
-    ti = await task_instances.finish_attempt(
-        session, claims, task_instance_id, state=TaskInstanceState(payload.state), end_date=payload.end_date
-    )
-    answer = TIStateResponse.model_validate(ti)
-    if ti.state in ENDED:
-        # Its ready downstream tasks are queued now, not on the scheduler's next pass. (A retry waits
-        # for its delay: the passes queue it.)
-        await after_attempt_ended(runtime, session, ti.dag_run_id, ti.dag_version_id, ti.task_id)
+    async with runtime.autocommit.connect() as conn:
+        ti = await task_instances.finish_attempt(
+            conn, claims, task_instance_id, state=TaskInstanceState(payload.state), end_date=payload.end_date
+        )
+        answer = TIStateResponse.model_validate(ti)
+        if ti.state in ENDED:
+            # Its ready downstream tasks are queued now, not on the scheduler's next pass. (A retry
+            # waits for its delay: the passes queue it.)
+            await after_attempt_ended(runtime, conn, ti.dag_run_id, ti.dag_version_id, ti.task_id)
     return answer
 
 
 async def store_logs(
     runtime: Runtime,
-    conn: AsyncConnection,
     claims: TaskClaims,
     task_instance_id: uuid.UUID,
     batch: LogBatch,
@@ -106,15 +101,16 @@ async def store_logs(
     """Store a batch of the token's attempt's lines; ``when_running`` runs first unless they come late."""
     # Lines of an attempt the server already ended (timed out, stopped by an operator) are stored
     # too, marked late (AddLateToLogRecords); released versions' descriptions stay as they were.
-    accepted = await logs.append_logs(
-        conn,
-        claims,
-        task_instance_id,
-        [(line.timestamp, line.level, line.message, line.fields) for line in batch.lines],
-        batch_id=batch.batch_id,
-        max_bytes_per_attempt=runtime.settings.log_max_bytes_per_attempt,
-        when_running=when_running,
-    )
+    async with runtime.autocommit.connect() as conn:
+        accepted = await logs.append_logs(
+            conn,
+            claims,
+            task_instance_id,
+            [(line.timestamp, line.level, line.message, line.fields) for line in batch.lines],
+            batch_id=batch.batch_id,
+            max_bytes_per_attempt=runtime.settings.log_max_bytes_per_attempt,
+            when_running=when_running,
+        )
     return LogBatchAccepted(accepted=accepted)
 
 

@@ -693,8 +693,7 @@ async def _run(runtime: Runtime, token: str, match: re.Match[str], scope: Scope,
     plan = _migration(scope)
     payload: TIRunPayload = await _lane_body(scope, body, plan, _RUN_PAYLOAD)
     claims = await runtime.tokens.verify_async(token)
-    async with runtime.autocommit_sessions() as session:
-        context, execution_token = await start_attempt(runtime, session, claims, task_instance_id, payload)
+    context, execution_token = await start_attempt(runtime, claims, task_instance_id, payload)
     return await _lane_answer(plan, _RUN_CONTEXT, context, execution_token)
 
 
@@ -703,8 +702,7 @@ async def _finish(runtime: Runtime, token: str, match: re.Match[str], scope: Sco
     plan = _migration(scope)
     payload: TIStatePayload = await _lane_body(scope, body, plan, _STATE_PAYLOAD)
     claims = await runtime.tokens.verify_async(token)
-    async with runtime.autocommit_sessions() as session:
-        answer = await finish_attempt(runtime, session, claims, task_instance_id, payload)
+    answer = await finish_attempt(runtime, claims, task_instance_id, payload)
     return await _lane_answer(plan, _STATE_RESPONSE, answer, None)
 
 
@@ -718,8 +716,7 @@ async def _logs(runtime: Runtime, token: str, match: re.Match[str], scope: Scope
     def refresh_if_due() -> None:  # only while the attempt runs: a late batch's token is not renewed
         refreshed[0] = _refreshed(runtime, claims)
 
-    async with runtime.autocommit.connect() as conn:
-        answer = await store_logs(runtime, conn, claims, task_instance_id, batch, when_running=refresh_if_due)
+    answer = await store_logs(runtime, claims, task_instance_id, batch, when_running=refresh_if_due)
     return await _lane_answer(plan, _LOG_BATCH_ACCEPTED, answer, refreshed[0])
 
 

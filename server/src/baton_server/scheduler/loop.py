@@ -12,14 +12,16 @@ its run right after the final state is stored, under the same lock, and queues w
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from baton_server.db.types import utcnow
 from baton_server.runtime import Runtime
@@ -172,17 +174,32 @@ class Scheduler:
         log.info("scheduler stopped")
 
 
-async def advance_run(runtime: Runtime, run_pk: uuid.UUID) -> int:
+@contextlib.asynccontextmanager
+async def _transaction_on(runtime: Runtime, conn: AsyncConnection | None) -> AsyncIterator[AsyncSession]:
+    """A session for one transaction: on a pooled connection of its own, or on ``conn``, a request's
+    connection in autocommit, switched to the engine's own isolation (the pool resets it on return)."""
+    if conn is None:
+        async with runtime.sessions() as session:
+            yield session
+        return
+    await conn.commit()  # what SQLAlchemy began around the autocommitted statements
+    await conn.execution_options(isolation_level=conn.default_isolation_level)
+    async with runtime.sessions(bind=conn) as session:
+        yield session
+
+
+async def advance_run(runtime: Runtime, run_pk: uuid.UUID, *, on: AsyncConnection | None = None) -> int:
     """Right after an attempt of the run ended: queue what became ready, finish the run if it is done.
 
     One short transaction, as a pass would do for this run alone, so that a downstream task does not
-    wait for the next pass. On PostgreSQL it takes the passes' lock without waiting: if a pass (of
-    any replica) holds it, the scheduler is woken instead and the next pass does it. Never raises: the
-    final state is already stored, and the passes catch up on anything left. Returns how many task
-    instances it queued.
+    wait for the next pass — on the connection ``on`` (the request's, in autocommit) if given: under
+    load, giving it back and taking another would queue the request twice for the pool. On PostgreSQL
+    it takes the passes' lock without waiting: if a pass (of any replica) holds it, the scheduler is
+    woken instead and the next pass does it. Never raises: the final state is already stored, and the
+    passes catch up on anything left. Returns how many task instances it queued.
     """
     try:
-        async with runtime.sessions() as session:
+        async with _transaction_on(runtime, on) as session:
             if is_postgres(session):
                 locked = await session.scalar(
                     text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": LEADER_LOCK_KEY}
@@ -207,31 +224,31 @@ async def advance_run(runtime: Runtime, run_pk: uuid.UUID) -> int:
 
 
 async def after_attempt_ended(
-    runtime: Runtime, session: AsyncSession, run_pk: uuid.UUID, version_id: uuid.UUID, task_id: str
+    runtime: Runtime, conn: AsyncConnection, run_pk: uuid.UUID, version_id: uuid.UUID, task_id: str
 ) -> None:
-    """Once an attempt of ``task_id`` ended, on the ``session`` that stored its final state (committed:
-    a task session has no transaction): the end of a task nothing waits for, in a run that goes on,
-    changes nothing but that run's own end — done after one aggregate read on the same connection,
-    without a transaction or the passes' lock (each final state is committed before its own read,
-    so the read of the last one to end sees every other end). Otherwise ``session`` is closed and
-    :func:`advance_run` queues what became ready. Never raises."""
+    """Once an attempt of ``task_id`` ended, on the autocommit connection that stored its final state:
+    the end of a task nothing waits for, in a run that goes on, changes nothing but that run's own
+    end — done after one aggregate read on the same connection, without a transaction or the passes'
+    lock (each final state is committed before its own read, so the read of the last one to end sees
+    every other end). Otherwise :func:`advance_run` queues what became ready, in a transaction on
+    ``conn``. Never raises."""
     try:
-        if await _ended_a_leaf_of_unfinished_run(session, run_pk, version_id, task_id):
+        if await _ended_a_leaf_of_unfinished_run(conn, run_pk, version_id, task_id):
             return
     except Exception:
         log.exception("reading run %s after a finished attempt failed; advancing it in full", run_pk)
-    # The request's connection goes back to the pool first: advance_run takes one of its own, and a
-    # request holding two at once starves the pool under load (every holder waits for a second).
-    await session.close()
-    await advance_run(runtime, run_pk)
+    # On the request's own connection: taking a second one while holding it would starve the pool
+    # under load (every holder waiting for a second), and giving it back first would queue the
+    # request for the pool twice.
+    await advance_run(runtime, run_pk, on=conn)
 
 
 async def _ended_a_leaf_of_unfinished_run(
-    session: AsyncSession, run_pk: uuid.UUID, version_id: uuid.UUID, task_id: str
+    conn: AsyncConnection, run_pk: uuid.UUID, version_id: uuid.UUID, task_id: str
 ) -> bool:
     """Whether no task waits for ``task_id`` and some task instance of the run has not ended."""
-    version = await load_version_or_none(session, version_id)
+    version = await load_version_or_none(conn, version_id)
     if version is None or version.spec.has_downstream(task_id):
         return False
-    count, _, finished = await task_instances.run_summary(session, run_pk)
+    count, _, finished = await task_instances.run_summary(conn, run_pk)
     return count > 0 and not finished

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, case, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from baton_server.db.direct import Direct
 from baton_server.db.tables import DagRunRecord, TaskInstanceRecord, WorkerRecord
@@ -204,9 +204,10 @@ retry), whether all have finished. One aggregate row, computed by the database (
 each final state of a task that nothing waits for reads it)."""
 
 
-async def run_summary(session: AsyncSession, run_pk: uuid.UUID) -> tuple[int, bool, bool]:
+async def run_summary(reader: AsyncSession | AsyncConnection, run_pk: uuid.UUID) -> tuple[int, bool, bool]:
     """(task instances, whether one awaits a decision, whether all have finished) of one run."""
-    row = await _RUN_SUMMARY.first(await session.connection(), {"b_run": run_pk})
+    conn = reader if isinstance(reader, AsyncConnection) else await reader.connection()
+    row = await _RUN_SUMMARY.first(conn, {"b_run": run_pk})
     assert row is not None  # an aggregate has a row, even of no task instances
     return int(row[0]), bool(row[1]), bool(row[2])
 

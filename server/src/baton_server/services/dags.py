@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from baton_server.db.tables import CredentialRecord, DagRecord, DagVersionRecord
 from baton_server.db.types import utcnow
@@ -64,7 +64,19 @@ _TASK_DESCRIPTIONS: BoundedCache[uuid.UUID, dict[str, dict[str, Any]]] = Bounded
 """Each DAG version's stored task descriptions by task id, as stored (immutable too)."""
 
 
-def _parse(record: DagVersionRecord) -> DagVersion:
+Reader = AsyncSession | AsyncConnection
+"""What a version is read with: a request's session, or a task request's bare connection."""
+
+_VERSION_COLUMNS = (
+    DagVersionRecord.id,
+    DagVersionRecord.dag_id,
+    DagVersionRecord.version_number,
+    DagVersionRecord.bundle_name,
+    DagVersionRecord.description,
+)
+
+
+def _parse(record: Any) -> DagVersion:
     return DagVersion(
         id=record.id,
         dag_id=record.dag_id,
@@ -74,11 +86,13 @@ def _parse(record: DagVersionRecord) -> DagVersion:
     )
 
 
-async def load_version(session: AsyncSession, version_id: uuid.UUID) -> DagVersion:
+async def load_version(reader: Reader, version_id: uuid.UUID) -> DagVersion:
     """One DAG version, parsed (from a per-process cache after the first read)."""
     version = _VERSIONS.get(version_id)
     if version is None:
-        record = await session.get(DagVersionRecord, version_id)
+        record = (
+            await reader.execute(select(*_VERSION_COLUMNS).where(DagVersionRecord.id == version_id))
+        ).first()
         if record is None:
             raise NotFoundError(f"no DAG version {version_id}", reason="dag_version_not_found")
         version = _parse(record)
@@ -86,7 +100,7 @@ async def load_version(session: AsyncSession, version_id: uuid.UUID) -> DagVersi
     return version
 
 
-async def task_description(session: AsyncSession, version_id: uuid.UUID, task_id: str) -> dict[str, Any]:
+async def task_description(reader: Reader, version_id: uuid.UUID, task_id: str) -> dict[str, Any]:
     """A task's description as stored in its DAG version ({} when it has none); cached per version.
 
     A large DAG's description is a big JSON document: decoding it for every started attempt cost
@@ -94,7 +108,7 @@ async def task_description(session: AsyncSession, version_id: uuid.UUID, task_id
     """
     tasks = _TASK_DESCRIPTIONS.get(version_id)
     if tasks is None:
-        description = await session.scalar(
+        description = await reader.scalar(
             select(DagVersionRecord.description).where(DagVersionRecord.id == version_id)
         )
         assert description is not None, f"no DAG version {version_id}"  # a foreign key of the attempt
@@ -106,13 +120,13 @@ async def task_description(session: AsyncSession, version_id: uuid.UUID, task_id
     return tasks.get(task_id, {})
 
 
-async def load_version_or_none(session: AsyncSession, version_id: uuid.UUID) -> DagVersion | None:
+async def load_version_or_none(reader: Reader, version_id: uuid.UUID) -> DagVersion | None:
     """Like :func:`load_version`, but None (logged) for a version that is missing or unreadable.
 
     The scheduler uses it so that one bad row costs one run its progress, not every DAG theirs.
     """
     try:
-        return await load_version(session, version_id)
+        return await load_version(reader, version_id)
     except (NotFoundError, KeyError, TypeError, ValueError):
         log.exception("DAG version %s cannot be read; skipping what depends on it", version_id)
         return None

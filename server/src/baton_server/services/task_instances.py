@@ -8,12 +8,13 @@ its token is refused, except to repeat the same ``state`` call, which is idempot
 from __future__ import annotations
 
 import uuid
+from collections import namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, Update, Uuid, bindparam, case, func, select
+from sqlalchemy import ColumnElement, Select, Table, Update, Uuid, bindparam, case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from baton_server.db.direct import Direct
@@ -99,7 +100,7 @@ def require_own(attempt: Attempt, task_instance_id: uuid.UUID) -> None:
 
 
 async def start_attempt(
-    session: AsyncSession,
+    conn: AsyncConnection,
     claims: TaskClaims,
     task_instance_id: uuid.UUID,
     *,
@@ -110,14 +111,20 @@ async def start_attempt(
 ) -> StartedAttempt:
     """Move a queued attempt to running; a repeat from the same process replays the answer.
 
-    A start is one UPDATE ... RETURNING and one read of the run; the task's description comes from
-    a per-process cache of the (immutable) DAG version. Only a start that did not happen reads more,
-    to explain itself.
+    On PostgreSQL a start is one statement: the UPDATE ... RETURNING, and the run's facts read with
+    it (on SQLite, a second statement, without a round trip); the task's description comes from a
+    per-process cache of the (immutable) DAG version. Only a start that did not happen reads more,
+    to explain itself. ``conn`` autocommits.
     """
     require_scope(claims, "workload")
     require_subject(claims, task_instance_id)
-    conn = await session.connection()
-    statement = _START_CLAIMED if claims.worker_id is not None else _START_UNNAMED
+    named = claims.worker_id is not None
+    with_run = conn.dialect.name == "postgresql"
+    statement = (
+        (_START_CLAIMED_WITH_RUN if named else _START_UNNAMED_WITH_RUN)
+        if with_run
+        else (_START_CLAIMED if named else _START_UNNAMED)
+    )
     now = utcnow()
     started = await statement.first(
         conn,
@@ -140,11 +147,14 @@ async def start_attempt(
                 f"task instance {task_instance_id} does not exist", reason="task_instance_not_found"
             )
         if started.state == TaskInstanceState.QUEUED and started.try_number == claims.try_number:
-            await _explain_unclaimed(session, started, claims)
+            await _explain_unclaimed(conn, started, claims)
         _explain_not_startable(started, claims, hostname, pid)
-    dag_run = await _RUN_INFO.first(conn, {"b_id": started.dag_run_id})
-    assert dag_run is not None
-    task = await task_description(session, started.dag_version_id, started.task_id)
+    if fresh and with_run:
+        dag_run: AnyRow = _RunFacts(*started[len(_STARTED) :])
+    else:
+        dag_run = await _RUN_INFO.first(conn, {"b_id": started.dag_run_id})
+        assert dag_run is not None
+    task = await task_description(conn, started.dag_version_id, started.task_id)
     timeout = task.get("execution_timeout")
     if fresh and isinstance(timeout, int | float):
         # The scheduler finds an overrun attempt by this indexed deadline, counted on the server's
@@ -153,7 +163,6 @@ async def start_attempt(
         await _SET_TIMEOUT.rowcount(
             conn, {"b_id": task_instance_id, "b_try": claims.try_number, "b_at": deadline}
         )
-    await session.commit()
     return StartedAttempt(task_instance=started, dag_run=dag_run, task_description=task)
 
 
@@ -210,9 +219,37 @@ def _start_statement(*, named_worker: bool) -> Update:
     )
 
 
+_RUN_FACTS = (
+    _RUN_TABLE.c.id,
+    _RUN_TABLE.c.dag_id,
+    _RUN_TABLE.c.run_id,
+    _RUN_TABLE.c.run_type,
+    _RUN_TABLE.c.state,
+    _RUN_TABLE.c.logical_date,
+    _RUN_TABLE.c.data_interval_start,
+    _RUN_TABLE.c.data_interval_end,
+    _RUN_TABLE.c.start_date,
+    _RUN_TABLE.c.conf,
+)
+"""The facts of a DAG run that ``run`` answers with (``DagRunInfo``)."""
+_RunFacts = namedtuple("_RunFacts", [column.name for column in _RUN_FACTS])  # type: ignore[misc]
+
+
+def _start_with_run(update: Update) -> Select[Any]:
+    """PostgreSQL's start in one statement: the start's UPDATE in a CTE, its row with its run's facts
+    (``_STARTED`` then ``_RUN_FACTS``; nothing when the attempt did not start)."""
+    started = update.cte("started")
+    return select(
+        *(started.c[column.name] for column in _STARTED),
+        *(column.label(f"run__{column.name}") for column in _RUN_FACTS),
+    ).join_from(started, _RUN_TABLE, _RUN_TABLE.c.id == started.c.dag_run_id)
+
+
 # Built once: constructing a statement costs more than executing it on the hot path.
 _START_CLAIMED = Direct(_start_statement(named_worker=True))
 _START_UNNAMED = Direct(_start_statement(named_worker=False))
+_START_CLAIMED_WITH_RUN = Direct(_start_with_run(_start_statement(named_worker=True)))
+_START_UNNAMED_WITH_RUN = Direct(_start_with_run(_start_statement(named_worker=False)))
 _SET_TIMEOUT = Direct(
     _TI_TABLE.update()
     .where(_TI_TABLE.c.id == bindparam("b_id"), _TI_TABLE.c.try_number == bindparam("b_try"))
@@ -223,27 +260,13 @@ _READ_STARTED = Direct(
         _TI_TABLE.c.id == bindparam("b_id")
     )
 )
-_RUN_INFO = Direct(
-    select(
-        _RUN_TABLE.c.id,
-        _RUN_TABLE.c.dag_id,
-        _RUN_TABLE.c.run_id,
-        _RUN_TABLE.c.run_type,
-        _RUN_TABLE.c.state,
-        _RUN_TABLE.c.logical_date,
-        _RUN_TABLE.c.data_interval_start,
-        _RUN_TABLE.c.data_interval_end,
-        _RUN_TABLE.c.start_date,
-        _RUN_TABLE.c.conf,
-    ).where(_RUN_TABLE.c.id == bindparam("b_id"))
-)
-"""The facts of a DAG run that ``run`` answers with (``DagRunInfo``)."""
+_RUN_INFO = Direct(select(*_RUN_FACTS).where(_RUN_TABLE.c.id == bindparam("b_id")))
 
 
-async def _explain_unclaimed(session: AsyncSession, ti: AnyRow, claims: TaskClaims) -> None:
+async def _explain_unclaimed(conn: AsyncConnection, ti: AnyRow, claims: TaskClaims) -> None:
     """Why a queued attempt of the right try could not start: its claim was revoked, or is gone."""
     claimant = claims.worker_id if claims.worker_id is not None else ti.worker_id
-    revoked = claimant is not None and await session.scalar(
+    revoked = claimant is not None and await conn.scalar(
         select(CredentialRecord.revoked_at)
         .join(WorkerRecord, WorkerRecord.credential_id == CredentialRecord.id)
         .where(WorkerRecord.id == claimant)
@@ -316,7 +339,7 @@ async def heartbeat(
 
 
 async def finish_attempt(
-    session: AsyncSession,
+    conn: AsyncConnection,
     claims: TaskClaims,
     task_instance_id: uuid.UUID,
     *,
@@ -326,20 +349,17 @@ async def finish_attempt(
     """Move the running attempt to a terminal or retry state; the same call again changes nothing.
 
     The answer is a row of ``_FINISHED``: one UPDATE ... RETURNING when the attempt was running;
-    only a call that changed nothing reads the task instance, to explain itself.
+    only a call that changed nothing reads the task instance, to explain itself. ``conn`` autocommits.
     """
     require_scope(claims, "execution")
     require_subject(claims, task_instance_id)
-    conn = await session.connection()
     # The retry budget is the server's to enforce: the last attempt fails instead.
     statement = _FINISH_FOR_RETRY if state == TaskInstanceState.UP_FOR_RETRY else _FINISH
     params = {"b_id": task_instance_id, "b_try": claims.try_number, "b_state": state.value, "b_end": end_date}
     finished = await statement.first(conn, params)
     if finished is not None:
-        await session.commit()
         return finished
     ti = await _READ_FINISHED.first(conn, {"b_id": task_instance_id})
-    await session.commit()
     if ti is None:
         raise NotFoundError(
             f"task instance {task_instance_id} does not exist", reason="task_instance_not_found"

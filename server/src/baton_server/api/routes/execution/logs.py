@@ -26,12 +26,10 @@ async def upload_task_logs(
     request: Request,
 ) -> LogBatchAccepted:
     """Store up to 1000 structured lines of the calling attempt, in order. Ship batches every few seconds."""
-    async with runtime.autocommit.connect() as conn:
-        return await answers.store_logs(
-            runtime,
-            conn,
-            claims,
-            task_instance_id,
-            batch,
-            when_running=lambda: refresh_if_due(request, runtime, claims),
-        )
+    return await answers.store_logs(
+        runtime,
+        claims,
+        task_instance_id,
+        batch,
+        when_running=lambda: refresh_if_due(request, runtime, claims),
+    )

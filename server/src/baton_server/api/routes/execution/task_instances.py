@@ -45,13 +45,10 @@ async def run_task_instance(
     task_instance_id: uuid.UUID,
     payload: TIRunPayload,
     claims: TaskClaimsDep,
-    session: TaskSessionDep,
     runtime: RuntimeDep,
     request: Request,
 ) -> TIRunContext:
-    context, execution_token = await answers.start_attempt(
-        runtime, session, claims, task_instance_id, payload
-    )
+    context, execution_token = await answers.start_attempt(runtime, claims, task_instance_id, payload)
     hand_out_token(request, execution_token)
     return context
 
@@ -91,10 +88,9 @@ async def update_task_instance_state(
     task_instance_id: uuid.UUID,
     payload: TIStatePayload,
     claims: TaskClaimsDep,
-    session: TaskSessionDep,
     runtime: RuntimeDep,
 ) -> TIStateResponse:
-    return await answers.finish_attempt(runtime, session, claims, task_instance_id, payload)
+    return await answers.finish_attempt(runtime, claims, task_instance_id, payload)
 
 
 @router.get(
