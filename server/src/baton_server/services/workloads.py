@@ -37,7 +37,9 @@ from sqlalchemy import (
     union_all,
     update,
 )
+from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Executable
 
 from baton_server.db.tables import (
     CLAIMABLE,
@@ -97,6 +99,14 @@ class Workload:
     token: str
 
 
+async def _execute(
+    session: AsyncSession, statement: Executable, params: dict[str, Any]
+) -> Result[*tuple[Any, ...]]:
+    """Run a Core statement on the session's connection, inside its transaction: ``session.execute``
+    would pay the ORM's compile and cache-key work for it (a claim's statements are all Core)."""
+    return await (await session.connection()).execute(statement, params)
+
+
 async def claim_workloads(
     session: AsyncSession,
     tokens: TokenService,
@@ -115,7 +125,8 @@ async def claim_workloads(
     # A claim is a sign of life; recorded once per request, not on every look at the queue. The
     # same UPDATE checks that the worker is the credential's.
     worker = (
-        await session.execute(
+        await _execute(
+            session,
             _WORKER_ALIVE,
             {"b_id": request.worker_id, "b_credential": credential.id, "b_now": utcnow()},
         )
@@ -143,7 +154,8 @@ async def claim_workloads_by_token(
     after ``authenticate``). None when no live worker credential of that token owns the worker: the
     caller's route then says why (401, 403 or 404)."""
     worker = (
-        await session.execute(
+        await _execute(
+            session,
             _WORKER_ALIVE_BY_TOKEN,
             {"b_id": request.worker_id, "b_hash": hash_token(token), "b_now": utcnow()},
         )
@@ -310,7 +322,7 @@ async def _claim_once(
     conditions = _CLAIMABLE if scope is None else [*_CLAIMABLE, scope]
     # One look answers three questions: the worker's free slots, whether anything is there to take
     # (if not, the write, and on SQLite its lock, is left alone), and whether any pool or DAG limits.
-    look = (await session.execute(_LOOK_ANY_DAG if scope is None else _look(conditions), params)).one()
+    look = (await _execute(session, _LOOK_ANY_DAG if scope is None else _look(conditions), params)).one()
     limit = min(max_workloads, worker.capacity - int(look[0] or 0))
     if limit <= 0 or not look[1]:
         return []
@@ -356,7 +368,7 @@ async def _claim_unlimited(
         statement = _CLAIM_ANY_DAG[postgres]
     else:
         statement = _claim_statement(candidates, postgres=postgres)
-    return (await session.execute(statement, {**params, "b_claimer": worker_id, "b_now": now})).all()
+    return (await _execute(session, statement, {**params, "b_claimer": worker_id, "b_now": now})).all()
 
 
 def _claim_statement(candidates: Select[Any], *, postgres: bool) -> Update:
