@@ -10,8 +10,10 @@ from pathlib import Path
 import httpx
 import pytest
 from baton_server.api.versions import supported_versions
-from baton_server.db.tables import DagRunRecord
+from baton_server.db.tables import DagRunRecord, VariableRecord
 from baton_server.services.credentials import issue_credential
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.conftest import DatabaseFactory, ServerHarness, make_settings
 from tests.factories import RUN_PAYLOAD, started
@@ -113,3 +115,16 @@ async def test__pool_of_one__finished_attempts_advance_their_run_at_once(
         run = await session.get(DagRunRecord, next(iter(attempts.values())).dag_run_id)
     assert run is not None
     assert run.state == "success"  # resolved by the last finish itself, not left for a pass
+    # The last finish advanced the run in a transaction on its own connection, the pool's only one:
+    # it went back to autocommit, so a task's write after it is committed at once.
+    async with server.client() as client:
+        later = (await started(server.runtime, client, run_id="later"))["extract"]
+        written = await client.put("/execution/variables/after", json={"value": 7}, headers=later.headers())
+        assert written.status_code == 200, written.text
+    outside = create_async_engine(server.settings.effective_database_url)
+    try:
+        async with outside.connect() as conn:
+            stored = await conn.scalar(select(VariableRecord.value).where(VariableRecord.key == "after"))
+    finally:
+        await outside.dispose()
+    assert stored == "7"
