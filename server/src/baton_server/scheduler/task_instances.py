@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from baton_server.db.direct import Direct
 from baton_server.db.tables import DagRunRecord, TaskInstanceRecord, WorkerRecord
 from baton_server.scheduler.dependencies import Decision, decide, run_outcome
-from baton_server.services._sql import rowcount
+from baton_server.services._sql import Reader, rowcount
 from baton_server.services.dag_specs import topological_order
 from baton_server.services.dags import load_version_or_none
 from baton_server.services.states import FINISHED_TI_STATES, DagRunState, TaskInstanceState, resolve_failure
@@ -204,7 +204,7 @@ retry), whether all have finished. One aggregate row, computed by the database (
 each final state of a task that nothing waits for reads it)."""
 
 
-async def run_summary(reader: AsyncSession | AsyncConnection, run_pk: uuid.UUID) -> tuple[int, bool, bool]:
+async def run_summary(reader: Reader, run_pk: uuid.UUID) -> tuple[int, bool, bool]:
     """(task instances, whether one awaits a decision, whether all have finished) of one run."""
     conn = reader if isinstance(reader, AsyncConnection) else await reader.connection()
     row = await _RUN_SUMMARY.first(conn, {"b_run": run_pk})

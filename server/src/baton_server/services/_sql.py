@@ -8,26 +8,29 @@ from typing import Any
 from sqlalchemy import Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, Result
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from baton_server.db.tables import Base
 
+Reader = AsyncSession | AsyncConnection
+"""What a service reads or writes with: a request's session, or a task request's bare connection."""
 
-def dialect_name(session: AsyncSession) -> str:
+
+def dialect_name(reader: Reader) -> str:
     """``postgresql`` or ``sqlite``."""
-    return session.get_bind().dialect.name
+    return (reader if isinstance(reader, AsyncConnection) else reader.get_bind()).dialect.name
 
 
-def is_postgres(session: AsyncSession) -> bool:
-    """Whether the session talks to PostgreSQL."""
-    return dialect_name(session) == "postgresql"
+def is_postgres(reader: Reader) -> bool:
+    """Whether the session or connection talks to PostgreSQL."""
+    return dialect_name(reader) == "postgresql"
 
 
 def insert_ignoring_conflicts(
-    session: AsyncSession, table: type[Base] | Table, rows: Mapping[str, Any] | list[dict[str, Any]]
+    reader: Reader, table: type[Base] | Table, rows: Mapping[str, Any] | list[dict[str, Any]]
 ) -> Insert:
-    """``INSERT ... ON CONFLICT DO NOTHING`` in the session's dialect."""
-    if is_postgres(session):
+    """``INSERT ... ON CONFLICT DO NOTHING`` in the session's or connection's dialect."""
+    if is_postgres(reader):
         return postgresql.insert(table).values(rows).on_conflict_do_nothing()
     return sqlite.insert(table).values(rows).on_conflict_do_nothing()
 

@@ -15,13 +15,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton_server.db.tables import CredentialRecord, DagRecord, DagVersionRecord
 from baton_server.db.types import utcnow
 from baton_server.errors import InvalidInputError, NotFoundError
 from baton_server.services._cache import BoundedCache
-from baton_server.services._sql import upsert_touching
+from baton_server.services._sql import Reader, upsert_touching
 from baton_server.services.dag_specs import DagSpec, validate_dag
 from baton_server.services.ownership import check_may_register
 
@@ -63,9 +63,6 @@ _VERSIONS: BoundedCache[uuid.UUID, DagVersion] = BoundedCache(512)
 _TASK_DESCRIPTIONS: BoundedCache[uuid.UUID, dict[str, dict[str, Any]]] = BoundedCache(128)
 """Each DAG version's stored task descriptions by task id, as stored (immutable too)."""
 
-
-Reader = AsyncSession | AsyncConnection
-"""What a version is read with: a request's session, or a task request's bare connection."""
 
 _VERSION_COLUMNS = (
     DagVersionRecord.id,

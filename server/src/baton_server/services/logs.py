@@ -9,12 +9,13 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import BigInteger, Integer, Table, Update, Uuid, bindparam, case, exists, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from baton_server.db.direct import Direct
 from baton_server.db.tables import TaskInstanceRecord, TaskLogRecord
 from baton_server.errors import NotFoundError, PayloadTooLargeError
+from baton_server.services._sql import insert_ignoring_conflicts, is_postgres
 from baton_server.services.states import TaskInstanceState
 from baton_server.services.task_instances import load_attempt_for_logs, require_own, require_scope
 from baton_server.services.tokens import MAX_TRY_NUMBER, TaskClaims
@@ -91,10 +92,6 @@ _BATCH_STORED = Direct(
 )
 
 
-def _nothing() -> None:
-    return None
-
-
 async def append_logs(
     conn: AsyncConnection,
     claims: TaskClaims,
@@ -103,7 +100,7 @@ async def append_logs(
     *,
     max_bytes_per_attempt: int,
     batch_id: uuid.UUID | None = None,
-    when_running: Callable[[], None] = _nothing,
+    when_running: Callable[[], None] | None = None,
 ) -> int:
     """Store a batch of lines for the token's attempt of ``task_instance_id``; how many were taken.
 
@@ -147,7 +144,7 @@ async def append_logs(
                 "was not stored: stop sending this attempt's logs",
                 reason="log_limit_exceeded",
             )
-    if not late:
+    if not late and when_running is not None:
         when_running()
     rows = [
         {
@@ -166,14 +163,14 @@ async def append_logs(
     # The batch is stored whole or not at all, even without a transaction. On PostgreSQL, one
     # prebuilt INSERT run for every line (asyncpg's executemany is atomic, one round trip): a
     # multi-row VALUES statement cannot be cached, and compiling it again cost more than the insert.
-    if conn.dialect.name == "postgresql":
+    if is_postgres(conn):
         await (_INSERT_PG if batch_id is None else _INSERT_NEW_PG).executemany(
             conn, [{f"l_{name}": value for name, value in row.items()} for row in rows]
         )
     elif batch_id is None:
         await conn.execute(_LOGS.insert().values(rows))
     else:
-        await conn.execute(sqlite.insert(_LOGS).values(rows).on_conflict_do_nothing())
+        await conn.execute(insert_ignoring_conflicts(conn, _LOGS, rows))
     return len(lines)
 
 

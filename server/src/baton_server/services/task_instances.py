@@ -26,6 +26,7 @@ from baton_server.db.tables import (
 )
 from baton_server.db.types import utcnow
 from baton_server.errors import ConflictError, ForbiddenError, NotFoundError, UnauthorizedError
+from baton_server.services._sql import is_postgres
 from baton_server.services.dags import task_description
 from baton_server.services.states import TaskInstanceState, resolve_failure
 from baton_server.services.tokens import TaskClaims, TokenScope
@@ -119,7 +120,7 @@ async def start_attempt(
     require_scope(claims, "workload")
     require_subject(claims, task_instance_id)
     named = claims.worker_id is not None
-    with_run = conn.dialect.name == "postgresql"
+    with_run = is_postgres(conn)
     statement = (
         (_START_CLAIMED_WITH_RUN if named else _START_UNNAMED_WITH_RUN)
         if with_run
