@@ -25,9 +25,8 @@ class Runtime:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     autocommit: AsyncEngine
-    """The same pool, without transactions: a single-statement write is one round trip."""
-    autocommit_sessions: async_sessionmaker[AsyncSession]
-    """Sessions on ``autocommit``, for requests whose every write is one statement."""
+    """The same pool, without transactions: a task request's bare connections (every write of a task
+    request is one statement, its own transaction: one round trip)."""
     tokens: TokenService
     cipher: SecretCipher
     metrics: Metrics
@@ -70,7 +69,6 @@ class Runtime:
             engine=engine,
             sessions=sessions,
             autocommit=autocommit,
-            autocommit_sessions=create_sessionmaker(autocommit),
             tokens=tokens,
             cipher=cipher,
             metrics=Metrics(),

@@ -222,7 +222,7 @@ async def test__direct_update__counts_rows_and_sets_python_side_columns(
 
 async def test__direct_upsert__inserts_then_updates_and_respects_while_null(server: ServerHarness) -> None:
     values = {"key": "fresh", "value": "1", "updated_at": datetime(2026, 12, 4, tzinfo=UTC)}
-    async with server.runtime.autocommit_sessions() as session:
+    async with server.runtime.autocommit.connect() as session:
         assert await upsert(session, VariableRecord, values, ["key"], while_null="write_dag_ids") == 1
         assert await upsert(session, VariableRecord, {**values, "value": "2"}, ["key"]) == 1
         await session.execute(update(VariableRecord).values(write_dag_ids=["etl"]))
@@ -244,8 +244,9 @@ async def test__guarded_upsert__writes_only_while_the_attempt_runs(
 
     values = {"key": f"guarded-{path}", "value": "1", "updated_at": datetime(2026, 12, 4, tzinfo=UTC)}
     running = {"a_id": seeded["a_id"], "a_try": 1}
-    sessions = server.runtime.autocommit_sessions if path == "driver" else server.runtime.sessions
-    async with sessions() as session:
+    # A task request's bare connection in autocommit, or a session's transaction.
+    reader = server.runtime.autocommit.connect() if path == "driver" else server.runtime.sessions()
+    async with reader as session:
         write = {"while_null": "write_dag_ids", "when": RUNNING_ATTEMPT}
         assert await upsert(session, VariableRecord, values, ["key"], **write, when_params=running) == 1
         again = {**values, "value": "2"}

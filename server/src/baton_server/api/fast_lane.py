@@ -13,7 +13,7 @@ error a lane answers itself (503 with Retry-After, as the routes do), rather tha
 
 Most of them are *route lanes*: built from the declared route itself (its path, query and body
 parameters, its endpoint function, its response model and class), with its dependencies — the
-runtime, a task session, the running attempt or its check — provided without FastAPI's solve. Only routes
+runtime, a bare connection, the running attempt or its check — provided without FastAPI's solve. Only routes
 whose method is GET, PUT or DELETE qualify: a refusal after a write is then safe to replay. The
 rest are hand-written, each its own part of :func:`_serve`.
 
@@ -57,7 +57,7 @@ from starlette.routing import BaseRoute
 from starlette.types import Scope
 
 from baton_server.api.answers import claimed_workloads, finish_attempt, start_attempt, store_logs
-from baton_server.api.deps import attempt_check, get_runtime, get_task_session, running_attempt
+from baton_server.api.deps import attempt_check, get_runtime, get_task_connection, running_attempt
 from baton_server.api.input_contract import is_json_content
 from baton_server.api.middleware import VERSION_SCOPE_KEY
 from baton_server.api.routes._orchestration import CLIENT_RUNTIMES_HEADER
@@ -154,7 +154,7 @@ def _models_in(annotation: Any, seen: set[type[BaseModel]]) -> Iterator[type[Bas
 
 _PROVIDED: dict[Any, str] = {
     get_runtime: "runtime",
-    get_task_session: "session",
+    get_task_connection: "connection",
     running_attempt: "attempt",
     attempt_check: "check",
 }
@@ -793,8 +793,8 @@ async def _route(
     lane: RouteLane, runtime: Runtime, token: str, match: re.Match[str], scope: Scope, body: bytes
 ) -> Answered | None:
     """A route lane's answer: the route's parameters validated as FastAPI validates them, its
-    dependencies provided (one token check, one task session, the running attempt or its check), its endpoint
-    called and its answer serialized as FastAPI serializes it."""
+    dependencies provided (one token check, one bare connection, the running attempt or its check),
+    its endpoint called and its answer serialized as FastAPI serializes it."""
     route, dependant = lane.route, lane.route.dependant
     convertors = route.param_convertors
     path = {name: convertors[name].convert(value) for name, value in match.groupdict().items()}
@@ -813,15 +813,15 @@ async def _route(
             return None
         values.update(body_values)
     claims = await runtime.tokens.verify_async(token)
-    async with runtime.autocommit_sessions() as session:
+    async with runtime.autocommit.connect() as conn:
         for dependency in dependant.dependencies:
             provides = _PROVIDED[dependency.call]
             if provides == "attempt":
-                provided: Any = await load_attempt(session, claims)
+                provided: Any = await load_attempt(conn, claims)
             elif provides == "check":  # the route's statement checks the attempt; a success refreshes below
                 provided = AttemptCheck(claims)
             else:
-                provided = runtime if provides == "runtime" else session
+                provided = runtime if provides == "runtime" else conn
             values[str(dependency.name)] = provided
         assert dependant.call is not None
         raw = await dependant.call(**values)

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Table, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from baton_server.db.direct import Direct
 from baton_server.db.tables import Base
@@ -49,7 +49,7 @@ def _statement(
 
 
 async def upsert(
-    session: AsyncSession,
+    session: AsyncSession | AsyncConnection,
     record: type[Base],
     values: Mapping[str, Any],
     conflict_columns: Sequence[str],
@@ -62,7 +62,8 @@ async def upsert(
     ``while_null``, only while that column of the existing row is NULL; with ``when`` (a condition on
     other tables, its parameters ``when_params``; one object per guard, built once), only where it
     holds — in the same statement. The rows written (0 or 1)."""
-    conn = await session.connection()  # Core on the connection: the ORM's per-call compile is not needed
+    # Core on the connection: the ORM's per-call compile is not needed
+    conn = session if isinstance(session, AsyncConnection) else await session.connection()
     table = record.__table__
     assert isinstance(table, Table)
     statement = _statement(conn.dialect.name, table, tuple(values), tuple(conflict_columns), while_null, when)

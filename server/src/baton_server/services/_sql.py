@@ -16,6 +16,11 @@ Reader = AsyncSession | AsyncConnection
 """What a service reads or writes with: a request's session, or a task request's bare connection."""
 
 
+async def connection_of(reader: Reader) -> AsyncConnection:
+    """The connection to run Core statements on: the bare connection itself, or the session's."""
+    return reader if isinstance(reader, AsyncConnection) else await reader.connection()
+
+
 def dialect_name(reader: Reader) -> str:
     """``postgresql`` or ``sqlite``."""
     return (reader if isinstance(reader, AsyncConnection) else reader.get_bind()).dialect.name

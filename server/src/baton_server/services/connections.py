@@ -15,6 +15,7 @@ from baton_server.db.tables import ConnectionRecord, TaskInstanceRecord
 from baton_server.db.types import utcnow
 from baton_server.db.upsert import upsert
 from baton_server.errors import ForbiddenError, NotFoundError
+from baton_server.services._sql import Reader, connection_of
 from baton_server.services.cipher import SecretCipher
 from baton_server.services.task_instances import RUNNING_ATTEMPT, AttemptCheck
 
@@ -75,11 +76,11 @@ _FOR_RUNNING_TASK = Direct(
 
 
 async def get_connection_for_dag(
-    session: AsyncSession, cipher: SecretCipher, conn_id: str, dag_id: str
+    reader: Reader, cipher: SecretCipher, conn_id: str, dag_id: str
 ) -> Connection:
     """A connection for a task of ``dag_id``; 403 when the connection is limited to other DAGs."""
-    conn = await session.connection()  # Core, built once: a task's read needs no ORM identity map
-    record = await _FOR_TASK.first(conn, {"b_conn_id": conn_id})
+    # Core, built once: a task's read needs no ORM identity map
+    record = await _FOR_TASK.first(await connection_of(reader), {"b_conn_id": conn_id})
     if record is None:
         raise _missing(conn_id)
     return _granted(record, cipher, conn_id, dag_id)
@@ -94,14 +95,14 @@ def _granted(record: Any, cipher: SecretCipher, conn_id: str, dag_id: str) -> Co
 
 
 async def get_connection_for_task(
-    session: AsyncSession, cipher: SecretCipher, conn_id: str, check: AttemptCheck
+    reader: Reader, cipher: SecretCipher, conn_id: str, check: AttemptCheck
 ) -> Connection:
     """:func:`get_connection_for_dag` for the caller's running attempt, checked in the same statement."""
-    conn = await session.connection()
+    conn = await connection_of(reader)
     record = await _FOR_RUNNING_TASK.first(conn, {"b_conn_id": conn_id, **check.params()})
     if record is None:  # the attempt is over, or there is no such connection: the general path says which
-        attempt = await check.load(session)
-        return await get_connection_for_dag(session, cipher, conn_id, attempt.dag_id)
+        attempt = await check.load(reader)
+        return await get_connection_for_dag(reader, cipher, conn_id, attempt.dag_id)
     check.running()
     return _granted(record, cipher, conn_id, record.attempt_dag_id)
 

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Select, Table, Update, Uuid, bindparam, case, func, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton_server.db.direct import Direct
 from baton_server.db.tables import (
@@ -26,7 +26,7 @@ from baton_server.db.tables import (
 )
 from baton_server.db.types import utcnow
 from baton_server.errors import ConflictError, ForbiddenError, NotFoundError, UnauthorizedError
-from baton_server.services._sql import is_postgres
+from baton_server.services._sql import Reader, connection_of, is_postgres
 from baton_server.services.dags import task_description
 from baton_server.services.states import TaskInstanceState, resolve_failure
 from baton_server.services.tokens import TaskClaims, TokenScope
@@ -424,15 +424,14 @@ _ATTEMPT = Direct(
 """The token's task instance, as an attempt sees it."""
 
 
-async def _read_attempt(session: AsyncSession, claims: TaskClaims) -> AnyRow | None:
-    conn = await session.connection()
-    return await _ATTEMPT.first(conn, {"b_id": claims.task_instance_id})
+async def _read_attempt(reader: Reader, claims: TaskClaims) -> AnyRow | None:
+    return await _ATTEMPT.first(await connection_of(reader), {"b_id": claims.task_instance_id})
 
 
-async def load_attempt(session: AsyncSession, claims: TaskClaims) -> Attempt:
+async def load_attempt(reader: Reader, claims: TaskClaims) -> Attempt:
     """The caller's attempt, if it is still running; a finished attempt's token is refused (401)."""
     require_scope(claims, "execution")
-    row = await _read_attempt(session, claims)
+    row = await _read_attempt(reader, claims)
     if row is None:
         raise UnauthorizedError("the token's task instance no longer exists", reason="task_attempt_finished")
     if row.state != TaskInstanceState.RUNNING or row.try_number != claims.try_number:
@@ -486,9 +485,9 @@ class AttemptCheck:
         """The request's statement found the attempt running."""
         self.on_running()
 
-    async def load(self, session: AsyncSession) -> Attempt:
+    async def load(self, reader: Reader) -> Attempt:
         """The caller's attempt read on its own, as :func:`load_attempt` (401 once it is over)."""
-        attempt = await load_attempt(session, self.claims)
+        attempt = await load_attempt(reader, self.claims)
         self.on_running()
         return attempt
 
@@ -517,12 +516,18 @@ async def load_attempt_for_logs(conn: AsyncConnection, claims: TaskClaims) -> tu
     return attempt, late
 
 
-async def previous_successful_run(session: AsyncSession, attempt: Attempt) -> dict[str, Any] | None:
+async def previous_successful_run(reader: Reader, attempt: Attempt) -> dict[str, Any] | None:
     """The latest earlier DAG run in which this task succeeded."""
-    current = await session.get(DagRunRecord, attempt.dag_run_id)
-    assert current is not None
+    # The current run's date in the same statement (its own FROM, not correlated to the outer runs).
+    current_date = (
+        select(DagRunRecord.logical_date)
+        .where(DagRunRecord.id == attempt.dag_run_id)
+        .correlate(None)
+        .scalar_subquery()
+    )
+    conn = await connection_of(reader)
     row = (
-        await session.execute(
+        await conn.execute(
             select(DagRunRecord.run_id, DagRunRecord.logical_date, TI.start_date, TI.end_date, TI.try_number)
             .join(TI, TI.dag_run_id == DagRunRecord.id)
             .where(
@@ -531,7 +536,7 @@ async def previous_successful_run(session: AsyncSession, attempt: Attempt) -> di
                 TI.map_index == attempt.map_index,
                 TI.state == TaskInstanceState.SUCCESS,
                 DagRunRecord.id != attempt.dag_run_id,
-                DagRunRecord.logical_date <= current.logical_date,
+                DagRunRecord.logical_date <= current_date,
             )
             .order_by(DagRunRecord.logical_date.desc(), TI.end_date.desc())
             .limit(1)
@@ -540,9 +545,10 @@ async def previous_successful_run(session: AsyncSession, attempt: Attempt) -> di
     return None if row is None else dict(row._mapping)
 
 
-async def task_state_counts(session: AsyncSession, attempt: Attempt) -> dict[str, int]:
+async def task_state_counts(reader: Reader, attempt: Attempt) -> dict[str, int]:
     """How many task instances of the caller's DAG run are in each state."""
-    rows = await session.execute(
+    conn = await connection_of(reader)
+    rows = await conn.execute(
         select(TI.state, func.count()).where(TI.dag_run_id == attempt.dag_run_id).group_by(TI.state)
     )
     return {str(state or "none"): int(count) for state, count in rows.all()}

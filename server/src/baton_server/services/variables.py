@@ -13,7 +13,7 @@ from baton_server.db.tables import TaskInstanceRecord, VariableRecord
 from baton_server.db.types import utcnow
 from baton_server.db.upsert import upsert
 from baton_server.errors import ForbiddenError, NotFoundError, PayloadTooLargeError
-from baton_server.services._sql import rowcount
+from baton_server.services._sql import Reader, connection_of, rowcount
 from baton_server.services.task_instances import RUNNING_ATTEMPT, AttemptCheck
 
 
@@ -35,13 +35,12 @@ _VALUE_WHILE_RUNNING = Direct(
 )
 _WRITERS = Direct(select(_TABLE.c.write_dag_ids).where(_TABLE.c.key == bindparam("b_key")))
 _DELETE = Direct(delete(_TABLE).where(_TABLE.c.key == bindparam("b_key")))
-"""Statements of a task's requests, built once (Core, on the session's connection: no ORM compile)."""
+"""Statements of a task's requests, built once (Core, on the request's connection: no ORM compile)."""
 
 
-async def get_variable(session: AsyncSession, key: str, *, dag_id: str | None = None) -> Any:
+async def get_variable(reader: Reader, key: str, *, dag_id: str | None = None) -> Any:
     """The JSON value of a variable; for a task of ``dag_id``, 403 unless granted to it for reading."""
-    conn = await session.connection()
-    row = await _VALUE.first(conn, {"b_key": key})
+    row = await _VALUE.first(await connection_of(reader), {"b_key": key})
     if row is None:
         raise _missing(key)
     return _readable_value(row, key, dag_id)
@@ -55,22 +54,20 @@ def _readable_value(row: Any, key: str, dag_id: str | None) -> Any:
     return json.loads(row.value)
 
 
-async def get_variable_for_task(session: AsyncSession, key: str, check: AttemptCheck) -> Any:
+async def get_variable_for_task(reader: Reader, key: str, check: AttemptCheck) -> Any:
     """:func:`get_variable` for the caller's running attempt, checked in the same statement."""
-    conn = await session.connection()
-    row = await _VALUE_WHILE_RUNNING.first(conn, {"b_key": key, **check.params()})
+    row = await _VALUE_WHILE_RUNNING.first(await connection_of(reader), {"b_key": key, **check.params()})
     if row is None:  # the attempt is over, or there is no such variable: the general path says which
-        attempt = await check.load(session)
-        return await get_variable(session, key, dag_id=attempt.dag_id)
+        attempt = await check.load(reader)
+        return await get_variable(reader, key, dag_id=attempt.dag_id)
     check.running()
     return _readable_value(row, key, row.dag_id)
 
 
-async def _check_writable(session: AsyncSession, key: str, dag_id: str | None) -> None:
+async def _check_writable(reader: Reader, key: str, dag_id: str | None) -> None:
     if dag_id is None:
         return
-    conn = await session.connection()
-    write_dag_ids = await _WRITERS.scalar(conn, {"b_key": key})
+    write_dag_ids = await _WRITERS.scalar(await connection_of(reader), {"b_key": key})
     if not _granted(write_dag_ids, dag_id):
         raise ForbiddenError(
             f"variable {key!r} is not granted to DAG {dag_id!r} for writing", reason="variable_not_writable"
@@ -125,7 +122,7 @@ def _stored(key: str, value: Any, description: str | None, max_bytes: int) -> di
 
 
 async def set_variable(
-    session: AsyncSession,
+    reader: Reader,
     key: str,
     value: Any,
     description: str | None = None,
@@ -141,16 +138,17 @@ async def set_variable(
     values = _stored(key, value, description, max_bytes)
     # A task's write is one statement for a new or global variable (no write grants): the row is
     # replaced only while it has none; one with grants is checked, then written.
-    if dag_id is None or not await upsert(
-        session, VariableRecord, values, ["key"], while_null="write_dag_ids"
-    ):
-        await _check_writable(session, key, dag_id)
-        await upsert(session, VariableRecord, values, ["key"])
-    await session.commit()
+    written = dag_id is not None and await upsert(
+        reader, VariableRecord, values, ["key"], while_null="write_dag_ids"
+    )
+    if not written:
+        await _check_writable(reader, key, dag_id)
+        await upsert(reader, VariableRecord, values, ["key"])
+    await reader.commit()
 
 
 async def set_variable_for_task(
-    session: AsyncSession,
+    reader: Reader,
     key: str,
     value: Any,
     description: str | None,
@@ -166,7 +164,7 @@ async def set_variable_for_task(
     except PayloadTooLargeError:
         values = None  # refused after the attempt's check, as on the general path
     if values is not None and await upsert(
-        session,
+        reader,
         VariableRecord,
         values,
         ["key"],
@@ -175,18 +173,17 @@ async def set_variable_for_task(
         when_params=guard,
     ):
         check.running()
-        await session.commit()
+        await reader.commit()
         return
-    attempt = await check.load(session)
-    await set_variable(session, key, value, description, max_bytes=max_bytes, dag_id=attempt.dag_id)
+    attempt = await check.load(reader)
+    await set_variable(reader, key, value, description, max_bytes=max_bytes, dag_id=attempt.dag_id)
 
 
-async def delete_variable(session: AsyncSession, key: str, *, dag_id: str | None = None) -> None:
+async def delete_variable(reader: Reader, key: str, *, dag_id: str | None = None) -> None:
     """Remove a variable; 404 when there is none; for a task of ``dag_id``, 403 unless it may write it."""
-    await _check_writable(session, key, dag_id)
-    conn = await session.connection()
-    deleted = await _DELETE.rowcount(conn, {"b_key": key})
-    await session.commit()
+    await _check_writable(reader, key, dag_id)
+    deleted = await _DELETE.rowcount(await connection_of(reader), {"b_key": key})
+    await reader.commit()
     if deleted == 0:
         raise _missing(key)
 

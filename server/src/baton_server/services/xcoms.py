@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, delete, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton_server.db.direct import Direct
 from baton_server.db.tables import TaskInstanceRecord, XComRecord
 from baton_server.db.types import utcnow
 from baton_server.db.upsert import upsert
 from baton_server.errors import ForbiddenError, NotFoundError, PayloadTooLargeError
+from baton_server.services._sql import Reader, connection_of
 from baton_server.services.task_instances import RUNNING_ATTEMPT, Attempt, AttemptCheck
 
 
@@ -71,7 +71,7 @@ _OWN_WHILE_RUNNING = (
 )
 """The caller's attempt runs and the address is its own task instance's."""
 _DELETE = Direct(delete(_TABLE).where(_AT_ADDRESS))
-"""A task's statements, built once and run on the session's connection (Core: no ORM compile)."""
+"""A task's statements, built once and run on the request's connection (Core: no ORM compile)."""
 
 
 def _at(address: XComAddress) -> dict[str, Any]:
@@ -85,13 +85,13 @@ def _at(address: XComAddress) -> dict[str, Any]:
 
 
 async def push_xcom(
-    session: AsyncSession, attempt: Attempt, address: XComAddress, value: Any, *, max_bytes: int
+    reader: Reader, attempt: Attempt, address: XComAddress, value: Any, *, max_bytes: int
 ) -> None:
     """Store (or replace) one of the caller's XComs; 413 above the size limit."""
     _check_owner(attempt, address)
     values = _stored(attempt.id, address, value, max_bytes)
-    await upsert(session, XComRecord, values, _ADDRESS_COLUMNS)
-    await session.commit()
+    await upsert(reader, XComRecord, values, _ADDRESS_COLUMNS)
+    await reader.commit()
 
 
 _ADDRESS_COLUMNS = ("dag_id", "run_id", "task_id", "map_index", "key")
@@ -117,7 +117,7 @@ def _stored(task_instance_id: uuid.UUID, address: XComAddress, value: Any, max_b
 
 
 async def push_xcom_for_task(
-    session: AsyncSession, check: AttemptCheck, address: XComAddress, value: Any, *, max_bytes: int
+    reader: Reader, check: AttemptCheck, address: XComAddress, value: Any, *, max_bytes: int
 ) -> None:
     """:func:`push_xcom` for the caller's running attempt: one statement that checks the attempt and
     the address too; anything but a success takes the general path."""
@@ -133,42 +133,39 @@ async def push_xcom_for_task(
     except PayloadTooLargeError:
         values = None  # refused after the attempt's and the owner's checks, as on the general path
     if values is not None and await upsert(
-        session, XComRecord, values, _ADDRESS_COLUMNS, when=_OWN_WHILE_RUNNING, when_params=guard
+        reader, XComRecord, values, _ADDRESS_COLUMNS, when=_OWN_WHILE_RUNNING, when_params=guard
     ):
         check.running()
-        await session.commit()
+        await reader.commit()
         return
-    await push_xcom(session, await check.load(session), address, value, max_bytes=max_bytes)
+    await push_xcom(reader, await check.load(reader), address, value, max_bytes=max_bytes)
 
 
-async def pull_xcom(session: AsyncSession, attempt: Attempt, address: XComAddress) -> Any:
+async def pull_xcom(reader: Reader, attempt: Attempt, address: XComAddress) -> Any:
     """The value of an XCom of the caller's DAG."""
     if address.dag_id != attempt.dag_id:
         raise ForbiddenError(
             f"a task reads XComs of its own DAG ({attempt.dag_id!r}) only", reason="xcom_outside_dag"
         )
-    conn = await session.connection()
-    raw = await _VALUE.scalar(conn, _at(address))
+    raw = await _VALUE.scalar(await connection_of(reader), _at(address))
     if raw is None:
         raise NotFoundError(f"no XCom at {address.describe()}", reason="xcom_not_found")
     return json.loads(raw)
 
 
-async def pull_xcom_for_task(session: AsyncSession, check: AttemptCheck, address: XComAddress) -> Any:
+async def pull_xcom_for_task(reader: Reader, check: AttemptCheck, address: XComAddress) -> Any:
     """:func:`pull_xcom` for the caller's running attempt, checked in the same statement."""
-    conn = await session.connection()
-    raw = await _VALUE_WHILE_RUNNING.scalar(conn, {**_at(address), **check.params()})
+    raw = await _VALUE_WHILE_RUNNING.scalar(await connection_of(reader), {**_at(address), **check.params()})
     if raw is None:  # the attempt is over, another DAG's XCom or none: the general path says which
-        return await pull_xcom(session, await check.load(session), address)
+        return await pull_xcom(reader, await check.load(reader), address)
     check.running()
     return json.loads(raw)
 
 
-async def delete_xcom(session: AsyncSession, attempt: Attempt, address: XComAddress) -> None:
+async def delete_xcom(reader: Reader, attempt: Attempt, address: XComAddress) -> None:
     """Remove one of the caller's XComs; 404 when there is none."""
     _check_owner(attempt, address)
-    conn = await session.connection()
-    deleted = await _DELETE.rowcount(conn, _at(address))
-    await session.commit()
+    deleted = await _DELETE.rowcount(await connection_of(reader), _at(address))
+    await reader.commit()
     if deleted == 0:
         raise NotFoundError(f"no XCom at {address.describe()}", reason="xcom_not_found")

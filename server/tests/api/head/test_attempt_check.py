@@ -15,7 +15,8 @@ import pytest
 from baton_server.db.tables import TaskInstanceRecord
 from baton_server.services import task_instances
 from baton_server.services.tokens import TokenService
-from sqlalchemy import update
+from sqlalchemy import event, update
+from sqlalchemy.orm import Session
 
 from tests.conftest import DatabaseFactory, ServerHarness, make_settings
 from tests.factories import Attempt, started
@@ -160,16 +161,29 @@ async def test__success__takes_one_statement_without_reading_the_attempt(
             return await read_attempt(*args)
 
         monkeypatch.setattr(task_instances, "_read_attempt", counted)
-        h = a.headers()
-        answers = [
-            await client.put("/execution/variables/fresh", json={"value": 1}, headers=h),
-            await client.get("/execution/variables/fresh", headers=h),
-            await client.put(_xcom(a), json={"value": [1]}, headers=h),
-            await client.get(_xcom(a), headers=h),
-            await client.get("/execution/connections/open", headers=h),
-        ]
-        assert [response.status_code for response in answers] == [200] * 5
-        assert reads == [], "a successful request read its attempt on its own"
+        sessions: list[object] = []  # ORM sessions that took a connection (a task request takes none)
+
+        def begun(session: Session, transaction: object, connection: object) -> None:
+            sessions.append(session)
+
+        event.listen(Session, "after_begin", begun)
+        try:
+            h = a.headers()
+            answers = [
+                await client.put("/execution/variables/fresh", json={"value": 1}, headers=h),
+                await client.get("/execution/variables/fresh", headers=h),
+                await client.put(_xcom(a), json={"value": [1]}, headers=h),
+                await client.get(_xcom(a), headers=h),
+                await client.get("/execution/connections/open", headers=h),
+                # These two read the attempt first (AttemptDep), on the same bare connection.
+                await client.get(f"/execution/task-instances/{a.id}/task-state-counts", headers=h),
+                await client.get(f"/execution/task-instances/{a.id}/previous-successful-run", headers=h),
+            ]
+        finally:
+            event.remove(Session, "after_begin", begun)
+        assert [response.status_code for response in answers] == [200] * 7
+        assert len(reads) == 2, "a successful request but the last two read its attempt on its own"
+        assert sessions == [], "a task's request opened an ORM session instead of a bare connection"
         # A refusal takes the general path, which reads the attempt to say why (a lane's refusal is
         # then replayed to the declared route, which reads it again).
         refused = await client.get(_xcom(a, task_id=b.task_id), headers=h)

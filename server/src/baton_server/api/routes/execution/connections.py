@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from baton_server.api.deps import AttemptCheckDep, RuntimeDep, TaskSessionDep
+from baton_server.api.deps import AttemptCheckDep, RuntimeDep, TaskConnectionDep
 from baton_server.api.schemas.common import ID_PATTERN
 from baton_server.api.schemas.execution import ConnectionResponse
 from baton_server.services import connections as service
@@ -21,10 +21,10 @@ ConnectionId = Annotated[str, Path(pattern=ID_PATTERN, min_length=1, max_length=
     summary="Read a connection granted to the caller's DAG, secrets included",
 )
 async def get_connection(
-    connection_id: ConnectionId, check: AttemptCheckDep, session: TaskSessionDep, runtime: RuntimeDep
+    connection_id: ConnectionId, check: AttemptCheckDep, db: TaskConnectionDep, runtime: RuntimeDep
 ) -> ConnectionResponse:
     """The connection with its secrets, for a task of a DAG it is granted to (all DAGs when unrestricted)."""
-    conn = await service.get_connection_for_task(session, runtime.cipher, connection_id, check)
+    conn = await service.get_connection_for_task(db, runtime.cipher, connection_id, check)
     return ConnectionResponse(
         conn_id=conn.conn_id,
         conn_type=conn.conn_type,

@@ -11,7 +11,7 @@ from baton_server.api.deps import (
     AttemptDep,
     RuntimeDep,
     TaskClaimsDep,
-    TaskSessionDep,
+    TaskConnectionDep,
     hand_out_token,
     refresh_if_due,
 )
@@ -99,11 +99,11 @@ async def update_task_instance_state(
     summary="The latest earlier DAG run in which this task succeeded",
 )
 async def get_previous_successful_run(
-    task_instance_id: uuid.UUID, attempt: AttemptDep, session: TaskSessionDep
+    task_instance_id: uuid.UUID, attempt: AttemptDep, db: TaskConnectionDep
 ) -> PreviousSuccessfulRunResponse:
     """The latest earlier DAG run of this DAG in which the calling task succeeded, or null."""
     service.require_own(attempt, task_instance_id)
-    previous = await service.previous_successful_run(session, attempt)
+    previous = await service.previous_successful_run(db, attempt)
     return PreviousSuccessfulRunResponse(
         previous=None if previous is None else PreviousSuccessfulRun.model_validate(previous)
     )
@@ -115,9 +115,9 @@ async def get_previous_successful_run(
     summary="How many task instances of this DAG run are in each state",
 )
 async def get_task_state_counts(
-    task_instance_id: uuid.UUID, attempt: AttemptDep, session: TaskSessionDep
+    task_instance_id: uuid.UUID, attempt: AttemptDep, db: TaskConnectionDep
 ) -> TaskStateCounts:
     """How many task instances of the caller's DAG run are in each state."""
     service.require_own(attempt, task_instance_id)
-    counts = await service.task_state_counts(session, attempt)
+    counts = await service.task_state_counts(db, attempt)
     return TaskStateCounts(counts=counts, total=sum(counts.values()))

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, status
 
 from baton_server.api import links
-from baton_server.api.deps import AttemptCheckDep, AttemptDep, RuntimeDep, TaskSessionDep
+from baton_server.api.deps import AttemptCheckDep, AttemptDep, RuntimeDep, TaskConnectionDep
 from baton_server.api.schemas.common import ID_PATTERN, RUN_ID_PATTERN
 from baton_server.api.schemas.execution import XComPutBody, XComResponse
 from baton_server.services import xcoms as service
@@ -38,14 +38,14 @@ async def push_xcom(
     key: Segment,
     body: XComPutBody,
     check: AttemptCheckDep,
-    session: TaskSessionDep,
+    db: TaskConnectionDep,
     runtime: RuntimeDep,
     map_index: MapIndexQuery = -1,
 ) -> XComResponse:
     """Store a JSON value under the caller's own task instance, replacing any at that address."""
     address = _address(dag_id, run_id, task_id, key, map_index)
     await service.push_xcom_for_task(
-        session, check, address, body.value, max_bytes=runtime.settings.xcom_max_bytes
+        db, check, address, body.value, max_bytes=runtime.settings.xcom_max_bytes
     )
     return XComResponse(
         dag_id=dag_id, run_id=run_id, task_id=task_id, map_index=map_index, key=key, value=body.value
@@ -63,12 +63,12 @@ async def pull_xcom(
     task_id: Segment,
     key: Segment,
     check: AttemptCheckDep,
-    session: TaskSessionDep,
+    db: TaskConnectionDep,
     map_index: MapIndexQuery = -1,
 ) -> XComResponse:
     """Read an XCom of any task instance of the caller's DAG."""
     address = _address(dag_id, run_id, task_id, key, map_index)
-    value = await service.pull_xcom_for_task(session, check, address)
+    value = await service.pull_xcom_for_task(db, check, address)
     return XComResponse(
         dag_id=dag_id, run_id=run_id, task_id=task_id, map_index=map_index, key=key, value=value
     )
@@ -85,8 +85,8 @@ async def delete_xcom(
     task_id: Segment,
     key: Segment,
     attempt: AttemptDep,
-    session: TaskSessionDep,
+    db: TaskConnectionDep,
     map_index: MapIndexQuery = -1,
 ) -> None:
     """Delete an XCom of the caller's own task instance."""
-    await service.delete_xcom(session, attempt, _address(dag_id, run_id, task_id, key, map_index))
+    await service.delete_xcom(db, attempt, _address(dag_id, run_id, task_id, key, map_index))
