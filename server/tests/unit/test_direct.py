@@ -222,17 +222,15 @@ async def test__direct_update__counts_rows_and_sets_python_side_columns(
 
 async def test__direct_upsert__inserts_then_updates_and_respects_while_null(server: ServerHarness) -> None:
     values = {"key": "fresh", "value": "1", "updated_at": datetime(2026, 12, 4, tzinfo=UTC)}
-    async with server.runtime.autocommit.connect() as session:
-        assert await upsert(session, VariableRecord, values, ["key"], while_null="write_dag_ids") == 1
-        assert await upsert(session, VariableRecord, {**values, "value": "2"}, ["key"]) == 1
-        await session.execute(update(VariableRecord).values(write_dag_ids=["etl"]))
+    async with server.runtime.autocommit.connect() as conn:
+        assert await upsert(conn, VariableRecord, values, ["key"], while_null="write_dag_ids") == 1
+        assert await upsert(conn, VariableRecord, {**values, "value": "2"}, ["key"]) == 1
+        await conn.execute(update(VariableRecord).values(write_dag_ids=["etl"]))
         assert (
-            await upsert(
-                session, VariableRecord, {**values, "value": "3"}, ["key"], while_null="write_dag_ids"
-            )
+            await upsert(conn, VariableRecord, {**values, "value": "3"}, ["key"], while_null="write_dag_ids")
             == 0
         )
-        stored = await session.scalar(select(VariableRecord.value).where(VariableRecord.key == "fresh"))
+        stored = await conn.scalar(select(VariableRecord.value).where(VariableRecord.key == "fresh"))
     assert stored == "2"
 
 
@@ -245,22 +243,21 @@ async def test__guarded_upsert__writes_only_while_the_attempt_runs(
     values = {"key": f"guarded-{path}", "value": "1", "updated_at": datetime(2026, 12, 4, tzinfo=UTC)}
     running = {"a_id": seeded["a_id"], "a_try": 1}
     # A task request's bare connection in autocommit, or a session's transaction.
-    reader = server.runtime.autocommit.connect() if path == "driver" else server.runtime.sessions()
-    async with reader as session:
+    opened = server.runtime.autocommit.connect() if path == "driver" else server.runtime.sessions()
+    async with opened as db:
         write = {"while_null": "write_dag_ids", "when": RUNNING_ATTEMPT}
-        assert await upsert(session, VariableRecord, values, ["key"], **write, when_params=running) == 1
+        assert await upsert(db, VariableRecord, values, ["key"], **write, when_params=running) == 1
         again = {**values, "value": "2"}
-        assert await upsert(session, VariableRecord, again, ["key"], **write, when_params=running) == 1
+        assert await upsert(db, VariableRecord, again, ["key"], **write, when_params=running) == 1
         over = {**values, "value": "3"}
         assert (
-            await upsert(session, VariableRecord, over, ["key"], **write, when_params={**running, "a_try": 2})
-            == 0
+            await upsert(db, VariableRecord, over, ["key"], **write, when_params={**running, "a_try": 2}) == 0
         )
         other = {**values, "value": "4"}
         stranger = {**running, "a_id": uuid.uuid4()}
-        assert await upsert(session, VariableRecord, other, ["key"], **write, when_params=stranger) == 0
-        await session.commit()
-        stored = await session.scalar(select(VariableRecord.value).where(VariableRecord.key == values["key"]))
+        assert await upsert(db, VariableRecord, other, ["key"], **write, when_params=stranger) == 0
+        await db.commit()
+        stored = await db.scalar(select(VariableRecord.value).where(VariableRecord.key == values["key"]))
     assert stored == "2"
     if path == "driver" and server.runtime.engine.dialect.name == "postgresql":
         from baton_server.db.upsert import _STATEMENTS

@@ -1,4 +1,5 @@
-"""Engine and session factory for the metadata database, with a bounded connection pool."""
+"""Engine and session factory for the metadata database, with a bounded connection pool, and what a
+request reaches it through (a session, or a task request's bare connection)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,13 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.pool import NullPool
 
 from baton_server.config import Settings
@@ -68,6 +75,15 @@ def create_unpooled_engine(settings: Settings, application_name: str) -> AsyncEn
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions that keep loaded values after commit, so handlers can answer from them."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+Reader = AsyncSession | AsyncConnection
+"""What a service reads or writes with: a request's session, or a task request's bare connection."""
+
+
+async def connection_of(reader: Reader) -> AsyncConnection:
+    """The connection to run Core statements on: the bare connection itself, or the session's."""
+    return reader if isinstance(reader, AsyncConnection) else await reader.connection()
 
 
 async def check_database(engine: AsyncEngine, *, within: float = 15.0) -> None:

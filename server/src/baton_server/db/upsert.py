@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Table, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from baton_server.db.direct import Direct
+from baton_server.db.engine import Reader, connection_of
 from baton_server.db.tables import Base
 
 _STATEMENTS: dict[tuple[str, str, tuple[str, ...], tuple[str, ...], str | None, int], Direct] = {}
@@ -49,7 +49,7 @@ def _statement(
 
 
 async def upsert(
-    session: AsyncSession | AsyncConnection,
+    reader: Reader,
     record: type[Base],
     values: Mapping[str, Any],
     conflict_columns: Sequence[str],
@@ -62,8 +62,7 @@ async def upsert(
     ``while_null``, only while that column of the existing row is NULL; with ``when`` (a condition on
     other tables, its parameters ``when_params``; one object per guard, built once), only where it
     holds — in the same statement. The rows written (0 or 1)."""
-    # Core on the connection: the ORM's per-call compile is not needed
-    conn = session if isinstance(session, AsyncConnection) else await session.connection()
+    conn = await connection_of(reader)  # Core on the connection: the ORM's per-call compile is not needed
     table = record.__table__
     assert isinstance(table, Table)
     statement = _statement(conn.dialect.name, table, tuple(values), tuple(conflict_columns), while_null, when)

@@ -12,12 +12,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, case, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton_server.db.direct import Direct
+from baton_server.db.engine import Reader, connection_of
 from baton_server.db.tables import DagRunRecord, TaskInstanceRecord, WorkerRecord
 from baton_server.scheduler.dependencies import Decision, decide, run_outcome
-from baton_server.services._sql import Reader, rowcount
+from baton_server.services._sql import rowcount
 from baton_server.services.dag_specs import topological_order
 from baton_server.services.dags import load_version_or_none
 from baton_server.services.states import FINISHED_TI_STATES, DagRunState, TaskInstanceState, resolve_failure
@@ -206,8 +207,7 @@ each final state of a task that nothing waits for reads it)."""
 
 async def run_summary(reader: Reader, run_pk: uuid.UUID) -> tuple[int, bool, bool]:
     """(task instances, whether one awaits a decision, whether all have finished) of one run."""
-    conn = reader if isinstance(reader, AsyncConnection) else await reader.connection()
-    row = await _RUN_SUMMARY.first(conn, {"b_run": run_pk})
+    row = await _RUN_SUMMARY.first(await connection_of(reader), {"b_run": run_pk})
     assert row is not None  # an aggregate has a row, even of no task instances
     return int(row[0]), bool(row[1]), bool(row[2])
 

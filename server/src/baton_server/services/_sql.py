@@ -10,15 +10,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from baton_server.db.engine import Reader
 from baton_server.db.tables import Base
-
-Reader = AsyncSession | AsyncConnection
-"""What a service reads or writes with: a request's session, or a task request's bare connection."""
-
-
-async def connection_of(reader: Reader) -> AsyncConnection:
-    """The connection to run Core statements on: the bare connection itself, or the session's."""
-    return reader if isinstance(reader, AsyncConnection) else await reader.connection()
 
 
 def dialect_name(reader: Reader) -> str:

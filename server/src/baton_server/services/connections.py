@@ -11,11 +11,11 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton_server.db.direct import Direct
+from baton_server.db.engine import Reader, connection_of
 from baton_server.db.tables import ConnectionRecord, TaskInstanceRecord
 from baton_server.db.types import utcnow
 from baton_server.db.upsert import upsert
 from baton_server.errors import ForbiddenError, NotFoundError
-from baton_server.services._sql import Reader, connection_of
 from baton_server.services.cipher import SecretCipher
 from baton_server.services.task_instances import RUNNING_ATTEMPT, AttemptCheck
 

@@ -17,11 +17,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from baton_server.db.engine import Reader
 from baton_server.db.tables import CredentialRecord, DagRecord, DagVersionRecord
 from baton_server.db.types import utcnow
 from baton_server.errors import InvalidInputError, NotFoundError
 from baton_server.services._cache import BoundedCache
-from baton_server.services._sql import Reader, upsert_touching
+from baton_server.services._sql import upsert_touching
 from baton_server.services.dag_specs import DagSpec, validate_dag
 from baton_server.services.ownership import check_may_register
 

@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, Select, Table, Update, Uuid, bindparam, ca
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton_server.db.direct import Direct
+from baton_server.db.engine import Reader, connection_of
 from baton_server.db.tables import (
     CredentialRecord,
     DagRunRecord,
@@ -26,7 +27,7 @@ from baton_server.db.tables import (
 )
 from baton_server.db.types import utcnow
 from baton_server.errors import ConflictError, ForbiddenError, NotFoundError, UnauthorizedError
-from baton_server.services._sql import Reader, connection_of, is_postgres
+from baton_server.services._sql import is_postgres
 from baton_server.services.dags import task_description
 from baton_server.services.states import TaskInstanceState, resolve_failure
 from baton_server.services.tokens import TaskClaims, TokenScope

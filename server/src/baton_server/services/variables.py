@@ -9,11 +9,12 @@ from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton_server.db.direct import Direct
+from baton_server.db.engine import Reader, connection_of
 from baton_server.db.tables import TaskInstanceRecord, VariableRecord
 from baton_server.db.types import utcnow
 from baton_server.db.upsert import upsert
 from baton_server.errors import ForbiddenError, NotFoundError, PayloadTooLargeError
-from baton_server.services._sql import Reader, connection_of, rowcount
+from baton_server.services._sql import rowcount
 from baton_server.services.task_instances import RUNNING_ATTEMPT, AttemptCheck
 
 

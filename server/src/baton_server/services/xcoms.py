@@ -14,11 +14,11 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, delete, select
 
 from baton_server.db.direct import Direct
+from baton_server.db.engine import Reader, connection_of
 from baton_server.db.tables import TaskInstanceRecord, XComRecord
 from baton_server.db.types import utcnow
 from baton_server.db.upsert import upsert
 from baton_server.errors import ForbiddenError, NotFoundError, PayloadTooLargeError
-from baton_server.services._sql import Reader, connection_of
 from baton_server.services.task_instances import RUNNING_ATTEMPT, Attempt, AttemptCheck
 
 
