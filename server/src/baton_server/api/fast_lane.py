@@ -734,9 +734,10 @@ async def _claim(
         _CLIENT_RUNTIMES_HEADER: None if sent is None else sent.decode("latin-1")
     }
     payload: ClaimWorkloadsPayload = await _lane_body(scope, body, plan, _CLAIM_PAYLOAD, taken)
-    async with runtime.sessions() as session:
+    # A bare connection in a transaction (the claim's statements are Core): no session to close after.
+    async with runtime.engine.connect() as conn:
         claimed = await claim_workloads_by_token(
-            session,
+            conn,
             runtime.tokens,
             token,
             ClaimRequest(

@@ -11,6 +11,7 @@ from sqlalchemy import ScalarSelect, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
+from baton_server.db.engine import Reader
 from baton_server.db.tables import PoolRecord, TaskInstanceRecord
 from baton_server.db.types import utcnow
 from baton_server.db.upsert import upsert
@@ -77,15 +78,13 @@ def in_use(column: InstrumentedAttribute[str], name: str) -> ScalarSelect[int]:
     return select(func.coalesce(measure, 0)).where(*active).scalar_subquery()
 
 
-async def usage(
-    session: AsyncSession, column: InstrumentedAttribute[str], names: list[str]
-) -> dict[str, int]:
+async def usage(reader: Reader, column: InstrumentedAttribute[str], names: list[str]) -> dict[str, int]:
     """What the claimed or running task instances take of each of these pools (slots) or DAGs (count)."""
     if not names:
         return {}
     ti = TaskInstanceRecord
     measure = func.sum(ti.pool_slots) if column is ti.pool else func.count()
-    rows = await session.execute(
+    rows = await reader.execute(
         select(column, measure)
         .where(column.in_(names), ti.state.in_(ACTIVE_STATES), ti.worker_id.is_not(None))
         .group_by(column)

@@ -41,6 +41,7 @@ from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
 
+from baton_server.db.engine import Reader, connection_of
 from baton_server.db.tables import (
     CLAIMABLE,
     CredentialRecord,
@@ -99,12 +100,10 @@ class Workload:
     token: str
 
 
-async def _execute(
-    session: AsyncSession, statement: Executable, params: dict[str, Any]
-) -> Result[*tuple[Any, ...]]:
-    """Run a Core statement on the session's connection, inside its transaction: ``session.execute``
+async def _execute(reader: Reader, statement: Executable, params: dict[str, Any]) -> Result[*tuple[Any, ...]]:
+    """Run a Core statement on the connection (a session's, inside its transaction): ``session.execute``
     would pay the ORM's compile and cache-key work for it (a claim's statements are all Core)."""
-    return await (await session.connection()).execute(statement, params)
+    return await (await connection_of(reader)).execute(statement, params)
 
 
 async def claim_workloads(
@@ -147,7 +146,7 @@ async def claim_workloads(
 
 
 async def claim_workloads_by_token(
-    session: AsyncSession, tokens: TokenService, token: str, request: ClaimRequest
+    reader: Reader, tokens: TokenService, token: str, request: ClaimRequest
 ) -> list[Workload] | None:
     """One look at the queue for a worker whose credential's bearer token is ``token``, the check of
     the credential folded into the worker's sign of life (a statement fewer than :func:`claim_workloads`
@@ -155,18 +154,18 @@ async def claim_workloads_by_token(
     caller's route then says why (401, 403 or 404)."""
     worker = (
         await _execute(
-            session,
+            reader,
             _WORKER_ALIVE_BY_TOKEN,
             {"b_id": request.worker_id, "b_hash": hash_token(token), "b_now": utcnow()},
         )
     ).first()
     if worker is None:
         return None
-    return await _claim_for(session, tokens, worker, worker.dag_patterns, request, max_wait=0)
+    return await _claim_for(reader, tokens, worker, worker.dag_patterns, request, max_wait=0)
 
 
 async def _claim_for(
-    session: AsyncSession,
+    reader: Reader,
     tokens: TokenService,
     worker: Row[*tuple[Any, ...]],
     dag_patterns: list[str] | None,
@@ -181,12 +180,12 @@ async def _claim_for(
     require_runtime_known_to_client(worker.name, worker.runtime, request.client_runtimes)
     queues = _served_queues(worker, request.queues)
     if request.held is not None:
-        await release_unheld(session, worker.id, request.held)
+        await release_unheld(reader, worker.id, request.held)
     # The first look at the queue shares the transaction of the heartbeat and the release.
     while True:
         ticket = wakeup.ticket() if wakeup is not None else None
-        workloads = await _claim_once(session, tokens, worker, queues, request.max_workloads, dag_patterns)
-        await session.commit()
+        workloads = await _claim_once(reader, tokens, worker, queues, request.max_workloads, dag_patterns)
+        await reader.commit()
         remaining = deadline - time.monotonic()
         if workloads or remaining <= 0:
             return workloads
@@ -268,7 +267,7 @@ _CANDIDATES_ANY_DAG = _candidates(_CLAIMABLE)
 """The statements of a claim by a credential that serves every DAG (the usual one): built once."""
 
 
-async def release_unheld(session: AsyncSession, worker_id: uuid.UUID, held: list[uuid.UUID]) -> int:
+async def release_unheld(reader: Reader, worker_id: uuid.UUID, held: list[uuid.UUID]) -> int:
     """Put back in the queue the claimed, unstarted workloads of a worker that says it does not hold them.
 
     The server committed those claims but the worker never got the answer: without this they would
@@ -278,7 +277,7 @@ async def release_unheld(session: AsyncSession, worker_id: uuid.UUID, held: list
     conditions = [ti.worker_id == worker_id, ti.state == TaskInstanceState.QUEUED.value]
     if held:
         conditions.append(ti.id.not_in(held))
-    result = await session.execute(
+    result = await reader.execute(
         update(ti)
         .where(*conditions)
         .values(worker_id=None, claimed_at=None)
@@ -306,7 +305,7 @@ def _served_queues(worker: Row[*tuple[Any, ...]], requested: list[str] | None) -
 
 
 async def _claim_once(
-    session: AsyncSession,
+    reader: Reader,
     tokens: TokenService,
     worker: Row[*tuple[Any, ...]],
     queues: list[str],
@@ -318,26 +317,26 @@ async def _claim_once(
     ti = TaskInstanceRecord
     params: dict[str, Any] = {"b_worker": worker.id, "b_queues": queues, "b_runtime": worker.runtime}
     # Only the workloads of DAGs the worker's credential may serve.
-    scope = servable(ti.dag_id, dag_patterns, postgres=is_postgres(session))
+    scope = servable(ti.dag_id, dag_patterns, postgres=is_postgres(reader))
     conditions = _CLAIMABLE if scope is None else [*_CLAIMABLE, scope]
     # One look answers three questions: the worker's free slots, whether anything is there to take
     # (if not, the write, and on SQLite its lock, is left alone), and whether any pool or DAG limits.
-    look = (await _execute(session, _LOOK_ANY_DAG if scope is None else _look(conditions), params)).one()
+    look = (await _execute(reader, _LOOK_ANY_DAG if scope is None else _look(conditions), params)).one()
     limit = min(max_workloads, worker.capacity - int(look[0] or 0))
     if limit <= 0 or not look[1]:
         return []
     params["b_limit"] = limit
-    limits = await _Limits.load(session) if look[2] else _Limits({}, {})
+    limits = await _Limits.load(reader) if look[2] else _Limits({}, {})
     now = utcnow()
     if limits.empty:
         candidates = _CANDIDATES_ANY_DAG if scope is None else _candidates(conditions)
-        claimed = await _claim_unlimited(session, candidates, params, worker.id, now)
+        claimed = await _claim_unlimited(reader, candidates, params, worker.id, now)
     else:
-        claimed = await _claim_within_limits(session, limits, conditions, params, worker.id, now)
+        claimed = await _claim_within_limits(reader, limits, conditions, params, worker.id, now)
     workloads: list[Workload] = []
     unrunnable: list[uuid.UUID] = []
     for record in sorted(claimed, key=lambda r: (r.queued_at or now, r.id)):
-        version = await load_version_or_none(session, record.dag_version_id)
+        version = await load_version_or_none(reader, record.dag_version_id)
         task = version.spec.task(record.task_id) if version else None
         if version is None or task is None:
             unrunnable.append(record.id)
@@ -347,7 +346,7 @@ async def _claim_once(
     if unrunnable:
         # No worker could start these; failing them shows the operator, where handing them out again
         # would block the queue.
-        await session.execute(
+        await reader.execute(
             update(ti)
             .where(ti.id.in_(unrunnable), ti.state == TaskInstanceState.QUEUED.value)
             .values(state=TaskInstanceState.FAILED.value, end_date=now)
@@ -356,19 +355,19 @@ async def _claim_once(
 
 
 async def _claim_unlimited(
-    session: AsyncSession,
+    reader: Reader,
     candidates: Select[Any],
     params: dict[str, Any],
     worker_id: uuid.UUID,
     now: datetime,
 ) -> Sequence[Row[*tuple[Any, ...]]]:
     """The one-statement claim, when no pool or DAG has a limit."""
-    postgres = is_postgres(session)
+    postgres = is_postgres(reader)
     if candidates is _CANDIDATES_ANY_DAG:
         statement = _CLAIM_ANY_DAG[postgres]
     else:
         statement = _claim_statement(candidates, postgres=postgres)
-    return (await _execute(session, statement, {**params, "b_claimer": worker_id, "b_now": now})).all()
+    return (await _execute(reader, statement, {**params, "b_claimer": worker_id, "b_now": now})).all()
 
 
 def _claim_statement(candidates: Select[Any], *, postgres: bool) -> Update:
@@ -411,9 +410,9 @@ class _Limits:
         return not self.pools and not self.dags
 
     @classmethod
-    async def load(cls, session: AsyncSession) -> _Limits:
+    async def load(cls, reader: Reader) -> _Limits:
         """Read the limits; one small query."""
-        rows = await session.execute(
+        rows = await reader.execute(
             union_all(
                 select(literal("pool"), PoolRecord.name, PoolRecord.slots).where(
                     PoolRecord.slots.is_not(None)
@@ -432,7 +431,7 @@ class _Limits:
 
 
 async def _claim_within_limits(
-    session: AsyncSession,
+    reader: Reader,
     limits: _Limits,
     conditions: list[ColumnElement[bool]],
     params: dict[str, Any],
@@ -449,14 +448,10 @@ async def _claim_within_limits(
     ti = TaskInstanceRecord
     # Candidates of full pools or DAGs are passed over, so they do not hold up the rest of the queue.
     full_pools = [
-        p
-        for p, used in (await usage(session, ti.pool, list(limits.pools))).items()
-        if used >= limits.pools[p]
+        p for p, used in (await usage(reader, ti.pool, list(limits.pools))).items() if used >= limits.pools[p]
     ]
     full_dags = [
-        d
-        for d, used in (await usage(session, ti.dag_id, list(limits.dags))).items()
-        if used >= limits.dags[d]
+        d for d, used in (await usage(reader, ti.dag_id, list(limits.dags))).items() if used >= limits.dags[d]
     ]
     wanted = list(conditions)
     if full_pools:
@@ -464,7 +459,7 @@ async def _claim_within_limits(
     if full_dags:
         wanted.append(ti.dag_id.not_in(full_dags))
     rows = (
-        await session.execute(
+        await reader.execute(
             select(ti.id, ti.pool, ti.pool_slots, ti.dag_id)
             .where(*wanted)
             .order_by(ti.queued_at, ti.id)
@@ -476,10 +471,10 @@ async def _claim_within_limits(
         return []
     pools = sorted({pool for _, pool, _, _ in rows if pool in limits.pools})
     dags = sorted({dag for _, _, _, dag in rows if dag in limits.dags})
-    if is_postgres(session):
+    if is_postgres(reader):
         for key, names in ((PoolRecord.name, pools), (DagRecord.dag_id, dags)):
             if names:
-                await session.execute(select(key).where(key.in_(names)).order_by(key).with_for_update())
+                await reader.execute(select(key).where(key.in_(names)).order_by(key).with_for_update())
     claimed: list[Row[*tuple[Any, ...]]] = []
     for ti_id, pool, slots, dag_id in rows:
         where = [ti.id == ti_id, ti.state == TaskInstanceState.QUEUED.value, ti.worker_id.is_(None)]
@@ -488,7 +483,7 @@ async def _claim_within_limits(
         if dag_id in limits.dags:
             where.append(in_use(ti.dag_id, dag_id) < limits.dags[dag_id])
         record = (
-            await session.execute(
+            await reader.execute(
                 _TI.update().where(*where).values(worker_id=worker_id, claimed_at=now).returning(*_CLAIMED)
             )
         ).first()
