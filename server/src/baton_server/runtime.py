@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from baton_server.claim_watch import ClaimWatch
 from baton_server.config import Settings, resolve_secrets
 from baton_server.db.engine import create_engine, create_sessionmaker, create_unpooled_engine
 from baton_server.metrics import Metrics
@@ -29,6 +30,8 @@ class Runtime:
     request is one statement, its own transaction: one round trip)."""
     tokens: TokenService
     cipher: SecretCipher
+    claim_watch: ClaimWatch
+    """The one look at the queue for every claim long-polling in this process."""
     metrics: Metrics
     """The process's Prometheus metrics."""
     key_reloads: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -71,6 +74,7 @@ class Runtime:
             autocommit=autocommit,
             tokens=tokens,
             cipher=cipher,
+            claim_watch=ClaimWatch(autocommit, wakeups.queue),
             metrics=Metrics(),
             wakeups=wakeups,
             relay=relay,
@@ -82,7 +86,8 @@ class Runtime:
             await load_keys(self.sessions, self.tokens, self.cipher)
 
     async def close(self) -> None:
-        """Release every pooled connection, and the relay's."""
+        """Stop the claim watch; release every pooled connection, and the relay's."""
+        await self.claim_watch.close()
         await self.engine.dispose()
         if self.relay is not None:
             await self.relay.close()

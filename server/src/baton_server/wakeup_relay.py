@@ -2,7 +2,7 @@
 standalone scheduler on one database hears the others' wake-ups.
 
 Without it, a wake-up reaches only its own process: a downstream task queued by one server process
-waits for a claim long-polling in another to look again (every ``POLL_INTERVAL``), and a run
+waits for the claim watch of another to look (every ``POLL_INTERVAL``), and a run
 triggered through a server whose process runs no scheduler waits for the scheduler's next pass.
 
 Each process keeps one connection of its own (outside the pool, taken from its share of

@@ -6,13 +6,13 @@ IS NULL RETURNING ...``. On PostgreSQL the inner select is a materialized CTE th
 queueing behind the same rows; on SQLite the statement runs under the database's single write lock. Either way
 a row is handed to the one transaction whose UPDATE changed it.
 
-A claim that finds nothing waits and asks again, up to its deadline, committing first so that
-no pooled connection is held while it sleeps.
+A claim that finds nothing commits first, so that no pooled connection is held while it waits, and
+asks again when its process's claim watch (:mod:`baton_server.claim_watch`) sees work in its queues
+or a wake-up says some was queued, up to its deadline.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import uuid
@@ -41,6 +41,7 @@ from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
 
+from baton_server.claim_watch import ClaimWatch
 from baton_server.db.engine import Reader, connection_of
 from baton_server.db.tables import (
     CLAIMABLE,
@@ -66,12 +67,11 @@ from baton_server.services.workers import (
     owned_worker,
     require_runtime_known_to_client,
 )
-from baton_server.wakeups import Wakeup
 
 log = logging.getLogger("baton_server.workloads")
 
-POLL_INTERVAL = 0.5
-"""Seconds between two looks at the queue while a claim long-polls."""
+CLIENT_CHECK_INTERVAL = 2.0
+"""Seconds between two checks, while a claim waits, that its client is still there."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,12 +114,12 @@ async def claim_workloads(
     *,
     max_wait: float,
     client_gone: Callable[[], Awaitable[bool]] | None = None,
-    wakeup: Wakeup | None = None,
+    watch: ClaimWatch | None = None,
 ) -> list[Workload]:
     """Claim up to ``max_workloads`` workloads, waiting up to ``min(wait_seconds, max_wait)`` for some.
 
-    While it waits it looks again every ``POLL_INTERVAL``, and at once when ``wakeup`` says that
-    task instances were queued in this process.
+    While it waits it looks again when the process's ``watch`` sees work in its queues or a wake-up
+    says that task instances were queued (without a watch: it does not wait).
     """
     # A claim is a sign of life; recorded once per request, not on every look at the queue. The
     # same UPDATE checks that the worker is the credential's.
@@ -141,7 +141,7 @@ async def claim_workloads(
         request,
         max_wait=max_wait,
         client_gone=client_gone,
-        wakeup=wakeup,
+        watch=watch,
     )
 
 
@@ -173,28 +173,34 @@ async def _claim_for(
     *,
     max_wait: float,
     client_gone: Callable[[], Awaitable[bool]] | None = None,
-    wakeup: Wakeup | None = None,
+    watch: ClaimWatch | None = None,
 ) -> list[Workload]:
     """The claim of a worker that just gave its sign of life (``worker``: ``_WORKER_ALIVE``'s row)."""
-    deadline = time.monotonic() + max(0.0, min(request.wait_seconds, max_wait))
+    deadline = time.monotonic() + (
+        max(0.0, min(request.wait_seconds, max_wait)) if watch is not None else 0.0
+    )
     require_runtime_known_to_client(worker.name, worker.runtime, request.client_runtimes)
     queues = _served_queues(worker, request.queues)
     if request.held is not None:
         await release_unheld(reader, worker.id, request.held)
+    keys = [(queue, worker.runtime) for queue in queues]
     # The first look at the queue shares the transaction of the heartbeat and the release.
     while True:
-        ticket = wakeup.ticket() if wakeup is not None else None
+        ticket = watch.ticket() if watch is not None else None
         workloads = await _claim_once(reader, tokens, worker, queues, request.max_workloads, dag_patterns)
         await reader.commit()
-        remaining = deadline - time.monotonic()
-        if workloads or remaining <= 0:
+        if workloads or watch is None:
             return workloads
-        if ticket is None:
-            await asyncio.sleep(min(POLL_INTERVAL, remaining))
-        else:
-            await Wakeup.wait(ticket, min(POLL_INTERVAL, remaining))
-        if client_gone is not None and await client_gone():
-            return []
+        # Wait, in slices (a client that left ends it), until the watch sees work for this worker.
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return []
+            woken = await watch.wait(keys, ticket, min(CLIENT_CHECK_INTERVAL, remaining))
+            if client_gone is not None and await client_gone():
+                return []
+            if woken:
+                break
 
 
 _WORKERS = cast(Table, WorkerRecord.__table__)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import Counter
 from pathlib import Path
 
 import httpx
+from baton_server.runtime import Runtime
+from baton_server.scheduler.loop import Scheduler
+from sqlalchemy import event
 
 from tests.conftest import DatabaseFactory, ServerHarness, make_settings
 from tests.orchestration import dag, fake_worker, new_admin_token, new_worker_token, scheduler_pass, task
@@ -159,6 +163,70 @@ async def test__claim__long_poll__capped_and_holds_no_connection_while_waiting(
     assert beside.status_code == 200
     assert claimed == []
     assert 9.5 <= elapsed < 60  # waited its cap, not the 60 s it asked for
+
+
+async def test__claim__long_poll__idle_claims_look_once_each_and_share_the_watch(
+    databases: DatabaseFactory, tmp_path: Path
+) -> None:
+    # Each claim looks at the queue twice (the fast lane's look, then the declared route's first, which
+    # waits); while it waits, only the process's watch looks, for every waiting claim at once. A claim
+    # that looked again on its own every half second would look once more in its 3 s at least, however
+    # slow the machine.
+    harness = ServerHarness(make_settings(await databases.create(), tmp_path / "data", claim_max_wait=3))
+    await harness.start()
+    own_looks: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if "max_active_tasks IS NOT NULL" in statement:  # the claim's own look: its limits part
+            own_looks.append(statement)
+
+    engine = harness.runtime.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        names = [f"idle-{n}" for n in range(6)]
+        tokens = [await new_worker_token(harness, name) for name in names]
+        async with contextlib.AsyncExitStack() as stack:
+            workers = [
+                await stack.enter_async_context(fake_worker(harness, name, token=token))
+                for name, token in zip(names, tokens, strict=True)
+            ]
+            own_looks.clear()
+            claimed = await asyncio.gather(*(worker.claim(wait=60) for worker in workers))
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+        await harness.stop()
+    assert claimed == [[] for _ in workers]
+    assert len(own_looks) == 2 * len(workers)
+
+
+async def test__claim__long_poll__sees_work_queued_by_another_process_without_a_wake_up(
+    databases: DatabaseFactory, tmp_path: Path
+) -> None:
+    # Another process queues the work (its wake-ups reach its own claims only, as on SQLite): the
+    # waiting claim gets it through the watch's look, long before its 60 s.
+    harness = ServerHarness(make_settings(await databases.create(), tmp_path / "data", claim_max_wait=60))
+    await harness.start()
+    other = Runtime.create(harness.settings)
+    try:
+        async with (
+            harness.client(token=await new_admin_token(harness)) as admin,
+            fake_worker(harness) as worker,
+        ):
+            await worker.register_dags(dag("elsewhere", task("work")))
+            response = await admin.post("/api/dags/elsewhere/dag-runs", json={"run_id": "run_0"})
+            assert response.status_code == 201, response.text
+            started = time.monotonic()
+            waiting = asyncio.create_task(worker.claim(wait=60))
+            report = await Scheduler(other).run_once()
+            claimed = await waiting
+            elapsed = time.monotonic() - started
+    finally:
+        await other.close()
+        await harness.stop()
+    assert report.queued == 1
+    assert [w["task_instance"]["task_id"] for w in claimed] == ["work"]
+    assert elapsed < 50
+    assert harness.runtime.claim_watch.looks >= 1
 
 
 async def test__claim__four_concurrent_workers__each_workload_once(

@@ -94,7 +94,7 @@ async def claim_workloads(
         ),
         max_wait=runtime.settings.claim_max_wait,
         client_gone=request.is_disconnected,
-        wakeup=runtime.wakeups.queue,
+        watch=runtime.claim_watch,
     )
     runtime.metrics.claimed([w.task_instance.queue for w in claimed])
     return answers.claimed_workloads(claimed)
