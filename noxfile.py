@@ -352,6 +352,8 @@ def bench(session: nox.Session) -> None:
     session.run("python", "server/benchmarks/bench_cold_start.py", "--postgres-url", url)
     session.log("heartbeats beside the scheduler, with 5,000 running tasks: scheduler on / off")
     session.run("python", "server/benchmarks/bench_scheduler_load.py", "--postgres-url", url)
+    session.log("what idle workers long-polling an empty queue cost the server")
+    session.run("python", "server/benchmarks/bench_idle_workers.py", "--postgres-url", url)
     # The Go worker end to end: overhead per no-op task and tasks per second (builds with go build).
     _tool(session, "go", "/usr/local/go/bin/go")
     session.run("python", "server/benchmarks/bench_go_worker.py", "--postgres-url", url)

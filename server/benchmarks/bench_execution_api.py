@@ -251,11 +251,12 @@ CLAIM_WORKERS = 64
 after another (its slots are counted under its row's lock), as the claims of many workers do not."""
 
 
-def _register_workers(base: str, version: str, token: str) -> list[str]:
-    """Register the ``claim`` scenario's workers (one queue, room for every attempt in flight); their ids."""
+def _register_workers(base: str, version: str, token: str, count: int = CLAIM_WORKERS) -> list[str]:
+    """Register ``count`` workers (the ``claim`` scenario's: one queue, room for every attempt in flight);
+    their ids."""
     with httpx.Client(base_url=base, headers={VERSION_HEADER: version}, timeout=30) as client:
         ids = []
-        for n in range(CLAIM_WORKERS):
+        for n in range(count):
             response = client.post(
                 "/workers/registrations",
                 json={
