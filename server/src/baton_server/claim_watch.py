@@ -60,11 +60,10 @@ class ClaimWatch:
         woken = asyncio.Event()
         for key in keys:
             self._waiting.setdefault(key, set()).add(woken)
-        if self._task is None or self._task.done():
+        loop = asyncio.get_running_loop()
+        if self._task is None or self._task.done() or self._task.get_loop() is not loop:
             # Its first ticket taken now: a wake-up before the task first runs still reaches it.
-            self._task = asyncio.get_running_loop().create_task(
-                self._watch(self.ticket()), name="claim watch"
-            )
+            self._task = loop.create_task(self._watch(self.ticket()), name="claim watch")
         try:
             async with asyncio.timeout(seconds):
                 await woken.wait()
@@ -81,10 +80,11 @@ class ClaimWatch:
 
     async def close(self) -> None:
         """Stop looking (the server shuts down); claims still waiting time out on their own."""
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
+        task = self._task
+        if task is not None and not task.done() and task.get_loop() is asyncio.get_running_loop():
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
 
     def _wake(self, keys: list[Key] | None) -> None:
         """Wake the claims waiting on ``keys`` (None: every one)."""
