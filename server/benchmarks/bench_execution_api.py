@@ -35,7 +35,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import httpx
@@ -80,6 +80,7 @@ class Result:
     server_cores: float = 0.0  # the server's CPU over the run's wall time: 1.0 is one core all along
     machine_busy: float = 0.0  # the share of the machine's CPU time busy during the run (all processes)
     server_pss_mb: float = 0.0  # proportional set size of the process tree: shared pages counted once
+    asked_per_s: float = 0.0  # a paced run's rate (0: a closed loop)
 
 
 def _free_port() -> int:
@@ -508,6 +509,11 @@ _AIRFLOW_STATE_BODY = (
 )
 
 # Each target's request per scenario (Lua); None: the target has no such request.
+PACED_SUFFIX = " paced"
+"""What a paced run's target name ends with (``--paced``): the target's, on a fixed schedule."""
+PACED_TARGETS = ("bare",)
+"""The targets paced beside Baton's newest version (the anchors' own latency below saturation)."""
+
 RUN_STATE = "run/state of fresh attempts"
 """The ``run_state`` scenario's marker: its script is ``_RUN_STATE_LUA``, over attempts seeded for the run."""
 CLAIM = "claim, run and state of queued attempts"
@@ -787,6 +793,7 @@ def _wrk(
         load_average=os.getloadavg()[0],
         server_cores=cpu / max(wall_ms, 1.0),
         machine_busy=(busy_after - busy_before) / max(ticks_after - ticks_before, 1),
+        asked_per_s=rate or 0.0,
     )
     print(
         f"round {round_} {target.name:>22} {scenario:>14} c={connections:<3} {rps:8.0f} req/s "
@@ -937,6 +944,32 @@ def _summary(results: list[Result], names: list[str]) -> list[str]:
     return rows
 
 
+def _paced_report(paced: list[Result], results: list[Result]) -> list[str]:
+    """The paced runs beside the closed loop they were paced from: the latency below saturation, and the
+    closed loop's floor (its clients over its throughput: what each waits on average, however fast)."""
+    if not paced:
+        return []
+    lines = [
+        "| scenario | clients | target | paced req/s (asked) | p50 ms | p99 ms | closed loop: p99 ms | "
+        "closed loop: clients / req/s, ms |",
+        "|---" * 8 + "|",
+    ]
+    for run in paced:
+        name = run.target.removesuffix(PACED_SUFFIX)
+        closed = [
+            r
+            for r in results
+            if (r.target, r.scenario, r.connections) == (name, run.scenario, run.connections)
+        ]
+        floor = [1000.0 * r.connections / r.requests_per_s for r in closed if r.requests_per_s]
+        got, asked = f"{run.requests_per_s:.0f}", f"{run.asked_per_s:.0f}"
+        lines.append(
+            f"| {run.scenario} | {run.connections} | {name} | {got} ({asked}) | {run.p50_ms:.1f} "
+            f"| {run.p99_ms:.1f} | {_range([r.p99_ms for r in closed])} | {_range(floor)} |"
+        )
+    return lines
+
+
 def _report(results: list[Result], held: dict[str, int]) -> list[str]:
     """What a run found: the Markdown table of :func:`_summary` (docs/benchmarks.md shows it), each
     target's CPU, cores, memory and connections held, and the anchors' runs left out of the ratios."""
@@ -1010,6 +1043,50 @@ def _start_bare(url: str, signing_key: str, pool_size: int) -> tuple[subprocess.
     return server, f"http://127.0.0.1:{port}"
 
 
+def _paced_runs(
+    targets: list[Target],
+    scenarios: list[str],
+    connections: int,
+    args: argparse.Namespace,
+    results: list[Result],
+    folder: Path,
+    retire: Callable[[], None],
+) -> list[Result]:
+    """Each scenario once more per target, on a fixed schedule at ``args.paced`` of its median closed-loop
+    throughput at ``connections`` (an open loop below saturation: what a request waits when the server
+    keeps up, where a closed loop at full speed waits its clients over its throughput)."""
+    paced: list[Result] = []
+    for scenario in scenarios:
+        for target in targets:
+            request = target.requests[scenario]
+            closed = [
+                r.requests_per_s
+                for r in results
+                if (r.target, r.scenario, r.connections) == (target.name, scenario, connections)
+            ]
+            if request is None or not closed:
+                continue
+            fresh = None
+            if request in (RUN_STATE, CLAIM):
+                assert target.fresh is not None
+                fresh = target.fresh(args.seconds * target.fresh_per_second, f"paced_{len(paced)}")
+            paced.append(
+                _wrk(
+                    replace(target, name=target.name + PACED_SUFFIX),
+                    scenario,
+                    connections,
+                    args.seconds,
+                    folder,
+                    0,
+                    rate=args.paced * statistics.median(closed),
+                    fresh=fresh if request == RUN_STATE else None,
+                )
+            )
+            if fresh is not None and target.workers is not None:
+                retire()
+    return paced
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; print a table and write JSON."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -1023,6 +1100,14 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=1,
         help="Baton's server processes (BATON_PROCESSES; the pool size is shared between them)",
+    )
+    parser.add_argument(
+        "--paced",
+        type=float,
+        default=0.7,
+        help="after the rounds, each scenario once more at the most clients, Baton's newest version and the "
+        "bare routes, on a fixed schedule at this share of their median closed-loop throughput there: "
+        "the latency below saturation (0: skip)",
     )
     parser.add_argument("--against", choices=["airflow"], action="append", default=[])
     parser.add_argument("--airflow-env", type=Path, default=Path(".baton/airflow-3.3.2"))
@@ -1045,7 +1130,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.report is not None:
         saved = json.loads(args.report.read_text())
-        print("\n".join(_report([Result(**r) for r in saved["results"]], saved["connections_held"])))
+        closed = [Result(**r) for r in saved["results"]]
+        print("\n".join(_report(closed, saved["connections_held"])))
+        paced_lines = _paced_report([Result(**r) for r in saved.get("paced", [])], closed)
+        if paced_lines:
+            print("\n" + "\n".join(paced_lines))
         return 0
     scenarios = [s for s in SCENARIOS if not args.scenario or s in args.scenario]
     admin_url, url = throwaway_database(args.postgres_url)
@@ -1055,6 +1144,7 @@ def main(argv: list[str] | None = None) -> int:
     processes: list[subprocess.Popen[bytes]] = []
     airflow_db: str | None = None
     results: list[Result] = []
+    paced: list[Result] = []
     started = time.monotonic()
     load_before = os.getloadavg()
     try:
@@ -1162,6 +1252,16 @@ def main(argv: list[str] | None = None) -> int:
                         held[target.name] = max(
                             held.get(target.name, 0), asyncio.run(_connections_held(admin_url, target))
                         )
+        if args.paced > 0:
+            paced = _paced_runs(
+                [t for t in targets if t.version == newest or t.name in PACED_TARGETS],
+                scenarios,
+                max(args.clients or CLIENTS),
+                args,
+                results,
+                folder,
+                lambda: asyncio.run(_retire_fresh(settings)),
+            )
     finally:
         for process in reversed(processes):
             _stop(process)
@@ -1180,6 +1280,7 @@ def main(argv: list[str] | None = None) -> int:
                 "load_average": {"before": load_before, "after": load_after},
                 "connections_held": held,
                 "results": [asdict(r) for r in results],
+                "paced": [asdict(r) for r in paced],
             },
             indent=2,
         )
@@ -1191,7 +1292,9 @@ def main(argv: list[str] | None = None) -> int:
         f"load average {load_before[0]:.1f} before, {load_after[0]:.1f} after"
     )
     print("\n".join(_report(results, held)))
-    failed = [r for r in results if r.non_2xx and not _is_anchor(r.target)]
+    if paced:
+        print("\n" + "\n".join(_paced_report(paced, results)))
+    failed = [r for r in [*results, *paced] if r.non_2xx and not _is_anchor(r.target)]
     if failed:
         print(f"bench: {len(failed)} run(s) had non-2xx responses or socket errors", file=sys.stderr)
         return 1
