@@ -46,7 +46,7 @@ class ClaimWatch:
         self._waiting: dict[Key, set[asyncio.Event]] = {}
         self._task: asyncio.Task[None] | None = None
         self.looks = 0
-        """How many looks the watch made (for tests and metrics)."""
+        """How many looks the watch made (the tests read it)."""
 
     def ticket(self) -> asyncio.Event | None:
         """Take before a claim's own look: a wake-up after it then ends the claim's next wait at once."""
