@@ -185,8 +185,14 @@ async def _claim_for(
         await release_unheld(reader, worker.id, request.held)
     keys = [(queue, worker.runtime) for queue in queues]
     # The first look at the queue shares the transaction of the heartbeat and the release.
+    first = True
     while True:
         ticket = watch.ticket() if watch is not None else None
+        if not first:
+            # Under the worker's row lock again, as the first look: two claims of one worker woken
+            # together count one after the other, and the second sees the first's workloads.
+            await _execute(reader, _WORKER_LOOKS_AGAIN, {"b_id": worker.id, "b_now": utcnow()})
+        first = False
         workloads = await _claim_once(reader, tokens, worker, queues, request.max_workloads, dag_patterns)
         await reader.commit()
         if workloads or watch is None:
@@ -224,6 +230,8 @@ _WORKER_ALIVE_BY_TOKEN = _ALIVE.where(
     .label("dag_patterns"),
 )
 """The same, for the live worker credential of a token's hash; its DAG patterns too."""
+_WORKER_LOOKS_AGAIN = _ALIVE.where(_WORKERS.c.id == bindparam("b_id"))
+"""A waiting claim's sign of life before it looks again: its worker's row locked until it commits."""
 _CLAIMED = (
     _TI.c.id,
     _TI.c.dag_id,

@@ -229,6 +229,41 @@ async def test__claim__long_poll__sees_work_queued_by_another_process_without_a_
     assert harness.runtime.claim_watch.looks >= 1
 
 
+async def test__claim__long_poll__two_claims_of_one_worker_woken_together_keep_to_its_capacity(
+    databases: DatabaseFactory, tmp_path: Path
+) -> None:
+    # Both claims of a worker with one slot wait; one wake-up ends both waits at once. Each looks again
+    # under the worker's row lock, as at its first look, so the second counts the first's workload.
+    harness = ServerHarness(make_settings(await databases.create(), tmp_path / "data", claim_max_wait=3))
+    await harness.start()
+    own_looks: list[str] = []
+    both_waiting, loop = asyncio.Event(), asyncio.get_running_loop()
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if "max_active_tasks IS NOT NULL" in statement:
+            own_looks.append(statement)
+            if len(own_looks) >= 4:  # the lane's and the route's first look of each claim
+                loop.call_soon_threadsafe(both_waiting.set)
+
+    engine = harness.runtime.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        async with (
+            harness.client(token=await new_admin_token(harness)) as admin,
+            fake_worker(harness, capacity=1) as worker,
+        ):
+            await worker.register_dags(dag("pair", task("a"), task("b")))
+            own_looks.clear()
+            waiting = [asyncio.create_task(worker.claim(max_workloads=1, wait=60)) for _ in range(2)]
+            await asyncio.wait_for(both_waiting.wait(), 120)
+            await _queued(harness, admin, "pair")  # the pass wakes the waiting claims
+            claimed = await asyncio.gather(*waiting)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+        await harness.stop()
+    assert sorted(len(c) for c in claimed) == [0, 1]
+
+
 async def test__claim__four_concurrent_workers__each_workload_once(
     server: ServerHarness, admin: httpx.AsyncClient
 ) -> None:
