@@ -165,6 +165,31 @@ async def test__claim__long_poll__capped_and_holds_no_connection_while_waiting(
     assert 9.5 <= elapsed < 60  # waited its cap, not the 60 s it asked for
 
 
+class _OwnLooks:
+    """The claims' own looks at the queue (their statements' limits part) on a server's engine, and an
+    event set once ``enough`` of them were made."""
+
+    def __init__(self, harness: ServerHarness, enough: int = 0) -> None:
+        self.statements: list[str] = []
+        self.enough = asyncio.Event()
+        self._wanted = enough
+        self._loop = asyncio.get_running_loop()
+        self._engine = harness.runtime.engine.sync_engine
+
+    def _count(self, conn: object, cursor: object, statement: str, *args: object) -> None:
+        if "max_active_tasks IS NOT NULL" in statement:
+            self.statements.append(statement)
+            if self._wanted and len(self.statements) >= self._wanted:
+                self._loop.call_soon_threadsafe(self.enough.set)
+
+    def __enter__(self) -> _OwnLooks:
+        event.listen(self._engine, "before_cursor_execute", self._count)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        event.remove(self._engine, "before_cursor_execute", self._count)
+
+
 async def test__claim__long_poll__idle_claims_look_once_each_and_share_the_watch(
     databases: DatabaseFactory, tmp_path: Path
 ) -> None:
@@ -174,14 +199,6 @@ async def test__claim__long_poll__idle_claims_look_once_each_and_share_the_watch
     # slow the machine.
     harness = ServerHarness(make_settings(await databases.create(), tmp_path / "data", claim_max_wait=3))
     await harness.start()
-    own_looks: list[str] = []
-
-    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
-        if "max_active_tasks IS NOT NULL" in statement:  # the claim's own look: its limits part
-            own_looks.append(statement)
-
-    engine = harness.runtime.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", count)
     try:
         names = [f"idle-{n}" for n in range(6)]
         tokens = [await new_worker_token(harness, name) for name in names]
@@ -190,13 +207,12 @@ async def test__claim__long_poll__idle_claims_look_once_each_and_share_the_watch
                 await stack.enter_async_context(fake_worker(harness, name, token=token))
                 for name, token in zip(names, tokens, strict=True)
             ]
-            own_looks.clear()
-            claimed = await asyncio.gather(*(worker.claim(wait=60) for worker in workers))
+            with _OwnLooks(harness) as looks:
+                claimed = await asyncio.gather(*(worker.claim(wait=60) for worker in workers))
     finally:
-        event.remove(engine, "before_cursor_execute", count)
         await harness.stop()
     assert claimed == [[] for _ in workers]
-    assert len(own_looks) == 2 * len(workers)
+    assert len(looks.statements) == 2 * len(workers)
 
 
 async def test__claim__long_poll__sees_work_queued_by_another_process_without_a_wake_up(
@@ -236,30 +252,18 @@ async def test__claim__long_poll__two_claims_of_one_worker_woken_together_keep_t
     # under the worker's row lock, as at its first look, so the second counts the first's workload.
     harness = ServerHarness(make_settings(await databases.create(), tmp_path / "data", claim_max_wait=3))
     await harness.start()
-    own_looks: list[str] = []
-    both_waiting, loop = asyncio.Event(), asyncio.get_running_loop()
-
-    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
-        if "max_active_tasks IS NOT NULL" in statement:
-            own_looks.append(statement)
-            if len(own_looks) >= 4:  # the lane's and the route's first look of each claim
-                loop.call_soon_threadsafe(both_waiting.set)
-
-    engine = harness.runtime.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", count)
     try:
         async with (
             harness.client(token=await new_admin_token(harness)) as admin,
             fake_worker(harness, capacity=1) as worker,
         ):
             await worker.register_dags(dag("pair", task("a"), task("b")))
-            own_looks.clear()
-            waiting = [asyncio.create_task(worker.claim(max_workloads=1, wait=60)) for _ in range(2)]
-            await asyncio.wait_for(both_waiting.wait(), 120)
-            await _queued(harness, admin, "pair")  # the pass wakes the waiting claims
-            claimed = await asyncio.gather(*waiting)
+            with _OwnLooks(harness, enough=4) as looks:  # the lane's and the route's first look of each
+                waiting = [asyncio.create_task(worker.claim(max_workloads=1, wait=60)) for _ in range(2)]
+                await asyncio.wait_for(looks.enough.wait(), 120)
+                await _queued(harness, admin, "pair")  # the pass wakes the waiting claims
+                claimed = await asyncio.gather(*waiting)
     finally:
-        event.remove(engine, "before_cursor_execute", count)
         await harness.stop()
     assert sorted(len(c) for c in claimed) == [0, 1]
 
