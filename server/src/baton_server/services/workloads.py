@@ -114,12 +114,12 @@ async def claim_workloads(
     *,
     max_wait: float,
     client_gone: Callable[[], Awaitable[bool]] | None = None,
-    watch: ClaimWatch | None = None,
+    watch: ClaimWatch,
 ) -> list[Workload]:
     """Claim up to ``max_workloads`` workloads, waiting up to ``min(wait_seconds, max_wait)`` for some.
 
     While it waits it looks again when the process's ``watch`` sees work in its queues or a wake-up
-    says that task instances were queued (without a watch: it does not wait).
+    says that task instances were queued.
     """
     # A claim is a sign of life; recorded once per request, not on every look at the queue. The
     # same UPDATE checks that the worker is the credential's.
@@ -175,24 +175,17 @@ async def _claim_for(
     client_gone: Callable[[], Awaitable[bool]] | None = None,
     watch: ClaimWatch | None = None,
 ) -> list[Workload]:
-    """The claim of a worker that just gave its sign of life (``worker``: ``_WORKER_ALIVE``'s row)."""
-    deadline = time.monotonic() + (
-        max(0.0, min(request.wait_seconds, max_wait)) if watch is not None else 0.0
-    )
+    """The claim of a worker that just gave its sign of life (``worker``: ``_WORKER_ALIVE``'s row);
+    without a ``watch`` it does not wait."""
+    deadline = time.monotonic() + max(0.0, min(request.wait_seconds, max_wait))
     require_runtime_known_to_client(worker.name, worker.runtime, request.client_runtimes)
     queues = _served_queues(worker, request.queues)
     if request.held is not None:
         await release_unheld(reader, worker.id, request.held)
     keys = [(queue, worker.runtime) for queue in queues]
     # The first look at the queue shares the transaction of the heartbeat and the release.
-    first = True
     while True:
         ticket = watch.ticket() if watch is not None else None
-        if not first:
-            # Under the worker's row lock again, as the first look: two claims of one worker woken
-            # together count one after the other, and the second sees the first's workloads.
-            await _execute(reader, _WORKER_LOOKS_AGAIN, {"b_id": worker.id, "b_now": utcnow()})
-        first = False
         workloads = await _claim_once(reader, tokens, worker, queues, request.max_workloads, dag_patterns)
         await reader.commit()
         if workloads or watch is None:
@@ -207,6 +200,9 @@ async def _claim_for(
                 return []
             if woken:
                 break
+        # Under the worker's row lock again, as the first look: two claims of one worker woken
+        # together count one after the other, and the second sees the first's workloads.
+        await _execute(reader, _WORKER_LOOKS_AGAIN, {"b_id": worker.id, "b_now": utcnow()})
 
 
 _WORKERS = cast(Table, WorkerRecord.__table__)
