@@ -248,3 +248,25 @@ def test__ed25519__a_verifier_with_the_public_key_verifies_but_cannot_mint() -> 
     with pytest.raises(UnauthorizedError):
         verifier.verify(confused)
     assert public.startswith(b"-----BEGIN PUBLIC KEY-----")
+
+
+@pytest.mark.parametrize("algorithm", ["HS256", "EdDSA"])
+def test__issue__the_same_token_jwt_encode_makes__with_each_active_key(algorithm: str) -> None:
+    # Tokens are signed with the key prepared once; they are what PyJWT's encode makes of the same
+    # claims, byte for byte (Ed25519's signatures are deterministic), with every key made active.
+    service = TokenService(KEY, workload_ttl=3600, execution_ttl=600)
+    for kid in ("k1", "k2"):
+        signing: object
+        verifying: object
+        if algorithm == "HS256":
+            signing = verifying = f"{kid}-" + "s" * 40
+        else:
+            private = Ed25519PrivateKey.generate()
+            signing, verifying = private, private.public_key()
+        service.install([SigningKey(kid, algorithm, verifying, signing)], kid)
+        worker = uuid.uuid4()
+        token = service.issue(uuid.uuid4(), 2, "workload", worker_id=worker)
+        claims = jwt.decode(token, options={"verify_signature": False})
+        assert claims["wid"] == str(worker)
+        assert token == jwt.encode(claims, signing, algorithm=algorithm, headers={"kid": kid})  # type: ignore[arg-type]
+        assert service.verify(token).kid == kid
