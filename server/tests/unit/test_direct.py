@@ -20,7 +20,7 @@ from baton_server.db.tables import (
     XComRecord,
 )
 from baton_server.db.upsert import upsert
-from sqlalchemy import CTE, select, update
+from sqlalchemy import CTE, bindparam, select, update
 from sqlalchemy.sql import visitors
 
 from tests.conftest import ServerHarness
@@ -348,3 +348,47 @@ async def test__log_lines__stored_alike_on_the_driver_and_through_sqlalchemy(
 
         assert _INSERT_PG._plans, "the driver path stored the lines without a batch id"
         assert _INSERT_NEW_PG._plans, "the driver path stored the lines of a batch"
+
+
+class _FailedError(Exception):
+    """Raised inside a transaction to end it with an error."""
+
+
+async def test__transaction__commits_when_its_block_ends_and_rolls_back_on_an_error(
+    server: ServerHarness, seeded: dict[str, Any]
+) -> None:
+    from baton_server.db.direct import transaction
+
+    # A statement of its own (not yet planned), and one through SQLAlchemy, in one transaction.
+    rename = Direct(
+        update(TaskInstanceRecord)
+        .where(TaskInstanceRecord.id == bindparam("b_id"))
+        .values(hostname=bindparam("b_host"))
+        .returning(TaskInstanceRecord.id)
+    )
+    read_pid = select(TaskInstanceRecord.hostname, TaskInstanceRecord.pid).where(
+        TaskInstanceRecord.id == seeded["b_id"]
+    )
+
+    async def write_then_fail() -> None:
+        async with transaction(server.runtime.autocommit) as conn:
+            assert await rename.first(conn, {**seeded, "b_host": "rolled-back"}) is not None
+            await conn.execute(
+                update(TaskInstanceRecord).where(TaskInstanceRecord.id == seeded["b_id"]).values(pid=8)
+            )
+            raise _FailedError
+
+    with pytest.raises(_FailedError):
+        await write_then_fail()
+    async with transaction(server.runtime.autocommit) as conn:
+        assert tuple((await conn.execute(read_pid)).one()) == ("host-1", 7)
+        assert await rename.first(conn, {**seeded, "b_host": "committed"}) is not None
+        await conn.execute(
+            update(TaskInstanceRecord).where(TaskInstanceRecord.id == seeded["b_id"]).values(pid=9)
+        )
+        await conn.commit()  # harmless inside: the block's end commits
+    async with server.runtime.autocommit.connect() as conn:
+        assert tuple((await conn.execute(read_pid)).one()) == ("committed", 9)
+        if conn.dialect.name == "postgresql":
+            assert rename._plans, "inside the driver's transaction the statement runs on the driver"
+            assert not (await conn.get_raw_connection()).driver_connection.is_in_transaction()  # type: ignore[union-attr]

@@ -79,6 +79,7 @@ from baton_server.api.schemas.orchestration import (
     ExecuteTaskWorkload,
 )
 from baton_server.db.availability import RETRY_AFTER_SECONDS, is_database_unavailable
+from baton_server.db.direct import transaction
 from baton_server.errors import DomainError
 from baton_server.runtime import Runtime
 from baton_server.services.task_instances import AttemptCheck, heartbeat, load_attempt
@@ -734,8 +735,9 @@ async def _claim(
         _CLIENT_RUNTIMES_HEADER: None if sent is None else sent.decode("latin-1")
     }
     payload: ClaimWorkloadsPayload = await _lane_body(scope, body, plan, _CLAIM_PAYLOAD, taken)
-    # A bare connection in a transaction (the claim's statements are Core): no session to close after.
-    async with runtime.engine.connect() as conn:
+    # A bare connection in a transaction (the claim's statements are Core): no session to close after;
+    # on PostgreSQL the driver's transaction, the statements run on the driver.
+    async with transaction(runtime.autocommit) as conn:
         claimed = await claim_workloads_by_token(
             conn,
             runtime.tokens,

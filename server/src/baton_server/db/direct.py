@@ -11,7 +11,12 @@ layer where it safely can:
   own transaction, as it is through SQLAlchemy), it is compiled once by SQLAlchemy for the dialect
   and run with asyncpg's prepared-statement cache, its parameters and results passed through the
   same type processors SQLAlchemy applies (a column's Python-side ``onupdate``/``default`` too);
-- anywhere else (SQLite, a connection inside a transaction) it runs through SQLAlchemy as usual.
+- anywhere else (SQLite, a connection inside SQLAlchemy's transaction) it runs through SQLAlchemy as
+  usual.
+
+Statements that must commit together (a claim's) take :func:`transaction`: on PostgreSQL a
+transaction of the driver's own on a connection in autocommit, inside which direct statements still
+run on the driver (and SQLAlchemy's, in autocommit, run in it too).
 
 The answers are the same either way (``tests/unit/test_direct.py`` compares every direct statement
 of the services with SQLAlchemy's execution of it on PostgreSQL). An error from the driver is
@@ -23,14 +28,15 @@ knows the driver's errors).
 
 from __future__ import annotations
 
+import contextlib
 from collections import namedtuple
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import Column, Delete, Insert, Select, Update
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from baton_server.db.availability import is_database_unavailable
@@ -118,6 +124,52 @@ def _plan(statement: Statement, dialect: Dialect) -> _Plan:
     return _Plan(compiled.string, tuple(parameters), row, results)
 
 
+async def _driver(conn: AsyncConnection) -> Any | None:
+    """The asyncpg connection under ``conn`` when a direct statement may run on it, else None."""
+    if conn.dialect.name != "postgresql":
+        return None
+    sync = conn.sync_connection
+    # A live connection is at hand without a greenlet switch; an invalidated one reconnects (I/O).
+    raw = sync.connection if sync is not None and not sync.invalidated else await conn.get_raw_connection()
+    adapted = raw.dbapi_connection
+    if adapted is None or not getattr(adapted, "autocommit", False):
+        return None
+    return raw.driver_connection
+
+
+@contextlib.asynccontextmanager
+async def transaction_on(conn: AsyncConnection) -> AsyncIterator[None]:
+    """A transaction on ``conn``, a connection in autocommit (a request's), committed when the block
+    ends without an error; a ``commit()`` inside the block is harmless.
+
+    On PostgreSQL it is the driver's own, so the direct statements in it still run on the driver (and
+    SQLAlchemy's, in autocommit, run in it too); a connection still in it afterwards (its rollback
+    failed) is invalidated, not given back to the pool. Elsewhere the connection is switched to the
+    engine's own isolation (the pool resets it on return) and SQLAlchemy begins and commits.
+    """
+    driver = await _driver(conn)
+    if driver is None:
+        await conn.commit()  # what SQLAlchemy began around the autocommitted statements
+        await conn.execution_options(isolation_level=conn.default_isolation_level)
+        async with conn.begin():
+            yield
+        return
+    try:
+        async with driver.transaction():
+            yield
+    finally:
+        if driver.is_in_transaction():
+            await conn.invalidate()
+
+
+@contextlib.asynccontextmanager
+async def transaction(autocommit: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A pooled connection of ``autocommit`` (the engine in autocommit) in a transaction
+    (:func:`transaction_on`)."""
+    async with autocommit.connect() as conn, transaction_on(conn):
+        yield conn
+
+
 class Direct:
     """A Core statement built once, run on asyncpg directly where that is safe (see the module)."""
 
@@ -133,20 +185,6 @@ class Direct:
             plan = self._plans[id(dialect)] = _plan(self.statement, dialect)
         return plan
 
-    async def _driver(self, conn: AsyncConnection) -> Any | None:
-        """The asyncpg connection under ``conn`` when this statement may run on it, else None."""
-        if conn.dialect.name != "postgresql":
-            return None
-        sync = conn.sync_connection
-        # A live connection is at hand without a greenlet switch; an invalidated one reconnects (I/O).
-        raw = (
-            sync.connection if sync is not None and not sync.invalidated else await conn.get_raw_connection()
-        )
-        adapted = raw.dbapi_connection
-        if adapted is None or not getattr(adapted, "autocommit", False):
-            return None
-        return raw.driver_connection
-
     @staticmethod
     async def _call(conn: AsyncConnection, driver: Any, method: str, *args: Any) -> Any:
         try:
@@ -159,12 +197,21 @@ class Direct:
 
     async def first(self, conn: AsyncConnection, params: Mapping[str, Any]) -> Any | None:
         """The first row (attribute access by column name), or None."""
-        driver = await self._driver(conn)
+        driver = await _driver(conn)
         if driver is None:
             return (await conn.execute(self.statement, params)).first()
         plan = self._plan_for(conn.dialect)
         record = await self._call(conn, driver, "fetchrow", plan.sql, *plan.arguments(params))
         return None if record is None else plan.make_row(record)
+
+    async def all(self, conn: AsyncConnection, params: Mapping[str, Any]) -> list[Any]:
+        """Every row (attribute access by column name)."""
+        driver = await _driver(conn)
+        if driver is None:
+            return list((await conn.execute(self.statement, params)).all())
+        plan = self._plan_for(conn.dialect)
+        records = await self._call(conn, driver, "fetch", plan.sql, *plan.arguments(params))
+        return [plan.make_row(record) for record in records]
 
     async def scalar(self, conn: AsyncConnection, params: Mapping[str, Any]) -> Any:
         """The first column of the first row, or None."""
@@ -173,7 +220,7 @@ class Direct:
 
     async def rowcount(self, conn: AsyncConnection, params: Mapping[str, Any]) -> int:
         """Run a statement that returns no rows; how many rows it matched."""
-        driver = await self._driver(conn)
+        driver = await _driver(conn)
         if driver is None:
             return int((await conn.execute(self.statement, params)).rowcount)
         plan = self._plan_for(conn.dialect)
@@ -183,7 +230,7 @@ class Direct:
     async def executemany(self, conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
         """Run a statement that returns no rows once per parameter set: all or none of them (one round
         trip on asyncpg, whose ``executemany`` is atomic; SQLAlchemy's execution of a list elsewhere)."""
-        driver = await self._driver(conn)
+        driver = await _driver(conn)
         if driver is None:
             await conn.execute(self.statement, list(rows))
             return
@@ -191,4 +238,4 @@ class Direct:
         await self._call(conn, driver, "executemany", plan.sql, [plan.arguments(row) for row in rows])
 
 
-__all__ = ["Direct"]
+__all__ = ["Direct", "transaction", "transaction_on"]

@@ -21,8 +21,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from baton_server.db.direct import transaction_on
+from baton_server.db.engine import Reader
 from baton_server.db.types import utcnow
 from baton_server.runtime import Runtime
 from baton_server.scheduler import runs, task_instances
@@ -175,17 +177,16 @@ class Scheduler:
 
 
 @contextlib.asynccontextmanager
-async def _transaction_on(runtime: Runtime, conn: AsyncConnection | None) -> AsyncIterator[AsyncSession]:
-    """A session for one transaction: on a pooled connection of its own, or on ``conn``, a request's
-    connection in autocommit, switched to the engine's own isolation (the pool resets it on return)."""
+async def _transaction_on(runtime: Runtime, conn: AsyncConnection | None) -> AsyncIterator[Reader]:
+    """One transaction: a session on a pooled connection of its own, or ``conn`` itself, a request's
+    connection in autocommit (:func:`baton_server.db.direct.transaction_on`). It commits when the block
+    ends without an error; a commit inside is harmless."""
     if conn is None:
         async with runtime.sessions() as session:
             yield session
         return
-    await conn.commit()  # what SQLAlchemy began around the autocommitted statements
-    await conn.execution_options(isolation_level=conn.default_isolation_level)
-    async with runtime.sessions(bind=conn) as session:
-        yield session
+    async with transaction_on(conn):
+        yield conn
 
 
 async def advance_run(runtime: Runtime, run_pk: uuid.UUID, *, on: AsyncConnection | None = None) -> int:
@@ -199,19 +200,18 @@ async def advance_run(runtime: Runtime, run_pk: uuid.UUID, *, on: AsyncConnectio
     passes catch up on anything left. Returns how many task instances it queued.
     """
     try:
-        async with _transaction_on(runtime, on) as session:
-            if is_postgres(session):
-                locked = await session.scalar(
+        async with _transaction_on(runtime, on) as reader:
+            if is_postgres(reader):
+                locked = await reader.scalar(
                     text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": LEADER_LOCK_KEY}
                 )
-                if not locked:
-                    await session.rollback()
+                if not locked:  # nothing was written: the transaction ends empty
                     runtime.wakeups.scheduler.notify()
                     return 0
             now = utcnow()
-            deps = await task_instances.resolve_run(session, run_pk, now)
-            queued = await task_instances.queue_scheduled(session, now, run_pk=run_pk)
-            await session.commit()
+            deps = await task_instances.resolve_run(reader, run_pk, now)
+            queued = await task_instances.queue_scheduled(reader, now, run_pk=run_pk)
+            await reader.commit()
     except Exception:
         log.exception("resolving run %s after a finished attempt failed; the next pass does it", run_pk)
         runtime.wakeups.scheduler.notify()

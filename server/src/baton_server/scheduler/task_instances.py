@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Executable
 
 from baton_server.db.direct import Direct
 from baton_server.db.engine import Reader, connection_of
@@ -129,13 +130,20 @@ async def fail_timed_out(session: AsyncSession, now: datetime, heartbeat_timeout
     return ended
 
 
+async def _core(reader: Reader, statement: Executable, params: dict[str, Any] | None = None) -> Any:
+    """Run a statement of a run's resolution on the connection, as Core: through a session, the ORM's
+    compile, cache-key and bulk-update bookkeeping would cost more than the statement (these read
+    columns, never entities, so nothing in a session's identity map needs updating)."""
+    return await (await connection_of(reader)).execute(statement, params)
+
+
 async def _set_state(
-    session: AsyncSession, ids: list[uuid.UUID], expected: str | None, values: dict[str, Any]
+    reader: Reader, ids: list[uuid.UUID], expected: str | None, values: dict[str, Any]
 ) -> int:
     if not ids:
         return 0
     state_is = TI.state.is_(None) if expected is None else TI.state == expected
-    result = await session.execute(update(TI).where(TI.id.in_(ids), state_is).values(**values))
+    result = await _core(reader, update(TI).where(TI.id.in_(ids), state_is).values(**values))
     return rowcount(result)
 
 
@@ -177,19 +185,21 @@ async def resolve_dependencies(
     return report
 
 
-async def resolve_run(session: AsyncSession, run_pk: uuid.UUID, now: datetime) -> DependencyReport:
+async def resolve_run(reader: Reader, run_pk: uuid.UUID, now: datetime) -> DependencyReport:
     """Resolve one run as a pass would, if it is running: what a finished attempt of it made ready."""
     report = DependencyReport()
-    version_id = await session.scalar(
-        select(DagRunRecord.dag_version_id).where(
-            DagRunRecord.id == run_pk, DagRunRecord.state == DagRunState.RUNNING.value
-        )
-    )
+    version_id = (await _core(reader, _RUNNING_RUN_VERSION, {"b_run": run_pk})).scalar()
     if version_id is not None:
-        await _resolve_and_finish(session, run_pk, version_id, now, report)
+        await _resolve_and_finish(reader, run_pk, version_id, now, report)
     return report
 
 
+_RUNNING_RUN_VERSION = select(DagRunRecord.dag_version_id).where(
+    DagRunRecord.id == bindparam("b_run"), DagRunRecord.state == DagRunState.RUNNING.value
+)
+_RUN_TASK_INSTANCES = select(
+    TI.id, TI.task_id, TI.state, TI.try_number, TI.max_tries, TI.end_date, TI.next_attempt_at
+).where(TI.dag_run_id == bindparam("b_run"))
 _PENDING_STATES = (TaskInstanceState.UP_FOR_RETRY.value,)
 _FINISHED_STATES = tuple(sorted(state.value for state in FINISHED_TI_STATES))
 _RUN_SUMMARY = Direct(
@@ -213,39 +223,34 @@ async def run_summary(reader: Reader, run_pk: uuid.UUID) -> tuple[int, bool, boo
 
 
 async def _resolve_and_finish(
-    session: AsyncSession, run_pk: uuid.UUID, version_id: uuid.UUID, now: datetime, report: DependencyReport
+    reader: Reader, run_pk: uuid.UUID, version_id: uuid.UUID, now: datetime, report: DependencyReport
 ) -> None:
-    count, pending, all_ended = await run_summary(session, run_pk)
+    count, pending, all_ended = await run_summary(reader, run_pk)
     if count and not pending and not all_ended:
         # Nothing to decide and the run goes on: reading every task instance would change nothing.
         # (Most passes over a large run find just this: every task queued, running or ended.)
         return
-    outcome = await _resolve_run(session, run_pk, version_id, now, report)
+    outcome = await _resolve_run(reader, run_pk, version_id, now, report)
     if outcome is None:
         return
-    finished = await session.execute(
+    finished = await _core(
+        reader,
         update(DagRunRecord)
         .where(DagRunRecord.id == run_pk, DagRunRecord.state == DagRunState.RUNNING.value)
-        .values(state=outcome.value, end_date=now)
+        .values(state=outcome.value, end_date=now),
     )
     if rowcount(finished):
         report.runs_finished[outcome.value] = report.runs_finished.get(outcome.value, 0) + 1
 
 
 async def _resolve_run(
-    session: AsyncSession, run_pk: uuid.UUID, version_id: uuid.UUID, now: datetime, report: DependencyReport
+    reader: Reader, run_pk: uuid.UUID, version_id: uuid.UUID, now: datetime, report: DependencyReport
 ) -> DagRunState | None:
-    version = await load_version_or_none(session, version_id)
+    version = await load_version_or_none(reader, version_id)
     if version is None:
         return None
     spec = version.spec
-    rows = (
-        await session.execute(
-            select(
-                TI.id, TI.task_id, TI.state, TI.try_number, TI.max_tries, TI.end_date, TI.next_attempt_at
-            ).where(TI.dag_run_id == run_pk)
-        )
-    ).all()
+    rows = (await _core(reader, _RUN_TASK_INSTANCES, {"b_run": run_pk})).all()
     by_task = {row.task_id: row for row in rows}
     states: dict[str, str | None] = {row.task_id: row.state for row in rows}
     plan: dict[str, list[uuid.UUID]] = {
@@ -285,42 +290,44 @@ async def _resolve_run(
     planned = sum(len(ids) for ids in plan.values())
     scheduled = {"state": TaskInstanceState.SCHEDULED.value}
     retry_state = TaskInstanceState.UP_FOR_RETRY.value
-    moved = await _set_state(session, plan["schedule"], None, scheduled)
-    moved += await _set_state(session, plan["retry"], retry_state, scheduled)
+    moved = await _set_state(reader, plan["schedule"], None, scheduled)
+    moved += await _set_state(reader, plan["retry"], retry_state, scheduled)
     report.scheduled += moved
     upstream_failed = await _set_state(
-        session,
+        reader,
         plan["upstream_failed"],
         None,
         {"state": TaskInstanceState.UPSTREAM_FAILED.value, "end_date": now},
     )
     skipped = await _set_state(
-        session, plan["skip"], None, {"state": TaskInstanceState.SKIPPED.value, "end_date": now}
+        reader, plan["skip"], None, {"state": TaskInstanceState.SKIPPED.value, "end_date": now}
     )
-    failed = await _set_state(session, plan["fail"], retry_state, {"state": TaskInstanceState.FAILED.value})
+    failed = await _set_state(reader, plan["fail"], retry_state, {"state": TaskInstanceState.FAILED.value})
     report.upstream_failed += upstream_failed
     report.skipped += skipped
     report.failed += failed
     done = moved + upstream_failed + skipped + failed
     for ti_id, due in next_attempts:
-        await session.execute(
+        await _core(
+            reader,
             update(TI)
             .where(
                 TI.id == ti_id, TI.state == TaskInstanceState.UP_FOR_RETRY.value, TI.next_attempt_at.is_(None)
             )
-            .values(next_attempt_at=due)
+            .values(next_attempt_at=due),
         )
     if done != planned:
         return None  # something moved under us: judge the run on the next pass
     return run_outcome(spec, states)
 
 
-async def queue_scheduled(session: AsyncSession, now: datetime, *, run_pk: uuid.UUID | None = None) -> int:
+async def queue_scheduled(reader: Reader, now: datetime, *, run_pk: uuid.UUID | None = None) -> int:
     """Queue every scheduled task instance (only one run's with ``run_pk``) as a new attempt (try + 1)."""
     conditions = [TI.state == TaskInstanceState.SCHEDULED.value]
     if run_pk is not None:
         conditions.append(TI.dag_run_id == run_pk)
-    result = await session.execute(
+    result = await _core(
+        reader,
         update(TI)
         .where(*conditions)
         .values(
@@ -328,7 +335,7 @@ async def queue_scheduled(session: AsyncSession, now: datetime, *, run_pk: uuid.
             try_number=TI.try_number + 1,
             queued_at=now,
             **_FRESH_ATTEMPT,
-        )
+        ),
     )
     return rowcount(result)
 

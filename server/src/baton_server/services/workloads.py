@@ -13,10 +13,11 @@ or a wake-up says some was queued, up to its deadline.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -37,11 +38,11 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
 
 from baton_server.claim_watch import ClaimWatch
+from baton_server.db.direct import Direct
 from baton_server.db.engine import Reader, connection_of
 from baton_server.db.tables import (
     CLAIMABLE,
@@ -93,17 +94,27 @@ class ClaimRequest:
 class Workload:
     """A claimed attempt of a task instance, with what the worker needs to start it."""
 
-    task_instance: Row[*tuple[Any, ...]]
+    task_instance: Any
     """The columns of ``_CLAIMED``."""
     task: TaskSpec
     bundle_name: str | None
     token: str
 
 
-async def _execute(reader: Reader, statement: Executable, params: dict[str, Any]) -> Result[*tuple[Any, ...]]:
-    """Run a Core statement on the connection (a session's, inside its transaction): ``session.execute``
-    would pay the ORM's compile and cache-key work for it (a claim's statements are all Core)."""
-    return await (await connection_of(reader)).execute(statement, params)
+async def _rows(reader: Reader, statement: Direct | Executable, params: dict[str, Any]) -> list[Any]:
+    """Run a claim's statement on the connection: a session's (inside its transaction, through
+    SQLAlchemy Core: ``session.execute`` would pay the ORM's compile and cache-key work for it), or a
+    bare one, where a :class:`Direct` statement may run on the driver. Its rows (by column name)."""
+    conn = await connection_of(reader)
+    if isinstance(statement, Direct):
+        return await statement.all(conn, params)
+    return list((await conn.execute(statement, params)).all())
+
+
+async def _first(reader: Reader, statement: Direct | Executable, params: dict[str, Any]) -> Any | None:
+    """The first row of a claim's statement (:func:`_rows`), or None."""
+    rows = await _rows(reader, statement, params)
+    return rows[0] if rows else None
 
 
 async def claim_workloads(
@@ -123,13 +134,9 @@ async def claim_workloads(
     """
     # A claim is a sign of life; recorded once per request, not on every look at the queue. The
     # same UPDATE checks that the worker is the credential's.
-    worker = (
-        await _execute(
-            session,
-            _WORKER_ALIVE,
-            {"b_id": request.worker_id, "b_credential": credential.id, "b_now": utcnow()},
-        )
-    ).first()
+    worker = await _first(
+        session, _WORKER_ALIVE, {"b_id": request.worker_id, "b_credential": credential.id, "b_now": utcnow()}
+    )
     if worker is None:
         await owned_worker(session, credential, request.worker_id)  # says why: 404 or 403
         raise AssertionError("unreachable: the worker is the credential's")
@@ -151,14 +158,13 @@ async def claim_workloads_by_token(
     """One look at the queue for a worker whose credential's bearer token is ``token``, the check of
     the credential folded into the worker's sign of life (a statement fewer than :func:`claim_workloads`
     after ``authenticate``). None when no live worker credential of that token owns the worker: the
-    caller's route then says why (401, 403 or 404)."""
-    worker = (
-        await _execute(
-            reader,
-            _WORKER_ALIVE_BY_TOKEN,
-            {"b_id": request.worker_id, "b_hash": hash_token(token), "b_now": utcnow()},
-        )
-    ).first()
+    caller's route then says why (401, 403 or 404). In a :func:`~baton_server.db.direct.transaction`
+    on PostgreSQL, its statements run on the driver."""
+    worker = await _first(
+        reader,
+        _WORKER_ALIVE_BY_TOKEN,
+        {"b_id": request.worker_id, "b_hash": hash_token(token), "b_now": utcnow()},
+    )
     if worker is None:
         return None
     return await _claim_for(reader, tokens, worker, worker.dag_patterns, request, max_wait=0)
@@ -167,7 +173,7 @@ async def claim_workloads_by_token(
 async def _claim_for(
     reader: Reader,
     tokens: TokenService,
-    worker: Row[*tuple[Any, ...]],
+    worker: Any,
     dag_patterns: list[str] | None,
     request: ClaimRequest,
     *,
@@ -202,7 +208,7 @@ async def _claim_for(
                 break
         # Under the worker's row lock again, as the first look: two claims of one worker woken
         # together count one after the other, and the second sees the first's workloads.
-        await _execute(reader, _WORKER_LOOKS_AGAIN, {"b_id": worker.id, "b_now": utcnow()})
+        await _first(reader, _WORKER_LOOKS_AGAIN, {"b_id": worker.id, "b_now": utcnow()})
 
 
 _WORKERS = cast(Table, WorkerRecord.__table__)
@@ -210,23 +216,27 @@ _TI = cast(Table, TaskInstanceRecord.__table__)
 _CREDENTIALS = cast(Table, CredentialRecord.__table__)
 _ALIVE = _WORKERS.update().values(last_heartbeat_at=bindparam("b_now"), state=WorkerState.ACTIVE.value)
 _ALIVE_ROW = (_WORKERS.c.id, _WORKERS.c.name, _WORKERS.c.queues, _WORKERS.c.capacity, _WORKERS.c.runtime)
-_WORKER_ALIVE = _ALIVE.where(
-    _WORKERS.c.id == bindparam("b_id"), _WORKERS.c.credential_id == bindparam("b_credential")
-).returning(*_ALIVE_ROW)
+_WORKER_ALIVE = Direct(
+    _ALIVE.where(
+        _WORKERS.c.id == bindparam("b_id"), _WORKERS.c.credential_id == bindparam("b_credential")
+    ).returning(*_ALIVE_ROW)
+)
 """Record a claiming worker's sign of life, if it is the credential's; what a claim needs of it."""
-_WORKER_ALIVE_BY_TOKEN = _ALIVE.where(
-    _WORKERS.c.id == bindparam("b_id"),
-    _WORKERS.c.credential_id == live_credential_id("worker"),
-).returning(
-    *_ALIVE_ROW,
-    # Subqueries, not UPDATE ... FROM: SQLite's RETURNING names only the updated table's columns.
-    select(_CREDENTIALS.c.dag_patterns)
-    .where(_CREDENTIALS.c.id == _WORKERS.c.credential_id)
-    .scalar_subquery()
-    .label("dag_patterns"),
+_WORKER_ALIVE_BY_TOKEN = Direct(
+    _ALIVE.where(
+        _WORKERS.c.id == bindparam("b_id"),
+        _WORKERS.c.credential_id == live_credential_id("worker"),
+    ).returning(
+        *_ALIVE_ROW,
+        # Subqueries, not UPDATE ... FROM: SQLite's RETURNING names only the updated table's columns.
+        select(_CREDENTIALS.c.dag_patterns)
+        .where(_CREDENTIALS.c.id == _WORKERS.c.credential_id)
+        .scalar_subquery()
+        .label("dag_patterns"),
+    )
 )
 """The same, for the live worker credential of a token's hash; its DAG patterns too."""
-_WORKER_LOOKS_AGAIN = _ALIVE.where(_WORKERS.c.id == bindparam("b_id"))
+_WORKER_LOOKS_AGAIN = Direct(_ALIVE.where(_WORKERS.c.id == bindparam("b_id")).returning(_WORKERS.c.id))
 """A waiting claim's sign of life before it looks again: its worker's row locked until it commits."""
 _CLAIMED = (
     _TI.c.id,
@@ -244,21 +254,27 @@ _CLAIMED = (
 _ACTIVE = (
     select(func.count())
     .select_from(_TI)
-    .where(_TI.c.worker_id == bindparam("b_worker"), _TI.c.state.in_(ACTIVE_TI_STATES))
+    # One bound value each, not an expanding list: a direct statement binds them once.
+    .where(_TI.c.worker_id == bindparam("b_worker"), _TI.c.state.in_([literal(s) for s in ACTIVE_TI_STATES]))
     .scalar_subquery()
 )
 _LIMITED = or_(
     exists(select(PoolRecord.name).where(PoolRecord.slots.is_not(None))),
     exists(select(DagRecord.dag_id).where(DagRecord.max_active_tasks.is_not(None))),
 )
-_CLAIMABLE: list[ColumnElement[bool]] = [
-    # The partial index's own predicate, written out rather than bound: a prepared statement's generic
-    # plan can then still use the index (migration 0010).
-    cast(ColumnElement[bool], text(CLAIMABLE)),
-    _TI.c.queue.in_(bindparam("b_queues", expanding=True)),
-    _TI.c.runtime == bindparam("b_runtime"),
-]
-"""What a worker may claim, of any DAG: queued, held by no worker, in its queues, of its runtime."""
+
+
+def _claimable(queues: int) -> list[ColumnElement[bool]]:
+    """What a worker may claim, of any DAG: queued, held by no worker, in one of its ``queues`` queues
+    (bound one by one as ``b_queue_0``..., as an expanding IN would render them, so that the statement
+    is built and prepared once per count, and runs on the driver), of its runtime."""
+    return [
+        # The partial index's own predicate, written out rather than bound: a prepared statement's
+        # generic plan can then still use the index (migration 0010).
+        cast(ColumnElement[bool], text(CLAIMABLE)),
+        _TI.c.queue.in_([bindparam(f"b_queue_{i}") for i in range(queues)]),
+        _TI.c.runtime == bindparam("b_runtime"),
+    ]
 
 
 def _look(conditions: list[ColumnElement[bool]]) -> Select[Any]:
@@ -272,9 +288,24 @@ def _candidates(conditions: list[ColumnElement[bool]]) -> Select[Any]:
     return select(_TI.c.id).where(*conditions).order_by(_TI.c.queued_at, _TI.c.id).limit(bindparam("b_limit"))
 
 
-_LOOK_ANY_DAG = _look(_CLAIMABLE)
-_CANDIDATES_ANY_DAG = _candidates(_CLAIMABLE)
-"""The statements of a claim by a credential that serves every DAG (the usual one): built once."""
+@dataclass(frozen=True, slots=True)
+class _AnyDag:
+    """The statements of a claim by a credential that serves every DAG (the usual one)."""
+
+    look: Direct
+    claim: dict[bool, Direct]
+    """On SQLite (False) and PostgreSQL."""
+
+
+@functools.cache  # one per count of queues: at most 100 (a worker's, ``RegisterWorker``)
+def _any_dag(queues: int) -> _AnyDag:
+    """The statements of a claim of every DAG from ``queues`` queues: built once."""
+    conditions = _claimable(queues)
+    candidates = _candidates(conditions)
+    return _AnyDag(
+        Direct(_look(conditions)),
+        {postgres: Direct(_claim_statement(candidates, postgres=postgres)) for postgres in (False, True)},
+    )
 
 
 async def release_unheld(reader: Reader, worker_id: uuid.UUID, held: list[uuid.UUID]) -> int:
@@ -301,7 +332,7 @@ async def release_unheld(reader: Reader, worker_id: uuid.UUID, held: list[uuid.U
     return released
 
 
-def _served_queues(worker: Row[*tuple[Any, ...]], requested: list[str] | None) -> list[str]:
+def _served_queues(worker: Any, requested: list[str] | None) -> list[str]:
     if requested is None:
         return list(worker.queues)
     unknown = sorted(set(requested) - set(worker.queues))
@@ -317,7 +348,7 @@ def _served_queues(worker: Row[*tuple[Any, ...]], requested: list[str] | None) -
 async def _claim_once(
     reader: Reader,
     tokens: TokenService,
-    worker: Row[*tuple[Any, ...]],
+    worker: Any,
     queues: list[str],
     max_workloads: int,
     dag_patterns: list[str] | None,
@@ -325,13 +356,16 @@ async def _claim_once(
     if max_workloads <= 0 or not queues:
         return []
     ti = TaskInstanceRecord
-    params: dict[str, Any] = {"b_worker": worker.id, "b_queues": queues, "b_runtime": worker.runtime}
+    params: dict[str, Any] = {"b_worker": worker.id, "b_runtime": worker.runtime}
+    params.update((f"b_queue_{i}", queue) for i, queue in enumerate(queues))
     # Only the workloads of DAGs the worker's credential may serve.
     scope = servable(ti.dag_id, dag_patterns, postgres=is_postgres(reader))
-    conditions = _CLAIMABLE if scope is None else [*_CLAIMABLE, scope]
+    any_dag = _any_dag(len(queues)) if scope is None else None
+    conditions = _claimable(len(queues)) if scope is None else [*_claimable(len(queues)), scope]
     # One look answers three questions: the worker's free slots, whether anything is there to take
     # (if not, the write, and on SQLite its lock, is left alone), and whether any pool or DAG limits.
-    look = (await _execute(reader, _LOOK_ANY_DAG if scope is None else _look(conditions), params)).one()
+    look = await _first(reader, any_dag.look if any_dag is not None else _look(conditions), params)
+    assert look is not None, "an aggregate answers a row"
     limit = min(max_workloads, worker.capacity - int(look[0] or 0))
     if limit <= 0 or not look[1]:
         return []
@@ -339,8 +373,14 @@ async def _claim_once(
     limits = await _Limits.load(reader) if look[2] else _Limits({}, {})
     now = utcnow()
     if limits.empty:
-        candidates = _CANDIDATES_ANY_DAG if scope is None else _candidates(conditions)
-        claimed = await _claim_unlimited(reader, candidates, params, worker.id, now)
+        postgres = is_postgres(reader)
+        claim = (
+            any_dag.claim[postgres]
+            if any_dag is not None
+            else _claim_statement(_candidates(conditions), postgres=postgres)
+        )
+        params.update(b_claimer=worker.id, b_now=now)
+        claimed = await _rows(reader, claim, params)
     else:
         claimed = await _claim_within_limits(reader, limits, conditions, params, worker.id, now)
     workloads: list[Workload] = []
@@ -364,22 +404,6 @@ async def _claim_once(
     return workloads
 
 
-async def _claim_unlimited(
-    reader: Reader,
-    candidates: Select[Any],
-    params: dict[str, Any],
-    worker_id: uuid.UUID,
-    now: datetime,
-) -> Sequence[Row[*tuple[Any, ...]]]:
-    """The one-statement claim, when no pool or DAG has a limit."""
-    postgres = is_postgres(reader)
-    if candidates is _CANDIDATES_ANY_DAG:
-        statement = _CLAIM_ANY_DAG[postgres]
-    else:
-        statement = _claim_statement(candidates, postgres=postgres)
-    return (await _execute(reader, statement, {**params, "b_claimer": worker_id, "b_now": now})).all()
-
-
 def _claim_statement(candidates: Select[Any], *, postgres: bool) -> Update:
     """Give the first of ``candidates`` to the worker ``b_claimer`` at ``b_now``; the rows it took."""
     if postgres:
@@ -399,12 +423,6 @@ def _claim_statement(candidates: Select[Any], *, postgres: bool) -> Update:
         .values(worker_id=bindparam("b_claimer"), claimed_at=bindparam("b_now"))
         .returning(*_CLAIMED)
     )
-
-
-_CLAIM_ANY_DAG = {
-    postgres: _claim_statement(_CANDIDATES_ANY_DAG, postgres=postgres) for postgres in (False, True)
-}
-"""The one-statement claim of a credential that serves every DAG, on SQLite (False) and PostgreSQL."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
+from baton_server.db.direct import Direct
 from baton_server.runtime import Runtime
 from baton_server.scheduler.loop import Scheduler
 from sqlalchemy import event
@@ -166,8 +167,9 @@ async def test__claim__long_poll__capped_and_holds_no_connection_while_waiting(
 
 
 class _OwnLooks:
-    """The claims' own looks at the queue (their statements' limits part) on a server's engine, and an
-    event set once ``enough`` of them were made."""
+    """The claims' own looks at the queue (their statements' limits part) on a server's engine, through
+    SQLAlchemy or on the driver (a direct statement's), and an event set once ``enough`` of them were
+    made."""
 
     def __init__(self, harness: ServerHarness, enough: int = 0) -> None:
         self.statements: list[str] = []
@@ -175,6 +177,7 @@ class _OwnLooks:
         self._wanted = enough
         self._loop = asyncio.get_running_loop()
         self._engine = harness.runtime.engine.sync_engine
+        self._driver_call = Direct.__dict__["_call"]
 
     def _count(self, conn: object, cursor: object, statement: str, *args: object) -> None:
         if "max_active_tasks IS NOT NULL" in statement:
@@ -184,10 +187,18 @@ class _OwnLooks:
 
     def __enter__(self) -> _OwnLooks:
         event.listen(self._engine, "before_cursor_execute", self._count)
+        call = self._driver_call.__func__
+
+        async def counted(conn: object, driver: object, method: str, *args: object) -> object:
+            self._count(conn, None, str(args[0]))
+            return await call(conn, driver, method, *args)
+
+        Direct._call = staticmethod(counted)  # type: ignore[method-assign]
         return self
 
     def __exit__(self, *exc: object) -> None:
         event.remove(self._engine, "before_cursor_execute", self._count)
+        Direct._call = self._driver_call  # type: ignore[method-assign]
 
 
 async def test__claim__long_poll__idle_claims_look_once_each_and_share_the_watch(
