@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 from baton_server.db.tables import DagRecord, DagRunRecord, DagVersionRecord, TaskInstanceRecord
 from baton_server.runtime import Runtime
+from baton_server.services.dag_specs import DagSpec, TaskSpec
 from sqlalchemy import func, select
 
 RUN_PAYLOAD = {
@@ -54,10 +55,18 @@ async def make_dag_run(
     description: dict[str, Any] | None = None,
 ) -> dict[str, TaskInstanceRecord]:
     """A DAG (created when missing), one version, one run, and a queued task instance per task (try 1)."""
-    description = description or {
-        "dag_id": dag_id,
-        "tasks": [{"task_id": t, "entry_point": f"tasks:{t}", "execution_timeout": 60} for t in task_ids],
-    }
+    # The stored form a registration writes (independent tasks), so that the server reads the version
+    # back as it reads a registered one (a run advances when an attempt of it ends).
+    description = (
+        description
+        or DagSpec(
+            dag_id,
+            tuple(
+                TaskSpec(t, f"tasks:{t}", execution_timeout_seconds=60, retries=max_tries - 1)
+                for t in task_ids
+            ),
+        ).to_document()
+    )
     digest = hashlib.sha256(json.dumps(description, sort_keys=True).encode()).hexdigest()
     async with runtime.sessions() as session:
         if await session.get(DagRecord, dag_id) is None:

@@ -242,8 +242,10 @@ async def test__claim__long_poll__sees_work_queued_by_another_process_without_a_
             await worker.register_dags(dag("elsewhere", task("work")))
             response = await admin.post("/api/dags/elsewhere/dag-runs", json={"run_id": "run_0"})
             assert response.status_code == 201, response.text
+            with _OwnLooks(harness, enough=2) as looks:  # the lane's look and the route's first: it waits
+                waiting = asyncio.create_task(worker.claim(wait=60))
+                await asyncio.wait_for(looks.enough.wait(), 120)
             started = time.monotonic()
-            waiting = asyncio.create_task(worker.claim(wait=60))
             report = await Scheduler(other).run_once()
             claimed = await waiting
             elapsed = time.monotonic() - started
