@@ -292,6 +292,8 @@ def _candidates(conditions: list[ColumnElement[bool]]) -> Select[Any]:
 class _AnyDag:
     """The statements of a claim by a credential that serves every DAG (the usual one)."""
 
+    conditions: list[ColumnElement[bool]]
+    """What it may claim (``_claimable``), for a claim under pool or DAG limits."""
     look: Direct
     claim: dict[bool, Direct]
     """On SQLite (False) and PostgreSQL."""
@@ -303,6 +305,7 @@ def _any_dag(queues: int) -> _AnyDag:
     conditions = _claimable(queues)
     candidates = _candidates(conditions)
     return _AnyDag(
+        conditions,
         Direct(_look(conditions)),
         {postgres: Direct(_claim_statement(candidates, postgres=postgres)) for postgres in (False, True)},
     )
@@ -360,8 +363,12 @@ async def _claim_once(
     params.update((f"b_queue_{i}", queue) for i, queue in enumerate(queues))
     # Only the workloads of DAGs the worker's credential may serve.
     scope = servable(ti.dag_id, dag_patterns, postgres=is_postgres(reader))
-    any_dag = _any_dag(len(queues)) if scope is None else None
-    conditions = _claimable(len(queues)) if scope is None else [*_claimable(len(queues)), scope]
+    any_dag: _AnyDag | None = None
+    if scope is None:
+        any_dag = _any_dag(len(queues))
+        conditions = any_dag.conditions
+    else:
+        conditions = [*_claimable(len(queues)), scope]
     # One look answers three questions: the worker's free slots, whether anything is there to take
     # (if not, the write, and on SQLite its lock, is left alone), and whether any pool or DAG limits.
     look = await _first(reader, any_dag.look if any_dag is not None else _look(conditions), params)
