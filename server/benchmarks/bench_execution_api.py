@@ -1,22 +1,23 @@
 """Benchmark the Task Execution API against a real server on PostgreSQL, with wrk, beside its anchors.
 
-Run through ``scripts/nox -s bench [-- --against airflow]``. It creates a throw-away database, seeds
-one DAG run of running task instances (attempts started through the real ``run`` endpoint), starts
+Run through ``scripts/nox -s bench [-- --against airflow]``. It creates a throw-away database, seeds one
+DAG run of running task instances (attempts started through the real ``run`` endpoint), starts
 ``baton-server serve`` (one process, scheduler off), the bare FastAPI + PyJWT + asyncpg routes
 (``bare_routes.py``) and, with ``--against airflow``, Airflow 3.3.2's execution API
 (``_airflow_anchor.py``), all on 127.0.0.1, and drives them alike with wrk, interleaved: per round,
 scenario and client count (1, 16, 64), each target in turn — Baton at its newest and its oldest API
-version, the bare routes and Airflow (neither has the log upload). The ``run_state`` scenario starts
-and finishes fresh attempts — each request a ``run`` of a queued attempt seeded for that wrk run, or
-the ``state`` (success) of one just started — on Baton and Airflow; the ``claim`` scenario is
-workers' loops (claim one workload, run it, finish it), on Baton only (Airflow's executor hands
+version, the bare routes and Airflow (neither has the log upload), each round starting one target later
+than the round before, so that no target always runs right after the same one. The ``run_state``
+scenario starts and finishes fresh attempts — each request a ``run`` of a queued attempt seeded for that
+wrk run, or the ``state`` (success) of one just started — on Baton and Airflow; the ``claim`` scenario
+is workers' loops (claim one workload, run it, finish it), on Baton only (Airflow's executor hands
 workloads out).
 
-It reports requests/s, p50/p99 latency, non-2xx responses (any of Baton's or the bare routes' fails
-the benchmark; an Airflow run with any is left out of the ratios and listed), server CPU per
-request, RSS, PostgreSQL connections held and the load average, Baton's ratios to each other target
-as the median and min-max over the rounds, and writes everything as JSON (``--out``). Every run is
-bounded: a few seconds per scenario, loopback only; it stops what it started and drops its databases.
+It reports requests/s, p50/p99 latency, non-2xx responses (any of Baton's or the bare routes' fails the
+benchmark; an Airflow run with any is left out of the ratios and listed), server CPU per request, RSS,
+PostgreSQL connections held and the load average, Baton's ratios to each other target as the median and
+min-max over the rounds, and writes everything as JSON (``--out``). Every run is bounded: a few seconds
+per scenario, loopback only; it stops what it started and drops its databases.
 """
 
 from __future__ import annotations
@@ -1043,6 +1044,14 @@ def _start_bare(url: str, signing_key: str, pool_size: int) -> tuple[subprocess.
     return server, f"http://127.0.0.1:{port}"
 
 
+def _rotated(targets: list[Target], by: int) -> list[Target]:
+    """``targets`` in turn, starting ``by`` places later (round after round, each target runs after
+    another one: what a run leaves behind, in the server or PostgreSQL, does not always fall on the
+    same target)."""
+    by %= len(targets)
+    return targets[by:] + targets[:by]
+
+
 def _paced_runs(
     targets: list[Target],
     scenarios: list[str],
@@ -1225,7 +1234,7 @@ def main(argv: list[str] | None = None) -> int:
         for round_ in range(1, args.rounds + 1):
             for scenario in scenarios:
                 for connections in args.clients or CLIENTS:
-                    for target in targets:
+                    for target in _rotated(targets, round_ - 1):
                         request = target.requests[scenario]
                         if request is None:
                             continue
