@@ -20,11 +20,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import text
+from sqlalchemy import BigInteger, bindparam, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from baton_server.db.direct import transaction_on
-from baton_server.db.engine import Reader
+from baton_server.db.direct import Direct, transaction_on
+from baton_server.db.engine import Reader, connection_of
 from baton_server.db.types import utcnow
 from baton_server.runtime import Runtime
 from baton_server.scheduler import runs, task_instances
@@ -37,6 +37,8 @@ log = logging.getLogger("baton_server.scheduler")
 
 LEADER_LOCK_KEY = 0x62_61_74_6F_6E_73_63
 """PostgreSQL advisory lock key ("batonsc") that elects the replica doing the current pass."""
+_TRY_PASS_LOCK = Direct(select(func.pg_try_advisory_xact_lock(bindparam("b_lock", type_=BigInteger))))
+"""The passes' lock, taken without waiting by a run's advance after a final state (PostgreSQL only)."""
 
 
 @dataclass(slots=True)
@@ -202,15 +204,15 @@ async def advance_run(runtime: Runtime, run_pk: uuid.UUID, *, on: AsyncConnectio
     try:
         async with _transaction_on(runtime, on) as reader:
             if is_postgres(reader):
-                locked = await reader.scalar(
-                    text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": LEADER_LOCK_KEY}
-                )
+                locked = await _TRY_PASS_LOCK.scalar(await connection_of(reader), {"b_lock": LEADER_LOCK_KEY})
                 if not locked:  # nothing was written: the transaction ends empty
                     runtime.wakeups.scheduler.notify()
                     return 0
             now = utcnow()
             deps = await task_instances.resolve_run(reader, run_pk, now)
-            queued = await task_instances.queue_scheduled(reader, now, run_pk=run_pk)
+            queued = (
+                await task_instances.queue_scheduled(reader, now, run_pk=run_pk) if deps.left_scheduled else 0
+            )
             await reader.commit()
     except Exception:
         log.exception("resolving run %s after a finished attempt failed; the next pass does it", run_pk)

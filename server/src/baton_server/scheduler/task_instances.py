@@ -7,6 +7,7 @@ Only the scheduler moves a task instance into ``scheduled`` or ``queued``, and i
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -54,6 +55,8 @@ class DependencyReport:
     runs_finished: dict[str, int] = field(default_factory=dict)
     resume_after: uuid.UUID | None = None
     """Where the next pass continues when this one stopped at its batch limit (None: from the start)."""
+    left_scheduled: bool = False
+    """Whether a task instance of a run it resolved is left scheduled, for :func:`queue_scheduled`."""
 
 
 async def release_stale_claims(session: AsyncSession, now: datetime, claim_timeout: float) -> int:
@@ -186,20 +189,43 @@ async def resolve_dependencies(
 
 
 async def resolve_run(reader: Reader, run_pk: uuid.UUID, now: datetime) -> DependencyReport:
-    """Resolve one run as a pass would, if it is running: what a finished attempt of it made ready."""
+    """Resolve one run as a pass would, if it is running: what a finished attempt of it made ready.
+
+    Its task instances are read in the statement that checks that the run still runs, and with no
+    summary first: the attempt that just ended leaves something to decide (its downstream tasks, or
+    the run's end; :func:`baton_server.scheduler.loop.after_attempt_ended` reads the summary before
+    calling for a task nothing waits for). The report says whether one is left scheduled."""
     report = DependencyReport()
-    version_id = (await _core(reader, _RUNNING_RUN_VERSION, {"b_run": run_pk})).scalar()
-    if version_id is not None:
-        await _resolve_and_finish(reader, run_pk, version_id, now, report)
+    rows = await _RUNNING_RUN_TASK_INSTANCES.all(await connection_of(reader), {"b_run": run_pk})
+    if rows:
+        await _decide_and_finish(reader, run_pk, rows[0].dag_version_id, rows, now, report)
     return report
 
 
-_RUNNING_RUN_VERSION = select(DagRunRecord.dag_version_id).where(
-    DagRunRecord.id == bindparam("b_run"), DagRunRecord.state == DagRunState.RUNNING.value
+# A run's resolution after a final state runs on the request's connection, inside a transaction of
+# the driver's own (``advance_run``): its statements are direct, and the pass's session runs the same
+# through SQLAlchemy.
+_TASK_INSTANCE_COLUMNS = (
+    TI.id,
+    TI.task_id,
+    TI.state,
+    TI.try_number,
+    TI.max_tries,
+    TI.end_date,
+    TI.next_attempt_at,
 )
-_RUN_TASK_INSTANCES = select(
-    TI.id, TI.task_id, TI.state, TI.try_number, TI.max_tries, TI.end_date, TI.next_attempt_at
-).where(TI.dag_run_id == bindparam("b_run"))
+_RUN_TASK_INSTANCES = Direct(select(*_TASK_INSTANCE_COLUMNS).where(TI.dag_run_id == bindparam("b_run")))
+_RUNNING_RUN_TASK_INSTANCES = Direct(
+    select(DagRunRecord.dag_version_id, *_TASK_INSTANCE_COLUMNS)
+    .join(DagRunRecord, DagRunRecord.id == TI.dag_run_id)
+    .where(TI.dag_run_id == bindparam("b_run"), DagRunRecord.state == DagRunState.RUNNING.value)
+)
+"""A run's task instances, with its DAG version, if the run is running (no rows otherwise)."""
+_FINISH_RUN = Direct(
+    update(DagRunRecord)
+    .where(DagRunRecord.id == bindparam("b_run"), DagRunRecord.state == DagRunState.RUNNING.value)
+    .values(state=bindparam("b_state"), end_date=bindparam("b_now"))
+)
 _PENDING_STATES = (TaskInstanceState.UP_FOR_RETRY.value,)
 _FINISHED_STATES = tuple(sorted(state.value for state in FINISHED_TI_STATES))
 _RUN_SUMMARY = Direct(
@@ -230,27 +256,37 @@ async def _resolve_and_finish(
         # Nothing to decide and the run goes on: reading every task instance would change nothing.
         # (Most passes over a large run find just this: every task queued, running or ended.)
         return
-    outcome = await _resolve_run(reader, run_pk, version_id, now, report)
+    rows = await _RUN_TASK_INSTANCES.all(await connection_of(reader), {"b_run": run_pk})
+    await _decide_and_finish(reader, run_pk, version_id, rows, now, report)
+
+
+async def _decide_and_finish(
+    reader: Reader,
+    run_pk: uuid.UUID,
+    version_id: uuid.UUID,
+    rows: Sequence[Any],
+    now: datetime,
+    report: DependencyReport,
+) -> None:
+    outcome = await _resolve_run(reader, version_id, rows, now, report)
     if outcome is None:
         return
-    finished = await _core(
-        reader,
-        update(DagRunRecord)
-        .where(DagRunRecord.id == run_pk, DagRunRecord.state == DagRunState.RUNNING.value)
-        .values(state=outcome.value, end_date=now),
+    finished = await _FINISH_RUN.rowcount(
+        await connection_of(reader), {"b_run": run_pk, "b_state": outcome.value, "b_now": now}
     )
-    if rowcount(finished):
+    if finished:
         report.runs_finished[outcome.value] = report.runs_finished.get(outcome.value, 0) + 1
 
 
 async def _resolve_run(
-    reader: Reader, run_pk: uuid.UUID, version_id: uuid.UUID, now: datetime, report: DependencyReport
+    reader: Reader, version_id: uuid.UUID, rows: Sequence[Any], now: datetime, report: DependencyReport
 ) -> DagRunState | None:
+    """Decide a run's task instances (``rows``) and write the decisions; the run's outcome once it is
+    over (None: it goes on, or something moved under us)."""
     version = await load_version_or_none(reader, version_id)
     if version is None:
         return None
     spec = version.spec
-    rows = (await _core(reader, _RUN_TASK_INSTANCES, {"b_run": run_pk})).all()
     by_task = {row.task_id: row for row in rows}
     states: dict[str, str | None] = {row.task_id: row.state for row in rows}
     plan: dict[str, list[uuid.UUID]] = {
@@ -288,6 +324,8 @@ async def _resolve_run(
             elif row.next_attempt_at is None:
                 next_attempts.append((row.id, due))
     planned = sum(len(ids) for ids in plan.values())
+    if TaskInstanceState.SCHEDULED.value in states.values():
+        report.left_scheduled = True
     scheduled = {"state": TaskInstanceState.SCHEDULED.value}
     retry_state = TaskInstanceState.UP_FOR_RETRY.value
     moved = await _set_state(reader, plan["schedule"], None, scheduled)
@@ -321,23 +359,29 @@ async def _resolve_run(
     return run_outcome(spec, states)
 
 
-async def queue_scheduled(reader: Reader, now: datetime, *, run_pk: uuid.UUID | None = None) -> int:
-    """Queue every scheduled task instance (only one run's with ``run_pk``) as a new attempt (try + 1)."""
-    conditions = [TI.state == TaskInstanceState.SCHEDULED.value]
-    if run_pk is not None:
-        conditions.append(TI.dag_run_id == run_pk)
-    result = await _core(
-        reader,
+def _queue_scheduled(*conditions: Any) -> Direct:
+    return Direct(
         update(TI)
-        .where(*conditions)
+        .where(TI.state == TaskInstanceState.SCHEDULED.value, *conditions)
         .values(
             state=TaskInstanceState.QUEUED.value,
             try_number=TI.try_number + 1,
-            queued_at=now,
+            queued_at=bindparam("b_now"),
             **_FRESH_ATTEMPT,
-        ),
+        )
     )
-    return rowcount(result)
+
+
+_QUEUE_SCHEDULED = _queue_scheduled()
+_QUEUE_SCHEDULED_OF_RUN = _queue_scheduled(TI.dag_run_id == bindparam("b_run"))
+
+
+async def queue_scheduled(reader: Reader, now: datetime, *, run_pk: uuid.UUID | None = None) -> int:
+    """Queue every scheduled task instance (only one run's with ``run_pk``) as a new attempt (try + 1)."""
+    conn = await connection_of(reader)
+    if run_pk is None:
+        return await _QUEUE_SCHEDULED.rowcount(conn, {"b_now": now})
+    return await _QUEUE_SCHEDULED_OF_RUN.rowcount(conn, {"b_now": now, "b_run": run_pk})
 
 
 async def mark_offline_workers(session: AsyncSession, now: datetime, heartbeat_timeout: float) -> int:
