@@ -360,6 +360,7 @@ async def _resolve_run(
 
 
 def _queue_scheduled(*conditions: Any) -> Direct:
+    """The statement queueing the scheduled task instances that also meet ``conditions``."""
     return Direct(
         update(TI)
         .where(TI.state == TaskInstanceState.SCHEDULED.value, *conditions)
