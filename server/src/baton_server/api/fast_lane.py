@@ -59,7 +59,7 @@ from starlette.types import Scope
 from baton_server.api.answers import claimed_workloads, finish_attempt, start_attempt, store_logs
 from baton_server.api.deps import attempt_check, get_runtime, get_task_connection, running_attempt
 from baton_server.api.input_contract import is_json_content
-from baton_server.api.middleware import VERSION_SCOPE_KEY
+from baton_server.api.middleware import JSON_BODY_SCOPE_KEY, VERSION_SCOPE_KEY
 from baton_server.api.routes._orchestration import CLIENT_RUNTIMES_HEADER
 from baton_server.api.schemas.execution import (
     DagRunInfo,
@@ -782,6 +782,9 @@ async def try_claim(scope: Scope, body: bytes) -> Answered | None:
     return await _serve(_CLAIMS_RE, _claim, scope, body)
 
 
+_UNPARSED = object()
+
+
 def _json_or_absent(scope: Scope, body: bytes) -> Any:
     """The body as FastAPI reads it for a JSON body parameter: parsed when it is JSON, else absent."""
     if not body:
@@ -789,7 +792,9 @@ def _json_or_absent(scope: Scope, body: bytes) -> Any:
     content_type = next((value for name, value in scope["headers"] if name == b"content-type"), None)
     if not is_json_content(content_type):
         raise ValueError("not a JSON body: the route says how it refuses it")
-    return json.loads(body)
+    # The middleware's check of the input contract parsed it already, as json.loads does.
+    parsed = scope.get(JSON_BODY_SCOPE_KEY, _UNPARSED)
+    return json.loads(body) if parsed is _UNPARSED else parsed
 
 
 async def _route(

@@ -136,8 +136,23 @@ def _text_refusal(problem: str, path: list[str | int], what: str) -> Refusal:
     return Refusal(INVALID_JSON.code, f"{where}: a lone surrogate escape is not text")
 
 
+@dataclass(frozen=True, slots=True)
+class ParsedBody:
+    """A JSON request body that keeps the contract, parsed: what ``json.loads`` makes of it (the checks
+    only refuse; the numbers they look at are parsed as ``json.loads`` parses them)."""
+
+    document: Any
+
+
 def check_json_body(body: bytes) -> Refusal | None:
     """Whether a request body keeps the contract; None when it does (an empty body is the route's)."""
+    checked = parse_json_body(body)
+    return checked if isinstance(checked, Refusal) else None
+
+
+def parse_json_body(body: bytes) -> Refusal | ParsedBody | None:
+    """A request body parsed if it keeps the contract, the refusal if it does not; None for an empty
+    body (the route's to refuse or not)."""
     if not body:
         return None
     try:
@@ -159,7 +174,8 @@ def check_json_body(body: bytes) -> Refusal | None:
         )
     except ValueError as exc:
         return Refusal(INVALID_JSON.code, f"the request body is not valid JSON: {exc}")
-    return _walk(document)
+    refusal = _walk(document)
+    return ParsedBody(document) if refusal is None else refusal
 
 
 def check_path_and_query(path: str, query_string: bytes) -> Refusal | None:
@@ -187,8 +203,10 @@ def is_json_content(content_type: bytes | None) -> bool:
 
 __all__ = [
     "MAX_JSON_DEPTH",
+    "ParsedBody",
     "Refusal",
     "check_json_body",
     "check_path_and_query",
     "is_json_content",
+    "parse_json_body",
 ]

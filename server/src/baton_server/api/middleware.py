@@ -24,7 +24,7 @@ from cadwyn.middleware import VersionPickingMiddleware
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from baton_server.api.input_contract import check_json_body, check_path_and_query, is_json_content
+from baton_server.api.input_contract import ParsedBody, check_path_and_query, is_json_content, parse_json_body
 from baton_server.api.reasons import (
     CLIENT_VERSION_TOO_NEW,
     INTERNAL_ERROR,
@@ -50,6 +50,8 @@ REFRESHED_TOKEN_SCOPE_KEY = "baton.refreshed_token"  # noqa: S105 - a scope key
 _REFRESHED_TOKEN_HEADER_B = REFRESHED_TOKEN_HEADER.lower().encode()
 REQUEST_ID_SCOPE_KEY = "baton.request_id"
 VERSION_SCOPE_KEY = "baton.api_version"
+JSON_BODY_SCOPE_KEY = "baton.json_body"
+"""The request's JSON body as the input contract's check parsed it (absent for any other body)."""
 
 
 class BodyTooLargeError(HTTPException):
@@ -230,7 +232,11 @@ def build_middleware(
                 body = read
                 receive = _replay(body, receive)
                 if is_json_content(content_type):
-                    refusal = check_json_body(body)
+                    checked = parse_json_body(body)
+                    if isinstance(checked, ParsedBody):
+                        scope[JSON_BODY_SCOPE_KEY] = checked.document  # for a lane: parsed once
+                    else:
+                        refusal = checked
             if refusal is not None:
                 for msg in _error_response(422, refusal.reason, refusal.message, extra_headers):
                     await send(msg)

@@ -15,7 +15,13 @@ from typing import Any
 
 import httpx
 import pytest
-from baton_server.api.input_contract import MAX_JSON_DEPTH, check_json_body, check_path_and_query
+from baton_server.api.input_contract import (
+    MAX_JSON_DEPTH,
+    ParsedBody,
+    check_json_body,
+    check_path_and_query,
+    parse_json_body,
+)
 from baton_server.api.versions import supported_versions
 from baton_server.db.tables import Base
 from sqlalchemy import func, select
@@ -70,6 +76,23 @@ def test__contract__refuses_what_is_not_plain_utf8(body: bytes) -> None:
     refusal = check_json_body(body)
     assert refusal is not None
     assert refusal.reason == "invalid_json"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"a": 1, "b": -0.0, "c": 1.5e300, "d": 9223372036854775807, "e": [true, null, "\\u00e9t\\u00e9"]}',
+        '{"sch\u00e9ma": "d\u00e9j\u00e0 \u2603", "n": 12345678901234567, "f": 0.1}'.encode(),
+        b'[{"deep": [[[{"x": -1e-300}]]]}, 3, "x"]',
+        b'"just text"',
+    ],
+)
+def test__contract__a_body_it_keeps_is_parsed_as_json_loads_parses_it(body: bytes) -> None:
+    # The lanes take this document instead of parsing the body again: it must be json.loads's.
+    parsed = parse_json_body(body)
+    assert isinstance(parsed, ParsedBody)
+    assert json.dumps(parsed.document) == json.dumps(json.loads(body))
+    assert parse_json_body(b"") is None
 
 
 def test__contract__names_the_field() -> None:
