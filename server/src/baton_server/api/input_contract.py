@@ -144,12 +144,6 @@ class ParsedBody:
     document: Any
 
 
-def check_json_body(body: bytes) -> Refusal | None:
-    """Whether a request body keeps the contract; None when it does (an empty body is the route's)."""
-    checked = parse_json_body(body)
-    return checked if isinstance(checked, Refusal) else None
-
-
 def parse_json_body(body: bytes) -> Refusal | ParsedBody | None:
     """A request body parsed if it keeps the contract, the refusal if it does not; None for an empty
     body (the route's to refuse or not)."""
@@ -205,7 +199,6 @@ __all__ = [
     "MAX_JSON_DEPTH",
     "ParsedBody",
     "Refusal",
-    "check_json_body",
     "check_path_and_query",
     "is_json_content",
     "parse_json_body",

@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import BigInteger, bindparam, func, select, text
+from sqlalchemy import BigInteger, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton_server.db.direct import Direct, transaction_on
@@ -38,7 +38,15 @@ log = logging.getLogger("baton_server.scheduler")
 LEADER_LOCK_KEY = 0x62_61_74_6F_6E_73_63
 """PostgreSQL advisory lock key ("batonsc") that elects the replica doing the current pass."""
 _TRY_PASS_LOCK = Direct(select(func.pg_try_advisory_xact_lock(bindparam("b_lock", type_=BigInteger))))
-"""The passes' lock, taken without waiting by a run's advance after a final state (PostgreSQL only)."""
+
+
+async def _took_pass_lock(reader: Reader) -> bool:
+    """Whether the passes' lock was taken, without waiting, for the transaction of ``reader`` (on
+    PostgreSQL; elsewhere one process runs the passes and there is no lock to take): a pass, and a
+    run's advance after a final state, each take it."""
+    if not is_postgres(reader):
+        return True
+    return bool(await _TRY_PASS_LOCK.scalar(await connection_of(reader), {"b_lock": LEADER_LOCK_KEY}))
 
 
 @dataclass(slots=True)
@@ -104,13 +112,9 @@ class Scheduler:
     async def _pass(self, now: datetime) -> PassReport:
         report = PassReport()
         async with self._runtime.sessions() as session:
-            if is_postgres(session):
-                leader = await session.scalar(
-                    text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": LEADER_LOCK_KEY}
-                )
-                if not leader:
-                    await session.rollback()
-                    return PassReport(leader=False)
+            if not await _took_pass_lock(session):
+                await session.rollback()
+                return PassReport(leader=False)
             report.runs_created = await runs.create_scheduled_runs(session, now)
             report.backfill_runs_created = await backfills.advance_backfills(session, now)
             report.runs_started = await runs.start_queued_runs(session, now)
@@ -203,11 +207,9 @@ async def advance_run(runtime: Runtime, run_pk: uuid.UUID, *, on: AsyncConnectio
     """
     try:
         async with _transaction_on(runtime, on) as reader:
-            if is_postgres(reader):
-                locked = await _TRY_PASS_LOCK.scalar(await connection_of(reader), {"b_lock": LEADER_LOCK_KEY})
-                if not locked:  # nothing was written: the transaction ends empty
-                    runtime.wakeups.scheduler.notify()
-                    return 0
+            if not await _took_pass_lock(reader):  # nothing was written: the transaction ends empty
+                runtime.wakeups.scheduler.notify()
+                return 0
             now = utcnow()
             deps = await task_instances.resolve_run(reader, run_pk, now)
             queued = (

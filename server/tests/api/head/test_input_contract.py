@@ -18,7 +18,7 @@ import pytest
 from baton_server.api.input_contract import (
     MAX_JSON_DEPTH,
     ParsedBody,
-    check_json_body,
+    Refusal,
     check_path_and_query,
     parse_json_body,
 )
@@ -33,6 +33,12 @@ from tests.spec_documents import operations
 
 LATEST = supported_versions()[-1]
 OLDEST = supported_versions()[0]
+
+
+def check_json_body(body: bytes) -> Refusal | None:
+    """The contract's refusal of a request body; None when it keeps it (or is empty)."""
+    checked = parse_json_body(body)
+    return checked if isinstance(checked, Refusal) else None
 
 
 def _deep(depth: int) -> str:
