@@ -29,6 +29,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import socket
 import statistics
 import subprocess
@@ -1274,6 +1275,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for process in reversed(processes):
             _stop(process)
+        shutil.rmtree(folder, ignore_errors=True)  # its scripts and wrk's output: the figures are in --out
         asyncio.run(_drop_database(admin_url, url))
         if airflow_db is not None:
             asyncio.run(

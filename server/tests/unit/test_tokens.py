@@ -270,3 +270,152 @@ def test__issue__the_same_token_jwt_encode_makes__with_each_active_key(algorithm
         assert claims["wid"] == str(worker)
         assert token == jwt.encode(claims, signing, algorithm=algorithm, headers={"kid": kid})  # type: ignore[arg-type]
         assert service.verify(token).kid == kid
+
+
+_REQUIRED = ["sub", "aud", "exp", "iat", "scope", "try"]
+_ABSENT = object()
+
+
+def _pyjwt_outcome(token: str, key: SigningKey) -> object:
+    """What ``jwt.decode`` with the service's options makes of ``token``: its claims or how it refuses."""
+    try:
+        claims: object = jwt.decode(
+            token,
+            key.verifying,
+            algorithms=[key.algorithm],
+            audience=tokens.AUDIENCE,
+            options={"require": _REQUIRED},
+        )
+    except jwt.ExpiredSignatureError:
+        return "expired"
+    except jwt.InvalidAudienceError:
+        return "audience"
+    except jwt.PyJWTError:
+        return "malformed"
+    except OverflowError:  # PyJWT lets int() of an infinite time escape: the service refuses it instead
+        return "malformed"
+    return claims
+
+
+def _our_outcome(token: str, key: SigningKey) -> object:
+    try:
+        return tokens._Verifier.of(key).claims(token, time.time())
+    except tokens._RefusedError as refused:
+        return refused.reason
+
+
+def _sign(key: SigningKey, header: object, claims: object, *, payload_segment: str | None = None) -> str:
+    """A token of ``header`` and ``claims`` signed with ``key``, whatever they hold."""
+    head = base64.urlsafe_b64encode(json.dumps(header).encode()).rstrip(b"=").decode()
+    body = payload_segment
+    if body is None:
+        body = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    algorithm = jwt.get_algorithm_by_name(key.algorithm)
+    signature = algorithm.sign(f"{head}.{body}".encode(), algorithm.prepare_key(key.signing))
+    return f"{head}.{body}." + base64.urlsafe_b64encode(signature).rstrip(b"=").decode()
+
+
+def _key(algorithm: str, secret: str = KEY) -> SigningKey:
+    """A key of ``algorithm`` named ``static``: the configured secret for HS256, a new pair for EdDSA."""
+    if algorithm == "HS256":
+        return SigningKey("static", "HS256", secret, secret)
+    private = Ed25519PrivateKey.generate()
+    return SigningKey("static", "EdDSA", private.public_key(), private)
+
+
+def _corpus(key: SigningKey, other: SigningKey) -> list[str]:
+    """Tokens signed with ``key``, good ones and ones whose header, claims or spelling is wrong."""
+    now = int(time.time())
+    base: dict[str, object] = {
+        "sub": str(uuid.uuid4()), "aud": tokens.AUDIENCE, "scope": "execution", "try": 1,
+        "iat": now, "exp": now + 60, "jti": "x",
+    }  # fmt: skip
+    header: dict[str, object] = {"alg": key.algorithm, "kid": key.kid, "typ": "JWT"}
+    claim_cases: dict[str, list[object]] = {
+        "sub": [_ABSENT, None, 5, [], "not-a-uuid", ""],
+        "aud": [_ABSENT, None, "", [], "other", [tokens.AUDIENCE], ["other"], [tokens.AUDIENCE, "x"], [1],
+                [tokens.AUDIENCE, 1], {"a": 1}, 5, True],
+        "exp": [_ABSENT, None, now - 1, now, now + 0.5, "x", str(now + 60), True, [now], float("inf"),
+                10**30],
+        "iat": [_ABSENT, None, now + 3600, "x", str(now), 1.5, True, float("inf"), float("nan"), -5],
+        "nbf": [None, now - 10, now + 3600, "x", float("nan")],
+        "scope": [_ABSENT, None, "admin", "workload"],
+        "try": [_ABSENT, None, -1, 2**31, "1", True, 0],
+        "jti": [_ABSENT, None, 5],
+        "wid": [str(uuid.uuid4()), "nope"],
+    }  # fmt: skip
+    corpus = [_sign(key, header, base), _sign(key, {"alg": key.algorithm, "typ": "JWT"}, base)]
+    for name, values in claim_cases.items():
+        for value in values:
+            claims = {k: v for k, v in base.items() if k != name}
+            if value is not _ABSENT:
+                claims[name] = value
+            corpus.append(_sign(key, header, claims))
+    corpus.append(_sign(key, header, {**base, "iat": now + 3600, "exp": now - 5}))  # which check comes first
+    corpus.append(_sign(key, header, {**base, "exp": now - 5, "aud": "other"}))
+    corpus.append(_sign(key, header, {**base, "aud": "other", "sub": 5}))
+    for changed in (
+        {"alg": None}, {"alg": "none"}, {"alg": "HS512"}, {"alg": key.algorithm.lower()},
+        {"alg": [key.algorithm]},
+        {"alg": "EdDSA" if key.algorithm == "HS256" else "HS256"}, {"kid": 7}, {"typ": "other"},
+        {"b64": True}, {"b64": "no"}, {"b64": False}, {"crit": ["b64"], "b64": True}, {"crit": ["b64"]},
+        {"crit": []}, {"crit": "b64"}, {"crit": [1]}, {"crit": ["exp"]},
+    ):  # fmt: skip
+        corpus.append(_sign(key, {**header, **changed}, base))
+    corpus.append(_sign(key, {k: v for k, v in header.items() if k != "alg"}, base))
+    corpus.append(_sign(key, {**header, "b64": False}, base, payload_segment=""))
+    corpus.append(_sign(key, [header], base))
+    corpus.append(_sign(key, header, [base]))
+    corpus.append(_sign(key, header, None, payload_segment=base64.urlsafe_b64encode(b"\xff\xfe{}").decode()))
+    corpus.append(_sign(key, header, None, payload_segment="bm90IGpzb24"))  # "not json"
+    corpus.append(_sign(key, header, None, payload_segment=""))
+    deep = base64.urlsafe_b64encode(b"[" * 100_000).rstrip(b"=").decode()
+    corpus.append(_sign(key, header, None, payload_segment=deep))
+    good = corpus[0]
+    head, body, signature = good.split(".")
+    flipped = body[:-1] + ("B" if body[-1] == "A" else "A")
+    corpus += [
+        good + "=", f"{head}.{body}=.{signature}", f"{head}.{body}==.{signature}",
+        f"{head}===.{body}.{signature}",
+        f"{head}.{body}.{signature}==", good + "\n", " " + good, good[:-1] + "!", good.replace(".", "é", 1),
+        f"{head}.{body}", f"{head}.{body}.{signature}.x", f"{head}..{signature}", f"..{signature}", "..",
+        f"{head}.{flipped}.{signature}", f"{head}.{body}.{signature[:-2]}", f"{head}.{body}.",
+        _sign(other, header, base),
+    ]  # fmt: skip
+    for segment in range(3):  # a last character whose unused bits are set: not the canonical spelling
+        parts = good.split(".")
+        last = parts[segment][-1]
+        alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+        if len(parts[segment]) % 4 in (2, 3):
+            parts[segment] = parts[segment][:-1] + alphabet[alphabet.index(last) | 1]
+            corpus.append(".".join(parts))
+    for padded in range(3):  # a segment padded to a multiple of four, as some issuers do
+        parts = good.split(".")
+        parts[padded] += "=" * (-len(parts[padded]) % 4)
+        corpus.append(".".join(parts))
+    return corpus
+
+
+@pytest.mark.parametrize("algorithm", ["HS256", "EdDSA"])
+def test__verifier__every_token__the_answer_jwt_decode_gives(algorithm: str) -> None:
+    # The service verifies with its keys prepared once, not with jwt.decode; it must accept exactly the
+    # tokens jwt.decode accepts, with the same claims, and refuse the others for the same reason.
+    key = _key(algorithm)
+    corpus = _corpus(key, _key(algorithm, "o" * 64))
+    outcomes = []
+    for token in corpus:
+        expected, got = _pyjwt_outcome(token, key), _our_outcome(token, key)
+        assert got == expected, token
+        outcomes.append(got if isinstance(got, str) else "accepted")
+    # Good tokens and every kind of refusal are in the corpus.
+    assert {o: outcomes.count(o) >= 3 for o in ("accepted", "malformed", "expired", "audience")} == {
+        "accepted": True, "malformed": True, "expired": True, "audience": True
+    }  # fmt: skip
+
+
+def test__verifier__expiry_is_exclusive__a_token_is_expired_at_its_exp() -> None:
+    claims = {"sub": "s", "aud": tokens.AUDIENCE, "scope": "execution", "try": 1, "iat": 50, "exp": 100}
+    tokens._check_claims(claims, 99.999)
+    with pytest.raises(tokens._RefusedError) as refused:
+        tokens._check_claims(claims, 100.0)
+    assert refused.value.reason == "expired"
