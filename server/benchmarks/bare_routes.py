@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 import asyncpg  # type: ignore[import-untyped]
 import jwt
 import uvicorn
+from baton_server.services.credentials import hash_token
 from baton_server.services.tokens import ALGORITHM, AUDIENCE
 from fastapi import FastAPI, Header, HTTPException, Response
 from pydantic import BaseModel, JsonValue
@@ -92,6 +93,13 @@ _PUSH_XCOM = (
     "ON CONFLICT (dag_id, run_id, task_id, map_index, key) "
     "DO UPDATE SET value = excluded.value, task_instance_id = excluded.task_instance_id, "
     "updated_at = excluded.updated_at"
+)
+
+
+_WORKER_HEARTBEAT = (
+    "UPDATE workers SET last_heartbeat_at = $1, state = 'active' WHERE id = $2 AND credential_id = "
+    "(SELECT id FROM credentials WHERE token_hash = $3 AND kind = 'worker' AND revoked_at IS NULL) "
+    "RETURNING id, name, queues, capacity, runtime, hostname, state, registered_at, last_heartbeat_at"
 )
 
 
@@ -169,6 +177,25 @@ async def heartbeat(task_instance_id: uuid.UUID, body: Heartbeat, authorization:
     if status.rsplit(" ", 1)[-1] != "1":
         raise HTTPException(409, "not running")
     return Response(status_code=204)
+
+
+@app.put("/workers/{worker_id}/heartbeat")
+async def heartbeat_worker(worker_id: uuid.UUID, authorization: str = Header()) -> dict[str, object]:
+    """Check the worker credential and record the worker's sign of life in one statement: the worker,
+    or 401 when the credential does not own it."""
+    now = datetime.now(UTC)
+    row = await POOL["pool"].fetchrow(
+        _WORKER_HEARTBEAT, now, worker_id, hash_token(authorization.removeprefix("Bearer "))
+    )
+    if row is None:
+        raise HTTPException(401, "not this worker's credential")
+    return {
+        **dict(row),
+        "id": str(row["id"]),
+        "queues": json.loads(row["queues"]),
+        "registered_at": row["registered_at"].isoformat(),
+        "last_heartbeat_at": row["last_heartbeat_at"].isoformat(),
+    }
 
 
 @app.get("/execution/variables/{key}")

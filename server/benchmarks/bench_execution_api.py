@@ -11,7 +11,8 @@ than the round before, so that no target always runs right after the same one. T
 scenario starts and finishes fresh attempts — each request a ``run`` of a queued attempt seeded for that
 wrk run, or the ``state`` (success) of one just started — on Baton and Airflow; the ``claim`` scenario
 is workers' loops (claim one workload, run it, finish it), on Baton only (Airflow's executor hands
-workloads out).
+workloads out); the ``worker_heartbeat`` scenario is registered workers' signs of life, on Baton and
+the bare routes (Airflow's execution API has no workers of its own).
 
 It reports requests/s, p50/p99 latency, non-2xx responses (any of Baton's or the bare routes' fails the
 benchmark; an Airflow run with any is left out of the ratios and listed), server CPU per request, RSS,
@@ -30,6 +31,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -521,6 +523,9 @@ RUN_STATE = "run/state of fresh attempts"
 CLAIM = "claim, run and state of queued attempts"
 """The ``claim`` scenario's marker: its script is ``_CLAIM_LUA``, a worker's loop over attempts queued for
 the run."""
+WORKER_HEARTBEAT = 'return wrk.format("PUT", "/workers/" .. ids[i] .. "/heartbeat", headers)'
+"""The ``worker_heartbeat`` scenario's request: its ``ids`` are the registered workers, taking turns, and
+its token their credential's (``Target.workers``), not the attempts'."""
 BATON_REQUESTS: dict[str, str | None] = {
     "heartbeat": 'return wrk.format("PUT", "/execution/task-instances/" .. ids[i] .. "/heartbeat", headers, '
     f"'{_HEARTBEAT_BODY}')",
@@ -536,6 +541,7 @@ BATON_REQUESTS: dict[str, str | None] = {
     f"'{_LOG_BODY}')",
     "run_state": RUN_STATE,
     "claim": CLAIM,
+    "worker_heartbeat": WORKER_HEARTBEAT,
 }
 BARE_REQUESTS: dict[str, str | None] = {
     k: (None if k in ("log_upload", "run_state", "claim") else v) for k, v in BATON_REQUESTS.items()
@@ -553,6 +559,7 @@ AIRFLOW_REQUESTS: dict[str, str | None] = {
     "log_upload": None,  # a task's logs go to files / remote storage, not through the execution API
     "run_state": RUN_STATE,  # over queued attempts airflow_prepare.py made with Airflow's create_dagrun
     "claim": None,  # Airflow's executor hands workloads out: no claim in its execution API
+    "worker_heartbeat": None,  # nor workers of its own: its executors watch their workers themselves
 }
 SCENARIOS = (
     "heartbeat",
@@ -564,6 +571,7 @@ SCENARIOS = (
     "log_upload",
     "run_state",
     "claim",
+    "worker_heartbeat",
 )
 
 
@@ -619,10 +627,15 @@ def _lua(
             "worker_token": token,
         }
     else:
+        rows = target.attempts
+        if request == WORKER_HEARTBEAT:
+            assert target.workers is not None, "the worker_heartbeat scenario needs registered workers"
+            workers, worker_token = target.workers
+            rows = [(worker, worker_token, "") for worker in workers]
         script = _LUA % {
-            "ids": ", ".join(f'"{ti}"' for ti, _, _ in target.attempts),
-            "tokens": ", ".join(f'"{tok}"' for _, tok, _ in target.attempts),
-            "tasks": ", ".join(f'"{task}"' for _, _, task in target.attempts),
+            "ids": ", ".join(f'"{ti}"' for ti, _, _ in rows),
+            "tokens": ", ".join(f'"{tok}"' for _, tok, _ in rows),
+            "tasks": ", ".join(f'"{task}"' for _, _, task in rows),
             "version_header": target.version_header,
             "request": request.replace("RUN", '"bench_run"'),
             "threads": threads,
@@ -1097,6 +1110,10 @@ def _paced_runs(
     return paced
 
 
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    sys.exit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; print a table and write JSON."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -1147,6 +1164,9 @@ def main(argv: list[str] | None = None) -> int:
             print("\n" + "\n".join(paced_lines))
         return 0
     scenarios = [s for s in SCENARIOS if not args.scenario or s in args.scenario]
+    # A stop (``kill``, a CI job's timeout) ends the run as Ctrl-C does: through the ``finally`` below,
+    # which stops the servers it started and drops its databases.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     admin_url, url = throwaway_database(args.postgres_url)
     folder = Path(tempfile.mkdtemp(prefix="baton-bench-"))
     signing_key = secrets.token_urlsafe(32)
@@ -1195,7 +1215,17 @@ def main(argv: list[str] | None = None) -> int:
         processes.append(bare)
         _wait_healthy(bare_base, "/execution/health", bare, 300)
         targets.append(
-            Target("bare", bare_base, bare.pid, BARE_REQUESTS, attempts, "", database, "bench-bare")
+            Target(
+                "bare",
+                bare_base,
+                bare.pid,
+                BARE_REQUESTS,
+                attempts,
+                "",
+                database,
+                "bench-bare",
+                workers=workers,
+            )
         )
         if "airflow" in args.against:
             from _airflow_anchor import start_airflow  # type: ignore[import-not-found]

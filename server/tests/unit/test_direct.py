@@ -17,14 +17,18 @@ from baton_server.db.tables import (
     TaskInstanceRecord,
     TaskLogRecord,
     VariableRecord,
+    WorkerRecord,
     XComRecord,
 )
 from baton_server.db.upsert import upsert
+from baton_server.services import workloads
+from baton_server.services.credentials import hash_token
 from sqlalchemy import CTE, bindparam, select, update
 from sqlalchemy.sql import visitors
 
 from tests.conftest import ServerHarness
 from tests.factories import make_dag_run
+from tests.orchestration import fake_worker
 
 
 def _service_statements() -> dict[str, Direct]:
@@ -59,6 +63,7 @@ def test__services__declare_direct_statements() -> None:
         "scheduler.task_instances._QUEUE_SCHEDULED_OF_RUN",
         "scheduler.loop._TRY_PASS_LOCK",
         "variables._VALUE",
+        "workloads._WORKER_HEARTBEAT_BY_TOKEN",
         "connections._FOR_TASK",
         "xcoms._VALUE",
     } <= set(STATEMENTS)
@@ -226,6 +231,68 @@ async def test__direct_update__counts_rows_and_sets_python_side_columns(
         ).one()
     assert row.last_heartbeat_at == seeded["b_now"]
     assert row.updated_at > before  # the column's onupdate ran, as it does through SQLAlchemy
+
+
+@pytest.mark.parametrize("name", ["_WORKER_HEARTBEAT_BY_TOKEN", "_WORKER_HEARTBEAT_OF_RUNTIMES"])
+async def test__worker_heartbeat_by_token__the_row_sqlalchemy_returns__for_its_credential_only(
+    server: ServerHarness, name: str
+) -> None:
+    heartbeat = STATEMENTS[f"workloads.{name}"]
+    async with fake_worker(server, queues=["a", "b"], capacity=3, runtime="go") as worker:
+        token = worker.http.headers["authorization"].removeprefix("Bearer ")
+        params: dict[str, Any] = {"b_id": uuid.UUID(worker.id), "b_hash": hash_token(token)}
+        params.update({f"b_runtime_{slot}": "go" for slot in range(workloads.RUNTIME_SLOTS)})
+        first, second = datetime(2026, 12, 6, 1, tzinfo=UTC), datetime(2026, 12, 6, 2, 0, 0, 7, tzinfo=UTC)
+        async with server.runtime.autocommit.connect() as conn:
+            expected = (await conn.execute(heartbeat.statement, {**params, "b_now": first})).first()
+            got = await heartbeat.first(conn, {**params, "b_now": second})
+            other = await heartbeat.first(conn, {**params, "b_now": second, "b_hash": hash_token("x")})
+    shape = _row(expected)
+    assert shape is not None
+    assert got is not None
+    names, values, types = shape
+    # The same columns, values and types, but the time each recorded.
+    assert _row(got) == (
+        names,
+        tuple(second if n == "last_heartbeat_at" else v for n, v in zip(names, values, strict=True)),
+        types,
+    )
+    assert (got.queues, got.capacity, got.state) == (["a", "b"], 3, "active")
+    assert other is None
+
+
+@pytest.mark.parametrize(
+    ("client_runtimes", "recorded"),
+    [
+        (None, True),
+        ("go", True),
+        ("go,java,python", True),
+        ("a,b,c,go", True),
+        ("java,python", False),
+        ("", False),
+        ("gox,o", False),
+        ("a,b,c,d,go", False),  # more than the statement checks: left to the route, which records it
+    ],
+)
+async def test__heartbeat_worker_by_token__only_a_worker_of_the_clients_runtimes(
+    server: ServerHarness, client_runtimes: str | None, recorded: bool
+) -> None:
+    async with fake_worker(server, runtime="go") as worker:
+        token = worker.http.headers["authorization"].removeprefix("Bearer ")
+        worker_id = uuid.UUID(worker.id)
+        async with server.runtime.autocommit.connect() as conn:
+            before = await _last_heartbeat(conn, worker_id)
+            row = await workloads.heartbeat_worker_by_token(conn, token, worker_id, client_runtimes)
+            after = await _last_heartbeat(conn, worker_id)
+    assert (row is not None) == recorded
+    assert after == (row.last_heartbeat_at if row is not None else before)
+    assert recorded == (after != before)
+
+
+async def _last_heartbeat(conn: Any, worker_id: uuid.UUID) -> datetime:
+    query = select(WorkerRecord.last_heartbeat_at).where(WorkerRecord.id == worker_id)
+    stamp: datetime = (await conn.execute(query)).scalar_one()
+    return stamp
 
 
 async def test__direct_upsert__inserts_then_updates_and_respects_while_null(server: ServerHarness) -> None:

@@ -1,6 +1,7 @@
-"""Fast lanes for a task's requests, when they succeed: a heartbeat, an attempt's start (``run``),
-log upload and final ``state``, a claim, and every task route that only reads or idempotently
-writes with the caller's running attempt (variables, connections, XComs, the run's facts).
+"""Fast lanes for a task's and a worker's requests, when they succeed: a heartbeat, an attempt's start
+(``run``), log upload and final ``state``, a claim, a worker's heartbeat, and every task route that only
+reads or idempotently writes with the caller's running attempt (variables, connections, XComs, the run's
+facts).
 
 Every route is declared like any other, so it is in every version's spec and every generated
 client, and all its errors come from the one error path. But a request that can be answered with
@@ -60,7 +61,7 @@ from baton_server.api.answers import claimed_workloads, finish_attempt, start_at
 from baton_server.api.deps import attempt_check, get_runtime, get_task_connection, running_attempt
 from baton_server.api.input_contract import is_json_content
 from baton_server.api.middleware import JSON_BODY_SCOPE_KEY, VERSION_SCOPE_KEY
-from baton_server.api.routes._orchestration import CLIENT_RUNTIMES_HEADER
+from baton_server.api.routes._orchestration import CLIENT_RUNTIMES_HEADER, worker_model
 from baton_server.api.schemas.execution import (
     DagRunInfo,
     LogBatch,
@@ -77,6 +78,7 @@ from baton_server.api.schemas.orchestration import (
     ClaimedWorkloads,
     ClaimWorkloadsPayload,
     ExecuteTaskWorkload,
+    Worker,
 )
 from baton_server.db.availability import RETRY_AFTER_SECONDS, is_database_unavailable
 from baton_server.db.direct import transaction
@@ -84,20 +86,23 @@ from baton_server.errors import DomainError
 from baton_server.runtime import Runtime
 from baton_server.services.task_instances import AttemptCheck, heartbeat, load_attempt
 from baton_server.services.tokens import TaskClaims
-from baton_server.services.workloads import ClaimRequest, claim_workloads_by_token
+from baton_server.services.workloads import ClaimRequest, claim_workloads_by_token, heartbeat_worker_by_token
 
 HEARTBEAT_PATH = "/execution/task-instances/{task_instance_id}/heartbeat"
 RUN_PATH = "/execution/task-instances/{task_instance_id}/run"
 STATE_PATH = "/execution/task-instances/{task_instance_id}/state"
 LOGS_PATH = "/execution/task-instances/{task_instance_id}/logs"
 CLAIMS_PATH = "/workers/{worker_id}/claims"
+WORKER_HEARTBEAT_PATH = "/workers/{worker_id}/heartbeat"
 _HEARTBEAT_RE = re.compile(r"^/execution/task-instances/([0-9a-fA-F-]{32,36})/heartbeat$")
 _ATTEMPT_RE = re.compile(r"^/execution/task-instances/([^/]{1,64})/(run|state|logs)$")
 _CLAIMS_RE = re.compile(r"^/workers/([^/]{1,64})/claims$")
+_WORKER_HEARTBEAT_RE = re.compile(r"^/workers/([^/]{1,64})/heartbeat$")
 _CLIENT_RUNTIMES_HEADER = CLIENT_RUNTIMES_HEADER.lower().encode()
 _HEARTBEAT_PAYLOAD = TypeAdapter(TIHeartbeatPayload)
 _CLAIM_PAYLOAD = TypeAdapter(ClaimWorkloadsPayload)
 _CLAIMED = TypeAdapter(ClaimedWorkloads)
+_WORKER = TypeAdapter(Worker)
 _UUID = TypeAdapter(uuid.UUID)
 _RUN_PAYLOAD = TypeAdapter(TIRunPayload)
 _RUN_CONTEXT = TypeAdapter(TIRunContext)
@@ -245,7 +250,7 @@ def _plan(app: Any, head: APIRoute, version: str) -> _Plan | None:
         return None
     bundle: VersionBundle = app.versions
     embed = bool(getattr(route, "_embed_body_fields", False))
-    to_head: list[Callable[[RequestInfo], None]] = []
+    target = None
     if route.dependant.body_params or head.dependant.body_params:
         if len(route.dependant.body_params) != 1 or len(head.dependant.body_params) != 1 or embed:
             return None
@@ -254,22 +259,24 @@ def _plan(app: Any, head: APIRoute, version: str) -> _Plan | None:
         json_values = _get_route_json_values_plan(head.dependant, route, embed_body_fields=False)
         if target.union_members or json_values is not None:
             return None
-        newer = bundle.reversed_versions[bundle.reversed_version_values.index(version) + 1 :]
-        to_head = [
-            migration
-            for newer_version in newer  # oldest first, as Cadwyn runs them: by schema, then by path
-            for change in newer_version.changes
-            for migration in (
-                *_get_schema_migrations(
-                    change.alter_request_by_schema_instructions, target, _no_union_member
-                ),
-                *(
-                    by_path
-                    for by_path in change.alter_request_by_path_instructions.get(head.path, ())
-                    if by_path.methods & (head.methods or set())
-                ),
-            )
-        ]
+    newer = bundle.reversed_versions[bundle.reversed_version_values.index(version) + 1 :]
+    to_head: list[Callable[[RequestInfo], None]] = [
+        migration
+        for newer_version in newer  # oldest first, as Cadwyn runs them: by schema, then by path
+        for change in newer_version.changes
+        for migration in (
+            *(
+                _get_schema_migrations(change.alter_request_by_schema_instructions, target, _no_union_member)
+                if target is not None
+                else ()  # a request without a body: its migrations by path only
+            ),
+            *(
+                by_path
+                for by_path in change.alter_request_by_path_instructions.get(head.path, ())
+                if by_path.methods & (head.methods or set())
+            ),
+        )
+    ]
     to_version: list[Callable[[ResponseInfo], None]] = []
     if head.response_model is not None:
         target = _get_schema_migration_target(head.response_model)
@@ -304,18 +311,9 @@ async def _head_body(
     given = values[param.name]
     dumped = _dump_request_body(given) if isinstance(given, BaseModel) else given
     if plan.to_head:
-        request = Request(scope)
-        info = RequestInfo(request, dumped)
-        for migration in plan.to_head:
-            migration(info)
-        taken = {} if taken is None else taken
-        if [h for h in info.headers.raw if h[0] not in taken] != [
-            h for h in request.headers.raw if h[0] not in taken
-        ] or info.body is None:
-            raise ValueError("the migration changed more than the body: the route applies it")
-        for name in taken:
-            taken[name] = info.headers.get(name.decode("latin-1"))
-        dumped = info.body
+        dumped = _migrated_to_head(plan, scope, dumped, taken)
+        if dumped is None:
+            raise ValueError("a migration took the body away: the route applies it")
     (head_param,) = plan.head.dependant.body_params
     dumped = plan.bundle._to_head_values(dumped, plan.route, plan.head.dependant, plan.head)
     dumped = _rescue_body(head_param, dumped)
@@ -323,6 +321,26 @@ async def _head_body(
     if errors:
         raise ValueError("HEAD's route refuses the migrated body")
     return values[head_param.name]
+
+
+def _migrated_to_head(
+    plan: _Plan, scope: Scope, body: Any, taken: dict[bytes, str | None] | None = None
+) -> Any:
+    """``body`` (None: a request without one) after the plan's request migrations, run as Cadwyn runs
+    them. A migration that changes the request's headers is left to the route (ValueError), but for
+    those named in ``taken``: their values after the migrations are put there."""
+    request = Request(scope)
+    info = RequestInfo(request, body)
+    for migration in plan.to_head:
+        migration(info)
+    taken = {} if taken is None else taken
+    if [h for h in info.headers.raw if h[0] not in taken] != [
+        h for h in request.headers.raw if h[0] not in taken
+    ]:
+        raise ValueError("the migration changed more than the body: the route applies it")
+    for name in taken:
+        taken[name] = info.headers.get(name.decode("latin-1"))
+    return info.body
 
 
 def _sub_response(status: int) -> Response:
@@ -482,6 +500,7 @@ class Lanes:
     state: HandLane = HandLane()
     logs: HandLane = HandLane()
     claims: HandLane = HandLane()
+    worker_heartbeat: HandLane = HandLane()
     routes: tuple[RouteLane, ...] = ()
 
     def lane_for(self, version: str, scope: Scope) -> Lane | None:
@@ -491,6 +510,8 @@ class Lanes:
             return _hand(self.heartbeat, version, scope, try_heartbeat)
         if method == "POST" and self.claims.serves(version) and _CLAIMS_RE.match(path):
             return _hand(self.claims, version, scope, try_claim)
+        if method == "PUT" and self.worker_heartbeat.serves(version) and _WORKER_HEARTBEAT_RE.match(path):
+            return _hand(self.worker_heartbeat, version, scope, try_worker_heartbeat)
         attempt = _ATTEMPT_RE.match(path) if method in ("PATCH", "POST") else None
         if attempt is not None:
             kind = attempt.group(2)
@@ -547,6 +568,10 @@ def lanes(bundle: VersionBundle, routes: Iterable[BaseRoute] = ()) -> Lanes:
             # An older version's claim names the runtimes it can express in a header (by path): the
             # lane takes it and checks the worker's runtime as the route does.
             request_paths_too=True,
+        ),
+        # An older version's heartbeat names the runtimes it can express in a header too.
+        worker_heartbeat=_hand_lane(
+            bundle, declared, "PUT", WORKER_HEARTBEAT_PATH, (), (Worker,), request_paths_too=True
         ),
         routes=route_lanes(bundle, routes),
     )
@@ -757,6 +782,28 @@ async def _claim(
     return await _lane_answer(plan, _CLAIMED, claimed_workloads(claimed), None)
 
 
+async def _worker_heartbeat(
+    runtime: Runtime, token: str, match: re.Match[str], scope: Scope, body: bytes
+) -> Answered | None:
+    """A worker's sign of life in one statement that checks its credential, and its runtime against the
+    ones the client's version can express. Every refusal goes to the route: a credential that does not
+    own the worker (401, 403, 404), a worker of another runtime (409)."""
+    worker_id = _UUID.validate_python(match.group(1))
+    plan = _migration(scope)
+    # The runtimes the client's version can express: sent, or named by an older version's migration.
+    sent = next((value for name, value in scope["headers"] if name == _CLIENT_RUNTIMES_HEADER), None)
+    taken: dict[bytes, str | None] = {
+        _CLIENT_RUNTIMES_HEADER: None if sent is None else sent.decode("latin-1")
+    }
+    if plan is not None:
+        _migrated_to_head(plan, scope, None, taken)
+    async with runtime.autocommit.connect() as conn:
+        worker = await heartbeat_worker_by_token(conn, token, worker_id, taken[_CLIENT_RUNTIMES_HEADER])
+    if worker is None:
+        return None
+    return await _lane_answer(plan, _WORKER, worker_model(worker), None)
+
+
 async def try_heartbeat(scope: Scope, body: bytes) -> Answered | None:
     """Record a heartbeat if it succeeds as is; None lets the declared route answer instead."""
     return await _serve(_HEARTBEAT_RE, _heartbeat, scope, body)
@@ -780,6 +827,11 @@ async def try_upload_logs(scope: Scope, body: bytes) -> Answered | None:
 async def try_claim(scope: Scope, body: bytes) -> Answered | None:
     """Hand out the workloads ready now; None lets the declared route answer (and long-poll) instead."""
     return await _serve(_CLAIMS_RE, _claim, scope, body)
+
+
+async def try_worker_heartbeat(scope: Scope, body: bytes) -> Answered | None:
+    """Record a worker's sign of life if its credential owns it; None lets the declared route answer."""
+    return await _serve(_WORKER_HEARTBEAT_RE, _worker_heartbeat, scope, body)
 
 
 _UNPARSED = object()

@@ -6,6 +6,9 @@ IS NULL RETURNING ...``. On PostgreSQL the inner select is a materialized CTE th
 queueing behind the same rows; on SQLite the statement runs under the database's single write lock. Either way
 a row is handed to the one transaction whose UPDATE changed it.
 
+A worker's heartbeat is the same sign of life a claim gives, by its credential's token in one statement
+(:func:`heartbeat_worker_by_token`).
+
 A claim that finds nothing commits first, so that no pooled connection is held while it waits, and
 asks again when its process's claim watch (:mod:`baton_server.claim_watch`) sees work in its queues
 or a wake-up says some was queued, up to its deadline.
@@ -38,7 +41,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql import Executable
 
 from baton_server.claim_watch import ClaimWatch
@@ -170,6 +173,27 @@ async def claim_workloads_by_token(
     return await _claim_for(reader, tokens, worker, worker.dag_patterns, request, max_wait=0)
 
 
+async def heartbeat_worker_by_token(
+    conn: AsyncConnection, token: str, worker_id: uuid.UUID, client_runtimes: str | None = None
+) -> Any | None:
+    """Record the sign of life of a worker whose live worker credential's bearer token is ``token``, the
+    check of the credential in the same statement (one statement, where ``authenticate``, the worker's
+    read and its update were three): its row, with the columns of ``Worker``. With ``client_runtimes``
+    (the runtimes the client's version can express, comma-separated, as the route takes them) only a
+    worker of one of them. None when nothing was recorded — no live worker credential of that token owns
+    the worker, its runtime is not one of those, or they are more than the statement checks: the caller's
+    route then says why (401, 403, 404 or 409), or records it."""
+    params: dict[str, Any] = {"b_id": worker_id, "b_hash": hash_token(token), "b_now": utcnow()}
+    if client_runtimes is None:
+        return await _WORKER_HEARTBEAT_BY_TOKEN.first(conn, params)
+    runtimes = client_runtimes.split(",")
+    if len(runtimes) > RUNTIME_SLOTS:
+        return None
+    runtimes += runtimes[-1:] * (RUNTIME_SLOTS - len(runtimes))
+    params.update({f"b_runtime_{slot}": runtime for slot, runtime in enumerate(runtimes)})
+    return await _WORKER_HEARTBEAT_OF_RUNTIMES.first(conn, params)
+
+
 async def _claim_for(
     reader: Reader,
     tokens: TokenService,
@@ -236,6 +260,30 @@ _WORKER_ALIVE_BY_TOKEN = Direct(
     )
 )
 """The same, for the live worker credential of a token's hash; its DAG patterns too."""
+_HEARTBEAT_BY_TOKEN = _ALIVE.where(
+    _WORKERS.c.id == bindparam("b_id"), _WORKERS.c.credential_id == live_credential_id("worker")
+)
+_WORKER_ROW = (
+    _WORKERS.c.id,
+    _WORKERS.c.name,
+    _WORKERS.c.queues,
+    _WORKERS.c.capacity,
+    _WORKERS.c.runtime,
+    _WORKERS.c.hostname,
+    _WORKERS.c.state,
+    _WORKERS.c.registered_at,
+    _WORKERS.c.last_heartbeat_at,
+)
+_WORKER_HEARTBEAT_BY_TOKEN = Direct(_HEARTBEAT_BY_TOKEN.returning(*_WORKER_ROW))
+"""A worker's heartbeat: its sign of life, for the live worker credential of a token's hash; the worker."""
+RUNTIME_SLOTS = 4
+"""The most runtimes a client's version may name for :data:`_WORKER_HEARTBEAT_OF_RUNTIMES` to check."""
+_WORKER_HEARTBEAT_OF_RUNTIMES = Direct(
+    _HEARTBEAT_BY_TOKEN.where(
+        _WORKERS.c.runtime.in_([bindparam(f"b_runtime_{slot}") for slot in range(RUNTIME_SLOTS)])
+    ).returning(*_WORKER_ROW)
+)
+"""The same, only for a worker of one of the runtimes the client's version can express."""
 _WORKER_LOOKS_AGAIN = Direct(_ALIVE.where(_WORKERS.c.id == bindparam("b_id")).returning(_WORKERS.c.id))
 """A waiting claim's sign of life before it looks again: its worker's row locked until it commits."""
 _CLAIMED = (

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from baton_server.api.schemas.execution import TIHeartbeatPayload, VariableRespo
 from baton_server.api.versioned_app import head_routes
 from baton_server.api.versions import VERSIONS, supported_versions
 from baton_server.app import build_routers
-from baton_server.db.tables import TaskInstanceRecord
+from baton_server.db.tables import TaskInstanceRecord, WorkerRecord
 from baton_server.services.credentials import issue_credential, revoke_credential
 from cadwyn import (
     HeadVersion,
@@ -55,6 +56,10 @@ def test__lanes__serve_every_version_today() -> None:
     # lane runs and takes (the runtimes the version can express).
     assert lanes.run.migrated == lanes.logs.migrated == lanes.claims.migrated == every - newest
     assert lanes.heartbeat.migrated == lanes.state.migrated == frozenset()
+    # A worker's heartbeat: its answer differs in older versions, whose migration by path names the
+    # runtimes they can express, which the lane takes too.
+    assert lanes.worker_heartbeat.versions == newest
+    assert lanes.worker_heartbeat.migrated == every - newest
     served = {(lane.method, lane.route.path): lane.versions for lane in lanes.routes}
     assert {key: versions for key, versions in served.items() if versions == every}.keys() == {
         ("GET", VARIABLE),
@@ -484,15 +489,15 @@ async def test__attempt_lanes__same_answers_as_the_routes(
     assert by_lane == [False, True, False, True, True, True] + [False] * 6
 
 
-class _WatchedClaims:
-    """The claim lane, watched: whether it answered each claim, and a switch that leaves every claim
-    to the route."""
+class _WatchedLane:
+    """A hand lane (by default the claim's), watched: whether it answered each request, and a switch
+    that leaves every request to the route."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, lane: str = "try_claim") -> None:
         self.by_lane: list[bool] = []
         self.routes_only = False
-        self._lane = fast_lane.try_claim
-        monkeypatch.setattr(fast_lane, "try_claim", self._watched)
+        self._lane = getattr(fast_lane, lane)
+        monkeypatch.setattr(fast_lane, lane, self._watched)
 
     async def _watched(self, scope: Any, body: bytes) -> fast_lane.Answered | None:
         answer = None if self.routes_only else await self._lane(scope, body)
@@ -505,7 +510,7 @@ async def test__claim_lane__same_answers_as_the_route(
 ) -> None:
     """One claim through the lane, another through the route: the same answer, byte for byte; a claim
     that finds nothing, or is refused, is the route's."""
-    watch = _WatchedClaims(monkeypatch)
+    watch = _WatchedLane(monkeypatch)
     async with fake_worker(server) as worker:
         await worker.register_dags(
             dag(
@@ -550,7 +555,7 @@ async def test__claim_lane__with_work_waiting__hands_out_nothing_the_route_would
     """The lane checks the credential inside the worker's sign of life: another worker credential, an
     admin token and a revoked credential get the route's refusal, a credential for other DAGs finds
     nothing, and only then does the worker's own credential claim the waiting work, by the lane."""
-    watch = _WatchedClaims(monkeypatch)
+    watch = _WatchedLane(monkeypatch)
     async with server.runtime.sessions() as session:
         revoked = await issue_credential(session, "worker", "revoked")
     async with (
@@ -587,7 +592,7 @@ async def test__claim_lane__older_versions_answer_as_their_route(
 ) -> None:
     """An older version's claim (its body migrated, the runtimes it can express taken from its migration
     by path): through the lane, then through the route, the same answer byte for byte."""
-    watch = _WatchedClaims(monkeypatch)
+    watch = _WatchedLane(monkeypatch)
     async with fake_worker(server) as worker:
         await worker.register_dags(dag("old_claims", task("first_task"), task("second_task")))
         async with server.client(token=await new_admin_token(server)) as admin:
@@ -613,6 +618,90 @@ async def test__claim_lane__older_versions_answer_as_their_route(
             answers.append((body, sorted((k, v) for k, v in response.headers.items() if k not in ignored)))
     assert watch.by_lane == [True, False]
     assert answers[0] == answers[1]
+
+
+def _sign_of_life(response: httpx.Response) -> tuple[Any, ...]:
+    """A worker heartbeat's answer but the time of the sign of life, which each heartbeat stores anew."""
+    assert int(response.headers["content-length"]) == len(response.content)
+    stamp = response.json()["last_heartbeat_at"]
+    ignored = ("x-request-id", "content-length")
+    headers = sorted((k, v) for k, v in response.headers.items() if k not in ignored)
+    return response.status_code, response.content.replace(stamp.encode(), b"<time>"), headers
+
+
+async def _stored_sign_of_life(server: ServerHarness, worker_id: str) -> tuple[str, datetime]:
+    async with server.runtime.sessions() as session:
+        worker = await session.get(WorkerRecord, uuid.UUID(worker_id))
+        assert worker is not None
+        return worker.state, worker.last_heartbeat_at
+
+
+@pytest.mark.parametrize("version", supported_versions())
+async def test__worker_heartbeat_lane__same_answers_as_the_route(
+    server: ServerHarness, monkeypatch: pytest.MonkeyPatch, version: str
+) -> None:
+    """A worker's heartbeat through the lane, then through the route: the same answer byte for byte but
+    the time of the sign of life, which is the one each stored."""
+    watch = _WatchedLane(monkeypatch, "try_worker_heartbeat")
+    async with fake_worker(server, runtime="go") as worker:
+        answers = []
+        for through_route in (False, True):
+            watch.routes_only = through_route
+            response = await worker.http.put(
+                f"/workers/{worker.id}/heartbeat", headers={"Baton-API-Version": version}
+            )
+            assert response.status_code == 200, response.text
+            state, stored = await _stored_sign_of_life(server, worker.id)
+            assert (state, datetime.fromisoformat(response.json()["last_heartbeat_at"])) == ("active", stored)
+            answers.append(_sign_of_life(response))
+    assert answers[0] == answers[1]
+    assert watch.by_lane == [True, False]
+    served = _lanes().worker_heartbeat
+    assert served.serves(version)
+    # An older version's route names the runtimes it can express in a header; its answer is migrated.
+    assert (version in served.migrated) == (version < "2026-12-02")
+
+
+async def test__worker_heartbeat_lane__refusals_are_the_routes_and_record_nothing(
+    server: ServerHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another worker credential, an admin token, a revoked credential, an unknown worker and a worker of a
+    runtime the client's version cannot express (an older version, or the header sent) get the route's
+    refusal, and the worker's sign of life is not recorded."""
+    async with server.runtime.sessions() as session:
+        revoked = await issue_credential(session, "worker", "revoked")
+    async with (
+        fake_worker(server, "zig-worker", runtime="zig") as zig,
+        fake_worker(server, "revoked", token=revoked.token) as revoked_worker,
+    ):
+        async with server.runtime.sessions() as session:
+            await revoke_credential(session, revoked.id)
+        before = await _stored_sign_of_life(server, zig.id)
+        watch = _WatchedLane(monkeypatch, "try_worker_heartbeat")
+        refusals = []
+        for token, worker_id, headers in (
+            (await new_worker_token(server, "other"), zig.id, {}),
+            (await new_admin_token(server, "an-admin"), zig.id, {}),
+            (revoked.token, revoked_worker.id, {}),
+            (zig.http.headers["authorization"].removeprefix("Bearer "), str(uuid.uuid4()), {}),
+            (None, zig.id, {"Baton-API-Version": "2026-11-24"}),
+            (None, zig.id, {"Baton-Client-Runtimes": "go,java,python"}),
+        ):
+            http = zig.http if token is None else server.client(token=token)
+            answer = await http.put(f"/workers/{worker_id}/heartbeat", headers=headers)
+            if token is not None:
+                await http.aclose()
+            refusals.append((answer.status_code, answer.json()["reason"]))
+        assert await _stored_sign_of_life(server, zig.id) == before
+    assert refusals == [
+        (403, "worker_not_owned"),
+        (401, "invalid_credential"),
+        (401, "credential_revoked"),
+        (404, "worker_not_found"),
+        (409, "runtime_not_in_api_version"),
+        (409, "runtime_not_in_api_version"),
+    ]
+    assert watch.by_lane == [False] * 6  # asked each time, it left every one to the route
 
 
 def _whole(response: httpx.Response, attempt: Any, also_ignored: tuple[str, ...] = ()) -> tuple[Any, ...]:
