@@ -419,3 +419,15 @@ def test__verifier__expiry_is_exclusive__a_token_is_expired_at_its_exp() -> None
     with pytest.raises(tokens._RefusedError) as refused:
         tokens._check_claims(claims, 100.0)
     assert refused.value.reason == "expired"
+
+
+def test__install__a_key_no_longer_held__its_prepared_verifier_dropped_too() -> None:
+    rotated = SigningKey("20261203101010-0123abcd", "HS256", "r" * 64, "r" * 64)
+    signer = TokenService(None, workload_ttl=3600, execution_ttl=60)
+    signer.install([rotated], rotated.kid)
+    service = TokenService(KEY, workload_ttl=3600, execution_ttl=60)
+    service.install([rotated], rotated.kid)
+    assert service.verify(signer.issue(uuid.uuid4(), 1, "execution")).kid == rotated.kid  # the long way
+    assert set(service._verifiers) == {rotated.kid}
+    service.install([], None)
+    assert service._verifiers == {}

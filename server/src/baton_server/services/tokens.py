@@ -285,6 +285,7 @@ class TokenService:
         self._active = chosen
         # A key no longer held must no longer verify, the tokens it signed that are cached included.
         self._verified = {t: c for t, c in self._verified.items() if c.kid in held}
+        self._verifiers = {kid: v for kid, v in self._verifiers.items() if held.get(kid) is v.key}
 
     def add(self, key: SigningKey) -> None:
         """Verify with one more key (learnt from the database, or a public key)."""
