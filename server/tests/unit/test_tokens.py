@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 import time
 import uuid
@@ -191,15 +189,9 @@ async def test__verify_async__unknown_kid__looked_up_once_then_not_again_within_
     assert len(asked) == 3
 
 
-def _b64(data: dict[str, object]) -> bytes:
-    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=")
-
-
 def _hand_signed(header: dict[str, object], claims: dict[str, object]) -> str:
     """HS256 with the configured key, whatever the header says (PyJWT refuses a non-string kid)."""
-    signing_input = _b64(header) + b"." + _b64(claims)
-    signature = base64.urlsafe_b64encode(hmac.new(KEY.encode(), signing_input, hashlib.sha256).digest())
-    return (signing_input + b"." + signature.rstrip(b"=")).decode()
+    return _sign(_key("HS256"), header, claims)
 
 
 def _with_kid(token: str, kid: str) -> str:
@@ -306,10 +298,8 @@ def _our_outcome(token: str, key: SigningKey) -> object:
 
 def _sign(key: SigningKey, header: object, claims: object, *, payload_segment: str | None = None) -> str:
     """A token of ``header`` and ``claims`` signed with ``key``, whatever they hold."""
-    head = base64.urlsafe_b64encode(json.dumps(header).encode()).rstrip(b"=").decode()
-    body = payload_segment
-    if body is None:
-        body = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    head = _segment(header)
+    body = _segment(claims) if payload_segment is None else payload_segment
     algorithm = jwt.get_algorithm_by_name(key.algorithm)
     signature = algorithm.sign(f"{head}.{body}".encode(), algorithm.prepare_key(key.signing))
     return f"{head}.{body}." + base64.urlsafe_b64encode(signature).rstrip(b"=").decode()

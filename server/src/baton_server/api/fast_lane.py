@@ -746,6 +746,13 @@ async def _logs(runtime: Runtime, token: str, match: re.Match[str], scope: Scope
     return await _lane_answer(plan, _LOG_BATCH_ACCEPTED, answer, refreshed[0])
 
 
+def _client_runtimes_sent(scope: Scope) -> dict[bytes, str | None]:
+    """The runtimes the client's version can express, as sent (None: every one), keyed by their header:
+    the ``taken`` of :func:`_migrated_to_head`, which puts there what an older version's migration sets."""
+    sent = next((value for name, value in scope["headers"] if name == _CLIENT_RUNTIMES_HEADER), None)
+    return {_CLIENT_RUNTIMES_HEADER: None if sent is None else sent.decode("latin-1")}
+
+
 async def _claim(
     runtime: Runtime, token: str, match: re.Match[str], scope: Scope, body: bytes
 ) -> Answered | None:
@@ -754,11 +761,7 @@ async def _claim(
     (both harmless twice) and gives the canonical answer."""
     worker_id = _UUID.validate_python(match.group(1))
     plan = _migration(scope)
-    # The runtimes the client's version can express: an older version's migration names them.
-    sent = next((value for name, value in scope["headers"] if name == _CLIENT_RUNTIMES_HEADER), None)
-    taken: dict[bytes, str | None] = {
-        _CLIENT_RUNTIMES_HEADER: None if sent is None else sent.decode("latin-1")
-    }
+    taken = _client_runtimes_sent(scope)  # an older version's migration names them
     payload: ClaimWorkloadsPayload = await _lane_body(scope, body, plan, _CLAIM_PAYLOAD, taken)
     # A bare connection in a transaction (the claim's statements are Core): no session to close after;
     # on PostgreSQL the driver's transaction, the statements run on the driver.
@@ -790,11 +793,7 @@ async def _worker_heartbeat(
     own the worker (401, 403, 404), a worker of another runtime (409)."""
     worker_id = _UUID.validate_python(match.group(1))
     plan = _migration(scope)
-    # The runtimes the client's version can express: sent, or named by an older version's migration.
-    sent = next((value for name, value in scope["headers"] if name == _CLIENT_RUNTIMES_HEADER), None)
-    taken: dict[bytes, str | None] = {
-        _CLIENT_RUNTIMES_HEADER: None if sent is None else sent.decode("latin-1")
-    }
+    taken = _client_runtimes_sent(scope)  # an older version's migration names them
     if plan is not None:
         _migrated_to_head(plan, scope, None, taken)
     async with runtime.autocommit.connect() as conn:

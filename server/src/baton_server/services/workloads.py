@@ -246,11 +246,12 @@ _WORKER_ALIVE = Direct(
     ).returning(*_ALIVE_ROW)
 )
 """Record a claiming worker's sign of life, if it is the credential's; what a claim needs of it."""
+_ALIVE_BY_TOKEN = _ALIVE.where(
+    _WORKERS.c.id == bindparam("b_id"), _WORKERS.c.credential_id == live_credential_id("worker")
+)
+"""A worker's sign of life, for the live worker credential of a token's hash (a claim's, a heartbeat's)."""
 _WORKER_ALIVE_BY_TOKEN = Direct(
-    _ALIVE.where(
-        _WORKERS.c.id == bindparam("b_id"),
-        _WORKERS.c.credential_id == live_credential_id("worker"),
-    ).returning(
+    _ALIVE_BY_TOKEN.returning(
         *_ALIVE_ROW,
         # Subqueries, not UPDATE ... FROM: SQLite's RETURNING names only the updated table's columns.
         select(_CREDENTIALS.c.dag_patterns)
@@ -259,10 +260,8 @@ _WORKER_ALIVE_BY_TOKEN = Direct(
         .label("dag_patterns"),
     )
 )
-"""The same, for the live worker credential of a token's hash; its DAG patterns too."""
-_HEARTBEAT_BY_TOKEN = _ALIVE.where(
-    _WORKERS.c.id == bindparam("b_id"), _WORKERS.c.credential_id == live_credential_id("worker")
-)
+"""A claiming worker's sign of life by its credential's token: what a claim needs of it, its DAG patterns
+too."""
 _WORKER_ROW = (
     _WORKERS.c.id,
     _WORKERS.c.name,
@@ -274,12 +273,12 @@ _WORKER_ROW = (
     _WORKERS.c.registered_at,
     _WORKERS.c.last_heartbeat_at,
 )
-_WORKER_HEARTBEAT_BY_TOKEN = Direct(_HEARTBEAT_BY_TOKEN.returning(*_WORKER_ROW))
-"""A worker's heartbeat: its sign of life, for the live worker credential of a token's hash; the worker."""
+_WORKER_HEARTBEAT_BY_TOKEN = Direct(_ALIVE_BY_TOKEN.returning(*_WORKER_ROW))
+"""A worker's heartbeat: its sign of life by its credential's token; the worker."""
 RUNTIME_SLOTS = 4
 """The most runtimes a client's version may name for :data:`_WORKER_HEARTBEAT_OF_RUNTIMES` to check."""
 _WORKER_HEARTBEAT_OF_RUNTIMES = Direct(
-    _HEARTBEAT_BY_TOKEN.where(
+    _ALIVE_BY_TOKEN.where(
         _WORKERS.c.runtime.in_([bindparam(f"b_runtime_{slot}") for slot in range(RUNTIME_SLOTS)])
     ).returning(*_WORKER_ROW)
 )

@@ -622,11 +622,7 @@ async def test__claim_lane__older_versions_answer_as_their_route(
 
 def _sign_of_life(response: httpx.Response) -> tuple[Any, ...]:
     """A worker heartbeat's answer but the time of the sign of life, which each heartbeat stores anew."""
-    assert int(response.headers["content-length"]) == len(response.content)
-    stamp = response.json()["last_heartbeat_at"]
-    ignored = ("x-request-id", "content-length")
-    headers = sorted((k, v) for k, v in response.headers.items() if k not in ignored)
-    return response.status_code, response.content.replace(stamp.encode(), b"<time>"), headers
+    return _answer(response, {response.json()["last_heartbeat_at"]: "<time>"})
 
 
 async def _stored_sign_of_life(server: ServerHarness, worker_id: str) -> tuple[str, datetime]:
@@ -704,19 +700,26 @@ async def test__worker_heartbeat_lane__refusals_are_the_routes_and_record_nothin
     assert watch.by_lane == [False] * 6  # asked each time, it left every one to the route
 
 
-def _whole(response: httpx.Response, attempt: Any, also_ignored: tuple[str, ...] = ()) -> tuple[Any, ...]:
+def _answer(
+    response: httpx.Response, replaced: dict[str, str], also_ignored: tuple[str, ...] = ()
+) -> tuple[Any, ...]:
     """A response's status, body and headers (but its request id and length, checked, and
-    ``also_ignored``), with the attempt's own ids replaced."""
+    ``also_ignored``), with what differs between two alike answers ``replaced`` in the body, in order."""
     assert int(response.headers.get("content-length", "0")) == len(response.content)
     headers = sorted(
         (name, value)
         for name, value in response.headers.items()
         if name not in ("x-request-id", "content-length", *also_ignored)
     )
-    body = response.content.replace(str(attempt.id).encode(), b"<id>").replace(
-        attempt.task_id.encode(), b"<task>"
-    )
+    body = response.content
+    for value, placeholder in replaced.items():
+        body = body.replace(value.encode(), placeholder.encode())
     return response.status_code, body, headers
+
+
+def _whole(response: httpx.Response, attempt: Any, also_ignored: tuple[str, ...] = ()) -> tuple[Any, ...]:
+    """:func:`_answer`, with the attempt's own ids replaced."""
+    return _answer(response, {str(attempt.id): "<id>", attempt.task_id: "<task>"}, also_ignored)
 
 
 async def _route_lane_calls(client: httpx.AsyncClient, attempt: Any) -> list[httpx.Response]:
