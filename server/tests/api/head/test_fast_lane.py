@@ -3,6 +3,7 @@ the routes do."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -13,15 +14,18 @@ from typing import Any
 import httpx
 import pytest
 from baton_server.api import fast_lane
+from baton_server.api.routes._orchestration import worker_model
 from baton_server.api.schemas.execution import TIHeartbeatPayload, VariableResponse, XComPutBody
 from baton_server.api.versioned_app import head_routes
 from baton_server.api.versions import VERSIONS, supported_versions
 from baton_server.app import build_routers
 from baton_server.db.tables import TaskInstanceRecord, WorkerRecord
 from baton_server.services.credentials import issue_credential, revoke_credential
+from baton_server.services.workloads import heartbeat_worker_by_token
 from cadwyn import (
     HeadVersion,
     RequestInfo,
+    ResponseInfo,
     Version,
     VersionBundle,
     VersionChange,
@@ -698,6 +702,40 @@ async def test__worker_heartbeat_lane__refusals_are_the_routes_and_record_nothin
         (409, "runtime_not_in_api_version"),
     ]
     assert watch.by_lane == [False] * 6  # asked each time, it left every one to the route
+
+
+async def test__lane_answer__keeps_the_status_and_headers_a_migration_sets(server: ServerHarness) -> None:
+    """A migration of an older version's answer may set its status and headers, on the route's
+    sub-response: the lane's answer has them, the headers after the body's length and type, as the
+    response FastAPI makes has them."""
+    oldest = supported_versions()[0]
+
+    def mark(response: ResponseInfo) -> None:
+        response.status_code = 202
+        response.headers["x-migrated"] = "yes"
+
+    async with fake_worker(server, runtime="go") as worker:
+        path = f"/workers/{worker.id}/heartbeat"
+        route = await worker.http.put(path, headers={"Baton-API-Version": oldest})
+        plan = _lanes().worker_heartbeat.plan(server.app, oldest)  # the version's routes are built now
+        assert plan is not None
+        marked = dataclasses.replace(plan, to_version=(*plan.to_version, mark))
+        token = worker.http.headers["authorization"].removeprefix("Bearer ")
+        async with server.runtime.autocommit.connect() as conn:
+            row = await heartbeat_worker_by_token(conn, token, uuid.UUID(worker.id))
+        plain = await fast_lane._lane_answer(plan, fast_lane._WORKER, worker_model(row), "refreshed")
+        answered = await fast_lane._lane_answer(marked, fast_lane._WORKER, worker_model(row), None)
+    assert (plain.status, plain.refreshed_token, answered.status, answered.refreshed_token) == (
+        200,
+        "refreshed",
+        202,
+        None,
+    )
+    assert answered.body == plain.body
+    assert json.loads(plain.body).keys() == route.json().keys()  # the oldest version's shape
+    length = (b"content-length", str(len(plain.body)).encode())
+    assert plain.headers == (length, (b"content-type", b"application/json"))
+    assert answered.headers == (*plain.headers, (b"x-migrated", b"yes"))
 
 
 def _answer(
