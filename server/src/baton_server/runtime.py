@@ -14,7 +14,7 @@ from baton_server.metrics import Metrics
 from baton_server.services.cipher import SecretCipher
 from baton_server.services.signing_keys import key_source, load_keys
 from baton_server.services.tokens import TokenService
-from baton_server.wakeup_relay import WakeupRelay
+from baton_server.wakeup_relay import LocalWakeupRelay, ProcessRelay, WakeupRelay
 from baton_server.wakeups import Wakeups
 
 
@@ -38,9 +38,10 @@ class Runtime:
     """One reload of the signing keys at a time: a slow one never installs its rows over a newer one's."""
     wakeups: Wakeups = field(default_factory=Wakeups)
     """What requests tell the scheduler and the waiting claims of this process."""
-    relay: WakeupRelay | None = None
-    """Carries the wake-ups to and from the other processes on the database (PostgreSQL, when the
-    process's share of the pool is at least two connections: the relay keeps one of them)."""
+    relay: ProcessRelay | None = None
+    """Carries the wake-ups to and from the other processes on the database (on PostgreSQL when the
+    process's share of the pool is at least two connections: the relay keeps one of them; on SQLite
+    between the processes of this machine on the same database file)."""
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:
@@ -64,9 +65,11 @@ class Runtime:
         )
         autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
         wakeups = Wakeups()
-        relay = None
+        relay: ProcessRelay | None = None
         if relayed:
             relay = WakeupRelay(create_unpooled_engine(settings, "baton-server wake-ups"), wakeups)
+        elif settings.is_sqlite:
+            relay = LocalWakeupRelay.for_database(settings.effective_database_url, wakeups)
         return cls(
             settings=settings,
             engine=engine,

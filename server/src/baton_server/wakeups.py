@@ -2,8 +2,9 @@
 
 A finished attempt queues its ready downstream task instances and wakes the claims long-polling in
 this process; a triggered run wakes the scheduler, which would otherwise find it on its next pass.
-On PostgreSQL the wake-ups also reach every other server and scheduler process on the database
-(:mod:`baton_server.wakeup_relay`); without the relay they see the change on their next look (the
+The wake-ups also reach every other server and scheduler process on the database — on SQLite those of
+the same machine — (:mod:`baton_server.wakeup_relay`); without a relay they see the change on their
+next look (the
 claim watch of a process looks every ``POLL_INTERVAL`` for all its waiting claims, the scheduler
 passes every ``scheduler_interval``): a wake-up only shortens a wait, it never carries data.
 """

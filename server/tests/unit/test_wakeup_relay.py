@@ -1,22 +1,25 @@
-"""The wake-up relay on a real PostgreSQL: one process's wake-ups reach the others', not itself twice;
-the relay connects again after its connection is killed; it keeps one of the process's connections."""
+"""The wake-up relays: one process's wake-ups reach the others', not itself twice — on PostgreSQL and on
+SQLite. On PostgreSQL the relay connects again after its connection is killed and keeps one of the
+process's connections; on SQLite a socket left by a process that is gone is removed, a folder others
+may write to is refused, and the last process to stop removes the folder."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import os
+import socket
+import tempfile
+from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 import pytest
 from baton_server.runtime import Runtime
-from baton_server.wakeup_relay import relaying
-from baton_server.wakeups import Wakeup
+from baton_server.wakeup_relay import LocalWakeupRelay, relaying
+from baton_server.wakeups import Wakeup, Wakeups
 from sqlalchemy import text
 
 from tests.conftest import DatabaseFactory, make_settings
-
-pytestmark = pytest.mark.postgres_only
 
 DEADLINE = 120.0
 """Seconds a delivery may take on a loaded machine before the test says it never came."""
@@ -71,6 +74,7 @@ async def test__a_process__does_not_wake_itself_again_from_its_own_message(
         assert not after.is_set()
 
 
+@pytest.mark.postgres_only
 async def test__a_killed_connection__is_replaced_and_wakeups_flow_again(
     databases: DatabaseFactory, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -94,6 +98,7 @@ async def test__a_killed_connection__is_replaced_and_wakeups_flow_again(
         assert await _woken(b.wakeups.queue, a.wakeups.queue)
 
 
+@pytest.mark.postgres_only
 async def test__the_relay__keeps_one_of_the_process_connections(
     databases: DatabaseFactory, tmp_path: Path
 ) -> None:
@@ -108,3 +113,102 @@ async def test__the_relay__keeps_one_of_the_process_connections(
     finally:
         await runtime.close()
         await lone.close()
+
+
+@pytest.fixture
+def short_folder() -> Iterator[Path]:
+    """A folder of the local relay's, its path short enough for a socket's wherever pytest's tmp is."""
+    with tempfile.TemporaryDirectory(prefix="bw-", dir="/tmp") as parent:
+        yield Path(parent) / "wakeups"
+
+
+@asynccontextmanager
+async def _local(folder: Path, count: int) -> AsyncIterator[list[LocalWakeupRelay]]:
+    """``count`` local relays on one folder, each listening, as processes on one SQLite file hold them."""
+    async with AsyncExitStack() as stack:
+        relays = [LocalWakeupRelay(folder, Wakeups()) for _ in range(count)]
+        for relay in relays:
+            await stack.enter_async_context(relaying(relay))
+            await asyncio.wait_for(relay.listening.wait(), DEADLINE)
+        yield relays
+
+
+def test__sqlite__the_relay_is_local__one_folder_per_file__none_for_a_database_in_memory(
+    tmp_path: Path,
+) -> None:
+    runtime = Runtime.create(make_settings(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", tmp_path))
+    assert isinstance(runtime.relay, LocalWakeupRelay)
+    assert runtime.relay.folder.parent in (tmp_path, Path(tempfile.gettempdir()))
+    assert LocalWakeupRelay.for_database("sqlite+aiosqlite:///:memory:", Wakeups()) is None
+    # Every process on the file picks the same folder, wherever it runs from; another file, another.
+    folders = {
+        url: relay.folder
+        for url in (
+            f"sqlite+aiosqlite:///{tmp_path / 'x.db'}",
+            f"sqlite+aiosqlite:///{os.path.relpath(tmp_path / 'x.db')}",
+            f"sqlite+aiosqlite:///{tmp_path / 'y.db'}",
+        )
+        if (relay := LocalWakeupRelay.for_database(url, Wakeups())) is not None
+    }
+    assert len(folders) == 3
+    assert len(set(folders.values())) == 2
+    # Beside the file while its sockets' paths fit, else in the temporary directory.
+    assert LocalWakeupRelay.for_database("sqlite:////d/b.db", Wakeups()).folder == Path("/d/.b.db.wakeups")  # type: ignore[union-attr]
+    deep = "/d/" + "x" * 90 + "/b.db"
+    assert LocalWakeupRelay.for_database(f"sqlite:///{deep}", Wakeups()).folder.parent == Path(  # type: ignore[union-attr]
+        tempfile.gettempdir()
+    )
+
+
+def _socket_of_a_gone_process(folder: Path) -> Path:
+    """A socket bound once in ``folder`` by a process killed before it could remove it."""
+    left = folder / "0123456789ab.s"
+    gone = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    gone.bind(str(left))
+    gone.close()
+    return left
+
+
+def _not_a_socket(folder: Path) -> Path:
+    """A file of someone else's in the folder: no relay's socket, so never sent to or removed."""
+    other = folder / "notes.txt"
+    other.write_text("kept")
+    return other
+
+
+def _open_to_everyone(folder: Path) -> None:
+    folder.mkdir()
+    folder.chmod(0o777)
+
+
+async def test__sqlite__a_gone_process_socket_is_removed_and_the_rest_still_hear(short_folder: Path) -> None:
+    async with _local(short_folder, 2) as (a, b):
+        left, other = _socket_of_a_gone_process(short_folder), _not_a_socket(short_folder)
+        assert await _woken(b.wakeups.queue, a.wakeups.queue)
+        assert not await asyncio.to_thread(left.exists)
+        assert await _woken(a.wakeups.scheduler, b.wakeups.scheduler)
+        assert await asyncio.to_thread(other.exists)
+        await asyncio.to_thread(other.unlink)
+    assert not await asyncio.to_thread(short_folder.exists)  # the last relay to stop removed the folder
+
+
+async def test__sqlite__a_folder_others_may_write_to_is_refused(
+    short_folder: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    _open_to_everyone(short_folder)
+    relay = LocalWakeupRelay(short_folder, Wakeups())
+    await asyncio.wait_for(relay.run(), DEADLINE)  # returns at once: it does not listen
+    assert not relay.listening.is_set()
+    assert "wake-ups from the other server processes are off" in caplog.text
+    assert "is not a folder of this user's alone" in caplog.text
+    assert await asyncio.to_thread(lambda: list(short_folder.iterdir())) == []
+
+
+async def test__sqlite__once_listening__every_waiter_looks_again(short_folder: Path) -> None:
+    """What the others announced before a process's socket was bound never reached it: once bound, its
+    waiters look once more, as they do when the PostgreSQL relay listens again."""
+    relay = LocalWakeupRelay(short_folder, Wakeups())
+    tickets = [wakeup.ticket() for wakeup in relay.wakeups.every]
+    async with relaying(relay):
+        await asyncio.wait_for(relay.listening.wait(), DEADLINE)
+        assert all(ticket.is_set() for ticket in tickets)
