@@ -385,6 +385,16 @@ def bench(session: nox.Session) -> None:
         "--out",
         "build/bench-python-worker-processes.json",
     )
+    session.log("the Python worker's latency through two server processes on SQLite (wake-ups over sockets)")
+    session.run(
+        "python",
+        "server/benchmarks/bench_python_worker.py",
+        "--skip-throughput",
+        "--latency-processes",
+        "2",
+        "--out",
+        "build/bench-python-worker-processes-sqlite.json",
+    )
     if "airflow" in session.posargs:
         session.log("Airflow's LocalExecutor end to end, the Python worker's anchor (no-op tasks/s)")
         session.run("python", "server/benchmarks/bench_airflow_local_executor.py", "--postgres-url", url)

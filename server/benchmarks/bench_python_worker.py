@@ -142,9 +142,9 @@ async def _rows(url: str, dag_id: str) -> list[Any]:
 
 
 def measure_latency(args: argparse.Namespace, folder: Path, bundle: Path, url: str | None) -> dict[str, Any]:
-    """Phases of single no-op attempts and 5-task chains, one slot: on the embedded default (SQLite),
-    or with ``url`` on that PostgreSQL database, ``--latency-processes`` server processes and a pool of
-    ``--latency-pool-size``."""
+    """Phases of single no-op attempts and 5-task chains, one slot: on the embedded default (SQLite; with
+    ``--latency-processes``, that many server processes), or with ``url`` on that PostgreSQL database,
+    ``--latency-processes`` server processes and a pool of ``--latency-pool-size``."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     data = folder / "sqlite-server"
@@ -158,6 +158,9 @@ def measure_latency(args: argparse.Namespace, folder: Path, bundle: Path, url: s
     database = "sqlite (embedded default)"
     if url is None:
         url = f"sqlite+aiosqlite:///{(data / 'baton.db').resolve()}"
+        if args.latency_processes:
+            env.update(BATON_PROCESSES=str(args.latency_processes))
+            database += f", {args.latency_processes} server processes"
     else:
         env.update(
             BATON_DATABASE_URL=url,
@@ -283,8 +286,8 @@ def main(argv: list[str] | None = None) -> int:
         "--latency-processes",
         type=int,
         default=0,
-        help="run the latency part on PostgreSQL (--postgres-url) with this many server processes "
-        "(default: on the embedded default, SQLite)",
+        help="run the latency part with this many server processes: on PostgreSQL with --postgres-url, "
+        "else on the embedded default, SQLite (default: one process on SQLite)",
     )
     parser.add_argument("--latency-pool-size", type=int, default=10, help="the pool of --latency-processes")
     args = parser.parse_args(argv)
@@ -295,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
         latency_bundle = folder / "latency" / "latency_bundle.py"
         latency_bundle.parent.mkdir()
         latency_bundle.write_text(LATENCY_BUNDLE.format(chain=CHAIN_TASKS))
-        if args.latency_processes:
+        if args.latency_processes and args.postgres_url:
             admin_url, latency_url = throwaway_database(args.postgres_url)
             try:
                 latency = measure_latency(args, folder, latency_bundle, latency_url)
