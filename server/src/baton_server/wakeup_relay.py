@@ -95,8 +95,7 @@ class WakeupRelay:
             log.info("wake-ups from the other server processes are on again")
         self._failures = 0
         # What the others announced while this one did not listen: every waiter looks once more.
-        for wakeup in self.wakeups.every:
-            wakeup.wake_here()
+        self.wakeups.wake_here()
 
     async def _listen_and_send(self) -> None:
         """Listen on one connection and send what is published, until the connection fails."""
@@ -209,8 +208,7 @@ class LocalWakeupRelay:
         self.listening.set()
         self._flush_soon()  # what was published before the socket was bound
         # What the others announced before this one listened: every waiter looks once more.
-        for wakeup in self.wakeups.every:
-            wakeup.wake_here()
+        self.wakeups.wake_here()
         try:
             await asyncio.Event().wait()
         finally:

@@ -78,5 +78,10 @@ class Wakeups:
         for wakeup in self.every:
             wakeup.relay_to(relay)
 
+    def wake_here(self) -> None:
+        """Wake every waiter of this process once, for wake-ups of others it may have missed."""
+        for wakeup in self.every:
+            wakeup.wake_here()
+
 
 __all__ = ["Wakeup", "Wakeups"]
