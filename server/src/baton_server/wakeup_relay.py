@@ -223,26 +223,25 @@ class LocalWakeupRelay:
                 self.folder.rmdir()  # only once the last process left it
 
     def _bind(self) -> socket.socket:
-        for attempt in (1, 2):  # the folder may be removed by the last process leaving it meanwhile
-            self.folder.mkdir(mode=0o700, exist_ok=True)
-            found = os.lstat(self.folder)
-            if not stat.S_ISDIR(found.st_mode) or found.st_uid != os.getuid() or found.st_mode & 0o077:
-                raise PermissionError(f"{self.folder} is not a folder of this user's alone")
-            self._path = str(self.folder / f"{uuid.uuid4().hex[:12]}.s")
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-            sock.setblocking(False)
-            try:
-                sock.bind(self._path)
-            except FileNotFoundError:
-                sock.close()
-                if attempt == 2:
-                    raise
-                continue
-            except BaseException:
-                sock.close()
-                raise
-            return sock
-        raise AssertionError("unreachable")
+        try:
+            return self._bind_once()
+        except FileNotFoundError:  # the last process leaving removed the folder meanwhile: once more
+            return self._bind_once()
+
+    def _bind_once(self) -> socket.socket:
+        self.folder.mkdir(mode=0o700, exist_ok=True)
+        found = os.lstat(self.folder)
+        if not stat.S_ISDIR(found.st_mode) or found.st_uid != os.getuid() or found.st_mode & 0o077:
+            raise PermissionError(f"{self.folder} is not a folder of this user's alone")
+        self._path = str(self.folder / f"{uuid.uuid4().hex[:12]}.s")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.setblocking(False)
+        try:
+            sock.bind(self._path)
+        except BaseException:
+            sock.close()
+            raise
+        return sock
 
     def _flush(self) -> None:
         self._flushing = False

@@ -263,16 +263,13 @@ _WORKER_ALIVE_BY_TOKEN = Direct(
 """A claiming worker's sign of life by its credential's token: what a claim needs of it, its DAG patterns
 too."""
 _WORKER_ROW = (
-    _WORKERS.c.id,
-    _WORKERS.c.name,
-    _WORKERS.c.queues,
-    _WORKERS.c.capacity,
-    _WORKERS.c.runtime,
+    *_ALIVE_ROW,
     _WORKERS.c.hostname,
     _WORKERS.c.state,
     _WORKERS.c.registered_at,
     _WORKERS.c.last_heartbeat_at,
 )
+"""What a claim reads of its worker, and the rest of the worker's wire form (``worker_model``)."""
 _WORKER_HEARTBEAT_BY_TOKEN = Direct(_ALIVE_BY_TOKEN.returning(*_WORKER_ROW))
 """A worker's heartbeat: its sign of life by its credential's token; the worker."""
 RUNTIME_SLOTS = 4
