@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from baton_server.db.engine import create_engine
+from baton_server.db.engine import create_autocommit_engine, create_engine
 from baton_server.db.pool import FairAsyncQueuePool, FairQueue
 from sqlalchemy import exc, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -97,3 +100,39 @@ async def test__a_cancelled_waiter_does_not_take_a_connection_with_it(engine_of_
     async with asyncio.timeout(60), engine_of_one.connect() as conn:
         assert await conn.scalar(text("SELECT 1")) == 1
     assert _queue(engine_of_one).qsize() == 1
+
+
+async def test__a_request_cancelled_while_its_connection_turns_to_autocommit_gives_it_back(
+    engine_of_one: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On SQLite the switch to autocommit waits for the driver's thread; the request is cancelled just
+    # then (as a request given up, or the claim watch stopped, may be). The connection must go back to
+    # the pool, not to the garbage collector, which would drop it with a warning.
+    autocommit = create_autocommit_engine(engine_of_one)
+    async with autocommit.connect() as conn:  # the first connection also sets the dialect up
+        await conn.execute(text("SELECT 1"))
+    switch = engine_of_one.dialect.set_isolation_level
+    requests: list[asyncio.Task[None]] = []
+
+    def cancelled_meanwhile(dbapi_connection: Any, level: str) -> None:
+        if level == "AUTOCOMMIT" and requests and not requests[0].cancelling():
+            requests[0].cancel()  # delivered at the switch's wait for the driver's thread
+        switch(dbapi_connection, level)
+
+    async def request() -> None:
+        async with autocommit.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    monkeypatch.setattr(engine_of_one.dialect, "set_isolation_level", cancelled_meanwhile)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        requests.append(asyncio.create_task(request()))
+        with pytest.raises(asyncio.CancelledError):
+            await requests[0]
+        gc.collect()
+    monkeypatch.undo()
+    assert [str(w.message) for w in caught if "non-checked-in" in str(w.message)] == []
+    assert engine_of_one.pool.checkedout() == 0
+    assert _queue(engine_of_one).qsize() == 1  # given back, not dropped
+    async with asyncio.timeout(60), autocommit.connect() as conn:
+        assert await conn.scalar(text("SELECT 1")) == 1

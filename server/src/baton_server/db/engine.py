@@ -4,7 +4,8 @@ request reaches it through (a session, or a task request's bare connection)."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
@@ -21,6 +22,8 @@ from sqlalchemy.pool import NullPool
 from baton_server.config import Settings
 from baton_server.db.pool import FairAsyncQueuePool
 from baton_server.errors import ConfigurationError
+
+_T = TypeVar("_T")
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -56,6 +59,60 @@ def create_engine(settings: Settings) -> AsyncEngine:
     # asyncpg's prepared-statement cache makes the hot path (heartbeats) a single round trip.
     kwargs["connect_args"] = _postgres_connect_args("baton-server")
     return create_async_engine(url, **kwargs)
+
+
+def create_autocommit_engine(engine: AsyncEngine) -> AsyncEngine:
+    """``engine`` with its connections in autocommit (a task request's, the claim watch's), on its pool.
+
+    On SQLite a connection is switched to autocommit once taken from the pool, on the driver's thread:
+    a task cancelled while it waits for that (a request given up, the claim watch stopped) would lose
+    the connection taken, unreturned, to the garbage collector. There a connection, once being
+    connected, connects to the end, and one whose caller was cancelled meanwhile goes back to the pool
+    before the cancellation goes on (:class:`_ConnectsToTheEnd`). On PostgreSQL the switch waits for
+    nothing.
+    """
+    autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+    if engine.dialect.name == "sqlite":
+        return _ConnectingToTheEnd(autocommit.sync_engine)
+    return autocommit
+
+
+class _ConnectsToTheEnd(AsyncConnection):
+    """A connection whose start is not abandoned halfway by a cancellation of its caller."""
+
+    async def start(self, is_ctxmanager: bool = False) -> AsyncConnection:
+        """Connect; when the caller is cancelled meanwhile, give the connection back, then go on."""
+        try:
+            return await _run_to_end(super().start(is_ctxmanager))
+        except asyncio.CancelledError:
+            if self.sync_connection is not None:
+                await _run_to_end(self.close())
+            raise
+
+
+class _ConnectingToTheEnd(AsyncEngine):
+    """An engine whose connections are :class:`_ConnectsToTheEnd`."""
+
+    _connection_cls = _ConnectsToTheEnd
+
+
+async def _run_to_end(work: Coroutine[Any, Any, _T]) -> _T:
+    """Await ``work`` to its end in a task of its own, even when the caller is cancelled meanwhile; that
+    cancellation is raised once the work has ended."""
+    task = asyncio.ensure_future(work)
+    cancelled: asyncio.CancelledError | None = None
+    while True:
+        try:
+            result = await asyncio.shield(task)
+        except asyncio.CancelledError as error:
+            if task.done():  # the work itself was cancelled
+                raise
+            cancelled = error
+        else:
+            break
+    if cancelled is not None:
+        raise cancelled
+    return result
 
 
 def _postgres_connect_args(application_name: str) -> dict[str, Any]:
