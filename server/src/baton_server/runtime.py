@@ -9,12 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from baton_server.claim_watch import ClaimWatch
 from baton_server.config import Settings, resolve_secrets
-from baton_server.db.engine import (
-    create_autocommit_engine,
-    create_engine,
-    create_sessionmaker,
-    create_unpooled_engine,
-)
+from baton_server.db.engine import create_engine, create_sessionmaker, create_unpooled_engine
 from baton_server.metrics import Metrics
 from baton_server.services.cipher import SecretCipher
 from baton_server.services.signing_keys import key_source, load_keys
@@ -68,7 +63,7 @@ class Runtime:
             execution_ttl=settings.execution_token_ttl,
             key_source=key_source(sessions, cipher, max_ttl),
         )
-        autocommit = create_autocommit_engine(engine)
+        autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
         wakeups = Wakeups()
         relay: ProcessRelay | None = None
         if relayed:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from baton_server.db.engine import create_autocommit_engine, create_engine
+from baton_server.db.engine import create_engine
 from baton_server.db.pool import FairAsyncQueuePool, FairQueue
 from sqlalchemy import exc, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -108,7 +108,7 @@ async def test__a_request_cancelled_while_its_connection_turns_to_autocommit_giv
     # On SQLite the switch to autocommit waits for the driver's thread; the request is cancelled just
     # then (as a request given up, or the claim watch stopped, may be). The connection must go back to
     # the pool, not to the garbage collector, which would drop it with a warning.
-    autocommit = create_autocommit_engine(engine_of_one)
+    autocommit = engine_of_one.execution_options(isolation_level="AUTOCOMMIT")  # as the runtime's
     async with autocommit.connect() as conn:  # the first connection also sets the dialect up
         await conn.execute(text("SELECT 1"))
     switch = engine_of_one.dialect.set_isolation_level
@@ -132,6 +132,7 @@ async def test__a_request_cancelled_while_its_connection_turns_to_autocommit_giv
         gc.collect()
     monkeypatch.undo()
     assert [str(w.message) for w in caught if "non-checked-in" in str(w.message)] == []
+    assert requests[0].cancelling() == 1  # counted once, as asyncio.timeout tells its own cancellation
     assert engine_of_one.pool.checkedout() == 0
     assert _queue(engine_of_one).qsize() == 1  # given back, not dropped
     async with asyncio.timeout(60), autocommit.connect() as conn:

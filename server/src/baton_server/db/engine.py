@@ -4,11 +4,12 @@ request reaches it through (a session, or a task request's bare connection)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection, IsolationLevel
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -22,8 +23,6 @@ from sqlalchemy.pool import NullPool
 from baton_server.config import Settings
 from baton_server.db.pool import FairAsyncQueuePool
 from baton_server.errors import ConfigurationError
-
-_T = TypeVar("_T")
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -54,6 +53,8 @@ def create_engine(settings: Settings) -> AsyncEngine:
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
+        switch = engine.dialect.set_isolation_level
+        engine.dialect.set_isolation_level = _switching_to_the_end(switch)  # type: ignore[method-assign, assignment]
         return engine
     kwargs["pool_recycle"] = 1800
     # asyncpg's prepared-statement cache makes the hot path (heartbeats) a single round trip.
@@ -61,58 +62,41 @@ def create_engine(settings: Settings) -> AsyncEngine:
     return create_async_engine(url, **kwargs)
 
 
-def create_autocommit_engine(engine: AsyncEngine) -> AsyncEngine:
-    """``engine`` with its connections in autocommit (a task request's, the claim watch's), on its pool.
+_Switch = Callable[[DBAPIConnection, IsolationLevel], None]
+"""A dialect's ``set_isolation_level``."""
 
-    On SQLite a connection is switched to autocommit once taken from the pool, on the driver's thread:
-    a task cancelled while it waits for that (a request given up, the claim watch stopped) would lose
-    the connection taken, unreturned, to the garbage collector. There a connection, once being
-    connected, connects to the end, and one whose caller was cancelled meanwhile goes back to the pool
-    before the cancellation goes on (:class:`_ConnectsToTheEnd`). On PostgreSQL the switch waits for
-    nothing.
+
+def _switching_to_the_end(switch: _Switch) -> _Switch:
+    """SQLite's switch of a pooled connection's isolation level (to autocommit for a task request, back
+    when it is given back), run to its end even when the task is cancelled meanwhile.
+
+    On aiosqlite the switch waits for the driver's thread, inside SQLAlchemy's construction of the
+    connection: a cancellation there (a request given up, the claim watch stopped) would end that halfway
+    and lose the pooled connection taken to the garbage collector. The cancellation is taken back while
+    the switch is done again (it sets a value: twice is harmless), then made again, to land at the task's
+    next wait, when the connection is its caller's to give back.
     """
-    autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
-    if engine.dialect.name == "sqlite":
-        return _ConnectingToTheEnd(autocommit.sync_engine)
-    return autocommit
 
-
-class _ConnectsToTheEnd(AsyncConnection):
-    """A connection whose start is not abandoned halfway by a cancellation of its caller."""
-
-    async def start(self, is_ctxmanager: bool = False) -> AsyncConnection:
-        """Connect; when the caller is cancelled meanwhile, give the connection back, then go on."""
+    def set_isolation_level(dbapi_connection: DBAPIConnection, level: IsolationLevel) -> None:
         try:
-            return await _run_to_end(super().start(is_ctxmanager))
-        except asyncio.CancelledError:
-            if self.sync_connection is not None:
-                await _run_to_end(self.close())
-            raise
+            task = asyncio.current_task()
+        except RuntimeError:  # no event loop: nothing to cancel
+            task = None
+        if task is None:
+            switch(dbapi_connection, level)
+            return
+        cancelled = 0
+        while True:
+            try:
+                switch(dbapi_connection, level)
+                break
+            except asyncio.CancelledError:
+                task.uncancel()
+                cancelled += 1
+        for _ in range(cancelled):
+            task.cancel()
 
-
-class _ConnectingToTheEnd(AsyncEngine):
-    """An engine whose connections are :class:`_ConnectsToTheEnd`."""
-
-    _connection_cls = _ConnectsToTheEnd
-
-
-async def _run_to_end(work: Coroutine[Any, Any, _T]) -> _T:
-    """Await ``work`` to its end in a task of its own, even when the caller is cancelled meanwhile; that
-    cancellation is raised once the work has ended."""
-    task = asyncio.ensure_future(work)
-    cancelled: asyncio.CancelledError | None = None
-    while True:
-        try:
-            result = await asyncio.shield(task)
-        except asyncio.CancelledError as error:
-            if task.done():  # the work itself was cancelled
-                raise
-            cancelled = error
-        else:
-            break
-    if cancelled is not None:
-        raise cancelled
-    return result
+    return set_isolation_level
 
 
 def _postgres_connect_args(application_name: str) -> dict[str, Any]:
