@@ -19,7 +19,7 @@ import contextlib
 import logging
 from typing import cast
 
-from sqlalchemy import ColumnElement, Table, exists, literal, select, text, union_all
+from sqlalchemy import ColumnElement, Table, literal, select, text, union_all
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from baton_server.db.tables import CLAIMABLE, TaskInstanceRecord
@@ -121,12 +121,8 @@ class ClaimWatch:
         self.looks += 1
         probes = [
             select(literal(n).label("n")).where(
-                exists(
-                    select(_TI.c.id).where(
-                        cast(ColumnElement[bool], text(CLAIMABLE)),
-                        _TI.c.queue == queue,
-                        _TI.c.runtime == runtime,
-                    )
+                any_in_claim_order(
+                    cast(ColumnElement[bool], text(CLAIMABLE)), _TI.c.queue == queue, _TI.c.runtime == runtime
                 )
             )
             for n, (queue, runtime) in enumerate(keys)
@@ -137,4 +133,20 @@ class ClaimWatch:
         return [keys[n] for n in found]
 
 
-__all__ = ["POLL_INTERVAL", "ClaimWatch", "Key"]
+def any_in_claim_order(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+    """Whether a task instance meets ``conditions`` (claimable, of a queue and runtime): asked for the
+    first one in the claimable index's order, not with ``EXISTS``. PostgreSQL drops an ``EXISTS``'s
+    order and limit, and where it expects many claimable rows it scans the table for one, reading past
+    every row queued and taken before them (the table's oldest, so its first); in the index's order it
+    reads the index from its first claimable entry."""
+    first = (
+        select(literal(1))
+        .where(*conditions)
+        .order_by(_TI.c.queue, _TI.c.runtime, _TI.c.queued_at, _TI.c.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    return first.is_not(None)
+
+
+__all__ = ["POLL_INTERVAL", "ClaimWatch", "Key", "any_in_claim_order"]

@@ -1,0 +1,119 @@
+"""A claim's look at the queue reads a few pages, however many attempts its worker ran before and however
+many task instances were queued and taken before the claimable ones (PostgreSQL's plans, custom and
+generic, as a prepared statement gets them)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+import pytest
+from baton_server.claim_watch import any_in_claim_order
+from baton_server.db.tables import CLAIMABLE, TaskInstanceRecord
+from baton_server.services import workloads
+from sqlalchemy import ColumnElement, Table, insert, select, text, update
+
+from tests.conftest import ServerHarness
+from tests.factories import make_dag_run
+
+HISTORY = 2000
+"""Attempts the worker ran to their end, queued before the claimable ones (the table's first rows)."""
+RUNNING = 3
+CLAIMABLE_ROWS = 6000
+MOST_PAGES = 30
+"""Pages a look may read here; reading the worker's history or the taken rows costs hundreds."""
+
+_TI = cast(Table, TaskInstanceRecord.__table__)
+
+
+async def _seeded(server: ServerHarness) -> uuid.UUID:
+    """A worker's finished attempts, then its running ones, then claimable task instances; analyzed."""
+    first = (await make_dag_run(server.runtime, task_ids=("t",)))["t"]
+    worker = uuid.uuid4()
+    start = datetime(2026, 12, 6, tzinfo=UTC)
+    rows: list[dict[str, Any]] = []
+    for n in range(HISTORY + RUNNING + CLAIMABLE_ROWS):
+        held = n < HISTORY + RUNNING
+        rows.append(
+            {
+                "id": uuid.uuid4(),
+                "dag_run_id": first.dag_run_id,
+                "dag_id": first.dag_id,
+                "run_id": first.run_id,
+                "task_id": "t",
+                "map_index": n,
+                "dag_version_id": first.dag_version_id,
+                "state": ("success" if n < HISTORY else "running") if held else "queued",
+                "try_number": 1,
+                "queue": "default",
+                "runtime": "python",
+                "worker_id": worker if held else None,
+                "queued_at": start + timedelta(seconds=n),
+            }
+        )
+    async with server.runtime.autocommit.connect() as conn:
+        # The run's own task instance, the table's first row, ran too.
+        await conn.execute(update(_TI).where(_TI.c.id == first.id).values(state="success", worker_id=worker))
+        await conn.execute(insert(_TI), rows)
+        await conn.execute(text("ANALYZE task_instances"))
+    return worker
+
+
+async def _pages_read(server: ServerHarness, sql: str, args: list[Any]) -> dict[str, int]:
+    """Pages the statement read, by plan cache mode: prepared, then explained as executed."""
+    # EXPLAIN takes no parameters: the values as literals, which take the prepared parameters' types.
+    literals = ", ".join("'" + str(arg).replace("'", "''") + "'" for arg in args)
+    execute = f"EXECUTE probe({literals})" if args else "EXECUTE probe"
+    read: dict[str, int] = {}
+    async with server.runtime.autocommit.connect() as conn:
+        driver = (await conn.get_raw_connection()).driver_connection
+        assert driver is not None
+        await driver.execute(f"PREPARE probe AS {sql}")
+        try:
+            for mode in ("force_custom_plan", "force_generic_plan"):
+                await driver.execute(f"SET plan_cache_mode = {mode}")
+                explained = await driver.fetchval(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {execute}")
+                # The dialect's connections decode JSON already.
+                plan = (json.loads(explained) if isinstance(explained, str) else explained)[0]["Plan"]
+                read[mode] = int(plan["Shared Hit Blocks"]) + int(plan["Shared Read Blocks"])
+        finally:
+            await driver.execute("DEALLOCATE probe")
+            await driver.execute("RESET plan_cache_mode")
+    return read
+
+
+@pytest.fixture
+async def worker(server: ServerHarness) -> uuid.UUID:
+    if server.runtime.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's plans")
+    return await _seeded(server)
+
+
+async def test__the_claims_look__counts_the_workers_slots_and_finds_work_in_a_few_pages(
+    server: ServerHarness, worker: uuid.UUID
+) -> None:
+    look = workloads._any_dag(1).look
+    params = {"b_worker": worker, "b_runtime": "python", "b_queue_0": "default"}
+    async with server.runtime.autocommit.connect() as conn:
+        row = await look.first(conn, params)
+    assert tuple(row) == (RUNNING, True, False)  # its running attempts, work to take, nothing limited
+    plan = look._plan_for(server.runtime.engine.dialect)
+    read = await _pages_read(server, plan.sql, plan.arguments(params))
+    assert all(pages <= MOST_PAGES for pages in read.values()), read
+
+
+async def test__the_claim_watchs_probe__finds_work_in_a_few_pages(
+    server: ServerHarness, worker: uuid.UUID
+) -> None:
+    probe = select(
+        any_in_claim_order(
+            cast(ColumnElement[bool], text(CLAIMABLE)), _TI.c.queue == "default", _TI.c.runtime == "python"
+        )
+    )
+    sql = str(probe.compile(dialect=server.runtime.engine.dialect, compile_kwargs={"literal_binds": True}))
+    async with server.runtime.autocommit.connect() as conn:
+        assert (await conn.execute(probe)).scalar() is True
+    read = await _pages_read(server, sql, [])
+    assert all(pages <= MOST_PAGES for pages in read.values()), read
