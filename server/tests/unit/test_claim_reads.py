@@ -1,6 +1,6 @@
-"""A claim's look at the queue reads a few pages, however many attempts its worker ran before and however
-many task instances were queued and taken before the claimable ones (PostgreSQL's plans, custom and
-generic, as a prepared statement gets them)."""
+"""A claim's look at the queue and its claim read a few pages, however many attempts its worker ran
+before, however many task instances were queued and taken before the claimable ones, and from one queue
+or several (PostgreSQL's plans, custom and generic, as a prepared statement gets them)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,10 @@ HISTORY = 2000
 RUNNING = 3
 CLAIMABLE_ROWS = 6000
 MOST_PAGES = 30
-"""Pages a look may read here; reading the worker's history or the taken rows costs hundreds."""
+"""Pages a look may read here; reading the worker's history or the taken rows costs more."""
+MOST_PAGES_OF_A_CLAIM = 100
+"""Pages a claim of two rows may read here: it writes an entry in each of the table's indexes (about 60);
+sorting the claimable rows of its queues costs hundreds."""
 
 _TI = cast(Table, TaskInstanceRecord.__table__)
 
@@ -47,7 +50,7 @@ async def _seeded(server: ServerHarness) -> uuid.UUID:
                 "dag_version_id": first.dag_version_id,
                 "state": ("success" if n < HISTORY else "running") if held else "queued",
                 "try_number": 1,
-                "queue": "default",
+                "queue": "default" if held or n % 2 else "other",
                 "runtime": "python",
                 "worker_id": worker if held else None,
                 "queued_at": start + timedelta(seconds=n),
@@ -62,7 +65,8 @@ async def _seeded(server: ServerHarness) -> uuid.UUID:
 
 
 async def _pages_read(server: ServerHarness, sql: str, args: list[Any]) -> dict[str, int]:
-    """Pages the statement read, by plan cache mode: prepared, then explained as executed."""
+    """Pages the statement read, by plan cache mode: prepared, then explained as executed (in a
+    transaction rolled back after, so that a claim takes nothing)."""
     # EXPLAIN takes no parameters: the values as literals, which take the prepared parameters' types.
     literals = ", ".join("'" + str(arg).replace("'", "''") + "'" for arg in args)
     execute = f"EXECUTE probe({literals})" if args else "EXECUTE probe"
@@ -73,14 +77,18 @@ async def _pages_read(server: ServerHarness, sql: str, args: list[Any]) -> dict[
         await driver.execute(f"PREPARE probe AS {sql}")
         try:
             for mode in ("force_custom_plan", "force_generic_plan"):
-                await driver.execute(f"SET plan_cache_mode = {mode}")
-                explained = await driver.fetchval(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {execute}")
+                transaction = driver.transaction()
+                await transaction.start()
+                try:
+                    await driver.execute(f"SET LOCAL plan_cache_mode = {mode}")
+                    explained = await driver.fetchval(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {execute}")
+                finally:
+                    await transaction.rollback()
                 # The dialect's connections decode JSON already.
                 plan = (json.loads(explained) if isinstance(explained, str) else explained)[0]["Plan"]
                 read[mode] = int(plan["Shared Hit Blocks"]) + int(plan["Shared Read Blocks"])
         finally:
             await driver.execute("DEALLOCATE probe")
-            await driver.execute("RESET plan_cache_mode")
     return read
 
 
@@ -95,7 +103,7 @@ async def test__the_claims_look__counts_the_workers_slots_and_finds_work_in_a_fe
     server: ServerHarness, worker: uuid.UUID
 ) -> None:
     look = workloads._any_dag(1).look
-    params = {"b_worker": worker, "b_runtime": "python", "b_queue_0": "default"}
+    params = {"b_worker": worker, "b_runtime": "python", "b_queue_0": "other"}
     async with server.runtime.autocommit.connect() as conn:
         row = await look.first(conn, params)
     assert tuple(row) == (RUNNING, True, False)  # its running attempts, work to take, nothing limited
@@ -117,3 +125,25 @@ async def test__the_claim_watchs_probe__finds_work_in_a_few_pages(
         assert (await conn.execute(probe)).scalar() is True
     read = await _pages_read(server, sql, [])
     assert all(pages <= MOST_PAGES for pages in read.values()), read
+
+
+@pytest.mark.parametrize("queues", [1, 2])
+async def test__the_claim__takes_the_oldest_in_a_few_pages_from_one_queue_or_several(
+    server: ServerHarness, worker: uuid.UUID, queues: int
+) -> None:
+    claim = workloads._any_dag(queues).claim[True]
+    params = {
+        "b_runtime": "python",
+        "b_limit": 2,
+        "b_claimer": worker,
+        "b_now": datetime(2026, 12, 6, tzinfo=UTC),
+        **{f"b_queue_{n}": queue for n, queue in enumerate(["other", "default"][:queues])},
+    }
+    plan = claim._plan_for(server.runtime.engine.dialect)
+    read = await _pages_read(server, plan.sql, plan.arguments(params))
+    assert all(pages <= MOST_PAGES_OF_A_CLAIM for pages in read.values()), read
+    async with server.runtime.autocommit.connect() as conn:
+        claimed = await claim.all(conn, params)
+    first_queued = HISTORY + RUNNING
+    expected = [first_queued, first_queued + 1] if queues == 2 else [first_queued + 1, first_queued + 3]
+    assert sorted(row.map_index for row in claimed) == expected

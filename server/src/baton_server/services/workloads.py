@@ -21,17 +21,19 @@ import logging
 import operator
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
+    Column,
     ColumnElement,
     Row,
     Select,
     Table,
     Update,
+    any_,
     bindparam,
     exists,
     func,
@@ -315,17 +317,19 @@ _LIMITED = or_(
 )
 
 
+_CLAIMABLE_OF_RUNTIME = (
+    # The partial index's own predicate, written out rather than bound: a prepared statement's generic
+    # plan can then still use the index (migration 0010).
+    cast(ColumnElement[bool], text(CLAIMABLE)),
+    _TI.c.runtime == bindparam("b_runtime"),
+)
+
+
 def _claimable(queues: int) -> list[ColumnElement[bool]]:
     """What a worker may claim, of any DAG: queued, held by no worker, in one of its ``queues`` queues
     (bound one by one as ``b_queue_0``..., as an expanding IN would render them, so that the statement
     is built and prepared once per count, and runs on the driver), of its runtime."""
-    return [
-        # The partial index's own predicate, written out rather than bound: a prepared statement's
-        # generic plan can then still use the index (migration 0010).
-        cast(ColumnElement[bool], text(CLAIMABLE)),
-        _TI.c.queue.in_([bindparam(f"b_queue_{i}") for i in range(queues)]),
-        _TI.c.runtime == bindparam("b_runtime"),
-    ]
+    return [*_CLAIMABLE_OF_RUNTIME, _TI.c.queue.in_([bindparam(f"b_queue_{i}") for i in range(queues)])]
 
 
 def _look(conditions: list[ColumnElement[bool]]) -> Select[Any]:
@@ -334,17 +338,46 @@ def _look(conditions: list[ColumnElement[bool]]) -> Select[Any]:
     return select(_ACTIVE, any_in_claim_order(*conditions), _LIMITED)
 
 
-def _candidates(conditions: list[ColumnElement[bool]]) -> Select[Any]:
-    """The claimable task instances in claim order, up to ``b_limit``."""
-    return select(_TI.c.id).where(*conditions).order_by(_TI.c.queued_at, _TI.c.id).limit(bindparam("b_limit"))
+def _candidates(
+    queues: int,
+    more: Sequence[ColumnElement[bool]] = (),
+    columns: Sequence[Column[Any]] = (_TI.c.id,),
+    *,
+    lock: bool = False,
+) -> Select[Any]:
+    """``columns`` (``id`` among them) of the claimable task instances of ``queues`` queues that meet
+    ``more``, in claim order, up to ``b_limit``; with ``lock`` (PostgreSQL) taken ``FOR UPDATE SKIP
+    LOCKED``. Of several queues, the first of each queue, then the first of those: across an ``IN`` of
+    queues the claimable index cannot be read in claim order, and the database sorted every claimable
+    row of those queues on every claim instead."""
+    order = (_TI.c.queued_at, _TI.c.id)
+
+    def first_of(queue: int, *extra: ColumnElement[Any]) -> Select[Any]:
+        chosen = (
+            select(*columns, *extra)
+            .where(*_CLAIMABLE_OF_RUNTIME, _TI.c.queue == bindparam(f"b_queue_{queue}"), *more)
+            .order_by(*order)
+            .limit(bindparam("b_limit"))
+        )
+        return chosen.with_for_update(skip_locked=True) if lock else chosen
+
+    if queues == 1:
+        return first_of(0)
+    queued_at = _TI.c.queued_at.label("claim_queued_at")
+    firsts = union_all(
+        *(select(*branch.c) for branch in (first_of(q, queued_at).subquery() for q in range(queues)))
+    ).subquery("firsts")
+    return (
+        select(*(firsts.c[column.key] for column in columns))
+        .order_by(firsts.c.claim_queued_at, firsts.c.id)
+        .limit(bindparam("b_limit"))
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class _AnyDag:
     """The statements of a claim by a credential that serves every DAG (the usual one)."""
 
-    conditions: list[ColumnElement[bool]]
-    """What it may claim (``_claimable``), for a claim under pool or DAG limits."""
     look: Direct
     claim: dict[bool, Direct]
     """On SQLite (False) and PostgreSQL."""
@@ -353,12 +386,12 @@ class _AnyDag:
 @functools.cache  # one per count of queues: at most 100 (a worker's, ``RegisterWorker``)
 def _any_dag(queues: int) -> _AnyDag:
     """The statements of a claim of every DAG from ``queues`` queues: built once."""
-    conditions = _claimable(queues)
-    candidates = _candidates(conditions)
     return _AnyDag(
-        conditions,
-        Direct(_look(conditions)),
-        {postgres: Direct(_claim_statement(candidates, postgres=postgres)) for postgres in (False, True)},
+        Direct(_look(_claimable(queues))),
+        {
+            postgres: Direct(_claim_statement(_candidates(queues, lock=postgres), postgres=postgres))
+            for postgres in (False, True)
+        },
     )
 
 
@@ -414,15 +447,13 @@ async def _claim_once(
     params.update((f"b_queue_{i}", queue) for i, queue in enumerate(queues))
     # Only the workloads of DAGs the worker's credential may serve.
     scope = servable(ti.dag_id, dag_patterns, postgres=is_postgres(reader))
-    any_dag: _AnyDag | None = None
-    if scope is None:
-        any_dag = _any_dag(len(queues))
-        conditions = any_dag.conditions
-    else:
-        conditions = [*_claimable(len(queues)), scope]
+    more = [] if scope is None else [scope]
+    any_dag = _any_dag(len(queues)) if scope is None else None
     # One look answers three questions: the worker's free slots, whether anything is there to take
     # (if not, the write, and on SQLite its lock, is left alone), and whether any pool or DAG limits.
-    look = await _first(reader, any_dag.look if any_dag is not None else _look(conditions), params)
+    look = await _first(
+        reader, any_dag.look if any_dag is not None else _look([*_claimable(len(queues)), *more]), params
+    )
     assert look is not None, "an aggregate answers a row"
     limit = min(max_workloads, worker.capacity - int(look[0] or 0))
     if limit <= 0 or not look[1]:
@@ -435,12 +466,12 @@ async def _claim_once(
         claim = (
             any_dag.claim[postgres]
             if any_dag is not None
-            else _claim_statement(_candidates(conditions), postgres=postgres)
+            else _claim_statement(_candidates(len(queues), more, lock=postgres), postgres=postgres)
         )
         params.update(b_claimer=worker.id, b_now=now)
         claimed = await _rows(reader, claim, params)
     else:
-        claimed = await _claim_within_limits(reader, limits, conditions, params, worker.id, now)
+        claimed = await _claim_within_limits(reader, limits, len(queues), more, params, worker.id, now)
     workloads: list[Workload] = []
     unrunnable: list[uuid.UUID] = []
     for record in sorted(claimed, key=lambda r: (r.queued_at or now, r.id)):
@@ -463,18 +494,22 @@ async def _claim_once(
 
 
 def _claim_statement(candidates: Select[Any], *, postgres: bool) -> Update:
-    """Give the first of ``candidates`` to the worker ``b_claimer`` at ``b_now``; the rows it took."""
+    """Give ``candidates`` (on PostgreSQL locked as they are taken) to the worker ``b_claimer`` at
+    ``b_now``; the rows it took."""
     if postgres:
         # MATERIALIZED: evaluated once. Inlined as an IN subquery, PostgreSQL may rescan it and, with
         # SKIP LOCKED, pick more rows than the LIMIT.
-        picked = candidates.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
-        chosen = select(picked.c.id).scalar_subquery()
+        picked = candidates.cte("picked").prefix_with("MATERIALIZED")
+        # ``id = ANY(ARRAY(...))``, not ``id IN (...)``: a prepared statement's generic plan then
+        # takes the rows by their key. With IN it guessed hundreds of candidates and joined them to
+        # the whole table by a hash, so PostgreSQL planned the claim anew on every execution.
+        taken = _TI.c.id == any_(func.array(select(picked.c.id).scalar_subquery()))
     else:
-        chosen = candidates.scalar_subquery()
+        taken = _TI.c.id.in_(candidates.scalar_subquery())
     return (
         _TI.update()
         .where(
-            _TI.c.id.in_(chosen),
+            taken,
             _TI.c.state == TaskInstanceState.QUEUED.value,
             _TI.c.worker_id.is_(None),
         )
@@ -519,7 +554,8 @@ class _Limits:
 async def _claim_within_limits(
     reader: Reader,
     limits: _Limits,
-    conditions: list[ColumnElement[bool]],
+    queues: int,
+    more: list[ColumnElement[bool]],
     params: dict[str, Any],
     worker_id: uuid.UUID,
     now: datetime,
@@ -539,20 +575,13 @@ async def _claim_within_limits(
     full_dags = [
         d for d, used in (await usage(reader, ti.dag_id, list(limits.dags))).items() if used >= limits.dags[d]
     ]
-    wanted = list(conditions)
+    wanted = list(more)
     if full_pools:
-        wanted.append(ti.pool.not_in(full_pools))
+        wanted.append(_TI.c.pool.not_in(full_pools))
     if full_dags:
-        wanted.append(ti.dag_id.not_in(full_dags))
-    rows = (
-        await reader.execute(
-            select(ti.id, ti.pool, ti.pool_slots, ti.dag_id)
-            .where(*wanted)
-            .order_by(ti.queued_at, ti.id)
-            .limit(bindparam("b_limit")),
-            params,
-        )
-    ).all()
+        wanted.append(_TI.c.dag_id.not_in(full_dags))
+    columns = (_TI.c.id, _TI.c.pool, _TI.c.pool_slots, _TI.c.dag_id)
+    rows = (await reader.execute(_candidates(queues, wanted, columns), params)).all()
     if not rows:
         return []
     pools = sorted({pool for _, pool, _, _ in rows if pool in limits.pools})

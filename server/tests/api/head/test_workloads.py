@@ -6,13 +6,16 @@ import asyncio
 import contextlib
 import time
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 from baton_server.db.direct import Direct
+from baton_server.db.tables import TaskInstanceRecord
 from baton_server.runtime import Runtime
 from baton_server.scheduler.loop import Scheduler
-from sqlalchemy import event
+from sqlalchemy import event, update
 
 from tests.conftest import DatabaseFactory, ServerHarness, make_settings
 from tests.orchestration import dag, fake_worker, new_admin_token, new_worker_token, scheduler_pass, task
@@ -87,6 +90,38 @@ async def test__claim__only_the_workers_queues_and_runtime(
     assert (gpu, go, py) == (["py_gpu"], ["go_default"], ["py_default"])
     assert not_served.status_code == 422
     assert not_served.json()["reason"] == "queue_not_served"
+
+
+@pytest.mark.parametrize("path", ["any DAG", "the credential's DAGs", "under a pool's slots"])
+async def test__claim__of_several_queues__oldest_first_across_them(
+    server: ServerHarness, admin: httpx.AsyncClient, path: str
+) -> None:
+    # Queued in an order that goes back and forth between the worker's two queues.
+    order = ["t3", "t0", "t4", "t1", "t5", "t2"]
+    queues = {"t0": "a", "t1": "b", "t2": "a", "t3": "b", "t4": "a", "t5": "b"}
+    if path == "under a pool's slots":
+        assert (await admin.put("/api/pools/wide", json={"slots": 10})).status_code == 200
+    pool = {"pool": "wide"} if path == "under a pool's slots" else {}
+    token = (
+        await new_worker_token(server, "two-queues", ["spread*"]) if path == "the credential's DAGs" else None
+    )
+    async with fake_worker(server, "two-queues", token=token, queues=("a", "b")) as worker:
+        await worker.register_dags(dag("spread", *(task(t, queue=queues[t], **pool) for t in sorted(queues))))
+        await _queued(server, admin, "spread")
+        start = datetime(2026, 12, 6, tzinfo=UTC)
+        async with server.runtime.sessions() as session:
+            for n, task_id in enumerate(order):
+                await session.execute(
+                    update(TaskInstanceRecord)
+                    .where(TaskInstanceRecord.task_id == task_id)
+                    .values(queued_at=start + timedelta(seconds=n))
+                )
+            await session.commit()
+        claimed = [
+            [w["task_instance"]["task_id"] for w in await worker.claim(max_workloads=n)] for n in (2, 1, 1, 5)
+        ]
+
+    assert claimed == [["t3", "t0"], ["t4"], ["t1"], ["t5", "t2"]]
 
 
 async def test__claim__never_more_than_free_capacity_or_max_workloads(
