@@ -23,7 +23,7 @@ from baton_server.db.tables import (
 from baton_server.db.upsert import upsert
 from baton_server.services import workloads
 from baton_server.services.credentials import hash_token
-from sqlalchemy import CTE, bindparam, select, update
+from sqlalchemy import CTE, bindparam, select, text, update
 from sqlalchemy.sql import visitors
 
 from tests.conftest import ServerHarness
@@ -429,8 +429,9 @@ class _FailedError(Exception):
     """Raised inside a transaction to end it with an error."""
 
 
+@pytest.mark.parametrize("generic_plans", [False, True])
 async def test__transaction__commits_when_its_block_ends_and_rolls_back_on_an_error(
-    server: ServerHarness, seeded: dict[str, Any]
+    server: ServerHarness, seeded: dict[str, Any], generic_plans: bool
 ) -> None:
     from baton_server.db.direct import transaction
 
@@ -446,7 +447,7 @@ async def test__transaction__commits_when_its_block_ends_and_rolls_back_on_an_er
     )
 
     async def write_then_fail() -> None:
-        async with transaction(server.runtime.autocommit) as conn:
+        async with transaction(server.runtime.autocommit, generic_plans=generic_plans) as conn:
             assert await rename.first(conn, {**seeded, "b_host": "rolled-back"}) is not None
             await conn.execute(
                 update(TaskInstanceRecord).where(TaskInstanceRecord.id == seeded["b_id"]).values(pid=8)
@@ -455,7 +456,12 @@ async def test__transaction__commits_when_its_block_ends_and_rolls_back_on_an_er
 
     with pytest.raises(_FailedError):
         await write_then_fail()
-    async with transaction(server.runtime.autocommit) as conn:
+    postgres = server.runtime.engine.dialect.name == "postgresql"
+    plan_cache_mode = text("SHOW plan_cache_mode")
+    async with transaction(server.runtime.autocommit, generic_plans=generic_plans) as conn:
+        if postgres:
+            expected = "force_generic_plan" if generic_plans else "auto"
+            assert (await conn.execute(plan_cache_mode)).scalar() == expected
         assert tuple((await conn.execute(read_pid)).one()) == ("host-1", 7)
         assert await rename.first(conn, {**seeded, "b_host": "committed"}) is not None
         await conn.execute(
@@ -464,6 +470,7 @@ async def test__transaction__commits_when_its_block_ends_and_rolls_back_on_an_er
         await conn.commit()  # harmless inside: the block's end commits
     async with server.runtime.autocommit.connect() as conn:
         assert tuple((await conn.execute(read_pid)).one()) == ("committed", 9)
-        if conn.dialect.name == "postgresql":
+        if postgres:
+            assert (await conn.execute(plan_cache_mode)).scalar() == "auto"  # only inside the transaction
             assert rename._plans, "inside the driver's transaction the statement runs on the driver"
             assert not (await conn.get_raw_connection()).driver_connection.is_in_transaction()  # type: ignore[union-attr]

@@ -764,8 +764,9 @@ async def _claim(
     taken = _client_runtimes_sent(scope)  # an older version's migration names them
     payload: ClaimWorkloadsPayload = await _lane_body(scope, body, plan, _CLAIM_PAYLOAD, taken)
     # A bare connection in a transaction (the claim's statements are Core): no session to close after;
-    # on PostgreSQL the driver's transaction, the statements run on the driver.
-    async with transaction(runtime.autocommit) as conn:
+    # on PostgreSQL the driver's transaction, the statements run on the driver, with their generic plans
+    # (PostgreSQL planned the look and the claim again on every call: more than running them).
+    async with transaction(runtime.autocommit, generic_plans=True) as conn:
         claimed = await claim_workloads_by_token(
             conn,
             runtime.tokens,

@@ -137,8 +137,12 @@ async def _driver(conn: AsyncConnection) -> Any | None:
     return raw.driver_connection
 
 
+_BEGIN_WITH_GENERIC_PLANS = "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan"
+"""A transaction whose prepared statements run their generic plans: one round trip, as ``BEGIN`` is."""
+
+
 @contextlib.asynccontextmanager
-async def transaction_on(conn: AsyncConnection) -> AsyncIterator[None]:
+async def transaction_on(conn: AsyncConnection, *, generic_plans: bool = False) -> AsyncIterator[None]:
     """A transaction on ``conn``, a connection in autocommit (a request's), committed when the block
     ends without an error; a ``commit()`` inside the block is harmless.
 
@@ -146,6 +150,11 @@ async def transaction_on(conn: AsyncConnection) -> AsyncIterator[None]:
     SQLAlchemy's, in autocommit, run in it too); a connection still in it afterwards (its rollback
     failed) is invalidated, not given back to the pool. Elsewhere the connection is switched to the
     engine's own isolation (the pool resets it on return) and SQLAlchemy begins and commits.
+
+    With ``generic_plans``, on PostgreSQL its prepared statements run their generic plans, planned once
+    per connection: where PostgreSQL estimates a custom plan cheaper it plans the statement again on
+    every execution, which for a short statement costs more than running it. Only for statements whose
+    generic plans read what their custom ones do (``tests/unit/test_claim_reads.py`` checks a claim's).
     """
     driver = await _driver(conn)
     if driver is None:
@@ -155,18 +164,30 @@ async def transaction_on(conn: AsyncConnection) -> AsyncIterator[None]:
             yield
         return
     try:
-        async with driver.transaction():
+        if not generic_plans:
+            async with driver.transaction():
+                yield
+            return
+        await driver.execute(_BEGIN_WITH_GENERIC_PLANS)
+        try:
             yield
+        except BaseException:
+            with contextlib.suppress(Exception):  # a connection that failed is invalidated below
+                await driver.execute("ROLLBACK")
+            raise
+        await driver.execute("COMMIT")
     finally:
         if driver.is_in_transaction():
             await conn.invalidate()
 
 
 @contextlib.asynccontextmanager
-async def transaction(autocommit: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+async def transaction(
+    autocommit: AsyncEngine, *, generic_plans: bool = False
+) -> AsyncIterator[AsyncConnection]:
     """A pooled connection of ``autocommit`` (the engine in autocommit) in a transaction
     (:func:`transaction_on`)."""
-    async with autocommit.connect() as conn, transaction_on(conn):
+    async with autocommit.connect() as conn, transaction_on(conn, generic_plans=generic_plans):
         yield conn
 
 
