@@ -128,13 +128,19 @@ async def test__the_claim_watchs_probe__finds_work_in_a_few_pages(
 
 
 @pytest.mark.parametrize("queues", [1, 2])
+@pytest.mark.parametrize("capacity", [None, RUNNING + 1])
 async def test__the_claim__takes_the_oldest_in_a_few_pages_from_one_queue_or_several(
-    server: ServerHarness, worker: uuid.UUID, queues: int
+    server: ServerHarness, worker: uuid.UUID, queues: int, capacity: int | None
 ) -> None:
-    claim = workloads._any_dag(queues).claim[True]
+    # capacity: the claim the look folds into, which counts the worker's free slots itself (one here).
+    any_dag = workloads._any_dag(queues)
+    claim = any_dag.claim[True] if capacity is None else any_dag.claim_in_free_slots
     params = {
         "b_runtime": "python",
         "b_limit": 2,
+        "b_max": 2,
+        "b_capacity": capacity,
+        "b_worker": worker,
         "b_claimer": worker,
         "b_now": datetime(2026, 12, 6, tzinfo=UTC),
         **{f"b_queue_{n}": queue for n, queue in enumerate(["other", "default"][:queues])},
@@ -146,4 +152,4 @@ async def test__the_claim__takes_the_oldest_in_a_few_pages_from_one_queue_or_sev
         claimed = await claim.all(conn, params)
     first_queued = HISTORY + RUNNING
     expected = [first_queued, first_queued + 1] if queues == 2 else [first_queued + 1, first_queued + 3]
-    assert sorted(row.map_index for row in claimed) == expected
+    assert sorted(row.map_index for row in claimed) == expected[: 2 if capacity is None else 1]

@@ -241,12 +241,17 @@ async def _claim_for(
 _WORKERS = cast(Table, WorkerRecord.__table__)
 _TI = cast(Table, TaskInstanceRecord.__table__)
 _CREDENTIALS = cast(Table, CredentialRecord.__table__)
+_LIMITED = or_(
+    exists(select(PoolRecord.name).where(PoolRecord.slots.is_not(None))),
+    exists(select(DagRecord.dag_id).where(DagRecord.max_active_tasks.is_not(None))),
+)
+"""Whether any pool or DAG limits what is claimed (a claim then counts slots per candidate)."""
 _ALIVE = _WORKERS.update().values(last_heartbeat_at=bindparam("b_now"), state=WorkerState.ACTIVE.value)
 _ALIVE_ROW = (_WORKERS.c.id, _WORKERS.c.name, _WORKERS.c.queues, _WORKERS.c.capacity, _WORKERS.c.runtime)
 _WORKER_ALIVE = Direct(
     _ALIVE.where(
         _WORKERS.c.id == bindparam("b_id"), _WORKERS.c.credential_id == bindparam("b_credential")
-    ).returning(*_ALIVE_ROW)
+    ).returning(*_ALIVE_ROW, _LIMITED.label("limited"))
 )
 """Record a claiming worker's sign of life, if it is the credential's; what a claim needs of it."""
 _ALIVE_BY_TOKEN = _ALIVE.where(
@@ -256,6 +261,7 @@ _ALIVE_BY_TOKEN = _ALIVE.where(
 _WORKER_ALIVE_BY_TOKEN = Direct(
     _ALIVE_BY_TOKEN.returning(
         *_ALIVE_ROW,
+        _LIMITED.label("limited"),
         # Subqueries, not UPDATE ... FROM: SQLite's RETURNING names only the updated table's columns.
         select(_CREDENTIALS.c.dag_patterns)
         .where(_CREDENTIALS.c.id == _WORKERS.c.credential_id)
@@ -311,10 +317,11 @@ _ACTIVE = functools.reduce(
     ),
 )
 """How many task instances the worker ``b_worker`` holds a slot for."""
-_LIMITED = or_(
-    exists(select(PoolRecord.name).where(PoolRecord.slots.is_not(None))),
-    exists(select(DagRecord.dag_id).where(DagRecord.max_active_tasks.is_not(None))),
-)
+
+
+_FREE_SLOTS = func.greatest(func.least(bindparam("b_max"), bindparam("b_capacity") - _ACTIVE), 0)
+"""How many a claim of at most ``b_max`` may take: the free slots of the worker ``b_worker`` (of
+``b_capacity``), counted by the claim's own statement, so under the worker's row lock."""
 
 
 _CLAIMABLE_OF_RUNTIME = (
@@ -344,20 +351,22 @@ def _candidates(
     columns: Sequence[Column[Any]] = (_TI.c.id,),
     *,
     lock: bool = False,
+    limit: ColumnElement[int] | None = None,
 ) -> Select[Any]:
     """``columns`` (``id`` among them) of the claimable task instances of ``queues`` queues that meet
     ``more``, in claim order, up to ``b_limit``; with ``lock`` (PostgreSQL) taken ``FOR UPDATE SKIP
     LOCKED``. Of several queues, the first of each queue, then the first of those: across an ``IN`` of
     queues the claimable index cannot be read in claim order, and the database sorted every claimable
-    row of those queues on every claim instead."""
+    row of those queues on every claim instead. ``limit``: how many, instead of ``b_limit``."""
     order = (_TI.c.queued_at, _TI.c.id)
+    most = bindparam("b_limit") if limit is None else limit
 
     def first_of(queue: int, *extra: ColumnElement[Any]) -> Select[Any]:
         chosen = (
             select(*columns, *extra)
             .where(*_CLAIMABLE_OF_RUNTIME, _TI.c.queue == bindparam(f"b_queue_{queue}"), *more)
             .order_by(*order)
-            .limit(bindparam("b_limit"))
+            .limit(most)
         )
         return chosen.with_for_update(skip_locked=True) if lock else chosen
 
@@ -370,7 +379,7 @@ def _candidates(
     return (
         select(*(firsts.c[column.key] for column in columns))
         .order_by(firsts.c.claim_queued_at, firsts.c.id)
-        .limit(bindparam("b_limit"))
+        .limit(most)
     )
 
 
@@ -381,6 +390,8 @@ class _AnyDag:
     look: Direct
     claim: dict[bool, Direct]
     """On SQLite (False) and PostgreSQL."""
+    claim_in_free_slots: Direct
+    """On PostgreSQL, where nothing is limited: the look folded into the claim (:data:`_FREE_SLOTS`)."""
 
 
 @functools.cache  # one per count of queues: at most 100 (a worker's, ``RegisterWorker``)
@@ -392,6 +403,7 @@ def _any_dag(queues: int) -> _AnyDag:
             postgres: Direct(_claim_statement(_candidates(queues, lock=postgres), postgres=postgres))
             for postgres in (False, True)
         },
+        Direct(_claim_statement(_candidates(queues, lock=True, limit=_FREE_SLOTS), postgres=True)),
     )
 
 
@@ -449,6 +461,14 @@ async def _claim_once(
     scope = servable(ti.dag_id, dag_patterns, postgres=is_postgres(reader))
     more = [] if scope is None else [scope]
     any_dag = _any_dag(len(queues)) if scope is None else None
+    postgres = is_postgres(reader)
+    now = utcnow()
+    if any_dag is not None and postgres and not worker.limited:
+        # The look folded into the claim: the worker's free slots counted in its LIMIT. A round trip
+        # fewer; with nothing to take the claim reads the index and locks nothing.
+        params.update(b_max=max_workloads, b_capacity=worker.capacity, b_claimer=worker.id, b_now=now)
+        claimed = await _rows(reader, any_dag.claim_in_free_slots, params)
+        return await _handed_out(reader, tokens, worker, claimed, now)
     # One look answers three questions: the worker's free slots, whether anything is there to take
     # (if not, the write, and on SQLite its lock, is left alone), and whether any pool or DAG limits.
     look = await _first(
@@ -460,9 +480,7 @@ async def _claim_once(
         return []
     params["b_limit"] = limit
     limits = await _Limits.load(reader) if look[2] else _Limits({}, {})
-    now = utcnow()
     if limits.empty:
-        postgres = is_postgres(reader)
         claim = (
             any_dag.claim[postgres]
             if any_dag is not None
@@ -472,6 +490,15 @@ async def _claim_once(
         claimed = await _rows(reader, claim, params)
     else:
         claimed = await _claim_within_limits(reader, limits, len(queues), more, params, worker.id, now)
+    return await _handed_out(reader, tokens, worker, claimed, now)
+
+
+async def _handed_out(
+    reader: Reader, tokens: TokenService, worker: Any, claimed: list[Any], now: datetime
+) -> list[Workload]:
+    """The workloads of the task instances a claim took, in claim order, each with its workload token;
+    one whose DAG version or task is gone fails, as no worker could run it."""
+    ti = TaskInstanceRecord
     workloads: list[Workload] = []
     unrunnable: list[uuid.UUID] = []
     for record in sorted(claimed, key=lambda r: (r.queued_at or now, r.id)):

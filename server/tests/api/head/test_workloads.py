@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 from baton_server.db.direct import Direct
-from baton_server.db.tables import TaskInstanceRecord
+from baton_server.db.tables import CLAIMABLE, TaskInstanceRecord
 from baton_server.runtime import Runtime
 from baton_server.scheduler.loop import Scheduler
 from sqlalchemy import event, update
@@ -124,19 +124,25 @@ async def test__claim__of_several_queues__oldest_first_across_them(
     assert claimed == [["t3", "t0"], ["t4"], ["t1"], ["t5", "t2"]]
 
 
-async def test__claim__never_more_than_free_capacity_or_max_workloads(
+async def test__claim__never_more_than_free_capacity_or_max_workloads__one_after_another_or_at_once(
     server: ServerHarness, admin: httpx.AsyncClient
 ) -> None:
     async with fake_worker(server, capacity=3) as worker:
-        await worker.register_dags(dag("wide", *(task(f"t{i}") for i in range(6))))
+        await worker.register_dags(dag("wide", *(task(f"t{i}") for i in range(10))))
         await _queued(server, admin, "wide")
         first = await worker.claim(max_workloads=2)
         second = await worker.claim(max_workloads=5)
         full = await worker.claim(max_workloads=5)
         await worker.run(first[0])
         after_one_done = await worker.claim(max_workloads=5)
+        for workload in (*first[1:], *second, *after_one_done):
+            await worker.run(workload)
+        # Each claim counts the worker's free slots under the worker's row lock, so claims that waited
+        # for it count the workloads of the ones before them.
+        at_once = await asyncio.gather(*(worker.claim(max_workloads=2) for _ in range(6)))
 
     assert [len(first), len(second), len(full), len(after_one_done)] == [2, 1, 0, 1]
+    assert sum(len(c) for c in at_once) == 3
 
 
 async def test__claim__bad_input__422(server: ServerHarness) -> None:
@@ -202,9 +208,10 @@ async def test__claim__long_poll__capped_and_holds_no_connection_while_waiting(
 
 
 class _OwnLooks:
-    """The claims' own looks at the queue (their statements' limits part) on a server's engine, through
-    SQLAlchemy or on the driver (a direct statement's), and an event set once ``enough`` of them were
-    made."""
+    """The claims' own looks at the queue on a server's engine, through SQLAlchemy or on the driver (a
+    direct statement's) — a statement that reads the claimable rows and counts the worker's slots: the
+    look, or on PostgreSQL the claim the look is folded into — and an event set once ``enough`` of them
+    were made."""
 
     def __init__(self, harness: ServerHarness, enough: int = 0) -> None:
         self.statements: list[str] = []
@@ -215,7 +222,7 @@ class _OwnLooks:
         self._driver_call = Direct.__dict__["_call"]
 
     def _count(self, conn: object, cursor: object, statement: str, *args: object) -> None:
-        if "max_active_tasks IS NOT NULL" in statement:
+        if CLAIMABLE in statement and "count(" in statement:
             self.statements.append(statement)
             if self._wanted and len(self.statements) >= self._wanted:
                 self._loop.call_soon_threadsafe(self.enough.set)
