@@ -1,10 +1,13 @@
 """The workload queue: workers claim queued task instances, each one by exactly one worker.
 
 A claim is one ``UPDATE ... WHERE id IN (SELECT ... LIMIT n) AND state = 'queued' AND worker_id
-IS NULL RETURNING ...``. On PostgreSQL the inner select is a materialized CTE that takes its rows
-``FOR UPDATE SKIP LOCKED``, so concurrent claimers (on any replica) pass each other instead of
-queueing behind the same rows; on SQLite the statement runs under the database's single write lock. Either way
-a row is handed to the one transaction whose UPDATE changed it.
+IS NULL RETURNING ...``, the select reading the claimable index in claim order (of several queues, each
+queue's first, then the first of those). On PostgreSQL the select is a materialized CTE that takes its
+rows ``FOR UPDATE SKIP LOCKED``, so concurrent claimers (on any replica) pass each other instead of
+queueing behind the same rows, and the UPDATE takes them by key (``id = ANY(ARRAY(...))``); where no pool
+or DAG limits anything its ``LIMIT`` counts the worker's free slots itself. On SQLite the statement runs
+under the database's single write lock. Either way a row is handed to the one transaction whose UPDATE
+changed it.
 
 A worker's heartbeat is the same sign of life a claim gives, by its credential's token in one statement
 (:func:`heartbeat_worker_by_token`).
