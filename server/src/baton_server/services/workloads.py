@@ -402,11 +402,8 @@ def _any_dag(queues: int) -> _AnyDag:
     """The statements of a claim of every DAG from ``queues`` queues: built once."""
     return _AnyDag(
         Direct(_look(_claimable(queues))),
-        {
-            postgres: Direct(_claim_statement(_candidates(queues, lock=postgres), postgres=postgres))
-            for postgres in (False, True)
-        },
-        Direct(_claim_statement(_candidates(queues, lock=True, limit=_FREE_SLOTS), postgres=True)),
+        {postgres: Direct(_claim_statement(queues, postgres=postgres)) for postgres in (False, True)},
+        Direct(_claim_statement(queues, postgres=True, limit=_FREE_SLOTS)),
     )
 
 
@@ -487,7 +484,7 @@ async def _claim_once(
         claim = (
             any_dag.claim[postgres]
             if any_dag is not None
-            else _claim_statement(_candidates(len(queues), more, lock=postgres), postgres=postgres)
+            else _claim_statement(len(queues), more, postgres=postgres)
         )
         params.update(b_claimer=worker.id, b_now=now)
         claimed = await _rows(reader, claim, params)
@@ -523,9 +520,16 @@ async def _handed_out(
     return workloads
 
 
-def _claim_statement(candidates: Select[Any], *, postgres: bool) -> Update:
-    """Give ``candidates`` (on PostgreSQL locked as they are taken) to the worker ``b_claimer`` at
-    ``b_now``; the rows it took."""
+def _claim_statement(
+    queues: int,
+    more: Sequence[ColumnElement[bool]] = (),
+    *,
+    postgres: bool,
+    limit: ColumnElement[int] | None = None,
+) -> Update:
+    """Give the claimable task instances of :func:`_candidates` (on PostgreSQL locked as they are taken)
+    to the worker ``b_claimer`` at ``b_now``; the rows it took."""
+    candidates = _candidates(queues, more, lock=postgres, limit=limit)
     if postgres:
         # MATERIALIZED: evaluated once. Inlined as an IN subquery, PostgreSQL may rescan it and, with
         # SKIP LOCKED, pick more rows than the LIMIT.
