@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.File;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.math.BigDecimal;
 import java.net.HttpURLConnection;
 import java.net.ServerSocket;
@@ -12,11 +13,13 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.baton.client.generated.model.ClaimWorkloadsPayload;
 import org.baton.client.generated.model.DagDescription;
 import org.baton.client.generated.model.ExecuteTaskWorkload;
@@ -30,7 +33,8 @@ import org.baton.client.generated.model.Worker;
  * A real {@code baton-server serve} on 127.0.0.1, over a temporary SQLite folder, or over a fresh
  * PostgreSQL database when {@code BATON_TEST_POSTGRES_URL} is set (created beside the one that URL
  * names, dropped when the server stops). The shared one is started once per test JVM; tests that
- * need other settings start their own. Every server stops when the JVM exits. The server is
+ * need other settings start their own. Every server stops when the JVM exits, and its temporary
+ * folder (its keys and log) is removed then. The server is
  * {@code $BATON_SERVER}, else {@code baton-server} on the PATH, else the workspace's
  * {@code .venv/bin/baton-server} above the working folder; its Python environment (the folder of
  * that command) also runs the Python worker of the polyglot tests.
@@ -47,17 +51,18 @@ public final class LiveServer {
   private final Path command;
   private final Map<String, String> env;
   private final Process process;
-  private final Runnable dropDatabase;
+  private final Runnable cleanUp;
   private final Map<String, String> tokens = new HashMap<>();
+  private boolean closed;
 
   private LiveServer(
-      Path command, Map<String, String> env, String baseUrl, Process process, boolean postgres, Runnable dropDatabase) {
+      Path command, Map<String, String> env, String baseUrl, Process process, boolean postgres, Runnable cleanUp) {
     this.command = command;
     this.env = env;
     this.baseUrl = baseUrl;
     this.process = process;
     this.postgres = postgres;
-    this.dropDatabase = dropDatabase;
+    this.cleanUp = cleanUp;
   }
 
   /** The shared server, started on first use. */
@@ -179,10 +184,14 @@ public final class LiveServer {
     env.put("BATON_TOKEN_REFRESH_BEFORE", "3600");
     env.putAll(settings);
     String postgresUrl = System.getenv("BATON_TEST_POSTGRES_URL");
-    Runnable drop = () -> {};
     boolean postgres = postgresUrl != null && !postgresUrl.isEmpty();
+    Runnable drop = () -> removeFolder(dataDir);
     if (postgres) {
-      drop = createPostgresDatabase(command.resolveSibling("python"), postgresUrl, env);
+      Runnable dropDatabase = createPostgresDatabase(command.resolveSibling("python"), postgresUrl, env);
+      drop = () -> {
+        dropDatabase.run();
+        removeFolder(dataDir);
+      };
     }
     Path log = dataDir.resolve("server.log");
     builder.redirectErrorStream(true).redirectOutput(log.toFile());
@@ -191,17 +200,19 @@ public final class LiveServer {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(300);
     while (true) {
       if (!process.isAlive()) {
+        String output = Files.readString(log);
         drop.run();
-        throw new IllegalStateException(
-            "baton-server exited with " + process.exitValue() + ":\n" + Files.readString(log));
+        throw new IllegalStateException("baton-server exited with " + process.exitValue() + ":\n" + output);
       }
       if (answers(baseUrl + "/execution/health")) {
         return new LiveServer(command, Map.copyOf(env), baseUrl, process, postgres, drop);
       }
       if (System.nanoTime() > deadline) {
         process.destroyForcibly();
+        process.waitFor(15, TimeUnit.SECONDS);
+        String output = Files.readString(log);
         drop.run();
-        throw new IllegalStateException("baton-server did not answer within 300 s:\n" + Files.readString(log));
+        throw new IllegalStateException("baton-server did not answer within 300 s:\n" + output);
       }
       Thread.sleep(100);
     }
@@ -222,11 +233,12 @@ public final class LiveServer {
     }
   }
 
-  /** Stops the server (and drops its PostgreSQL database); repeating it is harmless. */
+  /** Stops the server, drops its PostgreSQL database and removes its folder; repeating it is harmless. */
   public synchronized void close() {
-    if (!process.isAlive()) {
+    if (closed) {
       return;
     }
+    closed = true;
     process.destroy();
     try {
       if (!process.waitFor(15, TimeUnit.SECONDS)) {
@@ -237,7 +249,18 @@ public final class LiveServer {
       Thread.currentThread().interrupt();
       process.destroyForcibly();
     }
-    dropDatabase.run();
+    cleanUp.run();
+  }
+
+  /** Removes {@code folder} and everything in it; what cannot be removed is reported, not thrown. */
+  private static void removeFolder(Path folder) {
+    try (Stream<Path> paths = Files.walk(folder)) {
+      for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(path);
+      }
+    } catch (IOException | UncheckedIOException e) {
+      System.err.println("could not remove the test server's folder " + folder + ": " + e);
+    }
   }
 
   /** Runs {@code baton-server ARGS} against this server's database; its standard output. */
