@@ -221,6 +221,7 @@ func (b *pluginBundle) live(env []string, log *slog.Logger) (*bundleplugin.Proce
 	}
 	if b.proc != nil {
 		log.Warn("bundle process died; starting it again", "bundle", b.proc.Name, "pid", b.proc.Pid, "exit", b.proc.ExitDescription())
+		b.proc.Kill() // what go-plugin and the process left behind: its socket's folder
 	}
 	proc, err := bundleplugin.Start(b.path, env, log)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -34,13 +35,21 @@ type Process struct {
 	cmd    *exec.Cmd
 	client *plugin.Client
 	rpc    bundlepb.BundleClient
+	// socketDir holds the plugin's Unix socket; removed when the process is killed, so that a socket
+	// left by a process that died (killed, crashed) does not stay behind in the temporary directory.
+	socketDir string
 }
 
 // Start starts the bundle binary at path with the environment env, and asks it to describe itself.
-// Its stdout and stderr (what its code prints outside a task's logger) go to log.
+// Its stdout and stderr (what its code prints outside a task's logger) go to log. Its Unix socket
+// is made in a folder of its own, removed by Kill.
 func Start(path string, env []string, log *slog.Logger) (*Process, error) {
+	socketDir, err := socketFolder()
+	if err != nil {
+		return nil, fmt.Errorf("bundle %s: a folder for its socket: %w", path, err)
+	}
 	cmd := exec.Command(path)
-	cmd.Env = env
+	cmd.Env = append(append([]string{}, env...), plugin.EnvUnixSocketDir+"="+socketDir)
 	setParentDeathSignal(cmd)
 	label := filepath.Base(path)
 	output := &lineLogger{log: log, bundle: label}
@@ -56,12 +65,29 @@ func Start(path string, env []string, log *slog.Logger) (*Process, error) {
 		SyncStderr:       output,
 		Logger:           hclog.New(&hclog.LoggerOptions{Name: "bundle." + label, Level: hclog.Error, Output: output}),
 	})
-	p := &Process{Path: path, cmd: cmd, client: client}
+	p := &Process{Path: path, cmd: cmd, client: client, socketDir: socketDir}
 	if err := p.connect(); err != nil {
-		client.Kill()
+		p.Kill()
 		return nil, fmt.Errorf("bundle %s: %w", path, err)
 	}
 	return p, nil
+}
+
+// longestSocketBase is the longest folder a bundle's socket folder is made in: a Unix socket's address
+// holds 107 bytes on Linux, and go-plugin names the socket "plugin" and up to 10 digits, in the folder
+// "baton-" and up to 10 digits that socketFolder makes.
+const longestSocketBase = 107 - len("/baton-") - 10 - len("/plugin") - 10
+
+// socketFolder makes a folder of this user's alone for a bundle process's Unix socket, in the
+// temporary directory, or in /tmp when that directory's path is too long for a socket's address.
+func socketFolder() (string, error) {
+	base := os.TempDir()
+	if len(base) > longestSocketBase {
+		if info, err := os.Stat("/tmp"); err == nil && info.IsDir() {
+			base = "/tmp"
+		}
+	}
+	return os.MkdirTemp(base, "baton-")
 }
 
 func (p *Process) connect() error {
@@ -100,8 +126,12 @@ func (p *Process) ExitDescription() string {
 	return p.cmd.ProcessState.String()
 }
 
-// Kill ends the bundle process (gracefully first, forcibly after two seconds).
-func (p *Process) Kill() { p.client.Kill() }
+// Kill ends the bundle process (gracefully first, forcibly after two seconds) and removes its
+// socket's folder; it is harmless on a process that has ended, and repeated.
+func (p *Process) Kill() {
+	p.client.Kill()
+	_ = os.RemoveAll(p.socketDir)
+}
 
 // Request is one attempt to run in the bundle.
 type Request struct {

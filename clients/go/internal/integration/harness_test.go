@@ -227,6 +227,7 @@ func (s *stack) logs(t *testing.T, id uuid.UUID, try int) string {
 // workerProcess is a running baton-go-worker and its output.
 type workerProcess struct {
 	cmd    *exec.Cmd
+	tmp    string // the worker's temporary directory (TMPDIR), its own
 	mu     sync.Mutex
 	output bytes.Buffer
 	exited chan struct{}
@@ -246,9 +247,16 @@ func (w *workerProcess) Output() string {
 
 func (s *stack) startWorker(t *testing.T, binary, bundles string, args ...string) *workerProcess {
 	t.Helper()
-	w := &workerProcess{exited: make(chan struct{})}
+	// A temporary directory of its own, short enough for a Unix socket's address in it (t.TempDir's is
+	// not): what the worker and its bundles leave there is checked.
+	tmp, err := os.MkdirTemp("", "worker-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(tmp) })
+	w := &workerProcess{exited: make(chan struct{}), tmp: tmp}
 	w.cmd = exec.Command(binary, append([]string{"--bundles", bundles}, args...)...)
-	w.cmd.Env = append(os.Environ(), "BATON_SERVER_URL="+s.server.BaseURL, "BATON_WORKER_TOKEN="+s.workerToken)
+	w.cmd.Env = append(os.Environ(), "BATON_SERVER_URL="+s.server.BaseURL, "BATON_WORKER_TOKEN="+s.workerToken, "TMPDIR="+w.tmp)
 	w.cmd.Stdout, w.cmd.Stderr = w, w
 	if err := w.cmd.Start(); err != nil {
 		t.Fatal(err)

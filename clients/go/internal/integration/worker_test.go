@@ -161,7 +161,7 @@ func TestGoWorker_RunsBundlesBuiltWithGoBuild_ThroughEveryFault(t *testing.T) {
 		}
 	})
 
-	t.Run("SIGTERM drains; nothing is left running", func(t *testing.T) {
+	t.Run("SIGTERM drains; nothing is left running or behind", func(t *testing.T) {
 		for _, w := range []*workerProcess{main, stale} {
 			if code := w.stop(t); code != 0 {
 				t.Errorf("the worker exited with %d:\n%s", code, w.Output())
@@ -170,5 +170,11 @@ func TestGoWorker_RunsBundlesBuiltWithGoBuild_ThroughEveryFault(t *testing.T) {
 		waitFor(t, "every bundle process to end", time.Minute, func() bool {
 			return len(running(tutorial, scenarios)) == 0
 		})
+		// Not even the socket of the bundle process killed above.
+		for _, w := range []*workerProcess{main, stale} {
+			if left, err := os.ReadDir(w.tmp); err != nil || len(left) != 0 {
+				t.Errorf("the worker left %v in its temporary directory (%v)", left, err)
+			}
+		}
 	})
 }
