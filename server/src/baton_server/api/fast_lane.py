@@ -53,7 +53,7 @@ from fastapi.utils import is_body_allowed_for_status_code
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 from starlette.types import Scope
 
@@ -110,6 +110,7 @@ _STATE_PAYLOAD = TypeAdapter(TIStatePayload)
 _STATE_RESPONSE = TypeAdapter(TIStateResponse)
 _LOG_BATCH = TypeAdapter(LogBatch)
 _LOG_BATCH_ACCEPTED = TypeAdapter(LogBatchAccepted)
+_JSON_CONTENT_TYPE = (b"content-type", b"application/json")
 
 
 def _touches_schema(change: type[VersionChange], schema: type[BaseModel]) -> bool:
@@ -323,6 +324,31 @@ async def _head_body(
     return values[head_param.name]
 
 
+class _LaneRequestInfo(RequestInfo):
+    """Cadwyn's RequestInfo for a lane's request migrations, with the request's headers and body. A lane
+    takes neither cookies nor query parameters: a migration that reads them (to change them) is left to
+    the route (ValueError), and they are not parsed for the migrations that do not."""
+
+    __slots__ = ()
+
+    def __init__(self, request: Request, body: Any) -> None:  # RequestInfo's, but for cookies and query
+        self._body = body
+        self._body_is_assigned = False
+        self.headers = request.headers.mutablecopy()
+        self._request = request
+        self._form = None
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        """Refused: the route applies a migration that reads the request's cookies."""
+        raise ValueError("a migration reads the request's cookies: the route applies it")
+
+    @property
+    def query_params(self) -> dict[str, str]:
+        """Refused: the route applies a migration that reads the request's query parameters."""
+        raise ValueError("a migration reads the request's query parameters: the route applies it")
+
+
 def _migrated_to_head(
     plan: _Plan, scope: Scope, body: Any, taken: dict[bytes, str | None] | None = None
 ) -> Any:
@@ -330,7 +356,7 @@ def _migrated_to_head(
     them. A migration that changes the request's headers is left to the route (ValueError), but for
     those named in ``taken``: their values after the migrations are put there."""
     request = Request(scope)
-    info = RequestInfo(request, body)
+    info = _LaneRequestInfo(request, body)
     for migration in plan.to_head:
         migration(info)
     taken = {} if taken is None else taken
@@ -351,8 +377,8 @@ def _sub_response(status: int) -> Response:
     return sub
 
 
-async def _versioned_answer(plan: _Plan, raw: Any) -> Response:
-    """The response the version's route makes of HEAD's endpoint's answer ``raw``: dumped as Cadwyn
+async def _versioned_answer(plan: _Plan, raw: Any, refreshed_token: str | None) -> Answered:
+    """The answer the version's route makes of HEAD's endpoint's answer ``raw``: dumped as Cadwyn
     dumps it, migrated back to the version by schema (a migration may set the status or headers, as
     it does on the route's sub-response) and serialized with the version's response model."""
     head = plan.head
@@ -371,7 +397,7 @@ async def _versioned_answer(plan: _Plan, raw: Any) -> Response:
         content = info.body
     if plan.route.response_field is not None:
         content = _rescue_response(plan.route.response_field, head.response_model, raw, content)
-    return await _render_route_answer(plan.route, content, sub)
+    return await _render_route_answer(plan.route, content, refreshed_token, sub)
 
 
 def _kept_plan(
@@ -668,8 +694,7 @@ async def _lane_answer(
         return Answered(
             200, _render(adapter.dump_python(answer, mode="json", by_alias=True)), refreshed_token
         )
-    response = await _versioned_answer(plan, answer)
-    return Answered(response.status_code, bytes(response.body), refreshed_token, tuple(response.raw_headers))
+    return await _versioned_answer(plan, answer, refreshed_token)
 
 
 LaneAnswer = Callable[[Runtime, str, re.Match[str], Scope, bytes], Awaitable[Answered | None]]
@@ -890,17 +915,16 @@ async def _route(
         plan = lane.plan(scope["app"], version)
         if plan is None or isinstance(raw, Response):
             return None  # the route answers: Cadwyn does more for it than a lane repeats
-        response = await _versioned_answer(plan, raw)
-    else:
-        response = await _render_route_answer(route, raw)
-    return Answered(
-        response.status_code, bytes(response.body), _refreshed(runtime, claims), tuple(response.raw_headers)
-    )
+        return await _versioned_answer(plan, raw, _refreshed(runtime, claims))
+    return await _render_route_answer(route, raw, _refreshed(runtime, claims))
 
 
-async def _render_route_answer(route: APIRoute, raw: Any, sub: Response | None = None) -> Response:
+async def _render_route_answer(
+    route: APIRoute, raw: Any, refreshed_token: str | None, sub: Response | None = None
+) -> Answered:
     """The response FastAPI makes of an endpoint's return value for ``route`` (same bytes, same headers);
-    ``sub`` is the route's sub-response, when a migration may have set its status or headers."""
+    ``sub`` is the route's sub-response, when a migration may have set its status or headers. A JSON
+    answer's bytes and headers are made as its response class makes them, without making the response."""
     status = route.status_code or 200
     if sub is not None and sub.status_code:
         status = sub.status_code
@@ -920,15 +944,20 @@ async def _render_route_answer(route: APIRoute, raw: Any, sub: Response | None =
     response_class = route.response_class
     if isinstance(response_class, DefaultPlaceholder):
         response_class = response_class.value
-    if dump_json:
-        response = Response(content=content, media_type="application/json", status_code=status)
+    if dump_json or response_class is JSONResponse:
+        # Response(content, media_type="application/json") and JSONResponse(content) render and head it so.
+        body = content if dump_json else _render(content)
+        headers = [_JSON_CONTENT_TYPE]
+        if status >= 200 and status not in (204, 304):
+            headers.insert(0, (b"content-length", str(len(body)).encode()))
     else:
         response = response_class(content, status_code=status)
-    if not is_body_allowed_for_status_code(response.status_code):
-        response.body = b""
+        status, body, headers = response.status_code, bytes(response.body), response.raw_headers
+    if not is_body_allowed_for_status_code(status):
+        body = b""
     if sub is not None:
-        response.headers.raw.extend(sub.headers.raw)
-    return response
+        headers = [*headers, *sub.raw_headers]
+    return Answered(status, body, refreshed_token, tuple(headers))
 
 
 async def try_route(lane: RouteLane, scope: Scope, body: bytes) -> Answered | None:

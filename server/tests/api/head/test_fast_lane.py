@@ -32,6 +32,10 @@ from cadwyn import (
     convert_request_to_next_version_for,
     schema,
 )
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
 
 from tests.conftest import DatabaseFactory, ServerHarness, make_settings
 from tests.factories import RUN_PAYLOAD, attempt_of, make_dag_run, started
@@ -736,6 +740,78 @@ async def test__lane_answer__keeps_the_status_and_headers_a_migration_sets(serve
     length = (b"content-length", str(len(plain.body)).encode())
     assert plain.headers == (length, (b"content-type", b"application/json"))
     assert answered.headers == (*plain.headers, (b"x-migrated", b"yes"))
+
+
+async def test__migrated_to_head__leaves_to_the_route_what_a_lane_does_not_take(
+    server: ServerHarness,
+) -> None:
+    """A lane takes an older request's body and the headers it names: a migration that reads the cookies
+    or the query parameters, or sets another header, is left to the route; one that sets a named header
+    gives the lane its value."""
+    await server.app.wait_for_all_versions()
+    plan = _lanes().worker_heartbeat.plan(server.app, supported_versions()[0])
+    assert plan is not None
+    headers = [(b"cookie", b"c=1")]
+    scope = {"type": "http", "method": "PUT", "path": "/x", "headers": headers, "query_string": b"q=1"}
+
+    def reads_the_query(request: RequestInfo) -> None:
+        request.query_params["q"] = "2"
+
+    def reads_the_cookies(request: RequestInfo) -> None:
+        request.cookies["c"] = "2"
+
+    def names_runtimes(request: RequestInfo) -> None:
+        request.headers["x-runtimes"] = "go"
+
+    for migration, refusal in (
+        (reads_the_query, "query parameters"),
+        (reads_the_cookies, "cookies"),
+        (names_runtimes, "more than the body"),
+    ):
+        with pytest.raises(ValueError, match=refusal):
+            fast_lane._migrated_to_head(dataclasses.replace(plan, to_head=(migration,)), scope, None)
+    taken: dict[bytes, str | None] = {b"x-runtimes": None}
+    named = dataclasses.replace(plan, to_head=(names_runtimes,))
+    assert fast_lane._migrated_to_head(named, scope, {"k": 1}, taken) == {"k": 1}
+    assert taken == {b"x-runtimes": "go"}
+
+
+class _Shown(BaseModel):
+    name: str
+    size: float
+
+
+@pytest.mark.parametrize(
+    ("decorator", "returned"),
+    [
+        ({}, _Shown(name="naïve ✓", size=1.5)),
+        ({"response_class": JSONResponse}, _Shown(name="a", size=2)),
+        ({"response_class": JSONResponse, "status_code": 201}, _Shown(name="b", size=0)),
+        ({"response_model": None, "response_class": JSONResponse, "status_code": 202}, {"raw": [1, None]}),
+        ({"response_model": None, "status_code": 204}, None),
+        ({"response_model": None, "response_class": PlainTextResponse}, "plain ✓"),
+    ],
+    ids=["default", "json-response", "json-response-201", "json-no-model", "no-content", "plain-text"],
+)
+async def test__render_route_answer__the_bytes_and_headers_of_the_routes_response(
+    decorator: dict[str, Any], returned: Any
+) -> None:
+    """What a lane renders of an endpoint's answer is what FastAPI's route sends, byte for byte, headers
+    included, for each response class and status a route declares."""
+    app = FastAPI()
+    kwargs = {"response_model": _Shown, **decorator}
+
+    @app.get("/shown", **kwargs)
+    async def shown() -> Any:
+        return returned
+
+    (route,) = [r for r in app.routes if isinstance(r, APIRoute)]
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        sent = await client.get("/shown")
+    rendered = await fast_lane._render_route_answer(route, returned, "refreshed")
+    assert (rendered.status, rendered.body) == (sent.status_code, sent.content)
+    assert rendered.refreshed_token == "refreshed"
+    assert list(rendered.headers) == sent.headers.raw
 
 
 def _answer(

@@ -51,6 +51,8 @@ class TaskRuntime(StrEnum):
 
 CLOSED_RUNTIMES = frozenset(runtime.value for runtime in TaskRuntime)
 """The runtimes versions before 2026-12-02 can express."""
+_CLOSED_RUNTIMES_SENT = ",".join(sorted(CLOSED_RUNTIMES))
+"""The runtimes an older version's claim and heartbeat name in their header."""
 
 
 def _expressible(entry: Any) -> bool:
@@ -87,11 +89,11 @@ class OpenTaskRuntimes(VersionChange):
 
     @convert_request_to_next_version_for("/workers/{worker_id}/claims", ["POST"])
     def claim_only_as_a_closed_runtime(request: RequestInfo) -> None:
-        request.headers[CLIENT_RUNTIMES_HEADER] = ",".join(sorted(CLOSED_RUNTIMES))
+        request.headers[CLIENT_RUNTIMES_HEADER] = _CLOSED_RUNTIMES_SENT
 
     @convert_request_to_next_version_for("/workers/{worker_id}/heartbeat", ["PUT"])
     def heartbeat_only_as_a_closed_runtime(request: RequestInfo) -> None:
-        request.headers[CLIENT_RUNTIMES_HEADER] = ",".join(sorted(CLOSED_RUNTIMES))
+        request.headers[CLIENT_RUNTIMES_HEADER] = _CLOSED_RUNTIMES_SENT
 
     @convert_response_to_previous_version_for(WorkerList)
     def list_only_closed_runtime_workers(response: ResponseInfo) -> None:
