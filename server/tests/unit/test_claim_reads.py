@@ -1,6 +1,7 @@
 """A claim's look at the queue and its claim read a few pages, however many attempts its worker ran
 before, however many task instances were queued and taken before the claimable ones, and from one queue
-or several (PostgreSQL's plans, custom and generic, as a prepared statement gets them)."""
+or several (PostgreSQL's plans, custom and generic, as a prepared statement gets them); so does the
+admin listing's count of what each worker holds."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any, cast
 import pytest
 from baton_server.claim_watch import any_in_claim_order
 from baton_server.db.tables import CLAIMABLE, TaskInstanceRecord
-from baton_server.services import workloads
+from baton_server.services import workers, workloads
 from sqlalchemy import ColumnElement, Table, insert, select, text, update
 
 from tests.conftest import ServerHarness
@@ -153,3 +154,15 @@ async def test__the_claim__takes_the_oldest_in_a_few_pages_from_one_queue_or_sev
     first_queued = HISTORY + RUNNING
     expected = [first_queued, first_queued + 1] if queues == 2 else [first_queued + 1, first_queued + 3]
     assert sorted(row.map_index for row in claimed) == expected[: 2 if capacity is None else 1]
+
+
+async def test__a_listing_of_workers__counts_their_held_attempts_in_a_few_pages(
+    server: ServerHarness, worker: uuid.UUID
+) -> None:
+    """The admin listing counts each listed worker's queued and running attempts, not its history."""
+    count = workers._held_counts([worker, uuid.uuid4()])
+    sql = str(count.compile(dialect=server.runtime.engine.dialect, compile_kwargs={"literal_binds": True}))
+    async with server.runtime.autocommit.connect() as conn:
+        assert [tuple(row) for row in await conn.execute(count)] == [(worker, RUNNING)]
+    read = await _pages_read(server, sql, [])
+    assert all(pages <= MOST_PAGES for pages in read.values()), read

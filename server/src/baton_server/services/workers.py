@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -133,16 +133,21 @@ async def list_workers(session: AsyncSession, *, limit: int, offset: int) -> tup
     )
     loads: dict[uuid.UUID, int] = {}
     if workers:
-        rows = await session.execute(
-            select(TaskInstanceRecord.worker_id, func.count())
-            .where(
-                TaskInstanceRecord.worker_id.in_([w.id for w in workers]),
-                TaskInstanceRecord.state.in_(ACTIVE_TI_STATES),
-            )
-            .group_by(TaskInstanceRecord.worker_id)
-        )
+        rows = await session.execute(_held_counts([w.id for w in workers]))
         loads = {worker_id: int(count) for worker_id, count in rows if worker_id is not None}
     return [WorkerLoad(w, loads.get(w.id, 0)) for w in workers], int(total or 0)
+
+
+def _held_counts(worker_ids: list[uuid.UUID]) -> Select[uuid.UUID | None, int]:
+    """(worker id, its queued and running task instances) for those of ``worker_ids`` holding any."""
+    return (
+        select(TaskInstanceRecord.worker_id, func.count())
+        .where(
+            TaskInstanceRecord.worker_id.in_(worker_ids),
+            TaskInstanceRecord.state.in_(ACTIVE_TI_STATES),
+        )
+        .group_by(TaskInstanceRecord.worker_id)
+    )
 
 
 def require_runtime_known_to_client(name: str, runtime: str, client_runtimes: str | None) -> None:
