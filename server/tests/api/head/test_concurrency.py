@@ -110,11 +110,15 @@ async def test__heartbeats__200_concurrent__never_more_connections_than_pool(
     database = make_url(url).database
     peak = 0
     done = asyncio.Event()
+    sampled = asyncio.Event()
 
     async def sample() -> None:
+        """Count the server's connections until the calls are done, and once more after them (the
+        connections its pool kept): a slow start or a fast run of the calls cannot leave it unsampled."""
         nonlocal peak
         async with monitor.connect() as conn:
-            while not done.is_set():
+            while True:
+                last = done.is_set()
                 count = await conn.scalar(
                     text(
                         "SELECT count(*) FROM pg_stat_activity "
@@ -123,12 +127,19 @@ async def test__heartbeats__200_concurrent__never_more_connections_than_pool(
                     {"db": database},
                 )
                 peak = max(peak, int(count or 0))
+                sampled.set()
+                if last:
+                    return
                 await asyncio.sleep(0.005)
 
     try:
         async with harness.client() as client:
             attempts = await started(harness.runtime, client, task_ids=tuple(f"t{n}" for n in range(50)))
             sampler = asyncio.create_task(sample())
+            while not sampled.is_set():  # its connection made: it samples while the calls run
+                if sampler.done():
+                    sampler.result()  # raises what stopped it
+                await asyncio.sleep(0.01)
             body = {"hostname": RUN_PAYLOAD["hostname"], "pid": RUN_PAYLOAD["pid"]}
             calls = [
                 client.put(f"/execution/task-instances/{a.id}/heartbeat", json=body, headers=a.headers())
