@@ -457,11 +457,11 @@ async def _claim_once(
     ti = TaskInstanceRecord
     params: dict[str, Any] = {"b_worker": worker.id, "b_runtime": worker.runtime}
     params.update((f"b_queue_{i}", queue) for i, queue in enumerate(queues))
+    postgres = is_postgres(reader)
     # Only the workloads of DAGs the worker's credential may serve.
-    scope = servable(ti.dag_id, dag_patterns, postgres=is_postgres(reader))
+    scope = servable(ti.dag_id, dag_patterns, postgres=postgres)
     more = [] if scope is None else [scope]
     any_dag = _any_dag(len(queues)) if scope is None else None
-    postgres = is_postgres(reader)
     now = utcnow()
     if any_dag is not None and postgres and not worker.limited:
         # The look folded into the claim: the worker's free slots counted in its LIMIT. A round trip
