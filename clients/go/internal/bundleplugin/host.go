@@ -73,23 +73,6 @@ func Start(path string, env []string, log *slog.Logger) (*Process, error) {
 	return p, nil
 }
 
-// longestSocketBase is the longest folder a bundle's socket folder is made in: a Unix socket's address
-// holds 107 bytes on Linux, and go-plugin names the socket "plugin" and up to 10 digits, in the folder
-// "baton-" and up to 10 digits that socketFolder makes.
-const longestSocketBase = 107 - len("/baton-") - 10 - len("/plugin") - 10
-
-// socketFolder makes a folder of this user's alone for a bundle process's Unix socket, in the
-// temporary directory, or in /tmp when that directory's path is too long for a socket's address.
-func socketFolder() (string, error) {
-	base := os.TempDir()
-	if len(base) > longestSocketBase {
-		if info, err := os.Stat("/tmp"); err == nil && info.IsDir() {
-			base = "/tmp"
-		}
-	}
-	return os.MkdirTemp(base, "baton-")
-}
-
 func (p *Process) connect() error {
 	protocol, err := p.client.Client()
 	if err != nil {

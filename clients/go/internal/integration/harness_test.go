@@ -254,6 +254,12 @@ func (s *stack) startWorker(t *testing.T, binary, bundles string, args ...string
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(tmp) })
+	return s.startWorkerIn(t, tmp, binary, bundles, args...)
+}
+
+// startWorkerIn starts a worker whose temporary directory (TMPDIR) is tmp.
+func (s *stack) startWorkerIn(t *testing.T, tmp, binary, bundles string, args ...string) *workerProcess {
+	t.Helper()
 	w := &workerProcess{exited: make(chan struct{}), tmp: tmp}
 	w.cmd = exec.Command(binary, append([]string{"--bundles", bundles}, args...)...)
 	w.cmd.Env = append(os.Environ(), "BATON_SERVER_URL="+s.server.BaseURL, "BATON_WORKER_TOKEN="+s.workerToken, "TMPDIR="+w.tmp)

@@ -161,6 +161,42 @@ func TestGoWorker_RunsBundlesBuiltWithGoBuild_ThroughEveryFault(t *testing.T) {
 		}
 	})
 
+	t.Run("a worker killed with SIGKILL: the next one in its temporary directory removes its sockets' folders", func(t *testing.T) {
+		before := running(tutorial, scenarios)
+		killed := s.startWorker(t, workerBinary, bundles, "--queue", "nobody")
+		var its []int
+		for _, pid := range running(tutorial, scenarios) {
+			if !slices.Contains(before, pid) {
+				its = append(its, pid)
+			}
+		}
+		left := entries(t, killed.tmp)
+		if len(its) != 2 || len(left) != 2 {
+			t.Fatalf("the worker runs bundle processes %v with socket folders %v, want one of each per bundle", its, left)
+		}
+		if err := killed.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		<-killed.exited
+		waitFor(t, "its bundle processes to die with it", time.Minute, func() bool {
+			return !slices.ContainsFunc(running(tutorial, scenarios), func(pid int) bool { return slices.Contains(its, pid) })
+		})
+		if still := entries(t, killed.tmp); !slices.Equal(still, left) {
+			t.Fatalf("after the kill its temporary directory holds %v, not the folders it left %v", still, left)
+		}
+		next := s.startWorkerIn(t, killed.tmp, workerBinary, bundles, "--queue", "nobody")
+		now := entries(t, next.tmp)
+		if len(now) != 2 || slices.ContainsFunc(now, func(name string) bool { return slices.Contains(left, name) }) {
+			t.Fatalf("the next worker's temporary directory holds %v; the killed worker's folders were %v", now, left)
+		}
+		if code := next.stop(t); code != 0 {
+			t.Errorf("the worker exited with %d:\n%s", code, next.Output())
+		}
+		if now := entries(t, next.tmp); len(now) != 0 {
+			t.Errorf("the worker left %v in its temporary directory", now)
+		}
+	})
+
 	t.Run("SIGTERM drains; nothing is left running or behind", func(t *testing.T) {
 		for _, w := range []*workerProcess{main, stale} {
 			if code := w.stop(t); code != 0 {
@@ -177,4 +213,18 @@ func TestGoWorker_RunsBundlesBuiltWithGoBuild_ThroughEveryFault(t *testing.T) {
 			}
 		}
 	})
+}
+
+// entries lists the names in the folder dir.
+func entries(t *testing.T, dir string) []string {
+	t.Helper()
+	found, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := make([]string, 0, len(found))
+	for _, entry := range found {
+		names = append(names, entry.Name())
+	}
+	return names
 }
