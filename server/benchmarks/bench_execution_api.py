@@ -50,6 +50,7 @@ from baton_server.db.tables import (
     DagRecord,
     DagRunRecord,
     DagVersionRecord,
+    PoolRecord,
     TaskInstanceRecord,
 )
 from baton_server.db.types import utcnow
@@ -220,6 +221,18 @@ async def _seed_fresh(settings: Settings, count: int, tag: str) -> list[tuple[st
             await session.commit()
         await _settle(engine)
         return [(str(ti.id), tokens.issue(ti.id, 1, "workload")) for ti in tis[:count]]
+    finally:
+        await engine.dispose()
+
+
+async def _limit_a_pool(settings: Settings) -> None:
+    """A pool with a slot limit that no seeded task names (``--limited-pool``): every claim then takes the
+    path under limits, as in an installation where some pool or DAG is limited."""
+    engine = _seed_engine(settings)
+    try:
+        async with async_sessionmaker(engine)() as session:
+            session.add(PoolRecord(name="bench_limited", slots=5, updated_at=utcnow()))
+            await session.commit()
     finally:
         await engine.dispose()
 
@@ -1129,6 +1142,11 @@ def main(argv: list[str] | None = None) -> int:
         help="Baton's server processes (BATON_PROCESSES; the pool size is shared between them)",
     )
     parser.add_argument(
+        "--limited-pool",
+        action="store_true",
+        help="add a pool with a slot limit that no task names: claims take the path under limits",
+    )
+    parser.add_argument(
         "--paced",
         type=float,
         default=0.7,
@@ -1183,6 +1201,8 @@ def main(argv: list[str] | None = None) -> int:
         versions = supported_versions()
         oldest, newest = versions[0], versions[-1]
         workloads, worker_token = asyncio.run(_seed(settings, args.task_instances))
+        if args.limited_pool:
+            asyncio.run(_limit_a_pool(settings))
         baton, base = _start_baton(url, folder, signing_key, args.pool_size, processes=args.baton_processes)
         processes.append(baton)
         _wait_healthy(base, "/execution/health", baton, 300)

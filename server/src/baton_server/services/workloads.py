@@ -7,7 +7,10 @@ rows ``FOR UPDATE SKIP LOCKED``, so concurrent claimers (on any replica) pass ea
 queueing behind the same rows, and the UPDATE takes them by key (``id = ANY(ARRAY(...))``); where no pool
 or DAG limits anything its ``LIMIT`` counts the worker's free slots itself. On SQLite the statement runs
 under the database's single write lock. Either way a row is handed to the one transaction whose UPDATE
-changed it.
+changed it. Where a pool's slots or a DAG's ``max_active_tasks`` limit anything, the candidates are read
+first (on PostgreSQL locked as they are read, skipping those another claim holds, likewise); those of
+no limited pool or DAG are taken in one UPDATE, the others one conditional UPDATE each, under their
+pools' and DAGs' row locks.
 
 A worker's heartbeat is the same sign of life a claim gives, by its credential's token in one statement
 (:func:`heartbeat_worker_by_token`).
@@ -594,12 +597,16 @@ async def _claim_within_limits(
     worker_id: uuid.UUID,
     now: datetime,
 ) -> list[Row[*tuple[Any, ...]]]:
-    """Claim candidates one conditional UPDATE each, under the locks of the limited pools and DAGs.
+    """Claim the candidates of no limited pool or DAG in one UPDATE, and each of the others in a conditional
+    UPDATE of its own, under the locks of their limited pools and DAGs.
 
-    On PostgreSQL the rows of the limited pools and DAGs among the candidates are locked (``FOR
-    UPDATE``, in name order) before any count, so claimers on every replica count one after another;
-    each UPDATE then takes its row only if its pool's slots and its DAG's ``max_active_tasks`` still
-    have room. On SQLite the UPDATE runs under the database's write lock.
+    On PostgreSQL the candidates are locked as they are read, skipping those another claim holds
+    (``FOR UPDATE SKIP LOCKED``, as the claim without limits does), so concurrent claimers take
+    different candidates rather than all reaching for the first ones; the rows of the limited pools and
+    DAGs among the candidates are locked (``FOR UPDATE``, in name order) before any count, so claimers on
+    every replica count one after another; each conditional UPDATE then takes its row only if its pool's
+    slots and its DAG's ``max_active_tasks`` still have room. On SQLite the claim runs under the
+    database's write lock, taken by the worker's sign of life that starts its transaction.
     """
     ti = TaskInstanceRecord
     # Candidates of full pools or DAGs are passed over, so they do not hold up the rest of the queue.
@@ -615,17 +622,31 @@ async def _claim_within_limits(
     if full_dags:
         wanted.append(_TI.c.dag_id.not_in(full_dags))
     columns = (_TI.c.id, _TI.c.pool, _TI.c.pool_slots, _TI.c.dag_id)
-    rows = (await reader.execute(_candidates(queues, wanted, columns), params)).all()
-    if not rows:
-        return []
-    pools = sorted({pool for _, pool, _, _ in rows if pool in limits.pools})
-    dags = sorted({dag for _, _, _, dag in rows if dag in limits.dags})
-    if is_postgres(reader):
+    postgres = is_postgres(reader)
+    rows = (await reader.execute(_candidates(queues, wanted, columns, lock=postgres), params)).all()
+    limited = [row for row in rows if row[1] in limits.pools or row[3] in limits.dags]
+    free = [row[0] for row in rows if row[1] not in limits.pools and row[3] not in limits.dags]
+    claimed: list[Row[*tuple[Any, ...]]] = []
+    if free:
+        claimed += (
+            await reader.execute(
+                _TI.update()
+                .where(
+                    _TI.c.id.in_(free),
+                    _TI.c.state == TaskInstanceState.QUEUED.value,
+                    _TI.c.worker_id.is_(None),
+                )
+                .values(worker_id=worker_id, claimed_at=now)
+                .returning(*_CLAIMED)
+            )
+        ).all()
+    pools = sorted({pool for _, pool, _, _ in limited if pool in limits.pools})
+    dags = sorted({dag for _, _, _, dag in limited if dag in limits.dags})
+    if postgres:
         for key, names in ((PoolRecord.name, pools), (DagRecord.dag_id, dags)):
             if names:
                 await reader.execute(select(key).where(key.in_(names)).order_by(key).with_for_update())
-    claimed: list[Row[*tuple[Any, ...]]] = []
-    for ti_id, pool, slots, dag_id in rows:
+    for ti_id, pool, slots, dag_id in limited:
         where = [ti.id == ti_id, ti.state == TaskInstanceState.QUEUED.value, ti.worker_id.is_(None)]
         if pool in limits.pools:
             where.append(in_use(ti.pool, pool) + slots <= limits.pools[pool])

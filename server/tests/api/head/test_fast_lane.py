@@ -513,6 +513,19 @@ class _WatchedLane:
         return answer
 
 
+def _one_claimed(response: httpx.Response) -> tuple[int, bytes, str]:
+    """A claim's answer of one workload, its token, id and task named by placeholders: what two claims
+    of different task instances of one DAG share."""
+    (workload,) = response.json()["workloads"]
+    ti = workload["task_instance"]
+    body = (
+        response.content.replace(workload["token"].encode(), b"<token>")
+        .replace(ti["id"].encode(), b"<id>")
+        .replace(ti["task_id"].encode(), b"<task>")
+    )
+    return response.status_code, body, response.headers["content-type"]
+
+
 async def test__claim_lane__same_answers_as_the_route(
     server: ServerHarness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -536,15 +549,8 @@ async def test__claim_lane__same_answers_as_the_route(
             response = await worker.http.post(
                 f"/workers/{worker.id}/claims", json={"max_workloads": 1, "held_task_instance_ids": held}
             )
-            (workload,) = response.json()["workloads"]
-            ti = workload["task_instance"]
-            held.append(ti["id"])
-            body = (
-                response.content.replace(workload["token"].encode(), b"<token>")
-                .replace(ti["id"].encode(), b"<id>")
-                .replace(ti["task_id"].encode(), b"<task>")
-            )
-            claims.append((response.status_code, body, response.headers["content-type"]))
+            held.append(response.json()["workloads"][0]["task_instance"]["id"])
+            claims.append(_one_claimed(response))
         assert claims[0] == claims[1]
         assert watch.by_lane == [True, False]
         watch.routes_only = False
@@ -555,6 +561,37 @@ async def test__claim_lane__same_answers_as_the_route(
     assert (nothing_left.status_code, nothing_left.content) == (200, b'{"workloads":[]}')
     assert (refused.status_code, refused.json()["reason"]) == (404, "worker_not_found")
     assert watch.by_lane == [True, False, False, False]
+
+
+@pytest.mark.parametrize("limited", ["a pool elsewhere", "the tasks' pool", "the DAG"])
+async def test__claim_lane__under_limits__answers_as_the_route(
+    server: ServerHarness, monkeypatch: pytest.MonkeyPatch, limited: str
+) -> None:
+    """Where a pool or a DAG limits what is claimed, the lane still answers a claim that finds work (its
+    statements run on the driver on PostgreSQL), with the route's answer, byte for byte."""
+    watch = _WatchedLane(monkeypatch)
+    pool = "db" if limited == "the tasks' pool" else "default_pool"
+    async with fake_worker(server) as worker:
+        await worker.register_dags(
+            dag(
+                "limited",
+                task("first_task", pool=pool),
+                task("second_task", pool=pool),
+                **({"max_active_tasks": 5} if limited == "the DAG" else {}),
+            )
+        )
+        async with server.client(token=await new_admin_token(server)) as admin:
+            if limited != "the DAG":
+                assert (await admin.put("/api/pools/db", json={"slots": 5})).status_code == 200
+            assert (await admin.post("/api/dags/limited/dag-runs", json={"run_id": "r1"})).is_success
+        await scheduler_pass(server)
+        claims = []
+        for through_route in (False, True):
+            watch.routes_only = through_route
+            response = await worker.http.post(f"/workers/{worker.id}/claims", json={"max_workloads": 1})
+            claims.append(_one_claimed(response))
+    assert claims[0] == claims[1]
+    assert watch.by_lane == [True, False]
 
 
 async def test__claim_lane__with_work_waiting__hands_out_nothing_the_route_would_refuse(
@@ -615,13 +652,7 @@ async def test__claim_lane__older_versions_answer_as_their_route(
                 headers={"Baton-API-Version": version},
             )
             assert response.status_code == 200, response.text
-            (workload,) = response.json()["workloads"]
-            ti = workload["task_instance"]
-            body = (
-                response.content.replace(workload["token"].encode(), b"<token>")
-                .replace(ti["id"].encode(), b"<id>")
-                .replace(ti["task_id"].encode(), b"<task>")
-            )
+            _, body, _ = _one_claimed(response)
             ignored = ("x-request-id", "content-length")  # the ids replaced differ in length
             answers.append((body, sorted((k, v) for k, v in response.headers.items() if k not in ignored)))
     assert watch.by_lane == [True, False]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
+import pytest
 
 from tests.conftest import ServerHarness
-from tests.orchestration import dag, fake_worker, scheduler_pass, task
+from tests.orchestration import dag, fake_worker, new_worker_token, scheduler_pass, task
 
 
 async def _trigger(server: ServerHarness, admin: httpx.AsyncClient, dag_id: str, runs: int = 1) -> None:
@@ -90,3 +93,27 @@ async def test__max_active_runs__keeps_further_runs_queued(
         await scheduler_pass(server)
         runs = (await admin.get("/api/dag-runs", params={"dag_id": "serial"})).json()["dag_runs"]
         assert sorted(r["state"] for r in runs) == ["queued", "running", "success"]
+
+
+@pytest.mark.parametrize("tasks_pool", ["default_pool", "db"])
+async def test__limits__concurrent_claims_each_take_a_different_workload(
+    server: ServerHarness, admin: httpx.AsyncClient, tasks_pool: str
+) -> None:
+    """With a pool limited (the tasks' own, with room for all, or another), claims sent together each
+    come back with a workload while there are as many queued: none reaches for one another claim took
+    and comes back empty."""
+    claimers = 8
+    assert (await admin.put("/api/pools/db", json={"slots": claimers})).status_code == 200
+    async with fake_worker(server, "registrar") as registrar:
+        await registrar.register_dags(dag("wide", *(task(f"t{i}", pool=tasks_pool) for i in range(claimers))))
+    await _trigger(server, admin, "wide")
+    tokens = [await new_worker_token(server, f"claimer-{i}") for i in range(claimers)]
+    workers = [fake_worker(server, f"claimer-{i}", token=token) for i, token in enumerate(tokens)]
+    registered = [await worker.__aenter__() for worker in workers]
+    try:
+        claimed = await asyncio.gather(*(worker.claim(max_workloads=1) for worker in registered))
+    finally:
+        for worker in workers:
+            await worker.__aexit__(None, None, None)
+    assert [len(workloads) for workloads in claimed] == [1] * claimers
+    assert len({workloads[0]["task_instance"]["id"] for workloads in claimed}) == claimers
