@@ -39,6 +39,7 @@ from sqlalchemy import (
     Select,
     Table,
     Update,
+    Uuid,
     any_,
     bindparam,
     exists,
@@ -50,6 +51,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql import Executable
 
@@ -569,23 +571,37 @@ class _Limits:
 
     @classmethod
     async def load(cls, reader: Reader) -> _Limits:
-        """Read the limits; one small query."""
-        rows = await reader.execute(
-            union_all(
-                select(literal("pool"), PoolRecord.name, PoolRecord.slots).where(
-                    PoolRecord.slots.is_not(None)
-                ),
-                select(literal("dag"), DagRecord.dag_id, DagRecord.max_active_tasks).where(
-                    DagRecord.max_active_tasks.is_not(None)
-                ),
-            )
-        )
+        """Read the limits; one small statement."""
         pools: dict[str, int] = {}
         dags: dict[str, int] = {}
-        for kind, name, value in rows:
+        for kind, name, value in await _rows(reader, _LIMITS, {}):
             if value is not None:
                 (pools if kind == "pool" else dags)[name] = int(value)
         return cls(pools, dags)
+
+
+_LIMITS_NOW = union_all(
+    select(
+        literal("pool").label("kind"), PoolRecord.name.label("name"), PoolRecord.slots.label("most")
+    ).where(PoolRecord.slots.is_not(None)),
+    select(literal("dag"), DagRecord.dag_id, DagRecord.max_active_tasks).where(
+        DagRecord.max_active_tasks.is_not(None)
+    ),
+).subquery("limits_now")
+_LIMITS = Direct(select(*_LIMITS_NOW.c))
+"""The pools with a slot limit and the DAGs with ``max_active_tasks``: (kind, name, limit)."""
+_CLAIM_BY_KEYS = Direct(
+    _TI.update()
+    .where(
+        _TI.c.id == any_(bindparam("b_ids", type_=postgresql.ARRAY(Uuid))),
+        _TI.c.state == TaskInstanceState.QUEUED.value,
+        _TI.c.worker_id.is_(None),
+    )
+    .values(worker_id=bindparam("b_claimer"), claimed_at=bindparam("b_now"))
+    .returning(*_CLAIMED)
+)
+"""On PostgreSQL: give the claimable task instances of the ids ``b_ids`` (already locked by the claim) to
+the worker ``b_claimer`` at ``b_now``; the rows it took."""
 
 
 async def _claim_within_limits(
@@ -628,18 +644,19 @@ async def _claim_within_limits(
     free = [row[0] for row in rows if row[1] not in limits.pools and row[3] not in limits.dags]
     claimed: list[Row[*tuple[Any, ...]]] = []
     if free:
-        claimed += (
-            await reader.execute(
-                _TI.update()
-                .where(
-                    _TI.c.id.in_(free),
-                    _TI.c.state == TaskInstanceState.QUEUED.value,
-                    _TI.c.worker_id.is_(None),
-                )
-                .values(worker_id=worker_id, claimed_at=now)
-                .returning(*_CLAIMED)
+        taken: Direct | Executable = (
+            _CLAIM_BY_KEYS
+            if postgres
+            else _TI.update()
+            .where(
+                _TI.c.id.in_(free),
+                _TI.c.state == TaskInstanceState.QUEUED.value,
+                _TI.c.worker_id.is_(None),
             )
-        ).all()
+            .values(worker_id=bindparam("b_claimer"), claimed_at=bindparam("b_now"))
+            .returning(*_CLAIMED)
+        )
+        claimed += await _rows(reader, taken, {"b_ids": free, "b_claimer": worker_id, "b_now": now})
     pools = sorted({pool for _, pool, _, _ in limited if pool in limits.pools})
     dags = sorted({dag for _, _, _, dag in limited if dag in limits.dags})
     if postgres:
