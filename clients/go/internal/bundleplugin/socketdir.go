@@ -26,10 +26,10 @@ var sweepOnce sync.Once
 
 // socketFolder makes a folder of this user's alone for a bundle process's Unix socket, in the
 // temporary directory, or in /tmp when that directory's path is too long for a socket's address.
-// The first call removes the socket folders there of workers no longer running (SweepSocketFolders).
+// The first call removes the socket folders there of workers no longer running (sweepSocketFolders).
 func socketFolder() (string, error) {
 	base := socketBase()
-	sweepOnce.Do(func() { SweepSocketFolders(base) })
+	sweepOnce.Do(func() { sweepSocketFolders(base) })
 	return os.MkdirTemp(base, fmt.Sprintf("%s%d-", socketFolderPrefix, os.Getpid()))
 }
 
@@ -44,12 +44,12 @@ func socketBase() string {
 	return base
 }
 
-// SweepSocketFolders removes from base the socket folders of workers that are no longer running (a
+// sweepSocketFolders removes from base the socket folders of workers that are no longer running (a
 // worker killed with SIGKILL cannot remove its own; its bundles die with it) and returns how many it
 // removed. A folder is removed only when its name says which worker made it, that process is gone, and
 // it holds nothing but sockets no process listens on; any other folder, or one this user cannot read,
 // is left alone.
-func SweepSocketFolders(base string) int {
+func sweepSocketFolders(base string) int {
 	entries, err := os.ReadDir(base)
 	if err != nil {
 		return 0
@@ -57,7 +57,7 @@ func SweepSocketFolders(base string) int {
 	removed := 0
 	for _, entry := range entries {
 		pid, ok := socketFolderOwner(entry.Name())
-		if !ok || !entry.IsDir() || pid == os.Getpid() || processAlive(pid) {
+		if !ok || !entry.IsDir() || processAlive(pid) { // this worker's own pid is alive too
 			continue
 		}
 		dir := filepath.Join(base, entry.Name())

@@ -97,7 +97,7 @@ func TestSweepSocketFolders_RemovesOnlyTheFoldersOfDeadWorkers(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if removed := SweepSocketFolders(base); removed != 2 {
+	if removed := sweepSocketFolders(base); removed != 2 {
 		t.Errorf("removed %d folders, want 2", removed)
 	}
 	entries, err := os.ReadDir(base)

@@ -545,13 +545,15 @@ def _claim_statement(
         taken = _TI.c.id == any_(func.array(select(picked.c.id).scalar_subquery()))
     else:
         taken = _TI.c.id.in_(candidates.scalar_subquery())
+    return _given(taken)
+
+
+def _given(*which: ColumnElement[bool]) -> Update:
+    """Give the claimable task instances that meet ``which`` (still queued, held by no worker) to the
+    worker ``b_claimer`` at ``b_now``; the rows it took."""
     return (
         _TI.update()
-        .where(
-            taken,
-            _TI.c.state == TaskInstanceState.QUEUED.value,
-            _TI.c.worker_id.is_(None),
-        )
+        .where(*which, _TI.c.state == TaskInstanceState.QUEUED.value, _TI.c.worker_id.is_(None))
         .values(worker_id=bindparam("b_claimer"), claimed_at=bindparam("b_now"))
         .returning(*_CLAIMED)
     )
@@ -575,8 +577,7 @@ class _Limits:
         pools: dict[str, int] = {}
         dags: dict[str, int] = {}
         for kind, name, value in await _rows(reader, _LIMITS, {}):
-            if value is not None:
-                (pools if kind == "pool" else dags)[name] = int(value)
+            (pools if kind == "pool" else dags)[name] = int(value)
         return cls(pools, dags)
 
 
@@ -590,16 +591,7 @@ _LIMITS_NOW = union_all(
 ).subquery("limits_now")
 _LIMITS = Direct(select(*_LIMITS_NOW.c))
 """The pools with a slot limit and the DAGs with ``max_active_tasks``: (kind, name, limit)."""
-_CLAIM_BY_KEYS = Direct(
-    _TI.update()
-    .where(
-        _TI.c.id == any_(bindparam("b_ids", type_=postgresql.ARRAY(Uuid))),
-        _TI.c.state == TaskInstanceState.QUEUED.value,
-        _TI.c.worker_id.is_(None),
-    )
-    .values(worker_id=bindparam("b_claimer"), claimed_at=bindparam("b_now"))
-    .returning(*_CLAIMED)
-)
+_CLAIM_BY_KEYS = Direct(_given(_TI.c.id == any_(bindparam("b_ids", type_=postgresql.ARRAY(Uuid)))))
 """On PostgreSQL: give the claimable task instances of the ids ``b_ids`` (already locked by the claim) to
 the worker ``b_claimer`` at ``b_now``; the rows it took."""
 
@@ -643,20 +635,10 @@ async def _claim_within_limits(
     limited = [row for row in rows if row[1] in limits.pools or row[3] in limits.dags]
     free = [row[0] for row in rows if row[1] not in limits.pools and row[3] not in limits.dags]
     claimed: list[Row[*tuple[Any, ...]]] = []
+    given = {"b_claimer": worker_id, "b_now": now}
     if free:
-        taken: Direct | Executable = (
-            _CLAIM_BY_KEYS
-            if postgres
-            else _TI.update()
-            .where(
-                _TI.c.id.in_(free),
-                _TI.c.state == TaskInstanceState.QUEUED.value,
-                _TI.c.worker_id.is_(None),
-            )
-            .values(worker_id=bindparam("b_claimer"), claimed_at=bindparam("b_now"))
-            .returning(*_CLAIMED)
-        )
-        claimed += await _rows(reader, taken, {"b_ids": free, "b_claimer": worker_id, "b_now": now})
+        taken = _CLAIM_BY_KEYS if postgres else _given(_TI.c.id.in_(free))
+        claimed += await _rows(reader, taken, {"b_ids": free, **given})
     pools = sorted({pool for _, pool, _, _ in limited if pool in limits.pools})
     dags = sorted({dag for _, _, _, dag in limited if dag in limits.dags})
     if postgres:
@@ -664,16 +646,12 @@ async def _claim_within_limits(
             if names:
                 await reader.execute(select(key).where(key.in_(names)).order_by(key).with_for_update())
     for ti_id, pool, slots, dag_id in limited:
-        where = [ti.id == ti_id, ti.state == TaskInstanceState.QUEUED.value, ti.worker_id.is_(None)]
+        where = [ti.id == ti_id]
         if pool in limits.pools:
             where.append(in_use(ti.pool, pool) + slots <= limits.pools[pool])
         if dag_id in limits.dags:
             where.append(in_use(ti.dag_id, dag_id) < limits.dags[dag_id])
-        record = (
-            await reader.execute(
-                _TI.update().where(*where).values(worker_id=worker_id, claimed_at=now).returning(*_CLAIMED)
-            )
-        ).first()
+        record = (await reader.execute(_given(*where), given)).first()
         if record is not None:
             claimed.append(record)
     return claimed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import httpx
 import pytest
@@ -108,12 +109,11 @@ async def test__limits__concurrent_claims_each_take_a_different_workload(
         await registrar.register_dags(dag("wide", *(task(f"t{i}", pool=tasks_pool) for i in range(claimers))))
     await _trigger(server, admin, "wide")
     tokens = [await new_worker_token(server, f"claimer-{i}") for i in range(claimers)]
-    workers = [fake_worker(server, f"claimer-{i}", token=token) for i, token in enumerate(tokens)]
-    registered = [await worker.__aenter__() for worker in workers]
-    try:
+    async with contextlib.AsyncExitStack() as stack:
+        registered = [
+            await stack.enter_async_context(fake_worker(server, f"claimer-{i}", token=token))
+            for i, token in enumerate(tokens)
+        ]
         claimed = await asyncio.gather(*(worker.claim(max_workloads=1) for worker in registered))
-    finally:
-        for worker in workers:
-            await worker.__aexit__(None, None, None)
     assert [len(workloads) for workloads in claimed] == [1] * claimers
     assert len({workloads[0]["task_instance"]["id"] for workloads in claimed}) == claimers
