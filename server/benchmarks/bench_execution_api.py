@@ -56,7 +56,7 @@ from baton_server.db.tables import (
 from baton_server.db.types import utcnow
 from baton_server.runtime import Runtime
 from baton_server.services.credentials import issue_credential
-from baton_server.services.dag_specs import DagSpec, TaskSpec
+from baton_server.services.dag_specs import DEFAULT_POOL, DagSpec, TaskSpec
 from baton_server.services.tokens import TokenService
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
@@ -225,13 +225,15 @@ async def _seed_fresh(settings: Settings, count: int, tag: str) -> list[tuple[st
         await engine.dispose()
 
 
-async def _limit_a_pool(settings: Settings) -> None:
-    """A pool with a slot limit that no seeded task names (``--limited-pool``): every claim then takes the
-    path under limits, as in an installation where some pool or DAG is limited."""
+async def _limit_a_pool(settings: Settings, which: str) -> None:
+    """A pool with a slot limit (``--limited-pool``): every claim then takes the path under limits, as in an
+    installation where some pool or DAG is limited. ``elsewhere``: a pool no seeded task names; ``tasks``:
+    the seeded tasks' own pool, with more slots than the run can take, so that each claim counts them."""
     engine = _seed_engine(settings)
     try:
         async with async_sessionmaker(engine)() as session:
-            session.add(PoolRecord(name="bench_limited", slots=5, updated_at=utcnow()))
+            name, slots = ("bench_limited", 5) if which == "elsewhere" else (DEFAULT_POOL, 1_000_000)
+            await session.merge(PoolRecord(name=name, slots=slots, updated_at=utcnow()))
             await session.commit()
     finally:
         await engine.dispose()
@@ -1143,8 +1145,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--limited-pool",
-        action="store_true",
-        help="add a pool with a slot limit that no task names: claims take the path under limits",
+        nargs="?",
+        const="elsewhere",
+        choices=("elsewhere", "tasks"),
+        help="limit a pool's slots, so that claims take the path under limits: one no task names "
+        "(elsewhere, the default), or the seeded tasks' own, with more slots than a run takes (tasks)",
     )
     parser.add_argument(
         "--paced",
@@ -1202,7 +1207,7 @@ def main(argv: list[str] | None = None) -> int:
         oldest, newest = versions[0], versions[-1]
         workloads, worker_token = asyncio.run(_seed(settings, args.task_instances))
         if args.limited_pool:
-            asyncio.run(_limit_a_pool(settings))
+            asyncio.run(_limit_a_pool(settings, args.limited_pool))
         baton, base = _start_baton(url, folder, signing_key, args.pool_size, processes=args.baton_processes)
         processes.append(baton)
         _wait_healthy(base, "/execution/health", baton, 300)

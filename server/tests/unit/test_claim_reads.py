@@ -12,7 +12,7 @@ from typing import Any, cast
 
 import pytest
 from baton_server.claim_watch import any_in_claim_order
-from baton_server.db.tables import CLAIMABLE, TaskInstanceRecord
+from baton_server.db.tables import CLAIMABLE, DagRecord, PoolRecord, TaskInstanceRecord
 from baton_server.services import workers, workloads
 from sqlalchemy import ColumnElement, Table, insert, select, text, update
 
@@ -166,3 +166,56 @@ async def test__a_listing_of_workers__counts_their_held_attempts_in_a_few_pages(
         assert [tuple(row) for row in await conn.execute(count)] == [(worker, RUNNING)]
     read = await _pages_read(server, sql, [])
     assert all(pages <= MOST_PAGES for pages in read.values()), read
+
+
+async def test__a_claim_under_limits__counts_what_a_pool_and_a_dag_have_taken_in_a_few_pages(
+    server: ServerHarness, worker: uuid.UUID
+) -> None:
+    """The tasks' own pool and DAG are limited: the limits and what is taken of each are read, the first
+    candidates found and one of them taken under both limits, each in a few pages (not every queued row
+    of the pool, nor every attempt the DAG ran)."""
+    dag_id = "etl"
+    async with server.runtime.autocommit.connect() as conn:
+        pools, dags = PoolRecord.__table__, DagRecord.__table__
+        await conn.execute(pools.delete().where(pools.c.name == "default_pool"))
+        now = datetime.now(UTC)
+        await conn.execute(insert(pools).values(name="default_pool", slots=1000, updated_at=now))
+        await conn.execute(update(dags).values(max_active_tasks=1000))
+        dag_id = (await conn.execute(select(dags.c.dag_id))).scalar_one()
+        await conn.execute(text("ANALYZE"))
+
+    limits = workloads._LIMITS
+    async with server.runtime.autocommit.connect() as conn:
+        rows = sorted(tuple(row) for row in await limits.all(conn, {}))
+    assert rows == [("dag", dag_id, 1000, RUNNING), ("pool", "default_pool", 1000, RUNNING)]
+    plan = limits._plan_for(server.runtime.engine.dialect)
+    read = await _pages_read(server, plan.sql, plan.arguments({}))
+    assert all(pages <= MOST_PAGES for pages in read.values()), read
+
+    candidates = workloads._any_dag(1).candidates_within_limits[True]
+    look = {"b_runtime": "python", "b_limit": 1, "b_queue_0": "default"}
+    plan = candidates._plan_for(server.runtime.engine.dialect)
+    read = await _pages_read(server, plan.sql, plan.arguments(look))
+    assert all(pages <= MOST_PAGES for pages in read.values()), read
+    async with server.runtime.autocommit.connect() as conn:
+        [(first, pool, slots, of_dag)] = await candidates.all(conn, look)
+    assert (pool, slots, of_dag) == ("default_pool", 1, dag_id)
+
+    given = workloads._given_within(True, True)
+    room = {
+        "b_id": first,
+        "b_pool": "default_pool",
+        "b_dag": dag_id,
+        "b_claimer": worker,
+        "b_now": datetime(2026, 12, 6, tzinfo=UTC),
+    }
+    plan = given._plan_for(server.runtime.engine.dialect)
+    within = {**room, "b_pool_most": 1000, "b_dag_most": 1000}
+    read = await _pages_read(server, plan.sql, plan.arguments(within))
+    assert all(pages <= MOST_PAGES_OF_A_CLAIM for pages in read.values()), read
+    async with server.runtime.autocommit.connect() as conn:
+        # A DAG or a pool that has no room left takes nothing; then the candidate is taken.
+        assert await given.all(conn, {**within, "b_dag_most": RUNNING}) == []
+        assert await given.all(conn, {**within, "b_pool_most": RUNNING}) == []
+        [taken] = await given.all(conn, within)
+    assert taken.id == first

@@ -47,8 +47,8 @@ def _service_statements() -> dict[str, Direct]:
 
 AGGREGATES = {"scheduler.task_instances._RUN_SUMMARY", "scheduler.loop._TRY_PASS_LOCK"}
 """Reads that answer a row even when nothing matches."""
-POSTGRES_ONLY = {"scheduler.loop._TRY_PASS_LOCK"}
-"""Reads of PostgreSQL's own functions."""
+POSTGRES_ONLY = {"scheduler.loop._TRY_PASS_LOCK", "workloads._LOCK_POOLS", "workloads._LOCK_DAGS"}
+"""Reads of PostgreSQL's own functions or arrays."""
 UNNAMED = {"workloads._LIMITS"}
 """Reads that name nothing: the same rows whatever the parameters (the seed's limited pool)."""
 
@@ -131,6 +131,8 @@ async def seeded(server: ServerHarness) -> dict[str, Any]:
         "run_pk": ti.dag_run_id,
         "b_run": ti.dag_run_id,
         "b_lock": 1,
+        "b_pools": ["db"],
+        "b_dags": ["etl"],
         "a_id": ti.id,  # the attempt check a request's own statement carries (RUNNING_ATTEMPT)
         "a_try": 1,
     }
@@ -159,7 +161,7 @@ async def test__direct_read__same_row_as_sqlalchemy(
 ) -> None:
     statement = STATEMENTS[name]
     if name in POSTGRES_ONLY and server.runtime.engine.dialect.name != "postgresql":
-        pytest.skip("a function of PostgreSQL's")
+        pytest.skip("a function or an array of PostgreSQL's")
     if name == "task_instances._RUN_INFO":  # keyed by the DAG run's id
         seeded = {**seeded, "b_id": seeded["run_pk"]}
     absent = {
@@ -170,6 +172,8 @@ async def test__direct_read__same_row_as_sqlalchemy(
         "b_batch": uuid.uuid4(),
         "a_id": uuid.uuid4(),
         "b_run": uuid.uuid4(),
+        "b_pools": ["absent"],
+        "b_dags": ["absent"],
     }
     async with server.runtime.autocommit.connect() as conn:
         expected = (await conn.execute(statement.statement, seeded)).first()

@@ -44,6 +44,9 @@ CLAIMABLE = "state = 'queued' AND worker_id IS NULL"
 """A task instance a claim may take (migration 0010 indexes these alone)."""
 HELD = "worker_id IS NOT NULL"
 """A task instance some worker holds (migration 0010 indexes these by worker)."""
+TAKING_A_SLOT = "worker_id IS NOT NULL AND state IN ('queued', 'running')"
+"""A task instance that takes a slot of its pool and counts for its DAG's ``max_active_tasks``: claimed,
+not yet finished (migration 0011 indexes these alone, by pool and by DAG)."""
 
 
 class Base(DeclarativeBase):
@@ -161,6 +164,20 @@ class TaskInstanceRecord(Base):
             "id",
             postgresql_where=text(CLAIMABLE),
             sqlite_where=text(CLAIMABLE),
+        ),
+        # A claim under limits: what a pool's or a DAG's claimed, unfinished task instances take (only
+        # those: a queue's unclaimed rows and every finished attempt stay out of the count's way).
+        Index(
+            "ix_task_instances_taking_a_pool_slot",
+            "pool",
+            postgresql_where=text(TAKING_A_SLOT),
+            sqlite_where=text(TAKING_A_SLOT),
+        ),
+        Index(
+            "ix_task_instances_taking_a_dag_slot",
+            "dag_id",
+            postgresql_where=text(TAKING_A_SLOT),
+            sqlite_where=text(TAKING_A_SLOT),
         ),
     )
 

@@ -6,10 +6,21 @@ The claim path (services/workloads.py) enforces the slots; this module manages t
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any, cast
 
-from sqlalchemy import ScalarSelect, delete, func, select
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    ScalarSelect,
+    Table,
+    and_,
+    delete,
+    func,
+    literal_column,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute, aliased
+from sqlalchemy.orm import InstrumentedAttribute
 
 from baton_server.db.engine import Reader
 from baton_server.db.tables import PoolRecord, TaskInstanceRecord
@@ -24,6 +35,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 ACTIVE_STATES = (TaskInstanceState.QUEUED.value, TaskInstanceState.RUNNING.value)
 """The states in which a claimed task instance takes its pool's slots (and counts for its DAG)."""
+_TI = cast(Table, TaskInstanceRecord.__table__)
 
 
 async def list_pools(session: AsyncSession) -> list[tuple[PoolRecord, int]]:
@@ -69,13 +81,21 @@ def _default_pool() -> PoolRecord:
     return PoolRecord(name=DEFAULT_POOL, slots=None, description=DEFAULT_POOL_DESCRIPTION, updated_at=EPOCH)
 
 
-def in_use(column: InstrumentedAttribute[str], name: str) -> ScalarSelect[int]:
-    """What the claimed or running task instances of one pool take (slots), or of one DAG (a count)."""
-    other = aliased(TaskInstanceRecord)
-    measure = func.sum(other.pool_slots) if column is TaskInstanceRecord.pool else func.count()
-    own = getattr(other, column.key)
-    active = (own == name, other.state.in_(ACTIVE_STATES), other.worker_id.is_not(None))
-    return select(func.coalesce(measure, 0)).where(*active).scalar_subquery()
+def taking_a_slot(table: FromClause) -> ColumnElement[bool]:
+    """The task instances of ``table`` that take their pool's slots and count for their DAG: claimed, not
+    finished. The states are written as literals, so that every plan (a prepared statement's generic
+    one too) can read the partial indexes of exactly these rows (``TAKING_A_SLOT``, migration 0011)."""
+    states: list[ColumnElement[Any]] = [literal_column(f"'{state}'") for state in ACTIVE_STATES]
+    return and_(table.c.worker_id.is_not(None), table.c.state.in_(states))
+
+
+def slots_taken(of: str, name: ColumnElement[str]) -> ScalarSelect[int]:
+    """What the task instances taking a slot take of the pool (``of="pool"``: their ``pool_slots``) or the
+    DAG (``of="dag_id"``: a count) named ``name``."""
+    taking = _TI.alias("taking")
+    measure = func.sum(taking.c.pool_slots) if of == "pool" else func.count()
+    chosen = select(func.coalesce(measure, 0)).where(taking.c[of] == name, taking_a_slot(taking))
+    return chosen.scalar_subquery()
 
 
 async def usage(reader: Reader, column: InstrumentedAttribute[str], names: list[str]) -> dict[str, int]:
@@ -85,8 +105,6 @@ async def usage(reader: Reader, column: InstrumentedAttribute[str], names: list[
     ti = TaskInstanceRecord
     measure = func.sum(ti.pool_slots) if column is ti.pool else func.count()
     rows = await reader.execute(
-        select(column, measure)
-        .where(column.in_(names), ti.state.in_(ACTIVE_STATES), ti.worker_id.is_not(None))
-        .group_by(column)
+        select(column, measure).where(column.in_(names), taking_a_slot(_TI)).group_by(column)
     )
     return {name: int(used or 0) for name, used in rows}

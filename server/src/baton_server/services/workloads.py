@@ -7,10 +7,13 @@ rows ``FOR UPDATE SKIP LOCKED``, so concurrent claimers (on any replica) pass ea
 queueing behind the same rows, and the UPDATE takes them by key (``id = ANY(ARRAY(...))``); where no pool
 or DAG limits anything its ``LIMIT`` counts the worker's free slots itself. On SQLite the statement runs
 under the database's single write lock. Either way a row is handed to the one transaction whose UPDATE
-changed it. Where a pool's slots or a DAG's ``max_active_tasks`` limit anything, the candidates are read
-first (on PostgreSQL locked as they are read, skipping those another claim holds, likewise); those of
-no limited pool or DAG are taken in one UPDATE, the others one conditional UPDATE each, under their
-pools' and DAGs' row locks.
+changed it. Where a pool's slots or a DAG's ``max_active_tasks`` limit anything, the limits are read with
+what is taken of each (one statement, counting from the partial indexes of the task instances that take
+a slot, migration 0011), then the candidates, passing over the full pools and DAGs (on PostgreSQL locked
+as they are read, skipping those another claim holds, likewise); those of no limited pool or DAG are
+taken in one UPDATE, the others one conditional UPDATE each, under their pools' and DAGs' row locks.
+Each is a statement built once and, on PostgreSQL, prepared on the driver; only the read of the
+candidates while some pool or DAG is full is built for the full ones, which it names as literals.
 
 A worker's heartbeat is the same sign of life a claim gives, by its credential's token in one statement
 (:func:`heartbeat_worker_by_token`).
@@ -35,8 +38,10 @@ from typing import Any, cast
 from sqlalchemy import (
     Column,
     ColumnElement,
+    Integer,
     Row,
     Select,
+    String,
     Table,
     Update,
     Uuid,
@@ -54,6 +59,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql import Executable
+from sqlalchemy.sql.elements import BindParameter
 
 from baton_server.claim_watch import ClaimWatch, any_in_claim_order
 from baton_server.db.direct import Direct
@@ -73,7 +79,7 @@ from baton_server.services.credentials import hash_token, live_credential_id
 from baton_server.services.dag_specs import TaskSpec
 from baton_server.services.dags import load_version_or_none
 from baton_server.services.ownership import servable
-from baton_server.services.pools import in_use, usage
+from baton_server.services.pools import slots_taken
 from baton_server.services.states import TaskInstanceState
 from baton_server.services.tokens import TokenService
 from baton_server.services.workers import (
@@ -400,6 +406,9 @@ class _AnyDag:
     """On SQLite (False) and PostgreSQL."""
     claim_in_free_slots: Direct
     """On PostgreSQL, where nothing is limited: the look folded into the claim (:data:`_FREE_SLOTS`)."""
+    candidates_within_limits: dict[bool, Direct]
+    """Where a pool or DAG is limited and none is full, on SQLite (False) and PostgreSQL:
+    :func:`_candidates_within_limits`."""
 
 
 @functools.cache  # one per count of queues: at most 100 (a worker's, ``RegisterWorker``)
@@ -409,6 +418,7 @@ def _any_dag(queues: int) -> _AnyDag:
         Direct(_look(_claimable(queues))),
         {postgres: Direct(_claim_statement(queues, postgres=postgres)) for postgres in (False, True)},
         Direct(_claim_statement(queues, postgres=True, limit=_FREE_SLOTS)),
+        {pg: Direct(_candidates_within_limits(queues, postgres=pg)) for pg in (False, True)},
     )
 
 
@@ -484,7 +494,7 @@ async def _claim_once(
     if limit <= 0 or not look[1]:
         return []
     params["b_limit"] = limit
-    limits = await _Limits.load(reader) if look[2] else _Limits({}, {})
+    limits = await _Limits.load(reader) if look[2] else _Limits({}, {}, [], [])
     if limits.empty:
         claim = (
             any_dag.claim[postgres]
@@ -494,7 +504,12 @@ async def _claim_once(
         params.update(b_claimer=worker.id, b_now=now)
         claimed = await _rows(reader, claim, params)
     else:
-        claimed = await _claim_within_limits(reader, limits, len(queues), more, params, worker.id, now)
+        candidates = (
+            any_dag.candidates_within_limits[postgres]
+            if any_dag is not None and not limits.full_pools and not limits.full_dags
+            else _candidates_within_limits(len(queues), more, limits, postgres=postgres)
+        )
+        claimed = await _claim_within_limits(reader, limits, candidates, params, worker.id, now)
     return await _handed_out(reader, tokens, worker, claimed, now)
 
 
@@ -561,10 +576,13 @@ def _given(*which: ColumnElement[bool]) -> Update:
 
 @dataclass(frozen=True, slots=True)
 class _Limits:
-    """The pools with a slot limit and the DAGs with ``max_active_tasks``, read once per look."""
+    """The pools with a slot limit and the DAGs with ``max_active_tasks``, and those of them already full,
+    read once per look."""
 
     pools: dict[str, int]
     dags: dict[str, int]
+    full_pools: list[str]
+    full_dags: list[str]
 
     @property
     def empty(self) -> bool:
@@ -573,40 +591,104 @@ class _Limits:
 
     @classmethod
     async def load(cls, reader: Reader) -> _Limits:
-        """Read the limits; one small statement."""
-        pools: dict[str, int] = {}
-        dags: dict[str, int] = {}
-        for kind, name, value in await _rows(reader, _LIMITS, {}):
-            (pools if kind == "pool" else dags)[name] = int(value)
-        return cls(pools, dags)
+        """Read the limits and what is taken of each; one statement."""
+        limits = cls({}, {}, [], [])
+        for kind, name, most, taken in await _rows(reader, _LIMITS, {}):
+            pool = kind == "pool"
+            of, full = (limits.pools, limits.full_pools) if pool else (limits.dags, limits.full_dags)
+            of[name] = int(most)
+            if int(taken) >= int(most):
+                full.append(name)
+        return limits
 
 
+_POOLS = cast(Table, PoolRecord.__table__)
+_DAGS = cast(Table, DagRecord.__table__)
 _LIMITS_NOW = union_all(
     select(
-        literal("pool").label("kind"), PoolRecord.name.label("name"), PoolRecord.slots.label("most")
-    ).where(PoolRecord.slots.is_not(None)),
-    select(literal("dag"), DagRecord.dag_id, DagRecord.max_active_tasks).where(
-        DagRecord.max_active_tasks.is_not(None)
-    ),
+        literal("pool").label("kind"),
+        _POOLS.c.name.label("name"),
+        _POOLS.c.slots.label("most"),
+        slots_taken("pool", _POOLS.c.name).label("taken"),
+    ).where(_POOLS.c.slots.is_not(None)),
+    select(
+        literal("dag"), _DAGS.c.dag_id, _DAGS.c.max_active_tasks, slots_taken("dag_id", _DAGS.c.dag_id)
+    ).where(_DAGS.c.max_active_tasks.is_not(None)),
 ).subquery("limits_now")
 _LIMITS = Direct(select(*_LIMITS_NOW.c))
-"""The pools with a slot limit and the DAGs with ``max_active_tasks``: (kind, name, limit)."""
+"""The pools with a slot limit and the DAGs with ``max_active_tasks``, with what is taken of each: (kind,
+name, limit, taken)."""
 _CLAIM_BY_KEYS = Direct(_given(_TI.c.id == any_(bindparam("b_ids", type_=postgresql.ARRAY(Uuid)))))
 """On PostgreSQL: give the claimable task instances of the ids ``b_ids`` (already locked by the claim) to
 the worker ``b_claimer`` at ``b_now``; the rows it took."""
+_NAMES = postgresql.ARRAY(String)
+_LOCK_POOLS = Direct(
+    select(_POOLS.c.name)
+    .where(_POOLS.c.name == any_(bindparam("b_pools", type_=_NAMES)))
+    .order_by(_POOLS.c.name)
+    .with_for_update()
+)
+"""On PostgreSQL: lock the rows of the pools ``b_pools``, in name order, so that their claimers count one
+after another."""
+_LOCK_DAGS = Direct(
+    select(_DAGS.c.dag_id)
+    .where(_DAGS.c.dag_id == any_(bindparam("b_dags", type_=_NAMES)))
+    .order_by(_DAGS.c.dag_id)
+    .with_for_update()
+)
+"""On PostgreSQL: lock the rows of the DAGs ``b_dags``, in id order, likewise."""
+_CANDIDATE = (_TI.c.id, _TI.c.pool, _TI.c.pool_slots, _TI.c.dag_id)
+"""What a claim under limits reads of each candidate."""
+
+
+def _candidates_within_limits(
+    queues: int, more: Sequence[ColumnElement[bool]] = (), limits: _Limits | None = None, *, postgres: bool
+) -> Select[Any]:
+    """The candidates of a claim under limits (:data:`_CANDIDATE`) that meet ``more``, passing over the
+    ``limits``' full pools and DAGs (so that they do not hold up the rest of the queue); on PostgreSQL
+    locked as they are read, skipping those another claim holds.
+
+    The full ones are written into the statement as literals, so that the database plans with what it
+    knows of them. As parameters, a prepared statement's generic plan (a claim's transaction runs those)
+    took them to exclude nearly every row, and sorted every queued row of the queue instead of reading
+    the claimable index in order."""
+    wanted = list(more)
+    if limits is not None:
+        for column, full in ((_TI.c.pool, limits.full_pools), (_TI.c.dag_id, limits.full_dags)):
+            if full:
+                names: BindParameter[list[str]] = bindparam(
+                    f"b_full_{column.key}", full, expanding=True, literal_execute=True
+                )
+                wanted.append(column.not_in(names))
+    return _candidates(queues, wanted, _CANDIDATE, lock=postgres)
+
+
+@functools.cache
+def _given_within(pool: bool, dag: bool) -> Direct:
+    """Give the candidate ``b_id`` to the worker ``b_claimer`` at ``b_now`` if what is taken of its pool
+    ``b_pool`` leaves room for its slots under ``b_pool_most`` (``pool``) and of its DAG ``b_dag`` under
+    ``b_dag_most`` (``dag``); the row it took, if it did."""
+    room = []
+    if pool:
+        taken = slots_taken("pool", bindparam("b_pool", type_=String))
+        room.append(taken + _TI.c.pool_slots <= bindparam("b_pool_most", type_=Integer))
+    if dag:
+        counted = slots_taken("dag_id", bindparam("b_dag", type_=String))
+        room.append(counted < bindparam("b_dag_most", type_=Integer))
+    return Direct(_given(_TI.c.id == bindparam("b_id", type_=Uuid), *room))
 
 
 async def _claim_within_limits(
     reader: Reader,
     limits: _Limits,
-    queues: int,
-    more: list[ColumnElement[bool]],
+    candidates: Direct | Select[Any],
     params: dict[str, Any],
     worker_id: uuid.UUID,
     now: datetime,
 ) -> list[Row[*tuple[Any, ...]]]:
-    """Claim the candidates of no limited pool or DAG in one UPDATE, and each of the others in a conditional
-    UPDATE of its own, under the locks of their limited pools and DAGs.
+    """Claim the ``candidates`` (:func:`_candidates_within_limits`) of no limited pool or DAG in one UPDATE,
+    and each of the others in a conditional UPDATE of its own, under the locks of their limited pools and
+    DAGs.
 
     On PostgreSQL the candidates are locked as they are read, skipping those another claim holds
     (``FOR UPDATE SKIP LOCKED``, as the claim without limits does), so concurrent claimers take
@@ -616,42 +698,27 @@ async def _claim_within_limits(
     slots and its DAG's ``max_active_tasks`` still have room. On SQLite the claim runs under the
     database's write lock, taken by the worker's sign of life that starts its transaction.
     """
-    ti = TaskInstanceRecord
-    # Candidates of full pools or DAGs are passed over, so they do not hold up the rest of the queue.
-    full_pools = [
-        p for p, used in (await usage(reader, ti.pool, list(limits.pools))).items() if used >= limits.pools[p]
-    ]
-    full_dags = [
-        d for d, used in (await usage(reader, ti.dag_id, list(limits.dags))).items() if used >= limits.dags[d]
-    ]
-    wanted = list(more)
-    if full_pools:
-        wanted.append(_TI.c.pool.not_in(full_pools))
-    if full_dags:
-        wanted.append(_TI.c.dag_id.not_in(full_dags))
-    columns = (_TI.c.id, _TI.c.pool, _TI.c.pool_slots, _TI.c.dag_id)
-    postgres = is_postgres(reader)
-    rows = (await reader.execute(_candidates(queues, wanted, columns, lock=postgres), params)).all()
+    rows = await _rows(reader, candidates, params)
     limited = [row for row in rows if row[1] in limits.pools or row[3] in limits.dags]
     free = [row[0] for row in rows if row[1] not in limits.pools and row[3] not in limits.dags]
     claimed: list[Row[*tuple[Any, ...]]] = []
     given = {"b_claimer": worker_id, "b_now": now}
+    postgres = is_postgres(reader)
     if free:
         taken = _CLAIM_BY_KEYS if postgres else _given(_TI.c.id.in_(free))
         claimed += await _rows(reader, taken, {"b_ids": free, **given})
-    pools = sorted({pool for _, pool, _, _ in limited if pool in limits.pools})
-    dags = sorted({dag for _, _, _, dag in limited if dag in limits.dags})
     if postgres:
-        for key, names in ((PoolRecord.name, pools), (DagRecord.dag_id, dags)):
-            if names:
-                await reader.execute(select(key).where(key.in_(names)).order_by(key).with_for_update())
-    for ti_id, pool, slots, dag_id in limited:
-        where = [ti.id == ti_id]
-        if pool in limits.pools:
-            where.append(in_use(ti.pool, pool) + slots <= limits.pools[pool])
-        if dag_id in limits.dags:
-            where.append(in_use(ti.dag_id, dag_id) < limits.dags[dag_id])
-        record = (await reader.execute(_given(*where), given)).first()
+        pools = sorted({pool for _, pool, _, _ in limited if pool in limits.pools})
+        dags = sorted({dag for _, _, _, dag in limited if dag in limits.dags})
+        if pools:
+            await _rows(reader, _LOCK_POOLS, {"b_pools": pools})
+        if dags:
+            await _rows(reader, _LOCK_DAGS, {"b_dags": dags})
+    for ti_id, pool, _, dag_id in limited:
+        pool_most, dag_most = limits.pools.get(pool), limits.dags.get(dag_id)
+        room = {"b_pool": pool, "b_pool_most": pool_most, "b_dag": dag_id, "b_dag_most": dag_most}
+        statement = _given_within(pool_most is not None, dag_most is not None)
+        record = await _first(reader, statement, {"b_id": ti_id, **room, **given})
         if record is not None:
             claimed.append(record)
     return claimed

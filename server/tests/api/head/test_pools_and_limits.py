@@ -80,6 +80,24 @@ async def test__max_active_tasks__caps_a_dags_claimed_and_running_tasks(
     assert (await admin.get("/api/dags/wide")).json()["max_active_tasks"] == 2
 
 
+async def test__full_pool_or_dag__first_in_the_queue__does_not_hold_up_the_work_behind_it(
+    server: ServerHarness, admin: httpx.AsyncClient
+) -> None:
+    """A claim of one workload, while the first ones queued are of a full pool or a full DAG, takes the
+    first one of neither (a claim that read only the first candidates would come back empty)."""
+    assert (await admin.put("/api/pools/db", json={"slots": 1})).status_code == 200
+    async with fake_worker(server) as worker:
+        await worker.register_dags(
+            dag("pooled", task("p0", pool="db"), task("p1", pool="db"), task("p2", pool="db")),
+            dag("narrow", task("n0"), task("n1"), task("n2"), max_active_tasks=1),
+            dag("later", task("l0"), task("l1")),
+        )
+        for dag_id in ("pooled", "narrow", "later"):
+            await _trigger(server, admin, dag_id)
+        taken = [(w["task_instance"]["dag_id"]) for _ in range(4) for w in await worker.claim(max_workloads=1)]
+    assert taken == ["pooled", "narrow", "later", "later"]
+
+
 async def test__max_active_runs__keeps_further_runs_queued(
     server: ServerHarness, admin: httpx.AsyncClient
 ) -> None:
