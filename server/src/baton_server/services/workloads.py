@@ -11,7 +11,8 @@ changed it. Where a pool's slots or a DAG's ``max_active_tasks`` limit anything,
 what is taken of each (one statement, counting from the partial indexes of the task instances that take
 a slot, migration 0011), then the candidates, passing over the full pools and DAGs (on PostgreSQL locked
 as they are read, skipping those another claim holds, likewise); those of no limited pool or DAG are
-taken in one UPDATE, the others one conditional UPDATE each, under their pools' and DAGs' row locks.
+taken in one UPDATE, the others under their pools' and DAGs' row locks (one by a conditional UPDATE,
+several by counting again and taking those that fit in one UPDATE).
 Each is a statement built once and, on PostgreSQL, prepared on the driver; only the read of the
 candidates while some pool or DAG is full is built for the full ones, which it names as literals.
 
@@ -494,7 +495,7 @@ async def _claim_once(
     if limit <= 0 or not look[1]:
         return []
     params["b_limit"] = limit
-    limits = await _Limits.load(reader) if look[2] else _Limits({}, {}, [], [])
+    limits = await _Limits.load(reader) if look[2] else _Limits({}, {}, {}, {})
     if limits.empty:
         claim = (
             any_dag.claim[postgres]
@@ -576,30 +577,53 @@ def _given(*which: ColumnElement[bool]) -> Update:
 
 @dataclass(frozen=True, slots=True)
 class _Limits:
-    """The pools with a slot limit and the DAGs with ``max_active_tasks``, and those of them already full,
-    read once per look."""
+    """The pools with a slot limit and the DAGs with ``max_active_tasks``, each with the room it has left
+    (its limit less what is taken of it), read once per look."""
 
     pools: dict[str, int]
     dags: dict[str, int]
-    full_pools: list[str]
-    full_dags: list[str]
+    pool_room: dict[str, int]
+    dag_room: dict[str, int]
 
     @property
     def empty(self) -> bool:
         """Whether nothing is limited (the claim then takes its one-statement path)."""
         return not self.pools and not self.dags
 
+    @property
+    def full_pools(self) -> list[str]:
+        """The limited pools with no slot left."""
+        return [name for name, room in self.pool_room.items() if room <= 0]
+
+    @property
+    def full_dags(self) -> list[str]:
+        """The limited DAGs with no task instance left to claim."""
+        return [name for name, room in self.dag_room.items() if room <= 0]
+
     @classmethod
     async def load(cls, reader: Reader) -> _Limits:
         """Read the limits and what is taken of each; one statement."""
-        limits = cls({}, {}, [], [])
+        limits = cls({}, {}, {}, {})
         for kind, name, most, taken in await _rows(reader, _LIMITS, {}):
-            pool = kind == "pool"
-            of, full = (limits.pools, limits.full_pools) if pool else (limits.dags, limits.full_dags)
+            of, room = (limits.pools, limits.pool_room) if kind == "pool" else (limits.dags, limits.dag_room)
             of[name] = int(most)
-            if int(taken) >= int(most):
-                full.append(name)
+            room[name] = int(most) - int(taken)
         return limits
+
+    def fitting(self, candidates: Sequence[Any]) -> list[uuid.UUID]:
+        """The ids of the ``candidates`` (:data:`_CANDIDATE` rows, in claim order) that the room left
+        takes, each taken in turn from what is left, as one conditional UPDATE each would."""
+        pool_room, dag_room = dict(self.pool_room), dict(self.dag_room)
+        taken: list[uuid.UUID] = []
+        for ti_id, pool, slots, dag_id in candidates:
+            if pool_room.get(pool, slots) < slots or dag_room.get(dag_id, 1) < 1:
+                continue
+            if pool in pool_room:
+                pool_room[pool] -= slots
+            if dag_id in dag_room:
+                dag_room[dag_id] -= 1
+            taken.append(ti_id)
+        return taken
 
 
 _POOLS = cast(Table, PoolRecord.__table__)
@@ -687,15 +711,15 @@ async def _claim_within_limits(
     now: datetime,
 ) -> list[Row[*tuple[Any, ...]]]:
     """Claim the ``candidates`` (:func:`_candidates_within_limits`) of no limited pool or DAG in one UPDATE,
-    and each of the others in a conditional UPDATE of its own, under the locks of their limited pools and
-    DAGs.
+    and the others under the locks of their limited pools and DAGs: one in a conditional UPDATE, several
+    by counting what is taken again and taking those that fit in one UPDATE.
 
     On PostgreSQL the candidates are locked as they are read, skipping those another claim holds
     (``FOR UPDATE SKIP LOCKED``, as the claim without limits does), so concurrent claimers take
     different candidates rather than all reaching for the first ones; the rows of the limited pools and
     DAGs among the candidates are locked (``FOR UPDATE``, in name order) before any count, so claimers on
-    every replica count one after another; each conditional UPDATE then takes its row only if its pool's
-    slots and its DAG's ``max_active_tasks`` still have room. On SQLite the claim runs under the
+    every replica count one after another; a candidate is then taken only if its pool's slots and its
+    DAG's ``max_active_tasks`` still have room, counted after the locks. On SQLite the claim runs under the
     database's write lock, taken by the worker's sign of life that starts its transaction.
     """
     rows = await _rows(reader, candidates, params)
@@ -714,11 +738,18 @@ async def _claim_within_limits(
             await _rows(reader, _LOCK_POOLS, {"b_pools": pools})
         if dags:
             await _rows(reader, _LOCK_DAGS, {"b_dags": dags})
-    for ti_id, pool, _, dag_id in limited:
+    if len(limited) == 1:
+        [(ti_id, pool, _, dag_id)] = limited
         pool_most, dag_most = limits.pools.get(pool), limits.dags.get(dag_id)
         room = {"b_pool": pool, "b_pool_most": pool_most, "b_dag": dag_id, "b_dag_most": dag_most}
         statement = _given_within(pool_most is not None, dag_most is not None)
         record = await _first(reader, statement, {"b_id": ti_id, **room, **given})
-        if record is not None:
-            claimed.append(record)
+        claimed += [] if record is None else [record]
+    elif limited:
+        # What is taken, counted again now that the pools and DAGs are locked (on SQLite the write lock
+        # has held since the look); those that fit, taken in one UPDATE.
+        fitting = (await _Limits.load(reader)).fitting(limited)
+        if fitting:
+            taken = _CLAIM_BY_KEYS if postgres else _given(_TI.c.id.in_(fitting))
+            claimed += await _rows(reader, taken, {"b_ids": fitting, **given})
     return claimed

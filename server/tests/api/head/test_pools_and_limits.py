@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 
 import httpx
 import pytest
+from baton_server.services import workloads
 
 from tests.conftest import ServerHarness
 from tests.orchestration import dag, fake_worker, new_worker_token, scheduler_pass, task
@@ -94,8 +96,26 @@ async def test__full_pool_or_dag__first_in_the_queue__does_not_hold_up_the_work_
         )
         for dag_id in ("pooled", "narrow", "later"):
             await _trigger(server, admin, dag_id)
-        taken = [(w["task_instance"]["dag_id"]) for _ in range(4) for w in await worker.claim(max_workloads=1)]
+        taken = [w["task_instance"]["dag_id"] for _ in range(4) for w in await worker.claim(max_workloads=1)]
     assert taken == ["pooled", "narrow", "later", "later"]
+
+
+def test__several_candidates_under_limits__each_takes_what_is_left_in_claim_order() -> None:
+    """As one conditional UPDATE each would: a candidate that needs more slots than are left is passed
+    over, and one behind it that fits is taken; a DAG's room counts task instances."""
+    limits = workloads._Limits({"db": 3}, {"wide": 2}, {"db": 3}, {"wide": 2})
+    ids = [uuid.uuid4() for _ in range(6)]
+    candidates = [
+        (ids[0], "db", 2, "etl"),
+        (ids[1], "db", 2, "etl"),  # 1 slot left
+        (ids[2], "db", 1, "etl"),
+        (ids[3], "default_pool", 5, "wide"),  # a pool with no limit
+        (ids[4], "db", 1, "wide"),  # db is full
+        (ids[5], "other", 1, "wide"),
+    ]
+    assert limits.fitting(candidates) == [ids[0], ids[2], ids[3], ids[5]]
+    assert (limits.full_pools, limits.full_dags) == ([], [])
+    assert workloads._Limits({"db": 3}, {}, {"db": 0}, {}).full_pools == ["db"]
 
 
 async def test__max_active_runs__keeps_further_runs_queued(
