@@ -354,6 +354,16 @@ def bench(session: nox.Session) -> None:
     session.run("python", "server/benchmarks/bench_scheduler_load.py", "--postgres-url", url)
     session.log("what idle workers long-polling an empty queue cost the server")
     session.run("python", "server/benchmarks/bench_idle_workers.py", "--postgres-url", url)
+    for limited in ("none", "tasks"):
+        session.log(f"claims of 16 workloads at once, a pool limited: {limited}")
+        session.run(
+            "python",
+            "server/benchmarks/bench_claim_batches.py",
+            "--postgres-url",
+            url,
+            "--limited-pool",
+            limited,
+        )
     # The Go worker end to end: overhead per no-op task and tasks per second (builds with go build).
     _tool(session, "go", "/usr/local/go/bin/go")
     session.run("python", "server/benchmarks/bench_go_worker.py", "--postgres-url", url)
