@@ -164,9 +164,12 @@ async def _queued_run(
     return tis
 
 
-async def _seed(settings: Settings, count: int) -> tuple[list[tuple[str, str]], str]:
-    """Create a DAG run with ``count`` queued task instances and a worker credential; return (id,
-    workload token) pairs and the credential's token (the ``claim`` scenario's workers')."""
+async def _seed(
+    settings: Settings, count: int, worker_dags: list[str] | None = None
+) -> tuple[list[tuple[str, str]], str]:
+    """Create a DAG run with ``count`` queued task instances and a worker credential (for the DAG id
+    patterns ``worker_dags``; None: every DAG); return (id, workload token) pairs and the credential's
+    token (the ``claim`` scenario's workers')."""
     runtime = Runtime.create(settings)
     try:
         await upgrade(runtime.engine)
@@ -178,7 +181,7 @@ async def _seed(settings: Settings, count: int) -> tuple[list[tuple[str, str]], 
             version = await _dag_version(session, "bench", task_ids)
             tis = await _queued_run(session, version, "bench_run", task_ids)
             await session.commit()
-            worker = await issue_credential(session, "worker", "bench-worker")
+            worker = await issue_credential(session, "worker", "bench-worker", dag_patterns=worker_dags)
             return [(str(ti.id), runtime.tokens.issue(ti.id, 1, "workload")) for ti in tis], worker.token
     finally:
         await runtime.close()
@@ -1144,6 +1147,13 @@ def main(argv: list[str] | None = None) -> int:
         help="Baton's server processes (BATON_PROCESSES; the pool size is shared between them)",
     )
     parser.add_argument(
+        "--worker-dags",
+        action="append",
+        metavar="PATTERN",
+        help="the claim and worker heartbeat scenarios' workers hold a credential for these DAG id patterns "
+        "only (repeatable; the seeded DAGs' ids start with 'bench'), as a team's workers do",
+    )
+    parser.add_argument(
         "--limited-pool",
         nargs="?",
         const="elsewhere",
@@ -1205,7 +1215,7 @@ def main(argv: list[str] | None = None) -> int:
 
         versions = supported_versions()
         oldest, newest = versions[0], versions[-1]
-        workloads, worker_token = asyncio.run(_seed(settings, args.task_instances))
+        workloads, worker_token = asyncio.run(_seed(settings, args.task_instances, args.worker_dags))
         if args.limited_pool:
             asyncio.run(_limit_a_pool(settings, args.limited_pool))
         baton, base = _start_baton(url, folder, signing_key, args.pool_size, processes=args.baton_processes)

@@ -69,6 +69,27 @@ async def test__claims__only_the_workloads_of_dags_the_credential_may_serve(
     assert [w["task_instance"]["dag_id"] for w in rest] == ["team_b_etl"]
 
 
+async def test__credential_of_several_patterns__claims_only_claimable_workloads_of_its_dags(
+    server: ServerHarness, admin: httpx.AsyncClient
+) -> None:
+    """Each of a credential's patterns is one more DAG it serves, never a way past what a claim needs of
+    a workload (its worker's queues, its runtime, queued and held by no one) or to another team's DAG."""
+    everything = await new_worker_token(server, "platform")
+    async with fake_worker(server, "platform-1", token=everything) as platform:
+        await platform.register_dags(
+            dag("team_a_etl", task("t", queue="team-a")),
+            dag("team_b_etl", task("t", queue="elsewhere")),
+            dag("team_c_etl", task("t", queue="team-a")),
+        )
+    await _trigger(server, admin, "team_a_etl", "team_b_etl", "team_c_etl")
+    token = await new_worker_token(server, "team-ab", dags=["team_a_*", "team_b_*"])
+    async with fake_worker(server, "ab-1", token=token, queues=("team-a",)) as ab:
+        mine = await ab.claim(max_workloads=10)
+        again = await ab.claim(max_workloads=10)
+    assert [w["task_instance"]["dag_id"] for w in mine] == ["team_a_etl"]
+    assert again == []
+
+
 async def test__revoked_credential__its_claims_and_running_attempts_are_taken_back(
     server: ServerHarness, admin: httpx.AsyncClient
 ) -> None:

@@ -103,7 +103,7 @@ async def worker(server: ServerHarness) -> uuid.UUID:
 async def test__the_claims_look__counts_the_workers_slots_and_finds_work_in_a_few_pages(
     server: ServerHarness, worker: uuid.UUID
 ) -> None:
-    look = workloads._any_dag(1).look
+    look = workloads._statements(1).look
     params = {"b_worker": worker, "b_runtime": "python", "b_queue_0": "other"}
     async with server.runtime.autocommit.connect() as conn:
         row = await look.first(conn, params)
@@ -130,11 +130,17 @@ async def test__the_claim_watchs_probe__finds_work_in_a_few_pages(
 
 @pytest.mark.parametrize("queues", [1, 2])
 @pytest.mark.parametrize("capacity", [None, RUNNING + 1])
+@pytest.mark.parametrize("patterns", [None, ("et?", "other_*")], ids=["every DAG", "a credential's DAGs"])
 async def test__the_claim__takes_the_oldest_in_a_few_pages_from_one_queue_or_several(
-    server: ServerHarness, worker: uuid.UUID, queues: int, capacity: int | None
+    server: ServerHarness,
+    worker: uuid.UUID,
+    queues: int,
+    capacity: int | None,
+    patterns: tuple[str, ...] | None,
 ) -> None:
     # capacity: the claim the look folds into, which counts the worker's free slots itself (one here).
-    any_dag = workloads._any_dag(queues)
+    # patterns: a worker credential's DAGs (the seeded "etl" among them), written into the statements.
+    any_dag = workloads._statements(queues, workloads._scope(patterns, server.runtime.engine.dialect))
     claim = any_dag.claim[True] if capacity is None else any_dag.claim_in_free_slots
     params = {
         "b_runtime": "python",
@@ -192,7 +198,7 @@ async def test__a_claim_under_limits__counts_what_a_pool_and_a_dag_have_taken_in
     read = await _pages_read(server, plan.sql, plan.arguments({}))
     assert all(pages <= MOST_PAGES for pages in read.values()), read
 
-    candidates = workloads._any_dag(1).candidates_within_limits[True]
+    candidates = workloads._statements(1).candidates_within_limits[True]
     look = {"b_runtime": "python", "b_limit": 1, "b_queue_0": "default"}
     plan = candidates._plan_for(server.runtime.engine.dialect)
     read = await _pages_read(server, plan.sql, plan.arguments(look))

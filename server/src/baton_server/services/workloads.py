@@ -37,6 +37,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
+    Boolean,
     Column,
     ColumnElement,
     Integer,
@@ -51,6 +52,7 @@ from sqlalchemy import (
     exists,
     func,
     literal,
+    literal_column,
     or_,
     select,
     text,
@@ -58,6 +60,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.elements import BindParameter
@@ -399,9 +402,12 @@ def _candidates(
 
 
 @dataclass(frozen=True, slots=True)
-class _AnyDag:
-    """The statements of a claim by a credential that serves every DAG (the usual one)."""
+class _ClaimStatements:
+    """The statements of a claim from some count of queues, of every DAG or of the DAGs a worker
+    credential's patterns cover."""
 
+    more: tuple[ColumnElement[bool], ...]
+    """What a task instance must meet beyond being claimable from the queues: of a DAG in scope."""
     look: Direct
     claim: dict[bool, Direct]
     """On SQLite (False) and PostgreSQL."""
@@ -412,15 +418,34 @@ class _AnyDag:
     :func:`_candidates_within_limits`."""
 
 
-@functools.cache  # one per count of queues: at most 100 (a worker's, ``RegisterWorker``)
-def _any_dag(queues: int) -> _AnyDag:
-    """The statements of a claim of every DAG from ``queues`` queues: built once."""
-    return _AnyDag(
-        Direct(_look(_claimable(queues))),
-        {postgres: Direct(_claim_statement(queues, postgres=postgres)) for postgres in (False, True)},
-        Direct(_claim_statement(queues, postgres=True, limit=_FREE_SLOTS)),
-        {pg: Direct(_candidates_within_limits(queues, postgres=pg)) for pg in (False, True)},
+@functools.lru_cache(maxsize=1024)  # by count of queues (at most 100, ``RegisterWorker``) and DAG scope
+def _statements(queues: int, scope: str | None = None) -> _ClaimStatements:
+    """The statements of a claim from ``queues`` queues, of the DAGs that ``scope`` covers (SQL of the
+    database's dialect, :func:`_scope`; None: every DAG): built once."""
+    # In parentheses: the patterns' ORs must not bind with the statement's other conditions.
+    more = () if scope is None else (cast(ColumnElement[bool], literal_column(f"({scope})", Boolean)),)
+    return _ClaimStatements(
+        more,
+        Direct(_look([*_claimable(queues), *more])),
+        {pg: Direct(_claim_statement(queues, more, postgres=pg)) for pg in (False, True)},
+        Direct(_claim_statement(queues, more, postgres=True, limit=_FREE_SLOTS)),
+        {pg: Direct(_candidates_within_limits(queues, more, postgres=pg)) for pg in (False, True)},
     )
+
+
+@functools.lru_cache(maxsize=1024)
+def _scope(patterns: tuple[str, ...] | None, dialect: Dialect) -> str | None:
+    """The condition on a task instance's DAG that a worker credential's ``patterns`` make (None: every
+    DAG), as SQL of ``dialect`` with the patterns written as literals: a claim's statements are then
+    built and prepared once per credential's patterns, and the database plans with what it knows of
+    them (as parameters, a generic plan would guess how many rows a ``LIKE`` matches)."""
+    postgres = dialect.name == "postgresql"
+    condition = servable(
+        TaskInstanceRecord.dag_id, None if patterns is None else list(patterns), postgres=postgres
+    )
+    if condition is None:
+        return None
+    return str(condition.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
 
 
 async def release_unheld(reader: Reader, worker_id: uuid.UUID, held: list[uuid.UUID]) -> int:
@@ -470,26 +495,23 @@ async def _claim_once(
 ) -> list[Workload]:
     if max_workloads <= 0 or not queues:
         return []
-    ti = TaskInstanceRecord
     params: dict[str, Any] = {"b_worker": worker.id, "b_runtime": worker.runtime}
     params.update((f"b_queue_{i}", queue) for i, queue in enumerate(queues))
-    postgres = is_postgres(reader)
+    conn = await connection_of(reader)
+    postgres = conn.dialect.name == "postgresql"
     # Only the workloads of DAGs the worker's credential may serve.
-    scope = servable(ti.dag_id, dag_patterns, postgres=postgres)
-    more = [] if scope is None else [scope]
-    any_dag = _any_dag(len(queues)) if scope is None else None
+    scope = _scope(None if dag_patterns is None else tuple(dag_patterns), conn.dialect)
+    statements = _statements(len(queues), scope)
     now = utcnow()
-    if any_dag is not None and postgres and not worker.limited:
+    if postgres and not worker.limited:
         # The look folded into the claim: the worker's free slots counted in its LIMIT. A round trip
         # fewer; with nothing to take the claim reads the index and locks nothing.
         params.update(b_max=max_workloads, b_capacity=worker.capacity, b_claimer=worker.id, b_now=now)
-        claimed = await _rows(reader, any_dag.claim_in_free_slots, params)
+        claimed = await _rows(reader, statements.claim_in_free_slots, params)
         return await _handed_out(reader, tokens, worker, claimed, now)
     # One look answers three questions: the worker's free slots, whether anything is there to take
     # (if not, the write, and on SQLite its lock, is left alone), and whether any pool or DAG limits.
-    look = await _first(
-        reader, any_dag.look if any_dag is not None else _look([*_claimable(len(queues)), *more]), params
-    )
+    look = await _first(reader, statements.look, params)
     assert look is not None, "an aggregate answers a row"
     limit = min(max_workloads, worker.capacity - int(look[0] or 0))
     if limit <= 0 or not look[1]:
@@ -497,18 +519,13 @@ async def _claim_once(
     params["b_limit"] = limit
     limits = await _Limits.load(reader) if look[2] else _Limits({}, {}, {}, {})
     if limits.empty:
-        claim = (
-            any_dag.claim[postgres]
-            if any_dag is not None
-            else _claim_statement(len(queues), more, postgres=postgres)
-        )
         params.update(b_claimer=worker.id, b_now=now)
-        claimed = await _rows(reader, claim, params)
+        claimed = await _rows(reader, statements.claim[postgres], params)
     else:
         candidates = (
-            any_dag.candidates_within_limits[postgres]
-            if any_dag is not None and not limits.full_pools and not limits.full_dags
-            else _candidates_within_limits(len(queues), more, limits, postgres=postgres)
+            statements.candidates_within_limits[postgres]
+            if not limits.full_pools and not limits.full_dags
+            else _candidates_within_limits(len(queues), statements.more, limits, postgres=postgres)
         )
         claimed = await _claim_within_limits(reader, limits, candidates, params, worker.id, now)
     return await _handed_out(reader, tokens, worker, claimed, now)
