@@ -497,8 +497,8 @@ async def _claim_once(
         return []
     params: dict[str, Any] = {"b_worker": worker.id, "b_runtime": worker.runtime}
     params.update((f"b_queue_{i}", queue) for i, queue in enumerate(queues))
+    postgres = is_postgres(reader)
     conn = await connection_of(reader)
-    postgres = conn.dialect.name == "postgresql"
     # Only the workloads of DAGs the worker's credential may serve.
     scope = _scope(None if dag_patterns is None else tuple(dag_patterns), conn.dialect)
     statements = _statements(len(queues), scope)
@@ -527,7 +527,9 @@ async def _claim_once(
             if not limits.full_pools and not limits.full_dags
             else _candidates_within_limits(len(queues), statements.more, limits, postgres=postgres)
         )
-        claimed = await _claim_within_limits(reader, limits, candidates, params, worker.id, now)
+        claimed = await _claim_within_limits(
+            reader, limits, candidates, params, worker.id, now, postgres=postgres
+        )
     return await _handed_out(reader, tokens, worker, claimed, now)
 
 
@@ -726,6 +728,8 @@ async def _claim_within_limits(
     params: dict[str, Any],
     worker_id: uuid.UUID,
     now: datetime,
+    *,
+    postgres: bool,
 ) -> list[Row[*tuple[Any, ...]]]:
     """Claim the ``candidates`` (:func:`_candidates_within_limits`) of no limited pool or DAG in one UPDATE,
     and the others under the locks of their limited pools and DAGs: one in a conditional UPDATE, several
@@ -744,7 +748,6 @@ async def _claim_within_limits(
     free = [row[0] for row in rows if row[1] not in limits.pools and row[3] not in limits.dags]
     claimed: list[Row[*tuple[Any, ...]]] = []
     given = {"b_claimer": worker_id, "b_now": now}
-    postgres = is_postgres(reader)
     if free:
         taken = _CLAIM_BY_KEYS if postgres else _given(_TI.c.id.in_(free))
         claimed += await _rows(reader, taken, {"b_ids": free, **given})
