@@ -274,16 +274,18 @@ CLAIM_WORKERS = 64
 after another (its slots are counted under its row's lock), as the claims of many workers do not."""
 
 
-def _register_workers(base: str, version: str, token: str, count: int = CLAIM_WORKERS) -> list[str]:
-    """Register ``count`` workers (the ``claim`` scenario's: one queue, room for every attempt in flight);
-    their ids."""
+def _register_workers(
+    base: str, version: str, token: str, count: int = CLAIM_WORKERS, first: int = 0
+) -> list[str]:
+    """Register ``count`` workers named from ``bench-worker-<first>`` on (the ``claim`` scenario's: one
+    queue, room for every attempt in flight); their ids."""
     with httpx.Client(base_url=base, headers={VERSION_HEADER: version}, timeout=30) as client:
         ids = []
         for n in range(count):
             response = client.post(
                 "/workers/registrations",
                 json={
-                    "name": f"bench-worker-{n}",
+                    "name": f"bench-worker-{first + n}",
                     "queues": ["default"],
                     "capacity": 1000,
                     "runtime": "python",
