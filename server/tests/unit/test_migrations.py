@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -18,8 +21,9 @@ from baton_server.db.migrate import (
 from baton_server.db.tables import Base
 from baton_server.errors import ConfigurationError
 from baton_server.runtime import Runtime
-from sqlalchemy import inspect
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from tests.conftest import DatabaseFactory, make_settings
 
@@ -217,3 +221,120 @@ async def test__prepare_database__at_the_head__does_not_import_alembic(
     out, err = await asyncio.wait_for(process.communicate(), 300)
     assert process.returncode == 0, err.decode()
     assert out.decode().strip() == "[]"
+
+
+_SLOT_INDEXES = ("ix_task_instances_taking_a_dag_slot", "ix_task_instances_taking_a_pool_slot")
+"""The indexes migration 0011 adds to ``task_instances`` (built online on PostgreSQL)."""
+
+
+async def _index_validity(conn: AsyncConnection, names: tuple[str, ...]) -> dict[str, bool]:
+    """Which of the indexes ``names`` exist, and whether each is valid (PostgreSQL reads it)."""
+    rows = await conn.execute(
+        text(
+            "SELECT c.relname, i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "WHERE c.relname = ANY(:names)"
+        ),
+        {"names": list(names)},
+    )
+    return {name: bool(valid) for name, valid in rows.all()}
+
+
+async def _waiting_index_build(watcher: AsyncConnection) -> int:
+    """The pid of the index build that waits for a lock in the watcher's database, once there is one."""
+    query = text(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+        "AND query ILIKE 'CREATE INDEX%' AND wait_event_type = 'Lock'"
+    )
+    deadline = asyncio.get_running_loop().time() + 300
+    while asyncio.get_running_loop().time() < deadline:
+        pid = (await watcher.execute(query)).scalar()
+        if pid is not None:
+            return int(pid)
+        await asyncio.sleep(0.05)
+    raise AssertionError("no index build came to wait for the open write within 300 s")
+
+
+@dataclass
+class _HeldBuild:
+    """Migration 0011 under way, its first index build waiting for a write still open."""
+
+    writer: AsyncConnection  # in the open write's transaction
+    watcher: AsyncConnection  # in autocommit
+    migration: asyncio.Task[None]
+    build: int  # the pid of the waiting build
+
+
+@contextlib.asynccontextmanager
+async def _build_held_by_an_open_write(engine: AsyncEngine) -> AsyncIterator[_HeldBuild]:
+    """Bring the database to 0010, open a write to ``task_instances`` (as a claim's transaction does),
+    and start the migration to 0011, whose index build then waits for that write to end."""
+    await upgrade(engine, "0010")
+    async with engine.connect() as writer, engine.connect() as watcher:
+        await watcher.execution_options(isolation_level="AUTOCOMMIT")
+        await writer.execute(text("DELETE FROM task_instances WHERE false"))
+        migration = asyncio.create_task(upgrade(engine, "0011"))
+        try:
+            yield _HeldBuild(writer, watcher, migration, await _waiting_index_build(watcher))
+        finally:
+            await writer.rollback()
+            if not migration.done():
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(migration, 300)
+
+
+async def test__index_migration__on_postgresql__lets_writes_to_the_table_go_on(
+    databases: DatabaseFactory,
+) -> None:
+    if not databases.is_postgres:
+        pytest.skip("an index built CONCURRENTLY is PostgreSQL's; SQLite has one writer at a time anyway")
+    engine = create_async_engine(await databases.create())
+    try:
+        async with _build_held_by_an_open_write(engine) as held:
+            # Meanwhile another write goes through. A plain CREATE INDEX queues its lock ahead of it, and
+            # every heartbeat and claim would wait, here until the lock timeout.
+            await held.watcher.execute(text("SET lock_timeout = '30s'"))
+            await held.watcher.execute(text("DELETE FROM task_instances WHERE false"))
+            assert not held.migration.done()
+            await held.writer.rollback()
+            await asyncio.wait_for(held.migration, 300)
+            validity = await _index_validity(held.watcher, _SLOT_INDEXES)
+        assert validity == dict.fromkeys(_SLOT_INDEXES, True)
+        assert await current_revision(engine) == "0011"
+    finally:
+        await engine.dispose()
+
+
+async def test__index_build_stopped_halfway__is_built_anew_by_the_next_migration(
+    databases: DatabaseFactory,
+) -> None:
+    if not databases.is_postgres:
+        pytest.skip("only a build CONCURRENTLY leaves an invalid index behind")
+    engine = create_async_engine(await databases.create())
+    try:
+        async with _build_held_by_an_open_write(engine) as held:
+            await held.watcher.execute(text("SELECT pg_cancel_backend(:pid)"), {"pid": held.build})
+            with pytest.raises(DBAPIError, match="cancel"):
+                await asyncio.wait_for(held.migration, 300)
+            # The first build's index is left behind, invalid: PostgreSQL keeps it up to date, never reads it.
+            assert await _index_validity(held.watcher, _SLOT_INDEXES) == {_SLOT_INDEXES[1]: False}
+        assert await current_revision(engine) == "0010"
+        await upgrade(engine)
+        async with engine.connect() as conn:
+            assert await _index_validity(conn, _SLOT_INDEXES) == dict.fromkeys(_SLOT_INDEXES, True)
+        assert await current_revision(engine) == head_revision()
+    finally:
+        await engine.dispose()
+
+
+async def test__replicas_starting_at_once__migrate_one_after_the_other(databases: DatabaseFactory) -> None:
+    if not databases.is_postgres:
+        pytest.skip("replicas share a PostgreSQL database; the embedded SQLite one has one server")
+    url = await databases.create()
+    engines = [create_async_engine(url) for _ in range(3)]
+    try:
+        await asyncio.wait_for(asyncio.gather(*(upgrade(engine) for engine in engines)), 300)
+        assert await current_revision(engines[0]) == head_revision()
+        assert await _table_names(url) == set(Base.metadata.tables)
+    finally:
+        for engine in engines:
+            await engine.dispose()

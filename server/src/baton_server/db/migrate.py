@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from baton_server.db.engine import check_database
 from baton_server.errors import ConfigurationError
@@ -23,6 +26,8 @@ if TYPE_CHECKING:
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _PG_MIGRATION_LOCK = 0x626174_6F6E  # "baton": serialises migrations of several starting replicas
+_MIGRATION_LOCK_RETRY_SECONDS = 0.5
+log = logging.getLogger("baton_server.migrate")
 _REVISION_RE = re.compile(r"""^(down_)?revision\s*(?::[^=]*)?=\s*["']([^"']+)["']\s*$""", re.MULTILINE)
 
 
@@ -85,32 +90,73 @@ async def current_revision(engine: AsyncEngine) -> str | None:
         return await conn.run_sync(_current)
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Migrate the database up to ``revision``."""
+async def _take_the_migration_lock(conn: AsyncConnection) -> None:
+    """Take the session lock of migrations on ``conn``, waiting for another process's migration to end.
 
-    from alembic import command
+    Tried again every half second rather than waited for in one statement: an index built
+    ``CONCURRENTLY`` waits for every transaction of its database to end, a statement waiting for a lock
+    among them, and the other process's build would wait for this wait for good (PostgreSQL stops
+    such a deadlock by failing one side). Between tries no transaction is open.
+    """
+    told = False
+    while True:
+        lock = await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
+        taken = lock.scalar()
+        await conn.commit()  # Alembic begins each migration's transaction itself
+        if taken:
+            return
+        if not told:
+            log.info("another process is migrating the database: waiting for it to finish")
+            told = True
+        await asyncio.sleep(_MIGRATION_LOCK_RETRY_SECONDS)
+
+
+async def _migrate(engine: AsyncEngine, step: Callable[[Config], None]) -> None:
+    """Run ``step`` (an Alembic command) on one connection of ``engine``.
+
+    On PostgreSQL each migration is a transaction of its own (``env.py``), so that a migration may build
+    an index outside any (``CONCURRENTLY``, see :mod:`baton_server.db.online_index`), and a session lock
+    held across them all makes several starting replicas migrate one after another. On SQLite the whole
+    run is one transaction, as it always was.
+    """
 
     def run(connection: Connection) -> None:
-        if connection.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
-        command.upgrade(alembic_config(connection), revision)
+        step(alembic_config(connection))
 
-    async with engine.begin() as conn:
-        await conn.run_sync(run)
+    if engine.dialect.name != "postgresql":
+        async with engine.begin() as conn:
+            await conn.run_sync(run)
+        return
+    async with engine.connect() as conn:
+        await _take_the_migration_lock(conn)
+        try:
+            await conn.run_sync(run)
+        except BaseException:
+            # A migration that failed leaves its transaction aborted: end it, then give the lock back. A
+            # connection that cannot be closed cleanly is dropped, and its lock with it.
+            try:
+                await conn.rollback()
+                await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_MIGRATION_LOCK})
+                await conn.commit()
+            except Exception:  # the migration's own error is the one to raise
+                await conn.invalidate()
+            raise
+        await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_MIGRATION_LOCK})
+        await conn.commit()
+
+
+async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+    """Migrate the database up to ``revision``."""
+    from alembic import command
+
+    await _migrate(engine, lambda config: command.upgrade(config, revision))
 
 
 async def downgrade(engine: AsyncEngine, revision: str) -> None:
     """Migrate the database down to ``revision`` (``base`` empties it)."""
-
     from alembic import command
 
-    def run(connection: Connection) -> None:
-        if connection.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
-        command.downgrade(alembic_config(connection), revision)
-
-    async with engine.begin() as conn:
-        await conn.run_sync(run)
+    await _migrate(engine, lambda config: command.downgrade(config, revision))
 
 
 async def prepare_database(runtime: Runtime) -> None:

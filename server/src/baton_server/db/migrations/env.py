@@ -15,6 +15,10 @@ context.configure(
     target_metadata=Base.metadata,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
+    # Each migration and its revision stamp in a transaction of their own: a migration may leave it for
+    # work no transaction may hold (an index built CONCURRENTLY on PostgreSQL), and what came before is
+    # kept. On SQLite ``db.migrate`` runs them all in one transaction of its own.
+    transaction_per_migration=True,
 )
 with context.begin_transaction():
     context.run_migrations()

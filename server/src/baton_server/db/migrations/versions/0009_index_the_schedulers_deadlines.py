@@ -18,6 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
+from baton_server.db.online_index import create_index_online
 
 revision = "0009"
 down_revision = "0008"
@@ -60,14 +61,10 @@ def upgrade() -> None:
     """Apply this revision."""
     with op.batch_alter_table("task_instances", schema=None) as batch_op:
         batch_op.add_column(sa.Column("timeout_at", sa.DateTime(timezone=True), nullable=True))
-        batch_op.create_index(
-            batch_op.f("ix_task_instances_state_last_heartbeat_at"),
-            ["state", "last_heartbeat_at"],
-            unique=False,
-        )
-        batch_op.create_index(
-            batch_op.f("ix_task_instances_state_timeout_at"), ["state", "timeout_at"], unique=False
-        )
+    create_index_online(
+        "ix_task_instances_state_last_heartbeat_at", "task_instances", ["state", "last_heartbeat_at"]
+    )
+    create_index_online("ix_task_instances_state_timeout_at", "task_instances", ["state", "timeout_at"])
     _timeouts_of_running_attempts()
 
 

@@ -13,8 +13,8 @@ no worker) by queue, runtime and the claim's order, so that a claim reads the ro
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from alembic import op
+from baton_server.db.online_index import create_index_online
 
 revision = "0010"
 down_revision = "0009"
@@ -27,21 +27,10 @@ HELD = "worker_id IS NOT NULL"
 
 def upgrade() -> None:
     """Apply this revision."""
-    with op.batch_alter_table("task_instances", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_task_instances_worker_id_state"),
-            ["worker_id", "state"],
-            unique=False,
-            postgresql_where=sa.text(HELD),
-            sqlite_where=sa.text(HELD),
-        )
-        batch_op.create_index(
-            "ix_task_instances_claimable",
-            ["queue", "runtime", "queued_at", "id"],
-            unique=False,
-            postgresql_where=sa.text(CLAIMABLE),
-            sqlite_where=sa.text(CLAIMABLE),
-        )
+    create_index_online("ix_task_instances_worker_id_state", "task_instances", ["worker_id", "state"], HELD)
+    create_index_online(
+        "ix_task_instances_claimable", "task_instances", ["queue", "runtime", "queued_at", "id"], CLAIMABLE
+    )
 
 
 def downgrade() -> None:

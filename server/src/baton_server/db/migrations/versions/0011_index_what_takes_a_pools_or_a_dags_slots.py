@@ -12,8 +12,8 @@ many entries as there are task instances taking a slot, however deep the queue a
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from alembic import op
+from baton_server.db.online_index import create_index_online
 
 revision = "0011"
 down_revision = "0010"
@@ -25,15 +25,8 @@ TAKING_A_SLOT = "worker_id IS NOT NULL AND state IN ('queued', 'running')"
 
 def upgrade() -> None:
     """Apply this revision."""
-    with op.batch_alter_table("task_instances", schema=None) as batch_op:
-        for name, column in (("pool", "pool"), ("dag", "dag_id")):
-            batch_op.create_index(
-                f"ix_task_instances_taking_a_{name}_slot",
-                [column],
-                unique=False,
-                postgresql_where=sa.text(TAKING_A_SLOT),
-                sqlite_where=sa.text(TAKING_A_SLOT),
-            )
+    create_index_online("ix_task_instances_taking_a_pool_slot", "task_instances", ["pool"], TAKING_A_SLOT)
+    create_index_online("ix_task_instances_taking_a_dag_slot", "task_instances", ["dag_id"], TAKING_A_SLOT)
 
 
 def downgrade() -> None:

@@ -1,0 +1,45 @@
+"""Indexes that a migration adds to a table in use, built without holding its writes.
+
+A plain ``CREATE INDEX`` on PostgreSQL holds every write to its table (heartbeats, claims, state
+changes) until the index is built: minutes on a large ``task_instances``, long enough for running
+attempts to miss their heartbeats while a replica migrates at start. ``CREATE INDEX CONCURRENTLY``
+lets writes go on; it cannot run inside a transaction, so it runs in an autocommit block of the
+migration (each migration is a transaction of its own, ``migrations/env.py``).
+
+A concurrent build that fails or is stopped leaves an invalid index behind, which PostgreSQL keeps
+up to date but never reads; running the migration again drops it and builds it anew. An index a
+previous run built whole (the migration stopped before its revision was stamped) is kept.
+
+On SQLite the index is built in the migration's transaction, as any other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+_STATE_OF_AN_INDEX = sa.text(
+    "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+    "WHERE c.relname = :name AND c.relnamespace = to_regnamespace(current_schema())"
+)
+
+
+def create_index_online(name: str, table: str, columns: Sequence[str], where: str | None = None) -> None:
+    """Add the index ``name`` on ``table`` (``columns``; partial where ``where``, SQL) without holding
+    writes to ``table`` on PostgreSQL; a left-over invalid build of it is replaced, a valid one kept."""
+    condition = sa.text(where) if where is not None else None
+    if op.get_bind().dialect.name != "postgresql":
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.create_index(name, list(columns), unique=False, sqlite_where=condition)
+        return
+    with op.get_context().autocommit_block():
+        valid = op.get_bind().execute(_STATE_OF_AN_INDEX, {"name": name}).scalar()
+        if valid:
+            return
+        if valid is not None:
+            op.drop_index(name, table_name=table, postgresql_concurrently=True)
+        op.create_index(
+            name, table, list(columns), unique=False, postgresql_where=condition, postgresql_concurrently=True
+        )
