@@ -242,6 +242,18 @@ async def _limit_a_pool(settings: Settings, which: str) -> None:
         await engine.dispose()
 
 
+async def _limited_dags(settings: Settings, count: int) -> None:
+    """``count`` DAGs with ``max_active_tasks`` and no runs (``--limited-dags``)."""
+    engine = _seed_engine(settings)
+    try:
+        async with async_sessionmaker(engine)() as session:
+            session.add_all(DagRecord(dag_id=f"limited_{n}", max_active_tasks=16) for n in range(count))
+            await session.commit()
+        await _settle(engine)
+    finally:
+        await engine.dispose()
+
+
 async def _settle(engine: AsyncEngine) -> None:
     """Leave ``task_instances`` as autovacuum keeps it in a running installation before a measured run:
     dead rows and their index entries gone, new rows' visibility settled, the planner's statistics
@@ -1164,6 +1176,13 @@ def main(argv: list[str] | None = None) -> int:
         "(elsewhere, the default), or the seeded tasks' own, with more slots than a run takes (tasks)",
     )
     parser.add_argument(
+        "--limited-dags",
+        type=int,
+        default=0,
+        help="add this many DAGs (with no runs) that set max_active_tasks, as an installation where many "
+        "DAGs do: claims then take the path under limits and read each DAG's limit",
+    )
+    parser.add_argument(
         "--paced",
         type=float,
         default=0.7,
@@ -1220,6 +1239,8 @@ def main(argv: list[str] | None = None) -> int:
         workloads, worker_token = asyncio.run(_seed(settings, args.task_instances, args.worker_dags))
         if args.limited_pool:
             asyncio.run(_limit_a_pool(settings, args.limited_pool))
+        if args.limited_dags:
+            asyncio.run(_limited_dags(settings, args.limited_dags))
         baton, base = _start_baton(url, folder, signing_key, args.pool_size, processes=args.baton_processes)
         processes.append(baton)
         _wait_healthy(base, "/execution/health", baton, 300)

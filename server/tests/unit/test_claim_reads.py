@@ -23,6 +23,7 @@ HISTORY = 2000
 """Attempts the worker ran to their end, queued before the claimable ones (the table's first rows)."""
 RUNNING = 3
 CLAIMABLE_ROWS = 6000
+IDLE_LIMITED_DAGS = 2000
 MOST_PAGES = 30
 """Pages a look may read here; reading the worker's history or the taken rows costs more."""
 MOST_PAGES_OF_A_CLAIM = 100
@@ -65,11 +66,18 @@ async def _seeded(server: ServerHarness) -> uuid.UUID:
     return worker
 
 
+def _literal(arg: Any) -> str:
+    """A parameter as PostgreSQL reads it from text: a list as an array literal."""
+    if isinstance(arg, list):
+        return "{" + ",".join('"' + str(item).replace('"', '\\"') + '"' for item in arg) + "}"
+    return str(arg)
+
+
 async def _pages_read(server: ServerHarness, sql: str, args: list[Any]) -> dict[str, int]:
     """Pages the statement read, by plan cache mode: prepared, then explained as executed (in a
     transaction rolled back after, so that a claim takes nothing)."""
     # EXPLAIN takes no parameters: the values as literals, which take the prepared parameters' types.
-    literals = ", ".join("'" + str(arg).replace("'", "''") + "'" for arg in args)
+    literals = ", ".join("'" + _literal(arg).replace("'", "''") + "'" for arg in args)
     execute = f"EXECUTE probe({literals})" if args else "EXECUTE probe"
     read: dict[str, int] = {}
     async with server.runtime.autocommit.connect() as conn:
@@ -107,7 +115,8 @@ async def test__the_claims_look__counts_the_workers_slots_and_finds_work_in_a_fe
     params = {"b_worker": worker, "b_runtime": "python", "b_queue_0": "other"}
     async with server.runtime.autocommit.connect() as conn:
         row = await look.first(conn, params)
-    assert tuple(row) == (RUNNING, True, False)  # its running attempts, work to take, nothing limited
+    # Its running attempts, work to take, nothing limited (so nothing full).
+    assert tuple(row) == (RUNNING, True, False, False)
     plan = look._plan_for(server.runtime.engine.dialect)
     read = await _pages_read(server, plan.sql, plan.arguments(params))
     assert all(pages <= MOST_PAGES for pages in read.values()), read
@@ -177,10 +186,10 @@ async def test__a_listing_of_workers__counts_their_held_attempts_in_a_few_pages(
 async def test__a_claim_under_limits__counts_what_a_pool_and_a_dag_have_taken_in_a_few_pages(
     server: ServerHarness, worker: uuid.UUID
 ) -> None:
-    """The tasks' own pool and DAG are limited: the limits and what is taken of each are read, the first
-    candidates found and one of them taken under both limits, each in a few pages (not every queued row
-    of the pool, nor every attempt the DAG ran)."""
-    dag_id = "etl"
+    """The tasks' own pool and DAG are limited, beside 2,000 other limited DAGs that run nothing: the
+    full pools and DAGs are read, the first candidates found with their limits, what is taken of their
+    pool and DAG counted, and one of them taken under both limits, each in a few pages (not every queued
+    row of the pool, nor every attempt the DAG ran, nor every limited DAG)."""
     async with server.runtime.autocommit.connect() as conn:
         pools, dags = PoolRecord.__table__, DagRecord.__table__
         await conn.execute(pools.delete().where(pools.c.name == "default_pool"))
@@ -188,14 +197,47 @@ async def test__a_claim_under_limits__counts_what_a_pool_and_a_dag_have_taken_in
         await conn.execute(insert(pools).values(name="default_pool", slots=1000, updated_at=now))
         await conn.execute(update(dags).values(max_active_tasks=1000))
         dag_id = (await conn.execute(select(dags.c.dag_id))).scalar_one()
+        await conn.execute(
+            insert(dags),
+            [
+                {"dag_id": f"idle_{n}", "max_active_tasks": 4, "created_at": now, "updated_at": now}
+                for n in range(IDLE_LIMITED_DAGS)
+            ],
+        )
         await conn.execute(text("ANALYZE"))
 
-    limits = workloads._LIMITS
+    full, look = workloads._FULL, workloads._statements(1).look
+    plan = full._plan_for(server.runtime.engine.dialect)
+    looking = {"b_worker": worker, "b_runtime": "python", "b_queue_0": "default"}
+    look_plan = look._plan_for(server.runtime.engine.dialect)
     async with server.runtime.autocommit.connect() as conn:
-        rows = sorted(tuple(row) for row in await limits.all(conn, {}))
-    assert rows == [("dag", dag_id, 1000, RUNNING), ("pool", "default_pool", 1000, RUNNING)]
-    plan = limits._plan_for(server.runtime.engine.dialect)
-    read = await _pages_read(server, plan.sql, plan.arguments({}))
+        assert await full.all(conn, {}) == []
+        assert tuple(await look.first(conn, looking))[2:] == (True, False)  # limited, nothing full
+        for read in (
+            await _pages_read(server, plan.sql, plan.arguments({})),
+            await _pages_read(server, look_plan.sql, look_plan.arguments(looking)),
+        ):
+            assert all(pages <= MOST_PAGES for pages in read.values()), read
+        await conn.execute(update(pools).values(slots=RUNNING))
+        await conn.execute(update(dags).where(dags.c.dag_id == dag_id).values(max_active_tasks=RUNNING))
+        full_now = sorted(tuple(row) for row in await full.all(conn, {}))
+        assert full_now == [("dag", dag_id), ("pool", "default_pool")]
+        assert tuple(await look.first(conn, looking))[2:] == (True, True)
+        for read in (
+            await _pages_read(server, plan.sql, plan.arguments({})),
+            await _pages_read(server, look_plan.sql, look_plan.arguments(looking)),
+        ):
+            assert all(pages <= MOST_PAGES for pages in read.values()), read
+        await conn.execute(update(pools).values(slots=1000))
+        await conn.execute(update(dags).where(dags.c.dag_id == dag_id).values(max_active_tasks=1000))
+
+    taken_of = workloads._TAKEN_OF
+    names = {"b_pools": ["default_pool"], "b_dags": [dag_id]}
+    async with server.runtime.autocommit.connect() as conn:
+        counts = sorted(tuple(row) for row in await taken_of.all(conn, names))
+    assert counts == [("dag", dag_id, RUNNING), ("pool", "default_pool", RUNNING)]
+    plan = taken_of._plan_for(server.runtime.engine.dialect)
+    read = await _pages_read(server, plan.sql, plan.arguments(names))
     assert all(pages <= MOST_PAGES for pages in read.values()), read
 
     candidates = workloads._statements(1).candidates_within_limits[True]
@@ -204,8 +246,8 @@ async def test__a_claim_under_limits__counts_what_a_pool_and_a_dag_have_taken_in
     read = await _pages_read(server, plan.sql, plan.arguments(look))
     assert all(pages <= MOST_PAGES for pages in read.values()), read
     async with server.runtime.autocommit.connect() as conn:
-        [(first, pool, slots, of_dag)] = await candidates.all(conn, look)
-    assert (pool, slots, of_dag) == ("default_pool", 1, dag_id)
+        [(first, pool, slots, of_dag, pool_most, dag_most)] = await candidates.all(conn, look)
+    assert (pool, slots, of_dag, pool_most, dag_most) == ("default_pool", 1, dag_id, 1000, 1000)
 
     given = workloads._given_within(True, True)
     room = {

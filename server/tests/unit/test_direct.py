@@ -47,10 +47,15 @@ def _service_statements() -> dict[str, Direct]:
 
 AGGREGATES = {"scheduler.task_instances._RUN_SUMMARY", "scheduler.loop._TRY_PASS_LOCK"}
 """Reads that answer a row even when nothing matches."""
-POSTGRES_ONLY = {"scheduler.loop._TRY_PASS_LOCK", "workloads._LOCK_POOLS", "workloads._LOCK_DAGS"}
+POSTGRES_ONLY = {
+    "scheduler.loop._TRY_PASS_LOCK",
+    "workloads._LOCK_POOLS",
+    "workloads._LOCK_DAGS",
+    "workloads._TAKEN_OF",
+}
 """Reads of PostgreSQL's own functions or arrays."""
-UNNAMED = {"workloads._LIMITS"}
-"""Reads that name nothing: the same rows whatever the parameters (the seed's limited pool)."""
+UNNAMED = {"workloads._FULL"}
+"""Reads that name nothing: the same rows whatever the parameters (the seed's full pool)."""
 
 
 STATEMENTS = _service_statements()
@@ -74,17 +79,28 @@ def test__services__declare_direct_statements() -> None:
 
 @pytest.fixture
 async def seeded(server: ServerHarness) -> dict[str, Any]:
-    """One running task instance, a variable, a connection and an XCom of it; the parameters naming them."""
+    """One running task instance of a worker, taking the one slot of its pool, and a variable, a
+    connection and an XCom of it; the parameters naming them."""
     ti = (await make_dag_run(server.runtime, task_ids=("extract",)))["extract"]
     batch = uuid.uuid4()
+    async with fake_worker(server, name="seeded-worker") as worker:
+        pass
     async with server.runtime.sessions() as session:
+        session.add(PoolRecord(name="db", slots=1, updated_at=datetime(2026, 12, 4, tzinfo=UTC)))
+        await session.flush()
         await session.execute(
             update(TaskInstanceRecord)
             .where(TaskInstanceRecord.id == ti.id)
-            .values(state="running", hostname="host-1", pid=7, start_date=datetime(2026, 12, 4, tzinfo=UTC))
+            .values(
+                state="running",
+                hostname="host-1",
+                pid=7,
+                start_date=datetime(2026, 12, 4, tzinfo=UTC),
+                pool="db",
+                worker_id=uuid.UUID(worker.id),
+            )
         )
         session.add(VariableRecord(key="k", value='{"rows": 3}', read_dag_ids=["etl"], write_dag_ids=None))
-        session.add(PoolRecord(name="db", slots=3, updated_at=datetime(2026, 12, 4, tzinfo=UTC)))
         session.add(
             ConnectionRecord(
                 conn_id="k", conn_type="postgres", host="db", port=5432, login="u", allowed_dag_ids=["etl"]

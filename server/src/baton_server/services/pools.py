@@ -89,7 +89,7 @@ def taking_a_slot(table: FromClause) -> ColumnElement[bool]:
     return and_(table.c.worker_id.is_not(None), table.c.state.in_(states))
 
 
-def _taken(table: FromClause, of: str) -> ColumnElement[Any]:
+def taken(table: FromClause, of: str) -> ColumnElement[Any]:
     """What task instances of ``table`` take of a pool (``of="pool"``: their ``pool_slots``) or of a DAG
     (``of="dag_id"``: a count)."""
     return func.sum(table.c.pool_slots) if of == "pool" else func.count()
@@ -97,9 +97,9 @@ def _taken(table: FromClause, of: str) -> ColumnElement[Any]:
 
 def slots_taken(of: str, name: ColumnElement[str]) -> ScalarSelect[int]:
     """What the task instances taking a slot take of the pool (``of="pool"``) or the DAG (``of="dag_id"``)
-    named ``name`` (:func:`_taken`)."""
+    named ``name`` (:func:`taken`)."""
     taking = _TI.alias("taking")
-    chosen = select(func.coalesce(_taken(taking, of), 0)).where(taking.c[of] == name, taking_a_slot(taking))
+    chosen = select(func.coalesce(taken(taking, of), 0)).where(taking.c[of] == name, taking_a_slot(taking))
     return chosen.scalar_subquery()
 
 
@@ -108,6 +108,6 @@ async def usage(reader: Reader, column: InstrumentedAttribute[str], names: list[
     if not names:
         return {}
     rows = await reader.execute(
-        select(column, _taken(_TI, column.key)).where(column.in_(names), taking_a_slot(_TI)).group_by(column)
+        select(column, taken(_TI, column.key)).where(column.in_(names), taking_a_slot(_TI)).group_by(column)
     )
     return {name: int(used or 0) for name, used in rows}

@@ -7,12 +7,14 @@ rows ``FOR UPDATE SKIP LOCKED``, so concurrent claimers (on any replica) pass ea
 queueing behind the same rows, and the UPDATE takes them by key (``id = ANY(ARRAY(...))``); where no pool
 or DAG limits anything its ``LIMIT`` counts the worker's free slots itself. On SQLite the statement runs
 under the database's single write lock. Either way a row is handed to the one transaction whose UPDATE
-changed it. Where a pool's slots or a DAG's ``max_active_tasks`` limit anything, the limits are read with
-what is taken of each (one statement, counting from the partial indexes of the task instances that take
-a slot, migration 0011), then the candidates, passing over the full pools and DAGs (on PostgreSQL locked
-as they are read, skipping those another claim holds, likewise); those of no limited pool or DAG are
-taken in one UPDATE, the others under their pools' and DAGs' row locks (one by a conditional UPDATE,
-several by counting again and taking those that fit in one UPDATE).
+changed it. Where a pool's slots or a DAG's ``max_active_tasks`` limit anything, the claim's look also
+says whether any of them is full, and only then are the full ones read, from what is taken (the partial
+indexes of the task instances that take a slot, migration 0011: the read follows the work, not how many
+pools and DAGs are limited); then the candidates with their pools' and DAGs' limits, passing over the
+full ones (on PostgreSQL locked as they are read, skipping those another claim holds, likewise); those
+of no limited pool or DAG are taken in one UPDATE, the others under their pools' and DAGs' row locks
+(one by a conditional UPDATE, several by counting what is taken of their pools and DAGs and taking
+those that fit in one UPDATE).
 Each is a statement built once and, on PostgreSQL, prepared on the driver; only the read of the
 candidates while some pool or DAG is full is built for the full ones, which it names as literals.
 
@@ -47,6 +49,7 @@ from sqlalchemy import (
     Table,
     Update,
     Uuid,
+    and_,
     any_,
     bindparam,
     exists,
@@ -83,7 +86,7 @@ from baton_server.services.credentials import hash_token, live_credential_id
 from baton_server.services.dag_specs import TaskSpec
 from baton_server.services.dags import load_version_or_none
 from baton_server.services.ownership import servable
-from baton_server.services.pools import slots_taken
+from baton_server.services.pools import slots_taken, taken, taking_a_slot
 from baton_server.services.states import TaskInstanceState
 from baton_server.services.tokens import TokenService
 from baton_server.services.workers import (
@@ -359,14 +362,16 @@ def _claimable(queues: int) -> list[ColumnElement[bool]]:
 
 def _look(conditions: list[ColumnElement[bool]]) -> Select[Any]:
     """One look at the queue: the worker's active attempts, whether any is claimable, whether anything
-    is limited."""
-    return select(_ACTIVE, any_in_claim_order(*conditions), _LIMITED)
+    is limited, and whether any limited pool or DAG is full (:data:`_FULL`, read only then)."""
+    return select(
+        _ACTIVE, any_in_claim_order(*conditions), _LIMITED, and_(_LIMITED, exists(_FULL_NOW.select()))
+    )
 
 
 def _candidates(
     queues: int,
     more: Sequence[ColumnElement[bool]] = (),
-    columns: Sequence[Column[Any]] = (_TI.c.id,),
+    columns: Sequence[ColumnElement[Any]] = (_TI.c.id,),
     *,
     lock: bool = False,
     limit: ColumnElement[int] | None = None,
@@ -395,7 +400,7 @@ def _candidates(
         *(select(*branch.c) for branch in (first_of(q, queued_at).subquery() for q in range(queues)))
     ).subquery("firsts")
     return (
-        select(*(firsts.c[column.key] for column in columns))
+        select(*(firsts.c[str(column.key)] for column in columns))
         .order_by(firsts.c.claim_queued_at, firsts.c.id)
         .limit(most)
     )
@@ -509,27 +514,26 @@ async def _claim_once(
         params.update(b_max=max_workloads, b_capacity=worker.capacity, b_claimer=worker.id, b_now=now)
         claimed = await _rows(reader, statements.claim_in_free_slots, params)
         return await _handed_out(reader, tokens, worker, claimed, now)
-    # One look answers three questions: the worker's free slots, whether anything is there to take
-    # (if not, the write, and on SQLite its lock, is left alone), and whether any pool or DAG limits.
+    # One look answers four questions: the worker's free slots, whether anything is there to take (if
+    # not, the write, and on SQLite its lock, is left alone), whether any pool or DAG limits, and whether
+    # any of those is full (only then are the full ones read, to be passed over).
     look = await _first(reader, statements.look, params)
     assert look is not None, "an aggregate answers a row"
     limit = min(max_workloads, worker.capacity - int(look[0] or 0))
     if limit <= 0 or not look[1]:
         return []
     params["b_limit"] = limit
-    limits = await _Limits.load(reader) if look[2] else _Limits({}, {}, {}, {})
-    if limits.empty:
+    if not look[2]:
         params.update(b_claimer=worker.id, b_now=now)
         claimed = await _rows(reader, statements.claim[postgres], params)
     else:
+        full = await _Full.load(reader) if look[3] else _Full([], [])
         candidates = (
             statements.candidates_within_limits[postgres]
-            if not limits.full_pools and not limits.full_dags
-            else _candidates_within_limits(len(queues), statements.more, limits, postgres=postgres)
+            if not full.pools and not full.dags
+            else _candidates_within_limits(len(queues), statements.more, full, postgres=postgres)
         )
-        claimed = await _claim_within_limits(
-            reader, limits, candidates, params, worker.id, now, postgres=postgres
-        )
+        claimed = await _claim_within_limits(reader, candidates, params, worker.id, now, postgres=postgres)
     return await _handed_out(reader, tokens, worker, claimed, now)
 
 
@@ -595,72 +599,45 @@ def _given(*which: ColumnElement[bool]) -> Update:
 
 
 @dataclass(frozen=True, slots=True)
-class _Limits:
-    """The pools with a slot limit and the DAGs with ``max_active_tasks``, each with the room it has left
-    (its limit less what is taken of it), read once per look."""
+class _Full:
+    """The limited pools with no slot left and the DAGs with no task instance left to claim under their
+    ``max_active_tasks``, read once per look."""
 
-    pools: dict[str, int]
-    dags: dict[str, int]
-    pool_room: dict[str, int]
-    dag_room: dict[str, int]
-
-    @property
-    def empty(self) -> bool:
-        """Whether nothing is limited (the claim then takes its one-statement path)."""
-        return not self.pools and not self.dags
-
-    @property
-    def full_pools(self) -> list[str]:
-        """The limited pools with no slot left."""
-        return [name for name, room in self.pool_room.items() if room <= 0]
-
-    @property
-    def full_dags(self) -> list[str]:
-        """The limited DAGs with no task instance left to claim."""
-        return [name for name, room in self.dag_room.items() if room <= 0]
+    pools: list[str]
+    dags: list[str]
 
     @classmethod
-    async def load(cls, reader: Reader) -> _Limits:
-        """Read the limits and what is taken of each; one statement."""
-        limits = cls({}, {}, {}, {})
-        for kind, name, most, taken in await _rows(reader, _LIMITS, {}):
-            of, room = (limits.pools, limits.pool_room) if kind == "pool" else (limits.dags, limits.dag_room)
-            of[name] = int(most)
-            room[name] = int(most) - int(taken)
-        return limits
-
-    def fitting(self, candidates: Sequence[Any]) -> list[uuid.UUID]:
-        """The ids of the ``candidates`` (:data:`_CANDIDATE` rows, in claim order) that the room left
-        takes, each taken in turn from what is left, as one conditional UPDATE each would."""
-        pool_room, dag_room = dict(self.pool_room), dict(self.dag_room)
-        taken: list[uuid.UUID] = []
-        for ti_id, pool, slots, dag_id in candidates:
-            if pool_room.get(pool, slots) < slots or dag_room.get(dag_id, 1) < 1:
-                continue
-            if pool in pool_room:
-                pool_room[pool] -= slots
-            if dag_id in dag_room:
-                dag_room[dag_id] -= 1
-            taken.append(ti_id)
-        return taken
+    async def load(cls, reader: Reader) -> _Full:
+        """Read the full pools and DAGs; one statement (:data:`_FULL`)."""
+        full = cls([], [])
+        for kind, name in await _rows(reader, _FULL, {}):
+            (full.pools if kind == "pool" else full.dags).append(name)
+        return full
 
 
 _POOLS = cast(Table, PoolRecord.__table__)
 _DAGS = cast(Table, DagRecord.__table__)
-_LIMITS_NOW = union_all(
-    select(
-        literal("pool").label("kind"),
-        _POOLS.c.name.label("name"),
-        _POOLS.c.slots.label("most"),
-        slots_taken("pool", _POOLS.c.name).label("taken"),
-    ).where(_POOLS.c.slots.is_not(None)),
-    select(
-        literal("dag"), _DAGS.c.dag_id, _DAGS.c.max_active_tasks, slots_taken("dag_id", _DAGS.c.dag_id)
-    ).where(_DAGS.c.max_active_tasks.is_not(None)),
-).subquery("limits_now")
-_LIMITS = Direct(select(*_LIMITS_NOW.c))
-"""The pools with a slot limit and the DAGs with ``max_active_tasks``, with what is taken of each: (kind,
-name, limit, taken)."""
+
+
+def _full(kind: str, of: str, name: Column[str], most: Column[int | None]) -> Select[str, str]:
+    """The pools (``of="pool"``) or DAGs (``of="dag_id"``) whose limit ``most`` what is taken has reached:
+    only those something is taken of are counted (a semi-join with the partial index of the task
+    instances taking a slot), so that the read follows the work rather than how many pools and DAGs are
+    limited; PostgreSQL chooses from which side to join."""
+    holding = _TI.alias("holding")
+    return select(literal(kind).label("kind"), name.label("name")).where(
+        most.is_not(None),
+        name.in_(select(holding.c[of]).where(taking_a_slot(holding))),
+        slots_taken(of, name) >= most,
+    )
+
+
+_FULL_NOW = union_all(
+    _full("pool", "pool", _POOLS.c.name, _POOLS.c.slots),
+    _full("dag", "dag_id", _DAGS.c.dag_id, _DAGS.c.max_active_tasks),
+).subquery("full_now")
+_FULL = Direct(select(*_FULL_NOW.c))
+"""The full pools and DAGs: (kind, name)."""
 _CLAIM_BY_KEYS = Direct(_given(_TI.c.id == any_(bindparam("b_ids", type_=postgresql.ARRAY(Uuid)))))
 """On PostgreSQL: give the claimable task instances of the ids ``b_ids`` (already locked by the claim) to
 the worker ``b_claimer`` at ``b_now``; the rows it took."""
@@ -680,29 +657,63 @@ _LOCK_DAGS = Direct(
     .with_for_update()
 )
 """On PostgreSQL: lock the rows of the DAGs ``b_dags``, in id order, likewise."""
-_CANDIDATE = (_TI.c.id, _TI.c.pool, _TI.c.pool_slots, _TI.c.dag_id)
-"""What a claim under limits reads of each candidate."""
+_CANDIDATE = (
+    _TI.c.id,
+    _TI.c.pool,
+    _TI.c.pool_slots,
+    _TI.c.dag_id,
+    select(_POOLS.c.slots).where(_POOLS.c.name == _TI.c.pool).scalar_subquery().label("pool_most"),
+    select(_DAGS.c.max_active_tasks)
+    .where(_DAGS.c.dag_id == _TI.c.dag_id)
+    .scalar_subquery()
+    .label("dag_most"),
+)
+"""What a claim under limits reads of each candidate: its id, pool, slots and DAG, and the limits of its
+pool and DAG (None: no limit)."""
+
+
+def _taken_of(pools: ColumnElement[bool], dags: ColumnElement[bool]) -> Select[Any]:
+    """What the task instances taking a slot take of the pools that meet ``pools`` and of the DAGs that
+    meet ``dags``: (kind, name, taken), from the partial indexes of those rows."""
+    counts = union_all(
+        *(
+            select(literal(kind).label("kind"), column.label("name"), taken(_TI, column.key).label("taken"))
+            .where(which, taking_a_slot(_TI))
+            .group_by(column)
+            for kind, column, which in (("pool", _TI.c.pool, pools), ("dag", _TI.c.dag_id, dags))
+        )
+    ).subquery("taken_of")
+    return select(*counts.c)
+
+
+_TAKEN_OF = Direct(
+    _taken_of(
+        _TI.c.pool == any_(bindparam("b_pools", type_=_NAMES)),
+        _TI.c.dag_id == any_(bindparam("b_dags", type_=_NAMES)),
+    )
+)
+"""On PostgreSQL: what is taken of the pools ``b_pools`` and the DAGs ``b_dags`` (:func:`_taken_of`)."""
 
 
 def _candidates_within_limits(
-    queues: int, more: Sequence[ColumnElement[bool]] = (), limits: _Limits | None = None, *, postgres: bool
+    queues: int, more: Sequence[ColumnElement[bool]] = (), full: _Full | None = None, *, postgres: bool
 ) -> Select[Any]:
     """The candidates of a claim under limits (:data:`_CANDIDATE`) that meet ``more``, passing over the
-    ``limits``' full pools and DAGs (so that they do not hold up the rest of the queue); on PostgreSQL
-    locked as they are read, skipping those another claim holds.
+    ``full`` pools and DAGs (so that they do not hold up the rest of the queue); on PostgreSQL locked as
+    they are read, skipping those another claim holds.
 
     The full ones are written into the statement as literals, so that the database plans with what it
     knows of them. As parameters, a prepared statement's generic plan (a claim's transaction runs those)
     took them to exclude nearly every row, and sorted every queued row of the queue instead of reading
     the claimable index in order."""
     wanted = list(more)
-    if limits is not None:
-        for column, full in ((_TI.c.pool, limits.full_pools), (_TI.c.dag_id, limits.full_dags)):
-            if full:
-                names: BindParameter[list[str]] = bindparam(
-                    f"b_full_{column.key}", full, expanding=True, literal_execute=True
+    if full is not None:
+        for column, names in ((_TI.c.pool, full.pools), (_TI.c.dag_id, full.dags)):
+            if names:
+                literals: BindParameter[list[str]] = bindparam(
+                    f"b_full_{column.key}", names, expanding=True, literal_execute=True
                 )
-                wanted.append(column.not_in(names))
+                wanted.append(column.not_in(literals))
     return _candidates(queues, wanted, _CANDIDATE, lock=postgres)
 
 
@@ -723,7 +734,6 @@ def _given_within(pool: bool, dag: bool) -> Direct:
 
 async def _claim_within_limits(
     reader: Reader,
-    limits: _Limits,
     candidates: Direct | Select[Any],
     params: dict[str, Any],
     worker_id: uuid.UUID,
@@ -733,7 +743,7 @@ async def _claim_within_limits(
 ) -> list[Row[*tuple[Any, ...]]]:
     """Claim the ``candidates`` (:func:`_candidates_within_limits`) of no limited pool or DAG in one UPDATE,
     and the others under the locks of their limited pools and DAGs: one in a conditional UPDATE, several
-    by counting what is taken again and taking those that fit in one UPDATE.
+    by counting what is taken of their pools and DAGs and taking those that fit in one UPDATE.
 
     On PostgreSQL the candidates are locked as they are read, skipping those another claim holds
     (``FOR UPDATE SKIP LOCKED``, as the claim without limits does), so concurrent claimers take
@@ -744,32 +754,58 @@ async def _claim_within_limits(
     database's write lock, taken by the worker's sign of life that starts its transaction.
     """
     rows = await _rows(reader, candidates, params)
-    limited = [row for row in rows if row[1] in limits.pools or row[3] in limits.dags]
-    free = [row[0] for row in rows if row[1] not in limits.pools and row[3] not in limits.dags]
+    limited = [row for row in rows if row[4] is not None or row[5] is not None]
+    free = [row[0] for row in rows if row[4] is None and row[5] is None]
     claimed: list[Row[*tuple[Any, ...]]] = []
     given = {"b_claimer": worker_id, "b_now": now}
     if free:
         taken = _CLAIM_BY_KEYS if postgres else _given(_TI.c.id.in_(free))
         claimed += await _rows(reader, taken, {"b_ids": free, **given})
+    pools = {row[1]: int(row[4]) for row in limited if row[4] is not None}
+    dags = {row[3]: int(row[5]) for row in limited if row[5] is not None}
     if postgres:
-        pools = sorted({pool for _, pool, _, _ in limited if pool in limits.pools})
-        dags = sorted({dag for _, _, _, dag in limited if dag in limits.dags})
         if pools:
-            await _rows(reader, _LOCK_POOLS, {"b_pools": pools})
+            await _rows(reader, _LOCK_POOLS, {"b_pools": sorted(pools)})
         if dags:
-            await _rows(reader, _LOCK_DAGS, {"b_dags": dags})
+            await _rows(reader, _LOCK_DAGS, {"b_dags": sorted(dags)})
     if len(limited) == 1:
-        [(ti_id, pool, _, dag_id)] = limited
-        pool_most, dag_most = limits.pools.get(pool), limits.dags.get(dag_id)
+        [(ti_id, pool, _, dag_id, pool_most, dag_most)] = limited
         room = {"b_pool": pool, "b_pool_most": pool_most, "b_dag": dag_id, "b_dag_most": dag_most}
         statement = _given_within(pool_most is not None, dag_most is not None)
         record = await _first(reader, statement, {"b_id": ti_id, **room, **given})
         claimed += [] if record is None else [record]
     elif limited:
-        # What is taken, counted again now that the pools and DAGs are locked (on SQLite the write lock
-        # has held since the look); those that fit, taken in one UPDATE.
-        fitting = (await _Limits.load(reader)).fitting(limited)
+        # What is taken of their pools and DAGs, counted now that they are locked (on SQLite the write
+        # lock has held since the look); those that fit, taken in one UPDATE.
+        names = {"b_pools": sorted(pools), "b_dags": sorted(dags)}
+        counts = (
+            _TAKEN_OF
+            if postgres
+            else _taken_of(_TI.c.pool.in_(names["b_pools"]), _TI.c.dag_id.in_(names["b_dags"]))
+        )
+        left = {("pool", name): most for name, most in pools.items()}
+        left.update((("dag", name), most) for name, most in dags.items())
+        for kind, name, count in await _rows(reader, counts, names):
+            left[kind, name] -= int(count)
+        fitting = _fitting(limited, left)
         if fitting:
             taken = _CLAIM_BY_KEYS if postgres else _given(_TI.c.id.in_(fitting))
             claimed += await _rows(reader, taken, {"b_ids": fitting, **given})
     return claimed
+
+
+def _fitting(candidates: Sequence[Any], room: dict[tuple[str, str], int]) -> list[uuid.UUID]:
+    """The ids of the ``candidates`` (:data:`_CANDIDATE` rows, in claim order) that the ``room`` left in
+    their limited pools and DAGs (by (kind, name)) takes, each taken in turn from what is left, as one
+    conditional UPDATE each would."""
+    left = dict(room)
+    taken: list[uuid.UUID] = []
+    for ti_id, pool, slots, dag_id, _, _ in candidates:
+        if left.get(("pool", pool), slots) < slots or left.get(("dag", dag_id), 1) < 1:
+            continue
+        if ("pool", pool) in left:
+            left["pool", pool] -= slots
+        if ("dag", dag_id) in left:
+            left["dag", dag_id] -= 1
+        taken.append(ti_id)
+    return taken

@@ -103,19 +103,18 @@ async def test__full_pool_or_dag__first_in_the_queue__does_not_hold_up_the_work_
 def test__several_candidates_under_limits__each_takes_what_is_left_in_claim_order() -> None:
     """As one conditional UPDATE each would: a candidate that needs more slots than are left is passed
     over, and one behind it that fits is taken; a DAG's room counts task instances."""
-    limits = workloads._Limits({"db": 3}, {"wide": 2}, {"db": 3}, {"wide": 2})
+    room = {("pool", "db"): 3, ("dag", "wide"): 2}
     ids = [uuid.uuid4() for _ in range(6)]
     candidates = [
-        (ids[0], "db", 2, "etl"),
-        (ids[1], "db", 2, "etl"),  # 1 slot left
-        (ids[2], "db", 1, "etl"),
-        (ids[3], "default_pool", 5, "wide"),  # a pool with no limit
-        (ids[4], "db", 1, "wide"),  # db is full
-        (ids[5], "other", 1, "wide"),
+        (ids[0], "db", 2, "etl", 3, None),
+        (ids[1], "db", 2, "etl", 3, None),  # 1 slot left
+        (ids[2], "db", 1, "etl", 3, None),
+        (ids[3], "default_pool", 5, "wide", None, 2),  # a pool with no limit
+        (ids[4], "db", 1, "wide", 3, 2),  # db is full
+        (ids[5], "other", 1, "wide", None, 2),
     ]
-    assert limits.fitting(candidates) == [ids[0], ids[2], ids[3], ids[5]]
-    assert (limits.full_pools, limits.full_dags) == ([], [])
-    assert workloads._Limits({"db": 3}, {}, {"db": 0}, {}).full_pools == ["db"]
+    assert workloads._fitting(candidates, room) == [ids[0], ids[2], ids[3], ids[5]]
+    assert room == {("pool", "db"): 3, ("dag", "wide"): 2}  # what is left is the function's own
 
 
 async def test__max_active_runs__keeps_further_runs_queued(
