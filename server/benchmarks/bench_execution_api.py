@@ -242,12 +242,14 @@ async def _limit_a_pool(settings: Settings, which: str) -> None:
         await engine.dispose()
 
 
-async def _limited_dags(settings: Settings, count: int) -> None:
-    """``count`` DAGs with ``max_active_tasks`` and no runs (``--limited-dags``)."""
+async def _more_dags(settings: Settings, limited: int, idle: int) -> None:
+    """DAGs with no runs: ``limited`` with ``max_active_tasks`` (``--limited-dags``), ``idle`` with no
+    limit (``--idle-dags``)."""
     engine = _seed_engine(settings)
     try:
         async with async_sessionmaker(engine)() as session:
-            session.add_all(DagRecord(dag_id=f"limited_{n}", max_active_tasks=16) for n in range(count))
+            session.add_all(DagRecord(dag_id=f"limited_{n}", max_active_tasks=16) for n in range(limited))
+            session.add_all(DagRecord(dag_id=f"idle_{n}") for n in range(idle))
             await session.commit()
         await _settle(engine)
     finally:
@@ -1180,7 +1182,13 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=0,
         help="add this many DAGs (with no runs) that set max_active_tasks, as an installation where many "
-        "DAGs do: claims then take the path under limits and read each DAG's limit",
+        "DAGs do: claims then take the path under limits",
+    )
+    parser.add_argument(
+        "--idle-dags",
+        type=int,
+        default=0,
+        help="add this many DAGs with no runs and no limits, as a large installation has",
     )
     parser.add_argument(
         "--paced",
@@ -1239,8 +1247,8 @@ def main(argv: list[str] | None = None) -> int:
         workloads, worker_token = asyncio.run(_seed(settings, args.task_instances, args.worker_dags))
         if args.limited_pool:
             asyncio.run(_limit_a_pool(settings, args.limited_pool))
-        if args.limited_dags:
-            asyncio.run(_limited_dags(settings, args.limited_dags))
+        if args.limited_dags or args.idle_dags:
+            asyncio.run(_more_dags(settings, args.limited_dags, args.idle_dags))
         baton, base = _start_baton(url, folder, signing_key, args.pool_size, processes=args.baton_processes)
         processes.append(baton)
         _wait_healthy(base, "/execution/health", baton, 300)

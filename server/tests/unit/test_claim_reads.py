@@ -24,6 +24,7 @@ HISTORY = 2000
 RUNNING = 3
 CLAIMABLE_ROWS = 6000
 IDLE_LIMITED_DAGS = 2000
+IDLE_DAGS = 5000
 MOST_PAGES = 30
 """Pages a look may read here; reading the worker's history or the taken rows costs more."""
 MOST_PAGES_OF_A_CLAIM = 100
@@ -108,9 +109,19 @@ async def worker(server: ServerHarness) -> uuid.UUID:
     return await _seeded(server)
 
 
+@pytest.mark.parametrize("idle_dags", [0, IDLE_DAGS])
 async def test__the_claims_look__counts_the_workers_slots_and_finds_work_in_a_few_pages(
-    server: ServerHarness, worker: uuid.UUID
+    server: ServerHarness, worker: uuid.UUID, idle_dags: int
 ) -> None:
+    """Also among thousands of DAGs that set no limit: whether any pool or DAG is limited, which every
+    claim asks (in the sign of life it starts with and in its look), reads the index of the limited
+    ones (migration 0012), not every DAG."""
+    async with server.runtime.autocommit.connect() as conn:
+        now = datetime.now(UTC)
+        rows = [{"dag_id": f"idle_{n}", "created_at": now, "updated_at": now} for n in range(idle_dags)]
+        if rows:
+            await conn.execute(insert(DagRecord.__table__), rows)
+            await conn.execute(text("ANALYZE"))
     look = workloads._statements(1).look
     params = {"b_worker": worker, "b_runtime": "python", "b_queue_0": "other"}
     async with server.runtime.autocommit.connect() as conn:

@@ -93,10 +93,10 @@ async def current_revision(engine: AsyncEngine) -> str | None:
 async def _take_the_migration_lock(conn: AsyncConnection) -> None:
     """Take the session lock of migrations on ``conn``, waiting for another process's migration to end.
 
-    Tried again every half second rather than waited for in one statement: an index built
-    ``CONCURRENTLY`` waits for every transaction of its database to end, a statement waiting for a lock
-    among them, and the other process's build would wait for this wait for good (PostgreSQL stops
-    such a deadlock by failing one side). Between tries no transaction is open.
+    Tried again every half second rather than waited for in one statement: the lock holder's index
+    build (``CONCURRENTLY``) waits for every transaction open in the database to end, a statement
+    waiting for the lock among them, which would wait for the build in turn: a deadlock, which
+    PostgreSQL breaks by failing one side. Between tries this connection holds no transaction.
     """
     told = False
     while True:

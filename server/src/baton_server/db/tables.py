@@ -55,10 +55,24 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+LIMITED_DAG = "max_active_tasks IS NOT NULL"
+"""A DAG whose ``max_active_tasks`` limits its claims (migration 0012 indexes these alone)."""
+LIMITED_POOL = "slots IS NOT NULL"
+"""A pool whose slots limit its claims (migration 0012 indexes these alone)."""
+
+
 class DagRecord(Base):
     """A DAG known to the server: its id, the latest registered version and its schedule."""
 
     __tablename__ = "dags"
+    # Every claim asks whether any DAG is limited, and a claim under limits reads the limited ones: of
+    # many DAGs, few or none set a limit, and a scan of every DAG on every claim followed the number of
+    # DAGs rather than the work.
+    __table_args__ = (
+        Index(
+            "ix_dags_limited", "dag_id", postgresql_where=text(LIMITED_DAG), sqlite_where=text(LIMITED_DAG)
+        ),
+    )
 
     dag_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
     latest_version_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
@@ -219,6 +233,11 @@ class PoolRecord(Base):
     """A named pool: its task instances, claimed or running, together take at most ``slots`` slots."""
 
     __tablename__ = "pools"
+    __table_args__ = (
+        Index(
+            "ix_pools_limited", "name", postgresql_where=text(LIMITED_POOL), sqlite_where=text(LIMITED_POOL)
+        ),
+    )
 
     name: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
     slots: Mapped[int | None] = mapped_column(Integer, nullable=True)
