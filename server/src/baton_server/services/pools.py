@@ -12,6 +12,7 @@ from sqlalchemy import (
     ColumnElement,
     FromClause,
     ScalarSelect,
+    Select,
     Table,
     and_,
     delete,
@@ -89,7 +90,7 @@ def taking_a_slot(table: FromClause) -> ColumnElement[bool]:
     return and_(table.c.worker_id.is_not(None), table.c.state.in_(states))
 
 
-def taken(table: FromClause, of: str) -> ColumnElement[Any]:
+def _taken(table: FromClause, of: str) -> ColumnElement[Any]:
     """What task instances of ``table`` take of a pool (``of="pool"``: their ``pool_slots``) or of a DAG
     (``of="dag_id"``: a count)."""
     return func.sum(table.c.pool_slots) if of == "pool" else func.count()
@@ -97,17 +98,26 @@ def taken(table: FromClause, of: str) -> ColumnElement[Any]:
 
 def slots_taken(of: str, name: ColumnElement[str]) -> ScalarSelect[int]:
     """What the task instances taking a slot take of the pool (``of="pool"``) or the DAG (``of="dag_id"``)
-    named ``name`` (:func:`taken`)."""
+    named ``name`` (:func:`_taken`)."""
     taking = _TI.alias("taking")
-    chosen = select(func.coalesce(taken(taking, of), 0)).where(taking.c[of] == name, taking_a_slot(taking))
+    chosen = select(func.coalesce(_taken(taking, of), 0)).where(taking.c[of] == name, taking_a_slot(taking))
     return chosen.scalar_subquery()
+
+
+def taken_by_name(of: str, which: ColumnElement[bool]) -> Select[str, int]:
+    """What the task instances taking a slot take of each pool (``of="pool"``) or DAG (``of="dag_id"``)
+    they name that meets ``which``: (name, taken), from the partial indexes of those rows."""
+    column = _TI.c[of]
+    return (
+        select(column.label("name"), _taken(_TI, of).label("taken"))
+        .where(which, taking_a_slot(_TI))
+        .group_by(column)
+    )
 
 
 async def usage(reader: Reader, column: InstrumentedAttribute[str], names: list[str]) -> dict[str, int]:
     """What the claimed or running task instances take of each of these pools (slots) or DAGs (count)."""
     if not names:
         return {}
-    rows = await reader.execute(
-        select(column, taken(_TI, column.key)).where(column.in_(names), taking_a_slot(_TI)).group_by(column)
-    )
+    rows = await reader.execute(taken_by_name(column.key, column.in_(names)))
     return {name: int(used or 0) for name, used in rows}

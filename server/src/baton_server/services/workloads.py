@@ -86,7 +86,7 @@ from baton_server.services.credentials import hash_token, live_credential_id
 from baton_server.services.dag_specs import TaskSpec
 from baton_server.services.dags import load_version_or_none
 from baton_server.services.ownership import servable
-from baton_server.services.pools import slots_taken, taken, taking_a_slot
+from baton_server.services.pools import slots_taken, taken_by_name, taking_a_slot
 from baton_server.services.states import TaskInstanceState
 from baton_server.services.tokens import TokenService
 from baton_server.services.workers import (
@@ -674,13 +674,14 @@ pool and DAG (None: no limit)."""
 
 def _taken_of(pools: ColumnElement[bool], dags: ColumnElement[bool]) -> Select[Any]:
     """What the task instances taking a slot take of the pools that meet ``pools`` and of the DAGs that
-    meet ``dags``: (kind, name, taken), from the partial indexes of those rows."""
+    meet ``dags``: (kind, name, taken) (:func:`taken_by_name`)."""
     counts = union_all(
         *(
-            select(literal(kind).label("kind"), column.label("name"), taken(_TI, column.key).label("taken"))
-            .where(which, taking_a_slot(_TI))
-            .group_by(column)
-            for kind, column, which in (("pool", _TI.c.pool, pools), ("dag", _TI.c.dag_id, dags))
+            by_name.with_only_columns(literal(kind).label("kind"), *by_name.selected_columns)
+            for kind, by_name in (
+                ("pool", taken_by_name("pool", pools)),
+                ("dag", taken_by_name("dag_id", dags)),
+            )
         )
     ).subquery("taken_of")
     return select(*counts.c)
