@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from baton_server.db import migrate
 from baton_server.db.migrate import (
     current_revision,
     downgrade,
@@ -301,6 +303,50 @@ async def test__index_migration__on_postgresql__lets_writes_to_the_table_go_on(
         assert validity == dict.fromkeys(_SLOT_INDEXES, True)
         assert await current_revision(engine) == "0011"
     finally:
+        await engine.dispose()
+
+
+class _Said(logging.Handler):
+    """The records logged to it, and an event set at each."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+        self.event = asyncio.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+        self.event.set()
+
+
+async def test__index_build_waiting_for_an_open_transaction__says_which_one(
+    databases: DatabaseFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not databases.is_postgres:
+        pytest.skip("an index built CONCURRENTLY, which waits for open transactions, is PostgreSQL's")
+    monkeypatch.setattr(migrate, "_BUILD_WAIT_REPORT_SECONDS", 0.1)
+    said = _Said()
+    logging.getLogger("baton_server.migrate").addHandler(said)
+    engine = create_async_engine(await databases.create())
+    try:
+        async with _build_held_by_an_open_write(engine) as held:
+            writer = (await held.writer.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+            await asyncio.wait_for(said.event.wait(), 300)
+            assert not held.migration.done()
+            await held.writer.rollback()
+            await asyncio.wait_for(held.migration, 300)
+        message = said.records[0].getMessage()
+        assert any(f"building index {name} is" in message for name in _SLOT_INDEXES)
+        assert "waiting for writers before build" in message
+        assert f"backend {writer} " in message
+        assert "transaction open since" in message
+        # Nothing more is said once the migration is over.
+        told = len(said.records)
+        await asyncio.sleep(0.5)
+        assert len(said.records) == told
+        assert await current_revision(engine) == "0011"
+    finally:
+        logging.getLogger("baton_server.migrate").removeHandler(said)
         await engine.dispose()
 
 

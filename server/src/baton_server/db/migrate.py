@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from collections.abc import Callable
@@ -27,6 +28,14 @@ if TYPE_CHECKING:
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _PG_MIGRATION_LOCK = 0x626174_6F6E  # "baton": serialises migrations of several starting replicas
 _MIGRATION_LOCK_RETRY_SECONDS = 0.5
+_BUILD_WAIT_REPORT_SECONDS = 30.0
+"""How often a migration's index build that waits for other transactions says which (PostgreSQL)."""
+_WAITING_BUILD = text(
+    "SELECT p.index_relid::regclass::text, p.phase, p.lockers_total, p.lockers_done, a.pid, "
+    "a.application_name, a.state, a.xact_start, host(a.client_addr) "
+    "FROM pg_stat_progress_create_index p LEFT JOIN pg_stat_activity a ON a.pid = p.current_locker_pid "
+    "WHERE p.pid = :pid AND p.phase LIKE 'waiting for%'"
+)
 log = logging.getLogger("baton_server.migrate")
 _REVISION_RE = re.compile(r"""^(down_)?revision\s*(?::[^=]*)?=\s*["']([^"']+)["']\s*$""", re.MULTILINE)
 
@@ -111,6 +120,40 @@ async def _take_the_migration_lock(conn: AsyncConnection) -> None:
         await asyncio.sleep(_MIGRATION_LOCK_RETRY_SECONDS)
 
 
+async def _report_waiting_builds(engine: AsyncEngine, migrating: int) -> None:
+    """Every ``_BUILD_WAIT_REPORT_SECONDS``, while the migration on backend ``migrating`` builds an index
+    that waits for other transactions to end (``CONCURRENTLY`` waits for every one open in the database),
+    log which one it waits for: a long transaction (an idle admin session) would otherwise stall a start
+    without a word. Runs until cancelled; a failed look is logged and tried again."""
+    while True:
+        await asyncio.sleep(_BUILD_WAIT_REPORT_SECONDS)
+        try:
+            async with engine.connect() as conn:
+                row = (await conn.execute(_WAITING_BUILD, {"pid": migrating})).first()
+                await conn.rollback()
+        except DBAPIError as error:
+            log.debug("could not read the index build's progress: %s", error)
+            continue
+        if row is None:
+            continue
+        index, phase, total, done, pid, application, state, since, client = row
+        opened = "no transaction" if since is None else f"transaction open since {since:%Y-%m-%d %H:%M:%S %Z}"
+        holder = (
+            f"backend {pid} ({application or 'no application name'}, {client or 'local'}, {state}, {opened})"
+            if pid is not None
+            else "a transaction that has just ended"
+        )
+        log.warning(
+            "building index %s is %s: %d of %d transaction(s) ended, now waiting for %s; "
+            "the migration goes on once it ends",
+            index,
+            phase,
+            done or 0,
+            total or 0,
+            holder,
+        )
+
+
 async def _migrate(engine: AsyncEngine, step: Callable[[Config], None]) -> None:
     """Run ``step`` (an Alembic command) on one connection of ``engine``.
 
@@ -129,6 +172,9 @@ async def _migrate(engine: AsyncEngine, step: Callable[[Config], None]) -> None:
         return
     async with engine.connect() as conn:
         await _take_the_migration_lock(conn)
+        migrating = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        await conn.commit()
+        reporter = asyncio.create_task(_report_waiting_builds(engine, migrating))
         try:
             await conn.run_sync(run)
         except BaseException:
@@ -141,6 +187,10 @@ async def _migrate(engine: AsyncEngine, step: Callable[[Config], None]) -> None:
             except Exception:  # the migration's own error is the one to raise
                 await conn.invalidate()
             raise
+        finally:
+            reporter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reporter
         await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_MIGRATION_LOCK})
         await conn.commit()
 
