@@ -17,8 +17,10 @@ the bare routes (Airflow's execution API has no workers of its own).
 It reports requests/s, p50/p99 latency, non-2xx responses (any of Baton's or the bare routes' fails the
 benchmark; an Airflow run with any is left out of the ratios and listed), server CPU per request, RSS,
 PostgreSQL connections held and the load average, Baton's ratios to each other target as the median and
-min-max over the rounds, and writes everything as JSON (``--out``). Every run is bounded: a few seconds
-per scenario, loopback only; it stops what it started and drops its databases.
+min-max over the rounds, and writes everything as JSON (``--out``). After the rounds, each scenario runs
+paced below saturation (``--paced``) and in pairs of back-to-back runs of the newest and the oldest
+version (``--version-pairs``): what the oldest costs, with the machine's drift falling on both. Every run
+is bounded: a few seconds per scenario, loopback only; it stops what it started and drops its databases.
 """
 
 from __future__ import annotations
@@ -86,6 +88,7 @@ class Result:
     machine_busy: float = 0.0  # the share of the machine's CPU time busy during the run (all processes)
     server_pss_mb: float = 0.0  # proportional set size of the process tree: shared pages counted once
     asked_per_s: float = 0.0  # a paced run's rate (0: a closed loop)
+    requests: int = 0  # answers counted in the run (0 in runs saved before 2026-12-07)
 
 
 def _free_port() -> int:
@@ -847,6 +850,7 @@ def _wrk(
         server_cores=cpu / max(wall_ms, 1.0),
         machine_busy=(busy_after - busy_before) / max(ticks_after - ticks_before, 1),
         asked_per_s=rate or 0.0,
+        requests=total,
     )
     print(
         f"round {round_} {target.name:>22} {scenario:>14} c={connections:<3} {rps:8.0f} req/s "
@@ -1104,6 +1108,42 @@ def _rotated(targets: list[Target], by: int) -> list[Target]:
     return targets[by:] + targets[:by]
 
 
+def _measured(
+    target: Target,
+    scenario: str,
+    connections: int,
+    seconds: int,
+    folder: Path,
+    round_: int,
+    tag: str,
+    retire: Callable[[], None],
+    *,
+    rate: float | None = None,
+) -> Result:
+    """One wrk run (:func:`_wrk`); a ``run_state`` or ``claim`` run gets queued attempts of its own,
+    seeded before it (``tag`` names their DAG runs) and taken out of the queue after it (``retire``)."""
+    request = target.requests[scenario]
+    fresh = None
+    if request in (RUN_STATE, CLAIM):
+        # Queued attempts for this run alone: run_state starts them by their workload tokens, claim finds
+        # them in the queue.
+        assert target.fresh is not None
+        fresh = target.fresh(seconds * target.fresh_per_second, tag)
+    result = _wrk(
+        target,
+        scenario,
+        connections,
+        seconds,
+        folder,
+        round_,
+        rate=rate,
+        fresh=fresh if request == RUN_STATE else None,
+    )
+    if fresh is not None and target.workers is not None:
+        retire()
+    return result
+
+
 def _paced_runs(
     targets: list[Target],
     scenarios: list[str],
@@ -1119,33 +1159,97 @@ def _paced_runs(
     paced: list[Result] = []
     for scenario in scenarios:
         for target in targets:
-            request = target.requests[scenario]
             closed = [
                 r.requests_per_s
                 for r in results
                 if (r.target, r.scenario, r.connections) == (target.name, scenario, connections)
             ]
-            if request is None or not closed:
+            if target.requests[scenario] is None or not closed:
                 continue
-            fresh = None
-            if request in (RUN_STATE, CLAIM):
-                assert target.fresh is not None
-                fresh = target.fresh(args.seconds * target.fresh_per_second, f"paced_{len(paced)}")
             paced.append(
-                _wrk(
+                _measured(
                     replace(target, name=target.name + PACED_SUFFIX),
                     scenario,
                     connections,
                     args.seconds,
                     folder,
                     0,
+                    f"paced_{len(paced)}",
+                    retire,
                     rate=args.paced * statistics.median(closed),
-                    fresh=fresh if request == RUN_STATE else None,
                 )
             )
-            if fresh is not None and target.workers is not None:
-                retire()
     return paced
+
+
+def _version_pairs(
+    newest: Target,
+    oldest: Target,
+    scenarios: list[str],
+    args: argparse.Namespace,
+    folder: Path,
+    retire: Callable[[], None],
+) -> list[Result]:
+    """Each scenario in ``args.version_pairs`` pairs of runs (``args.pair_seconds`` each, at
+    ``args.pair_clients``), the newest and the oldest version back to back, the first of each pair in turn
+    (newest-oldest, oldest-newest, ...): what the machine does meanwhile falls on both versions alike, so
+    their CPU per request compares the versions' own work, where the rounds' runs of one version lie
+    minutes apart."""
+    pairs: list[Result] = []
+    for pair in range(1, args.version_pairs + 1):
+        # Pair after pair of every scenario, rather than one scenario's pairs in a row: each pair of a
+        # scenario meets the machine at another time, so that their spread shows how much it moved.
+        for scenario in scenarios:
+            if newest.requests[scenario] is None:
+                continue
+            for target in (newest, oldest) if pair % 2 else (oldest, newest):
+                pairs.append(
+                    _measured(
+                        target,
+                        scenario,
+                        args.pair_clients,
+                        args.pair_seconds,
+                        folder,
+                        pair,
+                        f"pair_{len(pairs)}",
+                        retire,
+                    )
+                )
+    return pairs
+
+
+def _pairs_report(pairs: list[Result], newest: str) -> list[str]:
+    """The oldest version's server CPU per request over the newest's, per scenario, from the back-to-back
+    pairs of :func:`_version_pairs`: over all of them (their CPU over their requests) and per pair."""
+    if not pairs:
+        return []
+    lines = [
+        "| scenario | clients | pairs | oldest CPU / newest's, all pairs | per pair, median (min-max) "
+        "| newest CPU ms/req | oldest CPU ms/req |",
+        "|---" * 7 + "|",
+    ]
+    for scenario in SCENARIOS:
+        runs = [r for r in pairs if r.scenario == scenario]
+        if not runs:
+            continue
+        mine = {r.round: r for r in runs if r.target == newest}
+        theirs = {r.round: r for r in runs if r.target != newest}
+        both = sorted(k for k in mine if k in theirs)
+
+        def cpu_per_request(results: list[Result]) -> float:
+            cpu = sum(r.server_cpu_ms_per_request * r.requests for r in results)
+            return cpu / max(sum(r.requests for r in results), 1)
+
+        new = cpu_per_request([mine[k] for k in both])
+        old = cpu_per_request([theirs[k] for k in both])
+        per_pair = [
+            theirs[k].server_cpu_ms_per_request / max(mine[k].server_cpu_ms_per_request, 1e-6) for k in both
+        ]
+        lines.append(
+            f"| {scenario} | {runs[0].connections} | {len(both)} | {old / max(new, 1e-6):.2f}x "
+            f"| {_spread(per_pair, 'x')} | {new:.3f} | {old:.3f} |"
+        )
+    return lines
 
 
 def _exit_on_signal(signum: int, _frame: object) -> None:
@@ -1202,6 +1306,16 @@ def main(argv: list[str] | None = None) -> int:
         "bare routes, on a fixed schedule at this share of their median closed-loop throughput there: "
         "the latency below saturation (0: skip)",
     )
+    parser.add_argument(
+        "--version-pairs",
+        type=int,
+        default=8,
+        help="after the rounds (and the paced runs), each scenario in this many pairs of back-to-back runs "
+        "of Baton's newest and oldest API version, the first of a pair in turn: the oldest version's CPU per "
+        "request over the newest's with the machine's drift cancelled (0: skip)",
+    )
+    parser.add_argument("--pair-seconds", type=int, default=2, help="each run of a version pair")
+    parser.add_argument("--pair-clients", type=int, default=16, help="the version pairs' clients")
     parser.add_argument("--against", choices=["airflow"], action="append", default=[])
     parser.add_argument("--airflow-env", type=Path, default=Path(".baton/airflow-3.3.2"))
     parser.add_argument("--out", type=Path, default=Path("build/bench.json"))
@@ -1224,10 +1338,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.report is not None:
         saved = json.loads(args.report.read_text())
         closed = [Result(**r) for r in saved["results"]]
-        print("\n".join(_report(closed, saved["connections_held"])))
+        if closed:
+            print("\n".join(_report(closed, saved["connections_held"])))
         paced_lines = _paced_report([Result(**r) for r in saved.get("paced", [])], closed)
         if paced_lines:
             print("\n" + "\n".join(paced_lines))
+        pairs_saved = [Result(**r) for r in saved.get("version_pairs", [])]
+        if pairs_saved:
+            print("\n" + "\n".join(_pairs_report(pairs_saved, pairs_saved[0].target)))
         return 0
     scenarios = [s for s in SCENARIOS if not args.scenario or s in args.scenario]
     # A stop (``kill``, a CI job's timeout) ends the run as Ctrl-C does: through the ``finally`` below,
@@ -1241,6 +1359,7 @@ def main(argv: list[str] | None = None) -> int:
     airflow_db: str | None = None
     results: list[Result] = []
     paced: list[Result] = []
+    pairs: list[Result] = []
     started = time.monotonic()
     load_before = os.getloadavg()
     try:
@@ -1331,34 +1450,29 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
         _wait_quiet(targets, 120)
+
+        def retire() -> None:
+            asyncio.run(_retire_fresh(settings))
+
         held: dict[str, int] = {}
         for round_ in range(1, args.rounds + 1):
             for scenario in scenarios:
                 for connections in args.clients or CLIENTS:
                     for target in _rotated(targets, round_ - 1):
-                        request = target.requests[scenario]
-                        if request is None:
+                        if target.requests[scenario] is None:
                             continue
-                        fresh = None
-                        if request in (RUN_STATE, CLAIM):
-                            # Queued attempts for this run alone: run_state starts them by their workload
-                            # tokens, claim finds them in the queue.
-                            assert target.fresh is not None
-                            tag = f"{round_}_{connections}_{len(results)}"
-                            fresh = target.fresh(args.seconds * target.fresh_per_second, tag)
                         results.append(
-                            _wrk(
+                            _measured(
                                 target,
                                 scenario,
                                 connections,
                                 args.seconds,
                                 folder,
                                 round_,
-                                fresh=fresh if request == RUN_STATE else None,
+                                f"{round_}_{connections}_{len(results)}",
+                                retire,
                             )
                         )
-                        if fresh is not None and target.workers is not None:
-                            asyncio.run(_retire_fresh(settings))
                         held[target.name] = max(
                             held.get(target.name, 0), asyncio.run(_connections_held(admin_url, target))
                         )
@@ -1370,8 +1484,10 @@ def main(argv: list[str] | None = None) -> int:
                 args,
                 results,
                 folder,
-                lambda: asyncio.run(_retire_fresh(settings)),
+                retire,
             )
+        if args.version_pairs > 0:
+            pairs = _version_pairs(targets[0], targets[1], scenarios, args, folder, retire)
     finally:
         for process in reversed(processes):
             _stop(process)
@@ -1392,6 +1508,7 @@ def main(argv: list[str] | None = None) -> int:
                 "connections_held": held,
                 "results": [asdict(r) for r in results],
                 "paced": [asdict(r) for r in paced],
+                "version_pairs": [asdict(r) for r in pairs],
             },
             indent=2,
         )
@@ -1402,10 +1519,13 @@ def main(argv: list[str] | None = None) -> int:
         f"{time.monotonic() - started:.0f} s in all; "
         f"load average {load_before[0]:.1f} before, {load_after[0]:.1f} after"
     )
-    print("\n".join(_report(results, held)))
+    if results:
+        print("\n".join(_report(results, held)))
     if paced:
         print("\n" + "\n".join(_paced_report(paced, results)))
-    failed = [r for r in [*results, *paced] if r.non_2xx and not _is_anchor(r.target)]
+    if pairs:
+        print("\n" + "\n".join(_pairs_report(pairs, pairs[0].target)))
+    failed = [r for r in [*results, *paced, *pairs] if r.non_2xx and not _is_anchor(r.target)]
     if failed:
         print(f"bench: {len(failed)} run(s) had non-2xx responses or socket errors", file=sys.stderr)
         return 1
