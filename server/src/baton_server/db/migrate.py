@@ -7,6 +7,7 @@ import contextlib
 import logging
 import re
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -131,27 +132,35 @@ async def _report_waiting_builds(engine: AsyncEngine, migrating: int) -> None:
             async with engine.connect() as conn:
                 row = (await conn.execute(_WAITING_BUILD, {"pid": migrating})).first()
                 await conn.rollback()
-        except DBAPIError as error:
+        except Exception as error:  # only an observer: the migration goes on whatever it meets
             log.debug("could not read the index build's progress: %s", error)
             continue
-        if row is None:
-            continue
-        index, phase, total, done, pid, application, state, since, client = row
-        opened = "no transaction" if since is None else f"transaction open since {since:%Y-%m-%d %H:%M:%S %Z}"
-        holder = (
-            f"backend {pid} ({application or 'no application name'}, {client or 'local'}, {state}, {opened})"
-            if pid is not None
-            else "a transaction that has just ended"
-        )
-        log.warning(
-            "building index %s is %s: %d of %d transaction(s) ended, now waiting for %s; "
-            "the migration goes on once it ends",
-            index,
-            phase,
-            done or 0,
-            total or 0,
-            holder,
-        )
+        if row is not None:
+            log.warning(_waiting_build_message(*row))
+
+
+def _waiting_build_message(
+    index: str,
+    phase: str,
+    total: int | None,
+    done: int | None,
+    pid: int | None,
+    application: str | None,
+    state: str | None,
+    since: datetime | None,
+    client: str | None,
+) -> str:
+    """What a waiting index build waits for, from a row of :data:`_WAITING_BUILD`."""
+    opened = "no transaction" if since is None else f"transaction open since {since:%Y-%m-%d %H:%M:%S %Z}"
+    holder = (
+        f"backend {pid} ({application or 'no application name'}, {client or 'local'}, {state}, {opened})"
+        if pid is not None
+        else "a transaction that has just ended"
+    )
+    return (
+        f"building index {index} is {phase}: {done or 0} of {total or 0} transaction(s) ended, "
+        f"now waiting for {holder}; the migration goes on once it ends"
+    )
 
 
 async def _migrate(engine: AsyncEngine, step: Callable[[Config], None]) -> None:
