@@ -335,6 +335,9 @@ async def test__index_build_waiting_for_an_open_transaction__says_which_one(
             assert not held.migration.done()
             await held.writer.rollback()
             await asyncio.wait_for(held.migration, 300)
+        # Every word is about the open write: never about the reporter's own look, which a build waiting
+        # for old snapshots can catch, nor about 0009's and 0010's builds, which nothing held.
+        assert all(f"backend {writer} " in record.getMessage() for record in said.records)
         message = said.records[0].getMessage()
         assert any(f"building index {name} is" in message for name in _SLOT_INDEXES)
         assert "waiting for writers before build" in message
@@ -347,6 +350,39 @@ async def test__index_build_waiting_for_an_open_transaction__says_which_one(
         assert await current_revision(engine) == "0011"
     finally:
         logging.getLogger("baton_server.migrate").removeHandler(said)
+        await engine.dispose()
+
+
+async def test__index_build_wait_look__never_names_the_backend_that_looks(databases: DatabaseFactory) -> None:
+    if not databases.is_postgres:
+        pytest.skip("an index built CONCURRENTLY, which waits for old snapshots, is PostgreSQL's")
+    engine = create_async_engine(await databases.create())
+    try:
+        await upgrade(engine)
+        async with engine.connect() as builder, engine.connect() as looker, engine.connect() as watcher:
+            for conn in (builder, watcher):
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+            build = (await builder.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+            # The looker holds a snapshot, as the reporter's look does while it runs: the build's last
+            # wait, for transactions older than its own, comes to wait for it.
+            await looker.execution_options(isolation_level="REPEATABLE READ")
+            looks = (await looker.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+            building = asyncio.create_task(
+                builder.execute(text("CREATE INDEX CONCURRENTLY ix_probe ON task_instances (dag_id)"))
+            )
+            try:
+                look = migrate._WAITING_BUILD
+                deadline = asyncio.get_running_loop().time() + 300
+                while (seen := (await watcher.execute(look, {"pid": build})).first()) is None:
+                    assert asyncio.get_running_loop().time() < deadline, "the build never came to wait"
+                    await asyncio.sleep(0.05)
+                assert seen[1] == "waiting for old snapshots"
+                assert seen[4] == looks  # another backend's look names the looker
+                assert (await looker.execute(look, {"pid": build})).first() is None
+            finally:
+                await looker.rollback()
+                await asyncio.wait_for(building, 300)
+    finally:
         await engine.dispose()
 
 

@@ -34,9 +34,12 @@ _BUILD_WAIT_REPORT_SECONDS = 30.0
 _WAITING_BUILD = text(
     "SELECT p.index_relid::regclass::text, p.phase, p.lockers_total, p.lockers_done, a.pid, "
     "a.application_name, a.state, a.xact_start, host(a.client_addr) "
-    "FROM pg_stat_progress_create_index p LEFT JOIN pg_stat_activity a ON a.pid = p.current_locker_pid "
-    "WHERE p.pid = :pid AND p.phase LIKE 'waiting for%'"
+    "FROM pg_stat_progress_create_index p JOIN pg_stat_activity a ON a.pid = p.current_locker_pid "
+    "WHERE p.pid = :pid AND p.phase LIKE 'waiting for%' AND a.pid <> pg_backend_pid()"
 )
+"""What the migration on backend ``:pid`` waits for while it builds an index, if it waits for a backend
+that is there. Never the asker itself: the look is a transaction with a snapshot, which a build waiting
+for old snapshots may come to wait for in its turn; it ends with the look, so it is not worth a word."""
 log = logging.getLogger("baton_server.migrate")
 _REVISION_RE = re.compile(r"""^(down_)?revision\s*(?::[^=]*)?=\s*["']([^"']+)["']\s*$""", re.MULTILINE)
 
@@ -144,7 +147,7 @@ def _waiting_build_message(
     phase: str,
     total: int | None,
     done: int | None,
-    pid: int | None,
+    pid: int,
     application: str | None,
     state: str | None,
     since: datetime | None,
@@ -152,14 +155,10 @@ def _waiting_build_message(
 ) -> str:
     """What a waiting index build waits for, from a row of :data:`_WAITING_BUILD`."""
     opened = "no transaction" if since is None else f"transaction open since {since:%Y-%m-%d %H:%M:%S %Z}"
-    holder = (
-        f"backend {pid} ({application or 'no application name'}, {client or 'local'}, {state}, {opened})"
-        if pid is not None
-        else "a transaction that has just ended"
-    )
     return (
         f"building index {index} is {phase}: {done or 0} of {total or 0} transaction(s) ended, "
-        f"now waiting for {holder}; the migration goes on once it ends"
+        f"now waiting for backend {pid} ({application or 'no application name'}, {client or 'local'}, "
+        f"{state}, {opened}); the migration goes on once it ends"
     )
 
 
