@@ -9,6 +9,7 @@ import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from baton_server.db import migrate
@@ -23,7 +24,7 @@ from baton_server.db.migrate import (
 from baton_server.db.tables import Base
 from baton_server.errors import ConfigurationError
 from baton_server.runtime import Runtime
-from sqlalchemy import inspect, text
+from sqlalchemy import Row, inspect, make_url, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -353,6 +354,30 @@ async def test__index_build_waiting_for_an_open_transaction__says_which_one(
         await engine.dispose()
 
 
+@contextlib.asynccontextmanager
+async def _probe_build(builder: AsyncConnection) -> AsyncIterator[int]:
+    """An index built ``CONCURRENTLY`` on ``task_instances`` by ``builder`` (in autocommit) while the block
+    runs, yielding the build's backend pid; the block's end waits for the build to end."""
+    await builder.execution_options(isolation_level="AUTOCOMMIT")
+    build = int((await builder.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+    building = asyncio.create_task(
+        builder.execute(text("CREATE INDEX CONCURRENTLY ix_probe ON task_instances (dag_id)"))
+    )
+    try:
+        yield build
+    finally:
+        await asyncio.wait_for(building, 300)
+
+
+async def _first_wait(watcher: AsyncConnection, build: int) -> Row[Any]:
+    """The first row :data:`migrate._WAITING_BUILD` reads of the build on backend ``build``."""
+    deadline = asyncio.get_running_loop().time() + 300
+    while (seen := (await watcher.execute(migrate._WAITING_BUILD, {"pid": build})).first()) is None:
+        assert asyncio.get_running_loop().time() < deadline, "the build never came to wait"
+        await asyncio.sleep(0.05)
+    return seen
+
+
 async def test__index_build_wait_look__never_names_the_backend_that_looks(databases: DatabaseFactory) -> None:
     if not databases.is_postgres:
         pytest.skip("an index built CONCURRENTLY, which waits for old snapshots, is PostgreSQL's")
@@ -360,29 +385,61 @@ async def test__index_build_wait_look__never_names_the_backend_that_looks(databa
     try:
         await upgrade(engine)
         async with engine.connect() as builder, engine.connect() as looker, engine.connect() as watcher:
-            for conn in (builder, watcher):
-                await conn.execution_options(isolation_level="AUTOCOMMIT")
-            build = (await builder.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+            await watcher.execution_options(isolation_level="AUTOCOMMIT")
             # The looker holds a snapshot, as the reporter's look does while it runs: the build's last
             # wait, for transactions older than its own, comes to wait for it.
             await looker.execution_options(isolation_level="REPEATABLE READ")
             looks = (await looker.execute(text("SELECT pg_backend_pid()"))).scalar_one()
-            building = asyncio.create_task(
-                builder.execute(text("CREATE INDEX CONCURRENTLY ix_probe ON task_instances (dag_id)"))
-            )
-            try:
-                look = migrate._WAITING_BUILD
-                deadline = asyncio.get_running_loop().time() + 300
-                while (seen := (await watcher.execute(look, {"pid": build})).first()) is None:
-                    assert asyncio.get_running_loop().time() < deadline, "the build never came to wait"
-                    await asyncio.sleep(0.05)
-                assert seen[1] == "waiting for old snapshots"
-                assert seen[4] == looks  # another backend's look names the looker
-                assert (await looker.execute(look, {"pid": build})).first() is None
-            finally:
-                await looker.rollback()
-                await asyncio.wait_for(building, 300)
+            async with _probe_build(builder) as build:
+                try:
+                    seen = await _first_wait(watcher, build)
+                    assert seen[1] == "waiting for old snapshots"
+                    assert seen[4] == looks  # another backend's look names the looker
+                    assert (await looker.execute(migrate._WAITING_BUILD, {"pid": build})).first() is None
+                finally:
+                    await looker.rollback()
     finally:
+        await engine.dispose()
+
+
+async def test__index_build_waiting_for_another_roles_transaction__says_what_is_hidden(
+    databases: DatabaseFactory,
+) -> None:
+    if not databases.is_postgres:
+        pytest.skip("an index built CONCURRENTLY, which waits for open transactions, is PostgreSQL's")
+    url = await databases.create()
+    engine = create_async_engine(url)
+    # The local cluster's superuser (scripts/postgres.sh): an administrator's session, whose activity
+    # PostgreSQL hides from the application's role.
+    administrator = create_async_engine(make_url(url).set(username="postgres", password=None))
+    try:
+        await upgrade(engine)
+        try:
+            async with administrator.connect():
+                pass
+        except (DBAPIError, OSError) as error:
+            pytest.skip(f"needs a second role to hold the transaction (postgres on this cluster): {error}")
+        async with (
+            administrator.connect() as holder,
+            engine.connect() as builder,
+            engine.connect() as watcher,
+        ):
+            await watcher.execution_options(isolation_level="AUTOCOMMIT")
+            await holder.execute(text("DELETE FROM task_instances WHERE false"))
+            pid = (await holder.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+            async with _probe_build(builder) as build:
+                try:
+                    seen = await _first_wait(watcher, build)
+                finally:
+                    await holder.rollback()
+        if seen[6] is not None:
+            pytest.skip("the application's role sees every backend's state here (pg_read_all_stats)")
+        message = migrate._waiting_build_message(*seen)
+        assert f"now waiting for backend {pid} (" in message
+        assert "role postgres; its state and transaction are not visible to the migrating role" in message
+        assert "no transaction" not in message
+    finally:
+        await administrator.dispose()
         await engine.dispose()
 
 

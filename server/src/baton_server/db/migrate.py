@@ -33,7 +33,7 @@ _BUILD_WAIT_REPORT_SECONDS = 30.0
 """How often a migration's index build that waits for other transactions says which (PostgreSQL)."""
 _WAITING_BUILD = text(
     "SELECT p.index_relid::regclass::text, p.phase, p.lockers_total, p.lockers_done, a.pid, "
-    "a.application_name, a.state, a.xact_start, host(a.client_addr) "
+    "a.application_name, a.state, a.xact_start, host(a.client_addr), a.usename "
     "FROM pg_stat_progress_create_index p JOIN pg_stat_activity a ON a.pid = p.current_locker_pid "
     "WHERE p.pid = :pid AND p.phase LIKE 'waiting for%' AND a.pid <> pg_backend_pid()"
 )
@@ -152,13 +152,21 @@ def _waiting_build_message(
     state: str | None,
     since: datetime | None,
     client: str | None,
+    role: str | None,
 ) -> str:
     """What a waiting index build waits for, from a row of :data:`_WAITING_BUILD`."""
-    opened = "no transaction" if since is None else f"transaction open since {since:%Y-%m-%d %H:%M:%S %Z}"
+    application = application or "no application name"
+    if state is None:  # another role's backend, whose activity PostgreSQL shows only to its peers
+        holder = (
+            f"{application}, role {role or 'unknown'}; its state and transaction are not visible to the "
+            "migrating role (a member of pg_read_all_stats sees them)"
+        )
+    else:
+        opened = "no transaction" if since is None else f"transaction open since {since:%Y-%m-%d %H:%M:%S %Z}"
+        holder = f"{application}, {client or 'local'}, {state}, {opened}"
     return (
         f"building index {index} is {phase}: {done or 0} of {total or 0} transaction(s) ended, "
-        f"now waiting for backend {pid} ({application or 'no application name'}, {client or 'local'}, "
-        f"{state}, {opened}); the migration goes on once it ends"
+        f"now waiting for backend {pid} ({holder}); the migration goes on once it ends"
     )
 
 
