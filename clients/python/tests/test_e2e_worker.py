@@ -79,16 +79,19 @@ def test__task_process_killed__failure_reported_at_once_and_retried(stack: Stack
     assert "up_for_retry" in first_try
 
 
-def test__worker__sigterm__drains(stack: Stack) -> None:
-    worker = stack.start_worker("drain", "--concurrency", "1")
-    # Long enough to be still running when the test, on a busy machine, has seen it run and queued the
-    # second run; well within the grace period (60 s), so the drain lets it finish.
-    running = stack.trigger("nap_drain", seconds=30)
+def test__worker__sigterm__drains(stack: Stack, tmp_path: Path) -> None:
+    worker = stack.start_worker("drain", "--concurrency", "1", "--grace-period", "600")
+    # Running until the test releases it, well within the grace period: the drain lets it finish.
+    release = tmp_path / "release"
+    running = stack.trigger("nap_drain", seconds=300, until=str(release))
     _running_try_one(stack, "nap_drain", running)
     waiting = stack.trigger("nap_drain", seconds=0)
     stack.wait_task("nap_drain", waiting, "nap", lambda t: t["state"] == "queued", "queued")
 
     worker.signal(signal.SIGTERM)
+    wait_for("the worker to say it drains", lambda: "draining" in worker.output(), every=0.2)
+    assert worker.process.poll() is None, "the worker left before its task ended"
+    release.touch()
     assert worker.wait(300) == 0
     finished = stack.run("nap_drain", running)["tasks"]["nap"]
     assert (finished["state"], finished["try_number"]) == ("success", 1)

@@ -1,7 +1,8 @@
 """DAGs for the worker's life-cycle tests, one queue each (so that one test's worker never runs another's).
 
 ``nap`` sleeps ``conf["seconds"]`` on its first try only: a killed, stopped or handed-back first
-try is followed by a quick second one.
+try is followed by a quick second one. Given ``conf["until"]``, a path, it sleeps only until that file
+exists (at most ``seconds``): the test says when it ends, whatever the machine's speed.
 """
 
 from __future__ import annotations
@@ -14,10 +15,17 @@ from baton import DAG, Task, TaskContext, TaskSkipped, dag, task
 
 
 def nap(context: TaskContext) -> int:
-    """Sleep on the first try; return the try number."""
-    seconds = float(context.conf.get("seconds", 0)) if context.try_number == 1 else 0.0
+    """Sleep on the first try (until ``conf["until"]`` exists, if given); return the try number."""
+    first = context.try_number == 1
+    seconds = float(context.conf.get("seconds", 0)) if first else 0.0
+    until = context.conf.get("until") if first else None
     print(f"nap: try {context.try_number} in pid {os.getpid()} sleeps {seconds:g} s", flush=True)
-    time.sleep(seconds)
+    if until is None:
+        time.sleep(seconds)
+    else:
+        deadline = time.monotonic() + seconds
+        while not os.path.exists(until) and time.monotonic() < deadline:
+            time.sleep(0.05)
     print(f"nap: try {context.try_number} woke up", flush=True)
     return context.try_number
 
