@@ -1218,11 +1218,12 @@ def _version_pairs(
     return pairs
 
 
-def _pairs_report(pairs: list[Result], newest: str) -> list[str]:
+def _pairs_report(pairs: list[Result]) -> list[str]:
     """The oldest version's server CPU per request over the newest's, per scenario, from the back-to-back
     pairs of :func:`_version_pairs`: over all of them (their CPU over their requests) and per pair."""
     if not pairs:
         return []
+    newest = max(r.target for r in pairs)  # baton@<date>: the latest date is the newest version
     lines = [
         "| scenario | clients | pairs | oldest CPU / newest's, all pairs | per pair, median (min-max) "
         "| newest CPU ms/req | oldest CPU ms/req |",
@@ -1345,7 +1346,7 @@ def main(argv: list[str] | None = None) -> int:
             print("\n" + "\n".join(paced_lines))
         pairs_saved = [Result(**r) for r in saved.get("version_pairs", [])]
         if pairs_saved:
-            print("\n" + "\n".join(_pairs_report(pairs_saved, pairs_saved[0].target)))
+            print("\n" + "\n".join(_pairs_report(pairs_saved)))
         return 0
     scenarios = [s for s in SCENARIOS if not args.scenario or s in args.scenario]
     # A stop (``kill``, a CI job's timeout) ends the run as Ctrl-C does: through the ``finally`` below,
@@ -1524,7 +1525,7 @@ def main(argv: list[str] | None = None) -> int:
     if paced:
         print("\n" + "\n".join(_paced_report(paced, results)))
     if pairs:
-        print("\n" + "\n".join(_pairs_report(pairs, pairs[0].target)))
+        print("\n" + "\n".join(_pairs_report(pairs)))
     failed = [r for r in [*results, *paced, *pairs] if r.non_2xx and not _is_anchor(r.target)]
     if failed:
         print(f"bench: {len(failed)} run(s) had non-2xx responses or socket errors", file=sys.stderr)
