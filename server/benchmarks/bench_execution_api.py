@@ -89,6 +89,10 @@ class Result:
     server_pss_mb: float = 0.0  # proportional set size of the process tree: shared pages counted once
     asked_per_s: float = 0.0  # a paced run's rate (0: a closed loop)
     requests: int = 0  # answers counted in the run (0 in runs saved before 2026-12-07)
+    # The server's threads' time runnable but not running (waiting for a core) over the run's wall time: 0.1
+    # is a tenth of it (0 in runs saved before 2026-12-07).
+    server_waited: float = 0.0
+    wrk_waited: float = 0.0  # the same for wrk's threads
 
 
 def _free_port() -> int:
@@ -722,6 +726,21 @@ def _tree_cpu_ms(pid: int) -> float:
     return total
 
 
+def _process_waited_ms(pid: int) -> float:
+    """Time the threads of a process have spent runnable but waiting for a core (the scheduler's run queue,
+    ``/proc/<pid>/task/<tid>/schedstat``'s second field), in ms."""
+    total_ns = 0
+    for schedstat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            total_ns += int(schedstat.read_text().split()[1])
+    return total_ns / 1e6
+
+
+def _waited_ms(pid: int) -> float:
+    """``_process_waited_ms`` of a process and its descendants."""
+    return sum(_process_waited_ms(member) for member in _tree(pid))
+
+
 def _machine_ticks() -> tuple[int, int]:
     """(busy, all) CPU ticks of the whole machine since boot, from /proc/stat."""
     # user nice system idle iowait irq softirq steal (guest time is counted in user already)
@@ -802,9 +821,10 @@ def _wrk(
     threads = min(2, connections)
     script = _lua(target, scenario, folder, rate, fresh, threads)
     cpu_before = _tree_cpu_ms(target.pid)
+    waited_before = _waited_ms(target.pid)
     busy_before, ticks_before = _machine_ticks()
     wall_before = time.monotonic()
-    out = subprocess.run(
+    wrk = subprocess.Popen(
         [
             "wrk",
             f"-t{threads}",
@@ -818,12 +838,26 @@ def _wrk(
             str(script),
             target.base,
         ],
-        capture_output=True,
+        stdout=subprocess.PIPE,
         text=True,
-        check=True,
-        timeout=seconds + 60,
-    ).stdout
+    )
+    wrk_waited_ms = 0.0
+    try:
+        # wrk's threads' waits, read until it ends (its threads' figures go with them): the last
+        # fifth of a second of a run is not counted.
+        deadline = time.monotonic() + seconds + 60
+        while wrk.poll() is None and time.monotonic() < deadline:
+            wrk_waited_ms = max(wrk_waited_ms, _process_waited_ms(wrk.pid))
+            time.sleep(0.2)
+        out, _ = wrk.communicate(timeout=max(deadline - time.monotonic(), 1.0))
+    finally:
+        if wrk.poll() is None:
+            wrk.kill()
+            wrk.wait()
+    if wrk.returncode != 0:
+        raise subprocess.CalledProcessError(wrk.returncode, wrk.args, out)
     cpu = _tree_cpu_ms(target.pid) - cpu_before
+    waited = _waited_ms(target.pid) - waited_before
     wall_ms = (time.monotonic() - wall_before) * 1000
     busy_after, ticks_after = _machine_ticks()
     (folder / f"{script.stem}-{connections}-{round_}.wrk.txt").write_text(out)
@@ -851,11 +885,14 @@ def _wrk(
         machine_busy=(busy_after - busy_before) / max(ticks_after - ticks_before, 1),
         asked_per_s=rate or 0.0,
         requests=total,
+        server_waited=waited / max(wall_ms, 1.0),
+        wrk_waited=wrk_waited_ms / max(wall_ms, 1.0),
     )
     print(
         f"round {round_} {target.name:>22} {scenario:>14} c={connections:<3} {rps:8.0f} req/s "
         f"p99 {result.p99_ms:8.1f} ms  cpu {result.server_cpu_ms_per_request:6.2f} ms/req "
-        f"({result.server_cores:.2f} cores, machine {result.machine_busy:.0%} busy)  "
+        f"({result.server_cores:.2f} cores, machine {result.machine_busy:.0%} busy, waited for a core: "
+        f"server {result.server_waited:.0%}, wrk {result.wrk_waited:.0%})  "
         f"non-2xx {result.non_2xx}  rss {result.server_rss_mb:.0f} MB  load {result.load_average:.1f}",
         file=sys.stderr,
         flush=True,
@@ -1040,11 +1077,19 @@ def _report(results: list[Result], held: dict[str, int]) -> list[str]:
         pss = [r.server_pss_mb for r in mine if r.server_pss_mb]
         cores = [r.server_cores for r in mine]
         busy = [100 * r.machine_busy for r in mine]
+        # Runs saved before 2026-12-07 did not measure the waits for a core.
+        waited = [(100 * r.server_waited, 100 * r.wrk_waited) for r in mine if r.server_waited + r.wrk_waited]
         lines.append(
             f"{name}: server CPU {_range(cpu, 2)} ms/req, {_range(cores, 2)} cores "
             f"(machine {_range(busy)} % busy), RSS {_range(rss)} MB"
             + (f" (PSS {_range(pss)} MB)" if pss else "")
             + f", PostgreSQL connections held <= {held.get(name, 0)}"
+            + (
+                f"; waited for a core: the server {_range([s for s, _ in waited])} %, "
+                f"wrk {_range([w for _, w in waited])} % of a run"
+                if waited
+                else ""
+            )
         )
     lines += [
         f"left out of the ratios: {r.target} {r.scenario} c={r.connections} round {r.round} "
