@@ -1,7 +1,8 @@
 """The benchmark's floor: bare FastAPI + PyJWT + asyncpg routes doing the same SQL as Baton's.
 
 ``python server/benchmarks/bare_routes.py --port P`` with ``BENCH_DATABASE_URL`` (a plain
-``postgresql://`` URL), ``BENCH_SIGNING_KEY`` and ``BENCH_POOL_SIZE`` in the environment. Each
+``postgresql://`` URL), ``BENCH_SIGNING_KEY``, ``BENCH_POOL_SIZE`` and ``BENCH_HEARTBEAT_TIMEOUT`` (Baton's
+setting, 300 s by default: the heartbeat's indexed floor lags by its share) in the environment. Each
 route checks the token (signature, audience, expiry; the subject where the path names the task
 instance) and runs the statements Baton runs for it, as plain SQL on an asyncpg pool: the
 heartbeat's prepared UPDATE; for a variable, connection or XCom, one statement that reads or upserts
@@ -28,6 +29,7 @@ import asyncpg  # type: ignore[import-untyped]
 import jwt
 import uvicorn
 from baton_server.services.credentials import hash_token
+from baton_server.services.task_instances import heartbeat_floor_cutoff
 from baton_server.services.tokens import ALGORITHM, AUDIENCE
 from fastapi import FastAPI, Header, HTTPException, Response
 from pydantic import BaseModel, JsonValue
@@ -49,10 +51,14 @@ class ValueBody(BaseModel):
     value: JsonValue
 
 
+# The indexed floor moved up only once it lags ($6: a quarter of the heartbeat timeout ago), as Baton's.
 _HEARTBEAT = (
-    "UPDATE task_instances SET last_heartbeat_at = $1, updated_at = $1 "
+    "UPDATE task_instances SET last_heartbeat_at = $1, updated_at = $1, heartbeat_floor = CASE WHEN "
+    "heartbeat_floor IS NULL OR heartbeat_floor < $6 THEN $1 ELSE heartbeat_floor END "
     "WHERE id = $2 AND state = 'running' AND try_number = $3 AND hostname = $4 AND pid = $5"
 )
+HEARTBEAT_TIMEOUT = float(os.environ.get("BENCH_HEARTBEAT_TIMEOUT", "300"))
+"""The timeout Baton's server was given (its floor's lag is a quarter of it)."""
 _ATTEMPT = (
     "SELECT id, dag_id, run_id, task_id, map_index, try_number, state FROM task_instances WHERE id = $1"
 )
@@ -173,8 +179,9 @@ async def heartbeat(task_instance_id: uuid.UUID, body: Heartbeat, authorization:
     if claims.get("sub") != str(task_instance_id):
         raise HTTPException(403, "not this task instance")
     now = datetime.now(UTC)
+    stale = heartbeat_floor_cutoff(now, HEARTBEAT_TIMEOUT)
     status: str = await POOL["pool"].execute(
-        _HEARTBEAT, now, task_instance_id, int(claims["try"]), body.hostname, body.pid
+        _HEARTBEAT, now, task_instance_id, int(claims["try"]), body.hostname, body.pid, stale
     )
     if status.rsplit(" ", 1)[-1] != "1":
         raise HTTPException(409, "not running")

@@ -1100,6 +1100,11 @@ def _report(results: list[Result], held: dict[str, int]) -> list[str]:
     return lines
 
 
+HEARTBEAT_TIMEOUT = "86400"
+"""The servers' heartbeat timeout: the seeded attempts heartbeat only when a scenario picks them, and none
+may time out meanwhile (a heartbeat's indexed floor still moves once a minute, as in production)."""
+
+
 def _start_baton(
     url: str,
     folder: Path,
@@ -1118,8 +1123,7 @@ def _start_baton(
         BATON_DATA_DIR=str(folder),
         BATON_PORT=str(port),
         BATON_RUN_SCHEDULER=str(scheduler).lower(),
-        # The seeded attempts heartbeat only when a scenario picks them: none may time out meanwhile.
-        BATON_HEARTBEAT_TIMEOUT="86400",
+        BATON_HEARTBEAT_TIMEOUT=HEARTBEAT_TIMEOUT,
         # wrk replays the execution tokens `run` handed out and does not take the refreshed ones a
         # worker would: they must outlive a run of several rounds (10 minutes by default).
         BATON_EXECUTION_TOKEN_TTL="86400",  # noqa: S106 - a lifetime, not a secret
@@ -1139,6 +1143,7 @@ def _start_bare(url: str, signing_key: str, pool_size: int) -> tuple[subprocess.
         BENCH_DATABASE_URL=make_url(url).set(drivername="postgresql").render_as_string(hide_password=False),
         BENCH_SIGNING_KEY=signing_key,
         BENCH_POOL_SIZE=str(pool_size),
+        BENCH_HEARTBEAT_TIMEOUT=HEARTBEAT_TIMEOUT,
     )
     script = Path(__file__).with_name("bare_routes.py")
     server = subprocess.Popen([sys.executable, str(script), "--port", str(port)], env=env)

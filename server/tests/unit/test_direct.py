@@ -141,6 +141,7 @@ async def seeded(server: ServerHarness) -> dict[str, Any]:
         "b_host": "host-1",
         "b_pid": 7,
         "b_now": datetime(2026, 12, 4, 12, tzinfo=UTC),
+        "b_stale": datetime(2026, 12, 4, 11, 55, tzinfo=UTC),  # a heartbeat floor before it is moved up
         "b_batch": batch,
         "b_size": 10,
         "b_cap": 1 << 20,

@@ -735,7 +735,14 @@ async def _heartbeat(
     )
     claims = await runtime.tokens.verify_async(token)
     async with runtime.autocommit.connect() as conn:
-        await heartbeat(conn, claims, task_instance_id, hostname=payload.hostname, pid=payload.pid)
+        await heartbeat(
+            conn,
+            claims,
+            task_instance_id,
+            hostname=payload.hostname,
+            pid=payload.pid,
+            heartbeat_timeout=runtime.settings.heartbeat_timeout,
+        )
     return Answered(204, b"", _refreshed(runtime, claims))
 
 

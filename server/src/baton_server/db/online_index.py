@@ -10,7 +10,10 @@ A concurrent build that fails or is stopped leaves an invalid index behind, whic
 up to date but never reads; running the migration again drops it and builds it anew. An index a
 previous run built whole (the migration stopped before its revision was stamped) is kept.
 
-On SQLite the index is built in the migration's transaction, as any other.
+An index a migration retires is dropped ``CONCURRENTLY`` alike: a plain ``DROP INDEX`` waits for
+every transaction reading its table and holds the table's reads and writes meanwhile.
+
+On SQLite the index is built (or dropped) in the migration's transaction, as any other.
 """
 
 from __future__ import annotations
@@ -43,3 +46,14 @@ def create_index_online(name: str, table: str, columns: Sequence[str], where: st
         op.create_index(
             name, table, list(columns), unique=False, postgresql_where=condition, postgresql_concurrently=True
         )
+
+
+def drop_index_online(name: str, table: str) -> None:
+    """Drop the index ``name`` of ``table`` without holding reads or writes of ``table`` on PostgreSQL;
+    nothing if it is not there (a previous run dropped it before its revision was stamped)."""
+    if op.get_bind().dialect.name != "postgresql":
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_index(name)
+        return
+    with op.get_context().autocommit_block():
+        op.drop_index(name, table_name=table, postgresql_concurrently=True, if_exists=True)

@@ -158,8 +158,9 @@ class TaskInstanceRecord(Base):
         Index(None, "state", "queue"),
         Index(None, "dag_id", "task_id", "state"),
         Index(None, "pool", "state"),
-        # The scheduler's deadlines: a running attempt's heartbeat and its execution timeout.
-        Index(None, "state", "last_heartbeat_at"),
+        # The scheduler's deadlines: a running attempt's heartbeat (through its floor: see
+        # ``heartbeat_floor``) and its execution timeout.
+        Index(None, "state", "heartbeat_floor"),
         Index(None, "state", "timeout_at"),
         # A claim: a worker's active attempts (its free slots; only rows with a worker, so that the
         # many without one do not pile up under one key) and the claimable ones in claim order.
@@ -223,6 +224,12 @@ class TaskInstanceRecord(Base):
     log_bytes_try: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     end_date: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # A lower bound of ``last_heartbeat_at``, indexed for the scheduler's look for stopped heartbeats,
+    # moved up only once it has fallen a quarter of the heartbeat timeout (at most a minute) behind
+    # (services/task_instances.py, HEARTBEAT_FLOOR_LAG): most heartbeats then
+    # change no indexed column, and PostgreSQL updates the row in its page without touching an index
+    # (a HOT update). None: not moved since the column came (migration 0013).
+    heartbeat_floor: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # When the running attempt overruns its task's execution timeout (None: the task has none).
     timeout_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

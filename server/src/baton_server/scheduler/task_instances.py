@@ -77,7 +77,10 @@ async def fail_timed_out(session: AsyncSession, now: datetime, heartbeat_timeout
     """Fail (or send to retry) running attempts whose heartbeat stopped or whose execution timed out.
 
     Both deadlines are indexed with the state, so a pass reads only the attempts that are due, however
-    many are running.
+    many are running: the heartbeat's through its floor (``heartbeat_floor``, never after the last
+    heartbeat and at most a quarter of the timeout before it), then the last heartbeat itself; an
+    attempt whose floor is not set yet (running since before migration 0013) is looked at by its
+    last heartbeat alone.
     """
     heartbeat_cutoff = now - timedelta(seconds=heartbeat_timeout)
     running = TI.state == TaskInstanceState.RUNNING.value
@@ -86,6 +89,7 @@ async def fail_timed_out(session: AsyncSession, now: datetime, heartbeat_timeout
         await session.execute(
             select(*columns).where(
                 running,
+                or_(TI.heartbeat_floor < heartbeat_cutoff, TI.heartbeat_floor.is_(None)),
                 or_(
                     TI.last_heartbeat_at < heartbeat_cutoff,
                     # An attempt started before starts recorded a heartbeat.

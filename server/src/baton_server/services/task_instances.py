@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, Table, Update, Uuid, bindparam, case, func, select
+from sqlalchemy import ColumnElement, Select, Table, Update, Uuid, bindparam, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton_server.db.direct import Direct
@@ -25,7 +25,7 @@ from baton_server.db.tables import (
     TaskInstanceRecord,
     WorkerRecord,
 )
-from baton_server.db.types import utcnow
+from baton_server.db.types import UTCDateTime, utcnow
 from baton_server.errors import ConflictError, ForbiddenError, NotFoundError, UnauthorizedError
 from baton_server.services._sql import is_postgres
 from baton_server.services.dags import task_description
@@ -38,7 +38,18 @@ _RUN_TABLE = cast(Table, DagRunRecord.__table__)
 AnyRow = Any
 """A result row of any columns: SQLAlchemy's ``Row`` or a direct statement's (both read by name)."""
 
-# Built once: constructing a statement costs more than executing it on the hot path.
+HEARTBEAT_FLOOR_LAG = 0.25
+"""How far behind a running attempt's last heartbeat its indexed ``heartbeat_floor`` may fall, as a
+share of the heartbeat timeout (at most :data:`HEARTBEAT_FLOOR_LAG_MAX`), before a heartbeat moves it
+up: with the default timeout of 300 s and a heartbeat every 5 s, one heartbeat in twelve changes an
+indexed column; the others update the row in place."""
+HEARTBEAT_FLOOR_LAG_MAX = 60.0
+"""The most a floor may lag, in seconds, however long the timeout: a floor far behind makes the
+scheduler look at attempts that are alive."""
+
+# Built once: constructing a statement costs more than executing it on the hot path. The floor is
+# written back unchanged unless it lags (PostgreSQL compares the indexed columns' values, so an
+# unchanged one keeps the update in place).
 _HEARTBEAT = Direct(
     _TI_TABLE.update()
     .where(
@@ -48,8 +59,25 @@ _HEARTBEAT = Direct(
         _TI_TABLE.c.hostname == bindparam("b_host"),
         _TI_TABLE.c.pid == bindparam("b_pid"),
     )
-    .values(last_heartbeat_at=bindparam("b_now"))
+    .values(
+        last_heartbeat_at=bindparam("b_now"),
+        heartbeat_floor=case(
+            (
+                or_(
+                    _TI_TABLE.c.heartbeat_floor.is_(None),
+                    _TI_TABLE.c.heartbeat_floor < bindparam("b_stale", type_=UTCDateTime()),
+                ),
+                bindparam("b_now"),
+            ),
+            else_=_TI_TABLE.c.heartbeat_floor,
+        ),
+    )
 )
+
+
+def heartbeat_floor_cutoff(now: datetime, heartbeat_timeout: float) -> datetime:
+    """The time before which an attempt's heartbeat floor is moved up to ``now`` by its heartbeat."""
+    return now - timedelta(seconds=min(heartbeat_timeout * HEARTBEAT_FLOOR_LAG, HEARTBEAT_FLOOR_LAG_MAX))
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +243,7 @@ def _start_statement(*, named_worker: bool) -> Update:
             start_date=bindparam("b_start"),
             end_date=None,
             last_heartbeat_at=bindparam("b_now"),
+            heartbeat_floor=bindparam("b_now"),
             timeout_at=None,
         )
         .returning(*_STARTED)
@@ -303,22 +332,37 @@ def _explain_not_startable(ti: AnyRow, claims: TaskClaims, hostname: str, pid: i
 
 
 async def _record_heartbeat(
-    conn: AsyncConnection, task_instance_id: uuid.UUID, try_number: int, hostname: str, pid: int
+    conn: AsyncConnection,
+    task_instance_id: uuid.UUID,
+    try_number: int,
+    hostname: str,
+    pid: int,
+    heartbeat_timeout: float,
 ) -> int:
     """Set the heartbeat time of the matching running attempt; the number of rows updated."""
-    return await _HEARTBEAT.rowcount(
-        conn,
-        {"b_id": task_instance_id, "b_try": try_number, "b_host": hostname, "b_pid": pid, "b_now": utcnow()},
-    )
+    now = utcnow()
+    stale = heartbeat_floor_cutoff(now, heartbeat_timeout)
+    params = {"b_id": task_instance_id, "b_try": try_number, "b_host": hostname, "b_pid": pid}
+    return await _HEARTBEAT.rowcount(conn, {**params, "b_now": now, "b_stale": stale})
 
 
 async def heartbeat(
-    conn: AsyncConnection, claims: TaskClaims, task_instance_id: uuid.UUID, *, hostname: str, pid: int
+    conn: AsyncConnection,
+    claims: TaskClaims,
+    task_instance_id: uuid.UUID,
+    *,
+    hostname: str,
+    pid: int,
+    heartbeat_timeout: float,
 ) -> None:
-    """Record that the running attempt is alive: one UPDATE, one round trip (``conn`` autocommits)."""
+    """Record that the running attempt is alive: one UPDATE, one round trip (``conn`` autocommits).
+    ``heartbeat_timeout`` (the server's setting) paces the moves of the attempt's indexed floor."""
     require_scope(claims, "execution")
     require_subject(claims, task_instance_id)
-    if await _record_heartbeat(conn, task_instance_id, claims.try_number, hostname, pid) == 1:
+    recorded = await _record_heartbeat(
+        conn, task_instance_id, claims.try_number, hostname, pid, heartbeat_timeout
+    )
+    if recorded == 1:
         return
     row = (
         await conn.execute(

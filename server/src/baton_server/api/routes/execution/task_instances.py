@@ -70,7 +70,14 @@ async def heartbeat_task_instance(
     request: Request,
 ) -> None:
     async with runtime.autocommit.connect() as conn:
-        await service.heartbeat(conn, claims, task_instance_id, hostname=payload.hostname, pid=payload.pid)
+        await service.heartbeat(
+            conn,
+            claims,
+            task_instance_id,
+            hostname=payload.hostname,
+            pid=payload.pid,
+            heartbeat_timeout=runtime.settings.heartbeat_timeout,
+        )
     refresh_if_due(request, runtime, claims)
 
 
