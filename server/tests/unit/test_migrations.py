@@ -159,6 +159,52 @@ async def test__migration_0009__gives_running_attempts_their_execution_deadline(
         await engine.dispose()
 
 
+async def _heartbeat_indexes_and_storage(conn: AsyncConnection) -> tuple[set[str], set[str], list[str]]:
+    """``task_instances``'s columns, its indexes on a heartbeat column, and its storage parameters
+    (PostgreSQL's; none on SQLite)."""
+
+    def read(sync: Any) -> tuple[set[str], set[str]]:
+        found = inspect(sync)
+        columns = {c["name"] for c in found.get_columns("task_instances")}
+        names = {str(index["name"]) for index in found.get_indexes("task_instances")}
+        indexes = {name for name in names if "heartbeat" in name}
+        return columns, indexes
+
+    columns, indexes = await conn.run_sync(read)
+    options: list[str] = []
+    if conn.dialect.name == "postgresql":
+        query = text("SELECT reloptions FROM pg_class WHERE oid = to_regclass('task_instances')")
+        options = list((await conn.execute(query)).scalar() or [])
+    return columns, indexes, options
+
+
+async def test__migration_0013__swaps_the_heartbeats_index_for_its_floors__and_back(
+    databases: DatabaseFactory,
+) -> None:
+    engine = create_async_engine(await databases.create())
+    postgres = databases.is_postgres
+    try:
+        await upgrade(engine, "0012")
+        # A run of 0013 stopped during its index build (PostgreSQL) has committed the floor's column:
+        # the next run goes on from there.
+        async with engine.begin() as conn:
+            await conn.execute(text("ALTER TABLE task_instances ADD COLUMN heartbeat_floor TIMESTAMP"))
+        await upgrade(engine, "0013")
+        async with engine.connect() as conn:
+            columns, indexes, options = await _heartbeat_indexes_and_storage(conn)
+        assert "heartbeat_floor" in columns
+        assert indexes == {"ix_task_instances_state_heartbeat_floor"}
+        assert options == (["fillfactor=90"] if postgres else [])
+        await downgrade(engine, "0012")
+        async with engine.connect() as conn:
+            columns, indexes, options = await _heartbeat_indexes_and_storage(conn)
+        assert "heartbeat_floor" not in columns
+        assert indexes == {"ix_task_instances_state_last_heartbeat_at"}
+        assert options == []
+    finally:
+        await engine.dispose()
+
+
 def test__head_revision_from_files__is_alembics_head() -> None:
     # prepare_database reads the head from the files, without Alembic, to skip it when nothing is due.
     assert head_revision_from_files() == head_revision()

@@ -30,10 +30,18 @@ branch_labels = None
 depends_on = None
 
 
+def _has_the_floor() -> bool:
+    """Whether ``task_instances`` has the floor already: on PostgreSQL the column is committed before the
+    index is built, so a run stopped during the build (before its revision was stamped) left it."""
+    columns = sa.inspect(op.get_bind()).get_columns("task_instances")
+    return any(column["name"] == "heartbeat_floor" for column in columns)
+
+
 def upgrade() -> None:
     """Apply this revision."""
-    with op.batch_alter_table("task_instances", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("heartbeat_floor", sa.DateTime(timezone=True), nullable=True))
+    if not _has_the_floor():
+        with op.batch_alter_table("task_instances", schema=None) as batch_op:
+            batch_op.add_column(sa.Column("heartbeat_floor", sa.DateTime(timezone=True), nullable=True))
     create_index_online(
         "ix_task_instances_state_heartbeat_floor", "task_instances", ["state", "heartbeat_floor"]
     )
