@@ -226,9 +226,9 @@ class TaskInstanceRecord(Base):
     last_heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # A lower bound of ``last_heartbeat_at``, indexed for the scheduler's look for stopped heartbeats,
     # moved up only once it has fallen a quarter of the heartbeat timeout (at most a minute) behind
-    # (services/task_instances.py, HEARTBEAT_FLOOR_LAG): most heartbeats then
-    # change no indexed column, and PostgreSQL updates the row in its page without touching an index
-    # (a HOT update). None: not moved since the column came (migration 0013).
+    # (services/task_instances.py, HEARTBEAT_FLOOR_LAG): most heartbeats then change no indexed
+    # column, and PostgreSQL updates the row in its page without touching an index (a HOT update).
+    # None: not moved since the column came (migration 0013).
     heartbeat_floor: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # When the running attempt overruns its task's execution timeout (None: the task has none).

@@ -78,7 +78,7 @@ async def fail_timed_out(session: AsyncSession, now: datetime, heartbeat_timeout
 
     Both deadlines are indexed with the state, so a pass reads only the attempts that are due, however
     many are running: the heartbeat's through its floor (``heartbeat_floor``, never after the last
-    heartbeat and at most a quarter of the timeout before it), then the last heartbeat itself; an
+    heartbeat, and at most a quarter of the timeout or a minute before it), then the last heartbeat; an
     attempt whose floor is not set yet (running since before migration 0013) is looked at by its
     last heartbeat alone.
     """

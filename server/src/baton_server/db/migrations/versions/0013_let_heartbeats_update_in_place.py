@@ -11,11 +11,12 @@ grew with every heartbeat until vacuum ran (64 running attempts heartbeating for
 table 16 KB → 1 MB, the index 16 KB → 1.1 MB, 0 of 36,527 updates in place).
 
 The index now covers ``heartbeat_floor``, a lower bound of ``last_heartbeat_at`` that a heartbeat
-moves only once it has fallen a quarter of the heartbeat timeout behind; the scheduler reads the
-attempts whose floor is past the timeout, or not set, and checks their last heartbeat. A floor is
-set by an attempt's start and by its next heartbeat, so nothing is filled in here: an attempt
-running through the upgrade is looked at by its heartbeat until then. ``task_instances`` keeps a
-tenth of each new page free (fillfactor 90) so that a row's next version fits beside it.
+moves only once it has fallen a quarter of the heartbeat timeout (at most a minute) behind; the
+scheduler reads the attempts whose floor is past the timeout, or not set, and checks their last
+heartbeat. A floor is set by an attempt's start and by its next heartbeat, so nothing is filled in
+here: an attempt running through the upgrade is looked at by its heartbeat until then.
+``task_instances`` keeps a tenth of each new page free (fillfactor 90) so that a row's next version
+fits beside it.
 """
 
 from __future__ import annotations
