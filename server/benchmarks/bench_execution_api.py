@@ -89,8 +89,9 @@ class Result:
     server_pss_mb: float = 0.0  # proportional set size of the process tree: shared pages counted once
     asked_per_s: float = 0.0  # a paced run's rate (0: a closed loop)
     requests: int = 0  # answers counted in the run (0 in runs saved before 2026-12-07)
-    # The server's threads' time runnable but not running (waiting for a core) over the run's wall time: 0.1
-    # is a tenth of it (0 in runs saved before 2026-12-07).
+    # The server's threads' time runnable but not running (waiting for a core), summed over its threads, over
+    # the run's wall time: 0.1 is a tenth of it for a server of one busy thread; a server of many runnable
+    # threads (Airflow's thread pool) can pass 1 (0 in runs saved before 2026-12-07).
     server_waited: float = 0.0
     wrk_waited: float = 0.0  # the same for wrk's threads
 
