@@ -727,19 +727,28 @@ def _tree_cpu_ms(pid: int) -> float:
     return total
 
 
-def _process_waited_ms(pid: int) -> float:
-    """Time the threads of a process have spent runnable but waiting for a core (the scheduler's run queue,
-    ``/proc/<pid>/task/<tid>/schedstat``'s second field), in ms."""
-    total_ns = 0
+def _thread_waits(pid: int) -> dict[tuple[int, int], int]:
+    """Time each thread of a process has spent runnable but waiting for a core (the scheduler's run queue,
+    ``/proc/<pid>/task/<tid>/schedstat``'s second field), in ns, by (pid, tid)."""
+    waits: dict[tuple[int, int], int] = {}
     for schedstat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
         with contextlib.suppress(OSError, IndexError, ValueError):
-            total_ns += int(schedstat.read_text().split()[1])
-    return total_ns / 1e6
+            waits[(pid, int(schedstat.parent.name))] = int(schedstat.read_text().split()[1])
+    return waits
 
 
-def _waited_ms(pid: int) -> float:
-    """``_process_waited_ms`` of a process and its descendants."""
-    return sum(_process_waited_ms(member) for member in _tree(pid))
+def _tree_waits(pid: int) -> dict[tuple[int, int], int]:
+    """``_thread_waits`` of a process and its descendants."""
+    waits: dict[tuple[int, int], int] = {}
+    for member in _tree(pid):
+        waits.update(_thread_waits(member))
+    return waits
+
+
+def _waited_since_ms(before: dict[tuple[int, int], int], after: dict[tuple[int, int], int]) -> float:
+    """The waits for a core between two reads, in ms, over the threads there at the second (a thread that
+    ended meanwhile took its figure with it: what it waited is not counted, never subtracted)."""
+    return sum(ns - before.get(thread, 0) for thread, ns in after.items()) / 1e6
 
 
 def _machine_ticks() -> tuple[int, int]:
@@ -822,7 +831,7 @@ def _wrk(
     threads = min(2, connections)
     script = _lua(target, scenario, folder, rate, fresh, threads)
     cpu_before = _tree_cpu_ms(target.pid)
-    waited_before = _waited_ms(target.pid)
+    waited_before = _tree_waits(target.pid)
     busy_before, ticks_before = _machine_ticks()
     wall_before = time.monotonic()
     wrk = subprocess.Popen(
@@ -842,13 +851,14 @@ def _wrk(
         stdout=subprocess.PIPE,
         text=True,
     )
-    wrk_waited_ms = 0.0
+    wrk_waits: dict[tuple[int, int], int] = {}
     try:
         # wrk's threads' waits, read until it ends (its threads' figures go with them): the last
         # fifth of a second of a run is not counted.
         deadline = time.monotonic() + seconds + 60
         while wrk.poll() is None and time.monotonic() < deadline:
-            wrk_waited_ms = max(wrk_waited_ms, _process_waited_ms(wrk.pid))
+            for thread, ns in _thread_waits(wrk.pid).items():
+                wrk_waits[thread] = max(ns, wrk_waits.get(thread, 0))
             time.sleep(0.2)
         out, _ = wrk.communicate(timeout=max(deadline - time.monotonic(), 1.0))
     finally:
@@ -858,7 +868,7 @@ def _wrk(
     if wrk.returncode != 0:
         raise subprocess.CalledProcessError(wrk.returncode, wrk.args, out)
     cpu = _tree_cpu_ms(target.pid) - cpu_before
-    waited = _waited_ms(target.pid) - waited_before
+    waited = _waited_since_ms(waited_before, _tree_waits(target.pid))
     wall_ms = (time.monotonic() - wall_before) * 1000
     busy_after, ticks_after = _machine_ticks()
     (folder / f"{script.stem}-{connections}-{round_}.wrk.txt").write_text(out)
@@ -887,7 +897,7 @@ def _wrk(
         asked_per_s=rate or 0.0,
         requests=total,
         server_waited=waited / max(wall_ms, 1.0),
-        wrk_waited=wrk_waited_ms / max(wall_ms, 1.0),
+        wrk_waited=_waited_since_ms({}, wrk_waits) / max(wall_ms, 1.0),
     )
     print(
         f"round {round_} {target.name:>22} {scenario:>14} c={connections:<3} {rps:8.0f} req/s "
