@@ -51,14 +51,15 @@ class ValueBody(BaseModel):
     value: JsonValue
 
 
-# The indexed floor moved up only once it lags ($6: a quarter of the heartbeat timeout ago), as Baton's.
+# The indexed floor moved up only once it lags ($6: a quarter of the heartbeat timeout, at most a minute,
+# ago), as Baton's.
 _HEARTBEAT = (
     "UPDATE task_instances SET last_heartbeat_at = $1, updated_at = $1, heartbeat_floor = CASE WHEN "
     "heartbeat_floor IS NULL OR heartbeat_floor < $6 THEN $1 ELSE heartbeat_floor END "
     "WHERE id = $2 AND state = 'running' AND try_number = $3 AND hostname = $4 AND pid = $5"
 )
 HEARTBEAT_TIMEOUT = float(os.environ.get("BENCH_HEARTBEAT_TIMEOUT", "300"))
-"""The timeout Baton's server was given (its floor's lag is a quarter of it)."""
+"""The timeout Baton's server was given (its floor's lag is a quarter of it, at most a minute)."""
 _ATTEMPT = (
     "SELECT id, dag_id, run_id, task_id, map_index, try_number, state FROM task_instances WHERE id = $1"
 )
