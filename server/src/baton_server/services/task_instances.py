@@ -41,7 +41,7 @@ AnyRow = Any
 HEARTBEAT_FLOOR_LAG = 0.25
 """How far behind a running attempt's last heartbeat its indexed ``heartbeat_floor`` may fall, as a
 share of the heartbeat timeout (at most :data:`HEARTBEAT_FLOOR_LAG_MAX`), before a heartbeat moves it
-up: with the default timeout of 300 s and a heartbeat every 5 s, one heartbeat in twelve changes an
+up: with the default timeout of 300 s and a heartbeat every 5 s, one heartbeat in thirteen changes an
 indexed column; the others update the row in place."""
 HEARTBEAT_FLOOR_LAG_MAX = 60.0
 """The most a floor may lag, in seconds, however long the timeout: a floor far behind makes the
