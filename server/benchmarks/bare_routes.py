@@ -52,10 +52,11 @@ class ValueBody(BaseModel):
 
 
 # The indexed floor moved up only once it lags ($6: a quarter of the heartbeat timeout, at most a minute,
-# ago), as Baton's.
+# ago), or back to this heartbeat when it is after it (another clock's), as Baton's.
 _HEARTBEAT = (
     "UPDATE task_instances SET last_heartbeat_at = $1, updated_at = $1, heartbeat_floor = CASE WHEN "
-    "heartbeat_floor IS NULL OR heartbeat_floor < $6 THEN $1 ELSE heartbeat_floor END "
+    "heartbeat_floor IS NULL OR heartbeat_floor < $6 OR heartbeat_floor > $1 THEN $1 "
+    "ELSE heartbeat_floor END "
     "WHERE id = $2 AND state = 'running' AND try_number = $3 AND hostname = $4 AND pid = $5"
 )
 HEARTBEAT_TIMEOUT = float(os.environ.get("BENCH_HEARTBEAT_TIMEOUT", "300"))

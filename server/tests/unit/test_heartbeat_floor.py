@@ -95,6 +95,23 @@ async def test__heartbeat__moves_the_floor_only_once_it_lags(
     assert after_unset == (past + timedelta(seconds=5), past + timedelta(seconds=5))
 
 
+async def test__heartbeat__moves_back_a_floor_after_it(server: ServerHarness) -> None:
+    # A replica whose clock runs ahead set the floor; a heartbeat served by one behind it would leave the
+    # floor after the last heartbeat, and the scheduler would find the attempt stopped that much later.
+    (ti_id,) = (await _running(server, "work")).values()
+    ahead = START + LAG + timedelta(seconds=3)
+    behind = START + LAG + timedelta(seconds=1)
+    async with server.runtime.autocommit.connect() as conn:
+        assert await task_instances._HEARTBEAT.rowcount(conn, _beat(ti_id, ahead)) == 1
+        assert await _stamps(server, ti_id) == (ahead, ahead)
+        assert await task_instances._HEARTBEAT.rowcount(conn, _beat(ti_id, behind)) == 1
+        assert await _stamps(server, ti_id) == (behind, behind)
+        # The next heartbeat of the clock ahead leaves it: the floor is behind it, within its lag.
+        later = ahead + timedelta(seconds=5)
+        assert await task_instances._HEARTBEAT.rowcount(conn, _beat(ti_id, later)) == 1
+    assert await _stamps(server, ti_id) == (later, behind)
+
+
 async def test__heartbeat_within_the_floors_lag__updates_the_row_in_place_on_postgresql(
     server: ServerHarness,
 ) -> None:
@@ -107,14 +124,17 @@ async def test__heartbeat_within_the_floors_lag__updates_the_row_in_place_on_pos
         "FROM pg_class c WHERE c.oid = to_regclass('task_instances')"
     )
     async with server.runtime.engine.connect() as conn:
-        # This transaction's own counts: what its statements did to the table, read back before it ends.
+        # The backend's counts not yet sent to the statistics, read within one transaction (nothing is
+        # sent while it is open): they may hold an earlier transaction's of this pooled connection, so
+        # what this one's statements did is the difference from the first read.
+        first = (await conn.execute(counts)).one()
         for second in range(1, 6):
             assert (
                 await conn.execute(statement, _beat(ti_id, START + timedelta(seconds=second)))
             ).rowcount == 1
-        within = tuple((await conn.execute(counts)).one())
+        within = tuple(n - m for n, m in zip((await conn.execute(counts)).one(), first, strict=True))
         await conn.execute(statement, _beat(ti_id, START + LAG + timedelta(seconds=1)))
-        moved = tuple((await conn.execute(counts)).one())
+        moved = tuple(n - m for n, m in zip((await conn.execute(counts)).one(), first, strict=True))
         await conn.rollback()
     assert within == (5, 5), "no heartbeat within the lag changes an indexed column"
     assert moved == (6, 5), "the heartbeat that moves the floor changes the index"

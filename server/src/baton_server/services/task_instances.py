@@ -49,7 +49,8 @@ scheduler look at attempts that are alive."""
 
 # Built once: constructing a statement costs more than executing it on the hot path. The floor is
 # written back unchanged unless it lags (PostgreSQL compares the indexed columns' values, so an
-# unchanged one keeps the update in place).
+# unchanged one keeps the update in place) or is after this heartbeat: a replica whose clock runs ahead
+# set it, and a floor after the last heartbeat would hide a stopped one from the scheduler by the skew.
 _HEARTBEAT = Direct(
     _TI_TABLE.update()
     .where(
@@ -66,6 +67,7 @@ _HEARTBEAT = Direct(
                 or_(
                     _TI_TABLE.c.heartbeat_floor.is_(None),
                     _TI_TABLE.c.heartbeat_floor < bindparam("b_stale", type_=UTCDateTime()),
+                    _TI_TABLE.c.heartbeat_floor > bindparam("b_now", type_=UTCDateTime()),
                 ),
                 bindparam("b_now"),
             ),
