@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from baton_server.db.migrate import (
 from baton_server.db.tables import Base
 from baton_server.errors import ConfigurationError
 from baton_server.runtime import Runtime
-from sqlalchemy import Row, inspect, make_url, text
+from sqlalchemy import Row, event, inspect, make_url, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -63,22 +64,143 @@ async def test__migrations__upgrade_downgrade_upgrade_round_trips(databases: Dat
 
 
 async def test__migrations__match_the_models(databases: DatabaseFactory) -> None:
-    from alembic.autogenerate import compare_metadata
-    from alembic.runtime.migration import MigrationContext
-
     url = await databases.create()
     engine = create_async_engine(url)
     try:
         await upgrade(engine)
         async with engine.connect() as conn:
-            diff = await conn.run_sync(
-                lambda c: compare_metadata(
-                    MigrationContext.configure(c, opts={"compare_type": True}), Base.metadata
-                )
-            )
+            diff = await conn.run_sync(_differences_from_the_models)
         assert diff == [], f"the models and the migrations differ; add a migration: {diff}"
     finally:
         await engine.dispose()
+
+
+_INDEX_BUILD = re.compile(
+    r"\s*CREATE\s+(?:UNIQUE\s+)?INDEX\s+(CONCURRENTLY\s+)?(?:IF\s+NOT\s+EXISTS\s+)?(\S+)\s+ON\s+(\S+)", re.I
+)
+
+
+def _revisions() -> list[str]:
+    """Every revision, oldest first."""
+    from alembic.script import ScriptDirectory
+    from baton_server.db.migrate import alembic_config
+
+    walk = ScriptDirectory.from_config(alembic_config()).walk_revisions()
+    return [script.revision for script in reversed(list(walk))]
+
+
+def _builds(statements: list[str]) -> list[tuple[str, str, bool]]:
+    """The index builds among ``statements``: (index, table, whether CONCURRENTLY)."""
+    found = [_INDEX_BUILD.match(statement) for statement in statements]
+    return [(m[2].strip('"'), m[3].strip('"'), m[1] is not None) for m in found if m is not None]
+
+
+async def test__migrations__on_postgresql__index_the_tables_in_use_without_holding_their_writes(
+    databases: DatabaseFactory,
+) -> None:
+    # A server still running (the release before, a replica not yet upgraded) writes to the tables while
+    # another process migrates: an index on a table that was already there is built CONCURRENTLY, or
+    # its writes (heartbeats, claims, log lines) wait for the whole build.
+    if not databases.is_postgres:
+        pytest.skip("an index built CONCURRENTLY is PostgreSQL's; SQLite has one writer at a time anyway")
+    url = await databases.create()
+    engine = create_async_engine(url)
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    held: list[str] = []
+    built_online = 0
+    try:
+        for revision in _revisions():
+            in_use = await _table_names(url)
+            statements.clear()
+            await upgrade(engine, revision)
+            for index, table, concurrently in _builds(statements):
+                if table in in_use:
+                    built_online += concurrently
+                    if not concurrently:
+                        held.append(f"{revision}: {index} on {table}")
+    finally:
+        await engine.dispose()
+    assert held == [], "indexes built while holding the writes to a table in use"
+    assert built_online >= 12, "the statements were not seen"
+
+
+class _StoppedBuildError(Exception):
+    """The process migrating stopped while an index was being built."""
+
+
+@pytest.mark.parametrize(
+    ("revision", "index"),
+    [
+        ("0002", "ix_task_logs_task_instance_id_batch_id_batch_line"),
+        ("0007", "ix_task_instances_pool_state"),
+        ("0008", "ix_dag_runs_backfill_id"),
+        ("0009", "ix_task_instances_state_timeout_at"),
+        ("0013", "ix_task_instances_state_heartbeat_floor"),
+    ],
+)
+async def test__migration_stopped_during_an_index_build__goes_on_from_there_next_time(
+    databases: DatabaseFactory, revision: str, index: str
+) -> None:
+    # On PostgreSQL what the migration did before the build was committed when the build started (on
+    # SQLite the stopped run is rolled back whole): the next run must not add it again.
+    url = await databases.create()
+    engine = create_async_engine(url)
+    revisions = _revisions()
+    before = revisions[revisions.index(revision) - 1]
+
+    def stop(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if any(built == index for built, _, _ in _builds([statement])):
+            raise _StoppedBuildError(statement)
+
+    try:
+        await upgrade(engine, before)
+        async with engine.connect() as conn:
+            schema_before = await conn.run_sync(_schema)
+        event.listen(engine.sync_engine, "before_cursor_execute", stop)
+        with pytest.raises(_StoppedBuildError):
+            await upgrade(engine, revision)
+        event.remove(engine.sync_engine, "before_cursor_execute", stop)
+        assert await current_revision(engine) == before
+        if not databases.is_postgres:
+            async with engine.connect() as conn:
+                assert await conn.run_sync(_schema) == schema_before, "SQLite undoes a stopped run whole"
+        await upgrade(engine)
+        assert await current_revision(engine) == head_revision()
+        async with engine.connect() as conn:
+            diff = await conn.run_sync(_differences_from_the_models)
+            pools = (await conn.execute(text("SELECT name FROM pools"))).scalars().all()
+        assert diff == [], f"the migrated schema differs from the models: {diff}"
+        assert pools == ["default_pool"], "0007's pool of every task that names none"
+    finally:
+        await engine.dispose()
+
+
+def _schema(sync: Any) -> dict[str, tuple[set[str], set[str]]]:
+    """Each table's columns and indexes."""
+    found = inspect(sync)
+    return {
+        table: (
+            {column["name"] for column in found.get_columns(table)},
+            {str(index["name"]) for index in found.get_indexes(table)},
+        )
+        for table in found.get_table_names()
+    }
+
+
+def _differences_from_the_models(sync: Any) -> list[Any]:
+    """What autogenerate finds between the database and the models (nothing, if they match)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    diff: list[Any] = compare_metadata(
+        MigrationContext.configure(sync, opts={"compare_type": True}), Base.metadata
+    )
+    return diff
 
 
 async def test__migration_0006__adds_and_removes_only_the_signing_keys(databases: DatabaseFactory) -> None:

@@ -176,7 +176,7 @@ async def _migrate(engine: AsyncEngine, step: Callable[[Config], None]) -> None:
     On PostgreSQL each migration is a transaction of its own (``env.py``), so that a migration may build
     an index outside any (``CONCURRENTLY``, see :mod:`baton_server.db.online_index`), and a session lock
     held across them all makes several starting replicas migrate one after another. On SQLite the whole
-    run is one transaction, as it always was.
+    run is one transaction, kept or undone whole.
     """
 
     def run(connection: Connection) -> None:
@@ -184,6 +184,9 @@ async def _migrate(engine: AsyncEngine, step: Callable[[Config], None]) -> None:
 
     if engine.dialect.name != "postgresql":
         async with engine.begin() as conn:
+            # Python's sqlite3 opens a transaction only for a write, and runs DDL outside any: begun here,
+            # the run's tables, columns and indexes are in the transaction too, kept or undone whole.
+            await conn.exec_driver_sql("BEGIN")
             await conn.run_sync(run)
         return
     async with engine.connect() as conn:

@@ -13,7 +13,12 @@ previous run built whole (the migration stopped before its revision was stamped)
 An index a migration retires is dropped ``CONCURRENTLY`` alike: a plain ``DROP INDEX`` waits for
 every transaction reading its table and holds the table's reads and writes meanwhile.
 
-On SQLite the index is built (or dropped) in the migration's transaction, as any other.
+What such a migration changed before its build is committed when the build starts (on PostgreSQL), so
+a run stopped during the build has left it: the migration adds a table or column only if it is not
+there yet (:func:`has_table`, :func:`has_column`), and goes on from where that run stopped.
+
+On SQLite the index is built (or dropped) in the migrations' transaction, as any other; a stopped run
+is undone whole there.
 """
 
 from __future__ import annotations
@@ -29,13 +34,26 @@ _STATE_OF_AN_INDEX = sa.text(
 )
 
 
-def create_index_online(name: str, table: str, columns: Sequence[str], where: str | None = None) -> None:
-    """Add the index ``name`` on ``table`` (``columns``; partial where ``where``, SQL) without holding
-    writes to ``table`` on PostgreSQL; a left-over invalid build of it is replaced, a valid one kept."""
+def has_table(table: str) -> bool:
+    """Whether the database has ``table`` already (a stopped run of the migration created it)."""
+    return bool(sa.inspect(op.get_bind()).has_table(table))
+
+
+def has_column(table: str, column: str) -> bool:
+    """Whether ``table`` has ``column`` already (a stopped run of the migration added it)."""
+    return any(found["name"] == column for found in sa.inspect(op.get_bind()).get_columns(table))
+
+
+def create_index_online(
+    name: str, table: str, columns: Sequence[str], where: str | None = None, *, unique: bool = False
+) -> None:
+    """Add the index ``name`` on ``table`` (``columns``; partial where ``where``, SQL; ``unique``) without
+    holding writes to ``table`` on PostgreSQL; a left-over invalid build of it is replaced, a valid one
+    kept."""
     condition = sa.text(where) if where is not None else None
     if op.get_bind().dialect.name != "postgresql":
         with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.create_index(name, list(columns), unique=False, sqlite_where=condition)
+            batch_op.create_index(name, list(columns), unique=unique, sqlite_where=condition)
         return
     with op.get_context().autocommit_block():
         valid = op.get_bind().execute(_STATE_OF_AN_INDEX, {"name": name}).scalar()
@@ -44,7 +62,12 @@ def create_index_online(name: str, table: str, columns: Sequence[str], where: st
         if valid is not None:
             op.drop_index(name, table_name=table, postgresql_concurrently=True)
         op.create_index(
-            name, table, list(columns), unique=False, postgresql_where=condition, postgresql_concurrently=True
+            name,
+            table,
+            list(columns),
+            unique=unique,
+            postgresql_where=condition,
+            postgresql_concurrently=True,
         )
 
 

@@ -2,12 +2,16 @@
 
 Revision ID: 0008
 Revises: 0007
+
+The index on ``dag_runs`` is built without holding its writes on PostgreSQL (``online_index``): runs
+are triggered, scheduled and finished meanwhile.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from baton_server.db.online_index import create_index_online, has_column, has_table
 
 revision = "0008"
 down_revision = "0007"
@@ -17,6 +21,18 @@ depends_on = None
 
 def upgrade() -> None:
     """Apply this revision."""
+    # On PostgreSQL what comes before the index on dag_runs is committed when its build starts: a run
+    # stopped during the build left it, and this one goes on from there.
+    if not has_table("backfills"):
+        _create_backfills()
+    if not has_column("dag_runs", "backfill_id"):
+        with op.batch_alter_table("dag_runs", schema=None) as batch_op:
+            batch_op.add_column(sa.Column("backfill_id", sa.Uuid(), nullable=True))
+    create_index_online("ix_dag_runs_backfill_id", "dag_runs", ["backfill_id"])
+
+
+def _create_backfills() -> None:
+    """The backfills table and its indexes."""
     op.create_table(
         "backfills",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -40,9 +56,6 @@ def upgrade() -> None:
     with op.batch_alter_table("backfills", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_backfills_dag_id"), ["dag_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_backfills_state"), ["state"], unique=False)
-    with op.batch_alter_table("dag_runs", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("backfill_id", sa.Uuid(), nullable=True))
-        batch_op.create_index(batch_op.f("ix_dag_runs_backfill_id"), ["backfill_id"], unique=False)
 
 
 def downgrade() -> None:

@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
-from baton_server.db.online_index import create_index_online
+from baton_server.db.online_index import create_index_online, has_column
 
 revision = "0009"
 down_revision = "0008"
@@ -59,8 +59,11 @@ def _timeouts_of_running_attempts() -> None:
 
 def upgrade() -> None:
     """Apply this revision."""
-    with op.batch_alter_table("task_instances", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("timeout_at", sa.DateTime(timezone=True), nullable=True))
+    # On PostgreSQL the column is committed when the first build starts: a run stopped during a build
+    # (before its revision was stamped) left it.
+    if not has_column("task_instances", "timeout_at"):
+        with op.batch_alter_table("task_instances", schema=None) as batch_op:
+            batch_op.add_column(sa.Column("timeout_at", sa.DateTime(timezone=True), nullable=True))
     create_index_online(
         "ix_task_instances_state_last_heartbeat_at", "task_instances", ["state", "last_heartbeat_at"]
     )

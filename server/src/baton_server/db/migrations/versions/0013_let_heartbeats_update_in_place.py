@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-from baton_server.db.online_index import create_index_online, drop_index_online
+from baton_server.db.online_index import create_index_online, drop_index_online, has_column
 
 revision = "0013"
 down_revision = "0012"
@@ -31,16 +31,11 @@ branch_labels = None
 depends_on = None
 
 
-def _has_the_floor() -> bool:
-    """Whether ``task_instances`` has the floor already: on PostgreSQL the column is committed before the
-    index is built, so a run stopped during the build (before its revision was stamped) left it."""
-    columns = sa.inspect(op.get_bind()).get_columns("task_instances")
-    return any(column["name"] == "heartbeat_floor" for column in columns)
-
-
 def upgrade() -> None:
     """Apply this revision."""
-    if not _has_the_floor():
+    # On PostgreSQL the column is committed before the index is built: a run stopped during the build
+    # (before its revision was stamped) left it.
+    if not has_column("task_instances", "heartbeat_floor"):
         with op.batch_alter_table("task_instances", schema=None) as batch_op:
             batch_op.add_column(sa.Column("heartbeat_floor", sa.DateTime(timezone=True), nullable=True))
     create_index_online(
