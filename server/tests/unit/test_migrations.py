@@ -7,7 +7,7 @@ import contextlib
 import logging
 import re
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -453,28 +453,6 @@ async def _build_held_by_an_open_write(engine: AsyncEngine) -> AsyncIterator[_He
                     await asyncio.wait_for(migration, 300)
 
 
-async def test__index_migration__on_postgresql__lets_writes_to_the_table_go_on(
-    databases: DatabaseFactory,
-) -> None:
-    if not databases.is_postgres:
-        pytest.skip("an index built CONCURRENTLY is PostgreSQL's; SQLite has one writer at a time anyway")
-    engine = create_async_engine(await databases.create())
-    try:
-        async with _build_held_by_an_open_write(engine) as held:
-            # Meanwhile another write goes through. A plain CREATE INDEX queues its lock ahead of it, and
-            # every heartbeat and claim would wait, here until the lock timeout.
-            await held.watcher.execute(text("SET lock_timeout = '30s'"))
-            await held.watcher.execute(text("DELETE FROM task_instances WHERE false"))
-            assert not held.migration.done()
-            await held.writer.rollback()
-            await asyncio.wait_for(held.migration, 300)
-            validity = await _index_validity(held.watcher, _SLOT_INDEXES)
-        assert validity == dict.fromkeys(_SLOT_INDEXES, True)
-        assert await current_revision(engine) == "0011"
-    finally:
-        await engine.dispose()
-
-
 class _Said(logging.Handler):
     """The records logged to it, and an event set at each."""
 
@@ -488,14 +466,48 @@ class _Said(logging.Handler):
         self.event.set()
 
 
+@pytest.fixture
+def said() -> Iterator[_Said]:
+    """What the migrations log at WARNING and above while the test runs."""
+    handler = _Said()
+    logger = logging.getLogger("baton_server.migrate")
+    logger.addHandler(handler)
+    yield handler
+    logger.removeHandler(handler)
+
+
+async def test__index_migration__on_postgresql__lets_writes_to_the_table_go_on(
+    databases: DatabaseFactory, monkeypatch: pytest.MonkeyPatch, said: _Said
+) -> None:
+    if not databases.is_postgres:
+        pytest.skip("an index built CONCURRENTLY is PostgreSQL's; SQLite has one writer at a time anyway")
+    monkeypatch.setattr(migrate, "LOCK_TIMEOUT_SECONDS", 0.2)
+    engine = create_async_engine(await databases.create())
+    try:
+        async with _build_held_by_an_open_write(engine) as held:
+            # Meanwhile another write goes through. A plain CREATE INDEX queues its lock ahead of it, and
+            # every heartbeat and claim would wait, here until the lock timeout.
+            await held.watcher.execute(text("SET lock_timeout = '30s'"))
+            await held.watcher.execute(text("DELETE FROM task_instances WHERE false"))
+            # The build waits past the migration's lock timeout without giving way: it holds no writes.
+            await asyncio.sleep(5 * migrate.LOCK_TIMEOUT_SECONDS)
+            assert not held.migration.done()
+            assert said.records == []
+            await held.writer.rollback()
+            await asyncio.wait_for(held.migration, 300)
+            validity = await _index_validity(held.watcher, _SLOT_INDEXES)
+        assert validity == dict.fromkeys(_SLOT_INDEXES, True)
+        assert await current_revision(engine) == "0011"
+    finally:
+        await engine.dispose()
+
+
 async def test__index_build_waiting_for_an_open_transaction__says_which_one(
-    databases: DatabaseFactory, monkeypatch: pytest.MonkeyPatch
+    databases: DatabaseFactory, monkeypatch: pytest.MonkeyPatch, said: _Said
 ) -> None:
     if not databases.is_postgres:
         pytest.skip("an index built CONCURRENTLY, which waits for open transactions, is PostgreSQL's")
     monkeypatch.setattr(migrate, "_BUILD_WAIT_REPORT_SECONDS", 0.1)
-    said = _Said()
-    logging.getLogger("baton_server.migrate").addHandler(said)
     engine = create_async_engine(await databases.create())
     try:
         async with _build_held_by_an_open_write(engine) as held:
@@ -518,7 +530,43 @@ async def test__index_build_waiting_for_an_open_transaction__says_which_one(
         assert len(said.records) == told
         assert await current_revision(engine) == "0011"
     finally:
-        logging.getLogger("baton_server.migrate").removeHandler(said)
+        await engine.dispose()
+
+
+async def test__migration_waiting_for_a_tables_lock__gives_way_to_the_writes_queued_behind_it(
+    databases: DatabaseFactory, monkeypatch: pytest.MonkeyPatch, said: _Said
+) -> None:
+    # 0013 adds a column to task_instances, which waits for every transaction that read the table; while
+    # it waits, every later write to the table (a heartbeat) queues behind it. It gives way instead.
+    if not databases.is_postgres:
+        pytest.skip("SQLite has one writer at a time: a migration holds the database, as any writer")
+    monkeypatch.setattr(migrate, "LOCK_TIMEOUT_SECONDS", 0.3)
+    monkeypatch.setattr(migrate, "GIVE_WAY_MAX_PAUSE_SECONDS", 0.6)
+    engine = create_async_engine(await databases.create())
+    try:
+        await upgrade(engine, "0012")
+        async with engine.connect() as reader, engine.connect() as writer:
+            # An admin's session left open after a read of the table.
+            await reader.execute(text("SELECT count(*) FROM task_instances"))
+            holder = (await reader.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+            migration = asyncio.create_task(upgrade(engine, "0013"))
+            await asyncio.wait_for(said.event.wait(), 300)
+            for _ in range(5):  # each comes through within a try's wait, not after the read ends
+                await writer.execute(text("SET LOCAL lock_timeout = '60s'"))
+                await writer.execute(text("UPDATE task_instances SET pool = pool WHERE false"))
+                await writer.commit()
+            assert not migration.done()
+            await reader.rollback()
+            await asyncio.wait_for(migration, 300)
+        message = said.records[0].getMessage()
+        assert "gave way" in message
+        assert "ALTER TABLE task_instances ADD COLUMN heartbeat_floor" in message
+        assert f"backend {holder} " in message
+        assert await current_revision(engine) == "0013"
+        async with engine.connect() as conn:
+            # The migrations' session setting is theirs alone: the pooled connection waits as before.
+            assert (await conn.execute(text("SHOW lock_timeout"))).scalar() == "0"
+    finally:
         await engine.dispose()
 
 

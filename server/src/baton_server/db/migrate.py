@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
@@ -40,6 +40,26 @@ _WAITING_BUILD = text(
 """What the migration on backend ``:pid`` waits for while it builds an index, if it waits for a backend
 that is there. Never the asker itself: the look is a transaction with a snapshot, which a build waiting
 for old snapshots may come to wait for in its turn; it ends with the look, so it is not worth a word."""
+LOCK_TIMEOUT_SECONDS = 2.0
+"""How long a migration's statement waits for a lock on PostgreSQL before it gives way (PostgreSQL's
+``lock_timeout``): a statement waiting for a table's lock queues every later write to that table behind
+it (an ``ALTER TABLE`` behind an admin's open transaction would stall every heartbeat), so the migration
+steps back, lets them through, and tries again. Index builds ``CONCURRENTLY``, which wait for open
+transactions by design and hold no writes meanwhile, wait as long as it takes."""
+GIVE_WAY_MAX_PAUSE_SECONDS = 30.0
+"""The longest pause between a migration's tries after it gave way (the pause doubles from
+:data:`LOCK_TIMEOUT_SECONDS`)."""
+_LOCK_NOT_AVAILABLE = "55P03"
+_HOLDERS = text(
+    "SELECT a.pid, a.application_name, a.state, a.xact_start, host(a.client_addr), a.usename "
+    "FROM pg_stat_activity a WHERE a.pid IN (SELECT l.pid FROM pg_locks l JOIN pg_database d "
+    "ON d.oid = l.database WHERE l.granted AND l.locktype = 'relation' "
+    "AND d.datname = current_database()) AND a.pid <> pg_backend_pid() "
+    "AND (a.xact_start IS NULL OR a.xact_start < now() - make_interval(secs => :s)) "
+    "ORDER BY a.xact_start NULLS LAST LIMIT 3"
+)
+"""The backends (at most three, the oldest transactions first) that hold a lock on a table of the
+database and whose transaction is older than a migration's wait for a lock, or hidden from its role."""
 log = logging.getLogger("baton_server.migrate")
 _REVISION_RE = re.compile(r"""^(down_)?revision\s*(?::[^=]*)?=\s*["']([^"']+)["']\s*$""", re.MULTILINE)
 
@@ -142,11 +162,16 @@ async def _report_waiting_builds(engine: AsyncEngine, migrating: int) -> None:
             log.warning(_waiting_build_message(*row))
 
 
-def _waiting_build_message(
-    index: str,
-    phase: str,
-    total: int | None,
-    done: int | None,
+def _waiting_build_message(index: str, phase: str, total: int | None, done: int | None, *backend: Any) -> str:
+    """What a waiting index build waits for, from a row of :data:`_WAITING_BUILD` (its last six columns:
+    the backend, as :func:`_backend` takes them)."""
+    return (
+        f"building index {index} is {phase}: {done or 0} of {total or 0} transaction(s) ended, "
+        f"now waiting for {_backend(*backend)}; the migration goes on once it ends"
+    )
+
+
+def _backend(
     pid: int,
     application: str | None,
     state: str | None,
@@ -154,19 +179,36 @@ def _waiting_build_message(
     client: str | None,
     role: str | None,
 ) -> str:
-    """What a waiting index build waits for, from a row of :data:`_WAITING_BUILD`."""
+    """A backend, from its row of ``pg_stat_activity``: what the migrating role may see of it."""
     application = application or "no application name"
     if state is None:  # another role's backend, whose activity PostgreSQL shows only to its peers
-        holder = (
-            f"{application}, role {role or 'unknown'}; its state and transaction are not visible to the "
-            "migrating role (a member of pg_read_all_stats sees them)"
+        return (
+            f"backend {pid} ({application}, role {role or 'unknown'}; its state and transaction are not "
+            "visible to the migrating role (a member of pg_read_all_stats sees them))"
         )
-    else:
-        opened = "no transaction" if since is None else f"transaction open since {since:%Y-%m-%d %H:%M:%S %Z}"
-        holder = f"{application}, {client or 'local'}, {state}, {opened}"
+    opened = "no transaction" if since is None else f"transaction open since {since:%Y-%m-%d %H:%M:%S %Z}"
+    return f"backend {pid} ({application}, {client or 'local'}, {state}, {opened})"
+
+
+def _gave_way(error: DBAPIError) -> bool:
+    """Whether ``error`` is a migration's statement giving way after :data:`LOCK_TIMEOUT_SECONDS`."""
+    return getattr(error.orig, "sqlstate", None) == _LOCK_NOT_AVAILABLE
+
+
+async def _gave_way_message(conn: AsyncConnection, error: DBAPIError, pause: float) -> str:
+    """What a migration that gave way waited for, and when it tries again."""
+    statement = " ".join(str(error.statement or "a statement").split())[:160]
+    try:
+        rows = (await conn.execute(_HOLDERS, {"s": LOCK_TIMEOUT_SECONDS})).all()
+        await conn.rollback()
+    except Exception as look:  # only words: the migration tries again whatever they say
+        log.debug("could not read who holds the locks: %s", look)
+        rows = []
+    holders = "; ".join(_backend(*row) for row in rows) or "none older than the wait is left"
     return (
-        f"building index {index} is {phase}: {done or 0} of {total or 0} transaction(s) ended, "
-        f"now waiting for backend {pid} ({holder}); the migration goes on once it ends"
+        f"migrating waited {LOCK_TIMEOUT_SECONDS:g} s for a lock ({statement}) and gave way, so that the "
+        f"writes queued behind it go on; trying again in {pause:g} s. Older transactions holding locks: "
+        f"{holders}"
     )
 
 
@@ -175,8 +217,10 @@ async def _migrate(engine: AsyncEngine, step: Callable[[Config], None]) -> None:
 
     On PostgreSQL each migration is a transaction of its own (``env.py``), so that a migration may build
     an index outside any (``CONCURRENTLY``, see :mod:`baton_server.db.online_index`), and a session lock
-    held across them all makes several starting replicas migrate one after another. On SQLite the whole
-    run is one transaction, kept or undone whole.
+    held across them all makes several starting replicas migrate one after another. A statement that
+    waits longer than :data:`LOCK_TIMEOUT_SECONDS` for a lock gives way: its migration is undone and
+    tried again after a pause, so that the writes queued behind its lock request go on meanwhile. On
+    SQLite the whole run is one transaction, kept or undone whole.
     """
 
     def run(connection: Connection) -> None:
@@ -192,10 +236,25 @@ async def _migrate(engine: AsyncEngine, step: Callable[[Config], None]) -> None:
     async with engine.connect() as conn:
         await _take_the_migration_lock(conn)
         migrating = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        # For the session: a migration's statement gives way rather than hold writes queued behind it.
+        await conn.execute(text(f"SET lock_timeout = '{round(LOCK_TIMEOUT_SECONDS * 1000)}ms'"))
         await conn.commit()
         reporter = asyncio.create_task(_report_waiting_builds(engine, migrating))
         try:
-            await conn.run_sync(run)
+            pause = LOCK_TIMEOUT_SECONDS
+            while True:
+                try:
+                    await conn.run_sync(run)
+                    break
+                except DBAPIError as error:
+                    if not _gave_way(error):
+                        raise
+                    # The migrations done are stamped; this one's transaction is undone, and the next
+                    # try goes on from it (one that built indexes keeps those it built).
+                    await conn.rollback()
+                    log.warning(await _gave_way_message(conn, error, pause))
+                    await asyncio.sleep(pause)
+                    pause = min(pause * 2, GIVE_WAY_MAX_PAUSE_SECONDS)
         except BaseException:
             # A migration that failed leaves its transaction aborted: end it, then give the lock back. A
             # connection that cannot be closed cleanly is dropped, and its lock with it.
@@ -211,6 +270,7 @@ async def _migrate(engine: AsyncEngine, step: Callable[[Config], None]) -> None:
             with contextlib.suppress(asyncio.CancelledError):
                 await reporter
         await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_MIGRATION_LOCK})
+        await conn.execute(text("RESET lock_timeout"))
         await conn.commit()
 
 

@@ -23,7 +23,8 @@ is undone whole there.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 
 import sqlalchemy as sa
 from alembic import op
@@ -32,6 +33,20 @@ _STATE_OF_AN_INDEX = sa.text(
     "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
     "WHERE c.relname = :name AND c.relnamespace = to_regnamespace(current_schema())"
 )
+
+
+@contextlib.contextmanager
+def _waiting_as_long_as_it_takes() -> Iterator[None]:
+    """No lock timeout for an online build or drop (autocommit, PostgreSQL): it waits for the transactions
+    open when it starts, by design, and holds no writes meanwhile; the migration's own timeout
+    (``migrate.LOCK_TIMEOUT_SECONDS``) is for statements that do."""
+    bind = op.get_bind()
+    before = bind.execute(sa.text("SHOW lock_timeout")).scalar()
+    bind.execute(sa.text("SET lock_timeout = 0"))
+    try:
+        yield
+    finally:
+        bind.execute(sa.text("SELECT set_config('lock_timeout', :v, false)"), {"v": before})
 
 
 def has_table(table: str) -> bool:
@@ -55,7 +70,7 @@ def create_index_online(
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.create_index(name, list(columns), unique=unique, sqlite_where=condition)
         return
-    with op.get_context().autocommit_block():
+    with op.get_context().autocommit_block(), _waiting_as_long_as_it_takes():
         valid = op.get_bind().execute(_STATE_OF_AN_INDEX, {"name": name}).scalar()
         if valid:
             return
@@ -78,5 +93,5 @@ def drop_index_online(name: str, table: str) -> None:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_index(name)
         return
-    with op.get_context().autocommit_block():
+    with op.get_context().autocommit_block(), _waiting_as_long_as_it_takes():
         op.drop_index(name, table_name=table, postgresql_concurrently=True, if_exists=True)
