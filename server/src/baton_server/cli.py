@@ -196,11 +196,16 @@ def _db_downgrade(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _db_current(settings: Settings, _: argparse.Namespace) -> int:
-    from baton_server.db.migrate import current_revision, head_revision
+    from baton_server.db.migrate import current_revision, head_revision, known_revisions
 
     current = asyncio.run(_with_runtime(settings, lambda rt: current_revision(rt.engine)))
     head = head_revision()
-    state = "up to date" if current == head else f"behind: head is {head}; run `baton-server db migrate`"
+    if current == head:
+        state = "up to date"
+    elif current is not None and current not in known_revisions():
+        state = f"ahead: this server knows revisions up to {head}; a newer release migrated it"
+    else:
+        state = f"behind: head is {head}; run `baton-server db migrate`"
     print(f"database at revision {current or 'base (empty)'} ({state})")
     return 0
 

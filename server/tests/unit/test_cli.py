@@ -157,6 +157,27 @@ def test__db_migrate_downgrade__round_trip(tmp_path: Path) -> None:
     assert "up to date" in _run(["db", "current"], env).stdout
 
 
+def test__database_a_newer_release_migrated__every_command_says_what_to_do(tmp_path: Path) -> None:
+    import sqlite3
+
+    env = _env(tmp_path)
+    assert _run(["db", "migrate"], env).returncode == 0
+    # A newer release's migration, which this code does not know, as after rolling a server back.
+    with sqlite3.connect(tmp_path / "data" / "baton.db") as db:
+        db.execute("UPDATE alembic_version SET version_num = '0099'")
+    current = _run(["db", "current"], env)
+    assert current.returncode == 0, current.stderr
+    assert "database at revision 0099 (ahead: this server knows revisions up to" in current.stdout
+    for command in (["db", "migrate"], ["db", "downgrade", "base"], ["serve"], ["scheduler"]):
+        refused = _run(command, env)
+        assert refused.returncode == 2, (command, refused.stderr)
+        assert "Traceback" not in refused.stderr
+        assert "at revision 0099, which this server does not know" in refused.stderr
+        assert "a newer release of Baton migrated it" in refused.stderr
+    with sqlite3.connect(tmp_path / "data" / "baton.db") as db:
+        assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [("0099",)]
+
+
 async def test__worker_credential__scoped_to_dag_patterns(tmp_path: Path, databases: DatabaseFactory) -> None:
     import json
 

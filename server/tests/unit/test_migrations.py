@@ -362,6 +362,28 @@ async def test__prepare_database__without_auto_migrate__refuses_a_database_behin
         await runtime.close()
 
 
+async def test__a_database_a_newer_release_migrated__is_refused_and_left_as_it_is(
+    databases: DatabaseFactory, tmp_path: Path
+) -> None:
+    url = await databases.create()
+    runtime = Runtime.create(make_settings(url, tmp_path / "data", auto_migrate=False))
+    refused = "at revision 0099, which this server does not know"
+    try:
+        await upgrade(runtime.engine)
+        async with runtime.engine.begin() as conn:
+            await conn.execute(text("UPDATE alembic_version SET version_num = '0099'"))
+        for _ in range(2):  # the second finds the migrations' lock given back by the first
+            with pytest.raises(ConfigurationError, match=refused):
+                await asyncio.wait_for(upgrade(runtime.engine), 300)
+        with pytest.raises(ConfigurationError, match=refused):
+            await asyncio.wait_for(downgrade(runtime.engine, "0012"), 300)
+        with pytest.raises(ConfigurationError, match=refused):
+            await prepare_database(runtime)
+        assert await current_revision(runtime.engine) == "0099"
+    finally:
+        await runtime.close()
+
+
 async def test__prepare_database__at_the_head__does_not_import_alembic(
     databases: DatabaseFactory, tmp_path: Path
 ) -> None:

@@ -84,6 +84,32 @@ def head_revision() -> str:
     return head
 
 
+def known_revisions() -> set[str]:
+    """Every revision the code knows."""
+    from alembic.script import ScriptDirectory
+
+    return {script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+
+
+def _a_newer_release_migrated(current: str) -> ConfigurationError:
+    """The error for a database at ``current``, a revision the code does not know."""
+    head = head_revision()
+    return ConfigurationError(
+        f"BATON_DATABASE_URL: the database is at revision {current}, which this server does not know (its "
+        f"newest is {head}): a newer release of Baton migrated it. Run that release, or first take the "
+        f"database back with its `baton-server db downgrade {head}`",
+        setting="BATON_DATABASE_URL",
+    )
+
+
+def _refuse_a_revision_unknown(connection: Connection) -> None:
+    """Refuse to migrate a database at a revision the code does not know (Alembic would fail with "Can't
+    locate revision"), saying what happened and what to do."""
+    current = _current(connection)
+    if current is not None and current not in known_revisions():
+        raise _a_newer_release_migrated(current)
+
+
 def head_revision_from_files() -> str | None:
     """The head revision read from the migration files' ``revision`` and ``down_revision`` lines,
     without Alembic: the one revision no other revises. None when that is not plain (several
@@ -231,6 +257,7 @@ async def _migrate(engine: AsyncEngine, step: Callable[[Config], None]) -> None:
             # Python's sqlite3 opens a transaction only for a write, and runs DDL outside any: begun here,
             # the run's tables, columns and indexes are in the transaction too, kept or undone whole.
             await conn.exec_driver_sql("BEGIN")
+            await conn.run_sync(_refuse_a_revision_unknown)
             await conn.run_sync(run)
         return
     async with engine.connect() as conn:
@@ -241,6 +268,8 @@ async def _migrate(engine: AsyncEngine, step: Callable[[Config], None]) -> None:
         await conn.commit()
         reporter = asyncio.create_task(_report_waiting_builds(engine, migrating))
         try:
+            await conn.run_sync(_refuse_a_revision_unknown)
+            await conn.commit()  # Alembic begins each migration's transaction itself
             pause = LOCK_TIMEOUT_SECONDS
             while True:
                 try:
@@ -302,6 +331,8 @@ async def prepare_database(runtime: Runtime) -> None:
         await upgrade(runtime.engine)
         return
     current, head = await current_revision(runtime.engine), head_revision()
+    if current is not None and current not in known_revisions():
+        raise _a_newer_release_migrated(current)
     if current != head:
         raise ConfigurationError(
             f"BATON_DATABASE_URL: the database is at revision {current or 'empty'}, the server needs {head}; "
