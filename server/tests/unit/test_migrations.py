@@ -384,6 +384,64 @@ async def test__a_database_a_newer_release_migrated__is_refused_and_left_as_it_i
         await runtime.close()
 
 
+async def test__migrations_down_and_up__keep_every_log_line_and_xcom(
+    databases: DatabaseFactory, tmp_path: Path
+) -> None:
+    # Through the server's own engine, which enforces foreign keys on SQLite: there a downgrade builds
+    # task_instances anew (dropping a column), and dropping the old table deleted every log line and XCom
+    # by cascade.
+    from baton_server.db.tables import TaskLogRecord, XComRecord
+    from baton_server.db.types import utcnow
+
+    from tests.factories import make_dag_run
+
+    runtime = Runtime.create(make_settings(await databases.create(), tmp_path / "data"))
+    counts = text(
+        "SELECT (SELECT count(*) FROM task_instances), (SELECT count(*) FROM task_logs), "
+        "(SELECT count(*) FROM xcoms)"
+    )
+    try:
+        await upgrade(runtime.engine)
+        tis = await make_dag_run(runtime, task_ids=("extract", "load"))
+        async with runtime.sessions() as session:
+            for name, ti in tis.items():
+                session.add(
+                    TaskLogRecord(
+                        task_instance_id=ti.id,
+                        try_number=1,
+                        timestamp=utcnow(),
+                        level="info",
+                        message=name,
+                    )
+                )
+                session.add(
+                    XComRecord(
+                        dag_id=ti.dag_id,
+                        run_id=ti.run_id,
+                        task_id=ti.task_id,
+                        key="out",
+                        value="1",
+                        task_instance_id=ti.id,
+                    )
+                )
+            await session.commit()
+        seen = []
+        for step in (
+            downgrade(runtime.engine, "0012"),
+            downgrade(runtime.engine, "0006"),
+            upgrade(runtime.engine),
+        ):
+            await step
+            async with runtime.engine.connect() as conn:
+                seen.append(tuple((await conn.execute(counts)).one()))
+                if conn.dialect.name == "sqlite":
+                    # The pooled connection enforces foreign keys again once the run is over.
+                    assert (await conn.exec_driver_sql("PRAGMA foreign_keys")).scalar() == 1
+        assert seen == [(2, 2, 2)] * 3
+    finally:
+        await runtime.close()
+
+
 async def test__prepare_database__at_the_head__does_not_import_alembic(
     databases: DatabaseFactory, tmp_path: Path
 ) -> None:

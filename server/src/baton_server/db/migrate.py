@@ -253,12 +253,7 @@ async def _migrate(engine: AsyncEngine, step: Callable[[Config], None]) -> None:
         step(alembic_config(connection))
 
     if engine.dialect.name != "postgresql":
-        async with engine.begin() as conn:
-            # Python's sqlite3 opens a transaction only for a write, and runs DDL outside any: begun here,
-            # the run's tables, columns and indexes are in the transaction too, kept or undone whole.
-            await conn.exec_driver_sql("BEGIN")
-            await conn.run_sync(_refuse_a_revision_unknown)
-            await conn.run_sync(run)
+        await _migrate_sqlite(engine, run)
         return
     async with engine.connect() as conn:
         await _take_the_migration_lock(conn)
@@ -301,6 +296,37 @@ async def _migrate(engine: AsyncEngine, step: Callable[[Config], None]) -> None:
         await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_MIGRATION_LOCK})
         await conn.execute(text("RESET lock_timeout"))
         await conn.commit()
+
+
+async def _migrate_sqlite(engine: AsyncEngine, run: Callable[[Connection], None]) -> None:
+    """Run ``run`` (an Alembic command on a connection) on SQLite: in one transaction, with foreign keys
+    not enforced until it is over, and checked before it commits.
+
+    SQLite changes a column by building the table anew (Alembic's batch mode): it drops the old table,
+    and with foreign keys enforced (the server's connections enforce them) dropping ``task_instances``
+    deleted every log line and XCom by cascade. Python's sqlite3 opens a transaction only for a write
+    and runs DDL outside any: begun here, the run's tables, columns and indexes are in it too, kept or
+    undone whole.
+    """
+    async with engine.connect() as conn:
+        # A pragma that takes effect only outside a transaction: read and set before the run begins.
+        enforced = bool((await conn.exec_driver_sql("PRAGMA foreign_keys")).scalar())
+        await conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        try:
+            await conn.exec_driver_sql("BEGIN")
+            await conn.run_sync(_refuse_a_revision_unknown)
+            await conn.run_sync(run)
+            broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
+            if broken:
+                raise RuntimeError(f"the migration left rows whose foreign keys point nowhere: {broken[:5]}")
+            await conn.commit()
+        except BaseException:
+            await conn.rollback()
+            raise
+        finally:
+            if enforced:
+                await conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+            await conn.commit()
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
