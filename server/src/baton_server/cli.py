@@ -78,12 +78,20 @@ def _serve(settings: Settings, _: argparse.Namespace) -> int:
         shutil.rmtree(shared, ignore_errors=True)
 
 
+async def _ready_to_serve(runtime: Runtime) -> None:
+    """What a start checks before it listens, each failure one line: the database at the code's head,
+    and the signing keys that ``BATON_ENCRYPTION_KEY`` must be able to read."""
+    from baton_server.db.migrate import prepare_database
+
+    await prepare_database(runtime)
+    await runtime.load_signing_keys()
+
+
 def _serve_processes(settings: Settings) -> int:
     import uvicorn
     from uvicorn.config import LOGGING_CONFIG
 
     from baton_server.app import create_app
-    from baton_server.db.migrate import prepare_database
     from baton_server.logging_config import uvicorn_log_config
     from baton_server.processes import listening_socket, serve_forked
 
@@ -95,7 +103,7 @@ def _serve_processes(settings: Settings) -> int:
     try:
         # Fail fast, with one line, before uvicorn starts; done here only (prepare_database checks
         # the database answers first), so the app's lifespan does not do it again.
-        asyncio.run(_with_runtime(settings, prepare_database, check=False))
+        asyncio.run(_with_runtime(settings, _ready_to_serve, check=False))
         app = create_app(settings, database_prepared=True)
         # The latest version's routes and models before listening; the older versions' in a thread
         # once the first request was answered (or a second after), and a request for one of them
@@ -368,6 +376,22 @@ def _keys_rotate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _reencrypt_secrets(settings: Settings, _: argparse.Namespace) -> int:
+    from baton_server.db.migrate import prepare_database
+    from baton_server.services.reencryption import reencrypt_secrets
+
+    async def action(runtime: Runtime) -> Any:
+        await prepare_database(runtime)
+        return await reencrypt_secrets(runtime.sessions, runtime.cipher)
+
+    done = asyncio.run(_with_runtime(settings, action))
+    print(
+        f"re-encrypted the secrets of {done.connections} connection(s) and {done.signing_keys} signing "
+        "key(s) with the first key of BATON_ENCRYPTION_KEY; the keys after it may now be removed"
+    )
+    return 0
+
+
 def _keys_list(settings: Settings, args: argparse.Namespace) -> int:
     from baton_server.db.migrate import prepare_database
     from baton_server.services.signing_keys import list_keys
@@ -483,6 +507,12 @@ def build_parser() -> argparse.ArgumentParser:
     keys_list = keys_sub.add_parser("list", help="list the signing keys (never their private half)")
     keys_list.add_argument("--json", action="store_true")
     keys_list.set_defaults(handler=_keys_list)
+    reencrypt = sub.add_parser(
+        "reencrypt-secrets",
+        help="re-encrypt every stored secret (connections, signing keys) with the first key of "
+        "BATON_ENCRYPTION_KEY, after a new key was put first",
+    )
+    reencrypt.set_defaults(handler=_reencrypt_secrets)
     return parser
 
 

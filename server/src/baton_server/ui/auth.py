@@ -111,8 +111,10 @@ def _unb64(text: str) -> bytes:
 
 @lru_cache(maxsize=4)
 def signer_for(encryption_key: str) -> SessionSigner:
-    """The session signer of a server, its key derived from the encryption key (one per process)."""
-    return SessionSigner(hmac.new(encryption_key.encode(), _KEY_CONTEXT, hashlib.sha256).digest())
+    """The session signer of a server, its key derived from the encryption key that encrypts (the first of
+    ``BATON_ENCRYPTION_KEY``'s keys), so that adding a key behind it ends no login."""
+    first = encryption_key.split(",")[0].strip()
+    return SessionSigner(hmac.new(first.encode(), _KEY_CONTEXT, hashlib.sha256).digest())
 
 
 async def identify(
