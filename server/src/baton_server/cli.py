@@ -340,7 +340,8 @@ def _list_credentials(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     for row in rows:
         status = f"revoked {row['revoked_at']}" if row["revoked_at"] else "active"
-        scope = "" if row["kind"] != "worker" else "  dags: " + ",".join(row["dags"] or ["*"])
+        dags = "*" if row["dags"] is None else ",".join(row["dags"]) or "(none)"
+        scope = "" if row["kind"] != "worker" else f"  dags: {dags}"
         print(f"{row['id']}  {row['kind']:<6}  {row['name']:<30}  {status}{scope}")
     return 0
 

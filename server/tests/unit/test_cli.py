@@ -155,6 +155,12 @@ def test__db_migrate_downgrade__round_trip(tmp_path: Path) -> None:
     assert "behind" in current.stdout
     assert _run(["db", "migrate"], env).returncode == 0
     assert "up to date" in _run(["db", "current"], env).stdout
+    # A revision the code does not know, in one line.
+    for args in (["db", "downgrade", "nonsense"], ["db", "migrate", "--revision", "9999"]):
+        unknown = _run(args, env)
+        assert unknown.returncode == 1, unknown.stderr
+        assert "Can't locate revision identified by" in unknown.stderr
+        assert "Traceback" not in unknown.stderr
 
 
 def test__database_a_newer_release_migrated__every_command_says_what_to_do(tmp_path: Path) -> None:
@@ -176,6 +182,24 @@ def test__database_a_newer_release_migrated__every_command_says_what_to_do(tmp_p
         assert "a newer release of Baton migrated it" in refused.stderr
     with sqlite3.connect(tmp_path / "data" / "baton.db") as db:
         assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [("0099",)]
+
+
+def test__credential_issue__refuses_an_empty_scope_and_a_bad_name__issuing_nothing(tmp_path: Path) -> None:
+    # `--dags "$PATTERNS"` with the variable empty asked for a scope: it is refused, never issued unscoped
+    # (nor as a credential that serves nothing, listed as every DAG).
+    env = _env(tmp_path)
+    for args, said in (
+        (["create-worker-credential", "w", "--dags", ""], "needs at least one DAG id pattern"),
+        (["create-worker-credential", "w", "--dags", ","], "needs at least one DAG id pattern"),
+        (["create-worker-credential", "  "], "name is 1 to 250 characters, not blank"),
+        (["create-admin-token", "x" * 251], "name is 1 to 250 characters, not blank"),
+    ):
+        refused = _run(args, env)
+        assert refused.returncode == 1, (args, refused.stdout, refused.stderr)
+        assert said in refused.stderr
+        assert "Traceback" not in refused.stderr
+    assert _run(["list-credentials", "--json"], env).stdout.strip() == "[]"
+    assert _run(["create-admin-token", "x" * 250], env).returncode == 0
 
 
 async def test__worker_credential__scoped_to_dag_patterns(tmp_path: Path, databases: DatabaseFactory) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from baton_server.db.engine import check_database
-from baton_server.errors import ConfigurationError
+from baton_server.errors import ConfigurationError, InvalidInputError
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -250,7 +250,12 @@ async def _migrate(engine: AsyncEngine, step: Callable[[Config], None]) -> None:
     """
 
     def run(connection: Connection) -> None:
-        step(alembic_config(connection))
+        from alembic.util import CommandError
+
+        try:
+            step(alembic_config(connection))
+        except CommandError as error:  # a revision asked for that the code does not know, say
+            raise InvalidInputError(f"migrations: {error}") from None
 
     if engine.dialect.name != "postgresql":
         await _migrate_sqlite(engine, run)

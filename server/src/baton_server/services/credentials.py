@@ -11,9 +11,9 @@ from typing import Literal
 from sqlalchemy import ScalarSelect, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from baton_server.db.tables import CredentialRecord, TaskInstanceRecord, WorkerRecord
+from baton_server.db.tables import ID_LENGTH, CredentialRecord, TaskInstanceRecord, WorkerRecord
 from baton_server.db.types import utcnow
-from baton_server.errors import NotFoundError, UnauthorizedError
+from baton_server.errors import InvalidInputError, NotFoundError, UnauthorizedError
 from baton_server.services._sql import rowcount
 from baton_server.services.ownership import check_patterns
 from baton_server.services.states import TaskInstanceState, resolve_failure
@@ -54,6 +54,14 @@ async def issue_credential(
     """
     if dag_patterns is not None and kind != "worker":
         raise ValueError("only worker credentials are scoped to DAGs")
+    if not name.strip() or len(name) > ID_LENGTH:
+        raise InvalidInputError(f"a credential's name is 1 to {ID_LENGTH} characters, not blank")
+    if dag_patterns is not None and not dag_patterns:
+        # An empty scope would serve no DAG while reading like a missing one: refused, never widened.
+        raise InvalidInputError(
+            "a worker credential scoped to DAGs needs at least one DAG id pattern (without a scope it serves "
+            "every DAG)"
+        )
     token = f"baton_{kind}_{secrets.token_urlsafe(32)}"
     record = CredentialRecord(
         kind=kind,
