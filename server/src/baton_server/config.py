@@ -21,6 +21,10 @@ from sqlalchemy.exc import ArgumentError
 from baton_server.errors import ConfigurationError
 
 _SUPPORTED_DRIVERS = {"sqlite+aiosqlite", "postgresql+asyncpg"}
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+"""What ``BATON_LOG_LEVEL`` may be (uvicorn's levels; any case)."""
+MIN_SIGNING_KEY_BYTES = 32
+"""The shortest ``BATON_SIGNING_KEY`` the server takes: HS256's output size (RFC 7518, 3.2)."""
 
 
 class Settings(BaseSettings):
@@ -122,6 +126,25 @@ class Settings(BaseSettings):
             "Unset: every version the code knows."
         ),
     )
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_log_level(cls, value: str) -> str:
+        level = value.strip().lower()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"{value!r} is not a log level; one of {', '.join(LOG_LEVELS)}")
+        return level
+
+    @field_validator("signing_key")
+    @classmethod
+    def _check_signing_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().encode()) < MIN_SIGNING_KEY_BYTES:
+            raise ValueError(
+                f"at least {MIN_SIGNING_KEY_BYTES} bytes (HS256's own size; a shorter key can be guessed "
+                "from the tokens it signed); generate one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+            )
+        return value
 
     @field_validator("retention")
     @classmethod
@@ -230,6 +253,16 @@ def load_settings(**overrides: object) -> Settings:
 
 
 def _read_or_create_secret(path: Path, make: bytes) -> str:
+    try:
+        return _read_or_write_secret(path, make)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"BATON_DATA_DIR: cannot keep the generated key {path}: {exc.strerror or exc}",
+            setting="BATON_DATA_DIR",
+        ) from None
+
+
+def _read_or_write_secret(path: Path, make: bytes) -> str:
     if path.exists():
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -120,6 +120,31 @@ def test__bad_port_setting__one_line(tmp_path: Path) -> None:
     assert "BATON_PORT" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("setting", "value", "said"),
+    [
+        ("BATON_LOG_LEVEL", "loud", "'loud' is not a log level; one of critical, error"),
+        ("BATON_SIGNING_KEY", "short", "at least 32 bytes"),
+        (
+            "BATON_DATA_DIR",
+            "/proc/baton-nowhere",
+            "cannot keep the generated key /proc/baton-nowhere/signing.key",
+        ),
+        (
+            "BATON_DATABASE_URL",
+            "sqlite+aiosqlite:////proc/baton-nowhere/baton.db",
+            "cannot create the database's folder /proc/baton-nowhere",
+        ),
+    ],
+)
+def test__bad_setting__one_line_naming_it(tmp_path: Path, setting: str, value: str, said: str) -> None:
+    result = _run(["serve"], _env(tmp_path, **{setting: value}))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert f"baton-server: error: {setting}: " in result.stderr
+    assert said in result.stderr
+
+
 def test__more_processes_than_pooled_connections__one_line_naming_both(tmp_path: Path) -> None:
     result = _run(["serve"], _env(tmp_path, BATON_PROCESSES="4", BATON_DB_POOL_SIZE="3"))
     assert result.returncode != 0

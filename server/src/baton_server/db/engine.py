@@ -50,7 +50,15 @@ def create_engine(settings: Settings) -> AsyncEngine:
         if url.database and url.database != ":memory:":
             from pathlib import Path
 
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(url.database).parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ConfigurationError(
+                    f"BATON_DATABASE_URL: cannot create the database's folder {folder}: "
+                    f"{exc.strerror or exc}",
+                    setting="BATON_DATABASE_URL",
+                ) from None
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
         switch = engine.dialect.set_isolation_level
