@@ -12,6 +12,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -63,6 +64,10 @@ func NewClient(baseURL, token string, opts ...Option) (*Client, error) {
 	}
 	if cfg.retry.Attempts < 1 {
 		return nil, fmt.Errorf("baton: RetryPolicy.Attempts must be at least 1, got %d", cfg.retry.Attempts)
+	}
+	// A URL no request can reach is refused here, once, rather than retried as if the server were down.
+	if u, err := url.Parse(baseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("baton: the server URL %q is not an http:// or https:// URL with a host", baseURL)
 	}
 	inner := cfg.inner
 	if inner == nil {

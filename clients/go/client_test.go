@@ -154,6 +154,19 @@ func TestServerUnreachable_TransportErrorAfterRetries(t *testing.T) {
 	}
 }
 
+func TestNewClient_URLNoRequestCanReach_RefusedAtOnce(t *testing.T) {
+	for _, url := range []string{"", "notaurl", "127.0.0.1:8080", "ftp://host", "http://", "http://%zz"} {
+		if _, err := baton.NewClient(url, "token"); err == nil || !strings.Contains(err.Error(), "is not an http:// or https:// URL with a host") {
+			t.Errorf("NewClient(%q): want the URL refused, got %v", url, err)
+		}
+	}
+	for _, url := range []string{"http://127.0.0.1:8080", "https://baton.example/", "http://[::1]:8080/base"} {
+		if _, err := baton.NewClient(url, "token"); err != nil {
+			t.Errorf("NewClient(%q): %v", url, err)
+		}
+	}
+}
+
 // scripted is a loopback HTTP server answering each request with the next scripted answer.
 func scripted(t *testing.T, answers ...func(w http.ResponseWriter)) (*httptest.Server, *[]*http.Request) {
 	t.Helper()

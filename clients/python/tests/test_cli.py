@@ -47,6 +47,17 @@ def test__server_unreachable__one_line_and_status_1() -> None:
     _one_line_error(result, 1, "cannot reach the Baton server", url, "Connection refused")
 
 
+@pytest.mark.parametrize("url", ["notaurl", "ftp://host", "http://", "http://[::1"])
+def test__server_url_no_request_can_reach__one_line_and_status_2(url: str) -> None:
+    _one_line_error(
+        _baton("dags", "list", "--server", url, "--token", "t"),
+        2,
+        f"the server URL {url!r} is not an http://",
+    )
+    with pytest.raises(ValueError, match="is not an http:// or https:// URL with a host"):
+        Client(url)
+
+
 def test__no_admin_token__one_line_and_status_2() -> None:
     _one_line_error(_baton("runs", "list"), 2, "no admin token: pass --token or set BATON_ADMIN_TOKEN")
 

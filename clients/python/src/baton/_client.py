@@ -8,6 +8,7 @@ so that this layer works unchanged over the generated code of every supported ve
 
 from __future__ import annotations
 
+import urllib.parse
 import uuid
 from types import TracebackType
 from typing import Any, Literal, Self, TypeVar
@@ -85,6 +86,20 @@ def with_batch_id(body: LogBatch, batch_id: uuid.UUID | None = None) -> LogBatch
     return body
 
 
+def check_base_url(base_url: str) -> str:
+    """``base_url``, if a request can reach it (``http://`` or ``https://``, with a host); else ValueError.
+
+    Refused once, here, rather than retried as if the server were down."""
+    try:
+        parts = urllib.parse.urlsplit(base_url)
+        reachable = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # a malformed address (an unclosed IPv6 bracket, a bad port)
+        reachable = False
+    if not reachable:
+        raise ValueError(f"the server URL {base_url!r} is not an http:// or https:// URL with a host")
+    return base_url
+
+
 def _generated_client(base_url: str, timeout: float) -> AuthenticatedClient:
     # Authentication is the transport's job (the token changes under it): the generated client's
     # own token is never sent, because its httpx clients are replaced below.
@@ -103,6 +118,7 @@ class Client:
         retry: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
+        check_base_url(base_url)
         self._credentials = _Credentials(token)
         self._http = httpx.Client(
             base_url=base_url,
@@ -233,6 +249,7 @@ class AsyncClient:
         retry: RetryPolicy | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        check_base_url(base_url)
         self._credentials = _Credentials(token)
         self._http = httpx.AsyncClient(
             base_url=base_url,

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from baton._client import Client, _expect
+from baton._client import Client, _expect, check_base_url
 from baton._generated.types import UNSET, Unset
 
 T = TypeVar("T")
@@ -40,9 +40,10 @@ def add_server_options(parser: argparse.ArgumentParser, token_env: str, token_he
 def server_url(args: argparse.Namespace) -> str:
     """The server URL from ``--server``, the environment, or the local default."""
     url: str = args.server or os.environ.get(SERVER_ENV) or DEFAULT_SERVER
-    if not url.startswith(("http://", "https://")):
-        raise CLIError(f"the server URL must start with http:// or https://, not {url!r}", 2)
-    return url.rstrip("/")
+    try:
+        return check_base_url(url).rstrip("/")
+    except ValueError as exc:
+        raise CLIError(str(exc), 2) from None
 
 
 def token(args: argparse.Namespace, env: str, what: str) -> str:

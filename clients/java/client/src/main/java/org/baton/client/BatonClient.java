@@ -3,6 +3,8 @@ package org.baton.client;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.net.http.HttpClient;
 import java.net.http.HttpResponse;
 import java.time.Duration;
@@ -365,7 +367,22 @@ public final class BatonClient {
     /** The client. */
     public BatonClient build() {
       Objects.requireNonNull(baseUrl, "baseUrl");
+      // A URL no request can reach is refused here, once, rather than retried as if the server were down.
+      if (!reachable(baseUrl)) {
+        throw new IllegalArgumentException(
+            "the server URL '" + baseUrl + "' is not an http:// or https:// URL with a host");
+      }
       return new BatonClient(this, null, null);
+    }
+
+    private static boolean reachable(String url) {
+      try {
+        URI uri = new URI(url);
+        return ("http".equalsIgnoreCase(uri.getScheme()) || "https".equalsIgnoreCase(uri.getScheme()))
+            && uri.getHost() != null;
+      } catch (URISyntaxException e) {
+        return false;
+      }
     }
   }
 }

@@ -48,6 +48,18 @@ class TransportTest {
 
   private HttpServer server;
   private ServerSocket rawListener;
+
+  @Test
+  void urlNoRequestCanReach_refusedWhenBuilt() {
+    for (String url : List.of("notaurl", "127.0.0.1:8080", "ftp://host", "http://", "http://%zz")) {
+      IllegalArgumentException refused =
+          assertThrows(IllegalArgumentException.class, () -> BatonClient.builder().baseUrl(url).build(), url);
+      assertTrue(refused.getMessage().contains("is not an http:// or https:// URL with a host"), url);
+    }
+    for (String url : List.of("http://127.0.0.1:8080", "https://baton.example/", "http://[::1]:8080/base")) {
+      BatonClient.builder().baseUrl(url).build();
+    }
+  }
   private final Deque<Answer> answers = new ArrayDeque<>();
   private final List<Seen> seen = Collections.synchronizedList(new ArrayList<>());
 

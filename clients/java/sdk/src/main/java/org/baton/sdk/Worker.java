@@ -122,8 +122,12 @@ public final class Worker {
             builder.captureOutput);
     // The claim's long poll must end before the client's read timeout.
     Duration timeout = builder.claimWait.plusSeconds(30);
-    this.client =
-        BatonClient.builder().baseUrl(builder.serverUrl).token(builder.token).retryPolicy(builder.retry).timeout(timeout).build();
+    try {
+      this.client =
+          BatonClient.builder().baseUrl(builder.serverUrl).token(builder.token).retryPolicy(builder.retry).timeout(timeout).build();
+    } catch (IllegalArgumentException badUrl) { // a URL no request can reach
+      throw new WorkerException(badUrl.getMessage());
+    }
     // The attempts' clients share one set of connections, apart from the claim's long poll.
     this.tasks = BatonClient.builder().baseUrl(builder.serverUrl).retryPolicy(builder.retry).build();
     this.slots = new Semaphore(builder.concurrency);
