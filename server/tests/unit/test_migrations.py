@@ -380,6 +380,10 @@ async def test__a_database_a_newer_release_migrated__is_refused_and_left_as_it_i
         with pytest.raises(ConfigurationError, match=refused):
             await prepare_database(runtime)
         assert await current_revision(runtime.engine) == "0099"
+        if databases.is_postgres:
+            # The refused migrations' session setting went with them: the pool's connections wait as before.
+            async with runtime.engine.connect() as conn:
+                assert (await conn.execute(text("SHOW lock_timeout"))).scalar() == "0"
     finally:
         await runtime.close()
 

@@ -229,6 +229,8 @@ async def _gave_way_message(conn: AsyncConnection, error: DBAPIError, pause: flo
         await conn.rollback()
     except Exception as look:  # only words: the migration tries again whatever they say
         log.debug("could not read who holds the locks: %s", look)
+        with contextlib.suppress(Exception):
+            await conn.rollback()  # the next try begins its own transaction
         rows = []
     holders = "; ".join(_backend(*row) for row in rows) or "none older than the wait is left"
     return (
@@ -290,6 +292,7 @@ async def _migrate(engine: AsyncEngine, step: Callable[[Config], None]) -> None:
             try:
                 await conn.rollback()
                 await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_MIGRATION_LOCK})
+                await conn.execute(text("RESET lock_timeout"))  # the pooled connection waits as before
                 await conn.commit()
             except Exception:  # the migration's own error is the one to raise
                 await conn.invalidate()
