@@ -117,6 +117,28 @@ def test__worker__broken_bundle__one_line_and_status_1(
     assert expected in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("option", "said"),
+    [
+        (["--heartbeat-interval", "0"], "heartbeat_interval is a number of seconds above 0, not 0.0"),
+        (["--heartbeat-interval", "nan"], "heartbeat_interval is a number of seconds above 0, not nan"),
+        (["--heartbeat-interval", "inf"], "heartbeat_interval is a number of seconds above 0, not inf"),
+        (["--grace-period", "-1"], "grace_period is a number of seconds, 0 or more, not -1.0"),
+        (["--stop-grace", "nan"], "stop_grace is a number of seconds, 0 or more, not nan"),
+        (["--warm-processes", "-3"], "warm_processes is 0 or more, not -3"),
+    ],
+)
+def test__worker__option_out_of_range__one_line_and_status_1(
+    tmp_path: Path, option: list[str], said: str
+) -> None:
+    # Refused before the worker starts: a heartbeat every 0 s would hammer the server, nan never come.
+    (tmp_path / "bundle.py").write_text("")
+    result = _baton(
+        "worker", "--bundle", str(tmp_path), "--token", "t", "--server", "http://127.0.0.1:1", *option
+    )
+    _one_line_error(result, 1, said)
+
+
 def test__every_page__collects_until_the_total_or_an_empty_page() -> None:
     data = list(range(7))
     offsets: list[int] = []

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import getpass
 import logging
+import math
 import os
 import re
 import signal
@@ -113,6 +114,18 @@ class Worker:
             raise WorkerError(f"task_start is 'fork' or 'spawn', not {task_start!r}")
         if concurrency < 1 or not queues:
             raise WorkerError("a worker needs a concurrency of at least 1 and at least one queue")
+        # A heartbeat every 0 s would hammer the server; nan and inf would never come.
+        if not (math.isfinite(heartbeat_interval) and heartbeat_interval > 0):
+            raise WorkerError(f"heartbeat_interval is a number of seconds above 0, not {heartbeat_interval}")
+        for name, seconds in (
+            ("grace_period", grace_period),
+            ("stop_grace", stop_grace),
+            ("claim_wait", claim_wait),
+        ):
+            if not (math.isfinite(seconds) and seconds >= 0):
+                raise WorkerError(f"{name} is a number of seconds, 0 or more, not {seconds}")
+        if warm_processes is not None and warm_processes < 0:
+            raise WorkerError(f"warm_processes is 0 or more, not {warm_processes}")
         self.server_url = server_url.rstrip("/")
         self._token = token
         self._bundle_path = Path(bundle) if bundle is not None else None
