@@ -62,6 +62,16 @@ func run(args []string) int {
 		return 2
 	}
 	cfg.Queues = served
+	// The library takes a zero as "the default"; given on the command line, it is a mistake.
+	for _, d := range []struct {
+		flag  string
+		value time.Duration
+	}{{"--heartbeat-interval", cfg.HeartbeatInterval}, {"--claim-wait", cfg.ClaimWait}, {"--grace-period", cfg.GracePeriod}} {
+		if d.value <= 0 {
+			fmt.Fprintf(os.Stderr, "baton-go-worker: %s %s: give a duration above 0\n", d.flag, d.value)
+			return 2
+		}
+	}
 	var logLevel slog.Level
 	if err := logLevel.UnmarshalText([]byte(strings.Replace(level, "warning", "warn", 1))); err != nil {
 		fmt.Fprintf(os.Stderr, "baton-go-worker: --log-level %q: use debug, info, warning or error\n", level)
