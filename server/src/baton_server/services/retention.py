@@ -22,6 +22,8 @@ from baton_server.services.states import DagRunState
 BATCH = 500
 """Runs deleted per transaction."""
 
+MAX_DURATION = timedelta(days=36500)
+"""The longest duration :func:`parse_duration` takes (a hundred years)."""
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
@@ -31,7 +33,11 @@ def parse_duration(text: str) -> timedelta:
     match = _DURATION_RE.match(text)
     if match is None:
         raise ValueError(f"{text!r} is not a duration like 30d, 12h, 15m or 90s")
-    return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    # Longer would reach before the calendar's first year from now (an OverflowError, every clean).
+    if seconds > MAX_DURATION.total_seconds():
+        raise ValueError(f"{text!r} is longer than {MAX_DURATION.days} days")
+    return timedelta(seconds=seconds)
 
 
 @dataclass(slots=True)

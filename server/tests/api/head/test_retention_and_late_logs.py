@@ -154,6 +154,14 @@ def test__parse_duration__refuses_nonsense() -> None:
         parse_duration("soon")
 
 
+def test__parse_duration__refuses_what_reaches_before_the_calendar() -> None:
+    # A cutoff that far back was an OverflowError in every clean (and a traceback from `db clean`).
+    assert parse_duration("36500d") == timedelta(days=36500)
+    for text in ("36501d", "99999999999d", "9" * 400):
+        with pytest.raises(ValueError, match="is longer than 36500 days"):
+            parse_duration(text)
+
+
 def test__db_clean_command__deletes_and_reports(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BATON_")}
     env["BATON_DATA_DIR"] = str(tmp_path / "data")
