@@ -23,6 +23,10 @@ from baton_server.errors import ConfigurationError
 _SUPPORTED_DRIVERS = {"sqlite+aiosqlite", "postgresql+asyncpg"}
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 """What ``BATON_LOG_LEVEL`` may be (uvicorn's levels; any case)."""
+HOUR, DAY = 3600, 24 * 3600
+WEEK = 7 * DAY
+"""Bounds of the durations in seconds: past them a deadline the server computes (now minus a timeout)
+leaves the calendar, and every scheduler pass failed (``inf`` passed ``gt=0``)."""
 MIN_SIGNING_KEY_BYTES = 32
 """The shortest ``BATON_SIGNING_KEY`` the server takes: HS256's output size (RFC 7518, 3.2)."""
 
@@ -62,12 +66,12 @@ class Settings(BaseSettings):
         default=10,
         description="The most database connections the server opens, over all its processes.",
     )
-    db_pool_timeout: Annotated[float, Field(gt=0)] = 30.0
+    db_pool_timeout: Annotated[float, Field(gt=0, le=HOUR)] = 30.0
     auto_migrate: bool = Field(default=True, description="Apply pending migrations when the server starts.")
 
-    workload_token_ttl: Annotated[int, Field(ge=60)] = 24 * 3600
-    execution_token_ttl: Annotated[int, Field(ge=30)] = 600
-    token_refresh_before: Annotated[int, Field(ge=5)] = 120
+    workload_token_ttl: Annotated[int, Field(ge=60, le=30 * DAY)] = 24 * 3600
+    execution_token_ttl: Annotated[int, Field(ge=30, le=WEEK)] = 600
+    token_refresh_before: Annotated[int, Field(ge=5, le=DAY)] = 120
     signing_key_refresh: Annotated[float, Field(gt=0, le=300)] = Field(
         default=10.0,
         description="Seconds between two reloads of the rotated signing keys from the database; at most "
@@ -84,15 +88,15 @@ class Settings(BaseSettings):
         "a batch past it is refused with `413 log_limit_exceeded`.",
     )
 
-    heartbeat_timeout: Annotated[float, Field(gt=0)] = 300.0
+    heartbeat_timeout: Annotated[float, Field(gt=0, le=WEEK)] = 300.0
     fast_lanes: bool = Field(
         default=True,
         description="Answer successful heartbeats and variable reads ahead of the framework's routing.",
     )
-    scheduler_interval: Annotated[float, Field(gt=0)] = 1.0
+    scheduler_interval: Annotated[float, Field(gt=0, le=HOUR)] = 1.0
     run_scheduler: bool = Field(default=True, description="Run the scheduler inside the API server process.")
     claim_max_wait: Annotated[float, Field(ge=0, le=60)] = 20.0
-    claim_timeout: Annotated[float, Field(gt=0)] = Field(
+    claim_timeout: Annotated[float, Field(gt=0, le=WEEK)] = Field(
         default=300.0,
         description="Seconds a claimed workload may wait to be started before it is queued again.",
     )
@@ -108,7 +112,7 @@ class Settings(BaseSettings):
             "duration (`30d`, `12h`), on a schedule. Unset: keep everything."
         ),
     )
-    retention_clean_interval: Annotated[float, Field(gt=0)] = Field(
+    retention_clean_interval: Annotated[float, Field(gt=0, le=WEEK)] = Field(
         default=3600.0, description="Seconds between scheduled cleans when `retention` is set."
     )
     metrics_enabled: bool = Field(default=True, description="Serve Prometheus metrics at `GET /metrics`.")
