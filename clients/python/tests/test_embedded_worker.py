@@ -193,3 +193,15 @@ def test__worker__misconfigured__worker_error_before_anything_starts() -> None:
         Worker("http://127.0.0.1:1", "t")
     with pytest.raises(WorkerError, match="use isolation='thread'"):
         Worker("http://127.0.0.1:1", "t", dags=[])
+    with pytest.raises(WorkerError, match="heartbeat_interval is a number of seconds above 0, not 0"):
+        Worker("http://127.0.0.1:1", "t", dags=[], isolation="thread", heartbeat_interval=0)
+    with pytest.raises(WorkerError, match="claim_wait is a number of seconds, 0 or more, not -1"):
+        Worker("http://127.0.0.1:1", "t", dags=[], isolation="thread", claim_wait=-1)
+
+
+def test__worker__name__given_or_host_and_pid() -> None:
+    from baton._worker import default_worker_name
+
+    # The checks of the options come before the name is taken: none of them may stand in for it.
+    assert Worker("http://127.0.0.1:1", "t", dags=[], isolation="thread", name="ingest-1").name == "ingest-1"
+    assert Worker("http://127.0.0.1:1", "t", dags=[], isolation="thread").name == default_worker_name()

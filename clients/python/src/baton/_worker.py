@@ -117,13 +117,13 @@ class Worker:
         # A heartbeat every 0 s would hammer the server; nan and inf would never come.
         if not (math.isfinite(heartbeat_interval) and heartbeat_interval > 0):
             raise WorkerError(f"heartbeat_interval is a number of seconds above 0, not {heartbeat_interval}")
-        for name, seconds in (
+        for option, seconds in (
             ("grace_period", grace_period),
             ("stop_grace", stop_grace),
             ("claim_wait", claim_wait),
         ):
             if not (math.isfinite(seconds) and seconds >= 0):
-                raise WorkerError(f"{name} is a number of seconds, 0 or more, not {seconds}")
+                raise WorkerError(f"{option} is a number of seconds, 0 or more, not {seconds}")
         if warm_processes is not None and warm_processes < 0:
             raise WorkerError(f"warm_processes is 0 or more, not {warm_processes}")
         self.server_url = server_url.rstrip("/")
