@@ -197,6 +197,8 @@ def test__worker__misconfigured__worker_error_before_anything_starts() -> None:
         Worker("http://127.0.0.1:1", "t", dags=[], isolation="thread", heartbeat_interval=0)
     with pytest.raises(WorkerError, match="claim_wait is a number of seconds, 0 or more, not -1"):
         Worker("http://127.0.0.1:1", "t", dags=[], isolation="thread", claim_wait=-1)
+    with pytest.raises(WorkerError, match="is not an http:// or https:// URL with a host"):
+        Worker("127.0.0.1:8080", "t", dags=[], isolation="thread")
 
 
 def test__worker__name__given_or_host_and_pid() -> None:

@@ -29,7 +29,7 @@ from typing import Literal, TypeVar
 from baton._attempt import AttemptOptions, AttemptSupervisor
 from baton._bundle import Bundle, index_tasks, load_bundle
 from baton._child import TASK_STARTS, TaskStart, TaskStarter, WarmPool
-from baton._client import AsyncClient, _expect
+from baton._client import AsyncClient, _expect, check_base_url
 from baton._dag import DAG
 from baton._describe import PYTHON_RUNTIME, describe_dag
 from baton._errors import (
@@ -114,6 +114,10 @@ class Worker:
             raise WorkerError(f"task_start is 'fork' or 'spawn', not {task_start!r}")
         if concurrency < 1 or not queues:
             raise WorkerError("a worker needs a concurrency of at least 1 and at least one queue")
+        try:
+            check_base_url(server_url)
+        except ValueError as exc:
+            raise WorkerError(str(exc)) from None
         # A heartbeat every 0 s would hammer the server; nan and inf would never come.
         if not (math.isfinite(heartbeat_interval) and heartbeat_interval > 0):
             raise WorkerError(f"heartbeat_interval is a number of seconds above 0, not {heartbeat_interval}")
