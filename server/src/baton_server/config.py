@@ -139,6 +139,14 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not a log level; one of {', '.join(LOG_LEVELS)}")
         return level
 
+    @field_validator("metrics_token")
+    @classmethod
+    def _check_metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        # Set but empty (a template's missing variable): `Bearer ` with nothing after it would be let in.
+        if value is not None and not value.get_secret_value().strip():
+            raise ValueError("empty; unset it to serve /metrics without a token, or give a token")
+        return value
+
     @field_validator("signing_key")
     @classmethod
     def _check_signing_key(cls, value: SecretStr | None) -> SecretStr | None:

@@ -125,6 +125,8 @@ def test__bad_port_setting__one_line(tmp_path: Path) -> None:
     [
         ("BATON_LOG_LEVEL", "loud", "'loud' is not a log level; one of critical, error"),
         ("BATON_SIGNING_KEY", "short", "at least 32 bytes"),
+        # `Authorization: Bearer ` with nothing after it was let in to /metrics.
+        ("BATON_METRICS_TOKEN", " ", "empty; unset it to serve /metrics without a token"),
         # Past a week a deadline (now minus the timeout) left the calendar in every scheduler pass.
         ("BATON_HEARTBEAT_TIMEOUT", "inf", "less than or equal to 604800"),
         ("BATON_CLAIM_TIMEOUT", "1e15", "less than or equal to 604800"),
