@@ -63,6 +63,10 @@ func run(args []string) int {
 	}
 	cfg.Queues = served
 	// The library takes a zero as "the default"; given on the command line, it is a mistake.
+	if cfg.Concurrency < 1 {
+		fmt.Fprintf(os.Stderr, "baton-go-worker: --concurrency %d: give at least 1\n", cfg.Concurrency)
+		return 2
+	}
 	for _, d := range []struct {
 		flag  string
 		value time.Duration
