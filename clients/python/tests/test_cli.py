@@ -58,6 +58,27 @@ def test__server_url_no_request_can_reach__one_line_and_status_2(url: str) -> No
         Client(url)
 
 
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["runs", "trigger", "d", "--conf", '{"a": NaN}'], "--conf is not JSON: NaN is not JSON"),
+        (["runs", "trigger", "d", "--conf", '{"a": 1e999}'], "--conf is not JSON: 1e999 is too large"),
+        (["variables", "set", "k", "[Infinity]"], "VALUE is not JSON: Infinity is not JSON"),
+        (["connections", "add", "c", "--type", "http", "--extra", '{"a": -Infinity}'], "--extra is not JSON"),
+        (["variables", "set", " ", "1"], "argument key: must not be blank"),
+        (["connections", "add", "", "--type", "http"], "argument ID: must not be blank"),
+        (["pools", "set", "", "unlimited"], "argument name: must not be blank"),
+    ],
+)
+def test__input_the_api_cannot_take__refused_before_sending(args: list[str], said: str) -> None:
+    # Python's json reads NaN and 1e999 (inf), which no JSON body can carry; a blank key names no path.
+    result = _baton(*args, "--server", "http://127.0.0.1:1", "--token", "t")
+    assert result.returncode == 2, result
+    assert said in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "ValueError" not in result.stderr
+
+
 def test__no_admin_token__one_line_and_status_2() -> None:
     _one_line_error(_baton("runs", "list"), 2, "no admin token: pass --token or set BATON_ADMIN_TOKEN")
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from baton._cli import _backfills, _controls, _resources, _runs, _worker_cmd
-from baton._cli._common import ADMIN_TOKEN_ENV, CLIError, add_server_options
+from baton._cli._common import ADMIN_TOKEN_ENV, CLIError, add_server_options, name
 from baton._errors import (
     APIError,
     BatonError,
@@ -137,10 +137,10 @@ def _controls_commands(sub: Subparsers, dags: Subparsers, runs: Subparsers) -> N
 def _resources_commands(sub: Subparsers) -> None:
     variables = _group(sub, "variables", "variables: JSON values by key")
     get = _admin_command(variables, "get", "print a variable's value")
-    get.add_argument("key")
+    get.add_argument("key", type=name)
     get.set_defaults(handler=_resources.variables_get)
     put = _admin_command(variables, "set", "set a variable (VALUE is JSON if it parses, else a string)")
-    put.add_argument("key")
+    put.add_argument("key", type=name)
     put.add_argument("value")
     put.add_argument(
         "--string", action="store_true", help="store VALUE as a string even if it parses as JSON"
@@ -153,7 +153,7 @@ def _resources_commands(sub: Subparsers) -> None:
 
     connections = _group(sub, "connections", "connections to external systems")
     add = _admin_command(connections, "add", "create or replace a connection")
-    add.add_argument("conn_id", metavar="ID")
+    add.add_argument("conn_id", metavar="ID", type=name)
     add.add_argument("--uri", help="type://login:password@host:port/schema?extra_key=value")
     add.add_argument("--type", dest="conn_type")
     add.add_argument("--host")
@@ -168,7 +168,7 @@ def _resources_commands(sub: Subparsers) -> None:
     add.add_argument("--description")
     add.set_defaults(handler=_resources.connections_add)
     show = _admin_command(connections, "get", "show a connection (never its password)")
-    show.add_argument("conn_id", metavar="ID")
+    show.add_argument("conn_id", metavar="ID", type=name)
     show.set_defaults(handler=_resources.connections_get)
     _admin_command(connections, "list", "list connections", listing=True).set_defaults(
         handler=_resources.connections_list
@@ -179,12 +179,12 @@ def _resources_commands(sub: Subparsers) -> None:
         handler=_resources.pools_list
     )
     set_pool = _admin_command(pools, "set", "create or change a pool")
-    set_pool.add_argument("name")
+    set_pool.add_argument("name", type=name)
     set_pool.add_argument("slots", type=_resources.pool_slots, help="a number of slots, or 'unlimited'")
     set_pool.add_argument("--description")
     set_pool.set_defaults(handler=_resources.pools_set)
     delete_pool = _admin_command(pools, "delete", "delete a pool (not default_pool)")
-    delete_pool.add_argument("name")
+    delete_pool.add_argument("name", type=name)
     delete_pool.set_defaults(handler=_resources.pools_delete)
 
     workers = _group(sub, "workers", "registered workers")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -102,15 +103,39 @@ def tries(try_number: int, max_tries: int) -> str:
     return f"{try_number}/{max_tries}" if try_number else "-"
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON (JSON has no NaN or Infinity)")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{text} is too large for a JSON number")
+    return number
+
+
+def loads_json(text: str) -> Any:
+    """``text`` as JSON, strictly: NaN, Infinity and numbers past a float's range are ValueErrors (Python's
+    json takes them, and they then cannot be sent)."""
+    return json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+
+
 def parse_json_object(text: str, what: str) -> dict[str, Any]:
     """A JSON object given on the command line; CLIError otherwise."""
     try:
-        value = json.loads(text)
+        value = loads_json(text)
     except ValueError as exc:
         raise CLIError(f"{what} is not JSON: {exc}", 2) from None
     if not isinstance(value, dict):
         raise CLIError(f"{what} must be a JSON object", 2)
     return value
+
+
+def name(text: str) -> str:
+    """An argument that names something (a key, an id): not blank."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be blank")
+    return text
 
 
 def stderr(message: str) -> None:
@@ -125,6 +150,8 @@ __all__ = [
     "admin_client",
     "duration",
     "expect",
+    "loads_json",
+    "name",
     "parse_json_object",
     "print_json",
     "server_url",

@@ -7,7 +7,16 @@ import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from baton._cli._common import CLIError, admin_client, expect, print_json, table, when
+from baton._cli._common import (
+    CLIError,
+    admin_client,
+    expect,
+    loads_json,
+    parse_json_object,
+    print_json,
+    table,
+    when,
+)
 from baton._connection import Connection
 from baton._errors import ConnectionURIError
 from baton._generated.api.admin import (
@@ -75,6 +84,11 @@ def variables_set(args: argparse.Namespace) -> int:
             value = json.loads(args.value)
         except ValueError:
             value = args.value
+        else:
+            try:  # JSON as Python reads it (NaN, 1e999), but not as it can be sent: say so
+                loads_json(args.value)
+            except ValueError as exc:
+                raise CLIError(f"VALUE is not JSON: {exc}; pass --string to store it as text", 2) from None
     body = VariablePutBody(
         value=value, description=args.description if args.description is not None else UNSET
     )
@@ -120,12 +134,7 @@ def _connection_from_args(args: argparse.Namespace) -> Connection:
         raise CLIError("give the connection as --uri URI, or at least --type TYPE", 2)
     extra: dict[str, Any] = {}
     if args.extra:
-        try:
-            extra = json.loads(args.extra)
-        except ValueError as exc:
-            raise CLIError(f"--extra is not JSON: {exc}", 2) from None
-        if not isinstance(extra, dict):
-            raise CLIError("--extra must be a JSON object", 2)
+        extra = parse_json_object(args.extra, "--extra")
     return Connection(
         conn_id=args.conn_id,
         conn_type=args.conn_type,
