@@ -446,6 +446,40 @@ async def test__migrations_down_and_up__keep_every_log_line_and_xcom(
         await runtime.close()
 
 
+async def test__migration_by_a_role_that_may_not_change_the_schema__says_what_to_do(
+    databases: DatabaseFactory,
+) -> None:
+    # An application's role kept from DDL, as a production database gives it: one line, not a traceback.
+    if not databases.is_postgres:
+        pytest.skip("roles and their privileges are PostgreSQL's")
+    import secrets
+
+    url = await databases.create()
+    administrator = create_async_engine(make_url(url).set(username="postgres", password=None))
+    role = f"baton_app_{secrets.token_hex(4)}"
+    try:
+        try:
+            async with administrator.begin() as admin:
+                await admin.execute(text(f'CREATE ROLE "{role}" LOGIN'))
+        except (DBAPIError, OSError) as error:
+            pytest.skip(f"needs the cluster's superuser to make a role (postgres on this cluster): {error}")
+        app = create_async_engine(make_url(url).set(username=role, password=None))
+        owner = create_async_engine(url)
+        try:
+            with pytest.raises(ConfigurationError, match=f"the role '{role}' may not migrate the database"):
+                await asyncio.wait_for(upgrade(app), 300)
+            # The migrations' lock went with the refusal: the schema's owner migrates at once.
+            await asyncio.wait_for(upgrade(owner), 300)
+            assert await current_revision(owner) == head_revision()
+        finally:
+            await app.dispose()
+            await owner.dispose()
+    finally:
+        async with administrator.begin() as admin:
+            await admin.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
+        await administrator.dispose()
+
+
 async def test__prepare_database__at_the_head__does_not_import_alembic(
     databases: DatabaseFactory, tmp_path: Path
 ) -> None:

@@ -50,6 +50,7 @@ GIVE_WAY_MAX_PAUSE_SECONDS = 30.0
 """The longest pause between a migration's tries after it gave way (the pause doubles from
 :data:`LOCK_TIMEOUT_SECONDS`)."""
 _LOCK_NOT_AVAILABLE = "55P03"
+_INSUFFICIENT_PRIVILEGE = "42501"
 _HOLDERS = text(
     "SELECT a.pid, a.application_name, a.state, a.xact_start, host(a.client_addr), a.usename "
     "FROM pg_stat_activity a WHERE a.pid IN (SELECT l.pid FROM pg_locks l JOIN pg_database d "
@@ -216,9 +217,25 @@ def _backend(
     return f"backend {pid} ({application}, {client or 'local'}, {state}, {opened})"
 
 
+def _sqlstate(error: DBAPIError) -> str | None:
+    """PostgreSQL's code of the error (``55P03``, say), if it has one."""
+    return getattr(error.orig, "sqlstate", None)
+
+
 def _gave_way(error: DBAPIError) -> bool:
     """Whether ``error`` is a migration's statement giving way after :data:`LOCK_TIMEOUT_SECONDS`."""
-    return getattr(error.orig, "sqlstate", None) == _LOCK_NOT_AVAILABLE
+    return _sqlstate(error) == _LOCK_NOT_AVAILABLE
+
+
+def _may_not_migrate(engine: AsyncEngine, error: DBAPIError) -> ConfigurationError:
+    """The error for a role that may not change the schema (an application role kept from DDL)."""
+    denied = str(error.orig).strip().splitlines()[-1] if error.orig is not None else str(error)
+    return ConfigurationError(
+        f"BATON_DATABASE_URL: the role {engine.url.username or '(default)'!r} may not migrate the database "
+        f"({denied}): run `baton-server db migrate` with the URL of a role that owns the schema, then start "
+        "the server with BATON_AUTO_MIGRATE=false, or grant this role what the migrations need",
+        setting="BATON_DATABASE_URL",
+    )
 
 
 async def _gave_way_message(conn: AsyncConnection, error: DBAPIError, pause: float) -> str:
@@ -278,6 +295,8 @@ async def _migrate(engine: AsyncEngine, step: Callable[[Config], None]) -> None:
                     await conn.run_sync(run)
                     break
                 except DBAPIError as error:
+                    if _sqlstate(error) == _INSUFFICIENT_PRIVILEGE:
+                        raise _may_not_migrate(engine, error) from None
                     if not _gave_way(error):
                         raise
                     # The migrations done are stamped; this one's transaction is undone, and the next
