@@ -15,6 +15,10 @@ from baton_server.api.observe import current_request_id
 from baton_server.config import Settings
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+TRACE = 5
+"""uvicorn's level below DEBUG (``BATON_LOG_LEVEL=trace``), named here too: the scheduler's process never
+imports uvicorn, and the logging module knew no level 'TRACE' there."""
+logging.addLevelName(TRACE, "TRACE")
 
 
 class JsonFormatter(logging.Formatter):

@@ -120,6 +120,28 @@ def test__bad_port_setting__one_line(tmp_path: Path) -> None:
     assert "BATON_PORT" in result.stderr
 
 
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test__process_logging__takes_every_level_the_settings_take(log_format: str) -> None:
+    # 'trace' is uvicorn's level: the scheduler's process, which never imports uvicorn, failed on it with
+    # "Unknown level: 'TRACE'". In a process of its own: logging's configuration is global.
+    from baton_server.config import LOG_LEVELS
+
+    script = (
+        "import logging\n"
+        "from baton_server.config import Settings\n"
+        "from baton_server.logging_config import configure_process_logging\n"
+        f"for level in {[level.upper() for level in LOG_LEVELS]!r}:\n"
+        "    logging.getLogger().handlers.clear()\n"
+        f"    configure_process_logging(Settings(log_level=level, log_format={log_format!r}))\n"
+        "    print(logging.getLevelName(logging.getLogger().level))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=START_PATIENCE, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [level.upper() for level in LOG_LEVELS]
+
+
 @pytest.mark.parametrize(
     ("setting", "value", "said"),
     [
