@@ -146,8 +146,9 @@ def _under_load(
     fault_at: float,
     fault: Callable[[Deployment, list[Process]], float],
 ) -> None:
-    """``runs`` runs of ``per_run`` short tasks on ``workers`` workers (8 slots each) and ``replicas``
-    servers (behind HAProxy when several); ``fault`` strikes at ``fault_at`` of the tasks done."""
+    """``runs`` runs of ``per_run`` short tasks on ``workers`` workers (8 slots each; every other one runs
+    its tasks in processes, the rest in threads) and ``replicas`` servers (behind HAProxy when several);
+    ``fault`` strikes at ``fault_at`` of the tasks done."""
     db, run_ids, total = f"faults_{len(figures.rows)}", [f"r{i}" for i in range(1, runs + 1)], runs * per_run
     url = pg.create_database(db)
     with deployment(tmp_path, url, BATON_HEARTBEAT_TIMEOUT="120") as deployed:
@@ -155,8 +156,10 @@ def _under_load(
         if len(replicas) > 1:
             deployed.start_haproxy(replicas)
         for index in range(workers):
+            # Both isolations: a task thread and a task process each build their own client.
+            isolation = "thread" if index % 2 == 0 else "process"
             deployed.start_worker(
-                f"w{index}", "load", "--isolation", "thread", "--concurrency", "8", tasks=per_run
+                f"w{index}", "load", "--isolation", isolation, "--concurrency", "8", tasks=per_run
             )
         recovery, took = _loaded_run(
             pg, db, deployed, run_ids, total, fault_at, lambda: fault(deployed, servers)

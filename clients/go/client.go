@@ -41,6 +41,15 @@ func WithRetry(policy RetryPolicy) Option {
 	return func(c *config) { c.retry = policy }
 }
 
+// WithTaskPatience sets TaskRetryPolicy, and a timeout that leaves its retries room, for the client a
+// task's own code calls the API through.
+func WithTaskPatience() Option {
+	return func(c *config) {
+		c.retry = TaskRetryPolicy
+		c.timeout = TaskRetryPolicy.GiveUpAfter + 30*time.Second
+	}
+}
+
 // WithTimeout bounds each request (every retry included); the default is 30 seconds.
 func WithTimeout(timeout time.Duration) Option {
 	return func(c *config) { c.timeout = timeout }
@@ -64,6 +73,9 @@ func NewClient(baseURL, token string, opts ...Option) (*Client, error) {
 	}
 	if cfg.retry.Attempts < 1 {
 		return nil, fmt.Errorf("baton: RetryPolicy.Attempts must be at least 1, got %d", cfg.retry.Attempts)
+	}
+	if cfg.retry.Backoff < 0 || cfg.retry.MaxBackoff < 0 || cfg.retry.GiveUpAfter < 0 {
+		return nil, fmt.Errorf("baton: RetryPolicy durations must not be negative, got %+v", cfg.retry)
 	}
 	// A URL no request can reach is refused here, once, rather than retried as if the server were down.
 	if u, err := url.Parse(baseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

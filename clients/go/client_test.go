@@ -135,16 +135,23 @@ func TestClientNewerThanServer_ServerTooOldError(t *testing.T) {
 	}
 }
 
-func TestServerUnreachable_TransportErrorAfterRetries(t *testing.T) {
+// refusedAddr is a loopback address where nothing listens: connections to it are refused.
+func refusedAddr(t *testing.T) string {
+	t.Helper()
 	listener, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := listener.Addr().String()
-	listener.Close() // nothing listens there any more: connections are refused
+	listener.Close()
+	return addr
+}
+
+func TestServerUnreachable_TransportErrorAfterRetries(t *testing.T) {
+	addr := refusedAddr(t)
 	rec := &recorder{}
 	client := newClient(t, "http://"+addr, "", fast, baton.WithTransport(rec))
-	_, err = client.Health(context.Background(), baton.ExecutionAPI)
+	_, err := client.Health(context.Background(), baton.ExecutionAPI)
 	var transportErr *baton.TransportError
 	if !errors.As(err, &transportErr) {
 		t.Fatalf("want a *TransportError, got %T %v", err, err)
@@ -401,13 +408,66 @@ func TestRetryAfter_WaitedAtLeastThatLongButNeverPastMaxBackoff(t *testing.T) {
 	}
 }
 
-func TestPostConnectionRefused_RetriedBecauseNeverSent(t *testing.T) {
-	listener, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+func TestGiveUpAfter_NoRetryStartsPastItWhateverTheAttemptsLeft(t *testing.T) {
+	policy := baton.RetryPolicy{Attempts: 1000, Backoff: time.Minute, GiveUpAfter: time.Minute}
+	started := time.Now()
+	if !baton.AllowsForTest(policy, 1, started, 30*time.Second) {
+		t.Error("a retry within the minute was refused")
 	}
-	addr := listener.Addr().String()
-	listener.Close()
+	if baton.AllowsForTest(policy, 1, started.Add(-50*time.Second), 20*time.Second) {
+		t.Error("a retry that would start after the minute was allowed")
+	}
+	if baton.AllowsForTest(policy, 1000, started, 0) {
+		t.Error("a retry past the attempts was allowed")
+	}
+	if !baton.AllowsForTest(baton.RetryPolicy{Attempts: 4}, 3, started.Add(-time.Hour), time.Hour) {
+		t.Error("without GiveUpAfter only the attempts bound the retries")
+	}
+}
+
+func TestGiveUpAfter_ServerRefusingConnections_TriedUntilThenATransportError(t *testing.T) {
+	addr := refusedAddr(t)
+	rec := &recorder{}
+	policy := baton.RetryPolicy{Attempts: 1000, Backoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, GiveUpAfter: 500 * time.Millisecond}
+	client := newClient(t, "http://"+addr, "", baton.WithRetry(policy), baton.WithTransport(rec))
+	_, err := client.Health(context.Background(), baton.ExecutionAPI)
+	var transportErr *baton.TransportError
+	if !errors.As(err, &transportErr) {
+		t.Fatalf("want a *TransportError, got %T %v", err, err)
+	}
+	if n := len(rec.requests); n <= 4 || n >= 1000 {
+		t.Fatalf("%d tries: want more than the default's 4 (the time bounds them) and fewer than the attempts", n)
+	}
+}
+
+func TestTaskRetryPolicy_ItsAttemptsOutlastItsMinuteEvenWithTheShortestJitter(t *testing.T) {
+	p := baton.TaskRetryPolicy
+	if p.GiveUpAfter < 55*time.Second {
+		t.Fatalf("GiveUpAfter %v: a task's calls must ride out a restart of most of a minute", p.GiveUpAfter)
+	}
+	var waited time.Duration
+	for retry := 1; retry < p.Attempts && waited < p.GiveUpAfter; retry++ {
+		waited += min(p.Backoff<<min(retry-1, 20), p.MaxBackoff) / 2 // jitter waits at least half
+	}
+	if waited < p.GiveUpAfter {
+		t.Fatalf("the attempts run out after %v, before GiveUpAfter %v", waited, p.GiveUpAfter)
+	}
+}
+
+func TestNewClient_NegativeRetryDurations_Refused(t *testing.T) {
+	for _, policy := range []baton.RetryPolicy{
+		{Attempts: 2, Backoff: -time.Second},
+		{Attempts: 2, MaxBackoff: -time.Second},
+		{Attempts: 2, GiveUpAfter: -time.Second},
+	} {
+		if _, err := baton.NewClient("http://127.0.0.1:1", "", baton.WithRetry(policy)); err == nil {
+			t.Errorf("%+v: want it refused", policy)
+		}
+	}
+}
+
+func TestPostConnectionRefused_RetriedBecauseNeverSent(t *testing.T) {
+	addr := refusedAddr(t)
 	rec := &recorder{}
 	client := newClient(t, "http://"+addr, "", fast, baton.WithTransport(rec))
 	var transportErr *baton.TransportError

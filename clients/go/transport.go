@@ -33,10 +33,27 @@ type RetryPolicy struct {
 	Backoff time.Duration
 	// MaxBackoff caps the wait between two tries; 0 for no cap.
 	MaxBackoff time.Duration
+	// GiveUpAfter is how long after the first try a retry may still start; 0: only Attempts bounds them.
+	GiveUpAfter time.Duration
 }
 
 // DefaultRetryPolicy is used when no WithRetry option is given.
 var DefaultRetryPolicy = RetryPolicy{Attempts: 4, Backoff: 200 * time.Millisecond, MaxBackoff: 5 * time.Second}
+
+// TaskRetryPolicy is the policy of the client a task's own code calls the API through (variables,
+// connections, XComs; WithTaskPatience): it rides out a server that is away for up to a minute — a
+// restart, an upgrade, a replica replaced — where DefaultRetryPolicy gives up after about a second,
+// failing the task.
+var TaskRetryPolicy = RetryPolicy{Attempts: 1000, Backoff: 200 * time.Millisecond, MaxBackoff: 5 * time.Second, GiveUpAfter: time.Minute}
+
+// allows reports whether retry number retry may start after waiting d, the first try having
+// started at started.
+func (p RetryPolicy) allows(retry int, started time.Time, d time.Duration) bool {
+	if retry >= p.Attempts {
+		return false
+	}
+	return p.GiveUpAfter <= 0 || time.Since(started)+d <= p.GiveUpAfter
+}
 
 func (p RetryPolicy) delay(retry int) time.Duration {
 	d := p.Backoff << min(retry-1, 20)
@@ -139,6 +156,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// One id for every try of this request: the server's logs tie the retries together.
 		requestID = newRequestID()
 	}
+	started := time.Now()
 	for attempt := 1; ; attempt++ {
 		last := attempt >= t.retry.Attempts
 		try := req.Clone(req.Context())
@@ -160,7 +178,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		resp, err := t.inner.RoundTrip(try)
 		if err != nil {
-			if last || !(safeToRepeat(req) || neverSent(err)) || t.wait(req, t.retry.delay(attempt)) != nil {
+			if last || !(safeToRepeat(req) || neverSent(err)) || !t.waited(req, started, attempt, t.retry.delay(attempt)) {
 				return nil, &TransportError{Method: req.Method, URL: req.URL.Redacted(), Err: err}
 			}
 			continue
@@ -170,7 +188,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		body, err := io.ReadAll(resp.Body)
 		_ = resp.Body.Close()
 		if err != nil {
-			if last || !safeToRepeat(req) || t.wait(req, t.retry.delay(attempt)) != nil {
+			if last || !safeToRepeat(req) || !t.waited(req, started, attempt, t.retry.delay(attempt)) {
 				return nil, &TransportError{Method: req.Method, URL: req.URL.Redacted(), Err: err}
 			}
 			continue
@@ -180,13 +198,23 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			t.creds.set(refreshed)
 		}
 		if resp.StatusCode >= 500 && !last && safeToRepeat(req) {
-			if t.wait(req, t.retry.delayAfter(attempt, resp.Header.Get("Retry-After"))) != nil {
+			d := t.retry.delayAfter(attempt, resp.Header.Get("Retry-After"))
+			if !t.retry.allows(attempt, started, d) {
+				return resp, nil
+			}
+			if t.wait(req, d) != nil {
 				return nil, &TransportError{Method: req.Method, URL: req.URL.Redacted(), Err: req.Context().Err()}
 			}
 			continue
 		}
 		return resp, nil
 	}
+}
+
+// waited waits d before retry number attempt, if the policy allows it; false if it does not or the
+// request's context ended while waiting.
+func (t *transport) waited(req *http.Request, started time.Time, attempt int, d time.Duration) bool {
+	return t.retry.allows(attempt, started, d) && t.wait(req, d) == nil
 }
 
 func (t *transport) wait(req *http.Request, d time.Duration) error {

@@ -1,6 +1,7 @@
 """The DAGs of the fault suite. Every task body appends one line to the ledger (``FAULTS_LEDGER``) per
 execution, so the suite counts how often each body ran, and logs ``FAULTS_LINES`` numbered lines, so
-it counts which log lines the server stored.
+it counts which log lines the server stored. Each body also calls the API as tasks do — it reads a
+variable and pushes an XCom — so that a fault that strikes while a body runs strikes those calls too.
 
 ``many`` has ``FAULTS_TASKS`` independent tasks (queue ``load``; no such DAG when it is 0);
 ``sleeper_kill`` and ``sleeper_zombie`` (queues ``kill`` and ``zombie``) have one task each that
@@ -13,7 +14,7 @@ import logging
 import os
 import time
 
-from baton import DAG, Task, TaskContext
+from baton import DAG, Task, TaskContext, Variable, XCom
 
 LINES = int(os.environ.get("FAULTS_LINES", "3"))
 log = logging.getLogger("faults")
@@ -27,6 +28,8 @@ def _ledger(context: TaskContext, event: str) -> None:
 def work(context: TaskContext) -> None:
     """Record this execution, log the numbered lines, nap if asked (first try only)."""
     _ledger(context, "ran")
+    Variable.get("faults_absent", default=None)
+    XCom.push("ran", context.try_number)
     for number in range(LINES):
         log.info("line %d of %s", number, context.fencing_token)
     seconds = float(context.conf.get("seconds", 0)) if context.try_number == 1 else 0.0

@@ -108,7 +108,7 @@ func startPayload(hostname string, pid int, unixUser string, start time.Time) (a
 // run supervises the attempt to its end; the state reported, or notReported.
 func (a *attempt) run() string {
 	w, ti := a.w, a.workload.TaskInstance
-	client, err := baton.NewClient(w.cfg.ServerURL, a.workload.Token, w.clientOptions()...)
+	client, err := baton.NewClient(w.cfg.ServerURL, a.workload.Token, w.attemptClientOptions()...)
 	if err != nil {
 		w.log.Error("attempt not started", "attempt", a.label, "error", err)
 		return notReported

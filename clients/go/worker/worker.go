@@ -60,7 +60,8 @@ type Config struct {
 	ClaimWait time.Duration
 	// Logger receives the worker's own log (default slog.Default()).
 	Logger *slog.Logger
-	// Retry is the client's retry policy for idempotent requests (default baton.DefaultRetryPolicy).
+	// Retry is the clients' retry policy for requests safe to repeat (default: baton.DefaultRetryPolicy for
+	// the worker's own requests; baton.TaskRetryPolicy for its attempts', which in-process tasks share).
 	Retry *baton.RetryPolicy
 }
 
@@ -160,6 +161,15 @@ func (w *Worker) clientOptions() []baton.Option {
 		opts = append(opts, baton.WithRetry(*w.cfg.Retry))
 	}
 	return opts
+}
+
+// attemptClientOptions configure an attempt's client, which tasks run in this process call the API
+// through too: unless the worker was given a retry policy, the task's (WithTaskPatience).
+func (w *Worker) attemptClientOptions() []baton.Option {
+	if w.cfg.Retry != nil {
+		return []baton.Option{baton.WithRetry(*w.cfg.Retry)}
+	}
+	return []baton.Option{baton.WithTaskPatience()}
 }
 
 // ID is the server's id of this worker, once registered.

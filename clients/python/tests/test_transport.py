@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
@@ -20,9 +21,10 @@ from baton import (
     ServerError,
     TransportError,
     UnauthorizedError,
+    _transport,
 )
 from baton._generated.models.log_line_level import check_log_line_level
-from baton._transport import SharedConnections
+from baton._transport import TASK_RETRY_POLICY, SharedConnections
 from baton.models import LogBatch, LogLine, TIStatePayload
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -228,6 +230,110 @@ def test__retry_after__waited_at_least_that_long_but_never_past_max_backoff() ->
     assert policy.delay(1, "2") == 2.0
     assert policy.delay(1, "600") == 5.0
     assert policy.delay(1, "Wed, 21 Oct 2026 07:28:00 GMT") <= 0.1  # a date: the backoff applies
+
+
+class _Clock:
+    """A clock the transport reads and sleeps on, which moves only when the transport sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> _Clock:
+    fake = _Clock()
+    monkeypatch.setattr(_transport.time, "monotonic", fake.monotonic)
+    monkeypatch.setattr(_transport.time, "sleep", fake.sleep)
+    return fake
+
+
+def _refused_for(clock: _Clock, seconds: float) -> tuple[httpx.MockTransport, list[float]]:
+    """A server whose connections are refused until ``seconds`` have passed on ``clock``."""
+    tries: list[float] = []
+    until = clock.now + seconds
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        tries.append(clock.now)
+        if clock.now < until:
+            raise httpx.ConnectError("[Errno 111] Connection refused")
+        return httpx.Response(200, json=HEALTHY)
+
+    return httpx.MockTransport(handler), tries
+
+
+def test__give_up_after__no_retry_starts_past_it_whatever_the_attempts_left(clock: _Clock) -> None:
+    policy = RetryPolicy(attempts=1000, backoff=0.5, max_backoff=2.0, give_up_after=10.0)
+    transport, tries = _refused_for(clock, 3600)
+    with (
+        Client("http://baton.test", retry=policy, transport=transport) as client,
+        pytest.raises(TransportError),
+    ):
+        client.health()
+    assert tries[-1] - tries[0] <= 10.0
+    assert clock.now - tries[0] <= 10.0  # no wait after the last try
+    assert len(tries) > 5  # attempts did not bound it
+
+
+def test__default_policy__gives_up_within_seconds(clock: _Clock) -> None:
+    transport, tries = _refused_for(clock, 3600)
+    with Client("http://baton.test", transport=transport) as client, pytest.raises(TransportError):
+        client.health()
+    assert len(tries) == 4
+    assert clock.now - tries[0] <= 1.4
+
+
+def test__task_policy__rides_out_a_server_away_for_most_of_a_minute_and_no_longer(clock: _Clock) -> None:
+    # A server restarting (an upgrade, a replica replaced) refuses connections for seconds: a task's
+    # own calls wait for it rather than fail the task.
+    transport, tries = _refused_for(clock, 55)
+    with Client("http://baton.test", "t", retry=TASK_RETRY_POLICY, transport=transport) as client:
+        assert client.health().status == "ok"
+    assert tries[-1] - tries[0] >= 55
+    transport, tries = _refused_for(clock, 3600)
+    with (
+        Client("http://baton.test", "t", retry=TASK_RETRY_POLICY, transport=transport) as client,
+        pytest.raises(TransportError),
+    ):
+        client.health()
+    assert 55 <= tries[-1] - tries[0] <= 60
+
+
+async def test__async__give_up_after__bounds_the_retries_as_in_sync(
+    clock: _Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def sleep(seconds: float) -> None:
+        clock.sleep(seconds)
+
+    monkeypatch.setattr(_transport.asyncio, "sleep", sleep)
+    policy = RetryPolicy(attempts=1000, backoff=0.5, max_backoff=2.0, give_up_after=10.0)
+    transport, tries = _refused_for(clock, 3600)
+    async_transport = httpx.MockTransport(transport.handler)  # the same handler, served async
+    async with AsyncClient("http://baton.test", retry=policy, transport=async_transport) as client:
+        with pytest.raises(TransportError):
+            await client.health()
+    assert len(tries) > 5
+    assert clock.now - tries[0] <= 10.0
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"attempts": 0},
+        {"backoff": -1.0},
+        {"max_backoff": math.inf},
+        {"give_up_after": math.nan},
+        {"give_up_after": -5.0},
+    ],
+)
+def test__retry_policy__out_of_range__refused(fields: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match="RetryPolicy"):
+        RetryPolicy(**fields)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

@@ -70,7 +70,8 @@ func (s *server) execute(ctx context.Context, req *bundlepb.ExecuteRequest, sink
 	if err != nil {
 		return taskrun.Outcome{State: taskrun.Failed, Message: err.Error()}
 	}
-	client, err := baton.NewClient(req.ServerUrl, req.Token)
+	// The task's own calls ride out a server that restarts under them.
+	client, err := baton.NewClient(req.ServerUrl, req.Token, baton.WithTaskPatience())
 	if err != nil {
 		return taskrun.Outcome{State: taskrun.Failed, Message: err.Error()}
 	}

@@ -110,12 +110,29 @@ func startStack(t *testing.T) *stack {
 	if sharedErr != nil {
 		t.Fatal(sharedErr)
 	}
-	t.Logf("server on %s (%s)", shared.BaseURL, shared.Database)
-	admin, err := baton.NewClient(shared.BaseURL, issue(t, shared, "create-admin-token"))
+	return newStack(t, shared)
+}
+
+// startOwnStack is a stack on a server of its own, stopped when the test ends: for a test that
+// kills and restarts it.
+func startOwnStack(t *testing.T, settings ...string) *stack {
+	t.Helper()
+	server, err := testserver.Start(settings...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &stack{server: shared, admin: admin, workerToken: issue(t, shared, "create-worker-credential")}
+	t.Cleanup(server.Stop)
+	return newStack(t, server)
+}
+
+func newStack(t *testing.T, server *testserver.Server) *stack {
+	t.Helper()
+	t.Logf("server on %s (%s)", server.BaseURL, server.Database)
+	admin, err := baton.NewClient(server.BaseURL, issue(t, server, "create-admin-token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &stack{server: server, admin: admin, workerToken: issue(t, server, "create-worker-credential")}
 }
 
 func (s *stack) setVariable(t *testing.T, key string, value any) {

@@ -215,6 +215,47 @@ func TestGoWorker_RunsBundlesBuiltWithGoBuild_ThroughEveryFault(t *testing.T) {
 	})
 }
 
+func TestGoWorker_ServerKilledAndRestartedMidTask_TasksCallingTheAPIRideItOut(t *testing.T) {
+	s := startOwnStack(t, "BATON_SCHEDULER_INTERVAL=0.2", "BATON_CLAIM_MAX_WAIT=2")
+	root := moduleRoot(t)
+	tmp := t.TempDir()
+	bundles := filepath.Join(tmp, "bundles")
+	workerBinary := filepath.Join(tmp, "baton-go-worker")
+	goBuild(t, root, "./internal/integration/testdata/scenarios", filepath.Join(bundles, "scenarios"))
+	goBuild(t, root, "./cmd/baton-go-worker", workerBinary)
+	s.setVariable(t, "my_variable", "from the server")
+	s.startWorker(t, workerBinary, bundles, "--queue", "restart", "--heartbeat-interval", "1s", "--claim-wait", "2s")
+
+	marker := filepath.Join(tmp, "restarted")
+	runID := s.trigger(t, "restart_dag", map[string]any{"marker": marker})
+	waitFor(t, "every caller to run", 3*time.Minute, func() bool {
+		running := 0
+		for _, ti := range s.run(t, "restart_dag", runID).TaskInstances {
+			if state(ti) == "running" {
+				running++
+			}
+		}
+		return running == 4
+	})
+	// The callers call the API every 100 ms while the server is down: their calls are refused until
+	// it answers again (its start takes seconds), longer than the default retries last.
+	if err := s.server.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(marker, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run := s.waitRun(t, "restart_dag", runID)
+	for _, ti := range run.TaskInstances {
+		if state(ti) != "success" || ti.TryNumber != 1 {
+			t.Errorf("%s: %s on try %d, want success on try 1:\n%s", ti.TaskId, state(ti), ti.TryNumber, s.logs(t, ti.Id, ti.TryNumber))
+		}
+	}
+	if string(run.State) != "success" {
+		t.Fatalf("run %s", run.State)
+	}
+}
+
 // entries lists the names in the folder dir.
 func entries(t *testing.T, dir string) []string {
 	t.Helper()

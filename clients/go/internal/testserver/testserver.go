@@ -109,38 +109,58 @@ func Start(settings ...string) (*Server, error) {
 		BaseURL: fmt.Sprintf("http://127.0.0.1:%d", port),
 		command: cmd, env: env, dir: dir, log: &bytes.Buffer{}, dropDB: dropDB, Database: database,
 	}
-	s.proc = exec.Command(cmd, "serve")
-	s.proc.Env = env
-	s.proc.Stdout, s.proc.Stderr = s.log, s.log
-	if err := s.proc.Start(); err != nil {
-		dropDB()
+	if err := s.launch(); err != nil {
+		s.Stop()
 		return nil, err
 	}
-	s.exited = make(chan struct{})
+	return s, nil
+}
+
+// launch starts `baton-server serve` and waits until it answers its health check.
+func (s *Server) launch() error {
+	s.proc = exec.Command(s.command, "serve")
+	s.proc.Env = s.env
+	s.proc.Stdout, s.proc.Stderr = s.log, s.log
+	if err := s.proc.Start(); err != nil {
+		s.proc = nil
+		return err
+	}
+	exited := make(chan struct{})
+	s.exited = exited
+	proc := s.proc
 	go func() {
-		s.waitErr = s.proc.Wait()
-		close(s.exited)
+		s.waitErr = proc.Wait()
+		close(exited)
 	}()
 	deadline := time.Now().Add(300 * time.Second)
 	for {
 		select {
-		case <-s.exited:
-			return nil, fmt.Errorf("baton-server exited (%v):\n%s", s.waitErr, s.log.String())
+		case <-exited:
+			return fmt.Errorf("baton-server exited (%v):\n%s", s.waitErr, s.log.String())
 		default:
 		}
 		resp, err := http.Get(s.BaseURL + "/execution/health")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return s, nil
+				return nil
 			}
 		}
 		if time.Now().After(deadline) {
-			s.Stop()
-			return nil, fmt.Errorf("baton-server did not answer within 300 s:\n%s", s.log.String())
+			return fmt.Errorf("baton-server did not answer within 300 s:\n%s", s.log.String())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// Restart kills the server with SIGKILL (no shutdown: what a crash or an OOM kill leaves) and starts
+// it again on the same port and data, waiting until it answers.
+func (s *Server) Restart() error {
+	if s.proc != nil {
+		_ = s.proc.Process.Kill()
+		<-s.exited
+	}
+	return s.launch()
 }
 
 // CLI runs `baton-server ARGS` against this server's database and returns its standard output.

@@ -29,6 +29,7 @@ from baton._generated.models import TIRunContext
 from baton._logship import LogEntry, entry_from_record
 from baton._secrets import LocalSecrets
 from baton._task import TaskRef
+from baton._transport import TASK_RETRY_POLICY
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,7 +254,7 @@ class ThreadExecution:
 
     def _run(self, start: StartInfo) -> Outcome:
         _sink.set(self._on_entry)
-        client = self._client = Client(start.server_url, start.token)
+        client = self._client = Client(start.server_url, start.token, retry=TASK_RETRY_POLICY)
         try:
             ref = self._resolve(start.entry_point)
             return execute(

@@ -147,8 +147,9 @@ def _run(start: dict[str, Any], channel: _Channel, control: IO[str]) -> Outcome:
     from baton._execute import Outcome, execute
     from baton._generated.models import TIRunContext
     from baton._secrets import LocalSecrets
+    from baton._transport import TASK_RETRY_POLICY
 
-    client = Client(start["server_url"], start["token"])
+    client = Client(start["server_url"], start["token"], retry=TASK_RETRY_POLICY)
     threading.Thread(
         target=_follow_control, args=(control, client), name="baton-control", daemon=True
     ).start()

@@ -13,6 +13,7 @@ holds gets back workloads whose answer was lost) and log batches (a ``batch_id``
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import re
 import threading
@@ -45,14 +46,38 @@ class RetryPolicy:
     backoff: float = 0.2
     """Seconds before the first retry; doubled for each further one."""
     max_backoff: float = 5.0
+    give_up_after: float | None = None
+    """Seconds from the first try after which no retry starts (the request fails with its last error);
+    None: only ``attempts`` bounds the retries."""
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1:
+            raise ValueError(f"RetryPolicy: attempts must be at least 1, not {self.attempts}")
+        for name in ("backoff", "max_backoff", "give_up_after"):
+            value = getattr(self, name)
+            if value is not None and not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"RetryPolicy: {name} must be a finite number of seconds ≥ 0, not {value}")
 
     def delay(self, retry: int, retry_after: str | None = None) -> float:
         """Seconds to wait before retry number ``retry`` (1-based), with jitter; at least ``Retry-After``
         seconds when the server said so, but never more than ``max_backoff``."""
-        base: float = min(self.max_backoff, self.backoff * (2 ** (retry - 1)))
+        base: float = min(self.max_backoff, self.backoff * (2 ** min(retry - 1, 20)))
         jittered = base * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not cryptography
         asked = _seconds(retry_after)
         return jittered if asked is None else min(self.max_backoff, max(jittered, asked))
+
+    def allows(self, attempt: int, started: float, delay: float) -> bool:
+        """Whether retry ``attempt + 1`` may start after waiting ``delay`` seconds, the first try having
+        started at ``started`` (``time.monotonic()``)."""
+        if attempt >= self.attempts:
+            return False
+        return self.give_up_after is None or time.monotonic() - started + delay <= self.give_up_after
+
+
+TASK_RETRY_POLICY = RetryPolicy(attempts=1000, backoff=0.2, max_backoff=5.0, give_up_after=60.0)
+"""The policy of the client a task's own code calls the API through (variables, connections, XComs): it
+rides out a server that is away for up to a minute — a restart, an upgrade, a replica replaced — where
+the default policy gives up after about a second, failing the task."""
 
 
 def _seconds(retry_after: str | None) -> float | None:
@@ -217,27 +242,30 @@ class BatonTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request`` with Baton's headers, retrying and raising as described above."""
-        for attempt in range(1, self._retry.attempts + 1):
+        started, attempt = time.monotonic(), 0
+        while True:
+            attempt += 1
             _prepare(request, self._credentials, self._version)
-            last = attempt == self._retry.attempts
             try:
                 response = self._inner.handle_request(request)
                 # Read here, not by the caller: a body cut short (a server killed after its headers)
                 # is a transport error that the rules above retry.
                 body = response.read()
             except httpx.TransportError as exc:
-                if last or not _may_retry(request, exc):
+                delay = self._retry.delay(attempt)
+                if not (_may_retry(request, exc) and self._retry.allows(attempt, started, delay)):
                     raise _transport_error(request, exc) from exc
-                time.sleep(self._retry.delay(attempt))
+                time.sleep(delay)
                 continue
             self._credentials.update_from(response)
-            if response.status_code >= 500 and not last and _may_retry(request, None):
-                time.sleep(self._retry.delay(attempt, response.headers.get("Retry-After")))
-                continue
+            if response.status_code >= 500 and _may_retry(request, None):
+                delay = self._retry.delay(attempt, response.headers.get("Retry-After"))
+                if self._retry.allows(attempt, started, delay):
+                    time.sleep(delay)
+                    continue
             if response.status_code >= 400:
                 raise error_from_response(response.status_code, body, response.headers.get(REQUEST_ID_HEADER))
             return response
-        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def close(self) -> None:
         """Close the wrapped transport."""
@@ -262,25 +290,28 @@ class AsyncBatonTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request`` with Baton's headers, retrying and raising as described above."""
-        for attempt in range(1, self._retry.attempts + 1):
+        started, attempt = time.monotonic(), 0
+        while True:
+            attempt += 1
             _prepare(request, self._credentials, self._version)
-            last = attempt == self._retry.attempts
             try:
                 response = await self._inner.handle_async_request(request)
                 body = await response.aread()  # a body cut short is retried, as in the sync transport
             except httpx.TransportError as exc:
-                if last or not _may_retry(request, exc):
+                delay = self._retry.delay(attempt)
+                if not (_may_retry(request, exc) and self._retry.allows(attempt, started, delay)):
                     raise _transport_error(request, exc) from exc
-                await asyncio.sleep(self._retry.delay(attempt))
+                await asyncio.sleep(delay)
                 continue
             self._credentials.update_from(response)
-            if response.status_code >= 500 and not last and _may_retry(request, None):
-                await asyncio.sleep(self._retry.delay(attempt, response.headers.get("Retry-After")))
-                continue
+            if response.status_code >= 500 and _may_retry(request, None):
+                delay = self._retry.delay(attempt, response.headers.get("Retry-After"))
+                if self._retry.allows(attempt, started, delay):
+                    await asyncio.sleep(delay)
+                    continue
             if response.status_code >= 400:
                 raise error_from_response(response.status_code, body, response.headers.get(REQUEST_ID_HEADER))
             return response
-        raise AssertionError("unreachable: the last attempt returns or raises")
 
     async def aclose(self) -> None:
         """Close the wrapped transport."""

@@ -1,5 +1,6 @@
 // A bundle of the situations a worker must survive, for the integration test: the talk's
-// example as written, a task the server stops (409), a panic, a task whose process is killed.
+// example as written, a task the server stops (409), a panic, a task whose process is killed,
+// tasks calling the API while the server restarts.
 package main
 
 import (
@@ -28,7 +29,37 @@ func (m *scenarios) RegisterDags(dagbag bundle.Registry) error {
 
 	killed := dagbag.AddDag("kill_dag", bundle.Queue("go"), bundle.Retries(1), bundle.RetryDelay(time.Second))
 	killed.AddTask(hang)
+
+	restart := dagbag.AddDag("restart_dag", bundle.Queue("restart"))
+	for i := range restartTasks {
+		restart.AddTask(callUntilRestarted, bundle.TaskID(fmt.Sprintf("caller_%d", i)))
+	}
 	return nil
+}
+
+// restartTasks is how many tasks of restart_dag run side by side.
+const restartTasks = 4
+
+// callUntilRestarted reads a variable every 100 ms until the file the run's params name exists
+// (the test writes it once the server it killed answers again), then once more, and returns the
+// number of calls.
+func callUntilRestarted(ctx context.Context, run sdk.RunContext, client sdk.VariableClient, log *slog.Logger) (int, error) {
+	marker := fmt.Sprint(run.Params["marker"])
+	for calls := 1; ; calls++ {
+		_, restarted := os.Stat(marker)
+		if _, err := client.GetVariable(ctx, "my_variable"); err != nil {
+			return calls, err
+		}
+		if restarted == nil {
+			log.Info("the API answered through the restart", "calls", calls)
+			return calls, nil
+		}
+		select {
+		case <-ctx.Done():
+			return calls, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // transform is the talk's task, as written there (with the logger it logs to).

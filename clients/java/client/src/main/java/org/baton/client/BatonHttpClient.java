@@ -105,24 +105,28 @@ final class BatonHttpClient extends HttpClient {
       throws IOException, InterruptedException {
     HttpRequest prepared = prepare(request);
     boolean idempotent = safeToRepeat(prepared);
+    long started = System.nanoTime();
     for (int attempt = 1; ; attempt++) {
-      boolean last = attempt >= retry.attempts();
       HttpResponse<T> response;
       try {
         // The whole body is read here, not by the caller: a body cut short (a server killed after
         // its headers) is an IOException that the rules above retry.
         response = buffered(delegate.send(prepared, HttpResponse.BodyHandlers.ofByteArray()), handler);
       } catch (IOException error) {
-        if (last || !(idempotent || neverSent(error))) {
+        Duration delay = retry.delay(attempt);
+        if (!(idempotent || neverSent(error)) || !retry.allows(attempt, started, delay)) {
           throw error;
         }
-        Thread.sleep(retry.delay(attempt).toMillis());
+        Thread.sleep(delay.toMillis());
         continue;
       }
       refreshFrom(response.headers());
-      if (response.statusCode() >= 500 && idempotent && !last) {
-        Thread.sleep(retry.delay(attempt, response.headers().firstValue("Retry-After")).toMillis());
-        continue;
+      if (response.statusCode() >= 500 && idempotent) {
+        Duration delay = retry.delay(attempt, response.headers().firstValue("Retry-After"));
+        if (retry.allows(attempt, started, delay)) {
+          Thread.sleep(delay.toMillis());
+          continue;
+        }
       }
       return response;
     }

@@ -1,6 +1,7 @@
 package org.baton.client;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -20,6 +21,7 @@ import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.Deque;
 import java.util.List;
@@ -292,6 +294,50 @@ class TransportTest {
     assertEquals(Duration.ofSeconds(2), policy.delay(1, Optional.of("2")));
     assertEquals(Duration.ofSeconds(5), policy.delay(1, Optional.of("600")));
     assertTrue(policy.delay(1, Optional.of("Wed, 21 Oct 2026 07:28:00 GMT")).toMillis() <= 100);
+  }
+
+  @Test
+  void giveUpAfter_noRetryStartsPastItWhateverTheAttemptsLeft() {
+    RetryPolicy policy = new RetryPolicy(1000, Duration.ofMinutes(1), Duration.ZERO, Duration.ofMinutes(1));
+    long now = System.nanoTime();
+    assertTrue(policy.allows(1, now, Duration.ofSeconds(30)), "a retry within the minute");
+    assertFalse(policy.allows(1, now - Duration.ofSeconds(50).toNanos(), Duration.ofSeconds(20)), "past the minute");
+    assertFalse(policy.allows(1000, now, Duration.ZERO), "past the attempts");
+    RetryPolicy attemptsOnly = new RetryPolicy(4, Duration.ofMillis(1), Duration.ofMillis(1));
+    assertTrue(attemptsOnly.allows(3, now - Duration.ofHours(1).toNanos(), Duration.ofHours(1)));
+  }
+
+  @Test
+  void giveUpAfter_server503EveryTime_triedUntilThenItsError() throws IOException {
+    Answer[] unavailable = new Answer[1000];
+    Arrays.fill(unavailable, error(503, "database_unavailable"));
+    String url = start(unavailable);
+    RetryPolicy policy = new RetryPolicy(1000, Duration.ofMillis(1), Duration.ofMillis(5), Duration.ofMillis(500));
+    BatonClient client = BatonClient.builder().baseUrl(url).retryPolicy(policy).build();
+    assertThrows(ServerErrorException.class, () -> client.health(BatonClient.Api.EXECUTION));
+    int tries = seen.size();
+    assertTrue(tries > 4 && tries < 1000, tries + " tries: the time bounds them, not the attempts");
+  }
+
+  @Test
+  void taskPolicy_itsAttemptsOutlastItsMinuteEvenWithTheShortestJitter() {
+    RetryPolicy task = RetryPolicy.TASK;
+    assertTrue(task.giveUpAfter().compareTo(Duration.ofSeconds(55)) >= 0, "a task rides out most of a minute");
+    Duration waited = Duration.ZERO;
+    for (int retry = 1; retry < task.attempts() && waited.compareTo(task.giveUpAfter()) < 0; retry++) {
+      long base = Math.min(task.maxBackoff().toMillis(), task.backoff().toMillis() << Math.min(retry - 1, 20));
+      waited = waited.plusMillis(base / 2); // jitter waits at least half
+    }
+    assertTrue(waited.compareTo(task.giveUpAfter()) >= 0, "the attempts run out after " + waited);
+  }
+
+  @Test
+  void retryPolicy_negativeDurations_refused() {
+    assertThrows(IllegalArgumentException.class, () -> new RetryPolicy(2, Duration.ofMillis(-1), Duration.ZERO));
+    assertThrows(IllegalArgumentException.class, () -> new RetryPolicy(2, Duration.ZERO, Duration.ofMillis(-1)));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> new RetryPolicy(2, Duration.ZERO, Duration.ZERO, Duration.ofMillis(-1)));
   }
 
   @Test

@@ -18,7 +18,6 @@ import org.baton.client.BatonException;
 import org.baton.client.ConflictException;
 import org.baton.client.ForbiddenException;
 import org.baton.client.NotFoundException;
-import org.baton.client.RetryPolicy;
 import org.baton.client.ServerErrorException;
 import org.baton.client.TransportException;
 import org.baton.client.UnauthorizedException;
@@ -63,7 +62,6 @@ final class Attempt {
       Duration stopGrace,
       Duration reportPatience,
       Duration logInterval,
-      RetryPolicy retry,
       Level taskLogLevel,
       LocalSecrets secrets,
       boolean captureOutput) {}

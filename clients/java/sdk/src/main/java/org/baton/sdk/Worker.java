@@ -116,7 +116,6 @@ public final class Worker {
             builder.stopGrace,
             builder.reportPatience,
             builder.logInterval,
-            builder.retry,
             builder.taskLogLevel,
             secrets(builder),
             builder.captureOutput);
@@ -124,12 +123,22 @@ public final class Worker {
     Duration timeout = builder.claimWait.plusSeconds(30);
     try {
       this.client =
-          BatonClient.builder().baseUrl(builder.serverUrl).token(builder.token).retryPolicy(builder.retry).timeout(timeout).build();
+          BatonClient.builder()
+              .baseUrl(builder.serverUrl)
+              .token(builder.token)
+              .retryPolicy(builder.retry != null ? builder.retry : RetryPolicy.DEFAULT)
+              .timeout(timeout)
+              .build();
     } catch (IllegalArgumentException badUrl) { // a URL no request can reach
       throw new WorkerException(badUrl.getMessage());
     }
-    // The attempts' clients share one set of connections, apart from the claim's long poll.
-    this.tasks = BatonClient.builder().baseUrl(builder.serverUrl).retryPolicy(builder.retry).build();
+    // The attempts' clients share one set of connections, apart from the claim's long poll. Tasks call
+    // the API through them: they ride out a server that restarts under them (RetryPolicy.TASK).
+    this.tasks =
+        BatonClient.builder()
+            .baseUrl(builder.serverUrl)
+            .retryPolicy(builder.retry != null ? builder.retry : RetryPolicy.TASK)
+            .build();
     this.slots = new Semaphore(builder.concurrency);
     this.timers = new ScheduledThreadPoolExecutor(2, daemons("baton-timer"));
     this.reporter = Executors.newCachedThreadPool(daemons("baton-report"));
@@ -507,7 +516,7 @@ public final class Worker {
     private Duration claimWait = Duration.ofSeconds(10);
     private Duration logInterval = Duration.ofSeconds(1);
     private Duration reportPatience = Duration.ofMinutes(5);
-    private RetryPolicy retry = RetryPolicy.DEFAULT;
+    private RetryPolicy retry; // null: RetryPolicy.DEFAULT for the worker's requests, TASK for its attempts'
     private Level taskLogLevel = Level.INFO;
     private Path secretsFile;
     private Map<String, String> environment = System.getenv();
@@ -598,7 +607,11 @@ public final class Worker {
       return this;
     }
 
-    /** How each request is retried on transport errors and 5xx answers. */
+    /**
+     * How each request is retried on transport errors and 5xx answers; by default {@link
+     * RetryPolicy#DEFAULT} for the worker's own requests and {@link RetryPolicy#TASK} for its attempts'
+     * (which the tasks' own calls go through).
+     */
     public Builder retryPolicy(RetryPolicy retry) {
       this.retry = Objects.requireNonNull(retry, "retry");
       return this;
