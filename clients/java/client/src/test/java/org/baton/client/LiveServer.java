@@ -50,16 +50,24 @@ public final class LiveServer {
   public final boolean postgres;
   private final Path command;
   private final Map<String, String> env;
-  private final Process process;
+  private final Path log;
+  private Process process;
   private final Runnable cleanUp;
   private final Map<String, String> tokens = new HashMap<>();
   private boolean closed;
 
   private LiveServer(
-      Path command, Map<String, String> env, String baseUrl, Process process, boolean postgres, Runnable cleanUp) {
+      Path command,
+      Map<String, String> env,
+      String baseUrl,
+      Path log,
+      Process process,
+      boolean postgres,
+      Runnable cleanUp) {
     this.command = command;
     this.env = env;
     this.baseUrl = baseUrl;
+    this.log = log;
     this.process = process;
     this.postgres = postgres;
     this.cleanUp = cleanUp;
@@ -173,8 +181,7 @@ public final class LiveServer {
     try (ServerSocket socket = new ServerSocket(0)) {
       port = socket.getLocalPort();
     }
-    ProcessBuilder builder = new ProcessBuilder(command.toString(), "serve");
-    Map<String, String> env = builder.environment();
+    Map<String, String> env = new HashMap<>(System.getenv());
     env.remove("BATON_DATABASE_URL");
     env.put("BATON_DATA_DIR", dataDir.toString());
     env.put("BATON_HOST", "127.0.0.1");
@@ -194,27 +201,56 @@ public final class LiveServer {
       };
     }
     Path log = dataDir.resolve("server.log");
-    builder.redirectErrorStream(true).redirectOutput(log.toFile());
-    Process process = builder.start();
     String baseUrl = "http://127.0.0.1:" + port;
+    Process process = spawn(command, env, log);
+    String failure = awaitHealthy(process, baseUrl, log);
+    if (failure != null) {
+      drop.run();
+      throw new IllegalStateException(failure);
+    }
+    return new LiveServer(command, Map.copyOf(env), baseUrl, log, process, postgres, drop);
+  }
+
+  /** Starts {@code baton-server serve} with {@code env}, its output appended to {@code log}. */
+  private static Process spawn(Path command, Map<String, String> env, Path log) throws IOException {
+    ProcessBuilder builder = new ProcessBuilder(command.toString(), "serve");
+    builder.environment().clear();
+    builder.environment().putAll(env);
+    builder.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+    return builder.start();
+  }
+
+  /** Waits until the server answers its health check: null then, else why it never will. */
+  private static String awaitHealthy(Process process, String baseUrl, Path log)
+      throws IOException, InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(300);
     while (true) {
       if (!process.isAlive()) {
-        String output = Files.readString(log);
-        drop.run();
-        throw new IllegalStateException("baton-server exited with " + process.exitValue() + ":\n" + output);
+        return "baton-server exited with " + process.exitValue() + ":\n" + Files.readString(log);
       }
       if (answers(baseUrl + "/execution/health")) {
-        return new LiveServer(command, Map.copyOf(env), baseUrl, process, postgres, drop);
+        return null;
       }
       if (System.nanoTime() > deadline) {
         process.destroyForcibly();
         process.waitFor(15, TimeUnit.SECONDS);
-        String output = Files.readString(log);
-        drop.run();
-        throw new IllegalStateException("baton-server did not answer within 300 s:\n" + output);
+        return "baton-server did not answer within 300 s:\n" + Files.readString(log);
       }
       Thread.sleep(100);
+    }
+  }
+
+  /**
+   * Kills the server with SIGKILL (no shutdown: what a crash or an OOM kill leaves) and starts it
+   * again on the same port and data, waiting until it answers.
+   */
+  public synchronized void restart() throws IOException, InterruptedException {
+    process.destroyForcibly();
+    process.waitFor();
+    process = spawn(command, env, log);
+    String failure = awaitHealthy(process, baseUrl, log);
+    if (failure != null) {
+      throw new IllegalStateException(failure);
     }
   }
 

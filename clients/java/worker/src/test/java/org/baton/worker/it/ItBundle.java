@@ -15,7 +15,8 @@ import org.slf4j.Logger;
 
 /**
  * The bundle the worker's integration tests put in a jar of its own: a task that reads the worker's
- * own secrets and prints, and a task that runs until the test releases it (or the worker stops it).
+ * own secrets and prints, a task that runs until the test releases it (or the worker stops it), and
+ * tasks that call the API while the test restarts the server.
  */
 public final class ItBundle implements Bundle {
   /** What {@link #greet} returns: its XCom. */
@@ -48,6 +49,22 @@ public final class ItBundle implements Bundle {
     return "released";
   }
 
+  /**
+   * Reads a variable from the server every 100 ms until the file named by IT_RESTARTED_FILE exists (the
+   * test writes it once the server it killed answers again), then once more; the calls it made.
+   */
+  static int callUntilRestarted(VariableClient variables) throws InterruptedException {
+    Path restarted = Path.of(System.getenv("IT_RESTARTED_FILE"));
+    for (int calls = 1; ; calls++) {
+      boolean last = Files.exists(restarted);
+      variables.getVariable("it_probe", String.class);
+      if (last) {
+        return calls;
+      }
+      Thread.sleep(100);
+    }
+  }
+
   @Override
   public void registerDags(DagRegistry registry) {
     Dag dag = registry.addDag("it_greet").queue("it_java");
@@ -56,5 +73,12 @@ public final class ItBundle implements Bundle {
     // A handed-back attempt waits an hour for its retry: no later test's worker picks it up.
     Dag hold = registry.addDag("it_hold").queue("it_java").retries(1).retryDelay(Duration.ofHours(1));
     hold.addTask(ItBundle::hold);
+    Dag restart = registry.addDag("it_restart").queue("it_restart");
+    for (int i = 0; i < RESTART_CALLERS; i++) {
+      restart.addTask(ItBundle::callUntilRestarted).id("caller_" + i);
+    }
   }
+
+  /** How many tasks of it_restart run side by side. */
+  static final int RESTART_CALLERS = 4;
 }

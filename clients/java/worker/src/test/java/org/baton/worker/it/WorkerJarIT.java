@@ -26,10 +26,12 @@ import java.util.jar.JarOutputStream;
 import java.util.stream.Stream;
 import org.baton.client.LiveServer;
 import org.baton.client.Runs;
+import org.baton.client.generated.api.AdminApi;
 import org.baton.client.generated.model.DagRunDetail;
 import org.baton.client.generated.model.DagRunState;
 import org.baton.client.generated.model.TaskInstanceState;
 import org.baton.client.generated.model.TaskInstanceSummary;
+import org.baton.client.generated.model.VariablePutBody;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -148,6 +150,45 @@ class WorkerJarIT {
     worker.terminate();
     worker.awaitOutput("waiting up to 600 s for 1 running task(s)");
     return runId;
+  }
+
+  @Test
+  void serverKilledAndRestartedMidTask_tasksCallingTheApiRideItOut() throws Exception {
+    LiveServer own = LiveServer.start(Map.of());
+    try {
+      Runs ownRuns = new Runs(own);
+      new AdminApi(own.admin().apiClient()).adminSetVariable("it_probe", new VariablePutBody().value("from the server"));
+      Path restarted = work.resolve("restarted");
+      Map<String, String> env =
+          Map.of(
+              "BATON_SERVER_URL", own.baseUrl,
+              "BATON_WORKER_TOKEN", own.workerToken(),
+              "IT_RESTARTED_FILE", restarted.toString());
+      List<String> args =
+          List.of("--bundles", bundles.toString(), "--heartbeat-interval", "1", "--queue", "it_restart");
+      try (WorkerProcess worker = WorkerProcess.start(work, env, args)) {
+        worker.awaitOutput("registered worker");
+        String runId = ownRuns.trigger("it_restart");
+        Runs.waitFor(
+            "every caller to run",
+            () -> ownRuns.run("it_restart", runId).getTaskInstances().stream()
+                    .filter(ti -> ti.getState() == TaskInstanceState.RUNNING)
+                    .count()
+                == ItBundle.RESTART_CALLERS);
+        // The callers call the API every 100 ms while the server is down: their calls are refused
+        // until it answers again (its start takes seconds), longer than the default retries last.
+        own.restart();
+        Files.createFile(restarted);
+        DagRunDetail run = ownRuns.await("it_restart", runId);
+        for (TaskInstanceSummary ti : run.getTaskInstances()) {
+          assertEquals(TaskInstanceState.SUCCESS, ti.getState(), ti.getTaskId() + ":\n" + ownRuns.logText(ti.getId(), 1));
+          assertEquals(1, ti.getTryNumber(), ti.getTaskId());
+        }
+        assertEquals(DagRunState.SUCCESS, run.getState(), worker.output());
+      }
+    } finally {
+      own.close();
+    }
   }
 
   @Test
