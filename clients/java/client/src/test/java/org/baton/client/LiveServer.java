@@ -240,13 +240,18 @@ public final class LiveServer {
     }
   }
 
+  /** Kills the server with SIGKILL (no shutdown: what a crash leaves) and waits for it to end. */
+  public synchronized void kill() throws InterruptedException {
+    process.destroyForcibly();
+    process.waitFor();
+  }
+
   /**
    * Kills the server with SIGKILL (no shutdown: what a crash or an OOM kill leaves) and starts it
    * again on the same port and data, waiting until it answers.
    */
   public synchronized void restart() throws IOException, InterruptedException {
-    process.destroyForcibly();
-    process.waitFor();
+    kill();
     process = spawn(command, env, log);
     String failure = awaitHealthy(process, baseUrl, log);
     if (failure != null) {

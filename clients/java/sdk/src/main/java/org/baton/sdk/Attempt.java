@@ -7,6 +7,7 @@ import java.util.Arrays;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -150,9 +151,13 @@ final class Attempt {
         + " started on " + options.hostname() + " (pid " + options.pid() + ")"));
     LOG.info("{}: started", label);
     long interval = options.heartbeatInterval().toMillis();
-    ScheduledFuture<?> beat = timers.scheduleWithFixedDelay(this::heartbeat, interval, interval, TimeUnit.MILLISECONDS);
+    AtomicBoolean beating = new AtomicBoolean();
+    ScheduledFuture<?> beat =
+        timers.scheduleWithFixedDelay(() -> offTimer(beating, this::heartbeat), interval, interval, TimeUnit.MILLISECONDS);
     long every = options.logInterval().toMillis();
-    ScheduledFuture<?> ship = timers.scheduleWithFixedDelay(logs::flush, every, every, TimeUnit.MILLISECONDS);
+    AtomicBoolean shipping = new AtomicBoolean();
+    ScheduledFuture<?> ship =
+        timers.scheduleWithFixedDelay(() -> offTimer(shipping, logs::flush), every, every, TimeUnit.MILLISECONDS);
     Integer limit = workload.getExecutionTimeoutSeconds();
     ScheduledFuture<?> timeout =
         limit == null
@@ -265,6 +270,30 @@ final class Attempt {
         error.setStackTrace(Arrays.copyOf(frames, i + 1));
         return;
       }
+    }
+  }
+
+  /**
+   * Runs {@code call} on the reporter pool unless its previous run still goes on ({@code running}): a
+   * heartbeat or a log batch that waits out a server restart (the attempt's client retries for up to a
+   * minute) must hold neither a timer thread — the execution timeouts and stop graces run on them —
+   * nor pile up behind itself.
+   */
+  private void offTimer(AtomicBoolean running, Runnable call) {
+    if (!running.compareAndSet(false, true)) {
+      return;
+    }
+    try {
+      reporter.execute(
+          () -> {
+            try {
+              call.run();
+            } finally {
+              running.set(false);
+            }
+          });
+    } catch (RejectedExecutionException shutDown) {
+      running.set(false);
     }
   }
 

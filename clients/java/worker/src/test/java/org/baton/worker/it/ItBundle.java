@@ -77,6 +77,16 @@ public final class ItBundle implements Bundle {
     for (int i = 0; i < RESTART_CALLERS; i++) {
       restart.addTask(ItBundle::callUntilRestarted).id("caller_" + i);
     }
+    Dag outage = registry.addDag("it_outage").queue("it_restart").executionTimeout(Duration.ofSeconds(3));
+    outage.addTask(ItBundle::spin);
+  }
+
+  /** Runs until the worker stops it (its execution timeout, on it_outage). */
+  static void spin(TaskContext context) throws InterruptedException {
+    while (!context.stopRequested()) {
+      Thread.sleep(50);
+    }
+    throw new IllegalStateException("stopped: " + context.stopReason());
   }
 
   /** How many tasks of it_restart run side by side. */

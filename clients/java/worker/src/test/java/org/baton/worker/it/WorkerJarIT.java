@@ -17,6 +17,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -185,6 +186,36 @@ class WorkerJarIT {
           assertEquals(1, ti.getTryNumber(), ti.getTaskId());
         }
         assertEquals(DagRunState.SUCCESS, run.getState(), worker.output());
+      }
+    } finally {
+      own.close();
+    }
+  }
+
+  @Test
+  void serverDown_theExecutionTimeoutStillStopsTheTaskOnTime() throws Exception {
+    // While the server is down the attempt's heartbeats and log batches wait for it (up to a minute
+    // each); the timers that stop a task must not wait behind them.
+    LiveServer own = LiveServer.start(Map.of());
+    try {
+      Runs ownRuns = new Runs(own);
+      Map<String, String> env =
+          Map.of("BATON_SERVER_URL", own.baseUrl, "BATON_WORKER_TOKEN", own.workerToken());
+      List<String> args =
+          List.of("--bundles", bundles.toString(), "--heartbeat-interval", "1", "--queue", "it_restart");
+      try (WorkerProcess worker = WorkerProcess.start(work, env, args)) {
+        worker.awaitOutput("registered worker");
+        String runId = ownRuns.trigger("it_outage");
+        worker.awaitOutput("it_outage/" + runId + "/spin try 1/1: started");
+        own.kill();
+        long killed = System.nanoTime();
+        worker.awaitOutput("execution timeout of 3 s exceeded");
+        Duration took = Duration.ofNanos(System.nanoTime() - killed);
+        // Behind a blocked heartbeat it would come only when that gives up, a minute after its call.
+        assertTrue(took.compareTo(Duration.ofSeconds(45)) < 0, "the timeout came " + took + " after the kill");
+        own.restart();
+        DagRunDetail run = ownRuns.await("it_outage", runId);
+        assertEquals(TaskInstanceState.FAILED, Runs.task(run, "spin").getState(), worker.output());
       }
     } finally {
       own.close();
