@@ -87,13 +87,27 @@ class PassReport:
 
 
 class Scheduler:
-    """Creates and starts DAG runs, resolves dependencies, retries, times out and queues task instances."""
+    """Creates and starts DAG runs, resolves dependencies, retries, times out and queues task instances.
 
-    def __init__(self, runtime: Runtime) -> None:
+    A scheduler that has just started has not been there to hear anyone: the server was down before
+    (an upgrade, a crash), and heartbeats and starts sent then were refused, however alive their workers
+    are. So it ends an attempt for its silence, marks a worker offline or takes back an unstarted claim
+    only once it has been up for the whole timeout (``heartbeat_timeout``, ``claim_timeout``); execution
+    timeouts run on time. A server down for longer than the heartbeat timeout used to fail every running
+    attempt at its first pass, before a worker could reach it.
+    """
+
+    def __init__(self, runtime: Runtime, *, since: datetime | None = None) -> None:
         self._runtime = runtime
         self._settings = runtime.settings
         self._resume_after: uuid.UUID | None = None
         self._last_clean: float | None = None
+        self._since = since or utcnow()
+        """When this scheduler began listening (tests set it)."""
+
+    def _up_for(self, now: datetime, timeout: float) -> bool:
+        """Whether this scheduler has been up for ``timeout`` seconds as of ``now``."""
+        return (now - self._since).total_seconds() >= timeout
 
     async def run_once(self, now: datetime | None = None) -> PassReport:
         """One pass, as of ``now`` (default: the current time); timed and counted in the metrics."""
@@ -118,11 +132,13 @@ class Scheduler:
             report.runs_created = await runs.create_scheduled_runs(session, now)
             report.backfill_runs_created = await backfills.advance_backfills(session, now)
             report.runs_started = await runs.start_queued_runs(session, now)
-            report.claims_released = await task_instances.release_stale_claims(
-                session, now, self._settings.claim_timeout
-            )
+            heard_long_enough = self._up_for(now, self._settings.heartbeat_timeout)
+            if self._up_for(now, self._settings.claim_timeout):
+                report.claims_released = await task_instances.release_stale_claims(
+                    session, now, self._settings.claim_timeout
+                )
             report.attempts_timed_out = await task_instances.fail_timed_out(
-                session, now, self._settings.heartbeat_timeout
+                session, now, self._settings.heartbeat_timeout, heartbeats=heard_long_enough
             )
             deps = await task_instances.resolve_dependencies(session, now, after=self._resume_after)
             report.scheduled = deps.scheduled
@@ -131,9 +147,10 @@ class Scheduler:
             report.failed = deps.failed
             report.runs_finished = deps.runs_finished
             report.queued = await task_instances.queue_scheduled(session, now)
-            report.workers_offline = await task_instances.mark_offline_workers(
-                session, now, self._settings.heartbeat_timeout
-            )
+            if heard_long_enough:
+                report.workers_offline = await task_instances.mark_offline_workers(
+                    session, now, self._settings.heartbeat_timeout
+                )
             report.claims_released += await task_instances.release_claims_of_offline_workers(session)
             await session.commit()
         self._resume_after = deps.resume_after

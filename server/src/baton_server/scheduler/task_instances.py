@@ -73,8 +73,11 @@ async def release_stale_claims(session: AsyncSession, now: datetime, claim_timeo
     return rowcount(result)
 
 
-async def fail_timed_out(session: AsyncSession, now: datetime, heartbeat_timeout: float) -> int:
-    """Fail (or send to retry) running attempts whose heartbeat stopped or whose execution timed out.
+async def fail_timed_out(
+    session: AsyncSession, now: datetime, heartbeat_timeout: float, *, heartbeats: bool = True
+) -> int:
+    """Fail (or send to retry) running attempts whose heartbeat stopped (unless ``heartbeats`` is false:
+    the scheduler has not been up long enough to tell) or whose execution timed out.
 
     Both deadlines are indexed with the state, so a pass reads only the attempts that are due, however
     many are running: the heartbeat's through its floor (``heartbeat_floor``, never after the last
@@ -86,19 +89,23 @@ async def fail_timed_out(session: AsyncSession, now: datetime, heartbeat_timeout
     running = TI.state == TaskInstanceState.RUNNING.value
     columns = (TI.id, TI.dag_version_id, TI.task_id, TI.try_number, TI.max_tries, TI.last_heartbeat_at)
     stale = (
-        await session.execute(
-            select(*columns).where(
-                running,
-                or_(TI.heartbeat_floor < heartbeat_cutoff, TI.heartbeat_floor.is_(None)),
-                or_(
-                    TI.last_heartbeat_at < heartbeat_cutoff,
-                    # An attempt started before starts recorded a heartbeat.
-                    TI.last_heartbeat_at.is_(None)
-                    & (func.coalesce(TI.start_date, TI.updated_at) < heartbeat_cutoff),
-                ),
+        (
+            await session.execute(
+                select(*columns).where(
+                    running,
+                    or_(TI.heartbeat_floor < heartbeat_cutoff, TI.heartbeat_floor.is_(None)),
+                    or_(
+                        TI.last_heartbeat_at < heartbeat_cutoff,
+                        # An attempt started before starts recorded a heartbeat.
+                        TI.last_heartbeat_at.is_(None)
+                        & (func.coalesce(TI.start_date, TI.updated_at) < heartbeat_cutoff),
+                    ),
+                )
             )
-        )
-    ).all()
+        ).all()
+        if heartbeats
+        else []
+    )
     overran = (await session.execute(select(*columns).where(running, TI.timeout_at < now))).all()
     overran_ids = {row.id for row in overran}
     ended = 0

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from baton_server.scheduler.loop import Scheduler
 
 from tests.conftest import ServerHarness
 from tests.factories import make_dag_run
@@ -125,6 +126,36 @@ async def test__heartbeat_stops__retried_after_timeout_then_failed_after_last_tr
     assert detail["state"] == "failed"
     assert _tis(detail)["work"]["state"] == "failed"
     assert _tis(detail)["work"]["try_number"] == 2
+
+
+async def test__server_down_longer_than_the_heartbeat_timeout__its_restarted_scheduler_waits_a_timeout(
+    server: ServerHarness, admin: httpx.AsyncClient
+) -> None:
+    # An upgrade (or a crash) kept the server down for two heartbeat timeouts: the workers heartbeated
+    # all along, and were refused. The scheduler of the server started again must not end their attempts
+    # (nor mark them offline, nor take back their claims) before they could reach it.
+    timeout = timedelta(seconds=server.settings.heartbeat_timeout)
+    claim_timeout = timedelta(seconds=server.settings.claim_timeout)
+    async with fake_worker(server) as worker:
+        await worker.register_dags(dag("patient", task("work"), task("later")))
+        await _trigger(admin, "patient")
+        await scheduler_pass(server)
+        running, claimed = sorted(await worker.claim(), key=lambda w: w["task_instance"]["task_id"] != "work")
+        assert (await worker.start(running)).status_code == 200
+        assert (await worker.heartbeat_task(running)).status_code == 204
+        down_until = datetime.now(UTC) + 2 * max(timeout, claim_timeout)
+        restarted = Scheduler(server.runtime, since=down_until)
+
+        first = await restarted.run_once(down_until + timedelta(seconds=1))
+        assert (first.attempts_timed_out, first.workers_offline, first.claims_released) == (0, 0, 0)
+        assert (await worker.heartbeat_task(running)).status_code == 204  # still its attempt
+
+        # Silent for a whole timeout of the restarted scheduler's: ended then, its worker offline.
+        silent = await restarted.run_once(down_until + max(timeout, claim_timeout) + timedelta(seconds=1))
+    assert silent.attempts_timed_out == 1
+    assert silent.workers_offline == 1
+    assert silent.claims_released == 1
+    assert claimed["task_instance"]["task_id"] == "later"
 
 
 async def test__execution_timeout__fails_the_attempt(server: ServerHarness, admin: httpx.AsyncClient) -> None:
