@@ -89,23 +89,22 @@ async def fail_timed_out(
     running = TI.state == TaskInstanceState.RUNNING.value
     columns = (TI.id, TI.dag_version_id, TI.task_id, TI.try_number, TI.max_tries, TI.last_heartbeat_at)
     stale = (
-        (
-            await session.execute(
-                select(*columns).where(
-                    running,
-                    or_(TI.heartbeat_floor < heartbeat_cutoff, TI.heartbeat_floor.is_(None)),
-                    or_(
-                        TI.last_heartbeat_at < heartbeat_cutoff,
-                        # An attempt started before starts recorded a heartbeat.
-                        TI.last_heartbeat_at.is_(None)
-                        & (func.coalesce(TI.start_date, TI.updated_at) < heartbeat_cutoff),
-                    ),
-                )
+        await session.execute(
+            select(*columns).where(
+                running,
+                or_(TI.heartbeat_floor < heartbeat_cutoff, TI.heartbeat_floor.is_(None)),
+                or_(
+                    TI.last_heartbeat_at < heartbeat_cutoff,
+                    # An attempt started before starts recorded a heartbeat.
+                    TI.last_heartbeat_at.is_(None)
+                    & (func.coalesce(TI.start_date, TI.updated_at) < heartbeat_cutoff),
+                ),
             )
-        ).all()
-        if heartbeats
-        else []
-    )
+        )
+    ).all()
+    if not heartbeats:
+        # Read all the same, so that a pass costs what it will once the scheduler has heard long enough.
+        stale = []
     overran = (await session.execute(select(*columns).where(running, TI.timeout_at < now))).all()
     overran_ids = {row.id for row in overran}
     ended = 0
