@@ -58,11 +58,18 @@ async def get_pool(session: AsyncSession, name: str) -> tuple[PoolRecord, int]:
     return record, (await usage(session, TaskInstanceRecord.pool, [name])).get(name, 0)
 
 
-async def set_pool(session: AsyncSession, name: str, slots: int | None, description: str | None) -> None:
-    """Create or replace a pool; lowering its slots below what is used stops new claims, not running tasks."""
+async def set_pool(
+    session: AsyncSession, name: str, slots: int | None, description: str | None
+) -> tuple[PoolRecord, int]:
+    """Create or replace a pool; lowering its slots below what is used stops new claims, not running tasks.
+
+    The pool as written with its used slots, read in the same transaction (a delete that comes right
+    after cannot turn the answer into a 404)."""
     values = {"name": name, "slots": slots, "description": description, "updated_at": utcnow()}
     await upsert(session, PoolRecord, values, ["name"])
+    written = await get_pool(session, name)
     await session.commit()
+    return written
 
 
 async def delete_pool(session: AsyncSession, name: str) -> None:

@@ -84,15 +84,18 @@ async def set_grants(
         .where(VariableRecord.key == key)
         .values(read_dag_ids=read_dag_ids, write_dag_ids=write_dag_ids, updated_at=utcnow())
     )
-    await session.commit()
     if rowcount(result) == 0:
+        await session.rollback()
         raise _missing(key)
-    return await get_variable_record(session, key)
+    # Read before the commit: a delete that comes right after cannot turn the answer into a 404.
+    record = await get_variable_record(session, key)
+    await session.commit()
+    return record
 
 
 async def get_variable_record(session: AsyncSession, key: str) -> VariableRecord:
     """A variable's stored record (value, description, update time)."""
-    record = await session.get(VariableRecord, key)
+    record = await session.get(VariableRecord, key, populate_existing=True)
     if record is None:
         raise _missing(key)
     return record
@@ -146,6 +149,17 @@ async def set_variable(
         await _check_writable(reader, key, dag_id)
         await upsert(reader, VariableRecord, values, ["key"])
     await reader.commit()
+
+
+async def put_variable(
+    session: AsyncSession, key: str, value: Any, description: str | None, *, max_bytes: int
+) -> VariableRecord:
+    """Create or replace a variable as an admin; the record as written, read in the same transaction
+    (a delete that comes right after cannot turn the answer into a 404)."""
+    await upsert(session, VariableRecord, _stored(key, value, description, max_bytes), ["key"])
+    record = await get_variable_record(session, key)
+    await session.commit()
+    return record
 
 
 async def set_variable_for_task(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import httpx
@@ -55,6 +56,27 @@ async def test__admin__variables_crud_and_list(admin: httpx.AsyncClient) -> None
     assert one.json()["description"] == "number 2"
     assert (await admin.delete("/api/variables/k2")).status_code == 204
     assert (await admin.get("/api/variables/k2")).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/api/variables/raced", {"value": 1}, "value"),
+        ("/api/pools/raced", {"slots": 1}, "slots"),
+    ],
+)
+async def test__admin__put_racing_deletes__answers_what_it_wrote_never_a_404(
+    admin: httpx.AsyncClient, path: str, body: dict[str, object], field: str
+) -> None:
+    # Each PUT used to commit, then read its row back: a DELETE in between made the PUT (which had
+    # written) answer 404 — undocumented for a create-or-replace, and a client told its write failed.
+    puts = [admin.put(path, json=body) for _ in range(12)]
+    deletes = [admin.delete(path) for _ in range(12)]
+    answers = await asyncio.gather(*(call for pair in zip(puts, deletes, strict=True) for call in pair))
+    written = [a for a in answers if a.request.method == "PUT" and a.status_code == 200]
+    refused = [a for a in answers if a.request.method == "PUT" and a.status_code != 200]
+    assert refused == [], [(a.status_code, a.text) for a in refused]
+    assert all(a.json()[field] == body[field] for a in written)
 
 
 async def test__admin__connection_never_returns_password(admin: httpx.AsyncClient) -> None:

@@ -44,8 +44,7 @@ async def admin_set_pool(name: PoolName, body: PoolPutBody, _: AdminDep, session
 
     Lowering the slots below what is used stops new claims from the pool; nothing running is stopped.
     """
-    await service.set_pool(session, name, body.slots, body.description)
-    return _pool(*await service.get_pool(session, name))
+    return _pool(*await service.set_pool(session, name, body.slots, body.description))
 
 
 @router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a pool")

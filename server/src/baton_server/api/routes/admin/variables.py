@@ -65,8 +65,7 @@ async def admin_set_variable(
 ) -> VariableEntry:
     """Store the JSON value under this key, replacing any."""
     max_bytes = runtime.settings.variable_max_bytes
-    await service.set_variable(session, key, body.value, body.description, max_bytes=max_bytes)
-    return _entry(await service.get_variable_record(session, key))
+    return _entry(await service.put_variable(session, key, body.value, body.description, max_bytes=max_bytes))
 
 
 @router.put(
