@@ -59,4 +59,14 @@ def is_database_unavailable(error: BaseException) -> bool:
     return False
 
 
-__all__ = ["RETRY_AFTER_SECONDS", "is_database_unavailable"]
+def is_foreign_key_violation(error: BaseException) -> bool:
+    """Whether ``error`` is a write refused because a row it refers to does not exist (any more)."""
+    for link in _chain(error):
+        if _sqlstate(link) == "23503":  # PostgreSQL's foreign_key_violation
+            return True
+        if isinstance(link, sa_exc.IntegrityError) and "FOREIGN KEY constraint failed" in str(link):
+            return True  # SQLite's
+    return False
+
+
+__all__ = ["RETRY_AFTER_SECONDS", "is_database_unavailable", "is_foreign_key_violation"]

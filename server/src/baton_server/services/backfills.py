@@ -31,7 +31,7 @@ from baton_server.db.types import new_id, utcnow
 from baton_server.errors import ConflictError, InvalidInputError, NotFoundError
 from baton_server.services._sql import insert_ignoring_conflicts, is_postgres, rowcount
 from baton_server.services.dag_runs import run_id_time
-from baton_server.services.dags import get_dag, load_version_or_none
+from baton_server.services.dags import commit_unless_dag_gone, get_dag, load_version_or_none
 from baton_server.services.states import DagRunState
 
 MAX_INTERVALS = 1000
@@ -133,7 +133,7 @@ async def create_backfill(
         created_at=now or utcnow(),
     )
     session.add(record)
-    await session.commit()
+    await commit_unless_dag_gone(session, dag_id)
     return BackfillProgress(record, {})
 
 

@@ -280,7 +280,9 @@ async def delete_dag(session: AsyncSession, actor: audit.Actor, dag_id: str, *, 
     A worker whose bundle still has the DAG registers it again, as a new DAG, when it next starts.
     """
     await hold_scheduler(session)
-    if await session.get(DagRecord, dag_id) is None:
+    # Locked first: a run triggered, a backfill made or a version registered meanwhile waits for the
+    # deletion (and then finds no DAG) instead of referring to rows it deletes.
+    if await session.get(DagRecord, dag_id, with_for_update=True) is None:
         raise NotFoundError(f"no DAG {dag_id!r}", reason="dag_not_found")
     if confirm != dag_id:
         raise InvalidInputError(

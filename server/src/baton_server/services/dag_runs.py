@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from baton_server.db.tables import DagRecord, DagRunRecord, TaskInstanceRecord
 from baton_server.db.types import utcnow
 from baton_server.errors import ConflictError, InvalidInputError, NotFoundError
+from baton_server.services.dags import commit_unless_dag_gone
 from baton_server.services.states import DagRunState
 
 
@@ -72,9 +73,8 @@ async def trigger_dag_run(
     )
     session.add(run)
     try:
-        await session.commit()
+        await commit_unless_dag_gone(session, dag_id)
     except IntegrityError:
-        await session.rollback()
         raise ConflictError(
             f"DAG {dag_id!r} already has a run {run.run_id!r}", reason="dag_run_exists"
         ) from None

@@ -15,8 +15,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from baton_server.db.availability import is_foreign_key_violation
 from baton_server.db.engine import Reader
 from baton_server.db.tables import CredentialRecord, DagRecord, DagVersionRecord
 from baton_server.db.types import utcnow
@@ -258,3 +260,16 @@ async def set_paused(session: AsyncSession, dag_id: str, *, paused: bool) -> Dag
     summary.dag.is_paused = paused
     await session.commit()
     return summary
+
+
+async def commit_unless_dag_gone(session: AsyncSession, dag_id: str) -> None:
+    """Commit what was written for DAG ``dag_id``: 404 ``dag_not_found`` when the DAG was deleted
+    meanwhile (its rows refused the reference); any other integrity error as it is. Rolled back on
+    either."""
+    try:
+        await session.commit()
+    except IntegrityError as exc:
+        await session.rollback()
+        if is_foreign_key_violation(exc):
+            raise NotFoundError(f"no DAG {dag_id!r}", reason="dag_not_found") from None
+        raise

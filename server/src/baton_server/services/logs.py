@@ -17,7 +17,12 @@ from baton_server.db.tables import TaskInstanceRecord, TaskLogRecord
 from baton_server.errors import NotFoundError, PayloadTooLargeError
 from baton_server.services._sql import insert_ignoring_conflicts, is_postgres
 from baton_server.services.states import TaskInstanceState
-from baton_server.services.task_instances import load_attempt_for_logs, require_own, require_scope
+from baton_server.services.task_instances import (
+    load_attempt_for_logs,
+    refused_once_gone,
+    require_own,
+    require_scope,
+)
 from baton_server.services.tokens import MAX_TRY_NUMBER, TaskClaims
 
 LogLineValues = tuple[datetime, str, str, dict[str, Any] | None]
@@ -163,14 +168,15 @@ async def append_logs(
     # The batch is stored whole or not at all, even without a transaction. On PostgreSQL, one
     # prebuilt INSERT run for every line (asyncpg's executemany is atomic, one round trip): a
     # multi-row VALUES statement cannot be cached, and compiling it again cost more than the insert.
-    if is_postgres(conn):
-        await (_INSERT_PG if batch_id is None else _INSERT_NEW_PG).executemany(
-            conn, [{f"l_{name}": value for name, value in row.items()} for row in rows]
-        )
-    elif batch_id is None:
-        await conn.execute(_LOGS.insert().values(rows))
-    else:
-        await conn.execute(insert_ignoring_conflicts(conn, _LOGS, rows))
+    with refused_once_gone():
+        if is_postgres(conn):
+            await (_INSERT_PG if batch_id is None else _INSERT_NEW_PG).executemany(
+                conn, [{f"l_{name}": value for name, value in row.items()} for row in rows]
+            )
+        elif batch_id is None:
+            await conn.execute(_LOGS.insert().values(rows))
+        else:
+            await conn.execute(insert_ignoring_conflicts(conn, _LOGS, rows))
     return len(lines)
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import uuid
 from collections import namedtuple
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -17,6 +18,7 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Select, Table, Update, Uuid, bindparam, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from baton_server.db.availability import is_foreign_key_violation
 from baton_server.db.direct import Direct
 from baton_server.db.engine import Reader, connection_of
 from baton_server.db.tables import (
@@ -471,6 +473,24 @@ _ATTEMPT = Direct(
 """The token's task instance, as an attempt sees it."""
 
 
+def _gone() -> UnauthorizedError:
+    return UnauthorizedError("the token's task instance no longer exists", reason="task_attempt_finished")
+
+
+@contextmanager
+def refused_once_gone() -> Iterator[None]:
+    """Around a write that refers to the token's task instance (an XCom, log lines): when the instance
+    is deleted (its DAG or run deleted, its run cleaned) between the statement's check and its write,
+    the database refuses the reference; that is the end of the attempt, answered as a missing instance
+    is (401 ``task_attempt_finished``), not a failure of the server."""
+    try:
+        yield
+    except Exception as exc:
+        if is_foreign_key_violation(exc):
+            raise _gone() from None
+        raise
+
+
 async def _read_attempt(reader: Reader, claims: TaskClaims) -> AnyRow | None:
     return await _ATTEMPT.first(await connection_of(reader), {"b_id": claims.task_instance_id})
 
@@ -480,7 +500,7 @@ async def load_attempt(reader: Reader, claims: TaskClaims) -> Attempt:
     require_scope(claims, "execution")
     row = await _read_attempt(reader, claims)
     if row is None:
-        raise UnauthorizedError("the token's task instance no longer exists", reason="task_attempt_finished")
+        raise _gone()
     if row.state != TaskInstanceState.RUNNING or row.try_number != claims.try_number:
         raise UnauthorizedError(
             "the token's attempt is over; its token is no longer valid", reason="task_attempt_finished"
@@ -549,7 +569,7 @@ async def load_attempt_for_logs(conn: AsyncConnection, claims: TaskClaims) -> tu
     require_scope(claims, "execution")
     row = await _ATTEMPT.first(conn, {"b_id": claims.task_instance_id})
     if row is None:
-        raise UnauthorizedError("the token's task instance no longer exists", reason="task_attempt_finished")
+        raise _gone()
     late = row.state != TaskInstanceState.RUNNING or row.try_number != claims.try_number
     attempt = Attempt(
         id=row.id,

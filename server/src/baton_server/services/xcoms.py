@@ -19,7 +19,7 @@ from baton_server.db.tables import TaskInstanceRecord, XComRecord
 from baton_server.db.types import utcnow
 from baton_server.db.upsert import upsert
 from baton_server.errors import ForbiddenError, NotFoundError, PayloadTooLargeError
-from baton_server.services.task_instances import RUNNING_ATTEMPT, Attempt, AttemptCheck
+from baton_server.services.task_instances import RUNNING_ATTEMPT, Attempt, AttemptCheck, refused_once_gone
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +90,8 @@ async def push_xcom(
     """Store (or replace) one of the caller's XComs; 413 above the size limit."""
     _check_owner(attempt, address)
     values = _stored(attempt.id, address, value, max_bytes)
-    await upsert(reader, XComRecord, values, _ADDRESS_COLUMNS)
+    with refused_once_gone():
+        await upsert(reader, XComRecord, values, _ADDRESS_COLUMNS)
     await reader.commit()
 
 
@@ -132,12 +133,15 @@ async def push_xcom_for_task(
         values: dict[str, Any] | None = _stored(check.claims.task_instance_id, address, value, max_bytes)
     except PayloadTooLargeError:
         values = None  # refused after the attempt's and the owner's checks, as on the general path
-    if values is not None and await upsert(
-        reader, XComRecord, values, _ADDRESS_COLUMNS, when=_OWN_WHILE_RUNNING, when_params=guard
-    ):
-        check.running()
-        await reader.commit()
-        return
+    if values is not None:
+        with refused_once_gone():
+            written = await upsert(
+                reader, XComRecord, values, _ADDRESS_COLUMNS, when=_OWN_WHILE_RUNNING, when_params=guard
+            )
+        if written:
+            check.running()
+            await reader.commit()
+            return
     await push_xcom(reader, await check.load(reader), address, value, max_bytes=max_bytes)
 
 
