@@ -65,13 +65,19 @@ class ApiError extends Error {
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const backoff = (attempt) => Math.min(250 * 2 ** attempt, 5000); // 0.25 s doubling, at most 5 s
 
 // One call. `auth` is {token} and receives a refreshed token; GET/PUT/PATCH/DELETE and the POSTs
 // marked `repeatable` (registrations, claims, log batches with a batch_id) are retried on transport
 // errors and 5xx, other POSTs only when the connection was refused (nothing reached the server).
-async function call(method, path, { auth, body, timeoutMs = 30000, repeatable = false } = {}) {
+// Retries stop once `patienceMs` has passed since the first try: a task's own calls wait out a
+// server restart (TASK_PATIENCE_MS), other calls have loops of their own around them.
+const TASK_PATIENCE_MS = 60000;
+async function call(method, path, { auth, body, timeoutMs = 30000, repeatable = false, patienceMs = 8000 } = {}) {
   const requestId = `node-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
   const idempotent = method !== "POST" || repeatable;
+  const started = Date.now();
+  const mayRetry = (attempt) => Date.now() - started + backoff(attempt) <= patienceMs;
   for (let attempt = 0; ; attempt++) {
     let response, text;
     try {
@@ -90,16 +96,16 @@ async function call(method, path, { auth, body, timeoutMs = 30000, repeatable = 
       text = await response.text();
     } catch (error) {
       const refused = error?.cause?.code === "ECONNREFUSED";
-      if ((idempotent || refused) && attempt < 5) {
-        await sleep(250 * 2 ** attempt);
+      if ((idempotent || refused) && mayRetry(attempt)) {
+        await sleep(backoff(attempt));
         continue;
       }
       throw error;
     }
     const refreshed = response.headers.get("Refreshed-API-Token");
     if (refreshed) auth.token = refreshed;
-    if (response.status >= 500 && idempotent && attempt < 5) {
-      await sleep(250 * 2 ** attempt);
+    if (response.status >= 500 && idempotent && mayRetry(attempt)) {
+      await sleep(backoff(attempt));
       continue;
     }
     const parsed = text ? JSON.parse(text) : null;
@@ -156,14 +162,16 @@ async function runAttempt(workload, onDone) {
     log: (level, message) => log(level, message, { logger: "task" }),
     getVariable: async (key) => {
       try {
-        return (await call("GET", `/execution/variables/${key}`, { auth })).value;
+        return (await call("GET", `/execution/variables/${key}`, { auth, patienceMs: TASK_PATIENCE_MS })).value;
       } catch (error) {
         if (error.reason === "variable_not_found") return null;
         throw error;
       }
     },
-    pushXCom: (key, value) => call("PUT", xcomPath(ti.task_id, key), { auth, body: { value } }),
-    pullXCom: async (taskId, key) => (await call("GET", xcomPath(taskId, key), { auth })).value,
+    pushXCom: (key, value) =>
+      call("PUT", xcomPath(ti.task_id, key), { auth, body: { value }, patienceMs: TASK_PATIENCE_MS }),
+    pullXCom: async (taskId, key) =>
+      (await call("GET", xcomPath(taskId, key), { auth, patienceMs: TASK_PATIENCE_MS })).value,
   };
 
   let state = "success";
