@@ -59,14 +59,20 @@ def is_database_unavailable(error: BaseException) -> bool:
     return False
 
 
+def sqlstate_of(error: BaseException) -> str | None:
+    """PostgreSQL's code of the error (``55P03``, say), from it or the driver's error under it; None
+    when it has none (SQLite's errors, a lost connection)."""
+    return next((state for link in _chain(error) if (state := _sqlstate(link)) is not None), None)
+
+
 def is_foreign_key_violation(error: BaseException) -> bool:
     """Whether ``error`` is a write refused because a row it refers to does not exist (any more)."""
-    for link in _chain(error):
-        if _sqlstate(link) == "23503":  # PostgreSQL's foreign_key_violation
-            return True
-        if isinstance(link, sa_exc.IntegrityError) and "FOREIGN KEY constraint failed" in str(link):
-            return True  # SQLite's
-    return False
+    if sqlstate_of(error) == "23503":  # PostgreSQL's foreign_key_violation
+        return True
+    return any(  # SQLite's
+        isinstance(link, sa_exc.IntegrityError) and "FOREIGN KEY constraint failed" in str(link)
+        for link in _chain(error)
+    )
 
 
-__all__ = ["RETRY_AFTER_SECONDS", "is_database_unavailable", "is_foreign_key_violation"]
+__all__ = ["RETRY_AFTER_SECONDS", "is_database_unavailable", "is_foreign_key_violation", "sqlstate_of"]

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from baton_server.db.availability import sqlstate_of
 from baton_server.db.engine import check_database
 from baton_server.errors import ConfigurationError, InvalidInputError
 
@@ -217,14 +218,9 @@ def _backend(
     return f"backend {pid} ({application}, {client or 'local'}, {state}, {opened})"
 
 
-def _sqlstate(error: DBAPIError) -> str | None:
-    """PostgreSQL's code of the error (``55P03``, say), if it has one."""
-    return getattr(error.orig, "sqlstate", None)
-
-
 def _gave_way(error: DBAPIError) -> bool:
     """Whether ``error`` is a migration's statement giving way after :data:`LOCK_TIMEOUT_SECONDS`."""
-    return _sqlstate(error) == _LOCK_NOT_AVAILABLE
+    return sqlstate_of(error) == _LOCK_NOT_AVAILABLE
 
 
 def _may_not_migrate(engine: AsyncEngine, error: DBAPIError) -> ConfigurationError:
@@ -295,7 +291,7 @@ async def _migrate(engine: AsyncEngine, step: Callable[[Config], None]) -> None:
                     await conn.run_sync(run)
                     break
                 except DBAPIError as error:
-                    if _sqlstate(error) == _INSUFFICIENT_PRIVILEGE:
+                    if sqlstate_of(error) == _INSUFFICIENT_PRIVILEGE:
                         raise _may_not_migrate(engine, error) from None
                     if not _gave_way(error):
                         raise

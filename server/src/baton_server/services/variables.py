@@ -126,26 +126,18 @@ def _stored(key: str, value: Any, description: str | None, max_bytes: int) -> di
 
 
 async def set_variable(
-    reader: Reader,
-    key: str,
-    value: Any,
-    description: str | None = None,
-    *,
-    max_bytes: int,
-    dag_id: str | None = None,
+    reader: Reader, key: str, value: Any, description: str | None, *, max_bytes: int, dag_id: str
 ) -> None:
-    """Create or replace a variable (its value at most ``max_bytes`` as compact JSON).
+    """Create or replace a variable for a task of ``dag_id`` (its value at most ``max_bytes`` as compact
+    JSON; an admin's write is :func:`put_variable`).
 
-    For a task of ``dag_id``: 403 when the variable exists and is not granted to it for writing; a
-    variable a task creates is global, as every variable was before grants.
+    403 when the variable exists and is not granted to the DAG for writing; a variable a task creates
+    is global, as every variable was before grants.
     """
     values = _stored(key, value, description, max_bytes)
-    # A task's write is one statement for a new or global variable (no write grants): the row is
-    # replaced only while it has none; one with grants is checked, then written.
-    written = dag_id is not None and await upsert(
-        reader, VariableRecord, values, ["key"], while_null="write_dag_ids"
-    )
-    if not written:
+    # One statement for a new or global variable (no write grants): the row is replaced only while it
+    # has none; one with grants is checked, then written.
+    if not await upsert(reader, VariableRecord, values, ["key"], while_null="write_dag_ids"):
         await _check_writable(reader, key, dag_id)
         await upsert(reader, VariableRecord, values, ["key"])
     await reader.commit()
