@@ -97,7 +97,7 @@ class ServerHarness:
         from baton_server.app import create_app
 
         self.settings = settings
-        self.app = create_app(settings)
+        self.app = create_app(settings, mark_presence=False)  # its tests drive the scheduler themselves
         self._lifespan = self.app.router.lifespan_context(self.app)
 
     async def start(self) -> None:

@@ -35,9 +35,10 @@ from baton_server.api.routes.workers import dags as worker_dags
 from baton_server.api.routes.workers import workloads as worker_workloads
 from baton_server.api.versioned_app import VersionedApp, head_routes
 from baton_server.api.versions import VERSIONS
+from baton_server.background import repeating
 from baton_server.config import Settings
-from baton_server.db.availability import is_database_unavailable
 from baton_server.db.migrate import prepare_database
+from baton_server.presence import marking
 from baton_server.runtime import Runtime
 from baton_server.wakeup_relay import relaying
 
@@ -84,25 +85,15 @@ def build_routers() -> list[APIRouter]:
 async def reload_signing_keys(runtime: Runtime) -> AsyncIterator[None]:
     """Load the rotated signing keys, and reload them in the background while the block runs."""
     await runtime.load_signing_keys()
-
-    async def reload_forever() -> None:
-        while True:
-            await asyncio.sleep(runtime.settings.signing_key_refresh)
-            try:
-                await runtime.load_signing_keys()
-            except Exception as exc:  # the keys held keep serving; retried at the next reload
-                log.warning(
-                    "could not reload the signing keys; the keys held keep serving",
-                    exc_info=not is_database_unavailable(exc),
-                )
-
-    task = asyncio.create_task(reload_forever(), name="baton-signing-keys")
-    try:
+    async with repeating(
+        "baton-signing-keys",
+        runtime.load_signing_keys,
+        runtime.settings.signing_key_refresh,
+        at_once=False,
+        log=log,
+        failed="could not reload the signing keys; the keys held keep serving",
+    ):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 @asynccontextmanager
@@ -122,11 +113,15 @@ async def run_scheduler_beside(runtime: Runtime) -> AsyncIterator[None]:
         await task
 
 
-def create_app(settings: Settings, *, database_prepared: bool = False) -> VersionedApp:
+def create_app(
+    settings: Settings, *, database_prepared: bool = False, mark_presence: bool = True
+) -> VersionedApp:
     """Build the Cadwyn app: every API version, error handling and the request middleware.
 
     Its lifespan checks the database and migrates it (``prepare_database``) unless
-    ``database_prepared`` says the caller just did (``baton-server serve``, before it listens).
+    ``database_prepared`` says the caller just did (``baton-server serve``, before it listens), and
+    marks that a server is up every few seconds (:mod:`baton_server.presence`) unless
+    ``mark_presence`` is False (an app in a test that drives the scheduler itself).
     """
 
     @asynccontextmanager
@@ -138,7 +133,12 @@ def create_app(settings: Settings, *, database_prepared: bool = False) -> Versio
         try:
             if not database_prepared:
                 await prepare_database(runtime)
-            async with relaying(runtime.relay), reload_signing_keys(runtime), run_scheduler_beside(runtime):
+            async with (
+                relaying(runtime.relay),
+                reload_signing_keys(runtime),
+                marking(runtime) if mark_presence else contextlib.nullcontext(),
+                run_scheduler_beside(runtime),
+            ):
                 yield
         finally:
             await runtime.close()

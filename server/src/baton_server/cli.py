@@ -175,7 +175,7 @@ def _scheduler(settings: Settings, _: argparse.Namespace) -> int:
             loop.add_signal_handler(signum, stop.set)
         # The servers' wake-ups (a triggered run) start a pass now; its queued work wakes their claims.
         async with relaying(runtime.relay):
-            await Scheduler(runtime).run_until(stop)
+            await Scheduler(runtime, servers_apart=True).run_until(stop)
 
     asyncio.run(_with_runtime(settings, action))
     return 0

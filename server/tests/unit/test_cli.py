@@ -78,6 +78,39 @@ def test__serve__starts_and_answers_health_on_sqlite(tmp_path: Path) -> None:
         proc.wait(timeout=START_PATIENCE)
 
 
+def _wait_for_line(path: Path, text: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + START_PATIENCE
+    while text not in path.read_text(errors="replace"):
+        assert proc.poll() is None, f"it exited ({proc.returncode}):\n{path.read_text(errors='replace')}"
+        assert time.monotonic() < deadline, f"no {text!r} within {START_PATIENCE:g} s:\n{path.read_text()}"
+        time.sleep(0.2)
+
+
+def test__standalone_scheduler__takes_the_servers_for_down_until_one_marks_itself_up(tmp_path: Path) -> None:
+    # The scheduler hears heartbeats through the servers' database only: with no server up it judges no
+    # silence (baton_server.presence), and a `serve` it did not start is heard within seconds.
+    env = _env(tmp_path, BATON_RUN_SCHEDULER="false")
+    scheduler_log = tmp_path / "scheduler.log"
+    with scheduler_log.open("wb") as out:
+        scheduler = subprocess.Popen(
+            [sys.executable, "-m", "baton_server.cli", "scheduler"], env=env, stdout=out, stderr=out
+        )
+    server: subprocess.Popen[bytes] | None = None
+    try:
+        _wait_for_line(scheduler_log, "no API server has marked itself up", scheduler)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "baton_server.cli", "serve"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        _wait_for_line(scheduler_log, "an API server is up again", scheduler)
+    finally:
+        for proc in (p for p in (server, scheduler) if p is not None):
+            proc.terminate()
+            proc.wait(timeout=START_PATIENCE)
+
+
 def test__serve__port_in_use__one_line_naming_the_setting(tmp_path: Path) -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))

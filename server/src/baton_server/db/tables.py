@@ -320,6 +320,17 @@ class SigningKeyRecord(Base):
     """When a newer key replaced it; it verifies until its last token has expired."""
 
 
+class ServerPresenceRecord(Base):
+    """The API servers' sign that one of them is up: one row, marked by every server process every few
+    seconds (``baton_server.presence``), read by a scheduler that runs apart from them."""
+
+    __tablename__ = "server_presence"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    marked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    """The marking server's clock; a reader watches it change, so clocks need not agree."""
+
+
 class TaskLogRecord(Base):
     """One structured log line of one attempt of a task instance."""
 

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from baton_server.db.direct import Direct, transaction_on
 from baton_server.db.engine import Reader, connection_of
 from baton_server.db.types import utcnow
+from baton_server.presence import ServerWatch
 from baton_server.runtime import Runtime
 from baton_server.scheduler import runs, task_instances
 from baton_server.services import backfills, retention
@@ -95,15 +96,22 @@ class Scheduler:
     only once it has been up for the whole timeout (``heartbeat_timeout``, ``claim_timeout``); execution
     timeouts run on time. A server down for longer than the heartbeat timeout used to fail every running
     attempt at its first pass, before a worker could reach it.
+
+    A scheduler that runs apart from the API servers (``servers_apart``: ``baton-server scheduler``)
+    also watches their mark (:mod:`baton_server.presence`): while no server is up it judges no silence,
+    and once one is back it waits the whole timeouts again, as after its own start.
     """
 
-    def __init__(self, runtime: Runtime, *, since: datetime | None = None) -> None:
+    def __init__(
+        self, runtime: Runtime, *, since: datetime | None = None, servers_apart: bool = False
+    ) -> None:
         self._runtime = runtime
         self._settings = runtime.settings
         self._resume_after: uuid.UUID | None = None
         self._last_clean: float | None = None
         self._since = since or utcnow()
-        """When this scheduler began listening (tests set it)."""
+        """When this scheduler began hearing: its start (tests set it), or the servers' return."""
+        self._servers = ServerWatch() if servers_apart else None
 
     def _up_for(self, now: datetime, timeout: float) -> bool:
         """Whether this scheduler has been up for ``timeout`` seconds as of ``now``."""
@@ -127,13 +135,20 @@ class Scheduler:
         report = PassReport()
         async with self._runtime.sessions() as session:
             if not await _took_pass_lock(session):
+                if self._servers is not None:  # kept current, for the pass it may lead next
+                    await self._servers.look(session, now)
                 await session.rollback()
                 return PassReport(leader=False)
             report.runs_created = await runs.create_scheduled_runs(session, now)
             report.backfill_runs_created = await backfills.advance_backfills(session, now)
             report.runs_started = await runs.start_queued_runs(session, now)
-            heard_long_enough = self._up_for(now, self._settings.heartbeat_timeout)
-            if self._up_for(now, self._settings.claim_timeout):
+            hearing = True
+            if self._servers is not None:
+                if await self._servers.look(session, now):
+                    self._since = max(self._since, now)
+                hearing = self._servers.hearing
+            heard_long_enough = hearing and self._up_for(now, self._settings.heartbeat_timeout)
+            if hearing and self._up_for(now, self._settings.claim_timeout):
                 report.claims_released = await task_instances.release_stale_claims(
                     session, now, self._settings.claim_timeout
                 )

@@ -9,11 +9,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from baton_server import presence
 from baton_server.scheduler.loop import Scheduler
 
 from tests.conftest import ServerHarness
 from tests.factories import make_dag_run
-from tests.orchestration import by_task, dag, diamond, fake_worker, scheduler_pass, task
+from tests.orchestration import UP_LONG_SINCE, by_task, dag, diamond, fake_worker, scheduler_pass, task
 
 
 async def _trigger(admin: httpx.AsyncClient, dag_id: str, **payload: Any) -> dict[str, Any]:
@@ -156,6 +157,62 @@ async def test__server_down_longer_than_the_heartbeat_timeout__its_restarted_sch
     assert silent.workers_offline == 1
     assert silent.claims_released == 1
     assert claimed["task_instance"]["task_id"] == "later"
+
+
+async def test__standalone_scheduler__judges_no_silence_while_no_api_server_is_up(
+    server: ServerHarness, admin: httpx.AsyncClient
+) -> None:
+    # `baton-server scheduler` runs on while every API server is down for two heartbeat timeouts: the
+    # workers heartbeat all along and are refused. It must not end their attempts (nor mark them
+    # offline, nor take back their claims) until the servers have been back for the timeouts.
+    timeout = timedelta(seconds=server.settings.heartbeat_timeout)
+    longest = max(timeout, timedelta(seconds=server.settings.claim_timeout))
+    assert timeout > timedelta(seconds=presence.SILENT_AFTER)
+    standalone = Scheduler(server.runtime, since=UP_LONG_SINCE, servers_apart=True)
+    async with fake_worker(server) as worker:
+        await worker.register_dags(dag("patient", task("work"), task("later")))
+        await _trigger(admin, "patient")
+        await scheduler_pass(server)
+        running, claimed = sorted(await worker.claim(), key=lambda w: w["task_instance"]["task_id"] != "work")
+        assert (await worker.start(running)).status_code == 200
+        assert (await worker.heartbeat_task(running)).status_code == 204
+        up = datetime.now(UTC)
+
+        async def servers_mark_and_pass(at: datetime) -> tuple[int, int, int]:
+            await presence.mark(server.runtime, at)
+            report = await standalone.run_once(at)
+            return report.attempts_timed_out, report.workers_offline, report.claims_released
+
+        assert await servers_mark_and_pass(up) == (0, 0, 0)
+        assert await servers_mark_and_pass(up + timedelta(seconds=1)) == (0, 0, 0)
+        # The servers go down: their mark stops; two timeouts later nothing is judged.
+        down = await standalone.run_once(up + 2 * longest)
+        assert (down.attempts_timed_out, down.workers_offline, down.claims_released) == (0, 0, 0)
+        # They are back: the silence is judged only once they have been up for the timeouts.
+        back = up + 2 * longest + timedelta(seconds=2)
+        assert await servers_mark_and_pass(back) == (0, 0, 0)
+        assert (await worker.heartbeat_task(running)).status_code == 204  # still its attempt
+        assert await servers_mark_and_pass(back + longest - timedelta(seconds=1)) == (0, 0, 0)
+        silent = await servers_mark_and_pass(back + longest + timedelta(seconds=1))
+    assert silent == (1, 1, 1)
+    assert claimed["task_instance"]["task_id"] == "later"
+
+
+async def test__standalone_scheduler__that_never_sees_a_server__judges_no_silence(
+    server: ServerHarness, admin: httpx.AsyncClient
+) -> None:
+    # Started while every API server is down (or they are of a release that marks nothing): it does not
+    # take them for up, however long it runs.
+    standalone = Scheduler(server.runtime, since=UP_LONG_SINCE, servers_apart=True)
+    async with fake_worker(server) as worker:
+        await worker.register_dags(dag("alone", task("work")))
+        await _trigger(admin, "alone")
+        await scheduler_pass(server)
+        (running,) = await worker.claim()
+        assert (await worker.start(running)).status_code == 200
+        start = datetime.now(UTC)
+        passes = [await standalone.run_once(start + timedelta(days=day)) for day in range(3)]
+    assert [(p.attempts_timed_out, p.workers_offline) for p in passes] == [(0, 0)] * 3
 
 
 async def test__execution_timeout__fails_the_attempt(server: ServerHarness, admin: httpx.AsyncClient) -> None:
