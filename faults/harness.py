@@ -213,6 +213,16 @@ class Deployment:
             self.worker_token = self._issue(env, "create-worker-credential", "faults")
         return server
 
+    def start_scheduler(self, name: str) -> Process:
+        """A standalone ``baton-server scheduler`` on the deployment's database (the servers then run
+        with ``BATON_RUN_SCHEDULER=false``); returns once it led a pass."""
+        env = self.server_env(free_port())
+        env["BATON_LOG_LEVEL"] = "info"
+        scheduler = spawn(name, [str(BIN / "baton-server"), "scheduler"], env, self.folder)
+        self.processes.append(scheduler)
+        wait_for(f"{name} to start", lambda: said(scheduler, "scheduler started"))
+        return scheduler
+
     @staticmethod
     def _issue(env: dict[str, str], command: str, name: str) -> str:
         done = subprocess.run(
@@ -282,7 +292,7 @@ backend replicas
         ]  # fmt: skip
         worker = spawn(name, command, env, self.folder)
         self.processes.append(worker)
-        wait_for(f"{name} to register", lambda: "registered worker " in worker.output() or _dead(worker))
+        wait_for(f"{name} to register", lambda: said(worker, "registered worker "))
         return worker
 
     def trigger(self, dag_id: str, run_id: str, **conf: Any) -> None:
@@ -319,6 +329,11 @@ def _dead(process: Process) -> bool:
     raise FaultSuiteError(
         f"{process.name} exited with {process.popen.returncode}:\n{process.output()[-4000:]}"
     )
+
+
+def said(process: Process, text: str) -> bool:
+    """Whether ``process`` has written ``text``; an error if it exited without."""
+    return text in process.output() or _dead(process)
 
 
 @contextmanager

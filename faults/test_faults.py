@@ -22,6 +22,7 @@ from harness import (
     deployment,
     finished,
     missing_and_repeated_lines,
+    said,
     story_of_unsucceeded,
     succeeded,
     tally,
@@ -131,6 +132,53 @@ def test__worker_sigkill_mid_task__retried_within_the_heartbeat_timeout_plus_a_p
     )
     assert running == 0
     assert detected <= bound + WORKER_HEARTBEAT + 15, detected
+
+
+def test__every_api_server_down_longer_than_the_heartbeat_timeout__the_scheduler_apart_ends_nothing(
+    pg: Postgres, tmp_path: Path, figures: Figures
+) -> None:
+    # A standalone scheduler runs on while the only API server is down for longer than the heartbeat
+    # timeout plus the 20 s after which the scheduler takes the servers for down: the worker heartbeats
+    # all along and is refused. Its attempt must go on and succeed at try 1 once the server is back.
+    db, heartbeat_timeout, outage = "faults_servers_down", 30.0, 60.0
+    url = pg.create_database(db)
+    settings = {"BATON_HEARTBEAT_TIMEOUT": str(heartbeat_timeout), "BATON_RUN_SCHEDULER": "false"}
+    with deployment(tmp_path, url, **settings) as deployed:
+        try:
+            server = deployed.start_server("server")
+            scheduler = deployed.start_scheduler("scheduler")
+            deployed.start_worker("patient", "kill")
+            deployed.trigger("sleeper_kill", "r1", seconds=outage + 15)
+            # Its body's own calls are done (they wait out a minute's outage, not this one): it sleeps.
+            wait_for(
+                "try 1 to push its XCom", lambda: pg.query(db, "SELECT count(*) AS n FROM xcoms")[0]["n"] > 0
+            )
+            server.signal(signal.SIGKILL)
+            server.popen.wait()
+            down = time.monotonic()
+            wait_for(
+                "the scheduler to take the server for down",
+                lambda: said(scheduler, "no API server has marked itself up"),
+            )
+            while time.monotonic() - down < outage:
+                time.sleep(0.5)
+            deployed.start_server("server")
+            ti = wait_for(
+                "r1 to finish",
+                lambda: (ti := _ti(pg, db, "r1")) and ti["state"] in ("success", "failed") and ti,
+            )
+            counted = tally(pg, db, ["r1"], deployed.ledger)
+        finally:
+            _kill_leftovers(deployed)
+    figures.add(
+        "every API server down 60 s (heartbeat timeout 30 s), standalone scheduler",
+        tasks=1,
+        succeeded=counted.states.get("success", 0),
+        lost=counted.lost,
+        **{"bodies run twice": counted.duplicated, "retried": counted.tries.total() - counted.tries[1]},
+    )
+    assert (ti["state"], ti["try_number"]) == ("success", 1), ti
+    assert counted.duplicated == 0
 
 
 def _under_load(
