@@ -128,6 +128,34 @@ async def test__revoked_credential__its_claims_and_running_attempts_are_taken_ba
             await healthy.run(workload)
 
 
+async def test__revoked_credential__its_workload_tokens_start_nothing_once_its_workers_name_is_taken_over(
+    server: ServerHarness, admin: httpx.AsyncClient
+) -> None:
+    """A worker restarted under a new credential takes the revoked one's name as a new worker (a new
+    id): the workload tokens handed to the old one (kept by whoever stole its credential) never start
+    what the new one claims."""
+    from baton_server.services.credentials import revoke_credential
+
+    leaked = await new_worker_token(server, "team-a-leaked", dags=["team_a_*"])
+    async with fake_worker(server, "a-1", token=leaked) as stolen:
+        await stolen.register_dags(dag("team_a_etl", task("t")))
+        await _trigger(server, admin, "team_a_etl")
+        (workload,) = await stolen.claim()
+        async with server.runtime.sessions() as session:
+            await revoke_credential(session, await _credential_of(server, stolen.id))
+        replacement = await new_worker_token(server, "team-a", dags=["team_a_*"])
+        async with fake_worker(server, "a-1", token=replacement) as restarted:
+            assert restarted.id != stolen.id
+            (again,) = await restarted.claim()
+            assert again["task_instance"]["id"] == workload["task_instance"]["id"]
+            replayed = await stolen.start(workload)
+            assert replayed.status_code == 409, replayed.text
+            assert replayed.json()["reason"] == "not_startable"
+            await restarted.run(again)
+    workers = (await admin.get("/api/workers")).json()["workers"]
+    assert [(w["name"], w["id"]) for w in workers] == [("a-1", restarted.id)]
+
+
 async def test__workload_token__starts_only_its_own_workers_claim(
     server: ServerHarness, admin: httpx.AsyncClient
 ) -> None:

@@ -2,7 +2,9 @@
 
 A worker acts under the worker credential it registered with: another credential may not
 heartbeat it or claim for it (403). A name is owned by its credential while that credential is
-live; once it is revoked, a worker restarted with a new credential may take the name over.
+live; once it is revoked, a worker restarted with a new credential may take the name over — as a new
+worker, under a new id, so that nothing handed to the old one (a workload token names its worker)
+works for the new one.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton_server.db.tables import CredentialRecord, TaskInstanceRecord, WorkerRecord
-from baton_server.db.types import utcnow
+from baton_server.db.types import new_id, utcnow
 from baton_server.errors import ConflictError, ForbiddenError, NotFoundError
 from baton_server.services.states import TaskInstanceState
 
@@ -67,6 +69,13 @@ async def register_worker(
     if worker is None:
         worker = WorkerRecord(name=registration.name, registered_at=now)
         session.add(worker)
+        previous_ids: list[uuid.UUID] = []
+    else:
+        previous_ids = [worker.id]
+        if worker.credential_id != credential.id:
+            # The name is taken over from a revoked credential: a new worker, under a new id. Under the
+            # old one, the workload tokens its claims were handed out with would start what it claims.
+            worker.id = new_id()
     worker.credential_id = credential.id
     worker.queues = list(dict.fromkeys(registration.queues))
     worker.capacity = registration.capacity
@@ -87,7 +96,7 @@ async def register_worker(
     await session.execute(
         update(TaskInstanceRecord)
         .where(
-            TaskInstanceRecord.worker_id == worker.id,
+            TaskInstanceRecord.worker_id.in_([worker.id, *previous_ids]),
             TaskInstanceRecord.state == TaskInstanceState.QUEUED.value,
         )
         .values(worker_id=None, claimed_at=None)
