@@ -84,3 +84,31 @@ async def test__a_variable_a_task_creates__is_global(
     assert (await client.get("/execution/variables/new", headers=other.headers())).status_code == 200
     entry = (await admin.get("/api/variables/new")).json()
     assert (entry["read_dag_ids"], entry["write_dag_ids"]) == (None, None)
+
+
+async def test__a_dag_not_granted_to_read__cannot_delete_the_variable_to_open_it(
+    server: ServerHarness, client: httpx.AsyncClient, admin: httpx.AsyncClient
+) -> None:
+    """Writes left to every DAG, reads narrowed: another DAG may overwrite the value, but not delete the
+    variable — created again by a task it would be global, and the granted DAG's next secret readable."""
+    owner = (await started(server.runtime, client, dag_id="team_b"))["extract"]
+    other = (await started(server.runtime, client, dag_id="team_a", run_id="manual__2"))["extract"]
+    await admin.put("/api/variables/token", json={"value": "b-secret-1"})
+    await admin.put("/api/variables/token/grants", json={"read_dag_ids": ["team_b"]})
+    for version in (None, "2026-09-01", OLD):
+        headers = {**other.headers(), **({"Baton-API-Version": version} if version else {})}
+        refused = await client.delete("/execution/variables/token", headers=headers)
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["reason"] == "variable_not_writable"
+    assert (
+        await client.put("/execution/variables/token", json={"value": 1}, headers=other.headers())
+    ).status_code == 200
+    assert (
+        await client.put("/execution/variables/token", json={"value": "b-secret-2"}, headers=owner.headers())
+    ).status_code == 200
+    denied = await client.get("/execution/variables/token", headers=other.headers())
+    assert denied.status_code == 403, denied.text
+    entry = (await admin.get("/api/variables/token")).json()
+    assert (entry["read_dag_ids"], entry["write_dag_ids"]) == (["team_b"], None)
+    # The DAG granted both deletes it.
+    assert (await client.delete("/execution/variables/token", headers=owner.headers())).status_code == 204

@@ -35,6 +35,9 @@ _VALUE_WHILE_RUNNING = Direct(
     .where(RUNNING_ATTEMPT)
 )
 _WRITERS = Direct(select(_TABLE.c.write_dag_ids).where(_TABLE.c.key == bindparam("b_key")))
+_GRANTS = Direct(
+    select(_TABLE.c.read_dag_ids, _TABLE.c.write_dag_ids).where(_TABLE.c.key == bindparam("b_key"))
+)
 _DELETE = Direct(delete(_TABLE).where(_TABLE.c.key == bindparam("b_key")))
 """Statements of a task's requests, built once (Core, on the request's connection: no ORM compile)."""
 
@@ -186,9 +189,29 @@ async def set_variable_for_task(
     await set_variable(reader, key, value, description, max_bytes=max_bytes, dag_id=attempt.dag_id)
 
 
+async def _check_deletable(reader: Reader, key: str, dag_id: str | None) -> None:
+    if dag_id is None:
+        return
+    grants = await _GRANTS.first(await connection_of(reader), {"b_key": key})
+    if grants is None:
+        return  # nothing to delete: 404
+    if not _granted(grants.write_dag_ids, dag_id):
+        raise ForbiddenError(
+            f"variable {key!r} is not granted to DAG {dag_id!r} for writing", reason="variable_not_writable"
+        )
+    if not _granted(grants.read_dag_ids, dag_id):
+        # A variable a task creates is global: deleting one it may not read, then creating it again,
+        # would open to every DAG what an operator granted to others (and what they write there next).
+        raise ForbiddenError(
+            f"variable {key!r} is not granted to DAG {dag_id!r} for reading, so it may not delete it",
+            reason="variable_not_writable",
+        )
+
+
 async def delete_variable(reader: Reader, key: str, *, dag_id: str | None = None) -> None:
-    """Remove a variable; 404 when there is none; for a task of ``dag_id``, 403 unless it may write it."""
-    await _check_writable(reader, key, dag_id)
+    """Remove a variable; 404 when there is none; for a task of ``dag_id``, 403 unless it may write it
+    and read it."""
+    await _check_deletable(reader, key, dag_id)
     deleted = await _DELETE.rowcount(await connection_of(reader), {"b_key": key})
     await reader.commit()
     if deleted == 0:
