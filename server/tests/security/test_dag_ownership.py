@@ -173,6 +173,46 @@ async def test__workload_token__starts_only_its_own_workers_claim(
         await second.run(again)
 
 
+async def test__workload_token__of_a_lost_claim_never_replays_the_start_of_another_worker(
+    server: ServerHarness, admin: httpx.AsyncClient
+) -> None:
+    """``run`` repeated from the host and pid that started an attempt answers it again, with an execution
+    token: only for the token of the claim it started under. Another worker's token (a claim it lost, or
+    a revoked credential's) names another worker; the body's host and pid are the caller's to say, and the
+    refusal does not tell them."""
+    async with fake_worker(server, "w-1") as first, fake_worker(server, "w-2") as second:
+        await first.register_dags(dag("etl", task("a")))
+        await _trigger(server, admin, "etl")
+        (workload,) = await first.claim()
+        assert (await first.register()).status_code == 200  # a restart: its claim goes back to the queue
+        (again,) = await second.claim()
+        assert (await second.start(again)).status_code == 200
+        ti_id = again["task_instance"]["id"]
+        replay = {
+            "hostname": f"{second.name}.test",
+            "pid": second.pids[ti_id],
+            "unix_user": "baton",
+            "start_date": "2026-12-03T00:00:00Z",
+        }
+        for body in (replay, {**replay, "pid": 1}):
+            stolen = await first.http.patch(
+                f"/execution/task-instances/{ti_id}/run",
+                json=body,
+                headers={"Authorization": f"Bearer {workload['token']}"},
+            )
+            assert stolen.status_code == 409, stolen.text
+            assert stolen.json()["reason"] == "not_startable"
+            assert "Refreshed-API-Token" not in stolen.headers
+            assert replay["hostname"] not in stolen.text
+        # The worker that started it gets its answer again.
+        repeated = await second.http.patch(
+            f"/execution/task-instances/{ti_id}/run",
+            json=replay,
+            headers={"Authorization": f"Bearer {again['token']}"},
+        )
+        assert repeated.status_code == 200, repeated.text
+
+
 async def _credential_of(server: ServerHarness, worker_id: str) -> object:
     import uuid
 

@@ -324,6 +324,13 @@ def _explain_not_startable(ti: AnyRow, claims: TaskClaims, hostname: str, pid: i
             f"this workload is for try {claims.try_number}, the task instance is at try {ti.try_number}",
             reason="stale_attempt",
         )
+    if claims.worker_id is not None and ti.worker_id != claims.worker_id:
+        # Another worker's token (a claim it lost, a revoked credential's): the attempt is not its to
+        # start, replay or even locate (the host and pid in a body are the caller's to say).
+        raise ConflictError(
+            "this workload is no longer claimed by the worker its token was issued to: do not run the task",
+            reason="not_startable",
+        )
     if ti.state == TaskInstanceState.RUNNING:
         if ti.hostname == hostname and ti.pid == pid:
             return  # the same process asking again (its first answer was lost): replay
