@@ -189,8 +189,8 @@ def build_middleware(
                     candidate = value.decode("latin-1")
                     if _REQUEST_ID_RE.match(candidate):
                         request_id = candidate
-                elif name == b"content-type":
-                    content_type = value
+                elif name == b"content-type" and content_type is None:
+                    content_type = value  # the first, as the routes read it (Starlette's headers.get)
                 elif name == b"content-length":
                     try:
                         content_length = int(value)

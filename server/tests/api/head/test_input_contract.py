@@ -287,6 +287,64 @@ async def test__probe__4xx_naming_the_problem_nothing_stored(
     await _assert_listings_answer(server, world["admin"], world["attempt"])
 
 
+# Content-Type headers the routes read as JSON (FastAPI takes the first header, and strips Unicode
+# spaces at its ends) while the contract's check once read the last one, and stripped ASCII only.
+JSON_READ_CONTENT_TYPES: dict[str, list[tuple[bytes, bytes]]] = {
+    "JSON first, text last": [(b"content-type", b"application/json"), (b"content-type", b"text/plain")],
+    "JSON first, form last": [
+        (b"content-type", b"application/json"),
+        (b"content-type", b"application/x-www-form-urlencoded"),
+    ],
+    "a no-break space after": [(b"content-type", b"application/json\xa0")],
+    "a next-line before": [(b"content-type", b"\x85application/json; charset=utf-8")],
+}
+
+
+@pytest.mark.parametrize("content_type", sorted(JSON_READ_CONTENT_TYPES))
+@pytest.mark.parametrize(
+    ("principal", "request_line"),
+    [("admin", "PUT /api/variables/k"), ("task", "PUT /execution/variables/k")],  # a route, a fast lane
+)
+async def test__probe__a_content_type_the_routes_read_as_json__checked_as_json(
+    server: ServerHarness, world: dict[str, Any], principal: str, request_line: str, content_type: str
+) -> None:
+    method, path = request_line.split(" ", 1)
+    for value in ("NaN", '"a\\u0000b"', str(2**70)):
+        before = await _row_counts(server)
+        async with server.client(token=_token(world, principal)) as http:
+            headers = httpx.Headers(JSON_READ_CONTENT_TYPES[content_type])
+            response = await http.request(method, path, content=f'{{"value": {value}}}', headers=headers)
+        assert response.status_code == 422, (value, response.status_code, response.text)
+        assert response.json()["reason"] == "invalid_json", response.text
+        assert await _row_counts(server) == before, value
+    async with server.client(token=world["admin"]) as admin:
+        assert (await admin.get("/api/variables/k")).json()["value"] == 1
+    await _assert_listings_answer(server, world["admin"], world["attempt"])
+
+
+@pytest.mark.parametrize(
+    ("principal", "request_line"),
+    [("admin", "PUT /api/variables/k"), ("task", "PUT /execution/variables/k")],
+)
+@pytest.mark.parametrize("headers", [[], [(b"content-type", b"")], [(b"content-type", b"text/plain")]])
+async def test__a_body_the_routes_do_not_read_as_json__refused_the_same_by_a_fast_lane(
+    server: ServerHarness,
+    world: dict[str, Any],
+    principal: str,
+    request_line: str,
+    headers: list[tuple[bytes, bytes]],
+) -> None:
+    # FastAPI reads a body without a JSON content type as bytes, which no body model takes: a fast
+    # lane must not parse it as JSON and store it (it did when the header was missing or empty).
+    method, path = request_line.split(" ", 1)
+    async with server.client(token=_token(world, principal)) as http:
+        response = await http.request(method, path, content=b'{"value": 2}', headers=httpx.Headers(headers))
+    assert response.status_code == 422, response.text
+    assert response.json()["reason"] == "validation_error", response.text
+    async with server.client(token=world["admin"]) as admin:
+        assert (await admin.get("/api/variables/k")).json()["value"] == 1
+
+
 async def test__token_with_a_try_past_32_bits__refused_not_500(
     server: ServerHarness, world: dict[str, Any]
 ) -> None:
