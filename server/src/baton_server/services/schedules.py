@@ -17,6 +17,7 @@ from croniter import croniter  # type: ignore[import-untyped]
 from baton_server.errors import InvalidInputError
 
 _TINY = timedelta(microseconds=1)
+_YEAR_FIELD = 6  # croniter's seven fields: minute, hour, day, month, weekday, second, year
 
 
 def _cron_next(expression: str, after: datetime) -> datetime:
@@ -49,6 +50,15 @@ class Schedule:
             if not croniter.is_valid(self.cron):
                 raise InvalidInputError(
                     f"DAG {dag_id!r}: {self.cron!r} is not a cron expression", reason="invalid_schedule"
+                )
+            expanded = croniter(self.cron).expanded
+            if len(expanded) > _YEAR_FIELD and expanded[_YEAR_FIELD] != ["*"]:
+                # A year field (croniter's seventh) makes a schedule that stops: past its last year, or
+                # before its first, there is no tick to compute, and every scheduler pass failed on it.
+                raise InvalidInputError(
+                    f"DAG {dag_id!r}: the cron expression {self.cron!r} limits the years it fires in; "
+                    "a schedule has no end (use five fields, or six with seconds)",
+                    reason="invalid_schedule",
                 )
             try:
                 _cron_next(self.cron, datetime(2000, 1, 1, tzinfo=UTC))

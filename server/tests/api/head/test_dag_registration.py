@@ -75,6 +75,10 @@ async def test__register__changed_description__new_version(
         (dag("doubled", task("a"), task("b", "a", "a")), "duplicate_upstream_task", "'b'"),
         (dag("badcron", task("a"), schedule={"cron": "61 * * * *"}), "invalid_schedule", "'61 * * * *'"),
         (dag("never", task("a"), schedule={"cron": "0 0 31 2 *"}), "invalid_schedule", "never fires"),
+        # A year field: the past year answered 500; a current one stored a schedule whose end failed
+        # every scheduler pass from then on, for every DAG.
+        (dag("past", task("a"), schedule={"cron": "0 0 1 1 * 0 2001"}), "invalid_schedule", "years"),
+        (dag("ending", task("a"), schedule={"cron": "* * * * * 0 2026-2030"}), "invalid_schedule", "years"),
         (
             dag("both", task("a"), schedule={"cron": "@daily", "interval_seconds": 60}),
             "invalid_schedule",
