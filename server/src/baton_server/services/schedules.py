@@ -71,6 +71,20 @@ class Schedule:
             raise InvalidInputError(
                 f"DAG {dag_id!r}: interval_seconds must be at least 1", reason="invalid_schedule"
             )
+        if self.start_at is not None:
+            # The ticks the scheduler computes around the first one must be dates: a catchup from
+            # 0001-01-01 failed every scheduler pass (the tick before the first is before year 1), and a
+            # cron's first tick after a start_at late in 9999 answered 500.
+            try:
+                first = self.first_tick_from(self.start_at)
+                self.previous_before(first)
+                self.next_after(first)
+            except (OverflowError, ValueError):  # croniter's errors are ValueErrors
+                raise InvalidInputError(
+                    f"DAG {dag_id!r}: start_at {self.start_at.isoformat()} puts the schedule's first ticks "
+                    "outside the calendar (years 1 to 9999)",
+                    reason="invalid_schedule",
+                ) from None
 
     @property
     def summary(self) -> str:

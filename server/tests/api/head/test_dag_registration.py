@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.conftest import ServerHarness
-from tests.orchestration import dag, diamond, new_worker_token, task
+from tests.orchestration import dag, diamond, new_worker_token, scheduler_pass, task
 
 
 @pytest.fixture
@@ -96,6 +96,31 @@ async def test__register__invalid_description__422_naming_the_problem(
     assert body["reason"] == reason
     assert named in body["message"]
     assert description["dag_id"] in body["message"]
+
+
+@pytest.mark.parametrize(
+    ("schedule", "catchup"),
+    [
+        ({"interval_seconds": 60, "start_at": "0001-01-01T00:00:00Z"}, True),  # the tick before: year 0
+        ({"cron": "0 0 * * *", "start_at": "0001-01-01T00:00:00Z"}, True),
+        ({"cron": "0 0 * * *", "start_at": "9999-12-31T12:00:00Z"}, False),  # the first tick: year 10000
+        ({"interval_seconds": 31622400, "start_at": "9999-12-31T12:00:00Z"}, False),
+    ],
+)
+async def test__register__start_at_whose_ticks_leave_the_calendar__422_scheduler_unharmed(
+    server: ServerHarness, worker_http: httpx.AsyncClient, schedule: dict[str, Any], catchup: bool
+) -> None:
+    # A catchup from 0001-01-01 was stored, and every scheduler pass failed on it from then on (no run
+    # of any DAG scheduled or started); a cron's start_at late in 9999 answered 500.
+    response = await _register(worker_http, dag("edge", task("a"), schedule=schedule, catchup=catchup))
+    assert response.status_code == 422, response.text
+    assert response.json()["reason"] == "invalid_schedule"
+    assert "start_at" in response.json()["message"]
+    await scheduler_pass(server)
+    fits = {**schedule, "start_at": "0003-01-01T00:00:00Z"}  # a year and a day to spare
+    fitting = await _register(worker_http, dag("edge", task("a"), schedule=fits, catchup=True))
+    assert fitting.status_code == 200, fitting.text
+    assert (await scheduler_pass(server)).runs_created >= 1
 
 
 async def test__register__duplicate_dag_ids__422(worker_http: httpx.AsyncClient) -> None:
