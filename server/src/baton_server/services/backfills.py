@@ -92,7 +92,18 @@ async def create_backfill(
     schedule = summary.version.spec.schedule
     if schedule is None:
         raise InvalidInputError(f"DAG {dag_id!r} has no schedule to backfill", reason="dag_not_scheduled")
-    ticks = schedule.ticks_between(from_date, to_date, MAX_INTERVALS)
+    try:
+        ticks = schedule.ticks_between(from_date, to_date, MAX_INTERVALS)  # the tick after the last too
+        if ticks:
+            schedule.previous_before(ticks[0])  # the first run's data interval starts there
+    except (OverflowError, ValueError):  # croniter's errors are ValueErrors
+        # A range at the calendar's ends: stored, the backfill failed every scheduler pass from then on.
+        raise InvalidInputError(
+            f"the range from {from_date.isoformat()} to {to_date.isoformat()} puts a tick of DAG "
+            f"{dag_id!r}'s schedule ({schedule.summary}), or the tick before or after it, outside the "
+            "calendar (years 1 to 9999)",
+            reason="validation_error",
+        ) from None
     if not ticks:
         raise InvalidInputError(
             f"no tick of DAG {dag_id!r}'s schedule ({schedule.summary}) falls in the range",

@@ -245,6 +245,32 @@ async def test__backfill__bad_input__4xx_with_reasons(
     assert (await admin.get("/api/dags/scheduled/backfills")).json()["backfills"] == []
 
 
+@pytest.mark.parametrize(
+    ("schedule", "from_date", "to_date"),
+    [
+        ({"interval_seconds": HOUR}, "0001-01-01T00:00:00Z", "0001-01-01T05:00:00Z"),  # year 0 before
+        ({"interval_seconds": HOUR}, "9999-12-31T20:00:00Z", "9999-12-31T23:59:59Z"),  # 10000 after
+        ({"cron": "0 0 * * *"}, "0001-01-01T00:00:00Z", "0001-01-05T00:00:00Z"),
+        ({"cron": "0 0 * * *"}, "9999-12-25T00:00:00Z", "9999-12-31T23:59:59Z"),
+    ],
+)
+async def test__backfill__range_at_the_calendars_ends__422_scheduler_unharmed(
+    server: ServerHarness, admin: httpx.AsyncClient, schedule: dict[str, Any], from_date: str, to_date: str
+) -> None:
+    # An interval DAG's backfill from 0001-01-01 was stored, and every scheduler pass failed on it from
+    # then on (its first run's data interval starts in year 0); the others answered 500.
+    await _register(server, dag("edges", task("a"), schedule=schedule))
+    response = await _backfill(admin, "edges", from_date=from_date, to_date=to_date)
+    assert response.status_code == 422, response.text
+    assert response.json()["reason"] == "validation_error"
+    assert "calendar" in response.json()["message"]
+    assert (await admin.get("/api/dags/edges/backfills")).json()["backfills"] == []
+    await scheduler_pass(server)
+    fits = await _backfill(admin, "edges", from_date="0002-01-01T00:00:00Z", to_date="0002-01-05T00:00:00Z")
+    assert fits.status_code == 201, fits.text
+    assert (await scheduler_pass(server)).backfill_runs_created >= 1
+
+
 @pytest.mark.postgres_only
 async def test__two_replicas__one_backfill_one_run_per_tick_and_never_over_the_cap(
     server: ServerHarness, admin: httpx.AsyncClient, tmp_path: Path
