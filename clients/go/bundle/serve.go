@@ -39,7 +39,7 @@ func Serve(b Bundle, opts ...Option) {
 }
 
 func serve(b Bundle, args []string, stdout, stderr io.Writer, opts ...Option) int {
-	catalog, err := Load(b, opts...)
+	catalog, err := loadOffStdout(b, opts...)
 	if err != nil {
 		fmt.Fprintf(stderr, "%v\n", err)
 		return 1
@@ -73,4 +73,15 @@ It is not run by hand: the Go worker starts it and runs its tasks.
   baton-go-worker --bundles DIR --queue QUEUE   serve the tasks of every bundle binary in DIR
   %s --describe   print the bundle's name, version and DAG descriptions as JSON
 `, c.name, c.version, len(c.dags), len(c.tasks), api.APIVersion, filepath.Base(os.Args[0]))
+}
+
+// loadOffStdout loads the bundle with os.Stdout pointed at stderr: what RegisterDags (or code it
+// calls) prints must not reach stdout, where a worker reads go-plugin's handshake as the first line
+// (anything before it made the worker refuse the bundle: "Unrecognized remote plugin message") and
+// where --describe writes JSON for programs to read.
+func loadOffStdout(b Bundle, opts ...Option) (*Catalog, error) {
+	saved := os.Stdout
+	os.Stdout = os.Stderr
+	defer func() { os.Stdout = saved }()
+	return Load(b, opts...)
 }

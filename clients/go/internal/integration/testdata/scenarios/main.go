@@ -18,6 +18,8 @@ import (
 type scenarios struct{}
 
 func (m *scenarios) RegisterDags(dagbag bundle.Registry) error {
+	// Printed before go-plugin's handshake: it must not reach stdout, where the worker reads it.
+	fmt.Println("registering the scenarios")
 	dag := dagbag.AddDag("talk_dag", bundle.Queue("go"))
 	dag.AddTask(transform)
 
