@@ -5,6 +5,8 @@ package bundleplugin
 import (
 	"context"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
@@ -59,7 +61,18 @@ func (p *grpcPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, conn *g
 var _ plugin.GRPCPlugin = (*grpcPlugin)(nil)
 
 // Serve serves the catalog to the worker that started this process, until the worker ends it.
+//
+// It ignores SIGTERM, as go-plugin ignores SIGINT: a SIGTERM sent to the worker's whole process
+// group or cgroup (systemd's stop, `kill -TERM -PGID`) would otherwise kill the bundle under the
+// tasks the worker is draining. The worker ends the process itself (and the kernel kills it when
+// the worker dies). Handled, not ignored: processes the tasks start keep the default action.
 func Serve(catalog Catalog) {
+	terminations := make(chan os.Signal, 1)
+	signal.Notify(terminations, syscall.SIGTERM)
+	go func() {
+		for range terminations {
+		}
+	}()
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: Handshake,
 		Plugins:         plugin.PluginSet{PluginName: &grpcPlugin{catalog: catalog}},

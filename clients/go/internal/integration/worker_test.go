@@ -5,6 +5,7 @@ package integration_test
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -12,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // The heartbeat interval of the worker serving the queue "stale": longer than the server's
@@ -268,4 +271,73 @@ func entries(t *testing.T, dir string) []string {
 		names = append(names, entry.Name())
 	}
 	return names
+}
+
+// SIGTERM sent to the worker's whole process group — systemd's stop (to the whole cgroup),
+// `kill -TERM -PGID`, a supervisor stopping a group — drains: the running task finishes within the
+// grace period and succeeds. The bundle processes, in that group too, ignore SIGTERM (the worker ends
+// them); they died of it before, and the task failed under the drain ("died during the attempt").
+func TestGoWorker_SIGTERMToItsProcessGroup_RunningTasksFinish(t *testing.T) {
+	s := startStack(t)
+	root := moduleRoot(t)
+	tmp := t.TempDir()
+	bundles := filepath.Join(tmp, "bundles")
+	scenarios := filepath.Join(bundles, "scenarios")
+	workerBinary := filepath.Join(tmp, "baton-go-worker")
+	goBuild(t, root, "./internal/integration/testdata/scenarios", scenarios)
+	goBuild(t, root, "./cmd/baton-go-worker", workerBinary)
+
+	w := &workerProcess{exited: make(chan struct{}), tmp: t.TempDir()}
+	w.cmd = exec.Command(workerBinary, "--bundles", bundles, "--queue", "drain", "--heartbeat-interval", "1s", "--claim-wait", "2s")
+	w.cmd.Env = append(os.Environ(), "BATON_SERVER_URL="+s.server.BaseURL, "BATON_WORKER_TOKEN="+s.workerToken, "TMPDIR="+w.tmp)
+	w.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // a group of its own: the test is not in it
+	w.cmd.Stdout, w.cmd.Stderr = w, w
+	if err := w.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		_ = w.cmd.Wait()
+		close(w.exited)
+	}()
+	t.Cleanup(func() {
+		_ = syscall.Kill(-w.cmd.Process.Pid, syscall.SIGKILL)
+		<-w.exited
+		if t.Failed() {
+			t.Logf("worker output:\n%s", w.Output())
+		}
+	})
+
+	marker := filepath.Join(tmp, "signalled")
+	runID := s.trigger(t, "drain_dag", map[string]any{"marker": marker})
+	var id uuid.UUID
+	waitFor(t, "the task to run", 2*time.Minute, func() bool {
+		ti, ok := findTask(s.run(t, "drain_dag", runID), "finishAfterSignal")
+		id = ti.Id
+		return ok && state(ti) == "running" && strings.Contains(s.logs(t, ti.Id, 1), "working")
+	})
+	if err := syscall.Kill(-w.cmd.Process.Pid, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the worker to start draining", time.Minute, func() bool {
+		return strings.Contains(w.Output(), "draining")
+	})
+	time.Sleep(200 * time.Millisecond) // the bundle process's SIGTERM, had it been fatal, has struck by now
+	if err := os.WriteFile(marker, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-w.exited:
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the worker did not stop within 2 minutes of SIGTERM")
+	}
+	if code := w.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("the worker exited with %d", code)
+	}
+	ti := taskOf(t, s.waitRun(t, "drain_dag", runID), "finishAfterSignal")
+	if log := s.logs(t, id, 1); state(ti) != "success" || ti.TryNumber != 1 || !strings.Contains(log, "finished after the signal") {
+		t.Fatalf("the task ended %s on try %d:\n%s", state(ti), ti.TryNumber, log)
+	}
+	if n := len(running(scenarios)); n != 0 {
+		t.Errorf("%d bundle processes outlived the worker", n)
+	}
 }

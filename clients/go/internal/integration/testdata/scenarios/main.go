@@ -32,10 +32,37 @@ func (m *scenarios) RegisterDags(dagbag bundle.Registry) error {
 	killed := dagbag.AddDag("kill_dag", bundle.Queue("go"), bundle.Retries(1), bundle.RetryDelay(time.Second))
 	killed.AddTask(hang)
 
+	drain := dagbag.AddDag("drain_dag", bundle.Queue("drain"))
+	drain.AddTask(finishAfterSignal)
+
 	restart := dagbag.AddDag("restart_dag", bundle.Queue("restart"))
 	for i := range restartTasks {
 		restart.AddTask(callUntilRestarted, bundle.TaskID(fmt.Sprintf("caller_%d", i)))
 	}
+	return nil
+}
+
+// finishAfterSignal logs that it runs, waits until the file the run's params name exists (the test
+// writes it after it signalled the worker), then works on for a second and succeeds.
+func finishAfterSignal(ctx context.Context, run sdk.RunContext, log *slog.Logger) error {
+	log.Info("working")
+	marker := fmt.Sprint(run.Params["marker"])
+	for {
+		if _, err := os.Stat(marker); err == nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(time.Second):
+	}
+	log.Info("finished after the signal")
 	return nil
 }
 
