@@ -4,7 +4,9 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.baton.client.ApiErrorException;
@@ -119,16 +121,55 @@ final class LogShipper {
     return count;
   }
 
-  private static LogLine line(LogEntry entry) {
+  static LogLine line(LogEntry entry) {
     String message = entry.message();
     if (message.length() > MAX_MESSAGE) {
-      message = message.substring(0, MAX_MESSAGE - 20) + " … (truncated)";
+      int end = MAX_MESSAGE - 20;
+      if (Character.isHighSurrogate(message.charAt(end - 1))) {
+        end--; // not between the two halves of a character
+      }
+      message = message.substring(0, end) + " … (truncated)";
+    }
+    Map<String, Object> fields = null;
+    if (entry.fields() != null && !entry.fields().isEmpty()) {
+      fields = new LinkedHashMap<>();
+      for (Map.Entry<String, Object> field : entry.fields().entrySet()) {
+        Object value = field.getValue() instanceof String text ? text(text) : field.getValue();
+        fields.put(text(field.getKey()), value);
+      }
     }
     return new LogLine()
         .timestamp(entry.timestamp())
         .level(LogLine.LevelEnum.fromValue(entry.level()))
-        .message(message)
-        .fields(entry.fields() == null || entry.fields().isEmpty() ? null : entry.fields());
+        .message(text(message))
+        .fields(fields);
+  }
+
+  /**
+   * The text with each lone surrogate (half of a character: a string cut between the two, or built
+   * from raw chars) as U+FFFD. It has no UTF-8 form: the server refuses a batch holding one (422),
+   * and every line of that batch was dropped with it.
+   */
+  static String text(String text) {
+    StringBuilder out = null;
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      boolean pair = Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1));
+      boolean lone = !pair && Character.isSurrogate(c);
+      if (lone && out == null) {
+        out = new StringBuilder(text.length()).append(text, 0, i);
+      }
+      if (out != null) {
+        out.append(lone ? '\uFFFD' : c);
+        if (pair) {
+          out.append(text.charAt(i + 1));
+        }
+      }
+      if (pair) {
+        i++;
+      }
+    }
+    return out == null ? text : out.toString();
   }
 
   /** Uploads everything queued, in order; false if some lines could not be shipped (they stay queued). */

@@ -71,4 +71,13 @@ final class TestTasks {
     log.info("received {} from Python", produced);
     return "java saw " + produced.get("rows") + " rows from " + produced.get("by");
   }
+
+  /** Logs half a character (a lone surrogate), in a message and a field, and a long message whose cut falls inside a pair. */
+  static void halfCharacters(Logger log) {
+    log.info("before");
+    log.atInfo().addKeyValue("half", "\uD800").log("half a character: \uD800!");
+    log.info("x".repeat(LogShipper.MAX_MESSAGE - 21) + "\uD83D\uDE00" + "y".repeat(100));
+    log.info("after");
+  }
+
 }

@@ -180,4 +180,28 @@ class WorkerLiveTest {
             || task.getState() == TaskInstanceState.SCHEDULED,
         "handed back for another try: " + task.getState());
   }
+
+  @Test
+  void halfCharactersInALogLine_areStoredAsReplacementCharacters_withTheLinesAroundThem() throws Exception {
+    // A lone surrogate has no UTF-8 form: the server refuses a batch holding one (422), and the whole
+    // batch — here every line of the attempt — was dropped.
+    String id = Runs.suffix();
+    String dagId = "java_half_" + id;
+    Worker worker =
+        worker(server, "half_" + id, registry -> registry.addDag(dagId).queue("q_" + id).addTask(TestTasks::halfCharacters)).build();
+    worker.start();
+    try {
+      String runId = runs.trigger(dagId);
+      DagRunDetail run = runs.await(dagId, runId);
+      assertEquals(DagRunState.SUCCESS, run.getState());
+      String log = runs.logText(Runs.task(run, "halfCharacters").getId(), 1);
+      assertTrue(log.contains("info before "), log);
+      assertTrue(log.contains("info half a character: \uFFFD! {") && log.contains("half=\uFFFD"), log);
+      assertTrue(log.contains("xxx … (truncated)"), log);
+      assertTrue(log.contains("info after "), log);
+      assertTrue(log.contains("attempt 1 ended after"), log);
+    } finally {
+      worker.stop();
+    }
+  }
 }
