@@ -86,6 +86,8 @@ final class Attempt {
   private volatile TaskContext context;
   private volatile LogShipper shipper;
   private volatile BatonClient client;
+  // The JVM's error the task threw (out of memory), thrown on once the attempt is reported.
+  private VirtualMachineError fatal;
   private long began;
   // Where the attempt's time went, for the worker's debug log: claimed, picked up by a pool thread,
   // started, task returned, logs shipped (System.nanoTime()).
@@ -179,6 +181,9 @@ final class Attempt {
       Thread.interrupted(); // a stop request must not cut the final report short
     }
     settle(outcome);
+    if (fatal != null) {
+      throw fatal;
+    }
   }
 
   private TaskContext context(TIRunContext started) {
@@ -250,8 +255,11 @@ final class Attempt {
       logger.info("task {} skipped: {}", entry.taskId(), reason);
       return new Outcome("skipped", reason);
     } catch (Exception | Error e) {
-      if (e instanceof VirtualMachineError fatal && !(e instanceof StackOverflowError)) {
-        throw fatal;
+      if (e instanceof VirtualMachineError jvm && !(e instanceof StackOverflowError)) {
+        // Out of memory, most often the task's own doing (and freed as it unwound): the attempt still
+        // fails and is reported, then run() throws the error on for the worker's log. Thrown straight
+        // on, it left the attempt unreported, running on the server until its heartbeat timeout.
+        fatal = jvm;
       }
       trimToTask(e);
       String summary = e.getClass().getName() + (e.getMessage() == null ? "" : ": " + e.getMessage());

@@ -80,4 +80,9 @@ final class TestTasks {
     log.info("after");
   }
 
+  /** Throws the error the JVM throws when the heap is full (the attempt must still be reported). */
+  static void outOfMemory(Logger log) {
+    log.info("allocating");
+    throw new OutOfMemoryError("Java heap space (thrown by the test)");
+  }
 }

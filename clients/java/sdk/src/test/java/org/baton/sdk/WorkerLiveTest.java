@@ -204,4 +204,27 @@ class WorkerLiveTest {
       worker.stop();
     }
   }
+
+  @Test
+  void outOfMemoryError_failsTheAttempt_andIsReported() throws Exception {
+    // Thrown straight through the supervisor, it left the attempt unreported: running on the server
+    // until the heartbeat timeout, its log line lost.
+    String id = Runs.suffix();
+    String dagId = "java_oom_" + id;
+    Worker worker =
+        worker(server, "oom_" + id, registry -> registry.addDag(dagId).queue("q_" + id).addTask(TestTasks::outOfMemory).retries(1))
+            .build();
+    worker.start();
+    try {
+      String runId = runs.trigger(dagId);
+      Runs.waitFor("the attempt to be reported", () -> worker.results().isEmpty() ? null : true);
+      assertEquals(Map.of("up_for_retry", 1), worker.results());
+      TaskInstanceSummary task = Runs.task(runs.run(dagId, runId), "outOfMemory");
+      String log = runs.logText(task.getId(), 1);
+      assertTrue(log.contains("task outOfMemory failed: java.lang.OutOfMemoryError: Java heap space (thrown by the test)"), log);
+      assertTrue(log.contains(": up_for_retry: java.lang.OutOfMemoryError"), log);
+    } finally {
+      worker.stop();
+    }
+  }
 }
