@@ -4,6 +4,8 @@ request reaches it through (a session, or a task request's bare connection)."""
 from __future__ import annotations
 
 import asyncio
+import functools
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -33,6 +35,18 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _jsonb_int(text: str) -> int | float:
+    """A JSONB document's integer as read back. JSONB keeps a number as a decimal and writes it without
+    an exponent, so a float such as 1e308 came back as an integer of 309 digits; the input contract
+    stores no integer past 64 bits, so such an integer was a float."""
+    value = int(text)
+    return value if -(2**63) <= value < 2**63 else float(text)
+
+
+_read_jsonb = functools.partial(json.loads, parse_int=_jsonb_int)
+"""How the engine reads a JSONB document on PostgreSQL (a run's conf, log fields, a DAG's description)."""
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -65,6 +79,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         engine.dialect.set_isolation_level = _switching_to_the_end(switch)  # type: ignore[method-assign, assignment]
         return engine
     kwargs["pool_recycle"] = 1800
+    kwargs["json_deserializer"] = _read_jsonb
     # asyncpg's prepared-statement cache makes the hot path (heartbeats) a single round trip.
     kwargs["connect_args"] = _postgres_connect_args("baton-server")
     return create_async_engine(url, **kwargs)

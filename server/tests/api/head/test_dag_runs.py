@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 from datetime import UTC, datetime, timedelta
@@ -55,6 +56,37 @@ async def test__trigger__queued_run_with_conf_then_started_by_the_scheduler(
     assert detail["conf"] == {"date": "2026-01-02", "nested": {"n": [1, 2]}}
     states = {ti["task_id"]: (ti["state"], ti["try_number"]) for ti in detail["task_instances"]}
     assert states == {"a": ("queued", 1), "b": (None, 0)}
+
+
+async def test__conf_numbers__read_back_as_the_values_sent(
+    server: ServerHarness, admin: httpx.AsyncClient
+) -> None:
+    # PostgreSQL's JSONB keeps a number as a decimal and writes it back without an exponent: 1e308 came
+    # back as an integer of 309 digits, which no client holds (and the input contract refuses).
+    sent = {
+        "huge": 1e308,
+        "tiny": 5e-324,
+        "big": -1.5e300,
+        "max_int": 2**63 - 1,
+        "min_int": -(2**63),
+        "x": 0.1,
+    }
+    await _register(server, dag("numbers", task("a")))
+    raw = json.dumps({"run_id": "n1", "conf": sent})
+    response = await admin.post(
+        "/api/dags/numbers/dag-runs", content=raw, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 201, response.text
+    confs = [response.json()["conf"], (await admin.get("/api/dags/numbers/dag-runs/n1")).json()["conf"]]
+    async with fake_worker(server) as worker:  # and as the task's context has it (the start's own read)
+        await scheduler_pass(server)
+        (workload,) = await worker.claim()
+        started = await worker.start(workload)
+        assert started.status_code == 200, started.text
+        confs.append(started.json()["dag_run"]["conf"])
+    for conf in confs:
+        assert conf == sent
+        assert {k: type(v) for k, v in conf.items()} == {k: type(v) for k, v in sent.items()}
 
 
 async def test__trigger__default_run_id_and_logical_date(
