@@ -6,6 +6,7 @@ Every write is conditional on the state it read (``WHERE state = ...``, ``WHERE 
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime
 
@@ -18,8 +19,10 @@ from baton_server.db.types import new_id
 from baton_server.services._sql import insert_ignoring_conflicts, is_postgres, rowcount
 from baton_server.services.dag_runs import run_id_time
 from baton_server.services.dags import load_version_or_none
-from baton_server.services.schedules import Schedule
+from baton_server.services.schedules import UNSCHEDULABLE, Schedule
 from baton_server.services.states import DagRunState
+
+log = logging.getLogger("baton_server.scheduler")
 
 BATCH = 200
 """Most rows of one kind a single pass takes on; the rest wait for the next pass."""
@@ -50,24 +53,46 @@ async def create_scheduled_runs(session: AsyncSession, now: datetime) -> int:
     for dag_id, next_run_at, version_id in list(due):
         assert next_run_at is not None
         assert version_id is not None
-        version = await load_version_or_none(session, version_id)
-        if version is None:
-            continue
-        spec = version.spec
-        if spec.schedule is None or not spec.catchup:
-            created += await _make_tick_run(session, dag_id, version_id, spec.schedule, next_run_at, now)
-            continue
-        room = BATCH
-        if spec.max_active_runs is not None:
-            room = min(room, spec.max_active_runs - await _active_runs(session, dag_id))
-        due_at: datetime | None = next_run_at
-        while room > 0 and due_at is not None and due_at <= now:
-            made = await _make_tick_run(session, dag_id, version_id, spec.schedule, due_at, now, catchup=True)
-            if made < 0:
-                break
-            created += made
-            room -= 1
-            due_at = spec.schedule.next_after(due_at)
+        try:
+            created += await _make_due_runs(session, dag_id, version_id, next_run_at, now)
+        except UNSCHEDULABLE as exc:  # one DAG's schedule must not fail the pass for every other DAG
+            await _stop_scheduling(session, dag_id, exc)
+    return created
+
+
+async def _stop_scheduling(session: AsyncSession, dag_id: str, exc: Exception) -> None:
+    """Take a DAG whose schedule has no next tick out of the scheduled runs, until it is registered again."""
+    log.error(
+        "DAG %r: its schedule has no next tick to compute (%s: %s): it makes no more scheduled runs until "
+        "it is registered again",
+        dag_id,
+        type(exc).__name__,
+        exc,
+    )
+    await session.execute(update(DagRecord).where(DagRecord.dag_id == dag_id).values(next_run_at=None))
+
+
+async def _make_due_runs(
+    session: AsyncSession, dag_id: str, version_id: uuid.UUID, next_run_at: datetime, now: datetime
+) -> int:
+    version = await load_version_or_none(session, version_id)
+    if version is None:
+        return 0
+    spec = version.spec
+    if spec.schedule is None or not spec.catchup:
+        return await _make_tick_run(session, dag_id, version_id, spec.schedule, next_run_at, now)
+    created = 0
+    room = BATCH
+    if spec.max_active_runs is not None:
+        room = min(room, spec.max_active_runs - await _active_runs(session, dag_id))
+    due_at: datetime | None = next_run_at
+    while room > 0 and due_at is not None and due_at <= now:
+        made = await _make_tick_run(session, dag_id, version_id, spec.schedule, due_at, now, catchup=True)
+        if made < 0:
+            break
+        created += made
+        room -= 1
+        due_at = spec.schedule.next_after(due_at)
     return created
 
 

@@ -18,6 +18,7 @@ runs do; each run uses the DAG's latest version, and the DAG's own ``max_active_
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,7 +33,10 @@ from baton_server.errors import ConflictError, InvalidInputError, NotFoundError
 from baton_server.services._sql import insert_ignoring_conflicts, is_postgres, rowcount
 from baton_server.services.dag_runs import run_id_time
 from baton_server.services.dags import commit_unless_dag_gone, get_dag, load_version_or_none
+from baton_server.services.schedules import UNSCHEDULABLE
 from baton_server.services.states import DagRunState
+
+log = logging.getLogger("baton_server.scheduler")
 
 MAX_INTERVALS = 1000
 """Most schedule intervals one backfill covers; a longer range is refused (split it)."""
@@ -96,7 +100,7 @@ async def create_backfill(
         ticks = schedule.ticks_between(from_date, to_date, MAX_INTERVALS)  # the tick after the last too
         if ticks:
             schedule.previous_before(ticks[0])  # the first run's data interval starts there
-    except (OverflowError, ValueError):  # croniter's errors are ValueErrors
+    except UNSCHEDULABLE:
         # A range at the calendar's ends: stored, the backfill failed every scheduler pass from then on.
         raise InvalidInputError(
             f"the range from {from_date.isoformat()} to {to_date.isoformat()} puts a tick of DAG "
@@ -245,12 +249,22 @@ async def _advance(session: AsyncSession, record: BackfillRecord, now: datetime)
     handled = 0
     while cursor is not None and active < record.max_active_runs and handled < _PER_PASS:
         handled += 1
-        following = schedule.next_after(cursor) if schedule else None
+        try:
+            following = schedule.next_after(cursor) if schedule else None
+            interval_start = schedule.previous_before(cursor) if schedule else None
+        except UNSCHEDULABLE as exc:  # stored before creation refused such ranges
+            log.error(
+                "backfill %s of DAG %r: its schedule has no tick to compute (%s): the rest are skipped",
+                record.id,
+                record.dag_id,
+                exc,
+            )
+            schedule, following, interval_start = None, None, None
         if following is not None and following > record.to_date:
             following = None
         made = skipped = 0
         if version is None or schedule is None:
-            # The schedule was removed since: the remaining ticks are skipped.
+            # The schedule was removed since (or has no tick to compute): the remaining ticks are skipped.
             skipped = record.total_intervals - record.runs_created - record.intervals_skipped
             following = None
         elif await _keeps_interval(session, record.dag_id, cursor, record.reprocess_behavior):
@@ -279,7 +293,7 @@ async def _advance(session: AsyncSession, record: BackfillRecord, now: datetime)
                         "run_type": "scheduled",
                         "state": DagRunState.QUEUED.value,
                         "logical_date": cursor,
-                        "data_interval_start": schedule.previous_before(cursor),
+                        "data_interval_start": interval_start,
                         "data_interval_end": cursor,
                         "conf": {},
                         "queued_at": now,

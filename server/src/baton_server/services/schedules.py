@@ -17,6 +17,10 @@ from croniter import croniter  # type: ignore[import-untyped]
 from baton_server.errors import InvalidInputError
 
 _TINY = timedelta(microseconds=1)
+
+UNSCHEDULABLE = (OverflowError, ValueError)
+"""What computing a schedule's ticks raises when it has none to give: a date outside the years 1 to 9999,
+or croniter finding no date (its errors are ValueErrors)."""
 _YEAR_FIELD = 6  # croniter's seven fields: minute, hour, day, month, weekday, second, year
 
 
@@ -79,7 +83,7 @@ class Schedule:
                 first = self.first_tick_from(self.start_at)
                 self.previous_before(first)
                 self.next_after(first)
-            except (OverflowError, ValueError):  # croniter's errors are ValueErrors
+            except UNSCHEDULABLE:
                 raise InvalidInputError(
                     f"DAG {dag_id!r}: start_at {self.start_at.isoformat()} puts the schedule's first ticks "
                     "outside the calendar (years 1 to 9999)",

@@ -10,11 +10,13 @@ from typing import Any
 
 import httpx
 import pytest
+from baton_server.db.tables import BackfillRecord, DagRecord, DagVersionRecord
 from baton_server.errors import ConflictError
 from baton_server.runtime import Runtime
 from baton_server.scheduler.runs import create_scheduled_runs
 from baton_server.services import backfills
 from baton_server.services.backfills import ReprocessBehavior
+from sqlalchemy import update
 
 from tests.conftest import ServerHarness, make_settings
 from tests.orchestration import dag, fake_worker, scheduler_pass, task
@@ -269,6 +271,87 @@ async def test__backfill__range_at_the_calendars_ends__422_scheduler_unharmed(
     fits = await _backfill(admin, "edges", from_date="0002-01-01T00:00:00Z", to_date="0002-01-05T00:00:00Z")
     assert fits.status_code == 201, fits.text
     assert (await scheduler_pass(server)).backfill_runs_created >= 1
+
+
+async def _store_as_an_older_release_did(
+    server: ServerHarness, dag_id: str, due: datetime, **description: Any
+) -> None:
+    """Give DAG ``dag_id`` a latest version with ``description``'s fields, written to the database as a
+    release before registration refused such schedules did, its next tick ``due``."""
+    async with server.runtime.sessions() as session:
+        record = await session.get(DagRecord, dag_id)
+        assert record is not None
+        assert record.latest_version_id is not None
+        latest = await session.get(DagVersionRecord, record.latest_version_id)
+        assert latest is not None
+        version = DagVersionRecord(
+            dag_id=dag_id,
+            version_number=latest.version_number + 1,
+            description_hash=secrets.token_hex(32),
+            description={**latest.description, **description},
+            bundle_name=latest.bundle_name,
+        )
+        session.add(version)
+        await session.flush()
+        record.latest_version_id = version.id
+        record.next_run_at = due
+        await session.commit()
+
+
+@pytest.mark.parametrize(
+    ("schedule", "catchup", "due"),
+    [
+        # A year field, past its last year: no next tick.
+        ({"cron": "* * * * * 0 2001"}, False, datetime(2001, 12, 31, 23, 59, tzinfo=UTC)),
+        # A catchup from year 1: its first run's data interval starts before it.
+        ({"interval_seconds": HOUR, "start_at": "0001-01-01T00:00:00Z"}, True, datetime(1, 1, 1, tzinfo=UTC)),
+    ],
+)
+async def test__a_stored_schedule_with_no_tick_to_compute__stops_its_dag_alone(
+    server: ServerHarness, admin: httpx.AsyncClient, schedule: dict[str, Any], catchup: bool, due: datetime
+) -> None:
+    # Registration refuses such schedules now; one stored before it did failed every scheduler pass, so
+    # no run of any DAG was made, started or resolved again.
+    now = datetime.now(UTC)
+    await _register(server, _hourly("healthy", now - timedelta(hours=2)), _hourly("broken", FUTURE))
+    await _store_as_an_older_release_did(server, "broken", due, schedule=schedule, catchup=catchup)
+
+    report = await scheduler_pass(server, now + timedelta(hours=1))  # the healthy DAG's next tick is due
+
+    assert report.runs_created == 1  # the healthy DAG's
+    assert [r["dag_id"] for r in await _runs(admin, "healthy")] == ["healthy"]
+    broken = (await admin.get("/api/dags/broken")).json()
+    assert (broken["next_run_at"], await _runs(admin, "broken")) == (None, [])
+    assert (await scheduler_pass(server, now + timedelta(hours=2))).runs_created == 1
+
+
+async def test__a_stored_backfill_with_no_tick_to_compute__skips_its_rest_alone(
+    server: ServerHarness, admin: httpx.AsyncClient
+) -> None:
+    # Creating such a backfill is refused now; one stored before was failed every scheduler pass.
+    await _register(server, _hourly("old", FUTURE), _hourly("fine", FUTURE))
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    for dag_id in ("old", "fine"):
+        made = await _backfill(
+            admin, dag_id, from_date=start.isoformat(), to_date=(start + timedelta(hours=2)).isoformat()
+        )
+        assert made.status_code == 201, made.text
+    async with server.runtime.sessions() as session:  # as a release before the refusal stored it
+        edge = datetime(1, 1, 1, tzinfo=UTC)
+        await session.execute(
+            update(BackfillRecord)
+            .where(BackfillRecord.dag_id == "old")
+            .values(from_date=edge, next_logical_date=edge)
+        )
+        await session.commit()
+
+    report = await scheduler_pass(server)
+
+    assert report.backfill_runs_created == 3  # the fine one's
+    await scheduler_pass(server)  # a backfill with nothing left to do completes at the next pass
+    assert await _runs(admin, "old") == []
+    (old,) = (await admin.get("/api/dags/old/backfills")).json()["backfills"]
+    assert (old["state"], old["runs_created"], old["intervals_skipped"]) == ("completed", 0, 3)
 
 
 @pytest.mark.postgres_only
