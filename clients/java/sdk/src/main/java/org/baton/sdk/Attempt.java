@@ -241,7 +241,7 @@ final class Attempt {
       if (result != null && !entry.method().returnsVoid()) {
         Object value;
         try {
-          value = Invocation.JSON.valueToTree(result);
+          value = Invocation.tree(Invocation.JSON, result);
         } catch (IllegalArgumentException e) {
           String message = "the return value cannot be written as JSON (" + e.getMessage() + ")";
           logs.add(LogEntry.worker("error", "task " + entry.taskId() + " failed: " + message));

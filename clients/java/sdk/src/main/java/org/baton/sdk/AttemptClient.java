@@ -52,7 +52,7 @@ final class AttemptClient implements TaskClient {
 
   @Override
   public void setVariable(String key, Object value) {
-    client.setVariable(key, json.valueToTree(value));
+    client.setVariable(key, Invocation.tree(json, value));
   }
 
   @Override
@@ -82,7 +82,7 @@ final class AttemptClient implements TaskClient {
   public void pushXCom(String key, Object value) {
     BatonClient.XComRef ref =
         new BatonClient.XComRef(context.dagId(), context.runId(), context.taskId(), key, context.mapIndex());
-    client.pushXCom(ref, json.valueToTree(value));
+    client.pushXCom(ref, Invocation.tree(json, value));
   }
 
   /** The raw JSON value of an XCom of this run, or null when there is none. */

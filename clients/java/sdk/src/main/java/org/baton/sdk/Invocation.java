@@ -2,6 +2,7 @@ package org.baton.sdk;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JavaType;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
@@ -20,6 +21,34 @@ final class Invocation {
           .registerModule(new JavaTimeModule())
           .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
           .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+
+  /**
+   * The JSON tree of an XCom or variable value; throws {@link IllegalArgumentException} for a value
+   * Jackson cannot write, or one holding NaN or an infinity, which JSON has no number for (Jackson
+   * would write them as the strings "NaN" and "Infinity", so a number came back as a string).
+   */
+  static JsonNode tree(ObjectMapper mapper, Object value) {
+    JsonNode tree = mapper.valueToTree(value);
+    if (tree != null) {
+      refuseNonFinite(tree, "the value");
+    }
+    return tree;
+  }
+
+  private static void refuseNonFinite(JsonNode node, String where) {
+    if (node.isFloatingPointNumber() && !Double.isFinite(node.doubleValue())) {
+      throw new IllegalArgumentException(where + " is " + node.doubleValue() + ", which JSON has no number for");
+    }
+    if (node.isArray()) {
+      for (int i = 0; i < node.size(); i++) {
+        refuseNonFinite(node.get(i), where + "[" + i + "]");
+      }
+    } else if (node.isObject()) {
+      for (var field : node.properties()) {
+        refuseNonFinite(field.getValue(), where + "." + field.getKey());
+      }
+    }
+  }
 
   private enum Kind {
     CONTEXT,

@@ -85,4 +85,14 @@ final class TestTasks {
     log.info("allocating");
     throw new OutOfMemoryError("Java heap space (thrown by the test)");
   }
+
+  static Map<String, Object> notANumber(XComClient xcoms) {
+    try {
+      xcoms.pushXCom("ratio", List.of(1.0, Double.POSITIVE_INFINITY));
+      SEEN.put("notANumber/push", "pushed");
+    } catch (IllegalArgumentException e) {
+      SEEN.put("notANumber/push", e.getMessage());
+    }
+    return Map.of("ratio", Double.NaN);
+  }
 }

@@ -227,4 +227,28 @@ class WorkerLiveTest {
       worker.stop();
     }
   }
+
+  @Test
+  void nonFiniteNumbers_areRefusedAsXComValues_notStoredAsStrings() throws Exception {
+    // Jackson writes NaN and the infinities as the strings "NaN" and "Infinity": the task succeeded and
+    // a downstream task expecting a number got a string.
+    String id = Runs.suffix();
+    String dagId = "java_nan_" + id;
+    Worker worker =
+        worker(server, "nan_" + id, registry -> registry.addDag(dagId).queue("q_" + id).addTask(TestTasks::notANumber))
+            .build();
+    worker.start();
+    try {
+      String runId = runs.trigger(dagId);
+      DagRunDetail run = runs.await(dagId, runId);
+      assertEquals(DagRunState.FAILED, run.getState(), run.toString());
+      assertEquals("the value[1] is Infinity, which JSON has no number for", TestTasks.SEEN.get("notANumber/push"));
+      String log = runs.logText(Runs.task(run, "notANumber").getId(), 1);
+      assertTrue(
+          log.contains("the return value cannot be written as JSON (the value.ratio is NaN, which JSON has no number for)"),
+          log);
+    } finally {
+      worker.stop();
+    }
+  }
 }
