@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
@@ -176,20 +177,43 @@ type lineLogger struct {
 	buf    []byte
 }
 
+// maxOutputLine is the longest piece of a bundle's output logged as one line: output without a
+// newline (a progress bar, a binary blob) was kept in the worker's memory until one came, and
+// logged as one line however long.
+const maxOutputLine = 64 << 10
+
 func (l *lineLogger) Write(data []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.buf = append(l.buf, data...)
 	for {
 		end := bytes.IndexByte(l.buf, '\n')
-		if end < 0 {
-			break
+		next := end + 1
+		if end < 0 || end > maxOutputLine {
+			if len(l.buf) <= maxOutputLine {
+				break
+			}
+			end = runeStart(l.buf, maxOutputLine) // a piece of a long line: never half a character
+			next = end
 		}
 		line := strings.TrimRight(string(l.buf[:end]), "\r")
-		l.buf = l.buf[end+1:]
+		l.buf = l.buf[next:]
 		l.logLine(line)
 	}
+	if len(l.buf) == 0 {
+		l.buf = nil // the pieces logged are not kept alive by the slice
+	}
 	return len(data), nil
+}
+
+// runeStart is the largest index at most limit (and above 0) that begins a character of b.
+func runeStart(b []byte, limit int) int {
+	for i := limit; i > limit-utf8.UTFMax && i > 0; i-- {
+		if utf8.RuneStart(b[i]) {
+			return i
+		}
+	}
+	return limit
 }
 
 // logLine logs one line; go-plugin's own JSON lines in the bundle process are kept only from

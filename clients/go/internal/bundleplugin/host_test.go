@@ -1,0 +1,77 @@
+package bundleplugin
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"unicode/utf8"
+)
+
+// lines collects the "line" attribute of every record logged.
+type lines struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (c *lines) Enabled(context.Context, slog.Level) bool { return true }
+func (c *lines) WithAttrs([]slog.Attr) slog.Handler       { return c }
+func (c *lines) WithGroup(string) slog.Handler            { return c }
+func (c *lines) Handle(_ context.Context, r slog.Record) error {
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "line" {
+			c.mu.Lock()
+			c.got = append(c.got, a.Value.String())
+			c.mu.Unlock()
+		}
+		return true
+	})
+	return nil
+}
+
+func TestLineLogger_OutputWithoutANewline_IsLoggedInPiecesAsItComes(t *testing.T) {
+	// Output without a newline was kept in the worker's memory until one came (a bundle printing
+	// megabytes without one), then logged as one line however long.
+	collected := &lines{}
+	logger := &lineLogger{log: slog.New(collected), bundle: "b"}
+	// A two-byte character straddles the first piece's end: the piece ends before it.
+	first := strings.Repeat("x", maxOutputLine-1) + "é"
+	for _, chunk := range []string{first, strings.Repeat("y", 2*maxOutputLine), "tail\n"} {
+		if _, err := logger.Write([]byte(chunk)); err != nil {
+			t.Fatal(err)
+		}
+		if len(logger.buf) > maxOutputLine {
+			t.Fatalf("%d bytes kept after a write", len(logger.buf))
+		}
+	}
+	joined := strings.Join(collected.got, "")
+	if joined != first+strings.Repeat("y", 2*maxOutputLine)+"tail" {
+		t.Fatalf("the pieces do not make the output back (%d bytes)", len(joined))
+	}
+	for i, line := range collected.got {
+		if len(line) > maxOutputLine || !utf8.ValidString(line) {
+			t.Fatalf("piece %d: %d bytes, valid UTF-8 %v", i, len(line), utf8.ValidString(line))
+		}
+	}
+	if got := collected.got[0]; got != strings.Repeat("x", maxOutputLine-1) {
+		t.Fatalf("the first piece is %d bytes, ending %q", len(got), got[len(got)-3:])
+	}
+	if last := collected.got[len(collected.got)-1]; !strings.HasSuffix(last, "tail") || bytes.ContainsRune([]byte(last), '\n') {
+		t.Fatalf("the last piece: %q", last[len(last)-10:])
+	}
+}
+
+func TestLineLogger_ShortLines_AreLoggedOneByOne(t *testing.T) {
+	collected := &lines{}
+	logger := &lineLogger{log: slog.New(collected), bundle: "b"}
+	for _, chunk := range []string{"one\r\ntw", "o\n", "\n", "three"} {
+		if _, err := logger.Write([]byte(chunk)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if strings.Join(collected.got, "|") != "one|two" || string(logger.buf) != "three" {
+		t.Fatalf("logged %q, kept %q", collected.got, logger.buf)
+	}
+}
