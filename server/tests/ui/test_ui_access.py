@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 import time
@@ -190,6 +191,29 @@ async def test__control__with_the_admin_bearer_token__needs_no_csrf_token(
     assert (await run_of(admin, "etl", "r1"))["tasks"]["c"]["state"] == "failed"
     refused = await ui.get("/ui/", headers={"Authorization": "Bearer baton_admin_unknown"})
     assert refused.status_code == 303
+
+
+async def test__session__behind_a_proxy_asking_for_basic_auth__is_kept_and_still_needs_csrf(
+    server: ServerHarness, admin: httpx.AsyncClient, ui: httpx.AsyncClient, operator: Operator
+) -> None:
+    # A proxy with HTTP Basic auth in front of the UI: the browser sends its Authorization header
+    # with every request, the login form's and every page's included.
+    basic = {"Authorization": "Basic " + base64.b64encode(b"ops:proxy-password").decode()}
+    run = await finished_run(server, admin)
+    page = await operator.http.get("/ui/", headers=basic)
+    assert page.status_code == 200, page.headers.get("location")
+    mark = f"/ui/task-instances/{run['tasks']['c']['id']}/mark"
+    forged = await operator.http.post(mark, data={"state": "failed"}, headers=basic)
+    assert forged.status_code == 403  # no stand-in for the session's CSRF token
+    assert (await run_of(admin, "etl", "r1"))["tasks"]["c"]["state"] == "success"
+    sent = await operator.http.post(
+        mark, data={"csrf_token": operator.csrf, "state": "failed"}, headers=basic
+    )
+    assert sent.status_code == 303
+    assert (await run_of(admin, "etl", "r1"))["tasks"]["c"]["state"] == "failed"
+    alone = await ui.get("/ui/", headers=basic)  # and it logs no one in
+    assert alone.status_code == 303
+    assert alone.headers["location"].startswith("/ui/login")
 
 
 async def test__pages__carry_the_security_headers(operator: Operator) -> None:

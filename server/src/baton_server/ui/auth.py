@@ -120,8 +120,12 @@ def signer_for(encryption_key: str) -> SessionSigner:
 async def identify(
     session: AsyncSession, signer: SessionSigner, authorization: str | None, cookie: str | None
 ) -> Operator:
-    """The operator of a request: by bearer admin token, else by session cookie (else LoginRequiredError)."""
-    if authorization:
+    """The operator of a request: by bearer admin token, else by session cookie (else LoginRequiredError).
+
+    An ``Authorization`` header of another scheme is not ours: a proxy in front of the UI that asks
+    for HTTP Basic auth makes the browser send one with every request, so it must neither end the
+    session nor stand in for it (the session, and its CSRF check, decide then)."""
+    if authorization and authorization.partition(" ")[0].lower() == "bearer":
         token = parse_bearer(authorization)
         if token is None:
             raise LoginRequiredError
