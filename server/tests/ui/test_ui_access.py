@@ -96,7 +96,19 @@ async def test__login__sent_from_another_sites_page__is_refused_without_a_sessio
         assert response.headers["set-cookie"].startswith(f"{SESSION_COOKIE}=")
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/ui/", "/api/dags", "/ui\\..\\x"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/",
+        "//evil.example/ui/",
+        "/api/dags",
+        "/ui\\..\\x",
+        "/ui/../api/dags",
+        "/ui/%2e%2e/api/dags",
+        "/ui/.%2E/.%2e/api/dags?x=1",
+        "/ui/./../api/dags",
+    ],
+)
 async def test__login__next_outside_the_ui__goes_to_the_dag_list(
     ui: httpx.AsyncClient, admin_token: str, target: str
 ) -> None:

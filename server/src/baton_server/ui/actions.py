@@ -7,6 +7,8 @@ page to show next; a refusal (unknown target, a finished run cancelled) renders 
 
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -33,9 +35,16 @@ router = APIRouter()
 
 
 def _safe_next(request: Request, target: str | None) -> str:
-    """Where to go after logging in: a path inside the UI, never another site."""
+    """Where to go after logging in: a path inside the UI, never another site. A path with a ``.`` or
+    ``..`` segment (``%2e`` spelled too, as browsers read it) is refused: ``/ui/../api`` leaves the UI."""
     base = root(request)
-    if target and target.startswith(base + "/") and not target.startswith("//") and "\\" not in target:
+    if (
+        target
+        and target.startswith(base + "/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and not any(part in (".", "..") for part in unquote(target.partition("?")[0]).split("/"))
+    ):
         return target
     return base + "/"
 
