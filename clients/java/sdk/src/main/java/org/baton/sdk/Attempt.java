@@ -172,6 +172,13 @@ final class Attempt {
     try {
       outcome = execute(logs);
       returnedAt = System.nanoTime();
+    } catch (RuntimeException | Error unexpected) {
+      // The worker's own failure around the task: the attempt still fails and is reported, never left
+      // running on the server until its heartbeat timeout.
+      String message = "the worker failed around the task: " + LogEntry.describe(unexpected);
+      LOG.error("{}: {}", label, message);
+      logs.add(LogEntry.worker("error", message));
+      outcome = new Outcome("failed", message);
     } finally {
       beat.cancel(false);
       ship.cancel(false);
@@ -262,7 +269,7 @@ final class Attempt {
         fatal = jvm;
       }
       trimToTask(e);
-      String summary = e.getClass().getName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
+      String summary = LogEntry.describe(e);
       logs.add(new LogEntry(OffsetDateTime.now(ZoneOffset.UTC), "error",
           LogEntry.withStackTrace("task " + entry.taskId() + " failed: " + summary, e),
           java.util.Map.of("logger", logger.getName())));

@@ -95,4 +95,25 @@ final class TestTasks {
     }
     return Map.of("ratio", Double.NaN);
   }
+
+  /** An exception whose own {@code getMessage} throws, as a broken or hostile exception class does. */
+  static final class UnreadableMessage extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    @Override
+    public String getMessage() {
+      throw new IllegalStateException("getMessage fails");
+    }
+  }
+
+  /** Logs an exception whose message cannot be read (keeping what logging it threw, if anything), then throws it. */
+  static void unreadableMessage(Logger log) {
+    UnreadableMessage error = new UnreadableMessage();
+    try {
+      log.error("logging it works", error);
+    } catch (RuntimeException thrown) {
+      SEEN.put("unreadableMessage/log", thrown.toString());
+    }
+    throw error;
+  }
 }

@@ -251,4 +251,35 @@ class WorkerLiveTest {
       worker.stop();
     }
   }
+
+  @Test
+  void exceptionWhoseMessageCannotBeRead_failsTheAttempt_andIsReported() throws Exception {
+    // getMessage threw out of the worker's own summary of the failure: the attempt was left unreported,
+    // running on the server until its heartbeat timeout, with no line in its log; and logging such an
+    // exception threw into the task.
+    String id = Runs.suffix();
+    String dagId = "java_unreadable_" + id;
+    Worker worker =
+        worker(server, "unreadable_" + id, registry -> registry.addDag(dagId).queue("q_" + id).addTask(TestTasks::unreadableMessage))
+            .build();
+    worker.start();
+    try {
+      String runId = runs.trigger(dagId);
+      Runs.waitFor("the attempt to be over", () -> worker.results().isEmpty() ? null : true);
+      assertEquals(Map.of("failed", 1), worker.results());
+      assertEquals(null, TestTasks.SEEN.get("unreadableMessage/log"), "the task's logger threw");
+      DagRunDetail run = runs.await(dagId, runId);
+      TaskInstanceSummary task = Runs.task(run, "unreadableMessage");
+      assertEquals(TaskInstanceState.FAILED, task.getState());
+      String log = runs.logText(task.getId(), 1);
+      String unreadable = "org.baton.sdk.TestTasks$UnreadableMessage (its message cannot be read: getMessage threw"
+          + " java.lang.IllegalStateException)";
+      assertTrue(log.contains("error logging it works\n" + unreadable), log);
+      assertTrue(log.contains("task unreadableMessage failed: " + unreadable), log);
+      assertTrue(log.contains("at org.baton.sdk.TestTasks.unreadableMessage(TestTasks.java:"), log);
+      assertTrue(log.contains(": failed: " + unreadable), log);
+    } finally {
+      worker.stop();
+    }
+  }
 }
