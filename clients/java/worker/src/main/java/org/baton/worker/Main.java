@@ -46,18 +46,23 @@ public final class Main {
           + "and the worker credential when --server and --token do not, BATON_SECRETS_FILE the secrets file.\n"
           + "SIGTERM or Ctrl-C drains the worker; a second one hands its running tasks back at once.";
 
+  /** What {@link #run} returns when the JVM is already shutting down: it exits by itself. */
+  static final int SHUTTING_DOWN = -1;
+
   private Main() {}
 
   /** Runs the worker; exits with its status. */
   public static void main(String[] args) {
     int status = run(args, System.getenv());
-    // After a drain the JVM ends by itself (every worker thread is a daemon); System.exit here would
+    // System.exit, also after a drain: threads a task started and left running (a thread pool never
+    // shut down) keep a JVM up that waits for them. Not while the JVM shuts down, though: it would
     // block forever while the shutdown hook that waits for this thread runs.
-    if (status != 0) {
+    if (status != SHUTTING_DOWN) {
       System.exit(status);
     }
   }
 
+  /** Runs the worker: its exit status, or {@link #SHUTTING_DOWN}. */
   static int run(String[] args, Map<String, String> env) {
     Options options;
     try {
@@ -125,7 +130,7 @@ public final class Main {
       Runtime.getRuntime().removeShutdownHook(hook);
     } catch (IllegalStateException shuttingDown) {
       // The hook waits for this thread, which must not call System.exit now: it would wait forever.
-      return 0;
+      return SHUTTING_DOWN;
     }
     return status;
   }

@@ -3,6 +3,8 @@ package org.baton.worker.it;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import org.baton.sdk.Bundle;
 import org.baton.sdk.Connection;
 import org.baton.sdk.ConnectionClient;
@@ -15,8 +17,8 @@ import org.slf4j.Logger;
 
 /**
  * The bundle the worker's integration tests put in a jar of its own: a task that reads the worker's
- * own secrets and prints, a task that runs until the test releases it (or the worker stops it), and
- * tasks that call the API while the test restarts the server.
+ * own secrets and prints, a task that runs until the test releases it (or the worker stops it),
+ * tasks that call the API while the test restarts the server, and a task that leaves threads behind.
  */
 public final class ItBundle implements Bundle {
   /** What {@link #greet} returns: its XCom. */
@@ -65,6 +67,19 @@ public final class ItBundle implements Bundle {
     }
   }
 
+  /** Starts a thread pool (its threads are not daemons) and returns without shutting it down. */
+  static void leavePoolRunning() {
+    ExecutorService pool = Executors.newFixedThreadPool(1);
+    pool.execute(
+        () -> {
+          try {
+            Thread.sleep(Duration.ofHours(1).toMillis());
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        });
+  }
+
   @Override
   public void registerDags(DagRegistry registry) {
     Dag dag = registry.addDag("it_greet").queue("it_java");
@@ -73,6 +88,7 @@ public final class ItBundle implements Bundle {
     // A handed-back attempt waits an hour for its retry: no later test's worker picks it up.
     Dag hold = registry.addDag("it_hold").queue("it_java").retries(1).retryDelay(Duration.ofHours(1));
     hold.addTask(ItBundle::hold);
+    registry.addDag("it_leak").queue("it_java").addTask(ItBundle::leavePoolRunning);
     Dag restart = registry.addDag("it_restart").queue("it_restart");
     for (int i = 0; i < RESTART_CALLERS; i++) {
       restart.addTask(ItBundle::callUntilRestarted).id("caller_" + i);

@@ -42,7 +42,7 @@ import org.junit.jupiter.api.io.TempDir;
  * bundle jar made from {@link ItBundle}, against a live server (PostgreSQL when
  * BATON_TEST_POSTGRES_URL is set): bundles found through ServiceLoader, DAGs registered, a task run
  * with the worker's own secrets and its prints in its log, a drain on SIGTERM, a second SIGTERM
- * handing a task back at once, a bad bundle folder refused, and a server older than the worker.
+ * handing a task back at once, an exit on SIGTERM despite threads a task left running, a bad bundle folder refused, and a server older than the worker.
  */
 class WorkerJarIT {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -137,6 +137,20 @@ class WorkerJarIT {
       assertEquals(TaskInstanceState.UP_FOR_RETRY, hold.getState(), worker.output());
       String log = runs.logText(hold.getId(), 1);
       assertTrue(log.contains("the worker is shutting down: the attempt is handed back"), log);
+    }
+  }
+
+  @Test
+  void sigterm_exits_evenWhenATaskLeftNonDaemonThreadsRunning() throws Exception {
+    // The worker's main thread returned after the drain and left the exit to the JVM, which waits for
+    // every thread that is not a daemon: a task's forgotten thread pool kept the worker up forever.
+    try (WorkerProcess worker = start(Map.of())) {
+      worker.awaitOutput("registered worker");
+      String runId = runs.trigger("it_leak");
+      assertEquals(DagRunState.SUCCESS, runs.await("it_leak", runId).getState(), worker.output());
+      worker.terminate();
+      assertEquals(0, worker.awaitExit(Duration.ofSeconds(60)), worker.output());
+      assertTrue(worker.output().contains("stopped"), worker.output());
     }
   }
 

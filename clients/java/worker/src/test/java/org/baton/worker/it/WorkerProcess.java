@@ -94,8 +94,13 @@ final class WorkerProcess implements AutoCloseable {
 
   /** Its exit status, waiting up to three minutes for it. */
   int awaitExit() throws InterruptedException {
-    if (!process.waitFor(EXIT_DEADLINE.toMillis(), TimeUnit.MILLISECONDS)) {
-      throw new AssertionError("the worker did not exit within " + EXIT_DEADLINE + ":\n" + output());
+    return awaitExit(EXIT_DEADLINE);
+  }
+
+  /** Its exit status, waiting up to {@code deadline} for it. */
+  int awaitExit(Duration deadline) throws InterruptedException {
+    if (!process.waitFor(deadline.toMillis(), TimeUnit.MILLISECONDS)) {
+      throw new AssertionError("the worker did not exit within " + deadline + ":\n" + output());
     }
     return process.exitValue();
   }
