@@ -1,14 +1,20 @@
-"""The log shipper sends a batch whose answer was lost again, unchanged and under the same batch id."""
+"""The log shipper sends a batch whose answer was lost again, unchanged and under the same batch id,
+and ships whatever a task writes or logs in lines and batches the server takes."""
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import uuid
 from datetime import UTC, datetime
 
 import httpx
-from baton import AsyncClient, RetryPolicy
-from baton._logship import LogEntry, LogShipper
+from baton import AsyncClient, Client, RetryPolicy
+from baton._generated.api.admin import get_task_instance_logs
+from baton._logship import LogEntry, LogShipper, entry_from_record
+from baton.models import LogPage, TIRunPayload
+from live_server import LiveServer
 
 FAST = RetryPolicy(attempts=2, backoff=0.001)
 
@@ -102,3 +108,64 @@ async def test__one_batch_too_large__dropped_and_later_lines_shipped() -> None:
         shipper.add(_entry("small"))
         assert await shipper.close() is True
     assert sent == [["big"], ["small"]]
+
+
+def _record(message: str, **extra: object) -> LogEntry:
+    record = logging.LogRecord("task", logging.WARNING, __file__, 1, message, (), None)
+    record.__dict__.update(extra)
+    return entry_from_record(record)
+
+
+async def test__hostile_lines__every_line_stored_none_refused_the_supervisor_unharmed(
+    live_server: LiveServer,
+) -> None:
+    """A NaN, a NUL, a lone surrogate, a huge or deep field cost at most that field, never the batch.
+
+    Before: a NaN field (``extra=`` in the task, or sent as such by a task process) raised out of the
+    upload and killed the attempt's supervisor (no final state, no line stored); a NUL or a surrogate
+    had the server refuse the whole batch (422), fields were not counted in a batch's size (413), and
+    either way up to 1000 lines, the worker's own among them, were dropped.
+    """
+    (ti,) = live_server.queue_run("hostile")["task_instances"]
+    ti_id = uuid.UUID(ti["id"])
+    with Client(live_server.base_url, ti["workload_token"]) as starter:
+        starter.start(
+            ti_id, TIRunPayload(hostname="h", pid=os.getpid(), unix_user="u", start_date=datetime.now(UTC))
+        )
+        token = starter.token or ""
+    cyclic: list[object] = []
+    cyclic.append(cyclic)
+    deep: list[object] = []
+    for _ in range(200):
+        deep = [deep]
+    entries = [
+        _entry("first"),
+        _entry("a NUL \x00 in the middle"),
+        _entry("a lone surrogate \udcff from os.fsdecode"),
+        _record("nan extra", nan=float("nan"), inf=float("-inf"), ok=1),
+        _record("cyclic and deep", cyclic=cyclic, deep=deep, huge=2**70),
+        # What a task process sends down its channel is read with json.loads, which takes NaN.
+        LogEntry.from_json(json.loads('{"message": "from a channel", "fields": {"x": NaN, "y": "\\u0000"}}')),
+        *[_record(f"big {i}", big="y" * 90_000) for i in range(50)],  # 4.5 MB: more than one request
+        _record("bigger", big="y" * 400_000),
+        *[_entry("\x01" * 100_000) for _ in range(10)],  # 6 MB as JSON (\\u0001)
+        _entry("last"),
+    ]
+    async with AsyncClient(live_server.base_url, token) as client:
+        shipper = LogShipper(client, ti_id, patience=30)
+        for entry in entries:
+            shipper.add(entry)
+        assert await shipper.close() is True
+    assert shipper.shipped == len(entries)
+    with Client(live_server.base_url, live_server.admin_token) as admin:
+        page = get_task_instance_logs.sync(ti_id, client=admin.generated, limit=1000)
+    assert isinstance(page, LogPage), page
+    stored = {line.message: (line.fields.to_dict() if line.fields else {}) for line in page.lines}
+    assert len(page.lines) == len(entries)
+    assert "a NUL \ufffd in the middle" in stored
+    assert "a lone surrogate \ufffd from os.fsdecode" in stored
+    assert stored["nan extra"] == {"logger": "task", "ok": 1}  # not JSON: left out where logged
+    assert stored["cyclic and deep"] == {"logger": "task", "fields_left_out": ["deep", "huge"]}
+    assert stored["from a channel"] == {"y": "\ufffd", "fields_left_out": ["x"]}
+    assert len(stored["big 49"]["big"]) == 90_000
+    assert stored["bigger"] == {"logger": "task", "fields_left_out": ["big"]}  # past MAX_FIELDS

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import time
 import uuid
 from collections import deque
@@ -40,12 +41,19 @@ from baton._generated.models.log_line_level import check_log_line_level
 
 MAX_MESSAGE = 100_000
 """Longest message the server stores; longer ones are cut."""
+MAX_FIELDS = 100_000
+"""Most bytes of a line's fields (as JSON) shipped; fields past it are left out, by name."""
+MAX_FIELD_DEPTH = 32
+"""Deepest nesting of a field's value shipped (the server refuses a body nested past 64 levels)."""
 MAX_BATCH_LINES = 1000
-MAX_BATCH_CHARS = 1_000_000
+MAX_BATCH_BYTES = 2_000_000
+"""Most bytes of a batch's lines (as JSON): well under the server's request limit (4 MiB by default)."""
 MAX_BUFFERED = 20_000
 """Lines kept while the server cannot be reached; older ones are dropped beyond this."""
 LEVELS = {"debug", "info", "warning", "error", "critical"}
 _RECORD_ATTRIBUTES = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+_NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
+"""What a JSON string may hold and the server's text may not: NUL, and surrogates (not UTF-8)."""
 
 log = logging.getLogger("baton.worker")
 
@@ -87,10 +95,74 @@ class LogEntry:
 
 def _jsonable(value: Any) -> bool:
     try:
-        json.dumps(value)
-    except (TypeError, ValueError):
+        json.dumps(value, allow_nan=False)  # NaN and infinities are not JSON: the upload could not send them
+    except (TypeError, ValueError, RecursionError):
         return False
     return True
+
+
+def _text(value: str) -> str:
+    """``value`` as text the server stores: NUL and surrogates become U+FFFD."""
+    return _NOT_TEXT.sub("\ufffd", value)
+
+
+def _field_value(value: Any, depth: int = 0) -> Any:
+    """A field's value as the server takes it (strings made text); ValueError if it does not."""
+    if isinstance(value, str):
+        return _text(value)
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        if not -(2**63) <= value < 2**63:
+            raise ValueError("an integer past 64 bits")
+        return value
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError("not a JSON number")
+        return value
+    if depth >= MAX_FIELD_DEPTH:
+        raise ValueError("nested too deeply")
+    if isinstance(value, list | tuple):
+        return [_field_value(item, depth + 1) for item in value]
+    if isinstance(value, dict):
+        return {_text(str(key)): _field_value(item, depth + 1) for key, item in value.items()}
+    raise ValueError(f"not JSON: {type(value).__name__}")
+
+
+def shippable(entry: LogEntry) -> tuple[LogEntry, int]:
+    """The entry as the server takes it, and its size as JSON (bytes, at most).
+
+    Whatever a task wrote or logged: the message is cut to :data:`MAX_MESSAGE`, NUL and surrogates
+    become U+FFFD (the server refuses a whole batch for one of them), and a field that is not JSON,
+    nested too deeply, or past :data:`MAX_FIELDS` is left out (``fields_left_out`` names it).
+    """
+    message = entry.message
+    if len(message) > MAX_MESSAGE:
+        message = message[: MAX_MESSAGE - 20] + " … (truncated)"
+    message = _text(message)
+    size = len(json.dumps(message)) + 100  # ensure_ascii: never fewer bytes than the UTF-8 sent
+    fields: dict[str, Any] | None = None
+    if entry.fields:
+        fields = {}
+        left_out: list[str] = []
+        budget = MAX_FIELDS
+        for key, value in entry.fields.items():
+            name = _text(str(key))
+            try:
+                item = _field_value(value)
+                cost = len(json.dumps({name: item})) + 1
+            except (ValueError, TypeError, RecursionError):
+                left_out.append(name)
+                continue
+            if cost > budget:
+                left_out.append(name)
+                continue
+            fields[name] = item
+            budget -= cost
+        if left_out:
+            fields["fields_left_out"] = left_out
+        size += len(json.dumps(fields))
+    return LogEntry(entry.timestamp, entry.level, message, fields), size
 
 
 def entry_from_record(record: logging.LogRecord, formatter: logging.Formatter | None = None) -> LogEntry:
@@ -119,12 +191,13 @@ def worker_entry(message: str, level: str = "info", **fields: Any) -> LogEntry:
 
 
 def _line(entry: LogEntry) -> LogLine:
-    message = entry.message
-    if len(message) > MAX_MESSAGE:
-        message = message[: MAX_MESSAGE - 20] + " … (truncated)"
+    """The wire form of an entry made :func:`shippable`."""
     fields = LogLineFieldsType0.from_dict(entry.fields) if entry.fields else None
     return LogLine(
-        timestamp=entry.timestamp, level=check_log_line_level(entry.level), message=message, fields=fields
+        timestamp=entry.timestamp,
+        level=check_log_line_level(entry.level),
+        message=entry.message,
+        fields=fields,
     )
 
 
@@ -143,7 +216,8 @@ class LogShipper:
         self._ti = task_instance_id
         self._interval = interval
         self._patience = patience
-        self._pending: deque[LogEntry] = deque()
+        self._pending: deque[tuple[LogEntry, int]] = deque()
+        """Lines made :func:`shippable`, each with its size."""
         self._in_flight: tuple[uuid.UUID, list[LogEntry]] | None = None
         """The batch being uploaded, kept with its id until the server has it."""
         self._dropped = 0
@@ -156,7 +230,7 @@ class LogShipper:
         """Queue a line for upload (lines after the attempt ended are only logged locally)."""
         if self._closed:
             return
-        self._pending.append(entry)
+        self._pending.append(shippable(entry))
         if len(self._pending) > MAX_BUFFERED:
             self._pending.popleft()
             self._dropped += 1
@@ -173,13 +247,12 @@ class LogShipper:
 
     def _next_batch(self) -> list[LogEntry]:
         batch: list[LogEntry] = []
-        chars = 0
-        for entry in self._pending:
-            size = min(len(entry.message), MAX_MESSAGE) + 200
-            if batch and (len(batch) >= MAX_BATCH_LINES or chars + size > MAX_BATCH_CHARS):
+        total = 0
+        for entry, size in self._pending:
+            if batch and (len(batch) >= MAX_BATCH_LINES or total + size > MAX_BATCH_BYTES):
                 break
             batch.append(entry)
-            chars += size
+            total += size
         return batch
 
     def _batch_to_send(self) -> tuple[uuid.UUID, list[LogEntry]] | None:
@@ -197,7 +270,7 @@ class LogShipper:
                 note = worker_entry(
                     f"{self._dropped} log lines were dropped while the server was unreachable"
                 )
-                self._pending.appendleft(note)
+                self._pending.appendleft(shippable(note))
                 self._dropped = 0
             while (in_flight := self._batch_to_send()) is not None:
                 batch_id, batch = in_flight
