@@ -186,6 +186,57 @@ def test__thread_isolation__secrets_first_xcoms_skips_and_logs(
     assert "task skip skipped: not today" in _log(admin, detail, "skip")
 
 
+class UnprintableError(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("str() of this exception fails")
+
+
+class UnprintableBaseError(BaseException):
+    def __str__(self) -> str:
+        raise RuntimeError("str() of this exception fails")
+
+
+def test__thread_isolation__exceptions_whose_str_fails__reported_by_their_type(
+    live_server: LiveServer, tokens: dict[str, str], admin: Client
+) -> None:
+    """Before: the message named the RuntimeError of str() instead of the task's exception, and for a
+    BaseException the task thread died reporting nothing: the attempt ran until its timeout."""
+    key = f"unprintable_{uuid.uuid4().hex[:8]}"
+
+    @task
+    def plain() -> None:
+        raise UnprintableError()
+
+    @task
+    def base() -> None:
+        raise UnprintableBaseError()
+
+    with DAG(f"{key}_dag", queue=key, execution_timeout=60) as defined:
+        plain()
+        base()
+
+    worker = Worker(
+        live_server.base_url,
+        tokens["worker"],
+        dags=[defined],
+        queues=[key],
+        isolation="thread",
+        heartbeat_interval=0.5,
+    )
+    worker.start()
+    try:
+        detail = _run_to_the_end(admin, defined.dag_id)
+    finally:
+        worker.stop(timeout=300)
+    assert {t.task_id: t.state for t in detail.task_instances} == {"plain": "failed", "base": "failed"}
+    plain_log = _log(admin, detail, "plain")
+    assert plain_log[-1].endswith(": failed: UnprintableError: <exception str() failed>"), plain_log
+    logged = "task plain failed: UnprintableError: <exception str() failed>"
+    assert any(m.startswith(logged) for m in plain_log), plain_log
+    base_log = _log(admin, detail, "base")
+    assert base_log[-1].endswith(": failed: UnprintableBaseError: <exception str() failed>"), base_log
+
+
 def test__worker__misconfigured__worker_error_before_anything_starts() -> None:
     from baton import WorkerError
 

@@ -64,6 +64,15 @@ def _call(ref: TaskRef, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     return result
 
 
+def describe_exception(exc: BaseException) -> str:
+    """``ValueError: bad row``, even for an exception whose ``str()`` raises (as a traceback says it)."""
+    try:
+        text = str(exc)
+    except Exception:
+        text = "<exception str() failed>"
+    return f"{type(exc).__name__}: {text}"
+
+
 def _user_frames(tb: TracebackType | None) -> TracebackType | None:
     """The traceback from the first frame outside this module: the task's code (and what it called)."""
     while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
@@ -91,15 +100,15 @@ def execute(ref: TaskRef, runtime: TaskRuntime) -> Outcome:
             log.info("task %s skipped: %s", ref.task_id, reason)
             return Outcome("skipped", reason)
         except Exception as exc:
+            reason = describe_exception(exc)
             log.error(
-                "task %s failed: %s: %s",
+                "task %s failed: %s",
                 ref.task_id,
-                type(exc).__name__,
-                exc,
+                reason,
                 exc_info=(type(exc), exc, _user_frames(exc.__traceback__)),
             )
-            return Outcome("failed", f"{type(exc).__name__}: {exc}")
+            return Outcome("failed", reason)
     return Outcome("success")
 
 
-__all__ = ["TASK_LOGGER", "Outcome", "OutcomeState", "execute"]
+__all__ = ["TASK_LOGGER", "Outcome", "OutcomeState", "describe_exception", "execute"]

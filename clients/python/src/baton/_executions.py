@@ -24,7 +24,7 @@ from typing import Protocol
 from baton._child import TaskProcess, TaskStarter, WarmPool, describe_exit
 from baton._client import Client
 from baton._context import TaskContext, TaskRuntime
-from baton._execute import Outcome, execute
+from baton._execute import Outcome, describe_exception, execute
 from baton._generated.models import TIRunContext
 from baton._logship import LogEntry, entry_from_record
 from baton._secrets import LocalSecrets
@@ -270,7 +270,7 @@ class ThreadExecution:
             try:
                 self._settle(self._run(start))
             except BaseException as exc:  # reported as the attempt's failure, not lost in the thread
-                self._settle(Outcome("failed", f"{type(exc).__name__}: {exc}"))
+                self._settle(Outcome("failed", describe_exception(exc)))
 
         name = f"baton-task-{start.context.task_instance.task_id}"
         if self._threads is not None:
