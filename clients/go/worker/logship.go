@@ -17,10 +17,9 @@ import (
 
 // Limits of log shipping, as the Python worker has them.
 const (
-	maxMessage      = 100_000 // the longest message the server stores; longer ones are cut
 	maxBatchLines   = 1000
-	maxBatchChars   = 1_000_000
-	maxBufferedLogs = 20_000 // lines kept while the server cannot be reached; older ones are dropped
+	maxBatchBytes   = 2_000_000 // most bytes of a batch's lines (as JSON): well under the server's request limit
+	maxBufferedLogs = 20_000    // lines kept while the server cannot be reached; older ones are dropped
 	shipInterval    = time.Second
 )
 
@@ -36,7 +35,7 @@ type shipper struct {
 	patience time.Duration // how long close retries what the server could not yet take
 
 	mu       sync.Mutex
-	pending  []taskrun.Record
+	pending  []queued
 	inFlight *batch // sent (or being sent) and not yet answered; nil when none
 	dropped  int
 	closed   bool
@@ -58,14 +57,21 @@ func newShipper(client *baton.Client, ti uuid.UUID, log *slog.Logger, patience t
 	return s
 }
 
+// queued is a line made shippable, with its size as JSON.
+type queued struct {
+	record taskrun.Record
+	size   int
+}
+
 // add queues a line (lines after close are only logged locally).
 func (s *shipper) add(r taskrun.Record) {
+	line := shippable(r)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return
 	}
-	s.pending = append(s.pending, r)
+	s.pending = append(s.pending, line)
 	if len(s.pending) > maxBufferedLogs {
 		s.pending = s.pending[1:]
 		s.dropped++
@@ -98,14 +104,13 @@ func (s *shipper) pump() {
 	}
 }
 
-func (s *shipper) nextBatch() []taskrun.Record {
-	chars := 0
-	for i, r := range s.pending {
-		size := min(len(r.Message), maxMessage) + 200
-		if i > 0 && (i >= maxBatchLines || chars+size > maxBatchChars) {
+func (s *shipper) nextBatch() []queued {
+	total := 0
+	for i, line := range s.pending {
+		if i > 0 && (i >= maxBatchLines || total+line.size > maxBatchBytes) {
 			return s.pending[:i]
 		}
-		chars += size
+		total += line.size
 	}
 	return s.pending
 }
@@ -114,7 +119,11 @@ func (s *shipper) nextBatch() []taskrun.Record {
 // Call with mu held.
 func (s *shipper) batchToSend() *batch {
 	if s.inFlight == nil && len(s.pending) > 0 {
-		records := append([]taskrun.Record(nil), s.nextBatch()...)
+		next := s.nextBatch()
+		records := make([]taskrun.Record, len(next))
+		for i, line := range next {
+			records[i] = line.record
+		}
 		s.pending = s.pending[len(records):]
 		s.inFlight = &batch{id: uuid.New(), records: records}
 	}
@@ -130,7 +139,7 @@ func (s *shipper) flush() bool {
 		if s.dropped > 0 {
 			note := taskrun.Record{Time: time.Now().UTC(), Level: "warning", Fields: map[string]any{"source": "worker"},
 				Message: fmt.Sprintf("%d log lines were dropped while the server was unreachable", s.dropped)}
-			s.pending = append([]taskrun.Record{note}, s.pending...)
+			s.pending = append([]queued{shippable(note)}, s.pending...)
 			s.dropped = 0
 		}
 		b := s.batchToSend()
@@ -211,11 +220,7 @@ func logBatch(b *batch) api.LogBatch {
 func lines(batch []taskrun.Record) []api.LogLine {
 	out := make([]api.LogLine, len(batch))
 	for i, r := range batch {
-		message := r.Message
-		if len(message) > maxMessage {
-			message = message[:maxMessage-20] + " … (truncated)"
-		}
-		line := api.LogLine{Timestamp: r.Time, Level: api.LogLineLevel(r.Level), Message: message}
+		line := api.LogLine{Timestamp: r.Time, Level: api.LogLineLevel(r.Level), Message: r.Message}
 		if len(r.Fields) > 0 {
 			fields := make(map[string]api.JsonValue, len(r.Fields))
 			for k, v := range r.Fields {
@@ -226,4 +231,10 @@ func lines(batch []taskrun.Record) []api.LogLine {
 		out[i] = line
 	}
 	return out
+}
+
+// shippable is a line made as the server takes it (taskrun.Record.Shippable), with its size.
+func shippable(r taskrun.Record) queued {
+	record, size := r.Shippable()
+	return queued{record: record, size: size}
 }

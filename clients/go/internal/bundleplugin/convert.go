@@ -2,7 +2,6 @@ package bundleplugin
 
 import (
 	"encoding/json"
-	"strings"
 	"time"
 
 	"github.com/baton-org/baton/clients/go/internal/bundlepb"
@@ -11,14 +10,13 @@ import (
 
 func now() time.Time { return time.Now().UTC() }
 
-// wireText is text a task made, fit for a protobuf string field, which must be valid UTF-8: a
-// message with invalid bytes cannot be marshalled, and gRPC ends the whole stream on it (the
-// attempt would fail for a log line). Invalid bytes become U+FFFD, as encoding/json writes them.
-func wireText(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
-
-// ToProto is a log record on the wire.
+// ToProto is a log record on the wire, made as the server takes it. A protobuf string must be
+// valid UTF-8: a message with invalid bytes cannot be marshalled, and gRPC ends the whole stream on
+// it (the attempt would fail for a log line); and a field that is not JSON is left out by name,
+// not every field of the line with it.
 func ToProto(r taskrun.Record) *bundlepb.LogRecord {
-	out := &bundlepb.LogRecord{TimeUnixNano: r.Time.UnixNano(), Level: r.Level, Message: wireText(r.Message)}
+	r, _ = r.Shippable()
+	out := &bundlepb.LogRecord{TimeUnixNano: r.Time.UnixNano(), Level: r.Level, Message: r.Message}
 	if len(r.Fields) > 0 {
 		if raw, err := json.Marshal(r.Fields); err == nil {
 			out.FieldsJson = raw

@@ -54,7 +54,7 @@ func (s *server) Execute(req *bundlepb.ExecuteRequest, stream bundlepb.Bundle_Ex
 	}
 	outcome := s.execute(stream.Context(), req, sink)
 	send(&bundlepb.ExecuteEvent{Event: &bundlepb.ExecuteEvent_Outcome{Outcome: &bundlepb.Outcome{
-		State: stateToProto(outcome.State), Message: wireText(outcome.Message),
+		State: stateToProto(outcome.State), Message: taskrun.WireText(outcome.Message), // a protobuf string is UTF-8
 	}}})
 	return nil
 }

@@ -4,6 +4,7 @@
 package integration_test
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -45,6 +46,7 @@ func TestGoWorker_RunsBundlesBuiltWithGoBuild_ThroughEveryFault(t *testing.T) {
 		"tutorial_dag": s.trigger(t, "tutorial_dag", nil),
 		"talk_dag":     s.trigger(t, "talk_dag", nil),
 		"panic_dag":    s.trigger(t, "panic_dag", nil),
+		"noisy_dag":    s.trigger(t, "noisy_dag", nil),
 		"stale_dag":    s.trigger(t, "stale_dag", map[string]any{"marker": marker}),
 	}
 
@@ -89,6 +91,25 @@ func TestGoWorker_RunsBundlesBuiltWithGoBuild_ThroughEveryFault(t *testing.T) {
 		for _, want := range []string{"task explode panicked: boom in explode", "goroutine ", "main.explode(", "failed: panic: boom in explode"} {
 			if !strings.Contains(log, want) {
 				t.Errorf("the log lacks %q:\n%s", want, log)
+			}
+		}
+	})
+
+	t.Run("every line a task logs is stored, whatever it holds", func(t *testing.T) {
+		// A NUL or a field too many for one request lost the whole batch of lines around it.
+		run := s.waitRun(t, "noisy_dag", runs["noisy_dag"])
+		ti := taskOf(t, run, "logHostileLines")
+		if string(run.State) != "success" || state(ti) != "success" {
+			t.Fatalf("run %s, logHostileLines %s", run.State, state(ti))
+		}
+		log := s.logs(t, ti.Id, 1)
+		wants := []string{"info before\uFFFDafter\n", "info not utf-8 \uFFFD\n", "info not a number\n", "info done\n"}
+		for i := range 60 {
+			wants = append(wants, fmt.Sprintf("info big %d\n", i))
+		}
+		for _, want := range wants {
+			if !strings.Contains(log, want) {
+				t.Errorf("the log lacks %q:\n%.2000s", want, log)
 			}
 		}
 	})

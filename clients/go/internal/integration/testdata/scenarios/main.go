@@ -7,8 +7,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/baton-org/baton/clients/go/bundle"
@@ -28,6 +30,9 @@ func (m *scenarios) RegisterDags(dagbag bundle.Registry) error {
 
 	panics := dagbag.AddDag("panic_dag", bundle.Queue("go"))
 	panics.AddTask(explode)
+
+	noisy := dagbag.AddDag("noisy_dag", bundle.Queue("go"))
+	noisy.AddTask(logHostileLines)
 
 	killed := dagbag.AddDag("kill_dag", bundle.Queue("go"), bundle.Retries(1), bundle.RetryDelay(time.Second))
 	killed.AddTask(hang)
@@ -111,6 +116,19 @@ func waitForStop(ctx context.Context, run sdk.RunContext, log *slog.Logger) erro
 	<-ctx.Done()
 	marker := fmt.Sprint(run.Params["marker"])
 	return os.WriteFile(marker, []byte(strconv.FormatInt(time.Now().UnixNano(), 10)), 0o600)
+}
+
+// logHostileLines logs what a task may: NUL, bytes that are not UTF-8, a field JSON has no value
+// for, and lines whose fields together outgrow a request (5.4 MB).
+func logHostileLines(log *slog.Logger) {
+	log.Info("before\x00after")
+	log.Info("not utf-8 \xff")
+	log.Info("not a number", "ratio", math.NaN(), "kept", 1)
+	payload := strings.Repeat("x", 90_000)
+	for i := range 60 {
+		log.Info(fmt.Sprintf("big %d", i), "payload", payload)
+	}
+	log.Info("done")
 }
 
 func explode(run sdk.RunContext) {
