@@ -32,7 +32,8 @@ import org.slf4j.LoggerFactory;
 final class LogShipper {
   static final int MAX_MESSAGE = 100_000;
   static final int MAX_BATCH_LINES = 1000;
-  static final int MAX_BATCH_CHARS = 1_000_000;
+  /** Most bytes of a batch's lines as JSON: well under the server's request limit (4 MiB by default). */
+  static final int MAX_BATCH_BYTES = 2_000_000;
   static final int MAX_BUFFERED = 20_000;
   private static final Logger LOG = LoggerFactory.getLogger("baton.worker");
 
@@ -72,14 +73,14 @@ final class LogShipper {
       dropped = 0;
     }
     List<LogEntry> batch = new ArrayList<>();
-    int chars = 0;
+    long bytes = 0;
     for (LogEntry entry : pending) {
-      int size = Math.min(entry.message().length(), MAX_MESSAGE) + 200;
-      if (!batch.isEmpty() && (batch.size() >= MAX_BATCH_LINES || chars + size > MAX_BATCH_CHARS)) {
+      long size = jsonBytes(entry);
+      if (!batch.isEmpty() && (batch.size() >= MAX_BATCH_LINES || bytes + size > MAX_BATCH_BYTES)) {
         break;
       }
       batch.add(entry);
-      chars += size;
+      bytes += size;
     }
     return batch;
   }
@@ -122,40 +123,68 @@ final class LogShipper {
   }
 
   static LogLine line(LogEntry entry) {
-    String message = entry.message();
-    if (message.length() > MAX_MESSAGE) {
-      int end = MAX_MESSAGE - 20;
-      if (Character.isHighSurrogate(message.charAt(end - 1))) {
-        end--; // not between the two halves of a character
-      }
-      message = message.substring(0, end) + " … (truncated)";
-    }
     Map<String, Object> fields = null;
     if (entry.fields() != null && !entry.fields().isEmpty()) {
       fields = new LinkedHashMap<>();
       for (Map.Entry<String, Object> field : entry.fields().entrySet()) {
-        Object value = field.getValue() instanceof String text ? text(text) : field.getValue();
+        Object value = field.getValue() instanceof String text ? text(cut(text)) : field.getValue();
         fields.put(text(field.getKey()), value);
       }
     }
     return new LogLine()
         .timestamp(entry.timestamp())
         .level(LogLine.LevelEnum.fromValue(entry.level()))
-        .message(text(message))
+        .message(text(cut(entry.message())))
         .fields(fields);
+  }
+
+  /** A message or a field's text cut to {@link #MAX_MESSAGE}, never between the two halves of a character. */
+  private static String cut(String text) {
+    if (text.length() <= MAX_MESSAGE) {
+      return text;
+    }
+    int end = MAX_MESSAGE - 20;
+    if (Character.isHighSurrogate(text.charAt(end - 1))) {
+      end--;
+    }
+    return text.substring(0, end) + " … (truncated)";
+  }
+
+  /**
+   * At least the bytes of an entry's line as JSON: a batch counted by characters alone (its fields
+   * not at all) could pass the server's request limit and be refused whole (413), and a control
+   * character is six bytes escaped.
+   */
+  static long jsonBytes(LogEntry entry) {
+    long bytes = 200 + jsonBytes(cut(entry.message()));
+    if (entry.fields() != null) {
+      for (Map.Entry<String, Object> field : entry.fields().entrySet()) {
+        bytes += 6 + jsonBytes(field.getKey()) + jsonBytes(cut(String.valueOf(field.getValue())));
+      }
+    }
+    return bytes;
+  }
+
+  private static long jsonBytes(String text) {
+    long bytes = 2;
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      bytes += c < 0x20 || c == '"' || c == '\\' ? 6 : c < 0x80 ? 1 : c < 0x800 ? 2 : 3;
+    }
+    return bytes;
   }
 
   /**
    * The text with each lone surrogate (half of a character: a string cut between the two, or built
-   * from raw chars) as U+FFFD. It has no UTF-8 form: the server refuses a batch holding one (422),
-   * and every line of that batch was dropped with it.
+   * from raw chars), and each NUL, as U+FFFD. Neither is text the server stores: it refuses a batch
+   * holding one (422), and every line of that batch was dropped with it.
    */
   static String text(String text) {
     StringBuilder out = null;
     for (int i = 0; i < text.length(); i++) {
       char c = text.charAt(i);
       boolean pair = Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1));
-      boolean lone = !pair && Character.isSurrogate(c);
+      boolean lone = !pair && (Character.isSurrogate(c) || c == '\u0000');
       if (lone && out == null) {
         out = new StringBuilder(text.length()).append(text, 0, i);
       }

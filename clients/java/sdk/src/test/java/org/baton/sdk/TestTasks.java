@@ -80,6 +80,17 @@ final class TestTasks {
     log.info("after");
   }
 
+  /** Logs a NUL, and lines whose fields together outgrow a request (5.4 MB). */
+  static void noisy(Logger log) {
+    log.info("before\u0000after");
+    String payload = "x".repeat(90_000);
+    for (int i = 0; i < 60; i++) {
+      log.atInfo().addKeyValue("payload", payload).log("big " + i);
+    }
+    log.atInfo().addKeyValue("control", "\u0001".repeat(400_000)).log("escaped six times over");
+    log.info("done");
+  }
+
   /** Throws the error the JVM throws when the heap is full (the attempt must still be reported). */
   static void outOfMemory(Logger log) {
     log.info("allocating");

@@ -206,6 +206,31 @@ class WorkerLiveTest {
   }
 
   @Test
+  void nulAndFieldsPastARequest_everyLineIsStored() throws Exception {
+    // A NUL made the server refuse its whole batch (422); lines whose fields together passed the
+    // request limit were refused as one batch (413): every line of the attempt was lost.
+    String id = Runs.suffix();
+    String dagId = "java_noisy_" + id;
+    Worker worker =
+        worker(server, "noisy_" + id, registry -> registry.addDag(dagId).queue("q_" + id).addTask(TestTasks::noisy)).build();
+    worker.start();
+    try {
+      String runId = runs.trigger(dagId);
+      DagRunDetail run = runs.await(dagId, runId);
+      assertEquals(DagRunState.SUCCESS, run.getState());
+      String log = runs.logText(Runs.task(run, "noisy").getId(), 1);
+      assertTrue(log.contains("info before\uFFFDafter "), log.substring(0, Math.min(2000, log.length())));
+      for (int i = 0; i < 60; i++) {
+        assertTrue(log.contains("info big " + i + " {"), "big " + i);
+      }
+      assertTrue(log.contains("info escaped six times over {"), "the line of control characters");
+      assertTrue(log.contains("info done "), "done");
+    } finally {
+      worker.stop();
+    }
+  }
+
+  @Test
   void outOfMemoryError_failsTheAttempt_andIsReported() throws Exception {
     // Thrown straight through the supervisor, it left the attempt unreported: running on the server
     // until the heartbeat timeout, its log line lost.
