@@ -120,12 +120,22 @@ async function runAttempt(workload, onDone) {
   const auth = { token: workload.token };
   const where = { hostname: HOSTNAME, pid: process.pid };
   const lines = [];
-  const log = (level, message, fields = {}) =>
-    lines.push({ timestamp: new Date().toISOString(), level, message, fields: { ...fields } });
+  // One line the server cannot store costs its whole batch: NUL and half characters go as U+FFFD.
+  const storable = (text) => String(text).slice(0, 100_000).toWellFormed().replaceAll("\u0000", "\uFFFD");
+  const log = (level, message, fields = {}) => {
+    const clean = JSON.parse(JSON.stringify(fields, (_, v) => (typeof v === "string" ? storable(v) : v)));
+    lines.push({ timestamp: new Date().toISOString(), level, message: storable(message), fields: clean });
+  };
   const ship = async () => {
     while (lines.length) {
+      // Up to 1000 lines and about 2 MB of JSON, well under the server's request limit.
+      let count = 0;
+      for (let bytes = 0; count < Math.min(lines.length, 1000); count++) {
+        bytes += Buffer.byteLength(JSON.stringify(lines[count]));
+        if (count > 0 && bytes > 2_000_000) break;
+      }
       // A batch id makes the batch safe to send again: the server stores its lines once.
-      const body = { batch_id: randomUUID(), lines: lines.splice(0, 1000) };
+      const body = { batch_id: randomUUID(), lines: lines.splice(0, count) };
       await call("POST", `/execution/task-instances/${ti.id}/logs`, { auth, body, repeatable: true });
     }
   };
