@@ -160,11 +160,23 @@ async def test__session__forged_or_expired_cookie__is_refused(
         assert response.status_code == 303, cookie
 
 
-async def test__logout__ends_the_session(operator: Operator) -> None:
-    response = await operator.post("/ui/logout")
-    assert response.status_code == 303
-    assert response.headers["location"] == "/ui/login"
-    assert (await operator.http.get("/ui/")).status_code == 303
+async def test__logout__ends_the_session(server: ServerHarness, operator: Operator, admin_token: str) -> None:
+    # A copy of the cookie taken before (another tab's, a stolen one) is refused too: the session
+    # ended on the server, not only in this browser. Another session of the same token goes on.
+    copied = operator.http.cookies[SESSION_COOKIE]
+    async with ui_client(server) as elsewhere:
+        other = await log_in(elsewhere, admin_token)
+        response = await operator.post("/ui/logout")
+        assert response.status_code == 303
+        assert response.headers["location"] == "/ui/login"
+        assert (await operator.http.get("/ui/")).status_code == 303
+        async with ui_client(server) as thief:
+            thief.cookies.set(SESSION_COOKIE, copied, domain="baton.test", path="/ui")
+            assert (await thief.get("/ui/")).status_code == 303
+            assert (
+                await thief.post("/ui/dags/etl/trigger", data={"csrf_token": operator.csrf})
+            ).status_code == 401
+        assert (await other.http.get("/ui/")).status_code == 200
 
 
 @pytest.mark.parametrize("csrf", [None, "", "wrong-token"])

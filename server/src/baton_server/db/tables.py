@@ -331,6 +331,17 @@ class ServerPresenceRecord(Base):
     """The marking server's clock; a reader watches it change, so clocks need not agree."""
 
 
+class UiSessionEndedRecord(Base):
+    """A web UI session logged out before its cookie expires: the cookie is refused from then on."""
+
+    __tablename__ = "ui_sessions_ended"
+
+    session_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """SHA-256 of the session's CSRF token, which is new at every login (the token itself is not kept)."""
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    """When the cookie expires anyway; the row may go then."""
+
+
 class TaskLogRecord(Base):
     """One structured log line of one attempt of a task instance."""
 

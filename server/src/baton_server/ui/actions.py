@@ -16,7 +16,7 @@ from baton_server.errors import InvalidInputError, UnauthorizedError
 from baton_server.services import audit, controls, dag_runs, dags
 from baton_server.services.controls import MarkState
 from baton_server.services.credentials import authenticate
-from baton_server.ui.auth import SESSION_COOKIE, CsrfRefusedError
+from baton_server.ui.auth import SESSION_COOKIE, CsrfRefusedError, end_session
 from baton_server.ui.deps import (
     FormDep,
     OperatorDep,
@@ -103,8 +103,12 @@ async def login(request: Request, session: SessionDep, runtime: RuntimeDep) -> R
 
 
 @router.post("/logout")
-async def logout(request: Request, _form: FormDep) -> RedirectResponse:
-    """End the session: the cookie is dropped."""
+async def logout(
+    request: Request, operator: OperatorDep, session: SessionDep, _form: FormDep
+) -> RedirectResponse:
+    """End the session: its cookie is refused from now on, and dropped from the browser."""
+    if operator.session is not None:
+        await end_session(session, operator.session)
     response = redirect(request, "/login")
     response.delete_cookie(SESSION_COOKIE, path=root(request) or "/", httponly=True, samesite="strict")
     return response

@@ -2,7 +2,8 @@
 
 The cookie holds the admin credential's id, an expiry and the session's CSRF token, signed with
 HMAC-SHA256 under a key derived from ``BATON_ENCRYPTION_KEY`` (which every replica shares), so any
-replica reads any replica's session and nothing is stored server-side. The admin token itself is
+replica reads any replica's session. Nothing of a session is stored until it logs out: then a hash of
+its CSRF token is, until the cookie expires, and the cookie is refused. The admin token itself is
 never kept. Every request loads the credential again, so a revoked token ends its sessions at once.
 A request may instead carry the admin token as ``Authorization: Bearer`` (no cookie, no CSRF).
 """
@@ -18,13 +19,17 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
 
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton_server.api.deps import parse_bearer
-from baton_server.db.tables import CredentialRecord
+from baton_server.db.tables import CredentialRecord, UiSessionEndedRecord
+from baton_server.db.types import utcnow
 from baton_server.errors import UnauthorizedError
+from baton_server.services._sql import insert_ignoring_conflicts
 from baton_server.services.credentials import authenticate, live_credential
 
 SESSION_COOKIE = "baton_ui_session"
@@ -41,6 +46,11 @@ class UiSession:
     csrf_token: str
     expires_at: int
 
+    @property
+    def key(self) -> str:
+        """What an ended session is stored under: a hash of its CSRF token, new at every login."""
+        return hashlib.sha256(self.csrf_token.encode()).hexdigest()
+
 
 @dataclass(frozen=True, slots=True)
 class Operator:
@@ -48,6 +58,8 @@ class Operator:
 
     credential: CredentialRecord
     csrf_token: str | None
+    session: UiSession | None = None
+    """The session of a cookie (None for a bearer token)."""
 
 
 class LoginRequiredError(Exception):
@@ -140,7 +152,25 @@ async def identify(
         credential = await live_credential(session, ui_session.credential_id, "admin")
     except UnauthorizedError:
         raise LoginRequiredError from None
-    return Operator(credential, csrf_token=ui_session.csrf_token)
+    if await session.get(UiSessionEndedRecord, ui_session.key) is not None:
+        raise LoginRequiredError  # logged out: a copy of its cookie is no session
+    return Operator(credential, csrf_token=ui_session.csrf_token, session=ui_session)
+
+
+async def end_session(session: AsyncSession, ui_session: UiSession) -> None:
+    """Log a session out: its cookie is refused until it expires (when the record of it goes too)."""
+    await session.execute(
+        insert_ignoring_conflicts(
+            session,
+            UiSessionEndedRecord,
+            {
+                "session_hash": ui_session.key,
+                "expires_at": datetime.fromtimestamp(ui_session.expires_at, UTC),
+            },
+        )
+    )
+    await session.execute(delete(UiSessionEndedRecord).where(UiSessionEndedRecord.expires_at < utcnow()))
+    await session.commit()
 
 
 def check_csrf(operator: Operator, submitted: str | None) -> None:
