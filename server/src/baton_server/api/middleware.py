@@ -179,12 +179,18 @@ def build_middleware(
                 await self.app(scope, receive, send)
                 return
             requested: str | None = None
+            requested_raw = b""
+            version_headers = 0
             request_id: str | None = None
             content_length: int | None = None
             content_type: bytes | None = None
             for name, value in scope["headers"]:
                 if name == _VERSION_HEADER_B:
-                    requested = value.decode("latin-1").strip()
+                    version_headers += 1
+                    if requested is None:
+                        # The first, as the routes' version dependency and VersionedApp read it.
+                        requested_raw = value
+                        requested = value.decode("latin-1").strip()
                 elif name == _REQUEST_ID_HEADER_B:
                     candidate = value.decode("latin-1")
                     if _REQUEST_ID_RE.match(candidate):
@@ -247,8 +253,9 @@ def build_middleware(
                 if answered is not None:
                     await _send_answer(send, answered, extra_headers)
                     return
-            if not requested:
-                # The routes' version dependency reads the header: give it the version we picked.
+            if version_headers != 1 or requested_raw != version.encode():
+                # The routes' version dependency reads the header: give it the version we picked, once
+                # (none was sent, or it was sent with whitespace around it, or more than once).
                 scope["headers"] = [
                     *(h for h in scope["headers"] if h[0] != _VERSION_HEADER_B),
                     (_VERSION_HEADER_B, version.encode()),

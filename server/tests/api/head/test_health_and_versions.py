@@ -45,6 +45,31 @@ async def test__unknown_version__returns_400_listing_supported(
         assert supported in body["message"]
 
 
+@pytest.mark.parametrize("prefix", ["/execution", "/workers", "/api"])
+@pytest.mark.parametrize(
+    "sent",
+    [
+        [" 2026-09-01 "],
+        ["2026-09-01\t"],
+        ["2026-09-01", LATEST],
+        ["2026-09-01", "not-a-date"],
+        ["2026-09-01", ""],
+    ],
+    ids=["spaces", "tab", "twice", "then-garbage", "then-empty"],
+)
+async def test__version_header__padded_or_repeated__the_first_is_served_as_negotiated(
+    client: httpx.AsyncClient, prefix: str, sent: list[str]
+) -> None:
+    """What the middleware negotiates is what the routes see: the first header, trimmed (the routes'
+    version dependency used to read the raw value, 422 on whitespace, and a later one, 422 on garbage)."""
+    headers = [("Baton-API-Version", value) for value in sent]
+    health = await client.get(f"{prefix}/health", headers=headers)
+    assert (health.status_code, health.headers["Baton-API-Version"]) == (200, "2026-09-01"), health.text
+    document = await client.get("/openapi.json", headers=headers)
+    assert document.status_code == 200, document.text
+    assert document.json()["info"]["version"] == "2026-09-01"
+
+
 async def test__request_id__echoed_or_generated(client: httpx.AsyncClient) -> None:
     echoed = await client.get("/api/health", headers={"X-Request-ID": "abc-123"})
     assert echoed.headers["X-Request-ID"] == "abc-123"

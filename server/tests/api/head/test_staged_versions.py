@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from baton_server import spec as spec_module
 from baton_server.api import versioned_app
@@ -77,6 +78,23 @@ async def test__older_version_request__right_after_start__is_answered_by_that_ve
         assert (await http.get(new_path, headers={"Baton-API-Version": LATEST})).status_code != 404
     assert fresh.app.all_versions_built
     assert len(generations) == 1
+
+
+async def test__version_header_sent_twice__right_after_start__the_first_is_served_by_its_routes(
+    fresh: ServerHarness,
+) -> None:
+    """The middleware and the staged build read the same one of two version headers (the first, as the
+    routes do): the version served is one whose routes are in place, never an empty routing table."""
+    new_path = _only_in_latest_get_path()
+    # Not fresh.client(): its reasons check reads one version header, httpx joins repeated ones.
+    transport = httpx.ASGITransport(app=fresh.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://baton.test") as http:
+        for first, second in ((LATEST, OLDER[0]), (OLDER[0], LATEST)):
+            headers = [("Baton-API-Version", first), ("Baton-API-Version", second)]
+            health = await http.get("/execution/health", headers=headers)
+            assert (health.status_code, health.headers["Baton-API-Version"]) == (200, first), health.text
+            only_latest = await http.get(new_path, headers=headers)
+            assert (only_latest.status_code == 404) is (first != LATEST)
 
 
 async def test__documents__right_after_start__are_the_committed_specs(fresh: ServerHarness) -> None:
