@@ -10,7 +10,8 @@ response migration: one token check, the route's own validation, and the same se
 (or the same answer builders, :mod:`baton_server.api.answers`) the routes call. Anything
 else — a malformed body, a missing or bad token, a 404 or 409 — is replayed untouched to the
 declared route, which gives the canonical answer; a database that cannot be reached is the one
-error a lane answers itself (503 with Retry-After, as the routes do), rather than trying twice.
+error a lane answers itself (503 with Retry-After, as the routes do), rather than trying twice. An
+unexpected error is raised to the middleware, which answers it 500 as it answers a route's.
 
 Most of them are *route lanes*: built from the declared route itself (its path, query and body
 parameters, its endpoint function, its response model and class), with its dependencies — the

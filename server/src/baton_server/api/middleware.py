@@ -153,6 +153,22 @@ async def _send_answer(send: Send, answered: Answered, extra_headers: list[tuple
     await send({"type": "http.response.body", "body": answered.body})
 
 
+async def _internal_error(
+    send: Send, scope: Scope, request_id: str, extra_headers: list[tuple[bytes, bytes]]
+) -> None:
+    """500 for an unexpected error of a route or a fast lane, logged. Answered here, not by the outermost
+    handler, which would also drop the connection: the client's next request on it must not fail for
+    this one."""
+    log.exception("unhandled error on %s %s (request id %s)", scope["method"], scope["path"], request_id)
+    for msg in _error_response(
+        500,
+        INTERNAL_ERROR.code,
+        "the server failed to handle this request; it has been logged",
+        extra_headers,
+    ):
+        await send(msg)
+
+
 def build_middleware(
     versions: Sequence[str], *, request_max_bytes: int, fast_lanes: Lanes | None = None
 ) -> type[VersionPickingMiddleware]:
@@ -249,7 +265,12 @@ def build_middleware(
                 return
             lane = None if lanes is None else lanes.lane_for(version, scope)
             if lane is not None:
-                answered = await lane(scope, body)
+                try:
+                    answered = await lane(scope, body)
+                except Exception:
+                    # As the route's failure below: the same answer, and the connection stays usable.
+                    await _internal_error(send, scope, request_id, extra_headers)
+                    return
                 if answered is not None:
                     await _send_answer(send, answered, extra_headers)
                     return
@@ -284,18 +305,7 @@ def build_middleware(
             except Exception:
                 if started:
                     raise
-                # Answered here, not by the outermost handler, which would also drop the connection:
-                # the client's next request on it must not fail for this one.
-                log.exception(
-                    "unhandled error on %s %s (request id %s)", scope["method"], scope["path"], request_id
-                )
-                for msg in _error_response(
-                    500,
-                    INTERNAL_ERROR.code,
-                    "the server failed to handle this request; it has been logged",
-                    extra_headers,
-                ):
-                    await send(msg)
+                await _internal_error(send, scope, request_id, extra_headers)
             finally:
                 CURRENT_DEPENDENCY_SOLVER_VAR.reset(solver_token)
                 DEFAULT_API_VERSION_VAR.reset(default_token)

@@ -18,6 +18,7 @@ from baton_server.api.routes._orchestration import worker_model
 from baton_server.api.schemas.execution import TIHeartbeatPayload, VariableResponse, XComPutBody
 from baton_server.api.versioned_app import head_routes
 from baton_server.api.versions import VERSIONS, supported_versions
+from baton_server.api.versions.v2026_12_02 import RenameExecutionTimeoutToExecutionTimeoutSeconds
 from baton_server.app import build_routers
 from baton_server.db.tables import TaskInstanceRecord, WorkerRecord
 from baton_server.services.credentials import issue_credential, revoke_credential
@@ -256,6 +257,34 @@ async def test__heartbeat__same_answers_on_both_paths(either_path: ServerHarness
         ]
     for response, status, reason in cases:
         assert (response.status_code, response.json()["reason"]) == (status, reason)
+
+
+async def test__unexpected_error__in_a_lane__answered_as_the_routes_500(
+    either_path: ServerHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lane that fails unexpectedly (here an older version's response migration, which a lane runs
+    itself) answers the route's 500, byte for byte, with the version and request id: it used to escape
+    the middleware to the outermost handler (another body, no headers, the connection dropped)."""
+
+    def broken(response: ResponseInfo) -> None:
+        raise KeyError("execution_timeout_seconds")
+
+    migration: Any = RenameExecutionTimeoutToExecutionTimeoutSeconds.send_execution_timeout_as_a_number
+    monkeypatch.setattr(migration, "transformer", broken)
+    attempt = attempt_of(either_path.runtime, (await make_dag_run(either_path.runtime))["extract"])
+    async with either_path.client(version="2026-11-24") as client:
+        response = await client.patch(
+            f"/execution/task-instances/{attempt.id}/run",
+            json=RUN_PAYLOAD,
+            headers={"Authorization": f"Bearer {attempt.workload_token}"},
+        )
+    assert _answer(response, {}) == (
+        500,
+        b'{"reason": "internal_error", "message": "the server failed to handle this request; it has been '
+        b'logged"}',
+        [("baton-api-version", "2026-11-24"), ("content-type", "application/json")],
+    )
+    assert response.headers["x-request-id"]
 
 
 def _variable_scope(server: ServerHarness, key: str, token: str | None) -> dict[str, Any]:
