@@ -30,8 +30,9 @@ from cadwyn.applications import _materialize_routes
 from cadwyn.middleware import _generate_api_version_dependency
 from cadwyn.route_generation import _EndpointTransformer, generate_versioned_routers
 from cadwyn.structure import Version
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.params import Depends
+from fastapi.responses import JSONResponse
 from starlette.routing import BaseRoute
 from starlette.types import Message, Receive, Scope, Send
 
@@ -245,6 +246,14 @@ class VersionedApp(Cadwyn):
             await send(message)
 
         return sending
+
+    async def openapi_jsons(self, req: Request) -> JSONResponse:
+        """A version's OpenAPI document; none (404) for a version newer than this server serves
+        (``BATON_MAX_API_VERSION``), whose requests it refuses."""
+        version = req.query_params.get("version") or req.headers.get(self.router.api_version_parameter_name)
+        if version in self.router.versioned_routers and version > self._served_without_header:
+            raise HTTPException(status_code=404, detail=f"OpenApi file with version `{version}` not found")
+        return await super().openapi_jsons(req)
 
     def _add_versioned_routers(self, router: APIRouter, *, version: str) -> None:
         added_routes: list[BaseRoute] = []

@@ -50,6 +50,23 @@ async def test__max_api_version__no_header__serves_the_cap(capped: ServerHarness
     assert response.headers["Baton-API-Version"] == CAP
 
 
+async def test__max_api_version__publishes_no_document_of_a_version_it_does_not_serve(
+    capped: ServerHarness,
+) -> None:
+    # A capped server refuses the newer version's requests: its document would tell a client it may
+    # use that version there.
+    async with capped.client() as http:
+        for version in VERSIONS:
+            by_query = await http.get("/openapi.json", params={"version": version})
+            by_header = await http.get("/openapi.json", headers={"Baton-API-Version": version})
+            served = version <= CAP
+            # A header naming a newer version is refused before any route: client_version_too_new.
+            expected = [200, 200] if served else [404, 400]
+            assert [by_query.status_code, by_header.status_code] == expected, version
+            if served:
+                assert by_query.json()["info"]["version"] == version
+
+
 def test__max_api_version__unknown_version__refused_naming_the_setting() -> None:
     with pytest.raises(ConfigurationError, match="BATON_MAX_API_VERSION"):
         load_settings(max_api_version="2020-01-01")
