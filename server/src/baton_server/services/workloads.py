@@ -233,12 +233,12 @@ async def _claim_for(
     without a ``watch`` it does not wait."""
     deadline = time.monotonic() + max(0.0, min(request.wait_seconds, max_wait))
     require_runtime_known_to_client(worker.name, worker.runtime, request.client_runtimes)
-    queues = _served_queues(worker, request.queues)
     if request.held is not None:
         await release_unheld(reader, worker.id, request.held)
-    keys = [(queue, worker.runtime) for queue in queues]
     # The first look at the queue shares the transaction of the heartbeat and the release.
     while True:
+        queues = _served_queues(worker, request.queues)
+        keys = [(queue, worker.runtime) for queue in queues]
         ticket = watch.ticket() if watch is not None else None
         workloads = await _claim_once(reader, tokens, worker, queues, request.max_workloads, dag_patterns)
         await reader.commit()
@@ -255,8 +255,14 @@ async def _claim_for(
             if woken:
                 break
         # Under the worker's row lock again, as the first look: two claims of one worker woken
-        # together count one after the other, and the second sees the first's workloads.
-        await _first(reader, _WORKER_LOOKS_AGAIN, {"b_id": worker.id, "b_now": utcnow()})
+        # together count one after the other, and the second sees the first's workloads. The worker
+        # is read again: while the claim waited its credential may have been revoked (or its name
+        # taken over under a new id), it may have registered again with other queues or capacity,
+        # and a pool or DAG may have come to limit what is claimed.
+        worker = await _first(reader, _WORKER_LOOKS_AGAIN, {"b_id": worker.id, "b_now": utcnow()})
+        if worker is None:
+            await reader.commit()
+            return []
 
 
 _WORKERS = cast(Table, WorkerRecord.__table__)
@@ -310,8 +316,18 @@ _WORKER_HEARTBEAT_OF_RUNTIMES = Direct(
     ).returning(*_WORKER_ROW)
 )
 """The same, only for a worker of one of the runtimes the client's version can express."""
-_WORKER_LOOKS_AGAIN = Direct(_ALIVE.where(_WORKERS.c.id == bindparam("b_id")).returning(_WORKERS.c.id))
-"""A waiting claim's sign of life before it looks again: its worker's row locked until it commits."""
+_WORKER_LOOKS_AGAIN = Direct(
+    _ALIVE.where(
+        _WORKERS.c.id == bindparam("b_id"),
+        exists(
+            select(_CREDENTIALS.c.id).where(
+                _CREDENTIALS.c.id == _WORKERS.c.credential_id, _CREDENTIALS.c.revoked_at.is_(None)
+            )
+        ),
+    ).returning(*_ALIVE_ROW, _LIMITED.label("limited"))
+)
+"""A waiting claim's sign of life before it looks again: its worker's row locked until it commits, and
+what the claim needs of it now; none once its credential was revoked (or its name taken over)."""
 _CLAIMED = (
     _TI.c.id,
     _TI.c.dag_id,

@@ -323,6 +323,70 @@ async def test__claim__long_poll__two_claims_of_one_worker_woken_together_keep_t
     assert sorted(len(c) for c in claimed) == [0, 1]
 
 
+async def test__claim__long_poll__of_a_credential_revoked_while_it_waits__takes_nothing(
+    databases: DatabaseFactory, tmp_path: Path
+) -> None:
+    # The credential is revoked while its worker's claim waits; work queued then wakes the claim. It
+    # must take nothing: what it took could not be started (its workload tokens answer 401
+    # claim_revoked) and would be held from every other worker until the claim timeout.
+    import uuid
+
+    from baton_server.db.tables import WorkerRecord
+    from baton_server.services.credentials import revoke_credential
+
+    harness = ServerHarness(make_settings(await databases.create(), tmp_path / "data", claim_max_wait=60))
+    await harness.start()
+    try:
+        async with (
+            harness.client(token=await new_admin_token(harness)) as admin,
+            fake_worker(harness, "doomed") as doomed,
+        ):
+            await doomed.register_dags(dag("later", task("work")))
+            with _OwnLooks(harness, enough=2) as looks:  # the lane's look and the route's first: it waits
+                waiting = asyncio.create_task(doomed.claim(wait=60))
+                await asyncio.wait_for(looks.enough.wait(), 120)
+            async with harness.runtime.sessions() as session:
+                record = await session.get(WorkerRecord, uuid.UUID(doomed.id))
+                assert record is not None
+                await revoke_credential(session, record.credential_id)
+            await _queued(harness, admin, "later")  # the pass wakes the waiting claim
+            claimed = await asyncio.wait_for(waiting, 120)
+            async with fake_worker(harness, "healthy") as healthy:
+                again = await healthy.claim()
+            workers = {w["name"]: w["state"] for w in (await admin.get("/api/workers")).json()["workers"]}
+    finally:
+        await harness.stop()
+    assert claimed == []
+    assert [w["task_instance"]["task_id"] for w in again] == ["work"]
+    assert workers["doomed"] == "offline"
+
+
+async def test__claim__long_poll__keeps_to_a_limit_set_while_it_waits(
+    databases: DatabaseFactory, tmp_path: Path
+) -> None:
+    # No pool or DAG limits anything when the claim starts waiting; then a DAG capped at one active
+    # task is registered and queued. The woken claim must count the cap, not take all three.
+    harness = ServerHarness(make_settings(await databases.create(), tmp_path / "data", claim_max_wait=60))
+    await harness.start()
+    try:
+        async with (
+            harness.client(token=await new_admin_token(harness)) as admin,
+            fake_worker(harness, capacity=10) as worker,
+        ):
+            await worker.register_dags(dag("free", task("x")))
+            with _OwnLooks(harness, enough=2) as looks:  # the lane's look and the route's first: it waits
+                waiting = asyncio.create_task(worker.claim(max_workloads=10, wait=60))
+                await asyncio.wait_for(looks.enough.wait(), 120)
+            await worker.register_dags(dag("capped", task("a"), task("b"), task("c"), max_active_tasks=1))
+            response = await admin.post("/api/dags/capped/dag-runs", json={"run_id": "run_0"})
+            assert response.status_code == 201, response.text
+            await scheduler_pass(harness)  # the pass wakes the waiting claim
+            claimed = await asyncio.wait_for(waiting, 120)
+    finally:
+        await harness.stop()
+    assert [w["task_instance"]["dag_id"] for w in claimed] == ["capped"]
+
+
 async def test__claim__four_concurrent_workers__each_workload_once(
     server: ServerHarness, admin: httpx.AsyncClient
 ) -> None:
