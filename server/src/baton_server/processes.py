@@ -60,6 +60,9 @@ def _alive(pid: int) -> bool:
     return True
 
 
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+"""What stops the server (the supervisor passes them on to every child)."""
+
 NEVER_STARTED = 3
 """A child's exit status when it stopped before it served (uvicorn's start-up failure)."""
 
@@ -112,27 +115,42 @@ def serve_forked(
     supervisor = os.getpid()
 
     def fork(index: int) -> None:
-        pid = os.fork()
-        if pid == 0:  # the child: never returns
+        # SIGTERM and SIGINT wait while a child is forked and recorded: a stop that came in between
+        # would not reach the new child (it would serve on, and the supervisor wait for it forever),
+        # and a child must never run the supervisor's handler (it would stop its siblings).
+        signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+        try:
+            pid = -1 if stopping else os.fork()
+        except BaseException:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+            raise
+        if pid != 0:  # the supervisor
+            if pid > 0:
+                children[pid] = index
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)  # a stop meanwhile runs now
+            return
+        # The child: never returns.
+        status = NEVER_STARTED
+        try:
+            for signum in _STOP_SIGNALS:
+                signal.signal(signum, signal.SIG_DFL)
+            # A stop sent to the supervisor while it forked this child reached it; one sent to
+            # this child meanwhile ends it now.
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+            _stop_with(supervisor)
+            status = 0 if serve_child(index) else NEVER_STARTED
+        except SystemExit as exc:
+            status = exc.code if isinstance(exc.code, int) else NEVER_STARTED
+        except BaseException:
+            # Whatever escapes is deterministic more often than not (the port, the app): forking
+            # again would fail again, so the server stops instead.
+            log.exception("server process %d failed", index)
             status = NEVER_STARTED
-            try:
-                for signum in (signal.SIGTERM, signal.SIGINT):
-                    signal.signal(signum, signal.SIG_DFL)
-                _stop_with(supervisor)
-                status = 0 if serve_child(index) else NEVER_STARTED
-            except SystemExit as exc:
-                status = exc.code if isinstance(exc.code, int) else NEVER_STARTED
-            except BaseException:
-                # Whatever escapes is deterministic more often than not (the port, the app): forking
-                # again would fail again, so the server stops instead.
-                log.exception("server process %d failed", index)
-                status = NEVER_STARTED
-            finally:
-                logging.shutdown()
-                sys.stdout.flush()
-                sys.stderr.flush()
-                os._exit(status)
-        children[pid] = index
+        finally:
+            logging.shutdown()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(status)
 
     def stop(signum: int, _: FrameType | None) -> None:
         nonlocal stopping
@@ -141,7 +159,7 @@ def serve_forked(
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
 
-    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGTERM, signal.SIGINT)}
+    previous = {signum: signal.signal(signum, stop) for signum in _STOP_SIGNALS}
     status = 0
     try:
         for index in range(count):

@@ -591,3 +591,51 @@ def test__serve_forked__a_process_that_cannot_start__stops_the_server_with_an_er
     from baton_server.processes import serve_forked
 
     assert serve_forked(2, lambda index: False) == 1
+
+
+_STOPPED_WHILE_FORKING = """
+import os, signal, sys
+from baton_server import processes
+
+real_fork = os.fork
+forks = []
+
+def fork():
+    pid = real_fork()
+    if pid != 0:
+        forks.append(pid)
+        if len(forks) == 1:  # the stop comes as the first process was just forked
+            os.kill(os.getpid(), signal.SIGTERM)
+    return pid
+
+os.fork = fork
+
+def serve(index):
+    while True:
+        signal.pause()
+
+sys.exit(processes.serve_forked(2, serve))
+"""
+
+
+def test__serve_forked__stopped_while_it_forks__every_process_stops_and_so_does_the_supervisor(
+    tmp_path: Path,
+) -> None:
+    # A SIGTERM that came between a fork and the record of its child was never passed on to that
+    # child, and the processes forked after it were started all the same: the supervisor waited for
+    # them for ever. It must stop them all and exit 0.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    with subprocess.Popen(
+        [sys.executable, "-c", _STOPPED_WHILE_FORKING],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    ) as supervisor:
+        try:
+            output, _ = supervisor.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            os.killpg(supervisor.pid, signal.SIGKILL)  # its session: the supervisor and its children
+            supervisor.communicate()
+            raise AssertionError("the supervisor still waited for its processes after 120 s") from None
+    assert supervisor.returncode == 0, output.decode(errors="replace")
