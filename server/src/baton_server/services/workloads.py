@@ -233,11 +233,11 @@ async def _claim_for(
     without a ``watch`` it does not wait."""
     deadline = time.monotonic() + max(0.0, min(request.wait_seconds, max_wait))
     require_runtime_known_to_client(worker.name, worker.runtime, request.client_runtimes)
+    queues = _served_queues(worker, request.queues)
     if request.held is not None:
         await release_unheld(reader, worker.id, request.held)
     # The first look at the queue shares the transaction of the heartbeat and the release.
     while True:
-        queues = _served_queues(worker, request.queues)
         keys = [(queue, worker.runtime) for queue in queues]
         ticket = watch.ticket() if watch is not None else None
         workloads = await _claim_once(reader, tokens, worker, queues, request.max_workloads, dag_patterns)
@@ -263,6 +263,8 @@ async def _claim_for(
         if worker is None:
             await reader.commit()
             return []
+        # Registered again meanwhile: the queues asked for that it still serves.
+        queues = [queue for queue in request.queues or worker.queues if queue in worker.queues]
 
 
 _WORKERS = cast(Table, WorkerRecord.__table__)

@@ -361,6 +361,33 @@ async def test__claim__long_poll__of_a_credential_revoked_while_it_waits__takes_
     assert workers["doomed"] == "offline"
 
 
+async def test__claim__long_poll__of_a_worker_registered_again_while_it_waits__keeps_to_its_new_queues(
+    databases: DatabaseFactory, tmp_path: Path
+) -> None:
+    # The worker restarts with other queues while a claim of its previous run still waits: work queued
+    # in the queue it no longer serves is not handed to it (nor is the claim refused after its wait).
+    harness = ServerHarness(make_settings(await databases.create(), tmp_path / "data", claim_max_wait=60))
+    await harness.start()
+    try:
+        async with (
+            harness.client(token=await new_admin_token(harness)) as admin,
+            fake_worker(harness, queues=("old", "kept")) as worker,
+        ):
+            await worker.register_dags(
+                dag("moved", task("work", queue="old")), dag("stays", task("work", queue="kept"))
+            )
+            with _OwnLooks(harness, enough=2) as looks:  # the lane's look and the route's first: it waits
+                waiting = asyncio.create_task(worker.claim(wait=60, queues=["old", "kept"]))
+                await asyncio.wait_for(looks.enough.wait(), 120)
+            assert (await worker.register(queues=("kept", "new"))).status_code == 200
+            await _queued(harness, admin, "moved")  # the pass wakes the waiting claim: nothing for it
+            await _queued(harness, admin, "stays")  # and again: this one is its
+            claimed = await asyncio.wait_for(waiting, 120)
+    finally:
+        await harness.stop()
+    assert [w["task_instance"]["dag_id"] for w in claimed] == ["stays"]
+
+
 async def test__claim__long_poll__keeps_to_a_limit_set_while_it_waits(
     databases: DatabaseFactory, tmp_path: Path
 ) -> None:
