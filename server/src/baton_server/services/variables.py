@@ -34,7 +34,6 @@ _VALUE_WHILE_RUNNING = Direct(
     .select_from(_TASK_INSTANCES.join(_TABLE, _TABLE.c.key == bindparam("b_key")))
     .where(RUNNING_ATTEMPT)
 )
-_WRITERS = Direct(select(_TABLE.c.write_dag_ids).where(_TABLE.c.key == bindparam("b_key")))
 _GRANTS = Direct(
     select(_TABLE.c.read_dag_ids, _TABLE.c.write_dag_ids).where(_TABLE.c.key == bindparam("b_key"))
 )
@@ -68,13 +67,22 @@ async def get_variable_for_task(reader: Reader, key: str, check: AttemptCheck) -
     return _readable_value(row, key, row.dag_id)
 
 
-async def _check_writable(reader: Reader, key: str, dag_id: str | None) -> None:
-    if dag_id is None:
+async def _check_writable(reader: Reader, key: str, dag_id: str, *, deleting: bool = False) -> None:
+    """403 unless DAG ``dag_id`` may write variable ``key`` (one that does not exist may be written) —
+    and, ``deleting`` it, read it too: a variable a task creates is global, so deleting one it may not
+    read, then creating it again, would open to every DAG what an operator granted to others (and what
+    they write there next)."""
+    grants = await _GRANTS.first(await connection_of(reader), {"b_key": key})
+    if grants is None:
         return
-    write_dag_ids = await _WRITERS.scalar(await connection_of(reader), {"b_key": key})
-    if not _granted(write_dag_ids, dag_id):
+    if not _granted(grants.write_dag_ids, dag_id):
         raise ForbiddenError(
             f"variable {key!r} is not granted to DAG {dag_id!r} for writing", reason="variable_not_writable"
+        )
+    if deleting and not _granted(grants.read_dag_ids, dag_id):
+        raise ForbiddenError(
+            f"variable {key!r} is not granted to DAG {dag_id!r} for reading, so it may not delete it",
+            reason="variable_not_writable",
         )
 
 
@@ -189,29 +197,11 @@ async def set_variable_for_task(
     await set_variable(reader, key, value, description, max_bytes=max_bytes, dag_id=attempt.dag_id)
 
 
-async def _check_deletable(reader: Reader, key: str, dag_id: str | None) -> None:
-    if dag_id is None:
-        return
-    grants = await _GRANTS.first(await connection_of(reader), {"b_key": key})
-    if grants is None:
-        return  # nothing to delete: 404
-    if not _granted(grants.write_dag_ids, dag_id):
-        raise ForbiddenError(
-            f"variable {key!r} is not granted to DAG {dag_id!r} for writing", reason="variable_not_writable"
-        )
-    if not _granted(grants.read_dag_ids, dag_id):
-        # A variable a task creates is global: deleting one it may not read, then creating it again,
-        # would open to every DAG what an operator granted to others (and what they write there next).
-        raise ForbiddenError(
-            f"variable {key!r} is not granted to DAG {dag_id!r} for reading, so it may not delete it",
-            reason="variable_not_writable",
-        )
-
-
 async def delete_variable(reader: Reader, key: str, *, dag_id: str | None = None) -> None:
     """Remove a variable; 404 when there is none; for a task of ``dag_id``, 403 unless it may write it
     and read it."""
-    await _check_deletable(reader, key, dag_id)
+    if dag_id is not None:
+        await _check_writable(reader, key, dag_id, deleting=True)
     deleted = await _DELETE.rowcount(await connection_of(reader), {"b_key": key})
     await reader.commit()
     if deleted == 0:
