@@ -6,8 +6,10 @@ import asyncio
 import contextlib
 import time
 from collections import Counter
+from collections.abc import AsyncIterator, Awaitable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -157,26 +159,45 @@ async def test__claim__bad_input__422(server: ServerHarness) -> None:
             assert response.status_code == 422, body
 
 
+@contextlib.asynccontextmanager
+async def _own_server(
+    databases: DatabaseFactory, tmp_path: Path, **settings: Any
+) -> AsyncIterator[ServerHarness]:
+    """A server of the test's own, with these settings (a claim's longest wait, say), stopped at the end."""
+    harness = ServerHarness(make_settings(await databases.create(), tmp_path / "data", **settings))
+    await harness.start()
+    try:
+        yield harness
+    finally:
+        await harness.stop()
+
+
+async def _waiting(
+    harness: ServerHarness, claim: Awaitable[list[dict[str, Any]]]
+) -> asyncio.Task[list[dict[str, Any]]]:
+    """``claim`` under way, once it waits: the fast lane's look and the declared route's first are made."""
+    with _OwnLooks(harness, enough=2) as looks:
+        waiting = asyncio.ensure_future(claim)
+        await asyncio.wait_for(looks.enough.wait(), 120)
+    return waiting
+
+
 async def test__claim__long_poll__returns_as_soon_as_work_is_queued(
     databases: DatabaseFactory, tmp_path: Path
 ) -> None:
     # The claim may wait 60 s: returning long before that means it saw the work as it was queued,
     # however slow the machine is at queueing it.
-    harness = ServerHarness(make_settings(await databases.create(), tmp_path / "data", claim_max_wait=60))
-    await harness.start()
-    try:
-        async with (
-            harness.client(token=await new_admin_token(harness)) as admin,
-            fake_worker(harness) as worker,
-        ):
-            await worker.register_dags(dag("later", task("work")))
-            started = time.monotonic()
-            waiting = asyncio.create_task(worker.claim(wait=60))
-            await _queued(harness, admin, "later")
-            claimed = await waiting
-            elapsed = time.monotonic() - started
-    finally:
-        await harness.stop()
+    async with (
+        _own_server(databases, tmp_path, claim_max_wait=60) as harness,
+        harness.client(token=await new_admin_token(harness)) as admin,
+        fake_worker(harness) as worker,
+    ):
+        await worker.register_dags(dag("later", task("work")))
+        started = time.monotonic()
+        waiting = asyncio.create_task(worker.claim(wait=60))
+        await _queued(harness, admin, "later")
+        claimed = await waiting
+        elapsed = time.monotonic() - started
     assert [w["task_instance"]["task_id"] for w in claimed] == ["work"]
     assert elapsed < 50
 
@@ -186,22 +207,19 @@ async def test__claim__long_poll__capped_and_holds_no_connection_while_waiting(
 ) -> None:
     # One pooled connection, a claim capped at 10 s of its 60: the heartbeat beside it only gets an
     # answer while the claim still waits if the claim holds no connection while it waits.
-    settings = make_settings(
-        await databases.create(), tmp_path / "data", db_pool_size=1, db_pool_timeout=60.0, claim_max_wait=10.0
-    )
-    harness = ServerHarness(settings)
-    await harness.start()
-    try:
-        async with fake_worker(harness) as worker:
-            started = time.monotonic()
-            waiting = asyncio.create_task(worker.claim(wait=60))
-            await asyncio.sleep(0.2)
-            beside = await worker.http.put(f"/workers/{worker.id}/heartbeat")
-            assert not waiting.done()
-            claimed = await waiting
-            elapsed = time.monotonic() - started
-    finally:
-        await harness.stop()
+    async with (
+        _own_server(
+            databases, tmp_path, db_pool_size=1, db_pool_timeout=60.0, claim_max_wait=10.0
+        ) as harness,
+        fake_worker(harness) as worker,
+    ):
+        started = time.monotonic()
+        waiting = asyncio.create_task(worker.claim(wait=60))
+        await asyncio.sleep(0.2)
+        beside = await worker.http.put(f"/workers/{worker.id}/heartbeat")
+        assert not waiting.done()
+        claimed = await waiting
+        elapsed = time.monotonic() - started
     assert beside.status_code == 200
     assert claimed == []
     assert 9.5 <= elapsed < 60  # waited its cap, not the 60 s it asked for
@@ -250,9 +268,7 @@ async def test__claim__long_poll__idle_claims_look_once_each_and_share_the_watch
     # waits); while it waits, only the process's watch looks, for every waiting claim at once. A claim
     # that looked again on its own every half second would look once more in its 3 s at least, however
     # slow the machine.
-    harness = ServerHarness(make_settings(await databases.create(), tmp_path / "data", claim_max_wait=3))
-    await harness.start()
-    try:
+    async with _own_server(databases, tmp_path, claim_max_wait=3) as harness:
         names = [f"idle-{n}" for n in range(6)]
         tokens = [await new_worker_token(harness, name) for name in names]
         async with contextlib.AsyncExitStack() as stack:
@@ -262,8 +278,6 @@ async def test__claim__long_poll__idle_claims_look_once_each_and_share_the_watch
             ]
             with _OwnLooks(harness) as looks:
                 claimed = await asyncio.gather(*(worker.claim(wait=60) for worker in workers))
-    finally:
-        await harness.stop()
     assert claimed == [[] for _ in workers]
     assert len(looks.statements) == 2 * len(workers)
 
@@ -273,27 +287,23 @@ async def test__claim__long_poll__sees_work_queued_by_another_process_without_a_
 ) -> None:
     # Another process queues the work (its wake-ups reach its own claims only, as on SQLite): the
     # waiting claim gets it through the watch's look, long before its 60 s.
-    harness = ServerHarness(make_settings(await databases.create(), tmp_path / "data", claim_max_wait=60))
-    await harness.start()
-    other = Runtime.create(harness.settings)
-    try:
-        async with (
-            harness.client(token=await new_admin_token(harness)) as admin,
-            fake_worker(harness) as worker,
-        ):
-            await worker.register_dags(dag("elsewhere", task("work")))
-            response = await admin.post("/api/dags/elsewhere/dag-runs", json={"run_id": "run_0"})
-            assert response.status_code == 201, response.text
-            with _OwnLooks(harness, enough=2) as looks:  # the lane's look and the route's first: it waits
-                waiting = asyncio.create_task(worker.claim(wait=60))
-                await asyncio.wait_for(looks.enough.wait(), 120)
-            started = time.monotonic()
-            report = await Scheduler(other).run_once()
-            claimed = await waiting
-            elapsed = time.monotonic() - started
-    finally:
-        await other.close()
-        await harness.stop()
+    async with _own_server(databases, tmp_path, claim_max_wait=60) as harness:
+        other = Runtime.create(harness.settings)
+        try:
+            async with (
+                harness.client(token=await new_admin_token(harness)) as admin,
+                fake_worker(harness) as worker,
+            ):
+                await worker.register_dags(dag("elsewhere", task("work")))
+                response = await admin.post("/api/dags/elsewhere/dag-runs", json={"run_id": "run_0"})
+                assert response.status_code == 201, response.text
+                waiting = await _waiting(harness, worker.claim(wait=60))
+                started = time.monotonic()
+                report = await Scheduler(other).run_once()
+                claimed = await waiting
+                elapsed = time.monotonic() - started
+        finally:
+            await other.close()
     assert report.queued == 1
     assert [w["task_instance"]["task_id"] for w in claimed] == ["work"]
     assert elapsed < 50
@@ -305,21 +315,17 @@ async def test__claim__long_poll__two_claims_of_one_worker_woken_together_keep_t
 ) -> None:
     # Both claims of a worker with one slot wait; one wake-up ends both waits at once. Each looks again
     # under the worker's row lock, as at its first look, so the second counts the first's workload.
-    harness = ServerHarness(make_settings(await databases.create(), tmp_path / "data", claim_max_wait=3))
-    await harness.start()
-    try:
-        async with (
-            harness.client(token=await new_admin_token(harness)) as admin,
-            fake_worker(harness, capacity=1) as worker,
-        ):
-            await worker.register_dags(dag("pair", task("a"), task("b")))
-            with _OwnLooks(harness, enough=4) as looks:  # the lane's and the route's first look of each
-                waiting = [asyncio.create_task(worker.claim(max_workloads=1, wait=60)) for _ in range(2)]
-                await asyncio.wait_for(looks.enough.wait(), 120)
-                await _queued(harness, admin, "pair")  # the pass wakes the waiting claims
-                claimed = await asyncio.gather(*waiting)
-    finally:
-        await harness.stop()
+    async with (
+        _own_server(databases, tmp_path, claim_max_wait=3) as harness,
+        harness.client(token=await new_admin_token(harness)) as admin,
+        fake_worker(harness, capacity=1) as worker,
+    ):
+        await worker.register_dags(dag("pair", task("a"), task("b")))
+        with _OwnLooks(harness, enough=4) as looks:  # the lane's and the route's first look of each
+            waiting = [asyncio.create_task(worker.claim(max_workloads=1, wait=60)) for _ in range(2)]
+            await asyncio.wait_for(looks.enough.wait(), 120)
+            await _queued(harness, admin, "pair")  # the pass wakes the waiting claims
+            claimed = await asyncio.gather(*waiting)
     assert sorted(len(c) for c in claimed) == [0, 1]
 
 
@@ -334,28 +340,22 @@ async def test__claim__long_poll__of_a_credential_revoked_while_it_waits__takes_
     from baton_server.db.tables import WorkerRecord
     from baton_server.services.credentials import revoke_credential
 
-    harness = ServerHarness(make_settings(await databases.create(), tmp_path / "data", claim_max_wait=60))
-    await harness.start()
-    try:
-        async with (
-            harness.client(token=await new_admin_token(harness)) as admin,
-            fake_worker(harness, "doomed") as doomed,
-        ):
-            await doomed.register_dags(dag("later", task("work")))
-            with _OwnLooks(harness, enough=2) as looks:  # the lane's look and the route's first: it waits
-                waiting = asyncio.create_task(doomed.claim(wait=60))
-                await asyncio.wait_for(looks.enough.wait(), 120)
-            async with harness.runtime.sessions() as session:
-                record = await session.get(WorkerRecord, uuid.UUID(doomed.id))
-                assert record is not None
-                await revoke_credential(session, record.credential_id)
-            await _queued(harness, admin, "later")  # the pass wakes the waiting claim
-            claimed = await asyncio.wait_for(waiting, 120)
-            async with fake_worker(harness, "healthy") as healthy:
-                again = await healthy.claim()
-            workers = {w["name"]: w["state"] for w in (await admin.get("/api/workers")).json()["workers"]}
-    finally:
-        await harness.stop()
+    async with (
+        _own_server(databases, tmp_path, claim_max_wait=60) as harness,
+        harness.client(token=await new_admin_token(harness)) as admin,
+        fake_worker(harness, "doomed") as doomed,
+    ):
+        await doomed.register_dags(dag("later", task("work")))
+        waiting = await _waiting(harness, doomed.claim(wait=60))
+        async with harness.runtime.sessions() as session:
+            record = await session.get(WorkerRecord, uuid.UUID(doomed.id))
+            assert record is not None
+            await revoke_credential(session, record.credential_id)
+        await _queued(harness, admin, "later")  # the pass wakes the waiting claim
+        claimed = await asyncio.wait_for(waiting, 120)
+        async with fake_worker(harness, "healthy") as healthy:
+            again = await healthy.claim()
+        workers = {w["name"]: w["state"] for w in (await admin.get("/api/workers")).json()["workers"]}
     assert claimed == []
     assert [w["task_instance"]["task_id"] for w in again] == ["work"]
     assert workers["doomed"] == "offline"
@@ -366,25 +366,19 @@ async def test__claim__long_poll__of_a_worker_registered_again_while_it_waits__k
 ) -> None:
     # The worker restarts with other queues while a claim of its previous run still waits: work queued
     # in the queue it no longer serves is not handed to it (nor is the claim refused after its wait).
-    harness = ServerHarness(make_settings(await databases.create(), tmp_path / "data", claim_max_wait=60))
-    await harness.start()
-    try:
-        async with (
-            harness.client(token=await new_admin_token(harness)) as admin,
-            fake_worker(harness, queues=("old", "kept")) as worker,
-        ):
-            await worker.register_dags(
-                dag("moved", task("work", queue="old")), dag("stays", task("work", queue="kept"))
-            )
-            with _OwnLooks(harness, enough=2) as looks:  # the lane's look and the route's first: it waits
-                waiting = asyncio.create_task(worker.claim(wait=60, queues=["old", "kept"]))
-                await asyncio.wait_for(looks.enough.wait(), 120)
-            assert (await worker.register(queues=("kept", "new"))).status_code == 200
-            await _queued(harness, admin, "moved")  # the pass wakes the waiting claim: nothing for it
-            await _queued(harness, admin, "stays")  # and again: this one is its
-            claimed = await asyncio.wait_for(waiting, 120)
-    finally:
-        await harness.stop()
+    async with (
+        _own_server(databases, tmp_path, claim_max_wait=60) as harness,
+        harness.client(token=await new_admin_token(harness)) as admin,
+        fake_worker(harness, queues=("old", "kept")) as worker,
+    ):
+        await worker.register_dags(
+            dag("moved", task("work", queue="old")), dag("stays", task("work", queue="kept"))
+        )
+        waiting = await _waiting(harness, worker.claim(wait=60, queues=["old", "kept"]))
+        assert (await worker.register(queues=("kept", "new"))).status_code == 200
+        await _queued(harness, admin, "moved")  # the pass wakes the waiting claim: nothing for it
+        await _queued(harness, admin, "stays")  # and again: this one is its
+        claimed = await asyncio.wait_for(waiting, 120)
     assert [w["task_instance"]["dag_id"] for w in claimed] == ["stays"]
 
 
@@ -393,24 +387,18 @@ async def test__claim__long_poll__keeps_to_a_limit_set_while_it_waits(
 ) -> None:
     # No pool or DAG limits anything when the claim starts waiting; then a DAG capped at one active
     # task is registered and queued. The woken claim must count the cap, not take all three.
-    harness = ServerHarness(make_settings(await databases.create(), tmp_path / "data", claim_max_wait=60))
-    await harness.start()
-    try:
-        async with (
-            harness.client(token=await new_admin_token(harness)) as admin,
-            fake_worker(harness, capacity=10) as worker,
-        ):
-            await worker.register_dags(dag("free", task("x")))
-            with _OwnLooks(harness, enough=2) as looks:  # the lane's look and the route's first: it waits
-                waiting = asyncio.create_task(worker.claim(max_workloads=10, wait=60))
-                await asyncio.wait_for(looks.enough.wait(), 120)
-            await worker.register_dags(dag("capped", task("a"), task("b"), task("c"), max_active_tasks=1))
-            response = await admin.post("/api/dags/capped/dag-runs", json={"run_id": "run_0"})
-            assert response.status_code == 201, response.text
-            await scheduler_pass(harness)  # the pass wakes the waiting claim
-            claimed = await asyncio.wait_for(waiting, 120)
-    finally:
-        await harness.stop()
+    async with (
+        _own_server(databases, tmp_path, claim_max_wait=60) as harness,
+        harness.client(token=await new_admin_token(harness)) as admin,
+        fake_worker(harness, capacity=10) as worker,
+    ):
+        await worker.register_dags(dag("free", task("x")))
+        waiting = await _waiting(harness, worker.claim(max_workloads=10, wait=60))
+        await worker.register_dags(dag("capped", task("a"), task("b"), task("c"), max_active_tasks=1))
+        response = await admin.post("/api/dags/capped/dag-runs", json={"run_id": "run_0"})
+        assert response.status_code == 201, response.text
+        await scheduler_pass(harness)  # the pass wakes the waiting claim
+        claimed = await asyncio.wait_for(waiting, 120)
     assert [w["task_instance"]["dag_id"] for w in claimed] == ["capped"]
 
 
