@@ -10,11 +10,20 @@ from typing import Any
 
 import httpx
 from baton_server import presence
-from baton_server.scheduler.loop import Scheduler
+from baton_server.scheduler.loop import PassReport, Scheduler
 
 from tests.conftest import ServerHarness
 from tests.factories import make_dag_run
-from tests.orchestration import UP_LONG_SINCE, by_task, dag, diamond, fake_worker, scheduler_pass, task
+from tests.orchestration import (
+    UP_LONG_SINCE,
+    FakeWorker,
+    by_task,
+    dag,
+    diamond,
+    fake_worker,
+    scheduler_pass,
+    task,
+)
 
 
 async def _trigger(admin: httpx.AsyncClient, dag_id: str, **payload: Any) -> dict[str, Any]:
@@ -129,6 +138,25 @@ async def test__heartbeat_stops__retried_after_timeout_then_failed_after_last_tr
     assert _tis(detail)["work"]["try_number"] == 2
 
 
+async def _one_running_one_claimed(
+    server: ServerHarness, admin: httpx.AsyncClient, worker: FakeWorker
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A run of DAG "patient" whose task "work" the worker started (and heartbeated) and whose task
+    "later" it claimed and has not started: the workloads of both."""
+    await worker.register_dags(dag("patient", task("work"), task("later")))
+    await _trigger(admin, "patient")
+    await scheduler_pass(server)
+    running, claimed = sorted(await worker.claim(), key=lambda w: w["task_instance"]["task_id"] != "work")
+    assert (await worker.start(running)).status_code == 200
+    assert (await worker.heartbeat_task(running)).status_code == 204
+    return running, claimed
+
+
+def _judged(report: PassReport) -> tuple[int, int, int]:
+    """What a pass judged of silences: attempts ended, workers marked offline, claims taken back."""
+    return report.attempts_timed_out, report.workers_offline, report.claims_released
+
+
 async def test__server_down_longer_than_the_heartbeat_timeout__its_restarted_scheduler_waits_a_timeout(
     server: ServerHarness, admin: httpx.AsyncClient
 ) -> None:
@@ -138,24 +166,17 @@ async def test__server_down_longer_than_the_heartbeat_timeout__its_restarted_sch
     timeout = timedelta(seconds=server.settings.heartbeat_timeout)
     claim_timeout = timedelta(seconds=server.settings.claim_timeout)
     async with fake_worker(server) as worker:
-        await worker.register_dags(dag("patient", task("work"), task("later")))
-        await _trigger(admin, "patient")
-        await scheduler_pass(server)
-        running, claimed = sorted(await worker.claim(), key=lambda w: w["task_instance"]["task_id"] != "work")
-        assert (await worker.start(running)).status_code == 200
-        assert (await worker.heartbeat_task(running)).status_code == 204
+        running, claimed = await _one_running_one_claimed(server, admin, worker)
         down_until = datetime.now(UTC) + 2 * max(timeout, claim_timeout)
         restarted = Scheduler(server.runtime, since=down_until)
 
         first = await restarted.run_once(down_until + timedelta(seconds=1))
-        assert (first.attempts_timed_out, first.workers_offline, first.claims_released) == (0, 0, 0)
+        assert _judged(first) == (0, 0, 0)
         assert (await worker.heartbeat_task(running)).status_code == 204  # still its attempt
 
         # Silent for a whole timeout of the restarted scheduler's: ended then, its worker offline.
         silent = await restarted.run_once(down_until + max(timeout, claim_timeout) + timedelta(seconds=1))
-    assert silent.attempts_timed_out == 1
-    assert silent.workers_offline == 1
-    assert silent.claims_released == 1
+    assert _judged(silent) == (1, 1, 1)
     assert claimed["task_instance"]["task_id"] == "later"
 
 
@@ -170,24 +191,17 @@ async def test__standalone_scheduler__judges_no_silence_while_no_api_server_is_u
     assert timeout > timedelta(seconds=presence.SILENT_AFTER)
     standalone = Scheduler(server.runtime, since=UP_LONG_SINCE, servers_apart=True)
     async with fake_worker(server) as worker:
-        await worker.register_dags(dag("patient", task("work"), task("later")))
-        await _trigger(admin, "patient")
-        await scheduler_pass(server)
-        running, claimed = sorted(await worker.claim(), key=lambda w: w["task_instance"]["task_id"] != "work")
-        assert (await worker.start(running)).status_code == 200
-        assert (await worker.heartbeat_task(running)).status_code == 204
+        running, claimed = await _one_running_one_claimed(server, admin, worker)
         up = datetime.now(UTC)
 
         async def servers_mark_and_pass(at: datetime) -> tuple[int, int, int]:
             await presence.mark(server.runtime, at)
-            report = await standalone.run_once(at)
-            return report.attempts_timed_out, report.workers_offline, report.claims_released
+            return _judged(await standalone.run_once(at))
 
         assert await servers_mark_and_pass(up) == (0, 0, 0)
         assert await servers_mark_and_pass(up + timedelta(seconds=1)) == (0, 0, 0)
         # The servers go down: their mark stops; two timeouts later nothing is judged.
-        down = await standalone.run_once(up + 2 * longest)
-        assert (down.attempts_timed_out, down.workers_offline, down.claims_released) == (0, 0, 0)
+        assert _judged(await standalone.run_once(up + 2 * longest)) == (0, 0, 0)
         # They are back: the silence is judged only once they have been up for the timeouts.
         back = up + 2 * longest + timedelta(seconds=2)
         assert await servers_mark_and_pass(back) == (0, 0, 0)
