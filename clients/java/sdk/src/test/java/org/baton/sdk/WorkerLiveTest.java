@@ -43,6 +43,22 @@ class WorkerLiveTest {
         .logInterval(Duration.ofMillis(200));
   }
 
+  /**
+   * Runs once, on a worker of its own, a DAG of one queue whose tasks {@code tasks} adds; the run once
+   * it ended (the worker stopped).
+   */
+  private static DagRunDetail runAlone(String name, Consumer<Dag> tasks) throws Exception {
+    String id = Runs.suffix();
+    String dagId = "java_" + name + "_" + id;
+    Worker worker = worker(server, name + "_" + id, registry -> tasks.accept(registry.addDag(dagId).queue("q_" + id))).build();
+    worker.start();
+    try {
+      return runs.await(dagId, runs.trigger(dagId));
+    } finally {
+      worker.stop();
+    }
+  }
+
   @Test
   void pipeline_passesXComsThroughJackson_andInjectsWhatEachTaskDeclares() throws Exception {
     String id = Runs.suffix();
@@ -106,25 +122,16 @@ class WorkerLiveTest {
 
   @Test
   void exception_failsTheAttempt_withItsStackTraceInTheLogs() throws Exception {
-    String id = Runs.suffix();
-    String dagId = "java_boom_" + id;
-    Worker worker = worker(server, "boom_" + id, registry -> registry.addDag(dagId).queue("q_" + id).addTask(TestTasks::boom)).build();
-    worker.start();
-    try {
-      String runId = runs.trigger(dagId);
-      DagRunDetail run = runs.await(dagId, runId);
-      assertEquals(DagRunState.FAILED, run.getState());
-      TaskInstanceSummary boom = Runs.task(run, "boom");
-      assertEquals(TaskInstanceState.FAILED, boom.getState());
-      String log = runs.logText(boom.getId(), 1);
-      assertTrue(log.contains("error task boom failed: java.lang.IllegalArgumentException: boom in boom"), log);
-      assertTrue(log.contains("at org.baton.sdk.TestTasks.deeper(TestTasks.java:"), log);
-      assertTrue(log.contains("at org.baton.sdk.TestTasks.boom(TestTasks.java:"), log);
-      assertFalse(log.contains("java.lang.reflect.Method.invoke"), "the SDK's frames are cut: " + log);
-      assertTrue(log.contains("ended after") && log.contains(": failed: java.lang.IllegalArgumentException: boom in boom"), log);
-    } finally {
-      worker.stop();
-    }
+    DagRunDetail run = runAlone("boom", dag -> dag.addTask(TestTasks::boom));
+    assertEquals(DagRunState.FAILED, run.getState());
+    TaskInstanceSummary boom = Runs.task(run, "boom");
+    assertEquals(TaskInstanceState.FAILED, boom.getState());
+    String log = runs.logText(boom.getId(), 1);
+    assertTrue(log.contains("error task boom failed: java.lang.IllegalArgumentException: boom in boom"), log);
+    assertTrue(log.contains("at org.baton.sdk.TestTasks.deeper(TestTasks.java:"), log);
+    assertTrue(log.contains("at org.baton.sdk.TestTasks.boom(TestTasks.java:"), log);
+    assertFalse(log.contains("java.lang.reflect.Method.invoke"), "the SDK's frames are cut: " + log);
+    assertTrue(log.contains("ended after") && log.contains(": failed: java.lang.IllegalArgumentException: boom in boom"), log);
   }
 
   @Test
@@ -185,49 +192,29 @@ class WorkerLiveTest {
   void halfCharactersInALogLine_areStoredAsReplacementCharacters_withTheLinesAroundThem() throws Exception {
     // A lone surrogate has no UTF-8 form: the server refuses a batch holding one (422), and the whole
     // batch — here every line of the attempt — was dropped.
-    String id = Runs.suffix();
-    String dagId = "java_half_" + id;
-    Worker worker =
-        worker(server, "half_" + id, registry -> registry.addDag(dagId).queue("q_" + id).addTask(TestTasks::halfCharacters)).build();
-    worker.start();
-    try {
-      String runId = runs.trigger(dagId);
-      DagRunDetail run = runs.await(dagId, runId);
-      assertEquals(DagRunState.SUCCESS, run.getState());
-      String log = runs.logText(Runs.task(run, "halfCharacters").getId(), 1);
-      assertTrue(log.contains("info before "), log);
-      assertTrue(log.contains("info half a character: \uFFFD! {") && log.contains("half=\uFFFD"), log);
-      assertTrue(log.contains("xxx … (truncated)"), log);
-      assertTrue(log.contains("info after "), log);
-      assertTrue(log.contains("attempt 1 ended after"), log);
-    } finally {
-      worker.stop();
-    }
+    DagRunDetail run = runAlone("half", dag -> dag.addTask(TestTasks::halfCharacters));
+    assertEquals(DagRunState.SUCCESS, run.getState());
+    String log = runs.logText(Runs.task(run, "halfCharacters").getId(), 1);
+    assertTrue(log.contains("info before "), log);
+    assertTrue(log.contains("info half a character: \uFFFD! {") && log.contains("half=\uFFFD"), log);
+    assertTrue(log.contains("xxx … (truncated)"), log);
+    assertTrue(log.contains("info after "), log);
+    assertTrue(log.contains("attempt 1 ended after"), log);
   }
 
   @Test
   void nulAndFieldsPastARequest_everyLineIsStored() throws Exception {
     // A NUL made the server refuse its whole batch (422); lines whose fields together passed the
     // request limit were refused as one batch (413): every line of the attempt was lost.
-    String id = Runs.suffix();
-    String dagId = "java_noisy_" + id;
-    Worker worker =
-        worker(server, "noisy_" + id, registry -> registry.addDag(dagId).queue("q_" + id).addTask(TestTasks::noisy)).build();
-    worker.start();
-    try {
-      String runId = runs.trigger(dagId);
-      DagRunDetail run = runs.await(dagId, runId);
-      assertEquals(DagRunState.SUCCESS, run.getState());
-      String log = runs.logText(Runs.task(run, "noisy").getId(), 1);
-      assertTrue(log.contains("info before\uFFFDafter "), log.substring(0, Math.min(2000, log.length())));
-      for (int i = 0; i < 60; i++) {
-        assertTrue(log.contains("info big " + i + " {"), "big " + i);
-      }
-      assertTrue(log.contains("info escaped six times over {"), "the line of control characters");
-      assertTrue(log.contains("info done "), "done");
-    } finally {
-      worker.stop();
+    DagRunDetail run = runAlone("noisy", dag -> dag.addTask(TestTasks::noisy));
+    assertEquals(DagRunState.SUCCESS, run.getState());
+    String log = runs.logText(Runs.task(run, "noisy").getId(), 1);
+    assertTrue(log.contains("info before\uFFFDafter "), log.substring(0, Math.min(2000, log.length())));
+    for (int i = 0; i < 60; i++) {
+      assertTrue(log.contains("info big " + i + " {"), "big " + i);
     }
+    assertTrue(log.contains("info escaped six times over {"), "the line of control characters");
+    assertTrue(log.contains("info done "), "done");
   }
 
   @Test
@@ -257,24 +244,13 @@ class WorkerLiveTest {
   void nonFiniteNumbers_areRefusedAsXComValues_notStoredAsStrings() throws Exception {
     // Jackson writes NaN and the infinities as the strings "NaN" and "Infinity": the task succeeded and
     // a downstream task expecting a number got a string.
-    String id = Runs.suffix();
-    String dagId = "java_nan_" + id;
-    Worker worker =
-        worker(server, "nan_" + id, registry -> registry.addDag(dagId).queue("q_" + id).addTask(TestTasks::notANumber))
-            .build();
-    worker.start();
-    try {
-      String runId = runs.trigger(dagId);
-      DagRunDetail run = runs.await(dagId, runId);
-      assertEquals(DagRunState.FAILED, run.getState(), run.toString());
-      assertEquals("the value[1] is Infinity, which JSON has no number for", TestTasks.SEEN.get("notANumber/push"));
-      String log = runs.logText(Runs.task(run, "notANumber").getId(), 1);
-      assertTrue(
-          log.contains("the return value cannot be written as JSON (the value.ratio is NaN, which JSON has no number for)"),
-          log);
-    } finally {
-      worker.stop();
-    }
+    DagRunDetail run = runAlone("nan", dag -> dag.addTask(TestTasks::notANumber));
+    assertEquals(DagRunState.FAILED, run.getState(), run.toString());
+    assertEquals("the value[1] is Infinity, which JSON has no number for", TestTasks.SEEN.get("notANumber/push"));
+    String log = runs.logText(Runs.task(run, "notANumber").getId(), 1);
+    assertTrue(
+        log.contains("the return value cannot be written as JSON (the value.ratio is NaN, which JSON has no number for)"),
+        log);
   }
 
   @Test
