@@ -264,22 +264,42 @@ func (w *workerProcess) Output() string {
 
 func (s *stack) startWorker(t *testing.T, binary, bundles string, args ...string) *workerProcess {
 	t.Helper()
-	// A temporary directory of its own, short enough for a Unix socket's address in it (t.TempDir's is
-	// not): what the worker and its bundles leave there is checked.
+	return s.startWorkerIn(t, workerTemp(t), binary, bundles, args...)
+}
+
+// workerTemp is a temporary directory for a worker, short enough for a Unix socket's address in it
+// (t.TempDir's is not): what the worker and its bundles leave there is checked.
+func workerTemp(t *testing.T) string {
+	t.Helper()
 	tmp, err := os.MkdirTemp("", "worker-")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(tmp) })
-	return s.startWorkerIn(t, tmp, binary, bundles, args...)
+	return tmp
 }
 
 // startWorkerIn starts a worker whose temporary directory (TMPDIR) is tmp.
 func (s *stack) startWorkerIn(t *testing.T, tmp, binary, bundles string, args ...string) *workerProcess {
 	t.Helper()
+	return s.launchWorker(t, tmp, false, binary, bundles, args...)
+}
+
+// startWorkerInItsGroup starts a worker in a process group of its own (the test is not in it), so
+// that a signal sent to the group reaches the worker and its bundle processes, as systemd's stop does.
+func (s *stack) startWorkerInItsGroup(t *testing.T, binary, bundles string, args ...string) *workerProcess {
+	t.Helper()
+	return s.launchWorker(t, workerTemp(t), true, binary, bundles, args...)
+}
+
+// launchWorker starts a worker (in a process group of its own with ownGroup, which is killed whole at
+// the end) and waits until it registered.
+func (s *stack) launchWorker(t *testing.T, tmp string, ownGroup bool, binary, bundles string, args ...string) *workerProcess {
+	t.Helper()
 	w := &workerProcess{exited: make(chan struct{}), tmp: tmp}
 	w.cmd = exec.Command(binary, append([]string{"--bundles", bundles}, args...)...)
 	w.cmd.Env = append(os.Environ(), "BATON_SERVER_URL="+s.server.BaseURL, "BATON_WORKER_TOKEN="+s.workerToken, "TMPDIR="+w.tmp)
+	w.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: ownGroup}
 	w.cmd.Stdout, w.cmd.Stderr = w, w
 	if err := w.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -289,11 +309,16 @@ func (s *stack) startWorkerIn(t *testing.T, tmp, binary, bundles string, args ..
 		close(w.exited)
 	}()
 	t.Cleanup(func() {
-		select {
-		case <-w.exited:
-		default:
-			_ = w.cmd.Process.Kill()
+		if ownGroup {
+			_ = syscall.Kill(-w.cmd.Process.Pid, syscall.SIGKILL)
 			<-w.exited
+		} else {
+			select {
+			case <-w.exited:
+			default:
+				_ = w.cmd.Process.Kill()
+				<-w.exited
+			}
 		}
 		if t.Failed() {
 			t.Logf("worker %v output:\n%s", args, w.Output())

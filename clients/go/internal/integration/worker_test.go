@@ -6,7 +6,6 @@ package integration_test
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -308,25 +307,7 @@ func TestGoWorker_SIGTERMToItsProcessGroup_RunningTasksFinish(t *testing.T) {
 	goBuild(t, root, "./internal/integration/testdata/scenarios", scenarios)
 	goBuild(t, root, "./cmd/baton-go-worker", workerBinary)
 
-	w := &workerProcess{exited: make(chan struct{}), tmp: t.TempDir()}
-	w.cmd = exec.Command(workerBinary, "--bundles", bundles, "--queue", "drain", "--heartbeat-interval", "1s", "--claim-wait", "2s")
-	w.cmd.Env = append(os.Environ(), "BATON_SERVER_URL="+s.server.BaseURL, "BATON_WORKER_TOKEN="+s.workerToken, "TMPDIR="+w.tmp)
-	w.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // a group of its own: the test is not in it
-	w.cmd.Stdout, w.cmd.Stderr = w, w
-	if err := w.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		_ = w.cmd.Wait()
-		close(w.exited)
-	}()
-	t.Cleanup(func() {
-		_ = syscall.Kill(-w.cmd.Process.Pid, syscall.SIGKILL)
-		<-w.exited
-		if t.Failed() {
-			t.Logf("worker output:\n%s", w.Output())
-		}
-	})
+	w := s.startWorkerInItsGroup(t, workerBinary, bundles, "--queue", "drain", "--heartbeat-interval", "1s", "--claim-wait", "2s")
 
 	marker := filepath.Join(tmp, "signalled")
 	runID := s.trigger(t, "drain_dag", map[string]any{"marker": marker})
