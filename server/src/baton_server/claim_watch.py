@@ -47,6 +47,8 @@ class ClaimWatch:
         self._task: asyncio.Task[None] | None = None
         self.looks = 0
         """How many looks the watch made (the tests read it)."""
+        self.ending = False
+        """The server stops: a claim waits no more (:meth:`end_waits`)."""
 
     def ticket(self) -> asyncio.Event | None:
         """Take before a claim's own look: a wake-up after it then ends the claim's next wait at once."""
@@ -55,7 +57,7 @@ class ClaimWatch:
     async def wait(self, keys: list[Key], ticket: asyncio.Event | None, seconds: float) -> bool:
         """Wait up to ``seconds`` for work in one of ``keys`` (or a wake-up after ``ticket``); True if
         woken, False when the time ran out."""
-        if ticket is not None and ticket.is_set():
+        if self.ending or (ticket is not None and ticket.is_set()):
             return True
         woken = asyncio.Event()
         for key in keys:
@@ -77,6 +79,12 @@ class ClaimWatch:
                     if not waiters:
                         del self._waiting[key]
         return woken.is_set()
+
+    def end_waits(self) -> None:
+        """The server stops: every claim waiting is woken and none waits again, so that each answers
+        at once (its caller sees :attr:`ending`) instead of holding the stop up to its deadline."""
+        self.ending = True
+        self._wake(None)
 
     async def close(self) -> None:
         """Stop looking (the server shuts down); claims still waiting time out on their own."""

@@ -135,6 +135,16 @@ def _serve_processes(settings: Settings) -> int:
         lifespan="on",
     )
 
+    class Server(uvicorn.Server):
+        """uvicorn's server, whose stop first ends the claims long-polling in it: each answers no
+        workloads at once, instead of holding the stop for up to ``BATON_CLAIM_MAX_WAIT``."""
+
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            runtime: Runtime | None = getattr(app.state, "runtime", None)
+            if runtime is not None:
+                runtime.claim_watch.end_waits()
+            await super().shutdown(sockets)
+
     def serve(index: int | None) -> bool:
         sockets = None
         if index is not None:  # one of several processes (baton_server.processes)
@@ -142,7 +152,7 @@ def _serve_processes(settings: Settings) -> int:
             sockets = [listening_socket(settings.host, settings.port)]
         else:
             app.build_older_versions_soon(after_seconds=1.0, freeze=True)
-        server = uvicorn.Server(config)
+        server = Server(config)
         server.run(sockets=sockets)
         return server.started
 

@@ -247,10 +247,10 @@ async def _claim_for(
         # Wait, in slices (a client that left ends it), until the watch sees work for this worker.
         while True:
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if remaining <= 0 or watch.ending:  # a stopping server answers at once: nothing
                 return []
             woken = await watch.wait(keys, ticket, min(CLIENT_CHECK_INTERVAL, remaining))
-            if client_gone is not None and await client_gone():
+            if watch.ending or (client_gone is not None and await client_gone()):
                 return []
             if woken:
                 break

@@ -11,17 +11,21 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from baton_server.db.migrate import prepare_database
+from baton_server.db.tables import WorkerRecord
 from baton_server.runtime import Runtime
 from baton_server.services.credentials import issue_credential
+from sqlalchemy import select
 
 from tests.conftest import DatabaseFactory, make_settings
 from tests.orchestration import FakeWorker, dag, task
@@ -394,6 +398,53 @@ async def test__serve__stopped_right_after_it_is_healthy__exits_cleanly(
         server.terminate()
         # uvicorn stops on SIGTERM, then raises it again: the exit is the signal's.
         assert await asyncio.to_thread(server.wait, 60) in (0, -signal.SIGTERM)
+    _no_tracebacks(log)
+
+
+async def _worker_seen_at(runtime: Runtime, worker_id: str) -> datetime | None:
+    """When the server last recorded a sign of life of the worker (a claim's first look records one)."""
+    async with runtime.sessions() as session:
+        seen: datetime | None = await session.scalar(
+            select(WorkerRecord.last_heartbeat_at).where(WorkerRecord.id == uuid.UUID(worker_id))
+        )
+        return seen
+
+
+@pytest.mark.parametrize("processes", ["1", "2"])
+async def test__serve__stopped_while_a_claim_long_polls__the_claim_answers_no_workloads_at_once(
+    databases: DatabaseFactory, tmp_path: Path, processes: str
+) -> None:
+    # The claim may wait 60 s, the most a server allows: a stop done long before that did not wait
+    # for it (it did: a worker's claim held `serve`'s stop for up to BATON_CLAIM_MAX_WAIT).
+    url = await databases.create()
+    _, (worker_token,) = await _credentials(url, tmp_path / "data", 1)
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = _env(
+        url, tmp_path / "data", BATON_PORT=str(port), BATON_CLAIM_MAX_WAIT="60", BATON_PROCESSES=processes
+    )
+    log = tmp_path / "serve.log"
+    runtime = Runtime.create(make_settings(url, tmp_path / "data", signing_key=SIGNING_KEY))
+    try:
+        with _process(["serve"], env, log) as server:
+            await _healthy(base, server, log)
+            async with _worker(base, worker_token, "w0") as worker:
+                registered = await _worker_seen_at(runtime, worker.id)
+                started = time.monotonic()
+                claim = asyncio.ensure_future(worker.claim(wait=60))
+                # Its first look made (and found nothing): from here on the claim waits.
+                while await _worker_seen_at(runtime, worker.id) == registered:
+                    assert not claim.done(), claim.result()
+                    await asyncio.sleep(0.05)
+                server.terminate()
+                assert await claim == []
+                exit_code = await asyncio.to_thread(server.wait, 120)
+                stopped_after = time.monotonic() - started
+    finally:
+        await runtime.close()
+    # uvicorn stops on SIGTERM, then raises it again: the exit is the signal's.
+    assert exit_code in (0, -signal.SIGTERM)
+    assert stopped_after < 50
     _no_tracebacks(log)
 
 
