@@ -27,6 +27,10 @@ log = logging.getLogger("baton_server.scheduler")
 BATCH = 200
 """Most rows of one kind a single pass takes on; the rest wait for the next pass."""
 
+CATCHUP_ACTIVE_RUNS = 16
+"""Most queued and running runs a catchup keeps of a DAG without its own ``max_active_runs`` (Airflow's
+default ``max_active_runs_per_dag``): a start years back makes its runs as these end, not all at once."""
+
 INSERT_CHUNK = 1000
 """Rows per multi-row INSERT: keeps a statement under the databases' bound-parameter limits."""
 
@@ -36,7 +40,8 @@ async def create_scheduled_runs(session: AsyncSession, now: datetime) -> int:
 
     Without catchup a DAG gets one run, for its latest passed tick. With catchup it gets one per
     passed tick, oldest first, while its queued and running runs are fewer than its
-    ``max_active_runs`` (the rest follow in later passes, as runs finish).
+    ``max_active_runs`` (without one, :data:`CATCHUP_ACTIVE_RUNS`; the rest follow in later passes,
+    as runs finish).
     """
     due = await session.execute(
         select(DagRecord.dag_id, DagRecord.next_run_at, DagRecord.latest_version_id)
@@ -82,9 +87,8 @@ async def _make_due_runs(
     if spec.schedule is None or not spec.catchup:
         return await _make_tick_run(session, dag_id, version_id, spec.schedule, next_run_at, now)
     created = 0
-    room = BATCH
-    if spec.max_active_runs is not None:
-        room = min(room, spec.max_active_runs - await _active_runs(session, dag_id))
+    most = CATCHUP_ACTIVE_RUNS if spec.max_active_runs is None else spec.max_active_runs
+    room = min(BATCH, most - await _active_runs(session, dag_id))
     due_at: datetime | None = next_run_at
     while room > 0 and due_at is not None and due_at <= now:
         made = await _make_tick_run(session, dag_id, version_id, spec.schedule, due_at, now, catchup=True)

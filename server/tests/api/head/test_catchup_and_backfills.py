@@ -13,7 +13,7 @@ import pytest
 from baton_server.db.tables import BackfillRecord, DagRecord, DagVersionRecord
 from baton_server.errors import ConflictError
 from baton_server.runtime import Runtime
-from baton_server.scheduler.runs import create_scheduled_runs
+from baton_server.scheduler.runs import CATCHUP_ACTIVE_RUNS, create_scheduled_runs
 from baton_server.services import backfills
 from baton_server.services.backfills import ReprocessBehavior
 from sqlalchemy import update
@@ -114,6 +114,27 @@ async def test__catchup__max_active_runs_bounds_what_is_made_until_runs_finish(
         start + timedelta(hours=h) for h in range(5)
     ]
     assert {r["state"] for r in runs} == {"success"}
+
+
+async def test__catchup__without_max_active_runs__keeps_sixteen_active_not_every_missed_tick(
+    server: ServerHarness, admin: httpx.AsyncClient
+) -> None:
+    # 100 ticks missed: all 100 runs were made in one pass (200 a pass, without end for a start
+    # years back); now 16 at most are queued or running, and the next are made as those end.
+    start = (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=0)
+    later = start + timedelta(hours=99, seconds=1)
+    async with fake_worker(server) as worker:
+        await worker.register_dags(_hourly("unbounded", start, catchup=True))
+        assert (await scheduler_pass(server, later)).runs_created == CATCHUP_ACTIVE_RUNS == 16
+        assert (await scheduler_pass(server, later)).runs_created == 0
+        for workload in (await worker.claim(max_workloads=3))[:3]:
+            await worker.run(workload)
+        assert (await scheduler_pass(server, later)).runs_created == 3
+    runs = await _runs(admin, "unbounded")
+    assert sorted(datetime.fromisoformat(r["logical_date"]) for r in runs) == [
+        start + timedelta(hours=h) for h in range(19)
+    ]
+    assert len([r for r in runs if r["state"] in ("queued", "running")]) == 16
 
 
 async def _backfill(admin: httpx.AsyncClient, dag_id: str, **body: Any) -> httpx.Response:

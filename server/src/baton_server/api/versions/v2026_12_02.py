@@ -274,9 +274,9 @@ class AddPoolsAndDagConcurrencyLimits(VersionChange):
 class AddDagCatchup(VersionChange):
     """A DAG may set `catchup` (default false): when the scheduler was behind (downtime, a pause, a
     `start_at` in the past), a DAG with catchup gets one run per missed tick, oldest first and at most
-    `max_active_runs` queued or running at once, instead of one run for the latest tick. A DAG read
-    through the admin API shows it. DAGs registered through older versions get the default (no
-    catchup)."""
+    `max_active_runs` (16 when the DAG sets none) queued or running at once, instead of one run for
+    the latest tick. A DAG read through the admin API shows it. DAGs registered through older
+    versions get the default (no catchup)."""
 
     description = __doc__ or ""
     instructions_to_migrate_to_previous_version = (
