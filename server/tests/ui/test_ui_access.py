@@ -13,8 +13,10 @@ import httpx
 import pytest
 from baton_server.api.versions import supported_versions
 from baton_server.db.tables import CredentialRecord, DagRecord
+from baton_server.services import workers as workers_service
 from baton_server.services.credentials import revoke_credential
 from baton_server.services.dag_specs import DagSpec, TaskSpec
+from baton_server.ui.app import CONTENT_SECURITY_POLICY
 from baton_server.ui.auth import SESSION_COOKIE, signer_for
 from sqlalchemy import select
 
@@ -252,6 +254,22 @@ async def test__pages__carry_the_security_headers(operator: Operator) -> None:
     static = await operator.http.get(script.group(1))
     assert static.status_code == 200
     assert static.headers["content-type"].startswith(("text/javascript", "application/javascript"))
+
+
+async def test__unexpected_error__answers_the_error_page_with_the_security_headers(
+    operator: Operator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def failing(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(workers_service, "list_workers", failing)
+    page = await operator.http.get("/ui/workers")
+    assert page.status_code == 500
+    assert page.headers["content-type"].startswith("text/html")
+    assert "it has been logged" in page.text
+    assert page.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["cache-control"] == "no-store"
 
 
 async def test__dag_id_and_log_line_with_html__are_escaped(

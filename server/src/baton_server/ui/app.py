@@ -46,7 +46,11 @@ _TITLES = {
 
 
 class SecurityHeaders:
-    """Adds the UI's security headers to every answer, and keeps pages and fragments out of caches."""
+    """Adds the UI's security headers to every answer, and keeps pages and fragments out of caches.
+
+    An unexpected error before the answer began is answered here, with the error page and the same
+    headers: Starlette's own answer to it comes from outside this middleware, a plain-text 500
+    without them."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -56,15 +60,23 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         static = scope["path"].startswith(f"{scope.get('root_path', '')}/static/")
+        started = False
 
         async def with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 message["headers"] = [*message.get("headers", []), *_SECURITY_HEADERS]
                 if not static:
                     message["headers"].append((b"cache-control", b"no-store"))
             await send(message)
 
-        await self.app(scope, receive, with_headers)
+        try:
+            await self.app(scope, receive, with_headers)
+        except Exception as exc:
+            if started:
+                raise
+            await _server_error(Request(scope), exc)(scope, receive, with_headers)
 
 
 def _error_page(request: Request, status: int, message: str) -> HTMLResponse:
@@ -107,10 +119,15 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return _error_page(request, exc.status_code, str(exc.detail))
 
 
+def _server_error(request: Request, exc: Exception) -> Response:
+    """The answer to an error nothing expected: logged with its traceback, a 500 page that says so."""
+    log.exception("web UI: unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _error_page(request, 500, "The server failed to handle this request; it has been logged.")
+
+
 async def _database_error(request: Request, exc: Exception) -> Response:
     if not is_database_unavailable(exc):
-        log.exception("web UI: unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        return _error_page(request, 500, "The server failed to handle this request; it has been logged.")
+        return _server_error(request, exc)
     log.warning("web UI: the database is unavailable (%s %s)", request.method, request.url.path)
     response = _error_page(request, 503, "The database does not answer; try again in a moment.")
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
