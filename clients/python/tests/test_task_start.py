@@ -9,6 +9,7 @@ condition polled against a generous deadline.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -114,6 +115,30 @@ def probe_kill() -> None:
 
 
 probe_kill()
+
+
+@dag(queue="task-start")
+def probe_leftovers() -> None:
+    """A task that leaves processes running: one stops on SIGTERM, one ignores it, one left its session."""
+
+    @task
+    def leave_behind() -> None:
+        import subprocess
+
+        stubborn = (
+            "import signal, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+            "print('ready', flush=True); time.sleep(600)"
+        )
+        kept = subprocess.Popen([sys.executable, "-c", stubborn], stdout=subprocess.PIPE)
+        assert kept.stdout is not None and kept.stdout.readline() == b"ready\\n"
+        plain = subprocess.Popen(["sleep", "600"])
+        away = subprocess.Popen(["sleep", "600"], start_new_session=True)
+        print(f"leftovers: {plain.pid} {kept.pid} {away.pid}", flush=True)
+
+    leave_behind()
+
+
+probe_leftovers()
 '''
 
 
@@ -255,6 +280,29 @@ def test__task_process__exit_statuses_as_reported(
     assert "the task process was killed by SIGKILL before reporting an outcome" in "\n".join(
         _log(admin, killed, "die")
     )
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test__task_process__processes_it_left_in_its_group_are_stopped_when_it_ends(
+    mode: TaskStart, serve: Callable[..., Worker], admin: Client
+) -> None:
+    serve(mode)
+    detail = _run(admin, "probe_leftovers")
+    lines = _log(admin, detail, "leave_behind")
+    assert detail.state == "success", "\n".join(lines)
+    plain, stubborn, away = (int(pid) for pid in _value(lines, "leftovers: ").split())
+    try:
+        # One stopped by SIGTERM, one that ignores it by SIGKILL after the grace: both before the
+        # attempt ended (they ran on after a successful task before).
+        assert not alive(plain)
+        assert not alive(stubborn)
+        assert any("the task left 2 process(es) running" in line for line in lines), "\n".join(lines)
+        # Started in a session of its own: meant to outlive the task, left alone.
+        assert alive(away)
+    finally:
+        for pid in (plain, stubborn, away):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
 
 @needs_fork

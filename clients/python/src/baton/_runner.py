@@ -23,6 +23,7 @@ import os
 import signal
 import sys
 import threading
+import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -48,6 +49,8 @@ TASK_MODELS = (
 first use): imported ahead too, where this version of the generated client has them."""
 UNUSED_MODULES = ("httpx._main",)
 """Modules a task process never imports: httpx's command line (it would pull in rich and click)."""
+LEFT_PROCESSES_GRACE = 5.0
+"""Seconds the processes a task left running have to stop after SIGTERM, before SIGKILL."""
 
 
 def _import_task_path() -> None:
@@ -164,6 +167,76 @@ def _run(start: dict[str, Any], channel: _Channel, control: IO[str]) -> Outcome:
     return execute(ref, TaskRuntime(TaskContext.from_run_context(context), client, secrets))
 
 
+def _running(pid: int) -> tuple[int, bool] | None:
+    """A process's group and whether it still runs (not a zombie); None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+    except OSError:
+        return None
+    return int(fields[2]), fields[0] != b"Z"
+
+
+def _running_children() -> list[int]:
+    """This process's children that still run (Linux's ``/proc``; none found elsewhere)."""
+    children: list[int] = []
+    with contextlib.suppress(OSError):
+        for thread in os.listdir("/proc/self/task"):
+            with contextlib.suppress(OSError), open(f"/proc/self/task/{thread}/children") as listed:
+                children.extend(int(pid) for pid in listed.read().split())
+    return [pid for pid in children if (found := _running(pid)) is not None and found[1]]
+
+
+def _group_members() -> list[int]:
+    """The other running processes of this process's group (a scan of ``/proc``)."""
+    group, me = os.getpgrp(), os.getpid()
+    members = []
+    for name in os.listdir("/proc"):
+        if name.isdigit() and int(name) != me and _running(int(name)) == (group, True):
+            members.append(int(name))
+    return members
+
+
+def _stop_left_processes() -> None:
+    """Stop the processes the task started and left running, as Airflow does: SIGTERM to this
+    process's group, SIGKILL to whatever still runs :data:`LEFT_PROCESSES_GRACE` seconds later.
+
+    Only a task process that leads its own group does this (a worker's always does, in a session of
+    its own); what a task started in a session of its own (``start_new_session=True``) was meant to
+    outlive it and is left alone. Looked for among its children first, which costs next to nothing
+    when there are none.
+    """
+    if os.getpgrp() != os.getpid() or not _running_children():
+        return
+    left = _group_members()
+    if not left:
+        return
+    logging.getLogger("baton.task").warning(
+        "the task left %d process(es) running (pid %s): stopping them (SIGTERM, then SIGKILL after %g s)",
+        len(left),
+        ", ".join(map(str, left)),
+        LEFT_PROCESSES_GRACE,
+    )
+    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the group's signal must not stop this one
+    try:
+        os.killpg(0, signal.SIGTERM)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    deadline = time.monotonic() + LEFT_PROCESSES_GRACE
+    while (left := _group_members()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for pid in left:
+        # Through a pidfd, checked to be of the group still: a pid that ended meanwhile and was reused
+        # is not signalled.
+        with contextlib.suppress(OSError):
+            handle = os.pidfd_open(pid)
+            try:
+                if _running(pid) == (os.getpgrp(), True):
+                    signal.pidfd_send_signal(handle, signal.SIGKILL)
+            finally:
+                os.close(handle)
+
+
 def run_attempt(control_fd: int, channel_fd: int) -> int:
     """Run one task attempt as told on the control pipe; report on the channel pipe; the exit status.
 
@@ -180,6 +253,7 @@ def run_attempt(control_fd: int, channel_fd: int) -> int:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     _setup_logging(channel, start.get("log_level", "info"))
     outcome = _run(start, channel, control)
+    _stop_left_processes()
     channel.send({"type": "outcome", "state": outcome.state, "message": outcome.message})
     sys.stdout.flush()
     sys.stderr.flush()
