@@ -1094,12 +1094,16 @@ type VariableEntry struct {
 }
 
 // VariableGrants Which DAGs' tasks may read and write a variable; null grants it to every DAG.
+//
+// Both are required: the body replaces both grants, and a grant left out is never taken to open the
+// variable to every DAG (narrowing the readers alone would leave every DAG free to overwrite what
+// they read).
 type VariableGrants struct {
 	// ReadDagIds The DAGs whose tasks may read it; null: every DAG (a global variable).
-	ReadDagIds *[]string `json:"read_dag_ids,omitempty"`
+	ReadDagIds *[]string `json:"read_dag_ids"`
 
 	// WriteDagIds The DAGs whose tasks may write or delete it; null: every DAG.
-	WriteDagIds *[]string `json:"write_dag_ids,omitempty"`
+	WriteDagIds *[]string `json:"write_dag_ids"`
 }
 
 // VariablePage A page of variables ordered by key.

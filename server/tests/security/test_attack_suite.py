@@ -160,7 +160,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "register_dags": {"dags": [dag("team_a_etl", task("t", queue="stolen"))]},
     "claim_workloads": {"max_workloads": 10},
     "admin_set_variable": {"value": "pwned"},
-    "admin_set_variable_grants": {"read_dag_ids": None},
+    "admin_set_variable_grants": {"read_dag_ids": None, "write_dag_ids": None},
     "admin_set_connection": {"conn_type": "http", "host": "evil.example"},
     "update_dag": {"is_paused": True},
     "trigger_dag_run": {},

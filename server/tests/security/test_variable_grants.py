@@ -63,7 +63,9 @@ async def test__read_only_grant__a_dag_reads_but_cannot_write(
 async def test__grants__of_a_missing_variable_404_and_unknown_to_older_versions(
     admin: httpx.AsyncClient,
 ) -> None:
-    missing = await admin.put("/api/variables/nope/grants", json={"read_dag_ids": ["etl"]})
+    missing = await admin.put(
+        "/api/variables/nope/grants", json={"read_dag_ids": ["etl"], "write_dag_ids": None}
+    )
     assert missing.status_code == 404
     assert missing.json()["reason"] == "variable_not_found"
     await admin.put("/api/variables/k", json={"value": 1})
@@ -71,6 +73,24 @@ async def test__grants__of_a_missing_variable_404_and_unknown_to_older_versions(
         "/api/variables/k/grants", json={"read_dag_ids": ["etl"]}, headers={"Baton-API-Version": OLD}
     )
     assert old.status_code in (404, 405)
+
+
+async def test__grants__both_required__one_left_out_is_422_and_changes_nothing(
+    server: ServerHarness, client: httpx.AsyncClient, admin: httpx.AsyncClient
+) -> None:
+    # Narrowing the readers alone used to leave every DAG free to overwrite what they read: a grant
+    # left out meant every DAG. Now the body must say both (null, said so, is still every DAG).
+    other = (await started(server.runtime, client, dag_id="other"))["extract"]
+    await admin.put("/api/variables/k", json={"value": 1})
+    await admin.put("/api/variables/k/grants", json={"read_dag_ids": ["etl"], "write_dag_ids": ["etl"]})
+    for body in ({"read_dag_ids": ["etl"]}, {"write_dag_ids": ["etl"]}, {}):
+        refused = await admin.put("/api/variables/k/grants", json=body)
+        assert refused.status_code == 422, (body, refused.text)
+    entry = (await admin.get("/api/variables/k")).json()
+    assert (entry["read_dag_ids"], entry["write_dag_ids"]) == (["etl"], ["etl"])
+    written = await client.put("/execution/variables/k", json={"value": 2}, headers=other.headers())
+    assert written.status_code == 403, written.text
+    assert written.json()["reason"] == "variable_not_writable"
 
 
 async def test__a_variable_a_task_creates__is_global(
@@ -94,7 +114,7 @@ async def test__a_dag_not_granted_to_read__cannot_delete_the_variable_to_open_it
     owner = (await started(server.runtime, client, dag_id="team_b"))["extract"]
     other = (await started(server.runtime, client, dag_id="team_a", run_id="manual__2"))["extract"]
     await admin.put("/api/variables/token", json={"value": "b-secret-1"})
-    await admin.put("/api/variables/token/grants", json={"read_dag_ids": ["team_b"]})
+    await admin.put("/api/variables/token/grants", json={"read_dag_ids": ["team_b"], "write_dag_ids": None})
     for version in (None, "2026-09-01", OLD):
         headers = {**other.headers(), **({"Baton-API-Version": version} if version else {})}
         refused = await client.delete("/execution/variables/token", headers=headers)

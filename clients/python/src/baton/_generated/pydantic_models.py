@@ -771,6 +771,10 @@ class WriteDagIds(RootModel[list[WriteDagId]]):
 class VariableGrants(BaseModel):
     """
     Which DAGs' tasks may read and write a variable; null grants it to every DAG.
+
+    Both are required: the body replaces both grants, and a grant left out is never taken to open the
+    variable to every DAG (narrowing the readers alone would leave every DAG free to overwrite what
+    they read).
     """
 
     model_config = ConfigDict(
@@ -782,14 +786,14 @@ class VariableGrants(BaseModel):
             description="The DAGs whose tasks may read it; null: every DAG (a global variable).",
             title="Read Dag Ids",
         ),
-    ] = None
+    ]
     write_dag_ids: Annotated[
         WriteDagIds | None,
         Field(
             description="The DAGs whose tasks may write or delete it; null: every DAG.",
             title="Write Dag Ids",
         ),
-    ] = None
+    ]
 
 
 class VariablePage(BaseModel):

@@ -38,13 +38,17 @@ class VariableEntry(ResponseModel):
 
 
 class VariableGrants(RequestModel):
-    """Which DAGs' tasks may read and write a variable; null grants it to every DAG."""
+    """Which DAGs' tasks may read and write a variable; null grants it to every DAG.
+
+    Both are required: the body replaces both grants, and a grant left out is never taken to open the
+    variable to every DAG (narrowing the readers alone would leave every DAG free to overwrite what
+    they read)."""
 
     read_dag_ids: Annotated[list[Identifier], Field(max_length=10_000)] | None = Field(
-        default=None, description="The DAGs whose tasks may read it; null: every DAG (a global variable)."
+        description="The DAGs whose tasks may read it; null: every DAG (a global variable)."
     )
     write_dag_ids: Annotated[list[Identifier], Field(max_length=10_000)] | None = Field(
-        default=None, description="The DAGs whose tasks may write or delete it; null: every DAG."
+        description="The DAGs whose tasks may write or delete it; null: every DAG."
     )
 
 

@@ -200,10 +200,10 @@ class AddDagOwner(VersionChange):
 class AddVariableGrants(VersionChange):
     """Variables may be granted to DAGs, like connections: `PUT /api/variables/{key}/grants` sets which
     DAGs' tasks may read a variable (`read_dag_ids`) and which may write or delete it
-    (`write_dag_ids`); null grants it to every DAG, as every variable is until an operator narrows it.
-    A task of another DAG gets `403 variable_not_granted` or `variable_not_writable` (in every version:
-    older clients keep working with global variables). A variable read through the admin API shows
-    its grants; a variable a task creates is global."""
+    (`write_dag_ids`); both are required, and null grants it to every DAG, as every variable is until
+    an operator narrows it. A task of another DAG gets `403 variable_not_granted` or
+    `variable_not_writable` (in every version: older clients keep working with global variables). A
+    variable read through the admin API shows its grants; a variable a task creates is global."""
 
     description = __doc__ or ""
     instructions_to_migrate_to_previous_version = (

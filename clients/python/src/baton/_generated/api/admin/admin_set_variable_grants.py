@@ -111,6 +111,12 @@ def sync_detailed(
         body (VariableGrants): Which DAGs' tasks may read and write a variable; null grants it to
             every DAG.
 
+            Both are required: the body replaces both grants, and a grant left out is never taken to
+            open the
+            variable to every DAG (narrowing the readers alone would leave every DAG free to overwrite
+            what
+            they read).
+
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
@@ -148,6 +154,12 @@ def sync(
         body (VariableGrants): Which DAGs' tasks may read and write a variable; null grants it to
             every DAG.
 
+            Both are required: the body replaces both grants, and a grant left out is never taken to
+            open the
+            variable to every DAG (narrowing the readers alone would leave every DAG free to overwrite
+            what
+            they read).
+
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
@@ -179,6 +191,12 @@ async def asyncio_detailed(
         key (str):
         body (VariableGrants): Which DAGs' tasks may read and write a variable; null grants it to
             every DAG.
+
+            Both are required: the body replaces both grants, and a grant left out is never taken to
+            open the
+            variable to every DAG (narrowing the readers alone would leave every DAG free to overwrite
+            what
+            they read).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -214,6 +232,12 @@ async def asyncio(
         key (str):
         body (VariableGrants): Which DAGs' tasks may read and write a variable; null grants it to
             every DAG.
+
+            Both are required: the body replaces both grants, and a grant left out is never taken to
+            open the
+            variable to every DAG (narrowing the readers alone would leave every DAG free to overwrite
+            what
+            they read).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

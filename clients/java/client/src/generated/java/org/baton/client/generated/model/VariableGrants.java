@@ -31,7 +31,7 @@ import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 
 import org.baton.client.generated.ApiClient;
 /**
- * Which DAGs&#39; tasks may read and write a variable; null grants it to every DAG.
+ * Which DAGs&#39; tasks may read and write a variable; null grants it to every DAG.  Both are required: the body replaces both grants, and a grant left out is never taken to open the variable to every DAG (narrowing the readers alone would leave every DAG free to overwrite what they read).
  */
 @JsonPropertyOrder({
   VariableGrants.JSON_PROPERTY_READ_DAG_IDS,
@@ -69,14 +69,14 @@ public class VariableGrants {
    */
   @jakarta.annotation.Nullable
   @JsonProperty(value = JSON_PROPERTY_READ_DAG_IDS, required = false)
-  @JsonInclude(value = JsonInclude.Include.USE_DEFAULTS)
+  @JsonInclude(value = JsonInclude.Include.ALWAYS)
   public List<String> getReadDagIds() {
     return readDagIds;
   }
 
 
   @JsonProperty(value = JSON_PROPERTY_READ_DAG_IDS, required = false)
-  @JsonInclude(value = JsonInclude.Include.USE_DEFAULTS)
+  @JsonInclude(value = JsonInclude.Include.ALWAYS)
   public void setReadDagIds(@jakarta.annotation.Nullable List<String> readDagIds) {
     this.readDagIds = readDagIds;
   }
@@ -101,14 +101,14 @@ public class VariableGrants {
    */
   @jakarta.annotation.Nullable
   @JsonProperty(value = JSON_PROPERTY_WRITE_DAG_IDS, required = false)
-  @JsonInclude(value = JsonInclude.Include.USE_DEFAULTS)
+  @JsonInclude(value = JsonInclude.Include.ALWAYS)
   public List<String> getWriteDagIds() {
     return writeDagIds;
   }
 
 
   @JsonProperty(value = JSON_PROPERTY_WRITE_DAG_IDS, required = false)
-  @JsonInclude(value = JsonInclude.Include.USE_DEFAULTS)
+  @JsonInclude(value = JsonInclude.Include.ALWAYS)
   public void setWriteDagIds(@jakarta.annotation.Nullable List<String> writeDagIds) {
     this.writeDagIds = writeDagIds;
   }
