@@ -505,7 +505,7 @@ type ConnectionPage struct {
 
 // ConnectionPutBody A connection to create or replace; “allowed_dag_ids“ null grants it to every DAG.
 type ConnectionPutBody struct {
-	AllowedDagIds *[]string             `json:"allowed_dag_ids,omitempty"`
+	AllowedDagIds *[]string             `json:"allowed_dag_ids"`
 	ConnType      string                `json:"conn_type"`
 	Description   *string               `json:"description,omitempty"`
 	Extra         *map[string]JsonValue `json:"extra,omitempty"`

@@ -119,6 +119,35 @@ def test__pools__set_list_delete(live_server: LiveServer) -> None:
     assert (bad.returncode, "SLOTS must be a number" in bad.stderr) == (2, True)
 
 
+def test__connections_add__a_replacement_keeps_the_grant_unless_told(live_server: LiveServer) -> None:
+    # Replacing a narrowed connection's password without --allow-dag used to grant it to every DAG.
+    token = live_server.cli("create-admin-token", "cli-connections").strip()
+    env = {"BATON_SERVER_URL": live_server.base_url, "BATON_ADMIN_TOKEN": token}
+    conn_id = f"dw_{uuid.uuid4().hex[:8]}"
+
+    def granted() -> object:
+        shown = _baton("connections", "get", conn_id, "--json", **env)
+        assert shown.returncode == 0, shown.stderr
+        return json.loads(shown.stdout)["allowed_dag_ids"]
+
+    made = _baton("connections", "add", conn_id, "--type", "postgres", "--allow-dag", "payroll", **env)
+    assert made.stdout == f"connection {conn_id} saved; granted to payroll\n", made
+    rotated = _baton("connections", "add", conn_id, "--type", "postgres", "--password", "new", **env)
+    assert rotated.stdout == f"connection {conn_id} saved; granted to payroll\n", rotated
+    assert granted() == ["payroll"]
+    _one_line_error(
+        _baton("connections", "add", conn_id, "--type", "postgres", "--allow-dag", "", **env),
+        2,
+        "--allow-dag: no DAG id given",
+    )
+    assert granted() == ["payroll"]
+    opened = _baton("connections", "add", conn_id, "--type", "postgres", "--all-dags", **env)
+    assert opened.stdout == f"connection {conn_id} saved; granted to every DAG\n", opened
+    assert granted() is None
+    fresh = _baton("connections", "add", f"{conn_id}_new", "--type", "http", **env)
+    assert fresh.stdout == f"connection {conn_id}_new saved; granted to every DAG\n", fresh
+
+
 @pytest.mark.parametrize(
     ("files", "expected"),
     [

@@ -204,7 +204,8 @@ async def test__async_worker__register_dag_trigger_claim_logs_connection(live_se
         )
         await admin.trigger_dag_run(dag_id, TriggerDagRunPayload.from_dict({"run_id": f"test__{suffix}"}))
         await admin.set_connection(
-            conn_id, ConnectionPutBody.from_dict({"conn_type": "http", "host": "api.test"})
+            conn_id,
+            ConnectionPutBody.from_dict({"conn_type": "http", "host": "api.test", "allowed_dag_ids": None}),
         )
         claim = ClaimWorkloadsPayload.from_dict({"max_workloads": 1, "wait_seconds": 10})
         workloads = (await worker.claim_workloads(registered.id, claim)).workloads

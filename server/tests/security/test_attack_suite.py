@@ -161,7 +161,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "claim_workloads": {"max_workloads": 10},
     "admin_set_variable": {"value": "pwned"},
     "admin_set_variable_grants": {"read_dag_ids": None, "write_dag_ids": None},
-    "admin_set_connection": {"conn_type": "http", "host": "evil.example"},
+    "admin_set_connection": {"conn_type": "http", "host": "evil.example", "allowed_dag_ids": None},
     "update_dag": {"is_paused": True},
     "trigger_dag_run": {},
     "clear_task_instance": {"include_downstream": True},

@@ -49,9 +49,17 @@ async def test__reencrypt_secrets__moves_every_connection_and_signing_key_to_the
     assert runtime.settings.encryption_key is not None
     old = runtime.settings.encryption_key.get_secret_value()
     for n in range(5):
-        body = {"conn_type": "postgres", "host": "db", "password": f"pw{n}", "extra": {"n": n}}
+        body = {
+            "conn_type": "postgres",
+            "host": "db",
+            "password": f"pw{n}",
+            "extra": {"n": n},
+            "allowed_dag_ids": None,
+        }
         assert (await admin.put(f"/api/connections/c{n}", json=body)).status_code == 200
-    assert (await admin.put("/api/connections/plain", json={"conn_type": "http"})).status_code == 200
+    assert (
+        await admin.put("/api/connections/plain", json={"conn_type": "http", "allowed_dag_ids": None})
+    ).status_code == 200
     async with runtime.sessions() as session:
         await rotate(session, runtime.cipher, algorithm="EdDSA", max_ttl=runtime.tokens.max_ttl)
 

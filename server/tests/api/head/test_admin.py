@@ -80,7 +80,13 @@ async def test__admin__put_racing_deletes__answers_what_it_wrote_never_a_404(
 
 
 async def test__admin__connection_never_returns_password(admin: httpx.AsyncClient) -> None:
-    body = {"conn_type": "http", "host": "api.example", "password": "pw", "extra": {"a": 1}}
+    body = {
+        "conn_type": "http",
+        "host": "api.example",
+        "password": "pw",
+        "extra": {"a": 1},
+        "allowed_dag_ids": None,
+    }
     put = await admin.put("/api/connections/api", json=body)
     assert put.status_code == 200
     got = await admin.get("/api/connections/api")
@@ -95,14 +101,16 @@ async def test__admin__connection_never_returns_password(admin: httpx.AsyncClien
 @pytest.mark.parametrize(
     "body",
     [
-        {"conn_type": "x", "port": 0},
-        {"conn_type": "x", "port": 70000},
-        {"conn_type": "x", "port": "5432"},
-        {"conn_type": ""},
-        {"host": "no type"},
-        {"conn_type": "x", "extra": "not-an-object"},
+        {"conn_type": "x", "port": 0, "allowed_dag_ids": None},
+        {"conn_type": "x", "port": 70000, "allowed_dag_ids": None},
+        {"conn_type": "x", "port": "5432", "allowed_dag_ids": None},
+        {"conn_type": "", "allowed_dag_ids": None},
+        {"host": "no type", "allowed_dag_ids": None},
+        {"conn_type": "x", "extra": "not-an-object", "allowed_dag_ids": None},
         {"conn_type": "x", "allowed_dag_ids": ["bad id!"]},
-        {"conn_type": "x", "surprise": 1},
+        {"conn_type": "x", "surprise": 1, "allowed_dag_ids": None},
+        # The grant must be said, even to every DAG (null): one left out is never every DAG.
+        {"conn_type": "x"},
     ],
 )
 async def test__admin__invalid_connection__422(admin: httpx.AsyncClient, body: dict[str, object]) -> None:

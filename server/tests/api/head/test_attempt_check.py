@@ -45,7 +45,12 @@ async def either_path(
 async def _seed(server: ServerHarness) -> None:
     """A connection and variables of each kind: global, granted to DAG etl only, read-only for everyone."""
     async with server.client(token=await new_admin_token(server)) as admin:
-        connection = {"conn_type": "postgres", "host": "db", "password": "ü"}
+        connection: dict[str, Any] = {
+            "conn_type": "postgres",
+            "host": "db",
+            "password": "ü",
+            "allowed_dag_ids": None,
+        }
         assert (await admin.put("/api/connections/open", json=connection)).is_success
         assert (await admin.put("/api/connections/etl-only", json=connection)).is_success
         grants: list[tuple[str, Any, Any]] = [("global", None, None), ("etl", ["etl"], ["etl"])]

@@ -928,6 +928,7 @@ async def test__route_lanes__same_answers_as_the_routes(
             "port": 5432,
             "password": "ü",
             "extra": {"a": [1]},
+            "allowed_dag_ids": None,
         }
         assert (await admin.put("/api/connections/warehouse", json=connection)).is_success
     async with server.client() as latest:

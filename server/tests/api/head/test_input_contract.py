@@ -191,7 +191,7 @@ PROBES: list[tuple[str, str, str, bytes]] = [
         "NUL connection host",
         "admin",
         "PUT /api/connections/c",
-        _raw('{"conn_type": "http", "host": "a\\u0000"}'),
+        _raw('{"conn_type": "http", "host": "a\\u0000", "allowed_dag_ids": null}'),
     ),
     ("NaN conf", "admin", "POST /api/dags/etl/dag-runs", _raw('{"conf": {"x": NaN}}')),
     ("NUL conf key", "admin", "POST /api/dags/etl/dag-runs", _raw('{"conf": {"a\\u0000": 1}}')),
@@ -485,7 +485,12 @@ async def test__an_unexpected_failure__answered_500_by_the_app_connection_kept(
 # -- every operation of every version --------------------------------------------------------------
 
 VALID_BODIES: dict[str, dict[str, Any]] = {
-    "admin_set_connection": {"conn_type": "http", "host": "h.example", "extra": {"a": "b"}},
+    "admin_set_connection": {
+        "conn_type": "http",
+        "host": "h.example",
+        "extra": {"a": "b"},
+        "allowed_dag_ids": None,
+    },
     "admin_set_variable": {"value": {"a": [1, 2.5, "s"]}, "description": "d"},
     "set_variable": {"value": {"a": [1, 2.5, "s"]}, "description": "d"},
     "push_xcom": {"value": {"a": [1, 2.5, "s"]}},

@@ -62,6 +62,7 @@ async def _add_connection(admin: httpx.AsyncClient, conn_id: str, **extra: objec
         "password": "s3cret-password",
         "schema": "analytics",
         "extra": {"sslmode": "require"},
+        "allowed_dag_ids": None,
         **extra,
     }
     response = await admin.put(f"/api/connections/{conn_id}", json=body)
@@ -110,6 +111,28 @@ async def test__connection__not_granted_to_dag__403(
     assert denied.json()["reason"] == "connection_not_granted"
     allowed = await client.get("/execution/connections/etl_db", headers=attempt.headers())
     assert allowed.status_code == 200
+
+
+async def test__connection__replaced_without_its_grant__422_and_still_narrowed(
+    server: ServerHarness, client: httpx.AsyncClient, admin: httpx.AsyncClient
+) -> None:
+    # Replacing a narrowed connection's password without naming the grant made it every DAG's:
+    # the new password went to every team's tasks. Now the grant must be said (null: every DAG).
+    await _add_connection(admin, "finance_db", allowed_dag_ids=["payroll"])
+    rotated = {"conn_type": "postgres", "host": "db.internal", "password": "new-password"}
+    refused = await admin.put("/api/connections/finance_db", json=rotated)
+    assert refused.status_code == 422, refused.text
+    assert "allowed_dag_ids" in refused.json()["message"]
+    attempt = (await started(server.runtime, client))["extract"]
+    denied = await client.get("/execution/connections/finance_db", headers=attempt.headers())
+    assert denied.status_code == 403, denied.text
+    # A client of a version before 2026-12-02 keeps what it was built for: left out, every DAG.
+    old = await admin.put(
+        "/api/connections/old_db", json=rotated, headers={"Baton-API-Version": "2026-11-24"}
+    )
+    assert old.status_code == 200, old.text
+    assert old.json()["allowed_dag_ids"] is None
+    assert (await client.get("/execution/connections/old_db", headers=attempt.headers())).status_code == 200
 
 
 async def test__connection__missing__404(server: ServerHarness, client: httpx.AsyncClient) -> None:

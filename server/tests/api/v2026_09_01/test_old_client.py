@@ -78,7 +78,10 @@ async def test__previous_successful_run__absent__404(
 async def test__connection__extra_is_a_json_string(
     server: ServerHarness, old_client: httpx.AsyncClient, admin: httpx.AsyncClient
 ) -> None:
-    put = await admin.put("/api/connections/db", json={"conn_type": "postgres", "extra": {"b": 2, "a": [1]}})
+    put = await admin.put(
+        "/api/connections/db",
+        json={"conn_type": "postgres", "extra": {"b": 2, "a": [1]}, "allowed_dag_ids": None},
+    )
     assert put.status_code == 200
     _, token = await start_attempt(server, old_client, OLD_RUN_PAYLOAD)
     conn = await old_client.get("/execution/connections/db", headers={"Authorization": f"Bearer {token}"})
@@ -91,7 +94,7 @@ async def test__connection__extra_is_a_json_string(
 async def test__connection__no_extra_stays_null(
     server: ServerHarness, old_client: httpx.AsyncClient, admin: httpx.AsyncClient
 ) -> None:
-    await admin.put("/api/connections/plain", json={"conn_type": "http"})
+    await admin.put("/api/connections/plain", json={"conn_type": "http", "allowed_dag_ids": None})
     _, token = await start_attempt(server, old_client, OLD_RUN_PAYLOAD)
     conn = await old_client.get("/execution/connections/plain", headers={"Authorization": f"Bearer {token}"})
     assert conn.json()["extra"] is None

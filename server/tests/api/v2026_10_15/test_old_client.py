@@ -56,7 +56,9 @@ async def test__previous_successful_run__absent__404(
 async def test__connection__extra_is_a_json_string(
     server: ServerHarness, old_client: httpx.AsyncClient, admin: httpx.AsyncClient
 ) -> None:
-    await admin.put("/api/connections/db", json={"conn_type": "postgres", "extra": {"k": "v"}})
+    await admin.put(
+        "/api/connections/db", json={"conn_type": "postgres", "extra": {"k": "v"}, "allowed_dag_ids": None}
+    )
     _, token = await start_attempt(server, old_client, RUN_PAYLOAD)
     conn = await old_client.get("/execution/connections/db", headers={"Authorization": f"Bearer {token}"})
     assert json.loads(conn.json()["extra"]) == {"k": "v"}

@@ -162,9 +162,15 @@ def _resources_commands(sub: Subparsers) -> None:
     add.add_argument("--password")
     add.add_argument("--schema")
     add.add_argument("--extra", metavar="JSON")
-    add.add_argument(
-        "--allow-dag", action="append", metavar="DAG", help="grant only to these DAGs (repeatable)"
+    grant = add.add_mutually_exclusive_group()
+    grant.add_argument(
+        "--allow-dag",
+        action="append",
+        metavar="DAG",
+        help="grant only to these DAGs (repeatable); without it or --all-dags the connection keeps its "
+        "grant (a new one: every DAG)",
     )
+    grant.add_argument("--all-dags", action="store_true", help="grant to every DAG")
     add.add_argument("--description")
     add.set_defaults(handler=_resources.connections_add)
     show = _admin_command(connections, "get", "show a connection (never its password)")

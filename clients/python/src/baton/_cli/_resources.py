@@ -17,8 +17,9 @@ from baton._cli._common import (
     table,
     when,
 )
+from baton._client import Client
 from baton._connection import Connection
-from baton._errors import ConnectionURIError
+from baton._errors import ConnectionURIError, NotFoundError
 from baton._generated.api.admin import (
     admin_delete_pool,
     admin_get_connection,
@@ -147,29 +148,49 @@ def _connection_from_args(args: argparse.Namespace) -> Connection:
     )
 
 
+def _granted_now(client: Client, conn_id: str) -> list[str] | None:
+    """The DAGs a connection is granted to now: None for every DAG, and for a connection not yet there."""
+    try:
+        entry = expect(admin_get_connection.sync(conn_id, client=client.generated), ConnectionEntry)
+    except NotFoundError:
+        return None
+    return entry.allowed_dag_ids
+
+
 def connections_add(args: argparse.Namespace) -> int:
-    """``baton connections add ID --uri URI`` (or the parts as options): create or replace it."""
+    """``baton connections add ID --uri URI`` (or the parts as options): create or replace it.
+
+    Its grant is ``--allow-dag``'s DAGs, every DAG with ``--all-dags``, and otherwise the one the
+    connection has (every DAG for a new one): replacing a narrowed connection's password never widens
+    who may read it."""
     conn = _connection_from_args(args)
-    allowed = [d for part in args.allow_dag or [] for d in part.split(",") if d]
-    body = ConnectionPutBody(
-        conn_type=conn.conn_type,
-        host=conn.host,
-        port=conn.port,
-        login=conn.login,
-        password=conn.password,
-        schema=conn.schema,
-        extra=ConnectionPutBodyExtraType0.from_dict(conn.extra) if conn.extra else None,
-        allowed_dag_ids=allowed or None,
-        description=args.description,
-    )
+    allowed: list[str] | None = [d for part in args.allow_dag or [] for d in part.split(",") if d]
     with admin_client(args) as client:
+        if args.all_dags:
+            allowed = None
+        elif not args.allow_dag:
+            allowed = _granted_now(client, args.conn_id)
+        elif not allowed:
+            raise CLIError("--allow-dag: no DAG id given", 2)
+        body = ConnectionPutBody(
+            conn_type=conn.conn_type,
+            host=conn.host,
+            port=conn.port,
+            login=conn.login,
+            password=conn.password,
+            schema=conn.schema,
+            extra=ConnectionPutBodyExtraType0.from_dict(conn.extra) if conn.extra else None,
+            allowed_dag_ids=allowed,
+            description=args.description,
+        )
         entry = expect(
             admin_set_connection.sync(args.conn_id, client=client.generated, body=body), ConnectionEntry
         )
     if args.json:
         print_json(entry.to_dict())
     else:
-        print(f"connection {entry.conn_id} saved")
+        granted = ", ".join(entry.allowed_dag_ids) if entry.allowed_dag_ids is not None else "every DAG"
+        print(f"connection {entry.conn_id} saved; granted to {granted}")
     return 0
 
 

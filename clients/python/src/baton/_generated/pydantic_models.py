@@ -1016,9 +1016,7 @@ class ConnectionPutBody(BaseModel):
     password: Annotated[Password | None, Field(title="Password")] = None
     schema_: Annotated[Schema | None, Field(alias="schema", title="Schema")] = None
     extra: Annotated[dict[str, JsonValue] | None, Field(title="Extra")] = None
-    allowed_dag_ids: Annotated[AllowedDagIds | None, Field(title="Allowed Dag Ids")] = (
-        None
-    )
+    allowed_dag_ids: Annotated[AllowedDagIds | None, Field(title="Allowed Dag Ids")]
     description: Annotated[Description | None, Field(title="Description")] = None
 
 

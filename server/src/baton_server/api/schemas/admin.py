@@ -62,6 +62,10 @@ class VariablePage(ResponseModel):
 class ConnectionPutBody(RequestModel):
     """A connection to create or replace; ``allowed_dag_ids`` null grants it to every DAG."""
 
+    # allowed_dag_ids is required (from 2026-12-02, RequireConnectionGrants): the body replaces the
+    # whole connection, and a grant left out is never taken to open it to every DAG. The docstring
+    # above is every version's description, so it stays as it was released.
+
     conn_type: Annotated[StrictStr, Field(min_length=1, max_length=500)]
     host: ShortText | None = None
     port: PortNumber | None = None
@@ -69,7 +73,7 @@ class ConnectionPutBody(RequestModel):
     password: Annotated[StrictStr, Field(max_length=10_000)] | None = None
     schema_: ShortText | None = Field(default=None, alias="schema")
     extra: dict[str, JsonValue] | None = None
-    allowed_dag_ids: Annotated[list[Identifier], Field(max_length=10_000)] | None = None
+    allowed_dag_ids: Annotated[list[Identifier], Field(max_length=10_000)] | None
     description: Annotated[StrictStr, Field(max_length=10_000)] | None = None
 
 

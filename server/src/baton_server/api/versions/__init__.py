@@ -25,6 +25,7 @@ from baton_server.api.versions.v2026_12_02 import (
     AddVariableGrants,
     OpenTaskRuntimes,
     RenameExecutionTimeoutToExecutionTimeoutSeconds,
+    RequireConnectionGrants,
     SplitRegisteredTaskAndScheduleFromRequests,
     TypeStatesRunTypesAndLogLevelsAsEnums,
 )
@@ -42,6 +43,7 @@ VERSIONS = VersionBundle(
         AddSizeCapReasons,
         AddDagOwner,
         AddVariableGrants,
+        RequireConnectionGrants,
         AddOperatorControls,
         AddLateToLogRecords,
         AddPoolsAndDagConcurrencyLimits,

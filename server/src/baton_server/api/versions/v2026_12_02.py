@@ -20,7 +20,7 @@ from cadwyn import (
 )
 
 from baton_server.api.routes._orchestration import CLIENT_RUNTIMES_HEADER
-from baton_server.api.schemas.admin import LogRecordOut, TaskInstanceDetail, VariableEntry
+from baton_server.api.schemas.admin import ConnectionPutBody, LogRecordOut, TaskInstanceDetail, VariableEntry
 from baton_server.api.schemas.admin_orchestration import (
     Dag,
     DagRunDetail,
@@ -211,6 +211,23 @@ class AddVariableGrants(VersionChange):
         schema(VariableEntry).field("read_dag_ids").didnt_exist,
         schema(VariableEntry).field("write_dag_ids").didnt_exist,
     )
+
+
+class RequireConnectionGrants(VersionChange):
+    """`PUT /api/connections/{conn_id}` needs `allowed_dag_ids` (null, said so, still grants the
+    connection to every DAG): the body replaces the whole connection, and a replacement that left the
+    grant out made a connection narrowed to some DAGs readable by every DAG, so replacing its password
+    handed the new one to every team's tasks. A body of an older version without it still grants the
+    connection to every DAG."""
+
+    description = __doc__ or ""
+    instructions_to_migrate_to_previous_version = (
+        schema(ConnectionPutBody).field("allowed_dag_ids").had(default=None),
+    )
+
+    @convert_request_to_next_version_for(ConnectionPutBody)
+    def grant_every_dag_when_left_out(request: RequestInfo) -> None:
+        request.body.setdefault("allowed_dag_ids", None)
 
 
 class AddOperatorControls(VersionChange):

@@ -20,24 +20,24 @@ class ConnectionPutBody:
 
     Attributes:
         conn_type (str):
+        allowed_dag_ids (list[str] | None):
         host (None | str | Unset):
         port (int | None | Unset):
         login (None | str | Unset):
         password (None | str | Unset):
         schema (None | str | Unset):
         extra (ConnectionPutBodyExtraType0 | None | Unset):
-        allowed_dag_ids (list[str] | None | Unset):
         description (None | str | Unset):
     """
 
     conn_type: str
+    allowed_dag_ids: list[str] | None
     host: None | str | Unset = UNSET
     port: int | None | Unset = UNSET
     login: None | str | Unset = UNSET
     password: None | str | Unset = UNSET
     schema: None | str | Unset = UNSET
     extra: ConnectionPutBodyExtraType0 | None | Unset = UNSET
-    allowed_dag_ids: list[str] | None | Unset = UNSET
     description: None | str | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
@@ -46,6 +46,13 @@ class ConnectionPutBody:
         )
 
         conn_type = self.conn_type
+
+        allowed_dag_ids: list[str] | None
+        if isinstance(self.allowed_dag_ids, list):
+            allowed_dag_ids = self.allowed_dag_ids
+
+        else:
+            allowed_dag_ids = self.allowed_dag_ids
 
         host: None | str | Unset
         if isinstance(self.host, Unset):
@@ -85,15 +92,6 @@ class ConnectionPutBody:
         else:
             extra = self.extra
 
-        allowed_dag_ids: list[str] | None | Unset
-        if isinstance(self.allowed_dag_ids, Unset):
-            allowed_dag_ids = UNSET
-        elif isinstance(self.allowed_dag_ids, list):
-            allowed_dag_ids = self.allowed_dag_ids
-
-        else:
-            allowed_dag_ids = self.allowed_dag_ids
-
         description: None | str | Unset
         if isinstance(self.description, Unset):
             description = UNSET
@@ -105,6 +103,7 @@ class ConnectionPutBody:
         field_dict.update(
             {
                 "conn_type": conn_type,
+                "allowed_dag_ids": allowed_dag_ids,
             }
         )
         if host is not UNSET:
@@ -119,8 +118,6 @@ class ConnectionPutBody:
             field_dict["schema"] = schema
         if extra is not UNSET:
             field_dict["extra"] = extra
-        if allowed_dag_ids is not UNSET:
-            field_dict["allowed_dag_ids"] = allowed_dag_ids
         if description is not UNSET:
             field_dict["description"] = description
 
@@ -134,6 +131,21 @@ class ConnectionPutBody:
 
         d = dict(src_dict)
         conn_type = d.pop("conn_type")
+
+        def _parse_allowed_dag_ids(data: object) -> list[str] | None:
+            if data is None:
+                return data
+            try:
+                if not isinstance(data, list):
+                    raise TypeError()
+                allowed_dag_ids_type_0 = cast(list[str], data)
+
+                return allowed_dag_ids_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(list[str] | None, data)
+
+        allowed_dag_ids = _parse_allowed_dag_ids(d.pop("allowed_dag_ids"))
 
         def _parse_host(data: object) -> None | str | Unset:
             if data is None:
@@ -197,23 +209,6 @@ class ConnectionPutBody:
 
         extra = _parse_extra(d.pop("extra", UNSET))
 
-        def _parse_allowed_dag_ids(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                allowed_dag_ids_type_0 = cast(list[str], data)
-
-                return allowed_dag_ids_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
-
-        allowed_dag_ids = _parse_allowed_dag_ids(d.pop("allowed_dag_ids", UNSET))
-
         def _parse_description(data: object) -> None | str | Unset:
             if data is None:
                 return data
@@ -225,13 +220,13 @@ class ConnectionPutBody:
 
         connection_put_body = cls(
             conn_type=conn_type,
+            allowed_dag_ids=allowed_dag_ids,
             host=host,
             port=port,
             login=login,
             password=password,
             schema=schema,
             extra=extra,
-            allowed_dag_ids=allowed_dag_ids,
             description=description,
         )
 

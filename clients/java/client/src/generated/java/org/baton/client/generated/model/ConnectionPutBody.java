@@ -284,14 +284,14 @@ public class ConnectionPutBody {
    */
   @jakarta.annotation.Nullable
   @JsonProperty(value = JSON_PROPERTY_ALLOWED_DAG_IDS, required = false)
-  @JsonInclude(value = JsonInclude.Include.USE_DEFAULTS)
+  @JsonInclude(value = JsonInclude.Include.ALWAYS)
   public List<String> getAllowedDagIds() {
     return allowedDagIds;
   }
 
 
   @JsonProperty(value = JSON_PROPERTY_ALLOWED_DAG_IDS, required = false)
-  @JsonInclude(value = JsonInclude.Include.USE_DEFAULTS)
+  @JsonInclude(value = JsonInclude.Include.ALWAYS)
   public void setAllowedDagIds(@jakarta.annotation.Nullable List<String> allowedDagIds) {
     this.allowedDagIds = allowedDagIds;
   }
