@@ -78,7 +78,9 @@ CAPABILITIES = (
         "ships each attempt's output as structured lines in batches (fields `source`, `stream`, `logger`)",
     ),
     Capability(
-        "execution_timeout", "SHOULD", "stops a task after `execution_timeout_seconds` and reports it failed"
+        "execution_timeout",
+        "SHOULD",
+        "stops a task after `execution_timeout_seconds` and reports it `up_for_retry`",
     ),
     Capability(
         "graceful_shutdown",
