@@ -168,7 +168,7 @@ class Settings(BaseSettings):
         try:
             parse_duration(value)
         except ValueError as exc:
-            raise ValueError(f"BATON_RETENTION: {exc}") from None
+            raise ValueError(str(exc)) from None
         return value.strip()
 
     @field_validator("database_url")
@@ -255,13 +255,13 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
+        # A validator's own message comes as "Value error, <message>": pydantic's wording, not ours.
+        message = str(first["msg"]).removeprefix("Value error, ")
         if not first["loc"]:  # a rule across settings: its message names them
-            message = str(first["msg"]).removeprefix("Value error, ")
             raise ConfigurationError(message, setting=message.split(" ", 1)[0]) from None
         field = str(first["loc"][0])
-        raise ConfigurationError(
-            f"BATON_{field.upper()}: {first['msg']}", setting=f"BATON_{field.upper()}"
-        ) from None
+        setting = f"BATON_{field.upper()}"
+        raise ConfigurationError(f"{setting}: {message}", setting=setting) from None
 
 
 def _read_or_create_secret(path: Path, make: bytes) -> str:

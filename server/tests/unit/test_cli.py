@@ -179,6 +179,8 @@ def test__process_logging__takes_every_level_the_settings_take(log_format: str) 
     ("setting", "value", "said"),
     [
         ("BATON_LOG_LEVEL", "loud", "'loud' is not a log level; one of critical, error"),
+        ("BATON_RETENTION", "5x", "'5x' is not a duration like 30d, 12h, 15m or 90s"),
+        ("BATON_MAX_API_VERSION", "2020-01-01", "'2020-01-01' is not an API version of this server"),
         ("BATON_SIGNING_KEY", "short", "at least 32 bytes"),
         # `Authorization: Bearer ` with nothing after it was let in to /metrics.
         ("BATON_METRICS_TOKEN", " ", "empty; unset it to serve /metrics without a token"),
@@ -204,6 +206,9 @@ def test__bad_setting__one_line_naming_it(tmp_path: Path, setting: str, value: s
     assert result.stderr.strip().count("\n") == 0, result.stderr
     assert f"baton-server: error: {setting}: " in result.stderr
     assert said in result.stderr
+    # Once, and in Baton's words: not "BATON_X: Value error, BATON_X: ..." (pydantic's prefix).
+    assert result.stderr.count(setting) == 1, result.stderr
+    assert "Value error" not in result.stderr, result.stderr
 
 
 def test__more_processes_than_pooled_connections__one_line_naming_both(tmp_path: Path) -> None:
