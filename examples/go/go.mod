@@ -24,6 +24,6 @@ require (
 	google.golang.org/protobuf v1.36.12 // indirect
 )
 
-// The examples build against the SDK in this repository; a project of your own requires a
-// released version instead (see docs/go-sdk.md).
+// The examples build against the SDK in this repository. The module is not published: a project
+// of your own points at a checkout the same way (docs/go-sdk.md, the tutorial's step 2).
 replace github.com/baton-org/baton/clients/go => ../../clients/go
