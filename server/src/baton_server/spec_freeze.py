@@ -65,6 +65,22 @@ AMENDMENTS: tuple[Amendment, ...] = (
             "2026-11-24": "f70edfeb46deb6d821b0ffd0cc273cbd1f2b38912979a77670cc2e7debc46465",
         },
     ),
+    Amendment(
+        name="DocumentVariableGrantRefusals",
+        date="2026-12-07",
+        description=(
+            "A task's variable read, write or delete lists the `403` reasons a server sends in every version "
+            "once an operator narrows a variable's grants: `variable_not_granted` (reading) and "
+            "`variable_not_writable` (writing or deleting). Older documents listed only "
+            "`execution_token_required`, so a client checking the reason against its document met a code "
+            "it did not know."
+        ),
+        documents={
+            "2026-09-01": "cab8b8462d4c5b98e3e70993c889b8fe9e4bbcc60ccc6d38393080752369a984",
+            "2026-10-15": "7ef5cf6ff815bb65af4d224ed3a0b8545cf43d779b56b7b1eebdf722ebafe375",
+            "2026-11-24": "f732e1d0624a50896bdf0f272b96b7aec4d997e66fe96ef164491872e5230ea8",
+        },
+    ),
 )
 """Every amendment of released documents, oldest first."""
 

@@ -233,13 +233,11 @@ VARIABLE_NOT_GRANTED = define(
     "variable_not_granted",
     403,
     "The variable is granted to other DAGs than the caller's for reading.",
-    since="2026-12-02",
 )
 VARIABLE_NOT_WRITABLE = define(
     "variable_not_writable",
     403,
     "The variable is granted to other DAGs than the caller's for writing.",
-    since="2026-12-02",
 )
 CLAIM_REVOKED = define(
     "claim_revoked",

@@ -21,9 +21,9 @@ from baton_server.api.versions.v2026_11_24 import ChangeConnectionExtraToObject
 from baton_server.api.versions.v2026_12_02 import (
     AddDagOwner,
     AddSizeCapReasons,
-    AddVariableGrants,
     OpenTaskRuntimes,
     RenameExecutionTimeoutToExecutionTimeoutSeconds,
+    RequireConnectionGrants,
     SplitRegisteredTaskAndScheduleFromRequests,
     TypeStatesRunTypesAndLogLevelsAsEnums,
 )
@@ -87,15 +87,12 @@ EXPECTED_BREAKS: dict[type[VersionChange], tuple[ExpectedBreak, ...]] = {
         ),
         ExpectedBreak("response-property-enum-value-added", ("upload_task_logs",), "log_limit_exceeded"),
     ),
+    # A connection's replacement says its grant (older versions' bodies default it to every DAG).
+    RequireConnectionGrants: (
+        ExpectedBreak("request-property-became-required", ("admin_set_connection",), "`allowed_dag_ids`"),
+    ),
     # A revoked claim's `run` names its reason (older versions get token_invalid).
     AddDagOwner: (
         ExpectedBreak("response-property-enum-value-added", ("run_task_instance",), "claim_revoked"),
-    ),
-    # Refusals a task meets only once an operator narrows a variable's grants.
-    AddVariableGrants: (
-        ExpectedBreak("response-property-enum-value-added", ("get_variable",), "variable_not_granted"),
-        ExpectedBreak(
-            "response-property-enum-value-added", ("set_variable", "delete_variable"), "variable_not_writable"
-        ),
     ),
 }
