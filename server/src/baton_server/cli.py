@@ -308,6 +308,7 @@ def _issue(kind: str) -> Callable[[Settings, argparse.Namespace], int]:
 
 
 def _revoke(settings: Settings, args: argparse.Namespace) -> int:
+    from baton_server.db.migrate import prepare_database
     from baton_server.services.credentials import revoke_credential
 
     try:
@@ -316,6 +317,7 @@ def _revoke(settings: Settings, args: argparse.Namespace) -> int:
         return _fail(f"not a credential id: {args.id!r}")
 
     async def action(runtime: Runtime) -> Any:
+        await prepare_database(runtime)
         async with runtime.sessions() as session:
             return await revoke_credential(session, credential_id)
 
@@ -328,9 +330,11 @@ def _revoke(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _list_credentials(settings: Settings, args: argparse.Namespace) -> int:
+    from baton_server.db.migrate import prepare_database
     from baton_server.services.credentials import list_credentials
 
     async def action(runtime: Runtime) -> list[dict[str, Any]]:
+        await prepare_database(runtime)
         async with runtime.sessions() as session:
             return [
                 {

@@ -265,7 +265,14 @@ def test__database_a_newer_release_migrated__every_command_says_what_to_do(tmp_p
     current = _run(["db", "current"], env)
     assert current.returncode == 0, current.stderr
     assert "database at revision 0099 (ahead: this server knows revisions up to" in current.stdout
-    for command in (["db", "migrate"], ["db", "downgrade", "base"], ["serve"], ["scheduler"]):
+    for command in (
+        ["db", "migrate"],
+        ["db", "downgrade", "base"],
+        ["serve"],
+        ["scheduler"],
+        ["list-credentials"],
+        ["revoke-credential", "00000000-0000-0000-0000-000000000000"],
+    ):
         refused = _run(command, env)
         assert refused.returncode == 2, (command, refused.stderr)
         assert "Traceback" not in refused.stderr
@@ -273,6 +280,24 @@ def test__database_a_newer_release_migrated__every_command_says_what_to_do(tmp_p
         assert "a newer release of Baton migrated it" in refused.stderr
     with sqlite3.connect(tmp_path / "data" / "baton.db") as db:
         assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [("0099",)]
+
+
+def test__credentials__listed_and_revoked_on_a_database_not_migrated__no_traceback(tmp_path: Path) -> None:
+    # The first command run against a new database (or one a server never started on) may list or
+    # revoke: it migrates the database as the commands that issue do, rather than print a traceback.
+    env = _env(tmp_path)
+    listed = _run(["list-credentials", "--json"], env)
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.strip() == "[]"
+    missing = _run(["revoke-credential", "00000000-0000-0000-0000-000000000000"], _env(tmp_path / "other"))
+    assert missing.returncode == 1, missing.stderr
+    assert "Traceback" not in missing.stderr
+    assert "no credential 00000000-0000-0000-0000-000000000000" in missing.stderr
+    # Without migrating at start, one line that names the command that does.
+    behind = _run(["list-credentials"], _env(tmp_path / "third", BATON_AUTO_MIGRATE="false"))
+    assert behind.returncode == 2, behind.stderr
+    assert "Traceback" not in behind.stderr
+    assert "run `baton-server db migrate`" in behind.stderr
 
 
 def test__credential_issue__refuses_an_empty_scope_and_a_bad_name__issuing_nothing(tmp_path: Path) -> None:
