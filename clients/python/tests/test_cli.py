@@ -68,10 +68,25 @@ def test__server_url_no_request_can_reach__one_line_and_status_2(url: str) -> No
         (["variables", "set", " ", "1"], "argument key: must not be blank"),
         (["connections", "add", "", "--type", "http"], "argument ID: must not be blank"),
         (["pools", "set", "", "unlimited"], "argument name: must not be blank"),
+        # `--run-id "$RUN_ID"` with the variable empty: not a run of a made-up id (a second run).
+        (["runs", "trigger", "d", "--run-id", ""], "argument --run-id: must not be blank"),
+        # `--dag "$DAG"` with the variable empty: not every DAG's runs.
+        (["runs", "list", "--dag", " "], "argument --dag: must not be blank"),
+        (["runs", "cancel", "", "--dag", "d"], "argument RUN: must not be blank"),
+        (["dags", "delete", "", "--confirm", ""], "argument DAG: must not be blank"),
+        (["backfill", "list", ""], "argument DAG: must not be blank"),
+        (["audit", "list", "--dag", ""], "argument --dag: must not be blank"),
+        # A path step: `/api/dags/d/dag-runs/..` is `/api/dags/d`, `/api/connections/.` the listing.
+        (["runs", "show", "..", "--dag", "d"], "argument RUN: '..' is not an id"),
+        (["runs", "mark", "..", "--dag", "d", "--state", "failed"], "argument RUN: '..' is not an id"),
+        (["connections", "get", "."], "argument ID: '.' is not an id"),
+        (["tasks", "clear", "r", ".."], "argument TASK: '..' is not an id"),
+        (["logs", ".", "t"], "argument TASK_INSTANCE|RUN: '.' is not an id"),
     ],
 )
 def test__input_the_api_cannot_take__refused_before_sending(args: list[str], said: str) -> None:
-    # Python's json reads NaN and 1e999 (inf), which no JSON body can carry; a blank key names no path.
+    # Python's json reads NaN and 1e999 (inf), which no JSON body can carry; a blank key names no path,
+    # and `.` or `..` another one.
     result = _baton(*args, "--server", "http://127.0.0.1:1", "--token", "t")
     assert result.returncode == 2, result
     assert said in result.stderr

@@ -53,9 +53,9 @@ def _dags_and_runs(sub: Subparsers) -> None:
 
     runs = _group(sub, "runs", "DAG runs: trigger, list, show, cancel, mark")
     trigger = _admin_command(runs, "trigger", "trigger a run of a DAG's latest version")
-    trigger.add_argument("dag", metavar="DAG")
+    trigger.add_argument("dag", metavar="DAG", type=name)
     trigger.add_argument("--conf", metavar="JSON", help="a JSON object the tasks read as the run's conf")
-    trigger.add_argument("--run-id", help="the run's id (default: manual__<time>)")
+    trigger.add_argument("--run-id", type=name, help="the run's id (default: manual__<time>)")
     trigger.add_argument(
         "--wait", action="store_true", help="follow the run until it ends; exit 1 if it failed"
     )
@@ -66,24 +66,30 @@ def _dags_and_runs(sub: Subparsers) -> None:
     trigger.set_defaults(handler=_runs.runs_trigger)
 
     listing = _admin_command(runs, "list", "list DAG runs, newest first", listing=True)
-    listing.add_argument("--dag", help="only this DAG's runs")
+    listing.add_argument("--dag", type=name, help="only this DAG's runs")
     listing.add_argument("--state", choices=["queued", "running", "success", "failed"])
     listing.add_argument("--limit", type=int, default=50)
     listing.set_defaults(handler=_runs.runs_list)
 
     show = _admin_command(runs, "show", "show a run's task instances: states, tries, durations")
-    show.add_argument("run", metavar="RUN", help="the run id")
-    show.add_argument("--dag", help="the DAG (needed only when several DAGs have a run of that id)")
+    show.add_argument("run", metavar="RUN", type=name, help="the run id")
+    show.add_argument(
+        "--dag", type=name, help="the DAG (needed only when several DAGs have a run of that id)"
+    )
     show.set_defaults(handler=_runs.runs_show)
 
     _controls_commands(sub, dags, runs)
 
     logs = _admin_command(sub, "logs", "print the log of a task attempt")
-    logs.add_argument("target", metavar="TASK_INSTANCE|RUN", help="a task instance id, or a run id with TASK")
     logs.add_argument(
-        "task", metavar="TASK", nargs="?", help="the task id, when the first argument is a run id"
+        "target", metavar="TASK_INSTANCE|RUN", type=name, help="a task instance id, or a run id with TASK"
     )
-    logs.add_argument("--dag", help="the DAG of RUN (needed only when several DAGs have a run of that id)")
+    logs.add_argument(
+        "task", metavar="TASK", nargs="?", type=name, help="the task id, when the first argument is a run id"
+    )
+    logs.add_argument(
+        "--dag", type=name, help="the DAG of RUN (needed only when several DAGs have a run of that id)"
+    )
     logs.add_argument(
         "--try", dest="try_number", type=int, metavar="N", help="the attempt (default: the latest)"
     )
@@ -92,28 +98,36 @@ def _dags_and_runs(sub: Subparsers) -> None:
 
 def _task_target(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "target", metavar="TASK_INSTANCE|RUN", help="a task instance id, or a run id with TASK"
+        "target", metavar="TASK_INSTANCE|RUN", type=name, help="a task instance id, or a run id with TASK"
     )
     parser.add_argument(
-        "task", metavar="TASK", nargs="?", help="the task id, when the first argument is a run id"
+        "task", metavar="TASK", nargs="?", type=name, help="the task id, when the first argument is a run id"
     )
-    parser.add_argument("--dag", help="the DAG of RUN (needed only when several DAGs have a run of that id)")
+    parser.add_argument(
+        "--dag", type=name, help="the DAG of RUN (needed only when several DAGs have a run of that id)"
+    )
 
 
 def _controls_commands(sub: Subparsers, dags: Subparsers, runs: Subparsers) -> None:
     delete = _admin_command(dags, "delete", "delete a DAG with its runs, logs and XComs (asks first)")
-    delete.add_argument("dag", metavar="DAG")
-    delete.add_argument("--confirm", metavar="DAG", help="the DAG id again, instead of being asked")
+    delete.add_argument("dag", metavar="DAG", type=name)
+    delete.add_argument(
+        "--confirm", metavar="DAG", type=name, help="the DAG id again, instead of being asked"
+    )
     delete.set_defaults(handler=_controls.dags_delete)
 
     cancel = _admin_command(runs, "cancel", "cancel a queued or running run; its running tasks are stopped")
-    cancel.add_argument("run", metavar="RUN", help="the run id")
-    cancel.add_argument("--dag", help="the DAG (needed only when several DAGs have a run of that id)")
+    cancel.add_argument("run", metavar="RUN", type=name, help="the run id")
+    cancel.add_argument(
+        "--dag", type=name, help="the DAG (needed only when several DAGs have a run of that id)"
+    )
     cancel.set_defaults(handler=_controls.runs_cancel)
     mark_run = _admin_command(runs, "mark", "set a run's state by hand; unfinished tasks end with it")
-    mark_run.add_argument("run", metavar="RUN", help="the run id")
+    mark_run.add_argument("run", metavar="RUN", type=name, help="the run id")
     mark_run.add_argument("--state", required=True, choices=["success", "failed"])
-    mark_run.add_argument("--dag", help="the DAG (needed only when several DAGs have a run of that id)")
+    mark_run.add_argument(
+        "--dag", type=name, help="the DAG (needed only when several DAGs have a run of that id)"
+    )
     mark_run.set_defaults(handler=_controls.runs_mark)
 
     tasks = _group(sub, "tasks", "task instances: clear (run again) or mark by hand")
@@ -128,7 +142,7 @@ def _controls_commands(sub: Subparsers, dags: Subparsers, runs: Subparsers) -> N
 
     audit = _group(sub, "audit", "the audit trail of operator controls")
     listing = _admin_command(audit, "list", "who did which control, when, newest first", listing=True)
-    listing.add_argument("--dag", help="only controls on this DAG")
+    listing.add_argument("--dag", type=name, help="only controls on this DAG")
     listing.add_argument("--action", help="only this control (clear_task_instance, cancel_dag_run, ...)")
     listing.add_argument("--limit", type=int, default=50)
     listing.set_defaults(handler=_controls.audit_list)
@@ -202,7 +216,7 @@ def _resources_commands(sub: Subparsers) -> None:
 def _backfill_commands(sub: Subparsers) -> None:
     backfill = _group(sub, "backfill", "backfills: runs of a scheduled DAG for each interval of a past range")
     create = _admin_command(backfill, "create", "start a backfill of a DAG's schedule intervals in a range")
-    create.add_argument("dag", metavar="DAG")
+    create.add_argument("dag", metavar="DAG", type=name)
     for flag, which in (("--from", "first"), ("--to", "last")):
         create.add_argument(
             flag,
@@ -233,11 +247,11 @@ def _backfill_commands(sub: Subparsers) -> None:
     create.add_argument("--interval", type=float, default=1.0, metavar="SECONDS", help=argparse.SUPPRESS)
     create.set_defaults(handler=_backfills.backfill_create)
     status = _admin_command(backfill, "status", "show a backfill's progress")
-    status.add_argument("dag", metavar="DAG")
+    status.add_argument("dag", metavar="DAG", type=name)
     status.add_argument("backfill", metavar="BACKFILL", type=_backfills.backfill_id, help="the backfill id")
     status.set_defaults(handler=_backfills.backfill_status)
     listing = _admin_command(backfill, "list", "list a DAG's backfills, newest first", listing=True)
-    listing.add_argument("dag", metavar="DAG")
+    listing.add_argument("dag", metavar="DAG", type=name)
     listing.set_defaults(handler=_backfills.backfill_list)
 
 

@@ -132,9 +132,12 @@ def parse_json_object(text: str, what: str) -> dict[str, Any]:
 
 
 def name(text: str) -> str:
-    """An argument that names something (a key, an id): not blank."""
+    """An argument that names something (a key, an id): not blank, and not ``.`` or ``..``, which no id
+    is and which a URL's path takes for a step (``/api/dags/d/dag-runs/..`` is ``/api/dags/d``)."""
     if not text.strip():
         raise argparse.ArgumentTypeError("must not be blank")
+    if text in (".", ".."):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an id")
     return text
 
 
