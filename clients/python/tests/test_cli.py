@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 from baton import Client
-from baton._cli._resources import _every_page
+from baton._cli import _runs
+from baton._cli._common import every_page
 from baton.models import RegisterDagsPayload, RegisterWorkerPayload
 from live_server import LiveServer
 
@@ -212,9 +213,65 @@ def test__every_page__collects_until_the_total_or_an_empty_page() -> None:
         offsets.append(offset)
         return data[offset : offset + 3], len(data)
 
-    assert (_every_page(fetch), offsets) == (data, [0, 3, 6])
+    assert (every_page(fetch, key=lambda n: n), offsets) == (data, [0, 3, 6])
     # Entries deleted while paging: the listing ends at the first empty page.
-    assert _every_page(lambda offset: ([], 5)) == []
+    assert every_page(lambda offset: ([], 5), key=lambda n: n) == []
+
+
+def test__every_page__an_entry_created_while_paging__lists_each_entry_once() -> None:
+    data = ["b", "c", "d", "e"]
+
+    def fetch(offset: int) -> tuple[list[str], int]:
+        page = data[offset : offset + 2]
+        if offset == 0:
+            data.insert(0, "a")  # created ahead of the next page: "c" moves into it
+        return page, len(data)
+
+    assert every_page(fetch, key=lambda entry: entry) == ["b", "c", "d", "e"]
+
+
+def _run_json(dag_id: str, run_id: str, n: int) -> dict[str, object]:
+    moment = f"2026-12-07T16:{n:02d}:00Z"
+    return {
+        "id": str(uuid.UUID(int=n)),
+        "dag_id": dag_id,
+        "run_id": run_id,
+        "dag_version_id": str(uuid.UUID(int=1000 + n)),
+        "run_type": "manual",
+        "state": "running",
+        "logical_date": moment,
+        "data_interval_start": moment,
+        "data_interval_end": moment,
+        "conf": {},
+        "queued_at": moment,
+        "start_date": None,
+        "end_date": None,
+        "duration_seconds": None,
+    }
+
+
+def test__find_run__a_run_triggered_while_paging__the_run_found_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import httpx
+
+    # Newest first, two a page: the run looked for ends the first page; a run triggered before the
+    # second moves it to the start of that page. It is one run of one DAG, not two DAGs' runs.
+    runs = [_run_json("etl", f"manual__{n}", n) for n in (4, 3, 2, 1)]
+    runs[1]["run_id"] = "wanted"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/dag-runs":
+            offset, limit = int(request.url.params["offset"]), int(request.url.params["limit"])
+            page = runs[offset : offset + limit]
+            if offset == 0:
+                runs.insert(0, _run_json("etl", "manual__5", 5))
+            return httpx.Response(200, json={"dag_runs": page, "total": len(runs)})
+        assert request.url.path == "/api/dags/etl/dag-runs/wanted", request.url
+        return httpx.Response(200, json={**runs[2], "task_instances": []})
+
+    monkeypatch.setattr(_runs, "PAGE", 2)
+    with Client("http://baton.test", "t", transport=httpx.MockTransport(handler)) as client:
+        detail = _runs.find_run(client, "wanted", None)
+    assert (detail.dag_id, detail.run_id) == ("etl", "wanted")
 
 
 def test__controls__clear_cancel_mark_audit_and_delete(live_server: LiveServer) -> None:

@@ -7,7 +7,7 @@ import json
 import math
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -15,6 +15,7 @@ from baton._client import Client, _expect, check_base_url
 from baton._generated.types import UNSET, Unset
 
 T = TypeVar("T")
+_Entry = TypeVar("_Entry")
 SERVER_ENV = "BATON_SERVER_URL"
 ADMIN_TOKEN_ENV = "BATON_ADMIN_TOKEN"  # noqa: S105 - the name of a variable, not a secret
 DEFAULT_SERVER = "http://127.0.0.1:8080"
@@ -63,6 +64,27 @@ def admin_client(args: argparse.Namespace) -> Client:
 def expect(value: object, kind: type[T]) -> T:
     """The parsed answer as ``kind`` (error statuses were raised already)."""
     return _expect(value, kind)
+
+
+def every_page(
+    fetch: Callable[[int], tuple[list[_Entry], int]], key: Callable[[_Entry], object]
+) -> list[_Entry]:
+    """Every entry of a paged admin listing, each once; ``fetch(offset)`` answers one page and the total.
+
+    An entry created while it pages, ahead of the next page's offset, moves the entries at the end of a
+    page to the start of the next: they are kept once (by ``key``)."""
+    entries: list[_Entry] = []
+    seen: set[object] = set()
+    offset = 0
+    while True:
+        page, total = fetch(offset)
+        offset += len(page)
+        for entry in page:
+            if key(entry) not in seen:
+                seen.add(key(entry))
+                entries.append(entry)
+        if offset >= total or not page:
+            return entries
 
 
 def print_json(data: Any) -> None:
@@ -152,6 +174,7 @@ __all__ = [
     "add_server_options",
     "admin_client",
     "duration",
+    "every_page",
     "expect",
     "loads_json",
     "name",

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from baton._cli._common import (
     CLIError,
     admin_client,
+    every_page,
     expect,
     loads_json,
     parse_json_object,
@@ -44,21 +44,11 @@ from baton._generated.models import (
     VariablePage,
     VariablePutBody,
     WorkerList,
+    WorkerSummary,
 )
 from baton._generated.types import UNSET
 
 PAGE = 1000
-_Entry = TypeVar("_Entry")
-
-
-def _every_page(fetch: Callable[[int], tuple[list[_Entry], int]]) -> list[_Entry]:
-    """Every entry of a paged admin listing; ``fetch(offset)`` answers one page and the total."""
-    entries: list[_Entry] = []
-    while True:
-        page, total = fetch(len(entries))
-        entries.extend(page)
-        if len(entries) >= total or not page:
-            return entries
 
 
 def _value_text(value: Any) -> str:
@@ -112,7 +102,7 @@ def variables_list(args: argparse.Namespace) -> int:
             )
             return page.variables, page.total
 
-        entries = _every_page(fetch)
+        entries = every_page(fetch, key=lambda entry: entry.key)
     if args.json:
         print_json([e.to_dict() for e in entries])
         return 0
@@ -229,7 +219,7 @@ def connections_list(args: argparse.Namespace) -> int:
             )
             return page.connections, page.total
 
-        entries = _every_page(fetch)
+        entries = every_page(fetch, key=lambda entry: entry.conn_id)
     if args.json:
         print_json([e.to_dict() for e in entries])
         return 0
@@ -240,9 +230,14 @@ def connections_list(args: argparse.Namespace) -> int:
 def workers_list(args: argparse.Namespace) -> int:
     """``baton workers list``: registered workers, their queues, load and last heartbeat."""
     with admin_client(args) as client:
-        page = expect(list_workers.sync(client=client.generated, limit=PAGE), WorkerList)
+
+        def fetch(offset: int) -> tuple[list[WorkerSummary], int]:
+            page = expect(list_workers.sync(client=client.generated, limit=PAGE, offset=offset), WorkerList)
+            return page.workers, page.total
+
+        workers = every_page(fetch, key=lambda worker: worker.id)
     if args.json:
-        print_json([w.to_dict() for w in page.workers])
+        print_json([w.to_dict() for w in workers])
         return 0
     rows = [
         [
@@ -254,7 +249,7 @@ def workers_list(args: argparse.Namespace) -> int:
             w.hostname or "-",
             when(w.last_heartbeat_at),
         ]
-        for w in page.workers
+        for w in workers
     ]
     headers = ["NAME", "STATE", "QUEUES", "BUSY", "RUNTIME", "HOST", "LAST HEARTBEAT"]
     print(table(headers, rows) if rows else "no workers")

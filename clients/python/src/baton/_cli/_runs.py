@@ -12,6 +12,7 @@ from baton._cli._common import (
     CLIError,
     admin_client,
     duration,
+    every_page,
     expect,
     parse_json_object,
     print_json,
@@ -50,12 +51,12 @@ FINISHED_RUN_STATES = {"success", "failed"}
 def dags_list(args: argparse.Namespace) -> int:
     """``baton dags list``: every DAG with its latest version."""
     with admin_client(args) as client:
-        dags: list[DagSummary] = []
-        while True:
-            page = expect(list_dags.sync(client=client.generated, limit=PAGE, offset=len(dags)), DagList)
-            dags.extend(page.dags)
-            if len(dags) >= page.total or not page.dags:
-                break
+
+        def fetch(offset: int) -> tuple[list[DagSummary], int]:
+            page = expect(list_dags.sync(client=client.generated, limit=PAGE, offset=offset), DagList)
+            return page.dags, page.total
+
+        dags = every_page(fetch, key=lambda dag: dag.dag_id)
     if args.json:
         print_json([d.to_dict() for d in dags])
         return 0
@@ -89,11 +90,12 @@ def _schedule_text(schedule: Any) -> str:
 def find_run(client: Client, run_id: str, dag_id: str | None) -> DagRunDetail:
     """A run by its run id (and DAG id, needed only when two DAGs have a run of that id)."""
     if dag_id is None:
-        matches: list[str] = []
+        # A set: newest first, a run triggered while this pages moves the one last seen into the next page.
+        matches: set[str] = set()
         offset = 0
         while True:
             page = expect(list_dag_runs.sync(client=client.generated, limit=PAGE, offset=offset), DagRunList)
-            matches.extend(r.dag_id for r in page.dag_runs if r.run_id == run_id)
+            matches.update(r.dag_id for r in page.dag_runs if r.run_id == run_id)
             offset += len(page.dag_runs)
             if offset >= page.total or not page.dag_runs:
                 break
@@ -101,7 +103,7 @@ def find_run(client: Client, run_id: str, dag_id: str | None) -> DagRunDetail:
             raise CLIError(f"no DAG run {run_id!r}")
         if len(matches) > 1:
             raise CLIError(f"DAGs {', '.join(sorted(matches))} each have a run {run_id!r}: pass --dag")
-        dag_id = matches[0]
+        (dag_id,) = matches
     return expect(get_dag_run.sync(dag_id, run_id, client=client.generated), DagRunDetail)
 
 
