@@ -69,6 +69,9 @@ def test__server_url_no_request_can_reach__one_line_and_status_2(url: str) -> No
         (["variables", "set", " ", "1"], "argument key: must not be blank"),
         (["connections", "add", "", "--type", "http"], "argument ID: must not be blank"),
         (["pools", "set", "", "unlimited"], "argument name: must not be blank"),
+        # `--allow-dag "$DAGS"` with the variable empty: not a connection every DAG's tasks may read.
+        (["connections", "add", "c", "--type", "http", "--allow-dag", ""], "--allow-dag needs a DAG id"),
+        (["connections", "add", "c", "--uri", "http://h", "--allow-dag", " , "], "needs a DAG id"),
         # `--run-id "$RUN_ID"` with the variable empty: not a run of a made-up id (a second run).
         (["runs", "trigger", "d", "--run-id", ""], "argument --run-id: must not be blank"),
         # `--dag "$DAG"` with the variable empty: not every DAG's runs.
@@ -154,7 +157,7 @@ def test__connections_add__a_replacement_keeps_the_grant_unless_told(live_server
     _one_line_error(
         _baton("connections", "add", conn_id, "--type", "postgres", "--allow-dag", "", **env),
         2,
-        "--allow-dag: no DAG id given",
+        "--allow-dag needs a DAG id",
     )
     assert granted() == ["payroll"]
     opened = _baton("connections", "add", conn_id, "--type", "postgres", "--all-dags", **env)

@@ -154,14 +154,17 @@ def connections_add(args: argparse.Namespace) -> int:
     connection has (every DAG for a new one): replacing a narrowed connection's password never widens
     who may read it."""
     conn = _connection_from_args(args)
-    allowed: list[str] | None = [d for part in args.allow_dag or [] for d in part.split(",") if d]
+    allowed: list[str] | None = [
+        d.strip() for part in args.allow_dag or [] for d in part.split(",") if d.strip()
+    ]
+    if args.allow_dag is not None and not allowed:
+        # `--allow-dag "$DAGS"` with the variable empty asked for a grant: never widened to every DAG.
+        raise CLIError("--allow-dag needs a DAG id (--all-dags grants the connection to every DAG)", 2)
     with admin_client(args) as client:
         if args.all_dags:
             allowed = None
-        elif not args.allow_dag:
+        elif args.allow_dag is None:
             allowed = _granted_now(client, args.conn_id)
-        elif not allowed:
-            raise CLIError("--allow-dag: no DAG id given", 2)
         body = ConnectionPutBody(
             conn_type=conn.conn_type,
             host=conn.host,
