@@ -130,13 +130,23 @@ async def heartbeat_worker(
     return worker
 
 
-async def list_workers(session: AsyncSession, *, limit: int, offset: int) -> tuple[list[WorkerLoad], int]:
-    """A page of workers by name, each with the task instances it holds, and the total count."""
-    total = await session.scalar(select(func.count()).select_from(WorkerRecord))
+async def list_workers(
+    session: AsyncSession, *, limit: int, offset: int, client_runtimes: str | None = None
+) -> tuple[list[WorkerLoad], int]:
+    """A page of workers by name, each with the task instances it holds, and the total count.
+
+    With ``client_runtimes`` (those an older API version can express, comma-separated), only the
+    workers of these runtimes, counted and paged as one listing."""
+    conditions = [] if client_runtimes is None else [WorkerRecord.runtime.in_(client_runtimes.split(","))]
+    total = await session.scalar(select(func.count()).select_from(WorkerRecord).where(*conditions))
     workers = list(
         (
             await session.scalars(
-                select(WorkerRecord).order_by(WorkerRecord.name).limit(limit).offset(offset)
+                select(WorkerRecord)
+                .where(*conditions)
+                .order_by(WorkerRecord.name)
+                .limit(limit)
+                .offset(offset)
             )
         ).all()
     )
