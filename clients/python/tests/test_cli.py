@@ -72,6 +72,10 @@ def test__server_url_no_request_can_reach__one_line_and_status_2(url: str) -> No
         # `--allow-dag "$DAGS"` with the variable empty: not a connection every DAG's tasks may read.
         (["connections", "add", "c", "--type", "http", "--allow-dag", ""], "--allow-dag needs a DAG id"),
         (["connections", "add", "c", "--uri", "http://h", "--allow-dag", " , "], "needs a DAG id"),
+        # Past what the API takes: bad usage (2) before anything is sent, not the server's 422 (1).
+        (["runs", "list", "--limit", "0"], "argument --limit: '0' is not a whole number from 1 to 1000"),
+        (["audit", "list", "--limit", "1001"], "argument --limit: '1001' is not a whole number from 1 to"),
+        (["logs", str(uuid.UUID(int=1)), "--try", "-1"], "argument --try: '-1' is not a whole number"),
         # `--run-id "$RUN_ID"` with the variable empty: not a run of a made-up id (a second run).
         (["runs", "trigger", "d", "--run-id", ""], "argument --run-id: must not be blank"),
         # `--dag "$DAG"` with the variable empty: not every DAG's runs.

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from baton._cli import _backfills, _controls, _resources, _runs, _worker_cmd
-from baton._cli._common import ADMIN_TOKEN_ENV, CLIError, add_server_options, name
+from baton._cli._common import ADMIN_TOKEN_ENV, CLIError, add_server_options, name, whole_number
 from baton._errors import (
     APIError,
     BatonError,
@@ -24,6 +24,11 @@ from baton._errors import (
     UnauthorizedError,
 )
 from baton._generated.api_version import API_VERSION
+
+PAGE_MOST = 1000
+"""The largest page the admin API's listings answer."""
+TRY_MOST = 2**31 - 1
+"""The largest try number the admin API takes."""
 
 if TYPE_CHECKING:
     Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
@@ -68,7 +73,7 @@ def _dags_and_runs(sub: Subparsers) -> None:
     listing = _admin_command(runs, "list", "list DAG runs, newest first", listing=True)
     listing.add_argument("--dag", type=name, help="only this DAG's runs")
     listing.add_argument("--state", choices=["queued", "running", "success", "failed"])
-    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--limit", type=whole_number(PAGE_MOST), default=50, metavar="N")
     listing.set_defaults(handler=_runs.runs_list)
 
     show = _admin_command(runs, "show", "show a run's task instances: states, tries, durations")
@@ -91,7 +96,11 @@ def _dags_and_runs(sub: Subparsers) -> None:
         "--dag", type=name, help="the DAG of RUN (needed only when several DAGs have a run of that id)"
     )
     logs.add_argument(
-        "--try", dest="try_number", type=int, metavar="N", help="the attempt (default: the latest)"
+        "--try",
+        dest="try_number",
+        type=whole_number(TRY_MOST),
+        metavar="N",
+        help="the attempt (default: the latest)",
     )
     logs.set_defaults(handler=_runs.logs)
 
@@ -144,7 +153,7 @@ def _controls_commands(sub: Subparsers, dags: Subparsers, runs: Subparsers) -> N
     listing = _admin_command(audit, "list", "who did which control, when, newest first", listing=True)
     listing.add_argument("--dag", type=name, help="only controls on this DAG")
     listing.add_argument("--action", help="only this control (clear_task_instance, cancel_dag_run, ...)")
-    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--limit", type=whole_number(PAGE_MOST), default=50, metavar="N")
     listing.set_defaults(handler=_controls.audit_list)
 
 

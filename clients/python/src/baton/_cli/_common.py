@@ -163,6 +163,17 @@ def name(text: str) -> str:
     return text
 
 
+def whole_number(most: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from 1 to ``most`` (what the API takes), else bad usage."""
+
+    def parse(text: str) -> int:
+        if not text.isdigit() or not 1 <= int(text) <= most:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1 to {most}")
+        return int(text)
+
+    return parse
+
+
 def stderr(message: str) -> None:
     """Print a note for the operator on stderr."""
     print(message, file=sys.stderr, flush=True)
@@ -186,4 +197,5 @@ __all__ = [
     "token",
     "tries",
     "when",
+    "whole_number",
 ]
