@@ -9,12 +9,13 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from baton import Client
 from baton._cli import _runs
-from baton._cli._common import every_page
+from baton._cli._common import every_page, when
 from baton.models import RegisterDagsPayload, RegisterWorkerPayload
 from live_server import LiveServer
 
@@ -210,6 +211,22 @@ def test__worker__option_out_of_range__one_line_and_status_1(
         "worker", "--bundle", str(tmp_path), "--token", "t", "--server", "http://127.0.0.1:1", *option
     )
     _one_line_error(result, 1, said)
+
+
+@pytest.mark.parametrize(
+    ("moment", "shown"),
+    [
+        (datetime(1, 1, 1, tzinfo=UTC), "0001-01-01 00:00:00"),
+        (datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC), "9999-12-31 23:59:59"),
+        (
+            datetime(2026, 12, 7, 18, 30, 5, 500000, tzinfo=timezone(timedelta(hours=2))),
+            "2026-12-07 16:30:05",
+        ),
+    ],
+)
+def test__when__every_year_in_four_digits_in_utc(moment: datetime, shown: str) -> None:
+    # Logical dates go from year 1 to 9999; the tables' column says YYYY-MM-DD HH:MM:SS.
+    assert when(moment) == shown
 
 
 def test__every_page__collects_until_the_total_or_an_empty_page() -> None:

@@ -104,7 +104,8 @@ def when(moment: datetime | Unset | None) -> str:
     """A timestamp as ``YYYY-MM-DD HH:MM:SS`` in UTC, or ``-``."""
     if moment is None or moment is UNSET or not isinstance(moment, datetime):
         return "-"
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    # isoformat, not strftime: C's %Y gives year 1 (a logical date may be 0001-01-01) as "1".
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="seconds")
 
 
 def duration(seconds: float | Unset | None) -> str:
