@@ -298,6 +298,36 @@ def test__find_run__a_run_triggered_while_paging__the_run_found_once(monkeypatch
     assert (detail.dag_id, detail.run_id) == ("etl", "wanted")
 
 
+@pytest.mark.parametrize(("typed", "said"), [(b"\x04", "not confirmed"), (b"other\n", "not confirmed")])
+def test__dags_delete__on_a_terminal__anything_but_the_dag_id_deletes_nothing(
+    typed: bytes, said: str
+) -> None:
+    import pty
+
+    # Asked on a terminal; Ctrl-D (end of input) is a no as another id is, in one line, before any request.
+    base = {k: v for k, v in os.environ.items() if not k.startswith("BATON_")}
+    env = {**base, "BATON_SERVER_URL": "http://127.0.0.1:1", "BATON_ADMIN_TOKEN": "t"}
+    terminal, their_end = pty.openpty()
+    with subprocess.Popen(
+        [sys.executable, "-m", "baton", "dags", "delete", "etl"],
+        stdin=their_end,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
+    ) as proc:
+        os.close(their_end)
+        try:
+            assert proc.stdout is not None
+            assert proc.stdout.read(len("Type the DAG id to confirm: ")) == "Type the DAG id to confirm: "
+            os.write(terminal, typed)
+            _, err = proc.communicate(timeout=60)
+        finally:
+            os.close(terminal)
+    assert proc.returncode == 1, err
+    assert err.splitlines()[-1] == f"baton: error: {said}: nothing was deleted"
+
+
 def test__controls__clear_cancel_mark_audit_and_delete(live_server: LiveServer) -> None:
     queued = live_server.queue_run("a")
     dag_id, run_id, ti_id = queued["dag_id"], queued["run_id"], queued["task_instances"][0]["id"]

@@ -98,7 +98,10 @@ def dags_delete(args: argparse.Namespace) -> int:
         if not sys.stdin.isatty():
             raise CLIError(f"deleting a DAG is final: pass --confirm {args.dag}", 2)
         print(f"This deletes DAG {args.dag} with every run, log and XCom of it.", file=sys.stderr)
-        confirm = input("Type the DAG id to confirm: ").strip()
+        try:
+            confirm = input("Type the DAG id to confirm: ").strip()
+        except EOFError:  # Ctrl-D: nothing typed
+            confirm = ""
         if confirm != args.dag:
             raise CLIError("not confirmed: nothing was deleted")
     with admin_client(args) as client:
