@@ -77,6 +77,9 @@ def test__server_url_no_request_can_reach__one_line_and_status_2(url: str) -> No
         (["runs", "list", "--limit", "0"], "argument --limit: '0' is not a whole number from 1 to 1000"),
         (["audit", "list", "--limit", "1001"], "argument --limit: '1001' is not a whole number from 1 to"),
         (["logs", str(uuid.UUID(int=1)), "--try", "-1"], "argument --try: '-1' is not a whole number"),
+        # The URI is the whole connection: a password beside it was dropped and the connection saved.
+        (["connections", "add", "c", "--uri", "pg://u@h/d", "--password", "p"], "put --password in it"),
+        (["connections", "add", "c", "--uri", "", "--type", "pg", "--port", "1"], "put --type, --port in it"),
         # `--run-id "$RUN_ID"` with the variable empty: not a run of a made-up id (a second run).
         (["runs", "trigger", "d", "--run-id", ""], "argument --run-id: must not be blank"),
         # `--dag "$DAG"` with the variable empty: not every DAG's runs.

@@ -115,8 +115,21 @@ def _shorten(text: str, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+_PARTS = ("conn_type", "host", "port", "login", "password", "schema", "extra")
+"""The options that give a connection part by part, instead of ``--uri``."""
+
+
 def _connection_from_args(args: argparse.Namespace) -> Connection:
-    if args.uri:
+    if args.uri is not None:
+        given = [
+            f"--{part.removeprefix('conn_').replace('_', '-')}"
+            for part in _PARTS
+            if getattr(args, part) is not None
+        ]
+        if given:  # the URI would win, and what they say would be dropped without a word
+            raise CLIError(
+                f"--uri holds the whole connection: put {', '.join(given)} in it, or leave --uri out", 2
+            )
         try:
             return Connection.parse(args.conn_id, args.uri)
         except ConnectionURIError as exc:
