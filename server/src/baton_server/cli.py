@@ -234,7 +234,8 @@ def _db_clean(settings: Settings, args: argparse.Namespace) -> int:
     from baton_server.services.retention import clean, parse_duration
 
     try:
-        older_than = parse_duration(args.older_than)
+        # A unit, always: `--older-than 30` meant as days deleted what ended over 30 seconds ago.
+        older_than = parse_duration(args.older_than, unit_required=True)
     except ValueError as exc:
         return _fail(f"--older-than: {exc}")
     cutoff = utcnow() - older_than

@@ -182,3 +182,8 @@ def test__db_clean_command__deletes_and_reports(tmp_path: Path) -> None:
     bad = run("--older-than", "soon")
     assert bad.returncode == 2
     assert "--older-than" in bad.stderr
+    # A bare number, meant as days, is not taken for seconds (every run finished over 30 s ago).
+    bare = run("--older-than", "30")
+    assert bare.returncode == 2, bare.stdout
+    assert "--older-than: '30' has no unit: say 30d for days" in bare.stderr
+    assert bare.stdout == ""
