@@ -106,6 +106,38 @@ def test__input_the_api_cannot_take__refused_before_sending(args: list[str], sai
     assert "ValueError" not in result.stderr
 
 
+def test__not_a_baton_server__its_error_page_in_one_line(tmp_path: Path) -> None:
+    import http.server
+    import threading
+
+    # The wrong port, or a proxy's error page: the HTML answered is no Baton error body.
+    page = (
+        "<!DOCTYPE html>\n<html>\n  <body>\n    <h1>502 Bad Gateway</h1>\n"
+        + "<p>x</p>\n" * 100
+        + "</body></html>\n"
+    )
+
+    class Proxy(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(502)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(page.encode())
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy) as proxy:
+        threading.Thread(target=proxy.serve_forever, daemon=True).start()
+        try:
+            url = f"http://127.0.0.1:{proxy.server_address[1]}"
+            result = _baton("workers", "list", "--server", url, "--token", "t")
+        finally:
+            proxy.shutdown()
+    _one_line_error(result, 1, "502 http_502: <!DOCTYPE html> <html> <body> <h1>502 Bad Gateway</h1>")
+    assert len(result.stderr) < 300
+
+
 def test__no_admin_token__one_line_and_status_2() -> None:
     _one_line_error(_baton("runs", "list"), 2, "no admin token: pass --token or set BATON_ADMIN_TOKEN")
 

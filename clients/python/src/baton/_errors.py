@@ -191,7 +191,9 @@ def error_from_response(status: int, body: bytes, request_id: str | None) -> API
 
 
 def _parse_body(status: int, body: bytes) -> tuple[str, str]:
-    fallback = (f"http_{status}", body.decode("utf-8", "replace")[:500] or f"HTTP {status}")
+    # Not Baton's error body (a proxy's or another server's page): its text in one line, shortened.
+    text = " ".join(body.decode("utf-8", "replace").split())
+    fallback = (f"http_{status}", (text if len(text) <= 200 else text[:199] + "…") or f"HTTP {status}")
     try:
         data = json.loads(body)
     except ValueError:
