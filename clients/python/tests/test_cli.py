@@ -80,6 +80,26 @@ def test__server_url_no_request_can_reach__one_line_and_status_2(url: str) -> No
         # The URI is the whole connection: a password beside it was dropped and the connection saved.
         (["connections", "add", "c", "--uri", "pg://u@h/d", "--password", "p"], "put --password in it"),
         (["connections", "add", "c", "--uri", "", "--type", "pg", "--port", "1"], "put --type, --port in it"),
+        # A timeout that never passes (nan), or that has passed before the first look.
+        (
+            ["runs", "trigger", "d", "--wait", "--timeout", "nan"],
+            "argument --timeout: 'nan' is not a number of",
+        ),
+        (
+            [
+                "backfill",
+                "create",
+                "d",
+                "--from",
+                "2026-01-01T00:00Z",
+                "--to",
+                "2026-01-02T00:00Z",
+                "--wait",
+                "--timeout",
+                "-1",
+            ],
+            "argument --timeout: '-1' is not a number of seconds from 0",
+        ),
         # `--run-id "$RUN_ID"` with the variable empty: not a run of a made-up id (a second run).
         (["runs", "trigger", "d", "--run-id", ""], "argument --run-id: must not be blank"),
         # `--dag "$DAG"` with the variable empty: not every DAG's runs.

@@ -13,7 +13,14 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from baton._cli import _backfills, _controls, _resources, _runs, _worker_cmd
-from baton._cli._common import ADMIN_TOKEN_ENV, CLIError, add_server_options, name, whole_number
+from baton._cli._common import (
+    ADMIN_TOKEN_ENV,
+    CLIError,
+    add_server_options,
+    name,
+    seconds,
+    whole_number,
+)
 from baton._errors import (
     APIError,
     BatonError,
@@ -65,7 +72,7 @@ def _dags_and_runs(sub: Subparsers) -> None:
         "--wait", action="store_true", help="follow the run until it ends; exit 1 if it failed"
     )
     trigger.add_argument(
-        "--timeout", type=float, metavar="SECONDS", help="with --wait: give up after this long"
+        "--timeout", type=seconds, metavar="SECONDS", help="with --wait: give up after this long"
     )
     trigger.add_argument("--interval", type=float, default=1.0, metavar="SECONDS", help=argparse.SUPPRESS)
     trigger.set_defaults(handler=_runs.runs_trigger)
@@ -251,7 +258,7 @@ def _backfill_commands(sub: Subparsers) -> None:
         "--wait", action="store_true", help="follow it until it completes; exit 1 if a run failed"
     )
     create.add_argument(
-        "--timeout", type=float, metavar="SECONDS", help="with --wait: give up after this long"
+        "--timeout", type=seconds, metavar="SECONDS", help="with --wait: give up after this long"
     )
     create.add_argument("--interval", type=float, default=1.0, metavar="SECONDS", help=argparse.SUPPRESS)
     create.set_defaults(handler=_backfills.backfill_create)

@@ -175,6 +175,17 @@ def whole_number(most: int) -> Callable[[str], int]:
     return parse
 
 
+def seconds(text: str) -> float:
+    """An argparse type: a number of seconds from 0, finite (``nan`` would never pass, so never time out)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds from 0")
+    return value
+
+
 def stderr(message: str) -> None:
     """Print a note for the operator on stderr."""
     print(message, file=sys.stderr, flush=True)
@@ -192,6 +203,7 @@ __all__ = [
     "name",
     "parse_json_object",
     "print_json",
+    "seconds",
     "server_url",
     "stderr",
     "table",
