@@ -162,6 +162,20 @@ def test__no_admin_token__one_line_and_status_2() -> None:
     _one_line_error(_baton("runs", "list"), 2, "no admin token: pass --token or set BATON_ADMIN_TOKEN")
 
 
+def test__token_read_from_a_file__its_newline_dropped(live_server: LiveServer) -> None:
+    # `BATON_ADMIN_TOKEN` from a mounted secret file ends with a newline: it was sent, refused by the
+    # HTTP layer as 'cannot reach the Baton server', with the whole token in the message.
+    token = live_server.cli("create-admin-token", "cli-token-file").strip()
+    listed = _baton("workers", "list", BATON_SERVER_URL=live_server.base_url, BATON_ADMIN_TOKEN=f"{token}\n")
+    assert listed.returncode == 0, listed.stderr
+    for bad in (f"{token[:10]} {token[10:]}", f"{token}\x01", f"{token}é"):
+        refused = _baton("workers", "list", BATON_SERVER_URL=live_server.base_url, BATON_ADMIN_TOKEN=bad)
+        _one_line_error(
+            refused, 2, "the admin token from --token or BATON_ADMIN_TOKEN has a character no token"
+        )
+        assert token[10:] not in refused.stderr
+
+
 def test__wrong_token__401_in_one_line(live_server: LiveServer) -> None:
     result = _baton(
         "workers", "list", BATON_SERVER_URL=live_server.base_url, BATON_ADMIN_TOKEN="baton_admin_nope"

@@ -49,10 +49,20 @@ def server_url(args: argparse.Namespace) -> str:
 
 
 def token(args: argparse.Namespace, env: str, what: str) -> str:
-    """The token from ``--token`` or the environment; a CLIError naming both when neither is set."""
-    value: str | None = args.token or os.environ.get(env)
+    """The token from ``--token`` or the environment; a CLIError naming both when neither is set.
+
+    Without the white space around it (a token read from a file ends with a newline): no token has
+    any, and an HTTP header cannot carry a newline. One with other characters no token has (spaces
+    inside, control characters, non-ASCII) is refused without being shown."""
+    value: str = (args.token or os.environ.get(env) or "").strip()
     if not value:
         raise CLIError(f"no {what}: pass --token or set {env}", 2)
+    if not all("!" <= char <= "~" for char in value):
+        raise CLIError(
+            f"the {what} from --token or {env} has a character no token has (a space, a control "
+            "character or one outside ASCII)",
+            2,
+        )
     return value
 
 
