@@ -431,3 +431,23 @@ async def test__shared_connections__each_client_still_sends_its_own_token() -> N
         await first.health()
     assert seen == ["Bearer first", "Bearer second", "Bearer first"]
     await connections.aclose()
+
+
+def test__token_no_header_can_carry__the_error_does_not_show_it() -> None:
+    import http.server
+    import threading
+
+    # A newline in a token (read from a file as it is): the HTTP layer refuses the header, quoting it.
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            url = f"http://127.0.0.1:{server.server_address[1]}"
+            with (
+                Client(url, "baton_admin_s3cr3t\n", retry=FAST) as client,
+                pytest.raises(TransportError) as caught,
+            ):
+                client.health()
+        finally:
+            server.shutdown()
+    assert "Illegal header value" in str(caught.value)
+    assert "s3cr3t" not in str(caught.value)

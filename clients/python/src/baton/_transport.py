@@ -129,8 +129,13 @@ def _may_retry(request: httpx.Request, error: httpx.TransportError | None) -> bo
     return isinstance(error, httpx.ConnectError | httpx.ConnectTimeout)
 
 
+_SENT_TOKEN = re.compile(r"Bearer[^'\"]*")
+"""A token in an error's text: httpx's refusal of a header quotes the header's value, token and all."""
+
+
 def _transport_error(request: httpx.Request, error: httpx.TransportError) -> TransportError:
-    return TransportError(f"{request.method} {request.url}: {type(error).__name__}: {error}")
+    said = _SENT_TOKEN.sub("Bearer <token>", str(error))
+    return TransportError(f"{request.method} {request.url}: {type(error).__name__}: {said}")
 
 
 class _ByScheme(httpx.BaseTransport):
