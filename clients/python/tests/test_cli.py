@@ -16,7 +16,13 @@ import pytest
 from baton import Client
 from baton._cli import _runs
 from baton._cli._common import every_page, when
-from baton.models import RegisterDagsPayload, RegisterWorkerPayload
+from baton.models import (
+    LogBatch,
+    LogLine,
+    RegisterDagsPayload,
+    RegisterWorkerPayload,
+    TIRunPayload,
+)
 from live_server import LiveServer
 
 
@@ -239,6 +245,44 @@ def test__connections_add__a_replacement_keeps_the_grant_unless_told(live_server
     assert granted() is None
     fresh = _baton("connections", "add", f"{conn_id}_new", "--type", "http", **env)
     assert fresh.stdout == f"connection {conn_id}_new saved; granted to every DAG\n", fresh
+
+
+def test__logs_and_tables__control_characters_a_task_stored_are_shown_escaped(
+    live_server: LiveServer,
+) -> None:
+    # A task's log line with escape sequences (retitle the window, set the clipboard, rewrite the line)
+    # reached the operator's terminal as commands.
+    queued = live_server.queue_run("a")
+    (ti,) = queued["task_instances"]
+    hostile = "done\x1b]0;owned\x07\x1b]52;c;ZWNobyBvd25lZA==\x07\rfake line\x9b2J\tend"
+    with Client(live_server.base_url, ti["workload_token"]) as task:
+        started = TIRunPayload(hostname="h", pid=1, unix_user="u", start_date=datetime.now(UTC))
+        task.start(uuid.UUID(ti["id"]), started)
+        line = LogLine(timestamp=datetime.now(UTC), level="info", message=hostile)
+        assert task.upload_logs(uuid.UUID(ti["id"]), LogBatch(lines=[line])).accepted == 1
+    env = {"BATON_SERVER_URL": live_server.base_url, "BATON_ADMIN_TOKEN": live_server.admin_token}
+    shown = _baton("logs", ti["id"], **env)
+    assert shown.returncode == 0, shown.stderr
+    for control in ("\x1b", "\x07", "\x9b"):
+        assert control not in shown.stdout
+    assert "done\\x1b]0;owned\\x07\\x1b]52;c;ZWNobyBvd25lZA==\\x07\\x0dfake line\\x9b2J\tend" in shown.stdout
+    # --json keeps the line as stored, for machines.
+    assert json.loads(_baton("logs", ti["id"], "--json", **env).stdout)[0]["message"] == hostile
+    key = f"v_{uuid.uuid4().hex[:8]}"
+    assert _baton("variables", "set", key, hostile, "--string", **env).returncode == 0
+    listed = _baton("variables", "list", **env)
+    assert "\x1b" not in listed.stdout
+    assert "\\x1b]0;owned" in listed.stdout
+    # Into a pipe, a value is printed as stored: a script reads what was set (bytes: text mode would
+    # turn its carriage return into a newline).
+    base = {k: v for k, v in os.environ.items() if not k.startswith("BATON_")}
+    piped = subprocess.run(
+        [sys.executable, "-m", "baton", "variables", "get", key],
+        env={**base, **env},
+        capture_output=True,
+        timeout=300,
+    )
+    assert piped.stdout == (hostile + "\n").encode()
 
 
 @pytest.mark.parametrize(

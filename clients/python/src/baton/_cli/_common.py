@@ -6,6 +6,7 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -102,9 +103,21 @@ def print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, default=str))
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+"""Characters a terminal takes as commands (escape sequences, carriage return, bell): every C0 and C1
+control character but tab and newline."""
+
+
+def shown(text: str) -> str:
+    """``text`` safe to print on a terminal: each control character but tab and newline as ``\\xNN``,
+    so that what a task stored (a log line, a value) cannot move the cursor, rewrite what was printed,
+    retitle the window or set the clipboard of the operator who reads it."""
+    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """A plain-text table with left-aligned columns."""
-    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in row] for row in rows]
+    """A plain-text table with left-aligned columns (each cell :func:`shown`)."""
+    cells = [[str(h) for h in headers]] + [["" if c is None else shown(str(c)) for c in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in cells]
     return "\n".join(lines)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from baton._cli._common import (
@@ -14,6 +15,7 @@ from baton._cli._common import (
     loads_json,
     parse_json_object,
     print_json,
+    shown,
     table,
     when,
 )
@@ -62,7 +64,9 @@ def variables_get(args: argparse.Namespace) -> int:
     if args.json:
         print_json(entry.to_dict())
     else:
-        print(_value_text(entry.value))
+        # Printed as stored into a pipe (a script's value); on a terminal, safe to show (shown).
+        text = _value_text(entry.value)
+        print(shown(text) if sys.stdout.isatty() else text)
     return 0
 
 

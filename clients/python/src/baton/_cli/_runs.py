@@ -16,6 +16,7 @@ from baton._cli._common import (
     expect,
     parse_json_object,
     print_json,
+    shown,
     table,
     tries,
     when,
@@ -254,12 +255,12 @@ def logs(args: argparse.Namespace) -> int:
 
 
 def format_line(line: LogRecordOut) -> str:
-    """``HH:MM:SS.mmm LEVEL  [source] message``."""
+    """``HH:MM:SS.mmm LEVEL  [source] message``, safe to print on a terminal (:func:`shown`)."""
     fields = line.fields.to_dict() if line.fields else {}
     source = fields.get("stream") or ("worker" if fields.get("source") == "worker" else fields.get("logger"))
     stamp = line.timestamp.strftime("%H:%M:%S.%f")[:-3]
     prefix = f"{stamp} {line.level.upper():<8}" + (f"[{source}] " if source else "")
-    return prefix + line.message.replace("\n", "\n" + " " * len(prefix))
+    return shown(prefix + line.message.replace("\n", "\n" + " " * len(prefix)))
 
 
 __all__ = [
