@@ -16,7 +16,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import case, delete, select, text, update
+from sqlalchemy import case, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton_server.db.tables import (
@@ -280,8 +280,17 @@ async def delete_dag(session: AsyncSession, actor: audit.Actor, dag_id: str, *, 
     A worker whose bundle still has the DAG registers it again, as a new DAG, when it next starts.
     """
     await hold_scheduler(session)
-    # Locked first: a run triggered, a backfill made or a version registered meanwhile waits for the
-    # deletion (and then finds no DAG) instead of referring to rows it deletes.
+    # Its task instances before its row, in the order a claim takes them: a claim under the DAG's
+    # max_active_tasks holds the candidates it read, then locks the DAG's row to count. Taking the
+    # DAG's row first, the deletion waited for those candidates while the claim waited for the row: a
+    # deadlock, which PostgreSQL broke by failing one of them (a 500). No task instance of the DAG is
+    # made meanwhile: only the scheduler makes them, and it is held off. Counted, so that the ids of a
+    # long history do not travel to the server.
+    if is_postgres(session):
+        held = select(TI.id).where(TI.dag_id == dag_id).with_for_update().subquery()
+        await session.execute(select(func.count()).select_from(held))
+    # Then the DAG's row: a run triggered, a backfill made or a version registered meanwhile waits for
+    # the deletion (and then finds no DAG) instead of referring to rows it deletes.
     if await session.get(DagRecord, dag_id, with_for_update=True) is None:
         raise NotFoundError(f"no DAG {dag_id!r}", reason="dag_not_found")
     if confirm != dag_id:

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
+from baton_server.db.direct import Direct
 from baton_server.services import logs as logs_service
+from baton_server.services import workloads as workloads_service
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
@@ -184,4 +187,68 @@ async def test__dag_deletion__while_a_run_of_it_is_being_made__waits_for_it_and_
     )
     assert answer.status_code == 200, answer.text
     assert answer.json()["dag_runs"] == 1  # the held run, committed before the deletion went on
+    assert (await admin.get("/api/dags/doomed")).status_code == 404
+
+
+async def _someone_waits_for_a_lock(server: ServerHarness, sent: asyncio.Future[httpx.Response]) -> None:
+    """Return once a backend of the server's database waits for a lock (``sent`` reached one)."""
+    engine = create_async_engine(server.settings.database_url)
+    try:
+        async with engine.connect() as conn:
+            deadline = asyncio.get_running_loop().time() + LOCK_WAIT_DEADLINE_S
+            while asyncio.get_running_loop().time() < deadline:
+                assert not sent.done(), f"the request did not wait for a lock: {sent.result()}"
+                waiting = (
+                    await conn.execute(
+                        text(
+                            "SELECT count(*) FROM pg_stat_activity "
+                            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                        )
+                    )
+                ).scalar_one()
+                await conn.rollback()
+                if waiting:
+                    return
+                await asyncio.sleep(0.05)
+    finally:
+        await engine.dispose()
+    raise AssertionError("no request waited for a lock")
+
+
+async def test__dag_deletion__while_a_claim_under_its_max_active_tasks_counts__both_succeed(
+    server: ServerHarness, admin: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A claim under a DAG's max_active_tasks holds the candidates it read, then locks the DAG's row to
+    # count. The deletion is sent once the claim holds its candidates, and the claim takes the DAG's row
+    # only once the deletion waits for a lock: taking the DAG's row before the task instances, the
+    # deletion waited for the claim's candidates while the claim waited for the row (a deadlock: one
+    # of them failed with a 500).
+    real = workloads_service._LOCK_DAGS
+    candidates_held, deletion_sent = asyncio.Event(), asyncio.Event()
+    deletion: asyncio.Future[httpx.Response] | None = None
+
+    class _DeletionFirst(Direct):
+        async def all(self, conn: AsyncConnection, params: Mapping[str, Any]) -> list[Any]:
+            candidates_held.set()
+            await deletion_sent.wait()
+            assert deletion is not None
+            await _someone_waits_for_a_lock(server, deletion)
+            return await super().all(conn, params)
+
+    async with fake_worker(server) as worker:
+        await worker.register_dags(dag("doomed", task("one"), task("two"), max_active_tasks=5))
+        assert (await admin.post("/api/dags/doomed/dag-runs", json={"run_id": "r1"})).status_code == 201
+        assert (await scheduler_pass(server)).queued == 2
+        monkeypatch.setattr(workloads_service, "_LOCK_DAGS", _DeletionFirst(real.statement))
+        claim = asyncio.ensure_future(
+            worker.http.post(f"/workers/{worker.id}/claims", json={"max_workloads": 2})
+        )
+        await asyncio.wait_for(candidates_held.wait(), LOCK_WAIT_DEADLINE_S)
+        deletion = asyncio.ensure_future(admin.delete("/api/dags/doomed", params={"confirm": "doomed"}))
+        deletion_sent.set()
+        claimed, deleted = await asyncio.wait_for(asyncio.gather(claim, deletion), LOCK_WAIT_DEADLINE_S)
+    assert claimed.status_code == 200, claimed.text
+    assert len(claimed.json()["workloads"]) == 2  # claimed before the deletion, which then deleted them
+    assert deleted.status_code == 200, deleted.text
+    assert deleted.json()["task_instances"] == 2
     assert (await admin.get("/api/dags/doomed")).status_code == 404
