@@ -69,6 +69,24 @@ async def hold_scheduler(session: AsyncSession) -> None:
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LEADER_LOCK_KEY})
 
 
+async def _hold_run_of(session: AsyncSession, task_instance_id: uuid.UUID) -> None:
+    """Lock the run of a task instance before any of its task instances, in the order retention takes
+    them (:mod:`baton_server.services.retention` locks the runs it deletes, skipping those held, then
+    deletes their task instances): a clean skips the run while the control holds it, or has deleted it
+    (404) by the time the control gets it. Changing the task instances first, a control waited for the
+    run while the clean waited for them: a deadlock, which PostgreSQL broke by failing one of them."""
+    run = await session.scalar(
+        select(DagRunRecord.id)
+        .join(TI, TI.dag_run_id == DagRunRecord.id)
+        .where(TI.id == task_instance_id)
+        .with_for_update(of=DagRunRecord, key_share=True)
+    )
+    if run is None:
+        raise NotFoundError(
+            f"task instance {task_instance_id} does not exist", reason="task_instance_not_found"
+        )
+
+
 async def _task_instance(session: AsyncSession, task_instance_id: uuid.UUID) -> TaskInstanceRecord:
     ti = await session.get(TI, task_instance_id, populate_existing=True)
     if ti is None:
@@ -110,6 +128,7 @@ async def clear_task_instance(
     once its upstream tasks allow, with its full retry budget. A running attempt is told to stop.
     """
     await hold_scheduler(session)
+    await _hold_run_of(session, task_instance_id)
     ti = await _task_instance(session, task_instance_id)
     version = await load_version_or_none(session, ti.dag_version_id)
     task_ids = {ti.task_id}
@@ -160,6 +179,7 @@ async def mark_task_instance(
 ) -> TaskInstanceRecord:
     """Set a task instance's state by hand; a running attempt is told to stop, the run carries on."""
     await hold_scheduler(session)
+    await _hold_run_of(session, task_instance_id)
     ti = await _task_instance(session, task_instance_id)
     previous = ti.state
     now = utcnow()

@@ -252,3 +252,44 @@ async def test__dag_deletion__while_a_claim_under_its_max_active_tasks_counts__b
     assert deleted.status_code == 200, deleted.text
     assert deleted.json()["task_instances"] == 2
     assert (await admin.get("/api/dags/doomed")).status_code == 404
+
+
+_RETENTION_DELETES_THE_RUN = [
+    "DELETE FROM task_logs WHERE task_instance_id IN (SELECT id FROM task_instances WHERE dag_run_id = :run)",
+    "DELETE FROM xcoms WHERE task_instance_id IN (SELECT id FROM task_instances WHERE dag_run_id = :run)",
+    "DELETE FROM task_instances WHERE dag_run_id = :run",
+    "DELETE FROM dag_runs WHERE id = :run",
+]
+"""What a retention clean deletes of a run it locked (services/retention.py), in its order."""
+
+
+@pytest.mark.parametrize(
+    ("control", "body"), [("clear", {"include_downstream": True}), ("mark", {"state": "failed"})]
+)
+async def test__control_of_a_task_instance__while_retention_deletes_its_run__404_and_the_clean_commits(
+    server: ServerHarness, admin: httpx.AsyncClient, control: str, body: dict[str, object]
+) -> None:
+    # A clean locks the finished runs it deletes (skipping those a control holds), then deletes their
+    # task instances. A control that changed the task instances before it reopened their run waited for
+    # the run while the clean waited for the task instances: a deadlock, one of them failed. Now the
+    # control waits for the run, and finds it deleted.
+    async with fake_worker(server) as worker:
+        await worker.register_dags(dag("old", task("work")))
+        assert (await admin.post("/api/dags/old/dag-runs", json={"run_id": "r1"})).status_code == 201
+        await scheduler_pass(server)
+        (workload,) = await worker.claim()
+        await worker.run(workload)
+    run = (await admin.get("/api/dags/old/dag-runs/r1")).json()
+    assert run["state"] == "success"
+    ti_id = workload["task_instance"]["id"]
+    params = {"run": uuid.UUID(run["id"])}
+    async with _held(server) as held:
+        await held.execute(text("SELECT id FROM dag_runs WHERE id = :run FOR UPDATE SKIP LOCKED"), params)
+        sent = asyncio.ensure_future(admin.post(f"/api/task-instances/{ti_id}/{control}", json=body))
+        await _waiting_for_a_lock(held, sent)
+        for statement in _RETENTION_DELETES_THE_RUN:
+            await held.execute(text(statement), params)
+        await held.commit()
+    answer = await asyncio.wait_for(sent, LOCK_WAIT_DEADLINE_S)
+    assert (answer.status_code, answer.json()["reason"]) == (404, "task_instance_not_found"), answer.text
+    assert (await admin.get("/api/dags/old/dag-runs/r1")).status_code == 404
