@@ -158,9 +158,16 @@ async def register_dags(
         seen.add(spec.dag_id)
         validate_dag(spec)
     now = now or utcnow()
-    results = [await _register_one(session, spec, bundle_name, owner, now) for spec in specs]
+    # In DAG id order, whatever the order of ``specs``: each DAG's row stays locked until the commit, and
+    # two registrations of the same DAGs in different orders (two workers starting at once, with
+    # bundles that list them differently) each waited for a row the other held, a deadlock that
+    # PostgreSQL broke by failing one of them (a 500).
+    registered = {
+        spec.dag_id: await _register_one(session, spec, bundle_name, owner, now)
+        for spec in sorted(specs, key=lambda spec: spec.dag_id)
+    }
     await session.commit()
-    return results
+    return [registered[spec.dag_id] for spec in specs]
 
 
 async def _register_one(

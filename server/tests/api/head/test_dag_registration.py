@@ -7,6 +7,9 @@ from typing import Any
 
 import httpx
 import pytest
+from baton_server.services import dags as dags_service
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.conftest import ServerHarness
 from tests.orchestration import dag, diamond, new_worker_token, scheduler_pass, task
@@ -217,3 +220,55 @@ async def test__register__same_new_dag_from_four_workers_at_once__one_version(
     assert {d["dag_version_id"] for d in raced} == {raced[0]["dag_version_id"]}
     assert sorted(d["created_version"] for d in raced) == [False, False, False, True]
     assert (await admin.get("/api/dags")).json()["total"] == 5
+
+
+async def _a_lock_is_waited_for(server: ServerHarness) -> bool:
+    """Whether a backend of the server's database waits for a lock."""
+    engine = create_async_engine(server.settings.database_url)
+    try:
+        async with engine.connect() as conn:
+            waiting = await conn.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            )
+            return bool(waiting)
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.postgres_only
+async def test__register__same_dags_in_opposite_orders_at_once__both_succeed(
+    server: ServerHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each registration holds its DAGs' rows until it commits. Each goes on past its first DAG only once
+    # the other has registered its own first, or waits for a lock: taken in the order of each payload,
+    # each then waited for the row the other held (a deadlock: one answered 500).
+    real = dags_service._register_one
+    first_done: set[asyncio.Task[Any] | None] = set()
+
+    async def paced(*args: Any) -> Any:
+        registered = await real(*args)
+        me = asyncio.current_task()
+        if me not in first_done:
+            first_done.add(me)
+            deadline = asyncio.get_running_loop().time() + 120
+            while len(first_done) < 2 and not await _a_lock_is_waited_for(server):
+                assert asyncio.get_running_loop().time() < deadline, "the other registration never came"
+                await asyncio.sleep(0.05)
+        return registered
+
+    monkeypatch.setattr(dags_service, "_register_one", paced)
+    ordered = [dag("one", task("a")), dag("two", task("a"))]
+
+    async def register(name: str, dags: list[dict[str, Any]]) -> httpx.Response:
+        async with server.client(token=await new_worker_token(server, name)) as http:
+            return await _register(http, *dags)
+
+    responses = await asyncio.wait_for(
+        asyncio.gather(register("w1", ordered), register("w2", ordered[::-1])), 240
+    )
+    assert [r.status_code for r in responses] == [200, 200], [r.text for r in responses]
+    # Each answers in the order it asked.
+    assert [d["dag_id"] for d in responses[1].json()["dags"]] == ["two", "one"]
