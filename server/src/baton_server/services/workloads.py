@@ -661,20 +661,20 @@ _CLAIM_BY_KEYS = Direct(_given(_TI.c.id == any_(bindparam("b_ids", type_=postgre
 the worker ``b_claimer`` at ``b_now``; the rows it took."""
 _NAMES = postgresql.ARRAY(String)
 _LOCK_POOLS = Direct(
-    select(_POOLS.c.name)
+    select(_POOLS.c.name, _POOLS.c.slots)
     .where(_POOLS.c.name == any_(bindparam("b_pools", type_=_NAMES)))
     .order_by(_POOLS.c.name)
     .with_for_update()
 )
 """On PostgreSQL: lock the rows of the pools ``b_pools``, in name order, so that their claimers count one
-after another."""
+after another; their slots as they are once locked."""
 _LOCK_DAGS = Direct(
-    select(_DAGS.c.dag_id)
+    select(_DAGS.c.dag_id, _DAGS.c.max_active_tasks)
     .where(_DAGS.c.dag_id == any_(bindparam("b_dags", type_=_NAMES)))
     .order_by(_DAGS.c.dag_id)
     .with_for_update()
 )
-"""On PostgreSQL: lock the rows of the DAGs ``b_dags``, in id order, likewise."""
+"""On PostgreSQL: lock the rows of the DAGs ``b_dags``, in id order, likewise; their ``max_active_tasks``."""
 _CANDIDATE = (
     _TI.c.id,
     _TI.c.pool,
@@ -783,12 +783,15 @@ async def _claim_within_limits(
     pools = {row[1]: int(row[4]) for row in limited if row[4] is not None}
     dags = {row[3]: int(row[5]) for row in limited if row[5] is not None}
     if postgres:
+        # Counted against the limits read with the locks: one lowered (or lifted) while the candidates
+        # were read, or while the lock was waited for, is the one that holds now.
         if pools:
-            await _rows(reader, _LOCK_POOLS, {"b_pools": sorted(pools)})
+            pools = _limits(await _rows(reader, _LOCK_POOLS, {"b_pools": sorted(pools)}))
         if dags:
-            await _rows(reader, _LOCK_DAGS, {"b_dags": sorted(dags)})
+            dags = _limits(await _rows(reader, _LOCK_DAGS, {"b_dags": sorted(dags)}))
     if len(limited) == 1:
-        [(ti_id, pool, _, dag_id, pool_most, dag_most)] = limited
+        [(ti_id, pool, _, dag_id, _, _)] = limited
+        pool_most, dag_most = pools.get(pool), dags.get(dag_id)
         room = {"b_pool": pool, "b_pool_most": pool_most, "b_dag": dag_id, "b_dag_most": dag_most}
         statement = _given_within(pool_most is not None, dag_most is not None)
         record = await _first(reader, statement, {"b_id": ti_id, **room, **given})
@@ -811,6 +814,12 @@ async def _claim_within_limits(
             taken = _CLAIM_BY_KEYS if postgres else _given(_TI.c.id.in_(fitting))
             claimed += await _rows(reader, taken, {"b_ids": fitting, **given})
     return claimed
+
+
+def _limits(locked: Sequence[Any]) -> dict[str, int]:
+    """The limits of the pools or DAGs whose rows a claim locked ((name, limit) rows), by name: those that
+    still limit (a pool deleted or a limit lifted meanwhile limits nothing)."""
+    return {name: int(most) for name, most in locked if most is not None}
 
 
 def _fitting(candidates: Sequence[Any], room: dict[tuple[str, str], int]) -> list[uuid.UUID]:

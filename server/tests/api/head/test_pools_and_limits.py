@@ -9,6 +9,8 @@ import uuid
 import httpx
 import pytest
 from baton_server.services import workloads
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.conftest import ServerHarness
 from tests.orchestration import dag, fake_worker, new_worker_token, scheduler_pass, task
@@ -154,3 +156,42 @@ async def test__limits__concurrent_claims_each_take_a_different_workload(
         claimed = await asyncio.gather(*(worker.claim(max_workloads=1) for worker in registered))
     assert [len(workloads) for workloads in claimed] == [1] * claimers
     assert len({workloads[0]["task_instance"]["id"] for workloads in claimed}) == claimers
+
+
+@pytest.mark.postgres_only
+@pytest.mark.parametrize(("max_workloads", "slots"), [(1, 0), (3, 1)])
+async def test__limit_lowered_while_a_claim_waits_for_its_row__the_claim_counts_against_the_new_one(
+    server: ServerHarness, admin: httpx.AsyncClient, max_workloads: int, slots: int
+) -> None:
+    """A claim reads its candidates with their pools' and DAGs' limits, then locks those rows to count.
+    A limit lowered and committed while the claim waits for the row is the one it counts against: it
+    used to count against the one it had read, and took more than the pool's new slots."""
+    assert (await admin.put("/api/pools/db", json={"slots": 5})).status_code == 200
+    async with fake_worker(server) as worker:
+        await worker.register_dags(dag("loads", *(task(f"t{i}", pool="db") for i in range(3))))
+        await _trigger(server, admin, "loads")
+        engine = create_async_engine(server.settings.database_url)
+        try:
+            async with engine.connect() as held:
+                await held.begin()
+                await held.execute(
+                    text("UPDATE pools SET slots = :slots WHERE name = 'db'"), {"slots": slots}
+                )
+                mine = (await held.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+                claim = asyncio.ensure_future(worker.claim(max_workloads=max_workloads))
+                deadline = asyncio.get_running_loop().time() + 120
+                while not (
+                    await held.execute(
+                        text("SELECT count(*) FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid))"),
+                        {"pid": mine},
+                    )
+                ).scalar_one():
+                    assert not claim.done(), f"the claim did not wait for the pool's row: {claim.result()}"
+                    assert asyncio.get_running_loop().time() < deadline, "the claim never waited"
+                    await asyncio.sleep(0.05)
+                await held.commit()
+        finally:
+            await engine.dispose()
+        claimed = await asyncio.wait_for(claim, 120)
+    assert len(claimed) == slots
+    assert (await admin.get("/api/pools/db")).json()["used_slots"] == slots
