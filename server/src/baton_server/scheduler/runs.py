@@ -55,7 +55,9 @@ async def create_scheduled_runs(session: AsyncSession, now: datetime) -> int:
         .limit(BATCH)
     )
     created = 0
-    for dag_id, next_run_at, version_id in list(due):
+    # In id order, as claims lock the rows of the DAGs they count (services/workloads.py): each DAG's row
+    # written here stays locked until the pass commits.
+    for dag_id, next_run_at, version_id in sorted(due, key=lambda row: row[0]):
         assert next_run_at is not None
         assert version_id is not None
         try:
@@ -163,19 +165,32 @@ async def start_queued_runs(session: AsyncSession, now: datetime) -> int:
         .order_by(DagRunRecord.queued_at, DagRunRecord.logical_date, DagRunRecord.id)
         .limit(BATCH)
     )
+    queued_runs = list(queued)
+    versions = {version_id: await load_version_or_none(session, version_id) for *_, version_id in queued_runs}
+    limited = {
+        dag_id
+        for _, dag_id, _, version_id in queued_runs
+        if (version := versions[version_id]) is not None and version.spec.max_active_runs is not None
+    }
+    if limited and is_postgres(session):
+        # Two schedulers that overlap count one after the other. Locked at once, in id order, as claims
+        # lock the rows of the DAGs whose max_active_tasks they count (services/workloads.py): locked
+        # run by run, in the queue's order, a pass holding one DAG's row waited for another's that a
+        # claim held while the claim waited for the first (a deadlock: the claim answered 500).
+        await session.execute(
+            select(DagRecord.dag_id)
+            .where(DagRecord.dag_id.in_(sorted(limited)))
+            .order_by(DagRecord.dag_id)
+            .with_for_update()
+        )
     started = 0
-    for run_pk, dag_id, run_id, version_id in list(queued):
-        version = await load_version_or_none(session, version_id)
+    for run_pk, dag_id, run_id, version_id in queued_runs:
+        version = versions[version_id]
         if version is None:
             continue
         where = [DagRunRecord.id == run_pk, DagRunRecord.state == DagRunState.QUEUED.value]
         limit = version.spec.max_active_runs
         if limit is not None:
-            if is_postgres(session):
-                # Two schedulers that overlap count one after the other.
-                await session.execute(
-                    select(DagRecord.dag_id).where(DagRecord.dag_id == dag_id).with_for_update()
-                )
             other = aliased(DagRunRecord)
             running = (
                 select(func.count())

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from typing import Any
 
 import httpx
 import pytest
+from baton_server.scheduler import runs as runs_module
 from baton_server.services import workloads
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -195,3 +197,69 @@ async def test__limit_lowered_while_a_claim_waits_for_its_row__the_claim_counts_
         claimed = await asyncio.wait_for(claim, 120)
     assert len(claimed) == slots
     assert (await admin.get("/api/pools/db")).json()["used_slots"] == slots
+
+
+async def _a_lock_is_waited_for(server: ServerHarness) -> bool:
+    """Whether a backend of the server's database waits for a lock."""
+    engine = create_async_engine(server.settings.database_url)
+    try:
+        async with engine.connect() as conn:
+            waiting = await conn.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            )
+            return bool(waiting)
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.postgres_only
+async def test__pass_starting_runs_of_limited_dags__while_a_claim_counts_them__both_go_through(
+    server: ServerHarness, admin: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pass locks the rows of the DAGs whose max_active_runs it counts; a claim those of the DAGs whose
+    max_active_tasks it counts, in id order. The pass took them run by run in the queue's order (``b``'s
+    before ``a``'s): paused there, a claim of both DAGs' tasks took ``a``'s row and waited for ``b``'s,
+    and the pass then waited for ``a``'s (a deadlock: the claim answered 500)."""
+    limits = {"max_active_tasks": 9, "max_active_runs": 1}
+    real = runs_module.load_version_or_none
+    looked_up = 0
+    claim: list[asyncio.Future[httpx.Response]] = []
+
+    async def paced(reader: Any, version_id: uuid.UUID) -> Any:
+        nonlocal looked_up
+        looked_up += 1
+        if looked_up == 2:  # the second queued run's version: the first's DAG row was locked here
+            deadline = asyncio.get_running_loop().time() + 120
+            while not claim or not (claim[0].done() or await _a_lock_is_waited_for(server)):
+                assert asyncio.get_running_loop().time() < deadline, "the claim neither waited nor ended"
+                await asyncio.sleep(0.05)
+        return await real(reader, version_id)
+
+    async with fake_worker(server) as worker:
+        await worker.register_dags(dag("a", task("t"), **limits), dag("b", task("t"), **limits))
+        for dag_id in ("a", "b"):
+            assert (
+                await admin.post(f"/api/dags/{dag_id}/dag-runs", json={"run_id": "first"})
+            ).status_code == 201
+        await scheduler_pass(server)  # both first runs running, their tasks queued
+        for dag_id in ("b", "a"):  # queued behind them, b's first
+            assert (
+                await admin.post(f"/api/dags/{dag_id}/dag-runs", json={"run_id": "next"})
+            ).status_code == 201
+        monkeypatch.setattr(runs_module, "load_version_or_none", paced)
+        passing = asyncio.ensure_future(scheduler_pass(server))
+        while looked_up < 2:
+            assert not passing.done(), passing.result()
+            await asyncio.sleep(0.01)
+        claim.append(
+            asyncio.ensure_future(worker.http.post(f"/workers/{worker.id}/claims", json={"max_workloads": 2}))
+        )
+        claimed = await asyncio.wait_for(claim[0], 120)
+        report = await asyncio.wait_for(passing, 120)
+    assert claimed.status_code == 200, claimed.text
+    assert len(claimed.json()["workloads"]) == 2
+    assert report.leader
+    assert report.runs_started == 0  # each DAG's first run still runs
