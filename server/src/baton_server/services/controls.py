@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import case, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from baton_server.db.tables import (
     BackfillRecord,
@@ -110,12 +111,32 @@ def downstream_of(spec: DagSpec, task_id: str) -> set[str]:
     return found
 
 
-async def _reopen_run(session: AsyncSession, dag_run_id: uuid.UUID) -> None:
-    """Put a finished run back to running, so that the scheduler carries it on and judges it again."""
+async def _reopen_run(session: AsyncSession, ti: TaskInstanceRecord, spec: DagSpec | None) -> None:
+    """Put a finished run back to running, so that the scheduler carries it on and judges it again;
+    while its DAG's ``max_active_runs`` runs are running, back to queued instead: the scheduler starts
+    it once one ends, as it does any queued run (a cleared run never runs beside them)."""
+    finished = [DagRunRecord.id == ti.dag_run_id, DagRunRecord.state.in_(_FINISHED_RUN)]
+    limit = spec.max_active_runs if spec is not None else None
+    if limit is not None:
+        other = aliased(DagRunRecord)
+        running = (
+            select(func.count())
+            .where(other.dag_id == ti.dag_id, other.state == DagRunState.RUNNING.value)
+            .scalar_subquery()
+        )
+        reopened = await session.execute(
+            update(DagRunRecord)
+            .where(*finished, running < limit)
+            .values(state=DagRunState.RUNNING.value, end_date=None)
+        )
+        if rowcount(reopened):
+            return
+        await session.execute(
+            update(DagRunRecord).where(*finished).values(state=DagRunState.QUEUED.value, end_date=None)
+        )
+        return
     await session.execute(
-        update(DagRunRecord)
-        .where(DagRunRecord.id == dag_run_id, DagRunRecord.state.in_(_FINISHED_RUN))
-        .values(state=DagRunState.RUNNING.value, end_date=None)
+        update(DagRunRecord).where(*finished).values(state=DagRunState.RUNNING.value, end_date=None)
     )
 
 
@@ -153,7 +174,7 @@ async def clear_task_instance(
             )
             .execution_options(synchronize_session=False)
         )
-    await _reopen_run(session, ti.dag_run_id)
+    await _reopen_run(session, ti, version.spec if version is not None else None)
     audit.record(
         session,
         actor,
@@ -182,6 +203,7 @@ async def mark_task_instance(
     await _hold_run_of(session, task_instance_id)
     ti = await _task_instance(session, task_instance_id)
     previous = ti.state
+    version = await load_version_or_none(session, ti.dag_version_id)
     now = utcnow()
     await session.execute(
         update(TI)
@@ -189,7 +211,7 @@ async def mark_task_instance(
         .values(state=state.value, end_date=now, next_attempt_at=None, worker_id=None, claimed_at=None)
         .execution_options(synchronize_session=False)
     )
-    await _reopen_run(session, ti.dag_run_id)
+    await _reopen_run(session, ti, version.spec if version is not None else None)
     audit.record(
         session,
         actor,

@@ -168,6 +168,54 @@ async def test__mark_task_instance__success_in_a_failed_run__lets_the_run_carry_
     assert _states(run) == {"a": ("success", 1), "b": ("success", 1)}
 
 
+async def test__clear__a_finished_run_while_max_active_runs_run__waits_queued_for_a_slot(
+    server: ServerHarness, admin: httpx.AsyncClient
+) -> None:
+    async with fake_worker(server) as worker:
+        await worker.register_dags(dag("etl", task("a"), max_active_runs=1))
+        await _trigger(server, admin, "etl", "r1")
+        await run_to_the_end(server, worker)
+        await _trigger(server, admin, "etl", "r2")
+        [second] = await worker.claim()
+        assert second["task_instance"]["run_id"] == "r2"
+        assert (await worker.start(second)).status_code == 200
+        first = (await _run(admin, "etl", "r1"))["task_instances"][0]["id"]
+
+        # r2 takes the one slot: r1, cleared, waits for it instead of running beside r2.
+        assert (await admin.post(f"/api/task-instances/{first}/clear", json={})).status_code == 200
+        assert (await _run(admin, "etl", "r1"))["state"] == "queued"
+        await scheduler_pass(server)
+        assert await worker.claim() == []
+        assert (await _run(admin, "etl", "r1"))["state"] == "queued"
+
+        assert (await worker.finish(second, "success")).status_code == 200
+        await run_to_the_end(server, worker)
+    run = await _run(admin, "etl", "r1")
+    assert (run["state"], _states(run)) == ("success", {"a": ("success", 2)})
+
+
+async def test__mark_task_instance__in_a_finished_run_while_max_active_runs_run__reopens_it_queued(
+    server: ServerHarness, admin: httpx.AsyncClient
+) -> None:
+    async with fake_worker(server) as worker:
+        await worker.register_dags(dag("etl", task("a"), max_active_runs=1))
+        await _trigger(server, admin, "etl", "r1")
+        await run_to_the_end(server, worker)
+        await _trigger(server, admin, "etl", "r2")
+        [second] = await worker.claim()
+        first = (await _run(admin, "etl", "r1"))["task_instances"][0]["id"]
+
+        marked = await admin.post(f"/api/task-instances/{first}/mark", json={"state": "failed"})
+        assert marked.status_code == 200, marked.text
+        assert (await _run(admin, "etl", "r1"))["state"] == "queued"
+        await scheduler_pass(server)
+        assert (await _run(admin, "etl", "r1"))["state"] == "queued"
+        await worker.run(second)
+        await scheduler_pass(server)
+        await scheduler_pass(server)
+    assert [(await _run(admin, "etl", r))["state"] for r in ("r1", "r2")] == ["failed", "success"]
+
+
 async def test__mark_dag_run__success__ends_every_unfinished_task_instance(
     server: ServerHarness, admin: httpx.AsyncClient
 ) -> None:
