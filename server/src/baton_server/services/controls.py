@@ -43,6 +43,8 @@ TI = TaskInstanceRecord
 _FINISHED = [s.value for s in FINISHED_TI_STATES]
 _FINISHED_RUN = (DagRunState.SUCCESS.value, DagRunState.FAILED.value)
 _ATTEMPT_HELD = (TaskInstanceState.QUEUED.value, TaskInstanceState.RUNNING.value)
+_HELD_BACK = (TaskInstanceState.FAILED.value, TaskInstanceState.UPSTREAM_FAILED.value)
+"""What a task marked success sends back to waiting downstream of it (as Airflow does)."""
 
 
 class MarkState(StrEnum):
@@ -140,6 +142,39 @@ async def _reopen_run(session: AsyncSession, ti: TaskInstanceRecord, spec: DagSp
     )
 
 
+async def _send_back(
+    session: AsyncSession,
+    dag_run_id: uuid.UUID,
+    task_ids: set[str],
+    spec: DagSpec | None,
+    *,
+    only: tuple[str, ...] | None = None,
+) -> list[TaskInstanceRecord]:
+    """Make these task instances of a run (those in the states ``only``, if given) wait again, each
+    with its full retry budget for its next try; return them."""
+    query = select(TI).where(TI.dag_run_id == dag_run_id, TI.task_id.in_(task_ids))
+    if only is not None:
+        query = query.where(TI.state.in_(only))
+    rows = list(await session.scalars(query))
+    for row in rows:
+        task = spec.task(row.task_id) if spec is not None else None
+        budget = task.max_tries if task is not None else max(row.max_tries, 1)
+        await session.execute(
+            update(TI)
+            .where(TI.id == row.id)
+            .values(
+                state=None,
+                max_tries=TI.try_number + budget,
+                worker_id=None,
+                claimed_at=None,
+                end_date=None,
+                next_attempt_at=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    return rows
+
+
 async def clear_task_instance(
     session: AsyncSession, actor: audit.Actor, task_instance_id: uuid.UUID, *, include_downstream: bool
 ) -> list[TaskInstanceRecord]:
@@ -155,25 +190,7 @@ async def clear_task_instance(
     task_ids = {ti.task_id}
     if include_downstream and version is not None:
         task_ids |= downstream_of(version.spec, ti.task_id)
-    rows = list(
-        await session.scalars(select(TI).where(TI.dag_run_id == ti.dag_run_id, TI.task_id.in_(task_ids)))
-    )
-    for row in rows:
-        task = version.spec.task(row.task_id) if version is not None else None
-        budget = task.max_tries if task is not None else max(row.max_tries, 1)
-        await session.execute(
-            update(TI)
-            .where(TI.id == row.id)
-            .values(
-                state=None,
-                max_tries=TI.try_number + budget,
-                worker_id=None,
-                claimed_at=None,
-                end_date=None,
-                next_attempt_at=None,
-            )
-            .execution_options(synchronize_session=False)
-        )
+    rows = await _send_back(session, ti.dag_run_id, task_ids, version.spec if version is not None else None)
     await _reopen_run(session, ti, version.spec if version is not None else None)
     audit.record(
         session,
@@ -198,7 +215,11 @@ async def clear_task_instance(
 async def mark_task_instance(
     session: AsyncSession, actor: audit.Actor, task_instance_id: uuid.UUID, state: MarkState
 ) -> TaskInstanceRecord:
-    """Set a task instance's state by hand; a running attempt is told to stop, the run carries on."""
+    """Set a task instance's state by hand; a running attempt is told to stop, the run carries on.
+
+    Marked success, the task no longer holds back what it failed: its downstream task instances that
+    are failed or upstream_failed wait again (as a clear would make them), and run if the rest allows.
+    """
     await hold_scheduler(session)
     await _hold_run_of(session, task_instance_id)
     ti = await _task_instance(session, task_instance_id)
@@ -211,6 +232,12 @@ async def mark_task_instance(
         .values(state=state.value, end_date=now, next_attempt_at=None, worker_id=None, claimed_at=None)
         .execution_options(synchronize_session=False)
     )
+    details: dict[str, Any] = {"state": state.value, "previous_state": previous}
+    if state is MarkState.SUCCESS and version is not None:
+        downstream = downstream_of(version.spec, ti.task_id)
+        resumed = await _send_back(session, ti.dag_run_id, downstream, version.spec, only=_HELD_BACK)
+        if resumed:
+            details["cleared"] = sorted(r.task_id for r in resumed)
     await _reopen_run(session, ti, version.spec if version is not None else None)
     audit.record(
         session,
@@ -219,7 +246,7 @@ async def mark_task_instance(
         dag_id=ti.dag_id,
         run_id=ti.run_id,
         task_instance_id=ti.id,
-        details={"state": state.value, "previous_state": previous},
+        details=details,
     )
     await session.commit()
     return await _task_instance(session, task_instance_id)

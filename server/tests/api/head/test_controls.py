@@ -155,17 +155,58 @@ async def test__mark_task_instance__success_in_a_failed_run__lets_the_run_carry_
         await worker.run(workload, "failed")
         await scheduler_pass(server)
         assert (await _run(admin, "etl", "r1"))["state"] == "failed"
-        b_id = {ti["task_id"]: ti["id"] for ti in (await _run(admin, "etl", "r1"))["task_instances"]}["b"]
-        # b is upstream_failed: mark a success, then clear b so it runs.
+        # b is upstream_failed: marking a success sends it back to waiting, and it runs.
         a_id = workload["task_instance"]["id"]
         assert (
             await admin.post(f"/api/task-instances/{a_id}/mark", json={"state": "success"})
         ).status_code == 200
-        assert (await admin.post(f"/api/task-instances/{b_id}/clear", json={})).status_code == 200
         await run_to_the_end(server, worker)
     run = await _run(admin, "etl", "r1")
     assert run["state"] == "success"
     assert _states(run) == {"a": ("success", 1), "b": ("success", 1)}
+
+
+async def test__mark_task_instance__success_of_a_failed_task__runs_its_downstream_that_it_failed(
+    server: ServerHarness, admin: httpx.AsyncClient
+) -> None:
+    async with fake_worker(server) as worker:
+        spec = dag("etl", task("a"), task("b", "a"), task("c", "b"), task("d", "a", trigger_rule="all_done"))
+        await worker.register_dags(spec)
+        await _trigger(server, admin, "etl", "r1")
+        [workload] = await worker.claim()
+        await worker.run(workload, "failed")
+        await scheduler_pass(server)
+        [cleanup] = await worker.claim()
+        await worker.run(cleanup, "failed")
+        await scheduler_pass(server)
+        run = await _run(admin, "etl", "r1")
+        assert (run["state"], _states(run)) == (
+            "failed",
+            {
+                "a": ("failed", 1),
+                "b": ("upstream_failed", 0),
+                "c": ("upstream_failed", 0),
+                "d": ("failed", 1),
+            },
+        )
+
+        # As if a had succeeded: what it failed waits again, and runs.
+        a_id = workload["task_instance"]["id"]
+        marked = await admin.post(f"/api/task-instances/{a_id}/mark", json={"state": "success"})
+        assert marked.status_code == 200, marked.text
+        run = await _run(admin, "etl", "r1")
+        assert (run["state"], _states(run)) == (
+            "running",
+            {"a": ("success", 1), "b": (None, 0), "c": (None, 0), "d": (None, 1)},
+        )
+        await run_to_the_end(server, worker)
+    run = await _run(admin, "etl", "r1")
+    assert (run["state"], _states(run)) == (
+        "success",
+        {"a": ("success", 1), "b": ("success", 1), "c": ("success", 1), "d": ("success", 2)},
+    )
+    [event] = await _audit(admin, action="mark_task_instance")
+    assert event["details"] == {"state": "success", "previous_state": "failed", "cleared": ["b", "c", "d"]}
 
 
 async def test__clear__a_finished_run_while_max_active_runs_run__waits_queued_for_a_slot(
