@@ -223,6 +223,7 @@ _TASK_INSTANCE_COLUMNS = (
     TI.max_tries,
     TI.end_date,
     TI.next_attempt_at,
+    TI.updated_at,
 )
 _RUN_TASK_INSTANCES = Direct(select(*_TASK_INSTANCE_COLUMNS).where(TI.dag_run_id == bindparam("b_run")))
 _RUNNING_RUN_TASK_INSTANCES = Direct(
@@ -327,7 +328,10 @@ async def _resolve_run(
                 plan["fail"].append(row.id)
                 states[task.task_id] = TaskInstanceState.FAILED.value
                 continue
-            due = row.next_attempt_at or (row.end_date or now) + timedelta(seconds=task.retry_delay_seconds)
+            # Counted from when the server recorded the failure, on its own clock: the end date is the
+            # worker's, and a worker whose clock lags would have its retry come early.
+            failed_at = row.updated_at or row.end_date or now
+            due = row.next_attempt_at or failed_at + timedelta(seconds=task.retry_delay_seconds)
             if due <= now:
                 plan["retry"].append(row.id)
                 states[task.task_id] = TaskInstanceState.SCHEDULED.value

@@ -21,6 +21,7 @@ from tests.orchestration import (
     dag,
     diamond,
     fake_worker,
+    iso,
     scheduler_pass,
     task,
 )
@@ -74,7 +75,7 @@ async def test__diamond_with_a_retry__runs_in_dependency_order_and_succeeds(
         b = _tis(detail)["b"]
         assert (b["state"], b["try_number"], b["max_tries"]) == ("up_for_retry", 1, 2)
         due = datetime.fromisoformat(b["next_attempt_at"])
-        assert due - datetime.fromisoformat(b["end_date"]) == timedelta(seconds=60)
+        assert due - datetime.fromisoformat(b["end_date"]) >= timedelta(seconds=60)
         assert before_delay == {}
 
         retried = await wave(due + timedelta(seconds=1))
@@ -98,6 +99,34 @@ async def test__diamond_with_a_retry__runs_in_dependency_order_and_succeeds(
     }
     assert all(ti["duration_seconds"] is not None and ti["duration_seconds"] >= 0 for ti in tis.values())
     assert datetime.fromisoformat(tis["d"]["start_date"]) >= datetime.fromisoformat(tis["b"]["end_date"])
+
+
+async def test__retry_delay__counted_on_the_servers_clock_when_the_workers_lags(
+    server: ServerHarness, admin: httpx.AsyncClient
+) -> None:
+    async with fake_worker(server) as worker:
+        await worker.register_dags(dag("flaky", task("work", retries=1, retry_delay_seconds=60)))
+        run = await _trigger(admin, "flaky")
+        await scheduler_pass(server)
+        [workload] = await worker.claim()
+        assert (await worker.start(workload)).status_code == 200
+        ti_id = workload["task_instance"]["id"]
+        # The worker's clock is ten minutes behind the server's.
+        reported = datetime.now(UTC)
+        failed = await worker.http.patch(
+            f"/execution/task-instances/{ti_id}/state",
+            json={"state": "up_for_retry", "end_date": iso(reported - timedelta(minutes=10))},
+            headers={"Authorization": f"Bearer {worker.execution_tokens[ti_id]}"},
+        )
+        assert failed.status_code == 200, failed.text
+        await scheduler_pass(server)
+        assert await worker.claim() == []
+        b = _tis(await _run_detail(admin, "flaky", run["run_id"]))["work"]
+        assert b["state"] == "up_for_retry"
+        assert datetime.fromisoformat(b["next_attempt_at"]) >= reported + timedelta(seconds=60)
+        await scheduler_pass(server, datetime.fromisoformat(b["next_attempt_at"]))
+        [retry] = await worker.claim()
+        assert retry["task_instance"]["try_number"] == 2
 
 
 async def test__heartbeat_stops__retried_after_timeout_then_failed_after_last_try(
