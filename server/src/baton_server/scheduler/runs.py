@@ -160,18 +160,23 @@ async def _make_tick_run(
 async def start_queued_runs(session: AsyncSession, now: datetime) -> int:
     """Move queued runs to running and create their task instances; return how many started."""
     queued = await session.execute(
-        select(DagRunRecord.id, DagRunRecord.dag_id, DagRunRecord.run_id, DagRunRecord.dag_version_id)
+        select(
+            DagRunRecord.id,
+            DagRunRecord.dag_id,
+            DagRunRecord.run_id,
+            DagRunRecord.dag_version_id,
+            DagRecord.max_active_runs,
+        )
+        .join(DagRecord, DagRecord.dag_id == DagRunRecord.dag_id)
         .where(DagRunRecord.state == DagRunState.QUEUED.value)
         .order_by(DagRunRecord.queued_at, DagRunRecord.logical_date, DagRunRecord.id)
         .limit(BATCH)
     )
     queued_runs = list(queued)
-    versions = {version_id: await load_version_or_none(session, version_id) for *_, version_id in queued_runs}
-    limited = {
-        dag_id
-        for _, dag_id, _, version_id in queued_runs
-        if (version := versions[version_id]) is not None and version.spec.max_active_runs is not None
+    versions = {
+        version_id: await load_version_or_none(session, version_id) for *_, version_id, _ in queued_runs
     }
+    limited = {dag_id for _, dag_id, _, _, limit in queued_runs if limit is not None}
     if limited and is_postgres(session):
         # Two schedulers that overlap count one after the other. Locked at once, in id order, as claims
         # lock the rows of the DAGs whose max_active_tasks they count (services/workloads.py): locked
@@ -184,12 +189,13 @@ async def start_queued_runs(session: AsyncSession, now: datetime) -> int:
             .with_for_update()
         )
     started = 0
-    for run_pk, dag_id, run_id, version_id in queued_runs:
+    for run_pk, dag_id, run_id, version_id, limit in queued_runs:
         version = versions[version_id]
         if version is None:
             continue
         where = [DagRunRecord.id == run_pk, DagRunRecord.state == DagRunState.QUEUED.value]
-        limit = version.spec.max_active_runs
+        # The DAG's limit as it stands (its latest version's), not the one of the version a run was
+        # queued with: a limit lowered by a new version holds for the runs already queued too.
         if limit is not None:
             other = aliased(DagRunRecord)
             running = (

@@ -113,12 +113,12 @@ def downstream_of(spec: DagSpec, task_id: str) -> set[str]:
     return found
 
 
-async def _reopen_run(session: AsyncSession, ti: TaskInstanceRecord, spec: DagSpec | None) -> None:
+async def _reopen_run(session: AsyncSession, ti: TaskInstanceRecord) -> None:
     """Put a finished run back to running, so that the scheduler carries it on and judges it again;
     while its DAG's ``max_active_runs`` runs are running, back to queued instead: the scheduler starts
     it once one ends, as it does any queued run (a cleared run never runs beside them)."""
     finished = [DagRunRecord.id == ti.dag_run_id, DagRunRecord.state.in_(_FINISHED_RUN)]
-    limit = spec.max_active_runs if spec is not None else None
+    limit = await session.scalar(select(DagRecord.max_active_runs).where(DagRecord.dag_id == ti.dag_id))
     if limit is not None:
         other = aliased(DagRunRecord)
         running = (
@@ -191,7 +191,7 @@ async def clear_task_instance(
     if include_downstream and version is not None:
         task_ids |= downstream_of(version.spec, ti.task_id)
     rows = await _send_back(session, ti.dag_run_id, task_ids, version.spec if version is not None else None)
-    await _reopen_run(session, ti, version.spec if version is not None else None)
+    await _reopen_run(session, ti)
     audit.record(
         session,
         actor,
@@ -238,7 +238,7 @@ async def mark_task_instance(
         resumed = await _send_back(session, ti.dag_run_id, downstream, version.spec, only=_HELD_BACK)
         if resumed:
             details["cleared"] = sorted(r.task_id for r in resumed)
-    await _reopen_run(session, ti, version.spec if version is not None else None)
+    await _reopen_run(session, ti)
     audit.record(
         session,
         actor,

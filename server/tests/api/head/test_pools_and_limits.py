@@ -137,6 +137,21 @@ async def test__max_active_runs__keeps_further_runs_queued(
         assert sorted(r["state"] for r in runs) == ["queued", "running", "success"]
 
 
+async def test__max_active_runs__lowered_by_a_new_version__holds_for_runs_queued_before(
+    server: ServerHarness, admin: httpx.AsyncClient
+) -> None:
+    async with fake_worker(server) as worker:
+        await worker.register_dags(dag("serial", task("only")))
+        for index in range(3):
+            response = await admin.post("/api/dags/serial/dag-runs", json={"run_id": f"run_{index}"})
+            assert response.status_code == 201, response.text
+        # The runs are queued, of the first version; the DAG now allows one run at a time.
+        await worker.register_dags(dag("serial", task("only"), max_active_runs=1))
+        await scheduler_pass(server)
+        runs = (await admin.get("/api/dag-runs", params={"dag_id": "serial"})).json()["dag_runs"]
+        assert sorted(r["state"] for r in runs) == ["queued", "queued", "running"]
+
+
 @pytest.mark.parametrize("tasks_pool", ["default_pool", "db"])
 async def test__limits__concurrent_claims_each_take_a_different_workload(
     server: ServerHarness, admin: httpx.AsyncClient, tasks_pool: str
