@@ -26,6 +26,7 @@ from baton_server.db.tables import (
     DagRunRecord,
     TaskInstanceRecord,
     WorkerRecord,
+    XComRecord,
 )
 from baton_server.db.types import UTCDateTime, utcnow
 from baton_server.errors import ConflictError, ForbiddenError, NotFoundError, UnauthorizedError
@@ -37,6 +38,7 @@ from baton_server.services.tokens import TaskClaims, TokenScope
 TI = TaskInstanceRecord
 _TI_TABLE = cast(Table, TaskInstanceRecord.__table__)
 _RUN_TABLE = cast(Table, DagRunRecord.__table__)
+_XCOM_TABLE = cast(Table, XComRecord.__table__)
 AnyRow = Any
 """A result row of any columns: SQLAlchemy's ``Row`` or a direct statement's (both read by name)."""
 
@@ -197,6 +199,11 @@ async def start_attempt(
         await _SET_TIMEOUT.rowcount(
             conn, {"b_id": task_instance_id, "b_try": claims.try_number, "b_at": deadline}
         )
+    if fresh and started.try_number > 1:
+        # A try starts without the XComs of the tries before it (as in Airflow): an earlier try's value
+        # would otherwise pass for this one's, say a return value this try does not make.
+        identity = {key: getattr(started, key) for key in ("dag_id", "run_id", "task_id", "map_index")}
+        await _CLEAR_XCOMS.rowcount(conn, {f"b_{key}": value for key, value in identity.items()})
     return StartedAttempt(task_instance=started, dag_run=dag_run, task_description=task)
 
 
@@ -290,6 +297,15 @@ _SET_TIMEOUT = Direct(
     .where(_TI_TABLE.c.id == bindparam("b_id"), _TI_TABLE.c.try_number == bindparam("b_try"))
     .values(timeout_at=bindparam("b_at"))
 )
+_CLEAR_XCOMS = Direct(
+    _XCOM_TABLE.delete().where(
+        _XCOM_TABLE.c.dag_id == bindparam("b_dag_id"),
+        _XCOM_TABLE.c.run_id == bindparam("b_run_id"),
+        _XCOM_TABLE.c.task_id == bindparam("b_task_id"),
+        _XCOM_TABLE.c.map_index == bindparam("b_map_index"),
+    )
+)
+"""A task instance's XComs, by the leading columns of their unique index."""
 _READ_STARTED = Direct(
     select(*_STARTED, _TI_TABLE.c.state, _TI_TABLE.c.hostname, _TI_TABLE.c.pid, _TI_TABLE.c.worker_id).where(
         _TI_TABLE.c.id == bindparam("b_id")

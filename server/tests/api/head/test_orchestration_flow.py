@@ -129,6 +129,44 @@ async def test__retry_delay__counted_on_the_servers_clock_when_the_workers_lags(
         assert retry["task_instance"]["try_number"] == 2
 
 
+async def test__xcoms__a_new_try_starts_without_those_of_the_tries_before(
+    server: ServerHarness, admin: httpx.AsyncClient
+) -> None:
+    async with fake_worker(server) as worker:
+        await worker.register_dags(dag("etl", task("a", retries=1, retry_delay_seconds=0), task("b", "a")))
+        run = await _trigger(admin, "etl")
+        await scheduler_pass(server)
+
+        async def push(workload: dict[str, Any], key: str) -> None:
+            ti = workload["task_instance"]
+            response = await worker.http.put(
+                f"/execution/xcoms/etl/{run['run_id']}/a/{key}",
+                json={"value": {"try": ti["try_number"]}},
+                headers={"Authorization": f"Bearer {worker.execution_tokens[ti['id']]}"},
+            )
+            assert response.status_code in (200, 201, 204), response.text
+
+        [first] = await worker.claim()
+        assert (await worker.start(first)).status_code == 200
+        await push(first, "stats")
+        await push(first, "return_value")
+        assert (await worker.finish(first, "up_for_retry")).status_code == 200
+        await scheduler_pass(server)
+        # The second try returns None (nothing pushed): b must not read the first try's values.
+        [second] = await worker.claim()
+        assert second["task_instance"]["try_number"] == 2
+        await worker.run(second)
+        await scheduler_pass(server)
+        [downstream] = await worker.claim()
+        assert (await worker.start(downstream)).status_code == 200
+        token = worker.execution_tokens[downstream["task_instance"]["id"]]
+        for key in ("stats", "return_value"):
+            pulled = await worker.http.get(
+                f"/execution/xcoms/etl/{run['run_id']}/a/{key}", headers={"Authorization": f"Bearer {token}"}
+            )
+            assert pulled.status_code == 404, (key, pulled.text)
+
+
 async def test__heartbeat_stops__retried_after_timeout_then_failed_after_last_try(
     server: ServerHarness, admin: httpx.AsyncClient
 ) -> None:
