@@ -15,6 +15,8 @@ from typing import Any
 import httpx
 from baton_server.scheduler import PassReport, Scheduler
 from baton_server.services.credentials import issue_credential
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.conftest import ServerHarness
 
@@ -189,3 +191,19 @@ async def run_to_the_end(server: ServerHarness, worker: FakeWorker, state: str =
 def by_task(workloads: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Workloads keyed by task id."""
     return {w["task_instance"]["task_id"]: w for w in workloads}
+
+
+async def a_lock_is_waited_for(server: ServerHarness) -> bool:
+    """Whether a backend of the server's PostgreSQL database waits for a lock (a race reached it)."""
+    engine = create_async_engine(server.settings.database_url)
+    try:
+        async with engine.connect() as conn:
+            waiting = await conn.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            )
+            return bool(waiting)
+    finally:
+        await engine.dispose()

@@ -8,11 +8,9 @@ from typing import Any
 import httpx
 import pytest
 from baton_server.services import dags as dags_service
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.conftest import ServerHarness
-from tests.orchestration import dag, diamond, new_worker_token, scheduler_pass, task
+from tests.orchestration import a_lock_is_waited_for, dag, diamond, new_worker_token, scheduler_pass, task
 
 
 @pytest.fixture
@@ -222,22 +220,6 @@ async def test__register__same_new_dag_from_four_workers_at_once__one_version(
     assert (await admin.get("/api/dags")).json()["total"] == 5
 
 
-async def _a_lock_is_waited_for(server: ServerHarness) -> bool:
-    """Whether a backend of the server's database waits for a lock."""
-    engine = create_async_engine(server.settings.database_url)
-    try:
-        async with engine.connect() as conn:
-            waiting = await conn.scalar(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-                )
-            )
-            return bool(waiting)
-    finally:
-        await engine.dispose()
-
-
 @pytest.mark.postgres_only
 async def test__register__same_dags_in_opposite_orders_at_once__both_succeed(
     server: ServerHarness, monkeypatch: pytest.MonkeyPatch
@@ -254,7 +236,7 @@ async def test__register__same_dags_in_opposite_orders_at_once__both_succeed(
         if me not in first_done:
             first_done.add(me)
             deadline = asyncio.get_running_loop().time() + 120
-            while len(first_done) < 2 and not await _a_lock_is_waited_for(server):
+            while len(first_done) < 2 and not await a_lock_is_waited_for(server):
                 assert asyncio.get_running_loop().time() < deadline, "the other registration never came"
                 await asyncio.sleep(0.05)
         return registered

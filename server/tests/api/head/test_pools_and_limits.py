@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.conftest import ServerHarness
-from tests.orchestration import dag, fake_worker, new_worker_token, scheduler_pass, task
+from tests.orchestration import a_lock_is_waited_for, dag, fake_worker, new_worker_token, scheduler_pass, task
 
 
 async def _trigger(server: ServerHarness, admin: httpx.AsyncClient, dag_id: str, runs: int = 1) -> None:
@@ -214,22 +214,6 @@ async def test__limit_lowered_while_a_claim_waits_for_its_row__the_claim_counts_
     assert (await admin.get("/api/pools/db")).json()["used_slots"] == slots
 
 
-async def _a_lock_is_waited_for(server: ServerHarness) -> bool:
-    """Whether a backend of the server's database waits for a lock."""
-    engine = create_async_engine(server.settings.database_url)
-    try:
-        async with engine.connect() as conn:
-            waiting = await conn.scalar(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-                )
-            )
-            return bool(waiting)
-    finally:
-        await engine.dispose()
-
-
 @pytest.mark.postgres_only
 async def test__pass_starting_runs_of_limited_dags__while_a_claim_counts_them__both_go_through(
     server: ServerHarness, admin: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
@@ -248,7 +232,7 @@ async def test__pass_starting_runs_of_limited_dags__while_a_claim_counts_them__b
         looked_up += 1
         if looked_up == 2:  # the second queued run's version: the first's DAG row was locked here
             deadline = asyncio.get_running_loop().time() + 120
-            while not claim or not (claim[0].done() or await _a_lock_is_waited_for(server)):
+            while not claim or not (claim[0].done() or await a_lock_is_waited_for(server)):
                 assert asyncio.get_running_loop().time() < deadline, "the claim neither waited nor ended"
                 await asyncio.sleep(0.05)
         return await real(reader, version_id)
