@@ -104,12 +104,10 @@ def _client_env(session: nox.Session) -> dict[str, str]:
     return {"BATON_SERVER": str(bin_dir / "baton-server")}
 
 
-def _go_and_java(session: nox.Session, postgres_url: str | None = None) -> list[Command]:
-    """Build and test the Go and Java clients against a live server (on PostgreSQL when a URL is given).
-
-    The Go worker's integration test runs on SQLite as well. The commands run from the repository's
-    root (``go -C``, ``mvn -f``), so that they can run beside other suites.
-    """
+def _go_client(session: nox.Session, postgres_url: str | None = None) -> list[Command]:
+    """Build and test the Go client, SDK and worker against a live server (on PostgreSQL when a URL is
+    given; the worker's integration test runs on SQLite as well). The commands run from the repository's
+    root (``go -C``), so that they can run beside other suites."""
     env = _client_env(session)
     go = [_tool(session, "go", "/usr/local/go/bin/go"), "-C", str(ROOT / "clients" / "go")]
     on_postgres = {**env, "BATON_TEST_POSTGRES_URL": postgres_url or ""}
@@ -123,9 +121,15 @@ def _go_and_java(session: nox.Session, postgres_url: str | None = None) -> list[
                 [*go, "test", "-count=1", "./internal/integration"], {**env, "BATON_TEST_POSTGRES_URL": ""}
             )
         )
-    pom = str(ROOT / "clients" / "java" / "pom.xml")
-    commands.append(Command([_tool(session, "mvn"), "-B", "-q", "-f", pom, "verify"], on_postgres))
     return commands
+
+
+def _java_client(session: nox.Session, postgres_url: str | None = None) -> list[Command]:
+    """Build and test the Java client, SDK and worker against a live server (on PostgreSQL when a URL is
+    given), from the repository's root (``mvn -f``)."""
+    on_postgres = {**_client_env(session), "BATON_TEST_POSTGRES_URL": postgres_url or ""}
+    pom = str(ROOT / "clients" / "java" / "pom.xml")
+    return [Command([_tool(session, "mvn"), "-B", "-q", "-f", pom, "verify"], on_postgres)]
 
 
 @nox.session(python=PYTHON)
@@ -164,10 +168,10 @@ def tests(session: nox.Session) -> None:
             ]
         )
     _side_by_side(session, suites)
-    # The Go and Java clients follow schemathesis on PostgreSQL, so that those two suites take about
-    # as long as each other; the fault suite, mostly waiting out its timeouts, runs beside them
-    # (its bounds held on a machine at load 10-16, docs/reliability.md).
-    clients = _go_and_java(session, url)
+    # Three suites side by side, of about one length each: conformance; schemathesis on PostgreSQL
+    # followed by the Go client; the fault suite, mostly waiting out its timeouts (its bounds held on a
+    # machine at load 10-16, docs/reliability.md), followed by the Java client.
+    go, java = _go_client(session, url), _java_client(session, url)
     # Schemathesis and the client matrix are two commands, so that each has the whole bound of one
     # (on a machine kept busy by four other processes, together they took longer than it).
     conformance = {
@@ -178,15 +182,14 @@ def tests(session: nox.Session) -> None:
     }
     if url:
         st_on_postgres = _conformance_command(session, "--no-matrix", "--postgres", url)
-        conformance["conformance: schemathesis on PostgreSQL, every API version; the Go and Java clients"] = [
+        conformance["conformance: schemathesis on PostgreSQL, every API version; the Go client"] = [
             st_on_postgres,
-            *clients,
+            *go,
         ]
     else:
-        conformance["the Go and Java clients"] = clients
-    conformance["faults: servers, workers, PostgreSQL and HAProxy killed, restarted and frozen"] = [
-        _faults_command(session)
-    ]
+        conformance["the Go client"] = go
+    faults = "faults: servers, workers, PostgreSQL and HAProxy killed, restarted and frozen; the Java client"
+    conformance[faults] = [_faults_command(session), *java]
     _side_by_side(session, conformance)
 
 
