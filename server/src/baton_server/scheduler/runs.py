@@ -12,12 +12,11 @@ from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from baton_server.db.tables import DagRecord, DagRunRecord, TaskInstanceRecord
 from baton_server.db.types import new_id
 from baton_server.services._sql import insert_ignoring_conflicts, is_postgres, rowcount
-from baton_server.services.dag_runs import run_id_time
+from baton_server.services.dag_runs import fewer_running_than, run_id_time
 from baton_server.services.dags import load_version_or_none
 from baton_server.services.schedules import UNSCHEDULABLE, Schedule
 from baton_server.services.states import DagRunState
@@ -197,13 +196,7 @@ async def start_queued_runs(session: AsyncSession, now: datetime) -> int:
         # The DAG's limit as it stands (its latest version's), not the one of the version a run was
         # queued with: a limit lowered by a new version holds for the runs already queued too.
         if limit is not None:
-            other = aliased(DagRunRecord)
-            running = (
-                select(func.count())
-                .where(other.dag_id == dag_id, other.state == DagRunState.RUNNING.value)
-                .scalar_subquery()
-            )
-            where.append(running < limit)
+            where.append(fewer_running_than(dag_id, limit))
         moved = await session.execute(
             update(DagRunRecord).where(*where).values(state=DagRunState.RUNNING.value, start_date=now)
         )

@@ -18,7 +18,6 @@ from typing import Any
 
 from sqlalchemy import case, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from baton_server.db.tables import (
     BackfillRecord,
@@ -34,7 +33,7 @@ from baton_server.errors import ConflictError, InvalidInputError, NotFoundError
 from baton_server.scheduler.loop import LEADER_LOCK_KEY
 from baton_server.services import audit
 from baton_server.services._sql import is_postgres, rowcount
-from baton_server.services.dag_runs import DagRunDetail, get_dag_run
+from baton_server.services.dag_runs import DagRunDetail, fewer_running_than, get_dag_run
 from baton_server.services.dag_specs import DagSpec
 from baton_server.services.dags import load_version_or_none
 from baton_server.services.states import FINISHED_TI_STATES, DagRunState, TaskInstanceState
@@ -117,28 +116,16 @@ async def _reopen_run(session: AsyncSession, ti: TaskInstanceRecord) -> None:
     """Put a finished run back to running, so that the scheduler carries it on and judges it again;
     while its DAG's ``max_active_runs`` runs are running, back to queued instead: the scheduler starts
     it once one ends, as it does any queued run (a cleared run never runs beside them)."""
-    finished = [DagRunRecord.id == ti.dag_run_id, DagRunRecord.state.in_(_FINISHED_RUN)]
     limit = await session.scalar(select(DagRecord.max_active_runs).where(DagRecord.dag_id == ti.dag_id))
+    state: Any = DagRunState.RUNNING.value
     if limit is not None:
-        other = aliased(DagRunRecord)
-        running = (
-            select(func.count())
-            .where(other.dag_id == ti.dag_id, other.state == DagRunState.RUNNING.value)
-            .scalar_subquery()
+        state = case(
+            (fewer_running_than(ti.dag_id, limit), DagRunState.RUNNING.value), else_=DagRunState.QUEUED.value
         )
-        reopened = await session.execute(
-            update(DagRunRecord)
-            .where(*finished, running < limit)
-            .values(state=DagRunState.RUNNING.value, end_date=None)
-        )
-        if rowcount(reopened):
-            return
-        await session.execute(
-            update(DagRunRecord).where(*finished).values(state=DagRunState.QUEUED.value, end_date=None)
-        )
-        return
     await session.execute(
-        update(DagRunRecord).where(*finished).values(state=DagRunState.RUNNING.value, end_date=None)
+        update(DagRunRecord)
+        .where(DagRunRecord.id == ti.dag_run_id, DagRunRecord.state.in_(_FINISHED_RUN))
+        .values(state=state, end_date=None)
     )
 
 

@@ -11,15 +11,29 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from baton_server.db.tables import DagRecord, DagRunRecord, TaskInstanceRecord
 from baton_server.db.types import utcnow
 from baton_server.errors import ConflictError, InvalidInputError, NotFoundError
 from baton_server.services.dags import commit_unless_dag_gone
 from baton_server.services.states import DagRunState
+
+
+def fewer_running_than(dag_id: str, limit: int) -> ColumnElement[bool]:
+    """Whether the DAG's running runs are fewer than ``limit`` (its ``max_active_runs``): a counting
+    subquery, for the condition of the UPDATE that starts or reopens a run, so that the count and the
+    change are one statement."""
+    other = aliased(DagRunRecord)
+    running = (
+        select(func.count())
+        .where(other.dag_id == dag_id, other.state == DagRunState.RUNNING.value)
+        .scalar_subquery()
+    )
+    return running < limit
 
 
 @dataclass(frozen=True, slots=True)
