@@ -9,7 +9,7 @@ import pytest
 from baton_server.services.controls import hold_scheduler
 
 from tests.conftest import ServerHarness
-from tests.orchestration import by_task, dag, fake_worker, run_to_the_end, scheduler_pass, task
+from tests.orchestration import FakeWorker, by_task, dag, fake_worker, run_to_the_end, scheduler_pass, task
 
 
 async def _run(admin: httpx.AsyncClient, dag_id: str, run_id: str) -> dict[str, Any]:
@@ -209,18 +209,27 @@ async def test__mark_task_instance__success_of_a_failed_task__runs_its_downstrea
     assert event["details"] == {"state": "success", "previous_state": "failed", "cleared": ["b", "c", "d"]}
 
 
+async def _second_run_takes_the_one_slot(
+    server: ServerHarness, admin: httpx.AsyncClient, worker: FakeWorker
+) -> tuple[dict[str, Any], str]:
+    """A DAG of max_active_runs=1 whose run r1 ended and whose r2 runs: r2's claimed workload, and the id
+    of r1's task instance."""
+    await worker.register_dags(dag("etl", task("a"), max_active_runs=1))
+    await _trigger(server, admin, "etl", "r1")
+    await run_to_the_end(server, worker)
+    await _trigger(server, admin, "etl", "r2")
+    [second] = await worker.claim()
+    first: str = (await _run(admin, "etl", "r1"))["task_instances"][0]["id"]
+    return second, first
+
+
 async def test__clear__a_finished_run_while_max_active_runs_run__waits_queued_for_a_slot(
     server: ServerHarness, admin: httpx.AsyncClient
 ) -> None:
     async with fake_worker(server) as worker:
-        await worker.register_dags(dag("etl", task("a"), max_active_runs=1))
-        await _trigger(server, admin, "etl", "r1")
-        await run_to_the_end(server, worker)
-        await _trigger(server, admin, "etl", "r2")
-        [second] = await worker.claim()
+        second, first = await _second_run_takes_the_one_slot(server, admin, worker)
         assert second["task_instance"]["run_id"] == "r2"
         assert (await worker.start(second)).status_code == 200
-        first = (await _run(admin, "etl", "r1"))["task_instances"][0]["id"]
 
         # r2 takes the one slot: r1, cleared, waits for it instead of running beside r2.
         assert (await admin.post(f"/api/task-instances/{first}/clear", json={})).status_code == 200
@@ -239,12 +248,7 @@ async def test__mark_task_instance__in_a_finished_run_while_max_active_runs_run_
     server: ServerHarness, admin: httpx.AsyncClient
 ) -> None:
     async with fake_worker(server) as worker:
-        await worker.register_dags(dag("etl", task("a"), max_active_runs=1))
-        await _trigger(server, admin, "etl", "r1")
-        await run_to_the_end(server, worker)
-        await _trigger(server, admin, "etl", "r2")
-        [second] = await worker.claim()
-        first = (await _run(admin, "etl", "r1"))["task_instances"][0]["id"]
+        second, first = await _second_run_takes_the_one_slot(server, admin, worker)
 
         marked = await admin.post(f"/api/task-instances/{first}/mark", json={"state": "failed"})
         assert marked.status_code == 200, marked.text
