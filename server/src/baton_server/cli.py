@@ -235,7 +235,7 @@ def _db_clean(settings: Settings, args: argparse.Namespace) -> int:
 
     try:
         # A unit, always: `--older-than 30` meant as days deleted what ended over 30 seconds ago.
-        older_than = parse_duration(args.older_than, unit_required=True)
+        older_than = parse_duration(args.older_than)
     except ValueError as exc:
         return _fail(f"--older-than: {exc}")
     cutoff = utcnow() - older_than

@@ -180,6 +180,8 @@ def test__process_logging__takes_every_level_the_settings_take(log_format: str) 
     [
         ("BATON_LOG_LEVEL", "loud", "'loud' is not a log level; one of critical, error"),
         ("BATON_RETENTION", "5x", "'5x' is not a duration like 30d, 12h, 15m or 90s"),
+        # A bare number was read as seconds: `30` meant as days deleted almost every finished run each hour.
+        ("BATON_RETENTION", "30", "'30' has no unit: say 30d for days"),
         ("BATON_MAX_API_VERSION", "2020-01-01", "'2020-01-01' is not an API version of this server"),
         ("BATON_SIGNING_KEY", "short", "at least 32 bytes"),
         # `Authorization: Bearer ` with nothing after it was let in to /metrics.

@@ -25,16 +25,16 @@ BATCH = 500
 MAX_DURATION = timedelta(days=36500)
 """The longest duration :func:`parse_duration` takes (a hundred years)."""
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
-_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
-def parse_duration(text: str, *, unit_required: bool = False) -> timedelta:
-    """``90s``, ``15m``, ``12h``, ``30d``, ``2w`` (a bare number: seconds, unless ``unit_required``) as a
-    timedelta, else ValueError."""
+def parse_duration(text: str) -> timedelta:
+    """``90s``, ``15m``, ``12h``, ``30d``, ``2w`` as a timedelta, else ValueError; a bare number is refused
+    (read as seconds, a ``30`` meant as days would delete almost every finished run)."""
     match = _DURATION_RE.match(text)
     if match is None:
         raise ValueError(f"{text!r} is not a duration like 30d, 12h, 15m or 90s")
-    if unit_required and not match.group(2):
+    if not match.group(2):
         raise ValueError(f"{text!r} has no unit: say {match.group(1)}d for days (or h, m, s, w)")
     seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
     # Longer would reach before the calendar's first year from now (an OverflowError, every clean).

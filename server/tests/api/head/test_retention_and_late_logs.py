@@ -143,7 +143,7 @@ async def test__scheduled_clean__runs_with_the_retention_setting(
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("90s", 90), ("15m", 900), ("12h", 43200), ("30d", 2592000), ("2w", 1209600), ("5", 5)],
+    [("90s", 90), ("15m", 900), ("12h", 43200), ("30d", 2592000), ("2w", 1209600), ("5s", 5)],
 )
 def test__parse_duration(text: str, seconds: int) -> None:
     assert parse_duration(text) == timedelta(seconds=seconds)
@@ -154,10 +154,16 @@ def test__parse_duration__refuses_nonsense() -> None:
         parse_duration("soon")
 
 
+def test__parse_duration__refuses_a_bare_number() -> None:
+    # Read as seconds, a `BATON_RETENTION=30` meant as days deleted almost every finished run each hour.
+    with pytest.raises(ValueError, match="'30' has no unit: say 30d for days"):
+        parse_duration("30")
+
+
 def test__parse_duration__refuses_what_reaches_before_the_calendar() -> None:
     # A cutoff that far back was an OverflowError in every clean (and a traceback from `db clean`).
     assert parse_duration("36500d") == timedelta(days=36500)
-    for text in ("36501d", "99999999999d", "9" * 400):
+    for text in ("36501d", "99999999999d", "9" * 400 + "s"):
         with pytest.raises(ValueError, match="is longer than 36500 days"):
             parse_duration(text)
 
