@@ -139,6 +139,25 @@ def probe_leftovers() -> None:
 
 
 probe_leftovers()
+
+
+@dag(queue="task-start")
+def probe_orphan() -> None:
+    """A task whose child started a process and exited: that process is of the task's group, no child."""
+
+    @task
+    def orphan() -> None:
+        import subprocess
+
+        started = subprocess.run(
+            ["sh", "-c", "sleep 600 >/dev/null 2>&1 & echo $!"], capture_output=True, check=True, text=True
+        )
+        print(f"orphan: {started.stdout.strip()}", flush=True)
+
+    orphan()
+
+
+probe_orphan()
 '''
 
 
@@ -303,6 +322,25 @@ def test__task_process__processes_it_left_in_its_group_are_stopped_when_it_ends(
         for pid in (plain, stubborn, away):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test__task_process__a_process_left_by_its_exited_child_is_stopped_when_it_ends(
+    mode: TaskStart, serve: Callable[..., Worker], admin: Client
+) -> None:
+    serve(mode)
+    detail = _run(admin, "probe_orphan")
+    lines = _log(admin, detail, "orphan")
+    assert detail.state == "success", "\n".join(lines)
+    orphan = int(_value(lines, "orphan: "))
+    try:
+        # Not a child of the task process (its parent, the shell, exited), still of its group: stopped
+        # before the attempt ended (it ran on for ever before).
+        assert not alive(orphan)
+        assert any("the task left 1 process(es) running" in line for line in lines), "\n".join(lines)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(orphan, signal.SIGKILL)
 
 
 @needs_fork
