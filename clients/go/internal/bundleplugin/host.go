@@ -51,7 +51,7 @@ func Start(path string, env []string, log *slog.Logger) (*Process, error) {
 	}
 	cmd := exec.Command(path)
 	cmd.Env = append(append([]string{}, env...), plugin.EnvUnixSocketDir+"="+socketDir)
-	setParentDeathSignal(cmd)
+	setProcessAttributes(cmd)
 	label := filepath.Base(path)
 	output := &lineLogger{log: log, bundle: label}
 	client := plugin.NewClient(&plugin.ClientConfig{

@@ -4,5 +4,6 @@ package bundleplugin
 
 import "os/exec"
 
-// setParentDeathSignal does nothing where the kernel offers no parent-death signal.
-func setParentDeathSignal(*exec.Cmd) {}
+// setProcessAttributes does nothing where the kernel offers no parent-death signal (nor a /proc to
+// find left processes in).
+func setProcessAttributes(*exec.Cmd) {}

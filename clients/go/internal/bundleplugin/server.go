@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -15,16 +18,65 @@ import (
 	"github.com/baton-org/baton/clients/go/internal/taskrun"
 )
 
+// leftProcessesGrace is how long the processes tasks left running have after SIGTERM, before SIGKILL.
+const leftProcessesGrace = 5 * time.Second
+
 // server runs the catalog's tasks for the worker, several attempts at a time.
 type server struct {
 	bundlepb.UnimplementedBundleServer
 	catalog Catalog
 	mu      sync.Mutex
 	clients map[string]*baton.Client // by task instance id: the running attempts' API clients
+
+	tasksMu  sync.Mutex
+	idle     *sync.Cond // signalled when a sweep of left processes ends
+	tasks    int        // task functions running
+	sweeping bool       // the last task to return is stopping the processes left running
 }
 
 func newServer(catalog Catalog) *server {
-	return &server{catalog: catalog, clients: map[string]*baton.Client{}}
+	s := &server{catalog: catalog, clients: map[string]*baton.Client{}}
+	s.idle = sync.NewCond(&s.tasksMu)
+	return s
+}
+
+// runTask runs one attempt's task function; the last of the running ones to return stops the
+// processes left running in the bundle process's group, before its outcome is sent (as the Python
+// worker does when a task's code returns). A task beginning meanwhile waits for that: what it starts
+// is never taken for a leftover.
+func (s *server) runTask(ctx context.Context, attempt taskrun.Attempt) taskrun.Outcome {
+	s.tasksMu.Lock()
+	for s.sweeping {
+		s.idle.Wait()
+	}
+	s.tasks++
+	s.tasksMu.Unlock()
+	outcome := taskrun.Execute(ctx, attempt)
+	s.tasksMu.Lock()
+	s.tasks--
+	last := s.tasks == 0
+	s.sweeping = last
+	s.tasksMu.Unlock()
+	if !last {
+		return outcome
+	}
+	defer func() {
+		s.tasksMu.Lock()
+		s.sweeping = false
+		s.idle.Broadcast()
+		s.tasksMu.Unlock()
+	}()
+	if left := leftProcesses(); len(left) > 0 {
+		pids := make([]string, len(left))
+		for i, pid := range left {
+			pids[i] = strconv.Itoa(pid)
+		}
+		attempt.Sink(taskrun.Record{Time: now(), Level: "warning", Fields: map[string]any{"logger": taskrun.SDKLogger},
+			Message: fmt.Sprintf("the task left %d process(es) running (pid %s): stopping them (SIGTERM, then SIGKILL after %s)",
+				len(left), strings.Join(pids, ", "), leftProcessesGrace)})
+		stopProcesses(left, leftProcessesGrace)
+	}
+	return outcome
 }
 
 func (s *server) Describe(context.Context, *bundlepb.DescribeRequest) (*bundlepb.DescribeResponse, error) {
@@ -83,7 +135,7 @@ func (s *server) execute(ctx context.Context, req *bundlepb.ExecuteRequest, sink
 		delete(s.clients, run.TaskInstanceID)
 		s.mu.Unlock()
 	}()
-	return taskrun.Execute(ctx, taskrun.Attempt{Task: task, Run: run, API: client, Sink: sink})
+	return s.runTask(ctx, taskrun.Attempt{Task: task, Run: run, API: client, Sink: sink})
 }
 
 func (s *server) UpdateToken(_ context.Context, req *bundlepb.UpdateTokenRequest) (*bundlepb.UpdateTokenResponse, error) {

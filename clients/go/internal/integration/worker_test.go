@@ -343,3 +343,55 @@ func TestGoWorker_SIGTERMToItsProcessGroup_RunningTasksFinish(t *testing.T) {
 		t.Errorf("%d bundle processes outlived the worker", n)
 	}
 }
+
+func TestGoWorker_ProcessesATaskLeftRunning_AreStoppedWhenItReturns(t *testing.T) {
+	s := startStack(t)
+	root := moduleRoot(t)
+	tmp := t.TempDir()
+	bundles := filepath.Join(tmp, "bundles")
+	scenarios := filepath.Join(bundles, "scenarios")
+	workerBinary := filepath.Join(tmp, "baton-go-worker")
+	goBuild(t, root, "./internal/integration/testdata/scenarios", scenarios)
+	goBuild(t, root, "./cmd/baton-go-worker", workerBinary)
+	s.startWorker(t, workerBinary, bundles, "--queue", "leftover", "--heartbeat-interval", "1s", "--claim-wait", "2s")
+
+	run := s.waitRun(t, "leftover_dag", s.trigger(t, "leftover_dag", nil))
+	ti := taskOf(t, run, "leaveProcesses")
+	log := s.logs(t, ti.Id, 1)
+	_, listed, found := strings.Cut(log, "leftovers: ")
+	if state(ti) != "success" || !found {
+		t.Fatalf("the task ended %s:\n%s", state(ti), log)
+	}
+	var pids [4]int
+	if _, err := fmt.Sscan(listed, &pids[0], &pids[1], &pids[2], &pids[3]); err != nil {
+		t.Fatalf("no pids in %q: %v", listed, err)
+	}
+	t.Cleanup(func() {
+		for _, pid := range pids {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+	// The attempt ended after they were stopped (they ran on for ever before): a child of the bundle
+	// process and a process whose parent exited by SIGTERM, one ignoring it by SIGKILL after the grace.
+	for i, what := range []string{"its child", "a process whose parent exited", "a process ignoring SIGTERM"} {
+		if alive(pids[i]) {
+			t.Errorf("%s (pid %d) still runs after the attempt ended:\n%s", what, pids[i], log)
+		}
+	}
+	if !strings.Contains(log, "the task left 3 process(es) running") {
+		t.Errorf("the log does not say what was stopped:\n%s", log)
+	}
+	// Started in a session of its own: meant to outlive the task, left alone; the bundle serves on.
+	if !alive(pids[3]) {
+		t.Errorf("the process started in a session of its own (pid %d) was stopped", pids[3])
+	}
+	if n := len(running(scenarios)); n != 1 {
+		t.Errorf("%d bundle processes run, want 1", n)
+	}
+}
+
+// alive reports whether a process runs (a zombie nobody reaped yet counts as ended).
+func alive(pid int) bool {
+	stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	return err == nil && !zombie(stat)
+}

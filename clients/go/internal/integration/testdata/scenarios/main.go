@@ -1,16 +1,19 @@
 // A bundle of the situations a worker must survive, for the integration test: the talk's
 // example as written, a task the server stops (409), a panic, a task whose process is killed,
-// tasks calling the API while the server restarts.
+// tasks calling the API while the server restarts, a task that leaves processes running.
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"log/slog"
 	"math"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/baton-org/baton/clients/go/bundle"
@@ -40,6 +43,9 @@ func (m *scenarios) RegisterDags(dagbag bundle.Registry) error {
 	drain := dagbag.AddDag("drain_dag", bundle.Queue("drain"))
 	drain.AddTask(finishAfterSignal)
 
+	leftovers := dagbag.AddDag("leftover_dag", bundle.Queue("leftover"))
+	leftovers.AddTask(leaveProcesses)
+
 	restart := dagbag.AddDag("restart_dag", bundle.Queue("restart"))
 	for i := range restartTasks {
 		restart.AddTask(callUntilRestarted, bundle.TaskID(fmt.Sprintf("caller_%d", i)))
@@ -68,6 +74,38 @@ func finishAfterSignal(ctx context.Context, run sdk.RunContext, log *slog.Logger
 	case <-time.After(time.Second):
 	}
 	log.Info("finished after the signal")
+	return nil
+}
+
+// leaveProcesses starts processes and returns without waiting for them: a child of the bundle
+// process, one whose parent (a shell) exited at once, one that ignores SIGTERM, and one in a session
+// of its own (meant to outlive the task). It logs their pids in that order.
+func leaveProcesses(log *slog.Logger) error {
+	plain := exec.Command("sleep", "600")
+	if err := plain.Start(); err != nil {
+		return err
+	}
+	orphan, err := exec.Command("sh", "-c", "sleep 600 >/dev/null 2>&1 & echo $!").Output()
+	if err != nil {
+		return err
+	}
+	stubborn := exec.Command("sh", "-c", `trap "" TERM; echo ready; exec sleep 600`)
+	ready, err := stubborn.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := stubborn.Start(); err != nil {
+		return err
+	}
+	if _, err := bufio.NewReader(ready).ReadString('\n'); err != nil { // SIGTERM is ignored from now on
+		return err
+	}
+	away := exec.Command("sleep", "600")
+	away.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := away.Start(); err != nil {
+		return err
+	}
+	log.Info(fmt.Sprintf("leftovers: %d %s %d %d", plain.Process.Pid, strings.TrimSpace(string(orphan)), stubborn.Process.Pid, away.Process.Pid))
 	return nil
 }
 

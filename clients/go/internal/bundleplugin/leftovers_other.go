@@ -1,0 +1,11 @@
+//go:build !linux
+
+package bundleplugin
+
+import "time"
+
+// leftProcesses finds none where there is no /proc to find them in.
+func leftProcesses() []int { return nil }
+
+// stopProcesses has nothing to stop there.
+func stopProcesses([]int, time.Duration) {}
