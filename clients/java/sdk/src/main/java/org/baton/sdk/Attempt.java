@@ -49,6 +49,10 @@ import org.slf4j.event.Level;
  *       stop for {@code stopGrace} is abandoned: its state is reported without it, and its pool
  *       thread stays busy until it returns.
  * </ol>
+ *
+ * <p>An attempt handed back while its start is on its way is not cut off there (the server may have
+ * started it already, and would wait for its heartbeat timeout): the start is seen through, then the
+ * attempt is reported {@code up_for_retry} without its task method being called.
  */
 final class Attempt {
   private static final Logger LOG = LoggerFactory.getLogger("baton.worker");
@@ -83,6 +87,8 @@ final class Attempt {
   private final AtomicBoolean settled = new AtomicBoolean();
   private volatile Thread thread;
   private volatile String stopKind;
+  // Whether the task method may be running: a stop before then neither interrupts nor abandons it.
+  private boolean begun;
   private volatile TaskContext context;
   private volatile LogShipper shipper;
   private volatile BatonClient client;
@@ -152,6 +158,10 @@ final class Attempt {
     logs.add(LogEntry.worker("info", "attempt " + ti.getTryNumber() + " of " + started.getMaxTries()
         + " started on " + options.hostname() + " (pid " + options.pid() + ")"));
     LOG.info("{}: started", label);
+    if (!begin()) {
+      settle(new Outcome("failed", "stopped before it began"));
+      return;
+    }
     long interval = options.heartbeatInterval().toMillis();
     AtomicBoolean beating = new AtomicBoolean();
     ScheduledFuture<?> beat =
@@ -191,6 +201,15 @@ final class Attempt {
     if (fatal != null) {
       throw fatal;
     }
+  }
+
+  /** Lets the task begin, unless a stop came first (while the attempt was starting): whether it may. */
+  private synchronized boolean begin() {
+    if (stopKind != null) {
+      return false;
+    }
+    begun = true;
+    return true;
   }
 
   private TaskContext context(TIRunContext started) {
@@ -335,6 +354,9 @@ final class Attempt {
     LogShipper logs = shipper;
     if (logs != null) {
       logs.add(LogEntry.worker(level, note));
+    }
+    if (!begun) {
+      return; // run() sees the stop once the start has been answered, and does not begin the task
     }
     TaskContext running = context;
     if (running != null) {
