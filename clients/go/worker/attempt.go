@@ -176,9 +176,13 @@ func (a *attempt) execute(client *baton.Client, run runner, resolveErr error, st
 	defer cancel()
 	a.stopMu.Lock()
 	a.cancel = cancel
+	reason, note := a.reason, a.note
 	a.stopMu.Unlock()
-	if reason, _ := a.stopReason(); reason != "" {
-		cancel() // handed back before it began
+	if reason != "" {
+		// Handed back while its start was on its way (seen through: the server may have started it
+		// already): the task is not called, and the attempt is reported up_for_retry.
+		shipper.workerLine("warning", note)
+		return taskrun.Outcome{State: taskrun.Failed, Message: "stopped before it began"}
 	}
 	beatDone := make(chan struct{})
 	go func() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -98,4 +99,77 @@ func TestInProcessWorker_ServesItsApplicationsDag_SharingItsState(t *testing.T) 
 	if results := w.Results(); results["success"] != 3 || results["skipped"] != 1 {
 		t.Fatalf("results %v", results)
 	}
+}
+
+// calls counts the calls of a task that ignores its context.
+type calls struct{ n atomic.Int64 }
+
+func (c *calls) RegisterDags(dagbag bundle.Registry) error {
+	dagbag.AddDag("in_process_starting", bundle.Queue("in_process_starting"), bundle.Retries(1)).AddTask(c.count)
+	return nil
+}
+
+func (c *calls) count() { c.n.Add(1) }
+
+func TestInProcessWorker_HandedBackWhileStarting_StartIsSeenThrough_TaskNotCalled(t *testing.T) {
+	// The task was called, with its context already cancelled: one that ignores it ran in full after
+	// the worker was told to hand it back at once.
+	s := startStack(t)
+	proxy, held, release := holdingStart(t, s.server.BaseURL)
+	app := &calls{}
+	logged := &lines{}
+	catalog, err := bundle.Load(app, bundle.WithName("calls"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := worker.New(worker.Config{
+		ServerURL: proxy, Token: s.workerToken, InProcess: []*bundle.Catalog{catalog}, Name: "in-process-starting",
+		Queues: []string{"in_process_starting"}, HeartbeatInterval: 500 * time.Millisecond, ClaimWait: time.Second,
+		Logger: slog.New(slog.NewTextHandler(logged, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	runID := s.trigger(t, "in_process_starting", nil)
+	select {
+	case <-held:
+	case <-time.After(3 * time.Minute):
+		t.Fatal("the attempt was never started")
+	}
+	w.Drain()
+	w.HandBack()
+	waitFor(t, "the attempt to be handed back", time.Minute, func() bool {
+		return strings.Contains(logged.String(), "handing back running tasks")
+	})
+	release()
+	select {
+	case <-w.Done():
+	case <-time.After(3 * time.Minute):
+		t.Fatal("the worker did not stop")
+	}
+	if n := app.n.Load(); n != 0 {
+		t.Errorf("the task was called %d time(s) after the hand back", n)
+	}
+	s.handedBackBeforeItBegan(t, "in_process_starting", runID, "count")
+}
+
+// lines keeps what is written to it, from any goroutine.
+type lines struct {
+	mu   sync.Mutex
+	text strings.Builder
+}
+
+func (l *lines) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.text.Write(p)
+}
+
+func (l *lines) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.text.String()
 }

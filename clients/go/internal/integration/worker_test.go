@@ -5,11 +5,16 @@ package integration_test
 
 import (
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -394,4 +399,82 @@ func TestGoWorker_ProcessesATaskLeftRunning_AreStoppedWhenItReturns(t *testing.T
 func alive(pid int) bool {
 	stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
 	return err == nil && !zombie(stat)
+}
+
+func TestGoWorker_HandedBackWhileStarting_StartIsSeenThrough_ReportedUpForRetry_TaskNotCalled(t *testing.T) {
+	s := startStack(t)
+	root := moduleRoot(t)
+	tmp := t.TempDir()
+	bundles := filepath.Join(tmp, "bundles")
+	workerBinary := filepath.Join(tmp, "baton-go-worker")
+	goBuild(t, root, "./internal/integration/testdata/scenarios", filepath.Join(bundles, "scenarios"))
+	goBuild(t, root, "./cmd/baton-go-worker", workerBinary)
+
+	proxy, held, release := holdingStart(t, s.server.BaseURL)
+	w := s.startWorker(t, workerBinary, bundles, "--server", proxy, "--queue", "starting", "--heartbeat-interval", "1s", "--claim-wait", "2s")
+	runID := s.trigger(t, "starting_dag", nil)
+	select {
+	case <-held:
+	case <-time.After(3 * time.Minute):
+		t.Fatalf("the attempt was never started:\n%s", w.Output())
+	}
+	// The second SIGTERM hands the running attempts back at once: this one is starting.
+	_ = w.cmd.Process.Signal(syscall.SIGTERM)
+	waitFor(t, "the worker to drain", time.Minute, func() bool { return strings.Contains(w.Output(), "draining") })
+	_ = w.cmd.Process.Signal(syscall.SIGTERM)
+	waitFor(t, "the worker to hand its tasks back", time.Minute, func() bool {
+		return strings.Contains(w.Output(), "handing back running tasks")
+	})
+	release()
+	select {
+	case <-w.exited:
+	case <-time.After(3 * time.Minute):
+		t.Fatalf("the worker did not stop:\n%s", w.Output())
+	}
+	log := s.handedBackBeforeItBegan(t, "starting_dag", runID, "sayItRan")
+	if strings.Contains(log, "the task ran") {
+		t.Fatalf("the task was called after the hand back:\n%s", log)
+	}
+}
+
+// holdingStart is a proxy in front of the server at target that holds the first start (`.../run`)
+// until release is called: its URL, and a channel closed once the start is held.
+func holdingStart(t *testing.T, target string) (string, <-chan struct{}, func()) {
+	t.Helper()
+	server, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forward := httputil.NewSingleHostReverseProxy(server)
+	held, released := make(chan struct{}), make(chan struct{})
+	var holdOnce, releaseOnce sync.Once
+	release := func() { releaseOnce.Do(func() { close(released) }) }
+	proxy := httptest.NewServer(http.HandlerFunc(func(out http.ResponseWriter, in *http.Request) {
+		if strings.HasSuffix(in.URL.Path, "/run") {
+			holdOnce.Do(func() {
+				close(held)
+				<-released
+			})
+		}
+		forward.ServeHTTP(out, in)
+	}))
+	t.Cleanup(proxy.Close)
+	t.Cleanup(release) // before the proxy closes: it waits for the held request
+	return proxy.URL, held, release
+}
+
+// handedBackBeforeItBegan checks that the task's first try was handed back for another try, reported
+// by the worker without its task being called; its log.
+func (s *stack) handedBackBeforeItBegan(t *testing.T, dagID, runID, taskID string) string {
+	t.Helper()
+	ti := taskOf(t, s.run(t, dagID, runID), taskID)
+	log := s.logs(t, ti.Id, 1)
+	if ti.TryNumber != 1 || (state(ti) != "up_for_retry" && state(ti) != "queued" && state(ti) != "scheduled") {
+		t.Fatalf("the attempt is %s on try %d, not handed back for another try:\n%s", state(ti), ti.TryNumber, log)
+	}
+	if !strings.Contains(log, "the worker is shutting down: the attempt is handed back") ||
+		!strings.Contains(log, ": up_for_retry: stopped before it began") {
+		t.Fatalf("the log does not say the attempt was handed back before it began:\n%s", log)
+	}
+	return log
 }

@@ -43,6 +43,9 @@ func (m *scenarios) RegisterDags(dagbag bundle.Registry) error {
 	drain := dagbag.AddDag("drain_dag", bundle.Queue("drain"))
 	drain.AddTask(finishAfterSignal)
 
+	starting := dagbag.AddDag("starting_dag", bundle.Queue("starting"), bundle.Retries(1))
+	starting.AddTask(sayItRan)
+
 	leftovers := dagbag.AddDag("leftover_dag", bundle.Queue("leftover"))
 	leftovers.AddTask(leaveProcesses)
 
@@ -75,6 +78,11 @@ func finishAfterSignal(ctx context.Context, run sdk.RunContext, log *slog.Logger
 	}
 	log.Info("finished after the signal")
 	return nil
+}
+
+// sayItRan logs that it ran.
+func sayItRan(log *slog.Logger) {
+	log.Info("the task ran")
 }
 
 // leaveProcesses starts processes and returns without waiting for them: a child of the bundle
