@@ -6,13 +6,16 @@ import importlib.util
 import json
 import logging
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import httpx
 import pytest
 from baton import (
     DAG,
@@ -235,6 +238,98 @@ def test__thread_isolation__exceptions_whose_str_fails__reported_by_their_type(
     assert any(m.startswith(logged) for m in plain_log), plain_log
     base_log = _log(admin, detail, "base")
     assert base_log[-1].endswith(": failed: UnprintableBaseError: <exception str() failed>"), base_log
+
+
+HOP_BY_HOP = ("host", "content-length", "transfer-encoding", "connection", "content-encoding")
+
+
+class _HoldingStart:
+    """A proxy in front of the server that holds the first start (``.../run``) until released."""
+
+    def __init__(self, target: str) -> None:
+        self.held = threading.Event()
+        self.release = threading.Event()
+        upstream = self._upstream = httpx.Client(base_url=target, timeout=120)
+        proxy = self
+
+        class Forward(BaseHTTPRequestHandler):
+            def forward(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.path.split("?")[0].endswith("/run") and not proxy.held.is_set():
+                    proxy.held.set()
+                    proxy.release.wait(300)
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+                answer = upstream.request(self.command, self.path, content=body, headers=headers)
+                self.send_response(answer.status_code)
+                for key, value in answer.headers.items():
+                    if key.lower() not in HOP_BY_HOP:
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(answer.content)))
+                self.end_headers()
+                self.wfile.write(answer.content)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        for verb in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+            setattr(Forward, f"do_{verb}", Forward.forward)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Forward)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self.release.set()
+        self._server.shutdown()
+        self._server.server_close()
+        self._upstream.close()
+
+
+def test__thread_isolation__handed_back_while_starting__reported_up_for_retry_task_not_run(
+    live_server: LiveServer, tokens: dict[str, str], admin: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Before: the start was seen through, then the task begun: in a thread it ran in full, abandoned,
+    after the worker had handed it back."""
+    key = f"starting_{uuid.uuid4().hex[:8]}"
+    ran = threading.Event()
+
+    @task
+    def count() -> None:
+        ran.set()
+
+    with DAG(f"{key}_dag", queue=key, retries=1) as defined:
+        count()
+
+    proxy = _HoldingStart(live_server.base_url)
+    worker = Worker(
+        proxy.url, tokens["worker"], dags=[defined], queues=[key], isolation="thread", grace_period=0.5
+    )
+    caplog.set_level(logging.INFO, logger="baton.worker")
+    try:
+        worker.start()
+        body = TriggerDagRunPayload(conf=TriggerDagRunPayloadConf.from_dict({}))
+        run = trigger_dag_run.sync(defined.dag_id, client=admin.generated, body=body)
+        assert isinstance(run, DagRun)
+        assert proxy.held.wait(300), "the attempt was never started"
+        worker.drain()  # the grace period passes while the start is held: the attempt is handed back
+        deadline = time.monotonic() + 120
+        while not any("handing back" in message for message in caplog.messages):
+            assert time.monotonic() < deadline, "the worker did not hand the attempt back"
+            time.sleep(0.05)
+        proxy.release.set()
+        worker.stop(timeout=300)
+    finally:
+        proxy.close()
+    detail = get_dag_run.sync(defined.dag_id, run.run_id, client=admin.generated)
+    assert isinstance(detail, DagRunDetail)
+    (ti,) = detail.task_instances
+    assert ti.try_number == 1
+    assert ti.state in ("up_for_retry", "queued", "scheduled"), ti.state
+    assert not ran.is_set(), "the task ran after the worker handed it back"
+    lines = _log(admin, detail, "count")
+    assert "the worker is shutting down: the attempt is handed back" in lines, lines
+    assert lines[-1].endswith(": up_for_retry: stopped before it began"), lines
 
 
 def test__worker__misconfigured__worker_error_before_anything_starts() -> None:

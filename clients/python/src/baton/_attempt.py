@@ -8,7 +8,8 @@
 3. ship the last log lines, then report the final state: ``success``; ``skipped``; on a failure
    (an exception, a crash, the timeout) ``up_for_retry`` while ``try_number < max_tries``, else
    ``failed``; a handed-back attempt is ``up_for_retry`` (the server stores ``failed`` if it was
-   the last try).
+   the last try). One handed back while its start was on its way is started, then reported so
+   without its task being begun.
 """
 
 from __future__ import annotations
@@ -170,13 +171,22 @@ class AttemptSupervisor:
             )
         )
         log.info("%s: started (pid %d)", self.label, execution.pid)
-        token = client.token or ""
-        execution.begin(StartInfo(self._options.server_url, token, context, self.workload.entry_point))
-        beat = asyncio.create_task(self._heartbeat(client, execution, token))
-        try:
-            outcome, reason = await self._wait(execution, context.execution_timeout_seconds, began, shipper)
-        finally:
-            beat.cancel()
+        if self._stop.is_set():
+            # Handed back while the start was on its way, seen through (the server may have started the
+            # attempt already): the task is not begun, and the attempt is reported up_for_retry.
+            shipper.add(worker_entry(self._stop_note, "warning"))
+            await execution.stop(0)
+            outcome = Outcome("failed", "stopped before it began")
+            reason: str | None = self._stop_reason
+        else:
+            token = client.token or ""
+            execution.begin(StartInfo(self._options.server_url, token, context, self.workload.entry_point))
+            beat = asyncio.create_task(self._heartbeat(client, execution, token))
+            try:
+                limit = context.execution_timeout_seconds
+                outcome, reason = await self._wait(execution, limit, began, shipper)
+            finally:
+                beat.cancel()
         took = f"{time.monotonic() - began:.1f} s"
         if reason == "server":
             log.warning("%s: stopped after %s: %s", self.label, took, self._stop_note)
