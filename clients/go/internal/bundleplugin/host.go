@@ -110,10 +110,16 @@ func (p *Process) ExitDescription() string {
 	return p.cmd.ProcessState.String()
 }
 
-// Kill ends the bundle process (gracefully first, forcibly after two seconds) and removes its
-// socket's folder; it is harmless on a process that has ended, and repeated.
+// Kill ends the bundle process (gracefully first, forcibly after two seconds), kills what its tasks
+// still running then had started in its process group, and removes its socket's folder; it is
+// harmless on a process that has ended, and repeated.
 func (p *Process) Kill() {
+	var left []int
+	if p.Pid > 0 {
+		left = groupOfBundle(p.Pid) // found first: once the process has ended, its pid may be reused
+	}
 	p.client.Kill()
+	killGroupOf(p.Pid, left)
 	_ = os.RemoveAll(p.socketDir)
 }
 

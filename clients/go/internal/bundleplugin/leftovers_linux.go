@@ -10,9 +10,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// groupMembers lists the other running processes of this process's group (a scan of /proc).
+// groupMembers lists the other running processes of this process's group.
 func groupMembers() []int {
-	group, me := syscall.Getpgrp(), os.Getpid()
+	return membersOf(syscall.Getpgrp(), os.Getpid())
+}
+
+// membersOf lists the running processes of a process group but one (a scan of /proc).
+func membersOf(group, but int) []int {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil
@@ -20,7 +24,7 @@ func groupMembers() []int {
 	var members []int
 	for _, entry := range entries {
 		pid, err := strconv.Atoi(entry.Name())
-		if err != nil || pid == me {
+		if err != nil || pid == but {
 			continue
 		}
 		if pgrp, running := groupOf(pid); running && pgrp == group {
@@ -47,14 +51,32 @@ func groupOf(pid int) (int, bool) {
 // signalMember signals a process through a pidfd, if it is of this process's group still: a pid that
 // ended and was reused meanwhile is not signalled.
 func signalMember(pid int, signal syscall.Signal) {
+	signalIn(syscall.Getpgrp(), pid, signal)
+}
+
+// signalIn signals a process through a pidfd, if it is of the group still.
+func signalIn(group, pid int, signal syscall.Signal) {
 	handle, err := unix.PidfdOpen(pid, 0)
 	if err != nil {
 		return
 	}
 	defer unix.Close(handle)
-	if pgrp, running := groupOf(pid); running && pgrp == syscall.Getpgrp() {
+	if pgrp, running := groupOf(pid); running && pgrp == group {
 		_ = unix.PidfdSendSignal(handle, signal, nil, 0)
 	}
+}
+
+// killGroupOf kills the members found in the group of a bundle process that has ended (the group
+// bears its pid), if they are of it still: what the tasks it still ran when it was ended had started.
+func killGroupOf(group int, members []int) {
+	for _, pid := range members {
+		signalIn(group, pid, syscall.SIGKILL)
+	}
+}
+
+// groupOfBundle lists the processes of a bundle process's group other than itself.
+func groupOfBundle(pid int) []int {
+	return membersOf(pid, pid)
 }
 
 // leftProcesses lists the processes of this bundle process's group other than itself: those its tasks

@@ -9,3 +9,9 @@ func leftProcesses() []int { return nil }
 
 // stopProcesses has nothing to stop there.
 func stopProcesses([]int, time.Duration) {}
+
+// groupOfBundle finds none there.
+func groupOfBundle(int) []int { return nil }
+
+// killGroupOf has nothing to kill there.
+func killGroupOf(int, []int) {}

@@ -395,6 +395,34 @@ func TestGoWorker_ProcessesATaskLeftRunning_AreStoppedWhenItReturns(t *testing.T
 	}
 }
 
+func TestGoWorker_Stopped_ProcessesOfTasksItAbandoned_AreKilledWithTheBundle(t *testing.T) {
+	s := startStack(t)
+	root := moduleRoot(t)
+	tmp := t.TempDir()
+	bundles := filepath.Join(tmp, "bundles")
+	workerBinary := filepath.Join(tmp, "baton-go-worker")
+	goBuild(t, root, "./internal/integration/testdata/scenarios", filepath.Join(bundles, "scenarios"))
+	goBuild(t, root, "./cmd/baton-go-worker", workerBinary)
+	w := s.startWorker(t, workerBinary, bundles, "--queue", "abandoned", "--heartbeat-interval", "1s", "--claim-wait", "2s", "--grace-period", "1s")
+
+	runID := s.trigger(t, "abandoned_dag", nil)
+	var child int
+	waitFor(t, "the task to start its child", 2*time.Minute, func() bool {
+		ti, ok := findTask(s.run(t, "abandoned_dag", runID), "leaveAndIgnoreStop")
+		if !ok || state(ti) != "running" {
+			return false
+		}
+		_, listed, found := strings.Cut(s.logs(t, ti.Id, 1), "child: ")
+		return found && func() bool { _, err := fmt.Sscan(listed, &child); return err == nil }()
+	})
+	t.Cleanup(func() { _ = syscall.Kill(child, syscall.SIGKILL) })
+	// The task ignores the stop: handed back after the grace period, abandoned, ended with its bundle.
+	if code := w.stop(t); code != 0 {
+		t.Errorf("the worker exited with %d:\n%s", code, w.Output())
+	}
+	waitFor(t, "the abandoned task's child to be gone", time.Minute, func() bool { return !alive(child) })
+}
+
 // alive reports whether a process runs (a zombie nobody reaped yet counts as ended).
 func alive(pid int) bool {
 	stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))

@@ -49,6 +49,9 @@ func (m *scenarios) RegisterDags(dagbag bundle.Registry) error {
 	leftovers := dagbag.AddDag("leftover_dag", bundle.Queue("leftover"))
 	leftovers.AddTask(leaveProcesses)
 
+	abandoned := dagbag.AddDag("abandoned_dag", bundle.Queue("abandoned"))
+	abandoned.AddTask(leaveAndIgnoreStop)
+
 	restart := dagbag.AddDag("restart_dag", bundle.Queue("restart"))
 	for i := range restartTasks {
 		restart.AddTask(callUntilRestarted, bundle.TaskID(fmt.Sprintf("caller_%d", i)))
@@ -115,6 +118,16 @@ func leaveProcesses(log *slog.Logger) error {
 	}
 	log.Info(fmt.Sprintf("leftovers: %d %s %d %d", plain.Process.Pid, strings.TrimSpace(string(orphan)), stubborn.Process.Pid, away.Process.Pid))
 	return nil
+}
+
+// leaveAndIgnoreStop starts a process, logs its pid, and never returns, whatever its context says.
+func leaveAndIgnoreStop(log *slog.Logger) error {
+	child := exec.Command("sleep", "600")
+	if err := child.Start(); err != nil {
+		return err
+	}
+	log.Info(fmt.Sprintf("child: %d", child.Process.Pid))
+	select {}
 }
 
 // restartTasks is how many tasks of restart_dag run side by side.
