@@ -139,9 +139,10 @@ class Scheduler:
                     await self._servers.look(session, now)
                 await session.rollback()
                 return PassReport(leader=False)
-            report.runs_created = await runs.create_scheduled_runs(session, now)
-            report.backfill_runs_created = await backfills.advance_backfills(session, now)
-            report.runs_started = await runs.start_queued_runs(session, now)
+            held = await runs.lock_dags_of_pass(session, now)
+            report.runs_created = await runs.create_scheduled_runs(session, now, held=held)
+            report.backfill_runs_created = await backfills.advance_backfills(session, now, held=held)
+            report.runs_started = await runs.start_queued_runs(session, now, held=held)
             hearing = True
             if self._servers is not None:
                 if await self._servers.look(session, now):

@@ -9,12 +9,14 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, union, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton_server.db.tables import DagRecord, DagRunRecord, TaskInstanceRecord
 from baton_server.db.types import new_id
+from baton_server.services import backfills
 from baton_server.services._sql import insert_ignoring_conflicts, is_postgres, rowcount
 from baton_server.services.dag_runs import fewer_running_than, run_id_time
 from baton_server.services.dags import load_version_or_none
@@ -34,16 +36,10 @@ INSERT_CHUNK = 1000
 """Rows per multi-row INSERT: keeps a statement under the databases' bound-parameter limits."""
 
 
-async def create_scheduled_runs(session: AsyncSession, now: datetime) -> int:
-    """Make the due runs of each unpaused scheduled DAG; return how many were made.
-
-    Without catchup a DAG gets one run, for its latest passed tick. With catchup it gets one per
-    passed tick, oldest first, while its queued and running runs are fewer than its
-    ``max_active_runs`` (without one, :data:`CATCHUP_ACTIVE_RUNS`; the rest follow in later passes,
-    as runs finish).
-    """
-    due = await session.execute(
-        select(DagRecord.dag_id, DagRecord.next_run_at, DagRecord.latest_version_id)
+def _due(now: datetime, *columns: Any) -> Select[Any]:
+    """The unpaused scheduled DAGs due a run at ``now`` (at most :data:`BATCH`, the longest due first)."""
+    return (
+        select(*columns)
         .where(
             DagRecord.next_run_at.is_not(None),
             DagRecord.next_run_at <= now,
@@ -53,10 +49,57 @@ async def create_scheduled_runs(session: AsyncSession, now: datetime) -> int:
         .order_by(DagRecord.next_run_at)
         .limit(BATCH)
     )
+
+
+async def lock_dags_of_pass(session: AsyncSession, now: datetime) -> frozenset[str] | None:
+    """Lock, at once and in id order, the rows of every DAG whose row a pass writes or counts under: those
+    due a scheduled run, those of running backfills (a run inserted takes its DAG's row too) and those
+    whose ``max_active_runs`` its queued runs count against; their ids. None on SQLite, whose one writer
+    orders everything.
+
+    Claims lock the rows of the DAGs they count in id order (services/workloads.py). A pass that locked
+    them step by step, each step in id order, did not lock them in id order altogether: holding the row
+    of a DAG due a run, it waited for the row of a DAG of a queued run that a claim held while the claim
+    waited for the first (a deadlock: PostgreSQL failed one side, the claim with a 500). The steps after
+    this leave a DAG it did not lock to a later pass, or take it only if no one holds it.
+    """
+    if not is_postgres(session):
+        return None
+    queued_limited = (
+        select(DagRunRecord.dag_id)
+        .join(DagRecord, DagRecord.dag_id == DagRunRecord.dag_id)
+        .where(DagRunRecord.state == DagRunState.QUEUED.value, DagRecord.max_active_runs.is_not(None))
+    )
+    wanted = union(_due(now, DagRecord.dag_id), backfills.running_backfill_dags(), queued_limited)
+    locked = await session.scalars(
+        select(DagRecord.dag_id)
+        .where(DagRecord.dag_id.in_(select(wanted.subquery().c[0])))
+        .order_by(DagRecord.dag_id)
+        .with_for_update()
+    )
+    return frozenset(locked)
+
+
+async def create_scheduled_runs(
+    session: AsyncSession, now: datetime, *, held: frozenset[str] | None = None
+) -> int:
+    """Make the due runs of each unpaused scheduled DAG; return how many were made.
+
+    Without catchup a DAG gets one run, for its latest passed tick. With catchup it gets one per
+    passed tick, oldest first, while its queued and running runs are fewer than its
+    ``max_active_runs`` (without one, :data:`CATCHUP_ACTIVE_RUNS`; the rest follow in later passes,
+    as runs finish). With ``held`` (:func:`lock_dags_of_pass`), only those DAGs: one due since is left
+    to the next pass.
+    """
+    due = await session.execute(
+        _due(now, DagRecord.dag_id, DagRecord.next_run_at, DagRecord.latest_version_id)
+    )
     created = 0
     # In id order, as claims lock the rows of the DAGs they count (services/workloads.py): each DAG's row
     # written here stays locked until the pass commits.
     for dag_id, next_run_at, version_id in sorted(due, key=lambda row: row[0]):
+        if held is not None and dag_id not in held:
+            continue
         assert next_run_at is not None
         assert version_id is not None
         try:
@@ -156,8 +199,15 @@ async def _make_tick_run(
     return rowcount(result)
 
 
-async def start_queued_runs(session: AsyncSession, now: datetime) -> int:
-    """Move queued runs to running and create their task instances; return how many started."""
+async def start_queued_runs(
+    session: AsyncSession, now: datetime, *, held: frozenset[str] | None = None
+) -> int:
+    """Move queued runs to running and create their task instances; return how many started.
+
+    With ``held`` (the DAGs whose rows the pass locked first, :func:`lock_dags_of_pass`), a run of another
+    DAG with ``max_active_runs`` (queued since) starts only if no one holds its DAG's row: waiting for it
+    while holding those would lock out of id order.
+    """
     queued = await session.execute(
         select(
             DagRunRecord.id,
@@ -176,21 +226,25 @@ async def start_queued_runs(session: AsyncSession, now: datetime) -> int:
         version_id: await load_version_or_none(session, version_id) for *_, version_id, _ in queued_runs
     }
     limited = {dag_id for _, dag_id, _, _, limit in queued_runs if limit is not None}
+    counted = limited
     if limited and is_postgres(session):
         # Two schedulers that overlap count one after the other. Locked at once, in id order, as claims
         # lock the rows of the DAGs whose max_active_tasks they count (services/workloads.py): locked
         # run by run, in the queue's order, a pass holding one DAG's row waited for another's that a
         # claim held while the claim waited for the first (a deadlock: the claim answered 500).
-        await session.execute(
+        others = limited if held is None else limited - held
+        lock = (
             select(DagRecord.dag_id)
-            .where(DagRecord.dag_id.in_(sorted(limited)))
+            .where(DagRecord.dag_id.in_(sorted(others)))
             .order_by(DagRecord.dag_id)
-            .with_for_update()
+            .with_for_update(skip_locked=held is not None)
         )
+        taken = set(await session.scalars(lock)) if others else set()
+        counted = (limited & held if held is not None else set()) | taken
     started = 0
     for run_pk, dag_id, run_id, version_id, limit in queued_runs:
         version = versions[version_id]
-        if version is None:
+        if version is None or (limit is not None and dag_id not in counted):
             continue
         where = [DagRunRecord.id == run_pk, DagRunRecord.state == DagRunState.QUEUED.value]
         # The DAG's limit as it stands (its latest version's), not the one of the version a run was

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton_server.db.tables import BackfillRecord, DagRecord, DagRunRecord
@@ -206,11 +206,19 @@ async def _keeps_interval(session: AsyncSession, dag_id: str, tick: datetime, be
     return False
 
 
-async def advance_backfills(session: AsyncSession, now: datetime) -> int:
+def running_backfill_dags() -> Select[str]:
+    """The DAGs of the running backfills (whose rows a pass locks first: a run inserted takes its DAG's)."""
+    return select(BackfillRecord.dag_id).where(BackfillRecord.state == BackfillState.RUNNING.value)
+
+
+async def advance_backfills(
+    session: AsyncSession, now: datetime, *, held: frozenset[str] | None = None
+) -> int:
     """Make the next runs of every running backfill, up to its cap; complete finished ones.
 
     Returns how many runs were made. Every write is conditional on the cursor or state it read,
-    like the scheduled runs' ``next_run_at``.
+    like the scheduled runs' ``next_run_at``. With ``held`` (the DAGs whose rows the pass locked
+    first), a backfill of another DAG (made since) waits for the next pass.
     """
     records = await session.scalars(
         select(BackfillRecord)
@@ -220,6 +228,8 @@ async def advance_backfills(session: AsyncSession, now: datetime) -> int:
     )
     created = 0
     for record in list(records.all()):
+        if held is not None and record.dag_id not in held:
+            continue
         created += await _advance(session, record, now)
     return created
 

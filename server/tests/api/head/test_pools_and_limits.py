@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -261,4 +262,57 @@ async def test__pass_starting_runs_of_limited_dags__while_a_claim_counts_them__b
     assert claimed.status_code == 200, claimed.text
     assert len(claimed.json()["workloads"]) == 2
     assert report.leader
+    assert report.runs_started == 0  # each DAG's first run still runs
+
+
+@pytest.mark.postgres_only
+async def test__pass_making_a_scheduled_run_then_starting_runs__while_a_claim_counts_both__both_go_through(
+    server: ServerHarness, admin: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pass writes the row of a DAG due a scheduled run (``b``), then locks the limited DAGs of its
+    queued runs (``a``); a claim of both DAGs' tasks locks their rows in id order. Each step of the pass
+    was in id order, the two together not: paused between them, the claim took ``a``'s row and waited
+    for ``b``'s, and the pass then waited for ``a``'s (a deadlock: one side failed, the claim's a 500)."""
+    limits = {"max_active_tasks": 9, "max_active_runs": 1}
+    hourly = {"interval_seconds": 3600, "start_at": (datetime.now(UTC) - timedelta(minutes=10)).isoformat()}
+    real = runs_module.start_queued_runs
+    claim: list[asyncio.Future[httpx.Response]] = []
+    paused = asyncio.Event()
+
+    async def paced(session: Any, now: datetime, **held: Any) -> int:
+        paused.set()  # the due DAG's run is made: its row stays locked until the pass commits
+        deadline = asyncio.get_running_loop().time() + 120
+        while not claim or not (claim[0].done() or await a_lock_is_waited_for(server)):
+            assert asyncio.get_running_loop().time() < deadline, "the claim neither waited nor ended"
+            await asyncio.sleep(0.05)
+        return await real(session, now, **held)
+
+    async with fake_worker(server) as worker:
+        await worker.register_dags(
+            dag("a", task("t"), **limits), dag("b", task("t"), schedule=hourly, **limits)
+        )
+        assert (await admin.post("/api/dags/a/dag-runs", json={"run_id": "first"})).status_code == 201
+        assert (await admin.post("/api/dags/b/dag-runs", json={"run_id": "first"})).status_code == 201
+        async with server.runtime.sessions() as session:  # b's tick waits for the pass under test
+            await session.execute(text("UPDATE dags SET next_run_at = NULL WHERE dag_id = 'b'"))
+            await session.commit()
+        await scheduler_pass(server)  # both first runs running, their tasks queued
+        async with server.runtime.sessions() as session:
+            await session.execute(
+                text("UPDATE dags SET next_run_at = :at WHERE dag_id = 'b'"), {"at": datetime.now(UTC)}
+            )
+            await session.commit()
+        assert (await admin.post("/api/dags/a/dag-runs", json={"run_id": "next"})).status_code == 201
+        monkeypatch.setattr(runs_module, "start_queued_runs", paced)
+        passing = asyncio.ensure_future(scheduler_pass(server))
+        await asyncio.wait_for(paused.wait(), 120)
+        claim.append(
+            asyncio.ensure_future(worker.http.post(f"/workers/{worker.id}/claims", json={"max_workloads": 2}))
+        )
+        claimed = await asyncio.wait_for(claim[0], 120)
+        report = await asyncio.wait_for(passing, 120)
+    assert claimed.status_code == 200, claimed.text
+    assert len(claimed.json()["workloads"]) == 2
+    assert report.leader
+    assert report.runs_created == 1
     assert report.runs_started == 0  # each DAG's first run still runs
