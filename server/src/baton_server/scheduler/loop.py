@@ -139,23 +139,32 @@ class Scheduler:
                     await self._servers.look(session, now)
                 await session.rollback()
                 return PassReport(leader=False)
-            held = await runs.lock_dags_of_pass(session, now)
-            report.runs_created = await runs.create_scheduled_runs(session, now, held=held)
-            report.backfill_runs_created = await backfills.advance_backfills(session, now, held=held)
-            report.runs_started = await runs.start_queued_runs(session, now, held=held)
             hearing = True
             if self._servers is not None:
                 if await self._servers.look(session, now):
                     self._since = max(self._since, now)
                 hearing = self._servers.hearing
             heard_long_enough = hearing and self._up_for(now, self._settings.heartbeat_timeout)
+            # Workers' rows, then the claimed task instances, then the DAGs' rows: the order a claim takes
+            # them (its worker's row, the claims it gives back, its pools' and DAGs' rows). A pass that
+            # released a silent worker's claims and then marked it offline waited for the worker's row
+            # while the worker, back, held it and waited to give back those same claims (a deadlock).
+            if heard_long_enough:
+                report.workers_offline = await task_instances.mark_offline_workers(
+                    session, now, self._settings.heartbeat_timeout
+                )
             if hearing and self._up_for(now, self._settings.claim_timeout):
                 report.claims_released = await task_instances.release_stale_claims(
                     session, now, self._settings.claim_timeout
                 )
+            report.claims_released += await task_instances.release_claims_of_offline_workers(session)
             report.attempts_timed_out = await task_instances.fail_timed_out(
                 session, now, self._settings.heartbeat_timeout, heartbeats=heard_long_enough
             )
+            held = await runs.lock_dags_of_pass(session, now)
+            report.runs_created = await runs.create_scheduled_runs(session, now, held=held)
+            report.backfill_runs_created = await backfills.advance_backfills(session, now, held=held)
+            report.runs_started = await runs.start_queued_runs(session, now, held=held)
             deps = await task_instances.resolve_dependencies(session, now, after=self._resume_after)
             report.scheduled = deps.scheduled
             report.upstream_failed = deps.upstream_failed
@@ -163,11 +172,6 @@ class Scheduler:
             report.failed = deps.failed
             report.runs_finished = deps.runs_finished
             report.queued = await task_instances.queue_scheduled(session, now)
-            if heard_long_enough:
-                report.workers_offline = await task_instances.mark_offline_workers(
-                    session, now, self._settings.heartbeat_timeout
-                )
-            report.claims_released += await task_instances.release_claims_of_offline_workers(session)
             await session.commit()
         self._resume_after = deps.resume_after
         if report.queued:

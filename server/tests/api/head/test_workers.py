@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
+import pytest
+from baton_server.scheduler import task_instances as scheduler_task_instances
 from baton_server.services.credentials import authenticate, revoke_credential
 
 from tests.conftest import ServerHarness
-from tests.orchestration import FakeWorker, dag, fake_worker, new_worker_token, scheduler_pass, task
+from tests.orchestration import (
+    FakeWorker,
+    a_lock_is_waited_for,
+    by_task,
+    dag,
+    fake_worker,
+    new_worker_token,
+    scheduler_pass,
+    task,
+)
 
 
 async def test__register_worker__listed_for_admin_with_its_load(
@@ -113,3 +126,60 @@ async def test__register_worker__bad_input__422(server: ServerHarness) -> None:
             response = await http.post("/workers/registrations", json=body)
             assert response.status_code == 422, body
             assert response.json()["reason"] == "validation_error"
+
+
+@pytest.mark.postgres_only
+async def test__silent_worker_claims_again_during_the_pass_that_gives_it_up__one_outcome_no_500(
+    server: ServerHarness, admin: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker silent past both timeouts comes back with a claim (saying what it holds) while a pass
+    gives it up. The pass took back its unstarted claim, then marked the worker offline; the claim had
+    locked the worker's row (its sign of life), then waited to give back that same claim: a deadlock,
+    which PostgreSQL broke by failing one side (the claim's 500, or the whole pass). Either way exactly
+    one outcome holds after: the attempt given up stays given up, the old attempt's calls are refused."""
+    real = scheduler_task_instances.fail_timed_out
+    claim: list[asyncio.Future[httpx.Response]] = []
+    paused = asyncio.Event()
+
+    async def paced(*args: Any, **kwargs: Any) -> int:
+        paused.set()  # the stale claim is taken back: its row stays locked until the pass commits
+        deadline = asyncio.get_running_loop().time() + 120
+        while not claim or not (claim[0].done() or await a_lock_is_waited_for(server)):
+            assert asyncio.get_running_loop().time() < deadline, "the claim neither waited nor ended"
+            await asyncio.sleep(0.05)
+        return await real(*args, **kwargs)
+
+    async with fake_worker(server, "returning") as worker:
+        await worker.register_dags(dag("two", task("started"), task("unstarted")))
+        assert (await admin.post("/api/dags/two/dag-runs", json={})).status_code == 201
+        await scheduler_pass(server)
+        workloads = by_task(await worker.claim())
+        assert (await worker.start(workloads["started"])).status_code == 200
+        silence = max(server.settings.heartbeat_timeout, server.settings.claim_timeout) + 1
+        later = datetime.now(UTC) + timedelta(seconds=silence)
+        monkeypatch.setattr(scheduler_task_instances, "fail_timed_out", paced)
+        passing = asyncio.ensure_future(scheduler_pass(server, later))
+        await asyncio.wait_for(paused.wait(), 120)
+        held = [workloads["started"]["task_instance"]["id"]]
+        claim.append(
+            asyncio.ensure_future(
+                worker.http.post(
+                    f"/workers/{worker.id}/claims",
+                    json={"max_workloads": 2, "held_task_instance_ids": held},
+                )
+            )
+        )
+        claimed = await asyncio.wait_for(claim[0], 120)
+        report = await asyncio.wait_for(passing, 120)
+        heartbeat = await worker.heartbeat_task(workloads["started"])
+        finished = await worker.finish(workloads["started"], "success")
+    assert claimed.status_code == 200, claimed.text
+    assert report.leader
+    assert (report.claims_released, report.attempts_timed_out, report.workers_offline) == (1, 1, 1)
+    assert (heartbeat.status_code, heartbeat.json()["reason"]) == (409, "task_instance_not_running")
+    assert (finished.status_code, finished.json()["reason"]) == (409, "illegal_state_transition")
+    states = {}
+    for task_id, workload in workloads.items():
+        shown = (await admin.get(f"/api/task-instances/{workload['task_instance']['id']}")).json()
+        states[task_id] = (shown["state"], shown["try_number"])
+    assert states == {"started": ("failed", 1), "unstarted": ("queued", 1)}
