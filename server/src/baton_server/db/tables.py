@@ -44,9 +44,10 @@ CLAIMABLE = "state = 'queued' AND worker_id IS NULL"
 """A task instance a claim may take (migration 0010 indexes these alone)."""
 HELD = "worker_id IS NOT NULL"
 """A task instance some worker holds (migration 0010 indexes these by worker)."""
-TAKING_A_SLOT = "worker_id IS NOT NULL AND state IN ('queued', 'running')"
+TAKING_A_SLOT = "worker_id IS NOT NULL AND (state IN ('queued', 'running') OR stopping_at IS NOT NULL)"
 """A task instance that takes a slot of its pool and counts for its DAG's ``max_active_tasks``: claimed,
-not yet finished (migration 0011 indexes these alone, by pool and by DAG)."""
+not yet finished, or its attempt stopped by an operator and not yet known to be gone (migration 0016
+indexes these alone, by pool and by DAG)."""
 
 
 class Base(DeclarativeBase):
@@ -183,13 +184,13 @@ class TaskInstanceRecord(Base):
         # A claim under limits: what a pool's or a DAG's claimed, unfinished task instances take (only
         # those: a queue's unclaimed rows and every finished attempt stay out of the count's way).
         Index(
-            "ix_task_instances_taking_a_pool_slot",
+            "ix_task_instances_holding_a_pool_slot",
             "pool",
             postgresql_where=text(TAKING_A_SLOT),
             sqlite_where=text(TAKING_A_SLOT),
         ),
         Index(
-            "ix_task_instances_taking_a_dag_slot",
+            "ix_task_instances_holding_a_dag_slot",
             "dag_id",
             postgresql_where=text(TAKING_A_SLOT),
             sqlite_where=text(TAKING_A_SLOT),
@@ -231,6 +232,11 @@ class TaskInstanceRecord(Base):
     # None: not moved since the column came (migration 0013).
     heartbeat_floor: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # When an operator ended or cleared the attempt while it ran (clear, mark, cancel): until its worker
+    # no longer lists it among what it holds, or its heartbeat deadline passes, its process may still
+    # run, so it keeps ``worker_id`` and its pool's slots and a new try is not queued (None: no attempt
+    # stopping).
+    stopping_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # When the running attempt overruns its task's execution timeout (None: the task has none).
     timeout_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

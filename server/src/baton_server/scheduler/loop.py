@@ -59,6 +59,7 @@ class PassReport:
     backfill_runs_created: int = 0
     runs_started: int = 0
     claims_released: int = 0
+    stopped_attempts_released: int = 0
     attempts_timed_out: int = 0
     scheduled: int = 0
     upstream_failed: int = 0
@@ -76,6 +77,7 @@ class PassReport:
             self.backfill_runs_created,
             self.runs_started,
             self.claims_released,
+            self.stopped_attempts_released,
             self.attempts_timed_out,
             self.scheduled,
             self.upstream_failed,
@@ -158,6 +160,10 @@ class Scheduler:
                     session, now, self._settings.claim_timeout
                 )
             report.claims_released += await task_instances.release_claims_of_offline_workers(session)
+            if heard_long_enough:
+                report.stopped_attempts_released = await task_instances.release_stopped_attempts(
+                    session, now, self._settings.heartbeat_timeout
+                )
             report.attempts_timed_out = await task_instances.fail_timed_out(
                 session, now, self._settings.heartbeat_timeout, heartbeats=heard_long_enough
             )

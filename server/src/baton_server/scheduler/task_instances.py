@@ -10,9 +10,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, case, func, or_, select, update
+from sqlalchemy import Table, bindparam, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
 
@@ -23,10 +23,12 @@ from baton_server.scheduler.dependencies import Decision, decide, run_outcome
 from baton_server.services._sql import rowcount
 from baton_server.services.dag_specs import topological_order
 from baton_server.services.dags import load_version_or_none
+from baton_server.services.pools import taking_a_slot
 from baton_server.services.states import FINISHED_TI_STATES, DagRunState, TaskInstanceState, resolve_failure
 from baton_server.services.workers import WorkerState
 
 TI = TaskInstanceRecord
+_TI_TABLE = cast(Table, TaskInstanceRecord.__table__)
 BATCH = 200
 """Most running DAG runs one pass examines."""
 
@@ -69,6 +71,27 @@ async def release_stale_claims(session: AsyncSession, now: datetime, claim_timeo
             TI.claimed_at < now - timedelta(seconds=claim_timeout),
         )
         .values(worker_id=None, claimed_at=None)
+    )
+    return rowcount(result)
+
+
+async def release_stopped_attempts(session: AsyncSession, now: datetime, heartbeat_timeout: float) -> int:
+    """Free the slots of the attempts an operator stopped (clear, mark, cancel) whose heartbeat deadline
+    has passed: their last heartbeat is older than ``heartbeat_timeout``, as for an attempt the pass
+    takes for dead. (Their worker's claim frees them sooner once it no longer lists them.)
+
+    Read among the task instances taking a slot (their partial indexes), so the step costs what runs.
+    """
+    cutoff = now - timedelta(seconds=heartbeat_timeout)
+    result = await session.execute(
+        update(TI)
+        .where(
+            taking_a_slot(_TI_TABLE),
+            TI.stopping_at.is_not(None),
+            or_(TI.last_heartbeat_at.is_(None), TI.last_heartbeat_at < cutoff),
+        )
+        .values(stopping_at=None)
+        .execution_options(synchronize_session=False)
     )
     return rowcount(result)
 
@@ -374,10 +397,12 @@ async def _resolve_run(
 
 
 def _queue_scheduled(*conditions: Any) -> Direct:
-    """The statement queueing the scheduled task instances that also meet ``conditions``."""
+    """The statement queueing the scheduled task instances that also meet ``conditions``; not one whose
+    attempt an operator cleared while it ran until that attempt is known to be gone (``stopping_at``):
+    its new try would run beside the old one's process, and take the slot it still holds."""
     return Direct(
         update(TI)
-        .where(TI.state == TaskInstanceState.SCHEDULED.value, *conditions)
+        .where(TI.state == TaskInstanceState.SCHEDULED.value, TI.stopping_at.is_(None), *conditions)
         .values(
             state=TaskInstanceState.QUEUED.value,
             try_number=TI.try_number + 1,

@@ -112,6 +112,22 @@ def downstream_of(spec: DagSpec, task_id: str) -> set[str]:
     return found
 
 
+def _attempt_ended_by_hand(now: datetime) -> dict[str, Any]:
+    """What a control writes of the attempt it ends or clears. A claim not started is taken back (its
+    ``run`` is refused). A running attempt keeps its worker and is marked stopping: its process runs
+    until its worker hears of the control (at its next heartbeat) and stops it, so it keeps its pool's
+    slots and its place under its DAG's ``max_active_tasks``, and no new try is queued, until its worker
+    no longer lists it among what it holds or its heartbeat deadline passes (``stopping_at``). Freed at
+    once, the slot was claimed by another task while the old process still ran (the pool ran more than
+    its slots). An attempt already stopping stays so."""
+    running = TI.state == TaskInstanceState.RUNNING.value
+    return {
+        "worker_id": case((running | TI.stopping_at.is_not(None), TI.worker_id), else_=None),
+        "stopping_at": case((running, now), else_=TI.stopping_at),
+        "claimed_at": None,
+    }
+
+
 async def _reopen_run(session: AsyncSession, ti: TaskInstanceRecord) -> None:
     """Put a finished run back to running, so that the scheduler carries it on and judges it again;
     while its DAG's ``max_active_runs`` runs are running, back to queued instead: the scheduler starts
@@ -143,6 +159,7 @@ async def _send_back(
     if only is not None:
         query = query.where(TI.state.in_(only))
     rows = list(await session.scalars(query))
+    now = utcnow()
     for row in rows:
         task = spec.task(row.task_id) if spec is not None else None
         budget = task.max_tries if task is not None else max(row.max_tries, 1)
@@ -152,10 +169,9 @@ async def _send_back(
             .values(
                 state=None,
                 max_tries=TI.try_number + budget,
-                worker_id=None,
-                claimed_at=None,
                 end_date=None,
                 next_attempt_at=None,
+                **_attempt_ended_by_hand(now),
             )
             .execution_options(synchronize_session=False)
         )
@@ -216,7 +232,7 @@ async def mark_task_instance(
     await session.execute(
         update(TI)
         .where(TI.id == task_instance_id)
-        .values(state=state.value, end_date=now, next_attempt_at=None, worker_id=None, claimed_at=None)
+        .values(state=state.value, end_date=now, next_attempt_at=None, **_attempt_ended_by_hand(now))
         .execution_options(synchronize_session=False)
     )
     details: dict[str, Any] = {"state": state.value, "previous_state": previous}
@@ -263,7 +279,7 @@ async def _finish_run(
     await session.execute(
         update(TI)
         .where(TI.dag_run_id == run.id, TI.state.is_(None) | TI.state.not_in(_FINISHED))
-        .values(state=target, end_date=now, next_attempt_at=None, worker_id=None, claimed_at=None)
+        .values(state=target, end_date=now, next_attempt_at=None, **_attempt_ended_by_hand(now))
         .execution_options(synchronize_session=False)
     )
     await session.execute(

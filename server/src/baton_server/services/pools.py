@@ -1,4 +1,4 @@
-"""Named pools: task instances that name a pool take its slots while claimed or running.
+"""Named pools: task instances that name a pool take its slots while claimed, running or stopping.
 
 The claim path (services/workloads.py) enforces the slots; this module manages the pools.
 """
@@ -18,6 +18,7 @@ from sqlalchemy import (
     delete,
     func,
     literal_column,
+    or_,
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -91,10 +92,14 @@ def _default_pool() -> PoolRecord:
 
 def taking_a_slot(table: FromClause) -> ColumnElement[bool]:
     """The task instances of ``table`` that take their pool's slots and count for their DAG: claimed, not
-    finished. The states are written as literals, so that every plan (a prepared statement's generic
-    one too) can read the partial indexes of exactly these rows (``TAKING_A_SLOT``, migration 0011)."""
+    finished, or stopping (an operator ended or cleared the attempt while it ran, and its process may run
+    yet: ``stopping_at``). The states are written as literals, so that every plan (a prepared statement's
+    generic one too) can read the partial indexes of exactly these rows (``TAKING_A_SLOT``, migration
+    0016)."""
     states: list[ColumnElement[Any]] = [literal_column(f"'{state}'") for state in ACTIVE_STATES]
-    return and_(table.c.worker_id.is_not(None), table.c.state.in_(states))
+    return and_(
+        table.c.worker_id.is_not(None), or_(table.c.state.in_(states), table.c.stopping_at.is_not(None))
+    )
 
 
 def _taken(table: FromClause, of: str) -> ColumnElement[Any]:

@@ -472,18 +472,29 @@ def _scope(patterns: tuple[str, ...] | None, dialect: Dialect) -> str | None:
 
 
 async def release_unheld(reader: Reader, worker_id: uuid.UUID, held: list[uuid.UUID]) -> int:
-    """Put back in the queue the claimed, unstarted workloads of a worker that says it does not hold them.
+    """Put back in the queue the claimed, unstarted workloads of a worker that says it does not hold them,
+    and free the slots of its attempts an operator stopped that it no longer holds (their process is over).
 
     The server committed those claims but the worker never got the answer: without this they would
-    wait out the claim timeout.
+    wait out the claim timeout. A stopped attempt would hold its slot until its heartbeat deadline.
     """
     ti = TaskInstanceRecord
-    conditions = [ti.worker_id == worker_id, ti.state == TaskInstanceState.QUEUED.value]
-    if held:
-        conditions.append(ti.id.not_in(held))
+    unheld = [ti.id.not_in(held)] if held else []
+    stopped = await reader.execute(
+        update(ti)
+        .where(ti.worker_id == worker_id, ti.stopping_at.is_not(None), *unheld)
+        .values(stopping_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    if rowcount(stopped):
+        log.info(
+            "worker %s: %d stopped attempt(s) it no longer holds freed their slots",
+            worker_id,
+            rowcount(stopped),
+        )
     result = await reader.execute(
         update(ti)
-        .where(*conditions)
+        .where(ti.worker_id == worker_id, ti.state == TaskInstanceState.QUEUED.value, *unheld)
         .values(worker_id=None, claimed_at=None)
         .execution_options(synchronize_session=False)
     )

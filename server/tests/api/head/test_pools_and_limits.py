@@ -68,6 +68,62 @@ async def test__pool__slots_cap_what_is_claimed_until_one_finishes(
     assert {t["task_id"]: (t["pool"], t["pool_slots"]) for t in detail["tasks"]}["big"] == ("db", 2)
 
 
+@pytest.mark.parametrize("control", ["clear", "mark"])
+async def test__running_attempt_cleared_or_marked__keeps_its_pool_slot_until_its_worker_no_longer_holds_it(
+    server: ServerHarness, admin: httpx.AsyncClient, control: str
+) -> None:
+    """A control stops a running attempt only at its next heartbeat (and its worker's stop grace): until
+    its worker no longer lists it among what it holds, its process may run. It used to free its pool's
+    slot at once, and another task was claimed into it beside the old process."""
+    assert (await admin.put("/api/pools/db", json={"slots": 1})).status_code == 200
+    async with fake_worker(server) as worker:
+        await worker.register_dags(dag("loads", task("first", pool="db"), task("second", pool="db")))
+        await _trigger(server, admin, "loads")
+        (running,) = await worker.claim()
+        assert (await worker.start(running)).status_code == 200
+        ti_id = running["task_instance"]["id"]
+        body = {"include_downstream": False} if control == "clear" else {"state": "success"}
+        assert (await admin.post(f"/api/task-instances/{ti_id}/{control}", json=body)).status_code == 200
+        await scheduler_pass(server)
+        assert (await admin.get("/api/pools/db")).json()["used_slots"] == 1
+        assert await worker.claim(held_task_instance_ids=[ti_id]) == []  # it still runs
+        stopped = await worker.heartbeat_task(running)
+        assert (stopped.status_code, stopped.json()["reason"]) == (409, "task_instance_not_running")
+        assert await worker.claim(held_task_instance_ids=[ti_id]) == []  # stopping, not gone yet
+        claimed = await worker.claim(held_task_instance_ids=[])  # its process is over
+        await scheduler_pass(server)
+        claimed += await worker.claim(held_task_instance_ids=[w["task_instance"]["id"] for w in claimed])
+        assert len(claimed) == 1
+        assert (await admin.get("/api/pools/db")).json()["used_slots"] == 1
+    shown = (await admin.get(f"/api/task-instances/{ti_id}")).json()
+    if control == "clear":  # its new try waited for the old one to be gone, then for the slot
+        assert (shown["state"], shown["try_number"]) == ("queued", 2)
+    else:
+        assert shown["state"] == "success"
+        assert claimed[0]["task_instance"]["id"] != ti_id  # the other task, in the slot freed
+
+
+async def test__running_attempt_marked__its_slot_is_freed_once_its_heartbeat_deadline_passes(
+    server: ServerHarness, admin: httpx.AsyncClient
+) -> None:
+    """A worker that never claims again (gone, or of an API version that does not say what it holds) frees
+    a stopped attempt's slot by its heartbeat deadline, as the pass would take a silent attempt for dead."""
+    assert (await admin.put("/api/pools/db", json={"slots": 1})).status_code == 200
+    async with fake_worker(server) as worker:
+        await worker.register_dags(dag("loads", task("first", pool="db")))
+        await _trigger(server, admin, "loads")
+        (running,) = await worker.claim()
+        assert (await worker.start(running)).status_code == 200
+        ti_id = running["task_instance"]["id"]
+        marked = await admin.post(f"/api/task-instances/{ti_id}/mark", json={"state": "failed"})
+        assert marked.status_code == 200
+        assert (await scheduler_pass(server)).stopped_attempts_released == 0
+        assert (await admin.get("/api/pools/db")).json()["used_slots"] == 1
+        later = datetime.now(UTC) + timedelta(seconds=server.settings.heartbeat_timeout + 1)
+        assert (await scheduler_pass(server, later)).stopped_attempts_released == 1
+        assert (await admin.get("/api/pools/db")).json()["used_slots"] == 0
+
+
 async def test__max_active_tasks__caps_a_dags_claimed_and_running_tasks(
     server: ServerHarness, admin: httpx.AsyncClient
 ) -> None:
