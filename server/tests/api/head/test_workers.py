@@ -183,3 +183,41 @@ async def test__silent_worker_claims_again_during_the_pass_that_gives_it_up__one
         shown = (await admin.get(f"/api/task-instances/{workload['task_instance']['id']}")).json()
         states[task_id] = (shown["state"], shown["try_number"])
     assert states == {"started": ("failed", 1), "unstarted": ("queued", 1)}
+
+
+@pytest.mark.postgres_only
+async def test__attempt_heartbeats_between_the_passs_read_and_its_write__stays_running(
+    server: ServerHarness, admin: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pass reads the attempts whose heartbeat stopped, then ends each only if its last heartbeat is
+    still the one it read: a heartbeat that lands in between keeps the attempt (the heartbeat's 204
+    stands), and the old attempt finishes as usual; nothing goes back or counts twice."""
+    real = scheduler_task_instances.load_version_or_none
+    read = asyncio.Event()
+    go_on = asyncio.Event()
+
+    async def paced(*args: Any, **kwargs: Any) -> Any:
+        read.set()  # between the pass's read of the stale attempts and its conditional write
+        await asyncio.wait_for(go_on.wait(), 120)
+        return await real(*args, **kwargs)
+
+    async with fake_worker(server, "late") as worker:
+        await worker.register_dags(dag("one", task("only")))
+        assert (await admin.post("/api/dags/one/dag-runs", json={})).status_code == 201
+        await scheduler_pass(server)
+        (workload,) = await worker.claim()
+        assert (await worker.start(workload)).status_code == 200
+        later = datetime.now(UTC) + timedelta(seconds=server.settings.heartbeat_timeout + 1)
+        monkeypatch.setattr(scheduler_task_instances, "load_version_or_none", paced)
+        passing = asyncio.ensure_future(scheduler_pass(server, later))
+        await asyncio.wait_for(read.wait(), 120)
+        heartbeat = await worker.heartbeat_task(workload)
+        go_on.set()
+        report = await asyncio.wait_for(passing, 120)
+        monkeypatch.undo()
+        finished = await worker.finish(workload, "success")
+    assert heartbeat.status_code == 204, heartbeat.text
+    assert report.attempts_timed_out == 0
+    assert finished.status_code == 200, finished.text
+    shown = (await admin.get(f"/api/task-instances/{workload['task_instance']['id']}")).json()
+    assert (shown["state"], shown["try_number"]) == ("success", 1)
