@@ -44,6 +44,8 @@ CLAIMABLE = "state = 'queued' AND worker_id IS NULL"
 """A task instance a claim may take (migration 0010 indexes these alone)."""
 HELD = "worker_id IS NOT NULL"
 """A task instance some worker holds (migration 0010 indexes these by worker)."""
+STOPPING = "stopping_at IS NOT NULL"
+"""An attempt an operator stopped while it ran, not yet known to be gone (migration 0016 indexes these)."""
 TAKING_A_SLOT = "worker_id IS NOT NULL AND (state IN ('queued', 'running') OR stopping_at IS NOT NULL)"
 """A task instance that takes a slot of its pool and counts for its DAG's ``max_active_tasks``: claimed,
 not yet finished, or its attempt stopped by an operator and not yet known to be gone (migration 0016
@@ -183,6 +185,15 @@ class TaskInstanceRecord(Base):
         ),
         # A claim under limits: what a pool's or a DAG's claimed, unfinished task instances take (only
         # those: a queue's unclaimed rows and every finished attempt stay out of the count's way).
+        # The attempts an operator stopped whose end is not yet known, by worker (a claim frees those its
+        # worker no longer holds; a pass, those past their heartbeat deadline): few rows, whatever the
+        # history (``worker_id`` stays on every finished attempt).
+        Index(
+            "ix_task_instances_stopping",
+            "worker_id",
+            postgresql_where=text(STOPPING),
+            sqlite_where=text(STOPPING),
+        ),
         Index(
             "ix_task_instances_holding_a_pool_slot",
             "pool",

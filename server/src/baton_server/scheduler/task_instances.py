@@ -10,9 +10,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, case, func, or_, select, update
+from sqlalchemy import bindparam, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
 
@@ -23,12 +23,10 @@ from baton_server.scheduler.dependencies import Decision, decide, run_outcome
 from baton_server.services._sql import rowcount
 from baton_server.services.dag_specs import topological_order
 from baton_server.services.dags import load_version_or_none
-from baton_server.services.pools import taking_a_slot
 from baton_server.services.states import FINISHED_TI_STATES, DagRunState, TaskInstanceState, resolve_failure
 from baton_server.services.workers import WorkerState
 
 TI = TaskInstanceRecord
-_TI_TABLE = cast(Table, TaskInstanceRecord.__table__)
 BATCH = 200
 """Most running DAG runs one pass examines."""
 
@@ -80,13 +78,12 @@ async def release_stopped_attempts(session: AsyncSession, now: datetime, heartbe
     has passed: their last heartbeat is older than ``heartbeat_timeout``, as for an attempt the pass
     takes for dead. (Their worker's claim frees them sooner once it no longer lists them.)
 
-    Read among the task instances taking a slot (their partial indexes), so the step costs what runs.
+    Read from the partial index of the stopping attempts alone, so the step costs what was stopped.
     """
     cutoff = now - timedelta(seconds=heartbeat_timeout)
     result = await session.execute(
         update(TI)
         .where(
-            taking_a_slot(_TI_TABLE),
             TI.stopping_at.is_not(None),
             or_(TI.last_heartbeat_at.is_(None), TI.last_heartbeat_at < cutoff),
         )

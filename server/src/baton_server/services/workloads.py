@@ -52,6 +52,7 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
+    case,
     exists,
     func,
     literal,
@@ -476,32 +477,28 @@ async def release_unheld(reader: Reader, worker_id: uuid.UUID, held: list[uuid.U
     and free the slots of its attempts an operator stopped that it no longer holds (their process is over).
 
     The server committed those claims but the worker never got the answer: without this they would
-    wait out the claim timeout. A stopped attempt would hold its slot until its heartbeat deadline.
+    wait out the claim timeout. A stopped attempt would hold its slot until its heartbeat deadline. One
+    statement for both (a claim's round trip): a queued row is never stopping.
     """
     ti = TaskInstanceRecord
+    unclaimed = ti.state == TaskInstanceState.QUEUED.value
     unheld = [ti.id.not_in(held)] if held else []
-    stopped = await reader.execute(
-        update(ti)
-        .where(ti.worker_id == worker_id, ti.stopping_at.is_not(None), *unheld)
-        .values(stopping_at=None)
-        .execution_options(synchronize_session=False)
-    )
-    if rowcount(stopped):
-        log.info(
-            "worker %s: %d stopped attempt(s) it no longer holds freed their slots",
-            worker_id,
-            rowcount(stopped),
-        )
     result = await reader.execute(
         update(ti)
-        .where(ti.worker_id == worker_id, ti.state == TaskInstanceState.QUEUED.value, *unheld)
-        .values(worker_id=None, claimed_at=None)
+        .where(ti.worker_id == worker_id, or_(unclaimed, ti.stopping_at.is_not(None)), *unheld)
+        .values(
+            worker_id=case((unclaimed, None), else_=ti.worker_id),
+            claimed_at=case((unclaimed, None), else_=ti.claimed_at),
+            stopping_at=None,
+        )
         .execution_options(synchronize_session=False)
     )
     released = rowcount(result)
     if released:
         log.info(
-            "worker %s: %d claimed workload(s) it does not hold went back to the queue", worker_id, released
+            "worker %s: %d workload(s) it does not hold went back to the queue or freed their slots",
+            worker_id,
+            released,
         )
     return released
 

@@ -6,7 +6,7 @@ heartbeat) and stopped it (up to the worker's stop grace): another task could be
 meanwhile, and the pool ran more than its slots. Such an attempt is now marked ``stopping_at`` and
 keeps its worker and its slot until its worker no longer lists it among what it holds, or its
 heartbeat deadline passes. What takes a slot is indexed anew with those rows (the indexes of 0011 are
-replaced: a partial index's predicate cannot change in place).
+replaced: a partial index's predicate cannot change in place), and the stopping rows alone by worker.
 
 Revision ID: 0016
 Revises: 0015
@@ -24,6 +24,7 @@ branch_labels = None
 depends_on = None
 
 TAKING_A_SLOT_BEFORE = "worker_id IS NOT NULL AND state IN ('queued', 'running')"
+STOPPING = "stopping_at IS NOT NULL"
 HOLDING_A_SLOT = "worker_id IS NOT NULL AND (state IN ('queued', 'running') OR stopping_at IS NOT NULL)"
 
 
@@ -34,6 +35,7 @@ def upgrade() -> None:
     if not has_column("task_instances", "stopping_at"):
         with op.batch_alter_table("task_instances", schema=None) as batch_op:
             batch_op.add_column(sa.Column("stopping_at", sa.DateTime(timezone=True), nullable=True))
+    create_index_online("ix_task_instances_stopping", "task_instances", ["worker_id"], STOPPING)
     for kind, column in (("pool", "pool"), ("dag", "dag_id")):
         create_index_online(
             f"ix_task_instances_holding_a_{kind}_slot", "task_instances", [column], HOLDING_A_SLOT
@@ -48,5 +50,6 @@ def downgrade() -> None:
             f"ix_task_instances_taking_a_{kind}_slot", "task_instances", [column], TAKING_A_SLOT_BEFORE
         )
         drop_index_online(f"ix_task_instances_holding_a_{kind}_slot", "task_instances")
+    drop_index_online("ix_task_instances_stopping", "task_instances")
     with op.batch_alter_table("task_instances", schema=None) as batch_op:
         batch_op.drop_column("stopping_at")
