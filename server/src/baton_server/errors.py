@@ -2,6 +2,7 @@
 
     BatonServerError
     ├── ConfigurationError          bad settings; the CLI prints one line and exits non-zero
+    │   └── SecretUnreadableError   a stored secret BATON_ENCRYPTION_KEY cannot decrypt; the API answers 503
     └── DomainError                 raised by services; the API turns it into {"reason", "message"}
         ├── NotFoundError           404
         ├── ConflictError           409
@@ -29,6 +30,18 @@ class ConfigurationError(BatonServerError):
     def __init__(self, message: str, *, setting: str | None = None) -> None:
         super().__init__(message)
         self.setting = setting
+
+
+class SecretUnreadableError(ConfigurationError):
+    """A stored secret was encrypted with a key ``BATON_ENCRYPTION_KEY`` does not hold."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(
+            f"BATON_ENCRYPTION_KEY: {what} was encrypted with a key it does not hold (list the key it was "
+            "encrypted with after the new one, separated by a comma, while secrets are re-encrypted)",
+            setting="BATON_ENCRYPTION_KEY",
+        )
+        self.what = what
 
 
 class DomainError(BatonServerError):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -10,12 +12,16 @@ from baton_server.db.tables import ConnectionRecord, SigningKeyRecord
 from baton_server.errors import ConfigurationError
 from baton_server.services import reencryption
 from baton_server.services.cipher import SecretCipher
+from baton_server.services.connections import Connection, set_connection
+from baton_server.services.credentials import issue_credential
 from baton_server.services.reencryption import reencrypt_secrets
-from baton_server.services.signing_keys import rotate
+from baton_server.services.signing_keys import load_keys, rotate
+from baton_server.services.tokens import TokenService
 from cryptography.fernet import Fernet
 from sqlalchemy import select
 
-from tests.conftest import ServerHarness
+from tests.conftest import DatabaseFactory, ServerHarness, make_settings
+from tests.factories import RUN_PAYLOAD, started
 from tests.unit.test_cli import _env, _run
 
 
@@ -97,7 +103,8 @@ def test__reencrypt_secrets_command__with_the_keys_configured__and_without_the_o
     # The new key alone cannot read the signing key yet: a start refuses in one line, before it listens.
     unreadable = _run(["serve"], {**env, "BATON_ENCRYPTION_KEY": new})
     assert unreadable.returncode == 2
-    assert "a stored secret was encrypted with a key it does not hold" in unreadable.stderr
+    assert "BATON_ENCRYPTION_KEY: signing key '" in unreadable.stderr
+    assert "was encrypted with a key it does not hold" in unreadable.stderr
     assert "Traceback" not in unreadable.stderr
     moved = _run(["reencrypt-secrets"], {**env, "BATON_ENCRYPTION_KEY": f"{new},{old}"})
     assert moved.returncode == 0, moved.stderr
@@ -121,3 +128,85 @@ def test__ui_sessions__signed_by_the_first_key__outlive_a_key_added_behind_it() 
     cookie, _ = signer_for(old).issue(uuid.uuid4(), ttl=600)
     assert signer_for(f"{old}, {new}").read(cookie) is not None
     assert signer_for(f"{new},{old}").read(cookie) is None
+
+
+@pytest.fixture(params=[True, False], ids=["fast-lanes", "routes"])
+async def keyed_server(
+    databases: DatabaseFactory, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[ServerHarness]:
+    """A server of its own (the secrets stored under other keys stay out of the shared one's database),
+    with and without the fast lanes."""
+    settings = make_settings(
+        await databases.create(), tmp_path, encryption_key=_key(), fast_lanes=request.param
+    )
+    harness = ServerHarness(settings)
+    await harness.start()
+    yield harness
+    await harness.stop()
+
+
+def _refused_for_the_key(
+    response: httpx.Response, secret: str, reason: str = "encryption_key_not_held"
+) -> None:
+    assert response.status_code == 503, response.text
+    assert response.json()["reason"] == reason
+    assert secret in response.json()["message"]
+    assert "BATON_ENCRYPTION_KEY" in response.json()["message"]
+
+
+async def test__secrets_of_a_key_not_held__503_encryption_key_not_held__logged_with_the_setting(
+    keyed_server: ServerHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A connection stored under a key BATON_ENCRYPTION_KEY no longer holds (a rotation that dropped it
+    # too early), and a signing key rotated to by a replica whose BATON_ENCRYPTION_KEY is another.
+    server = keyed_server
+    runtime = server.runtime
+    dropped, other_replicas = SecretCipher(_key()), SecretCipher(_key())
+    connection = Connection("db", "postgres", "h", None, None, "pw", None, {"a": 1}, None, None)
+    async with runtime.sessions() as session:
+        await set_connection(session, dropped, connection)
+        admin_token = (await issue_credential(session, "admin", "ops")).token
+        key = await rotate(session, other_replicas, algorithm="HS256", max_ttl=runtime.tokens.max_ttl)
+    async with server.client() as latest:
+        attempt = (await started(runtime, latest))["extract"]
+    replica = TokenService(None, workload_ttl=3600, execution_ttl=600)
+    await load_keys(runtime.sessions, replica, other_replicas)
+    assert replica.active_kid == key.kid
+    from_the_replica = replica.issue(attempt.id, 1, "execution")
+    beat = {"hostname": RUN_PAYLOAD["hostname"], "pid": RUN_PAYLOAD["pid"]}
+    admin = {"Authorization": f"Bearer {admin_token}"}
+
+    with caplog.at_level(logging.ERROR, logger="baton_server.api"):
+        async with server.client() as client:
+            task_read = await client.get("/execution/connections/db", headers=attempt.headers())
+            admin_read = await client.get("/api/connections/db", headers=admin)
+            admin_list = await client.get("/api/connections", headers=admin)
+            heartbeat = await client.put(
+                f"/execution/task-instances/{attempt.id}/heartbeat",
+                json=beat,
+                headers={"Authorization": f"Bearer {from_the_replica}"},
+            )
+        async with server.client(version="2026-11-24") as older:
+            older_read = await older.get("/execution/connections/db", headers=attempt.headers())
+
+    for response in (task_read, admin_read, admin_list):
+        _refused_for_the_key(response, "connection 'db'")
+    _refused_for_the_key(heartbeat, f"signing key {key.kid!r}")
+    # Older documents list one 503 code: theirs, with the same message.
+    _refused_for_the_key(older_read, "connection 'db'", reason="database_unavailable")
+    lines = [r for r in caplog.records if "BATON_ENCRYPTION_KEY" in r.getMessage()]
+    assert len(lines) == 5, [r.getMessage() for r in caplog.records]
+    assert all(r.exc_info is None for r in lines)  # a setting to fix, not a bug: no traceback
+    admin_line = "GET /api/connections/db: BATON_ENCRYPTION_KEY: a secret of connection 'db' was encrypted"
+    assert admin_line in lines[1].getMessage()
+    # What the server holds still works: the connection replaced under its key, the attempt's own token.
+    async with runtime.sessions() as session:
+        await set_connection(session, runtime.cipher, connection)
+    async with server.client() as client:
+        assert (await client.get("/api/connections/db", headers=admin)).json()["password_set"] is True
+        task_read = await client.get("/execution/connections/db", headers=attempt.headers())
+        assert task_read.json()["password"] == "pw"
+        beat_with_own = await client.put(
+            f"/execution/task-instances/{attempt.id}/heartbeat", json=beat, headers=attempt.headers()
+        )
+        assert beat_with_own.status_code == 204, beat_with_own.text

@@ -17,6 +17,7 @@ from baton_server.api.reasons import (
     BAD_REQUEST,
     CATALOGUE,
     DATABASE_UNAVAILABLE,
+    ENCRYPTION_KEY_NOT_HELD,
     INTERNAL_ERROR,
     INVALID_JSON,
     METHOD_NOT_ALLOWED,
@@ -26,7 +27,7 @@ from baton_server.api.reasons import (
     in_version,
 )
 from baton_server.db.availability import RETRY_AFTER_SECONDS, is_database_unavailable
-from baton_server.errors import DomainError
+from baton_server.errors import DomainError, SecretUnreadableError
 
 log = logging.getLogger("baton_server.api")
 
@@ -137,6 +138,20 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     return await _unexpected_error(request, exc)
 
 
+async def _secret_unreadable(request: Request, exc: Exception) -> JSONResponse:
+    """503: the server's settings, not the request, are at fault; the log line names the setting."""
+    assert isinstance(exc, SecretUnreadableError)
+    from baton_server.api.middleware import VERSION_SCOPE_KEY
+
+    log.error("%s %s: %s", request.method, request.url.path, exc)
+    reason = reason_for_version(ENCRYPTION_KEY_NOT_HELD.code, request.scope.get(VERSION_SCOPE_KEY))
+    message = (
+        f"the server cannot decrypt {exc.what}: its {exc.setting} does not hold the key that encrypted it; "
+        "an operator must add that key (the server's log says more)"
+    )
+    return _json_error(503, reason, message)
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _json_error(
@@ -147,6 +162,7 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that give every error the same body shape."""
     app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(SecretUnreadableError, _secret_unreadable)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     # Answered in the app (not by the outermost 500 handler), so the connection stays usable.

@@ -83,7 +83,7 @@ from baton_server.api.schemas.orchestration import (
 )
 from baton_server.db.availability import RETRY_AFTER_SECONDS, is_database_unavailable
 from baton_server.db.direct import transaction
-from baton_server.errors import DomainError
+from baton_server.errors import DomainError, SecretUnreadableError
 from baton_server.runtime import Runtime
 from baton_server.services.task_instances import AttemptCheck, heartbeat, load_attempt
 from baton_server.services.tokens import TaskClaims
@@ -713,10 +713,11 @@ async def _serve(pattern: re.Pattern[str], answer: LaneAnswer, scope: Scope, bod
         return None
     try:
         return await answer(runtime, token, match, scope, body)
-    except (ValueError, ValidationError, DomainError):
+    except (ValueError, ValidationError, DomainError, SecretUnreadableError):
         # A refusal changed nothing, or only what the route repeats alike: a start or a final state
         # replays as a repeated call, a log batch is written last, a claim that found nothing writes
-        # only the worker's sign of life and the release of what it does not hold.
+        # only the worker's sign of life and the release of what it does not hold. A secret the
+        # server cannot decrypt (a connection's, the token's signing key's) is read before any write.
         return None
     except Exception as exc:  # only an unreachable database is answered; the rest re-raised
         return _unavailable_or_raise(exc)

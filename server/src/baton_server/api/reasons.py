@@ -82,6 +82,15 @@ DATABASE_UNAVAILABLE = define(
     503,
     "The metadata database cannot be reached right now; nothing was done. Retry after `Retry-After` seconds.",
 )
+ENCRYPTION_KEY_NOT_HELD = define(
+    "encryption_key_not_held",
+    503,
+    "A stored secret the request needs (a connection's, a signing key's) was encrypted with a key the "
+    "server's `BATON_ENCRYPTION_KEY` does not hold; nothing was done. An operator must add that key (the "
+    "server's log names the secret).",
+    since="2026-12-02",
+    instead=DATABASE_UNAVAILABLE,
+)
 
 # Input.
 VALIDATION_ERROR = define(
@@ -291,7 +300,8 @@ WITH_BODY = (BAD_REQUEST, INVALID_JSON)
 BY_CREDENTIAL: dict[str, tuple[Reason, ...]] = {
     "AdminToken": (TOKEN_MISSING, TOKEN_INVALID, INVALID_CREDENTIAL, CREDENTIAL_REVOKED),
     "WorkerCredential": (TOKEN_MISSING, TOKEN_INVALID, INVALID_CREDENTIAL, CREDENTIAL_REVOKED),
-    "TaskToken": (TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED),
+    # A token signed by a key another replica rotated to is verified with that key, read from the database.
+    "TaskToken": (TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED, ENCRYPTION_KEY_NOT_HELD),
 }
 """Sent by operations secured by the named scheme."""
 
@@ -321,7 +331,12 @@ BY_OPERATION: dict[str, tuple[Reason, ...]] = {
     "get_variable": (*RUNNING_ATTEMPT, VARIABLE_NOT_GRANTED, VARIABLE_NOT_FOUND),
     "set_variable": (*RUNNING_ATTEMPT, VARIABLE_NOT_WRITABLE, VARIABLE_TOO_LARGE),
     "delete_variable": (*RUNNING_ATTEMPT, VARIABLE_NOT_WRITABLE, VARIABLE_NOT_FOUND),
-    "get_connection": (*RUNNING_ATTEMPT, CONNECTION_NOT_GRANTED, CONNECTION_NOT_FOUND),
+    "get_connection": (
+        *RUNNING_ATTEMPT,
+        CONNECTION_NOT_GRANTED,
+        CONNECTION_NOT_FOUND,
+        ENCRYPTION_KEY_NOT_HELD,
+    ),
     "push_xcom": (*RUNNING_ATTEMPT, XCOM_NOT_OWNED, XCOM_TOO_LARGE),
     "pull_xcom": (*RUNNING_ATTEMPT, XCOM_OUTSIDE_DAG, XCOM_NOT_FOUND),
     "delete_xcom": (*RUNNING_ATTEMPT, XCOM_NOT_OWNED, XCOM_NOT_FOUND),
@@ -350,8 +365,8 @@ BY_OPERATION: dict[str, tuple[Reason, ...]] = {
     "admin_get_pool": (POOL_NOT_FOUND,),
     "admin_set_pool": (),
     "admin_delete_pool": (POOL_NOT_FOUND, DEFAULT_POOL_NOT_DELETABLE),
-    "admin_list_connections": (),
-    "admin_get_connection": (CONNECTION_NOT_FOUND,),
+    "admin_list_connections": (ENCRYPTION_KEY_NOT_HELD,),
+    "admin_get_connection": (CONNECTION_NOT_FOUND, ENCRYPTION_KEY_NOT_HELD),
     "admin_set_connection": (),
     "admin_delete_connection": (CONNECTION_NOT_FOUND,),
     "get_task_instance": (TASK_INSTANCE_NOT_FOUND,),

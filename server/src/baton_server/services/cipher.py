@@ -8,16 +8,9 @@ from __future__ import annotations
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-from baton_server.errors import ConfigurationError
+from baton_server.errors import ConfigurationError, SecretUnreadableError
 
-
-def _not_held() -> ConfigurationError:
-    """The error for a ciphertext that no configured key decrypts."""
-    return ConfigurationError(
-        "BATON_ENCRYPTION_KEY: a stored secret was encrypted with a key it does not hold (list the key it "
-        "was encrypted with after the new one, separated by a comma, while secrets are re-encrypted)",
-        setting="BATON_ENCRYPTION_KEY",
-    )
+A_STORED_SECRET = "a stored secret"  # noqa: S105 - words for a message, not a secret
 
 
 class SecretCipher:
@@ -45,18 +38,18 @@ class SecretCipher:
         """Ciphertext of a secret (None stays None)."""
         return None if plaintext is None else self._fernet.encrypt(plaintext.encode())
 
-    def decrypt(self, ciphertext: bytes | None) -> str | None:
-        """The secret back; a ciphertext of a key not held is a configuration error."""
+    def decrypt(self, ciphertext: bytes | None, *, what: str = A_STORED_SECRET) -> str | None:
+        """The secret back; a ciphertext of a key not held is a SecretUnreadableError naming ``what``."""
         if ciphertext is None:
             return None
         try:
             return self._fernet.decrypt(ciphertext).decode()
         except InvalidToken:
-            raise _not_held() from None
+            raise SecretUnreadableError(what) from None
 
     def reencrypt(self, ciphertext: bytes) -> bytes:
         """The same secret encrypted with the first key, whichever held key encrypted it."""
         try:
             return self._fernet.rotate(ciphertext)
         except InvalidToken:
-            raise _not_held() from None
+            raise SecretUnreadableError(A_STORED_SECRET) from None

@@ -41,14 +41,15 @@ def _missing(conn_id: str) -> NotFoundError:
 
 
 def _decrypt(record: ConnectionRecord | Row[Any], cipher: SecretCipher) -> Connection:
-    extra = cipher.decrypt(record.extra_encrypted)
+    what = f"a secret of connection {record.conn_id!r}"
+    extra = cipher.decrypt(record.extra_encrypted, what=what)
     return Connection(
         conn_id=record.conn_id,
         conn_type=record.conn_type,
         host=record.host,
         port=record.port,
         login=record.login,
-        password=cipher.decrypt(record.password_encrypted),
+        password=cipher.decrypt(record.password_encrypted, what=what),
         schema=record.schema_name,
         extra=None if extra is None else json.loads(extra),
         allowed_dag_ids=record.allowed_dag_ids,

@@ -59,7 +59,7 @@ class KeyInfo:
 
 
 def _material(record: SigningKeyRecord, cipher: SecretCipher) -> SigningKey:
-    private = cipher.decrypt(record.private_encrypted) or ""
+    private = cipher.decrypt(record.private_encrypted, what=f"signing key {record.kid!r}") or ""
     if record.algorithm == "EdDSA":
         signing = serialization.load_pem_private_key(private.encode(), password=None)
         assert isinstance(signing, Ed25519PrivateKey)

@@ -356,4 +356,27 @@ def test__v3_to_v4__differs_by_the_declared_changes_only() -> None:
         assert code in new_codes
         assert code not in old_codes
         assert set(new_codes) - set(old_codes) == {code}, (path, status)
+    # AddEncryptionKeyNotHeldReason: a 503 reason beside database_unavailable (v3's one 503 code), in the
+    # connection reads and every operation a task token calls (its signing key may be a rotated one).
+    not_held: set[str] = set()
+    for path, item in new["paths"].items():
+        for method, operation in item.items():
+            new_503 = operation["responses"]["503"]
+            new_codes = new_503["content"]["application/json"]["schema"]["properties"]["reason"]["enum"]
+            if "encryption_key_not_held" not in new_codes:
+                continue
+            not_held.add(operation["operationId"])
+            old_503 = old["paths"][path][method]["responses"].pop("503")
+            del operation["responses"]["503"]
+            old_codes = old_503["content"]["application/json"]["schema"]["properties"]["reason"]["enum"]
+            assert old_codes == ["database_unavailable"]
+            assert new_codes == ["database_unavailable", "encryption_key_not_held"], (path, method)
+            if {"TaskToken": []} not in operation.get("security", []):
+                assert operation["operationId"] in {"admin_get_connection", "admin_list_connections"}
+    assert {
+        "get_connection",
+        "admin_get_connection",
+        "admin_list_connections",
+        "heartbeat_task_instance",
+    } <= (not_held)
     assert old == new

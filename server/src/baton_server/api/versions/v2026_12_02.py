@@ -183,6 +183,18 @@ class AddSizeCapReasons(VersionChange):
     instructions_to_migrate_to_previous_version = ()
 
 
+class AddEncryptionKeyNotHeldReason(VersionChange):
+    """A request that needs a stored secret the server cannot decrypt — a connection's password or extra,
+    or the signing key of a task token that another replica rotated to — encrypted with a key the server's
+    `BATON_ENCRYPTION_KEY` does not hold, is answered `503 encryption_key_not_held` (it was a `500
+    internal_error`); the message names the secret, and the server logs it with the setting. Older
+    versions get `503 database_unavailable`, the one 503 code their documents list, with the same
+    message."""
+
+    description = __doc__ or ""
+    instructions_to_migrate_to_previous_version = ()
+
+
 class AddDagOwner(VersionChange):
     """A DAG read through the admin API names its `owner`: the worker credential that registered its
     latest version. Worker credentials may be issued for a set of DAG id patterns
