@@ -88,6 +88,19 @@ async def _ready_to_serve(runtime: Runtime) -> None:
 
 
 def _serve_processes(settings: Settings) -> int:
+    from baton_server.processes import hold_address
+
+    # Before anything slow: two starts at once must not both pass the port check below and then both
+    # bind with SO_REUSEPORT, sharing the port without a word.
+    held = hold_address(settings.host, settings.port)
+    try:
+        return _serve_address(settings)
+    finally:
+        if held is not None:
+            held.close()
+
+
+def _serve_address(settings: Settings) -> int:
     import uvicorn
     from uvicorn.config import LOGGING_CONFIG
 

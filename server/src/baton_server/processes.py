@@ -13,16 +13,24 @@ all have. A child that could not start (its lifespan failed: the database is gon
 failed with an error, stops the whole server with an error instead of being forked again and
 again. A child stops by itself when the supervisor is killed (``PR_SET_PDEATHSIG``): no server
 process outlives it holding the port.
+
+``SO_REUSEPORT`` lets any socket of the same user join the port, a second ``serve`` started by
+mistake too: it would share the traffic with the first, silently, maybe with another version or
+database. So every ``serve`` first holds its address (:func:`hold_address`, an abstract socket
+named after the host and port that the kernel frees with the last process holding it), and a second
+one on the same address refuses to start in one line; the processes of one ``serve`` inherit it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import shutil
 import signal
 import socket
+import struct
 import sys
 import tempfile
 from collections.abc import Callable
@@ -76,6 +84,57 @@ def listening_socket(host: str, port: int) -> socket.socket:
     sock.listen(2048)
     sock.set_inheritable(False)
     return sock
+
+
+_ADDRESS_LOCK_PREFIX = "baton-server serve "
+
+
+def _lock_name(host: str, port: int) -> str:
+    """The host as an address (``localhost`` and ``127.0.0.1`` are one) and the port."""
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        host = str(socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)[0][4][0])
+    except OSError:
+        pass  # not resolvable: binding the port says so afterwards
+    return f"{_ADDRESS_LOCK_PREFIX}{host}:{port}"
+
+
+def _holder(name: str) -> int | None:
+    """The pid of the process that holds the address lock ``name`` (None: not known)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1.0)
+        try:
+            probe.connect("\0" + name)
+            pid, _, _ = struct.unpack("3i", probe.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+        except OSError:
+            return None
+    return pid if pid > 0 else None
+
+
+def hold_address(host: str, port: int) -> socket.socket | None:
+    """Hold ``host:port`` for this ``serve`` and the processes it forks, until the last of them exits;
+    a ConfigurationError naming BATON_PORT when another ``serve`` holds it (None: not Linux, whose
+    kernel refuses a second socket on the port by itself, without ``SO_REUSEPORT``)."""
+    from baton_server.errors import ConfigurationError
+
+    if not sys.platform.startswith("linux"):
+        return None
+    name = _lock_name(host, port)
+    lock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        lock.bind("\0" + name)
+        lock.listen(8)  # a refused start learns the holder's pid by connecting (SO_PEERCRED)
+    except OSError as exc:
+        lock.close()
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        pid = _holder(name)
+        who = "another baton-server serve" + (f" (pid {pid})" if pid is not None else "")
+        raise ConfigurationError(
+            f"BATON_PORT: {who} already serves {host}:{port}; stop it first, or choose another port",
+            setting="BATON_PORT",
+        ) from None
+    return lock
 
 
 def _stop_with(supervisor: int) -> None:
@@ -199,6 +258,7 @@ def serve_forked(
 __all__ = [
     "NEVER_STARTED",
     "SHARED_METRICS_VARIABLE",
+    "hold_address",
     "listening_socket",
     "serve_forked",
     "shared_metrics_folder",

@@ -123,6 +123,80 @@ def test__serve__port_in_use__one_line_naming_the_setting(tmp_path: Path) -> Non
     assert "already in use" in result.stderr
 
 
+def _listeners(port: int) -> int:
+    """How many sockets listen on ``port`` (IPv4, any address), from the kernel's table."""
+    rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(1 for r in rows if r.split()[1].endswith(f":{port:04X}") and r.split()[3] == "0A")
+
+
+def _serving(log: Path, processes: int) -> bool:
+    return log.read_text(errors="replace").count("Application startup complete") >= processes
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SO_REUSEPORT and abstract sockets: Linux")
+@pytest.mark.parametrize("processes", [1, 2])
+def test__serve__a_second_serve_on_the_same_address__refuses_in_one_line__the_first_keeps_it(
+    tmp_path: Path, processes: int
+) -> None:
+    # Started together, as a unit file and a hand beside it might: both pass the port check long before
+    # either binds (a start takes seconds), and each on a database of its own, as a mistake would.
+    env = _env(tmp_path, BATON_PROCESSES=str(processes))
+    port = int(env["BATON_PORT"])
+    logs = [tmp_path / "one.log", tmp_path / "two.log"]
+    procs: list[subprocess.Popen[bytes]] = []
+    for n, log in enumerate(logs):
+        with log.open("wb") as out:
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "baton_server.cli", "serve"],
+                    env={**env, "BATON_DATA_DIR": str(tmp_path / f"data{n}")},
+                    stdout=out,
+                    stderr=out,
+                )
+            )
+    try:
+        deadline = time.monotonic() + START_PATIENCE
+        while all(p.poll() is None for p in procs) and not all(_serving(log, processes) for log in logs):
+            assert time.monotonic() < deadline, "neither refused nor served:\n" + logs[1].read_text()
+            time.sleep(0.2)
+        refused = [n for n, p in enumerate(procs) if p.poll() is not None]
+        assert len(refused) == 1, "both serve the port:\n" + "\n".join(log.read_text() for log in logs)
+        (loser,) = refused
+        winner = procs[1 - loser]
+        said = logs[loser].read_text(errors="replace").strip()
+        assert procs[loser].returncode == 2, said
+        assert said == (
+            f"baton-server: error: BATON_PORT: another baton-server serve (pid {winner.pid}) already serves "
+            f"127.0.0.1:{port}; stop it first, or choose another port"
+        )
+        while not _serving(logs[1 - loser], processes):
+            assert winner.poll() is None, logs[1 - loser].read_text()
+            assert time.monotonic() < deadline, logs[1 - loser].read_text()
+            time.sleep(0.2)
+        assert httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=30).status_code == 200
+        assert _listeners(port) == processes  # the processes of the one serve share the port
+        winner.terminate()
+        winner.wait(timeout=START_PATIENCE)
+        # The address is free with the last process that held it: the next start serves.
+        result = subprocess.Popen(
+            [sys.executable, "-m", "baton_server.cli", "serve"], env=env, stdout=subprocess.DEVNULL
+        )
+        procs.append(result)
+        while True:
+            assert result.poll() is None, "the next start exited"
+            assert time.monotonic() < deadline, "the next start did not serve"
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait(timeout=START_PATIENCE)
+
+
 def test__serve__malformed_database_url__one_line(tmp_path: Path) -> None:
     result = _run(["serve"], _env(tmp_path, BATON_DATABASE_URL="not a url"))
     assert result.returncode != 0
