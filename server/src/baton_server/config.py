@@ -7,6 +7,7 @@ receives it as an argument.
 from __future__ import annotations
 
 import base64
+import math
 import os
 import secrets
 import tempfile
@@ -223,6 +224,13 @@ class Settings(BaseSettings):
                 "run_scheduler": self.run_scheduler and index == 0,
             }
         )
+
+    @property
+    def heartbeat_refresh_before(self) -> int:
+        """Seconds before expiry from which a heartbeat's answer carries a fresh execution token: the
+        refresh window, or the heartbeat timeout when longer. A worker whose heartbeats come often enough
+        to keep its attempt alive then keeps its token alive too, however far apart they are."""
+        return max(self.token_refresh_before, math.ceil(self.heartbeat_timeout))
 
     @property
     def served_api_versions(self) -> list[str]:

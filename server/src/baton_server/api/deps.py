@@ -142,9 +142,13 @@ def hand_out_token(request: Request, token: str) -> None:
     request.scope[REFRESHED_TOKEN_SCOPE_KEY] = token
 
 
-def refresh_if_due(request: Request, runtime: Runtime, claims: TaskClaims) -> None:
-    """Hand out a fresh execution token when the caller's one nears expiry."""
-    fresh = runtime.tokens.fresh_if_due(claims, within=runtime.settings.token_refresh_before)
+def refresh_if_due(
+    request: Request, runtime: Runtime, claims: TaskClaims, *, within: int | None = None
+) -> None:
+    """Hand out a fresh execution token when the caller's one expires within ``within`` seconds
+    (default: ``BATON_TOKEN_REFRESH_BEFORE``)."""
+    due = runtime.settings.token_refresh_before if within is None else within
+    fresh = runtime.tokens.fresh_if_due(claims, within=due)
     if fresh is not None:
         hand_out_token(request, fresh)
 

@@ -723,8 +723,10 @@ async def _serve(pattern: re.Pattern[str], answer: LaneAnswer, scope: Scope, bod
         return _unavailable_or_raise(exc)
 
 
-def _refreshed(runtime: Runtime, claims: TaskClaims) -> str | None:
-    return runtime.tokens.fresh_if_due(claims, within=runtime.settings.token_refresh_before)
+def _refreshed(runtime: Runtime, claims: TaskClaims, within: int | None = None) -> str | None:
+    return runtime.tokens.fresh_if_due(
+        claims, within=runtime.settings.token_refresh_before if within is None else within
+    )
 
 
 async def _heartbeat(
@@ -745,7 +747,7 @@ async def _heartbeat(
             pid=payload.pid,
             heartbeat_timeout=runtime.settings.heartbeat_timeout,
         )
-    return Answered(204, b"", _refreshed(runtime, claims))
+    return Answered(204, b"", _refreshed(runtime, claims, runtime.settings.heartbeat_refresh_before))
 
 
 async def _run(runtime: Runtime, token: str, match: re.Match[str], scope: Scope, body: bytes) -> Answered:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
+from pathlib import Path
 
 import httpx
 import jwt
 import pytest
 from baton_server.services.tokens import AUDIENCE, TokenService
 
-from tests.conftest import ServerHarness
+from tests.conftest import DatabaseFactory, ServerHarness, make_settings
 from tests.factories import RUN_PAYLOAD, Attempt, started
 
 END = "2026-11-24T12:05:00+00:00"
@@ -171,3 +173,35 @@ async def test__token_for_unknown_task_instance__401(
     token = server.runtime.tokens.issue(uuid.uuid4(), 1, "execution")
     response = await _get_variable(client, token)
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize("fast_lanes", [True, False], ids=["fast-lanes", "routes"])
+async def test__heartbeats_further_apart_than_the_refresh_window__keep_the_token_alive(
+    databases: DatabaseFactory, tmp_path: Path, fast_lanes: bool
+) -> None:
+    # A worker heartbeating every 12 s (well within the 300 s heartbeat timeout) against tokens of 30 s
+    # refreshed from 5 s before expiry: its beats at 12 s and 24 s came before the window and the one at
+    # 36 s with an expired token, and the running task was told to stop (401 token_expired).
+    settings = make_settings(
+        await databases.create(),
+        tmp_path,
+        execution_token_ttl=30,
+        token_refresh_before=5,
+        fast_lanes=fast_lanes,
+    )
+    server = ServerHarness(settings)
+    await server.start()
+    try:
+        async with server.client() as client:
+            attempt = (await started(server.runtime, client))["extract"]
+            beat = {"hostname": RUN_PAYLOAD["hostname"], "pid": RUN_PAYLOAD["pid"]}
+            began = time.monotonic()
+            for n in range(1, 5):
+                await asyncio.sleep(max(0.0, began + 12 * n - time.monotonic()))
+                response = await client.put(
+                    f"/execution/task-instances/{attempt.id}/heartbeat", json=beat, headers=attempt.headers()
+                )
+                assert response.status_code == 204, (12 * n, response.text)
+                attempt.execution_token = response.headers.get("Refreshed-API-Token", attempt.execution_token)
+    finally:
+        await server.stop()

@@ -78,7 +78,7 @@ async def heartbeat_task_instance(
             pid=payload.pid,
             heartbeat_timeout=runtime.settings.heartbeat_timeout,
         )
-    refresh_if_due(request, runtime, claims)
+    refresh_if_due(request, runtime, claims, within=runtime.settings.heartbeat_refresh_before)
 
 
 @router.patch(
