@@ -20,6 +20,7 @@ from baton_server.api.versions.v2026_10_15 import AddUnixUserToRunPayload, Renam
 from baton_server.api.versions.v2026_11_24 import ChangeConnectionExtraToObject
 from baton_server.api.versions.v2026_12_02 import (
     AddDagOwner,
+    AddEncryptionKeyNotHeldReason,
     AddSizeCapReasons,
     OpenTaskRuntimes,
     RenameExecutionTimeoutToExecutionTimeoutSeconds,
@@ -86,6 +87,32 @@ EXPECTED_BREAKS: dict[type[VersionChange], tuple[ExpectedBreak, ...]] = {
             "response-property-enum-value-added", ("set_variable", "admin_set_variable"), "variable_too_large"
         ),
         ExpectedBreak("response-property-enum-value-added", ("upload_task_logs",), "log_limit_exceeded"),
+    ),
+    # A 503 may now say the server cannot decrypt a secret: a connection's, or the signing key of a task
+    # token another replica rotated to, so every call with a task token (older versions get
+    # database_unavailable).
+    AddEncryptionKeyNotHeldReason: (
+        ExpectedBreak(
+            "response-property-enum-value-added",
+            (
+                "admin_list_connections",
+                "admin_get_connection",
+                "get_connection",
+                "heartbeat_task_instance",
+                "upload_task_logs",
+                "get_previous_successful_run",
+                "run_task_instance",
+                "update_task_instance_state",
+                "get_task_state_counts",
+                "delete_variable",
+                "get_variable",
+                "set_variable",
+                "delete_xcom",
+                "pull_xcom",
+                "push_xcom",
+            ),
+            "encryption_key_not_held",
+        ),
     ),
     # A connection's replacement says its grant (older versions' bodies default it to every DAG).
     RequireConnectionGrants: (
