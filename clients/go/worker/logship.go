@@ -20,11 +20,16 @@ const (
 	maxBatchLines   = 1000
 	maxBatchBytes   = 2_000_000 // most bytes of a batch's lines (as JSON): well under the server's request limit
 	maxBufferedLogs = 20_000    // lines kept while the server cannot be reached; older ones are dropped
-	shipInterval    = time.Second
+	// maxBufferedBytes bounds the same lines by their size as JSON: 20,000 lines of up to 200 KB
+	// each (a message and its fields at their limits) would hold 4 GB of the worker's memory.
+	maxBufferedBytes = 64 << 20
+	shipInterval     = time.Second
 )
 
 // shipper buffers one attempt's log lines and uploads them in ordered batches, every second
-// (sooner when a batch fills up) and once more before the final state is reported.
+// (sooner when a batch fills up) and once more before the final state is reported. While the
+// server cannot be reached it holds up to maxBufferedLogs lines and maxBufferedBytes, dropping the
+// oldest beyond either, and says how many it dropped.
 //
 // Each batch carries a batch id and is sent again, unchanged and with the same id, until the
 // server answers it: a batch whose answer was lost is stored once, and no line is lost or doubled.
@@ -36,6 +41,7 @@ type shipper struct {
 
 	mu       sync.Mutex
 	pending  []queued
+	held     int    // the bytes of pending, as JSON
 	inFlight *batch // sent (or being sent) and not yet answered; nil when none
 	dropped  int
 	closed   bool
@@ -72,7 +78,10 @@ func (s *shipper) add(r taskrun.Record) {
 		return
 	}
 	s.pending = append(s.pending, line)
-	if len(s.pending) > maxBufferedLogs {
+	s.held += line.size
+	for len(s.pending) > 1 && (len(s.pending) > maxBufferedLogs || s.held > maxBufferedBytes) {
+		s.held -= s.pending[0].size
+		s.pending[0] = queued{} // the slice's backing array no longer keeps the dropped line alive
 		s.pending = s.pending[1:]
 		s.dropped++
 	}
@@ -123,6 +132,7 @@ func (s *shipper) batchToSend() *batch {
 		records := make([]taskrun.Record, len(next))
 		for i, line := range next {
 			records[i] = line.record
+			s.held -= line.size
 		}
 		s.pending = s.pending[len(records):]
 		s.inFlight = &batch{id: uuid.New(), records: records}
@@ -139,7 +149,9 @@ func (s *shipper) flush() bool {
 		if s.dropped > 0 {
 			note := taskrun.Record{Time: time.Now().UTC(), Level: "warning", Fields: map[string]any{"source": "worker"},
 				Message: fmt.Sprintf("%d log lines were dropped while the server was unreachable", s.dropped)}
-			s.pending = append([]queued{shippable(note)}, s.pending...)
+			line := shippable(note)
+			s.pending = append([]queued{line}, s.pending...)
+			s.held += line.size
 			s.dropped = 0
 		}
 		b := s.batchToSend()
@@ -158,7 +170,7 @@ func (s *shipper) flush() bool {
 			// The attempt is over (or not ours): these lines can never be stored.
 			s.mu.Lock()
 			s.log.Warn("log lines not stored", "task_instance", s.ti, "lines", len(s.pending)+len(b.records), "error", err)
-			s.pending, s.inFlight = nil, nil
+			s.pending, s.inFlight, s.held = nil, nil, 0
 			s.mu.Unlock()
 			return false
 		case errors.As(err, &apiErr) && apiErr.Reason == "log_limit_exceeded":
@@ -166,7 +178,7 @@ func (s *shipper) flush() bool {
 			s.mu.Lock()
 			s.log.Warn("the attempt reached the server's log limit; later lines are not stored",
 				"task_instance", s.ti, "lines", len(s.pending)+len(b.records), "error", err)
-			s.pending, s.inFlight, s.closed = nil, nil, true
+			s.pending, s.inFlight, s.held, s.closed = nil, nil, 0, true
 			s.mu.Unlock()
 			return false
 		case errors.As(err, &apiErr) && apiErr.Status < 500:
