@@ -24,7 +24,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Buffers one attempt's log lines and uploads them in ordered batches (every second or so, and a
  * last time before the final state). While the server cannot be reached lines stay queued, up to
- * {@link #MAX_BUFFERED}; older ones are dropped beyond that, and a line says how many.
+ * {@link #MAX_BUFFERED} lines and {@link #MAX_BUFFERED_BYTES}; older ones are dropped beyond either,
+ * and a line says how many. A line is queued as it is sent (its message and texts cut): a task's
+ * message of any length is never held whole.
  *
  * <p>Each batch carries a batch id and is sent again, unchanged and with the same id, until the
  * server answers it: a batch whose answer was lost is stored once, and no line is lost or doubled.
@@ -35,11 +37,17 @@ final class LogShipper {
   /** Most bytes of a batch's lines as JSON: well under the server's request limit (4 MiB by default). */
   static final int MAX_BATCH_BYTES = 2_000_000;
   static final int MAX_BUFFERED = 20_000;
+  /**
+   * Most bytes (as JSON) of the lines held: 20,000 lines of 100,000 characters and more would hold
+   * gigabytes of the worker's heap while the server is down.
+   */
+  static final long MAX_BUFFERED_BYTES = 64L << 20;
   private static final Logger LOG = LoggerFactory.getLogger("baton.worker");
 
   private final BatonClient client;
   private final UUID taskInstanceId;
   private final Deque<LogEntry> pending = new ArrayDeque<>();
+  private long pendingBytes; // of pending, as jsonBytes counts them
   // Sent (or being sent) and not yet answered; null when none. Guarded by uploadLock.
   private Batch inFlight;
   private int dropped;
@@ -60,16 +68,20 @@ final class LogShipper {
     if (closed) {
       return;
     }
-    pending.addLast(entry);
-    if (pending.size() > MAX_BUFFERED) {
-      pending.removeFirst();
+    LogEntry queued = shippable(entry);
+    pending.addLast(queued);
+    pendingBytes += jsonBytes(queued);
+    while (pending.size() > 1 && (pending.size() > MAX_BUFFERED || pendingBytes > MAX_BUFFERED_BYTES)) {
+      pendingBytes -= jsonBytes(pending.removeFirst());
       dropped++;
     }
   }
 
   private synchronized List<LogEntry> nextBatch() {
     if (dropped > 0) {
-      pending.addFirst(LogEntry.worker("warning", dropped + " log lines were dropped while the server was unreachable"));
+      LogEntry note = LogEntry.worker("warning", dropped + " log lines were dropped while the server was unreachable");
+      pending.addFirst(note);
+      pendingBytes += jsonBytes(note);
       dropped = 0;
     }
     List<LogEntry> batch = new ArrayList<>();
@@ -87,7 +99,7 @@ final class LogShipper {
 
   private synchronized void taken(int count) {
     for (int i = 0; i < count && !pending.isEmpty(); i++) {
-      pending.removeFirst();
+      pendingBytes -= jsonBytes(pending.removeFirst());
     }
   }
 
@@ -119,10 +131,12 @@ final class LogShipper {
   private synchronized int discardAll() {
     int count = pending.size();
     pending.clear();
+    pendingBytes = 0;
     return count;
   }
 
-  static LogLine line(LogEntry entry) {
+  /** The entry as it is sent: its message and its fields' texts cut and made text the server stores. */
+  private static LogEntry shippable(LogEntry entry) {
     Map<String, Object> fields = null;
     if (entry.fields() != null && !entry.fields().isEmpty()) {
       fields = new LinkedHashMap<>();
@@ -131,11 +145,16 @@ final class LogShipper {
         fields.put(text(field.getKey()), value);
       }
     }
+    return new LogEntry(entry.timestamp(), entry.level(), text(cut(entry.message())), fields);
+  }
+
+  /** The wire line of a queued (already shippable) entry. */
+  private static LogLine line(LogEntry entry) {
     return new LogLine()
         .timestamp(entry.timestamp())
         .level(LogLine.LevelEnum.fromValue(entry.level()))
-        .message(text(cut(entry.message())))
-        .fields(fields);
+        .message(entry.message())
+        .fields(entry.fields());
   }
 
   /** A message or a field's text cut to {@link #MAX_MESSAGE}, never between the two halves of a character. */
