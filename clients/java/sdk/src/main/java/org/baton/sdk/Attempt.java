@@ -273,6 +273,11 @@ final class Attempt {
           logs.add(LogEntry.worker("error", "task " + entry.taskId() + " failed: " + message));
           return new Outcome("failed", message);
         }
+        if (stopKind == null) {
+          // An interrupt the task left set (its own: no stop was asked for) is not the worker's to
+          // obey: the push would throw InterruptedException and fail a task that returned normally.
+          Thread.interrupted();
+        }
         api.pushXCom(AttemptClient.RETURN_VALUE, value);
       }
       return SUCCESS;

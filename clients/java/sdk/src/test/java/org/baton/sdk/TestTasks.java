@@ -107,6 +107,19 @@ final class TestTasks {
     return Map.of("ratio", Double.NaN);
   }
 
+  /**
+   * Returns with its thread's interrupt flag set, as code does that catches an InterruptedException
+   * of its own (a library's wait cut short) and, as it should, sets the flag again.
+   */
+  static String selfInterrupted() {
+    Thread.currentThread().interrupt();
+    return "kept";
+  }
+
+  static void readKept(String value) {
+    SEEN.put("readKept", value);
+  }
+
   /** An exception whose own {@code getMessage} throws, as a broken or hostile exception class does. */
   static final class UnreadableMessage extends RuntimeException {
     private static final long serialVersionUID = 1L;

@@ -254,6 +254,16 @@ class WorkerLiveTest {
   }
 
   @Test
+  void taskReturningWithItsInterruptFlagSet_succeeds_andItsValueIsPassedOn() throws Exception {
+    // The worker pushed the return value on the task's thread, flag and all: the push threw
+    // InterruptedException and the attempt failed ('TransportException: pushXCom').
+    DagRunDetail run =
+        runAlone("selfint", dag -> dag.addTask(TestTasks::readKept).upstream(dag.addTask(TestTasks::selfInterrupted)));
+    assertEquals(DagRunState.SUCCESS, run.getState(), run.toString());
+    assertEquals("kept", TestTasks.SEEN.get("readKept"));
+  }
+
+  @Test
   void exceptionWhoseMessageCannotBeRead_failsTheAttempt_andIsReported() throws Exception {
     // getMessage threw out of the worker's own summary of the failure: the attempt was left unreported,
     // running on the server until its heartbeat timeout, with no line in its log; and logging such an
