@@ -68,10 +68,33 @@ func Start(path string, env []string, log *slog.Logger) (*Process, error) {
 	})
 	p := &Process{Path: path, cmd: cmd, client: client, socketDir: socketDir}
 	if err := p.connect(); err != nil {
+		ended := p.endedEarly(err, output)
 		p.Kill()
+		if ended != "" {
+			return nil, fmt.Errorf("bundle %s: %s", path, ended)
+		}
 		return nil, fmt.Errorf("bundle %s: %w", path, err)
 	}
 	return p, nil
+}
+
+// endedEarly says how a process that exited by itself before it answered as a bundle ended, ""
+// when it did not. go-plugin's own error blamed the binary's architecture, libraries or permissions, and a
+// bundle whose RegisterDags panicked was refused so, its panic only among the worker's other lines.
+func (p *Process) endedEarly(err error, output *lineLogger) string {
+	// The handshake fails as the process's stdout closes, a little before it is seen to exit.
+	for deadline := time.Now().Add(2 * time.Second); !p.Exited() && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !p.Exited() || p.cmd.ProcessState == nil || !p.cmd.ProcessState.Exited() {
+		return "" // still running, or killed (go-plugin kills what answers no handshake)
+	}
+	said, _, _ := strings.Cut(err.Error(), "\n")
+	if crash := output.crashLine(); crash != "" {
+		said = crash
+	}
+	return fmt.Sprintf("the process ended (%s) before it answered as a bundle: %s (its output is in the worker's log, as \"bundle output\")",
+		p.ExitDescription(), strings.TrimSpace(said))
 }
 
 func (p *Process) connect() error {
@@ -181,6 +204,14 @@ type lineLogger struct {
 	bundle string
 	mu     sync.Mutex
 	buf    []byte
+	crash  string // the first line of a Go panic or fatal error the process printed
+}
+
+// crashLine is the first line of a Go panic or fatal error the process printed, if it did.
+func (l *lineLogger) crashLine() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.crash
 }
 
 // maxOutputLine is the longest piece of a bundle's output logged as one line: output without a
@@ -227,6 +258,12 @@ func runeStart(b []byte, limit int) int {
 func (l *lineLogger) logLine(line string) {
 	if line == "" {
 		return
+	}
+	if l.crash == "" && (strings.HasPrefix(line, "panic: ") || strings.HasPrefix(line, "fatal error: ")) {
+		l.crash = line
+		if len(line) > 1000 {
+			l.crash = line[:runeStart([]byte(line), 1000)]
+		}
 	}
 	var record struct {
 		Level   string `json:"@level"`

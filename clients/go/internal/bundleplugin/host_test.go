@@ -3,7 +3,11 @@ package bundleplugin
 import (
 	"bytes"
 	"context"
+	"io"
 	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -73,5 +77,29 @@ func TestLineLogger_ShortLines_AreLoggedOneByOne(t *testing.T) {
 	}
 	if strings.Join(collected.got, "|") != "one|two" || string(logger.buf) != "three" {
 		t.Fatalf("logged %q, kept %q", collected.got, logger.buf)
+	}
+}
+
+func TestStart_BundleCrashingAtLoad_SaysHowItEnded(t *testing.T) {
+	// go-plugin's error blamed the binary's architecture, libraries or permissions ("Unrecognized
+	// remote plugin message"); the panic was only among the worker's other lines.
+	binary := filepath.Join(t.TempDir(), "crashing")
+	build := exec.Command("go", "build", "-o", binary, "./testdata/crashing")
+	build.Env = append(os.Environ(), "GOFLAGS=-mod=mod")
+	if output, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, output)
+	}
+	proc, err := Start(binary, os.Environ(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err == nil {
+		proc.Kill()
+		t.Fatal("a bundle that panics at load was started")
+	}
+	for _, want := range []string{"the process ended (exit status 2) before it answered as a bundle", "panic: assignment to entry in nil map"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error lacks %q:\n%v", want, err)
+		}
+	}
+	if strings.Contains(err.Error(), "architecture") {
+		t.Errorf("the error blames the architecture:\n%v", err)
 	}
 }
