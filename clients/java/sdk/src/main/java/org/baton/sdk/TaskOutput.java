@@ -17,6 +17,13 @@ import java.util.function.Consumer;
  * has ended, goes to the JVM's original streams unchanged.
  */
 final class TaskOutput extends OutputStream {
+  /**
+   * The longest piece of output without a newline kept before it is logged (a progress bar redrawn
+   * with carriage returns, a blob printed whole): it was kept until a newline or the attempt's end,
+   * however long.
+   */
+  static final int MAX_PARTIAL = 64 << 10;
+
   /** The attempt a thread prints for; threads a task starts inherit it. */
   private static final InheritableThreadLocal<Binding> CURRENT = new InheritableThreadLocal<>();
   private static volatile TaskOutput out;
@@ -73,6 +80,26 @@ final class TaskOutput extends OutputStream {
       }
     }
     line.write(bytes, start, offset + length - start);
+    if (line.size() > MAX_PARTIAL) {
+      emitPieces(binding, line);
+    }
+  }
+
+  /** Logs the pieces of MAX_PARTIAL bytes of a long unfinished line, never half a character; keeps the rest. */
+  private void emitPieces(Binding binding, ByteArrayOutputStream line) {
+    byte[] held = line.toByteArray();
+    int start = 0;
+    while (held.length - start > MAX_PARTIAL) {
+      int end = start + MAX_PARTIAL;
+      while (end > start && (held[end] & 0xC0) == 0x80) {
+        end--; // a UTF-8 continuation byte: the piece ends before its character
+      }
+      binding.sink.accept(new LogEntry(OffsetDateTime.now(ZoneOffset.UTC), level,
+          new String(held, start, end - start, StandardCharsets.UTF_8), Map.of("stream", stream)));
+      start = end;
+    }
+    line.reset();
+    line.write(held, start, held.length - start);
   }
 
   @Override
