@@ -110,6 +110,40 @@ async def test__one_batch_too_large__dropped_and_later_lines_shipped() -> None:
     assert sent == [["big"], ["small"]]
 
 
+async def test__server_unreachable__at_most_64_mib_held_oldest_dropped_and_said() -> None:
+    """1,000 lines of 100 KB (100 MB) logged during an outage: at most 64 MiB of them are held and
+    shipped once the server is back, the newest kept, and a line says how many were dropped."""
+    reachable = False
+    sent: list[dict[str, object]] = []
+    shipped_bytes = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal shipped_bytes
+        if not reachable:
+            raise httpx.ConnectError("connection refused")
+        shipped_bytes += len(request.content)
+        lines = json.loads(request.content)["lines"]
+        sent.extend(lines)
+        return httpx.Response(200, json={"accepted": len(lines)})
+
+    async with AsyncClient(
+        "http://baton.test", "t", retry=FAST, transport=httpx.MockTransport(handler)
+    ) as client:
+        shipper = LogShipper(client, uuid.uuid4(), patience=60)
+        for i in range(1000):
+            shipper.add(_entry(f"{i:04d}" + "x" * 100_000))
+        assert await shipper.flush() is False
+        reachable = True
+        assert await shipper.close() is True
+    assert shipped_bytes <= 64 * 2**20 + 100_000  # the 64 MiB of docs/python-sdk.md, and the drop line
+    note = sent[0]
+    assert note["fields"] == {"source": "worker"}
+    dropped = int(str(note["message"]).split()[0])
+    assert note["message"] == f"{dropped} log lines were dropped while the server was unreachable"
+    assert dropped + len(sent) - 1 == 1000
+    assert [str(line["message"])[:4] for line in sent[1:]] == [f"{i:04d}" for i in range(dropped, 1000)]
+
+
 def _record(message: str, **extra: object) -> LogEntry:
     record = logging.LogRecord("task", logging.WARNING, __file__, 1, message, (), None)
     record.__dict__.update(extra)

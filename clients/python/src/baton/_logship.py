@@ -7,8 +7,9 @@ second or so and once more before the attempt's final state is reported.
 
 Each batch carries a ``batch_id`` and is sent again, unchanged and with the same id, until the
 server has it: an upload whose answer was lost is stored once, never twice and never lost. While
-the server cannot be reached, lines wait (up to :data:`MAX_BUFFERED`); the last upload is retried
-for up to ``patience`` seconds before the attempt's final state is reported.
+the server cannot be reached, lines wait (up to :data:`MAX_BUFFERED` of them and
+:data:`MAX_BUFFERED_BYTES`, the oldest dropped beyond either and a line saying how many); the
+last upload is retried for up to ``patience`` seconds before the attempt's final state is reported.
 """
 
 from __future__ import annotations
@@ -50,6 +51,10 @@ MAX_BATCH_BYTES = 2_000_000
 """Most bytes of a batch's lines (as JSON): well under the server's request limit (4 MiB by default)."""
 MAX_BUFFERED = 20_000
 """Lines kept while the server cannot be reached; older ones are dropped beyond this."""
+MAX_BUFFERED_BYTES = 64 << 20
+"""Most bytes (as JSON) of the lines kept while the server cannot be reached; older ones are dropped
+beyond this: 20,000 lines of up to 200 KB each (a message and its fields at their limits) would
+hold 4 GB of the worker's memory."""
 LEVELS = {"debug", "info", "warning", "error", "critical"}
 _RECORD_ATTRIBUTES = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 _NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
@@ -218,6 +223,8 @@ class LogShipper:
         self._patience = patience
         self._pending: deque[tuple[LogEntry, int]] = deque()
         """Lines made :func:`shippable`, each with its size."""
+        self._held = 0
+        """The bytes of the pending lines, as JSON."""
         self._in_flight: tuple[uuid.UUID, list[LogEntry]] | None = None
         """The batch being uploaded, kept with its id until the server has it."""
         self._dropped = 0
@@ -230,9 +237,13 @@ class LogShipper:
         """Queue a line for upload (lines after the attempt ended are only logged locally)."""
         if self._closed:
             return
-        self._pending.append(shippable(entry))
-        if len(self._pending) > MAX_BUFFERED:
-            self._pending.popleft()
+        line = shippable(entry)
+        self._pending.append(line)
+        self._held += line[1]
+        while len(self._pending) > 1 and (
+            len(self._pending) > MAX_BUFFERED or self._held > MAX_BUFFERED_BYTES
+        ):
+            self._held -= self._pending.popleft()[1]
             self._dropped += 1
         if len(self._pending) >= MAX_BATCH_LINES:
             self._wake.set()
@@ -259,7 +270,7 @@ class LogShipper:
         if self._in_flight is None and self._pending:
             batch = self._next_batch()
             for _ in batch:
-                self._pending.popleft()
+                self._held -= self._pending.popleft()[1]
             self._in_flight = (uuid.uuid4(), batch)
         return self._in_flight
 
@@ -270,7 +281,9 @@ class LogShipper:
                 note = worker_entry(
                     f"{self._dropped} log lines were dropped while the server was unreachable"
                 )
-                self._pending.appendleft(shippable(note))
+                line = shippable(note)
+                self._pending.appendleft(line)
+                self._held += line[1]
                 self._dropped = 0
             while (in_flight := self._batch_to_send()) is not None:
                 batch_id, batch = in_flight
@@ -288,6 +301,7 @@ class LogShipper:
                         exc.reason,
                     )
                     self._pending.clear()
+                    self._held = 0
                     self._in_flight = None
                     return False
                 except PayloadTooLargeError as exc:
@@ -304,6 +318,7 @@ class LogShipper:
                         exc,
                     )
                     self._pending.clear()
+                    self._held = 0
                     self._in_flight = None
                     self._closed = True
                     return False
