@@ -502,3 +502,44 @@ func TestErrorStatus_TypedErrorWithReasonAndMessage(t *testing.T) {
 		}
 	}
 }
+
+func TestKeyTheAPICannotTake_ErrInvalidKey_NothingSent(t *testing.T) {
+	// A key with "/" (or an empty one) reached no route: the server's 404 read as "not set".
+	ctx := context.Background()
+	rec := &recorder{}
+	client := newClient(t, live.BaseURL, "tok", baton.WithTransport(rec), fast)
+	for _, key := range []string{"", "a/b", "../x", "a b", ".hidden", strings.Repeat("k", 251)} {
+		calls := map[string]func() error{
+			"XCom key": func() error {
+				_, err := client.PullXCom(ctx, baton.XComRef{DagID: "d", RunID: "r", TaskID: "t", Key: key, MapIndex: -1})
+				return err
+			},
+			"XCom key ": func() error {
+				return client.PushXCom(ctx, baton.XComRef{DagID: "d", RunID: "r", TaskID: "t", Key: key, MapIndex: -1}, 1)
+			},
+			"task id": func() error {
+				_, err := client.PullXCom(ctx, baton.XComRef{DagID: "d", RunID: "r", TaskID: key, Key: "k", MapIndex: -1})
+				return err
+			},
+			"variable key":  func() error { _, err := client.GetVariable(ctx, key); return err },
+			"variable key ": func() error { return client.SetVariable(ctx, key, 1) },
+			"connection id": func() error { _, err := client.GetConnection(ctx, key); return err },
+		}
+		for kind, call := range calls {
+			err := call()
+			if !errors.Is(err, baton.ErrInvalidKey) || errors.Is(err, baton.ErrNotFound) {
+				t.Fatalf("%s %q: %v; want an error matching ErrInvalidKey", kind, key, err)
+			}
+			if want := strings.TrimSpace(kind) + fmt.Sprintf(" %q is not valid", key); !strings.Contains(err.Error(), want) {
+				t.Fatalf("%s %q: %q does not say %q", kind, key, err, want)
+			}
+		}
+	}
+	if len(rec.requests) != 0 {
+		t.Fatalf("%d requests sent for keys the API cannot take", len(rec.requests))
+	}
+	_, err := client.PullXCom(ctx, baton.XComRef{DagID: "d", RunID: "run:1", TaskID: "t", Key: "k", MapIndex: -1})
+	if !errors.Is(err, baton.ErrUnauthorized) { // a valid address is sent (and this token refused)
+		t.Fatalf("a valid XCom address: %v; want the server's 401", err)
+	}
+}

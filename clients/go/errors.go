@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 )
 
 // Sentinel errors to test an error's kind with errors.Is. Every error an API call returns
@@ -22,8 +23,12 @@ import (
 //	ErrInvalidRequest    422
 //	ErrServer            5xx
 //
-// A request that got no HTTP answer at all (after the retries) fails with a *TransportError.
+// A request that got no HTTP answer at all (after the retries) fails with a *TransportError. A
+// variable key, connection id or XCom address the API cannot take (empty, past 250 characters, or
+// with a character it does not allow, "/" among them) is refused before anything is sent with an
+// error matching ErrInvalidKey: the server would answer some of them 404, which reads as "not set".
 var (
+	ErrInvalidKey      = errors.New("baton: invalid key")
 	ErrBadRequest      = errors.New("baton: bad request")
 	ErrVersionMismatch = errors.New("baton: API version not served")
 	ErrServerTooOld    = errors.New("baton: the server is older than this client; upgrade the server")
@@ -35,6 +40,28 @@ var (
 	ErrInvalidRequest  = errors.New("baton: invalid request")
 	ErrServer          = errors.New("baton: server error")
 )
+
+// idPattern and runIDPattern are the spec's patterns of ids and keys, and of run ids.
+var (
+	idPattern    = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,249}$`)
+	runIDPattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.:\-]{0,249}$`)
+)
+
+// checkKey returns an error matching ErrInvalidKey, naming kind, when the API cannot take value.
+func checkKey(kind, value string) error {
+	if kind == "run id" {
+		if !runIDPattern.MatchString(value) {
+			return fmt.Errorf("%w: %s %q is not valid: use 1 to 250 letters, digits, '_', '.', ':' or '-', not starting with '.', ':' or '-'",
+				ErrInvalidKey, kind, value)
+		}
+		return nil
+	}
+	if !idPattern.MatchString(value) {
+		return fmt.Errorf("%w: %s %q is not valid: use 1 to 250 letters, digits, '_', '.' or '-', not starting with '.' or '-'",
+			ErrInvalidKey, kind, value)
+	}
+	return nil
+}
 
 const (
 	reasonClientVersionTooNew = "client_version_too_new"

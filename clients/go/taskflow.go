@@ -39,8 +39,12 @@ func (c *Client) Finish(ctx context.Context, taskInstanceID uuid.UUID, body api.
 	return result(r.HTTPResponse, r.Body, r.JSON200)
 }
 
-// GetVariable returns a variable's JSON value; an error matching ErrNotFound when it is not set.
+// GetVariable returns a variable's JSON value; an error matching ErrNotFound when it is not set
+// (ErrInvalidKey, before anything is sent, for a key the API cannot take).
 func (c *Client) GetVariable(ctx context.Context, key string) (any, error) {
+	if err := checkKey("variable key", key); err != nil {
+		return nil, err
+	}
 	r, err := c.generated.GetVariableWithResponse(ctx, key)
 	if err != nil {
 		return nil, err
@@ -54,6 +58,9 @@ func (c *Client) GetVariable(ctx context.Context, key string) (any, error) {
 
 // SetVariable stores a JSON value under a variable's key.
 func (c *Client) SetVariable(ctx context.Context, key string, value any) error {
+	if err := checkKey("variable key", key); err != nil {
+		return err
+	}
 	r, err := c.generated.SetVariableWithResponse(ctx, key, api.VariablePutBody{Value: value})
 	if err != nil {
 		return err
@@ -67,8 +74,23 @@ type XComRef struct {
 	MapIndex                  int
 }
 
+// check returns an error matching ErrInvalidKey when a part of the address is not one the API takes.
+func (r XComRef) check() error {
+	for _, part := range [...]struct{ kind, value string }{
+		{"DAG id", r.DagID}, {"run id", r.RunID}, {"task id", r.TaskID}, {"XCom key", r.Key},
+	} {
+		if err := checkKey(part.kind, part.value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // PushXCom stores a JSON value as the calling task's XCom.
 func (c *Client) PushXCom(ctx context.Context, ref XComRef, value any) error {
+	if err := ref.check(); err != nil {
+		return err
+	}
 	params := &api.PushXcomParams{MapIndex: &ref.MapIndex}
 	r, err := c.generated.PushXcomWithResponse(ctx, ref.DagID, ref.RunID, ref.TaskID, ref.Key, params,
 		api.XComPutBody{Value: value})
@@ -78,8 +100,12 @@ func (c *Client) PushXCom(ctx context.Context, ref XComRef, value any) error {
 	return CheckResponse(r.HTTPResponse, r.Body)
 }
 
-// PullXCom returns the JSON value of an XCom of the caller's DAG run; ErrNotFound when there is none.
+// PullXCom returns the JSON value of an XCom of the caller's DAG run; ErrNotFound when there is none
+// (ErrInvalidKey, before anything is sent, for an address the API cannot take).
 func (c *Client) PullXCom(ctx context.Context, ref XComRef) (any, error) {
+	if err := ref.check(); err != nil {
+		return nil, err
+	}
 	params := &api.PullXcomParams{MapIndex: &ref.MapIndex}
 	r, err := c.generated.PullXcomWithResponse(ctx, ref.DagID, ref.RunID, ref.TaskID, ref.Key, params)
 	if err != nil {

@@ -10,8 +10,11 @@ import (
 )
 
 // GetConnection returns a connection granted to the task's DAG (ErrForbidden when it is not,
-// ErrNotFound when there is no such connection).
+// ErrNotFound when there is no such connection, ErrInvalidKey for an id the API cannot take).
 func (c *Client) GetConnection(ctx context.Context, connectionID string) (*api.ConnectionResponse, error) {
+	if err := checkKey("connection id", connectionID); err != nil {
+		return nil, err
+	}
 	r, err := c.generated.GetConnectionWithResponse(ctx, connectionID)
 	if err != nil {
 		return nil, err

@@ -6,7 +6,10 @@
 //	func transform(ctx context.Context, client sdk.VariableClient, log *slog.Logger, rows []Row) ([]Row, error)
 //
 // Every error of a client call that the server answered is a *baton.APIError: test it with
-// errors.Is(err, baton.ErrNotFound) and the other sentinels of package baton.
+// errors.Is(err, baton.ErrNotFound) and the other sentinels of package baton. A variable key,
+// connection id or XCom key the API cannot take (empty, past 250 characters, or with a character
+// other than letters, digits, '_', '.' and '-', such as '/') fails before anything is sent with an
+// error matching baton.ErrInvalidKey, never baton.ErrNotFound.
 package sdk
 
 import (

@@ -10,10 +10,12 @@ from baton import (
     API_VERSION,
     AsyncClient,
     Client,
+    InvalidKeyError,
     NotFoundError,
     RetryPolicy,
     ServerTooOldError,
     TransportError,
+    UnauthorizedError,
     VersionMismatchError,
 )
 from baton._generated.api.health import check_execution_health
@@ -64,6 +66,43 @@ def test__unknown_route__not_found_error_with_request_id(live_server: LiveServer
     assert error.request_id is not None
     assert len(error.request_id) == 32
     assert error.request_id in str(error)
+
+
+_BAD_KEYS = ["", "a/b", "../x", "a b", ".hidden", "k" * 251]
+
+
+@pytest.mark.parametrize("key", _BAD_KEYS)
+def test__key_the_api_cannot_take__invalid_key_error_nothing_sent(live_server: LiveServer, key: str) -> None:
+    """A key with ``/`` (or empty) reached no route: the server's 404 read as "not set"."""
+    recorder = RecordingTransport()
+    calls = {
+        "XCom key": lambda c: c.pull_xcom("d", "r", "t", key),
+        "XCom key ": lambda c: c.push_xcom("d", "r", "t", key, 1),
+        "task id": lambda c: c.pull_xcom("d", "r", key, "k"),
+        "variable key": lambda c: c.get_variable(key),
+        "variable key ": lambda c: c.set_variable(key, 1),
+        "connection id": lambda c: c.get_connection(key),
+    }
+    with Client(live_server.base_url, "tok", transport=recorder) as client:
+        for kind, call in calls.items():
+            with pytest.raises(InvalidKeyError, match=f"^{kind.strip()} .* is not valid: use 1 to 250"):
+                call(client)
+        assert recorder.requests == []
+        with pytest.raises(UnauthorizedError):  # a valid key is sent (and this token refused)
+            client.pull_xcom("d", "r", "t", "k")
+    assert len(recorder.requests) == 1
+
+
+async def test__async_key_with_slash__invalid_key_error(live_server: LiveServer) -> None:
+    async with AsyncClient(live_server.base_url, "tok") as client:
+        with pytest.raises(InvalidKeyError, match=r"^XCom key 'a/b' is not valid"):
+            await client.pull_xcom("d", "r", "t", "a/b")
+        with pytest.raises(InvalidKeyError, match=r"^run id 'r/1' is not valid"):
+            await client.pull_xcom("d", "r/1", "t", "k")
+        with pytest.raises(InvalidKeyError, match=r"^variable key '' is not valid"):
+            await client.get_variable("")
+        with pytest.raises(InvalidKeyError, match=r"^connection id 'a/b' is not valid"):
+            await client.get_connection("a/b")
 
 
 def test__client_newer_than_server__server_too_old_error(live_server: LiveServer) -> None:

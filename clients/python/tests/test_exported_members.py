@@ -20,6 +20,7 @@ EXPECTED = [
     "DagDefinitionError",
     "ExternalTask",
     "ForbiddenError",
+    "InvalidKeyError",
     "InvalidRequestError",
     "NoTaskContextError",
     "NotFoundError",

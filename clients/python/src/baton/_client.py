@@ -8,6 +8,7 @@ so that this layer works unchanged over the generated code of every supported ve
 
 from __future__ import annotations
 
+import re
 import urllib.parse
 import uuid
 from types import TracebackType
@@ -15,7 +16,7 @@ from typing import Any, Literal, Self, TypeVar
 
 import httpx
 
-from baton._errors import BatonError
+from baton._errors import BatonError, InvalidKeyError
 from baton._generated.api.connections import get_connection
 from baton._generated.api.health import check_admin_health, check_execution_health, check_workers_health
 from baton._generated.api.logs import upload_task_logs
@@ -65,6 +66,39 @@ _HEALTH = {
     "workers": check_workers_health,
     "admin": check_admin_health,
 }
+
+
+_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,249}")
+"""The API's ids and keys (its spec's pattern): the server cannot be asked for any other."""
+_RUN_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:\-]{0,249}")
+
+
+def check_key(kind: str, value: str, pattern: re.Pattern[str] = _ID) -> str:
+    """``value``, or InvalidKeyError naming ``kind`` if the API cannot take it (before anything is sent).
+
+    A key with ``/`` (or an empty one) would reach no route: the server's 404 would read as "not set".
+    """
+    if not isinstance(value, str) or pattern.fullmatch(value) is None:
+        allowed, first = (
+            ("'_', '.', ':' or '-'", "'.', ':' or '-'")
+            if pattern is _RUN_ID
+            else ("'_', '.' or '-'", "'.' or '-'")
+        )
+        raise InvalidKeyError(
+            f"{kind} {value!r} is not valid: use 1 to 250 letters, digits, {allowed}, "
+            f"not starting with {first}"
+        )
+    return value
+
+
+def _xcom(dag_id: str, run_id: str, task_id: str, key: str) -> tuple[str, str, str, str]:
+    """An XCom's address, each part checked by :func:`check_key`."""
+    return (
+        check_key("DAG id", dag_id),
+        check_key("run id", run_id, _RUN_ID),
+        check_key("task id", task_id),
+        check_key("XCom key", key),
+    )
 
 
 def _expect(parsed: object, kind: type[T]) -> T:
@@ -164,11 +198,15 @@ class Client:
 
     def get_variable(self, key: str) -> Any:
         """The JSON value of a variable; NotFoundError when it is not set."""
-        return _expect(get_variable.sync(key, client=self.generated), VariableResponse).value
+        return _expect(
+            get_variable.sync(check_key("variable key", key), client=self.generated), VariableResponse
+        ).value
 
     def set_variable(self, key: str, value: Any, *, description: str | None = None) -> None:
         """Store a JSON value under a variable's key."""
-        set_variable.sync_detailed(key, client=self.generated, body=VariablePutBody(value, description))
+        set_variable.sync_detailed(
+            check_key("variable key", key), client=self.generated, body=VariablePutBody(value, description)
+        )
 
     def push_xcom(
         self, dag_id: str, run_id: str, task_id: str, key: str, value: Any, *, map_index: int = -1
@@ -176,17 +214,22 @@ class Client:
         """Push a JSON value as this task's XCom."""
         body = XComPutBody(value=value)
         push_xcom.sync_detailed(
-            dag_id, run_id, task_id, key, client=self.generated, body=body, map_index=map_index
+            *_xcom(dag_id, run_id, task_id, key), client=self.generated, body=body, map_index=map_index
         )
 
     def pull_xcom(self, dag_id: str, run_id: str, task_id: str, key: str, *, map_index: int = -1) -> Any:
         """The JSON value of an XCom of this DAG run; NotFoundError when there is none."""
-        response = pull_xcom.sync(dag_id, run_id, task_id, key, client=self.generated, map_index=map_index)
+        response = pull_xcom.sync(
+            *_xcom(dag_id, run_id, task_id, key), client=self.generated, map_index=map_index
+        )
         return _expect(response, XComResponse).value
 
     def get_connection(self, connection_id: str) -> ConnectionResponse:
         """A connection granted to the task's DAG; ForbiddenError if not granted, NotFoundError if unknown."""
-        return _expect(get_connection.sync(connection_id, client=self.generated), ConnectionResponse)
+        return _expect(
+            get_connection.sync(check_key("connection id", connection_id), client=self.generated),
+            ConnectionResponse,
+        )
 
     def upload_logs(self, task_instance_id: uuid.UUID, body: LogBatch) -> LogBatchAccepted:
         """Ship a batch of the running attempt's log lines (named by a new batch id unless it has one,
@@ -296,12 +339,15 @@ class AsyncClient:
 
     async def get_variable(self, key: str) -> Any:
         """The JSON value of a variable; NotFoundError when it is not set."""
-        return _expect(await get_variable.asyncio(key, client=self.generated), VariableResponse).value
+        return _expect(
+            await get_variable.asyncio(check_key("variable key", key), client=self.generated),
+            VariableResponse,
+        ).value
 
     async def set_variable(self, key: str, value: Any, *, description: str | None = None) -> None:
         """Store a JSON value under a variable's key."""
         body = VariablePutBody(value, description)
-        await set_variable.asyncio_detailed(key, client=self.generated, body=body)
+        await set_variable.asyncio_detailed(check_key("variable key", key), client=self.generated, body=body)
 
     async def push_xcom(
         self, dag_id: str, run_id: str, task_id: str, key: str, value: Any, *, map_index: int = -1
@@ -309,7 +355,7 @@ class AsyncClient:
         """Push a JSON value as this task's XCom."""
         body = XComPutBody(value=value)
         await push_xcom.asyncio_detailed(
-            dag_id, run_id, task_id, key, client=self.generated, body=body, map_index=map_index
+            *_xcom(dag_id, run_id, task_id, key), client=self.generated, body=body, map_index=map_index
         )
 
     async def pull_xcom(
@@ -317,13 +363,16 @@ class AsyncClient:
     ) -> Any:
         """The JSON value of an XCom of this DAG run; NotFoundError when there is none."""
         response = await pull_xcom.asyncio(
-            dag_id, run_id, task_id, key, client=self.generated, map_index=map_index
+            *_xcom(dag_id, run_id, task_id, key), client=self.generated, map_index=map_index
         )
         return _expect(response, XComResponse).value
 
     async def get_connection(self, connection_id: str) -> ConnectionResponse:
         """A connection granted to the task's DAG; ForbiddenError if not granted, NotFoundError if unknown."""
-        return _expect(await get_connection.asyncio(connection_id, client=self.generated), ConnectionResponse)
+        return _expect(
+            await get_connection.asyncio(check_key("connection id", connection_id), client=self.generated),
+            ConnectionResponse,
+        )
 
     async def upload_logs(self, task_instance_id: uuid.UUID, body: LogBatch) -> LogBatchAccepted:
         """Ship a batch of the running attempt's log lines (named by a new batch id unless it has one,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from baton._client import Client, _expect
+from baton._client import Client, _expect, check_key
 from baton._connection import Connection
 from baton._errors import (
     ConnectionNotFoundError,
@@ -116,7 +116,10 @@ class TaskRuntime:
         if local is not None:
             return local
         try:
-            found = _expect(get_connection.sync(conn_id, client=self.client.generated), ConnectionResponse)
+            found = _expect(
+                get_connection.sync(check_key("connection id", conn_id), client=self.client.generated),
+                ConnectionResponse,
+            )
         except NotFoundError as exc:
             raise ConnectionNotFoundError(conn_id) from exc
         extra = found.extra.to_dict() if found.extra is not None else {}

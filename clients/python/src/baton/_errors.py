@@ -2,6 +2,7 @@
 
     BatonError
     ├── TransportError            the server could not be reached (after the retries)
+    ├── InvalidKeyError           a key or id the API cannot take (refused before anything is sent)
     ├── DagDefinitionError        a DAG or task is defined wrongly (raised while the bundle loads)
     ├── BundleError               a bundle cannot be loaded, or a task's entry point not found in it
     ├── NoTaskContextError        Variable, Connection, XCom or get_context used outside a running task
@@ -45,6 +46,11 @@ class BatonError(Exception):
 
 class TransportError(BatonError):
     """The request did not get an HTTP answer (connection refused, timed out, reset)."""
+
+
+class InvalidKeyError(BatonError, ValueError):
+    """A variable key, connection id or XCom address (DAG, run, task, key) the API cannot take:
+    empty, past 250 characters, or with a character it does not allow (``/`` among them)."""
 
 
 class APIError(BatonError):

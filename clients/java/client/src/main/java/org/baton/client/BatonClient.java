@@ -218,13 +218,18 @@ public final class BatonClient {
     return call("finish", () -> taskInstances.updateTaskInstanceState(taskInstanceId, payload));
   }
 
-  /** A variable's JSON value (maps, lists, strings, numbers, booleans); NotFoundException when unset. */
+  /**
+   * A variable's JSON value (maps, lists, strings, numbers, booleans); NotFoundException when unset,
+   * InvalidKeyException (nothing sent) for a key the API cannot take.
+   */
   public Object getVariable(String key) {
+    InvalidKeyException.check("variable key", key);
     return call("getVariable", () -> variables.getVariable(key)).getValue();
   }
 
   /** Stores a JSON value under a variable's key. */
   public void setVariable(String key, Object value) {
+    InvalidKeyException.check("variable key", key);
     run("setVariable", () -> variables.setVariable(key, new VariablePutBody().value(value)));
   }
 
@@ -238,6 +243,15 @@ public final class BatonClient {
    * @param mapIndex the map index, -1 when unmapped
    */
   public record XComRef(String dagId, String runId, String taskId, String key, int mapIndex) {
+    /** This address, or an {@link InvalidKeyException} naming the first part the API cannot take. */
+    XComRef checked() {
+      InvalidKeyException.check("DAG id", dagId);
+      InvalidKeyException.checkRunId(runId);
+      InvalidKeyException.check("task id", taskId);
+      InvalidKeyException.check("XCom key", key);
+      return this;
+    }
+
     /** An unmapped task's XCom. */
     public XComRef(String dagId, String runId, String taskId, String key) {
       this(dagId, runId, taskId, key, -1);
@@ -246,14 +260,19 @@ public final class BatonClient {
 
   /** Stores a JSON value as the calling task's XCom. */
   public void pushXCom(XComRef ref, Object value) {
+    ref.checked();
     XComPutBody body = new XComPutBody().value(value);
     run(
         "pushXCom",
         () -> xcoms.pushXcom(ref.dagId(), ref.runId(), ref.taskId(), ref.key(), body, ref.mapIndex()));
   }
 
-  /** The JSON value of an XCom of the caller's DAG run; NotFoundException when there is none. */
+  /**
+   * The JSON value of an XCom of the caller's DAG run; NotFoundException when there is none,
+   * InvalidKeyException (nothing sent) for an address the API cannot take.
+   */
   public Object pullXCom(XComRef ref) {
+    ref.checked();
     return call(
             "pullXCom",
             () -> xcoms.pullXcom(ref.dagId(), ref.runId(), ref.taskId(), ref.key(), ref.mapIndex()))
@@ -262,6 +281,7 @@ public final class BatonClient {
 
   /** A connection granted to the task's DAG; ForbiddenException if not granted, NotFoundException if unknown. */
   public ConnectionResponse getConnection(String connectionId) {
+    InvalidKeyException.check("connection id", connectionId);
     return call("getConnection", () -> connections.getConnection(connectionId));
   }
 

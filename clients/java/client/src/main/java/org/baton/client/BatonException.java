@@ -6,6 +6,7 @@ package org.baton.client;
  * <pre>
  * BatonException
  * ├── TransportException            the server could not be reached (after the retries)
+ * ├── InvalidKeyException           a key or id the API cannot take (refused before anything is sent)
  * └── ApiErrorException             the server answered with an error status
  *     ├── BadRequestException           400
  *     │   └── VersionMismatchException      the server does not serve this client's API version

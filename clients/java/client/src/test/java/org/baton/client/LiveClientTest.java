@@ -31,8 +31,10 @@ import org.baton.client.generated.model.TIStateResponse;
 import org.baton.client.generated.model.Worker;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** The client against a live server: health, the whole task flow, and its error paths. */
 class LiveClientTest {
@@ -172,6 +174,33 @@ class LiveClientTest {
     assertEquals(registered.getId(), worker.heartbeatWorker(registered.getId()).getId());
     ClaimWorkloadsPayload claim = new ClaimWorkloadsPayload().maxWorkloads(1).waitSeconds(BigDecimal.ZERO);
     assertEquals(List.of(), worker.claimWorkloads(registered.getId(), claim).getWorkloads());
+  }
+
+  /** A key with '/' (or an empty one) reached no route: the server's 404 read as "not set". */
+  @ParameterizedTest
+  @ValueSource(strings = {"", "a/b", "../x", "a b", ".hidden"})
+  void keyTheApiCannotTake_invalidKeyException_nothingSent(String key) throws Exception {
+    LiveServer.QueuedTask ti = server.queueRun("only").taskInstances().get(0);
+    BatonClient client = client(ti.workloadToken());
+    TIRunContext context = client.start(ti.id(), run(1));
+    String dag = context.getTaskInstance().getDagId();
+    String runId = context.getTaskInstance().getRunId();
+    Map<String, Executable> calls =
+        Map.of(
+            "XCom key", () -> client.pullXCom(new BatonClient.XComRef(dag, runId, "only", key)),
+            "XCom key ", () -> client.pushXCom(new BatonClient.XComRef(dag, runId, "only", key), 1),
+            "task id", () -> client.pullXCom(new BatonClient.XComRef(dag, runId, key, "k")),
+            "variable key", () -> client.getVariable(key),
+            "variable key ", () -> client.setVariable(key, 1),
+            "connection id", () -> client.getConnection(key));
+    for (Map.Entry<String, Executable> call : calls.entrySet()) {
+      InvalidKeyException error = assertThrows(InvalidKeyException.class, call.getValue(), call.getKey());
+      assertTrue(
+          error.getMessage().startsWith(call.getKey().strip() + " '" + key + "' is not valid: use 1 to 250"),
+          error.getMessage());
+    }
+    // A valid key is sent: this XCom is not set.
+    assertThrows(NotFoundException.class, () -> client.pullXCom(new BatonClient.XComRef(dag, runId, "only", "k")));
   }
 
   @Test
