@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 
 /**
@@ -14,7 +15,8 @@ import java.util.function.Consumer;
  * on its own thread, or on a thread it started — becomes lines of its attempt's log ({@code info}
  * for stdout, {@code error} for stderr, with the field {@code stream}), as the Python worker does
  * with a task process's output. Every other thread's output, and a task thread's once its attempt
- * has ended, goes to the JVM's original streams unchanged.
+ * has ended, goes to the JVM's original streams unchanged. Each thread's unfinished line (no newline
+ * yet) is held by the attempt's binding and logged when the attempt ends, whichever thread printed it.
  */
 final class TaskOutput extends OutputStream {
   /**
@@ -32,7 +34,6 @@ final class TaskOutput extends OutputStream {
   private final PrintStream original;
   private final String stream;
   private final String level;
-  private final ThreadLocal<ByteArrayOutputStream> partial = ThreadLocal.withInitial(ByteArrayOutputStream::new);
 
   private TaskOutput(PrintStream original, String stream, String level) {
     this.original = original;
@@ -70,7 +71,17 @@ final class TaskOutput extends OutputStream {
       original.write(bytes, offset, length);
       return;
     }
-    ByteArrayOutputStream line = partial.get();
+    ByteArrayOutputStream line = binding.partial(this);
+    synchronized (line) {
+      if (!binding.open) { // closed meanwhile: its unfinished lines were logged without this
+        original.write(bytes, offset, length);
+        return;
+      }
+      append(binding, line, bytes, offset, length);
+    }
+  }
+
+  private void append(Binding binding, ByteArrayOutputStream line, byte[] bytes, int offset, int length) {
     int start = offset;
     for (int i = offset; i < offset + length; i++) {
       if (bytes[i] == '\n') {
@@ -116,25 +127,45 @@ final class TaskOutput extends OutputStream {
     binding.sink.accept(new LogEntry(OffsetDateTime.now(ZoneOffset.UTC), level, text, Map.of("stream", stream)));
   }
 
-  /** The routing of one attempt's output; closing it ships the calling thread's unfinished lines. */
+  /** A thread's unfinished line on one stream. */
+  private record Partial(TaskOutput output, Thread thread) {}
+
+  /**
+   * The routing of one attempt's output; closing it logs the unfinished lines of every thread that
+   * printed for it: those of the threads a task started were never logged, and a pool thread kept its
+   * own for good.
+   */
   static final class Binding implements AutoCloseable {
     private final Consumer<LogEntry> sink;
+    private final Map<Partial, ByteArrayOutputStream> partials = new ConcurrentHashMap<>();
     private volatile boolean open = true;
 
     private Binding(Consumer<LogEntry> sink) {
       this.sink = sink;
     }
 
+    private ByteArrayOutputStream partial(TaskOutput output) {
+      return partials.computeIfAbsent(new Partial(output, Thread.currentThread()), k -> new ByteArrayOutputStream());
+    }
+
     @Override
     public void close() {
       System.out.flush();
       System.err.flush();
+      open = false; // from here on a write goes to the original stream, or into a line logged below
       for (TaskOutput output : new TaskOutput[] {out, err}) {
-        if (output != null && output.partial.get().size() > 0) {
-          output.emit(this, output.partial.get());
+        for (Map.Entry<Partial, ByteArrayOutputStream> held : partials.entrySet()) {
+          ByteArrayOutputStream line = held.getValue();
+          if (held.getKey().output() == output) {
+            synchronized (line) {
+              if (line.size() > 0) {
+                output.emit(this, line);
+              }
+            }
+          }
         }
       }
-      open = false;
+      partials.clear();
       CURRENT.remove();
     }
   }

@@ -29,4 +29,30 @@ class TaskOutputTest {
     }
     assertEquals(printed, String.join("", logged));
   }
+
+  @Test
+  void unfinishedLineOfAThreadTheTaskStarted_isLoggedWhenTheAttemptEnds() throws Exception {
+    TaskOutput.install();
+    List<String> logged = java.util.Collections.synchronizedList(new ArrayList<>());
+    TaskOutput.Binding binding = TaskOutput.bind(entry -> logged.add(entry.fields().get("stream") + ": " + entry.message()));
+    try {
+      Thread helper =
+          new Thread(
+              () -> {
+                System.out.print("done 3 of 4");
+                System.err.print("warning without a newline");
+              });
+      helper.start();
+      helper.join();
+      System.out.print("the task's own");
+      assertEquals(List.of(), logged);
+    } finally {
+      binding.close();
+    }
+    // The helper's unfinished lines were held by its thread and never logged.
+    assertEquals(
+        java.util.Set.of("stdout: done 3 of 4", "stderr: warning without a newline", "stdout: the task's own"),
+        java.util.Set.copyOf(logged));
+    assertEquals(3, logged.size());
+  }
 }
