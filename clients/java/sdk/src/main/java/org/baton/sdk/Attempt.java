@@ -47,7 +47,7 @@ import org.slf4j.event.Level;
  *       failure {@code up_for_retry} while tries remain else {@code failed}; a handed-back attempt
  *       is {@code up_for_retry}; one the server ended is not reported. A task that ignores the
  *       stop for {@code stopGrace} is abandoned: its state is reported without it, and its pool
- *       thread stays busy until it returns.
+ *       thread stays busy (and the worker's claims list it as held) until it returns.
  * </ol>
  *
  * <p>An attempt handed back while its start is on its way is not cut off there (the server may have

@@ -78,6 +78,12 @@ public final class Worker {
   private final BatonClient tasks;
   private final Semaphore slots;
   private final Set<Attempt> running = ConcurrentHashMap.newKeySet();
+  /**
+   * The attempts whose thread has not ended, which every claim lists: an abandoned attempt (a task
+   * that ignored its stop) is reported while its thread runs on, and the server keeps a stopped
+   * attempt's pool slot until the worker no longer lists it.
+   */
+  private final Set<Attempt> held = ConcurrentHashMap.newKeySet();
   private final Map<String, AtomicInteger> results = new ConcurrentHashMap<>();
   private final CountDownLatch ready = new CountDownLatch(1);
   private final CountDownLatch stopped = new CountDownLatch(1);
@@ -419,12 +425,12 @@ public final class Worker {
       try {
         // What this worker holds: a workload the server assigned to it whose claim answer was lost is
         // not listed, so it goes back to the queue now instead of after the claim timeout.
-        List<UUID> held = new ArrayList<>();
-        for (Attempt attempt : running) {
-          held.add(attempt.id());
+        List<UUID> ids = new ArrayList<>();
+        for (Attempt attempt : held) {
+          ids.add(attempt.id());
         }
         ClaimWorkloadsPayload payload =
-            new ClaimWorkloadsPayload().maxWorkloads(Math.min(free, 100)).waitSeconds(wait).heldTaskInstanceIds(held);
+            new ClaimWorkloadsPayload().maxWorkloads(Math.min(free, 100)).waitSeconds(wait).heldTaskInstanceIds(ids);
         workloads = client.claimWorkloads(workerId, payload).getWorkloads();
         delay = 500;
       } catch (NotFoundException e) {
@@ -454,6 +460,7 @@ public final class Worker {
     Catalog.TaskEntry entry = catalog.tasks.get(workload.getEntryPoint());
     Attempt attempt = new Attempt(workload, entry, options, timers, reporter, tasks);
     LOG.info("claimed {}", attempt.label);
+    held.add(attempt);
     running.add(attempt);
     attempt.reported.whenComplete(
         (state, error) -> {
@@ -468,6 +475,7 @@ public final class Worker {
             LOG.error("{}: supervisor failed: {}", attempt.label, e.toString());
             attempt.reported.complete(null);
           } finally {
+            held.remove(attempt); // its thread is free: the task has really ended
             slots.release();
           }
         });

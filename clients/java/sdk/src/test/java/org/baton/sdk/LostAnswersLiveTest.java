@@ -38,8 +38,11 @@ class LostAnswersLiveTest {
   private static final Set<String> HOP_BY_HOP =
       Set.of("connection", "content-length", "host", "upgrade", "expect", "transfer-encoding", "keep-alive", "http2-settings");
 
-  /** A proxy in front of the server that turns the first workload-carrying claim answer and the first log answer into 502s. */
-  private static final class Lossy implements AutoCloseable {
+  /**
+   * A proxy in front of the server that keeps the claims' bodies and, when losing, turns the first
+   * workload-carrying claim answer and the first log answer into 502s.
+   */
+  static final class Lossy implements AutoCloseable {
     final AtomicBoolean claimLost = new AtomicBoolean();
     final AtomicBoolean logsLost = new AtomicBoolean();
     final List<String> claimBodies = Collections.synchronizedList(new ArrayList<>());
@@ -47,9 +50,15 @@ class LostAnswersLiveTest {
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
     private final ExecutorService threads = Executors.newCachedThreadPool();
     private final HttpServer server;
+    private final boolean losing;
 
     Lossy(String target) throws IOException {
+      this(target, true);
+    }
+
+    Lossy(String target, boolean losing) throws IOException {
       this.target = target;
+      this.losing = losing;
       server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
       server.createContext("/", this::forward);
       server.setExecutor(threads); // claims long-poll: one thread per request
@@ -87,7 +96,7 @@ class LostAnswersLiveTest {
         byte[] answer = response.body();
         String text = new String(answer, StandardCharsets.UTF_8);
         boolean lose =
-            post && status == 200
+            losing && post && status == 200
                 && (path.endsWith("/claims") && text.contains("\"token\"") && claimLost.compareAndSet(false, true)
                     || path.endsWith("/logs") && logsLost.compareAndSet(false, true));
         if (lose) {

@@ -67,6 +67,19 @@ final class TestTasks {
     }
   }
 
+  /** Ignores every stop until the test puts runId/release; says when it runs and when it ended. */
+  static void ignoresStop(TaskContext context) {
+    SEEN.put(context.runId() + "/running", true);
+    while (!SEEN.containsKey(context.runId() + "/release")) {
+      try {
+        Thread.sleep(50);
+      } catch (InterruptedException e) {
+        // ignored on purpose: a task that does not stop
+      }
+    }
+    SEEN.put(context.runId() + "/ended", true);
+  }
+
   static String fromPython(@FromTask("produce") Map<String, Object> produced, Logger log) {
     log.info("received {} from Python", produced);
     return "java saw " + produced.get("rows") + " rows from " + produced.get("by");
