@@ -64,7 +64,10 @@ func Start(path string, env []string, log *slog.Logger) (*Process, error) {
 		Stderr:           output,
 		SyncStdout:       output,
 		SyncStderr:       output,
-		Logger:           hclog.New(&hclog.LoggerOptions{Name: "bundle." + label, Level: hclog.Error, Output: output}),
+		Logger: stderrOnce{
+			Logger: hclog.New(&hclog.LoggerOptions{Name: "bundle." + label, Level: hclog.Error, Output: output}),
+			stderr: label,
+		},
 	})
 	p := &Process{Path: path, cmd: cmd, client: client, socketDir: socketDir}
 	if err := p.connect(); err != nil {
@@ -196,6 +199,23 @@ func (p *Process) lost(ctx context.Context, err error) taskrun.Outcome {
 func (p *Process) UpdateToken(ctx context.Context, taskInstanceID, token string) error {
 	_, err := p.rpc.UpdateToken(ctx, &bundlepb.UpdateTokenRequest{TaskInstanceId: taskInstanceID, Token: token})
 	return err
+}
+
+// stderrOnce is go-plugin's logger for its own messages. go-plugin writes the process's stderr to
+// ClientConfig.Stderr and logs it again through the logger named after the binary (its panics and
+// errors, with every line of a panic's trace): the worker logged those lines twice, once raw and
+// once as go-plugin's. That logger discards them here; the raw lines are logged by lineLogger.
+type stderrOnce struct {
+	hclog.Logger
+	stderr string // the name go-plugin gives the logger of the process's stderr: the binary's
+}
+
+// Named returns go-plugin's logger of the process's stderr as a logger that discards.
+func (l stderrOnce) Named(name string) hclog.Logger {
+	if name == l.stderr {
+		return hclog.NewNullLogger()
+	}
+	return stderrOnce{Logger: l.Logger.Named(name), stderr: l.stderr}
 }
 
 // lineLogger logs what a bundle process writes outside task logs, a line at a time.

@@ -103,3 +103,52 @@ func TestStart_BundleCrashingAtLoad_SaysHowItEnded(t *testing.T) {
 		t.Errorf("the error blames the architecture:\n%v", err)
 	}
 }
+
+// records collects every record logged, its message and attributes as one text.
+type records struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (c *records) Enabled(context.Context, slog.Level) bool { return true }
+func (c *records) WithAttrs([]slog.Attr) slog.Handler       { return c }
+func (c *records) WithGroup(string) slog.Handler            { return c }
+func (c *records) Handle(_ context.Context, r slog.Record) error {
+	text := r.Message
+	r.Attrs(func(a slog.Attr) bool {
+		text += " " + a.Key + "=" + a.Value.String()
+		return true
+	})
+	c.mu.Lock()
+	c.got = append(c.got, text)
+	c.mu.Unlock()
+	return nil
+}
+
+func TestStart_BundleStderr_IsLoggedOnce(t *testing.T) {
+	// go-plugin writes a bundle's stderr raw and logs its panics and errors again through its own
+	// logger: the worker logged each such line twice.
+	binary := filepath.Join(t.TempDir(), "crashing")
+	build := exec.Command("go", "build", "-o", binary, "./testdata/crashing")
+	build.Env = append(os.Environ(), "GOFLAGS=-mod=mod")
+	if output, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, output)
+	}
+	logged := &records{}
+	proc, err := Start(binary, os.Environ(), slog.New(logged))
+	if err == nil {
+		proc.Kill()
+		t.Fatal("a bundle that panics at load was started")
+	}
+	logged.mu.Lock()
+	defer logged.mu.Unlock()
+	panics := 0
+	for _, record := range logged.got {
+		if strings.Contains(record, "panic: assignment to entry in nil map") {
+			panics++
+		}
+	}
+	if panics != 1 {
+		t.Fatalf("the panic's line was logged %d times, once expected:\n%s", panics, strings.Join(logged.got, "\n"))
+	}
+}
