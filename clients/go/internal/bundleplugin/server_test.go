@@ -3,6 +3,7 @@ package bundleplugin
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"strings"
@@ -91,5 +92,34 @@ func TestExecute_TextNotUTF8_CrossesTheWireAsReplacementCharacters(t *testing.T)
 	}
 	if outcome.State != taskrun.Failed || outcome.Message != "failed on raw \uFFFD!" {
 		t.Errorf("outcome %+v", outcome)
+	}
+}
+
+// A field name is cut as a message is: a task logging a huge one (a key built from data) sent it
+// whole, kept or listed in fields_left_out, past the connection's message limit (4 MiB here) and
+// past the server's request limit, which refused the whole batch of lines around it.
+func TestExecute_HugeFieldName_CrossesTheWireCut(t *testing.T) {
+	huge := strings.Repeat("k", 5<<20)
+	records, outcome := serveOverGRPC(t, func(log *slog.Logger) error {
+		log.Info("huge", huge, 1)
+		var many []any // 6 MB of names, past the line's fields budget
+		for i := range 60 {
+			many = append(many, strings.Repeat("n", 100_000)+fmt.Sprint(i), strings.Repeat("v", 100_000))
+		}
+		log.Info("many", many...)
+		log.Info("after")
+		return nil
+	})
+	if outcome.State != taskrun.Success || len(records) != 3 || records[2].Message != "after" {
+		t.Fatalf("outcome %+v after %d records", outcome, len(records))
+	}
+	for name, value := range records[0].Fields {
+		if name != "logger" && (len(name) > 1_000 || !strings.HasPrefix(name, "kkk") || value != 1.0) {
+			t.Fatalf("the huge name crossed as %d bytes (value %v)", len(name), value)
+		}
+	}
+	leftOut, _ := records[1].Fields["fields_left_out"].([]any)
+	if len(leftOut) == 0 || len(fmt.Sprint(leftOut)) > 200_000 {
+		t.Fatalf("fields_left_out of %d names, %d bytes", len(leftOut), len(fmt.Sprint(leftOut)))
 	}
 }

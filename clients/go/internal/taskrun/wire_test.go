@@ -2,6 +2,7 @@ package taskrun
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -60,5 +61,27 @@ func TestShippable_Message_TextTheServerStores_CutOnACharacter(t *testing.T) {
 	}
 	if shipped, _ := (Record{Message: "a\x00b\xffc"}).Shippable(); shipped.Message != "a\uFFFDb\uFFFDc" {
 		t.Fatalf("%q", shipped.Message)
+	}
+}
+
+func TestShippable_FieldNames_CutAndListedWithinBounds_SizeCountsThem(t *testing.T) {
+	fields := map[string]any{strings.Repeat("k", 5<<20): 1}
+	for i := range 150 { // 150 names of 100 KB, each cut to maxFieldName: more than maxFieldsBytes of them
+		fields[fmt.Sprint(i)+strings.Repeat("n", 100_000)] = strings.Repeat("v", 100_000)
+	}
+	shipped, size := Record{Level: "info", Message: "m", Fields: fields}.Shippable()
+	raw, err := json.Marshal(shipped.Fields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(raw) > 2*maxFieldsBytes+1_000 {
+		t.Fatalf("the fields are %d bytes as JSON", len(raw))
+	}
+	if size < len(raw) {
+		t.Fatalf("size %d, but the fields alone are %d bytes", size, len(raw))
+	}
+	leftOut := shipped.Fields["fields_left_out"].([]string)
+	if last := leftOut[len(leftOut)-1]; !strings.HasPrefix(last, "… and ") || !strings.HasSuffix(last, " more") {
+		t.Fatalf("the names past the bound are not counted: %q", last[:min(40, len(last))])
 	}
 }
