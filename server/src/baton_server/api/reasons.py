@@ -345,6 +345,7 @@ BY_OPERATION: dict[str, tuple[Reason, ...]] = {
     "register_worker": (WORKER_NAME_TAKEN,),
     "heartbeat_worker": _WORKER,
     "claim_workloads": (*_WORKER, QUEUE_NOT_SERVED),
+    "reissue_task_tokens": (WORKER_NOT_FOUND, WORKER_NOT_OWNED),
     "register_dags": (
         DUPLICATE_DAG_ID,
         DUPLICATE_TASK_ID,

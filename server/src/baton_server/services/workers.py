@@ -21,7 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from baton_server.db.tables import CredentialRecord, TaskInstanceRecord, WorkerRecord
 from baton_server.db.types import new_id, utcnow
 from baton_server.errors import ConflictError, ForbiddenError, NotFoundError
+from baton_server.services.ownership import may_serve
 from baton_server.services.states import TaskInstanceState
+from baton_server.services.tokens import TokenService
 
 ACTIVE_TI_STATES = (TaskInstanceState.QUEUED.value, TaskInstanceState.RUNNING.value)
 """States in which a task instance holds a slot of the worker that claimed it."""
@@ -32,6 +34,31 @@ class WorkerState(StrEnum):
 
     ACTIVE = "active"
     OFFLINE = "offline"
+
+
+class TokenRefusal(StrEnum):
+    """Why a worker got no fresh execution token for a task instance it asked one for."""
+
+    UNKNOWN = "unknown"
+    NOT_HELD = "not_held"
+    NOT_RUNNING = "not_running"
+
+
+@dataclass(frozen=True, slots=True)
+class ReissuedToken:
+    """A fresh execution token for the running attempt ``try_number`` of a task instance."""
+
+    task_instance_id: uuid.UUID
+    try_number: int
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReissuedTokens:
+    """The fresh execution tokens a worker got, and why it got none for each other task instance."""
+
+    tokens: list[ReissuedToken]
+    refused: list[tuple[uuid.UUID, TokenRefusal]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +155,48 @@ async def heartbeat_worker(
     worker.state = WorkerState.ACTIVE.value
     await session.commit()
     return worker
+
+
+async def reissue_task_tokens(
+    session: AsyncSession,
+    tokens: TokenService,
+    credential: CredentialRecord,
+    worker_id: uuid.UUID,
+    task_instance_ids: list[uuid.UUID],
+) -> ReissuedTokens:
+    """Fresh execution tokens for the running attempts of ``task_instance_ids`` that the worker holds.
+
+    The worker's live credential stands in for an attempt's token that expired while no server
+    answered (a downtime): an attempt of another worker, of a DAG the credential may not serve, or
+    one no longer running (finished, ended by the server, or claimed and not started) gets none."""
+    worker = await owned_worker(session, credential, worker_id)
+    wanted = list(dict.fromkeys(task_instance_ids))
+    rows = {
+        row.id: row
+        for row in await session.execute(
+            select(
+                TaskInstanceRecord.id,
+                TaskInstanceRecord.worker_id,
+                TaskInstanceRecord.dag_id,
+                TaskInstanceRecord.state,
+                TaskInstanceRecord.try_number,
+            ).where(TaskInstanceRecord.id.in_(wanted))
+        )
+    }
+    reissued: list[ReissuedToken] = []
+    refused: list[tuple[uuid.UUID, TokenRefusal]] = []
+    for ti_id in wanted:
+        row = rows.get(ti_id)
+        if row is None:
+            refused.append((ti_id, TokenRefusal.UNKNOWN))
+        elif row.worker_id != worker.id or not may_serve(credential.dag_patterns, row.dag_id):
+            refused.append((ti_id, TokenRefusal.NOT_HELD))
+        elif row.state != TaskInstanceState.RUNNING.value:
+            refused.append((ti_id, TokenRefusal.NOT_RUNNING))
+        else:
+            token = tokens.issue(ti_id, row.try_number, "execution")
+            reissued.append(ReissuedToken(ti_id, row.try_number, token))
+    return ReissuedTokens(reissued, refused)
 
 
 async def list_workers(

@@ -258,6 +258,8 @@ def test__v3_to_v4__differs_by_the_declared_changes_only() -> None:
         ("post", "/api/dags/{dag_id}/backfills"),
         ("get", "/api/dags/{dag_id}/backfills"),
         ("get", "/api/dags/{dag_id}/backfills/{backfill_id}"),
+        # AddTaskTokenReissue
+        ("post", "/workers/{worker_id}/task-tokens"),
     }
     assert _operations(new) == _operations(old) | added
     for method, path in added:
@@ -332,6 +334,12 @@ def test__v3_to_v4__differs_by_the_declared_changes_only() -> None:
         "BackfillList",
         "BackfillState",
         "ReprocessBehavior",
+        # AddTaskTokenReissue
+        "TaskTokensPayload",
+        "TaskTokens",
+        "TaskToken",
+        "RefusedTaskToken",
+        "TokenRefusal",
     }
     old["components"].pop("schemas")
     new["components"].pop("schemas")

@@ -19,7 +19,7 @@ from baton_server.api.schemas.common import (
 )
 from baton_server.api.schemas.execution import TaskInstanceIdentity
 from baton_server.services.dag_specs import TriggerRule
-from baton_server.services.workers import WorkerState
+from baton_server.services.workers import TokenRefusal, WorkerState
 
 Seconds = Annotated[float, Field(strict=True, ge=0)]
 
@@ -189,3 +189,37 @@ class ClaimedWorkloads(ResponseModel):
     """The workloads handed to this worker; empty when none was ready within the wait."""
 
     workloads: list[ExecuteTaskWorkload]
+
+
+class TaskTokensPayload(RequestModel):
+    """The task instances whose running attempts the worker wants fresh execution tokens for."""
+
+    task_instance_ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=1_000)]
+
+
+class TaskToken(ResponseModel):
+    """A fresh execution token for the running attempt of a task instance that the worker holds."""
+
+    task_instance_id: uuid.UUID
+    try_number: int = Field(description="The attempt the token is for; use it only for that attempt.")
+    token: str = Field(description="Execution token, as `run` hands out in `Refreshed-API-Token`.")
+
+
+class RefusedTaskToken(ResponseModel):
+    """A task instance the worker got no token for, and why."""
+
+    task_instance_id: uuid.UUID
+    reason: TokenRefusal = Field(
+        description=(
+            "`unknown`: no such task instance; `not_held`: this worker does not hold it (another worker's, "
+            "or of a DAG its credential may not serve); `not_running`: its attempt is not running (finished, "
+            "ended by the server, or claimed and not started)."
+        )
+    )
+
+
+class TaskTokens(ResponseModel):
+    """Fresh execution tokens, and the task instances that got none."""
+
+    tokens: list[TaskToken]
+    refused: list[RefusedTaskToken]

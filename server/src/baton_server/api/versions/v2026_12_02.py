@@ -324,3 +324,16 @@ class AddBackfills(VersionChange):
         endpoint("/api/dags/{dag_id}/backfills", ["GET", "POST"]).didnt_exist,
         endpoint("/api/dags/{dag_id}/backfills/{backfill_id}", ["GET"]).didnt_exist,
     )
+
+
+class AddTaskTokenReissue(VersionChange):
+    """`POST /workers/{worker_id}/task-tokens` answers, for the worker's own credential, a fresh execution
+    token for each listed task instance (at most 1,000) whose running attempt this worker holds, and says
+    why each other got none (`unknown`, `not_held`, `not_running`). A worker asks it when an attempt's
+    token expired (`401 token_expired`), as after a server downtime longer than the token's life, and goes
+    on with the fresh token: the attempt's heartbeats and its end are no longer lost."""
+
+    description = __doc__ or ""
+    instructions_to_migrate_to_previous_version = (
+        endpoint("/workers/{worker_id}/task-tokens", ["POST"]).didnt_exist,
+    )

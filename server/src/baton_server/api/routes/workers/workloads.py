@@ -1,4 +1,5 @@
-"""Worker routes: register a worker, heartbeat it, and claim workloads from its queues."""
+"""Worker routes: register a worker, heartbeat it, claim workloads from its queues, and get fresh
+execution tokens for the attempts it runs."""
 
 from __future__ import annotations
 
@@ -16,7 +17,11 @@ from baton_server.api.routes._orchestration import (
 from baton_server.api.schemas.orchestration import (
     ClaimedWorkloads,
     ClaimWorkloadsPayload,
+    RefusedTaskToken,
     RegisterWorkerPayload,
+    TaskToken,
+    TaskTokens,
+    TaskTokensPayload,
     Worker,
 )
 from baton_server.services import workers, workloads
@@ -98,3 +103,28 @@ async def claim_workloads(
     )
     runtime.metrics.claimed([w.task_instance.queue for w in claimed])
     return answers.claimed_workloads(claimed)
+
+
+@router.post(
+    "/{worker_id}/task-tokens",
+    response_model=TaskTokens,
+    summary="Get fresh execution tokens for running attempts the worker holds (after their tokens expired)",
+)
+async def reissue_task_tokens(
+    worker_id: uuid.UUID,
+    payload: TaskTokensPayload,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    credential: WorkerCredentialDep,
+) -> TaskTokens:
+    """A fresh execution token for each listed attempt this worker holds and runs; why none for the others."""
+    reissued = await workers.reissue_task_tokens(
+        session, runtime.tokens, credential, worker_id, payload.task_instance_ids
+    )
+    return TaskTokens(
+        tokens=[
+            TaskToken(task_instance_id=t.task_instance_id, try_number=t.try_number, token=t.token)
+            for t in reissued.tokens
+        ],
+        refused=[RefusedTaskToken(task_instance_id=ti, reason=why) for ti, why in reissued.refused],
+    )
