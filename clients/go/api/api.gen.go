@@ -333,6 +333,27 @@ func (e TaskInstanceState) Valid() bool {
 	}
 }
 
+// Defines values for TokenRefusal.
+const (
+	TokenRefusalNotHeld    TokenRefusal = "not_held"
+	TokenRefusalNotRunning TokenRefusal = "not_running"
+	TokenRefusalUnknown    TokenRefusal = "unknown"
+)
+
+// Valid indicates whether the value is a known member of the TokenRefusal enum.
+func (e TokenRefusal) Valid() bool {
+	switch e {
+	case TokenRefusalNotHeld:
+		return true
+	case TokenRefusalNotRunning:
+		return true
+	case TokenRefusalUnknown:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for TriggerRule.
 const (
 	TriggerRuleAllDone    TriggerRule = "all_done"
@@ -839,6 +860,13 @@ type PreviousSuccessfulRunResponse struct {
 	Previous *PreviousSuccessfulRun `json:"previous"`
 }
 
+// RefusedTaskToken A task instance the worker got no token for, and why.
+type RefusedTaskToken struct {
+	// Reason `unknown`: no such task instance; `not_held`: this worker does not hold it (another worker's, or of a DAG its credential may not serve); `not_running`: its attempt is not running (finished, ended by the server, or claimed and not started).
+	Reason         TokenRefusal       `json:"reason"`
+	TaskInstanceId openapi_types.UUID `json:"task_instance_id"`
+}
+
 // RegisterDagsPayload The DAGs of one bundle, registered by a worker that loaded it.
 type RegisterDagsPayload struct {
 	BundleName *string          `json:"bundle_name,omitempty"`
@@ -1057,6 +1085,31 @@ type TaskStateCounts struct {
 	Counts map[string]int `json:"counts"`
 	Total  int            `json:"total"`
 }
+
+// TaskToken A fresh execution token for the running attempt of a task instance that the worker holds.
+type TaskToken struct {
+	TaskInstanceId openapi_types.UUID `json:"task_instance_id"`
+
+	// Token Execution token, as `run` hands out in `Refreshed-API-Token`.
+	Token string `json:"token"`
+
+	// TryNumber The attempt the token is for; use it only for that attempt.
+	TryNumber int `json:"try_number"`
+}
+
+// TaskTokens Fresh execution tokens, and the task instances that got none.
+type TaskTokens struct {
+	Refused []RefusedTaskToken `json:"refused"`
+	Tokens  []TaskToken        `json:"tokens"`
+}
+
+// TaskTokensPayload The task instances whose running attempts the worker wants fresh execution tokens for.
+type TaskTokensPayload struct {
+	TaskInstanceIds []openapi_types.UUID `json:"task_instance_ids"`
+}
+
+// TokenRefusal Why a worker got no fresh execution token for a task instance it asked one for.
+type TokenRefusal string
 
 // TriggerDagRunPayload A manual run of a DAG's latest version.
 type TriggerDagRunPayload struct {
@@ -1337,6 +1390,9 @@ type RegisterWorkerJSONRequestBody = RegisterWorkerPayload
 
 // ClaimWorkloadsJSONRequestBody defines body for ClaimWorkloads for application/json ContentType.
 type ClaimWorkloadsJSONRequestBody = ClaimWorkloadsPayload
+
+// ReissueTaskTokensJSONRequestBody defines body for ReissueTaskTokens for application/json ContentType.
+type ReissueTaskTokensJSONRequestBody = TaskTokensPayload
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -1989,6 +2045,24 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /workers/{worker_id}/heartbeat (the `HeartbeatWorker` operationId).
 	HeartbeatWorker(ctx context.Context, workerId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReissueTaskTokensWithBody Get fresh execution tokens for running attempts the worker holds (after their tokens expired)
+	//
+	// A fresh execution token for each listed attempt this worker holds and runs; why none for the others.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /workers/{worker_id}/task-tokens (the `ReissueTaskTokens` operationId).
+	ReissueTaskTokensWithBody(ctx context.Context, workerId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReissueTaskTokens Get fresh execution tokens for running attempts the worker holds (after their tokens expired)
+	//
+	// A fresh execution token for each listed attempt this worker holds and runs; why none for the others.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /workers/{worker_id}/task-tokens (the `ReissueTaskTokens` operationId).
+	ReissueTaskTokens(ctx context.Context, workerId openapi_types.UUID, body ReissueTaskTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // ListAuditEvents List the audit trail of operator controls, newest first
@@ -3259,6 +3333,44 @@ func (c *Client) ClaimWorkloads(ctx context.Context, workerId openapi_types.UUID
 // Corresponds with PUT /workers/{worker_id}/heartbeat (the `HeartbeatWorker` operationId).
 func (c *Client) HeartbeatWorker(ctx context.Context, workerId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewHeartbeatWorkerRequest(c.Server, workerId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReissueTaskTokensWithBody Get fresh execution tokens for running attempts the worker holds (after their tokens expired)
+//
+// A fresh execution token for each listed attempt this worker holds and runs; why none for the others.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /workers/{worker_id}/task-tokens (the `ReissueTaskTokens` operationId).
+func (c *Client) ReissueTaskTokensWithBody(ctx context.Context, workerId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReissueTaskTokensRequestWithBody(c.Server, workerId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReissueTaskTokens Get fresh execution tokens for running attempts the worker holds (after their tokens expired)
+//
+// A fresh execution token for each listed attempt this worker holds and runs; why none for the others.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /workers/{worker_id}/task-tokens (the `ReissueTaskTokens` operationId).
+func (c *Client) ReissueTaskTokens(ctx context.Context, workerId openapi_types.UUID, body ReissueTaskTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReissueTaskTokensRequest(c.Server, workerId, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5694,6 +5806,53 @@ func NewHeartbeatWorkerRequest(server string, workerId openapi_types.UUID) (*htt
 	return req, nil
 }
 
+// NewReissueTaskTokensRequest calls the generic ReissueTaskTokens builder with application/json body
+func NewReissueTaskTokensRequest(server string, workerId openapi_types.UUID, body ReissueTaskTokensJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewReissueTaskTokensRequestWithBody(server, workerId, "application/json", bodyReader)
+}
+
+// NewReissueTaskTokensRequestWithBody constructs an http.Request for the ReissueTaskTokens method, with any body, and a specified content type
+func NewReissueTaskTokensRequestWithBody(server string, workerId openapi_types.UUID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "worker_id", workerId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/workers/%s/task-tokens", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -6379,6 +6538,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /workers/{worker_id}/heartbeat (the `HeartbeatWorker` operationId).
 	HeartbeatWorkerWithResponse(ctx context.Context, workerId openapi_types.UUID, reqEditors ...RequestEditorFn) (*HeartbeatWorkerResponse, error)
+
+	// ReissueTaskTokensWithBodyWithResponse Get fresh execution tokens for running attempts the worker holds (after their tokens expired)
+	//
+	// A fresh execution token for each listed attempt this worker holds and runs; why none for the others.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /workers/{worker_id}/task-tokens (the `ReissueTaskTokens` operationId).
+	ReissueTaskTokensWithBodyWithResponse(ctx context.Context, workerId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReissueTaskTokensResponse, error)
+
+	// ReissueTaskTokensWithResponse Get fresh execution tokens for running attempts the worker holds (after their tokens expired)
+	//
+	// A fresh execution token for each listed attempt this worker holds and runs; why none for the others.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /workers/{worker_id}/task-tokens (the `ReissueTaskTokens` operationId).
+	ReissueTaskTokensWithResponse(ctx context.Context, workerId openapi_types.UUID, body ReissueTaskTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*ReissueTaskTokensResponse, error)
 }
 
 type ListAuditEventsResponse struct {
@@ -10922,6 +11099,103 @@ func (r HeartbeatWorkerResponse) ContentType() string {
 	return ""
 }
 
+type ReissueTaskTokensResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TaskTokens
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ErrorBody
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorBody
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ReissueTaskTokensResponse) GetJSON200() *TaskTokens {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ReissueTaskTokensResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ReissueTaskTokensResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ReissueTaskTokensResponse) GetJSON403() *ErrorBody {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ReissueTaskTokensResponse) GetJSON404() *ErrorBody {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ReissueTaskTokensResponse) GetJSON413() *ErrorBody {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ReissueTaskTokensResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ReissueTaskTokensResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ReissueTaskTokensResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ReissueTaskTokensResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReissueTaskTokensResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReissueTaskTokensResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReissueTaskTokensResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListAuditEventsWithResponse List the audit trail of operator controls, newest first
 //
 // Who did what, when, on which DAG, run or task instance.
@@ -11982,6 +12256,36 @@ func (c *ClientWithResponses) HeartbeatWorkerWithResponse(ctx context.Context, w
 		return nil, err
 	}
 	return ParseHeartbeatWorkerResponse(rsp)
+}
+
+// ReissueTaskTokensWithBodyWithResponse Get fresh execution tokens for running attempts the worker holds (after their tokens expired)
+//
+// A fresh execution token for each listed attempt this worker holds and runs; why none for the others.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /workers/{worker_id}/task-tokens (the `ReissueTaskTokens` operationId).
+func (c *ClientWithResponses) ReissueTaskTokensWithBodyWithResponse(ctx context.Context, workerId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReissueTaskTokensResponse, error) {
+	rsp, err := c.ReissueTaskTokensWithBody(ctx, workerId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReissueTaskTokensResponse(rsp)
+}
+
+// ReissueTaskTokensWithResponse Get fresh execution tokens for running attempts the worker holds (after their tokens expired)
+//
+// A fresh execution token for each listed attempt this worker holds and runs; why none for the others.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /workers/{worker_id}/task-tokens (the `ReissueTaskTokens` operationId).
+func (c *ClientWithResponses) ReissueTaskTokensWithResponse(ctx context.Context, workerId openapi_types.UUID, body ReissueTaskTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*ReissueTaskTokensResponse, error) {
+	rsp, err := c.ReissueTaskTokens(ctx, workerId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReissueTaskTokensResponse(rsp)
 }
 
 // ParseListAuditEventsResponse parses an HTTP response from a ListAuditEventsWithResponse call
@@ -15744,6 +16048,88 @@ func ParseHeartbeatWorkerResponse(rsp *http.Response) (*HeartbeatWorkerResponse,
 			return nil, err
 		}
 		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseReissueTaskTokensResponse parses an HTTP response from a ReissueTaskTokensWithResponse call
+func ParseReissueTaskTokensResponse(rsp *http.Response) (*ReissueTaskTokensResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReissueTaskTokensResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TaskTokens
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest ErrorBody

@@ -639,6 +639,51 @@ class TaskStateCounts(BaseModel):
     total: Annotated[int, Field(title="Total")]
 
 
+class TaskToken(BaseModel):
+    """
+    A fresh execution token for the running attempt of a task instance that the worker holds.
+    """
+
+    task_instance_id: Annotated[UUID, Field(title="Task Instance Id")]
+    try_number: Annotated[
+        int,
+        Field(
+            description="The attempt the token is for; use it only for that attempt.",
+            title="Try Number",
+        ),
+    ]
+    token: Annotated[
+        str,
+        Field(
+            description="Execution token, as `run` hands out in `Refreshed-API-Token`.",
+            title="Token",
+        ),
+    ]
+
+
+class TaskTokensPayload(BaseModel):
+    """
+    The task instances whose running attempts the worker wants fresh execution tokens for.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    task_instance_ids: Annotated[
+        list[UUID], Field(max_length=1000, min_length=1, title="Task Instance Ids")
+    ]
+
+
+class TokenRefusal(StrEnum):
+    """
+    Why a worker got no fresh execution token for a task instance it asked one for.
+    """
+
+    unknown = "unknown"
+    not_held = "not_held"
+    not_running = "not_running"
+
+
 class RunId(RootModel[str]):
     root: Annotated[
         str,
@@ -1173,6 +1218,20 @@ class LogPage(BaseModel):
     next_after: Annotated[int | None, Field(title="Next After")]
 
 
+class RefusedTaskToken(BaseModel):
+    """
+    A task instance the worker got no token for, and why.
+    """
+
+    task_instance_id: Annotated[UUID, Field(title="Task Instance Id")]
+    reason: Annotated[
+        TokenRefusal,
+        Field(
+            description="`unknown`: no such task instance; `not_held`: this worker does not hold it (another worker's, or of a DAG its credential may not serve); `not_running`: its attempt is not running (finished, ended by the server, or claimed and not started)."
+        ),
+    ]
+
+
 class RegisterWorkerPayload(BaseModel):
     """
     What a worker says about itself when it starts.
@@ -1387,6 +1446,15 @@ class TaskInstanceSummary(BaseModel):
             title="Next Attempt At",
         ),
     ]
+
+
+class TaskTokens(BaseModel):
+    """
+    Fresh execution tokens, and the task instances that got none.
+    """
+
+    tokens: Annotated[list[TaskToken], Field(title="Tokens")]
+    refused: Annotated[list[RefusedTaskToken], Field(title="Refused")]
 
 
 class Worker(BaseModel):

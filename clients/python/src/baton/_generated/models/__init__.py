@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from .pool_put_body import PoolPutBody
     from .previous_successful_run import PreviousSuccessfulRun
     from .previous_successful_run_response import PreviousSuccessfulRunResponse
+    from .refused_task_token import RefusedTaskToken
     from .register_dags_payload import RegisterDagsPayload
     from .register_worker_payload import RegisterWorkerPayload
     from .registered_dag import RegisteredDag
@@ -72,6 +73,9 @@ if TYPE_CHECKING:
     from .task_instance_summary import TaskInstanceSummary
     from .task_state_counts import TaskStateCounts
     from .task_state_counts_counts import TaskStateCountsCounts
+    from .task_token import TaskToken
+    from .task_tokens import TaskTokens
+    from .task_tokens_payload import TaskTokensPayload
     from .ti_heartbeat_payload import TIHeartbeatPayload
     from .ti_run_context import TIRunContext
     from .ti_run_payload import TIRunPayload
@@ -79,6 +83,7 @@ if TYPE_CHECKING:
     from .ti_state_payload_state import TIStatePayloadState
     from .ti_state_response import TIStateResponse
     from .ti_state_response_state import TIStateResponseState
+    from .token_refusal import TokenRefusal
     from .trigger_dag_run_payload import TriggerDagRunPayload
     from .trigger_dag_run_payload_conf import TriggerDagRunPayloadConf
     from .trigger_rule import TriggerRule
@@ -150,6 +155,7 @@ _SOURCES = {
     "PoolPutBody": "pool_put_body",
     "PreviousSuccessfulRun": "previous_successful_run",
     "PreviousSuccessfulRunResponse": "previous_successful_run_response",
+    "RefusedTaskToken": "refused_task_token",
     "RegisterDagsPayload": "register_dags_payload",
     "RegisterWorkerPayload": "register_worker_payload",
     "RegisteredDag": "registered_dag",
@@ -164,6 +170,9 @@ _SOURCES = {
     "TaskInstanceSummary": "task_instance_summary",
     "TaskStateCounts": "task_state_counts",
     "TaskStateCountsCounts": "task_state_counts_counts",
+    "TaskToken": "task_token",
+    "TaskTokens": "task_tokens",
+    "TaskTokensPayload": "task_tokens_payload",
     "TIHeartbeatPayload": "ti_heartbeat_payload",
     "TIRunContext": "ti_run_context",
     "TIRunPayload": "ti_run_payload",
@@ -171,6 +180,7 @@ _SOURCES = {
     "TIStatePayloadState": "ti_state_payload_state",
     "TIStateResponse": "ti_state_response",
     "TIStateResponseState": "ti_state_response_state",
+    "TokenRefusal": "token_refusal",
     "TriggerDagRunPayload": "trigger_dag_run_payload",
     "TriggerDagRunPayloadConf": "trigger_dag_run_payload_conf",
     "TriggerRule": "trigger_rule",
@@ -253,6 +263,7 @@ __all__ = (
     "PoolPutBody",
     "PreviousSuccessfulRun",
     "PreviousSuccessfulRunResponse",
+    "RefusedTaskToken",
     "RegisterDagsPayload",
     "RegisterWorkerPayload",
     "RegisteredDag",
@@ -274,6 +285,10 @@ __all__ = (
     "TaskInstanceSummary",
     "TaskStateCounts",
     "TaskStateCountsCounts",
+    "TaskToken",
+    "TaskTokens",
+    "TaskTokensPayload",
+    "TokenRefusal",
     "TriggerDagRunPayload",
     "TriggerDagRunPayloadConf",
     "TriggerRule",

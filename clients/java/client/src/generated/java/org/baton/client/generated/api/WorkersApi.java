@@ -23,6 +23,8 @@ import org.baton.client.generated.model.ErrorBody;
 import org.baton.client.generated.model.RegisterDagsPayload;
 import org.baton.client.generated.model.RegisterWorkerPayload;
 import org.baton.client.generated.model.RegisteredDags;
+import org.baton.client.generated.model.TaskTokens;
+import org.baton.client.generated.model.TaskTokensPayload;
 import java.util.UUID;
 import org.baton.client.generated.model.Worker;
 
@@ -649,6 +651,138 @@ public class WorkersApi {
 
     try {
       byte[] localVarPostBody = memberVarObjectMapper.writeValueAsBytes(registerWorkerPayload);
+      localVarRequestBuilder.method("POST", HttpRequest.BodyPublishers.ofByteArray(localVarPostBody));
+    } catch (IOException e) {
+      throw new ApiException(e);
+    }
+    if (memberVarReadTimeout != null) {
+      localVarRequestBuilder.timeout(memberVarReadTimeout);
+    }
+    // Add custom headers if provided
+    localVarRequestBuilder = HttpRequestBuilderExtensions.withAdditionalHeaders(localVarRequestBuilder, headers);
+    if (memberVarInterceptor != null) {
+      memberVarInterceptor.accept(localVarRequestBuilder);
+    }
+    return localVarRequestBuilder;
+  }
+
+  /**
+   * Get fresh execution tokens for running attempts the worker holds (after their tokens expired)
+   * A fresh execution token for each listed attempt this worker holds and runs; why none for the others.
+   * @param workerId  (required)
+   * @param taskTokensPayload  (required)
+   * @return TaskTokens
+   * @throws ApiException if fails to make API call
+   */
+  public TaskTokens reissueTaskTokens(@jakarta.annotation.Nonnull UUID workerId, @jakarta.annotation.Nonnull TaskTokensPayload taskTokensPayload) throws ApiException {
+    return reissueTaskTokens(workerId, taskTokensPayload, null);
+  }
+
+  /**
+   * Get fresh execution tokens for running attempts the worker holds (after their tokens expired)
+   * A fresh execution token for each listed attempt this worker holds and runs; why none for the others.
+   * @param workerId  (required)
+   * @param taskTokensPayload  (required)
+   * @param headers Optional headers to include in the request
+   * @return TaskTokens
+   * @throws ApiException if fails to make API call
+   */
+  public TaskTokens reissueTaskTokens(@jakarta.annotation.Nonnull UUID workerId, @jakarta.annotation.Nonnull TaskTokensPayload taskTokensPayload, Map<String, String> headers) throws ApiException {
+    ApiResponse<TaskTokens> localVarResponse = reissueTaskTokensWithHttpInfo(workerId, taskTokensPayload, headers);
+    return localVarResponse.getData();
+  }
+
+  /**
+   * Get fresh execution tokens for running attempts the worker holds (after their tokens expired)
+   * A fresh execution token for each listed attempt this worker holds and runs; why none for the others.
+   * @param workerId  (required)
+   * @param taskTokensPayload  (required)
+   * @return ApiResponse&lt;TaskTokens&gt;
+   * @throws ApiException if fails to make API call
+   */
+  public ApiResponse<TaskTokens> reissueTaskTokensWithHttpInfo(@jakarta.annotation.Nonnull UUID workerId, @jakarta.annotation.Nonnull TaskTokensPayload taskTokensPayload) throws ApiException {
+    return reissueTaskTokensWithHttpInfo(workerId, taskTokensPayload, null);
+  }
+
+  /**
+   * Get fresh execution tokens for running attempts the worker holds (after their tokens expired)
+   * A fresh execution token for each listed attempt this worker holds and runs; why none for the others.
+   * @param workerId  (required)
+   * @param taskTokensPayload  (required)
+   * @param headers Optional headers to include in the request
+   * @return ApiResponse&lt;TaskTokens&gt;
+   * @throws ApiException if fails to make API call
+   */
+  public ApiResponse<TaskTokens> reissueTaskTokensWithHttpInfo(@jakarta.annotation.Nonnull UUID workerId, @jakarta.annotation.Nonnull TaskTokensPayload taskTokensPayload, Map<String, String> headers) throws ApiException {
+    HttpRequest.Builder localVarRequestBuilder = reissueTaskTokensRequestBuilder(workerId, taskTokensPayload, headers);
+    try {
+      HttpResponse<InputStream> localVarResponse = memberVarHttpClient.send(
+          localVarRequestBuilder.build(),
+          HttpResponse.BodyHandlers.ofInputStream());
+      if (memberVarResponseInterceptor != null) {
+        memberVarResponseInterceptor.accept(localVarResponse);
+      }
+      InputStream localVarResponseBody = null;
+      try {
+        if (localVarResponse.statusCode()/ 100 != 2) {
+          throw getApiException("reissueTaskTokens", localVarResponse);
+        }
+        localVarResponseBody = ApiClient.getResponseBody(localVarResponse);
+        if (localVarResponseBody == null) {
+          return new ApiResponse<TaskTokens>(
+              localVarResponse.statusCode(),
+              localVarResponse.headers().map(),
+              null
+          );
+        }
+
+        
+        
+        String responseBody = new String(localVarResponseBody.readAllBytes());
+        TaskTokens responseValue = responseBody.isBlank()? null: memberVarObjectMapper.readValue(responseBody, new TypeReference<TaskTokens>() {});
+        
+
+        return new ApiResponse<TaskTokens>(
+            localVarResponse.statusCode(),
+            localVarResponse.headers().map(),
+            responseValue
+        );
+      } finally {
+        if (localVarResponseBody != null) {
+          localVarResponseBody.close();
+        }
+      }
+    } catch (IOException e) {
+      throw new ApiException(e);
+    }
+    catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ApiException(e);
+    }
+  }
+
+  private HttpRequest.Builder reissueTaskTokensRequestBuilder(@jakarta.annotation.Nonnull UUID workerId, @jakarta.annotation.Nonnull TaskTokensPayload taskTokensPayload, Map<String, String> headers) throws ApiException {
+    // verify the required parameter 'workerId' is set
+    if (workerId == null) {
+      throw new ApiException(400, "Missing the required parameter 'workerId' when calling reissueTaskTokens");
+    }
+    // verify the required parameter 'taskTokensPayload' is set
+    if (taskTokensPayload == null) {
+      throw new ApiException(400, "Missing the required parameter 'taskTokensPayload' when calling reissueTaskTokens");
+    }
+
+    HttpRequest.Builder localVarRequestBuilder = HttpRequest.newBuilder();
+
+    String localVarPath = "/workers/{worker_id}/task-tokens"
+        .replace("{worker_id}", ApiClient.urlEncode(workerId.toString()));
+
+    localVarRequestBuilder.uri(URI.create(memberVarBaseUri + localVarPath));
+
+    localVarRequestBuilder.header("Content-Type", "application/json");
+    localVarRequestBuilder.header("Accept", "application/json");
+
+    try {
+      byte[] localVarPostBody = memberVarObjectMapper.writeValueAsBytes(taskTokensPayload);
       localVarRequestBuilder.method("POST", HttpRequest.BodyPublishers.ofByteArray(localVarPostBody));
     } catch (IOException e) {
       throw new ApiException(e);
