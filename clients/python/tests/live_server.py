@@ -134,14 +134,19 @@ class LiveServer:
 
 @contextmanager
 def start_live_server(
-    data_dir: Path, *, database_url: str | None = None, settings: dict[str, str] | None = None
+    data_dir: Path,
+    *,
+    database_url: str | None = None,
+    settings: dict[str, str] | None = None,
+    port: int | None = None,
 ) -> Iterator[LiveServer]:
     """Run a server in ``data_dir`` until the block ends; fails the test when it does not come up.
 
     ``database_url`` picks the database (default: SQLite in ``data_dir``); ``settings`` adds or
-    overrides ``BATON_*`` settings.
+    overrides ``BATON_*`` settings; ``port`` (default: a free one) lets a restarted server answer
+    where its predecessor did.
     """
-    port = _free_port()
+    port = port or _free_port()
     env = {
         **os.environ,
         "BATON_DATA_DIR": str(data_dir),
@@ -158,7 +163,7 @@ def start_live_server(
     env.update(settings or {})
     command = _server_command()
     log_path = data_dir / "server.log"
-    with log_path.open("w") as log:
+    with log_path.open("a") as log:
         process = subprocess.Popen([*command, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}"
     try:

@@ -10,6 +10,12 @@
    ``failed``; a handed-back attempt is ``up_for_retry`` (the server stores ``failed`` if it was
    the last try). One handed back while its start was on its way is started, then reported so
    without its task being begun.
+
+When the execution token has expired (``401 token_expired``: no server answered in its last minutes,
+as during a downtime), a heartbeat, a log upload or the final state asks the worker for a fresh one
+(``reissue``: the worker's own credential, ``POST /workers/{id}/task-tokens``) and goes on with it; the
+task gets it too. Without one the attempt goes on as before: the heartbeat stops the task, the lines and
+the final state are not stored.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -48,6 +55,9 @@ from baton._transport import RetryPolicy, SharedConnections
 log = logging.getLogger("baton.worker")
 
 MakeExecution = Callable[[Callable[[LogEntry], None]], Awaitable[Execution]]
+Reissue = Callable[[uuid.UUID, int], Awaitable[str | None]]
+"""Asks the server, with the worker's credential, for a fresh execution token for the running attempt
+(task instance, try number); None when it gives none."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +92,12 @@ class AttemptSupervisor:
         options: AttemptOptions,
         make_execution: MakeExecution,
         connections: SharedConnections | None = None,
+        reissue: Reissue | None = None,
     ):
         self.workload = workload
+        self._reissue = reissue
+        self._renewing = asyncio.Lock()
+        self._execution: Execution | None = None
         self._options = options
         self._make_execution = make_execution
         self._connections = connections
@@ -117,6 +131,34 @@ class AttemptSupervisor:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 15.0)
 
+    async def _renewed(self, client: AsyncClient, stale: str | None, exc: BatonError) -> bool:
+        """Whether the attempt's token, ``stale`` when ``exc`` answered, was expired and is now replaced
+        by a fresh one from the worker's credential (or already was, by another of the attempt's calls)."""
+        if (
+            not (isinstance(exc, UnauthorizedError) and exc.reason == "token_expired")
+            or self._reissue is None
+        ):
+            return False
+        reissue, ti = self._reissue, self.workload.task_instance
+        async with self._renewing:
+            if client.token != stale:
+                return True
+            try:
+                fresh = await self._patiently(
+                    "renewing the expired token", lambda: reissue(ti.id, ti.try_number)
+                )
+            except BatonError as error:
+                log.warning("%s: no fresh token for the expired one: %s", self.label, error)
+                return False
+            if not isinstance(fresh, str):
+                log.warning("%s: the server gives the attempt no fresh token", self.label)
+                return False
+            log.info("%s: the expired execution token was renewed with the worker's credential", self.label)
+            client.use_token(fresh)
+            if self._execution is not None:
+                self._execution.update_token(fresh)
+            return True
+
     async def run(self) -> str | None:
         """Run the attempt to its end; the state reported, or None when nothing was (or could be)."""
         ti = self.workload.task_instance
@@ -126,7 +168,12 @@ class AttemptSupervisor:
             retry=self._options.retry,
             transport=self._connections.lend() if self._connections is not None else None,
         ) as client:
-            shipper = LogShipper(client, ti.id, patience=self._options.report_patience)
+            shipper = LogShipper(
+                client,
+                ti.id,
+                patience=self._options.report_patience,
+                renew=lambda stale, exc: self._renewed(client, stale, exc),
+            )
             try:
                 execution = await self._make_execution(shipper.add)
             except Exception as exc:
@@ -180,6 +227,7 @@ class AttemptSupervisor:
             reason: str | None = self._stop_reason
         else:
             token = client.token or ""
+            self._execution = execution
             execution.begin(StartInfo(self._options.server_url, token, context, self.workload.entry_point))
             beat = asyncio.create_task(self._heartbeat(client, execution, token))
             try:
@@ -230,9 +278,18 @@ class AttemptSupervisor:
         body = TIHeartbeatPayload(hostname=self._options.hostname, pid=execution.pid)
         while True:
             await asyncio.sleep(self._options.heartbeat_interval)
+            stale = client.token
             try:
                 await client.heartbeat(ti_id, body)
-            except (ConflictError, NotFoundError, UnauthorizedError, ForbiddenError) as exc:
+            except UnauthorizedError as exc:
+                if await self._renewed(client, stale, exc):
+                    token = client.token or ""
+                    continue
+                self._request_stop(
+                    "server", f"the server answered {exc.status} ({exc.reason}) to a heartbeat: {exc.message}"
+                )
+                return
+            except (ConflictError, NotFoundError, ForbiddenError) as exc:
                 self._request_stop(
                     "server", f"the server answered {exc.status} ({exc.reason}) to a heartbeat: {exc.message}"
                 )
@@ -247,8 +304,18 @@ class AttemptSupervisor:
     async def _finish(self, client: AsyncClient, state: str) -> str | None:
         ti_id = self.workload.task_instance.id
         body = TIStatePayload(state=check_ti_state_payload_state(state), end_date=datetime.now(UTC))
+
+        async def finish() -> object:
+            stale = client.token
+            try:
+                return await client.finish(ti_id, body)
+            except UnauthorizedError as exc:
+                if not await self._renewed(client, stale, exc):
+                    raise
+                return await client.finish(ti_id, body)
+
         try:
-            response = await self._patiently("reporting the final state", lambda: client.finish(ti_id, body))
+            response = await self._patiently("reporting the final state", finish)
         except APIError as exc:
             log.warning("%s: the server refused the final state %s: %s", self.label, state, exc)
             return None

@@ -22,6 +22,7 @@ import re
 import time
 import uuid
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -216,8 +217,11 @@ class LogShipper:
         *,
         interval: float = 1.0,
         patience: float = 300.0,
+        renew: Callable[[str | None, BatonError], Awaitable[bool]] | None = None,
     ) -> None:
         self._client = client
+        self._renew = renew
+        """Whether an expired token was renewed (the refused batch is then sent again)."""
         self._ti = task_instance_id
         self._interval = interval
         self._patience = patience
@@ -288,11 +292,18 @@ class LogShipper:
             while (in_flight := self._batch_to_send()) is not None:
                 batch_id, batch = in_flight
                 body = with_batch_id(LogBatch(lines=[_line(e) for e in batch]), batch_id)
+                stale = self._client.token
                 try:
                     await upload_task_logs.asyncio_detailed(
                         self._ti, client=self._client.generated, body=body
                     )
                 except (ConflictError, NotFoundError, UnauthorizedError, ForbiddenError) as exc:
+                    if (
+                        isinstance(exc, UnauthorizedError)
+                        and self._renew is not None
+                        and await self._renew(stale, exc)
+                    ):
+                        continue  # the same batch again, with the fresh token
                     # The attempt is over (or not ours): these lines can never be stored.
                     log.warning(
                         "task %s: %d log lines not stored: %s",

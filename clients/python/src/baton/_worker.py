@@ -44,7 +44,13 @@ from baton._errors import (
 )
 from baton._execute import TASK_LOGGER
 from baton._executions import Execution, ProcessExecution, RoutingLogHandler, ThreadExecution, WarmThreads
-from baton._generated.api.workers import claim_workloads, heartbeat_worker, register_dags, register_worker
+from baton._generated.api.workers import (
+    claim_workloads,
+    heartbeat_worker,
+    register_dags,
+    register_worker,
+    reissue_task_tokens,
+)
 from baton._generated.models import (
     ClaimedWorkloads,
     ClaimWorkloadsPayload,
@@ -52,6 +58,8 @@ from baton._generated.models import (
     ExecuteTaskWorkload,
     RegisterDagsPayload,
     RegisterWorkerPayload,
+    TaskTokens,
+    TaskTokensPayload,
 )
 from baton._generated.models import (
     Worker as WorkerModel,
@@ -152,6 +160,8 @@ class Worker:
         self._pool: WarmPool | None = None
         self._threads: WarmThreads | None = None
         self._connections: SharedConnections | None = None
+        self._client: AsyncClient | None = None
+        """The worker's own client (its credential), while it serves."""
         self._secrets = LocalSecrets(file=Path(secrets_file) if secrets_file else None)
         self._options = AttemptOptions(
             server_url=self.server_url,
@@ -289,6 +299,7 @@ class Worker:
                 task_logger.setLevel(logging.INFO)
         try:
             async with AsyncClient(self.server_url, self._token, retry=self._retry) as client:
+                self._client = client
                 if not await self._until_drained(lambda: self._register(client), "registering"):
                     return
                 for start in range(0, len(descriptions), MAX_DAGS_PER_REGISTRATION):
@@ -337,6 +348,7 @@ class Worker:
                         self._threads.close()
                         self._threads = None
                     self._connections = None
+                    self._client = None
                     await connections.aclose()
         finally:
             if handler is not None:
@@ -460,10 +472,25 @@ class Worker:
     def _launch(self, workload: ExecuteTaskWorkload) -> None:
         ti = workload.task_instance
         log.info("claimed %s/%s/%s try %d", ti.dag_id, ti.run_id, ti.task_id, ti.try_number)
-        attempt = AttemptSupervisor(workload, self._options, self._make_execution, self._connections)
+        attempt = AttemptSupervisor(
+            workload, self._options, self._make_execution, self._connections, self._reissue_token
+        )
         task = asyncio.create_task(attempt.run(), name=attempt.label)
         self._attempts[task] = attempt
         task.add_done_callback(self._attempt_done)
+
+    async def _reissue_token(self, task_instance_id: uuid.UUID, try_number: int) -> str | None:
+        """A fresh execution token for an attempt this worker runs, asked with the worker's own
+        credential (after the attempt's token expired); None when the server gives none."""
+        client = self._client
+        if client is None or self.worker_id is None:
+            return None
+        body = TaskTokensPayload(task_instance_ids=[task_instance_id])
+        answer = await reissue_task_tokens.asyncio(self._worker_uuid(), client=client.generated, body=body)
+        for fresh in _expect(answer, TaskTokens).tokens:
+            if fresh.task_instance_id == task_instance_id and fresh.try_number == try_number:
+                return fresh.token
+        return None
 
     def _attempt_done(self, task: asyncio.Task[str | None]) -> None:
         attempt = self._attempts.pop(task)
