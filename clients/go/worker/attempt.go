@@ -11,6 +11,7 @@ import (
 	baton "github.com/baton-org/baton/clients/go"
 	"github.com/baton-org/baton/clients/go/api"
 	"github.com/baton-org/baton/clients/go/internal/taskrun"
+	"github.com/google/uuid"
 )
 
 // Why an attempt was stopped before its task ended.
@@ -39,6 +40,9 @@ type attempt struct {
 	w        *Worker
 	workload api.ExecuteTaskWorkload
 	label    string
+
+	runner  runner     // the task's runner, once resolved: a renewed token is passed on to it
+	renewMu sync.Mutex // one renewal of an expired token at a time
 
 	stopOnce sync.Once
 	stopMu   sync.Mutex
@@ -113,12 +117,13 @@ func (a *attempt) run() string {
 		w.log.Error("attempt not started", "attempt", a.label, "error", err)
 		return notReported
 	}
-	shipper := newShipper(client, ti.Id, w.log, reportPatient)
 	run, resolveErr := w.source.resolve(a.workload.EntryPoint)
 	pid := w.pid
 	if resolveErr == nil {
 		pid = run.pid()
+		a.runner = run
 	}
+	shipper := newShipper(client, ti.Id, w.log, reportPatient, func(stale string, err error) bool { return a.renewed(client, stale, err) })
 	began := time.Now()
 	payload, err := startPayload(w.hostname, pid, w.unixUser, began.UTC())
 	var started *api.TIRunContext
@@ -217,11 +222,15 @@ func (a *attempt) heartbeat(ctx context.Context, client *baton.Client, run runne
 	body := api.TIHeartbeatPayload{Hostname: a.w.hostname, Pid: pid}
 	token := client.Token()
 	every(ctx, a.w.cfg.HeartbeatInterval, func() bool {
+		stale := client.Token()
 		err := client.Heartbeat(ctx, ti.Id, body)
 		var apiErr *baton.APIError
 		switch {
 		case ctx.Err() != nil:
 			return false
+		case err != nil && a.renewed(client, stale, err):
+			token = client.Token() // renewed() passed it on to the task
+			return true
 		case errors.As(err, &apiErr) && (apiErr.Status == 404 || apiErr.Status == 409 || apiErr.Status == 401 || apiErr.Status == 403):
 			a.stop(stopByServer, fmt.Sprintf("the server answered %d (%s) to a heartbeat: %s; the task is stopped", apiErr.Status, apiErr.Reason, apiErr.Message))
 			return false
@@ -258,7 +267,11 @@ func (a *attempt) finish(client *baton.Client, state string) string {
 	body := api.TIStatePayload{State: api.TIStatePayloadState(state), EndDate: time.Now().UTC()}
 	var answer *api.TIStateResponse
 	err := a.patiently("reporting the final state", func(ctx context.Context) (err error) {
+		stale := client.Token()
 		answer, err = client.Finish(ctx, a.workload.TaskInstance.Id, body)
+		if err != nil && a.renewed(client, stale, err) {
+			answer, err = client.Finish(ctx, a.workload.TaskInstance.Id, body)
+		}
 		return err
 	})
 	if err != nil {
@@ -266,4 +279,41 @@ func (a *attempt) finish(client *baton.Client, state string) string {
 		return notReported
 	}
 	return string(answer.State)
+}
+
+// renewed reports whether the attempt's token, stale when err answered, had expired (401
+// token_expired: no server answered in its last window, as during a downtime) and is now replaced by
+// a fresh one the worker got with its own credential, or already was, by another of the attempt's calls.
+func (a *attempt) renewed(client *baton.Client, stale string, err error) bool {
+	var apiErr *baton.APIError
+	if !errors.As(err, &apiErr) || apiErr.Status != 401 || apiErr.Reason != "token_expired" {
+		return false
+	}
+	a.renewMu.Lock()
+	defer a.renewMu.Unlock()
+	if client.Token() != stale {
+		return true
+	}
+	ti := a.workload.TaskInstance
+	var answer *api.TaskTokens
+	err = a.patiently("renewing the expired token", func(ctx context.Context) (err error) {
+		answer, err = a.w.client.ReissueTaskTokens(ctx, a.w.ID(), api.TaskTokensPayload{TaskInstanceIds: []uuid.UUID{ti.Id}})
+		return err
+	})
+	if err != nil {
+		a.w.log.Warn("no fresh token for the expired one", "attempt", a.label, "error", err)
+		return false
+	}
+	for _, fresh := range answer.Tokens {
+		if fresh.TaskInstanceId == ti.Id && fresh.TryNumber == ti.TryNumber {
+			a.w.log.Info("the expired execution token was renewed with the worker's credential", "attempt", a.label)
+			client.SetToken(fresh.Token)
+			if a.runner != nil {
+				a.runner.tokenRefreshed(ti.Id.String(), fresh.Token)
+			}
+			return true
+		}
+	}
+	a.w.log.Warn("the server gives the attempt no fresh token", "attempt", a.label, "refused", answer.Refused)
+	return false
 }

@@ -38,6 +38,7 @@ type shipper struct {
 	ti       uuid.UUID
 	log      *slog.Logger
 	patience time.Duration // how long close retries what the server could not yet take
+	renew    func(stale string, err error) bool
 
 	mu       sync.Mutex
 	pending  []queued
@@ -57,8 +58,10 @@ type batch struct {
 	records []taskrun.Record
 }
 
-func newShipper(client *baton.Client, ti uuid.UUID, log *slog.Logger, patience time.Duration) *shipper {
-	s := &shipper{client: client, ti: ti, log: log, patience: patience, wake: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{})}
+// newShipper starts shipping an attempt's lines; renew (may be nil) says whether the token, stale when
+// an upload was refused with err, was expired and is now renewed (the batch is then sent again).
+func newShipper(client *baton.Client, ti uuid.UUID, log *slog.Logger, patience time.Duration, renew func(stale string, err error) bool) *shipper {
+	s := &shipper{client: client, ti: ti, log: log, patience: patience, renew: renew, wake: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{})}
 	go s.pump()
 	return s
 }
@@ -160,11 +163,14 @@ func (s *shipper) flush() bool {
 			return true
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		stale := s.client.Token()
 		_, err := s.client.UploadLogs(ctx, s.ti, logBatch(b))
 		cancel()
 		var apiErr *baton.APIError
 		switch {
 		case err == nil:
+		case errors.Is(err, baton.ErrUnauthorized) && s.renew != nil && s.renew(stale, err):
+			continue // the same batch again, with the fresh token
 		case errors.Is(err, baton.ErrConflict) || errors.Is(err, baton.ErrNotFound) ||
 			errors.Is(err, baton.ErrUnauthorized) || errors.Is(err, baton.ErrForbidden):
 			// The attempt is over (or not ours): these lines can never be stored.

@@ -163,6 +163,25 @@ func (s *Server) Restart() error {
 	return s.launch()
 }
 
+// Down stops the server as an upgrade does (SIGINT, SIGKILL after 15 s) and keeps its port and data;
+// Up starts it there again.
+func (s *Server) Down() {
+	if s.proc == nil {
+		return
+	}
+	_ = s.proc.Process.Signal(os.Interrupt)
+	select {
+	case <-s.exited:
+	case <-time.After(15 * time.Second):
+		_ = s.proc.Process.Kill()
+		<-s.exited
+	}
+	s.proc = nil
+}
+
+// Up starts a server that is Down again, on the same port and data, waiting until it answers.
+func (s *Server) Up() error { return s.launch() }
+
 // CLI runs `baton-server ARGS` against this server's database and returns its standard output.
 func (s *Server) CLI(args ...string) (string, error) {
 	cmd := exec.Command(s.command, args...)
