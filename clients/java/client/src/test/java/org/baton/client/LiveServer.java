@@ -252,6 +252,11 @@ public final class LiveServer {
    */
   public synchronized void restart() throws IOException, InterruptedException {
     kill();
+    up();
+  }
+
+  /** Starts a killed server again on the same port and data, waiting until it answers. */
+  public synchronized void up() throws IOException, InterruptedException {
     process = spawn(command, env, log);
     String failure = awaitHealthy(process, baseUrl, log);
     if (failure != null) {

@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.Arrays;
+import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
@@ -71,6 +72,14 @@ final class Attempt {
       LocalSecrets secrets,
       boolean captureOutput) {}
 
+  /**
+   * Asks the server, with the worker's credential, for a fresh execution token for the running
+   * attempt (task instance, try number); null when it gives none.
+   */
+  interface Reissue {
+    String token(UUID taskInstanceId, int tryNumber);
+  }
+
   private record Outcome(String state, String message) {}
 
   private static final Outcome SUCCESS = new Outcome("success", null);
@@ -81,6 +90,8 @@ final class Attempt {
   private final ScheduledExecutorService timers;
   private final Executor reporter;
   private final BatonClient transport;
+  private final Reissue reissue;
+  private final Object renewLock = new Object();
   private final TaskInstanceIdentity ti;
   final String label;
   final CompletableFuture<String> reported = new CompletableFuture<>();
@@ -109,8 +120,10 @@ final class Attempt {
       Options options,
       ScheduledExecutorService timers,
       Executor reporter,
-      BatonClient transport) {
+      BatonClient transport,
+      Reissue reissue) {
     this.workload = workload;
+    this.reissue = reissue;
     this.transport = transport;
     this.entry = entry;
     this.options = options;
@@ -135,7 +148,7 @@ final class Attempt {
     pickedUpAt = System.nanoTime();
     thread = Thread.currentThread();
     client = transport.withToken(workload.getToken());
-    LogShipper logs = new LogShipper(client, id());
+    LogShipper logs = new LogShipper(client, id(), this::renewed);
     shipper = logs;
     TIRunPayload payload =
         new TIRunPayload()
@@ -340,9 +353,15 @@ final class Attempt {
     if (stopKind != null) {
       return;
     }
+    String stale = client.token();
     try {
       client.heartbeat(id(), new TIHeartbeatPayload().hostname(options.hostname()).pid(options.pid()));
-    } catch (ConflictException | NotFoundException | UnauthorizedException | ForbiddenException e) {
+    } catch (UnauthorizedException e) {
+      if (!renewed(stale, e)) {
+        stop("server", "error", "the server answered " + e.status() + " (" + e.reason() + ") to a heartbeat: "
+            + e.serverMessage() + "; stopping the task");
+      }
+    } catch (ConflictException | NotFoundException | ForbiddenException e) {
       stop("server", "error", "the server answered " + e.status() + " (" + e.reason() + ") to a heartbeat: "
           + e.serverMessage() + "; stopping the task");
     } catch (BatonException e) {
@@ -430,7 +449,20 @@ final class Attempt {
     TIStatePayload body =
         new TIStatePayload().state(TIStatePayload.StateEnum.fromValue(state)).endDate(OffsetDateTime.now(ZoneOffset.UTC));
     try {
-      TIStateResponse response = patiently("reporting the final state", () -> client.finish(id(), body));
+      TIStateResponse response =
+          patiently(
+              "reporting the final state",
+              () -> {
+                String stale = client.token();
+                try {
+                  return client.finish(id(), body);
+                } catch (UnauthorizedException e) {
+                  if (!renewed(stale, e)) {
+                    throw e;
+                  }
+                  return client.finish(id(), body);
+                }
+              });
       String stored = response.getState() == null ? state : response.getState().getValue();
       LOG.info("{}: {} after {}{}", label, stored, took, why);
       return stored;
@@ -444,6 +476,36 @@ final class Attempt {
 
   private String ms(long at) {
     return at == 0 ? "-" : String.format("%.1f", (at - claimedAt) / 1e6);
+  }
+
+  /**
+   * Whether the attempt's token, {@code stale} when {@code refused} answered, had expired (401
+   * token_expired: no server answered in its last window, as during a downtime) and is now replaced
+   * by a fresh one the worker got with its own credential, or already was, by another of its calls.
+   */
+  private boolean renewed(String stale, BatonException refused) {
+    if (!(refused instanceof UnauthorizedException unauthorized) || !"token_expired".equals(unauthorized.reason())) {
+      return false;
+    }
+    synchronized (renewLock) {
+      if (!Objects.equals(client.token(), stale)) {
+        return true;
+      }
+      String fresh;
+      try {
+        fresh = patiently("renewing the expired token", () -> reissue.token(id(), ti.getTryNumber()));
+      } catch (BatonException e) {
+        LOG.warn("{}: no fresh token for the expired one: {}", label, e.getMessage());
+        return false;
+      }
+      if (fresh == null) {
+        LOG.warn("{}: the server gives the attempt no fresh token", label);
+        return false;
+      }
+      LOG.info("{}: the expired execution token was renewed with the worker's credential", label);
+      client.useToken(fresh);
+      return true;
+    }
   }
 
   /** {@code call}, retried on transport errors and 5xx answers for up to the report patience. */

@@ -58,9 +58,24 @@ final class LogShipper {
   /** One upload: its lines and the id that makes sending it again harmless. */
   private record Batch(UUID id, List<LogEntry> entries) {}
 
+  /**
+   * Whether the token, {@code stale} when an upload was refused with the exception, was expired and
+   * is now renewed (the batch is then sent again).
+   */
+  interface Renewal {
+    boolean renewed(String stale, BatonException refused);
+  }
+
+  private final Renewal renewal;
+
   LogShipper(BatonClient client, UUID taskInstanceId) {
+    this(client, taskInstanceId, (stale, refused) -> false);
+  }
+
+  LogShipper(BatonClient client, UUID taskInstanceId, Renewal renewal) {
     this.client = client;
     this.taskInstanceId = taskInstanceId;
+    this.renewal = renewal;
   }
 
   /** Queues a line (from any thread); lines after the attempt ended are dropped. */
@@ -237,9 +252,17 @@ final class LogShipper {
       for (LogEntry entry : batch.entries()) {
         lines.add(line(entry));
       }
+      String stale = client.token();
       try {
         client.uploadLogs(taskInstanceId, new LogBatch().batchId(batch.id()).lines(lines));
-      } catch (ConflictException | NotFoundException | UnauthorizedException | ForbiddenException e) {
+      } catch (UnauthorizedException e) {
+        if (renewal.renewed(stale, e)) {
+          continue; // the same batch again, with the fresh token
+        }
+        inFlight = null;
+        LOG.warn("task {}: {} log lines not stored: {}", taskInstanceId, discardAll() + batch.entries().size(), e.reason());
+        return false;
+      } catch (ConflictException | NotFoundException | ForbiddenException e) {
         // The attempt is over (or not ours): these lines can never be stored.
         inFlight = null;
         LOG.warn("task {}: {} log lines not stored: {}", taskInstanceId, discardAll() + batch.entries().size(), e.reason());

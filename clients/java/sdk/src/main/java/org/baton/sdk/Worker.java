@@ -35,6 +35,9 @@ import org.baton.client.ServerErrorException;
 import org.baton.client.ServerTooOldException;
 import org.baton.client.TransportException;
 import org.baton.client.UnauthorizedException;
+import org.baton.client.generated.model.TaskToken;
+import org.baton.client.generated.model.TaskTokens;
+import org.baton.client.generated.model.TaskTokensPayload;
 import org.baton.client.VersionMismatchException;
 import org.baton.client.generated.model.ClaimWorkloadsPayload;
 import org.baton.client.generated.model.DagDescription;
@@ -455,10 +458,29 @@ public final class Worker {
     Thread.interrupted(); // the interrupt that ended the long poll must not cut the drain short
   }
 
+  /**
+   * A fresh execution token for an attempt this worker runs, asked with the worker's own credential
+   * (after the attempt's token expired); null when the server gives none.
+   */
+  private String reissueToken(UUID taskInstanceId, int tryNumber) {
+    UUID id = workerId;
+    if (id == null) {
+      return null;
+    }
+    TaskTokens answer =
+        client.reissueTaskTokens(id, new TaskTokensPayload().taskInstanceIds(List.of(taskInstanceId)));
+    for (TaskToken fresh : answer.getTokens()) {
+      if (taskInstanceId.equals(fresh.getTaskInstanceId()) && Integer.valueOf(tryNumber).equals(fresh.getTryNumber())) {
+        return fresh.getToken();
+      }
+    }
+    return null;
+  }
+
   private void launch(ExecuteTaskWorkload workload) {
     slots.acquireUninterruptibly();
     Catalog.TaskEntry entry = catalog.tasks.get(workload.getEntryPoint());
-    Attempt attempt = new Attempt(workload, entry, options, timers, reporter, tasks);
+    Attempt attempt = new Attempt(workload, entry, options, timers, reporter, tasks, this::reissueToken);
     LOG.info("claimed {}", attempt.label);
     held.add(attempt);
     running.add(attempt);

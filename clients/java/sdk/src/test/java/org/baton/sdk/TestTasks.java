@@ -3,6 +3,8 @@ package org.baton.sdk;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 
 /** Task methods of the SDK's tests; what they received is kept in {@link #SEEN}, by run id. */
@@ -54,6 +56,21 @@ final class TestTasks {
 
   private static void deeper(String taskId) {
     throw new IllegalArgumentException("boom in " + taskId);
+  }
+
+  /** Released by {@link #waitsForRelease}'s test. */
+  static final CountDownLatch RELEASE = new CountDownLatch(1);
+
+  static void waitsForRelease(TaskContext context) {
+    SEEN.put(context.runId() + "/began", true);
+    try {
+      if (!RELEASE.await(600, TimeUnit.SECONDS)) {
+        throw new IllegalStateException("never released");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    }
   }
 
   static void waitForStop(TaskContext context, Logger log) {
