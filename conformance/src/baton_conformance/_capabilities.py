@@ -69,6 +69,11 @@ CAPABILITIES = (
         "retries idempotent calls on transport errors and 5xx; POSTs only when nothing was sent",
     ),
     Capability("worker_heartbeat", "SHOULD", "heartbeats the worker while it has no work to claim"),
+    Capability(
+        "token_renewal",
+        "SHOULD",
+        "renews an attempt's expired execution token with the worker credential (`reissue_task_tokens`)",
+    ),
     Capability("variables", "SHOULD", "tasks read and write variables"),
     Capability("connections", "SHOULD", "tasks read connections"),
     Capability("xcoms", "SHOULD", "tasks push and pull XComs"),
