@@ -46,6 +46,7 @@ import signal
 import sys
 import types
 import uuid
+from pathlib import Path
 
 from baton import dag, task
 
@@ -158,6 +159,65 @@ def probe_orphan() -> None:
 
 
 probe_orphan()
+
+
+@dag(queue="task-start")
+def probe_siblings() -> None:
+    """A task process that exits with a status past a C int while another task runs on.
+
+    Its first try waits for the bystander to run, then fails: its second try's process is forked
+    after the bystander's (by the fork server, which knew the bystander's process then).
+    """
+
+    @task(retries=1, retry_delay=0)
+    def huge_exit() -> None:
+        import time
+
+        from baton import get_context
+
+        ctx = get_context()
+        here = Path(__file__).parent
+        if ctx.try_number == 1:
+            deadline = time.monotonic() + 240
+            while not (here / f"bystander-{ctx.run_id}").exists():
+                assert time.monotonic() < deadline, "the bystander never ran"
+                time.sleep(0.05)
+            raise RuntimeError("the first try fails once the bystander runs")
+        (here / f"huge-exit-{ctx.run_id}").write_text(str(os.getpid()))
+        sys.exit(2**40)
+
+    @task
+    def bystander() -> str:
+        import time
+
+        from baton import get_context
+
+        here = Path(__file__).parent
+        run_id = get_context().run_id
+        (here / f"bystander-{run_id}").write_text("running")
+        marker = here / f"huge-exit-{run_id}"
+        deadline = time.monotonic() + 240
+        while not marker.exists() or marker.read_text() == "":
+            assert time.monotonic() < deadline, "huge_exit's second try never ran"
+            time.sleep(0.05)
+        stat = Path(f"/proc/{marker.read_text()}/stat")
+
+        def ended() -> bool:  # gone, or a zombie not reaped yet
+            try:
+                return ") Z " in stat.read_text()
+            except OSError:
+                return True
+
+        while not ended():
+            assert time.monotonic() < deadline, "huge_exit's process never ended"
+            time.sleep(0.05)
+        return "outlived its sibling"
+
+    huge_exit()
+    bystander()
+
+
+probe_siblings()
 '''
 
 
@@ -299,6 +359,19 @@ def test__task_process__exit_statuses_as_reported(
     assert "the task process was killed by SIGKILL before reporting an outcome" in "\n".join(
         _log(admin, killed, "die")
     )
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test__task_process__exit_status_past_a_c_int__fails_its_attempt_alone(
+    mode: TaskStart, serve: Callable[..., Worker], admin: Client
+) -> None:
+    # sys.exit(2**40) made a forked task process's os._exit raise, unwinding into the fork server's
+    # loop in the child, whose cleanup SIGKILLed every task process the fork server had forked.
+    serve(mode, concurrency=2, warm_processes=0)
+    detail = _run(admin, "probe_siblings")
+    states = {t.task_id: t.state for t in detail.task_instances}
+    bystander = _log(admin, detail, "bystander")
+    assert states == {"huge_exit": "failed", "bystander": "success"}, "\n".join(bystander)
 
 
 @pytest.mark.parametrize("mode", MODES)

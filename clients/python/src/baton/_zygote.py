@@ -62,11 +62,11 @@ def _close_all_but(keep: set[int]) -> None:
 
 
 def _exit_status(exc: SystemExit) -> int:
-    """The status the interpreter would exit with for an uncaught ``SystemExit``."""
+    """The status the interpreter would exit with for an uncaught ``SystemExit`` (an int's low byte)."""
     if exc.code is None:
         return 0
     if isinstance(exc.code, int):
-        return exc.code
+        return exc.code & 0xFF
     print(exc.code, file=sys.stderr)
     return 1
 
@@ -104,14 +104,18 @@ def _child(request: dict[str, Any], fds: list[int], ready: int, server: _ForkSer
         traceback.print_exc()
         status = 1
     # What the interpreter does on its way out: wait for the task's non-daemon threads, run the exit
-    # functions, flush. Then leave without unwinding into the fork server's loop.
+    # functions, flush. Then leave without unwinding into the fork server's loop: there, an exception
+    # would end in the loop's cleanup, which kills every task process the fork server had forked.
     try:
         getattr(threading, "_shutdown", lambda: None)()
         atexit._run_exitfuncs()
         sys.stdout.flush()
         sys.stderr.flush()
     finally:
-        os._exit(status)
+        try:
+            os._exit(status)
+        finally:
+            os._exit(1)
 
 
 def _pidfd(pid: int) -> int:
