@@ -104,6 +104,43 @@ def probe_exit() -> None:
 probe_exit()
 
 
+class Custom(BaseException):
+    """A BaseException subclass of the task's own."""
+
+
+@dag(queue="task-start")
+def probe_base_exceptions() -> None:
+    """Tasks that raise what is not an Exception."""
+
+    @task
+    def interrupted() -> None:
+        raise KeyboardInterrupt("interrupted by the task")
+
+    @task
+    def exit_zero() -> None:
+        sys.exit(0)
+
+    @task
+    def exit_text() -> None:
+        sys.exit("leaving with a message")
+
+    @task
+    def generator_exit() -> None:
+        raise GeneratorExit()
+
+    @task
+    def custom() -> None:
+        raise Custom("a base exception of its own")
+
+    interrupted()
+    exit_zero()
+    exit_text()
+    generator_exit()
+    custom()
+
+
+probe_base_exceptions()
+
 @dag(queue="task-start")
 def probe_kill() -> None:
     """A task process killed by a signal before reporting an outcome."""
@@ -359,6 +396,32 @@ def test__task_process__exit_statuses_as_reported(
     assert "the task process was killed by SIGKILL before reporting an outcome" in "\n".join(
         _log(admin, killed, "die")
     )
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test__task_process__base_exceptions__fail_the_attempt_with_the_tasks_traceback(
+    mode: TaskStart, serve: Callable[..., Worker], admin: Client
+) -> None:
+    # They escaped the task runner: no outcome was reported, so the attempt failed as 'exited with
+    # status 0 (or killed by SIGINT) before reporting an outcome', under a traceback of the SDK's frames.
+    serve(mode)
+    detail = _run(admin, "probe_base_exceptions")
+    expected = {
+        "interrupted": "KeyboardInterrupt: interrupted by the task",
+        "exit_zero": "SystemExit: 0",
+        "exit_text": "SystemExit: leaving with a message",
+        "generator_exit": "GeneratorExit: ",
+        "custom": "Custom: a base exception of its own",
+    }
+    for task_id, reason in expected.items():
+        lines = _log(admin, detail, task_id)
+        text = "\n".join(lines)
+        assert any(line.startswith(f"task {task_id} failed: {reason}\n") for line in lines), text
+        assert any(line.endswith(f"failed: {reason}") and "ended after" in line for line in lines), text
+        assert "before reporting an outcome" not in text
+        assert "baton/_zygote.py" not in text
+        assert "baton/_runner.py" not in text
+    assert {t.task_id: t.state for t in detail.task_instances} == dict.fromkeys(expected, "failed")
 
 
 @pytest.mark.parametrize("mode", MODES)

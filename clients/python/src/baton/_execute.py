@@ -2,8 +2,9 @@
 
 The same code runs in a worker's task process and inside an application (``isolation="thread"``).
 The outcome is ``success``, ``skipped`` (the task raised :class:`TaskSkipped`) or ``failed`` (any
-other exception, logged with its traceback); the supervisor turns a failure into ``up_for_retry``
-or ``failed`` by the attempts left.
+other exception, ``KeyboardInterrupt``, ``SystemExit`` and other ``BaseException`` subclasses
+included, logged with its traceback); the supervisor turns a failure into ``up_for_retry`` or
+``failed`` by the attempts left. Only :class:`Stopped`, the worker's stop, is not an outcome.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ CONTEXT_PARAMETER = "context"
 """A task function with a parameter of this name (left unbound) receives the TaskContext there."""
 
 OutcomeState = Literal["success", "skipped", "failed"]
+
+
+class Stopped(SystemExit):
+    """Raised in a task process by the worker's stop (SIGTERM): ends the process, never an outcome."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +86,7 @@ def _user_frames(tb: TracebackType | None) -> TracebackType | None:
 
 
 def execute(ref: TaskRef, runtime: TaskRuntime) -> Outcome:
-    """Run the task use with ``runtime`` as the current task runtime; never raises an Exception."""
+    """Run the task use with ``runtime`` as the current task runtime; raises nothing but :class:`Stopped`."""
     log = logging.getLogger(TASK_LOGGER)
     with running(runtime):
         try:
@@ -99,7 +104,9 @@ def execute(ref: TaskRef, runtime: TaskRuntime) -> Outcome:
             reason = str(exc) or "the task raised TaskSkipped"
             log.info("task %s skipped: %s", ref.task_id, reason)
             return Outcome("skipped", reason)
-        except Exception as exc:
+        except Stopped:
+            raise
+        except BaseException as exc:  # sys.exit(), KeyboardInterrupt...: the task's failure, reported
             reason = describe_exception(exc)
             log.error(
                 "task %s failed: %s",
@@ -111,4 +118,4 @@ def execute(ref: TaskRef, runtime: TaskRuntime) -> Outcome:
     return Outcome("success")
 
 
-__all__ = ["TASK_LOGGER", "Outcome", "OutcomeState", "describe_exception", "execute"]
+__all__ = ["TASK_LOGGER", "Outcome", "OutcomeState", "Stopped", "describe_exception", "execute"]

@@ -9,7 +9,7 @@ lines to the channel pipe: ``{"type": "log", ...}`` for every ``logging`` record
 supervisor as they are.
 
 The end of the control pipe means the supervisor is gone: the process then exits at once, so
-that a killed worker leaves no task running unsupervised. SIGTERM stops the task (SystemExit).
+that a killed worker leaves no task running unsupervised. SIGTERM stops the task (``Stopped``, a SystemExit).
 """
 
 from __future__ import annotations
@@ -126,8 +126,10 @@ def _follow_control(control: IO[str], client: Client) -> None:
 
 
 def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    from baton._execute import Stopped
+
     logging.getLogger("baton.task").warning("the worker stopped the task (signal %d)", signum)
-    raise SystemExit(128 + signum)
+    raise Stopped(128 + signum)
 
 
 def _setup_logging(channel: _Channel, level: str) -> None:
