@@ -223,7 +223,10 @@ def test__bundle_folder__dags_of_every_module_with_their_module_as_entry_point(t
 @pytest.mark.parametrize(
     ("files", "message"),
     [
-        ({"broken.py": "def oops(:\n"}, r"bundle module 'broken' failed to import: SyntaxError"),
+        ({"broken.py": "x = 1\ndef oops(:\n"},
+         r"bundle module 'broken' failed to import: SyntaxError: .* \(at .*broken.py:2\)$"),
+        ({"bad_id.py": "from baton import DAG, Task\nwith DAG('bad'):\n    Task(print, task_id='a b')()\n"},
+         r"task id 'a b' is not a valid id.* \(at .*bad_id.py:3\)$"),
         ({"raises.py": "raise RuntimeError('no config')\n"}, r"RuntimeError: no config \(at .*raises.py:1\)"),
         ({"a.py": "from baton import DAG, Task\nwith DAG('same'):\n    Task(print)()\n",
           "b.py": "from baton import DAG, Task\nwith DAG('same'):\n    Task(print)()\n"}, "defined twice"),

@@ -48,11 +48,15 @@ def bundle_name(path: Path) -> str:
     return cleaned[:250]
 
 
-def _where(exc: BaseException) -> str:
+def _where(exc: BaseException, root: Path) -> str:
+    """Where the bundle went wrong: a syntax error's line, else its last frame of the bundle's files."""
+    if isinstance(exc, SyntaxError) and exc.filename and exc.lineno:
+        return f" (at {exc.filename}:{exc.lineno})"
     frames = traceback.extract_tb(exc.__traceback__)
     if not frames:
         return ""
-    last = frames[-1]
+    # Not the SDK's or the import system's frame the error was raised in: the bundle's line that led there.
+    last = ([frame for frame in frames if _inside(frame.filename, root)] or frames)[-1]
     return f" (at {last.filename}:{last.lineno})"
 
 
@@ -72,10 +76,10 @@ def _import(module: str, root: Path) -> object:
     try:
         imported = importlib.import_module(module)
     except DagDefinitionError as exc:
-        raise BundleError(f"bundle module {module!r}: {exc}{_where(exc)}") from exc
+        raise BundleError(f"bundle module {module!r}: {exc}{_where(exc, root)}") from exc
     except Exception as exc:
         raise BundleError(
-            f"bundle module {module!r} failed to import: {type(exc).__name__}: {exc}{_where(exc)}"
+            f"bundle module {module!r} failed to import: {type(exc).__name__}: {exc}{_where(exc, root)}"
         ) from exc
     location = getattr(imported, "__file__", None)
     if not _inside(location, root):
