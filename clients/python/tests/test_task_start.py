@@ -104,6 +104,20 @@ def probe_exit() -> None:
 probe_exit()
 
 
+@dag(queue="task-start")
+def probe_text() -> None:
+    """Text that is not UTF-8: lone surrogates, as os.listdir gives for a name that is not UTF-8."""
+
+    @task
+    def surrogates() -> None:
+        print("printed \\udcff and \\ud800 end")
+        logging.getLogger("probe").warning("logged \\ud800 end")
+
+    surrogates()
+
+
+probe_text()
+
 class Custom(BaseException):
     """A BaseException subclass of the task's own."""
 
@@ -396,6 +410,19 @@ def test__task_process__exit_statuses_as_reported(
     assert "the task process was killed by SIGKILL before reporting an outcome" in "\n".join(
         _log(admin, killed, "die")
     )
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test__task_process__prints_lone_surrogates__stored_as_replacement_characters(
+    mode: TaskStart, serve: Callable[..., Worker], admin: Client
+) -> None:
+    # print() raised UnicodeEncodeError (stdout's errors were strict), failing the task.
+    serve(mode)
+    detail = _run(admin, "probe_text")
+    lines = _log(admin, detail, "surrogates")
+    assert detail.state == "success", "\n".join(lines)
+    assert lines["printed \ufffd and \ufffd end"] == "stdout"
+    assert "logged \ufffd end" in lines
 
 
 @pytest.mark.parametrize("mode", MODES)

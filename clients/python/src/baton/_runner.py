@@ -15,8 +15,10 @@ that a killed worker leaves no task running unsupervised. SIGTERM stops the task
 from __future__ import annotations
 
 import argparse
+import codecs
 import contextlib
 import importlib
+import io
 import json
 import logging
 import os
@@ -51,6 +53,23 @@ UNUSED_MODULES = ("httpx._main",)
 """Modules a task process never imports: httpx's command line (it would pull in rich and click)."""
 LEFT_PROCESSES_GRACE = 5.0
 """Seconds the processes a task left running have to stop after SIGTERM, before SIGKILL."""
+REPLACE_SURROGATES = "baton.replace_surrogates"
+"""The error handler of a task process's stdout and stderr: a lone surrogate is written as U+FFFD."""
+
+
+def _replace_surrogates(error: UnicodeError) -> tuple[bytes, int]:
+    if isinstance(error, UnicodeEncodeError):  # bytes: UTF-8's encoder takes a str replacement only if ASCII
+        return "\ufffd".encode() * (error.end - error.start), error.end
+    raise error
+
+
+def _write_any_text() -> None:
+    """Let the task print any ``str``: a lone surrogate (``os.listdir`` gives them for names that are not
+    UTF-8) is written as U+FFFD, as the log stores it, rather than fail the task with UnicodeEncodeError."""
+    codecs.register_error(REPLACE_SURROGATES, _replace_surrogates)
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper) and stream.errors != "backslashreplace":  # stderr's stays
+            stream.reconfigure(errors=REPLACE_SURROGATES)
 
 
 def _import_task_path() -> None:
@@ -254,6 +273,7 @@ def run_attempt(control_fd: int, channel_fd: int) -> int:
         return SUPERVISOR_GONE_EXIT
     start = json.loads(first)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    _write_any_text()
     _setup_logging(channel, start.get("log_level", "info"))
     outcome = _run(start, channel, control)
     _stop_left_processes()

@@ -25,6 +25,7 @@ import argparse
 import atexit
 import contextlib
 import gc
+import io
 import json
 import os
 import selectors
@@ -35,7 +36,7 @@ import threading
 import traceback
 from collections.abc import Sequence
 from types import FrameType
-from typing import Any, NoReturn
+from typing import IO, Any, NoReturn
 
 from baton import _runner
 
@@ -71,6 +72,24 @@ def _exit_status(exc: SystemExit) -> int:
     return 1
 
 
+_FORK_SERVER_STREAMS: list[IO[str]] = []
+"""The fork server's own stdout and stderr, kept in a child: freed, they would close its fds 1 and 2."""
+
+
+def _stream_on(fd: int, like: IO[str]) -> IO[str]:
+    """A text stream on ``fd`` as an interpreter opens it at start: on the child's pipe, not on what the
+    fork server's stream was opened on (``/dev/null``, which is seekable: a pipe's stream then fails)."""
+    if not isinstance(like, io.TextIOWrapper):
+        return like
+    return io.TextIOWrapper(
+        open(fd, "wb", closefd=False),
+        encoding=like.encoding,
+        errors=like.errors,
+        line_buffering=like.line_buffering,
+        write_through=like.write_through,
+    )
+
+
 def _child(request: dict[str, Any], fds: list[int], ready: int, server: _ForkServer) -> NoReturn:
     """The forked task process: become what ``python -m baton._runner`` would be, run the attempt, exit."""
     status = 1
@@ -88,6 +107,9 @@ def _child(request: dict[str, Any], fds: list[int], ready: int, server: _ForkSer
         os.dup2(null, 0)
         os.dup2(stdout, 1)
         os.dup2(stderr, 2)
+        _FORK_SERVER_STREAMS.extend((sys.stdout, sys.stderr))
+        sys.stdout = _stream_on(1, sys.stdout)
+        sys.stderr = _stream_on(2, sys.stderr)
         _close_all_but({0, 1, 2, control, channel})
         os.chdir(request["cwd"])
         os.environ.clear()
