@@ -240,6 +240,46 @@ def test__thread_isolation__exceptions_whose_str_fails__reported_by_their_type(
     assert base_log[-1].endswith(": failed: UnprintableBaseError: <exception str() failed>"), base_log
 
 
+def test__thread_isolation__return_value_nan_or_infinite__fails_saying_it_is_not_json(
+    live_server: LiveServer, tokens: dict[str, str], admin: Client
+) -> None:
+    """Before: NaN passed the JSON check and failed in the XCom push under a traceback of the SDK's and
+    httpx's frames, where a set or bytes gave the one-line 'not JSON' message."""
+    key = f"nan_{uuid.uuid4().hex[:8]}"
+
+    @task
+    def nan() -> float:
+        return float("nan")
+
+    @task
+    def infinite() -> dict[str, list[float]]:
+        return {"values": [1.0, float("-inf")]}
+
+    with DAG(f"{key}_dag", queue=key) as defined:
+        nan()
+        infinite()
+
+    worker = Worker(
+        live_server.base_url,
+        tokens["worker"],
+        dags=[defined],
+        queues=[key],
+        isolation="thread",
+        heartbeat_interval=0.5,
+    )
+    worker.start()
+    try:
+        detail = _run_to_the_end(admin, defined.dag_id)
+    finally:
+        worker.stop(timeout=300)
+    assert {t.task_id: t.state for t in detail.task_instances} == {"nan": "failed", "infinite": "failed"}
+    for task_id in ("nan", "infinite"):
+        lines = _log(admin, detail, task_id)
+        assert f"task {task_id} failed: the return value is not JSON (" in lines[1], lines
+        assert "return JSON data or None" in lines[-1], lines
+        assert not any("Traceback" in line for line in lines), lines
+
+
 HOP_BY_HOP = ("host", "content-length", "transfer-encoding", "connection", "content-encoding")
 
 

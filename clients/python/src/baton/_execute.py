@@ -94,7 +94,7 @@ def execute(ref: TaskRef, runtime: TaskRuntime) -> Outcome:
             result = _call(ref, args, kwargs)
             if result is not None:
                 try:
-                    json.dumps(result)
+                    json.dumps(result, allow_nan=False)  # NaN and the infinities are not JSON either
                 except (TypeError, ValueError) as exc:
                     message = f"the return value is not JSON ({exc}); return JSON data or None"
                     log.error("task %s failed: %s", ref.task_id, message)
