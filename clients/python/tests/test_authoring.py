@@ -228,6 +228,8 @@ def test__bundle_folder__dags_of_every_module_with_their_module_as_entry_point(t
         ({"bad_id.py": "from baton import DAG, Task\nwith DAG('bad'):\n    Task(print, task_id='a b')()\n"},
          r"task id 'a b' is not a valid id.* \(at .*bad_id.py:3\)$"),
         ({"raises.py": "raise RuntimeError('no config')\n"}, r"RuntimeError: no config \(at .*raises.py:1\)"),
+        ({"exits.py": "import sys\nsys.exit(0)\n"},
+         r"bundle module 'exits' failed to import: SystemExit: 0 \(at .*exits.py:2\)$"),
         ({"a.py": "from baton import DAG, Task\nwith DAG('same'):\n    Task(print)()\n",
           "b.py": "from baton import DAG, Task\nwith DAG('same'):\n    Task(print)()\n"}, "defined twice"),
         ({"json.py": "x = 1\n"}, "shadowed by an installed module"),

@@ -77,7 +77,7 @@ def _import(module: str, root: Path) -> object:
         imported = importlib.import_module(module)
     except DagDefinitionError as exc:
         raise BundleError(f"bundle module {module!r}: {exc}{_where(exc, root)}") from exc
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # a sys.exit() at import ended the worker silently
         raise BundleError(
             f"bundle module {module!r} failed to import: {type(exc).__name__}: {exc}{_where(exc, root)}"
         ) from exc
