@@ -42,7 +42,7 @@ from baton._generated.models import (
     TriggerDagRunPayloadConf,
     VariablePutBody,
 )
-from live_server import LiveServer
+from live_server import LiveServer, start_live_server
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "embedded" / "tasks_as_rpc.py"
 
@@ -324,6 +324,112 @@ class _HoldingStart:
         self._server.shutdown()
         self._server.server_close()
         self._upstream.close()
+
+
+class _RefusingLogs:
+    """A proxy in front of the server that answers every log upload 503 while ``refuse`` is set."""
+
+    def __init__(self, target: str) -> None:
+        self.refuse = threading.Event()
+        self.refused = 0
+        upstream = self._upstream = httpx.Client(base_url=target, timeout=120)
+        proxy = self
+
+        class Forward(BaseHTTPRequestHandler):
+            def forward(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.path.split("?")[0].endswith("/logs") and proxy.refuse.is_set():
+                    proxy.refused += 1
+                    self.send_response(503)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+                answer = upstream.request(self.command, self.path, content=body, headers=headers)
+                self.send_response(answer.status_code)
+                for key, value in answer.headers.items():
+                    if key.lower() not in HOP_BY_HOP:
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(answer.content)))
+                self.end_headers()
+                self.wfile.write(answer.content)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        for verb in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+            setattr(Forward, f"do_{verb}", Forward.forward)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Forward)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._upstream.close()
+
+
+def test__last_log_lines_slow_to_ship__heartbeats_go_on_and_the_success_is_reported(
+    tmp_path: Path,
+) -> None:
+    """Before: heartbeats stopped when the task ended, while its last lines were still being shipped
+    (retried for minutes): past the heartbeat timeout the server failed the attempt, and the task's
+    success was refused (409)."""
+    settings = {"BATON_HEARTBEAT_TIMEOUT": "2", "BATON_SCHEDULER_INTERVAL": "0.2"}
+    with start_live_server(tmp_path, settings=settings) as server:
+        admin_token = server.cli("create-admin-token", "slow-logs").strip()
+        worker_token = server.cli("create-worker-credential", "slow-logs").strip()
+        proxy = _RefusingLogs(server.base_url)
+        key = f"slowlogs_{uuid.uuid4().hex[:8]}"
+
+        @task
+        def chatty() -> None:
+            print("the last line")
+            proxy.refuse.set()  # from now on, the log uploads fail (a brief outage)
+            logging.getLogger("chatty").warning("a line that waits for the server")
+
+        with DAG(f"{key}_dag", queue=key) as defined:
+            chatty()
+
+        worker = Worker(
+            proxy.url, worker_token, dags=[defined], queues=[key], isolation="thread", heartbeat_interval=0.5
+        )
+        worker.start()
+        try:
+            with Client(server.base_url, admin_token) as admin:
+                body = TriggerDagRunPayload(conf=TriggerDagRunPayloadConf.from_dict({}))
+                run = trigger_dag_run.sync(defined.dag_id, client=admin.generated, body=body)
+                assert isinstance(run, DagRun)
+                deadline = time.monotonic() + 300
+                while not proxy.refuse.is_set():
+                    assert time.monotonic() < deadline, "the task never ran"
+                    time.sleep(0.05)
+                # Three heartbeat timeouts' worth of refused uploads (the outage lasts that long).
+                outage_ends = time.monotonic() + 6
+                while time.monotonic() < outage_ends:
+                    time.sleep(0.1)
+                assert proxy.refused > 0
+                proxy.refuse.clear()
+                detail = _wait_for_run(admin, defined.dag_id, run.run_id)
+                lines = _log(admin, detail, "chatty")
+        finally:
+            worker.stop(timeout=300)
+            proxy.close()
+    assert detail.state == "success", lines
+    assert "a line that waits for the server" in lines, lines
+
+
+def _wait_for_run(admin: Client, dag_id: str, run_id: str) -> DagRunDetail:
+    deadline = time.monotonic() + 300
+    while True:
+        detail = get_dag_run.sync(dag_id, run_id, client=admin.generated)
+        assert isinstance(detail, DagRunDetail)
+        if detail.state in ("success", "failed"):
+            return detail
+        assert time.monotonic() < deadline, f"run of {dag_id} still {detail.state} after 300 s"
+        time.sleep(0.2)
 
 
 def test__thread_isolation__handed_back_while_starting__reported_up_for_retry_task_not_run(

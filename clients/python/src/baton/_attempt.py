@@ -76,6 +76,12 @@ class AttemptOptions:
     retry: RetryPolicy | None = None
 
 
+def _cancel(task: asyncio.Task[None] | None) -> None:
+    """Cancel a task, if there is one (again: a no-op)."""
+    if task is not None:
+        task.cancel()
+
+
 def final_state(outcome: Outcome, try_number: int, max_tries: int) -> str:
     """The state to report for an outcome: failures retry while attempts remain."""
     if outcome.state in ("success", "skipped"):
@@ -218,37 +224,43 @@ class AttemptSupervisor:
             )
         )
         log.info("%s: started (pid %d)", self.label, execution.pid)
-        if self._stop.is_set():
-            # Handed back while the start was on its way, seen through (the server may have started the
-            # attempt already): the task is not begun, and the attempt is reported up_for_retry.
-            shipper.add(worker_entry(self._stop_note, "warning"))
-            await execution.stop(0)
-            outcome = Outcome("failed", "stopped before it began")
-            reason: str | None = self._stop_reason
-        else:
-            token = client.token or ""
-            self._execution = execution
-            execution.begin(StartInfo(self._options.server_url, token, context, self.workload.entry_point))
-            beat = asyncio.create_task(self._heartbeat(client, execution, token))
-            try:
+        # Heartbeats go on until the final state is reported: the task's last log lines may take long to
+        # ship (many held, or the server briefly away), and a silent attempt is failed by the server.
+        beat: asyncio.Task[None] | None = None
+        try:
+            if self._stop.is_set():
+                # Handed back while the start was on its way, seen through (the server may have started
+                # the attempt already): the task is not begun, and the attempt is reported up_for_retry.
+                shipper.add(worker_entry(self._stop_note, "warning"))
+                await execution.stop(0)
+                outcome = Outcome("failed", "stopped before it began")
+                reason: str | None = self._stop_reason
+            else:
+                token = client.token or ""
+                self._execution = execution
+                start = StartInfo(self._options.server_url, token, context, self.workload.entry_point)
+                execution.begin(start)
+                beat = asyncio.create_task(self._heartbeat(client, execution, token))
                 limit = context.execution_timeout_seconds
                 outcome, reason = await self._wait(execution, limit, began, shipper)
-            finally:
-                beat.cancel()
-        took = f"{time.monotonic() - began:.1f} s"
-        if reason == "server":
-            log.warning("%s: stopped after %s: %s", self.label, took, self._stop_note)
-            await shipper.close()
-            return None
-        if reason == "hand_back":
-            state = "up_for_retry"
-        else:
-            state = final_state(outcome, ti.try_number, context.max_tries)
-        why = f": {outcome.message}" if outcome.message and state != "success" else ""
-        shipper.add(worker_entry(f"attempt {ti.try_number} ended after {took}: {state}{why}"))
-        if not await shipper.close():
-            log.warning("%s: some log lines could not be shipped", self.label)
-        reported = await self._finish(client, state)
+            took = f"{time.monotonic() - began:.1f} s"
+            if reason == "server":
+                _cancel(beat)
+                log.warning("%s: stopped after %s: %s", self.label, took, self._stop_note)
+                await shipper.close()
+                return None
+            if reason == "hand_back":
+                state = "up_for_retry"
+            else:
+                state = final_state(outcome, ti.try_number, context.max_tries)
+            why = f": {outcome.message}" if outcome.message and state != "success" else ""
+            shipper.add(worker_entry(f"attempt {ti.try_number} ended after {took}: {state}{why}"))
+            if not await shipper.close():
+                log.warning("%s: some log lines could not be shipped", self.label)
+            _cancel(beat)
+            reported = await self._finish(client, state)
+        finally:
+            _cancel(beat)
         log.info("%s: %s after %s%s", self.label, reported or "not reported", took, why)
         return reported
 
