@@ -203,3 +203,45 @@ async def test__hostile_lines__every_line_stored_none_refused_the_supervisor_unh
     assert stored["from a channel"] == {"y": "\ufffd", "fields_left_out": ["x"]}
     assert len(stored["big 49"]["big"]) == 90_000
     assert stored["bigger"] == {"logger": "task", "fields_left_out": ["big"]}  # past MAX_FIELDS
+
+
+async def test__huge_field_names__cut_and_listed_within_bounds_every_line_stored(
+    live_server: LiveServer,
+) -> None:
+    """A field name is cut at 1,000 bytes, and ``fields_left_out`` lists 100,000 bytes of names at most.
+
+    Before: names were never cut, so one of 5 MB (a key built from data), or 150 of 100 KB left out and
+    listed whole, made a line past the server's request limit: its batch was refused (413) and lost.
+    """
+    (ti,) = live_server.queue_run("names")["task_instances"]
+    ti_id = uuid.UUID(ti["id"])
+    with Client(live_server.base_url, ti["workload_token"]) as starter:
+        starter.start(
+            ti_id, TIRunPayload(hostname="h", pid=os.getpid(), unix_user="u", start_date=datetime.now(UTC))
+        )
+        token = starter.token or ""
+    many = {f"{i}" + "n" * 100_000: "v" * 100_000 for i in range(150)}
+    entries = [
+        _entry("first"),
+        _record("huge name", **{"é" * 2_500_000: 1}),  # 5 MB of UTF-8, two bytes a character
+        _record("many names", **many),
+        _entry("last"),
+    ]
+    async with AsyncClient(live_server.base_url, token) as client:
+        shipper = LogShipper(client, ti_id, patience=30)
+        for entry in entries:
+            shipper.add(entry)
+        assert await shipper.close() is True
+    with Client(live_server.base_url, live_server.admin_token) as admin:
+        page = get_task_instance_logs.sync(ti_id, client=admin.generated, limit=1000)
+    assert isinstance(page, LogPage), page
+    stored = {line.message: (line.fields.to_dict() if line.fields else {}) for line in page.lines}
+    assert list(stored) == ["first", "huge name", "many names", "last"]
+    (name,) = set(stored["huge name"]) - {"logger"}
+    assert len(name.encode()) <= 1_000
+    assert name.startswith("éé")
+    assert name.endswith(" … (truncated)")
+    left_out = stored["many names"]["fields_left_out"]
+    assert len(left_out) == 101
+    assert all(len(name.encode()) == 1_000 for name in left_out[:-1])
+    assert left_out[-1] == "… and 50 more"  # 100 names of 1,000 bytes listed, then how many more

@@ -45,6 +45,9 @@ MAX_MESSAGE = 100_000
 """Longest message the server stores; longer ones are cut."""
 MAX_FIELDS = 100_000
 """Most bytes of a line's fields (as JSON) shipped; fields past it are left out, by name."""
+MAX_FIELD_NAME = 1_000
+"""Longest field name shipped, in bytes; longer ones are cut (one huge name, kept or listed in
+``fields_left_out``, made a line past the server's request limit, refusing its whole batch)."""
 MAX_FIELD_DEPTH = 32
 """Deepest nesting of a field's value shipped (the server refuses a body nested past 64 levels)."""
 MAX_BATCH_LINES = 1000
@@ -112,6 +115,18 @@ def _text(value: str) -> str:
     return _NOT_TEXT.sub("\ufffd", value)
 
 
+_TRUNCATED = " … (truncated)"
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text`` (no surrogates) cut to ``limit`` bytes of UTF-8 at most, never inside a character."""
+    encoded = text.encode()
+    if len(encoded) <= limit:
+        return text
+    end = limit - len(_TRUNCATED.encode())
+    return encoded[:end].decode("utf-8", "ignore") + _TRUNCATED
+
+
 def _field_value(value: Any, depth: int = 0) -> Any:
     """A field's value as the server takes it (strings made text); ValueError if it does not."""
     if isinstance(value, str):
@@ -140,7 +155,9 @@ def shippable(entry: LogEntry) -> tuple[LogEntry, int]:
 
     Whatever a task wrote or logged: the message is cut to :data:`MAX_MESSAGE`, NUL and surrogates
     become U+FFFD (the server refuses a whole batch for one of them), and a field that is not JSON,
-    nested too deeply, or past :data:`MAX_FIELDS` is left out (``fields_left_out`` names it).
+    nested too deeply, or past :data:`MAX_FIELDS` is left out (``fields_left_out`` names it, up to
+    :data:`MAX_FIELDS` bytes of names, then says how many more). A field name is cut to
+    :data:`MAX_FIELD_NAME`.
     """
     message = entry.message
     if len(message) > MAX_MESSAGE:
@@ -151,20 +168,27 @@ def shippable(entry: LogEntry) -> tuple[LogEntry, int]:
     if entry.fields:
         fields = {}
         left_out: list[str] = []
+        listed = unlisted = 0  # the bytes of the names in left_out; the names left out past them
         budget = MAX_FIELDS
         for key, value in entry.fields.items():
-            name = _text(str(key))
+            name = _cut(_text(str(key)), MAX_FIELD_NAME)
             try:
                 item = _field_value(value)
                 cost = len(json.dumps({name: item})) + 1
             except (ValueError, TypeError, RecursionError):
-                left_out.append(name)
-                continue
+                cost = budget + 1
             if cost > budget:
-                left_out.append(name)
+                name_bytes = len(name.encode())
+                if listed + name_bytes > MAX_FIELDS:
+                    unlisted += 1
+                else:
+                    left_out.append(name)
+                    listed += name_bytes
                 continue
             fields[name] = item
             budget -= cost
+        if unlisted:
+            left_out.append(f"… and {unlisted} more")
         if left_out:
             fields["fields_left_out"] = left_out
         size += len(json.dumps(fields))
