@@ -1,5 +1,6 @@
 package org.baton.sdk;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -33,6 +34,11 @@ import org.slf4j.LoggerFactory;
  */
 final class LogShipper {
   static final int MAX_MESSAGE = 100_000;
+  /**
+   * Most bytes (UTF-8) of a field's name; longer ones are cut. Names were never cut: one huge name
+   * (a key built from data) made a line past the server's request limit, refusing its whole batch.
+   */
+  static final int MAX_FIELD_NAME = 1_000;
   static final int MAX_BATCH_LINES = 1000;
   /** Most bytes of a batch's lines as JSON: well under the server's request limit (4 MiB by default). */
   static final int MAX_BATCH_BYTES = 2_000_000;
@@ -157,7 +163,7 @@ final class LogShipper {
       fields = new LinkedHashMap<>();
       for (Map.Entry<String, Object> field : entry.fields().entrySet()) {
         Object value = field.getValue() instanceof String text ? text(cut(text)) : field.getValue();
-        fields.put(text(field.getKey()), value);
+        fields.put(cutName(text(field.getKey())), value);
       }
     }
     return new LogEntry(entry.timestamp(), entry.level(), text(cut(entry.message())), fields);
@@ -182,6 +188,26 @@ final class LogShipper {
       end--;
     }
     return text.substring(0, end) + " … (truncated)";
+  }
+
+  /** A field's name (no lone surrogate) cut to {@link #MAX_FIELD_NAME} bytes of UTF-8, never inside a character. */
+  static String cutName(String name) {
+    if (name.length() <= MAX_FIELD_NAME / 3 || name.getBytes(StandardCharsets.UTF_8).length <= MAX_FIELD_NAME) {
+      return name;
+    }
+    String suffix = " … (truncated)";
+    int budget = MAX_FIELD_NAME - suffix.getBytes(StandardCharsets.UTF_8).length;
+    int end = 0;
+    while (end < name.length()) {
+      int point = name.codePointAt(end);
+      int bytes = point < 0x80 ? 1 : point < 0x800 ? 2 : point < 0x10000 ? 3 : 4;
+      if (bytes > budget) {
+        break;
+      }
+      budget -= bytes;
+      end += Character.charCount(point);
+    }
+    return name.substring(0, end) + suffix;
   }
 
   /**

@@ -121,6 +121,13 @@ final class TestTasks {
     log.info("done");
   }
 
+  /** Logs a line whose field's name is 5 MB of UTF-8 (a key built from data), between two others. */
+  static void hugeFieldName(Logger log) {
+    log.info("before");
+    log.atInfo().addKeyValue("\u00e9".repeat(2_500_000), "v").log("huge name");
+    log.info("after");
+  }
+
   /** Throws the error the JVM throws when the heap is full (the attempt must still be reported). */
   static void outOfMemory(Logger log) {
     log.info("allocating");

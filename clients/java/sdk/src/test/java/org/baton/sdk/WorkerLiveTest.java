@@ -4,7 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 import org.baton.client.LiveServer;
@@ -12,6 +14,7 @@ import org.baton.client.Runs;
 import org.baton.client.generated.api.AdminApi;
 import org.baton.client.generated.model.DagRunDetail;
 import org.baton.client.generated.model.DagRunState;
+import org.baton.client.generated.model.LogRecordOut;
 import org.baton.client.generated.model.TaskInstanceState;
 import org.baton.client.generated.model.TaskInstanceSummary;
 import org.baton.client.generated.model.VariablePutBody;
@@ -215,6 +218,22 @@ class WorkerLiveTest {
     }
     assertTrue(log.contains("info escaped six times over {"), "the line of control characters");
     assertTrue(log.contains("info done "), "done");
+  }
+
+  @Test
+  void hugeFieldName_isCutAt1000Bytes_andTheLinesAroundItAreStored() throws Exception {
+    // A field's name was never cut: one of 5 MB made a line past the server's request limit, and its
+    // batch was refused (413) with the lines around it.
+    DagRunDetail run = runAlone("names", dag -> dag.addTask(TestTasks::hugeFieldName));
+    assertEquals(DagRunState.SUCCESS, run.getState());
+    List<LogRecordOut> lines = runs.logs(Runs.task(run, "hugeFieldName").getId(), 1);
+    LogRecordOut huge = lines.stream().filter(line -> line.getMessage().equals("huge name")).findFirst()
+        .orElseThrow(() -> new AssertionError("the line is not stored: " + lines.size() + " lines"));
+    String name = huge.getFields().keySet().stream().filter(key -> !key.equals("logger")).findFirst().orElseThrow();
+    assertTrue(name.getBytes(StandardCharsets.UTF_8).length <= 1_000 && name.startsWith("\u00e9\u00e9"), name);
+    assertTrue(name.endsWith(" … (truncated)"), name);
+    assertTrue(lines.stream().anyMatch(line -> line.getMessage().equals("before")), "before");
+    assertTrue(lines.stream().anyMatch(line -> line.getMessage().equals("after")), "after");
   }
 
   @Test
