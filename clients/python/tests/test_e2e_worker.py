@@ -5,9 +5,11 @@ Each test serves its own queue (see bundles/e2e/lifecycle.py), so that no worker
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import socket
 import subprocess
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -115,6 +117,88 @@ def test__worker__sigterm_past_the_grace_period__hands_the_task_back(stack: Stac
     assert "the worker is shutting down: the attempt is handed back" in first_try
     assert "ended after" in first_try
     assert "up_for_retry" in first_try
+
+
+class _Proxy:
+    """A TCP proxy to the server that can start refusing: connections open and new ones alike."""
+
+    def __init__(self, upstream: str) -> None:
+        host, _, port = upstream.removeprefix("http://").partition(":")
+        self._upstream = (host, int(port))
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        self._open: list[socket.socket] = []
+        self._refused = False
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                client, _ = self._listener.accept()
+                server = socket.create_connection(self._upstream)
+                with self._lock:
+                    self._open += [client, server]
+                    if self._refused:
+                        self._close_all()
+                        return
+                for source, target in ((client, server), (server, client)):
+                    threading.Thread(target=self._pipe, args=(source, target), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, target: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                target.sendall(data)
+        with contextlib.suppress(OSError):
+            target.shutdown(socket.SHUT_WR)
+
+    def refuse(self) -> None:
+        """Stop listening (a connection is refused) and cut every connection open."""
+        self._listener.close()
+        with self._lock:
+            self._refused = True
+            self._close_all()
+
+    def _close_all(self) -> None:
+        for sock in self._open:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+
+def test__worker__second_sigterm_while_the_server_is_unreachable__gives_the_reports_up_and_exits(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """A task ended while the server cannot be reached: one SIGTERM waits for its logs and its final
+    state (five minutes each), a second one gives them one last try and the worker exits.
+
+    Before: the second signal only hand running tasks back; a report waiting for the server went on
+    waiting, up to ten minutes, whatever the signals."""
+    proxy = _Proxy(stack.url)
+    try:
+        worker = stack.start_worker("hurry", "--grace-period", "600", env={"BATON_SERVER_URL": proxy.url})
+        release = tmp_path / "release"
+        run_id = stack.trigger("nap_hurry", seconds=300, until=str(release))
+        _running_try_one(stack, "nap_hurry", run_id)
+    finally:
+        proxy.refuse()
+    release.touch()  # the task ends while the server cannot be reached
+    wait_for("the worker to retry its logs", lambda: "log upload failed" in worker.output(), timeout=120)
+    worker.signal(signal.SIGTERM)
+    wait_for("the worker to say it drains", lambda: "draining" in worker.output())
+    retries = worker.output().count("log upload failed")
+    wait_for("another retry", lambda: worker.output().count("log upload failed") > retries, timeout=120)
+    assert worker.process.poll() is None, "one signal: the worker waits for the server"
+
+    worker.signal(signal.SIGTERM)
+    hurried = time.monotonic()
+    assert worker.wait(60) == 0
+    assert time.monotonic() - hurried < 30, worker.output()
+    output = worker.output()
+    assert "SIGTERM again: handing running tasks back now" in output
+    assert "could not be reported" in output
+    assert "Traceback" not in output
 
 
 def test__task__over_its_execution_timeout__stopped_and_failed(stack: Stack) -> None:

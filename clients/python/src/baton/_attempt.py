@@ -21,6 +21,7 @@ the final state are not stored.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -49,7 +50,7 @@ from baton._generated.models import (
     TIStatePayload,
 )
 from baton._generated.models.ti_state_payload_state import check_ti_state_payload_state
-from baton._logship import LogEntry, LogShipper, worker_entry
+from baton._logship import LogEntry, LogShipper, cut_short, worker_entry
 from baton._transport import RetryPolicy, SharedConnections
 
 log = logging.getLogger("baton.worker")
@@ -109,6 +110,8 @@ class AttemptSupervisor:
         self._connections = connections
         """The worker's pool of open connections to the server, borrowed by this attempt's client."""
         self._stop = asyncio.Event()
+        self._hurry = asyncio.Event()
+        self._shipper: LogShipper | None = None
         self._stop_reason = ""
         self._stop_note = ""
         ti = workload.task_instance
@@ -117,6 +120,15 @@ class AttemptSupervisor:
     def hand_back(self) -> None:
         """Stop the task and report it ``up_for_retry`` (the worker is shutting down)."""
         self._request_stop("hand_back", "the worker is shutting down: the attempt is handed back")
+
+    def hurry(self) -> None:
+        """Hand the attempt back, and cut its waits for the server short (a second SIGTERM or Ctrl-C):
+        its start, last log lines and final state get one last try of a few seconds, then
+        are given up (the server's heartbeat or claim timeout then frees the attempt)."""
+        self.hand_back()
+        self._hurry.set()
+        if self._shipper is not None:
+            self._shipper.hurry()
 
     def _request_stop(self, reason: str, note: str) -> None:
         if not self._stop.is_set():
@@ -128,13 +140,17 @@ class AttemptSupervisor:
         deadline = time.monotonic() + self._options.report_patience
         delay = 0.5
         while True:
+            last = self._hurry.is_set()
             try:
-                return await call()
+                return await cut_short(call(), self._hurry)
+            except TimeoutError:
+                raise TransportError(f"{what} cut short: the worker is stopping") from None
             except (TransportError, ServerError) as exc:
-                if time.monotonic() + delay > deadline:
+                if last or time.monotonic() + delay > deadline:
                     raise
                 log.warning("%s: %s failed, retrying in %.1f s: %s", self.label, what, delay, exc)
-                await asyncio.sleep(delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._hurry.wait(), timeout=delay)
                 delay = min(delay * 2, 15.0)
 
     async def _renewed(self, client: AsyncClient, stale: str | None, exc: BatonError) -> bool:
@@ -180,6 +196,9 @@ class AttemptSupervisor:
                 patience=self._options.report_patience,
                 renew=lambda stale, exc: self._renewed(client, stale, exc),
             )
+            self._shipper = shipper
+            if self._hurry.is_set():
+                shipper.hurry()
             try:
                 execution = await self._make_execution(shipper.add)
             except Exception as exc:

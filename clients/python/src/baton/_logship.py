@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from baton._client import AsyncClient, with_batch_id
 from baton._errors import (
@@ -64,7 +64,27 @@ _RECORD_ATTRIBUTES = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | 
 _NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
 """What a JSON string may hold and the server's text may not: NUL, and surrogates (not UTF-8)."""
 
+LAST_TRY = 5.0
+"""Seconds a call to the server still has once the worker hurries (a second SIGTERM or Ctrl-C)."""
+
 log = logging.getLogger("baton.worker")
+
+T = TypeVar("T")
+
+
+async def cut_short(call: Awaitable[T], hurry: asyncio.Event) -> T:
+    """``call``'s result; once ``hurry`` is set, it has :data:`LAST_TRY` seconds more (TimeoutError after)."""
+    if hurry.is_set():
+        return await asyncio.wait_for(call, LAST_TRY)
+    job = asyncio.ensure_future(call)
+    hurried = asyncio.create_task(hurry.wait())
+    try:
+        await asyncio.wait({job, hurried}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        hurried.cancel()
+    if job.done():
+        return job.result()
+    return await asyncio.wait_for(job, LAST_TRY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,7 +279,12 @@ class LogShipper:
         self._closed = False
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
+        self._hurry = asyncio.Event()
         self.shipped = 0
+
+    def hurry(self) -> None:
+        """Cut waiting for the server short: the upload on its way, or the next, is the last try."""
+        self._hurry.set()
 
     def add(self, entry: LogEntry) -> None:
         """Queue a line for upload (lines after the attempt ended are only logged locally)."""
@@ -318,9 +343,13 @@ class LogShipper:
                 body = with_batch_id(LogBatch(lines=[_line(e) for e in batch]), batch_id)
                 stale = self._client.token
                 try:
-                    await upload_task_logs.asyncio_detailed(
-                        self._ti, client=self._client.generated, body=body
+                    await cut_short(
+                        upload_task_logs.asyncio_detailed(self._ti, client=self._client.generated, body=body),
+                        self._hurry,
                     )
+                except TimeoutError:
+                    log.warning("task %s: log upload cut short: the worker is stopping", self._ti)
+                    return False
                 except (ConflictError, NotFoundError, UnauthorizedError, ForbiddenError) as exc:
                     if (
                         isinstance(exc, UnauthorizedError)
@@ -373,15 +402,20 @@ class LogShipper:
 
     async def close(self) -> bool:
         """Upload what is left, retrying for up to ``patience`` seconds while the server cannot be
-        reached; later lines are no longer accepted. False if some were not shipped."""
+        reached (once :meth:`hurry` is called, one last try); later lines are no longer accepted.
+        False if some were not shipped."""
         deadline = time.monotonic() + self._patience
         delay = 0.5
+        last = self._hurry.is_set()
         shipped = await self.flush()
         # Lines still held could yet be stored; none held after a failure means they were refused for good.
-        while not shipped and (self._in_flight is not None or self._pending):
+        # Once hurried, the next upload is the last try.
+        while not shipped and not last and (self._in_flight is not None or self._pending):
             if time.monotonic() + delay > deadline:
                 break
-            await asyncio.sleep(delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._hurry.wait(), timeout=delay)
+            last = self._hurry.is_set()
             delay = min(delay * 2, 10.0)
             shipped = await self.flush()
         self._closed = True

@@ -5,7 +5,9 @@ Run it from the command line (``baton worker --bundle PATH``), or embed it in an
 
 Shutting down drains: no new claims; running tasks get ``grace_period`` seconds to finish, then
 are stopped and handed back (reported ``up_for_retry``). A second SIGTERM/SIGINT hands them back
-at once. Transport errors never stop a worker: it retries with backoff until the server answers.
+at once, and cuts every wait for the server short: a start, the last log lines or a final state the
+server has not taken gets one last try, then is given up.
+Transport errors never stop a worker: it retries with backoff until the server answers.
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ from baton._generated.models import (
 from baton._generated.models import (
     Worker as WorkerModel,
 )
-from baton._logship import LogEntry
+from baton._logship import LAST_TRY, LogEntry
 from baton._secrets import LocalSecrets
 from baton._task import TaskRef
 from baton._transport import RetryPolicy, SharedConnections
@@ -246,7 +248,12 @@ class Worker:
             )
             self._begin_drain()
         elif not self._hand_back_now.is_set():
-            log.info("%s again: handing running tasks back now", name)
+            log.warning(
+                "%s again: handing running tasks back now; a start, log lines or a final state the server "
+                "has not taken get one last try of %g s, then are given up",
+                name,
+                LAST_TRY,
+            )
             self._hand_back_now.set()
 
     def _begin_drain(self) -> None:
@@ -540,12 +547,17 @@ class Worker:
         await asyncio.wait(
             [everything, hurry], timeout=self.grace_period, return_when=asyncio.FIRST_COMPLETED
         )
-        hurry.cancel()
         if not everything.done():
             log.warning("handing back %d task(s) still running", len(self._attempts))
             for attempt in list(self._attempts.values()):
                 attempt.hand_back()
-            await everything
+            # A second signal cuts every wait for the server short, during the grace period or after it.
+            await asyncio.wait([everything, hurry], return_when=asyncio.FIRST_COMPLETED)
+            if not everything.done():
+                for attempt in list(self._attempts.values()):
+                    attempt.hurry()
+                await everything
+        hurry.cancel()
 
 
 __all__ = ["Isolation", "Worker", "default_worker_name"]

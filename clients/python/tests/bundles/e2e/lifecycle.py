@@ -32,7 +32,7 @@ def nap(context: TaskContext) -> int:
 
 NAP = Task(nap)
 
-for queue in ("kill", "taskkill", "drain", "handback", "stale", "down", "cancel"):
+for queue in ("kill", "taskkill", "drain", "handback", "stale", "down", "cancel", "hurry"):
     with DAG(f"nap_{queue}", queue=queue, retries=1, retry_delay=0):
         NAP()
 
