@@ -21,7 +21,40 @@ const (
 	stopHandBack  = "hand_back" // the worker is shutting down: it is reported up_for_retry
 	notReported   = "not_reported"
 	reportPatient = 5 * time.Minute // how long the start and the final state are retried
+	// lastTry is how long a call to the server still has once the worker hurries (a second signal,
+	// or Stop's context ended): the call on its way, or the one after it, is the last.
+	lastTry = 5 * time.Second
 )
+
+// hurried reports whether hurry is closed.
+func hurried(hurry <-chan struct{}) bool {
+	select {
+	case <-hurry:
+		return true
+	default:
+		return false
+	}
+}
+
+// callContext is a context for one call: it ends after limit, or lastTry after hurry is closed.
+func callContext(limit time.Duration, hurry <-chan struct{}) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	go func() {
+		select {
+		case <-hurry:
+		case <-ctx.Done():
+			return
+		}
+		timer := time.NewTimer(lastTry)
+		defer timer.Stop()
+		select {
+		case <-timer.C:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
+}
 
 // finalState is the state to report for an outcome: failures retry while attempts remain.
 func finalState(outcome taskrun.Outcome, tryNumber, maxTries int) string {
@@ -76,19 +109,25 @@ func (a *attempt) stopReason() (string, string) {
 }
 
 // patiently calls fn until it succeeds, fails for good, or reportPatient has passed; transport
-// errors and 5xx answers are retried with backoff.
+// errors and 5xx answers are retried with backoff. Once the worker hurries (HandBack), the call on
+// its way, or the next, is the last try, of lastTry at most.
 func (a *attempt) patiently(what string, fn func(context.Context) error) error {
 	deadline := time.Now().Add(reportPatient)
 	delay := 500 * time.Millisecond
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		last := hurried(a.w.handBack)
+		ctx, cancel := callContext(time.Minute, a.w.handBack)
 		err := fn(ctx)
 		cancel()
-		if err == nil || !retryable(err) || time.Now().Add(delay).After(deadline) {
+		// A call the worker's hurry caught on its way had its last try.
+		if err == nil || !retryable(err) || last || hurried(a.w.handBack) || time.Now().Add(delay).After(deadline) {
 			return err
 		}
 		a.w.log.Warn("retrying", "attempt", a.label, "what", what, "in", delay, "error", err)
-		time.Sleep(delay)
+		select {
+		case <-time.After(delay):
+		case <-a.w.handBack:
+		}
 		delay = min(delay*2, 15*time.Second)
 	}
 }
@@ -123,7 +162,7 @@ func (a *attempt) run() string {
 		pid = run.pid()
 		a.runner = run
 	}
-	shipper := newShipper(client, ti.Id, w.log, reportPatient, func(stale string, err error) bool { return a.renewed(client, stale, err) })
+	shipper := newShipper(client, ti.Id, w.log, reportPatient, w.handBack, func(stale string, err error) bool { return a.renewed(client, stale, err) })
 	began := time.Now()
 	payload, err := startPayload(w.hostname, pid, w.unixUser, began.UTC())
 	var started *api.TIRunContext

@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -37,7 +36,8 @@ type shipper struct {
 	client   *baton.Client
 	ti       uuid.UUID
 	log      *slog.Logger
-	patience time.Duration // how long close retries what the server could not yet take
+	patience time.Duration   // how long close retries what the server could not yet take
+	hurry    <-chan struct{} // closed when the worker hurries (a second signal): the next upload is the last try
 	renew    func(stale string, err error) bool
 
 	mu       sync.Mutex
@@ -58,10 +58,11 @@ type batch struct {
 	records []taskrun.Record
 }
 
-// newShipper starts shipping an attempt's lines; renew (may be nil) says whether the token, stale when
-// an upload was refused with err, was expired and is now renewed (the batch is then sent again).
-func newShipper(client *baton.Client, ti uuid.UUID, log *slog.Logger, patience time.Duration, renew func(stale string, err error) bool) *shipper {
-	s := &shipper{client: client, ti: ti, log: log, patience: patience, renew: renew, wake: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{})}
+// newShipper starts shipping an attempt's lines; hurry is closed when the worker hurries (a second
+// signal); renew (may be nil) says whether the token, stale when an upload was refused with err, was
+// expired and is now renewed (the batch is then sent again).
+func newShipper(client *baton.Client, ti uuid.UUID, log *slog.Logger, patience time.Duration, hurry <-chan struct{}, renew func(stale string, err error) bool) *shipper {
+	s := &shipper{client: client, ti: ti, log: log, patience: patience, hurry: hurry, renew: renew, wake: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{})}
 	go s.pump()
 	return s
 }
@@ -162,7 +163,7 @@ func (s *shipper) flush() bool {
 		if b == nil {
 			return true
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := callContext(30*time.Second, s.hurry)
 		stale := s.client.Token()
 		_, err := s.client.UploadLogs(ctx, s.ti, logBatch(b))
 		cancel()
@@ -207,7 +208,7 @@ func (s *shipper) holding() bool {
 }
 
 // close uploads what is left, retrying for up to the shipper's patience while the server cannot
-// be reached, and stops the pump; later lines are not accepted. False if some were not shipped.
+// be reached (once the worker hurries, one last try), and stops the pump; later lines are not accepted. False if some were not shipped.
 func (s *shipper) close() bool {
 	close(s.stop)
 	<-s.stopped
@@ -216,10 +217,16 @@ func (s *shipper) close() bool {
 	s.mu.Unlock()
 	deadline := time.Now().Add(s.patience)
 	delay := 500 * time.Millisecond
+	last := hurried(s.hurry)
 	shipped := s.flush()
 	// Lines still held could yet be stored; none held after a failure means they were refused for good.
-	for !shipped && s.holding() && time.Now().Add(delay).Before(deadline) {
-		time.Sleep(delay)
+	// Once the worker hurries, the next upload is the last try.
+	for !shipped && !last && s.holding() && time.Now().Add(delay).Before(deadline) {
+		select {
+		case <-time.After(delay):
+		case <-s.hurry:
+		}
+		last = hurried(s.hurry)
 		delay = min(delay*2, 15*time.Second)
 		shipped = s.flush()
 	}

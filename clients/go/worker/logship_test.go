@@ -32,7 +32,7 @@ func TestShipper_ServerUnreachable_HoldsAtMostTheByteLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := newShipper(client, uuid.New(), slog.New(slog.NewTextHandler(io.Discard, nil)), time.Second, nil)
+	s := newShipper(client, uuid.New(), slog.New(slog.NewTextHandler(io.Discard, nil)), time.Second, nil, nil)
 	defer s.close()
 	// 1,000 lines of 100 KB: well under the line limit, 100 MB in all.
 	message := strings.Repeat("x", 100_000)

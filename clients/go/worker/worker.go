@@ -289,7 +289,7 @@ func (w *Worker) register(ctx context.Context) error {
 
 // Stop drains (no new claims; running tasks get the grace period, then are handed back), ends
 // the bundle processes and returns what stopped the worker, if anything did. It returns early,
-// handing running tasks back at once, when ctx ends.
+// when ctx ends, through HandBack.
 func (w *Worker) Stop(ctx context.Context) error {
 	w.Drain()
 	select {
@@ -304,7 +304,10 @@ func (w *Worker) Stop(ctx context.Context) error {
 // Drain stops claiming; running tasks finish (handed back after the grace period); then serving ends.
 func (w *Worker) Drain() { w.drainOnce.Do(func() { close(w.draining) }) }
 
-// HandBack stops running tasks now and reports them up_for_retry (a second SIGTERM).
+// HandBack stops running tasks now and reports them up_for_retry (a second SIGTERM), and cuts every
+// wait for the server short: a start, the last log lines or a final state the server has not taken
+// gets one last try of up to 5 s, then is given up (the server's heartbeat timeout frees an attempt
+// left unreported, its claim timeout one left unstarted).
 func (w *Worker) HandBack() {
 	w.Drain()
 	w.handOnce.Do(func() { close(w.handBack) })

@@ -100,7 +100,7 @@ func run(args []string) int {
 				w.Drain()
 				first = false
 			} else {
-				cfg.Logger.Warn("handing running tasks back now", "signal", sig.String())
+				cfg.Logger.Warn("handing running tasks back now; a start, log lines or a final state the server has not taken get one last try of 5s, then are given up", "signal", sig.String())
 				w.HandBack()
 			}
 		}

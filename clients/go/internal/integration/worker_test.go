@@ -349,6 +349,62 @@ func TestGoWorker_SIGTERMToItsProcessGroup_RunningTasksFinish(t *testing.T) {
 	}
 }
 
+// A task ended while the server cannot be reached: one SIGTERM waits for its logs and its final
+// state (five minutes each), a second gives them one last try and the worker exits. Before, the
+// second signal only handed running tasks back, and a report waiting for the server went on waiting.
+func TestGoWorker_SecondSIGTERMWhileTheServerIsDown_GivesTheReportsUpAndExits(t *testing.T) {
+	s := startOwnStack(t, "BATON_SCHEDULER_INTERVAL=0.2", "BATON_CLAIM_MAX_WAIT=2")
+	root := moduleRoot(t)
+	tmp := t.TempDir()
+	bundles := filepath.Join(tmp, "bundles")
+	workerBinary := filepath.Join(tmp, "baton-go-worker")
+	goBuild(t, root, "./internal/integration/testdata/scenarios", filepath.Join(bundles, "scenarios"))
+	goBuild(t, root, "./cmd/baton-go-worker", workerBinary)
+	w := s.startWorker(t, workerBinary, bundles, "--queue", "hurry", "--heartbeat-interval", "1s", "--claim-wait", "2s", "--grace-period", "10m")
+
+	marker := filepath.Join(tmp, "signalled")
+	runID := s.trigger(t, "hurry_dag", map[string]any{"marker": marker})
+	waitFor(t, "the task to run", 2*time.Minute, func() bool {
+		ti, ok := findTask(s.run(t, "hurry_dag", runID), "finishAfterSignal")
+		return ok && state(ti) == "running" && strings.Contains(s.logs(t, ti.Id, 1), "working")
+	})
+	s.server.Stop()
+	if err := os.WriteFile(marker, nil, 0o600); err != nil { // the task ends while the server is down
+		t.Fatal(err)
+	}
+	waitFor(t, "the worker to retry its logs", 2*time.Minute, func() bool {
+		return strings.Contains(w.Output(), "log upload failed")
+	})
+	_ = w.cmd.Process.Signal(syscall.SIGTERM)
+	waitFor(t, "the worker to start draining", time.Minute, func() bool { return strings.Contains(w.Output(), "draining") })
+	retries := strings.Count(w.Output(), "log upload failed")
+	waitFor(t, "another retry", 2*time.Minute, func() bool { return strings.Count(w.Output(), "log upload failed") > retries })
+	select {
+	case <-w.exited:
+		t.Fatalf("one signal: the worker left without waiting for the server:\n%s", w.Output())
+	default:
+	}
+
+	_ = w.cmd.Process.Signal(syscall.SIGTERM)
+	hurried := time.Now()
+	select {
+	case <-w.exited:
+	case <-time.After(time.Minute):
+		t.Fatalf("the worker did not exit within a minute of the second SIGTERM:\n%s", w.Output())
+	}
+	if took := time.Since(hurried); took > 30*time.Second {
+		t.Errorf("the worker took %s to exit after the second SIGTERM", took)
+	}
+	if code := w.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("the worker exited with %d", code)
+	}
+	for _, said := range []string{"one last try", "the final state could not be reported"} {
+		if !strings.Contains(w.Output(), said) {
+			t.Errorf("the worker did not say %q:\n%s", said, w.Output())
+		}
+	}
+}
+
 func TestGoWorker_ProcessesATaskLeftRunning_AreStoppedWhenItReturns(t *testing.T) {
 	s := startStack(t)
 	root := moduleRoot(t)

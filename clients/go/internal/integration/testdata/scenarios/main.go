@@ -43,6 +43,9 @@ func (m *scenarios) RegisterDags(dagbag bundle.Registry) error {
 	drain := dagbag.AddDag("drain_dag", bundle.Queue("drain"))
 	drain.AddTask(finishAfterSignal)
 
+	hurry := dagbag.AddDag("hurry_dag", bundle.Queue("hurry"))
+	hurry.AddTask(finishAfterSignal)
+
 	starting := dagbag.AddDag("starting_dag", bundle.Queue("starting"), bundle.Retries(1))
 	starting.AddTask(sayItRan)
 
