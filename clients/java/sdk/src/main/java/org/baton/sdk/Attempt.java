@@ -138,6 +138,92 @@ final class Attempt {
     return ti.getId();
   }
 
+  /** How long a call to the server still has once the worker hurries (a second stop). */
+  static final Duration LAST_TRY = Duration.ofSeconds(5);
+
+  // Once the worker hurries: a start, the last log lines and the final state get one last try.
+  private volatile boolean hurried;
+  // The thread making a call hurry() may cut (interrupt), and that call; guarded by cutLock.
+  private final Object cutLock = new Object();
+  private Thread calling;
+  private Object call;
+  private boolean cut;
+
+  /**
+   * Hands the attempt back and cuts its waits for the server short (the worker is stopped again): a
+   * start, the last log lines or a final state the server has not taken gets one last try of {@link
+   * #LAST_TRY}, then is given up (the server's heartbeat or claim timeout then frees the attempt).
+   */
+  void hurry() {
+    hurried = true;
+    handBack();
+    LogShipper logs = shipper;
+    if (logs != null) {
+      logs.hurry();
+    }
+    synchronized (cutLock) {
+      if (calling != null) {
+        cut = true;
+        calling.interrupt();
+      }
+    }
+  }
+
+  /**
+   * {@code work} on this thread, interrupted by {@link #hurry()} or, as the last try, after {@link
+   * #LAST_TRY}; the interrupt is cleared once it returns.
+   */
+  private <T> T cuttable(Supplier<T> work, boolean last) {
+    Thread me = Thread.currentThread();
+    Object mine = new Object();
+    synchronized (cutLock) {
+      calling = me;
+      call = mine;
+    }
+    ScheduledFuture<?> timer = null;
+    if (last) {
+      try {
+        timer = timers.schedule(
+            () -> {
+              synchronized (cutLock) {
+                if (call == mine) {
+                  cut = true;
+                  me.interrupt();
+                }
+              }
+            },
+            LAST_TRY.toMillis(),
+            TimeUnit.MILLISECONDS);
+      } catch (RejectedExecutionException shutDown) {
+        // The worker's timers have stopped: the call goes uncut, bounded by the client's retries.
+      }
+    }
+    try {
+      return work.get();
+    } finally {
+      if (timer != null) {
+        timer.cancel(false);
+      }
+      synchronized (cutLock) {
+        calling = null;
+        call = null;
+        if (cut) {
+          cut = false;
+          Thread.interrupted();
+        }
+      }
+    }
+  }
+
+  /** The attempt's last log lines shipped, retried for the report patience or until the worker hurries. */
+  private boolean closeLogs(LogShipper logs) {
+    boolean all = cuttable(() -> logs.close(options.reportPatience()), false);
+    if (!all && hurried && logs.holding()) {
+      all = cuttable(() -> logs.lastFlush(LAST_TRY), true);
+    }
+    return all;
+  }
+
   /** Asks the task to stop and reports it {@code up_for_retry}: the worker is shutting down. */
   void handBack() {
     stop("hand_back", "warning", "the worker is shutting down: the attempt is handed back");
@@ -412,7 +498,7 @@ final class Attempt {
     String took = String.format("%.1f s", (System.nanoTime() - began) / 1e9);
     String kind = stopKind;
     if ("server".equals(kind)) {
-      logs.close(options.reportPatience());
+      closeLogs(logs);
       LOG.warn("{}: stopped by the server after {}", label, took);
       reported.complete(null);
       return;
@@ -432,7 +518,7 @@ final class Attempt {
     String why = effective.message() != null && !state.equals("success") ? ": " + effective.message() : "";
     logs.add(LogEntry.worker(state.equals("success") || state.equals("skipped") ? "info" : "warning",
         "attempt " + ti.getTryNumber() + " ended after " + took + ": " + state + why));
-    if (!logs.close(options.reportPatience())) {
+    if (!closeLogs(logs)) {
       LOG.warn("{}: some log lines could not be shipped", label);
     }
     shippedAt = System.nanoTime();
@@ -508,20 +594,33 @@ final class Attempt {
     }
   }
 
-  /** {@code call}, retried on transport errors and 5xx answers for up to the report patience. */
+  /**
+   * {@code call}, retried on transport errors and 5xx answers for up to the report patience; once the
+   * worker hurries, the call after it (or this one, cut on its way) is the last try.
+   */
   private <T> T patiently(String what, Supplier<T> call) {
     long deadline = System.nanoTime() + options.reportPatience().toNanos();
     long delay = 500;
     while (true) {
+      boolean last = hurried;
       try {
-        return call.get();
+        return cuttable(call, last);
       } catch (TransportException | ServerErrorException e) {
+        if (last) {
+          throw e;
+        }
+        if (hurried) {
+          continue; // cut on its way: one last try
+        }
         if (System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(delay) > deadline) {
           throw e;
         }
         LOG.warn("{}: {} failed, retrying in {} ms: {}", label, what, delay, e.getMessage());
+        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(delay);
         try {
-          Thread.sleep(delay);
+          while (!hurried && System.nanoTime() < end) {
+            Thread.sleep(Math.min(50, Math.max(1, TimeUnit.NANOSECONDS.toMillis(end - System.nanoTime()))));
+          }
         } catch (InterruptedException interrupted) {
           Thread.currentThread().interrupt();
           throw e;

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
 import org.baton.client.ApiErrorException;
 import org.baton.client.BatonClient;
 import org.baton.client.BatonException;
@@ -54,12 +55,14 @@ final class LogShipper {
   private final UUID taskInstanceId;
   private final Deque<LogEntry> pending = new ArrayDeque<>();
   private long pendingBytes; // of pending, as jsonBytes counts them
-  // Sent (or being sent) and not yet answered; null when none. Guarded by uploadLock.
-  private Batch inFlight;
+  // Sent (or being sent) and not yet answered; null when none. Written under uploadLock.
+  private volatile Batch inFlight;
   private int dropped;
   private boolean closed;
+  // Once the worker hurries (a second stop): close retries no more.
+  private volatile boolean hurried;
   // Uploads take this lock, the buffer takes `this`: a task logging never waits for an upload.
-  private final Object uploadLock = new Object();
+  private final ReentrantLock uploadLock = new ReentrantLock();
 
   /** One upload: its lines and the id that makes sending it again harmless. */
   private record Batch(UUID id, List<LogEntry> entries) {}
@@ -138,15 +141,18 @@ final class LogShipper {
   }
 
   /** Whether lines wait to be shipped (pending or in flight). */
-  private boolean holding() {
-    synchronized (uploadLock) {
-      if (inFlight != null) {
-        return true;
-      }
+  boolean holding() {
+    if (inFlight != null) {
+      return true;
     }
     synchronized (this) {
       return !pending.isEmpty();
     }
+  }
+
+  /** The worker hurries (a second stop): {@link #close} retries no more. */
+  void hurry() {
+    hurried = true;
   }
 
   private synchronized int discardAll() {
@@ -263,8 +269,36 @@ final class LogShipper {
 
   /** Uploads everything queued, in order; false if some lines could not be shipped (they stay queued). */
   boolean flush() {
-    synchronized (uploadLock) {
+    try {
+      uploadLock.lockInterruptibly();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+    try {
       return upload();
+    } finally {
+      uploadLock.unlock();
+    }
+  }
+
+  /**
+   * One last upload of what is left, waiting at most {@code wait} for an upload on its way (the
+   * worker hurries); false if some lines were not shipped.
+   */
+  boolean lastFlush(Duration wait) {
+    try {
+      if (!uploadLock.tryLock(wait.toMillis(), TimeUnit.MILLISECONDS)) {
+        return false;
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+    try {
+      return upload();
+    } finally {
+      uploadLock.unlock();
     }
   }
 
@@ -321,8 +355,8 @@ final class LogShipper {
   }
 
   /**
-   * Uploads what is left, retrying for up to {@code patience} while the server cannot be reached;
-   * later lines are no longer accepted. False if some were not shipped.
+   * Uploads what is left, retrying for up to {@code patience} while the server cannot be reached
+   * (until the worker hurries); later lines are no longer accepted. False if some were not shipped.
    */
   boolean close(Duration patience) {
     synchronized (this) {
@@ -332,11 +366,17 @@ final class LogShipper {
     long delay = 500;
     boolean all = flush();
     // Lines still held could yet be stored; none held after a failure means they were refused for good.
-    while (!all && holding() && System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(delay) < deadline) {
+    while (!all && !hurried && holding() && System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(delay) < deadline) {
+      long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(delay);
       try {
-        Thread.sleep(delay);
+        while (!hurried && System.nanoTime() < end) {
+          Thread.sleep(Math.min(50, Math.max(1, TimeUnit.NANOSECONDS.toMillis(end - System.nanoTime()))));
+        }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
+        return false;
+      }
+      if (hurried) {
         return false;
       }
       delay = Math.min(delay * 2, 15_000);

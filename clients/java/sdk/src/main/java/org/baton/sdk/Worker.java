@@ -266,13 +266,16 @@ public final class Worker {
 
   /**
    * Stops claiming; running tasks get the grace period to finish, then are handed back. Called
-   * again, hands them back at once. Returns at once.
+   * again, hands them back at once and cuts every wait for the server short: a start, the last log
+   * lines or a final state the server has not taken gets one last try of 5 s, then is given up.
+   * Returns at once.
    */
   public void drain() {
     if (draining) {
       if (!handBackNow) {
         handBackNow = true;
-        LOG.info("stopping again: running tasks are handed back now");
+        LOG.warn("stopping again: running tasks are handed back now; a start, log lines or a final state the server "
+            + "has not taken get one last try of {} s, then are given up", Attempt.LAST_TRY.toSeconds());
       }
       return;
     }
@@ -518,7 +521,15 @@ public final class Worker {
         attempt.handBack();
       }
       long last = System.nanoTime() + settings.stopGrace.plus(settings.reportPatience).toNanos();
+      boolean hurried = false;
       while (!running.isEmpty() && System.nanoTime() < last) {
+        if (handBackNow && !hurried) {
+          // Stopped again, during the grace period or after it: every wait for the server is cut short.
+          hurried = true;
+          for (Attempt attempt : new ArrayList<>(running)) {
+            attempt.hurry();
+          }
+        }
         sleepQuietly(100);
       }
     }

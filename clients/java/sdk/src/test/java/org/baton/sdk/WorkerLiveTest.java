@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.baton.client.LiveServer;
 import org.baton.client.Runs;
@@ -189,6 +190,44 @@ class WorkerLiveTest {
         task.getState() == TaskInstanceState.UP_FOR_RETRY || task.getState() == TaskInstanceState.QUEUED
             || task.getState() == TaskInstanceState.SCHEDULED,
         "handed back for another try: " + task.getState());
+  }
+
+  @Test
+  void secondStopWhileTheServerIsDown_givesTheReportsUpAndTheWorkerStops() throws Exception {
+    // A task ended while the server cannot be reached: one stop (SIGTERM) waits for its last logs and
+    // its final state, five minutes each; a second gives them one last try and the worker stops.
+    // Before, the second stop only handed running tasks back: the reports went on waiting.
+    LiveServer own = LiveServer.start(Map.of("BATON_SCHEDULER_INTERVAL", "0.2"));
+    Worker worker = null;
+    try {
+      Runs ownRuns = new Runs(own);
+      String id = Runs.suffix();
+      String dagId = "java_hurry_" + id;
+      worker = worker(own, "hurry_" + id, registry -> registry.addDag(dagId).queue("q_" + id).addTask(TestTasks::ignoresStop))
+          .gracePeriod(Duration.ofMinutes(10))
+          .build();
+      worker.start();
+      String runId = ownRuns.trigger(dagId);
+      Runs.waitFor("the task to run", () -> TestTasks.SEEN.get(runId + "/running"));
+      own.kill();
+      TestTasks.SEEN.put(runId + "/release", true); // the task ends while the server is down
+      Runs.waitFor("the task to end", () -> TestTasks.SEEN.get(runId + "/ended"));
+      worker.drain();
+      assertFalse(worker.awaitTermination(Duration.ofSeconds(5)), "one stop: the worker waits for the server");
+
+      long hurried = System.nanoTime();
+      worker.drain();
+      assertTrue(worker.awaitTermination(Duration.ofMinutes(1)), "the worker did not stop within a minute of the second stop");
+      long took = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - hurried);
+      assertTrue(took < 30, "the worker took " + took + " s to stop after the second stop");
+      assertEquals(Map.of("not_reported", 1), worker.results());
+    } finally {
+      if (worker != null) {
+        worker.drain();
+        worker.drain();
+      }
+      own.close();
+    }
   }
 
   @Test
