@@ -72,16 +72,6 @@ func (c *Client) ClaimWorkloads(ctx context.Context, workerID uuid.UUID, body ap
 	return result(r.HTTPResponse, r.Body, r.JSON200)
 }
 
-// ReissueTaskTokens asks, with the worker's credential, for fresh execution tokens for the running
-// attempts it holds (after their tokens expired); the answer says why each other got none.
-func (c *Client) ReissueTaskTokens(ctx context.Context, workerID uuid.UUID, body api.TaskTokensPayload) (*api.TaskTokens, error) {
-	r, err := c.generated.ReissueTaskTokensWithResponse(ctx, workerID, body)
-	if err != nil {
-		return nil, err
-	}
-	return result(r.HTTPResponse, r.Body, r.JSON200)
-}
-
 // TriggerDagRun queues a manual run of a DAG (admin token).
 func (c *Client) TriggerDagRun(ctx context.Context, dagID string, body api.TriggerDagRunPayload) (*api.DagRun, error) {
 	r, err := c.generated.TriggerDagRunWithResponse(ctx, dagID, body)

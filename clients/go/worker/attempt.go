@@ -336,7 +336,7 @@ func (a *attempt) renewed(client *baton.Client, stale string, err error) bool {
 	ti := a.workload.TaskInstance
 	var answer *api.TaskTokens
 	err = a.patiently("renewing the expired token", func(ctx context.Context) (err error) {
-		answer, err = a.w.client.ReissueTaskTokens(ctx, a.w.ID(), api.TaskTokensPayload{TaskInstanceIds: []uuid.UUID{ti.Id}})
+		answer, err = reissueTaskTokens(ctx, a.w.client, a.w.ID(), ti.Id)
 		return err
 	})
 	if err != nil {
@@ -355,4 +355,22 @@ func (a *attempt) renewed(client *baton.Client, stale string, err error) bool {
 	}
 	a.w.log.Warn("the server gives the attempt no fresh token", "attempt", a.label, "refused", answer.Refused)
 	return false
+}
+
+// reissueTaskTokens asks, with the worker's credential, for a fresh execution token for the running
+// attempt ti it holds (after its token expired); the answer says why it got none otherwise. It calls
+// the generated client itself: the operation is of API version 2026-12-02 on, and the baton package
+// builds over every version's generated client (the conformance runners), this worker only the newest.
+func reissueTaskTokens(ctx context.Context, client *baton.Client, workerID, ti uuid.UUID) (*api.TaskTokens, error) {
+	r, err := client.Generated().ReissueTaskTokensWithResponse(ctx, workerID, api.TaskTokensPayload{TaskInstanceIds: []uuid.UUID{ti}})
+	if err != nil {
+		return nil, err
+	}
+	if err := baton.CheckResponse(r.HTTPResponse, r.Body); err != nil {
+		return nil, err
+	}
+	if r.JSON200 == nil {
+		return nil, fmt.Errorf("baton: unexpected %d answer without the documented body", r.StatusCode())
+	}
+	return r.JSON200, nil
 }

@@ -40,8 +40,6 @@ import org.baton.client.generated.model.TIRunContext;
 import org.baton.client.generated.model.TIRunPayload;
 import org.baton.client.generated.model.TIStatePayload;
 import org.baton.client.generated.model.TIStateResponse;
-import org.baton.client.generated.model.TaskTokens;
-import org.baton.client.generated.model.TaskTokensPayload;
 import org.baton.client.generated.model.TriggerDagRunPayload;
 import org.baton.client.generated.model.VariablePutBody;
 import org.baton.client.generated.model.Worker;
@@ -339,14 +337,6 @@ public final class BatonClient {
   /** Claims ready workloads; keep the payload's {@code waitSeconds} below the client's timeout. */
   public ClaimedWorkloads claimWorkloads(UUID workerId, ClaimWorkloadsPayload payload) {
     return call("claimWorkloads", () -> workers.claimWorkloads(workerId, payload));
-  }
-
-  /**
-   * Fresh execution tokens, asked with the worker's credential, for the running attempts the worker
-   * holds (after their tokens expired); the answer says why each other got none.
-   */
-  public TaskTokens reissueTaskTokens(UUID workerId, TaskTokensPayload payload) {
-    return call("reissueTaskTokens", () -> workers.reissueTaskTokens(workerId, payload));
   }
 
   /** Queues a manual run of a DAG (admin token). */

@@ -35,15 +35,17 @@ import org.baton.client.ServerErrorException;
 import org.baton.client.ServerTooOldException;
 import org.baton.client.TransportException;
 import org.baton.client.UnauthorizedException;
-import org.baton.client.generated.model.TaskToken;
-import org.baton.client.generated.model.TaskTokens;
-import org.baton.client.generated.model.TaskTokensPayload;
 import org.baton.client.VersionMismatchException;
+import org.baton.client.generated.ApiException;
+import org.baton.client.generated.api.WorkersApi;
 import org.baton.client.generated.model.ClaimWorkloadsPayload;
 import org.baton.client.generated.model.DagDescription;
 import org.baton.client.generated.model.ExecuteTaskWorkload;
 import org.baton.client.generated.model.RegisterDagsPayload;
 import org.baton.client.generated.model.RegisterWorkerPayload;
+import org.baton.client.generated.model.TaskToken;
+import org.baton.client.generated.model.TaskTokens;
+import org.baton.client.generated.model.TaskTokensPayload;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.event.Level;
@@ -470,8 +472,16 @@ public final class Worker {
     if (id == null) {
       return null;
     }
-    TaskTokens answer =
-        client.reissueTaskTokens(id, new TaskTokensPayload().taskInstanceIds(List.of(taskInstanceId)));
+    TaskTokensPayload payload = new TaskTokensPayload().taskInstanceIds(List.of(taskInstanceId));
+    TaskTokens answer;
+    try {
+      // The generated API itself: the operation is of API version 2026-12-02 on, and BatonClient builds
+      // over every version's generated client (the conformance runners), this worker only over the newest.
+      answer = new WorkersApi(client.apiClient()).reissueTaskTokens(id, payload);
+    } catch (ApiException e) {
+      // Error statuses were thrown typed by the client's raiseOnError; what is left is a transport failure.
+      throw new TransportException("reissueTaskTokens: " + e.getMessage(), e.getCause() != null ? e.getCause() : e);
+    }
     for (TaskToken fresh : answer.getTokens()) {
       if (taskInstanceId.equals(fresh.getTaskInstanceId()) && Integer.valueOf(tryNumber).equals(fresh.getTryNumber())) {
         return fresh.getToken();
