@@ -283,66 +283,17 @@ def test__thread_isolation__return_value_nan_or_infinite__fails_saying_it_is_not
 HOP_BY_HOP = ("host", "content-length", "transfer-encoding", "connection", "content-encoding")
 
 
-class _HoldingStart:
-    """A proxy in front of the server that holds the first start (``.../run``) until released."""
+class _Proxy:
+    """A proxy in front of the server, on a port of its own, that :meth:`intercept` may answer itself."""
 
     def __init__(self, target: str) -> None:
-        self.held = threading.Event()
-        self.release = threading.Event()
         upstream = self._upstream = httpx.Client(base_url=target, timeout=120)
         proxy = self
 
         class Forward(BaseHTTPRequestHandler):
             def forward(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if self.path.split("?")[0].endswith("/run") and not proxy.held.is_set():
-                    proxy.held.set()
-                    proxy.release.wait(300)
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
-                answer = upstream.request(self.command, self.path, content=body, headers=headers)
-                self.send_response(answer.status_code)
-                for key, value in answer.headers.items():
-                    if key.lower() not in HOP_BY_HOP:
-                        self.send_header(key, value)
-                self.send_header("Content-Length", str(len(answer.content)))
-                self.end_headers()
-                self.wfile.write(answer.content)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        for verb in ("GET", "POST", "PUT", "PATCH", "DELETE"):
-            setattr(Forward, f"do_{verb}", Forward.forward)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Forward)
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def close(self) -> None:
-        self.release.set()
-        self._server.shutdown()
-        self._server.server_close()
-        self._upstream.close()
-
-
-class _RefusingLogs:
-    """A proxy in front of the server that answers every log upload 503 while ``refuse`` is set."""
-
-    def __init__(self, target: str) -> None:
-        self.refuse = threading.Event()
-        self.refused = 0
-        upstream = self._upstream = httpx.Client(base_url=target, timeout=120)
-        proxy = self
-
-        class Forward(BaseHTTPRequestHandler):
-            def forward(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if self.path.split("?")[0].endswith("/logs") and proxy.refuse.is_set():
-                    proxy.refused += 1
-                    self.send_response(503)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
+                if proxy.intercept(self, self.path.split("?")[0]):
                     return
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
                 answer = upstream.request(self.command, self.path, content=body, headers=headers)
@@ -365,10 +316,51 @@ class _RefusingLogs:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 
+    def intercept(self, handler: BaseHTTPRequestHandler, path: str) -> bool:
+        """Whether the request to ``path`` was answered here (else it is forwarded)."""
+        return False
+
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
         self._upstream.close()
+
+
+class _HoldingStart(_Proxy):
+    """A proxy in front of the server that holds the first start (``.../run``) until released."""
+
+    def __init__(self, target: str) -> None:
+        self.held = threading.Event()
+        self.release = threading.Event()
+        super().__init__(target)
+
+    def intercept(self, handler: BaseHTTPRequestHandler, path: str) -> bool:
+        if path.endswith("/run") and not self.held.is_set():
+            self.held.set()
+            self.release.wait(300)
+        return False
+
+    def close(self) -> None:
+        self.release.set()
+        super().close()
+
+
+class _RefusingLogs(_Proxy):
+    """A proxy in front of the server that answers every log upload 503 while ``refuse`` is set."""
+
+    def __init__(self, target: str) -> None:
+        self.refuse = threading.Event()
+        self.refused = 0
+        super().__init__(target)
+
+    def intercept(self, handler: BaseHTTPRequestHandler, path: str) -> bool:
+        if not (path.endswith("/logs") and self.refuse.is_set()):
+            return False
+        self.refused += 1
+        handler.send_response(503)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+        return True
 
 
 def test__last_log_lines_slow_to_ship__heartbeats_go_on_and_the_success_is_reported(
