@@ -27,6 +27,8 @@ func (h *held) waits() {
 // with its own credential. Before, its end was refused (401 token_expired) and it failed at the
 // heartbeat timeout.
 func TestGoWorker_ServerDownLongerThanTheTokenLives_TaskEndedMeanwhileIsRecorded(t *testing.T) {
+	// Mostly waiting out a downtime on a server of its own: beside the other such test, not after it.
+	t.Parallel()
 	const tokenTTL = 30 * time.Second // the least the server allows
 	s := startOwnStack(t,
 		"BATON_EXECUTION_TOKEN_TTL=30", "BATON_TOKEN_REFRESH_BEFORE=5", "BATON_HEARTBEAT_TIMEOUT=120",

@@ -353,6 +353,8 @@ func TestGoWorker_SIGTERMToItsProcessGroup_RunningTasksFinish(t *testing.T) {
 // state (five minutes each), a second gives them one last try and the worker exits. Before, the
 // second signal only handed running tasks back, and a report waiting for the server went on waiting.
 func TestGoWorker_SecondSIGTERMWhileTheServerIsDown_GivesTheReportsUpAndExits(t *testing.T) {
+	// Mostly waiting out a downtime on a server of its own: beside the other such test, not after it.
+	t.Parallel()
 	s := startOwnStack(t, "BATON_SCHEDULER_INTERVAL=0.2", "BATON_CLAIM_MAX_WAIT=2")
 	root := moduleRoot(t)
 	tmp := t.TempDir()
