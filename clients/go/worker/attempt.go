@@ -1,10 +1,14 @@
 package worker
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -334,9 +338,9 @@ func (a *attempt) renewed(client *baton.Client, stale string, err error) bool {
 		return true
 	}
 	ti := a.workload.TaskInstance
-	var answer *api.TaskTokens
+	var answer *reissuedTokens
 	err = a.patiently("renewing the expired token", func(ctx context.Context) (err error) {
-		answer, err = reissueTaskTokens(ctx, a.w.client, a.w.ID(), ti.Id)
+		answer, err = reissueTaskTokens(ctx, a.w.client, a.w.cfg.ServerURL, a.w.ID(), ti.Id)
 		return err
 	})
 	if err != nil {
@@ -344,7 +348,7 @@ func (a *attempt) renewed(client *baton.Client, stale string, err error) bool {
 		return false
 	}
 	for _, fresh := range answer.Tokens {
-		if fresh.TaskInstanceId == ti.Id && fresh.TryNumber == ti.TryNumber {
+		if fresh.TaskInstanceID == ti.Id && fresh.TryNumber == ti.TryNumber {
 			a.w.log.Info("the expired execution token was renewed with the worker's credential", "attempt", a.label)
 			client.SetToken(fresh.Token)
 			if a.runner != nil {
@@ -357,20 +361,51 @@ func (a *attempt) renewed(client *baton.Client, stale string, err error) bool {
 	return false
 }
 
+// reissuedTokens is the answer of POST /workers/{worker_id}/task-tokens: fresh execution tokens, and
+// why each other task instance asked for got none.
+type reissuedTokens struct {
+	Tokens []struct {
+		TaskInstanceID uuid.UUID `json:"task_instance_id"`
+		TryNumber      int       `json:"try_number"`
+		Token          string    `json:"token"`
+	} `json:"tokens"`
+	Refused []struct {
+		TaskInstanceID uuid.UUID `json:"task_instance_id"`
+		Reason         string    `json:"reason"`
+	} `json:"refused"`
+}
+
 // reissueTaskTokens asks, with the worker's credential, for a fresh execution token for the running
-// attempt ti it holds (after its token expired); the answer says why it got none otherwise. It calls
-// the generated client itself: the operation is of API version 2026-12-02 on, and the baton package
-// builds over every version's generated client (the conformance runners), this worker only the newest.
-func reissueTaskTokens(ctx context.Context, client *baton.Client, workerID, ti uuid.UUID) (*api.TaskTokens, error) {
-	r, err := client.Generated().ReissueTaskTokensWithResponse(ctx, workerID, api.TaskTokensPayload{TaskInstanceIds: []uuid.UUID{ti}})
+// attempt ti it holds (after its token expired). The operation is of API version 2026-12-02 on, and
+// this package builds over every version's generated client (codegen verify), so it is sent through
+// the client's configured HTTP client (version header, credential, retries) rather than a generated
+// method that older versions lack.
+func reissueTaskTokens(ctx context.Context, client *baton.Client, serverURL string, workerID, ti uuid.UUID) (*reissuedTokens, error) {
+	body, err := json.Marshal(map[string][]uuid.UUID{"task_instance_ids": {ti}})
 	if err != nil {
 		return nil, err
 	}
-	if err := baton.CheckResponse(r.HTTPResponse, r.Body); err != nil {
+	endpoint := strings.TrimRight(serverURL, "/") + "/workers/" + workerID.String() + "/task-tokens"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
+	if err != nil {
 		return nil, err
 	}
-	if r.JSON200 == nil {
-		return nil, fmt.Errorf("baton: unexpected %d answer without the documented body", r.StatusCode())
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.HTTPClient().Do(req)
+	if err != nil {
+		return nil, err
 	}
-	return r.JSON200, nil
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, err
+	}
+	if err := baton.CheckResponse(resp, data); err != nil {
+		return nil, err
+	}
+	var answer reissuedTokens
+	if err := json.Unmarshal(data, &answer); err != nil {
+		return nil, fmt.Errorf("baton: the answer of task-tokens: %w", err)
+	}
+	return &answer, nil
 }
