@@ -181,7 +181,7 @@ def shippable(entry: LogEntry) -> tuple[LogEntry, int]:
     """
     message = entry.message
     if len(message) > MAX_MESSAGE:
-        message = message[: MAX_MESSAGE - 20] + " … (truncated)"
+        message = message[: MAX_MESSAGE - 20] + _TRUNCATED
     message = _text(message)
     size = len(json.dumps(message)) + 100  # ensure_ascii: never fewer bytes than the UTF-8 sent
     fields: dict[str, Any] | None = None
