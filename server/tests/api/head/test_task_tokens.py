@@ -175,33 +175,41 @@ async def test__token_for_unknown_task_instance__401(
     assert response.status_code == 401
 
 
-@pytest.mark.parametrize("fast_lanes", [True, False], ids=["fast-lanes", "routes"])
 async def test__heartbeats_further_apart_than_the_refresh_window__keep_the_token_alive(
-    databases: DatabaseFactory, tmp_path: Path, fast_lanes: bool
+    databases: DatabaseFactory, tmp_path: Path
 ) -> None:
     # A worker heartbeating every 12 s (well within the 300 s heartbeat timeout) against tokens of 30 s
     # refreshed from 5 s before expiry: its beats at 12 s and 24 s came before the window and the one at
-    # 36 s with an expired token, and the running task was told to stop (401 token_expired).
-    settings = make_settings(
-        await databases.create(),
-        tmp_path,
-        execution_token_ttl=30,
-        token_refresh_before=5,
-        fast_lanes=fast_lanes,
-    )
-    server = ServerHarness(settings)
-    await server.start()
+    # 36 s with an expired token, and the running task was told to stop (401 token_expired). Through the
+    # fast lanes and the routes at once (started one after the other): each is a wait of 48 s.
+    servers = []
     try:
-        async with server.client() as client:
-            attempt = (await started(server.runtime, client))["extract"]
-            beat = {"hostname": RUN_PAYLOAD["hostname"], "pid": RUN_PAYLOAD["pid"]}
-            began = time.monotonic()
-            for n in range(1, 5):
-                await asyncio.sleep(max(0.0, began + 12 * n - time.monotonic()))
-                response = await client.put(
-                    f"/execution/task-instances/{attempt.id}/heartbeat", json=beat, headers=attempt.headers()
-                )
-                assert response.status_code == 204, (12 * n, response.text)
-                attempt.execution_token = response.headers.get("Refreshed-API-Token", attempt.execution_token)
+        for lane in ("fast-lanes", "routes"):
+            settings = make_settings(
+                await databases.create(),
+                tmp_path / lane,
+                execution_token_ttl=30,
+                token_refresh_before=5,
+                fast_lanes=lane == "fast-lanes",
+            )
+            servers.append(ServerHarness(settings))
+            await servers[-1].start()
+        await asyncio.gather(*(_heartbeats_12_s_apart(server) for server in servers))
     finally:
-        await server.stop()
+        for server in servers:
+            await server.stop()
+
+
+async def _heartbeats_12_s_apart(server: ServerHarness) -> None:
+    async with server.client() as client:
+        attempt = (await started(server.runtime, client))["extract"]
+        beat = {"hostname": RUN_PAYLOAD["hostname"], "pid": RUN_PAYLOAD["pid"]}
+        began = time.monotonic()
+        for n in range(1, 5):
+            await asyncio.sleep(max(0.0, began + 12 * n - time.monotonic()))
+            response = await client.put(
+                f"/execution/task-instances/{attempt.id}/heartbeat", json=beat, headers=attempt.headers()
+            )
+            lane = "fast lanes" if server.runtime.settings.fast_lanes else "routes"
+            assert response.status_code == 204, (lane, 12 * n, response.text)
+            attempt.execution_token = response.headers.get("Refreshed-API-Token", attempt.execution_token)
