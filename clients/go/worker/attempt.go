@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	baton "github.com/baton-org/baton/clients/go"
@@ -78,14 +79,16 @@ type attempt struct {
 	workload api.ExecuteTaskWorkload
 	label    string
 
-	runner  runner     // the task's runner, once resolved: a renewed token is passed on to it
-	renewMu sync.Mutex // one renewal of an expired token at a time
+	runner   runner      // the task's runner, once resolved: a renewed token is passed on to it
+	renewMu  sync.Mutex  // one renewal of an expired token at a time
+	taskOver atomic.Bool // the task has returned (set under stopMu): a renewed token is no longer passed on to it
+	// endBeats stops the attempt's heartbeats and waits for them to end; nil when none began.
+	endBeats func()
 
-	stopOnce sync.Once
-	stopMu   sync.Mutex
-	reason   string
-	note     string
-	cancel   context.CancelFunc
+	stopMu sync.Mutex
+	reason string
+	note   string
+	cancel context.CancelFunc
 }
 
 func newAttempt(w *Worker, wl api.ExecuteTaskWorkload) *attempt {
@@ -93,17 +96,21 @@ func newAttempt(w *Worker, wl api.ExecuteTaskWorkload) *attempt {
 	return &attempt{w: w, workload: wl, label: fmt.Sprintf("%s/%s/%s try %d/%d", ti.DagId, ti.RunId, ti.TaskId, ti.TryNumber, wl.MaxTries)}
 }
 
-// stop cancels the task's context, once, for the first reason given.
+// stop cancels the task's context, once, for the first reason given. The server's stop comes too
+// late once the task has returned: its final state is being reported, and that report gets its own
+// answer.
 func (a *attempt) stop(reason, note string) {
-	a.stopOnce.Do(func() {
-		a.stopMu.Lock()
-		a.reason, a.note = reason, note
-		cancel := a.cancel
+	a.stopMu.Lock()
+	if a.reason != "" || (reason == stopByServer && a.taskOver.Load()) {
 		a.stopMu.Unlock()
-		if cancel != nil {
-			cancel()
-		}
-	})
+		return
+	}
+	a.reason, a.note = reason, note
+	cancel := a.cancel
+	a.stopMu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
 }
 
 func (a *attempt) stopReason() (string, string) {
@@ -185,6 +192,10 @@ func (a *attempt) run() string {
 	shipper.workerLine("info", fmt.Sprintf("attempt %d of %d started on %s (pid %d)", ti.TryNumber, started.MaxTries, w.hostname, pid))
 	w.log.Info("attempt started", "attempt", a.label, "pid", pid)
 	outcome := a.execute(client, run, resolveErr, started, shipper)
+	// The heartbeats go on until the final state is reported (or given up): the task's last lines may
+	// take long to ship (many held, or the server away for a moment, retried for minutes), and the
+	// server fails an attempt it does not hear from, refusing the success reported after.
+	defer a.endHeartbeats()
 	took := fmt.Sprintf("%.1f s", time.Since(began).Seconds())
 	reason, note := a.stopReason()
 	if reason == stopByServer {
@@ -210,7 +221,8 @@ func (a *attempt) run() string {
 	return reported
 }
 
-// execute runs the task while heartbeating it, until it ends or is stopped.
+// execute runs the task, until it ends or is stopped, with heartbeats that go on after it returns,
+// until endHeartbeats.
 func (a *attempt) execute(client *baton.Client, run runner, resolveErr error, started *api.TIRunContext, shipper *shipper) taskrun.Outcome {
 	if resolveErr != nil {
 		shipper.workerLine("error", resolveErr.Error())
@@ -232,11 +244,16 @@ func (a *attempt) execute(client *baton.Client, run runner, resolveErr error, st
 		shipper.workerLine("warning", note)
 		return taskrun.Outcome{State: taskrun.Failed, Message: "stopped before it began"}
 	}
+	beatCtx, stopBeats := context.WithCancel(context.Background())
 	beatDone := make(chan struct{})
 	go func() {
 		defer close(beatDone)
-		a.heartbeat(ctx, client, run, run.pid())
+		a.heartbeat(beatCtx, client, run, run.pid())
 	}()
+	a.endBeats = func() {
+		stopBeats()
+		<-beatDone
+	}
 	if limit := a.workload.ExecutionTimeoutSeconds; limit != nil {
 		timer := time.AfterFunc(time.Duration(*limit)*time.Second, func() {
 			a.stop(stopTimeout, fmt.Sprintf("execution timeout of %ds exceeded: stopping the task", *limit))
@@ -246,8 +263,10 @@ func (a *attempt) execute(client *baton.Client, run runner, resolveErr error, st
 	outcome := run.run(ctx, runRequest{
 		client: client, serverURL: a.w.cfg.ServerURL, entryPoint: a.workload.EntryPoint, runContext: runContext, sink: shipper.add,
 	})
+	a.stopMu.Lock()
+	a.taskOver.Store(true)
+	a.stopMu.Unlock()
 	cancel()
-	<-beatDone
 	switch reason, note := a.stopReason(); reason {
 	case stopTimeout:
 		shipper.workerLine("error", note)
@@ -258,8 +277,16 @@ func (a *attempt) execute(client *baton.Client, run runner, resolveErr error, st
 	return outcome
 }
 
-// heartbeat says every interval that the attempt is alive, and stops it when the server answers
-// that it is not (404, 409) or no longer takes its token (401, 403).
+// endHeartbeats stops the attempt's heartbeats, if they began, and waits for them to end.
+func (a *attempt) endHeartbeats() {
+	if a.endBeats != nil {
+		a.endBeats()
+	}
+}
+
+// heartbeat says every interval that the attempt is alive, until ctx ends, and stops it when the
+// server answers that it is not (404, 409) or no longer takes its token (401, 403). Once the task has
+// returned, such an answer only ends the heartbeats: the final state's report gets its own answer.
 func (a *attempt) heartbeat(ctx context.Context, client *baton.Client, run runner, pid int) {
 	ti := a.workload.TaskInstance
 	body := api.TIHeartbeatPayload{Hostname: a.w.hostname, Pid: pid}
@@ -275,6 +302,12 @@ func (a *attempt) heartbeat(ctx context.Context, client *baton.Client, run runne
 			token = client.Token() // renewed() passed it on to the task
 			return true
 		case errors.As(err, &apiErr) && (apiErr.Status == 404 || apiErr.Status == 409 || apiErr.Status == 401 || apiErr.Status == 403):
+			if a.taskOver.Load() {
+				// Nothing left to stop (stop would ignore it); the answer may even be to the final
+				// state just reported.
+				a.w.log.Debug("heartbeats end: the task has returned and the server no longer takes them", "attempt", a.label, "error", err)
+				return false
+			}
 			a.stop(stopByServer, fmt.Sprintf("the server answered %d (%s) to a heartbeat: %s; the task is stopped", apiErr.Status, apiErr.Reason, apiErr.Message))
 			return false
 		case err != nil:
@@ -283,7 +316,9 @@ func (a *attempt) heartbeat(ctx context.Context, client *baton.Client, run runne
 		}
 		if fresh := client.Token(); fresh != token {
 			token = fresh
-			run.tokenRefreshed(ti.Id.String(), token)
+			if !a.taskOver.Load() { // a task that has returned needs no token
+				run.tokenRefreshed(ti.Id.String(), token)
+			}
 		}
 		return true
 	})
@@ -351,7 +386,7 @@ func (a *attempt) renewed(client *baton.Client, stale string, err error) bool {
 		if fresh.TaskInstanceID == ti.Id && fresh.TryNumber == ti.TryNumber {
 			a.w.log.Info("the expired execution token was renewed with the worker's credential", "attempt", a.label)
 			client.SetToken(fresh.Token)
-			if a.runner != nil {
+			if a.runner != nil && !a.taskOver.Load() { // a task that has returned needs no token
 				a.runner.tokenRefreshed(ti.Id.String(), fresh.Token)
 			}
 			return true
