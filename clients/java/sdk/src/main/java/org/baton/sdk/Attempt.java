@@ -4,7 +4,9 @@ import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.Objects;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
@@ -44,9 +46,12 @@ import org.slf4j.event.Level;
  *       second; on a heartbeat answered 404 or 409 (the server ended the attempt), on its
  *       execution timeout, or when the worker hands it back, asks the task to stop (its
  *       {@link TaskContext#stopRequested()} and {@link Thread#interrupt()});
- *   <li>ships the last lines and reports the final state: {@code success}, {@code skipped}, on a
- *       failure {@code up_for_retry} while tries remain else {@code failed}; a handed-back attempt
- *       is {@code up_for_retry}; one the server ended is not reported. A task that ignores the
+ *   <li>ships the last lines and reports the final state, heartbeating the attempt until then (the
+ *       last lines may take long to ship): {@code success}, {@code skipped}, on a failure {@code
+ *       up_for_retry} while tries remain else {@code failed}; a handed-back attempt is {@code
+ *       up_for_retry}; one the server ended is not reported. A stop once the task method has
+ *       returned changes nothing: a heartbeat refused then ends the heartbeats, and the final state
+ *       gets the server's own answer. A task that ignores the
  *       stop for {@code stopGrace} is abandoned: its state is reported without it, and its pool
  *       thread stays busy (and the worker's claims list it as held) until it returns.
  * </ol>
@@ -100,6 +105,10 @@ final class Attempt {
   private volatile String stopKind;
   // Whether the task method may be running: a stop before then neither interrupts nor abandons it.
   private boolean begun;
+  // Whether the task method has returned: a stop after then neither interrupts the report nor changes it.
+  private boolean returned;
+  // Whether the server refused a heartbeat (the attempt is not its running one): no more are sent.
+  private volatile boolean beatRefused;
   private volatile TaskContext context;
   private volatile LogShipper shipper;
   private volatile BatonClient client;
@@ -143,11 +152,21 @@ final class Attempt {
 
   // Once the worker hurries: a start, the last log lines and the final state get one last try.
   private volatile boolean hurried;
-  // The thread making a call hurry() may cut (interrupt), and that call; guarded by cutLock.
+  // The calls hurry() may cut (interrupt), guarded by cutLock: the attempt's own (its start, last log
+  // lines, final state) and, at the same time, a token renewal of a heartbeat or a log batch.
   private final Object cutLock = new Object();
-  private Thread calling;
-  private Object call;
-  private boolean cut;
+  private final Set<Call> calls = new HashSet<>();
+
+  /** A call {@link #hurry()} may cut: its thread, and whether it was cut (guarded by cutLock). */
+  private static final class Call {
+    final Thread thread = Thread.currentThread();
+    boolean cut;
+
+    void cut() {
+      cut = true;
+      thread.interrupt();
+    }
+  }
 
   /**
    * Hands the attempt back and cuts its waits for the server short (the worker is stopped again): a
@@ -162,10 +181,7 @@ final class Attempt {
       logs.hurry();
     }
     synchronized (cutLock) {
-      if (calling != null) {
-        cut = true;
-        calling.interrupt();
-      }
+      calls.forEach(Call::cut);
     }
   }
 
@@ -174,11 +190,9 @@ final class Attempt {
    * #LAST_TRY}; the interrupt is cleared once it returns.
    */
   private <T> T cuttable(Supplier<T> work, boolean last) {
-    Thread me = Thread.currentThread();
-    Object mine = new Object();
+    Call mine = new Call();
     synchronized (cutLock) {
-      calling = me;
-      call = mine;
+      calls.add(mine);
     }
     ScheduledFuture<?> timer = null;
     if (last) {
@@ -186,9 +200,8 @@ final class Attempt {
         timer = timers.schedule(
             () -> {
               synchronized (cutLock) {
-                if (call == mine) {
-                  cut = true;
-                  me.interrupt();
+                if (calls.contains(mine)) {
+                  mine.cut();
                 }
               }
             },
@@ -205,10 +218,8 @@ final class Attempt {
         timer.cancel(false);
       }
       synchronized (cutLock) {
-        calling = null;
-        call = null;
-        if (cut) {
-          cut = false;
+        calls.remove(mine);
+        if (mine.cut) {
           Thread.interrupted();
         }
       }
@@ -289,17 +300,28 @@ final class Attempt {
       logs.add(LogEntry.worker("error", message));
       outcome = new Outcome("failed", message);
     } finally {
-      beat.cancel(false);
-      ship.cancel(false);
+      ship.cancel(false); // settle() ships the last lines
       if (timeout != null) {
         timeout.cancel(false);
       }
+      returned();
       Thread.interrupted(); // a stop request must not cut the final report short
     }
-    settle(outcome);
+    // Heartbeats go on until the final state is reported: the last lines may take long to ship (the
+    // server away for a moment), and the server fails an attempt that stays silent for its heartbeat timeout.
+    try {
+      settle(outcome);
+    } finally {
+      beat.cancel(false);
+    }
     if (fatal != null) {
       throw fatal;
     }
+  }
+
+  /** The task method has returned: a stop from now on neither interrupts the report nor changes it. */
+  private synchronized void returned() {
+    returned = true;
   }
 
   /** Lets the task begin, unless a stop came first (while the attempt was starting): whether it may. */
@@ -436,7 +458,7 @@ final class Attempt {
   }
 
   private void heartbeat() {
-    if (stopKind != null) {
+    if (stopKind != null || beatRefused) {
       return;
     }
     String stale = client.token();
@@ -444,20 +466,31 @@ final class Attempt {
       client.heartbeat(id(), new TIHeartbeatPayload().hostname(options.hostname()).pid(options.pid()));
     } catch (UnauthorizedException e) {
       if (!renewed(stale, e)) {
-        stop("server", "error", "the server answered " + e.status() + " (" + e.reason() + ") to a heartbeat: "
-            + e.serverMessage() + "; stopping the task");
+        beatRefused(e);
       }
     } catch (ConflictException | NotFoundException | ForbiddenException e) {
-      stop("server", "error", "the server answered " + e.status() + " (" + e.reason() + ") to a heartbeat: "
-          + e.serverMessage() + "; stopping the task");
+      beatRefused(e);
     } catch (BatonException e) {
       LOG.warn("{}: heartbeat failed: {}", label, e.getMessage());
     }
   }
 
-  private synchronized void stop(String kind, String level, String note) {
-    if (stopKind != null || settled.get()) {
-      return;
+  /**
+   * The server refused a heartbeat: the attempt is not its running one. The heartbeats end, and the
+   * task is asked to stop unless it has returned (then its final state is reported all the same).
+   */
+  private void beatRefused(ApiErrorException e) {
+    beatRefused = true;
+    String answer = "the server answered " + e.status() + " (" + e.reason() + ") to a heartbeat: " + e.serverMessage();
+    if (!stop("server", "error", answer + "; stopping the task") && stopKind == null) {
+      LOG.warn("{}: {} once the task had returned; its final state is reported still", label, answer);
+    }
+  }
+
+  /** Asks the task to stop, unless it was asked already, has returned or is settled: whether it asked. */
+  private synchronized boolean stop(String kind, String level, String note) {
+    if (stopKind != null || returned || settled.get()) {
+      return false;
     }
     stopKind = kind;
     LOG.warn("{}: {}", label, note);
@@ -466,7 +499,7 @@ final class Attempt {
       logs.add(LogEntry.worker(level, note));
     }
     if (!begun) {
-      return; // run() sees the stop once the start has been answered, and does not begin the task
+      return true; // run() sees the stop once the start has been answered, and does not begin the task
     }
     TaskContext running = context;
     if (running != null) {
@@ -488,6 +521,7 @@ final class Attempt {
                 }),
         grace,
         TimeUnit.MILLISECONDS);
+    return true;
   }
 
   private void settle(Outcome outcome) {

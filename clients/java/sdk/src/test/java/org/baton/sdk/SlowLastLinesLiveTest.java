@@ -1,0 +1,153 @@
+package org.baton.sdk;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.baton.client.LiveServer;
+import org.baton.client.Runs;
+import org.baton.client.generated.model.DagRunDetail;
+import org.baton.client.generated.model.TaskInstanceState;
+import org.baton.client.generated.model.TaskInstanceSummary;
+import org.junit.jupiter.api.Test;
+import org.slf4j.Logger;
+
+/**
+ * A task whose last log lines are slow to ship (log uploads refused for three heartbeat timeouts)
+ * is recorded a success: its attempt is heartbeated until its final state is reported. Before, the
+ * heartbeats stopped when the task method returned, the server failed the silent attempt at its
+ * heartbeat timeout and refused its success (409).
+ */
+class SlowLastLinesLiveTest {
+  private static final Set<String> HOP_BY_HOP =
+      Set.of("connection", "content-length", "host", "upgrade", "expect", "transfer-encoding", "keep-alive", "http2-settings");
+
+  /** Set by the task once it has logged its first line: from then on the proxy refuses log uploads. */
+  private static final AtomicBoolean REFUSE = new AtomicBoolean();
+
+  /** Logs a line, starts the log outage, and logs its last line, which waits for the server. */
+  static void lastLineWaits(Logger log) {
+    log.info("before the outage");
+    REFUSE.set(true);
+    log.info("a line that waits for the server");
+  }
+
+  /** A proxy in front of the server that answers every log upload ({@code .../logs}) 503 while {@link #REFUSE} is set. */
+  private static final class RefusingLogs implements AutoCloseable {
+    final AtomicInteger refused = new AtomicInteger();
+    private final String target;
+    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    private final ExecutorService threads = Executors.newCachedThreadPool();
+    private final HttpServer server;
+
+    RefusingLogs(String target) throws IOException {
+      this.target = target;
+      server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+      server.createContext("/", this::forward);
+      server.setExecutor(threads); // claims long-poll: one thread per request
+      server.start();
+    }
+
+    String url() {
+      return "http://127.0.0.1:" + server.getAddress().getPort();
+    }
+
+    private void forward(HttpExchange exchange) throws IOException {
+      try {
+        byte[] body = exchange.getRequestBody().readAllBytes();
+        if (exchange.getRequestURI().getRawPath().endsWith("/logs") && REFUSE.get()) {
+          refused.incrementAndGet();
+          exchange.sendResponseHeaders(503, -1);
+          return;
+        }
+        HttpRequest.Builder request =
+            HttpRequest.newBuilder(URI.create(target + exchange.getRequestURI()))
+                .method(exchange.getRequestMethod(), HttpRequest.BodyPublishers.ofByteArray(body));
+        exchange.getRequestHeaders().forEach((name, values) -> {
+          if (!HOP_BY_HOP.contains(name.toLowerCase())) {
+            values.forEach(value -> request.header(name, value));
+          }
+        });
+        HttpResponse<byte[]> response = http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
+        byte[] answer = response.body();
+        response.headers().map().forEach((name, values) -> {
+          if (!HOP_BY_HOP.contains(name.toLowerCase()) && !name.startsWith(":")) {
+            values.forEach(value -> exchange.getResponseHeaders().add(name, value));
+          }
+        });
+        exchange.sendResponseHeaders(response.statusCode(), answer.length == 0 ? -1 : answer.length);
+        try (OutputStream out = exchange.getResponseBody()) {
+          out.write(answer);
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IOException(e);
+      } finally {
+        exchange.close();
+      }
+    }
+
+    @Override
+    public void close() {
+      server.stop(0);
+      threads.shutdownNow();
+    }
+  }
+
+  @Test
+  void lastLinesSlowToShip_heartbeatsGoOn_andTheSuccessIsReported() throws Exception {
+    LiveServer own = LiveServer.start(Map.of("BATON_HEARTBEAT_TIMEOUT", "2", "BATON_SCHEDULER_INTERVAL", "0.2"));
+    try (RefusingLogs proxy = new RefusingLogs(own.baseUrl)) {
+      Runs runs = new Runs(own);
+      String id = Runs.suffix();
+      String dagId = "java_slow_last_lines_" + id;
+      Worker worker =
+          Worker.builder()
+              .serverUrl(proxy.url())
+              .token(own.workerToken())
+              .bundle(RegistrationTest.bundle("slow_last_lines_" + id,
+                  registry -> registry.addDag(dagId).queue("q_" + id).addTask(SlowLastLinesLiveTest::lastLineWaits)))
+              .heartbeatInterval(Duration.ofMillis(500))
+              .claimWait(Duration.ofSeconds(1))
+              .logInterval(Duration.ofMillis(200))
+              .build();
+      worker.start();
+      DagRunDetail run;
+      try {
+        String runId = runs.trigger(dagId);
+        Runs.waitFor("the task to run", REFUSE::get);
+        long outage = System.nanoTime();
+        // The outage lasts three heartbeat timeouts (a scenario, not a verdict): the attempt must be heartbeated meanwhile.
+        Runs.waitFor("the log uploads to be refused", () -> proxy.refused.get() > 0);
+        Thread.sleep(Math.max(0, 6_000 - (System.nanoTime() - outage) / 1_000_000));
+        REFUSE.set(false);
+        run = runs.await(dagId, runId);
+      } finally {
+        REFUSE.set(false);
+        worker.stop();
+      }
+      TaskInstanceSummary task = Runs.task(run, "lastLineWaits");
+      String log = runs.logText(task.getId(), 1);
+      assertEquals(TaskInstanceState.SUCCESS, task.getState(), run + "\nworker results " + worker.results() + "\n" + log);
+      assertEquals(Map.of("success", 1), worker.results());
+      assertTrue(log.contains("a line that waits for the server"), log);
+    } finally {
+      own.close();
+    }
+  }
+}
