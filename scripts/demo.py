@@ -203,11 +203,14 @@ def main() -> int:
 
         def healthy() -> bool:
             try:
-                return httpx.get(f"{url}/api/health", timeout=1).status_code == 200
+                return http.get(f"{url}/api/health").status_code == 200
             except httpx.TransportError:
                 return False
 
-        wait_until("the server start", healthy, 120, server, server_log)
+        # One client for every probe: a client per probe builds an SSL context each time (tens of ms
+        # of CPU), taken from the start it waits for.
+        with httpx.Client(timeout=1) as http:
+            wait_until("the server start", healthy, 120, server, server_log)
         say("credentials: an admin token for the CLI, a worker credential for the worker")
         server_cli = str(BIN / "baton-server")
         admin = run(server_cli, "create-admin-token", "demo", env=server_env, quiet=True).stdout.strip()

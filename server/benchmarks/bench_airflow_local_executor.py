@@ -31,9 +31,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 from _airflow_anchor import AIRFLOW_VERSION, prepared_airflow
-from _worker_bench import _query, _wait, tree_cpu_ms
+from _worker_bench import _healthy, _query, _wait, tree_cpu_ms
 from bench_execution_api import _drop_database, _free_port, throwaway_database
 from sqlalchemy.engine import make_url
 
@@ -129,14 +128,7 @@ def measure(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
             env,
             folder / "airflow-api-server.log",
         )
-
-        def healthy() -> bool:
-            try:
-                return httpx.get(f"http://127.0.0.1:{port}/execution/health", timeout=5).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        _wait("Airflow's API server to start", healthy, 300)
+        _wait("Airflow's API server to start", _healthy(f"http://127.0.0.1:{port}/execution/health"), 300)
         scheduler = _start([airflow, "scheduler"], env, folder / "airflow-scheduler.log")
         airflow_url = _asyncpg(admin_url, database)
         cpu_before = 0.0

@@ -933,15 +933,16 @@ def _wait_quiet(targets: list[Target], seconds: float) -> None:
 
 def _wait_healthy(base: str, path: str, process: subprocess.Popen[bytes], seconds: float) -> None:
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"bench: the server for {base} exited with {process.returncode}")
-        try:
-            if httpx.get(f"{base}{path}", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
+    with httpx.Client(timeout=2) as http:  # one client: a client per probe builds an SSL context each time
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise SystemExit(f"bench: the server for {base} exited with {process.returncode}")
+            try:
+                if http.get(f"{base}{path}").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.3)
     raise SystemExit(f"bench: {base}{path} not healthy within {seconds:.0f} s")
 
 

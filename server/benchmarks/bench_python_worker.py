@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from _worker_bench import WorkerUnderTest, _issue, _stop, _wait, arguments, measure
+from _worker_bench import WorkerUnderTest, _healthy, _issue, _stop, _wait, arguments, measure
 from bench_execution_api import _drop_database, _free_port, throwaway_database
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -177,14 +177,7 @@ def measure_latency(args: argparse.Namespace, folder: Path, bundle: Path, url: s
     stack = contextlib.ExitStack()
     try:
         server = subprocess.Popen([sys.executable, "-m", "baton_server.cli", "serve"], env=env)
-
-        def healthy() -> bool:
-            try:
-                return httpx.get(f"{base}/execution/health", timeout=2).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        _wait("the server to start", healthy, 120)
+        _wait("the server to start", _healthy(f"{base}/execution/health"), 120)
         admin_token, worker_token = _issue("create-admin-token", env), _issue("create-worker-credential", env)
         worker_env = {k: v for k, v in env.items() if not k.startswith("BATON_")}
         worker_env.update(BATON_SERVER_URL=base, BATON_WORKER_TOKEN=worker_token)

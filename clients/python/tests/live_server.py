@@ -168,17 +168,20 @@ def start_live_server(
     base_url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 300
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"baton-server exited with {process.returncode}:\n{log_path.read_text()}")
-            try:
-                if httpx.get(f"{base_url}/execution/health", timeout=10).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"baton-server did not answer within 300 s:\n{log_path.read_text()}")
-            time.sleep(0.1)
+        # One client for every probe: a client per probe builds an SSL context each time (tens of ms of
+        # CPU), which on a small machine slows the very start it waits for.
+        with httpx.Client(timeout=10) as http:
+            while True:
+                if process.poll() is not None:
+                    pytest.fail(f"baton-server exited with {process.returncode}:\n{log_path.read_text()}")
+                try:
+                    if http.get(f"{base_url}/execution/health").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    pytest.fail(f"baton-server did not answer within 300 s:\n{log_path.read_text()}")
+                time.sleep(0.1)
         yield LiveServer(base_url=base_url, env=env, command=command, log_path=log_path)
     finally:
         process.terminate()

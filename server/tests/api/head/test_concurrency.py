@@ -47,12 +47,14 @@ def _free_port() -> int:
 
 def _wait_healthy(port: int) -> None:
     deadline = time.monotonic() + 300  # a cold start on a loaded machine
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/execution/health", timeout=10).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.1)
+    # One client for every probe: a client per probe builds an SSL context each time.
+    with httpx.Client(timeout=10) as http:
+        while time.monotonic() < deadline:
+            try:
+                if http.get(f"http://127.0.0.1:{port}/execution/health").status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.1)
     raise AssertionError("the server did not come up")
 
 
