@@ -145,63 +145,69 @@ def tests(session: nox.Session) -> None:
     _browser(session)
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
-    session.run("mypy", *PY_SOURCES)
     session.run("python", "-m", "baton_server.spec", "check", "spec")
     _spec_gates(session)
-    session.run("python", "-m", "baton_codegen", "check")
-    # The hand-written layers must build over every supported version's generated code.
-    session.run("python", "-m", "baton_codegen", "verify")
     # The slowest tests of each run are listed in its log, where CI time can be won back.
     pytest = ["pytest", "--durations=15"]
-    pytest_args = [*pytest, *session.posargs]
     url = _postgres_url(session)
-    # Independent suites run side by side (each test takes its own port, temp dir and database):
-    # the test runs, then conformance beside the clients and the fault suite.
-    suites: dict[str, list[Command]] = {
-        "test run: SQLite": [Command(pytest_args, {"BATON_TEST_POSTGRES_URL": ""})]
-    }
+    sqlite, pg = {"BATON_TEST_POSTGRES_URL": ""}, {"BATON_TEST_POSTGRES_URL": url or ""}
+    # Independent suites (each test takes its own port, temp dir and database), longest first: one
+    # queue, SUITES_AT_ONCE of them at a time, the next starting as soon as one ends. Two stages (the
+    # test runs, then conformance beside the clients and the faults) left the machine half idle while
+    # the longer test run finished its last, slow tests alone.
+    suites: dict[str, list[Command]] = {}
+    # The slower checks: types, the generated clients' drift, and the hand-written layers built over
+    # every supported version's generated code.
+    toolchains = _toolchains_env(session)
+    checks = [
+        Command(["mypy", *PY_SOURCES], {}),
+        Command(["python", "-m", "baton_codegen", "check"], toolchains),
+        Command(["python", "-m", "baton_codegen", "verify"], toolchains),
+    ]
+    if session.posargs:
+        for command in checks:
+            session.run(*command.args, env=command.env)
+        suites["test run: SQLite"] = [Command([*pytest, *session.posargs], sqlite)]
+        if url:
+            suites["test run: PostgreSQL"] = [Command([*pytest, *session.posargs], pg)]
+        _side_by_side(session, suites)
+        return
+    suites["the server's tests on SQLite"] = [Command([*pytest, "server/tests"], sqlite)]
     if url:
-        # The server's suites and the end-to-end tests touch the database; the other client tests
-        # use a SQLite server either way.
-        pg = {"BATON_TEST_POSTGRES_URL": url}
-        suites["test run: PostgreSQL"] = (
-            [Command(pytest_args, pg)]
-            if session.posargs
-            else [
-                Command([*pytest, "server/tests"], pg),
-                Command([*pytest, "clients/python/tests", "-m", "e2e"], pg),
-            ]
-        )
-    _side_by_side(session, suites)
-    # Three suites side by side, of about one length each: conformance; schemathesis on PostgreSQL
-    # followed by the Go client; the fault suite, mostly waiting out its timeouts (its bounds held on a
-    # machine at load 10-16, docs/reliability.md), followed by the Java client.
-    go, java = _go_client(session, url), _java_client(session, url)
-    # Schemathesis and the client matrix are two commands, so that each has the whole bound of one
-    # (on a machine kept busy by four other processes, together they took longer than it).
-    conformance = {
-        "conformance: schemathesis and every client at every API version": [
-            _conformance_command(session, "--no-matrix"),
-            _conformance_command(session, "--no-schemathesis"),
+        suites["the server's tests on PostgreSQL"] = [Command([*pytest, "server/tests"], pg)]
+        suites["conformance: schemathesis on PostgreSQL, every API version"] = [
+            _conformance_command(session, "--no-matrix", "--postgres", url)
         ]
-    }
+    # Schemathesis and the client matrix are two suites, so that each has the whole bound of one (on a
+    # machine kept busy by four other processes, together they took longer than it).
+    suites["conformance: schemathesis, every API version"] = [_conformance_command(session, "--no-matrix")]
+    suites["conformance: every client at every API version"] = [
+        _conformance_command(session, "--no-schemathesis")
+    ]
+    # Mostly waiting out its timeouts (its bounds held on a machine at load 10-16, docs/reliability.md).
+    suites["faults: servers, workers, PostgreSQL and HAProxy killed, restarted and frozen"] = [
+        _faults_command(session)
+    ]
+    others = ["clients/python/tests", "codegen/tests", "conformance/tests"]
+    suites["mypy, and the generated clients: their drift, their builds under every version"] = checks
+    suites["the Python client's, codegen's and conformance's tests on SQLite"] = [
+        Command([*pytest, *others], sqlite)
+    ]
     if url:
-        st_on_postgres = _conformance_command(session, "--no-matrix", "--postgres", url)
-        conformance["conformance: schemathesis on PostgreSQL, every API version; the Go client"] = [
-            st_on_postgres,
-            *go,
+        # The end-to-end tests touch the database; the client's other tests use a SQLite server either way.
+        suites["the Python client's end-to-end tests on PostgreSQL"] = [
+            Command([*pytest, "clients/python/tests", "-m", "e2e"], pg)
         ]
-    else:
-        conformance["the Go client"] = go
-    faults = "faults: servers, workers, PostgreSQL and HAProxy killed, restarted and frozen; the Java client"
-    faults_then = [_faults_command(session), *java]
+    suites["the Go client"] = _go_client(session, url)
     if url:
-        # Mostly waiting out the downtimes of its own servers: the shorter suite takes it (the Go suite was
-        # the longest by about its length: 1,053 s against 821 and 636 s).
-        faults += "; the Go worker on SQLite"
-        faults_then.append(_go_worker_on_sqlite(session))
-    conformance[faults] = faults_then
-    _side_by_side(session, conformance)
+        suites["the Go worker on SQLite"] = [_go_worker_on_sqlite(session)]
+    suites["the Java client"] = _java_client(session, url)
+    _side_by_side(session, suites, at_once=SUITES_AT_ONCE)
+
+
+SUITES_AT_ONCE = 3
+"""How many of ``tests``' suites run at a time on this 2-core machine: most of them wait on servers,
+workers and timeouts part of the time, and a third fills that (MEASURED)."""
 
 
 COMMAND_TIMEOUT_S = 2700
@@ -221,8 +227,9 @@ class Command:
     env: dict[str, str]
 
 
-def _side_by_side(session: nox.Session, suites: dict[str, list[Command]]) -> None:
-    """Run the suites at once, each one's commands in order; print their outputs whole; fail if any failed.
+def _side_by_side(session: nox.Session, suites: dict[str, list[Command]], at_once: int = 0) -> None:
+    """Run the suites side by side (at most ``at_once`` at a time, in the order given; 0: all at once),
+    each one's commands in order; print their outputs whole; fail if any failed.
 
     A suite's output goes to build/ci/<suite>.log while it runs, and is printed once it is done, so
     that the outputs never interleave. Commands go through ``session.run`` (``--install-only``
@@ -234,6 +241,7 @@ def _side_by_side(session: nox.Session, suites: dict[str, list[Command]]) -> Non
 
     def run(name: str, commands: list[Command]) -> tuple[str, bool, float, Path]:
         log = logs / (re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-").lower() + ".log")
+        session.log(f"{name}: started")
         started = time.monotonic()
         with log.open("w") as out:
             for command in commands:
@@ -258,10 +266,8 @@ def _side_by_side(session: nox.Session, suites: dict[str, list[Command]]) -> Non
                     return name, False, time.monotonic() - started, log
         return name, True, time.monotonic() - started, log
 
-    for name in suites:
-        session.log(f"{name}: started")
     failed: list[str] = []
-    with ThreadPoolExecutor(max_workers=len(suites)) as pool:
+    with ThreadPoolExecutor(max_workers=at_once or len(suites)) as pool:
         for future in as_completed([pool.submit(run, name, commands) for name, commands in suites.items()]):
             name, passed, seconds, log = future.result()
             print(log.read_text(errors="replace"), flush=True)
@@ -299,10 +305,14 @@ def faults(session: nox.Session) -> None:
 
 def _conformance_command(session: nox.Session, *args: str) -> Command:
     """``baton-conformance run`` with Go and Maven on its PATH."""
+    return Command(["baton-conformance", "run", *args], _toolchains_env(session))
+
+
+def _toolchains_env(session: nox.Session) -> dict[str, str]:
+    """A PATH with the session's tools, Go and Maven (what builds the generated clients)."""
     _tool(session, "go", "/usr/local/go/bin/go")
     _tool(session, "mvn")
-    path = os.pathsep.join([str(session.bin), "/usr/local/go/bin", os.environ.get("PATH", "")])
-    return Command(["baton-conformance", "run", *args], {"PATH": path})
+    return {"PATH": os.pathsep.join([str(session.bin), "/usr/local/go/bin", os.environ.get("PATH", "")])}
 
 
 def _conformance(session: nox.Session, *args: str) -> None:

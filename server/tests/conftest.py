@@ -1,7 +1,8 @@
 """Fixtures shared by the server's tests: one database per run (SQLite or PostgreSQL), the app, clients.
 
 The database is chosen by ``BATON_TEST_POSTGRES_URL``: unset, the tests run on a SQLite file;
-set (as ``.ci/run`` does), on a fresh database created in that PostgreSQL server for this run.
+set (as ``.ci/run`` does), on a fresh database created in that PostgreSQL server for this run, and
+only the tests that use it (the others run the same either way: CI runs them on the SQLite run).
 """
 
 from __future__ import annotations
@@ -28,6 +29,16 @@ def pytest_report_header() -> str:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if POSTGRES_URL:
+        # On PostgreSQL only the tests that use the run's database (the ``databases`` fixture, which
+        # every server and harness fixture builds on): the others (parsing, specs, the CLI's own SQLite
+        # servers, a PostgreSQL that does not answer) do the same on either run, and CI runs both.
+        kept: list[pytest.Item] = []
+        left: list[pytest.Item] = []
+        for item in items:
+            (kept if "databases" in getattr(item, "fixturenames", ()) else left).append(item)
+        if left:
+            config.hook.pytest_deselected(items=left)
+            items[:] = kept
         return
     skip = pytest.mark.skip(reason="needs PostgreSQL: set BATON_TEST_POSTGRES_URL")
     for item in items:

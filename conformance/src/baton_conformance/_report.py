@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -115,6 +116,8 @@ def _capability_lines(declarations: Sequence[Declaration]) -> list[str]:
 
 
 def write(path: Path, text: str) -> None:
-    """Write the report."""
+    """Write the report at once: a reader beside the run (the docs' link check) never sees it half written."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    partial.write_text(text)
+    os.replace(partial, path)
