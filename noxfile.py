@@ -207,7 +207,7 @@ def tests(session: nox.Session) -> None:
 
 SUITES_AT_ONCE = 3
 """How many of ``tests``' suites run at a time on this 2-core machine: most of them wait on servers,
-workers and timeouts part of the time, and a third fills that (MEASURED)."""
+workers and timeouts part of the time, and a third fills that."""
 
 
 COMMAND_TIMEOUT_S = 2700
