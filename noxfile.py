@@ -172,42 +172,48 @@ def tests(session: nox.Session) -> None:
             suites["test run: PostgreSQL"] = [Command([*pytest, *session.posargs], pg)]
         _side_by_side(session, suites)
         return
+    # Longest first (wall seconds in CI, three at a time): the server's tests on SQLite 733 and on
+    # PostgreSQL 685, the Python client's 478, schemathesis on PostgreSQL 360 and on SQLite 284, the
+    # faults 241, the Go client 200, the Java client 198, the Go worker on SQLite 175, the checks 174,
+    # the end-to-end tests on PostgreSQL 122, the client matrix 118.
     suites["the server's tests on SQLite"] = [Command([*pytest, "server/tests"], sqlite)]
     if url:
         suites["the server's tests on PostgreSQL"] = [Command([*pytest, "server/tests"], pg)]
+    others = ["clients/python/tests", "codegen/tests", "conformance/tests"]
+    suites["the Python client's, codegen's and conformance's tests on SQLite"] = [
+        Command([*pytest, *others], sqlite)
+    ]
+    # Schemathesis and the client matrix are separate suites, so that each has the whole bound of one
+    # (on a machine kept busy by four other processes, together they took longer than it).
+    if url:
         suites["conformance: schemathesis on PostgreSQL, every API version"] = [
             _conformance_command(session, "--no-matrix", "--postgres", url)
         ]
-    # Schemathesis and the client matrix are two suites, so that each has the whole bound of one (on a
-    # machine kept busy by four other processes, together they took longer than it).
     suites["conformance: schemathesis, every API version"] = [_conformance_command(session, "--no-matrix")]
-    suites["conformance: every client at every API version"] = [
-        _conformance_command(session, "--no-schemathesis")
-    ]
     # Mostly waiting out its timeouts (its bounds held on a machine at load 10-16, docs/reliability.md).
     suites["faults: servers, workers, PostgreSQL and HAProxy killed, restarted and frozen"] = [
         _faults_command(session)
     ]
-    others = ["clients/python/tests", "codegen/tests", "conformance/tests"]
+    suites["the Go client"] = _go_client(session, url)
+    suites["the Java client"] = _java_client(session, url)
+    if url:
+        suites["the Go worker on SQLite"] = [_go_worker_on_sqlite(session)]
     suites["mypy, and the generated clients: their drift, their builds under every version"] = checks
-    suites["the Python client's, codegen's and conformance's tests on SQLite"] = [
-        Command([*pytest, *others], sqlite)
-    ]
     if url:
         # The end-to-end tests touch the database; the client's other tests use a SQLite server either way.
         suites["the Python client's end-to-end tests on PostgreSQL"] = [
             Command([*pytest, "clients/python/tests", "-m", "e2e"], pg)
         ]
-    suites["the Go client"] = _go_client(session, url)
-    if url:
-        suites["the Go worker on SQLite"] = [_go_worker_on_sqlite(session)]
-    suites["the Java client"] = _java_client(session, url)
+    suites["conformance: every client at every API version"] = [
+        _conformance_command(session, "--no-schemathesis")
+    ]
     _side_by_side(session, suites, at_once=SUITES_AT_ONCE)
 
 
 SUITES_AT_ONCE = 3
 """How many of ``tests``' suites run at a time on this 2-core machine: most of them wait on servers,
-workers and timeouts part of the time, and a third fills that."""
+workers and timeouts part of the time, and a third fills that. In one queue CI took 23 minutes, where
+two stages (the test runs two at a time, then five suites three at a time) took 35-38."""
 
 
 COMMAND_TIMEOUT_S = 2700
