@@ -27,14 +27,23 @@ import org.slf4j.LoggerFactory;
  * Buffers one attempt's log lines and uploads them in ordered batches (every second or so, and a
  * last time before the final state). While the server cannot be reached lines stay queued, up to
  * {@link #MAX_BUFFERED} lines and {@link #MAX_BUFFERED_BYTES}; older ones are dropped beyond either,
- * and a line says how many. A line is queued as it is sent (its message and texts cut): a task's
- * message of any length is never held whole.
+ * and a line says how many. A line is queued as it is sent (its message cut, its fields bounded): a
+ * task's message or fields of any size are never held whole.
  *
  * <p>Each batch carries a batch id and is sent again, unchanged and with the same id, until the
  * server answers it: a batch whose answer was lost is stored once, and no line is lost or doubled.
  */
 final class LogShipper {
   static final int MAX_MESSAGE = 100_000;
+  /**
+   * Most bytes of a line's fields as JSON; fields past it are left out, and {@link #LEFT_OUT} names
+   * them (up to this many bytes of names, then says how many more). Before, a line of many fields
+   * (a map of 10,000 entries, 200 texts of 64 KiB) passed the server's request limit, refusing its
+   * whole batch. A field's value is text (or null), never nested: no depth to bound.
+   */
+  static final int MAX_FIELDS = 100_000;
+  /** The field naming a line's fields left out: as the Python and Go workers name it. */
+  static final String LEFT_OUT = "fields_left_out";
   /**
    * Most bytes (UTF-8) of a field's name; longer ones are cut. Names were never cut: one huge name
    * (a key built from data) made a line past the server's request limit, refusing its whole batch.
@@ -162,14 +171,44 @@ final class LogShipper {
     return count;
   }
 
-  /** The entry as it is sent: its message and its fields' texts cut and made text the server stores. */
-  private static LogEntry shippable(LogEntry entry) {
+  /**
+   * The entry as it is sent: its message cut, its fields' names cut, texts made text the server
+   * stores, and fields past {@link #MAX_FIELDS} bytes left out, in order, and named in
+   * {@link #LEFT_OUT} (up to {@link #MAX_FIELDS} bytes of names, then "… and N more").
+   */
+  static LogEntry shippable(LogEntry entry) {
     Map<String, Object> fields = null;
     if (entry.fields() != null && !entry.fields().isEmpty()) {
       fields = new LinkedHashMap<>();
+      List<String> leftOut = new ArrayList<>();
+      long listed = 0; // the bytes of the names in leftOut
+      int unlisted = 0; // the names left out past MAX_FIELDS bytes of them
+      long budget = MAX_FIELDS;
       for (Map.Entry<String, Object> field : entry.fields().entrySet()) {
-        Object value = field.getValue() instanceof String text ? text(cut(text)) : field.getValue();
-        fields.put(cutName(text(field.getKey())), value);
+        String name = cutName(text(field.getKey()));
+        Object value = field.getValue();
+        // A text is never fewer bytes than chars: one longer than the budget is not read through.
+        long cost = value instanceof String text && text.length() > budget
+            ? budget + 1
+            : jsonBytes(name) + valueBytes(value) + 2;
+        if (cost > budget) {
+          long nameBytes = utf8Bytes(name);
+          if (listed + nameBytes > MAX_FIELDS) {
+            unlisted++;
+          } else {
+            leftOut.add(name);
+            listed += nameBytes;
+          }
+          continue;
+        }
+        fields.put(name, value instanceof String text ? text(text) : value);
+        budget -= cost;
+      }
+      if (unlisted > 0) {
+        leftOut.add("… and " + unlisted + " more");
+      }
+      if (!leftOut.isEmpty()) {
+        fields.put(LEFT_OUT, leftOut);
       }
     }
     return new LogEntry(entry.timestamp(), entry.level(), text(cut(entry.message())), fields);
@@ -184,7 +223,7 @@ final class LogShipper {
         .fields(entry.fields());
   }
 
-  /** A message or a field's text cut to {@link #MAX_MESSAGE}, never between the two halves of a character. */
+  /** A message cut to {@link #MAX_MESSAGE}, never between the two halves of a character. */
   private static String cut(String text) {
     if (text.length() <= MAX_MESSAGE) {
       return text;
@@ -198,7 +237,7 @@ final class LogShipper {
 
   /** A field's name (no lone surrogate) cut to {@link #MAX_FIELD_NAME} bytes of UTF-8, never inside a character. */
   static String cutName(String name) {
-    if (name.length() <= MAX_FIELD_NAME / 3 || name.getBytes(StandardCharsets.UTF_8).length <= MAX_FIELD_NAME) {
+    if (name.length() <= MAX_FIELD_NAME / 3 || utf8Bytes(name) <= MAX_FIELD_NAME) {
       return name;
     }
     String suffix = " … (truncated)";
@@ -225,8 +264,33 @@ final class LogShipper {
     long bytes = 200 + jsonBytes(cut(entry.message()));
     if (entry.fields() != null) {
       for (Map.Entry<String, Object> field : entry.fields().entrySet()) {
-        bytes += 6 + jsonBytes(field.getKey()) + jsonBytes(cut(String.valueOf(field.getValue())));
+        bytes += 6 + jsonBytes(field.getKey()) + valueBytes(field.getValue());
       }
+    }
+    return bytes;
+  }
+
+  /** At least the bytes of a field's value as JSON: a text, null, or a list of them ({@link #LEFT_OUT}). */
+  private static long valueBytes(Object value) {
+    if (value == null) {
+      return 4;
+    }
+    if (value instanceof List<?> list) {
+      long bytes = 2;
+      for (Object item : list) {
+        bytes += 1 + valueBytes(item);
+      }
+      return bytes;
+    }
+    return jsonBytes(String.valueOf(value));
+  }
+
+  /** The bytes of a text (no lone surrogate) in UTF-8. */
+  private static long utf8Bytes(String text) {
+    long bytes = 0;
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      bytes += c < 0x80 ? 1 : c < 0x800 || Character.isSurrogate(c) ? 2 : 3;
     }
     return bytes;
   }
