@@ -60,7 +60,8 @@ final class TaskLogger extends AbstractLogger implements LoggingEventAware {
     fields.put("logger", name);
     if (pairs != null) {
       for (KeyValuePair pair : pairs) {
-        fields.put(pair.key, pair.value == null ? null : String.valueOf(pair.value));
+        // A null key (addKeyValue(null, v)) is the field "null": the task's log call must never throw.
+        fields.put(String.valueOf(pair.key), pair.value == null ? null : String.valueOf(pair.value));
       }
     }
     sink.accept(
