@@ -174,8 +174,8 @@ def tests(session: nox.Session) -> None:
         return
     # Longest first (wall seconds in CI, three at a time): the server's tests on SQLite 733 and on
     # PostgreSQL 685, the Python client's 478, schemathesis on PostgreSQL 360 and on SQLite 284, the
-    # faults 241, the Go client 200, the Java client 198, the Go worker on SQLite 175, the checks 174,
-    # the end-to-end tests on PostgreSQL 122, the client matrix 118.
+    # faults 241, the Go client 200, the Java client 198 (the demo then about 60), the Go worker on
+    # SQLite 175, the checks 174, the end-to-end tests on PostgreSQL 122, the client matrix 118.
     suites["the server's tests on SQLite"] = [Command([*pytest, "server/tests"], sqlite)]
     if url:
         suites["the server's tests on PostgreSQL"] = [Command([*pytest, "server/tests"], pg)]
@@ -195,7 +195,12 @@ def tests(session: nox.Session) -> None:
         _faults_command(session)
     ]
     suites["the Go client"] = _go_client(session, url)
-    suites["the Java client"] = _java_client(session, url)
+    # The README's first command, the demo, after the Java client: its `mvn install` writes the
+    # modules' target folders that the Java client's build uses.
+    suites["the Java client; the demo"] = [
+        *_java_client(session, url),
+        Command(["python", "scripts/demo.py"], _toolchains_env(session)),
+    ]
     if url:
         suites["the Go worker on SQLite"] = [_go_worker_on_sqlite(session)]
     suites["mypy, and the generated clients: their drift, their builds under every version"] = checks
