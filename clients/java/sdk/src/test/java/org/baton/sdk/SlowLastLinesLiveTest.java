@@ -4,19 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.net.InetSocketAddress;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.baton.client.LiveServer;
@@ -34,9 +25,6 @@ import org.slf4j.Logger;
  * heartbeat timeout and refused its success (409).
  */
 class SlowLastLinesLiveTest {
-  private static final Set<String> HOP_BY_HOP =
-      Set.of("connection", "content-length", "host", "upgrade", "expect", "transfer-encoding", "keep-alive", "http2-settings");
-
   /** Set by the task once it has logged its first line: from then on the proxy refuses log uploads. */
   private static final AtomicBoolean REFUSE = new AtomicBoolean();
 
@@ -48,64 +36,21 @@ class SlowLastLinesLiveTest {
   }
 
   /** A proxy in front of the server that answers every log upload ({@code .../logs}) 503 while {@link #REFUSE} is set. */
-  private static final class RefusingLogs implements AutoCloseable {
+  private static final class RefusingLogs extends TestProxy {
     final AtomicInteger refused = new AtomicInteger();
-    private final String target;
-    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-    private final ExecutorService threads = Executors.newCachedThreadPool();
-    private final HttpServer server;
 
     RefusingLogs(String target) throws IOException {
-      this.target = target;
-      server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-      server.createContext("/", this::forward);
-      server.setExecutor(threads); // claims long-poll: one thread per request
-      server.start();
-    }
-
-    String url() {
-      return "http://127.0.0.1:" + server.getAddress().getPort();
-    }
-
-    private void forward(HttpExchange exchange) throws IOException {
-      try {
-        byte[] body = exchange.getRequestBody().readAllBytes();
-        if (exchange.getRequestURI().getRawPath().endsWith("/logs") && REFUSE.get()) {
-          refused.incrementAndGet();
-          exchange.sendResponseHeaders(503, -1);
-          return;
-        }
-        HttpRequest.Builder request =
-            HttpRequest.newBuilder(URI.create(target + exchange.getRequestURI()))
-                .method(exchange.getRequestMethod(), HttpRequest.BodyPublishers.ofByteArray(body));
-        exchange.getRequestHeaders().forEach((name, values) -> {
-          if (!HOP_BY_HOP.contains(name.toLowerCase())) {
-            values.forEach(value -> request.header(name, value));
-          }
-        });
-        HttpResponse<byte[]> response = http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
-        byte[] answer = response.body();
-        response.headers().map().forEach((name, values) -> {
-          if (!HOP_BY_HOP.contains(name.toLowerCase()) && !name.startsWith(":")) {
-            values.forEach(value -> exchange.getResponseHeaders().add(name, value));
-          }
-        });
-        exchange.sendResponseHeaders(response.statusCode(), answer.length == 0 ? -1 : answer.length);
-        try (OutputStream out = exchange.getResponseBody()) {
-          out.write(answer);
-        }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IOException(e);
-      } finally {
-        exchange.close();
-      }
+      super(target);
     }
 
     @Override
-    public void close() {
-      server.stop(0);
-      threads.shutdownNow();
+    boolean intercept(HttpExchange exchange, String path, byte[] body) throws IOException {
+      if (!path.endsWith("/logs") || !REFUSE.get()) {
+        return false;
+      }
+      refused.incrementAndGet();
+      exchange.sendResponseHeaders(503, -1);
+      return true;
     }
   }
 

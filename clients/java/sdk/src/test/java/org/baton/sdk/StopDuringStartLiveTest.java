@@ -5,20 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.net.InetSocketAddress;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.baton.client.LiveServer;
 import org.baton.client.Runs;
@@ -33,71 +23,30 @@ import org.junit.jupiter.api.Test;
  * timeout.
  */
 class StopDuringStartLiveTest {
-  private static final Set<String> HOP_BY_HOP =
-      Set.of("connection", "content-length", "host", "upgrade", "expect", "transfer-encoding", "keep-alive", "http2-settings");
-
   /** A proxy in front of the server that holds the first start ({@code .../run}) until released. */
-  private static final class HoldingStart implements AutoCloseable {
+  private static final class HoldingStart extends TestProxy {
     final CountDownLatch held = new CountDownLatch(1);
     final CountDownLatch release = new CountDownLatch(1);
-    private final String target;
-    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-    private final ExecutorService threads = Executors.newCachedThreadPool();
-    private final HttpServer server;
 
     HoldingStart(String target) throws IOException {
-      this.target = target;
-      server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-      server.createContext("/", this::forward);
-      server.setExecutor(threads); // claims long-poll and a start is held: one thread per request
-      server.start();
+      super(target);
     }
 
-    String url() {
-      return "http://127.0.0.1:" + server.getAddress().getPort();
-    }
-
-    private void forward(HttpExchange exchange) throws IOException {
-      try {
-        byte[] body = exchange.getRequestBody().readAllBytes();
-        if (exchange.getRequestURI().getRawPath().endsWith("/run") && held.getCount() > 0) {
-          held.countDown();
-          if (!release.await(5, TimeUnit.MINUTES)) {
-            throw new IOException("the held start was never released");
-          }
+    @Override
+    boolean intercept(HttpExchange exchange, String path, byte[] body) throws IOException, InterruptedException {
+      if (path.endsWith("/run") && held.getCount() > 0) {
+        held.countDown();
+        if (!release.await(5, TimeUnit.MINUTES)) {
+          throw new IOException("the held start was never released");
         }
-        HttpRequest.Builder request =
-            HttpRequest.newBuilder(URI.create(target + exchange.getRequestURI()))
-                .method(exchange.getRequestMethod(), HttpRequest.BodyPublishers.ofByteArray(body));
-        exchange.getRequestHeaders().forEach((name, values) -> {
-          if (!HOP_BY_HOP.contains(name.toLowerCase())) {
-            values.forEach(value -> request.header(name, value));
-          }
-        });
-        HttpResponse<byte[]> response = http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
-        byte[] answer = response.body();
-        response.headers().map().forEach((name, values) -> {
-          if (!HOP_BY_HOP.contains(name.toLowerCase()) && !name.startsWith(":")) {
-            values.forEach(value -> exchange.getResponseHeaders().add(name, value));
-          }
-        });
-        exchange.sendResponseHeaders(response.statusCode(), answer.length == 0 ? -1 : answer.length);
-        try (OutputStream out = exchange.getResponseBody()) {
-          out.write(answer);
-        }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IOException(e);
-      } finally {
-        exchange.close();
       }
+      return false;
     }
 
     @Override
     public void close() {
       release.countDown();
-      server.stop(0);
-      threads.shutdownNow();
+      super.close();
     }
   }
 
